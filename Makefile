@@ -1,0 +1,112 @@
+# wirecache - the only entry point.
+#
+#   make          build everything (release variant)
+#   make deps     install the Debian packages the project needs (only missing ones)
+#   make test     deps + unit tests (release and ASan/UBSan) + stress test + dts suites
+#   make bench    deps + benchmarks, printing ratios against baselines from the same run
+#   make fuzz     libFuzzer harnesses, each bounded by FUZZ_SECONDS
+#   make run      deps + build + the appliance on the virtual testbed
+#
+# Objects go to build/<variant>/; variants: rel (-O2) and asan (ASan+UBSan).
+
+SHELL := /bin/bash
+BUILD ?= build
+CC ?= gcc
+CLANG ?= clang
+FUZZ_SECONDS ?= 60
+
+PKGS := libdpdk liburcu-qsbr cmocka
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Iinclude -Idataplane -MMD -MP
+REL_CFLAGS := -O2
+ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+LDLIBS_COMMON = $(PKG_LIBS) -lpthread -lm
+
+STORE_SRC := $(wildcard dataplane/store/*.c) $(wildcard common/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+STRESS_SRC := $(wildcard tests/stress/*.c)
+BENCH_SRC := $(wildcard tools/bench/*.c)
+TOOLS_COMMON := $(wildcard tools/common/*.c)
+
+define variant
+$(1)_OBJ := $$(patsubst %.c,$(BUILD)/$(1)/%.o,$$(STORE_SRC))
+$(1)_LIB := $(BUILD)/$(1)/libwcstore.a
+$(1)_UNIT := $$(patsubst tests/unit/%.c,$(BUILD)/$(1)/tests/%,$$(UNIT_SRC))
+$(1)_STRESS := $$(patsubst tests/stress/%.c,$(BUILD)/$(1)/tests/%,$$(STRESS_SRC))
+
+$(BUILD)/$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(BASE_CFLAGS) $(2) $$(PKG_CFLAGS) -c $$< -o $$@
+
+$$($(1)_LIB): $$($(1)_OBJ)
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/tests/unit/%.o $$($(1)_LIB)
+	$$(CC) $(2) $$< $$($(1)_LIB) $$(LDLIBS_COMMON) -o $$@
+
+$(BUILD)/$(1)/tests/stress_%: $(BUILD)/$(1)/tests/stress/stress_%.o $$($(1)_LIB)
+	$$(CC) $(2) $$< $$($(1)_LIB) $$(LDLIBS_COMMON) -o $$@
+
+-include $$($(1)_OBJ:.o=.d)
+endef
+
+$(eval $(call variant,rel,$(REL_CFLAGS)))
+$(eval $(call variant,asan,$(ASAN_CFLAGS)))
+
+BENCH_BIN := $(patsubst tools/bench/%.c,$(BUILD)/rel/bench/%,$(BENCH_SRC))
+TOOLS_COMMON_OBJ := $(patsubst %.c,$(BUILD)/rel/%.o,$(TOOLS_COMMON))
+
+$(BUILD)/rel/bench/%: $(BUILD)/rel/tools/bench/%.o $(TOOLS_COMMON_OBJ) $(rel_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) $^ $(LDLIBS_COMMON) -o $@
+
+.SECONDARY:
+
+.PHONY: all deps test unit unit-asan stress bench fuzz run clean
+
+all: $(rel_LIB) $(rel_UNIT) $(rel_STRESS) $(BENCH_BIN)
+
+deps:
+	@tools/deps.sh
+
+unit: $(rel_UNIT)
+	@tools/run-tests.sh $(rel_UNIT)
+
+unit-asan: $(asan_UNIT)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tools/run-tests.sh $(asan_UNIT)
+
+stress: $(asan_STRESS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tools/run-tests.sh $(asan_STRESS)
+
+test: deps
+	@$(MAKE) --no-print-directory unit unit-asan stress
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCH_BIN)
+	@tools/bench/run.sh $(BUILD)/rel/bench
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -Iinclude -Idataplane \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(STORE_SRC)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) $(PKG_CFLAGS) $^ $(LDLIBS_COMMON) -o $@
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@tools/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+run: deps all
+	@echo "make run: the network path lands with the dataplane issue"
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,92 @@
+/*
+ * crawl.c - proactive expiry: the owner's crawler.
+ *
+ * In the owner's idle time (wc_part_maintain, called from the poll loop) a
+ * cursor walks each log from head to tail, reading item headers in order.
+ * Expired and flushed items are unlinked and counted as reclaimed, so their
+ * bytes stop counting as used at once and the eviction policy never has to
+ * choose between them and live items. Their log space is reused when the
+ * head passes, by copying the surviving items forward (evict.c).
+ *
+ * The crawler also keeps the 16-bit access times from wrapping: an item idle
+ * for more than WC_IDLE_MAX seconds is pinned there, so meta's "l" flag is
+ * exact up to WC_IDLE_MAX and saturates beyond. This needs a full pass at
+ * least every (65536 - WC_IDLE_MAX) seconds; a pass over millions of items
+ * takes well under a second of crawler budget.
+ */
+#include "part.h"
+
+#define WC_IDLE_MAX 60000u
+
+static unsigned crawl_log(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg,
+			  unsigned budget)
+{
+	uint32_t now = ctx->clock.now;
+	uint16_t now16 = (uint16_t)now;
+	unsigned visited = 0;
+
+	if (lg->size == 0)
+		return 0;
+	while (visited < budget) {
+		uint64_t phys;
+		struct wc_item *it;
+
+		if (lg->crawl < lg->head)
+			lg->crawl = lg->head;
+		if (lg->crawl >= lg->flush && lg->flush > lg->flush_clean)
+			WC_STORE_REL(&lg->flush_clean, lg->flush);
+		if (lg->crawl >= lg->tail) {
+			lg->crawl = lg->head;
+			p->st.crawler_passes++;
+			break;
+		}
+		phys = lg->crawl % lg->size;
+		it = (struct wc_item *)(void *)(lg->mem + phys);
+		visited++;
+		if (it->exptime == WC_ITEM_PAD) {
+			lg->crawl += lg->size - phys;
+			continue;
+		}
+		lg->crawl += wc_item_size(it);
+		if (wc_item_state(it) & WC_STATE_UNLINKED)
+			continue;
+		if (wc_is_expired(it->exptime, now) || wc_part_flushed(p, lg, lg->head, it, now)) {
+			wc_unlink(p, it, NULL, wc_hash(wc_item_key(it), it->klen),
+				  WC_UNLINK_RECLAIM);
+		} else if ((uint16_t)(now16 - WC_LOAD(&it->atime)) > WC_IDLE_MAX) {
+			WC_STORE(&it->atime, (uint16_t)(now16 - WC_IDLE_MAX));
+		}
+	}
+	return visited;
+}
+
+/*
+ * Keep some free room ahead of each log's tail, so writes seldom have to
+ * evict or copy forward themselves: that work moves into idle time.
+ */
+static unsigned clean_ahead(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg,
+			    unsigned budget)
+{
+	uint64_t want = lg->cushion + lg->cushion / 2;
+	unsigned steps = 0;
+
+	while (steps < budget && lg->head != lg->tail && lg->tail + want > lg->head + lg->size) {
+		wc_evict_step(p, ctx, lg, 0);
+		steps++;
+	}
+	return steps;
+}
+
+unsigned wc_part_maintain(struct wc_part *p, struct wc_ctx *ctx, unsigned budget)
+{
+	unsigned done;
+
+	wc_part_apply_due_flush(p, ctx->clock.now);
+	p->copy_credit += (uint64_t)budget * 64;
+	if (p->copy_credit > p->copy_credit_max)
+		p->copy_credit = p->copy_credit_max;
+	done = crawl_log(p, ctx, &p->log[WC_LOG_SMALL], budget / 4 + 1);
+	done += crawl_log(p, ctx, &p->log[WC_LOG_MAIN], budget > done ? budget - done : 1);
+	done += clean_ahead(p, ctx, &p->log[WC_LOG_SMALL], budget / 8 + 1);
+	return done + clean_ahead(p, ctx, &p->log[WC_LOG_MAIN], budget / 8 + 1);
+}

@@ -1,0 +1,135 @@
+/*
+ * item.h - the on-log layout of one cached item and its accessors.
+ *
+ * An item is an immutable record appended to a partition's log:
+ *
+ *   offset 0  u32 exptime      clock seconds, 0 = never; WC_ITEM_PAD marks the
+ *                              rest of the lap as padding
+ *   offset 4  u32 vlen_layout  value length (28 bits) + layout bits
+ *   offset 8  u8  klen         1..250 (0 = a hole left by an abandoned write)
+ *   offset 9  u8  state        atomic bits: eviction frequency, fetched,
+ *                              win token sent, stale, unlinked
+ *   offset 10 u16 atime        last access, clock seconds mod 2^16 (kept from
+ *                              wrapping by the crawler, see crawl.c)
+ *   [u32 client flags]         only when non-zero (WC_LAYOUT_FLAGS)
+ *   [u64 cas]                  only when set explicitly (WC_LAYOUT_CAS)
+ *   key bytes, value bytes, padding to 4 bytes
+ *
+ * Only exptime (touch), state and atime change after the item is published;
+ * everything else is written once before the index points at it. The CAS
+ * unique is normally not stored: it is derived from the item's position in
+ * the log (see part.c), which is unique for every write.
+ */
+#ifndef WC_STORE_ITEM_H
+#define WC_STORE_ITEM_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "wirecache/compiler.h"
+
+#define WC_ITEM_ALIGN      4u
+#define WC_ITEM_PAD        0xFFFFFFFFu	/* exptime value of a padding record */
+#define WC_EXPTIME_MAX     0xFFFFFFFEu	/* latest storable expiry */
+
+#define WC_VLEN_MASK       0x0FFFFFFFu
+#define WC_LAYOUT_FLAGS    (1u << 28)	/* 4-byte client flags follow the header */
+#define WC_LAYOUT_CAS      (1u << 29)	/* 8-byte explicit CAS follows */
+#define WC_LAYOUT_VIVIFIED (1u << 30)	/* empty placeholder made by a vivify-on-miss */
+
+#define WC_STATE_FREQ      0x03u	/* eviction frequency, saturates at 3 */
+#define WC_STATE_FETCHED   0x04u	/* read at least once since written */
+#define WC_STATE_WIN       0x08u	/* the recache win token was handed out */
+#define WC_STATE_STALE     0x10u	/* invalidated, served as stale */
+#define WC_STATE_UNLINKED  0x20u	/* owner removed it from the index */
+
+struct wc_item {
+	uint32_t exptime;
+	uint32_t vlen_layout;
+	uint8_t klen;
+	uint8_t state;
+	uint16_t atime;
+};
+
+_Static_assert(sizeof(struct wc_item) == 12, "item header is 12 bytes");
+
+static inline uint32_t wc_item_vlen(const struct wc_item *it)
+{
+	return it->vlen_layout & WC_VLEN_MASK;
+}
+
+static inline uint32_t wc_item_layout(const struct wc_item *it)
+{
+	return it->vlen_layout & ~WC_VLEN_MASK;
+}
+
+static inline uint32_t wc_item_extra_bytes(uint32_t layout)
+{
+	return ((layout & WC_LAYOUT_FLAGS) ? 4u : 0u) +
+	       ((layout & WC_LAYOUT_CAS) ? 8u : 0u);
+}
+
+/* Bytes an item with these sizes occupies in the log, padding included. */
+static inline uint64_t wc_item_total(uint32_t klen, uint64_t vlen, uint32_t layout)
+{
+	uint64_t n = sizeof(struct wc_item) + wc_item_extra_bytes(layout) + klen + vlen;
+
+	return (n + WC_ITEM_ALIGN - 1) & ~(uint64_t)(WC_ITEM_ALIGN - 1);
+}
+
+static inline uint64_t wc_item_size(const struct wc_item *it)
+{
+	return wc_item_total(it->klen, wc_item_vlen(it), wc_item_layout(it));
+}
+
+static inline const uint8_t *wc_item_key(const struct wc_item *it)
+{
+	return (const uint8_t *)(it + 1) + wc_item_extra_bytes(wc_item_layout(it));
+}
+
+static inline const uint8_t *wc_item_value(const struct wc_item *it)
+{
+	return wc_item_key(it) + it->klen;
+}
+
+static inline uint32_t wc_item_flags(const struct wc_item *it)
+{
+	uint32_t f = 0;
+
+	if (it->vlen_layout & WC_LAYOUT_FLAGS)
+		memcpy(&f, it + 1, sizeof(f));
+	return f;
+}
+
+static inline int wc_item_has_cas(const struct wc_item *it)
+{
+	return (it->vlen_layout & WC_LAYOUT_CAS) != 0;
+}
+
+static inline uint64_t wc_item_stored_cas(const struct wc_item *it)
+{
+	uint64_t c;
+	const uint8_t *p = (const uint8_t *)(it + 1);
+
+	if (it->vlen_layout & WC_LAYOUT_FLAGS)
+		p += 4;
+	memcpy(&c, p, sizeof(c));
+	return c;
+}
+
+static inline uint8_t wc_item_state(const struct wc_item *it)
+{
+	return WC_LOAD(&it->state);
+}
+
+static inline uint32_t wc_item_exptime(const struct wc_item *it)
+{
+	return WC_LOAD(&it->exptime);
+}
+
+static inline int wc_item_key_eq(const struct wc_item *it, const void *key, uint32_t klen)
+{
+	return it->klen == klen && memcmp(wc_item_key(it), key, klen) == 0;
+}
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * mailbox.h - cross-partition writes between lcores.
+ *
+ * Every lcore has an endpoint with two lockless rte_rings (multi-producer,
+ * single-consumer): "in" carries write requests for the partitions it owns,
+ * "done" carries completions of the requests it sent. A requester fills a
+ * struct wc_mbox_req from its own preallocated pool (value bytes stay in its
+ * receive buffers until the completion arrives), sends it to the owner,
+ * and later collects it back with the status and results filled in.
+ *
+ * The rings are placed with rte_ring_init in memory from a wc_mem_ops
+ * backend, so the same code runs with EAL (hugepage memzones) and without it
+ * (unit tests). A completion ring always has room: an endpoint never has more
+ * requests in flight than its ring holds (its pool is no larger), so the
+ * owner never drops or waits on a completion.
+ */
+#ifndef WC_STORE_MAILBOX_H
+#define WC_STORE_MAILBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+enum wc_mbox_op {
+	WC_MB_STORE,		/* req.store.mode says which */
+	WC_MB_DELETE,
+	WC_MB_INCR,
+	WC_MB_DECR,
+	WC_MB_TOUCH,
+	WC_MB_FLUSH,		/* req.store.exptime is the delay */
+	WC_MB_INVALIDATE,
+	WC_MB_VIVIFY,
+	WC_MB_OP_COUNT
+};
+
+struct wc_mbox_req {
+	/* request */
+	struct wc_part *part;		/* owned by the receiving endpoint */
+	struct wc_store_req store;	/* key, hash, value, flags, exptime, cas for every op */
+	uint64_t delta;			/* incr/decr */
+	bool set_exptime;		/* invalidate */
+	uint8_t op;			/* enum wc_mbox_op */
+	uint16_t origin;		/* sender's endpoint */
+	void *cookie;			/* sender's own context */
+	/* completion */
+	enum wc_status status;
+	uint64_t cas_out;
+	uint64_t value_out;
+};
+
+struct wc_mbox;
+
+/* ring_size: a power of two, the most requests one endpoint has in flight + 1. */
+struct wc_mbox *wc_mbox_create(unsigned endpoints, unsigned ring_size,
+			       const struct wc_mem_ops *mem);
+void wc_mbox_destroy(struct wc_mbox *mb);
+unsigned wc_mbox_endpoints(const struct wc_mbox *mb);
+
+/* Run a request on the calling (owner) thread; the result goes into req. */
+void wc_mbox_execute(struct wc_mbox_req *req, struct wc_ctx *ctx);
+
+/* Queue req for endpoint to (which owns req->part). false when its ring is full. */
+bool wc_mbox_send(struct wc_mbox *mb, unsigned to, struct wc_mbox_req *req);
+
+/* Owner: run up to max queued requests for endpoint self and post completions. */
+unsigned wc_mbox_serve(struct wc_mbox *mb, unsigned self, struct wc_ctx *ctx, unsigned max);
+
+/* Requester: take up to n completed requests of endpoint self. */
+unsigned wc_mbox_collect(struct wc_mbox *mb, unsigned self, struct wc_mbox_req **out, unsigned n);
+
+#endif

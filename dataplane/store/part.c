@@ -1,0 +1,439 @@
+/*
+ * part.c - partition lifecycle and the lock-free read path.
+ *
+ * Readers on any lcore find items through the index without locks or
+ * stores to shared lines (access hints are written only when they change).
+ *
+ * CAS uniques are derived, not stored: an item's CAS is its partition id,
+ * its log id and its virtual position in the log (in 4-byte words), which no
+ * later write can reuse. A reader computes the position from the log head it
+ * loaded (acquire) *before* finding the item; because the owner unlinks an
+ * item before moving the head past it, that head is at or before the item,
+ * so the computed position is never later than the true one: a CAS can be
+ * stale (a reinserted item gets a new position and a spurious EXISTS) but
+ * never names a future write. Items that carry an explicit CAS (meta E)
+ * store it instead.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "part.h"
+
+uint64_t wc_hash(const void *key, size_t klen)
+{
+	return XXH3_64bits(key, klen);
+}
+
+static const char *const status_names[WC_STATUS_COUNT] = {
+	[WC_OK] = "ok",
+	[WC_NOT_STORED] = "not stored",
+	[WC_EXISTS] = "exists",
+	[WC_NOT_FOUND] = "not found",
+	[WC_ERR_KEY] = "bad key length",
+	[WC_ERR_TOO_LARGE] = "object too large for cache",
+	[WC_ERR_NON_NUMERIC] = "cannot increment or decrement non-numeric value",
+	[WC_ERR_ARG] = "invalid argument",
+	[WC_ERR_NOMEM] = "out of memory storing object",
+};
+
+const char *wc_status_name(enum wc_status s)
+{
+	return (unsigned)s < WC_STATUS_COUNT ? status_names[s] : "unknown status";
+}
+
+static const char *const op_names[WC_OP_COUNT] = {
+	"get", "set", "add", "replace", "append", "prepend", "cas", "delete", "incr",
+	"decr", "touch", "gat", "flush", "invalidate", "vivify",
+};
+
+const char *wc_op_name(enum wc_op op)
+{
+	return (unsigned)op < WC_OP_COUNT ? op_names[op] : "unknown";
+}
+
+void wc_ctx_init(struct wc_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	wc_clock_init(&ctx->clock, wc_clock_default_epoch());
+}
+
+void wc_part_cfg_default(struct wc_part_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_bytes = 64ull << 20;
+	cfg->max_value = WC_VALUE_MAX_DEFAULT;
+	cfg->item_size_hint = 96;
+	cfg->small_pct = 10;
+}
+
+/* Index share: 1.25 slots per expected item, ~8 bytes per item. */
+#define SLOTS_PER_ITEM_NUM 5
+#define SLOTS_PER_ITEM_DEN 4
+
+struct wc_part *wc_part_create(const struct wc_part_cfg *cfg, const struct wc_mem_ops *mem,
+			       enum wc_status *err)
+{
+	struct wc_part *p;
+	uint64_t per_item, items, log_total, small;
+	uint32_t nb;
+	size_t ix_bytes;
+	char name[32];
+
+	*err = WC_ERR_ARG;
+	if (!cfg || !mem || cfg->mem_bytes < WC_PART_MEM_MIN || cfg->mem_bytes > WC_PART_MEM_MAX ||
+	    cfg->max_value == 0 || cfg->max_value > WC_VALUE_MAX_LIMIT ||
+	    cfg->item_size_hint < 16 || cfg->small_pct > 50)
+		return NULL;
+	*err = WC_ERR_NOMEM;
+	p = aligned_alloc(WC_CACHE_LINE, (sizeof(*p) + WC_CACHE_LINE - 1) & ~(size_t)63);
+	if (!p)
+		return NULL;
+	memset(p, 0, sizeof(*p));
+	p->cfg = *cfg;
+	p->mem = mem;
+
+	per_item = cfg->item_size_hint +
+		   sizeof(struct wc_bucket) * SLOTS_PER_ITEM_NUM / SLOTS_PER_ITEM_DEN / WC_BUCKET_SLOTS;
+	items = cfg->mem_bytes / per_item;
+	ix_bytes = wc_index_bytes_for(items * SLOTS_PER_ITEM_NUM / SLOTS_PER_ITEM_DEN, &nb);
+	if (ix_bytes > cfg->mem_bytes / 4)
+		ix_bytes = wc_index_bytes_for(cfg->mem_bytes / 4 / sizeof(struct wc_bucket) *
+					      WC_BUCKET_SLOTS, &nb);
+	log_total = (cfg->mem_bytes - ix_bytes) & ~(uint64_t)(WC_CACHE_LINE - 1);
+
+	snprintf(name, sizeof(name), "wc_p%u_index", cfg->id);
+	p->ix.b = mem->alloc(mem->opaque, name, ix_bytes);
+	snprintf(name, sizeof(name), "wc_p%u_log", cfg->id);
+	p->arena = mem->alloc(mem->opaque, name, log_total);
+	if (!p->ix.b || !p->arena) {
+		if (p->ix.b)
+			mem->free(mem->opaque, p->ix.b, ix_bytes);
+		if (p->arena)
+			mem->free(mem->opaque, p->arena, log_total);
+		free(p);
+		return NULL;
+	}
+	p->ix.nbuckets = nb;
+	p->index_size = ix_bytes;
+	p->arena_size = log_total;
+
+	small = (log_total * cfg->small_pct / 100) & ~(uint64_t)(WC_CACHE_LINE - 1);
+	wc_log_setup(&p->log[WC_LOG_SMALL], WC_LOG_SMALL, p->arena, small, 0);
+	wc_log_setup(&p->log[WC_LOG_MAIN], WC_LOG_MAIN, p->arena + small, log_total - small,
+		     (uint32_t)(small / WC_ITEM_ALIGN));
+	wc_log_poison_all(&p->log[WC_LOG_SMALL], true);
+	wc_log_poison_all(&p->log[WC_LOG_MAIN], true);
+	p->max_item = p->log[WC_LOG_MAIN].size / 4;
+	/* the most one write may copy forward: bounds its latency (~1 ms) */
+	p->copy_credit_max = p->log[WC_LOG_MAIN].size / 16;
+	if (p->copy_credit_max > (4u << 20))
+		p->copy_credit_max = 4u << 20;
+	p->copy_credit = p->copy_credit_max;
+
+	p->st.limit_bytes = cfg->mem_bytes;
+	p->st.log_bytes = log_total;
+	p->st.index_bytes = ix_bytes;
+	p->st.index_slots = (uint64_t)nb * WC_BUCKET_SLOTS;
+	*err = WC_OK;
+	return p;
+}
+
+void wc_part_destroy(struct wc_part *p)
+{
+	if (!p)
+		return;
+	/* the grace-period tickets live inside p: let their callbacks finish */
+	rcu_barrier();
+	wc_log_poison_all(&p->log[WC_LOG_SMALL], false);
+	wc_log_poison_all(&p->log[WC_LOG_MAIN], false);
+	p->mem->free(p->mem->opaque, p->ix.b, p->index_size);
+	p->mem->free(p->mem->opaque, p->arena, p->arena_size);
+	free(p);
+}
+
+const struct wc_part_cfg *wc_part_config(const struct wc_part *p)
+{
+	return &p->cfg;
+}
+
+void wc_part_get_stats(const struct wc_part *p, struct wc_part_stats *out)
+{
+	*out = p->st;
+	out->items = p->log[0].live_items + p->log[1].live_items;
+	out->bytes = p->log[0].live_bytes + p->log[1].live_bytes;
+}
+
+/* ---- validity ---- */
+
+static bool flush_active(const struct wc_part *p)
+{
+	for (int i = 0; i < 2; i++)
+		if (WC_LOAD(&p->log[i].flush) > WC_LOAD(&p->log[i].flush_clean))
+			return true;
+	return WC_LOAD(&p->flush_at) != 0;
+}
+
+bool wc_part_flushed(const struct wc_part *p, const struct wc_log *lg, uint64_t head_seen,
+		     const struct wc_item *it, uint32_t now)
+{
+	uint32_t due = WC_LOAD(&p->flush_at);
+	uint64_t fl = WC_LOAD(&lg->flush);
+
+	if (due != 0 && now >= due)
+		return true;
+	if (fl <= WC_LOAD(&lg->flush_clean))
+		return false;
+	return wc_log_vpos(lg, head_seen, (uint64_t)((const uint8_t *)it - lg->mem)) < fl;
+}
+
+uint64_t wc_part_cas(const struct wc_part *p, const struct wc_log *lg, uint64_t head_seen,
+		     const struct wc_item *it)
+{
+	uint64_t v;
+
+	if (wc_item_has_cas(it))
+		return wc_item_stored_cas(it);
+	v = wc_log_vpos(lg, head_seen, (uint64_t)((const uint8_t *)it - lg->mem));
+	/* +1: a CAS of 0 means "none" to clients */
+	return ((uint64_t)p->cfg.id << 56) | ((uint64_t)lg->id << 55) |
+	       ((v / WC_ITEM_ALIGN + 1) & ((1ull << 55) - 1));
+}
+
+/* ---- lookups ---- */
+
+static inline const struct wc_item *scan_bucket(const struct wc_part *p, const struct wc_bucket *b,
+						uint16_t tag, const void *key, uint32_t klen)
+{
+	uint32_t m = wc_bucket_match(b, tag);
+
+	while (m) {
+		unsigned i = (unsigned)__builtin_ctz(m);
+		uint32_t loc = WC_LOAD_ACQ(&b->loc[i]);
+
+		m &= m - 1;
+		if (wc_loc_is_item(loc)) {
+			const struct wc_item *it = wc_loc_item(p, loc);
+
+			if (wc_item_key_eq(it, key, klen))
+				return it;
+		}
+	}
+	return NULL;
+}
+
+static inline const struct wc_item *lookup(const struct wc_part *p, const struct wc_hpos *pos,
+					   const void *key, uint32_t klen)
+{
+	const struct wc_bucket *b = &p->ix.b[pos->b1];
+	const struct wc_item *it = scan_bucket(p, b, pos->tag, key, klen);
+
+	if (it || WC_LOAD(&b->spill) == 0)
+		return it;
+	return scan_bucket(p, &p->ix.b[pos->b2], pos->tag, key, klen);
+}
+
+/* Record an access: fetched bit, frequency, access time (only on change). */
+static inline void note_access(const struct wc_item *cit, uint8_t st, uint16_t now16)
+{
+	struct wc_item *it = (struct wc_item *)(uintptr_t)cit;
+
+	if ((st & WC_STATE_FREQ) != WC_STATE_FREQ || !(st & WC_STATE_FETCHED)) {
+		uint8_t want;
+
+		do {
+			want = (uint8_t)(st | WC_STATE_FETCHED);
+			if ((st & WC_STATE_FREQ) != WC_STATE_FREQ)
+				want = (uint8_t)(want + 1);
+		} while (!__atomic_compare_exchange_n(&it->state, &st, want, true, __ATOMIC_RELAXED,
+						      __ATOMIC_RELAXED) &&
+			 ((st & WC_STATE_FREQ) != WC_STATE_FREQ || !(st & WC_STATE_FETCHED)));
+	}
+	if (WC_LOAD(&it->atime) != now16)
+		WC_STORE(&it->atime, now16);
+}
+
+static void fill_view(const struct wc_part *p, const struct wc_item *it, uint8_t st,
+		      uint16_t now16, const uint64_t *heads, struct wc_view *v)
+{
+	v->it = it;
+	v->klen = it->klen;
+	v->key = wc_item_key(it);
+	v->value = v->key + it->klen;
+	v->vlen = wc_item_vlen(it);
+	v->flags = wc_item_flags(it);
+	v->exptime = wc_item_exptime(it);
+	v->state_before = st;
+	v->idle_before = (uint16_t)(now16 - WC_LOAD(&it->atime));
+	v->vivified = (it->vlen_layout & WC_LAYOUT_VIVIFIED) != 0;
+	v->cas = 0;
+	if (heads) {
+		const struct wc_log *lg = wc_loc_log(p, wc_item_loc(p, it));
+
+		v->cas = wc_part_cas(p, lg, heads[lg->id], it);
+	}
+}
+
+/*
+ * Check a found item against time and flushes, count, record the access and
+ * fill the view. heads holds the log heads loaded before the lookup, or NULL
+ * when neither a CAS nor a flush check needs them.
+ */
+static bool finish_lookup(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_item *it,
+			  const uint64_t *heads, unsigned lflags, struct wc_view *out)
+{
+	uint32_t now = ctx->clock.now;
+	uint8_t st;
+
+	if (!it)
+		goto miss;
+	if (wc_is_expired(wc_item_exptime(it), now)) {
+		if (!(lflags & WC_LOOKUP_NO_STATS))
+			ctx->st.get_expired++;
+		goto miss;
+	}
+	if (heads && flush_active(p)) {
+		const struct wc_log *lg = wc_loc_log(p, wc_item_loc(p, it));
+
+		if (wc_part_flushed(p, lg, heads[lg->id], it, now)) {
+			if (!(lflags & WC_LOOKUP_NO_STATS))
+				ctx->st.get_flushed++;
+			goto miss;
+		}
+	}
+	st = wc_item_state(it);
+	fill_view(p, it, st, (uint16_t)now, (lflags & WC_LOOKUP_CAS) ? heads : NULL, out);
+	if (!(lflags & WC_LOOKUP_NO_TOUCH))
+		note_access(it, st, (uint16_t)now);
+	if (!(lflags & WC_LOOKUP_NO_STATS))
+		ctx->st.get_hits++;
+	return true;
+miss:
+	if (!(lflags & WC_LOOKUP_NO_STATS))
+		ctx->st.get_misses++;
+	return false;
+}
+
+void wc_part_view_owner(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_item *it,
+			unsigned lflags, struct wc_view *out)
+{
+	uint64_t heads[2] = { p->log[0].head, p->log[1].head };
+	uint16_t now16 = (uint16_t)ctx->clock.now;
+	uint8_t st = wc_item_state(it);
+
+	fill_view(p, it, st, now16, (lflags & WC_LOOKUP_CAS) ? heads : NULL, out);
+	if (!(lflags & WC_LOOKUP_NO_TOUCH))
+		note_access(it, st, now16);
+}
+
+static inline bool need_heads(const struct wc_part *p, unsigned lflags)
+{
+	return (lflags & WC_LOOKUP_CAS) || flush_active(p);
+}
+
+static inline void load_heads(const struct wc_part *p, uint64_t *heads)
+{
+	heads[0] = WC_LOAD_ACQ(&p->log[0].head);
+	heads[1] = WC_LOAD_ACQ(&p->log[1].head);
+}
+
+bool wc_get(const struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+	    uint64_t hash, unsigned lflags, struct wc_view *out)
+{
+	struct wc_hpos pos;
+	uint64_t heads[2];
+	bool with_heads = need_heads(p, lflags);
+
+	if (!(lflags & WC_LOOKUP_NO_STATS))
+		ctx->st.ops[WC_OP_GET]++;
+	if (klen == 0 || klen > WC_KEY_MAX) {
+		if (!(lflags & WC_LOOKUP_NO_STATS))
+			ctx->st.get_misses++;
+		return false;
+	}
+	if (with_heads)
+		load_heads(p, heads);
+	wc_index_pos(&p->ix, hash, &pos);
+	return finish_lookup(p, ctx, lookup(p, &pos, key, klen), with_heads ? heads : NULL, lflags,
+			     out);
+}
+
+void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsigned lflags)
+{
+	struct wc_hpos pos[WC_GET_BURST_MAX];
+	const struct wc_item *found[WC_GET_BURST_MAX];
+	uint64_t heads[WC_GET_BURST_MAX][2];
+	bool with_heads[WC_GET_BURST_MAX];
+
+	while (n > WC_GET_BURST_MAX) {
+		wc_get_burst(reqs, WC_GET_BURST_MAX, ctx, lflags);
+		reqs += WC_GET_BURST_MAX;
+		n -= WC_GET_BURST_MAX;
+	}
+	/* stage 1: buckets */
+	for (unsigned i = 0; i < n; i++) {
+		const struct wc_part *p = reqs[i].part;
+
+		with_heads[i] = need_heads(p, lflags);
+		if (with_heads[i])
+			load_heads(p, heads[i]);
+		wc_index_pos(&p->ix, reqs[i].hash, &pos[i]);
+		wc_prefetch(&p->ix.b[pos[i].b1]);
+	}
+	/* stage 2: tags, then the first candidate item of each request */
+	for (unsigned i = 0; i < n; i++) {
+		const struct wc_part *p = reqs[i].part;
+		const struct wc_bucket *b = &p->ix.b[pos[i].b1];
+		uint32_t m = wc_bucket_match(b, pos[i].tag);
+
+		found[i] = NULL;
+		if (m) {
+			uint32_t loc = WC_LOAD_ACQ(&b->loc[__builtin_ctz(m)]);
+
+			if (wc_loc_is_item(loc))
+				wc_prefetch(wc_loc_item(p, loc));
+		} else if (WC_LOAD(&b->spill)) {
+			wc_prefetch(&p->ix.b[pos[i].b2]);
+		}
+	}
+	/* stage 3: compare keys and finish */
+	for (unsigned i = 0; i < n; i++) {
+		struct wc_get_req *r = &reqs[i];
+
+		ctx->st.ops[WC_OP_GET]++;
+		if (r->klen == 0 || r->klen > WC_KEY_MAX) {
+			ctx->st.get_misses++;
+			r->hit = false;
+			continue;
+		}
+		found[i] = lookup(r->part, &pos[i], r->key, r->klen);
+		r->hit = finish_lookup(r->part, ctx, found[i], with_heads[i] ? heads[i] : NULL,
+				       lflags, &r->view);
+	}
+}
+
+bool wc_claim_win(const struct wc_part *p, const struct wc_view *v, const void *key,
+		  uint64_t hash)
+{
+	struct wc_item *it = (struct wc_item *)(uintptr_t)v->it;
+	struct wc_hpos pos;
+
+	wc_index_pos(&p->ix, hash, &pos);
+	for (int tries = 0; tries < 1000 && it; tries++) {
+		uint8_t st = WC_LOAD(&it->state);
+
+		while (!(st & (WC_STATE_WIN | WC_STATE_UNLINKED))) {
+			if (__atomic_compare_exchange_n(&it->state, &st, (uint8_t)(st | WC_STATE_WIN),
+							false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+				return true;
+		}
+		if (st & WC_STATE_WIN)
+			return false;
+		/* the owner moved or replaced it: claim on the version now linked */
+		it = (struct wc_item *)(uintptr_t)lookup(p, &pos, key, v->klen);
+	}
+	return false;
+}

@@ -1,0 +1,171 @@
+/*
+ * part.h - partition internals shared by the store's source files.
+ *
+ * A partition's memory is one arena split into two circular logs (the
+ * S3-FIFO small and main queues) and the index. Items are appended at a
+ * log's tail and leave at its head, where the eviction policy decides to
+ * drop them, promote them (small -> main) or reinsert them (main -> main).
+ *
+ * Positions in a log are virtual byte counters that only grow; the physical
+ * offset is position % size. A record never wraps: the tail pads to the end
+ * of the lap first. Memory behind the head is reused only after an RCU grace
+ * period (liburcu call_rcu tickets, or synchronize_rcu when a write cannot
+ * wait), so readers on other lcores never see it overwritten.
+ */
+#ifndef WC_STORE_PART_H
+#define WC_STORE_PART_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <urcu-qsbr.h>
+
+#include "index.h"
+#include "item.h"
+#include "store.h"
+
+#define WC_LOG_SMALL 0
+#define WC_LOG_MAIN  1
+#define WC_GP_TICKETS 4
+
+struct wc_log;
+
+struct wc_gp_ticket {
+	struct rcu_head rh;
+	struct wc_log *log;
+	uint64_t upto;
+	int busy;
+};
+
+struct wc_log {
+	uint8_t *mem;		/* first byte of the log */
+	uint64_t size;		/* bytes, a multiple of WC_ITEM_ALIGN */
+	uint64_t cushion;	/* free bytes kept for relocations */
+	uint64_t head;		/* oldest record (readers load it with acquire) */
+	uint64_t tail;		/* where the next record goes */
+	uint64_t reusable;	/* a grace period has passed for everything below */
+	uint64_t gp_done;	/* advanced by call_rcu callbacks */
+	uint64_t gp_asked;	/* head position the newest ticket covers */
+	uint64_t flush;		/* records below this position are flushed */
+	uint64_t flush_clean;	/* the crawler has unlinked every flushed record */
+	uint64_t crawl;		/* crawler cursor */
+	uint64_t live_bytes, live_items;
+	uint32_t loc_base;	/* (mem - arena) / WC_ITEM_ALIGN */
+	uint8_t id;		/* WC_LOG_SMALL or WC_LOG_MAIN */
+	struct wc_gp_ticket tickets[WC_GP_TICKETS];
+};
+
+struct wc_part {
+	struct wc_part_cfg cfg;
+	const struct wc_mem_ops *mem;
+	uint8_t *arena;
+	uint64_t arena_size;
+	struct wc_index ix;
+	uint64_t index_size;
+	struct wc_log log[2];
+	uint64_t max_item;		/* largest record a write may create */
+	uint32_t flush_at;		/* pending delayed flush (clock second), 0 = none */
+	uint32_t ghost_clock;
+	uint64_t copy_credit;		/* bytes the policy may still copy forward */
+	uint64_t copy_credit_max;
+	uint64_t mutations;		/* bumped whenever an item is unlinked or moved */
+	struct wc_part_stats st;
+};
+
+/* ---- locations ---- */
+
+static inline const struct wc_item *wc_loc_item(const struct wc_part *p, uint32_t loc)
+{
+	return (const struct wc_item *)(const void *)(p->arena + (uint64_t)loc * WC_ITEM_ALIGN);
+}
+
+static inline struct wc_item *wc_loc_item_w(struct wc_part *p, uint32_t loc)
+{
+	return (struct wc_item *)(void *)(p->arena + (uint64_t)loc * WC_ITEM_ALIGN);
+}
+
+static inline uint32_t wc_item_loc(const struct wc_part *p, const struct wc_item *it)
+{
+	return (uint32_t)(((const uint8_t *)it - p->arena) / WC_ITEM_ALIGN);
+}
+
+static inline const struct wc_log *wc_loc_log(const struct wc_part *p, uint32_t loc)
+{
+	return loc >= p->log[WC_LOG_MAIN].loc_base ? &p->log[WC_LOG_MAIN] : &p->log[WC_LOG_SMALL];
+}
+
+/*
+ * The virtual position of the record at physical offset phys, given a head
+ * position loaded before the record was found (see the proof in part.c:
+ * the result is never later than the truth, so a derived CAS never names a
+ * future write).
+ */
+static inline uint64_t wc_log_vpos(const struct wc_log *lg, uint64_t head, uint64_t phys)
+{
+	uint64_t hp = head % lg->size;
+
+	return head + (phys >= hp ? phys - hp : phys + lg->size - hp);
+}
+
+/* ---- log.c ---- */
+void wc_log_setup(struct wc_log *lg, uint8_t id, uint8_t *mem, uint64_t size, uint32_t loc_base);
+/*
+ * Room for need bytes at the tail. A relocation may use the cushion but never
+ * evicts or waits; other writes evict through wc_evict_step. Returns the
+ * record's address or NULL (relocation: no room; write: nothing left to evict).
+ */
+struct wc_item *wc_log_reserve(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg,
+			       uint64_t need, bool relocation);
+void wc_log_note_head(struct wc_log *lg);	/* after the head moved: maybe ask for a grace period */
+/* Sanitizer builds: mark the whole log free (poison) or give it back (unpoison). */
+void wc_log_poison_all(struct wc_log *lg, bool poison);
+
+/* ---- index.c (owner side) ---- */
+struct wc_slot {
+	struct wc_bucket *b;
+	unsigned i;
+	bool spilled;		/* found in b2 */
+};
+
+bool wc_index_find_owner(struct wc_part *p, uint64_t h, const void *key, uint32_t klen,
+			 struct wc_slot *s);
+/* Find the slot holding loc for a key hashed to h. */
+bool wc_index_find_loc(struct wc_part *p, uint64_t h, uint32_t loc, struct wc_slot *s);
+/* Is a recently evicted key with this hash remembered as a ghost? Consumes it. */
+bool wc_index_take_ghost(struct wc_part *p, uint64_t h);
+/* Link loc for hash h in a free (or ghost) slot, evicting if both buckets are full. */
+void wc_index_insert(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, uint32_t loc);
+void wc_index_clear(struct wc_part *p, const struct wc_slot *s, uint64_t h);
+void wc_index_make_ghost(struct wc_part *p, const struct wc_slot *s, uint64_t h);
+
+/* ---- evict.c ---- */
+/* Process the record at lg's head. false when the log is empty. */
+bool wc_evict_step(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg, uint64_t need);
+
+enum wc_unlink_why { WC_UNLINK_DELETE, WC_UNLINK_REPLACED, WC_UNLINK_EVICT, WC_UNLINK_EXPIRED,
+		     WC_UNLINK_RECLAIM };
+/* Remove a linked item from the index (slot known or looked up) and account for it. */
+void wc_unlink(struct wc_part *p, struct wc_item *it, const struct wc_slot *slot, uint64_t h,
+	       enum wc_unlink_why why);
+/* Account for a record that became live, or stopped being live, in its log. */
+void wc_account_link(struct wc_part *p, const struct wc_item *it);
+void wc_account_unlink(struct wc_part *p, const struct wc_item *it);
+
+/* ---- validity, shared by readers and the owner ---- */
+bool wc_part_flushed(const struct wc_part *p, const struct wc_log *lg, uint64_t head_seen,
+		     const struct wc_item *it, uint32_t now);
+uint64_t wc_part_cas(const struct wc_part *p, const struct wc_log *lg, uint64_t head_seen,
+		     const struct wc_item *it);
+
+/* ---- part.c ---- */
+/* Fill a view of an item the owner found itself (exact log heads). */
+void wc_part_view_owner(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_item *it,
+			unsigned lflags, struct wc_view *out);
+
+/* ---- write.c ---- */
+void wc_part_apply_due_flush(struct wc_part *p, uint32_t now);
+/* Find a live item as the owner; expired or flushed ones are unlinked on the way. */
+struct wc_item *wc_find_live(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, const void *key,
+			     uint32_t klen, struct wc_slot *s);
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * store.h - the public API of one store partition.
+ *
+ * A partition is a hash index plus item logs in one memory budget. It has one
+ * writer (the lcore that owns it) and any number of lock-free readers: reads
+ * run under liburcu QSBR, so a struct wc_view stays valid until the reading
+ * thread's next quiescent state. Writes (everything but get and the meta
+ * state claims) must run on the owner; other lcores send them through a
+ * mailbox (mailbox.h).
+ *
+ * Every thread that touches a partition brings a struct wc_ctx: its coarse
+ * clock and its own operation counters, so no counter is shared between
+ * cores.
+ */
+#ifndef WC_STORE_H
+#define WC_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "clock.h"
+#include "mem.h"
+
+#define WC_KEY_MAX            250u
+#define WC_VALUE_MAX_DEFAULT  (1u << 20)
+#define WC_VALUE_MAX_LIMIT    (128u << 20)
+#define WC_PART_MEM_MIN       (256u << 10)
+#define WC_PART_MEM_MAX       (8ull << 30)	/* index offsets are 31-bit words */
+
+enum wc_status {
+	WC_OK = 0,		/* stored / deleted / touched / found */
+	WC_NOT_STORED,		/* add on a present key, replace/append on a missing one */
+	WC_EXISTS,		/* cas: the item changed since the client read it */
+	WC_NOT_FOUND,		/* no such key (or it expired) */
+	WC_ERR_KEY,		/* key length not in 1..250 */
+	WC_ERR_TOO_LARGE,	/* value over the limit, or item too big for the partition */
+	WC_ERR_NON_NUMERIC,	/* incr/decr on a value that is not a decimal u64 */
+	WC_ERR_ARG,		/* any other invalid argument */
+	WC_ERR_NOMEM,		/* no room could be made (nothing evictable) */
+	WC_STATUS_COUNT
+};
+
+const char *wc_status_name(enum wc_status s);
+
+enum wc_op {
+	WC_OP_GET, WC_OP_SET, WC_OP_ADD, WC_OP_REPLACE, WC_OP_APPEND, WC_OP_PREPEND,
+	WC_OP_CAS, WC_OP_DELETE, WC_OP_INCR, WC_OP_DECR, WC_OP_TOUCH, WC_OP_GAT,
+	WC_OP_FLUSH, WC_OP_INVALIDATE, WC_OP_VIVIFY,
+	WC_OP_COUNT
+};
+
+const char *wc_op_name(enum wc_op op);
+
+/* Counters kept by one thread (one lcore): summed for reporting. */
+struct wc_stats {
+	uint64_t ops[WC_OP_COUNT];
+	uint64_t get_hits, get_misses, get_expired, get_flushed;
+	uint64_t touch_hits, touch_misses;
+	uint64_t delete_hits, delete_misses;
+	uint64_t incr_hits, incr_misses, decr_hits, decr_misses;
+	uint64_t cas_hits, cas_misses, cas_badval;
+	uint64_t refused_too_large, refused_nomem;
+};
+
+struct wc_ctx {
+	struct wc_clock clock;
+	struct wc_stats st;
+};
+
+void wc_ctx_init(struct wc_ctx *ctx);
+
+/* Gauges and counters owned by the partition's writer. */
+struct wc_part_stats {
+	uint64_t items, bytes;		/* live items and their log bytes */
+	uint64_t limit_bytes;		/* the partition's hard memory limit */
+	uint64_t log_bytes, index_bytes;	/* how the limit is split */
+	uint64_t index_slots;
+	uint64_t total_items;		/* items ever stored */
+	uint64_t evictions;		/* live items dropped to make room */
+	uint64_t evicted_unfetched;
+	uint64_t index_evictions;	/* of which: both index buckets were full */
+	uint64_t expirations;		/* expired or flushed items removed */
+	uint64_t reclaimed;		/* of which: found by the crawler, untouched */
+	uint64_t relocations;		/* items copied forward by the eviction policy */
+	uint64_t ghost_hits;		/* re-inserts recognised by the S3-FIFO ghost */
+	uint64_t grace_waits;		/* writes that had to wait for an RCU grace period */
+	uint64_t crawler_passes;
+};
+
+struct wc_part_cfg {
+	uint64_t mem_bytes;		/* hard limit: index + item logs */
+	uint32_t max_value;		/* default 1 MiB, at most 128 MiB */
+	uint32_t item_size_hint;	/* expected mean item size, sizes the index */
+	uint8_t small_pct;		/* S3-FIFO small queue share; 0 = CLOCK only */
+	uint8_t id;			/* unique per node; part of every CAS */
+};
+
+void wc_part_cfg_default(struct wc_part_cfg *cfg);
+
+struct wc_part;
+
+/*
+ * Create a partition. The calling thread must be a registered liburcu QSBR
+ * thread (rcu_register_thread). On failure returns NULL and sets *err.
+ */
+struct wc_part *wc_part_create(const struct wc_part_cfg *cfg, const struct wc_mem_ops *mem,
+			       enum wc_status *err);
+/* Waits for pending RCU callbacks, then frees everything. Owner only. */
+void wc_part_destroy(struct wc_part *p);
+
+void wc_part_get_stats(const struct wc_part *p, struct wc_part_stats *out);
+const struct wc_part_cfg *wc_part_config(const struct wc_part *p);
+
+/* The index hash of a key; callers compute it once and pass it along. */
+uint64_t wc_hash(const void *key, size_t klen);
+
+/* ---- reads: any thread, inside an RCU read-side section ---- */
+
+/* What a lookup found. Valid until the reader's next quiescent state. */
+struct wc_view {
+	const struct wc_item *it;
+	const uint8_t *key;
+	const uint8_t *value;
+	uint32_t klen, vlen;
+	uint32_t flags;		/* client flags */
+	uint32_t exptime;	/* clock second, 0 = never */
+	uint8_t state_before;	/* item state bits as the lookup found them */
+	uint16_t idle_before;	/* seconds since last access, before this one */
+	bool vivified;		/* an empty placeholder from a vivify-on-miss */
+	uint64_t cas;
+};
+
+enum wc_lookup_flags {
+	WC_LOOKUP_NO_TOUCH = 1u << 0,	/* do not bump access time, fetched bit or frequency */
+	WC_LOOKUP_NO_STATS = 1u << 1,	/* internal lookups: keep hit/miss counters out */
+	WC_LOOKUP_CAS = 1u << 2,	/* fill view.cas (gets, meta c) */
+};
+
+bool wc_get(const struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+	    uint64_t hash, unsigned lflags, struct wc_view *out);
+
+/* A burst of lookups, prefetching buckets and items across the burst. */
+struct wc_get_req {
+	const struct wc_part *part;
+	const void *key;
+	uint32_t klen;
+	uint64_t hash;
+	bool hit;		/* out */
+	struct wc_view view;	/* out, when hit */
+};
+
+#define WC_GET_BURST_MAX 64
+void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsigned lflags);
+
+/*
+ * Claim the recache win token of a found item (meta W flag): true for
+ * exactly one caller per item version. Any thread.
+ */
+bool wc_claim_win(const struct wc_part *p, const struct wc_view *v, const void *key,
+		  uint64_t hash);
+
+/*
+ * ---- writes: owner thread only ----
+ *
+ * A write may have to wait for an RCU grace period, which passes the calling
+ * thread through a quiescent state: views it obtained before a write call
+ * are invalid after it. Build replies from a view before the next write.
+ */
+
+enum wc_store_mode {
+	WC_SET, WC_ADD, WC_REPLACE, WC_APPEND, WC_PREPEND, WC_CAS,
+};
+
+/* append/prepend keep the item's flags and exptime, as memcached does */
+enum wc_store_opts {
+	WC_STORE_STALE_IF_OLDER = 1u << 0, /* cas: an older CAS stores but marks stale (meta ms I) */
+	WC_STORE_EXPLICIT_CAS = 1u << 1, /* give the new item new_cas (meta E) */
+};
+
+struct wc_store_req {
+	enum wc_store_mode mode;
+	unsigned opts;
+	const void *key;
+	uint32_t klen;
+	uint64_t hash;
+	const struct iovec *val;	/* value, possibly scattered (mbuf segments) */
+	unsigned val_cnt;
+	uint32_t flags;
+	int64_t exptime;		/* as the client sent it */
+	uint64_t cas_in;		/* WC_CAS: the client's CAS */
+	uint64_t new_cas;		/* with WC_STORE_EXPLICIT_CAS */
+};
+
+/* On WC_OK *cas_out (if not NULL) receives the new item's CAS. */
+enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_store_req *r,
+			uint64_t *cas_out);
+
+enum wc_status wc_delete(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+			 uint64_t hash, uint64_t cas_in);
+
+/* incr (decr = false) or decr by delta; *value_out gets the new value. */
+enum wc_status wc_arith(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+			uint64_t hash, bool decr, uint64_t delta, uint64_t *value_out,
+			uint64_t *cas_out);
+
+/* touch: new exptime for a present key. */
+enum wc_status wc_touch(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+			uint64_t hash, int64_t exptime);
+
+/*
+ * gat/gats: touch, then read. On WC_OK *out is filled like wc_get (counted as
+ * a get hit); the view is only valid on this thread, until its next
+ * quiescent state.
+ */
+enum wc_status wc_gat(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+		      uint64_t hash, int64_t exptime, struct wc_view *out);
+
+/* flush_all: invalidate every item now (delay 0) or when delay seconds pass. */
+void wc_flush(struct wc_part *p, struct wc_ctx *ctx, int64_t delay);
+
+/*
+ * Meta invalidation (md I): mark a present item stale, with a new exptime
+ * when set_exptime is true. The item gets a new CAS.
+ */
+enum wc_status wc_invalidate(struct wc_part *p, struct wc_ctx *ctx, const void *key,
+			     uint32_t klen, uint64_t hash, bool set_exptime, int64_t exptime);
+
+/*
+ * Vivify on miss (mg N): if the key is absent, store an empty placeholder
+ * that expires per exptime, with its win token already handed out, and
+ * return WC_OK (the caller won). If the key is present return WC_EXISTS.
+ */
+enum wc_status wc_vivify(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+			 uint64_t hash, int64_t exptime);
+
+/*
+ * Background work for the owner's idle time: applies delayed flushes and
+ * runs the expiry crawler over at most budget items. Returns items visited.
+ */
+unsigned wc_part_maintain(struct wc_part *p, struct wc_ctx *ctx, unsigned budget);
+
+#endif

@@ -1,0 +1,518 @@
+/*
+ * write.c - the owner's write operations: the store modes (set, add,
+ * replace, append, prepend, cas), delete, incr/decr, touch, gat, flush_all
+ * and the meta-protocol invalidate and vivify.
+ *
+ * Every change writes a new item version at a log tail and swaps the index
+ * slot to it; nothing a reader may hold is modified in place except the
+ * exptime (touch) and the access hints. Making room can evict or move other
+ * items, so a write that needs the old version's bytes (append, incr,
+ * invalidate) looks it up again after reserving.
+ */
+#include <string.h>
+
+#include "part.h"
+
+void wc_part_apply_due_flush(struct wc_part *p, uint32_t now)
+{
+	if (p->flush_at == 0 || now < p->flush_at)
+		return;
+	for (int i = 0; i < 2; i++) {
+		struct wc_log *lg = &p->log[i];
+
+		WC_STORE_REL(&lg->flush, lg->tail);
+		lg->crawl = lg->head;
+	}
+	WC_STORE_REL(&p->flush_at, 0);
+}
+
+static void begin_write(struct wc_part *p, struct wc_ctx *ctx, uint64_t need)
+{
+	wc_part_apply_due_flush(p, ctx->clock.now);
+	p->copy_credit += 8 * need + 4096;
+	if (p->copy_credit > p->copy_credit_max)
+		p->copy_credit = p->copy_credit_max;
+}
+
+static bool key_ok(const void *key, uint32_t klen)
+{
+	return key && klen >= 1 && klen <= WC_KEY_MAX;
+}
+
+struct wc_item *wc_find_live(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, const void *key,
+			     uint32_t klen, struct wc_slot *s)
+{
+	struct wc_item *it;
+	const struct wc_log *lg;
+
+	if (!wc_index_find_owner(p, h, key, klen, s))
+		return NULL;
+	it = wc_loc_item_w(p, s->b->loc[s->i]);
+	lg = wc_loc_log(p, wc_item_loc(p, it));
+	if (wc_is_expired(it->exptime, ctx->clock.now) ||
+	    wc_part_flushed(p, lg, lg->head, it, ctx->clock.now)) {
+		wc_unlink(p, it, s, h, WC_UNLINK_EXPIRED);
+		return NULL;
+	}
+	return it;
+}
+
+static uint64_t owner_cas(const struct wc_part *p, const struct wc_item *it)
+{
+	const struct wc_log *lg = wc_loc_log(p, wc_item_loc(p, it));
+
+	return wc_part_cas(p, lg, lg->head, it);
+}
+
+/* What a new version of an item consists of. */
+struct version {
+	const struct iovec *iov;	/* new value bytes */
+	unsigned iov_cnt;
+	uint64_t iov_len;
+	int old_value_at;		/* -1: none, 0: before the new bytes, 1: after */
+	uint32_t flags;
+	uint32_t exptime;
+	uint32_t layout;		/* WC_LAYOUT_VIVIFIED or 0 */
+	uint8_t state;			/* WIN / STALE bits for the new version */
+	bool has_cas;
+	uint64_t cas;
+};
+
+static struct wc_log *choose_log(struct wc_part *p, const struct wc_item *old, uint64_t h,
+				 uint64_t size)
+{
+	struct wc_log *small = &p->log[WC_LOG_SMALL];
+
+	if (small->size == 0 || size > small->size / 4)
+		return &p->log[WC_LOG_MAIN];
+	if (old)
+		return (struct wc_log *)wc_loc_log(p, wc_item_loc(p, old));
+	if (wc_index_take_ghost(p, h)) {
+		p->st.ghost_hits++;
+		return &p->log[WC_LOG_MAIN];
+	}
+	return small;
+}
+
+static void write_hole(struct wc_item *n, uint64_t size)
+{
+	n->exptime = 0;
+	n->vlen_layout = (uint32_t)(size - sizeof(*n));
+	n->klen = 0;
+	n->state = WC_STATE_UNLINKED;
+	n->atime = 0;
+}
+
+static void fill_item(struct wc_item *n, const struct version *v, const void *key, uint32_t klen,
+		      const struct wc_item *old, uint8_t freq, uint16_t now16, uint64_t vlen,
+		      uint32_t layout)
+{
+	uint8_t *d = (uint8_t *)(n + 1);
+
+	n->exptime = v->exptime;
+	n->vlen_layout = (uint32_t)vlen | layout;
+	n->klen = (uint8_t)klen;
+	n->state = (uint8_t)(v->state | freq);
+	n->atime = now16;
+	if (layout & WC_LAYOUT_FLAGS) {
+		memcpy(d, &v->flags, 4);
+		d += 4;
+	}
+	if (layout & WC_LAYOUT_CAS) {
+		memcpy(d, &v->cas, 8);
+		d += 8;
+	}
+	memcpy(d, key, klen);
+	d += klen;
+	if (old && v->old_value_at == 0) {
+		memcpy(d, wc_item_value(old), wc_item_vlen(old));
+		d += wc_item_vlen(old);
+	}
+	for (unsigned i = 0; i < v->iov_cnt; i++) {
+		if (v->iov[i].iov_len == 0)
+			continue;
+		memcpy(d, v->iov[i].iov_base, v->iov[i].iov_len);
+		d += v->iov[i].iov_len;
+	}
+	if (old && v->old_value_at == 1)
+		memcpy(d, wc_item_value(old), wc_item_vlen(old));
+}
+
+/*
+ * Write a new version of key (replacing old, found in slot, if not NULL).
+ * WC_NOT_FOUND means the old version was needed but got evicted while room
+ * was made.
+ */
+static enum wc_status write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t h,
+				    const void *key, uint32_t klen, struct wc_item *old,
+				    struct wc_slot *slot, const struct version *v, uint64_t *cas_out)
+{
+	uint64_t vlen = v->iov_len + (old && v->old_value_at >= 0 ? wc_item_vlen(old) : 0);
+	uint32_t layout = v->layout | (v->flags ? WC_LAYOUT_FLAGS : 0) |
+			  (v->has_cas ? WC_LAYOUT_CAS : 0);
+	uint64_t size = wc_item_total(klen, vlen, layout);
+	uint64_t seen = p->mutations;
+	uint8_t freq = old ? (wc_item_state(old) & WC_STATE_FREQ) : 0;
+	struct wc_item *n;
+
+	if (vlen > p->cfg.max_value || size > p->max_item) {
+		ctx->st.refused_too_large++;
+		return WC_ERR_TOO_LARGE;
+	}
+	n = wc_log_reserve(p, ctx, choose_log(p, old, h, size), size, false);
+	if (!n) {
+		ctx->st.refused_nomem++;
+		return WC_ERR_NOMEM;
+	}
+	if (old && p->mutations != seen) {
+		old = wc_find_live(p, ctx, h, key, klen, slot);
+		if (!old && v->old_value_at >= 0) {
+			write_hole(n, size);
+			return WC_NOT_FOUND;
+		}
+		if (old && v->old_value_at >= 0 && wc_item_vlen(old) + v->iov_len != vlen) {
+			write_hole(n, size);	/* cannot happen: only the owner writes */
+			return WC_ERR_ARG;
+		}
+	}
+	fill_item(n, v, key, klen, old, freq, (uint16_t)ctx->clock.now, vlen, layout);
+	if (old) {
+		__atomic_fetch_or(&old->state, WC_STATE_UNLINKED, __ATOMIC_ACQ_REL);
+		wc_account_unlink(p, old);
+		WC_STORE_REL(&slot->b->loc[slot->i], wc_item_loc(p, n));
+	} else {
+		wc_index_insert(p, ctx, h, wc_item_loc(p, n));
+	}
+	wc_account_link(p, n);
+	p->st.total_items++;
+	if (cas_out)
+		*cas_out = owner_cas(p, n);
+	return WC_OK;
+}
+
+static const enum wc_op store_ops[] = {
+	[WC_SET] = WC_OP_SET, [WC_ADD] = WC_OP_ADD, [WC_REPLACE] = WC_OP_REPLACE,
+	[WC_APPEND] = WC_OP_APPEND, [WC_PREPEND] = WC_OP_PREPEND, [WC_CAS] = WC_OP_CAS,
+};
+
+enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_store_req *r,
+			uint64_t *cas_out)
+{
+	struct version v = { .old_value_at = -1 };
+	struct wc_slot s;
+	struct wc_item *old;
+	enum wc_exptime_kind kind;
+	uint32_t at = 0;
+	bool concat;
+	enum wc_status st;
+
+	if (!r || (unsigned)r->mode > WC_CAS)
+		return WC_ERR_ARG;
+	ctx->st.ops[store_ops[r->mode]]++;	/* refusals count too, as in memcached */
+	if (!key_ok(r->key, r->klen))
+		return WC_ERR_KEY;
+	if (r->val_cnt && !r->val)
+		return WC_ERR_ARG;
+	for (unsigned i = 0; i < r->val_cnt; i++) {
+		if (r->val[i].iov_len && !r->val[i].iov_base)
+			return WC_ERR_ARG;
+		v.iov_len += r->val[i].iov_len;
+	}
+	if (v.iov_len > p->cfg.max_value) {
+		ctx->st.refused_too_large++;
+		return WC_ERR_TOO_LARGE;
+	}
+	begin_write(p, ctx, wc_item_total(r->klen, v.iov_len, 0));
+	kind = wc_exptime_convert(&ctx->clock, r->exptime, &at);
+	old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s);
+	concat = r->mode == WC_APPEND || r->mode == WC_PREPEND;
+
+	switch (r->mode) {
+	case WC_ADD:
+		if (old)
+			return WC_NOT_STORED;
+		break;
+	case WC_REPLACE:
+	case WC_APPEND:
+	case WC_PREPEND:
+		if (!old)
+			return WC_NOT_STORED;
+		break;
+	case WC_CAS:
+		if (!old) {
+			ctx->st.cas_misses++;
+			return WC_NOT_FOUND;
+		}
+		if (owner_cas(p, old) != r->cas_in) {
+			if (!(r->opts & WC_STORE_STALE_IF_OLDER) || r->cas_in > owner_cas(p, old)) {
+				ctx->st.cas_badval++;
+				return WC_EXISTS;
+			}
+			v.state |= WC_STATE_STALE;
+		}
+		break;
+	case WC_SET:
+		break;
+	}
+
+	if (!concat && kind == WC_EXP_PAST) {
+		/* stored and expired at once: what remains is that the old value is gone */
+		if (old)
+			wc_unlink(p, old, &s, r->hash, WC_UNLINK_REPLACED);
+		if (r->mode == WC_CAS)
+			ctx->st.cas_hits++;
+		if (cas_out)
+			*cas_out = 0;
+		return WC_OK;
+	}
+	v.iov = r->val;
+	v.iov_cnt = r->val_cnt;
+	if (concat) {
+		v.old_value_at = r->mode == WC_APPEND ? 0 : 1;
+		v.flags = wc_item_flags(old);
+		v.exptime = old->exptime;
+	} else {
+		v.flags = r->flags;
+		v.exptime = kind == WC_EXP_AT ? at : 0;
+	}
+	if (r->opts & WC_STORE_EXPLICIT_CAS) {
+		v.has_cas = true;
+		v.cas = r->new_cas;
+	}
+	st = write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, cas_out);
+	if (st == WC_NOT_FOUND)
+		st = r->mode == WC_CAS ? WC_NOT_FOUND : WC_NOT_STORED;
+	if (r->mode == WC_CAS && st == WC_OK)
+		ctx->st.cas_hits++;
+	return st;
+}
+
+enum wc_status wc_delete(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+			 uint64_t hash, uint64_t cas_in)
+{
+	struct wc_slot s;
+	struct wc_item *old;
+
+	ctx->st.ops[WC_OP_DELETE]++;
+	begin_write(p, ctx, 0);
+	if (!key_ok(key, klen))
+		return WC_ERR_KEY;
+	old = wc_find_live(p, ctx, hash, key, klen, &s);
+	if (!old) {
+		ctx->st.delete_misses++;
+		return WC_NOT_FOUND;
+	}
+	if (cas_in && owner_cas(p, old) != cas_in)
+		return WC_EXISTS;
+	wc_unlink(p, old, &s, hash, WC_UNLINK_DELETE);
+	ctx->st.delete_hits++;
+	return WC_OK;
+}
+
+/* memcached's rule: decimal digits (at most 20, value < 2^64), trailing spaces allowed. */
+static bool parse_u64(const uint8_t *s, uint32_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	uint32_t i = 0;
+
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	if (n == 0 || n > 20)
+		return false;
+	for (; i < n; i++) {
+		unsigned d = (unsigned)s[i] - '0';
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+static uint32_t format_u64(uint64_t v, char *buf)
+{
+	char tmp[20];
+	uint32_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
+enum wc_status wc_arith(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+			uint64_t hash, bool decr, uint64_t delta, uint64_t *value_out,
+			uint64_t *cas_out)
+{
+	struct version v = { .old_value_at = -1 };
+	struct wc_slot s;
+	struct wc_item *old;
+	struct iovec iov;
+	char digits[20];
+	uint64_t cur, next;
+	enum wc_status st;
+
+	ctx->st.ops[decr ? WC_OP_DECR : WC_OP_INCR]++;
+	begin_write(p, ctx, wc_item_total(klen, 20, 0));
+	if (!key_ok(key, klen))
+		return WC_ERR_KEY;
+	old = wc_find_live(p, ctx, hash, key, klen, &s);
+	if (!old) {
+		if (decr)
+			ctx->st.decr_misses++;
+		else
+			ctx->st.incr_misses++;
+		return WC_NOT_FOUND;
+	}
+	if (!parse_u64(wc_item_value(old), wc_item_vlen(old), &cur))
+		return WC_ERR_NON_NUMERIC;
+	next = decr ? (cur > delta ? cur - delta : 0) : cur + delta;	/* incr wraps */
+	iov.iov_base = digits;
+	iov.iov_len = format_u64(next, digits);
+	v.iov = &iov;
+	v.iov_cnt = 1;
+	v.iov_len = iov.iov_len;
+	v.flags = wc_item_flags(old);
+	v.exptime = old->exptime;
+	st = write_version(p, ctx, hash, key, klen, old, &s, &v, cas_out);
+	if (st != WC_OK)
+		return st;
+	if (decr)
+		ctx->st.decr_hits++;
+	else
+		ctx->st.incr_hits++;
+	if (value_out)
+		*value_out = next;
+	return WC_OK;
+}
+
+/* touch and gat share this: returns the item when its new exptime leaves it alive. */
+static enum wc_status touch_item(struct wc_part *p, struct wc_ctx *ctx, const void *key,
+				 uint32_t klen, uint64_t hash, int64_t exptime, struct wc_item **it,
+				 struct wc_slot *s)
+{
+	uint32_t at = 0;
+	enum wc_exptime_kind kind = wc_exptime_convert(&ctx->clock, exptime, &at);
+
+	if (!key_ok(key, klen))
+		return WC_ERR_KEY;
+	*it = wc_find_live(p, ctx, hash, key, klen, s);
+	if (!*it) {
+		ctx->st.touch_misses++;
+		return WC_NOT_FOUND;
+	}
+	ctx->st.touch_hits++;
+	if (kind == WC_EXP_PAST)
+		return WC_EXISTS;	/* caller expires it */
+	WC_STORE(&(*it)->exptime, kind == WC_EXP_AT ? at : 0);
+	return WC_OK;
+}
+
+enum wc_status wc_touch(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+			uint64_t hash, int64_t exptime)
+{
+	struct wc_item *it;
+	struct wc_slot s;
+	enum wc_status st;
+
+	ctx->st.ops[WC_OP_TOUCH]++;
+	begin_write(p, ctx, 0);
+	st = touch_item(p, ctx, key, klen, hash, exptime, &it, &s);
+	if (st == WC_EXISTS) {
+		wc_unlink(p, it, &s, hash, WC_UNLINK_EXPIRED);
+		st = WC_OK;
+	}
+	return st;
+}
+
+enum wc_status wc_gat(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+		      uint64_t hash, int64_t exptime, struct wc_view *out)
+{
+	struct wc_item *it;
+	struct wc_slot s;
+	enum wc_status st;
+
+	ctx->st.ops[WC_OP_GAT]++;
+	begin_write(p, ctx, 0);
+	st = touch_item(p, ctx, key, klen, hash, exptime, &it, &s);
+	if (st == WC_NOT_FOUND)
+		ctx->st.get_misses++;
+	if (st != WC_OK && st != WC_EXISTS)
+		return st;
+	/* the reply shows the item as fetched, even when the new time expires it */
+	wc_part_view_owner(p, ctx, it, WC_LOOKUP_CAS, out);
+	ctx->st.get_hits++;
+	if (st == WC_EXISTS)
+		wc_unlink(p, it, &s, hash, WC_UNLINK_EXPIRED);
+	return WC_OK;
+}
+
+void wc_flush(struct wc_part *p, struct wc_ctx *ctx, int64_t delay)
+{
+	uint32_t at = 0;
+
+	ctx->st.ops[WC_OP_FLUSH]++;
+	begin_write(p, ctx, 0);
+	if (delay > 0 && wc_exptime_convert(&ctx->clock, delay, &at) == WC_EXP_AT) {
+		WC_STORE_REL(&p->flush_at, at);
+		return;
+	}
+	WC_STORE_REL(&p->flush_at, ctx->clock.now);
+	wc_part_apply_due_flush(p, ctx->clock.now);
+}
+
+enum wc_status wc_invalidate(struct wc_part *p, struct wc_ctx *ctx, const void *key,
+			     uint32_t klen, uint64_t hash, bool set_exptime, int64_t exptime)
+{
+	struct version v = { .old_value_at = 0, .state = WC_STATE_STALE };
+	struct wc_slot s;
+	struct wc_item *old;
+	enum wc_exptime_kind kind = WC_EXP_NEVER;
+	uint32_t at = 0;
+
+	ctx->st.ops[WC_OP_INVALIDATE]++;
+	if (!key_ok(key, klen))
+		return WC_ERR_KEY;
+	begin_write(p, ctx, 0);
+	old = wc_find_live(p, ctx, hash, key, klen, &s);
+	if (!old)
+		return WC_NOT_FOUND;
+	p->copy_credit += 8 * wc_item_size(old);
+	if (set_exptime) {
+		kind = wc_exptime_convert(&ctx->clock, exptime, &at);
+		if (kind == WC_EXP_PAST) {
+			wc_unlink(p, old, &s, hash, WC_UNLINK_EXPIRED);
+			return WC_OK;
+		}
+	}
+	v.flags = wc_item_flags(old);
+	v.exptime = set_exptime ? (kind == WC_EXP_AT ? at : 0) : old->exptime;
+	v.layout = old->vlen_layout & WC_LAYOUT_VIVIFIED;	/* a new, derived CAS */
+	return write_version(p, ctx, hash, key, klen, old, &s, &v, NULL);
+}
+
+enum wc_status wc_vivify(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+			 uint64_t hash, int64_t exptime)
+{
+	struct version v = { .old_value_at = -1, .state = WC_STATE_WIN,
+			     .layout = WC_LAYOUT_VIVIFIED };
+	struct wc_slot s;
+	uint32_t at = 0;
+	enum wc_exptime_kind kind;
+
+	ctx->st.ops[WC_OP_VIVIFY]++;
+	begin_write(p, ctx, wc_item_total(klen, 0, 0));
+	if (!key_ok(key, klen))
+		return WC_ERR_KEY;
+	if (wc_find_live(p, ctx, hash, key, klen, &s))
+		return WC_EXISTS;
+	kind = wc_exptime_convert(&ctx->clock, exptime, &at);
+	if (kind == WC_EXP_PAST)
+		return WC_OK;	/* the caller wins; a placeholder would be dead on arrival */
+	v.exptime = kind == WC_EXP_AT ? at : 0;
+	return write_version(p, ctx, hash, key, klen, NULL, NULL, &v, NULL);
+}
