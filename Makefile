@@ -4,6 +4,7 @@
 #   make deps     install the Debian packages the project needs (only missing ones)
 #   make test     deps + unit tests (release and ASan/UBSan) + stress test + dts suites
 #   make bench    deps + benchmarks, printing ratios against baselines from the same run
+#   make bench-quick  a subset for development (under 2 minutes)
 #   make fuzz     libFuzzer harnesses, each bounded by FUZZ_SECONDS
 #   make run      deps + build + the appliance on the virtual testbed
 #
@@ -26,7 +27,7 @@ ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 LDLIBS_COMMON = $(PKG_LIBS) -lpthread -lm
 
-STORE_SRC := $(wildcard dataplane/store/*.c) $(wildcard common/*.c)
+STORE_SRC := $(wildcard dataplane/store/*.c) $(wildcard common/*.c) dataplane/core/mem_dpdk.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 STRESS_SRC := $(wildcard tests/stress/*.c)
 BENCH_SRC := $(wildcard tools/bench/*.c)
@@ -61,13 +62,15 @@ $(eval $(call variant,asan,$(ASAN_CFLAGS)))
 BENCH_BIN := $(patsubst tools/bench/%.c,$(BUILD)/rel/bench/%,$(BENCH_SRC))
 TOOLS_COMMON_OBJ := $(patsubst %.c,$(BUILD)/rel/%.o,$(TOOLS_COMMON))
 
+BENCH_LIBS = $(shell pkg-config --libs jansson liburcu-cds 2>/dev/null)
+
 $(BUILD)/rel/bench/%: $(BUILD)/rel/tools/bench/%.o $(TOOLS_COMMON_OBJ) $(rel_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) $^ $(LDLIBS_COMMON) -o $@
+	$(CC) $(REL_CFLAGS) $^ $(BENCH_LIBS) $(LDLIBS_COMMON) -o $@
 
 .SECONDARY:
 
-.PHONY: all deps test unit unit-asan stress bench fuzz run clean
+.PHONY: all deps test unit unit-asan stress bench bench-quick fuzz run clean
 
 all: $(rel_LIB) $(rel_UNIT) $(rel_STRESS) $(BENCH_BIN)
 
@@ -91,6 +94,10 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	@tools/bench/run.sh $(BUILD)/rel/bench
+
+bench-quick: deps
+	@$(MAKE) --no-print-directory $(BENCH_BIN)
+	@BENCH_QUICK=1 tools/bench/run.sh $(BUILD)/rel/bench
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))

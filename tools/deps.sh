@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
 	build-essential pkg-config clang libclang-rt-14-dev
-	libdpdk-dev dpdk liburcu-dev libcmocka-dev libxxhash-dev
+	libdpdk-dev dpdk liburcu-dev libcmocka-dev libxxhash-dev libjansson-dev
 	valgrind python3
 )
 

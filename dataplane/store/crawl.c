@@ -82,11 +82,17 @@ unsigned wc_part_maintain(struct wc_part *p, struct wc_ctx *ctx, unsigned budget
 	unsigned done;
 
 	wc_part_apply_due_flush(p, ctx->clock.now);
+	p->in_maintenance = true;
 	p->copy_credit += (uint64_t)budget * 64;
 	if (p->copy_credit > p->copy_credit_max)
 		p->copy_credit = p->copy_credit_max;
 	done = crawl_log(p, ctx, &p->log[WC_LOG_SMALL], budget / 4 + 1);
 	done += crawl_log(p, ctx, &p->log[WC_LOG_MAIN], budget > done ? budget - done : 1);
+	if (p->flushing && p->flush_at == 0 &&
+	    p->log[0].flush_clean >= p->log[0].flush && p->log[1].flush_clean >= p->log[1].flush)
+		WC_STORE_REL(&p->flushing, 0);	/* every flushed item is unlinked */
 	done += clean_ahead(p, ctx, &p->log[WC_LOG_SMALL], budget / 8 + 1);
-	return done + clean_ahead(p, ctx, &p->log[WC_LOG_MAIN], budget / 8 + 1);
+	done += clean_ahead(p, ctx, &p->log[WC_LOG_MAIN], budget / 8 + 1);
+	p->in_maintenance = false;
+	return done;
 }

@@ -13,7 +13,9 @@
  * is reinserted at the tail with its frequency decremented (2-bit CLOCK);
  * otherwise it is evicted.
  *
- * Nothing live is evicted while main holds less than 7/8 of its usable bytes
+ * As in S3-FIFO, where the small queue only evicts once the whole cache is
+ * full, cold small-queue items move to main while main has free room. And
+ * nothing live is evicted while main holds less than 7/8 of its usable bytes
  * in live items: cold items are then copied forward instead, which is how
  * the space of deleted, overwritten and expired items is reclaimed without
  * pushing anything out. At that fill a byte freed costs at most 7 bytes
@@ -115,11 +117,23 @@ static bool main_under_pressure(const struct wc_part *p, uint64_t incoming)
 	return m->live_bytes + incoming > (m->size - m->cushion) / 8 * 7;
 }
 
+/* Free bytes at main's tail that need no head work (S3-FIFO's "cache not full"). */
+static bool main_has_room(const struct wc_part *p, uint64_t sz)
+{
+	const struct wc_log *m = &p->log[WC_LOG_MAIN];
+
+	return m->tail + 2 * sz + m->cushion <= m->head + m->size;
+}
+
 static void decide(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg, struct wc_item *it,
 		   uint64_t sz, uint64_t h, uint64_t need)
 {
 	uint8_t freq = wc_item_state(it) & WC_STATE_FREQ;
 	bool pressure = main_under_pressure(p, sz + need);
+
+	/* while main still has untouched room, the small queue spills into it */
+	if (pressure && lg->id == WC_LOG_SMALL && main_has_room(p, sz))
+		pressure = false;
 	bool may_copy = p->copy_credit >= sz;
 	struct wc_log *main = &p->log[WC_LOG_MAIN];
 
@@ -153,7 +167,8 @@ bool wc_evict_step(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg, uin
 
 			if (wc_is_expired(it->exptime, ctx->clock.now) ||
 			    wc_part_flushed(p, lg, lg->head, it, ctx->clock.now))
-				wc_unlink(p, it, NULL, h, WC_UNLINK_EXPIRED);
+				wc_unlink(p, it, NULL, h,
+					  p->in_maintenance ? WC_UNLINK_RECLAIM : WC_UNLINK_EXPIRED);
 			else
 				decide(p, ctx, lg, it, sz, h, need);
 		}

@@ -170,6 +170,42 @@ static int free_slot(const struct wc_part *p, const struct wc_bucket *b, bool an
 	return -1;
 }
 
+/*
+ * Make room in a full bucket by moving one of its entries that sits in its
+ * first-choice bucket to its second choice. Only that direction is safe for
+ * readers: the copy (with the spill count raised first) is published before
+ * the original is cleared, and readers look at b1 before b2. Returns the
+ * freed slot or -1.
+ */
+static int displace(struct wc_part *p, struct wc_bucket *b, bool any_ghost)
+{
+	uint32_t here = bucket_no(p, b);
+
+	for (unsigned j = 0; j < WC_BUCKET_SLOTS; j++) {
+		const struct wc_item *it;
+		struct wc_hpos epos;
+		struct wc_bucket *alt;
+		int k;
+
+		if (!wc_loc_is_item(b->loc[j]))
+			continue;
+		it = wc_loc_item(p, b->loc[j]);
+		wc_index_pos(&p->ix, wc_hash(wc_item_key(it), it->klen), &epos);
+		if (epos.b1 != here)
+			continue;
+		alt = &p->ix.b[epos.b2];
+		if ((k = free_slot(p, alt, any_ghost)) < 0)
+			continue;
+		WC_STORE(&b->spill, b->spill + 1);
+		WC_STORE_REL(&alt->loc[k], b->loc[j]);
+		WC_STORE_REL(&alt->tag[k], b->tag[j]);
+		WC_STORE_REL(&b->tag[j], 0);
+		p->st.index_moves++;
+		return (int)j;
+	}
+	return -1;
+}
+
 void wc_index_insert(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, uint32_t loc)
 {
 	struct wc_hpos pos;
@@ -179,10 +215,15 @@ void wc_index_insert(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, uint32_t
 	wc_index_pos(&p->ix, h, &pos);
 	b1 = &p->ix.b[pos.b1];
 	b2 = &p->ix.b[pos.b2];
+	/* free slots first, then moving a neighbour out, then forgetting ghosts */
 	for (int any_ghost = 0; any_ghost < 2 && i < 0; any_ghost++) {
 		if ((i = free_slot(p, b1, any_ghost)) >= 0)
 			target = b1;
 		else if ((i = free_slot(p, b2, any_ghost)) >= 0)
+			target = b2;
+		else if ((i = displace(p, b1, any_ghost)) >= 0)
+			target = b1;
+		else if ((i = displace(p, b2, any_ghost)) >= 0)
 			target = b2;
 	}
 	if (i < 0) {

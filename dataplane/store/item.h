@@ -65,8 +65,7 @@ static inline uint32_t wc_item_layout(const struct wc_item *it)
 
 static inline uint32_t wc_item_extra_bytes(uint32_t layout)
 {
-	return ((layout & WC_LAYOUT_FLAGS) ? 4u : 0u) +
-	       ((layout & WC_LAYOUT_CAS) ? 8u : 0u);
+	return ((layout >> 28) & 1u) * 4u + ((layout >> 29) & 1u) * 8u;
 }
 
 /* Bytes an item with these sizes occupies in the log, padding included. */
@@ -127,9 +126,24 @@ static inline uint32_t wc_item_exptime(const struct wc_item *it)
 	return WC_LOAD(&it->exptime);
 }
 
+/* Key equality without a libc call for the usual short keys. */
+static inline int wc_key_bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+	uint64_t x, y, u, v;
+
+	if (n >= 8 && n <= 16) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&u, a + n - 8, 8);
+		memcpy(&v, b + n - 8, 8);
+		return ((x ^ y) | (u ^ v)) == 0;
+	}
+	return memcmp(a, b, n) == 0;
+}
+
 static inline int wc_item_key_eq(const struct wc_item *it, const void *key, uint32_t klen)
 {
-	return it->klen == klen && memcmp(wc_item_key(it), key, klen) == 0;
+	return it->klen == klen && wc_key_bytes_eq(wc_item_key(it), key, klen);
 }
 
 #endif

@@ -8,7 +8,7 @@
  * ticket (call_rcu) naming the head position; the callback publishes it as
  * gp_done. A write that finds no reusable room waits with synchronize_rcu,
  * which in a polling dataplane (every lcore passes a quiescent state per
- * loop) is short and, with tickets issued every 1/16 of the log, rare.
+ * loop) is short and, with tickets issued every 1/64 of the log, rare.
  *
  * In sanitizer builds memory that is free (never written, or reclaimed after
  * a grace period) is poisoned, so a reader touching a reclaimed item is
@@ -90,7 +90,7 @@ static void gp_ticket_done(struct rcu_head *rh)
 
 void wc_log_note_head(struct wc_log *lg)
 {
-	if (lg->head - lg->gp_asked < lg->size / 16)
+	if (lg->head - lg->gp_asked < lg->size / 64)
 		return;
 	for (unsigned i = 0; i < WC_GP_TICKETS; i++) {
 		struct wc_gp_ticket *t = &lg->tickets[i];

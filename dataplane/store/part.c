@@ -169,14 +169,6 @@ void wc_part_get_stats(const struct wc_part *p, struct wc_part_stats *out)
 
 /* ---- validity ---- */
 
-static bool flush_active(const struct wc_part *p)
-{
-	for (int i = 0; i < 2; i++)
-		if (WC_LOAD(&p->log[i].flush) > WC_LOAD(&p->log[i].flush_clean))
-			return true;
-	return WC_LOAD(&p->flush_at) != 0;
-}
-
 bool wc_part_flushed(const struct wc_part *p, const struct wc_log *lg, uint64_t head_seen,
 		     const struct wc_item *it, uint32_t now)
 {
@@ -205,7 +197,7 @@ uint64_t wc_part_cas(const struct wc_part *p, const struct wc_log *lg, uint64_t 
 
 /* ---- lookups ---- */
 
-static inline const struct wc_item *scan_bucket(const struct wc_part *p, const struct wc_bucket *b,
+static inline __attribute__((always_inline)) const struct wc_item *scan_bucket(const struct wc_part *p, const struct wc_bucket *b,
 						uint16_t tag, const void *key, uint32_t klen)
 {
 	uint32_t m = wc_bucket_match(b, tag);
@@ -225,7 +217,7 @@ static inline const struct wc_item *scan_bucket(const struct wc_part *p, const s
 	return NULL;
 }
 
-static inline const struct wc_item *lookup(const struct wc_part *p, const struct wc_hpos *pos,
+static inline __attribute__((always_inline)) const struct wc_item *lookup(const struct wc_part *p, const struct wc_hpos *pos,
 					   const void *key, uint32_t klen)
 {
 	const struct wc_bucket *b = &p->ix.b[pos->b1];
@@ -236,85 +228,49 @@ static inline const struct wc_item *lookup(const struct wc_part *p, const struct
 	return scan_bucket(p, &p->ix.b[pos->b2], pos->tag, key, klen);
 }
 
-/* Record an access: fetched bit, frequency, access time (only on change). */
+/* Record an access: fetched bit, frequency, access time, each only on change. */
 static inline void note_access(const struct wc_item *cit, uint8_t st, uint16_t now16)
 {
 	struct wc_item *it = (struct wc_item *)(uintptr_t)cit;
+	const uint8_t full = WC_STATE_FREQ | WC_STATE_FETCHED;
 
-	if ((st & WC_STATE_FREQ) != WC_STATE_FREQ || !(st & WC_STATE_FETCHED)) {
-		uint8_t want;
+	while ((st & full) != full) {
+		uint8_t want = (uint8_t)(st | WC_STATE_FETCHED);
 
-		do {
-			want = (uint8_t)(st | WC_STATE_FETCHED);
-			if ((st & WC_STATE_FREQ) != WC_STATE_FREQ)
-				want = (uint8_t)(want + 1);
-		} while (!__atomic_compare_exchange_n(&it->state, &st, want, true, __ATOMIC_RELAXED,
-						      __ATOMIC_RELAXED) &&
-			 ((st & WC_STATE_FREQ) != WC_STATE_FREQ || !(st & WC_STATE_FETCHED)));
+		if ((st & WC_STATE_FREQ) != WC_STATE_FREQ)
+			want = (uint8_t)(want + 1);
+		if (__atomic_compare_exchange_n(&it->state, &st, want, true, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			break;
 	}
 	if (WC_LOAD(&it->atime) != now16)
 		WC_STORE(&it->atime, now16);
 }
 
-static void fill_view(const struct wc_part *p, const struct wc_item *it, uint8_t st,
-		      uint16_t now16, const uint64_t *heads, struct wc_view *v)
+static inline void fill_view(const struct wc_part *p, const struct wc_item *it, uint8_t st,
+			     uint16_t now16, const uint64_t *heads, struct wc_view *v)
 {
+	uint32_t vl = it->vlen_layout;
+	const uint8_t *extra = (const uint8_t *)(it + 1);
+
 	v->it = it;
 	v->klen = it->klen;
-	v->key = wc_item_key(it);
+	v->key = extra + wc_item_extra_bytes(vl);
 	v->value = v->key + it->klen;
-	v->vlen = wc_item_vlen(it);
-	v->flags = wc_item_flags(it);
+	v->vlen = vl & WC_VLEN_MASK;
+	v->flags = 0;
+	if (vl & WC_LAYOUT_FLAGS)
+		memcpy(&v->flags, extra, 4);
 	v->exptime = wc_item_exptime(it);
 	v->state_before = st;
 	v->idle_before = (uint16_t)(now16 - WC_LOAD(&it->atime));
-	v->vivified = (it->vlen_layout & WC_LAYOUT_VIVIFIED) != 0;
+	v->vivified = (vl & WC_LAYOUT_VIVIFIED) != 0;
 	v->cas = 0;
 	if (heads) {
 		const struct wc_log *lg = wc_loc_log(p, wc_item_loc(p, it));
 
 		v->cas = wc_part_cas(p, lg, heads[lg->id], it);
 	}
-}
-
-/*
- * Check a found item against time and flushes, count, record the access and
- * fill the view. heads holds the log heads loaded before the lookup, or NULL
- * when neither a CAS nor a flush check needs them.
- */
-static bool finish_lookup(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_item *it,
-			  const uint64_t *heads, unsigned lflags, struct wc_view *out)
-{
-	uint32_t now = ctx->clock.now;
-	uint8_t st;
-
-	if (!it)
-		goto miss;
-	if (wc_is_expired(wc_item_exptime(it), now)) {
-		if (!(lflags & WC_LOOKUP_NO_STATS))
-			ctx->st.get_expired++;
-		goto miss;
-	}
-	if (heads && flush_active(p)) {
-		const struct wc_log *lg = wc_loc_log(p, wc_item_loc(p, it));
-
-		if (wc_part_flushed(p, lg, heads[lg->id], it, now)) {
-			if (!(lflags & WC_LOOKUP_NO_STATS))
-				ctx->st.get_flushed++;
-			goto miss;
-		}
-	}
-	st = wc_item_state(it);
-	fill_view(p, it, st, (uint16_t)now, (lflags & WC_LOOKUP_CAS) ? heads : NULL, out);
-	if (!(lflags & WC_LOOKUP_NO_TOUCH))
-		note_access(it, st, (uint16_t)now);
-	if (!(lflags & WC_LOOKUP_NO_STATS))
-		ctx->st.get_hits++;
-	return true;
-miss:
-	if (!(lflags & WC_LOOKUP_NO_STATS))
-		ctx->st.get_misses++;
-	return false;
 }
 
 void wc_part_view_owner(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_item *it,
@@ -329,15 +285,57 @@ void wc_part_view_owner(const struct wc_part *p, struct wc_ctx *ctx, const struc
 		note_access(it, st, now16);
 }
 
-static inline bool need_heads(const struct wc_part *p, unsigned lflags)
+/*
+ * Check a found item against time and flushes, count, record the access and
+ * fill the view. heads holds the log heads loaded before the lookup, or NULL
+ * when neither a CAS nor a flush check needs them.
+ */
+static inline __attribute__((always_inline)) bool finish_lookup(const struct wc_part *p, struct wc_ctx *ctx,
+				 const struct wc_item *it, const uint64_t *heads, unsigned lflags,
+				 struct wc_view *out)
 {
-	return (lflags & WC_LOOKUP_CAS) || flush_active(p);
+	uint32_t now = ctx->clock.now;
+	uint64_t *miss_reason = NULL;
+	uint8_t st;
+
+	if (wc_unlikely(!it))
+		goto miss;
+	if (wc_unlikely(wc_is_expired(wc_item_exptime(it), now))) {
+		miss_reason = &ctx->st.get_expired;
+		goto miss;
+	}
+	if (wc_unlikely(heads != NULL) && WC_LOAD(&p->flushing)) {
+		const struct wc_log *lg = wc_loc_log(p, wc_item_loc(p, it));
+
+		if (wc_part_flushed(p, lg, heads[lg->id], it, now)) {
+			miss_reason = &ctx->st.get_flushed;
+			goto miss;
+		}
+	}
+	st = wc_item_state(it);
+	fill_view(p, it, st, (uint16_t)now, (lflags & WC_LOOKUP_CAS) ? heads : NULL, out);
+	if (!(lflags & WC_LOOKUP_NO_TOUCH))
+		note_access(it, st, (uint16_t)now);
+	if (!(lflags & WC_LOOKUP_NO_STATS))
+		ctx->st.get_hits++;
+	return true;
+miss:
+	if (!(lflags & WC_LOOKUP_NO_STATS)) {
+		ctx->st.get_misses++;
+		if (miss_reason)
+			(*miss_reason)++;
+	}
+	return false;
 }
 
-static inline void load_heads(const struct wc_part *p, uint64_t *heads)
+/* Log heads are needed (loaded before the lookup) for a CAS or a flush check. */
+static inline bool load_heads(const struct wc_part *p, unsigned lflags, uint64_t *heads)
 {
+	if (!(lflags & WC_LOOKUP_CAS) && !WC_LOAD_ACQ(&p->flushing))
+		return false;
 	heads[0] = WC_LOAD_ACQ(&p->log[0].head);
 	heads[1] = WC_LOAD_ACQ(&p->log[1].head);
+	return true;
 }
 
 bool wc_get(const struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
@@ -345,26 +343,31 @@ bool wc_get(const struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32
 {
 	struct wc_hpos pos;
 	uint64_t heads[2];
-	bool with_heads = need_heads(p, lflags);
+	bool with_heads;
 
 	if (!(lflags & WC_LOOKUP_NO_STATS))
 		ctx->st.ops[WC_OP_GET]++;
-	if (klen == 0 || klen > WC_KEY_MAX) {
+	if (wc_unlikely(klen == 0 || klen > WC_KEY_MAX)) {
 		if (!(lflags & WC_LOOKUP_NO_STATS))
 			ctx->st.get_misses++;
 		return false;
 	}
-	if (with_heads)
-		load_heads(p, heads);
+	with_heads = load_heads(p, lflags, heads);
 	wc_index_pos(&p->ix, hash, &pos);
 	return finish_lookup(p, ctx, lookup(p, &pos, key, klen), with_heads ? heads : NULL, lflags,
 			     out);
 }
 
+/*
+ * Three passes over the burst so the cache misses of different requests
+ * overlap: hash and prefetch the first bucket; match tags and prefetch the
+ * first candidate item (or the second bucket); compare keys and finish. A
+ * candidate whose key does not match falls back to the full lookup.
+ */
 void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsigned lflags)
 {
 	struct wc_hpos pos[WC_GET_BURST_MAX];
-	const struct wc_item *found[WC_GET_BURST_MAX];
+	const struct wc_item *cand[WC_GET_BURST_MAX];
 	uint64_t heads[WC_GET_BURST_MAX][2];
 	bool with_heads[WC_GET_BURST_MAX];
 
@@ -373,45 +376,46 @@ void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsig
 		reqs += WC_GET_BURST_MAX;
 		n -= WC_GET_BURST_MAX;
 	}
-	/* stage 1: buckets */
 	for (unsigned i = 0; i < n; i++) {
 		const struct wc_part *p = reqs[i].part;
 
-		with_heads[i] = need_heads(p, lflags);
-		if (with_heads[i])
-			load_heads(p, heads[i]);
+		with_heads[i] = load_heads(p, lflags, heads[i]);
 		wc_index_pos(&p->ix, reqs[i].hash, &pos[i]);
 		wc_prefetch(&p->ix.b[pos[i].b1]);
 	}
-	/* stage 2: tags, then the first candidate item of each request */
 	for (unsigned i = 0; i < n; i++) {
 		const struct wc_part *p = reqs[i].part;
 		const struct wc_bucket *b = &p->ix.b[pos[i].b1];
 		uint32_t m = wc_bucket_match(b, pos[i].tag);
 
-		found[i] = NULL;
+		cand[i] = NULL;
 		if (m) {
 			uint32_t loc = WC_LOAD_ACQ(&b->loc[__builtin_ctz(m)]);
 
-			if (wc_loc_is_item(loc))
-				wc_prefetch(wc_loc_item(p, loc));
+			if (wc_loc_is_item(loc)) {
+				cand[i] = wc_loc_item(p, loc);
+				wc_prefetch(cand[i]);
+			}
 		} else if (WC_LOAD(&b->spill)) {
 			wc_prefetch(&p->ix.b[pos[i].b2]);
 		}
 	}
-	/* stage 3: compare keys and finish */
 	for (unsigned i = 0; i < n; i++) {
 		struct wc_get_req *r = &reqs[i];
+		const struct wc_item *it = cand[i];
 
-		ctx->st.ops[WC_OP_GET]++;
-		if (r->klen == 0 || r->klen > WC_KEY_MAX) {
-			ctx->st.get_misses++;
+		if (!(lflags & WC_LOOKUP_NO_STATS))
+			ctx->st.ops[WC_OP_GET]++;
+		if (wc_unlikely(r->klen == 0 || r->klen > WC_KEY_MAX)) {
+			if (!(lflags & WC_LOOKUP_NO_STATS))
+				ctx->st.get_misses++;
 			r->hit = false;
 			continue;
 		}
-		found[i] = lookup(r->part, &pos[i], r->key, r->klen);
-		r->hit = finish_lookup(r->part, ctx, found[i], with_heads[i] ? heads[i] : NULL,
-				       lflags, &r->view);
+		if (!it || !wc_item_key_eq(it, r->key, r->klen))
+			it = lookup(r->part, &pos[i], r->key, r->klen);
+		r->hit = finish_lookup(r->part, ctx, it, with_heads[i] ? heads[i] : NULL, lflags,
+				       &r->view);
 	}
 }
 

@@ -26,7 +26,7 @@
 
 #define WC_LOG_SMALL 0
 #define WC_LOG_MAIN  1
-#define WC_GP_TICKETS 4
+#define WC_GP_TICKETS 8
 
 struct wc_log;
 
@@ -65,10 +65,12 @@ struct wc_part {
 	struct wc_log log[2];
 	uint64_t max_item;		/* largest record a write may create */
 	uint32_t flush_at;		/* pending delayed flush (clock second), 0 = none */
+	uint32_t flushing;		/* a flush is pending or not yet swept: readers check items */
 	uint32_t ghost_clock;
 	uint64_t copy_credit;		/* bytes the policy may still copy forward */
 	uint64_t copy_credit_max;
 	uint64_t mutations;		/* bumped whenever an item is unlinked or moved */
+	bool in_maintenance;		/* inside wc_part_maintain: removals count as reclaimed */
 	struct wc_part_stats st;
 };
 

@@ -81,6 +81,7 @@ struct wc_part_stats {
 	uint64_t evictions;		/* live items dropped to make room */
 	uint64_t evicted_unfetched;
 	uint64_t index_evictions;	/* of which: both index buckets were full */
+	uint64_t index_moves;		/* entries moved to their second bucket to make room */
 	uint64_t expirations;		/* expired or flushed items removed */
 	uint64_t reclaimed;		/* of which: found by the crawler, untouched */
 	uint64_t relocations;		/* items copied forward by the eviction policy */

@@ -457,6 +457,7 @@ void wc_flush(struct wc_part *p, struct wc_ctx *ctx, int64_t delay)
 
 	ctx->st.ops[WC_OP_FLUSH]++;
 	begin_write(p, ctx, 0);
+	WC_STORE_REL(&p->flushing, 1);	/* before anything readers must check */
 	if (delay > 0 && wc_exptime_convert(&ctx->clock, delay, &at) == WC_EXP_AT) {
 		WC_STORE_REL(&p->flush_at, at);
 		return;

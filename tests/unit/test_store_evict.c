@@ -245,6 +245,9 @@ static void expired_items_reclaimed_proactively(void **state)
 	for (int pass = 0; pass < 4; pass++)
 		wc_part_maintain(p, &ctx, 4096);
 	wc_part_get_stats(p, &ps);
+	print_message("items %lu expirations %lu reclaimed %lu passes %lu\n", (unsigned long)ps.items,
+		      (unsigned long)ps.expirations, (unsigned long)ps.reclaimed,
+		      (unsigned long)ps.crawler_passes);
 	assert_int_equal(ps.items, 2000);
 	assert_int_equal(ps.reclaimed, 8000);
 	assert_int_equal(ps.expirations, 8000);
