@@ -16,18 +16,21 @@ CC ?= gcc
 CLANG ?= clang
 FUZZ_SECONDS ?= 60
 
-PKGS := libdpdk liburcu-qsbr cmocka
+PKGS := libdpdk liburcu-qsbr cmocka inih
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Iinclude -Idataplane -MMD -MP
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DALLOW_EXPERIMENTAL_API -g $(WARN) -Iinclude -Idataplane -MMD -MP
 REL_CFLAGS := -O2
 ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 LDLIBS_COMMON = $(PKG_LIBS) -lpthread -lm
 
-STORE_SRC := $(wildcard dataplane/store/*.c) $(wildcard common/*.c) dataplane/core/mem_dpdk.c
+STORE_SRC := $(wildcard dataplane/store/*.c) $(wildcard common/*.c) dataplane/core/mem_dpdk.c \
+	$(wildcard dataplane/proto/*.c)
+NET_SRC := $(filter-out dataplane/core/mem_dpdk.c,$(wildcard dataplane/core/*.c)) \
+	$(wildcard dataplane/net/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 STRESS_SRC := $(wildcard tests/stress/*.c)
 BENCH_SRC := $(wildcard tools/bench/*.c)
@@ -35,7 +38,10 @@ TOOLS_COMMON := $(wildcard tools/common/*.c)
 
 define variant
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/$(1)/%.o,$$(STORE_SRC))
+$(1)_NET_OBJ := $$(patsubst %.c,$(BUILD)/$(1)/%.o,$$(NET_SRC))
 $(1)_LIB := $(BUILD)/$(1)/libwcstore.a
+$(1)_NETLIB := $(BUILD)/$(1)/libwcnet.a
+$(1)_DP := $(BUILD)/$(1)/wirecache-dp
 $(1)_UNIT := $$(patsubst tests/unit/%.c,$(BUILD)/$(1)/tests/%,$$(UNIT_SRC))
 $(1)_STRESS := $$(patsubst tests/stress/%.c,$(BUILD)/$(1)/tests/%,$$(STRESS_SRC))
 
@@ -47,13 +53,20 @@ $$($(1)_LIB): $$($(1)_OBJ)
 	@rm -f $$@
 	ar rcs $$@ $$^
 
-$(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/tests/unit/%.o $$($(1)_LIB)
-	$$(CC) $(2) $$< $$($(1)_LIB) $$(LDLIBS_COMMON) -o $$@
+$$($(1)_NETLIB): $$($(1)_NET_OBJ)
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$$($(1)_DP): $(BUILD)/$(1)/dataplane/main.o $$($(1)_NETLIB) $$($(1)_LIB)
+	$$(CC) $(2) $$^ $$(LDLIBS_COMMON) -o $$@
+
+$(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/tests/unit/%.o $$($(1)_NETLIB) $$($(1)_LIB)
+	$$(CC) $(2) $$^ $$(LDLIBS_COMMON) -o $$@
 
 $(BUILD)/$(1)/tests/stress_%: $(BUILD)/$(1)/tests/stress/stress_%.o $$($(1)_LIB)
 	$$(CC) $(2) $$< $$($(1)_LIB) $$(LDLIBS_COMMON) -o $$@
 
--include $$($(1)_OBJ:.o=.d)
+-include $$($(1)_OBJ:.o=.d) $$($(1)_NET_OBJ:.o=.d) $(BUILD)/$(1)/dataplane/main.d
 endef
 
 $(eval $(call variant,rel,$(REL_CFLAGS)))
@@ -72,7 +85,7 @@ $(BUILD)/rel/bench/%: $(BUILD)/rel/tools/bench/%.o $(TOOLS_COMMON_OBJ) $(rel_LIB
 
 .PHONY: all deps test unit unit-asan stress bench bench-quick fuzz run clean
 
-all: $(rel_LIB) $(rel_UNIT) $(rel_STRESS) $(BENCH_BIN)
+all: $(rel_DP) $(rel_LIB) $(rel_UNIT) $(rel_STRESS) $(BENCH_BIN)
 
 deps:
 	@tools/deps.sh
@@ -101,7 +114,7 @@ bench-quick: deps
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -Iinclude -Idataplane \
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -DALLOW_EXPERIMENTAL_API -g -O1 $(WARN) -Iinclude -Idataplane \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(STORE_SRC)

@@ -89,36 +89,27 @@ unsigned wc_mbox_endpoints(const struct wc_mbox *mb)
 
 void wc_mbox_execute(struct wc_mbox_req *req, struct wc_ctx *ctx)
 {
-	const struct wc_store_req *s = &req->store;
-
-	req->cas_out = 0;
-	req->value_out = 0;
+	memset(&req->res, 0, sizeof(req->res));
 	switch ((enum wc_mbox_op)req->op) {
 	case WC_MB_STORE:
-		req->status = wc_store(req->part, ctx, s, &req->cas_out);
+		req->status = wc_store(req->part, ctx, &req->u.store, &req->res);
 		break;
-	case WC_MB_DELETE:
-		req->status = wc_delete(req->part, ctx, s->key, s->klen, s->hash, s->cas_in);
+	case WC_MB_MODIFY:
+		req->status = wc_modify(req->part, ctx, &req->u.modify, &req->res);
 		break;
-	case WC_MB_INCR:
-	case WC_MB_DECR:
-		req->status = wc_arith(req->part, ctx, s->key, s->klen, s->hash,
-				       req->op == WC_MB_DECR, req->delta, &req->value_out,
-				       &req->cas_out);
+	case WC_MB_ARITH:
+		req->status = wc_arith(req->part, ctx, &req->u.arith, &req->res);
 		break;
 	case WC_MB_TOUCH:
-		req->status = wc_touch(req->part, ctx, s->key, s->klen, s->hash, s->exptime);
+		req->status = wc_touch(req->part, ctx, req->u.touch.key, req->u.touch.klen,
+				       req->u.touch.hash, req->u.touch.exptime);
+		break;
+	case WC_MB_META_TOUCH:
+		req->status = wc_touch_ex(req->part, ctx, &req->u.touch, &req->res);
 		break;
 	case WC_MB_FLUSH:
-		wc_flush(req->part, ctx, s->exptime);
+		wc_flush(req->part, ctx, req->u.flush_delay);
 		req->status = WC_OK;
-		break;
-	case WC_MB_INVALIDATE:
-		req->status = wc_invalidate(req->part, ctx, s->key, s->klen, s->hash,
-					    req->set_exptime, s->exptime);
-		break;
-	case WC_MB_VIVIFY:
-		req->status = wc_vivify(req->part, ctx, s->key, s->klen, s->hash, s->exptime);
 		break;
 	default:
 		req->status = WC_ERR_ARG;

@@ -23,30 +23,31 @@
 #include "store.h"
 
 enum wc_mbox_op {
-	WC_MB_STORE,		/* req.store.mode says which */
-	WC_MB_DELETE,
-	WC_MB_INCR,
-	WC_MB_DECR,
-	WC_MB_TOUCH,
-	WC_MB_FLUSH,		/* req.store.exptime is the delay */
-	WC_MB_INVALIDATE,
-	WC_MB_VIVIFY,
+	WC_MB_STORE,		/* wc_store */
+	WC_MB_MODIFY,		/* wc_modify (delete, meta delete) */
+	WC_MB_ARITH,		/* wc_arith */
+	WC_MB_TOUCH,		/* wc_touch: u.touch.key/klen/hash/exptime */
+	WC_MB_META_TOUCH,	/* wc_touch_ex */
+	WC_MB_FLUSH,		/* wc_flush: u.flush_delay */
 	WC_MB_OP_COUNT
 };
 
 struct wc_mbox_req {
 	/* request */
 	struct wc_part *part;		/* owned by the receiving endpoint */
-	struct wc_store_req store;	/* key, hash, value, flags, exptime, cas for every op */
-	uint64_t delta;			/* incr/decr */
-	bool set_exptime;		/* invalidate */
 	uint8_t op;			/* enum wc_mbox_op */
 	uint16_t origin;		/* sender's endpoint */
 	void *cookie;			/* sender's own context */
+	union {
+		struct wc_store_req store;
+		struct wc_modify_req modify;
+		struct wc_arith_req arith;
+		struct wc_touch_req touch;
+		int64_t flush_delay;
+	} u;
 	/* completion */
 	enum wc_status status;
-	uint64_t cas_out;
-	uint64_t value_out;
+	struct wc_write_res res;
 };
 
 struct wc_mbox;

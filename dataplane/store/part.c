@@ -47,7 +47,7 @@ const char *wc_status_name(enum wc_status s)
 
 static const char *const op_names[WC_OP_COUNT] = {
 	"get", "set", "add", "replace", "append", "prepend", "cas", "delete", "incr",
-	"decr", "touch", "gat", "flush", "invalidate", "vivify",
+	"decr", "touch", "gat", "flush", "modify", "meta_touch",
 };
 
 const char *wc_op_name(enum wc_op op)
@@ -300,7 +300,7 @@ static inline __attribute__((always_inline)) bool finish_lookup(const struct wc_
 
 	if (wc_unlikely(!it))
 		goto miss;
-	if (wc_unlikely(wc_is_expired(wc_item_exptime(it), now))) {
+	if (wc_unlikely(wc_is_expired(wc_item_exptime(it), now)) && !(lflags & WC_LOOKUP_ANY_TIME)) {
 		miss_reason = &ctx->st.get_expired;
 		goto miss;
 	}

@@ -47,7 +47,7 @@ const char *wc_status_name(enum wc_status s);
 enum wc_op {
 	WC_OP_GET, WC_OP_SET, WC_OP_ADD, WC_OP_REPLACE, WC_OP_APPEND, WC_OP_PREPEND,
 	WC_OP_CAS, WC_OP_DELETE, WC_OP_INCR, WC_OP_DECR, WC_OP_TOUCH, WC_OP_GAT,
-	WC_OP_FLUSH, WC_OP_INVALIDATE, WC_OP_VIVIFY,
+	WC_OP_FLUSH, WC_OP_MODIFY, WC_OP_META_TOUCH,
 	WC_OP_COUNT
 };
 
@@ -137,6 +137,7 @@ enum wc_lookup_flags {
 	WC_LOOKUP_NO_TOUCH = 1u << 0,	/* do not bump access time, fetched bit or frequency */
 	WC_LOOKUP_NO_STATS = 1u << 1,	/* internal lookups: keep hit/miss counters out */
 	WC_LOOKUP_CAS = 1u << 2,	/* fill view.cas (gets, meta c) */
+	WC_LOOKUP_ANY_TIME = 1u << 3,	/* return it even if expired (a reply after mg T-1) */
 };
 
 bool wc_get(const struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
@@ -170,14 +171,28 @@ bool wc_claim_win(const struct wc_part *p, const struct wc_view *v, const void *
  * are invalid after it. Build replies from a view before the next write.
  */
 
+/* What a write produced (filled when it returns WC_OK). */
+struct wc_write_res {
+	uint64_t cas;		/* CAS of the item now stored */
+	uint64_t value;		/* incr/decr: the new number */
+	uint32_t vlen;		/* length of the value now stored (meta "s") */
+	uint32_t exptime;	/* the item's exptime (clock second, 0 = never) */
+	bool created;		/* a missing key was created (vivify) */
+};
+
+/* Copies len value bytes to dst, for values scattered over receive buffers. */
+typedef void (*wc_copy_fn)(void *dst, uint64_t len, void *arg);
+
 enum wc_store_mode {
 	WC_SET, WC_ADD, WC_REPLACE, WC_APPEND, WC_PREPEND, WC_CAS,
 };
 
 /* append/prepend keep the item's flags and exptime, as memcached does */
 enum wc_store_opts {
-	WC_STORE_STALE_IF_OLDER = 1u << 0, /* cas: an older CAS stores but marks stale (meta ms I) */
-	WC_STORE_EXPLICIT_CAS = 1u << 1, /* give the new item new_cas (meta E) */
+	WC_STORE_CHECK_CAS = 1u << 0,	/* any mode: only when cas_in matches (WC_CAS implies it) */
+	WC_STORE_STALE_IF_OLDER = 1u << 1, /* an older cas_in stores but marks stale (meta ms I) */
+	WC_STORE_EXPLICIT_CAS = 1u << 2, /* the new item gets new_cas (meta E) */
+	WC_STORE_VIVIFY = 1u << 3,	/* append/prepend on a miss create the item (meta ms N) */
 };
 
 struct wc_store_req {
@@ -186,29 +201,100 @@ struct wc_store_req {
 	const void *key;
 	uint32_t klen;
 	uint64_t hash;
-	const struct iovec *val;	/* value, possibly scattered (mbuf segments) */
+	const struct iovec *val;	/* the value, possibly scattered, or ... */
 	unsigned val_cnt;
+	wc_copy_fn copy;		/* ... when set, this copies copy_len bytes */
+	void *copy_arg;
+	uint64_t copy_len;
 	uint32_t flags;
 	int64_t exptime;		/* as the client sent it */
-	uint64_t cas_in;		/* WC_CAS: the client's CAS */
+	uint64_t cas_in;
 	uint64_t new_cas;		/* with WC_STORE_EXPLICIT_CAS */
+	int64_t vivify_exptime;		/* with WC_STORE_VIVIFY */
 };
 
-/* On WC_OK *cas_out (if not NULL) receives the new item's CAS. */
 enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_store_req *r,
-			uint64_t *cas_out);
+			struct wc_write_res *res);
 
+/*
+ * Delete, or with options change a present item in place of deleting it
+ * (meta md): mark it stale (a new version with a new CAS whose win token is
+ * available again), optionally with a new exptime, and/or drop its value.
+ */
+enum wc_modify_opts {
+	WC_MOD_CHECK_CAS = 1u << 0,	/* only when cas_in matches, else WC_EXISTS */
+	WC_MOD_STALE = 1u << 1,		/* md I */
+	WC_MOD_SET_EXPTIME = 1u << 2,	/* md T (with I or x) */
+	WC_MOD_CLEAR_VALUE = 1u << 3,	/* md x: keep the item with an empty value */
+	WC_MOD_EXPLICIT_CAS = 1u << 4,	/* md E */
+};
+
+struct wc_modify_req {
+	const void *key;
+	uint32_t klen;
+	uint64_t hash;
+	unsigned opts;
+	uint64_t cas_in, new_cas;
+	int64_t exptime;
+	uint32_t flags;			/* client flags of a cleared item (md F) */
+};
+
+enum wc_status wc_modify(struct wc_part *p, struct wc_ctx *ctx, const struct wc_modify_req *r,
+			 struct wc_write_res *res);
+
+/* Classic delete: wc_modify with no options (cas_in 0: unconditional). */
 enum wc_status wc_delete(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
 			 uint64_t hash, uint64_t cas_in);
 
-/* incr (decr = false) or decr by delta; *value_out gets the new value. */
-enum wc_status wc_arith(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
-			uint64_t hash, bool decr, uint64_t delta, uint64_t *value_out,
-			uint64_t *cas_out);
+/* incr/decr and meta ma. The value is a decimal u64; decr floors at 0, incr wraps. */
+enum wc_arith_opts {
+	WC_ARITH_CHECK_CAS = 1u << 0,	/* ma C */
+	WC_ARITH_EXPLICIT_CAS = 1u << 1, /* ma E */
+	WC_ARITH_VIVIFY = 1u << 2,	/* ma N: a miss creates the item holding initial */
+	WC_ARITH_SET_EXPTIME = 1u << 3,	/* ma T: new exptime on success */
+};
 
-/* touch: new exptime for a present key. */
+struct wc_arith_req {
+	const void *key;
+	uint32_t klen;
+	uint64_t hash;
+	bool decr;
+	uint64_t delta;
+	unsigned opts;
+	uint64_t cas_in, new_cas, initial;
+	int64_t exptime, vivify_exptime;
+};
+
+enum wc_status wc_arith(struct wc_part *p, struct wc_ctx *ctx, const struct wc_arith_req *r,
+			struct wc_write_res *res);
+
+/* Classic touch: new exptime for a present key. */
 enum wc_status wc_touch(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
 			uint64_t hash, int64_t exptime);
+
+/*
+ * The writes a meta get may make (mg T, N, E): touch on a hit, and on a miss
+ * with WC_TOUCH_VIVIFY create an empty placeholder whose win token is
+ * already handed out (res->created: the caller won). WC_NOT_FOUND on a plain
+ * miss.
+ */
+enum wc_touch_opts {
+	WC_TOUCH_SET_EXPTIME = 1u << 0,
+	WC_TOUCH_VIVIFY = 1u << 1,
+	WC_TOUCH_EXPLICIT_CAS = 1u << 2,	/* CAS of a vivified item */
+};
+
+struct wc_touch_req {
+	const void *key;
+	uint32_t klen;
+	uint64_t hash;
+	unsigned opts;
+	int64_t exptime, vivify_exptime;
+	uint64_t new_cas;
+};
+
+enum wc_status wc_touch_ex(struct wc_part *p, struct wc_ctx *ctx, const struct wc_touch_req *r,
+			   struct wc_write_res *res);
 
 /*
  * gat/gats: touch, then read. On WC_OK *out is filled like wc_get (counted as
@@ -218,23 +304,8 @@ enum wc_status wc_touch(struct wc_part *p, struct wc_ctx *ctx, const void *key, 
 enum wc_status wc_gat(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
 		      uint64_t hash, int64_t exptime, struct wc_view *out);
 
-/* flush_all: invalidate every item now (delay 0) or when delay seconds pass. */
+/* flush_all: invalidate every item now (delay <= 0) or when delay (an exptime) comes. */
 void wc_flush(struct wc_part *p, struct wc_ctx *ctx, int64_t delay);
-
-/*
- * Meta invalidation (md I): mark a present item stale, with a new exptime
- * when set_exptime is true. The item gets a new CAS.
- */
-enum wc_status wc_invalidate(struct wc_part *p, struct wc_ctx *ctx, const void *key,
-			     uint32_t klen, uint64_t hash, bool set_exptime, int64_t exptime);
-
-/*
- * Vivify on miss (mg N): if the key is absent, store an empty placeholder
- * that expires per exptime, with its win token already handed out, and
- * return WC_OK (the caller won). If the key is present return WC_EXISTS.
- */
-enum wc_status wc_vivify(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
-			 uint64_t hash, int64_t exptime);
 
 /*
  * Background work for the owner's idle time: applies delayed flushes and

@@ -1,13 +1,16 @@
 /*
  * write.c - the owner's write operations: the store modes (set, add,
- * replace, append, prepend, cas), delete, incr/decr, touch, gat, flush_all
- * and the meta-protocol invalidate and vivify.
+ * replace, append, prepend, cas), delete and meta delete, incr/decr and meta
+ * arithmetic, touch, meta get's touch and vivify, gat, flush_all.
  *
  * Every change writes a new item version at a log tail and swaps the index
  * slot to it; nothing a reader may hold is modified in place except the
  * exptime (touch) and the access hints. Making room can evict or move other
  * items, so a write that needs the old version's bytes (append, incr,
  * invalidate) looks it up again after reserving.
+ *
+ * The operations follow memcached 1.6 (doc/protocol.txt) for both the
+ * classic commands and the meta commands' modifiers.
  */
 #include <string.h>
 
@@ -66,10 +69,12 @@ static uint64_t owner_cas(const struct wc_part *p, const struct wc_item *it)
 
 /* What a new version of an item consists of. */
 struct version {
-	const struct iovec *iov;	/* new value bytes */
+	const struct iovec *iov;	/* new value bytes ... */
 	unsigned iov_cnt;
-	uint64_t iov_len;
-	int old_value_at;		/* -1: none, 0: before the new bytes, 1: after */
+	wc_copy_fn copy;		/* ... or a copier for them */
+	void *copy_arg;
+	uint64_t new_len;		/* bytes from iov or copy */
+	int old_value_at;		/* -1: none, 0: old value first, 1: old value last */
 	uint32_t flags;
 	uint32_t exptime;
 	uint32_t layout;		/* WC_LAYOUT_VIVIFIED or 0 */
@@ -128,11 +133,16 @@ static void fill_item(struct wc_item *n, const struct version *v, const void *ke
 		memcpy(d, wc_item_value(old), wc_item_vlen(old));
 		d += wc_item_vlen(old);
 	}
-	for (unsigned i = 0; i < v->iov_cnt; i++) {
-		if (v->iov[i].iov_len == 0)
-			continue;
-		memcpy(d, v->iov[i].iov_base, v->iov[i].iov_len);
-		d += v->iov[i].iov_len;
+	if (v->copy) {
+		v->copy(d, v->new_len, v->copy_arg);
+		d += v->new_len;
+	} else {
+		for (unsigned i = 0; i < v->iov_cnt; i++) {
+			if (v->iov[i].iov_len == 0)
+				continue;
+			memcpy(d, v->iov[i].iov_base, v->iov[i].iov_len);
+			d += v->iov[i].iov_len;
+		}
 	}
 	if (old && v->old_value_at == 1)
 		memcpy(d, wc_item_value(old), wc_item_vlen(old));
@@ -145,9 +155,10 @@ static void fill_item(struct wc_item *n, const struct version *v, const void *ke
  */
 static enum wc_status write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t h,
 				    const void *key, uint32_t klen, struct wc_item *old,
-				    struct wc_slot *slot, const struct version *v, uint64_t *cas_out)
+				    struct wc_slot *slot, const struct version *v,
+				    struct wc_write_res *res)
 {
-	uint64_t vlen = v->iov_len + (old && v->old_value_at >= 0 ? wc_item_vlen(old) : 0);
+	uint64_t vlen = v->new_len + (old && v->old_value_at >= 0 ? wc_item_vlen(old) : 0);
 	uint32_t layout = v->layout | (v->flags ? WC_LAYOUT_FLAGS : 0) |
 			  (v->has_cas ? WC_LAYOUT_CAS : 0);
 	uint64_t size = wc_item_total(klen, vlen, layout);
@@ -170,10 +181,6 @@ static enum wc_status write_version(struct wc_part *p, struct wc_ctx *ctx, uint6
 			write_hole(n, size);
 			return WC_NOT_FOUND;
 		}
-		if (old && v->old_value_at >= 0 && wc_item_vlen(old) + v->iov_len != vlen) {
-			write_hole(n, size);	/* cannot happen: only the owner writes */
-			return WC_ERR_ARG;
-		}
 	}
 	fill_item(n, v, key, klen, old, freq, (uint16_t)ctx->clock.now, vlen, layout);
 	if (old) {
@@ -185,9 +192,17 @@ static enum wc_status write_version(struct wc_part *p, struct wc_ctx *ctx, uint6
 	}
 	wc_account_link(p, n);
 	p->st.total_items++;
-	if (cas_out)
-		*cas_out = owner_cas(p, n);
+	if (res) {
+		res->cas = owner_cas(p, n);
+		res->vlen = (uint32_t)vlen;
+		res->exptime = n->exptime;
+	}
 	return WC_OK;
+}
+
+static uint32_t exptime_at(enum wc_exptime_kind kind, uint32_t at)
+{
+	return kind == WC_EXP_AT ? at : 0;
 }
 
 static const enum wc_op store_ops[] = {
@@ -196,14 +211,14 @@ static const enum wc_op store_ops[] = {
 };
 
 enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_store_req *r,
-			uint64_t *cas_out)
+			struct wc_write_res *res)
 {
 	struct version v = { .old_value_at = -1 };
 	struct wc_slot s;
 	struct wc_item *old;
 	enum wc_exptime_kind kind;
 	uint32_t at = 0;
-	bool concat;
+	bool concat, check_cas;
 	enum wc_status st;
 
 	if (!r || (unsigned)r->mode > WC_CAS)
@@ -211,102 +226,159 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 	ctx->st.ops[store_ops[r->mode]]++;	/* refusals count too, as in memcached */
 	if (!key_ok(r->key, r->klen))
 		return WC_ERR_KEY;
-	if (r->val_cnt && !r->val)
-		return WC_ERR_ARG;
-	for (unsigned i = 0; i < r->val_cnt; i++) {
-		if (r->val[i].iov_len && !r->val[i].iov_base)
+	if (r->copy) {
+		v.new_len = r->copy_len;
+	} else {
+		if (r->val_cnt && !r->val)
 			return WC_ERR_ARG;
-		v.iov_len += r->val[i].iov_len;
+		for (unsigned i = 0; i < r->val_cnt; i++) {
+			if (r->val[i].iov_len && !r->val[i].iov_base)
+				return WC_ERR_ARG;
+			v.new_len += r->val[i].iov_len;
+		}
 	}
-	if (v.iov_len > p->cfg.max_value) {
+	if (v.new_len > p->cfg.max_value) {
 		ctx->st.refused_too_large++;
 		return WC_ERR_TOO_LARGE;
 	}
-	begin_write(p, ctx, wc_item_total(r->klen, v.iov_len, 0));
-	kind = wc_exptime_convert(&ctx->clock, r->exptime, &at);
-	old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s);
+	begin_write(p, ctx, wc_item_total(r->klen, v.new_len, 0));
 	concat = r->mode == WC_APPEND || r->mode == WC_PREPEND;
+	check_cas = r->mode == WC_CAS || (r->opts & WC_STORE_CHECK_CAS);
+	kind = wc_exptime_convert(&ctx->clock,
+				  concat && (r->opts & WC_STORE_VIVIFY) ? r->vivify_exptime :
+									  r->exptime,
+				  &at);
+	old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s);
 
-	switch (r->mode) {
-	case WC_ADD:
-		if (old)
-			return WC_NOT_STORED;
-		break;
-	case WC_REPLACE:
-	case WC_APPEND:
-	case WC_PREPEND:
-		if (!old)
-			return WC_NOT_STORED;
-		break;
-	case WC_CAS:
+	if (r->mode == WC_ADD && old)
+		return WC_NOT_STORED;
+	if ((r->mode == WC_REPLACE || (concat && !(r->opts & WC_STORE_VIVIFY))) && !old)
+		return WC_NOT_STORED;
+	if (check_cas) {
+		uint64_t cur;
+
 		if (!old) {
 			ctx->st.cas_misses++;
 			return WC_NOT_FOUND;
 		}
-		if (owner_cas(p, old) != r->cas_in) {
-			if (!(r->opts & WC_STORE_STALE_IF_OLDER) || r->cas_in > owner_cas(p, old)) {
+		cur = owner_cas(p, old);
+		if (cur != r->cas_in) {
+			if (!(r->opts & WC_STORE_STALE_IF_OLDER) || r->cas_in > cur) {
 				ctx->st.cas_badval++;
 				return WC_EXISTS;
 			}
 			v.state |= WC_STATE_STALE;
 		}
-		break;
-	case WC_SET:
-		break;
 	}
 
-	if (!concat && kind == WC_EXP_PAST) {
+	if ((!concat || !old) && kind == WC_EXP_PAST) {
 		/* stored and expired at once: what remains is that the old value is gone */
 		if (old)
 			wc_unlink(p, old, &s, r->hash, WC_UNLINK_REPLACED);
-		if (r->mode == WC_CAS)
+		if (check_cas)
 			ctx->st.cas_hits++;
-		if (cas_out)
-			*cas_out = 0;
+		if (res)
+			*res = (struct wc_write_res){ .vlen = (uint32_t)v.new_len };
 		return WC_OK;
 	}
 	v.iov = r->val;
 	v.iov_cnt = r->val_cnt;
-	if (concat) {
+	v.copy = r->copy;
+	v.copy_arg = r->copy_arg;
+	if (concat && old) {
 		v.old_value_at = r->mode == WC_APPEND ? 0 : 1;
 		v.flags = wc_item_flags(old);
 		v.exptime = old->exptime;
 	} else {
 		v.flags = r->flags;
-		v.exptime = kind == WC_EXP_AT ? at : 0;
+		v.exptime = exptime_at(kind, at);
 	}
 	if (r->opts & WC_STORE_EXPLICIT_CAS) {
 		v.has_cas = true;
 		v.cas = r->new_cas;
 	}
-	st = write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, cas_out);
+	st = write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, res);
 	if (st == WC_NOT_FOUND)
-		st = r->mode == WC_CAS ? WC_NOT_FOUND : WC_NOT_STORED;
-	if (r->mode == WC_CAS && st == WC_OK)
-		ctx->st.cas_hits++;
+		st = check_cas ? WC_NOT_FOUND : WC_NOT_STORED;
+	if (st == WC_OK) {
+		if (check_cas)
+			ctx->st.cas_hits++;
+		if (res)
+			res->created = old == NULL && concat;
+	}
 	return st;
+}
+
+enum wc_status wc_modify(struct wc_part *p, struct wc_ctx *ctx, const struct wc_modify_req *r,
+			 struct wc_write_res *res)
+{
+	struct version v = { .old_value_at = 0 };
+	struct wc_slot s;
+	struct wc_item *old;
+	bool del = !(r->opts & (WC_MOD_STALE | WC_MOD_CLEAR_VALUE));
+	enum wc_exptime_kind kind = WC_EXP_NEVER;
+	uint32_t at = 0;
+
+	ctx->st.ops[del ? WC_OP_DELETE : WC_OP_MODIFY]++;
+	if (!key_ok(r->key, r->klen))
+		return WC_ERR_KEY;
+	begin_write(p, ctx, 0);
+	old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s);
+	if (!old) {
+		if (del)
+			ctx->st.delete_misses++;
+		return WC_NOT_FOUND;
+	}
+	if ((r->opts & WC_MOD_CHECK_CAS) && owner_cas(p, old) != r->cas_in)
+		return WC_EXISTS;
+	if (del) {
+		wc_unlink(p, old, &s, r->hash, WC_UNLINK_DELETE);
+		ctx->st.delete_hits++;
+		if (res)
+			*res = (struct wc_write_res){ 0 };
+		return WC_OK;
+	}
+	if (r->opts & WC_MOD_SET_EXPTIME) {
+		kind = wc_exptime_convert(&ctx->clock, r->exptime, &at);
+		if (kind == WC_EXP_PAST) {
+			wc_unlink(p, old, &s, r->hash, WC_UNLINK_EXPIRED);
+			if (res)
+				*res = (struct wc_write_res){ 0 };
+			return WC_OK;
+		}
+	}
+	p->copy_credit += 8 * wc_item_size(old);
+	if (r->opts & WC_MOD_CLEAR_VALUE) {
+		/* memcached: an empty item with the given flags and TTL, same CAS */
+		v.old_value_at = -1;
+		v.flags = r->flags;
+		v.exptime = exptime_at(kind, at);
+		v.has_cas = true;
+		v.cas = owner_cas(p, old);
+	} else {
+		v.flags = wc_item_flags(old);
+		v.exptime = (r->opts & WC_MOD_SET_EXPTIME) ? exptime_at(kind, at) : old->exptime;
+		v.layout = old->vlen_layout & WC_LAYOUT_VIVIFIED;
+	}
+	if (r->opts & WC_MOD_STALE) {
+		/* a new version (new CAS) whose win token is available again */
+		v.state = WC_STATE_STALE;
+		v.has_cas = false;
+	}
+	if (r->opts & WC_MOD_EXPLICIT_CAS) {
+		v.has_cas = true;
+		v.cas = r->new_cas;
+	}
+	return write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, res);
 }
 
 enum wc_status wc_delete(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
 			 uint64_t hash, uint64_t cas_in)
 {
-	struct wc_slot s;
-	struct wc_item *old;
+	struct wc_modify_req r = { .key = key, .klen = klen, .hash = hash,
+				   .opts = cas_in ? WC_MOD_CHECK_CAS : 0, .cas_in = cas_in };
 
-	ctx->st.ops[WC_OP_DELETE]++;
-	begin_write(p, ctx, 0);
-	if (!key_ok(key, klen))
-		return WC_ERR_KEY;
-	old = wc_find_live(p, ctx, hash, key, klen, &s);
-	if (!old) {
-		ctx->st.delete_misses++;
-		return WC_NOT_FOUND;
-	}
-	if (cas_in && owner_cas(p, old) != cas_in)
-		return WC_EXISTS;
-	wc_unlink(p, old, &s, hash, WC_UNLINK_DELETE);
-	ctx->st.delete_hits++;
-	return WC_OK;
+	return wc_modify(p, ctx, &r, NULL);
 }
 
 /* memcached's rule: decimal digits (at most 20, value < 2^64), trailing spaces allowed. */
@@ -344,72 +416,92 @@ static uint32_t format_u64(uint64_t v, char *buf)
 	return n;
 }
 
-enum wc_status wc_arith(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
-			uint64_t hash, bool decr, uint64_t delta, uint64_t *value_out,
-			uint64_t *cas_out)
+enum wc_status wc_arith(struct wc_part *p, struct wc_ctx *ctx, const struct wc_arith_req *r,
+			struct wc_write_res *res)
 {
 	struct version v = { .old_value_at = -1 };
+	struct wc_write_res local;
 	struct wc_slot s;
 	struct wc_item *old;
 	struct iovec iov;
 	char digits[20];
 	uint64_t cur, next;
+	uint32_t at = 0;
+	enum wc_exptime_kind kind;
 	enum wc_status st;
 
-	ctx->st.ops[decr ? WC_OP_DECR : WC_OP_INCR]++;
-	begin_write(p, ctx, wc_item_total(klen, 20, 0));
-	if (!key_ok(key, klen))
+	if (!res)
+		res = &local;
+	ctx->st.ops[r->decr ? WC_OP_DECR : WC_OP_INCR]++;
+	if (!key_ok(r->key, r->klen))
 		return WC_ERR_KEY;
-	old = wc_find_live(p, ctx, hash, key, klen, &s);
+	begin_write(p, ctx, wc_item_total(r->klen, 20, 0));
+	old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s);
 	if (!old) {
-		if (decr)
+		if (r->decr)
 			ctx->st.decr_misses++;
 		else
 			ctx->st.incr_misses++;
-		return WC_NOT_FOUND;
+		if (!(r->opts & WC_ARITH_VIVIFY))
+			return WC_NOT_FOUND;
+		/* meta ma N: create holding the initial value */
+		next = r->initial;
+		kind = wc_exptime_convert(&ctx->clock, r->vivify_exptime, &at);
+		v.exptime = exptime_at(kind, at);
+	} else {
+		if ((r->opts & WC_ARITH_CHECK_CAS) && owner_cas(p, old) != r->cas_in)
+			return WC_EXISTS;
+		if (!parse_u64(wc_item_value(old), wc_item_vlen(old), &cur))
+			return WC_ERR_NON_NUMERIC;
+		next = r->decr ? (cur > r->delta ? cur - r->delta : 0) : cur + r->delta;
+		v.flags = wc_item_flags(old);
+		v.exptime = old->exptime;
+		if (r->opts & WC_ARITH_SET_EXPTIME) {
+			kind = wc_exptime_convert(&ctx->clock, r->exptime, &at);
+			v.exptime = kind == WC_EXP_PAST ? 1 : exptime_at(kind, at);
+		}
 	}
-	if (!parse_u64(wc_item_value(old), wc_item_vlen(old), &cur))
-		return WC_ERR_NON_NUMERIC;
-	next = decr ? (cur > delta ? cur - delta : 0) : cur + delta;	/* incr wraps */
 	iov.iov_base = digits;
 	iov.iov_len = format_u64(next, digits);
 	v.iov = &iov;
 	v.iov_cnt = 1;
-	v.iov_len = iov.iov_len;
-	v.flags = wc_item_flags(old);
-	v.exptime = old->exptime;
-	st = write_version(p, ctx, hash, key, klen, old, &s, &v, cas_out);
+	v.new_len = iov.iov_len;
+	if (r->opts & WC_ARITH_EXPLICIT_CAS) {
+		v.has_cas = true;
+		v.cas = r->new_cas;
+	}
+	st = write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, res);
 	if (st != WC_OK)
 		return st;
-	if (decr)
+	if (old && r->decr)
 		ctx->st.decr_hits++;
-	else
+	else if (old)
 		ctx->st.incr_hits++;
-	if (value_out)
-		*value_out = next;
+	res->value = next;
+	res->created = old == NULL;
 	return WC_OK;
 }
 
-/* touch and gat share this: returns the item when its new exptime leaves it alive. */
-static enum wc_status touch_item(struct wc_part *p, struct wc_ctx *ctx, const void *key,
-				 uint32_t klen, uint64_t hash, int64_t exptime, struct wc_item **it,
-				 struct wc_slot *s)
+/* Find a live item for a touch; a past exptime expires it (returns NULL). */
+static struct wc_item *touch_item(struct wc_part *p, struct wc_ctx *ctx, const void *key,
+				  uint32_t klen, uint64_t hash, int64_t exptime, bool *expired,
+				  struct wc_slot *s)
 {
 	uint32_t at = 0;
 	enum wc_exptime_kind kind = wc_exptime_convert(&ctx->clock, exptime, &at);
+	struct wc_item *it = wc_find_live(p, ctx, hash, key, klen, s);
 
-	if (!key_ok(key, klen))
-		return WC_ERR_KEY;
-	*it = wc_find_live(p, ctx, hash, key, klen, s);
-	if (!*it) {
+	*expired = false;
+	if (!it) {
 		ctx->st.touch_misses++;
-		return WC_NOT_FOUND;
+		return NULL;
 	}
 	ctx->st.touch_hits++;
 	if (kind == WC_EXP_PAST)
-		return WC_EXISTS;	/* caller expires it */
-	WC_STORE(&(*it)->exptime, kind == WC_EXP_AT ? at : 0);
-	return WC_OK;
+		*expired = true;
+	else
+		WC_STORE(&it->exptime, exptime_at(kind, at));
+	return it;
 }
 
 enum wc_status wc_touch(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
@@ -417,16 +509,71 @@ enum wc_status wc_touch(struct wc_part *p, struct wc_ctx *ctx, const void *key, 
 {
 	struct wc_item *it;
 	struct wc_slot s;
-	enum wc_status st;
+	bool expired;
 
 	ctx->st.ops[WC_OP_TOUCH]++;
+	if (!key_ok(key, klen))
+		return WC_ERR_KEY;
 	begin_write(p, ctx, 0);
-	st = touch_item(p, ctx, key, klen, hash, exptime, &it, &s);
-	if (st == WC_EXISTS) {
+	it = touch_item(p, ctx, key, klen, hash, exptime, &expired, &s);
+	if (!it)
+		return WC_NOT_FOUND;
+	if (expired)
 		wc_unlink(p, it, &s, hash, WC_UNLINK_EXPIRED);
-		st = WC_OK;
+	return WC_OK;
+}
+
+enum wc_status wc_touch_ex(struct wc_part *p, struct wc_ctx *ctx, const struct wc_touch_req *r,
+			   struct wc_write_res *res)
+{
+	struct version v = { .old_value_at = -1, .state = WC_STATE_WIN,
+			     .layout = WC_LAYOUT_VIVIFIED };
+	struct wc_write_res local;
+	struct wc_item *it;
+	struct wc_slot s;
+	uint32_t at = 0;
+	enum wc_exptime_kind kind;
+
+	if (!res)
+		res = &local;
+	*res = (struct wc_write_res){ 0 };
+	ctx->st.ops[WC_OP_META_TOUCH]++;
+	if (!key_ok(r->key, r->klen))
+		return WC_ERR_KEY;
+	begin_write(p, ctx, wc_item_total(r->klen, 0, 0));
+	if (r->opts & WC_TOUCH_SET_EXPTIME) {
+		bool expired;
+
+		it = touch_item(p, ctx, r->key, r->klen, r->hash, r->exptime, &expired, &s);
+		if (it && expired) {
+			/* the reply still shows the item; the next reader will not */
+			WC_STORE(&it->exptime, ctx->clock.now);
+		}
+	} else {
+		it = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s);
 	}
-	return st;
+	if (it) {
+		res->exptime = wc_item_exptime(it);
+		res->cas = owner_cas(p, it);
+		res->vlen = wc_item_vlen(it);
+		return WC_OK;
+	}
+	if (!(r->opts & WC_TOUCH_VIVIFY))
+		return WC_NOT_FOUND;
+	kind = wc_exptime_convert(&ctx->clock, r->vivify_exptime, &at);
+	if (kind == WC_EXP_PAST) {
+		res->created = true;	/* the caller wins; a placeholder would be dead on arrival */
+		return WC_OK;
+	}
+	v.exptime = exptime_at(kind, at);
+	if (r->opts & WC_TOUCH_EXPLICIT_CAS) {
+		v.has_cas = true;
+		v.cas = r->new_cas;
+	}
+	if (write_version(p, ctx, r->hash, r->key, r->klen, NULL, NULL, &v, res) != WC_OK)
+		return WC_ERR_NOMEM;
+	res->created = true;
+	return WC_OK;
 }
 
 enum wc_status wc_gat(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
@@ -434,19 +581,21 @@ enum wc_status wc_gat(struct wc_part *p, struct wc_ctx *ctx, const void *key, ui
 {
 	struct wc_item *it;
 	struct wc_slot s;
-	enum wc_status st;
+	bool expired;
 
 	ctx->st.ops[WC_OP_GAT]++;
+	if (!key_ok(key, klen))
+		return WC_ERR_KEY;
 	begin_write(p, ctx, 0);
-	st = touch_item(p, ctx, key, klen, hash, exptime, &it, &s);
-	if (st == WC_NOT_FOUND)
+	it = touch_item(p, ctx, key, klen, hash, exptime, &expired, &s);
+	if (!it) {
 		ctx->st.get_misses++;
-	if (st != WC_OK && st != WC_EXISTS)
-		return st;
+		return WC_NOT_FOUND;
+	}
 	/* the reply shows the item as fetched, even when the new time expires it */
 	wc_part_view_owner(p, ctx, it, WC_LOOKUP_CAS, out);
 	ctx->st.get_hits++;
-	if (st == WC_EXISTS)
+	if (expired)
 		wc_unlink(p, it, &s, hash, WC_UNLINK_EXPIRED);
 	return WC_OK;
 }
@@ -464,56 +613,4 @@ void wc_flush(struct wc_part *p, struct wc_ctx *ctx, int64_t delay)
 	}
 	WC_STORE_REL(&p->flush_at, ctx->clock.now);
 	wc_part_apply_due_flush(p, ctx->clock.now);
-}
-
-enum wc_status wc_invalidate(struct wc_part *p, struct wc_ctx *ctx, const void *key,
-			     uint32_t klen, uint64_t hash, bool set_exptime, int64_t exptime)
-{
-	struct version v = { .old_value_at = 0, .state = WC_STATE_STALE };
-	struct wc_slot s;
-	struct wc_item *old;
-	enum wc_exptime_kind kind = WC_EXP_NEVER;
-	uint32_t at = 0;
-
-	ctx->st.ops[WC_OP_INVALIDATE]++;
-	if (!key_ok(key, klen))
-		return WC_ERR_KEY;
-	begin_write(p, ctx, 0);
-	old = wc_find_live(p, ctx, hash, key, klen, &s);
-	if (!old)
-		return WC_NOT_FOUND;
-	p->copy_credit += 8 * wc_item_size(old);
-	if (set_exptime) {
-		kind = wc_exptime_convert(&ctx->clock, exptime, &at);
-		if (kind == WC_EXP_PAST) {
-			wc_unlink(p, old, &s, hash, WC_UNLINK_EXPIRED);
-			return WC_OK;
-		}
-	}
-	v.flags = wc_item_flags(old);
-	v.exptime = set_exptime ? (kind == WC_EXP_AT ? at : 0) : old->exptime;
-	v.layout = old->vlen_layout & WC_LAYOUT_VIVIFIED;	/* a new, derived CAS */
-	return write_version(p, ctx, hash, key, klen, old, &s, &v, NULL);
-}
-
-enum wc_status wc_vivify(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
-			 uint64_t hash, int64_t exptime)
-{
-	struct version v = { .old_value_at = -1, .state = WC_STATE_WIN,
-			     .layout = WC_LAYOUT_VIVIFIED };
-	struct wc_slot s;
-	uint32_t at = 0;
-	enum wc_exptime_kind kind;
-
-	ctx->st.ops[WC_OP_VIVIFY]++;
-	begin_write(p, ctx, wc_item_total(klen, 0, 0));
-	if (!key_ok(key, klen))
-		return WC_ERR_KEY;
-	if (wc_find_live(p, ctx, hash, key, klen, &s))
-		return WC_EXISTS;
-	kind = wc_exptime_convert(&ctx->clock, exptime, &at);
-	if (kind == WC_EXP_PAST)
-		return WC_OK;	/* the caller wins; a placeholder would be dead on arrival */
-	v.exptime = kind == WC_EXP_AT ? at : 0;
-	return write_version(p, ctx, hash, key, klen, NULL, NULL, &v, NULL);
 }

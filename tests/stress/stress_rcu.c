@@ -165,7 +165,10 @@ static void writer(struct run *r)
 		} else if (op < 95) {
 			(void)wc_touch(r->part, &ctx, key, (uint32_t)kl, h, (int64_t)(op % 3));
 		} else if (op < 99) {
-			(void)wc_invalidate(r->part, &ctx, key, (uint32_t)kl, h, false, 0);
+			struct wc_modify_req m = { .key = key, .klen = (uint32_t)kl, .hash = h,
+						   .opts = WC_MOD_STALE };
+
+			(void)wc_modify(r->part, &ctx, &m, NULL);
 		} else if (rnd(&seed) % 500 == 0) {
 			wc_flush(r->part, &ctx, 0);
 		} else {

@@ -45,8 +45,12 @@ static inline enum wc_status store_mode(struct wc_part *p, struct wc_ctx *ctx,
 		.hash = wc_hash(key, strlen(key)), .val = &iov, .val_cnt = 1,
 		.flags = flags, .exptime = exptime, .cas_in = cas_in,
 	};
+	struct wc_write_res res;
+	enum wc_status st = wc_store(p, ctx, &r, &res);
 
-	return wc_store(p, ctx, &r, cas_out);
+	if (cas_out && st == WC_OK)
+		*cas_out = res.cas;
+	return st;
 }
 
 static inline enum wc_status set_str(struct wc_part *p, struct wc_ctx *ctx, const char *key,

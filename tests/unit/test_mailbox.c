@@ -53,14 +53,14 @@ static void fill_store(struct wc_mbox_req *r, struct shared *sh, char *key, cons
 	r->part = sh->part;
 	r->op = WC_MB_STORE;
 	r->origin = REQUESTER;
-	r->store.mode = WC_SET;
-	r->store.key = key;
-	r->store.klen = (uint32_t)strlen(key);
-	r->store.hash = wc_hash(key, strlen(key));
+	r->u.store.mode = WC_SET;
+	r->u.store.key = key;
+	r->u.store.klen = (uint32_t)strlen(key);
+	r->u.store.hash = wc_hash(key, strlen(key));
 	iov->iov_base = (void *)(uintptr_t)val;
 	iov->iov_len = strlen(val);
-	r->store.val = iov;
-	r->store.val_cnt = 1;
+	r->u.store.val = iov;
+	r->u.store.val_cnt = 1;
 }
 
 static void requests_complete_across_threads(void **state)
@@ -105,13 +105,13 @@ static void requests_complete_across_threads(void **state)
 			struct wc_view v;
 
 			assert_int_equal(r->status, WC_OK);
-			assert_true(r->cas_out != 0);
+			assert_true(r->res.cas != 0);
 			/* the write is visible to the requester once completed */
-			assert_true(wc_get(sh.part, &ctx, r->store.key, r->store.klen,
-					   r->store.hash, WC_LOOKUP_CAS, &v));
-			assert_int_equal(v.cas, r->cas_out);
-			assert_int_equal(v.vlen, r->store.val[0].iov_len);
-			assert_memory_equal(v.value, r->store.val[0].iov_base, v.vlen);
+			assert_true(wc_get(sh.part, &ctx, r->u.store.key, r->u.store.klen,
+					   r->u.store.hash, WC_LOOKUP_CAS, &v));
+			assert_int_equal(v.cas, r->res.cas);
+			assert_int_equal(v.vlen, r->u.store.val[0].iov_len);
+			assert_memory_equal(v.value, r->u.store.val[0].iov_base, v.vlen);
 			ok++;
 			free_list[nfree++] = r;
 		}
@@ -142,26 +142,54 @@ static void every_op_travels(void **state)
 	wc_ctx_init(&ctx);
 
 	/* run each op through the rings, serving on this thread as the owner */
-	struct { uint8_t op; enum wc_status want; } steps[] = {
-		{ WC_MB_INCR, WC_NOT_FOUND }, { WC_MB_STORE, WC_OK }, { WC_MB_INCR, WC_OK },
-		{ WC_MB_DECR, WC_OK }, { WC_MB_TOUCH, WC_OK }, { WC_MB_INVALIDATE, WC_OK },
-		{ WC_MB_DELETE, WC_OK }, { WC_MB_DELETE, WC_NOT_FOUND }, { WC_MB_VIVIFY, WC_OK },
-		{ WC_MB_VIVIFY, WC_EXISTS }, { WC_MB_FLUSH, WC_OK }, { 200, WC_ERR_ARG },
+	struct { uint8_t op; unsigned opts; enum wc_status want; uint64_t value; } steps[] = {
+		{ WC_MB_ARITH, 0, WC_NOT_FOUND, 0 },
+		{ WC_MB_STORE, 0, WC_OK, 0 },
+		{ WC_MB_ARITH, 0, WC_OK, 42 },
+		{ WC_MB_ARITH, 1, WC_OK, 41 },	/* decr */
+		{ WC_MB_TOUCH, 0, WC_OK, 0 },
+		{ WC_MB_META_TOUCH, WC_TOUCH_SET_EXPTIME, WC_OK, 0 },
+		{ WC_MB_MODIFY, WC_MOD_STALE, WC_OK, 0 },
+		{ WC_MB_MODIFY, 0, WC_OK, 0 },
+		{ WC_MB_MODIFY, 0, WC_NOT_FOUND, 0 },
+		{ WC_MB_META_TOUCH, WC_TOUCH_VIVIFY, WC_OK, 0 },
+		{ WC_MB_FLUSH, 0, WC_OK, 0 },
+		{ 200, 0, WC_ERR_ARG, 0 },
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		fill_store(&r, &sh, key, "41", &iov);
 		r.op = steps[i].op;
-		r.delta = 1;
-		r.store.exptime = 100;
+		switch (steps[i].op) {
+		case WC_MB_ARITH:
+			r.u.arith = (struct wc_arith_req){ .key = key, .klen = 3,
+							   .hash = wc_hash(key, 3),
+							   .decr = steps[i].opts == 1, .delta = 1 };
+			break;
+		case WC_MB_TOUCH:
+		case WC_MB_META_TOUCH:
+			r.u.touch = (struct wc_touch_req){ .key = key, .klen = 3,
+							   .hash = wc_hash(key, 3),
+							   .opts = steps[i].opts, .exptime = 100,
+							   .vivify_exptime = 100 };
+			break;
+		case WC_MB_MODIFY:
+			r.u.modify = (struct wc_modify_req){ .key = key, .klen = 3,
+							     .hash = wc_hash(key, 3),
+							     .opts = steps[i].opts };
+			break;
+		case WC_MB_FLUSH:
+			r.u.flush_delay = 0;
+			break;
+		}
 		assert_true(wc_mbox_send(sh.mb, OWNER, &r));
 		assert_int_equal(wc_mbox_serve(sh.mb, OWNER, &owner_ctx, 16), 1);
 		assert_int_equal(wc_mbox_collect(sh.mb, REQUESTER, done, 4), 1);
 		assert_ptr_equal(done[0], &r);
 		assert_int_equal(r.status, steps[i].want);
-		if (r.op == WC_MB_INCR && r.status == WC_OK)
-			assert_int_equal(r.value_out, 42);
-		if (r.op == WC_MB_DECR)
-			assert_int_equal(r.value_out, 41);
+		if (steps[i].value)
+			assert_int_equal(r.res.value, steps[i].value);
+		if (steps[i].op == WC_MB_META_TOUCH && steps[i].opts == WC_TOUCH_VIVIFY)
+			assert_true(r.res.created);
 	}
 	/* executing in place (the owner's own requests) gives the same result */
 	fill_store(&r, &sh, key, "x", &iov);

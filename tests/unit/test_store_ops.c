@@ -85,7 +85,8 @@ static void key_length_limits(void **state)
 	assert_int_equal(set_str(p, ctx, "", "v"), WC_ERR_KEY);
 	assert_int_equal(wc_delete(p, ctx, k251, 251, wc_hash(k251, 251), 0), WC_ERR_KEY);
 	assert_int_equal(wc_touch(p, ctx, "", 0, 0, 10), WC_ERR_KEY);
-	assert_int_equal(wc_arith(p, ctx, k251, 251, 0, false, 1, NULL, NULL), WC_ERR_KEY);
+	struct wc_arith_req ar = { .key = k251, .klen = 251, .delta = 1 };
+	assert_int_equal(wc_arith(p, ctx, &ar, NULL), WC_ERR_KEY);
 }
 
 static void value_limits(void **state)
@@ -219,8 +220,11 @@ static void cas_meta_options(void **state)
 				  .val = &iov, .val_cnt = 1,
 				  .opts = WC_STORE_EXPLICIT_CAS, .new_cas = 777 };
 
+	struct wc_write_res res;
+
 	/* explicit CAS (meta E) */
-	assert_int_equal(wc_store(p, ctx, &r, &c1), WC_OK);
+	assert_int_equal(wc_store(p, ctx, &r, &res), WC_OK);
+	c1 = res.cas;
 	assert_int_equal(c1, 777);
 	assert_true(get_str(p, ctx, "e", &v));
 	assert_int_equal(v.cas, 777);
@@ -255,7 +259,14 @@ static void delete_semantics(void **state)
 static enum wc_status arith(struct wc_part *p, struct wc_ctx *ctx, const char *k, bool decr,
 			    uint64_t d, uint64_t *out)
 {
-	return wc_arith(p, ctx, k, (uint32_t)strlen(k), wc_hash(k, strlen(k)), decr, d, out, NULL);
+	struct wc_arith_req r = { .key = k, .klen = (uint32_t)strlen(k),
+				  .hash = wc_hash(k, strlen(k)), .decr = decr, .delta = d };
+	struct wc_write_res res;
+	enum wc_status st = wc_arith(p, ctx, &r, &res);
+
+	if (st == WC_OK)
+		*out = res.value;
+	return st;
 }
 
 static void incr_decr(void **state)
@@ -447,8 +458,10 @@ static void meta_state(void **state)
 	assert_false(wc_claim_win(p, &v, "ms", h));
 	assert_true(get_str(p, ctx, "ms", &v2));
 	assert_false(wc_claim_win(p, &v2, "ms", h));
-	/* invalidate (md I): stale, new CAS, win available again */
-	assert_int_equal(wc_invalidate(p, ctx, "ms", 2, h, true, 60), WC_OK);
+	/* invalidate (md I T60): stale, new CAS, win available again */
+	struct wc_modify_req inv = { .key = "ms", .klen = 2, .hash = h,
+				     .opts = WC_MOD_STALE | WC_MOD_SET_EXPTIME, .exptime = 60 };
+	assert_int_equal(wc_modify(p, ctx, &inv, NULL), WC_OK);
 	assert_true(get_str(p, ctx, "ms", &v2));
 	assert_true(v2.state_before & WC_STATE_STALE);
 	assert_true(v2.cas != v.cas);
@@ -456,7 +469,9 @@ static void meta_state(void **state)
 	assert_int_equal(v2.vlen, 1);
 	assert_true(wc_claim_win(p, &v2, "ms", h));
 	assert_false(wc_claim_win(p, &v2, "ms", h));
-	assert_int_equal(wc_invalidate(p, ctx, "zz", 2, wc_hash("zz", 2), false, 0), WC_NOT_FOUND);
+	struct wc_modify_req inv2 = { .key = "zz", .klen = 2, .hash = wc_hash("zz", 2),
+				      .opts = WC_MOD_STALE };
+	assert_int_equal(wc_modify(p, ctx, &inv2, NULL), WC_NOT_FOUND);
 	/* a fresh set clears stale and the win token */
 	assert_int_equal(set_str(p, ctx, "ms", "fresh"), WC_OK);
 	assert_true(get_str(p, ctx, "ms", &v2));
@@ -468,9 +483,19 @@ static void vivify_on_miss(void **state)
 	FX;
 	struct wc_view v;
 	uint64_t h = wc_hash("viv", 3);
+	struct wc_touch_req tr = { .key = "viv", .klen = 3, .hash = h, .opts = WC_TOUCH_VIVIFY,
+				   .vivify_exptime = 30 };
+	struct wc_write_res res;
 
-	assert_int_equal(wc_vivify(p, ctx, "viv", 3, h, 30), WC_OK);	/* first: wins */
-	assert_int_equal(wc_vivify(p, ctx, "viv", 3, h, 30), WC_EXISTS);
+	assert_int_equal(wc_touch_ex(p, ctx, &tr, &res), WC_OK);	/* first: wins */
+	assert_true(res.created);
+	assert_int_equal(wc_touch_ex(p, ctx, &tr, &res), WC_OK);
+	assert_false(res.created);
+	tr.opts = 0;
+	tr.key = "nope";
+	tr.klen = 4;
+	tr.hash = wc_hash("nope", 4);
+	assert_int_equal(wc_touch_ex(p, ctx, &tr, &res), WC_NOT_FOUND);
 	assert_true(get_str(p, ctx, "viv", &v));
 	assert_true(v.vivified);
 	assert_int_equal(v.vlen, 0);

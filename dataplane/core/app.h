@@ -1,0 +1,115 @@
+/*
+ * app.h - the dataplane's shared state: ports, worker lcores, partitions,
+ * the slot table and the per-lcore context every packet is handled with.
+ *
+ * Each worker lcore owns one rx/tx queue pair on every port and one or more
+ * store partitions; everything it touches per packet lives in its struct
+ * wc_lcore (counters, tx buffers, request pools), so the packet path shares
+ * no writable cache line with other lcores except through the mailbox.
+ */
+#ifndef WC_CORE_APP_H
+#define WC_CORE_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "core/config.h"
+#include "core/netstats.h"
+#include "proto/mc_session.h"
+#include "store/mailbox.h"
+#include "store/store.h"
+#include "wirecache/slot.h"
+
+#define WC_MAX_WORKERS 64
+#define WC_MAX_PARTS 256
+#define WC_RX_BURST 32
+#define WC_TX_BUF 64
+#define WC_REQ_POOL 512		/* mailbox requests in flight per lcore */
+#define WC_UDP_CTX 256		/* UDP requests waiting on another lcore, per lcore */
+
+struct wc_neigh;
+struct wc_app;
+struct mc_udp_req;
+
+struct wc_port {
+	uint16_t port_id;
+	struct rte_ether_addr mac;
+	uint32_t ip;			/* host byte order */
+	uint8_t prefix;
+	uint16_t nq;			/* queue pairs (1 when the port has only one) */
+	bool tx_ip_cksum, tx_l4_cksum;	/* offloads the port does for us */
+	bool rx_cksum;			/* the port reports checksum status */
+};
+
+/* How tx leaves an lcore: the ethdev normally, a capture in tests and fuzzing. */
+typedef uint16_t (*wc_tx_fn)(struct wc_app *app, uint16_t port, uint16_t queue,
+			      struct rte_mbuf **pkts, uint16_t n);
+
+struct wc_lcore {
+	unsigned id;			/* worker index = mailbox endpoint */
+	unsigned lcore_id;		/* EAL lcore */
+	uint16_t queue;			/* rx/tx queue index on every port */
+	struct wc_app *app;
+	struct rte_mempool *pool;
+	struct wc_ctx ctx;		/* store clock and counters */
+	struct wc_netstats ns;
+	/* partitions this lcore owns */
+	unsigned nparts;
+	unsigned part_idx[64];
+	/* tx buffers, one per port */
+	uint16_t ntx[WC_MAX_PORTS];
+	struct rte_mbuf *tx[WC_MAX_PORTS][WC_TX_BUF];
+	/* the memcached engine's view of this lcore */
+	struct mc_env env;
+	unsigned nreq_free;
+	struct wc_mbox_req *req_free[WC_REQ_POOL];
+	struct wc_mbox_req reqs[WC_REQ_POOL];
+	/* UDP requests parked on a remote write or on mailbox room */
+	unsigned nudp_free;
+	struct mc_udp_req *udp_free[WC_UDP_CTX];
+	unsigned nudp_busy;
+	struct mc_udp_req *udp_busy[WC_UDP_CTX];
+	struct mc_udp_req *udp;		/* WC_UDP_CTX contexts */
+	/* idle back-off */
+	unsigned idle;
+	uint64_t loops;
+} __rte_cache_aligned;
+
+struct wc_app {
+	struct wc_config cfg;
+	struct mc_settings mcset;
+	unsigned nports;
+	struct wc_port ports[WC_MAX_PORTS];
+	unsigned nworkers;
+	struct wc_lcore *lc[WC_MAX_WORKERS];
+	unsigned nparts;
+	struct wc_part *parts[WC_MAX_PARTS];
+	unsigned part_owner[WC_MAX_PARTS];
+	const uint16_t *slot_part;	/* WC_SLOTS entries: slot -> partition */
+	struct wc_mbox *mbox;
+	struct wc_neigh *neigh;
+	struct rte_mempool *pool;
+	wc_tx_fn tx;
+	int64_t started;		/* Unix time */
+	struct wc_stats stats_base;	/* "stats reset" subtracts these */
+	struct wc_netstats ns_base;
+	volatile int quit;
+};
+
+/* The port index whose subnet holds addr, or -1. */
+int wc_app_port_for(const struct wc_app *app, uint32_t addr);
+
+/* Set up the memcached environment and pools of one lcore context. */
+int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned lcore_id);
+void wc_lcore_fini(struct wc_lcore *lc);
+
+/* One pass of the worker loop: rx, mailbox, maintenance. Returns work done. */
+unsigned wc_lcore_poll(struct wc_lcore *lc);
+
+/* The worker loop, until app->quit (rte_eal_remote_launch entry). */
+int wc_lcore_main(void *arg);
+
+#endif

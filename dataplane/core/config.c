@@ -1,0 +1,353 @@
+/*
+ * config.c - option parsing for wirecache-dp (see config.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "core/config.h"
+#include "store/store.h"
+
+enum {
+	OPT_IP = 256, OPT_MEMORY, OPT_MAX_VALUE, OPT_ITEM_HINT, OPT_PARTS, OPT_SMALL,
+	OPT_UDP_PORT, OPT_NO_UDP, OPT_UDP_ALLOW, OPT_UDP_TRUSTED, OPT_UDP_AMP, OPT_BUSY,
+	OPT_STATS, OPT_RXD, OPT_TXD, OPT_CONFIG, OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "ip", required_argument, NULL, OPT_IP },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "max-value", required_argument, NULL, OPT_MAX_VALUE },
+	{ "item-size-hint", required_argument, NULL, OPT_ITEM_HINT },
+	{ "partitions-per-lcore", required_argument, NULL, OPT_PARTS },
+	{ "small-queue-pct", required_argument, NULL, OPT_SMALL },
+	{ "udp-port", required_argument, NULL, OPT_UDP_PORT },
+	{ "no-udp", no_argument, NULL, OPT_NO_UDP },
+	{ "udp-allow", required_argument, NULL, OPT_UDP_ALLOW },
+	{ "udp-trusted", required_argument, NULL, OPT_UDP_TRUSTED },
+	{ "udp-amplification", required_argument, NULL, OPT_UDP_AMP },
+	{ "busy-poll", no_argument, NULL, OPT_BUSY },
+	{ "stats-interval", required_argument, NULL, OPT_STATS },
+	{ "rx-desc", required_argument, NULL, OPT_RXD },
+	{ "tx-desc", required_argument, NULL, OPT_TXD },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+void wc_config_usage(const char *prog)
+{
+	printf("Usage: %s [EAL options] -- [wirecache options]\n\n"
+	       "Addressing\n"
+	       "  --ip ADDR/LEN            IPv4 address and prefix of the next port (repeat per\n"
+	       "                           port, in port order); the MAC comes from the port\n"
+	       "Store\n"
+	       "  --memory SIZE            total item memory, split over all partitions [256M]\n"
+	       "  --max-value SIZE         largest value (up to 128M) [1M]\n"
+	       "  --item-size-hint BYTES   expected mean item size; sizes the index [96]\n"
+	       "  --partitions-per-lcore N partitions each worker lcore owns [1]\n"
+	       "  --small-queue-pct N      S3-FIFO small queue share, 0 = CLOCK only [10]\n"
+	       "memcached over UDP\n"
+	       "  --udp-port PORT          [11211]\n"
+	       "  --no-udp                 do not serve UDP\n"
+	       "  --udp-allow ADDR/LEN     sources allowed to use UDP (repeatable)\n"
+	       "                           [the ports' own subnets]\n"
+	       "  --udp-trusted ADDR/LEN   allowed sources exempt from the amplification bound\n"
+	       "                           (repeatable) [none]\n"
+	       "  --udp-amplification N    untrusted sources get at most N reply bytes per\n"
+	       "                           request byte [10]\n"
+	       "Running\n"
+	       "  --busy-poll              spin on the NIC queues (benchmarks); default is\n"
+	       "                           adaptive back-off: pause, then short sleeps\n"
+	       "  --stats-interval SECS    log a stats line this often, 0 = never [0]\n"
+	       "  --rx-desc N, --tx-desc N descriptors per queue [1024]\n"
+	       "  --config FILE            INI file: [wirecache] section, keys are the long\n"
+	       "                           option names (ip, memory, udp-allow ...); repeated\n"
+	       "                           keys add to lists; the command line wins\n"
+	       "  --help                   this text\n"
+	       "\nStatistics: `stats` over the memcached protocol, and the DPDK telemetry\n"
+	       "command /wirecache/stats (dpdk-telemetry.py).\n",
+	       prog);
+}
+
+void wc_config_defaults(struct wc_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->memory = 256ull << 20;
+	c->max_value = WC_VALUE_MAX_DEFAULT;
+	c->item_size_hint = 96;
+	c->parts_per_lcore = 1;
+	c->small_pct = 10;
+	c->udp_port = 11211;
+	c->udp_enabled = true;
+	c->udp_amplification = 10;
+	c->rx_desc = 1024;
+	c->tx_desc = 1024;
+}
+
+bool wc_prefix_parse(const char *s, struct wc_prefix *p)
+{
+	char buf[64], *slash, *end;
+	struct in_addr a;
+	long len = 32;
+
+	if (strlen(s) >= sizeof(buf))
+		return false;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash = 0;
+		errno = 0;
+		len = strtol(slash + 1, &end, 10);
+		if (errno || *end || end == slash + 1 || len < 0 || len > 32)
+			return false;
+	}
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return false;
+	p->addr = ntohl(a.s_addr);
+	p->len = (uint8_t)len;
+	return true;
+}
+
+bool wc_size_parse(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	switch (*end) {
+	case 'k': case 'K':
+		mul = 1ull << 10;
+		end++;
+		break;
+	case 'm': case 'M':
+		mul = 1ull << 20;
+		end++;
+		break;
+	case 'g': case 'G':
+		mul = 1ull << 30;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end || (v && mul > UINT64_MAX / v))
+		return false;
+	*out = v * mul;
+	return true;
+}
+
+static bool uint_parse(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max || s[0] == '-')
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Apply one option; returns an error message or NULL. */
+static const char *apply(struct wc_config *c, int opt, const char *arg)
+{
+	unsigned long v;
+	uint64_t sz;
+
+	switch (opt) {
+	case OPT_IP:
+		if (c->nports_cfg == WC_MAX_PORTS)
+			return "too many --ip options";
+		if (!wc_prefix_parse(arg, &c->port_ip[c->nports_cfg]) ||
+		    c->port_ip[c->nports_cfg].len == 0 || c->port_ip[c->nports_cfg].len > 30)
+			return "--ip wants ADDR/LEN with a prefix length of 1..30";
+		c->nports_cfg++;
+		return NULL;
+	case OPT_MEMORY:
+		if (!wc_size_parse(arg, &sz) || sz < WC_PART_MEM_MIN)
+			return "--memory wants a size of at least 256K";
+		c->memory = sz;
+		return NULL;
+	case OPT_MAX_VALUE:
+		if (!wc_size_parse(arg, &sz) || sz == 0 || sz > WC_VALUE_MAX_LIMIT)
+			return "--max-value wants a size from 1 to 128M";
+		c->max_value = sz;
+		return NULL;
+	case OPT_ITEM_HINT:
+		if (!uint_parse(arg, 1u << 28, &v) || v < 16)
+			return "--item-size-hint wants a number of bytes >= 16";
+		c->item_size_hint = (uint32_t)v;
+		return NULL;
+	case OPT_PARTS:
+		if (!uint_parse(arg, 64, &v) || v == 0)
+			return "--partitions-per-lcore wants 1..64";
+		c->parts_per_lcore = (unsigned)v;
+		return NULL;
+	case OPT_SMALL:
+		if (!uint_parse(arg, 50, &v))
+			return "--small-queue-pct wants 0..50";
+		c->small_pct = (uint8_t)v;
+		return NULL;
+	case OPT_UDP_PORT:
+		if (!uint_parse(arg, 65535, &v) || v == 0)
+			return "--udp-port wants 1..65535";
+		c->udp_port = (uint16_t)v;
+		return NULL;
+	case OPT_NO_UDP:
+		c->udp_enabled = false;
+		return NULL;
+	case OPT_UDP_ALLOW:
+		if (c->nallow == WC_MAX_PREFIXES || !wc_prefix_parse(arg, &c->udp_allow[c->nallow]))
+			return "--udp-allow wants ADDR/LEN (at most 16)";
+		c->nallow++;
+		return NULL;
+	case OPT_UDP_TRUSTED:
+		if (c->ntrusted == WC_MAX_PREFIXES ||
+		    !wc_prefix_parse(arg, &c->udp_trusted[c->ntrusted]))
+			return "--udp-trusted wants ADDR/LEN (at most 16)";
+		c->ntrusted++;
+		return NULL;
+	case OPT_UDP_AMP:
+		if (!uint_parse(arg, 100000, &v) || v == 0)
+			return "--udp-amplification wants a positive number";
+		c->udp_amplification = (unsigned)v;
+		return NULL;
+	case OPT_BUSY:
+		c->busy_poll = true;
+		return NULL;
+	case OPT_STATS:
+		if (!uint_parse(arg, 86400, &v))
+			return "--stats-interval wants seconds";
+		c->stats_interval = (unsigned)v;
+		return NULL;
+	case OPT_RXD:
+	case OPT_TXD:
+		if (!uint_parse(arg, 16384, &v) || v < 64)
+			return "--rx-desc/--tx-desc want 64..16384";
+		if (opt == OPT_RXD)
+			c->rx_desc = (uint16_t)v;
+		else
+			c->tx_desc = (uint16_t)v;
+		return NULL;
+	default:
+		return "unknown option";
+	}
+}
+
+struct ini_ctx {
+	struct wc_config *c;
+	const char *error;
+	int line;
+};
+
+static int config_ini_entry(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_ctx *ic = user;
+
+	if (strcmp(section, "wirecache") != 0) {
+		ic->error = "unknown section (only [wirecache])";
+		return 0;
+	}
+	for (const struct option *o = long_opts; o->name; o++) {
+		if (strcmp(o->name, name) != 0 || o->val == OPT_CONFIG || o->val == OPT_HELP)
+			continue;
+		if (o->has_arg == no_argument) {
+			if (strcmp(value, "true") && strcmp(value, "yes") && strcmp(value, "1")) {
+				ic->error = "flag keys take true/yes/1";
+				return 0;
+			}
+			ic->error = apply(ic->c, o->val, NULL);
+		} else {
+			ic->error = apply(ic->c, o->val, value);
+		}
+		return ic->error == NULL;
+	}
+	ic->error = "unknown key";
+	return 0;
+}
+
+int wc_config_parse(struct wc_config *c, int argc, char **argv)
+{
+	struct wc_config cli;
+	int opt;
+	const char *err;
+
+	/* first pass: find --config and --help */
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (opt == OPT_HELP) {
+			wc_config_usage(argv[0]);
+			return 1;
+		}
+		if (opt == OPT_CONFIG)
+			c->config_file = optarg;
+		if (opt == '?') {
+			fprintf(stderr, "wirecache-dp: unknown or incomplete option '%s' (see --help)\n",
+				argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (c->config_file) {
+		struct ini_ctx ic = { .c = c };
+		int rc = ini_parse(c->config_file, config_ini_entry, &ic);
+
+		if (rc < 0) {
+			fprintf(stderr, "wirecache-dp: cannot read config file %s\n", c->config_file);
+			return -1;
+		}
+		if (rc > 0) {
+			fprintf(stderr, "wirecache-dp: %s line %d: %s\n", c->config_file, rc,
+				ic.error ? ic.error : "syntax error");
+			return -1;
+		}
+	}
+	/* second pass: the command line, over the file; lists it names start over */
+	cli = *c;
+	optind = 1;
+	bool ip_seen = false, allow_seen = false, trusted_seen = false;
+
+	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (opt == OPT_CONFIG)
+			continue;
+		if (opt == OPT_IP && !ip_seen) {
+			ip_seen = true;
+			cli.nports_cfg = 0;
+		}
+		if (opt == OPT_UDP_ALLOW && !allow_seen) {
+			allow_seen = true;
+			cli.nallow = 0;
+		}
+		if (opt == OPT_UDP_TRUSTED && !trusted_seen) {
+			trusted_seen = true;
+			cli.ntrusted = 0;
+		}
+		if ((err = apply(&cli, opt, optarg))) {
+			fprintf(stderr, "wirecache-dp: %s\n", err);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "wirecache-dp: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	*c = cli;
+	if (c->nports_cfg == 0) {
+		fprintf(stderr, "wirecache-dp: give each port an address with --ip ADDR/LEN\n");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * config.h - wirecache-dp's settings: command-line options after EAL's
+ * "--", and an optional INI file (--config, read with libinih) whose keys
+ * are the long option names. The command line wins over the file.
+ */
+#ifndef WC_CORE_CONFIG_H
+#define WC_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define WC_MAX_PORTS 4
+#define WC_MAX_PREFIXES 16
+
+struct wc_prefix {
+	uint32_t addr;		/* host byte order */
+	uint8_t len;
+};
+
+struct wc_config {
+	/* addressing: one IPv4 address/prefix per port */
+	unsigned nports_cfg;
+	struct wc_prefix port_ip[WC_MAX_PORTS];
+	/* store */
+	uint64_t memory;		/* total store memory, split over partitions */
+	uint64_t max_value;
+	uint32_t item_size_hint;
+	unsigned parts_per_lcore;
+	uint8_t small_pct;
+	/* memcached over UDP */
+	uint16_t udp_port;
+	bool udp_enabled;
+	unsigned nallow, ntrusted;
+	struct wc_prefix udp_allow[WC_MAX_PREFIXES];	/* empty: the ports' subnets */
+	struct wc_prefix udp_trusted[WC_MAX_PREFIXES];
+	unsigned udp_amplification;	/* reply bytes per request byte, untrusted */
+	/* running */
+	bool busy_poll;
+	unsigned stats_interval;	/* seconds between stats log lines, 0 = off */
+	uint16_t rx_desc, tx_desc;
+	const char *config_file;
+};
+
+void wc_config_defaults(struct wc_config *c);
+
+/*
+ * Parse the application arguments (those after EAL's). Returns 0, 1 when
+ * --help was printed (exit successfully), or -1 after printing an error.
+ */
+int wc_config_parse(struct wc_config *c, int argc, char **argv);
+
+/* "198.18.0.11/24" -> prefix; false if malformed. */
+bool wc_prefix_parse(const char *s, struct wc_prefix *p);
+
+static inline bool wc_prefix_match(const struct wc_prefix *p, uint32_t addr)
+{
+	uint32_t mask = p->len ? ~0u << (32 - p->len) : 0;
+
+	return (addr & mask) == (p->addr & mask);
+}
+
+/* "256M", "1g", "4096" -> bytes; false if malformed. */
+bool wc_size_parse(const char *s, uint64_t *out);
+
+void wc_config_usage(const char *prog);
+
+#endif

@@ -1,0 +1,173 @@
+/*
+ * lcore.c - the worker loop: receive bursts from every port's queue of this
+ * lcore, serve the mailbox (writes other lcores send to our partitions, and
+ * completions of ours), retry parked requests, run the store's background
+ * work, and announce an RCU quiescent state once per pass.
+ *
+ * Idle handling: with --busy-poll the loop spins; by default an idle lcore
+ * first pauses, then sleeps for growing intervals (up to 500 us), going RCU
+ * offline while asleep so it never holds up grace periods.
+ */
+#include <time.h>
+
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+#include <urcu-qsbr.h>
+
+#include "core/app.h"
+#include "core/stats.h"
+#include "net/net.h"
+
+#define SPIN_BEFORE_SLEEP 2000
+#define SLEEP_MIN_US 10
+#define SLEEP_MAX_US 500
+#define MAINTAIN_BUSY 64
+#define MAINTAIN_IDLE 4096
+
+int wc_app_port_for(const struct wc_app *app, uint32_t addr)
+{
+	for (unsigned p = 0; p < app->nports; p++)
+		if (wc_prefix_match(&(struct wc_prefix){ app->ports[p].ip, app->ports[p].prefix },
+				    addr))
+			return (int)p;
+	return -1;
+}
+
+/* ---- the memcached environment of an lcore ---- */
+
+static void route(const struct mc_env *env, const uint8_t *key, uint32_t klen,
+		  struct mc_route *out)
+{
+	const struct wc_lcore *lc = env->arg;
+	const struct wc_app *app = lc->app;
+	unsigned idx = app->slot_part[wc_key_slot(key, klen)];
+
+	out->part = app->parts[idx];
+	out->owner = app->part_owner[idx];
+}
+
+static struct wc_mbox_req *req_get(struct mc_env *env)
+{
+	struct wc_lcore *lc = env->arg;
+
+	return lc->nreq_free ? lc->req_free[--lc->nreq_free] : NULL;
+}
+
+static void req_put(struct mc_env *env, struct wc_mbox_req *req)
+{
+	struct wc_lcore *lc = env->arg;
+
+	lc->req_free[lc->nreq_free++] = req;
+}
+
+int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned lcore_id)
+{
+	lc->id = id;
+	lc->lcore_id = lcore_id;
+	lc->queue = (uint16_t)id;
+	lc->app = app;
+	lc->pool = app->pool;
+	wc_ctx_init(&lc->ctx);
+	for (unsigned i = 0; i < WC_REQ_POOL; i++)
+		lc->req_free[i] = &lc->reqs[i];
+	lc->nreq_free = WC_REQ_POOL;
+	lc->env = (struct mc_env){
+		.ctx = &lc->ctx, .self = id, .mbox = app->nworkers > 1 ? app->mbox : NULL,
+		.set = &app->mcset, .route = route, .nparts = app->nparts,
+		.parts = app->parts, .part_owner = app->part_owner, .req_get = req_get,
+		.req_put = req_put, .stats = wc_stats_memcached, .arg = lc,
+	};
+	return wc_mc_udp_init(lc);
+}
+
+void wc_lcore_fini(struct wc_lcore *lc)
+{
+	wc_mc_udp_fini(lc);
+	for (unsigned p = 0; p < WC_MAX_PORTS; p++) {
+		for (unsigned i = 0; i < lc->ntx[p]; i++)
+			rte_pktmbuf_free(lc->tx[p][i]);
+		lc->ntx[p] = 0;
+	}
+}
+
+static unsigned serve_mailbox(struct wc_lcore *lc)
+{
+	struct wc_mbox_req *done[32];
+	unsigned work, n;
+
+	if (!lc->env.mbox)
+		return 0;
+	work = wc_mbox_serve(lc->env.mbox, lc->id, &lc->ctx, 64);
+	n = wc_mbox_collect(lc->env.mbox, lc->id, done, 32);
+	for (unsigned i = 0; i < n; i++)
+		wc_mc_udp_complete(lc, done[i]);
+	return work + n;
+}
+
+unsigned wc_lcore_poll(struct wc_lcore *lc)
+{
+	struct wc_app *app = lc->app;
+	struct rte_mbuf *pkts[WC_RX_BURST];
+	unsigned work = 0;
+
+	wc_clock_tick(&lc->ctx.clock);
+	for (unsigned p = 0; p < app->nports; p++) {
+		uint16_t n;
+
+		if (lc->queue >= app->ports[p].nq)
+			continue;
+		n = rte_eth_rx_burst(app->ports[p].port_id, lc->queue, pkts, WC_RX_BURST);
+		for (uint16_t i = 0; i < n; i++) {
+			if (i + 1 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+			wc_net_input(lc, p, pkts[i]);
+		}
+		work += n;
+	}
+	work += serve_mailbox(lc);
+	work += wc_mc_udp_poll(lc);
+	wc_net_flush(lc);
+	for (unsigned i = 0; i < lc->nparts; i++)
+		wc_part_maintain(app->parts[lc->part_idx[i]], &lc->ctx,
+				 work ? MAINTAIN_BUSY : MAINTAIN_IDLE);
+	lc->loops++;
+	return work;
+}
+
+int wc_lcore_main(void *arg)
+{
+	struct wc_lcore *lc = arg;
+	struct wc_app *app = lc->app;
+	unsigned sleep_us = SLEEP_MIN_US;
+
+	rcu_register_thread();
+	while (!__atomic_load_n(&app->quit, __ATOMIC_RELAXED)) {
+		unsigned work = wc_lcore_poll(lc);
+
+		rcu_quiescent_state();
+		if (work || app->cfg.busy_poll) {
+			lc->idle = 0;
+			sleep_us = SLEEP_MIN_US;
+			continue;
+		}
+		if (++lc->idle < SPIN_BEFORE_SLEEP) {
+			rte_pause();
+			continue;
+		}
+		/* idle: sleep offline so grace periods need not wait for us */
+		rcu_thread_offline();
+		{
+			struct timespec ts = { 0, (long)sleep_us * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+		rcu_thread_online();
+		if (sleep_us < SLEEP_MAX_US)
+			sleep_us *= 2;
+	}
+	wc_net_flush(lc);
+	rcu_unregister_thread();
+	return 0;
+}

@@ -1,0 +1,287 @@
+/*
+ * stats.c - counters summed over lcores and partitions, served three ways:
+ * the memcached "stats" command (memcached's field names), the DPDK
+ * telemetry command /wirecache/stats (JSON), and a periodic log line.
+ *
+ * Counters are written only by their own lcore; readers sum them with
+ * relaxed 64-bit loads, so a total may be a moment old but never torn.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_telemetry.h>
+
+#include "core/app.h"
+#include "core/stats.h"
+#include "net/neigh.h"
+
+const char *const wc_drop_names[WC_DROP_COUNT] = {
+#define WC_DROP_NAME(name, str) [WC_DROP_##name] = str,
+	WC_DROP_REASONS(WC_DROP_NAME)
+#undef WC_DROP_NAME
+};
+
+static void add_u64s(uint64_t *dst, const uint64_t *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] += __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+void wc_stats_collect(struct wc_app *app, struct wc_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < app->nworkers; i++) {
+		const struct wc_lcore *lc = app->lc[i];
+
+		add_u64s((uint64_t *)&t->op, (const uint64_t *)&lc->ctx.st,
+			 sizeof(t->op) / sizeof(uint64_t));
+		add_u64s((uint64_t *)&t->net, (const uint64_t *)&lc->ns,
+			 sizeof(t->net) / sizeof(uint64_t));
+	}
+	for (unsigned i = 0; i < app->nparts; i++) {
+		struct wc_part_stats ps;
+
+		wc_part_get_stats(app->parts[i], &ps);
+		t->items += ps.items;
+		t->bytes += ps.bytes;
+		t->limit += ps.limit_bytes;
+		t->total_items += ps.total_items;
+		t->evictions += ps.evictions;
+		t->evicted_unfetched += ps.evicted_unfetched;
+		t->expirations += ps.expirations;
+		t->reclaimed += ps.reclaimed;
+		t->relocations += ps.relocations;
+	}
+	/* "stats reset" baselines */
+	for (size_t i = 0; i < sizeof(t->op) / sizeof(uint64_t); i++)
+		((uint64_t *)&t->op)[i] -= ((const uint64_t *)&app->stats_base)[i];
+	for (size_t i = 0; i < sizeof(t->net) / sizeof(uint64_t); i++)
+		((uint64_t *)&t->net)[i] -= ((const uint64_t *)&app->ns_base)[i];
+}
+
+static void reset(struct wc_app *app)
+{
+	struct wc_totals t;
+	struct wc_stats zero_op = { 0 };
+	struct wc_netstats zero_net = { 0 };
+
+	app->stats_base = zero_op;
+	app->ns_base = zero_net;
+	wc_stats_collect(app, &t);
+	app->stats_base = t.op;
+	app->ns_base = t.net;
+}
+
+/* ---- memcached "stats" ---- */
+
+static void stat_u64(struct mc_out *o, const char *name, uint64_t v)
+{
+	mc_out_str(o, "STAT ");
+	mc_out_str(o, name);
+	mc_out_char(o, ' ');
+	mc_out_u64(o, v);
+	mc_out_str(o, "\r\n");
+}
+
+static void stat_str(struct mc_out *o, const char *name, const char *v)
+{
+	mc_out_str(o, "STAT ");
+	mc_out_str(o, name);
+	mc_out_char(o, ' ');
+	mc_out_str(o, v);
+	mc_out_str(o, "\r\n");
+}
+
+static bool arg_is(const struct mc_tok *a, const char *s)
+{
+	return a->len == strlen(s) && memcmp(a->p, s, a->len) == 0;
+}
+
+static void stats_general(struct wc_app *app, const struct wc_totals *t, struct mc_out *o)
+{
+	const struct wc_stats *s = &t->op;
+	time_t now = time(NULL);
+	uint64_t sets = s->ops[WC_OP_SET] + s->ops[WC_OP_ADD] + s->ops[WC_OP_REPLACE] +
+			s->ops[WC_OP_APPEND] + s->ops[WC_OP_PREPEND] + s->ops[WC_OP_CAS];
+
+	stat_u64(o, "pid", (uint64_t)getpid());
+	stat_u64(o, "uptime", (uint64_t)(now - app->started));
+	stat_u64(o, "time", (uint64_t)now);
+	stat_str(o, "version", app->mcset.version);
+	stat_u64(o, "pointer_size", 64);
+	stat_u64(o, "curr_connections", 0);
+	stat_u64(o, "total_connections", 0);
+	stat_u64(o, "threads", app->nworkers);
+	stat_u64(o, "cmd_get", s->ops[WC_OP_GET] + s->ops[WC_OP_GAT]);
+	stat_u64(o, "cmd_set", sets);
+	stat_u64(o, "cmd_flush", s->ops[WC_OP_FLUSH] / (app->nparts ? app->nparts : 1));
+	stat_u64(o, "cmd_touch", s->ops[WC_OP_TOUCH] + s->ops[WC_OP_GAT]);
+	stat_u64(o, "get_hits", s->get_hits);
+	stat_u64(o, "get_misses", s->get_misses);
+	stat_u64(o, "get_expired", s->get_expired);
+	stat_u64(o, "get_flushed", s->get_flushed);
+	stat_u64(o, "delete_misses", s->delete_misses);
+	stat_u64(o, "delete_hits", s->delete_hits);
+	stat_u64(o, "incr_misses", s->incr_misses);
+	stat_u64(o, "incr_hits", s->incr_hits);
+	stat_u64(o, "decr_misses", s->decr_misses);
+	stat_u64(o, "decr_hits", s->decr_hits);
+	stat_u64(o, "cas_misses", s->cas_misses);
+	stat_u64(o, "cas_hits", s->cas_hits);
+	stat_u64(o, "cas_badval", s->cas_badval);
+	stat_u64(o, "touch_hits", s->touch_hits);
+	stat_u64(o, "touch_misses", s->touch_misses);
+	stat_u64(o, "bytes_read", t->net.rx_bytes);
+	stat_u64(o, "bytes_written", t->net.tx_bytes);
+	stat_u64(o, "limit_maxbytes", t->limit);
+	stat_u64(o, "bytes", t->bytes);
+	stat_u64(o, "curr_items", t->items);
+	stat_u64(o, "total_items", t->total_items);
+	stat_u64(o, "evictions", t->evictions);
+	stat_u64(o, "evicted_unfetched", t->evicted_unfetched);
+	stat_u64(o, "expired_unfetched", 0);
+	stat_u64(o, "reclaimed", t->reclaimed);
+	stat_u64(o, "expirations", t->expirations);
+	stat_u64(o, "relocations", t->relocations);
+	stat_u64(o, "refused_too_large", s->refused_too_large);
+	stat_u64(o, "refused_out_of_memory", s->refused_nomem);
+	stat_u64(o, "rx_packets", t->net.rx_pkts);
+	stat_u64(o, "tx_packets", t->net.tx_pkts);
+	stat_u64(o, "udp_requests", t->net.udp_requests);
+	stat_u64(o, "udp_reply_datagrams", t->net.udp_reply_datagrams);
+	for (int i = 0; i < WC_DROP_COUNT; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "drop_%s", wc_drop_names[i]);
+		stat_u64(o, name, t->net.drops[i]);
+	}
+}
+
+static void stats_settings(struct wc_app *app, struct mc_out *o)
+{
+	const struct wc_config *c = &app->cfg;
+
+	stat_u64(o, "maxbytes", c->memory);
+	stat_u64(o, "maxconns", 0);
+	stat_u64(o, "tcpport", 0);
+	stat_u64(o, "udpport", c->udp_enabled ? c->udp_port : 0);
+	stat_u64(o, "num_threads", app->nworkers);
+	stat_u64(o, "item_size_max", c->max_value);
+	stat_str(o, "evictions", "on");
+	stat_str(o, "eviction_policy", c->small_pct ? "s3-fifo" : "clock");
+	stat_u64(o, "partitions", app->nparts);
+	stat_u64(o, "udp_amplification", c->udp_amplification);
+	stat_str(o, "cas_enabled", "yes");
+	stat_str(o, "binding_protocol", "ascii");
+}
+
+/* No slab classes here: one "class" describes the whole store. */
+static void stats_items(const struct wc_totals *t, struct mc_out *o, bool slabs)
+{
+	if (slabs) {
+		stat_u64(o, "1:chunk_size", t->items ? t->bytes / t->items : 0);
+		stat_u64(o, "1:used_chunks", t->items);
+		stat_u64(o, "1:mem_requested", t->bytes);
+		stat_u64(o, "active_slabs", 1);
+		stat_u64(o, "total_malloced", t->limit);
+		return;
+	}
+	stat_u64(o, "items:1:number", t->items);
+	stat_u64(o, "items:1:evicted", t->evictions);
+	stat_u64(o, "items:1:evicted_unfetched", t->evicted_unfetched);
+	stat_u64(o, "items:1:reclaimed", t->reclaimed);
+	stat_u64(o, "items:1:expired_unfetched", 0);
+}
+
+bool wc_stats_memcached(struct mc_env *env, const struct mc_tok *arg, struct mc_out *out)
+{
+	struct wc_lcore *lc = env->arg;
+	struct wc_app *app = lc->app;
+	struct wc_totals t;
+
+	if (arg_is(arg, "reset")) {
+		reset(app);
+		mc_out_str(out, "RESET\r\n");
+		return true;
+	}
+	wc_stats_collect(app, &t);
+	if (arg->len == 0)
+		stats_general(app, &t, out);
+	else if (arg_is(arg, "settings"))
+		stats_settings(app, out);
+	else if (arg_is(arg, "items"))
+		stats_items(&t, out, false);
+	else if (arg_is(arg, "slabs"))
+		stats_items(&t, out, true);
+	else if (arg_is(arg, "conns"))
+		;	/* UDP has no connections */
+	else
+		return false;
+	mc_out_str(out, "END\r\n");
+	return true;
+}
+
+/* ---- telemetry: /wirecache/stats ---- */
+
+static struct wc_app *telemetry_app;
+
+static int telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct wc_totals t;
+	const struct wc_stats *s = &t.op;
+
+	(void)cmd;
+	(void)params;
+	wc_stats_collect(telemetry_app, &t);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "rx_packets", t.net.rx_pkts);
+	rte_tel_data_add_dict_u64(d, "rx_bytes", t.net.rx_bytes);
+	rte_tel_data_add_dict_u64(d, "tx_packets", t.net.tx_pkts);
+	rte_tel_data_add_dict_u64(d, "tx_bytes", t.net.tx_bytes);
+	rte_tel_data_add_dict_u64(d, "udp_requests", t.net.udp_requests);
+	rte_tel_data_add_dict_u64(d, "get_hits", s->get_hits);
+	rte_tel_data_add_dict_u64(d, "get_misses", s->get_misses);
+	rte_tel_data_add_dict_u64(d, "cmd_get", s->ops[WC_OP_GET]);
+	rte_tel_data_add_dict_u64(d, "cmd_set", s->ops[WC_OP_SET]);
+	rte_tel_data_add_dict_u64(d, "curr_items", t.items);
+	rte_tel_data_add_dict_u64(d, "bytes", t.bytes);
+	rte_tel_data_add_dict_u64(d, "limit_maxbytes", t.limit);
+	rte_tel_data_add_dict_u64(d, "evictions", t.evictions);
+	rte_tel_data_add_dict_u64(d, "reclaimed", t.reclaimed);
+	rte_tel_data_add_dict_u64(d, "arp_requests_in", t.net.arp_requests_in);
+	rte_tel_data_add_dict_u64(d, "icmp_echo", t.net.icmp_echo);
+	for (int i = 0; i < WC_DROP_COUNT; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "drop_%s", wc_drop_names[i]);
+		rte_tel_data_add_dict_u64(d, name, t.net.drops[i]);
+	}
+	return 0;
+}
+
+void wc_stats_telemetry_register(struct wc_app *app)
+{
+	telemetry_app = app;
+	rte_telemetry_register_cmd("/wirecache/stats", telemetry_stats,
+				   "wirecache counters summed over lcores. No parameters.");
+}
+
+void wc_stats_log_line(struct wc_app *app, char *buf, size_t len)
+{
+	struct wc_totals t;
+	uint64_t drops = 0;
+
+	wc_stats_collect(app, &t);
+	for (int i = 0; i < WC_DROP_COUNT; i++)
+		drops += t.net.drops[i];
+	snprintf(buf, len,
+		 "rx %lu pkts tx %lu pkts | get %lu (hits %lu) set %lu | items %lu bytes %lu/%lu "
+		 "evictions %lu | drops %lu",
+		 (unsigned long)t.net.rx_pkts, (unsigned long)t.net.tx_pkts,
+		 (unsigned long)t.op.ops[WC_OP_GET], (unsigned long)t.op.get_hits,
+		 (unsigned long)t.op.ops[WC_OP_SET], (unsigned long)t.items,
+		 (unsigned long)t.bytes, (unsigned long)t.limit, (unsigned long)t.evictions,
+		 (unsigned long)drops);
+}

@@ -1,0 +1,25 @@
+/*
+ * stats.h - counters summed over every lcore and partition (see stats.c).
+ */
+#ifndef WC_CORE_STATS_H
+#define WC_CORE_STATS_H
+
+#include <stddef.h>
+
+#include "core/app.h"
+
+struct wc_totals {
+	struct wc_stats op;		/* store operations, summed over lcores */
+	struct wc_netstats net;		/* packets, summed over lcores */
+	uint64_t items, bytes, limit, total_items;
+	uint64_t evictions, evicted_unfetched, expirations, reclaimed, relocations;
+};
+
+void wc_stats_collect(struct wc_app *app, struct wc_totals *t);
+void wc_stats_telemetry_register(struct wc_app *app);
+void wc_stats_log_line(struct wc_app *app, char *buf, size_t len);
+
+/* the memcached "stats" command (mc_env.stats) */
+bool wc_stats_memcached(struct mc_env *env, const struct mc_tok *arg, struct mc_out *out);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * main.c - wirecache-dp: brings up EAL, the ports, the partitions and the
+ * worker lcores, then waits for SIGINT/SIGTERM and shuts down cleanly
+ * (drain, stop and close ports, free partitions and hugepage memory).
+ *
+ * Usage: wirecache-dp [EAL options] -- [wirecache options]; see --help.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <urcu-qsbr.h>
+
+#include "core/app.h"
+#include "core/mem_dpdk.h"
+#include "core/port.h"
+#include "core/stats.h"
+#include "net/neigh.h"
+
+#define WC_VERSION "1.6.21-wirecache-0.1"
+
+static struct wc_app app;
+static int mem_socket = SOCKET_ID_ANY;
+static struct wc_mem_ops mem_ops;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&app.quit, 1, __ATOMIC_RELAXED);
+}
+
+static uint16_t eth_tx(struct wc_app *a, uint16_t port, uint16_t queue, struct rte_mbuf **pkts,
+		       uint16_t n)
+{
+	(void)a;
+	return rte_eth_tx_burst(port, queue, pkts, n);
+}
+
+/* --help anywhere: answer before EAL wants hugepages. */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+static int build_partitions(void)
+{
+	struct wc_config *c = &app.cfg;
+	uint64_t per;
+	uint16_t *slots;
+
+	app.nparts = app.nworkers * c->parts_per_lcore;
+	if (app.nparts > WC_MAX_PARTS) {
+		fprintf(stderr, "wirecache-dp: too many partitions (%u > %d)\n", app.nparts,
+			WC_MAX_PARTS);
+		return -1;
+	}
+	per = c->memory / app.nparts;
+	if (per < WC_PART_MEM_MIN || per > WC_PART_MEM_MAX) {
+		fprintf(stderr, "wirecache-dp: --memory gives %lu bytes per partition; each must "
+			"be 256K..8G (change --memory or --partitions-per-lcore)\n",
+			(unsigned long)per);
+		return -1;
+	}
+	for (unsigned i = 0; i < app.nparts; i++) {
+		struct wc_part_cfg pc;
+		enum wc_status err;
+		unsigned owner = i / c->parts_per_lcore;
+		struct wc_lcore *lc = app.lc[owner];
+
+		wc_part_cfg_default(&pc);
+		pc.mem_bytes = per;
+		pc.max_value = (uint32_t)c->max_value;
+		pc.item_size_hint = c->item_size_hint;
+		pc.small_pct = c->small_pct;
+		pc.id = (uint8_t)i;
+		app.parts[i] = wc_part_create(&pc, &mem_ops, &err);
+		if (!app.parts[i]) {
+			fprintf(stderr, "wirecache-dp: partition %u: %s\n", i, wc_status_name(err));
+			return -1;
+		}
+		app.part_owner[i] = owner;
+		lc->part_idx[lc->nparts++] = i;
+	}
+	slots = rte_zmalloc("wc_slots", WC_SLOTS * sizeof(uint16_t), RTE_CACHE_LINE_SIZE);
+	if (!slots)
+		return -1;
+	for (unsigned s = 0; s < WC_SLOTS; s++)
+		slots[s] = (uint16_t)((uint64_t)s * app.nparts / WC_SLOTS);
+	app.slot_part = slots;
+	return 0;
+}
+
+static int build_lcores(void)
+{
+	unsigned lcore_id, id = 0;
+	unsigned ids[WC_MAX_WORKERS];
+
+	RTE_LCORE_FOREACH_WORKER(lcore_id) {
+		if (id == WC_MAX_WORKERS)
+			break;
+		ids[id++] = lcore_id;
+	}
+	if (id == 0)
+		ids[id++] = rte_get_main_lcore();	/* one lcore: main is the worker */
+	app.nworkers = id;
+	for (unsigned i = 0; i < app.nworkers; i++) {
+		app.lc[i] = rte_zmalloc_socket("wc_lcore", sizeof(struct wc_lcore),
+					       RTE_CACHE_LINE_SIZE,
+					       (int)rte_lcore_to_socket_id(ids[i]));
+		if (!app.lc[i])
+			return -1;
+		app.lc[i]->lcore_id = ids[i];
+	}
+	return 0;
+}
+
+static void shutdown_all(void)
+{
+	for (unsigned p = 0; p < app.nports; p++)
+		wc_port_close(&app, p);
+	for (unsigned i = 0; i < app.nworkers; i++) {
+		if (app.lc[i]) {
+			wc_lcore_fini(app.lc[i]);
+			rte_free(app.lc[i]);
+		}
+	}
+	for (unsigned i = 0; i < app.nparts; i++)
+		wc_part_destroy(app.parts[i]);
+	wc_mbox_destroy(app.mbox);
+	rte_free((void *)(uintptr_t)app.slot_part);
+	rte_free(app.neigh);
+	rte_mempool_free(app.pool);
+}
+
+int main(int argc, char **argv)
+{
+	struct wc_config *c = &app.cfg;
+	unsigned nb_mbufs;
+	int ret;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (wants_help(argc, argv)) {
+		wc_config_usage("wirecache-dp");
+		printf("\nEAL options (before --) are DPDK's: -l CORES, --vdev DEV, --no-huge, "
+		       "-m MB, --file-prefix NAME ... (see the DPDK EAL documentation).\n");
+		return 0;
+	}
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "wirecache-dp: EAL initialisation failed: %s\n",
+			rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= ret;
+	argv += ret;
+	wc_config_defaults(c);
+	ret = wc_config_parse(c, argc, argv);
+	if (ret != 0) {
+		rte_eal_cleanup();
+		return ret > 0 ? 0 : 2;
+	}
+	app.nports = rte_eth_dev_count_avail();
+	if (app.nports == 0 || app.nports < c->nports_cfg) {
+		fprintf(stderr, "wirecache-dp: %u port(s) found, %u address(es) given; add "
+			"ports (e.g. --vdev net_tap0,iface=wc0) or drop --ip options\n",
+			app.nports, c->nports_cfg);
+		rte_eal_cleanup();
+		return 2;
+	}
+	app.nports = c->nports_cfg;
+	rcu_register_thread();
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	app.started = time(NULL);
+	app.tx = eth_tx;
+	wc_mem_dpdk_init(&mem_ops, &mem_socket, SOCKET_ID_ANY);
+
+	if (build_lcores() != 0)
+		goto fail;
+	nb_mbufs = app.nworkers * (app.nports * (c->rx_desc + c->tx_desc + WC_TX_BUF) +
+				   WC_UDP_CTX * 4 + 1024) + 4096;
+	app.pool = rte_pktmbuf_pool_create("wc_mbufs", nb_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					   (int)rte_socket_id());
+	app.neigh = rte_zmalloc("wc_neigh", sizeof(struct wc_neigh), RTE_CACHE_LINE_SIZE);
+	app.mbox = wc_mbox_create(app.nworkers, 2 * WC_REQ_POOL, &mem_ops);
+	if (!app.pool || !app.neigh || !app.mbox) {
+		fprintf(stderr, "wirecache-dp: out of hugepage memory for buffers\n");
+		goto fail;
+	}
+	wc_neigh_init(app.neigh);
+	for (unsigned p = 0; p < app.nports; p++) {
+		uint16_t port_id = 0;
+		unsigned k = 0;
+
+		RTE_ETH_FOREACH_DEV(port_id) {
+			if (k++ == p)
+				break;
+		}
+		app.ports[p].ip = c->port_ip[p].addr;
+		app.ports[p].prefix = c->port_ip[p].len;
+		ret = wc_port_setup(&app, p, port_id, app.nworkers, app.pool);
+		if (ret != 0) {
+			fprintf(stderr, "wirecache-dp: port %u: %s\n", port_id, rte_strerror(-ret));
+			goto fail;
+		}
+	}
+	if (build_partitions() != 0)
+		goto fail;
+	app.mcset = (struct mc_settings){ .version = WC_VERSION, .max_value = c->max_value,
+					  .mem_limit = c->memory, .lcores = app.nworkers,
+					  .udp = true };
+	for (unsigned i = 0; i < app.nworkers; i++)
+		if (wc_lcore_init(&app, app.lc[i], i, app.lc[i]->lcore_id) != 0)
+			goto fail;
+	wc_stats_telemetry_register(&app);
+
+	for (unsigned p = 0; p < app.nports; p++) {
+		struct rte_ether_addr *m = &app.ports[p].mac;
+		uint32_t ip = app.ports[p].ip;
+
+		printf("wirecache-dp: port %u %u.%u.%u.%u/%u mac %02x:%02x:%02x:%02x:%02x:%02x, "
+		       "%u queue(s)\n", p, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255,
+		       app.ports[p].prefix, m->addr_bytes[0], m->addr_bytes[1], m->addr_bytes[2],
+		       m->addr_bytes[3], m->addr_bytes[4], m->addr_bytes[5], app.ports[p].nq);
+	}
+	printf("wirecache-dp: %u worker lcore(s), %u partition(s), %lu MiB, memcached UDP :%u%s, "
+	       "%s\n", app.nworkers, app.nparts, (unsigned long)(c->memory >> 20), c->udp_port,
+	       c->udp_enabled ? "" : " (off)", c->busy_poll ? "busy polling" : "adaptive idle");
+	printf("wirecache-dp: ready\n");
+
+	if (app.nworkers == 1 && app.lc[0]->lcore_id == rte_get_main_lcore()) {
+		rcu_thread_offline();
+		wc_lcore_main(app.lc[0]);
+		rcu_thread_online();
+	} else {
+		time_t last_log = time(NULL);
+
+		for (unsigned i = 0; i < app.nworkers; i++)
+			rte_eal_remote_launch(wc_lcore_main, app.lc[i], app.lc[i]->lcore_id);
+		rcu_thread_offline();
+		while (!__atomic_load_n(&app.quit, __ATOMIC_RELAXED)) {
+			struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+			if (c->stats_interval && time(NULL) - last_log >= (time_t)c->stats_interval) {
+				char line[512];
+
+				wc_stats_log_line(&app, line, sizeof(line));
+				printf("wirecache-dp: %s\n", line);
+				last_log = time(NULL);
+			}
+		}
+		rte_eal_mp_wait_lcore();
+		rcu_thread_online();
+	}
+	printf("wirecache-dp: stopping\n");
+	shutdown_all();
+	rcu_unregister_thread();
+	rte_eal_cleanup();
+	printf("wirecache-dp: stopped\n");
+	return 0;
+fail:
+	__atomic_store_n(&app.quit, 1, __ATOMIC_RELAXED);
+	shutdown_all();
+	rcu_unregister_thread();
+	rte_eal_cleanup();
+	return 1;
+}

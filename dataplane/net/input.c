@@ -1,0 +1,69 @@
+/*
+ * input.c - the first look at every received frame: length, destination
+ * MAC, EtherType, then ARP or IPv4. Also the per-port transmit buffers.
+ */
+#include <rte_byteorder.h>
+
+#include "net/net.h"
+
+void wc_net_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth;
+	const struct wc_port *pt = &lc->app->ports[port];
+
+	lc->ns.rx_pkts++;
+	lc->ns.rx_bytes += m->pkt_len;
+	if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
+		wc_net_drop(lc, m, WC_DROP_NO_MBUF);
+		return;
+	}
+	if (m->data_len < RTE_ETHER_HDR_LEN) {
+		wc_net_drop(lc, m, WC_DROP_ETH_SHORT);
+		return;
+	}
+	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	if (!rte_is_same_ether_addr(&eth->dst_addr, &pt->mac) &&
+	    !rte_is_broadcast_ether_addr(&eth->dst_addr)) {
+		wc_net_drop(lc, m, WC_DROP_ETH_NOT_US);
+		return;
+	}
+	switch (rte_be_to_cpu_16(eth->ether_type)) {
+	case RTE_ETHER_TYPE_IPV4:
+		wc_ipv4_input(lc, port, m);
+		break;
+	case RTE_ETHER_TYPE_ARP:
+		wc_arp_input(lc, port, m);
+		break;
+	default:
+		wc_net_drop(lc, m, WC_DROP_ETH_TYPE);
+		break;
+	}
+}
+
+void wc_net_flush(struct wc_lcore *lc)
+{
+	struct wc_app *app = lc->app;
+
+	for (unsigned p = 0; p < app->nports; p++) {
+		uint16_t n = lc->ntx[p], sent = 0;
+
+		if (n == 0)
+			continue;
+		/* a full ring gets a few more chances before packets are dropped */
+		for (int tries = 0; tries < 64 && sent < n; tries++)
+			sent += app->tx(app, app->ports[p].port_id, lc->queue, lc->tx[p] + sent,
+					(uint16_t)(n - sent));
+		for (uint16_t i = sent; i < n; i++)
+			wc_net_drop(lc, lc->tx[p][i], WC_DROP_TX_FULL);
+		lc->ntx[p] = 0;
+	}
+}
+
+void wc_net_send(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
+{
+	lc->ns.tx_pkts++;
+	lc->ns.tx_bytes += m->pkt_len;
+	lc->tx[port][lc->ntx[port]++] = m;
+	if (lc->ntx[port] == WC_TX_BUF)
+		wc_net_flush(lc);
+}

@@ -1,0 +1,169 @@
+/*
+ * ipv4.c - IPv4 input (header checks: version, options, lengths, checksum,
+ * fragments, destination), ICMP echo, UDP input with checksum checks, and
+ * building the headers of outgoing UDP datagrams.
+ */
+#include <rte_byteorder.h>
+#include <rte_icmp.h>
+
+#include "net/net.h"
+
+static void icmp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
+		       struct rte_ipv4_hdr *ip, uint16_t l4_len)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
+	uint32_t sum;
+
+	if (l4_len < sizeof(*icmp) || rte_raw_cksum(icmp, l4_len) != 0xFFFF) {
+		wc_net_drop(lc, m, WC_DROP_ICMP_BAD);
+		return;
+	}
+	if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0) {
+		wc_net_drop(lc, m, WC_DROP_ICMP_TYPE);
+		return;
+	}
+	/* echo reply in place */
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	icmp->icmp_cksum = 0;
+	sum = rte_raw_cksum(icmp, l4_len);
+	icmp->icmp_cksum = (uint16_t)~sum;
+	ip->dst_addr = ip->src_addr;
+	ip->src_addr = rte_cpu_to_be_32(lc->app->ports[port].ip);
+	ip->time_to_live = 64;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	eth->dst_addr = eth->src_addr;
+	eth->src_addr = lc->app->ports[port].mac;
+	lc->ns.icmp_echo++;
+	wc_net_send(lc, port, m);
+}
+
+static void udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
+		      const struct rte_ipv4_hdr *ip, uint16_t l4_len)
+{
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
+	uint16_t ulen;
+
+	if (l4_len < sizeof(*udp) || (ulen = rte_be_to_cpu_16(udp->dgram_len)) < sizeof(*udp) ||
+	    ulen > l4_len) {
+		wc_net_drop(lc, m, WC_DROP_UDP_SHORT);
+		return;
+	}
+	if (udp->dgram_cksum != 0) {
+		uint64_t flags = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+		if (flags == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+		    (flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+		     rte_ipv4_udptcp_cksum_verify(ip, udp) != 0)) {
+			wc_net_drop(lc, m, WC_DROP_UDP_CKSUM);
+			return;
+		}
+	}
+	if (!lc->app->cfg.udp_enabled || rte_be_to_cpu_16(udp->dst_port) != lc->app->cfg.udp_port) {
+		wc_net_drop(lc, m, WC_DROP_UDP_PORT);
+		return;
+	}
+	wc_mc_udp_input(lc, port, m, ip, udp);
+}
+
+void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip;
+	uint16_t total, frag;
+	uint64_t cks;
+
+	if (m->data_len < RTE_ETHER_HDR_LEN + sizeof(*ip)) {
+		wc_net_drop(lc, m, WC_DROP_IP_SHORT);
+		return;
+	}
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	if ((ip->version_ihl >> 4) != 4) {
+		wc_net_drop(lc, m, WC_DROP_IP_VERSION);
+		return;
+	}
+	if ((ip->version_ihl & 0xF) != 5) {
+		wc_net_drop(lc, m, (ip->version_ihl & 0xF) < 5 ? WC_DROP_IP_SHORT : WC_DROP_IP_OPTIONS);
+		return;
+	}
+	total = rte_be_to_cpu_16(ip->total_length);
+	if (total < sizeof(*ip) || total > m->data_len - RTE_ETHER_HDR_LEN) {
+		wc_net_drop(lc, m, WC_DROP_IP_LENGTH);
+		return;
+	}
+	cks = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	if (cks == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+	    (cks != RTE_MBUF_F_RX_IP_CKSUM_GOOD && rte_raw_cksum(ip, sizeof(*ip)) != 0xFFFF)) {
+		wc_net_drop(lc, m, WC_DROP_IP_CKSUM);
+		return;
+	}
+	frag = rte_be_to_cpu_16(ip->fragment_offset);
+	if (frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+		wc_net_drop(lc, m, WC_DROP_IP_FRAGMENT);
+		return;
+	}
+	if (rte_be_to_cpu_32(ip->dst_addr) != lc->app->ports[port].ip) {
+		wc_net_drop(lc, m, WC_DROP_IP_NOT_US);
+		return;
+	}
+	if (ip->time_to_live == 0) {
+		wc_net_drop(lc, m, WC_DROP_IP_TTL);
+		return;
+	}
+	/* drop Ethernet padding beyond the IP datagram */
+	m->data_len = m->pkt_len = (uint32_t)RTE_ETHER_HDR_LEN + total;
+	switch (ip->next_proto_id) {
+	case IPPROTO_UDP:
+		udp_input(lc, port, m, ip, (uint16_t)(total - sizeof(*ip)));
+		break;
+	case IPPROTO_ICMP:
+		icmp_input(lc, port, m, ip, (uint16_t)(total - sizeof(*ip)));
+		break;
+	default:
+		wc_net_drop(lc, m, WC_DROP_IP_PROTO);
+		break;
+	}
+}
+
+void wc_udp_finish(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
+		   const struct rte_ether_addr *dst_mac, uint32_t dst_ip, uint16_t src_port,
+		   uint16_t dst_port, uint16_t payload_len)
+{
+	const struct wc_port *pt = &lc->app->ports[port];
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	static __thread uint16_t ip_id;
+
+	eth->dst_addr = *dst_mac;
+	eth->src_addr = pt->mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + payload_len));
+	ip->packet_id = rte_cpu_to_be_16(ip_id++);
+	ip->fragment_offset = 0;
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = rte_cpu_to_be_32(pt->ip);
+	ip->dst_addr = rte_cpu_to_be_32(dst_ip);
+	udp->src_port = rte_cpu_to_be_16(src_port);
+	udp->dst_port = rte_cpu_to_be_16(dst_port);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + payload_len));
+	udp->dgram_cksum = 0;
+	m->data_len = m->pkt_len = (uint32_t)(WC_UDP_HDRS + payload_len);
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = sizeof(*ip);
+	m->ol_flags = RTE_MBUF_F_TX_IPV4;
+	if (pt->tx_ip_cksum)
+		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+	else
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	if (pt->tx_l4_cksum) {
+		m->ol_flags |= RTE_MBUF_F_TX_UDP_CKSUM;
+		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	} else {
+		udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	}
+}

@@ -1,0 +1,35 @@
+/*
+ * mc_exec.h - what each memcached command does: store operations and the
+ * exact reply text, classic and meta. Called by the session (mc_session.c)
+ * once a command line (and its data block) is complete.
+ */
+#ifndef WC_PROTO_MC_EXEC_H
+#define WC_PROTO_MC_EXEC_H
+
+#include <stdbool.h>
+
+#include "proto/mc_session.h"
+
+enum mc_exec_result {
+	MC_EXEC_DONE,		/* replied; the command is finished */
+	MC_EXEC_PENDING,	/* a write went to another lcore; resume on completion */
+	MC_EXEC_BUSY,		/* no mailbox room yet; resume later */
+	MC_EXEC_CLOSE,		/* quit */
+};
+
+/* Start the parsed command in s->req. */
+enum mc_exec_result mc_exec_start(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
+				  struct mc_env *env);
+
+/* Continue it after completions arrived, or after mailbox room came back. */
+enum mc_exec_result mc_exec_resume(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
+				   struct mc_env *env);
+
+/*
+ * MC_S_GETKEYS: serve the complete keys of a get line too long to buffer.
+ * Returns false when no progress can be made without more input.
+ */
+bool mc_exec_getkeys(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
+		     struct mc_env *env);
+
+#endif

@@ -1,0 +1,475 @@
+/*
+ * mc_parse.c - memcached command-line parsing (see mc_parse.h).
+ *
+ * Error replies follow memcached 1.6: an unknown command or a wrong number
+ * of arguments is "ERROR", malformed arguments are "CLIENT_ERROR <why>".
+ * Where memcached would leave a storage command's data block to be read as
+ * commands, we mark it to be swallowed whenever its length is readable, so
+ * one bad request never desynchronises the stream.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "proto/mc_parse.h"
+
+#define ERR_FORMAT "CLIENT_ERROR bad command line format"
+
+static const struct {
+	const char *name;
+	uint8_t len;
+	enum mc_cmd cmd;
+} commands[] = {
+	{ "get", 3, MC_GET }, { "gets", 4, MC_GETS }, { "gat", 3, MC_GAT }, { "gats", 4, MC_GATS },
+	{ "set", 3, MC_SET }, { "add", 3, MC_ADD }, { "replace", 7, MC_REPLACE },
+	{ "append", 6, MC_APPEND }, { "prepend", 7, MC_PREPEND }, { "cas", 3, MC_CAS },
+	{ "delete", 6, MC_DELETE }, { "incr", 4, MC_INCR }, { "decr", 4, MC_DECR },
+	{ "touch", 5, MC_TOUCH }, { "flush_all", 9, MC_FLUSH_ALL }, { "version", 7, MC_VERSION },
+	{ "verbosity", 9, MC_VERBOSITY }, { "quit", 4, MC_QUIT }, { "stats", 5, MC_STATS },
+	{ "mg", 2, MC_MG }, { "ms", 2, MC_MS }, { "md", 2, MC_MD }, { "ma", 2, MC_MA },
+	{ "mn", 2, MC_MN }, { "me", 2, MC_ME },
+};
+
+const char *mc_cmd_name(enum mc_cmd c)
+{
+	for (unsigned i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].cmd == c)
+			return commands[i].name;
+	return "unknown";
+}
+
+bool mc_next_token(const uint8_t **pos, const uint8_t *end, struct mc_tok *t)
+{
+	const uint8_t *p = *pos;
+
+	while (p < end && *p == ' ')
+		p++;
+	if (p == end) {
+		*pos = p;
+		return false;
+	}
+	t->p = p;
+	while (p < end && *p != ' ')
+		p++;
+	t->len = (uint32_t)(p - t->p);
+	*pos = p;
+	return true;
+}
+
+static bool tok_is(const struct mc_tok *t, const char *s)
+{
+	size_t n = strlen(s);
+
+	return t->len == n && memcmp(t->p, s, n) == 0;
+}
+
+bool mc_parse_u64(const struct mc_tok *t, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (t->len == 0 || t->len > 20)
+		return false;
+	for (uint32_t i = 0; i < t->len; i++) {
+		unsigned d = (unsigned)t->p[i] - '0';
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+bool mc_parse_u32(const struct mc_tok *t, uint32_t *out)
+{
+	uint64_t v;
+
+	if (!mc_parse_u64(t, &v) || v > UINT32_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+bool mc_parse_i64(const struct mc_tok *t, int64_t *out)
+{
+	struct mc_tok digits = *t;
+	bool neg = t->len > 0 && t->p[0] == '-';
+	uint64_t v;
+
+	if (neg) {
+		digits.p++;
+		digits.len--;
+	}
+	if (!mc_parse_u64(&digits, &v) || v > (uint64_t)INT64_MAX)
+		return false;
+	*out = neg ? -(int64_t)v : (int64_t)v;
+	return true;
+}
+
+/* ---- base64 ---- */
+
+static const char b64chars[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int b64val(uint8_t c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+uint32_t mc_base64_decode(const uint8_t *in, uint32_t len, uint8_t *out, uint32_t cap)
+{
+	uint32_t n = 0;
+
+	if (len == 0 || len % 4 != 0)
+		return 0;
+	for (uint32_t i = 0; i < len; i += 4) {
+		int v[4];
+		unsigned pad = 0;
+
+		for (int j = 0; j < 4; j++) {
+			if (in[i + j] == '=' && i + 4 == len && j >= 2) {
+				v[j] = 0;
+				pad++;
+			} else if (pad || (v[j] = b64val(in[i + j])) < 0) {
+				return 0;
+			}
+		}
+		uint32_t bits = (uint32_t)(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);
+		uint8_t bytes[3] = { (uint8_t)(bits >> 16), (uint8_t)(bits >> 8), (uint8_t)bits };
+
+		for (unsigned j = 0; j < 3 - pad; j++) {
+			if (n == cap)
+				return 0;
+			out[n++] = bytes[j];
+		}
+	}
+	return n;
+}
+
+uint32_t mc_base64_encode(const uint8_t *in, uint32_t len, uint8_t *out, uint32_t cap)
+{
+	uint32_t n = 0;
+
+	if ((len + 2) / 3 * 4 > cap)
+		return 0;
+	for (uint32_t i = 0; i < len; i += 3) {
+		uint32_t rem = len - i;
+		uint32_t bits = (uint32_t)in[i] << 16 | (rem > 1 ? (uint32_t)in[i + 1] << 8 : 0) |
+				(rem > 2 ? in[i + 2] : 0);
+
+		out[n++] = (uint8_t)b64chars[(bits >> 18) & 63];
+		out[n++] = (uint8_t)b64chars[(bits >> 12) & 63];
+		out[n++] = rem > 1 ? (uint8_t)b64chars[(bits >> 6) & 63] : '=';
+		out[n++] = rem > 2 ? (uint8_t)b64chars[bits & 63] : '=';
+	}
+	return n;
+}
+
+/* ---- commands ---- */
+
+static bool fail(struct mc_req *r, const char *why)
+{
+	r->error = why;
+	return false;
+}
+
+/* gets the remaining tokens of a line into an array, counting all of them */
+static unsigned tokens(const uint8_t **pos, const uint8_t *end, struct mc_tok *t, unsigned max)
+{
+	unsigned n = 0;
+	struct mc_tok tmp;
+
+	while (mc_next_token(pos, end, n < max ? &t[n] : &tmp))
+		n++;
+	return n;
+}
+
+static bool parse_retrieval(struct mc_req *r, const uint8_t *pos, const uint8_t *end)
+{
+	struct mc_tok t;
+
+	if (r->cmd == MC_GAT || r->cmd == MC_GATS) {
+		if (!mc_next_token(&pos, end, &t))
+			return fail(r, "ERROR");
+		if (!mc_parse_i64(&t, &r->exptime))
+			return fail(r, "CLIENT_ERROR invalid exptime argument");
+	}
+	while (pos < end && *pos == ' ')
+		pos++;
+	if (pos == end)
+		return fail(r, "ERROR");
+	r->keys.p = pos;
+	r->keys.len = (uint32_t)(end - pos);
+	return true;
+}
+
+static bool parse_storage(struct mc_req *r, const uint8_t *pos, const uint8_t *end)
+{
+	struct mc_tok t[7];
+	unsigned need = r->cmd == MC_CAS ? 5 : 4;
+	unsigned n = tokens(&pos, end, t, 7);
+	uint64_t bytes;
+
+	/* read the length first: if it is readable the data block can be swallowed */
+	if (n >= 4 && mc_parse_u64(&t[3], &bytes) && bytes <= INT32_MAX - 2) {
+		r->vlen = bytes;
+		r->has_data = true;
+	}
+	if (n < need || n > need + 1)
+		return fail(r, "ERROR");
+	r->key = t[0];
+	r->noreply = n == need + 1 && tok_is(&t[need], "noreply");
+	if (t[0].len > MC_KEY_MAX || !r->has_data || !mc_parse_u32(&t[1], &r->flags) ||
+	    !mc_parse_i64(&t[2], &r->exptime) || (r->cmd == MC_CAS && !mc_parse_u64(&t[4], &r->cas)))
+		return fail(r, ERR_FORMAT);
+	return true;
+}
+
+static bool parse_keyed(struct mc_req *r, const uint8_t *pos, const uint8_t *end)
+{
+	struct mc_tok t[4];
+	unsigned n = tokens(&pos, end, t, 4);
+
+	switch (r->cmd) {
+	case MC_DELETE:
+		/* delete <key> [0] [noreply] */
+		if (n < 1 || n > 3)
+			return fail(r, "ERROR");
+		r->key = t[0];
+		r->noreply = n >= 2 && tok_is(&t[n - 1], "noreply");
+		if ((n == 2 && !r->noreply && !tok_is(&t[1], "0")) ||
+		    (n == 3 && (!r->noreply || !tok_is(&t[1], "0"))))
+			return fail(r, "CLIENT_ERROR bad command line format.  "
+				       "Usage: delete <key> [noreply]");
+		break;
+	case MC_INCR:
+	case MC_DECR:
+		if (n < 2 || n > 3)
+			return fail(r, "ERROR");
+		r->key = t[0];
+		r->noreply = n == 3 && tok_is(&t[2], "noreply");
+		if (!mc_parse_u64(&t[1], &r->delta))
+			return fail(r, "CLIENT_ERROR invalid numeric delta argument");
+		break;
+	case MC_TOUCH:
+		if (n < 2 || n > 3)
+			return fail(r, "ERROR");
+		r->key = t[0];
+		r->noreply = n == 3 && tok_is(&t[2], "noreply");
+		if (!mc_parse_i64(&t[1], &r->exptime))
+			return fail(r, "CLIENT_ERROR invalid exptime argument");
+		break;
+	default:
+		return fail(r, "ERROR");
+	}
+	if (r->key.len > MC_KEY_MAX)
+		return fail(r, ERR_FORMAT);
+	return true;
+}
+
+static bool parse_misc(struct mc_req *r, const uint8_t *pos, const uint8_t *end)
+{
+	struct mc_tok t[3];
+	unsigned n;
+
+	switch (r->cmd) {
+	case MC_FLUSH_ALL:
+		n = tokens(&pos, end, t, 3);
+		if (n > 2)
+			return fail(r, "ERROR");
+		r->noreply = n >= 1 && tok_is(&t[n - 1], "noreply");
+		if (n == 2 && !r->noreply)
+			return fail(r, ERR_FORMAT);
+		if (n - r->noreply == 1) {
+			if (!mc_parse_i64(&t[0], &r->exptime))
+				return fail(r, ERR_FORMAT);
+			r->has_exptime = true;
+		}
+		return true;
+	case MC_VERBOSITY:
+		n = tokens(&pos, end, t, 3);
+		if (n < 1 || n > 2)
+			return fail(r, "ERROR");
+		r->noreply = n == 2 && tok_is(&t[1], "noreply");
+		if (!mc_parse_u32(&t[0], &r->verbosity))
+			r->verbosity = 0;	/* memcached takes anything here */
+		return true;
+	case MC_STATS:
+		while (pos < end && *pos == ' ')
+			pos++;
+		r->arg.p = pos;
+		r->arg.len = (uint32_t)(end - pos);
+		return true;
+	case MC_VERSION:
+	case MC_QUIT:
+	case MC_MN:
+		return true;	/* arguments ignored, as memcached does */
+	default:
+		return fail(r, "ERROR");
+	}
+}
+
+/* ---- meta commands ---- */
+
+static bool meta_i32(const struct mc_tok *t, int64_t *out)
+{
+	struct mc_tok arg = { t->p + 1, t->len - 1 };
+
+	return mc_parse_i64(&arg, out) && *out >= INT32_MIN && *out <= INT32_MAX;
+}
+
+static bool meta_u64(const struct mc_tok *t, uint64_t *out)
+{
+	struct mc_tok arg = { t->p + 1, t->len - 1 };
+
+	return mc_parse_u64(&arg, out);
+}
+
+static bool parse_meta_flag(struct mc_req *r, const struct mc_tok *t)
+{
+	struct mc_meta *m = &r->meta;
+	char c = (char)t->p[0];
+	uint64_t bit = mc_meta_bit(c);
+	struct mc_tok arg = { t->p + 1, t->len - 1 };
+	bool ok = true;
+
+	if (bit == 0)
+		return fail(r, "CLIENT_ERROR invalid flag");
+	if (m->has & bit)
+		return fail(r, "CLIENT_ERROR duplicate flag");
+	if (m->nflags == MC_META_FLAGS_MAX)
+		return fail(r, "CLIENT_ERROR options flags are too long");
+	m->has |= bit;
+	m->order[m->nflags++] = c;
+	switch (c) {
+	case 'N':
+		ok = meta_i32(t, &m->vivify);
+		break;
+	case 'T':
+		ok = meta_i32(t, &m->ttl);
+		break;
+	case 'R':
+		ok = meta_i32(t, &m->recache);
+		break;
+	case 'C':
+		ok = meta_u64(t, &m->cas_cmp);
+		break;
+	case 'E':
+		ok = meta_u64(t, &m->cas_new);
+		break;
+	case 'D':
+		if (!meta_u64(t, &m->delta))
+			return fail(r, "CLIENT_ERROR invalid numeric delta value");
+		break;
+	case 'J':
+		if (!meta_u64(t, &m->initial))
+			return fail(r, "CLIENT_ERROR invalid numeric initial value");
+		break;
+	case 'F':
+		if (!mc_parse_u32(&arg, &m->client_flags))
+			return fail(r, ERR_FORMAT);
+		break;
+	case 'M':
+		m->mode = arg.len ? (char)arg.p[0] : 0;
+		break;
+	case 'O':
+		if (arg.len > MC_OPAQUE_MAX)
+			return fail(r, "CLIENT_ERROR opaque token too long");
+		m->opaque = *t;	/* echoed whole, with its 'O' */
+		break;
+	case 'b': case 'c': case 'f': case 'h': case 'k': case 'l': case 'q': case 's':
+	case 't': case 'u': case 'v': case 'x': case 'I': case 'P': case 'L':
+		break;
+	default:
+		return fail(r, "CLIENT_ERROR invalid flag");
+	}
+	if (!ok)
+		return fail(r, "CLIENT_ERROR bad token in command line format");
+	return true;
+}
+
+static bool parse_meta(struct mc_req *r, const uint8_t *pos, const uint8_t *end)
+{
+	struct mc_tok t;
+
+	r->meta.delta = 1;
+	if (!mc_next_token(&pos, end, &r->key))
+		return fail(r, ERR_FORMAT);
+	if (r->cmd == MC_MS) {
+		uint64_t bytes;
+
+		if (!mc_next_token(&pos, end, &t) || !mc_parse_u64(&t, &bytes) ||
+		    bytes > INT32_MAX - 2)
+			return fail(r, ERR_FORMAT);
+		r->vlen = bytes;
+		r->has_data = true;
+	}
+	if (r->key.len > MC_KEY_MAX)
+		return fail(r, ERR_FORMAT);
+	while (mc_next_token(&pos, end, &t))
+		if (!parse_meta_flag(r, &t))
+			goto bad;
+	if (mc_meta_has(&r->meta, 'b')) {
+		uint32_t n = mc_base64_decode(r->key.p, r->key.len, r->keybuf, sizeof(r->keybuf));
+
+		if (n == 0) {
+			fail(r, "CLIENT_ERROR error decoding key");
+			goto bad;
+		}
+		r->key.p = r->keybuf;
+		r->key.len = n;
+		r->meta.binary_key = true;
+	}
+	r->noreply = mc_meta_has(&r->meta, 'q');
+	if (r->cmd == MC_MS && r->meta.mode && !strchr("EAPRS", r->meta.mode))
+		return fail(r, "CLIENT_ERROR invalid mode for ms M token");
+	if (r->cmd == MC_MA && r->meta.mode && !strchr("I+D-", r->meta.mode))
+		return fail(r, "CLIENT_ERROR invalid mode for ma M token");
+	return true;
+bad:
+	if (r->cmd == MC_MA)
+		r->error = "CLIENT_ERROR invalid or duplicate flag";
+	return false;
+}
+
+bool mc_parse_line(const uint8_t *line, uint32_t len, struct mc_req *r)
+{
+	const uint8_t *pos = line, *end = line + len;
+	struct mc_tok name;
+
+	memset(r, 0, offsetof(struct mc_req, keybuf));
+	if (len && line[len - 1] == '\r')
+		end--;
+	if (!mc_next_token(&pos, end, &name))
+		return fail(r, "ERROR");
+	for (unsigned i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (name.len == commands[i].len && memcmp(name.p, commands[i].name, name.len) == 0) {
+			r->cmd = commands[i].cmd;
+			break;
+		}
+	}
+	switch (r->cmd) {
+	case MC_GET: case MC_GETS: case MC_GAT: case MC_GATS:
+		return parse_retrieval(r, pos, end);
+	case MC_SET: case MC_ADD: case MC_REPLACE: case MC_APPEND: case MC_PREPEND: case MC_CAS:
+		return parse_storage(r, pos, end);
+	case MC_DELETE: case MC_INCR: case MC_DECR: case MC_TOUCH:
+		return parse_keyed(r, pos, end);
+	case MC_MG: case MC_MS: case MC_MD: case MC_MA: case MC_ME:
+		return parse_meta(r, pos, end);
+	case MC_FLUSH_ALL: case MC_VERSION: case MC_VERBOSITY: case MC_QUIT: case MC_STATS:
+	case MC_MN:
+		return parse_misc(r, pos, end);
+	default:
+		return fail(r, "ERROR");
+	}
+}

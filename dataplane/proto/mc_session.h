@@ -1,0 +1,131 @@
+/*
+ * mc_session.h - the memcached protocol engine of one client stream: a TCP
+ * connection, or one UDP request.
+ *
+ * The session reads commands from the transport's receive queue (struct
+ * mc_inq) without copying: a command line is parsed in place (assembled in
+ * the session only when it straddles two receive buffers), a value is copied
+ * once, from the receive buffers straight into the store's item. Nothing
+ * is consumed from the queue until the command is done, so input may arrive
+ * in any pieces: running the session again after more bytes arrive resumes
+ * where it stopped.
+ *
+ * Reads go to any partition directly (lock-free). A write for a partition
+ * owned by this lcore runs inline; one owned elsewhere goes through the
+ * mailbox and the session waits (MC_RUN_PENDING) until mc_session_complete
+ * delivers the result, which keeps replies in request order.
+ */
+#ifndef WC_PROTO_MC_SESSION_H
+#define WC_PROTO_MC_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/mc_out.h"
+#include "proto/mc_parse.h"
+#include "store/mailbox.h"
+#include "store/store.h"
+
+/* The receive queue a session reads from (owned by the transport). */
+struct mc_inq {
+	uint64_t len;	/* bytes queued */
+	/*
+	 * Address of the byte at off (< len) and how many bytes follow it
+	 * contiguously. Must be safe to call from another lcore for bytes that
+	 * are queued and not consumed (the owner of a partition copies a value
+	 * this way while the transport keeps receiving).
+	 */
+	const uint8_t *(*peek)(const struct mc_inq *q, uint64_t off, uint64_t *contig);
+	void (*consume)(struct mc_inq *q, uint64_t n);
+	void *arg;
+};
+
+/* Where a key lives. */
+struct mc_route {
+	struct wc_part *part;
+	unsigned owner;		/* mailbox endpoint of the owning lcore */
+};
+
+struct mc_settings {
+	const char *version;	/* "1.6.21-wirecache-0.1" */
+	uint64_t max_value;	/* item size limit, for stats settings */
+	uint64_t mem_limit;	/* total, for stats */
+	unsigned lcores;
+	bool udp;		/* this transport is UDP: no pipelining, no quit */
+};
+
+struct mc_env;
+
+/* What the lcore running the session provides. */
+struct mc_env {
+	struct wc_ctx *ctx;		/* this lcore's clock and counters */
+	unsigned self;			/* this lcore's mailbox endpoint */
+	struct wc_mbox *mbox;		/* NULL when every partition is local */
+	const struct mc_settings *set;
+	/* key -> partition (the slot table) */
+	void (*route)(const struct mc_env *env, const uint8_t *key, uint32_t klen,
+		      struct mc_route *out);
+	/* every partition, for flush_all */
+	unsigned nparts;
+	struct wc_part *const *parts;
+	const unsigned *part_owner;
+	/* mailbox requests come from a per-lcore pool; NULL when none is free */
+	struct wc_mbox_req *(*req_get)(struct mc_env *env);
+	void (*req_put)(struct mc_env *env, struct wc_mbox_req *req);
+	/* the "stats" command: write the STAT lines for arg (or false: unknown) */
+	bool (*stats)(struct mc_env *env, const struct mc_tok *arg, struct mc_out *out);
+	void *arg;
+};
+
+enum mc_state {
+	MC_S_LINE,		/* expecting a command line */
+	MC_S_GETKEYS,		/* inside a get line too long to hold: more keys follow */
+	MC_S_SWALLOW,		/* discarding a refused data block */
+	MC_S_PENDING,		/* waiting for mailbox completions (or mailbox room) */
+	MC_S_CLOSE,		/* quit, or a fatal input error */
+};
+
+enum mc_run {
+	MC_RUN_MORE,		/* consumed what it could; call again with more input */
+	MC_RUN_PENDING,		/* waiting on completions */
+	MC_RUN_BUSY,		/* the mailbox was full: call again soon, even without input */
+	MC_RUN_CLOSE,		/* the transport should close */
+};
+
+/* Where a value being stored sits in the receive queue (wc_copy_fn's argument). */
+struct mc_valsrc {
+	const struct mc_inq *in;
+	uint64_t off;
+};
+
+struct mc_session {
+	void *owner;			/* the transport's context (kept by mc_session_init) */
+	enum mc_state st;
+	uint64_t swallow;		/* data bytes still to discard */
+	struct mc_req req;		/* the command in progress */
+	uint64_t line_bytes;		/* its line length, newline included */
+	uint32_t pending;		/* mailbox requests outstanding */
+	bool busy;			/* a step is waiting for mailbox room */
+	uint32_t step;			/* progress of a multi-step command */
+	uint32_t cursor;		/* key offset (gat) or partition (flush_all) */
+	bool getkeys_cas;		/* MC_S_GETKEYS: the get is a gets */
+	enum wc_status result;		/* of the last write */
+	struct wc_write_res res;
+	struct mc_valsrc src;
+	uint8_t line[MC_LINE_MAX + 8];	/* a line assembled across receive buffers */
+};
+
+void mc_session_init(struct mc_session *s);
+
+/*
+ * Run commands from in, writing replies to out, until input runs out or it
+ * blocks. After MC_RUN_BUSY call it again later even if no input arrived.
+ */
+enum mc_run mc_session_run(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
+			   struct mc_env *env);
+
+/* A mailbox request sent for this session completed (req->cookie == s). */
+void mc_session_complete(struct mc_session *s, struct wc_mbox_req *req, struct mc_inq *in,
+			 struct mc_out *out, struct mc_env *env);
+
+#endif
