@@ -3,6 +3,7 @@
 #   make          build everything (release variant)
 #   make deps     install the Debian packages the project needs (only missing ones)
 #   make test     deps + unit tests (release and ASan/UBSan) + stress test + dts suites
+#                 (dts needs root: network namespaces and hugepages)
 #   make bench    deps + benchmarks, printing ratios against baselines from the same run
 #   make bench-quick  a subset for development (under 2 minutes)
 #   make fuzz     libFuzzer harnesses, each bounded by FUZZ_SECONDS
@@ -77,13 +78,13 @@ TOOLS_COMMON_OBJ := $(patsubst %.c,$(BUILD)/rel/%.o,$(TOOLS_COMMON))
 
 BENCH_LIBS = $(shell pkg-config --libs jansson liburcu-cds 2>/dev/null)
 
-$(BUILD)/rel/bench/%: $(BUILD)/rel/tools/bench/%.o $(TOOLS_COMMON_OBJ) $(rel_LIB)
+$(BUILD)/rel/bench/%: $(BUILD)/rel/tools/bench/%.o $(TOOLS_COMMON_OBJ) $(rel_NETLIB) $(rel_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) $^ $(BENCH_LIBS) $(LDLIBS_COMMON) -o $@
 
 .SECONDARY:
 
-.PHONY: all deps test unit unit-asan stress bench bench-quick fuzz run clean
+.PHONY: all deps test unit unit-asan stress dts bench bench-quick fuzz run clean
 
 all: $(rel_DP) $(rel_LIB) $(rel_UNIT) $(rel_STRESS) $(BENCH_BIN)
 
@@ -101,8 +102,11 @@ stress: $(asan_STRESS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tools/run-tests.sh $(asan_STRESS)
 
+dts: $(rel_DP)
+	@tools/run-dts.sh
+
 test: deps
-	@$(MAKE) --no-print-directory unit unit-asan stress
+	@$(MAKE) --no-print-directory unit unit-asan stress dts
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
@@ -117,7 +121,7 @@ FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -DALLOW_EXPERIMENTAL_API -g -O1 $(WARN) -Iinclude -Idataplane \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(STORE_SRC)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(STORE_SRC) $(NET_SRC)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) $(PKG_CFLAGS) $^ $(LDLIBS_COMMON) -o $@
 
@@ -125,8 +129,9 @@ fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 	@tools/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
-run: deps all
-	@echo "make run: the network path lands with the dataplane issue"
+run: deps
+	@$(MAKE) --no-print-directory $(rel_DP)
+	@tools/run.sh
 
 clean:
 	rm -rf $(BUILD)

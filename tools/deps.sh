@@ -5,8 +5,9 @@ set -euo pipefail
 
 PACKAGES=(
 	build-essential pkg-config clang libclang-rt-14-dev
-	libdpdk-dev dpdk liburcu-dev libcmocka-dev libxxhash-dev libjansson-dev
-	valgrind python3
+	libdpdk-dev dpdk liburcu-dev libcmocka-dev libxxhash-dev libjansson-dev libinih-dev
+	valgrind python3 python3-pytest
+	iproute2 iputils-ping arping procps
 )
 
 missing=()

@@ -73,6 +73,9 @@ struct wc_lcore {
 	unsigned nudp_busy;
 	struct mc_udp_req *udp_busy[WC_UDP_CTX];
 	struct mc_udp_req *udp;		/* WC_UDP_CTX contexts */
+	/* the last neighbour looked up, for this clock second */
+	uint32_t memo_ip, memo_now;
+	struct rte_ether_addr memo_mac;
 	/* idle back-off */
 	unsigned idle;
 	uint64_t loops;
@@ -101,6 +104,9 @@ struct wc_app {
 
 /* The port index whose subnet holds addr, or -1. */
 int wc_app_port_for(const struct wc_app *app, uint32_t addr);
+
+/* The MAC of a neighbour, through a one-entry per-lcore memo of the shared cache. */
+bool wc_lcore_neigh(struct wc_lcore *lc, uint32_t ip, struct rte_ether_addr *mac);
 
 /* Set up the memcached environment and pools of one lcore context. */
 int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned lcore_id);

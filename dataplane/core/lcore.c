@@ -18,6 +18,7 @@
 
 #include "core/app.h"
 #include "core/stats.h"
+#include "net/neigh.h"
 #include "net/net.h"
 
 #define SPIN_BEFORE_SLEEP 2000
@@ -33,6 +34,22 @@ int wc_app_port_for(const struct wc_app *app, uint32_t addr)
 				    addr))
 			return (int)p;
 	return -1;
+}
+
+bool wc_lcore_neigh(struct wc_lcore *lc, uint32_t ip, struct rte_ether_addr *mac)
+{
+	uint32_t now = lc->ctx.clock.now;
+
+	if (lc->memo_ip == ip && lc->memo_now == now && ip) {
+		*mac = lc->memo_mac;
+		return true;
+	}
+	if (!wc_neigh_lookup(lc->app->neigh, ip, now, mac))
+		return false;
+	lc->memo_ip = ip;
+	lc->memo_now = now;
+	lc->memo_mac = *mac;
+	return true;
 }
 
 /* ---- the memcached environment of an lcore ---- */

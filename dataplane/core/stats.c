@@ -243,7 +243,7 @@ static int telemetry_stats(const char *cmd, const char *params, struct rte_tel_d
 	rte_tel_data_add_dict_u64(d, "udp_requests", t.net.udp_requests);
 	rte_tel_data_add_dict_u64(d, "get_hits", s->get_hits);
 	rte_tel_data_add_dict_u64(d, "get_misses", s->get_misses);
-	rte_tel_data_add_dict_u64(d, "cmd_get", s->ops[WC_OP_GET]);
+	rte_tel_data_add_dict_u64(d, "cmd_get", s->ops[WC_OP_GET] + s->ops[WC_OP_GAT]);
 	rte_tel_data_add_dict_u64(d, "cmd_set", s->ops[WC_OP_SET]);
 	rte_tel_data_add_dict_u64(d, "curr_items", t.items);
 	rte_tel_data_add_dict_u64(d, "bytes", t.bytes);

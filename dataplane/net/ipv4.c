@@ -6,6 +6,7 @@
 #include <rte_byteorder.h>
 #include <rte_icmp.h>
 
+#include "net/cksum.h"
 #include "net/net.h"
 
 static void icmp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
@@ -13,9 +14,7 @@ static void icmp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
-	uint32_t sum;
-
-	if (l4_len < sizeof(*icmp) || rte_raw_cksum(icmp, l4_len) != 0xFFFF) {
+	if (l4_len < sizeof(*icmp) || wc_csum_fold(wc_csum_partial(icmp, l4_len, 0)) != 0xFFFF) {
 		wc_net_drop(lc, m, WC_DROP_ICMP_BAD);
 		return;
 	}
@@ -26,13 +25,11 @@ static void icmp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	/* echo reply in place */
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	icmp->icmp_cksum = 0;
-	sum = rte_raw_cksum(icmp, l4_len);
-	icmp->icmp_cksum = (uint16_t)~sum;
+	icmp->icmp_cksum = (uint16_t)~wc_csum_fold(wc_csum_partial(icmp, l4_len, 0));
 	ip->dst_addr = ip->src_addr;
 	ip->src_addr = rte_cpu_to_be_32(lc->app->ports[port].ip);
 	ip->time_to_live = 64;
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	wc_ipv4_hdr_cksum(ip);
 	eth->dst_addr = eth->src_addr;
 	eth->src_addr = lc->app->ports[port].mac;
 	lc->ns.icmp_echo++;
@@ -55,7 +52,7 @@ static void udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 
 		if (flags == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
 		    (flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
-		     rte_ipv4_udptcp_cksum_verify(ip, udp) != 0)) {
+		     !wc_l4_ok(ip, udp, ulen))) {
 			wc_net_drop(lc, m, WC_DROP_UDP_CKSUM);
 			return;
 		}
@@ -93,7 +90,7 @@ void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 	}
 	cks = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 	if (cks == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-	    (cks != RTE_MBUF_F_RX_IP_CKSUM_GOOD && rte_raw_cksum(ip, sizeof(*ip)) != 0xFFFF)) {
+	    (cks != RTE_MBUF_F_RX_IP_CKSUM_GOOD && !wc_ipv4_hdr_ok(ip))) {
 		wc_net_drop(lc, m, WC_DROP_IP_CKSUM);
 		return;
 	}
@@ -159,11 +156,11 @@ void wc_udp_finish(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	if (pt->tx_ip_cksum)
 		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
 	else
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		wc_ipv4_hdr_cksum(ip);
 	if (pt->tx_l4_cksum) {
 		m->ol_flags |= RTE_MBUF_F_TX_UDP_CKSUM;
 		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 	} else {
-		udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+		udp->dgram_cksum = wc_l4_cksum(ip, udp, (uint16_t)(sizeof(*udp) + payload_len));
 	}
 }

@@ -15,6 +15,11 @@
  * most --udp-amplification times the request's size; a larger one is
  * replaced by a short SERVER_ERROR. Every refusal is counted.
  *
+ * The hot case, a datagram holding one "get <key>" or "gets <key>", skips
+ * the session engine (it only needs mc_exec_get_keys) and writes its reply
+ * into the request's own mbuf, so it allocates nothing; the bytes are the
+ * same the engine would produce.
+ *
  * A request that waits (a write owned by another lcore, mailbox room, or
  * resolving the client's MAC) keeps its context from a fixed per-lcore
  * pool; when the pool is empty new requests are dropped and counted.
@@ -27,11 +32,13 @@
 
 #include "net/neigh.h"
 #include "net/net.h"
+#include "proto/mc_exec.h"
 
 #define MC_UDP_HDR 8
 #define MC_UDP_DGRAM 1400			/* UDP payload per reply datagram */
 #define MC_UDP_DATA (MC_UDP_DGRAM - MC_UDP_HDR)
 #define MC_UDP_MAX_DGRAMS 65535u
+#define MC_UDP_MAX_REPLY ((uint64_t)MC_UDP_MAX_DGRAMS * MC_UDP_DGRAM)
 
 enum udp_stage { UDP_FREE, UDP_RUNNING, UDP_WAIT_NEIGH };
 
@@ -100,6 +107,11 @@ static bool udp_more(struct mc_out *o)
 	u->ndgrams++;
 	o->p = dgram_data(m);
 	o->end = o->p + MC_UDP_DATA;
+	o->written += MC_UDP_HDR;	/* the frame header counts toward the bound */
+	if (o->limit && o->written > o->limit) {
+		o->over_limit = true;
+		return false;
+	}
 	return true;
 }
 
@@ -172,7 +184,7 @@ static void finish(struct mc_udp_req *u)
 		release(u);
 		return;
 	}
-	if (!wc_neigh_lookup(lc->app->neigh, u->client_ip, lc->ctx.clock.now, &mac)) {
+	if (!wc_lcore_neigh(lc, u->client_ip, &mac)) {
 		/* resolve the peer before sending to it; keep the reply meanwhile */
 		wc_arp_probe(lc, u->port, u->client_ip);
 		if (u->stage != UDP_WAIT_NEIGH) {
@@ -205,6 +217,28 @@ static void run(struct mc_udp_req *u)
 	finish(u);
 }
 
+/* One "get <key>" or "gets <key>" and nothing else: the key, or NULL. */
+static const uint8_t *single_get(const uint8_t *t, uint32_t len, uint32_t *klen, bool *cas)
+{
+	const uint8_t *k, *end = t + len;
+
+	if (len < 7 || t[0] != 'g' || t[1] != 'e' || t[2] != 't')
+		return NULL;
+	*cas = t[3] == 's';
+	if (t[3 + *cas] != ' ')
+		return NULL;
+	k = t + 4 + *cas;
+	/* exactly one line: its newline is the datagram's last byte */
+	if (memchr(t, '\n', len) != end - 1)
+		return NULL;
+	end -= (end[-2] == '\r') ? 2 : 1;
+	if (end <= k || end - k > MC_KEY_MAX || memchr(k, ' ', (size_t)(end - k)) ||
+	    memchr(k, '\r', (size_t)(end - k)))
+		return NULL;
+	*klen = (uint32_t)(end - k);
+	return k;
+}
+
 static bool source_allowed(const struct wc_app *app, uint32_t src, unsigned port)
 {
 	const struct wc_config *c = &app->cfg;
@@ -235,7 +269,7 @@ void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	uint32_t src = rte_be_to_cpu_32(ip->src_addr);
 	uint16_t hdr[4];
 	struct mc_udp_req *u;
-	uint64_t bound = (uint64_t)MC_UDP_MAX_DGRAMS * MC_UDP_DATA;
+	uint64_t bound = MC_UDP_MAX_REPLY;
 
 	if (len < MC_UDP_HDR) {
 		wc_net_drop(lc, m, WC_DROP_MC_FRAME);
@@ -256,7 +290,6 @@ void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 		return;
 	}
 	u = lc->udp_free[--lc->nudp_free];
-	mc_session_init(&u->sess);
 	u->stage = UDP_RUNNING;
 	u->port = port;
 	u->req = m;
@@ -269,14 +302,35 @@ void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	u->client_port = rte_be_to_cpu_16(udp->src_port);
 	u->head = u->tail = NULL;
 	u->ndgrams = 0;
-	memset(&u->out, 0, sizeof(u->out));
-	u->out.more = udp_more;
-	u->out.arg = u;
-	if (!source_trusted(&app->cfg, src) &&
-	    (uint64_t)app->cfg.udp_amplification * len < bound)
+	u->out = (struct mc_out){ .more = udp_more, .arg = u };
+	/* the reply's UDP payload, frame headers included (udp_more counts them) */
+	if (!source_trusted(&app->cfg, src) && (uint64_t)app->cfg.udp_amplification * len < bound)
 		bound = (uint64_t)app->cfg.udp_amplification * len;
 	u->out.limit = bound;
 	lc->ns.udp_requests++;
+	{
+		uint32_t klen;
+		bool cas;
+		const uint8_t *key = single_get(u->payload, u->plen, &klen, &cas);
+
+		if (key) {
+			uint8_t kbuf[MC_KEY_MAX];
+
+			/* the request's mbuf becomes the reply's first datagram */
+			memcpy(kbuf, key, klen);
+			u->req = NULL;
+			m->next = NULL;
+			u->head = u->tail = m;
+			u->ndgrams = 1;
+			u->out.p = dgram_data(m);
+			u->out.end = u->out.p + MC_UDP_DATA;
+			u->out.written = MC_UDP_HDR;
+			mc_exec_get_one(&lc->env, &u->out, kbuf, klen, cas);
+			finish(u);
+			return;
+		}
+	}
+	mc_session_init(&u->sess);
 	run(u);
 }
 
@@ -305,7 +359,7 @@ unsigned wc_mc_udp_poll(struct wc_lcore *lc)
 		if (u->stage == UDP_RUNNING) {
 			run(u);
 			work++;
-		} else if (wc_neigh_lookup(lc->app->neigh, u->client_ip, lc->ctx.clock.now, &mac)) {
+		} else if (wc_lcore_neigh(lc, u->client_ip, &mac)) {
 			transmit(u, &mac);
 			release(u);
 			work++;

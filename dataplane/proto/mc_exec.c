@@ -96,10 +96,10 @@ static enum mc_exec_result write_key(struct mc_session *s, struct mc_env *env,
 	return r;
 }
 
-static void line(struct mc_out *out, const char *s)
+static inline void line(struct mc_out *out, const char *s)
 {
 	mc_out_str(out, s);
-	mc_out_str(out, CRLF);
+	mc_out_put(out, CRLF, 2);
 }
 
 /* SERVER_ERROR text for a store failure, NULL for the protocol's own codes */
@@ -124,19 +124,33 @@ static const char *server_error(enum wc_status st)
 static void value_line(struct mc_out *out, const struct mc_tok *key, const struct wc_view *v,
 		       bool cas)
 {
-	mc_out_str(out, "VALUE ");
-	mc_out_put(out, key->p, key->len);
-	mc_out_char(out, ' ');
-	mc_out_u64(out, v->flags);
-	mc_out_char(out, ' ');
-	mc_out_u64(out, v->vlen);
+	/* "VALUE <key> <flags> <bytes>[ <cas>]\r\n" assembled in one piece */
+	char hdr[6 + MC_KEY_MAX + 3 * 21 + 2];
+	char num[20], *d, *p = hdr;
+
+	memcpy(p, "VALUE ", 6);
+	p += 6;
+	memcpy(p, key->p, key->len);
+	p += key->len;
+	*p++ = ' ';
+	d = mc_fmt_u64(num + 20, v->flags);
+	memcpy(p, d, (size_t)(num + 20 - d));
+	p += num + 20 - d;
+	*p++ = ' ';
+	d = mc_fmt_u64(num + 20, v->vlen);
+	memcpy(p, d, (size_t)(num + 20 - d));
+	p += num + 20 - d;
 	if (cas) {
-		mc_out_char(out, ' ');
-		mc_out_u64(out, v->cas);
+		*p++ = ' ';
+		d = mc_fmt_u64(num + 20, v->cas);
+		memcpy(p, d, (size_t)(num + 20 - d));
+		p += num + 20 - d;
 	}
-	mc_out_str(out, CRLF);
+	*p++ = '\r';
+	*p++ = '\n';
+	mc_out_put(out, hdr, (size_t)(p - hdr));
 	mc_out_put(out, v->value, v->vlen);
-	mc_out_str(out, CRLF);
+	mc_out_put(out, CRLF, 2);
 }
 
 /*
@@ -172,7 +186,13 @@ static bool get_values(struct mc_env *env, struct mc_out *out, const uint8_t *p,
 						       .hash = wc_hash(t.p, t.len) };
 			n++;
 		}
-		wc_get_burst(reqs, n, env->ctx, cas ? WC_LOOKUP_CAS : 0);
+		if (n == 1) {
+			/* one key: nothing to overlap */
+			reqs[0].hit = wc_get(reqs[0].part, env->ctx, reqs[0].key, reqs[0].klen,
+					     reqs[0].hash, cas ? WC_LOOKUP_CAS : 0, &reqs[0].view);
+		} else {
+			wc_get_burst(reqs, n, env->ctx, cas ? WC_LOOKUP_CAS : 0);
+		}
 		for (unsigned i = 0; i < n; i++)
 			if (reqs[i].hit)
 				value_line(out, &keys[i], &reqs[i].view, cas);
@@ -182,13 +202,30 @@ static bool get_values(struct mc_env *env, struct mc_out *out, const uint8_t *p,
 	return !bad;
 }
 
+void mc_exec_get_one(struct mc_env *env, struct mc_out *out, const uint8_t *key,
+		     uint32_t klen, bool cas)
+{
+	struct mc_tok k = { key, klen };
+	struct mc_route rt;
+	struct wc_view v;
+
+	route_key(env, &k, &rt);
+	if (wc_get(rt.part, env->ctx, key, klen, wc_hash(key, klen), cas ? WC_LOOKUP_CAS : 0, &v))
+		value_line(out, &k, &v, cas);
+	mc_out_put(out, "END" CRLF, 5);
+}
+
+void mc_exec_get_keys(struct mc_env *env, struct mc_out *out, const uint8_t *keys,
+		      uint32_t len, bool cas)
+{
+	if (get_values(env, out, keys, keys + len, cas))
+		line(out, "END");
+}
+
 static enum mc_exec_result exec_get(struct mc_session *s, struct mc_out *out,
 				    struct mc_env *env)
 {
-	const struct mc_tok *k = &s->req.keys;
-
-	if (get_values(env, out, k->p, k->p + k->len, s->req.cmd == MC_GETS))
-		line(out, "END");
+	mc_exec_get_keys(env, out, s->req.keys.p, s->req.keys.len, s->req.cmd == MC_GETS);
 	return MC_EXEC_DONE;
 }
 

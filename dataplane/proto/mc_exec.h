@@ -25,6 +25,14 @@ enum mc_exec_result mc_exec_start(struct mc_session *s, struct mc_inq *in, struc
 enum mc_exec_result mc_exec_resume(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
 				   struct mc_env *env);
 
+/* get/gets for the space-separated keys: VALUE lines, then END. */
+void mc_exec_get_keys(struct mc_env *env, struct mc_out *out, const uint8_t *keys,
+		      uint32_t len, bool cas);
+
+/* get/gets of exactly one key (1..250 bytes, no spaces). */
+void mc_exec_get_one(struct mc_env *env, struct mc_out *out, const uint8_t *key,
+		     uint32_t klen, bool cas);
+
 /*
  * MC_S_GETKEYS: serve the complete keys of a get line too long to buffer.
  * Returns false when no progress can be made without more input.

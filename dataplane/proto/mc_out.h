@@ -26,7 +26,7 @@ struct mc_out {
 	bool over_limit;		/* failed because of limit */
 };
 
-static inline void mc_out_put(struct mc_out *o, const void *data, size_t n)
+static inline void mc_out_put_slow(struct mc_out *o, const void *data, size_t n)
 {
 	const uint8_t *d = data;
 
@@ -57,6 +57,47 @@ static inline void mc_out_put(struct mc_out *o, const void *data, size_t n)
 	}
 }
 
+/* Common case inline: it fits the window and the limit. */
+static inline void mc_out_put(struct mc_out *o, const void *data, size_t n)
+{
+	uint64_t limit = o->limit ? o->limit : UINT64_MAX;
+
+	if (__builtin_expect(n <= (size_t)(o->end - o->p) && o->written + n <= limit && !o->failed,
+			     1)) {
+		memcpy(o->p, data, n);
+		o->p += n;
+		o->written += n;
+		return;
+	}
+	mc_out_put_slow(o, data, n);
+}
+
+/* Decimal digits of v, right-aligned ending at end; returns the first digit. */
+static inline char *mc_fmt_u64(char *end, uint64_t v)
+{
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+
+	while (v >= 100) {
+		unsigned i = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		end -= 2;
+		end[0] = pairs[i];
+		end[1] = pairs[i + 1];
+	}
+	if (v >= 10) {
+		end -= 2;
+		end[0] = pairs[v * 2];
+		end[1] = pairs[v * 2 + 1];
+	} else {
+		*--end = (char)('0' + v);
+	}
+	return end;
+}
+
 static inline void mc_out_str(struct mc_out *o, const char *s)
 {
 	mc_out_put(o, s, strlen(s));
@@ -71,13 +112,9 @@ static inline void mc_out_char(struct mc_out *o, char c)
 static inline void mc_out_u64(struct mc_out *o, uint64_t v)
 {
 	char buf[20];
-	int i = 20;
+	char *p = mc_fmt_u64(buf + 20, v);
 
-	do {
-		buf[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	mc_out_put(o, buf + i, (size_t)(20 - i));
+	mc_out_put(o, p, (size_t)(buf + 20 - p));
 }
 
 static inline void mc_out_i64(struct mc_out *o, int64_t v)

@@ -218,12 +218,13 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 	struct wc_item *old;
 	enum wc_exptime_kind kind;
 	uint32_t at = 0;
-	bool concat, check_cas;
+	bool concat, check_cas = false;
 	enum wc_status st;
 
 	if (!r || (unsigned)r->mode > WC_CAS)
 		return WC_ERR_ARG;
 	ctx->st.ops[store_ops[r->mode]]++;	/* refusals count too, as in memcached */
+	check_cas = r->mode == WC_CAS || (r->opts & WC_STORE_CHECK_CAS);
 	if (!key_ok(r->key, r->klen))
 		return WC_ERR_KEY;
 	if (r->copy) {
@@ -239,11 +240,11 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 	}
 	if (v.new_len > p->cfg.max_value) {
 		ctx->st.refused_too_large++;
-		return WC_ERR_TOO_LARGE;
+		st = WC_ERR_TOO_LARGE;
+		goto refused;
 	}
 	begin_write(p, ctx, wc_item_total(r->klen, v.new_len, 0));
 	concat = r->mode == WC_APPEND || r->mode == WC_PREPEND;
-	check_cas = r->mode == WC_CAS || (r->opts & WC_STORE_CHECK_CAS);
 	kind = wc_exptime_convert(&ctx->clock,
 				  concat && (r->opts & WC_STORE_VIVIFY) ? r->vivify_exptime :
 									  r->exptime,
@@ -305,6 +306,16 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 			ctx->st.cas_hits++;
 		if (res)
 			res->created = old == NULL && concat;
+		return st;
+	}
+	if (st != WC_ERR_TOO_LARGE && st != WC_ERR_NOMEM)
+		return st;
+refused:
+	/* memcached: a set that cannot be stored must not leave the old value served */
+	if (r->mode == WC_SET && !check_cas) {
+		begin_write(p, ctx, 0);
+		if ((old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s)))
+			wc_unlink(p, old, &s, r->hash, WC_UNLINK_REPLACED);
 	}
 	return st;
 }
@@ -447,7 +458,8 @@ enum wc_status wc_arith(struct wc_part *p, struct wc_ctx *ctx, const struct wc_a
 		/* meta ma N: create holding the initial value */
 		next = r->initial;
 		kind = wc_exptime_convert(&ctx->clock, r->vivify_exptime, &at);
-		v.exptime = exptime_at(kind, at);
+		/* a past TTL: created already expired, as memcached does */
+		v.exptime = kind == WC_EXP_PAST ? 1 : exptime_at(kind, at);
 	} else {
 		if ((r->opts & WC_ARITH_CHECK_CAS) && owner_cas(p, old) != r->cas_in)
 			return WC_EXISTS;

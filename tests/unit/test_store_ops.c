@@ -103,6 +103,16 @@ static void value_limits(void **state)
 	assert_int_equal(store_mode(p, ctx, WC_SET, "big2", big, lim + 1, 0, 0, 0, NULL),
 			 WC_ERR_TOO_LARGE);
 	assert_false(get_str(p, ctx, "big2", &v));
+	/* memcached: a set that fails leaves no stale value behind */
+	assert_int_equal(set_str(p, ctx, "stale", "old"), WC_OK);
+	assert_int_equal(store_mode(p, ctx, WC_SET, "stale", big, lim + 1, 0, 0, 0, NULL),
+			 WC_ERR_TOO_LARGE);
+	assert_missing(p, ctx, "stale");
+	/* ... but a refused add/replace/append keeps it */
+	assert_int_equal(set_str(p, ctx, "keep", "old"), WC_OK);
+	assert_int_equal(store_mode(p, ctx, WC_REPLACE, "keep", big, lim + 1, 0, 0, 0, NULL),
+			 WC_ERR_TOO_LARGE);
+	assert_value(p, ctx, "keep", "old");
 	/* append that would cross the limit is refused and leaves the item alone */
 	assert_int_equal(store_mode(p, ctx, WC_APPEND, "big", "y", 1, 0, 0, 0, NULL),
 			 WC_ERR_TOO_LARGE);

@@ -1,0 +1,116 @@
+/*
+ * cksum.h - the Internet checksum (RFC 1071), 8 bytes per step.
+ *
+ * Ones'-complement sums do not depend on byte order, so 64-bit words of the
+ * packet, added with end-around carry, give the checksum in memory order:
+ * it is stored back as is. Every piece summed must start at an even offset
+ * of the checksummed data.
+ */
+#ifndef WC_NET_CKSUM_H
+#define WC_NET_CKSUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_ip.h>
+
+static inline uint64_t wc_csum_add(uint64_t sum, uint64_t v)
+{
+	sum += v;
+	return sum + (sum < v);
+}
+
+static inline uint64_t wc_csum_partial(const void *buf, size_t len, uint64_t sum)
+{
+	const uint8_t *p = buf;
+
+	while (len >= 32) {
+		uint64_t a, b, c, d;
+
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		memcpy(&c, p + 16, 8);
+		memcpy(&d, p + 24, 8);
+		sum = wc_csum_add(wc_csum_add(wc_csum_add(wc_csum_add(sum, a), b), c), d);
+		p += 32;
+		len -= 32;
+	}
+	while (len >= 8) {
+		uint64_t a;
+
+		memcpy(&a, p, 8);
+		sum = wc_csum_add(sum, a);
+		p += 8;
+		len -= 8;
+	}
+	/* only the byte's parity within a 16-bit word matters, not its lane */
+	if (len & 4) {
+		uint32_t t;
+
+		memcpy(&t, p, 4);
+		sum = wc_csum_add(sum, t);
+		p += 4;
+	}
+	if (len & 2) {
+		uint16_t t;
+
+		memcpy(&t, p, 2);
+		sum = wc_csum_add(sum, t);
+		p += 2;
+	}
+	if (len & 1)
+		sum = wc_csum_add(sum, *p);	/* the odd byte, zero-padded */
+	return sum;
+}
+
+/* Fold to 16 bits (not complemented). */
+static inline uint16_t wc_csum_fold(uint64_t sum)
+{
+	sum = (sum & 0xFFFFFFFF) + (sum >> 32);
+	sum = (sum & 0xFFFFFFFF) + (sum >> 32);
+	sum = (sum & 0xFFFF) + (sum >> 16);
+	sum = (sum & 0xFFFF) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* The IPv4 pseudo-header's sum for a transport segment of len bytes. */
+static inline uint64_t wc_csum_pseudo(const struct rte_ipv4_hdr *ip, uint16_t len)
+{
+	uint64_t sum = 0;
+	uint16_t proto_len[2] = { rte_cpu_to_be_16(ip->next_proto_id), rte_cpu_to_be_16(len) };
+	uint32_t pl;
+
+	memcpy(&pl, proto_len, 4);
+	sum = wc_csum_add(sum, ip->src_addr);
+	sum = wc_csum_add(sum, ip->dst_addr);
+	return wc_csum_add(sum, pl);
+}
+
+/* A 20-byte IPv4 header with a correct checksum sums to 0xFFFF. */
+static inline bool wc_ipv4_hdr_ok(const struct rte_ipv4_hdr *ip)
+{
+	return wc_csum_fold(wc_csum_partial(ip, sizeof(*ip), 0)) == 0xFFFF;
+}
+
+static inline void wc_ipv4_hdr_cksum(struct rte_ipv4_hdr *ip)
+{
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = (uint16_t)~wc_csum_fold(wc_csum_partial(ip, sizeof(*ip), 0));
+}
+
+/* Does a UDP/TCP segment of len bytes after ip carry a correct checksum? */
+static inline bool wc_l4_ok(const struct rte_ipv4_hdr *ip, const void *l4, uint16_t len)
+{
+	return wc_csum_fold(wc_csum_partial(l4, len, wc_csum_pseudo(ip, len))) == 0xFFFF;
+}
+
+/* Checksum for a segment whose checksum field is zero; 0 is sent as 0xFFFF (UDP). */
+static inline uint16_t wc_l4_cksum(const struct rte_ipv4_hdr *ip, const void *l4, uint16_t len)
+{
+	uint16_t c = (uint16_t)~wc_csum_fold(wc_csum_partial(l4, len, wc_csum_pseudo(ip, len)));
+
+	return c ? c : 0xFFFF;
+}
+
+#endif

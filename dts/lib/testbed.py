@@ -1,0 +1,259 @@
+"""testbed.py - drive tools/testbed from the suites, and live in its namespace.
+
+The suites run as root in the root network namespace and talk to the nodes
+from inside namespace "wc" (the clients' side, bridge wcbr = 198.18.0.1/24).
+Rather than wrapping every client in `ip netns exec`, the test process itself
+moves into the namespace with setns(2): sockets opened (and programs started)
+after that live there. tools/testbed must run from the root namespace, so the
+process steps back out (through an fd to its original namespace kept from
+the start) around every testbed command, and steps in again after `up`,
+which creates a new "wc" each time.
+
+A Config names one testbed layout (nodes, workers, memory, extra
+wirecache-dp options). Testbed.ensure(config) brings that layout up unless
+it is already running, so consecutive tests with the same layout share one
+testbed; Testbed.down() removes everything `up` made.
+"""
+import ctypes
+import ctypes.util
+import dataclasses
+import importlib.util
+import os
+import re
+import subprocess
+import time
+
+from . import mcudp
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TESTBED = os.path.join(ROOT, "tools", "testbed")
+STATE = os.environ.get("WC_TESTBED_STATE", "/run/wirecache-testbed")
+NS = "wc"
+NET = "198.18.0"
+CLIENT_IP = NET + ".1"
+PORT = 11211
+CLONE_NEWNET = 0x40000000
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _setns(fd):
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "setns(CLONE_NEWNET): %s" % os.strerror(err))
+
+
+class NetNs:
+    """Move this (single-threaded) process between the root namespace and a named one."""
+
+    def __init__(self):
+        self.root_fd = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        self.inside = None
+
+    def enter(self, name):
+        fd = os.open("/var/run/netns/%s" % name, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _setns(fd)
+        finally:
+            os.close(fd)
+        self.inside = name
+
+    def leave(self):
+        _setns(self.root_fd)
+        self.inside = None
+
+    def close(self):
+        if self.inside:
+            self.leave()
+        os.close(self.root_fd)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    name: str
+    nodes: int = 1
+    workers: int = 1
+    memory: str = "64M"
+    args: tuple = ()
+
+    def up_args(self):
+        return ["--nodes", str(self.nodes), "--workers", str(self.workers),
+                "--memory", self.memory, "--", *self.args]
+
+
+TRUSTED = ("--udp-trusted", NET + ".0/24")
+CONFIGS = {
+    # the client subnet is trusted (no amplification bound), values up to 1 MiB
+    "default": Config("default", args=TRUSTED + ("--max-value", "1m")),
+    # nobody trusted: every reply is bound to 10x its request; values up to 4 KiB
+    "strict": Config("strict", args=("--udp-amplification", "10", "--max-value", "4k")),
+    # only the upper half of the client subnet may use UDP: 198.18.0.1 is refused
+    "refused": Config("refused", args=("--udp-allow", NET + ".128/25") + TRUSTED),
+    # three nodes of two workers each (writes cross lcores through the mailbox)
+    "multi": Config("multi", nodes=3, workers=2, args=TRUSTED + ("--max-value", "1m")),
+}
+ORDER = list(CONFIGS)
+
+
+def node_ip(i):
+    return "%s.%d" % (NET, 10 + i)
+
+
+def _load_wcstat():
+    spec = importlib.util.spec_from_file_location("wcstat", os.path.join(ROOT, "tools",
+                                                                         "wcstat.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class TestbedError(RuntimeError):
+    pass
+
+
+class Testbed:
+    """The running testbed (at most one at a time) and the clients opened against it."""
+
+    def __init__(self):
+        self.ns = NetNs()
+        self.config = None
+        self.macs = {}
+        self.clients = []
+        self.wcstat = _load_wcstat()
+
+    # ---- tools/testbed ----
+
+    def _run(self, *args, timeout=120):
+        was = self.ns.inside
+        if was:
+            self.ns.leave()
+        try:
+            r = subprocess.run([TESTBED, *args], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=timeout, check=False)
+        finally:
+            if was and args[0] != "down" and os.path.exists("/var/run/netns/" + was):
+                self.ns.enter(was)
+        return r.returncode, r.stdout.decode(errors="replace")
+
+    def up(self, config):
+        if self.config is not None or os.path.exists(STATE) or \
+                os.path.exists("/var/run/netns/" + NS):
+            self.down()
+        for attempt in range(2):
+            rc, out = self._run("up", *config.up_args())
+            if rc == 0:
+                break
+            # hugepages of nodes that just exited can take a moment to come back
+            # (EAL: "Not enough memory available"); one more try, after a pause
+            if attempt == 0 and "memory" in out.lower():
+                time.sleep(1)
+                continue
+            self._run("down")
+            raise TestbedError("tools/testbed up %s failed (%d):\n%s" %
+                               (" ".join(config.up_args()), rc, out))
+        self.ns.enter(NS)
+        self.config = config
+        self.macs = {i: self._log_mac(i) for i in range(1, config.nodes + 1)}
+
+    def down(self):
+        self.close_clients()
+        if self.ns.inside:
+            self.ns.leave()
+        pids = self._pids()
+        self.config = None
+        rc, out = self._run("down")
+        self._wait_gone(pids)
+        if rc != 0:
+            raise TestbedError("tools/testbed down failed (%d):\n%s" % (rc, out))
+
+    def _pids(self):
+        return [p for p in (self.pid(i) for i in range(1, 9)) if p]
+
+    @staticmethod
+    def _wait_gone(pids, timeout=5.0):
+        """Wait (bounded) until the node processes have really exited."""
+        deadline = time.monotonic() + timeout
+        while pids and time.monotonic() < deadline:
+            pids = [p for p in pids if os.path.exists("/proc/%d" % p)]
+            if pids:
+                time.sleep(0.05)
+
+    def ensure(self, config):
+        if self.config == config and not self.dead_nodes():
+            return
+        self.up(config)
+
+    def close(self):
+        """Tear down and give the namespace fd back; safe to call more than once."""
+        if self.ns is None:
+            return
+        try:
+            if self.config is not None or os.path.exists("/var/run/netns/" + NS):
+                self.down()
+        finally:
+            self.ns.close()
+            self.ns = None
+
+    # ---- nodes ----
+
+    def pid(self, i):
+        try:
+            with open(os.path.join(STATE, "node%d.pid" % i)) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def dead_nodes(self):
+        dead = []
+        for i in range(1, (self.config.nodes if self.config else 0) + 1):
+            pid = self.pid(i)
+            try:
+                if pid is None:
+                    raise ProcessLookupError
+                os.kill(pid, 0)
+                with open("/proc/%d/stat" % pid) as f:
+                    if f.read().split(") ", 1)[1].startswith("Z"):
+                        raise ProcessLookupError
+            except (ProcessLookupError, OSError):
+                dead.append(i)
+        return dead
+
+    def log(self, i):
+        try:
+            with open(os.path.join(STATE, "node%d.log" % i), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def _log_mac(self, i):
+        m = re.search(r"port 0 \S+ mac ([0-9a-f:]{17})", self.log(i))
+        if not m:
+            raise TestbedError("no 'mac' line in node %d's log:\n%s" % (i, self.log(i)))
+        return m.group(1)
+
+    def telemetry(self, i=1):
+        """The node's /wirecache/stats counters over DPDK telemetry (tools/wcstat.py)."""
+        return self.wcstat.query(i)
+
+    def wait_telemetry(self, i, name, at_least, timeout=3.0):
+        """Poll counter name of node i until it reaches at_least; return its last value."""
+        deadline = time.monotonic() + timeout
+        v = None
+        while time.monotonic() < deadline:
+            v = self.telemetry(i)[name]
+            if v >= at_least:
+                return v
+            time.sleep(0.02)
+        return v
+
+    # ---- clients ----
+
+    def client(self, i=1, source=None, timeout=2.0):
+        c = mcudp.McUdp(node_ip(i), PORT, source=source, timeout=timeout)
+        self.clients.append(c)
+        return c
+
+    def close_clients(self):
+        for c in self.clients:
+            c.close()
+        self.clients = []
