@@ -120,6 +120,8 @@ bool wc_size_parse(const char *s, uint64_t *out)
 	unsigned long long v;
 	uint64_t mul = 1;
 
+	if (*s < '0' || *s > '9')
+		return false;	/* no sign, no spaces */
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || end == s)
