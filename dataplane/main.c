@@ -217,8 +217,8 @@ int main(int argc, char **argv)
 	if (build_partitions() != 0)
 		goto fail;
 	app.mcset = (struct mc_settings){ .version = WC_VERSION, .max_value = c->max_value,
-					  .mem_limit = c->memory, .lcores = app.nworkers,
-					  .udp = true };
+					  .mem_limit = c->memory, .lcores = app.nworkers };
+	wc_app_tcp_buffers(&app);
 	for (unsigned i = 0; i < app.nworkers; i++)
 		if (wc_lcore_init(&app, app.lc[i], i, app.lc[i]->lcore_id) != 0)
 			goto fail;
@@ -233,8 +233,9 @@ int main(int argc, char **argv)
 		       app.ports[p].prefix, m->addr_bytes[0], m->addr_bytes[1], m->addr_bytes[2],
 		       m->addr_bytes[3], m->addr_bytes[4], m->addr_bytes[5], app.ports[p].nq);
 	}
-	printf("wirecache-dp: %u worker lcore(s), %u partition(s), %lu MiB, memcached UDP :%u%s, "
-	       "%s\n", app.nworkers, app.nparts, (unsigned long)(c->memory >> 20), c->udp_port,
+	printf("wirecache-dp: %u worker lcore(s), %u partition(s), %lu MiB, memcached TCP :%u%s "
+	       "UDP :%u%s, %s\n", app.nworkers, app.nparts, (unsigned long)(c->memory >> 20),
+	       c->tcp_port, c->tcp_enabled ? "" : " (off)", c->udp_port,
 	       c->udp_enabled ? "" : " (off)", c->busy_poll ? "busy polling" : "adaptive idle");
 	printf("wirecache-dp: ready\n");
 

@@ -33,6 +33,7 @@
 struct wc_neigh;
 struct wc_app;
 struct mc_udp_req;
+struct wc_tcp_lc;
 
 struct wc_port {
 	uint16_t port_id;
@@ -73,6 +74,7 @@ struct wc_lcore {
 	unsigned nudp_busy;
 	struct mc_udp_req *udp_busy[WC_UDP_CTX];
 	struct mc_udp_req *udp;		/* WC_UDP_CTX contexts */
+	struct wc_tcp_lc *tcp;		/* this lcore's TCP (net/tcp.h) */
 	/* the last neighbour looked up, for this clock second */
 	uint32_t memo_ip, memo_now;
 	struct rte_ether_addr memo_mac;
@@ -96,6 +98,9 @@ struct wc_app {
 	struct wc_neigh *neigh;
 	struct rte_mempool *pool;
 	wc_tx_fn tx;
+	unsigned tcp_open;		/* TCP connections open on all lcores */
+	uint32_t tcp_rcvbuf;		/* per connection: a whole value and then some */
+	uint8_t tcp_wscale;		/* the window scale that buffer needs */
 	int64_t started;		/* Unix time */
 	struct wc_stats stats_base;	/* "stats reset" subtracts these */
 	struct wc_netstats ns_base;
@@ -107,6 +112,9 @@ int wc_app_port_for(const struct wc_app *app, uint32_t addr);
 
 /* The MAC of a neighbour, through a one-entry per-lcore memo of the shared cache. */
 bool wc_lcore_neigh(struct wc_lcore *lc, uint32_t ip, struct rte_ether_addr *mac);
+
+/* Size the TCP receive buffer (a whole value must fit) and its window scale. */
+void wc_app_tcp_buffers(struct wc_app *app);
 
 /* Set up the memcached environment and pools of one lcore context. */
 int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned lcore_id);

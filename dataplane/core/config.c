@@ -16,7 +16,8 @@
 enum {
 	OPT_IP = 256, OPT_MEMORY, OPT_MAX_VALUE, OPT_ITEM_HINT, OPT_PARTS, OPT_SMALL,
 	OPT_UDP_PORT, OPT_NO_UDP, OPT_UDP_ALLOW, OPT_UDP_TRUSTED, OPT_UDP_AMP, OPT_BUSY,
-	OPT_STATS, OPT_RXD, OPT_TXD, OPT_CONFIG, OPT_HELP,
+	OPT_STATS, OPT_RXD, OPT_TXD, OPT_CONFIG, OPT_HELP, OPT_TCP_PORT, OPT_NO_TCP, OPT_MAX_CONNS,
+	OPT_IDLE,
 };
 
 static const struct option long_opts[] = {
@@ -26,6 +27,10 @@ static const struct option long_opts[] = {
 	{ "item-size-hint", required_argument, NULL, OPT_ITEM_HINT },
 	{ "partitions-per-lcore", required_argument, NULL, OPT_PARTS },
 	{ "small-queue-pct", required_argument, NULL, OPT_SMALL },
+	{ "tcp-port", required_argument, NULL, OPT_TCP_PORT },
+	{ "no-tcp", no_argument, NULL, OPT_NO_TCP },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "udp-port", required_argument, NULL, OPT_UDP_PORT },
 	{ "no-udp", no_argument, NULL, OPT_NO_UDP },
 	{ "udp-allow", required_argument, NULL, OPT_UDP_ALLOW },
@@ -52,6 +57,13 @@ void wc_config_usage(const char *prog)
 	       "  --item-size-hint BYTES   expected mean item size; sizes the index [96]\n"
 	       "  --partitions-per-lcore N partitions each worker lcore owns [1]\n"
 	       "  --small-queue-pct N      S3-FIFO small queue share, 0 = CLOCK only [10]\n"
+	       "memcached over TCP\n"
+	       "  --tcp-port PORT          [11211]\n"
+	       "  --no-tcp                 do not serve TCP\n"
+	       "  --max-connections N      TCP connections over all lcores; a SYN beyond this\n"
+	       "                           (or beyond an lcore's share) is refused with a RST\n"
+	       "                           [16384]\n"
+	       "  --idle-timeout SECS      close a TCP connection idle this long [300]\n"
 	       "memcached over UDP\n"
 	       "  --udp-port PORT          [11211]\n"
 	       "  --no-udp                 do not serve UDP\n"
@@ -83,6 +95,10 @@ void wc_config_defaults(struct wc_config *c)
 	c->item_size_hint = 96;
 	c->parts_per_lcore = 1;
 	c->small_pct = 10;
+	c->tcp_port = 11211;
+	c->tcp_enabled = true;
+	c->max_conns = 16384;
+	c->tcp_idle_ms = 300000;
 	c->udp_port = 11211;
 	c->udp_enabled = true;
 	c->udp_amplification = 10;
@@ -210,6 +226,24 @@ static const char *apply(struct wc_config *c, int opt, const char *arg)
 		return NULL;
 	case OPT_NO_UDP:
 		c->udp_enabled = false;
+		return NULL;
+	case OPT_TCP_PORT:
+		if (!uint_parse(arg, 65535, &v) || v == 0)
+			return "--tcp-port wants 1..65535";
+		c->tcp_port = (uint16_t)v;
+		return NULL;
+	case OPT_NO_TCP:
+		c->tcp_enabled = false;
+		return NULL;
+	case OPT_MAX_CONNS:
+		if (!uint_parse(arg, 4000000, &v) || v == 0)
+			return "--max-connections wants 1..4000000";
+		c->max_conns = (unsigned)v;
+		return NULL;
+	case OPT_IDLE:
+		if (!uint_parse(arg, 86400 * 7, &v) || v == 0)
+			return "--idle-timeout wants seconds (1..604800)";
+		c->tcp_idle_ms = (uint32_t)v * 1000;
 		return NULL;
 	case OPT_UDP_ALLOW:
 		if (c->nallow == WC_MAX_PREFIXES || !wc_prefix_parse(arg, &c->udp_allow[c->nallow]))

@@ -27,6 +27,11 @@ struct wc_config {
 	uint32_t item_size_hint;
 	unsigned parts_per_lcore;
 	uint8_t small_pct;
+	/* memcached over TCP */
+	uint16_t tcp_port;
+	bool tcp_enabled;
+	unsigned max_conns;		/* TCP connections, all lcores together */
+	uint32_t tcp_idle_ms;		/* close a connection idle this long */
 	/* memcached over UDP */
 	uint16_t udp_port;
 	bool udp_enabled;

@@ -20,6 +20,7 @@
 #include "core/stats.h"
 #include "net/neigh.h"
 #include "net/net.h"
+#include "net/tcp.h"
 
 #define SPIN_BEFORE_SLEEP 2000
 #define SLEEP_MIN_US 10
@@ -50,6 +51,18 @@ bool wc_lcore_neigh(struct wc_lcore *lc, uint32_t ip, struct rte_ether_addr *mac
 	lc->memo_now = now;
 	lc->memo_mac = *mac;
 	return true;
+}
+
+void wc_app_tcp_buffers(struct wc_app *app)
+{
+	uint64_t buf = app->cfg.max_value + (64u << 10);
+
+	if (buf < (256u << 10))
+		buf = 256u << 10;
+	app->tcp_rcvbuf = (uint32_t)buf;
+	app->tcp_wscale = 0;
+	while ((buf >> app->tcp_wscale) > 0xFFFF)
+		app->tcp_wscale++;
 }
 
 /* ---- the memcached environment of an lcore ---- */
@@ -96,11 +109,18 @@ int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned
 		.parts = app->parts, .part_owner = app->part_owner, .req_get = req_get,
 		.req_put = req_put, .stats = wc_stats_memcached, .arg = lc,
 	};
-	return wc_mc_udp_init(lc);
+	if (wc_mc_udp_init(lc) != 0)
+		return -1;
+	/* an lcore's share of the connections, plus room for TIME_WAIT */
+	if (app->cfg.tcp_enabled &&
+	    wc_tcp_init(lc, app->cfg.max_conns / app->nworkers + 64 + app->cfg.max_conns / 16) != 0)
+		return -1;
+	return 0;
 }
 
 void wc_lcore_fini(struct wc_lcore *lc)
 {
+	wc_tcp_fini(lc);
 	wc_mc_udp_fini(lc);
 	for (unsigned p = 0; p < WC_MAX_PORTS; p++) {
 		for (unsigned i = 0; i < lc->ntx[p]; i++)
@@ -118,8 +138,14 @@ static unsigned serve_mailbox(struct wc_lcore *lc)
 		return 0;
 	work = wc_mbox_serve(lc->env.mbox, lc->id, &lc->ctx, 64);
 	n = wc_mbox_collect(lc->env.mbox, lc->id, done, 32);
-	for (unsigned i = 0; i < n; i++)
-		wc_mc_udp_complete(lc, done[i]);
+	for (unsigned i = 0; i < n; i++) {
+		const struct mc_session *s = done[i]->cookie;
+
+		if (s->owner_kind == MC_OWNER_TCP)
+			wc_tcp_complete(lc, done[i]);
+		else
+			wc_mc_udp_complete(lc, done[i]);
+	}
 	return work + n;
 }
 
@@ -145,6 +171,7 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	}
 	work += serve_mailbox(lc);
 	work += wc_mc_udp_poll(lc);
+	work += wc_tcp_poll(lc);
 	wc_net_flush(lc);
 	for (unsigned i = 0; i < lc->nparts; i++)
 		wc_part_maintain(app->parts[lc->part_idx[i]], &lc->ctx,

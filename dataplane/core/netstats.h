@@ -25,6 +25,9 @@
 	X(IP_TTL, "ip_ttl")                                  \
 	X(ICMP_BAD, "icmp_malformed")                        \
 	X(ICMP_TYPE, "icmp_type")                            \
+	X(TCP_SHORT, "tcp_short")                            \
+	X(TCP_HEADER, "tcp_header")                          \
+	X(TCP_CKSUM, "tcp_checksum")                         \
 	X(UDP_SHORT, "udp_short")                            \
 	X(UDP_CKSUM, "udp_checksum")                         \
 	X(UDP_PORT, "udp_port")                              \

@@ -16,6 +16,7 @@
 #include "core/app.h"
 #include "core/stats.h"
 #include "net/neigh.h"
+#include "net/tcp_impl.h"
 
 const char *const wc_drop_names[WC_DROP_COUNT] = {
 #define WC_DROP_NAME(name, str) [WC_DROP_##name] = str,
@@ -39,6 +40,9 @@ void wc_stats_collect(struct wc_app *app, struct wc_totals *t)
 			 sizeof(t->op) / sizeof(uint64_t));
 		add_u64s((uint64_t *)&t->net, (const uint64_t *)&lc->ns,
 			 sizeof(t->net) / sizeof(uint64_t));
+		if (lc->tcp)
+			add_u64s((uint64_t *)&t->tcp, (const uint64_t *)&lc->tcp->st,
+				 sizeof(t->tcp) / sizeof(uint64_t));
 	}
 	for (unsigned i = 0; i < app->nparts; i++) {
 		struct wc_part_stats ps;
@@ -111,8 +115,10 @@ static void stats_general(struct wc_app *app, const struct wc_totals *t, struct 
 	stat_u64(o, "time", (uint64_t)now);
 	stat_str(o, "version", app->mcset.version);
 	stat_u64(o, "pointer_size", 64);
-	stat_u64(o, "curr_connections", 0);
-	stat_u64(o, "total_connections", 0);
+	stat_u64(o, "curr_connections", t->tcp.active);
+	stat_u64(o, "total_connections", t->tcp.accepted);
+	stat_u64(o, "rejected_connections", t->tcp.refused);
+	stat_u64(o, "max_connections", app->cfg.max_conns);
 	stat_u64(o, "threads", app->nworkers);
 	stat_u64(o, "cmd_get", s->ops[WC_OP_GET] + s->ops[WC_OP_GAT]);
 	stat_u64(o, "cmd_set", sets);
@@ -150,6 +156,22 @@ static void stats_general(struct wc_app *app, const struct wc_totals *t, struct 
 	stat_u64(o, "rx_packets", t->net.rx_pkts);
 	stat_u64(o, "tx_packets", t->net.tx_pkts);
 	stat_u64(o, "udp_requests", t->net.udp_requests);
+	stat_u64(o, "tcp_segments_in", t->tcp.segs_in);
+	stat_u64(o, "tcp_segments_out", t->tcp.segs_out);
+	stat_u64(o, "tcp_retransmits", t->tcp.retransmits);
+	stat_u64(o, "tcp_fast_retransmits", t->tcp.fast_retransmits);
+	stat_u64(o, "tcp_rto_timeouts", t->tcp.rto_timeouts);
+	stat_u64(o, "tcp_out_of_order_held", t->tcp.ooo_held);
+	stat_u64(o, "tcp_out_of_order_dropped", t->tcp.ooo_dropped);
+	stat_u64(o, "tcp_dup_acks", t->tcp.dup_acks);
+	stat_u64(o, "tcp_zero_window_probes", t->tcp.zero_window_probes);
+	stat_u64(o, "tcp_resets_sent", t->tcp.resets_sent);
+	stat_u64(o, "tcp_resets_received", t->tcp.resets_rcvd);
+	stat_u64(o, "tcp_syncookies_sent", t->tcp.syncookies_sent);
+	stat_u64(o, "tcp_syncookies_accepted", t->tcp.syncookies_ok);
+	stat_u64(o, "tcp_idle_closed", t->tcp.idle_closed);
+	stat_u64(o, "tcp_aborted", t->tcp.aborted);
+	stat_u64(o, "tcp_out_of_window", t->tcp.out_of_window);
 	stat_u64(o, "udp_reply_datagrams", t->net.udp_reply_datagrams);
 	for (int i = 0; i < WC_DROP_COUNT; i++) {
 		char name[64];
@@ -164,8 +186,9 @@ static void stats_settings(struct wc_app *app, struct mc_out *o)
 	const struct wc_config *c = &app->cfg;
 
 	stat_u64(o, "maxbytes", c->memory);
-	stat_u64(o, "maxconns", 0);
-	stat_u64(o, "tcpport", 0);
+	stat_u64(o, "maxconns", c->max_conns);
+	stat_u64(o, "tcpport", c->tcp_enabled ? c->tcp_port : 0);
+	stat_u64(o, "idle_timeout", c->tcp_idle_ms / 1000);
 	stat_u64(o, "udpport", c->udp_enabled ? c->udp_port : 0);
 	stat_u64(o, "num_threads", app->nworkers);
 	stat_u64(o, "item_size_max", c->max_value);
@@ -195,6 +218,37 @@ static void stats_items(const struct wc_totals *t, struct mc_out *o, bool slabs)
 	stat_u64(o, "items:1:expired_unfetched", 0);
 }
 
+/* memcached's "stats conns": one block per open TCP connection */
+static void stats_conns(struct wc_app *app, struct mc_out *o)
+{
+	static const char *const states[] = {
+		[TCP_SYN_RCVD] = "conn_new_cmd", [TCP_ESTABLISHED] = "conn_parse_cmd",
+		[TCP_CLOSE_WAIT] = "conn_closing", [TCP_LAST_ACK] = "conn_closing",
+		[TCP_FIN_WAIT_1] = "conn_closing", [TCP_FIN_WAIT_2] = "conn_closing",
+		[TCP_CLOSING] = "conn_closing", [TCP_TIME_WAIT] = "conn_closed",
+	};
+
+	for (unsigned w = 0; w < app->nworkers; w++) {
+		struct wc_tcp_lc *t = app->lc[w]->tcp;
+
+		for (unsigned i = 0; t && i < t->ntcb; i++) {
+			const struct wc_tcb *c = &t->tcbs[i];
+			uint8_t st = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+			char name[64], val[64];
+			unsigned fd = w * t->ntcb + i;
+
+			if (st == TCP_FREE || st > TCP_TIME_WAIT)
+				continue;
+			snprintf(name, sizeof(name), "%u:addr", fd);
+			snprintf(val, sizeof(val), "tcp:%u.%u.%u.%u:%u", c->rip >> 24,
+				 (c->rip >> 16) & 255, (c->rip >> 8) & 255, c->rip & 255, c->rport);
+			stat_str(o, name, val);
+			snprintf(name, sizeof(name), "%u:state", fd);
+			stat_str(o, name, states[st]);
+		}
+	}
+}
+
 bool wc_stats_memcached(struct mc_env *env, const struct mc_tok *arg, struct mc_out *out)
 {
 	struct wc_lcore *lc = env->arg;
@@ -216,7 +270,7 @@ bool wc_stats_memcached(struct mc_env *env, const struct mc_tok *arg, struct mc_
 	else if (arg_is(arg, "slabs"))
 		stats_items(&t, out, true);
 	else if (arg_is(arg, "conns"))
-		;	/* UDP has no connections */
+		stats_conns(app, out);
 	else
 		return false;
 	mc_out_str(out, "END\r\n");
@@ -241,6 +295,12 @@ static int telemetry_stats(const char *cmd, const char *params, struct rte_tel_d
 	rte_tel_data_add_dict_u64(d, "tx_packets", t.net.tx_pkts);
 	rte_tel_data_add_dict_u64(d, "tx_bytes", t.net.tx_bytes);
 	rte_tel_data_add_dict_u64(d, "udp_requests", t.net.udp_requests);
+	rte_tel_data_add_dict_u64(d, "curr_connections", t.tcp.active);
+	rte_tel_data_add_dict_u64(d, "total_connections", t.tcp.accepted);
+	rte_tel_data_add_dict_u64(d, "rejected_connections", t.tcp.refused);
+	rte_tel_data_add_dict_u64(d, "tcp_retransmits", t.tcp.retransmits);
+	rte_tel_data_add_dict_u64(d, "tcp_syncookies_sent", t.tcp.syncookies_sent);
+	rte_tel_data_add_dict_u64(d, "tcp_resets_sent", t.tcp.resets_sent);
 	rte_tel_data_add_dict_u64(d, "get_hits", s->get_hits);
 	rte_tel_data_add_dict_u64(d, "get_misses", s->get_misses);
 	rte_tel_data_add_dict_u64(d, "cmd_get", s->ops[WC_OP_GET] + s->ops[WC_OP_GAT]);

@@ -7,10 +7,12 @@
 #include <stddef.h>
 
 #include "core/app.h"
+#include "net/tcp.h"
 
 struct wc_totals {
 	struct wc_stats op;		/* store operations, summed over lcores */
 	struct wc_netstats net;		/* packets, summed over lcores */
+	struct wc_tcp_stats tcp;	/* TCP, summed over lcores */
 	uint64_t items, bytes, limit, total_items;
 	uint64_t evictions, evicted_unfetched, expirations, reclaimed, relocations;
 };

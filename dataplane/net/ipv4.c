@@ -8,6 +8,7 @@
 
 #include "net/cksum.h"
 #include "net/net.h"
+#include "net/tcp.h"
 
 static void icmp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 		       struct rte_ipv4_hdr *ip, uint16_t l4_len)
@@ -110,6 +111,9 @@ void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 	/* drop Ethernet padding beyond the IP datagram */
 	m->data_len = m->pkt_len = (uint32_t)RTE_ETHER_HDR_LEN + total;
 	switch (ip->next_proto_id) {
+	case IPPROTO_TCP:
+		wc_tcp_input(lc, port, m, ip, (uint16_t)(total - sizeof(*ip)));
+		break;
 	case IPPROTO_UDP:
 		udp_input(lc, port, m, ip, (uint16_t)(total - sizeof(*ip)));
 		break;

@@ -385,6 +385,8 @@ int wc_mc_udp_init(struct wc_lcore *lc)
 
 		u->lc = lc;
 		u->sess.owner = u;
+		u->sess.owner_kind = MC_OWNER_UDP;
+		u->sess.datagram = true;
 		u->in.peek = udp_peek;
 		u->in.consume = udp_consume;
 		u->in.arg = u;

@@ -878,7 +878,7 @@ enum mc_exec_result mc_exec_resume(struct mc_session *s, struct mc_inq *in, stru
 			line(out, "OK");
 		return MC_EXEC_DONE;
 	case MC_QUIT:
-		return env->set->udp ? MC_EXEC_DONE : MC_EXEC_CLOSE;
+		return s->datagram ? MC_EXEC_DONE : MC_EXEC_CLOSE;
 	case MC_STATS:
 		if (!env->stats || !env->stats(env, &q->arg, out))
 			line(out, "ERROR");

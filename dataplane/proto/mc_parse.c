@@ -296,12 +296,15 @@ static bool parse_misc(struct mc_req *r, const uint8_t *pos, const uint8_t *end)
 		}
 		return true;
 	case MC_VERBOSITY:
+		/* verbosity <level> [noreply], or "verbosity noreply" (as memcached) */
 		n = tokens(&pos, end, t, 3);
 		if (n < 1 || n > 2)
 			return fail(r, "ERROR");
-		r->noreply = n == 2 && tok_is(&t[1], "noreply");
+		r->noreply = tok_is(&t[n - 1], "noreply");
+		if (n == 1 && r->noreply)
+			return true;
 		if (!mc_parse_u32(&t[0], &r->verbosity))
-			r->verbosity = 0;	/* memcached takes anything here */
+			return fail(r, ERR_FORMAT);
 		return true;
 	case MC_STATS:
 		while (pos < end && *pos == ' ')

@@ -12,9 +12,13 @@
 void mc_session_init(struct mc_session *s)
 {
 	void *owner = s->owner;
+	uint8_t kind = s->owner_kind;
+	bool datagram = s->datagram;
 
 	memset(s, 0, offsetof(struct mc_session, line));
 	s->owner = owner;
+	s->owner_kind = kind;
+	s->datagram = datagram;
 	s->st = MC_S_LINE;
 }
 

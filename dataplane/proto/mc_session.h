@@ -51,7 +51,6 @@ struct mc_settings {
 	uint64_t max_value;	/* item size limit, for stats settings */
 	uint64_t mem_limit;	/* total, for stats */
 	unsigned lcores;
-	bool udp;		/* this transport is UDP: no pipelining, no quit */
 };
 
 struct mc_env;
@@ -98,8 +97,13 @@ struct mc_valsrc {
 	uint64_t off;
 };
 
+/* which transport a session belongs to (for mailbox completions) */
+enum mc_owner_kind { MC_OWNER_UDP = 1, MC_OWNER_TCP = 2 };
+
 struct mc_session {
 	void *owner;			/* the transport's context (kept by mc_session_init) */
+	uint8_t owner_kind;		/* enum mc_owner_kind (kept too) */
+	bool datagram;			/* UDP: quit is ignored (kept too) */
 	enum mc_state st;
 	uint64_t swallow;		/* data bytes still to discard */
 	struct mc_req req;		/* the command in progress */

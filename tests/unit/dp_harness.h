@@ -22,6 +22,7 @@
 #include "core/mem_dpdk.h"
 #include "net/neigh.h"
 #include "net/net.h"
+#include "net/tcp.h"
 
 #define DP_IP 0xC612000Bu		/* 198.18.0.11 */
 #define DP_CLIENT 0xC6120001u		/* 198.18.0.1 */
@@ -116,8 +117,8 @@ static inline int dp_setup(struct dp_harness *h, void (*extra)(struct wc_config 
 	slots = rte_zmalloc("dp_h_slots", WC_SLOTS * sizeof(uint16_t), 64);
 	app->slot_part = slots;
 	app->mcset = (struct mc_settings){ .version = "1.6.21-wirecache-test",
-					   .max_value = app->cfg.max_value, .lcores = 1,
-					   .udp = true };
+					   .max_value = app->cfg.max_value, .lcores = 1 };
+	wc_app_tcp_buffers(app);
 	h->lc = rte_zmalloc("dp_h_lcore", sizeof(struct wc_lcore), 64);
 	if (!app->pool || !app->neigh || !app->parts[0] || !slots || !h->lc)
 		return -1;

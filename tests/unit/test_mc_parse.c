@@ -161,7 +161,12 @@ static void misc_commands(void **state)
 	assert_true(parse("verbosity 1"));
 	assert_true(parse("verbosity 1 noreply"));
 	assert_true(req.noreply);
+	assert_true(parse("verbosity noreply"));
+	assert_true(req.noreply);
+	assert_true(parse("verbosity 1 2"));	/* memcached ignores the rest */
 	expect_error("verbosity", "ERROR", false);
+	expect_error("verbosity foo", "CLIENT_ERROR bad command line format", false);
+	expect_error("verbosity foo bar my", "ERROR", false);
 	assert_true(parse("quit"));
 	assert_true(parse("stats"));
 	assert_int_equal(req.arg.len, 0);

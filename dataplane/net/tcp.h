@@ -1,0 +1,145 @@
+/*
+ * tcp.h - the dataplane's TCP (RFC 9293) for request/response traffic: one
+ * instance per lcore, its connections in a table preallocated from
+ * hugepages, its timers on a wheel. Connections never move between lcores:
+ * symmetric RSS delivers both directions of a flow to the same queue.
+ *
+ * What it does, and the choices made where the RFCs leave room:
+ *  - passive open only; a SYN queue per lcore, and SYN cookies once it is
+ *    full (a cookie connection gets the MSS from the cookie, no window
+ *    scaling); MSS and window-scale options; SACK and timestamps declined;
+ *  - in-order delivery; out-of-order segments are held, up to
+ *    WC_TCP_OOO_MAX per connection, and beyond that dropped and recovered
+ *    by the sender's retransmission;
+ *  - cumulative ACKs, delayed (40 ms, or at once every second full
+ *    segment, on out-of-order data, and on a FIN); the advertised window is
+ *    the receive buffer's real free space, so big values and pipelines are
+ *    flow-controlled;
+ *  - RFC 6298 retransmission timeout (Karn's rule, exponential back-off,
+ *    200 ms floor), fast retransmit on three duplicate ACKs with NewReno
+ *    recovery, RFC 5681 congestion window, the peer's window respected and
+ *    a zero window probed;
+ *  - FIN both ways; TIME_WAIT lasts WC_TCP_TIME_WAIT_MS (a new SYN on the
+ *    same tuple with a higher sequence number reuses it); RST for segments
+ *    of unknown connections and for closed ports; an idle timeout; a
+ *    connection whose peer keeps a zero window or stops acknowledging is
+ *    aborted, so nothing is held forever;
+ *  - connection limits per lcore (its table) and overall: a SYN beyond them
+ *    is refused with a RST and counted.
+ */
+#ifndef WC_NET_TCP_H
+#define WC_NET_TCP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include "proto/mc_session.h"
+
+struct wc_lcore;
+struct wc_app;
+
+#define WC_TCP_OOO_MAX 16		/* out-of-order segments held per connection */
+#define WC_TCP_TIME_WAIT_MS 1000
+#define WC_TCP_RTO_MIN_MS 200
+#define WC_TCP_RTO_MAX_MS 60000
+#define WC_TCP_RTO_INIT_MS 1000
+#define WC_TCP_DELACK_MS 40
+#define WC_TCP_SYN_RETRIES 5
+#define WC_TCP_DATA_RETRIES 12		/* then the connection is aborted */
+#define WC_TCP_ZERO_WINDOW_MS 120000	/* a window shut this long aborts */
+#define WC_TCP_FIN_WAIT_MS 30000
+#define WC_TCP_SND_QUEUE_MAX (4u << 20)	/* unsent reply bytes before input pauses */
+#define WC_TCP_WSCALE 7			/* our window scale */
+
+enum wc_tcp_state {
+	TCP_FREE = 0, TCP_SYN_RCVD, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_LAST_ACK,
+	TCP_FIN_WAIT_1, TCP_FIN_WAIT_2, TCP_CLOSING, TCP_TIME_WAIT,
+};
+
+/* A byte queue over single-segment mbufs chained through next. */
+struct wc_bytes {
+	struct rte_mbuf *head, *tail;
+	uint32_t head_off;	/* bytes of head already consumed / acknowledged */
+	uint64_t len;		/* bytes queued (from head_off on) */
+};
+
+struct wc_tcb {
+	/* identity (host byte order) */
+	uint32_t rip;
+	uint16_t rport, lport;
+	uint8_t port;			/* port index */
+	uint8_t state;
+	bool cookie;			/* opened by a SYN cookie: no window scaling */
+	uint32_t hnext;			/* hash chain (index + 1, 0 = end) */
+	/* send sequence space */
+	uint32_t iss, snd_una, snd_nxt, snd_max;
+	uint32_t snd_wnd, snd_wl1, snd_wl2;
+	uint16_t mss;			/* peer's MSS, for what we send */
+	uint8_t snd_wscale, rcv_wscale;
+	uint32_t cwnd, ssthresh, recover;
+	uint8_t dupacks;
+	bool in_recovery;
+	/* round-trip estimation (microseconds) */
+	bool rtt_active;
+	uint32_t rtt_seq;
+	uint64_t rtt_start;
+	uint32_t srtt, rttvar, rto_ms;
+	uint8_t retries;
+	/* receive sequence space */
+	uint32_t irs, rcv_nxt;
+	uint32_t rcv_adv;		/* right edge we last advertised */
+	uint32_t rcv_cap;		/* receive buffer size */
+	uint8_t unacked_segs;		/* received since our last ACK */
+	bool ack_now;
+	/* data */
+	struct wc_bytes rx;		/* in order, not yet consumed by the session */
+	struct wc_bytes tx;		/* unacknowledged + unsent reply bytes, from snd_una */
+	struct rte_mbuf *ooo[WC_TCP_OOO_MAX];	/* held out-of-order segments, by seq */
+	uint8_t nooo;
+	bool fin_wanted;		/* close once tx is sent */
+	bool fin_sent;
+	bool app_closed;		/* the session is done (quit, error, close) */
+	bool busy_listed;		/* on the lcore's retry list */
+	bool zombie;			/* closed, but a write of its session is still out */
+	struct rte_mempool *pool;	/* where reply buffers come from */
+	/* timers (ms on the lcore's clock, 0 = off) */
+	uint64_t t_rto, t_delack, t_persist, t_idle, t_end;
+	uint64_t zero_since;		/* when the peer's window went to zero */
+	uint64_t deadline;		/* earliest of the above, as filed in the wheel */
+	uint32_t wnext, wprev;		/* wheel slot list (index + 1) */
+	/* the memcached session of this connection */
+	struct mc_inq inq;
+	struct mc_out out;
+	struct mc_session sess;
+};
+
+struct wc_tcp_stats {
+	uint64_t active, syn_rcvd;	/* gauges */
+	uint64_t accepted, refused, syncookies_sent, syncookies_ok, syncookies_bad;
+	uint64_t segs_in, segs_out, retransmits, fast_retransmits, rto_timeouts;
+	uint64_t ooo_held, ooo_dropped, dup_acks, zero_window_probes;
+	uint64_t resets_sent, resets_rcvd, idle_closed, aborted, closed;
+	uint64_t bad_segments, out_of_window;
+};
+
+int wc_tcp_init(struct wc_lcore *lc, unsigned max_conns);
+void wc_tcp_fini(struct wc_lcore *lc);
+
+/* A TCP segment for one of our addresses (IPv4 header checked, no options). */
+void wc_tcp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
+		  const struct rte_ipv4_hdr *ip, uint16_t l4_len);
+
+/* Per loop: timers, connections waiting for mailbox room or send space. */
+unsigned wc_tcp_poll(struct wc_lcore *lc);
+
+/* A mailbox completion for a session of one of this lcore's connections. */
+void wc_tcp_complete(struct wc_lcore *lc, struct wc_mbox_req *req);
+
+/* Connections open on this lcore. */
+unsigned wc_tcp_active(const struct wc_lcore *lc);
+
+#endif

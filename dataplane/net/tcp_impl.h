@@ -1,0 +1,90 @@
+/*
+ * tcp_impl.h - internals shared by the TCP source files: the per-lcore
+ * connection table, hash, timer wheel and retry list, sequence-number
+ * arithmetic, and the functions one file offers another.
+ */
+#ifndef WC_NET_TCP_IMPL_H
+#define WC_NET_TCP_IMPL_H
+
+#include "core/app.h"
+#include "net/net.h"
+#include "net/tcp.h"
+
+#define WC_TCP_WHEEL 4096		/* 1 ms slots: a 4 s span, longer timers go round */
+
+#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LE(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b) SEQ_LT(b, a)
+#define SEQ_GE(a, b) SEQ_LE(b, a)
+
+struct wc_tcp_lc {
+	struct wc_tcb *tcbs;
+	unsigned ntcb;
+	uint32_t *free_list;
+	unsigned nfree;
+	uint32_t *hash;			/* bucket heads, index + 1 */
+	uint32_t hmask;
+	uint32_t wheel[WC_TCP_WHEEL];	/* slot heads, index + 1 */
+	uint64_t wheel_done;		/* every slot up to this ms has been run */
+	uint64_t now_ms, now_us;
+	bool frozen_clock;		/* tests drive now_ms/now_us themselves */
+	uint64_t tsc_per_us;
+	unsigned syn_rcvd;
+	unsigned nretry;
+	uint32_t *retry;		/* connections to run again next loop */
+	uint64_t cookie_secret;
+	struct wc_tcp_stats st;
+};
+
+static inline struct wc_tcp_lc *tcp_of(struct wc_lcore *lc)
+{
+	return lc->tcp;
+}
+
+static inline uint32_t tcb_index(const struct wc_tcp_lc *t, const struct wc_tcb *c)
+{
+	return (uint32_t)(c - t->tcbs);
+}
+
+/* tcp_conn.c */
+struct wc_tcb *wc_tcb_lookup(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport);
+struct wc_tcb *wc_tcb_alloc(struct wc_lcore *lc, unsigned port, uint32_t rip, uint16_t rport,
+			    uint16_t lport);
+void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c);
+void wc_tcb_schedule(struct wc_tcp_lc *t, struct wc_tcb *c);
+uint32_t wc_tcp_cookie(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport,
+		       uint32_t peer_isn, uint8_t mss_idx);
+/* The MSS a cookie carried (ack_seq - 1 is the cookie), or 0 if it is not ours. */
+uint16_t wc_tcp_cookie_check(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport,
+			     uint32_t peer_isn, uint32_t cookie);
+uint8_t wc_tcp_mss_index(uint16_t mss);
+void wc_tcp_retry_add(struct wc_tcp_lc *t, struct wc_tcb *c);
+
+/* tcp_out.c */
+void wc_tcp_output(struct wc_lcore *lc, struct wc_tcb *c);
+void wc_tcp_send_ack(struct wc_lcore *lc, struct wc_tcb *c);
+void wc_tcp_send_synack(struct wc_lcore *lc, struct wc_tcb *c);
+/* A RST answering a segment that has no connection. */
+void wc_tcp_reset_reply(struct wc_lcore *lc, unsigned port, const struct rte_ipv4_hdr *ip,
+			const struct rte_tcp_hdr *th, uint16_t payload);
+void wc_tcp_reset_conn(struct wc_lcore *lc, struct wc_tcb *c);
+void wc_tcp_cookie_synack(struct wc_lcore *lc, unsigned port, const struct rte_ipv4_hdr *ip,
+			  const struct rte_tcp_hdr *th, uint16_t mss);
+void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c);
+uint32_t wc_tcp_rcv_window(const struct wc_tcb *c);
+void wc_tcp_rto_arm(struct wc_tcp_lc *t, struct wc_tcb *c);
+/* Fast retransmit: the first unacknowledged segment again. */
+void wc_tcp_retransmit_one(struct wc_lcore *lc, struct wc_tcb *c);
+
+/* mc_tcp.c */
+void wc_mc_tcp_open(struct wc_lcore *lc, struct wc_tcb *c);
+void wc_mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c);
+void wc_mc_tcp_close(struct wc_lcore *lc, struct wc_tcb *c);
+void wc_bytes_free(struct wc_bytes *q);
+void wc_bytes_append(struct wc_bytes *q, struct rte_mbuf *m);
+/* Copy len bytes starting off bytes into q. */
+void wc_bytes_copy(const struct wc_bytes *q, uint64_t off, uint8_t *dst, uint32_t len);
+/* Drop n bytes from the front. */
+void wc_bytes_drop(struct wc_bytes *q, uint64_t n);
+
+#endif

@@ -1,0 +1,564 @@
+/*
+ * tcp_in.c - segment arrival (RFC 9293 3.10.7): listening (SYN queue and
+ * SYN cookies), the handshake, sequence and window checks, RST and SYN
+ * handling (RFC 5961 challenge ACKs), ACK processing with RTT estimation,
+ * duplicate ACKs and recovery, in-order delivery with a bounded
+ * out-of-order queue, and FIN.
+ */
+#include <string.h>
+
+#include <rte_byteorder.h>
+
+#include "net/cksum.h"
+#include "net/tcp_impl.h"
+
+#define SYN_BACKLOG_MIN 64
+
+struct seg {
+	uint32_t seq, ack, len;		/* len: payload bytes */
+	uint32_t wnd;
+	uint8_t flags;
+	uint16_t mss;			/* options of a SYN */
+	int wscale;			/* -1: none */
+	uint16_t payload_off;		/* from the mbuf's data start */
+};
+
+static void parse_options(const struct rte_tcp_hdr *th, unsigned doff, struct seg *s)
+{
+	const uint8_t *o = (const uint8_t *)(th + 1), *end = (const uint8_t *)th + doff;
+
+	s->mss = 536;
+	s->wscale = -1;
+	while (o < end) {
+		uint8_t kind = o[0], len;
+
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			o++;
+			continue;
+		}
+		if (o + 1 >= end || (len = o[1]) < 2 || o + len > end)
+			break;
+		if (kind == 2 && len == 4)
+			s->mss = (uint16_t)(o[2] << 8 | o[3]);
+		else if (kind == 3 && len == 3)
+			s->wscale = o[2] > 14 ? 14 : o[2];
+		o += len;
+	}
+	if (s->mss < 64)
+		s->mss = 64;
+}
+
+static uint32_t rcv_cap_for(const struct wc_lcore *lc)
+{
+	return lc->app->tcp_rcvbuf;
+}
+
+static void rtt_sample(struct wc_tcp_lc *t, struct wc_tcb *c)
+{
+	uint32_t r = (uint32_t)(t->now_us - c->rtt_start);	/* microseconds */
+	uint32_t rto;
+
+	if (c->srtt == 0) {
+		c->srtt = r;
+		c->rttvar = r / 2;
+	} else {
+		uint32_t d = c->srtt > r ? c->srtt - r : r - c->srtt;
+
+		c->rttvar = (3 * c->rttvar + d) / 4;
+		c->srtt = (7 * c->srtt + r) / 8;
+	}
+	rto = (c->srtt + (4 * c->rttvar > 1000 ? 4 * c->rttvar : 1000)) / 1000;
+	if (rto < WC_TCP_RTO_MIN_MS)
+		rto = WC_TCP_RTO_MIN_MS;
+	if (rto > WC_TCP_RTO_MAX_MS)
+		rto = WC_TCP_RTO_MAX_MS;
+	c->rto_ms = rto;
+	c->rtt_active = false;
+}
+
+/* Start a connection in SYN_RCVD, or ESTABLISHED from a cookie. */
+static struct wc_tcb *open_conn(struct wc_lcore *lc, unsigned port, uint32_t rip, uint16_t rport,
+				uint16_t lport, const struct seg *s, bool cookie)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	struct wc_tcb *c = wc_tcb_alloc(lc, port, rip, rport, lport);
+
+	if (!c)
+		return NULL;
+	c->cookie = cookie;
+	c->rcv_cap = rcv_cap_for(lc);
+	c->mss = s->mss < 1460 ? s->mss : 1460;
+	c->rto_ms = WC_TCP_RTO_INIT_MS;
+	c->cwnd = 10u * c->mss;		/* RFC 6928 initial window */
+	c->ssthresh = 0xFFFFFFFF;
+	c->t_idle = t->now_ms + lc->app->cfg.tcp_idle_ms;
+	if (cookie) {
+		c->irs = s->seq - 1;
+		c->rcv_nxt = s->seq;
+		c->iss = s->ack - 1;
+		c->snd_una = c->snd_nxt = c->snd_max = s->ack;
+		c->snd_wnd = s->wnd;	/* no window scaling without state */
+		if (c->rcv_cap > 0xFFFF)
+			c->rcv_cap = 0xFFFF;
+		c->snd_wl1 = s->seq;
+		c->snd_wl2 = s->ack;
+		c->state = TCP_ESTABLISHED;
+		c->rcv_adv = c->rcv_nxt + 0xFFFF;
+		t->st.accepted++;
+		t->st.syncookies_ok++;
+		wc_mc_tcp_open(lc, c);
+		return c;
+	}
+	c->irs = s->seq;
+	c->rcv_nxt = s->seq + 1;
+	c->iss = wc_tcp_cookie(t, rip, rport, lport, s->seq, 0) ^ (uint32_t)t->now_us;
+	c->snd_una = c->iss;
+	c->snd_nxt = c->snd_max = c->iss + 1;
+	c->snd_wnd = s->wnd;
+	if (s->wscale >= 0) {
+		c->snd_wscale = (uint8_t)s->wscale;
+		c->rcv_wscale = lc->app->tcp_wscale;
+	} else if (c->rcv_cap > 0xFFFF) {
+		c->rcv_cap = 0xFFFF;	/* no scaling: a 64 KiB window is all we can offer */
+	}
+	c->state = TCP_SYN_RCVD;
+	t->syn_rcvd++;
+	wc_tcp_send_synack(lc, c);
+	wc_tcp_rto_arm(t, c);
+	wc_tcb_schedule(t, c);
+	return c;
+}
+
+/* A segment for a tuple with no connection: listen, cookies, or RST. */
+static struct wc_tcb *no_conn(struct wc_lcore *lc, unsigned port, const struct rte_ipv4_hdr *ip,
+			      const struct rte_tcp_hdr *th, unsigned doff, struct seg *s)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	const struct wc_app *app = lc->app;
+	uint32_t rip = rte_be_to_cpu_32(ip->src_addr);
+	uint16_t rport = rte_be_to_cpu_16(th->src_port), lport = rte_be_to_cpu_16(th->dst_port);
+	bool listening = app->cfg.tcp_enabled && lport == app->cfg.tcp_port;
+	unsigned backlog = t->ntcb / 4 > SYN_BACKLOG_MIN ? t->ntcb / 4 : SYN_BACKLOG_MIN;
+
+	if (s->flags & RTE_TCP_RST_FLAG)
+		return NULL;
+	if (!listening) {
+		wc_tcp_reset_reply(lc, port, ip, th, (uint16_t)s->len);	/* closed port */
+		return NULL;
+	}
+	if ((s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
+		parse_options(th, doff, s);
+		if (t->nfree == 0 ||
+		    __atomic_load_n(&lc->app->tcp_open, __ATOMIC_RELAXED) >= app->cfg.max_conns) {
+			t->st.refused++;	/* the refusal is a RST: connection refused */
+			wc_tcp_reset_reply(lc, port, ip, th, 0);
+			return NULL;
+		}
+		if (t->syn_rcvd >= backlog) {
+			wc_tcp_cookie_synack(lc, port, ip, th, s->mss);
+			return NULL;
+		}
+		open_conn(lc, port, rip, rport, lport, s, false);
+		return NULL;
+	}
+	if ((s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_ACK_FLAG) {
+		uint16_t mss = wc_tcp_cookie_check(t, rip, rport, lport, s->seq - 1, s->ack - 1);
+
+		if (mss && t->nfree &&
+		    __atomic_load_n(&lc->app->tcp_open, __ATOMIC_RELAXED) < app->cfg.max_conns) {
+			s->mss = mss;
+			return open_conn(lc, port, rip, rport, lport, s, true);
+		}
+		if (t->st.syncookies_sent)
+			t->st.syncookies_bad++;
+	}
+	wc_tcp_reset_reply(lc, port, ip, th, (uint16_t)s->len);
+	return NULL;
+}
+
+/* Insert an out-of-order payload (m trimmed to it, seq in m->hash.usr) by sequence. */
+static bool ooo_insert(struct wc_tcp_lc *t, struct wc_tcb *c, struct rte_mbuf *m, uint32_t seq)
+{
+	unsigned i;
+
+	if (c->nooo == WC_TCP_OOO_MAX) {
+		t->st.ooo_dropped++;
+		return false;
+	}
+	for (i = 0; i < c->nooo; i++) {
+		uint32_t s = c->ooo[i]->hash.usr;
+
+		if (s == seq) {
+			t->st.ooo_dropped++;	/* a duplicate */
+			return false;
+		}
+		if (SEQ_LT(seq, s))
+			break;
+	}
+	memmove(&c->ooo[i + 1], &c->ooo[i], (c->nooo - i) * sizeof(c->ooo[0]));
+	m->hash.usr = seq;
+	c->ooo[i] = m;
+	c->nooo++;
+	t->st.ooo_held++;
+	return true;
+}
+
+/* Append what follows rcv_nxt (trimmed to the buffer) to the receive queue. */
+static bool deliver(struct wc_tcb *c, struct rte_mbuf *m, uint32_t seq)
+{
+	uint32_t skip = c->rcv_nxt - seq, len = m->data_len, room;
+
+	if (SEQ_LE(seq + len, c->rcv_nxt))
+		return false;	/* nothing new */
+	rte_pktmbuf_adj(m, (uint16_t)skip);
+	len -= skip;
+	room = wc_tcp_rcv_window(c);
+	if (len > room) {
+		if (room == 0)
+			return false;
+		rte_pktmbuf_trim(m, (uint16_t)(len - room));
+		len = room;
+	}
+	wc_bytes_append(&c->rx, m);
+	c->rcv_nxt += len;
+	return true;
+}
+
+/* After an in-order arrival, move held segments that now fit. */
+static void ooo_drain(struct wc_tcb *c)
+{
+	while (c->nooo && SEQ_LE(c->ooo[0]->hash.usr, c->rcv_nxt)) {
+		struct rte_mbuf *m = c->ooo[0];
+
+		memmove(&c->ooo[0], &c->ooo[1], (c->nooo - 1) * sizeof(c->ooo[0]));
+		c->nooo--;
+		if (!deliver(c, m, m->hash.usr))
+			rte_pktmbuf_free(m);
+	}
+}
+
+static void enter_time_wait(struct wc_tcp_lc *t, struct wc_tcb *c)
+{
+	c->state = TCP_TIME_WAIT;
+	c->t_rto = c->t_persist = c->t_delack = c->t_idle = 0;
+	c->t_end = t->now_ms + WC_TCP_TIME_WAIT_MS;
+}
+
+/* The ACK field of a segment in a synchronized state. false: the segment ends here. */
+static bool process_ack(struct wc_lcore *lc, struct wc_tcb *c, const struct seg *s)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	uint32_t acked;
+	bool fin_acked;
+
+	if (SEQ_GT(s->ack, c->snd_max)) {
+		c->ack_now = true;	/* acknowledges what we never sent */
+		return false;
+	}
+	if (SEQ_LT(s->ack, c->snd_una))
+		return true;		/* old: ignore the ACK, keep the data */
+	acked = s->ack - c->snd_una;
+	if (acked == 0) {
+		if (s->len == 0 && !(s->flags & RTE_TCP_FIN_FLAG) &&
+		    s->wnd == c->snd_wnd && c->snd_max != c->snd_una) {
+			t->st.dup_acks++;
+			if (++c->dupacks == 3) {
+				/* fast retransmit, then NewReno recovery */
+				uint32_t flight = c->snd_max - c->snd_una;
+				uint32_t len = c->tx.len < c->mss ? (uint32_t)c->tx.len : c->mss;
+
+				c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
+				c->cwnd = c->ssthresh + 3u * c->mss;
+				c->recover = c->snd_max;
+				c->in_recovery = true;
+				c->rtt_active = false;
+				t->st.fast_retransmits++;
+				t->st.retransmits++;
+				if (len)
+					wc_tcp_retransmit_one(lc, c);
+			} else if (c->dupacks > 3) {
+				c->cwnd += c->mss;	/* each dup ACK: a segment left */
+			}
+		}
+	} else {
+		uint32_t data_acked = acked;
+
+		if (c->rtt_active && SEQ_GE(s->ack, c->rtt_seq))
+			rtt_sample(t, c);
+		fin_acked = c->fin_sent && s->ack == c->snd_max;
+		if (fin_acked)
+			data_acked--;
+		if (data_acked > c->tx.len)
+			data_acked = (uint32_t)c->tx.len;
+		wc_bytes_drop(&c->tx, data_acked);
+		c->snd_una = s->ack;
+		if (SEQ_LT(c->snd_nxt, c->snd_una))
+			c->snd_nxt = c->snd_una;
+		c->retries = 0;
+		c->dupacks = 0;
+		if (c->in_recovery) {
+			if (SEQ_GE(s->ack, c->recover)) {
+				c->in_recovery = false;
+				c->cwnd = c->ssthresh;
+			} else {
+				/* partial ACK: the next hole goes out now */
+				c->cwnd = c->cwnd > acked ? c->cwnd - acked + c->mss : c->mss;
+				if (c->tx.len)
+					wc_tcp_retransmit_one(lc, c);
+				t->st.retransmits++;
+			}
+		} else if (c->cwnd < c->ssthresh) {
+			c->cwnd += acked < c->mss ? acked : c->mss;
+		} else {
+			c->cwnd += (uint32_t)((uint64_t)c->mss * c->mss / c->cwnd) + 1;
+		}
+		c->t_rto = 0;
+		if (c->snd_una != c->snd_max)
+			wc_tcp_rto_arm(t, c);
+		if (fin_acked) {
+			switch (c->state) {
+			case TCP_FIN_WAIT_1:
+				c->state = TCP_FIN_WAIT_2;
+				c->t_end = t->now_ms + WC_TCP_FIN_WAIT_MS;
+				break;
+			case TCP_CLOSING:
+				enter_time_wait(t, c);
+				break;
+			case TCP_LAST_ACK:
+				wc_mc_tcp_close(lc, c);
+				wc_tcb_free(lc, c);
+				return false;
+			default:
+				break;
+			}
+		}
+	}
+	/* the window, from the newest segment (SND.WL1/WL2) */
+	if (SEQ_LT(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && SEQ_LE(c->snd_wl2, s->ack))) {
+		c->snd_wnd = s->wnd << c->snd_wscale;
+		c->snd_wl1 = s->seq;
+		c->snd_wl2 = s->ack;
+		if (c->snd_wnd) {
+			c->zero_since = 0;
+			c->t_persist = 0;
+		}
+	}
+	return true;
+}
+
+static void established_input(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m,
+			      struct seg *s)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	uint32_t rwnd = c->rcv_adv - c->rcv_nxt;
+	uint32_t seglen = s->len + !!(s->flags & RTE_TCP_SYN_FLAG) + !!(s->flags & RTE_TCP_FIN_FLAG);
+	bool acceptable, new_data = false, keep = false;
+
+	c->t_idle = t->now_ms + lc->app->cfg.tcp_idle_ms;
+	/* 1. sequence check */
+	if (seglen == 0)
+		acceptable = rwnd == 0 ? s->seq == c->rcv_nxt :
+					 SEQ_GE(s->seq, c->rcv_nxt) && SEQ_LT(s->seq, c->rcv_nxt + rwnd);
+	else
+		acceptable = rwnd != 0 &&
+			     ((SEQ_GE(s->seq, c->rcv_nxt) && SEQ_LT(s->seq, c->rcv_nxt + rwnd)) ||
+			      (SEQ_GE(s->seq + seglen - 1, c->rcv_nxt) &&
+			       SEQ_LT(s->seq + seglen - 1, c->rcv_nxt + rwnd)));
+	if (!acceptable) {
+		t->st.out_of_window++;
+		if (s->flags & RTE_TCP_RST_FLAG)
+			goto out;
+		c->ack_now = true;
+		/* a zero window still takes ACKs (RFC 9293 3.10.7.4) */
+		if (!(rwnd == 0 && s->seq == c->rcv_nxt && (s->flags & RTE_TCP_ACK_FLAG)))
+			goto output;
+		s->len = 0;
+		s->flags &= (uint8_t)~RTE_TCP_FIN_FLAG;
+	}
+	/* 2. RST (RFC 5961: only an exact match resets, others get a challenge ACK) */
+	if (s->flags & RTE_TCP_RST_FLAG) {
+		if (s->seq == c->rcv_nxt) {
+			t->st.resets_rcvd++;
+			wc_mc_tcp_close(lc, c);
+			wc_tcb_free(lc, c);
+			goto out;
+		}
+		c->ack_now = true;
+		goto output;
+	}
+	/* 3. SYN in a synchronized state: challenge ACK */
+	if (s->flags & RTE_TCP_SYN_FLAG) {
+		c->ack_now = true;
+		goto output;
+	}
+	/* 4. ACK */
+	if (!(s->flags & RTE_TCP_ACK_FLAG))
+		goto out;
+	if (!process_ack(lc, c, s)) {
+		if (c->state == TCP_FREE)
+			goto out;
+		goto output;
+	}
+	if (c->state == TCP_FREE)
+		goto out;
+	/* 5. data, while the peer has not finished sending */
+	if (s->len && (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
+		       c->state == TCP_FIN_WAIT_2)) {
+		rte_pktmbuf_adj(m, s->payload_off);
+		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - s->len));
+		if (SEQ_LE(s->seq, c->rcv_nxt)) {
+			keep = deliver(c, m, s->seq);
+			if (keep) {
+				new_data = true;
+				ooo_drain(c);
+				if (++c->unacked_segs >= 2 || c->nooo)
+					c->ack_now = true;
+			} else {
+				c->ack_now = true;	/* old data or no room: say where we are */
+			}
+		} else {
+			if (!(s->flags & RTE_TCP_FIN_FLAG))
+				keep = ooo_insert(t, c, m, s->seq);
+			else
+				t->st.ooo_dropped++;	/* its FIN comes again, in order */
+			c->ack_now = true;		/* a duplicate ACK shows the hole */
+		}
+	}
+	/* 6. FIN, once everything before it arrived */
+	if ((s->flags & RTE_TCP_FIN_FLAG) && s->seq + s->len == c->rcv_nxt) {
+		c->rcv_nxt++;
+		c->ack_now = true;
+		switch (c->state) {
+		case TCP_ESTABLISHED:
+			c->state = TCP_CLOSE_WAIT;
+			new_data = true;	/* the session sees the end of input */
+			break;
+		case TCP_FIN_WAIT_1:
+			if (c->snd_una == c->snd_max)
+				enter_time_wait(t, c);
+			else
+				c->state = TCP_CLOSING;
+			break;
+		case TCP_FIN_WAIT_2:
+			enter_time_wait(t, c);
+			break;
+		default:
+			break;
+		}
+	}
+	if (new_data) {
+		if (!keep)
+			rte_pktmbuf_free(m);
+		wc_mc_tcp_run(lc, c);
+		return;
+	}
+output:
+	wc_tcp_output(lc, c);
+out:
+	if (!keep)
+		rte_pktmbuf_free(m);
+}
+
+void wc_tcp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
+		  const struct rte_ipv4_hdr *ip, uint16_t l4_len)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)(ip + 1);
+	struct seg s;
+	struct wc_tcb *c;
+	unsigned doff;
+	uint64_t cks = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+	if (!t) {
+		wc_net_drop(lc, m, WC_DROP_IP_PROTO);
+		return;
+	}
+	t->st.segs_in++;
+	if (l4_len < sizeof(*th)) {
+		wc_net_drop(lc, m, WC_DROP_TCP_SHORT);
+		return;
+	}
+	doff = (unsigned)(th->data_off >> 4) * 4;
+	if (doff < sizeof(*th) || doff > l4_len) {
+		t->st.bad_segments++;
+		wc_net_drop(lc, m, WC_DROP_TCP_HEADER);
+		return;
+	}
+	if (cks == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+	    (cks != RTE_MBUF_F_RX_L4_CKSUM_GOOD && !wc_l4_ok(ip, th, l4_len))) {
+		wc_net_drop(lc, m, WC_DROP_TCP_CKSUM);
+		return;
+	}
+	s.seq = rte_be_to_cpu_32(th->sent_seq);
+	s.ack = rte_be_to_cpu_32(th->recv_ack);
+	s.flags = th->tcp_flags;
+	s.wnd = rte_be_to_cpu_16(th->rx_win);
+	s.len = l4_len - doff;
+	s.payload_off = (uint16_t)(RTE_ETHER_HDR_LEN + sizeof(*ip) + doff);
+	c = wc_tcb_lookup(t, rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_16(th->src_port),
+			  rte_be_to_cpu_16(th->dst_port));
+	if (c && c->state == TCP_TIME_WAIT) {
+		if ((s.flags & RTE_TCP_SYN_FLAG) && !(s.flags & RTE_TCP_ACK_FLAG) &&
+		    SEQ_GT(s.seq, c->rcv_nxt)) {
+			/* a new connection on the same tuple: TIME_WAIT gives way */
+			wc_mc_tcp_close(lc, c);
+			wc_tcb_free(lc, c);
+			c = NULL;
+		} else {
+			if (s.flags & RTE_TCP_FIN_FLAG) {
+				c->t_end = t->now_ms + WC_TCP_TIME_WAIT_MS;
+				wc_tcp_send_ack(lc, c);
+				wc_tcb_schedule(t, c);
+			}
+			rte_pktmbuf_free(m);
+			return;
+		}
+	}
+	if (!c) {
+		c = no_conn(lc, port, ip, th, doff, &s);
+		if (!c) {
+			rte_pktmbuf_free(m);
+			return;
+		}
+		/* a cookie connection: its first segment may carry data */
+		established_input(lc, c, m, &s);
+		return;
+	}
+	if (c->state == TCP_SYN_RCVD) {
+		if (s.flags & RTE_TCP_RST_FLAG) {
+			if (s.seq == c->rcv_nxt)
+				wc_tcb_free(lc, c);
+			rte_pktmbuf_free(m);
+			return;
+		}
+		if (s.flags & RTE_TCP_SYN_FLAG) {
+			if (s.seq == c->irs)
+				wc_tcp_send_synack(lc, c);	/* our SYN-ACK was lost */
+			rte_pktmbuf_free(m);
+			return;
+		}
+		if (!(s.flags & RTE_TCP_ACK_FLAG)) {
+			rte_pktmbuf_free(m);
+			return;
+		}
+		if (s.ack != c->snd_nxt) {
+			wc_tcp_reset_reply(lc, port, ip, th, (uint16_t)s.len);
+			rte_pktmbuf_free(m);
+			return;
+		}
+		c->state = TCP_ESTABLISHED;
+		c->snd_una = s.ack;
+		c->snd_wnd = s.wnd << c->snd_wscale;
+		c->snd_wl1 = s.seq;
+		c->snd_wl2 = s.ack;
+		c->t_rto = 0;
+		c->retries = 0;
+		if (t->syn_rcvd)
+			t->syn_rcvd--;
+		t->st.accepted++;
+		wc_mc_tcp_open(lc, c);
+	}
+	established_input(lc, c, m, &s);
+}

@@ -1,0 +1,402 @@
+/*
+ * tcp_out.c - what TCP sends: data segments cut from the connection's
+ * reply queue within the peer's window and the congestion window, pure
+ * ACKs, SYN-ACKs (also stateless, with a cookie), RSTs, retransmissions,
+ * zero-window probes; and the timers that trigger them.
+ *
+ * Segments are built whole in a fresh mbuf (headers, then the payload
+ * copied from the reply queue), so the queue's buffers are never handed to
+ * the NIC and a retransmission cannot race a transmission in flight.
+ */
+#include <string.h>
+
+#include <rte_byteorder.h>
+
+#include "net/cksum.h"
+#include "net/tcp_impl.h"
+
+#define TCP_HDRS (RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr))
+
+static uint16_t our_mss(const struct wc_port *pt)
+{
+	(void)pt;
+	return 1460;	/* Ethernet MTU 1500 - 40 */
+}
+
+uint32_t wc_tcp_rcv_window(const struct wc_tcb *c)
+{
+	uint64_t used = c->rx.len, free_bytes;
+
+	for (unsigned i = 0; i < c->nooo; i++)
+		used += c->ooo[i]->data_len;
+	free_bytes = c->rcv_cap > used ? c->rcv_cap - used : 0;
+	return (uint32_t)free_bytes;
+}
+
+/* Window field to advertise, recording the right edge it promises. */
+static uint16_t adv_window(struct wc_tcb *c)
+{
+	uint32_t w = wc_tcp_rcv_window(c) >> c->rcv_wscale;
+
+	if (w > 0xFFFF)
+		w = 0xFFFF;
+	/* never move the right edge back (RFC 9293 3.8.6) */
+	if (SEQ_LT(c->rcv_nxt + (w << c->rcv_wscale), c->rcv_adv))
+		w = (c->rcv_adv - c->rcv_nxt) >> c->rcv_wscale;
+	c->rcv_adv = c->rcv_nxt + (w << c->rcv_wscale);
+	return (uint16_t)w;
+}
+
+/*
+ * Fill Ethernet/IPv4/TCP headers of m (payload already at TCP_HDRS +
+ * optlen) and queue it. False (and m freed) when the peer's MAC is unknown.
+ */
+static bool emit(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m, uint32_t rip,
+		 uint16_t rport, uint16_t lport, uint32_t seq, uint32_t ack, uint8_t flags,
+		 uint16_t win, const uint8_t *opts, uint8_t optlen, uint16_t payload)
+{
+	const struct wc_port *pt = &lc->app->ports[port];
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	uint16_t l4 = (uint16_t)(sizeof(*th) + optlen + payload);
+	static __thread uint16_t ip_id;
+
+	if (!wc_lcore_neigh(lc, rip, &eth->dst_addr)) {
+		wc_arp_probe(lc, port, rip);
+		wc_net_drop(lc, m, WC_DROP_NEIGH_UNRESOLVED);
+		return false;	/* TCP retransmits once the peer resolves */
+	}
+	eth->src_addr = pt->mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + l4));
+	ip->packet_id = rte_cpu_to_be_16(ip_id++);
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = rte_cpu_to_be_32(pt->ip);
+	ip->dst_addr = rte_cpu_to_be_32(rip);
+	th->src_port = rte_cpu_to_be_16(lport);
+	th->dst_port = rte_cpu_to_be_16(rport);
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(ack);
+	th->data_off = (uint8_t)(((sizeof(*th) + optlen) / 4) << 4);
+	th->tcp_flags = flags;
+	th->rx_win = rte_cpu_to_be_16(win);
+	th->cksum = 0;
+	th->tcp_urp = 0;
+	if (optlen)
+		memcpy(th + 1, opts, optlen);
+	m->data_len = m->pkt_len = (uint32_t)(RTE_ETHER_HDR_LEN + sizeof(*ip) + l4);
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = sizeof(*ip);
+	m->l4_len = (uint8_t)(sizeof(*th) + optlen);
+	m->ol_flags = RTE_MBUF_F_TX_IPV4;
+	if (pt->tx_ip_cksum) {
+		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+		ip->hdr_checksum = 0;
+	} else {
+		wc_ipv4_hdr_cksum(ip);
+	}
+	if (pt->tx_l4_cksum) {
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+		th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	} else {
+		th->cksum = (uint16_t)~wc_csum_fold(wc_csum_partial(th, l4, wc_csum_pseudo(ip, l4)));
+	}
+	lc->tcp->st.segs_out++;
+	if (flags & RTE_TCP_RST_FLAG)
+		lc->tcp->st.resets_sent++;
+	wc_net_send(lc, port, m);
+	return true;
+}
+
+/* A segment of the connection carrying len bytes of the reply queue from seq. */
+static void send_segment(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, uint32_t len,
+			 uint8_t flags)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(lc->pool);
+
+	if (!m) {
+		lc->ns.drops[WC_DROP_NO_MBUF]++;
+		return;	/* the retransmission timer brings it back */
+	}
+	if (len)
+		wc_bytes_copy(&c->tx, seq - c->snd_una, rte_pktmbuf_mtod_offset(m, uint8_t *, TCP_HDRS),
+			      len);
+	emit(lc, c->port, m, c->rip, c->rport, c->lport, seq, c->rcv_nxt, flags, adv_window(c), NULL,
+	     0, (uint16_t)len);
+	/* every segment we send carries our ACK */
+	c->unacked_segs = 0;
+	c->ack_now = false;
+	c->t_delack = 0;
+}
+
+void wc_tcp_retransmit_one(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	uint32_t len = c->tx.len < c->mss ? (uint32_t)c->tx.len : c->mss;
+	uint32_t sent = c->snd_max - c->snd_una - (c->fin_sent ? 1 : 0);
+
+	if (len > sent)
+		len = sent;	/* only what was sent before */
+	if (len)
+		send_segment(lc, c, c->snd_una, len, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG);
+}
+
+void wc_tcp_rto_arm(struct wc_tcp_lc *t, struct wc_tcb *c)
+{
+	c->t_rto = t->now_ms + (c->rto_ms << (c->retries > 6 ? 6 : c->retries));
+	if (c->t_rto > t->now_ms + WC_TCP_RTO_MAX_MS)
+		c->t_rto = t->now_ms + WC_TCP_RTO_MAX_MS;
+}
+
+void wc_tcp_send_ack(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	send_segment(lc, c, c->snd_nxt, 0, RTE_TCP_ACK_FLAG);
+}
+
+static uint8_t syn_options(uint8_t *o, uint16_t mss, int wscale)
+{
+	o[0] = 2;		/* MSS */
+	o[1] = 4;
+	o[2] = (uint8_t)(mss >> 8);
+	o[3] = (uint8_t)mss;
+	if (wscale < 0)
+		return 4;
+	o[4] = 1;		/* NOP */
+	o[5] = 3;		/* window scale */
+	o[6] = 3;
+	o[7] = (uint8_t)wscale;
+	return 8;
+}
+
+void wc_tcp_send_synack(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(lc->pool);
+	uint8_t opts[8], n;
+	uint32_t win = c->rcv_cap > 0xFFFF ? 0xFFFF : c->rcv_cap;
+
+	if (!m) {
+		lc->ns.drops[WC_DROP_NO_MBUF]++;
+		return;
+	}
+	n = syn_options(opts, our_mss(&lc->app->ports[c->port]), c->rcv_wscale ? c->rcv_wscale : -1);
+	c->rcv_adv = c->rcv_nxt + win;
+	emit(lc, c->port, m, c->rip, c->rport, c->lport, c->iss, c->rcv_nxt,
+	     RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, (uint16_t)win, opts, n, 0);
+}
+
+void wc_tcp_cookie_synack(struct wc_lcore *lc, unsigned port, const struct rte_ipv4_hdr *ip,
+			  const struct rte_tcp_hdr *th, uint16_t mss)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(lc->pool);
+	uint32_t rip = rte_be_to_cpu_32(ip->src_addr), isn = rte_be_to_cpu_32(th->sent_seq);
+	uint16_t rport = rte_be_to_cpu_16(th->src_port), lport = rte_be_to_cpu_16(th->dst_port);
+	uint8_t idx = wc_tcp_mss_index(mss), opts[4];
+	static const uint16_t table[8] = { 536, 1000, 1220, 1300, 1380, 1440, 1460, 8960 };
+	uint16_t ours = our_mss(&lc->app->ports[port]);
+
+	if (!m) {
+		lc->ns.drops[WC_DROP_NO_MBUF]++;
+		return;
+	}
+	syn_options(opts, table[idx] < ours ? table[idx] : ours, -1);
+	emit(lc, port, m, rip, rport, lport, wc_tcp_cookie(t, rip, rport, lport, isn, idx), isn + 1,
+	     RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0xFFFF, opts, 4, 0);
+	t->st.syncookies_sent++;
+}
+
+void wc_tcp_reset_reply(struct wc_lcore *lc, unsigned port, const struct rte_ipv4_hdr *ip,
+			const struct rte_tcp_hdr *th, uint16_t payload)
+{
+	struct rte_mbuf *m;
+	uint8_t f = th->tcp_flags;
+	uint32_t seq = 0, ack = 0;
+	uint8_t flags = RTE_TCP_RST_FLAG;
+
+	if (f & RTE_TCP_RST_FLAG)
+		return;	/* never answer a RST */
+	m = rte_pktmbuf_alloc(lc->pool);
+	if (!m) {
+		lc->ns.drops[WC_DROP_NO_MBUF]++;
+		return;
+	}
+	if (f & RTE_TCP_ACK_FLAG) {
+		seq = rte_be_to_cpu_32(th->recv_ack);
+	} else {
+		ack = rte_be_to_cpu_32(th->sent_seq) + payload + !!(f & RTE_TCP_SYN_FLAG) +
+		      !!(f & RTE_TCP_FIN_FLAG);
+		flags |= RTE_TCP_ACK_FLAG;
+	}
+	emit(lc, port, m, rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_16(th->src_port),
+	     rte_be_to_cpu_16(th->dst_port), seq, ack, flags, 0, NULL, 0, 0);
+}
+
+void wc_tcp_reset_conn(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(lc->pool);
+
+	if (m)
+		emit(lc, c->port, m, c->rip, c->rport, c->lport, c->snd_nxt, c->rcv_nxt,
+		     RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0, NULL, 0, 0);
+	lc->tcp->st.aborted++;
+	wc_mc_tcp_close(lc, c);
+	wc_tcb_free(lc, c);
+}
+
+void wc_tcp_output(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+
+	if (c->state == TCP_FREE || c->state == TCP_SYN_RCVD || c->state == TCP_TIME_WAIT)
+		goto done;
+	for (;;) {
+		uint32_t sent = c->snd_nxt - c->snd_una - (c->fin_sent ? 1 : 0);
+		uint64_t unsent = c->tx.len > sent ? c->tx.len - sent : 0;
+		uint32_t flight = c->snd_nxt - c->snd_una;
+		uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+		uint32_t len;
+
+		if (unsent == 0 || c->fin_sent)
+			break;
+		if (flight >= wnd) {
+			if (c->snd_wnd == 0 && !c->t_persist) {
+				c->t_persist = t->now_ms + c->rto_ms;
+				if (!c->zero_since)
+					c->zero_since = t->now_ms;
+			}
+			break;
+		}
+		len = wnd - flight;
+		if (len > c->mss)
+			len = c->mss;
+		if (len > unsent)
+			len = (uint32_t)unsent;
+		send_segment(lc, c, c->snd_nxt,  len,
+			     RTE_TCP_ACK_FLAG | (len == unsent ? RTE_TCP_PSH_FLAG : 0));
+		if (!c->rtt_active && !SEQ_LT(c->snd_nxt, c->snd_max)) {
+			/* time a fresh segment only (Karn) */
+			c->rtt_active = true;
+			c->rtt_seq = c->snd_nxt + len;
+			c->rtt_start = t->now_us;
+		}
+		c->snd_nxt += len;
+		if (SEQ_GT(c->snd_nxt, c->snd_max))
+			c->snd_max = c->snd_nxt;
+		if (!c->t_rto)
+			wc_tcp_rto_arm(t, c);
+	}
+	if (c->fin_wanted && !c->fin_sent && c->snd_nxt - c->snd_una == c->tx.len) {
+		send_segment(lc, c, c->snd_nxt, 0, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG);
+		c->fin_sent = true;
+		c->snd_nxt++;
+		if (SEQ_GT(c->snd_nxt, c->snd_max))
+			c->snd_max = c->snd_nxt;
+		if (!c->t_rto)
+			wc_tcp_rto_arm(t, c);
+		if (c->state == TCP_ESTABLISHED)
+			c->state = TCP_FIN_WAIT_1;
+		else if (c->state == TCP_CLOSE_WAIT)
+			c->state = TCP_LAST_ACK;
+	}
+	if (c->ack_now)
+		wc_tcp_send_ack(lc, c);
+	else if (c->unacked_segs && !c->t_delack)
+		c->t_delack = t->now_ms + WC_TCP_DELACK_MS;
+done:
+	if (c->state != TCP_FREE)
+		wc_tcb_schedule(t, c);
+}
+
+/* Zero-window probe: an old sequence number makes the peer repeat its window. */
+static void send_probe(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	send_segment(lc, c, c->snd_una - 1, 0, RTE_TCP_ACK_FLAG);
+	lc->tcp->st.zero_window_probes++;
+}
+
+void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	uint64_t now = t->now_ms;
+
+	if (c->t_end && now >= c->t_end) {
+		/* TIME_WAIT over, or a FIN_WAIT_2 / LAST_ACK peer gone */
+		c->t_end = 0;
+		wc_mc_tcp_close(lc, c);
+		wc_tcb_free(lc, c);
+		return;
+	}
+	if (c->t_idle && now >= c->t_idle) {
+		c->t_idle = 0;
+		t->st.idle_closed++;
+		if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT) {
+			/* a graceful close: replies already queued still go out */
+			c->app_closed = true;
+			c->fin_wanted = true;
+			c->t_end = now + WC_TCP_FIN_WAIT_MS;
+		} else {
+			wc_tcp_reset_conn(lc, c);
+			return;
+		}
+	}
+	if (c->t_rto && now >= c->t_rto) {
+		c->t_rto = 0;
+		if (c->state == TCP_SYN_RCVD) {
+			if (++c->retries > WC_TCP_SYN_RETRIES) {
+				wc_tcb_free(lc, c);	/* a half-open peer holds nothing */
+				return;
+			}
+			wc_tcp_send_synack(lc, c);
+			wc_tcp_rto_arm(t, c);
+			wc_tcb_schedule(t, c);
+			return;
+		}
+		if (++c->retries > WC_TCP_DATA_RETRIES) {
+			wc_tcp_reset_conn(lc, c);
+			return;
+		}
+		t->st.rto_timeouts++;
+		t->st.retransmits++;
+		{
+			uint32_t flight = c->snd_max - c->snd_una;
+
+			c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
+		}
+		c->cwnd = c->mss;
+		c->rtt_active = false;		/* Karn: no sample from retransmissions */
+		c->in_recovery = false;
+		c->dupacks = 0;
+		/* go back to the first unacknowledged byte (the FIN too, if unacked) */
+		c->snd_nxt = c->snd_una;
+		c->fin_sent = false;
+		if (c->state == TCP_FIN_WAIT_1 || c->state == TCP_CLOSING)
+			c->fin_wanted = true;
+		if (c->state == TCP_LAST_ACK) {
+			c->state = TCP_CLOSE_WAIT;
+			c->fin_wanted = true;
+		}
+		if (c->state == TCP_FIN_WAIT_1)
+			c->state = TCP_ESTABLISHED;
+		wc_tcp_rto_arm(t, c);
+	}
+	if (c->t_persist && now >= c->t_persist) {
+		c->t_persist = 0;
+		if (c->snd_wnd == 0) {
+			if (c->zero_since && now - c->zero_since > WC_TCP_ZERO_WINDOW_MS) {
+				wc_tcp_reset_conn(lc, c);	/* a peer that never reads */
+				return;
+			}
+			send_probe(lc, c);
+			c->t_persist = now + (c->rto_ms << 2 > 5000 ? 5000 : c->rto_ms << 2);
+		}
+	}
+	if (c->t_delack && now >= c->t_delack) {
+		c->t_delack = 0;
+		c->ack_now = true;
+	}
+	wc_tcp_output(lc, c);
+}
