@@ -67,7 +67,6 @@ $(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/tests/unit/%.o $$($(1)_NETLIB) $$($(1)_LIB)
 $(BUILD)/$(1)/tests/stress_%: $(BUILD)/$(1)/tests/stress/stress_%.o $$($(1)_LIB)
 	$$(CC) $(2) $$< $$($(1)_LIB) $$(LDLIBS_COMMON) -o $$@
 
--include $$($(1)_OBJ:.o=.d) $$($(1)_NET_OBJ:.o=.d) $(BUILD)/$(1)/dataplane/main.d
 endef
 
 $(eval $(call variant,rel,$(REL_CFLAGS)))
@@ -83,6 +82,9 @@ $(BUILD)/rel/bench/%: $(BUILD)/rel/tools/bench/%.o $(TOOLS_COMMON_OBJ) $(rel_NET
 	$(CC) $(REL_CFLAGS) $^ $(BENCH_LIBS) $(LDLIBS_COMMON) -o $@
 
 .SECONDARY:
+
+# header dependencies of everything built so far (libraries, tests, benchmarks)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 .PHONY: all deps test unit unit-asan stress dts bench bench-quick fuzz run clean
 

@@ -6,8 +6,9 @@ set -euo pipefail
 PACKAGES=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libdpdk-dev dpdk liburcu-dev libcmocka-dev libxxhash-dev libjansson-dev libinih-dev
-	valgrind python3 python3-pytest
-	iproute2 iputils-ping arping procps
+	valgrind python3 python3-pytest python3-pymemcache
+	iproute2 iputils-ping arping procps netcat-openbsd hping3
+	libmemcached-tools
 )
 
 missing=()

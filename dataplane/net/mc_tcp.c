@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "net/tcp_impl.h"
+#include "proto/mc_exec.h"
 
 /* ---- byte queues over chained single-segment mbufs ---- */
 
@@ -79,8 +80,14 @@ static struct rte_mbuf *seek(const struct wc_bytes *q, uint64_t off, uint32_t *i
 void wc_bytes_copy(const struct wc_bytes *q, uint64_t off, uint8_t *dst, uint32_t len)
 {
 	uint32_t in;
-	struct rte_mbuf *m = seek(q, off, &in);
+	struct rte_mbuf *m;
 
+	if (q->head && off + q->head_off + len <= q->head->data_len) {
+		/* all of it in the first buffer: the common case of a short reply */
+		memcpy(dst, rte_pktmbuf_mtod_offset(q->head, const uint8_t *, q->head_off + off), len);
+		return;
+	}
+	m = seek(q, off, &in);
 	while (len && m) {
 		uint32_t n = m->data_len - in;
 
@@ -168,6 +175,30 @@ void wc_mc_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
 	c->app_closed = true;
 }
 
+/*
+ * The common request, "get <key>" alone in one segment, answered without
+ * the general session machinery (the same reply mc_session_run would give).
+ */
+static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	const uint8_t *key;
+	uint32_t klen;
+	bool cas;
+
+	if (c->rx.head != c->rx.tail || !c->rx.head || !mc_session_idle(&c->sess))
+		return false;
+	key = mc_single_get(rte_pktmbuf_mtod_offset(c->rx.head, const uint8_t *, c->rx.head_off),
+			    (uint32_t)c->rx.len, &klen, &cas);
+	if (!key)
+		return false;
+	mc_exec_get_one(&lc->env, &c->out, key, klen, cas);
+	/* the request is answered: its mbuf carries the next segment out */
+	wc_tcp_recycle(lc, c->rx.head);
+	memset(&c->rx, 0, sizeof(c->rx));
+	c->inq.len = 0;
+	return true;
+}
+
 void wc_mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	struct wc_tcp_lc *t = lc->tcp;
@@ -177,7 +208,10 @@ void wc_mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 		return;
 	if (!c->app_closed && c->tx.len <= WC_TCP_SND_QUEUE_MAX) {
 		c->inq.len = c->rx.len;
-		r = mc_session_run(&c->sess, &c->inq, &c->out, &lc->env);
+		if (single_get(lc, c))
+			r = MC_RUN_MORE;
+		else
+			r = mc_session_run(&c->sess, &c->inq, &c->out, &lc->env);
 		commit(c);
 		if (c->out.failed) {
 			/* no buffers left for a reply: this connection cannot go on */

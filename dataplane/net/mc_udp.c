@@ -217,28 +217,6 @@ static void run(struct mc_udp_req *u)
 	finish(u);
 }
 
-/* One "get <key>" or "gets <key>" and nothing else: the key, or NULL. */
-static const uint8_t *single_get(const uint8_t *t, uint32_t len, uint32_t *klen, bool *cas)
-{
-	const uint8_t *k, *end = t + len;
-
-	if (len < 7 || t[0] != 'g' || t[1] != 'e' || t[2] != 't')
-		return NULL;
-	*cas = t[3] == 's';
-	if (t[3 + *cas] != ' ')
-		return NULL;
-	k = t + 4 + *cas;
-	/* exactly one line: its newline is the datagram's last byte */
-	if (memchr(t, '\n', len) != end - 1)
-		return NULL;
-	end -= (end[-2] == '\r') ? 2 : 1;
-	if (end <= k || end - k > MC_KEY_MAX || memchr(k, ' ', (size_t)(end - k)) ||
-	    memchr(k, '\r', (size_t)(end - k)))
-		return NULL;
-	*klen = (uint32_t)(end - k);
-	return k;
-}
-
 static bool source_allowed(const struct wc_app *app, uint32_t src, unsigned port)
 {
 	const struct wc_config *c = &app->cfg;
@@ -311,7 +289,7 @@ void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	{
 		uint32_t klen;
 		bool cas;
-		const uint8_t *key = single_get(u->payload, u->plen, &klen, &cas);
+		const uint8_t *key = mc_single_get(u->payload, u->plen, &klen, &cas);
 
 		if (key) {
 			uint8_t kbuf[MC_KEY_MAX];

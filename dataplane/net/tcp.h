@@ -23,7 +23,8 @@
  *    same tuple with a higher sequence number reuses it); RST for segments
  *    of unknown connections and for closed ports; an idle timeout; a
  *    connection whose peer keeps a zero window or stops acknowledging is
- *    aborted, so nothing is held forever;
+ *    aborted, so nothing is held forever (a half-open or idle connection
+ *    lives at most --idle-timeout, a zero window at most that or 120 s);
  *  - connection limits per lcore (its table) and overall: a SYN beyond them
  *    is refused with a RST and counted.
  */
@@ -105,6 +106,7 @@ struct wc_tcb {
 	bool app_closed;		/* the session is done (quit, error, close) */
 	bool busy_listed;		/* on the lcore's retry list */
 	bool zombie;			/* closed, but a write of its session is still out */
+	bool admitted;			/* counted against max-connections */
 	struct rte_mempool *pool;	/* where reply buffers come from */
 	/* timers (ms on the lcore's clock, 0 = off) */
 	uint64_t t_rto, t_delack, t_persist, t_idle, t_end;

@@ -87,12 +87,37 @@ void wc_tcp_fini(struct wc_lcore *lc)
 			wc_tcb_free(lc, c);
 		}
 	}
+	while (t->nspare)
+		rte_pktmbuf_free(t->spare[--t->nspare]);
 	rte_free(t->tcbs);
 	rte_free(t->free_list);
 	rte_free(t->retry);
 	rte_free(t->hash);
 	rte_free(t);
 	lc->tcp = NULL;
+}
+
+struct rte_mbuf *wc_tcp_mbuf(struct wc_lcore *lc)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	struct rte_mbuf *m;
+
+	if (!t->nspare)
+		return rte_pktmbuf_alloc(lc->pool);
+	m = t->spare[--t->nspare];
+	rte_pktmbuf_reset(m);
+	return m;
+}
+
+void wc_tcp_recycle(struct wc_lcore *lc, struct rte_mbuf *m)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+
+	if (t->nspare < WC_TCP_SPARES && m->pool == lc->pool && m->nb_segs == 1 && !m->next &&
+	    RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1)
+		t->spare[t->nspare++] = m;
+	else
+		rte_pktmbuf_free(m);
 }
 
 struct wc_tcb *wc_tcb_lookup(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport)
@@ -129,8 +154,19 @@ struct wc_tcb *wc_tcb_alloc(struct wc_lcore *lc, unsigned port, uint32_t rip, ui
 	c->hnext = t->hash[h];
 	t->hash[h] = idx + 1;
 	t->st.active++;
-	__atomic_fetch_add(&lc->app->tcp_open, 1, __ATOMIC_RELAXED);
 	return c;
+}
+
+bool wc_tcp_admit(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	unsigned *open = &lc->app->tcp_open;
+
+	if (__atomic_add_fetch(open, 1, __ATOMIC_RELAXED) > lc->app->cfg.max_conns) {
+		__atomic_fetch_sub(open, 1, __ATOMIC_RELAXED);
+		return false;
+	}
+	c->admitted = true;
+	return true;
 }
 
 static void unhash(struct wc_tcp_lc *t, struct wc_tcb *c)
@@ -165,17 +201,26 @@ static void wheel_remove(struct wc_tcp_lc *t, struct wc_tcb *c)
 	(void)idx;
 }
 
+/* The earlier of two timer deadlines, where 0 means not set. */
+static inline uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return a - 1 < b - 1 ? a : b;
+}
+
 void wc_tcb_schedule(struct wc_tcp_lc *t, struct wc_tcb *c)
 {
-	uint64_t d = 0, timers[5] = { c->t_rto, c->t_delack, c->t_persist, c->t_idle, c->t_end };
+	uint64_t d = earliest(earliest(earliest(c->t_rto, c->t_delack), earliest(c->t_persist, c->t_idle)),
+			      c->t_end);
 	uint32_t idx = tcb_index(t, c) + 1, slot;
 
-	for (int i = 0; i < 5; i++)
-		if (timers[i] && (!d || timers[i] < d))
-			d = timers[i];
 	if (d && d <= t->wheel_done)
 		d = t->wheel_done + 1;	/* already due: the next slot the wheel runs */
-	if (d == c->deadline)
+	/*
+	 * Timers mostly move later (the idle timer on every segment): leave an
+	 * earlier wake-up in place, where wc_tcp_timers finds nothing due and
+	 * schedules again, rather than move the connection on every segment.
+	 */
+	if (c->deadline && (d == 0 || c->deadline <= d))
 		return;
 	wheel_remove(t, c);
 	if (!d)
@@ -225,7 +270,9 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c)
 	t->free_list[t->nfree++] = tcb_index(t, c);
 	t->st.active--;
 	t->st.closed++;
-	__atomic_fetch_sub(&lc->app->tcp_open, 1, __ATOMIC_RELAXED);
+	if (c->admitted)
+		__atomic_fetch_sub(&lc->app->tcp_open, 1, __ATOMIC_RELAXED);
+	c->admitted = false;
 }
 
 void wc_tcp_retry_add(struct wc_tcp_lc *t, struct wc_tcb *c)

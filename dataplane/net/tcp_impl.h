@@ -11,6 +11,7 @@
 #include "net/tcp.h"
 
 #define WC_TCP_WHEEL 4096		/* 1 ms slots: a 4 s span, longer timers go round */
+#define WC_TCP_SPARES 32		/* received mbufs kept for the next segments out */
 
 #define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
 #define SEQ_LE(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
@@ -33,6 +34,8 @@ struct wc_tcp_lc {
 	unsigned nretry;
 	uint32_t *retry;		/* connections to run again next loop */
 	uint64_t cookie_secret;
+	unsigned nspare;
+	struct rte_mbuf *spare[WC_TCP_SPARES];
 	struct wc_tcp_stats st;
 };
 
@@ -48,9 +51,18 @@ static inline uint32_t tcb_index(const struct wc_tcp_lc *t, const struct wc_tcb 
 
 /* tcp_conn.c */
 struct wc_tcb *wc_tcb_lookup(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport);
+/* Count an opening connection against max-connections; false: the limit is reached. */
+bool wc_tcp_admit(struct wc_lcore *lc, struct wc_tcb *c);
 struct wc_tcb *wc_tcb_alloc(struct wc_lcore *lc, unsigned port, uint32_t rip, uint16_t rport,
 			    uint16_t lport);
 void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c);
+/*
+ * An mbuf for a segment out: a recycled received one when there is one
+ * (skipping a trip through the mempool both ways), else a fresh one.
+ */
+struct rte_mbuf *wc_tcp_mbuf(struct wc_lcore *lc);
+/* Done with a received mbuf: keep it for wc_tcp_mbuf, or free it. */
+void wc_tcp_recycle(struct wc_lcore *lc, struct rte_mbuf *m);
 void wc_tcb_schedule(struct wc_tcp_lc *t, struct wc_tcb *c);
 uint32_t wc_tcp_cookie(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport,
 		       uint32_t peer_isn, uint8_t mss_idx);

@@ -87,6 +87,10 @@ static struct wc_tcb *open_conn(struct wc_lcore *lc, unsigned port, uint32_t rip
 
 	if (!c)
 		return NULL;
+	if (cookie && !wc_tcp_admit(lc, c)) {
+		wc_tcb_free(lc, c);
+		return NULL;
+	}
 	c->cookie = cookie;
 	c->rcv_cap = rcv_cap_for(lc);
 	c->mss = s->mss < 1460 ? s->mss : 1460;
@@ -124,6 +128,7 @@ static struct wc_tcb *open_conn(struct wc_lcore *lc, unsigned port, uint32_t rip
 		c->rcv_cap = 0xFFFF;	/* no scaling: a 64 KiB window is all we can offer */
 	}
 	c->state = TCP_SYN_RCVD;
+	c->t_idle = t->now_ms + lc->app->cfg.tcp_idle_ms;	/* a half-open peer, at most this */
 	t->syn_rcvd++;
 	wc_tcp_send_synack(lc, c);
 	wc_tcp_rto_arm(t, c);
@@ -141,6 +146,7 @@ static struct wc_tcb *no_conn(struct wc_lcore *lc, unsigned port, const struct r
 	uint16_t rport = rte_be_to_cpu_16(th->src_port), lport = rte_be_to_cpu_16(th->dst_port);
 	bool listening = app->cfg.tcp_enabled && lport == app->cfg.tcp_port;
 	unsigned backlog = t->ntcb / 4 > SYN_BACKLOG_MIN ? t->ntcb / 4 : SYN_BACKLOG_MIN;
+	struct wc_tcb *c;
 
 	if (s->flags & RTE_TCP_RST_FLAG)
 		return NULL;
@@ -150,13 +156,13 @@ static struct wc_tcb *no_conn(struct wc_lcore *lc, unsigned port, const struct r
 	}
 	if ((s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
 		parse_options(th, doff, s);
-		if (t->nfree == 0 ||
-		    __atomic_load_n(&lc->app->tcp_open, __ATOMIC_RELAXED) >= app->cfg.max_conns) {
+		if (__atomic_load_n(&app->tcp_open, __ATOMIC_RELAXED) >= app->cfg.max_conns) {
 			t->st.refused++;	/* the refusal is a RST: connection refused */
 			wc_tcp_reset_reply(lc, port, ip, th, 0);
 			return NULL;
 		}
-		if (t->syn_rcvd >= backlog) {
+		/* half-open connections past the backlog (a SYN flood) hold no state */
+		if (t->syn_rcvd >= backlog || t->nfree == 0) {
 			wc_tcp_cookie_synack(lc, port, ip, th, s->mss);
 			return NULL;
 		}
@@ -166,13 +172,15 @@ static struct wc_tcb *no_conn(struct wc_lcore *lc, unsigned port, const struct r
 	if ((s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_ACK_FLAG) {
 		uint16_t mss = wc_tcp_cookie_check(t, rip, rport, lport, s->seq - 1, s->ack - 1);
 
-		if (mss && t->nfree &&
-		    __atomic_load_n(&lc->app->tcp_open, __ATOMIC_RELAXED) < app->cfg.max_conns) {
+		if (mss) {
 			s->mss = mss;
-			return open_conn(lc, port, rip, rport, lport, s, true);
-		}
-		if (t->st.syncookies_sent)
+			c = open_conn(lc, port, rip, rport, lport, s, true);
+			if (c)
+				return c;
+			t->st.refused++;	/* a good cookie, but no room */
+		} else if (t->st.syncookies_sent) {
 			t->st.syncookies_bad++;
+		}
 	}
 	wc_tcp_reset_reply(lc, port, ip, th, (uint16_t)s->len);
 	return NULL;
@@ -246,6 +254,33 @@ static void enter_time_wait(struct wc_tcp_lc *t, struct wc_tcb *c)
 	c->t_end = t->now_ms + WC_TCP_TIME_WAIT_MS;
 }
 
+/* New bytes acknowledged (data_acked of them reply bytes): RTT, reply queue, RTO. */
+static void take_ack(struct wc_tcp_lc *t, struct wc_tcb *c, uint32_t ack, uint32_t data_acked)
+{
+	if (c->rtt_active && SEQ_GE(ack, c->rtt_seq))
+		rtt_sample(t, c);
+	if (data_acked > c->tx.len)
+		data_acked = (uint32_t)c->tx.len;
+	wc_bytes_drop(&c->tx, data_acked);
+	c->snd_una = ack;
+	if (SEQ_LT(c->snd_nxt, c->snd_una))
+		c->snd_nxt = c->snd_una;
+	c->retries = 0;
+	c->dupacks = 0;
+	c->t_rto = 0;
+	if (c->snd_una != c->snd_max)
+		wc_tcp_rto_arm(t, c);
+}
+
+/* Slow start, then congestion avoidance (RFC 5681). */
+static void grow_cwnd(struct wc_tcb *c, uint32_t acked)
+{
+	if (c->cwnd < c->ssthresh)
+		c->cwnd += acked < c->mss ? acked : c->mss;
+	else
+		c->cwnd += (uint32_t)((uint64_t)c->mss * c->mss / c->cwnd) + 1;
+}
+
 /* The ACK field of a segment in a synchronized state. false: the segment ends here. */
 static bool process_ack(struct wc_lcore *lc, struct wc_tcb *c, const struct seg *s)
 {
@@ -262,7 +297,7 @@ static bool process_ack(struct wc_lcore *lc, struct wc_tcb *c, const struct seg 
 	acked = s->ack - c->snd_una;
 	if (acked == 0) {
 		if (s->len == 0 && !(s->flags & RTE_TCP_FIN_FLAG) &&
-		    s->wnd == c->snd_wnd && c->snd_max != c->snd_una) {
+		    ((uint32_t)s->wnd << c->snd_wscale) == c->snd_wnd && c->snd_max != c->snd_una) {
 			t->st.dup_acks++;
 			if (++c->dupacks == 3) {
 				/* fast retransmit, then NewReno recovery */
@@ -283,21 +318,8 @@ static bool process_ack(struct wc_lcore *lc, struct wc_tcb *c, const struct seg 
 			}
 		}
 	} else {
-		uint32_t data_acked = acked;
-
-		if (c->rtt_active && SEQ_GE(s->ack, c->rtt_seq))
-			rtt_sample(t, c);
 		fin_acked = c->fin_sent && s->ack == c->snd_max;
-		if (fin_acked)
-			data_acked--;
-		if (data_acked > c->tx.len)
-			data_acked = (uint32_t)c->tx.len;
-		wc_bytes_drop(&c->tx, data_acked);
-		c->snd_una = s->ack;
-		if (SEQ_LT(c->snd_nxt, c->snd_una))
-			c->snd_nxt = c->snd_una;
-		c->retries = 0;
-		c->dupacks = 0;
+		take_ack(t, c, s->ack, acked - fin_acked);
 		if (c->in_recovery) {
 			if (SEQ_GE(s->ack, c->recover)) {
 				c->in_recovery = false;
@@ -309,14 +331,9 @@ static bool process_ack(struct wc_lcore *lc, struct wc_tcb *c, const struct seg 
 					wc_tcp_retransmit_one(lc, c);
 				t->st.retransmits++;
 			}
-		} else if (c->cwnd < c->ssthresh) {
-			c->cwnd += acked < c->mss ? acked : c->mss;
 		} else {
-			c->cwnd += (uint32_t)((uint64_t)c->mss * c->mss / c->cwnd) + 1;
+			grow_cwnd(c, acked);
 		}
-		c->t_rto = 0;
-		if (c->snd_una != c->snd_max)
-			wc_tcp_rto_arm(t, c);
 		if (fin_acked) {
 			switch (c->state) {
 			case TCP_FIN_WAIT_1:
@@ -345,6 +362,51 @@ static bool process_ack(struct wc_lcore *lc, struct wc_tcb *c, const struct seg 
 			c->t_persist = 0;
 		}
 	}
+	return true;
+}
+
+/*
+ * Header prediction (after Van Jacobson): the segment a busy request/response
+ * connection almost always gets is the next in order, ACK set and nothing
+ * else unusual, acknowledging replies and carrying a request. Such a segment
+ * is handled here in one pass; false sends everything else the general way.
+ */
+static bool predicted(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m,
+		      const struct seg *s)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	uint32_t acked = s->ack - c->snd_una, wnd = s->wnd << c->snd_wscale;
+
+	if (c->state != TCP_ESTABLISHED ||
+	    (s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG |
+			 RTE_TCP_URG_FLAG)) != RTE_TCP_ACK_FLAG ||
+	    s->seq != c->rcv_nxt || c->nooo || c->in_recovery || c->dupacks || c->fin_sent ||
+	    c->snd_nxt != c->snd_max || acked > c->snd_max - c->snd_una || wnd == 0 ||
+	    (s->len == 0 && acked == 0) || s->len > c->rcv_adv - c->rcv_nxt ||
+	    s->len > wc_tcp_rcv_window(c))
+		return false;
+	c->t_idle = t->now_ms + lc->app->cfg.tcp_idle_ms;
+	if (acked) {
+		take_ack(t, c, s->ack, acked);
+		grow_cwnd(c, acked);
+	}
+	c->snd_wnd = wnd;
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = s->ack;
+	c->zero_since = 0;
+	c->t_persist = 0;
+	if (s->len == 0) {
+		wc_tcp_output(lc, c);	/* the window moved: more may go */
+		wc_tcp_recycle(lc, m);
+		return true;
+	}
+	rte_pktmbuf_adj(m, s->payload_off);
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - s->len));
+	wc_bytes_append(&c->rx, m);
+	c->rcv_nxt += s->len;
+	if (++c->unacked_segs >= 2)
+		c->ack_now = true;
+	wc_mc_tcp_run(lc, c);
 	return true;
 }
 
@@ -450,7 +512,7 @@ static void established_input(struct wc_lcore *lc, struct wc_tcb *c, struct rte_
 	}
 	if (new_data) {
 		if (!keep)
-			rte_pktmbuf_free(m);
+			wc_tcp_recycle(lc, m);
 		wc_mc_tcp_run(lc, c);
 		return;
 	}
@@ -458,7 +520,7 @@ output:
 	wc_tcp_output(lc, c);
 out:
 	if (!keep)
-		rte_pktmbuf_free(m);
+		wc_tcp_recycle(lc, m);
 }
 
 void wc_tcp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
@@ -548,17 +610,26 @@ void wc_tcp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 			rte_pktmbuf_free(m);
 			return;
 		}
+		if (t->syn_rcvd)
+			t->syn_rcvd--;
 		c->state = TCP_ESTABLISHED;
+		if (!wc_tcp_admit(lc, c)) {
+			t->st.refused++;	/* the limit filled while this one was half-open */
+			wc_tcp_reset_reply(lc, port, ip, th, (uint16_t)s.len);
+			wc_tcb_free(lc, c);
+			rte_pktmbuf_free(m);
+			return;
+		}
 		c->snd_una = s.ack;
 		c->snd_wnd = s.wnd << c->snd_wscale;
 		c->snd_wl1 = s.seq;
 		c->snd_wl2 = s.ack;
 		c->t_rto = 0;
 		c->retries = 0;
-		if (t->syn_rcvd)
-			t->syn_rcvd--;
 		t->st.accepted++;
 		wc_mc_tcp_open(lc, c);
+	} else if (predicted(lc, c, m, &s)) {
+		return;
 	}
 	established_input(lc, c, m, &s);
 }

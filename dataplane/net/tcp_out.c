@@ -51,7 +51,8 @@ static uint16_t adv_window(struct wc_tcb *c)
  * Fill Ethernet/IPv4/TCP headers of m (payload already at TCP_HDRS +
  * optlen) and queue it. False (and m freed) when the peer's MAC is unknown.
  */
-static bool emit(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m, uint32_t rip,
+static inline __attribute__((always_inline)) bool
+emit(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m, uint32_t rip,
 		 uint16_t rport, uint16_t lport, uint32_t seq, uint32_t ack, uint8_t flags,
 		 uint16_t win, const uint8_t *opts, uint8_t optlen, uint16_t payload)
 {
@@ -117,7 +118,7 @@ static bool emit(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m, uint32_
 static void send_segment(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, uint32_t len,
 			 uint8_t flags)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(lc->pool);
+	struct rte_mbuf *m = wc_tcp_mbuf(lc);
 
 	if (!m) {
 		lc->ns.drops[WC_DROP_NO_MBUF]++;
@@ -174,7 +175,7 @@ static uint8_t syn_options(uint8_t *o, uint16_t mss, int wscale)
 
 void wc_tcp_send_synack(struct wc_lcore *lc, struct wc_tcb *c)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(lc->pool);
+	struct rte_mbuf *m = wc_tcp_mbuf(lc);
 	uint8_t opts[8], n;
 	uint32_t win = c->rcv_cap > 0xFFFF ? 0xFFFF : c->rcv_cap;
 
@@ -192,7 +193,7 @@ void wc_tcp_cookie_synack(struct wc_lcore *lc, unsigned port, const struct rte_i
 			  const struct rte_tcp_hdr *th, uint16_t mss)
 {
 	struct wc_tcp_lc *t = lc->tcp;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(lc->pool);
+	struct rte_mbuf *m = wc_tcp_mbuf(lc);
 	uint32_t rip = rte_be_to_cpu_32(ip->src_addr), isn = rte_be_to_cpu_32(th->sent_seq);
 	uint16_t rport = rte_be_to_cpu_16(th->src_port), lport = rte_be_to_cpu_16(th->dst_port);
 	uint8_t idx = wc_tcp_mss_index(mss), opts[4];
@@ -219,7 +220,7 @@ void wc_tcp_reset_reply(struct wc_lcore *lc, unsigned port, const struct rte_ipv
 
 	if (f & RTE_TCP_RST_FLAG)
 		return;	/* never answer a RST */
-	m = rte_pktmbuf_alloc(lc->pool);
+	m = wc_tcp_mbuf(lc);
 	if (!m) {
 		lc->ns.drops[WC_DROP_NO_MBUF]++;
 		return;
@@ -237,7 +238,7 @@ void wc_tcp_reset_reply(struct wc_lcore *lc, unsigned port, const struct rte_ipv
 
 void wc_tcp_reset_conn(struct wc_lcore *lc, struct wc_tcb *c)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(lc->pool);
+	struct rte_mbuf *m = wc_tcp_mbuf(lc);
 
 	if (m)
 		emit(lc, c->port, m, c->rip, c->rport, c->lport, c->snd_nxt, c->rcv_nxt,
@@ -251,8 +252,13 @@ void wc_tcp_output(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	struct wc_tcp_lc *t = lc->tcp;
 
-	if (c->state == TCP_FREE || c->state == TCP_SYN_RCVD || c->state == TCP_TIME_WAIT)
+	if (c->state == TCP_FREE || c->state == TCP_SYN_RCVD)
 		goto done;
+	if (c->state == TCP_TIME_WAIT) {
+		if (c->ack_now)
+			wc_tcp_send_ack(lc, c);	/* the ACK of the peer's FIN */
+		goto done;
+	}
 	for (;;) {
 		uint32_t sent = c->snd_nxt - c->snd_una - (c->fin_sent ? 1 : 0);
 		uint64_t unsent = c->tx.len > sent ? c->tx.len - sent : 0;
@@ -386,7 +392,10 @@ void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c)
 	if (c->t_persist && now >= c->t_persist) {
 		c->t_persist = 0;
 		if (c->snd_wnd == 0) {
-			if (c->zero_since && now - c->zero_since > WC_TCP_ZERO_WINDOW_MS) {
+			uint64_t limit = lc->app->cfg.tcp_idle_ms < WC_TCP_ZERO_WINDOW_MS ?
+					 lc->app->cfg.tcp_idle_ms : WC_TCP_ZERO_WINDOW_MS;
+
+			if (c->zero_since && now - c->zero_since > limit) {
 				wc_tcp_reset_conn(lc, c);	/* a peer that never reads */
 				return;
 			}

@@ -121,34 +121,58 @@ static const char *server_error(enum wc_status st)
 
 /* ---- retrieval ---- */
 
+/* "VALUE <key> <flags> <bytes>[ <cas>]\r\n" at dst; returns its end. */
+static uint8_t *value_header(uint8_t *dst, const struct mc_tok *key, const struct wc_view *v,
+			     bool cas)
+{
+	char num[20], *d;
+
+	memcpy(dst, "VALUE ", 6);
+	memcpy(dst + 6, key->p, key->len);
+	dst += 6 + key->len;
+	*dst++ = ' ';
+	d = mc_fmt_u64(num + 20, v->flags);
+	memcpy(dst, d, (size_t)(num + 20 - d));
+	dst += num + 20 - d;
+	*dst++ = ' ';
+	d = mc_fmt_u64(num + 20, v->vlen);
+	memcpy(dst, d, (size_t)(num + 20 - d));
+	dst += num + 20 - d;
+	if (cas) {
+		*dst++ = ' ';
+		d = mc_fmt_u64(num + 20, v->cas);
+		memcpy(dst, d, (size_t)(num + 20 - d));
+		dst += num + 20 - d;
+	}
+	dst[0] = '\r';
+	dst[1] = '\n';
+	return dst + 2;
+}
+
+#define VALUE_HEADER_MAX (6 + MC_KEY_MAX + 3 * 21 + 2)
+
 static void value_line(struct mc_out *out, const struct mc_tok *key, const struct wc_view *v,
 		       bool cas)
 {
-	/* "VALUE <key> <flags> <bytes>[ <cas>]\r\n" assembled in one piece */
-	char hdr[6 + MC_KEY_MAX + 3 * 21 + 2];
-	char num[20], *d, *p = hdr;
+	uint8_t hdr[VALUE_HEADER_MAX], *end;
+	size_t most = VALUE_HEADER_MAX + v->vlen + 2;
 
-	memcpy(p, "VALUE ", 6);
-	p += 6;
-	memcpy(p, key->p, key->len);
-	p += key->len;
-	*p++ = ' ';
-	d = mc_fmt_u64(num + 20, v->flags);
-	memcpy(p, d, (size_t)(num + 20 - d));
-	p += num + 20 - d;
-	*p++ = ' ';
-	d = mc_fmt_u64(num + 20, v->vlen);
-	memcpy(p, d, (size_t)(num + 20 - d));
-	p += num + 20 - d;
-	if (cas) {
-		*p++ = ' ';
-		d = mc_fmt_u64(num + 20, v->cas);
-		memcpy(p, d, (size_t)(num + 20 - d));
-		p += num + 20 - d;
+	if (most <= (size_t)(out->end - out->p) && !out->failed &&
+	    (!out->limit || out->written + most <= out->limit)) {
+		/* room for all of it: written in place */
+		uint8_t *start = out->p;
+
+		end = value_header(start, key, v, cas);
+		memcpy(end, v->value, v->vlen);
+		end += v->vlen;
+		end[0] = '\r';
+		end[1] = '\n';
+		out->p = end + 2;
+		out->written += (uint64_t)(out->p - start);
+		return;
 	}
-	*p++ = '\r';
-	*p++ = '\n';
-	mc_out_put(out, hdr, (size_t)(p - hdr));
+	end = value_header(hdr, key, v, cas);
+	mc_out_put(out, hdr, (size_t)(end - hdr));
 	mc_out_put(out, v->value, v->vlen);
 	mc_out_put(out, CRLF, 2);
 }

@@ -476,3 +476,40 @@ bool mc_parse_line(const uint8_t *line, uint32_t len, struct mc_req *r)
 		return fail(r, "ERROR");
 	}
 }
+
+/* Does the word hold a byte below 0x21 (space, CR, LF, a control character)? */
+static inline bool has_byte_below_21(uint64_t x)
+{
+	return ((x - 0x2121212121212121ull) & ~x & 0x8080808080808080ull) != 0;
+}
+
+const uint8_t *mc_single_get(const uint8_t *t, uint32_t len, uint32_t *klen, bool *cas)
+{
+	const uint8_t *k, *p, *end = t + len;
+
+	if (len < 7 || t[0] != 'g' || t[1] != 'e' || t[2] != 't' || end[-1] != '\n')
+		return NULL;
+	*cas = t[3] == 's';
+	if (t[3 + *cas] != ' ')
+		return NULL;
+	k = t + 4 + *cas;
+	end -= (end[-2] == '\r') ? 2 : 1;
+	if (end <= k || end - k > MC_KEY_MAX)
+		return NULL;
+	/*
+	 * One key and nothing after it: no space, CR, LF (a second line) or
+	 * control byte inside. Keys with control bytes take the general path.
+	 */
+	for (p = k; end - p >= 8; p += 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		if (has_byte_below_21(w))
+			return NULL;
+	}
+	for (; p < end; p++)
+		if (*p < 0x21)
+			return NULL;
+	*klen = (uint32_t)(end - k);
+	return k;
+}

@@ -92,6 +92,13 @@ struct mc_req {
  */
 bool mc_parse_line(const uint8_t *line, uint32_t len, struct mc_req *req);
 
+/*
+ * The fast path's recognizer: buf holds exactly one "get <key>" or
+ * "gets <key>" line (one key, newline last) and nothing else. Returns the
+ * key (inside buf) or NULL; anything else goes the general way.
+ */
+const uint8_t *mc_single_get(const uint8_t *buf, uint32_t len, uint32_t *klen, bool *cas);
+
 /* Next space-separated token in [*pos, end); false when none is left. */
 bool mc_next_token(const uint8_t **pos, const uint8_t *end, struct mc_tok *t);
 

@@ -121,6 +121,12 @@ struct mc_session {
 
 void mc_session_init(struct mc_session *s);
 
+/* Between commands with nothing outstanding: a fast path may take the next one. */
+static inline bool mc_session_idle(const struct mc_session *s)
+{
+	return s->st == MC_S_LINE && !s->pending && !s->busy;
+}
+
 /*
  * Run commands from in, writing replies to out, until input runs out or it
  * blocks. After MC_RUN_BUSY call it again later even if no input arrived.

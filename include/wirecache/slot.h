@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define WC_SLOTS 16384u
 
@@ -21,16 +22,13 @@ uint16_t wc_crc16(const void *data, size_t len);
 static inline void wc_slot_hashed_part(const uint8_t *key, size_t len,
 				       const uint8_t **out, size_t *out_len)
 {
-	size_t open, close;
+	const uint8_t *open = memchr(key, '{', len), *close;
 
-	for (open = 0; open < len && key[open] != '{'; open++)
-		;
-	if (open < len) {
-		for (close = open + 1; close < len && key[close] != '}'; close++)
-			;
-		if (close < len && close > open + 1) {
-			*out = key + open + 1;
-			*out_len = close - open - 1;
+	if (open) {
+		close = memchr(open + 1, '}', len - (size_t)(open + 1 - key));
+		if (close && close > open + 1) {
+			*out = open + 1;
+			*out_len = (size_t)(close - open - 1);
 			return;
 		}
 	}

@@ -304,6 +304,51 @@ static void numbers(void **state)
 	assert_false(mc_parse_u32(&t, &w));
 }
 
+static const char *single(const char *text, uint32_t *klen, bool *cas)
+{
+	return (const char *)mc_single_get((const uint8_t *)text, (uint32_t)strlen(text), klen, cas);
+}
+
+/* The fast path's recognizer takes exactly one plain get and leaves the rest to the parser. */
+static void single_get_recognizer(void **state)
+{
+	char longkey[300];
+	uint32_t klen;
+	bool cas;
+	const char *k;
+
+	(void)state;
+	k = single("get key:1\r\n", &klen, &cas);
+	assert_non_null(k);
+	assert_int_equal(klen, 5);
+	assert_memory_equal(k, "key:1", 5);
+	assert_false(cas);
+	k = single("gets abcdefghijklmnopqrstu\n", &klen, &cas);
+	assert_non_null(k);
+	assert_int_equal(klen, 21);
+	assert_true(cas);
+	assert_null(single("get a b\r\n", &klen, &cas));		/* two keys */
+	assert_null(single("get  a\r\n", &klen, &cas));		/* empty key first */
+	assert_null(single("get a \r\n", &klen, &cas));		/* trailing space */
+	assert_null(single("get a\r\nget b\r\n", &klen, &cas));	/* two lines */
+	assert_null(single("get a", &klen, &cas));			/* no newline yet */
+	assert_null(single("get \r\n", &klen, &cas));
+	assert_null(single("getx a\r\n", &klen, &cas));
+	assert_null(single("gat 1 a\r\n", &klen, &cas));
+	assert_null(single("get a\x01b\r\n", &klen, &cas));	/* control byte: general path */
+	assert_null(single("get abcdefgh\tijk\r\n", &klen, &cas));	/* in the word loop */
+	memcpy(longkey, "get ", 4);
+	memset(longkey + 4, 'k', 251);
+	memcpy(longkey + 255, "\r\n", 3);
+	assert_null(single(longkey, &klen, &cas));			/* 251 bytes: too long */
+	longkey[4 + 250] = '\r';
+	longkey[4 + 251] = '\n';
+	longkey[4 + 252] = 0;
+	k = single(longkey, &klen, &cas);
+	assert_non_null(k);
+	assert_int_equal(klen, 250);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,7 +356,7 @@ int main(void)
 		cmocka_unit_test(retrieval_commands), cmocka_unit_test(keyed_commands),
 		cmocka_unit_test(misc_commands), cmocka_unit_test(meta_flags),
 		cmocka_unit_test(meta_errors), cmocka_unit_test(base64_keys),
-		cmocka_unit_test(numbers),
+		cmocka_unit_test(numbers), cmocka_unit_test(single_get_recognizer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -175,7 +175,7 @@ static enum mc_run converse(const char *input, size_t len, uint64_t chunk, uint6
 {
 	struct fake_in in = { .q = { .peek = fake_peek, .consume = fake_consume },
 			      .data = (const uint8_t *)input, .chunk = chunk };
-	struct mc_session *s = malloc(sizeof(*s));
+	struct mc_session *s = calloc(1, sizeof(*s));
 	struct mc_out out;
 	enum mc_run r = MC_RUN_MORE;
 
@@ -538,6 +538,7 @@ static void mailbox_backpressure(void **state)
 
 		in.arrived = in.q.len = 17;
 		sink_init(&out);
+		memset(&s, 0, sizeof(s));
 		mc_session_init(&s);
 		assert_int_equal(mc_session_run(&s, &in.q, &out, &env), MC_RUN_BUSY);
 		assert_int_equal(mc_session_run(&s, &in.q, &out, &env), MC_RUN_BUSY);

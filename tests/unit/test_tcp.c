@@ -1,0 +1,569 @@
+/*
+ * test_tcp.c - the dataplane's TCP, segment by segment, on a dataplane
+ * without a NIC and with a frozen clock: the handshake and its options,
+ * request/response with ACKs (delayed and immediate), pipelining,
+ * retransmission timeout with back-off, fast retransmit, out-of-order
+ * segments held and delivered, flow control both ways (our advertised
+ * window, the peer's zero window and its probes), FIN in both directions,
+ * TIME_WAIT, RSTs, SYN cookies, the connection limit and the idle timeout.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "dp_harness.h"
+#include "net/tcp_impl.h"
+
+#define CPORT 40001
+#define ISN 1000000u
+
+static struct dp_harness h;
+
+struct sseg {			/* a segment the dataplane sent */
+	uint8_t flags;
+	uint32_t seq, ack;
+	uint16_t win;
+	uint16_t mss;
+	int wscale;
+	uint16_t len;
+	const uint8_t *data;
+};
+
+struct client {
+	uint16_t port;
+	uint32_t seq;		/* next sequence number we send */
+	uint32_t ack;		/* next byte we expect from the node */
+};
+
+static void short_idle(struct wc_config *c)
+{
+	c->tcp_idle_ms = 5000;
+	c->max_conns = 64;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (dp_eal_init() != 0 || dp_setup(&h, short_idle) != 0)
+		return -1;
+	h.lc->tcp->frozen_clock = true;
+	h.lc->tcp->now_ms = 1000000;
+	h.lc->tcp->now_us = 1000000000;
+	h.lc->tcp->wheel_done = h.lc->tcp->now_ms;
+	dp_learn_client(&h);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	dp_teardown(&h);
+	return 0;
+}
+
+static struct wc_tcp_stats *st(void)
+{
+	return &h.lc->tcp->st;
+}
+
+static void advance(uint64_t ms)
+{
+	h.lc->tcp->now_ms += ms;
+	h.lc->tcp->now_us += ms * 1000;
+	wc_tcp_poll(h.lc);
+	wc_net_flush(h.lc);
+}
+
+/* Send one segment from the client. */
+static void tx(uint16_t cport, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win,
+	       const void *data, size_t len, const uint8_t *opts, uint8_t optlen)
+{
+	uint8_t f[2048];
+
+	dp_input(&h, f, dp_tcp(f, cport, flags, seq, ack, win, data, len, opts, optlen));
+}
+
+static struct sseg rx_seg(unsigned i)
+{
+	const uint8_t *f;
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_tcp_hdr *th;
+	struct sseg s = { .wscale = -1 };
+	unsigned doff;
+
+	assert_true(i < h.nsent);
+	f = rte_pktmbuf_mtod(h.sent[i], const uint8_t *);
+	ip = (const struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
+	assert_int_equal(ip->next_proto_id, IPPROTO_TCP);
+	th = (const struct rte_tcp_hdr *)(ip + 1);
+	assert_int_equal(rte_raw_cksum(ip, 20), 0xFFFF);
+	assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, th), 0);
+	doff = (th->data_off >> 4) * 4u;
+	s.flags = th->tcp_flags;
+	s.seq = rte_be_to_cpu_32(th->sent_seq);
+	s.ack = rte_be_to_cpu_32(th->recv_ack);
+	s.win = rte_be_to_cpu_16(th->rx_win);
+	s.len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - 20 - doff);
+	s.data = (const uint8_t *)th + doff;
+	for (const uint8_t *o = (const uint8_t *)(th + 1); o < (const uint8_t *)th + doff;) {
+		if (*o == 0)
+			break;
+		if (*o == 1) {
+			o++;
+			continue;
+		}
+		if (o[0] == 2)
+			s.mss = (uint16_t)(o[2] << 8 | o[3]);
+		if (o[0] == 3)
+			s.wscale = o[2];
+		o += o[1];
+	}
+	return s;
+}
+
+static const uint8_t syn_opts[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };	/* MSS 1460, WS 7 */
+
+/* Three-way handshake; returns the client's view. */
+static struct client connect_(uint16_t cport)
+{
+	struct client c = { .port = cport, .seq = ISN };
+	struct sseg s;
+
+	dp_clear_sent(&h);
+	tx(cport, RTE_TCP_SYN_FLAG, c.seq, 0, 65535, NULL, 0, syn_opts, sizeof(syn_opts));
+	assert_int_equal(h.nsent, 1);
+	s = rx_seg(0);
+	assert_int_equal(s.flags, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
+	assert_int_equal(s.ack, ISN + 1);
+	assert_int_equal(s.mss, 1460);
+	assert_int_equal(s.wscale, h.app.tcp_wscale);
+	c.seq = ISN + 1;
+	c.ack = s.seq + 1;
+	dp_clear_sent(&h);
+	tx(cport, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, NULL, 0, NULL, 0);
+	assert_int_equal(h.nsent, 0);
+	return c;
+}
+
+/* Send a request; collect the reply (acknowledging it) into out. */
+static size_t request(struct client *c, const char *text, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	dp_clear_sent(&h);
+	tx(c->port, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->seq, c->ack, 65535, text, strlen(text),
+	   NULL, 0);
+	c->seq += (uint32_t)strlen(text);
+	for (unsigned i = 0; i < h.nsent; i++) {
+		struct sseg s = rx_seg(i);
+
+		if (s.len && s.seq == c->ack) {
+			assert_true(n + s.len < cap);
+			memcpy(out + n, s.data, s.len);
+			n += s.len;
+			c->ack += s.len;
+		}
+		assert_int_equal(s.ack, c->seq);
+	}
+	out[n] = 0;
+	if (n)
+		tx(c->port, RTE_TCP_ACK_FLAG, c->seq, c->ack, 65535, NULL, 0, NULL, 0);
+	return n;
+}
+
+static void handshake_and_request(void **state)
+{
+	struct client c;
+	char out[512];
+
+	(void)state;
+	c = connect_(CPORT);
+	assert_int_equal(wc_tcp_active(h.lc), 1);
+	assert_int_equal(st()->accepted, 1);
+	request(&c, "set k 0 0 2\r\nhi\r\n", out, sizeof(out));
+	assert_string_equal(out, "STORED\r\n");
+	request(&c, "get k\r\n", out, sizeof(out));
+	assert_string_equal(out, "VALUE k 0 2\r\nhi\r\nEND\r\n");
+	/* pipelined: several commands in one segment, replies in order */
+	request(&c, "get k\r\nset j 0 0 1\r\nx\r\nget j k\r\nmn\r\n", out, sizeof(out));
+	assert_string_equal(out, "VALUE k 0 2\r\nhi\r\nEND\r\nSTORED\r\nVALUE j 0 1\r\nx\r\n"
+				 "VALUE k 0 2\r\nhi\r\nEND\r\nMN\r\n");
+	/* a command split over tiny segments */
+	dp_clear_sent(&h);
+	const char *cmd = "get k\r\n";
+	for (size_t i = 0; i < strlen(cmd); i++) {
+		tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, cmd + i, 1, NULL, 0);
+		c.seq++;
+	}
+	size_t n = 0;
+	for (unsigned i = 0; i < h.nsent; i++) {
+		struct sseg s = rx_seg(i);
+
+		if (s.len) {
+			memcpy(out + n, s.data, s.len);
+			n += s.len;
+			c.ack += s.len;
+		}
+	}
+	out[n] = 0;
+	assert_string_equal(out, "VALUE k 0 2\r\nhi\r\nEND\r\n");
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, NULL, 0, NULL, 0);
+	/* quit: the node closes (FIN), the client closes, TIME_WAIT on the node */
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c.seq, c.ack, 65535, "quit\r\n", 6, NULL, 0);
+	c.seq += 6;
+	struct sseg s = rx_seg(h.nsent - 1);
+	assert_true(s.flags & RTE_TCP_FIN_FLAG);
+	c.ack = s.seq + 1;
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, NULL, 0, NULL, 0);
+	assert_int_equal(h.nsent, 1);	/* the ACK of our FIN */
+	assert_int_equal(rx_seg(0).ack, c.seq + 1);
+	struct wc_tcb *t = wc_tcb_lookup(h.lc->tcp, DP_CLIENT, CPORT, 11211);
+	assert_non_null(t);
+	assert_int_equal(t->state, TCP_TIME_WAIT);
+	advance(WC_TCP_TIME_WAIT_MS + 10);
+	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, CPORT, 11211));
+	assert_int_equal(wc_tcp_active(h.lc), 0);
+}
+
+static void delayed_and_immediate_acks(void **state)
+{
+	struct client c = connect_(CPORT + 1);
+
+	(void)state;
+	/* an incomplete command: no reply, the ACK waits */
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, "set x 0 0 4\r\n", 13, NULL, 0);
+	c.seq += 13;
+	assert_int_equal(h.nsent, 0);
+	advance(WC_TCP_DELACK_MS + 1);
+	assert_int_equal(h.nsent, 1);
+	assert_int_equal(rx_seg(0).ack, c.seq);
+	/* two more segments: the second is acknowledged at once */
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, "ab", 2, NULL, 0);
+	c.seq += 2;
+	assert_int_equal(h.nsent, 0);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, "c", 1, NULL, 0);
+	c.seq += 1;
+	assert_int_equal(h.nsent, 1);
+	assert_int_equal(rx_seg(0).ack, c.seq);
+	/* the reply carries the ACK of the command's end */
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, "d\r\n", 3, NULL, 0);
+	c.seq += 3;
+	assert_int_equal(h.nsent, 1);
+	assert_int_equal(rx_seg(0).len, 8);	/* STORED\r\n */
+	assert_int_equal(rx_seg(0).ack, c.seq);
+	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
+}
+
+static void retransmission_timeout_and_backoff(void **state)
+{
+	struct client c = connect_(CPORT + 2);
+	struct sseg first, again;
+	uint64_t rto_before = st()->rto_timeouts;
+
+	(void)state;
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, "version\r\n", 9, NULL, 0);
+	c.seq += 9;
+	first = rx_seg(0);
+	assert_true(first.len > 0);
+	/* the reply is lost: after the RTO it comes again, the same bytes */
+	dp_clear_sent(&h);
+	advance(WC_TCP_RTO_INIT_MS - 10);
+	assert_int_equal(h.nsent, 0);
+	advance(20);
+	assert_int_equal(h.nsent, 1);
+	again = rx_seg(0);
+	assert_int_equal(again.seq, first.seq);
+	assert_int_equal(again.len, first.len);
+	assert_memory_equal(again.data, "VERSION ", 8);
+	assert_int_equal(st()->rto_timeouts, rto_before + 1);
+	/* lost again: the timer doubles */
+	dp_clear_sent(&h);
+	advance(2 * WC_TCP_RTO_INIT_MS - 10);
+	assert_int_equal(h.nsent, 0);
+	advance(20);
+	assert_int_equal(h.nsent, 1);
+	/* acknowledged: the timer stops */
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, first.seq + first.len, 65535, NULL, 0, NULL, 0);
+	dp_clear_sent(&h);
+	advance(4 * WC_TCP_RTO_INIT_MS);	/* within the idle timeout */
+	assert_int_equal(h.nsent, 0);
+	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
+}
+
+static void fast_retransmit_on_three_dup_acks(void **state)
+{
+	struct client c = connect_(CPORT + 3);
+	char cmd[128], big[6000];
+	uint64_t fr = st()->fast_retransmits;
+	struct sseg s0;
+
+	(void)state;
+	memset(big, 'v', sizeof(big));
+	/* store a 6000-byte value so the reply spans several segments */
+	snprintf(cmd, sizeof(cmd), "set big 0 0 6000\r\n");
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, cmd, strlen(cmd), NULL, 0);
+	c.seq += (uint32_t)strlen(cmd);
+	for (int off = 0; off < 6000; off += 1000) {
+		tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, big + off, 1000, NULL, 0);
+		c.seq += 1000;
+	}
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, "\r\n", 2, NULL, 0);
+	c.seq += 2;
+	c.ack += 8;	/* STORED\r\n */
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, "get big\r\n", 9, NULL, 0);
+	c.seq += 9;
+	assert_true(h.nsent >= 5);
+	s0 = rx_seg(0);
+	assert_int_equal(s0.seq, c.ack);
+	/* the first segment is lost: the client acknowledges what it has, three times */
+	dp_clear_sent(&h);
+	for (int i = 0; i < 3; i++)
+		tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, NULL, 0, NULL, 0);
+	assert_int_equal(h.nsent, 1);
+	assert_int_equal(rx_seg(0).seq, s0.seq);
+	assert_int_equal(rx_seg(0).len, s0.len);
+	assert_int_equal(st()->fast_retransmits, fr + 1);
+	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
+}
+
+static void out_of_order_held_then_delivered(void **state)
+{
+	struct client c = connect_(CPORT + 4);
+	const char *a = "get ", *b = "k\r\n";
+	uint64_t held = st()->ooo_held;
+
+	(void)state;
+	dp_clear_sent(&h);
+	/* the second half first: held, a duplicate ACK says where the hole is */
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq + 4, c.ack, 65535, b, 3, NULL, 0);
+	assert_int_equal(st()->ooo_held, held + 1);
+	assert_int_equal(h.nsent, 1);
+	assert_int_equal(rx_seg(0).ack, c.seq);
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, a, 4, NULL, 0);
+	c.seq += 7;
+	assert_true(h.nsent >= 1);
+	struct sseg s = rx_seg(h.nsent - 1);
+	assert_int_equal(s.ack, c.seq);
+	assert_true(s.len > 0);
+	assert_memory_equal(s.data, "VALUE k", 7);
+	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
+}
+
+static void flow_control_both_ways(void **state)
+{
+	struct client c = connect_(CPORT + 5);
+	struct wc_tcb *t = wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211);
+	uint64_t probes = st()->zero_window_probes;
+	char out[512];
+
+	(void)state;
+	/* our advertised window is the receive buffer's free space */
+	assert_int_equal(wc_tcp_rcv_window(t), h.app.tcp_rcvbuf);
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, "set w 0 0 100000\r\n", 18, NULL, 0);
+	c.seq += 18;
+	advance(WC_TCP_DELACK_MS + 1);
+	assert_true(h.nsent >= 1);
+	{
+		struct sseg s = rx_seg(h.nsent - 1);
+		uint32_t want = (h.app.tcp_rcvbuf - 18) >> h.app.tcp_wscale;
+
+		assert_int_equal(s.win, want);
+	}
+	/* the peer closes its window: the reply waits, probes go out */
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 0, NULL, 0, NULL, 0);
+	dp_clear_sent(&h);
+	{
+		char z[100002];
+
+		memset(z, 'z', 100000);
+		memcpy(z + 100000, "\r\n", 2);
+		for (int off = 0; off < 100002; off += 1400) {
+			int n = 100002 - off < 1400 ? 100002 - off : 1400;
+
+			tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 0, z + off, (size_t)n, NULL, 0);
+			c.seq += (uint32_t)n;
+		}
+	}
+	for (unsigned i = 0; i < h.nsent; i++)
+		assert_int_equal(rx_seg(i).len, 0);	/* STORED is held back */
+	dp_clear_sent(&h);
+	advance(WC_TCP_RTO_INIT_MS + 10);
+	assert_true(st()->zero_window_probes > probes);
+	assert_true(h.nsent >= 1);
+	assert_int_equal(rx_seg(0).len, 0);
+	/* the window opens: the reply goes out */
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, NULL, 0, NULL, 0);
+	assert_int_equal(h.nsent, 1);
+	assert_int_equal(rx_seg(0).len, 8);
+	c.ack += 8;
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, NULL, 0, NULL, 0);
+	request(&c, "mg w s\r\n", out, sizeof(out));
+	assert_string_equal(out, "HD s100000\r\n");
+	/* a window that never opens again: the connection is aborted within the idle timeout */
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 0, NULL, 0, NULL, 0);
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 0, "get w\r\n", 7, NULL, 0);
+	c.seq += 7;
+	for (int i = 0; i < 100 && wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211); i++)
+		advance(200);
+	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
+}
+
+static void resets(void **state)
+{
+	struct sseg s;
+	uint64_t before = st()->resets_sent;
+
+	(void)state;
+	/* a closed port */
+	dp_clear_sent(&h);
+	{
+		uint8_t f[128];
+		size_t n = dp_eth(f, &dp_mac, &dp_client_mac, RTE_ETHER_TYPE_IPV4);
+		struct rte_ipv4_hdr *ip = dp_ip(f, IPPROTO_TCP, DP_CLIENT, DP_IP, 20);
+		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+
+		memset(th, 0, 20);
+		th->src_port = rte_cpu_to_be_16(5555);
+		th->dst_port = rte_cpu_to_be_16(9999);
+		th->sent_seq = rte_cpu_to_be_32(77);
+		th->data_off = 5 << 4;
+		th->tcp_flags = RTE_TCP_SYN_FLAG;
+		th->rx_win = rte_cpu_to_be_16(1000);
+		th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+		dp_input(&h, f, n + 40);
+	}
+	assert_int_equal(h.nsent, 1);
+	s = rx_seg(0);
+	assert_int_equal(s.flags, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+	assert_int_equal(s.ack, 78);
+	/* an ACK for no connection */
+	dp_clear_sent(&h);
+	tx(CPORT + 6, RTE_TCP_ACK_FLAG, 5, 12345, 1000, NULL, 0, NULL, 0);
+	assert_int_equal(h.nsent, 1);
+	s = rx_seg(0);
+	assert_int_equal(s.flags, RTE_TCP_RST_FLAG);
+	assert_int_equal(s.seq, 12345);
+	/* a RST is never answered */
+	dp_clear_sent(&h);
+	tx(CPORT + 6, RTE_TCP_RST_FLAG, 5, 0, 0, NULL, 0, NULL, 0);
+	assert_int_equal(h.nsent, 0);
+	assert_int_equal(st()->resets_sent, before + 2);
+	/* a RST at the right sequence closes a connection; a wrong one gets a challenge ACK */
+	struct client c = connect_(CPORT + 7);
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_RST_FLAG, c.seq + 100, 0, 0, NULL, 0, NULL, 0);
+	assert_int_equal(h.nsent, 1);
+	assert_int_equal(rx_seg(0).flags, RTE_TCP_ACK_FLAG);
+	assert_non_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
+	tx(c.port, RTE_TCP_RST_FLAG, c.seq, 0, 0, NULL, 0, NULL, 0);
+	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
+}
+
+static void syn_cookies_and_limits(void **state)
+{
+	struct wc_tcp_lc *t = h.lc->tcp;
+	unsigned backlog = t->ntcb / 4 > 64 ? t->ntcb / 4 : 64;
+	uint64_t sent = st()->syncookies_sent, refused = st()->refused;
+	struct sseg s;
+	char out[128];
+
+	(void)state;
+	/* half-open connections up to the backlog ... */
+	for (unsigned i = 0; i < backlog && t->nfree; i++)
+		tx((uint16_t)(20000 + i), RTE_TCP_SYN_FLAG, ISN, 0, 65535, NULL, 0, syn_opts, 8);
+	dp_clear_sent(&h);
+	/* ... then a SYN is answered with a cookie, and its ACK opens a connection */
+	tx(30000, RTE_TCP_SYN_FLAG, ISN, 0, 65535, NULL, 0, syn_opts, 8);
+	assert_true(t->syn_rcvd >= backlog);
+	{
+		assert_int_equal(st()->syncookies_sent, sent + 1);
+		s = rx_seg(0);
+		assert_int_equal(s.flags, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
+		assert_null(wc_tcb_lookup(t, DP_CLIENT, 30000, 11211));
+		struct client c = { .port = 30000, .seq = ISN + 1, .ack = s.seq + 1 };
+		tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, NULL, 0, NULL, 0);
+		assert_non_null(wc_tcb_lookup(t, DP_CLIENT, 30000, 11211));
+		request(&c, "version\r\n", out, sizeof(out));
+		assert_memory_equal(out, "VERSION ", 8);
+		/* a forged cookie does not */
+		dp_clear_sent(&h);
+		tx(30001, RTE_TCP_ACK_FLAG, ISN + 1, s.seq + 7, 65535, NULL, 0, NULL, 0);
+		assert_null(wc_tcb_lookup(t, DP_CLIENT, 30001, 11211));
+		assert_int_equal(rx_seg(0).flags, RTE_TCP_RST_FLAG);
+		wc_tcb_free(h.lc, wc_tcb_lookup(t, DP_CLIENT, 30000, 11211));
+	}
+	/* half-open connections are gone after the idle timeout */
+	advance(h.app.cfg.tcp_idle_ms + 100);
+	for (int i = 0; i < 50 && t->syn_rcvd; i++)
+		advance(1000);
+	assert_int_equal(t->syn_rcvd, 0);
+	/* max-connections established: the next SYN is refused with a RST */
+	for (uint16_t p = 41000; h.app.tcp_open < h.app.cfg.max_conns; p++)
+		connect_(p);
+	dp_clear_sent(&h);
+	tx(50000, RTE_TCP_SYN_FLAG, ISN, 0, 65535, NULL, 0, syn_opts, 8);
+	assert_int_equal(st()->refused, refused + 1);
+	assert_int_equal(rx_seg(0).flags, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+	assert_null(wc_tcb_lookup(t, DP_CLIENT, 50000, 11211));
+	/* one closes: a new one is let in */
+	wc_tcb_free(h.lc, wc_tcb_lookup(t, DP_CLIENT, 41000, 11211));
+	connect_(50001);
+	for (uint16_t p = 41001; p < 41000 + h.app.cfg.max_conns; p++) {
+		struct wc_tcb *k = wc_tcb_lookup(t, DP_CLIENT, p, 11211);
+
+		if (k)
+			wc_tcb_free(h.lc, k);
+	}
+	wc_tcb_free(h.lc, wc_tcb_lookup(t, DP_CLIENT, 50001, 11211));
+}
+
+static void idle_timeout_closes(void **state)
+{
+	struct client c = connect_(CPORT + 8);
+	uint64_t idle = st()->idle_closed;
+
+	(void)state;
+	dp_clear_sent(&h);
+	advance(h.app.cfg.tcp_idle_ms + 10);
+	assert_int_equal(st()->idle_closed, idle + 1);
+	assert_true(h.nsent >= 1);
+	assert_true(rx_seg(h.nsent - 1).flags & RTE_TCP_FIN_FLAG);
+	/* the client answers with its FIN: closed */
+	struct sseg s = rx_seg(h.nsent - 1);
+	tx(c.port, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, c.seq, s.seq + 1, 65535, NULL, 0, NULL, 0);
+	struct wc_tcb *t = wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211);
+	assert_true(t == NULL || t->state == TCP_TIME_WAIT);
+	advance(WC_TCP_TIME_WAIT_MS + 10);
+	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(handshake_and_request),
+		cmocka_unit_test(delayed_and_immediate_acks),
+		cmocka_unit_test(retransmission_timeout_and_backoff),
+		cmocka_unit_test(fast_retransmit_on_three_dup_acks),
+		cmocka_unit_test(out_of_order_held_then_delivered),
+		cmocka_unit_test(flow_control_both_ways),
+		cmocka_unit_test(resets),
+		cmocka_unit_test(idle_timeout_closes),
+		cmocka_unit_test(syn_cookies_and_limits),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,218 @@
+/*
+ * get_replay.c - the cost of one memcached GET hit through the whole packet
+ * path, over UDP (eth -> ip -> udp -> protocol -> store -> reply datagram)
+ * and over TCP (the same, plus connection lookup, sequence/ACK processing,
+ * the byte queues and a reply segment), replayed deterministically on a
+ * dataplane without a NIC (tests/unit/dp_harness.h).
+ *
+ *   get_replay                       time UDP and TCP rounds, alternating: the
+ *                                    best ns per request of each and their ratio
+ *   get_replay --callgrind udp|tcp   count only one round's loop under callgrind
+ *
+ * TCP requests are spread over CONNS established connections; each request
+ * segment acknowledges the previous reply on its connection, as a client
+ * doing request/response does, so the node never retransmits or stalls.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <valgrind/callgrind.h>
+
+#include "../../tests/unit/dp_harness.h"
+#include "net/tcp_impl.h"
+
+#define KEYS 10000
+#define REQS 4000
+#define CONNS 64
+#define VALUE 32
+
+static struct dp_harness h;
+
+struct conn {
+	uint16_t port;
+	uint32_t seq, ack;
+};
+
+static struct conn conns[CONNS];
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static struct rte_mbuf *to_mbuf(const uint8_t *frame, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(h.app.pool);
+
+	if (!m) {
+		fprintf(stderr, "get_replay: out of mbufs\n");
+		exit(1);
+	}
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), frame, len);
+	return m;
+}
+
+/* The node's first sequence number, from its SYN-ACK. */
+static uint32_t synack_seq(void)
+{
+	const uint8_t *f;
+	const struct rte_tcp_hdr *th;
+
+	if (h.nsent != 1)
+		return 0;
+	f = rte_pktmbuf_mtod(h.sent[0], const uint8_t *);
+	th = (const struct rte_tcp_hdr *)(f + RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr));
+	return rte_be_to_cpu_32(th->sent_seq);
+}
+
+static int tcp_connect_all(void)
+{
+	static const uint8_t syn_opts[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };
+	uint8_t f[256];
+
+	for (int i = 0; i < CONNS; i++) {
+		struct conn *c = &conns[i];
+
+		c->port = (uint16_t)(30000 + i);
+		c->seq = 1000;
+		dp_clear_sent(&h);
+		dp_input(&h, f, dp_tcp(f, c->port, RTE_TCP_SYN_FLAG, c->seq, 0, 65535, NULL, 0,
+				       syn_opts, sizeof(syn_opts)));
+		c->ack = synack_seq() + 1;
+		c->seq++;
+		dp_input(&h, f, dp_tcp(f, c->port, RTE_TCP_ACK_FLAG, c->seq, c->ack, 65535, NULL, 0,
+				       NULL, 0));
+	}
+	dp_clear_sent(&h);
+	return wc_tcp_active(h.lc) == CONNS ? 0 : -1;
+}
+
+/* Load KEYS values over UDP (the store is the same whichever way they came). */
+static void load(void)
+{
+	static uint8_t frame[256];
+	char cmd[96], val[VALUE];
+
+	memset(val, 'v', sizeof(val));
+	for (int k = 0; k < KEYS; k++) {
+		int n = snprintf(cmd, sizeof(cmd), "set key:%012d 0 0 %d\r\n", k, VALUE);
+
+		memcpy(cmd + n, val, VALUE);
+		memcpy(cmd + n + VALUE, "\r\n", 2);
+		dp_input(&h, frame, dp_mc_udp(frame, 1, 0, 1, cmd, (size_t)n + VALUE + 2, DP_CLIENT));
+		dp_clear_sent(&h);
+	}
+}
+
+/* Build one round of requests over one transport, as rx_burst would hand them over. */
+static void build_round(bool tcp, struct rte_mbuf **rx, uint64_t *seed)
+{
+	/* "VALUE key:000000000000 0 32\r\n" + value + "\r\nEND\r\n" */
+	const uint32_t reply_len = 29 + VALUE + 7;
+	static uint8_t frame[256];
+	char cmd[64];
+
+	for (int i = 0; i < REQS; i++) {
+		int n;
+		size_t len;
+
+		*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+		n = snprintf(cmd, sizeof(cmd), "get key:%012d\r\n", (int)((*seed >> 33) % KEYS));
+		if (tcp) {
+			struct conn *c = &conns[i % CONNS];
+
+			len = dp_tcp(frame, c->port, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->seq, c->ack,
+				     65535, cmd, (size_t)n, NULL, 0);
+			c->seq += (uint32_t)n;
+			c->ack += reply_len;
+		} else {
+			len = dp_mc_udp(frame, (uint16_t)i, 0, 1, cmd, (size_t)n, DP_CLIENT);
+		}
+		rx[i] = to_mbuf(frame, len);
+	}
+}
+
+/* Feed one round through the dataplane; returns its seconds. */
+static double replay_round(struct rte_mbuf **rx, bool count)
+{
+	double t0;
+
+	if (count)
+		CALLGRIND_TOGGLE_COLLECT;
+	t0 = now_s();
+	for (int i = 0; i < REQS; i++) {
+		wc_net_input(h.lc, 0, rx[i]);
+		if ((i & 31) == 31) {
+			wc_net_flush(h.lc);
+			if (h.nsent > DP_MAX_SENT - 64)
+				dp_clear_sent(&h);
+		}
+	}
+	wc_net_flush(h.lc);
+	t0 = now_s() - t0;
+	if (count)
+		CALLGRIND_TOGGLE_COLLECT;
+	dp_clear_sent(&h);
+	return t0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct rte_mbuf *rx[REQS];
+	const char *only = argc > 2 && strcmp(argv[1], "--callgrind") == 0 ? argv[2] : NULL;
+	uint64_t seed = 42, hits0;
+	double best[2] = { 1e9, 1e9 };
+	int rounds = only ? 2 : 9, done = 0;
+
+	if (argc > 1 && !only) {
+		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp]\n");
+		return 2;
+	}
+	if (dp_eal_init() != 0 || dp_setup(&h, NULL) != 0) {
+		fprintf(stderr, "get_replay: cannot set up the dataplane\n");
+		return 1;
+	}
+	dp_learn_client(&h);
+	load();
+	if (tcp_connect_all() != 0) {
+		fprintf(stderr, "get_replay: connections not established\n");
+		return 1;
+	}
+	hits0 = h.lc->ctx.st.get_hits;
+	/* UDP and TCP rounds alternate, so both see the same machine; the first of each warms up */
+	for (int round = 0; round < rounds; round++) {
+		for (int tcp = 0; tcp < 2; tcp++) {
+			double t;
+
+			if (only && strcmp(only, tcp ? "tcp" : "udp") != 0)
+				continue;
+			build_round(tcp, rx, &seed);
+			t = replay_round(rx, only && round == 1);
+			done++;
+			if (round > 0 && t < best[tcp])
+				best[tcp] = t;
+		}
+	}
+	if (h.lc->ctx.st.get_hits - hits0 != (uint64_t)done * REQS) {
+		fprintf(stderr, "get_replay: %lu hits of %d requests\n",
+			(unsigned long)(h.lc->ctx.st.get_hits - hits0), done * REQS);
+		return 1;
+	}
+	if (h.lc->tcp->st.retransmits || wc_tcp_active(h.lc) != CONNS) {
+		fprintf(stderr, "get_replay: the TCP replay went wrong (retransmits %lu)\n",
+			(unsigned long)h.lc->tcp->st.retransmits);
+		return 1;
+	}
+	if (!only) {
+		printf("get_replay: ns per GET hit, best of %d rounds of %d: udp %.1f, tcp %.1f\n",
+		       rounds - 1, REQS, best[0] / REQS * 1e9, best[1] / REQS * 1e9);
+		printf("ratio.tcp_vs_udp_get=%.3f\n", best[0] / best[1]);
+	}
+	dp_teardown(&h);
+	return 0;
+}
