@@ -110,8 +110,17 @@ struct wc_app {
 /* The port index whose subnet holds addr, or -1. */
 int wc_app_port_for(const struct wc_app *app, uint32_t addr);
 
+bool wc_lcore_neigh_slow(struct wc_lcore *lc, uint32_t ip, struct rte_ether_addr *mac);
+
 /* The MAC of a neighbour, through a one-entry per-lcore memo of the shared cache. */
-bool wc_lcore_neigh(struct wc_lcore *lc, uint32_t ip, struct rte_ether_addr *mac);
+static inline bool wc_lcore_neigh(struct wc_lcore *lc, uint32_t ip, struct rte_ether_addr *mac)
+{
+	if (lc->memo_ip == ip && lc->memo_now == lc->ctx.clock.now && ip) {
+		*mac = lc->memo_mac;
+		return true;
+	}
+	return wc_lcore_neigh_slow(lc, ip, mac);
+}
 
 /* Size the TCP receive buffer (a whole value must fit) and its window scale. */
 void wc_app_tcp_buffers(struct wc_app *app);

@@ -37,14 +37,10 @@ int wc_app_port_for(const struct wc_app *app, uint32_t addr)
 	return -1;
 }
 
-bool wc_lcore_neigh(struct wc_lcore *lc, uint32_t ip, struct rte_ether_addr *mac)
+bool wc_lcore_neigh_slow(struct wc_lcore *lc, uint32_t ip, struct rte_ether_addr *mac)
 {
 	uint32_t now = lc->ctx.clock.now;
 
-	if (lc->memo_ip == ip && lc->memo_now == now && ip) {
-		*mac = lc->memo_mac;
-		return true;
-	}
 	if (!wc_neigh_lookup(lc->app->neigh, ip, now, mac))
 		return false;
 	lc->memo_ip = ip;

@@ -4,8 +4,14 @@
  * hugepages, its timers on a wheel. Connections never move between lcores:
  * symmetric RSS delivers both directions of a flow to the same queue.
  *
+ * Above each connection runs an application (struct wc_tcp_app): the
+ * memcached server for connections accepted on the listening port, or
+ * whatever opened it actively with wc_tcp_connect (the load generator's
+ * client). It reads through c->inq and writes through c->out.
+ *
  * What it does, and the choices made where the RFCs leave room:
- *  - passive open only; a SYN queue per lcore, and SYN cookies once it is
+ *  - passive open, and active open for clients (no simultaneous open);
+ *    a SYN queue per lcore, and SYN cookies once it is
  *    full (a cookie connection gets the MSS from the cookie, no window
  *    scaling); MSS and window-scale options; SACK and timestamps declined;
  *  - in-order delivery; out-of-order segments are held, up to
@@ -57,7 +63,7 @@ struct wc_app;
 #define WC_TCP_WSCALE 7			/* our window scale */
 
 enum wc_tcp_state {
-	TCP_FREE = 0, TCP_SYN_RCVD, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_LAST_ACK,
+	TCP_FREE = 0, TCP_SYN_SENT, TCP_SYN_RCVD, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_LAST_ACK,
 	TCP_FIN_WAIT_1, TCP_FIN_WAIT_2, TCP_CLOSING, TCP_TIME_WAIT,
 };
 
@@ -66,6 +72,18 @@ struct wc_bytes {
 	struct rte_mbuf *head, *tail;
 	uint32_t head_off;	/* bytes of head already consumed / acknowledged */
 	uint64_t len;		/* bytes queued (from head_off on) */
+};
+
+struct wc_tcb;
+
+/* The application above a connection; each hook runs on the connection's lcore. */
+struct wc_tcp_app {
+	/* established: c->inq and c->out are ready */
+	void (*open)(struct wc_lcore *lc, struct wc_tcb *c);
+	/* new bytes in c->rx, the peer's FIN (state CLOSE_WAIT), or a retry */
+	void (*run)(struct wc_lcore *lc, struct wc_tcb *c);
+	/* the connection is going away (reset, timed out, closed, refused) */
+	void (*close)(struct wc_lcore *lc, struct wc_tcb *c);
 };
 
 struct wc_tcb {
@@ -107,15 +125,19 @@ struct wc_tcb {
 	bool busy_listed;		/* on the lcore's retry list */
 	bool zombie;			/* closed, but a write of its session is still out */
 	bool admitted;			/* counted against max-connections */
+	bool app_notified;		/* app->close has run */
+	const struct wc_tcp_app *app;
+	void *user;			/* the application's own state */
 	struct rte_mempool *pool;	/* where reply buffers come from */
 	/* timers (ms on the lcore's clock, 0 = off) */
 	uint64_t t_rto, t_delack, t_persist, t_idle, t_end;
 	uint64_t zero_since;		/* when the peer's window went to zero */
 	uint64_t deadline;		/* earliest of the above, as filed in the wheel */
 	uint32_t wnext, wprev;		/* wheel slot list (index + 1) */
-	/* the memcached session of this connection */
+	/* the application's views of rx and tx (tcp_io.c) */
 	struct mc_inq inq;
 	struct mc_out out;
+	/* the memcached session of a server connection */
 	struct mc_session sess;
 };
 
@@ -125,6 +147,7 @@ struct wc_tcp_stats {
 	uint64_t segs_in, segs_out, retransmits, fast_retransmits, rto_timeouts;
 	uint64_t ooo_held, ooo_dropped, dup_acks, zero_window_probes;
 	uint64_t resets_sent, resets_rcvd, idle_closed, aborted, closed;
+	uint64_t connects, connect_failed;
 	uint64_t bad_segments, out_of_window;
 };
 
@@ -143,5 +166,22 @@ void wc_tcp_complete(struct wc_lcore *lc, struct wc_mbox_req *req);
 
 /* Connections open on this lcore. */
 unsigned wc_tcp_active(const struct wc_lcore *lc);
+
+/* The memcached server, the application of accepted connections. */
+extern const struct wc_tcp_app wc_mc_tcp_app;
+
+/*
+ * Active open from our address on port, local port lport, to rip:rport;
+ * app->open runs once established, app->close if it never is. The tuple
+ * must be free on this lcore; NULL when it is not or the table is full.
+ */
+struct wc_tcb *wc_tcp_connect(struct wc_lcore *lc, unsigned port, uint32_t rip, uint16_t rport,
+			      uint16_t lport, const struct wc_tcp_app *app, void *user);
+
+/* Send what the application wrote to c->out (as far as the windows allow). */
+void wc_tcp_flush(struct wc_lcore *lc, struct wc_tcb *c);
+
+/* The application is done: FIN once everything written is sent. */
+void wc_tcp_close(struct wc_lcore *lc, struct wc_tcb *c);
 
 #endif

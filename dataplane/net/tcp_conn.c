@@ -243,6 +243,10 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c)
 	if (!c->zombie) {
 		if (c->state == TCP_SYN_RCVD && t->syn_rcvd)
 			t->syn_rcvd--;
+		if (c->app && !c->app_notified) {
+			c->app_notified = true;
+			c->app->close(lc, c);
+		}
 		unhash(t, c);
 		wheel_remove(t, c);
 		c->t_rto = c->t_delack = c->t_persist = c->t_idle = c->t_end = 0;
@@ -323,6 +327,36 @@ uint16_t wc_tcp_cookie_check(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, 
 	return cookie_mss[idx];
 }
 
+struct wc_tcb *wc_tcp_connect(struct wc_lcore *lc, unsigned port, uint32_t rip, uint16_t rport,
+			      uint16_t lport, const struct wc_tcp_app *app, void *user)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	struct wc_tcb *c;
+	uint32_t cap = lc->app->tcp_rcvbuf;
+
+	if (!t || wc_tcb_lookup(t, rip, rport, lport))
+		return NULL;
+	c = wc_tcb_alloc(lc, port, rip, rport, lport);
+	if (!c)
+		return NULL;
+	c->app = app;
+	c->user = user;
+	c->rcv_cap = cap ? cap : 0xFFFF;
+	c->rcv_wscale = lc->app->tcp_wscale;
+	c->mss = 536;			/* until the peer says otherwise */
+	c->rto_ms = WC_TCP_RTO_INIT_MS;
+	c->ssthresh = 0xFFFFFFFF;
+	c->iss = wc_tcp_cookie(t, rip, rport, lport, lport, 0) ^ (uint32_t)t->now_us;
+	c->snd_una = c->iss;
+	c->snd_nxt = c->snd_max = c->iss + 1;
+	c->state = TCP_SYN_SENT;
+	t->st.connects++;
+	wc_tcp_send_syn(lc, c);
+	wc_tcp_rto_arm(t, c);
+	wc_tcb_schedule(t, c);
+	return c;
+}
+
 unsigned wc_tcp_active(const struct wc_lcore *lc)
 {
 	return lc->tcp ? (unsigned)lc->tcp->st.active : 0;
@@ -372,8 +406,8 @@ unsigned wc_tcp_poll(struct wc_lcore *lc)
 		struct wc_tcb *c = &t->tcbs[t->retry[k]];
 
 		c->busy_listed = false;
-		if (c->state != TCP_FREE) {
-			wc_mc_tcp_run(lc, c);
+		if (c->state != TCP_FREE && c->app) {
+			c->app->run(lc, c);
 			work++;
 		}
 	}

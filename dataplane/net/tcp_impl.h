@@ -88,10 +88,13 @@ void wc_tcp_rto_arm(struct wc_tcp_lc *t, struct wc_tcb *c);
 /* Fast retransmit: the first unacknowledged segment again. */
 void wc_tcp_retransmit_one(struct wc_lcore *lc, struct wc_tcb *c);
 
-/* mc_tcp.c */
-void wc_mc_tcp_open(struct wc_lcore *lc, struct wc_tcb *c);
-void wc_mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c);
-void wc_mc_tcp_close(struct wc_lcore *lc, struct wc_tcb *c);
+void wc_tcp_send_syn(struct wc_lcore *lc, struct wc_tcb *c);
+
+/* tcp_io.c */
+/* Set up c->inq and c->out (before app->open). */
+void wc_tcp_io_open(struct wc_lcore *lc, struct wc_tcb *c);
+/* Account what was written to c->out into the send queue. */
+void wc_tcp_out_commit(struct wc_tcb *c);
 void wc_bytes_free(struct wc_bytes *q);
 void wc_bytes_append(struct wc_bytes *q, struct rte_mbuf *m);
 /* Copy len bytes starting off bytes into q. */

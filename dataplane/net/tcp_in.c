@@ -78,6 +78,13 @@ static void rtt_sample(struct wc_tcp_lc *t, struct wc_tcb *c)
 	c->rtt_active = false;
 }
 
+/* The handshake is done: the application takes over. */
+static void established(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	wc_tcp_io_open(lc, c);
+	c->app->open(lc, c);
+}
+
 /* Start a connection in SYN_RCVD, or ESTABLISHED from a cookie. */
 static struct wc_tcb *open_conn(struct wc_lcore *lc, unsigned port, uint32_t rip, uint16_t rport,
 				uint16_t lport, const struct seg *s, bool cookie)
@@ -92,6 +99,7 @@ static struct wc_tcb *open_conn(struct wc_lcore *lc, unsigned port, uint32_t rip
 		return NULL;
 	}
 	c->cookie = cookie;
+	c->app = &wc_mc_tcp_app;
 	c->rcv_cap = rcv_cap_for(lc);
 	c->mss = s->mss < 1460 ? s->mss : 1460;
 	c->rto_ms = WC_TCP_RTO_INIT_MS;
@@ -112,7 +120,7 @@ static struct wc_tcb *open_conn(struct wc_lcore *lc, unsigned port, uint32_t rip
 		c->rcv_adv = c->rcv_nxt + 0xFFFF;
 		t->st.accepted++;
 		t->st.syncookies_ok++;
-		wc_mc_tcp_open(lc, c);
+		established(lc, c);
 		return c;
 	}
 	c->irs = s->seq;
@@ -230,6 +238,7 @@ static bool deliver(struct wc_tcb *c, struct rte_mbuf *m, uint32_t seq)
 		len = room;
 	}
 	wc_bytes_append(&c->rx, m);
+	c->inq.len = c->rx.len;
 	c->rcv_nxt += len;
 	return true;
 }
@@ -344,7 +353,6 @@ static bool process_ack(struct wc_lcore *lc, struct wc_tcb *c, const struct seg 
 				enter_time_wait(t, c);
 				break;
 			case TCP_LAST_ACK:
-				wc_mc_tcp_close(lc, c);
 				wc_tcb_free(lc, c);
 				return false;
 			default:
@@ -403,10 +411,11 @@ static bool predicted(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m,
 	rte_pktmbuf_adj(m, s->payload_off);
 	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - s->len));
 	wc_bytes_append(&c->rx, m);
+	c->inq.len = c->rx.len;
 	c->rcv_nxt += s->len;
 	if (++c->unacked_segs >= 2)
 		c->ack_now = true;
-	wc_mc_tcp_run(lc, c);
+	c->app->run(lc, c);
 	return true;
 }
 
@@ -443,7 +452,6 @@ static void established_input(struct wc_lcore *lc, struct wc_tcb *c, struct rte_
 	if (s->flags & RTE_TCP_RST_FLAG) {
 		if (s->seq == c->rcv_nxt) {
 			t->st.resets_rcvd++;
-			wc_mc_tcp_close(lc, c);
 			wc_tcb_free(lc, c);
 			goto out;
 		}
@@ -513,7 +521,7 @@ static void established_input(struct wc_lcore *lc, struct wc_tcb *c, struct rte_
 	if (new_data) {
 		if (!keep)
 			wc_tcp_recycle(lc, m);
-		wc_mc_tcp_run(lc, c);
+		c->app->run(lc, c);
 		return;
 	}
 output:
@@ -521,6 +529,59 @@ output:
 out:
 	if (!keep)
 		wc_tcp_recycle(lc, m);
+}
+
+/* Our SYN is out (RFC 9293 3.10.7.3): the SYN-ACK, a refusal, or nonsense. */
+static void syn_sent_input(struct wc_lcore *lc, unsigned port, struct wc_tcb *c,
+			   struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+			   const struct rte_tcp_hdr *th, unsigned doff, struct seg *s)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	bool ack_ok = (s->flags & RTE_TCP_ACK_FLAG) && s->ack == c->snd_nxt;
+
+	if ((s->flags & RTE_TCP_ACK_FLAG) && !ack_ok) {
+		if (!(s->flags & RTE_TCP_RST_FLAG))
+			wc_tcp_reset_reply(lc, port, ip, th, (uint16_t)s->len);
+		goto drop;
+	}
+	if (s->flags & RTE_TCP_RST_FLAG) {
+		if (ack_ok) {
+			t->st.resets_rcvd++;	/* connection refused */
+			t->st.connect_failed++;
+			wc_tcb_free(lc, c);
+		}
+		goto drop;
+	}
+	if (!(s->flags & RTE_TCP_SYN_FLAG) || !ack_ok)
+		goto drop;	/* simultaneous open is not supported */
+	parse_options(th, doff, s);
+	c->irs = s->seq;
+	c->rcv_nxt = s->seq + 1;
+	c->mss = s->mss < 1460 ? s->mss : 1460;
+	if (s->wscale >= 0) {
+		c->snd_wscale = (uint8_t)s->wscale;
+	} else {
+		c->rcv_wscale = 0;	/* both sides or neither */
+		if (c->rcv_cap > 0xFFFF)
+			c->rcv_cap = 0xFFFF;
+	}
+	c->snd_una = s->ack;
+	c->snd_wnd = s->wnd;		/* a SYN's window is never scaled */
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = s->ack;
+	c->cwnd = 10u * c->mss;
+	c->t_rto = 0;
+	c->retries = 0;
+	c->state = TCP_ESTABLISHED;
+	c->t_idle = t->now_ms + lc->app->cfg.tcp_idle_ms;
+	if (c->rtt_active)
+		rtt_sample(t, c);
+	c->ack_now = true;
+	established(lc, c);
+	if (c->state != TCP_FREE)
+		wc_tcp_output(lc, c);	/* the ACK, with any request already written */
+drop:
+	rte_pktmbuf_free(m);
 }
 
 void wc_tcp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
@@ -565,7 +626,6 @@ void wc_tcp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 		if ((s.flags & RTE_TCP_SYN_FLAG) && !(s.flags & RTE_TCP_ACK_FLAG) &&
 		    SEQ_GT(s.seq, c->rcv_nxt)) {
 			/* a new connection on the same tuple: TIME_WAIT gives way */
-			wc_mc_tcp_close(lc, c);
 			wc_tcb_free(lc, c);
 			c = NULL;
 		} else {
@@ -586,6 +646,10 @@ void wc_tcp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 		}
 		/* a cookie connection: its first segment may carry data */
 		established_input(lc, c, m, &s);
+		return;
+	}
+	if (c->state == TCP_SYN_SENT) {
+		syn_sent_input(lc, port, c, m, ip, th, doff, &s);
 		return;
 	}
 	if (c->state == TCP_SYN_RCVD) {
@@ -627,7 +691,7 @@ void wc_tcp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 		c->t_rto = 0;
 		c->retries = 0;
 		t->st.accepted++;
-		wc_mc_tcp_open(lc, c);
+		established(lc, c);
 	} else if (predicted(lc, c, m, &s)) {
 		return;
 	}

@@ -189,6 +189,21 @@ void wc_tcp_send_synack(struct wc_lcore *lc, struct wc_tcb *c)
 	     RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, (uint16_t)win, opts, n, 0);
 }
 
+void wc_tcp_send_syn(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct rte_mbuf *m = wc_tcp_mbuf(lc);
+	uint8_t opts[8], n;
+	uint32_t win = c->rcv_cap > 0xFFFF ? 0xFFFF : c->rcv_cap;
+
+	if (!m) {
+		lc->ns.drops[WC_DROP_NO_MBUF]++;
+		return;
+	}
+	n = syn_options(opts, our_mss(&lc->app->ports[c->port]), c->rcv_wscale);
+	emit(lc, c->port, m, c->rip, c->rport, c->lport, c->iss, 0, RTE_TCP_SYN_FLAG, (uint16_t)win,
+	     opts, n, 0);
+}
+
 void wc_tcp_cookie_synack(struct wc_lcore *lc, unsigned port, const struct rte_ipv4_hdr *ip,
 			  const struct rte_tcp_hdr *th, uint16_t mss)
 {
@@ -244,7 +259,6 @@ void wc_tcp_reset_conn(struct wc_lcore *lc, struct wc_tcb *c)
 		emit(lc, c->port, m, c->rip, c->rport, c->lport, c->snd_nxt, c->rcv_nxt,
 		     RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0, NULL, 0, 0);
 	lc->tcp->st.aborted++;
-	wc_mc_tcp_close(lc, c);
 	wc_tcb_free(lc, c);
 }
 
@@ -252,7 +266,7 @@ void wc_tcp_output(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	struct wc_tcp_lc *t = lc->tcp;
 
-	if (c->state == TCP_FREE || c->state == TCP_SYN_RCVD)
+	if (c->state == TCP_FREE || c->state == TCP_SYN_RCVD || c->state == TCP_SYN_SENT)
 		goto done;
 	if (c->state == TCP_TIME_WAIT) {
 		if (c->ack_now)
@@ -332,7 +346,6 @@ void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c)
 	if (c->t_end && now >= c->t_end) {
 		/* TIME_WAIT over, or a FIN_WAIT_2 / LAST_ACK peer gone */
 		c->t_end = 0;
-		wc_mc_tcp_close(lc, c);
 		wc_tcb_free(lc, c);
 		return;
 	}
@@ -351,6 +364,17 @@ void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c)
 	}
 	if (c->t_rto && now >= c->t_rto) {
 		c->t_rto = 0;
+		if (c->state == TCP_SYN_SENT) {
+			if (++c->retries > WC_TCP_SYN_RETRIES) {
+				t->st.connect_failed++;	/* no answer: give up */
+				wc_tcb_free(lc, c);
+				return;
+			}
+			wc_tcp_send_syn(lc, c);
+			wc_tcp_rto_arm(t, c);
+			wc_tcb_schedule(t, c);
+			return;
+		}
 		if (c->state == TCP_SYN_RCVD) {
 			if (++c->retries > WC_TCP_SYN_RETRIES) {
 				wc_tcb_free(lc, c);	/* a half-open peer holds nothing */

@@ -551,6 +551,190 @@ static void idle_timeout_closes(void **state)
 	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
 }
 
+/* ---- client mode: the node's TCP opening connections to its own server ---- */
+
+struct client_app_state {
+	bool opened, closed;
+	enum wc_tcp_state state_at_close;
+	const char *request;
+	char got[4096];
+	size_t ngot;
+};
+
+static void capp_open(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct client_app_state *a = c->user;
+
+	a->opened = true;
+	mc_out_put(&c->out, a->request, strlen(a->request));
+	wc_tcp_flush(lc, c);
+}
+
+static void capp_run(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct client_app_state *a = c->user;
+
+	(void)lc;
+	while (c->inq.len) {
+		uint64_t contig;
+		const uint8_t *p = c->inq.peek(&c->inq, 0, &contig);
+
+		if (contig > c->inq.len)
+			contig = c->inq.len;
+		if (a->ngot + contig < sizeof(a->got)) {
+			memcpy(a->got + a->ngot, p, contig);
+			a->ngot += contig;
+		}
+		c->inq.consume(&c->inq, contig);
+	}
+	if (c->state == TCP_CLOSE_WAIT)
+		wc_tcp_close(lc, c);
+}
+
+static void capp_close(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct client_app_state *a = c->user;
+
+	(void)lc;
+	a->closed = true;
+	a->state_at_close = (enum wc_tcp_state)c->state;
+}
+
+static const struct wc_tcp_app client_app = {
+	.open = capp_open, .run = capp_run, .close = capp_close,
+};
+
+/*
+ * Loop what the node sends back into it, dropping every drop_every-th
+ * frame (0: none), with time passing when nothing is in flight, until
+ * done() or the budget of simulated time runs out.
+ */
+static void shuttle(unsigned drop_every, bool (*done)(void), uint64_t budget_ms)
+{
+	static struct rte_mbuf *batch[DP_MAX_SENT];
+	unsigned n = 0;
+
+	for (uint64_t spent = 0; !done() && spent < budget_ms;) {
+		unsigned k = h.nsent;
+
+		if (k == 0) {
+			advance(50);
+			spent += 50;
+			continue;
+		}
+		memcpy(batch, h.sent, k * sizeof(batch[0]));
+		h.nsent = 0;
+		for (unsigned i = 0; i < k; i++) {
+			if (drop_every && ++n % drop_every == 0) {
+				rte_pktmbuf_free(batch[i]);
+				continue;
+			}
+			batch[i]->ol_flags = 0;
+			wc_net_input(h.lc, 0, batch[i]);
+		}
+		wc_net_flush(h.lc);
+	}
+}
+
+static struct client_app_state *cur;
+
+static bool reply_complete(void)
+{
+	return cur->ngot >= 5 && memcmp(cur->got + cur->ngot - 5, "END\r\n", 5) == 0;
+}
+
+static bool client_closed(void)
+{
+	return cur->closed;
+}
+
+static void self_neighbour(void)
+{
+	wc_neigh_learn(h.app.neigh, DP_IP, &dp_mac, h.lc->ctx.clock.now);
+}
+
+static void client_mode_round_trip(void **state, unsigned drop_every)
+{
+	static char value[3000];
+	static char request[3200];
+	static char want[3200];
+	struct client_app_state a = { 0 };
+	struct wc_tcb *c;
+	uint64_t failed = st()->connect_failed;
+
+	(void)state;
+	self_neighbour();
+	memset(value, 'q', sizeof(value) - 1);
+	snprintf(request, sizeof(request), "set cm 0 0 %zu\r\n%s\r\nget cm\r\n",
+		 sizeof(value) - 1, value);
+	snprintf(want, sizeof(want), "STORED\r\nVALUE cm 0 %zu\r\n%s\r\nEND\r\n", sizeof(value) - 1,
+		 value);
+	a.request = request;
+	cur = &a;
+	dp_clear_sent(&h);
+	c = wc_tcp_connect(h.lc, 0, DP_IP, 11211, (uint16_t)(60000 + drop_every), &client_app, &a);
+	assert_non_null(c);
+	assert_null(wc_tcp_connect(h.lc, 0, DP_IP, 11211, (uint16_t)(60000 + drop_every),
+				   &client_app, &a));	/* the tuple is taken */
+	shuttle(drop_every, reply_complete, 60000);
+	assert_true(a.opened);
+	assert_int_equal(a.ngot, strlen(want));
+	assert_memory_equal(a.got, want, a.ngot);
+	/* the client closes; both ends go away */
+	wc_tcp_close(h.lc, c);
+	shuttle(drop_every, client_closed, 60000);
+	assert_true(a.closed);
+	advance(WC_TCP_TIME_WAIT_MS + 10);
+	shuttle(drop_every, client_closed, 2000);
+	assert_int_equal(st()->connect_failed, failed);
+	for (int i = 0; i < 100 && wc_tcp_active(h.lc); i++) {
+		advance(1000);
+		shuttle(drop_every, client_closed, 1000);
+	}
+	assert_int_equal(wc_tcp_active(h.lc), 0);
+}
+
+static void client_mode_against_own_server(void **state)
+{
+	client_mode_round_trip(state, 0);
+}
+
+static void client_mode_under_loss(void **state)
+{
+	uint64_t rtx = st()->retransmits;
+
+	client_mode_round_trip(state, 4);	/* a quarter of all segments lost */
+	assert_true(st()->retransmits > rtx);
+}
+
+static void client_connect_refused_and_unanswered(void **state)
+{
+	struct client_app_state a = { .request = "version\r\n" };
+	uint64_t failed = st()->connect_failed;
+
+	(void)state;
+	self_neighbour();
+	cur = &a;
+	/* a closed port: RST, the application hears of it */
+	dp_clear_sent(&h);
+	assert_non_null(wc_tcp_connect(h.lc, 0, DP_IP, 9999, 61000, &client_app, &a));
+	shuttle(0, client_closed, 1000);
+	assert_true(a.closed);
+	assert_false(a.opened);
+	assert_int_equal(a.state_at_close, TCP_SYN_SENT);
+	assert_int_equal(st()->connect_failed, failed + 1);
+	/* nobody answers: the SYN is retried, then given up */
+	memset(&a, 0, sizeof(a));
+	a.request = "version\r\n";
+	dp_clear_sent(&h);
+	assert_non_null(wc_tcp_connect(h.lc, 0, DP_IP, 11211, 61001, &client_app, &a));
+	shuttle(1, client_closed, 300000);	/* every segment lost */
+	assert_true(a.closed);
+	assert_false(a.opened);
+	assert_int_equal(st()->connect_failed, failed + 2);
+	assert_null(wc_tcb_lookup(h.lc->tcp, DP_IP, 11211, 61001));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +746,9 @@ int main(void)
 		cmocka_unit_test(flow_control_both_ways),
 		cmocka_unit_test(resets),
 		cmocka_unit_test(idle_timeout_closes),
+		cmocka_unit_test(client_mode_against_own_server),
+		cmocka_unit_test(client_mode_under_loss),
+		cmocka_unit_test(client_connect_refused_and_unanswered),
 		cmocka_unit_test(syn_cookies_and_limits),
 	};
 
