@@ -86,6 +86,8 @@ $(BUILD)/rel/bench/%: $(BUILD)/rel/tools/bench/%.o $(TOOLS_COMMON_OBJ) $(rel_NET
 # header dependencies of everything built so far (libraries, tests, benchmarks)
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
+include tools/loadgen/loadgen.mk
+
 .PHONY: all deps test unit unit-asan stress dts bench bench-quick fuzz run clean
 
 all: $(rel_DP) $(rel_LIB) $(rel_UNIT) $(rel_STRESS) $(BENCH_BIN)

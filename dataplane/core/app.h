@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 #include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
 #include <rte_mbuf.h>
 
 #include "core/config.h"
@@ -98,6 +100,9 @@ struct wc_app {
 	struct wc_neigh *neigh;
 	struct rte_mempool *pool;
 	wc_tx_fn tx;
+	/* UDP not for the memcached port: a client's replies (the load generator), else dropped */
+	void (*udp_other)(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
+			  const struct rte_ipv4_hdr *ip, const struct rte_udp_hdr *udp);
 	unsigned tcp_open;		/* TCP connections open on all lcores */
 	uint32_t tcp_rcvbuf;		/* per connection: a whole value and then some */
 	uint8_t tcp_wscale;		/* the window scale that buffer needs */

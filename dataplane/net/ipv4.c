@@ -59,6 +59,10 @@ static void udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 		}
 	}
 	if (!lc->app->cfg.udp_enabled || rte_be_to_cpu_16(udp->dst_port) != lc->app->cfg.udp_port) {
+		if (lc->app->udp_other) {
+			lc->app->udp_other(lc, port, m, ip, udp);	/* a client's replies */
+			return;
+		}
 		wc_net_drop(lc, m, WC_DROP_UDP_PORT);
 		return;
 	}
