@@ -5,6 +5,7 @@
 #   make test     deps + unit tests (release and ASan/UBSan) + stress test + dts suites
 #                 (dts needs root: network namespaces and hugepages)
 #   make bench    deps + benchmarks, printing ratios against baselines from the same run
+#                 (CORES=N adds the scaling table over N cores)
 #   make bench-quick  a subset for development (under 2 minutes)
 #   make fuzz     libFuzzer harnesses, each bounded by FUZZ_SECONDS
 #   make run      deps + build + the appliance on the virtual testbed
@@ -12,6 +13,7 @@
 # Objects go to build/<variant>/; variants: rel (-O2) and asan (ASan+UBSan).
 
 SHELL := /bin/bash
+.DEFAULT_GOAL := all
 BUILD ?= build
 CC ?= gcc
 CLANG ?= clang
@@ -87,6 +89,7 @@ $(BUILD)/rel/bench/%: $(BUILD)/rel/tools/bench/%.o $(TOOLS_COMMON_OBJ) $(rel_NET
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 include tools/loadgen/loadgen.mk
+include control/control.mk
 
 .PHONY: all deps test unit unit-asan stress dts bench bench-quick fuzz run clean
 
@@ -106,18 +109,18 @@ stress: $(asan_STRESS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tools/run-tests.sh $(asan_STRESS)
 
-dts: $(rel_DP)
+dts: $(rel_DP) $(LOADGEN)
 	@tools/run-dts.sh
 
 test: deps
 	@$(MAKE) --no-print-directory unit unit-asan stress dts
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BENCH_BIN)
+	@$(MAKE) --no-print-directory $(BENCH_BIN) $(rel_DP) $(LOADGEN)
 	@tools/bench/run.sh $(BUILD)/rel/bench
 
 bench-quick: deps
-	@$(MAKE) --no-print-directory $(BENCH_BIN)
+	@$(MAKE) --no-print-directory $(BENCH_BIN) $(rel_DP) $(LOADGEN)
 	@BENCH_QUICK=1 tools/bench/run.sh $(BUILD)/rel/bench
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

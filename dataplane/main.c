@@ -19,8 +19,10 @@
 #include <urcu-qsbr.h>
 
 #include "core/app.h"
+#include "core/cpif.h"
 #include "core/mem_dpdk.h"
 #include "core/port.h"
+#include "core/slots.h"
 #include "core/stats.h"
 #include "net/neigh.h"
 
@@ -29,6 +31,7 @@
 static struct wc_app app;
 static int mem_socket = SOCKET_ID_ANY;
 static struct wc_mem_ops mem_ops;
+static struct wc_cpif *cpif;
 
 static void on_signal(int sig)
 {
@@ -56,7 +59,7 @@ static int build_partitions(void)
 {
 	struct wc_config *c = &app.cfg;
 	uint64_t per;
-	uint16_t *slots;
+	struct wc_slot_table *slots;
 
 	app.nparts = app.nworkers * c->parts_per_lcore;
 	if (app.nparts > WC_MAX_PARTS) {
@@ -91,12 +94,11 @@ static int build_partitions(void)
 		app.part_owner[i] = owner;
 		lc->part_idx[lc->nparts++] = i;
 	}
-	slots = rte_zmalloc("wc_slots", WC_SLOTS * sizeof(uint16_t), RTE_CACHE_LINE_SIZE);
+	/* slots spread evenly; the control plane may move them later (core/migrate.h) */
+	slots = wc_slot_table_default(app.nparts);
 	if (!slots)
 		return -1;
-	for (unsigned s = 0; s < WC_SLOTS; s++)
-		slots[s] = (uint16_t)((uint64_t)s * app.nparts / WC_SLOTS);
-	app.slot_part = slots;
+	app.slot_part = slots->part;
 	return 0;
 }
 
@@ -126,6 +128,8 @@ static int build_lcores(void)
 
 static void shutdown_all(void)
 {
+	wc_cpif_stop(cpif);
+	cpif = NULL;
 	for (unsigned p = 0; p < app.nports; p++)
 		wc_port_close(&app, p);
 	for (unsigned i = 0; i < app.nworkers; i++) {
@@ -137,7 +141,8 @@ static void shutdown_all(void)
 	for (unsigned i = 0; i < app.nparts; i++)
 		wc_part_destroy(app.parts[i]);
 	wc_mbox_destroy(app.mbox);
-	rte_free((void *)(uintptr_t)app.slot_part);
+	if (app.slot_part)
+		wc_slot_table_free(wc_slot_table_of(app.slot_part));
 	rte_free(app.neigh);
 	rte_mempool_free(app.pool);
 }
@@ -187,12 +192,20 @@ int main(int argc, char **argv)
 
 	if (build_lcores() != 0)
 		goto fail;
+	/*
+	 * NIC rings and bursts per worker, UDP replies in flight, and what TCP
+	 * holds: a buffer per busy connection plus streamed replies (replies
+	 * queue less once a quarter of the pool is left, see tcp_io.c).
+	 */
 	nb_mbufs = app.nworkers * (app.nports * (c->rx_desc + c->tx_desc + WC_TX_BUF) +
 				   WC_UDP_CTX * 4 + 1024) + 4096;
+	if (c->tcp_enabled)
+		nb_mbufs += 2048 + (c->max_conns < 65536 ? c->max_conns : 65536) / 8;
 	app.pool = rte_pktmbuf_pool_create("wc_mbufs", nb_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					   (int)rte_socket_id());
 	app.neigh = rte_zmalloc("wc_neigh", sizeof(struct wc_neigh), RTE_CACHE_LINE_SIZE);
-	app.mbox = wc_mbox_create(app.nworkers, 2 * WC_REQ_POOL, &mem_ops);
+	/* one endpoint per worker, and one where writes to moving slots park */
+	app.mbox = wc_mbox_create(app.nworkers + 1, 2 * WC_REQ_POOL, &mem_ops);
 	if (!app.pool || !app.neigh || !app.mbox) {
 		fprintf(stderr, "wirecache-dp: out of hugepage memory for buffers\n");
 		goto fail;
@@ -219,10 +232,12 @@ int main(int argc, char **argv)
 	app.mcset = (struct mc_settings){ .version = WC_VERSION, .max_value = c->max_value,
 					  .mem_limit = c->memory, .lcores = app.nworkers };
 	wc_app_tcp_buffers(&app);
+	cpif = wc_cpif_init(&app, WC_VERSION);
 	for (unsigned i = 0; i < app.nworkers; i++)
 		if (wc_lcore_init(&app, app.lc[i], i, app.lc[i]->lcore_id) != 0)
 			goto fail;
 	wc_stats_telemetry_register(&app);
+	wc_cpif_start(cpif);
 
 	for (unsigned p = 0; p < app.nports; p++) {
 		struct rte_ether_addr *m = &app.ports[p].mac;
@@ -240,8 +255,13 @@ int main(int argc, char **argv)
 	printf("wirecache-dp: ready\n");
 
 	if (app.nworkers == 1 && app.lc[0]->lcore_id == rte_get_main_lcore()) {
-		rcu_thread_offline();
+		/* this thread becomes the worker, which registers itself with RCU */
+		rcu_unregister_thread();
 		wc_lcore_main(app.lc[0]);
+		rcu_register_thread();
+		rcu_thread_offline();
+		wc_cpif_stop(cpif);	/* offline: its grace periods must not wait for us */
+		cpif = NULL;
 		rcu_thread_online();
 	} else {
 		time_t last_log = time(NULL);
@@ -262,6 +282,8 @@ int main(int argc, char **argv)
 			}
 		}
 		rte_eal_mp_wait_lcore();
+		wc_cpif_stop(cpif);	/* offline: its grace periods must not wait for us */
+		cpif = NULL;
 		rcu_thread_online();
 	}
 	printf("wirecache-dp: stopping\n");

@@ -1,16 +1,18 @@
 """conftest.py - testbed fixtures for the end-to-end suites.
 
 A test module picks its testbed layout with a marker naming one of
-lib.testbed.CONFIGS ("default", "strict", "refused", "multi"):
+lib.testbed.CONFIGS ("default", "strict", "refused", "multi", and for TCP "tcp",
+"tcp-short", "tcp-limit"):
 
     pytestmark = pytest.mark.testbed("strict")
 
 Tests are reordered (stably) so that all tests of one layout run together and
 each layout is brought up once. The `tb` fixture brings the module's layout up
 if it is not running (or if a node died) and, as the test process now lives in
-namespace "wc", hands out clients (tb.client(i)). The `mc` fixture is a client
-of node 1 on a freshly flushed cache. The testbed is torn down at the end of
-the session, whatever happened; a node that dies during a test fails it.
+namespace "wc", hands out clients (tb.client(i) over UDP, tb.tcp(i) over TCP).
+The `mc` (UDP) and `mct` (TCP) fixtures are clients of node 1 on a freshly
+flushed cache. The testbed is torn down at the end of the session, whatever
+happened; a node that dies during a test fails it.
 """
 import os
 import sys
@@ -82,4 +84,12 @@ def tb(request, testbed_session):
 def mc(tb):
     c = tb.client(1)
     assert c.cmd("flush_all") == b"OK\r\n", "flush_all before the test did not answer OK"
+    return c
+
+
+@pytest.fixture
+def mct(tb):
+    """A memcached-over-TCP connection to node 1 on a freshly flushed cache."""
+    c = tb.tcp(1)
+    assert c.cmd("flush_all") == b"OK\r\n", "flush_all over TCP before the test did not answer OK"
     return c

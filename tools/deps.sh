@@ -8,7 +8,8 @@ PACKAGES=(
 	libdpdk-dev dpdk liburcu-dev libcmocka-dev libxxhash-dev libjansson-dev libinih-dev
 	valgrind python3 python3-pytest python3-pymemcache
 	iproute2 iputils-ping arping procps netcat-openbsd hping3
-	libmemcached-tools
+	libmemcached-tools libmicrohttpd-dev chromium
+	dpdk-dev memcached redis-server redis-tools gnuplot-nox
 )
 
 missing=()
@@ -29,4 +30,9 @@ export DEBIAN_FRONTEND=noninteractive
 if ! $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; then
 	$SUDO apt-get update -q
 	$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# memcached and redis-server are only baselines for `make bench`, started by it
+# on ports of its own: no system daemons
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+	$SUDO systemctl disable --now memcached redis-server >/dev/null 2>&1 || true
 fi

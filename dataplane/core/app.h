@@ -20,6 +20,7 @@
 
 #include "core/config.h"
 #include "core/netstats.h"
+#include "net/neigh.h"
 #include "proto/mc_session.h"
 #include "store/mailbox.h"
 #include "store/store.h"
@@ -78,7 +79,7 @@ struct wc_lcore {
 	struct mc_udp_req *udp;		/* WC_UDP_CTX contexts */
 	struct wc_tcp_lc *tcp;		/* this lcore's TCP (net/tcp.h) */
 	/* the last neighbour looked up, for this clock second */
-	uint32_t memo_ip, memo_now;
+	uint32_t memo_ip, memo_now, memo_gen;
 	struct rte_ether_addr memo_mac;
 	/* idle back-off */
 	unsigned idle;
@@ -120,7 +121,8 @@ bool wc_lcore_neigh_slow(struct wc_lcore *lc, uint32_t ip, struct rte_ether_addr
 /* The MAC of a neighbour, through a one-entry per-lcore memo of the shared cache. */
 static inline bool wc_lcore_neigh(struct wc_lcore *lc, uint32_t ip, struct rte_ether_addr *mac)
 {
-	if (lc->memo_ip == ip && lc->memo_now == lc->ctx.clock.now && ip) {
+	if (lc->memo_ip == ip && lc->memo_now == lc->ctx.clock.now && ip &&
+	    lc->memo_gen == __atomic_load_n(&lc->app->neigh->changes, __ATOMIC_RELAXED)) {
 		*mac = lc->memo_mac;
 		return true;
 	}

@@ -17,7 +17,7 @@ enum {
 	OPT_IP = 256, OPT_MEMORY, OPT_MAX_VALUE, OPT_ITEM_HINT, OPT_PARTS, OPT_SMALL,
 	OPT_UDP_PORT, OPT_NO_UDP, OPT_UDP_ALLOW, OPT_UDP_TRUSTED, OPT_UDP_AMP, OPT_BUSY,
 	OPT_STATS, OPT_RXD, OPT_TXD, OPT_CONFIG, OPT_HELP, OPT_TCP_PORT, OPT_NO_TCP, OPT_MAX_CONNS,
-	OPT_IDLE,
+	OPT_IDLE, OPT_CONTROL_SOCKET,
 };
 
 static const struct option long_opts[] = {
@@ -40,6 +40,7 @@ static const struct option long_opts[] = {
 	{ "stats-interval", required_argument, NULL, OPT_STATS },
 	{ "rx-desc", required_argument, NULL, OPT_RXD },
 	{ "tx-desc", required_argument, NULL, OPT_TXD },
+	{ "control-socket", required_argument, NULL, OPT_CONTROL_SOCKET },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -78,6 +79,8 @@ void wc_config_usage(const char *prog)
 	       "                           adaptive back-off: pause, then short sleeps\n"
 	       "  --stats-interval SECS    log a stats line this often, 0 = never [0]\n"
 	       "  --rx-desc N, --tx-desc N descriptors per queue [1024]\n"
+	       "  --control-socket PATH    UNIX socket wirecache-cp attaches through, \"none\" to\n"
+	       "                           run without one [/run/wirecache/wirecache.sock]\n"
 	       "  --config FILE            INI file: [wirecache] section, keys are the long\n"
 	       "                           option names (ip, memory, udp-allow ...); repeated\n"
 	       "                           keys add to lists; the command line wins\n"
@@ -179,6 +182,8 @@ static bool uint_parse(const char *s, unsigned long max, unsigned long *out)
 	return true;
 }
 
+static char control_socket_path[108];
+
 /* Apply one option; returns an error message or NULL. */
 static const char *apply(struct wc_config *c, int opt, const char *arg)
 {
@@ -277,6 +282,13 @@ static const char *apply(struct wc_config *c, int opt, const char *arg)
 			c->rx_desc = (uint16_t)v;
 		else
 			c->tx_desc = (uint16_t)v;
+		return NULL;
+	case OPT_CONTROL_SOCKET:
+		if (!arg[0] || (strcmp(arg, "none") != 0 && (arg[0] != '/' || strlen(arg) > 100)))
+			return "--control-socket wants an absolute path (at most 100 bytes) or none";
+		/* (an INI value does not outlive the parse: keep a copy) */
+		snprintf(control_socket_path, sizeof(control_socket_path), "%s", arg);
+		c->control_socket = control_socket_path;
 		return NULL;
 	default:
 		return "unknown option";

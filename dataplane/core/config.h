@@ -44,6 +44,8 @@ struct wc_config {
 	unsigned stats_interval;	/* seconds between stats log lines, 0 = off */
 	uint16_t rx_desc, tx_desc;
 	const char *config_file;
+	/* control plane (core/cpif.c): NULL = the default path, "none" = off */
+	const char *control_socket;
 };
 
 void wc_config_defaults(struct wc_config *c);

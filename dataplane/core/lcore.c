@@ -17,6 +17,9 @@
 #include <urcu-qsbr.h>
 
 #include "core/app.h"
+#include "core/latency.h"
+#include "core/migrate.h"
+#include "core/slots.h"
 #include "core/stats.h"
 #include "net/neigh.h"
 #include "net/net.h"
@@ -40,11 +43,13 @@ int wc_app_port_for(const struct wc_app *app, uint32_t addr)
 bool wc_lcore_neigh_slow(struct wc_lcore *lc, uint32_t ip, struct rte_ether_addr *mac)
 {
 	uint32_t now = lc->ctx.clock.now;
+	uint32_t gen = __atomic_load_n(&lc->app->neigh->changes, __ATOMIC_ACQUIRE);
 
 	if (!wc_neigh_lookup(lc->app->neigh, ip, now, mac))
 		return false;
 	lc->memo_ip = ip;
 	lc->memo_now = now;
+	lc->memo_gen = gen;
 	lc->memo_mac = *mac;
 	return true;
 }
@@ -63,22 +68,26 @@ void wc_app_tcp_buffers(struct wc_app *app)
 
 /* ---- the memcached environment of an lcore ---- */
 
+/* The slot table is taken per request: a swap (core/slots.h) is seen at once. */
 static void route(const struct mc_env *env, const uint8_t *key, uint32_t klen,
 		  struct mc_route *out)
 {
 	const struct wc_lcore *lc = env->arg;
 	const struct wc_app *app = lc->app;
-	unsigned idx = app->slot_part[wc_key_slot(key, klen)];
 
-	out->part = app->parts[idx];
-	out->owner = app->part_owner[idx];
+	wc_slot_route(app, rcu_dereference(app->slot_part), wc_key_slot(key, klen), &out->part,
+		      &out->owner);
 }
 
 static struct wc_mbox_req *req_get(struct mc_env *env)
 {
 	struct wc_lcore *lc = env->arg;
+	struct wc_mbox_req *r = lc->nreq_free ? lc->req_free[--lc->nreq_free] : NULL;
+	struct wc_lat *lat = wc_lat_lcores[lc->id];
 
-	return lc->nreq_free ? lc->req_free[--lc->nreq_free] : NULL;
+	if (r && lat)
+		wc_lat_req_taken(lat, (unsigned)(r - lc->reqs));
+	return r;
 }
 
 static void req_put(struct mc_env *env, struct wc_mbox_req *req)
@@ -100,9 +109,11 @@ int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned
 		lc->req_free[i] = &lc->reqs[i];
 	lc->nreq_free = WC_REQ_POOL;
 	lc->env = (struct mc_env){
-		.ctx = &lc->ctx, .self = id, .mbox = app->nworkers > 1 ? app->mbox : NULL,
+		/* one worker still has a mailbox when it has a park endpoint (migrate.h) */
+		.ctx = &lc->ctx, .self = id,
+		.mbox = app->mbox && wc_mbox_endpoints(app->mbox) > 1 ? app->mbox : NULL,
 		.set = &app->mcset, .route = route, .nparts = app->nparts,
-		.parts = app->parts, .part_owner = app->part_owner, .req_get = req_get,
+		.parts = app->parts, .part_owner = wc_migrate_flush_owners(app), .req_get = req_get,
 		.req_put = req_put, .stats = wc_stats_memcached, .arg = lc,
 	};
 	if (wc_mc_udp_init(lc) != 0)
@@ -136,11 +147,15 @@ static unsigned serve_mailbox(struct wc_lcore *lc)
 	n = wc_mbox_collect(lc->env.mbox, lc->id, done, 32);
 	for (unsigned i = 0; i < n; i++) {
 		const struct mc_session *s = done[i]->cookie;
+		struct wc_lat *lat = wc_lat_lcores[lc->id];
+		unsigned idx = (unsigned)(done[i] - lc->reqs);
 
 		if (s->owner_kind == MC_OWNER_TCP)
 			wc_tcp_complete(lc, done[i]);
 		else
 			wc_mc_udp_complete(lc, done[i]);
+		if (lat)
+			wc_lat_req_done(lat, idx);
 	}
 	return work + n;
 }
@@ -149,6 +164,7 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 {
 	struct wc_app *app = lc->app;
 	struct rte_mbuf *pkts[WC_RX_BURST];
+	struct wc_lat *lat = wc_lat_lcores[lc->id];
 	unsigned work = 0;
 
 	wc_clock_tick(&lc->ctx.clock);
@@ -157,18 +173,29 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 
 		if (lc->queue >= app->ports[p].nq)
 			continue;
+		uint64_t ops = 0;
+
 		n = rte_eth_rx_burst(app->ports[p].port_id, lc->queue, pkts, WC_RX_BURST);
+		if (n && lat) {
+			lat->rx_tsc = rte_rdtsc();
+			ops = wc_lat_ops(&lc->ctx.st);
+		}
 		for (uint16_t i = 0; i < n; i++) {
 			if (i + 1 < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 			wc_net_input(lc, p, pkts[i]);
+			if (lat)
+				wc_lat_packet_done(lat, &lc->ctx.st, &ops);
 		}
 		work += n;
 	}
+	if (lat)
+		lat->rx_tsc = 0;	/* retries below: their rx time is not known */
 	work += serve_mailbox(lc);
 	work += wc_mc_udp_poll(lc);
 	work += wc_tcp_poll(lc);
 	wc_net_flush(lc);
+	work += wc_migrate_lcore_work(lc->id, &lc->ctx.clock);
 	for (unsigned i = 0; i < lc->nparts; i++)
 		wc_part_maintain(app->parts[lc->part_idx[i]], &lc->ctx,
 				 work ? MAINTAIN_BUSY : MAINTAIN_IDLE);

@@ -115,7 +115,7 @@ static void stats_general(struct wc_app *app, const struct wc_totals *t, struct 
 	stat_u64(o, "time", (uint64_t)now);
 	stat_str(o, "version", app->mcset.version);
 	stat_u64(o, "pointer_size", 64);
-	stat_u64(o, "curr_connections", t->tcp.active);
+	stat_u64(o, "curr_connections", t->tcp.open);
 	stat_u64(o, "total_connections", t->tcp.accepted);
 	stat_u64(o, "rejected_connections", t->tcp.refused);
 	stat_u64(o, "max_connections", app->cfg.max_conns);
@@ -156,6 +156,8 @@ static void stats_general(struct wc_app *app, const struct wc_totals *t, struct 
 	stat_u64(o, "rx_packets", t->net.rx_pkts);
 	stat_u64(o, "tx_packets", t->net.tx_pkts);
 	stat_u64(o, "udp_requests", t->net.udp_requests);
+	stat_u64(o, "tcp_half_open", t->tcp.syn_rcvd);
+	stat_u64(o, "tcp_table_entries", t->tcp.active);
 	stat_u64(o, "tcp_segments_in", t->tcp.segs_in);
 	stat_u64(o, "tcp_segments_out", t->tcp.segs_out);
 	stat_u64(o, "tcp_retransmits", t->tcp.retransmits);
@@ -295,9 +297,11 @@ static int telemetry_stats(const char *cmd, const char *params, struct rte_tel_d
 	rte_tel_data_add_dict_u64(d, "tx_packets", t.net.tx_pkts);
 	rte_tel_data_add_dict_u64(d, "tx_bytes", t.net.tx_bytes);
 	rte_tel_data_add_dict_u64(d, "udp_requests", t.net.udp_requests);
-	rte_tel_data_add_dict_u64(d, "curr_connections", t.tcp.active);
+	rte_tel_data_add_dict_u64(d, "curr_connections", t.tcp.open);
 	rte_tel_data_add_dict_u64(d, "total_connections", t.tcp.accepted);
 	rte_tel_data_add_dict_u64(d, "rejected_connections", t.tcp.refused);
+	rte_tel_data_add_dict_u64(d, "tcp_half_open", t.tcp.syn_rcvd);
+	rte_tel_data_add_dict_u64(d, "tcp_table_entries", t.tcp.active);
 	rte_tel_data_add_dict_u64(d, "tcp_retransmits", t.tcp.retransmits);
 	rte_tel_data_add_dict_u64(d, "tcp_syncookies_sent", t.tcp.syncookies_sent);
 	rte_tel_data_add_dict_u64(d, "tcp_resets_sent", t.tcp.resets_sent);

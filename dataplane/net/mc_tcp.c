@@ -60,7 +60,7 @@ static void mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 
 	if (c->state == TCP_FREE)
 		return;
-	if (!c->app_closed && c->tx.len <= WC_TCP_SND_QUEUE_MAX) {
+	if (!c->app_closed && !wc_tcp_out_full(&c->out)) {
 		c->inq.len = c->rx.len;
 		if (single_get(lc, c))
 			r = MC_RUN_MORE;
@@ -78,7 +78,8 @@ static void mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 			c->fin_wanted = true;
 			break;
 		case MC_RUN_BUSY:
-			wc_tcp_retry_add(t, c);
+		case MC_RUN_FULL:
+			wc_tcp_retry_add(t, c);	/* mailbox room, or the peer reading */
 			break;
 		case MC_RUN_PENDING:
 			break;
@@ -92,7 +93,7 @@ static void mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 		}
 	}
 	wc_tcp_output(lc, c);
-	if (!c->app_closed && c->tx.len > WC_TCP_SND_QUEUE_MAX && c->rx.len)
+	if (!c->app_closed && c->rx.len && wc_tcp_out_full(&c->out))
 		wc_tcp_retry_add(t, c);	/* input waits for the peer to read */
 }
 

@@ -212,6 +212,7 @@ static void run(struct mc_udp_req *u)
 		return;
 	case MC_RUN_MORE:
 	case MC_RUN_CLOSE:
+	case MC_RUN_FULL:	/* never: UDP replies have no backpressure (out.full unset) */
 		break;
 	}
 	finish(u);

@@ -85,13 +85,16 @@ bool wc_neigh_learn(struct wc_neigh *n, uint32_t ip, const struct rte_ether_addr
 {
 	struct wc_neigh_entry *e = find(n, ip, true, now);
 	uint64_t mt = 1ull << 63;	/* valid */
+	uint64_t old;
 
 	if (!e)
 		return false;
 	for (int i = 0; i < RTE_ETHER_ADDR_LEN; i++)
 		mt |= (uint64_t)mac->addr_bytes[i] << (8 * i);
 	__atomic_store_n(&e->confirmed, now, __ATOMIC_RELAXED);
-	__atomic_store_n(&e->mac_time, mt, __ATOMIC_RELEASE);
+	old = __atomic_exchange_n(&e->mac_time, mt, __ATOMIC_ACQ_REL);
+	if (old != mt && (old >> 63))
+		__atomic_fetch_add(&n->changes, 1, __ATOMIC_RELEASE);	/* lcores drop their memo */
 	if (__atomic_load_n(&e->ip, __ATOMIC_ACQUIRE) != ip) {
 		/* the slot was just reclaimed for another address: undo */
 		__atomic_store_n(&e->mac_time, 0, __ATOMIC_RELEASE);

@@ -31,6 +31,7 @@ struct wc_neigh_entry {
 };
 
 struct wc_neigh {
+	uint32_t changes;		/* bumped when a known address moves to another MAC */
 	struct wc_neigh_entry e[WC_NEIGH_SLOTS];
 };
 

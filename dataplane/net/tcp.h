@@ -13,10 +13,13 @@
  *  - passive open, and active open for clients (no simultaneous open);
  *    a SYN queue per lcore, and SYN cookies once it is
  *    full (a cookie connection gets the MSS from the cookie, no window
- *    scaling); MSS and window-scale options; SACK and timestamps declined;
- *  - in-order delivery; out-of-order segments are held, up to
- *    WC_TCP_OOO_MAX per connection, and beyond that dropped and recovered
- *    by the sender's retransmission;
+ *    scaling); MSS, window-scale and SACK-permitted options; timestamps declined;
+ *  - in-order delivery; out-of-order segments are held (up to
+ *    WC_TCP_OOO_MAX per connection, within the advertised window) and
+ *    reported with SACK blocks when the peer allows them, so a sender
+ *    resends only what was lost; beyond the bound they are dropped and
+ *    recovered by retransmission. As a sender we take SACK-permitted but
+ *    recover with NewReno (SACK blocks from the peer are not used);
  *  - cumulative ACKs, delayed (40 ms, or at once every second full
  *    segment, on out-of-order data, and on a FIN); the advertised window is
  *    the receive buffer's real free space, so big values and pipelines are
@@ -49,7 +52,8 @@
 struct wc_lcore;
 struct wc_app;
 
-#define WC_TCP_OOO_MAX 16		/* out-of-order segments held per connection */
+#define WC_TCP_OOO_MAX 1024		/* out-of-order segments held per connection */
+#define WC_TCP_SACK_BLOCKS 4		/* reported in one ACK (no timestamps: 4 fit) */
 #define WC_TCP_TIME_WAIT_MS 1000
 #define WC_TCP_RTO_MIN_MS 200
 #define WC_TCP_RTO_MAX_MS 60000
@@ -59,7 +63,8 @@ struct wc_app;
 #define WC_TCP_DATA_RETRIES 12		/* then the connection is aborted */
 #define WC_TCP_ZERO_WINDOW_MS 120000	/* a window shut this long aborts */
 #define WC_TCP_FIN_WAIT_MS 30000
-#define WC_TCP_SND_QUEUE_MAX (4u << 20)	/* unsent reply bytes before input pauses */
+#define WC_TCP_SND_QUEUE_MAX (4u << 20)	/* queued reply bytes before the session pauses */
+#define WC_TCP_SND_QUEUE_LOW (64u << 10)	/* the same while mbufs run short */
 #define WC_TCP_WSCALE 7			/* our window scale */
 
 enum wc_tcp_state {
@@ -117,8 +122,13 @@ struct wc_tcb {
 	/* data */
 	struct wc_bytes rx;		/* in order, not yet consumed by the session */
 	struct wc_bytes tx;		/* unacknowledged + unsent reply bytes, from snd_una */
-	struct rte_mbuf *ooo[WC_TCP_OOO_MAX];	/* held out-of-order segments, by seq */
-	uint8_t nooo;
+	struct rte_mbuf *ooo;		/* held out-of-order segments, by seq (chained by next) */
+	struct rte_mbuf *ooo_tail;	/* the highest: arrivals usually go after it */
+	uint16_t nooo;
+	uint32_t ooo_bytes;
+	uint32_t ooo_last;		/* seq of the newest out-of-order arrival */
+	bool sack_ok;			/* the peer takes SACK blocks (RFC 2018) */
+	bool sack_dirty;		/* an ACK with new SACK blocks is owed */
 	bool fin_wanted;		/* close once tx is sent */
 	bool fin_sent;
 	bool app_closed;		/* the session is done (quit, error, close) */
@@ -129,6 +139,7 @@ struct wc_tcb {
 	const struct wc_tcp_app *app;
 	void *user;			/* the application's own state */
 	struct rte_mempool *pool;	/* where reply buffers come from */
+	struct wc_lcore *lc;		/* the lcore it lives on */
 	/* timers (ms on the lcore's clock, 0 = off) */
 	uint64_t t_rto, t_delack, t_persist, t_idle, t_end;
 	uint64_t zero_since;		/* when the peer's window went to zero */
@@ -142,7 +153,8 @@ struct wc_tcb {
 };
 
 struct wc_tcp_stats {
-	uint64_t active, syn_rcvd;	/* gauges */
+	uint64_t active, syn_rcvd;	/* gauges: table entries, half-open */
+	uint64_t open;			/* gauge: accepted and not yet closed (curr_connections) */
 	uint64_t accepted, refused, syncookies_sent, syncookies_ok, syncookies_bad;
 	uint64_t segs_in, segs_out, retransmits, fast_retransmits, rto_timeouts;
 	uint64_t ooo_held, ooo_dropped, dup_acks, zero_window_probes;

@@ -166,7 +166,17 @@ bool wc_tcp_admit(struct wc_lcore *lc, struct wc_tcb *c)
 		return false;
 	}
 	c->admitted = true;
+	lc->tcp->st.open++;
 	return true;
+}
+
+void wc_tcp_unadmit(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	if (!c->admitted)
+		return;
+	c->admitted = false;
+	lc->tcp->st.open--;
+	__atomic_fetch_sub(&lc->app->tcp_open, 1, __ATOMIC_RELAXED);
 }
 
 static void unhash(struct wc_tcp_lc *t, struct wc_tcb *c)
@@ -242,7 +252,7 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c)
 		return;
 	if (!c->zombie) {
 		if (c->state == TCP_SYN_RCVD && t->syn_rcvd)
-			t->syn_rcvd--;
+			t->st.syn_rcvd = --t->syn_rcvd;
 		if (c->app && !c->app_notified) {
 			c->app_notified = true;
 			c->app->close(lc, c);
@@ -251,9 +261,16 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c)
 		wheel_remove(t, c);
 		c->t_rto = c->t_delack = c->t_persist = c->t_idle = c->t_end = 0;
 		wc_bytes_free(&c->tx);
-		for (unsigned i = 0; i < c->nooo; i++)
-			rte_pktmbuf_free(c->ooo[i]);
+		while (c->ooo) {
+			struct rte_mbuf *m = c->ooo;
+
+			c->ooo = m->next;
+			m->next = NULL;
+			rte_pktmbuf_free(m);
+		}
+		c->ooo_tail = NULL;
 		c->nooo = 0;
+		c->ooo_bytes = 0;
 		c->app_closed = true;
 		if (c->sess.pending) {
 			/*
@@ -274,9 +291,7 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c)
 	t->free_list[t->nfree++] = tcb_index(t, c);
 	t->st.active--;
 	t->st.closed++;
-	if (c->admitted)
-		__atomic_fetch_sub(&lc->app->tcp_open, 1, __ATOMIC_RELAXED);
-	c->admitted = false;
+	wc_tcp_unadmit(lc, c);
 }
 
 void wc_tcp_retry_add(struct wc_tcp_lc *t, struct wc_tcb *c)
@@ -378,6 +393,11 @@ unsigned wc_tcp_poll(struct wc_lcore *lc)
 	if (!t)
 		return 0;
 	clock_update(t);
+	if (t->now_ms != t->pool_checked) {
+		/* a quarter of the pool left: replies queue less, so receiving never stops */
+		t->pool_checked = t->now_ms;
+		t->pool_low = rte_mempool_avail_count(lc->pool) < lc->pool->size / 4;
+	}
 	/* the wheel: every slot from the last one run up to now */
 	steps = t->now_ms - t->wheel_done > WC_TCP_WHEEL ? WC_TCP_WHEEL :
 							  (unsigned)(t->now_ms - t->wheel_done);

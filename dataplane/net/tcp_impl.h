@@ -34,6 +34,8 @@ struct wc_tcp_lc {
 	unsigned nretry;
 	uint32_t *retry;		/* connections to run again next loop */
 	uint64_t cookie_secret;
+	bool pool_low;			/* the mbuf pool is running out: replies queue less */
+	uint64_t pool_checked;		/* ms of the last look at the pool */
 	unsigned nspare;
 	struct rte_mbuf *spare[WC_TCP_SPARES];
 	struct wc_tcp_stats st;
@@ -53,6 +55,8 @@ static inline uint32_t tcb_index(const struct wc_tcp_lc *t, const struct wc_tcb 
 struct wc_tcb *wc_tcb_lookup(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport);
 /* Count an opening connection against max-connections; false: the limit is reached. */
 bool wc_tcp_admit(struct wc_lcore *lc, struct wc_tcb *c);
+/* The connection is closing (TIME_WAIT or gone): it no longer counts as open. */
+void wc_tcp_unadmit(struct wc_lcore *lc, struct wc_tcb *c);
 struct wc_tcb *wc_tcb_alloc(struct wc_lcore *lc, unsigned port, uint32_t rip, uint16_t rport,
 			    uint16_t lport);
 void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c);
@@ -95,6 +99,10 @@ void wc_tcp_send_syn(struct wc_lcore *lc, struct wc_tcb *c);
 void wc_tcp_io_open(struct wc_lcore *lc, struct wc_tcb *c);
 /* Account what was written to c->out into the send queue. */
 void wc_tcp_out_commit(struct wc_tcb *c);
+/* Backpressure for the application's writes (mc_out.full): enough is queued. */
+bool wc_tcp_out_full(struct mc_out *o);
+/* Everything sent was acknowledged: give the send queue's buffer back. */
+void wc_tcp_tx_release(struct wc_tcb *c);
 void wc_bytes_free(struct wc_bytes *q);
 void wc_bytes_append(struct wc_bytes *q, struct rte_mbuf *m);
 /* Copy len bytes starting off bytes into q. */

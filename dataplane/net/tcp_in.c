@@ -20,6 +20,7 @@ struct seg {
 	uint8_t flags;
 	uint16_t mss;			/* options of a SYN */
 	int wscale;			/* -1: none */
+	bool sack_ok;			/* SACK-permitted */
 	uint16_t payload_off;		/* from the mbuf's data start */
 };
 
@@ -29,6 +30,7 @@ static void parse_options(const struct rte_tcp_hdr *th, unsigned doff, struct se
 
 	s->mss = 536;
 	s->wscale = -1;
+	s->sack_ok = false;
 	while (o < end) {
 		uint8_t kind = o[0], len;
 
@@ -44,6 +46,8 @@ static void parse_options(const struct rte_tcp_hdr *th, unsigned doff, struct se
 			s->mss = (uint16_t)(o[2] << 8 | o[3]);
 		else if (kind == 3 && len == 3)
 			s->wscale = o[2] > 14 ? 14 : o[2];
+		else if (kind == 4 && len == 2)
+			s->sack_ok = true;
 		o += len;
 	}
 	if (s->mss < 64)
@@ -135,9 +139,10 @@ static struct wc_tcb *open_conn(struct wc_lcore *lc, unsigned port, uint32_t rip
 	} else if (c->rcv_cap > 0xFFFF) {
 		c->rcv_cap = 0xFFFF;	/* no scaling: a 64 KiB window is all we can offer */
 	}
+	c->sack_ok = s->sack_ok;
 	c->state = TCP_SYN_RCVD;
 	c->t_idle = t->now_ms + lc->app->cfg.tcp_idle_ms;	/* a half-open peer, at most this */
-	t->syn_rcvd++;
+	t->st.syn_rcvd = ++t->syn_rcvd;
 	wc_tcp_send_synack(lc, c);
 	wc_tcp_rto_arm(t, c);
 	wc_tcb_schedule(t, c);
@@ -194,31 +199,48 @@ static struct wc_tcb *no_conn(struct wc_lcore *lc, unsigned port, const struct r
 	return NULL;
 }
 
-/* Insert an out-of-order payload (m trimmed to it, seq in m->hash.usr) by sequence. */
+/* Insert an out-of-order payload (m trimmed to it) by sequence; false: not kept. */
 static bool ooo_insert(struct wc_tcp_lc *t, struct wc_tcb *c, struct rte_mbuf *m, uint32_t seq)
 {
-	unsigned i;
+	struct rte_mbuf **link = &c->ooo;
 
 	if (c->nooo == WC_TCP_OOO_MAX) {
 		t->st.ooo_dropped++;
 		return false;
 	}
-	for (i = 0; i < c->nooo; i++) {
-		uint32_t s = c->ooo[i]->hash.usr;
-
-		if (s == seq) {
-			t->st.ooo_dropped++;	/* a duplicate */
-			return false;
-		}
-		if (SEQ_LT(seq, s))
-			break;
+	if (c->ooo_tail && SEQ_LT(c->ooo_tail->hash.usr, seq))
+		link = &c->ooo_tail->next;	/* beyond everything held: the common case */
+	while (*link && SEQ_LT((*link)->hash.usr, seq))
+		link = &(*link)->next;
+	if (*link && (*link)->hash.usr == seq && (*link)->data_len >= m->data_len) {
+		t->st.ooo_dropped++;	/* a duplicate */
+		c->sack_dirty = true;
+		return false;
 	}
-	memmove(&c->ooo[i + 1], &c->ooo[i], (c->nooo - i) * sizeof(c->ooo[0]));
 	m->hash.usr = seq;
-	c->ooo[i] = m;
+	m->next = *link;
+	*link = m;
+	if (!m->next)
+		c->ooo_tail = m;
 	c->nooo++;
+	c->ooo_bytes += m->data_len;
+	c->ooo_last = seq;
+	c->sack_dirty = true;
 	t->st.ooo_held++;
 	return true;
+}
+
+static struct rte_mbuf *ooo_pop(struct wc_tcb *c)
+{
+	struct rte_mbuf *m = c->ooo;
+
+	c->ooo = m->next;
+	m->next = NULL;
+	if (!c->ooo)
+		c->ooo_tail = NULL;
+	c->nooo--;
+	c->ooo_bytes -= m->data_len;
+	return m;
 }
 
 /* Append what follows rcv_nxt (trimmed to the buffer) to the receive queue. */
@@ -246,18 +268,21 @@ static bool deliver(struct wc_tcb *c, struct rte_mbuf *m, uint32_t seq)
 /* After an in-order arrival, move held segments that now fit. */
 static void ooo_drain(struct wc_tcb *c)
 {
-	while (c->nooo && SEQ_LE(c->ooo[0]->hash.usr, c->rcv_nxt)) {
-		struct rte_mbuf *m = c->ooo[0];
+	while (c->ooo && SEQ_LE(c->ooo->hash.usr, c->rcv_nxt)) {
+		struct rte_mbuf *m = ooo_pop(c);
 
-		memmove(&c->ooo[0], &c->ooo[1], (c->nooo - 1) * sizeof(c->ooo[0]));
-		c->nooo--;
 		if (!deliver(c, m, m->hash.usr))
 			rte_pktmbuf_free(m);
 	}
+	if (c->ooo)
+		c->sack_dirty = true;	/* the blocks changed */
 }
 
-static void enter_time_wait(struct wc_tcp_lc *t, struct wc_tcb *c)
+static void enter_time_wait(struct wc_lcore *lc, struct wc_tcb *c)
 {
+	struct wc_tcp_lc *t = lc->tcp;
+
+	wc_tcp_unadmit(lc, c);	/* only a table entry now: no longer a connection */
 	c->state = TCP_TIME_WAIT;
 	c->t_rto = c->t_persist = c->t_delack = c->t_idle = 0;
 	c->t_end = t->now_ms + WC_TCP_TIME_WAIT_MS;
@@ -271,6 +296,8 @@ static void take_ack(struct wc_tcp_lc *t, struct wc_tcb *c, uint32_t ack, uint32
 	if (data_acked > c->tx.len)
 		data_acked = (uint32_t)c->tx.len;
 	wc_bytes_drop(&c->tx, data_acked);
+	if (c->tx.len == 0)
+		wc_tcp_tx_release(c);	/* an idle connection holds no buffer */
 	c->snd_una = ack;
 	if (SEQ_LT(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
@@ -350,7 +377,7 @@ static bool process_ack(struct wc_lcore *lc, struct wc_tcb *c, const struct seg 
 				c->t_end = t->now_ms + WC_TCP_FIN_WAIT_MS;
 				break;
 			case TCP_CLOSING:
-				enter_time_wait(t, c);
+				enter_time_wait(lc, c);
 				break;
 			case TCP_LAST_ACK:
 				wc_tcb_free(lc, c);
@@ -371,6 +398,17 @@ static bool process_ack(struct wc_lcore *lc, struct wc_tcb *c, const struct seg 
 		}
 	}
 	return true;
+}
+
+/*
+ * New input for the application. If it left our ACK undecided (it did not
+ * send anything), decide it here: now, or armed on the delayed-ACK timer.
+ */
+static inline void run_app(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	c->app->run(lc, c);
+	if (c->state != TCP_FREE && (c->ack_now || (c->unacked_segs && !c->t_delack)))
+		wc_tcp_output(lc, c);
 }
 
 /*
@@ -415,7 +453,7 @@ static bool predicted(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m,
 	c->rcv_nxt += s->len;
 	if (++c->unacked_segs >= 2)
 		c->ack_now = true;
-	c->app->run(lc, c);
+	run_app(lc, c);
 	return true;
 }
 
@@ -479,11 +517,14 @@ static void established_input(struct wc_lcore *lc, struct wc_tcb *c, struct rte_
 		rte_pktmbuf_adj(m, s->payload_off);
 		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - s->len));
 		if (SEQ_LE(s->seq, c->rcv_nxt)) {
+			bool gap = c->ooo != NULL;
+
 			keep = deliver(c, m, s->seq);
 			if (keep) {
 				new_data = true;
 				ooo_drain(c);
-				if (++c->unacked_segs >= 2 || c->nooo)
+				/* every second segment, and at once when a gap fills (RFC 5681 4.2) */
+				if (++c->unacked_segs >= 2 || gap)
 					c->ack_now = true;
 			} else {
 				c->ack_now = true;	/* old data or no room: say where we are */
@@ -507,12 +548,12 @@ static void established_input(struct wc_lcore *lc, struct wc_tcb *c, struct rte_
 			break;
 		case TCP_FIN_WAIT_1:
 			if (c->snd_una == c->snd_max)
-				enter_time_wait(t, c);
+				enter_time_wait(lc, c);
 			else
 				c->state = TCP_CLOSING;
 			break;
 		case TCP_FIN_WAIT_2:
-			enter_time_wait(t, c);
+			enter_time_wait(lc, c);
 			break;
 		default:
 			break;
@@ -521,7 +562,7 @@ static void established_input(struct wc_lcore *lc, struct wc_tcb *c, struct rte_
 	if (new_data) {
 		if (!keep)
 			wc_tcp_recycle(lc, m);
-		c->app->run(lc, c);
+		run_app(lc, c);
 		return;
 	}
 output:
@@ -558,6 +599,7 @@ static void syn_sent_input(struct wc_lcore *lc, unsigned port, struct wc_tcb *c,
 	c->irs = s->seq;
 	c->rcv_nxt = s->seq + 1;
 	c->mss = s->mss < 1460 ? s->mss : 1460;
+	c->sack_ok = s->sack_ok;
 	if (s->wscale >= 0) {
 		c->snd_wscale = (uint8_t)s->wscale;
 	} else {
@@ -565,6 +607,8 @@ static void syn_sent_input(struct wc_lcore *lc, unsigned port, struct wc_tcb *c,
 		if (c->rcv_cap > 0xFFFF)
 			c->rcv_cap = 0xFFFF;
 	}
+	/* our SYN's window (never scaled) is the right edge the peer may fill */
+	c->rcv_adv = c->rcv_nxt + (c->rcv_cap < 0xFFFF ? c->rcv_cap : 0xFFFF);
 	c->snd_una = s->ack;
 	c->snd_wnd = s->wnd;		/* a SYN's window is never scaled */
 	c->snd_wl1 = s->seq;
@@ -675,7 +719,7 @@ void wc_tcp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 			return;
 		}
 		if (t->syn_rcvd)
-			t->syn_rcvd--;
+			t->st.syn_rcvd = --t->syn_rcvd;
 		c->state = TCP_ESTABLISHED;
 		if (!wc_tcp_admit(lc, c)) {
 			t->st.refused++;	/* the limit filled while this one was half-open */

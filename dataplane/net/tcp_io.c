@@ -143,7 +143,7 @@ static bool tx_more(struct mc_out *o)
 	struct rte_mbuf *m;
 
 	wc_tcp_out_commit(c);
-	m = rte_pktmbuf_alloc(c->pool);
+	m = wc_tcp_mbuf(c->lc);
 	if (!m)
 		return false;
 	m->data_len = 0;
@@ -153,11 +153,36 @@ static bool tx_more(struct mc_out *o)
 	return true;
 }
 
+/*
+ * Unsent and unacknowledged replies past WC_TCP_SND_QUEUE_MAX, or past
+ * WC_TCP_SND_QUEUE_LOW while the lcore's mbufs run short: the session
+ * stops until the peer has read (it is on the retry list meanwhile).
+ */
+bool wc_tcp_out_full(struct mc_out *o)
+{
+	struct wc_tcb *c = o->arg;
+
+	wc_tcp_out_commit(c);
+	return c->tx.len > (c->lc->tcp->pool_low ? WC_TCP_SND_QUEUE_LOW : WC_TCP_SND_QUEUE_MAX);
+}
+
+void wc_tcp_tx_release(struct wc_tcb *c)
+{
+	struct rte_mbuf *m = c->tx.head;
+
+	if (!m || c->tx.len || m != c->tx.tail)
+		return;
+	memset(&c->tx, 0, sizeof(c->tx));
+	c->out.p = c->out.end = NULL;	/* the next reply takes a fresh buffer */
+	wc_tcp_recycle(c->lc, m);
+}
+
 void wc_tcp_io_open(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	c->pool = lc->pool;
+	c->lc = lc;
 	c->inq = (struct mc_inq){ .peek = rx_peek, .consume = rx_consume, .arg = c };
-	c->out = (struct mc_out){ .more = tx_more, .arg = c };
+	c->out = (struct mc_out){ .more = tx_more, .arg = c, .full = wc_tcp_out_full };
 }
 
 void wc_tcp_flush(struct wc_lcore *lc, struct wc_tcb *c)

@@ -25,10 +25,8 @@ static uint16_t our_mss(const struct wc_port *pt)
 
 uint32_t wc_tcp_rcv_window(const struct wc_tcb *c)
 {
-	uint64_t used = c->rx.len, free_bytes;
+	uint64_t used = c->rx.len + c->ooo_bytes, free_bytes;
 
-	for (unsigned i = 0; i < c->nooo; i++)
-		used += c->ooo[i]->data_len;
 	free_bytes = c->rcv_cap > used ? c->rcv_cap - used : 0;
 	return (uint32_t)free_bytes;
 }
@@ -114,11 +112,62 @@ emit(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m, uint32_t rip,
 	return true;
 }
 
+/*
+ * SACK blocks (RFC 2018) for what is held out of order: contiguous runs of
+ * held segments, the one holding the newest arrival first. Returns the
+ * option bytes written to o (0 when there is nothing to report).
+ */
+static uint8_t sack_option(const struct wc_tcb *c, uint8_t *o)
+{
+	uint32_t left[WC_TCP_SACK_BLOCKS], right[WC_TCP_SACK_BLOCKS];
+	unsigned n = 0, first = 0, k = 0, order[WC_TCP_SACK_BLOCKS];
+	const struct rte_mbuf *m = c->ooo;
+
+	while (m) {
+		uint32_t l = m->hash.usr, r = l + m->data_len;
+		bool newest;
+
+		/* extend over segments that touch or overlap this run */
+		for (m = m->next; m && SEQ_LE(m->hash.usr, r); m = m->next)
+			if (SEQ_GT(m->hash.usr + m->data_len, r))
+				r = m->hash.usr + m->data_len;
+		newest = SEQ_GE(c->ooo_last, l) && SEQ_LT(c->ooo_last, r);
+		if (n < WC_TCP_SACK_BLOCKS) {
+			if (newest)
+				first = n;
+			left[n] = l;
+			right[n++] = r;
+		} else if (newest) {
+			first = WC_TCP_SACK_BLOCKS - 1;	/* the newest run is always reported */
+			left[first] = l;
+			right[first] = r;
+		}
+	}
+	if (n == 0)
+		return 0;
+	o[0] = 1;	/* NOP, NOP, SACK */
+	o[1] = 1;
+	o[2] = 5;
+	o[3] = (uint8_t)(2 + 8 * n);
+	order[k++] = first;	/* the newest first, then the others by sequence */
+	for (unsigned i = 0; i < n; i++)
+		if (i != first)
+			order[k++] = i;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t lb = rte_cpu_to_be_32(left[order[i]]), rb = rte_cpu_to_be_32(right[order[i]]);
+
+		memcpy(o + 4 + 8 * i, &lb, 4);
+		memcpy(o + 8 + 8 * i, &rb, 4);
+	}
+	return (uint8_t)(4 + 8 * n);
+}
+
 /* A segment of the connection carrying len bytes of the reply queue from seq. */
 static void send_segment(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, uint32_t len,
 			 uint8_t flags)
 {
 	struct rte_mbuf *m = wc_tcp_mbuf(lc);
+	uint8_t opts[4 + 8 * WC_TCP_SACK_BLOCKS], optlen = 0;
 
 	if (!m) {
 		lc->ns.drops[WC_DROP_NO_MBUF]++;
@@ -127,8 +176,12 @@ static void send_segment(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, ui
 	if (len)
 		wc_bytes_copy(&c->tx, seq - c->snd_una, rte_pktmbuf_mtod_offset(m, uint8_t *, TCP_HDRS),
 			      len);
-	emit(lc, c->port, m, c->rip, c->rport, c->lport, seq, c->rcv_nxt, flags, adv_window(c), NULL,
-	     0, (uint16_t)len);
+	else if (c->sack_ok && c->ooo) {
+		optlen = sack_option(c, opts);
+		c->sack_dirty = false;
+	}
+	emit(lc, c->port, m, c->rip, c->rport, c->lport, seq, c->rcv_nxt, flags, adv_window(c), opts,
+	     optlen, (uint16_t)len);
 	/* every segment we send carries our ACK */
 	c->unacked_segs = 0;
 	c->ack_now = false;
@@ -158,32 +211,42 @@ void wc_tcp_send_ack(struct wc_lcore *lc, struct wc_tcb *c)
 	send_segment(lc, c, c->snd_nxt, 0, RTE_TCP_ACK_FLAG);
 }
 
-static uint8_t syn_options(uint8_t *o, uint16_t mss, int wscale)
+/* MSS, then window scale (wscale < 0: none), then SACK-permitted, each 4-byte aligned. */
+static uint8_t syn_options(uint8_t *o, uint16_t mss, int wscale, bool sack)
 {
+	uint8_t n = 4;
+
 	o[0] = 2;		/* MSS */
 	o[1] = 4;
 	o[2] = (uint8_t)(mss >> 8);
 	o[3] = (uint8_t)mss;
-	if (wscale < 0)
-		return 4;
-	o[4] = 1;		/* NOP */
-	o[5] = 3;		/* window scale */
-	o[6] = 3;
-	o[7] = (uint8_t)wscale;
-	return 8;
+	if (wscale >= 0) {
+		o[n++] = 1;	/* NOP */
+		o[n++] = 3;	/* window scale */
+		o[n++] = 3;
+		o[n++] = (uint8_t)wscale;
+	}
+	if (sack) {
+		o[n++] = 1;	/* NOP, NOP */
+		o[n++] = 1;
+		o[n++] = 4;	/* SACK permitted */
+		o[n++] = 2;
+	}
+	return n;
 }
 
 void wc_tcp_send_synack(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	struct rte_mbuf *m = wc_tcp_mbuf(lc);
-	uint8_t opts[8], n;
+	uint8_t opts[12], n;
 	uint32_t win = c->rcv_cap > 0xFFFF ? 0xFFFF : c->rcv_cap;
 
 	if (!m) {
 		lc->ns.drops[WC_DROP_NO_MBUF]++;
 		return;
 	}
-	n = syn_options(opts, our_mss(&lc->app->ports[c->port]), c->rcv_wscale ? c->rcv_wscale : -1);
+	n = syn_options(opts, our_mss(&lc->app->ports[c->port]), c->rcv_wscale ? c->rcv_wscale : -1,
+			c->sack_ok);
 	c->rcv_adv = c->rcv_nxt + win;
 	emit(lc, c->port, m, c->rip, c->rport, c->lport, c->iss, c->rcv_nxt,
 	     RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, (uint16_t)win, opts, n, 0);
@@ -192,14 +255,14 @@ void wc_tcp_send_synack(struct wc_lcore *lc, struct wc_tcb *c)
 void wc_tcp_send_syn(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	struct rte_mbuf *m = wc_tcp_mbuf(lc);
-	uint8_t opts[8], n;
+	uint8_t opts[12], n;
 	uint32_t win = c->rcv_cap > 0xFFFF ? 0xFFFF : c->rcv_cap;
 
 	if (!m) {
 		lc->ns.drops[WC_DROP_NO_MBUF]++;
 		return;
 	}
-	n = syn_options(opts, our_mss(&lc->app->ports[c->port]), c->rcv_wscale);
+	n = syn_options(opts, our_mss(&lc->app->ports[c->port]), c->rcv_wscale, true);
 	emit(lc, c->port, m, c->rip, c->rport, c->lport, c->iss, 0, RTE_TCP_SYN_FLAG, (uint16_t)win,
 	     opts, n, 0);
 }
@@ -219,7 +282,7 @@ void wc_tcp_cookie_synack(struct wc_lcore *lc, unsigned port, const struct rte_i
 		lc->ns.drops[WC_DROP_NO_MBUF]++;
 		return;
 	}
-	syn_options(opts, table[idx] < ours ? table[idx] : ours, -1);
+	syn_options(opts, table[idx] < ours ? table[idx] : ours, -1, false);
 	emit(lc, port, m, rip, rport, lport, wc_tcp_cookie(t, rip, rport, lport, isn, idx), isn + 1,
 	     RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0xFFFF, opts, 4, 0);
 	t->st.syncookies_sent++;
@@ -322,7 +385,7 @@ void wc_tcp_output(struct wc_lcore *lc, struct wc_tcb *c)
 		else if (c->state == TCP_CLOSE_WAIT)
 			c->state = TCP_LAST_ACK;
 	}
-	if (c->ack_now)
+	if (c->ack_now || (c->sack_dirty && c->sack_ok && c->ooo))
 		wc_tcp_send_ack(lc, c);
 	else if (c->unacked_segs && !c->t_delack)
 		c->t_delack = t->now_ms + WC_TCP_DELACK_MS;
@@ -351,14 +414,18 @@ void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c)
 	}
 	if (c->t_idle && now >= c->t_idle) {
 		c->t_idle = 0;
-		t->st.idle_closed++;
 		if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT) {
 			/* a graceful close: replies already queued still go out */
+			t->st.idle_closed++;
 			c->app_closed = true;
 			c->fin_wanted = true;
 			c->t_end = now + WC_TCP_FIN_WAIT_MS;
+		} else if (c->state == TCP_SYN_RCVD) {
+			t->st.idle_closed++;	/* a half-open peer: nothing to tell it */
+			wc_tcb_free(lc, c);
+			return;
 		} else {
-			wc_tcp_reset_conn(lc, c);
+			wc_tcp_reset_conn(lc, c);	/* stuck closing: counted as aborted */
 			return;
 		}
 	}
@@ -371,6 +438,7 @@ void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c)
 				return;
 			}
 			wc_tcp_send_syn(lc, c);
+			t->st.retransmits++;
 			wc_tcp_rto_arm(t, c);
 			wc_tcb_schedule(t, c);
 			return;
@@ -381,6 +449,7 @@ void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c)
 				return;
 			}
 			wc_tcp_send_synack(lc, c);
+			t->st.retransmits++;
 			wc_tcp_rto_arm(t, c);
 			wc_tcb_schedule(t, c);
 			return;

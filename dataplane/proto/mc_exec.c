@@ -181,12 +181,20 @@ static void value_line(struct mc_out *out, const struct mc_tok *key, const struc
  * VALUE lines for every key in [p, end), looked up in bursts so their
  * cache misses overlap. false after a key too long (error already written).
  */
+/*
+ * VALUE lines for the keys in [p, end). false on a bad key (after the
+ * CLIENT_ERROR). When out fills up (backpressure) after at least one value,
+ * *resume is where the first unserved key starts; else it is NULL.
+ */
 static bool get_values(struct mc_env *env, struct mc_out *out, const uint8_t *p,
-		       const uint8_t *end, bool cas)
+		       const uint8_t *end, bool cas, const uint8_t **resume)
 {
 	struct wc_get_req reqs[WC_GET_BURST_MAX / 2];
 	struct mc_tok keys[WC_GET_BURST_MAX / 2];
 	bool more = true, bad = false;
+	unsigned served = 0;
+
+	*resume = NULL;
 
 	while (more) {
 		unsigned n = 0;
@@ -217,9 +225,16 @@ static bool get_values(struct mc_env *env, struct mc_out *out, const uint8_t *p,
 		} else {
 			wc_get_burst(reqs, n, env->ctx, cas ? WC_LOOKUP_CAS : 0);
 		}
-		for (unsigned i = 0; i < n; i++)
-			if (reqs[i].hit)
-				value_line(out, &keys[i], &reqs[i].view, cas);
+		for (unsigned i = 0; i < n; i++) {
+			if (!reqs[i].hit)
+				continue;
+			if (served && out->full && out->full(out)) {
+				*resume = keys[i].p;	/* the rest when the peer has read */
+				return true;
+			}
+			value_line(out, &keys[i], &reqs[i].view, cas);
+			served++;
+		}
 	}
 	if (bad)
 		line(out, "CLIENT_ERROR bad command line format");
@@ -242,15 +257,30 @@ void mc_exec_get_one(struct mc_env *env, struct mc_out *out, const uint8_t *key,
 void mc_exec_get_keys(struct mc_env *env, struct mc_out *out, const uint8_t *keys,
 		      uint32_t len, bool cas)
 {
-	if (get_values(env, out, keys, keys + len, cas))
+	const uint8_t *resume;
+
+	if (get_values(env, out, keys, keys + len, cas, &resume) && !resume)
 		line(out, "END");
 }
 
-static enum mc_exec_result exec_get(struct mc_session *s, struct mc_out *out,
+static enum mc_exec_result exec_get(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
 				    struct mc_env *env)
 {
-	mc_exec_get_keys(env, out, s->req.keys.p, s->req.keys.len, s->req.cmd == MC_GETS);
-	return MC_EXEC_DONE;
+	const uint8_t *resume;
+	bool cas = s->req.cmd == MC_GETS;
+
+	if (!get_values(env, out, s->req.keys.p, s->req.keys.p + s->req.keys.len, cas, &resume))
+		return MC_EXEC_DONE;	/* a bad key: CLIENT_ERROR said it */
+	if (!resume) {
+		line(out, "END");
+		return MC_EXEC_DONE;
+	}
+	/* paused: what was served goes, the rest of the line continues as a long get */
+	in->consume(in, (uint64_t)(resume - s->cur_line));
+	s->line_bytes = 0;
+	s->getkeys_cas = cas;
+	s->st = MC_S_GETKEYS;
+	return MC_EXEC_PAUSED;
 }
 
 bool mc_exec_getkeys(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
@@ -271,10 +301,18 @@ bool mc_exec_getkeys(struct mc_session *s, struct mc_inq *in, struct mc_out *out
 	if (nl) {
 		const uint8_t *end = nl > s->line && nl[-1] == '\r' ? nl - 1 : nl;
 
-		if (get_values(env, out, s->line, end, s->getkeys_cas))
-			line(out, "END");
-		in->consume(in, (uint64_t)(nl - s->line) + 1);
-		s->st = MC_S_LINE;
+		const uint8_t *resume;
+
+		bool ok = get_values(env, out, s->line, end, s->getkeys_cas, &resume);
+
+		if (!ok || !resume) {
+			if (ok)
+				line(out, "END");
+			in->consume(in, (uint64_t)(nl - s->line) + 1);
+			s->st = MC_S_LINE;
+			return true;
+		}
+		in->consume(in, (uint64_t)(resume - s->line));	/* backpressure: the rest later */
 		return true;
 	}
 	/* no newline yet: serve the keys that are certainly complete */
@@ -287,11 +325,15 @@ bool mc_exec_getkeys(struct mc_session *s, struct mc_inq *in, struct mc_out *out
 		s->st = MC_S_CLOSE;	/* a 2 KiB "key": nothing sane follows */
 		return true;
 	}
-	if (!get_values(env, out, s->line, cut, s->getkeys_cas)) {
-		s->st = MC_S_CLOSE;
-		return true;
+	{
+		const uint8_t *resume;
+
+		if (!get_values(env, out, s->line, cut, s->getkeys_cas, &resume)) {
+			s->st = MC_S_CLOSE;
+			return true;
+		}
+		in->consume(in, (uint64_t)((resume ? resume : cut) - s->line));
 	}
-	in->consume(in, (uint64_t)(cut - s->line));
 	return true;
 }
 
@@ -883,7 +925,7 @@ enum mc_exec_result mc_exec_resume(struct mc_session *s, struct mc_inq *in, stru
 	switch (q->cmd) {
 	case MC_GET:
 	case MC_GETS:
-		return exec_get(s, out, env);
+		return exec_get(s, in, out, env);
 	case MC_GAT:
 	case MC_GATS:
 		return exec_gat(s, out, env);

@@ -15,6 +15,7 @@ enum mc_exec_result {
 	MC_EXEC_PENDING,	/* a write went to another lcore; resume on completion */
 	MC_EXEC_BUSY,		/* no mailbox room yet; resume later */
 	MC_EXEC_CLOSE,		/* quit */
+	MC_EXEC_PAUSED,		/* a get stopped for backpressure: the rest is MC_S_GETKEYS */
 };
 
 /* Start the parsed command in s->req. */

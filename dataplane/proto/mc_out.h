@@ -24,7 +24,19 @@ struct mc_out {
 	uint64_t limit;			/* most bytes the reply may take, 0 = unbounded */
 	bool failed;
 	bool over_limit;		/* failed because of limit */
+	/*
+	 * Backpressure (optional): true when the transport holds enough unsent
+	 * reply for now. The session then stops at the next command, or
+	 * before the next value of a multi-key get, and carries on when run
+	 * again; a reply is never cut inside a value.
+	 */
+	bool (*full)(struct mc_out *o);
 };
+
+static inline bool mc_out_full(struct mc_out *o)
+{
+	return o->full && o->full(o);
+}
 
 static inline void mc_out_put_slow(struct mc_out *o, const void *data, size_t n)
 {

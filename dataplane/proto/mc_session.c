@@ -99,7 +99,7 @@ static void refuse(struct mc_session *s, struct mc_inq *in, struct mc_out *out, 
 }
 
 /* What one step of the loop achieved. */
-enum progress { P_AGAIN, P_INPUT, P_BLOCKED, P_CLOSE };
+enum progress { P_AGAIN, P_INPUT, P_BLOCKED, P_CLOSE, P_FULL };
 
 static enum progress after_exec(struct mc_session *s, struct mc_inq *in, enum mc_exec_result r)
 {
@@ -113,6 +113,8 @@ static enum progress after_exec(struct mc_session *s, struct mc_inq *in, enum mc
 		s->st = MC_S_CLOSE;
 		finish(s, in);
 		return P_CLOSE;
+	case MC_EXEC_PAUSED:
+		return P_FULL;	/* the command went on as MC_S_GETKEYS; nothing to finish */
 	case MC_EXEC_DONE:
 		break;
 	}
@@ -143,6 +145,7 @@ static enum progress step_line(struct mc_session *s, struct mc_inq *in, struct m
 		s->st = MC_S_CLOSE;
 		return P_CLOSE;
 	}
+	s->cur_line = line;
 	if (!mc_parse_line(line, len, &s->req)) {
 		refuse(s, in, out, s->req.error);
 		return P_AGAIN;
@@ -194,14 +197,20 @@ enum mc_run mc_session_run(struct mc_session *s, struct mc_inq *in, struct mc_ou
 		case MC_S_GETKEYS:
 			if (in->len == 0)
 				return MC_RUN_MORE;
+			if (mc_out_full(out))
+				return MC_RUN_FULL;
 			p = mc_exec_getkeys(s, in, out, env) ? P_AGAIN : P_INPUT;
 			break;
 		case MC_S_LINE:
 			if (in->len == 0)
 				return MC_RUN_MORE;
+			if (mc_out_full(out))
+				return MC_RUN_FULL;	/* the next command waits for the peer to read */
 			p = step_line(s, in, out, env);
 			break;
 		}
+		if (p == P_FULL)
+			return MC_RUN_FULL;
 		if (p == P_INPUT)
 			return MC_RUN_MORE;
 		if (p == P_BLOCKED)

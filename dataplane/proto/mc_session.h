@@ -89,6 +89,7 @@ enum mc_run {
 	MC_RUN_PENDING,		/* waiting on completions */
 	MC_RUN_BUSY,		/* the mailbox was full: call again soon, even without input */
 	MC_RUN_CLOSE,		/* the transport should close */
+	MC_RUN_FULL,		/* out is full: call again once the peer has read some */
 };
 
 /* Where a value being stored sits in the receive queue (wc_copy_fn's argument). */
@@ -108,6 +109,7 @@ struct mc_session {
 	uint64_t swallow;		/* data bytes still to discard */
 	struct mc_req req;		/* the command in progress */
 	uint64_t line_bytes;		/* its line length, newline included */
+	const uint8_t *cur_line;	/* where that line is (in the input or in line[]) */
 	uint32_t pending;		/* mailbox requests outstanding */
 	bool busy;			/* a step is waiting for mailbox room */
 	uint32_t step;			/* progress of a multi-step command */

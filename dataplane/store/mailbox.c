@@ -164,3 +164,31 @@ unsigned wc_mbox_collect(struct wc_mbox *mb, unsigned self, struct wc_mbox_req *
 	mb->ep[self].in_flight -= got;
 	return got;
 }
+
+/* ---- parking and draining ---- */
+
+unsigned wc_mbox_take(struct wc_mbox *mb, unsigned ep, struct wc_mbox_req **out, unsigned n)
+{
+	if (ep >= mb->n)
+		return 0;
+	return rte_ring_sc_dequeue_burst(mb->ep[ep].in, (void **)out, n, NULL);
+}
+
+bool wc_mbox_forward(struct wc_mbox *mb, unsigned to, struct wc_mbox_req *req)
+{
+	if (to >= mb->n || req->origin >= mb->n)
+		return false;
+	return rte_ring_mp_enqueue(mb->ep[to].in, req) == 0;
+}
+
+uint32_t wc_mbox_in_mark(const struct wc_mbox *mb, unsigned ep)
+{
+	return __atomic_load_n(&mb->ep[ep].in->prod.tail, __ATOMIC_ACQUIRE);
+}
+
+bool wc_mbox_in_consumed(const struct wc_mbox *mb, unsigned ep, uint32_t mark)
+{
+	uint32_t cons = __atomic_load_n(&mb->ep[ep].in->cons.tail, __ATOMIC_ACQUIRE);
+
+	return (int32_t)(cons - mark) >= 0;
+}

@@ -70,4 +70,25 @@ unsigned wc_mbox_serve(struct wc_mbox *mb, unsigned self, struct wc_ctx *ctx, un
 /* Requester: take up to n completed requests of endpoint self. */
 unsigned wc_mbox_collect(struct wc_mbox *mb, unsigned self, struct wc_mbox_req **out, unsigned n);
 
+/*
+ * ---- parking and draining (live slot migration, core/migrate.c) ----
+ *
+ * An endpoint no lcore serves can park requests: its owner thread takes
+ * them out unexecuted (wc_mbox_take) and later forwards each one to the
+ * endpoint that really owns its partition (wc_mbox_forward). A forwarded
+ * request completes to its origin as usual; the origin's in-flight count
+ * was taken when it was first sent, so forwarding does not touch it.
+ */
+unsigned wc_mbox_take(struct wc_mbox *mb, unsigned ep, struct wc_mbox_req **out, unsigned n);
+bool wc_mbox_forward(struct wc_mbox *mb, unsigned to, struct wc_mbox_req *req);
+
+/*
+ * A mark of everything queued so far on endpoint ep's request ring, and
+ * whether its owner has dequeued all of it. Once it has, and the owner
+ * then passed a quiescent state, every request queued before the mark has
+ * run (wc_mbox_serve runs what it dequeues before returning).
+ */
+uint32_t wc_mbox_in_mark(const struct wc_mbox *mb, unsigned ep);
+bool wc_mbox_in_consumed(const struct wc_mbox *mb, unsigned ep, uint32_t mark);
+
 #endif

@@ -1,7 +1,8 @@
 """rawpkt.py - raw Ethernet frames on the client bridge (AF_PACKET), for what
 ordinary sockets cannot do: send a UDP request from an address no host owns
-(so nobody answers the node's ARP), send a datagram with a bad checksum, and
-watch the ARP requests the node sends.
+(so nobody answers the node's ARP), send a datagram with a bad checksum,
+watch the ARP requests the node sends, and play a TCP peer no kernel stands
+behind (a SYN that is never completed).
 """
 import socket
 import struct
@@ -56,6 +57,44 @@ def udp_frame(src_mac, dst_mac, src_ip, dst_ip, sport, dport, payload, bad_udp_c
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + ulen, 0x1234, 0, 64, 17, 0, sip, dip)
     ip = ip[:10] + struct.pack("!H", _csum(ip)) + ip[12:]
     return mac_bytes(dst_mac) + mac_bytes(src_mac) + struct.pack("!H", ETH_P_IP) + ip + udp
+
+
+TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+
+def tcp_frame(src_mac, dst_mac, src_ip, dst_ip, sport, dport, seq, ack=0, flags=TCP_SYN,
+              window=65535, options=b"", payload=b""):
+    """An Ethernet/IPv4/TCP frame, checksums correct (options padded to 32 bits)."""
+    sip, dip = socket.inet_aton(src_ip), socket.inet_aton(dst_ip)
+    options += b"\0" * (-len(options) % 4)
+    doff = (20 + len(options)) // 4
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+                      doff << 4, flags, window, 0, 0) + options + payload
+    pseudo = sip + dip + struct.pack("!BBH", 0, 6, len(tcp))
+    tcp = tcp[:16] + struct.pack("!H", _csum(pseudo + tcp)) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0x4321, 0, 64, 6, 0, sip, dip)
+    ip = ip[:10] + struct.pack("!H", _csum(ip)) + ip[12:]
+    return mac_bytes(dst_mac) + mac_bytes(src_mac) + struct.pack("!H", ETH_P_IP) + ip + tcp
+
+
+def tcp_of(frame):
+    """(src ip, dst ip, sport, dport, seq, ack, flags) of an IPv4 TCP frame, else None."""
+    if len(frame) < 54 or struct.unpack("!H", frame[12:14])[0] != ETH_P_IP or frame[23] != 6:
+        return None
+    ihl = (frame[14] & 0x0F) * 4
+    t = frame[14 + ihl:]
+    if len(t) < 20:
+        return None
+    sport, dport, seq, ack, _, flags = struct.unpack("!HHIIBB", t[:14])
+    return (socket.inet_ntoa(frame[26:30]), socket.inet_ntoa(frame[30:34]), sport, dport, seq,
+            ack, flags)
+
+
+def arp_reply(src_mac, src_ip, dst_mac, dst_ip):
+    """An ARP reply: src_ip is at src_mac (to dst_ip at dst_mac)."""
+    return (mac_bytes(dst_mac) + mac_bytes(src_mac) + struct.pack("!H", ETH_P_ARP) +
+            struct.pack("!HHBBH", 1, ETH_P_IP, 6, 4, 2) + mac_bytes(src_mac) +
+            socket.inet_aton(src_ip) + mac_bytes(dst_mac) + socket.inet_aton(dst_ip))
 
 
 class Wire:

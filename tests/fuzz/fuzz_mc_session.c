@@ -117,12 +117,21 @@ static bool more(struct mc_out *o)
 	return true;
 }
 
+/* Backpressure on a schedule the input picks: the session must pause and resume cleanly. */
+static unsigned full_mask, full_calls;
+
+static bool full(struct mc_out *o)
+{
+	(void)o;
+	return full_mask && (++full_calls & full_mask) == 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
 	static struct mc_session s;
 	struct in in;
-	struct mc_out out = { .more = more, .limit = 1u << 22 };
+	struct mc_out out = { .more = more, .limit = 1u << 22, .full = full };
 	enum mc_run r = MC_RUN_MORE;
 
 	if (!ready) {
@@ -136,6 +145,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	mc_session_init(&s);
 	lctx.clock.now += data[0] >> 6;
+	full_mask = (data[0] >> 6) & 3;	/* 0: never full; else every 2nd or 4th look */
+	full_calls = 0;
 	for (int guard = 0; guard < 100000; guard++) {
 		if (in.arrived < size && r != MC_RUN_PENDING && r != MC_RUN_BUSY) {
 			uint64_t n = size - in.arrived < in.chunk ? size - in.arrived : in.chunk;
@@ -146,6 +157,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = mc_session_run(&s, &in.q, &out, &env);
 		if (r == MC_RUN_CLOSE)
 			break;
+		if (r == MC_RUN_FULL)
+			continue;	/* the peer read: run again */
 		if (r == MC_RUN_PENDING || r == MC_RUN_BUSY) {
 			struct wc_mbox_req *done[4];
 			unsigned n;

@@ -55,7 +55,8 @@ static void advance(uint64_t ms)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint8_t syn_opts[] = { 2, 4, 0x02, 0x18, 1, 3, 3, 2 };	/* MSS 536, WS 2 */
+	/* MSS 536, window scale 2, SACK permitted */
+	static const uint8_t syn_opts[] = { 2, 4, 0x02, 0x18, 1, 3, 3, 2, 1, 1, 4, 2 };
 	static int ready;
 	static uint16_t port = 1024;
 	static uint8_t frame[2048];
@@ -92,7 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			advance((uint64_t)(op >> 1) * 8);
 		dp_input(&h, frame, dp_tcp(frame, port, flags, seq + (uint32_t)(int32_t)dseq,
 					   ack + (uint32_t)(int32_t)dack, win, data, len,
-					   (op & 0x80) ? syn_opts : NULL, (op & 0x80) ? 8 : 0));
+					   (op & 0x80) ? syn_opts : NULL,
+					   (op & 0x80) ? (uint8_t)sizeof(syn_opts) : 0));
 		/* a well-behaved client moves on: next bytes, and acknowledges what came */
 		if (dseq == 0 && (flags & RTE_TCP_ACK_FLAG))
 			seq += len;

@@ -227,10 +227,10 @@ static inline size_t dp_mc_udp(uint8_t *f, uint16_t req_id, uint16_t seq, uint16
 	return n + sizeof(*ip) + 8 + 8 + len;
 }
 
-/* A TCP segment from the client (port cport) to :11211, options and payload included. */
-static inline size_t dp_tcp(uint8_t *f, uint16_t cport, uint8_t flags, uint32_t seq, uint32_t ack,
-			    uint16_t win, const void *data, size_t len, const uint8_t *opts,
-			    uint8_t optlen)
+/* A TCP segment from the client's sport to our dport, options and payload included. */
+static inline size_t dp_tcp_ports(uint8_t *f, uint16_t sport, uint16_t dport, uint8_t flags,
+				  uint32_t seq, uint32_t ack, uint16_t win, const void *data,
+				  size_t len, const uint8_t *opts, uint8_t optlen)
 {
 	size_t n = dp_eth(f, &dp_mac, &dp_client_mac, RTE_ETHER_TYPE_IPV4);
 	uint16_t l4 = (uint16_t)(20 + optlen + len);
@@ -238,8 +238,8 @@ static inline size_t dp_tcp(uint8_t *f, uint16_t cport, uint8_t flags, uint32_t 
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
 
 	memset(th, 0, 20);
-	th->src_port = rte_cpu_to_be_16(cport);
-	th->dst_port = rte_cpu_to_be_16(11211);
+	th->src_port = rte_cpu_to_be_16(sport);
+	th->dst_port = rte_cpu_to_be_16(dport);
 	th->sent_seq = rte_cpu_to_be_32(seq);
 	th->recv_ack = rte_cpu_to_be_32(ack);
 	th->data_off = (uint8_t)(((20 + optlen) / 4) << 4);
@@ -251,6 +251,14 @@ static inline size_t dp_tcp(uint8_t *f, uint16_t cport, uint8_t flags, uint32_t 
 		memcpy((uint8_t *)(th + 1) + optlen, data, len);
 	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	return n + sizeof(*ip) + l4;
+}
+
+/* A TCP segment from the client (port cport) to :11211. */
+static inline size_t dp_tcp(uint8_t *f, uint16_t cport, uint8_t flags, uint32_t seq, uint32_t ack,
+			    uint16_t win, const void *data, size_t len, const uint8_t *opts,
+			    uint8_t optlen)
+{
+	return dp_tcp_ports(f, cport, 11211, flags, seq, ack, win, data, len, opts, optlen);
 }
 
 /* Teach the dataplane the client's MAC, as the client's first ARP would. */

@@ -67,10 +67,20 @@ static bool sink_more(struct mc_out *o)
 	return true;
 }
 
+/* Backpressure: when set, every full_every-th question says "the peer has not read yet". */
+static unsigned full_every, full_calls, pauses;
+
+static bool sink_full(struct mc_out *o)
+{
+	(void)o;
+	return full_every && ++full_calls % full_every == 0;
+}
+
 static void sink_init(struct mc_out *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->more = sink_more;
+	o->full = sink_full;
 	outlen = 0;
 }
 
@@ -191,6 +201,10 @@ static enum mc_run converse(const char *input, size_t len, uint64_t chunk, uint6
 		r = mc_session_run(s, &in.q, &out, &env);
 		if (r == MC_RUN_CLOSE)
 			break;
+		if (r == MC_RUN_FULL) {
+			pauses++;	/* the peer reads; run again */
+			continue;
+		}
 		if (r == MC_RUN_PENDING || r == MC_RUN_BUSY) {
 			struct wc_mbox_req *done[8];
 			unsigned n;
@@ -555,9 +569,45 @@ static void mailbox_backpressure(void **state)
 	}
 }
 
+/* Backpressure cuts replies only between commands and between values, never inside one. */
+static void backpressure_pauses_between_values(void **state)
+{
+	static char input[16384], plain[65536];
+	size_t n = 0, plain_len;
+
+	(void)state;
+	for (int k = 0; k < 30; k++)
+		n += (size_t)snprintf(input + n, sizeof(input) - n, "set bp%d 0 0 %d\r\n%0*d\r\n", k,
+				      100 + k, 100 + k, k);
+	n += (size_t)snprintf(input + n, sizeof(input) - n, "get");
+	for (int k = 0; k < 30; k++)
+		n += (size_t)snprintf(input + n, sizeof(input) - n, " bp%d nobp%d", k, k);
+	n += (size_t)snprintf(input + n, sizeof(input) - n,
+			      "\r\nget bp1 bp2 bp3\r\nget bp4\r\nversion\r\n");
+	/* the reference: no pressure */
+	full_every = 0;
+	converse(input, n, 1u << 20, 1u << 20);
+	plain_len = outlen;
+	memcpy(plain, outbuf, outlen);
+	assert_true(plain_len > 30 * 100);
+	/* under pressure, whole and in pieces: the same bytes, after many pauses */
+	for (unsigned every = 2; every <= 5; every++)
+		for (uint64_t chunk = 7; chunk <= (1u << 20); chunk *= 64) {
+			assert_int_equal(talk("flush_all\r\n"), MC_RUN_MORE);
+			full_every = every;
+			full_calls = pauses = 0;
+			converse(input, n, chunk, chunk);
+			full_every = 0;
+			assert_true(pauses > 3);
+			assert_int_equal(outlen, plain_len);
+			assert_memory_equal(outbuf, plain, plain_len);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(backpressure_pauses_between_values, reset),
 		cmocka_unit_test_setup(classic_storage_and_retrieval, reset),
 		cmocka_unit_test_setup(classic_cas, reset),
 		cmocka_unit_test_setup(classic_keyed, reset),

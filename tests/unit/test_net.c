@@ -74,6 +74,20 @@ static void arp_answers_and_learns(void **state)
 	assert_int_equal(drops(WC_DROP_ARP_NOT_US), 1);
 	dp_input(&h, f, dp_arp(f, RTE_ARP_OP_REQUEST, DP_CLIENT, DP_IP) - 10);
 	assert_int_equal(drops(WC_DROP_ARP_BAD), 1);
+	/* a client that comes back with another MAC is sent to at once, memo or not */
+	{
+		const struct rte_ether_addr other = { { 0x02, 0, 0, 0, 0, 0x77 } };
+
+		h.lc->ctx.clock.now = 1000;
+		wc_neigh_learn(h.app.neigh, DP_CLIENT, &dp_client_mac, 1000);
+		assert_true(wc_lcore_neigh(h.lc, DP_CLIENT, &mac));
+		assert_true(rte_is_same_ether_addr(&mac, &dp_client_mac));
+		wc_neigh_learn(h.app.neigh, DP_CLIENT, &other, 1000);
+		assert_true(wc_lcore_neigh(h.lc, DP_CLIENT, &mac));
+		assert_true(rte_is_same_ether_addr(&mac, &other));
+		wc_neigh_learn(h.app.neigh, DP_CLIENT, &dp_client_mac, 1000);
+		dp_clear_sent(&h);
+	}
 }
 
 static void icmp_echo(void **state)

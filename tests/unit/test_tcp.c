@@ -29,6 +29,9 @@ struct sseg {			/* a segment the dataplane sent */
 	int wscale;
 	uint16_t len;
 	const uint8_t *data;
+	bool sack_ok;
+	unsigned nsack;
+	uint32_t sack[4][2];
 };
 
 struct client {
@@ -41,6 +44,7 @@ static void short_idle(struct wc_config *c)
 {
 	c->tcp_idle_ms = 5000;
 	c->max_conns = 64;
+	c->memory = 48u << 20;	/* room for a few big values */
 }
 
 static int setup(void **state)
@@ -118,6 +122,16 @@ static struct sseg rx_seg(unsigned i)
 			s.mss = (uint16_t)(o[2] << 8 | o[3]);
 		if (o[0] == 3)
 			s.wscale = o[2];
+		if (o[0] == 4)
+			s.sack_ok = true;
+		if (o[0] == 5)
+			for (unsigned b = 0; b < (o[1] - 2u) / 8 && b < 4; b++) {
+				s.sack[b][0] = (uint32_t)o[2 + 8 * b] << 24 | o[3 + 8 * b] << 16 |
+					       o[4 + 8 * b] << 8 | o[5 + 8 * b];
+				s.sack[b][1] = (uint32_t)o[6 + 8 * b] << 24 | o[7 + 8 * b] << 16 |
+					       o[8 + 8 * b] << 8 | o[9 + 8 * b];
+				s.nsack = b + 1;
+			}
 		o += o[1];
 	}
 	return s;
@@ -360,6 +374,73 @@ static void out_of_order_held_then_delivered(void **state)
 	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
 }
 
+/* SACK: offered in the handshake, and held segments reported, the newest first. */
+static void sack_blocks_for_held_segments(void **state)
+{
+	static const uint8_t sack_syn[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7, 1, 1, 4, 2 };
+	struct client c = { .port = CPORT + 9, .seq = ISN };
+	struct sseg s;
+	char data[600];
+
+	(void)state;
+	memset(data, 'd', sizeof(data));
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_SYN_FLAG, c.seq, 0, 65535, NULL, 0, sack_syn, sizeof(sack_syn));
+	s = rx_seg(0);
+	assert_true(s.sack_ok);
+	assert_int_equal(s.wscale, h.app.tcp_wscale);
+	c.seq = ISN + 1;
+	c.ack = s.seq + 1;
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, NULL, 0, NULL, 0);
+	/* "set" header first, then pieces of the data block out of order, with holes */
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, "set sk 0 0 3000\r\n", 17, NULL, 0);
+	c.seq += 17;
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq + 1000, c.ack, 65535, data, 500, NULL, 0);
+	s = rx_seg(h.nsent - 1);
+	assert_int_equal(s.ack, c.seq);
+	assert_int_equal(s.nsack, 1);
+	assert_int_equal(s.sack[0][0], c.seq + 1000);
+	assert_int_equal(s.sack[0][1], c.seq + 1500);
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq + 2000, c.ack, 65535, data, 500, NULL, 0);
+	s = rx_seg(h.nsent - 1);
+	assert_int_equal(s.nsack, 2);
+	assert_int_equal(s.sack[0][0], c.seq + 2000);	/* the newest first */
+	assert_int_equal(s.sack[1][0], c.seq + 1000);
+	/* filling between them merges the runs */
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq + 1500, c.ack, 65535, data, 500, NULL, 0);
+	s = rx_seg(h.nsent - 1);
+	assert_int_equal(s.nsack, 1);
+	assert_int_equal(s.sack[0][0], c.seq + 1000);
+	assert_int_equal(s.sack[0][1], c.seq + 2500);
+	/* the hole at the front: everything is delivered, no more blocks */
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, data, 600, NULL, 0);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq + 600, c.ack, 65535, data, 400, NULL, 0);
+	s = rx_seg(h.nsent - 1);
+	assert_int_equal(s.ack, c.seq + 2500);
+	assert_int_equal(s.nsack, 0);
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c.seq + 2500, c.ack, 65535, data, 500,
+	   NULL, 0);
+	tx(c.port, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c.seq + 3000, c.ack, 65535, "\r\n", 2,
+	   NULL, 0);
+	s = rx_seg(h.nsent - 1);
+	assert_int_equal(s.len, 8);
+	assert_memory_equal(s.data, "STORED\r\n", 8);
+	/* a peer without SACK-permitted gets no blocks */
+	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
+	c = connect_(CPORT + 10);
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq + 100, c.ack, 65535, data, 100, NULL, 0);
+	s = rx_seg(h.nsent - 1);
+	assert_int_equal(s.ack, c.seq);
+	assert_int_equal(s.nsack, 0);
+	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
+}
+
 static void flow_control_both_ways(void **state)
 {
 	struct client c = connect_(CPORT + 5);
@@ -570,23 +651,34 @@ static void capp_open(struct wc_lcore *lc, struct wc_tcb *c)
 	wc_tcp_flush(lc, c);
 }
 
-static void capp_run(struct wc_lcore *lc, struct wc_tcb *c)
+/* Hand everything received to take(), piece by piece, and consume it. */
+static void drain(struct wc_tcb *c, void (*take)(void *arg, const uint8_t *p, uint64_t n),
+		  void *arg)
 {
-	struct client_app_state *a = c->user;
-
-	(void)lc;
 	while (c->inq.len) {
 		uint64_t contig;
 		const uint8_t *p = c->inq.peek(&c->inq, 0, &contig);
 
 		if (contig > c->inq.len)
 			contig = c->inq.len;
-		if (a->ngot + contig < sizeof(a->got)) {
-			memcpy(a->got + a->ngot, p, contig);
-			a->ngot += contig;
-		}
+		take(arg, p, contig);
 		c->inq.consume(&c->inq, contig);
 	}
+}
+
+static void capp_take(void *arg, const uint8_t *p, uint64_t n)
+{
+	struct client_app_state *a = arg;
+
+	if (a->ngot + n < sizeof(a->got)) {
+		memcpy(a->got + a->ngot, p, n);
+		a->ngot += n;
+	}
+}
+
+static void capp_run(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	drain(c, capp_take, c->user);
 	if (c->state == TCP_CLOSE_WAIT)
 		wc_tcp_close(lc, c);
 }
@@ -735,6 +827,272 @@ static void client_connect_refused_and_unanswered(void **state)
 	assert_null(wc_tcb_lookup(h.lc->tcp, DP_IP, 11211, 61001));
 }
 
+/* The client's handshake against a peer whose sequence numbers are near the wrap. */
+static void client_handshake_window(void **state)
+{
+	struct client_app_state a = { .request = "version\r\n" };
+	uint8_t f[1024];
+	struct sseg syn, ack;
+	uint32_t want;
+
+	(void)state;
+	cur = &a;
+	dp_clear_sent(&h);
+	assert_non_null(wc_tcp_connect(h.lc, 0, DP_CLIENT, 11211, 63000, &client_app, &a));
+	wc_net_flush(h.lc);
+	assert_int_equal(h.nsent, 1);
+	syn = rx_seg(0);
+	assert_int_equal(syn.flags, RTE_TCP_SYN_FLAG);
+	assert_int_equal(syn.mss, 1460);
+	assert_int_equal(syn.wscale, h.app.tcp_wscale);
+	dp_clear_sent(&h);
+	dp_input(&h, f, dp_tcp_ports(f, 11211, 63000, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG,
+				      0xFFFFFF00u, syn.seq + 1, 65535, NULL, 0, syn_opts,
+				      sizeof(syn_opts)));
+	assert_true(a.opened);
+	assert_true(h.nsent >= 1);
+	ack = rx_seg(h.nsent - 1);
+	assert_int_equal(ack.ack, 0xFFFFFF01u);
+	want = h.app.tcp_rcvbuf >> h.app.tcp_wscale;
+	assert_int_equal(ack.win, want > 0xFFFF ? 0xFFFF : want);
+	/* the request went with (or before) it; the reply crosses the sequence wrap */
+	dp_clear_sent(&h);
+	dp_input(&h, f, dp_tcp_ports(f, 11211, 63000, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
+				      0xFFFFFF01u, syn.seq + 1 + 9, 65535,
+				      "VERSION 1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17.18.19.20.21."
+				      "22.23.24.25.26.27.28.29.30.31.32.33.34.35.36.37.38.39.40.41.42."
+				      "43.44.45.46.47.48.49.50.51.52.53.54.55.56.57.58.59.60.61.62.63."
+				      "64.65.66.67.68.69.70.71.72.73.74.75.76.77.78.79.80.81.82.83.84."
+				      "85.86.87.88.89.90.91.92.93.94.95.96.97.98.99.100\r\n", 301,
+				      NULL, 0));
+	assert_int_equal(a.ngot, 301);
+	advance(WC_TCP_DELACK_MS + 1);
+	ack = rx_seg(h.nsent - 1);
+	assert_int_equal(ack.ack, 0xFFFFFF01u + 301);
+	assert_int_equal(ack.win, want > 0xFFFF ? 0xFFFF : want);
+	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_CLIENT, 11211, 63000));
+	dp_clear_sent(&h);
+}
+
+/* ---- many pipelined client connections, closed loop ---- */
+
+#define PIPE_CONNS 16
+#define PIPE_DEPTH 8
+
+struct pipe_conn {
+	struct wc_tcb *c;
+	unsigned outstanding, done, next_key;
+	size_t partial;			/* bytes of the current reply seen */
+	char line[64];
+};
+
+static struct pipe_conn pconns[PIPE_CONNS];
+
+static void pipe_send(struct wc_lcore *lc, struct pipe_conn *p)
+{
+	char req[128];
+
+	while (p->outstanding < PIPE_DEPTH) {
+		unsigned k = p->next_key++ % 50;
+		int n = (p->next_key % 5) ?
+			snprintf(req, sizeof(req), "get pk%u\r\n", k) :
+			snprintf(req, sizeof(req), "set pk%u 0 0 32\r\n%032u\r\n", k, k);
+
+		mc_out_put(&p->c->out, req, (size_t)n);
+		p->outstanding++;
+	}
+	wc_tcp_flush(lc, p->c);
+}
+
+static void pipe_open(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	pipe_send(lc, c->user);
+}
+
+/* Count replies: each ends with "END\r\n" or "STORED\r\n". */
+static void pipe_run(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct pipe_conn *p = c->user;
+
+	while (c->inq.len) {
+		uint64_t contig;
+		const uint8_t *b = c->inq.peek(&c->inq, 0, &contig);
+
+		if (contig > c->inq.len)
+			contig = c->inq.len;
+		for (uint64_t i = 0; i < contig; i++) {
+			memmove(p->line, p->line + 1, sizeof(p->line) - 1);
+			p->line[sizeof(p->line) - 1] = (char)b[i];
+			if (memcmp(p->line + sizeof(p->line) - 5, "END\r\n", 5) == 0 ||
+			    memcmp(p->line + sizeof(p->line) - 8, "STORED\r\n", 8) == 0) {
+				p->outstanding--;
+				p->done++;
+			}
+		}
+		c->inq.consume(&c->inq, contig);
+	}
+	pipe_send(lc, p);
+}
+
+static void pipe_close(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	(void)lc;
+	((struct pipe_conn *)c->user)->c = NULL;
+}
+
+static const struct wc_tcp_app pipe_app = {
+	.open = pipe_open, .run = pipe_run, .close = pipe_close,
+};
+
+static bool never(void)
+{
+	return false;
+}
+
+static void many_pipelined_connections(void **state)
+{
+	unsigned total = 0;
+
+	(void)state;
+	self_neighbour();
+	dp_clear_sent(&h);
+	memset(pconns, 0, sizeof(pconns));
+	for (unsigned i = 0; i < PIPE_CONNS; i++) {
+		pconns[i].c = wc_tcp_connect(h.lc, 0, DP_IP, 11211, (uint16_t)(62000 + i), &pipe_app,
+					     &pconns[i]);
+		assert_non_null(pconns[i].c);
+	}
+	/* traffic for a while: every connection keeps going */
+	for (int round = 0; round < 200; round++) {
+		static struct rte_mbuf *batch[DP_MAX_SENT];
+		unsigned k = h.nsent;
+
+		memcpy(batch, h.sent, k * sizeof(batch[0]));
+		h.nsent = 0;
+		for (unsigned j = 0; j < k; j++) {
+			batch[j]->ol_flags = 0;
+			wc_net_input(h.lc, 0, batch[j]);
+		}
+		wc_net_flush(h.lc);
+		if (k == 0)
+			advance(50);
+	}
+	for (unsigned i = 0; i < PIPE_CONNS; i++) {
+		assert_non_null(pconns[i].c);
+		assert_true(pconns[i].done > 100);
+		total += pconns[i].done;
+	}
+	assert_true(total > 16 * 100);
+	shuttle(0, never, 0);
+	for (unsigned i = 0; i < PIPE_CONNS; i++)
+		if (pconns[i].c)
+			wc_tcb_free(h.lc, pconns[i].c);
+	for (int i = 0; i < 100 && wc_tcp_active(h.lc); i++)
+		advance(1000);
+	dp_clear_sent(&h);
+}
+
+/* ---- big replies stream under backpressure; idle connections hold no buffers ---- */
+
+struct bulk_state {
+	const char *req;
+	size_t req_len;
+	uint64_t got;
+	uint64_t want;
+	char tail[16];
+	bool closed;
+};
+
+static void bulk_open(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct bulk_state *b = c->user;
+
+	mc_out_put(&c->out, b->req, b->req_len);
+	wc_tcp_flush(lc, c);
+}
+
+static void bulk_take(void *arg, const uint8_t *p, uint64_t n)
+{
+	struct bulk_state *b = arg;
+
+	b->got += n;
+	for (uint64_t i = 0; i < n; i++) {
+		memmove(b->tail, b->tail + 1, sizeof(b->tail) - 1);
+		b->tail[sizeof(b->tail) - 1] = (char)p[i];
+	}
+}
+
+static void bulk_run(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	(void)lc;
+	drain(c, bulk_take, c->user);
+}
+
+static void bulk_close(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	(void)lc;
+	((struct bulk_state *)c->user)->closed = true;
+}
+
+static const struct wc_tcp_app bulk_app = {
+	.open = bulk_open, .run = bulk_run, .close = bulk_close,
+};
+
+static struct bulk_state *bulk_cur;
+
+static bool bulk_done(void)
+{
+	return bulk_cur->got >= bulk_cur->want || bulk_cur->closed;
+}
+
+static void big_replies_stream(void **state)
+{
+	enum { VLEN = 500000, GETS = 40 };
+	static char set_req[VLEN + 64], req[GETS * 16];
+	struct client_app_state a = { 0 };
+	struct bulk_state b = { 0 };
+	uint64_t resets = st()->resets_sent;
+	struct wc_tcb *c;
+	int n;
+
+	(void)state;
+	self_neighbour();
+	/* store the value */
+	n = snprintf(set_req, sizeof(set_req), "set half 0 0 %d\r\n", VLEN);
+	memset(set_req + n, 'h', VLEN);
+	memcpy(set_req + n + VLEN, "\r\nget nothing\r\n", 15);
+	a.request = set_req;
+	cur = &a;
+	dp_clear_sent(&h);
+	assert_non_null(wc_tcp_connect(h.lc, 0, DP_IP, 11211, 64000, &client_app, &a));
+	shuttle(0, reply_complete, 60000);
+	assert_memory_equal(a.got, "STORED\r\nEND\r\n", 13);
+	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_IP, 11211, 64000));
+	/* 40 pipelined gets of it: 20 MB of replies, more than all the mbufs there are */
+	for (int i = 0; i < GETS; i++)
+		strcat(req, "get half\r\n");
+	b.req = req;
+	b.req_len = strlen(req);
+	b.want = (uint64_t)GETS * (strlen("VALUE half 0 500000\r\n") + VLEN + strlen("\r\nEND\r\n"));
+	bulk_cur = &b;
+	c = wc_tcp_connect(h.lc, 0, DP_IP, 11211, 64001, &bulk_app, &b);
+	assert_non_null(c);
+	shuttle(0, bulk_done, 600000);
+	assert_false(b.closed);
+	assert_int_equal(b.got, b.want);
+	assert_memory_equal(b.tail + sizeof(b.tail) - 7, "\r\nEND\r\n", 7);
+	assert_int_equal(st()->resets_sent, resets);
+	/* all acknowledged: neither end keeps a send buffer */
+	shuttle(0, never, 200);
+	advance(WC_TCP_DELACK_MS + 5);
+	shuttle(0, never, 200);
+	assert_null(c->tx.head);
+	assert_null(wc_tcb_lookup(h.lc->tcp, DP_IP, 64001, 11211)->tx.head);
+	wc_tcb_free(h.lc, c);
+	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_IP, 64001, 11211));
+	dp_clear_sent(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -743,12 +1101,16 @@ int main(void)
 		cmocka_unit_test(retransmission_timeout_and_backoff),
 		cmocka_unit_test(fast_retransmit_on_three_dup_acks),
 		cmocka_unit_test(out_of_order_held_then_delivered),
+		cmocka_unit_test(sack_blocks_for_held_segments),
 		cmocka_unit_test(flow_control_both_ways),
 		cmocka_unit_test(resets),
 		cmocka_unit_test(idle_timeout_closes),
 		cmocka_unit_test(client_mode_against_own_server),
 		cmocka_unit_test(client_mode_under_loss),
 		cmocka_unit_test(client_connect_refused_and_unanswered),
+		cmocka_unit_test(client_handshake_window),
+		cmocka_unit_test(many_pipelined_connections),
+		cmocka_unit_test(big_replies_stream),
 		cmocka_unit_test(syn_cookies_and_limits),
 	};
 

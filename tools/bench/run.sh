@@ -31,5 +31,11 @@ echo "  instructions per GET hit (callgrind): udp ${instr[udp]} (target: under 1
 printf '{\n  "instr.udp_get": %s,\n  "instr.tcp_get": %s,\n  "ratio.tcp_vs_udp_get": %s\n}\n' \
 	"${instr[udp]}" "${instr[tcp]}" "$ratio" >"$out/get.json"
 
+echo "== network: the link's ceiling, wirecache over UDP and TCP, memcached and redis"
+net=(--quick)
+[ "${BENCH_QUICK:-0}" = 1 ] || net=()
+[ -n "${CORES:-}" ] && net+=(--cores "$CORES")
+/usr/bin/python3 tools/bench/netbench.py "$(dirname "$dir")" "${net[@]}" | tee -a "$log"
+
 echo "== summary"
 grep -E '^(ratio|store|latency|instr)\.[a-z0-9_.]+=' "$log" || true

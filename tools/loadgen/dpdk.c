@@ -378,7 +378,9 @@ static void pass(struct dp_worker *w)
 	poll_rx(w);
 	wc_tcp_poll(&w->lc);
 	now = rte_get_tsc_cycles();
-	if (c->rate > 0 && !w->base.preloading) {
+	if (w->base.holding) {
+		/* between preload and the run: nothing goes out */
+	} else if (c->rate > 0 && !w->base.preloading) {
 		for (unsigned k = 0; k < ISSUE_BURST && w->base.next_due <= now; k++) {
 			if (!credit_take(w, &fi)) {
 				w->base.cnt.backlog++;	/* every flow is full: it waits, latency grows */
@@ -388,7 +390,7 @@ static void pass(struct dp_worker *w)
 			w->base.next_due = lg_next_arrival(&w->base, w->base.next_due);
 		}
 	} else {
-		for (unsigned k = 0; k < ISSUE_BURST && !w->base.holding && (!w->base.preloading || w->base.preload_left);
+		for (unsigned k = 0; k < ISSUE_BURST && (!w->base.preloading || w->base.preload_left);
 		     k++) {
 			if (!credit_take(w, &fi))
 				break;
@@ -503,6 +505,20 @@ static int worker_main(void *arg)
 	w->base.next_due = rte_get_tsc_cycles();
 	while (!w->base.stop && !interrupted)
 		pass(w);
+	if (getenv("LG_DEBUG") && c->transport == LG_TCP)
+		for (uint32_t fi = 0; fi < w->nflows; fi++) {
+			struct tcp_flow *f = &w->tcp[fi];
+			struct wc_tcb *t = f->c;
+
+			if (!t)
+				continue;
+			fprintf(stderr, "flow %u st %d count %u rx %lu inq %lu tx %lu una %u nxt %u max %u "
+				"rcv_nxt %u rcv_adv %u snd_wnd %u cwnd %u rto %lu retries %u parser st %d\n",
+				fi, t->state, f->count, (unsigned long)t->rx.len,
+				(unsigned long)t->inq.len, (unsigned long)t->tx.len, t->snd_una, t->snd_nxt,
+				t->snd_max, t->rcv_nxt, t->rcv_adv, t->snd_wnd, t->cwnd,
+				(unsigned long)t->t_rto, t->retries, f->parser.st);
+		}
 	/* close politely, and give the FINs a moment */
 	if (c->transport == LG_TCP) {
 		for (uint32_t fi = 0; fi < w->nflows; fi++)
@@ -702,6 +718,15 @@ int lg_dpdk_main(int argc, char **argv, struct lg_run *run)
 	rte_eal_mp_wait_lcore();
 	if (lg_summary(run, t_end > t_measure ? t_end - t_measure : 0) != 0)
 		rc = 1;
+	/* what the network stack under the generator dropped, by reason */
+	for (unsigned d = 0; d < WC_DROP_COUNT; d++) {
+		uint64_t dropped = 0;
+
+		for (unsigned i = 0; i < nworkers; i++)
+			dropped += workers[i]->lc.ns.drops[d];
+		if (dropped)
+			printf("  dropped here: %lu %s\n", (unsigned long)dropped, wc_drop_names[d]);
+	}
 	wc_port_close(&app, 0);
 	return rc;
 }

@@ -255,7 +255,9 @@ static void pass(struct sock_worker *w, int wait_ms)
 			flow_write(w, f);
 	}
 	now = now_ns();
-	if (c->rate > 0 && !w->base.preloading) {
+	if (w->base.holding) {
+		/* between preload and the run: nothing goes out */
+	} else if (c->rate > 0 && !w->base.preloading) {
 		for (unsigned k = 0; k < 64 && w->base.next_due <= now; k++) {
 			if (!credit_take(w, &i)) {
 				w->base.cnt.backlog++;
@@ -265,7 +267,7 @@ static void pass(struct sock_worker *w, int wait_ms)
 			w->base.next_due = lg_next_arrival(&w->base, w->base.next_due);
 		}
 	} else {
-		for (unsigned k = 0; k < 64 && !w->base.holding && (!w->base.preloading || w->base.preload_left); k++) {
+		for (unsigned k = 0; k < 64 && (!w->base.preloading || w->base.preload_left); k++) {
 			if (!credit_take(w, &i))
 				break;
 			flow_issue(w, i, now);

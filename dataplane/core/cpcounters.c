@@ -1,0 +1,149 @@
+/*
+ * cpcounters.c - names and readers of the per-lcore counters exported to
+ * the control plane (see cpcounters.h). Names follow memcached's "stats"
+ * where it has one (get_hits, curr_connections ...); the control plane
+ * derives memcached's aggregates (cmd_get, cmd_set ...) from them exactly
+ * as stats.c does.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/cpcounters.h"
+#include "wirecache/compiler.h"
+#include "net/tcp.h"
+#include "net/tcp_impl.h"
+
+enum src { SRC_ST, SRC_NS, SRC_TCP };
+
+struct counter {
+	char name[WC_CP_NAME_LEN];
+	uint8_t src, kind;
+	uint16_t off;		/* byte offset in the source struct */
+};
+
+#define ST(f, n) { n, SRC_ST, WC_CP_COUNTER, offsetof(struct wc_stats, f) }
+#define NS(f, n) { n, SRC_NS, WC_CP_COUNTER, offsetof(struct wc_netstats, f) }
+#define TCP(f, n, k) { n, SRC_TCP, k, offsetof(struct wc_tcp_stats, f) }
+
+static const struct counter fixed[] = {
+	ST(get_hits, "get_hits"), ST(get_misses, "get_misses"),
+	ST(get_expired, "get_expired"), ST(get_flushed, "get_flushed"),
+	ST(touch_hits, "touch_hits"), ST(touch_misses, "touch_misses"),
+	ST(delete_hits, "delete_hits"), ST(delete_misses, "delete_misses"),
+	ST(incr_hits, "incr_hits"), ST(incr_misses, "incr_misses"),
+	ST(decr_hits, "decr_hits"), ST(decr_misses, "decr_misses"),
+	ST(cas_hits, "cas_hits"), ST(cas_misses, "cas_misses"), ST(cas_badval, "cas_badval"),
+	ST(refused_too_large, "refused_too_large"), ST(refused_nomem, "refused_out_of_memory"),
+	NS(rx_pkts, "rx_packets"), NS(rx_bytes, "rx_bytes"),
+	NS(tx_pkts, "tx_packets"), NS(tx_bytes, "tx_bytes"),
+	NS(arp_requests_in, "arp_requests_in"), NS(arp_replies_out, "arp_replies_out"),
+	NS(arp_requests_out, "arp_requests_out"), NS(arp_replies_in, "arp_replies_in"),
+	NS(icmp_echo, "icmp_echo"), NS(udp_requests, "udp_requests"),
+	NS(udp_reply_datagrams, "udp_reply_datagrams"),
+	NS(udp_remote_waits, "udp_remote_waits"),
+	TCP(open, "curr_connections", WC_CP_GAUGE),
+	TCP(accepted, "total_connections", WC_CP_COUNTER),
+	TCP(refused, "rejected_connections", WC_CP_COUNTER),
+	TCP(segs_in, "tcp_segments_in", WC_CP_COUNTER),
+	TCP(segs_out, "tcp_segments_out", WC_CP_COUNTER),
+	TCP(retransmits, "tcp_retransmits", WC_CP_COUNTER),
+	TCP(fast_retransmits, "tcp_fast_retransmits", WC_CP_COUNTER),
+	TCP(rto_timeouts, "tcp_rto_timeouts", WC_CP_COUNTER),
+	TCP(ooo_held, "tcp_out_of_order_held", WC_CP_COUNTER),
+	TCP(ooo_dropped, "tcp_out_of_order_dropped", WC_CP_COUNTER),
+	TCP(dup_acks, "tcp_dup_acks", WC_CP_COUNTER),
+	TCP(zero_window_probes, "tcp_zero_window_probes", WC_CP_COUNTER),
+	TCP(resets_sent, "tcp_resets_sent", WC_CP_COUNTER),
+	TCP(resets_rcvd, "tcp_resets_received", WC_CP_COUNTER),
+	TCP(syncookies_sent, "tcp_syncookies_sent", WC_CP_COUNTER),
+	TCP(syncookies_ok, "tcp_syncookies_accepted", WC_CP_COUNTER),
+	TCP(idle_closed, "tcp_idle_closed", WC_CP_COUNTER),
+	TCP(aborted, "tcp_aborted", WC_CP_COUNTER),
+	TCP(out_of_window, "tcp_out_of_window", WC_CP_COUNTER),
+};
+
+static struct counter all[WC_CP_MAX_COUNTERS];
+static unsigned nall;
+
+static void build(void)
+{
+	unsigned n = 0;
+
+	if (nall)
+		return;
+	for (unsigned i = 0; i < WC_OP_COUNT; i++) {
+		snprintf(all[n].name, sizeof(all[n].name), "op_%s", wc_op_name((enum wc_op)i));
+		all[n].src = SRC_ST;
+		all[n].kind = WC_CP_COUNTER;
+		all[n].off = (uint16_t)(offsetof(struct wc_stats, ops) + i * sizeof(uint64_t));
+		n++;
+	}
+	for (unsigned i = 0; i < WC_ARRAY_LEN(fixed) && n < WC_CP_MAX_COUNTERS; i++)
+		all[n++] = fixed[i];
+	for (unsigned i = 0; i < WC_DROP_COUNT && n < WC_CP_MAX_COUNTERS; i++) {
+		snprintf(all[n].name, sizeof(all[n].name), "drop_%s", wc_drop_names[i]);
+		all[n].src = SRC_NS;
+		all[n].kind = WC_CP_COUNTER;
+		all[n].off = (uint16_t)(offsetof(struct wc_netstats, drops) + i * sizeof(uint64_t));
+		n++;
+	}
+	nall = n;
+}
+
+unsigned wc_cp_counters_describe(struct wc_cp_counter_desc *out, unsigned max)
+{
+	unsigned n;
+
+	build();
+	n = nall < max ? nall : max;
+	for (unsigned i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		memcpy(out[i].name, all[i].name, sizeof(out[i].name));
+		out[i].kind = all[i].kind;
+		out[i].resettable = all[i].src != SRC_TCP;
+	}
+	return n;
+}
+
+static uint64_t load_at(const void *base, uint16_t off)
+{
+	return __atomic_load_n((const uint64_t *)(const void *)((const uint8_t *)base + off),
+			       __ATOMIC_RELAXED);
+}
+
+void wc_cp_counters_read(const struct wc_lcore *lc, uint64_t *v, unsigned n)
+{
+	build();
+	for (unsigned i = 0; i < n && i < nall; i++) {
+		switch (all[i].src) {
+		case SRC_ST:
+			v[i] = load_at(&lc->ctx.st, all[i].off);
+			break;
+		case SRC_NS:
+			v[i] = load_at(&lc->ns, all[i].off);
+			break;
+		default:
+			v[i] = lc->tcp ? load_at(&lc->tcp->st, all[i].off) : 0;
+			break;
+		}
+	}
+}
+
+void wc_cp_counters_base(const struct wc_app *app, uint64_t *base, unsigned n)
+{
+	build();
+	for (unsigned i = 0; i < n && i < nall; i++) {
+		switch (all[i].src) {
+		case SRC_ST:
+			base[i] = load_at(&app->stats_base, all[i].off);
+			break;
+		case SRC_NS:
+			base[i] = load_at(&app->ns_base, all[i].off);
+			break;
+		default:
+			base[i] = 0;
+			break;
+		}
+	}
+}

@@ -1,0 +1,441 @@
+#!/usr/bin/python3
+"""netbench.py - the network half of `make bench`, measured in one go on this
+machine: wirecache-loadgen against
+
+  * the link's ceiling: dpdk-testpmd --forward-mode=macswap in the server's
+    place on the same memif link (loadgen in echo mode);
+  * wirecache-dp over memif: memcached over UDP, then TCP, for each GET:SET
+    mix and value size;
+  * memcached and redis-server (Debian's) over loopback TCP, driven by the
+    loadgen's kernel-socket mode with the same workloads;
+  * latency: open loop (Poisson) at 10%, 50% and 90% of wirecache's
+    measured maximum;
+  * scaling with --cores N: 1, 2, 4, ... dataplane lcores, each paired with
+    a load generator lcore.
+
+Servers get their own CPUs (the dataplane and testpmd busy-poll; memcached
+gets one thread, redis is single-threaded), the load generator the others.
+Each run's JSON lands in bench/results/, plus a table, gnuplot plots, and at
+the end machine-readable lines: ratio.*, latency.*.
+
+Usage: netbench.py BUILD_DIR [--quick] [--cores N]
+"""
+import argparse
+import atexit
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+RESULTS = "bench/results"
+MEMIF = "/run/wirecache-bench/memif.sock"
+SERVER_IP = "198.18.0.11"
+LG_IP = "198.18.0.2/24"
+MC_PORT = 22122
+REDIS_PORT = 26379
+
+procs = []
+
+
+def cleanup():
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    deadline = time.time() + 5
+    for p in procs:
+        try:
+            p.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+    procs.clear()
+
+
+atexit.register(cleanup)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+def start(cmd, log):
+    p = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL)
+    procs.append(p)
+    return p
+
+
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    procs.remove(p)
+
+
+def cpus():
+    return sorted(os.sched_getaffinity(0))
+
+
+class Bench:
+    def __init__(self, build, quick, cores):
+        self.build = build
+        self.quick = quick
+        self.lg = os.path.join(build, "wirecache-loadgen")
+        self.dp = os.path.join(build, "wirecache-dp")
+        self.rows = []          # (system, transport, mix, value, result json)
+        self.cpus = cpus()[:cores] if cores else cpus()
+        self.duration = 2 if quick else 4
+        self.warmup = 0.5 if quick else 1
+        self.keys = 20000 if quick else 100000
+        self.flows, self.depth = 16, 8
+        self.repeats = 1 if quick else 2   # this machine is noisy: the best of N
+        os.makedirs(RESULTS, exist_ok=True)
+        os.makedirs(os.path.dirname(MEMIF), exist_ok=True)
+        self.tmp = "/tmp/wirecache-bench"
+        os.makedirs(self.tmp, exist_ok=True)
+
+    # ---- process command lines ----
+
+    def lcores(self, cpu_list):
+        """main lcore and the first worker share a CPU: main only keeps time."""
+        spec = ["0@%d" % cpu_list[0]]
+        spec += ["%d@%d" % (i + 1, c) for i, c in enumerate(cpu_list)]
+        return ",".join(spec)
+
+    def loadgen_cmd(self, name, lg_cpus, role, extra):
+        return [self.lg, "--lcores", self.lcores(lg_cpus), "--no-huge", "-m", "1024",
+                "--file-prefix", "wcb_lg", "--no-pci", "--log-level=*:warning",
+                "--vdev", "net_memif0,role=%s,socket=%s" % (role, MEMIF), "--",
+                "--ip", LG_IP, "--server", SERVER_IP, "--quiet",
+                "--json", os.path.join(RESULTS, name + ".json")] + extra
+
+    def workload(self, mix, value, preload, rate=None):
+        a = ["--keys", str(self.keys), "--zipf", "0.99", "--key-size", "16",
+             "--value-size", str(value), "--mix", mix, "--flows", str(self.flows),
+             "--depth", str(self.depth), "--duration", str(self.duration),
+             "--warmup", str(self.warmup), "--label", ""]
+        if preload:
+            a.append("--preload")
+        if rate:
+            a += ["--rate", str(int(rate))]
+        return a
+
+    def run_lg(self, name, cmd, timeout=120, repeats=None):
+        """Run the load generator (the best of self.repeats runs; later runs
+        never preload again); returns its JSON, also kept in bench/results."""
+        best = None
+        path = os.path.join(RESULTS, name + ".json")
+        for i in range(repeats or self.repeats):
+            if i:
+                cmd = [a for a in cmd if a != "--preload"]
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            if out.returncode != 0 or not os.path.exists(path):
+                sys.stderr.write(out.stdout + out.stderr)
+                raise RuntimeError("loadgen run %s failed (exit %d)" % (name, out.returncode))
+            with open(path) as f:
+                r = json.load(f)
+            if r.get("errors") or r.get("verify_failed"):
+                best = r        # an error is never hidden behind a better run
+                break
+            if best is None or r["ops_per_sec"] > best["ops_per_sec"]:
+                best = r
+        best["label"] = name
+        with open(path, "w") as f:
+            json.dump(best, f, indent=2)
+        return best
+
+    # ---- servers ----
+
+    def start_dp(self, dp_cpus, busy=True):
+        cmd = [self.dp, "--lcores", self.lcores(dp_cpus) if len(dp_cpus) > 1
+               else "0@%d" % dp_cpus[0], "--no-huge", "-m", "1024", "--file-prefix", "wcb_dp",
+               "--no-pci", "--log-level=*:warning",
+               "--vdev", "net_memif0,role=server,socket=%s" % MEMIF, "--",
+               "--ip", SERVER_IP + "/24", "--memory", "512M", "--max-value", "1m",
+               "--udp-trusted", "198.18.0.0/24",
+               "--control-socket", "none"] + (["--busy-poll"] if busy else [])
+        p = start(cmd, os.path.join(self.tmp, "dp.log"))
+        for _ in range(100):
+            time.sleep(0.1)
+            with open(os.path.join(self.tmp, "dp.log")) as f:
+                if "ready" in f.read():
+                    return p
+            if p.poll() is not None:
+                break
+        with open(os.path.join(self.tmp, "dp.log")) as f:
+            sys.stderr.write(f.read())
+        raise RuntimeError("wirecache-dp did not start")
+
+    # ---- the measurements ----
+
+    def ceiling(self, lg_cpus, srv_cpus):
+        best = None
+        for _ in range(2 if self.quick else 3):
+            r = self.ceiling_once(lg_cpus, srv_cpus)
+            if r is None:
+                return None
+            if best is None or r["ops_per_sec"] > best["ops_per_sec"]:
+                best = r
+        with open(os.path.join(RESULTS, "ceiling.json"), "w") as f:
+            json.dump(best, f, indent=2)
+        self.rows.append(("testpmd macswap (ceiling)", "echo", "-", "-", best))
+        return best
+
+    def ceiling_once(self, lg_cpus, srv_cpus):
+        tp = shutil.which("dpdk-testpmd")
+        if not tp:
+            print("  (dpdk-testpmd not found: no ceiling)")
+            return None
+        lg = self.loadgen_cmd("ceiling", lg_cpus, "server",
+                              ["--transport", "echo"] + self.workload("100:0", 32, False))
+        lgp = start(lg, os.path.join(self.tmp, "lg-echo.log"))
+        time.sleep(1.5)
+        tpp = start([tp, "--lcores", "0@%d,1@%d" % (srv_cpus[0], srv_cpus[0]), "--no-huge",
+                     "-m", "1024", "--file-prefix", "wcb_tp", "--no-pci",
+                     "--log-level=*:warning",
+                     "--vdev", "net_memif0,role=client,socket=%s" % MEMIF, "--",
+                     "--forward-mode=macswap", "--auto-start", "--nb-cores=1",
+                     "--total-num-mbufs=32768", "--stats-period", "10"],
+                    os.path.join(self.tmp, "testpmd.log"))
+        try:
+            lgp.wait(60)
+        except subprocess.TimeoutExpired:
+            lgp.kill()
+        procs.remove(lgp)
+        stop(tpp)
+        path = os.path.join(RESULTS, "ceiling.json")
+        if lgp.returncode != 0 or not os.path.exists(path):
+            with open(os.path.join(self.tmp, "lg-echo.log")) as f:
+                sys.stderr.write(f.read())
+            raise RuntimeError("ceiling run failed")
+        with open(path) as f:
+            r = json.load(f)
+        r["label"] = "ceiling"
+        return r
+
+    def wirecache(self, lg_cpus, srv_cpus, mixes, values, transports):
+        dp = self.start_dp(srv_cpus)
+        res = {}
+        try:
+            for transport in transports:
+                for value in values:
+                    preloaded = False
+                    for mix in mixes:
+                        name = "wirecache-%s-%s-%dB" % (transport, mix.replace(":", "-"), value)
+                        r = self.run_lg(name, self.loadgen_cmd(
+                            name, lg_cpus, "client",
+                            ["--transport", transport] +
+                            self.workload(mix, value, not preloaded)))
+                        preloaded = True
+                        res[(transport, mix, value)] = r
+                        self.rows.append(("wirecache", transport, mix, value, r))
+        finally:
+            stop(dp)
+        return res
+
+    def latency(self, lg_cpus, srv_cpus, max_rate):
+        dp = self.start_dp(srv_cpus)
+        res = {}
+        loads = [50] if self.quick else [10, 50, 90]
+        try:
+            for i, pct in enumerate(loads):
+                name = "latency-udp-%dpct" % pct
+                r = self.run_lg(name, self.loadgen_cmd(
+                    name, lg_cpus, "client",
+                    ["--transport", "udp"] +
+                    self.workload("95:5", 32, i == 0, rate=max_rate * pct / 100.0)),
+                    repeats=1)
+                res[pct] = r
+        finally:
+            stop(dp)
+        return res
+
+    def baseline(self, kind, lg_cpu, srv_cpu, mixes, values):
+        if kind == "memcached":
+            exe = shutil.which("memcached")
+            cmd = ["taskset", "-c", str(srv_cpu), exe or "memcached", "-u", "nobody",
+                   "-l", "127.0.0.1", "-p", str(MC_PORT), "-U", "0", "-t", "1", "-m", "1024",
+                   "-c", "4096"]
+            port, proto, label = MC_PORT, "memcached", "memcached 1.6 (1 thread)"
+        else:
+            exe = shutil.which("redis-server")
+            cmd = ["taskset", "-c", str(srv_cpu), exe or "redis-server", "--port",
+                   str(REDIS_PORT), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                   "--protected-mode", "yes"]
+            port, proto, label = REDIS_PORT, "redis", "redis 7"
+        if not exe:
+            print("  (%s not installed: skipped)" % kind)
+            return {}
+        p = start(cmd, os.path.join(self.tmp, kind + ".log"))
+        time.sleep(0.7)
+        res = {}
+        try:
+            for value in values:
+                preloaded = False
+                for mix in mixes:
+                    name = "%s-%s-%dB" % (kind, mix.replace(":", "-"), value)
+                    r = self.run_lg(name, ["taskset", "-c", str(lg_cpu), self.lg,
+                                           "--socket", "127.0.0.1:%d" % port, "--proto", proto,
+                                           "--quiet", "--json",
+                                           os.path.join(RESULTS, name + ".json")] +
+                                    self.workload(mix, value, not preloaded))
+                    preloaded = True
+                    res[(mix, value)] = r
+                    self.rows.append((label, "tcp (kernel)", mix, value, r))
+        finally:
+            stop(p)
+        return res
+
+    def scaling(self, max_pairs):
+        """k dataplane lcores against k load generator lcores, k = 1, 2, 4, ..."""
+        out = []
+        k = 1
+        while 2 * k <= len(self.cpus) and k <= max_pairs:
+            srv, lg = self.cpus[-k:], self.cpus[:k]
+            dp = self.start_dp(srv)
+            try:
+                name = "scaling-udp-%d" % k
+                r = self.run_lg(name, self.loadgen_cmd(
+                    name, lg, "client",
+                    ["--transport", "udp"] + self.workload("95:5", 32, True)[:-1] +
+                    ["--preload", "--flows", str(self.flows * k)]))
+                out.append((k, r))
+            finally:
+                stop(dp)
+            k *= 2
+        return out
+
+
+def fmt_row(system, transport, mix, value, r):
+    lat = r.get("latency", {})
+    return "%-28s %-13s %-6s %6s %11.0f %8.1f %8.1f %6d" % (
+        system, transport, mix, value, r["ops_per_sec"], lat.get("p50_us", 0),
+        lat.get("p99_us", 0), r.get("errors", 0) + r.get("verify_failed", 0))
+
+
+def plots(b, lat):
+    if not shutil.which("gnuplot"):
+        print("  (gnuplot not installed: no plots)")
+        return
+    data = os.path.join(RESULTS, "throughput.dat")
+    with open(data, "w") as f:
+        for system, transport, mix, value, r in b.rows:
+            if value in (32, "-") and mix in ("95:5", "-"):
+                f.write('"%s\\n%s" %.0f\n' % (system.split(" (")[0], transport,
+                                              r["ops_per_sec"]))
+    script = """set terminal pngcairo size 900,500 noenhanced
+set output '%s/throughput.png'
+set title 'requests/s, one server core (95:5 GET:SET, 32 B values, Zipf 0.99)'
+set style fill solid 0.6
+set boxwidth 0.6
+set ylabel 'requests/s'
+set yrange [0:*]
+set xtics font ',8'
+plot '%s' using 0:2:xtic(1) with boxes notitle
+""" % (RESULTS, data)
+    if lat:
+        ldat = os.path.join(RESULTS, "latency.dat")
+        with open(ldat, "w") as f:
+            for pct in sorted(lat):
+                l = lat[pct]["latency"]
+                f.write("%d %.1f %.1f %.1f\n" % (pct, l["p50_us"], l["p99_us"], l["p999_us"]))
+        script += """set output '%s/latency.png'
+set title 'wirecache UDP latency, open loop (Poisson arrivals)'
+set xlabel 'load, %% of the measured maximum'
+set ylabel 'microseconds'
+set logscale y
+set yrange [*:*]
+set xtics 10
+set style data linespoints
+plot '%s' using 1:2 title 'p50', '' using 1:3 title 'p99', '' using 1:4 title 'p99.9'
+""" % (RESULTS, ldat)
+    r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+    if r.returncode != 0:
+        print("  (gnuplot failed: %s)" % r.stderr.strip())
+    else:
+        print("  plots: %s/throughput.png%s" % (RESULTS,
+                                                ", %s/latency.png" % RESULTS if lat else ""))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--cores", type=int, default=0)
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        print("netbench: needs root (DPDK, CPU pinning): skipped")
+        return 0
+    b = Bench(a.build, a.quick, a.cores)
+    if len(b.cpus) < 2:
+        print("netbench: needs at least 2 CPUs: skipped")
+        return 0
+    lg_cpus, srv_cpus = b.cpus[:1], b.cpus[-1:]
+    mixes = ["95:5"] if a.quick else ["100:0", "95:5", "50:50"]
+    values = [32] if a.quick else [32, 1024]
+    print("== network: one server core (cpu %d), load generator on cpu %d, memif link; "
+          "%d flows x %d deep, %d keys, Zipf 0.99, 16 B keys" %
+          (srv_cpus[0], lg_cpus[0], b.flows, b.depth, b.keys))
+    ceil = b.ceiling(lg_cpus, srv_cpus)
+    wc = b.wirecache(lg_cpus, srv_cpus, mixes, values, ["udp", "tcp"])
+    mc = b.baseline("memcached", lg_cpus[0], srv_cpus[0], mixes, values)
+    rd = b.baseline("redis", lg_cpus[0], srv_cpus[0], mixes, values)
+    base = wc[("udp", mixes[0] if a.quick else "95:5", 32)]
+    lat = b.latency(lg_cpus, srv_cpus, base["ops_per_sec"])
+    print("%-28s %-13s %-6s %6s %11s %8s %8s %6s" % ("system", "transport", "mix", "value",
+                                                    "ops/s", "p50 us", "p99 us", "errors"))
+    for row in b.rows:
+        print(fmt_row(*row))
+    print("-- latency, wirecache UDP 95:5 32 B, open loop:")
+    for pct in sorted(lat):
+        l = lat[pct]["latency"]
+        print("   %3d%% load (%9.0f/s): p50 %7.1f us  p99 %7.1f us  p99.9 %7.1f us" %
+              (pct, lat[pct]["rate"], l["p50_us"], l["p99_us"], l["p999_us"]))
+    scale = []
+    if a.cores:
+        scale = b.scaling(64)
+        if scale:
+            one = scale[0][1]["ops_per_sec"]
+            print("-- scaling (UDP 95:5 32 B): lcores  ops/s  efficiency")
+            for k, r in scale:
+                print("   %2d  %11.0f  %.2f" % (k, r["ops_per_sec"],
+                                               r["ops_per_sec"] / (k * one) if one else 0))
+    plots(b, lat)
+    with open(os.path.join(RESULTS, "net.json"), "w") as f:
+        json.dump({"rows": [{"system": s, "transport": t, "mix": m, "value": v,
+                             "ops_per_sec": r["ops_per_sec"], "latency": r.get("latency")}
+                            for s, t, m, v, r in b.rows],
+                   "scaling": [{"lcores": k, "ops_per_sec": r["ops_per_sec"]}
+                               for k, r in scale]}, f, indent=2)
+    # the machine-readable lines
+    key = "100:0" if not a.quick else "95:5"
+    udp_get = wc[("udp", key, 32)]["ops_per_sec"]
+    tcp_get = wc[("tcp", key, 32)]["ops_per_sec"]
+    if ceil:
+        print("ratio.udp_get_vs_ceiling=%.3f" % (udp_get / ceil["ops_per_sec"]))
+    print("ratio.tcp_get_vs_udp_get=%.3f" % (tcp_get / udp_get))
+    same = ("95:5", 32)
+    if mc:
+        print("ratio.vs_memcached_per_core=%.2f" %
+              (wc[("tcp", "95:5", 32)]["ops_per_sec"] / mc[same]["ops_per_sec"]))
+    if rd:
+        print("ratio.vs_redis_per_core=%.2f" %
+              (wc[("tcp", "95:5", 32)]["ops_per_sec"] / rd[same]["ops_per_sec"]))
+    if 50 in lat:
+        print("latency.p99_us_at_50pct=%.1f" % lat[50]["latency"]["p99_us"])
+    if len(scale) > 1:
+        k, r = scale[-1]
+        print("ratio.scaling_efficiency_%d=%.3f" % (k, r["ops_per_sec"] /
+                                                   (k * scale[0][1]["ops_per_sec"])))
+    errors = sum(r.get("errors", 0) + r.get("verify_failed", 0) for _, _, _, _, r in b.rows)
+    if errors:
+        print("netbench: %d errors or wrong values in the runs above" % errors)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
