@@ -56,45 +56,48 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 static void mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	struct wc_tcp_lc *t = lc->tcp;
-	enum mc_run r = MC_RUN_MORE;
+	enum mc_run r;
 
-	if (c->state == TCP_FREE)
+	if (c->state == TCP_FREE || c->zombie)
 		return;
-	if (!c->app_closed && !wc_tcp_out_full(&c->out)) {
-		c->inq.len = c->rx.len;
-		if (single_get(lc, c))
-			r = MC_RUN_MORE;
-		else
-			r = mc_session_run(&c->sess, &c->inq, &c->out, &lc->env);
-		wc_tcp_out_commit(c);
-		if (c->out.failed) {
-			/* no buffers left for a reply: this connection cannot go on */
-			wc_tcp_reset_conn(lc, c);
-			return;
-		}
-		switch (r) {
-		case MC_RUN_CLOSE:
+	if (c->app_closed)
+		goto out;
+	if (c->tx.len <= WC_TCP_SND_QUEUE_LOW && single_get(lc, c)) {
+		r = MC_RUN_MORE;
+	} else if (wc_tcp_out_full(&c->out)) {
+		/* the peer must read first; retried until then (a FIN it sent waits too) */
+		wc_tcp_retry_add(t, c);
+		goto out;
+	} else {
+		r = mc_session_run(&c->sess, &c->inq, &c->out, &lc->env);
+	}
+	wc_tcp_out_commit(c);
+	if (c->out.failed) {
+		/* no buffers left for a reply: this connection cannot go on */
+		wc_tcp_reset_conn(lc, c);
+		return;
+	}
+	switch (r) {
+	case MC_RUN_CLOSE:
+		c->app_closed = true;
+		c->fin_wanted = true;
+		break;
+	case MC_RUN_BUSY:
+	case MC_RUN_FULL:
+		wc_tcp_retry_add(t, c);	/* mailbox room, or the peer reading */
+		break;
+	case MC_RUN_PENDING:
+		break;
+	case MC_RUN_MORE:
+		/* the peer finished sending and every request is answered */
+		if (c->state == TCP_CLOSE_WAIT && c->rx.len == 0) {
 			c->app_closed = true;
 			c->fin_wanted = true;
-			break;
-		case MC_RUN_BUSY:
-		case MC_RUN_FULL:
-			wc_tcp_retry_add(t, c);	/* mailbox room, or the peer reading */
-			break;
-		case MC_RUN_PENDING:
-			break;
-		case MC_RUN_MORE:
-			/* the peer finished sending and every request is answered */
-			if (c->state == TCP_CLOSE_WAIT && c->rx.len == 0) {
-				c->app_closed = true;
-				c->fin_wanted = true;
-			}
-			break;
 		}
+		break;
 	}
+out:
 	wc_tcp_output(lc, c);
-	if (!c->app_closed && c->rx.len && wc_tcp_out_full(&c->out))
-		wc_tcp_retry_add(t, c);	/* input waits for the peer to read */
 }
 
 void wc_tcp_complete(struct wc_lcore *lc, struct wc_mbox_req *req)

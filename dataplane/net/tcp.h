@@ -13,7 +13,8 @@
  *  - passive open, and active open for clients (no simultaneous open);
  *    a SYN queue per lcore, and SYN cookies once it is
  *    full (a cookie connection gets the MSS from the cookie, no window
- *    scaling); MSS, window-scale and SACK-permitted options; timestamps declined;
+ *    scaling); MSS, window-scale, SACK-permitted and timestamp options (timestamps are
+ *    echoed so the peer can time retransmissions; no PAWS check);
  *  - in-order delivery; out-of-order segments are held (up to
  *    WC_TCP_OOO_MAX per connection, within the advertised window) and
  *    reported with SACK blocks when the peer allows them, so a sender
@@ -125,9 +126,12 @@ struct wc_tcb {
 	struct rte_mbuf *ooo;		/* held out-of-order segments, by seq (chained by next) */
 	struct rte_mbuf *ooo_tail;	/* the highest: arrivals usually go after it */
 	uint16_t nooo;
-	uint32_t ooo_bytes;
+	uint32_t ooo_bytes;		/* payload held: comes off the window */
+	uint32_t ooo_mem;		/* buffers held: at most the receive buffer's size */
 	uint32_t ooo_last;		/* seq of the newest out-of-order arrival */
 	bool sack_ok;			/* the peer takes SACK blocks (RFC 2018) */
+	bool ts_ok;			/* timestamps on every segment (RFC 7323) */
+	uint32_t ts_recent;		/* the peer's timestamp we echo */
 	bool sack_dirty;		/* an ACK with new SACK blocks is owed */
 	bool fin_wanted;		/* close once tx is sent */
 	bool fin_sent;

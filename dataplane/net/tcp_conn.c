@@ -271,6 +271,7 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c)
 		c->ooo_tail = NULL;
 		c->nooo = 0;
 		c->ooo_bytes = 0;
+		c->ooo_mem = 0;
 		c->app_closed = true;
 		if (c->sess.pending) {
 			/*
@@ -283,6 +284,7 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c)
 	} else if (c->sess.pending) {
 		return;
 	}
+	wheel_remove(t, c);	/* (a zombie is never rescheduled; this is belt and braces) */
 	wc_bytes_free(&c->rx);
 	c->zombie = false;
 	c->state = TCP_FREE;
@@ -426,7 +428,7 @@ unsigned wc_tcp_poll(struct wc_lcore *lc)
 		struct wc_tcb *c = &t->tcbs[t->retry[k]];
 
 		c->busy_listed = false;
-		if (c->state != TCP_FREE && c->app) {
+		if (c->state != TCP_FREE && !c->zombie && c->app) {
 			c->app->run(lc, c);
 			work++;
 		}

@@ -68,6 +68,20 @@ struct rte_mbuf *wc_tcp_mbuf(struct wc_lcore *lc);
 /* Done with a received mbuf: keep it for wc_tcp_mbuf, or free it. */
 void wc_tcp_recycle(struct wc_lcore *lc, struct rte_mbuf *m);
 void wc_tcb_schedule(struct wc_tcp_lc *t, struct wc_tcb *c);
+
+/*
+ * The same, after output: only a timer set earlier than the wake-up already
+ * filed needs the wheel (the idle timer only ever moves later).
+ */
+static inline void wc_tcb_reschedule(struct wc_tcp_lc *t, struct wc_tcb *c)
+{
+	uint64_t d = c->deadline;
+
+	if (d && (!c->t_rto || c->t_rto >= d) && (!c->t_delack || c->t_delack >= d) &&
+	    (!c->t_persist || c->t_persist >= d) && (!c->t_end || c->t_end >= d))
+		return;
+	wc_tcb_schedule(t, c);
+}
 uint32_t wc_tcp_cookie(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport,
 		       uint32_t peer_isn, uint8_t mss_idx);
 /* The MSS a cookie carried (ack_seq - 1 is the cookie), or 0 if it is not ours. */
@@ -98,7 +112,17 @@ void wc_tcp_send_syn(struct wc_lcore *lc, struct wc_tcb *c);
 /* Set up c->inq and c->out (before app->open). */
 void wc_tcp_io_open(struct wc_lcore *lc, struct wc_tcb *c);
 /* Account what was written to c->out into the send queue. */
-void wc_tcp_out_commit(struct wc_tcb *c);
+static inline void wc_tcp_out_commit(struct wc_tcb *c)
+{
+	struct rte_mbuf *m = c->tx.tail;
+	uint16_t used;
+
+	if (!m || !c->out.p)
+		return;
+	used = (uint16_t)(c->out.p - rte_pktmbuf_mtod(m, uint8_t *));
+	c->tx.len += used - m->data_len;
+	m->data_len = m->pkt_len = used;
+}
 /* Backpressure for the application's writes (mc_out.full): enough is queued. */
 bool wc_tcp_out_full(struct mc_out *o);
 /* Everything sent was acknowledged: give the send queue's buffer back. */

@@ -21,6 +21,8 @@ struct seg {
 	uint16_t mss;			/* options of a SYN */
 	int wscale;			/* -1: none */
 	bool sack_ok;			/* SACK-permitted */
+	bool ts;			/* a timestamp option came */
+	uint32_t tsval, tsecr;
 	uint16_t payload_off;		/* from the mbuf's data start */
 };
 
@@ -31,6 +33,7 @@ static void parse_options(const struct rte_tcp_hdr *th, unsigned doff, struct se
 	s->mss = 536;
 	s->wscale = -1;
 	s->sack_ok = false;
+	s->ts = false;
 	while (o < end) {
 		uint8_t kind = o[0], len;
 
@@ -48,6 +51,11 @@ static void parse_options(const struct rte_tcp_hdr *th, unsigned doff, struct se
 			s->wscale = o[2] > 14 ? 14 : o[2];
 		else if (kind == 4 && len == 2)
 			s->sack_ok = true;
+		else if (kind == 8 && len == 10) {
+			s->ts = true;
+			s->tsval = (uint32_t)o[2] << 24 | (uint32_t)o[3] << 16 | o[4] << 8 | o[5];
+			s->tsecr = (uint32_t)o[6] << 24 | (uint32_t)o[7] << 16 | o[8] << 8 | o[9];
+		}
 		o += len;
 	}
 	if (s->mss < 64)
@@ -99,6 +107,7 @@ static struct wc_tcb *open_conn(struct wc_lcore *lc, unsigned port, uint32_t rip
 	if (!c)
 		return NULL;
 	if (cookie && !wc_tcp_admit(lc, c)) {
+		c->state = TCP_ESTABLISHED;	/* so that the free below does free it */
 		wc_tcb_free(lc, c);
 		return NULL;
 	}
@@ -140,6 +149,11 @@ static struct wc_tcb *open_conn(struct wc_lcore *lc, unsigned port, uint32_t rip
 		c->rcv_cap = 0xFFFF;	/* no scaling: a 64 KiB window is all we can offer */
 	}
 	c->sack_ok = s->sack_ok;
+	if (s->ts) {
+		c->ts_ok = true;
+		c->ts_recent = s->tsval;
+		c->mss = (uint16_t)(c->mss - 12);	/* every segment carries 12 option bytes */
+	}
 	c->state = TCP_SYN_RCVD;
 	c->t_idle = t->now_ms + lc->app->cfg.tcp_idle_ms;	/* a half-open peer, at most this */
 	t->st.syn_rcvd = ++t->syn_rcvd;
@@ -204,7 +218,8 @@ static bool ooo_insert(struct wc_tcp_lc *t, struct wc_tcb *c, struct rte_mbuf *m
 {
 	struct rte_mbuf **link = &c->ooo;
 
-	if (c->nooo == WC_TCP_OOO_MAX) {
+	if (c->nooo == WC_TCP_OOO_MAX || t->pool_low || c->ooo_mem + m->buf_len > c->rcv_cap) {
+		/* the sender resends it; tiny segments cannot pin a buffer each */
 		t->st.ooo_dropped++;
 		return false;
 	}
@@ -224,6 +239,7 @@ static bool ooo_insert(struct wc_tcp_lc *t, struct wc_tcb *c, struct rte_mbuf *m
 		c->ooo_tail = m;
 	c->nooo++;
 	c->ooo_bytes += m->data_len;
+	c->ooo_mem += m->buf_len;
 	c->ooo_last = seq;
 	c->sack_dirty = true;
 	t->st.ooo_held++;
@@ -240,7 +256,31 @@ static struct rte_mbuf *ooo_pop(struct wc_tcb *c)
 		c->ooo_tail = NULL;
 	c->nooo--;
 	c->ooo_bytes -= m->data_len;
+	c->ooo_mem -= m->buf_len;
 	return m;
+}
+
+/*
+ * Queue a received in-order payload. A small one is copied behind the
+ * previous one when that buffer has room, so a peer sending tiny segments
+ * holds one buffer, not one per segment. false: copied (m is the caller's).
+ */
+static inline bool rx_append(struct wc_tcb *c, struct rte_mbuf *m)
+{
+	struct rte_mbuf *tail = c->rx.tail;
+
+	if (tail && m->data_len <= 512 && m->data_len <= rte_pktmbuf_tailroom(tail)) {
+		memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t *, tail->data_len),
+		       rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
+		tail->data_len = (uint16_t)(tail->data_len + m->data_len);
+		tail->pkt_len = tail->data_len;
+		c->rx.len += m->data_len;
+		c->inq.len = c->rx.len;
+		return false;
+	}
+	wc_bytes_append(&c->rx, m);
+	c->inq.len = c->rx.len;
+	return true;
 }
 
 /* Append what follows rcv_nxt (trimmed to the buffer) to the receive queue. */
@@ -259,10 +299,10 @@ static bool deliver(struct wc_tcb *c, struct rte_mbuf *m, uint32_t seq)
 		rte_pktmbuf_trim(m, (uint16_t)(len - room));
 		len = room;
 	}
-	wc_bytes_append(&c->rx, m);
-	c->inq.len = c->rx.len;
 	c->rcv_nxt += len;
-	return true;
+	if (!rx_append(c, m))
+		rte_pktmbuf_free(m);
+	return true;	/* delivered (m is taken care of either way) */
 }
 
 /* After an in-order arrival, move held segments that now fit. */
@@ -296,8 +336,8 @@ static void take_ack(struct wc_tcp_lc *t, struct wc_tcb *c, uint32_t ack, uint32
 	if (data_acked > c->tx.len)
 		data_acked = (uint32_t)c->tx.len;
 	wc_bytes_drop(&c->tx, data_acked);
-	if (c->tx.len == 0)
-		wc_tcp_tx_release(c);	/* an idle connection holds no buffer */
+	if (c->tx.len == 0 && t->pool_low)
+		wc_tcp_tx_release(c);	/* buffers run short: an idle connection holds none */
 	c->snd_una = ack;
 	if (SEQ_LT(c->snd_nxt, c->snd_una))
 		c->snd_nxt = c->snd_una;
@@ -411,6 +451,14 @@ static inline void run_app(struct wc_lcore *lc, struct wc_tcb *c)
 		wc_tcp_output(lc, c);
 }
 
+/* RFC 7323: remember the peer's timestamp to echo (an in-order or older segment's, never older). */
+static inline void ts_note(struct wc_tcb *c, const struct seg *s)
+{
+	if (c->ts_ok && s->ts && SEQ_LE(s->seq, c->rcv_nxt) &&
+	    (int32_t)(s->tsval - c->ts_recent) >= 0)
+		c->ts_recent = s->tsval;
+}
+
 /*
  * Header prediction (after Van Jacobson): the segment a busy request/response
  * connection almost always gets is the next in order, ACK set and nothing
@@ -432,6 +480,7 @@ static bool predicted(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m,
 	    s->len > wc_tcp_rcv_window(c))
 		return false;
 	c->t_idle = t->now_ms + lc->app->cfg.tcp_idle_ms;
+	ts_note(c, s);
 	if (acked) {
 		take_ack(t, c, s->ack, acked);
 		grow_cwnd(c, acked);
@@ -448,8 +497,8 @@ static bool predicted(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m,
 	}
 	rte_pktmbuf_adj(m, s->payload_off);
 	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - s->len));
-	wc_bytes_append(&c->rx, m);
-	c->inq.len = c->rx.len;
+	if (!rx_append(c, m))
+		wc_tcp_recycle(lc, m);
 	c->rcv_nxt += s->len;
 	if (++c->unacked_segs >= 2)
 		c->ack_now = true;
@@ -486,6 +535,7 @@ static void established_input(struct wc_lcore *lc, struct wc_tcb *c, struct rte_
 		s->len = 0;
 		s->flags &= (uint8_t)~RTE_TCP_FIN_FLAG;
 	}
+	ts_note(c, s);
 	/* 2. RST (RFC 5961: only an exact match resets, others get a challenge ACK) */
 	if (s->flags & RTE_TCP_RST_FLAG) {
 		if (s->seq == c->rcv_nxt) {
@@ -600,6 +650,11 @@ static void syn_sent_input(struct wc_lcore *lc, unsigned port, struct wc_tcb *c,
 	c->rcv_nxt = s->seq + 1;
 	c->mss = s->mss < 1460 ? s->mss : 1460;
 	c->sack_ok = s->sack_ok;
+	if (s->ts) {
+		c->ts_ok = true;
+		c->ts_recent = s->tsval;
+		c->mss = (uint16_t)(c->mss - 12);
+	}
 	if (s->wscale >= 0) {
 		c->snd_wscale = (uint8_t)s->wscale;
 	} else {
@@ -664,6 +719,21 @@ void wc_tcp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	s.wnd = rte_be_to_cpu_16(th->rx_win);
 	s.len = l4_len - doff;
 	s.payload_off = (uint16_t)(RTE_ETHER_HDR_LEN + sizeof(*ip) + doff);
+	s.ts = false;
+	if (doff > sizeof(*th)) {
+		const uint8_t *o = (const uint8_t *)(th + 1);
+
+		if (doff == sizeof(*th) + 12 && o[0] == 1 && o[1] == 1 && o[2] == 8 && o[3] == 10) {
+			uint32_t v[2];
+
+			memcpy(v, o + 4, 8);	/* NOP NOP TS: the layout everyone sends */
+			s.ts = true;
+			s.tsval = rte_be_to_cpu_32(v[0]);
+			s.tsecr = rte_be_to_cpu_32(v[1]);
+		} else if (!(s.flags & RTE_TCP_SYN_FLAG)) {
+			parse_options(th, doff, &s);
+		}
+	}
 	c = wc_tcb_lookup(t, rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_16(th->src_port),
 			  rte_be_to_cpu_16(th->dst_port));
 	if (c && c->state == TCP_TIME_WAIT) {

@@ -125,18 +125,6 @@ static void rx_consume(struct mc_inq *q, uint64_t n)
 
 /* ---- the application's output: the send queue ---- */
 
-void wc_tcp_out_commit(struct wc_tcb *c)
-{
-	struct rte_mbuf *m = c->tx.tail;
-	uint16_t used;
-
-	if (!m || !c->out.p)
-		return;
-	used = (uint16_t)(c->out.p - rte_pktmbuf_mtod(m, uint8_t *));
-	c->tx.len += used - m->data_len;
-	m->data_len = m->pkt_len = used;
-}
-
 static bool tx_more(struct mc_out *o)
 {
 	struct wc_tcb *c = o->arg;

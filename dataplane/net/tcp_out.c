@@ -112,12 +112,25 @@ emit(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m, uint32_t rip,
 	return true;
 }
 
+/* The timestamp option, NOP-aligned: 12 bytes. */
+static uint8_t ts_option(uint8_t *o, uint32_t tsval, uint32_t tsecr)
+{
+	uint32_t v[2] = { rte_cpu_to_be_32(tsval), rte_cpu_to_be_32(tsecr) };
+
+	o[0] = 1;
+	o[1] = 1;
+	o[2] = 8;
+	o[3] = 10;
+	memcpy(o + 4, v, 8);
+	return 12;
+}
+
 /*
  * SACK blocks (RFC 2018) for what is held out of order: contiguous runs of
  * held segments, the one holding the newest arrival first. Returns the
  * option bytes written to o (0 when there is nothing to report).
  */
-static uint8_t sack_option(const struct wc_tcb *c, uint8_t *o)
+static uint8_t sack_option(const struct wc_tcb *c, uint8_t *o, unsigned max)
 {
 	uint32_t left[WC_TCP_SACK_BLOCKS], right[WC_TCP_SACK_BLOCKS];
 	unsigned n = 0, first = 0, k = 0, order[WC_TCP_SACK_BLOCKS];
@@ -132,13 +145,13 @@ static uint8_t sack_option(const struct wc_tcb *c, uint8_t *o)
 			if (SEQ_GT(m->hash.usr + m->data_len, r))
 				r = m->hash.usr + m->data_len;
 		newest = SEQ_GE(c->ooo_last, l) && SEQ_LT(c->ooo_last, r);
-		if (n < WC_TCP_SACK_BLOCKS) {
+		if (n < max) {
 			if (newest)
 				first = n;
 			left[n] = l;
 			right[n++] = r;
 		} else if (newest) {
-			first = WC_TCP_SACK_BLOCKS - 1;	/* the newest run is always reported */
+			first = max - 1;	/* the newest run is always reported */
 			left[first] = l;
 			right[first] = r;
 		}
@@ -167,17 +180,21 @@ static void send_segment(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, ui
 			 uint8_t flags)
 {
 	struct rte_mbuf *m = wc_tcp_mbuf(lc);
-	uint8_t opts[4 + 8 * WC_TCP_SACK_BLOCKS], optlen = 0;
+	uint8_t opts[40], optlen = 0;
 
 	if (!m) {
 		lc->ns.drops[WC_DROP_NO_MBUF]++;
 		return;	/* the retransmission timer brings it back */
 	}
+	if (c->ts_ok)	/* (c->mss already leaves room for it) */
+		optlen = ts_option(opts, (uint32_t)lc->tcp->now_ms, c->ts_recent);
 	if (len)
-		wc_bytes_copy(&c->tx, seq - c->snd_una, rte_pktmbuf_mtod_offset(m, uint8_t *, TCP_HDRS),
-			      len);
+		wc_bytes_copy(&c->tx, seq - c->snd_una,
+			      rte_pktmbuf_mtod_offset(m, uint8_t *, TCP_HDRS + optlen), len);
 	else if (c->sack_ok && c->ooo) {
-		optlen = sack_option(c, opts);
+		optlen = (uint8_t)(optlen + sack_option(c, opts + optlen,
+							c->ts_ok ? WC_TCP_SACK_BLOCKS - 1 :
+								   WC_TCP_SACK_BLOCKS));
 		c->sack_dirty = false;
 	}
 	emit(lc, c->port, m, c->rip, c->rport, c->lport, seq, c->rcv_nxt, flags, adv_window(c), opts,
@@ -211,8 +228,12 @@ void wc_tcp_send_ack(struct wc_lcore *lc, struct wc_tcb *c)
 	send_segment(lc, c, c->snd_nxt, 0, RTE_TCP_ACK_FLAG);
 }
 
-/* MSS, then window scale (wscale < 0: none), then SACK-permitted, each 4-byte aligned. */
-static uint8_t syn_options(uint8_t *o, uint16_t mss, int wscale, bool sack)
+/*
+ * SYN options: MSS, window scale (wscale < 0: none), SACK-permitted and
+ * timestamps (ts: with tsecr echoed), each group 4-byte aligned; at most 24.
+ */
+static uint8_t syn_options(uint8_t *o, uint16_t mss, int wscale, bool sack, bool ts,
+			   uint32_t tsval, uint32_t tsecr)
 {
 	uint8_t n = 4;
 
@@ -232,13 +253,15 @@ static uint8_t syn_options(uint8_t *o, uint16_t mss, int wscale, bool sack)
 		o[n++] = 4;	/* SACK permitted */
 		o[n++] = 2;
 	}
+	if (ts)
+		n = (uint8_t)(n + ts_option(o + n, tsval, tsecr));
 	return n;
 }
 
 void wc_tcp_send_synack(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	struct rte_mbuf *m = wc_tcp_mbuf(lc);
-	uint8_t opts[12], n;
+	uint8_t opts[24], n;
 	uint32_t win = c->rcv_cap > 0xFFFF ? 0xFFFF : c->rcv_cap;
 
 	if (!m) {
@@ -246,7 +269,7 @@ void wc_tcp_send_synack(struct wc_lcore *lc, struct wc_tcb *c)
 		return;
 	}
 	n = syn_options(opts, our_mss(&lc->app->ports[c->port]), c->rcv_wscale ? c->rcv_wscale : -1,
-			c->sack_ok);
+			c->sack_ok, c->ts_ok, (uint32_t)lc->tcp->now_ms, c->ts_recent);
 	c->rcv_adv = c->rcv_nxt + win;
 	emit(lc, c->port, m, c->rip, c->rport, c->lport, c->iss, c->rcv_nxt,
 	     RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, (uint16_t)win, opts, n, 0);
@@ -255,14 +278,15 @@ void wc_tcp_send_synack(struct wc_lcore *lc, struct wc_tcb *c)
 void wc_tcp_send_syn(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	struct rte_mbuf *m = wc_tcp_mbuf(lc);
-	uint8_t opts[12], n;
+	uint8_t opts[24], n;
 	uint32_t win = c->rcv_cap > 0xFFFF ? 0xFFFF : c->rcv_cap;
 
 	if (!m) {
 		lc->ns.drops[WC_DROP_NO_MBUF]++;
 		return;
 	}
-	n = syn_options(opts, our_mss(&lc->app->ports[c->port]), c->rcv_wscale, true);
+	n = syn_options(opts, our_mss(&lc->app->ports[c->port]), c->rcv_wscale, true, true,
+			(uint32_t)lc->tcp->now_ms, 0);
 	emit(lc, c->port, m, c->rip, c->rport, c->lport, c->iss, 0, RTE_TCP_SYN_FLAG, (uint16_t)win,
 	     opts, n, 0);
 }
@@ -282,7 +306,7 @@ void wc_tcp_cookie_synack(struct wc_lcore *lc, unsigned port, const struct rte_i
 		lc->ns.drops[WC_DROP_NO_MBUF]++;
 		return;
 	}
-	syn_options(opts, table[idx] < ours ? table[idx] : ours, -1, false);
+	syn_options(opts, table[idx] < ours ? table[idx] : ours, -1, false, false, 0, 0);
 	emit(lc, port, m, rip, rport, lport, wc_tcp_cookie(t, rip, rport, lport, isn, idx), isn + 1,
 	     RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0xFFFF, opts, 4, 0);
 	t->st.syncookies_sent++;
@@ -329,7 +353,8 @@ void wc_tcp_output(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	struct wc_tcp_lc *t = lc->tcp;
 
-	if (c->state == TCP_FREE || c->state == TCP_SYN_RCVD || c->state == TCP_SYN_SENT)
+	if (c->state == TCP_FREE || c->state == TCP_SYN_RCVD || c->state == TCP_SYN_SENT ||
+	    c->zombie)
 		goto done;
 	if (c->state == TCP_TIME_WAIT) {
 		if (c->ack_now)
@@ -390,8 +415,8 @@ void wc_tcp_output(struct wc_lcore *lc, struct wc_tcb *c)
 	else if (c->unacked_segs && !c->t_delack)
 		c->t_delack = t->now_ms + WC_TCP_DELACK_MS;
 done:
-	if (c->state != TCP_FREE)
-		wc_tcb_schedule(t, c);
+	if (c->state != TCP_FREE && !c->zombie)
+		wc_tcb_reschedule(t, c);
 }
 
 /* Zero-window probe: an old sequence number makes the peer repeat its window. */

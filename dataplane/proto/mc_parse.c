@@ -487,10 +487,16 @@ const uint8_t *mc_single_get(const uint8_t *t, uint32_t len, uint32_t *klen, boo
 {
 	const uint8_t *k, *p, *end = t + len;
 
-	if (len < 7 || t[0] != 'g' || t[1] != 'e' || t[2] != 't' || end[-1] != '\n')
+	uint32_t head;
+
+	if (len < 7 || end[-1] != '\n')
 		return NULL;
-	*cas = t[3] == 's';
-	if (t[3 + *cas] != ' ')
+	memcpy(&head, t, 4);
+	if (memcmp(&head, "get ", 4) == 0)
+		*cas = false;
+	else if (memcmp(&head, "gets", 4) == 0 && t[4] == ' ')
+		*cas = true;
+	else
 		return NULL;
 	k = t + 4 + *cas;
 	end -= (end[-2] == '\r') ? 2 : 1;

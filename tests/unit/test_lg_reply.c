@@ -205,11 +205,21 @@ static void accounting(void **state)
 		assert_int_equal(r.key, k);
 	}
 	assert_false(w.preloading);
+	/* the last preload SET could not be sent: it goes again, and only it */
+	lg_unnext(&w, &r);
+	assert_true(w.preloading);
+	lg_next(&w, &r, 0);
+	assert_int_equal(r.key, 5);
+	assert_false(w.preloading);
 	for (int i = 0; i < 10000; i++) {
 		lg_next(&w, &r, 100);
 		assert_true(r.key < c.keys);
 		gets += r.op == LG_GET;
 		lg_complete(&w, &r, r.op == LG_GET ? LG_R_HIT : LG_R_STORED, true, 100 + 5000);
+		if (i == 0) {
+			lg_unnext(&w, &r);	/* not a preload request: nothing to roll back */
+			assert_false(w.preloading);
+		}
 	}
 	assert_true(gets > 8700 && gets < 9300);
 	assert_int_equal(w.cnt.done, 10000);

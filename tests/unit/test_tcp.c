@@ -32,6 +32,8 @@ struct sseg {			/* a segment the dataplane sent */
 	bool sack_ok;
 	unsigned nsack;
 	uint32_t sack[4][2];
+	bool ts;
+	uint32_t tsval, tsecr;
 };
 
 struct client {
@@ -124,6 +126,11 @@ static struct sseg rx_seg(unsigned i)
 			s.wscale = o[2];
 		if (o[0] == 4)
 			s.sack_ok = true;
+		if (o[0] == 8) {
+			s.ts = true;
+			s.tsval = (uint32_t)o[2] << 24 | o[3] << 16 | o[4] << 8 | o[5];
+			s.tsecr = (uint32_t)o[6] << 24 | o[7] << 16 | o[8] << 8 | o[9];
+		}
 		if (o[0] == 5)
 			for (unsigned b = 0; b < (o[1] - 2u) / 8 && b < 4; b++) {
 				s.sack[b][0] = (uint32_t)o[2 + 8 * b] << 24 | o[3 + 8 * b] << 16 |
@@ -441,6 +448,111 @@ static void sack_blocks_for_held_segments(void **state)
 	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
 }
 
+/* A big hole with a window's worth held behind it: filling the hole delivers it all. */
+static void a_big_hole_fills(void **state)
+{
+	enum { SEG = 1400, N = 600 };
+	struct client c = connect_(CPORT + 12);
+	static char data[SEG];
+	char cmd[64];
+	struct sseg s;
+	uint32_t base;
+	int n;
+
+	(void)state;
+	memset(data, 'h', sizeof(data));
+	n = snprintf(cmd, sizeof(cmd), "set hole 0 0 %d\r\n", SEG * N);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, cmd, (size_t)n, NULL, 0);
+	c.seq += (uint32_t)n;
+	base = c.seq;
+	/* everything but the first segment, in order, beyond the hole */
+	for (int k = 1; k < N; k++)
+		tx(c.port, RTE_TCP_ACK_FLAG, base + (uint32_t)k * SEG, c.ack, 65535, data, SEG, NULL,
+		   0);
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, base, c.ack, 65535, data, SEG, NULL, 0);
+	s = rx_seg(h.nsent - 1);
+	/* whatever could not be held comes again; what was held is delivered at once */
+	assert_true(SEQ_GT(s.ack, base + SEG));
+	for (uint32_t next = s.ack; SEQ_LT(next, base + (uint32_t)(SEG * N));) {
+		dp_clear_sent(&h);
+		tx(c.port, RTE_TCP_ACK_FLAG, next, c.ack, 65535, data, SEG, NULL, 0);
+		if (h.nsent == 0)
+			advance(WC_TCP_DELACK_MS + 1);	/* in order again: the ACK is delayed */
+		s = rx_seg(h.nsent - 1);
+		assert_true(SEQ_GT(s.ack, next));
+		next = s.ack;
+	}
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, base + SEG * N, c.ack, 65535, "\r\n", 2,
+	   NULL, 0);
+	s = rx_seg(h.nsent - 1);
+	assert_int_equal(s.len, 8);
+	assert_memory_equal(s.data, "STORED\r\n", 8);
+	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
+	dp_clear_sent(&h);
+}
+
+/* Timestamps (RFC 7323): offered back, echoed on every segment, and room made for them. */
+static void timestamps_echoed(void **state)
+{
+	static const uint8_t ts_syn[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7,
+					  1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 0 };
+	uint8_t ts_opt[12] = { 1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0 };
+	struct client c = { .port = CPORT + 11, .seq = ISN };
+	char cmd[64], big[3000];
+	struct sseg s;
+	uint32_t v;
+	int n;
+
+	(void)state;
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_SYN_FLAG, c.seq, 0, 65535, NULL, 0, ts_syn, sizeof(ts_syn));
+	s = rx_seg(0);
+	assert_true(s.ts);
+	assert_int_equal(s.tsecr, 7);
+	c.seq = ISN + 1;
+	c.ack = s.seq + 1;
+	v = rte_cpu_to_be_32(8);
+	memcpy(ts_opt + 4, &v, 4);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, NULL, 0, ts_opt, 12);
+	/* store 3000 bytes, then ask for them: every segment echoes our newest timestamp */
+	memset(big, 'b', sizeof(big));
+	n = snprintf(cmd, sizeof(cmd), "set tsk 0 0 3000\r\n");
+	v = rte_cpu_to_be_32(9);
+	memcpy(ts_opt + 4, &v, 4);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, cmd, (size_t)n, ts_opt, 12);
+	c.seq += (uint32_t)n;
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, big, 1400, ts_opt, 12);
+	c.seq += 1400;
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, big, 1400, ts_opt, 12);
+	c.seq += 1400;
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, big, 200, ts_opt, 12);
+	c.seq += 200;
+	dp_clear_sent(&h);
+	v = rte_cpu_to_be_32(10);
+	memcpy(ts_opt + 4, &v, 4);
+	tx(c.port, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c.seq, c.ack, 65535, "\r\nget tsk\r\n", 11,
+	   ts_opt, 12);
+	c.seq += 11;
+	assert_true(h.nsent >= 3);
+	for (unsigned i = 0; i < h.nsent; i++) {
+		s = rx_seg(i);
+		assert_true(s.ts);
+		assert_int_equal(s.tsecr, 10);
+		assert_true(s.len <= 1460 - 12);	/* the option's 12 bytes come off the MSS */
+	}
+	/* an older timestamp (a retransmission from before) does not move the echo back */
+	v = rte_cpu_to_be_32(5);
+	memcpy(ts_opt + 4, &v, 4);
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c.seq, c.ack, 65535, "mn\r\n", 4, ts_opt, 12);
+	s = rx_seg(h.nsent - 1);
+	assert_int_equal(s.tsecr, 10);
+	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
+	dp_clear_sent(&h);
+}
+
 static void flow_control_both_ways(void **state)
 {
 	struct client c = connect_(CPORT + 5);
@@ -733,6 +845,11 @@ static struct client_app_state *cur;
 static bool reply_complete(void)
 {
 	return cur->ngot >= 5 && memcmp(cur->got + cur->ngot - 5, "END\r\n", 5) == 0;
+}
+
+static bool reply_complete_version(void)
+{
+	return cur->ngot >= 2 && memcmp(cur->got + cur->ngot - 2, "\r\n", 2) == 0;
 }
 
 static bool client_closed(void)
@@ -1082,14 +1199,43 @@ static void big_replies_stream(void **state)
 	assert_int_equal(b.got, b.want);
 	assert_memory_equal(b.tail + sizeof(b.tail) - 7, "\r\nEND\r\n", 7);
 	assert_int_equal(st()->resets_sent, resets);
-	/* all acknowledged: neither end keeps a send buffer */
-	shuttle(0, never, 200);
-	advance(WC_TCP_DELACK_MS + 5);
-	shuttle(0, never, 200);
-	assert_null(c->tx.head);
-	assert_null(wc_tcb_lookup(h.lc->tcp, DP_IP, 64001, 11211)->tx.head);
 	wc_tcb_free(h.lc, c);
 	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_IP, 64001, 11211));
+	dp_clear_sent(&h);
+}
+
+/* While buffers run short, a connection whose replies are all acknowledged holds none. */
+static void idle_connections_give_buffers_back(void **state)
+{
+	static struct rte_mbuf *hog[16384];
+	struct client_app_state a = { .request = "version\r\n" };
+	unsigned nhog = 0;
+	struct wc_tcb *srv;
+
+	(void)state;
+	self_neighbour();
+	cur = &a;
+	while (rte_mempool_avail_count(h.app.pool) > h.app.pool->size / 5 && nhog < 16384)
+		hog[nhog++] = rte_pktmbuf_alloc(h.app.pool);
+	advance(2);	/* the lcore notices */
+	assert_true(h.lc->tcp->pool_low);
+	dp_clear_sent(&h);
+	assert_non_null(wc_tcp_connect(h.lc, 0, DP_IP, 11211, 64002, &client_app, &a));
+	shuttle(0, reply_complete_version, 10000);
+	assert_memory_equal(a.got, "VERSION ", 8);
+	advance(WC_TCP_DELACK_MS + 5);	/* the client's delayed ACK of the reply */
+	shuttle(0, never, 200);
+	srv = wc_tcb_lookup(h.lc->tcp, DP_IP, 64002, 11211);
+	assert_non_null(srv);
+	assert_int_equal(srv->tx.len, 0);
+	assert_null(srv->tx.head);
+	/* the pool recovers: back to normal */
+	while (nhog)
+		rte_pktmbuf_free(hog[--nhog]);
+	advance(2);
+	assert_false(h.lc->tcp->pool_low);
+	wc_tcb_free(h.lc, srv);
+	wc_tcb_free(h.lc, wc_tcb_lookup(h.lc->tcp, DP_IP, 11211, 64002));
 	dp_clear_sent(&h);
 }
 
@@ -1102,6 +1248,8 @@ int main(void)
 		cmocka_unit_test(fast_retransmit_on_three_dup_acks),
 		cmocka_unit_test(out_of_order_held_then_delivered),
 		cmocka_unit_test(sack_blocks_for_held_segments),
+		cmocka_unit_test(timestamps_echoed),
+		cmocka_unit_test(a_big_hole_fills),
 		cmocka_unit_test(flow_control_both_ways),
 		cmocka_unit_test(resets),
 		cmocka_unit_test(idle_timeout_closes),
@@ -1111,6 +1259,7 @@ int main(void)
 		cmocka_unit_test(client_handshake_window),
 		cmocka_unit_test(many_pipelined_connections),
 		cmocka_unit_test(big_replies_stream),
+		cmocka_unit_test(idle_connections_give_buffers_back),
 		cmocka_unit_test(syn_cookies_and_limits),
 	};
 

@@ -152,7 +152,7 @@ static void udp_issue(struct dp_worker *w, uint32_t fi, uint64_t t0)
 	lg_next(&w->base, &f->req[slot], t0);
 	f->req[slot].gen++;
 	if (!udp_send(w, fi, slot, &f->req[slot])) {
-		f->req[slot].live = false;
+		lg_unnext(&w->base, &f->req[slot]);	/* a preload key is not skipped */
 		credit_put(w, fi);
 		return;
 	}
@@ -287,8 +287,6 @@ static void tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 		credit_put(w, (uint32_t)(f - w->tcp));
 		if (f->count)
 			lg_parser_expect(&f->parser, &f->q[f->head]);
-		if (res == LG_R_ERROR && f->parser.st != 0)
-			break;	/* lost sync with the stream: nothing more is trustworthy */
 	}
 	if (c->inq.len && !f->count) {
 		w->base.cnt.errors++;	/* bytes nobody asked for */
@@ -305,7 +303,8 @@ static void tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
 	(void)lc;
 	if (!f->w->base.stop)
 		f->w->base.cnt.conn_failed++;
-	f->w->base.cnt.errors += f->count;	/* never answered */
+	f->w->base.cnt.errors += f->count;	/* never answered: finished, as errors */
+	f->w->base.cnt.done += f->count;
 	f->count = 0;
 	f->up = false;
 	f->gone = true;
@@ -390,8 +389,9 @@ static void pass(struct dp_worker *w)
 			w->base.next_due = lg_next_arrival(&w->base, w->base.next_due);
 		}
 	} else {
-		for (unsigned k = 0; k < ISSUE_BURST && (!w->base.preloading || w->base.preload_left);
-		     k++) {
+		bool preload = w->base.preloading;
+
+		for (unsigned k = 0; k < ISSUE_BURST && (!preload || w->base.preloading); k++) {
 			if (!credit_take(w, &fi))
 				break;
 			issue(w, fi, now);
@@ -408,6 +408,17 @@ static void pass(struct dp_worker *w)
 static uint64_t outstanding(struct dp_worker *w)
 {
 	return w->base.cnt.sent - w->base.cnt.done - w->base.cnt.timeouts;
+}
+
+/* UDP flows never die; TCP ones do (reset, refused). */
+static bool flows_alive(struct dp_worker *w)
+{
+	if (w->base.cfg->transport != LG_TCP)
+		return true;
+	for (uint32_t fi = 0; fi < w->nflows; fi++)
+		if (!w->tcp[fi].gone)
+			return true;
+	return false;
 }
 
 /* ARP for the server until it answers (echo mode: testpmd never does; use a made-up MAC). */
@@ -494,7 +505,7 @@ static int worker_main(void *arg)
 	}
 	/* preload: this worker's share of the keys, SET in order */
 	w->base.holding = !w->base.preloading;
-	while ((w->base.preloading || outstanding(w)) && !interrupted) {
+	while ((w->base.preloading || outstanding(w)) && !interrupted && flows_alive(w)) {
 		pass(w);
 		w->base.holding = !w->base.preloading;
 	}

@@ -45,6 +45,7 @@ void lg_next(struct lg_worker *w, struct lg_req *r, uint64_t t0)
 	r->t0 = t0;
 	r->live = true;
 	r->got = r->total = 0;
+	r->preload = w->preloading;
 	if (w->preloading) {
 		r->op = LG_SET;
 		r->key = w->preload_next;
@@ -58,6 +59,26 @@ void lg_next(struct lg_worker *w, struct lg_req *r, uint64_t t0)
 	r->op = (wc_rng_next(&w->rng) % 100) < c->get_pct ? LG_GET : LG_SET;
 	r->verify = c->verify_every && r->op == LG_GET &&
 		    wc_rng_next(&w->rng) % c->verify_every == 0;
+}
+
+/* Ticks to ns: a multiply for waits under 2^32 ticks, exact division beyond (no overflow). */
+static inline uint64_t ticks_to_ns(struct lg_worker *w, uint64_t d)
+{
+	if (!w->ns_mult)
+		w->ns_mult = (uint64_t)((1000000000.0 * 4294967296.0) / (double)w->tsc_hz);
+	if (d < (1ull << 32) && w->ns_mult <= (1ull << 32))
+		return (d * w->ns_mult) >> 32;
+	return d / w->tsc_hz * 1000000000ull + d % w->tsc_hz * 1000000000ull / w->tsc_hz;
+}
+
+void lg_unnext(struct lg_worker *w, struct lg_req *r)
+{
+	r->live = false;
+	if (r->preload && r->key + w->preload_step == w->preload_next) {
+		w->preload_next = r->key;	/* this preload key goes again */
+		w->preload_left++;
+		w->preloading = true;
+	}
 }
 
 void lg_complete(struct lg_worker *w, struct lg_req *r, enum lg_result res, bool value_ok,
@@ -94,7 +115,7 @@ void lg_complete(struct lg_worker *w, struct lg_req *r, enum lg_result res, bool
 			k->verify_failed++;
 	}
 	if (w->measuring && now > r->t0)
-		wc_hist_record(&w->hist, (now - r->t0) * 1000000000ull / w->tsc_hz);
+		wc_hist_record(&w->hist, ticks_to_ns(w, now - r->t0));
 }
 
 uint64_t lg_next_arrival(struct lg_worker *w, uint64_t prev)

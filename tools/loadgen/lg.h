@@ -80,6 +80,7 @@ struct lg_req {
 	uint8_t op;
 	bool verify;
 	bool live;
+	bool preload;			/* one of the preload SETs */
 	uint16_t gen;			/* UDP: request id generation */
 	uint16_t got, total;		/* UDP: datagrams of a multi-datagram reply */
 };
@@ -151,6 +152,8 @@ bool lg_encode(const struct lg_cfg *c, const struct lg_req *r, struct mc_out *o)
 struct lg_worker;
 /* Pick the next request: its key and operation (and whether to verify it). */
 void lg_next(struct lg_worker *w, struct lg_req *r, uint64_t t0);
+/* Undo lg_next for a request that could not be sent (a preload key goes again). */
+void lg_unnext(struct lg_worker *w, struct lg_req *r);
 /* Account a finished request. */
 void lg_complete(struct lg_worker *w, struct lg_req *r, enum lg_result res, bool value_ok,
 		 uint64_t now);
@@ -162,6 +165,7 @@ struct lg_worker {
 	struct wc_rng rng;
 	struct wc_keydist *kd;
 	uint64_t tsc_hz;
+	uint64_t ns_mult;		/* ns per tick << 32 (engine.c) */
 	bool measuring;			/* past warm-up: latencies count */
 	bool preloading;		/* SET key ids id, id + n, ... in order */
 	bool holding;			/* preload done: send nothing until the run starts */

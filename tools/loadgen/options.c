@@ -18,6 +18,8 @@ void lg_usage(void)
 	       "Transport\n"
 	       "  --transport udp|tcp|echo  memcached over UDP or TCP from the DPDK port (default udp);\n"
 	       "                            echo: count packets reflected by dpdk-testpmd macswap\n"
+	       "                            (several worker lcores need a link that returns each\n"
+	       "                            reply to the queue it was sent from: memif queue pairs)\n"
 	       "  --ip A.B.C.D/LEN          this generator's address (default 198.18.0.2/24)\n"
 	       "  --server A.B.C.D          the server (default 198.18.0.11)\n"
 	       "  --server-port N           default 11211 (6379 with --proto redis)\n"
@@ -278,6 +280,11 @@ int lg_options(int argc, char **argv, struct lg_cfg *c)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "wirecache-loadgen: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (c->transport != LG_SOCKET && c->flows > 65535u - c->base_port) {
+		fprintf(stderr, "wirecache-loadgen: --flows %u needs more local ports than there "
+			"are above %u\n", c->flows, c->base_port);
 		return -1;
 	}
 	if (lg_dist_parse(&c->key_size, key_size, true) != 0)

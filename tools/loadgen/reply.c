@@ -129,6 +129,7 @@ size_t lg_parser_feed(struct lg_parser *p, const uint8_t *buf, size_t len, enum 
 		if (p->st == ST_LINE) {
 			const uint8_t *nl = memchr(buf + used, '\n', len - used);
 			size_t take = nl ? (size_t)(nl - (buf + used)) + 1 : len - used;
+			const char *line = p->line;
 			enum lg_result r;
 			unsigned n;
 
@@ -136,16 +137,21 @@ size_t lg_parser_feed(struct lg_parser *p, const uint8_t *buf, size_t len, enum 
 				*res = LG_R_ERROR;	/* no reply line is this long */
 				return len;
 			}
-			memcpy(p->line + p->nline, buf + used, take);
-			p->nline += (unsigned)take;
+			if (nl && p->nline == 0) {
+				line = (const char *)buf + used;	/* whole here: read it in place */
+				n = (unsigned)take - 1;
+			} else {
+				memcpy(p->line + p->nline, buf + used, take);
+				p->nline += (unsigned)take;
+				if (!nl)
+					return used + take;
+				n = p->nline - 1;
+				p->nline = 0;
+			}
 			used += take;
-			if (!nl)
-				return used;
-			n = p->nline - 1;
-			if (n && p->line[n - 1] == '\r')
+			if (n && line[n - 1] == '\r')
 				n--;
-			p->nline = 0;
-			r = p->proto == LG_REDIS ? resp_line(p, p->line, n) : mc_line(p, p->line, n);
+			r = p->proto == LG_REDIS ? resp_line(p, line, n) : mc_line(p, line, n);
 			if (r == LG_R_MORE)
 				continue;
 			if (r == LG_R_HIT && p->proto == LG_MEMCACHED)

@@ -103,7 +103,8 @@ static void flow_fail(struct sock_worker *w, struct sflow *f)
 	f->up = false;
 	if (!w->base.stop)
 		w->base.cnt.conn_failed++;
-	w->base.cnt.errors += f->count;
+	w->base.cnt.errors += f->count;	/* never answered: finished, as errors */
+	w->base.cnt.done += f->count;
 	f->count = 0;
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, f->fd, NULL);
 	close(f->fd);
@@ -267,7 +268,9 @@ static void pass(struct sock_worker *w, int wait_ms)
 			w->base.next_due = lg_next_arrival(&w->base, w->base.next_due);
 		}
 	} else {
-		for (unsigned k = 0; k < 64 && (!w->base.preloading || w->base.preload_left); k++) {
+		bool preload = w->base.preloading;
+
+		for (unsigned k = 0; k < 64 && (!preload || w->base.preloading); k++) {
 			if (!credit_take(w, &i))
 				break;
 			flow_issue(w, i, now);
