@@ -25,6 +25,7 @@
 #include "core/slots.h"
 #include "core/stats.h"
 #include "net/neigh.h"
+#include "wirecache/eal_args.h"
 
 #define WC_VERSION "1.6.21-wirecache-0.1"
 
@@ -157,9 +158,12 @@ int main(int argc, char **argv)
 	if (wants_help(argc, argv)) {
 		wc_config_usage("wirecache-dp");
 		printf("\nEAL options (before --) are DPDK's: -l CORES, --vdev DEV, --no-huge, "
-		       "-m MB, --file-prefix NAME ... (see the DPDK EAL documentation).\n");
+		       "-m MB, --file-prefix NAME ... (see the DPDK EAL documentation).\n"
+		       "--huge-unlink is added unless --huge-unlink, --no-huge or --in-memory is\n"
+		       "given, so hugepages go back to the system when wirecache-dp exits.\n");
 		return 0;
 	}
+	argv = wc_eal_args(argc, argv, &argc);
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "wirecache-dp: EAL initialisation failed: %s\n",

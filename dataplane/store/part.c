@@ -395,6 +395,8 @@ void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsig
 			if (wc_loc_is_item(loc)) {
 				cand[i] = wc_loc_item(p, loc);
 				wc_prefetch(cand[i]);
+				/* items are packed: the key's end and the value's start often sit on the next line */
+				wc_prefetch((const uint8_t *)(cand[i] + 1) + reqs[i].klen + 8);
 			}
 		} else if (WC_LOAD(&b->spill)) {
 			wc_prefetch(&p->ix.b[pos[i].b2]);

@@ -33,6 +33,7 @@
 #include "net/neigh.h"
 #include "net/net.h"
 #include "net/tcp.h"
+#include "wirecache/eal_args.h"
 
 #define FRAME_HDR 8			/* memcached UDP frame header */
 #define UDP_PAYLOAD_MAX 1464		/* 1500 - IPv4 - UDP - frame header */
@@ -652,8 +653,10 @@ int lg_dpdk_main(int argc, char **argv, struct lg_run *run)
 	static struct wc_keydist kd;
 	unsigned lcore_id, ids[LG_MAX_WORKERS], n = 0;
 	double t0, t_measure, t_end, next_progress;
-	int eal = rte_eal_init(argc, argv), rc = 0;
+	int eal, rc = 0;
 
+	argv = wc_eal_args(argc, argv, &argc);
+	eal = rte_eal_init(argc, argv);
 	if (eal < 0) {
 		fprintf(stderr, "wirecache-loadgen: EAL init failed\n");
 		return 1;
