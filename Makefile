@@ -137,7 +137,7 @@ fuzz: deps
 	@tools/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 run: deps
-	@$(MAKE) --no-print-directory $(rel_DP)
+	@$(MAKE) --no-print-directory $(rel_DP) $(CP_BIN)
 	@tools/run.sh
 
 clean:

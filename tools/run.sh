@@ -14,17 +14,25 @@ $tb up --nodes "$NODES" --memory "${MEMORY:-256M}" -- --udp-trusted 198.18.0.0/2
 cat <<TXT
 
 wirecache is up: $NODES node(s) at 198.18.0.11$( [ "$NODES" -gt 1 ] && echo "..198.18.0.$((10 + NODES))"),
-memcached protocol over UDP port 11211, inside network namespace "wc".
-Talk to it from that namespace, for example:
+the memcached protocol (text and meta) on port 11211 over UDP and TCP, inside
+network namespace "wc". Talk to it from that namespace, for example:
 
   sudo tools/testbed exec -- ping -c 3 198.18.0.11
+  UDP:
   sudo tools/testbed exec -- /usr/bin/python3 tools/mcudp.py 198.18.0.11 'set greeting 0 0 5' hello
   sudo tools/testbed exec -- /usr/bin/python3 tools/mcudp.py 198.18.0.11 'get greeting'
   sudo tools/testbed exec -- /usr/bin/python3 tools/mcudp.py 198.18.0.11 'mg greeting v t c'
-  sudo tools/testbed exec -- /usr/bin/python3 tools/mcudp.py 198.18.0.11 stats
+  TCP, with libmemcached's tools or any memcached client:
+  sudo tools/testbed exec -- memccp --servers=198.18.0.11 README.md
+  sudo tools/testbed exec -- memccat --servers=198.18.0.11 README.md
+  printf 'get greeting\r\nstats\r\n' | sudo tools/testbed exec -- nc -q 1 198.18.0.11 11211
+  The control plane of node i answers on 127.0.0.1:(8179+i) in the namespace
+  (dashboard at /, Prometheus text at /metrics, JSON at /api/stats):
+  sudo tools/testbed exec -- build/rel/wirecachectl --node 1 top
+  sudo tools/testbed exec -- build/rel/wirecachectl --node 1 stats
   sudo tools/testbed status
 
-Node logs: /run/wirecache-testbed/node*.log. Ctrl-C stops everything.
+Node logs: /run/wirecache-testbed/node*.log, cp*.log. Ctrl-C stops everything.
 
 TXT
 $tb watch

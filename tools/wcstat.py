@@ -56,10 +56,11 @@ def main():
                 except OSError:
                     parts.append("node %d: down" % n)
                     continue
-                ops = st["udp_requests"]
+                # gets (per key), sets and touches over UDP and TCP alike
+                ops = st["cmd_get"] + st["cmd_set"] + st.get("cmd_touch", 0)
                 rate = ops - last.get(n, ops)
                 last[n] = ops
-                parts.append("node %d: %d req/s, %s" % (n, rate, line(st)))
+                parts.append("node %d: %d ops/s, %s" % (n, rate, line(st)))
             sys.stdout.write("\r\033[K" + " | ".join(parts))
             sys.stdout.flush()
             time.sleep(1)
