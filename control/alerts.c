@@ -68,7 +68,7 @@ unsigned cp_alerts_eval(struct cp_alert *a, const struct cp_alert_rules *r,
 					      r->hit_rate_min, now_ms, msg);
 	/* memory */
 	fire = in->memory_ratio > r->memory_max;
-	snprintf(msg, sizeof(msg), "memory %.1f%% of the limit used (alert over %.1f%%)",
+	snprintf(msg, sizeof(msg), "memory in use (items + index) %.1f%% of the limit (alert over %.1f%%)",
 		 in->memory_ratio * 100, r->memory_max * 100);
 	n += changed[CP_ALERT_MEMORY] = set(&a[CP_ALERT_MEMORY], fire, in->memory_ratio,
 					    r->memory_max, now_ms, msg);

@@ -38,7 +38,7 @@ void cp_alert_rules_default(struct cp_alert_rules *r);
 struct cp_alert_input {
 	uint64_t gets;			/* hits + misses in the window */
 	double hit_rate;		/* of those */
-	double memory_ratio;		/* used / limit, now */
+	double memory_ratio;		/* in use (items + index) / limit, now */
 	double evict_rate, evict_rate_prev;	/* per second: this window, the one before */
 	bool have_prev;			/* a full window before exists */
 	double p99_us;

@@ -83,6 +83,7 @@ void cp_store_totals(const struct wc_cp_shm *s, int lc, struct cp_store_totals *
 		t->expirations += p->expirations;
 		t->reclaimed += p->reclaimed;
 		t->relocations += p->relocations;
+		t->index += p->index_bytes;
 	}
 }
 

@@ -116,6 +116,9 @@ static void store(struct buf *b, const struct wc_cp_shm *s)
 	    t.total_items);
 	one(b, "wirecache_memory_used_bytes", "gauge", "Item bytes in use (memcached bytes).",
 	    t.bytes);
+	one(b, "wirecache_memory_in_use_bytes", "gauge",
+	    "Item bytes plus the hash index: what the memory alert compares with the limit.",
+	    cp_memory_in_use(&t));
 	one(b, "wirecache_memory_limit_bytes", "gauge", "Memory limit (limit_maxbytes).", t.limit);
 	one(b, "wirecache_evictions_total", "counter", "Live items evicted to make room.",
 	    t.evictions);

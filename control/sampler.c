@@ -134,7 +134,7 @@ static void make_window(struct sampler *s, const struct wc_cp_shm *now)
 	cp_store_totals(now, -1, &st);
 	memset(win, 0, sizeof(*win));
 	win->hit_rate = -1;
-	win->memory_ratio = st.limit ? (double)st.bytes / (double)st.limit : 0;
+	win->memory_ratio = st.limit ? (double)cp_memory_in_use(&st) / (double)st.limit : 0;
 	if (!c || back == 0 || !d) {
 		free(d);
 		return;

@@ -135,8 +135,9 @@ function showStats(s) {
   setTile("t-ops", r ? r.ops_per_s : null, r ? fmt(r.ops_per_s) : "–");
   setTile("t-hit", s.window.hit_rate, s.window.hit_rate === null ? "–"
     : (s.window.hit_rate * 100).toFixed(1) + "%");
+  // item bytes of the limit; the percentage is memory in use (items + index), as the alert sees it
   setTile("t-mem", m.used_bytes, `${fmt(mib(m.used_bytes), 1)} / ${fmt(mib(m.limit_bytes))} MiB ` +
-    `(${(m.used_ratio * 100).toFixed(0)}%)`);
+    `(${(m.in_use_ratio * 100).toFixed(0)}% in use)`);
   setTile("t-items", st.curr_items, fmt(st.curr_items));
   setTile("t-evict", r ? r.evictions_per_s : null, r ? fmt(r.evictions_per_s, 1) : "–");
   setTile("t-p99", win.p99, win.p99 === null ? "–" : fmt(win.p99, 1) + " µs");

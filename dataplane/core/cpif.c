@@ -134,6 +134,7 @@ static void publish(struct wc_cpif *cp)
 		o->expirations = ps.expirations;
 		o->reclaimed = ps.reclaimed;
 		o->relocations = ps.relocations;
+		o->index_bytes = ps.index_bytes;
 	}
 	if (t && t->epoch != cp->published_epoch) {
 		memcpy(s->slot_part, t->part, sizeof(s->slot_part));

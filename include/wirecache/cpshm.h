@@ -40,7 +40,7 @@
 #include "wirecache/slot.h"
 
 #define WC_CP_MAGIC 0x31504357u		/* "WCP1" */
-#define WC_CP_ABI 1u
+#define WC_CP_ABI 2u
 #define WC_CP_MAX_LCORES 64u
 #define WC_CP_MAX_PARTS 256u
 #define WC_CP_MAX_COUNTERS 160u
@@ -71,6 +71,7 @@ struct wc_cp_part_snap {
 	uint32_t id, owner;		/* owner: worker lcore index */
 	uint64_t items, bytes, limit_bytes, total_items;
 	uint64_t evictions, evicted_unfetched, expirations, reclaimed, relocations;
+	uint64_t index_bytes;		/* of limit_bytes: the hash index, allocated up front */
 };
 
 enum wc_cp_move_state {
