@@ -117,6 +117,7 @@ json_t *cp_api_stats(const struct cp_api_ctx *c, const struct wc_cp_shm *now,
 	json_t *o, *stats, *drops;
 	const struct cp_point *p;
 	struct cp_store_totals tot;
+	uint64_t in_use;
 	struct wc_hist h;
 
 	if (!now)
@@ -138,17 +139,14 @@ json_t *cp_api_stats(const struct cp_api_ctx *c, const struct wc_cp_shm *now,
 	json_object_set_new(o, "stats", stats);
 	json_object_set_new(o, "drops", drops);
 	cp_store_totals(now, -1, &tot);
+	in_use = cp_memory_in_use(&tot);
 	json_object_set_new(o, "memory", json_pack("{s:I,s:I,s:f,s:I,s:f}", "used_bytes",
 						   (json_int_t)tot.bytes, "limit_bytes",
 						   (json_int_t)tot.limit, "used_ratio",
 						   tot.limit ? (double)tot.bytes / (double)tot.limit
 							     : 0.0,
-						   "in_use_bytes",
-						   (json_int_t)cp_memory_in_use(&tot),
-						   "in_use_ratio",
-						   tot.limit ? (double)cp_memory_in_use(&tot) /
-								   (double)tot.limit
-							     : 0.0));
+						   "in_use_bytes", (json_int_t)in_use, "in_use_ratio",
+						   tot.limit ? (double)in_use / (double)tot.limit : 0.0));
 	/* rates over the last interval, and over the alert window */
 	p = sampler_point(s, 0);
 	json_object_set_new(o, "rates", p ? json_pack("{s:f,s:f,s:f,s:o,s:f,s:f,s:f,s:I}",

@@ -59,8 +59,7 @@ struct dp_worker {
 	unsigned nflows, first_flow;	/* flows first_flow .. first_flow + nflows - 1 */
 	struct udp_flow *udp;
 	struct tcp_flow *tcp;
-	uint32_t *credit;		/* ring of flow indexes */
-	uint32_t cmask, chead, ctail;
+	struct lg_credits credits;
 	uint64_t next_scan;
 	struct lg_parser parser;	/* UDP replies are whole: one parser will do */
 	volatile bool ready;		/* set up (connected / preloaded) */
@@ -83,21 +82,6 @@ static uint16_t eth_tx(struct wc_app *a, uint16_t port, uint16_t queue, struct r
 {
 	(void)a;
 	return rte_eth_tx_burst(port, queue, pkts, n);
-}
-
-/* ---- credits ---- */
-
-static void credit_put(struct dp_worker *w, uint32_t flow)
-{
-	w->credit[w->ctail++ & w->cmask] = flow;
-}
-
-static bool credit_take(struct dp_worker *w, uint32_t *flow)
-{
-	if (w->chead == w->ctail)
-		return false;
-	*flow = w->credit[w->chead++ & w->cmask];
-	return true;
 }
 
 /* ---- UDP ---- */
@@ -154,7 +138,7 @@ static void udp_issue(struct dp_worker *w, uint32_t fi, uint64_t t0)
 	f->req[slot].gen++;
 	if (!udp_send(w, fi, slot, &f->req[slot])) {
 		lg_unnext(&w->base, &f->req[slot]);	/* a preload key is not skipped */
-		credit_put(w, fi);
+		lg_credit_put(&w->credits, fi);
 		return;
 	}
 	w->base.cnt.sent++;
@@ -201,7 +185,7 @@ static void udp_reply(struct dp_worker *w, uint16_t dport, const uint8_t *payloa
 		r->verify = false;
 	}
 	lg_complete(&w->base, r, res, ok, now);
-	credit_put(w, fi);
+	lg_credit_put(&w->credits, fi);
 }
 
 static void udp_other(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
@@ -245,7 +229,7 @@ static void udp_timeouts(struct dp_worker *w, uint64_t now)
 			if (r->live && now - r->t0 > limit) {
 				r->live = false;
 				w->base.cnt.timeouts++;
-				credit_put(w, fi);
+				lg_credit_put(&w->credits, fi);
 			}
 		}
 }
@@ -259,7 +243,7 @@ static void tcp_open(struct wc_lcore *lc, struct wc_tcb *c)
 	(void)lc;
 	f->up = true;
 	for (unsigned i = 0; i < f->w->base.cfg->depth; i++)
-		credit_put(f->w, (uint32_t)(f - f->w->tcp));
+		lg_credit_put(&f->w->credits, (uint32_t)(f - f->w->tcp));
 }
 
 static void tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
@@ -285,7 +269,7 @@ static void tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 		lg_complete(&w->base, &f->q[f->head], res, ok, now);
 		f->head = (f->head + 1) % LG_MAX_DEPTH;
 		f->count--;
-		credit_put(w, (uint32_t)(f - w->tcp));
+		lg_credit_put(&w->credits, (uint32_t)(f - w->tcp));
 		if (f->count)
 			lg_parser_expect(&f->parser, &f->q[f->head]);
 	}
@@ -382,7 +366,7 @@ static void pass(struct dp_worker *w)
 		/* between preload and the run: nothing goes out */
 	} else if (c->rate > 0 && !w->base.preloading) {
 		for (unsigned k = 0; k < ISSUE_BURST && w->base.next_due <= now; k++) {
-			if (!credit_take(w, &fi)) {
+			if (!lg_credit_take(&w->credits, &fi)) {
 				w->base.cnt.backlog++;	/* every flow is full: it waits, latency grows */
 				break;
 			}
@@ -393,7 +377,7 @@ static void pass(struct dp_worker *w)
 		bool preload = w->base.preloading;
 
 		for (unsigned k = 0; k < ISSUE_BURST && (!preload || w->base.preloading); k++) {
-			if (!credit_take(w, &fi))
+			if (!lg_credit_take(&w->credits, &fi))
 				break;
 			issue(w, fi, now);
 		}
@@ -502,7 +486,7 @@ static int worker_main(void *arg)
 	} else {
 		for (uint32_t fi = 0; fi < w->nflows; fi++)
 			for (unsigned d = 0; d < c->depth; d++)
-				credit_put(w, fi);
+				lg_credit_put(&w->credits, fi);
 	}
 	/* preload: this worker's share of the keys, SET in order */
 	w->base.holding = !w->base.preloading;
@@ -551,21 +535,19 @@ static struct dp_worker *worker_new(const struct lg_cfg *c, unsigned id, unsigne
 {
 	struct dp_worker *w = rte_zmalloc("lg_worker", sizeof(*w), RTE_CACHE_LINE_SIZE);
 	unsigned per = c->flows / nworkers + (id < c->flows % nworkers);
-	uint32_t ring = 1;
+	uint32_t ring = lg_credit_ring_size(per, c->depth);
 
 	if (!w || per == 0)
 		return NULL;
 	w->nflows = per;
 	w->first_flow = id * (c->flows / nworkers) + (id < c->flows % nworkers ? id : c->flows % nworkers);
-	while (ring < per * c->depth + LG_MAX_DEPTH)
-		ring <<= 1;
-	w->credit = rte_malloc("lg_credit", ring * sizeof(uint32_t), 0);
-	w->cmask = ring - 1;
+	w->credits.slot = rte_malloc("lg_credit", ring * sizeof(uint32_t), 0);
+	w->credits.mask = ring - 1;
 	if (c->transport == LG_TCP)
 		w->tcp = rte_zmalloc("lg_tcp", per * sizeof(struct tcp_flow), 0);
 	else
 		w->udp = rte_zmalloc("lg_udp", per * sizeof(struct udp_flow), 0);
-	if (!w->credit || (!w->tcp && !w->udp))
+	if (!w->credits.slot || (!w->tcp && !w->udp))
 		return NULL;
 	for (uint32_t fi = 0; fi < per && w->udp; fi++)
 		w->udp[fi].sport = (uint16_t)(c->base_port + w->first_flow + fi);

@@ -28,6 +28,38 @@
 #define LG_MAX_WORKERS 32
 #define LG_MAX_DEPTH 256		/* outstanding requests per flow */
 #define LG_KEY_MAX 250
+
+/*
+ * Which flow sends next, in both transports' workers: a ring of flow
+ * indexes, one entry per request a flow may still send. The ring holds a
+ * power of two entries, enough for every flow at full depth.
+ */
+struct lg_credits {
+	uint32_t *slot;
+	uint32_t mask, head, tail;
+};
+
+static inline uint32_t lg_credit_ring_size(unsigned flows, unsigned depth)
+{
+	uint32_t ring = 1;
+
+	while (ring < flows * depth + LG_MAX_DEPTH)
+		ring <<= 1;
+	return ring;
+}
+
+static inline void lg_credit_put(struct lg_credits *c, uint32_t flow)
+{
+	c->slot[c->tail++ & c->mask] = flow;
+}
+
+static inline bool lg_credit_take(struct lg_credits *c, uint32_t *flow)
+{
+	if (c->head == c->tail)
+		return false;
+	*flow = c->slot[c->head++ & c->mask];
+	return true;
+}
 #define LG_LINE_MAX 512
 
 enum lg_transport { LG_UDP, LG_TCP, LG_ECHO, LG_SOCKET };

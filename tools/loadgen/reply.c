@@ -53,6 +53,19 @@ static bool parse_len(const char *s, const char *end, uint64_t *out)
 	return true;
 }
 
+/* A value header said len bytes of data follow (memcached VALUE or RESP bulk). */
+static enum lg_result begin_value(struct lg_parser *p, uint64_t len)
+{
+	p->got_value = true;
+	p->vlen = len;
+	p->need = len;
+	p->voff = 0;
+	if (p->verify && len != p->expect_len)
+		p->bad_value = true;
+	p->st = ST_DATA;
+	return LG_R_MORE;
+}
+
 /* A complete line (no CR LF) of a memcached reply. */
 static enum lg_result mc_line(struct lg_parser *p, const char *line, unsigned n)
 {
@@ -74,14 +87,7 @@ static enum lg_result mc_line(struct lg_parser *p, const char *line, unsigned n)
 		}
 		if (field < 4 || !parse_len(fs[3], fe[3], &len) || p->got_value)
 			return LG_R_ERROR;
-		p->got_value = true;
-		p->vlen = len;
-		p->need = len;
-		p->voff = 0;
-		if (p->verify && len != p->expect_len)
-			p->bad_value = true;
-		p->st = ST_DATA;
-		return LG_R_MORE;
+		return begin_value(p, len);
 	}
 	if (n == 3 && memcmp(line, "END", 3) == 0)
 		return p->got_value ? LG_R_HIT : LG_R_MISS;
@@ -102,14 +108,7 @@ static enum lg_result resp_line(struct lg_parser *p, const char *line, unsigned 
 			return LG_R_MISS;
 		if (!parse_len(line + 1, line + n, &len))
 			return LG_R_ERROR;
-		p->got_value = true;
-		p->vlen = len;
-		p->need = len;
-		p->voff = 0;
-		if (p->verify && len != p->expect_len)
-			p->bad_value = true;
-		p->st = ST_DATA;
-		return LG_R_MORE;
+		return begin_value(p, len);
 	case '_':
 		return LG_R_MISS;	/* RESP3 null */
 	case '+':

@@ -43,8 +43,7 @@ struct sock_worker {
 	int ep;
 	unsigned nflows;
 	struct sflow *f;
-	uint32_t *credit;
-	uint32_t cmask, chead, ctail;
+	struct lg_credits credits;
 	volatile bool ready, go;
 };
 
@@ -64,19 +63,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void credit_put(struct sock_worker *w, uint32_t i)
-{
-	w->credit[w->ctail++ & w->cmask] = i;
-}
-
-static bool credit_take(struct sock_worker *w, uint32_t *i)
-{
-	if (w->chead == w->ctail)
-		return false;
-	*i = w->credit[w->chead++ & w->cmask];
-	return true;
 }
 
 /* mc_out over a flow's write buffer, growing it as needed. */
@@ -203,7 +189,7 @@ static void flow_read(struct sock_worker *w, struct sflow *f)
 			lg_complete(&w->base, &f->q[f->head], res, ok, now);
 			f->head = (f->head + 1) % LG_MAX_DEPTH;
 			f->count--;
-			credit_put(w, (uint32_t)(f - w->f));
+			lg_credit_put(&w->credits, (uint32_t)(f - w->f));
 			if (f->count)
 				lg_parser_expect(&f->parser, &f->q[f->head]);
 		}
@@ -260,7 +246,7 @@ static void pass(struct sock_worker *w, int wait_ms)
 		/* between preload and the run: nothing goes out */
 	} else if (c->rate > 0 && !w->base.preloading) {
 		for (unsigned k = 0; k < 64 && w->base.next_due <= now; k++) {
-			if (!credit_take(w, &i)) {
+			if (!lg_credit_take(&w->credits, &i)) {
 				w->base.cnt.backlog++;
 				break;
 			}
@@ -271,7 +257,7 @@ static void pass(struct sock_worker *w, int wait_ms)
 		bool preload = w->base.preloading;
 
 		for (unsigned k = 0; k < 64 && (!preload || w->base.preloading); k++) {
-			if (!credit_take(w, &i))
+			if (!lg_credit_take(&w->credits, &i))
 				break;
 			flow_issue(w, i, now);
 		}
@@ -298,7 +284,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		for (unsigned d = 0; d < c->depth; d++)
-			credit_put(w, i);
+			lg_credit_put(&w->credits, i);
 	}
 	w->base.holding = !w->base.preloading;
 	while ((w->base.preloading || outstanding(w)) && !interrupted &&
@@ -360,17 +346,15 @@ int lg_sock_main(struct lg_run *run)
 	for (unsigned i = 0; i < n; i++) {
 		struct sock_worker *w = calloc(1, sizeof(*w));
 		unsigned per = c->flows / n + (i < c->flows % n);
-		uint32_t ring = 1;
+		uint32_t ring = lg_credit_ring_size(per, c->depth);
 
 		if (!w)
 			return 1;
-		while (ring < per * c->depth + LG_MAX_DEPTH)
-			ring <<= 1;
-		w->credit = malloc(ring * sizeof(uint32_t));
-		w->cmask = ring - 1;
+		w->credits.slot = malloc(ring * sizeof(uint32_t));
+		w->credits.mask = ring - 1;
 		w->f = calloc(per, sizeof(struct sflow));
 		w->ep = epoll_create1(0);
-		if (!w->credit || !w->f || w->ep < 0)
+		if (!w->credits.slot || !w->f || w->ep < 0)
 			return 1;
 		w->nflows = per;
 		w->base.id = i;
