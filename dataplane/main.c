@@ -68,7 +68,7 @@ static int build_partitions(void)
 			WC_MAX_PARTS);
 		return -1;
 	}
-	per = c->memory / app.nparts;
+	per = (c->memory - c->upload_buffer) / app.nparts;	/* the rest stages uploads */
 	if (per < WC_PART_MEM_MIN || per > WC_PART_MEM_MAX) {
 		fprintf(stderr, "wirecache-dp: --memory gives %lu bytes per partition; each must "
 			"be 256K..8G (change --memory or --partitions-per-lcore)\n",
@@ -193,6 +193,7 @@ int main(int argc, char **argv)
 	app.started = time(NULL);
 	app.tx = eth_tx;
 	wc_mem_dpdk_init(&mem_ops, &mem_socket, SOCKET_ID_ANY);
+	app.mem = &mem_ops;
 
 	if (build_lcores() != 0)
 		goto fail;

@@ -23,6 +23,7 @@
 #include "net/neigh.h"
 #include "proto/mc_session.h"
 #include "store/mailbox.h"
+#include "store/stage.h"
 #include "store/store.h"
 #include "wirecache/slot.h"
 
@@ -78,6 +79,7 @@ struct wc_lcore {
 	struct mc_udp_req *udp_busy[WC_UDP_CTX];
 	struct mc_udp_req *udp;		/* WC_UDP_CTX contexts */
 	struct wc_tcp_lc *tcp;		/* this lcore's TCP (net/tcp.h) */
+	struct wc_stage_pool stage;	/* large values being received (store/stage.h) */
 	/* the last neighbour looked up, for this clock second */
 	uint32_t memo_ip, memo_now, memo_gen;
 	struct rte_ether_addr memo_mac;
@@ -100,6 +102,7 @@ struct wc_app {
 	struct wc_mbox *mbox;
 	struct wc_neigh *neigh;
 	struct rte_mempool *pool;
+	const struct wc_mem_ops *mem;	/* hugepage memory (stage pools) */
 	wc_tx_fn tx;
 	/* UDP not for the memcached port: a client's replies (the load generator), else dropped */
 	void (*udp_other)(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,

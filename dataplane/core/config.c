@@ -17,7 +17,7 @@ enum {
 	OPT_IP = 256, OPT_MEMORY, OPT_MAX_VALUE, OPT_ITEM_HINT, OPT_PARTS, OPT_SMALL,
 	OPT_UDP_PORT, OPT_NO_UDP, OPT_UDP_ALLOW, OPT_UDP_TRUSTED, OPT_UDP_AMP, OPT_BUSY,
 	OPT_STATS, OPT_RXD, OPT_TXD, OPT_CONFIG, OPT_HELP, OPT_TCP_PORT, OPT_NO_TCP, OPT_MAX_CONNS,
-	OPT_IDLE, OPT_CONTROL_SOCKET,
+	OPT_IDLE, OPT_CONTROL_SOCKET, OPT_UPLOAD_BUFFER, OPT_REQUEST_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -31,6 +31,8 @@ static const struct option long_opts[] = {
 	{ "no-tcp", no_argument, NULL, OPT_NO_TCP },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+	{ "upload-buffer", required_argument, NULL, OPT_UPLOAD_BUFFER },
 	{ "udp-port", required_argument, NULL, OPT_UDP_PORT },
 	{ "no-udp", no_argument, NULL, OPT_NO_UDP },
 	{ "udp-allow", required_argument, NULL, OPT_UDP_ALLOW },
@@ -65,6 +67,12 @@ void wc_config_usage(const char *prog)
 	       "                           (or beyond an lcore's share) is refused with a RST\n"
 	       "                           [16384]\n"
 	       "  --idle-timeout SECS      close a TCP connection idle this long [300]\n"
+	       "  --request-timeout SECS   reset a TCP connection that sends nothing this long\n"
+	       "                           in the middle of a request (a partial line, a value\n"
+	       "                           still arriving); 0 = never [10]\n"
+	       "  --upload-buffer SIZE     memory, taken from --memory, where large values wait\n"
+	       "                           while they arrive instead of in NIC buffers; 0 = none\n"
+	       "                           [an eighth of --memory, at most 1G]\n"
 	       "memcached over UDP\n"
 	       "  --udp-port PORT          [11211]\n"
 	       "  --no-udp                 do not serve UDP\n"
@@ -102,11 +110,22 @@ void wc_config_defaults(struct wc_config *c)
 	c->tcp_enabled = true;
 	c->max_conns = 16384;
 	c->tcp_idle_ms = 300000;
+	c->request_timeout_ms = 10000;
+	c->upload_buffer = WC_UPLOAD_BUFFER_AUTO;
 	c->udp_port = 11211;
 	c->udp_enabled = true;
 	c->udp_amplification = 10;
 	c->rx_desc = 1024;
 	c->tx_desc = 1024;
+}
+
+uint64_t wc_config_upload_buffer(const struct wc_config *c)
+{
+	uint64_t b = c->memory / 8;
+
+	if (c->upload_buffer != WC_UPLOAD_BUFFER_AUTO)
+		return c->upload_buffer;
+	return b < (1ull << 30) ? b : 1ull << 30;
 }
 
 bool wc_prefix_parse(const char *s, struct wc_prefix *p)
@@ -249,6 +268,16 @@ static const char *apply(struct wc_config *c, int opt, const char *arg)
 		if (!uint_parse(arg, 86400 * 7, &v) || v == 0)
 			return "--idle-timeout wants seconds (1..604800)";
 		c->tcp_idle_ms = (uint32_t)v * 1000;
+		return NULL;
+	case OPT_REQUEST_TIMEOUT:
+		if (!uint_parse(arg, 86400, &v))
+			return "--request-timeout wants seconds (0..86400)";
+		c->request_timeout_ms = (uint32_t)v * 1000;
+		return NULL;
+	case OPT_UPLOAD_BUFFER:
+		if (!wc_size_parse(arg, &sz) || sz > (64ull << 30))
+			return "--upload-buffer wants a size (0 turns it off)";
+		c->upload_buffer = sz;
 		return NULL;
 	case OPT_UDP_ALLOW:
 		if (c->nallow == WC_MAX_PREFIXES || !wc_prefix_parse(arg, &c->udp_allow[c->nallow]))
@@ -395,6 +424,11 @@ int wc_config_parse(struct wc_config *c, int argc, char **argv)
 	*c = cli;
 	if (c->nports_cfg == 0) {
 		fprintf(stderr, "wirecache-dp: give each port an address with --ip ADDR/LEN\n");
+		return -1;
+	}
+	c->upload_buffer = wc_config_upload_buffer(c);
+	if (c->upload_buffer > c->memory / 2) {
+		fprintf(stderr, "wirecache-dp: --upload-buffer may take at most half of --memory\n");
 		return -1;
 	}
 	return 0;

@@ -11,6 +11,7 @@
 
 #define WC_MAX_PORTS 4
 #define WC_MAX_PREFIXES 16
+#define WC_UPLOAD_BUFFER_AUTO UINT64_MAX	/* until parsed: an eighth of --memory */
 
 struct wc_prefix {
 	uint32_t addr;		/* host byte order */
@@ -32,6 +33,8 @@ struct wc_config {
 	bool tcp_enabled;
 	unsigned max_conns;		/* TCP connections, all lcores together */
 	uint32_t tcp_idle_ms;		/* close a connection idle this long */
+	uint32_t request_timeout_ms;	/* reset one silent this long mid-request, 0 = never */
+	uint64_t upload_buffer;		/* stage pools (store/stage.h), taken from memory */
 	/* memcached over UDP */
 	uint16_t udp_port;
 	bool udp_enabled;
@@ -49,6 +52,9 @@ struct wc_config {
 };
 
 void wc_config_defaults(struct wc_config *c);
+
+/* The upload buffer's size (WC_UPLOAD_BUFFER_AUTO resolved against memory). */
+uint64_t wc_config_upload_buffer(const struct wc_config *c);
 
 /*
  * Parse the application arguments (those after EAL's). Returns 0, 1 when

@@ -14,7 +14,7 @@
 #include "net/tcp.h"
 #include "net/tcp_impl.h"
 
-enum src { SRC_ST, SRC_NS, SRC_TCP };
+enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP };
 
 struct counter {
 	char name[WC_CP_NAME_LEN];
@@ -24,6 +24,7 @@ struct counter {
 
 #define ST(f, n) { n, SRC_ST, WC_CP_COUNTER, offsetof(struct wc_stats, f) }
 #define NS(f, n) { n, SRC_NS, WC_CP_COUNTER, offsetof(struct wc_netstats, f) }
+#define SESS(f, n) { n, SRC_SESS, WC_CP_COUNTER, offsetof(struct mc_sess_stats, f) }
 #define TCP(f, n, k) { n, SRC_TCP, k, offsetof(struct wc_tcp_stats, f) }
 
 static const struct counter fixed[] = {
@@ -61,6 +62,9 @@ static const struct counter fixed[] = {
 	TCP(idle_closed, "tcp_idle_closed", WC_CP_COUNTER),
 	TCP(aborted, "tcp_aborted", WC_CP_COUNTER),
 	TCP(out_of_window, "tcp_out_of_window", WC_CP_COUNTER),
+	TCP(request_timeouts, "tcp_request_timeouts", WC_CP_COUNTER),
+	TCP(pressure_refused, "tcp_pressure_refused", WC_CP_COUNTER),
+	SESS(http_closed, "cross_protocol_closed"),
 };
 
 static struct counter all[WC_CP_MAX_COUNTERS];
@@ -101,7 +105,7 @@ unsigned wc_cp_counters_describe(struct wc_cp_counter_desc *out, unsigned max)
 		memset(&out[i], 0, sizeof(out[i]));
 		memcpy(out[i].name, all[i].name, sizeof(out[i].name));
 		out[i].kind = all[i].kind;
-		out[i].resettable = all[i].src != SRC_TCP;
+		out[i].resettable = all[i].src == SRC_ST || all[i].src == SRC_NS;
 	}
 	return n;
 }
@@ -122,6 +126,9 @@ void wc_cp_counters_read(const struct wc_lcore *lc, uint64_t *v, unsigned n)
 			break;
 		case SRC_NS:
 			v[i] = load_at(&lc->ns, all[i].off);
+			break;
+		case SRC_SESS:
+			v[i] = load_at(&lc->env.st, all[i].off);
 			break;
 		default:
 			v[i] = lc->tcp ? load_at(&lc->tcp->st, all[i].off) : 0;

@@ -8,6 +8,7 @@
  * first pauses, then sleeps for growing intervals (up to 500 us), going RCU
  * offline while asleep so it never holds up grace periods.
  */
+#include <stdio.h>
 #include <time.h>
 
 #include <rte_ethdev.h>
@@ -116,6 +117,16 @@ int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned
 		.parts = app->parts, .part_owner = wc_migrate_flush_owners(app), .req_get = req_get,
 		.req_put = req_put, .stats = wc_stats_memcached, .arg = lc,
 	};
+	if (app->mem && app->cfg.tcp_enabled && wc_config_upload_buffer(&app->cfg)) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "wc_stage_%u", id);
+		if (wc_stage_pool_init(&lc->stage, wc_config_upload_buffer(&app->cfg) / app->nworkers,
+				       app->mem, name) != 0)
+			return -1;
+		if (lc->stage.nchunks)
+			lc->env.stage = &lc->stage;
+	}
 	if (wc_mc_udp_init(lc) != 0)
 		return -1;
 	/* an lcore's share of the connections, plus room for TIME_WAIT */
@@ -129,6 +140,8 @@ void wc_lcore_fini(struct wc_lcore *lc)
 {
 	wc_tcp_fini(lc);
 	wc_mc_udp_fini(lc);
+	lc->env.stage = NULL;
+	wc_stage_pool_fini(&lc->stage);
 	for (unsigned p = 0; p < WC_MAX_PORTS; p++) {
 		for (unsigned i = 0; i < lc->ntx[p]; i++)
 			rte_pktmbuf_free(lc->tx[p][i]);

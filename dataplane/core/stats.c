@@ -43,6 +43,14 @@ void wc_stats_collect(struct wc_app *app, struct wc_totals *t)
 		if (lc->tcp)
 			add_u64s((uint64_t *)&t->tcp, (const uint64_t *)&lc->tcp->st,
 				 sizeof(t->tcp) / sizeof(uint64_t));
+		add_u64s((uint64_t *)&t->sess, (const uint64_t *)&lc->env.st,
+			 sizeof(t->sess) / sizeof(uint64_t));
+		t->upload_bytes += lc->stage.bytes;
+		t->upload_in_use += (uint64_t)(lc->stage.nchunks -
+					       __atomic_load_n(&lc->stage.nfree, __ATOMIC_RELAXED)) *
+				    WC_STAGE_CHUNK;
+		t->uploads_staged += __atomic_load_n(&lc->stage.admitted, __ATOMIC_RELAXED);
+		t->upload_waits += __atomic_load_n(&lc->stage.refused, __ATOMIC_RELAXED);
 	}
 	for (unsigned i = 0; i < app->nparts; i++) {
 		struct wc_part_stats ps;
@@ -174,6 +182,13 @@ static void stats_general(struct wc_app *app, const struct wc_totals *t, struct 
 	stat_u64(o, "tcp_idle_closed", t->tcp.idle_closed);
 	stat_u64(o, "tcp_aborted", t->tcp.aborted);
 	stat_u64(o, "tcp_out_of_window", t->tcp.out_of_window);
+	stat_u64(o, "tcp_request_timeouts", t->tcp.request_timeouts);
+	stat_u64(o, "tcp_pressure_refused", t->tcp.pressure_refused);
+	stat_u64(o, "cross_protocol_closed", t->sess.http_closed);
+	stat_u64(o, "upload_buffer_bytes", t->upload_bytes);
+	stat_u64(o, "upload_buffer_in_use", t->upload_in_use);
+	stat_u64(o, "uploads_staged", t->uploads_staged);
+	stat_u64(o, "upload_buffer_waits", t->upload_waits);
 	stat_u64(o, "udp_reply_datagrams", t->net.udp_reply_datagrams);
 	for (int i = 0; i < WC_DROP_COUNT; i++) {
 		char name[64];
@@ -191,6 +206,8 @@ static void stats_settings(struct wc_app *app, struct mc_out *o)
 	stat_u64(o, "maxconns", c->max_conns);
 	stat_u64(o, "tcpport", c->tcp_enabled ? c->tcp_port : 0);
 	stat_u64(o, "idle_timeout", c->tcp_idle_ms / 1000);
+	stat_u64(o, "request_timeout", c->request_timeout_ms / 1000);
+	stat_u64(o, "upload_buffer", c->upload_buffer);
 	stat_u64(o, "udpport", c->udp_enabled ? c->udp_port : 0);
 	stat_u64(o, "num_threads", app->nworkers);
 	stat_u64(o, "item_size_max", c->max_value);
@@ -305,6 +322,12 @@ static int telemetry_stats(const char *cmd, const char *params, struct rte_tel_d
 	rte_tel_data_add_dict_u64(d, "tcp_retransmits", t.tcp.retransmits);
 	rte_tel_data_add_dict_u64(d, "tcp_syncookies_sent", t.tcp.syncookies_sent);
 	rte_tel_data_add_dict_u64(d, "tcp_resets_sent", t.tcp.resets_sent);
+	rte_tel_data_add_dict_u64(d, "tcp_request_timeouts", t.tcp.request_timeouts);
+	rte_tel_data_add_dict_u64(d, "tcp_pressure_refused", t.tcp.pressure_refused);
+	rte_tel_data_add_dict_u64(d, "cross_protocol_closed", t.sess.http_closed);
+	rte_tel_data_add_dict_u64(d, "upload_buffer_in_use", t.upload_in_use);
+	rte_tel_data_add_dict_u64(d, "uploads_staged", t.uploads_staged);
+	rte_tel_data_add_dict_u64(d, "upload_buffer_waits", t.upload_waits);
 	rte_tel_data_add_dict_u64(d, "get_hits", s->get_hits);
 	rte_tel_data_add_dict_u64(d, "get_misses", s->get_misses);
 	rte_tel_data_add_dict_u64(d, "cmd_get", s->ops[WC_OP_GET] + s->ops[WC_OP_GAT]);

@@ -13,6 +13,8 @@ struct wc_totals {
 	struct wc_stats op;		/* store operations, summed over lcores */
 	struct wc_netstats net;		/* packets, summed over lcores */
 	struct wc_tcp_stats tcp;	/* TCP, summed over lcores */
+	struct mc_sess_stats sess;	/* protocol sessions, summed over lcores */
+	uint64_t upload_bytes, upload_in_use, uploads_staged, upload_waits;	/* stage pools */
 	uint64_t items, bytes, limit, total_items;
 	uint64_t evictions, evicted_unfetched, expirations, reclaimed, relocations;
 };

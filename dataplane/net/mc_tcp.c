@@ -10,6 +10,7 @@
  * stops reading requests until the peer catches up, so a client that sends
  * without reading fills its own window, not our memory.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "net/tcp_impl.h"
@@ -25,8 +26,24 @@ static void mc_tcp_open(struct wc_lcore *lc, struct wc_tcb *c)
 
 static void mc_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
 {
-	(void)lc;
-	(void)c;
+	/* a write still in flight may read the stage: the completion releases it */
+	if (!c->sess.pending)
+		mc_session_release(&c->sess, &lc->env);
+}
+
+/* memcached and Redis hang up on HTTP in silence; the log says so, at most every 10 s */
+static void log_http(struct wc_lcore *lc, const struct wc_tcb *c)
+{
+	static __thread uint64_t last_ms, since;
+
+	since++;
+	if (last_ms && lc->tcp->now_ms - last_ms < 10000)
+		return;
+	printf("wirecache-dp: lcore %u: hung up on %lu connection(s) that sent HTTP to port %u "
+	       "(cross-protocol; the last from %u.%u.%u.%u)\n", lc->id, (unsigned long)since,
+	       c->lport, c->rip >> 24, (c->rip >> 16) & 255, (c->rip >> 8) & 255, c->rip & 255);
+	last_ms = lc->tcp->now_ms;
+	since = 0;
 }
 
 /*
@@ -77,8 +94,20 @@ static void mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 		wc_tcp_reset_conn(lc, c);
 		return;
 	}
+	if (c->sess.stage_wait) {
+		c->sess.stage_wait = false;
+		wc_tcp_stage_wait_add(t, c);	/* run again once an upload gives room back */
+	}
+	if (mc_session_mid_request(&c->sess, &c->inq) || c->mid_request) {
+		/* the request timeout runs from the last data that came (tcp.h) */
+		c->mid_request = mc_session_mid_request(&c->sess, &c->inq);
+		wc_tcp_touch_idle(lc, c);
+		wc_tcb_schedule(t, c);	/* the idle timer may have moved earlier */
+	}
 	switch (r) {
 	case MC_RUN_CLOSE:
+		if (c->sess.close_reason == MC_CLOSE_HTTP)
+			log_http(lc, c);
 		c->app_closed = true;
 		c->fin_wanted = true;
 		break;
@@ -110,6 +139,8 @@ void wc_tcp_complete(struct wc_lcore *lc, struct wc_mbox_req *req)
 		lc->env.req_put(&lc->env, req);
 		if (s->pending)
 			s->pending--;
+		if (!s->pending)
+			mc_session_release(s, &lc->env);
 		wc_tcb_free(lc, c);
 		return;
 	}

@@ -36,7 +36,12 @@
  *    aborted, so nothing is held forever (a half-open or idle connection
  *    lives at most --idle-timeout, a zero window at most that or 120 s);
  *  - connection limits per lcore (its table) and overall: a SYN beyond them
- *    is refused with a RST and counted.
+ *    is refused with a RST and counted;
+ *  - buffer pressure: while half of the mbuf pool is in use, windows shrink
+ *    to WC_TCP_PRESSURE_SHARE less what a connection holds (the one case
+ *    where we move a right edge back: RFC 9293 3.8.6 lets a receiver drop what
+ *    it cannot buffer), and a connection silent for --request-timeout in the
+ *    middle of a request is reset.
  */
 #ifndef WC_NET_TCP_H
 #define WC_NET_TCP_H
@@ -67,6 +72,14 @@ struct wc_app;
 #define WC_TCP_SND_QUEUE_MAX (4u << 20)	/* queued reply bytes before the session pauses */
 #define WC_TCP_SND_QUEUE_LOW (64u << 10)	/* the same while mbufs run short */
 #define WC_TCP_WSCALE 7			/* our window scale */
+/*
+ * Receive buffers under pressure: once half of the lcore's mbuf pool is in
+ * use, a connection may hold at most this much unread input (in order and
+ * out of order), and its window shrinks to what is left of it, so the
+ * connections holding the most stop taking buffers and everyone else can
+ * still be served. Values on their way into a stage leave the buffers at once.
+ */
+#define WC_TCP_PRESSURE_SHARE (16u << 10)
 
 enum wc_tcp_state {
 	TCP_FREE = 0, TCP_SYN_SENT, TCP_SYN_RCVD, TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_LAST_ACK,
@@ -137,6 +150,8 @@ struct wc_tcb {
 	bool fin_sent;
 	bool app_closed;		/* the session is done (quit, error, close) */
 	bool busy_listed;		/* on the lcore's retry list */
+	bool stage_listed;		/* waiting for room in the lcore's stage pool */
+	bool mid_request;		/* the session holds part of a request (request timeout) */
 	bool zombie;			/* closed, but a write of its session is still out */
 	bool admitted;			/* counted against max-connections */
 	bool app_notified;		/* app->close has run */
@@ -147,6 +162,7 @@ struct wc_tcb {
 	/* timers (ms on the lcore's clock, 0 = off) */
 	uint64_t t_rto, t_delack, t_persist, t_idle, t_end;
 	uint64_t zero_since;		/* when the peer's window went to zero */
+	uint64_t rx_last_ms;		/* when in-order data last arrived */
 	uint64_t deadline;		/* earliest of the above, as filed in the wheel */
 	uint32_t wnext, wprev;		/* wheel slot list (index + 1) */
 	/* the application's views of rx and tx (tcp_io.c) */
@@ -163,6 +179,8 @@ struct wc_tcp_stats {
 	uint64_t segs_in, segs_out, retransmits, fast_retransmits, rto_timeouts;
 	uint64_t ooo_held, ooo_dropped, dup_acks, zero_window_probes;
 	uint64_t resets_sent, resets_rcvd, idle_closed, aborted, closed;
+	uint64_t request_timeouts;	/* reset: silent too long in the middle of a request */
+	uint64_t pressure_refused;	/* segments refused for want of buffers (window shrunk) */
 	uint64_t connects, connect_failed;
 	uint64_t bad_segments, out_of_window;
 };

@@ -42,11 +42,14 @@ int wc_tcp_init(struct wc_lcore *lc, unsigned max_conns)
 				     RTE_CACHE_LINE_SIZE, socket);
 	t->free_list = rte_malloc_socket("wc_tcb_free", max_conns * sizeof(uint32_t), 0, socket);
 	t->retry = rte_malloc_socket("wc_tcb_retry", max_conns * sizeof(uint32_t), 0, socket);
+	t->stage_wait = rte_malloc_socket("wc_tcb_stage_wait", max_conns * sizeof(uint32_t), 0,
+					  socket);
 	t->hash = rte_zmalloc_socket("wc_tcb_hash", hsize * sizeof(uint32_t), 0, socket);
-	if (!t->tcbs || !t->free_list || !t->retry || !t->hash) {
+	if (!t->tcbs || !t->free_list || !t->retry || !t->stage_wait || !t->hash) {
 		rte_free(t->tcbs);
 		rte_free(t->free_list);
 		rte_free(t->retry);
+		rte_free(t->stage_wait);
 		rte_free(t->hash);
 		rte_free(t);
 		return -1;
@@ -92,6 +95,7 @@ void wc_tcp_fini(struct wc_lcore *lc)
 	rte_free(t->tcbs);
 	rte_free(t->free_list);
 	rte_free(t->retry);
+	rte_free(t->stage_wait);
 	rte_free(t->hash);
 	rte_free(t);
 	lc->tcp = NULL;
@@ -285,6 +289,16 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c)
 		return;
 	}
 	wheel_remove(t, c);	/* (a zombie is never rescheduled; this is belt and braces) */
+	if (c->stage_listed) {
+		/* the wait list outlives many polls: never leave a stale index on it */
+		for (unsigned k = 0; k < t->nstage_wait; k++) {
+			if (t->stage_wait[k] == tcb_index(t, c)) {
+				t->stage_wait[k] = t->stage_wait[--t->nstage_wait];
+				break;
+			}
+		}
+		c->stage_listed = false;
+	}
 	wc_bytes_free(&c->rx);
 	c->zombie = false;
 	c->state = TCP_FREE;
@@ -294,6 +308,14 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c)
 	t->st.active--;
 	t->st.closed++;
 	wc_tcp_unadmit(lc, c);
+}
+
+void wc_tcp_stage_wait_add(struct wc_tcp_lc *t, struct wc_tcb *c)
+{
+	if (c->stage_listed)
+		return;
+	c->stage_listed = true;
+	t->stage_wait[t->nstage_wait++] = tcb_index(t, c);
 }
 
 void wc_tcp_retry_add(struct wc_tcp_lc *t, struct wc_tcb *c)
@@ -387,6 +409,24 @@ static void clock_update(struct wc_tcp_lc *t)
 	t->now_ms = t->now_us / 1000;
 }
 
+/*
+ * Buffer pressure is over: tell the peers whose windows it shrank that they
+ * may send again, rather than leave them to probe a zero window.
+ */
+static void reopen_windows(struct wc_lcore *lc)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+
+	for (unsigned i = 0; i < t->ntcb; i++) {
+		struct wc_tcb *c = &t->tcbs[i];
+
+		if ((c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
+		     c->state == TCP_FIN_WAIT_2) && !c->zombie &&
+		    c->rcv_adv - c->rcv_nxt < WC_TCP_PRESSURE_SHARE)
+			wc_tcp_send_ack(lc, c);
+	}
+}
+
 unsigned wc_tcp_poll(struct wc_lcore *lc)
 {
 	struct wc_tcp_lc *t = lc->tcp;
@@ -398,7 +438,27 @@ unsigned wc_tcp_poll(struct wc_lcore *lc)
 	if (t->now_ms != t->pool_checked) {
 		/* a quarter of the pool left: replies queue less, so receiving never stops */
 		t->pool_checked = t->now_ms;
-		t->pool_low = rte_mempool_avail_count(lc->pool) < lc->pool->size / 4;
+		unsigned avail = rte_mempool_avail_count(lc->pool);
+
+		bool was = t->rx_pressure;
+
+		t->pool_low = avail < lc->pool->size / 4;
+		/* on below half the pool, off again above five eighths */
+		t->rx_pressure = avail < lc->pool->size / 2 ||
+				 (was && avail < lc->pool->size / 8 * 5);
+		if (was && !t->rx_pressure)
+			reopen_windows(lc);
+	}
+	/* uploads waiting for stage room: run them again once some came back */
+	if (t->nstage_wait && lc->env.stage && lc->env.stage->nfree) {
+		for (unsigned k = 0; k < t->nstage_wait; k++) {
+			struct wc_tcb *c = &t->tcbs[t->stage_wait[k]];
+
+			c->stage_listed = false;
+			if (c->state != TCP_FREE && !c->zombie)
+				wc_tcp_retry_add(t, c);
+		}
+		t->nstage_wait = 0;
 	}
 	/* the wheel: every slot from the last one run up to now */
 	steps = t->now_ms - t->wheel_done > WC_TCP_WHEEL ? WC_TCP_WHEEL :

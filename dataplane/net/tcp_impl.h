@@ -35,6 +35,9 @@ struct wc_tcp_lc {
 	uint32_t *retry;		/* connections to run again next loop */
 	uint64_t cookie_secret;
 	bool pool_low;			/* the mbuf pool is running out: replies queue less */
+	bool rx_pressure;		/* half the pool in use: windows shrink (WC_TCP_PRESSURE_SHARE) */
+	unsigned nstage_wait;
+	uint32_t *stage_wait;		/* connections waiting for stage room */
 	uint64_t pool_checked;		/* ms of the last look at the pool */
 	unsigned nspare;
 	struct rte_mbuf *spare[WC_TCP_SPARES];
@@ -89,6 +92,23 @@ uint16_t wc_tcp_cookie_check(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, 
 			     uint32_t peer_isn, uint32_t cookie);
 uint8_t wc_tcp_mss_index(uint16_t mss);
 void wc_tcp_retry_add(struct wc_tcp_lc *t, struct wc_tcb *c);
+/* Run c again once its lcore's stage pool has room. */
+void wc_tcp_stage_wait_add(struct wc_tcp_lc *t, struct wc_tcb *c);
+
+/*
+ * Re-arm the idle timer after activity: --idle-timeout from now, or sooner
+ * when the session is in the middle of a request (--request-timeout after
+ * the last data that arrived).
+ */
+static inline void wc_tcp_touch_idle(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	const struct wc_config *cfg = &lc->app->cfg;
+
+	c->t_idle = lc->tcp->now_ms + cfg->tcp_idle_ms;
+	if (c->mid_request && cfg->request_timeout_ms &&
+	    c->rx_last_ms + cfg->request_timeout_ms < c->t_idle)
+		c->t_idle = c->rx_last_ms + cfg->request_timeout_ms;
+}
 
 /* tcp_out.c */
 void wc_tcp_output(struct wc_lcore *lc, struct wc_tcb *c);

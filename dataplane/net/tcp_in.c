@@ -218,7 +218,8 @@ static bool ooo_insert(struct wc_tcp_lc *t, struct wc_tcb *c, struct rte_mbuf *m
 {
 	struct rte_mbuf **link = &c->ooo;
 
-	if (c->nooo == WC_TCP_OOO_MAX || t->pool_low || c->ooo_mem + m->buf_len > c->rcv_cap) {
+	if (c->nooo == WC_TCP_OOO_MAX || t->pool_low || c->ooo_mem + m->buf_len > c->rcv_cap ||
+	    (t->rx_pressure && c->rx.len + c->ooo_bytes + m->data_len > WC_TCP_PRESSURE_SHARE)) {
 		/* the sender resends it; tiny segments cannot pin a buffer each */
 		t->st.ooo_dropped++;
 		return false;
@@ -294,12 +295,15 @@ static bool deliver(struct wc_tcb *c, struct rte_mbuf *m, uint32_t seq)
 	len -= skip;
 	room = wc_tcp_rcv_window(c);
 	if (len > room) {
+		if (c->lc->tcp->rx_pressure)
+			c->lc->tcp->st.pressure_refused++;
 		if (room == 0)
 			return false;
 		rte_pktmbuf_trim(m, (uint16_t)(len - room));
 		len = room;
 	}
 	c->rcv_nxt += len;
+	c->rx_last_ms = c->lc->tcp->now_ms;
 	if (!rx_append(c, m))
 		rte_pktmbuf_free(m);
 	return true;	/* delivered (m is taken care of either way) */
@@ -479,7 +483,7 @@ static bool predicted(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m,
 	    (s->len == 0 && acked == 0) || s->len > c->rcv_adv - c->rcv_nxt ||
 	    s->len > wc_tcp_rcv_window(c))
 		return false;
-	c->t_idle = t->now_ms + lc->app->cfg.tcp_idle_ms;
+	wc_tcp_touch_idle(lc, c);
 	ts_note(c, s);
 	if (acked) {
 		take_ack(t, c, s->ack, acked);
@@ -500,6 +504,7 @@ static bool predicted(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m,
 	if (!rx_append(c, m))
 		wc_tcp_recycle(lc, m);
 	c->rcv_nxt += s->len;
+	c->rx_last_ms = t->now_ms;
 	if (++c->unacked_segs >= 2)
 		c->ack_now = true;
 	run_app(lc, c);
@@ -514,7 +519,7 @@ static void established_input(struct wc_lcore *lc, struct wc_tcb *c, struct rte_
 	uint32_t seglen = s->len + !!(s->flags & RTE_TCP_SYN_FLAG) + !!(s->flags & RTE_TCP_FIN_FLAG);
 	bool acceptable, new_data = false, keep = false;
 
-	c->t_idle = t->now_ms + lc->app->cfg.tcp_idle_ms;
+	wc_tcp_touch_idle(lc, c);
 	/* 1. sequence check */
 	if (seglen == 0)
 		acceptable = rwnd == 0 ? s->seq == c->rcv_nxt :

@@ -25,10 +25,12 @@ static uint16_t our_mss(const struct wc_port *pt)
 
 uint32_t wc_tcp_rcv_window(const struct wc_tcb *c)
 {
-	uint64_t used = c->rx.len + c->ooo_bytes, free_bytes;
+	uint64_t used = c->rx.len + c->ooo_bytes, cap = c->rcv_cap;
 
-	free_bytes = c->rcv_cap > used ? c->rcv_cap - used : 0;
-	return (uint32_t)free_bytes;
+	/* buffers under pressure: each connection gets a small share (tcp.h) */
+	if (c->lc && c->lc->tcp->rx_pressure && cap > WC_TCP_PRESSURE_SHARE)
+		cap = WC_TCP_PRESSURE_SHARE;
+	return cap > used ? (uint32_t)(cap - used) : 0;
 }
 
 /* Window field to advertise, recording the right edge it promises. */
@@ -38,8 +40,9 @@ static uint16_t adv_window(struct wc_tcb *c)
 
 	if (w > 0xFFFF)
 		w = 0xFFFF;
-	/* never move the right edge back (RFC 9293 3.8.6) */
-	if (SEQ_LT(c->rcv_nxt + (w << c->rcv_wscale), c->rcv_adv))
+	/* never move the right edge back (RFC 9293 3.8.6), but under buffer pressure */
+	if (!(c->lc && c->lc->tcp->rx_pressure) &&
+	    SEQ_LT(c->rcv_nxt + (w << c->rcv_wscale), c->rcv_adv))
 		w = (c->rcv_adv - c->rcv_nxt) >> c->rcv_wscale;
 	c->rcv_adv = c->rcv_nxt + (w << c->rcv_wscale);
 	return (uint16_t)w;
@@ -438,8 +441,19 @@ void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c)
 		return;
 	}
 	if (c->t_idle && now >= c->t_idle) {
+		uint32_t req_ms = lc->app->cfg.request_timeout_ms;
+
 		c->t_idle = 0;
-		if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT) {
+		if (c->mid_request && req_ms &&
+		    (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)) {
+			if (now >= c->rx_last_ms + req_ms) {
+				/* silent in the middle of a request: what it holds goes back now */
+				t->st.request_timeouts++;
+				wc_tcp_reset_conn(lc, c);
+				return;
+			}
+			wc_tcp_touch_idle(lc, c);	/* more of the request came since */
+		} else if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT) {
 			/* a graceful close: replies already queued still go out */
 			t->st.idle_closed++;
 			c->app_closed = true;

@@ -37,9 +37,24 @@ static void value_copy(void *dst, uint64_t len, void *arg)
 	}
 }
 
-/* Point a store request at the command's data block in the receive queue. */
+/*
+ * Point a store request at the command's data block in the receive queue;
+ * a block over the value limit is never read: the store refuses it as too
+ * large, dropping the old value where a refused store does.
+ */
 static void value_source(struct mc_session *s, struct mc_inq *in, struct wc_store_req *r)
 {
+	if (s->too_large) {
+		r->opts |= WC_STORE_OVERSIZE;
+		return;
+	}
+	if (s->staged) {
+		s->stage_src = (struct wc_stage_src){ .stage = &s->stage, .off = 0 };
+		r->copy = wc_stage_copy;
+		r->copy_arg = &s->stage_src;
+		r->copy_len = s->req.vlen;
+		return;
+	}
 	s->src.in = in;
 	s->src.off = s->line_bytes;
 	r->copy = value_copy;
@@ -703,7 +718,9 @@ static enum mc_exec_result exec_ms(struct mc_session *s, struct mc_inq *in, stru
 		struct wc_store_req *r = &t.u.store;
 		enum mc_exec_result res;
 
-		*r = (struct wc_store_req){ .mode = WC_SET, .key = q->key.p, .klen = q->key.len,
+		/* memcached: a refused meta set drops the old value, whatever the mode */
+		*r = (struct wc_store_req){ .mode = WC_SET, .opts = WC_STORE_DROP_ON_REFUSE,
+					    .key = q->key.p, .klen = q->key.len,
 					    .hash = wc_hash(q->key.p, q->key.len),
 					    .flags = m->client_flags, .exptime = m->ttl };
 		switch (m->mode) {

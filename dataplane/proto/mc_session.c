@@ -8,6 +8,7 @@
 
 #include "proto/mc_exec.h"
 #include "proto/mc_session.h"
+#include "proto/xproto.h"
 
 void mc_session_init(struct mc_session *s)
 {
@@ -72,15 +73,31 @@ static bool is_get_line(const uint8_t *p, uint64_t n)
 	return (n >= 4 && memcmp(p, "get ", 4) == 0) || (n >= 5 && memcmp(p, "gets ", 5) == 0);
 }
 
-/* Finish the current command: consume its bytes and go back to reading lines. */
-static void finish(struct mc_session *s, struct mc_inq *in)
+void mc_session_release(struct mc_session *s, struct mc_env *env)
 {
-	uint64_t n = s->line_bytes + (s->req.has_data ? s->req.vlen + 2 : 0);
+	if (s->staged) {
+		wc_stage_release(env->stage, &s->stage);
+		s->staged = false;
+	}
+}
 
-	in->consume(in, n);
+/* Finish the current command: consume its bytes and go back to reading lines. */
+static void finish(struct mc_session *s, struct mc_inq *in, struct mc_env *env)
+{
+	bool block = s->req.has_data && !s->too_large && !s->staged;
+
+	mc_session_release(s, env);
+	in->consume(in, s->line_bytes + (block ? s->req.vlen + 2 : 0));
 	s->line_bytes = 0;
-	if (s->st != MC_S_CLOSE)
-		s->st = MC_S_LINE;
+	if (s->st == MC_S_CLOSE)
+		return;
+	s->st = MC_S_LINE;
+	if (s->too_large) {
+		/* the refused block was never waited for: discard it as it comes */
+		s->too_large = false;
+		s->swallow = s->req.vlen + 2;
+		s->st = MC_S_SWALLOW;
+	}
 }
 
 /* A line that cannot be served: reply with its error and keep the stream in sync. */
@@ -101,7 +118,8 @@ static void refuse(struct mc_session *s, struct mc_inq *in, struct mc_out *out, 
 /* What one step of the loop achieved. */
 enum progress { P_AGAIN, P_INPUT, P_BLOCKED, P_CLOSE, P_FULL };
 
-static enum progress after_exec(struct mc_session *s, struct mc_inq *in, enum mc_exec_result r)
+static enum progress after_exec(struct mc_session *s, struct mc_inq *in, struct mc_env *env,
+				 enum mc_exec_result r)
 {
 	switch (r) {
 	case MC_EXEC_PENDING:
@@ -111,15 +129,71 @@ static enum progress after_exec(struct mc_session *s, struct mc_inq *in, enum mc
 		return P_BLOCKED;
 	case MC_EXEC_CLOSE:
 		s->st = MC_S_CLOSE;
-		finish(s, in);
+		s->close_reason = MC_CLOSE_QUIT;
+		finish(s, in, env);
 		return P_CLOSE;
 	case MC_EXEC_PAUSED:
 		return P_FULL;	/* the command went on as MC_S_GETKEYS; nothing to finish */
 	case MC_EXEC_DONE:
 		break;
 	}
-	finish(s, in);
+	finish(s, in, env);
 	return P_AGAIN;
+}
+
+/*
+ * A large block that has not all arrived: reserve its stage and take the
+ * command line out of the receive buffers (into line[], re-parsed there) so
+ * that every byte of the block can leave them as it arrives. Without room in
+ * the pool the block waits in the receive buffers, and the transport runs
+ * the session again when room comes back (stage_wait).
+ */
+static enum progress start_stage(struct mc_session *s, struct mc_inq *in, const uint8_t *line,
+				 uint32_t len, struct mc_env *env)
+{
+	if (!wc_stage_admit(env->stage, &s->stage, s->req.vlen + 2)) {
+		s->stage_wait = true;
+		return P_INPUT;
+	}
+	s->stage_wait = false;
+	if (line != s->line) {
+		memcpy(s->line, line, len);
+		(void)mc_parse_line(s->line, len, &s->req);	/* the same request, now in line[] */
+	}
+	s->cur_line = s->line;
+	in->consume(in, s->line_bytes);
+	s->line_bytes = 0;
+	s->staged = true;
+	s->st = MC_S_DATA;
+	return P_AGAIN;
+}
+
+/* Move what has arrived of a staged block into its stage; run the command once whole. */
+static enum progress step_data(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
+			       struct mc_env *env)
+{
+	struct wc_stage *st = &s->stage;
+	uint8_t end[2];
+
+	while (in->len && st->len < st->want) {
+		uint64_t contig, n = st->want - st->len;
+		const uint8_t *p = in->peek(in, 0, &contig);
+
+		if (n > contig)
+			n = contig;
+		wc_stage_put(st, p, n);
+		in->consume(in, n);
+	}
+	if (st->len < st->want)
+		return P_INPUT;
+	s->st = MC_S_LINE;
+	wc_stage_read(st, s->req.vlen, end, 2);
+	if (end[0] != '\r' || end[1] != '\n') {
+		mc_out_str(out, "CLIENT_ERROR bad data chunk\r\n");
+		finish(s, in, env);
+		return P_AGAIN;
+	}
+	return after_exec(s, in, env, mc_exec_start(s, in, out, env));
 }
 
 static enum progress step_line(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
@@ -143,10 +217,18 @@ static enum progress step_line(struct mc_session *s, struct mc_inq *in, struct m
 			return P_AGAIN;
 		}
 		s->st = MC_S_CLOSE;
+		s->close_reason = MC_CLOSE_LINE_TOO_LONG;
 		return P_CLOSE;
 	}
 	s->cur_line = line;
 	if (!mc_parse_line(line, len, &s->req)) {
+		if (s->req.cmd == MC_UNKNOWN && !s->datagram && wc_http_line(line, len)) {
+			/* cross-protocol: hang up without a word, as memcached does */
+			env->st.http_closed++;
+			s->st = MC_S_CLOSE;
+			s->close_reason = MC_CLOSE_HTTP;
+			return P_CLOSE;
+		}
 		refuse(s, in, out, s->req.error);
 		return P_AGAIN;
 	}
@@ -154,19 +236,23 @@ static enum progress step_line(struct mc_session *s, struct mc_inq *in, struct m
 		uint64_t contig, at = s->line_bytes + s->req.vlen;
 
 		if (s->req.vlen > env->set->max_value) {
-			refuse(s, in, out, "SERVER_ERROR object too large for cache");
-			return P_AGAIN;
+			/* refused unread; like any refused store it drops the old value */
+			s->too_large = true;
+			return after_exec(s, in, env, mc_exec_start(s, in, out, env));
 		}
-		if (in->len < at + 2)
-			return P_INPUT;	/* wait for the whole data block */
+		if (in->len < at + 2) {
+			if (env->stage && !s->datagram && s->req.vlen + 2 > MC_STAGE_MIN)
+				return start_stage(s, in, line, len, env);
+			return P_INPUT;	/* a small block: wait for all of it */
+		}
 		if (*in->peek(in, at, &contig) != '\r' || *in->peek(in, at + 1, &contig) != '\n') {
 			/* memcached: the block was read, its end is wrong, nothing stored */
 			mc_out_str(out, "CLIENT_ERROR bad data chunk\r\n");
-			finish(s, in);
+			finish(s, in, env);
 			return P_AGAIN;
 		}
 	}
-	return after_exec(s, in, mc_exec_start(s, in, out, env));
+	return after_exec(s, in, env, mc_exec_start(s, in, out, env));
 }
 
 enum mc_run mc_session_run(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
@@ -180,7 +266,7 @@ enum mc_run mc_session_run(struct mc_session *s, struct mc_inq *in, struct mc_ou
 			if (!s->busy || s->pending)
 				return MC_RUN_PENDING;
 			s->busy = false;	/* mailbox room may be back: try the step again */
-			p = after_exec(s, in, mc_exec_resume(s, in, out, env));
+			p = after_exec(s, in, env, mc_exec_resume(s, in, out, env));
 			break;
 		case MC_S_CLOSE:
 			return MC_RUN_CLOSE;
@@ -194,6 +280,9 @@ enum mc_run mc_session_run(struct mc_session *s, struct mc_inq *in, struct mc_ou
 			s->st = MC_S_LINE;
 			break;
 		}
+		case MC_S_DATA:
+			p = step_data(s, in, out, env);
+			break;
 		case MC_S_GETKEYS:
 			if (in->len == 0)
 				return MC_RUN_MORE;
@@ -230,5 +319,5 @@ void mc_session_complete(struct mc_session *s, struct wc_mbox_req *req, struct m
 		s->pending--;
 	if (s->pending || s->st != MC_S_PENDING || s->busy)
 		return;
-	(void)after_exec(s, in, mc_exec_resume(s, in, out, env));
+	(void)after_exec(s, in, env, mc_exec_resume(s, in, out, env));
 }

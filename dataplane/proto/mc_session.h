@@ -24,7 +24,11 @@
 #include "proto/mc_out.h"
 #include "proto/mc_parse.h"
 #include "store/mailbox.h"
+#include "store/stage.h"
 #include "store/store.h"
+
+/* A data block larger than this that has not all arrived waits in a stage. */
+#define MC_STAGE_MIN (16u << 10)
 
 /* The receive queue a session reads from (owned by the transport). */
 struct mc_inq {
@@ -53,10 +57,16 @@ struct mc_settings {
 	unsigned lcores;
 };
 
+/* Session counters of one lcore (summed for stats). */
+struct mc_sess_stats {
+	uint64_t http_closed;		/* connections hung up on for sending HTTP (xproto.h) */
+};
+
 struct mc_env;
 
 /* What the lcore running the session provides. */
 struct mc_env {
+	struct mc_sess_stats st;	/* this lcore's session counters */
 	struct wc_ctx *ctx;		/* this lcore's clock and counters */
 	unsigned self;			/* this lcore's mailbox endpoint */
 	struct wc_mbox *mbox;		/* NULL when every partition is local */
@@ -71,6 +81,8 @@ struct mc_env {
 	/* mailbox requests come from a per-lcore pool; NULL when none is free */
 	struct wc_mbox_req *(*req_get)(struct mc_env *env);
 	void (*req_put)(struct mc_env *env, struct wc_mbox_req *req);
+	/* where large values wait while they arrive (store/stage.h); NULL: in rx */
+	struct wc_stage_pool *stage;
 	/* the "stats" command: write the STAT lines for arg (or false: unknown) */
 	bool (*stats)(struct mc_env *env, const struct mc_tok *arg, struct mc_out *out);
 	void *arg;
@@ -80,8 +92,17 @@ enum mc_state {
 	MC_S_LINE,		/* expecting a command line */
 	MC_S_GETKEYS,		/* inside a get line too long to hold: more keys follow */
 	MC_S_SWALLOW,		/* discarding a refused data block */
+	MC_S_DATA,		/* moving a large data block into its stage as it arrives */
 	MC_S_PENDING,		/* waiting for mailbox completions (or mailbox room) */
 	MC_S_CLOSE,		/* quit, or a fatal input error */
+};
+
+/* Why a session asked its transport to close. */
+enum mc_close_reason {
+	MC_CLOSE_NONE = 0,
+	MC_CLOSE_QUIT,			/* the client said quit */
+	MC_CLOSE_LINE_TOO_LONG,		/* a line no command may have */
+	MC_CLOSE_HTTP,			/* an HTTP request line (xproto.h) */
 };
 
 enum mc_run {
@@ -115,13 +136,34 @@ struct mc_session {
 	uint32_t step;			/* progress of a multi-step command */
 	uint32_t cursor;		/* key offset (gat) or partition (flush_all) */
 	bool getkeys_cas;		/* MC_S_GETKEYS: the get is a gets */
+	bool too_large;			/* the storage command's block is over the value limit */
+	bool staged;			/* its block is (being) moved into stage, line in line[] */
+	bool stage_wait;		/* waiting for room in the stage pool (transport: retry) */
+	uint8_t close_reason;		/* enum mc_close_reason, once st is MC_S_CLOSE */
 	enum wc_status result;		/* of the last write */
 	struct wc_write_res res;
 	struct mc_valsrc src;
+	struct wc_stage stage;		/* with staged */
+	struct wc_stage_src stage_src;
 	uint8_t line[MC_LINE_MAX + 8];	/* a line assembled across receive buffers */
 };
 
 void mc_session_init(struct mc_session *s);
+
+/*
+ * Inside a request: part of a line or of a data block has arrived and the
+ * rest has not (the transport times out a peer that goes silent here).
+ */
+static inline bool mc_session_mid_request(const struct mc_session *s, const struct mc_inq *in)
+{
+	return s->st == MC_S_DATA || s->st == MC_S_SWALLOW || (s->st == MC_S_LINE && in->len);
+}
+
+/*
+ * The session is going away: give back what it holds (a stage). Only once
+ * no mailbox request of it is in flight (the owner may be reading the stage).
+ */
+void mc_session_release(struct mc_session *s, struct mc_env *env);
 
 /* Between commands with nothing outstanding: a fast path may take the next one. */
 static inline bool mc_session_idle(const struct mc_session *s)

@@ -193,6 +193,10 @@ enum wc_store_opts {
 	WC_STORE_STALE_IF_OLDER = 1u << 1, /* an older cas_in stores but marks stale (meta ms I) */
 	WC_STORE_EXPLICIT_CAS = 1u << 2, /* the new item gets new_cas (meta E) */
 	WC_STORE_VIVIFY = 1u << 3,	/* append/prepend on a miss create the item (meta ms N) */
+	WC_STORE_DROP_ON_REFUSE = 1u << 4, /* refused (too large, no memory): drop the old value
+					    * whatever the mode (a plain set always does) */
+	WC_STORE_OVERSIZE = 1u << 5,	/* the value is over the protocol's limit and was never
+					 * read: refused as too large without a value */
 };
 
 struct wc_store_req {

@@ -238,7 +238,7 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 			v.new_len += r->val[i].iov_len;
 		}
 	}
-	if (v.new_len > p->cfg.max_value) {
+	if (v.new_len > p->cfg.max_value || (r->opts & WC_STORE_OVERSIZE)) {
 		ctx->st.refused_too_large++;
 		st = WC_ERR_TOO_LARGE;
 		goto refused;
@@ -311,8 +311,12 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 	if (st != WC_ERR_TOO_LARGE && st != WC_ERR_NOMEM)
 		return st;
 refused:
-	/* memcached: a set that cannot be stored must not leave the old value served */
-	if (r->mode == WC_SET && !check_cas) {
+	/*
+	 * A store that cannot be done must not leave the old value served (the
+	 * client's source of truth has moved on): memcached drops it for a plain
+	 * set, and for every meta set whatever its mode (WC_STORE_DROP_ON_REFUSE).
+	 */
+	if ((r->mode == WC_SET && !check_cas) || (r->opts & WC_STORE_DROP_ON_REFUSE)) {
 		begin_write(p, ctx, 0);
 		if ((old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s)))
 			wc_unlink(p, old, &s, r->hash, WC_UNLINK_REPLACED);

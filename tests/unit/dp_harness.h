@@ -103,6 +103,7 @@ static inline int dp_setup(struct dp_harness *h, void (*extra)(struct wc_config 
 					  .nq = 1 };
 	app->nworkers = 1;
 	app->tx = dp_capture;
+	app->mem = &h->mem;
 	app->started = 1;
 	app->pool = rte_pktmbuf_pool_create("dp_h_pool", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					    SOCKET_ID_ANY);

@@ -376,6 +376,74 @@ static void errors_keep_stream_in_sync(void **state)
 	       "CLIENT_ERROR invalid exptime argument\r\n");
 }
 
+/* Feed "<line>" + a block of vlen bytes + tail, pieces of step bytes. */
+static void talk_block(const char *line, uint32_t vlen, const char *tail, uint64_t step)
+{
+	size_t n = strlen(line), t = strlen(tail);
+	char *in = calloc(1, n + vlen + 2 + t + 1);
+
+	memcpy(in, line, n);
+	memset(in + n, 'v', vlen);
+	memcpy(in + n + vlen, "\r\n", 2);
+	memcpy(in + n + vlen + 2, tail, t);
+	converse(in, n + vlen + 2 + t, 1400, step);
+	free(in);
+}
+
+/*
+ * memcached: a store refused for its size leaves no stale value behind, for
+ * a plain set and for any meta set (t/getset.t); a refused add, replace,
+ * append, prepend or cas keeps the value. The same when the key's partition
+ * is owned by another lcore, and whether the block arrives at once or slowly.
+ */
+static void refused_store_drops_old_value(void **state)
+{
+	char line[128];
+	static const char *const keepers[] = { "add", "replace", "append", "prepend" };
+
+	(void)state;
+	for (int remote = 0; remote < 2; remote++) {
+		const char *k = remote ? "rk" : "lk";
+
+		use_remote = remote;
+		for (uint64_t step = 1400; step <= (1u << 20); step *= 700) {
+			snprintf(line, sizeof(line), "set %s 0 0 3\r\nMOO\r\n", k);
+			talk(line);
+			snprintf(line, sizeof(line), "set %s 0 0 %u\r\n", k, MAX_VALUE + 1);
+			snprintf(line + 64, 64, "get %s\r\n", k);
+			talk_block(line, MAX_VALUE + 1, line + 64, step);
+			assert_string_equal(outbuf, "SERVER_ERROR object too large for cache\r\nEND\r\n");
+
+			snprintf(line, sizeof(line), "set %s 0 0 3\r\nMOO\r\n", k);
+			talk(line);
+			snprintf(line, sizeof(line), "ms %s %u MR\r\n", k, MAX_VALUE + 1);
+			snprintf(line + 64, 64, "mg %s v\r\n", k);
+			talk_block(line, MAX_VALUE + 1, line + 64, step);
+			assert_string_equal(outbuf, "SERVER_ERROR object too large for cache\r\nEN\r\n");
+		}
+		for (unsigned i = 0; i < 4; i++) {
+			snprintf(line, sizeof(line), "set %s 0 0 3\r\nMOO\r\n", k);
+			talk(line);
+			snprintf(line, sizeof(line), "%s %s 0 0 %u\r\n", keepers[i], k, MAX_VALUE + 1);
+			snprintf(line + 64, 64, "get %s\r\n", k);
+			talk_block(line, MAX_VALUE + 1, line + 64, 1u << 20);
+			snprintf(line, sizeof(line),
+				 "SERVER_ERROR object too large for cache\r\nVALUE %s 0 3\r\nMOO\r\n"
+				 "END\r\n", k);
+			if (strcmp(outbuf, line) != 0)
+				fail_msg("%s too large: %s", keepers[i], outbuf);
+		}
+		/* noreply: nothing said, the value is still gone */
+		snprintf(line, sizeof(line), "set %s 0 0 3\r\nMOO\r\n", k);
+		talk(line);
+		snprintf(line, sizeof(line), "set %s 0 0 %u noreply\r\n", k, MAX_VALUE + 1);
+		snprintf(line + 64, 64, "get %s\r\n", k);
+		talk_block(line, MAX_VALUE + 1, line + 64, 1u << 20);
+		assert_string_equal(outbuf, "END\r\n");
+	}
+	assert_true(local_ctx.st.refused_too_large + owner_ctx.st.refused_too_large >= 8);
+}
+
 static void long_lines(void **state)
 {
 	static char in[40000];
@@ -614,6 +682,7 @@ int main(void)
 		cmocka_unit_test_setup(classic_misc, reset),
 		cmocka_unit_test_setup(noreply_everywhere, reset),
 		cmocka_unit_test_setup(errors_keep_stream_in_sync, reset),
+		cmocka_unit_test_setup(refused_store_drops_old_value, reset),
 		cmocka_unit_test_setup(long_lines, reset),
 		cmocka_unit_test_setup(meta_basics, reset),
 		cmocka_unit_test_setup(meta_delete_and_arith, reset),

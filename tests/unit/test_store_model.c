@@ -612,6 +612,8 @@ static void op_store(struct model *m, unsigned ki)
 		r.opts |= WC_STORE_VIVIFY;	/* meta ms N: a miss creates */
 		r.vivify_exptime = pick_exptime(m);
 	}
+	if (rr(m, 4) == 0)
+		r.opts |= WC_STORE_DROP_ON_REFUSE;	/* meta ms: any refused mode drops */
 	viv = concat && (r.opts & WC_STORE_VIVIFY);
 	kind = mconv(m, viv ? r.vivify_exptime : r.exptime, &at);
 	past = (!concat || !a) && kind == M_PAST;
@@ -644,7 +646,8 @@ static void op_store(struct model *m, unsigned ki)
 		return;
 	}
 	MSTATUS(m, st, want);
-	if ((st == WC_ERR_TOO_LARGE || st == WC_ERR_NOMEM) && mode == WC_SET && !check)
+	if ((st == WC_ERR_TOO_LARGE || st == WC_ERR_NOMEM) &&
+	    ((mode == WC_SET && !check) || (r.opts & WC_STORE_DROP_ON_REFUSE)))
 		k->present = false;	/* memcached: no stale value after a failed set */
 	if (check) {
 		if (st == WC_OK)

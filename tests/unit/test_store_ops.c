@@ -113,6 +113,16 @@ static void value_limits(void **state)
 	assert_int_equal(store_mode(p, ctx, WC_REPLACE, "keep", big, lim + 1, 0, 0, 0, NULL),
 			 WC_ERR_TOO_LARGE);
 	assert_value(p, ctx, "keep", "old");
+	/* ... unless the caller asks, as a meta set (any mode) does */
+	{
+		struct iovec iov = { .iov_base = big, .iov_len = lim + 1 };
+		struct wc_store_req r = { .mode = WC_REPLACE, .opts = WC_STORE_DROP_ON_REFUSE,
+					  .key = "keep", .klen = 4, .hash = wc_hash("keep", 4),
+					  .val = &iov, .val_cnt = 1 };
+
+		assert_int_equal(wc_store(p, ctx, &r, NULL), WC_ERR_TOO_LARGE);
+		assert_missing(p, ctx, "keep");
+	}
 	/* append that would cross the limit is refused and leaves the item alone */
 	assert_int_equal(store_mode(p, ctx, WC_APPEND, "big", "y", 1, 0, 0, 0, NULL),
 			 WC_ERR_TOO_LARGE);

@@ -45,6 +45,7 @@ struct client {
 static void short_idle(struct wc_config *c)
 {
 	c->tcp_idle_ms = 5000;
+	c->request_timeout_ms = 2000;	/* (shorter than the idle timeout) */
 	c->max_conns = 64;
 	c->memory = 48u << 20;	/* room for a few big values */
 }
@@ -564,16 +565,19 @@ static void flow_control_both_ways(void **state)
 	/* our advertised window is the receive buffer's free space */
 	assert_int_equal(wc_tcp_rcv_window(t), h.app.tcp_rcvbuf);
 	dp_clear_sent(&h);
-	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, "set w 0 0 100000\r\n", 18, NULL, 0);
-	c.seq += 18;
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, "set w 0 0", 9, NULL, 0);
+	c.seq += 9;
 	advance(WC_TCP_DELACK_MS + 1);
 	assert_true(h.nsent >= 1);
-	{
-		struct sseg s = rx_seg(h.nsent - 1);
-		uint32_t want = (h.app.tcp_rcvbuf - 18) >> h.app.tcp_wscale;
-
-		assert_int_equal(s.win, want);
-	}
+	assert_int_equal(rx_seg(h.nsent - 1).win, (h.app.tcp_rcvbuf - 9) >> h.app.tcp_wscale);
+	/* a large value's line and block leave the receive buffer for a stage at once */
+	dp_clear_sent(&h);
+	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, " 100000\r\n", 9, NULL, 0);
+	c.seq += 9;
+	advance(WC_TCP_DELACK_MS + 1);
+	assert_true(h.nsent >= 1);
+	assert_int_equal(rx_seg(h.nsent - 1).win, h.app.tcp_rcvbuf >> h.app.tcp_wscale);
+	assert_true(t->sess.staged);
 	/* the peer closes its window: the reply waits, probes go out */
 	tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 0, NULL, 0, NULL, 0);
 	dp_clear_sent(&h);
@@ -742,6 +746,180 @@ static void idle_timeout_closes(void **state)
 	assert_true(t == NULL || t->state == TCP_TIME_WAIT);
 	advance(WC_TCP_TIME_WAIT_MS + 10);
 	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.port, 11211));
+}
+
+/* An HTTP request line: the connection is closed without a reply, and counted. */
+static void http_gets_hung_up_on(void **state)
+{
+	static const char *const lines[] = {
+		"GET / HTTP/1.0\r\n", "PUT /asdf/asd/fasdfasdf/sadf HTTP/1.1\r\n",
+		"DELETE HTTP/1.1\r\n", "POST /x\r\n", "Host: example\r\n",
+	};
+
+	(void)state;
+	for (unsigned i = 0; i < 5; i++) {
+		struct client c = connect_((uint16_t)(CPORT + 20 + i));
+		uint64_t before = h.lc->env.st.http_closed;
+		char out[256];
+		bool fin = false;
+
+		assert_int_equal(request(&c, lines[i], out, sizeof(out)), 0);	/* not a word */
+		for (unsigned k = 0; k < h.nsent; k++)
+			fin |= (rx_seg(k).flags & RTE_TCP_FIN_FLAG) != 0;
+		assert_true(fin);
+		assert_int_equal(h.lc->env.st.http_closed, before + 1);
+	}
+	/* a memcached line that merely looks odd is answered as usual */
+	{
+		struct client c = connect_(CPORT + 26);
+		char out[256];
+
+		request(&c, "get /index.html\r\n", out, sizeof(out));
+		assert_string_equal(out, "END\r\n");
+		request(&c, "GET foo\r\n", out, sizeof(out));
+		assert_string_equal(out, "ERROR\r\n");
+	}
+}
+
+/*
+ * A peer that stops in the middle of a request (a partial line, a value
+ * half sent) is reset after --request-timeout; one idle between requests
+ * is not.
+ */
+static void request_timeout_resets_silent_uploads(void **state)
+{
+	struct client a = connect_(CPORT + 30), b = connect_(CPORT + 31), d = connect_(CPORT + 32);
+	uint64_t before = st()->request_timeouts;
+	uint32_t ms = h.app.cfg.request_timeout_ms;
+	char big[40000];
+
+	(void)state;
+	assert_true(ms > 0);
+	memset(big, 'u', sizeof(big));
+	tx(a.port, RTE_TCP_ACK_FLAG, a.seq, a.ack, 65535, "set half 0 0 1000", 17, NULL, 0);
+	tx(b.port, RTE_TCP_ACK_FLAG, b.seq, b.ack, 65535, "set up 0 0 100000\r\n", 19, NULL, 0);
+	b.seq += 19;
+	for (int i = 0; i < 20; i++, b.seq += 1400)
+		tx(b.port, RTE_TCP_ACK_FLAG, b.seq, b.ack, 65535, big, 1400, NULL, 0);
+	for (uint32_t t = 0; t < ms / 2; t += 50)
+		advance(50);	/* (the wheel turns slot by slot, as on a live lcore) */
+	/* still trickling: b sends a little more, and lives on past a's deadline */
+	tx(b.port, RTE_TCP_ACK_FLAG, b.seq, b.ack, 65535, big, 1400, NULL, 0);
+	b.seq += 1400;
+	for (uint32_t t = 0; t < ms / 2 + 100; t += 50)
+		advance(50);
+	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, a.port, 11211));
+	assert_non_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, b.port, 11211));
+	assert_non_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, d.port, 11211));	/* idle, not mid-request */
+	for (uint32_t t = 0; t < ms; t += 50)
+		advance(50);
+	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, b.port, 11211));
+	assert_non_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, d.port, 11211));
+	assert_int_equal(st()->request_timeouts, before + 2);
+	assert_int_equal(h.lc->stage.nfree, h.lc->stage.nchunks);	/* b's stage came back */
+}
+
+/*
+ * Buffer pressure: an upload that finds the stage pool full waits in its
+ * receive buffer; with half the mbuf pool taken, that connection's window
+ * shrinks to its share and further data is refused, while a connection
+ * holding nothing is still served. When the pressure ends the window
+ * reopens with a window update, and when the stage has room again the
+ * waiting upload moves into it and completes.
+ */
+static void send_bytes(struct client *c, size_t n)
+{
+	static char chunk[1400];
+
+	memset(chunk, 'p', sizeof(chunk));
+	while (n) {
+		size_t k = n < 1400 ? n : 1400;
+
+		tx(c->port, RTE_TCP_ACK_FLAG, c->seq, c->ack, 65535, chunk, k, NULL, 0);
+		c->seq += (uint32_t)k;
+		n -= k;
+	}
+}
+
+static void buffer_pressure_shrinks_windows(void **state)
+{
+	struct client hog = connect_(CPORT + 41), good = connect_(CPORT + 42);
+	struct rte_mempool *mp = h.lc->pool;
+	unsigned n = rte_mempool_avail_count(mp) - mp->size / 2 + 64;
+	struct rte_mbuf **held = calloc(n, sizeof(*held));
+	struct wc_stage *others = calloc(h.lc->stage.nchunks, sizeof(*others));
+	unsigned nothers = 0;
+	char out[256], line[64];
+	uint64_t refused = st()->pressure_refused;
+	struct wc_tcb *t = wc_tcb_lookup(h.lc->tcp, DP_CLIENT, hog.port, 11211);
+	size_t vlen = 200000;
+	uint32_t block_start;
+
+	(void)state;
+	/* other uploads hold all but two chunks of the stage pool */
+	while (h.lc->stage.nfree > 2)
+		assert_true(wc_stage_admit(&h.lc->stage, &others[nothers++], 1000));
+	snprintf(line, sizeof(line), "set hog 0 0 %zu\r\n", vlen);
+	tx(hog.port, RTE_TCP_ACK_FLAG, hog.seq, hog.ack, 65535, line, strlen(line), NULL, 0);
+	hog.seq += (uint32_t)strlen(line);
+	block_start = hog.seq;
+	send_bytes(&hog, 8 * 1400);
+	assert_true(t->stage_listed);		/* waiting for stage room ... */
+	assert_true(t->rx.len > 8 * 1400);	/* ... with its bytes in the receive buffer */
+	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, held, n), 0);
+	advance(2);
+	assert_true(h.lc->tcp->rx_pressure);
+	assert_true(wc_tcp_rcv_window(t) <= WC_TCP_PRESSURE_SHARE - 8 * 1400);
+	/* more than its share: refused (the peer resends later) */
+	send_bytes(&hog, 6 * 1400);
+	assert_true(st()->pressure_refused > refused);
+	assert_true(t->rx.len <= WC_TCP_PRESSURE_SHARE);
+	hog.seq = t->rcv_nxt;
+	/* the well-behaved client still gets its answers */
+	request(&good, "set g 0 0 2\r\nok\r\n", out, sizeof(out));
+	assert_string_equal(out, "STORED\r\n");
+	request(&good, "get g\r\n", out, sizeof(out));
+	assert_string_equal(out, "VALUE g 0 2\r\nok\r\nEND\r\n");
+	/* pressure over: the hog hears that its window is open again */
+	rte_pktmbuf_free_bulk(held, n);
+	free(held);
+	dp_clear_sent(&h);
+	advance(2);
+	assert_false(h.lc->tcp->rx_pressure);
+	{
+		bool update = false;
+
+		for (unsigned i = 0; i < h.nsent; i++) {
+			struct sseg s = rx_seg(i);
+
+			update |= s.ack == hog.seq &&
+				  ((uint32_t)s.win << h.app.tcp_wscale) > WC_TCP_PRESSURE_SHARE;
+		}
+		assert_true(update);
+	}
+	/* the other uploads finish: the waiting one moves into the stage and completes */
+	while (nothers)
+		wc_stage_release(&h.lc->stage, &others[--nothers]);
+	free(others);
+	advance(1);
+	assert_true(t->sess.staged);
+	assert_int_equal(t->rx.len, 0);
+	send_bytes(&hog, vlen - (hog.seq - block_start));
+	dp_clear_sent(&h);
+	tx(hog.port, RTE_TCP_ACK_FLAG, hog.seq, hog.ack, 65535, "\r\n", 2, NULL, 0);
+	hog.seq += 2;
+	advance(1);
+	{
+		bool stored = false;
+
+		for (unsigned i = 0; i < h.nsent; i++) {
+			struct sseg s = rx_seg(i);
+
+			stored |= s.len == 8 && memcmp(s.data, "STORED\r\n", 8) == 0;
+		}
+		assert_true(stored);
+	}
+	assert_int_equal(h.lc->stage.nfree, h.lc->stage.nchunks);
 }
 
 /* ---- client mode: the node's TCP opening connections to its own server ---- */
@@ -1253,6 +1431,9 @@ int main(void)
 		cmocka_unit_test(flow_control_both_ways),
 		cmocka_unit_test(resets),
 		cmocka_unit_test(idle_timeout_closes),
+		cmocka_unit_test(http_gets_hung_up_on),
+		cmocka_unit_test(request_timeout_resets_silent_uploads),
+		cmocka_unit_test(buffer_pressure_shrinks_windows),
 		cmocka_unit_test(client_mode_against_own_server),
 		cmocka_unit_test(client_mode_under_loss),
 		cmocka_unit_test(client_connect_refused_and_unanswered),

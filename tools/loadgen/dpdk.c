@@ -582,6 +582,8 @@ static int setup_app(const struct lg_cfg *c)
 	app.cfg.udp_enabled = false;
 	app.cfg.max_conns = c->flows + 64;
 	app.cfg.tcp_idle_ms = 3600000;
+	app.cfg.request_timeout_ms = 0;
+	app.cfg.upload_buffer = 0;	/* a client stages nothing */
 	app.cfg.max_value = lg_value_max(c) + 1024;
 	app.cfg.rx_desc = 1024;
 	app.cfg.tx_desc = 1024;
