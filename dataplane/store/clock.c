@@ -36,8 +36,30 @@ void wc_clock_tick(struct wc_clock *c)
 	if (rel > (int64_t)WC_EXPTIME_MAX - 1)
 		rel = (int64_t)WC_EXPTIME_MAX - 1;
 	/* never step backwards: a wall-clock jump back must not revive items */
-	if ((uint32_t)rel > c->now)
+	if ((uint32_t)rel > c->now) {
 		c->now = (uint32_t)rel;
+		c->ms = (uint16_t)(ts.tv_nsec / 1000000);
+	} else if ((uint32_t)rel == c->now && ts.tv_nsec / 1000000 > c->ms) {
+		c->ms = (uint16_t)(ts.tv_nsec / 1000000);
+	}
+}
+
+bool wc_expiry_from_unix_ms(const struct wc_clock *c, int64_t unix_ms, uint32_t *exptime,
+			    uint32_t *ms)
+{
+	int64_t rel_ms = unix_ms - c->epoch * 1000, sec;
+
+	if (unix_ms <= wc_clock_unix_ms(c))
+		return false;
+	sec = rel_ms / 1000;
+	if (sec > (int64_t)WC_EXPTIME_MAX) {
+		*exptime = WC_EXPTIME_MAX;
+		*ms = 0;
+		return true;
+	}
+	*exptime = (uint32_t)sec;
+	*ms = (uint32_t)(rel_ms % 1000);
+	return true;
 }
 
 enum wc_exptime_kind wc_exptime_convert(const struct wc_clock *c, int64_t exptime,

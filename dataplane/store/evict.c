@@ -34,6 +34,11 @@ void wc_account_link(struct wc_part *p, const struct wc_item *it)
 
 	lg->live_bytes += wc_item_size(it);
 	lg->live_items++;
+	if (wc_item_type(it) < WC_TYPE_INTERNAL) {
+		p->st.keys++;
+		if (it->exptime)
+			p->st.expiring++;
+	}
 }
 
 void wc_account_unlink(struct wc_part *p, const struct wc_item *it)
@@ -42,6 +47,11 @@ void wc_account_unlink(struct wc_part *p, const struct wc_item *it)
 
 	lg->live_bytes -= wc_item_size(it);
 	lg->live_items--;
+	if (wc_item_type(it) < WC_TYPE_INTERNAL) {
+		p->st.keys--;
+		if (it->exptime)
+			p->st.expiring--;
+	}
 }
 
 void wc_unlink(struct wc_part *p, struct wc_item *it, const struct wc_slot *slot, uint64_t h,
@@ -165,7 +175,7 @@ bool wc_evict_step(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg, uin
 		if (!(wc_item_state(it) & WC_STATE_UNLINKED)) {
 			uint64_t h = wc_hash(wc_item_key(it), it->klen);
 
-			if (wc_is_expired(it->exptime, ctx->clock.now) ||
+			if (wc_item_expired(it, &ctx->clock) ||
 			    wc_part_flushed(p, lg, lg->head, it, ctx->clock.now))
 				wc_unlink(p, it, NULL, h,
 					  p->in_maintenance ? WC_UNLINK_RECLAIM : WC_UNLINK_EXPIRED);

@@ -13,9 +13,20 @@
  *                              wrapping by the crawler, see crawl.c)
  *   [u32 client flags]         only when non-zero (WC_LAYOUT_FLAGS)
  *   [u64 cas]                  only when set explicitly (WC_LAYOUT_CAS)
+ *   [u32 ext]                  only when the item is not a plain string or
+ *                              expires at a millisecond inside its second
+ *                              (WC_LAYOUT_EXT): type (bits 16-23) and the
+ *                              millisecond of expiry (bits 0-9)
  *   key bytes, value bytes, padding to 4 bytes
  *
- * Only exptime (touch), state and atime change after the item is published;
+ * An item without an ext word is a string (memcached's items, and Redis
+ * strings) that expires at the start of its exptime second. Typed values
+ * (Redis hashes and sets, see container.h) keep their encoding in the value
+ * bytes; items of the internal types are parts of a container and never a
+ * key of their own (lookups by clients, scans and key counts skip them).
+ *
+ * Only exptime (touch), the ext word's expiry millisecond, state and atime
+ * change after the item is published;
  * everything else is written once before the index points at it. The CAS
  * unique is normally not stored: it is derived from the item's position in
  * the log (see part.c), which is unique for every write.
@@ -26,6 +37,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "clock.h"
 #include "wirecache/compiler.h"
 
 #define WC_ITEM_ALIGN      4u
@@ -36,6 +48,20 @@
 #define WC_LAYOUT_FLAGS    (1u << 28)	/* 4-byte client flags follow the header */
 #define WC_LAYOUT_CAS      (1u << 29)	/* 8-byte explicit CAS follows */
 #define WC_LAYOUT_VIVIFIED (1u << 30)	/* empty placeholder made by a vivify-on-miss */
+#define WC_LAYOUT_EXT      (1u << 31)	/* a 4-byte ext word follows the flags and cas */
+
+/* ext word */
+#define WC_EXT_MS_MASK     0x3FFu	/* millisecond of expiry within exptime's second */
+#define WC_EXT_TYPE_SHIFT  16
+
+/* Value types (ext bits 16-23). Internal types (>= WC_TYPE_INTERNAL) are container parts. */
+enum wc_type {
+	WC_TYPE_STRING = 0,
+	WC_TYPE_HASH = 1,
+	WC_TYPE_SET = 2,
+	WC_TYPE_INTERNAL = 0x80,
+	WC_TYPE_BUCKET = 0x80,		/* members of a large hash or set (container.h) */
+};
 
 #define WC_STATE_FREQ      0x03u	/* eviction frequency, saturates at 3 */
 #define WC_STATE_FETCHED   0x04u	/* read at least once since written */
@@ -65,7 +91,17 @@ static inline uint32_t wc_item_layout(const struct wc_item *it)
 
 static inline uint32_t wc_item_extra_bytes(uint32_t layout)
 {
-	return ((layout >> 28) & 1u) * 4u + ((layout >> 29) & 1u) * 8u;
+	return ((layout >> 28) & 1u) * 4u + ((layout >> 29) & 1u) * 8u + ((layout >> 31) & 1u) * 4u;
+}
+
+static inline uint32_t wc_ext_make(uint8_t type, uint32_t ms)
+{
+	return ((uint32_t)type << WC_EXT_TYPE_SHIFT) | (ms & WC_EXT_MS_MASK);
+}
+
+static inline uint8_t wc_ext_type(uint32_t ext)
+{
+	return (uint8_t)(ext >> WC_EXT_TYPE_SHIFT);
 }
 
 /* Bytes an item with these sizes occupies in the log, padding included. */
@@ -114,6 +150,36 @@ static inline uint64_t wc_item_stored_cas(const struct wc_item *it)
 		p += 4;
 	memcpy(&c, p, sizeof(c));
 	return c;
+}
+
+/* Where the ext word is (only when WC_LAYOUT_EXT is set). */
+static inline uint32_t *wc_item_ext_ptr(const struct wc_item *it)
+{
+	uint32_t l = it->vlen_layout;
+
+	return (uint32_t *)(uintptr_t)((const uint8_t *)(it + 1) + ((l >> 28) & 1u) * 4u +
+				       ((l >> 29) & 1u) * 8u);
+}
+
+static inline uint32_t wc_item_ext(const struct wc_item *it)
+{
+	return (it->vlen_layout & WC_LAYOUT_EXT) ? __atomic_load_n(wc_item_ext_ptr(it),
+								   __ATOMIC_RELAXED) : 0;
+}
+
+static inline uint8_t wc_item_type(const struct wc_item *it)
+{
+	return wc_ext_type(wc_item_ext(it));
+}
+
+/* Has the item's expiry (second and, with an ext word, millisecond) come? */
+static inline bool wc_item_expired(const struct wc_item *it, const struct wc_clock *c)
+{
+	uint32_t e = WC_LOAD(&it->exptime);
+
+	if (wc_likely(e == 0 || e > c->now))
+		return false;
+	return e < c->now || (wc_item_ext(it) & WC_EXT_MS_MASK) <= c->ms;
 }
 
 static inline uint8_t wc_item_state(const struct wc_item *it)

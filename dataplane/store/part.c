@@ -262,6 +262,15 @@ static inline void fill_view(const struct wc_part *p, const struct wc_item *it, 
 	if (vl & WC_LAYOUT_FLAGS)
 		memcpy(&v->flags, extra, 4);
 	v->exptime = wc_item_exptime(it);
+	if (wc_unlikely(vl & WC_LAYOUT_EXT)) {
+		uint32_t ext = wc_item_ext(it);
+
+		v->exp_ms = (uint16_t)(ext & WC_EXT_MS_MASK);
+		v->type = wc_ext_type(ext);
+	} else {
+		v->exp_ms = 0;
+		v->type = WC_TYPE_STRING;
+	}
 	v->state_before = st;
 	v->idle_before = (uint16_t)(now16 - WC_LOAD(&it->atime));
 	v->vivified = (vl & WC_LAYOUT_VIVIFIED) != 0;
@@ -300,10 +309,13 @@ static inline __attribute__((always_inline)) bool finish_lookup(const struct wc_
 
 	if (wc_unlikely(!it))
 		goto miss;
-	if (wc_unlikely(wc_is_expired(wc_item_exptime(it), now)) && !(lflags & WC_LOOKUP_ANY_TIME)) {
+	if (wc_unlikely(wc_item_expired(it, &ctx->clock)) && !(lflags & WC_LOOKUP_ANY_TIME)) {
 		miss_reason = &ctx->st.get_expired;
 		goto miss;
 	}
+	if (wc_unlikely(it->vlen_layout & WC_LAYOUT_EXT) && !(lflags & WC_LOOKUP_ANY_TYPE) &&
+	    wc_item_type(it) != WC_TYPE_STRING)
+		goto miss;	/* a hash or set is not a memcached item */
 	if (wc_unlikely(heads != NULL) && WC_LOAD(&p->flushing)) {
 		const struct wc_log *lg = wc_loc_log(p, wc_item_loc(p, it));
 

@@ -22,6 +22,7 @@
 
 #include "index.h"
 #include "item.h"
+#include "kv.h"
 #include "store.h"
 
 #define WC_LOG_SMALL 0
@@ -165,6 +166,44 @@ void wc_part_view_owner(const struct wc_part *p, struct wc_ctx *ctx, const struc
 			unsigned lflags, struct wc_view *out);
 
 /* ---- write.c ---- */
+/* What a new version of an item consists of. */
+struct wc_version {
+	const struct iovec *iov;	/* new value bytes ... */
+	unsigned iov_cnt;
+	wc_copy_fn copy;		/* ... or a copier for them */
+	void *copy_arg;
+	wc_kv_fill_fn fill;		/* ... or the whole value, from the old version */
+	bool needs_old;			/* fill reads the old version (WC_NOT_FOUND if it vanished) */
+	uint64_t new_len;		/* bytes from iov or copy */
+	int old_value_at;		/* -1: none, 0: old value first, 1: old value last */
+	uint32_t flags;
+	uint32_t exptime;
+	uint32_t layout;		/* WC_LAYOUT_VIVIFIED or 0 */
+	uint32_t ext;			/* ext word (type, expiry ms); 0 = a plain string */
+	uint8_t state;			/* WIN / STALE bits for the new version */
+	bool has_cas;
+	uint64_t cas;
+};
+
+/*
+ * Write a new version of key (replacing old, found in slot, if not NULL).
+ * WC_NOT_FOUND means the old version was needed but got evicted while room
+ * was made.
+ */
+enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t h,
+				const void *key, uint32_t klen, struct wc_item *old,
+				struct wc_slot *slot, const struct wc_version *v,
+				struct wc_write_res *res);
+/* Before a write: due flushes, eviction copy credit for need bytes. */
+void wc_begin_write(struct wc_part *p, struct wc_ctx *ctx, uint64_t need);
+/* The CAS of a linked item, seen from the owner. */
+uint64_t wc_owner_cas(const struct wc_part *p, const struct wc_item *it);
+
+/*
+ * Change a linked item's expiry in place (touch). A millisecond is kept only
+ * by an item with an ext word: callers rewrite the item otherwise.
+ */
+void wc_item_set_expiry(struct wc_part *p, struct wc_item *it, uint32_t exptime, uint32_t ms);
 void wc_part_apply_due_flush(struct wc_part *p, uint32_t now);
 /* Find a live item as the owner; expired or flushed ones are unlinked on the way. */
 struct wc_item *wc_find_live(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, const void *key,

@@ -74,6 +74,8 @@ void wc_ctx_init(struct wc_ctx *ctx);
 /* Gauges and counters owned by the partition's writer. */
 struct wc_part_stats {
 	uint64_t items, bytes;		/* live items and their log bytes */
+	uint64_t keys;			/* of which keys (not parts of a container) */
+	uint64_t expiring;		/* keys with an expiry (Redis INFO keyspace "expires") */
 	uint64_t limit_bytes;		/* the partition's hard memory limit */
 	uint64_t log_bytes, index_bytes;	/* how the limit is split */
 	uint64_t index_slots;
@@ -127,6 +129,8 @@ struct wc_view {
 	uint32_t klen, vlen;
 	uint32_t flags;		/* client flags */
 	uint32_t exptime;	/* clock second, 0 = never */
+	uint16_t exp_ms;	/* millisecond of expiry within that second */
+	uint8_t type;		/* enum wc_type (item.h); memcached sees only WC_TYPE_STRING */
 	uint8_t state_before;	/* item state bits as the lookup found them */
 	uint16_t idle_before;	/* seconds since last access, before this one */
 	bool vivified;		/* an empty placeholder from a vivify-on-miss */
@@ -138,6 +142,7 @@ enum wc_lookup_flags {
 	WC_LOOKUP_NO_STATS = 1u << 1,	/* internal lookups: keep hit/miss counters out */
 	WC_LOOKUP_CAS = 1u << 2,	/* fill view.cas (gets, meta c) */
 	WC_LOOKUP_ANY_TIME = 1u << 3,	/* return it even if expired (a reply after mg T-1) */
+	WC_LOOKUP_ANY_TYPE = 1u << 4,	/* typed values too (Redis); else only strings are found */
 };
 
 bool wc_get(const struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,

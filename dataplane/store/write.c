@@ -29,7 +29,7 @@ void wc_part_apply_due_flush(struct wc_part *p, uint32_t now)
 	WC_STORE_REL(&p->flush_at, 0);
 }
 
-static void begin_write(struct wc_part *p, struct wc_ctx *ctx, uint64_t need)
+void wc_begin_write(struct wc_part *p, struct wc_ctx *ctx, uint64_t need)
 {
 	wc_part_apply_due_flush(p, ctx->clock.now);
 	p->copy_credit += 8 * need + 4096;
@@ -52,7 +52,7 @@ struct wc_item *wc_find_live(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, 
 		return NULL;
 	it = wc_loc_item_w(p, s->b->loc[s->i]);
 	lg = wc_loc_log(p, wc_item_loc(p, it));
-	if (wc_is_expired(it->exptime, ctx->clock.now) ||
+	if (wc_item_expired(it, &ctx->clock) ||
 	    wc_part_flushed(p, lg, lg->head, it, ctx->clock.now)) {
 		wc_unlink(p, it, s, h, WC_UNLINK_EXPIRED);
 		return NULL;
@@ -60,28 +60,31 @@ struct wc_item *wc_find_live(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, 
 	return it;
 }
 
-static uint64_t owner_cas(const struct wc_part *p, const struct wc_item *it)
+void wc_item_set_expiry(struct wc_part *p, struct wc_item *it, uint32_t exptime, uint32_t ms)
+{
+	uint32_t was = it->exptime;
+
+	if (it->vlen_layout & WC_LAYOUT_EXT) {
+		uint32_t *e = wc_item_ext_ptr(it);
+
+		WC_STORE(e, (*e & ~WC_EXT_MS_MASK) | (exptime ? ms & WC_EXT_MS_MASK : 0));
+	}
+	WC_STORE(&it->exptime, exptime);
+	if (!(wc_item_state(it) & WC_STATE_UNLINKED) && wc_item_type(it) < WC_TYPE_INTERNAL) {
+		if (was && !exptime)
+			p->st.expiring--;
+		else if (!was && exptime)
+			p->st.expiring++;
+	}
+}
+
+uint64_t wc_owner_cas(const struct wc_part *p, const struct wc_item *it)
 {
 	const struct wc_log *lg = wc_loc_log(p, wc_item_loc(p, it));
 
 	return wc_part_cas(p, lg, lg->head, it);
 }
 
-/* What a new version of an item consists of. */
-struct version {
-	const struct iovec *iov;	/* new value bytes ... */
-	unsigned iov_cnt;
-	wc_copy_fn copy;		/* ... or a copier for them */
-	void *copy_arg;
-	uint64_t new_len;		/* bytes from iov or copy */
-	int old_value_at;		/* -1: none, 0: old value first, 1: old value last */
-	uint32_t flags;
-	uint32_t exptime;
-	uint32_t layout;		/* WC_LAYOUT_VIVIFIED or 0 */
-	uint8_t state;			/* WIN / STALE bits for the new version */
-	bool has_cas;
-	uint64_t cas;
-};
 
 static struct wc_log *choose_log(struct wc_part *p, const struct wc_item *old, uint64_t h,
 				 uint64_t size)
@@ -108,7 +111,7 @@ static void write_hole(struct wc_item *n, uint64_t size)
 	n->atime = 0;
 }
 
-static void fill_item(struct wc_item *n, const struct version *v, const void *key, uint32_t klen,
+static void fill_item(struct wc_item *n, const struct wc_version *v, const void *key, uint32_t klen,
 		      const struct wc_item *old, uint8_t freq, uint16_t now16, uint64_t vlen,
 		      uint32_t layout)
 {
@@ -127,8 +130,16 @@ static void fill_item(struct wc_item *n, const struct version *v, const void *ke
 		memcpy(d, &v->cas, 8);
 		d += 8;
 	}
+	if (layout & WC_LAYOUT_EXT) {
+		memcpy(d, &v->ext, 4);
+		d += 4;
+	}
 	memcpy(d, key, klen);
 	d += klen;
+	if (v->fill) {
+		v->fill(d, vlen, old, v->copy_arg);
+		return;
+	}
 	if (old && v->old_value_at == 0) {
 		memcpy(d, wc_item_value(old), wc_item_vlen(old));
 		d += wc_item_vlen(old);
@@ -153,14 +164,14 @@ static void fill_item(struct wc_item *n, const struct version *v, const void *ke
  * WC_NOT_FOUND means the old version was needed but got evicted while room
  * was made.
  */
-static enum wc_status write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t h,
-				    const void *key, uint32_t klen, struct wc_item *old,
-				    struct wc_slot *slot, const struct version *v,
-				    struct wc_write_res *res)
+enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t h,
+				const void *key, uint32_t klen, struct wc_item *old,
+				struct wc_slot *slot, const struct wc_version *v,
+				struct wc_write_res *res)
 {
 	uint64_t vlen = v->new_len + (old && v->old_value_at >= 0 ? wc_item_vlen(old) : 0);
 	uint32_t layout = v->layout | (v->flags ? WC_LAYOUT_FLAGS : 0) |
-			  (v->has_cas ? WC_LAYOUT_CAS : 0);
+			  (v->has_cas ? WC_LAYOUT_CAS : 0) | (v->ext ? WC_LAYOUT_EXT : 0);
 	uint64_t size = wc_item_total(klen, vlen, layout);
 	uint64_t seen = p->mutations;
 	uint8_t freq = old ? (wc_item_state(old) & WC_STATE_FREQ) : 0;
@@ -177,7 +188,7 @@ static enum wc_status write_version(struct wc_part *p, struct wc_ctx *ctx, uint6
 	}
 	if (old && p->mutations != seen) {
 		old = wc_find_live(p, ctx, h, key, klen, slot);
-		if (!old && v->old_value_at >= 0) {
+		if (!old && (v->old_value_at >= 0 || v->needs_old)) {
 			write_hole(n, size);
 			return WC_NOT_FOUND;
 		}
@@ -193,7 +204,7 @@ static enum wc_status write_version(struct wc_part *p, struct wc_ctx *ctx, uint6
 	wc_account_link(p, n);
 	p->st.total_items++;
 	if (res) {
-		res->cas = owner_cas(p, n);
+		res->cas = wc_owner_cas(p, n);
 		res->vlen = (uint32_t)vlen;
 		res->exptime = n->exptime;
 	}
@@ -213,7 +224,7 @@ static const enum wc_op store_ops[] = {
 enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_store_req *r,
 			struct wc_write_res *res)
 {
-	struct version v = { .old_value_at = -1 };
+	struct wc_version v = { .old_value_at = -1 };
 	struct wc_slot s;
 	struct wc_item *old;
 	enum wc_exptime_kind kind;
@@ -243,7 +254,7 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 		st = WC_ERR_TOO_LARGE;
 		goto refused;
 	}
-	begin_write(p, ctx, wc_item_total(r->klen, v.new_len, 0));
+	wc_begin_write(p, ctx, wc_item_total(r->klen, v.new_len, 0));
 	concat = r->mode == WC_APPEND || r->mode == WC_PREPEND;
 	kind = wc_exptime_convert(&ctx->clock,
 				  concat && (r->opts & WC_STORE_VIVIFY) ? r->vivify_exptime :
@@ -253,6 +264,8 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 
 	if (r->mode == WC_ADD && old)
 		return WC_NOT_STORED;
+	if (concat && old && wc_item_type(old) != WC_TYPE_STRING)
+		return WC_NOT_STORED;	/* a hash or set has no bytes to extend */
 	if ((r->mode == WC_REPLACE || (concat && !(r->opts & WC_STORE_VIVIFY))) && !old)
 		return WC_NOT_STORED;
 	if (check_cas) {
@@ -262,7 +275,7 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 			ctx->st.cas_misses++;
 			return WC_NOT_FOUND;
 		}
-		cur = owner_cas(p, old);
+		cur = wc_owner_cas(p, old);
 		if (cur != r->cas_in) {
 			if (!(r->opts & WC_STORE_STALE_IF_OLDER) || r->cas_in > cur) {
 				ctx->st.cas_badval++;
@@ -290,6 +303,7 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 		v.old_value_at = r->mode == WC_APPEND ? 0 : 1;
 		v.flags = wc_item_flags(old);
 		v.exptime = old->exptime;
+		v.ext = wc_item_ext(old);	/* (a string's: only its expiry millisecond) */
 	} else {
 		v.flags = r->flags;
 		v.exptime = exptime_at(kind, at);
@@ -298,7 +312,7 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 		v.has_cas = true;
 		v.cas = r->new_cas;
 	}
-	st = write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, res);
+	st = wc_write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, res);
 	if (st == WC_NOT_FOUND)
 		st = check_cas ? WC_NOT_FOUND : WC_NOT_STORED;
 	if (st == WC_OK) {
@@ -317,7 +331,7 @@ refused:
 	 * set, and for every meta set whatever its mode (WC_STORE_DROP_ON_REFUSE).
 	 */
 	if ((r->mode == WC_SET && !check_cas) || (r->opts & WC_STORE_DROP_ON_REFUSE)) {
-		begin_write(p, ctx, 0);
+		wc_begin_write(p, ctx, 0);
 		if ((old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s)))
 			wc_unlink(p, old, &s, r->hash, WC_UNLINK_REPLACED);
 	}
@@ -327,7 +341,7 @@ refused:
 enum wc_status wc_modify(struct wc_part *p, struct wc_ctx *ctx, const struct wc_modify_req *r,
 			 struct wc_write_res *res)
 {
-	struct version v = { .old_value_at = 0 };
+	struct wc_version v = { .old_value_at = 0 };
 	struct wc_slot s;
 	struct wc_item *old;
 	bool del = !(r->opts & (WC_MOD_STALE | WC_MOD_CLEAR_VALUE));
@@ -337,14 +351,14 @@ enum wc_status wc_modify(struct wc_part *p, struct wc_ctx *ctx, const struct wc_
 	ctx->st.ops[del ? WC_OP_DELETE : WC_OP_MODIFY]++;
 	if (!key_ok(r->key, r->klen))
 		return WC_ERR_KEY;
-	begin_write(p, ctx, 0);
+	wc_begin_write(p, ctx, 0);
 	old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s);
 	if (!old) {
 		if (del)
 			ctx->st.delete_misses++;
 		return WC_NOT_FOUND;
 	}
-	if ((r->opts & WC_MOD_CHECK_CAS) && owner_cas(p, old) != r->cas_in)
+	if ((r->opts & WC_MOD_CHECK_CAS) && wc_owner_cas(p, old) != r->cas_in)
 		return WC_EXISTS;
 	if (del) {
 		wc_unlink(p, old, &s, r->hash, WC_UNLINK_DELETE);
@@ -369,11 +383,14 @@ enum wc_status wc_modify(struct wc_part *p, struct wc_ctx *ctx, const struct wc_
 		v.flags = r->flags;
 		v.exptime = exptime_at(kind, at);
 		v.has_cas = true;
-		v.cas = owner_cas(p, old);
+		v.cas = wc_owner_cas(p, old);
 	} else {
 		v.flags = wc_item_flags(old);
 		v.exptime = (r->opts & WC_MOD_SET_EXPTIME) ? exptime_at(kind, at) : old->exptime;
 		v.layout = old->vlen_layout & WC_LAYOUT_VIVIFIED;
+		v.ext = wc_item_ext(old);
+		if (r->opts & WC_MOD_SET_EXPTIME)
+			v.ext &= ~WC_EXT_MS_MASK;
 	}
 	if (r->opts & WC_MOD_STALE) {
 		/* a new version (new CAS) whose win token is available again */
@@ -384,7 +401,7 @@ enum wc_status wc_modify(struct wc_part *p, struct wc_ctx *ctx, const struct wc_
 		v.has_cas = true;
 		v.cas = r->new_cas;
 	}
-	return write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, res);
+	return wc_write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, res);
 }
 
 enum wc_status wc_delete(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
@@ -434,7 +451,7 @@ static uint32_t format_u64(uint64_t v, char *buf)
 enum wc_status wc_arith(struct wc_part *p, struct wc_ctx *ctx, const struct wc_arith_req *r,
 			struct wc_write_res *res)
 {
-	struct version v = { .old_value_at = -1 };
+	struct wc_version v = { .old_value_at = -1 };
 	struct wc_write_res local;
 	struct wc_slot s;
 	struct wc_item *old;
@@ -450,7 +467,7 @@ enum wc_status wc_arith(struct wc_part *p, struct wc_ctx *ctx, const struct wc_a
 	ctx->st.ops[r->decr ? WC_OP_DECR : WC_OP_INCR]++;
 	if (!key_ok(r->key, r->klen))
 		return WC_ERR_KEY;
-	begin_write(p, ctx, wc_item_total(r->klen, 20, 0));
+	wc_begin_write(p, ctx, wc_item_total(r->klen, 20, 0));
 	old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s);
 	if (!old) {
 		if (r->decr)
@@ -465,16 +482,19 @@ enum wc_status wc_arith(struct wc_part *p, struct wc_ctx *ctx, const struct wc_a
 		/* a past TTL: created already expired, as memcached does */
 		v.exptime = kind == WC_EXP_PAST ? 1 : exptime_at(kind, at);
 	} else {
-		if ((r->opts & WC_ARITH_CHECK_CAS) && owner_cas(p, old) != r->cas_in)
+		if ((r->opts & WC_ARITH_CHECK_CAS) && wc_owner_cas(p, old) != r->cas_in)
 			return WC_EXISTS;
-		if (!parse_u64(wc_item_value(old), wc_item_vlen(old), &cur))
+		if (wc_item_type(old) != WC_TYPE_STRING ||
+		    !parse_u64(wc_item_value(old), wc_item_vlen(old), &cur))
 			return WC_ERR_NON_NUMERIC;
 		next = r->decr ? (cur > r->delta ? cur - r->delta : 0) : cur + r->delta;
 		v.flags = wc_item_flags(old);
 		v.exptime = old->exptime;
+		v.ext = wc_item_ext(old);
 		if (r->opts & WC_ARITH_SET_EXPTIME) {
 			kind = wc_exptime_convert(&ctx->clock, r->exptime, &at);
 			v.exptime = kind == WC_EXP_PAST ? 1 : exptime_at(kind, at);
+			v.ext &= ~WC_EXT_MS_MASK;
 		}
 	}
 	iov.iov_base = digits;
@@ -486,7 +506,7 @@ enum wc_status wc_arith(struct wc_part *p, struct wc_ctx *ctx, const struct wc_a
 		v.has_cas = true;
 		v.cas = r->new_cas;
 	}
-	st = write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, res);
+	st = wc_write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, res);
 	if (st != WC_OK)
 		return st;
 	if (old && r->decr)
@@ -513,10 +533,11 @@ static struct wc_item *touch_item(struct wc_part *p, struct wc_ctx *ctx, const v
 		return NULL;
 	}
 	ctx->st.touch_hits++;
-	if (kind == WC_EXP_PAST)
+	if (kind == WC_EXP_PAST) {
 		*expired = true;
-	else
-		WC_STORE(&it->exptime, exptime_at(kind, at));
+	} else {
+		wc_item_set_expiry(p, it, exptime_at(kind, at), 0);
+	}
 	return it;
 }
 
@@ -530,7 +551,7 @@ enum wc_status wc_touch(struct wc_part *p, struct wc_ctx *ctx, const void *key, 
 	ctx->st.ops[WC_OP_TOUCH]++;
 	if (!key_ok(key, klen))
 		return WC_ERR_KEY;
-	begin_write(p, ctx, 0);
+	wc_begin_write(p, ctx, 0);
 	it = touch_item(p, ctx, key, klen, hash, exptime, &expired, &s);
 	if (!it)
 		return WC_NOT_FOUND;
@@ -542,7 +563,7 @@ enum wc_status wc_touch(struct wc_part *p, struct wc_ctx *ctx, const void *key, 
 enum wc_status wc_touch_ex(struct wc_part *p, struct wc_ctx *ctx, const struct wc_touch_req *r,
 			   struct wc_write_res *res)
 {
-	struct version v = { .old_value_at = -1, .state = WC_STATE_WIN,
+	struct wc_version v = { .old_value_at = -1, .state = WC_STATE_WIN,
 			     .layout = WC_LAYOUT_VIVIFIED };
 	struct wc_write_res local;
 	struct wc_item *it;
@@ -556,7 +577,7 @@ enum wc_status wc_touch_ex(struct wc_part *p, struct wc_ctx *ctx, const struct w
 	ctx->st.ops[WC_OP_META_TOUCH]++;
 	if (!key_ok(r->key, r->klen))
 		return WC_ERR_KEY;
-	begin_write(p, ctx, wc_item_total(r->klen, 0, 0));
+	wc_begin_write(p, ctx, wc_item_total(r->klen, 0, 0));
 	if (r->opts & WC_TOUCH_SET_EXPTIME) {
 		bool expired;
 
@@ -570,7 +591,7 @@ enum wc_status wc_touch_ex(struct wc_part *p, struct wc_ctx *ctx, const struct w
 	}
 	if (it) {
 		res->exptime = wc_item_exptime(it);
-		res->cas = owner_cas(p, it);
+		res->cas = wc_owner_cas(p, it);
 		res->vlen = wc_item_vlen(it);
 		return WC_OK;
 	}
@@ -586,7 +607,7 @@ enum wc_status wc_touch_ex(struct wc_part *p, struct wc_ctx *ctx, const struct w
 		v.has_cas = true;
 		v.cas = r->new_cas;
 	}
-	if (write_version(p, ctx, r->hash, r->key, r->klen, NULL, NULL, &v, res) != WC_OK)
+	if (wc_write_version(p, ctx, r->hash, r->key, r->klen, NULL, NULL, &v, res) != WC_OK)
 		return WC_ERR_NOMEM;
 	res->created = true;
 	return WC_OK;
@@ -602,7 +623,7 @@ enum wc_status wc_gat(struct wc_part *p, struct wc_ctx *ctx, const void *key, ui
 	ctx->st.ops[WC_OP_GAT]++;
 	if (!key_ok(key, klen))
 		return WC_ERR_KEY;
-	begin_write(p, ctx, 0);
+	wc_begin_write(p, ctx, 0);
 	it = touch_item(p, ctx, key, klen, hash, exptime, &expired, &s);
 	if (!it) {
 		ctx->st.get_misses++;
@@ -621,7 +642,7 @@ void wc_flush(struct wc_part *p, struct wc_ctx *ctx, int64_t delay)
 	uint32_t at = 0;
 
 	ctx->st.ops[WC_OP_FLUSH]++;
-	begin_write(p, ctx, 0);
+	wc_begin_write(p, ctx, 0);
 	WC_STORE_REL(&p->flushing, 1);	/* before anything readers must check */
 	if (delay > 0 && wc_exptime_convert(&ctx->clock, delay, &at) == WC_EXP_AT) {
 		WC_STORE_REL(&p->flush_at, at);

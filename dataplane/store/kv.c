@@ -1,0 +1,138 @@
+/*
+ * kv.c - the owner's typed writes for the Redis engine (see kv.h), built on
+ * the same version writing as the memcached operations (write.c).
+ */
+#include <string.h>
+
+#include "part.h"
+
+static bool key_ok(const void *key, uint32_t klen)
+{
+	return key && klen >= 1 && klen <= WC_KEY_MAX;
+}
+
+struct wc_item *wc_kv_find(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+			   uint64_t hash)
+{
+	struct wc_slot s;
+
+	if (!key_ok(key, klen))
+		return NULL;
+	wc_part_apply_due_flush(p, ctx->clock.now);
+	return wc_find_live(p, ctx, hash, key, klen, &s);
+}
+
+void wc_kv_expiry(const struct wc_item *it, uint32_t *exptime, uint32_t *exp_ms)
+{
+	*exptime = wc_item_exptime(it);
+	*exp_ms = *exptime ? wc_item_ext(it) & WC_EXT_MS_MASK : 0;
+}
+
+enum wc_status wc_kv_put(struct wc_part *p, struct wc_ctx *ctx, const struct wc_put_req *r,
+			 struct wc_write_res *res)
+{
+	struct wc_version v = { .old_value_at = -1 };
+	struct wc_write_res local;
+	struct wc_slot s;
+	struct wc_item *old;
+	uint32_t ms = 0;
+	enum wc_status st;
+
+	if (!res)
+		res = &local;
+	if (!key_ok(r->key, r->klen))
+		return WC_ERR_KEY;
+	wc_begin_write(p, ctx, wc_item_total(r->klen, r->vlen, WC_LAYOUT_EXT));
+	old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s);
+	if ((r->opts & WC_PUT_KEEP_TTL) && old) {
+		wc_kv_expiry(old, &v.exptime, &ms);
+	} else if (!(r->opts & WC_PUT_KEEP_TTL)) {
+		v.exptime = r->exptime;
+		ms = r->exptime ? r->exp_ms : 0;
+	}
+	v.ext = (r->type != WC_TYPE_STRING || ms) ? wc_ext_make(r->type, ms) : 0;
+	v.flags = r->flags;
+	v.new_len = r->vlen;
+	v.fill = r->fill;
+	v.copy_arg = r->arg;
+	v.needs_old = (r->opts & WC_PUT_NEEDS_OLD) != 0;
+	st = wc_write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, res);
+	if (st == WC_OK)
+		return st;
+	if (st == WC_ERR_TOO_LARGE || st == WC_ERR_NOMEM) {
+		/* as a refused store: the old value must not stay served */
+		if ((old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s)))
+			wc_unlink(p, old, &s, r->hash, WC_UNLINK_REPLACED);
+	}
+	return st;
+}
+
+enum wc_status wc_kv_delete(struct wc_part *p, struct wc_ctx *ctx, const void *key,
+			    uint32_t klen, uint64_t hash)
+{
+	struct wc_slot s;
+	struct wc_item *old;
+
+	ctx->st.ops[WC_OP_DELETE]++;
+	if (!key_ok(key, klen))
+		return WC_NOT_FOUND;
+	wc_begin_write(p, ctx, 0);
+	old = wc_find_live(p, ctx, hash, key, klen, &s);
+	if (!old) {
+		ctx->st.delete_misses++;
+		return WC_NOT_FOUND;
+	}
+	wc_unlink(p, old, &s, hash, WC_UNLINK_DELETE);
+	ctx->st.delete_hits++;
+	return WC_OK;
+}
+
+/* fill for an expiry that needs an ext word the item lacks: the same bytes */
+static void same_value(uint8_t *dst, uint64_t vlen, const struct wc_item *old, void *arg)
+{
+	(void)arg;
+	memcpy(dst, wc_item_value(old), vlen);
+}
+
+enum wc_status wc_kv_expire(struct wc_part *p, struct wc_ctx *ctx, const void *key,
+			    uint32_t klen, uint64_t hash, uint32_t exptime, uint32_t exp_ms,
+			    bool *gone)
+{
+	struct wc_slot s;
+	struct wc_item *it;
+
+	*gone = false;
+	if (!key_ok(key, klen))
+		return WC_NOT_FOUND;
+	wc_begin_write(p, ctx, 0);
+	it = wc_find_live(p, ctx, hash, key, klen, &s);
+	if (!it)
+		return WC_NOT_FOUND;
+	if (exptime && wc_expiry_due(exptime, exp_ms, &ctx->clock)) {
+		wc_unlink(p, it, &s, hash, WC_UNLINK_DELETE);
+		*gone = true;
+		return WC_OK;
+	}
+	if (!exptime)
+		exp_ms = 0;
+	if (exp_ms == 0 || (it->vlen_layout & WC_LAYOUT_EXT)) {
+		wc_item_set_expiry(p, it, exptime, exp_ms);
+		return WC_OK;
+	}
+	/* a millisecond the item has no room for: a new version with an ext word */
+	{
+		struct wc_version v = { .old_value_at = -1, .exptime = exptime,
+					.ext = wc_ext_make(wc_item_type(it), exp_ms),
+					.flags = wc_item_flags(it), .fill = same_value,
+					.needs_old = true, .new_len = wc_item_vlen(it) };
+
+		return wc_write_version(p, ctx, hash, key, klen, it, &s, &v, NULL);
+	}
+}
+
+void wc_kv_flush_sync(struct wc_part *p, struct wc_ctx *ctx)
+{
+	wc_flush(p, ctx, 0);
+	for (unsigned guard = 0; WC_LOAD(&p->flushing) && guard < (1u << 24); guard++)
+		wc_part_maintain(p, ctx, 1u << 16);
+}
