@@ -1,7 +1,8 @@
 # wirecache - the only entry point.
 #
 #   make          build everything (release variant)
-#   make deps     install the Debian packages the project needs (only missing ones)
+#   make deps     install the Debian packages the project needs (only missing ones), then
+#                 check that everything it uses is there (tools/deps.sh --check)
 #   make test     deps + unit tests (release and ASan/UBSan) + stress test + dts suites
 #                 (dts needs root: network namespaces and hugepages)
 #   make bench    deps + benchmarks, printing ratios against baselines from the same run
@@ -97,6 +98,7 @@ all: $(rel_DP) $(rel_LIB) $(rel_UNIT) $(rel_STRESS) $(BENCH_BIN)
 
 deps:
 	@tools/deps.sh
+	@tools/deps.sh --check
 
 unit: $(rel_UNIT)
 	@tools/run-tests.sh $(rel_UNIT)
