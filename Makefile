@@ -8,6 +8,8 @@
 #   make bench    deps + benchmarks, printing ratios against baselines from the same run
 #                 (CORES=N adds the scaling table over N cores)
 #   make bench-quick  a subset for development (under 2 minutes)
+#                 (results go to build/bench-results/; RECORD=1 writes bench/results/,
+#                 the committed record, instead)
 #   make fuzz     libFuzzer harnesses, each bounded by FUZZ_SECONDS
 #   make run      deps + build + the appliance on the virtual testbed
 #
@@ -19,6 +21,8 @@ BUILD ?= build
 CC ?= gcc
 CLANG ?= clang
 FUZZ_SECONDS ?= 60
+# make bench RECORD=1: refresh the committed bench/results/ (else build/bench-results/)
+BENCH_RESULTS = $(if $(filter 1,$(RECORD)),bench/results,$(BUILD)/bench-results)
 
 PKGS := libdpdk liburcu-qsbr cmocka inih
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -119,11 +123,11 @@ test: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN) $(rel_DP) $(LOADGEN)
-	@tools/bench/run.sh $(BUILD)/rel/bench
+	@tools/bench/run.sh $(BUILD)/rel/bench $(BENCH_RESULTS)
 
 bench-quick: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN) $(rel_DP) $(LOADGEN)
-	@BENCH_QUICK=1 tools/bench/run.sh $(BUILD)/rel/bench
+	@BENCH_QUICK=1 tools/bench/run.sh $(BUILD)/rel/bench $(BENCH_RESULTS)
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
