@@ -1,12 +1,15 @@
 # wirecache - the only entry point.
 #
 #   make          build everything (release variant)
-#   make deps     install the Debian packages the project needs (only missing ones)
+#   make deps     install the Debian packages the project needs (only missing ones), then
+#                 check that everything it uses is there (tools/deps.sh --check)
 #   make test     deps + unit tests (release and ASan/UBSan) + stress test + dts suites
 #                 (dts needs root: network namespaces and hugepages)
 #   make bench    deps + benchmarks, printing ratios against baselines from the same run
 #                 (CORES=N adds the scaling table over N cores)
 #   make bench-quick  a subset for development (under 2 minutes)
+#                 (results go to build/bench-results/; RECORD=1 writes bench/results/,
+#                 the committed record, instead)
 #   make fuzz     libFuzzer harnesses, each bounded by FUZZ_SECONDS
 #   make run      deps + build + the appliance on the virtual testbed
 #
@@ -18,6 +21,8 @@ BUILD ?= build
 CC ?= gcc
 CLANG ?= clang
 FUZZ_SECONDS ?= 60
+# make bench RECORD=1: refresh the committed bench/results/ (else build/bench-results/)
+BENCH_RESULTS = $(if $(filter 1,$(RECORD)),bench/results,$(BUILD)/bench-results)
 
 PKGS := libdpdk liburcu-qsbr cmocka inih
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -97,6 +102,7 @@ all: $(rel_DP) $(rel_LIB) $(rel_UNIT) $(rel_STRESS) $(BENCH_BIN)
 
 deps:
 	@tools/deps.sh
+	@tools/deps.sh --check
 
 unit: $(rel_UNIT)
 	@tools/run-tests.sh $(rel_UNIT)
@@ -117,11 +123,11 @@ test: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN) $(rel_DP) $(LOADGEN)
-	@tools/bench/run.sh $(BUILD)/rel/bench
+	@tools/bench/run.sh $(BUILD)/rel/bench $(BENCH_RESULTS)
 
 bench-quick: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN) $(rel_DP) $(LOADGEN)
-	@BENCH_QUICK=1 tools/bench/run.sh $(BUILD)/rel/bench
+	@BENCH_QUICK=1 tools/bench/run.sh $(BUILD)/rel/bench $(BENCH_RESULTS)
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))

@@ -13,6 +13,14 @@ namespace "wc", hands out clients (tb.client(i) over UDP, tb.tcp(i) over TCP).
 The `mc` (UDP) and `mct` (TCP) fixtures are clients of node 1 on a freshly
 flushed cache. The testbed is torn down at the end of the session, whatever
 happened; a node that dies during a test fails it.
+
+A node can also be left alive but unreachable (a test that broke the link and
+did not put it back). So before each test module, if a testbed is up, every
+node must answer ping and a memcached request over TCP (a few seconds at
+most); if one does not, the testbed is brought back (down, then up with the
+module's layout when its tests use one) and the last test that ran on it is
+named, as a TestbedRecovered warning and under "testbed recoveries" in the
+terminal summary (also kept in RECOVERIES).
 """
 import os
 import sys
@@ -24,6 +32,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import testbed as tbmod  # noqa: E402
 
 _bed = None
+_last_test = None       # the nodeid of the last test that ran while a testbed was up
+RECOVERIES = []         # one line per testbed brought back before a module
+
+
+class TestbedRecovered(pytest.PytestWarning):
+    """A module found the testbed broken and brought it back."""
 
 
 def pytest_configure(config):
@@ -64,6 +78,52 @@ def pytest_sessionfinish(session, exitstatus):
     # also on an interrupted run: never leave the namespace behind
     if _bed is not None:
         _bed.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    global _last_test
+    yield
+    if _bed is not None and _bed.config is not None:
+        _last_test = item.nodeid
+
+
+def _module_config(module):
+    """The layout of module's tests if they use the testbed, else None."""
+    items = [it for it in module.session.items if it.module is module.obj]
+    if not any("tb" in it.fixturenames for it in items):
+        return None
+    return _config_of(items[0])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def testbed_healthy(request):
+    """Before a module: the running testbed answers, or it is brought back (see the top)."""
+    global _last_test
+    bed = _bed
+    if bed is None or bed.config is None:
+        return
+    dead = bed.dead_nodes()
+    bad = [(i, False, "its process is gone") for i in dead] if dead else bed.unanswered()
+    if not bad:
+        return
+    msg = "testbed %r was broken before %s: %s; the last test that ran on it: %s; " \
+        "brought back" % (bed.config.name, request.node.nodeid, ", ".join(
+            "node %d answers ping: %s, TCP: %s" % b for b in bad), _last_test or "none")
+    config = _module_config(request.node)
+    bed.down()
+    _last_test = None
+    if config is not None:
+        bed.up(config)
+    RECOVERIES.append(msg)
+    request.node.warn(TestbedRecovered(msg))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if RECOVERIES:
+        terminalreporter.section("testbed recoveries")
+        for line in RECOVERIES:
+            terminalreporter.line(line)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from lib import cp
-from lib.testbed import node_ip
+from lib.testbed import in_root_ns, node_ip
 
 pytestmark = pytest.mark.testbed("cp")
 
@@ -43,8 +43,9 @@ class Dom(html.parser.HTMLParser):
 def chromium(*args, timeout=60):
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
            "--no-first-run", "--user-data-dir=" + PROFILE, *args]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
-                       check=False)
+    with in_root_ns():      # the control plane serves the host's loopback
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout, check=False)
     assert r.returncode == 0, "chromium failed (%d): %s" % (r.returncode, r.stderr[-2000:])
     return r.stdout.decode(errors="replace")
 

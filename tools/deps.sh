@@ -1,16 +1,165 @@
 #!/usr/bin/env bash
-# deps.sh - install, only when missing, every Debian package wirecache needs
-# to build, test, benchmark and run (called by `make deps`).
+# deps.sh - every Debian package wirecache needs to build, test, benchmark and
+# run, and what each one is needed for.
+#
+#   tools/deps.sh           install the missing packages (`make deps` runs it, then --check)
+#   tools/deps.sh --check   check that every program, C library, header, Python
+#                           and Node module the project uses is there; name the
+#                           package of each missing one; exit 1 if any is missing
+#
+# DEPS is the one table: KIND NAME PACKAGE, one line per thing used, so a new
+# dependency is one line (the packages to install are those of the table).
+#   prog    a program the build, tests, tools or benchmarks run (command -v)
+#   pc      a C library with a pkg-config file (pkg-config --exists)
+#   header  a C header with no .pc of its own (the C preprocessor finds it)
+#   file    a file no program or .pc names, e.g. a compiler runtime (a glob)
+#   py      a Python module, imported by Debian's /usr/bin/python3
+# Node modules are not in the table: for each package.json in the tree
+# (outside node_modules and build/), --check wants node and npm and every
+# dependency in node_modules next to it (`npm ci --prefix FOLDER` installs them).
+#
+# For deps.sh's own test: $WC_DEPS_EXTRA adds table lines, $WC_DEPS_ROOT is the
+# tree searched for package.json (default: the repository).
 set -euo pipefail
 
-PACKAGES=(
-	build-essential pkg-config clang libclang-rt-14-dev
-	libdpdk-dev dpdk liburcu-dev libcmocka-dev libxxhash-dev libjansson-dev libinih-dev
-	valgrind python3 python3-pytest python3-pymemcache
-	iproute2 iputils-ping arping procps netcat-openbsd hping3
-	libmemcached-tools libmicrohttpd-dev chromium
-	dpdk-dev memcached redis-server redis-tools gnuplot-nox
-)
+DEPS="
+prog   gcc               build-essential
+prog   make              build-essential
+header sanitizer/asan_interface.h build-essential
+prog   pkg-config        pkg-config
+prog   clang             clang
+file   /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev
+pc     libdpdk           libdpdk-dev
+pc     liburcu-qsbr      liburcu-dev
+pc     liburcu-cds       liburcu-dev
+pc     cmocka            libcmocka-dev
+pc     libxxhash         libxxhash-dev
+pc     jansson           libjansson-dev
+pc     inih              libinih-dev
+pc     libmicrohttpd     libmicrohttpd-dev
+prog   valgrind          valgrind
+header valgrind/callgrind.h valgrind
+prog   /usr/bin/python3  python3
+py     pytest            python3-pytest
+py     pymemcache        python3-pymemcache
+prog   ip                iproute2
+prog   bridge            iproute2
+prog   ping              iputils-ping
+prog   arping            arping
+prog   pgrep             procps
+prog   pkill             procps
+prog   sysctl            procps
+prog   nc                netcat-openbsd
+prog   hping3            hping3
+prog   ethtool           ethtool
+prog   flock             util-linux
+prog   taskset           util-linux
+prog   mount             mount
+prog   timeout           coreutils
+prog   memccapable       libmemcached-tools
+prog   memcslap          libmemcached-tools
+prog   memccp            libmemcached-tools
+prog   memccat           libmemcached-tools
+prog   memcrm            libmemcached-tools
+prog   memcstat          libmemcached-tools
+prog   memcflush         libmemcached-tools
+prog   chromium          chromium
+prog   dpdk-testpmd      dpdk-dev
+prog   memcached         memcached
+prog   redis-server      redis-server
+prog   redis-cli         redis-tools
+prog   redis-benchmark   redis-tools
+prog   gnuplot           gnuplot-nox
+${WC_DEPS_EXTRA:-}
+"
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+NODE_ROOT=${WC_DEPS_ROOT:-$ROOT}
+
+# ---- --check ----
+
+missing_pkgs=()
+npm_dirs=()
+nmissing=0
+miss() {	# what, package
+	echo "deps: missing $1 (Debian package $2)" >&2
+	nmissing=$((nmissing + 1))
+	[[ " ${missing_pkgs[*]} " == *" $2 "* ]] || missing_pkgs+=("$2")
+}
+
+have() {	# kind name
+	case $1 in
+	prog) command -v "$2" >/dev/null 2>&1;;
+	pc) command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "$2";;
+	header) printf '#include <%s>\n' "$2" | cc -E -x c - >/dev/null 2>&1;;
+	file) compgen -G "$2" >/dev/null;;
+	py) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $2" >/dev/null 2>&1;;
+	*) echo "deps: unknown kind '$1' in the table" >&2; return 1;;
+	esac
+}
+
+describe() {	# kind name
+	case $1 in
+	prog) echo "program $2";;
+	pc) echo "C library $2 (pkg-config)";;
+	header) echo "C header <$2>";;
+	file) echo "file $2";;
+	py) echo "Python module $2 (for /usr/bin/python3)";;
+	esac
+}
+
+check_node() {
+	local pj dir mods m
+	while IFS= read -r pj; do
+		dir=$(dirname "$pj")
+		have prog node || miss "program node (for $pj)" nodejs
+		have prog npm || miss "program npm (for $pj)" npm
+		[ -x /usr/bin/python3 ] || continue	# the table's line for python3 said so
+		mods=$(/usr/bin/python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ("dependencies", "devDependencies"):
+    for name in sorted(d.get(k) or {}):
+        print(name)' "$pj") || { miss "a readable $pj" nodejs; continue; }
+		for m in $mods; do
+			[ -f "$dir/node_modules/$m/package.json" ] && continue
+			echo "deps: missing Node module $m (${dir#"$NODE_ROOT"/}/package.json)" >&2
+			nmissing=$((nmissing + 1))
+			[[ " ${npm_dirs[*]} " == *" $dir "* ]] || npm_dirs+=("$dir")
+		done
+	done < <(find "$NODE_ROOT" \( -name node_modules -o -name build -o -name .git \) -prune -o \
+		-name package.json -type f -print | sort)
+}
+
+check() {
+	local kind name pkg d
+	while read -r kind name pkg; do
+		[ -n "$kind" ] || continue
+		have "$kind" "$name" || miss "$(describe "$kind" "$name")" "$pkg"
+	done <<<"$DEPS"
+	check_node
+	if [ "$nmissing" -ne 0 ]; then
+		echo "deps: $nmissing missing" >&2
+		[ ${#missing_pkgs[@]} -eq 0 ] || echo "deps: install them with: make deps" \
+			"(or apt-get install ${missing_pkgs[*]})" >&2
+		for d in "${npm_dirs[@]}"; do echo "deps: Node modules: npm ci --prefix $d" >&2; done
+		return 1
+	fi
+	echo "deps: everything wirecache uses is installed"
+}
+
+if [ "${1:-}" = "--check" ]; then
+	check
+	exit
+fi
+[ $# -eq 0 ] || { sed -n '2,21p' "$0"; exit 2; }
+
+# ---- install ----
+
+# the packages of the table, each once; nodejs and npm where a package.json wants them
+mapfile -t PACKAGES < <(awk 'NF == 3 { print $3 }' <<<"$DEPS" | awk '!seen[$0]++')
+if [ -n "$(find "$NODE_ROOT" \( -name node_modules -o -name build -o -name .git \) -prune -o \
+	-name package.json -type f -print -quit)" ]; then
+	PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

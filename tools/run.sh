@@ -26,10 +26,11 @@ network namespace "wc". Talk to it from that namespace, for example:
   sudo tools/testbed exec -- memccp --servers=198.18.0.11 README.md
   sudo tools/testbed exec -- memccat --servers=198.18.0.11 README.md
   printf 'get greeting\r\nstats\r\n' | sudo tools/testbed exec -- nc -q 1 198.18.0.11 11211
-  The control plane of node i answers on 127.0.0.1:(8179+i) in the namespace
-  (dashboard at /, Prometheus text at /metrics, JSON at /api/stats):
-  sudo tools/testbed exec -- build/rel/wirecachectl --node 1 top
-  sudo tools/testbed exec -- build/rel/wirecachectl --node 1 stats
+  The control plane of node i runs on this host, on 127.0.0.1:(8179+i):
+  dashboard: open http://127.0.0.1:8180/ in a browser on this machine (node 1),
+  Prometheus text at http://127.0.0.1:8180/metrics, JSON at /api/stats;
+  build/rel/wirecachectl --node 1 top
+  build/rel/wirecachectl --node 1 stats
   sudo tools/testbed status
 
 Node logs: /run/wirecache-testbed/node*.log, cp*.log. Ctrl-C stops everything.

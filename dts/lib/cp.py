@@ -3,11 +3,13 @@
 - the "cp" testbed layout (one node, two worker lcores, two partitions per
   lcore: slots can move between partitions on either lcore), registered in
   lib.testbed.CONFIGS when this module is imported;
-- Http: requests to a wirecache-cp (the testbed starts one per node at
-  127.0.0.1:(8179+i) inside namespace "wc", where the suites live);
+- Http: requests to a wirecache-cp (the testbed starts one per node on the
+  host, at 127.0.0.1:(8179+i) of the host's loopback; the suites live in
+  namespace "wc", so connections are made from the root namespace);
 - Mc: a small pipelined memcached-over-TCP client for bulk loads and checks;
 - ctl(): run build/rel/wirecachectl; spawn_cp(): an extra wirecache-cp with
-  options of the test's choosing, on the same dataplane.
+  options of the test's choosing, on the same dataplane; connect(): a raw
+  socket to a control plane; all of them in the root namespace.
 """
 import http.client
 import json
@@ -18,6 +20,7 @@ import subprocess
 import time
 
 from . import testbed as tbmod
+from .testbed import in_root_ns
 
 ROOT = tbmod.ROOT
 CTL = os.path.join(ROOT, "build", "rel", "wirecachectl")
@@ -40,6 +43,12 @@ def node_socket(i=1):
     return os.path.join(tbmod.STATE, "node%d.sock" % i)
 
 
+def connect(port, host="127.0.0.1", timeout=5.0):
+    """A TCP connection to a control plane on the host's loopback."""
+    with in_root_ns():
+        return socket.create_connection((host, port), timeout=timeout)
+
+
 class Http:
     """Requests to one wirecache-cp."""
 
@@ -49,6 +58,8 @@ class Http:
     def request(self, method, path, body=None, headers=None):
         c = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
+            with in_root_ns():
+                c.connect()
             data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
             hdrs = dict(headers or {})
             if data is not None:
@@ -196,16 +207,20 @@ class Mc:
 
 def ctl(*args, timeout=60, env=None):
     """Run wirecachectl; returns (exit status, stdout, stderr)."""
-    r = subprocess.run([CTL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout, env=env, check=False)
+    with in_root_ns():
+        r = subprocess.run([CTL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout, env=env, check=False)
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
 def spawn_cp(port, *opts, socket_path=None, log=None):
-    """Another wirecache-cp on the node's dataplane (the caller stops it)."""
+    """Another wirecache-cp on the node's dataplane, on the host like the testbed's (the
+    caller stops it)."""
     out = open(log, "w") if log else subprocess.DEVNULL
-    p = subprocess.Popen([CP, "--socket", socket_path or node_socket(1), "--listen",
-                          "127.0.0.1:%d" % port, *opts], stdout=out, stderr=subprocess.STDOUT)
+    with in_root_ns():
+        p = subprocess.Popen([CP, "--socket", socket_path or node_socket(1), "--listen",
+                              "127.0.0.1:%d" % port, *opts], stdout=out,
+                             stderr=subprocess.STDOUT)
     h = Http(port)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

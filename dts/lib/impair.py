@@ -151,6 +151,14 @@ def main(argv=None):
 # ---- the test side: rewire the link, run the forwarder, put everything back ----
 
 VETH_BR, VETH_FWD = "wcimp0", "wcimp1"
+# `ethtool -k` prints these legacy names for features -K knows by another name; the
+# aggregates it prints with their parts below them (tx-checksumming...) are not features
+FEATURE_OF = {"rx-checksumming": "rx-checksum", "generic-segmentation-offload":
+              "tx-generic-segmentation", "generic-receive-offload": "rx-gro",
+              "large-receive-offload": "rx-lro", "rx-vlan-offload": "rx-vlan-hw-parse",
+              "tx-vlan-offload": "tx-vlan-hw-insert", "ntuple-filters": "rx-ntuple-filter",
+              "receive-hashing": "rx-hashing"}
+AGGREGATES = ("tx-checksumming", "scatter-gather", "tcp-segmentation-offload")
 
 
 def _ip(*args, check=True):
@@ -161,18 +169,37 @@ def _ip(*args, check=True):
     return r.stdout.decode(errors="replace")
 
 
-def _mac(dev):
-    m = re.search(r"link/ether ([0-9a-f:]{17})", _ip("link", "show", dev))
-    if not m:
-        raise RuntimeError("no MAC for %s" % dev)
-    return m.group(1)
+def _ethtool(*args):
+    try:
+        r = subprocess.run(["ethtool", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=10, check=False)
+    except FileNotFoundError:
+        raise RuntimeError("ethtool is not installed: the forwarder needs the link's offloads "
+                           "off (tools/deps.sh installs it; tools/deps.sh --check names what "
+                           "is missing)") from None
+    if r.returncode != 0:
+        raise RuntimeError("ethtool %s: %s" % (" ".join(args), r.stdout.decode(errors="replace")))
+    return r.stdout.decode(errors="replace")
 
 
-def _no_offloads(dev):
-    # segments and checksums must be real on the wire the forwarder reads
-    subprocess.run(["ethtool", "-K", dev, "tx", "off", "sg", "off", "tso", "off", "gso", "off",
-                    "gro", "off"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=10, check=False)
+def features(dev):
+    """{feature: requested state} of dev's changeable offloads (`ethtool -k`); the requested
+    state, not the active one, is what -K sets (a tap shows "off [requested on]")."""
+    out = {}
+    for line in _ethtool("-k", dev).splitlines()[1:]:
+        m = re.match(r"\s*([a-z0-9-]+): (on|off)( \[(fixed|requested (on|off))\])?$", line)
+        if not m or m.group(4) == "fixed" or m.group(1) in AGGREGATES:
+            continue
+        out[FEATURE_OF.get(m.group(1), m.group(1))] = m.group(5) or m.group(2)
+    return out
+
+
+def _set_features(dev, want):
+    """Set dev's offloads back to want (from features()), only those that differ."""
+    now = features(dev)
+    args = [x for f, v in sorted(want.items()) if now.get(f) != v for x in (f, v)]
+    if args:
+        _ethtool("-K", dev, *args)
 
 
 def _sysctl(path, value=None):
@@ -188,8 +215,31 @@ def _sysctl(path, value=None):
         return None
 
 
+def _ipv6_path(dev):
+    return "/proc/sys/net/ipv6/conf/%s/disable_ipv6" % dev
+
+
+def link_info(dev):
+    """`ip -d -j link show dev` as a dict."""
+    return json.loads(_ip("-d", "-j", "link", "show", "dev", dev))[0]
+
+
 class Link:
-    """Impair node i's link while the with-block runs (in namespace wc)."""
+    """Impair node i's link while the with-block runs (in namespace wc).
+
+    The testbed gives the bridge and each tap's kernel end MACs of their own
+    (never the node's), so rewiring changes no MAC: the tap leaves the bridge,
+    veth wcimp0 joins it in its place, and the forwarder runs between wcimp1
+    and the tap. Setup is the steps in STEPS, in order; each records how to
+    undo itself before it acts, so a setup that fails part-way (ethtool
+    missing, a command refused, the forwarder not starting) undoes exactly
+    what it did, newest first: forwarder stopped, the tap's flags, offloads
+    (as `ethtool -k` read them before) and IPv6 sysctl back, the tap back in
+    its bridge and up, the veth pair deleted. __exit__ undoes everything.
+    """
+
+    STEPS = ("veth", "quiet_ipv6", "offloads_off", "forwarder_side_up", "tap_out",
+             "veth_in", "tap_quiet", "forwarder")
 
     def __init__(self, node=1, bridge="wcbr", **impairments):
         self.tap = "wct%d" % node
@@ -199,59 +249,96 @@ class Link:
             self.opts += ["--" + k.replace("_", "-"), str(v)]
         self.proc = None
         self.stats = None
-        self.tap_ipv6 = None
-        self.tap_mac = None
+        self.undo = []          # (what, callable), undone newest first
+        self.undo_errors = []
 
     def __enter__(self):
         try:
-            self._rewire()
-            self.proc = subprocess.Popen(
-                ["/usr/bin/python3", os.path.abspath(__file__), "--a", VETH_FWD, "--b", self.tap,
-                 *self.opts], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT)
-            line = self.proc.stdout.readline()
-            if line.strip() != b"ready":
-                raise RuntimeError("the impairment forwarder did not start: %r %r" % (
-                    line, self.proc.stdout.read() if self.proc.poll() is not None else b""))
-        except BaseException:
-            self.__exit__(None, None, None)
+            for step in self.STEPS:
+                getattr(self, "_" + step)()
+        except BaseException as e:
+            self._undo_all()
+            if self.undo_errors:
+                raise RuntimeError("impair setup failed (%s: %s), and undoing it failed too: %s"
+                                   % (type(e).__name__, e, "; ".join(self.undo_errors))) from e
             raise
         return self
 
-    def _rewire(self):
-        _ip("link", "del", VETH_BR, check=False)
-        # The tap's kernel end has the node's MAC, and the bridge took the lowest MAC
-        # of its ports, possibly that one: the bridge's port wcimp0 takes the tap's MAC
-        # (so the bridge, the client, keeps its MAC and the node's neighbour entry stays
-        # right), and the tap, out of the bridge, gets a MAC of its own (or the kernel,
-        # weak host model, would take the node's frames for the client straight from
-        # it, around the forwarder).
-        self.tap_mac = _mac(self.tap)
-        _ip("link", "add", VETH_BR, "address", self.tap_mac, "type", "veth", "peer", "name",
-            VETH_FWD)
-        self.tap_ipv6 = _sysctl("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % self.tap)
-        for dev in (VETH_BR, VETH_FWD, self.tap):
-            _sysctl("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % dev, "1")
-            _no_offloads(dev)
-        _ip("link", "set", VETH_FWD, "arp", "off", "promisc", "on", "up")
-        _ip("link", "set", VETH_BR, "master", self.bridge, "up")
-        _ip("link", "set", self.tap, "nomaster")
-        _ip("link", "set", self.tap, "arp", "off", "promisc", "on", "address", "02:77:63:69:6d:70")
-
     def __exit__(self, *exc):
-        try:
-            self._stop()
-        finally:
-            # the tap back first, then the veth away: the bridge keeps its MAC throughout
-            if self.tap_mac:
-                _ip("link", "set", self.tap, "address", self.tap_mac, check=False)
-            _ip("link", "set", self.tap, "promisc", "off", "arp", "on", check=False)
-            _ip("link", "set", self.tap, "master", self.bridge, check=False)
-            _ip("link", "set", self.tap, "up", check=False)
-            _ip("link", "del", VETH_BR, check=False)
-            if self.tap_ipv6 is not None:
-                _sysctl("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % self.tap, self.tap_ipv6)
+        self._undo_all()
+        if self.undo_errors and exc[0] is None:
+            raise RuntimeError("putting the link back failed: %s" % "; ".join(self.undo_errors))
         return False
+
+    def _undo_all(self):
+        while self.undo:
+            what, fn = self.undo.pop()
+            try:
+                fn()
+            except Exception as e:  # noqa: BLE001 - go on: undo all that can be undone
+                self.undo_errors.append("%s: %s: %s" % (what, type(e).__name__, e))
+
+    # ---- the steps ----
+
+    def _veth(self):
+        _ip("link", "del", VETH_BR, check=False)        # a leftover of a killed run
+        self.undo.append(("delete the veth pair", lambda: _ip("link", "del", VETH_BR,
+                                                              check=False)))
+        _ip("link", "add", VETH_BR, "type", "veth", "peer", "name", VETH_FWD)
+
+    def _quiet_ipv6(self):
+        old = _sysctl(_ipv6_path(self.tap))
+        if old is not None:
+            self.undo.append(("the tap's disable_ipv6", lambda: _sysctl(_ipv6_path(self.tap),
+                                                                         old)))
+        for dev in (VETH_BR, VETH_FWD, self.tap):
+            _sysctl(_ipv6_path(dev), "1")
+
+    def _offloads_off(self):
+        # segments and checksums must be real on the wire the forwarder reads
+        before = features(self.tap)
+        self.undo.append(("the tap's offloads", lambda: _set_features(self.tap, before)))
+        for dev in (VETH_BR, VETH_FWD, self.tap):
+            _ethtool("-K", dev, "tx", "off", "sg", "off", "tso", "off", "gso", "off",
+                     "gro", "off")
+
+    def _forwarder_side_up(self):
+        _ip("link", "set", VETH_FWD, "arp", "off", "promisc", "on", "up")
+
+    def _tap_out(self):
+        master = link_info(self.tap).get("master")
+
+        def back():
+            if master:
+                _ip("link", "set", self.tap, "master", master)
+            _ip("link", "set", self.tap, "up")
+        self.undo.append(("the tap back in %s and up" % master, back))
+        _ip("link", "set", self.tap, "nomaster")
+
+    def _veth_in(self):
+        _ip("link", "set", VETH_BR, "master", self.bridge, "up")
+
+    def _tap_quiet(self):
+        # out of the bridge, the tap must not answer the node's ARP for the client
+        # (weak host model) or take frames for itself: the forwarder alone reads it
+        flags = link_info(self.tap)["flags"]
+        arp, promisc = ("off" if "NOARP" in flags else "on"), \
+            ("on" if "PROMISC" in flags else "off")
+        self.undo.append(("the tap's arp and promisc flags",
+                          lambda: _ip("link", "set", self.tap, "arp", arp, "promisc", promisc)))
+        _ip("link", "set", self.tap, "arp", "off", "promisc", "on")
+
+    def _forwarder(self):
+        self.undo.append(("stop the forwarder", self._stop))
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.abspath(__file__), "--a", VETH_FWD, "--b", self.tap,
+             *self.opts], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT)
+        ready, _, _ = select.select([self.proc.stdout], [], [], 10)
+        line = self.proc.stdout.readline() if ready else b""
+        if line.strip() != b"ready":
+            raise RuntimeError("the impairment forwarder did not start: %r %r" % (
+                line, self.proc.stdout.read() if self.proc.poll() is not None else b""))
 
     def _stop(self):
         if self.proc is None:

@@ -7,19 +7,24 @@ moves into the namespace with setns(2): sockets opened (and programs started)
 after that live there. tools/testbed must run from the root namespace, so the
 process steps back out (through an fd to its original namespace kept from
 the start) around every testbed command, and steps in again after `up`,
-which creates a new "wc" each time.
+which creates a new "wc" each time. The control planes run on the host (their
+HTTP side is on the host's loopback): in_root_ns() steps the calling thread
+out of "wc" for what talks to them (sockets keep the namespace they were
+made in, programs inherit it).
 
 A Config names one testbed layout (nodes, workers, memory, extra
 wirecache-dp options). Testbed.ensure(config) brings that layout up unless
 it is already running, so consecutive tests with the same layout share one
 testbed; Testbed.down() removes everything `up` made.
 """
+import contextlib
 import ctypes
 import ctypes.util
 import dataclasses
 import importlib.util
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -42,6 +47,25 @@ def _setns(fd):
     if _libc.setns(fd, CLONE_NEWNET) != 0:
         err = ctypes.get_errno()
         raise OSError(err, "setns(CLONE_NEWNET): %s" % os.strerror(err))
+
+
+# the namespace this process started in (conftest imports this module before any setns)
+_ROOT_NS_FD = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+
+
+@contextlib.contextmanager
+def in_root_ns():
+    """Run the with-block in the root network namespace; setns(2) moves only the
+    calling thread, so other threads stay where they are."""
+    here = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _setns(_ROOT_NS_FD)
+        try:
+            yield
+        finally:
+            _setns(here)
+    finally:
+        os.close(here)
 
 
 class NetNs:
@@ -104,6 +128,34 @@ ORDER = list(CONFIGS)
 
 def node_ip(i):
     return "%s.%d" % (NET, 10 + i)
+
+
+def node_answers(i, timeout=3.0):
+    """Whether node i answers ping and a memcached `version` over TCP, each tried until
+    timeout (from the namespace the calling thread is in): (ping ok, tcp ok, what tcp got)."""
+    ip = node_ip(i)
+    deadline = time.monotonic() + timeout
+    ping = False
+    while not ping and time.monotonic() < deadline:
+        ping = subprocess.run(["ping", "-c", "1", "-W", "1", ip], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=5, check=False).returncode == 0
+    tcp, got = False, ""
+    deadline = max(deadline, time.monotonic() + 1.0)
+    while not tcp and time.monotonic() < deadline:
+        try:
+            with socket.create_connection((ip, PORT), timeout=1.0) as s:
+                s.sendall(b"version\r\n")
+                data = b""
+                while not data.endswith(b"\r\n"):
+                    d = s.recv(256)
+                    if not d:
+                        break
+                    data += d
+            tcp, got = data.startswith(b"VERSION "), data.decode(errors="replace").strip()
+        except OSError as e:
+            got = "%s: %s" % (type(e).__name__, e)
+            time.sleep(0.1)
+    return ping, tcp, got
 
 
 def _load_wcstat():
@@ -293,6 +345,16 @@ class Testbed:
         """The running layout is not to be trusted (a wedged node): bring it up afresh for the
         next test that needs it."""
         self.config = None
+
+    def unanswered(self, timeout=3.0):
+        """The running layout's nodes that do not answer ping and a memcached request over
+        TCP: [(node, ping ok, what TCP got)]."""
+        bad = []
+        for i in range(1, (self.config.nodes if self.config else 0) + 1):
+            ping, tcp, got = node_answers(i, timeout)
+            if not (ping and tcp):
+                bad.append((i, ping, got))
+        return bad
 
     def close_clients(self):
         for c in self.clients:

@@ -12,6 +12,11 @@
  * deleted keys stay deleted, every key ends in exactly the partition the
  * final table names (old copies dropped), values, flags, CAS and TTLs
  * survive the copy, bad moves are refused, and a control flush empties all.
+ *
+ * The migrator is one per process and the workers are threads: each test
+ * gets them from setup() and teardown() takes them away whatever happened
+ * (a failed assertion longjmps out with the workers running and perhaps a
+ * move half done), so one failure does not take the next tests with it.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -58,6 +63,7 @@ struct world {
 	uint64_t stale, lost, reads, writes, parked_sends;
 	uint64_t deleted_meanwhile;	/* misses of keys whose delete went out during the read */
 	unsigned lost_key;		/* 1 + the last key found missing, for the report */
+	int abandon;			/* teardown after a failure: stop without draining */
 };
 
 static struct world W;
@@ -272,12 +278,12 @@ static void *worker_main(void *arg)
 		rcu_quiescent_state();
 	}
 	/* finish what is in flight: the other worker keeps serving until both are done */
-	while (w->nfree < POOL) {
+	while (w->nfree < POOL && !__atomic_load_n(&W.abandon, __ATOMIC_ACQUIRE)) {
 		wc_mbox_serve(W.app.mbox, w->id, &w->ctx, 64);
 		collect(w);
 		rcu_quiescent_state();
 	}
-	for (int i = 0; i < 1000; i++) {
+	for (int i = 0; i < 1000 && !__atomic_load_n(&W.abandon, __ATOMIC_ACQUIRE); i++) {
 		wc_mbox_serve(W.app.mbox, w->id, &w->ctx, 64);
 		rcu_quiescent_state();
 		usleep(100);
@@ -336,6 +342,91 @@ static void free_world(void)
 	wc_slot_table_free(wc_slot_table_of(W.app.slot_part));
 }
 
+/*
+ * What a test holds: setup() builds the world, the migrator and the workers
+ * (not yet running); start_workers()/stop_workers() run them, with this
+ * thread offline for RCU meanwhile; teardown() undoes whatever is left.
+ */
+static struct fixture {
+	struct wc_migrator *m;
+	struct worker *w[NW];
+	pthread_t th[NW];
+	unsigned running;		/* worker threads started and not joined */
+	bool offline;			/* this thread is RCU-offline */
+	struct wc_mbox_req fl[2];	/* requests the test sends itself (workers write them) */
+} F;
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&F, 0, sizeof(F));
+	rcu_thread_online();
+	build_world();
+	F.m = wc_migrator_create(&W.app);
+	if (!F.m) {
+		print_error("setup: no migrator (one is left from an earlier test)\n");
+		free_world();
+		return -1;
+	}
+	for (unsigned i = 0; i < NW; i++) {
+		F.w[i] = calloc(1, sizeof(*F.w[i]));
+		assert_non_null(F.w[i]);
+		F.w[i]->id = i;
+		F.w[i]->rng = 0x9E3779B97F4A7C15ull * (i + 1);
+		for (unsigned k = 0; k < NKEYS + NDEL; k++)
+			F.w[i]->version[k] = 1;
+		for (unsigned j = 0; j < POOL; j++)
+			F.w[i]->free_ops[F.w[i]->nfree++] = &F.w[i]->ops[j];
+	}
+	return 0;
+}
+
+static void start_workers(void)
+{
+	rcu_thread_offline();
+	F.offline = true;
+	for (unsigned i = 0; i < NW; i++) {
+		assert_int_equal(pthread_create(&F.th[i], NULL, worker_main, F.w[i]), 0);
+		F.running++;
+	}
+}
+
+static void stop_workers(void)
+{
+	__atomic_store_n(&W.stop, 1, __ATOMIC_RELEASE);
+	for (; F.running > 0; F.running--)
+		pthread_join(F.th[F.running - 1], NULL);
+	if (F.offline) {
+		rcu_thread_online();
+		F.offline = false;
+	}
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (F.running) {
+		/* a test that failed with a move under way: let it finish (bounded), so
+		 * writes parked by it go on and the workers can drain; else they stop
+		 * without draining */
+		for (int i = 0; i < 200000 && F.m && wc_migrator_busy(F.m); i++) {
+			wc_migrator_step(F.m);
+			usleep(50);
+		}
+		if (F.m && wc_migrator_busy(F.m))
+			__atomic_store_n(&W.abandon, 1, __ATOMIC_RELEASE);
+	}
+	stop_workers();
+	if (F.m) {
+		wc_migrator_destroy(F.m);
+		free_world();
+	}
+	for (unsigned i = 0; i < NW; i++)
+		free(F.w[i]);
+	memset(&F, 0, sizeof(F));
+	return 0;
+}
+
 /* Run one move to completion (the control thread's part). */
 static const struct wc_cp_move_snap *move(struct wc_migrator *m, unsigned from, unsigned to,
 					  unsigned part)
@@ -357,9 +448,7 @@ static const struct wc_cp_move_snap *move(struct wc_migrator *m, unsigned from, 
 
 static void moves_under_traffic(void **state)
 {
-	struct worker *w[NW];
-	pthread_t th[NW];
-	struct wc_migrator *m;
+	struct wc_migrator *m = F.m;
 	const struct wc_cp_move_snap *st;
 	static const unsigned plan[][3] = {
 		{ 0, 4095, 3 }, { 4096, 12000, 0 }, { 0, 16383, 1 }, { 100, 200, 2 },
@@ -369,27 +458,11 @@ static void moves_under_traffic(void **state)
 	struct wc_ctx ctx;
 
 	(void)state;
-	rcu_thread_online();
-	build_world();
-	m = wc_migrator_create(&W.app);
-	assert_non_null(m);
 	/* flush_all is routed through the mover's copy of the owners */
 	assert_ptr_not_equal(wc_migrate_flush_owners(&W.app), W.app.part_owner);
 	assert_int_equal(wc_migrate_flush_owners(&W.app)[3], 1);
 	W.traffic = true;
-	for (unsigned i = 0; i < NW; i++) {
-		w[i] = calloc(1, sizeof(*w[i]));
-		assert_non_null(w[i]);
-		w[i]->id = i;
-		w[i]->rng = 0x9E3779B97F4A7C15ull * (i + 1);
-		for (unsigned k = 0; k < NKEYS + NDEL; k++)
-			w[i]->version[k] = 1;
-		for (unsigned j = 0; j < POOL; j++)
-			w[i]->free_ops[w[i]->nfree++] = &w[i]->ops[j];
-	}
-	rcu_thread_offline();
-	for (unsigned i = 0; i < NW; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, worker_main, w[i]), 0);
+	start_workers();
 	usleep(20000);
 	for (unsigned i = 0; i < WC_ARRAY_LEN(plan); i++) {
 		st = move(m, plan[i][0], plan[i][1], plan[i][2]);
@@ -404,10 +477,7 @@ static void moves_under_traffic(void **state)
 		usleep(5000);
 	}
 	assert_true(copied > NKEYS);	/* the whole key set moved at least once */
-	__atomic_store_n(&W.stop, 1, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < NW; i++)
-		pthread_join(th[i], NULL);
-	rcu_thread_online();
+	stop_workers();
 	print_message("  %lu writes (%lu parked), %lu reads, %lu stale, %lu lost, %lu missed "
 		      "while their delete went out\n",
 		      (unsigned long)W.writes, (unsigned long)W.parked_sends,
@@ -446,16 +516,12 @@ static void moves_under_traffic(void **state)
 		}
 		assert_int_equal(copies, W.deleted[k] ? 0 : 1);
 	}
-	wc_migrator_destroy(m);
-	free_world();
-	for (unsigned i = 0; i < NW; i++)
-		free(w[i]);
 }
 
 /* Without traffic: what an item carries survives a move; bad moves are refused. */
 static void move_keeps_item_and_refuses_nonsense(void **state)
 {
-	struct wc_migrator *m;
+	struct wc_migrator *m = F.m;
 	struct wc_ctx ctx;
 	struct wc_view v, v2;
 	struct wc_part *part, *after;
@@ -463,14 +529,8 @@ static void move_keeps_item_and_refuses_nonsense(void **state)
 	uint64_t cas;
 	char err[160];
 	const struct wc_cp_move_snap *st;
-	pthread_t th[NW];
-	struct worker *w[NW];
 
 	(void)state;
-	rcu_thread_online();
-	build_world();
-	m = wc_migrator_create(&W.app);
-	assert_non_null(m);
 	assert_null(wc_migrator_create(&W.app));	/* one per process */
 	wc_ctx_init(&ctx);
 	route_key("{tag}x", &part, &owner);
@@ -486,16 +546,8 @@ static void move_keeps_item_and_refuses_nonsense(void **state)
 	assert_int_equal(wc_migrator_start(m, 0, 1, NPARTS, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "no partition"));
 
-	for (unsigned i = 0; i < NW; i++) {
-		w[i] = calloc(1, sizeof(*w[i]));
-		w[i]->id = i;
-		for (unsigned j = 0; j < POOL; j++)
-			w[i]->free_ops[w[i]->nfree++] = &w[i]->ops[j];
-	}
-	rcu_thread_offline();
 	/* workers that only serve their mailboxes and run the hook */
-	for (unsigned i = 0; i < NW; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, worker_main, w[i]), 0);
+	start_workers();
 	{
 		unsigned target = (unsigned)(part == W.app.parts[0] ? 3 : 0);
 
@@ -508,10 +560,7 @@ static void move_keeps_item_and_refuses_nonsense(void **state)
 		assert_int_equal(wc_migrator_start(m, slot, slot, target, err, sizeof(err)) > 0, 1);
 		assert_true(wc_migrator_busy(m) == false);
 	}
-	__atomic_store_n(&W.stop, 1, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < NW; i++)
-		pthread_join(th[i], NULL);
-	rcu_thread_online();
+	stop_workers();
 	route_key("{tag}x", &after, &owner);
 	assert_ptr_not_equal(after, part);
 	assert_true(get_str(after, &ctx, "{tag}x", &v2));
@@ -521,40 +570,18 @@ static void move_keeps_item_and_refuses_nonsense(void **state)
 	assert_int_equal(v2.cas, cas);			/* a client's gets/cas still works */
 	assert_int_equal(v2.exptime, v.exptime);	/* same expiry second */
 	assert_false(get_str(part, &ctx, "{tag}x", &v));	/* the old copy is gone */
-	wc_migrator_destroy(m);
-	free_world();
-	for (unsigned i = 0; i < NW; i++)
-		free(w[i]);
 }
 
 /* The control thread's flush goes through every partition's owner. */
 static void control_flush_empties_all(void **state)
 {
-	struct wc_migrator *m;
-	pthread_t th[NW];
-	struct worker *w[NW];
 	struct wc_ctx ctx;
 	char err[160];
 
 	(void)state;
-	rcu_thread_online();
-	build_world();
-	m = wc_migrator_create(&W.app);
-	assert_non_null(m);
-	for (unsigned i = 0; i < NW; i++) {
-		w[i] = calloc(1, sizeof(*w[i]));
-		w[i]->id = i;
-		for (unsigned j = 0; j < POOL; j++)
-			w[i]->free_ops[w[i]->nfree++] = &w[i]->ops[j];
-	}
-	rcu_thread_offline();
-	for (unsigned i = 0; i < NW; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, worker_main, w[i]), 0);
-	assert_int_equal(wc_migrator_flush(m, 0, 5000, err, sizeof(err)), 0);
-	__atomic_store_n(&W.stop, 1, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < NW; i++)
-		pthread_join(th[i], NULL);
-	rcu_thread_online();
+	start_workers();
+	assert_int_equal(wc_migrator_flush(F.m, 0, 5000, err, sizeof(err)), 0);
+	stop_workers();
 	wc_ctx_init(&ctx);
 	for (unsigned k = 0; k < NKEYS + NDEL; k++) {
 		char key[32];
@@ -564,10 +591,6 @@ static void control_flush_empties_all(void **state)
 		for (unsigned p = 0; p < NPARTS; p++)
 			assert_false(get_str(W.app.parts[p], &ctx, key, &v));
 	}
-	wc_migrator_destroy(m);
-	free_world();
-	for (unsigned i = 0; i < NW; i++)
-		free(w[i]);
 }
 
 static int group_setup(void **state)
@@ -587,37 +610,23 @@ static int group_setup(void **state)
  */
 static void flush_all_racing_a_move(void **state)
 {
-	struct wc_migrator *m;
-	pthread_t th[NW];
-	struct worker *w[NW];
+	struct wc_migrator *m = F.m;
 	struct wc_ctx ctx;
-	struct wc_mbox_req fl[2], *done[4];
+	struct wc_mbox_req *fl = F.fl, *done[4];
 	const unsigned me = NW + 1;
 	unsigned src, dst = 3, got = 0, slot;
 	char err[160];
 	const unsigned *flush_owner;
 
 	(void)state;
-	rcu_thread_online();
-	build_world();
-	m = wc_migrator_create(&W.app);
-	assert_non_null(m);
 	flush_owner = wc_migrate_flush_owners(&W.app);
 	slot = wc_key_slot("key:1", 5);
 	src = W.app.slot_part[slot];
 	assert_int_not_equal(src, dst);
-	for (unsigned i = 0; i < NW; i++) {
-		w[i] = calloc(1, sizeof(*w[i]));
-		w[i]->id = i;
-		for (unsigned j = 0; j < POOL; j++)
-			w[i]->free_ops[w[i]->nfree++] = &w[i]->ops[j];
-	}
-	rcu_thread_offline();
-	for (unsigned i = 0; i < NW; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, worker_main, w[i]), 0);
+	start_workers();
 
 	/* flush(dst) goes out before the freeze and runs */
-	memset(fl, 0, sizeof(fl));
+	memset(F.fl, 0, sizeof(F.fl));
 	fl[0] = (struct wc_mbox_req){ .part = W.app.parts[dst], .op = WC_MB_FLUSH,
 				      .origin = (uint16_t)me };
 	assert_true(wc_mbox_send(W.app.mbox, flush_owner[dst], &fl[0]));
@@ -643,10 +652,7 @@ static void flush_all_racing_a_move(void **state)
 	while (got < 2)
 		got += wc_mbox_collect(W.app.mbox, me, done, 4);
 	assert_int_equal(fl[1].status, WC_OK);
-	__atomic_store_n(&W.stop, 1, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < NW; i++)
-		pthread_join(th[i], NULL);
-	rcu_thread_online();
+	stop_workers();
 	/* flush_all is complete: nothing written before it is visible anywhere */
 	wc_ctx_init(&ctx);
 	for (unsigned k = 0; k < NKEYS + NDEL; k++) {
@@ -658,19 +664,16 @@ static void flush_all_racing_a_move(void **state)
 			if (get_str(W.app.parts[p], &ctx, key, &v))
 				fail_msg("%s survived flush_all in partition %u", key, p);
 	}
-	wc_migrator_destroy(m);
-	free_world();
-	for (unsigned i = 0; i < NW; i++)
-		free(w[i]);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(move_keeps_item_and_refuses_nonsense),
-		cmocka_unit_test(moves_under_traffic),
-		cmocka_unit_test(control_flush_empties_all),
-		cmocka_unit_test(flush_all_racing_a_move),
+		cmocka_unit_test_setup_teardown(move_keeps_item_and_refuses_nonsense, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(moves_under_traffic, setup, teardown),
+		cmocka_unit_test_setup_teardown(control_flush_empties_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(flush_all_racing_a_move, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

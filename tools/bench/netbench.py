@@ -15,10 +15,12 @@ machine: wirecache-loadgen against
 
 Servers get their own CPUs (the dataplane and testpmd busy-poll; memcached
 gets one thread, redis is single-threaded), the load generator the others.
-Each run's JSON lands in bench/results/, plus a table, gnuplot plots, and at
-the end machine-readable lines: ratio.*, latency.*.
+Each run's JSON lands in the results folder (--results, default
+build/bench-results; `make bench RECORD=1` gives bench/results, the committed
+record), plus a table, gnuplot plots, and at the end machine-readable lines:
+ratio.*, latency.*.
 
-Usage: netbench.py BUILD_DIR [--quick] [--cores N]
+Usage: netbench.py BUILD_DIR [--results DIR] [--quick] [--cores N]
 """
 import argparse
 import atexit
@@ -30,7 +32,7 @@ import subprocess
 import sys
 import time
 
-RESULTS = "bench/results"
+RESULTS = "build/bench-results"   # --results
 MEMIF = "/run/wirecache-bench/memif.sock"
 SERVER_IP = "198.18.0.11"
 LG_IP = "198.18.0.2/24"
@@ -125,7 +127,7 @@ class Bench:
 
     def run_lg(self, name, cmd, timeout=120, repeats=None):
         """Run the load generator (the best of self.repeats runs; later runs
-        never preload again); returns its JSON, also kept in bench/results."""
+        never preload again); returns its JSON, also kept in RESULTS."""
         best = None
         path = os.path.join(RESULTS, name + ".json")
         for i in range(repeats or self.repeats):
@@ -361,11 +363,14 @@ plot '%s' using 1:2 title 'p50', '' using 1:3 title 'p99', '' using 1:4 title 'p
 
 
 def main():
+    global RESULTS
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
+    ap.add_argument("--results", default=RESULTS, help="where the JSON and plots go")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--cores", type=int, default=0)
     a = ap.parse_args()
+    RESULTS = a.results
     if os.geteuid() != 0:
         print("netbench: needs root (DPDK, CPU pinning): skipped")
         return 0

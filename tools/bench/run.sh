@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# run.sh BENCH_DIR - run every benchmark of `make bench` in one go, save
-# their JSON under bench/results/, and end with the machine-readable
-# `name=value` lines of all of them. BENCH_QUICK=1 runs the short subset.
+# run.sh BENCH_DIR [RESULTS_DIR] - run every benchmark of `make bench` in one
+# go, save their JSON, plots and this run's printed output (last-run.txt)
+# under RESULTS_DIR, and end with the machine-readable `name=value` lines of
+# all of them. BENCH_QUICK=1 runs the short subset. RESULTS_DIR defaults to
+# build/bench-results; only `make bench RECORD=1` passes bench/results, the
+# committed record.
 set -euo pipefail
 dir=$1
-out=bench/results
+out=${2:-build/bench-results}
 mkdir -p "$out"
+if [ -z "${WC_BENCH_TEED:-}" ]; then	# everything printed also goes to last-run.txt
+	set +e
+	WC_BENCH_TEED=1 "$0" "$@" 2>&1 | tee "$out/last-run.txt"
+	exit "${PIPESTATUS[0]}"
+fi
 quick=()
 [ "${BENCH_QUICK:-0}" = 1 ] && quick=(--quick)
 
 log=$(mktemp)
 cg=$(mktemp)
 trap 'rm -f "$log" "$cg"' EXIT
-echo "wirecache bench on $(nproc) cores, $(date -u +%FT%TZ)"
+echo "wirecache bench on $(nproc) cores, $(date -u +%FT%TZ), results in $out/"
 "$dir/store_bench" "${quick[@]}" --json "$out/store.json" | tee -a "$log"
 
 echo "== memcached GET hit through the whole packet path (replay on a dataplane without a NIC)"
@@ -40,7 +48,8 @@ echo "== network: the link's ceiling, wirecache over UDP and TCP, memcached and 
 net=(--quick)
 [ "${BENCH_QUICK:-0}" = 1 ] || net=()
 [ -n "${CORES:-}" ] && net+=(--cores "$CORES")
-/usr/bin/python3 tools/bench/netbench.py "$(dirname "$dir")" "${net[@]}" | tee -a "$log"
+/usr/bin/python3 tools/bench/netbench.py "$(dirname "$dir")" --results "$out" "${net[@]}" |
+	tee -a "$log"
 
 echo "== summary"
 grep -E '^(ratio|store|latency|instr)\.[a-z0-9_.]+=' "$log" || true
