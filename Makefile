@@ -24,7 +24,7 @@ FUZZ_SECONDS ?= 60
 # make bench RECORD=1: refresh the committed bench/results/ (else build/bench-results/)
 BENCH_RESULTS = $(if $(filter 1,$(RECORD)),bench/results,$(BUILD)/bench-results)
 
-PKGS := libdpdk liburcu-qsbr cmocka inih
+PKGS := libdpdk liburcu-qsbr cmocka inih libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -38,7 +38,7 @@ LDLIBS_COMMON = $(PKG_LIBS) -lpthread -lm
 STORE_SRC := $(wildcard dataplane/store/*.c) $(wildcard common/*.c) dataplane/core/mem_dpdk.c \
 	$(wildcard dataplane/proto/*.c)
 NET_SRC := $(filter-out dataplane/core/mem_dpdk.c,$(wildcard dataplane/core/*.c)) \
-	$(wildcard dataplane/net/*.c)
+	$(wildcard dataplane/net/*.c) $(wildcard dataplane/redis/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 STRESS_SRC := $(wildcard tests/stress/*.c)
 BENCH_SRC := $(wildcard tools/bench/*.c)

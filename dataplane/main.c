@@ -25,6 +25,7 @@
 #include "core/slots.h"
 #include "core/stats.h"
 #include "net/neigh.h"
+#include "redis/server.h"
 #include "wirecache/eal_args.h"
 
 #define WC_VERSION "1.6.21-wirecache-0.1"
@@ -33,6 +34,7 @@ static struct wc_app app;
 static int mem_socket = SOCKET_ID_ANY;
 static struct wc_mem_ops mem_ops;
 static struct wc_cpif *cpif;
+static struct rd_server rd_srv;
 
 static void on_signal(int sig)
 {
@@ -146,6 +148,9 @@ static void shutdown_all(void)
 		wc_slot_table_free(wc_slot_table_of(app.slot_part));
 	rte_free(app.neigh);
 	rte_mempool_free(app.pool);
+	if (app.rd)
+		rd_server_fini(app.rd);
+	app.rd = NULL;
 }
 
 int main(int argc, char **argv)
@@ -237,6 +242,16 @@ int main(int argc, char **argv)
 	app.mcset = (struct mc_settings){ .version = WC_VERSION, .max_value = c->max_value,
 					  .mem_limit = c->memory, .lcores = app.nworkers };
 	wc_app_tcp_buffers(&app);
+	if (c->redis_port) {
+		rd_cmds_init();
+		if (rd_server_init(&rd_srv, c->state_dir, c->redis_port, c->cluster, c->announce_ip,
+				   c->announce_port, c->memory, c->max_value, c->requirepass,
+				   WC_VERSION) != 0) {
+			fprintf(stderr, "wirecache-dp: cannot set up the Redis side\n");
+			goto fail;
+		}
+		app.rd = &rd_srv;
+	}
 	cpif = wc_cpif_init(&app, WC_VERSION);
 	for (unsigned i = 0; i < app.nworkers; i++)
 		if (wc_lcore_init(&app, app.lc[i], i, app.lc[i]->lcore_id) != 0)
@@ -254,9 +269,11 @@ int main(int argc, char **argv)
 		       m->addr_bytes[3], m->addr_bytes[4], m->addr_bytes[5], app.ports[p].nq);
 	}
 	printf("wirecache-dp: %u worker lcore(s), %u partition(s), %lu MiB, memcached TCP :%u%s "
-	       "UDP :%u%s, %s\n", app.nworkers, app.nparts, (unsigned long)(c->memory >> 20),
-	       c->tcp_port, c->tcp_enabled ? "" : " (off)", c->udp_port,
-	       c->udp_enabled ? "" : " (off)", c->busy_poll ? "busy polling" : "adaptive idle");
+	       "UDP :%u%s, Redis :%u%s%s, %s\n", app.nworkers, app.nparts,
+	       (unsigned long)(c->memory >> 20), c->tcp_port, c->tcp_enabled ? "" : " (off)",
+	       c->udp_port, c->udp_enabled ? "" : " (off)", c->redis_port,
+	       c->redis_port ? "" : " (off)", c->cluster ? " cluster" : "",
+	       c->busy_poll ? "busy polling" : "adaptive idle");
 	printf("wirecache-dp: ready\n");
 
 	if (app.nworkers == 1 && app.lc[0]->lcore_id == rte_get_main_lcore()) {

@@ -37,11 +37,13 @@ pc     libxxhash         libxxhash-dev
 pc     jansson           libjansson-dev
 pc     inih              libinih-dev
 pc     libmicrohttpd     libmicrohttpd-dev
+pc     libcrypto         libssl-dev
 prog   valgrind          valgrind
 header valgrind/callgrind.h valgrind
 prog   /usr/bin/python3  python3
 py     pytest            python3-pytest
 py     pymemcache        python3-pymemcache
+py     redis             python3-redis
 prog   ip                iproute2
 prog   bridge            iproute2
 prog   ping              iputils-ping

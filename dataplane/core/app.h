@@ -22,6 +22,7 @@
 #include "core/netstats.h"
 #include "net/neigh.h"
 #include "proto/mc_session.h"
+#include "redis/rd.h"
 #include "store/mailbox.h"
 #include "store/stage.h"
 #include "store/store.h"
@@ -80,6 +81,7 @@ struct wc_lcore {
 	struct mc_udp_req *udp;		/* WC_UDP_CTX contexts */
 	struct wc_tcp_lc *tcp;		/* this lcore's TCP (net/tcp.h) */
 	struct wc_stage_pool stage;	/* large values being received (store/stage.h) */
+	struct rd_lcore_stats rdst;	/* the Redis engine's counters (redis/rd.h) */
 	/* the last neighbour looked up, for this clock second */
 	uint32_t memo_ip, memo_now, memo_gen;
 	struct rte_ether_addr memo_mac;
@@ -103,6 +105,7 @@ struct wc_app {
 	struct wc_neigh *neigh;
 	struct rte_mempool *pool;
 	const struct wc_mem_ops *mem;	/* hugepage memory (stage pools) */
+	struct rd_server *rd;		/* the Redis side (redis/server.h), NULL when off */
 	wc_tx_fn tx;
 	/* UDP not for the memcached port: a client's replies (the load generator), else dropped */
 	void (*udp_other)(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
@@ -138,6 +141,10 @@ void wc_app_tcp_buffers(struct wc_app *app);
 /* Set up the memcached environment and pools of one lcore context. */
 int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned lcore_id);
 void wc_lcore_fini(struct wc_lcore *lc);
+
+/* The Redis engine's per-lcore statistics (redis/server.c). */
+int rd_lcore_init(struct wc_lcore *lc);
+void rd_lcore_fini(struct wc_lcore *lc);
 
 /* One pass of the worker loop: rx, mailbox, maintenance. Returns work done. */
 unsigned wc_lcore_poll(struct wc_lcore *lc);

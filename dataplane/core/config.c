@@ -17,7 +17,9 @@ enum {
 	OPT_IP = 256, OPT_MEMORY, OPT_MAX_VALUE, OPT_ITEM_HINT, OPT_PARTS, OPT_SMALL,
 	OPT_UDP_PORT, OPT_NO_UDP, OPT_UDP_ALLOW, OPT_UDP_TRUSTED, OPT_UDP_AMP, OPT_BUSY,
 	OPT_STATS, OPT_RXD, OPT_TXD, OPT_CONFIG, OPT_HELP, OPT_TCP_PORT, OPT_NO_TCP, OPT_MAX_CONNS,
-	OPT_IDLE, OPT_CONTROL_SOCKET, OPT_UPLOAD_BUFFER, OPT_REQUEST_TIMEOUT,
+	OPT_IDLE, OPT_CONTROL_SOCKET, OPT_UPLOAD_BUFFER, OPT_REQUEST_TIMEOUT, OPT_REDIS_PORT,
+	OPT_CLUSTER, OPT_ANNOUNCE_IP, OPT_ANNOUNCE_PORT, OPT_REQUIREPASS, OPT_ACLFILE,
+	OPT_STATE_DIR,
 };
 
 static const struct option long_opts[] = {
@@ -32,6 +34,13 @@ static const struct option long_opts[] = {
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+	{ "redis-port", required_argument, NULL, OPT_REDIS_PORT },
+	{ "cluster", no_argument, NULL, OPT_CLUSTER },
+	{ "cluster-announce-ip", required_argument, NULL, OPT_ANNOUNCE_IP },
+	{ "cluster-announce-port", required_argument, NULL, OPT_ANNOUNCE_PORT },
+	{ "requirepass", required_argument, NULL, OPT_REQUIREPASS },
+	{ "aclfile", required_argument, NULL, OPT_ACLFILE },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "upload-buffer", required_argument, NULL, OPT_UPLOAD_BUFFER },
 	{ "udp-port", required_argument, NULL, OPT_UDP_PORT },
 	{ "no-udp", no_argument, NULL, OPT_NO_UDP },
@@ -73,6 +82,17 @@ void wc_config_usage(const char *prog)
 	       "  --upload-buffer SIZE     memory, taken from --memory, where large values wait\n"
 	       "                           while they arrive instead of in NIC buffers; 0 = none\n"
 	       "                           [an eighth of --memory, at most 1G]\n"
+	       "Redis (RESP2/RESP3 over TCP, the same keyspace as memcached)\n"
+	       "  --redis-port PORT        0 turns Redis off [6379]\n"
+	       "  --requirepass PASSWORD   the default user's password (then memcached TCP is\n"
+	       "                           served only to --mc-allow prefixes)\n"
+	       "  --aclfile FILE           users, in Redis's ACL file format\n"
+	       "  --cluster                Redis Cluster mode: this node owns all 16384 slots\n"
+	       "  --cluster-announce-ip ADDR, --cluster-announce-port PORT\n"
+	       "                           the address CLUSTER SLOTS/NODES/SHARDS give\n"
+	       "                           [the port's address, --redis-port]\n"
+	       "  --state-dir DIR          where the node id is kept across restarts\n"
+	       "                           [/var/lib/wirecache]\n"
 	       "memcached over UDP\n"
 	       "  --udp-port PORT          [11211]\n"
 	       "  --no-udp                 do not serve UDP\n"
@@ -111,6 +131,8 @@ void wc_config_defaults(struct wc_config *c)
 	c->max_conns = 16384;
 	c->tcp_idle_ms = 300000;
 	c->request_timeout_ms = 10000;
+	c->redis_port = 6379;
+	c->state_dir = "/var/lib/wirecache";
 	c->upload_buffer = WC_UPLOAD_BUFFER_AUTO;
 	c->udp_port = 11211;
 	c->udp_enabled = true;
@@ -202,6 +224,14 @@ static bool uint_parse(const char *s, unsigned long max, unsigned long *out)
 }
 
 static char control_socket_path[108];
+/* (INI values do not outlive the parse: string options keep copies) */
+static char announce_ip_buf[64], requirepass_buf[512], aclfile_buf[512], state_dir_buf[512];
+
+static const char *keep(char *buf, size_t cap, const char *arg)
+{
+	snprintf(buf, cap, "%s", arg);
+	return buf;
+}
 
 /* Apply one option; returns an error message or NULL. */
 static const char *apply(struct wc_config *c, int opt, const char *arg)
@@ -278,6 +308,42 @@ static const char *apply(struct wc_config *c, int opt, const char *arg)
 		if (!wc_size_parse(arg, &sz) || sz > (64ull << 30))
 			return "--upload-buffer wants a size (0 turns it off)";
 		c->upload_buffer = sz;
+		return NULL;
+	case OPT_REDIS_PORT:
+		if (!uint_parse(arg, 65535, &v))
+			return "--redis-port wants 0..65535";
+		c->redis_port = (uint16_t)v;
+		return NULL;
+	case OPT_CLUSTER:
+		c->cluster = true;
+		return NULL;
+	case OPT_ANNOUNCE_IP: {
+		struct wc_prefix pf;
+
+		if (!wc_prefix_parse(arg, &pf) || pf.len != 32)
+			return "--cluster-announce-ip wants an IPv4 address";
+		c->announce_ip = keep(announce_ip_buf, sizeof(announce_ip_buf), arg);
+		return NULL;
+	}
+	case OPT_ANNOUNCE_PORT:
+		if (!uint_parse(arg, 65535, &v) || v == 0)
+			return "--cluster-announce-port wants 1..65535";
+		c->announce_port = (uint16_t)v;
+		return NULL;
+	case OPT_REQUIREPASS:
+		if (strlen(arg) >= sizeof(requirepass_buf))
+			return "--requirepass is too long";
+		c->requirepass = keep(requirepass_buf, sizeof(requirepass_buf), arg);
+		return NULL;
+	case OPT_ACLFILE:
+		if (strlen(arg) >= sizeof(aclfile_buf))
+			return "--aclfile path is too long";
+		c->aclfile = keep(aclfile_buf, sizeof(aclfile_buf), arg);
+		return NULL;
+	case OPT_STATE_DIR:
+		if (!arg[0] || strlen(arg) >= sizeof(state_dir_buf))
+			return "--state-dir wants a directory";
+		c->state_dir = keep(state_dir_buf, sizeof(state_dir_buf), arg);
 		return NULL;
 	case OPT_UDP_ALLOW:
 		if (c->nallow == WC_MAX_PREFIXES || !wc_prefix_parse(arg, &c->udp_allow[c->nallow]))

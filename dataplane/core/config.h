@@ -35,6 +35,14 @@ struct wc_config {
 	uint32_t tcp_idle_ms;		/* close a connection idle this long */
 	uint32_t request_timeout_ms;	/* reset one silent this long mid-request, 0 = never */
 	uint64_t upload_buffer;		/* stage pools (store/stage.h), taken from memory */
+	/* Redis (RESP over TCP) */
+	uint16_t redis_port;		/* 0 = off */
+	bool cluster;			/* Redis Cluster mode (cluster_enabled:1) */
+	const char *announce_ip;	/* the address CLUSTER NODES/SLOTS give (default: the port's) */
+	uint16_t announce_port;		/* (default: redis_port) */
+	const char *requirepass;	/* the default user's password */
+	const char *aclfile;		/* users in Redis's ACL file format */
+	const char *state_dir;		/* the node id and other state kept across restarts */
 	/* memcached over UDP */
 	uint16_t udp_port;
 	bool udp_enabled;

@@ -117,7 +117,8 @@ int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned
 		.parts = app->parts, .part_owner = wc_migrate_flush_owners(app), .req_get = req_get,
 		.req_put = req_put, .stats = wc_stats_memcached, .arg = lc,
 	};
-	if (app->mem && app->cfg.tcp_enabled && wc_config_upload_buffer(&app->cfg)) {
+	if (app->mem && (app->cfg.tcp_enabled || app->cfg.redis_port) &&
+	    wc_config_upload_buffer(&app->cfg)) {
 		char name[32];
 
 		snprintf(name, sizeof(name), "wc_stage_%u", id);
@@ -130,8 +131,10 @@ int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned
 	if (wc_mc_udp_init(lc) != 0)
 		return -1;
 	/* an lcore's share of the connections, plus room for TIME_WAIT */
-	if (app->cfg.tcp_enabled &&
+	if ((app->cfg.tcp_enabled || app->cfg.redis_port) &&
 	    wc_tcp_init(lc, app->cfg.max_conns / app->nworkers + 64 + app->cfg.max_conns / 16) != 0)
+		return -1;
+	if (app->rd && rd_lcore_init(lc) != 0)
 		return -1;
 	return 0;
 }
@@ -140,6 +143,7 @@ void wc_lcore_fini(struct wc_lcore *lc)
 {
 	wc_tcp_fini(lc);
 	wc_mc_udp_fini(lc);
+	rd_lcore_fini(lc);
 	lc->env.stage = NULL;
 	wc_stage_pool_fini(&lc->stage);
 	for (unsigned p = 0; p < WC_MAX_PORTS; p++) {
@@ -165,6 +169,8 @@ static unsigned serve_mailbox(struct wc_lcore *lc)
 
 		if (s->owner_kind == MC_OWNER_TCP)
 			wc_tcp_complete(lc, done[i]);
+		else if (s->owner_kind == MC_OWNER_REDIS)
+			wc_rd_tcp_complete(lc, done[i]);
 		else
 			wc_mc_udp_complete(lc, done[i]);
 		if (lat)

@@ -448,6 +448,10 @@ static bool req_key(const struct wc_mbox_req *r, const void **key, uint32_t *kle
 		*key = r->u.touch.key;
 		*klen = r->u.touch.klen;
 		return true;
+	case WC_MB_CALL:
+		*key = r->u.call.key;
+		*klen = r->u.call.klen;
+		return r->u.call.key != NULL;
 	default:
 		return false;
 	}

@@ -149,6 +149,17 @@ void wc_tcp_complete(struct wc_lcore *lc, struct wc_mbox_req *req)
 	mc_tcp_run(lc, c);
 }
 
+static uint32_t mc_tcp_pending(const struct wc_tcb *c)
+{
+	return c->sess.pending;
+}
+
+static void mc_tcp_forget(struct wc_tcb *c)
+{
+	c->sess.pending = 0;
+}
+
 const struct wc_tcp_app wc_mc_tcp_app = {
 	.open = mc_tcp_open, .run = mc_tcp_run, .close = mc_tcp_close,
+	.pending = mc_tcp_pending, .forget_pending = mc_tcp_forget,
 };

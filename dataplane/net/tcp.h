@@ -54,6 +54,7 @@
 #include <rte_tcp.h>
 
 #include "proto/mc_session.h"
+#include "redis/rd.h"
 
 struct wc_lcore;
 struct wc_app;
@@ -103,6 +104,10 @@ struct wc_tcp_app {
 	void (*run)(struct wc_lcore *lc, struct wc_tcb *c);
 	/* the connection is going away (reset, timed out, closed, refused) */
 	void (*close)(struct wc_lcore *lc, struct wc_tcb *c);
+	/* writes of the session still out on other lcores (the connection waits for them) */
+	uint32_t (*pending)(const struct wc_tcb *c);
+	/* the lcores are gone: forget what was in flight (shutdown) */
+	void (*forget_pending)(struct wc_tcb *c);
 };
 
 struct wc_tcb {
@@ -168,8 +173,11 @@ struct wc_tcb {
 	/* the application's views of rx and tx (tcp_io.c) */
 	struct mc_inq inq;
 	struct mc_out out;
-	/* the memcached session of a server connection */
-	struct mc_session sess;
+	/* the session of a server connection: memcached or Redis, by port */
+	union {
+		struct mc_session sess;
+		struct rd_session rd;
+	};
 };
 
 struct wc_tcp_stats {
@@ -201,8 +209,13 @@ void wc_tcp_complete(struct wc_lcore *lc, struct wc_mbox_req *req);
 /* Connections open on this lcore. */
 unsigned wc_tcp_active(const struct wc_lcore *lc);
 
-/* The memcached server, the application of accepted connections. */
+/* The memcached server, the application of accepted connections on --tcp-port. */
 extern const struct wc_tcp_app wc_mc_tcp_app;
+/* The Redis server, on --redis-port. */
+extern const struct wc_tcp_app wc_rd_tcp_app;
+
+/* A mailbox completion for a Redis session of one of this lcore's connections. */
+void wc_rd_tcp_complete(struct wc_lcore *lc, struct wc_mbox_req *req);
 
 /*
  * Active open from our address on port, local port lport, to rip:rport;

@@ -86,7 +86,8 @@ void wc_tcp_fini(struct wc_lcore *lc)
 		struct wc_tcb *c = &t->tcbs[i];
 
 		if (c->state != TCP_FREE) {
-			c->sess.pending = 0;	/* the mailbox is gone with the lcores */
+			if (c->app && c->app->forget_pending)
+				c->app->forget_pending(c);	/* the mailbox is gone with the lcores */
 			wc_tcb_free(lc, c);
 		}
 	}
@@ -277,7 +278,7 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c)
 		c->ooo_bytes = 0;
 		c->ooo_mem = 0;
 		c->app_closed = true;
-		if (c->sess.pending) {
+		if (c->app && c->app->pending && c->app->pending(c)) {
 			/*
 			 * A write of this session is still on another lcore, which may
 			 * be reading its value out of rx: keep rx until the completion.
@@ -285,7 +286,7 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c)
 			c->zombie = true;
 			return;
 		}
-	} else if (c->sess.pending) {
+	} else if (c->app && c->app->pending && c->app->pending(c)) {
 		return;
 	}
 	wheel_remove(t, c);	/* (a zombie is never rescheduled; this is belt and braces) */

@@ -120,7 +120,7 @@ struct mc_valsrc {
 };
 
 /* which transport a session belongs to (for mailbox completions) */
-enum mc_owner_kind { MC_OWNER_UDP = 1, MC_OWNER_TCP = 2 };
+enum mc_owner_kind { MC_OWNER_UDP = 1, MC_OWNER_TCP = 2, MC_OWNER_REDIS = 3 };
 
 struct mc_session {
 	void *owner;			/* the transport's context (kept by mc_session_init) */

@@ -191,7 +191,11 @@ static int displace(struct wc_part *p, struct wc_bucket *b, bool any_ghost)
 			continue;
 		it = wc_loc_item(p, b->loc[j]);
 		wc_index_pos(&p->ix, wc_hash(wc_item_key(it), it->klen), &epos);
-		if (epos.b1 != here)
+		/*
+		 * only to a later bucket: a walk in bucket order (SCAN, scan.h)
+		 * then meets every entry at least once, before or after its move
+		 */
+		if (epos.b1 != here || epos.b2 <= here)
 			continue;
 		alt = &p->ix.b[epos.b2];
 		if ((k = free_slot(p, alt, any_ghost)) < 0)

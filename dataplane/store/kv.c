@@ -130,6 +130,62 @@ enum wc_status wc_kv_expire(struct wc_part *p, struct wc_ctx *ctx, const void *k
 	}
 }
 
+/*
+ * The source of a copy, found again when its bytes are needed: making room
+ * for the new item may have evicted or moved it meanwhile.
+ */
+struct copy_src {
+	struct wc_part *p;
+	const void *key;
+	uint32_t klen;
+	uint64_t hash, vlen;
+	bool lost;
+};
+
+static void fill_from_src(uint8_t *dst, uint64_t vlen, const struct wc_item *old, void *arg)
+{
+	struct copy_src *cs = arg;
+	struct wc_slot s;
+	const struct wc_item *it;
+
+	(void)old;
+	if (!wc_index_find_owner(cs->p, cs->hash, cs->key, cs->klen, &s) ||
+	    wc_item_vlen(it = wc_loc_item(cs->p, s.b->loc[s.i])) != vlen) {
+		cs->lost = true;
+		memset(dst, 0, vlen);
+		return;
+	}
+	memcpy(dst, wc_item_value(it), vlen);
+}
+
+enum wc_status wc_kv_copy(struct wc_part *p, struct wc_ctx *ctx, const void *src,
+			  uint32_t src_len, const void *dst, uint32_t dst_len)
+{
+	uint64_t sh = wc_hash(src, src_len);
+
+	for (int tries = 0; tries < 4; tries++) {
+		struct wc_item *it = wc_kv_find(p, ctx, src, src_len, sh);
+		struct copy_src cs = { .p = p, .key = src, .klen = src_len, .hash = sh };
+		struct wc_put_req put = { .key = dst, .klen = dst_len, .hash = wc_hash(dst, dst_len),
+					  .fill = fill_from_src, .arg = &cs };
+		enum wc_status st;
+
+		if (!it)
+			return WC_NOT_FOUND;
+		put.type = wc_item_type(it);
+		put.flags = wc_item_flags(it);
+		put.vlen = cs.vlen = wc_item_vlen(it);
+		wc_kv_expiry(it, &put.exptime, &put.exp_ms);
+		st = wc_kv_put(p, ctx, &put, NULL);
+		if (st != WC_OK)
+			return st;
+		if (!cs.lost)
+			return WC_OK;
+		wc_kv_delete(p, ctx, dst, dst_len, put.hash);	/* a copy of nothing: undone */
+	}
+	return WC_NOT_FOUND;
+}
+
 void wc_kv_flush_sync(struct wc_part *p, struct wc_ctx *ctx)
 {
 	wc_flush(p, ctx, 0);

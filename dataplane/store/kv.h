@@ -79,6 +79,14 @@ enum wc_status wc_kv_expire(struct wc_part *p, struct wc_ctx *ctx, const void *k
 			    uint32_t klen, uint64_t hash, uint32_t exptime, uint32_t exp_ms,
 			    bool *gone);
 
+/*
+ * Copy key src to key dst in the same partition: value, type and expiry
+ * (replacing dst's version). WC_NOT_FOUND when src is missing (or vanished
+ * while room was made; the caller may look again).
+ */
+enum wc_status wc_kv_copy(struct wc_part *p, struct wc_ctx *ctx, const void *src,
+			  uint32_t src_len, const void *dst, uint32_t dst_len);
+
 /* Expiry of an item: its clock second (0 = never) and millisecond. */
 void wc_kv_expiry(const struct wc_item *it, uint32_t *exptime, uint32_t *exp_ms);
 

@@ -111,6 +111,10 @@ void wc_mbox_execute(struct wc_mbox_req *req, struct wc_ctx *ctx)
 		wc_flush(req->part, ctx, req->u.flush_delay);
 		req->status = WC_OK;
 		break;
+	case WC_MB_CALL:
+		req->u.call.fn(req, ctx);
+		req->status = WC_OK;
+		break;
 	default:
 		req->status = WC_ERR_ARG;
 		break;

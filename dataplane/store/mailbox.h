@@ -22,6 +22,8 @@
 
 #include "store.h"
 
+struct wc_mbox_req;
+
 enum wc_mbox_op {
 	WC_MB_STORE,		/* wc_store */
 	WC_MB_MODIFY,		/* wc_modify (delete, meta delete) */
@@ -29,7 +31,26 @@ enum wc_mbox_op {
 	WC_MB_TOUCH,		/* wc_touch: u.touch.key/klen/hash/exptime */
 	WC_MB_META_TOUCH,	/* wc_touch_ex */
 	WC_MB_FLUSH,		/* wc_flush: u.flush_delay */
+	WC_MB_CALL,		/* u.call.fn(req, ctx): a whole operation of a protocol engine */
 	WC_MB_OP_COUNT
+};
+
+/*
+ * A call: a protocol engine's own operation (a Redis command's write part),
+ * run on the partition's owner. fn reads the request's arguments through
+ * arg and records what the requester needs in the rest of the struct.
+ */
+struct wc_call {
+	void (*fn)(struct wc_mbox_req *req, struct wc_ctx *ctx);
+	void *arg;			/* the engine's own function */
+	const void *key;		/* the key it concerns (live slot moves re-route by it) */
+	uint32_t klen;
+	uint32_t arg0;
+	bool reply;			/* fn writes a reply into reply_head */
+	bool failed;			/* (the reply did not fit the buffers) */
+	void *pool;			/* where reply buffers come from */
+	void *reply_head;		/* the reply, as the engine keeps it */
+	int64_t acc, acc2;
 };
 
 struct wc_mbox_req {
@@ -44,6 +65,7 @@ struct wc_mbox_req {
 		struct wc_arith_req arith;
 		struct wc_touch_req touch;
 		int64_t flush_delay;
+		struct wc_call call;
 	} u;
 	/* completion */
 	enum wc_status status;

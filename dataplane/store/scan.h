@@ -7,13 +7,11 @@
  * quiescent states). Keys are copied out, so nothing the walk returns
  * depends on the item staying put.
  *
- * One thing a reader-side walk can miss: when the owner inserts into a full
- * bucket it may move one entry to that entry's second-choice bucket
- * (index.c, displace). If the walk had already passed the second bucket
- * and not yet reached the first, that key is seen in neither. The owner
- * counts those moves; a pass during which wc_part_index_moves() did not
- * change saw every key that was linked for the whole pass. A pass may also
- * return a key twice (seen before and after such a move).
+ * When the owner inserts into a full bucket it may move one entry to that
+ * entry's second-choice bucket (index.c, displace), but only to a bucket
+ * later in walk order: so a walk sees every key that stays linked for the
+ * whole pass at least once (Redis's SCAN guarantee), and may see a key
+ * twice (before and after such a move).
  */
 #ifndef WC_STORE_SCAN_H
 #define WC_STORE_SCAN_H

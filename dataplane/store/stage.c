@@ -8,8 +8,11 @@
 struct wc_stage_chunk {
 	struct wc_stage_chunk *next;
 	uint32_t used;
-	uint8_t data[];
+	uint8_t data[] __attribute__((aligned(16)));
 };
+
+_Static_assert(offsetof(struct wc_stage_chunk, data) == WC_STAGE_CHUNK - WC_STAGE_CHUNK_DATA,
+	       "a raw chunk's data follows a 16-byte header");
 
 #define CHUNK_DATA (WC_STAGE_CHUNK - offsetof(struct wc_stage_chunk, data))
 
@@ -113,6 +116,28 @@ void wc_stage_release(struct wc_stage_pool *p, struct wc_stage *s)
 	}
 	p->staged_bytes += s->len;
 	memset(s, 0, sizeof(*s));
+}
+
+void *wc_stage_chunk_get(struct wc_stage_pool *p)
+{
+	struct wc_stage_chunk *c = p->free;
+
+	if (!c)
+		return NULL;
+	p->free = c->next;
+	p->nfree--;
+	c->next = NULL;
+	return c->data;
+}
+
+void wc_stage_chunk_put(struct wc_stage_pool *p, void *data)
+{
+	struct wc_stage_chunk *c = (struct wc_stage_chunk *)(void *)((uint8_t *)data -
+								   offsetof(struct wc_stage_chunk, data));
+
+	c->next = p->free;
+	p->free = c;
+	p->nfree++;
 }
 
 void wc_stage_read(const struct wc_stage *s, uint64_t off, void *dst, uint64_t len)

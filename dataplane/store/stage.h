@@ -63,11 +63,15 @@ static inline uint64_t wc_stage_pool_in_use(const struct wc_stage_pool *p)
 	return (uint64_t)(p->nchunks - p->nfree) * WC_STAGE_CHUNK;
 }
 
-/* Chunks a value of len bytes needs. */
-static inline uint32_t wc_stage_chunks_for(uint64_t len)
-{
-	return (uint32_t)((len + WC_STAGE_CHUNK - 1) / WC_STAGE_CHUNK);
-}
+/* Bytes a single chunk holds (a raw chunk from wc_stage_chunk_get). */
+#define WC_STAGE_CHUNK_DATA (WC_STAGE_CHUNK - 16u)
+
+/*
+ * One chunk for other request memory (a Redis command's copied arguments):
+ * WC_STAGE_CHUNK_DATA bytes, 16-byte aligned, or NULL when the pool is empty.
+ */
+void *wc_stage_chunk_get(struct wc_stage_pool *p);
+void wc_stage_chunk_put(struct wc_stage_pool *p, void *data);
 
 /* Reserve room for want bytes; false (s untouched) when the pool lacks it. */
 bool wc_stage_admit(struct wc_stage_pool *p, struct wc_stage *s, uint64_t want);

@@ -584,6 +584,7 @@ static int setup_app(const struct lg_cfg *c)
 	app.cfg.tcp_idle_ms = 3600000;
 	app.cfg.request_timeout_ms = 0;
 	app.cfg.upload_buffer = 0;	/* a client stages nothing */
+	app.cfg.redis_port = 0;
 	app.cfg.max_value = lg_value_max(c) + 1024;
 	app.cfg.rx_desc = 1024;
 	app.cfg.tx_desc = 1024;

@@ -1,0 +1,174 @@
+/*
+ * rd_tcp.c - Redis over TCP: each connection on --redis-port runs a Redis
+ * session (redis/rd.h) over its byte queues, exactly as mc_tcp.c runs the
+ * memcached engine: parsing straight out of the received segments,
+ * replies streamed into the send queue, reading paused while the peer
+ * does not read its replies.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "net/tcp_impl.h"
+#include "redis/acl.h"
+#include "redis/server.h"
+
+static void rd_tcp_open(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct rd_server *srv = lc->app->rd;
+
+	c->rd.owner = c;
+	rd_session_init(&c->rd, rd_server_next_client_id(srv),
+			(uint64_t)wc_clock_unix_ms(&lc->ctx.clock));
+	c->rd.env = &lc->env;
+	c->rd.laddr_port = c->lport;
+	rd_acl_session_start(&c->rd);
+	lc->rdst.connections++;
+}
+
+static void rd_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	/* a call still in flight may read the command: its completion releases */
+	if (!c->rd.pending)
+		rd_session_release(&c->rd, &lc->env);
+}
+
+/* memcached and Redis hang up on HTTP in silence; the log says so, at most every 10 s */
+static void log_http(struct wc_lcore *lc, const struct wc_tcb *c)
+{
+	static __thread uint64_t last_ms, since;
+
+	since++;
+	if (last_ms && lc->tcp->now_ms - last_ms < 10000)
+		return;
+	printf("wirecache-dp: lcore %u: hung up on %lu connection(s) that sent HTTP to port %u "
+	       "(cross-protocol; the last from %u.%u.%u.%u)\n", lc->id, (unsigned long)since,
+	       c->lport, c->rip >> 24, (c->rip >> 16) & 255, (c->rip >> 8) & 255, c->rip & 255);
+	last_ms = lc->tcp->now_ms;
+	since = 0;
+}
+
+static void rd_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	uint64_t before;
+	enum mc_run r;
+
+	if (c->state == TCP_FREE || c->zombie)
+		return;
+	if (c->app_closed)
+		goto out;
+	if (wc_tcp_out_full(&c->out)) {
+		wc_tcp_retry_add(t, c);	/* the peer must read first */
+		goto out;
+	}
+	before = c->out.written;
+	r = rd_session_run(&c->rd, &c->inq, &c->out, &lc->env);
+	lc->rdst.net_out += c->out.written - before;
+	wc_tcp_out_commit(c);
+	if (c->out.failed) {
+		wc_tcp_reset_conn(lc, c);
+		return;
+	}
+	if (c->rd.stage_wait) {
+		c->rd.stage_wait = false;
+		wc_tcp_stage_wait_add(t, c);
+	}
+	if (rd_session_mid_request(&c->rd, &c->inq) || c->mid_request) {
+		c->mid_request = rd_session_mid_request(&c->rd, &c->inq);
+		wc_tcp_touch_idle(lc, c);
+		wc_tcb_schedule(t, c);
+	}
+	switch (r) {
+	case MC_RUN_CLOSE:
+		if (c->rd.close_reason == MC_CLOSE_HTTP)
+			log_http(lc, c);
+		c->app_closed = true;
+		c->fin_wanted = true;
+		break;
+	case MC_RUN_BUSY:
+	case MC_RUN_FULL:
+		wc_tcp_retry_add(t, c);
+		break;
+	case MC_RUN_PENDING:
+		break;
+	case MC_RUN_MORE:
+		if (c->state == TCP_CLOSE_WAIT && c->rx.len == 0) {
+			c->app_closed = true;
+			c->fin_wanted = true;
+		}
+		break;
+	}
+out:
+	wc_tcp_output(lc, c);
+}
+
+void wc_rd_tcp_complete(struct wc_lcore *lc, struct wc_mbox_req *req)
+{
+	struct rd_session *s = req->cookie;
+	struct wc_tcb *c = s->owner;
+	uint64_t before;
+
+	if (c->zombie) {
+		struct mc_out sink;
+		uint8_t junk[256];
+
+		/* the connection is gone; it waited only for this (its reply goes nowhere) */
+		mc_out_init_buf(&sink, junk, sizeof(junk));
+		sink.more = NULL;
+		s->out = &sink;
+		s->env = &lc->env;
+		rd_call_complete(s, req);
+		if (!s->pending)
+			rd_session_release(s, &lc->env);
+		wc_tcb_free(lc, c);
+		return;
+	}
+	before = c->out.written;
+	rd_session_complete(s, req, &c->inq, &c->out, &lc->env);
+	lc->rdst.net_out += c->out.written - before;
+	wc_tcp_out_commit(c);
+	rd_tcp_run(lc, c);
+}
+
+static uint32_t rd_tcp_pending(const struct wc_tcb *c)
+{
+	return c->rd.pending;
+}
+
+static void rd_tcp_forget(struct wc_tcb *c)
+{
+	c->rd.pending = 0;
+}
+
+const struct wc_tcp_app wc_rd_tcp_app = {
+	.open = rd_tcp_open, .run = rd_tcp_run, .close = rd_tcp_close,
+	.pending = rd_tcp_pending, .forget_pending = rd_tcp_forget,
+};
+
+/* ---- the Redis engine's per-lcore counters ---- */
+
+int rd_lcore_init(struct wc_lcore *lc)
+{
+	unsigned n = rd_cmd_count();
+	uint64_t *mem;
+
+	memset(&lc->rdst, 0, sizeof(lc->rdst));
+	if (n == 0)
+		n = 1;
+	mem = rte_zmalloc("rd_cmdstats", 4 * n * sizeof(uint64_t), 64);
+	if (!mem)
+		return -1;
+	lc->rdst.calls = mem;
+	lc->rdst.usec = mem + n;
+	lc->rdst.cmd_rejected = mem + 2 * n;
+	lc->rdst.cmd_failed = mem + 3 * n;
+	return 0;
+}
+
+void rd_lcore_fini(struct wc_lcore *lc)
+{
+	rte_free(lc->rdst.calls);
+	memset(&lc->rdst, 0, sizeof(lc->rdst));
+}

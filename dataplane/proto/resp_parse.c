@@ -1,0 +1,570 @@
+/*
+ * resp_parse.c - the RESP request parser (see resp.h).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "proto/resp.h"
+
+enum {
+	RP_START = 0,		/* at the first byte of a command */
+	RP_ARGS,		/* multibulk: reading the announced bulks */
+	RP_STAGING,		/* multibulk: moving a large bulk into its stage */
+};
+
+void resp_parser_init(struct resp_parser *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->bulk = -1;
+}
+
+/* ---- reading the queue ---- */
+
+/* Offset of the first '\n' at or after off (searching at most max bytes), or -1. */
+static int64_t find_nl(const struct mc_inq *in, uint64_t off, uint64_t max)
+{
+	uint64_t end = in->len < off + max ? in->len : off + max;
+
+	while (off < end) {
+		uint64_t contig;
+		const uint8_t *p = in->peek(in, off, &contig);
+		const uint8_t *nl;
+
+		if (contig > end - off)
+			contig = end - off;
+		nl = memchr(p, '\n', contig);
+		if (nl)
+			return (int64_t)(off + (uint64_t)(nl - p));
+		off += contig;
+	}
+	return -1;
+}
+
+static void copy_out(const struct mc_inq *in, uint64_t off, void *dst, uint64_t n)
+{
+	uint8_t *d = dst;
+
+	while (n) {
+		uint64_t contig;
+		const uint8_t *p = in->peek(in, off, &contig);
+
+		if (contig > n)
+			contig = n;
+		memcpy(d, p, contig);
+		d += contig;
+		off += contig;
+		n -= contig;
+	}
+}
+
+/* n contiguous bytes at off: in place when they are, else copied into the arena. */
+static const uint8_t *contiguous(const struct mc_inq *in, uint64_t off, uint64_t n,
+				 const struct resp_mem *mem, bool *in_rx)
+{
+	uint64_t contig;
+	const uint8_t *p;
+	uint8_t *copy;
+
+	if (n == 0) {
+		*in_rx = false;
+		return (const uint8_t *)"";
+	}
+	p = in->peek(in, off, &contig);
+	if (contig >= n) {
+		*in_rx = true;
+		return p;
+	}
+	copy = mem->alloc(mem->ctx, n);
+	if (!copy)
+		return NULL;
+	copy_out(in, off, copy, n);
+	*in_rx = false;
+	return copy;
+}
+
+/* Parse a decimal long long the way Redis's string2ll does (no '+', no spaces). */
+static bool parse_ll(const uint8_t *s, uint64_t n, int64_t *out)
+{
+	uint64_t v = 0;
+	bool neg = false;
+
+	if (n == 0 || n > 20)
+		return false;
+	if (s[0] == '-') {
+		neg = true;
+		s++;
+		n--;
+		if (n == 0)
+			return false;
+	}
+	if (n > 1 && s[0] == '0')
+		return false;
+	for (uint64_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)s[i] - '0';
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (neg) {
+		if (v > (uint64_t)INT64_MAX + 1)
+			return false;
+		*out = (int64_t)(0 - v);
+	} else {
+		if (v > INT64_MAX)
+			return false;
+		*out = (int64_t)v;
+	}
+	return true;
+}
+
+/* ---- the argument table ---- */
+
+static struct resp_arg *new_arg(struct resp_cmd *c, const struct resp_mem *mem)
+{
+	uint32_t i = c->argc;
+
+	if (i >= RESP_ARGV_EMBED) {
+		uint32_t k = i - RESP_ARGV_EMBED, b = k / RESP_ARGV_BLOCK;
+
+		if (k % RESP_ARGV_BLOCK == 0) {
+			if (!c->blocks) {
+				uint32_t need = (RESP_ARGC_MAX - RESP_ARGV_EMBED) / RESP_ARGV_BLOCK + 1;
+
+				c->blocks = mem->alloc(mem->ctx, need * sizeof(*c->blocks));
+				if (!c->blocks)
+					return NULL;
+			}
+			if (b >= c->nblocks) {
+				c->blocks[b] = mem->alloc(mem->ctx,
+							  RESP_ARGV_BLOCK * sizeof(struct resp_arg));
+				if (!c->blocks[b])
+					return NULL;
+				c->nblocks = b + 1;
+			}
+		}
+	}
+	return resp_argv(c, i);
+}
+
+/*
+ * Before the queue is consumed up to a staged bulk: every argument still in
+ * the receive buffers moves to the arena (or a stage, when large).
+ */
+static bool detach_args(struct resp_cmd *c, const struct mc_inq *in, const struct resp_mem *mem)
+{
+	for (uint32_t i = 0; i < c->argc; i++) {
+		struct resp_arg *a = resp_argv(c, i);
+
+		if (a->kind == RESP_ARG_PTR && a->in_rx) {
+			uint8_t *copy = mem->alloc(mem->ctx, a->len);
+
+			if (!copy)
+				return false;
+			memcpy(copy, a->u.p, a->len);
+			a->u.p = copy;
+			a->in_rx = false;
+		} else if (a->kind == RESP_ARG_RX) {
+			struct wc_stage *st = mem->stage(mem->ctx, a->len);
+
+			if (!st)
+				return false;
+			for (uint64_t done = 0; done < a->len;) {
+				uint64_t contig, n;
+				const uint8_t *p = in->peek(in, a->u.off + done, &contig);
+
+				n = a->len - done < contig ? a->len - done : contig;
+				wc_stage_put(st, p, n);
+				done += n;
+			}
+			a->u.stage = st;
+			a->kind = RESP_ARG_STAGE;
+		}
+	}
+	return true;
+}
+
+/* ---- inline commands ---- */
+
+static int hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool is_space(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/*
+ * Split an inline line into arguments as Redis's sdssplitargs does: blanks
+ * separate, "double quotes" take \xHH and \n \r \t \b \a escapes, 'single
+ * quotes' take \', and a closing quote must be followed by a blank.
+ * Arguments are written into out (at most len bytes in all). Returns false
+ * on unbalanced quotes.
+ */
+static bool split_inline(const uint8_t *s, uint64_t len, uint8_t *out, struct resp_cmd *c,
+			 const struct resp_mem *mem, bool *nomem)
+{
+	const uint8_t *end = s + len;
+
+	*nomem = false;
+	for (;;) {
+		uint8_t *start = out;
+		bool inq = false, insq = false, done = false;
+		struct resp_arg *a;
+
+		while (s < end && is_space(*s))
+			s++;
+		if (s == end)
+			return true;
+		while (!done) {
+			if (inq) {
+				if (s == end)
+					return false;
+				if (*s == '\\' && s + 3 < end && s[1] == 'x' && hexval(s[2]) >= 0 &&
+				    hexval(s[3]) >= 0) {
+					*out++ = (uint8_t)(hexval(s[2]) * 16 + hexval(s[3]));
+					s += 4;
+					continue;
+				}
+				if (*s == '\\' && s + 1 < end) {
+					uint8_t e = s[1];
+
+					*out++ = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' :
+						 e == 'b' ? '\b' : e == 'a' ? '\a' : e;
+					s += 2;
+					continue;
+				}
+				if (*s == '"') {
+					if (s + 1 < end && !is_space(s[1]))
+						return false;
+					done = true;
+					s++;
+					continue;
+				}
+				*out++ = *s++;
+			} else if (insq) {
+				if (s == end)
+					return false;
+				if (*s == '\\' && s + 1 < end && s[1] == '\'') {
+					*out++ = '\'';
+					s += 2;
+					continue;
+				}
+				if (*s == '\'') {
+					if (s + 1 < end && !is_space(s[1]))
+						return false;
+					done = true;
+					s++;
+					continue;
+				}
+				*out++ = *s++;
+			} else {
+				if (s == end || is_space(*s)) {
+					done = true;
+				} else if (*s == '"') {
+					inq = true;
+					s++;
+				} else if (*s == '\'') {
+					insq = true;
+					s++;
+				} else {
+					*out++ = *s++;
+				}
+			}
+		}
+		if (c->argc >= RESP_ARGC_MAX)
+			return false;
+		a = new_arg(c, mem);
+		if (!a) {
+			*nomem = true;
+			return true;
+		}
+		*a = (struct resp_arg){ .u.p = start, .len = (uint32_t)(out - start) };
+		c->argc++;
+	}
+}
+
+static enum resp_parse parse_inline(struct resp_parser *p, struct resp_cmd *c,
+				    struct mc_inq *in, const struct resp_mem *mem,
+				    const char **err)
+{
+	int64_t nl = find_nl(in, 0, RESP_INLINE_MAX + 2);
+	uint64_t len;
+	const uint8_t *line;
+	uint8_t *out;
+	bool in_rx, nomem;
+
+	if (nl < 0) {
+		if (in->len > RESP_INLINE_MAX) {
+			*err = "Protocol error: too big inline request";
+			return RESP_PROTO_ERROR;
+		}
+		return RESP_MORE;
+	}
+	len = (uint64_t)nl;
+	if (len > RESP_INLINE_MAX) {
+		*err = "Protocol error: too big inline request";
+		return RESP_PROTO_ERROR;
+	}
+	p->pos = len + 1;
+	c->bytes = p->pos;
+	c->is_inline = true;
+	line = contiguous(in, 0, len, mem, &in_rx);
+	out = mem->alloc(mem->ctx, len + 1);
+	if (!line || !out)
+		return RESP_NOMEM;
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (!split_inline(line, len, out, c, mem, &nomem)) {
+		*err = "Protocol error: unbalanced quotes in request";
+		return RESP_PROTO_ERROR;
+	}
+	if (nomem)
+		return RESP_NOMEM;
+	return c->argc ? RESP_COMMAND : RESP_EMPTY;
+}
+
+/* ---- multibulk ---- */
+
+/*
+ * A "<prefix><number>\r\n" header at off: 1 with its value and length, 0 when
+ * incomplete, -1 when too long (more than RESP_INLINE_MAX without one).
+ */
+static int header(const struct mc_inq *in, uint64_t off, int64_t *val, uint64_t *hlen,
+		  bool *bad)
+{
+	int64_t nl = find_nl(in, off, RESP_INLINE_MAX + 2);
+	uint8_t buf[32];
+	uint64_t n;
+
+	*bad = false;
+	if (nl < 0)
+		return in->len - off > RESP_INLINE_MAX ? -1 : 0;
+	n = (uint64_t)nl - off;	/* prefix + digits + '\r' */
+	*hlen = n + 1;
+	if (n < 2 || n > sizeof(buf)) {
+		*bad = true;
+		return 1;
+	}
+	copy_out(in, off, buf, n);
+	if (buf[n - 1] != '\r' || !parse_ll(buf + 1, n - 2, val))
+		*bad = true;
+	return 1;
+}
+
+static enum resp_parse parse_multibulk(struct resp_parser *p, struct resp_cmd *c,
+				       struct mc_inq *in, const struct resp_limits *lim,
+				       const struct resp_mem *mem, const char **err)
+{
+	for (;;) {
+		if (p->st == RP_STAGING) {
+			struct wc_stage *st = p->staging;
+
+			while (in->len && st->len < st->want) {
+				uint64_t contig, n = st->want - st->len;
+				const uint8_t *b = in->peek(in, 0, &contig);
+
+				if (n > contig)
+					n = contig;
+				wc_stage_put(st, b, n);
+				in->consume(in, n);
+				p->consumed += n;
+			}
+			if (st->len < st->want)
+				return RESP_MORE;
+			p->st = RP_ARGS;
+			p->bulk = -1;
+			p->staging = NULL;
+			if (c->argc == p->want)
+				break;
+			continue;
+		}
+		if (p->bulk < 0) {
+			int64_t v = 0;
+			uint64_t hlen = 0;
+			bool bad;
+			int h;
+			uint8_t first;
+
+			if (p->pos >= in->len)
+				return RESP_MORE;
+			h = header(in, p->pos, &v, &hlen, &bad);
+			if (h < 0) {
+				*err = "Protocol error: too big bulk count string";
+				return RESP_PROTO_ERROR;
+			}
+			if (h == 0)
+				return RESP_MORE;
+			copy_out(in, p->pos, &first, 1);
+			if (first != '$') {
+				static __thread char msg[64];
+
+				memcpy(msg, "Protocol error: expected '$', got ' '", 38);
+				msg[35] = (char)first;
+				*err = msg;
+				return RESP_PROTO_ERROR;
+			}
+			if (bad || v < 0 || (uint64_t)v > lim->max_bulk) {
+				*err = "Protocol error: invalid bulk length";
+				return RESP_PROTO_ERROR;
+			}
+			if (v > 16384 && !lim->authenticated) {
+				*err = "Protocol error: unauthenticated bulk length";
+				return RESP_PROTO_ERROR;
+			}
+			p->pos += hlen;
+			p->bulk = v;
+		}
+		/* the bulk's bytes and its \r\n */
+		{
+			uint64_t need = (uint64_t)p->bulk + 2;
+			struct resp_arg *a;
+
+			if (in->len - p->pos < need) {
+				struct wc_stage *st;
+				uint64_t have = in->len - p->pos;
+
+				if (need <= RESP_STAGE_MIN || !mem->stage || p->nstages >= RESP_STAGES_MAX)
+					return RESP_MORE;
+				/* a large bulk still arriving: into a stage, as it comes */
+				a = new_arg(c, mem);
+				if (!a)
+					return RESP_NOMEM;
+				/* (a stage from an attempt that ran out of arena is taken again) */
+				st = p->staging ? p->staging : mem->stage(mem->ctx, need);
+				if (!st)
+					return RESP_NOMEM;
+				p->staging = st;
+				if (!detach_args(c, in, mem))
+					return RESP_NOMEM;
+				in->consume(in, p->pos);
+				p->consumed += p->pos;
+				p->pos = 0;
+				(void)have;
+				*a = (struct resp_arg){ .u.stage = st, .len = (uint32_t)p->bulk,
+							.kind = RESP_ARG_STAGE };
+				c->argc++;
+				p->nstages++;
+				p->staging = st;
+				p->st = RP_STAGING;
+				continue;
+			}
+			a = new_arg(c, mem);
+			if (!a)
+				return RESP_NOMEM;
+			if ((uint64_t)p->bulk <= RESP_CONTIG_MAX) {
+				bool in_rx;
+				const uint8_t *b = contiguous(in, p->pos, (uint64_t)p->bulk, mem, &in_rx);
+
+				if (!b)
+					return RESP_NOMEM;
+				*a = (struct resp_arg){ .u.p = b, .len = (uint32_t)p->bulk,
+							.kind = RESP_ARG_PTR, .in_rx = in_rx };
+			} else {
+				*a = (struct resp_arg){ .u.off = p->pos, .len = (uint32_t)p->bulk,
+							.kind = RESP_ARG_RX };
+			}
+			c->argc++;
+			p->pos += need;
+			p->bulk = -1;
+			if (c->argc == p->want)
+				break;
+		}
+	}
+	c->bytes = p->consumed + p->pos;
+	return RESP_COMMAND;
+}
+
+enum resp_parse resp_parse(struct resp_parser *p, struct resp_cmd *c, struct mc_inq *in,
+			   const struct resp_limits *lim, const struct resp_mem *mem,
+			   const char **err)
+{
+	if (p->st == RP_START) {
+		uint8_t first;
+		int64_t n = 0;
+		uint64_t hlen = 0;
+		bool bad;
+		int h;
+
+		if (in->len == 0)
+			return RESP_MORE;
+		memset(c, 0, offsetof(struct resp_cmd, embed));
+		c->blocks = NULL;
+		c->nblocks = 0;
+		c->bytes = 0;
+		c->is_inline = false;
+		copy_out(in, 0, &first, 1);
+		if (first != '*') {
+			enum resp_parse r = parse_inline(p, c, in, mem, err);
+
+			if (r == RESP_NOMEM)
+				c->argc = 0;	/* (parsed again from the start) */
+			return r;
+		}
+		h = header(in, 0, &n, &hlen, &bad);
+		if (h < 0) {
+			*err = "Protocol error: too big mbulk count string";
+			return RESP_PROTO_ERROR;
+		}
+		if (h == 0)
+			return RESP_MORE;
+		if (bad || n > (int64_t)RESP_ARGC_MAX) {
+			*err = "Protocol error: invalid multibulk length";
+			return RESP_PROTO_ERROR;
+		}
+		if (n > 10 && !lim->authenticated) {
+			*err = "Protocol error: unauthenticated multibulk length";
+			return RESP_PROTO_ERROR;
+		}
+		p->pos = hlen;
+		if (n <= 0) {
+			c->bytes = hlen;
+			return RESP_EMPTY;
+		}
+		p->want = (uint32_t)n;
+		p->bulk = -1;
+		p->st = RP_ARGS;
+	}
+	return parse_multibulk(p, c, in, lim, mem, err);
+}
+
+void resp_parse_done(struct resp_parser *p, struct resp_cmd *c, struct mc_inq *in)
+{
+	if (p->pos)
+		in->consume(in, p->pos);
+	c->argc = 0;
+	c->blocks = NULL;
+	c->nblocks = 0;
+	resp_parser_init(p);
+}
+
+void resp_arg_read(const struct resp_arg *a, const struct mc_inq *in, uint64_t off, void *dst,
+		   uint64_t n)
+{
+	switch (a->kind) {
+	case RESP_ARG_PTR:
+		memcpy(dst, a->u.p + off, n);
+		break;
+	case RESP_ARG_RX:
+		copy_out(in, a->u.off + off, dst, n);
+		break;
+	default:
+		wc_stage_read(a->u.stage, off, dst, n);
+		break;
+	}
+}
+
+bool resp_arg_is(const struct resp_arg *a, const char *s)
+{
+	size_t n = strlen(s);
+
+	return a->kind == RESP_ARG_PTR && a->len == n && strncasecmp((const char *)a->u.p, s, n) == 0;
+}

@@ -1,0 +1,111 @@
+/*
+ * call.c - owner calls (see rd.h): a Redis command's write part runs on the
+ * lcore that owns the key's partition, inline or through the mailbox; a
+ * reply written there travels back in a chain of mbufs from the node's pool
+ * and is copied into the connection's reply stream on completion.
+ */
+#include <string.h>
+
+#include <rte_mbuf.h>
+
+#include "core/app.h"
+#include "redis/rd.h"
+
+/* A reply sink over a chain of mbufs (on the owner lcore). */
+struct chain_out {
+	struct mc_out out;
+	struct rte_mempool *pool;
+	struct rte_mbuf *head, *tail;
+};
+
+static bool chain_more(struct mc_out *o)
+{
+	struct chain_out *c = (struct chain_out *)o;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(c->pool);
+
+	if (c->tail)
+		c->tail->data_len = (uint16_t)(o->p - rte_pktmbuf_mtod(c->tail, uint8_t *));
+	if (!m)
+		return false;
+	m->next = NULL;
+	m->data_off = 0;
+	m->data_len = 0;
+	if (c->tail)
+		c->tail->next = m;
+	else
+		c->head = m;
+	c->tail = m;
+	o->p = rte_pktmbuf_mtod(m, uint8_t *);
+	o->end = o->p + m->buf_len;
+	return true;
+}
+
+static void owner_run(struct wc_mbox_req *req, struct wc_ctx *ctx)
+{
+	struct wc_call *call = &req->u.call;
+	struct chain_out co = { .out = { .more = chain_more }, .pool = call->pool };
+	struct rd_owner o = { .part = req->part, .ctx = ctx, .s = req->cookie,
+			      .out = call->reply ? &co.out : NULL, .arg0 = call->arg0 };
+
+	((rd_owner_fn)call->arg)(&o);
+	if (co.tail)
+		co.tail->data_len = (uint16_t)(co.out.p - rte_pktmbuf_mtod(co.tail, uint8_t *));
+	call->reply_head = co.head;
+	call->failed = co.out.failed;
+	call->acc = o.acc;
+	call->acc2 = o.acc2;
+}
+
+enum rd_res rd_call(struct rd_session *s, const struct rd_route *rt, rd_owner_fn fn, bool reply,
+		    uint32_t arg0, const uint8_t *key, uint32_t klen)
+{
+	struct mc_env *env = rd_env(s);
+	struct wc_mbox_req *r;
+
+	if (!env->mbox || rt->owner == env->self) {
+		struct rd_owner o = { .part = rt->part, .ctx = env->ctx, .s = s,
+				      .out = reply ? rd_out(s) : NULL, .arg0 = arg0 };
+
+		fn(&o);
+		s->acc += o.acc;
+		s->acc2 += o.acc2;
+		return RD_DONE;
+	}
+	r = env->req_get(env);
+	if (!r)
+		return RD_BUSY;
+	memset(r, 0, offsetof(struct wc_mbox_req, status));
+	r->op = WC_MB_CALL;
+	r->part = rt->part;
+	r->origin = (uint16_t)env->self;
+	r->cookie = s;
+	r->u.call = (struct wc_call){ .fn = owner_run, .arg = (void *)fn, .key = key, .klen = klen,
+				      .arg0 = arg0, .reply = reply,
+				      .pool = rd_lcore(s)->pool };
+	if (!wc_mbox_send(env->mbox, rt->owner, r)) {
+		env->req_put(env, r);
+		return RD_BUSY;
+	}
+	s->pending++;
+	return RD_PENDING;
+}
+
+void rd_call_complete(struct rd_session *s, struct wc_mbox_req *req)
+{
+	struct wc_call *call = &req->u.call;
+	struct rte_mbuf *m = call->reply_head, *next;
+
+	s->acc += call->acc;
+	s->acc2 += call->acc2;
+	if (call->failed)
+		s->call_failed = true;
+	for (; m; m = next) {
+		next = m->next;
+		m->next = NULL;
+		mc_out_put(rd_out(s), rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
+		rte_pktmbuf_free_seg(m);
+	}
+	rd_env(s)->req_put(rd_env(s), req);
+	if (s->pending)
+		s->pending--;
+}

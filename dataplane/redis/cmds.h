@@ -1,0 +1,28 @@
+/*
+ * cmds.h - each command family's table (NULL-name terminated), joined by
+ * commands.c, and the helpers family files share for writing their rows.
+ */
+#ifndef WC_REDIS_CMDS_H
+#define WC_REDIS_CMDS_H
+
+#include "redis/rd.h"
+
+extern struct rd_cmd rd_cmds_conn[];	/* conn.c: PING ECHO QUIT HELLO SELECT RESET CLIENT */
+extern struct rd_cmd rd_cmds_string[];	/* t_string.c */
+extern struct rd_cmd rd_cmds_keys[];	/* keys.c: DEL EXISTS EXPIRE SCAN ... */
+extern struct rd_cmd rd_cmds_hash[];	/* t_hash.c */
+extern struct rd_cmd rd_cmds_set[];	/* t_set.c */
+extern struct rd_cmd rd_cmds_server[];	/* server_cmds.c: INFO CONFIG COMMAND SLOWLOG ... */
+extern struct rd_cmd rd_cmds_acl[];	/* acl.c: AUTH ACL */
+extern struct rd_cmd rd_cmds_multi[];	/* multi.c: MULTI EXEC DISCARD WATCH UNWATCH */
+extern struct rd_cmd rd_cmds_cluster[];	/* cluster.c: CLUSTER READONLY READWRITE ASKING */
+
+/* A row: name, handler, arity, flags, ACL categories, first/last/step key, COMMAND DOCS. */
+#define RD_CMD(nm, handler, ar, fl, cats, k1, kl, ks, grp, sum, ver, cx) \
+	{ .name = (nm), .fn = (handler), .arity = (ar), .flags = (fl), .acl = (cats), \
+	  .keys = { (k1), (kl), (ks) }, .group = (grp), .summary = (sum), .since = (ver), \
+	  .complexity = (cx) }
+
+#define RD_CMD_END { .name = NULL }
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * commands.c - the command table: each family file (t_string.c, keys.c,
+ * t_hash.c ...) defines its commands in a table of its own; this file joins
+ * them, numbers them for the statistics, looks names up (case-insensitive,
+ * one hash probe), and finds a command's keys.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "redis/cmds.h"
+#include "redis/rd.h"
+
+static struct rd_cmd *const families[] = {
+	rd_cmds_conn, rd_cmds_string, rd_cmds_keys, rd_cmds_server, rd_cmds_acl, rd_cmds_multi,
+	rd_cmds_cluster,
+};
+
+#define TABLE_SIZE 1024		/* a power of two, well over the number of commands */
+#define ALL_MAX 512
+
+static const struct rd_cmd *slots[TABLE_SIZE];
+static const struct rd_cmd *all[ALL_MAX];
+static const struct rd_cmd *parents[ALL_MAX];	/* by id: the container of a subcommand */
+static unsigned nall, ntop;
+static const struct rd_cmd *tops[ALL_MAX];
+
+static uint32_t name_hash(const uint8_t *p, uint32_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c + 32);
+		h = (h ^ c) * 16777619u;
+	}
+	return h;
+}
+
+static void number(struct rd_cmd *c, const struct rd_cmd *parent)
+{
+	if (nall == ALL_MAX)
+		return;
+	c->id = (uint16_t)nall;
+	parents[nall] = parent;
+	all[nall++] = c;
+}
+
+void rd_cmds_init(void)
+{
+	if (nall)
+		return;
+	for (unsigned f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+		for (struct rd_cmd *c = families[f]; c->name; c++) {
+			uint32_t h = name_hash((const uint8_t *)c->name, (uint32_t)strlen(c->name));
+
+			while (slots[h & (TABLE_SIZE - 1)])
+				h++;
+			slots[h & (TABLE_SIZE - 1)] = c;
+			tops[ntop++] = c;
+			number(c, NULL);
+			for (struct rd_cmd *sc = c->sub; sc && sc->name; sc++)
+				number(sc, c);
+		}
+	}
+}
+
+const struct rd_cmd *rd_cmd_lookup(const struct resp_arg *name)
+{
+	uint32_t h;
+
+	if (name->kind != RESP_ARG_PTR || name->len == 0 || name->len > 32)
+		return NULL;
+	h = name_hash(name->u.p, name->len);
+	for (;;) {
+		const struct rd_cmd *c = slots[h & (TABLE_SIZE - 1)];
+
+		if (!c)
+			return NULL;
+		if (strlen(c->name) == name->len &&
+		    strncasecmp(c->name, (const char *)name->u.p, name->len) == 0)
+			return c;
+		h++;
+	}
+}
+
+const struct rd_cmd *rd_subcmd_lookup(const struct rd_cmd *parent, const struct resp_arg *name)
+{
+	for (const struct rd_cmd *sc = parent->sub; sc && sc->name; sc++)
+		if (resp_arg_is(name, sc->name))
+			return sc;
+	return NULL;
+}
+
+const struct rd_cmd *rd_cmd_parent(const struct rd_cmd *c)
+{
+	return c->id < nall && all[c->id] == c ? parents[c->id] : NULL;
+}
+
+const struct rd_cmd *const *rd_cmd_all(unsigned *n)
+{
+	*n = nall;
+	return all;
+}
+
+const struct rd_cmd *const *rd_cmd_tops(unsigned *n)
+{
+	*n = ntop;
+	return tops;
+}
+
+unsigned rd_cmd_count(void)
+{
+	return nall;
+}
+
+unsigned rd_cmd_keys(const struct rd_cmd *c, const struct resp_cmd *cmd, uint32_t *pos,
+		     unsigned max)
+{
+	int64_t first = c->keys.first, last = c->keys.last, step = c->keys.step;
+	unsigned n = 0;
+
+	if (c->getkeys)
+		return c->getkeys(cmd, pos, max);
+	if (first <= 0)
+		return 0;
+	if (last < 0)
+		last = (int64_t)cmd->argc + last;
+	if (step <= 0)
+		step = 1;
+	for (int64_t i = first; i <= last && i < (int64_t)cmd->argc && n < max; i += step)
+		pos[n++] = (uint32_t)i;
+	return n;
+}

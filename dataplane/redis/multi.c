@@ -1,0 +1,424 @@
+/*
+ * multi.c - transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+ *
+ * Between MULTI and EXEC each command is checked as usual and, if it
+ * passes, copied (name and arguments) into the session's queue, in chunks
+ * of the lcore's stage pool; large arguments go into stages. Every keyed
+ * command of a transaction must live in one partition (the first one
+ * decides): one that does not is refused with CROSSSLOT and makes EXEC
+ * abort, as Redis Cluster refuses cross-slot transactions.
+ *
+ * EXEC runs the whole queue as a single owner call on that partition's
+ * lcore: no other write to the partition can come in between. The session
+ * is borrowed by the owner for the call (its environment switched to the
+ * owner's, so every write the handlers make is local there); the
+ * connection's lcore does not touch it until the completion. WATCH
+ * records each key's CAS (or its absence); EXEC checks them on the owner
+ * first and answers a null array if any changed, expired or appeared.
+ * Readers on other lcores may see the transaction's writes before EXEC
+ * has replied (they never wait for a partition's writer).
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "core/app.h"
+#include "redis/cmds.h"
+#include "redis/rdutil.h"
+#include "redis/server.h"
+
+/* A queued command: its descriptors, then its copied bytes, in one chunk. */
+struct qcmd {
+	struct qcmd *next;
+	const struct rd_cmd *def;
+	uint32_t argc;
+	struct resp_arg **blocks;	/* for argc > RESP_ARGV_EMBED (in the same chunk) */
+	struct resp_arg argv[];
+};
+
+struct rd_multi {
+	struct qcmd *head, *tail;
+	uint32_t count;
+	int32_t part;			/* the transaction's partition, -1 until a key decides */
+	uint8_t nchunks;
+	uint8_t nstages;
+	void *chunks[64];
+	struct wc_stage stages[16];
+	uint8_t *cur;			/* free room in the last chunk */
+	uint32_t room;
+};
+
+static struct wc_stage_pool *pool_of(struct rd_session *s)
+{
+	return rd_env(s)->stage;
+}
+
+static void *mq_alloc(struct rd_session *s, struct rd_multi *m, size_t n)
+{
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (n > WC_STAGE_CHUNK_DATA)
+		return NULL;
+	if (n > m->room) {
+		if (m->nchunks == 64 || !(m->cur = wc_stage_chunk_get(pool_of(s))))
+			return NULL;
+		m->chunks[m->nchunks++] = m->cur;
+		m->room = WC_STAGE_CHUNK_DATA;
+	}
+	p = m->cur;
+	m->cur += n;
+	m->room -= (uint32_t)n;
+	return p;
+}
+
+void rd_multi_discard(struct rd_session *s)
+{
+	struct rd_multi *m = s->multi;
+
+	s->flags &= ~(RD_C_MULTI | RD_C_DIRTY_EXEC | RD_C_DIRTY_CAS);
+	if (!m)
+		return;
+	for (unsigned i = 0; i < m->nstages; i++)
+		wc_stage_release(pool_of(s), &m->stages[i]);
+	/* the rd_multi itself lives in its first chunk */
+	for (unsigned i = m->nchunks; i-- > 0;)
+		wc_stage_chunk_put(pool_of(s), m->chunks[i]);
+	s->multi = NULL;
+}
+
+bool rd_multi_passes(const struct rd_cmd *c)
+{
+	static const char *const run_now[] = { "exec", "discard", "multi", "watch", "quit",
+					       "reset" };
+
+	for (unsigned i = 0; i < sizeof(run_now) / sizeof(run_now[0]); i++)
+		if (strcmp(c->name, run_now[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The partition every key of the current command lives in: -1 none, -2 several. */
+static int32_t command_partition(struct rd_session *s)
+{
+	uint32_t pos[64];
+	unsigned n = rd_cmd_keys(s->def, &s->cmd, pos, 64);
+	int32_t part = -1;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rd_route rt;
+		const struct resp_arg *k = rd_arg(s, pos[i]);
+
+		if (k->kind != RESP_ARG_PTR)
+			return -2;
+		rd_route_key(s, k->u.p, k->len, &rt);
+		if (part >= 0 && part != rt.part_idx)
+			return -2;
+		part = rt.part_idx;
+	}
+	return part;
+}
+
+static void queue_failed(struct rd_session *s, const char *err)
+{
+	s->flags |= RD_C_DIRTY_EXEC;
+	rd_err(s, err);
+}
+
+void rd_multi_queue(struct rd_session *s)
+{
+	struct rd_multi *m = s->multi;
+	int32_t part = command_partition(s);
+	uint32_t argc = rd_argc(s), nblocks = 0;
+	size_t desc;
+	struct qcmd *q;
+
+	if (part == -2 || (m && part >= 0 && m->part >= 0 && part != m->part)) {
+		queue_failed(s, RD_CROSSSLOT);
+		return;
+	}
+	if (!m) {
+		void *chunk = wc_stage_chunk_get(pool_of(s));
+
+		if (!chunk) {
+			queue_failed(s, "ERR out of memory for the transaction's queue");
+			return;
+		}
+		m = chunk;
+		memset(m, 0, sizeof(*m));
+		m->part = -1;
+		m->chunks[m->nchunks++] = chunk;
+		m->cur = (uint8_t *)chunk + ((sizeof(*m) + 15) & ~(size_t)15);
+		m->room = (uint32_t)(WC_STAGE_CHUNK_DATA - (size_t)(m->cur - (uint8_t *)chunk));
+		s->multi = m;
+	}
+	if (argc > RESP_ARGV_EMBED)
+		nblocks = (argc - RESP_ARGV_EMBED + RESP_ARGV_BLOCK - 1) / RESP_ARGV_BLOCK;
+	desc = sizeof(*q) + argc * sizeof(struct resp_arg) + nblocks * sizeof(struct resp_arg *);
+	q = mq_alloc(s, m, desc);
+	if (!q) {
+		queue_failed(s, "ERR the transaction's queue is full");
+		return;
+	}
+	q->next = NULL;
+	q->def = s->def;
+	q->argc = argc;
+	q->blocks = (struct resp_arg **)(void *)&q->argv[argc];
+	for (uint32_t b = 0; b < nblocks; b++)
+		q->blocks[b] = &q->argv[RESP_ARGV_EMBED + b * RESP_ARGV_BLOCK];
+	for (uint32_t i = 0; i < argc; i++) {
+		const struct resp_arg *a = rd_arg(s, i);
+		struct resp_arg *d = &q->argv[i];
+
+		*d = (struct resp_arg){ .len = a->len, .kind = RESP_ARG_PTR };
+		if (a->len <= WC_STAGE_CHUNK_DATA - 16) {
+			uint8_t *copy = mq_alloc(s, m, a->len ? a->len : 1);
+
+			if (!copy) {
+				queue_failed(s, "ERR the transaction's queue is full");
+				return;
+			}
+			resp_arg_read(a, s->in, 0, copy, a->len);
+			d->u.p = copy;
+		} else {
+			struct wc_stage *st;
+			uint8_t buf[4096];
+
+			if (m->nstages == 16 || !wc_stage_admit(pool_of(s), &m->stages[m->nstages],
+								 a->len)) {
+				queue_failed(s, "ERR the transaction's queue is full");
+				return;
+			}
+			st = &m->stages[m->nstages++];
+			for (uint64_t off = 0; off < a->len; off += sizeof(buf)) {
+				uint64_t n = a->len - off < sizeof(buf) ? a->len - off : sizeof(buf);
+
+				resp_arg_read(a, s->in, off, buf, n);
+				wc_stage_put(st, buf, n);
+			}
+			d->kind = RESP_ARG_STAGE;
+			d->u.stage = st;
+		}
+	}
+	if (m->tail)
+		m->tail->next = q;
+	else
+		m->head = q;
+	m->tail = q;
+	m->count++;
+	if (part >= 0)
+		m->part = part;
+	resp_simple(rd_out(s), "QUEUED");
+}
+
+/* ---- WATCH ---- */
+
+void rd_watch_clear(struct rd_session *s)
+{
+	if (s->watch)
+		wc_stage_chunk_put(pool_of(s), s->watch);
+	s->watch = NULL;
+	s->nwatch = 0;
+}
+
+static enum rd_res watch(struct rd_session *s)
+{
+	if (s->flags & RD_C_MULTI) {
+		rd_err(s, "ERR WATCH inside MULTI is not allowed");
+		return RD_DONE;
+	}
+	for (uint32_t i = 1; i < rd_argc(s); i++) {
+		const struct resp_arg *k = rd_arg(s, i);
+		struct rd_watch *w;
+		struct rd_route rt;
+		struct wc_view v;
+		unsigned j;
+
+		if (k->kind != RESP_ARG_PTR || k->len == 0 || k->len > WC_KEY_MAX)
+			continue;	/* a key that cannot exist cannot change */
+		for (j = 0; j < s->nwatch; j++)
+			if (s->watch[j].klen == k->len && memcmp(s->watch[j].key, k->u.p, k->len) == 0)
+				break;
+		if (j < s->nwatch)
+			continue;
+		if (!s->watch && !(s->watch = wc_stage_chunk_get(pool_of(s)))) {
+			rd_err(s, "ERR out of memory for WATCH");
+			return RD_DONE;
+		}
+		if (s->nwatch == RD_WATCH_MAX) {
+			rd_err(s, "ERR too many watched keys");
+			return RD_DONE;
+		}
+		w = &s->watch[s->nwatch++];
+		rd_route_key(s, k->u.p, k->len, &rt);
+		w->hash = wc_hash(k->u.p, k->len);
+		w->part = rt.part_idx;
+		w->klen = (uint8_t)k->len;
+		memcpy(w->key, k->u.p, k->len);
+		w->cas = wc_get(rt.part, rd_env(s)->ctx, k->u.p, k->len, w->hash,
+				WC_LOOKUP_ANY_TYPE | WC_LOOKUP_CAS | WC_LOOKUP_NO_TOUCH |
+				WC_LOOKUP_NO_STATS, &v) ? v.cas : 0;
+	}
+	resp_ok(rd_out(s));
+	return RD_DONE;
+}
+
+static enum rd_res unwatch(struct rd_session *s)
+{
+	rd_watch_clear(s);
+	resp_ok(rd_out(s));
+	return RD_DONE;
+}
+
+/* Has any watched key changed since WATCH? (any lcore: lock-free reads) */
+static bool watched_changed(const struct rd_session *s, const struct wc_app *app,
+			    struct wc_ctx *ctx)
+{
+	for (unsigned i = 0; i < s->nwatch; i++) {
+		const struct rd_watch *w = &s->watch[i];
+		struct wc_view v;
+		uint64_t cas = wc_get(app->parts[w->part], ctx, w->key, w->klen, w->hash,
+				      WC_LOOKUP_ANY_TYPE | WC_LOOKUP_CAS | WC_LOOKUP_NO_TOUCH |
+				      WC_LOOKUP_NO_STATS, &v) ? v.cas : 0;
+
+		if (cas != w->cas)
+			return true;
+	}
+	return false;
+}
+
+/* ---- MULTI, EXEC, DISCARD ---- */
+
+static enum rd_res multi(struct rd_session *s)
+{
+	if (s->flags & RD_C_MULTI) {
+		rd_err(s, "ERR MULTI calls can not be nested");
+		return RD_DONE;
+	}
+	s->flags |= RD_C_MULTI;
+	resp_ok(rd_out(s));
+	return RD_DONE;
+}
+
+static enum rd_res discard(struct rd_session *s)
+{
+	if (!(s->flags & RD_C_MULTI)) {
+		rd_err(s, "ERR DISCARD without MULTI");
+		return RD_DONE;
+	}
+	rd_multi_discard(s);
+	rd_watch_clear(s);
+	resp_ok(rd_out(s));
+	return RD_DONE;
+}
+
+/*
+ * On the transaction's owner lcore: check the watches, then run every
+ * queued command with this lcore's environment, so their writes are local.
+ */
+static void exec_owner(struct rd_owner *o)
+{
+	struct rd_session *s = (struct rd_session *)(uintptr_t)o->s;
+	struct wc_lcore *olc = (struct wc_lcore *)(void *)((uint8_t *)o->ctx -
+						       offsetof(struct wc_lcore, ctx));
+	const struct wc_app *app = olc->app;
+	struct rd_multi *m = s->multi;
+	struct mc_env *home = s->env;
+	struct mc_out *home_out = s->out;
+	struct resp_cmd saved = s->cmd;
+	const struct rd_cmd *exec_def = s->def;
+	uint8_t saved_job[RD_JOB_BYTES];
+
+	if (watched_changed(s, app, o->ctx)) {
+		resp_null_array(o->out, s->proto);
+		o->acc = -1;
+		return;
+	}
+	memcpy(saved_job, s->job, sizeof(saved_job));
+	resp_array(o->out, m ? m->count : 0);
+	s->env = &olc->env;
+	s->out = o->out;
+	for (struct qcmd *q = m ? m->head : NULL; q; q = q->next) {
+		enum rd_res r;
+
+		memset(&s->cmd, 0, sizeof(s->cmd));
+		s->cmd.argc = q->argc;
+		memcpy(s->cmd.embed, q->argv,
+		       (q->argc < RESP_ARGV_EMBED ? q->argc : RESP_ARGV_EMBED) * sizeof(struct resp_arg));
+		s->cmd.blocks = q->blocks;
+		s->def = q->def;
+		s->step = 0;
+		s->cursor = 0;
+		s->acc = s->acc2 = 0;
+		s->pending = 0;
+		r = q->def->fn(s);
+		while (r == RD_BUSY)
+			r = q->def->fn(s);	/* (local calls cannot find the mailbox full) */
+		if (r == RD_PENDING)
+			resp_error(o->out, "ERR a transaction's command needed another core");
+		olc->rdst.commands++;
+		olc->rdst.calls[q->def->id]++;
+	}
+	s->env = home;
+	s->out = home_out;
+	s->cmd = saved;
+	s->def = exec_def;
+	s->acc = s->acc2 = 0;
+	memcpy(s->job, saved_job, sizeof(saved_job));
+}
+
+static enum rd_res exec(struct rd_session *s)
+{
+	const struct wc_app *app = rd_lcore(s)->app;
+
+	if (s->step == 0) {
+		struct rd_route rt;
+		struct rd_multi *m = s->multi;
+		enum rd_res r;
+
+		if (!(s->flags & RD_C_MULTI)) {
+			rd_err(s, "ERR EXEC without MULTI");
+			return RD_DONE;
+		}
+		if (s->flags & RD_C_DIRTY_EXEC) {
+			rd_multi_discard(s);
+			rd_watch_clear(s);
+			rd_err(s, "EXECABORT Transaction discarded because of previous errors.");
+			return RD_DONE;
+		}
+		/* where the transaction runs: its keys' partition, else right here */
+		if (m && m->part >= 0) {
+			rt = (struct rd_route){ .part = app->parts[m->part],
+						.owner = app->part_owner[m->part],
+						.part_idx = (uint16_t)m->part };
+		} else {
+			rt = (struct rd_route){ .part = NULL, .owner = rd_env(s)->self };
+		}
+		r = rd_call(s, &rt, exec_owner, true, 0, NULL, 0);
+		if (r == RD_BUSY)
+			return r;
+		s->step = 1;
+		if (r == RD_PENDING)
+			return r;
+	}
+	rd_multi_discard(s);
+	rd_watch_clear(s);
+	return RD_DONE;
+}
+
+#define TX (RD_ACL_TRANSACTION)
+#define TXF (RD_F_NOSCRIPT | RD_F_LOADING | RD_F_STALE | RD_F_FAST | RD_F_ALLOW_BUSY)
+
+struct rd_cmd rd_cmds_multi[] = {
+	RD_CMD("multi", multi, 1, TXF, TX | RD_ACL_FAST, 0, 0, 0, "transactions",
+	       "Start a transaction", "1.2.0", "O(1)"),
+	RD_CMD("exec", exec, 1, RD_F_NOSCRIPT | RD_F_LOADING | RD_F_STALE | RD_F_SKIP_SLOWLOG,
+	       TX | RD_ACL_SLOW, 0, 0, 0, "transactions", "Run the queued commands", "1.2.0",
+	       "Depends on commands in the transaction"),
+	RD_CMD("discard", discard, 1, TXF, TX | RD_ACL_FAST, 0, 0, 0, "transactions",
+	       "Drop the queued commands", "2.0.0", "O(N), when N is the number of queued commands"),
+	RD_CMD("watch", watch, -2, TXF, TX | RD_ACL_FAST, 1, -1, 1, "transactions",
+	       "Make EXEC depend on keys staying unchanged", "2.2.0", "O(1) for every key"),
+	RD_CMD("unwatch", unwatch, 1, TXF, TX | RD_ACL_FAST, 0, 0, 0, "transactions",
+	       "Forget all watched keys", "2.2.0", "O(1)"),
+	RD_CMD_END
+};

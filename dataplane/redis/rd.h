@@ -1,0 +1,373 @@
+/*
+ * rd.h - the Redis engine: one session per client connection, the command
+ * table, and how a command handler reaches the store.
+ *
+ * A connection's lcore parses each command (proto/resp.h), looks it up,
+ * checks arity, authentication, ACLs and cluster routing, and runs its
+ * handler. Handlers follow the store's concurrency rule (store.h):
+ *
+ *  - reads run right here, on any partition, lock-free;
+ *  - anything that writes runs on the owner lcore of the key's partition,
+ *    as an owner call (rd_call): inline when this lcore owns it, else a
+ *    mailbox request (WC_MB_CALL) whose function runs on the owner and
+ *    writes its reply into a buffer that comes back with the completion.
+ *    The command's arguments stay where the parser left them (receive
+ *    buffers, arena, stages) until the command is finished, so the owner
+ *    reads them in place.
+ *
+ * A handler is re-entered after each completion with s->step advanced, so
+ * a command may make several owner calls (a fan-out over partitions sums
+ * what each returns in s->acc). Replies go to the connection's sink in
+ * command order, streamed under backpressure like memcached's.
+ *
+ * Values carry their Redis type in the store's ext word (store/item.h); a
+ * memcached item is a Redis string and the reverse (one keyspace).
+ */
+#ifndef WC_REDIS_RD_H
+#define WC_REDIS_RD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/mc_session.h"
+#include "proto/resp.h"
+#include "proto/resp_out.h"
+#include "store/kv.h"
+
+struct wc_lcore;
+struct rd_session;
+struct rd_server;
+struct rd_user;
+
+#define RD_NAME_MAX 64
+#define RD_ARENA_CHUNKS 256		/* a command's copied arguments: at most 16 MiB */
+#define RD_ARENA_SMALL 512		/* the first bytes come from the session itself */
+#define RD_WATCH_MAX 64
+#define RD_JOB_BYTES 96			/* a handler's parsed options (rdutil.h) */
+
+/* What a handler (or an owner call) reports. */
+enum rd_res {
+	RD_DONE,		/* the reply is written */
+	RD_PENDING,		/* owner calls are in flight: re-entered when they complete */
+	RD_BUSY,		/* the mailbox was full: re-entered soon */
+	RD_CLOSE,		/* close the connection after the reply (QUIT) */
+};
+
+typedef enum rd_res (*rd_handler)(struct rd_session *s);
+
+/* Command flags (COMMAND INFO names them). */
+enum rd_cmd_flags {
+	RD_F_WRITE = 1u << 0,
+	RD_F_READONLY = 1u << 1,
+	RD_F_DENYOOM = 1u << 2,
+	RD_F_ADMIN = 1u << 3,
+	RD_F_PUBSUB = 1u << 4,
+	RD_F_NOSCRIPT = 1u << 5,
+	RD_F_BLOCKING = 1u << 6,
+	RD_F_LOADING = 1u << 7,
+	RD_F_STALE = 1u << 8,
+	RD_F_SKIP_MONITOR = 1u << 9,
+	RD_F_SKIP_SLOWLOG = 1u << 10,
+	RD_F_ASKING = 1u << 11,
+	RD_F_FAST = 1u << 12,
+	RD_F_NO_AUTH = 1u << 13,
+	RD_F_MAY_REPLICATE = 1u << 14,
+	RD_F_NO_MULTI = 1u << 15,
+	RD_F_MOVABLE_KEYS = 1u << 16,
+	RD_F_ALLOW_BUSY = 1u << 17,
+	RD_F_NO_MANDATORY_KEYS = 1u << 18,
+};
+
+/* ACL categories (bit per category, names in acl.c). */
+enum rd_acl_cat {
+	RD_ACL_KEYSPACE = 1u << 0, RD_ACL_READ = 1u << 1, RD_ACL_WRITE = 1u << 2,
+	RD_ACL_SET = 1u << 3, RD_ACL_SORTEDSET = 1u << 4, RD_ACL_LIST = 1u << 5,
+	RD_ACL_HASH = 1u << 6, RD_ACL_STRING = 1u << 7, RD_ACL_BITMAP = 1u << 8,
+	RD_ACL_HYPERLOGLOG = 1u << 9, RD_ACL_GEO = 1u << 10, RD_ACL_STREAM = 1u << 11,
+	RD_ACL_PUBSUB = 1u << 12, RD_ACL_ADMIN = 1u << 13, RD_ACL_FAST = 1u << 14,
+	RD_ACL_SLOW = 1u << 15, RD_ACL_BLOCKING = 1u << 16, RD_ACL_DANGEROUS = 1u << 17,
+	RD_ACL_CONNECTION = 1u << 18, RD_ACL_TRANSACTION = 1u << 19, RD_ACL_SCRIPTING = 1u << 20,
+};
+#define RD_ACL_NCATS 21
+
+/* How a command's keys are found (Redis's legacy first/last/step). */
+struct rd_keyspec {
+	int8_t first;		/* 0: no keys */
+	int8_t last;		/* -1: the last argument, -2: the one before ... */
+	int8_t step;
+};
+
+struct rd_cmd {
+	const char *name;		/* lower case */
+	rd_handler fn;
+	int16_t arity;			/* N: exactly N arguments with the name; -N: at least N */
+	uint32_t flags;			/* enum rd_cmd_flags */
+	uint32_t acl;			/* enum rd_acl_cat */
+	struct rd_keyspec keys;
+	/* keys found by the arguments themselves (COMMAND GETKEYS, movablekeys) */
+	unsigned (*getkeys)(const struct resp_cmd *cmd, uint32_t *pos, unsigned max);
+	struct rd_cmd *sub;		/* subcommands (CLIENT, CONFIG ...), NULL-name terminated */
+	const char *group;		/* COMMAND DOCS: "string", "generic", "server" ... */
+	const char *summary;
+	const char *since;
+	const char *complexity;
+	uint16_t id;			/* index for statistics (filled at start) */
+};
+
+/* ---- the session ---- */
+
+enum rd_state {
+	RD_S_PARSE = 0,		/* between commands, or a command still arriving */
+	RD_S_RUN,		/* a handler waits for owner calls or mailbox room */
+	RD_S_CLOSE,		/* close once the replies are out */
+};
+
+enum rd_client_flags {
+	RD_C_MULTI = 1u << 0,		/* inside MULTI: commands are queued */
+	RD_C_DIRTY_EXEC = 1u << 1,	/* a queued command was refused: EXEC aborts */
+	RD_C_DIRTY_CAS = 1u << 2,	/* a watched key changed */
+	RD_C_READONLY = 1u << 3,	/* READONLY (cluster) */
+	RD_C_ASKING = 1u << 4,		/* ASKING: the next command may use an importing slot */
+	RD_C_REPLY_OFF = 1u << 5,	/* CLIENT REPLY OFF */
+	RD_C_REPLY_SKIP_NEXT = 1u << 6,	/* CLIENT REPLY SKIP: the next command is silent */
+	RD_C_REPLY_SKIP = 1u << 7,	/* this command is silent */
+	RD_C_NO_EVICT = 1u << 8,	/* CLIENT NO-EVICT on */
+	RD_C_KILLED = 1u << 9,		/* CLIENT KILL: close at the next chance */
+	RD_C_CLOSE_AFTER_REPLY = 1u << 10,
+};
+
+/* Memory a command's copied arguments live in (chunks of the lcore's stage pool). */
+struct rd_arena {
+	uint8_t *cur;			/* chunk being filled */
+	uint32_t used, cap;
+	uint16_t nchunks;
+	void *chunks[RD_ARENA_CHUNKS];
+	uint32_t small_used;
+	uint8_t small[RD_ARENA_SMALL] __attribute__((aligned(16)));
+};
+
+struct rd_watch {
+	uint64_t hash;
+	uint64_t cas;			/* 0: absent when watched */
+	uint16_t part;
+	uint8_t klen;
+	uint8_t key[255];
+};
+
+struct rd_multi;			/* queued commands (multi.c) */
+
+struct rd_session {
+	/* these two match struct mc_session: mailbox completions are dispatched on them */
+	void *owner;
+	uint8_t owner_kind;		/* MC_OWNER_REDIS */
+	uint8_t st;			/* enum rd_state */
+	uint8_t proto;			/* 2 or 3 (HELLO) */
+	uint8_t close_reason;		/* enum mc_close_reason */
+	bool busy;			/* a handler waits for mailbox room */
+	bool stage_wait;		/* waiting for the stage pool (transport: retry) */
+	bool authenticated;
+	uint32_t pending;		/* owner calls in flight */
+	uint32_t flags;			/* enum rd_client_flags */
+	uint64_t id;			/* CLIENT ID */
+	/* the command being parsed or run */
+	struct resp_parser parser;
+	struct resp_cmd cmd;
+	const struct rd_cmd *def;
+	uint32_t step;			/* the handler's progress */
+	uint32_t cursor;
+	int64_t acc, acc2;		/* what owner calls add up */
+	uint8_t job[RD_JOB_BYTES] __attribute__((aligned(16)));
+	uint64_t tsc_start;		/* command statistics */
+	bool failed;			/* the command answered with an error */
+	bool call_failed;		/* an owner call's reply did not fit a buffer */
+	struct mc_out *out;		/* where this command's reply goes (a discard sink when silent) */
+	/* set on every run: the lcore's environment, the connection's queues */
+	struct mc_env *env;
+	struct mc_inq *in;
+	struct mc_out *conn_out;
+	struct rd_arena arena;
+	uint8_t nstages;
+	struct wc_stage stages[RESP_STAGES_MAX];
+	/* the client */
+	const struct rd_user *user;
+	char name[RD_NAME_MAX];
+	char lib_name[32], lib_ver[32];
+	uint64_t created_ms, last_ms;
+	uint32_t laddr_port;		/* (CLIENT LIST: the port it came in on) */
+	struct rd_multi *multi;
+	uint8_t nwatch;
+	struct rd_watch *watch;		/* RD_WATCH_MAX, in a stage chunk while any is set */
+};
+
+void rd_session_init(struct rd_session *s, uint64_t id, uint64_t now_ms);
+
+/*
+ * Run commands from in, replies to out (the same contract as
+ * mc_session_run: MC_RUN_MORE, PENDING, BUSY, CLOSE, FULL).
+ */
+enum mc_run rd_session_run(struct rd_session *s, struct mc_inq *in, struct mc_out *out,
+			   struct mc_env *env);
+
+/* An owner call of this session completed (req->cookie == s). */
+void rd_session_complete(struct rd_session *s, struct wc_mbox_req *req, struct mc_inq *in,
+			 struct mc_out *out, struct mc_env *env);
+
+/* In the middle of a request (the request timeout applies). */
+bool rd_session_mid_request(const struct rd_session *s, const struct mc_inq *in);
+
+/* The connection is going away: give back arena, stages, watches (none in flight). */
+void rd_session_release(struct rd_session *s, struct mc_env *env);
+
+/* ---- what handlers use ---- */
+
+/* The lcore's Redis side (one per worker lcore, in struct wc_lcore). */
+struct rd_lcore_stats {
+	uint64_t commands;		/* total_commands_processed */
+	uint64_t rejected, failed;	/* errors before a command ran / from a command */
+	uint64_t net_in, net_out;	/* bytes of RESP in and out */
+	uint64_t connections;		/* total_connections_received (RESP) */
+	uint64_t unknown;		/* unknown commands */
+	uint64_t *calls, *usec, *cmd_rejected, *cmd_failed;	/* per command id */
+};
+
+/* The handler's view: the session, and where its lcore's things are. */
+struct mc_env *rd_env(const struct rd_session *s);
+struct wc_lcore *rd_lcore(const struct rd_session *s);
+struct rd_server *rd_server(const struct rd_session *s);
+
+static inline uint32_t rd_argc(const struct rd_session *s)
+{
+	return s->cmd.argc;
+}
+
+static inline const struct resp_arg *rd_arg(const struct rd_session *s, uint32_t i)
+{
+	return resp_argv(&s->cmd, i);
+}
+
+/* Argument i's bytes, contiguous (arguments up to RESP_CONTIG_MAX always are); NULL if not. */
+static inline const uint8_t *rd_argp(const struct rd_session *s, uint32_t i)
+{
+	const struct resp_arg *a = rd_arg(s, i);
+
+	return a->kind == RESP_ARG_PTR ? a->u.p : NULL;
+}
+
+static inline bool rd_arg_is(const struct rd_session *s, uint32_t i, const char *lit)
+{
+	return resp_arg_is(rd_arg(s, i), lit);
+}
+
+/* Copy n bytes from offset off of argument i (any kind of argument). */
+void rd_arg_read(const struct rd_session *s, uint32_t i, uint64_t off, void *dst, uint64_t n);
+
+/* Redis's string2ll and strtold rules on raw bytes. */
+bool rd_parse_ll(const uint8_t *p, uint32_t n, int64_t *out);
+bool rd_parse_ld(const uint8_t *p, uint32_t n, long double *out);
+
+/* Argument i as a Redis integer (string2ll rules). */
+bool rd_arg_ll(const struct rd_session *s, uint32_t i, int64_t *out);
+/* Argument i as a Redis double (strtold rules, no spaces, no NaN). */
+bool rd_arg_ld(const struct rd_session *s, uint32_t i, long double *out);
+
+/*
+ * Scratch memory for the current command (its arena): n bytes, 16-byte
+ * aligned, given back when the command finishes; NULL when none is left.
+ */
+void *rd_scratch(struct rd_session *s, uint64_t n);
+
+/* The reply sink of the current command (silent under CLIENT REPLY OFF/SKIP). */
+static inline struct mc_out *rd_out(struct rd_session *s)
+{
+	return s->out;
+}
+
+/* Errors, as Redis words them. */
+void rd_err(struct rd_session *s, const char *msg);
+void rd_err_fmt(struct rd_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rd_err_syntax(struct rd_session *s);			/* ERR syntax error */
+void rd_err_int(struct rd_session *s);			/* ERR value is not an integer ... */
+void rd_err_wrongtype(struct rd_session *s);		/* WRONGTYPE Operation against ... */
+void rd_err_arity(struct rd_session *s);			/* wrong number of arguments ... */
+
+/* Where a key lives. */
+struct rd_route {
+	struct wc_part *part;
+	unsigned owner;			/* the lcore (mailbox endpoint) that writes it */
+	uint16_t slot;
+	uint16_t part_idx;
+};
+
+void rd_route_key(const struct rd_session *s, const uint8_t *key, uint32_t klen,
+		  struct rd_route *out);
+
+/* A lock-free read of key on this lcore (any type, counted as a keyspace hit/miss). */
+bool rd_lookup(struct rd_session *s, const uint8_t *key, uint32_t klen, struct wc_view *v,
+	       unsigned lflags);
+
+/* ---- owner calls ---- */
+
+/* What an owner function gets, on the partition owner's lcore. */
+struct rd_owner {
+	struct wc_part *part;
+	struct wc_ctx *ctx;		/* the owner lcore's store context */
+	const struct rd_session *s;	/* the command (read only: its arguments, proto) */
+	struct mc_out *out;		/* the reply (NULL for a call that only adds to acc) */
+	int64_t acc, acc2;		/* added to s->acc, s->acc2 on completion */
+	uint32_t arg0;			/* which part of the command this call is for */
+};
+
+typedef void (*rd_owner_fn)(struct rd_owner *o);
+
+/*
+ * Run fn on the owner of part: now (returns RD_DONE) when this lcore owns
+ * it, else through the mailbox (RD_PENDING; RD_BUSY when it is full: call
+ * again). With reply, fn writes the command's reply; without, only acc.
+ * key names the call for a live slot move (the first key it concerns).
+ */
+enum rd_res rd_call(struct rd_session *s, const struct rd_route *rt, rd_owner_fn fn, bool reply,
+		    uint32_t arg0, const uint8_t *key, uint32_t klen);
+
+/* A reply's type error etc. from an owner function. */
+static inline uint8_t rd_proto(const struct rd_session *s)
+{
+	return s->proto;
+}
+
+/* ---- the command table (commands.c) ---- */
+
+const struct rd_cmd *rd_cmd_lookup(const struct resp_arg *name);
+/* The container command of a subcommand, or NULL. */
+const struct rd_cmd *rd_cmd_parent(const struct rd_cmd *c);
+/* Subcommand of a container command (args[1]), or NULL. */
+const struct rd_cmd *rd_subcmd_lookup(const struct rd_cmd *parent, const struct resp_arg *name);
+/* Every command, for COMMAND and the statistics (n filled). */
+const struct rd_cmd *const *rd_cmd_all(unsigned *n);
+/* Top-level commands only (COMMAND, COMMAND COUNT). */
+const struct rd_cmd *const *rd_cmd_tops(unsigned *n);
+/* Build the lookup table and number every command (once, before the lcores start). */
+void rd_cmds_init(void);
+unsigned rd_cmd_count(void);
+
+/* Positions of the command's keys in its arguments; returns how many (at most max). */
+unsigned rd_cmd_keys(const struct rd_cmd *c, const struct resp_cmd *cmd, uint32_t *pos,
+		     unsigned max);
+
+/* ---- the parts of the engine the session calls into ---- */
+
+/* call.c: an owner call completed (the reply it wrote goes out now) */
+void rd_call_complete(struct rd_session *s, struct wc_mbox_req *req);
+
+/* multi.c: MULTI/EXEC/WATCH */
+bool rd_multi_passes(const struct rd_cmd *c);	/* runs at once even inside MULTI */
+void rd_multi_queue(struct rd_session *s);	/* queue the current command (+QUEUED) */
+void rd_multi_discard(struct rd_session *s);
+void rd_watch_clear(struct rd_session *s);
+
+/* cluster.c: CROSSSLOT / MOVED / ASK before a command runs (false: answered) */
+bool rd_cluster_admit(struct rd_session *s, const struct rd_cmd *c);
+
+/* An inline command that is an HTTP request line (proto/xproto.h). */
+bool rd_inline_is_http(const struct rd_session *s);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * rdutil.h - what command handlers share: a per-command job area in the
+ * session (a handler's parsed options, read again by its owner function),
+ * fill callbacks that copy an argument or bytes into a new item, replies
+ * made from items, and the fan-out of a multi-key command over partitions.
+ */
+#ifndef WC_REDIS_RDUTIL_H
+#define WC_REDIS_RDUTIL_H
+
+#include "redis/rd.h"
+#include "store/item.h"
+
+#define RD_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
+#define RD_CROSSSLOT "CROSSSLOT Keys in request don't hash to the same slot"
+
+/* The current command's job area (RD_JOB_BYTES, cleared before each command). */
+static inline void *rd_job(struct rd_session *s)
+{
+	return s->job;
+}
+
+static inline const void *rd_job_const(const struct rd_session *s)
+{
+	return s->job;
+}
+
+/* fill callback: argument arg of the command, whatever kind it is. */
+struct rd_value_src {
+	const struct rd_session *s;
+	uint32_t arg;
+};
+
+void rd_fill_arg(uint8_t *dst, uint64_t vlen, const struct wc_item *old, void *arg);
+
+/* fill callback: n bytes at p. */
+struct rd_bytes {
+	const uint8_t *p;
+	size_t n;
+};
+
+void rd_fill_bytes(uint8_t *dst, uint64_t vlen, const struct wc_item *old, void *arg);
+
+/* A string item's value as a bulk, or the null of a missing value. */
+void rd_reply_item(struct mc_out *o, uint8_t proto, const struct wc_item *it);
+
+/* The reply for a write the store refused (too large, out of memory). */
+void rd_reply_store_error(struct mc_out *o, enum wc_status st);
+
+/* Keys at first, first + step ... : all in one partition? (rt: that partition) */
+bool rd_keys_one_partition(const struct rd_session *s, uint32_t first, uint32_t step,
+			   struct rd_route *rt);
+
+/*
+ * Run fn once on the owner of every partition holding a key among the
+ * arguments first, first + step ...; fn gets the partition's index in
+ * o->arg0 and handles the keys routed there, adding to acc/acc2. RD_DONE
+ * once all of them ran; otherwise call again when re-entered (it goes on
+ * where it stopped). Uses s->step and s->cursor.
+ */
+enum rd_res rd_fanout(struct rd_session *s, uint32_t first, uint32_t step, rd_owner_fn fn);
+
+#endif

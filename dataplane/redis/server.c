@@ -1,0 +1,169 @@
+/*
+ * server.c - the node-wide Redis state (see server.h): identity, settings,
+ * client ids and the slow log.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_malloc.h>
+
+#include "redis/acl.h"
+#include "redis/server.h"
+
+#define REDIS_COMPAT_VERSION "7.0.15"
+
+/* 40 hex characters from the kernel's random bytes. */
+static void random_hex40(char *out)
+{
+	uint8_t b[20];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	ssize_t got = fd >= 0 ? read(fd, b, sizeof(b)) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (got != (ssize_t)sizeof(b)) {
+		uint64_t x = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+
+		for (unsigned i = 0; i < sizeof(b); i++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			b[i] = (uint8_t)(x >> 56);
+		}
+	}
+	for (unsigned i = 0; i < 20; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	out[40] = 0;
+}
+
+static bool is_hex40(const char *s)
+{
+	if (strlen(s) != 40)
+		return false;
+	for (unsigned i = 0; i < 40; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* The node id: read from state_dir/node-id, or made and kept there. */
+static void node_id(struct rd_server *srv, const char *state_dir)
+{
+	char path[512], buf[64] = "";
+	FILE *f;
+
+	if (!state_dir || !*state_dir) {
+		random_hex40(srv->node_id);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/node-id", state_dir);
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f))
+			buf[strcspn(buf, "\r\n")] = 0;
+		fclose(f);
+		if (is_hex40(buf)) {
+			memcpy(srv->node_id, buf, 41);
+			return;
+		}
+	}
+	random_hex40(srv->node_id);
+	mkdir(state_dir, 0755);
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%s\n", srv->node_id);
+		fclose(f);
+	}
+}
+
+int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, bool cluster,
+		   const char *announce_ip, uint16_t announce_port, uint64_t maxmemory,
+		   uint64_t max_bulk, const char *requirepass, const char *wc_version)
+{
+	memset(srv, 0, sizeof(*srv));
+	snprintf(srv->version, sizeof(srv->version), "%s", REDIS_COMPAT_VERSION);
+	snprintf(srv->wc_version, sizeof(srv->wc_version), "%s", wc_version);
+	node_id(srv, state_dir);
+	random_hex40(srv->run_id);
+	srv->started = time(NULL);
+	srv->lastsave = srv->started;
+	srv->port = port;
+	srv->cluster = cluster;
+	snprintf(srv->announce_ip, sizeof(srv->announce_ip), "%s", announce_ip ? announce_ip : "");
+	srv->announce_port = announce_port ? announce_port : port;
+	srv->maxmemory = maxmemory;
+	srv->proto_max_bulk_len = max_bulk;
+	srv->slowlog_slower_than = 10000;
+	srv->slowlog_max_len = 128;
+	srv->maxclients = 10000;
+	srv->next_client_id = 1;
+	rte_spinlock_init(&srv->admin_lock);
+	srv->slowlog = rte_zmalloc("rd_slowlog", RD_SLOWLOG_MAX * sizeof(*srv->slowlog), 0);
+	if (!srv->slowlog)
+		srv->slowlog = calloc(RD_SLOWLOG_MAX, sizeof(*srv->slowlog));
+	if (!srv->slowlog)
+		return -1;
+	return rd_acl_init(srv, requirepass);
+}
+
+void rd_server_fini(struct rd_server *srv)
+{
+	rd_acl_fini(srv);
+	rte_free(srv->slowlog);
+	srv->slowlog = NULL;
+}
+
+uint64_t rd_server_next_client_id(struct rd_server *srv)
+{
+	return __atomic_fetch_add(&srv->next_client_id, 1, __ATOMIC_RELAXED);
+}
+
+void rd_slowlog_note(struct rd_server *srv, const struct rd_session *s, uint64_t usec)
+{
+	int64_t thr = __atomic_load_n(&srv->slowlog_slower_than, __ATOMIC_RELAXED);
+	struct rd_slowlog_entry *e;
+	uint32_t argc = rd_argc(s);
+
+	if (thr < 0 || usec < (uint64_t)thr || !srv->slowlog)
+		return;
+	rte_spinlock_lock(&srv->admin_lock);
+	if (srv->slowlog_max_len == 0) {
+		rte_spinlock_unlock(&srv->admin_lock);
+		return;
+	}
+	e = &srv->slowlog[srv->slowlog_head];
+	srv->slowlog_head = (srv->slowlog_head + 1) % RD_SLOWLOG_MAX;
+	if (srv->slowlog_len < RD_SLOWLOG_MAX)
+		srv->slowlog_len++;
+	memset(e, 0, sizeof(*e));
+	e->id = srv->slowlog_next_id++;
+	e->time = time(NULL);
+	e->usec = usec;
+	e->argc = argc;
+	e->nargs = (uint8_t)(argc < RD_SLOWLOG_ARGS ? argc : RD_SLOWLOG_ARGS);
+	for (unsigned i = 0; i < e->nargs; i++) {
+		const struct resp_arg *a = rd_arg(s, i);
+		uint32_t n = a->len;
+
+		if (i == RD_SLOWLOG_ARGS - 1 && argc > RD_SLOWLOG_ARGS) {
+			snprintf(e->args[i], sizeof(e->args[i]), "... (%u more arguments)",
+				 argc - RD_SLOWLOG_ARGS + 1);
+			break;
+		}
+		if (a->kind != RESP_ARG_PTR) {
+			snprintf(e->args[i], sizeof(e->args[i]), "(%u bytes)", n);
+			continue;
+		}
+		if (n > 128) {
+			snprintf(e->args[i], sizeof(e->args[i]), "%.*s... (%u more bytes)", 100,
+				 (const char *)a->u.p, n - 100);
+		} else {
+			memcpy(e->args[i], a->u.p, n < sizeof(e->args[i]) - 1 ? n : sizeof(e->args[i]) - 1);
+		}
+	}
+	snprintf(e->name, sizeof(e->name), "%s", s->name);
+	rte_spinlock_unlock(&srv->admin_lock);
+}

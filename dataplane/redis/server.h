@@ -1,0 +1,81 @@
+/*
+ * server.h - what every Redis session of a node shares: settings (CONFIG
+ * GET/SET), the node's identity and cluster mode, client ids, the slow log,
+ * and the per-lcore Redis counters that INFO and /metrics sum.
+ *
+ * Settings are read lock-free by every lcore; CONFIG SET and ACL changes are
+ * rare and serialise on admin_lock (never taken on the request path).
+ */
+#ifndef WC_REDIS_SERVER_H
+#define WC_REDIS_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_spinlock.h>
+
+#include "redis/rd.h"
+
+#define RD_SLOWLOG_MAX 1024
+#define RD_SLOWLOG_ARGS 32
+
+enum rd_policy {
+	RD_POLICY_ALLKEYS_S3FIFO,	/* the store's own: S3-FIFO over all keys */
+};
+
+struct rd_slowlog_entry {
+	uint64_t id;
+	int64_t time;			/* Unix seconds */
+	uint64_t usec;
+	uint32_t argc;			/* of the command; at most RD_SLOWLOG_ARGS kept */
+	uint8_t nargs;
+	char args[RD_SLOWLOG_ARGS][128];	/* Redis: 128 bytes of an argument, then "... (N more bytes)" */
+	char peer[32];
+	char name[RD_NAME_MAX];
+};
+
+struct rd_server {
+	/* identity */
+	char version[32];		/* redis_version (7.0-compatible) */
+	char wc_version[48];		/* wirecache_version */
+	char node_id[41];		/* 40 hex characters, kept in the state directory */
+	char run_id[41];
+	int64_t started;		/* Unix seconds */
+	uint16_t port;			/* the RESP port */
+	/* cluster (a single node owns every slot) */
+	bool cluster;
+	char announce_ip[64];
+	uint16_t announce_port;
+	uint64_t config_epoch;
+	/* settings (CONFIG) */
+	uint64_t maxmemory;		/* --memory, read only */
+	uint64_t proto_max_bulk_len;
+	uint32_t timeout;		/* seconds; 0 = never (the TCP idle timeout) */
+	uint32_t maxclients;
+	int64_t slowlog_slower_than;	/* microseconds, -1 = off */
+	uint32_t slowlog_max_len;
+	char notify_keyspace_events[32];
+	/* clients */
+	uint64_t next_client_id;
+	/* the slow log (admin_lock) */
+	rte_spinlock_t admin_lock;
+	uint64_t slowlog_next_id;
+	uint32_t slowlog_len, slowlog_head;
+	struct rd_slowlog_entry *slowlog;
+	/* ACL (acl.c): the user table, swapped under RCU */
+	struct rd_acl *acl;
+	int64_t lastsave;		/* LASTSAVE: no persistence, the start time */
+};
+
+/* The node's Redis side, set up before the lcores (main.c). */
+int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, bool cluster,
+		   const char *announce_ip, uint16_t announce_port, uint64_t maxmemory,
+		   uint64_t max_bulk, const char *requirepass, const char *wc_version);
+void rd_server_fini(struct rd_server *srv);
+
+uint64_t rd_server_next_client_id(struct rd_server *srv);
+
+/* A command took usec: into the slow log if it is slower than the threshold. */
+void rd_slowlog_note(struct rd_server *srv, const struct rd_session *s, uint64_t usec);
+
+#endif

@@ -1,0 +1,609 @@
+/*
+ * session.c - a Redis connection's command loop (see rd.h): parse, check,
+ * run, and the memory a command's arguments borrow (arena and stages).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <urcu-qsbr.h>
+
+#include "core/app.h"
+#include "core/slots.h"
+#include "proto/xproto.h"
+#include "redis/acl.h"
+#include "redis/rd.h"
+#include "redis/server.h"
+
+/* ---- the lcore behind a session ---- */
+
+struct mc_env *rd_env(const struct rd_session *s)
+{
+	return s->env;
+}
+
+struct wc_lcore *rd_lcore(const struct rd_session *s)
+{
+	return s->env->arg;
+}
+
+struct rd_server *rd_server(const struct rd_session *s)
+{
+	return rd_lcore(s)->app->rd;
+}
+
+void rd_session_init(struct rd_session *s, uint64_t id, uint64_t now_ms)
+{
+	void *owner = s->owner;
+
+	memset(s, 0, offsetof(struct rd_session, arena.small));
+	s->owner = owner;
+	s->owner_kind = MC_OWNER_REDIS;
+	s->proto = 2;
+	s->id = id;
+	s->created_ms = s->last_ms = now_ms;
+	resp_parser_init(&s->parser);
+}
+
+/* ---- arena and stages ---- */
+
+static void *arena_alloc(void *ctx, uint64_t n)
+{
+	struct rd_session *s = ctx;
+	struct rd_arena *a = &s->arena;
+	struct wc_stage_pool *pool = rd_env(s)->stage;
+	void *p;
+
+	n = (n + 15) & ~(uint64_t)15;
+	if (n > WC_STAGE_CHUNK_DATA)
+		return NULL;
+	if (a->small_used + n <= RD_ARENA_SMALL) {
+		p = a->small + a->small_used;
+		a->small_used += (uint32_t)n;
+		return p;
+	}
+	if (!a->cur || a->used + n > a->cap) {
+		if (!pool || a->nchunks == RD_ARENA_CHUNKS)
+			return NULL;
+		a->cur = wc_stage_chunk_get(pool);
+		if (!a->cur)
+			return NULL;
+		a->chunks[a->nchunks++] = a->cur;
+		a->used = 0;
+		a->cap = WC_STAGE_CHUNK_DATA;
+	}
+	p = a->cur + a->used;
+	a->used += (uint32_t)n;
+	return p;
+}
+
+void *rd_scratch(struct rd_session *s, uint64_t n)
+{
+	return arena_alloc(s, n);
+}
+
+static struct wc_stage *stage_alloc(void *ctx, uint64_t want)
+{
+	struct rd_session *s = ctx;
+	struct wc_stage_pool *pool = rd_env(s)->stage;
+
+	if (!pool || s->nstages == RESP_STAGES_MAX ||
+	    !wc_stage_admit(pool, &s->stages[s->nstages], want))
+		return NULL;
+	return &s->stages[s->nstages++];
+}
+
+/* Give back what the finished command borrowed. */
+static void command_memory_release(struct rd_session *s)
+{
+	struct rd_arena *a = &s->arena;
+	struct wc_stage_pool *pool = rd_env(s)->stage;
+
+	for (unsigned i = 0; i < a->nchunks; i++)
+		wc_stage_chunk_put(pool, a->chunks[i]);
+	a->nchunks = 0;
+	a->cur = NULL;
+	a->used = a->cap = 0;
+	a->small_used = 0;
+	for (unsigned i = 0; i < s->nstages; i++)
+		wc_stage_release(pool, &s->stages[i]);
+	s->nstages = 0;
+}
+
+void rd_session_release(struct rd_session *s, struct mc_env *env)
+{
+	s->env = env;
+	command_memory_release(s);
+	rd_multi_discard(s);
+	rd_watch_clear(s);
+}
+
+/* ---- argument helpers ---- */
+
+void rd_arg_read(const struct rd_session *s, uint32_t i, uint64_t off, void *dst, uint64_t n)
+{
+	resp_arg_read(rd_arg(s, i), s->in, off, dst, n);
+}
+
+bool rd_parse_ll(const uint8_t *p, uint32_t n, int64_t *out)
+{
+	uint64_t v = 0;
+	bool neg = false;
+
+	if (n == 0 || n > 20)
+		return false;
+	if (p[0] == '-') {
+		neg = true;
+		p++;
+		n--;
+		if (n == 0)
+			return false;
+	}
+	if (n > 1 && p[0] == '0')
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)p[i] - '0';
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (neg ? v > (uint64_t)INT64_MAX + 1 : v > INT64_MAX)
+		return false;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return true;
+}
+
+bool rd_arg_ll(const struct rd_session *s, uint32_t i, int64_t *out)
+{
+	const struct resp_arg *a = rd_arg(s, i);
+
+	return a->kind == RESP_ARG_PTR && rd_parse_ll(a->u.p, a->len, out);
+}
+
+bool rd_parse_ld(const uint8_t *p, uint32_t n, long double *out)
+{
+	char buf[5200];
+	char *end;
+	long double v;
+
+	if (n == 0 || n >= sizeof(buf) || p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ')
+		return false;
+	memcpy(buf, p, n);
+	buf[n] = 0;
+	if (memchr(buf, 0, n))
+		return false;
+	errno = 0;
+	v = strtold(buf, &end);
+	if (*end || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)) ||
+	    isnan(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+bool rd_arg_ld(const struct rd_session *s, uint32_t i, long double *out)
+{
+	const struct resp_arg *a = rd_arg(s, i);
+
+	return a->kind == RESP_ARG_PTR && rd_parse_ld(a->u.p, a->len, out);
+}
+
+/* ---- errors ---- */
+
+void rd_err(struct rd_session *s, const char *msg)
+{
+	resp_error(rd_out(s), msg);
+	s->failed = true;
+}
+
+void rd_err_fmt(struct rd_session *s, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	/* no newlines inside an error line */
+	for (int i = 0; i < n && i < (int)sizeof(buf); i++)
+		if (buf[i] == '\r' || buf[i] == '\n')
+			buf[i] = ' ';
+	rd_err(s, buf);
+}
+
+void rd_err_syntax(struct rd_session *s)
+{
+	rd_err(s, "ERR syntax error");
+}
+
+void rd_err_int(struct rd_session *s)
+{
+	rd_err(s, "ERR value is not an integer or out of range");
+}
+
+void rd_err_wrongtype(struct rd_session *s)
+{
+	rd_err(s, "WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
+/* Up to max bytes of an argument, printable, for error messages (Redis's sdscatrepr-ish) */
+static void arg_text(const struct resp_arg *a, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	if (a->kind == RESP_ARG_PTR) {
+		for (uint32_t i = 0; i < a->len && n + 1 < cap; i++) {
+			uint8_t c = a->u.p[i];
+
+			buf[n++] = (c >= 32 && c < 127) ? (char)c : '?';
+		}
+	}
+	buf[n] = 0;
+}
+
+void rd_err_arity(struct rd_session *s)
+{
+	char name[128];
+
+	if (s->def && s->def->name) {
+		if (rd_cmd_parent(s->def))
+			snprintf(name, sizeof(name), "%s|%s", rd_cmd_parent(s->def)->name,
+				 s->def->name);
+		else
+			snprintf(name, sizeof(name), "%s", s->def->name);
+	} else {
+		arg_text(rd_arg(s, 0), name, sizeof(name));
+	}
+	rd_err_fmt(s, "ERR wrong number of arguments for '%s' command", name);
+}
+
+/* Redis: "unknown command 'x', with args beginning with: 'a' 'b' " */
+static void err_unknown(struct rd_session *s)
+{
+	char msg[512], arg[128];
+	int n;
+
+	arg_text(rd_arg(s, 0), arg, sizeof(arg));
+	n = snprintf(msg, sizeof(msg), "ERR unknown command '%s', with args beginning with: ", arg);
+	for (uint32_t i = 1; i < rd_argc(s) && n < (int)sizeof(msg) - 140; i++) {
+		arg_text(rd_arg(s, i), arg, sizeof(arg));
+		n += snprintf(msg + n, sizeof(msg) - (size_t)n, "'%s' ", arg);
+	}
+	rd_err(s, msg);
+}
+
+static void err_unknown_sub(struct rd_session *s)
+{
+	char sub[128], cmd[64];
+
+	arg_text(rd_arg(s, 1), sub, sizeof(sub));
+	arg_text(rd_arg(s, 0), cmd, sizeof(cmd));
+	for (char *p = cmd; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 32);
+	rd_err_fmt(s, "ERR unknown subcommand '%s'. Try %s HELP.", sub, cmd);
+}
+
+/* ---- routing ---- */
+
+void rd_route_key(const struct rd_session *s, const uint8_t *key, uint32_t klen,
+		  struct rd_route *out)
+{
+	const struct wc_lcore *lc = rd_env(s)->arg;
+	const struct wc_app *app = lc->app;
+	const uint16_t *table = rcu_dereference(app->slot_part);
+
+	out->slot = wc_key_slot(key, klen);
+	out->part_idx = table[out->slot] & WC_SLOT_PART_MASK;
+	wc_slot_route(app, table, out->slot, &out->part, &out->owner);
+}
+
+bool rd_lookup(struct rd_session *s, const uint8_t *key, uint32_t klen, struct wc_view *v,
+	       unsigned lflags)
+{
+	struct rd_route rt;
+
+	rd_route_key(s, key, klen, &rt);
+	return wc_get(rt.part, rd_env(s)->ctx, key, klen, wc_hash(key, klen),
+		      lflags | WC_LOOKUP_ANY_TYPE, v);
+}
+
+/* ---- running a command ---- */
+
+static void count_command(struct rd_session *s, bool rejected)
+{
+	struct rd_lcore_stats *st = &rd_lcore(s)->rdst;
+	uint64_t usec = 0;
+
+	st->commands++;
+	if (!s->def)
+		return;
+	if (rejected) {
+		st->rejected++;
+		st->cmd_rejected[s->def->id]++;
+		return;
+	}
+	if (s->tsc_start) {
+		usec = (rte_rdtsc() - s->tsc_start) * 1000000 / rte_get_tsc_hz();
+		st->usec[s->def->id] += usec;
+	}
+	st->calls[s->def->id]++;
+	if (s->failed) {
+		st->failed++;
+		st->cmd_failed[s->def->id]++;
+	}
+	if (!(s->def->flags & RD_F_SKIP_SLOWLOG))
+		rd_slowlog_note(rd_server(s), s, usec);
+}
+
+/* The command is over (replied, or refused): its memory and bytes go. */
+static void finish(struct rd_session *s, struct mc_inq *in, bool rejected)
+{
+	count_command(s, rejected);
+	command_memory_release(s);
+	resp_parse_done(&s->parser, &s->cmd, in);
+	s->def = NULL;
+	s->step = 0;
+	s->failed = false;
+	s->tsc_start = 0;
+	if (s->flags & RD_C_REPLY_SKIP)
+		s->flags &= ~RD_C_REPLY_SKIP;
+	if (s->st != RD_S_CLOSE)
+		s->st = RD_S_PARSE;
+}
+
+/* A sink that drops everything (CLIENT REPLY OFF / SKIP). */
+static bool discard_more(struct mc_out *o)
+{
+	static __thread uint8_t bin[256];
+
+	o->p = bin;
+	o->end = bin + sizeof(bin);
+	return true;
+}
+
+static enum rd_res run_handler(struct rd_session *s)
+{
+	enum rd_res r;
+
+	s->busy = false;
+	r = s->def->fn(s);
+	if (r == RD_PENDING && !s->pending)
+		r = RD_DONE;	/* (every call ran inline after all) */
+	return r;
+}
+
+/* What happened to the command now running: the next state, and the transport's answer. */
+static int after_run(struct rd_session *s, struct mc_inq *in, enum rd_res r, enum mc_run *ret)
+{
+	switch (r) {
+	case RD_PENDING:
+		s->st = RD_S_RUN;
+		*ret = MC_RUN_PENDING;
+		return 1;
+	case RD_BUSY:
+		s->st = RD_S_RUN;
+		s->busy = true;
+		*ret = s->pending ? MC_RUN_PENDING : MC_RUN_BUSY;
+		return 1;
+	case RD_CLOSE:
+		s->st = RD_S_CLOSE;
+		s->close_reason = MC_CLOSE_QUIT;
+		finish(s, in, false);
+		*ret = MC_RUN_CLOSE;
+		return 1;
+	case RD_DONE:
+		break;
+	}
+	finish(s, in, false);
+	return 0;
+}
+
+/*
+ * Checks before a command runs, in Redis's order: the command exists, its
+ * arity, authentication, ACL, then MULTI queueing and cluster routing.
+ * Returns true when the command should run; false when it was answered
+ * (refused or queued).
+ */
+static bool admit(struct rd_session *s)
+{
+	const struct rd_cmd *c = rd_cmd_lookup(rd_arg(s, 0));
+	uint32_t argc = rd_argc(s);
+
+	if (!c) {
+		rd_lcore(s)->rdst.unknown++;
+		err_unknown(s);
+		if (s->flags & RD_C_MULTI)
+			s->flags |= RD_C_DIRTY_EXEC;
+		return false;
+	}
+	if (c->sub && argc >= 2) {
+		const struct rd_cmd *sub = rd_subcmd_lookup(c, rd_arg(s, 1));
+
+		if (!sub) {
+			s->def = c;
+			err_unknown_sub(s);
+			if (s->flags & RD_C_MULTI)
+				s->flags |= RD_C_DIRTY_EXEC;
+			return false;
+		}
+		c = sub;
+	}
+	s->def = c;
+	if ((c->arity > 0 && (int64_t)argc != c->arity) || (int64_t)argc < -c->arity ||
+	    (c->sub && argc < 2 && !c->fn)) {
+		rd_err_arity(s);
+		if (s->flags & RD_C_MULTI)
+			s->flags |= RD_C_DIRTY_EXEC;
+		return false;
+	}
+	if (!s->authenticated && !(c->flags & RD_F_NO_AUTH) && rd_acl_auth_required(rd_server(s))) {
+		rd_err(s, "NOAUTH Authentication required.");
+		if (s->flags & RD_C_MULTI)
+			s->flags |= RD_C_DIRTY_EXEC;
+		return false;
+	}
+	if (!rd_acl_check(s, c))
+		return false;
+	if (!rd_cluster_admit(s, c))
+		return false;
+	if ((s->flags & RD_C_MULTI) && !rd_multi_passes(c)) {
+		rd_multi_queue(s);
+		return false;
+	}
+	return true;
+}
+
+bool rd_inline_is_http(const struct rd_session *s)
+{
+	const struct resp_arg *first = rd_arg(s, 0), *second = rd_arg(s, 1),
+			      *last = rd_arg(s, rd_argc(s) - 1);
+	static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
+					       "PATCH", "CONNECT", "TRACE" };
+
+	if (last->kind == RESP_ARG_PTR && last->len >= 5 && memcmp(last->u.p, "HTTP/", 5) == 0)
+		return true;
+	if (second->kind != RESP_ARG_PTR || !second->len || second->u.p[0] != '/')
+		return false;
+	for (unsigned i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (first->len == strlen(methods[i]) &&
+		    memcmp(first->u.p, methods[i], first->len) == 0)
+			return true;
+	return false;
+}
+
+static bool is_cross_protocol(struct rd_session *s)
+{
+	const struct resp_arg *a = rd_arg(s, 0);
+
+	if (resp_arg_is(a, "host:") || resp_arg_is(a, "post"))
+		return true;
+	return false;
+}
+
+enum mc_run rd_session_run(struct rd_session *s, struct mc_inq *in, struct mc_out *out,
+			   struct mc_env *env)
+{
+	struct rd_lcore_stats *st = &((struct wc_lcore *)env->arg)->rdst;
+	struct rd_server *srv = ((struct wc_lcore *)env->arg)->app->rd;
+
+	s->env = env;
+	s->in = in;
+	s->conn_out = out;
+	for (;;) {
+		enum mc_run ret;
+		const char *err = NULL;
+		enum resp_parse pr;
+		struct resp_mem mem = { .alloc = arena_alloc, .stage = stage_alloc, .ctx = s };
+		struct resp_limits lim = { .max_bulk = srv->proto_max_bulk_len,
+					   .authenticated = s->authenticated ||
+							    !rd_acl_auth_required(srv) };
+
+		switch (s->st) {
+		case RD_S_CLOSE:
+			return MC_RUN_CLOSE;
+		case RD_S_RUN:
+			/* waiting for completions, or retrying after the mailbox was full */
+			if (s->pending)
+				return MC_RUN_PENDING;
+			if (after_run(s, in, run_handler(s), &ret))
+				return ret;
+			continue;
+		default:
+			break;
+		}
+		if (s->flags & RD_C_KILLED) {
+			s->st = RD_S_CLOSE;
+			return MC_RUN_CLOSE;
+		}
+		if (in->len == 0)
+			return MC_RUN_MORE;
+		if (mc_out_full(out))
+			return MC_RUN_FULL;
+		pr = resp_parse(&s->parser, &s->cmd, in, &lim, &mem, &err);
+		switch (pr) {
+		case RESP_MORE:
+			return MC_RUN_MORE;
+		case RESP_NOMEM:
+			s->stage_wait = true;
+			return MC_RUN_MORE;
+		case RESP_PROTO_ERROR: {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "ERR %s", err);
+			resp_error(out, msg);
+			s->st = RD_S_CLOSE;
+			s->close_reason = MC_CLOSE_LINE_TOO_LONG;
+			return MC_RUN_CLOSE;
+		}
+		case RESP_EMPTY:
+			resp_parse_done(&s->parser, &s->cmd, in);
+			command_memory_release(s);
+			continue;
+		case RESP_COMMAND:
+			break;
+		}
+		s->stage_wait = false;
+		st->net_in += s->cmd.bytes;
+		if (is_cross_protocol(s) ||
+		    (s->cmd.is_inline && rd_argc(s) >= 2 && rd_inline_is_http(s))) {
+			/* Redis: a POST or Host: line is an attack from a browser: hang up */
+			env->st.http_closed++;
+			s->st = RD_S_CLOSE;
+			s->close_reason = MC_CLOSE_HTTP;
+			command_memory_release(s);
+			return MC_RUN_CLOSE;
+		}
+		s->out = out;
+		if (s->flags & (RD_C_REPLY_OFF | RD_C_REPLY_SKIP_NEXT)) {
+			static __thread struct mc_out devnull;
+
+			if (s->flags & RD_C_REPLY_SKIP_NEXT) {
+				s->flags &= ~RD_C_REPLY_SKIP_NEXT;
+				s->flags |= RD_C_REPLY_SKIP;
+			}
+			devnull = (struct mc_out){ .more = discard_more };
+			s->out = &devnull;
+		}
+		s->def = NULL;
+		s->step = 0;
+		s->acc = s->acc2 = 0;
+		s->failed = false;
+		s->call_failed = false;
+		s->last_ms = (uint64_t)wc_clock_unix_ms(&env->ctx->clock);
+		if (!admit(s)) {
+			finish(s, in, s->def != NULL);
+			continue;
+		}
+		s->tsc_start = rte_rdtsc();
+		if (after_run(s, in, run_handler(s), &ret))
+			return ret;
+	}
+}
+
+void rd_session_complete(struct rd_session *s, struct wc_mbox_req *req, struct mc_inq *in,
+			 struct mc_out *out, struct mc_env *env)
+{
+	enum mc_run ret;
+
+	s->env = env;
+	s->in = in;
+	s->conn_out = out;
+	rd_call_complete(s, req);
+	if (s->pending || s->st != RD_S_RUN || s->busy)
+		return;
+	(void)after_run(s, in, run_handler(s), &ret);
+}
+
+bool rd_session_mid_request(const struct rd_session *s, const struct mc_inq *in)
+{
+	return s->st == RD_S_PARSE && in->len > 0;
+}
