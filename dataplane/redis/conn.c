@@ -263,6 +263,7 @@ static enum rd_res client_reply(struct rd_session *s)
 {
 	if (rd_arg_is(s, 2, "on")) {
 		s->flags &= ~(RD_C_REPLY_OFF | RD_C_REPLY_SKIP_NEXT | RD_C_REPLY_SKIP);
+		s->out = s->conn_out;	/* (this command started silent) */
 		resp_ok(rd_out(s));
 	} else if (rd_arg_is(s, 2, "off")) {
 		s->flags |= RD_C_REPLY_OFF;

@@ -484,6 +484,7 @@ static bool scan_keep(struct rd_session *s, const struct scan_filter *f,
 
 #define SCAN_PART_SHIFT 40
 #define WC_BUCKET_SLOTS_MAX 10	/* entries in one index bucket (store/index.h) */
+#define SCAN_MAX_KEYS 8000	/* keys one SCAN call returns at most (COUNT is capped) */
 
 static enum rd_res scan(struct rd_session *s)
 {
@@ -492,8 +493,9 @@ static enum rd_res scan(struct rd_session *s)
 	struct scan_filter f = { .type = -1 };
 	uint32_t part, bucket;
 	uint64_t found = 0, visited = 0;
-	unsigned nkeys = 0, cap;
-	struct wc_scan_key *keys;
+	unsigned nkeys = 0;
+	struct wc_scan_key batch[16 * WC_BUCKET_SLOTS_MAX];
+	uint8_t **found_keys;
 	const struct resp_arg *c = rd_arg(s, 1);
 	char num[24];
 
@@ -554,12 +556,12 @@ static enum rd_res scan(struct rd_session *s)
 	}
 	part = (uint32_t)(cursor >> SCAN_PART_SHIFT);
 	bucket = (uint32_t)(cursor & ((1ull << SCAN_PART_SHIFT) - 1));
-	if (count > 100000)
-		count = 100000;
-	cap = (unsigned)(count < 64 ? 64 : count) + 64 * WC_BUCKET_SLOTS_MAX;
-	keys = rd_scratch(s, cap * sizeof(*keys));
-	if (!keys) {
-		rd_err(s, "ERR out of memory for SCAN's reply (try a smaller COUNT)");
+	if (count > SCAN_MAX_KEYS - 64 * WC_BUCKET_SLOTS_MAX)
+		count = SCAN_MAX_KEYS - 64 * WC_BUCKET_SLOTS_MAX;
+	/* the keys found, each copied into the arena: [len][bytes] */
+	found_keys = rd_scratch(s, SCAN_MAX_KEYS * sizeof(*found_keys));
+	if (!found_keys) {
+		rd_err(s, "ERR out of memory for SCAN");
 		return RD_DONE;
 	}
 	/*
@@ -567,28 +569,38 @@ static enum rd_res scan(struct rd_session *s)
 	 * buckets: the index is sized for the memory, not the keys, so a sparse
 	 * one must not cost a call per few buckets.
 	 */
-	while (part < app->nparts && found < count && visited < count * 100 + 4096) {
+	while (part < app->nparts && found < count && visited < count * 100 + 65536) {
 		bool done = false;
 		unsigned n;
+		struct wc_part_stats ps;
 
 		f.part = app->parts[part];
-		n = wc_part_scan_keys(f.part, &bucket, 64, scan_want, &f, keys + nkeys,
-				      cap - nkeys, &done);
+		wc_part_get_stats(f.part, &ps);
+		if (ps.keys == 0) {
+			part++;	/* nothing to find there */
+			bucket = 0;
+			continue;
+		}
+		n = wc_part_scan_keys(f.part, &bucket, 16, scan_want, &f, batch, 16 * WC_BUCKET_SLOTS_MAX,
+				      &done);
 		found += n;
-		visited += 64;
-		{
-			unsigned base = nkeys;
+		visited += 16;
+		for (unsigned i = 0; i < n && nkeys < SCAN_MAX_KEYS; i++) {
+			uint8_t *k;
 
-			for (unsigned i = 0; i < n; i++)
-				if (scan_keep(s, &f, &keys[base + i]))
-					keys[nkeys++] = keys[base + i];
+			if (!scan_keep(s, &f, &batch[i]))
+				continue;
+			k = rd_scratch(s, batch[i].klen + 1u);
+			if (!k)
+				break;
+			k[0] = batch[i].klen;
+			memcpy(k + 1, batch[i].key, batch[i].klen);
+			found_keys[nkeys++] = k;
 		}
 		if (done) {
 			part++;
 			bucket = 0;
 		}
-		if (cap - nkeys < 64 * WC_BUCKET_SLOTS_MAX)
-			break;
 	}
 	cursor = part >= app->nparts ? 0 : ((uint64_t)part << SCAN_PART_SHIFT) | bucket;
 	resp_array(rd_out(s), 2);
@@ -596,7 +608,7 @@ static enum rd_res scan(struct rd_session *s)
 	resp_bulk_str(rd_out(s), num);
 	resp_array(rd_out(s), nkeys);
 	for (unsigned i = 0; i < nkeys; i++)
-		resp_bulk(rd_out(s), keys[i].key, keys[i].klen);
+		resp_bulk(rd_out(s), found_keys[i] + 1, found_keys[i][0]);
 	return RD_DONE;
 }
 

@@ -23,6 +23,7 @@
 #include "net/neigh.h"
 #include "net/net.h"
 #include "net/tcp.h"
+#include "redis/server.h"
 
 #define DP_IP 0xC612000Bu		/* 198.18.0.11 */
 #define DP_CLIENT 0xC6120001u		/* 198.18.0.1 */
@@ -38,6 +39,7 @@ struct dp_harness {
 	int socket;
 	unsigned nsent;
 	struct rte_mbuf *sent[DP_MAX_SENT];
+	struct rd_server rd;		/* the Redis side (when cfg.redis_port) */
 };
 
 static struct dp_harness *dp_current;
@@ -125,6 +127,14 @@ static inline int dp_setup(struct dp_harness *h, void (*extra)(struct wc_config 
 		return -1;
 	app->lc[0] = h->lc;
 	h->lc->part_idx[h->lc->nparts++] = 0;
+	if (app->cfg.redis_port) {
+		rd_cmds_init();
+		if (rd_server_init(&h->rd, NULL, app->cfg.redis_port, app->cfg.cluster, NULL, 0,
+				   app->cfg.memory, app->cfg.max_value, app->cfg.requirepass,
+				   "test") != 0)
+			return -1;
+		app->rd = &h->rd;
+	}
 	if (wc_lcore_init(app, h->lc, 0, rte_lcore_id()) != 0)
 		return -1;
 	h->lc->ctx.clock.now = 1000;
@@ -142,6 +152,9 @@ static inline void dp_teardown(struct dp_harness *h)
 	rte_free((void *)(uintptr_t)app->slot_part);
 	rte_free(app->neigh);
 	rte_mempool_free(app->pool);
+	if (app->rd)
+		rd_server_fini(app->rd);
+	app->rd = NULL;
 }
 
 /* Feed one frame and run everything that follows from it. */
