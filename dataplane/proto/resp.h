@@ -113,6 +113,13 @@ enum resp_parse resp_parse(struct resp_parser *p, struct resp_cmd *c, struct mc_
 /* The command is finished: take its bytes off the queue and start the next. */
 void resp_parse_done(struct resp_parser *p, struct resp_cmd *c, struct mc_inq *in);
 
+/*
+ * The fast path's recognizer: buf holds exactly one "GET <key>" multibulk
+ * command (GET in any case, a key of 1..250 bytes) and nothing else.
+ * Returns the key (inside buf) or NULL.
+ */
+const uint8_t *resp_single_get(const uint8_t *buf, uint32_t len, uint32_t *klen);
+
 /* Copy n bytes from offset off of an argument (any kind). */
 void resp_arg_read(const struct resp_arg *a, const struct mc_inq *in, uint64_t off, void *dst,
 		   uint64_t n);

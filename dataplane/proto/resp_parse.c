@@ -483,10 +483,71 @@ static enum resp_parse parse_multibulk(struct resp_parser *p, struct resp_cmd *c
 	return RESP_COMMAND;
 }
 
+/* "<prefix><digits>\r\n" at *pp within end: the number, *pp past it; false if not that. */
+static inline bool fast_num(const uint8_t **pp, const uint8_t *end, uint8_t prefix, int64_t *out)
+{
+	const uint8_t *p = *pp;
+	uint64_t v = 0;
+	unsigned nd = 0;
+
+	if (p >= end || *p++ != prefix)
+		return false;
+	while (p < end && *p >= '0' && *p <= '9' && nd < 18) {
+		v = v * 10 + (uint64_t)(*p++ - '0');
+		nd++;
+	}
+	if (nd == 0 || p + 2 > end || p[0] != '\r' || p[1] != '\n' || (nd > 1 && (*pp)[1] == '0'))
+		return false;
+	*out = (int64_t)v;
+	*pp = p + 2;
+	return true;
+}
+
+/*
+ * The common case: a whole multibulk command of small arguments in one
+ * receive buffer. Parsed with plain pointers, every argument in place;
+ * anything unusual (or incomplete) returns false and takes the general
+ * path, which gives the same result.
+ */
+static bool fast_multibulk(struct resp_cmd *c, const struct mc_inq *in,
+			   const struct resp_limits *lim, uint64_t *used)
+{
+	uint64_t contig;
+	const uint8_t *base = in->peek(in, 0, &contig), *p = base, *end = base + contig;
+	int64_t argc, len;
+
+	if (!fast_num(&p, end, '*', &argc) || argc < 1 || argc > RESP_ARGV_EMBED ||
+	    (argc > 10 && !lim->authenticated))
+		return false;
+	for (int64_t i = 0; i < argc; i++) {
+		if (!fast_num(&p, end, '$', &len) || len > 16384 || (uint64_t)len > lim->max_bulk ||
+		    end - p < len + 2)
+			return false;
+		c->embed[i] = (struct resp_arg){ .u.p = p, .len = (uint32_t)len,
+						 .kind = RESP_ARG_PTR, .in_rx = true };
+		p += len + 2;
+	}
+	c->argc = (uint32_t)argc;
+	*used = (uint64_t)(p - base);
+	return true;
+}
+
 enum resp_parse resp_parse(struct resp_parser *p, struct resp_cmd *c, struct mc_inq *in,
 			   const struct resp_limits *lim, const struct resp_mem *mem,
 			   const char **err)
 {
+	if (p->st == RP_START && in->len) {
+		uint64_t used;
+
+		c->blocks = NULL;
+		c->nblocks = 0;
+		c->is_inline = false;
+		if (fast_multibulk(c, in, lim, &used)) {
+			p->pos = used;
+			c->bytes = used;
+			return RESP_COMMAND;
+		}
+	}
 	if (p->st == RP_START) {
 		uint8_t first;
 		int64_t n = 0;
@@ -534,6 +595,32 @@ enum resp_parse resp_parse(struct resp_parser *p, struct resp_cmd *c, struct mc_
 		p->st = RP_ARGS;
 	}
 	return parse_multibulk(p, c, in, lim, mem, err);
+}
+
+const uint8_t *resp_single_get(const uint8_t *t, uint32_t len, uint32_t *klen)
+{
+	uint64_t head, get;
+	uint32_t n, digits = 0;
+	const uint8_t *p;
+
+	/* "*2\r\n$3\r\nGET\r\n$" is 14 bytes, then the key's length, "\r\n", key, "\r\n" */
+	if (len < 20)
+		return NULL;
+	memcpy(&head, t, 8);
+	memcpy(&get, t + 6, 8);
+	if (head != 0x0a0d33240a0d322aull ||	/* "*2\r\n$3\r\n" */
+	    ((get >> 16) | 0x0000000000202020ull) != 0x0000240a0d746567ull)	/* "get\r\n$" */
+		return NULL;
+	p = t + 14;
+	for (n = 0; digits < 3 && p[digits] >= '0' && p[digits] <= '9'; digits++)
+		n = n * 10 + (uint32_t)(p[digits] - '0');
+	p += digits;
+	if (digits == 0 || n == 0 || n > 250 || (digits > 1 && t[14] == '0') ||
+	    (uint64_t)(t + len - p) != n + 4u || p[0] != '\r' || p[1] != '\n' ||
+	    p[n + 2] != '\r' || p[n + 3] != '\n')
+		return NULL;
+	*klen = n;
+	return p + 2;
 }
 
 void resp_parse_done(struct resp_parser *p, struct resp_cmd *c, struct mc_inq *in)

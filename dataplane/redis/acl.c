@@ -60,6 +60,7 @@ void rd_acl_session_start(struct rd_session *s)
 
 	s->user = find_user(acl_table(srv), (const uint8_t *)"default", 7);
 	s->authenticated = !rd_acl_auth_required(srv);
+	s->fast_get = s->user != NULL;	/* (every user may GET every key) */
 }
 
 static bool password_ok(const struct rd_user *u, const uint8_t *pass, uint32_t len)
@@ -91,6 +92,7 @@ bool rd_acl_authenticate(struct rd_session *s, const struct resp_arg *user,
 	}
 	s->user = u;
 	s->authenticated = true;
+	s->fast_get = true;	/* (every user may GET every key) */
 	return true;
 }
 

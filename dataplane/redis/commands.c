@@ -24,6 +24,8 @@ static const struct rd_cmd *parents[ALL_MAX];	/* by id: the container of a subco
 static unsigned nall, ntop;
 static const struct rd_cmd *tops[ALL_MAX];
 
+uint16_t rd_get_cmd_id;
+
 static uint32_t name_hash(const uint8_t *p, uint32_t n)
 {
 	uint32_t h = 2166136261u;
@@ -60,6 +62,8 @@ void rd_cmds_init(void)
 			slots[h & (TABLE_SIZE - 1)] = c;
 			tops[ntop++] = c;
 			number(c, NULL);
+			if (strcmp(c->name, "get") == 0)
+				rd_get_cmd_id = c->id;
 			for (struct rd_cmd *sc = c->sub; sc && sc->name; sc++)
 				number(sc, c);
 		}

@@ -166,6 +166,7 @@ struct rd_session {
 	bool busy;			/* a handler waits for mailbox room */
 	bool stage_wait;		/* waiting for the stage pool (transport: retry) */
 	bool authenticated;
+	bool fast_get;			/* may GET any key: the single-GET fast path applies */
 	uint32_t pending;		/* owner calls in flight */
 	uint32_t flags;			/* enum rd_client_flags */
 	uint64_t id;			/* CLIENT ID */
@@ -212,6 +213,20 @@ enum mc_run rd_session_run(struct rd_session *s, struct mc_inq *in, struct mc_ou
 void rd_session_complete(struct rd_session *s, struct wc_mbox_req *req, struct mc_inq *in,
 			 struct mc_out *out, struct mc_env *env);
 
+/*
+ * Between commands, nothing outstanding, nothing special about the
+ * connection (MULTI, silent replies, being killed): a transport's fast path
+ * may answer the next command itself (rd_tcp.c: a lone GET).
+ */
+static inline bool rd_session_idle(const struct rd_session *s)
+{
+	return s->st == RD_S_PARSE && s->parser.st == 0 && s->fast_get && s->authenticated &&
+	       !(s->flags & (RD_C_MULTI | RD_C_REPLY_OFF | RD_C_REPLY_SKIP_NEXT | RD_C_KILLED));
+}
+
+/* The command-table id of GET (for the fast path's statistics), set by rd_cmds_init. */
+extern uint16_t rd_get_cmd_id;
+
 /* In the middle of a request (the request timeout applies). */
 bool rd_session_mid_request(const struct rd_session *s, const struct mc_inq *in);
 
@@ -227,7 +242,8 @@ struct rd_lcore_stats {
 	uint64_t net_in, net_out;	/* bytes of RESP in and out */
 	uint64_t connections;		/* total_connections_received (RESP) */
 	uint64_t unknown;		/* unknown commands */
-	uint64_t *calls, *usec, *cmd_rejected, *cmd_failed;	/* per command id */
+	/* per command id; time in TSC cycles (INFO converts: no division per command) */
+	uint64_t *calls, *cycles, *cmd_rejected, *cmd_failed;
 };
 
 /* The handler's view: the session, and where its lcore's things are. */

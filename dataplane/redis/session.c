@@ -18,6 +18,7 @@
 #include "redis/acl.h"
 #include "redis/rd.h"
 #include "redis/server.h"
+#include "store/item.h"
 
 /* ---- the lcore behind a session ---- */
 
@@ -321,7 +322,7 @@ bool rd_lookup(struct rd_session *s, const uint8_t *key, uint32_t klen, struct w
 static void count_command(struct rd_session *s, bool rejected)
 {
 	struct rd_lcore_stats *st = &rd_lcore(s)->rdst;
-	uint64_t usec = 0;
+	uint64_t usec = 0, cycles;
 
 	st->commands++;
 	if (!s->def)
@@ -332,15 +333,18 @@ static void count_command(struct rd_session *s, bool rejected)
 		return;
 	}
 	if (s->tsc_start) {
-		usec = (rte_rdtsc() - s->tsc_start) * 1000000 / rte_get_tsc_hz();
-		st->usec[s->def->id] += usec;
+		cycles = rte_rdtsc() - s->tsc_start;
+		st->cycles[s->def->id] += cycles;
+		/* (the slow log's threshold is in microseconds: only long ones are converted) */
+		if (cycles > rte_get_tsc_hz() / 1000000 * 1000)
+			usec = cycles * 1000000 / rte_get_tsc_hz();
 	}
 	st->calls[s->def->id]++;
 	if (s->failed) {
 		st->failed++;
 		st->cmd_failed[s->def->id]++;
 	}
-	if (!(s->def->flags & RD_F_SKIP_SLOWLOG))
+	if (usec && !(s->def->flags & RD_F_SKIP_SLOWLOG))
 		rd_slowlog_note(rd_server(s), s, usec);
 }
 

@@ -370,6 +370,12 @@ static void inline_and_protocol_errors(void **state)
 	assert_true(matches("-ERR Protocol error: expected '$', got '%'\r\n", rbuf, c.n));
 	assert_true(c.fin);
 	dpc_close(&h, &c);
+	c = talk_seg("*2\r\n$3\r\nGET\r\n$03\r\nfoo\r\n", 22, 1400);
+	assert_true(matches("-ERR Protocol error: invalid bulk length\r\n", rbuf, c.n));
+	dpc_close(&h, &c);
+	c = talk_seg("*02\r\n$3\r\nGET\r\n$3\r\nfoo\r\n", 22, 1400);
+	assert_true(matches("-ERR Protocol error: invalid multibulk length\r\n", rbuf, c.n));
+	dpc_close(&h, &c);
 	c = talk_seg("*x\r\n", 4, 1400);
 	assert_true(matches("-ERR Protocol error: invalid multibulk length\r\n", rbuf, c.n));
 	dpc_close(&h, &c);
@@ -403,6 +409,36 @@ static void inline_and_protocol_errors(void **state)
 	assert_true(matches("+OK\r\n", rbuf, c.n));
 	assert_true(c.fin);
 	dpc_close(&h, &c);
+}
+
+/* A lone GET per segment takes the transport's fast path: the same replies, counted alike. */
+static void single_get_fast_path(void **state)
+{
+	static const struct {
+		const char *req, *want;
+	} steps[] = {
+		{ "*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$3\r\nbar\r\n", "+OK\r\n" },
+		{ "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n", "$3\r\nbar\r\n" },
+		{ "*2\r\n$3\r\nget\r\n$3\r\nfoo\r\n", "$3\r\nbar\r\n" },
+		{ "*2\r\n$3\r\ngEt\r\n$4\r\nnope\r\n", "$-1\r\n" },
+		{ "HELLO 3\r\n", NULL },
+		{ "*2\r\n$3\r\nGET\r\n$4\r\nnope\r\n", "_\r\n" },
+		{ "*2\r\n$3\r\nGET\r\n$0\r\n\r\n", "_\r\n" },	/* (an empty key: general path) */
+	};
+	struct dpc c;
+	uint64_t calls0 = h.lc->rdst.calls[rd_get_cmd_id];
+
+	(void)state;
+	flush();
+	assert_true(dpc_open(&h, &c, next_port++, 6379, rbuf, sizeof(rbuf)));
+	for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		c.n = 0;
+		dpc_send(&h, &c, steps[i].req, strlen(steps[i].req), 1400);
+		if (steps[i].want && !matches(steps[i].want, rbuf, c.n))
+			fail_msg("step %u: wanted %s got %s", i, steps[i].want, esc(rbuf, c.n));
+	}
+	dpc_close(&h, &c);
+	assert_int_equal(h.lc->rdst.calls[rd_get_cmd_id] - calls0, 5);
 }
 
 /* The same pipeline cut at every segment size gives the same bytes. */
@@ -464,6 +500,7 @@ int main(void)
 		cmocka_unit_test(transactions),
 		cmocka_unit_test(resp3_and_connection),
 		cmocka_unit_test(inline_and_protocol_errors),
+		cmocka_unit_test(single_get_fast_path),
 		cmocka_unit_test(pipeline_any_cut),
 		cmocka_unit_test(large_value),
 	};

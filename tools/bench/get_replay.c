@@ -5,10 +5,13 @@
  * the byte queues and a reply segment), replayed deterministically on a
  * dataplane without a NIC (tests/unit/dp_harness.h).
  *
- *   get_replay                       time UDP and TCP rounds, alternating: the
- *                                    best ns per request of each and their ratio
- *   get_replay --callgrind udp|tcp   count only one round's loop under callgrind
- *   get_replay --callgrind udp|tcp --offload
+ *   get_replay                       time UDP, TCP and RESP rounds, alternating:
+ *                                    the best ns per request of each and their
+ *                                    ratios (RESP: a Redis GET on :6379, the same
+ *                                    keys through the same TCP)
+ *   get_replay --callgrind udp|tcp|resp
+ *                                    count only one round's loop under callgrind
+ *   get_replay --callgrind udp|tcp|resp --offload
  *                                    the same on a port that checks and sets
  *                                    IPv4/UDP/TCP checksums itself, as most
  *                                    NICs do (memif and tap do not)
@@ -40,7 +43,10 @@ struct conn {
 	uint32_t seq, ack;
 };
 
-static struct conn conns[CONNS];
+enum { T_UDP, T_TCP, T_RESP, T_COUNT };
+static const char *const tname[T_COUNT] = { "udp", "tcp", "resp" };
+
+static struct conn conns[CONNS], rconns[CONNS];
 
 static double now_s(void)
 {
@@ -77,26 +83,25 @@ static uint32_t synack_seq(void)
 	return rte_be_to_cpu_32(th->sent_seq);
 }
 
-static int tcp_connect_all(void)
+static void tcp_connect_all(struct conn *cs, uint16_t first_port, uint16_t dport)
 {
 	static const uint8_t syn_opts[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };
 	uint8_t f[256];
 
 	for (int i = 0; i < CONNS; i++) {
-		struct conn *c = &conns[i];
+		struct conn *c = &cs[i];
 
-		c->port = (uint16_t)(30000 + i);
+		c->port = (uint16_t)(first_port + i);
 		c->seq = 1000;
 		dp_clear_sent(&h);
-		dp_input(&h, f, dp_tcp(f, c->port, RTE_TCP_SYN_FLAG, c->seq, 0, 65535, NULL, 0,
-				       syn_opts, sizeof(syn_opts)));
+		dp_input(&h, f, dp_tcp_ports(f, c->port, dport, RTE_TCP_SYN_FLAG, c->seq, 0, 65535,
+					     NULL, 0, syn_opts, sizeof(syn_opts)));
 		c->ack = synack_seq() + 1;
 		c->seq++;
-		dp_input(&h, f, dp_tcp(f, c->port, RTE_TCP_ACK_FLAG, c->seq, c->ack, 65535, NULL, 0,
-				       NULL, 0));
+		dp_input(&h, f, dp_tcp_ports(f, c->port, dport, RTE_TCP_ACK_FLAG, c->seq, c->ack,
+					     65535, NULL, 0, NULL, 0));
 	}
 	dp_clear_sent(&h);
-	return wc_tcp_active(h.lc) == CONNS ? 0 : -1;
 }
 
 /* Load KEYS values over UDP (the store is the same whichever way they came). */
@@ -117,24 +122,29 @@ static void load(void)
 }
 
 /* Build one round of requests over one transport, as rx_burst would hand them over. */
-static void build_round(bool tcp, struct rte_mbuf **rx, uint64_t *seed)
+static void build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 {
-	/* "VALUE key:000000000000 0 32\r\n" + value + "\r\nEND\r\n" */
-	const uint32_t reply_len = 29 + VALUE + 7;
+	/* "VALUE key:000000000000 0 32\r\n" + value + "\r\nEND\r\n"; RESP: "$32\r\n" + value + "\r\n" */
+	const uint32_t reply_len = t == T_RESP ? 5 + VALUE + 2 : 29 + VALUE + 7;
 	static uint8_t frame[256];
 	char cmd[64];
 
 	for (int i = 0; i < REQS; i++) {
-		int n;
+		int n, k;
 		size_t len;
 
 		*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
-		n = snprintf(cmd, sizeof(cmd), "get key:%012d\r\n", (int)((*seed >> 33) % KEYS));
-		if (tcp) {
-			struct conn *c = &conns[i % CONNS];
+		k = (int)((*seed >> 33) % KEYS);
+		if (t == T_RESP)
+			n = snprintf(cmd, sizeof(cmd), "*2\r\n$3\r\nGET\r\n$16\r\nkey:%012d\r\n", k);
+		else
+			n = snprintf(cmd, sizeof(cmd), "get key:%012d\r\n", k);
+		if (t != T_UDP) {
+			struct conn *c = t == T_RESP ? &rconns[i % CONNS] : &conns[i % CONNS];
 
-			len = dp_tcp(frame, c->port, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->seq, c->ack,
-				     65535, cmd, (size_t)n, NULL, 0);
+			len = dp_tcp_ports(frame, c->port, t == T_RESP ? 6379 : 11211,
+					   RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->seq, c->ack, 65535,
+					   cmd, (size_t)n, NULL, 0);
 			c->seq += (uint32_t)n;
 			c->ack += reply_len;
 		} else {
@@ -173,12 +183,12 @@ int main(int argc, char **argv)
 	static struct rte_mbuf *rx[REQS];
 	const char *only = argc > 2 && strcmp(argv[1], "--callgrind") == 0 ? argv[2] : NULL;
 	uint64_t seed = 42, hits0;
-	double best[2] = { 1e9, 1e9 };
+	double best[T_COUNT] = { 1e9, 1e9, 1e9 };
 	int rounds = only ? 2 : 9, done = 0;
 
 	offload = only && argc == 4 && strcmp(argv[3], "--offload") == 0;
 	if ((argc > 1 && !only) || argc > 4 || (argc == 4 && !offload)) {
-		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp [--offload]]\n");
+		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp [--offload]]\n");
 		return 2;
 	}
 	if (dp_eal_init() != 0 || dp_setup(&h, NULL) != 0) {
@@ -188,23 +198,25 @@ int main(int argc, char **argv)
 	h.app.ports[0].tx_ip_cksum = h.app.ports[0].tx_l4_cksum = offload;
 	dp_learn_client(&h);
 	load();
-	if (tcp_connect_all() != 0) {
+	tcp_connect_all(conns, 30000, 11211);
+	tcp_connect_all(rconns, 40000, 6379);
+	if (wc_tcp_active(h.lc) != 2 * CONNS) {
 		fprintf(stderr, "get_replay: connections not established\n");
 		return 1;
 	}
 	hits0 = h.lc->ctx.st.get_hits;
-	/* UDP and TCP rounds alternate, so both see the same machine; the first of each warms up */
+	/* the transports' rounds alternate, so all see the same machine; the first of each warms up */
 	for (int round = 0; round < rounds; round++) {
-		for (int tcp = 0; tcp < 2; tcp++) {
-			double t;
+		for (int t = 0; t < T_COUNT; t++) {
+			double secs;
 
-			if (only && strcmp(only, tcp ? "tcp" : "udp") != 0)
+			if (only && strcmp(only, tname[t]) != 0)
 				continue;
-			build_round(tcp, rx, &seed);
-			t = replay_round(rx, only && round == 1);
+			build_round(t, rx, &seed);
+			secs = replay_round(rx, only && round == 1);
 			done++;
-			if (round > 0 && t < best[tcp])
-				best[tcp] = t;
+			if (round > 0 && secs < best[t])
+				best[t] = secs;
 		}
 	}
 	if (h.lc->ctx.st.get_hits - hits0 != (uint64_t)done * REQS) {
@@ -212,15 +224,17 @@ int main(int argc, char **argv)
 			(unsigned long)(h.lc->ctx.st.get_hits - hits0), done * REQS);
 		return 1;
 	}
-	if (h.lc->tcp->st.retransmits || wc_tcp_active(h.lc) != CONNS) {
+	if (h.lc->tcp->st.retransmits || wc_tcp_active(h.lc) != 2 * CONNS) {
 		fprintf(stderr, "get_replay: the TCP replay went wrong (retransmits %lu)\n",
 			(unsigned long)h.lc->tcp->st.retransmits);
 		return 1;
 	}
 	if (!only) {
-		printf("get_replay: ns per GET hit, best of %d rounds of %d: udp %.1f, tcp %.1f\n",
-		       rounds - 1, REQS, best[0] / REQS * 1e9, best[1] / REQS * 1e9);
-		printf("ratio.tcp_vs_udp_get=%.3f\n", best[0] / best[1]);
+		printf("get_replay: ns per GET hit, best of %d rounds of %d: udp %.1f, tcp %.1f, "
+		       "resp %.1f\n", rounds - 1, REQS, best[T_UDP] / REQS * 1e9,
+		       best[T_TCP] / REQS * 1e9, best[T_RESP] / REQS * 1e9);
+		printf("ratio.tcp_vs_udp_get=%.3f\n", best[T_UDP] / best[T_TCP]);
+		printf("ratio.resp_vs_tcp_get=%.3f\n", best[T_TCP] / best[T_RESP]);
 	}
 	dp_teardown(&h);
 	return 0;

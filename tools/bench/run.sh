@@ -29,7 +29,7 @@ echo "   TCP vs UDP rate on one core (target: ratio at least 0.60)"
 ratio=$(awk -F= '/^ratio.tcp_vs_udp_get=/ {print $2}' "$log")
 declare -A instr
 # software checksums (memif, tap: the links measured here), then with a NIC's checksum offload
-for proto in udp tcp; do
+for proto in udp tcp resp; do
 	for mode in "" offload; do
 		valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
 			"$dir/get_replay" --callgrind "$proto" ${mode:+--$mode} >/dev/null 2>&1
@@ -41,8 +41,12 @@ echo "  instructions per GET hit (callgrind): udp ${instr[udp]} (target: under 1
 	"tcp ${instr[tcp]} (target: under 2000)" | tee -a "$log"
 echo "  with checksum offload (a NIC, not memif/tap): udp ${instr[udpoffload]}," \
 	"tcp ${instr[tcpoffload]}" | tee -a "$log"
-printf '{\n  "instr.udp_get": %s,\n  "instr.tcp_get": %s,\n  "instr.udp_get_offload": %s,\n  "instr.tcp_get_offload": %s,\n  "ratio.tcp_vs_udp_get": %s\n}\n' \
-	"${instr[udp]}" "${instr[tcp]}" "${instr[udpoffload]}" "${instr[tcpoffload]}" "$ratio" >"$out/get.json"
+echo "  Redis GET hit (RESP over the same TCP): ${instr[resp]} (target: under 2000)," \
+	"with offload ${instr[respoffload]}; RESP/memcached-TCP rate in the replay:" \
+	"$(awk -F= '/^ratio.resp_vs_tcp_get=/ {print $2}' "$log") (target: at least 0.9)" | tee -a "$log"
+printf '{\n  "instr.udp_get": %s,\n  "instr.tcp_get": %s,\n  "instr.resp_get": %s,\n  "instr.udp_get_offload": %s,\n  "instr.tcp_get_offload": %s,\n  "instr.resp_get_offload": %s,\n  "ratio.tcp_vs_udp_get": %s,\n  "ratio.resp_vs_tcp_get": %s\n}\n' \
+	"${instr[udp]}" "${instr[tcp]}" "${instr[resp]}" "${instr[udpoffload]}" "${instr[tcpoffload]}" \
+	"${instr[respoffload]}" "$ratio" "$(awk -F= '/^ratio.resp_vs_tcp_get=/ {print $2}' "$log")" >"$out/get.json"
 
 echo "== network: the link's ceiling, wirecache over UDP and TCP, memcached and redis"
 net=(--quick)
