@@ -4,8 +4,8 @@ machine: wirecache-loadgen against
 
   * the link's ceiling: dpdk-testpmd --forward-mode=macswap in the server's
     place on the same memif link (loadgen in echo mode);
-  * wirecache-dp over memif: memcached over UDP, then TCP, for each GET:SET
-    mix and value size;
+  * wirecache-dp over memif: memcached over UDP, then TCP, then Redis (RESP
+    over the same TCP), for each GET:SET mix and value size;
   * memcached and redis-server (Debian's) over loopback TCP, driven by the
     loadgen's kernel-socket mode with the same workloads;
   * latency: open loop (Poisson) at 10%, 50% and 90% of wirecache's
@@ -227,10 +227,11 @@ class Bench:
                     preloaded = False
                     for mix in mixes:
                         name = "wirecache-%s-%s-%dB" % (transport, mix.replace(":", "-"), value)
+                        how = (["--transport", "tcp", "--proto", "redis"] if transport == "resp"
+                               else ["--transport", transport])
                         r = self.run_lg(name, self.loadgen_cmd(
                             name, lg_cpus, "client",
-                            ["--transport", transport] +
-                            self.workload(mix, value, not preloaded)))
+                            how + self.workload(mix, value, not preloaded)))
                         preloaded = True
                         res[(transport, mix, value)] = r
                         self.rows.append(("wirecache", transport, mix, value, r))
@@ -385,7 +386,7 @@ def main():
           "%d flows x %d deep, %d keys, Zipf 0.99, 16 B keys" %
           (srv_cpus[0], lg_cpus[0], b.flows, b.depth, b.keys))
     ceil = b.ceiling(lg_cpus, srv_cpus)
-    wc = b.wirecache(lg_cpus, srv_cpus, mixes, values, ["udp", "tcp"])
+    wc = b.wirecache(lg_cpus, srv_cpus, mixes, values, ["udp", "tcp", "resp"])
     mc = b.baseline("memcached", lg_cpus[0], srv_cpus[0], mixes, values)
     rd = b.baseline("redis", lg_cpus[0], srv_cpus[0], mixes, values)
     base = wc[("udp", mixes[0] if a.quick else "95:5", 32)]
@@ -422,6 +423,7 @@ def main():
     if ceil:
         print("ratio.udp_get_vs_ceiling=%.3f" % (udp_get / ceil["ops_per_sec"]))
     print("ratio.tcp_get_vs_udp_get=%.3f" % (tcp_get / udp_get))
+    print("ratio.resp_get_vs_tcp_get=%.3f" % (wc[("resp", key, 32)]["ops_per_sec"] / tcp_get))
     same = ("95:5", 32)
     if mc:
         print("ratio.vs_memcached_per_core=%.2f" %
@@ -429,6 +431,8 @@ def main():
     if rd:
         print("ratio.vs_redis_per_core=%.2f" %
               (wc[("tcp", "95:5", 32)]["ops_per_sec"] / rd[same]["ops_per_sec"]))
+        print("ratio.resp_vs_redis_per_core=%.2f" %
+              (wc[("resp", "95:5", 32)]["ops_per_sec"] / rd[same]["ops_per_sec"]))
     if 50 in lat:
         print("latency.p99_us_at_50pct=%.1f" % lat[50]["latency"]["p99_us"])
     if len(scale) > 1:

@@ -55,5 +55,10 @@ net=(--quick)
 /usr/bin/python3 tools/bench/netbench.py "$(dirname "$dir")" --results "$out" "${net[@]}" |
 	tee -a "$log"
 
+echo "== redis-benchmark against a node and against redis-server"
+rb=()
+[ "${BENCH_QUICK:-0}" = 1 ] && rb=(--quick)
+/usr/bin/python3 tools/bench/redisbench.py --results "$out" "${rb[@]}" | tee -a "$log"
+
 echo "== summary"
 grep -E '^(ratio|store|latency|instr)\.[a-z0-9_.]+=' "$log" || true

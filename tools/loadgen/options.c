@@ -26,7 +26,7 @@ void lg_usage(void)
 	       "  --socket HOST:PORT        kernel TCP sockets with epoll (baselines); HOST is an\n"
 	       "                            address on loopback or in a test namespace\n"
 	       "  --threads N               socket mode: threads (default 1)\n"
-	       "  --proto memcached|redis   request protocol (redis: socket mode)\n"
+	       "  --proto memcached|redis   request protocol (redis: TCP or socket mode)\n"
 	       "Workload\n"
 	       "  --keys N                  key space (default 100000)\n"
 	       "  --zipf THETA              Zipf popularity, 0 = uniform (default 0.99)\n"
@@ -293,8 +293,9 @@ int lg_options(int argc, char **argv, struct lg_cfg *c)
 		return bad("value-size", value_size);
 	if (c->value_size.kind != LG_DIST_FIXED && c->value_size.max > max_value)
 		c->value_size.max = max_value;
-	if (c->proto == LG_REDIS && c->transport != LG_SOCKET) {
-		fprintf(stderr, "wirecache-loadgen: --proto redis needs --socket\n");
+	if (c->proto == LG_REDIS && c->transport != LG_SOCKET && c->transport != LG_TCP) {
+		fprintf(stderr, "wirecache-loadgen: --proto redis runs over TCP (--transport tcp) "
+			"or --socket\n");
 		return -1;
 	}
 	if (c->proto == LG_REDIS && !port_set)
