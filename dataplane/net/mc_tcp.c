@@ -10,7 +10,6 @@
  * stops reading requests until the peer catches up, so a client that sends
  * without reading fills its own window, not our memory.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "net/tcp_impl.h"
@@ -31,21 +30,6 @@ static void mc_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
 		mc_session_release(&c->sess, &lc->env);
 }
 
-/* memcached and Redis hang up on HTTP in silence; the log says so, at most every 10 s */
-static void log_http(struct wc_lcore *lc, const struct wc_tcb *c)
-{
-	static __thread uint64_t last_ms, since;
-
-	since++;
-	if (last_ms && lc->tcp->now_ms - last_ms < 10000)
-		return;
-	printf("wirecache-dp: lcore %u: hung up on %lu connection(s) that sent HTTP to port %u "
-	       "(cross-protocol; the last from %u.%u.%u.%u)\n", lc->id, (unsigned long)since,
-	       c->lport, c->rip >> 24, (c->rip >> 16) & 255, (c->rip >> 8) & 255, c->rip & 255);
-	last_ms = lc->tcp->now_ms;
-	since = 0;
-}
-
 /*
  * The common request, "get <key>" alone in one segment, answered without
  * the general session machinery (the same reply mc_session_run would give).
@@ -63,10 +47,7 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 	if (!key)
 		return false;
 	mc_exec_get_one(&lc->env, &c->out, key, klen, cas);
-	/* the request is answered: its mbuf carries the next segment out */
-	wc_tcp_recycle(lc, c->rx.head);
-	memset(&c->rx, 0, sizeof(c->rx));
-	c->inq.len = 0;
+	wc_tcp_rx_answered(lc, c);
 	return true;
 }
 
@@ -80,7 +61,18 @@ static void mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 	if (c->app_closed)
 		goto out;
 	if (c->tx.len <= WC_TCP_SND_QUEUE_LOW && single_get(lc, c)) {
-		r = MC_RUN_MORE;
+		/* answered whole: nothing of the session's state changed */
+		wc_tcp_out_commit(c);
+		if (c->out.failed) {
+			wc_tcp_reset_conn(lc, c);
+			return;
+		}
+		if (c->state == TCP_CLOSE_WAIT) {
+			/* the request came with the peer's FIN: all answered, close */
+			c->app_closed = true;
+			c->fin_wanted = true;
+		}
+		goto out;
 	} else if (wc_tcp_out_full(&c->out)) {
 		/* the peer must read first; retried until then (a FIN it sent waits too) */
 		wc_tcp_retry_add(t, c);
@@ -88,42 +80,14 @@ static void mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 	} else {
 		r = mc_session_run(&c->sess, &c->inq, &c->out, &lc->env);
 	}
-	wc_tcp_out_commit(c);
-	if (c->out.failed) {
-		/* no buffers left for a reply: this connection cannot go on */
-		wc_tcp_reset_conn(lc, c);
-		return;
-	}
-	if (c->sess.stage_wait) {
+	{
+		struct wc_tcp_ran ran = { .r = r, .stage_wait = c->sess.stage_wait,
+					  .mid_request = mc_session_mid_request(&c->sess, &c->inq),
+					  .close_reason = c->sess.close_reason };
+
 		c->sess.stage_wait = false;
-		wc_tcp_stage_wait_add(t, c);	/* run again once an upload gives room back */
-	}
-	if (mc_session_mid_request(&c->sess, &c->inq) || c->mid_request) {
-		/* the request timeout runs from the last data that came (tcp.h) */
-		c->mid_request = mc_session_mid_request(&c->sess, &c->inq);
-		wc_tcp_touch_idle(lc, c);
-		wc_tcb_schedule(t, c);	/* the idle timer may have moved earlier */
-	}
-	switch (r) {
-	case MC_RUN_CLOSE:
-		if (c->sess.close_reason == MC_CLOSE_HTTP)
-			log_http(lc, c);
-		c->app_closed = true;
-		c->fin_wanted = true;
-		break;
-	case MC_RUN_BUSY:
-	case MC_RUN_FULL:
-		wc_tcp_retry_add(t, c);	/* mailbox room, or the peer reading */
-		break;
-	case MC_RUN_PENDING:
-		break;
-	case MC_RUN_MORE:
-		/* the peer finished sending and every request is answered */
-		if (c->state == TCP_CLOSE_WAIT && c->rx.len == 0) {
-			c->app_closed = true;
-			c->fin_wanted = true;
-		}
-		break;
+		if (!wc_tcp_session_ran(lc, c, &ran))
+			return;
 	}
 out:
 	wc_tcp_output(lc, c);

@@ -39,21 +39,6 @@ static void rd_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
 		rd_session_release(&c->rd, &lc->env);
 }
 
-/* memcached and Redis hang up on HTTP in silence; the log says so, at most every 10 s */
-static void log_http(struct wc_lcore *lc, const struct wc_tcb *c)
-{
-	static __thread uint64_t last_ms, since;
-
-	since++;
-	if (last_ms && lc->tcp->now_ms - last_ms < 10000)
-		return;
-	printf("wirecache-dp: lcore %u: hung up on %lu connection(s) that sent HTTP to port %u "
-	       "(cross-protocol; the last from %u.%u.%u.%u)\n", lc->id, (unsigned long)since,
-	       c->lport, c->rip >> 24, (c->rip >> 16) & 255, (c->rip >> 8) & 255, c->rip & 255);
-	last_ms = lc->tcp->now_ms;
-	since = 0;
-}
-
 /*
  * The common request, a lone "GET <key>" in one segment, answered without
  * the general session machinery (the same reply rd_session_run would give).
@@ -91,10 +76,7 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 		lc->rdst.calls[rd_get_cmd_id]++;
 		lc->rdst.cycles[rd_get_cmd_id] += rte_rdtsc() - t0;
 	}
-	/* the request is answered: its mbuf carries the next segment out */
-	wc_tcp_recycle(lc, c->rx.head);
-	memset(&c->rx, 0, sizeof(c->rx));
-	c->inq.len = 0;
+	wc_tcp_rx_answered(lc, c);
 	return true;
 }
 
@@ -121,43 +103,23 @@ static void rd_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 			wc_tcp_reset_conn(lc, c);
 			return;
 		}
+		if (c->state == TCP_CLOSE_WAIT) {
+			/* the request came with the peer's FIN: all answered, close */
+			c->app_closed = true;
+			c->fin_wanted = true;
+		}
 		goto out;
 	}
 	r = rd_session_run(&c->rd, &c->inq, &c->out, &lc->env);
 	lc->rdst.net_out += c->out.written - before;
-	wc_tcp_out_commit(c);
-	if (c->out.failed) {
-		wc_tcp_reset_conn(lc, c);
-		return;
-	}
-	if (c->rd.stage_wait) {
+	{
+		struct wc_tcp_ran ran = { .r = r, .stage_wait = c->rd.stage_wait,
+					  .mid_request = rd_session_mid_request(&c->rd, &c->inq),
+					  .close_reason = c->rd.close_reason };
+
 		c->rd.stage_wait = false;
-		wc_tcp_stage_wait_add(t, c);
-	}
-	if (rd_session_mid_request(&c->rd, &c->inq) || c->mid_request) {
-		c->mid_request = rd_session_mid_request(&c->rd, &c->inq);
-		wc_tcp_touch_idle(lc, c);
-		wc_tcb_schedule(t, c);
-	}
-	switch (r) {
-	case MC_RUN_CLOSE:
-		if (c->rd.close_reason == MC_CLOSE_HTTP)
-			log_http(lc, c);
-		c->app_closed = true;
-		c->fin_wanted = true;
-		break;
-	case MC_RUN_BUSY:
-	case MC_RUN_FULL:
-		wc_tcp_retry_add(t, c);
-		break;
-	case MC_RUN_PENDING:
-		break;
-	case MC_RUN_MORE:
-		if (c->state == TCP_CLOSE_WAIT && c->rx.len == 0) {
-			c->app_closed = true;
-			c->fin_wanted = true;
-		}
-		break;
+		if (!wc_tcp_session_ran(lc, c, &ran))
+			return;
 	}
 out:
 	wc_tcp_output(lc, c);

@@ -128,6 +128,19 @@ void wc_tcp_retransmit_one(struct wc_lcore *lc, struct wc_tcb *c);
 
 void wc_tcp_send_syn(struct wc_lcore *lc, struct wc_tcb *c);
 
+/* tcp_app.c: what every protocol engine does after its session ran */
+struct wc_tcp_ran {
+	enum mc_run r;
+	bool stage_wait;		/* the session waits for stage room */
+	bool mid_request;		/* the session holds part of a request */
+	uint8_t close_reason;		/* enum mc_close_reason, with MC_RUN_CLOSE */
+};
+
+/* Send, retry, wait, time or close as the run says; false when c was reset. */
+bool wc_tcp_session_ran(struct wc_lcore *lc, struct wc_tcb *c, const struct wc_tcp_ran *ran);
+/* A fast path answered the one request in c->rx whole: its buffer goes back. */
+void wc_tcp_rx_answered(struct wc_lcore *lc, struct wc_tcb *c);
+
 /* tcp_io.c */
 /* Set up c->inq and c->out (before app->open). */
 void wc_tcp_io_open(struct wc_lcore *lc, struct wc_tcb *c);
