@@ -27,10 +27,9 @@ __attribute__((constructor)) static void crc16_table_init(void)
 		}
 }
 
-uint16_t wc_crc16(const void *data, size_t len)
+uint16_t wc_crc16_update(uint16_t crc, const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	uint16_t crc = 0;
 
 	while (len >= 8) {
 		crc = (uint16_t)(crc16_table[7][(crc >> 8) ^ p[0]] ^
@@ -51,4 +50,9 @@ uint16_t wc_crc16(const void *data, size_t len)
 	while (len--)
 		crc = (uint16_t)((crc << 8) ^ crc16_table[0][((crc >> 8) ^ *p++) & 0xFF]);
 	return crc;
+}
+
+uint16_t wc_crc16(const void *data, size_t len)
+{
+	return wc_crc16_update(0, data, len);
 }

@@ -243,8 +243,19 @@ int main(int argc, char **argv)
 					  .mem_limit = c->memory, .lcores = app.nworkers };
 	wc_app_tcp_buffers(&app);
 	if (c->redis_port) {
+		/* the address CLUSTER SLOTS/NODES give: the first port's own unless announced */
+		char port_ip[16];
+		const char *announce = c->announce_ip;
+
+		if ((!announce || !*announce) && app.nports) {
+			uint32_t a = app.ports[0].ip;
+
+			snprintf(port_ip, sizeof(port_ip), "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
+				 (a >> 8) & 255, a & 255);
+			announce = port_ip;
+		}
 		rd_cmds_init();
-		if (rd_server_init(&rd_srv, c->state_dir, c->redis_port, c->cluster, c->announce_ip,
+		if (rd_server_init(&rd_srv, c->state_dir, c->redis_port, c->cluster, announce,
 				   c->announce_port, c->memory, c->max_value, c->requirepass,
 				   WC_VERSION) != 0) {
 			fprintf(stderr, "wirecache-dp: cannot set up the Redis side\n");

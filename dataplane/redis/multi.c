@@ -6,7 +6,8 @@
  * of the lcore's stage pool; large arguments go into stages. Every keyed
  * command of a transaction must live in one partition (the first one
  * decides): one that does not is refused with CROSSSLOT and makes EXEC
- * abort, as Redis Cluster refuses cross-slot transactions.
+ * abort. In cluster mode such a command is queued and EXEC itself is
+ * refused with CROSSSLOT (cluster.c), as Redis Cluster does.
  *
  * EXEC runs the whole queue as a single owner call on that partition's
  * lcore: no other write to the partition can come in between. The session
@@ -133,8 +134,16 @@ void rd_multi_queue(struct rd_session *s)
 	struct qcmd *q;
 
 	if (part == -2 || (m && part >= 0 && m->part >= 0 && part != m->part)) {
-		queue_failed(s, RD_CROSSSLOT);
-		return;
+		/*
+		 * In cluster mode Redis queues it and refuses EXEC with CROSSSLOT
+		 * (rd_cluster_admit checks the whole queue): keys in two partitions
+		 * are in two slots, so this transaction never runs.
+		 */
+		if (!rd_server(s)->cluster || part == -2) {
+			queue_failed(s, RD_CROSSSLOT);
+			return;
+		}
+		part = -1;
 	}
 	if (!m) {
 		void *chunk = wc_stage_chunk_get(pool_of(s));
@@ -208,6 +217,23 @@ void rd_multi_queue(struct rd_session *s)
 	if (part >= 0)
 		m->part = part;
 	resp_simple(rd_out(s), "QUEUED");
+}
+
+void rd_multi_each(const struct rd_session *s,
+		   bool (*fn)(void *arg, const struct rd_cmd *def, const struct resp_cmd *cmd),
+		   void *arg)
+{
+	struct resp_cmd c;
+
+	for (const struct qcmd *q = s->multi ? s->multi->head : NULL; q; q = q->next) {
+		memset(&c, 0, sizeof(c));
+		c.argc = q->argc;
+		memcpy(c.embed, q->argv,
+		       (q->argc < RESP_ARGV_EMBED ? q->argc : RESP_ARGV_EMBED) * sizeof(struct resp_arg));
+		c.blocks = q->blocks;
+		if (!fn(arg, q->def, &c))
+			return;
+	}
 }
 
 /* ---- WATCH ---- */

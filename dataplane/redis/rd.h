@@ -379,9 +379,15 @@ bool rd_multi_passes(const struct rd_cmd *c);	/* runs at once even inside MULTI 
 void rd_multi_queue(struct rd_session *s);	/* queue the current command (+QUEUED) */
 void rd_multi_discard(struct rd_session *s);
 void rd_watch_clear(struct rd_session *s);
+/* Each queued command of the transaction, in order, until fn returns false. */
+void rd_multi_each(const struct rd_session *s,
+		   bool (*fn)(void *arg, const struct rd_cmd *def, const struct resp_cmd *cmd),
+		   void *arg);
 
 /* cluster.c: CROSSSLOT / MOVED / ASK before a command runs (false: answered) */
 bool rd_cluster_admit(struct rd_session *s, const struct rd_cmd *c);
+/* cluster.c: a command finished (ASKING lasts for one) */
+void rd_cluster_command_done(struct rd_session *s);
 
 /* An inline command that is an HTTP request line (proto/xproto.h). */
 bool rd_inline_is_http(const struct rd_session *s);

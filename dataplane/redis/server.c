@@ -1,7 +1,8 @@
 /*
  * server.c - the node-wide Redis state (see server.h): identity, settings,
- * client ids and the slow log.
+ * client ids, the slow log, and the cluster map it publishes.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <rte_malloc.h>
+#include <urcu-qsbr.h>
 
 #include "redis/acl.h"
 #include "redis/server.h"
@@ -49,44 +51,109 @@ static bool is_hex40(const char *s)
 	return true;
 }
 
-/* The node id: read from state_dir/node-id, or made and kept there. */
-static void node_id(struct rd_server *srv, const char *state_dir)
+/* mkdir -p dir (0755). */
+static int make_dirs(const char *dir)
 {
-	char path[512], buf[64] = "";
-	FILE *f;
+	char path[512];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(path))
+		return -1;
+	memcpy(path, dir, n + 1);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Write id to dir/node-id so that a crash leaves the old file or the new one, never half. */
+static int write_id(const char *dir, const char *id)
+{
+	char path[600], tmp[610], line[42];
+	int fd, dfd;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/node-id", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(line, sizeof(line), "%s\n", id);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, line, 41) == 41 && fsync(fd) == 0;
+	if (close(fd) != 0 || !ok || rename(tmp, path) != 0) {
+		int e = errno;
+
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+int rd_node_id_load(const char *state_dir, char id[41], char *err, size_t errcap)
+{
+	char path[600], buf[64] = "";
+	ssize_t got;
+	int fd;
 
 	if (!state_dir || !*state_dir) {
-		random_hex40(srv->node_id);
-		return;
+		random_hex40(id);
+		snprintf(err, errcap, "no state directory: the node id lasts until the restart");
+		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/node-id", state_dir);
-	f = fopen(path, "r");
-	if (f) {
-		if (fgets(buf, sizeof(buf), f))
-			buf[strcspn(buf, "\r\n")] = 0;
-		fclose(f);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		got = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[got > 0 ? got : 0] = 0;
+		buf[strcspn(buf, "\r\n")] = 0;
 		if (is_hex40(buf)) {
-			memcpy(srv->node_id, buf, 41);
-			return;
+			memcpy(id, buf, 41);
+			return 0;
 		}
+		random_hex40(id);
+		snprintf(err, errcap, "%s does not hold a node id (40 lower-case hex characters); "
+			 "remove it to make a new one", path);
+		return -1;
 	}
-	random_hex40(srv->node_id);
-	mkdir(state_dir, 0755);
-	f = fopen(path, "w");
-	if (f) {
-		fprintf(f, "%s\n", srv->node_id);
-		fclose(f);
+	random_hex40(id);
+	if (errno != ENOENT && errno != ENOTDIR) {
+		snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
+		return -1;
 	}
+	if (make_dirs(state_dir) != 0 || write_id(state_dir, id) != 0) {
+		snprintf(err, errcap, "cannot keep the node id in %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 1;
 }
 
 int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, bool cluster,
 		   const char *announce_ip, uint16_t announce_port, uint64_t maxmemory,
 		   uint64_t max_bulk, const char *requirepass, const char *wc_version)
 {
+	char err[700];
+
 	memset(srv, 0, sizeof(*srv));
 	snprintf(srv->version, sizeof(srv->version), "%s", REDIS_COMPAT_VERSION);
 	snprintf(srv->wc_version, sizeof(srv->wc_version), "%s", wc_version);
-	node_id(srv, state_dir);
+	if (rd_node_id_load(state_dir, srv->node_id, err, sizeof(err)) < 0) {
+		/* a cluster node must keep its identity; alone it only names itself */
+		fprintf(stderr, "wirecache-dp: %s\n", err);
+		if (cluster)
+			return -1;
+	}
 	random_hex40(srv->run_id);
 	srv->started = time(NULL);
 	srv->lastsave = srv->started;
@@ -94,6 +161,26 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 	srv->cluster = cluster;
 	snprintf(srv->announce_ip, sizeof(srv->announce_ip), "%s", announce_ip ? announce_ip : "");
 	srv->announce_port = announce_port ? announce_port : port;
+	srv->cport = (uint32_t)port + RD_CLUSTER_PORT_INCR;
+	if (cluster) {
+		struct rd_cluster_map *m;
+
+		if (port > 65535 - RD_CLUSTER_PORT_INCR) {
+			fprintf(stderr, "wirecache-dp: --redis-port %u is too high for --cluster: the "
+				"cluster bus port is %u higher\n", port, RD_CLUSTER_PORT_INCR);
+			return -1;
+		}
+		if (!srv->announce_ip[0]) {
+			fprintf(stderr, "wirecache-dp: --cluster needs an address to announce "
+				"(--cluster-announce-ip)\n");
+			return -1;
+		}
+		m = rd_cluster_map_single(srv->node_id, srv->announce_ip, srv->announce_port,
+					  srv->cport, srv->config_epoch);
+		if (!m)
+			return -1;
+		rd_cluster_map_publish(srv, m);
+	}
 	srv->maxmemory = maxmemory;
 	srv->proto_max_bulk_len = max_bulk;
 	srv->slowlog_slower_than = 10000;
@@ -111,9 +198,15 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 
 void rd_server_fini(struct rd_server *srv)
 {
+	rd_cluster_map_free(rd_cluster_map_publish(srv, NULL));
 	rd_acl_fini(srv);
 	rte_free(srv->slowlog);
 	srv->slowlog = NULL;
+}
+
+struct rd_cluster_map *rd_cluster_map_publish(struct rd_server *srv, struct rd_cluster_map *m)
+{
+	return rcu_xchg_pointer(&srv->cmap, m);
 }
 
 uint64_t rd_server_next_client_id(struct rd_server *srv)

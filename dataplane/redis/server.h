@@ -10,10 +10,12 @@
 #define WC_REDIS_SERVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <rte_spinlock.h>
 
+#include "redis/cluster_map.h"
 #include "redis/rd.h"
 
 #define RD_SLOWLOG_MAX 1024
@@ -42,11 +44,13 @@ struct rd_server {
 	char run_id[41];
 	int64_t started;		/* Unix seconds */
 	uint16_t port;			/* the RESP port */
-	/* cluster (a single node owns every slot) */
+	/* cluster: the slot map (a node alone serves every slot) */
 	bool cluster;
-	char announce_ip[64];
+	char announce_ip[64];		/* what CLUSTER SLOTS/NODES/SHARDS give clients */
 	uint16_t announce_port;
+	uint16_t cport;			/* the cluster bus port: port + 10000 */
 	uint64_t config_epoch;
+	struct rd_cluster_map *cmap;	/* RCU: rd_cluster_map_get() on the request path */
 	/* settings (CONFIG) */
 	uint64_t maxmemory;		/* --memory, read only */
 	uint64_t proto_max_bulk_len;
@@ -74,6 +78,22 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 void rd_server_fini(struct rd_server *srv);
 
 uint64_t rd_server_next_client_id(struct rd_server *srv);
+
+/*
+ * The node id kept in state_dir/node-id (made and written there, atomically,
+ * the first time). Returns 0 when read, 1 when made and kept, -1 (err says
+ * why) when it could not be kept: id is then a fresh random one.
+ */
+int rd_node_id_load(const char *state_dir, char id[41], char *err, size_t errcap);
+
+/* The current slot map (inside an RCU read-side section: any lcore between polls). */
+static inline const struct rd_cluster_map *rd_cluster_map_get(const struct rd_server *srv)
+{
+	return __atomic_load_n(&srv->cmap, __ATOMIC_CONSUME);
+}
+
+/* Make m the map (NULL: none); returns the old one, to free after a grace period. */
+struct rd_cluster_map *rd_cluster_map_publish(struct rd_server *srv, struct rd_cluster_map *m);
 
 /* A command took usec: into the slow log if it is slower than the threshold. */
 void rd_slowlog_note(struct rd_server *srv, const struct rd_session *s, uint64_t usec);

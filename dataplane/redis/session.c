@@ -352,6 +352,7 @@ static void count_command(struct rd_session *s, bool rejected)
 static void finish(struct rd_session *s, struct mc_inq *in, bool rejected)
 {
 	count_command(s, rejected);
+	rd_cluster_command_done(s);
 	command_memory_release(s);
 	resp_parse_done(&s->parser, &s->cmd, in);
 	s->def = NULL;

@@ -122,6 +122,9 @@ CONFIGS = {
     "tcp-short": Config("tcp-short", args=("--max-value", "1m", "--idle-timeout", "3")),
     # TCP with room for 4 connections: the 5th is refused
     "tcp-limit": Config("tcp-limit", args=("--max-connections", "4")),
+    # Redis Cluster on one node; its node id kept outside the testbed's state (restarts)
+    "redis-cluster": Config("redis-cluster", args=(
+        "--cluster", "--state-dir", "/tmp/wirecache-dts-redis-cluster")),
 }
 ORDER = list(CONFIGS)
 

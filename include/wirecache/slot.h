@@ -17,6 +17,8 @@
 
 /* CRC16-XMODEM: polynomial 0x1021, initial value 0, no reflection. */
 uint16_t wc_crc16(const void *data, size_t len);
+/* Go on from crc over more bytes: wc_crc16(ab) == wc_crc16_update(wc_crc16(a), b). */
+uint16_t wc_crc16_update(uint16_t crc, const void *data, size_t len);
 
 /* The part of the key that is hashed, following the hash-tag rule. */
 static inline void wc_slot_hashed_part(const uint8_t *key, size_t len,

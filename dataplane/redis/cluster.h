@@ -1,0 +1,45 @@
+/*
+ * cluster.h - what the Redis Cluster side of the engine shares between its
+ * files (cluster.c: the checks before a command runs; cluster_cmds.c: the
+ * CLUSTER command) and with its tests: the slot of an argument, and the
+ * folding of commands' keys into one slot query (cluster_map.h).
+ */
+#ifndef WC_REDIS_CLUSTER_H
+#define WC_REDIS_CLUSTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "redis/cluster_map.h"
+#include "redis/rd.h"
+
+#define RD_CLUSTER_DISABLED "ERR This instance has cluster support disabled"
+
+/* CLUSTER's subcommands (cluster_cmds.c), under the "cluster" row of rd_cmds_cluster. */
+extern struct rd_cmd rd_cluster_sub[];
+
+/* The hash slot of an argument of any kind (a scattered one is read in pieces). */
+uint16_t rd_cluster_arg_slot(const struct resp_arg *a, const struct mc_inq *in);
+
+/* Keys seen so far, and the query they make. */
+struct rd_keyfold {
+	struct rd_slot_query q;
+	struct resp_arg first;		/* the first key (a copy: commands come and go) */
+	bool any;			/* first is set */
+	const struct rd_cluster_map *m;	/* NULL: no key presence is counted */
+	/* where keys are looked up when their slot is being moved (NULL: not counted) */
+	bool (*exists)(void *arg, const struct resp_arg *key);
+	void *exists_arg;
+};
+
+void rd_keyfold_init(struct rd_keyfold *f, const struct rd_cluster_map *m);
+
+/*
+ * Fold the keys of one command (def's key specs, or its getkeys for
+ * movable keys) into f; pos has room for maxpos key positions (the
+ * command's argc is always enough). False once its keys span slots.
+ */
+bool rd_keyfold_add(struct rd_keyfold *f, const struct rd_cmd *def, const struct resp_cmd *cmd,
+		    const struct mc_inq *in, uint32_t *pos, unsigned maxpos);
+
+#endif

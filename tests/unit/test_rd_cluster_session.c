@@ -1,0 +1,553 @@
+/*
+ * test_rd_cluster_session.c - Redis Cluster through a whole session: RESP
+ * over the dataplane's own TCP on a dataplane without a NIC (dp_harness.h),
+ * in cluster mode and without it. CLUSTER subcommands as a client gets
+ * them, CROSSSLOT on multi-key commands (also past 256 keys) and across a
+ * transaction at EXEC, SELECT, ASKING lasting one command, COUNTKEYSINSLOT
+ * and GETKEYSINSLOT walking the partition in slices; "cluster support
+ * disabled" without --cluster; and the node id kept in the state directory
+ * across restarts.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "dp_harness.h"
+#include "net/tcp_impl.h"
+#include "redis/server.h"
+#include "store/scan.h"
+#include "wirecache/slot.h"
+
+#define ISN 5000000u
+#define RPORT 6379
+
+static struct dp_harness h;
+static struct rd_server srv;
+static char state_dir[64];
+static bool cluster_mode;
+static uint16_t next_cport = 42000;
+
+/* ---- setup: a harness whose app has a Redis side ---- */
+
+static void with_redis(struct wc_config *c)
+{
+	struct wc_app *app = (struct wc_app *)(void *)((char *)c - offsetof(struct wc_app, cfg));
+
+	c->redis_port = RPORT;
+	c->max_conns = 64;
+	app->rd = &srv;
+}
+
+static int setup_mode(bool cluster)
+{
+	cluster_mode = cluster;
+	if (dp_eal_init() != 0)
+		return -1;
+	rd_cmds_init();
+	snprintf(state_dir, sizeof(state_dir), "/tmp/wc-rdcl-XXXXXX");
+	if (!mkdtemp(state_dir))
+		return -1;
+	if (rd_server_init(&srv, state_dir, RPORT, cluster, "198.18.0.11", 0, 16u << 20, 1u << 20,
+			   NULL, "test") != 0)
+		return -1;
+	if (dp_setup(&h, with_redis) != 0)
+		return -1;
+	h.lc->tcp->frozen_clock = true;
+	h.lc->tcp->now_ms = 1000000;
+	h.lc->tcp->now_us = 1000000000;
+	h.lc->tcp->wheel_done = h.lc->tcp->now_ms;
+	dp_learn_client(&h);
+	return 0;
+}
+
+static int setup_cluster(void **state)
+{
+	(void)state;
+	return setup_mode(true);
+}
+
+static int setup_plain(void **state)
+{
+	(void)state;
+	return setup_mode(false);
+}
+
+static int teardown(void **state)
+{
+	char path[128];
+
+	(void)state;
+	dp_teardown(&h);
+	rd_server_fini(&srv);
+	snprintf(path, sizeof(path), "%s/node-id", state_dir);
+	unlink(path);
+	rmdir(state_dir);
+	return 0;
+}
+
+/* ---- a client ---- */
+
+struct client {
+	uint16_t port;
+	uint32_t seq, ack;
+};
+
+static void tx(struct client *c, uint8_t flags, const void *data, size_t len)
+{
+	uint8_t f[2048];
+
+	dp_input(&h, f, dp_tcp_ports(f, c->port, RPORT, flags, c->seq, c->ack, 65535, data, len,
+				     NULL, 0));
+}
+
+static struct client connect_(void)
+{
+	struct client c = { .port = next_cport++, .seq = ISN };
+	static const uint8_t opts[] = { 2, 4, 0x05, 0xb4 };
+	uint8_t f[2048];
+	const struct rte_tcp_hdr *th;
+
+	dp_clear_sent(&h);
+	dp_input(&h, f, dp_tcp_ports(f, c.port, RPORT, RTE_TCP_SYN_FLAG, c.seq, 0, 65535, NULL, 0,
+				     opts, sizeof(opts)));
+	assert_int_equal(h.nsent, 1);
+	th = (const struct rte_tcp_hdr *)(rte_pktmbuf_mtod(h.sent[0], const uint8_t *) +
+					  RTE_ETHER_HDR_LEN + 20);
+	assert_int_equal(th->tcp_flags, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
+	c.seq++;
+	c.ack = rte_be_to_cpu_32(th->sent_seq) + 1;
+	dp_clear_sent(&h);
+	tx(&c, RTE_TCP_ACK_FLAG, NULL, 0);
+	return c;
+}
+
+/* Take what the node sent (in order), acknowledging it. */
+static size_t collect(struct client *c, char *out, size_t n, size_t cap)
+{
+	for (unsigned i = 0; i < h.nsent; i++) {
+		const uint8_t *fr = rte_pktmbuf_mtod(h.sent[i], const uint8_t *);
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(fr + RTE_ETHER_HDR_LEN);
+		const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)(ip + 1);
+		unsigned doff = (th->data_off >> 4) * 4u;
+		uint16_t len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - 20 - doff);
+
+		if (ip->next_proto_id != IPPROTO_TCP || !len ||
+		    rte_be_to_cpu_32(th->sent_seq) != c->ack)
+			continue;
+		assert_true(n + len < cap);
+		memcpy(out + n, (const uint8_t *)th + doff, len);
+		n += len;
+		c->ack += len;
+	}
+	dp_clear_sent(&h);
+	return n;
+}
+
+/* Where a complete RESP value starting at p ends, or NULL. */
+static const char *resp_end(const char *p, const char *end)
+{
+	const char *eol;
+	long long n;
+	char type;
+
+	if (p >= end)
+		return NULL;
+	eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+	if (!eol)
+		return NULL;
+	n = strtoll(p + 1, NULL, 10);
+	type = *p;
+	switch (type) {
+	case '$':
+	case '=':
+	case '!':
+		if (n < 0)
+			return eol + 2;
+		return eol + 2 + n + 2 <= end ? eol + 2 + n + 2 : NULL;
+	case '*':
+	case '%':
+	case '~':
+	case '>':
+		p = eol + 2;
+		for (long long i = 0; i < (type == '%' ? 2 : 1) * (n < 0 ? 0 : n) && p; i++)
+			p = resp_end(p, end);
+		return p;
+	default:
+		return eol + 2;
+	}
+}
+
+/* Send a command (RESP text), run the node until the whole reply came; returns it. */
+static const char *cmd_n(struct client *c, const char *text, size_t len)
+{
+	static char reply[1 << 18];
+	size_t n = 0;
+
+	dp_clear_sent(&h);
+	for (size_t off = 0; off < len; off += 1400) {
+		size_t k = len - off < 1400 ? len - off : 1400;
+
+		tx(c, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, text + off, k);
+		c->seq += (uint32_t)k;
+		n = collect(c, reply, n, sizeof(reply));
+	}
+	for (unsigned polls = 0; polls < 10000; polls++) {
+		const char *e = resp_end(reply, reply + n);
+
+		if (e == reply + n && n)
+			break;
+		wc_tcp_poll(h.lc);
+		wc_net_flush(h.lc);
+		n = collect(c, reply, n, sizeof(reply));
+	}
+	reply[n] = 0;
+	assert_true(n > 0);
+	tx(c, RTE_TCP_ACK_FLAG, NULL, 0);
+	dp_clear_sent(&h);
+	return reply;
+}
+
+/* A command from words (RESP multibulk). */
+static const char *cmd(struct client *c, const char *fmt, ...)
+{
+	static char line[4096], req[8192];
+	char *argv[64];
+	int argc = 0;
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	for (char *t = strtok(line, " "); t && argc < 64; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	n += (size_t)snprintf(req + n, sizeof(req) - n, "*%d\r\n", argc);
+	for (int i = 0; i < argc; i++)
+		n += (size_t)snprintf(req + n, sizeof(req) - n, "$%zu\r\n%s\r\n", strlen(argv[i]),
+				      argv[i]);
+	return cmd_n(c, req, n);
+}
+
+static struct rd_session *session_of(const struct client *c)
+{
+	struct wc_tcb *t = wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c->port, RPORT);
+
+	assert_non_null(t);
+	return &t->rd;
+}
+
+/* A hash tag whose keys hash to slot. */
+static void tag_for(unsigned slot, char *tag, size_t cap)
+{
+	for (unsigned i = 0;; i++) {
+		snprintf(tag, cap, "tag%u", i);
+		if (wc_key_slot(tag, strlen(tag)) == slot)
+			return;
+	}
+}
+
+/* ---- cluster mode ---- */
+
+static void cluster_subcommands(void **state)
+{
+	struct client c = connect_();
+	char want[512];
+
+	(void)state;
+	snprintf(want, sizeof(want), "$40\r\n%s\r\n", srv.node_id);
+	assert_string_equal(cmd(&c, "CLUSTER MYID"), want);
+	assert_non_null(strstr(cmd(&c, "CLUSTER INFO"), "cluster_state:ok\r\ncluster_slots_assigned:16384\r\n"));
+	snprintf(want, sizeof(want), "%s 198.18.0.11:6379@16379 myself,master - 0 0 0 connected 0-16383\n\r\n",
+		 srv.node_id);
+	assert_non_null(strstr(cmd(&c, "cluster nodes"), want));
+	snprintf(want, sizeof(want), "*1\r\n*3\r\n:0\r\n:16383\r\n*4\r\n$11\r\n198.18.0.11\r\n:6379\r\n"
+		 "$40\r\n%s\r\n*0\r\n", srv.node_id);
+	assert_string_equal(cmd(&c, "CLUSTER SLOTS"), want);
+	assert_non_null(strstr(cmd(&c, "CLUSTER SHARDS"), "$6\r\nhealth\r\n$6\r\nonline\r\n"));
+	assert_string_equal(cmd(&c, "CLUSTER KEYSLOT foo"), ":12182\r\n");
+	snprintf(want, sizeof(want), "%s", cmd(&c, "CLUSTER KEYSLOT {user1000}.following"));
+	assert_string_equal(cmd(&c, "CLUSTER KEYSLOT {user1000}.followers"), want);
+	assert_string_equal(cmd(&c, "CLUSTER KEYSLOT user1000"), want);
+	assert_string_equal(cmd(&c, "CLUSTER"),
+			    "-ERR wrong number of arguments for 'cluster' command\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER KEYSLOT"),
+			    "-ERR wrong number of arguments for 'cluster|keyslot' command\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER MEET 1.2.3.4 6379"),
+			    "-ERR unknown subcommand 'MEET'. Try CLUSTER HELP.\r\n");
+	assert_true(strncmp(cmd(&c, "CLUSTER HELP"), "*20\r\n+CLUSTER <subcommand>", 26) == 0);
+	/* RESP3: texts are verbatim, the node's metadata an empty map */
+	assert_non_null(strstr(cmd(&c, "HELLO 3"), "cluster"));
+	snprintf(want, sizeof(want), "$40\r\n%s\r\n%%0\r\n", srv.node_id);
+	assert_non_null(strstr(cmd(&c, "CLUSTER SLOTS"), want));
+	assert_true(strncmp(cmd(&c, "CLUSTER INFO"), "=", 1) == 0);
+	assert_non_null(strstr(cmd(&c, "CLUSTER INFO"), "txt:cluster_state:ok\r\n"));
+	assert_true(strncmp(cmd(&c, "CLUSTER SHARDS"), "*1\r\n%2\r\n", 8) == 0);
+	assert_string_equal(cmd(&c, "READONLY"), "+OK\r\n");
+	assert_true(session_of(&c)->flags & RD_C_READONLY);
+	assert_string_equal(cmd(&c, "READWRITE"), "+OK\r\n");
+	assert_false(session_of(&c)->flags & RD_C_READONLY);
+}
+
+static void crossslot_and_select(void **state)
+{
+	struct client c = connect_();
+	static char req[32768];
+	size_t n;
+
+	(void)state;
+	assert_string_equal(cmd(&c, "MSET a 1 b 2"),
+			    "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+	assert_string_equal(cmd(&c, "GET a"), "$-1\r\n");	/* nothing was written */
+	assert_string_equal(cmd(&c, "MSET {t}a 1 {t}b 2"), "+OK\r\n");
+	assert_string_equal(cmd(&c, "MGET {t}a {t}b"), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+	assert_string_equal(cmd(&c, "MGET {t}a b"),
+			    "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+	assert_string_equal(cmd(&c, "DEL {t}a {t}b a"),
+			    "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+	assert_string_equal(cmd(&c, "EXISTS {t}a {t}a"), ":2\r\n");
+	assert_string_equal(cmd(&c, "SELECT 1"), "-ERR SELECT is not allowed in cluster mode\r\n");
+	assert_string_equal(cmd(&c, "SELECT 0"), "+OK\r\n");
+	/* 400 keys of one slot, then the same with the last key elsewhere */
+	for (int last_elsewhere = 0; last_elsewhere < 2; last_elsewhere++) {
+		n = (size_t)snprintf(req, sizeof(req), "*801\r\n$4\r\nMSET\r\n");
+		for (int i = 0; i < 400; i++) {
+			char k[32];
+
+			snprintf(k, sizeof(k), i == 399 && last_elsewhere ? "zz%03d" : "{big}%03d", i);
+			n += (size_t)snprintf(req + n, sizeof(req) - n, "$%zu\r\n%s\r\n$1\r\nv\r\n",
+					      strlen(k), k);
+		}
+		assert_string_equal(cmd_n(&c, req, n),
+				    last_elsewhere ? "-CROSSSLOT Keys in request don't hash to the same slot\r\n"
+						   : "+OK\r\n");
+	}
+}
+
+static void transactions(void **state)
+{
+	struct client c = connect_();
+
+	(void)state;
+	/* Redis queues commands of other slots and refuses EXEC */
+	assert_string_equal(cmd(&c, "MULTI"), "+OK\r\n");
+	assert_string_equal(cmd(&c, "SET x1 1"), "+QUEUED\r\n");
+	assert_string_equal(cmd(&c, "SET x2 2"), "+QUEUED\r\n");
+	assert_string_equal(cmd(&c, "EXEC"),
+			    "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+	assert_false(session_of(&c)->flags & RD_C_MULTI);	/* discarded */
+	assert_string_equal(cmd(&c, "EXEC"), "-ERR EXEC without MULTI\r\n");
+	assert_string_equal(cmd(&c, "GET x1"), "$-1\r\n");
+	/* a command whose own keys span slots is refused at once, and EXEC aborts */
+	assert_string_equal(cmd(&c, "MULTI"), "+OK\r\n");
+	assert_string_equal(cmd(&c, "MSET x1 1 x2 2"),
+			    "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+	assert_string_equal(cmd(&c, "EXEC"),
+			    "-EXECABORT Transaction discarded because of previous errors.\r\n");
+	/* one slot: runs */
+	assert_string_equal(cmd(&c, "MULTI"), "+OK\r\n");
+	assert_string_equal(cmd(&c, "SET {acct}a 5"), "+QUEUED\r\n");
+	assert_string_equal(cmd(&c, "INCR {acct}n"), "+QUEUED\r\n");
+	assert_string_equal(cmd(&c, "PING"), "+QUEUED\r\n");
+	assert_string_equal(cmd(&c, "EXEC"), "*3\r\n+OK\r\n:1\r\n+PONG\r\n");
+}
+
+static void asking_lasts_one_command(void **state)
+{
+	struct client c = connect_();
+
+	(void)state;
+	assert_string_equal(cmd(&c, "ASKING"), "+OK\r\n");
+	assert_true(session_of(&c)->flags & RD_C_ASKING);
+	assert_string_equal(cmd(&c, "GET k"), "$-1\r\n");
+	assert_false(session_of(&c)->flags & RD_C_ASKING);
+	assert_string_equal(cmd(&c, "ASKING"), "+OK\r\n");
+	assert_string_equal(cmd(&c, "NOSUCHCOMMAND"),
+			    "-ERR unknown command 'NOSUCHCOMMAND', with args beginning with: \r\n");
+	assert_false(session_of(&c)->flags & RD_C_ASKING);
+	/* inside MULTI it lasts until EXEC */
+	assert_string_equal(cmd(&c, "ASKING"), "+OK\r\n");
+	assert_string_equal(cmd(&c, "MULTI"), "+OK\r\n");
+	assert_string_equal(cmd(&c, "SET {q}1 1"), "+QUEUED\r\n");
+	assert_true(session_of(&c)->flags & RD_C_ASKING);
+	assert_string_equal(cmd(&c, "EXEC"), "*1\r\n+OK\r\n");
+	assert_false(session_of(&c)->flags & RD_C_ASKING);
+}
+
+static void keys_in_slot(void **state)
+{
+	struct client c = connect_();
+	char tag[16], key[64], want[64];
+	unsigned slot = 777, empty = 778;
+	const char *r;
+
+	(void)state;
+	tag_for(slot, tag, sizeof(tag));
+	for (int i = 0; i < 50; i++)
+		assert_string_equal(cmd(&c, "SET {%s}k%02d v", tag, i), "+OK\r\n");
+	for (int i = 0; i < 300; i++)
+		assert_string_equal(cmd(&c, "SET other%d v", i), "+OK\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER COUNTKEYSINSLOT %u", slot), ":50\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER COUNTKEYSINSLOT %u", empty), ":0\r\n");
+	/* GETKEYSINSLOT: at most count names, all of the slot, no repeats */
+	r = cmd(&c, "CLUSTER GETKEYSINSLOT %u 10", slot);
+	assert_true(strncmp(r, "*10\r\n", 5) == 0);
+	r = cmd(&c, "CLUSTER GETKEYSINSLOT %u 1000", slot);
+	assert_true(strncmp(r, "*50\r\n", 5) == 0);
+	for (int i = 0; i < 50; i++) {
+		snprintf(key, sizeof(key), "{%s}k%02d\r\n", tag, i);
+		assert_non_null(strstr(r, key));
+		assert_null(strstr(strstr(r, key) + 1, key));
+	}
+	assert_string_equal(cmd(&c, "CLUSTER GETKEYSINSLOT %u 0", slot), "*0\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER GETKEYSINSLOT %u 5", empty), "*0\r\n");
+	/* deleted and expired keys are not counted */
+	assert_string_equal(cmd(&c, "DEL {%s}k00 {%s}k01", tag, tag), ":2\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER COUNTKEYSINSLOT %u", slot), ":48\r\n");
+	snprintf(want, sizeof(want), ":%u\r\n", slot);
+	assert_string_equal(cmd(&c, "CLUSTER KEYSLOT {%s}anything", tag), want);
+	/* arguments */
+	assert_string_equal(cmd(&c, "CLUSTER COUNTKEYSINSLOT 16384"), "-ERR Invalid slot\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER COUNTKEYSINSLOT -1"), "-ERR Invalid slot\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER COUNTKEYSINSLOT x"),
+			    "-ERR value is not an integer or out of range\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER GETKEYSINSLOT 1 -1"),
+			    "-ERR Invalid slot or number of keys\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER GETKEYSINSLOT 16384 1"),
+			    "-ERR Invalid slot or number of keys\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER GETKEYSINSLOT 1 x"),
+			    "-ERR value is not an integer or out of range\r\n");
+	/* the walk yields between slices: other connections are served meanwhile */
+	assert_true(wc_part_index_buckets(h.app.parts[0]) > 256 * 64);
+}
+
+/* ---- without --cluster ---- */
+
+static void cluster_disabled(void **state)
+{
+	struct client c = connect_();
+	static const char *const cmds[] = {
+		"CLUSTER INFO", "CLUSTER MYID", "CLUSTER NODES", "CLUSTER SLOTS", "CLUSTER SHARDS",
+		"CLUSTER KEYSLOT a", "CLUSTER COUNTKEYSINSLOT 1", "CLUSTER GETKEYSINSLOT 1 1",
+		"CLUSTER HELP", "READONLY", "READWRITE", "ASKING",
+	};
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		assert_string_equal(cmd(&c, "%s", cmds[i]),
+				    "-ERR This instance has cluster support disabled\r\n");
+	assert_false(session_of(&c)->flags & (RD_C_READONLY | RD_C_ASKING));
+	assert_string_equal(cmd(&c, "CLUSTER NOPE"),
+			    "-ERR unknown subcommand 'NOPE'. Try CLUSTER HELP.\r\n");
+	/* no slots: keys of any slots go together */
+	assert_string_equal(cmd(&c, "MSET a 1 b 2"), "+OK\r\n");
+	assert_string_equal(cmd(&c, "SELECT 1"), "-ERR DB index is out of range\r\n");
+	assert_string_equal(cmd(&c, "MULTI"), "+OK\r\n");
+	assert_string_equal(cmd(&c, "GET a"), "+QUEUED\r\n");
+	assert_string_equal(cmd(&c, "GET b"), "+QUEUED\r\n");
+	assert_string_equal(cmd(&c, "EXEC"), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+}
+
+/* ---- the node id across restarts ---- */
+
+static void node_id_survives_restarts(void **state)
+{
+	char dir[64], nested[128], path[160], id[41], id2[41], err[256], buf[64] = "";
+	struct rd_server a, b;
+	FILE *f;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/wc-rdid-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(nested, sizeof(nested), "%s/x/y", dir);
+	/* first start: made, kept (the directories too) */
+	assert_int_equal(rd_node_id_load(nested, id, err, sizeof(err)), 1);
+	assert_int_equal(strlen(id), 40);
+	snprintf(path, sizeof(path), "%s/node-id", nested);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_int_equal(strlen(buf), 41);
+	assert_memory_equal(buf, id, 40);
+	assert_int_equal(buf[40], '\n');
+	/* restarts: the same */
+	assert_int_equal(rd_node_id_load(nested, id2, err, sizeof(err)), 0);
+	assert_string_equal(id, id2);
+	assert_int_equal(rd_server_init(&a, nested, 7000, true, "10.0.0.1", 0, 1 << 20, 1 << 20,
+					NULL, "t"), 0);
+	assert_string_equal(a.node_id, id);
+	assert_string_equal(rd_cluster_map_get(&a)->node[0].id, id);
+	assert_int_equal(rd_cluster_map_get(&a)->node[0].cport, 17000);
+	assert_int_equal(rd_cluster_map_get(&a)->node[0].port, 7000);
+	rd_server_fini(&a);
+	assert_int_equal(rd_server_init(&b, nested, 7000, true, "10.0.0.1", 7100, 1 << 20, 1 << 20,
+					NULL, "t"), 0);
+	assert_string_equal(b.node_id, id);
+	/* the announced port is what clients get; the bus port follows the real one */
+	assert_int_equal(rd_cluster_map_get(&b)->node[0].port, 7100);
+	assert_int_equal(rd_cluster_map_get(&b)->node[0].cport, 17000);
+	rd_server_fini(&b);
+	/* a damaged file: a cluster node refuses to start rather than change identity */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("not an id\n", f);
+	fclose(f);
+	assert_int_equal(rd_node_id_load(nested, id2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "does not hold a node id"));
+	assert_int_equal(rd_server_init(&a, nested, 7000, true, "10.0.0.1", 0, 1 << 20, 1 << 20,
+					NULL, "t"), -1);
+	rd_server_fini(&a);
+	/* ... a node alone starts anyway */
+	assert_int_equal(rd_server_init(&a, nested, 7000, false, "10.0.0.1", 0, 1 << 20, 1 << 20,
+					NULL, "t"), 0);
+	assert_null(rd_cluster_map_get(&a));
+	rd_server_fini(&a);
+	unlink(path);
+	/* a state directory that cannot be made (a file is in the way) */
+	snprintf(path, sizeof(path), "%s/blocker", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	snprintf(nested, sizeof(nested), "%s/blocker/z", dir);
+	assert_int_equal(rd_node_id_load(nested, id2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot keep the node id"));
+	unlink(path);
+	/* the bus port must fit */
+	assert_int_equal(rd_server_init(&a, dir, 60000, true, "10.0.0.1", 0, 1 << 20, 1 << 20,
+					NULL, "t"), -1);
+	rd_server_fini(&a);
+	snprintf(path, sizeof(path), "%s/node-id", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/x/y", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/x", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest cluster[] = {
+		cmocka_unit_test(cluster_subcommands),
+		cmocka_unit_test(crossslot_and_select),
+		cmocka_unit_test(transactions),
+		cmocka_unit_test(asking_lasts_one_command),
+		cmocka_unit_test(keys_in_slot),
+	};
+	const struct CMUnitTest plain[] = {
+		cmocka_unit_test(cluster_disabled),
+	};
+	const struct CMUnitTest ids[] = {
+		cmocka_unit_test(node_id_survives_restarts),
+	};
+	int failed = 0;
+
+	failed += cmocka_run_group_tests_name("cluster mode", cluster, setup_cluster, teardown);
+	failed += cmocka_run_group_tests_name("without --cluster", plain, setup_plain, teardown);
+	failed += cmocka_run_group_tests_name("node id", ids, NULL, NULL);
+	return failed;
+}
