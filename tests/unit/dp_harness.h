@@ -127,7 +127,7 @@ static inline int dp_setup(struct dp_harness *h, void (*extra)(struct wc_config 
 		return -1;
 	app->lc[0] = h->lc;
 	h->lc->part_idx[h->lc->nparts++] = 0;
-	if (app->cfg.redis_port) {
+	if (app->cfg.redis_port && !app->rd) {	/* (a test may bring its own, set by extra) */
 		rd_cmds_init();
 		if (rd_server_init(&h->rd, NULL, app->cfg.redis_port, app->cfg.cluster, NULL, 0,
 				   app->cfg.memory, app->cfg.max_value, app->cfg.requirepass,
@@ -152,7 +152,7 @@ static inline void dp_teardown(struct dp_harness *h)
 	rte_free((void *)(uintptr_t)app->slot_part);
 	rte_free(app->neigh);
 	rte_mempool_free(app->pool);
-	if (app->rd)
+	if (app->rd == &h->rd)
 		rd_server_fini(app->rd);
 	app->rd = NULL;
 }
