@@ -484,6 +484,7 @@ static bool scan_keep(struct rd_session *s, const struct scan_filter *f,
 
 #define SCAN_PART_SHIFT 40
 #define WC_BUCKET_SLOTS_MAX 10	/* entries in one index bucket (store/index.h) */
+#define SCAN_BATCH 16		/* index buckets walked between checks of the key buffer */
 
 static enum rd_res scan(struct rd_session *s)
 {
@@ -556,7 +557,10 @@ static enum rd_res scan(struct rd_session *s)
 	bucket = (uint32_t)(cursor & ((1ull << SCAN_PART_SHIFT) - 1));
 	if (count > 100000)
 		count = 100000;
-	cap = (unsigned)(count < 64 ? 64 : count) + 64 * WC_BUCKET_SLOTS_MAX;
+	cap = (unsigned)(count < 64 ? 64 : count) + SCAN_BATCH * WC_BUCKET_SLOTS_MAX;
+	/* one scratch allocation holds the keys of a call (COUNT is a hint) */
+	if (cap > WC_STAGE_CHUNK_DATA / sizeof(*keys))
+		cap = WC_STAGE_CHUNK_DATA / sizeof(*keys);
 	keys = rd_scratch(s, cap * sizeof(*keys));
 	if (!keys) {
 		rd_err(s, "ERR out of memory for SCAN's reply (try a smaller COUNT)");
@@ -572,10 +576,10 @@ static enum rd_res scan(struct rd_session *s)
 		unsigned n;
 
 		f.part = app->parts[part];
-		n = wc_part_scan_keys(f.part, &bucket, 64, scan_want, &f, keys + nkeys,
+		n = wc_part_scan_keys(f.part, &bucket, SCAN_BATCH, scan_want, &f, keys + nkeys,
 				      cap - nkeys, &done);
 		found += n;
-		visited += 64;
+		visited += SCAN_BATCH;
 		{
 			unsigned base = nkeys;
 
@@ -587,7 +591,7 @@ static enum rd_res scan(struct rd_session *s)
 			part++;
 			bucket = 0;
 		}
-		if (cap - nkeys < 64 * WC_BUCKET_SLOTS_MAX)
+		if (cap - nkeys < SCAN_BATCH * WC_BUCKET_SLOTS_MAX)
 			break;
 	}
 	cursor = part >= app->nparts ? 0 : ((uint64_t)part << SCAN_PART_SHIFT) | bucket;

@@ -115,35 +115,35 @@ static inline uint64_t wc_centry_len(bool hash, uint64_t nlen, uint64_t vlen)
 	return n;
 }
 
-/* Copy a wc_bytes to dst. */
-static inline void wc_bytes_copy(const struct wc_bytes *b, uint8_t *dst)
+/* Copy a wc_bytes to dst (into a new item: after a write, so read wins over p). */
+static inline void wc_cbytes_copy(const struct wc_cbytes *b, uint8_t *dst)
 {
 	if (b->len == 0)
 		return;
-	if (b->p)
-		memcpy(dst, b->p, b->len);
-	else
+	if (b->read)
 		b->read(b->src, 0, dst, b->len);
+	else
+		memcpy(dst, b->p, b->len);
 }
 
 /* Encode a member at dst; returns bytes written. */
-static inline uint64_t wc_centry_put(uint8_t *dst, bool hash, const struct wc_bytes *name,
-				     const struct wc_bytes *val)
+static inline uint64_t wc_centry_put(uint8_t *dst, bool hash, const struct wc_cbytes *name,
+				     const struct wc_cbytes *val)
 {
 	uint64_t n = wc_varint_put(dst, name->len);
 
-	wc_bytes_copy(name, dst + n);
+	wc_cbytes_copy(name, dst + n);
 	n += name->len;
 	if (hash) {
 		n += wc_varint_put(dst + n, val->len);
-		wc_bytes_copy(val, dst + n);
+		wc_cbytes_copy(val, dst + n);
 		n += val->len;
 	}
 	return n;
 }
 
 /* Does a wc_bytes equal n bytes at p? */
-static inline bool wc_bytes_eq(const struct wc_bytes *b, const uint8_t *p, uint64_t n)
+static inline bool wc_cbytes_eq(const struct wc_cbytes *b, const uint8_t *p, uint64_t n)
 {
 	uint8_t buf[512];
 
@@ -162,7 +162,7 @@ static inline bool wc_bytes_eq(const struct wc_bytes *b, const uint8_t *p, uint6
 }
 
 /* A member's hash under a container's seed. */
-static inline uint64_t wc_cmember_hash(uint64_t seed, const struct wc_bytes *b)
+static inline uint64_t wc_cmember_hash(uint64_t seed, const struct wc_cbytes *b)
 {
 	XXH3_state_t st;
 	uint8_t buf[1024];

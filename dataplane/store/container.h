@@ -96,17 +96,23 @@
 
 enum wc_cenc { WC_CENC_COMPACT = 1, WC_CENC_BUCKETS = 2 };
 
-/* The bytes of a member name or value: contiguous, or copied by a callback. */
-struct wc_bytes {
+/*
+ * The bytes of a member name or value: contiguous, or copied by a callback.
+ * A change compares and hashes them before it writes anything and copies
+ * them into the new item after making room, which may move or reclaim other
+ * items: bytes that live in an item carry both p (for before) and read
+ * (which finds the item again, for the copy).
+ */
+struct wc_cbytes {
 	const uint8_t *p;		/* contiguous, or NULL: use read */
 	uint64_t len;
 	void (*read)(const void *src, uint64_t off, void *dst, uint64_t n);
 	const void *src;
 };
 
-static inline struct wc_bytes wc_bytes_of(const void *p, uint64_t len)
+static inline struct wc_cbytes wc_cbytes_of(const void *p, uint64_t len)
 {
-	struct wc_bytes b = { .p = (const uint8_t *)p, .len = len };
+	struct wc_cbytes b = { .p = (const uint8_t *)p, .len = len };
 
 	return b;
 }
@@ -154,9 +160,17 @@ enum wc_cres {
 int wc_c_bucket(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_chdr *h, uint32_t b,
 		bool strict, struct wc_clist *out);
 
+/*
+ * Bucket b of a bucketed container whatever the header says (a scan past
+ * the header's buckets after a split it has not published yet); *tag: the
+ * bucket count it was written for. WC_C_ABSENT when there is no such bucket.
+ */
+int wc_c_bucket_any(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_chdr *h,
+		    uint32_t b, struct wc_clist *out, uint32_t *tag);
+
 /* Find a member: WC_C_OK (m filled), WC_C_ABSENT or WC_C_RETRY. */
 int wc_c_find(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_chdr *h,
-	      const struct wc_bytes *name, struct wc_cmember *m);
+	      const struct wc_cbytes *name, struct wc_cmember *m);
 
 /* A random member of a non-empty container (nearly uniform): WC_C_OK or WC_C_RETRY. */
 int wc_c_random(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_chdr *h,
@@ -192,7 +206,7 @@ struct wc_csnap_it {
 };
 
 bool wc_csnap_next(const struct wc_csnap *s, struct wc_csnap_it *it, struct wc_cmember *m);
-bool wc_csnap_find(const struct wc_csnap *s, const struct wc_bytes *name, struct wc_cmember *m);
+bool wc_csnap_find(const struct wc_csnap *s, const struct wc_cbytes *name, struct wc_cmember *m);
 /* The member list of snapshot bucket b (count 0 when left out). */
 void wc_csnap_bucket(const struct wc_csnap *s, uint32_t b, struct wc_clist *out);
 
@@ -215,8 +229,8 @@ struct wc_cupd {
  * Errors: WC_ERR_TOO_LARGE, WC_ERR_NOMEM (the container is as it was).
  */
 enum wc_status wc_c_update(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
-			   uint64_t hash, uint8_t type, enum wc_cop op, const struct wc_bytes *name,
-			   const struct wc_bytes *val, struct wc_cupd *res);
+			   uint64_t hash, uint8_t type, enum wc_cop op, const struct wc_cbytes *name,
+			   const struct wc_cbytes *val, struct wc_cupd *res);
 
 /*
  * Building a container member by member (SINTERSTORE and friends): compact
@@ -240,8 +254,8 @@ struct wc_cbuild {
 void wc_cb_begin(struct wc_cbuild *b, struct wc_part *p, struct wc_ctx *ctx, uint8_t type,
 		 const void *key, uint32_t klen, uint64_t expected);
 /* Add a member (known_new: the caller knows it is not there yet); *added if it was new. */
-enum wc_status wc_cb_add(struct wc_cbuild *b, const struct wc_bytes *name,
-			 const struct wc_bytes *val, bool known_new, bool *added);
+enum wc_status wc_cb_add(struct wc_cbuild *b, const struct wc_cbytes *name,
+			 const struct wc_cbytes *val, bool known_new, bool *added);
 /* Write the header (an empty build deletes the key). */
 enum wc_status wc_cb_publish(struct wc_cbuild *b, uint32_t exptime, uint32_t exp_ms);
 void wc_cb_abort(struct wc_cbuild *b);

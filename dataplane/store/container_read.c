@@ -87,12 +87,12 @@ bool wc_clist_next(const struct wc_clist *l, uint32_t *pos, struct wc_cmember *m
 	return true;
 }
 
-static bool list_find(const struct wc_clist *l, const struct wc_bytes *name, struct wc_cmember *m)
+static bool list_find(const struct wc_clist *l, const struct wc_cbytes *name, struct wc_cmember *m)
 {
 	uint32_t pos = 0;
 
 	while (wc_clist_next(l, &pos, m))
-		if (m->nlen == name->len && wc_bytes_eq(name, m->name, m->nlen))
+		if (m->nlen == name->len && wc_cbytes_eq(name, m->name, m->nlen))
 			return true;
 	return false;
 }
@@ -140,8 +140,19 @@ int wc_c_bucket(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_chd
 	return WC_C_OK;
 }
 
+int wc_c_bucket_any(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_chdr *h,
+		    uint32_t b, struct wc_clist *out, uint32_t *tag)
+{
+	if (h->enc != WC_CENC_BUCKETS) {
+		*tag = 1;
+		return wc_c_bucket(p, ctx, h, b, false, out);
+	}
+	return read_bucket(p, ctx, h->cid, b, h->type == WC_TYPE_HASH, out, tag) ? WC_C_OK
+										  : WC_C_ABSENT;
+}
+
 int wc_c_find(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_chdr *h,
-	      const struct wc_bytes *name, struct wc_cmember *m)
+	      const struct wc_cbytes *name, struct wc_cmember *m)
 {
 	struct wc_clist l;
 	uint64_t mh;
@@ -401,7 +412,7 @@ bool wc_csnap_next(const struct wc_csnap *s, struct wc_csnap_it *it, struct wc_c
 	return false;
 }
 
-bool wc_csnap_find(const struct wc_csnap *s, const struct wc_bytes *name, struct wc_cmember *m)
+bool wc_csnap_find(const struct wc_csnap *s, const struct wc_cbytes *name, struct wc_cmember *m)
 {
 	struct wc_clist l;
 	uint32_t b;

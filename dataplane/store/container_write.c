@@ -122,7 +122,7 @@ struct splice {
 	bool compact, insert, hash;
 	uint32_t at, cut;
 	uint32_t tag, count;
-	const struct wc_bytes *name, *val;
+	const struct wc_cbytes *name, *val;
 };
 
 static void fill_splice(uint8_t *dst, uint64_t vlen, const struct wc_item *old, void *arg)
@@ -151,14 +151,14 @@ static void fill_splice(uint8_t *dst, uint64_t vlen, const struct wc_item *old, 
 }
 
 /* Where a member sits in a list: its offset and bytes (false: not there). */
-static bool list_locate(const struct wc_clist *l, const struct wc_bytes *name, uint32_t *at,
+static bool list_locate(const struct wc_clist *l, const struct wc_cbytes *name, uint32_t *at,
 			uint32_t *len)
 {
 	struct wc_cmember m;
 	uint32_t pos = 0, before = 0;
 
 	while (wc_clist_next(l, &pos, &m)) {
-		if (m.nlen == name->len && wc_bytes_eq(name, m.name, m.nlen)) {
+		if (m.nlen == name->len && wc_cbytes_eq(name, m.name, m.nlen)) {
 			*at = before;
 			*len = pos - before;
 			return true;
@@ -422,8 +422,8 @@ void wc_cb_begin(struct wc_cbuild *b, struct wc_part *p, struct wc_ctx *ctx, uin
 }
 
 /* Add a member to the bucketed build. */
-static void cb_add_bucket(struct wc_cbuild *b, const struct wc_bytes *name,
-			  const struct wc_bytes *val, bool known_new, bool *added)
+static void cb_add_bucket(struct wc_cbuild *b, const struct wc_cbytes *name,
+			  const struct wc_cbytes *val, bool known_new, bool *added)
 {
 	struct wc_part *p = b->p;
 	bool hk = b->type == WC_TYPE_HASH;
@@ -471,11 +471,11 @@ static void cb_add_bucket(struct wc_cbuild *b, const struct wc_bytes *name,
 	}
 }
 
-enum wc_status wc_cb_add(struct wc_cbuild *b, const struct wc_bytes *name,
-			 const struct wc_bytes *val, bool known_new, bool *added)
+enum wc_status wc_cb_add(struct wc_cbuild *b, const struct wc_cbytes *name,
+			 const struct wc_cbytes *val, bool known_new, bool *added)
 {
 	bool hk = b->type == WC_TYPE_HASH;
-	struct wc_bytes none = { 0 };
+	struct wc_cbytes none = { 0 };
 	uint64_t elen;
 
 	*added = false;
@@ -590,7 +590,7 @@ struct upd {
 	uint8_t type;
 	bool hk;
 	enum wc_cop op;
-	const struct wc_bytes *name, *val;
+	const struct wc_cbytes *name, *val;
 	struct wc_cupd *res;
 };
 
@@ -767,10 +767,10 @@ static enum wc_status update_buckets(const struct upd *u, struct wc_chdr h)
 }
 
 enum wc_status wc_c_update(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
-			   uint64_t hash, uint8_t type, enum wc_cop op, const struct wc_bytes *name,
-			   const struct wc_bytes *val, struct wc_cupd *res)
+			   uint64_t hash, uint8_t type, enum wc_cop op, const struct wc_cbytes *name,
+			   const struct wc_cbytes *val, struct wc_cupd *res)
 {
-	struct wc_bytes none = { 0 };
+	struct wc_cbytes none = { 0 };
 	struct upd u = { .p = p, .ctx = ctx, .key = key, .klen = klen, .hash = hash, .type = type,
 			 .hk = type == WC_TYPE_HASH, .op = op, .name = name,
 			 .val = val && type == WC_TYPE_HASH ? val : &none, .res = res };

@@ -76,7 +76,7 @@ static size_t mval(char *buf, unsigned i, unsigned gen)
 static enum wc_status hset(struct wc_part *p, struct wc_ctx *c, const char *key, const char *f,
 			   size_t flen, const char *v, size_t vlen, struct wc_cupd *res)
 {
-	struct wc_bytes n = wc_bytes_of(f, flen), val = wc_bytes_of(v, vlen);
+	struct wc_cbytes n = wc_cbytes_of(f, flen), val = wc_cbytes_of(v, vlen);
 
 	return wc_c_update(p, c, key, (uint32_t)strlen(key), kh(key), WC_TYPE_HASH, WC_COP_SET,
 			   &n, &val, res);
@@ -85,7 +85,7 @@ static enum wc_status hset(struct wc_part *p, struct wc_ctx *c, const char *key,
 static enum wc_status sop(struct wc_part *p, struct wc_ctx *c, const char *key, enum wc_cop op,
 			  const char *m, size_t mlen, struct wc_cupd *res)
 {
-	struct wc_bytes n = wc_bytes_of(m, mlen);
+	struct wc_cbytes n = wc_cbytes_of(m, mlen);
 
 	return wc_c_update(p, c, key, (uint32_t)strlen(key), kh(key), WC_TYPE_SET, op, &n, NULL,
 			   res);
@@ -93,7 +93,7 @@ static enum wc_status sop(struct wc_part *p, struct wc_ctx *c, const char *key, 
 
 static enum wc_status hdel(const char *key, const char *f, size_t flen, struct wc_cupd *res)
 {
-	struct wc_bytes n = wc_bytes_of(f, flen);
+	struct wc_cbytes n = wc_cbytes_of(f, flen);
 
 	return wc_c_update(part, &ctx, key, (uint32_t)strlen(key), kh(key), WC_TYPE_HASH,
 			   WC_COP_DEL, &n, NULL, res);
@@ -124,7 +124,7 @@ static void touch_c(const struct wc_part *p, struct wc_ctx *c, const char *key)
 static int find(const struct wc_part *p, struct wc_ctx *c, const char *key, const char *m,
 		size_t mlen, struct wc_cmember *out)
 {
-	struct wc_bytes n = wc_bytes_of(m, mlen);
+	struct wc_cbytes n = wc_cbytes_of(m, mlen);
 
 	for (int i = 0; i < 1000; i++) {
 		struct wc_chdr h;
@@ -215,7 +215,7 @@ static void compact_basics(void **state)
 	assert_int_equal(find(part, &ctx, "h1", "zz", 2, &m), WC_C_ABSENT);
 	/* set if absent */
 	{
-		struct wc_bytes n = wc_bytes_of("a", 1), v = wc_bytes_of("x", 1);
+		struct wc_cbytes n = wc_cbytes_of("a", 1), v = wc_cbytes_of("x", 1);
 
 		assert_int_equal(wc_c_update(part, &ctx, "h1", 2, kh("h1"), WC_TYPE_HASH,
 					     WC_COP_SETNX, &n, &v, &r), WC_OK);
@@ -364,10 +364,10 @@ static void sets_and_snapshots(void **state)
 		assert_false(seen[i]);
 		seen[i] = 1;
 		got++;
-		assert_true(wc_csnap_find(&s, &(struct wc_bytes){ .p = m.name, .len = m.nlen }, &m));
+		assert_true(wc_csnap_find(&s, &(struct wc_cbytes){ .p = m.name, .len = m.nlen }, &m));
 	}
 	assert_int_equal(got, n);
-	assert_false(wc_csnap_find(&s, &(struct wc_bytes){ .p = (const uint8_t *)"x", .len = 1 },
+	assert_false(wc_csnap_find(&s, &(struct wc_cbytes){ .p = (const uint8_t *)"x", .len = 1 },
 				   &m));
 	snap_free(&mem);
 	/* random members are members */
@@ -398,7 +398,7 @@ static void builds(void **state)
 	assert_int_equal(set_str(part, &ctx, "dst", "a string first"), WC_OK);
 	wc_cb_begin(&b, part, &ctx, WC_TYPE_SET, "dst", 3, 10);
 	for (unsigned i = 0; i < 10; i++) {
-		struct wc_bytes n = wc_bytes_of(f, mname(f, i % 5));
+		struct wc_cbytes n = wc_cbytes_of(f, mname(f, i % 5));
 
 		assert_int_equal(wc_cb_add(&b, &n, NULL, false, &added), WC_OK);
 		assert_int_equal(added, i < 5);
@@ -411,7 +411,7 @@ static void builds(void **state)
 
 	wc_cb_begin(&b, part, &ctx, WC_TYPE_SET, "dst", 3, 100);
 	for (unsigned i = 0; i < 3000; i++) {
-		struct wc_bytes n = wc_bytes_of(f, mname(f, i % 1000));
+		struct wc_cbytes n = wc_cbytes_of(f, mname(f, i % 1000));
 
 		assert_int_equal(wc_cb_add(&b, &n, NULL, false, &added), WC_OK);
 		assert_int_equal(added, i < 1000);
