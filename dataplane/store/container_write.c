@@ -49,6 +49,17 @@ static uint64_t new_cid(void)
 
 /* ---- one item write ---- */
 
+/*
+ * A live item found by the owner, and where it is linked: still valid while
+ * nothing was unlinked or moved since (p->mutations) and no flush is pending.
+ */
+struct found {
+	struct wc_item *it;
+	struct wc_slot slot;
+	uint64_t seen;
+};
+
+
 struct cput {
 	const void *key;
 	uint32_t klen;
@@ -60,7 +71,21 @@ struct cput {
 	bool needs_old;		/* rewrite of a live item: WC_NOT_FOUND if it is (or goes) missing */
 	bool keep_ttl;		/* keep the replaced version's expiry */
 	uint32_t exptime, ms;	/* otherwise */
+	const struct found *known;	/* the live version as found before, if still valid */
 };
+
+static struct wc_item *find(struct wc_part *p, struct wc_ctx *ctx, const void *key,
+			    uint32_t klen, uint64_t hash, struct found *f)
+{
+	f->it = wc_find_live(p, ctx, hash, key, klen, &f->slot);
+	f->seen = p->mutations;
+	return f->it;
+}
+
+static bool still(const struct wc_part *p, const struct found *f)
+{
+	return f && f->it && f->seen == p->mutations && !WC_LOAD(&p->flushing);
+}
 
 static enum wc_status cput(struct wc_part *p, struct wc_ctx *ctx, const struct cput *r)
 {
@@ -70,7 +95,12 @@ static enum wc_status cput(struct wc_part *p, struct wc_ctx *ctx, const struct c
 	uint32_t ms = 0;
 
 	wc_begin_write(p, ctx, wc_item_total(r->klen, r->vlen, WC_LAYOUT_EXT));
-	old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s);
+	if (still(p, r->known)) {
+		old = r->known->it;
+		s = r->known->slot;
+	} else {
+		old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s);
+	}
 	if (r->needs_old && !old)
 		return WC_NOT_FOUND;
 	if (r->keep_ttl) {
@@ -531,15 +561,15 @@ static void fill_compact(uint8_t *dst, uint64_t vlen, const struct wc_item *old,
 }
 
 static enum wc_status write_header(struct wc_part *p, struct wc_ctx *ctx, const void *key,
-				   uint32_t klen, const struct wc_chdr *h, bool needs_old,
-				   bool keep_ttl, uint32_t exptime, uint32_t ms)
+				   uint32_t klen, const struct wc_chdr *h, const struct found *known,
+				   bool needs_old, bool keep_ttl, uint32_t exptime, uint32_t ms)
 {
 	uint8_t v[WC_CHDR_BUCKETS];
 	struct bytes_src src = { v };
 	struct cput r = { .key = key, .klen = klen, .hash = wc_hash(key, klen), .type = h->type,
 			  .vlen = sizeof(v), .fill = fill_bytes, .arg = &src,
 			  .needs_old = needs_old, .keep_ttl = keep_ttl, .exptime = exptime,
-			  .ms = ms };
+			  .ms = ms, .known = known };
 
 	wc_chdr_put_buckets(v, h);
 	return cput(p, ctx, &r);
@@ -571,7 +601,7 @@ enum wc_status wc_cb_publish(struct wc_cbuild *b, uint32_t exptime, uint32_t exp
 		return WC_ERR_NOMEM;
 	}
 	b->h.count = b->count;
-	st = write_header(p, b->ctx, b->key, b->klen, &b->h, false, false, exptime, exp_ms);
+	st = write_header(p, b->ctx, b->key, b->klen, &b->h, NULL, false, false, exptime, exp_ms);
 	if (p->cbuild_cid == b->h.cid)
 		p->cbuild_cid = 0;
 	if (st == WC_OK && p->cbuild_lost)
@@ -623,7 +653,7 @@ static enum wc_status create(const struct upd *u)
 
 /* The compact list with one change, or the conversion to buckets when it outgrows compact. */
 static enum wc_status update_compact(const struct upd *u, const struct wc_chdr *h,
-				     uint32_t exptime, uint32_t ms)
+				     const struct found *hf, uint32_t exptime, uint32_t ms)
 {
 	struct wc_clist l = { .p = h->list, .len = h->list_len, .count = (uint32_t)h->count,
 			      .hash = u->hk };
@@ -632,7 +662,8 @@ static enum wc_status update_compact(const struct upd *u, const struct wc_chdr *
 	uint64_t count = h->count, newlen;
 	struct splice sp = { .compact = true, .hash = u->hk, .name = u->name, .val = u->val };
 	struct cput r = { .key = u->key, .klen = u->klen, .hash = u->hash, .type = u->type,
-			  .fill = fill_splice, .arg = &sp, .needs_old = true, .keep_ttl = true };
+			  .fill = fill_splice, .arg = &sp, .needs_old = true, .keep_ttl = true,
+			  .known = hf };
 
 	if ((u->op == WC_COP_DEL && !found) || (u->op == WC_COP_SETNX && found)) {
 		u->res->count = count;
@@ -685,12 +716,13 @@ static enum wc_status update_compact(const struct upd *u, const struct wc_chdr *
 }
 
 /* One bucket rewritten, maybe one split, then the header. */
-static enum wc_status update_buckets(const struct upd *u, struct wc_chdr h)
+static enum wc_status update_buckets(const struct upd *u, struct wc_chdr h,
+				     const struct found *hf)
 {
 	uint32_t bk = wc_cbucket_of(wc_cmember_hash(h.seed, u->name), h.level, h.split);
 	uint8_t key[WC_CKEY_BUCKET];
 	uint64_t bh;
-	struct wc_slot s;
+	struct found bf;
 	struct wc_item *it;
 	struct wc_clist l;
 	uint32_t at = 0, cut = 0;
@@ -700,7 +732,7 @@ static enum wc_status update_buckets(const struct upd *u, struct wc_chdr h)
 
 	wc_ckey_bucket(key, h.cid, bk);
 	bh = wc_hash(key, sizeof(key));
-	it = wc_find_live(u->p, u->ctx, bh, key, sizeof(key), &s);
+	it = find(u->p, u->ctx, key, sizeof(key), bh, &bf);
 	if (!it || wc_item_vlen(it) < WC_CBUCKET_HDR) {
 		/* a part went missing: the container is gone as a whole */
 		unlink_key(u->p, u->ctx, u->key, u->klen, WC_UNLINK_EVICT);
@@ -722,7 +754,7 @@ static enum wc_status update_buckets(const struct upd *u, struct wc_chdr h)
 				     .val = u->val };
 		struct cput r = { .key = key, .klen = sizeof(key), .hash = bh,
 				  .type = WC_TYPE_BUCKET, .fill = fill_splice, .arg = &sp,
-				  .needs_old = true };
+				  .needs_old = true, .known = &bf };
 
 		r.vlen = WC_CBUCKET_HDR + l.len - cut +
 			 (del ? 0 : wc_centry_len(u->hk, u->name->len, u->val->len));
@@ -733,16 +765,18 @@ static enum wc_status update_buckets(const struct upd *u, struct wc_chdr h)
 		count = del ? count - 1 : count + !found;
 		u->res->count = count;
 	}
-	/* the header: still ours? (making room may have evicted the container) */
-	it = wc_find_live(u->p, u->ctx, u->hash, u->key, u->klen, &s);
-	{
+	/* the header: still ours? (making room may have evicted or moved the container) */
+	if (!still(u->p, hf)) {
 		struct wc_chdr now;
+		struct found again;
 
+		it = find(u->p, u->ctx, u->key, u->klen, u->hash, &again);
 		if (!it || !wc_c_parse(wc_item_type(it), wc_item_value(it), wc_item_vlen(it), &now) ||
 		    now.enc != WC_CENC_BUCKETS || now.cid != h.cid) {
 			u->res->evicted = true;
 			return WC_OK;
 		}
+		hf = NULL;
 	}
 	if (count == 0) {
 		unlink_key(u->p, u->ctx, u->key, u->klen, WC_UNLINK_DELETE);
@@ -753,7 +787,7 @@ static enum wc_status update_buckets(const struct upd *u, struct wc_chdr h)
 	if (count > (uint64_t)WC_C_LOAD * h.nb && h.level < WC_CLEVEL_MAX - 1 &&
 	    split_bucket(u->p, u->ctx, &h))
 		layout_advance(&h);
-	st = write_header(u->p, u->ctx, u->key, u->klen, &h, true, true, 0, 0);
+	st = write_header(u->p, u->ctx, u->key, u->klen, &h, hf, true, true, 0, 0);
 	if (st == WC_NOT_FOUND) {
 		u->res->evicted = true;
 		return WC_OK;
@@ -785,8 +819,8 @@ enum wc_status wc_c_update(struct wc_part *p, struct wc_ctx *ctx, const void *ke
 		return WC_ERR_TOO_LARGE;
 	wc_begin_write(p, ctx, 0);
 	for (int attempt = 0; attempt < 3; attempt++) {
-		struct wc_slot s;
-		struct wc_item *it = wc_find_live(p, ctx, hash, key, klen, &s);
+		struct found hf;
+		struct wc_item *it = find(p, ctx, key, klen, hash, &hf);
 		struct wc_chdr h;
 		uint32_t exptime, ms;
 		enum wc_status st;
@@ -801,8 +835,8 @@ enum wc_status wc_c_update(struct wc_part *p, struct wc_ctx *ctx, const void *ke
 		    !wc_c_parse(type, wc_item_value(it), wc_item_vlen(it), &h))
 			return WC_ERR_ARG;
 		wc_kv_expiry(it, &exptime, &ms);
-		st = h.enc == WC_CENC_COMPACT ? update_compact(&u, &h, exptime, ms)
-					      : update_buckets(&u, h);
+		st = h.enc == WC_CENC_COMPACT ? update_compact(&u, &h, &hf, exptime, ms)
+					      : update_buckets(&u, h, &hf);
 		if (st != WC_NOT_FOUND)
 			return st;
 	}
@@ -902,7 +936,7 @@ enum wc_status wc_c_copy(struct wc_part *p, struct wc_ctx *ctx, const void *src,
 	if (st == WC_OK && p->cbuild_lost)
 		st = WC_ERR_NOMEM;
 	if (st == WC_OK)
-		st = write_header(p, ctx, dst, dlen, &n, false, false, exptime, ms);
+		st = write_header(p, ctx, dst, dlen, &n, NULL, false, false, exptime, ms);
 	p->cbuild_cid = 0;	/* on failure, what was written is orphaned */
 	return st;
 }
