@@ -98,6 +98,20 @@ struct wc_item *rd_cfind(const struct rd_owner *o, const uint8_t *key, uint32_t 
 	return *wrong ? NULL : it;
 }
 
+bool rd_ckeys_ok(struct rd_session *s, uint32_t first, uint32_t last)
+{
+	for (uint32_t i = first; i <= last && i < rd_argc(s); i++) {
+		const struct resp_arg *k = rd_arg(s, i);
+
+		if (k->kind != RESP_ARG_PTR || k->len == 0 || k->len > WC_KEY_MAX) {
+			rd_reply_store_error(rd_out(s), WC_ERR_KEY);
+			s->failed = true;
+			return false;
+		}
+	}
+	return true;
+}
+
 enum rd_res rd_cwrite(struct rd_session *s, uint32_t karg, rd_owner_fn fn)
 {
 	const struct resp_arg *k = rd_arg(s, karg);
@@ -105,6 +119,8 @@ enum rd_res rd_cwrite(struct rd_session *s, uint32_t karg, rd_owner_fn fn)
 	enum rd_res r;
 
 	if (s->step)
+		return RD_DONE;
+	if (!rd_ckeys_ok(s, karg, karg))
 		return RD_DONE;
 	rd_route_key(s, k->u.p, k->len, &rt);
 	r = rd_call(s, &rt, fn, true, 0, k->u.p, k->len);

@@ -57,6 +57,9 @@ void rd_arg_bytes(const struct rd_session *s, uint32_t i, struct rd_argsrc *src,
 struct wc_item *rd_cfind(const struct rd_owner *o, const uint8_t *key, uint32_t klen,
 			 uint8_t type, bool *wrong);
 
+/* Keys at arguments first .. last a write can use (1 to 250 bytes); else replied. */
+bool rd_ckeys_ok(struct rd_session *s, uint32_t first, uint32_t last);
+
 /* The key at argument karg: run fn on its owner (steps 0 and 1 of a write command). */
 enum rd_res rd_cwrite(struct rd_session *s, uint32_t karg, rd_owner_fn fn);
 

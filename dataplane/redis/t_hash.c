@@ -59,7 +59,7 @@ static int field_int_body(struct rd_session *s, bool strlen_of)
 	struct rd_argsrc as;
 	struct wc_cbytes f;
 	struct wc_cmember m;
-	int r = rd_copen(s, 1, HT, WC_LOOKUP_NO_TOUCH, &cv);
+	int r = rd_copen(s, 1, HT, 0, &cv);
 
 	if (r == RD_CO_MISSING) {
 		resp_int(rd_out(s), 0);
@@ -151,7 +151,7 @@ static enum rd_res hmget(struct rd_session *s)
 static int hlen_body(struct rd_session *s)
 {
 	struct rd_cview cv;
-	int r = rd_copen(s, 1, HT, WC_LOOKUP_NO_TOUCH, &cv);
+	int r = rd_copen(s, 1, HT, 0, &cv);
 
 	if (r == RD_CO_WRONGTYPE)
 		rd_err_wrongtype(s);
@@ -339,6 +339,8 @@ static bool sizes_ok(struct rd_session *s, uint32_t from)
 	struct rd_route rt;
 	uint32_t max;
 
+	if (!rd_ckeys_ok(s, 1, 1))
+		return false;
 	rd_route_key(s, rd_argp(s, 1), rd_arg(s, 1)->len, &rt);
 	max = wc_part_config(rt.part)->max_value;
 	for (uint32_t i = from; i < rd_argc(s); i++) {

@@ -92,7 +92,7 @@ static enum rd_res smismember(struct rd_session *s)
 static int scard_body(struct rd_session *s)
 {
 	struct rd_cview cv;
-	int r = rd_copen(s, 1, ST, WC_LOOKUP_NO_TOUCH, &cv);
+	int r = rd_copen(s, 1, ST, 0, &cv);
 
 	if (r == RD_CO_WRONGTYPE)
 		rd_err_wrongtype(s);
@@ -492,6 +492,8 @@ static enum rd_res sadd(struct rd_session *s)
 		struct rd_route rt;
 		uint32_t max;
 
+		if (!rd_ckeys_ok(s, 1, 1))
+			return RD_DONE;
 		rd_route_key(s, rd_argp(s, 1), rd_arg(s, 1)->len, &rt);
 		max = wc_part_config(rt.part)->max_value;
 		for (uint32_t i = 2; i < rd_argc(s); i++) {
@@ -655,6 +657,8 @@ static enum rd_res one_partition_write(struct rd_session *s, uint32_t first, rd_
 
 	if (s->step)
 		return RD_DONE;
+	if (!rd_ckeys_ok(s, first, rd_argc(s) - 1))
+		return RD_DONE;
 	if (!rd_keys_one_partition(s, first, 1, &rt)) {
 		rd_err(s, RD_CROSSSLOT);
 		return RD_DONE;
@@ -671,6 +675,8 @@ static enum rd_res smove(struct rd_session *s)
 		struct rd_route rt;
 		uint32_t max;
 
+		if (!rd_ckeys_ok(s, 1, 2))
+			return RD_DONE;
 		rd_route_key(s, rd_argp(s, 1), rd_arg(s, 1)->len, &rt);
 		max = wc_part_config(rt.part)->max_value;
 		if (rd_arg(s, 3)->len > max) {

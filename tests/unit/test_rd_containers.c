@@ -37,12 +37,15 @@ struct fake_in {
 	uint64_t head;
 };
 
+/* Receive buffers of 2 KiB: an argument over 16 KiB stays scattered (RESP_ARG_RX). */
 static const uint8_t *fake_peek(const struct mc_inq *q, uint64_t off, uint64_t *contig)
 {
 	const struct fake_in *f = (const struct fake_in *)q;
+	uint64_t pos = f->head + off, boundary = (pos / 2048 + 1) * 2048;
+	uint64_t end = f->head + q->len;
 
-	*contig = q->len - off;
-	return f->data + f->head + off;
+	*contig = (boundary < end ? boundary : end) - pos;
+	return f->data + pos;
 }
 
 static void fake_consume(struct mc_inq *q, uint64_t n)
@@ -131,7 +134,7 @@ static int teardown(void **state)
 /* Run one command (argv, NULL-terminated); the reply, NUL-terminated, in outbuf. */
 static const char *run(const char *const *argv)
 {
-	static char req[1 << 20];
+	static char req[4 << 20];
 	size_t n = 0;
 	int argc = 0;
 	struct fake_in in = { .q = { .peek = fake_peek, .consume = fake_consume },
@@ -284,6 +287,40 @@ static void hash_basics(void **state)
 	EXPECT(":5\r\n", "HDEL", "h", "f3", "f4", "n", "big", "fl", "more");
 	EXPECT(":0\r\n", "EXISTS", "h");
 	EXPECT("+none\r\n", "TYPE", "h");
+}
+
+/* Keys a write cannot use; fields and values too large to be contiguous arguments. */
+static void odd_arguments(void **state)
+{
+	char *field = malloc(20001), *value = malloc(40001), want[64];
+
+	(void)state;
+	EXPECT("-ERR invalid key length (1 to 250 bytes)\r\n", "HSET", "", "f", "v");
+	EXPECT("-ERR invalid key length (1 to 250 bytes)\r\n", "SADD", "", "m");
+	EXPECT("$-1\r\n", "HGET", "", "f");
+	EXPECT(":0\r\n", "SCARD", "");
+	memset(field, 'F', 20000);
+	field[20000] = 0;
+	memset(value, 'V', 40000);
+	value[40000] = 0;
+	EXPECT(":2\r\n", "HSET", "wide", field, value, "small", "1");
+	EXPECT(":40000\r\n", "HSTRLEN", "wide", field);
+	CMD("HGET", "wide", field);
+	assert_int_equal(outlen, 8 + 40000 + 2);
+	assert_memory_equal(outbuf + 8, value, 40000);
+	EXPECT(":1\r\n", "HEXISTS", "wide", field);
+	field[19999] = 'G';
+	EXPECT(":0\r\n", "HEXISTS", "wide", field);
+	field[19999] = 'F';
+	EXPECT(":1\r\n", "SADD", "wides", field);
+	EXPECT(":0\r\n", "SADD", "wides", field);
+	EXPECT(":1\r\n", "SISMEMBER", "wides", field);
+	snprintf(want, sizeof(want), ":%d\r\n", 1);
+	EXPECT(want, "HDEL", "wide", field);
+	EXPECT(":1\r\n", "HLEN", "wide");
+	EXPECT(":2\r\n", "DEL", "wide", "wides");
+	free(field);
+	free(value);
 }
 
 static void wrongtype(void **state)
@@ -707,6 +744,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hash_basics),
+		cmocka_unit_test(odd_arguments),
 		cmocka_unit_test(wrongtype),
 		cmocka_unit_test(resp3),
 		cmocka_unit_test(hrandfield_forms),
