@@ -477,6 +477,39 @@ static void hash_large(void **state)
 	for (unsigned i = 0; i < N; i++)
 		assert_true(seen[i]);
 	assert_true(calls > 5);
+	/* fields added between the calls split buckets: every field there all along is met */
+	memset(seen, 0, sizeof(seen));
+	cursor = 0;
+	calls = 0;
+	do {
+		const char *r;
+		char *end;
+
+		snprintf(c, sizeof(c), "%llu", cursor);
+		r = CMD("HSCAN", "{b}1", c, "COUNT", "20");
+		cursor = strtoull(strstr(r + 5, "\r\n") + 2, &end, 10);
+		parse_elems(end + 2, e);
+		for (unsigned i = 0; i < e->n; i += 2) {
+			unsigned id;
+
+			if (sscanf(e->v[i], "field:%u", &id) == 1 && id < N)
+				seen[id] = 1;
+		}
+		free_elems(e);
+		for (unsigned k = 0; k < 2; k++) {
+			snprintf(f, sizeof(f), "late:%u:%u", calls, k);
+			EXPECT(":1\r\n", "HSET", "{b}1", f, "x");
+		}
+		calls++;
+	} while (cursor != 0);
+	for (unsigned i = 0; i < N; i++)
+		assert_true(seen[i]);
+	for (unsigned i = 0; i < calls; i++) {
+		for (unsigned k = 0; k < 2; k++) {
+			snprintf(f, sizeof(f), "late:%u:%u", i, k);
+			EXPECT(":1\r\n", "HDEL", "{b}1", f);
+		}
+	}
 	/* MATCH filters what a call returns */
 	cursor = 0;
 	memset(seen, 0, sizeof(seen));
