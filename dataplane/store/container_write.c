@@ -51,12 +51,14 @@ static uint64_t new_cid(void)
 
 /*
  * A live item found by the owner, and where it is linked: still valid while
- * nothing was unlinked or moved since (p->mutations) and no flush is pending.
+ * nothing was unlinked or moved since (p->mutations), no index entry was
+ * displaced to make room for another key (index_moves), and no flush is
+ * pending.
  */
 struct found {
 	struct wc_item *it;
 	struct wc_slot slot;
-	uint64_t seen;
+	uint64_t seen, moves;
 };
 
 
@@ -79,12 +81,14 @@ static struct wc_item *find(struct wc_part *p, struct wc_ctx *ctx, const void *k
 {
 	f->it = wc_find_live(p, ctx, hash, key, klen, &f->slot);
 	f->seen = p->mutations;
+	f->moves = p->st.index_moves;
 	return f->it;
 }
 
 static bool still(const struct wc_part *p, const struct found *f)
 {
-	return f && f->it && f->seen == p->mutations && !WC_LOAD(&p->flushing);
+	return f && f->it && f->seen == p->mutations && f->moves == p->st.index_moves &&
+	       !WC_LOAD(&p->flushing);
 }
 
 static enum wc_status cput(struct wc_part *p, struct wc_ctx *ctx, const struct cput *r)
