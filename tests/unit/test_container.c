@@ -837,6 +837,96 @@ static void parts_are_not_keys(void **state)
 	wc_kv_delete(part, &ctx, "pk", 2, kh("pk"));
 }
 
+/*
+ * Random changes checked against a model: 3 containers, members drawn from
+ * 3000 names (so they grow into buckets, split, and shrink back to nothing),
+ * every outcome and, now and then, every member and value compared.
+ */
+static void model_random_ops(void **state)
+{
+	enum { KEYS = 3, NAMES = 3000, OPS = 60000 };
+	static uint16_t model[KEYS][NAMES];	/* 0: absent, else value generation + 1 */
+	static const char *const keys[KEYS] = { "mh0", "mh1", "ms" };
+	uint64_t rs = 99, count[KEYS] = { 0 };
+	void *mem = NULL;
+
+	(void)state;
+	for (unsigned op = 0; op < OPS; op++) {
+		unsigned k = (unsigned)(wc_c_rand(&rs) % KEYS), i;
+		uint8_t type = k < 2 ? WC_TYPE_HASH : WC_TYPE_SET;
+		char f[32], v[48];
+		size_t fl;
+		struct wc_cupd r;
+		bool del;
+		/* drift: some phases add, some remove, so containers also empty out */
+		unsigned phase = (op / 7000) % 3;
+
+		i = (unsigned)(wc_c_rand(&rs) % NAMES);
+		fl = mname(f, i);
+		del = wc_c_rand(&rs) % 100 < (phase == 0 ? 20u : phase == 1 ? 50u : 85u);
+		if (del) {
+			struct wc_cbytes n = wc_cbytes_of(f, fl);
+
+			assert_int_equal(wc_c_update(part, &ctx, keys[k], (uint32_t)strlen(keys[k]),
+						     kh(keys[k]), type, WC_COP_DEL, &n, NULL, &r), WC_OK);
+			assert_int_equal(r.outcome, model[k][i] ? WC_COUT_DELETED : WC_COUT_NONE);
+			if (model[k][i])
+				count[k]--;
+			model[k][i] = 0;
+			assert_int_equal(r.key_removed, count[k] == 0 && r.outcome == WC_COUT_DELETED);
+		} else if (type == WC_TYPE_HASH) {
+			unsigned gen = (unsigned)(wc_c_rand(&rs) % 1000);
+
+			assert_int_equal(hset(part, &ctx, keys[k], f, fl, v, mval(v, i, gen), &r), WC_OK);
+			assert_int_equal(r.outcome, model[k][i] ? WC_COUT_UPDATED : WC_COUT_ADDED);
+			count[k] += !model[k][i];
+			model[k][i] = (uint16_t)(gen + 1);
+		} else {
+			assert_int_equal(sop(part, &ctx, keys[k], WC_COP_SET, f, fl, &r), WC_OK);
+			assert_int_equal(r.outcome, model[k][i] ? WC_COUT_NONE : WC_COUT_ADDED);
+			count[k] += !model[k][i];
+			model[k][i] = 1;
+		}
+		assert_int_equal(r.count, count[k]);
+		if (op % 5000 == 4999) {
+			for (unsigned kk = 0; kk < KEYS; kk++) {
+				struct wc_chdr h;
+				struct wc_csnap sn;
+				struct wc_csnap_it it = { 0 };
+				struct wc_cmember m;
+				uint64_t seen = 0;
+
+				if (!open_c(part, &ctx, keys[kk], &h)) {
+					assert_int_equal(count[kk], 0);
+					continue;
+				}
+				assert_int_equal(h.count, count[kk]);
+				assert_int_equal(wc_c_snap(part, &ctx, keys[kk],
+							   (uint32_t)strlen(keys[kk]), &h, snap_alloc, &mem,
+							   &sn), WC_C_OK);
+				while (wc_csnap_next(&sn, &it, &m)) {
+					long id = member_id(&m);
+
+					assert_true(id >= 0 && id < NAMES && model[kk][id]);
+					if (kk < 2) {
+						char want[48];
+						size_t wl = mval(want, (unsigned)id, model[kk][id] - 1u);
+
+						assert_int_equal(m.vlen, wl);
+						assert_memory_equal(m.val, want, wl);
+					}
+					seen++;
+				}
+				assert_int_equal(seen, count[kk]);
+				snap_free(&mem);
+			}
+		}
+	}
+	for (unsigned kk = 0; kk < KEYS; kk++)
+		wc_kv_delete(part, &ctx, keys[kk], (uint32_t)strlen(keys[kk]), kh(keys[kk]));
+	maintain_all();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -851,6 +941,7 @@ int main(void)
 		cmocka_unit_test(hot_container_kept),
 		cmocka_unit_test(expiry_as_a_whole),
 		cmocka_unit_test(parts_are_not_keys),
+		cmocka_unit_test(model_random_ops),
 	};
 
 	if (getenv("TEST_FILTER"))
