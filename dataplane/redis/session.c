@@ -313,8 +313,9 @@ bool rd_lookup(struct rd_session *s, const uint8_t *key, uint32_t klen, struct w
 	struct rd_route rt;
 
 	rd_route_key(s, key, klen, &rt);
+	/* (a container's parts are items too, but never keys: store/container.h) */
 	return wc_get(rt.part, rd_env(s)->ctx, key, klen, wc_hash(key, klen),
-		      lflags | WC_LOOKUP_ANY_TYPE, v);
+		      lflags | WC_LOOKUP_ANY_TYPE, v) && v->type < WC_TYPE_INTERNAL;
 }
 
 /* ---- running a command ---- */

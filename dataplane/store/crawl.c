@@ -8,6 +8,9 @@
  * choose between them and live items. Their log space is reused when the
  * head passes, by copying the surviving items forward (evict.c).
  *
+ * It also reclaims the parts of deleted, expired or evicted containers
+ * (container.h), which no reader can reach any more.
+ *
  * The crawler also keeps the 16-bit access times from wrapping: an item idle
  * for more than WC_IDLE_MAX seconds is pinned there, so meta's "l" flag is
  * exact up to WC_IDLE_MAX and saturates beyond. This needs a full pass at
@@ -53,6 +56,11 @@ static unsigned crawl_log(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *
 		if (wc_item_expired(it, &ctx->clock) || wc_part_flushed(p, lg, lg->head, it, now)) {
 			wc_unlink(p, it, NULL, wc_hash(wc_item_key(it), it->klen),
 				  WC_UNLINK_RECLAIM);
+		} else if (wc_item_type(it) >= WC_TYPE_INTERNAL &&
+			   wc_c_part_state(p, ctx, it, &(uint8_t){ 0 }) == WC_CPART_ORPHAN) {
+			/* a part of a container that is gone (container.h) */
+			wc_unlink(p, it, NULL, wc_hash(wc_item_key(it), it->klen),
+				  WC_UNLINK_ORPHAN);
 		} else if ((uint16_t)(now16 - WC_LOAD(&it->atime)) > WC_IDLE_MAX) {
 			WC_STORE(&it->atime, (uint16_t)(now16 - WC_IDLE_MAX));
 		}

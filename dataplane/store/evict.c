@@ -23,6 +23,10 @@
  * its size (capped, see part.c), so runs of live items are absorbed without
  * evictions while no single write can sweep the whole log. The owner's idle
  * time (wc_part_maintain) does this work ahead of the writes.
+ *
+ * A container's parts (member buckets, container.h) are kept or evicted by
+ * their header's frequency, since a container is as hot as its header; one
+ * whose container is gone is dropped; evicting one evicts its container.
  */
 #include <string.h>
 
@@ -85,10 +89,16 @@ void wc_unlink(struct wc_part *p, struct wc_item *it, const struct wc_slot *slot
 	case WC_UNLINK_EXPIRED:
 		p->st.expirations++;
 		break;
+	case WC_UNLINK_ORPHAN:
+		p->st.orphans++;
+		break;
 	case WC_UNLINK_DELETE:
 	case WC_UNLINK_REPLACED:
 		break;
 	}
+	/* a container is evicted as a whole: its header goes with any part */
+	if (why == WC_UNLINK_EVICT && wc_item_type(it) >= WC_TYPE_INTERNAL)
+		wc_c_part_evicted(p, it);
 }
 
 /*
@@ -140,6 +150,23 @@ static void decide(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg, str
 {
 	uint8_t freq = wc_item_state(it) & WC_STATE_FREQ;
 	bool pressure = main_under_pressure(p, sz + need);
+
+	if (wc_item_type(it) >= WC_TYPE_INTERNAL) {
+		/* a container part is as hot as its container's header */
+		uint8_t hs = 0;
+
+		switch (wc_c_part_state(p, ctx, it, &hs)) {
+		case WC_CPART_ORPHAN:
+			wc_unlink(p, it, NULL, h, WC_UNLINK_ORPHAN);
+			return;
+		case WC_CPART_BUILDING:
+			freq = 1;
+			break;
+		case WC_CPART_LIVE:
+			freq = hs & WC_STATE_FREQ;
+			break;
+		}
+	}
 
 	/* while main still has untouched room, the small queue spills into it */
 	if (pressure && lg->id == WC_LOG_SMALL && main_has_room(p, sz))

@@ -72,6 +72,8 @@ struct wc_part {
 	uint64_t copy_credit_max;
 	uint64_t mutations;		/* bumped whenever an item is unlinked or moved */
 	bool in_maintenance;		/* inside wc_part_maintain: removals count as reclaimed */
+	bool cbuild_lost;		/* a part of the container being built was evicted */
+	uint64_t cbuild_cid;		/* container being built (unpublished: not an orphan), 0 = none */
 	struct wc_part_stats st;
 };
 
@@ -146,10 +148,20 @@ void wc_index_make_ghost(struct wc_part *p, const struct wc_slot *s, uint64_t h)
 bool wc_evict_step(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg, uint64_t need);
 
 enum wc_unlink_why { WC_UNLINK_DELETE, WC_UNLINK_REPLACED, WC_UNLINK_EVICT, WC_UNLINK_EXPIRED,
-		     WC_UNLINK_RECLAIM };
+		     WC_UNLINK_RECLAIM, WC_UNLINK_ORPHAN };
 /* Remove a linked item from the index (slot known or looked up) and account for it. */
 void wc_unlink(struct wc_part *p, struct wc_item *it, const struct wc_slot *slot, uint64_t h,
 	       enum wc_unlink_why why);
+/*
+ * A container part (WC_TYPE_BUCKET item, container.h) at a log head or met
+ * by the crawler: does its container still live (then *hdr_state is the
+ * header's state bits, whose frequency the part is kept or evicted by)?
+ */
+enum wc_cpart_state { WC_CPART_LIVE, WC_CPART_ORPHAN, WC_CPART_BUILDING };
+enum wc_cpart_state wc_c_part_state(struct wc_part *p, struct wc_ctx *ctx,
+				    const struct wc_item *it, uint8_t *hdr_state);
+/* A container part was evicted: its container goes as a whole (container_gc.c). */
+void wc_c_part_evicted(struct wc_part *p, const struct wc_item *it);
 /* Account for a record that became live, or stopped being live, in its log. */
 void wc_account_link(struct wc_part *p, const struct wc_item *it);
 void wc_account_unlink(struct wc_part *p, const struct wc_item *it);
@@ -179,6 +191,7 @@ struct wc_version {
 	uint32_t flags;
 	uint32_t exptime;
 	uint32_t layout;		/* WC_LAYOUT_VIVIFIED or 0 */
+	bool internal;			/* a container part: bounded by the item limit, not max_value */
 	uint32_t ext;			/* ext word (type, expiry ms); 0 = a plain string */
 	uint8_t state;			/* WIN / STALE bits for the new version */
 	bool has_cas;

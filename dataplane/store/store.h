@@ -90,6 +90,7 @@ struct wc_part_stats {
 	uint64_t ghost_hits;		/* re-inserts recognised by the S3-FIFO ghost */
 	uint64_t grace_waits;		/* writes that had to wait for an RCU grace period */
 	uint64_t crawler_passes;
+	uint64_t orphans;		/* parts of deleted, expired or evicted containers reclaimed */
 };
 
 struct wc_part_cfg {

@@ -177,7 +177,7 @@ enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t 
 	uint8_t freq = old ? (wc_item_state(old) & WC_STATE_FREQ) : 0;
 	struct wc_item *n;
 
-	if (vlen > p->cfg.max_value || size > p->max_item) {
+	if ((vlen > p->cfg.max_value && !v->internal) || size > p->max_item) {
 		ctx->st.refused_too_large++;
 		return WC_ERR_TOO_LARGE;
 	}
@@ -353,7 +353,8 @@ enum wc_status wc_modify(struct wc_part *p, struct wc_ctx *ctx, const struct wc_
 		return WC_ERR_KEY;
 	wc_begin_write(p, ctx, 0);
 	old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s);
-	if (!old) {
+	if (!old || wc_item_type(old) >= WC_TYPE_INTERNAL) {
+		/* (a container's part is no key of its own: only its container may drop it) */
 		if (del)
 			ctx->st.delete_misses++;
 		return WC_NOT_FOUND;
