@@ -353,6 +353,10 @@ static void exec_owner(struct rd_owner *o)
 	struct resp_cmd saved = s->cmd;
 	const struct rd_cmd *exec_def = s->def;
 	uint8_t saved_job[RD_JOB_BYTES];
+	uint32_t saved_base = s->pending_base;
+	uint16_t saved_chunks = s->arena.nchunks;
+	uint8_t *saved_cur = s->arena.cur;
+	uint32_t saved_used = s->arena.used, saved_cap = s->arena.cap;
 
 	if (watched_changed(s, app, o->ctx)) {
 		resp_null_array(o->out, s->proto);
@@ -363,6 +367,8 @@ static void exec_owner(struct rd_owner *o)
 	resp_array(o->out, m ? m->count : 0);
 	s->env = &olc->env;
 	s->out = o->out;
+	/* the EXEC call itself is in flight: not the queued handlers' to wait for */
+	s->pending_base = s->pending;
 	for (struct qcmd *q = m ? m->head : NULL; q; q = q->next) {
 		enum rd_res r;
 
@@ -375,7 +381,6 @@ static void exec_owner(struct rd_owner *o)
 		s->step = 0;
 		s->cursor = 0;
 		s->acc = s->acc2 = 0;
-		s->pending = 0;
 		r = q->def->fn(s);
 		while (r == RD_BUSY)
 			r = q->def->fn(s);	/* (local calls cannot find the mailbox full) */
@@ -384,6 +389,17 @@ static void exec_owner(struct rd_owner *o)
 		olc->rdst.commands++;
 		olc->rdst.calls[q->def->id]++;
 	}
+	/*
+	 * Scratch the queued commands took came from this lcore's pool: it goes
+	 * back here, now (their replies are written), not to the session's lcore.
+	 */
+	for (uint16_t i = saved_chunks; i < s->arena.nchunks; i++)
+		wc_stage_chunk_put(olc->env.stage, s->arena.chunks[i]);
+	s->arena.nchunks = saved_chunks;
+	s->arena.cur = saved_cur;
+	s->arena.used = saved_used;
+	s->arena.cap = saved_cap;
+	s->pending_base = saved_base;
 	s->env = home;
 	s->out = home_out;
 	s->cmd = saved;

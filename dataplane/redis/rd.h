@@ -168,6 +168,7 @@ struct rd_session {
 	bool authenticated;
 	bool fast_get;			/* may GET any key: the single-GET fast path applies */
 	uint32_t pending;		/* owner calls in flight */
+	uint32_t pending_base;		/* of which not the running handler's (EXEC on an owner) */
 	uint32_t flags;			/* enum rd_client_flags */
 	uint64_t id;			/* CLIENT ID */
 	/* the command being parsed or run */
@@ -343,6 +344,12 @@ typedef void (*rd_owner_fn)(struct rd_owner *o);
  */
 enum rd_res rd_call(struct rd_session *s, const struct rd_route *rt, rd_owner_fn fn, bool reply,
 		    uint32_t arg0, const uint8_t *key, uint32_t klen);
+
+/* Owner calls the running handler has in flight (its fan-out waits for them). */
+static inline uint32_t rd_calls_out(const struct rd_session *s)
+{
+	return s->pending - s->pending_base;
+}
 
 /* A reply's type error etc. from an owner function. */
 static inline uint8_t rd_proto(const struct rd_session *s)

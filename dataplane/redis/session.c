@@ -382,7 +382,7 @@ static enum rd_res run_handler(struct rd_session *s)
 
 	s->busy = false;
 	r = s->def->fn(s);
-	if (r == RD_PENDING && !s->pending)
+	if (r == RD_PENDING && !rd_calls_out(s))
 		r = RD_DONE;	/* (every call ran inline after all) */
 	return r;
 }
@@ -501,6 +501,12 @@ enum mc_run rd_session_run(struct rd_session *s, struct mc_inq *in, struct mc_ou
 	struct rd_lcore_stats *st = &((struct wc_lcore *)env->arg)->rdst;
 	struct rd_server *srv = ((struct wc_lcore *)env->arg)->app->rd;
 
+	/*
+	 * Waiting for an owner call: the owner may be using the session right
+	 * now (EXEC borrows it), so nothing of it is touched until the completion.
+	 */
+	if (s->st == RD_S_RUN && s->pending)
+		return MC_RUN_PENDING;
 	s->env = env;
 	s->in = in;
 	s->conn_out = out;
