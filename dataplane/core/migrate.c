@@ -20,8 +20,10 @@
 #include <urcu-qsbr.h>
 
 #include "core/migrate.h"
-#include "store/mailbox.h"
+#include "store/container.h"
 #include "store/item.h"
+#include "store/kv.h"
+#include "store/mailbox.h"
 #include "store/scan.h"
 
 #define SLICE_BUCKETS 256u
@@ -48,6 +50,11 @@ struct mig_task {
 	struct wc_ctx ctx;		/* scratch: keeps clients' counters clean */
 	uint8_t *val;			/* a value copied out of the old partition */
 	size_t val_cap;
+	bool again;			/* a container was caught mid-change: walk once more */
+	/* a container's snapshot: 48 KiB blocks, freed after each key */
+	void *blocks[1024];
+	unsigned nblocks;
+	uint32_t block_used;
 	struct wc_scan_key keybuf[SLICE_KEYS];
 	int done;			/* stored with release when finished */
 };
@@ -109,6 +116,108 @@ static int part_index(const struct wc_app *app, const struct wc_part *p)
 
 /* ---- worker side ---- */
 
+/* wc_c_alloc_fn for a container's snapshot (freed by snap_free after each key) */
+static void *snap_alloc(void *arg, uint64_t n)
+{
+	struct mig_task *t = arg;
+	enum { BLOCK = 48u << 10 };
+	void *p;
+
+	n = (n + 7) & ~(uint64_t)7;
+	if (n > BLOCK)
+		return NULL;
+	if (!t->nblocks || t->block_used + n > BLOCK) {
+		if (t->nblocks == sizeof(t->blocks) / sizeof(t->blocks[0]) ||
+		    !(t->blocks[t->nblocks] = malloc(BLOCK)))
+			return NULL;
+		t->nblocks++;
+		t->block_used = 0;
+	}
+	p = (uint8_t *)t->blocks[t->nblocks - 1] + t->block_used;
+	t->block_used += (uint32_t)n;
+	return p;
+}
+
+static void snap_free(struct mig_task *t)
+{
+	while (t->nblocks)
+		free(t->blocks[--t->nblocks]);
+	t->block_used = 0;
+}
+
+/* fill callback: t->val holds the bytes */
+static void fill_val(uint8_t *dst, uint64_t vlen, const struct wc_item *old, void *arg)
+{
+	(void)old;
+	memcpy(dst, arg, vlen);
+}
+
+/*
+ * A Redis hash or set, or a string with a millisecond expiry: written into
+ * the new partition as the same type and expiry. A container with member
+ * buckets is read as a consistent snapshot and rebuilt there member by
+ * member (the keys of a moving slot take no writes meanwhile).
+ */
+static void copy_typed(struct mig_task *t, const struct wc_part *src, const struct wc_scan_key *k,
+		       const struct wc_view *v)
+{
+	uint64_t h = wc_hash(k->key, k->klen);
+	struct wc_chdr ch;
+	enum wc_status st;
+
+	if (v->type == WC_TYPE_STRING || !wc_c_parse(v->type, v->value, v->vlen, &ch) ||
+	    ch.enc == WC_CENC_COMPACT) {
+		struct wc_put_req put = { .key = k->key, .klen = k->klen, .hash = h, .type = v->type,
+					  .flags = v->flags, .vlen = v->vlen, .fill = fill_val,
+					  .arg = t->val, .exptime = v->exptime, .exp_ms = v->exp_ms };
+
+		if (v->vlen > t->val_cap) {
+			t->failed++;
+			return;
+		}
+		memcpy(t->val, v->value, v->vlen);	/* (the view lasts until the write) */
+		st = wc_kv_put(t->dst, &t->ctx, &put, NULL);
+	} else {
+		struct wc_csnap snap;
+		struct wc_csnap_it it = { 0 };
+		struct wc_cmember m;
+		struct wc_cbuild b;
+		uint32_t exptime = v->exptime, ms = v->exp_ms;
+		int r = wc_c_snap(src, &t->ctx, k->key, k->klen, &ch, snap_alloc, t, &snap);
+
+		if (r == WC_C_ABSENT) {
+			snap_free(t);
+			return;
+		}
+		if (r != WC_C_OK) {
+			snap_free(t);
+			t->again = r == WC_C_RETRY;
+			if (r != WC_C_RETRY)
+				t->failed++;
+			return;
+		}
+		wc_cb_begin(&b, t->dst, &t->ctx, v->type, k->key, k->klen, snap.count);
+		st = WC_OK;
+		while (st == WC_OK && wc_csnap_next(&snap, &it, &m)) {
+			struct wc_cbytes name = wc_cbytes_of(m.name, m.nlen);
+			struct wc_cbytes val = wc_cbytes_of(m.val, m.vlen);
+			bool added;
+
+			st = wc_cb_add(&b, &name, v->type == WC_TYPE_HASH ? &val : NULL, true, &added);
+		}
+		if (st == WC_OK)
+			st = wc_cb_publish(&b, exptime, ms);
+		else
+			wc_cb_abort(&b);
+		snap_free(t);
+	}
+	if (st != WC_OK) {
+		t->failed++;
+		return;
+	}
+	t->keys++;
+}
+
 /* Copy one key from an old partition into the new one (the worker owns dst). */
 static void copy_key(struct mig_task *t, const struct wc_part *src, const struct wc_scan_key *k)
 {
@@ -118,12 +227,18 @@ static void copy_key(struct mig_task *t, const struct wc_part *src, const struct
 	struct wc_store_req r;
 	enum wc_status st;
 
-	if (wc_get(t->dst, &t->ctx, k->key, k->klen, h, WC_LOOKUP_NO_TOUCH | WC_LOOKUP_NO_STATS,
-		   &v))
+	if (wc_get(t->dst, &t->ctx, k->key, k->klen, h,
+		   WC_LOOKUP_NO_TOUCH | WC_LOOKUP_NO_STATS | WC_LOOKUP_ANY_TYPE, &v))
 		return;		/* copied by an earlier walk (nothing else writes it now) */
 	if (!wc_get(src, &t->ctx, k->key, k->klen, h,
-		    WC_LOOKUP_NO_TOUCH | WC_LOOKUP_NO_STATS | WC_LOOKUP_CAS, &v))
+		    WC_LOOKUP_NO_TOUCH | WC_LOOKUP_NO_STATS | WC_LOOKUP_CAS | WC_LOOKUP_ANY_TYPE, &v))
 		return;		/* expired, flushed or gone meanwhile */
+	if (v.type >= WC_TYPE_INTERNAL)
+		return;		/* a container's part: its container brings it */
+	if (v.type != WC_TYPE_STRING || v.exp_ms) {
+		copy_typed(t, src, k, &v);
+		return;
+	}
 	if (v.vlen > t->val_cap) {
 		t->failed++;
 		return;
@@ -179,9 +294,11 @@ static bool task_slice(struct mig_task *t)
 		return false;
 	t->passes++;
 	t->passes_this++;
-	if (wc_part_index_moves(p) != t->moves_at_start && t->passes_this < MAX_PASSES) {
-		/* an entry moved between buckets during the walk: walk again */
+	if ((wc_part_index_moves(p) != t->moves_at_start || t->again) &&
+	    t->passes_this < MAX_PASSES) {
+		/* an entry moved, or a container was caught mid-change: walk again */
 		t->moves_at_start = wc_part_index_moves(p);
+		t->again = false;
 		return false;
 	}
 	if (t->passes_this >= MAX_PASSES)

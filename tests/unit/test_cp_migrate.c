@@ -35,6 +35,8 @@
 
 #include "core/migrate.h"
 #include "core/slots.h"
+#include "store/container.h"
+#include "store/kv.h"
 #include "store/mailbox.h"
 #include "store_helpers.h"
 #include "wirecache/compiler.h"
@@ -572,6 +574,122 @@ static void move_keeps_item_and_refuses_nonsense(void **state)
 	assert_false(get_str(part, &ctx, "{tag}x", &v));	/* the old copy is gone */
 }
 
+/* wc_c_alloc_fn over one buffer (a test's snapshot) */
+struct bump_arena {
+	uint8_t *base;
+	size_t used, cap;
+};
+
+static void *bump(void *arg, uint64_t n)
+{
+	struct bump_arena *a = arg;
+	void *p;
+
+	n = (n + 7) & ~(uint64_t)7;
+	if (a->used + n > a->cap)
+		return NULL;
+	p = a->base + a->used;
+	a->used += n;
+	return p;
+}
+
+static void fill_v(uint8_t *dst, uint64_t vlen, const struct wc_item *old, void *arg)
+{
+	(void)old;
+	memcpy(dst, arg, vlen);
+}
+
+/* Count a container's members through a snapshot; -1 if the key is not one. */
+static long container_members(const struct wc_part *p, struct wc_ctx *ctx, const char *key,
+			      uint8_t type, unsigned *found_mask)
+{
+	static uint8_t buf[4 << 20];
+	struct bump_arena arena = { .base = buf, .cap = sizeof(buf) };
+	struct wc_view v;
+	struct wc_chdr h;
+	struct wc_csnap snap;
+	struct wc_csnap_it it = { 0 };
+	struct wc_cmember m;
+	long n = 0;
+
+	if (!wc_get(p, ctx, key, (uint32_t)strlen(key), wc_hash(key, strlen(key)),
+		    WC_LOOKUP_ANY_TYPE | WC_LOOKUP_NO_STATS, &v) || v.type != type ||
+	    !wc_c_parse(v.type, v.value, v.vlen, &h))
+		return -1;
+	if (wc_c_snap(p, ctx, key, (uint32_t)strlen(key), &h, bump, &arena, &snap) != WC_C_OK)
+		return -1;
+	while (wc_csnap_next(&snap, &it, &m)) {
+		unsigned i;
+
+		if (sscanf((const char *)m.name, "f%u", &i) == 1 && i < 512)
+			found_mask[i / 32] |= 1u << (i % 32);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Hashes and sets (compact and bucketed) and a string with a millisecond
+ * expiry move with their slot: the same members, type and expiry in the new
+ * partition, nothing left in the old one.
+ */
+static void move_carries_hashes_sets_and_ms_expiry(void **state)
+{
+	struct wc_migrator *m = F.m;
+	struct wc_ctx ctx;
+	struct wc_part *part, *after;
+	unsigned owner, slot = wc_key_slot("ty", 2), target;
+	struct wc_view v;
+	char name[16];
+	unsigned mask[16];
+
+	(void)state;
+	wc_ctx_init(&ctx);
+	ctx.clock.epoch = 1700000000;
+	route_key("{ty}hash", &part, &owner);
+	for (unsigned i = 0; i < 300; i++) {
+		struct wc_cbytes f, val;
+		struct wc_cupd res;
+
+		snprintf(name, sizeof(name), "f%u", i);
+		f = wc_cbytes_of(name, strlen(name));
+		val = wc_cbytes_of("value", 5);
+		assert_int_equal(wc_c_update(part, &ctx, "{ty}hash", 8, wc_hash("{ty}hash", 8),
+					     WC_TYPE_HASH, WC_COP_SET, &f, &val, &res), WC_OK);
+		if (i < 5)
+			assert_int_equal(wc_c_update(part, &ctx, "{ty}set", 7, wc_hash("{ty}set", 7),
+						     WC_TYPE_SET, WC_COP_SET, &f, NULL, &res), WC_OK);
+	}
+	{
+		struct wc_put_req put = { .key = "{ty}px", .klen = 6, .hash = wc_hash("{ty}px", 6),
+					  .type = WC_TYPE_STRING, .vlen = 3, .fill = fill_v,
+					  .arg = "abc", .exptime = ctx.clock.now + 100, .exp_ms = 321 };
+
+		assert_int_equal(wc_kv_put(part, &ctx, &put, NULL), WC_OK);
+	}
+	target = (unsigned)(part == W.app.parts[0] ? 3 : 0);
+	start_workers();
+	assert_true(move(m, slot, slot, target)->keys_copied >= 3);
+	stop_workers();
+	route_key("{ty}hash", &after, &owner);
+	assert_ptr_equal(after, W.app.parts[target]);
+	memset(mask, 0, sizeof(mask));
+	assert_int_equal(container_members(after, &ctx, "{ty}hash", WC_TYPE_HASH, mask), 300);
+	for (unsigned i = 0; i < 300; i++)
+		assert_true(mask[i / 32] & (1u << (i % 32)));
+	memset(mask, 0, sizeof(mask));
+	assert_int_equal(container_members(after, &ctx, "{ty}set", WC_TYPE_SET, mask), 5);
+	assert_true(wc_get(after, &ctx, "{ty}px", 6, wc_hash("{ty}px", 6),
+			   WC_LOOKUP_ANY_TYPE | WC_LOOKUP_NO_STATS, &v));
+	assert_int_equal(v.exptime, ctx.clock.now + 100);
+	assert_int_equal(v.exp_ms, 321);
+	assert_memory_equal(v.value, "abc", 3);
+	/* nothing of them left where they were */
+	assert_int_equal(container_members(part, &ctx, "{ty}hash", WC_TYPE_HASH, mask), -1);
+	assert_false(wc_get(part, &ctx, "{ty}px", 6, wc_hash("{ty}px", 6),
+			    WC_LOOKUP_ANY_TYPE | WC_LOOKUP_NO_STATS, &v));
+}
+
 /* The control thread's flush goes through every partition's owner. */
 static void control_flush_empties_all(void **state)
 {
@@ -673,6 +791,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(moves_under_traffic, setup, teardown),
 		cmocka_unit_test_setup_teardown(control_flush_empties_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(move_carries_hashes_sets_and_ms_expiry, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(flush_all_racing_a_move, setup, teardown),
 	};
 
