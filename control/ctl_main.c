@@ -239,10 +239,12 @@ static void print_lcores(const json_t *s)
 			snprintf(parts + len, sizeof(parts) - len, "%s%lld", k ? "," : "",
 				 (long long)json_integer_value(p));
 		}
-		printf("%-6lld %10s %9s %8.1f / %7.1f %10s  %s\n", (long long)num(l, "lcore"),
+		/* how many, then which: "1 (0)", never a bare id that reads as a count */
+		printf("%-6lld %10s %9s %8.1f / %7.1f %10s  %zu (%s)\n", (long long)num(l, "lcore"),
 		       human(num(l, "ops_per_s"), a, sizeof(a)), pct(l, "hit_rate", b, sizeof(b)),
 		       mib(num(l, "memory_bytes")), mib(num(l, "memory_limit")),
-		       us(l, "p99_us", e, sizeof(e)), parts);
+		       us(l, "p99_us", e, sizeof(e)), json_array_size(json_object_get(l, "partitions")),
+		       parts);
 	}
 }
 
