@@ -149,13 +149,15 @@ json_t *cp_api_stats(const struct cp_api_ctx *c, const struct wc_cp_shm *now,
 						   tot.limit ? (double)in_use / (double)tot.limit : 0.0));
 	/* rates over the last interval, and over the alert window */
 	p = sampler_point(s, 0);
-	json_object_set_new(o, "rates", p ? json_pack("{s:f,s:f,s:f,s:o,s:f,s:f,s:f,s:I}",
+	json_object_set_new(o, "rates", p ? json_pack("{s:f,s:f,s:f,s:o,s:f,s:f,s:f,s:f,s:f,s:I}",
 						      "ops_per_s", p->ops_s, "gets_per_s",
 						      p->gets_s, "sets_per_s", p->sets_s,
 						      "hit_rate", maybe(p->hit_rate),
 						      "evictions_per_s", p->evictions_s,
 						      "rx_packets_per_s", p->rx_pps,
-						      "tx_packets_per_s", p->tx_pps, "time_ms",
+						      "tx_packets_per_s", p->tx_pps,
+						      "rx_bytes_per_s", p->rx_bytes_s,
+						      "tx_bytes_per_s", p->tx_bytes_s, "time_ms",
 						      (json_int_t)p->t_ms)
 					  : json_null());
 	json_object_set_new(o, "window", json_pack(
@@ -186,7 +188,8 @@ json_t *cp_api_history(const struct sampler *s, unsigned max_points)
 	unsigned n = s->npoints < max_points ? s->npoints : max_points;
 	json_t *t = json_array(), *ops = json_array(), *hit = json_array(), *mem = json_array(),
 	       *lim = json_array(), *ev = json_array(), *p50 = json_array(), *p95 = json_array(),
-	       *p99 = json_array(), *p999 = json_array(), *lc = json_array();
+	       *p99 = json_array(), *p999 = json_array(), *lc = json_array(), *rxb = json_array(),
+	       *txb = json_array();
 	unsigned nlc = n ? sampler_point(s, 0)->nlc : 0;
 
 	for (unsigned k = 0; k < nlc; k++)
@@ -204,14 +207,17 @@ json_t *cp_api_history(const struct sampler *s, unsigned max_points)
 		json_array_append_new(p95, json_real(p->p95_us));
 		json_array_append_new(p99, json_real(p->p99_us));
 		json_array_append_new(p999, json_real(p->p999_us));
+		json_array_append_new(rxb, json_real(p->rx_bytes_s));
+		json_array_append_new(txb, json_real(p->tx_bytes_s));
 		for (unsigned k = 0; k < nlc; k++)
 			json_array_append_new(json_array_get(lc, k),
 					      json_real(k < p->nlc ? p->lc_ops_s[k] : 0));
 	}
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "t", t, "ops_per_s", ops,
-			 "hit_rate", hit, "memory_bytes", mem, "memory_limit", lim,
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "t", t,
+			 "ops_per_s", ops, "hit_rate", hit, "memory_bytes", mem, "memory_limit", lim,
 			 "evictions_per_s", ev, "p50_us", p50, "p95_us", p95, "p99_us", p99,
-			 "p999_us", p999, "lcore_ops_per_s", lc);
+			 "p999_us", p999, "lcore_ops_per_s", lc, "rx_bytes_per_s", rxb,
+			 "tx_bytes_per_s", txb);
 }
 
 json_t *cp_api_move(const struct wc_cp_move_snap *m)

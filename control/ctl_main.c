@@ -239,10 +239,12 @@ static void print_lcores(const json_t *s)
 			snprintf(parts + len, sizeof(parts) - len, "%s%lld", k ? "," : "",
 				 (long long)json_integer_value(p));
 		}
-		printf("%-6lld %10s %9s %8.1f / %7.1f %10s  %s\n", (long long)num(l, "lcore"),
+		/* how many, then which: "1 (0)", never a bare id that reads as a count */
+		printf("%-6lld %10s %9s %8.1f / %7.1f %10s  %zu (%s)\n", (long long)num(l, "lcore"),
 		       human(num(l, "ops_per_s"), a, sizeof(a)), pct(l, "hit_rate", b, sizeof(b)),
 		       mib(num(l, "memory_bytes")), mib(num(l, "memory_limit")),
-		       us(l, "p99_us", e, sizeof(e)), parts);
+		       us(l, "p99_us", e, sizeof(e)), json_array_size(json_object_get(l, "partitions")),
+		       parts);
 	}
 }
 
@@ -272,10 +274,12 @@ static int cmd_stats(const struct ctl *c)
 	r = json_object_get(s, "rates");
 	if (r && !json_is_null(r))
 		printf("rates (last interval): ops/s %.1f, gets/s %.1f, sets/s %.1f, hit rate %s, "
-		       "evictions/s %.1f, rx pkt/s %.1f, tx pkt/s %.1f\n",
+		       "evictions/s %.1f, rx pkt/s %.1f, tx pkt/s %.1f, rx bytes/s %.1f, "
+		       "tx bytes/s %.1f\n",
 		       num(r, "ops_per_s"), num(r, "gets_per_s"), num(r, "sets_per_s"),
 		       pct(r, "hit_rate", a, sizeof(a)), num(r, "evictions_per_s"),
-		       num(r, "rx_packets_per_s"), num(r, "tx_packets_per_s"));
+		       num(r, "rx_packets_per_s"), num(r, "tx_packets_per_s"),
+		       num(r, "rx_bytes_per_s"), num(r, "tx_bytes_per_s"));
 	lat = json_object_get(json_object_get(s, "window"), "latency_us");
 	printf("latency over the last %.0f s (us): p50 %s, p95 %s, p99 %s, p99.9 %s (%lld ops)\n",
 	       num(json_object_get(s, "window"), "seconds"), us(lat, "p50", a, sizeof(a)),
@@ -324,7 +328,7 @@ static int cmd_top(const struct ctl *c, int argc, char **argv)
 	signal(SIGINT, on_sigint);
 	while (!interrupted && (count == 0 || n < count)) {
 		json_t *s = call(c, "GET", "/api/stats", NULL, c->timeout_ms), *r, *w, *m;
-		char a[32], b[32], e[32], when[32];
+		char a[32], b[32], e[32], in[32], out[32], when[32];
 		time_t t = time(NULL);
 
 		if (!s)
@@ -342,12 +346,17 @@ static int cmd_top(const struct ctl *c, int argc, char **argv)
 			m = json_object_get(s, "memory");
 			strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
 			printf("%swirecache top - node %s - %s - ops/s %s, hit rate %s, memory %.1f/"
-			       "%.1f MiB, p99 %s us\n\n", tty ? "\033[H\033[2J" : "",
+			       "%.1f MiB, p99 %s us, net in/out %s/%s B/s\n\n",
+			       tty ? "\033[H\033[2J" : "",
 			       json_string_value(json_object_get(s, "node")), when,
 			       r && !json_is_null(r) ? human(num(r, "ops_per_s"), a, sizeof(a)) : "-",
 			       pct(w, "hit_rate", b, sizeof(b)), mib(num(m, "used_bytes")),
 			       mib(num(m, "limit_bytes")),
-			       us(json_object_get(w, "latency_us"), "p99", e, sizeof(e)));
+			       us(json_object_get(w, "latency_us"), "p99", e, sizeof(e)),
+			       r && !json_is_null(r) ? human(num(r, "rx_bytes_per_s"), in, sizeof(in))
+						     : "-",
+			       r && !json_is_null(r) ? human(num(r, "tx_bytes_per_s"), out, sizeof(out))
+						     : "-");
 			print_lcores(s);
 			if (!tty)
 				putchar('\n');

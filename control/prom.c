@@ -63,6 +63,26 @@ static bool grouped(const char *name)
 	       strcmp(name, "rejected_connections") == 0;
 }
 
+/* HELP text of counters exported under their own name that deserve more than their name. */
+static const char *help_of(const char *name)
+{
+	static const struct {
+		const char *name, *help;
+	} helps[] = {
+		{ "rx_packets", "Frames received on the dataplane's ports." },
+		{ "tx_packets", "Frames sent on the dataplane's ports." },
+		{ "rx_bytes", "Bytes received on the dataplane's ports, whole frames with their "
+			      "Ethernet headers (memcached bytes_read)." },
+		{ "tx_bytes", "Bytes sent on the dataplane's ports, whole frames with their "
+			      "Ethernet headers (memcached bytes_written)." },
+	};
+
+	for (unsigned i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
+		if (strcmp(helps[i].name, name) == 0)
+			return helps[i].help;
+	return NULL;
+}
+
 static void counters(struct buf *b, const struct wc_cp_shm *s)
 {
 	by_prefix(b, s, "op_", "wirecache_commands_total", "command",
@@ -80,14 +100,17 @@ static void counters(struct buf *b, const struct wc_cp_shm *s)
 	one(b, "wirecache_connections_max", "gauge", "TCP connection limit.", s->max_conns);
 	for (unsigned k = 0; k < s->ncounters; k++) {
 		const struct wc_cp_counter_desc *c = &s->counters[k];
-		char name[96], help[128];
+		char name[96], help[192];
 
 		if (grouped(c->name))
 			continue;
 		snprintf(name, sizeof(name), "wirecache_%s%s", c->name,
 			 c->kind == WC_CP_GAUGE ? "" : "_total");
-		snprintf(help, sizeof(help), "The dataplane's %s counter (memcached stats name).",
-			 c->name);
+		if (help_of(c->name))
+			snprintf(help, sizeof(help), "%s", help_of(c->name));
+		else
+			snprintf(help, sizeof(help), "The dataplane's %s counter (memcached stats "
+				 "name).", c->name);
 		one(b, name, c->kind == WC_CP_GAUGE ? "gauge" : "counter", help,
 		    cp_total(s, c->name));
 	}

@@ -101,6 +101,8 @@ static void make_point(struct sampler *s, const struct wc_cp_shm *now, struct cp
 	p->evictions_s = per_s(st.evictions, stp.evictions, secs);
 	p->rx_pps = per_s(cp_total_raw(now, "rx_packets"), cp_total_raw(pr, "rx_packets"), secs);
 	p->tx_pps = per_s(cp_total_raw(now, "tx_packets"), cp_total_raw(pr, "tx_packets"), secs);
+	p->rx_bytes_s = per_s(cp_total_raw(now, "rx_bytes"), cp_total_raw(pr, "rx_bytes"), secs);
+	p->tx_bytes_s = per_s(cp_total_raw(now, "tx_bytes"), cp_total_raw(pr, "tx_bytes"), secs);
 	cp_hist(now, -1, a);
 	cp_hist(pr, -1, b);
 	cp_hist_delta(a, b, d);

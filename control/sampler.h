@@ -21,6 +21,7 @@ struct cp_point {
 	double ops_s, gets_s, sets_s;
 	double hit_rate;		/* < 0: no gets in the interval */
 	double evictions_s, rx_pps, tx_pps;
+	double rx_bytes_s, tx_bytes_s;	/* frames in and out, Ethernet header included */
 	uint64_t mem_bytes, mem_limit, items;
 	double p50_us, p95_us, p99_us, p999_us;
 	unsigned nlc;

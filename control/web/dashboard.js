@@ -2,8 +2,8 @@
 // polls /api/stats every second and feeds uPlot charts, tiles and tables.
 // For tests (and curious people) it leaves its state in the DOM: body
 // data-updates (successful polls), data-points (chart points), data-last-ops,
-// and on each chart data-points and data-ink (pixels of its series' colours
-// drawn on its canvas).
+// and on each chart data-points, data-ink (pixels of its series' colours
+// drawn on its canvas) and data-ymin/data-ymax (the y scale uPlot drew with).
 "use strict";
 
 const MAX_POINTS = 600;
@@ -12,7 +12,7 @@ const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf"
   "#e377c2"];
 
 const state = { t: [], ops: [], hit: [], mem: [], lim: [], ev: [], p50: [], p95: [], p99: [],
-  p999: [], cores: [], lastT: 0, updates: 0, charts: {} };
+  p999: [], rx: [], tx: [], cores: [], lastT: 0, updates: 0, charts: {} };
 
 function $(id) { return document.getElementById(id); }
 
@@ -26,6 +26,17 @@ function fmt(v, digits) {
 }
 
 function mib(b) { return b / 1048576; }
+
+// bytes (per second) with SI prefixes, as network rates are usually given;
+// short: fewer digits, for axis labels
+function fmtBytes(v, short) {
+  if (v === null || v === undefined || Number.isNaN(v)) return "–";
+  const a = Math.abs(v);
+  if (a >= 1e9) return (v / 1e9).toFixed(short ? 1 : 2) + " GB";
+  if (a >= 1e6) return (v / 1e6).toFixed(short ? 1 : 2) + " MB";
+  if (a >= 1e3) return (v / 1e3).toFixed(short ? 0 : 1) + " kB";
+  return v.toFixed(0) + " B";
+}
 
 function hexRgb(hex) {
   return [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16));
@@ -51,16 +62,26 @@ function ink(u) {
   return n;
 }
 
-function makeChart(id, labels, yfmt) {
+// more.yrange: a fixed [min, max] for the y axis. Without one uPlot fits the axis
+// to the data, and a flat series is padded by its own value on both sides (a hit
+// rate steady at 100% got an axis from 0 to 200%). more.ysize: the y axis' width.
+function makeChart(id, labels, yfmt, more) {
   const el = $(id);
+  const scales = { x: { time: true } };
+  const yrange = more && more.yrange;
+  if (yrange) scales.y = { range: () => yrange.slice() };
   const opts = {
     width: Math.max(320, el.clientWidth || 400), height: 200,
-    scales: { x: { time: true } },
+    scales,
     legend: { live: false },
     series: [{}].concat(labels.map((l, i) => ({ label: l, stroke: COLORS[i % COLORS.length],
       width: 2, spanGaps: false }))),
-    axes: [{}, { size: 60, values: (u, vals) => vals.map(v => yfmt ? yfmt(v) : fmt(v, 1)) }],
-    hooks: { draw: [u => { el.dataset.ink = String(ink(u)); }] },
+    axes: [{}, { size: (more && more.ysize) || 60, values: (u, vals) => vals.map(v => yfmt ? yfmt(v) : fmt(v, 1)) }],
+    hooks: { draw: [u => {
+      el.dataset.ink = String(ink(u));
+      el.dataset.ymin = String(u.scales.y.min);
+      el.dataset.ymax = String(u.scales.y.max);
+    }] },
   };
   const data = [[]].concat(labels.map(() => []));
   const u = new uPlot(opts, data, el);
@@ -95,6 +116,8 @@ function addPoint(t, p) {
   push(state.p95, p.p95);
   push(state.p99, p.p99);
   push(state.p999, p.p999);
+  push(state.rx, p.rx);
+  push(state.tx, p.tx);
   for (let i = 0; i < state.cores.length; i++) push(state.cores[i], p.cores[i] ?? null);
 }
 
@@ -105,8 +128,9 @@ function redraw() {
   c.mem.setData([t, state.mem, state.lim]);
   c.ev.setData([t, state.ev]);
   c.lat.setData([t, state.p50, state.p95, state.p99, state.p999]);
+  c.net.setData([t, state.rx, state.tx]);
   if (c.cores) c.cores.setData([t].concat(state.cores));
-  for (const id of ["c-ops", "c-hit", "c-mem", "c-evict", "c-lat", "c-cores"])
+  for (const id of ["c-ops", "c-hit", "c-mem", "c-evict", "c-lat", "c-cores", "c-net"])
     $(id).dataset.points = String(t.length);
   document.body.dataset.points = String(t.length);
 }
@@ -142,6 +166,10 @@ function showStats(s) {
   setTile("t-evict", r ? r.evictions_per_s : null, r ? fmt(r.evictions_per_s, 1) : "–");
   setTile("t-p99", win.p99, win.p99 === null ? "–" : fmt(win.p99, 1) + " µs");
   setTile("t-conns", st.curr_connections, fmt(st.curr_connections));
+  setTile("t-net", r ? r.rx_bytes_per_s : null,
+    r ? `${fmtBytes(r.rx_bytes_per_s)}/s / ${fmtBytes(r.tx_bytes_per_s)}/s` : "–");
+  $("t-net").dataset.rx = r ? String(r.rx_bytes_per_s) : "";
+  $("t-net").dataset.tx = r ? String(r.tx_bytes_per_s) : "";
   document.body.dataset.lastOps = r ? String(r.ops_per_s) : "";
 
   const ab = $("alerts").tBodies[0];
@@ -155,11 +183,16 @@ function showStats(s) {
   }
   const cb = $("cores").tBodies[0];
   cb.innerHTML = "";
+  // partitions: how many the lcore owns; their ids in the next column (an lcore
+  // owning partition 0 alone once read "0" here)
   for (const c of s.lcores) {
     const tr = cb.insertRow();
+    tr.dataset.lcore = String(c.lcore);
+    tr.dataset.partitions = String(c.partitions.length);
     for (const v of [c.lcore, fmt(c.ops_per_s), c.hit_rate === null ? "–"
       : (c.hit_rate * 100).toFixed(1) + "%", fmt(mib(c.memory_bytes), 1) + " MiB",
-    c.p99_us === null ? "–" : fmt(c.p99_us, 1), c.partitions.join(" ")])
+    c.p99_us === null ? "–" : fmt(c.p99_us, 1), c.partitions.length,
+    c.partitions.map(p => "#" + p).join(" ")])
       tr.insertCell().textContent = v;
   }
   ensureCoreChart(s.lcores.length);
@@ -170,6 +203,7 @@ function showStats(s) {
       ops: r.ops_per_s, hit: r.hit_rate === null ? null : r.hit_rate * 100,
       mem: mib(m.used_bytes), lim: mib(m.limit_bytes), ev: r.evictions_per_s,
       p50: li.p50 ?? null, p95: li.p95 ?? null, p99: li.p99 ?? null, p999: li.p999 ?? null,
+      rx: r.rx_bytes_per_s ?? null, tx: r.tx_bytes_per_s ?? null,
       cores: s.lcores.map(c => c.ops_per_s),
     });
     redraw();
@@ -185,6 +219,8 @@ async function loadHistory() {
         ops: h.ops_per_s[i], hit: h.hit_rate[i] === null ? null : h.hit_rate[i] * 100,
         mem: mib(h.memory_bytes[i]), lim: mib(h.memory_limit[i]), ev: h.evictions_per_s[i],
         p50: h.p50_us[i], p95: h.p95_us[i], p99: h.p99_us[i], p999: h.p999_us[i],
+        rx: h.rx_bytes_per_s ? h.rx_bytes_per_s[i] : null,
+        tx: h.tx_bytes_per_s ? h.tx_bytes_per_s[i] : null,
         cores: h.lcore_ops_per_s.map(s => s[i]),
       });
       state.lastT = h.t[i] * 1000;
@@ -211,10 +247,11 @@ async function poll() {
 
 function main() {
   state.charts.ops = makeChart("c-ops", ["ops/s"]);
-  state.charts.hit = makeChart("c-hit", ["hit rate %"]);
+  state.charts.hit = makeChart("c-hit", ["hit rate %"], v => fmt(v, 0), { yrange: [0, 100] });
   state.charts.mem = makeChart("c-mem", ["used", "limit"]);
   state.charts.ev = makeChart("c-evict", ["evictions/s"], v => fmt(v, 1));
   state.charts.lat = makeChart("c-lat", ["p50", "p95", "p99", "p99.9"], v => fmt(v, 1));
+  state.charts.net = makeChart("c-net", ["in", "out"], v => fmtBytes(v, true), { ysize: 70 });
   loadHistory().then(poll);
 }
 

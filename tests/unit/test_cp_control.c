@@ -4,7 +4,8 @@
  * resolving, memcached's stats formulas (and the "stats reset" baseline),
  * rates and latency windows from successive samples, the Prometheus text
  * (checked line by line against the exposition format and the naming
- * conventions), the JSON documents, URL parsing.
+ * conventions), the JSON documents, network bytes per second in all three
+ * views, URL parsing.
  */
 #include <ctype.h>
 #include <setjmp.h>
@@ -522,6 +523,112 @@ static void json_documents(void **state)
 	free(s);
 }
 
+/* ---- network bytes: rates from raw counters, counters with the reset baseline ---- */
+
+static double rate_of(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(json_object_get(o, "rates"), key);
+
+	assert_true(json_is_number(v));
+	return json_number_value(v);
+}
+
+static void network_byte_rates(void **state)
+{
+	struct cp_alert_rules r;
+	struct sampler sm;
+	struct wc_cp_shm *a = snapshot(20000), *b = malloc(sizeof(*b)), *c = malloc(sizeof(*c));
+	struct cp_api_ctx ctx = { "node1", "/run/x.sock", "", 1, 0 };
+	const struct cp_point *p;
+	struct buf pb;
+	json_t *o, *h, *st;
+	char *text;
+	unsigned nf;
+
+	(void)state;
+	assert_non_null(b);
+	assert_non_null(c);
+	cp_alert_rules_default(&r);
+	assert_int_equal(sampler_init(&sm, &r, 10, "node1"), 0);
+	set_counter(a, 0, "rx_bytes", 1000);
+	set_counter(a, 1, "rx_bytes", 500);
+	set_counter(a, 0, "tx_bytes", 2000);
+	set_counter(a, 0, "rx_packets", 10);
+	sampler_add(&sm, a);
+
+	/* 2.5 s later, both lcores moved bytes; a "stats reset" came in between */
+	memcpy(b, a, sizeof(*b));
+	b->published_unix_ms = 22500;
+	set_counter(b, 0, "rx_bytes", 1000 + 600000);
+	set_counter(b, 1, "rx_bytes", 500 + 150000);
+	set_counter(b, 0, "tx_bytes", 2000 + 2000000);
+	set_counter(b, 1, "tx_bytes", 500000);
+	set_counter(b, 0, "rx_packets", 10 + 1000);
+	b->base[cp_counter_index(b, "rx_bytes")] = 1500;
+	b->base[cp_counter_index(b, "tx_bytes")] = 2000;
+	sampler_add(&sm, b);
+	p = sampler_point(&sm, 0);
+	assert_non_null(p);
+	/* 750,000 bytes in, 2,500,000 out over 2.5 s; the reset does not make them negative */
+	assert_true(p->rx_bytes_s > 299999.0 && p->rx_bytes_s < 300001.0);
+	assert_true(p->tx_bytes_s > 999999.0 && p->tx_bytes_s < 1000001.0);
+	assert_true(p->rx_pps > 399.0 && p->rx_pps < 401.0);
+
+	/* /api/stats: the rates, and the counters less the baseline under both names */
+	o = cp_api_stats(&ctx, b, &sm);
+	assert_non_null(o);
+	assert_true(rate_of(o, "rx_bytes_per_s") > 299999.0 && rate_of(o, "rx_bytes_per_s") < 300001.0);
+	assert_true(rate_of(o, "tx_bytes_per_s") > 999999.0 &&
+		    rate_of(o, "tx_bytes_per_s") < 1000001.0);
+	st = json_object_get(o, "stats");
+	assert_int_equal(json_integer_value(json_object_get(st, "rx_bytes")), 750000);
+	assert_int_equal(json_integer_value(json_object_get(st, "bytes_read")), 750000);
+	assert_int_equal(json_integer_value(json_object_get(st, "tx_bytes")), 2500000);
+	assert_int_equal(json_integer_value(json_object_get(st, "bytes_written")), 2500000);
+	json_decref(o);
+
+	/* /api/history: one point per interval, the same rates */
+	h = cp_api_history(&sm, 100);
+	assert_int_equal(json_array_size(json_object_get(h, "rx_bytes_per_s")), 1);
+	assert_int_equal(json_array_size(json_object_get(h, "tx_bytes_per_s")), 1);
+	assert_true(json_real_value(json_array_get(json_object_get(h, "rx_bytes_per_s"), 0)) ==
+		    p->rx_bytes_s);
+	assert_true(json_real_value(json_array_get(json_object_get(h, "tx_bytes_per_s"), 0)) ==
+		    p->tx_bytes_s);
+	json_decref(h);
+
+	/* /metrics: counters (reset like memcached's), with a HELP that says what they count */
+	buf_init(&pb);
+	cp_prom_render(&pb, b, &sm, "node1");
+	text = buf_take(&pb, NULL);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "# TYPE wirecache_rx_bytes_total counter\n"));
+	assert_non_null(strstr(text, "# TYPE wirecache_tx_bytes_total counter\n"));
+	assert_non_null(strstr(text, "\nwirecache_tx_bytes_total 2500000\n"));
+	assert_non_null(strstr(text, "# HELP wirecache_rx_bytes_total Bytes received"));
+	assert_int_equal((int)check_prom(text, "wirecache_rx_bytes_total", &nf), 750000);
+	free(text);
+
+	/* counters that went back (a dataplane restarted under the same sampler): no rate,
+	 * never 2^64 bytes a second */
+	memcpy(c, b, sizeof(*c));
+	c->published_unix_ms = 23500;
+	set_counter(c, 0, "rx_bytes", 10);
+	set_counter(c, 1, "rx_bytes", 0);
+	sampler_add(&sm, c);
+	p = sampler_point(&sm, 0);
+	assert_true(p->rx_bytes_s == 0);
+	assert_true(p->tx_bytes_s == 0);	/* nothing sent in that second */
+	/* the same publication twice: no interval, no rate */
+	sampler_add(&sm, c);
+	p = sampler_point(&sm, 0);
+	assert_true(p->rx_bytes_s == 0 && p->ops_s == 0);
+	sampler_free(&sm);
+	free(a);
+	free(b);
+	free(c);
+}
+
 static void urls(void **state)
 {
 	struct http_target t;
@@ -574,6 +681,7 @@ int main(void)
 		cmocka_unit_test(sampler_rates_and_window),
 		cmocka_unit_test(prometheus_text),
 		cmocka_unit_test(json_documents),
+		cmocka_unit_test(network_byte_rates),
 		cmocka_unit_test(urls),
 		cmocka_unit_test(text_buffer),
 	};
