@@ -265,8 +265,12 @@ int main(int argc, char **argv)
 	}
 	cpif = wc_cpif_init(&app, WC_VERSION);
 	for (unsigned i = 0; i < app.nworkers; i++)
-		if (wc_lcore_init(&app, app.lc[i], i, app.lc[i]->lcore_id) != 0)
+		if (wc_lcore_init(&app, app.lc[i], i, app.lc[i]->lcore_id) != 0) {
+			fprintf(stderr, "wirecache-dp: lcore %u: out of memory for its connection table "
+				"and buffers (give EAL more memory with -m, or lower --max-connections "
+				"or --upload-buffer)\n", i);
 			goto fail;
+		}
 	wc_stats_telemetry_register(&app);
 	wc_cpif_start(cpif);
 

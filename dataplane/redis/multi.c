@@ -354,9 +354,7 @@ static void exec_owner(struct rd_owner *o)
 	const struct rd_cmd *exec_def = s->def;
 	uint8_t saved_job[RD_JOB_BYTES];
 	uint32_t saved_base = s->pending_base;
-	uint16_t saved_chunks = s->arena.nchunks;
-	uint8_t *saved_cur = s->arena.cur;
-	uint32_t saved_used = s->arena.used, saved_cap = s->arena.cap;
+	struct rd_arena_mark mark = rd_arena_mark(s);
 
 	if (watched_changed(s, app, o->ctx)) {
 		resp_null_array(o->out, s->proto);
@@ -393,12 +391,7 @@ static void exec_owner(struct rd_owner *o)
 	 * Scratch the queued commands took came from this lcore's pool: it goes
 	 * back here, now (their replies are written), not to the session's lcore.
 	 */
-	for (uint16_t i = saved_chunks; i < s->arena.nchunks; i++)
-		wc_stage_chunk_put(olc->env.stage, s->arena.chunks[i]);
-	s->arena.nchunks = saved_chunks;
-	s->arena.cur = saved_cur;
-	s->arena.used = saved_used;
-	s->arena.cap = saved_cap;
+	rd_arena_release_since(s, &mark, olc->env.stage);
 	s->pending_base = saved_base;
 	s->env = home;
 	s->out = home_out;

@@ -136,14 +136,24 @@ enum rd_client_flags {
 	RD_C_CLOSE_AFTER_REPLY = 1u << 10,
 };
 
-/* Memory a command's copied arguments live in (chunks of the lcore's stage pool). */
+/*
+ * Memory a command's copied arguments live in: chunks of the lcore's stage
+ * pool, each starting with a link to the one before (so the session holds
+ * one pointer, not a table), after a small area of the session's own.
+ */
 struct rd_arena {
-	uint8_t *cur;			/* chunk being filled */
+	uint8_t *cur;			/* chunk being filled: [prev chunk][bytes ...] */
 	uint32_t used, cap;
 	uint16_t nchunks;
-	void *chunks[RD_ARENA_CHUNKS];
 	uint32_t small_used;
 	uint8_t small[RD_ARENA_SMALL] __attribute__((aligned(16)));
+};
+
+/* Where an arena stands (to give back what was taken after it). */
+struct rd_arena_mark {
+	uint8_t *cur;
+	uint32_t used, cap;
+	uint16_t nchunks;
 };
 
 struct rd_watch {
@@ -292,6 +302,11 @@ bool rd_arg_ld(const struct rd_session *s, uint32_t i, long double *out);
  * aligned, given back when the command finishes; NULL when none is left.
  */
 void *rd_scratch(struct rd_session *s, uint64_t n);
+
+/* The arena now; and giving back to pool every chunk taken since a mark. */
+struct rd_arena_mark rd_arena_mark(const struct rd_session *s);
+void rd_arena_release_since(struct rd_session *s, const struct rd_arena_mark *m,
+			    struct wc_stage_pool *pool);
 
 /* The reply sink of the current command (silent under CLIENT REPLY OFF/SKIP). */
 static inline struct mc_out *rd_out(struct rd_session *s)

@@ -68,13 +68,15 @@ static void *arena_alloc(void *ctx, uint64_t n)
 		return p;
 	}
 	if (!a->cur || a->used + n > a->cap) {
-		if (!pool || a->nchunks == RD_ARENA_CHUNKS)
+		uint8_t *c;
+
+		if (!pool || a->nchunks == RD_ARENA_CHUNKS || n > WC_STAGE_CHUNK_DATA - 16 ||
+		    !(c = wc_stage_chunk_get(pool)))
 			return NULL;
-		a->cur = wc_stage_chunk_get(pool);
-		if (!a->cur)
-			return NULL;
-		a->chunks[a->nchunks++] = a->cur;
-		a->used = 0;
+		memcpy(c, &a->cur, sizeof(a->cur));	/* the link to the chunk before */
+		a->cur = c;
+		a->nchunks++;
+		a->used = 16;
 		a->cap = WC_STAGE_CHUNK_DATA;
 	}
 	p = a->cur + a->used;
@@ -85,6 +87,29 @@ static void *arena_alloc(void *ctx, uint64_t n)
 void *rd_scratch(struct rd_session *s, uint64_t n)
 {
 	return arena_alloc(s, n);
+}
+
+struct rd_arena_mark rd_arena_mark(const struct rd_session *s)
+{
+	return (struct rd_arena_mark){ .cur = s->arena.cur, .used = s->arena.used,
+				       .cap = s->arena.cap, .nchunks = s->arena.nchunks };
+}
+
+void rd_arena_release_since(struct rd_session *s, const struct rd_arena_mark *m,
+			    struct wc_stage_pool *pool)
+{
+	struct rd_arena *a = &s->arena;
+
+	while (a->cur && a->cur != m->cur) {
+		uint8_t *prev;
+
+		memcpy(&prev, a->cur, sizeof(prev));
+		wc_stage_chunk_put(pool, a->cur);
+		a->cur = prev;
+	}
+	a->nchunks = m->nchunks;
+	a->used = m->used;
+	a->cap = m->cap;
 }
 
 static struct wc_stage *stage_alloc(void *ctx, uint64_t want)
@@ -104,11 +129,10 @@ static void command_memory_release(struct rd_session *s)
 	struct rd_arena *a = &s->arena;
 	struct wc_stage_pool *pool = rd_env(s)->stage;
 
-	for (unsigned i = 0; i < a->nchunks; i++)
-		wc_stage_chunk_put(pool, a->chunks[i]);
-	a->nchunks = 0;
-	a->cur = NULL;
-	a->used = a->cap = 0;
+	static const struct rd_arena_mark empty;
+
+	if (a->cur)
+		rd_arena_release_since(s, &empty, pool);
 	a->small_used = 0;
 	for (unsigned i = 0; i < s->nstages; i++)
 		wc_stage_release(pool, &s->stages[i]);
