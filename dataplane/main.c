@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 		rd_cmds_init();
 		if (rd_server_init(&rd_srv, c->state_dir, c->redis_port, c->cluster, c->announce_ip,
 				   c->announce_port, c->memory, c->max_value, c->requirepass,
-				   WC_VERSION) != 0) {
+				   c->aclfile, WC_VERSION) != 0) {
 			fprintf(stderr, "wirecache-dp: cannot set up the Redis side\n");
 			goto fail;
 		}

@@ -23,6 +23,9 @@ static void rd_tcp_open(struct wc_lcore *lc, struct wc_tcb *c)
 			(uint64_t)wc_clock_unix_ms(&lc->ctx.clock));
 	c->rd.env = &lc->env;
 	c->rd.laddr_port = c->lport;
+	c->rd.raddr = c->rip;
+	c->rd.rport = c->rport;
+	c->rd.laddr = lc->app->ports[c->port].ip;
 	rd_acl_session_start(&c->rd);
 	lc->rdst.connections++;
 }
