@@ -25,6 +25,7 @@
 #include "core/slots.h"
 #include "core/stats.h"
 #include "net/neigh.h"
+#include "redis/acl.h"
 #include "redis/server.h"
 #include "wirecache/eal_args.h"
 
@@ -56,6 +57,35 @@ static bool wants_help(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			return true;
 	return false;
+}
+
+/* Say at start what the memcached rule does (net/tcp.h): it is easy to be surprised by. */
+static void log_mc_rule(const struct wc_config *c)
+{
+	char list[WC_MAX_PREFIXES * 20] = "";
+	size_t n = 0;
+
+	if (!app.rd || !rd_acl_mc_gated(app.rd))
+		return;
+	for (unsigned i = 0; i < c->nmc_allow && n < sizeof(list); i++) {
+		uint32_t a = c->mc_allow[i].addr;
+		int w = snprintf(list + n, sizeof(list) - n, "%s%u.%u.%u.%u/%u", i ? " " : "",
+				 a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255,
+				 c->mc_allow[i].len);
+
+		n += w > 0 ? (size_t)w : 0;
+	}
+	if (c->tcp_enabled && c->nmc_allow == 0)
+		printf("wirecache-dp: Redis needs passwords and no --mc-allow is given: memcached "
+		       "over TCP (:%u) is refused to every source (memcached has no "
+		       "authentication)\n", c->tcp_port);
+	else if (c->tcp_enabled)
+		printf("wirecache-dp: Redis needs passwords: memcached over TCP (:%u) is served only "
+		       "to --mc-allow %s\n", c->tcp_port, list);
+	if (c->udp_enabled)
+		printf("wirecache-dp: note: memcached over UDP (:%u) has no authentication either; "
+		       "it is served to --udp-allow sources (default: the ports' subnets)\n",
+		       c->udp_port);
 }
 
 static int build_partitions(void)
@@ -257,12 +287,16 @@ int main(int argc, char **argv)
 		rd_cmds_init();
 		if (rd_server_init(&rd_srv, c->state_dir, c->redis_port, c->cluster, announce,
 				   c->announce_port, c->memory, c->max_value, c->requirepass,
-				   WC_VERSION) != 0) {
+				   c->aclfile, WC_VERSION) != 0) {
 			fprintf(stderr, "wirecache-dp: cannot set up the Redis side\n");
 			goto fail;
 		}
 		app.rd = &rd_srv;
+	} else if (c->requirepass || c->aclfile) {
+		printf("wirecache-dp: --requirepass/--aclfile without Redis (--redis-port 0): "
+		       "nothing asks for passwords, memcached is served as usual\n");
 	}
+	log_mc_rule(c);
 	cpif = wc_cpif_init(&app, WC_VERSION);
 	for (unsigned i = 0; i < app.nworkers; i++)
 		if (wc_lcore_init(&app, app.lc[i], i, app.lc[i]->lcore_id) != 0) {

@@ -19,7 +19,7 @@ enum {
 	OPT_STATS, OPT_RXD, OPT_TXD, OPT_CONFIG, OPT_HELP, OPT_TCP_PORT, OPT_NO_TCP, OPT_MAX_CONNS,
 	OPT_IDLE, OPT_CONTROL_SOCKET, OPT_UPLOAD_BUFFER, OPT_REQUEST_TIMEOUT, OPT_REDIS_PORT,
 	OPT_CLUSTER, OPT_ANNOUNCE_IP, OPT_ANNOUNCE_PORT, OPT_REQUIREPASS, OPT_ACLFILE,
-	OPT_STATE_DIR,
+	OPT_STATE_DIR, OPT_MC_ALLOW,
 };
 
 static const struct option long_opts[] = {
@@ -40,6 +40,7 @@ static const struct option long_opts[] = {
 	{ "cluster-announce-port", required_argument, NULL, OPT_ANNOUNCE_PORT },
 	{ "requirepass", required_argument, NULL, OPT_REQUIREPASS },
 	{ "aclfile", required_argument, NULL, OPT_ACLFILE },
+	{ "mc-allow", required_argument, NULL, OPT_MC_ALLOW },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "upload-buffer", required_argument, NULL, OPT_UPLOAD_BUFFER },
 	{ "udp-port", required_argument, NULL, OPT_UDP_PORT },
@@ -86,7 +87,10 @@ void wc_config_usage(const char *prog)
 	       "  --redis-port PORT        0 turns Redis off [6379]\n"
 	       "  --requirepass PASSWORD   the default user's password (then memcached TCP is\n"
 	       "                           served only to --mc-allow prefixes)\n"
-	       "  --aclfile FILE           users, in Redis's ACL file format\n"
+	       "  --aclfile FILE           users, in Redis's ACL file format (ACL LOAD/SAVE)\n"
+	       "  --mc-allow ADDR/LEN      while any Redis user needs a password, memcached over\n"
+	       "                           TCP (which has no authentication) is served only to\n"
+	       "                           these sources; others get a RST (repeatable) [none]\n"
 	       "  --cluster                Redis Cluster mode: this node owns all 16384 slots\n"
 	       "  --cluster-announce-ip ADDR, --cluster-announce-port PORT\n"
 	       "                           the address CLUSTER SLOTS/NODES/SHARDS give\n"
@@ -345,6 +349,12 @@ static const char *apply(struct wc_config *c, int opt, const char *arg)
 			return "--state-dir wants a directory";
 		c->state_dir = keep(state_dir_buf, sizeof(state_dir_buf), arg);
 		return NULL;
+	case OPT_MC_ALLOW:
+		if (c->nmc_allow == WC_MAX_PREFIXES ||
+		    !wc_prefix_parse(arg, &c->mc_allow[c->nmc_allow]))
+			return "--mc-allow wants ADDR/LEN (at most 16)";
+		c->nmc_allow++;
+		return NULL;
 	case OPT_UDP_ALLOW:
 		if (c->nallow == WC_MAX_PREFIXES || !wc_prefix_parse(arg, &c->udp_allow[c->nallow]))
 			return "--udp-allow wants ADDR/LEN (at most 16)";
@@ -461,7 +471,7 @@ int wc_config_parse(struct wc_config *c, int argc, char **argv)
 	/* second pass: the command line, over the file; lists it names start over */
 	cli = *c;
 	optind = 1;
-	bool ip_seen = false, allow_seen = false, trusted_seen = false;
+	bool ip_seen = false, allow_seen = false, trusted_seen = false, mc_allow_seen = false;
 
 	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		if (opt == OPT_CONFIG)
@@ -473,6 +483,10 @@ int wc_config_parse(struct wc_config *c, int argc, char **argv)
 		if (opt == OPT_UDP_ALLOW && !allow_seen) {
 			allow_seen = true;
 			cli.nallow = 0;
+		}
+		if (opt == OPT_MC_ALLOW && !mc_allow_seen) {
+			mc_allow_seen = true;
+			cli.nmc_allow = 0;
 		}
 		if (opt == OPT_UDP_TRUSTED && !trusted_seen) {
 			trusted_seen = true;

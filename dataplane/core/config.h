@@ -42,6 +42,9 @@ struct wc_config {
 	uint16_t announce_port;		/* (default: redis_port) */
 	const char *requirepass;	/* the default user's password */
 	const char *aclfile;		/* users in Redis's ACL file format */
+	/* memcached over TCP while Redis needs a password: only these sources (none: nobody) */
+	unsigned nmc_allow;
+	struct wc_prefix mc_allow[WC_MAX_PREFIXES];
 	const char *state_dir;		/* the node id and other state kept across restarts */
 	/* memcached over UDP */
 	uint16_t udp_port;

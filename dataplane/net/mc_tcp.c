@@ -14,6 +14,19 @@
 
 #include "net/tcp_impl.h"
 #include "proto/mc_exec.h"
+#include "redis/acl.h"
+
+bool wc_mc_tcp_refused(const struct wc_app *app, uint16_t lport, uint32_t rip)
+{
+	const struct wc_config *cfg = &app->cfg;
+
+	if (!cfg->tcp_enabled || lport != cfg->tcp_port || !rd_acl_mc_gated(app->rd))
+		return false;
+	for (unsigned i = 0; i < cfg->nmc_allow; i++)
+		if (wc_prefix_match(&cfg->mc_allow[i], rip))
+			return false;
+	return true;
+}
 
 static void mc_tcp_open(struct wc_lcore *lc, struct wc_tcb *c)
 {

@@ -28,6 +28,9 @@ static void rd_tcp_open(struct wc_lcore *lc, struct wc_tcb *c)
 			(uint64_t)wc_clock_unix_ms(&lc->ctx.clock));
 	c->rd.env = &lc->env;
 	c->rd.laddr_port = c->lport;
+	c->rd.raddr = c->rip;
+	c->rd.rport = c->rport;
+	c->rd.laddr = lc->app->ports[c->port].ip;
 	rd_acl_session_start(&c->rd);
 	lc->rdst.connections++;
 }
@@ -49,8 +52,9 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 	uint32_t klen;
 
 	if (c->rx.head != c->rx.tail || !c->rx.head || !rd_session_idle(&c->rd) ||
-	    lc->app->rd->cluster)
-		return false;
+	    lc->app->rd->cluster ||
+	    c->rd.acl_gen != __atomic_load_n(&lc->app->rd->acl_gen, __ATOMIC_ACQUIRE))
+		return false;	/* (users changed: the general path looks the user up again) */
 	key = resp_single_get(rte_pktmbuf_mtod_offset(c->rx.head, const uint8_t *, c->rx.head_off),
 			      (uint32_t)c->rx.len, &klen);
 	if (!key)

@@ -37,6 +37,16 @@
  *    lives at most --idle-timeout, a zero window at most that or 120 s);
  *  - connection limits per lcore (its table) and overall: a SYN beyond them
  *    is refused with a RST and counted;
+ *  - the memcached rule: memcached's text protocol has no authentication,
+ *    so while any Redis user needs a password (--requirepass, or users
+ *    with passwords: redis/acl.h) a SYN to --tcp-port from a source
+ *    outside --mc-allow (none given: every source) is refused with a RST
+ *    at once, before any state is kept, and counted (mc_auth_refused,
+ *    "memcached_tcp_auth_refused" in stats). Refusing at SYN time rather
+ *    than closing after accept gives the client a plain "connection
+ *    refused" and spends no connection slot. The rule is read per SYN, so
+ *    ACL changes apply to new connections; connections accepted before
+ *    authentication was turned on stay open;
  *  - buffer pressure: while half of the mbuf pool is in use, windows shrink
  *    to WC_TCP_PRESSURE_SHARE less what a connection holds (the one case
  *    where we move a right edge back: RFC 9293 3.8.6 lets a receiver drop what
@@ -189,6 +199,7 @@ struct wc_tcp_stats {
 	uint64_t resets_sent, resets_rcvd, idle_closed, aborted, closed;
 	uint64_t request_timeouts;	/* reset: silent too long in the middle of a request */
 	uint64_t pressure_refused;	/* segments refused for want of buffers (window shrunk) */
+	uint64_t mc_auth_refused;	/* memcached SYNs refused: Redis auth on, not --mc-allow */
 	uint64_t connects, connect_failed;
 	uint64_t bad_segments, out_of_window;
 };
@@ -211,6 +222,12 @@ unsigned wc_tcp_active(const struct wc_lcore *lc);
 
 /* The memcached server, the application of accepted connections on --tcp-port. */
 extern const struct wc_tcp_app wc_mc_tcp_app;
+
+/*
+ * Is a connection from rip to lport refused by the memcached rule (see the
+ * top of this file)? Only --tcp-port is concerned; lock-free.
+ */
+bool wc_mc_tcp_refused(const struct wc_app *app, uint16_t lport, uint32_t rip);
 /* The Redis server, on --redis-port. */
 extern const struct wc_tcp_app wc_rd_tcp_app;
 

@@ -184,6 +184,11 @@ static struct wc_tcb *no_conn(struct wc_lcore *lc, unsigned port, const struct r
 	}
 	if ((s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG) {
 		parse_options(th, doff, s);
+		if (wc_mc_tcp_refused(app, lport, rip)) {
+			t->st.mc_auth_refused++;	/* memcached while Redis needs passwords */
+			wc_tcp_reset_reply(lc, port, ip, th, 0);
+			return NULL;
+		}
 		if (__atomic_load_n(&app->tcp_open, __ATOMIC_RELAXED) >= app->cfg.max_conns) {
 			t->st.refused++;	/* the refusal is a RST: connection refused */
 			wc_tcp_reset_reply(lc, port, ip, th, 0);
@@ -200,7 +205,9 @@ static struct wc_tcb *no_conn(struct wc_lcore *lc, unsigned port, const struct r
 	if ((s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_ACK_FLAG) {
 		uint16_t mss = wc_tcp_cookie_check(t, rip, rport, lport, s->seq - 1, s->ack - 1);
 
-		if (mss) {
+		if (mss && wc_mc_tcp_refused(app, lport, rip)) {
+			t->st.mc_auth_refused++;	/* (authentication came on after the cookie) */
+		} else if (mss) {
 			s->mss = mss;
 			c = open_conn(lc, port, rip, rport, lport, s, true);
 			if (c)

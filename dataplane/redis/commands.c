@@ -40,8 +40,28 @@ static uint32_t name_hash(const uint8_t *p, uint32_t n)
 	return h;
 }
 
+/* The categories Redis 7.0 gives every command from its flags (setImplicitACLCategories). */
+static void implicit_categories(struct rd_cmd *c)
+{
+	if (c->flags & RD_F_WRITE)
+		c->acl |= RD_ACL_WRITE;
+	if ((c->flags & RD_F_READONLY) && !(c->acl & RD_ACL_SCRIPTING))
+		c->acl |= RD_ACL_READ;
+	if (c->flags & RD_F_ADMIN)
+		c->acl |= RD_ACL_ADMIN | RD_ACL_DANGEROUS;
+	if (c->flags & RD_F_PUBSUB)
+		c->acl |= RD_ACL_PUBSUB;
+	if (c->flags & RD_F_FAST)
+		c->acl |= RD_ACL_FAST;
+	if (c->flags & RD_F_BLOCKING)
+		c->acl |= RD_ACL_BLOCKING;
+	if (!(c->acl & RD_ACL_FAST))
+		c->acl |= RD_ACL_SLOW;
+}
+
 static void number(struct rd_cmd *c, const struct rd_cmd *parent)
 {
+	implicit_categories(c);
 	if (nall == ALL_MAX)
 		return;
 	c->id = (uint16_t)nall;

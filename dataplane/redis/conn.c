@@ -328,7 +328,7 @@ struct rd_cmd rd_cmds_conn[] = {
 	       RD_F_NO_AUTH, CONN | RD_ACL_FAST, 0, 0, 0, "connection",
 	       "Return the connection to its initial state", "6.2.0", "O(1)"),
 	{ .name = "client", .arity = -2, .flags = RD_F_NOSCRIPT | RD_F_LOADING | RD_F_STALE,
-	  .acl = CONN | RD_ACL_SLOW, .sub = client_sub, .group = "connection",
+	  .acl = RD_ACL_SLOW, .sub = client_sub, .group = "connection",
 	  .summary = "Commands about client connections", .since = "2.4.0",
 	  .complexity = "Depends on subcommand." },
 	RD_CMD_END

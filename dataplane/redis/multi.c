@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "core/app.h"
+#include "redis/acl.h"
 #include "redis/cmds.h"
 #include "redis/rdutil.h"
 #include "redis/server.h"
@@ -379,6 +380,13 @@ static void exec_owner(struct rd_owner *o)
 		s->step = 0;
 		s->cursor = 0;
 		s->acc = s->acc2 = 0;
+		s->failed = false;
+		/* the rules may have changed since the command was queued (Redis checks again) */
+		if (!rd_acl_exec_check(s, q->def)) {
+			olc->rdst.commands++;
+			olc->rdst.cmd_rejected[q->def->id]++;
+			continue;
+		}
 		r = q->def->fn(s);
 		while (r == RD_BUSY)
 			r = q->def->fn(s);	/* (local calls cannot find the mailbox full) */

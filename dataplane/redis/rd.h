@@ -177,6 +177,10 @@ struct rd_session {
 	bool stage_wait;		/* waiting for the stage pool (transport: retry) */
 	bool authenticated;
 	bool fast_get;			/* may GET any key: the single-GET fast path applies */
+	uint64_t acl_uid;		/* the user, by id (acl.c): changes and deletion are seen */
+	uint64_t acl_gen;		/* the user table generation s->user was found in */
+	uint32_t raddr, laddr;		/* the peer's and our IPv4 address (host order) */
+	uint16_t rport;			/* the peer's port */
 	uint32_t pending;		/* owner calls in flight */
 	uint32_t pending_base;		/* of which not the running handler's (EXEC on an owner) */
 	uint32_t flags;			/* enum rd_client_flags */
@@ -201,7 +205,7 @@ struct rd_session {
 	uint8_t nstages;
 	struct wc_stage stages[RESP_STAGES_MAX];
 	/* the client */
-	const struct rd_user *user;
+	const struct rd_user *user;	/* valid while acl_gen is the current table's (acl.c) */
 	char name[RD_NAME_MAX];
 	char lib_name[32], lib_ver[32];
 	uint64_t created_ms, last_ms;

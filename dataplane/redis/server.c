@@ -141,7 +141,8 @@ int rd_node_id_load(const char *state_dir, char id[41], char *err, size_t errcap
 
 int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, bool cluster,
 		   const char *announce_ip, uint16_t announce_port, uint64_t maxmemory,
-		   uint64_t max_bulk, const char *requirepass, const char *wc_version)
+		   uint64_t max_bulk, const char *requirepass, const char *aclfile,
+		   const char *wc_version)
 {
 	char err[700];
 
@@ -186,6 +187,7 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 	srv->slowlog_slower_than = 10000;
 	srv->slowlog_max_len = 128;
 	srv->maxclients = 10000;
+	srv->acllog_max_len = 128;
 	srv->next_client_id = 1;
 	rte_spinlock_init(&srv->admin_lock);
 	srv->slowlog = rte_zmalloc("rd_slowlog", RD_SLOWLOG_MAX * sizeof(*srv->slowlog), 0);
@@ -193,7 +195,12 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 		srv->slowlog = calloc(RD_SLOWLOG_MAX, sizeof(*srv->slowlog));
 	if (!srv->slowlog)
 		return -1;
-	return rd_acl_init(srv, requirepass);
+	if (rd_acl_init(srv, requirepass, aclfile) != 0) {
+		rte_free(srv->slowlog);
+		srv->slowlog = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 void rd_server_fini(struct rd_server *srv)

@@ -66,15 +66,19 @@ struct rd_server {
 	uint64_t slowlog_next_id;
 	uint32_t slowlog_len, slowlog_head;
 	struct rd_slowlog_entry *slowlog;
-	/* ACL (acl.c): the user table, swapped under RCU */
+	/* ACL (acl.c): the user table, swapped under RCU, and what acl.c keeps beside it */
 	struct rd_acl *acl;
+	uint64_t acl_gen;		/* the published table's generation (the fast path compares) */
+	struct rd_acl_priv *acl_priv;
+	uint32_t acllog_max_len;	/* acllog-max-len */
 	int64_t lastsave;		/* LASTSAVE: no persistence, the start time */
 };
 
 /* The node's Redis side, set up before the lcores (main.c). */
 int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, bool cluster,
 		   const char *announce_ip, uint16_t announce_port, uint64_t maxmemory,
-		   uint64_t max_bulk, const char *requirepass, const char *wc_version);
+		   uint64_t max_bulk, const char *requirepass, const char *aclfile,
+		   const char *wc_version);
 void rd_server_fini(struct rd_server *srv);
 
 uint64_t rd_server_next_client_id(struct rd_server *srv);

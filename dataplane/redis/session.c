@@ -42,6 +42,8 @@ void rd_session_init(struct rd_session *s, uint64_t id, uint64_t now_ms)
 	void *owner = s->owner;
 
 	memset(s, 0, offsetof(struct rd_session, arena.small));
+	/* (and what follows the arena: the memory may have held another session) */
+	memset(&s->nstages, 0, sizeof(*s) - offsetof(struct rd_session, nstages));
 	s->owner = owner;
 	s->owner_kind = MC_OWNER_REDIS;
 	s->proto = 2;

@@ -131,7 +131,7 @@ static inline int dp_setup(struct dp_harness *h, void (*extra)(struct wc_config 
 		rd_cmds_init();
 		if (rd_server_init(&h->rd, NULL, app->cfg.redis_port, app->cfg.cluster, NULL, 0,
 				   app->cfg.memory, app->cfg.max_value, app->cfg.requirepass,
-				   "test") != 0)
+				   app->cfg.aclfile, "test") != 0)
 			return -1;
 		app->rd = &h->rd;
 	}

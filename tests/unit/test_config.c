@@ -65,6 +65,15 @@ static void defaults_and_options(void **state)
 	assert_int_equal(c.rx_desc, 512);
 	assert_int_equal(parse(&c, "--ip 198.18.0.11/24 --no-udp"), 0);
 	assert_false(c.udp_enabled);
+	assert_int_equal(c.nmc_allow, 0);
+	assert_int_equal(parse(&c, "--ip 198.18.0.11/24 --requirepass pw --mc-allow 10.1.0.0/16 "
+			       "--mc-allow 198.18.0.1/32 --aclfile /tmp/users.acl"), 0);
+	assert_int_equal(c.nmc_allow, 2);
+	assert_int_equal(c.mc_allow[0].addr, 0x0A010000);
+	assert_int_equal(c.mc_allow[0].len, 16);
+	assert_int_equal(c.mc_allow[1].len, 32);
+	assert_string_equal(c.requirepass, "pw");
+	assert_string_equal(c.aclfile, "/tmp/users.acl");
 	assert_int_equal(parse(&c, "--help"), 1);
 }
 
@@ -81,7 +90,8 @@ static void bad_options(void **state)
 		"--ip 198.18.0.11/24 --udp-amplification 0", "--ip 198.18.0.11/24 --rx-desc 10",
 		"--ip 198.18.0.11/24 --bogus", "--ip 198.18.0.11/24 stray",
 		"--ip 198.18.0.11/24 --memory", "--ip 198.18.0.11/24 --config /nonexistent",
-		"--ip 198.18.0.11/24 --stats-interval -1",
+		"--ip 198.18.0.11/24 --stats-interval -1", "--ip 198.18.0.11/24 --mc-allow 10.0.0.1/40",
+		"--ip 198.18.0.11/24 --mc-allow",
 	};
 
 	(void)state;

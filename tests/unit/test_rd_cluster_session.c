@@ -52,7 +52,7 @@ static int setup_mode(bool cluster)
 	if (!mkdtemp(state_dir))
 		return -1;
 	if (rd_server_init(&srv, state_dir, RPORT, cluster, "198.18.0.11", 0, 16u << 20, 1u << 20,
-			   NULL, "test") != 0)
+			   NULL, NULL, "test") != 0)
 		return -1;
 	if (dp_setup(&h, with_redis) != 0)
 		return -1;
@@ -478,14 +478,14 @@ static void node_id_survives_restarts(void **state)
 	assert_int_equal(rd_node_id_load(nested, id2, err, sizeof(err)), 0);
 	assert_string_equal(id, id2);
 	assert_int_equal(rd_server_init(&a, nested, 7000, true, "10.0.0.1", 0, 1 << 20, 1 << 20,
-					NULL, "t"), 0);
+					NULL, NULL, "t"), 0);
 	assert_string_equal(a.node_id, id);
 	assert_string_equal(rd_cluster_map_get(&a)->node[0].id, id);
 	assert_int_equal(rd_cluster_map_get(&a)->node[0].cport, 17000);
 	assert_int_equal(rd_cluster_map_get(&a)->node[0].port, 7000);
 	rd_server_fini(&a);
 	assert_int_equal(rd_server_init(&b, nested, 7000, true, "10.0.0.1", 7100, 1 << 20, 1 << 20,
-					NULL, "t"), 0);
+					NULL, NULL, "t"), 0);
 	assert_string_equal(b.node_id, id);
 	/* the announced port is what clients get; the bus port follows the real one */
 	assert_int_equal(rd_cluster_map_get(&b)->node[0].port, 7100);
@@ -499,11 +499,11 @@ static void node_id_survives_restarts(void **state)
 	assert_int_equal(rd_node_id_load(nested, id2, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "does not hold a node id"));
 	assert_int_equal(rd_server_init(&a, nested, 7000, true, "10.0.0.1", 0, 1 << 20, 1 << 20,
-					NULL, "t"), -1);
+					NULL, NULL, "t"), -1);
 	rd_server_fini(&a);
 	/* ... a node alone starts anyway */
 	assert_int_equal(rd_server_init(&a, nested, 7000, false, "10.0.0.1", 0, 1 << 20, 1 << 20,
-					NULL, "t"), 0);
+					NULL, NULL, "t"), 0);
 	assert_null(rd_cluster_map_get(&a));
 	rd_server_fini(&a);
 	unlink(path);
@@ -518,7 +518,7 @@ static void node_id_survives_restarts(void **state)
 	unlink(path);
 	/* the bus port must fit */
 	assert_int_equal(rd_server_init(&a, dir, 60000, true, "10.0.0.1", 0, 1 << 20, 1 << 20,
-					NULL, "t"), -1);
+					NULL, NULL, "t"), -1);
 	rd_server_fini(&a);
 	snprintf(path, sizeof(path), "%s/node-id", dir);
 	unlink(path);

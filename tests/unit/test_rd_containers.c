@@ -102,7 +102,7 @@ static int setup(void **state)
 		slots[s] = 1;
 	snprintf(state_dir, sizeof(state_dir), "/tmp/wc_rdc_%d", (int)getpid());
 	assert_int_equal(rd_server_init(&srv, state_dir, 6379, false, NULL, 0, 64u << 20,
-					512u << 20, NULL, "test"), 0);
+					512u << 20, NULL, NULL, "test"), 0);
 	h.app.rd = &srv;
 	assert_int_equal(rd_lcore_init(h.lc), 0);
 	sess = calloc(1, sizeof(*sess));
