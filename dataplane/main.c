@@ -243,13 +243,23 @@ int main(int argc, char **argv)
 					  .mem_limit = c->memory, .lcores = app.nworkers };
 	wc_app_tcp_buffers(&app);
 	if (c->redis_port) {
+		uint64_t store_mem = 0;
+
+		/* maxmemory: what the partitions hold (memcached's limit_maxbytes) */
+		for (unsigned i = 0; i < app.nparts; i++) {
+			struct wc_part_stats ps;
+
+			wc_part_get_stats(app.parts[i], &ps);
+			store_mem += ps.limit_bytes;
+		}
 		rd_cmds_init();
 		if (rd_server_init(&rd_srv, c->state_dir, c->redis_port, c->cluster, c->announce_ip,
-				   c->announce_port, c->memory, c->max_value, c->requirepass,
+				   c->announce_port, store_mem, c->max_value, c->requirepass,
 				   WC_VERSION) != 0) {
 			fprintf(stderr, "wirecache-dp: cannot set up the Redis side\n");
 			goto fail;
 		}
+		rd_server_set_limits(&rd_srv, c->max_conns, c->small_pct);
 		app.rd = &rd_srv;
 	}
 	cpif = wc_cpif_init(&app, WC_VERSION);

@@ -140,8 +140,65 @@ int rd_acl_init(struct rd_server *srv, const char *requirepass)
 	return 0;
 }
 
+const char *rd_acl_user_name(const struct rd_user *u)
+{
+	return u ? u->name : NULL;
+}
+
+bool rd_acl_user_exists(const struct rd_server *srv, const uint8_t *name, uint32_t len)
+{
+	return find_user(acl_table(srv), name, len) != NULL;
+}
+
+/*
+ * A replaced table stays allocated until rd_acl_fini: sessions keep
+ * pointers to their user in it (changes are rare: a few bytes each).
+ */
+struct retired {
+	struct retired *next;
+	struct rd_acl *acl;
+};
+
+int rd_acl_set_default_password(struct rd_server *srv, const char *pass, size_t len)
+{
+	const struct rd_acl *old = srv->acl;
+	size_t size = sizeof(*old) + old->nusers * sizeof(struct rd_user);
+	struct rd_acl *acl = malloc(size);
+	struct retired *r = malloc(sizeof(*r));
+	struct rd_user *def;
+
+	if (!acl || !r) {
+		free(acl);
+		free(r);
+		return -1;
+	}
+	memcpy(acl, old, size);
+	def = (struct rd_user *)find_user(acl, (const uint8_t *)"default", 7);
+	if (def) {
+		def->npass = 0;
+		def->nopass = len == 0;
+		if (len) {
+			SHA256((const uint8_t *)pass, len, def->pass[0]);
+			def->npass = 1;
+		}
+	}
+	r->acl = srv->acl;
+	r->next = srv->acl_retired;
+	srv->acl_retired = r;
+	rcu_assign_pointer(srv->acl, acl);
+	return 0;
+}
+
 void rd_acl_fini(struct rd_server *srv)
 {
+	struct retired *r = srv->acl_retired, *next;
+
+	for (; r; r = next) {
+		next = r->next;
+		free(r->acl);
+		free(r);
+	}
+	srv->acl_retired = NULL;
 	free(srv->acl);
 	srv->acl = NULL;
 }

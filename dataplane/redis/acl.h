@@ -23,6 +23,19 @@ bool rd_acl_authenticate(struct rd_session *s, const struct resp_arg *user,
 /* May the session's user run c on its keys? false: the NOPERM error is written. */
 bool rd_acl_check(struct rd_session *s, const struct rd_cmd *c);
 
+/* A user's name (CLIENT LIST user=), NULL for none. */
+const char *rd_acl_user_name(const struct rd_user *u);
+
+/* Is there a user by this name (CLIENT KILL USER)? */
+bool rd_acl_user_exists(const struct rd_server *srv, const uint8_t *name, uint32_t len);
+
+/*
+ * CONFIG SET requirepass: the default user's only password becomes pass,
+ * or none (nopass) when len is 0, as Redis does. Connections already
+ * authenticated stay so. Call under srv->admin_lock; 0 or -1 (no memory).
+ */
+int rd_acl_set_default_password(struct rd_server *srv, const char *pass, size_t len);
+
 /* The user table at start: default (nopass, or --requirepass). */
 int rd_acl_init(struct rd_server *srv, const char *requirepass);
 void rd_acl_fini(struct rd_server *srv);

@@ -38,8 +38,35 @@ static uint32_t name_hash(const uint8_t *p, uint32_t n)
 	return h;
 }
 
+/*
+ * The categories a command's flags imply, as Redis adds them to every
+ * command (a write is @write, a fast command @fast, anything else @slow
+ * ...), so ACL rules and COMMAND see the same set; and movablekeys for a
+ * command that finds its keys itself.
+ */
+static void implied(struct rd_cmd *c)
+{
+	if (c->flags & RD_F_WRITE)
+		c->acl |= RD_ACL_WRITE;
+	if ((c->flags & RD_F_READONLY) && !(c->acl & RD_ACL_SCRIPTING))
+		c->acl |= RD_ACL_READ;
+	if (c->flags & RD_F_ADMIN)
+		c->acl |= RD_ACL_ADMIN | RD_ACL_DANGEROUS;
+	if (c->flags & RD_F_PUBSUB)
+		c->acl |= RD_ACL_PUBSUB;
+	if (c->flags & RD_F_FAST)
+		c->acl |= RD_ACL_FAST;
+	if (c->flags & RD_F_BLOCKING)
+		c->acl |= RD_ACL_BLOCKING;
+	if (!(c->acl & RD_ACL_FAST))
+		c->acl |= RD_ACL_SLOW;
+	if (c->getkeys)
+		c->flags |= RD_F_MOVABLE_KEYS;
+}
+
 static void number(struct rd_cmd *c, const struct rd_cmd *parent)
 {
+	implied(c);
 	if (nall == ALL_MAX)
 		return;
 	c->id = (uint16_t)nall;
@@ -83,6 +110,25 @@ const struct rd_cmd *rd_cmd_lookup(const struct resp_arg *name)
 			return c;
 		h++;
 	}
+}
+
+const struct rd_cmd *rd_cmd_by_fullname(const uint8_t *p, uint32_t n)
+{
+	const uint8_t *bar = memchr(p, '|', n);
+	struct resp_arg a = { .kind = RESP_ARG_PTR, .u.p = p, .len = n };
+	const struct rd_cmd *c;
+
+	if (!bar)
+		return rd_cmd_lookup(&a);
+	a.len = (uint32_t)(bar - p);
+	c = rd_cmd_lookup(&a);
+	if (!c || !c->sub)
+		return NULL;
+	a.u.p = bar + 1;
+	a.len = n - a.len - 1;
+	if (memchr(a.u.p, '|', a.len))
+		return NULL;
+	return rd_subcmd_lookup(c, &a);
 }
 
 const struct rd_cmd *rd_subcmd_lookup(const struct rd_cmd *parent, const struct resp_arg *name)

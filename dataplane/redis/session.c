@@ -41,6 +41,12 @@ void rd_session_init(struct rd_session *s, uint64_t id, uint64_t now_ms)
 	void *owner = s->owner;
 
 	memset(s, 0, offsetof(struct rd_session, arena.small));
+	/* the client's part: a connection reusing this slot must not inherit a name */
+	s->user = NULL;
+	s->name[0] = s->lib_name[0] = s->lib_ver[0] = 0;
+	s->peer_ip = s->local_ip = 0;
+	s->peer_port = 0;
+	s->last_cmd = NULL;
 	s->owner = owner;
 	s->owner_kind = MC_OWNER_REDIS;
 	s->proto = 2;
@@ -418,6 +424,7 @@ static bool admit(struct rd_session *s)
 	const struct rd_cmd *c = rd_cmd_lookup(rd_arg(s, 0));
 	uint32_t argc = rd_argc(s);
 
+	s->last_cmd = c;
 	if (!c) {
 		rd_lcore(s)->rdst.unknown++;
 		err_unknown(s);
@@ -428,6 +435,7 @@ static bool admit(struct rd_session *s)
 	if (c->sub && argc >= 2) {
 		const struct rd_cmd *sub = rd_subcmd_lookup(c, rd_arg(s, 1));
 
+		s->last_cmd = sub;
 		if (!sub) {
 			s->def = c;
 			err_unknown_sub(s);
@@ -578,6 +586,7 @@ enum mc_run rd_session_run(struct rd_session *s, struct mc_inq *in, struct mc_ou
 		s->acc = s->acc2 = 0;
 		s->failed = false;
 		s->call_failed = false;
+		s->redact = 0;
 		s->last_ms = (uint64_t)wc_clock_unix_ms(&env->ctx->clock);
 		if (!admit(s)) {
 			finish(s, in, s->def != NULL);
