@@ -30,6 +30,20 @@ static void rd_tcp_open(struct wc_lcore *lc, struct wc_tcb *c)
 	rd_acl_session_start(&c->rd);
 	lc->rdst.connections++;
 	lc->rdst.open++;
+	c->rd.counted = true;
+}
+
+/*
+ * The session is over (closed by either side, killed, or freed): it leaves
+ * connected_clients at once, as it leaves CLIENT LIST, even while TCP
+ * still finishes the close.
+ */
+static void ended(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	if (c->rd.counted) {
+		c->rd.counted = false;
+		lc->rdst.open--;
+	}
 }
 
 static void rd_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
@@ -37,7 +51,7 @@ static void rd_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
 	/* a half-open connection never had a session: nothing of it is ours */
 	if (!c->app_opened)
 		return;
-	lc->rdst.open--;
+	ended(lc, c);
 	/* a call still in flight may read the command: its completion releases */
 	if (!c->rd.pending)
 		rd_session_release(&c->rd, &lc->env);
@@ -66,8 +80,10 @@ static void rd_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 
 	if (c->state == TCP_FREE || c->zombie)
 		return;
-	if (c->app_closed)
+	if (c->app_closed) {
+		ended(lc, c);
 		goto out;
+	}
 	if (wc_tcp_out_full(&c->out)) {
 		wc_tcp_retry_add(t, c);	/* the peer must read first */
 		goto out;
@@ -95,6 +111,7 @@ static void rd_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 			log_http(lc, c);
 		c->app_closed = true;
 		c->fin_wanted = true;
+		ended(lc, c);
 		break;
 	case MC_RUN_BUSY:
 	case MC_RUN_FULL:
@@ -106,6 +123,7 @@ static void rd_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 		if (c->state == TCP_CLOSE_WAIT && c->rx.len == 0) {
 			c->app_closed = true;
 			c->fin_wanted = true;
+			ended(lc, c);
 		}
 		break;
 	}
@@ -172,8 +190,8 @@ static void view_of(const struct wc_lcore *lc, const struct wc_tcb *c, struct rd
 	uint64_t rx = c->rx.len, tx = c->tx.len, cap = c->rcv_cap;
 	unsigned oll = 0;
 
-	for (const struct rte_mbuf *m = c->tx.head; m && oll < 1u << 20; m = m->next)
-		oll++;
+	for (const struct rte_mbuf *m = tx ? c->tx.head : NULL; m && oll < 1u << 20; m = m->next)
+		oll++;	/* (an empty buffer kept for the next reply does not count) */
 	*v = (struct rd_client_view){
 		.s = &c->rd, .fd = lc->id * t->ntcb + tcb_index(t, c), .qbuf = rx,
 		.qbuf_free = cap > rx ? cap - rx : 0, .omem = tx, .oll = oll,
@@ -215,6 +233,7 @@ unsigned rd_tcp_kill(struct wc_lcore *lc, rd_client_match match, void *arg)
 		if (c->rd.pending || c->rd.st == RD_S_RUN)
 			continue;	/* the session closes once its command is answered */
 		/* as the idle timeout closes: what is queued goes out, then FIN, bounded */
+		ended(lc, c);
 		c->app_closed = true;
 		c->fin_wanted = true;
 		if (!c->t_end)

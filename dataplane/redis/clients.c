@@ -394,6 +394,14 @@ enum rd_res rd_client_kill(struct rd_session *s)
 	struct kill_job *j = rd_job(s);
 
 	if (s->step == 0) {
+		if (s->flags & RD_C_MULTI) {
+			/*
+			 * Inside EXEC the session is borrowed by the transaction's
+			 * lcore, which cannot wait for the other lcores' calls.
+			 */
+			rd_err(s, "ERR CLIENT KILL cannot run inside a transaction here");
+			return RD_DONE;
+		}
 		if (!kill_parse(s, j))
 			return RD_DONE;
 		s->step = 1;

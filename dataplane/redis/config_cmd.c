@@ -580,6 +580,13 @@ static enum rd_res config_set(struct rd_session *s)
 		return RD_DONE;
 	}
 	env_of(s, &e);
+	/* a password never reaches the slow log, whatever else is wrong with the request */
+	for (uint32_t i = 0; i < npairs && 3 + 2 * i < 32; i++) {
+		const uint8_t *name = rd_argp(s, 2 + 2 * i);
+
+		if (name && str_is(name, rd_arg(s, 2 + 2 * i)->len, "requirepass"))
+			s->redact |= 1u << (3 + 2 * i);
+	}
 	/* the names first: an unknown one, a read-only one or a repeat fails the lot */
 	for (uint32_t i = 0; i < npairs; i++) {
 		const uint8_t *name = rd_argp(s, 2 + 2 * i);
@@ -620,8 +627,6 @@ static enum rd_res config_set(struct rd_session *s)
 				   err);
 			return RD_DONE;
 		}
-		if (pm[i]->apply == apply_requirepass && 3 + 2 * i < 32)
-			s->redact |= 1u << (3 + 2 * i);	/* (never in the slow log) */
 	}
 	rte_spinlock_lock(&e.srv->admin_lock);
 	/* requirepass first: the one change that can still fail (memory) */

@@ -183,6 +183,7 @@ struct rd_session {
 	bool busy;			/* a handler waits for mailbox room */
 	bool stage_wait;		/* waiting for the stage pool (transport: retry) */
 	bool authenticated;
+	bool counted;			/* in connected_clients (the transport's) */
 	uint32_t pending;		/* owner calls in flight */
 	uint32_t flags;			/* enum rd_client_flags */
 	uint64_t id;			/* CLIENT ID */
@@ -264,7 +265,7 @@ struct rd_lcore_stats {
 	uint64_t net_in, net_out;	/* bytes of RESP in and out */
 	uint64_t connections;		/* total_connections_received (RESP) */
 	uint64_t unknown;		/* unknown commands */
-	uint64_t open;			/* gauge: Redis connections open (connected_clients) */
+	uint64_t open;			/* gauge: Redis sessions not yet ended (connected_clients) */
 	uint64_t *calls, *usec, *cmd_rejected, *cmd_failed;	/* per command id */
 	struct rd_inst inst;		/* written by the lcore, read by INFO on any lcore */
 };

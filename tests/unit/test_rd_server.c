@@ -745,10 +745,15 @@ static void client_list_and_kill(void **state)
 			    "-ERR syntax error\r\n");
 	assert_string_equal(cmd(&a, "CLIENT KILL ADDR 198.18.0.9:1\r\n"), ":0\r\n");
 	assert_string_equal(cmd(&a, "CLIENT KILL MAXAGE 1000\r\n"), ":0\r\n");
-	/* the idle connection b is closed at once: FIN */
+	/* the idle connection b is closed at once: FIN, and it is no longer a client */
 	nfin_to = 0;
 	snprintf(text, sizeof(text), "CLIENT KILL ID %ld\r\n", (long)bid);
-	assert_string_equal(cmd(&a, text), ":1\r\n");
+	{
+		uint64_t before = h.lc->rdst.open;
+
+		assert_string_equal(cmd(&a, text), ":1\r\n");
+		assert_int_equal(h.lc->rdst.open, before - 1);
+	}
 	assert_int_equal(nfin_to, 1);
 	assert_int_equal(fin_to[0], 41011);
 	cmd(&a, "CLIENT LIST\r\n");
@@ -759,6 +764,11 @@ static void client_list_and_kill(void **state)
 	assert_int_equal(nfin_to, 1);
 	assert_string_equal(cmd(&a, "CLIENT KILL 198.18.0.1:41012\r\n"), "-ERR No such client\r\n");
 	(void)d;
+	/* not inside a transaction (its lcore cannot wait for the others) */
+	assert_string_equal(cmd(&a, "MULTI\r\n"), "+OK\r\n");
+	assert_string_equal(cmd(&a, "CLIENT KILL ID 12345\r\n"), "+QUEUED\r\n");
+	assert_string_equal(cmd(&a, "EXEC\r\n"),
+			    "*1\r\n-ERR CLIENT KILL cannot run inside a transaction here\r\n");
 	/* oneself, only with SKIPME no: answered, then closed */
 	snprintf(text, sizeof(text), "CLIENT KILL ID %ld\r\n", (long)aid);
 	assert_string_equal(cmd(&a, text), ":0\r\n");
