@@ -276,6 +276,7 @@ int main(int argc, char **argv)
 		/* the address CLUSTER SLOTS/NODES give: the first port's own unless announced */
 		char port_ip[16];
 		const char *announce = c->announce_ip;
+		uint64_t store_mem = 0;
 
 		if ((!announce || !*announce) && app.nports) {
 			uint32_t a = app.ports[0].ip;
@@ -284,13 +285,21 @@ int main(int argc, char **argv)
 				 (a >> 8) & 255, a & 255);
 			announce = port_ip;
 		}
+		/* maxmemory: what the partitions hold (memcached's limit_maxbytes) */
+		for (unsigned i = 0; i < app.nparts; i++) {
+			struct wc_part_stats ps;
+
+			wc_part_get_stats(app.parts[i], &ps);
+			store_mem += ps.limit_bytes;
+		}
 		rd_cmds_init();
 		if (rd_server_init(&rd_srv, c->state_dir, c->redis_port, c->cluster, announce,
-				   c->announce_port, c->memory, c->max_value, c->requirepass,
+				   c->announce_port, store_mem, c->max_value, c->requirepass,
 				   c->aclfile, WC_VERSION) != 0) {
 			fprintf(stderr, "wirecache-dp: cannot set up the Redis side\n");
 			goto fail;
 		}
+		rd_server_set_limits(&rd_srv, c->max_conns, c->small_pct);
 		app.rd = &rd_srv;
 	} else if (c->requirepass || c->aclfile) {
 		printf("wirecache-dp: --requirepass/--aclfile without Redis (--redis-port 0): "

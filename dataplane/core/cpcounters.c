@@ -3,7 +3,9 @@
  * the control plane (see cpcounters.h). Names follow memcached's "stats"
  * where it has one (get_hits, curr_connections ...); the control plane
  * derives memcached's aggregates (cmd_get, cmd_set ...) from them exactly
- * as stats.c does.
+ * as stats.c does. The Redis engine's counters are INFO's, prefixed redis_
+ * (per-command statistics stay in INFO commandstats: they would not fit
+ * the fixed counter table).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -14,7 +16,7 @@
 #include "net/tcp.h"
 #include "net/tcp_impl.h"
 
-enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP };
+enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP, SRC_RD };
 
 struct counter {
 	char name[WC_CP_NAME_LEN];
@@ -26,6 +28,7 @@ struct counter {
 #define NS(f, n) { n, SRC_NS, WC_CP_COUNTER, offsetof(struct wc_netstats, f) }
 #define SESS(f, n) { n, SRC_SESS, WC_CP_COUNTER, offsetof(struct mc_sess_stats, f) }
 #define TCP(f, n, k) { n, SRC_TCP, k, offsetof(struct wc_tcp_stats, f) }
+#define RD(f, n, k) { n, SRC_RD, k, offsetof(struct rd_lcore_stats, f) }
 
 static const struct counter fixed[] = {
 	ST(get_hits, "get_hits"), ST(get_misses, "get_misses"),
@@ -66,6 +69,15 @@ static const struct counter fixed[] = {
 	TCP(pressure_refused, "tcp_pressure_refused", WC_CP_COUNTER),
 	TCP(mc_auth_refused, "memcached_tcp_auth_refused", WC_CP_COUNTER),
 	SESS(http_closed, "cross_protocol_closed"),
+	/* the Redis engine (INFO's names after redis_) */
+	RD(commands, "redis_commands_processed", WC_CP_COUNTER),
+	RD(rejected, "redis_commands_rejected", WC_CP_COUNTER),
+	RD(failed, "redis_commands_failed", WC_CP_COUNTER),
+	RD(unknown, "redis_commands_unknown", WC_CP_COUNTER),
+	RD(net_in, "redis_net_input_bytes", WC_CP_COUNTER),
+	RD(net_out, "redis_net_output_bytes", WC_CP_COUNTER),
+	RD(connections, "redis_connections_received", WC_CP_COUNTER),
+	RD(open, "redis_connected_clients", WC_CP_GAUGE),
 };
 
 static struct counter all[WC_CP_MAX_COUNTERS];
@@ -130,6 +142,9 @@ void wc_cp_counters_read(const struct wc_lcore *lc, uint64_t *v, unsigned n)
 			break;
 		case SRC_SESS:
 			v[i] = load_at(&lc->env.st, all[i].off);
+			break;
+		case SRC_RD:
+			v[i] = load_at(&lc->rdst, all[i].off);
 			break;
 		default:
 			v[i] = lc->tcp ? load_at(&lc->tcp->st, all[i].off) : 0;

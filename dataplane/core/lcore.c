@@ -25,6 +25,7 @@
 #include "net/neigh.h"
 #include "net/net.h"
 #include "net/tcp.h"
+#include "redis/server.h"
 
 #define SPIN_BEFORE_SLEEP 2000
 #define SLEEP_MIN_US 10
@@ -215,6 +216,13 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	work += wc_tcp_poll(lc);
 	wc_net_flush(lc);
 	work += wc_migrate_lcore_work(lc->id, &lc->ctx.clock);
+	if (app->rd) {
+		/* Redis's instantaneous rates: a sample every RD_INST_PERIOD_MS */
+		int64_t now_ms = wc_clock_unix_ms(&lc->ctx.clock);
+
+		if (now_ms - lc->rdst.inst.last_ms >= RD_INST_PERIOD_MS)
+			rd_lcore_sample(lc, now_ms);
+	}
 	for (unsigned i = 0; i < lc->nparts; i++)
 		wc_part_maintain(app->parts[lc->part_idx[i]], &lc->ctx,
 				 work ? MAINTAIN_BUSY : MAINTAIN_IDLE);

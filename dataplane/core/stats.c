@@ -73,7 +73,7 @@ void wc_stats_collect(struct wc_app *app, struct wc_totals *t)
 		((uint64_t *)&t->net)[i] -= ((const uint64_t *)&app->ns_base)[i];
 }
 
-static void reset(struct wc_app *app)
+void wc_stats_reset(struct wc_app *app)
 {
 	struct wc_totals t;
 	struct wc_stats zero_op = { 0 };
@@ -276,7 +276,7 @@ bool wc_stats_memcached(struct mc_env *env, const struct mc_tok *arg, struct mc_
 	struct wc_totals t;
 
 	if (arg_is(arg, "reset")) {
-		reset(app);
+		wc_stats_reset(app);
 		mc_out_str(out, "RESET\r\n");
 		return true;
 	}

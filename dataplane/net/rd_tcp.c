@@ -17,6 +17,7 @@
 #include "net/tcp_impl.h"
 #include "store/item.h"
 #include "redis/acl.h"
+#include "redis/clients.h"
 #include "redis/server.h"
 
 static void rd_tcp_open(struct wc_lcore *lc, struct wc_tcb *c)
@@ -33,10 +34,29 @@ static void rd_tcp_open(struct wc_lcore *lc, struct wc_tcb *c)
 	c->rd.laddr = lc->app->ports[c->port].ip;
 	rd_acl_session_start(&c->rd);
 	lc->rdst.connections++;
+	lc->rdst.open++;
+	c->rd.counted = true;
+}
+
+/*
+ * The session is over (closed by either side, killed, or freed): it leaves
+ * connected_clients at once, as it leaves CLIENT LIST, even while TCP
+ * still finishes the close.
+ */
+static void ended(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	if (c->rd.counted) {
+		c->rd.counted = false;
+		lc->rdst.open--;
+	}
 }
 
 static void rd_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
 {
+	/* a half-open connection never had a session: nothing of it is ours */
+	if (!c->app_opened)
+		return;
+	ended(lc, c);
 	/* a call still in flight may read the command: its completion releases */
 	if (!c->rd.pending)
 		rd_session_release(&c->rd, &lc->env);
@@ -92,8 +112,10 @@ static void rd_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 
 	if (c->state == TCP_FREE || c->zombie)
 		return;
-	if (c->app_closed)
+	if (c->app_closed) {
+		ended(lc, c);
 		goto out;
+	}
 	if (wc_tcp_out_full(&c->out)) {
 		wc_tcp_retry_add(t, c);	/* the peer must read first */
 		goto out;
@@ -111,6 +133,7 @@ static void rd_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 			/* the request came with the peer's FIN: all answered, close */
 			c->app_closed = true;
 			c->fin_wanted = true;
+			ended(lc, c);
 		}
 		goto out;
 	}
@@ -124,6 +147,8 @@ static void rd_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 		c->rd.stage_wait = false;
 		if (!wc_tcp_session_ran(lc, c, &ran))
 			return;
+		if (c->app_closed)
+			ended(lc, c);
 	}
 out:
 	wc_tcp_output(lc, c);
@@ -171,6 +196,76 @@ const struct wc_tcp_app wc_rd_tcp_app = {
 	.open = rd_tcp_open, .run = rd_tcp_run, .close = rd_tcp_close,
 	.pending = rd_tcp_pending, .forget_pending = rd_tcp_forget,
 };
+
+/* ---- CLIENT LIST and KILL (redis/clients.h) ---- */
+
+static bool listed(const struct wc_tcb *c)
+{
+	uint8_t st = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+
+	return (st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT) && c->app == &wc_rd_tcp_app &&
+	       c->app_opened && !c->zombie && !c->app_closed;
+}
+
+static void view_of(const struct wc_lcore *lc, const struct wc_tcb *c, struct rd_client_view *v)
+{
+	const struct wc_tcp_lc *t = lc->tcp;
+	uint64_t rx = c->rx.len, tx = c->tx.len, cap = c->rcv_cap;
+	unsigned oll = 0;
+
+	for (const struct rte_mbuf *m = tx ? c->tx.head : NULL; m && oll < 1u << 20; m = m->next)
+		oll++;	/* (an empty buffer kept for the next reply does not count) */
+	*v = (struct rd_client_view){
+		.s = &c->rd, .fd = lc->id * t->ntcb + tcb_index(t, c), .qbuf = rx,
+		.qbuf_free = cap > rx ? cap - rx : 0, .omem = tx, .oll = oll,
+		.writing = c->snd_max - c->snd_una < tx,
+	};
+}
+
+void rd_tcp_clients(struct wc_lcore *lc, rd_client_fn fn, void *arg)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+
+	for (unsigned i = 0; t && i < t->ntcb; i++) {
+		const struct wc_tcb *c = &t->tcbs[i];
+		struct rd_client_view v;
+
+		if (!listed(c))
+			continue;
+		view_of(lc, c, &v);
+		fn(arg, &v);
+	}
+}
+
+unsigned rd_tcp_kill(struct wc_lcore *lc, rd_client_match match, void *arg)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	unsigned n = 0;
+
+	for (unsigned i = 0; t && i < t->ntcb; i++) {
+		struct wc_tcb *c = &t->tcbs[i];
+		struct rd_client_view v;
+
+		if (!listed(c))
+			continue;
+		view_of(lc, c, &v);
+		if (!match(arg, &v))
+			continue;
+		n++;
+		c->rd.flags |= RD_C_KILLED;
+		if (c->rd.pending || c->rd.st == RD_S_RUN)
+			continue;	/* the session closes once its command is answered */
+		/* as the idle timeout closes: what is queued goes out, then FIN, bounded */
+		ended(lc, c);
+		c->app_closed = true;
+		c->fin_wanted = true;
+		if (!c->t_end)
+			c->t_end = t->now_ms + WC_TCP_FIN_WAIT_MS;
+		wc_tcb_schedule(t, c);
+		wc_tcp_flush(lc, c);
+	}
+	return n;
+}
 
 /* ---- the Redis engine's per-lcore counters ---- */
 

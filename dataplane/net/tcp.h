@@ -170,6 +170,7 @@ struct wc_tcb {
 	bool zombie;			/* closed, but a write of its session is still out */
 	bool admitted;			/* counted against max-connections */
 	bool app_notified;		/* app->close has run */
+	bool app_opened;		/* app->open has run (close may come without it) */
 	const struct wc_tcp_app *app;
 	void *user;			/* the application's own state */
 	struct rte_mempool *pool;	/* where reply buffers come from */

@@ -94,6 +94,7 @@ static void rtt_sample(struct wc_tcp_lc *t, struct wc_tcb *c)
 static void established(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	wc_tcp_io_open(lc, c);
+	c->app_opened = true;
 	c->app->open(lc, c);
 }
 

@@ -619,6 +619,59 @@ int rd_acl_init(struct rd_server *srv, const char *requirepass, const char *aclf
 	return 0;
 }
 
+const char *rd_acl_session_user_name(const struct rd_session *s)
+{
+	const struct rd_user *u;
+
+	if (!s->env)
+		return NULL;	/* (not a connection's: no user) */
+	u = by_uid(rcu_dereference(rd_server(s)->acl),
+		   __atomic_load_n(&s->acl_uid, __ATOMIC_RELAXED));
+	return u ? u->name : NULL;
+}
+
+bool rd_acl_user_exists(const struct rd_server *srv, const uint8_t *name, uint32_t len)
+{
+	return acl_table_find(rcu_dereference(srv->acl), name, len) >= 0;
+}
+
+int rd_acl_set_default_password(struct rd_server *srv, const char *pass, size_t len)
+{
+	struct rd_acl *t = acl_begin(srv);
+	enum acl_err e;
+	char *op;
+	int at;
+
+	if (!t)
+		return -1;
+	at = acl_table_find(t, "default", 7);
+	if (at < 0) {
+		acl_abort(srv, t);	/* (Redis keeps the default user; so does ACL DELUSER here) */
+		return 0;
+	}
+	/* as Redis's ACLUpdateDefaultUserPassword: resetpass, then >pass or nopass */
+	op = malloc(len + 1);
+	if (!op) {
+		acl_abort(srv, t);
+		return -1;
+	}
+	(void)acl_user_op(t->users[at], "resetpass", 9);
+	if (len) {
+		op[0] = '>';
+		memcpy(op + 1, pass, len);
+		e = acl_user_op(t->users[at], op, len + 1);
+	} else {
+		e = acl_user_op(t->users[at], "nopass", 6);
+	}
+	free(op);
+	if (e != ACL_E_OK) {
+		acl_abort(srv, t);
+		return -1;
+	}
+	acl_commit(srv, t);
+	return 0;
+}
+
 void rd_acl_fini(struct rd_server *srv)
 {
 	acl_table_free(srv->acl);

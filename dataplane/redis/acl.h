@@ -48,6 +48,23 @@ bool rd_acl_mc_gated(const struct rd_server *srv);
 
 /* The users at start: the default user (nopass, or --requirepass), or --aclfile's. */
 int rd_acl_init(struct rd_server *srv, const char *requirepass, const char *aclfile);
+
+/*
+ * The user name of s, which may be another lcore's session (CLIENT LIST
+ * user=): looked up by the user's id in the current table, so valid until
+ * the caller's next quiescent state; NULL when the user was deleted.
+ */
+const char *rd_acl_session_user_name(const struct rd_session *s);
+
+/* Is there a user by this name (CLIENT KILL USER)? */
+bool rd_acl_user_exists(const struct rd_server *srv, const uint8_t *name, uint32_t len);
+
+/*
+ * CONFIG SET requirepass: the default user's only password becomes pass,
+ * or none (nopass) when len is 0, as Redis does. Connections already
+ * authenticated stay so. 0, or -1 (no memory).
+ */
+int rd_acl_set_default_password(struct rd_server *srv, const char *pass, size_t len);
 void rd_acl_fini(struct rd_server *srv);
 
 #endif

@@ -12,16 +12,30 @@ extern struct rd_cmd rd_cmds_string[];	/* t_string.c */
 extern struct rd_cmd rd_cmds_keys[];	/* keys.c: DEL EXISTS EXPIRE SCAN ... */
 extern struct rd_cmd rd_cmds_hash[];	/* t_hash.c */
 extern struct rd_cmd rd_cmds_set[];	/* t_set.c */
-extern struct rd_cmd rd_cmds_server[];	/* server_cmds.c: INFO CONFIG COMMAND SLOWLOG ... */
+extern struct rd_cmd rd_cmds_server[];	/* server_cmds.c: TIME LASTSAVE WAIT */
+extern struct rd_cmd rd_cmds_info[];	/* info.c: INFO */
+extern struct rd_cmd rd_cmds_config[];	/* config_cmd.c: CONFIG */
+extern struct rd_cmd rd_cmds_command[];	/* cmdinfo.c: COMMAND */
+extern struct rd_cmd rd_cmds_slowlog[];	/* slowlog.c: SLOWLOG */
+extern struct rd_cmd rd_cmds_memory[];	/* memory.c: MEMORY */
 extern struct rd_cmd rd_cmds_acl[];	/* acl.c: AUTH ACL */
 extern struct rd_cmd rd_cmds_multi[];	/* multi.c: MULTI EXEC DISCARD WATCH UNWATCH */
 extern struct rd_cmd rd_cmds_cluster[];	/* cluster.c: CLUSTER READONLY READWRITE ASKING */
 
 /* A row: name, handler, arity, flags, ACL categories, first/last/step key, COMMAND DOCS. */
-#define RD_CMD(nm, handler, ar, fl, cats, k1, kl, ks, grp, sum, ver, cx) \
-	{ .name = (nm), .fn = (handler), .arity = (ar), .flags = (fl), .acl = (cats), \
-	  .keys = { (k1), (kl), (ks) }, .group = (grp), .summary = (sum), .since = (ver), \
-	  .complexity = (cx) }
+#define RD_CMD_FIELDS(nm, handler, ar, fl, cats, k1, kl, ks, grp, sum, ver, cx) \
+	.name = (nm), .fn = (handler), .arity = (ar), .flags = (fl), .acl = (cats), \
+	.keys = { (k1), (kl), (ks) }, .group = (grp), .summary = (sum), .since = (ver), \
+	.complexity = (cx)
+#define RD_CMD(...) { RD_CMD_FIELDS(__VA_ARGS__) }
+
+/*
+ * The same with what the command does to its keys (enum rd_key_flags) where
+ * the flags cannot tell (a write that deletes, overwrites or inserts).
+ */
+#define RD_CMD_KS(kf, ...) { RD_CMD_FIELDS(__VA_ARGS__), .key_flags = (kf) }
+/* The same with COMMAND's tips. */
+#define RD_CMD_TIPS(tp, ...) { RD_CMD_FIELDS(__VA_ARGS__), .tips = (tp) }
 
 #define RD_CMD_END { .name = NULL }
 

@@ -12,7 +12,8 @@
 
 static struct rd_cmd *const families[] = {
 	rd_cmds_conn, rd_cmds_string, rd_cmds_keys, rd_cmds_hash, rd_cmds_set, rd_cmds_server,
-	rd_cmds_acl, rd_cmds_multi, rd_cmds_cluster,
+	rd_cmds_acl, rd_cmds_multi, rd_cmds_cluster, rd_cmds_info, rd_cmds_config,
+	rd_cmds_command, rd_cmds_slowlog, rd_cmds_memory,
 };
 
 #define TABLE_SIZE 1024		/* a power of two, well over the number of commands */
@@ -40,7 +41,11 @@ static uint32_t name_hash(const uint8_t *p, uint32_t n)
 	return h;
 }
 
-/* The categories Redis 7.0 gives every command from its flags (setImplicitACLCategories). */
+/*
+ * The categories Redis 7.0 gives every command from its flags
+ * (setImplicitACLCategories), so ACL rules and COMMAND see the same set; and
+ * movablekeys for a command that finds its keys itself.
+ */
 static void implicit_categories(struct rd_cmd *c)
 {
 	if (c->flags & RD_F_WRITE)
@@ -57,6 +62,8 @@ static void implicit_categories(struct rd_cmd *c)
 		c->acl |= RD_ACL_BLOCKING;
 	if (!(c->acl & RD_ACL_FAST))
 		c->acl |= RD_ACL_SLOW;
+	if (c->getkeys)
+		c->flags |= RD_F_MOVABLE_KEYS;
 }
 
 static void number(struct rd_cmd *c, const struct rd_cmd *parent)
@@ -107,6 +114,25 @@ const struct rd_cmd *rd_cmd_lookup(const struct resp_arg *name)
 			return c;
 		h++;
 	}
+}
+
+const struct rd_cmd *rd_cmd_by_fullname(const uint8_t *p, uint32_t n)
+{
+	const uint8_t *bar = memchr(p, '|', n);
+	struct resp_arg a = { .kind = RESP_ARG_PTR, .u.p = p, .len = n };
+	const struct rd_cmd *c;
+
+	if (!bar)
+		return rd_cmd_lookup(&a);
+	a.len = (uint32_t)(bar - p);
+	c = rd_cmd_lookup(&a);
+	if (!c || !c->sub)
+		return NULL;
+	a.u.p = bar + 1;
+	a.len = n - a.len - 1;
+	if (memchr(a.u.p, '|', a.len))
+		return NULL;
+	return rd_subcmd_lookup(c, &a);
 }
 
 const struct rd_cmd *rd_subcmd_lookup(const struct rd_cmd *parent, const struct resp_arg *name)

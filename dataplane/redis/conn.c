@@ -1,14 +1,15 @@
 /*
  * conn.c - connection commands: PING, ECHO, QUIT, HELLO, SELECT, RESET, and
  * CLIENT's per-connection subcommands (ID, SETNAME, GETNAME, SETINFO,
- * REPLY, NO-EVICT); CLIENT LIST, INFO and KILL, which look at every
- * connection of the node, are in clients.c.
+ * REPLY, NO-EVICT); CLIENT LIST, INFO, KILL and HELP, which look at every
+ * connection of the node, are in clients.c (their rows are here).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/app.h"
 #include "redis/acl.h"
+#include "redis/clients.h"
 #include "redis/cmds.h"
 #include "redis/server.h"
 
@@ -308,6 +309,16 @@ static struct rd_cmd client_sub[] = {
 	RD_CMD("no-evict", client_no_evict, 3, CF, CONN | RD_ACL_SLOW | RD_ACL_ADMIN |
 	       RD_ACL_DANGEROUS, 0, 0, 0, "connection",
 	       "Keep this connection when memory runs short", "7.0.0", "O(1)"),
+	RD_CMD_TIPS("nondeterministic_output", "list", rd_client_list, -2, CF | RD_F_ADMIN,
+		    CONN, 0, 0, 0, "connection", "One line about each client connection",
+		    "2.4.0", "O(N) for N connections"),
+	RD_CMD_TIPS("nondeterministic_output", "info", rd_client_info, 2, CF, CONN, 0, 0, 0,
+		    "connection", "This connection's line of CLIENT LIST", "6.2.0", "O(1)"),
+	RD_CMD("kill", rd_client_kill, -3, CF | RD_F_ADMIN, CONN, 0, 0, 0, "connection",
+	       "Close connections chosen by address, id, user, type or age", "2.4.0",
+	       "O(N) for N connections"),
+	RD_CMD("help", rd_client_help, 2, RD_F_LOADING | RD_F_STALE, CONN, 0, 0, 0,
+	       "connection", "What the CLIENT subcommands do", "5.0.0", "O(1)"),
 	RD_CMD_END
 };
 

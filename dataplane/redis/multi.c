@@ -73,6 +73,16 @@ static void *mq_alloc(struct rd_session *s, struct rd_multi *m, size_t n)
 	return p;
 }
 
+uint32_t rd_multi_count(const struct rd_session *s)
+{
+	return s->multi ? s->multi->count : 0;
+}
+
+uint64_t rd_multi_mem(const struct rd_session *s)
+{
+	return s->multi ? (uint64_t)s->multi->nchunks * WC_STAGE_CHUNK : 0;
+}
+
 void rd_multi_discard(struct rd_session *s)
 {
 	struct rd_multi *m = s->multi;

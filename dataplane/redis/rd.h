@@ -90,6 +90,21 @@ enum rd_acl_cat {
 };
 #define RD_ACL_NCATS 21
 
+/* What a command does with its keys (COMMAND's key specs, Redis's names). */
+enum rd_key_flags {
+	RD_KS_RO = 1u << 0,		/* read only */
+	RD_KS_RW = 1u << 1,		/* read and written */
+	RD_KS_OW = 1u << 2,		/* overwritten, not read */
+	RD_KS_RM = 1u << 3,		/* deleted */
+	RD_KS_ACCESS = 1u << 4,		/* the value is returned or used */
+	RD_KS_UPDATE = 1u << 5,		/* an existing value is changed */
+	RD_KS_INSERT = 1u << 6,		/* a value is added */
+	RD_KS_DELETE = 1u << 7,		/* a value is removed */
+	RD_KS_NOT_KEY = 1u << 8,
+	RD_KS_INCOMPLETE = 1u << 9,
+	RD_KS_VARIABLE_FLAGS = 1u << 10,
+};
+
 /* How a command's keys are found (Redis's legacy first/last/step). */
 struct rd_keyspec {
 	int8_t first;		/* 0: no keys */
@@ -111,6 +126,8 @@ struct rd_cmd {
 	const char *summary;
 	const char *since;
 	const char *complexity;
+	const char *tips;		/* COMMAND's tips, space separated ("nondeterministic_output") */
+	uint16_t key_flags;		/* enum rd_key_flags; 0: told by flags (cmdinfo.c) */
 	uint16_t id;			/* index for statistics (filled at start) */
 };
 
@@ -181,6 +198,7 @@ struct rd_session {
 	uint64_t acl_gen;		/* the user table generation s->user was found in */
 	uint32_t raddr, laddr;		/* the peer's and our IPv4 address (host order) */
 	uint16_t rport;			/* the peer's port */
+	bool counted;			/* in connected_clients (the transport's) */
 	uint32_t pending;		/* owner calls in flight */
 	uint32_t pending_base;		/* of which not the running handler's (EXEC on an owner) */
 	uint32_t flags;			/* enum rd_client_flags */
@@ -196,6 +214,7 @@ struct rd_session {
 	uint64_t tsc_start;		/* command statistics */
 	bool failed;			/* the command answered with an error */
 	bool call_failed;		/* an owner call's reply did not fit a buffer */
+	uint32_t redact;		/* arguments (bit i: argument i) the slow log must not keep */
 	struct mc_out *out;		/* where this command's reply goes (a discard sink when silent) */
 	/* set on every run: the lcore's environment, the connection's queues */
 	struct mc_env *env;
@@ -210,6 +229,7 @@ struct rd_session {
 	char lib_name[32], lib_ver[32];
 	uint64_t created_ms, last_ms;
 	uint32_t laddr_port;		/* (CLIENT LIST: the port it came in on) */
+	const struct rd_cmd *last_cmd;	/* (CLIENT LIST cmd=) the last command looked up */
 	struct rd_multi *multi;
 	uint8_t nwatch;
 	struct rd_watch *watch;		/* RD_WATCH_MAX, in a stage chunk while any is set */
@@ -250,6 +270,22 @@ void rd_session_release(struct rd_session *s, struct mc_env *env);
 
 /* ---- what handlers use ---- */
 
+/*
+ * Instantaneous rates (INFO's instantaneous_*): every RD_INST_PERIOD_MS the
+ * lcore records the rate of each counter since the last sample into a ring;
+ * a rate is the mean of the ring (Redis keeps 16 samples, 100 ms apart).
+ */
+#define RD_INST_SAMPLES 16
+#define RD_INST_PERIOD_MS 100
+enum { RD_INST_OPS, RD_INST_NET_IN, RD_INST_NET_OUT, RD_INST_N };
+
+struct rd_inst {
+	int64_t last_ms;
+	uint64_t last[RD_INST_N];
+	uint64_t rate[RD_INST_N][RD_INST_SAMPLES];	/* per second */
+	uint32_t idx;
+};
+
 /* The lcore's Redis side (one per worker lcore, in struct wc_lcore). */
 struct rd_lcore_stats {
 	uint64_t commands;		/* total_commands_processed */
@@ -259,6 +295,8 @@ struct rd_lcore_stats {
 	uint64_t unknown;		/* unknown commands */
 	/* per command id; time in TSC cycles (INFO converts: no division per command) */
 	uint64_t *calls, *cycles, *cmd_rejected, *cmd_failed;
+	uint64_t open;			/* gauge: Redis sessions not yet ended (connected_clients) */
+	struct rd_inst inst;		/* written by the lcore, read by INFO on any lcore */
 };
 
 /* The handler's view: the session, and where its lcore's things are. */
@@ -385,6 +423,8 @@ const struct rd_cmd *rd_cmd_parent(const struct rd_cmd *c);
 const struct rd_cmd *rd_subcmd_lookup(const struct rd_cmd *parent, const struct resp_arg *name);
 /* Every command, for COMMAND and the statistics (n filled). */
 const struct rd_cmd *const *rd_cmd_all(unsigned *n);
+/* A command by its full name ("get", "client|list"), case-insensitive, or NULL. */
+const struct rd_cmd *rd_cmd_by_fullname(const uint8_t *p, uint32_t n);
 /* Top-level commands only (COMMAND, COMMAND COUNT). */
 const struct rd_cmd *const *rd_cmd_tops(unsigned *n);
 /* Build the lookup table and number every command (once, before the lcores start). */
@@ -404,6 +444,8 @@ void rd_call_complete(struct rd_session *s, struct wc_mbox_req *req);
 bool rd_multi_passes(const struct rd_cmd *c);	/* runs at once even inside MULTI */
 void rd_multi_queue(struct rd_session *s);	/* queue the current command (+QUEUED) */
 void rd_multi_discard(struct rd_session *s);
+uint32_t rd_multi_count(const struct rd_session *s);	/* commands queued (CLIENT LIST multi=) */
+uint64_t rd_multi_mem(const struct rd_session *s);	/* memory they hold (multi-mem=) */
 void rd_watch_clear(struct rd_session *s);
 /* Each queued command of the transaction, in order, until fn returns false. */
 void rd_multi_each(const struct rd_session *s,

@@ -4,7 +4,8 @@
  * and the per-lcore Redis counters that INFO and /metrics sum.
  *
  * Settings are read lock-free by every lcore; CONFIG SET and ACL changes are
- * rare and serialise on admin_lock (never taken on the request path).
+ * rare and serialise on admin_lock (taken on the request path only by a
+ * command slow enough for the slow log).
  */
 #ifndef WC_REDIS_SERVER_H
 #define WC_REDIS_SERVER_H
@@ -18,22 +19,50 @@
 #include "redis/cluster_map.h"
 #include "redis/rd.h"
 
-#define RD_SLOWLOG_MAX 1024
-#define RD_SLOWLOG_ARGS 32
+struct wc_app;
+struct wc_lcore;
 
-enum rd_policy {
-	RD_POLICY_ALLKEYS_S3FIFO,	/* the store's own: S3-FIFO over all keys */
+#define RD_SLOWLOG_MAX 1024		/* entries kept at most (slowlog-max-len's bound) */
+#define RD_SLOWLOG_ARGS 32		/* Redis: 32 arguments, the last says how many more */
+#define RD_SLOWLOG_ARG_BYTES 128	/* Redis: 128 bytes, then "... (N more bytes)" */
+#define RD_SLOWLOG_ARG_MAX (RD_SLOWLOG_ARG_BYTES + 32)
+#define RD_PASS_MAX 512			/* requirepass as CONFIG GET returns it */
+
+/* notify-keyspace-events classes (Redis's letters; the events come later) */
+enum rd_notify {
+	RD_NOTIFY_KEYSPACE = 1u << 0,	/* K */
+	RD_NOTIFY_KEYEVENT = 1u << 1,	/* E */
+	RD_NOTIFY_GENERIC = 1u << 2,	/* g */
+	RD_NOTIFY_STRING = 1u << 3,	/* $ */
+	RD_NOTIFY_LIST = 1u << 4,	/* l */
+	RD_NOTIFY_SET = 1u << 5,	/* s */
+	RD_NOTIFY_HASH = 1u << 6,	/* h */
+	RD_NOTIFY_ZSET = 1u << 7,	/* z */
+	RD_NOTIFY_EXPIRED = 1u << 8,	/* x */
+	RD_NOTIFY_EVICTED = 1u << 9,	/* e */
+	RD_NOTIFY_STREAM = 1u << 10,	/* t */
+	RD_NOTIFY_KEY_MISS = 1u << 11,	/* m (not part of A) */
+	RD_NOTIFY_MODULE = 1u << 13,	/* d */
+	RD_NOTIFY_NEW = 1u << 14,	/* n */
 };
+#define RD_NOTIFY_ALL (RD_NOTIFY_GENERIC | RD_NOTIFY_STRING | RD_NOTIFY_LIST | RD_NOTIFY_SET | \
+		       RD_NOTIFY_HASH | RD_NOTIFY_ZSET | RD_NOTIFY_EXPIRED | RD_NOTIFY_EVICTED | \
+		       RD_NOTIFY_STREAM | RD_NOTIFY_MODULE)
 
 struct rd_slowlog_entry {
 	uint64_t id;
 	int64_t time;			/* Unix seconds */
 	uint64_t usec;
-	uint32_t argc;			/* of the command; at most RD_SLOWLOG_ARGS kept */
-	uint8_t nargs;
-	char args[RD_SLOWLOG_ARGS][128];	/* Redis: 128 bytes of an argument, then "... (N more bytes)" */
-	char peer[32];
+	uint8_t nargs;			/* at most RD_SLOWLOG_ARGS */
+	uint8_t arglen[RD_SLOWLOG_ARGS];
+	char args[RD_SLOWLOG_ARGS][RD_SLOWLOG_ARG_MAX];	/* bytes, not NUL-ended */
+	char peer[32];			/* ip:port */
 	char name[RD_NAME_MAX];
+};
+
+/* The node's Redis counters summed over lcores (INFO, CONFIG RESETSTAT's baseline). */
+struct rd_totals {
+	uint64_t commands, rejected, failed, net_in, net_out, connections, unknown, open;
 };
 
 struct rd_server {
@@ -42,6 +71,7 @@ struct rd_server {
 	char wc_version[48];		/* wirecache_version */
 	char node_id[41];		/* 40 hex characters, kept in the state directory */
 	char run_id[41];
+	char replid[41];		/* master_replid */
 	int64_t started;		/* Unix seconds */
 	uint16_t port;			/* the RESP port */
 	/* cluster: the slot map (a node alone serves every slot) */
@@ -51,14 +81,19 @@ struct rd_server {
 	uint16_t cport;			/* the cluster bus port: port + 10000 */
 	uint64_t config_epoch;
 	struct rd_cluster_map *cmap;	/* RCU: rd_cluster_map_get() on the request path */
-	/* settings (CONFIG) */
-	uint64_t maxmemory;		/* --memory, read only */
+	/*
+	 * settings (CONFIG); timeout and maxclients are the TCP stack's
+	 * (wc_config's tcp_idle_ms and max_conns, shared with memcached)
+	 */
+	uint64_t maxmemory;		/* the partitions' memory (--memory less the upload buffer) */
+	char policy[24];		/* maxmemory-policy: the store's eviction, by its own name */
 	uint64_t proto_max_bulk_len;
-	uint32_t timeout;		/* seconds; 0 = never (the TCP idle timeout) */
-	uint32_t maxclients;
+	uint64_t max_bulk_cap;		/* proto-max-bulk-len's bound: --max-value */
+	uint32_t maxclients_cap;	/* maxclients' bound: the connection tables' size */
 	int64_t slowlog_slower_than;	/* microseconds, -1 = off */
 	uint32_t slowlog_max_len;
-	char notify_keyspace_events[32];
+	uint32_t notify_flags;		/* enum rd_notify */
+	char requirepass[RD_PASS_MAX];	/* (admin_lock) */
 	/* clients */
 	uint64_t next_client_id;
 	/* the slow log (admin_lock) */
@@ -71,6 +106,10 @@ struct rd_server {
 	uint64_t acl_gen;		/* the published table's generation (the fast path compares) */
 	struct rd_acl_priv *acl_priv;
 	uint32_t acllog_max_len;	/* acllog-max-len */
+	/* statistics: CONFIG RESETSTAT's baselines (admin_lock), the memory peak */
+	struct rd_totals base;
+	uint64_t *cmd_base;		/* 4 per command id: calls, cycles, rejected, failed */
+	uint64_t peak_memory;
 	int64_t lastsave;		/* LASTSAVE: no persistence, the start time */
 };
 
@@ -80,6 +119,9 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 		   uint64_t max_bulk, const char *requirepass, const char *aclfile,
 		   const char *wc_version);
 void rd_server_fini(struct rd_server *srv);
+
+/* What main.c knows once the store and the TCP tables are sized. */
+void rd_server_set_limits(struct rd_server *srv, unsigned max_conns, uint8_t small_pct);
 
 uint64_t rd_server_next_client_id(struct rd_server *srv);
 
@@ -98,6 +140,27 @@ static inline const struct rd_cluster_map *rd_cluster_map_get(const struct rd_se
 
 /* Make m the map (NULL: none); returns the old one, to free after a grace period. */
 struct rd_cluster_map *rd_cluster_map_publish(struct rd_server *srv, struct rd_cluster_map *m);
+
+/* The Redis counters of every lcore, summed (raw: no RESETSTAT baseline). */
+void rd_server_totals(const struct wc_app *app, struct rd_totals *t);
+/* One command's counters over lcores less RESETSTAT's: calls, microseconds, rejected, failed. */
+void rd_server_cmd_stats(const struct wc_app *app, const struct rd_server *srv, unsigned id,
+			 uint64_t out[4]);
+/* CONFIG RESETSTAT (under admin_lock): every command's counters start again from 0. */
+void rd_server_cmd_stats_reset(const struct wc_app *app, struct rd_server *srv);
+
+/* Memory in use, as INFO's used_memory: the items and the hash indexes that hold them. */
+uint64_t rd_used_memory(const struct wc_app *app, uint64_t *index, uint64_t *items);
+/* used_memory_peak: raised to used if higher; returns the peak. */
+uint64_t rd_note_peak(struct rd_server *srv, uint64_t used);
+
+/* The lcore's instantaneous-rate sampler (lcore.c, every pass of the loop; cheap). */
+void rd_lcore_sample(struct wc_lcore *lc, int64_t now_ms);
+/* A rate summed over the lcores (per second). */
+uint64_t rd_inst_rate(const struct wc_app *app, unsigned which);
+
+/* A session's peer as Redis writes it ("198.18.0.1:40000"). */
+void rd_peer_str(char *buf, size_t cap, uint32_t ip, uint16_t port);
 
 /* A command took usec: into the slow log if it is slower than the threshold. */
 void rd_slowlog_note(struct rd_server *srv, const struct rd_session *s, uint64_t usec);

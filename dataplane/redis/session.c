@@ -349,7 +349,9 @@ bool rd_lookup(struct rd_session *s, const uint8_t *key, uint32_t klen, struct w
 static void count_command(struct rd_session *s, bool rejected)
 {
 	struct rd_lcore_stats *st = &rd_lcore(s)->rdst;
-	uint64_t usec = 0, cycles;
+	const struct rd_server *srv = rd_server(s);
+	int64_t slower = __atomic_load_n(&srv->slowlog_slower_than, __ATOMIC_RELAXED);
+	uint64_t cycles = 0, hz;
 
 	st->commands++;
 	if (!s->def)
@@ -362,17 +364,19 @@ static void count_command(struct rd_session *s, bool rejected)
 	if (s->tsc_start) {
 		cycles = rte_rdtsc() - s->tsc_start;
 		st->cycles[s->def->id] += cycles;
-		/* (the slow log's threshold is in microseconds: only long ones are converted) */
-		if (cycles > rte_get_tsc_hz() / 1000000 * 1000)
-			usec = cycles * 1000000 / rte_get_tsc_hz();
 	}
 	st->calls[s->def->id]++;
 	if (s->failed) {
 		st->failed++;
 		st->cmd_failed[s->def->id]++;
 	}
-	if (usec && !(s->def->flags & RD_F_SKIP_SLOWLOG))
-		rd_slowlog_note(rd_server(s), s, usec);
+	if (slower < 0 || (s->def->flags & RD_F_SKIP_SLOWLOG))
+		return;
+	/* (microseconds only for a command the slow log keeps: no division per command) */
+	hz = rte_get_tsc_hz();
+	if ((uint64_t)slower <= UINT64_MAX / (hz / 1000000 + 1) &&
+	    cycles >= (uint64_t)slower * (hz / 1000000))
+		rd_slowlog_note(rd_server(s), s, cycles * 1000000 / hz);
 }
 
 /* The command is over (replied, or refused): its memory and bytes go. */
@@ -450,6 +454,7 @@ static bool admit(struct rd_session *s)
 	const struct rd_cmd *c = rd_cmd_lookup(rd_arg(s, 0));
 	uint32_t argc = rd_argc(s);
 
+	s->last_cmd = c;
 	if (!c) {
 		rd_lcore(s)->rdst.unknown++;
 		err_unknown(s);
@@ -460,6 +465,7 @@ static bool admit(struct rd_session *s)
 	if (c->sub && argc >= 2) {
 		const struct rd_cmd *sub = rd_subcmd_lookup(c, rd_arg(s, 1));
 
+		s->last_cmd = sub;
 		if (!sub) {
 			s->def = c;
 			err_unknown_sub(s);
@@ -616,6 +622,7 @@ enum mc_run rd_session_run(struct rd_session *s, struct mc_inq *in, struct mc_ou
 		s->acc = s->acc2 = 0;
 		s->failed = false;
 		s->call_failed = false;
+		s->redact = 0;
 		s->last_ms = (uint64_t)wc_clock_unix_ms(&env->ctx->clock);
 		if (!admit(s)) {
 			finish(s, in, s->def != NULL);

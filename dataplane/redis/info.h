@@ -1,0 +1,85 @@
+/*
+ * info.h - INFO: which sections a request asks for, the numbers gathered
+ * from the node (rd_info_gather), and the text made from them
+ * (rd_info_render, a pure function the unit tests drive with numbers of
+ * their own).
+ *
+ * Sources, so INFO, memcached's "stats" and the control plane's /metrics
+ * agree: keyspace_hits/misses are the store's get_hits/get_misses (Redis
+ * reads and memcached gets alike), evicted_keys its evictions,
+ * expired_keys its expirations, rejected_connections the TCP refusals (both
+ * protocols share the connection limit), used_memory the items plus the
+ * hash indexes (/metrics' wirecache_memory_in_use_bytes); the Redis-only
+ * counters (commands, connections, bytes) are the lcores' rd_lcore_stats,
+ * exported to /metrics as redis_*. CONFIG RESETSTAT moves the same
+ * baselines memcached's "stats reset" does.
+ */
+#ifndef WC_REDIS_INFO_H
+#define WC_REDIS_INFO_H
+
+#include <stdint.h>
+
+#include "redis/server.h"
+#include "redis/text.h"
+
+enum rd_info_section {
+	RD_INFO_SERVER = 1u << 0,
+	RD_INFO_CLIENTS = 1u << 1,
+	RD_INFO_MEMORY = 1u << 2,
+	RD_INFO_PERSISTENCE = 1u << 3,
+	RD_INFO_STATS = 1u << 4,
+	RD_INFO_REPLICATION = 1u << 5,
+	RD_INFO_CPU = 1u << 6,
+	RD_INFO_MODULES = 1u << 7,
+	RD_INFO_COMMANDSTATS = 1u << 8,
+	RD_INFO_CLUSTER = 1u << 9,
+	RD_INFO_KEYSPACE = 1u << 10,
+};
+
+/* Redis 7.0's "default" (no argument); "all" and "everything" are every section. */
+#define RD_INFO_DEFAULT (RD_INFO_SERVER | RD_INFO_CLIENTS | RD_INFO_MEMORY | RD_INFO_PERSISTENCE | \
+			 RD_INFO_STATS | RD_INFO_REPLICATION | RD_INFO_CPU | RD_INFO_MODULES | \
+			 RD_INFO_CLUSTER | RD_INFO_KEYSPACE)
+#define RD_INFO_ALL (RD_INFO_DEFAULT | RD_INFO_COMMANDSTATS)
+
+/* The sections an argument names (case-insensitive; 0 for an unknown name). */
+uint32_t rd_info_section(const struct resp_arg *a);
+
+/* One command's calls, usec, rejected and failed counts. */
+typedef void (*rd_info_cmd_fn)(void *arg, unsigned id, uint64_t out[4]);
+
+struct rd_info {
+	/* server */
+	const char *version, *wc_version, *run_id, *replid, *os, *executable, *config_file;
+	bool cluster;
+	int64_t pid, now_us, started;
+	uint16_t port;
+	/* clients */
+	uint64_t clients, maxclients;
+	/* memory */
+	uint64_t used, peak, index, dataset, rss, system, maxmemory;
+	const char *policy;
+	/* persistence */
+	uint64_t changes;
+	int64_t lastsave;
+	/* stats */
+	uint64_t connections, commands, net_in, net_out, errors;
+	uint64_t ops_per_sec, in_per_sec, out_per_sec;	/* bytes per second */
+	uint64_t rejected_conns, expired, evicted, hits, misses;
+	/* cpu: microseconds */
+	int64_t cpu_sys, cpu_user, cpu_sys_children, cpu_user_children;
+	/* keyspace */
+	uint64_t keys, expires;
+	/* commandstats */
+	rd_info_cmd_fn cmd_stats;
+	void *cmd_arg;
+};
+
+/* Everything INFO reports, from the node now (app's counters, srv's settings). */
+void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *in,
+		    char *os, size_t os_cap, char *exe, size_t exe_cap);
+
+/* The INFO text of the sections asked for. */
+void rd_info_render(struct rd_text *t, const struct rd_info *in, uint32_t sections);
+
+#endif
