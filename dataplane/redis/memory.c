@@ -5,8 +5,9 @@
  * indexes (allocated up front), as INFO's used_memory counts it. A key's
  * usage is its item's bytes in the log (header, key, value, the optional
  * flags, CAS and type/expiry words, alignment) plus its share of an index
- * bucket. For a hash or set (store/item.h types) that is the key's own item;
- * the container engine adds its member items where marked below.
+ * bucket. A large hash or set (store/container.h) adds its member buckets:
+ * all of them, or as Redis samples nested values, `SAMPLES n` of them
+ * spread over the container (default 5, 0: all) scaled to the whole.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,33 @@
 #include "redis/cmds.h"
 #include "redis/server.h"
 #include "redis/text.h"
+#include "store/cenc.h"
+#include "store/container.h"
 #include "store/item.h"
+
+/* A bucketed container's member buckets, in log bytes (0 for a compact one). */
+static uint64_t bucket_bytes(const struct wc_part *part, struct wc_ctx *ctx,
+			     const struct wc_view *v, uint64_t samples)
+{
+	struct wc_chdr h;
+	uint64_t seen = 0, sum = 0, step;
+
+	if (!wc_c_parse(v->type, v->value, v->vlen, &h) || h.enc != WC_CENC_BUCKETS || !h.nb)
+		return 0;
+	if (!samples || samples > h.nb)
+		samples = h.nb;
+	step = h.nb / samples;
+	for (uint64_t b = 0; b < h.nb && seen < samples; b += step) {
+		struct wc_clist l;
+
+		if (wc_c_bucket(part, ctx, &h, (uint32_t)b, false, &l) != WC_C_OK)
+			continue;	/* (changing under us: the others stand for it) */
+		sum += wc_item_total(WC_CKEY_BUCKET, WC_CBUCKET_HDR + (uint64_t)l.len,
+				     WC_LAYOUT_EXT);
+		seen++;
+	}
+	return seen ? sum * h.nb / seen : 0;
+}
 
 static enum rd_res memory_usage(struct rd_session *s)
 {
@@ -25,7 +52,7 @@ static enum rd_res memory_usage(struct rd_session *s)
 	struct rd_route rt;
 	struct wc_view v;
 	uint64_t usage;
-	int64_t samples = 5;
+	int64_t samples = 5;	/* (Redis's default) */
 
 	for (uint32_t i = 3; i < rd_argc(s); i++) {
 		if (rd_arg_is(s, i, "samples") && i + 1 < rd_argc(s)) {
@@ -49,13 +76,9 @@ static enum rd_res memory_usage(struct rd_session *s)
 		return RD_DONE;
 	}
 	usage = wc_item_size(v.it);
-	/*
-	 * Containers (obj.h): a large hash or set keeps its members in items of
-	 * their own; the container engine adds their bytes here, sampling up to
-	 * `samples` of them (0: all) as Redis does for its nested values.
-	 */
-	(void)samples;
 	rd_route_key(s, k->u.p, k->len, &rt);
+	if (v.type == WC_TYPE_HASH || v.type == WC_TYPE_SET)
+		usage += bucket_bytes(rt.part, rd_env(s)->ctx, &v, (uint64_t)samples);
 	wc_part_get_stats(rt.part, &ps);
 	if (ps.index_slots)
 		usage += (ps.index_bytes + ps.index_slots - 1) / ps.index_slots;

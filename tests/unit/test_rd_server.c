@@ -830,6 +830,33 @@ static void memory_usage_of_a_key(void **state)
 			    "-ERR value is not an integer or out of range\r\n");
 	cmd(&c, "MEMORY STATS\r\n");
 	assert_memory_equal(out, "*34\r\n$14\r\npeak.allocated\r\n", 26);
+
+	/* a hash far past the compact form: its member buckets count, sampled or whole */
+	{
+		static char text[8192];
+		long whole, sampled, small;
+
+		assert_string_equal(cmd(&c, "HSET mh a b\r\n"), ":1\r\n");
+		cmd(&c, "MEMORY USAGE mh\r\n");
+		small = strtol(out + 1, NULL, 10);
+		for (int batch = 0; batch < 40; batch++) {
+			int n = snprintf(text, sizeof(text), "HSET mh");
+
+			for (int i = 0; i < 50; i++)
+				n += snprintf(text + n, sizeof(text) - (size_t)n,
+					      " field-%05d value-of-twenty-b", batch * 50 + i);
+			snprintf(text + n, sizeof(text) - (size_t)n, "\r\n");
+			assert_string_equal(cmd(&c, text), ":50\r\n");
+		}
+		cmd(&c, "MEMORY USAGE mh SAMPLES 0\r\n");
+		whole = strtol(out + 1, NULL, 10);
+		cmd(&c, "MEMORY USAGE mh\r\n");
+		sampled = strtol(out + 1, NULL, 10);
+		/* 2001 members of 11 + 20 bytes (and their lengths) are all in it */
+		assert_true(whole > 2001 * 31 && whole < 2001 * 31 * 3);
+		assert_true(sampled > whole / 2 && sampled < whole * 2);
+		assert_true(small < 200);
+	}
 }
 
 static void instantaneous_rates(void **state)
