@@ -98,6 +98,9 @@ CONFIGS = {
     "tcp-short": Config("tcp-short", args=("--max-value", "1m", "--idle-timeout", "3")),
     # TCP with room for 4 connections: the 5th is refused
     "tcp-limit": Config("tcp-limit", args=("--max-connections", "4")),
+    # slow uploads: 256 MiB (a 32 MiB stage pool), values up to 1 MiB, a 10 s request timeout
+    "uploads": Config("uploads", memory="256M", args=TRUSTED + ("--max-value", "1m",
+                                                                "--request-timeout", "10")),
 }
 ORDER = list(CONFIGS)
 
