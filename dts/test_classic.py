@@ -256,7 +256,8 @@ def test_stats(mc):
     st = mc.stats()
     for name in ("pid", "uptime", "time", "version", "curr_items", "cmd_get", "cmd_set",
                  "get_hits", "get_misses", "limit_maxbytes", "udp_requests",
-                 "drop_memcached_udp_source_refused", "drop_memcached_udp_amplification"):
+                 "drop_memcached_udp_source_refused", "drop_memcached_udp_amplification",
+                 "drops", "ignored", "ignored_eth_multicast"):
         assert name in st, "stats lacks %s" % name
     assert abs(int(st["time"]) - time.time()) < 5, "stats time is %s" % st["time"]
     assert st["version"] == mc.cmd("version")[8:-2].decode(), "stats version != version"
