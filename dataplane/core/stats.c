@@ -177,6 +177,9 @@ static void stats_general(struct wc_app *app, const struct wc_totals *t, struct 
 	stat_u64(o, "relocations", t->relocations);
 	stat_u64(o, "refused_too_large", s->refused_too_large);
 	stat_u64(o, "refused_out_of_memory", s->refused_nomem);
+	/* the same two under memcached's names, which its tools and exporters read */
+	stat_u64(o, "store_too_large", s->refused_too_large);
+	stat_u64(o, "store_no_memory", s->refused_nomem);
 	stat_u64(o, "rx_packets", t->net.rx_pkts);
 	stat_u64(o, "tx_packets", t->net.tx_pkts);
 	stat_u64(o, "udp_requests", t->net.udp_requests);

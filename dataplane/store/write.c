@@ -218,7 +218,7 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 	struct wc_item *old;
 	enum wc_exptime_kind kind;
 	uint32_t at = 0;
-	bool concat, check_cas = false;
+	bool concat, check_cas = false, stale_set = false;
 	enum wc_status st;
 
 	if (!r || (unsigned)r->mode > WC_CAS)
@@ -269,10 +269,11 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 				return WC_EXISTS;
 			}
 			v.state |= WC_STATE_STALE;
+			stale_set = true;
 		}
 	}
 
-	if ((!concat || !old) && kind == WC_EXP_PAST) {
+	if ((!concat || !old) && kind == WC_EXP_PAST && !stale_set) {
 		/* stored and expired at once: what remains is that the old value is gone */
 		if (old)
 			wc_unlink(p, old, &s, r->hash, WC_UNLINK_REPLACED);
@@ -293,6 +294,15 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 	} else {
 		v.flags = r->flags;
 		v.exptime = exptime_at(kind, at);
+	}
+	if (stale_set) {
+		/*
+		 * memcached: a stale set (ms I with an older CAS) replaces the value
+		 * but keeps the item's TTL, and whether its win token went out, so
+		 * no second client is sent to recache it (t/metaget.t)
+		 */
+		v.exptime = old->exptime;
+		v.state |= wc_item_state(old) & WC_STATE_WIN;
 	}
 	if (r->opts & WC_STORE_EXPLICIT_CAS) {
 		v.has_cas = true;
