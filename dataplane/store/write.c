@@ -320,11 +320,15 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 	}
 	if (st != WC_ERR_TOO_LARGE && st != WC_ERR_NOMEM)
 		return st;
+	if (concat && old)
+		return st;	/* the value would grow too large: memcached keeps the old one */
 refused:
 	/*
-	 * A store that cannot be done must not leave the old value served (the
-	 * client's source of truth has moved on): memcached drops it for a plain
-	 * set, and for every meta set whatever its mode (WC_STORE_DROP_ON_REFUSE).
+	 * A store whose new data cannot be taken must not leave the old value
+	 * served (the client's source of truth has moved on): memcached drops it
+	 * for a plain set, and for every meta set whatever its mode
+	 * (WC_STORE_DROP_ON_REFUSE). An append or prepend that fits but would
+	 * make the value too large leaves it (memcached: NOT_STORED, old kept).
 	 */
 	if ((r->mode == WC_SET && !check_cas) || (r->opts & WC_STORE_DROP_ON_REFUSE)) {
 		begin_write(p, ctx, 0);

@@ -647,8 +647,10 @@ static void op_store(struct model *m, unsigned ki)
 	}
 	MSTATUS(m, st, want);
 	if ((st == WC_ERR_TOO_LARGE || st == WC_ERR_NOMEM) &&
-	    ((mode == WC_SET && !check) || (r.opts & WC_STORE_DROP_ON_REFUSE)))
-		k->present = false;	/* memcached: no stale value after a failed set */
+	    ((mode == WC_SET && !check) || (r.opts & WC_STORE_DROP_ON_REFUSE)) &&
+	    (vlen > VMAX || !(concat && a)))
+		k->present = false;	/* memcached: no stale value after a failed set (but an
+					 * append that would grow too large keeps it) */
 	if (check) {
 		if (st == WC_OK)
 			m->want.cas_hits++;

@@ -123,7 +123,19 @@ static void value_limits(void **state)
 		assert_int_equal(wc_store(p, ctx, &r, NULL), WC_ERR_TOO_LARGE);
 		assert_missing(p, ctx, "keep");
 	}
-	/* append that would cross the limit is refused and leaves the item alone */
+	/* append that would cross the limit is refused and leaves the item alone, also as a
+	 * meta append (ms MA): memcached drops the old value only when the data itself is
+	 * refused */
+	{
+		struct iovec iov = { .iov_base = "y", .iov_len = 1 };
+		struct wc_store_req r = { .mode = WC_APPEND, .opts = WC_STORE_DROP_ON_REFUSE,
+					  .key = "big", .klen = 3, .hash = wc_hash("big", 3),
+					  .val = &iov, .val_cnt = 1 };
+
+		assert_int_equal(wc_store(p, ctx, &r, NULL), WC_ERR_TOO_LARGE);
+		assert_true(get_str(p, ctx, "big", &v));
+		assert_int_equal(v.vlen, lim);
+	}
 	assert_int_equal(store_mode(p, ctx, WC_APPEND, "big", "y", 1, 0, 0, 0, NULL),
 			 WC_ERR_TOO_LARGE);
 	assert_true(get_str(p, ctx, "big", &v));
