@@ -114,7 +114,7 @@ json_t *cp_api_stats(const struct cp_api_ctx *c, const struct wc_cp_shm *now,
 {
 	struct cp_stat st[WC_CP_MAX_COUNTERS + 32];
 	unsigned n;
-	json_t *o, *stats, *drops;
+	json_t *o, *stats, *drops, *ignored;
 	const struct cp_point *p;
 	struct cp_store_totals tot;
 	uint64_t in_use;
@@ -129,15 +129,20 @@ json_t *cp_api_stats(const struct cp_api_ctx *c, const struct wc_cp_shm *now,
 	/* memcached's "stats" numbers, same names */
 	stats = json_object();
 	drops = json_object();
+	ignored = json_object();
 	n = cp_memcached_stats(now, st, sizeof(st) / sizeof(st[0]));
 	for (unsigned i = 0; i < n; i++) {
 		json_object_set_new(stats, st[i].name, json_integer((json_int_t)st[i].value));
 		if (strncmp(st[i].name, "drop_", 5) == 0)
 			json_object_set_new(drops, st[i].name + 5,
 					    json_integer((json_int_t)st[i].value));
+		else if (strncmp(st[i].name, "ignored_", 8) == 0)
+			json_object_set_new(ignored, st[i].name + 8,
+					    json_integer((json_int_t)st[i].value));
 	}
 	json_object_set_new(o, "stats", stats);
-	json_object_set_new(o, "drops", drops);
+	json_object_set_new(o, "drops", drops);		/* by reason: frames meant for us */
+	json_object_set_new(o, "ignored", ignored);	/* by reason: frames not for us */
 	cp_store_totals(now, -1, &tot);
 	in_use = cp_memory_in_use(&tot);
 	json_object_set_new(o, "memory", json_pack("{s:I,s:I,s:f,s:I,s:f}", "used_bytes",

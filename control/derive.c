@@ -87,6 +87,18 @@ void cp_store_totals(const struct wc_cp_shm *s, int lc, struct cp_store_totals *
 	}
 }
 
+/* The sum of every counter whose name starts with prefix (after "stats reset"). */
+static uint64_t prefix_total(const struct wc_cp_shm *s, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	uint64_t v = 0;
+
+	for (unsigned k = 0; k < s->ncounters && k < WC_CP_MAX_COUNTERS; k++)
+		if (strncmp(s->counters[k].name, prefix, pl) == 0)
+			v += total_at(s, (int)k);
+	return v;
+}
+
 static void put(struct cp_stat *out, unsigned max, unsigned *n, const char *name, uint64_t v)
 {
 	if (*n >= max)
@@ -123,6 +135,9 @@ unsigned cp_memcached_stats(const struct wc_cp_shm *s, struct cp_stat *out, unsi
 	put(out, max, &n, "relocations", st.relocations);
 	put(out, max, &n, "max_connections", s->max_conns);
 	put(out, max, &n, "threads", s->nworkers);
+	/* frames not taken, as stats.c sums them: real drops, and those not for this node */
+	put(out, max, &n, "drops", prefix_total(s, "drop_"));
+	put(out, max, &n, "ignored", prefix_total(s, "ignored_"));
 	/* everything else under its own (memcached-style) name */
 	for (unsigned k = 0; k < s->ncounters && k < WC_CP_MAX_COUNTERS; k++) {
 		if (strncmp(s->counters[k].name, "op_", 3) == 0)

@@ -58,6 +58,7 @@ static void by_prefix(struct buf *b, const struct wc_cp_shm *s, const char *pref
 static bool grouped(const char *name)
 {
 	return strncmp(name, "op_", 3) == 0 || strncmp(name, "drop_", 5) == 0 ||
+	       strncmp(name, "ignored_", 8) == 0 ||
 	       strncmp(name, "refused_", 8) == 0 || strcmp(name, "curr_connections") == 0 ||
 	       strcmp(name, "total_connections") == 0 ||
 	       strcmp(name, "rejected_connections") == 0;
@@ -90,7 +91,9 @@ static void counters(struct buf *b, const struct wc_cp_shm *s)
 	by_prefix(b, s, "refused_", "wirecache_refused_total", "reason",
 		  "Writes refused, by reason.");
 	by_prefix(b, s, "drop_", "wirecache_drops_total", "reason",
-		  "Packets dropped, by reason.");
+		  "Packets meant for this node and dropped, by reason.");
+	by_prefix(b, s, "ignored_", "wirecache_ignored_frames_total", "reason",
+		  "Frames that were not for this node (other hosts, groups, protocols), by reason.");
 	one(b, "wirecache_connections", "gauge", "TCP connections open.",
 	    cp_total(s, "curr_connections"));
 	one(b, "wirecache_connections_accepted_total", "counter", "TCP connections accepted.",

@@ -61,6 +61,7 @@ def test_unknown_commands(mc):
     reply(mc, "gets", "ERROR\r\n")
     reply(mc, "get", "ERROR\r\n")
     reply(mc, "mz k", "ERROR\r\n")
+    reply(mc, "shutdown", "ERROR: shutdown not enabled\r\n")   # memcached without -A
 
 
 def test_bad_arguments(mc):
@@ -102,6 +103,7 @@ def test_key_length_limit(mc):
     reply(mc, "add %s 0 0 1\r\nx" % k251, BAD_FORMAT)
     reply(mc, "get %s" % k251, BAD_FORMAT)
     reply(mc, "get a %s" % k251, BAD_FORMAT)
+    reply(mc, "get %s %s" % (k250, k251), BAD_FORMAT)   # the error alone, as memcached
     reply(mc, "gets %s" % k251, BAD_FORMAT)
     reply(mc, "gat 10 %s" % k251, BAD_FORMAT)
     reply(mc, "delete %s" % k251, BAD_FORMAT)

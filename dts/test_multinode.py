@@ -58,14 +58,14 @@ def test_a_node_ignores_traffic_for_another(tb, clients):
     """A datagram for node 1's address, sent to node 2's MAC, is not node 2's to answer."""
     c = clients[1]
     port = c.sock.getsockname()[1]
-    before = tb.telemetry(2)["drop_ip_not_us"]
+    before = tb.telemetry(2)["ignored_ip_not_us"]
     f = rawpkt.udp_frame(rawpkt.if_mac("wcbr"), tb.macs[2], CLIENT_IP, node_ip(1), port,
                          PORT, mcudp.frame(5, b"mn\r\n"))
     with rawpkt.Wire("wcbr") as w:
         w.send(f)
     c.expect_nothing(5, 0.3)
-    after = tb.wait_telemetry(2, "drop_ip_not_us", before + 1)
-    assert after == before + 1, "node 2's drop_ip_not_us rose by %d" % (after - before)
+    after = tb.wait_telemetry(2, "ignored_ip_not_us", before + 1)
+    assert after == before + 1, "node 2's ignored_ip_not_us rose by %d" % (after - before)
 
 
 def test_keys_across_workers(clients):

@@ -201,7 +201,7 @@ ERROR_CASES = [
     (b"decr k 18446744073709551616\r\n", [b"CLIENT_ERROR invalid numeric delta argument\r\n"]),
     (b"touch k y\r\n", [b"CLIENT_ERROR invalid exptime argument\r\n"]),
     (b"verbosity\r\n", [b"ERROR\r\n"]),
-    (b"flush_all x\r\n", [BAD_FORMAT]),
+    (b"flush_all x\r\n", [b"CLIENT_ERROR invalid exptime argument\r\n"]),   # as memcached
     (b"ma k Jx\r\n", [b"CLIENT_ERROR invalid or duplicate flag\r\n"]),
     (b"ms k 2\r\nxyz\r\n", [b"CLIENT_ERROR bad data chunk\r\n", b"ERROR\r\n"]),
     (b"incr nokey 1\r\n", [b"NOT_FOUND\r\n"]),

@@ -26,12 +26,16 @@ def query(node, command="/wirecache/stats"):
 
 
 def line(stats):
-    drops = sum(v for k, v in stats.items() if k.startswith("drop_"))
+    # real drops (frames meant for the node) apart from frames that were not for it
+    drops = stats.get("drops", sum(v for k, v in stats.items() if k.startswith("drop_")))
+    ignored = stats.get("ignored", sum(v for k, v in stats.items() if k.startswith("ignored_")))
     hits, gets = stats["get_hits"], stats["cmd_get"]
     rate = "%.1f%%" % (100.0 * hits / gets) if gets else "-"
-    return "items %d, %.1f/%.1f MiB, gets %d (hit %s), sets %d, evictions %d, drops %d" % (
-        stats["curr_items"], stats["bytes"] / 1048576.0, stats["limit_maxbytes"] / 1048576.0,
-        gets, rate, stats["cmd_set"], stats["evictions"], drops)
+    return ("items %d, %.1f/%.1f MiB, gets %d (hit %s), sets %d, evictions %d, drops %d "
+            "(%d not for us)" % (
+                stats["curr_items"], stats["bytes"] / 1048576.0,
+                stats["limit_maxbytes"] / 1048576.0, gets, rate, stats["cmd_set"],
+                stats["evictions"], drops, ignored))
 
 
 def main():

@@ -99,7 +99,7 @@ static void build(void)
 	for (unsigned i = 0; i < WC_ARRAY_LEN(fixed) && n < WC_CP_MAX_COUNTERS; i++)
 		all[n++] = fixed[i];
 	for (unsigned i = 0; i < WC_DROP_COUNT && n < WC_CP_MAX_COUNTERS; i++) {
-		snprintf(all[n].name, sizeof(all[n].name), "drop_%s", wc_drop_names[i]);
+		snprintf(all[n].name, sizeof(all[n].name), "%s", wc_drop_stat_names[i]);
 		all[n].src = SRC_NS;
 		all[n].kind = WC_CP_COUNTER;
 		all[n].off = (uint16_t)(offsetof(struct wc_netstats, drops) + i * sizeof(uint64_t));

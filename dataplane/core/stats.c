@@ -19,9 +19,25 @@
 #include "net/tcp_impl.h"
 
 const char *const wc_drop_names[WC_DROP_COUNT] = {
-#define WC_DROP_NAME(name, str) [WC_DROP_##name] = str,
+#define WC_DROP_NAME(name, str, cls) [WC_DROP_##name] = str,
 	WC_DROP_REASONS(WC_DROP_NAME)
 #undef WC_DROP_NAME
+};
+
+#define WC_DROP_PREFIX_DROP "drop_"
+#define WC_DROP_PREFIX_IGNORED "ignored_"
+const char *const wc_drop_stat_names[WC_DROP_COUNT] = {
+#define WC_DROP_STAT(name, str, cls) [WC_DROP_##name] = WC_DROP_PREFIX_##cls str,
+	WC_DROP_REASONS(WC_DROP_STAT)
+#undef WC_DROP_STAT
+};
+
+const bool wc_drop_ignored[WC_DROP_COUNT] = {
+#define WC_DROP_CLASS_DROP false
+#define WC_DROP_CLASS_IGNORED true
+#define WC_DROP_CLS(name, str, cls) [WC_DROP_##name] = WC_DROP_CLASS_##cls,
+	WC_DROP_REASONS(WC_DROP_CLS)
+#undef WC_DROP_CLS
 };
 
 static void add_u64s(uint64_t *dst, const uint64_t *src, size_t n)
@@ -161,6 +177,9 @@ static void stats_general(struct wc_app *app, const struct wc_totals *t, struct 
 	stat_u64(o, "relocations", t->relocations);
 	stat_u64(o, "refused_too_large", s->refused_too_large);
 	stat_u64(o, "refused_out_of_memory", s->refused_nomem);
+	/* the same two under memcached's names, which its tools and exporters read */
+	stat_u64(o, "store_too_large", s->refused_too_large);
+	stat_u64(o, "store_no_memory", s->refused_nomem);
 	stat_u64(o, "rx_packets", t->net.rx_pkts);
 	stat_u64(o, "tx_packets", t->net.tx_pkts);
 	stat_u64(o, "udp_requests", t->net.udp_requests);
@@ -191,12 +210,11 @@ static void stats_general(struct wc_app *app, const struct wc_totals *t, struct 
 	stat_u64(o, "uploads_staged", t->uploads_staged);
 	stat_u64(o, "upload_buffer_waits", t->upload_waits);
 	stat_u64(o, "udp_reply_datagrams", t->net.udp_reply_datagrams);
-	for (int i = 0; i < WC_DROP_COUNT; i++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "drop_%s", wc_drop_names[i]);
-		stat_u64(o, name, t->net.drops[i]);
-	}
+	/* frames not taken: real drops, and frames that were not for this node (netstats.h) */
+	stat_u64(o, "drops", wc_netstats_dropped(&t->net));
+	stat_u64(o, "ignored", wc_netstats_ignored(&t->net));
+	for (int i = 0; i < WC_DROP_COUNT; i++)
+		stat_u64(o, wc_drop_stat_names[i], t->net.drops[i]);
 }
 
 static void stats_settings(struct wc_app *app, struct mc_out *o)
@@ -341,12 +359,10 @@ static int telemetry_stats(const char *cmd, const char *params, struct rte_tel_d
 	rte_tel_data_add_dict_u64(d, "reclaimed", t.reclaimed);
 	rte_tel_data_add_dict_u64(d, "arp_requests_in", t.net.arp_requests_in);
 	rte_tel_data_add_dict_u64(d, "icmp_echo", t.net.icmp_echo);
-	for (int i = 0; i < WC_DROP_COUNT; i++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "drop_%s", wc_drop_names[i]);
-		rte_tel_data_add_dict_u64(d, name, t.net.drops[i]);
-	}
+	rte_tel_data_add_dict_u64(d, "drops", wc_netstats_dropped(&t.net));
+	rte_tel_data_add_dict_u64(d, "ignored", wc_netstats_ignored(&t.net));
+	for (int i = 0; i < WC_DROP_COUNT; i++)
+		rte_tel_data_add_dict_u64(d, wc_drop_stat_names[i], t.net.drops[i]);
 	return 0;
 }
 
@@ -360,17 +376,14 @@ void wc_stats_telemetry_register(struct wc_app *app)
 void wc_stats_log_line(struct wc_app *app, char *buf, size_t len)
 {
 	struct wc_totals t;
-	uint64_t drops = 0;
 
 	wc_stats_collect(app, &t);
-	for (int i = 0; i < WC_DROP_COUNT; i++)
-		drops += t.net.drops[i];
 	snprintf(buf, len,
 		 "rx %lu pkts tx %lu pkts | get %lu (hits %lu) set %lu | items %lu bytes %lu/%lu "
-		 "evictions %lu | drops %lu",
+		 "evictions %lu | drops %lu (ignored %lu not for us)",
 		 (unsigned long)t.net.rx_pkts, (unsigned long)t.net.tx_pkts,
 		 (unsigned long)t.op.ops[WC_OP_GET], (unsigned long)t.op.get_hits,
 		 (unsigned long)t.op.ops[WC_OP_SET], (unsigned long)t.items,
 		 (unsigned long)t.bytes, (unsigned long)t.limit, (unsigned long)t.evictions,
-		 (unsigned long)drops);
+		 (unsigned long)wc_netstats_dropped(&t.net), (unsigned long)wc_netstats_ignored(&t.net));
 }

@@ -28,8 +28,12 @@ void wc_arp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 	op = rte_be_to_cpu_16(arp->arp_opcode);
 	sip = rte_be_to_cpu_32(arp->arp_data.arp_sip);
 	tip = rte_be_to_cpu_32(arp->arp_data.arp_tip);
-	if (tip != pt->ip || (op != RTE_ARP_OP_REQUEST && op != RTE_ARP_OP_REPLY)) {
-		wc_net_drop(lc, m, WC_DROP_ARP_NOT_US);
+	if (tip != pt->ip) {
+		wc_net_drop(lc, m, WC_DROP_ARP_NOT_US);	/* another host's (or a gratuitous) ARP */
+		return;
+	}
+	if (op != RTE_ARP_OP_REQUEST && op != RTE_ARP_OP_REPLY) {
+		wc_net_drop(lc, m, WC_DROP_ARP_BAD);
 		return;
 	}
 	if (sip != 0 && wc_prefix_match(&(struct wc_prefix){ pt->ip, pt->prefix }, sip))

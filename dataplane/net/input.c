@@ -1,6 +1,8 @@
 /*
  * input.c - the first look at every received frame: length, destination
- * MAC, EtherType, then ARP or IPv4. Also the per-port transmit buffers.
+ * MAC, EtherType, then ARP or IPv4 (frames for other hosts, groups and
+ * protocols are ignored, counted apart from real drops: netstats.h). Also
+ * the per-port transmit buffers.
  */
 #include <rte_byteorder.h>
 
@@ -24,7 +26,9 @@ void wc_net_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	if (!rte_is_same_ether_addr(&eth->dst_addr, &pt->mac) &&
 	    !rte_is_broadcast_ether_addr(&eth->dst_addr)) {
-		wc_net_drop(lc, m, WC_DROP_ETH_NOT_US);
+		/* not for us: a group we have not joined, or another host's unicast */
+		wc_net_drop(lc, m, rte_is_multicast_ether_addr(&eth->dst_addr) ?
+				   WC_DROP_ETH_MULTICAST : WC_DROP_ETH_OTHER_HOST);
 		return;
 	}
 	switch (rte_be_to_cpu_16(eth->ether_type)) {

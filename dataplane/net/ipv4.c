@@ -1,6 +1,8 @@
 /*
- * ipv4.c - IPv4 input (header checks: version, options, lengths, checksum,
- * fragments, destination), ICMP echo, UDP input with checksum checks, and
+ * ipv4.c - IPv4 input (header checks: version, destination, where another
+ * host's datagram is ignored before anything else is held against it,
+ * options, lengths, checksum, fragments), ICMP echo, UDP input with checksum
+ * checks, and
  * building the headers of outgoing UDP datagrams.
  */
 #include <rte_byteorder.h>
@@ -84,8 +86,17 @@ void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 		wc_net_drop(lc, m, WC_DROP_IP_VERSION);
 		return;
 	}
+	if ((ip->version_ihl & 0xF) < 5) {
+		wc_net_drop(lc, m, WC_DROP_IP_SHORT);
+		return;
+	}
+	/* another host's datagram (or a broadcast): ignored, whatever else is odd about it */
+	if (rte_be_to_cpu_32(ip->dst_addr) != lc->app->ports[port].ip) {
+		wc_net_drop(lc, m, WC_DROP_IP_NOT_US);
+		return;
+	}
 	if ((ip->version_ihl & 0xF) != 5) {
-		wc_net_drop(lc, m, (ip->version_ihl & 0xF) < 5 ? WC_DROP_IP_SHORT : WC_DROP_IP_OPTIONS);
+		wc_net_drop(lc, m, WC_DROP_IP_OPTIONS);
 		return;
 	}
 	total = rte_be_to_cpu_16(ip->total_length);
@@ -102,10 +113,6 @@ void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 	frag = rte_be_to_cpu_16(ip->fragment_offset);
 	if (frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
 		wc_net_drop(lc, m, WC_DROP_IP_FRAGMENT);
-		return;
-	}
-	if (rte_be_to_cpu_32(ip->dst_addr) != lc->app->ports[port].ip) {
-		wc_net_drop(lc, m, WC_DROP_IP_NOT_US);
 		return;
 	}
 	if (ip->time_to_live == 0) {

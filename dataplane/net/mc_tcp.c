@@ -91,7 +91,13 @@ static void mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 		wc_tcp_retry_add(t, c);
 		goto out;
 	} else {
+		bool waited = c->upload_wait;
+
 		r = mc_session_run(&c->sess, &c->inq, &c->out, &lc->env);
+		/* a value waiting for stage room is held to a small window (tcp.h) */
+		c->upload_wait = c->sess.stage_wait;
+		if (waited && !c->upload_wait)
+			c->ack_now = true;	/* staged (or gone): open the window again */
 	}
 	{
 		struct wc_tcp_ran ran = { .r = r, .stage_wait = c->sess.stage_wait,

@@ -51,7 +51,10 @@
  *    to WC_TCP_PRESSURE_SHARE less what a connection holds (the one case
  *    where we move a right edge back: RFC 9293 3.8.6 lets a receiver drop what
  *    it cannot buffer), and a connection silent for --request-timeout in the
- *    middle of a request is reset.
+ *    middle of a request is reset. A connection whose large value waits for
+ *    room in the stage pool gets the same share whatever the pool: it cannot
+ *    finish before it is staged, and what it sent meanwhile sits in NIC
+ *    buffers (nor is it invited to send more each time pressure lifts).
  */
 #ifndef WC_NET_TCP_H
 #define WC_NET_TCP_H
@@ -88,7 +91,8 @@ struct wc_app;
  * use, a connection may hold at most this much unread input (in order and
  * out of order), and its window shrinks to what is left of it, so the
  * connections holding the most stop taking buffers and everyone else can
- * still be served. Values on their way into a stage leave the buffers at once.
+ * still be served. Values on their way into a stage leave the buffers at once;
+ * a connection whose value waits for stage room is held to this share always.
  */
 #define WC_TCP_PRESSURE_SHARE (16u << 10)
 
@@ -167,6 +171,7 @@ struct wc_tcb {
 	bool busy_listed;		/* on the lcore's retry list */
 	bool stage_listed;		/* waiting for room in the lcore's stage pool */
 	bool mid_request;		/* the session holds part of a request (request timeout) */
+	bool upload_wait;		/* its upload waits for stage room: window held to a share */
 	bool zombie;			/* closed, but a write of its session is still out */
 	bool admitted;			/* counted against max-connections */
 	bool app_notified;		/* app->close has run */
@@ -199,7 +204,7 @@ struct wc_tcp_stats {
 	uint64_t ooo_held, ooo_dropped, dup_acks, zero_window_probes;
 	uint64_t resets_sent, resets_rcvd, idle_closed, aborted, closed;
 	uint64_t request_timeouts;	/* reset: silent too long in the middle of a request */
-	uint64_t pressure_refused;	/* segments refused for want of buffers (window shrunk) */
+	uint64_t pressure_refused;	/* segments refused beyond a share (pressure, stage wait) */
 	uint64_t mc_auth_refused;	/* memcached SYNs refused: Redis auth on, not --mc-allow */
 	uint64_t connects, connect_failed;
 	uint64_t bad_segments, out_of_window;

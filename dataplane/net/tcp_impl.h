@@ -92,6 +92,15 @@ uint16_t wc_tcp_cookie_check(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, 
 			     uint32_t peer_isn, uint32_t cookie);
 uint8_t wc_tcp_mss_index(uint16_t mss);
 void wc_tcp_retry_add(struct wc_tcp_lc *t, struct wc_tcb *c);
+/*
+ * Whether c's receive buffer is held to WC_TCP_PRESSURE_SHARE: buffers are
+ * under pressure, or its upload waits for stage room (tcp.h).
+ */
+static inline bool wc_tcp_squeezed(const struct wc_tcb *c)
+{
+	return c->lc && (c->lc->tcp->rx_pressure || c->upload_wait);
+}
+
 /* Run c again once its lcore's stage pool has room. */
 void wc_tcp_stage_wait_add(struct wc_tcp_lc *t, struct wc_tcb *c);
 

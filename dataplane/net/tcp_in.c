@@ -228,7 +228,7 @@ static bool ooo_insert(struct wc_tcp_lc *t, struct wc_tcb *c, struct rte_mbuf *m
 	struct rte_mbuf **link = &c->ooo;
 
 	if (c->nooo == WC_TCP_OOO_MAX || t->pool_low || c->ooo_mem + m->buf_len > c->rcv_cap ||
-	    (t->rx_pressure && c->rx.len + c->ooo_bytes + m->data_len > WC_TCP_PRESSURE_SHARE)) {
+	    (wc_tcp_squeezed(c) && c->rx.len + c->ooo_bytes + m->data_len > WC_TCP_PRESSURE_SHARE)) {
 		/* the sender resends it; tiny segments cannot pin a buffer each */
 		t->st.ooo_dropped++;
 		return false;
@@ -304,7 +304,7 @@ static bool deliver(struct wc_tcb *c, struct rte_mbuf *m, uint32_t seq)
 	len -= skip;
 	room = wc_tcp_rcv_window(c);
 	if (len > room) {
-		if (c->lc->tcp->rx_pressure)
+		if (wc_tcp_squeezed(c))
 			c->lc->tcp->st.pressure_refused++;
 		if (room == 0)
 			return false;

@@ -27,8 +27,8 @@ uint32_t wc_tcp_rcv_window(const struct wc_tcb *c)
 {
 	uint64_t used = c->rx.len + c->ooo_bytes, cap = c->rcv_cap;
 
-	/* buffers under pressure: each connection gets a small share (tcp.h) */
-	if (c->lc && c->lc->tcp->rx_pressure && cap > WC_TCP_PRESSURE_SHARE)
+	/* buffers under pressure, or a value waiting for stage room: a small share (tcp.h) */
+	if (wc_tcp_squeezed(c) && cap > WC_TCP_PRESSURE_SHARE)
 		cap = WC_TCP_PRESSURE_SHARE;
 	return cap > used ? (uint32_t)(cap - used) : 0;
 }
@@ -40,8 +40,8 @@ static uint16_t adv_window(struct wc_tcb *c)
 
 	if (w > 0xFFFF)
 		w = 0xFFFF;
-	/* never move the right edge back (RFC 9293 3.8.6), but under buffer pressure */
-	if (!(c->lc && c->lc->tcp->rx_pressure) &&
+	/* never move the right edge back (RFC 9293 3.8.6), but to squeeze a connection */
+	if (!wc_tcp_squeezed(c) &&
 	    SEQ_LT(c->rcv_nxt + (w << c->rcv_wscale), c->rcv_adv))
 		w = (c->rcv_adv - c->rcv_nxt) >> c->rcv_wscale;
 	c->rcv_adv = c->rcv_nxt + (w << c->rcv_wscale);

@@ -26,7 +26,7 @@ static const struct {
 	{ "touch", 5, MC_TOUCH }, { "flush_all", 9, MC_FLUSH_ALL }, { "version", 7, MC_VERSION },
 	{ "verbosity", 9, MC_VERBOSITY }, { "quit", 4, MC_QUIT }, { "stats", 5, MC_STATS },
 	{ "mg", 2, MC_MG }, { "ms", 2, MC_MS }, { "md", 2, MC_MD }, { "ma", 2, MC_MA },
-	{ "mn", 2, MC_MN }, { "me", 2, MC_ME },
+	{ "mn", 2, MC_MN }, { "me", 2, MC_ME }, { "shutdown", 8, MC_SHUTDOWN },
 };
 
 const char *mc_cmd_name(enum mc_cmd c)
@@ -209,6 +209,13 @@ static bool parse_retrieval(struct mc_req *r, const uint8_t *pos, const uint8_t 
 		return fail(r, "ERROR");
 	r->keys.p = pos;
 	r->keys.len = (uint32_t)(end - pos);
+	/*
+	 * memcached answers a get with any key over 250 bytes with the error
+	 * alone, not the values of the keys before it: check them all first
+	 */
+	while (mc_next_token(&pos, end, &t))
+		if (t.len > MC_KEY_MAX)
+			return fail(r, ERR_FORMAT);
 	return true;
 }
 
@@ -283,15 +290,15 @@ static bool parse_misc(struct mc_req *r, const uint8_t *pos, const uint8_t *end)
 
 	switch (r->cmd) {
 	case MC_FLUSH_ALL:
+		/* flush_all [delay] [noreply]; as memcached, a second word that is not
+		 * noreply is ignored ("flush_all 0 x" flushes) */
 		n = tokens(&pos, end, t, 3);
 		if (n > 2)
 			return fail(r, "ERROR");
 		r->noreply = n >= 1 && tok_is(&t[n - 1], "noreply");
-		if (n == 2 && !r->noreply)
-			return fail(r, ERR_FORMAT);
-		if (n - r->noreply == 1) {
+		if (n - r->noreply >= 1) {
 			if (!mc_parse_i64(&t[0], &r->exptime))
-				return fail(r, ERR_FORMAT);
+				return fail(r, "CLIENT_ERROR invalid exptime argument");
 			r->has_exptime = true;
 		}
 		return true;
@@ -472,6 +479,9 @@ bool mc_parse_line(const uint8_t *line, uint32_t len, struct mc_req *r)
 	case MC_FLUSH_ALL: case MC_VERSION: case MC_VERBOSITY: case MC_QUIT: case MC_STATS:
 	case MC_MN:
 		return parse_misc(r, pos, end);
+	case MC_SHUTDOWN:
+		/* memcached's answer unless started with -A; a node stops by its signal */
+		return fail(r, "ERROR: shutdown not enabled");
 	default:
 		return fail(r, "ERROR");
 	}

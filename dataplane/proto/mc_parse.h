@@ -26,6 +26,7 @@ enum mc_cmd {
 	MC_DELETE, MC_INCR, MC_DECR, MC_TOUCH,
 	MC_FLUSH_ALL, MC_VERSION, MC_VERBOSITY, MC_QUIT, MC_STATS,
 	MC_MG, MC_MS, MC_MD, MC_MA, MC_MN, MC_ME,
+	MC_SHUTDOWN,		/* refused, as memcached does without -A */
 	MC_CMD_COUNT
 };
 

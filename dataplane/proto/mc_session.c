@@ -100,11 +100,18 @@ static void finish(struct mc_session *s, struct mc_inq *in, struct mc_env *env)
 	}
 }
 
-/* A line that cannot be served: reply with its error and keep the stream in sync. */
+/*
+ * A line that cannot be served: reply with its error and keep the stream in
+ * sync. A classic command whose "noreply" was understood gets no error
+ * either, as memcached does (its client reads no reply); meta commands never
+ * set noreply, so their errors always go out (memcached's out_errstring).
+ */
 static void refuse(struct mc_session *s, struct mc_inq *in, struct mc_out *out, const char *err)
 {
-	mc_out_str(out, err);
-	mc_out_str(out, "\r\n");
+	if (!s->req.noreply) {
+		mc_out_str(out, err);
+		mc_out_str(out, "\r\n");
+	}
 	in->consume(in, s->line_bytes);
 	s->line_bytes = 0;
 	if (s->req.has_data) {
@@ -113,6 +120,13 @@ static void refuse(struct mc_session *s, struct mc_inq *in, struct mc_out *out, 
 	} else {
 		s->st = MC_S_LINE;
 	}
+}
+
+/* A data block that does not end in CRLF: nothing stored (silently for noreply). */
+static void bad_chunk(const struct mc_session *s, struct mc_out *out)
+{
+	if (!s->req.noreply)
+		mc_out_str(out, "CLIENT_ERROR bad data chunk\r\n");
 }
 
 /* What one step of the loop achieved. */
@@ -189,7 +203,7 @@ static enum progress step_data(struct mc_session *s, struct mc_inq *in, struct m
 	s->st = MC_S_LINE;
 	wc_stage_read(st, s->req.vlen, end, 2);
 	if (end[0] != '\r' || end[1] != '\n') {
-		mc_out_str(out, "CLIENT_ERROR bad data chunk\r\n");
+		bad_chunk(s, out);
 		finish(s, in, env);
 		return P_AGAIN;
 	}
@@ -247,7 +261,7 @@ static enum progress step_line(struct mc_session *s, struct mc_inq *in, struct m
 		}
 		if (*in->peek(in, at, &contig) != '\r' || *in->peek(in, at + 1, &contig) != '\n') {
 			/* memcached: the block was read, its end is wrong, nothing stored */
-			mc_out_str(out, "CLIENT_ERROR bad data chunk\r\n");
+			bad_chunk(s, out);
 			finish(s, in, env);
 			return P_AGAIN;
 		}

@@ -196,7 +196,8 @@ enum wc_store_mode {
 /* append/prepend keep the item's flags and exptime, as memcached does */
 enum wc_store_opts {
 	WC_STORE_CHECK_CAS = 1u << 0,	/* any mode: only when cas_in matches (WC_CAS implies it) */
-	WC_STORE_STALE_IF_OLDER = 1u << 1, /* an older cas_in stores but marks stale (meta ms I) */
+	WC_STORE_STALE_IF_OLDER = 1u << 1, /* an older cas_in stores but marks stale, keeping the
+					    * TTL and the win token's state (meta ms I) */
 	WC_STORE_EXPLICIT_CAS = 1u << 2, /* the new item gets new_cas (meta E) */
 	WC_STORE_VIVIFY = 1u << 3,	/* append/prepend on a miss create the item (meta ms N) */
 	WC_STORE_DROP_ON_REFUSE = 1u << 4, /* refused (too large, no memory): drop the old value

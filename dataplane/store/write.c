@@ -229,7 +229,7 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 	struct wc_item *old;
 	enum wc_exptime_kind kind;
 	uint32_t at = 0;
-	bool concat, check_cas = false;
+	bool concat, check_cas = false, stale_set = false;
 	enum wc_status st;
 
 	if (!r || (unsigned)r->mode > WC_CAS)
@@ -282,10 +282,11 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 				return WC_EXISTS;
 			}
 			v.state |= WC_STATE_STALE;
+			stale_set = true;
 		}
 	}
 
-	if ((!concat || !old) && kind == WC_EXP_PAST) {
+	if ((!concat || !old) && kind == WC_EXP_PAST && !stale_set) {
 		/* stored and expired at once: what remains is that the old value is gone */
 		if (old)
 			wc_unlink(p, old, &s, r->hash, WC_UNLINK_REPLACED);
@@ -308,6 +309,15 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 		v.flags = r->flags;
 		v.exptime = exptime_at(kind, at);
 	}
+	if (stale_set) {
+		/*
+		 * memcached: a stale set (ms I with an older CAS) replaces the value
+		 * but keeps the item's TTL, and whether its win token went out, so
+		 * no second client is sent to recache it (t/metaget.t)
+		 */
+		v.exptime = old->exptime;
+		v.state |= wc_item_state(old) & WC_STATE_WIN;
+	}
 	if (r->opts & WC_STORE_EXPLICIT_CAS) {
 		v.has_cas = true;
 		v.cas = r->new_cas;
@@ -324,11 +334,15 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 	}
 	if (st != WC_ERR_TOO_LARGE && st != WC_ERR_NOMEM)
 		return st;
+	if (concat && old)
+		return st;	/* the value would grow too large: memcached keeps the old one */
 refused:
 	/*
-	 * A store that cannot be done must not leave the old value served (the
-	 * client's source of truth has moved on): memcached drops it for a plain
-	 * set, and for every meta set whatever its mode (WC_STORE_DROP_ON_REFUSE).
+	 * A store whose new data cannot be taken must not leave the old value
+	 * served (the client's source of truth has moved on): memcached drops it
+	 * for a plain set, and for every meta set whatever its mode
+	 * (WC_STORE_DROP_ON_REFUSE). An append or prepend that fits but would
+	 * make the value too large leaves it (memcached: NOT_STORED, old kept).
 	 */
 	if ((r->mode == WC_SET && !check_cas) || (r->opts & WC_STORE_DROP_ON_REFUSE)) {
 		wc_begin_write(p, ctx, 0);

@@ -125,6 +125,9 @@ CONFIGS = {
     # Redis Cluster on one node; its node id kept outside the testbed's state (restarts)
     "redis-cluster": Config("redis-cluster", args=(
         "--cluster", "--state-dir", "/tmp/wirecache-dts-redis-cluster")),
+    # slow uploads: 256 MiB (a 32 MiB stage pool), values up to 1 MiB, a 10 s request timeout
+    "uploads": Config("uploads", memory="256M", args=TRUSTED + ("--max-value", "1m",
+                                                                "--request-timeout", "10")),
 }
 ORDER = list(CONFIGS)
 

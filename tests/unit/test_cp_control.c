@@ -212,6 +212,10 @@ static void memcached_formulas(void **state)
 	set_counter(s, 0, "get_hits", 90);
 	set_counter(s, 1, "get_hits", 40);
 	set_counter(s, 0, "curr_connections", 3);
+	set_counter(s, 0, "drop_no_mbuf", 2);
+	set_counter(s, 1, "drop_tx_full", 1);
+	set_counter(s, 0, "ignored_eth_multicast", 12);
+	set_counter(s, 1, "ignored_ip_not_us", 4);
 	s->base[cp_counter_index(s, "get_hits")] = 30;	/* "stats reset" */
 	s->part[0].items = 10;
 	s->part[3].items = 5;
@@ -238,6 +242,10 @@ static void memcached_formulas(void **state)
 	assert_int_equal(stat_of(st, n, "curr_connections"), 3);
 	assert_int_equal(stat_of(st, n, "threads"), 2);
 	assert_int_equal(stat_of(st, n, "drop_ip_checksum"), 0);
+	/* real drops and frames not for this node, summed apart as stats.c does */
+	assert_int_equal(stat_of(st, n, "drops"), 3);
+	assert_int_equal(stat_of(st, n, "ignored"), 16);
+	assert_int_equal(stat_of(st, n, "ignored_eth_multicast"), 12);
 	assert_int_equal(cp_ops_raw(s, 0), 143);
 	assert_int_equal(cp_ops_raw(s, -1), 195);
 	assert_int_equal(cp_lcore(s, 1, "op_get"), 50);
@@ -429,6 +437,7 @@ static void prometheus_text(void **state)
 	set_counter(s, 1, "get_hits", 23);
 	set_counter(s, 0, "op_get", 120);
 	set_counter(s, 0, "drop_ip_checksum", 4);
+	set_counter(s, 1, "ignored_eth_multicast", 9);
 	record(s, 0, 3000, 10);
 	s->part[2].items = 9;
 	s->moves_done = 2;
@@ -442,6 +451,9 @@ static void prometheus_text(void **state)
 	assert_non_null(strstr(text, "wirecache_get_hits_total 100\n"));
 	assert_non_null(strstr(text, "wirecache_commands_total{command=\"get\"} 120\n"));
 	assert_non_null(strstr(text, "wirecache_drops_total{reason=\"ip_checksum\"} 4\n"));
+	assert_non_null(strstr(text, "wirecache_ignored_frames_total{reason=\"eth_multicast\"} 9\n"));
+	assert_null(strstr(text, "wirecache_drops_total{reason=\"eth_multicast\"}"));
+	assert_null(strstr(text, "wirecache_ignored_eth_multicast_total"));
 	assert_non_null(strstr(text, "wirecache_partition_items{partition=\"2\",lcore=\"1\"} 9\n"));
 	assert_non_null(strstr(text, "wirecache_request_duration_seconds_count 10\n"));
 	assert_non_null(strstr(text, "wirecache_request_duration_seconds{quantile=\"0.99\"}"));

@@ -1,6 +1,7 @@
 /*
  * test_net.c - the packet path without a NIC: ARP answers and learning,
- * ICMP echo, every IPv4/UDP drop reason, memcached over UDP framing (single
+ * ICMP echo, every IPv4/UDP drop reason, frames not for this node counted
+ * apart from real drops, memcached over UDP framing (single
  * and multi-datagram replies with valid checksums), the source allow-list,
  * the amplification bound, and holding a reply until the client's MAC is
  * resolved.
@@ -74,6 +75,17 @@ static void arp_answers_and_learns(void **state)
 	assert_int_equal(drops(WC_DROP_ARP_NOT_US), 1);
 	dp_input(&h, f, dp_arp(f, RTE_ARP_OP_REQUEST, DP_CLIENT, DP_IP) - 10);
 	assert_int_equal(drops(WC_DROP_ARP_BAD), 1);
+	/* an opcode we do not speak, aimed at us, is malformed; another host's ARP is ignored */
+	{
+		size_t n = dp_arp(f, RTE_ARP_OP_REQUEST, DP_CLIENT, DP_IP);
+
+		((struct rte_arp_hdr *)(f + RTE_ETHER_HDR_LEN))->arp_opcode = rte_cpu_to_be_16(8);
+		dp_input(&h, f, n);
+	}
+	assert_int_equal(drops(WC_DROP_ARP_BAD), 2);
+	assert_int_equal(h.nsent, 0);
+	assert_true(wc_drop_ignored[WC_DROP_ARP_NOT_US]);
+	assert_false(wc_drop_ignored[WC_DROP_ARP_BAD]);
 	/* a client that comes back with another MAC is sent to at once, memo or not */
 	{
 		const struct rte_ether_addr other = { { 0x02, 0, 0, 0, 0, 0x77 } };
@@ -130,16 +142,25 @@ static size_t udp_frame(uint8_t *f, const char *text)
 }
 
 /* Each mutation breaks one thing in an otherwise good UDP request frame. */
-enum mut { M_SHORT_ETH, M_ETH_TYPE, M_ETH_DST, M_SHORT_IP, M_VERSION, M_OPTIONS, M_LENGTH,
-	   M_CKSUM, M_MF, M_OFFSET, M_DST, M_TTL, M_PROTO, M_COUNT };
+enum mut { M_SHORT_ETH, M_ETH_TYPE, M_ETH_DST, M_ETH_MCAST, M_SHORT_IP, M_VERSION, M_OPTIONS,
+	   M_LENGTH, M_CKSUM, M_MF, M_OFFSET, M_DST, M_DST_OPTIONS, M_BCAST, M_TTL, M_PROTO,
+	   M_COUNT };
 
 static const enum wc_drop mut_reason[M_COUNT] = {
 	[M_SHORT_ETH] = WC_DROP_ETH_SHORT, [M_ETH_TYPE] = WC_DROP_ETH_TYPE,
-	[M_ETH_DST] = WC_DROP_ETH_NOT_US, [M_SHORT_IP] = WC_DROP_IP_SHORT,
+	[M_ETH_DST] = WC_DROP_ETH_OTHER_HOST, [M_ETH_MCAST] = WC_DROP_ETH_MULTICAST,
+	[M_SHORT_IP] = WC_DROP_IP_SHORT,
 	[M_VERSION] = WC_DROP_IP_VERSION, [M_OPTIONS] = WC_DROP_IP_OPTIONS,
 	[M_LENGTH] = WC_DROP_IP_LENGTH, [M_CKSUM] = WC_DROP_IP_CKSUM,
 	[M_MF] = WC_DROP_IP_FRAGMENT, [M_OFFSET] = WC_DROP_IP_FRAGMENT,
-	[M_DST] = WC_DROP_IP_NOT_US, [M_TTL] = WC_DROP_IP_TTL, [M_PROTO] = WC_DROP_IP_PROTO,
+	[M_DST] = WC_DROP_IP_NOT_US, [M_DST_OPTIONS] = WC_DROP_IP_NOT_US,
+	[M_BCAST] = WC_DROP_IP_NOT_US, [M_TTL] = WC_DROP_IP_TTL, [M_PROTO] = WC_DROP_IP_PROTO,
+};
+
+/* which of them were never for this node (counted as ignored, not as drops) */
+static const bool mut_ignored[M_COUNT] = {
+	[M_ETH_TYPE] = true, [M_ETH_DST] = true, [M_ETH_MCAST] = true, [M_DST] = true,
+	[M_DST_OPTIONS] = true, [M_BCAST] = true,
 };
 
 static void mutate(enum mut m, uint8_t *f, size_t *n)
@@ -152,6 +173,10 @@ static void mutate(enum mut m, uint8_t *f, size_t *n)
 	case M_SHORT_ETH: *n = 10; redo = false; break;
 	case M_ETH_TYPE: e->ether_type = rte_cpu_to_be_16(0x86DD); redo = false; break;
 	case M_ETH_DST: e->dst_addr.addr_bytes[5] = 0x99; redo = false; break;
+	case M_ETH_MCAST:	/* IPv6's all-routers group, where router solicitations go */
+		e->dst_addr = (struct rte_ether_addr){ { 0x33, 0x33, 0, 0, 0, 2 } };
+		redo = false;
+		break;
 	case M_SHORT_IP: *n = RTE_ETHER_HDR_LEN + 10; redo = false; break;
 	case M_VERSION: ip->version_ihl = 0x65; break;
 	case M_OPTIONS: ip->version_ihl = 0x46; break;
@@ -160,6 +185,14 @@ static void mutate(enum mut m, uint8_t *f, size_t *n)
 	case M_MF: ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG); break;
 	case M_OFFSET: ip->fragment_offset = rte_cpu_to_be_16(8); break;
 	case M_DST: ip->dst_addr = rte_cpu_to_be_32(DP_IP + 1); break;
+	case M_DST_OPTIONS:	/* another host's, with options: ignored, not an options drop */
+		ip->dst_addr = rte_cpu_to_be_32(DP_IP + 1);
+		ip->version_ihl = 0x46;
+		break;
+	case M_BCAST:		/* a subnet broadcast to the broadcast MAC */
+		memset(&e->dst_addr, 0xff, sizeof(e->dst_addr));
+		ip->dst_addr = rte_cpu_to_be_32(DP_IP | 0xff);
+		break;
 	case M_TTL: ip->time_to_live = 0; break;
 	case M_PROTO: ip->next_proto_id = 47; break;
 	case M_COUNT: break;
@@ -178,13 +211,64 @@ static void ipv4_drop_reasons(void **state)
 	dp_clear_sent(&h);
 	for (int m = 0; m < M_COUNT; m++) {
 		uint64_t before = drops(mut_reason[m]);
+		uint64_t dropped = wc_netstats_dropped(&h.lc->ns), ignored = wc_netstats_ignored(&h.lc->ns);
 		size_t n = udp_frame(f, "version\r\n");
 
 		mutate((enum mut)m, f, &n);
 		dp_input(&h, f, n);
 		assert_int_equal(drops(mut_reason[m]), before + 1);
+		/* a frame for another host, group or protocol is no drop */
+		assert_int_equal(wc_drop_ignored[mut_reason[m]], mut_ignored[m]);
+		assert_int_equal(wc_netstats_dropped(&h.lc->ns), dropped + !mut_ignored[m]);
+		assert_int_equal(wc_netstats_ignored(&h.lc->ns), ignored + mut_ignored[m]);
 	}
 	assert_int_equal(h.nsent, 0);
+}
+
+/*
+ * What an idle segment carries that is not for this node: IPv6 neighbour
+ * discovery and MLD to 33:33:* groups, LLDP to its link-local group, IPv6 to
+ * our MAC, another host's unicast: all ignored, none a drop; and the names
+ * they are exported under.
+ */
+static void frames_not_for_us_are_ignored(void **state)
+{
+	static const struct rte_ether_addr lldp = { { 0x01, 0x80, 0xc2, 0, 0, 0x0e } };
+	static const struct rte_ether_addr mld = { { 0x33, 0x33, 0, 0, 0, 0x16 } };
+	static const struct rte_ether_addr other = { { 0x02, 0, 0, 0, 0, 0x42 } };
+	static const struct {
+		const struct rte_ether_addr *dst;
+		uint16_t type;
+		enum wc_drop why;
+	} cases[] = {
+		{ &lldp, 0x88cc, WC_DROP_ETH_MULTICAST },
+		{ &mld, RTE_ETHER_TYPE_IPV6, WC_DROP_ETH_MULTICAST },
+		{ &dp_mac, RTE_ETHER_TYPE_IPV6, WC_DROP_ETH_TYPE },
+		{ &other, RTE_ETHER_TYPE_IPV4, WC_DROP_ETH_OTHER_HOST },
+	};
+	uint8_t f[128];
+	uint64_t dropped = wc_netstats_dropped(&h.lc->ns);
+
+	(void)state;
+	dp_clear_sent(&h);
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t before = drops(cases[i].why), ignored = wc_netstats_ignored(&h.lc->ns);
+		size_t n = dp_eth(f, cases[i].dst, &dp_client_mac, cases[i].type);
+
+		memset(f + n, 0, 60);
+		dp_input(&h, f, n + 60);
+		assert_int_equal(drops(cases[i].why), before + 1);
+		assert_int_equal(wc_netstats_ignored(&h.lc->ns), ignored + 1);
+	}
+	assert_int_equal(wc_netstats_dropped(&h.lc->ns), dropped);
+	assert_int_equal(h.nsent, 0);
+	assert_string_equal(wc_drop_stat_names[WC_DROP_ETH_MULTICAST], "ignored_eth_multicast");
+	assert_string_equal(wc_drop_stat_names[WC_DROP_IP_NOT_US], "ignored_ip_not_us");
+	assert_string_equal(wc_drop_stat_names[WC_DROP_NO_MBUF], "drop_no_mbuf");
+	assert_string_equal(wc_drop_stat_names[WC_DROP_IP_CKSUM], "drop_ip_checksum");
+	for (int i = 0; i < WC_DROP_COUNT; i++)
+		assert_string_equal(wc_drop_stat_names[i] + (wc_drop_ignored[i] ? 8 : 5),
+				    wc_drop_names[i]);
 }
 
 static void udp_drop_reasons(void **state)
@@ -342,6 +426,7 @@ int main(void)
 		cmocka_unit_test(arp_answers_and_learns),
 		cmocka_unit_test(icmp_echo),
 		cmocka_unit_test(ipv4_drop_reasons),
+		cmocka_unit_test(frames_not_for_us_are_ignored),
 		cmocka_unit_test(udp_drop_reasons),
 		cmocka_unit_test(memcached_over_udp),
 		cmocka_unit_test(reply_waits_for_neighbour),

@@ -647,8 +647,10 @@ static void op_store(struct model *m, unsigned ki)
 	}
 	MSTATUS(m, st, want);
 	if ((st == WC_ERR_TOO_LARGE || st == WC_ERR_NOMEM) &&
-	    ((mode == WC_SET && !check) || (r.opts & WC_STORE_DROP_ON_REFUSE)))
-		k->present = false;	/* memcached: no stale value after a failed set */
+	    ((mode == WC_SET && !check) || (r.opts & WC_STORE_DROP_ON_REFUSE)) &&
+	    (vlen > VMAX || !(concat && a)))
+		k->present = false;	/* memcached: no stale value after a failed set (but an
+					 * append that would grow too large keeps it) */
 	if (check) {
 		if (st == WC_OK)
 			m->want.cas_hits++;
@@ -659,7 +661,7 @@ static void op_store(struct model *m, unsigned ki)
 	}
 	if (st != WC_OK)
 		return;
-	if (past) {	/* stored and expired at once */
+	if (past && !stale) {	/* stored and expired at once (a stale set keeps the TTL) */
 		if (want_res) {
 			MEQ(m, res.cas, 0);
 			MEQ(m, res.vlen, vlen);
@@ -685,7 +687,8 @@ static void op_store(struct model *m, unsigned ki)
 		memcpy(k->val, m->buf, vlen);
 		k->vlen = vlen;
 		k->flags = r.flags;
-		k->exp = kind == M_AT ? at : 0;
+		if (!stale)	/* memcached: a stale set keeps the item's TTL */
+			k->exp = kind == M_AT ? at : 0;
 	}
 	if (want_res) {
 		MCHECK(m, res.cas != 0);
@@ -695,7 +698,13 @@ static void op_store(struct model *m, unsigned ki)
 		MEQ(m, res.exptime, k->exp);
 		MEQ(m, res.created, concat && !a);
 	}
-	new_version(m, k, a, want_res ? res.cas : 0, r.opts & WC_STORE_EXPLICIT_CAS);
+	{
+		bool won = k->win;
+
+		new_version(m, k, a, want_res ? res.cas : 0, r.opts & WC_STORE_EXPLICIT_CAS);
+		/* ... and whether its win token went out */
+		k->win = stale && won;
+	}
 	if (!want_res && (r.opts & WC_STORE_EXPLICIT_CAS)) {
 		k->cas = r.new_cas;
 		k->cas_prev = 0;

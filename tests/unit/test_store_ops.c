@@ -123,7 +123,19 @@ static void value_limits(void **state)
 		assert_int_equal(wc_store(p, ctx, &r, NULL), WC_ERR_TOO_LARGE);
 		assert_missing(p, ctx, "keep");
 	}
-	/* append that would cross the limit is refused and leaves the item alone */
+	/* append that would cross the limit is refused and leaves the item alone, also as a
+	 * meta append (ms MA): memcached drops the old value only when the data itself is
+	 * refused */
+	{
+		struct iovec iov = { .iov_base = "y", .iov_len = 1 };
+		struct wc_store_req r = { .mode = WC_APPEND, .opts = WC_STORE_DROP_ON_REFUSE,
+					  .key = "big", .klen = 3, .hash = wc_hash("big", 3),
+					  .val = &iov, .val_cnt = 1 };
+
+		assert_int_equal(wc_store(p, ctx, &r, NULL), WC_ERR_TOO_LARGE);
+		assert_true(get_str(p, ctx, "big", &v));
+		assert_int_equal(v.vlen, lim);
+	}
 	assert_int_equal(store_mode(p, ctx, WC_APPEND, "big", "y", 1, 0, 0, 0, NULL),
 			 WC_ERR_TOO_LARGE);
 	assert_true(get_str(p, ctx, "big", &v));
@@ -258,6 +270,49 @@ static void cas_meta_options(void **state)
 	/* a newer-than-current CAS is still a mismatch */
 	r.cas_in = v.cas + 1000;
 	assert_int_equal(wc_store(p, ctx, &r, NULL), WC_EXISTS);
+}
+
+/*
+ * memcached's t/metaget.t: after md I T30 and a client won the recache, a
+ * stale set (ms I T90 with an older CAS) replaces the value but keeps the
+ * 30 s TTL, the stale mark and the fact that the win token went out.
+ */
+static void stale_set_keeps_ttl_and_win(void **state)
+{
+	FX;
+	struct wc_view v;
+	uint64_t h = wc_hash("toinv", 5);
+	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
+	struct wc_store_req r = { .mode = WC_CAS, .key = "toinv", .klen = 5, .hash = h,
+				  .val = &iov, .val_cnt = 1, .exptime = 90, .cas_in = 1,
+				  .opts = WC_STORE_STALE_IF_OLDER };
+	struct wc_modify_req inv = { .key = "toinv", .klen = 5, .hash = h,
+				     .opts = WC_MOD_STALE | WC_MOD_SET_EXPTIME, .exptime = 30 };
+
+	assert_int_equal(set_str(p, ctx, "toinv", "moo"), WC_OK);
+	assert_int_equal(wc_modify(p, ctx, &inv, NULL), WC_OK);
+	assert_true(get_str(p, ctx, "toinv", &v));
+	assert_true(wc_claim_win(p, &v, "toinv", h));		/* this client recaches */
+	assert_int_equal(wc_store(p, ctx, &r, NULL), WC_OK);
+	assert_true(get_str(p, ctx, "toinv", &v));
+	assert_int_equal(v.vlen, 1);				/* the new value ... */
+	assert_true(v.state_before & WC_STATE_STALE);		/* ... still stale */
+	assert_true(v.state_before & WC_STATE_WIN);		/* token already sent */
+	assert_false(wc_claim_win(p, &v, "toinv", h));
+	assert_int_equal(v.exptime, NOW + 30);			/* T90 did not apply */
+	/* a stale set whose TTL is in the past still keeps the item's */
+	r.exptime = -1;
+	assert_int_equal(wc_store(p, ctx, &r, NULL), WC_OK);
+	assert_true(get_str(p, ctx, "toinv", &v));
+	assert_int_equal(v.exptime, NOW + 30);
+	/* with the current CAS it is a plain set: fresh, its own TTL, a win to be had */
+	r.opts = 0;
+	r.cas_in = v.cas;
+	r.exptime = 90;
+	assert_int_equal(wc_store(p, ctx, &r, NULL), WC_OK);
+	assert_true(get_str(p, ctx, "toinv", &v));
+	assert_false(v.state_before & (WC_STATE_STALE | WC_STATE_WIN));
+	assert_int_equal(v.exptime, NOW + 90);
 }
 
 static void delete_semantics(void **state)
@@ -656,6 +711,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(append_prepend, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(cas_semantics, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(cas_meta_options, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(stale_set_keeps_ttl_and_win, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(delete_semantics, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(incr_decr, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(exptime_relative, fx_setup, fx_teardown),

@@ -823,9 +823,10 @@ static void request_timeout_resets_silent_uploads(void **state)
  * Buffer pressure: an upload that finds the stage pool full waits in its
  * receive buffer; with half the mbuf pool taken, that connection's window
  * shrinks to its share and further data is refused, while a connection
- * holding nothing is still served. When the pressure ends the window
- * reopens with a window update, and when the stage has room again the
- * waiting upload moves into it and completes.
+ * holding nothing is still served. When the pressure ends the waiting
+ * upload's window stays at its share (it cannot finish before it is
+ * staged); when the stage has room again the upload moves into it, hears
+ * that its window is open again, and completes.
  */
 static void send_bytes(struct client *c, size_t n)
 {
@@ -880,12 +881,23 @@ static void buffer_pressure_shrinks_windows(void **state)
 	assert_string_equal(out, "STORED\r\n");
 	request(&good, "get g\r\n", out, sizeof(out));
 	assert_string_equal(out, "VALUE g 0 2\r\nok\r\nEND\r\n");
-	/* pressure over: the hog hears that its window is open again */
+	/* pressure over: the hog still waits for stage room, so it keeps to its share */
 	rte_pktmbuf_free_bulk(held, n);
 	free(held);
 	dp_clear_sent(&h);
 	advance(2);
 	assert_false(h.lc->tcp->rx_pressure);
+	assert_true(t->upload_wait);
+	assert_true(wc_tcp_rcv_window(t) <= WC_TCP_PRESSURE_SHARE);
+	/* the other uploads finish: the waiting one moves into the stage, its window opens */
+	while (nothers)
+		wc_stage_release(&h.lc->stage, &others[--nothers]);
+	free(others);
+	dp_clear_sent(&h);
+	advance(1);
+	assert_true(t->sess.staged);
+	assert_false(t->upload_wait);
+	assert_int_equal(t->rx.len, 0);
 	{
 		bool update = false;
 
@@ -897,13 +909,6 @@ static void buffer_pressure_shrinks_windows(void **state)
 		}
 		assert_true(update);
 	}
-	/* the other uploads finish: the waiting one moves into the stage and completes */
-	while (nothers)
-		wc_stage_release(&h.lc->stage, &others[--nothers]);
-	free(others);
-	advance(1);
-	assert_true(t->sess.staged);
-	assert_int_equal(t->rx.len, 0);
 	send_bytes(&hog, vlen - (hog.seq - block_start));
 	dp_clear_sent(&h);
 	tx(hog.port, RTE_TCP_ACK_FLAG, hog.seq, hog.ack, 65535, "\r\n", 2, NULL, 0);
@@ -919,6 +924,49 @@ static void buffer_pressure_shrinks_windows(void **state)
 		}
 		assert_true(stored);
 	}
+	assert_int_equal(h.lc->stage.nfree, h.lc->stage.nchunks);
+}
+
+/*
+ * Without any buffer pressure, an upload that finds the stage pool full is
+ * held to WC_TCP_PRESSURE_SHARE of receive buffer: what it sends beyond is
+ * refused (and counted), so a crowd of waiting uploads cannot take the NIC
+ * buffers, nor each be invited to send a whole value's worth whenever
+ * pressure lifts. A connection that is not waiting keeps its whole window.
+ */
+static void stage_wait_holds_window_to_share(void **state)
+{
+	struct client hog = connect_(CPORT + 43), other = connect_(CPORT + 44);
+	struct wc_stage *all = calloc(h.lc->stage.nchunks, sizeof(*all));
+	unsigned nall = 0;
+	uint64_t refused = st()->pressure_refused;
+	struct wc_tcb *t = wc_tcb_lookup(h.lc->tcp, DP_CLIENT, hog.port, 11211);
+	struct wc_tcb *o = wc_tcb_lookup(h.lc->tcp, DP_CLIENT, other.port, 11211);
+	const char *line = "set wait 0 0 300000\r\n";
+
+	(void)state;
+	while (h.lc->stage.nfree)
+		assert_true(wc_stage_admit(&h.lc->stage, &all[nall++], 1000));
+	tx(hog.port, RTE_TCP_ACK_FLAG, hog.seq, hog.ack, 65535, line, strlen(line), NULL, 0);
+	hog.seq += (uint32_t)strlen(line);
+	send_bytes(&hog, 30 * 1400);		/* 42,000 bytes, far more than a share */
+	advance(1);
+	assert_false(h.lc->tcp->rx_pressure);
+	assert_true(t->upload_wait && t->stage_listed);
+	assert_true(t->rx.len <= WC_TCP_PRESSURE_SHARE);
+	assert_true(wc_tcp_rcv_window(t) <= WC_TCP_PRESSURE_SHARE - (t->rx.len - strlen(line)));
+	assert_true(st()->pressure_refused > refused);
+	assert_true(wc_tcp_rcv_window(o) > WC_TCP_PRESSURE_SHARE);
+	/* room again: staged, its window whole */
+	while (nall)
+		wc_stage_release(&h.lc->stage, &all[--nall]);
+	free(all);
+	advance(1);
+	assert_true(t->sess.staged);
+	assert_false(t->upload_wait);
+	assert_true(wc_tcp_rcv_window(t) > WC_TCP_PRESSURE_SHARE);
+	wc_tcb_free(h.lc, t);
+	wc_tcb_free(h.lc, o);
 	assert_int_equal(h.lc->stage.nfree, h.lc->stage.nchunks);
 }
 
@@ -1434,6 +1482,7 @@ int main(void)
 		cmocka_unit_test(http_gets_hung_up_on),
 		cmocka_unit_test(request_timeout_resets_silent_uploads),
 		cmocka_unit_test(buffer_pressure_shrinks_windows),
+		cmocka_unit_test(stage_wait_holds_window_to_share),
 		cmocka_unit_test(client_mode_against_own_server),
 		cmocka_unit_test(client_mode_under_loss),
 		cmocka_unit_test(client_connect_refused_and_unanswered),

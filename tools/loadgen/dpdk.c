@@ -724,7 +724,8 @@ int lg_dpdk_main(int argc, char **argv, struct lg_run *run)
 		for (unsigned i = 0; i < nworkers; i++)
 			dropped += workers[i]->lc.ns.drops[d];
 		if (dropped)
-			printf("  dropped here: %lu %s\n", (unsigned long)dropped, wc_drop_names[d]);
+			printf("  not taken here: %lu %s\n", (unsigned long)dropped,
+			       wc_drop_stat_names[d]);
 	}
 	wc_port_close(&app, 0);
 	return rc;
