@@ -19,6 +19,7 @@
 #include <urcu-qsbr.h>
 
 #include "core/app.h"
+#include "core/bus.h"
 #include "core/cpif.h"
 #include "core/mem_dpdk.h"
 #include "core/port.h"
@@ -165,6 +166,7 @@ static void shutdown_all(void)
 	cpif = NULL;
 	for (unsigned p = 0; p < app.nports; p++)
 		wc_port_close(&app, p);
+	wc_bus_fini(&app);
 	for (unsigned i = 0; i < app.nworkers; i++) {
 		if (app.lc[i]) {
 			wc_lcore_fini(app.lc[i]);
@@ -314,6 +316,10 @@ int main(int argc, char **argv)
 				"or --upload-buffer)\n", i);
 			goto fail;
 		}
+	if (wc_bus_init(&app) != 0) {
+		fprintf(stderr, "wirecache-dp: cannot set up the rings between lcores\n");
+		goto fail;
+	}
 	wc_stats_telemetry_register(&app);
 	wc_cpif_start(cpif);
 

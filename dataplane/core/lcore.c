@@ -18,6 +18,7 @@
 #include <urcu-qsbr.h>
 
 #include "core/app.h"
+#include "core/bus.h"
 #include "core/latency.h"
 #include "core/migrate.h"
 #include "core/slots.h"
@@ -99,6 +100,15 @@ static void req_put(struct mc_env *env, struct wc_mbox_req *req)
 	lc->req_free[lc->nreq_free++] = req;
 }
 
+/* A mailbox write is done: what it told other lcores leaves before its completion (bus.h). */
+static void before_complete(struct wc_ctx *ctx)
+{
+	struct wc_lcore *lc = container_of(ctx, struct wc_lcore, ctx);
+
+	if (wc_bus_pending(lc))
+		wc_bus_flush(lc);
+}
+
 int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned lcore_id)
 {
 	lc->id = id;
@@ -107,6 +117,7 @@ int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned
 	lc->app = app;
 	lc->pool = app->pool;
 	wc_ctx_init(&lc->ctx);
+	lc->ctx.before_complete = before_complete;
 	for (unsigned i = 0; i < WC_REQ_POOL; i++)
 		lc->req_free[i] = &lc->reqs[i];
 	lc->nreq_free = WC_REQ_POOL;
@@ -188,6 +199,7 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	unsigned work = 0;
 
 	wc_clock_tick(&lc->ctx.clock);
+	work += wc_bus_drain(lc, 64);
 	for (unsigned p = 0; p < app->nports; p++) {
 		uint16_t n;
 
@@ -196,6 +208,9 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 		uint64_t ops = 0;
 
 		n = rte_eth_rx_burst(app->ports[p].port_id, lc->queue, pkts, WC_RX_BURST);
+		/* news from other lcores first: it may predate these packets (bus.h) */
+		if (n)
+			work += wc_bus_drain(lc, 64);
 		if (n && lat) {
 			lat->rx_tsc = rte_rdtsc();
 			ops = wc_lat_ops(&lc->ctx.st);

@@ -6,6 +6,7 @@
  */
 #include <rte_byteorder.h>
 
+#include "core/bus.h"
 #include "net/net.h"
 
 void wc_net_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
@@ -47,6 +48,10 @@ void wc_net_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 void wc_net_flush(struct wc_lcore *lc)
 {
 	struct wc_app *app = lc->app;
+
+	/* what this lcore's writes told others goes before their replies (core/bus.h) */
+	if (wc_bus_pending(lc))
+		wc_bus_flush(lc);
 
 	for (unsigned p = 0; p < app->nports; p++) {
 		uint16_t n = lc->ntx[p], sent = 0;

@@ -152,6 +152,8 @@ unsigned wc_mbox_serve(struct wc_mbox *mb, unsigned self, struct wc_ctx *ctx, un
 			struct wc_mbox_req *req = burst[i];
 
 			wc_mbox_execute(req, ctx);
+			if (ctx->before_complete)
+				ctx->before_complete(ctx);
 			/* room is guaranteed by the sender's in-flight bound */
 			while (rte_ring_mp_enqueue(mb->ep[req->origin].done, req) != 0)
 				rte_pause();

@@ -67,6 +67,12 @@ struct wc_stats {
 struct wc_ctx {
 	struct wc_clock clock;
 	struct wc_stats st;
+	/*
+	 * Run after a mailbox request executed, before its completion is
+	 * posted (NULL: nothing): the lcore sends what the write told other
+	 * lcores first (core/bus.h), so they hear it before the requester.
+	 */
+	void (*before_complete)(struct wc_ctx *ctx);
 };
 
 void wc_ctx_init(struct wc_ctx *ctx);

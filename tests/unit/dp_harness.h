@@ -19,6 +19,7 @@
 #include <urcu-qsbr.h>
 
 #include "core/app.h"
+#include "core/bus.h"
 #include "core/mem_dpdk.h"
 #include "net/neigh.h"
 #include "net/net.h"
@@ -135,7 +136,7 @@ static inline int dp_setup(struct dp_harness *h, void (*extra)(struct wc_config 
 			return -1;
 		app->rd = &h->rd;
 	}
-	if (wc_lcore_init(app, h->lc, 0, rte_lcore_id()) != 0)
+	if (wc_lcore_init(app, h->lc, 0, rte_lcore_id()) != 0 || wc_bus_init(app) != 0)
 		return -1;
 	h->lc->ctx.clock.now = 1000;
 	return 0;
@@ -146,6 +147,7 @@ static inline void dp_teardown(struct dp_harness *h)
 	struct wc_app *app = &h->app;
 
 	dp_clear_sent(h);
+	wc_bus_fini(app);
 	wc_lcore_fini(h->lc);
 	rte_free(h->lc);
 	wc_part_destroy(app->parts[0]);
@@ -170,6 +172,9 @@ static inline void dp_input(struct dp_harness *h, const void *frame, size_t len)
 	wc_net_input(h->lc, 0, m);
 	wc_mc_udp_poll(h->lc);
 	wc_net_flush(h->lc);
+	/* what the lcore told itself over the bus (core/bus.h), and what that sends */
+	if (wc_bus_drain(h->lc, 64))
+		wc_net_flush(h->lc);
 }
 
 /* ---- frame builders ---- */
