@@ -40,8 +40,13 @@ struct rd_server *rd_server(const struct rd_session *s)
 void rd_session_init(struct rd_session *s, uint64_t id, uint64_t now_ms)
 {
 	void *owner = s->owner;
+	size_t tail = offsetof(struct rd_session, nstages);
 
+	/* all but the arena's small buffer, which is used only below small_used: the
+	 * fields after the arena too (the name, the library, the user), or a connection
+	 * would show what an earlier one on the same session memory set */
 	memset(s, 0, offsetof(struct rd_session, arena.small));
+	memset((uint8_t *)s + tail, 0, sizeof(*s) - tail);
 	s->owner = owner;
 	s->owner_kind = MC_OWNER_REDIS;
 	s->proto = 2;

@@ -411,6 +411,26 @@ static void inline_and_protocol_errors(void **state)
 	dpc_close(&h, &c);
 }
 
+/*
+ * A new connection starts as a new client: nothing of an earlier connection's
+ * (whose session memory it may reuse) shows, its name above all.
+ */
+static void fresh_connection_state(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		EXPECT("CLIENT GETNAME\r\n", "$-1\r\n");
+		EXPECT("CLIENT SETNAME old-name\r\nCLIENT SETINFO LIB-NAME oldlib\r\n"
+		       "CLIENT SETINFO LIB-VER 9.9\r\nHELLO 3 SETNAME hello-name\r\n"
+		       "CLIENT GETNAME\r\n",
+		       "+OK\r\n+OK\r\n+OK\r\n%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\n"
+		       "version\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:#\r\n"
+		       "$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\n"
+		       "modules\r\n*0\r\n$10\r\nhello-name\r\n");
+		EXPECT("CLIENT GETNAME\r\nGET nope\r\n", "$-1\r\n$-1\r\n");
+	}
+}
+
 /* A lone GET per segment takes the transport's fast path: the same replies, counted alike. */
 static void single_get_fast_path(void **state)
 {
@@ -500,6 +520,7 @@ int main(void)
 		cmocka_unit_test(transactions),
 		cmocka_unit_test(resp3_and_connection),
 		cmocka_unit_test(inline_and_protocol_errors),
+		cmocka_unit_test(fresh_connection_state),
 		cmocka_unit_test(single_get_fast_path),
 		cmocka_unit_test(pipeline_any_cut),
 		cmocka_unit_test(large_value),
