@@ -614,5 +614,6 @@ void rd_session_complete(struct rd_session *s, struct wc_mbox_req *req, struct m
 
 bool rd_session_mid_request(const struct rd_session *s, const struct mc_inq *in)
 {
-	return s->st == RD_S_PARSE && in->len > 0;
+	/* a command begun: bytes of it waiting, or taken already (a bulk in a stage) */
+	return s->st == RD_S_PARSE && (in->len > 0 || s->parser.st != 0);
 }
