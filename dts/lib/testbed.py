@@ -122,6 +122,14 @@ CONFIGS = {
     "tcp-short": Config("tcp-short", args=("--max-value", "1m", "--idle-timeout", "3")),
     # TCP with room for 4 connections: the 5th is refused
     "tcp-limit": Config("tcp-limit", args=("--max-connections", "4")),
+    # Redis (test_redis_*.py): two workers, so writes cross lcores through the mailbox;
+    # values up to 1 MiB; a stalled upload is reset after 3 s (--request-timeout)
+    "redis": Config("redis", workers=2, memory="256M",
+                    args=TRUSTED + ("--max-value", "1m", "--request-timeout", "3")),
+    # Redis with a password for the default user (AUTH, and ACL where merged)
+    "redis-auth": Config("redis-auth", args=TRUSTED + ("--requirepass", "wc-secret")),
+    # Redis Cluster mode: the node owns all 16384 slots (CROSSSLOT, CLUSTER commands)
+    "redis-cluster": Config("redis-cluster", workers=2, args=TRUSTED + ("--cluster",)),
 }
 ORDER = list(CONFIGS)
 
