@@ -446,7 +446,7 @@ static enum rd_res flushall(struct rd_session *s)
 		s->cursor++;
 	}
 	s->step = 2;
-	if (s->pending)
+	if (rd_calls_out(s))
 		return RD_PENDING;
 	resp_ok(rd_out(s));
 	return RD_DONE;

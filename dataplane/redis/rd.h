@@ -168,6 +168,7 @@ struct rd_session {
 	bool authenticated;
 	bool fast_get;			/* may GET any key: the single-GET fast path applies */
 	uint32_t pending;		/* owner calls in flight */
+	uint32_t pending_floor;		/* in EXEC's owner run: EXEC's own call (rd_calls_out) */
 	uint32_t flags;			/* enum rd_client_flags */
 	uint64_t id;			/* CLIENT ID */
 	/* the command being parsed or run */
@@ -229,6 +230,15 @@ extern uint16_t rd_get_cmd_id;
 
 /* In the middle of a request (the request timeout applies). */
 bool rd_session_mid_request(const struct rd_session *s, const struct mc_inq *in);
+
+/*
+ * Whether owner calls of the running command are still out. (Inside EXEC's
+ * owner run, EXEC's own call is out all along and is not the queued command's.)
+ */
+static inline bool rd_calls_out(const struct rd_session *s)
+{
+	return s->pending > s->pending_floor;
+}
 
 /* The connection is going away: give back arena, stages, watches (none in flight). */
 void rd_session_release(struct rd_session *s, struct mc_env *env);

@@ -89,5 +89,5 @@ enum rd_res rd_fanout(struct rd_session *s, uint32_t first, uint32_t step, rd_ow
 			return RD_BUSY;
 		s->cursor++;
 	}
-	return s->pending ? RD_PENDING : RD_DONE;
+	return rd_calls_out(s) ? RD_PENDING : RD_DONE;
 }
