@@ -6,11 +6,11 @@ misbehave (layout "redis": two workers, --request-timeout 3, 256 MiB so a
   whose argument is "Host:") is hung up on without a byte and counted;
 - protocol errors close the connection right after the error, byte for byte
   as Debian's redis-server closes it;
-- a client that pipelines a million GETs and never reads: the node stops
-  reading it when its replies cannot leave (its NIC buffers and stage pool do
-  not fill, nothing is dropped), other clients are served all along within
-  a bound, and once the client reads, every one of the million replies comes,
-  in order;
+- a client that pipelines a million GETs and reads nothing at first: the
+  node stops reading it when its replies cannot leave (nothing is dropped),
+  other clients are served all along within a bound, and once the client
+  reads, every one of the million replies comes, in order; one that never
+  reads is reset --request-timeout after the node last took its bytes;
 - slow large uploads (SETs of 1 MB values stalled 100 KB short, more of them
   than the stage pool holds) do not starve a client doing SET/GET every 200 ms,
   and go after --request-timeout, giving the stage back; no partial value is
@@ -136,52 +136,63 @@ def _rest(chunk, sent, total):
     return chunk[off:off + min(len(chunk) - off, total - sent)]
 
 
-def test_million_pipelined_commands_never_read(tb, rd):
-    assert rd("SET", "pk", VALUE) == "OK"
-    before = tb.telemetry(1)
-    ctx = multiprocessing.get_context("fork")
+def _start_side(ctx):
     parent_end, child_end = ctx.Pipe(duplex=False)
     stop = ctx.Event()
     side = ctx.Process(target=_served_meanwhile, args=(stop, child_end))
     side.start()
     child_end.close()
-    s = socket.socket()
+    return side, stop, parent_end
+
+
+def _stop_side(side, stop, parent_end):
+    stop.set()
+    got = parent_end.recv() if parent_end.poll(10) else None
+    side.join(5)
+    if side.is_alive():
+        side.kill()
+        side.join(5)
+    return got
+
+
+def _push_until_stalled(tb, s, chunk, total, quiet_s, limit_s=30):
+    """Send (non-blocking) until total bytes are gone or the node took nothing for quiet_s;
+    returns (bytes sent, True when it stalled, the largest upload_buffer_in_use seen)."""
+    sent, peak = 0, 0
+    t0 = last = time.monotonic()
+    while sent < total and time.monotonic() - t0 < limit_s:
+        try:
+            sent += s.send(_rest(chunk, sent, total))
+            last = time.monotonic()
+        except BlockingIOError:
+            if time.monotonic() - last > quiet_s:
+                return sent, True, peak
+            peak = max(peak, tb.telemetry(1)["upload_buffer_in_use"])
+            time.sleep(0.05)
+    return sent, False, peak
+
+
+def test_million_pipelined_commands_read_late(tb, rd):
+    """A million GETs in one pipeline from a client that reads nothing at first: the node
+    stops taking requests once their replies cannot leave (it does not buffer the
+    pipeline), others are served meanwhile, nothing is dropped; then the client reads, and
+    every one of the million replies comes, in order."""
+    assert rd("SET", "pk", VALUE) == "OK"
+    before = tb.telemetry(1)
+    side, stop, side_end = _start_side(multiprocessing.get_context("fork"))
+    s = tb.track(socket.socket())
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     s.connect((node_ip(1), 6379))
-    tb.track(s)
     s.setblocking(False)
     chunk = GET_REQ * 10000
-    total, sent, stalled_at = len(GET_REQ) * N_PIPE, 0, None
-    peak_in_use, samples = 0, []
-    side_result = None
+    total = len(GET_REQ) * N_PIPE
+    got, pending, side_result = 0, b"", None
     try:
-        # push until the node stops taking requests (nothing accepted for 2 s), at most 30 s
-        t0 = last_progress = time.monotonic()
-        while sent < total and time.monotonic() - t0 < 30:
-            try:
-                k = s.send(_rest(chunk, sent, total))
-                sent += k
-                last_progress = time.monotonic()
-            except BlockingIOError:
-                if time.monotonic() - last_progress > 2.0:
-                    stalled_at = sent
-                    break
-                tel = tb.telemetry(1)
-                peak_in_use = max(peak_in_use, tel["upload_buffer_in_use"])
-                samples.append(tel)
-                time.sleep(0.05)
-        assert stalled_at is not None, "the node took all %d bytes of %d GETs without their " \
-            "replies being read (sent %d)" % (total, N_PIPE, sent)
-        # hold it there 3 s more: the node does not die and does not drop
-        time.sleep(3.0)
-        tel = tb.telemetry(1)
-        stop.set()
-        if parent_end.poll(10):
-            side_result = parent_end.recv()
-        # now read everything while sending the rest; every reply the same bytes, in order
-        s.setblocking(True)
-        s.settimeout(10)
-        got, pending = 0, b""
+        # (stalled after 1 s without progress: well within --request-timeout 3)
+        sent, stalled, peak = _push_until_stalled(tb, s, chunk, total, 1.0)
+        stalled_at = sent
+        mid = tb.telemetry(1)
+        side_result = _stop_side(side, stop, side_end)
         sel = selectors.DefaultSelector()
         sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
         deadline = time.monotonic() + 120
@@ -189,7 +200,6 @@ def test_million_pipelined_commands_never_read(tb, rd):
         while got < N_PIPE and time.monotonic() < deadline:
             for _, ev in sel.select(timeout=1.0):
                 if ev & selectors.EVENT_WRITE and sent < total:
-                    s.setblocking(False)
                     try:
                         sent += s.send(_rest(chunk, sent, total))
                     except BlockingIOError:
@@ -197,7 +207,6 @@ def test_million_pipelined_commands_never_read(tb, rd):
                     if sent >= total:
                         sel.modify(s, selectors.EVENT_READ)
                 if ev & selectors.EVENT_READ:
-                    s.setblocking(False)
                     try:
                         d = s.recv(1 << 20)
                     except BlockingIOError:
@@ -206,35 +215,80 @@ def test_million_pipelined_commands_never_read(tb, rd):
                     pending += d
                     whole = len(pending) // len(GET_REPLY)
                     body = pending[:whole * len(GET_REPLY)]
-                    for i in range(0, len(body), len(rep)):
-                        part = body[i:i + len(rep)]
+                    for k in range(0, len(body), len(rep)):
+                        part = body[k:k + len(rep)]
                         assert part == rep[:len(part)], "reply %d is wrong: %r" % (
-                            got + i // len(GET_REPLY), part[:80])
+                            got + k // len(GET_REPLY), part[:80])
                     got += whole
                     pending = pending[whole * len(GET_REPLY):]
         sel.close()
     finally:
-        stop.set()
-        if side_result is None and parent_end.poll(10):
-            side_result = parent_end.recv()
-        side.join(5)
-        if side.is_alive():
-            side.kill()
-            side.join(5)
+        if side_result is None:
+            side_result = _stop_side(side, stop, side_end)
         s.close()
     after = tb.telemetry(1)
-    info = ("stalled after %d of %d bytes; stage peak %d; side client %s; drops %s" % (
-        stalled_at, total, peak_in_use, side_result,
-        {k: after[k] - before[k] for k in after if k.startswith("drop_") and after[k] != before[k]}))
+    info = "stalled %s after %d of %d bytes; stage peak %d; side client %s; drops %s" % (
+        stalled, stalled_at, total, peak, side_result,
+        {k: after[k] - before[k] for k in after if k.startswith("drop_") and after[k] != before[k]})
     print(info)
+    assert stalled and stalled_at < total // 2, "the node took in the pipeline unread: %s" % info
     assert got == N_PIPE and pending == b"", "read %d of %d replies: %s" % (got, N_PIPE, info)
-    assert stalled_at < total // 2, "the node buffered more than half of it unread: %s" % info
-    assert tel["drop_no_mbuf"] == before["drop_no_mbuf"], "mbufs ran out: %s" % info
+    assert mid["drop_no_mbuf"] == before["drop_no_mbuf"], "mbufs ran out: %s" % info
+    assert after["drop_no_mbuf"] == before["drop_no_mbuf"] and \
+        after["drop_tx_full"] == before["drop_tx_full"], info
+    assert after["tcp_request_timeouts"] == before["tcp_request_timeouts"], info
+    n, fails, nfails, worst = side_result
+    assert n >= 10 and nfails == 0 and worst < 1.0, "the other client: %s" % info
+    assert rd("GET", "pk") == VALUE
+
+
+def test_pipeline_never_read_is_reset(tb, rd):
+    """A client that pipelines a million GETs and never reads: the node stops reading it,
+    serves others meanwhile, and resets it --request-timeout (3 s) after the last bytes it
+    took, giving back what it held; nothing is dropped."""
+    assert rd("SET", "pk", VALUE) == "OK"
+    before = tb.telemetry(1)
+    base_conns = tb.settled_connections(1)
+    side, stop, side_end = _start_side(multiprocessing.get_context("fork"))
+    s = tb.track(socket.socket())
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.connect((node_ip(1), 6379))
+    s.setblocking(False)
+    side_result, fate, t_reset = None, None, None
+    try:
+        sent, stalled, _ = _push_until_stalled(tb, s, GET_REQ * 10000, len(GET_REQ) * N_PIPE, 1.0)
+        t_stall = time.monotonic()
+        deadline = t_stall + 3 + 5
+        while time.monotonic() < deadline:
+            if tb.telemetry(1)["tcp_request_timeouts"] > before["tcp_request_timeouts"]:
+                t_reset = time.monotonic() - t_stall
+                break
+            time.sleep(0.1)
+        side_result = _stop_side(side, stop, side_end)
+        try:
+            while s.recv(1 << 20):
+                pass
+            fate = "eof"
+        except ConnectionResetError:
+            fate = "reset"
+        except BlockingIOError:
+            fate = "open"
+    finally:
+        if side_result is None:
+            side_result = _stop_side(side, stop, side_end)
+        s.close()
+    after = tb.telemetry(1)
+    info = "stalled %s after %d bytes; reset %s s after; fate %s; side client %s" % (
+        stalled, sent, t_reset, fate, side_result)
+    print(info)
+    assert stalled, info
+    assert t_reset is not None and after["tcp_request_timeouts"] == \
+        before["tcp_request_timeouts"] + 1 and fate == "reset", info
     assert after["drop_no_mbuf"] == before["drop_no_mbuf"] and \
         after["drop_tx_full"] == before["drop_tx_full"], info
     n, fails, nfails, worst = side_result
-    assert n >= 40 and nfails == 0 and worst < 1.0, "the other client: %s" % info
-    assert rd("GET", "pk") == VALUE
+    assert n >= 10 and nfails == 0 and worst < 1.0, "the other client: %s" % info
+    assert tb.settled_connections(1) <= base_conns, info
 
 
 # ---- slow large uploads ----

@@ -368,22 +368,23 @@ def _split(buf, i):
     return t, buf[i:j + 2], kids, end
 
 
-def canon(raw):
+def canon(raw, flat=None):
     """raw with the members of every set (~) and the pairs of every map (%) in byte order,
     everything else as it was: two servers' replies compare byte for byte though their
-    hash tables order members differently."""
-    def walk(i):
+    hash tables order members differently. RESP2 sends sets and maps as arrays: flat="set"
+    sorts a top-level array's members, flat="map" its pairs."""
+    def walk(i, top=False):
         t, head, kids, end = _split(raw, i)
         if not kids:
             return raw[i:end]
         parts = [walk(s) for s, _ in kids]
-        if t == b"~":
+        if t == b"~" or (top and t == b"*" and flat == "set"):
             parts.sort()
-        elif t in b"%":
+        elif t in b"%" or (top and t == b"*" and flat == "map"):
             pairs = sorted(zip(parts[0::2], parts[1::2]))
             parts = [x for p in pairs for x in p]
         return head + b"".join(parts)
-    out = walk(0)
+    out = walk(0, True)
     if len(out) != len(raw):
         raise ValueError("trailing bytes after a reply: %r" % raw[:80])
     return out
