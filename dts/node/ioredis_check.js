@@ -184,7 +184,10 @@ const scenarios = {
 
   async auth() {
     const steps = [
-      ['no password', async () => { const c = await client({ password: undefined }); return c.get('k'); }],
+      // (the ready check's INFO would fail first and close the connection, as with Redis)
+      ['no password', async () => {
+        const c = await client({ password: undefined, enableReadyCheck: false }); return c.get('k');
+      }],
       ['wrong password', async () => client({ password: 'nope' }).then(() => 'connected')],
       ['right password', async () => { const c = await client(); return [await c.set('k', 'v'), await c.get('k')]; }],
       ['as default', async () => { const c = await client({ username: 'default' }); return c.get('k'); }],
