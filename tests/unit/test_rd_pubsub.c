@@ -436,7 +436,16 @@ static void acl_channels(void **state)
 	CMD2(&adm, &sub, "ACL SETUSER u resetchannels &more\r\n");
 	ASSERT_GOT(&adm, "+OK\r\n");
 	assert_true(sub.fin || sub.rst);
-	cmd1(&adm, "ACL DELUSER u\r\n");
+	/* a subscriber whose user is deleted goes too */
+	dpc_close(&h, &sub);
+	open_conn(&sub, rbuf, sizeof(rbuf));
+	cmd1(&sub, "AUTH u any\r\n");
+	ASSERT_GOT(&sub, "+OK\r\n");
+	cmd1(&sub, "SUBSCRIBE more\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$9\r\nsubscribe\r\n$4\r\nmore\r\n:1\r\n");
+	CMD2(&adm, &sub, "ACL DELUSER u nosuch\r\n");
+	ASSERT_GOT(&adm, ":1\r\n");
+	assert_true(sub.fin || sub.rst);
 	dpc_close(&h, &adm);
 	dpc_close(&h, &sub);
 }
