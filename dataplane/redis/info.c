@@ -203,8 +203,7 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 		"sync_full", "sync_partial_ok", "sync_partial_err", NULL
 	};
 	static const char *const none2[] = {
-		"pubsub_channels", "pubsub_patterns", "pubsubshard_channels", "latest_fork_usec",
-		"total_forks", "unexpected_error_replies", NULL
+		"latest_fork_usec", "total_forks", "unexpected_error_replies", NULL
 	};
 
 	kv_u(t, "total_connections_received", in->connections);
@@ -225,8 +224,17 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 	kv_u(t, "evicted_clients", 0);
 	kv_u(t, "keyspace_hits", in->hits);
 	kv_u(t, "keyspace_misses", in->misses);
+	kv_u(t, "pubsub_channels", in->pubsub_channels);
+	kv_u(t, "pubsub_patterns", in->pubsub_patterns);
+	kv_u(t, "pubsubshard_channels", in->pubsub_shard);
 	kv_zero(t, none2);
 	kv_u(t, "total_error_replies", in->errors);
+	kv_u(t, "client_output_buffer_limit_disconnections", in->obuf_disconnections);
+	/* (wirecache's own: keyspace events and WC_BUS_LOST losses, keyev.h) */
+	kv_u(t, "keyspace_events_raised", in->kev_raised);
+	kv_u(t, "keyspace_events_sent", in->kev_sent);
+	kv_u(t, "keyspace_events_received", in->kev_received);
+	kv_u(t, "keyspace_events_lost", in->kev_lost);
 }
 
 static void replication(struct rd_text *t, const struct rd_info *in)
@@ -417,6 +425,17 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 	in->evicted = wt.evictions;
 	in->hits = wt.op.get_hits;
 	in->misses = wt.op.get_misses;
+	rd_pubsub_totals(app, &in->pubsub_channels, &in->pubsub_patterns, &in->pubsub_shard);
+	in->obuf_disconnections = sub0(rt.obuf_disconnections, srv->base.obuf_disconnections);
+	{
+		struct rd_keyev_lc kt;
+
+		rd_keyev_totals(app, &kt);
+		in->kev_raised = kt.raised;
+		in->kev_sent = kt.sent;
+		in->kev_received = kt.received;
+		in->kev_lost = kt.lost;
+	}
 	if (getrusage(RUSAGE_SELF, &self) == 0) {
 		in->cpu_sys = tv_us(self.ru_stime);
 		in->cpu_user = tv_us(self.ru_utime);

@@ -196,6 +196,7 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 	srv->slowlog_slower_than = 10000;
 	srv->slowlog_max_len = 128;
 	srv->acllog_max_len = 128;
+	rd_push_srv_init(&srv->push);
 	snprintf(srv->requirepass, sizeof(srv->requirepass), "%s", requirepass ? requirepass : "");
 	srv->next_client_id = 1;
 	rte_spinlock_init(&srv->admin_lock);
@@ -206,6 +207,7 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 		rte_free(srv->cmd_base);
 		return -1;
 	}
+	rd_keyev_setup();
 	if (rd_acl_init(srv, requirepass, aclfile) != 0) {
 		rte_free(srv->slowlog);
 		rte_free(srv->cmd_base);
@@ -271,6 +273,7 @@ void rd_server_totals(const struct wc_app *app, struct rd_totals *t)
 		t->connections += ld(&st->connections);
 		t->unknown += ld(&st->unknown);
 		t->open += ld(&st->open);
+		t->obuf_disconnections += ld(&st->obuf_disconnections);
 	}
 }
 

@@ -17,6 +17,7 @@
 #include <rte_spinlock.h>
 
 #include "redis/cluster_map.h"
+#include "redis/keyev.h"
 #include "redis/rd.h"
 
 struct wc_app;
@@ -28,7 +29,7 @@ struct wc_lcore;
 #define RD_SLOWLOG_ARG_MAX (RD_SLOWLOG_ARG_BYTES + 32)
 #define RD_PASS_MAX 512			/* requirepass as CONFIG GET returns it */
 
-/* notify-keyspace-events classes (Redis's letters; the events come later) */
+/* notify-keyspace-events classes (Redis's letters; the events: redis/keyev.h) */
 enum rd_notify {
 	RD_NOTIFY_KEYSPACE = 1u << 0,	/* K */
 	RD_NOTIFY_KEYEVENT = 1u << 1,	/* E */
@@ -45,6 +46,8 @@ enum rd_notify {
 	RD_NOTIFY_MODULE = 1u << 13,	/* d */
 	RD_NOTIFY_NEW = 1u << 14,	/* n */
 };
+/* notify-keyspace-events' letters to flags (config_cmd.c); false: a letter Redis lacks. */
+bool rd_notify_parse(const uint8_t *p, uint32_t n, uint32_t *flags);
 #define RD_NOTIFY_ALL (RD_NOTIFY_GENERIC | RD_NOTIFY_STRING | RD_NOTIFY_LIST | RD_NOTIFY_SET | \
 		       RD_NOTIFY_HASH | RD_NOTIFY_ZSET | RD_NOTIFY_EXPIRED | RD_NOTIFY_EVICTED | \
 		       RD_NOTIFY_STREAM | RD_NOTIFY_MODULE)
@@ -63,6 +66,7 @@ struct rd_slowlog_entry {
 /* The node's Redis counters summed over lcores (INFO, CONFIG RESETSTAT's baseline). */
 struct rd_totals {
 	uint64_t commands, rejected, failed, net_in, net_out, connections, unknown, open;
+	uint64_t obuf_disconnections;	/* cut past client-output-buffer-limit (push.h) */
 };
 
 struct rd_server {
@@ -92,7 +96,8 @@ struct rd_server {
 	uint32_t maxclients_cap;	/* maxclients' bound: the connection tables' size */
 	int64_t slowlog_slower_than;	/* microseconds, -1 = off */
 	uint32_t slowlog_max_len;
-	uint32_t notify_flags;		/* enum rd_notify */
+	uint32_t notify_flags;		/* enum rd_notify (then rd_keyev_settings_changed) */
+	struct rd_keyev_srv keyev;	/* keyspace events (redis/keyev.h) */
 	char requirepass[RD_PASS_MAX];	/* (admin_lock) */
 	/* clients */
 	uint64_t next_client_id;
@@ -111,6 +116,7 @@ struct rd_server {
 	uint64_t *cmd_base;		/* 4 per command id: calls, cycles, rejected, failed */
 	uint64_t peak_memory;
 	int64_t lastsave;		/* LASTSAVE: no persistence, the start time */
+	struct rd_push_srv push;	/* client-output-buffer-limit (push.h) */
 };
 
 /* The node's Redis side, set up before the lcores (main.c). */

@@ -49,6 +49,17 @@ printf '{\n  "instr.udp_get": %s,\n  "instr.tcp_get": %s,\n  "instr.resp_get": %
 	"${instr[udp]}" "${instr[tcp]}" "${instr[resp]}" "${instr[udpoffload]}" "${instr[tcpoffload]}" \
 	"${instr[respoffload]}" "$ratio" "$(awk -F= '/^ratio.resp_vs_tcp_get=/ {print $2}' "$log")" >"$out/get.json"
 
+echo "== keyspace events while nobody listens (notify-keyspace-events \"\" vs KEA, no subscriber)"
+"$dir/get_replay" --keyev | tee -a "$log"
+for n in "" 1; do
+	GET_REPLAY_NOTIFY=$n valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
+		"$dir/get_replay" --callgrind tcp_set >/dev/null 2>&1
+	echo "instr.tcp_set_notify${n:+_on}=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))" >>"$log"
+done
+echo "  instructions per memcached SET over TCP: notifications off" \
+	"$(awk -F= '/^instr.tcp_set_notify=/ {print $2}' "$log"), on with nobody listening" \
+	"$(awk -F= '/^instr.tcp_set_notify_on=/ {print $2}' "$log")" | tee -a "$log"
+
 echo "== network: the link's ceiling, wirecache over UDP and TCP, memcached and redis"
 net=(--quick)
 [ "${BENCH_QUICK:-0}" = 1 ] || net=()
@@ -60,6 +71,10 @@ echo "== redis-benchmark against a node and against redis-server"
 rb=()
 [ "${BENCH_QUICK:-0}" = 1 ] && rb=(--quick)
 /usr/bin/python3 tools/bench/redisbench.py --results "$out" "${rb[@]}" | tee -a "$log"
+
+echo "== PUBLISH fan-out: messages delivered per second per core, beside redis-server"
+"$dir/pubsub_replay" | tee -a "$log"
+/usr/bin/python3 tools/bench/pubsubbench.py --results "$out" "${rb[@]}" | tee -a "$log"
 
 echo "== summary"
 grep -E '^(ratio|store|latency|instr)\.[a-z0-9_.]+=' "$log" || true
