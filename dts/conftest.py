@@ -14,6 +14,9 @@ The `mc` (UDP) and `mct` (TCP) fixtures are clients of node 1 on a freshly
 flushed cache. The testbed is torn down at the end of the session, whatever
 happened; a node that dies during a test fails it.
 
+The `rd` fixture is a raw RESP connection (lib/resp.py) to node 1's Redis port on
+a freshly flushed keyspace, authenticated where the layout sets --requirepass.
+
 A node can also be left alive but unreachable (a test that broke the link and
 did not put it back). So before each test module, if a testbed is up, every
 node must answer ping and a memcached request over TCP (a few seconds at
@@ -29,6 +32,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from lib import resp as respmod  # noqa: E402
 from lib import testbed as tbmod  # noqa: E402
 
 _bed = None
@@ -152,4 +156,21 @@ def mct(tb):
     """A memcached-over-TCP connection to node 1 on a freshly flushed cache."""
     c = tb.tcp(1)
     assert c.cmd("flush_all") == b"OK\r\n", "flush_all over TCP before the test did not answer OK"
+    return c
+
+
+def redis_password(config):
+    """The --requirepass of a layout, or None."""
+    a = list(config.args)
+    return a[a.index("--requirepass") + 1] if "--requirepass" in a else None
+
+
+@pytest.fixture
+def rd(tb):
+    """A raw RESP connection to node 1's Redis port on a freshly flushed keyspace."""
+    c = tb.track(respmod.Resp(tbmod.node_ip(1)))
+    pw = redis_password(tb.config)
+    if pw:
+        assert c.raw("AUTH", pw) == b"+OK\r\n", "AUTH with the layout's password failed"
+    assert c.raw("FLUSHALL") == b"+OK\r\n", "FLUSHALL before the test did not answer OK"
     return c

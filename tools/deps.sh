@@ -2,7 +2,8 @@
 # deps.sh - every Debian package wirecache needs to build, test, benchmark and
 # run, and what each one is needed for.
 #
-#   tools/deps.sh           install the missing packages (`make deps` runs it, then --check)
+#   tools/deps.sh           install the missing packages and Node modules (`make deps`
+#                           runs it, then --check)
 #   tools/deps.sh --check   check that every program, C library, header, Python
 #                           and Node module the project uses is there; name the
 #                           package of each missing one; exit 1 if any is missing
@@ -16,7 +17,10 @@
 #   py      a Python module, imported by Debian's /usr/bin/python3
 # Node modules are not in the table: for each package.json in the tree
 # (outside node_modules and build/), --check wants node and npm and every
-# dependency in node_modules next to it (`npm ci --prefix FOLDER` installs them).
+# dependency in node_modules next to it. Installing adds Debian's nodejs and
+# npm where `node` (or `npm`) is missing (a node from elsewhere is kept), then
+# runs `npm ci --prefix FOLDER` (the committed package-lock.json, exactly)
+# where node_modules is missing or was made from another lockfile.
 #
 # For deps.sh's own test: $WC_DEPS_EXTRA adds table lines, $WC_DEPS_ROOT is the
 # tree searched for package.json (default: the repository).
@@ -71,6 +75,7 @@ prog   memcached         memcached
 prog   redis-server      redis-server
 prog   redis-cli         redis-tools
 prog   redis-benchmark   redis-tools
+prog   tclsh             tcl
 prog   gnuplot           gnuplot-nox
 ${WC_DEPS_EXTRA:-}
 "
@@ -152,15 +157,19 @@ if [ "${1:-}" = "--check" ]; then
 	check
 	exit
 fi
-[ $# -eq 0 ] || { sed -n '2,21p' "$0"; exit 2; }
+[ $# -eq 0 ] || { sed -n '2,25p' "$0"; exit 2; }
 
 # ---- install ----
 
-# the packages of the table, each once; nodejs and npm where a package.json wants them
+# the packages of the table, each once; Debian's nodejs and npm where a
+# package.json wants them and the program is missing (a node installed from
+# elsewhere, with its own npm, conflicts with Debian's npm package)
 mapfile -t PACKAGES < <(awk 'NF == 3 { print $3 }' <<<"$DEPS" | awk '!seen[$0]++')
-if [ -n "$(find "$NODE_ROOT" \( -name node_modules -o -name build -o -name .git \) -prune -o \
-	-name package.json -type f -print -quit)" ]; then
-	PACKAGES+=(nodejs npm)
+mapfile -t NODE_DIRS < <(find "$NODE_ROOT" \( -name node_modules -o -name build -o -name .git \) \
+	-prune -o -name package.json -type f -print | sort | xargs -r -n1 dirname)
+if [ ${#NODE_DIRS[@]} -gt 0 ]; then
+	command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+	command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 fi
 
 missing=()
@@ -169,21 +178,35 @@ for p in "${PACKAGES[@]}"; do
 		missing+=("$p")
 	fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "deps: installing ${missing[*]}"
 SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-	command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
-	SUDO="sudo"
+if [ ${#missing[@]} -ne 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+		SUDO="sudo"
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	if ! $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+		$SUDO apt-get update -q
+		$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+	fi
+	# memcached and redis-server are only baselines for `make bench`, started by it
+	# on ports of its own: no system daemons
+	if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+		$SUDO systemctl disable --now memcached redis-server >/dev/null 2>&1 || true
+	fi
 fi
-export DEBIAN_FRONTEND=noninteractive
-if ! $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; then
-	$SUDO apt-get update -q
-	$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
-# memcached and redis-server are only baselines for `make bench`, started by it
-# on ports of its own: no system daemons
-if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-	$SUDO systemctl disable --now memcached redis-server >/dev/null 2>&1 || true
-fi
+
+# Node modules: `npm ci` (exactly the committed lockfile) where node_modules is
+# missing or was installed from another lockfile; the lockfile's hash is kept in
+# node_modules/.wc-lock-sha256 after a successful install
+for d in "${NODE_DIRS[@]}"; do
+	[ -f "$d/package-lock.json" ] || { echo "deps: $d has no package-lock.json" >&2; exit 1; }
+	want=$(sha256sum "$d/package-lock.json" | cut -d' ' -f1)
+	have=$(cat "$d/node_modules/.wc-lock-sha256" 2>/dev/null || true)
+	[ "$want" = "$have" ] && continue
+	echo "deps: npm ci --prefix $d"
+	npm ci --prefix "$d" --no-audit --no-fund --loglevel=error
+	echo "$want" >"$d/node_modules/.wc-lock-sha256"
+done

@@ -302,6 +302,17 @@ static bool deliver(struct wc_tcb *c, struct rte_mbuf *m, uint32_t seq)
 		return false;	/* nothing new */
 	rte_pktmbuf_adj(m, (uint16_t)skip);
 	len -= skip;
+	if (c->app_closed) {
+		/*
+		 * The application is done with this connection (QUIT, a protocol
+		 * error, HTTP): what the peer still sends is taken and dropped, so
+		 * a client busy writing is not stalled by a shut window until the
+		 * close times out; it reads the last reply and our FIN instead.
+		 */
+		c->rcv_nxt += len;
+		rte_pktmbuf_free(m);
+		return true;
+	}
 	room = wc_tcp_rcv_window(c);
 	if (len > room) {
 		if (wc_tcp_squeezed(c))
@@ -488,6 +499,7 @@ static bool predicted(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m,
 	    (s->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG |
 			 RTE_TCP_URG_FLAG)) != RTE_TCP_ACK_FLAG ||
 	    s->seq != c->rcv_nxt || c->nooo || c->in_recovery || c->dupacks || c->fin_sent ||
+	    c->app_closed ||
 	    c->snd_nxt != c->snd_max || acked > c->snd_max - c->snd_una || wnd == 0 ||
 	    (s->len == 0 && acked == 0) || s->len > c->rcv_adv - c->rcv_nxt ||
 	    s->len > wc_tcp_rcv_window(c))

@@ -13,7 +13,10 @@
  * lcore: no other write to the partition can come in between. The session
  * is borrowed by the owner for the call (its environment switched to the
  * owner's, so every write the handlers make is local there); the
- * connection's lcore does not touch it until the completion. WATCH
+ * connection's lcore does not touch it until the completion, and the owner
+ * gives back EXEC's own progress (step, cursor) as it found it and leaves
+ * the count of calls out (pending) alone: the connection's lcore reads it
+ * while the owner runs, and its completion re-enters EXEC at step 1. WATCH
  * records each key's CAS (or its absence); EXEC checks them on the owner
  * first and answers a null array if any changed, expired or appeared.
  * Readers on other lcores may see the transaction's writes before EXEC
@@ -363,6 +366,7 @@ static void exec_owner(struct rd_owner *o)
 	struct mc_out *home_out = s->out;
 	struct resp_cmd saved = s->cmd;
 	const struct rd_cmd *exec_def = s->def;
+	uint32_t step = s->step, cursor = s->cursor;
 	uint8_t saved_job[RD_JOB_BYTES];
 	uint32_t saved_base = s->pending_base;
 	struct rd_arena_mark mark = rd_arena_mark(s);
@@ -415,6 +419,8 @@ static void exec_owner(struct rd_owner *o)
 	s->out = home_out;
 	s->cmd = saved;
 	s->def = exec_def;
+	s->step = step;
+	s->cursor = cursor;
 	s->acc = s->acc2 = 0;
 	memcpy(s->job, saved_job, sizeof(saved_job));
 }
@@ -446,10 +452,13 @@ static enum rd_res exec(struct rd_session *s)
 		} else {
 			rt = (struct rd_route){ .part = NULL, .owner = rd_env(s)->self };
 		}
-		r = rd_call(s, &rt, exec_owner, true, 0, NULL, 0);
-		if (r == RD_BUSY)
-			return r;
+		/* step 1 before the call: once it is out, the owner has the session */
 		s->step = 1;
+		r = rd_call(s, &rt, exec_owner, true, 0, NULL, 0);
+		if (r == RD_BUSY) {
+			s->step = 0;
+			return r;
+		}
 		if (r == RD_PENDING)
 			return r;
 	}

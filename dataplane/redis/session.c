@@ -40,10 +40,13 @@ struct rd_server *rd_server(const struct rd_session *s)
 void rd_session_init(struct rd_session *s, uint64_t id, uint64_t now_ms)
 {
 	void *owner = s->owner;
+	size_t tail = offsetof(struct rd_session, nstages);
 
+	/* all but the arena's small buffer, which is used only below small_used: the
+	 * fields after the arena too (the name, the library, the user), or a connection
+	 * would show what an earlier one on the same session memory set */
 	memset(s, 0, offsetof(struct rd_session, arena.small));
-	/* (and what follows the arena: the memory may have held another session) */
-	memset(&s->nstages, 0, sizeof(*s) - offsetof(struct rd_session, nstages));
+	memset((uint8_t *)s + tail, 0, sizeof(*s) - tail);
 	s->owner = owner;
 	s->owner_kind = MC_OWNER_REDIS;
 	s->proto = 2;
@@ -650,5 +653,6 @@ void rd_session_complete(struct rd_session *s, struct wc_mbox_req *req, struct m
 
 bool rd_session_mid_request(const struct rd_session *s, const struct mc_inq *in)
 {
-	return s->st == RD_S_PARSE && in->len > 0;
+	/* a command begun: bytes of it waiting, or taken already (a bulk in a stage) */
+	return s->st == RD_S_PARSE && (in->len > 0 || s->parser.st != 0);
 }

@@ -1,5 +1,5 @@
 /*
- * clock.h - the coarse per-lcore clock and memcached exptime rules.
+ * clock.h - the per-lcore clock and memcached exptime rules.
  *
  * Every thread that uses the store owns a struct wc_clock and ticks it once
  * per poll loop (or burst); store operations read clock->now and never make a
@@ -54,7 +54,7 @@ void wc_clock_init(struct wc_clock *c, int64_t epoch_unix);
 /* The process-wide epoch: the first caller fixes it. */
 int64_t wc_clock_default_epoch(void);
 
-/* Refresh clock->now from the coarse real-time clock (vDSO, no syscall). */
+/* Refresh clock->now and ->ms from the real-time clock (vDSO, no syscall). */
 void wc_clock_tick(struct wc_clock *c);
 
 enum wc_exptime_kind {

@@ -122,12 +122,21 @@ CONFIGS = {
     "tcp-short": Config("tcp-short", args=("--max-value", "1m", "--idle-timeout", "3")),
     # TCP with room for 4 connections: the 5th is refused
     "tcp-limit": Config("tcp-limit", args=("--max-connections", "4")),
-    # Redis Cluster on one node; its node id kept outside the testbed's state (restarts)
-    "redis-cluster": Config("redis-cluster", args=(
-        "--cluster", "--state-dir", "/tmp/wirecache-dts-redis-cluster")),
     # slow uploads: 256 MiB (a 32 MiB stage pool), values up to 1 MiB, a 10 s request timeout
     "uploads": Config("uploads", memory="256M", args=TRUSTED + ("--max-value", "1m",
                                                                 "--request-timeout", "10")),
+    # Redis (test_redis_*.py): two workers, so writes cross lcores through the mailbox;
+    # values up to 1 MiB; a stalled upload is reset after 3 s (--request-timeout)
+    "redis": Config("redis", workers=2, memory="256M",
+                    args=TRUSTED + ("--max-value", "1m", "--request-timeout", "3")),
+    # Redis with a password for the default user (AUTH, ACL); memcached over TCP is then
+    # served only to --mc-allow sources: the clients' subnet (the health check uses it)
+    "redis-auth": Config("redis-auth", args=TRUSTED + ("--requirepass", "wc-secret",
+                                                       "--mc-allow", NET + ".0/24")),
+    # Redis Cluster mode, two workers: the node owns all 16384 slots (CROSSSLOT, CLUSTER
+    # commands); its node id kept outside the testbed's state (it must survive restarts)
+    "redis-cluster": Config("redis-cluster", workers=2, args=TRUSTED + (
+        "--cluster", "--state-dir", "/tmp/wirecache-dts-redis-cluster")),
 }
 ORDER = list(CONFIGS)
 

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "store/clock.h"
@@ -106,6 +107,37 @@ static void tick_is_monotonic(void **state)
 	assert_int_equal(c.now, ahead);
 }
 
+static int64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A tick reads the time to the millisecond: never behind the real time read just
+ * before it. (Redis's PXAT/EXAT and PTTL count on it: a key given PXAT now+10000
+ * must show a PTTL of at most 10000; a coarse clock lagging a few ms showed 10003.)
+ */
+static void tick_reads_the_millisecond(void **state)
+{
+	struct wc_clock c;
+
+	(void)state;
+	wc_clock_init(&c, wc_clock_default_epoch());
+	for (int i = 0; i < 20000; i++) {
+		int64_t before = real_ms(), got, after;
+
+		wc_clock_tick(&c);
+		got = wc_clock_unix_ms(&c);
+		after = real_ms();
+		if (got < before || got > after)
+			fail_msg("tick %d: clock %lld ms, real time %lld..%lld ms", i, (long long)got,
+				 (long long)before, (long long)after);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -116,6 +148,7 @@ int main(void)
 		cmocka_unit_test(far_future_clamps),
 		cmocka_unit_test(ttl_left),
 		cmocka_unit_test(tick_is_monotonic),
+		cmocka_unit_test(tick_reads_the_millisecond),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

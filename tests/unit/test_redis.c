@@ -411,6 +411,26 @@ static void inline_and_protocol_errors(void **state)
 	dpc_close(&h, &c);
 }
 
+/*
+ * A new connection starts as a new client: nothing of an earlier connection's
+ * (whose session memory it may reuse) shows, its name above all.
+ */
+static void fresh_connection_state(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		EXPECT("CLIENT GETNAME\r\n", "$-1\r\n");
+		EXPECT("CLIENT SETNAME old-name\r\nCLIENT SETINFO LIB-NAME oldlib\r\n"
+		       "CLIENT SETINFO LIB-VER 9.9\r\nHELLO 3 SETNAME hello-name\r\n"
+		       "CLIENT GETNAME\r\n",
+		       "+OK\r\n+OK\r\n+OK\r\n%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\n"
+		       "version\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:#\r\n"
+		       "$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\n"
+		       "modules\r\n*0\r\n$10\r\nhello-name\r\n");
+		EXPECT("CLIENT GETNAME\r\nGET nope\r\n", "$-1\r\n$-1\r\n");
+	}
+}
+
 /* A lone GET per segment takes the transport's fast path: the same replies, counted alike. */
 static void single_get_fast_path(void **state)
 {
@@ -490,6 +510,51 @@ static void large_value(void **state)
 	assert_true(h.lc->stage.admitted >= 1);
 }
 
+static void advance(uint64_t ms)
+{
+	h.lc->tcp->now_ms += ms;
+	h.lc->tcp->now_us += ms * 1000;
+	wc_tcp_poll(h.lc);
+	wc_net_flush(h.lc);
+}
+
+/*
+ * A client silent in the middle of a request is reset after --request-timeout,
+ * also when what it sent of a large bulk went into a stage (and so no longer
+ * waits in the input queue); a client idle between commands is not.
+ */
+static void request_timeout_resets_silent_uploads(void **state)
+{
+	static char part[40000];
+	static const char head[] = "*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$100000\r\n";
+	uint32_t ms = h.app.cfg.request_timeout_ms;
+	uint64_t before = h.lc->tcp->st.request_timeouts;
+	struct dpc staged, line, idle;
+	static uint8_t b1[256], b2[256], b3[256];
+
+	(void)state;
+	flush();
+	assert_true(ms > 0);
+	memset(part, 'u', sizeof(part));
+	assert_true(dpc_open(&h, &staged, next_port++, 6379, b1, sizeof(b1)));
+	assert_true(dpc_open(&h, &line, next_port++, 6379, b2, sizeof(b2)));
+	assert_true(dpc_open(&h, &idle, next_port++, 6379, b3, sizeof(b3)));
+	dpc_send(&h, &staged, head, sizeof(head) - 1, 1400);
+	dpc_send(&h, &staged, part, sizeof(part), 1400);
+	assert_true(h.lc->stage.nfree < h.lc->stage.nchunks);	/* the bulk went into a stage */
+	dpc_send(&h, &line, "SET x", 5, 1400);
+	dpc_send(&h, &idle, "PING\r\n", 6, 1400);
+	for (uint32_t t = 0; t < ms + 200; t += 50)
+		advance(50);
+	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, staged.cport, 6379));
+	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, line.cport, 6379));
+	assert_non_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, idle.cport, 6379));
+	assert_int_equal(h.lc->tcp->st.request_timeouts, before + 2);
+	assert_int_equal(h.lc->stage.nfree, h.lc->stage.nchunks);	/* the stage came back */
+	dpc_close(&h, &idle);
+	EXPECT("EXISTS half\r\n", ":0\r\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -500,9 +565,11 @@ int main(void)
 		cmocka_unit_test(transactions),
 		cmocka_unit_test(resp3_and_connection),
 		cmocka_unit_test(inline_and_protocol_errors),
+		cmocka_unit_test(fresh_connection_state),
 		cmocka_unit_test(single_get_fast_path),
 		cmocka_unit_test(pipeline_any_cut),
 		cmocka_unit_test(large_value),
+		cmocka_unit_test(request_timeout_resets_silent_uploads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

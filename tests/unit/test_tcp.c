@@ -782,6 +782,46 @@ static void http_gets_hung_up_on(void **state)
 }
 
 /*
+ * Once the application closed (here: HTTP hung up on), what the peer keeps
+ * sending is acknowledged and dropped: far more than a window goes through
+ * without a stall, and none of it is kept.
+ */
+static void data_after_close_is_taken_and_dropped(void **state)
+{
+	struct client c = connect_(CPORT + 60);
+	static const char junk[1000] = { 'x' };
+	struct wc_tcb *t;
+	char out[64];
+	uint32_t last_ack = 0;
+	uint16_t last_win = 0;
+	uint32_t held;
+
+	(void)state;
+	assert_int_equal(request(&c, "POST /upload HTTP/1.1\r\n", out, sizeof(out)), 0);
+	t = wc_tcb_lookup(h.lc->tcp, DP_CLIENT, CPORT + 60, 11211);
+	assert_non_null(t);
+	assert_true(t->app_closed);
+	held = t->rx.len;	/* (the hung-up request itself, never read) */
+	for (unsigned i = 0; i < 300; i++) {
+		dp_clear_sent(&h);
+		tx(c.port, RTE_TCP_ACK_FLAG, c.seq, c.ack, 65535, junk, sizeof(junk), NULL, 0);
+		c.seq += sizeof(junk);
+		for (unsigned k = 0; k < h.nsent; k++) {
+			struct sseg s = rx_seg(k);
+
+			if (s.flags & RTE_TCP_FIN_FLAG)
+				c.ack = s.seq + 1;
+			last_ack = s.ack;
+			last_win = s.win;
+		}
+	}
+	/* 300,000 bytes: every one acknowledged, the window still open, nothing held */
+	assert_int_equal(last_ack, c.seq);
+	assert_true(last_win > 0);
+	assert_int_equal(t->rx.len, held);
+}
+
+/*
  * A peer that stops in the middle of a request (a partial line, a value
  * half sent) is reset after --request-timeout; one idle between requests
  * is not.
@@ -1480,6 +1520,7 @@ int main(void)
 		cmocka_unit_test(resets),
 		cmocka_unit_test(idle_timeout_closes),
 		cmocka_unit_test(http_gets_hung_up_on),
+		cmocka_unit_test(data_after_close_is_taken_and_dropped),
 		cmocka_unit_test(request_timeout_resets_silent_uploads),
 		cmocka_unit_test(buffer_pressure_shrinks_windows),
 		cmocka_unit_test(stage_wait_holds_window_to_share),
