@@ -22,6 +22,7 @@
 #include "core/netstats.h"
 #include "net/neigh.h"
 #include "proto/mc_session.h"
+#include "redis/keyev.h"
 #include "redis/rd.h"
 #include "store/mailbox.h"
 #include "store/stage.h"
@@ -84,6 +85,7 @@ struct wc_lcore {
 	struct wc_tcp_lc *tcp;		/* this lcore's TCP (net/tcp.h) */
 	struct wc_stage_pool stage;	/* large values being received (store/stage.h) */
 	struct rd_lcore_stats rdst;	/* the Redis engine's counters (redis/rd.h) */
+	struct rd_keyev_lc keyev;	/* keyspace events (redis/keyev.h) */
 	struct wc_bus_lc *bus;		/* messages to and from other lcores (core/bus.h) */
 	/* the last neighbour looked up, for this clock second */
 	uint32_t memo_ip, memo_now, memo_gen;

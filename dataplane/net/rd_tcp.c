@@ -284,6 +284,7 @@ int rd_lcore_init(struct wc_lcore *lc)
 	lc->rdst.cycles = mem + n;
 	lc->rdst.cmd_rejected = mem + 2 * n;
 	lc->rdst.cmd_failed = mem + 3 * n;
+	rd_keyev_lcore_init(lc);
 	return 0;
 }
 

@@ -18,7 +18,7 @@
  *   proto-max-bulk-len      the longest bulk argument, up to --max-value
  *   save, appendonly        "" and "no": there is no persistence; those are
  *                           the only values accepted
- *   notify-keyspace-events  kept (Redis's letters); events come later
+ *   notify-keyspace-events  Redis's letters (keyspace events: keyev.h)
  *   cluster-enabled, databases   read only
  *   slowlog-log-slower-than, slowlog-max-len (at most 1024 entries)
  *   acllog-max-len          ACL LOG keeps at most 128 entries whatever it says
@@ -395,6 +395,7 @@ static bool apply_notify(struct cfg_env *e, const union pval *v, const char **er
 {
 	(void)err;
 	__atomic_store_n(&e->srv->notify_flags, (uint32_t)v->u, __ATOMIC_RELAXED);
+	rd_keyev_settings_changed(e->app);
 	return true;
 }
 

@@ -206,6 +206,7 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 		rte_free(srv->cmd_base);
 		return -1;
 	}
+	rd_keyev_setup();
 	if (rd_acl_init(srv, requirepass, aclfile) != 0) {
 		rte_free(srv->slowlog);
 		rte_free(srv->cmd_base);

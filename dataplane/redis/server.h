@@ -17,6 +17,7 @@
 #include <rte_spinlock.h>
 
 #include "redis/cluster_map.h"
+#include "redis/keyev.h"
 #include "redis/rd.h"
 
 struct wc_app;
@@ -28,7 +29,7 @@ struct wc_lcore;
 #define RD_SLOWLOG_ARG_MAX (RD_SLOWLOG_ARG_BYTES + 32)
 #define RD_PASS_MAX 512			/* requirepass as CONFIG GET returns it */
 
-/* notify-keyspace-events classes (Redis's letters; the events come later) */
+/* notify-keyspace-events classes (Redis's letters; the events: redis/keyev.h) */
 enum rd_notify {
 	RD_NOTIFY_KEYSPACE = 1u << 0,	/* K */
 	RD_NOTIFY_KEYEVENT = 1u << 1,	/* E */
@@ -92,7 +93,8 @@ struct rd_server {
 	uint32_t maxclients_cap;	/* maxclients' bound: the connection tables' size */
 	int64_t slowlog_slower_than;	/* microseconds, -1 = off */
 	uint32_t slowlog_max_len;
-	uint32_t notify_flags;		/* enum rd_notify */
+	uint32_t notify_flags;		/* enum rd_notify (then rd_keyev_settings_changed) */
+	struct rd_keyev_srv keyev;	/* keyspace events (redis/keyev.h) */
 	char requirepass[RD_PASS_MAX];	/* (admin_lock) */
 	/* clients */
 	uint64_t next_client_id;

@@ -15,6 +15,10 @@
  *                                    the same on a port that checks and sets
  *                                    IPv4/UDP/TCP checksums itself, as most
  *                                    NICs do (memif and tap do not)
+ *   get_replay --callgrind udp_set|tcp_set [--offload]
+ *                                    a memcached SET of an existing key (the
+ *                                    same size) instead, over UDP or TCP: the
+ *                                    write path's cost
  *
  * TCP requests are spread over CONNS established connections; each request
  * segment acknowledges the previous reply on its connection, as a client
@@ -43,8 +47,9 @@ struct conn {
 	uint32_t seq, ack;
 };
 
-enum { T_UDP, T_TCP, T_RESP, T_COUNT };
-static const char *const tname[T_COUNT] = { "udp", "tcp", "resp" };
+enum { T_UDP, T_TCP, T_RESP, T_UDP_SET, T_TCP_SET, T_COUNT };
+#define T_TIMED T_UDP_SET	/* the GETs are timed; SETs are only counted (--callgrind) */
+static const char *const tname[T_COUNT] = { "udp", "tcp", "resp", "udp_set", "tcp_set" };
 
 static struct conn conns[CONNS], rconns[CONNS];
 
@@ -124,10 +129,14 @@ static void load(void)
 /* Build one round of requests over one transport, as rx_burst would hand them over. */
 static void build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 {
-	/* "VALUE key:000000000000 0 32\r\n" + value + "\r\nEND\r\n"; RESP: "$32\r\n" + value + "\r\n" */
-	const uint32_t reply_len = t == T_RESP ? 5 + VALUE + 2 : 29 + VALUE + 7;
+	/*
+	 * "VALUE key:000000000000 0 32\r\n" + value + "\r\nEND\r\n"; RESP: "$32\r\n" + value +
+	 * "\r\n"; a SET: "STORED\r\n"
+	 */
+	const bool set = t == T_UDP_SET || t == T_TCP_SET;
+	const uint32_t reply_len = set ? 8 : t == T_RESP ? 5 + VALUE + 2 : 29 + VALUE + 7;
 	static uint8_t frame[256];
-	char cmd[64];
+	char cmd[128];
 
 	for (int i = 0; i < REQS; i++) {
 		int n, k;
@@ -135,11 +144,17 @@ static void build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 
 		*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
 		k = (int)((*seed >> 33) % KEYS);
-		if (t == T_RESP)
+		if (t == T_RESP) {
 			n = snprintf(cmd, sizeof(cmd), "*2\r\n$3\r\nGET\r\n$16\r\nkey:%012d\r\n", k);
-		else
+		} else if (set) {
+			n = snprintf(cmd, sizeof(cmd), "set key:%012d 0 0 %d\r\n", k, VALUE);
+			memset(cmd + n, 'w', VALUE);
+			memcpy(cmd + n + VALUE, "\r\n", 2);
+			n += VALUE + 2;
+		} else {
 			n = snprintf(cmd, sizeof(cmd), "get key:%012d\r\n", k);
-		if (t != T_UDP) {
+		}
+		if (t != T_UDP && t != T_UDP_SET) {
 			struct conn *c = t == T_RESP ? &rconns[i % CONNS] : &conns[i % CONNS];
 
 			len = dp_tcp_ports(frame, c->port, t == T_RESP ? 6379 : 11211,
@@ -182,13 +197,14 @@ int main(int argc, char **argv)
 {
 	static struct rte_mbuf *rx[REQS];
 	const char *only = argc > 2 && strcmp(argv[1], "--callgrind") == 0 ? argv[2] : NULL;
-	uint64_t seed = 42, hits0;
-	double best[T_COUNT] = { 1e9, 1e9, 1e9 };
-	int rounds = only ? 2 : 9, done = 0;
+	uint64_t seed = 42, hits0, sets0;
+	double best[T_COUNT] = { 1e9, 1e9, 1e9, 1e9, 1e9 };
+	int rounds = only ? 2 : 9, done = 0, sets = 0;
 
 	offload = only && argc == 4 && strcmp(argv[3], "--offload") == 0;
 	if ((argc > 1 && !only) || argc > 4 || (argc == 4 && !offload)) {
-		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp [--offload]]\n");
+		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp|udp_set|tcp_set "
+			"[--offload]]\n");
 		return 2;
 	}
 	if (dp_eal_init() != 0 || dp_setup(&h, NULL) != 0) {
@@ -205,16 +221,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	hits0 = h.lc->ctx.st.get_hits;
+	sets0 = h.lc->ctx.st.ops[WC_OP_SET];
 	/* the transports' rounds alternate, so all see the same machine; the first of each warms up */
 	for (int round = 0; round < rounds; round++) {
 		for (int t = 0; t < T_COUNT; t++) {
 			double secs;
 
-			if (only && strcmp(only, tname[t]) != 0)
+			if (only ? strcmp(only, tname[t]) != 0 : t >= T_TIMED)
 				continue;
 			build_round(t, rx, &seed);
 			secs = replay_round(rx, only && round == 1);
-			done++;
+			if (t < T_TIMED)
+				done++;
+			else
+				sets++;
 			if (round > 0 && secs < best[t])
 				best[t] = secs;
 		}
@@ -222,6 +242,11 @@ int main(int argc, char **argv)
 	if (h.lc->ctx.st.get_hits - hits0 != (uint64_t)done * REQS) {
 		fprintf(stderr, "get_replay: %lu hits of %d requests\n",
 			(unsigned long)(h.lc->ctx.st.get_hits - hits0), done * REQS);
+		return 1;
+	}
+	if (h.lc->ctx.st.ops[WC_OP_SET] - sets0 != (uint64_t)sets * REQS) {
+		fprintf(stderr, "get_replay: %lu sets of %d requests\n",
+			(unsigned long)(h.lc->ctx.st.ops[WC_OP_SET] - sets0), sets * REQS);
 		return 1;
 	}
 	if (h.lc->tcp->st.retransmits || wc_tcp_active(h.lc) != 2 * CONNS) {
