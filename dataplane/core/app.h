@@ -56,6 +56,8 @@ typedef uint16_t (*wc_tx_fn)(struct wc_app *app, uint16_t port, uint16_t queue,
 			      struct rte_mbuf **pkts, uint16_t n);
 
 struct wc_bus_lc;
+struct rd_push_lc;
+struct rd_pubsub_lc;
 
 struct wc_lcore {
 	unsigned id;			/* worker index = mailbox endpoint */
@@ -87,6 +89,8 @@ struct wc_lcore {
 	struct rd_lcore_stats rdst;	/* the Redis engine's counters (redis/rd.h) */
 	struct rd_keyev_lc keyev;	/* keyspace events (redis/keyev.h) */
 	struct wc_bus_lc *bus;		/* messages to and from other lcores (core/bus.h) */
+	struct rd_push_lc *push;	/* push frames' output list (redis/push.h) */
+	struct rd_pubsub_lc *pubsub;	/* Pub/Sub subscriptions (redis/pubsub.h) */
 	/* the last neighbour looked up, for this clock second */
 	uint32_t memo_ip, memo_now, memo_gen;
 	struct rte_ether_addr memo_mac;

@@ -26,6 +26,7 @@
 #include "net/neigh.h"
 #include "net/net.h"
 #include "net/tcp.h"
+#include "redis/push.h"
 #include "redis/server.h"
 
 #define SPIN_BEFORE_SLEEP 2000
@@ -229,6 +230,7 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	work += serve_mailbox(lc);
 	work += wc_mc_udp_poll(lc);
 	work += wc_tcp_poll(lc);
+	rd_push_output(lc);	/* frames without a request, written this loop (redis/push.h) */
 	wc_net_flush(lc);
 	work += wc_migrate_lcore_work(lc->id, &lc->ctx.clock);
 	if (app->rd) {

@@ -18,6 +18,8 @@
 #include "store/item.h"
 #include "redis/acl.h"
 #include "redis/clients.h"
+#include "redis/pubsub.h"
+#include "redis/push.h"
 #include "redis/server.h"
 
 static void rd_tcp_open(struct wc_lcore *lc, struct wc_tcb *c)
@@ -57,6 +59,9 @@ static void rd_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
 	if (!c->app_opened)
 		return;
 	ended(lc, c);
+	/* what it listens to goes now (no call in flight reads it), with its unsent pushes */
+	rd_pubsub_release(lc, &c->rd);
+	rd_push_release(&c->rd);
 	/* a call still in flight may read the command: its completion releases */
 	if (!c->rd.pending)
 		rd_session_release(&c->rd, &lc->env);
@@ -267,6 +272,48 @@ unsigned rd_tcp_kill(struct wc_lcore *lc, rd_client_match match, void *arg)
 	return n;
 }
 
+/* ---- push frames (redis/push.h) ---- */
+
+/* A connection whose session may still be written to. */
+static bool push_open(const struct wc_tcb *c)
+{
+	return c && c->state != TCP_FREE && !c->zombie && !c->app_closed && c->app_opened &&
+	       c->app == &wc_rd_tcp_app && !c->out.failed &&
+	       (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT);
+}
+
+bool rd_tcp_push_conn(struct rd_session *s, struct rd_push_conn *v)
+{
+	struct wc_tcb *c = s->owner;
+
+	if (!push_open(c))
+		return false;
+	wc_tcp_out_commit(c);
+	*v = (struct rd_push_conn){ .lc = c->lc, .out = &c->out, .queued = c->tx.len,
+				    .pool_low = c->lc->tcp->pool_low };
+	return true;
+}
+
+void rd_tcp_push_send(struct wc_lcore *lc, struct rd_session *s)
+{
+	struct wc_tcb *c = s->owner;
+
+	if (!push_open(c))
+		return;
+	wc_tcp_out_commit(c);
+	wc_tcp_output(lc, c);
+}
+
+bool rd_tcp_push_reset(struct wc_lcore *lc, struct rd_session *s)
+{
+	struct wc_tcb *c = s->owner;
+
+	if (!c || c->state == TCP_FREE || c->zombie || c->app != &wc_rd_tcp_app)
+		return false;
+	wc_tcp_reset_conn(lc, c);
+	return true;
+}
+
 /* ---- the Redis engine's per-lcore counters ---- */
 
 int rd_lcore_init(struct wc_lcore *lc)
@@ -285,11 +332,16 @@ int rd_lcore_init(struct wc_lcore *lc)
 	lc->rdst.cmd_rejected = mem + 2 * n;
 	lc->rdst.cmd_failed = mem + 3 * n;
 	rd_keyev_lcore_init(lc);
+	if (rd_push_lcore_init(lc, lc->tcp ? lc->tcp->ntcb : 1) != 0 ||
+	    rd_pubsub_lcore_init(lc) != 0)
+		return -1;
 	return 0;
 }
 
 void rd_lcore_fini(struct wc_lcore *lc)
 {
+	rd_pubsub_lcore_fini(lc);
+	rd_push_lcore_fini(lc);
 	rte_free(lc->rdst.calls);
 	memset(&lc->rdst, 0, sizeof(lc->rdst));
 }

@@ -32,6 +32,8 @@
 #include "proto/mc_session.h"
 #include "proto/resp.h"
 #include "proto/resp_out.h"
+#include "redis/pubsub.h"
+#include "redis/push.h"
 #include "store/kv.h"
 
 struct wc_lcore;
@@ -151,6 +153,7 @@ enum rd_client_flags {
 	RD_C_NO_EVICT = 1u << 8,	/* CLIENT NO-EVICT on */
 	RD_C_KILLED = 1u << 9,		/* CLIENT KILL: close at the next chance */
 	RD_C_CLOSE_AFTER_REPLY = 1u << 10,
+	RD_C_PUBSUB = 1u << 12,		/* subscribed to something (pubsub.c; CLIENT LIST's P) */
 };
 
 /*
@@ -233,6 +236,8 @@ struct rd_session {
 	struct rd_multi *multi;
 	uint8_t nwatch;
 	struct rd_watch *watch;		/* RD_WATCH_MAX, in a stage chunk while any is set */
+	struct rd_push_sess push;	/* frames without a request (push.h) */
+	struct rd_pubsub_sess sub;	/* Pub/Sub subscriptions (pubsub.h) */
 };
 
 void rd_session_init(struct rd_session *s, uint64_t id, uint64_t now_ms);
@@ -256,7 +261,8 @@ void rd_session_complete(struct rd_session *s, struct wc_mbox_req *req, struct m
 static inline bool rd_session_idle(const struct rd_session *s)
 {
 	return s->st == RD_S_PARSE && s->parser.st == 0 && s->fast_get && s->authenticated &&
-	       !(s->flags & (RD_C_MULTI | RD_C_REPLY_OFF | RD_C_REPLY_SKIP_NEXT | RD_C_KILLED));
+	       !(s->flags & (RD_C_MULTI | RD_C_REPLY_OFF | RD_C_REPLY_SKIP_NEXT | RD_C_KILLED |
+			     RD_C_PUBSUB));
 }
 
 /* The command-table id of GET (for the fast path's statistics), set by rd_cmds_init. */
@@ -296,6 +302,7 @@ struct rd_lcore_stats {
 	/* per command id; time in TSC cycles (INFO converts: no division per command) */
 	uint64_t *calls, *cycles, *cmd_rejected, *cmd_failed;
 	uint64_t open;			/* gauge: Redis sessions not yet ended (connected_clients) */
+	uint64_t obuf_disconnections;	/* cut past client-output-buffer-limit (push.h) */
 	struct rd_inst inst;		/* written by the lcore, read by INFO on any lcore */
 };
 

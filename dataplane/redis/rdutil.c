@@ -1,6 +1,7 @@
 /*
  * rdutil.c - helpers shared by the command families (see rdutil.h).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "core/app.h"
@@ -90,4 +91,39 @@ enum rd_res rd_fanout(struct rd_session *s, uint32_t first, uint32_t step, rd_ow
 		s->cursor++;
 	}
 	return rd_calls_out(s) ? RD_PENDING : RD_DONE;
+}
+
+enum rd_res rd_fanout_lcores(struct rd_session *s, rd_owner_fn fn,
+			     bool (*want)(const struct wc_app *app, unsigned i))
+{
+	const struct wc_app *app = rd_lcore(s)->app;
+
+	if (s->step == 0) {
+		s->step = 1;
+		s->cursor = 0;
+	}
+	while (s->cursor < app->nworkers) {
+		unsigned i = s->cursor;
+		const struct wc_lcore *lc = app->lc[i];
+		struct rd_route rt = { .owner = i };
+
+		if (want && !want(app, i)) {
+			s->cursor++;
+			continue;
+		}
+		/* (a partition it owns, for the request's form; the call concerns the lcore) */
+		if (lc->nparts) {
+			rt.part_idx = (uint16_t)lc->part_idx[0];
+			rt.part = app->parts[rt.part_idx];
+		}
+		if (rd_call(s, &rt, fn, false, i, NULL, 0) == RD_BUSY)
+			return RD_BUSY;
+		s->cursor++;
+	}
+	return rd_calls_out(s) ? RD_PENDING : RD_DONE;
+}
+
+struct wc_lcore *rd_owner_lcore(const struct rd_owner *o)
+{
+	return (struct wc_lcore *)(void *)((char *)o->ctx - offsetof(struct wc_lcore, ctx));
 }

@@ -10,6 +10,8 @@
 #include "redis/rd.h"
 #include "store/item.h"
 
+struct wc_app;
+
 #define RD_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
 #define RD_CROSSSLOT "CROSSSLOT Keys in request don't hash to the same slot"
 
@@ -58,5 +60,19 @@ bool rd_keys_one_partition(const struct rd_session *s, uint32_t first, uint32_t 
  * where it stopped). Uses s->step and s->cursor.
  */
 enum rd_res rd_fanout(struct rd_session *s, uint32_t first, uint32_t step, rd_owner_fn fn);
+
+/*
+ * Run fn once on every worker lcore (on this one inline, on the others as
+ * owner calls), or only on those want(app, i) accepts; fn gets the lcore's
+ * index in o->arg0 (rd_owner_lcore(o) is that lcore) and adds to
+ * acc/acc2. RD_DONE once every call ran; otherwise call again when
+ * re-entered (it goes on where it stopped). Uses s->step and s->cursor
+ * (s->step 0 starts it). Not inside a transaction (EXEC cannot wait).
+ */
+enum rd_res rd_fanout_lcores(struct rd_session *s, rd_owner_fn fn,
+			     bool (*want)(const struct wc_app *app, unsigned i));
+
+/* The lcore an owner function runs on. */
+struct wc_lcore *rd_owner_lcore(const struct rd_owner *o);
 
 #endif

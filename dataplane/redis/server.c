@@ -196,6 +196,7 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 	srv->slowlog_slower_than = 10000;
 	srv->slowlog_max_len = 128;
 	srv->acllog_max_len = 128;
+	rd_push_srv_init(&srv->push);
 	snprintf(srv->requirepass, sizeof(srv->requirepass), "%s", requirepass ? requirepass : "");
 	srv->next_client_id = 1;
 	rte_spinlock_init(&srv->admin_lock);

@@ -113,6 +113,7 @@ struct rd_server {
 	uint64_t *cmd_base;		/* 4 per command id: calls, cycles, rejected, failed */
 	uint64_t peak_memory;
 	int64_t lastsave;		/* LASTSAVE: no persistence, the start time */
+	struct rd_push_srv push;	/* client-output-buffer-limit (push.h) */
 };
 
 /* The node's Redis side, set up before the lcores (main.c). */

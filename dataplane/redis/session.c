@@ -147,6 +147,8 @@ static void command_memory_release(struct rd_session *s)
 void rd_session_release(struct rd_session *s, struct mc_env *env)
 {
 	s->env = env;
+	rd_pubsub_release(env->arg, s);
+	rd_push_release(s);
 	command_memory_release(s);
 	rd_multi_discard(s);
 	rd_watch_clear(s);
@@ -397,6 +399,9 @@ static void finish(struct rd_session *s, struct mc_inq *in, bool rejected)
 		s->flags &= ~RD_C_REPLY_SKIP;
 	if (s->st != RD_S_CLOSE)
 		s->st = RD_S_PARSE;
+	/* frames that came while the reply was being written follow it (push.h) */
+	if (s->push.bl_head)
+		rd_push_cmd_done(s);
 }
 
 /* A sink that drops everything (CLIENT REPLY OFF / SKIP). */
@@ -627,6 +632,7 @@ enum mc_run rd_session_run(struct rd_session *s, struct mc_inq *in, struct mc_ou
 		s->call_failed = false;
 		s->redact = 0;
 		s->last_ms = (uint64_t)wc_clock_unix_ms(&env->ctx->clock);
+		rd_push_cmd_start(&s->push, out->written, ((struct wc_lcore *)env->arg)->id);
 		if (!admit(s)) {
 			finish(s, in, s->def != NULL);
 			continue;

@@ -24,6 +24,7 @@
 #include "net/neigh.h"
 #include "net/net.h"
 #include "net/tcp.h"
+#include "redis/push.h"
 #include "redis/server.h"
 
 #define DP_IP 0xC612000Bu		/* 198.18.0.11 */
@@ -171,10 +172,13 @@ static inline void dp_input(struct dp_harness *h, const void *frame, size_t len)
 	memcpy(rte_pktmbuf_append(m, (uint16_t)len), frame, len);
 	wc_net_input(h->lc, 0, m);
 	wc_mc_udp_poll(h->lc);
+	rd_push_output(h->lc);	/* push frames written meanwhile (redis/push.h) */
 	wc_net_flush(h->lc);
 	/* what the lcore told itself over the bus (core/bus.h), and what that sends */
-	if (wc_bus_drain(h->lc, 64))
+	if (wc_bus_drain(h->lc, 64)) {
+		rd_push_output(h->lc);
 		wc_net_flush(h->lc);
+	}
 }
 
 /* ---- frame builders ---- */

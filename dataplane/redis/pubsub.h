@@ -1,0 +1,111 @@
+/*
+ * pubsub.h - Redis Pub/Sub on the dataplane: channels, patterns and shard
+ * channels, their subscribers, and delivery.
+ *
+ * Subscriptions live on the subscriber's lcore: a per-lcore table of the
+ * channels (and shard channels) its connections listen to, a list of its
+ * patterns (each pattern once, with its subscribers), and per session the
+ * list of what it listens to. Their memory comes from a per-lcore slab
+ * pool (pubsub_table.c); nothing is shared, nothing locks. What other lcores
+ * read of an lcore is a few counters (atomics): whether it has any
+ * subscription at all, and whether it may want keyspace channels.
+ *
+ * PUBLISH delivers to the local subscribers inline and to every other lcore
+ * that has subscriptions through an owner call (rd_fanout_lcores), which
+ * reads the publisher's arguments in place while it waits; the receivers of
+ * every lcore add up to the reply. A publisher's next command starts only
+ * after its PUBLISH completed everywhere, so its messages arrive in order.
+ * An owner call first drains the bus of its lcore, so what a publisher sent
+ * there earlier by bus (a PUBLISH inside a transaction, below) is
+ * delivered first.
+ *
+ * Inside a transaction (EXEC runs its commands on one lcore and cannot
+ * wait for others) PUBLISH delivers inline on that lcore and by bus message
+ * (core/bus.h: flushed before EXEC's completion, so before its reply) to
+ * the others; its count then includes only the subscribers of the lcore
+ * that ran the transaction. SUBSCRIBE and its kin inside a transaction run
+ * only when it runs on the connection's own lcore (no keys elsewhere).
+ */
+#ifndef WC_REDIS_PUBSUB_H
+#define WC_REDIS_PUBSUB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/resp.h"
+
+struct rd_session;
+struct rd_cmd;
+struct rd_user;
+struct wc_app;
+struct wc_lcore;
+struct ps_link;
+
+#define RD_PS_NAME_MAX RESP_CONTIG_MAX	/* channels and patterns: always contiguous */
+
+/* A session's subscriptions (in struct rd_session; zeroed with it). */
+struct rd_pubsub_sess {
+	struct ps_link *head, *tail;	/* in the order made */
+	uint32_t nsub, npsub, nssub;	/* channels, patterns, shard channels */
+};
+
+/* ---- the interface for keyspace events (K) ---- */
+
+/* Deliver on this lcore to its subscribers of ch and matching patterns; returns receivers. */
+unsigned rd_pubsub_local(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
+			 const uint8_t *msg, uint32_t mlen);
+
+/*
+ * May lcore i have a subscriber for a keyspace/keyevent channel (a channel
+ * starting with "__keyspace@" or "__keyevent@", or any pattern)? Cheap,
+ * read from any lcore.
+ */
+bool rd_pubsub_lcore_wants_keyspace(const struct wc_app *app, unsigned i);
+
+/* ---- the rest of the engine ---- */
+
+/* Has lcore i any subscription at all (channels, patterns, shard channels)? Any lcore. */
+bool rd_pubsub_lcore_active(const struct wc_app *app, unsigned i);
+
+/* Per lcore: tables and pool (rd_lcore_init / fini). */
+int rd_pubsub_lcore_init(struct wc_lcore *lc);
+void rd_pubsub_lcore_fini(struct wc_lcore *lc);
+
+/* The connection is going away: every subscription goes, silently (on lc, its lcore). */
+void rd_pubsub_release(struct wc_lcore *lc, struct rd_session *s);
+
+/*
+ * Before a command runs (session.c's admit, after ACL and cluster): RESP2's
+ * subscribed mode allows only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT
+ * and RESET. false: the error is written.
+ */
+bool rd_pubsub_admit(struct rd_session *s, const struct rd_cmd *c);
+
+/* RESET: every subscription goes, no replies. */
+void rd_pubsub_reset(struct rd_session *s);
+
+/* PING in RESP2 subscribed mode answers ["pong", arg]: is s in it? */
+bool rd_pubsub_resp2_mode(const struct rd_session *s);
+
+/*
+ * The command's channel arguments the ACL checks (Redis's channel specs:
+ * PUBLISH's, SUBSCRIBE's and PSUBSCRIBE's, not the unsubscribes): first
+ * and last argument, whether they are patterns. false: none.
+ */
+bool rd_pubsub_acl_channels(const struct rd_cmd *c, const struct resp_cmd *cmd, uint32_t *first,
+			    uint32_t *last, bool *pattern);
+
+/*
+ * ACL SETUSER changed user uid: close its connections on every lcore that
+ * listen to something its rules no longer allow (Redis 7.0 does). An owner
+ * function for rd_fanout_lcores; the uid is read from the job area's first
+ * 8 bytes.
+ */
+struct rd_owner;
+void rd_pubsub_acl_kill_owner(struct rd_owner *o);
+
+/* The node's counts summed over lcores (INFO: a name on several lcores counts on each). */
+void rd_pubsub_totals(const struct wc_app *app, uint64_t *channels, uint64_t *patterns,
+		      uint64_t *shard);
+
+#endif
