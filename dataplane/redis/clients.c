@@ -63,6 +63,7 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 	int64_t age = (now_ms - (int64_t)s->created_ms) / 1000,
 		idle = (now_ms - (int64_t)s->last_ms) / 1000;
 	char *f = fl;
+	uint16_t tf = rd_trk_flags(&s->trk);
 
 	rd_peer_str(addr, sizeof(addr), s->raddr, s->rport);
 	rd_peer_str(laddr, sizeof(laddr), s->laddr, (uint16_t)s->laddr_port);
@@ -73,6 +74,12 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 	/* Redis's letters, in its order */
 	if (flags & RD_C_MULTI)
 		*f++ = 'x';
+	if (tf & RD_TRK_ON)
+		*f++ = 't';
+	if (tf & RD_TRK_BROKEN)
+		*f++ = 'R';
+	if (tf & RD_TRK_BCAST)
+		*f++ = 'B';
 	if (flags & RD_C_DIRTY_CAS)
 		*f++ = 'd';
 	if (flags & RD_C_CLOSE_AFTER_REPLY)
@@ -89,7 +96,7 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 	rd_text_printf(t, "id=%lu addr=%s laddr=%s fd=%u name=%s age=%ld idle=%ld flags=%s db=0 "
 		       "sub=0 psub=0 ssub=0 multi=%ld qbuf=%lu qbuf-free=%lu argv-mem=%lu "
 		       "multi-mem=%lu rbs=0 rbp=0 obl=0 oll=%u omem=%lu tot-mem=%lu events=%s "
-		       "cmd=%s user=%s redir=-1 resp=%u lib-name=%s lib-ver=%s",
+		       "cmd=%s user=%s redir=%ld resp=%u lib-name=%s lib-ver=%s",
 		       (unsigned long)s->id, addr, laddr, v->fd, name, (long)(age > 0 ? age : 0),
 		       (long)(idle > 0 ? idle : 0), fl,
 		       (flags & RD_C_MULTI) ? (long)rd_multi_count(s) : -1L,
@@ -98,6 +105,7 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 		       (unsigned long)(sizeof(struct rd_session) + v->qbuf + v->omem + argv_mem +
 				       multi_mem),
 		       v->writing ? "rw" : "r", cmd, user ? user : "(superuser)",
+		       (tf & RD_TRK_ON) && s->trk.redir_id ? (long)s->trk.redir_id : -1L,
 		       (unsigned)s->proto, lname, lver);
 }
 

@@ -40,9 +40,11 @@
 #include "redis/glob.h"
 #include "redis/server.h"
 #include "redis/text.h"
+#include "redis/tracking.h"
 
 struct cfg_env {
 	struct wc_app *app;
+	struct wc_lcore *lc;		/* the lcore running CONFIG */
 	struct rd_server *srv;
 	char err[192];			/* an error made up on the spot */
 };
@@ -467,6 +469,25 @@ static bool apply_acllog_len(struct cfg_env *e, const union pval *v, const char 
 	return true;
 }
 
+/* tracking-table-max-keys (client tracking: redis/tracking.h) */
+static void get_trk_max(struct cfg_env *e, char *buf, size_t cap)
+{
+	put_u(buf, cap, rd_tracking_max_keys(e->srv));
+}
+
+static bool check_trk_max(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+			  const char **err)
+{
+	return uint_in(e, p, n, 0, INT64_MAX, &v->u, err);
+}
+
+static bool apply_trk_max(struct cfg_env *e, const union pval *v, const char **err)
+{
+	(void)err;
+	rd_tracking_set_max_keys(e->lc, v->u);
+	return true;
+}
+
 static const struct param params[] = {
 	{ "maxmemory", get_maxmemory, check_maxmemory, NULL },
 	{ "maxmemory-policy", get_policy, check_policy, NULL },
@@ -482,6 +503,7 @@ static const struct param params[] = {
 	{ "slowlog-log-slower-than", get_slower, check_slower, apply_slower },
 	{ "slowlog-max-len", get_slowlen, check_slowlen, apply_slowlen },
 	{ "acllog-max-len", get_acllog_len, check_acllog_len, apply_acllog_len },
+	{ "tracking-table-max-keys", get_trk_max, check_trk_max, apply_trk_max },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))
@@ -527,6 +549,7 @@ unsigned rd_config_find(const uint8_t *pat, uint32_t len, const char **names, un
 static void env_of(struct rd_session *s, struct cfg_env *e)
 {
 	e->app = rd_lcore(s)->app;
+	e->lc = rd_lcore(s);
 	e->srv = rd_server(s);
 	e->err[0] = 0;
 }

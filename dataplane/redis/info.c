@@ -25,6 +25,7 @@
 #include "net/tcp.h"
 #include "redis/cmds.h"
 #include "redis/info.h"
+#include "redis/tracking.h"
 
 /* ---- which sections ---- */
 
@@ -130,7 +131,7 @@ static void clients(struct rd_text *t, const struct rd_info *in)
 	kv_u(t, "cluster_connections", 0);
 	kv_u(t, "maxclients", in->maxclients);
 	kv_u(t, "blocked_clients", 0);
-	kv_u(t, "tracking_clients", 0);
+	kv_u(t, "tracking_clients", in->trk_clients);
 	kv_u(t, "clients_in_timeout_table", 0);
 }
 
@@ -204,7 +205,7 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 	};
 	static const char *const none2[] = {
 		"pubsub_channels", "pubsub_patterns", "pubsubshard_channels", "latest_fork_usec",
-		"total_forks", "unexpected_error_replies", NULL
+		"total_forks", NULL
 	};
 
 	kv_u(t, "total_connections_received", in->connections);
@@ -226,6 +227,10 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 	kv_u(t, "keyspace_hits", in->hits);
 	kv_u(t, "keyspace_misses", in->misses);
 	kv_zero(t, none2);
+	kv_u(t, "tracking_total_keys", in->trk_keys);
+	kv_u(t, "tracking_total_items", in->trk_items);
+	kv_u(t, "tracking_total_prefixes", in->trk_prefixes);
+	kv_u(t, "unexpected_error_replies", 0);
 	kv_u(t, "total_error_replies", in->errors);
 }
 
@@ -394,6 +399,15 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 	in->started = srv->started;
 	in->port = srv->port;
 	in->clients = rt.open;
+	{
+		struct rd_trk_totals tt;
+
+		rd_tracking_totals(app, &tt);
+		in->trk_clients = tt.clients;
+		in->trk_keys = tt.keys;
+		in->trk_items = tt.items;
+		in->trk_prefixes = tt.prefixes;
+	}
 	in->maxclients = __atomic_load_n(&app->cfg.max_conns, __ATOMIC_RELAXED);
 	in->used = rd_used_memory(app, &in->index, &in->dataset);
 	in->peak = rd_note_peak(srv, in->used);
