@@ -126,6 +126,8 @@ static void rd_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 		wc_tcp_retry_add(t, c);	/* the peer must read first */
 		goto out;
 	}
+	/* BCAST invalidations batched here go out before anything else is answered */
+	rd_tracking_before_run(lc);
 	before = c->out.written;
 	if (c->tx.len <= WC_TCP_SND_QUEUE_LOW && single_get(lc, c)) {
 		/* answered whole: nothing of the session's state changed */
