@@ -265,6 +265,18 @@ const struct rd_user *acl_session_user(struct rd_session *s)
 	return s->user;
 }
 
+bool rd_acl_may_listen(struct rd_session *s, const uint8_t *ch, uint32_t len, bool pattern)
+{
+	const struct rd_user *u = acl_session_user(s);
+
+	if (!u)
+		return false;
+	for (unsigned i = 0; i < u->nsel; i++)
+		if (acl_channel_ok(&u->sel[i], ch, len, pattern))
+			return true;
+	return false;
+}
+
 static void set_user(struct rd_session *s, const struct rd_acl *t, const struct rd_user *u)
 {
 	s->user = u;
@@ -510,7 +522,8 @@ enum acl_deny acl_check_cmd(struct rd_session *s, const struct rd_user *u,
 	const struct acl_selector *root = &u->sel[0];
 
 	if ((root->flags & (ACL_SEL_ALLCOMMANDS | ACL_SEL_ALLKEYS)) ==
-	    (ACL_SEL_ALLCOMMANDS | ACL_SEL_ALLKEYS))
+	    (ACL_SEL_ALLCOMMANDS | ACL_SEL_ALLKEYS) &&
+	    (!(c->flags & RD_F_PUBSUB) || (root->flags & ACL_SEL_ALLCHANNELS)))
 		return ACL_ALLOWED;
 	nkeys = rd_cmd_keys(c, cmd, keys, 256);
 	if (nkeys == 256 && cmd->argc > 257) {

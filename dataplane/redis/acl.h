@@ -50,6 +50,13 @@ bool rd_acl_mc_gated(const struct rd_server *srv);
 int rd_acl_init(struct rd_server *srv, const char *requirepass, const char *aclfile);
 
 /*
+ * May the user of s (a session of the caller's lcore) listen to channel ch
+ * (pattern: a PSUBSCRIBE pattern) under its current rules? Any selector's
+ * channel list will do, as Redis 7.0 checks them after ACL SETUSER.
+ */
+bool rd_acl_may_listen(struct rd_session *s, const uint8_t *ch, uint32_t len, bool pattern);
+
+/*
  * The user name of s, which may be another lcore's session (CLIENT LIST
  * user=): looked up by the user's id in the current table, so valid until
  * the caller's next quiescent state; NULL when the user was deleted.

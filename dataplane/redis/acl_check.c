@@ -6,13 +6,17 @@
  * position any selector stumbled on.
  *
  * Runs on the request path: no allocation, no lock; the user is read from
- * the published table (acl.c). Pub/Sub channels are not checked yet: no
- * command here publishes or subscribes.
+ * the published table (acl.c). Channels (PUBLISH, SUBSCRIBE, PSUBSCRIBE and
+ * the shard forms: pubsub.c names their arguments) are checked after the
+ * keys, as Redis 7.0 does: a channel against the selector's patterns, a
+ * pattern literally against them.
  */
+#include <string.h>
 #include <strings.h>
 
 #include "redis/acl_impl.h"
 #include "redis/glob.h"
+#include "redis/pubsub.h"
 
 static bool first_arg_ok(const struct acl_selector *s, const struct rd_cmd *c,
 			 const struct resp_cmd *cmd)
@@ -54,15 +58,45 @@ static enum acl_deny selector_check(const struct acl_selector *s, const struct r
 	if (!(s->flags & ACL_SEL_ALLCOMMANDS) && !(c->flags & RD_F_NO_AUTH) &&
 	    !acl_sel_bit(s, c->id) && !first_arg_ok(s, c, cmd))
 		return ACL_DENIED_CMD;
-	if (s->flags & ACL_SEL_ALLKEYS)
-		return ACL_ALLOWED;
-	for (unsigned k = 0; k < nkeys; k++) {
-		if (!key_ok(s, resp_argv(cmd, keys[k]), acl_key_perm(c, cmd, k))) {
-			*errpos = keys[k];
-			return ACL_DENIED_KEY;
+	if (!(s->flags & ACL_SEL_ALLKEYS)) {
+		for (unsigned k = 0; k < nkeys; k++) {
+			if (!key_ok(s, resp_argv(cmd, keys[k]), acl_key_perm(c, cmd, k))) {
+				*errpos = keys[k];
+				return ACL_DENIED_KEY;
+			}
+		}
+	}
+	if (!(s->flags & ACL_SEL_ALLCHANNELS) && (c->flags & RD_F_PUBSUB)) {
+		uint32_t first, last;
+		bool pattern;
+
+		if (!rd_pubsub_acl_channels(c, cmd, &first, &last, &pattern))
+			return ACL_ALLOWED;
+		for (uint32_t i = first; i <= last; i++) {
+			const struct resp_arg *a = resp_argv(cmd, i);
+
+			if (a->kind != RESP_ARG_PTR ||
+			    !acl_channel_ok(s, a->u.p, (uint32_t)a->len, pattern)) {
+				*errpos = i;
+				return ACL_DENIED_CHANNEL;
+			}
 		}
 	}
 	return ACL_ALLOWED;
+}
+
+bool acl_channel_ok(const struct acl_selector *s, const uint8_t *ch, uint32_t len, bool pattern)
+{
+	if (s->flags & ACL_SEL_ALLCHANNELS)
+		return true;
+	for (unsigned i = 0; i < s->nchannels; i++) {
+		const struct acl_pattern *p = &s->channels[i];
+
+		if (pattern ? (p->len == len && memcmp(p->p, ch, len) == 0) :
+			      rd_glob_match((const uint8_t *)p->p, p->len, ch, len, false))
+			return true;
+	}
+	return false;
 }
 
 enum acl_deny acl_user_check(const struct rd_user *u, const struct rd_cmd *c,

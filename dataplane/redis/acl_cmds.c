@@ -13,6 +13,7 @@
 
 #include "redis/acl.h"
 #include "redis/acl_impl.h"
+#include "redis/rdutil.h"
 #include "redis/cmds.h"
 #include "redis/server.h"
 
@@ -88,6 +89,8 @@ static enum rd_res setuser(struct rd_session *s)
 	char err[512];
 	int at;
 
+	if (s->step)
+		goto kill;	/* re-entered: the calls below completed */
 	if (!args || !lens || !name) {
 		rd_err(s, "ERR out of memory");
 		return RD_DONE;
@@ -129,7 +132,17 @@ static enum rd_res setuser(struct rd_session *s)
 		rd_err(s, "ERR out of memory");
 		return RD_DONE;
 	}
+	memcpy(s->job, &u->uid, sizeof(u->uid));
 	acl_commit(srv, t);
+kill:
+	/* subscribers of this user listening where it may no longer: closed (pubsub.h) */
+	if (!(s->flags & RD_C_MULTI)) {
+		enum rd_res r = rd_fanout_lcores(s, rd_pubsub_acl_kill_owner,
+						 rd_pubsub_lcore_active);
+
+		if (r != RD_DONE)
+			return r;
+	}
 	resp_ok(rd_out(s));
 	return RD_DONE;
 }

@@ -280,6 +280,12 @@ enum acl_deny acl_check_cmd(struct rd_session *s, const struct rd_user *u,
 			    const struct rd_cmd *c, const struct resp_cmd *cmd, bool scratch,
 			    uint32_t *pos);
 
+/*
+ * May selector s use channel ch (pattern: ch is a pattern, compared
+ * literally, as Redis 7.0 does)? (acl_check.c)
+ */
+bool acl_channel_ok(const struct acl_selector *s, const uint8_t *ch, uint32_t len, bool pattern);
+
 /* A denial for ACL LOG (object: the command, key or channel; user: who). */
 void acl_log_add(struct rd_session *s, enum acl_deny reason, enum acl_log_ctx ctx,
 		 const void *object, size_t olen, const char *user, size_t ulen);

@@ -64,6 +64,8 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 		idle = (now_ms - (int64_t)s->last_ms) / 1000;
 	char *f = fl;
 	uint16_t tf = rd_trk_flags(&s->trk);
+	/* replies queued, and push frames waiting behind a reply (push.h) */
+	uint64_t omem = v->omem + rd_push_backlog_bytes(&s->push);
 
 	rd_peer_str(addr, sizeof(addr), s->raddr, s->rport);
 	rd_peer_str(laddr, sizeof(laddr), s->laddr, (uint16_t)s->laddr_port);
@@ -72,6 +74,8 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 	copy_name(lver, sizeof(lver), s->lib_ver, sizeof(s->lib_ver));
 	cmd_fullname(cmd, sizeof(cmd), __atomic_load_n(&s->last_cmd, __ATOMIC_RELAXED));
 	/* Redis's letters, in its order */
+	if (flags & RD_C_PUBSUB)
+		*f++ = 'P';
 	if (flags & RD_C_MULTI)
 		*f++ = 'x';
 	if (tf & RD_TRK_ON)
@@ -94,15 +98,18 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 		*f++ = 'N';
 	*f = 0;
 	rd_text_printf(t, "id=%lu addr=%s laddr=%s fd=%u name=%s age=%ld idle=%ld flags=%s db=0 "
-		       "sub=0 psub=0 ssub=0 multi=%ld qbuf=%lu qbuf-free=%lu argv-mem=%lu "
+		       "sub=%u psub=%u ssub=%u multi=%ld qbuf=%lu qbuf-free=%lu argv-mem=%lu "
 		       "multi-mem=%lu rbs=0 rbp=0 obl=0 oll=%u omem=%lu tot-mem=%lu events=%s "
 		       "cmd=%s user=%s redir=%ld resp=%u lib-name=%s lib-ver=%s",
 		       (unsigned long)s->id, addr, laddr, v->fd, name, (long)(age > 0 ? age : 0),
 		       (long)(idle > 0 ? idle : 0), fl,
+		       __atomic_load_n(&s->sub.nsub, __ATOMIC_RELAXED),
+		       __atomic_load_n(&s->sub.npsub, __ATOMIC_RELAXED),
+		       __atomic_load_n(&s->sub.nssub, __ATOMIC_RELAXED),
 		       (flags & RD_C_MULTI) ? (long)rd_multi_count(s) : -1L,
 		       (unsigned long)v->qbuf, (unsigned long)v->qbuf_free, (unsigned long)argv_mem,
-		       (unsigned long)multi_mem, v->oll, (unsigned long)v->omem,
-		       (unsigned long)(sizeof(struct rd_session) + v->qbuf + v->omem + argv_mem +
+		       (unsigned long)multi_mem, v->oll, (unsigned long)omem,
+		       (unsigned long)(sizeof(struct rd_session) + v->qbuf + omem + argv_mem +
 				       multi_mem),
 		       v->writing ? "rw" : "r", cmd, user ? user : "(superuser)",
 		       (tf & RD_TRK_ON) && s->trk.redir_id ? (long)s->trk.redir_id : -1L,
@@ -111,7 +118,7 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 
 /* ---- CLIENT LIST / INFO ---- */
 
-/* Redis's client types: all of ours are "normal" (no replicas, no pub/sub yet). */
+/* Redis's client types: ours are "normal" or "pubsub" (subscribed to something). */
 static int client_type(const struct resp_arg *a)
 {
 	if (resp_arg_is(a, "normal"))
@@ -138,14 +145,22 @@ struct list_ctx {
 	int64_t now_ms;
 	uint64_t id;			/* 0: every connection */
 	const struct rd_session *only;	/* CLIENT INFO */
+	int type;			/* TYPE: 0 normal, 2 pubsub; -1 any */
 	bool found;
 };
+
+/* Redis's type of a connection: 2 (pubsub) while subscribed to anything, else 0. */
+static int type_of(const struct rd_session *s)
+{
+	return (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & RD_C_PUBSUB) ? 2 : 0;
+}
 
 static void list_one(void *arg, const struct rd_client_view *v)
 {
 	struct list_ctx *x = arg;
 
-	if ((x->id && v->s->id != x->id) || (x->only && v->s != x->only))
+	if ((x->id && v->s->id != x->id) || (x->only && v->s != x->only) ||
+	    (x->type >= 0 && type_of(v->s) != x->type))
 		return;
 	x->found = true;
 	rd_client_line(x->t, v, x->now_ms);
@@ -176,7 +191,7 @@ static void reply_text(struct rd_session *s, const struct rd_text *t)
 enum rd_res rd_client_list(struct rd_session *s)
 {
 	struct rd_text t;
-	struct list_ctx x = { .t = &t, .now_ms = now_ms_of(s) };
+	struct list_ctx x = { .t = &t, .now_ms = now_ms_of(s), .type = -1 };
 	uint32_t argc = rd_argc(s);
 
 	rd_text_session(&t, s);
@@ -187,7 +202,8 @@ enum rd_res rd_client_list(struct rd_session *s)
 			err_type(s, 3);
 			return RD_DONE;
 		}
-		if (type == 0)
+		x.type = type;
+		if (type == 0 || type == 2)
 			list_all(s, &x);
 	} else if (argc > 3 && rd_arg_is(s, 2, "id")) {
 		for (uint32_t i = 3; i < argc; i++) {
@@ -220,7 +236,7 @@ enum rd_res rd_client_list(struct rd_session *s)
 enum rd_res rd_client_info(struct rd_session *s)
 {
 	struct rd_text t;
-	struct list_ctx x = { .t = &t, .now_ms = now_ms_of(s), .only = s };
+	struct list_ctx x = { .t = &t, .now_ms = now_ms_of(s), .only = s, .type = -1 };
 
 	rd_text_session(&t, s);
 	rd_tcp_clients(rd_lcore(s), list_one, &x);
@@ -279,8 +295,8 @@ static bool kill_match(void *arg, const struct rd_client_view *v)
 		if (!same_str(buf, j->laddr, j->laddr_len))
 			return false;
 	}
-	if (j->type > 0)
-		return false;	/* every connection here is "normal" */
+	if (j->type >= 0 && type_of(c) != j->type)
+		return false;	/* (no replica or master connections here) */
 	if (j->id && c->id != j->id)
 		return false;
 	if (j->user) {

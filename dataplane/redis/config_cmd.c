@@ -22,6 +22,8 @@
  *   cluster-enabled, databases   read only
  *   slowlog-log-slower-than, slowlog-max-len (at most 1024 entries)
  *   acllog-max-len          ACL LOG keeps at most 128 entries whatever it says
+ *   client-output-buffer-limit  Redis's three classes; the pubsub class bounds
+ *                           every connection that receives push frames (push.h)
  *
  * CONFIG SET checks every pair before it changes anything, so a request is
  * applied whole or not at all (Redis restores old values instead; the
@@ -488,6 +490,112 @@ static bool apply_trk_max(struct cfg_env *e, const union pval *v, const char **e
 	return true;
 }
 
+/* ---- client-output-buffer-limit: "<class> <hard> <soft> <seconds>" groups ---- */
+
+static const char *const obuf_class[RD_OBUF_CLASSES] = { "normal", "slave", "pubsub" };
+
+static void get_obuf(struct cfg_env *e, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (unsigned c = 0; c < RD_OBUF_CLASSES && n < cap; c++) {
+		const struct rd_obuf_limit *l = &e->srv->push.obuf[c];
+		int k = snprintf(buf + n, cap - n, "%s%s %lu %lu %lu", c ? " " : "", obuf_class[c],
+				 (unsigned long)__atomic_load_n(&l->hard, __ATOMIC_RELAXED),
+				 (unsigned long)__atomic_load_n(&l->soft, __ATOMIC_RELAXED),
+				 (unsigned long)__atomic_load_n(&l->soft_seconds, __ATOMIC_RELAXED));
+
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+}
+
+/* Parse the groups into out[] (classes not named keep what set[] says: false). */
+static bool obuf_parse(const uint8_t *p, uint32_t n, struct rd_obuf_limit *out, bool *set,
+		       const char **err)
+{
+	const uint8_t *w[4];
+	uint32_t wl[4];
+	unsigned k = 0;
+
+	for (uint32_t i = 0;;) {
+		while (i < n && p[i] == ' ')
+			i++;
+		if (i >= n)
+			break;
+		w[k] = p + i;
+		while (i < n && p[i] != ' ')
+			i++;
+		wl[k] = (uint32_t)(w[k] == p + i ? 0 : p + i - w[k]);
+		if (++k < 4)
+			continue;
+		k = 0;
+		{
+			int c = -1;
+			uint64_t hard, soft;
+			int64_t secs;
+
+			if (str_is(w[0], wl[0], "normal"))
+				c = RD_OBUF_NORMAL;
+			else if (str_is(w[0], wl[0], "slave") || str_is(w[0], wl[0], "replica"))
+				c = RD_OBUF_REPLICA;
+			else if (str_is(w[0], wl[0], "pubsub"))
+				c = RD_OBUF_PUBSUB;
+			if (c < 0) {
+				*err = "Invalid client class specified in buffer limit configuration.";
+				return false;
+			}
+			if (!rd_config_memory(w[1], wl[1], &hard) ||
+			    !rd_config_memory(w[2], wl[2], &soft) ||
+			    !rd_parse_ll(w[3], wl[3], &secs) || secs < 0) {
+				*err = "Error in hard, soft or soft_seconds setting in buffer limit "
+				       "configuration.";
+				return false;
+			}
+			out[c] = (struct rd_obuf_limit){ hard, soft, (uint64_t)secs };
+			set[c] = true;
+		}
+	}
+	if (k) {
+		*err = "Wrong number of arguments in buffer limit configuration.";
+		return false;
+	}
+	return true;
+}
+
+static bool check_obuf(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+		       const char **err)
+{
+	struct rd_obuf_limit l[RD_OBUF_CLASSES];
+	bool set[RD_OBUF_CLASSES] = { false };
+
+	(void)e;
+	v->str.p = p;
+	v->str.n = n;
+	return obuf_parse(p, n, l, set, err);
+}
+
+static bool apply_obuf(struct cfg_env *e, const union pval *v, const char **err)
+{
+	struct rd_obuf_limit l[RD_OBUF_CLASSES];
+	bool set[RD_OBUF_CLASSES] = { false };
+
+	if (!obuf_parse(v->str.p, v->str.n, l, set, err))
+		return false;
+	for (unsigned c = 0; c < RD_OBUF_CLASSES; c++) {
+		struct rd_obuf_limit *d = &e->srv->push.obuf[c];
+
+		if (!set[c])
+			continue;
+		__atomic_store_n(&d->hard, l[c].hard, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->soft, l[c].soft, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->soft_seconds, l[c].soft_seconds, __ATOMIC_RELAXED);
+	}
+	return true;
+}
+
 static const struct param params[] = {
 	{ "maxmemory", get_maxmemory, check_maxmemory, NULL },
 	{ "maxmemory-policy", get_policy, check_policy, NULL },
@@ -504,6 +612,7 @@ static const struct param params[] = {
 	{ "slowlog-max-len", get_slowlen, check_slowlen, apply_slowlen },
 	{ "acllog-max-len", get_acllog_len, check_acllog_len, apply_acllog_len },
 	{ "tracking-table-max-keys", get_trk_max, check_trk_max, apply_trk_max },
+	{ "client-output-buffer-limit", get_obuf, check_obuf, apply_obuf },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

@@ -20,6 +20,15 @@ static enum rd_res ping(struct rd_session *s)
 		rd_err_arity(s);
 		return RD_DONE;
 	}
+	if (rd_pubsub_resp2_mode(s)) {
+		/* RESP2 subscribed mode: ["pong", the argument or ""] (pubsub.h) */
+		resp_array(rd_out(s), 2);
+		resp_bulk_str(rd_out(s), "pong");
+		if (rd_argc(s) == 1) {
+			resp_bulk(rd_out(s), "", 0);
+			return RD_DONE;
+		}
+	}
 	if (rd_argc(s) == 2) {
 		const struct resp_arg *a = rd_arg(s, 1);
 
@@ -186,6 +195,7 @@ static enum rd_res reset(struct rd_session *s)
 	rd_multi_discard(s);
 	rd_watch_clear(s);
 	rd_tracking_off(s, false);
+	rd_pubsub_reset(s);	/* every subscription goes (pubsub.h) */
 	s->flags &= RD_C_KILLED;
 	s->proto = 2;
 	s->name[0] = 0;

@@ -204,8 +204,7 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 		"sync_full", "sync_partial_ok", "sync_partial_err", NULL
 	};
 	static const char *const none2[] = {
-		"pubsub_channels", "pubsub_patterns", "pubsubshard_channels", "latest_fork_usec",
-		"total_forks", NULL
+		"latest_fork_usec", "total_forks", NULL
 	};
 
 	kv_u(t, "total_connections_received", in->connections);
@@ -226,12 +225,16 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 	kv_u(t, "evicted_clients", 0);
 	kv_u(t, "keyspace_hits", in->hits);
 	kv_u(t, "keyspace_misses", in->misses);
+	kv_u(t, "pubsub_channels", in->pubsub_channels);
+	kv_u(t, "pubsub_patterns", in->pubsub_patterns);
+	kv_u(t, "pubsubshard_channels", in->pubsub_shard);
 	kv_zero(t, none2);
 	kv_u(t, "tracking_total_keys", in->trk_keys);
 	kv_u(t, "tracking_total_items", in->trk_items);
 	kv_u(t, "tracking_total_prefixes", in->trk_prefixes);
 	kv_u(t, "unexpected_error_replies", 0);
 	kv_u(t, "total_error_replies", in->errors);
+	kv_u(t, "client_output_buffer_limit_disconnections", in->obuf_disconnections);
 }
 
 static void replication(struct rd_text *t, const struct rd_info *in)
@@ -431,6 +434,8 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 	in->evicted = wt.evictions;
 	in->hits = wt.op.get_hits;
 	in->misses = wt.op.get_misses;
+	rd_pubsub_totals(app, &in->pubsub_channels, &in->pubsub_patterns, &in->pubsub_shard);
+	in->obuf_disconnections = sub0(rt.obuf_disconnections, srv->base.obuf_disconnections);
 	if (getrusage(RUSAGE_SELF, &self) == 0) {
 		in->cpu_sys = tv_us(self.ru_stime);
 		in->cpu_user = tv_us(self.ru_utime);

@@ -67,6 +67,9 @@ bool rd_pubsub_lcore_wants_keyspace(const struct wc_app *app, unsigned i);
 /* Has lcore i any subscription at all (channels, patterns, shard channels)? Any lcore. */
 bool rd_pubsub_lcore_active(const struct wc_app *app, unsigned i);
 
+/* Once, before the lcores run: the bus message kinds Pub/Sub uses. */
+void rd_pubsub_init(void);
+
 /* Per lcore: tables and pool (rd_lcore_init / fini). */
 int rd_pubsub_lcore_init(struct wc_lcore *lc);
 void rd_pubsub_lcore_fini(struct wc_lcore *lc);

@@ -137,6 +137,7 @@ int rd_pubsub_lcore_init(struct wc_lcore *lc)
 		return -1;
 	}
 	lc->pubsub = ps;
+	rd_pubsub_init();
 	return 0;
 }
 

@@ -275,6 +275,7 @@ void rd_server_totals(const struct wc_app *app, struct rd_totals *t)
 		t->connections += ld(&st->connections);
 		t->unknown += ld(&st->unknown);
 		t->open += ld(&st->open);
+		t->obuf_disconnections += ld(&st->obuf_disconnections);
 	}
 }
 

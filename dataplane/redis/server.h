@@ -65,6 +65,7 @@ struct rd_slowlog_entry {
 /* The node's Redis counters summed over lcores (INFO, CONFIG RESETSTAT's baseline). */
 struct rd_totals {
 	uint64_t commands, rejected, failed, net_in, net_out, connections, unknown, open;
+	uint64_t obuf_disconnections;	/* cut past client-output-buffer-limit (push.h) */
 };
 
 struct rd_server {

@@ -507,6 +507,8 @@ static bool admit(struct rd_session *s)
 		return false;
 	if (!rd_cluster_admit(s, c))
 		return false;
+	if ((s->flags & RD_C_PUBSUB) && !rd_pubsub_admit(s, c))
+		return false;	/* RESP2's subscribed mode (pubsub.c) */
 	if ((s->flags & RD_C_MULTI) && !rd_multi_passes(c)) {
 		rd_multi_queue(s);
 		return false;

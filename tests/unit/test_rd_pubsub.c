@@ -241,12 +241,235 @@ static void bound_cuts_non_reader(void **state)
 	assert_false(rd_pubsub_lcore_active(&h.app, 0));
 }
 
+
+/* ---- the commands, over TCP ---- */
+
+static void collect(struct dpc **cs, unsigned k)
+{
+	for (unsigned i = 0; i < k; i++)
+		take(cs[i]);
+	dp_clear_sent(&h);
+}
+
+/* c sends s; what the node sends to any of cs (c among them) is collected and acknowledged. */
+static void cmd_n(struct dpc *c, const char *str, struct dpc **cs, unsigned k)
+{
+	uint8_t f[2048];
+	size_t n = strlen(str);
+
+	dp_input(&h, f, dp_tcp_ports(f, c->cport, c->dport, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
+				     c->seq, c->ack, 65535, str, n, NULL, 0));
+	c->seq += (uint32_t)n;
+	collect(cs, k);
+	for (unsigned i = 0; i < k; i++) {
+		dpc_ack(&h, cs[i]);
+		collect(cs, k);
+	}
+}
+
+static void cmd1(struct dpc *c, const char *str)
+{
+	c->n = 0;
+	cmd_n(c, str, &c, 1);
+}
+
+#define CMD2(a, b, str)                                                                      \
+	do {                                                                                  \
+		(a)->n = 0;                                                                   \
+		(b)->n = 0;                                                                   \
+		cmd_n((a), (str), (struct dpc *[]){ (a), (b) }, 2);                           \
+	} while (0)
+
+static bool has(const struct dpc *c, const char *needle)
+{
+	size_t k = strlen(needle);
+
+	for (size_t i = 0; i + k <= c->n; i++)
+		if (memcmp(c->buf + i, needle, k) == 0)
+			return true;
+	return false;
+}
+
+/* RESP2: confirmations, messages, pattern messages, subscribed mode, PUBSUB's counts. */
+static void resp2_commands(void **state)
+{
+	struct dpc sub, pub;
+	static uint8_t pbuf[1 << 16];
+
+	(void)state;
+	open_conn(&sub, rbuf, sizeof(rbuf));
+	open_conn(&pub, pbuf, sizeof(pbuf));
+	cmd1(&sub, "SUBSCRIBE news sport news\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n"
+			 "*3\r\n$9\r\nsubscribe\r\n$5\r\nsport\r\n:2\r\n"
+			 "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:2\r\n");
+	cmd1(&sub, "PSUBSCRIBE n*\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:3\r\n");
+	CMD2(&pub, &sub, "PUBLISH news hello\r\n");
+	ASSERT_GOT(&pub, ":2\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n"
+			 "*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$5\r\nhello\r\n");
+	CMD2(&pub, &sub, "PUBLISH nothing x\r\n");
+	ASSERT_GOT(&pub, ":1\r\n");
+	/* subscribed mode: only a few commands, Redis's words */
+	cmd1(&sub, "GET k\r\n");
+	ASSERT_GOT(&sub, "-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / "
+			 "PING / QUIT / RESET are allowed in this context\r\n");
+	cmd1(&sub, "CLIENT ID\r\n");
+	ASSERT_GOT(&sub, "-ERR Can't execute 'client|id': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE "
+			 "/ PING / QUIT / RESET are allowed in this context\r\n");
+	cmd1(&sub, "PING\r\n");
+	ASSERT_GOT(&sub, "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+	cmd1(&sub, "PING foo\r\n");
+	ASSERT_GOT(&sub, "*2\r\n$4\r\npong\r\n$3\r\nfoo\r\n");
+	/* introspection */
+	cmd1(&pub, "PUBSUB NUMSUB news sport none\r\n");
+	ASSERT_GOT(&pub, "*6\r\n$4\r\nnews\r\n:1\r\n$5\r\nsport\r\n:1\r\n$4\r\nnone\r\n:0\r\n");
+	cmd1(&pub, "PUBSUB NUMPAT\r\n");
+	ASSERT_GOT(&pub, ":1\r\n");
+	cmd1(&pub, "PUBSUB CHANNELS s*\r\n");
+	ASSERT_GOT(&pub, "*1\r\n$5\r\nsport\r\n");
+	cmd1(&pub, "PUBSUB CHANNELS\r\n");
+	assert_true(has(&pub, "*2\r\n") && has(&pub, "$4\r\nnews\r\n") && has(&pub, "$5\r\nsport\r\n"));
+	cmd1(&pub, "CLIENT LIST TYPE pubsub\r\n");
+	assert_true(has(&pub, "flags=P ") && has(&pub, " sub=2 psub=1 ssub=0 "));
+	cmd1(&pub, "INFO stats\r\n");
+	assert_true(has(&pub, "pubsub_channels:2\r\n") && has(&pub, "pubsub_patterns:1\r\n"));
+	/* unsubscribing: one, then every one, then none left */
+	cmd1(&sub, "UNSUBSCRIBE sport\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$11\r\nunsubscribe\r\n$5\r\nsport\r\n:2\r\n");
+	cmd1(&sub, "UNSUBSCRIBE\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$11\r\nunsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+	cmd1(&sub, "PUNSUBSCRIBE\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$12\r\npunsubscribe\r\n$2\r\nn*\r\n:0\r\n");
+	cmd1(&sub, "PUNSUBSCRIBE\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n");
+	cmd1(&sub, "PING\r\n");
+	ASSERT_GOT(&sub, "+PONG\r\n");
+	cmd1(&pub, "PUBLISH news x\r\n");
+	ASSERT_GOT(&pub, ":0\r\n");
+	/* shard channels: their own count, no patterns */
+	cmd1(&sub, "SSUBSCRIBE a b\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$10\r\nssubscribe\r\n$1\r\na\r\n:1\r\n"
+			 "*3\r\n$10\r\nssubscribe\r\n$1\r\nb\r\n:2\r\n");
+	CMD2(&pub, &sub, "SPUBLISH a m\r\n");
+	ASSERT_GOT(&pub, ":1\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$8\r\nsmessage\r\n$1\r\na\r\n$1\r\nm\r\n");
+	cmd1(&pub, "PUBLISH a m\r\n");
+	ASSERT_GOT(&pub, ":0\r\n");
+	cmd1(&pub, "PUBSUB SHARDNUMSUB a\r\n");
+	ASSERT_GOT(&pub, "*2\r\n$1\r\na\r\n:1\r\n");
+	/* RESET leaves nothing behind */
+	cmd1(&sub, "RESET\r\n");
+	ASSERT_GOT(&sub, "+RESET\r\n");
+	cmd1(&pub, "PUBSUB SHARDCHANNELS\r\n");
+	ASSERT_GOT(&pub, "*0\r\n");
+	dpc_close(&h, &sub);
+	dpc_close(&h, &pub);
+	assert_false(rd_pubsub_lcore_active(&h.app, 0));
+}
+
+/* RESP3: confirmations and messages are pushes; other commands still run. */
+static void resp3_pushes(void **state)
+{
+	struct dpc sub, pub;
+	static uint8_t pbuf[1 << 16];
+
+	(void)state;
+	open_conn(&sub, rbuf, sizeof(rbuf));
+	open_conn(&pub, pbuf, sizeof(pbuf));
+	cmd1(&sub, "HELLO 3\r\n");
+	cmd1(&sub, "SUBSCRIBE c\r\n");
+	ASSERT_GOT(&sub, ">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n");
+	cmd1(&sub, "SET k v\r\n");
+	ASSERT_GOT(&sub, "+OK\r\n");
+	CMD2(&pub, &sub, "PUBLISH c hi\r\n");
+	ASSERT_GOT(&pub, ":1\r\n");
+	ASSERT_GOT(&sub, ">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\nhi\r\n");
+	cmd1(&sub, "PING\r\n");
+	ASSERT_GOT(&sub, "+PONG\r\n");
+	/* CLIENT REPLY OFF silences replies, not confirmations */
+	cmd1(&sub, "CLIENT REPLY OFF\r\n");
+	cmd1(&sub, "UNSUBSCRIBE c\r\n");
+	ASSERT_GOT(&sub, ">3\r\n$11\r\nunsubscribe\r\n$1\r\nc\r\n:0\r\n");
+	dpc_close(&h, &sub);
+	dpc_close(&h, &pub);
+}
+
+/* ACL: channel rules where Redis checks them; a subscriber losing its rights is closed. */
+static void acl_channels(void **state)
+{
+	struct dpc sub, adm;
+	static uint8_t abuf[1 << 16];
+
+	(void)state;
+	open_conn(&sub, rbuf, sizeof(rbuf));
+	open_conn(&adm, abuf, sizeof(abuf));
+	cmd1(&adm, "ACL SETUSER u on nopass +@all ~* resetchannels &ok* &lit[x]\r\n");
+	ASSERT_GOT(&adm, "+OK\r\n");
+	cmd1(&sub, "AUTH u any\r\n");
+	ASSERT_GOT(&sub, "+OK\r\n");
+	cmd1(&sub, "SUBSCRIBE ok1 no\r\n");
+	ASSERT_GOT(&sub, "-NOPERM this user has no permissions to access one of the channels "
+			 "used as arguments\r\n");
+	cmd1(&sub, "PUBLISH no x\r\n");
+	ASSERT_GOT(&sub, "-NOPERM this user has no permissions to access one of the channels "
+			 "used as arguments\r\n");
+	/* a pattern is compared literally */
+	cmd1(&sub, "PSUBSCRIBE ok*\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$10\r\npsubscribe\r\n$3\r\nok*\r\n:1\r\n");
+	cmd1(&sub, "PSUBSCRIBE ok1*\r\n");
+	ASSERT_GOT(&sub, "-NOPERM this user has no permissions to access one of the channels "
+			 "used as arguments\r\n");
+	cmd1(&sub, "SUBSCRIBE ok1\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$9\r\nsubscribe\r\n$3\r\nok1\r\n:2\r\n");
+	/* rights widened: it stays */
+	cmd1(&adm, "ACL SETUSER u &more\r\n");
+	ASSERT_GOT(&adm, "+OK\r\n");
+	assert_false(sub.fin || sub.rst);
+	/* rights taken: it goes */
+	CMD2(&adm, &sub, "ACL SETUSER u resetchannels &more\r\n");
+	ASSERT_GOT(&adm, "+OK\r\n");
+	assert_true(sub.fin || sub.rst);
+	cmd1(&adm, "ACL DELUSER u\r\n");
+	dpc_close(&h, &adm);
+	dpc_close(&h, &sub);
+}
+
+/* CONFIG client-output-buffer-limit: Redis's format and errors. */
+static void obuf_config(void **state)
+{
+	struct dpc c;
+
+	(void)state;
+	open_conn(&c, rbuf, sizeof(rbuf));
+	cmd1(&c, "CONFIG GET client-output-buffer-limit\r\n");
+	ASSERT_GOT(&c, "*2\r\n$26\r\nclient-output-buffer-limit\r\n$67\r\nnormal 0 0 0 slave "
+		       "268435456 67108864 60 pubsub 33554432 8388608 60\r\n");
+	cmd1(&c, "CONFIG SET client-output-buffer-limit \"pubsub 1mb 512kb 10\"\r\n");
+	ASSERT_GOT(&c, "+OK\r\n");
+	assert_int_equal(h.rd.push.obuf[RD_OBUF_PUBSUB].hard, 1u << 20);
+	assert_int_equal(h.rd.push.obuf[RD_OBUF_PUBSUB].soft, 512u << 10);
+	assert_int_equal(h.rd.push.obuf[RD_OBUF_PUBSUB].soft_seconds, 10);
+	cmd1(&c, "CONFIG SET client-output-buffer-limit \"pubsub 1mb 512kb\"\r\n");
+	assert_true(has(&c, "Wrong number of arguments in buffer limit configuration."));
+	cmd1(&c, "CONFIG SET client-output-buffer-limit \"other 1 1 1\"\r\n");
+	assert_true(has(&c, "Invalid client class specified in buffer limit configuration."));
+	cmd1(&c, "CONFIG SET client-output-buffer-limit \"pubsub 32mb 8mb 60\"\r\n");
+	ASSERT_GOT(&c, "+OK\r\n");
+	dpc_close(&h, &c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(push_api_frame),
 		cmocka_unit_test(local_delivery),
 		cmocka_unit_test(bound_cuts_non_reader),
+		cmocka_unit_test(resp2_commands),
+		cmocka_unit_test(resp3_pushes),
+		cmocka_unit_test(acl_channels),
+		cmocka_unit_test(obuf_config),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

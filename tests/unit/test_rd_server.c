@@ -261,7 +261,7 @@ static void config_patterns(void **state)
 	assert_string_equal(n[0], "timeout");
 	assert_string_equal(n[1], "save");
 	assert_int_equal(find("?ave", n), 1);
-	assert_int_equal(find("*", n), 15);
+	assert_int_equal(find("*", n), 16);
 	assert_int_equal(find("acllog-max-len", n), 1);
 	assert_int_equal(find("nosuch", n), 0);
 	assert_int_equal(find("*nosuch*", n), 0);
