@@ -334,10 +334,10 @@ int rd_lcore_init(struct wc_lcore *lc)
 	lc->rdst.cycles = mem + n;
 	lc->rdst.cmd_rejected = mem + 2 * n;
 	lc->rdst.cmd_failed = mem + 3 * n;
-	rd_keyev_lcore_init(lc);
 	if (rd_push_lcore_init(lc, lc->tcp ? lc->tcp->ntcb : 1) != 0 ||
 	    rd_pubsub_lcore_init(lc) != 0)
 		return -1;
+	rd_keyev_lcore_init(lc);
 	if (rd_tracking_lcore_init(lc) != 0)
 		return -1;
 	return 0;

@@ -371,27 +371,37 @@ static void get_notify(struct cfg_env *e, char *buf, size_t cap)
 	buf[n] = 0;
 }
 
-static bool check_notify(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
-			 const char **err)
+bool rd_notify_parse(const uint8_t *p, uint32_t n, uint32_t *flags)
 {
-	(void)e;
-	v->u = 0;
+	*flags = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		unsigned k;
 
 		if (p[i] == 'A') {
-			v->u |= RD_NOTIFY_ALL;
+			*flags |= RD_NOTIFY_ALL;
 			continue;
 		}
 		for (k = 0; k < sizeof(notify_letters) / sizeof(notify_letters[0]); k++)
 			if (notify_letters[k].c == (char)p[i])
 				break;
-		if (k == sizeof(notify_letters) / sizeof(notify_letters[0])) {
-			*err = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+		if (k == sizeof(notify_letters) / sizeof(notify_letters[0]))
 			return false;
-		}
-		v->u |= notify_letters[k].flag;
+		*flags |= notify_letters[k].flag;
 	}
+	return true;
+}
+
+static bool check_notify(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+			 const char **err)
+{
+	uint32_t f;
+
+	(void)e;
+	if (!rd_notify_parse(p, n, &f)) {
+		*err = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+		return false;
+	}
+	v->u = f;
 	return true;
 }
 

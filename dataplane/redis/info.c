@@ -235,6 +235,11 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 	kv_u(t, "unexpected_error_replies", 0);
 	kv_u(t, "total_error_replies", in->errors);
 	kv_u(t, "client_output_buffer_limit_disconnections", in->obuf_disconnections);
+	/* (wirecache's own: keyspace events and WC_BUS_LOST losses, keyev.h) */
+	kv_u(t, "keyspace_events_raised", in->kev_raised);
+	kv_u(t, "keyspace_events_sent", in->kev_sent);
+	kv_u(t, "keyspace_events_received", in->kev_received);
+	kv_u(t, "keyspace_events_lost", in->kev_lost);
 }
 
 static void replication(struct rd_text *t, const struct rd_info *in)
@@ -436,6 +441,15 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 	in->misses = wt.op.get_misses;
 	rd_pubsub_totals(app, &in->pubsub_channels, &in->pubsub_patterns, &in->pubsub_shard);
 	in->obuf_disconnections = sub0(rt.obuf_disconnections, srv->base.obuf_disconnections);
+	{
+		struct rd_keyev_lc kt;
+
+		rd_keyev_totals(app, &kt);
+		in->kev_raised = kt.raised;
+		in->kev_sent = kt.sent;
+		in->kev_received = kt.received;
+		in->kev_lost = kt.lost;
+	}
 	if (getrusage(RUSAGE_SELF, &self) == 0) {
 		in->cpu_sys = tv_us(self.ru_stime);
 		in->cpu_user = tv_us(self.ru_utime);

@@ -12,6 +12,7 @@
 #include "core/app.h"
 #include "core/bus.h"
 #include "redis/keyev.h"
+#include "redis/pubsub.h"
 #include "redis/server.h"
 
 #define MAX_LISTENERS 4
@@ -169,6 +170,9 @@ static void emit(struct wc_lcore *lc, const struct rd_keyev *ev)
 		      (f & (RD_NOTIFY_KEYSPACE | RD_NOTIFY_KEYEVENT));
 	bool change = ev->kind != RD_KEYEV_MISS, here = false;
 
+	if (!notify && !(change && app->rd && __atomic_load_n(&app->rd->keyev.tracking,
+							      __ATOMIC_RELAXED)))
+		return;	/* no class for it, no tracking client anywhere */
 	lc->keyev.raised++;
 	for (unsigned i = 0; i < app->nworkers; i++) {
 		struct keyev_msg *m;
@@ -270,6 +274,11 @@ void rd_keyev_store_hook(struct wc_ctx *ctx, const struct wc_part *p, enum wc_ke
 
 /* ---- receiving ---- */
 
+static bool rd_keyev_wants_keyspace(const struct wc_app *app, unsigned i)
+{
+	return rd_pubsub_lcore_wants_keyspace(app, i);
+}
+
 static void on_keyev(struct wc_lcore *lc, unsigned from, const void *msg, uint32_t len)
 {
 	const struct keyev_msg *m = msg;
@@ -310,6 +319,11 @@ static void on_lost(struct wc_lcore *lc, unsigned from, const void *msg, uint32_
 
 void rd_keyev_setup(void)
 {
+	static const struct rd_keyev_notifier pubsub = {
+		.deliver = rd_keyev_notify, .wants = rd_keyev_wants_keyspace,
+	};
+
+	rd_keyev_set_notifier(&pubsub);
 	wc_bus_register(WC_BUS_KEYEV, on_keyev);
 	wc_bus_register(WC_BUS_EXPIRED, on_expired);
 	wc_bus_register(WC_BUS_LOST, on_lost);

@@ -76,7 +76,14 @@ struct rd_keyev_notifier {
 	rd_keyev_fn deliver;
 	bool (*wants)(const struct wc_app *app, unsigned i);
 };
+/* (rd_keyev_setup installs rd_keyev_notify + rd_pubsub_lcore_wants_keyspace; tests swap it) */
 void rd_keyev_set_notifier(const struct rd_keyev_notifier *n);
+
+/* keyev_notify.c: publish ev on this lcore as notify-keyspace-events says. */
+void rd_keyev_notify(struct wc_lcore *lc, const struct rd_keyev *ev);
+/* ev's channel into buf (RD_KEYEV_CHANNEL_MAX bytes): __keyspace@0__:<key> or __keyevent@0__:<event>. */
+#define RD_KEYEV_CHANNEL_MAX (15 + WC_KEY_MAX + 16)
+uint32_t rd_keyev_channel(uint8_t *buf, bool keyspace, const struct rd_keyev *ev);
 
 enum rd_keyev_interest {
 	RD_KEYEV_WANT_TRACKING = 0,	/* lcore lc has tracking clients (T adds/removes) */
@@ -126,6 +133,17 @@ static inline void rd_keyev_emit(const struct rd_owner *o, enum rd_ev ev, const 
 {
 	if (__builtin_expect(rd_keyev_on(o->ctx), 0))
 		rd_keyev_raise(o->ctx, o->s ? o->s->id : 0, ev, key, klen);
+}
+
+/* A write's event, after `new` when the write created the key (as Redis's dbAdd). */
+static inline void rd_keyev_emit_write(const struct rd_owner *o, bool created, enum rd_ev ev,
+				       const uint8_t *key, uint32_t klen)
+{
+	if (__builtin_expect(rd_keyev_on(o->ctx), 0)) {
+		if (created)
+			rd_keyev_raise(o->ctx, o->s ? o->s->id : 0, RD_EV_NEW, key, klen);
+		rd_keyev_raise(o->ctx, o->s ? o->s->id : 0, ev, key, klen);
+	}
 }
 
 /* The command of s emptied every partition (FLUSHALL, FLUSHDB): one RD_KEYEV_FLUSH. */

@@ -47,6 +47,8 @@ enum rd_notify {
 	RD_NOTIFY_MODULE = 1u << 13,	/* d */
 	RD_NOTIFY_NEW = 1u << 14,	/* n */
 };
+/* notify-keyspace-events' letters to flags (config_cmd.c); false: a letter Redis lacks. */
+bool rd_notify_parse(const uint8_t *p, uint32_t n, uint32_t *flags);
 #define RD_NOTIFY_ALL (RD_NOTIFY_GENERIC | RD_NOTIFY_STRING | RD_NOTIFY_LIST | RD_NOTIFY_SET | \
 		       RD_NOTIFY_HASH | RD_NOTIFY_ZSET | RD_NOTIFY_EXPIRED | RD_NOTIFY_EVICTED | \
 		       RD_NOTIFY_STREAM | RD_NOTIFY_MODULE)

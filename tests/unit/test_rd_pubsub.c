@@ -257,10 +257,15 @@ static void cmd_n(struct dpc *c, const char *str, struct dpc **cs, unsigned k)
 	uint8_t f[2048];
 	size_t n = strlen(str);
 
-	dp_input(&h, f, dp_tcp_ports(f, c->cport, c->dport, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
-				     c->seq, c->ack, 65535, str, n, NULL, 0));
-	c->seq += (uint32_t)n;
-	collect(cs, k);
+	for (size_t off = 0; off < n; off += 1400) {
+		size_t seg = n - off < 1400 ? n - off : 1400;
+
+		dp_input(&h, f, dp_tcp_ports(f, c->cport, c->dport,
+					     RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->seq, c->ack,
+					     65535, str + off, seg, NULL, 0));
+		c->seq += (uint32_t)seg;
+		collect(cs, k);
+	}
 	for (unsigned i = 0; i < k; i++) {
 		dpc_ack(&h, cs[i]);
 		collect(cs, k);
@@ -460,6 +465,36 @@ static void obuf_config(void **state)
 	dpc_close(&h, &c);
 }
 
+/* A message of a few KiB published over TCP arrives whole, to every subscriber. */
+static void big_message(void **state)
+{
+	struct dpc a, b, pub;
+	static uint8_t abuf[1 << 16], pbuf[1 << 16], cmd[8192], want[8192];
+	int n;
+
+	(void)state;
+	open_conn(&a, rbuf, sizeof(rbuf));
+	open_conn(&b, abuf, sizeof(abuf));
+	open_conn(&pub, pbuf, sizeof(pbuf));
+	cmd1(&a, "SUBSCRIBE big\r\n");
+	cmd1(&b, "SUBSCRIBE big\r\n");
+	n = snprintf((char *)cmd, sizeof(cmd), "*3\r\n$7\r\nPUBLISH\r\n$3\r\nbig\r\n$4000\r\n");
+	memset(cmd + n, 'x', 4000);
+	memcpy(cmd + n + 4000, "\r\n", 3);
+	a.n = b.n = pub.n = 0;
+	cmd_n(&pub, (const char *)cmd, (struct dpc *[]){ &pub, &a, &b }, 3);
+	ASSERT_GOT(&pub, ":2\r\n");
+	n = snprintf((char *)want, sizeof(want), "*3\r\n$7\r\nmessage\r\n$3\r\nbig\r\n$4000\r\n");
+	memset(want + n, 'x', 4000);
+	memcpy(want + n + 4000, "\r\n", 3);
+	assert_int_equal(a.n, strlen((char *)want));
+	assert_memory_equal(a.buf, want, a.n);
+	assert_int_equal(b.n, strlen((char *)want));
+	dpc_close(&h, &a);
+	dpc_close(&h, &b);
+	dpc_close(&h, &pub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +505,7 @@ int main(void)
 		cmocka_unit_test(resp3_pushes),
 		cmocka_unit_test(acl_channels),
 		cmocka_unit_test(obuf_config),
+		cmocka_unit_test(big_message),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

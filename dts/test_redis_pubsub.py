@@ -1,0 +1,333 @@
+"""test_redis_pubsub.py - Pub/Sub with real clients (issue 12, part P).
+
+redis-py (RESP2) through its PubSub API: channels, patterns, shard
+channels, PUBSUB's counts and subscribed-mode errors, each scenario played
+the same way against Debian's redis-server on loopback (same values, same
+exception texts). Then load on the two-worker "redis" layout: 1,000
+subscribers spread over the lcores and 100,000 messages from 4 publisher
+connections arrive complete and in each publisher's order; and a subscriber
+that does not read is cut at client-output-buffer-limit (counted in INFO)
+while the node keeps serving. Every loop is bounded in count and in time.
+"""
+import resource
+import selectors
+import socket
+import time
+
+import pytest
+import redis
+
+from conftest import redis_password
+from lib.resp import RedisServer, Resp, encode
+from lib.testbed import in_root_ns, node_ip
+
+pytestmark = pytest.mark.testbed("redis")
+
+
+@pytest.fixture(scope="module")
+def ref():
+    srv = RedisServer(26392)
+    yield srv
+    srv.close()
+
+
+def client(tb):
+    c = redis.Redis(host=node_ip(1), port=6379, socket_timeout=10, socket_connect_timeout=5,
+                    password=redis_password(tb.config))
+    tb.track(c)
+    return c
+
+
+def next_msg(p, timeout=5.0):
+    """The next message of a PubSub (confirmations included), within timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = p.get_message(timeout=0.2)
+        if m is not None:
+            return (m["type"], m["pattern"], m["channel"], m["data"])
+    raise AssertionError("no Pub/Sub message within %.1fs" % timeout)
+
+
+def scenario(c, c2):
+    """What redis-py sees of one Pub/Sub session (c2 publishes and asks PUBSUB)."""
+    out = []
+    p = c.pubsub()
+    p.subscribe("news", "sport")
+    out += [next_msg(p), next_msg(p)]
+    p.psubscribe("n*")
+    out.append(next_msg(p))
+    out.append(("publish news", c2.publish("news", "hello")))
+    out += [next_msg(p), next_msg(p)]
+    out.append(("publish nobody", c2.publish("zzz", "x")))
+    out.append(("numsub", c2.pubsub_numsub("news", "sport", "nobody")))
+    out.append(("numpat", c2.pubsub_numpat()))
+    out.append(("channels", sorted(c2.pubsub_channels())))
+    out.append(("channels s*", c2.pubsub_channels("s*")))
+    # subscribed mode (RESP2): only the (un)subscribe family, PING, QUIT and RESET
+    for cmd in (("GET", "k"), ("SET", "k", "v"), ("CLIENT", "ID")):
+        p.execute_command(*cmd)
+        try:
+            out.append(("%s in subscribed mode" % cmd[0], p.parse_response(timeout=5)))
+        except redis.ResponseError as e:
+            out.append(("%s in subscribed mode" % cmd[0], "ResponseError", str(e)))
+    p.execute_command("PING")
+    out.append(("ping", p.parse_response(timeout=5)))
+    p.execute_command("PING", "there")
+    out.append(("ping arg", p.parse_response(timeout=5)))
+    p.unsubscribe("sport")
+    out.append(next_msg(p))
+    p.punsubscribe()
+    out.append(next_msg(p))
+    out.append(("publish n-something", c2.publish("nx", "y")))
+    p.unsubscribe()
+    out.append(next_msg(p))
+    # shard channels
+    p.execute_command("SSUBSCRIBE", "s1", "s2")
+    out += [p.parse_response(timeout=5), p.parse_response(timeout=5)]
+    out.append(("spublish", c2.execute_command("SPUBLISH", "s1", "m")))
+    out.append(("smessage", p.parse_response(timeout=5)))
+    out.append(("publish to a shard channel", c2.publish("s1", "m")))
+    out.append(("shardnumsub", c2.execute_command("PUBSUB", "SHARDNUMSUB", "s1", "zz")))
+    out.append(("shardchannels", sorted(c2.execute_command("PUBSUB", "SHARDCHANNELS"))))
+    p.execute_command("SUNSUBSCRIBE")
+    r = [p.parse_response(timeout=5), p.parse_response(timeout=5)]
+    # (which goes first is the order of Redis's dict: unordered)
+    out.append(("sunsubscribe all", sorted(x[1] for x in r), [x[2] for x in r]))
+    p.close()
+    # confirmations for nothing
+    p = c.pubsub()
+    p.execute_command("UNSUBSCRIBE")
+    out.append(("unsubscribe nothing", p.parse_response(timeout=5)))
+    p.execute_command("PUNSUBSCRIBE", "a*")
+    out.append(("punsubscribe nothing", p.parse_response(timeout=5)))
+    p.close()
+    return out
+
+
+def test_redis_py_pubsub_like_redis(tb, rd, ref):
+    node, node2 = client(tb), client(tb)
+    got = scenario(node, node2)
+    with in_root_ns():
+        rc = redis.Redis(host="127.0.0.1", port=ref.port, socket_timeout=10)
+        rc2 = redis.Redis(host="127.0.0.1", port=ref.port, socket_timeout=10)
+        try:
+            want = scenario(rc, rc2)
+        finally:
+            rc.close()
+            rc2.close()
+    diffs = ["  %d: node %r\n     redis %r" % (i, g, w)
+             for i, (g, w) in enumerate(zip(got, want)) if g != w]
+    assert len(got) == len(want) and not diffs, "differences from redis-server:\n" + \
+        "\n".join(diffs)
+
+
+def test_subscribed_client_info(tb, rd):
+    c = client(tb)
+    p = c.pubsub()
+    p.subscribe("a", "b")
+    p.psubscribe("x*")
+    for _ in range(3):
+        next_msg(p)
+    mine = [l for l in c.client_list() if l.get("sub") == "2"]
+    assert len(mine) == 1 and mine[0]["psub"] == "1" and "P" in mine[0]["flags"], mine
+    assert len(c.client_list(_type="pubsub")) >= 1
+    info = c.info("stats")
+    assert info["pubsub_channels"] >= 2 and info["pubsub_patterns"] >= 1, info
+    p.close()
+
+
+# ---- load ----
+
+NSUB = 1000
+NCHAN = 100                 # subscriber i listens to channel i % NCHAN: 10 per channel
+NPUB = 4
+NMSG = 100000               # over all publishers
+BATCH = 200                 # PUBLISH commands per pipelined send
+LOAD_S = 120                # the whole exchange, at most
+
+
+def _raise_nofile(need):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= need:
+        return
+    if hard != resource.RLIM_INFINITY and hard < need:
+        pytest.skip("RLIMIT_NOFILE hard limit %d < %d" % (hard, need))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+
+
+def _connect(tb):
+    s = socket.create_connection((node_ip(1), 6379), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    pw = redis_password(tb.config)
+    if pw:
+        s.sendall(encode("AUTH", pw))
+        assert s.recv(100) == b"+OK\r\n"
+    return s
+
+
+class Parser:
+    """Splits a RESP2 stream of Pub/Sub arrays of bulk strings (and integers)."""
+
+    def __init__(self):
+        self.buf = b""
+
+    def feed(self, d):
+        self.buf += d
+        out = []
+        b, i, n = self.buf, 0, len(self.buf)
+        while i < n:
+            if b[i:i + 1] != b"*":
+                raise AssertionError("unexpected reply %r" % b[i:i + 80])
+            e = b.find(b"\r\n", i)
+            if e < 0:
+                break
+            cnt = int(b[i + 1:e])
+            j, items = e + 2, []
+            for _ in range(cnt):
+                e2 = b.find(b"\r\n", j)
+                if e2 < 0:
+                    break
+                if b[j:j + 1] == b":":
+                    items.append(int(b[j + 1:e2]))
+                    j = e2 + 2
+                    continue
+                ln = int(b[j + 1:e2])
+                if e2 + 2 + ln + 2 > n:
+                    break
+                items.append(b[e2 + 2:e2 + 2 + ln])
+                j = e2 + 2 + ln + 2
+            if len(items) < cnt:
+                break
+            out.append(items)
+            i = j
+        self.buf = b[i:]
+        return out
+
+
+def test_load_1000_subscribers_4_publishers(tb, rd):
+    _raise_nofile(NSUB + 64)
+    subs, parsers = [], []
+    sel = selectors.DefaultSelector()
+    deadline = time.monotonic() + LOAD_S
+    try:
+        for i in range(NSUB):
+            s = _connect(tb)
+            s.sendall(encode("SUBSCRIBE", "load:%d" % (i % NCHAN)))
+            subs.append(s)
+            parsers.append(Parser())
+        # every confirmation before the first message
+        confirmed = 0
+        for i, s in enumerate(subs):
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ, i)
+        got = [[] for _ in range(NSUB)]
+        while confirmed < NSUB and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=1):
+                d = key.fileobj.recv(1 << 16)
+                assert d, "subscriber %d closed" % key.data
+                for m in parsers[key.data].feed(d):
+                    assert m[0] == b"subscribe", m
+                    confirmed += 1
+        assert confirmed == NSUB, "%d of %d subscriptions confirmed" % (confirmed, NSUB)
+        ps = rd("INFO", "stats")
+        assert b"pubsub_channels:" in ps
+        # 4 publishers, each NMSG/4 messages round-robin over the channels, pipelined
+        pubs = [_connect(tb) for _ in range(NPUB)]
+        per = NMSG // NPUB
+        sent = [0] * NPUB
+        counted = [0] * NPUB
+        pbuf = [b""] * NPUB
+        for k, p in enumerate(pubs):
+            p.setblocking(False)
+            sel.register(p, selectors.EVENT_READ, NSUB + k)
+        received = 0
+        want_total = NMSG * (NSUB // NCHAN)
+        while (received < want_total or min(counted) < per) and time.monotonic() < deadline:
+            for k, p in enumerate(pubs):
+                if sent[k] < per and sent[k] - counted[k] < 4 * BATCH:
+                    n = min(BATCH, per - sent[k])
+                    cmds = b"".join(encode("PUBLISH", "load:%d" % ((sent[k] + j) % NCHAN),
+                                           "%d:%d" % (k, sent[k] + j)) for j in range(n))
+                    p.setblocking(True)
+                    p.sendall(cmds)
+                    p.setblocking(False)
+                    sent[k] += n
+            for key, _ in sel.select(timeout=0.5):
+                d = key.fileobj.recv(1 << 20)
+                assert d, "connection %d closed" % key.data
+                if key.data >= NSUB:
+                    k = key.data - NSUB
+                    pbuf[k] += d
+                    lines = pbuf[k].split(b"\r\n")
+                    pbuf[k] = lines.pop()
+                    for ln in lines:
+                        assert ln == b":%d" % (NSUB // NCHAN), ln
+                        counted[k] += 1
+                    continue
+                for m in parsers[key.data].feed(d):
+                    assert m[0] == b"message", m
+                    got[key.data].append(m[2])
+                    received += 1
+        assert min(counted) == per, "PUBLISH replies %r of %d each" % (counted, per)
+        assert received == want_total, "%d of %d messages delivered within %ds" % (
+            received, want_total, LOAD_S)
+        # complete, and in each publisher's order
+        for i in range(NSUB):
+            last = [-1] * NPUB
+            n = 0
+            for m in got[i]:
+                k, seq = map(int, m.split(b":"))
+                assert seq % NCHAN == i % NCHAN and seq > last[k], (i, m, last[k])
+                last[k] = seq
+                n += 1
+            assert n == NMSG // NCHAN, (i, n)
+        for p in pubs:
+            sel.unregister(p)
+            p.close()
+    finally:
+        sel.close()
+        for s in subs:
+            s.close()
+    # the subscribers went with their connections
+    end = time.monotonic() + 10
+    while time.monotonic() < end and rd("PUBSUB", "NUMSUB", "load:0") != [b"load:0", 0]:
+        time.sleep(0.1)
+    assert rd("PUBSUB", "NUMSUB", "load:0") == [b"load:0", 0]
+
+
+def test_non_reading_subscriber_is_cut(tb, rd):
+    before = int(rd("INFO", "stats").split(b"client_output_buffer_limit_disconnections:")[1]
+                 .split(b"\r\n")[0])
+    assert rd("CONFIG", "SET", "client-output-buffer-limit", "pubsub 256kb 0 0") == "OK"
+    slow = _connect(tb)
+    fast = Resp(node_ip(1))
+    try:
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.sendall(encode("SUBSCRIBE", "slowch"))
+        fast.send(encode("SUBSCRIBE", "slowch"))
+        assert fast.reply().startswith(b"*3\r\n$9\r\nsubscribe")
+        time.sleep(0.2)
+        msg = "x" * 4000
+        cut = False
+        deadline = time.monotonic() + 30
+        for i in range(20000):                   # at most 80 MB: far past the bound
+            if time.monotonic() > deadline:
+                break
+            n = rd("PUBLISH", "slowch", msg)
+            assert fast.reply(timeout=10).endswith(msg.encode() + b"\r\n")
+            if n == 1:
+                cut = True
+                break
+        assert cut, "the non-reading subscriber still counted after %d messages" % i
+        after = int(rd("INFO", "stats").split(b"client_output_buffer_limit_disconnections:")[1]
+                    .split(b"\r\n")[0])
+        assert after == before + 1
+        # the node serves on: the reader, new commands, new connections
+        assert rd("PUBLISH", "slowch", "after") == 1
+        assert b"after" in fast.reply(timeout=5)
+        with Resp(node_ip(1)) as c:
+            assert c.raw("PING") == b"+PONG\r\n"
+    finally:
+        rd("CONFIG", "SET", "client-output-buffer-limit", "pubsub 32mb 8mb 60")
+        slow.close()
+        fast.close()
