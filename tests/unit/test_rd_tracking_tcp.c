@@ -503,6 +503,53 @@ static void memcached_write(void **state)
 	dpc_close(&h, &a);
 }
 
+/* Real Redis writes: another client's SET pushes; the client's own writes answer first. */
+static void redis_writes(void **state)
+{
+	struct dpc a, b;
+
+	(void)state;
+	open_conn(&a, abuf, sizeof(abuf), true);
+	open_conn(&b, bbuf, sizeof(bbuf), false);
+	cmd(&a, "CLIENT TRACKING on");
+	ASSERT_GOT(&a, "+OK\r\n");
+	cmd(&a, "GET w0");
+	ASSERT_GOT(&a, "_\r\n");
+	send_seen(&b, "SET w0 x\r\n", &a);
+	ASSERT_GOT(&b, "+OK\r\n");
+	ASSERT_GOT(&a, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nw0\r\n");
+	cmd(&a, "GET w1");
+	ASSERT_GOT(&a, "_\r\n");
+	cmd(&a, "SET w1 v");
+	ASSERT_GOT(&a, "+OK\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nw1\r\n");
+	cmd(&a, "MGET w2 w3");
+	ASSERT_GOT(&a, "*2\r\n_\r\n_\r\n");
+	cmd(&a, "MSET w2 1 w3 2");
+	ASSERT_GOT(&a, "+OK\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nw2\r\n"
+		       ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nw3\r\n");
+	/* a transaction: its reads are remembered, its writes told after EXEC's reply */
+	cmd(&a, "MULTI");
+	ASSERT_GOT(&a, "+OK\r\n");
+	cmd(&a, "GET w4");
+	ASSERT_GOT(&a, "+QUEUED\r\n");
+	cmd(&a, "EXEC");
+	ASSERT_GOT(&a, "*1\r\n_\r\n");
+	cmd(&a, "MULTI");
+	ASSERT_GOT(&a, "+OK\r\n");
+	cmd(&a, "SET w4 1");
+	ASSERT_GOT(&a, "+QUEUED\r\n");
+	cmd(&a, "GET w4");
+	ASSERT_GOT(&a, "+QUEUED\r\n");
+	cmd(&a, "EXEC");
+	ASSERT_GOT(&a, "*2\r\n+OK\r\n$1\r\n1\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nw4\r\n");
+	/* FLUSHALL from the other client: "everything" */
+	send_seen(&b, "FLUSHALL\r\n", &a);
+	ASSERT_GOT(&b, "+OK\r\n");
+	ASSERT_GOT(&a, ">2\r\n$10\r\ninvalidate\r\n_\r\n");
+	dpc_close(&h, &b);
+	dpc_close(&h, &a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +561,7 @@ int main(void)
 		cmocka_unit_test(bcast_prefixes),
 		cmocka_unit_test(table_bound),
 		cmocka_unit_test(memcached_write),
+		cmocka_unit_test(redis_writes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
