@@ -92,16 +92,20 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 		struct wc_part *part;
 		unsigned owner;
 		struct wc_view v;
+		uint64_t hash = wc_hash(key, klen);
 
 		wc_slot_route(app, rcu_dereference(app->slot_part), wc_key_slot(key, klen), &part,
 			      &owner);
-		if (!wc_get(part, &lc->ctx, key, klen, wc_hash(key, klen), WC_LOOKUP_ANY_TYPE, &v))
+		if (!wc_get(part, &lc->ctx, key, klen, hash, WC_LOOKUP_ANY_TYPE, &v))
 			resp_null(&c->out, c->rd.proto);
 		else if (v.type != WC_TYPE_STRING)
 			resp_error(&c->out, "WRONGTYPE Operation against a key holding the wrong kind "
 					    "of value");
 		else
 			resp_bulk(&c->out, v.value, v.vlen);
+		/* a tracking client's read is remembered here as the general path would */
+		if (rd_trk_flags(&c->rd.trk) & RD_TRK_ON)
+			rd_tracking_fast_read(lc, &c->rd, key, klen, hash);
 		lc->rdst.commands++;
 		lc->rdst.calls[rd_get_cmd_id]++;
 		lc->rdst.cycles[rd_get_cmd_id] += rte_rdtsc() - t0;

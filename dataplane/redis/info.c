@@ -479,6 +479,7 @@ static enum rd_res info(struct rd_session *s)
 	struct rd_text t;
 	char os[256], exe[512];
 
+	rd_tracking_sync(lc);	/* (this lcore's batched tracking reads, counted) */
 	rd_info_gather(lc->app, rd_server(s), &in, os, sizeof(os), exe, sizeof(exe));
 	uint32_t sections = rd_argc(s) > 1 ? 0 : RD_INFO_DEFAULT;
 

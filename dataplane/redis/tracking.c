@@ -70,6 +70,65 @@ static uint64_t share(const struct rd_trk_lcore *L)
 	return max ? (max + app->nworkers - 1) / app->nworkers : 0;
 }
 
+static void on_evicted(void *arg, const uint8_t *key, uint32_t klen, struct rd_session *s,
+		       uint64_t id);
+
+/* ---- the reads, in batches ---- */
+
+/*
+ * The batched reads go into the table: each read's index buckets fetched
+ * first, then the records they lead to, then the inserts, so one read's
+ * cache misses overlap the others' instead of adding up. Called before the
+ * table is used for anything else (a key event, a trim, a flush, INFO) and
+ * when the batch is full.
+ */
+static void reads_flush(struct rd_trk_lcore *L)
+{
+	uint32_t n = L->nreads;
+	uint64_t max = share(L);
+
+	L->nreads = 0;
+	for (uint32_t i = 0; i < n; i++)
+		trk_table_prefetch(&L->tab, L->reads[i].hash, L->reads[i].id, 0);
+	for (uint32_t i = 0; i < n; i++)
+		trk_table_prefetch(&L->tab, L->reads[i].hash, L->reads[i].id, 1);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct trk_read *r = &L->reads[i];
+
+		trk_table_add(&L->tab, r->key, r->klen, r->hash, r->s, r->id, max, on_evicted, L);
+	}
+}
+
+/* s read key: into the batch (a read is in the table before any later key event is handled). */
+static void note_read(struct rd_trk_lcore *L, struct rd_session *s, const uint8_t *key,
+		      uint32_t klen, uint64_t hash)
+{
+	struct trk_read *r;
+
+	if (klen > TRK_READ_KEY) {
+		if (L->nreads)
+			reads_flush(L);
+		trk_table_add(&L->tab, key, klen, hash, s, s->id, share(L), on_evicted, L);
+		return;
+	}
+	r = &L->reads[L->nreads++];
+	r->hash = hash;
+	r->id = s->id;
+	r->s = s;
+	r->klen = klen;
+	memcpy(r->key, key, klen);
+	if (L->nreads == TRK_READS)
+		reads_flush(L);
+}
+
+void rd_tracking_sync(struct wc_lcore *lc)
+{
+	struct rd_trk_lcore *L = lc->trk;
+
+	if (L && L->nreads)
+		reads_flush(L);
+}
+
 /* ---- the key events (keyev.h) ---- */
 
 struct changed {
@@ -122,6 +181,8 @@ static void on_keyev(struct wc_lcore *lc, const struct rd_keyev *ev)
 	if (!L || !L->clients)
 		return;
 	if (ev->kind == RD_KEYEV_KEY) {
+		if (L->nreads)
+			reads_flush(L);
 		struct changed c = { .L = L, .writer = ev->client_id };
 
 		if (L->tab.keys)
@@ -132,6 +193,7 @@ static void on_keyev(struct wc_lcore *lc, const struct rd_keyev *ev)
 		return;
 	}
 	/* a flush, or news this lcore missed: "everything", and the table starts over */
+	L->nreads = 0;	/* (reads made before it: covered by "everything") */
 	trk_null_all(L, ev->kind != RD_KEYEV_FLUSH);
 	if (L->tab.mem)
 		trk_table_clear(&L->tab);
@@ -149,7 +211,6 @@ void rd_tracking_server_init(struct rd_trk_server *t)
 static void remember(struct rd_trk_lcore *L, struct rd_session *s, const struct rd_cmd *def,
 		     const struct resp_cmd *cmd)
 {
-	uint64_t max = share(L);
 	uint32_t pos[256];
 	unsigned n;
 
@@ -171,8 +232,7 @@ static void remember(struct rd_trk_lcore *L, struct rd_session *s, const struct 
 			const struct resp_arg *a = resp_argv(cmd, (uint32_t)i);
 
 			if (a->kind == RESP_ARG_PTR)
-				trk_table_add(&L->tab, a->u.p, a->len, wc_hash(a->u.p, a->len), s,
-					      s->id, max, on_evicted, L);
+				note_read(L, s, a->u.p, a->len, wc_hash(a->u.p, a->len));
 		}
 		return;
 	}
@@ -180,8 +240,7 @@ static void remember(struct rd_trk_lcore *L, struct rd_session *s, const struct 
 		const struct resp_arg *a = resp_argv(cmd, pos[i]);
 
 		if (a->kind == RESP_ARG_PTR)
-			trk_table_add(&L->tab, a->u.p, a->len, wc_hash(a->u.p, a->len), s, s->id,
-				      max, on_evicted, L);
+			note_read(L, s, a->u.p, a->len, wc_hash(a->u.p, a->len));
 	}
 }
 
@@ -224,6 +283,16 @@ void rd_tracking_command_done(struct rd_session *s, bool ran)
 		trk_release_held(L, s, false);
 }
 
+void rd_tracking_fast_read(struct wc_lcore *lc, struct rd_session *s, const uint8_t *key,
+			   uint32_t klen, uint64_t hash)
+{
+	struct rd_trk_lcore *L = lc->trk;
+
+	if ((trk_flags(s) & RD_TRK_BCAST) || !L->tab.mem)
+		return;
+	note_read(L, s, key, klen, hash);
+}
+
 struct exec_reads {
 	struct rd_trk_lcore *L;
 	struct rd_session *s;
@@ -252,6 +321,8 @@ static void tracking_disable(struct rd_trk_lcore *L, struct rd_session *s)
 {
 	uint16_t f = trk_flags(s);
 
+	if (L->nreads)
+		reads_flush(L);
 	if (s->trk.subs)
 		trk_bcast_drop(L, s);
 	if (f & RD_TRK_ON) {
@@ -550,6 +621,8 @@ void rd_tracking_set_max_keys(struct wc_lcore *lc, uint64_t max_keys)
 
 	__atomic_store_n(&app->rd->trk.max_keys, max_keys, __ATOMIC_RELAXED);
 	/* here at once; every other lcore with a table when it next drains its bus */
+	if (L && L->nreads)
+		reads_flush(L);
 	if (L && L->tab.keys)
 		trk_table_trim(&L->tab, share(L), on_evicted, L);
 	for (unsigned i = 0; i < app->nworkers; i++) {
@@ -562,6 +635,8 @@ void rd_tracking_set_max_keys(struct wc_lcore *lc, uint64_t max_keys)
 
 void trk_trim(struct rd_trk_lcore *L)
 {
+	if (L->nreads)
+		reads_flush(L);
 	if (L->tab.keys)
 		trk_table_trim(&L->tab, share(L), on_evicted, L);
 }

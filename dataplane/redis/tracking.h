@@ -63,6 +63,9 @@ enum rd_res rd_client_trackinginfo(struct rd_session *s);
  * trk.held are set.
  */
 void rd_tracking_command_done(struct rd_session *s, bool ran);
+/* The single-GET fast path (rd_tcp.c) read key (hash: wc_hash) for s, a tracking client. */
+void rd_tracking_fast_read(struct wc_lcore *lc, struct rd_session *s, const uint8_t *key,
+			   uint32_t klen, uint64_t hash);
 /* EXEC ran its queue (multi.c, before the queue goes): the queued reads' keys. */
 void rd_tracking_exec_done(struct rd_session *s);
 /* RESET (tracking off, prefixes dropped), or the connection ends (and what it was owed goes). */
@@ -71,7 +74,10 @@ void rd_tracking_off(struct rd_session *s, bool ending);
 /* Before the lcore runs a Redis connection (rd_tcp.c): batched BCAST invalidations out. */
 void rd_tracking_before_run(struct wc_lcore *lc);
 
-/* INFO */
+/* The reads this lcore remembers in batches go into its table now (INFO, tests). */
+void rd_tracking_sync(struct wc_lcore *lc);
+
+/* INFO (an lcore's last few reads may still wait in its batch: rd_tracking_sync) */
 void rd_tracking_totals(const struct wc_app *app, struct rd_trk_totals *out);
 
 /* CONFIG tracking-table-max-keys: read, and set (every lcore trims to its share). */

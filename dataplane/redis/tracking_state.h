@@ -5,6 +5,7 @@
 #ifndef WC_REDIS_TRACKING_STATE_H
 #define WC_REDIS_TRACKING_STATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct rd_session;
@@ -40,6 +41,21 @@ struct rd_trk_sess {
 static inline uint16_t rd_trk_flags(const struct rd_trk_sess *t)
 {
 	return __atomic_load_n(&t->flags, __ATOMIC_RELAXED);
+}
+
+/*
+ * May the single-GET fast path (rd_tcp.c) answer this session? Yes unless
+ * tracking needs the general path: OPTIN/OPTOUT (CACHING decides), a
+ * pending "everything", frames held for after a reply. A tracking read on
+ * the fast path is remembered there (rd_tracking_fast_read).
+ */
+static inline bool rd_trk_fast_ok(const struct rd_trk_sess *t)
+{
+	uint16_t f = rd_trk_flags(t);
+
+	return !(f & (RD_TRK_OPTIN | RD_TRK_OPTOUT | RD_TRK_CACHING | RD_TRK_NULLED |
+		      RD_TRK_OWED)) &&
+	       t->held == 0;
 }
 
 /* The node's part (struct rd_server.trk). */

@@ -22,6 +22,17 @@
 #define TRK_PEND_BYTES (128u << 10)	/* BCAST keys batched before they go out */
 #define TRK_PEND_SLOTS 1024u		/* (their de-duplication table) */
 #define TRK_HOLD_BYTES (64u << 10)	/* frames held for clients in the middle of a command */
+#define TRK_READS 32u			/* reads remembered lazily, in one batch */
+#define TRK_READ_KEY 256u		/* (longer keys go into the table at once) */
+
+/* A read waiting to go into the table (tracking.c: batched so cache misses overlap). */
+struct trk_read {
+	uint64_t hash;
+	uint64_t id;
+	struct rd_session *s;
+	uint32_t klen;
+	uint8_t key[TRK_READ_KEY];
+};
 
 struct trk_prefix {
 	uint16_t len;
@@ -68,6 +79,9 @@ struct rd_trk_lcore {
 	/* frames held for clients in the middle of a command */
 	uint8_t *hold;
 	uint32_t hold_used;
+	/* reads not yet in the table (always before any key event is handled) */
+	uint32_t nreads;
+	struct trk_read reads[TRK_READS];
 	/* counters */
 	uint64_t sent, held, dropped, redirected, broken;
 	struct trk_prefix prefix[TRK_PREFIXES];

@@ -68,6 +68,13 @@ bool trk_table_add(struct trk_table *t, const uint8_t *key, uint32_t klen, uint6
 unsigned trk_table_take(struct trk_table *t, const uint8_t *key, uint32_t klen, uint64_t hash,
 			trk_reader_fn fn, void *arg);
 
+/*
+ * Before trk_table_add of (hash, id), to overlap its cache misses with
+ * others': stage 0 fetches the two index buckets, stage 1 (later) the first
+ * records their chains name.
+ */
+void trk_table_prefetch(const struct trk_table *t, uint64_t hash, uint64_t id, int stage);
+
 /* Take out the oldest keys (their readers to fn) until at most max_keys remain. */
 void trk_table_trim(struct trk_table *t, uint64_t max_keys, trk_reader_fn fn, void *arg);
 
