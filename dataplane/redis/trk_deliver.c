@@ -70,11 +70,12 @@ static void put_frame(struct mc_out *o, int mode, const struct trk_val *v)
 		resp_array(o, v->count);
 		mc_out_put(o, v->p, v->n);
 		break;
-	case TRK_V_NULL2:
-		mc_out_put(o, "$-1\r\n", 5);
-		break;
 	default:
-		mc_out_put(o, "_\r\n", 3);
+		/* "everything": a null as the receiving connection speaks it */
+		if (mode == 3)
+			mc_out_put(o, "_\r\n", 3);
+		else
+			mc_out_put(o, "$-1\r\n", 5);
 		break;
 	}
 }
@@ -163,7 +164,7 @@ void trk_release_held(struct rd_trk_lcore *L, struct rd_session *s, bool drop)
 		trk_flags_clear(s, RD_TRK_OWED);
 		if (!drop) {
 			/* what did not fit is replaced by "everything" */
-			struct trk_val v = { .kind = s->proto >= 3 ? TRK_V_NULL3 : TRK_V_NULL2 };
+			struct trk_val v = { .kind = TRK_V_NULL };
 			int mode = mode_of(s, (trk_flags(s) & RD_TRK_TARGET) != 0);
 			uint8_t buf[64];
 			struct mc_out sink;
@@ -261,7 +262,7 @@ static void null_one(void *arg, const struct rd_client_view *cv)
 	struct null_all *x = arg;
 	struct rd_session *s = (struct rd_session *)(uintptr_t)cv->s;	/* (ours: this lcore's) */
 	uint16_t f = trk_flags(s);
-	struct trk_val v = { .kind = s->proto >= 3 ? TRK_V_NULL3 : TRK_V_NULL2 };
+	struct trk_val v = { .kind = TRK_V_NULL };
 
 	if (f & RD_TRK_ON) {
 		/* (one flush after another with no command between: once is enough) */

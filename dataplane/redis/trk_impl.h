@@ -52,7 +52,7 @@ struct trk_sub {
 };
 
 /* What an invalidation says: keys (an array of bulk strings), "everything", or a broken redirect. */
-enum trk_val_kind { TRK_V_KEYS, TRK_V_NULL2, TRK_V_NULL3, TRK_V_BROKEN };
+enum trk_val_kind { TRK_V_KEYS, TRK_V_NULL, TRK_V_BROKEN };
 
 struct trk_val {
 	uint8_t kind;			/* enum trk_val_kind */
