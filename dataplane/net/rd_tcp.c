@@ -52,6 +52,9 @@ static void ended(struct wc_lcore *lc, struct wc_tcb *c)
 		c->rd.counted = false;
 		lc->rdst.open--;
 	}
+	/* ... and tracking_clients: its reads and prefixes go (tracking.h) */
+	if (c->rd.trk.flags || c->rd.trk.held)
+		rd_tracking_end(lc, &c->rd);
 }
 
 static void rd_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)

@@ -338,6 +338,17 @@ static void tracking_disable(struct rd_trk_lcore *L, struct rd_session *s)
 			   RD_TRK_OPTOUT | RD_TRK_CACHING | RD_TRK_NOLOOP);
 }
 
+void rd_tracking_end(struct wc_lcore *lc, struct rd_session *s)
+{
+	struct rd_trk_lcore *L = lc->trk;
+
+	if (!L)
+		return;
+	tracking_disable(L, s);
+	trk_release_held(L, s, true);
+	__atomic_store_n(&s->trk.flags, 0, __ATOMIC_RELAXED);
+}
+
 void rd_tracking_off(struct rd_session *s, bool ending)
 {
 	struct rd_trk_lcore *L = rd_lcore(s)->trk;

@@ -70,6 +70,8 @@ void rd_tracking_fast_read(struct wc_lcore *lc, struct rd_session *s, const uint
 void rd_tracking_exec_done(struct rd_session *s);
 /* RESET (tracking off, prefixes dropped), or the connection ends (and what it was owed goes). */
 void rd_tracking_off(struct rd_session *s, bool ending);
+/* The session is over on lc (QUIT, closed, killed), though TCP may still finish the close. */
+void rd_tracking_end(struct wc_lcore *lc, struct rd_session *s);
 
 /* Before the lcore runs a Redis connection (rd_tcp.c): batched BCAST invalidations out. */
 void rd_tracking_before_run(struct wc_lcore *lc);

@@ -555,6 +555,24 @@ static void redis_writes(void **state)
 	dpc_close(&h, &a);
 }
 
+/* QUIT: the client stops counting as a tracking client at once (TCP may still be closing). */
+static void quit_leaves_at_once(void **state)
+{
+	struct dpc a;
+
+	(void)state;
+	open_conn(&a, abuf, sizeof(abuf), true);
+	cmd(&a, "CLIENT TRACKING on BCAST PREFIX q:");
+	ASSERT_GOT(&a, "+OK\r\n");
+	assert_int_equal(totals().clients, 1);
+	assert_int_equal(totals().prefixes, 1);
+	cmd(&a, "QUIT");
+	ASSERT_GOT(&a, "+OK\r\n");
+	assert_int_equal(totals().clients, 0);
+	assert_int_equal(totals().prefixes, 0);
+	dpc_close(&h, &a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -567,6 +585,7 @@ int main(void)
 		cmocka_unit_test(table_bound),
 		cmocka_unit_test(memcached_write),
 		cmocka_unit_test(redis_writes),
+		cmocka_unit_test(quit_leaves_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
