@@ -78,7 +78,7 @@ static const struct counter fixed[] = {
 	RD(net_out, "redis_net_output_bytes", WC_CP_COUNTER),
 	RD(connections, "redis_connections_received", WC_CP_COUNTER),
 	RD(open, "redis_connected_clients", WC_CP_GAUGE),
-	RD(obuf_disconnections, "redis_output_buffer_limit_disconnections",
+	RD(obuf_disconnections, "redis_obuf_limit_disconnections",
 	   WC_CP_COUNTER),
 };
 
