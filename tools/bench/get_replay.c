@@ -25,6 +25,16 @@
  *                                    a memcached SET of an existing key (the
  *                                    same size) instead, over UDP or TCP: the
  *                                    write path's cost
+ *   get_replay --keyev               the cost of keyspace events while nobody
+ *                                    listens: GET and SET rounds (UDP, TCP,
+ *                                    RESP GET) with notify-keyspace-events ""
+ *                                    (the store hook NULL) and "KEA" without
+ *                                    any subscriber (every write calls the hook,
+ *                                    which finds no interested lcore),
+ *                                    alternating; ns per request and the rates'
+ *                                    ratios (on / off); GET_REPLAY_NOTIFY=1 in
+ *                                    the environment turns them on for
+ *                                    --callgrind
  *
  * TCP requests are spread over CONNS established connections; each request
  * segment acknowledges the previous reply on its connection, as a client
@@ -39,6 +49,11 @@
 
 #include "../../tests/unit/dp_harness.h"
 #include "net/tcp_impl.h"
+#if __has_include("redis/keyev.h")
+#include "redis/keyev.h"
+#include "redis/server.h"
+#define HAVE_KEYEV 1
+#endif
 #include "redis/tracking.h"
 
 #define KEYS 10000
@@ -222,6 +237,60 @@ static double replay_round(struct rte_mbuf **rx, bool count)
 	return t0;
 }
 
+/* notify-keyspace-events as CONFIG SET would have it (no subscriber anywhere) */
+static void set_notify(uint32_t flags)
+{
+#ifdef HAVE_KEYEV
+	h.app.rd->notify_flags = flags;
+	rd_keyev_settings_changed(&h.app);
+#else
+	(void)flags;
+#endif
+}
+
+/* --keyev: every transport with notifications off and on, rounds alternating. */
+static int keyev_rounds(void)
+{
+	static struct rte_mbuf *rx[REQS];
+	double best[2][T_COUNT];
+	uint64_t seed = 42;
+
+	for (int m = 0; m < 2; m++)
+		for (int t = 0; t < T_COUNT; t++)
+			best[m][t] = 1e9;
+	for (int round = 0; round < 15; round++) {
+		for (int t = 0; t < T_COUNT; t++) {
+			if (t == T_RESP_TRK || t == T_RESP_TRK_AGAIN)
+				continue;	/* (tracking has its own rounds) */
+			for (int m = 0; m < 2; m++) {
+				double secs;
+
+#ifdef HAVE_KEYEV
+				set_notify(m ? RD_NOTIFY_KEYSPACE | RD_NOTIFY_KEYEVENT | RD_NOTIFY_ALL : 0);
+				if ((h.lc->ctx.keyev != NULL) != (m == 1))
+					return 1;
+#endif
+				build_round(t, rx, &seed);
+				secs = replay_round(rx, false);
+				if (round > 0 && secs < best[m][t])
+					best[m][t] = secs;
+			}
+		}
+	}
+	set_notify(0);
+	printf("get_replay: ns per request, notifications off / on with nobody listening, "
+	       "best of 14 rounds of %d:\n", REQS);
+	for (int t = 0; t < T_COUNT; t++)
+		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN)
+			printf("  %-8s %6.1f / %6.1f\n", tname[t], best[0][t] / REQS * 1e9,
+			       best[1][t] / REQS * 1e9);
+	for (int t = 0; t < T_COUNT; t++)
+		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN)
+			printf("ratio.keyev_idle_vs_off_%s=%.3f\n", tname[t],
+			       best[0][t] / best[1][t]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct rte_mbuf *rx[REQS];
@@ -230,10 +299,12 @@ int main(int argc, char **argv)
 	double best[T_COUNT] = { 1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9 };
 	int rounds = only ? 2 : 9, done = 0, sets = 0;
 
+	bool kev = argc == 2 && strcmp(argv[1], "--keyev") == 0;
+
 	offload = only && argc == 4 && strcmp(argv[3], "--offload") == 0;
-	if ((argc > 1 && !only) || argc > 4 || (argc == 4 && !offload)) {
+	if ((argc > 1 && !only && !kev) || argc > 4 || (argc == 4 && !offload)) {
 		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp|resp_trk|"
-			"resp_trk_again|udp_set|tcp_set [--offload]]\n");
+			"resp_trk_again|udp_set|tcp_set [--offload]] | --keyev\n");
 		return 2;
 	}
 	if (dp_eal_init() != 0 || dp_setup(&h, NULL) != 0) {
@@ -245,11 +316,29 @@ int main(int argc, char **argv)
 	load();
 	tcp_connect_all(conns, 30000, 11211);
 	tcp_connect_all(rconns, 40000, 6379);
-	tcp_connect_all(tconns, 50000, 6379);
-	tracking_on(tconns);
-	if (wc_tcp_active(h.lc) != 3 * CONNS) {
+	if (!kev) {
+		/* (tracking clients would keep the key-event hook on: not for --keyev) */
+		tcp_connect_all(tconns, 50000, 6379);
+		tracking_on(tconns);
+	}
+	if (wc_tcp_active(h.lc) != (kev ? 2 : 3) * CONNS) {
 		fprintf(stderr, "get_replay: connections not established\n");
 		return 1;
+	}
+#ifdef HAVE_KEYEV
+	/* (for --callgrind: GET_REPLAY_NOTIFY=1 counts with notifications on, nobody listening) */
+	if (getenv("GET_REPLAY_NOTIFY") && strcmp(getenv("GET_REPLAY_NOTIFY"), "1") == 0)
+		set_notify(RD_NOTIFY_KEYSPACE | RD_NOTIFY_KEYEVENT | RD_NOTIFY_ALL);
+#endif
+	if (kev) {
+		int rc = keyev_rounds();
+
+		if (rc || h.lc->tcp->st.retransmits || wc_tcp_active(h.lc) != 2 * CONNS) {
+			fprintf(stderr, "get_replay: the keyev replay went wrong\n");
+			return 1;
+		}
+		dp_teardown(&h);
+		return 0;
 	}
 	hits0 = h.lc->ctx.st.get_hits;
 	sets0 = h.lc->ctx.st.ops[WC_OP_SET];

@@ -55,6 +55,17 @@ printf '{\n  "instr.udp_get": %s,\n  "instr.tcp_get": %s,\n  "instr.resp_get": %
 	"${instr[respoffload]}" "$ratio" "$(awk -F= '/^ratio.resp_vs_tcp_get=/ {print $2}' "$log")" \
 	"$trk_new" "$trk_again" >"$out/get.json"
 
+echo "== keyspace events while nobody listens (notify-keyspace-events \"\" vs KEA, no subscriber)"
+"$dir/get_replay" --keyev | tee -a "$log"
+for n in "" 1; do
+	GET_REPLAY_NOTIFY=$n valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
+		"$dir/get_replay" --callgrind tcp_set >/dev/null 2>&1
+	echo "instr.tcp_set_notify${n:+_on}=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))" >>"$log"
+done
+echo "  instructions per memcached SET over TCP: notifications off" \
+	"$(awk -F= '/^instr.tcp_set_notify=/ {print $2}' "$log"), on with nobody listening" \
+	"$(awk -F= '/^instr.tcp_set_notify_on=/ {print $2}' "$log")" | tee -a "$log"
+
 echo "== network: the link's ceiling, wirecache over UDP and TCP, memcached and redis"
 net=(--quick)
 [ "${BENCH_QUICK:-0}" = 1 ] || net=()
