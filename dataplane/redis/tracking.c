@@ -76,9 +76,10 @@ static void on_evicted(void *arg, const uint8_t *key, uint32_t klen, struct rd_s
 /* ---- the reads, in batches ---- */
 
 /*
- * The batched reads go into the table: each read's index buckets fetched
- * first, then the records they lead to, then the inserts, so one read's
- * cache misses overlap the others' instead of adding up. Called before the
+ * The batched reads go into the table: each read's index buckets were
+ * fetched when it was noted; now the records they lead to, then the
+ * inserts, so one read's cache misses overlap the others' instead of
+ * adding up. Called before the
  * table is used for anything else (a key event, a trim, a flush, INFO) and
  * when the batch is full.
  */
@@ -89,9 +90,7 @@ static void reads_flush(struct rd_trk_lcore *L)
 
 	L->nreads = 0;
 	for (uint32_t i = 0; i < n; i++)
-		trk_table_prefetch(&L->tab, L->reads[i].hash, L->reads[i].id, 0);
-	for (uint32_t i = 0; i < n; i++)
-		trk_table_prefetch(&L->tab, L->reads[i].hash, L->reads[i].id, 1);
+		trk_table_prefetch_records(&L->tab, L->reads[i].kb, L->reads[i].pb);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct trk_read *r = &L->reads[i];
 
@@ -116,6 +115,9 @@ static void note_read(struct rd_trk_lcore *L, struct rd_session *s, const uint8_
 	r->id = s->id;
 	r->s = s;
 	r->klen = klen;
+	r->kb = trk_kbucket(&L->tab, hash);
+	r->pb = trk_pbucket(&L->tab, hash, s->id);
+	trk_table_prefetch_buckets(&L->tab, r->kb, r->pb);
 	memcpy(r->key, key, klen);
 	if (L->nreads == TRK_READS)
 		reads_flush(L);

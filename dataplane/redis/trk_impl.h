@@ -31,6 +31,7 @@ struct trk_read {
 	uint64_t id;
 	struct rd_session *s;
 	uint32_t klen;
+	uint32_t kb, pb;		/* its index buckets (fetched when the read was noted) */
 	uint8_t key[TRK_READ_KEY];
 };
 

@@ -70,14 +70,12 @@ static inline uint32_t chunk_of(uint32_t ref)
 
 static inline uint32_t kbucket(const struct trk_table *t, uint64_t hash)
 {
-	return (uint32_t)(hash ^ (hash >> 32)) & t->mask;
+	return trk_kbucket(t, hash);
 }
 
 static inline uint32_t pbucket(const struct trk_table *t, uint64_t hash, uint64_t id)
 {
-	uint64_t h = hash ^ (id * 0x9E3779B97F4A7C15ull);
-
-	return (uint32_t)(h ^ (h >> 29) ^ (h >> 47)) & t->mask;
+	return trk_pbucket(t, hash, id);
 }
 
 /* ---- chunks ---- */
@@ -292,19 +290,14 @@ static void region_free(void *p, size_t n)
 
 /* ---- the API ---- */
 
-void trk_table_prefetch(const struct trk_table *t, uint64_t hash, uint64_t id, int stage)
+void trk_table_prefetch_records(const struct trk_table *t, uint32_t kb, uint32_t pb)
 {
-	const uint32_t *kb = &t->kidx[kbucket(t, hash)], *pb = &t->pidx[pbucket(t, hash, id)];
+	uint32_t k = t->kidx[kb], p = t->pidx[pb];
 
-	if (stage == 0) {
-		__builtin_prefetch(kb);
-		__builtin_prefetch(pb);
-		return;
-	}
-	if (*kb)
-		__builtin_prefetch(at(t, *kb));
-	if (*pb)
-		__builtin_prefetch(at(t, *pb));
+	if (k)
+		__builtin_prefetch(at(t, k));
+	if (p)
+		__builtin_prefetch(at(t, p));
 }
 
 int trk_table_init(struct trk_table *t, uint32_t chunks, unsigned buckets_log2)

@@ -68,12 +68,32 @@ bool trk_table_add(struct trk_table *t, const uint8_t *key, uint32_t klen, uint6
 unsigned trk_table_take(struct trk_table *t, const uint8_t *key, uint32_t klen, uint64_t hash,
 			trk_reader_fn fn, void *arg);
 
+/* The index buckets of a key (hash) and of a (key, client id) pair. */
+static inline uint32_t trk_kbucket(const struct trk_table *t, uint64_t hash)
+{
+	return (uint32_t)(hash ^ (hash >> 32)) & t->mask;
+}
+
+static inline uint32_t trk_pbucket(const struct trk_table *t, uint64_t hash, uint64_t id)
+{
+	uint64_t h = hash ^ (id * 0x9E3779B97F4A7C15ull);
+
+	return (uint32_t)(h ^ (h >> 29) ^ (h >> 47)) & t->mask;
+}
+
 /*
- * Before trk_table_add of (hash, id), to overlap its cache misses with
- * others': stage 0 fetches the two index buckets, stage 1 (later) the first
- * records their chains name.
+ * Before a trk_table_add, so that its cache misses overlap others': first
+ * the two buckets (trk_table_prefetch_buckets), later the first records
+ * their chains name.
  */
-void trk_table_prefetch(const struct trk_table *t, uint64_t hash, uint64_t id, int stage);
+static inline void trk_table_prefetch_buckets(const struct trk_table *t, uint32_t kb,
+					      uint32_t pb)
+{
+	__builtin_prefetch(&t->kidx[kb]);
+	__builtin_prefetch(&t->pidx[pb]);
+}
+
+void trk_table_prefetch_records(const struct trk_table *t, uint32_t kb, uint32_t pb);
 
 /* Take out the oldest keys (their readers to fn) until at most max_keys remain. */
 void trk_table_trim(struct trk_table *t, uint64_t max_keys, trk_reader_fn fn, void *arg);
