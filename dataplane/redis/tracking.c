@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_malloc.h>
+
 #include "core/app.h"
 #include "core/bus.h"
 #include "redis/clients.h"
@@ -19,15 +21,15 @@
 
 int rd_tracking_lcore_init(struct wc_lcore *lc)
 {
-	struct rd_trk_lcore *L = calloc(1, sizeof(*L));
+	/* (the lcore's own memory, as its other Redis state; read by INFO from any lcore) */
+	struct rd_trk_lcore *L = rte_zmalloc("rd_trk_lcore", sizeof(*L), 64);
 
 	if (!L)
 		return -1;
 	L->lc = lc;
-	/* (malloc: pages are touched only as batches and held frames need them) */
-	L->pend = malloc(TRK_PEND_BYTES);
-	L->scratch = malloc(2 * (size_t)TRK_PEND_BYTES);
-	L->hold = malloc(TRK_HOLD_BYTES);
+	L->pend = rte_malloc("rd_trk_pend", TRK_PEND_BYTES, 64);
+	L->scratch = rte_malloc("rd_trk_scratch", 2 * (size_t)TRK_PEND_BYTES, 64);
+	L->hold = rte_malloc("rd_trk_hold", TRK_HOLD_BYTES, 64);
 	for (unsigned i = TRK_SUBS; i-- > 0;) {
 		L->sub[i].next_s = L->sub_free;
 		L->sub_free = (uint16_t)(i + 1);
@@ -48,10 +50,10 @@ void rd_tracking_lcore_fini(struct wc_lcore *lc)
 		return;
 	if (L->tab.mem)
 		trk_table_fini(&L->tab);
-	free(L->pend);
-	free(L->scratch);
-	free(L->hold);
-	free(L);
+	rte_free(L->pend);
+	rte_free(L->scratch);
+	rte_free(L->hold);
+	rte_free(L);
 	lc->trk = NULL;
 }
 
