@@ -10,8 +10,9 @@ with real clients (layout "redis", two workers):
   invalidation of a key another connection wrote reaches the reader before the reply
   to the next command it sends;
 - RESP2 through REDIRECT with redis-cli: a redis-cli subscribed to
-  __redis__:invalidate prints the invalidations of a tracking connection's keys
-  (and a null one for FLUSHALL);
+  __redis__:invalidate prints the invalidations of tracking connections' keys
+  (seven connections, so some live on the other lcore than redis-cli's), and a
+  null one per connection for FLUSHALL;
 - BCAST prefixes and NOLOOP, and INFO's tracking_* numbers.
 """
 import json
@@ -169,6 +170,15 @@ def test_redis_cli_resp2_redirect(tb, rd):
         assert t("MGET", "rk2", "rk3") == [None, None]
         assert rd("SET", "rk1", "1") == "OK"
         assert rd("MSET", "rk2", "2", "rk3", "3") == "OK"
+        time.sleep(0.3)
+        # more tracking connections (some on the other lcore than redis-cli's) redirect there
+        more = [tb.track(Resp(node_ip(1))) for _ in range(6)]
+        for i, m in enumerate(more):
+            assert m("CLIENT", "TRACKING", "ON", "REDIRECT", str(sid)) == "OK"
+            assert m("GET", "far%d" % i) is None
+        for i in range(len(more)):
+            assert rd("SET", "far%d" % i, "x") == "OK"
+        time.sleep(0.3)
         assert rd("FLUSHALL") == "OK"
         time.sleep(0.5)
     finally:
@@ -177,7 +187,9 @@ def test_redis_cli_resp2_redirect(tb, rd):
     lines = out.split("\n")
     # redis-cli prints each message as: message, the channel, then the keys (or "")
     msgs = [i for i, line in enumerate(lines) if line == "message"]
-    assert len(msgs) >= 4, out
-    assert lines[msgs[0] + 1] == "__redis__:invalidate" and lines[msgs[0] + 2] == "rk1", out
-    assert set(lines[msgs[1] + 2:msgs[3]]) >= {"rk2", "rk3"}, out
-    assert lines[msgs[-1] + 2] == "", out          # FLUSHALL: a null invalidation
+    keys = [lines[i + 2] for i in msgs]
+    assert all(lines[i + 1] == "__redis__:invalidate" for i in msgs), out
+    assert keys[0] == "rk1" and sorted(keys[1:3]) == ["rk2", "rk3"], out
+    assert sorted(keys[3:9]) == ["far%d" % i for i in range(6)], out
+    # FLUSHALL: a null invalidation for each of the 7 tracking connections
+    assert keys[9:] == [""] * 7, out
