@@ -417,9 +417,10 @@ enum rd_res rd_client_tracking(struct rd_session *s)
 	struct trk_opts o = { 0 };
 	unsigned maxp, where;
 
-	if (s->flags & RD_C_MULTI) {
-		/* (EXEC may run it on another lcore, which cannot touch this lcore's tables) */
-		rd_err(s, "ERR CLIENT TRACKING cannot run inside a transaction here");
+	if ((s->flags & RD_C_MULTI) && lc->id != s->push.home) {
+		/* (EXEC ran it on its keys' lcore, which cannot touch the client's lcore's tables) */
+		rd_err(s, "ERR CLIENT TRACKING cannot run inside a transaction whose keys live on "
+			  "another core");
 		return RD_DONE;
 	}
 	maxp = (argc - 3) / 2;

@@ -293,6 +293,20 @@ static void resp3_invalidate(void **state)
 	output(&a);
 	ASSERT_GOT(&a, ">2\r\n$10\r\ninvalidate\r\n_\r\n");
 	assert_int_equal(totals().keys, 0);
+	/* turned on inside a transaction (run on this lcore): the transaction's reads count */
+	cmd(&a, "CLIENT TRACKING off");
+	ASSERT_GOT(&a, "+OK\r\n");
+	cmd(&a, "MULTI");
+	ASSERT_GOT(&a, "+OK\r\n");
+	cmd(&a, "CLIENT TRACKING on");
+	ASSERT_GOT(&a, "+QUEUED\r\n");
+	cmd(&a, "GET mt");
+	ASSERT_GOT(&a, "+QUEUED\r\n");
+	cmd(&a, "EXEC");
+	ASSERT_GOT(&a, "*2\r\n+OK\r\n_\r\n");
+	changed(other, "mt");
+	output(&a);
+	ASSERT_GOT(&a, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nmt\r\n");
 	dpc_close(&h, &a);
 	assert_int_equal(totals().clients, 0);
 }
