@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-fuzz.sh SECONDS HARNESS... - run each libFuzzer harness for a bounded
 # time over its committed corpus (tests/fuzz/corpus/<name>); new inputs go to
-# a scratch directory so the committed corpus stays small.
+# a scratch directory so the committed corpus stays small. A dictionary
+# tests/fuzz/<name>.dict, when there is one, is passed with -dict.
 set -u
 secs=$1
 shift
@@ -12,8 +13,10 @@ for h in "$@"; do
 	scratch=$(mktemp -d)
 	log=$(mktemp)
 	mkdir -p "$corpus"
+	dict=()
+	[ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
 	echo "=== fuzz $name for ${secs}s"
-	"$h" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+	"$h" "${dict[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
 		"$scratch" "$corpus" >"$log" 2>&1
 	rc=$?
 	tail -n 20 "$log"

@@ -153,7 +153,10 @@ static enum rd_res deluser(struct rd_session *s)
 	struct rd_acl *t;
 	int64_t deleted = 0;
 	bool self = false;
+	uint64_t any = 0;
 
+	if (s->step)
+		goto kill;	/* re-entered: the calls below completed */
 	for (uint32_t i = 2; i < rd_argc(s); i++) {
 		const struct resp_arg *a = rd_arg(s, i);
 
@@ -181,8 +184,22 @@ static enum rd_res deluser(struct rd_session *s)
 		acl_commit(srv, t);
 	else
 		acl_abort(srv, t);
+	/* job: uid 0 (any user), the count, whether the caller's own user went */
+	memcpy(s->job, &any, sizeof(any));
+	memcpy(s->job + 8, &deleted, sizeof(deleted));
+	s->job[16] = self;
+kill:
+	/* subscribers whose user is gone are closed, as Redis closes the user's clients */
+	memcpy(&deleted, s->job + 8, sizeof(deleted));
+	if (!(s->flags & RD_C_MULTI) && deleted) {
+		enum rd_res r = rd_fanout_lcores(s, rd_pubsub_acl_kill_owner,
+						 rd_pubsub_lcore_active);
+
+		if (r != RD_DONE)
+			return r;
+	}
 	resp_int(rd_out(s), deleted);
-	if (self)
+	if (s->job[16])
 		s->flags |= RD_C_KILLED;	/* Redis closes it after this reply */
 	return RD_DONE;
 }
@@ -572,6 +589,8 @@ static enum rd_res load(struct rd_session *s)
 	int at;
 	char *err;
 
+	if (s->step)
+		goto kill;	/* re-entered: the calls below completed */
 	if (!p->aclfile[0]) {
 		rd_err(s, no_aclfile);
 		return RD_DONE;
@@ -611,8 +630,19 @@ static enum rd_res load(struct rd_session *s)
 	self = s->acl_uid != def_uid;
 	acl_table_free(cur);
 	acl_commit(srv, fresh);
+	memset(s->job, 0, 8);	/* uid 0: any subscriber (acl_kill_subscribers) */
+	s->job[16] = self;
+kill:
+	/* subscribers whose user went or lost channel rights are closed (pubsub.h) */
+	if (!(s->flags & RD_C_MULTI)) {
+		enum rd_res r = rd_fanout_lcores(s, rd_pubsub_acl_kill_owner,
+						 rd_pubsub_lcore_active);
+
+		if (r != RD_DONE)
+			return r;
+	}
 	resp_ok(rd_out(s));
-	if (self)
+	if (s->job[16])
 		s->flags |= RD_C_KILLED;	/* its user was replaced: Redis closes it */
 	return RD_DONE;
 }

@@ -387,8 +387,8 @@ static bool lost_rights(void *arg, const struct rd_client_view *v)
 	struct rd_session *s = (struct rd_session *)(uintptr_t)v->s;
 	uint64_t uid = *(const uint64_t *)arg;
 
-	if (!(s->flags & RD_C_PUBSUB) || s->acl_uid != uid)
-		return false;
+	if (!(s->flags & RD_C_PUBSUB) || (uid && s->acl_uid != uid))
+		return false;	/* (uid 0: any subscriber, after DELUSER or ACL LOAD) */
 	for (const struct ps_link *l = s->sub.head; l; l = l->snext)
 		if (!rd_acl_may_listen(s, l->n->name, l->n->len, l->n->kind == PS_PATTERN))
 			return true;

@@ -102,7 +102,8 @@ bool rd_pubsub_acl_channels(const struct rd_cmd *c, const struct resp_cmd *cmd, 
  * ACL SETUSER changed user uid: close its connections on every lcore that
  * listen to something its rules no longer allow (Redis 7.0 does). An owner
  * function for rd_fanout_lcores; the uid is read from the job area's first
- * 8 bytes.
+ * 8 bytes; uid 0 (after DELUSER, ACL LOAD): every subscriber whose user is
+ * gone or no longer allows what it listens to.
  */
 struct rd_owner;
 void rd_pubsub_acl_kill_owner(struct rd_owner *o);

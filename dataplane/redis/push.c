@@ -160,7 +160,7 @@ static bool reply_begun(const struct rd_session *s, const struct mc_out *stream)
 {
 	if (!s->pending && !s->def)
 		return false;	/* between commands */
-	return stream->written != s->push.mark;
+	return (uint32_t)stream->written != s->push.mark;
 }
 
 static void list_add(struct rd_push_lc *pl, struct wc_lcore *lc, struct rd_session *s);
@@ -256,7 +256,7 @@ void rd_push_end(struct rd_session *s)
 		bytes = c.out->written - pl->start;
 		failed = c.out->failed;
 		if (s->pending || s->def)
-			p->mark = c.out->written;	/* the frame is not the command's reply */
+			p->mark = (uint32_t)c.out->written;	/* the frame is no reply */
 	}
 	c.lc->rdst.net_out += bytes;
 	if (failed || over_bound(s, c.lc, c.queued + p->bl_bytes)) {

@@ -52,7 +52,9 @@ struct rd_push_sess {
 	struct rte_mbuf *bl_head, *bl_tail;	/* the backlog */
 	uint32_t bl_bytes;
 	uint32_t soft_since;		/* second (node clock) the soft limit was first passed; 0: under */
-	uint64_t mark;			/* the stream's bytes when the command started (+ pushes) */
+	uint32_t mark;			/* the stream's bytes (low 32 bits) when the command
+					 * started, plus pushes since: a reply has begun when
+					 * they differ (a command writes under 4 GiB) */
 	uint8_t home;			/* the lcore the connection lives on */
 	uint8_t flags;			/* RD_PUSH_* */
 };
@@ -98,7 +100,7 @@ void rd_push_srv_init(struct rd_push_srv *p);
 static inline void rd_push_cmd_start(struct rd_push_sess *p, uint64_t stream_bytes,
 				     unsigned lcore)
 {
-	p->mark = stream_bytes;
+	p->mark = (uint32_t)stream_bytes;
 	p->home = (uint8_t)lcore;
 }
 

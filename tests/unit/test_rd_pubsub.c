@@ -436,7 +436,16 @@ static void acl_channels(void **state)
 	CMD2(&adm, &sub, "ACL SETUSER u resetchannels &more\r\n");
 	ASSERT_GOT(&adm, "+OK\r\n");
 	assert_true(sub.fin || sub.rst);
-	cmd1(&adm, "ACL DELUSER u\r\n");
+	/* a subscriber whose user is deleted goes too */
+	dpc_close(&h, &sub);
+	open_conn(&sub, rbuf, sizeof(rbuf));
+	cmd1(&sub, "AUTH u any\r\n");
+	ASSERT_GOT(&sub, "+OK\r\n");
+	cmd1(&sub, "SUBSCRIBE more\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$9\r\nsubscribe\r\n$4\r\nmore\r\n:1\r\n");
+	CMD2(&adm, &sub, "ACL DELUSER u nosuch\r\n");
+	ASSERT_GOT(&adm, ":1\r\n");
+	assert_true(sub.fin || sub.rst);
 	dpc_close(&h, &adm);
 	dpc_close(&h, &sub);
 }
@@ -495,6 +504,51 @@ static void big_message(void **state)
 	dpc_close(&h, &pub);
 }
 
+/*
+ * While the lcore's mbuf pool runs low, a push receiver holding more than
+ * RD_PUSH_LOW_POOL_SHARE is cut well below its configured bound; one that
+ * reads keeps going.
+ */
+static void low_pool_cuts_early(void **state)
+{
+	struct dpc slow, fast;
+	static uint8_t fbuf[1 << 20];
+	struct wc_tcb *ts, *tf;
+	struct rd_pubsub_lc *ps = ps_of(h.lc);
+	static uint8_t msg[1000];
+	uint64_t cut0 = h.lc->rdst.obuf_disconnections;
+	unsigned sent = 0;
+
+	(void)state;
+	memset(msg, 'p', sizeof(msg));
+	open_conn(&slow, rbuf, sizeof(rbuf));
+	open_conn(&fast, fbuf, sizeof(fbuf));
+	ts = tcb_of(&slow);
+	tf = tcb_of(&fast);
+	assert_int_equal(ps_subscribe(ps, &ts->rd, PS_CHANNEL, (const uint8_t *)"lp", 2), 1);
+	assert_int_equal(ps_subscribe(ps, &tf->rd, PS_CHANNEL, (const uint8_t *)"lp", 2), 1);
+	h.lc->tcp->pool_low = true;
+	while (!slow.rst && sent < 200) {
+		rd_pubsub_local(h.lc, (const uint8_t *)"lp", 2, msg, sizeof(msg));
+		sent++;
+		rd_push_output(h.lc);
+		wc_net_flush(h.lc);
+		take(&slow);
+		take(&fast);
+		dp_clear_sent(&h);
+		dpc_ack(&h, &fast);
+		take(&fast);
+		dp_clear_sent(&h);
+	}
+	h.lc->tcp->pool_low = false;
+	assert_true(slow.rst);
+	/* (the default bound is 32 MiB: only the pool rule cuts this early) */
+	assert_true(sent * sizeof(msg) < 2 * RD_PUSH_LOW_POOL_SHARE);
+	assert_int_equal(h.lc->rdst.obuf_disconnections, cut0 + 1);
+	assert_false(fast.rst);
+	dpc_close(&h, &fast);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +560,7 @@ int main(void)
 		cmocka_unit_test(acl_channels),
 		cmocka_unit_test(obuf_config),
 		cmocka_unit_test(big_message),
+		cmocka_unit_test(low_pool_cuts_early),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

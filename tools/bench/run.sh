@@ -78,5 +78,8 @@ rb=()
 [ "${BENCH_QUICK:-0}" = 1 ] && rb=(--quick)
 /usr/bin/python3 tools/bench/redisbench.py --results "$out" "${rb[@]}" | tee -a "$log"
 
+echo "== PUBLISH fan-out: messages delivered per second per core, beside redis-server"
+/usr/bin/python3 tools/bench/pubsubbench.py --results "$out" "${rb[@]}" | tee -a "$log"
+
 echo "== summary"
 grep -E '^(ratio|store|latency|instr)\.[a-z0-9_.]+=' "$log" || true
