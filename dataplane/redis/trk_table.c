@@ -263,7 +263,8 @@ static size_t huge_round(size_t n)
 }
 
 /*
- * Anonymous memory for the log and the indexes, in transparent huge pages
+ * Anonymous memory for the log, its chunk list and the indexes (no heap:
+ * nothing of the table is malloc'd), in transparent huge pages
  * where the kernel gives them: the log is touched only as it fills, one
  * fault per 2 MiB instead of per 4 KiB page, and random index lookups miss
  * the TLB less. populate: touch it all now (the indexes, at the first
@@ -309,7 +310,7 @@ int trk_table_init(struct trk_table *t, uint32_t chunks, unsigned buckets_log2)
 		return -1;
 	/* (the log's pages are touched only as it fills) */
 	t->mem = region((size_t)chunks * TRK_CHUNK_BYTES, false);
-	t->chunks = calloc(chunks, sizeof(*t->chunks));
+	t->chunks = region((size_t)chunks * sizeof(*t->chunks), true);
 	t->kidx = region(nb * sizeof(uint32_t), true);
 	t->pidx = region(nb * sizeof(uint32_t), true);
 	t->nchunks = chunks;
@@ -328,7 +329,7 @@ int trk_table_init(struct trk_table *t, uint32_t chunks, unsigned buckets_log2)
 void trk_table_fini(struct trk_table *t)
 {
 	region_free(t->mem, (size_t)t->nchunks * TRK_CHUNK_BYTES);
-	free(t->chunks);
+	region_free(t->chunks, (size_t)t->nchunks * sizeof(*t->chunks));
 	region_free(t->kidx, ((size_t)t->mask + 1) * sizeof(uint32_t));
 	region_free(t->pidx, ((size_t)t->mask + 1) * sizeof(uint32_t));
 	memset(t, 0, sizeof(*t));
