@@ -393,6 +393,14 @@ static void resp3_pushes(void **state)
 	ASSERT_GOT(&sub, ">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\nhi\r\n");
 	cmd1(&sub, "PING\r\n");
 	ASSERT_GOT(&sub, "+PONG\r\n");
+	/* publishing to itself: the push comes first, then the reply (as Redis writes them) */
+	cmd1(&sub, "PUBLISH c me\r\nGET k\r\n");
+	ASSERT_GOT(&sub, ">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\nme\r\n:1\r\n$1\r\nv\r\n");
+	/* a push arriving while a reply is half written waits for the reply's end */
+	cmd1(&sub, "MULTI\r\nGET k\r\nPUBLISH c tx\r\nGET k\r\nEXEC\r\n");
+	ASSERT_GOT(&sub, "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n"
+			 "*3\r\n$1\r\nv\r\n:1\r\n$1\r\nv\r\n"
+			 ">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\ntx\r\n");
 	/* CLIENT REPLY OFF silences replies, not confirmations */
 	cmd1(&sub, "CLIENT REPLY OFF\r\n");
 	cmd1(&sub, "UNSUBSCRIBE c\r\n");

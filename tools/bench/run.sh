@@ -79,6 +79,7 @@ rb=()
 /usr/bin/python3 tools/bench/redisbench.py --results "$out" "${rb[@]}" | tee -a "$log"
 
 echo "== PUBLISH fan-out: messages delivered per second per core, beside redis-server"
+"$dir/pubsub_replay" | tee -a "$log"
 /usr/bin/python3 tools/bench/pubsubbench.py --results "$out" "${rb[@]}" | tee -a "$log"
 
 echo "== summary"
