@@ -6,7 +6,7 @@
  * to the owner, once) and by the crawler, eviction, key misses; the
  * notify-keyspace-events classes filter them; nothing listening leaves the
  * store hook NULL; the listener API (rd_keyev_listen / rd_keyev_interest)
- * hears changes and flushes with the writer's client id.
+ * hears changes and flushes with the writer's client id; RESP3 pushes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -470,6 +470,34 @@ static void listeners_and_flush(void **state)
 	stop(&sub, &w);
 }
 
+/* A RESP3 subscriber gets push frames, and may write meanwhile. */
+static void resp3_subscriber(void **state)
+{
+	static const char want[] =
+		">4\r\n$8\r\npmessage\r\n$6\r\n__key*\r\n$17\r\n__keyspace@0__:r3\r\n"
+		"$4\r\nsadd\r\n"
+		">4\r\n$8\r\npmessage\r\n$6\r\n__key*\r\n$19\r\n__keyevent@0__:sadd\r\n"
+		"$2\r\nr3\r\n";
+	struct dpc sub, w;
+
+	(void)state;
+	open_conn(&w, 6379, wbuf, sizeof(wbuf));
+	open_conn(&sub, 6379, sbuf, sizeof(sbuf));
+	cmd(&sub, NULL, "HELLO 3\r\n");
+	cmd(&sub, NULL, "PSUBSCRIBE __key*\r\n");
+	REPLY(&sub, ">3\r\n$10\r\npsubscribe\r\n$6\r\n__key*\r\n:1\r\n");
+	notify(&w, "KEs");
+	sub.n = 0;
+	cmd(&w, &sub, "SADD r3 a\r\n");
+	REPLY(&w, ":1\r\n");
+	REPLY(&sub, want);
+	cmd(&sub, NULL, "GET r3\r\n");	/* RESP3: commands run while subscribed */
+	REPLY(&sub, "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+	notify(&w, "\"\"");
+	dpc_close(&h, &sub);
+	dpc_close(&h, &w);
+}
+
 /* CONFIG GET gives the flags back in Redis's form; a bad letter is refused. */
 static void config_flags(void **state)
 {
@@ -499,6 +527,7 @@ int main(void)
 		cmocka_unit_test(expiry_by_read_and_crawler),
 		cmocka_unit_test(eviction_and_keymiss),
 		cmocka_unit_test(listeners_and_flush),
+		cmocka_unit_test(resp3_subscriber),
 		cmocka_unit_test(config_flags),
 	};
 
