@@ -42,9 +42,11 @@
 #include "redis/glob.h"
 #include "redis/server.h"
 #include "redis/text.h"
+#include "redis/tracking.h"
 
 struct cfg_env {
 	struct wc_app *app;
+	struct wc_lcore *lc;		/* the lcore running CONFIG */
 	struct rd_server *srv;
 	char err[192];			/* an error made up on the spot */
 };
@@ -479,6 +481,25 @@ static bool apply_acllog_len(struct cfg_env *e, const union pval *v, const char 
 	return true;
 }
 
+/* tracking-table-max-keys (client tracking: redis/tracking.h) */
+static void get_trk_max(struct cfg_env *e, char *buf, size_t cap)
+{
+	put_u(buf, cap, rd_tracking_max_keys(e->srv));
+}
+
+static bool check_trk_max(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+			  const char **err)
+{
+	return uint_in(e, p, n, 0, INT64_MAX, &v->u, err);
+}
+
+static bool apply_trk_max(struct cfg_env *e, const union pval *v, const char **err)
+{
+	(void)err;
+	rd_tracking_set_max_keys(e->lc, v->u);
+	return true;
+}
+
 /* ---- client-output-buffer-limit: "<class> <hard> <soft> <seconds>" groups ---- */
 
 static const char *const obuf_class[RD_OBUF_CLASSES] = { "normal", "slave", "pubsub" };
@@ -600,6 +621,7 @@ static const struct param params[] = {
 	{ "slowlog-log-slower-than", get_slower, check_slower, apply_slower },
 	{ "slowlog-max-len", get_slowlen, check_slowlen, apply_slowlen },
 	{ "acllog-max-len", get_acllog_len, check_acllog_len, apply_acllog_len },
+	{ "tracking-table-max-keys", get_trk_max, check_trk_max, apply_trk_max },
 	{ "client-output-buffer-limit", get_obuf, check_obuf, apply_obuf },
 };
 
@@ -646,6 +668,7 @@ unsigned rd_config_find(const uint8_t *pat, uint32_t len, const char **names, un
 static void env_of(struct rd_session *s, struct cfg_env *e)
 {
 	e->app = rd_lcore(s)->app;
+	e->lc = rd_lcore(s);
 	e->srv = rd_server(s);
 	e->err[0] = 0;
 }

@@ -19,6 +19,7 @@
 #include "redis/cluster_map.h"
 #include "redis/keyev.h"
 #include "redis/rd.h"
+#include "redis/tracking_state.h"
 
 struct wc_app;
 struct wc_lcore;
@@ -117,6 +118,7 @@ struct rd_server {
 	uint64_t peak_memory;
 	int64_t lastsave;		/* LASTSAVE: no persistence, the start time */
 	struct rd_push_srv push;	/* client-output-buffer-limit (push.h) */
+	struct rd_trk_server trk;	/* client tracking (redis/tracking.h) */
 };
 
 /* The node's Redis side, set up before the lcores (main.c). */

@@ -8,8 +8,14 @@
  *   get_replay                       time UDP, TCP and RESP rounds, alternating:
  *                                    the best ns per request of each and their
  *                                    ratios (RESP: a Redis GET on :6379, the same
- *                                    keys through the same TCP)
- *   get_replay --callgrind udp|tcp|resp
+ *                                    keys through the same TCP; RESP tracking: the
+ *                                    same GETs from connections with CLIENT
+ *                                    TRACKING on, whose reads the node remembers:
+ *                                    "new", each round's reads mostly (key,
+ *                                    client) pairs not yet in the table, as a
+ *                                    caching client reads; "again", the same
+ *                                    round every time, pairs already there)
+ *   get_replay --callgrind udp|tcp|resp|resp_trk|resp_trk_again
  *                                    count only one round's loop under callgrind
  *   get_replay --callgrind udp|tcp|resp --offload
  *                                    the same on a port that checks and sets
@@ -48,6 +54,7 @@
 #include "redis/server.h"
 #define HAVE_KEYEV 1
 #endif
+#include "redis/tracking.h"
 
 #define KEYS 10000
 #define REQS 4000
@@ -62,11 +69,12 @@ struct conn {
 	uint32_t seq, ack;
 };
 
-enum { T_UDP, T_TCP, T_RESP, T_UDP_SET, T_TCP_SET, T_COUNT };
+enum { T_UDP, T_TCP, T_RESP, T_RESP_TRK, T_RESP_TRK_AGAIN, T_UDP_SET, T_TCP_SET, T_COUNT };
 #define T_TIMED T_UDP_SET	/* the GETs are timed; SETs are only counted (--callgrind) */
-static const char *const tname[T_COUNT] = { "udp", "tcp", "resp", "udp_set", "tcp_set" };
+static const char *const tname[T_COUNT] = { "udp", "tcp", "resp", "resp_trk", "resp_trk_again",
+					    "udp_set", "tcp_set" };
 
-static struct conn conns[CONNS], rconns[CONNS];
+static struct conn conns[CONNS], rconns[CONNS], tconns[CONNS];
 
 static double now_s(void)
 {
@@ -124,6 +132,24 @@ static void tcp_connect_all(struct conn *cs, uint16_t first_port, uint16_t dport
 	dp_clear_sent(&h);
 }
 
+/* Turn tracking on for each of the connections (RESP2 default mode: the node remembers reads). */
+static void tracking_on(struct conn *cs)
+{
+	static const char cmd[] = "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\non\r\n";
+	uint8_t f[256];
+
+	for (int i = 0; i < CONNS; i++) {
+		struct conn *c = &cs[i];
+
+		dp_input(&h, f, dp_tcp_ports(f, c->port, 6379, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
+					     c->seq, c->ack, 65535, cmd, sizeof(cmd) - 1, NULL, 0));
+		c->seq += (uint32_t)(sizeof(cmd) - 1);
+		c->ack += 5;	/* "+OK\r\n" */
+	}
+	wc_net_flush(h.lc);
+	dp_clear_sent(&h);
+}
+
 /* Load KEYS values over UDP (the store is the same whichever way they came). */
 static void load(void)
 {
@@ -149,7 +175,8 @@ static void build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 	 * "\r\n"; a SET: "STORED\r\n"
 	 */
 	const bool set = t == T_UDP_SET || t == T_TCP_SET;
-	const uint32_t reply_len = set ? 8 : t == T_RESP ? 5 + VALUE + 2 : 29 + VALUE + 7;
+	const bool resp = t == T_RESP || t == T_RESP_TRK || t == T_RESP_TRK_AGAIN;
+	const uint32_t reply_len = set ? 8 : resp ? 5 + VALUE + 2 : 29 + VALUE + 7;
 	static uint8_t frame[256];
 	char cmd[128];
 
@@ -159,7 +186,7 @@ static void build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 
 		*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
 		k = (int)((*seed >> 33) % KEYS);
-		if (t == T_RESP) {
+		if (resp) {
 			n = snprintf(cmd, sizeof(cmd), "*2\r\n$3\r\nGET\r\n$16\r\nkey:%012d\r\n", k);
 		} else if (set) {
 			n = snprintf(cmd, sizeof(cmd), "set key:%012d 0 0 %d\r\n", k, VALUE);
@@ -170,9 +197,11 @@ static void build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 			n = snprintf(cmd, sizeof(cmd), "get key:%012d\r\n", k);
 		}
 		if (t != T_UDP && t != T_UDP_SET) {
-			struct conn *c = t == T_RESP ? &rconns[i % CONNS] : &conns[i % CONNS];
+			struct conn *c = t == T_RESP ? &rconns[i % CONNS] :
+					 t == T_RESP_TRK || t == T_RESP_TRK_AGAIN ? &tconns[i % CONNS] :
+					 &conns[i % CONNS];
 
-			len = dp_tcp_ports(frame, c->port, t == T_RESP ? 6379 : 11211,
+			len = dp_tcp_ports(frame, c->port, resp ? 6379 : 11211,
 					   RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->seq, c->ack, 65535,
 					   cmd, (size_t)n, NULL, 0);
 			c->seq += (uint32_t)n;
@@ -231,6 +260,8 @@ static int keyev_rounds(void)
 			best[m][t] = 1e9;
 	for (int round = 0; round < 15; round++) {
 		for (int t = 0; t < T_COUNT; t++) {
+			if (t == T_RESP_TRK || t == T_RESP_TRK_AGAIN)
+				continue;	/* (tracking has its own rounds) */
 			for (int m = 0; m < 2; m++) {
 				double secs;
 
@@ -250,10 +281,13 @@ static int keyev_rounds(void)
 	printf("get_replay: ns per request, notifications off / on with nobody listening, "
 	       "best of 14 rounds of %d:\n", REQS);
 	for (int t = 0; t < T_COUNT; t++)
-		printf("  %-8s %6.1f / %6.1f\n", tname[t], best[0][t] / REQS * 1e9,
-		       best[1][t] / REQS * 1e9);
+		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN)
+			printf("  %-8s %6.1f / %6.1f\n", tname[t], best[0][t] / REQS * 1e9,
+			       best[1][t] / REQS * 1e9);
 	for (int t = 0; t < T_COUNT; t++)
-		printf("ratio.keyev_idle_vs_off_%s=%.3f\n", tname[t], best[0][t] / best[1][t]);
+		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN)
+			printf("ratio.keyev_idle_vs_off_%s=%.3f\n", tname[t],
+			       best[0][t] / best[1][t]);
 	return 0;
 }
 
@@ -262,15 +296,15 @@ int main(int argc, char **argv)
 	static struct rte_mbuf *rx[REQS];
 	const char *only = argc > 2 && strcmp(argv[1], "--callgrind") == 0 ? argv[2] : NULL;
 	uint64_t seed = 42, hits0, sets0;
-	double best[T_COUNT] = { 1e9, 1e9, 1e9, 1e9, 1e9 };
+	double best[T_COUNT] = { 1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9 };
 	int rounds = only ? 2 : 9, done = 0, sets = 0;
 
 	bool kev = argc == 2 && strcmp(argv[1], "--keyev") == 0;
 
 	offload = only && argc == 4 && strcmp(argv[3], "--offload") == 0;
 	if ((argc > 1 && !only && !kev) || argc > 4 || (argc == 4 && !offload)) {
-		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp|udp_set|tcp_set "
-			"[--offload]] | --keyev\n");
+		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp|resp_trk|"
+			"resp_trk_again|udp_set|tcp_set [--offload]] | --keyev\n");
 		return 2;
 	}
 	if (dp_eal_init() != 0 || dp_setup(&h, NULL) != 0) {
@@ -282,7 +316,12 @@ int main(int argc, char **argv)
 	load();
 	tcp_connect_all(conns, 30000, 11211);
 	tcp_connect_all(rconns, 40000, 6379);
-	if (wc_tcp_active(h.lc) != 2 * CONNS) {
+	if (!kev) {
+		/* (tracking clients would keep the key-event hook on: not for --keyev) */
+		tcp_connect_all(tconns, 50000, 6379);
+		tracking_on(tconns);
+	}
+	if (wc_tcp_active(h.lc) != (kev ? 2 : 3) * CONNS) {
 		fprintf(stderr, "get_replay: connections not established\n");
 		return 1;
 	}
@@ -310,7 +349,13 @@ int main(int argc, char **argv)
 
 			if (only ? strcmp(only, tname[t]) != 0 : t >= T_TIMED)
 				continue;
-			build_round(t, rx, &seed);
+			if (t == T_RESP_TRK_AGAIN) {
+				uint64_t again = 7;	/* the same requests every round */
+
+				build_round(t, rx, &again);
+			} else {
+				build_round(t, rx, &seed);
+			}
 			secs = replay_round(rx, only && round == 1);
 			if (t < T_TIMED)
 				done++;
@@ -330,17 +375,28 @@ int main(int argc, char **argv)
 			(unsigned long)(h.lc->ctx.st.ops[WC_OP_SET] - sets0), sets * REQS);
 		return 1;
 	}
-	if (h.lc->tcp->st.retransmits || wc_tcp_active(h.lc) != 2 * CONNS) {
+	if (h.lc->tcp->st.retransmits || wc_tcp_active(h.lc) != 3 * CONNS) {
 		fprintf(stderr, "get_replay: the TCP replay went wrong (retransmits %lu)\n",
 			(unsigned long)h.lc->tcp->st.retransmits);
 		return 1;
 	}
 	if (!only) {
+		struct rd_trk_totals tt;
+
+		rd_tracking_totals(&h.app, &tt);
 		printf("get_replay: ns per GET hit, best of %d rounds of %d: udp %.1f, tcp %.1f, "
-		       "resp %.1f\n", rounds - 1, REQS, best[T_UDP] / REQS * 1e9,
-		       best[T_TCP] / REQS * 1e9, best[T_RESP] / REQS * 1e9);
+		       "resp %.1f, resp with tracking %.1f (new reads) %.1f (read again)\n",
+		       rounds - 1, REQS, best[T_UDP] / REQS * 1e9, best[T_TCP] / REQS * 1e9,
+		       best[T_RESP] / REQS * 1e9, best[T_RESP_TRK] / REQS * 1e9,
+		       best[T_RESP_TRK_AGAIN] / REQS * 1e9);
+		printf("get_replay: tracking table after the rounds: %lu keys, %lu (key, client) "
+		       "items, %lu clients\n", (unsigned long)tt.keys, (unsigned long)tt.items,
+		       (unsigned long)tt.clients);
 		printf("ratio.tcp_vs_udp_get=%.3f\n", best[T_UDP] / best[T_TCP]);
 		printf("ratio.resp_vs_tcp_get=%.3f\n", best[T_TCP] / best[T_RESP]);
+		printf("ratio.resp_tracking_vs_off_get=%.3f\n", best[T_RESP] / best[T_RESP_TRK]);
+		printf("ratio.resp_tracking_again_vs_off_get=%.3f\n",
+		       best[T_RESP] / best[T_RESP_TRK_AGAIN]);
 	}
 	dp_teardown(&h);
 	return 0;
