@@ -127,6 +127,9 @@ struct wc_app {
 	int64_t started;		/* Unix time */
 	struct wc_stats stats_base;	/* "stats reset" subtracts these */
 	struct wc_netstats ns_base;
+	struct wc_item_base {	/* item counters, summed over partitions */
+		uint64_t total_items, evictions, evicted_unfetched, expirations, reclaimed;
+	} item_base;
 	volatile int quit;
 };
 

@@ -87,6 +87,11 @@ void wc_stats_collect(struct wc_app *app, struct wc_totals *t)
 		((uint64_t *)&t->op)[i] -= ((const uint64_t *)&app->stats_base)[i];
 	for (size_t i = 0; i < sizeof(t->net) / sizeof(uint64_t); i++)
 		((uint64_t *)&t->net)[i] -= ((const uint64_t *)&app->ns_base)[i];
+	t->total_items -= app->item_base.total_items;
+	t->evictions -= app->item_base.evictions;
+	t->evicted_unfetched -= app->item_base.evicted_unfetched;
+	t->expirations -= app->item_base.expirations;
+	t->reclaimed -= app->item_base.reclaimed;
 }
 
 void wc_stats_reset(struct wc_app *app)
@@ -94,12 +99,20 @@ void wc_stats_reset(struct wc_app *app)
 	struct wc_totals t;
 	struct wc_stats zero_op = { 0 };
 	struct wc_netstats zero_net = { 0 };
+	struct wc_item_base zero_items = { 0 };
 
 	app->stats_base = zero_op;
 	app->ns_base = zero_net;
+	app->item_base = zero_items;
 	wc_stats_collect(app, &t);
 	app->stats_base = t.op;
 	app->ns_base = t.net;
+	/* as memcached's stats reset: total_items, evictions, reclaimed ... start over */
+	app->item_base.total_items = t.total_items;
+	app->item_base.evictions = t.evictions;
+	app->item_base.evicted_unfetched = t.evicted_unfetched;
+	app->item_base.expirations = t.expirations;
+	app->item_base.reclaimed = t.reclaimed;
 }
 
 /* ---- memcached "stats" ---- */
@@ -142,6 +155,10 @@ static void stats_general(struct wc_app *app, const struct wc_totals *t, struct 
 	stat_u64(o, "curr_connections", t->tcp.open);
 	stat_u64(o, "total_connections", t->tcp.accepted);
 	stat_u64(o, "rejected_connections", t->tcp.refused);
+	/* the node never stops accepting (a full table refuses a SYN, counted above) */
+	stat_u64(o, "accepting_conns", 1);
+	stat_u64(o, "listen_disabled_num", 0);
+	stat_u64(o, "time_in_listen_disabled_us", 0);
 	stat_u64(o, "max_connections", app->cfg.max_conns);
 	stat_u64(o, "threads", app->nworkers);
 	stat_u64(o, "cmd_get", s->ops[WC_OP_GET] + s->ops[WC_OP_GAT]);

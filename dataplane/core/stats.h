@@ -20,7 +20,8 @@ struct wc_totals {
 };
 
 void wc_stats_collect(struct wc_app *app, struct wc_totals *t);
-/* memcached's "stats reset" (also Redis's CONFIG RESETSTAT): new baselines for op and net. */
+/* memcached's "stats reset" (also Redis's CONFIG RESETSTAT): new baselines for op, net and
+ * the partitions' item counters (total_items, evictions, expirations, reclaimed). */
 void wc_stats_reset(struct wc_app *app);
 void wc_stats_telemetry_register(struct wc_app *app);
 void wc_stats_log_line(struct wc_app *app, char *buf, size_t len);
