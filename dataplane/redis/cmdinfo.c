@@ -79,8 +79,8 @@ uint16_t rd_cmd_key_flags(const struct rd_cmd *c)
 		else
 			f = RD_KS_RO;	/* keys it only looks at (WATCH) */
 	}
-	if (c->getkeys)
-		f |= RD_KS_INCOMPLETE;
+	if (c->getkeys && c->keynum_index <= 0)
+		f |= RD_KS_INCOMPLETE;	/* (a keynum spec finds every key) */
 	return f;
 }
 
@@ -118,6 +118,13 @@ unsigned rd_cmd_key_specs(const struct rd_cmd *c, struct rd_kspec_view out[2])
 
 	if (!has_keys(c))
 		return 0;
+	if (c->keynum_index > 0) {
+		/* a count, then the keys: a complete spec, unlike unknown ones */
+		out[0] = (struct rd_kspec_view){ .flags = rd_cmd_key_flags(c),
+						 .index = c->keynum_index, .step = 1,
+						 .keynum = true };
+		return 1;
+	}
 	if (k->first <= 0) {
 		/* found by the arguments themselves: begin_search and find_keys unknown */
 		out[0] = (struct rd_kspec_view){ .flags = rd_cmd_key_flags(c) };
@@ -159,7 +166,17 @@ static void one_spec_reply(struct mc_out *o, uint8_t proto, const struct rd_kspe
 	resp_bulk_str(o, "find_keys");
 	resp_map(o, proto, 2);
 	resp_bulk_str(o, "type");
-	if (k->index > 0) {
+	if (k->keynum) {
+		resp_bulk_str(o, "keynum");
+		resp_bulk_str(o, "spec");
+		resp_map(o, proto, 3);
+		resp_bulk_str(o, "keynumidx");
+		resp_int(o, 0);
+		resp_bulk_str(o, "firstkey");
+		resp_int(o, 1);
+		resp_bulk_str(o, "keystep");
+		resp_int(o, k->step);
+	} else if (k->index > 0) {
 		resp_bulk_str(o, "range");
 		resp_bulk_str(o, "spec");
 		resp_map(o, proto, 3);

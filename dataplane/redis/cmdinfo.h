@@ -24,6 +24,7 @@ struct rd_kspec_view {
 	uint16_t flags;			/* enum rd_key_flags */
 	int index;			/* begin_search index */
 	int lastkey, step;		/* find_keys range */
+	bool keynum;			/* find_keys keynum: keynumidx 0, firstkey 1, step 1 */
 };
 
 /* The command's key specs (0, 1 or 2). */

@@ -134,6 +134,11 @@ struct rd_cmd {
 	 * range from first + 1 (key_flags2)
 	 */
 	uint16_t key_flags2;
+	/*
+	 * >0: the number of keys is the argument at this index and the keys
+	 * follow it (SINTERCARD): a keynum key spec (getkeys finds them)
+	 */
+	int8_t keynum_index;
 	/* a spec with RD_KS_VARIABLE_FLAGS: the flags of the key at pos in cmd (GETKEYSANDFLAGS) */
 	uint16_t (*var_flags)(const struct resp_cmd *cmd, uint32_t pos);
 	uint16_t id;			/* index for statistics (filled at start) */

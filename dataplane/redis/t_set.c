@@ -929,7 +929,7 @@ struct rd_cmd rd_cmds_set[] = {
 	       "Members of the first set in no other", "1.0.0", "O(N), N members of all the sets"),
 	{ .name = "sintercard", .fn = sintercard, .arity = -3,
 	  .flags = RD_F_READONLY | RD_F_MOVABLE_KEYS, .acl = S_R | RD_ACL_SLOW,
-	  .keys = { 0, 0, 0 }, .getkeys = sintercard_keys, .group = "set",
+	  .keys = { 0, 0, 0 }, .getkeys = sintercard_keys, .keynum_index = 1, .group = "set",
 	  .summary = "How many members every set has in common", .since = "7.0.0",
 	  .complexity = "O(N*M), N the smallest set, M sets" },
 	RD_CMD_KS2(RD_KS_RW | RD_KS_UPDATE, RD_KS_RO | RD_KS_ACCESS, "sinterstore", sinterstore, -3, RD_F_WRITE | RD_F_DENYOOM, S_W | RD_ACL_SLOW, 1, -1,
