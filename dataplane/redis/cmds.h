@@ -36,7 +36,8 @@ extern struct rd_cmd rd_cmds_cluster[];	/* cluster.c: CLUSTER READONLY READWRITE
  */
 #define RD_CMD_KS(kf, ...) { RD_CMD_FIELDS(__VA_ARGS__), .key_flags = (kf) }
 /* Two key specs: the key at `first` (kf), then the rest of the range (kf2). */
-#define RD_CMD_KS2(kf, kf2, ...) { RD_CMD_FIELDS(__VA_ARGS__), .key_flags = (kf), .key_flags2 = (kf2) }
+#define RD_CMD_KS2(kf, kf2, ...) \
+	{ RD_CMD_FIELDS(__VA_ARGS__), .key_flags = (kf), .key_flags2 = (kf2) }
 /* One key spec with variable flags: vf tells them per call (the last argument). */
 #define RD_CMD_VKS(kf, nm, h, ar, fl, cats, k1, kl, ks, grp, sum, ver, cx, vf) \
 	{ RD_CMD_FIELDS(nm, h, ar, fl, cats, k1, kl, ks, grp, sum, ver, cx), .key_flags = (kf), \

@@ -88,9 +88,9 @@ static enum rd_res object_freq(struct rd_session *s)
 	struct wc_view v;
 
 	if (object_find(s, &v))
-		rd_err(s, "ERR An LFU maxmemory policy is not selected, access frequency not "
-			  "tracked. Please note that when switching between policies at runtime LRU "
-			  "and LFU data will take some time to adjust.");
+		rd_err(s, "ERR An LFU maxmemory policy is not selected, access frequency "
+			  "not tracked. Please note that when switching between policies at "
+			  "runtime LRU and LFU data will take some time to adjust.");
 	return RD_DONE;
 }
 
@@ -114,8 +114,9 @@ static enum rd_res object_help(struct rd_session *s)
 
 /* a key read without its value (key spec RO), nondeterministic output */
 #define OBJ_SUB(nm, fn, sum, ver) \
-	{ RD_CMD_FIELDS(nm, fn, 3, RD_F_READONLY, RD_ACL_KEYSPACE | RD_ACL_SLOW, 2, 2, 1, "generic", \
-			sum, ver, "O(1)"), .key_flags = RD_KS_RO, .tips = "nondeterministic_output" }
+	{ RD_CMD_FIELDS(nm, fn, 3, RD_F_READONLY, RD_ACL_KEYSPACE | RD_ACL_SLOW, 2, 2, 1, \
+			"generic", sum, ver, "O(1)"), \
+	  .key_flags = RD_KS_RO, .tips = "nondeterministic_output" }
 
 static struct rd_cmd object_sub[] = {
 	OBJ_SUB("encoding", object_encoding, "How a key's value is kept", "2.2.3"),

@@ -275,7 +275,7 @@ struct wc_cbuild {
 	uint32_t klen;
 	uint8_t type;
 	bool bucketed, failed;
-	uint8_t flags;			/* WC_CF_* of the result (a caller may clear bits after begin) */
+	uint8_t flags;			/* WC_CF_* of the result (callers may clear bits) */
 	enum wc_status err;		/* why it failed */
 	uint64_t expected, count;
 	struct wc_chdr h;		/* the layout being built (bucketed) */

@@ -688,8 +688,8 @@ enum wc_status wc_cb_publish(struct wc_cbuild *b, uint32_t exptime, uint32_t exp
 		return WC_OK;
 	}
 	if (!b->bucketed) {
-		struct compact_src cs = { .list = b->buf, .len = b->clen, .count = (uint32_t)b->count,
-					  .flags = b->flags };
+		struct compact_src cs = { .list = b->buf, .len = b->clen,
+					  .count = (uint32_t)b->count, .flags = b->flags };
 		struct cput r = { .key = b->key, .klen = b->klen, .hash = wc_hash(b->key, b->klen),
 				  .type = b->type, .vlen = WC_CHDR_COMPACT + b->clen,
 				  .fill = fill_compact, .arg = &cs, .exptime = exptime, .ms = exp_ms };

@@ -896,7 +896,8 @@ static const struct {
 	struct rd_kspec_view spec[2];
 } redis_specs[] = {
 	{ "append", 1, { { RD_KS_RW | RD_KS_INSERT, 1, 0, 1, false } } },
-	{ "copy", 2, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false }, { RD_KS_OW | RD_KS_UPDATE, 2, 0, 1, false } } },
+	{ "copy", 2, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false },
+				{ RD_KS_OW | RD_KS_UPDATE, 2, 0, 1, false } } },
 	{ "decr", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE, 1, 0, 1, false } } },
 	{ "decrby", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE, 1, 0, 1, false } } },
 	{ "del", 1, { { RD_KS_RM | RD_KS_DELETE, 1, -1, 1, false } } },
@@ -937,29 +938,36 @@ static const struct {
 	{ "pexpiretime", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
 	{ "psetex", 1, { { RD_KS_OW | RD_KS_UPDATE, 1, 0, 1, false } } },
 	{ "pttl", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
-	{ "rename", 2, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_DELETE, 1, 0, 1, false }, { RD_KS_OW | RD_KS_UPDATE, 2, 0, 1, false } } },
-	{ "renamenx", 2, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_DELETE, 1, 0, 1, false }, { RD_KS_OW | RD_KS_INSERT, 2, 0, 1, false } } },
+	{ "rename", 2, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_DELETE, 1, 0, 1, false },
+				{ RD_KS_OW | RD_KS_UPDATE, 2, 0, 1, false } } },
+	{ "renamenx", 2, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_DELETE, 1, 0, 1, false },
+				{ RD_KS_OW | RD_KS_INSERT, 2, 0, 1, false } } },
 	{ "sadd", 1, { { RD_KS_RW | RD_KS_INSERT, 1, 0, 1, false } } },
 	{ "scard", 1, { { RD_KS_RO, 1, 0, 1, false } } },
 	{ "sdiff", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, -1, 1, false } } },
-	{ "sdiffstore", 2, { { RD_KS_OW | RD_KS_UPDATE, 1, 0, 1, false }, { RD_KS_RO | RD_KS_ACCESS, 2, -1, 1, false } } },
-	{ "set", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE | RD_KS_VARIABLE_FLAGS, 1, 0, 1, false } } },
+	{ "sdiffstore", 2, { { RD_KS_OW | RD_KS_UPDATE, 1, 0, 1, false },
+				{ RD_KS_RO | RD_KS_ACCESS, 2, -1, 1, false } } },
+	{ "set", 1,
+	  { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE | RD_KS_VARIABLE_FLAGS, 1, 0, 1, false } } },
 	{ "setex", 1, { { RD_KS_OW | RD_KS_UPDATE, 1, 0, 1, false } } },
 	{ "setnx", 1, { { RD_KS_OW | RD_KS_INSERT, 1, 0, 1, false } } },
 	{ "setrange", 1, { { RD_KS_RW | RD_KS_UPDATE, 1, 0, 1, false } } },
 	{ "sinter", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, -1, 1, false } } },
-	{ "sinterstore", 2, { { RD_KS_RW | RD_KS_UPDATE, 1, 0, 1, false }, { RD_KS_RO | RD_KS_ACCESS, 2, -1, 1, false } } },
+	{ "sinterstore", 2, { { RD_KS_RW | RD_KS_UPDATE, 1, 0, 1, false },
+				{ RD_KS_RO | RD_KS_ACCESS, 2, -1, 1, false } } },
 	{ "sismember", 1, { { RD_KS_RO, 1, 0, 1, false } } },
 	{ "smembers", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
 	{ "smismember", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
-	{ "smove", 2, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_DELETE, 1, 0, 1, false }, { RD_KS_RW | RD_KS_INSERT, 2, 0, 1, false } } },
+	{ "smove", 2, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_DELETE, 1, 0, 1, false },
+				{ RD_KS_RW | RD_KS_INSERT, 2, 0, 1, false } } },
 	{ "spop", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_DELETE, 1, 0, 1, false } } },
 	{ "srandmember", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
 	{ "srem", 1, { { RD_KS_RW | RD_KS_DELETE, 1, 0, 1, false } } },
 	{ "sscan", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
 	{ "strlen", 1, { { RD_KS_RO, 1, 0, 1, false } } },
 	{ "sunion", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, -1, 1, false } } },
-	{ "sunionstore", 2, { { RD_KS_OW | RD_KS_UPDATE, 1, 0, 1, false }, { RD_KS_RO | RD_KS_ACCESS, 2, -1, 1, false } } },
+	{ "sunionstore", 2, { { RD_KS_OW | RD_KS_UPDATE, 1, 0, 1, false },
+				{ RD_KS_RO | RD_KS_ACCESS, 2, -1, 1, false } } },
 	{ "touch", 1, { { RD_KS_RO, 1, -1, 1, false } } },
 	{ "ttl", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
 	{ "type", 1, { { RD_KS_RO, 1, 0, 1, false } } },
@@ -993,9 +1001,10 @@ static void key_specs_as_redis(void **state)
 
 			if (v[k].flags != w->flags || v[k].index != w->index ||
 			    v[k].lastkey != w->lastkey || v[k].step != w->step)
-				fail_msg("%s spec %u: flags %#x index %d last %d step %d, Redis: "
-					 "%#x %d %d %d", nm, k, v[k].flags, v[k].index, v[k].lastkey,
-					 v[k].step, w->flags, w->index, w->lastkey, w->step);
+				fail_msg("%s spec %u: flags %#x index %d last %d step %d, "
+					 "Redis: %#x %d %d %d", nm, k, v[k].flags, v[k].index,
+					 v[k].lastkey, v[k].step, w->flags, w->index, w->lastkey,
+					 w->step);
 		}
 	}
 }
@@ -1065,8 +1074,10 @@ static void encoding_parameters(void **state)
 			    "'set-max-intset-entries') - argument must be between 0 and "
 			    "9223372036854775807 inclusive\r\n");
 	assert_string_equal(cmd(&c, "CONFIG SET zset-max-ziplist-entries 7 "
-				    "list-max-ziplist-size -3 list-compress-depth 1\r\n"), "+OK\r\n");
-	assert_string_equal(cmd(&c, "CONFIG GET zset-max-listpack-entries list-max-listpack-size\r\n"),
+				    "list-max-ziplist-size -3 list-compress-depth 1\r\n"),
+			    "+OK\r\n");
+	assert_string_equal(cmd(&c, "CONFIG GET zset-max-listpack-entries "
+				    "list-max-listpack-size\r\n"),
 			    "*4\r\n$25\r\nzset-max-listpack-entries\r\n$1\r\n7\r\n"
 			    "$22\r\nlist-max-listpack-size\r\n$2\r\n-3\r\n");
 	/* a glob finds the names, not the aliases */
