@@ -11,7 +11,7 @@
  *             set-max-intset-entries members so far), else "hashtable"
  *   REFCOUNT  1: no value is shared between keys here
  *   IDLETIME  seconds since the key was last read or written (the item's
- *             access second; the crawler caps it at about 18 hours)
+ *             access second; the crawler keeps it at most 60000 s, about 17 hours)
  *   FREQ      Redis's error for a policy that is not LFU: the store's
  *             S3-FIFO keeps a 2-bit reuse counter, not an LFU counter
  */
