@@ -197,6 +197,7 @@ static void copy_typed(struct mig_task *t, const struct wc_part *src, const stru
 			return;
 		}
 		wc_cb_begin(&b, t->dst, &t->ctx, v->type, k->key, k->klen, snap.count);
+		b.flags &= ch.flags;	/* a set that stopped being an intset stays so */
 		st = WC_OK;
 		while (st == WC_OK && wc_csnap_next(&snap, &it, &m)) {
 			struct wc_cbytes name = wc_cbytes_of(m.name, m.nlen);

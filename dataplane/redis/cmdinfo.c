@@ -9,7 +9,10 @@
  * flags do (a write that deletes or overwrites), else from its flags (a
  * read-only command: RO access; a write: RW update). A command that finds
  * its keys itself (getkeys) is movablekeys and its spec is marked
- * incomplete, as Redis marks such specs.
+ * incomplete, as Redis marks such specs. A row with key_flags2 has two
+ * specs, as Redis gives RENAME, COPY, SMOVE and the *STORE commands: its
+ * first key, then the rest of its range. A spec with variable_flags (SET)
+ * lets GETKEYSANDFLAGS ask the row what this call does (var_flags).
  */
 #include <stdio.h>
 #include <string.h>
@@ -76,8 +79,19 @@ uint16_t rd_cmd_key_flags(const struct rd_cmd *c)
 		else
 			f = RD_KS_RO;	/* keys it only looks at (WATCH) */
 	}
-	if (c->getkeys)
-		f |= RD_KS_INCOMPLETE;
+	if (c->getkeys && c->keynum_index <= 0)
+		f |= RD_KS_INCOMPLETE;	/* (a keynum spec finds every key) */
+	return f;
+}
+
+uint16_t rd_cmd_key_flags_at(const struct rd_cmd *c, const struct resp_cmd *cmd, uint32_t pos)
+{
+	uint16_t f = rd_cmd_key_flags(c);
+
+	if (c->key_flags2 && pos != (uint32_t)c->keys.first)
+		f = c->key_flags2;
+	if ((f & RD_KS_VARIABLE_FLAGS) && c->var_flags)
+		f = c->var_flags(cmd, pos);
 	return f;
 }
 
@@ -98,27 +112,52 @@ static bool has_keys(const struct rd_cmd *c)
 	return c->keys.first > 0 || c->getkeys;
 }
 
-static void key_specs_reply(struct mc_out *o, uint8_t proto, const struct rd_cmd *c)
+unsigned rd_cmd_key_specs(const struct rd_cmd *c, struct rd_kspec_view out[2])
 {
 	const struct rd_keyspec *k = &c->keys;
 
-	if (!has_keys(c)) {
-		resp_set(o, proto, 0);
-		return;
+	if (!has_keys(c))
+		return 0;
+	if (c->keynum_index > 0) {
+		/* a count, then the keys: a complete spec, unlike unknown ones */
+		out[0] = (struct rd_kspec_view){ .flags = rd_cmd_key_flags(c),
+						 .index = c->keynum_index, .step = 1,
+						 .keynum = true };
+		return 1;
 	}
-	resp_set(o, proto, 1);
+	if (k->first <= 0) {
+		/* found by the arguments themselves: begin_search and find_keys unknown */
+		out[0] = (struct rd_kspec_view){ .flags = rd_cmd_key_flags(c) };
+		return 1;
+	}
+	out[0] = (struct rd_kspec_view){ .flags = rd_cmd_key_flags(c), .index = k->first,
+					 .lastkey = k->last < 0 ? k->last : k->last - k->first,
+					 .step = k->step > 0 ? k->step : 1 };
+	if (!c->key_flags2)
+		return 1;
+	/* the first key, then the rest of the range */
+	out[0].lastkey = 0;
+	out[0].step = 1;
+	out[1] = (struct rd_kspec_view){ .flags = c->key_flags2, .index = k->first + 1,
+					 .lastkey = k->last < 0 ? k->last : k->last - k->first - 1,
+					 .step = k->step > 0 ? k->step : 1 };
+	return 2;
+}
+
+static void one_spec_reply(struct mc_out *o, uint8_t proto, const struct rd_kspec_view *k)
+{
 	resp_map(o, proto, 3);
 	resp_bulk_str(o, "flags");
-	key_flags_reply(o, proto, rd_cmd_key_flags(c));
+	key_flags_reply(o, proto, k->flags);
 	resp_bulk_str(o, "begin_search");
 	resp_map(o, proto, 2);
 	resp_bulk_str(o, "type");
-	if (k->first > 0) {
+	if (k->index > 0) {
 		resp_bulk_str(o, "index");
 		resp_bulk_str(o, "spec");
 		resp_map(o, proto, 1);
 		resp_bulk_str(o, "index");
-		resp_int(o, k->first);
+		resp_int(o, k->index);
 	} else {
 		resp_bulk_str(o, "unknown");
 		resp_bulk_str(o, "spec");
@@ -127,14 +166,24 @@ static void key_specs_reply(struct mc_out *o, uint8_t proto, const struct rd_cmd
 	resp_bulk_str(o, "find_keys");
 	resp_map(o, proto, 2);
 	resp_bulk_str(o, "type");
-	if (k->first > 0) {
+	if (k->keynum) {
+		resp_bulk_str(o, "keynum");
+		resp_bulk_str(o, "spec");
+		resp_map(o, proto, 3);
+		resp_bulk_str(o, "keynumidx");
+		resp_int(o, 0);
+		resp_bulk_str(o, "firstkey");
+		resp_int(o, 1);
+		resp_bulk_str(o, "keystep");
+		resp_int(o, k->step);
+	} else if (k->index > 0) {
 		resp_bulk_str(o, "range");
 		resp_bulk_str(o, "spec");
 		resp_map(o, proto, 3);
 		resp_bulk_str(o, "lastkey");
-		resp_int(o, k->last < 0 ? k->last : k->last - k->first);
+		resp_int(o, k->lastkey);
 		resp_bulk_str(o, "keystep");
-		resp_int(o, k->step > 0 ? k->step : 1);
+		resp_int(o, k->step);
 		resp_bulk_str(o, "limit");
 		resp_int(o, 0);
 	} else {
@@ -142,6 +191,16 @@ static void key_specs_reply(struct mc_out *o, uint8_t proto, const struct rd_cmd
 		resp_bulk_str(o, "spec");
 		resp_map(o, proto, 0);
 	}
+}
+
+static void key_specs_reply(struct mc_out *o, uint8_t proto, const struct rd_cmd *c)
+{
+	struct rd_kspec_view v[2];
+	unsigned n = rd_cmd_key_specs(c, v);
+
+	resp_set(o, proto, n);
+	for (unsigned i = 0; i < n; i++)
+		one_spec_reply(o, proto, &v[i]);
 }
 
 static void tips_reply(struct mc_out *o, uint8_t proto, const char *tips)
@@ -476,7 +535,7 @@ static enum rd_res getkeys(struct rd_session *s, bool with_flags)
 		else
 			resp_bulk(rd_out(s), "", 0);	/* (keys are at most 250 bytes: never) */
 		if (with_flags)
-			key_flags_reply(rd_out(s), s->proto, rd_cmd_key_flags(c));
+			key_flags_reply(rd_out(s), s->proto, rd_cmd_key_flags_at(c, inner, pos[i]));
 	}
 	return RD_DONE;
 }

@@ -18,6 +18,7 @@ extern struct rd_cmd rd_cmds_config[];	/* config_cmd.c: CONFIG */
 extern struct rd_cmd rd_cmds_command[];	/* cmdinfo.c: COMMAND */
 extern struct rd_cmd rd_cmds_slowlog[];	/* slowlog.c: SLOWLOG */
 extern struct rd_cmd rd_cmds_memory[];	/* memory.c: MEMORY */
+extern struct rd_cmd rd_cmds_object[];	/* object_cmd.c: OBJECT */
 extern struct rd_cmd rd_cmds_acl[];	/* acl.c: AUTH ACL */
 extern struct rd_cmd rd_cmds_multi[];	/* multi.c: MULTI EXEC DISCARD WATCH UNWATCH */
 extern struct rd_cmd rd_cmds_pubsub[];	/* pubsub.c: (P|S)SUBSCRIBE (P|S)UNSUBSCRIBE (S)PUBLISH */
@@ -36,6 +37,13 @@ extern struct rd_cmd rd_cmds_cluster[];	/* cluster.c: CLUSTER READONLY READWRITE
  * the flags cannot tell (a write that deletes, overwrites or inserts).
  */
 #define RD_CMD_KS(kf, ...) { RD_CMD_FIELDS(__VA_ARGS__), .key_flags = (kf) }
+/* Two key specs: the key at `first` (kf), then the rest of the range (kf2). */
+#define RD_CMD_KS2(kf, kf2, ...) \
+	{ RD_CMD_FIELDS(__VA_ARGS__), .key_flags = (kf), .key_flags2 = (kf2) }
+/* One key spec with variable flags: vf tells them per call (the last argument). */
+#define RD_CMD_VKS(kf, nm, h, ar, fl, cats, k1, kl, ks, grp, sum, ver, cx, vf) \
+	{ RD_CMD_FIELDS(nm, h, ar, fl, cats, k1, kl, ks, grp, sum, ver, cx), .key_flags = (kf), \
+	  .var_flags = (vf) }
 /* The same with COMMAND's tips. */
 #define RD_CMD_TIPS(tp, ...) { RD_CMD_FIELDS(__VA_ARGS__), .tips = (tp) }
 

@@ -24,6 +24,20 @@
  *   acllog-max-len          ACL LOG keeps at most 128 entries whatever it says
  *   client-output-buffer-limit  Redis's three classes; the pubsub class bounds
  *                           every connection that receives push frames (push.h)
+ *   hash-max-listpack-entries (alias hash-max-ziplist-entries), real: a hash
+ *                           stays compact (reported as "listpack") up to this
+ *                           many members, then is bucketed ("hashtable");
+ *                           the store's compact limit is 64 members, so a
+ *                           larger value is kept as 64 and CONFIG GET says so
+ *   hash-max-listpack-value (alias hash-max-ziplist-value), real: the longest
+ *                           field or value a compact hash takes (a compact
+ *                           list also stays within 2 KiB in all)
+ *   set-max-intset-entries  real: a set of integers with more members stops
+ *                           being an intset (OBJECT ENCODING); the layout is
+ *                           the store's either way
+ *   zset-max-listpack-entries/-value (ziplist aliases), list-max-listpack-size
+ *   (alias list-max-ziplist-size), list-compress-depth: kept and reported,
+ *                           without effect: there are no lists or sorted sets
  *
  * CONFIG SET checks every pair before it changes anything, so a request is
  * applied whole or not at all (Redis restores old values instead; the
@@ -43,6 +57,7 @@
 #include "redis/server.h"
 #include "redis/text.h"
 #include "redis/tracking.h"
+#include "store/container.h"
 
 struct cfg_env {
 	struct wc_app *app;
@@ -62,6 +77,7 @@ union pval {
 
 struct param {
 	const char *name;
+	const char *alias;		/* Redis's older name, or NULL */
 	void (*get)(struct cfg_env *e, char *buf, size_t cap);
 	/* NULL: read only ("can't set immutable config") */
 	bool (*check)(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
@@ -606,23 +622,192 @@ static bool apply_obuf(struct cfg_env *e, const union pval *v, const char **err)
 	return true;
 }
 
+/* ---- encoding parameters (Redis 7.0's names and ranges: size_t 0 .. LONG_MAX) ---- */
+
+static void get_hash_entries(struct cfg_env *e, char *buf, size_t cap)
+{
+	struct wc_climits l;
+
+	(void)e;
+	wc_c_get_limits(&l);
+	put_u(buf, cap, l.hash_entries);
+}
+
+static bool check_size(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+		       const char **err)
+{
+	return uint_in(e, p, n, 0, INT64_MAX, &v->u, err);
+}
+
+/* Memory-style sizes ("1kb") as Redis takes them for the -value parameters. */
+static bool check_msize(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+			const char **err)
+{
+	if (n && p[0] == '-') {
+		snprintf(e->err, sizeof(e->err), "argument must be between 0 and %ld inclusive",
+			 (long)INT64_MAX);
+		*err = e->err;
+		return false;
+	}
+	if (!rd_config_memory(p, n, &v->u)) {
+		*err = "argument must be a memory value";
+		return false;
+	}
+	if (v->u > INT64_MAX) {
+		snprintf(e->err, sizeof(e->err), "argument must be between 0 and %ld inclusive",
+			 (long)INT64_MAX);
+		*err = e->err;
+		return false;
+	}
+	return true;
+}
+
+static bool apply_hash_entries(struct cfg_env *e, const union pval *v, const char **err)
+{
+	struct wc_climits l;
+
+	(void)e;
+	(void)err;
+	wc_c_get_limits(&l);
+	/* the store keeps at most WC_C_COMPACT_MAX members compact */
+	l.hash_entries = v->u < WC_C_COMPACT_MAX ? (uint32_t)v->u : WC_C_COMPACT_MAX;
+	wc_c_set_limits(&l);
+	return true;
+}
+
+static void get_hash_value(struct cfg_env *e, char *buf, size_t cap)
+{
+	struct wc_climits l;
+
+	(void)e;
+	wc_c_get_limits(&l);
+	put_u(buf, cap, l.hash_value);
+}
+
+static bool apply_hash_value(struct cfg_env *e, const union pval *v, const char **err)
+{
+	struct wc_climits l;
+
+	(void)e;
+	(void)err;
+	wc_c_get_limits(&l);
+	/* (no field or value past 4 GiB - 1 fits a compact list anyway) */
+	l.hash_value = v->u < UINT32_MAX ? (uint32_t)v->u : UINT32_MAX;
+	wc_c_set_limits(&l);
+	return true;
+}
+
+static void get_set_int(struct cfg_env *e, char *buf, size_t cap)
+{
+	struct wc_climits l;
+
+	(void)e;
+	wc_c_get_limits(&l);
+	put_u(buf, cap, l.set_int_entries);
+}
+
+static bool apply_set_int(struct cfg_env *e, const union pval *v, const char **err)
+{
+	struct wc_climits l;
+
+	(void)e;
+	(void)err;
+	wc_c_get_limits(&l);
+	/* (the store counts to 2^32 - 1 for this purpose) */
+	l.set_int_entries = v->u < UINT32_MAX ? (uint32_t)v->u : UINT32_MAX;
+	wc_c_set_limits(&l);
+	return true;
+}
+
+static void get_zset_entries(struct cfg_env *e, char *buf, size_t cap)
+{
+	put_u(buf, cap, e->srv->zset_lp_entries);
+}
+
+static bool apply_zset_entries(struct cfg_env *e, const union pval *v, const char **err)
+{
+	(void)err;
+	e->srv->zset_lp_entries = v->u;
+	return true;
+}
+
+static void get_zset_value(struct cfg_env *e, char *buf, size_t cap)
+{
+	put_u(buf, cap, e->srv->zset_lp_value);
+}
+
+static bool apply_zset_value(struct cfg_env *e, const union pval *v, const char **err)
+{
+	(void)err;
+	e->srv->zset_lp_value = v->u;
+	return true;
+}
+
+static void get_list_size(struct cfg_env *e, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%ld", (long)e->srv->list_lp_size);
+}
+
+static bool check_list_size(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+			    const char **err)
+{
+	return int_in(e, p, n, INT32_MIN, INT32_MAX, &v->i, err);
+}
+
+static bool apply_list_size(struct cfg_env *e, const union pval *v, const char **err)
+{
+	(void)err;
+	e->srv->list_lp_size = v->i;
+	return true;
+}
+
+static void get_list_depth(struct cfg_env *e, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%ld", (long)e->srv->list_compress_depth);
+}
+
+static bool check_list_depth(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+			     const char **err)
+{
+	return int_in(e, p, n, 0, INT32_MAX, &v->i, err);
+}
+
+static bool apply_list_depth(struct cfg_env *e, const union pval *v, const char **err)
+{
+	(void)err;
+	e->srv->list_compress_depth = v->i;
+	return true;
+}
+
 static const struct param params[] = {
-	{ "maxmemory", get_maxmemory, check_maxmemory, NULL },
-	{ "maxmemory-policy", get_policy, check_policy, NULL },
-	{ "timeout", get_timeout, check_timeout, apply_timeout },
-	{ "maxclients", get_maxclients, check_maxclients, apply_maxclients },
-	{ "requirepass", get_requirepass, check_requirepass, apply_requirepass },
-	{ "proto-max-bulk-len", get_bulk, check_bulk, apply_bulk },
-	{ "save", get_empty, check_save, NULL },
-	{ "appendonly", get_no, check_appendonly, NULL },
-	{ "notify-keyspace-events", get_notify, check_notify, apply_notify },
-	{ "cluster-enabled", get_cluster, NULL, NULL },
-	{ "databases", get_databases, NULL, NULL },
-	{ "slowlog-log-slower-than", get_slower, check_slower, apply_slower },
-	{ "slowlog-max-len", get_slowlen, check_slowlen, apply_slowlen },
-	{ "acllog-max-len", get_acllog_len, check_acllog_len, apply_acllog_len },
-	{ "tracking-table-max-keys", get_trk_max, check_trk_max, apply_trk_max },
-	{ "client-output-buffer-limit", get_obuf, check_obuf, apply_obuf },
+	{ "maxmemory", NULL, get_maxmemory, check_maxmemory, NULL },
+	{ "maxmemory-policy", NULL, get_policy, check_policy, NULL },
+	{ "timeout", NULL, get_timeout, check_timeout, apply_timeout },
+	{ "maxclients", NULL, get_maxclients, check_maxclients, apply_maxclients },
+	{ "requirepass", NULL, get_requirepass, check_requirepass, apply_requirepass },
+	{ "proto-max-bulk-len", NULL, get_bulk, check_bulk, apply_bulk },
+	{ "save", NULL, get_empty, check_save, NULL },
+	{ "appendonly", NULL, get_no, check_appendonly, NULL },
+	{ "notify-keyspace-events", NULL, get_notify, check_notify, apply_notify },
+	{ "cluster-enabled", NULL, get_cluster, NULL, NULL },
+	{ "databases", NULL, get_databases, NULL, NULL },
+	{ "slowlog-log-slower-than", NULL, get_slower, check_slower, apply_slower },
+	{ "slowlog-max-len", NULL, get_slowlen, check_slowlen, apply_slowlen },
+	{ "acllog-max-len", NULL, get_acllog_len, check_acllog_len, apply_acllog_len },
+	{ "tracking-table-max-keys", NULL, get_trk_max, check_trk_max, apply_trk_max },
+	{ "client-output-buffer-limit", NULL, get_obuf, check_obuf, apply_obuf },
+	{ "hash-max-listpack-entries", "hash-max-ziplist-entries", get_hash_entries, check_size,
+	  apply_hash_entries },
+	{ "hash-max-listpack-value", "hash-max-ziplist-value", get_hash_value, check_msize,
+	  apply_hash_value },
+	{ "set-max-intset-entries", NULL, get_set_int, check_size, apply_set_int },
+	{ "zset-max-listpack-entries", "zset-max-ziplist-entries", get_zset_entries, check_size,
+	  apply_zset_entries },
+	{ "zset-max-listpack-value", "zset-max-ziplist-value", get_zset_value, check_msize,
+	  apply_zset_value },
+	{ "list-max-listpack-size", "list-max-ziplist-size", get_list_size, check_list_size,
+	  apply_list_size },
+	{ "list-compress-depth", NULL, get_list_depth, check_list_depth, apply_list_depth },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))
@@ -630,7 +815,8 @@ static const struct param params[] = {
 static const struct param *param_named(const uint8_t *p, uint32_t n)
 {
 	for (unsigned i = 0; i < NPARAMS; i++)
-		if (str_is(p, n, params[i].name))
+		if (str_is(p, n, params[i].name) ||
+		    (params[i].alias && str_is(p, n, params[i].alias)))
 			return &params[i];
 	return NULL;
 }

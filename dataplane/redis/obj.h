@@ -11,6 +11,8 @@
 
 /* "string", "hash", "set" (TYPE, SCAN TYPE). */
 const char *rd_type_name(uint8_t type);
+/* Redis 7.0's encoding name for a value of this type (OBJECT ENCODING). */
+const char *rd_encoding_name(uint8_t type, const uint8_t *v, uint32_t vlen);
 /* The type named by an argument, or -1. */
 int rd_type_by_name(const struct resp_arg *a);
 

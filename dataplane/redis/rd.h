@@ -131,6 +131,19 @@ struct rd_cmd {
 	const char *complexity;
 	const char *tips;		/* COMMAND's tips, space separated ("nondeterministic_output") */
 	uint16_t key_flags;		/* enum rd_key_flags; 0: told by flags (cmdinfo.c) */
+	/*
+	 * non-zero: two key specs, as Redis has for RENAME, COPY, SMOVE and the
+	 * *STORE commands: the key at `first` (key_flags), then the rest of the
+	 * range from first + 1 (key_flags2)
+	 */
+	uint16_t key_flags2;
+	/*
+	 * >0: the number of keys is the argument at this index and the keys
+	 * follow it (SINTERCARD): a keynum key spec (getkeys finds them)
+	 */
+	int8_t keynum_index;
+	/* a spec with RD_KS_VARIABLE_FLAGS: the flags of the key at pos in cmd (GETKEYSANDFLAGS) */
+	uint16_t (*var_flags)(const struct resp_cmd *cmd, uint32_t pos);
 	uint16_t id;			/* index for statistics (filled at start) */
 };
 

@@ -21,6 +21,7 @@
 #include "redis/acl.h"
 #include "redis/server.h"
 #include "redis/tracking.h"
+#include "store/container.h"
 
 #define REDIS_COMPAT_VERSION "7.0.15"
 
@@ -198,6 +199,17 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 	srv->slowlog_max_len = 128;
 	srv->acllog_max_len = 128;
 	rd_push_srv_init(&srv->push);
+	srv->zset_lp_entries = 128;	/* Redis 7.0's defaults */
+	srv->zset_lp_value = 64;
+	srv->list_lp_size = -2;
+	srv->list_compress_depth = 0;
+	{
+		/* the store's hash/set thresholds start at their defaults (container.h) */
+		struct wc_climits lim = { .hash_entries = WC_C_COMPACT_MAX, .hash_value = 64,
+					  .set_int_entries = 512 };
+
+		wc_c_set_limits(&lim);
+	}
 	snprintf(srv->requirepass, sizeof(srv->requirepass), "%s", requirepass ? requirepass : "");
 	srv->next_client_id = 1;
 	rte_spinlock_init(&srv->admin_lock);

@@ -100,6 +100,13 @@ struct rd_server {
 	uint32_t notify_flags;		/* enum rd_notify (then rd_keyev_settings_changed) */
 	struct rd_keyev_srv keyev;	/* keyspace events (redis/keyev.h) */
 	char requirepass[RD_PASS_MAX];	/* (admin_lock) */
+	/*
+	 * encoding parameters kept for CONFIG GET only (no lists or sorted sets
+	 * here); the hash and set thresholds are the store's (wc_c_set_limits)
+	 */
+	uint64_t zset_lp_entries, zset_lp_value;
+	int64_t list_lp_size;
+	int64_t list_compress_depth;
 	/* clients */
 	uint64_t next_client_id;
 	/* the slow log (admin_lock) */

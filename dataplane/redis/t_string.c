@@ -816,12 +816,26 @@ static enum rd_res incrbyfloat(struct rd_session *s)
 #define STR_W (RD_ACL_WRITE | RD_ACL_STRING)
 #define STR_R (RD_ACL_READ | RD_ACL_STRING)
 
+/*
+ * SET's key spec has variable flags: with a GET option the key is read and
+ * updated, else only overwritten (what COMMAND GETKEYSANDFLAGS tells).
+ */
+static uint16_t set_key_flags(const struct resp_cmd *cmd, uint32_t pos)
+{
+	(void)pos;
+	for (uint32_t i = 3; i < cmd->argc; i++)
+		if (resp_arg_is(resp_argv(cmd, i), "get"))
+			return RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE;
+	return RD_KS_OW | RD_KS_UPDATE;
+}
+
 struct rd_cmd rd_cmds_string[] = {
 	RD_CMD("get", get, 2, RD_F_READONLY | RD_F_FAST, STR_R | RD_ACL_FAST, 1, 1, 1, "string",
 	       "Get the value of a key", "1.0.0", "O(1)"),
-	RD_CMD_KS(RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE | RD_KS_VARIABLE_FLAGS,
+	RD_CMD_VKS(RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE | RD_KS_VARIABLE_FLAGS,
 		  "set", set, -3, RD_F_WRITE | RD_F_DENYOOM, STR_W | RD_ACL_SLOW, 1, 1, 1, "string",
-		  "Set the value of a key, with an expiry and conditions", "1.0.0", "O(1)"),
+		  "Set the value of a key, with an expiry and conditions", "1.0.0", "O(1)",
+		  set_key_flags),
 	RD_CMD_KS(RD_KS_OW | RD_KS_UPDATE,
 		  "setex", setex, 4, RD_F_WRITE | RD_F_DENYOOM, STR_W | RD_ACL_SLOW, 1, 1, 1,
 		  "string", "Set a value that expires in seconds", "2.0.0", "O(1)"),

@@ -2,8 +2,8 @@
  * cenc.h - the byte layout of containers (design in container.h), shared by
  * the container's reader, writer and reclamation code. Internal to store/.
  *
- *   compact key item:   u8 enc=1, u8[3] 0, u32 count, member list
- *   bucketed key item:  u8 enc=2, u8 level, u16 0, u32 split, u64 cid,
+ *   compact key item:   u8 enc=1, u8 0, u8 flags, u8 0, u32 count, member list
+ *   bucketed key item:  u8 enc=2, u8 level, u8 flags, u8 0, u32 split, u64 cid,
  *                       u64 seed, u64 count                      (32 bytes)
  *   bucket item:        key "\xffWCB" cid(8) bucket(4);
  *                       value u32 tag (buckets of the layout it was written
@@ -224,16 +224,18 @@ static inline void wc_chdr_put_buckets(uint8_t *v, const struct wc_chdr *h)
 	memset(v, 0, WC_CHDR_BUCKETS);
 	v[0] = WC_CENC_BUCKETS;
 	v[1] = h->level;
+	v[2] = h->flags;
 	wc_st32(v + 4, h->split);
 	wc_st64(v + 8, h->cid);
 	wc_st64(v + 16, h->seed);
 	wc_st64(v + 24, h->count);
 }
 
-static inline void wc_chdr_put_compact(uint8_t *v, uint32_t count)
+static inline void wc_chdr_put_compact(uint8_t *v, uint32_t count, uint8_t flags)
 {
 	memset(v, 0, WC_CHDR_COMPACT);
 	v[0] = WC_CENC_COMPACT;
+	v[2] = flags;
 	wc_st32(v + 4, count);
 }
 

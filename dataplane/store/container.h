@@ -97,6 +97,36 @@
 enum wc_cenc { WC_CENC_COMPACT = 1, WC_CENC_BUCKETS = 2 };
 
 /*
+ * Header flags (either encoding). WC_CF_INTSET: a set that has only ever
+ * held integers (Redis's string2ll rules) and at most set-max-intset-entries
+ * members, what Redis 7.0 keeps as an intset; cleared for good by the first
+ * member that breaks either rule, as Redis converts an intset to a
+ * hashtable and never back. It changes nothing in the layout: it is what
+ * OBJECT ENCODING reports.
+ */
+#define WC_CF_INTSET 0x01u
+
+/*
+ * The node's encoding thresholds (CONFIG SET hash-max-listpack-entries,
+ * hash-max-listpack-value, set-max-intset-entries), read by owners when a
+ * container grows: a hash stays compact while it has at most hash_entries
+ * members (and at most WC_C_COMPACT_MAX, within WC_C_COMPACT_BYTES) and no
+ * field or value longer than hash_value bytes; past that it is bucketed
+ * for good (shrinking never converts back). Sets stay compact up to the
+ * store's own limits; set_int_entries only decides WC_CF_INTSET.
+ */
+struct wc_climits {
+	uint32_t hash_entries;		/* default WC_C_COMPACT_MAX */
+	uint32_t hash_value;		/* default 64 (Redis's) */
+	uint32_t set_int_entries;	/* default 512 (Redis's) */
+};
+
+void wc_c_set_limits(const struct wc_climits *l);
+void wc_c_get_limits(struct wc_climits *l);
+/* Redis's string2ll: is this member an integer an intset could hold? */
+bool wc_c_is_int(const uint8_t *p, uint64_t n);
+
+/*
  * The bytes of a member name or value: contiguous, or copied by a callback.
  * A change compares and hashes them before it writes anything and copies
  * them into the new item after making room, which may move or reclaim other
@@ -122,6 +152,7 @@ struct wc_chdr {
 	uint8_t type;			/* WC_TYPE_HASH or WC_TYPE_SET */
 	uint8_t enc;			/* enum wc_cenc */
 	uint8_t level;			/* buckets: 2^level + split buckets */
+	uint8_t flags;			/* WC_CF_* */
 	uint32_t split, nb;
 	uint64_t count;			/* members */
 	uint64_t cid, seed;		/* buckets */
@@ -244,6 +275,7 @@ struct wc_cbuild {
 	uint32_t klen;
 	uint8_t type;
 	bool bucketed, failed;
+	uint8_t flags;			/* WC_CF_* of the result (callers may clear bits) */
 	enum wc_status err;		/* why it failed */
 	uint64_t expected, count;
 	struct wc_chdr h;		/* the layout being built (bucketed) */

@@ -42,6 +42,8 @@ bool wc_c_parse(uint8_t type, const uint8_t *v, uint64_t vlen, struct wc_chdr *h
 	memset(h, 0, sizeof(*h));
 	h->type = type;
 	h->enc = v[0];
+	if (vlen > 2)
+		h->flags = v[2];
 	if (v[0] == WC_CENC_COMPACT) {
 		if (vlen < WC_CHDR_COMPACT)
 			return false;

@@ -47,6 +47,94 @@ static uint64_t new_cid(void)
 	return c;
 }
 
+/* ---- the node's encoding thresholds (container.h) ---- */
+
+static uint32_t lim_hash_entries = WC_C_COMPACT_MAX;
+static uint32_t lim_hash_value = 64;
+static uint32_t lim_set_int = 512;
+
+void wc_c_set_limits(const struct wc_climits *l)
+{
+	__atomic_store_n(&lim_hash_entries, l->hash_entries, __ATOMIC_RELAXED);
+	__atomic_store_n(&lim_hash_value, l->hash_value, __ATOMIC_RELAXED);
+	__atomic_store_n(&lim_set_int, l->set_int_entries, __ATOMIC_RELAXED);
+}
+
+void wc_c_get_limits(struct wc_climits *l)
+{
+	l->hash_entries = __atomic_load_n(&lim_hash_entries, __ATOMIC_RELAXED);
+	l->hash_value = __atomic_load_n(&lim_hash_value, __ATOMIC_RELAXED);
+	l->set_int_entries = __atomic_load_n(&lim_set_int, __ATOMIC_RELAXED);
+}
+
+bool wc_c_is_int(const uint8_t *p, uint64_t n)
+{
+	uint64_t v = 0, i = 0;
+	bool neg = false;
+
+	if (n == 0 || n > 20)
+		return false;
+	if (n == 1 && p[0] == '0')
+		return true;
+	if (p[0] == '-') {
+		neg = true;
+		i = 1;
+	}
+	/* the first digit 1-9: no leading zero, no "-0", no sign alone */
+	if (i >= n || p[i] < '1' || p[i] > '9')
+		return false;
+	for (; i < n; i++) {
+		unsigned d = (unsigned)p[i] - '0';
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	return neg ? v <= (uint64_t)INT64_MAX + 1 : v <= (uint64_t)INT64_MAX;
+}
+
+/* wc_c_is_int over member bytes that may have to be read by their callback. */
+static bool wc_cbytes_is_int(const struct wc_cbytes *b)
+{
+	uint8_t buf[20];
+
+	if (b->len == 0 || b->len > sizeof(buf))
+		return false;
+	if (b->p)
+		return wc_c_is_int(b->p, b->len);
+	b->read(b->src, 0, buf, b->len);
+	return wc_c_is_int(buf, b->len);
+}
+
+/*
+ * May a container with count members, a list of len bytes and this new
+ * member stay compact? Hashes also follow the node's hash thresholds.
+ */
+static bool compact_fits(bool hk, uint64_t count, uint64_t len, const struct wc_cbytes *name,
+			 const struct wc_cbytes *val)
+{
+	uint32_t vmax;
+
+	if (count > WC_C_COMPACT_MAX || len > WC_C_COMPACT_BYTES)
+		return false;
+	if (!hk)
+		return true;
+	vmax = __atomic_load_n(&lim_hash_value, __ATOMIC_RELAXED);
+	return count <= __atomic_load_n(&lim_hash_entries, __ATOMIC_RELAXED) &&
+	       name->len <= vmax && (!val || val->len <= vmax);
+}
+
+/* A set's flags after adding a member (count members afterwards). */
+static uint8_t set_flags_after_add(uint8_t flags, uint64_t count, const struct wc_cbytes *name)
+{
+	if (!(flags & WC_CF_INTSET))
+		return flags;
+	if (count > __atomic_load_n(&lim_set_int, __ATOMIC_RELAXED) ||
+	    !wc_cbytes_is_int(name))
+		flags &= (uint8_t)~WC_CF_INTSET;
+	return flags;
+}
+
 /* ---- one item write ---- */
 
 /*
@@ -154,6 +242,7 @@ static void fill_bytes(uint8_t *dst, uint64_t vlen, const struct wc_item *old, v
  */
 struct splice {
 	bool compact, insert, hash;
+	uint8_t flags;			/* compact: the header's WC_CF_* */
 	uint32_t at, cut;
 	uint32_t tag, count;
 	const struct wc_cbytes *name, *val;
@@ -169,7 +258,7 @@ static void fill_splice(uint8_t *dst, uint64_t vlen, const struct wc_item *old, 
 	_Static_assert(WC_CHDR_COMPACT == WC_CBUCKET_HDR, "one splice for both");
 	(void)vlen;
 	if (sp->compact) {
-		wc_chdr_put_compact(dst, sp->count);
+		wc_chdr_put_compact(dst, sp->count, sp->flags);
 	} else {
 		wc_st32(dst, sp->tag);
 		wc_st32(dst + 4, sp->count);
@@ -452,6 +541,7 @@ void wc_cb_begin(struct wc_cbuild *b, struct wc_part *p, struct wc_ctx *ctx, uin
 	b->expected = expected;
 	b->count = 0;
 	b->clen = 0;
+	b->flags = type == WC_TYPE_SET ? WC_CF_INTSET : 0;
 	memset(&b->h, 0, sizeof(b->h));
 }
 
@@ -524,9 +614,11 @@ enum wc_status wc_cb_add(struct wc_cbuild *b, const struct wc_cbytes *name,
 		if (!known_new && list_locate(&l, name, &at, &len))
 			return WC_OK;
 		elen = wc_centry_len(hk, name->len, val->len);
-		if (b->count < WC_C_COMPACT_MAX && b->clen + elen <= WC_C_COMPACT_BYTES) {
+		if (compact_fits(hk, b->count + 1, b->clen + elen, name, val)) {
 			b->clen += (uint32_t)wc_centry_put(b->buf + b->clen, hk, name, val);
 			b->count++;
+			if (!hk)
+				b->flags = set_flags_after_add(b->flags, b->count, name);
 			*added = true;
 			return WC_OK;
 		}
@@ -535,6 +627,8 @@ enum wc_status wc_cb_add(struct wc_cbuild *b, const struct wc_cbytes *name,
 			return b->err;
 	}
 	cb_add_bucket(b, name, val, known_new, added);
+	if (*added && !hk)
+		b->flags = set_flags_after_add(b->flags, b->count, name);
 	return b->failed ? b->err : WC_OK;
 }
 
@@ -552,6 +646,7 @@ void wc_cb_abort(struct wc_cbuild *b)
 struct compact_src {
 	const uint8_t *list;
 	uint32_t len, count;
+	uint8_t flags;
 };
 
 static void fill_compact(uint8_t *dst, uint64_t vlen, const struct wc_item *old, void *arg)
@@ -560,7 +655,7 @@ static void fill_compact(uint8_t *dst, uint64_t vlen, const struct wc_item *old,
 
 	(void)vlen;
 	(void)old;
-	wc_chdr_put_compact(dst, cs->count);
+	wc_chdr_put_compact(dst, cs->count, cs->flags);
 	memcpy(dst + WC_CHDR_COMPACT, cs->list, cs->len);
 }
 
@@ -593,7 +688,8 @@ enum wc_status wc_cb_publish(struct wc_cbuild *b, uint32_t exptime, uint32_t exp
 		return WC_OK;
 	}
 	if (!b->bucketed) {
-		struct compact_src cs = { .list = b->buf, .len = b->clen, .count = (uint32_t)b->count };
+		struct compact_src cs = { .list = b->buf, .len = b->clen,
+					  .count = (uint32_t)b->count, .flags = b->flags };
 		struct cput r = { .key = b->key, .klen = b->klen, .hash = wc_hash(b->key, b->klen),
 				  .type = b->type, .vlen = WC_CHDR_COMPACT + b->clen,
 				  .fill = fill_compact, .arg = &cs, .exptime = exptime, .ms = exp_ms };
@@ -605,6 +701,7 @@ enum wc_status wc_cb_publish(struct wc_cbuild *b, uint32_t exptime, uint32_t exp
 		return WC_ERR_NOMEM;
 	}
 	b->h.count = b->count;
+	b->h.flags = b->flags;
 	st = write_header(p, b->ctx, b->key, b->klen, &b->h, NULL, false, false, exptime, exp_ms);
 	if (p->cbuild_cid == b->h.cid)
 		p->cbuild_cid = 0;
@@ -637,15 +734,17 @@ static enum wc_status create(const struct upd *u)
 
 	u->res->outcome = WC_COUT_ADDED;
 	u->res->count = 1;
-	if (elen <= WC_C_COMPACT_BYTES) {
+	if (compact_fits(u->hk, 1, elen, u->name, u->val)) {
 		struct splice sp = { .compact = true, .insert = true, .hash = u->hk, .count = 1,
-				     .name = u->name, .val = u->val };
+				     .name = u->name, .val = u->val,
+				     .flags = u->hk ? 0 : set_flags_after_add(WC_CF_INTSET, 1,
+									      u->name) };
 		struct cput r = { .key = u->key, .klen = u->klen, .hash = u->hash, .type = u->type,
 				  .vlen = WC_CHDR_COMPACT + elen, .fill = fill_splice, .arg = &sp };
 
 		return cput(u->p, u->ctx, &r);
 	}
-	/* one member too large for a compact container */
+	/* one member too large for a compact container (or past the hash thresholds) */
 	wc_cb_begin(b, u->p, u->ctx, u->type, u->key, u->klen, 1);
 	st = wc_cb_add(b, u->name, u->val, true, &added);
 	if (st != WC_OK) {
@@ -664,7 +763,8 @@ static enum wc_status update_compact(const struct upd *u, const struct wc_chdr *
 	uint32_t at = 0, cut = 0;
 	bool found = list_locate(&l, u->name, &at, &cut);
 	uint64_t count = h->count, newlen;
-	struct splice sp = { .compact = true, .hash = u->hk, .name = u->name, .val = u->val };
+	struct splice sp = { .compact = true, .hash = u->hk, .name = u->name, .val = u->val,
+			     .flags = h->flags };
 	struct cput r = { .key = u->key, .klen = u->klen, .hash = u->hash, .type = u->type,
 			  .fill = fill_splice, .arg = &sp, .needs_old = true, .keep_ttl = true,
 			  .known = hf };
@@ -691,7 +791,9 @@ static enum wc_status update_compact(const struct upd *u, const struct wc_chdr *
 	count += !found;
 	u->res->count = count;
 	newlen = l.len - cut + wc_centry_len(u->hk, u->name->len, u->val->len);
-	if (count <= WC_C_COMPACT_MAX && newlen <= WC_C_COMPACT_BYTES) {
+	if (!u->hk && !found)
+		sp.flags = set_flags_after_add(h->flags, count, u->name);
+	if (compact_fits(u->hk, count, newlen, u->name, u->val)) {
 		sp.insert = true;
 		sp.at = found ? at : l.len;
 		sp.cut = cut;
@@ -706,6 +808,7 @@ static enum wc_status update_compact(const struct upd *u, const struct wc_chdr *
 		bool added;
 
 		wc_cb_begin(b, u->p, u->ctx, u->type, u->key, u->klen, count);
+		b->flags = h->flags;
 		memcpy(b->buf, l.p, at);
 		memcpy(b->buf + at, l.p + at + cut, l.len - at - cut);
 		b->clen = l.len - cut;
@@ -768,6 +871,8 @@ static enum wc_status update_buckets(const struct upd *u, struct wc_chdr h,
 		u->res->outcome = del ? WC_COUT_DELETED : found ? WC_COUT_UPDATED : WC_COUT_ADDED;
 		count = del ? count - 1 : count + !found;
 		u->res->count = count;
+		if (!u->hk && !del && !found)
+			h.flags = set_flags_after_add(h.flags, count, u->name);
 	}
 	/* the header: still ours? (making room may have evicted or moved the container) */
 	if (!still(u->p, hf)) {

@@ -268,6 +268,7 @@ FEATURES = {
     "memory": ("MEMORY", "USAGE", "wc:probe"),
     "acl": ("ACL", "WHOAMI"),
     "cluster": ("CLUSTER", "INFO"),
+    "object": ("OBJECT", "ENCODING", "wc:probe"),
 }
 
 

@@ -5,7 +5,9 @@
  * then, over the dataplane's own TCP without a NIC (dp_harness.h), INFO,
  * CONFIG GET/SET/RESETSTAT, COMMAND GETKEYS, CLIENT LIST/KILL (a killed
  * idle connection gets its FIN at once), the slow log's argument cutting
- * and redaction, MEMORY USAGE, and the instantaneous-rate sampler.
+ * and redaction, MEMORY USAGE, and the instantaneous-rate sampler; every
+ * served command's key specs against Redis 7.0.15's table, GETKEYSANDFLAGS
+ * per key, the encoding parameters and OBJECT.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -257,11 +259,17 @@ static void config_patterns(void **state)
 	assert_string_equal(n[0], "maxmemory");
 	assert_int_equal(find("maxmemory-", n), 0);	/* ... and whole */
 	assert_int_equal(find("SLOWLOG-*", n), 2);
-	assert_int_equal(find("[st]*", n), 5);	/* (tracking-table-max-keys too) */
+	assert_int_equal(find("[st]*", n), 6);	/* (tracking-table-max-keys too) */
 	assert_string_equal(n[0], "timeout");
 	assert_string_equal(n[1], "save");
+	assert_string_equal(n[4], "tracking-table-max-keys");
+	assert_string_equal(n[5], "set-max-intset-entries");
 	assert_int_equal(find("?ave", n), 1);
-	assert_int_equal(find("*", n), 16);
+	assert_int_equal(find("*", n), 23);
+	/* an alias is found by its exact name only */
+	assert_int_equal(find("hash-max-ziplist-value", n), 1);
+	assert_string_equal(n[0], "hash-max-listpack-value");
+	assert_int_equal(find("*ziplist*", n), 0);
 	assert_int_equal(find("acllog-max-len", n), 1);
 	assert_int_equal(find("nosuch", n), 0);
 	assert_int_equal(find("*nosuch*", n), 0);
@@ -879,6 +887,281 @@ static void instantaneous_rates(void **state)
 	st->inst = saved;
 }
 
+/*
+ * Every key spec of the commands served, as Redis 7.0.15's command table
+ * (src/commands/ JSON files) has it: flags, begin index, last key and step.
+ */
+static const struct {
+	const char *name;
+	unsigned n;
+	struct rd_kspec_view spec[2];
+} redis_specs[] = {
+	{ "append", 1, { { RD_KS_RW | RD_KS_INSERT, 1, 0, 1, false } } },
+	{ "copy", 2, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false },
+				{ RD_KS_OW | RD_KS_UPDATE, 2, 0, 1, false } } },
+	{ "decr", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "decrby", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "del", 1, { { RD_KS_RM | RD_KS_DELETE, 1, -1, 1, false } } },
+	{ "exists", 1, { { RD_KS_RO, 1, -1, 1, false } } },
+	{ "expire", 1, { { RD_KS_RW | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "expireat", 1, { { RD_KS_RW | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "expiretime", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "get", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "getdel", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_DELETE, 1, 0, 1, false } } },
+	{ "getex", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "getrange", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "getset", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "hdel", 1, { { RD_KS_RW | RD_KS_DELETE, 1, 0, 1, false } } },
+	{ "hexists", 1, { { RD_KS_RO, 1, 0, 1, false } } },
+	{ "hget", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "hgetall", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "hincrby", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "hincrbyfloat", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "hkeys", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "hlen", 1, { { RD_KS_RO, 1, 0, 1, false } } },
+	{ "hmget", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "hmset", 1, { { RD_KS_RW | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "hrandfield", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "hscan", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "hset", 1, { { RD_KS_RW | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "hsetnx", 1, { { RD_KS_RW | RD_KS_INSERT, 1, 0, 1, false } } },
+	{ "hstrlen", 1, { { RD_KS_RO, 1, 0, 1, false } } },
+	{ "hvals", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "incr", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "incrby", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "incrbyfloat", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "mget", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, -1, 1, false } } },
+	{ "mset", 1, { { RD_KS_OW | RD_KS_UPDATE, 1, -1, 2, false } } },
+	{ "msetnx", 1, { { RD_KS_OW | RD_KS_INSERT, 1, -1, 2, false } } },
+	{ "persist", 1, { { RD_KS_RW | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "pexpire", 1, { { RD_KS_RW | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "pexpireat", 1, { { RD_KS_RW | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "pexpiretime", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "psetex", 1, { { RD_KS_OW | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "pttl", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "rename", 2, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_DELETE, 1, 0, 1, false },
+				{ RD_KS_OW | RD_KS_UPDATE, 2, 0, 1, false } } },
+	{ "renamenx", 2, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_DELETE, 1, 0, 1, false },
+				{ RD_KS_OW | RD_KS_INSERT, 2, 0, 1, false } } },
+	{ "sadd", 1, { { RD_KS_RW | RD_KS_INSERT, 1, 0, 1, false } } },
+	{ "scard", 1, { { RD_KS_RO, 1, 0, 1, false } } },
+	{ "sdiff", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, -1, 1, false } } },
+	{ "sdiffstore", 2, { { RD_KS_OW | RD_KS_UPDATE, 1, 0, 1, false },
+				{ RD_KS_RO | RD_KS_ACCESS, 2, -1, 1, false } } },
+	{ "set", 1,
+	  { { RD_KS_RW | RD_KS_ACCESS | RD_KS_UPDATE | RD_KS_VARIABLE_FLAGS, 1, 0, 1, false } } },
+	{ "setex", 1, { { RD_KS_OW | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "setnx", 1, { { RD_KS_OW | RD_KS_INSERT, 1, 0, 1, false } } },
+	{ "setrange", 1, { { RD_KS_RW | RD_KS_UPDATE, 1, 0, 1, false } } },
+	{ "sinter", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, -1, 1, false } } },
+	{ "sinterstore", 2, { { RD_KS_RW | RD_KS_UPDATE, 1, 0, 1, false },
+				{ RD_KS_RO | RD_KS_ACCESS, 2, -1, 1, false } } },
+	{ "sismember", 1, { { RD_KS_RO, 1, 0, 1, false } } },
+	{ "smembers", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "smismember", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "smove", 2, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_DELETE, 1, 0, 1, false },
+				{ RD_KS_RW | RD_KS_INSERT, 2, 0, 1, false } } },
+	{ "spop", 1, { { RD_KS_RW | RD_KS_ACCESS | RD_KS_DELETE, 1, 0, 1, false } } },
+	{ "srandmember", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "srem", 1, { { RD_KS_RW | RD_KS_DELETE, 1, 0, 1, false } } },
+	{ "sscan", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "strlen", 1, { { RD_KS_RO, 1, 0, 1, false } } },
+	{ "sunion", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, -1, 1, false } } },
+	{ "sunionstore", 2, { { RD_KS_OW | RD_KS_UPDATE, 1, 0, 1, false },
+				{ RD_KS_RO | RD_KS_ACCESS, 2, -1, 1, false } } },
+	{ "touch", 1, { { RD_KS_RO, 1, -1, 1, false } } },
+	{ "ttl", 1, { { RD_KS_RO | RD_KS_ACCESS, 1, 0, 1, false } } },
+	{ "type", 1, { { RD_KS_RO, 1, 0, 1, false } } },
+	{ "unlink", 1, { { RD_KS_RM | RD_KS_DELETE, 1, -1, 1, false } } },
+	{ "watch", 1, { { RD_KS_RO, 1, -1, 1, false } } },
+	{ "memory|usage", 1, { { RD_KS_RO, 2, 0, 1, false } } },
+	{ "object|encoding", 1, { { RD_KS_RO, 2, 0, 1, false } } },
+	{ "object|freq", 1, { { RD_KS_RO, 2, 0, 1, false } } },
+	{ "object|idletime", 1, { { RD_KS_RO, 2, 0, 1, false } } },
+	{ "object|refcount", 1, { { RD_KS_RO, 2, 0, 1, false } } },
+
+};
+
+static void key_specs_as_redis(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < sizeof(redis_specs) / sizeof(redis_specs[0]); i++) {
+		const char *nm = redis_specs[i].name;
+		const struct rd_cmd *c = rd_cmd_by_fullname((const uint8_t *)nm,
+							    (uint32_t)strlen(nm));
+		struct rd_kspec_view v[2];
+		unsigned n;
+
+		if (!c)
+			fail_msg("%s is not served", nm);
+		n = rd_cmd_key_specs(c, v);
+		if (n != redis_specs[i].n)
+			fail_msg("%s: %u key specs, Redis has %u", nm, n, redis_specs[i].n);
+		for (unsigned k = 0; k < n; k++) {
+			const struct rd_kspec_view *w = &redis_specs[i].spec[k];
+
+			if (v[k].flags != w->flags || v[k].index != w->index ||
+			    v[k].lastkey != w->lastkey || v[k].step != w->step)
+				fail_msg("%s spec %u: flags %#x index %d last %d step %d, "
+					 "Redis: %#x %d %d %d", nm, k, v[k].flags, v[k].index,
+					 v[k].lastkey, v[k].step, w->flags, w->index, w->lastkey,
+					 w->step);
+		}
+	}
+}
+
+/* SINTERCARD's keynum spec: begin at 1, the count there, keys right after it. */
+static void keynum_spec(void **state)
+{
+	const struct rd_cmd *c = rd_cmd_by_fullname((const uint8_t *)"sintercard", 10);
+	struct rd_kspec_view v[2];
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(rd_cmd_key_specs(c, v), 1);
+	assert_true(v[0].keynum);
+	assert_int_equal(v[0].index, 1);
+	assert_int_equal(v[0].flags, RD_KS_RO | RD_KS_ACCESS);
+}
+
+/* GETKEYSANDFLAGS: SET's variable flags and the two-spec commands, per key. */
+static void getkeysandflags_per_key(void **state)
+{
+	struct client c = connect_(41030);
+
+	(void)state;
+	assert_string_equal(cmd(&c, "COMMAND GETKEYSANDFLAGS set k1 v1\r\n"),
+			    "*1\r\n*2\r\n$2\r\nk1\r\n*2\r\n+OW\r\n+update\r\n");
+	assert_string_equal(cmd(&c, "COMMAND GETKEYSANDFLAGS set k1 v1 NX GeT\r\n"),
+			    "*1\r\n*2\r\n$2\r\nk1\r\n*3\r\n+RW\r\n+access\r\n+update\r\n");
+	assert_string_equal(cmd(&c, "COMMAND GETKEYSANDFLAGS smove a b m\r\n"),
+			    "*2\r\n*2\r\n$1\r\na\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n"
+			    "*2\r\n$1\r\nb\r\n*2\r\n+RW\r\n+insert\r\n");
+	assert_string_equal(cmd(&c, "COMMAND GETKEYSANDFLAGS sunionstore d x y\r\n"),
+			    "*3\r\n*2\r\n$1\r\nd\r\n*2\r\n+OW\r\n+update\r\n"
+			    "*2\r\n$1\r\nx\r\n*2\r\n+RO\r\n+access\r\n"
+			    "*2\r\n$1\r\ny\r\n*2\r\n+RO\r\n+access\r\n");
+	/* COMMAND INFO shows both of COPY's specs */
+	cmd(&c, "COMMAND INFO copy\r\n");
+	assert_non_null(strstr(out, "*2\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n"));
+	assert_non_null(strstr(out, "*6\r\n$5\r\nflags\r\n*2\r\n+OW\r\n+update\r\n"
+				    "$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n"
+				    "$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:2\r\n"));
+}
+
+/* Redis 7.0's encoding parameters: names, aliases, ranges, what they do. */
+static void encoding_parameters(void **state)
+{
+	struct client c = connect_(41031);
+
+	(void)state;
+	assert_string_equal(cmd(&c, "CONFIG GET hash-max-ziplist-entries\r\n"),
+			    "*2\r\n$24\r\nhash-max-ziplist-entries\r\n$2\r\n64\r\n");
+	assert_string_equal(cmd(&c, "CONFIG GET set-max-intset-entries\r\n"),
+			    "*2\r\n$22\r\nset-max-intset-entries\r\n$3\r\n512\r\n");
+	/* the store keeps at most 64 members compact: a larger value reads back as 64 */
+	assert_string_equal(cmd(&c, "CONFIG SET hash-max-listpack-entries 1000\r\n"), "+OK\r\n");
+	assert_string_equal(cmd(&c, "CONFIG GET hash-max-listpack-entries\r\n"),
+			    "*2\r\n$25\r\nhash-max-listpack-entries\r\n$2\r\n64\r\n");
+	assert_string_equal(cmd(&c, "CONFIG SET hash-max-ziplist-value 1kb\r\n"), "+OK\r\n");
+	assert_string_equal(cmd(&c, "CONFIG GET hash-max-listpack-value\r\n"),
+			    "*2\r\n$23\r\nhash-max-listpack-value\r\n$4\r\n1024\r\n");
+	assert_string_equal(cmd(&c, "CONFIG SET hash-max-listpack-value 10 "
+				    "hash-max-ziplist-value 11\r\n"),
+			    "-ERR CONFIG SET failed (possibly related to argument "
+			    "'hash-max-ziplist-value') - duplicate parameter\r\n");
+	assert_string_equal(cmd(&c, "CONFIG SET set-max-intset-entries -1\r\n"),
+			    "-ERR CONFIG SET failed (possibly related to argument "
+			    "'set-max-intset-entries') - argument must be between 0 and "
+			    "9223372036854775807 inclusive\r\n");
+	assert_string_equal(cmd(&c, "CONFIG SET zset-max-ziplist-entries 7 "
+				    "list-max-ziplist-size -3 list-compress-depth 1\r\n"),
+			    "+OK\r\n");
+	assert_string_equal(cmd(&c, "CONFIG GET zset-max-listpack-entries "
+				    "list-max-listpack-size\r\n"),
+			    "*4\r\n$25\r\nzset-max-listpack-entries\r\n$1\r\n7\r\n"
+			    "$22\r\nlist-max-listpack-size\r\n$2\r\n-3\r\n");
+	/* a glob finds the names, not the aliases */
+	cmd(&c, "CONFIG GET hash-max-*\r\n");
+	assert_memory_equal(out, "*4\r\n", 4);
+	assert_null(strstr(out, "ziplist"));
+	assert_string_equal(cmd(&c, "CONFIG SET hash-max-listpack-entries 64 "
+				    "hash-max-listpack-value 64\r\n"), "+OK\r\n");
+}
+
+/* OBJECT: encodings from the real layout, and what else the store knows. */
+static void object_subcommands(void **state)
+{
+	struct client c = connect_(41032);
+	char buf[128];
+
+	(void)state;
+	cmd(&c, "MSET s1 12345 s2 abc s3 0123\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING s1\r\n"), "$3\r\nint\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING s2\r\n"), "$6\r\nembstr\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING s3\r\n"), "$6\r\nembstr\r\n");
+	cmd(&c, "SET s4 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING s4\r\n"), "$3\r\nraw\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING nokey\r\n"), "$-1\r\n");
+	/* a hash: compact within the thresholds, bucketed past them, for good */
+	assert_string_equal(cmd(&c, "CONFIG SET hash-max-listpack-value 8\r\n"), "+OK\r\n");
+	cmd(&c, "HSET h1 f 0\r\n");
+	cmd(&c, "HSET h2 f 0\r\n");
+	cmd(&c, "HINCRBYFLOAT h1 f 0.000005\r\n");
+	cmd(&c, "HINCRBYFLOAT h2 f 0.0000005\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING h1\r\n"), "$8\r\nlistpack\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING h2\r\n"), "$9\r\nhashtable\r\n");
+	cmd(&c, "HSET h2 f 1\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING h2\r\n"), "$9\r\nhashtable\r\n");
+	assert_string_equal(cmd(&c, "HGET h2 f\r\n"), "$1\r\n1\r\n");
+	cmd(&c, "HSET h3 abcdefghi 1\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING h3\r\n"), "$9\r\nhashtable\r\n");
+	assert_string_equal(cmd(&c, "CONFIG SET hash-max-listpack-value 64 "
+				    "hash-max-listpack-entries 4\r\n"), "+OK\r\n");
+	cmd(&c, "HSET h4 a 1 b 2 c 3 d 4\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING h4\r\n"), "$8\r\nlistpack\r\n");
+	cmd(&c, "HSET h4 e 5\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING h4\r\n"), "$9\r\nhashtable\r\n");
+	assert_string_equal(cmd(&c, "HLEN h4\r\n"), ":5\r\n");
+	assert_string_equal(cmd(&c, "CONFIG SET hash-max-listpack-entries 64\r\n"), "+OK\r\n");
+	/* a set: intset while it has held only integers, within set-max-intset-entries */
+	cmd(&c, "SADD i1 1 2 3\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING i1\r\n"), "$6\r\nintset\r\n");
+	cmd(&c, "SADD i1 a\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING i1\r\n"), "$9\r\nhashtable\r\n");
+	cmd(&c, "SREM i1 a\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING i1\r\n"), "$9\r\nhashtable\r\n");
+	cmd(&c, "SADD i2 -0\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING i2\r\n"), "$9\r\nhashtable\r\n");
+	assert_string_equal(cmd(&c, "CONFIG SET set-max-intset-entries 100\r\n"), "+OK\r\n");
+	for (unsigned i = 0; i < 100; i++) {
+		snprintf(buf, sizeof(buf), "SADD i3 %u\r\n", i * 7);
+		cmd(&c, buf);
+	}
+	/* 100 members: past the compact limit, still an intset by Redis's rule */
+	assert_string_equal(cmd(&c, "OBJECT ENCODING i3\r\n"), "$6\r\nintset\r\n");
+	cmd(&c, "SADD i3 1\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING i3\r\n"), "$9\r\nhashtable\r\n");
+	cmd(&c, "SUNIONSTORE i4 i1\r\n");
+	assert_string_equal(cmd(&c, "OBJECT ENCODING i4\r\n"), "$6\r\nintset\r\n");
+	assert_string_equal(cmd(&c, "CONFIG SET set-max-intset-entries 512\r\n"), "+OK\r\n");
+	/* the rest */
+	assert_string_equal(cmd(&c, "OBJECT REFCOUNT s1\r\n"), ":1\r\n");
+	assert_string_equal(cmd(&c, "OBJECT IDLETIME s1\r\n"), ":0\r\n");
+	assert_string_equal(cmd(&c, "OBJECT FREQ s1\r\n"),
+			    "-ERR An LFU maxmemory policy is not selected, access frequency not "
+			    "tracked. Please note that when switching between policies at runtime "
+			    "LRU and LFU data will take some time to adjust.\r\n");
+	assert_string_equal(cmd(&c, "OBJECT FREQ nokey\r\n"), "$-1\r\n");
+	cmd(&c, "OBJECT HELP\r\n");
+	assert_memory_equal(out, "*11\r\n+OBJECT <subcommand>", 25);
+	assert_string_equal(cmd(&c, "OBJECT NOSUCH k\r\n"),
+			    "-ERR unknown subcommand 'NOSUCH'. Try OBJECT HELP.\r\n");
+	assert_string_equal(cmd(&c, "COMMAND GETKEYSANDFLAGS object encoding k\r\n"),
+			    "*1\r\n*2\r\n$1\r\nk\r\n*1\r\n+RO\r\n");
+	cmd(&c, "DEL s1 s2 s3 s4 h1 h2 h3 h4 i1 i2 i3 i4\r\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -892,6 +1175,11 @@ int main(void)
 		cmocka_unit_test(config_over_tcp),
 		cmocka_unit_test(requirepass_live),
 		cmocka_unit_test(command_over_tcp),
+		cmocka_unit_test(key_specs_as_redis),
+		cmocka_unit_test(keynum_spec),
+		cmocka_unit_test(getkeysandflags_per_key),
+		cmocka_unit_test(encoding_parameters),
+		cmocka_unit_test(object_subcommands),
 		cmocka_unit_test(client_list_and_kill),
 		cmocka_unit_test(slowlog_cuts_and_redacts),
 		cmocka_unit_test(memory_usage_of_a_key),
