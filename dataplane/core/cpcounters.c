@@ -67,6 +67,7 @@ static const struct counter fixed[] = {
 	TCP(out_of_window, "tcp_out_of_window", WC_CP_COUNTER),
 	TCP(request_timeouts, "tcp_request_timeouts", WC_CP_COUNTER),
 	TCP(pressure_refused, "tcp_pressure_refused", WC_CP_COUNTER),
+	TCP(data_after_close, "tcp_data_after_close", WC_CP_COUNTER),
 	TCP(mc_auth_refused, "memcached_tcp_auth_refused", WC_CP_COUNTER),
 	SESS(http_closed, "cross_protocol_closed"),
 	/* the Redis engine (INFO's names after redis_) */

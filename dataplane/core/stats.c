@@ -203,6 +203,7 @@ static void stats_general(struct wc_app *app, const struct wc_totals *t, struct 
 	stat_u64(o, "tcp_out_of_window", t->tcp.out_of_window);
 	stat_u64(o, "tcp_request_timeouts", t->tcp.request_timeouts);
 	stat_u64(o, "tcp_pressure_refused", t->tcp.pressure_refused);
+	stat_u64(o, "tcp_data_after_close", t->tcp.data_after_close);
 	stat_u64(o, "memcached_tcp_auth_refused", t->tcp.mc_auth_refused);
 	stat_u64(o, "cross_protocol_closed", t->sess.http_closed);
 	stat_u64(o, "upload_buffer_bytes", t->upload_bytes);
@@ -343,6 +344,7 @@ static int telemetry_stats(const char *cmd, const char *params, struct rte_tel_d
 	rte_tel_data_add_dict_u64(d, "tcp_resets_sent", t.tcp.resets_sent);
 	rte_tel_data_add_dict_u64(d, "tcp_request_timeouts", t.tcp.request_timeouts);
 	rte_tel_data_add_dict_u64(d, "tcp_pressure_refused", t.tcp.pressure_refused);
+	rte_tel_data_add_dict_u64(d, "tcp_data_after_close", t.tcp.data_after_close);
 	rte_tel_data_add_dict_u64(d, "memcached_tcp_auth_refused", t.tcp.mc_auth_refused);
 	rte_tel_data_add_dict_u64(d, "cross_protocol_closed", t.sess.http_closed);
 	rte_tel_data_add_dict_u64(d, "upload_buffer_in_use", t.upload_in_use);

@@ -205,6 +205,7 @@ struct wc_tcp_stats {
 	uint64_t resets_sent, resets_rcvd, idle_closed, aborted, closed;
 	uint64_t request_timeouts;	/* reset: silent too long in the middle of a request */
 	uint64_t pressure_refused;	/* segments refused beyond a share (pressure, stage wait) */
+	uint64_t data_after_close;	/* reset: data arrived after the application closed */
 	uint64_t mc_auth_refused;	/* memcached SYNs refused: Redis auth on, not --mc-allow */
 	uint64_t connects, connect_failed;
 	uint64_t bad_segments, out_of_window;

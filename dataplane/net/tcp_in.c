@@ -302,17 +302,6 @@ static bool deliver(struct wc_tcb *c, struct rte_mbuf *m, uint32_t seq)
 		return false;	/* nothing new */
 	rte_pktmbuf_adj(m, (uint16_t)skip);
 	len -= skip;
-	if (c->app_closed) {
-		/*
-		 * The application is done with this connection (QUIT, a protocol
-		 * error, HTTP): what the peer still sends is taken and dropped, so
-		 * a client busy writing is not stalled by a shut window until the
-		 * close times out; it reads the last reply and our FIN instead.
-		 */
-		c->rcv_nxt += len;
-		rte_pktmbuf_free(m);
-		return true;
-	}
 	room = wc_tcp_rcv_window(c);
 	if (len > room) {
 		if (wc_tcp_squeezed(c))
@@ -541,6 +530,20 @@ static void established_input(struct wc_lcore *lc, struct wc_tcb *c, struct rte_
 	bool acceptable, new_data = false, keep = false;
 
 	wc_tcp_touch_idle(lc, c);
+	/*
+	 * 0. New data for an application that has closed (QUIT, a protocol
+	 * error, an HTTP line): nobody will read it, so the connection is reset,
+	 * as Linux resets an orphaned socket that receives data. A client that
+	 * keeps writing learns at once instead of filling a window that never
+	 * opens, and the entry is free. Only data that starts inside what we
+	 * advertised counts (a blind segment cannot reset us).
+	 */
+	if (c->app_closed && s->len && !(s->flags & RTE_TCP_RST_FLAG) &&
+	    SEQ_GT(s->seq + s->len, c->rcv_nxt) && SEQ_LE(s->seq, c->rcv_adv)) {
+		t->st.data_after_close++;
+		wc_tcp_reset_conn(lc, c);
+		goto out;
+	}
 	/* 1. sequence check */
 	if (seglen == 0)
 		acceptable = rwnd == 0 ? s->seq == c->rcv_nxt :

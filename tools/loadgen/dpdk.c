@@ -411,9 +411,13 @@ static bool resolve_server(struct dp_worker *w)
 {
 	const struct lg_cfg *c = w->base.cfg;
 	struct rte_ether_addr mac = { { 0x02, 0, 0, 0, 0, 0xec } };
-	uint64_t end = rte_get_tsc_cycles() + 5 * w->base.tsc_hz, next = 0;
+	uint64_t end = rte_get_tsc_cycles() + 30 * w->base.tsc_hz, next = 0;
 
-	/* a virtual link (memif) comes up a moment after the port starts */
+	/*
+	 * A virtual link (memif) comes up when its peer has started, which on a
+	 * loaded 2-core machine can take several seconds (testpmd, a dataplane
+	 * allocating its memory): wait up to 30 s for the link, then 5 s for ARP.
+	 */
 	for (;;) {
 		struct rte_eth_link link;
 
@@ -427,6 +431,7 @@ static bool resolve_server(struct dp_worker *w)
 		wc_neigh_learn(app.neigh, c->server_ip, &mac, w->lc.ctx.clock.now);
 		return true;
 	}
+	end = rte_get_tsc_cycles() + 5 * w->base.tsc_hz;
 	while (rte_get_tsc_cycles() < end && !interrupted) {
 		wc_clock_tick(&w->lc.ctx.clock);
 		if (wc_lcore_neigh(&w->lc, c->server_ip, &mac))
