@@ -302,6 +302,7 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 		rd_server_set_limits(&rd_srv, c->max_conns, c->small_pct);
+		rd_srv.notify_flags = c->notify_flags;	/* (the lcores' key event hooks follow it) */
 		app.rd = &rd_srv;
 	} else if (c->requirepass || c->aclfile) {
 		printf("wirecache-dp: --requirepass/--aclfile without Redis (--redis-port 0): "

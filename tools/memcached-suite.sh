@@ -15,7 +15,8 @@
 #   flock /tmp/wc-testbed.lock tools/memcached-suite.sh /tmp/memcached-1.6.18
 # It builds nothing (make -j2 first); it brings up one node (one worker,
 # --memory 256M) and takes it down again, whatever happens. Each test gets a
-# fresh memcached (-m 256, -U on the same port) and a flushed node.
+# fresh memcached (-m 256, -U on the same port) and a flushed node with its
+# statistics reset.
 #
 # In external-daemon mode a test talks to the running server and cannot start
 # one with its own options (the harness's ./memcached-debug is Debian's
@@ -98,8 +99,10 @@ flush_node() {
 	"$TESTBED" exec -- /usr/bin/python3 - "$NODE_IP" "$NODE_PORT" <<'EOF' >/dev/null 2>&1
 import socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-s.sendall(b"flush_all\r\n")
-s.recv(64)
+s.sendall(b"flush_all\r\nstats reset\r\n")
+buf = b""
+while buf.count(b"\r\n") < 2:
+    buf += s.recv(64)
 EOF
 }
 

@@ -22,6 +22,7 @@
 #include "core/netstats.h"
 #include "net/neigh.h"
 #include "proto/mc_session.h"
+#include "redis/keyev.h"
 #include "redis/rd.h"
 #include "store/mailbox.h"
 #include "store/stage.h"
@@ -57,6 +58,7 @@ typedef uint16_t (*wc_tx_fn)(struct wc_app *app, uint16_t port, uint16_t queue,
 struct wc_bus_lc;
 struct rd_push_lc;
 struct rd_pubsub_lc;
+struct rd_trk_lcore;
 
 struct wc_lcore {
 	unsigned id;			/* worker index = mailbox endpoint */
@@ -86,9 +88,11 @@ struct wc_lcore {
 	struct wc_tcp_lc *tcp;		/* this lcore's TCP (net/tcp.h) */
 	struct wc_stage_pool stage;	/* large values being received (store/stage.h) */
 	struct rd_lcore_stats rdst;	/* the Redis engine's counters (redis/rd.h) */
+	struct rd_keyev_lc keyev;	/* keyspace events (redis/keyev.h) */
 	struct wc_bus_lc *bus;		/* messages to and from other lcores (core/bus.h) */
 	struct rd_push_lc *push;	/* push frames' output list (redis/push.h) */
 	struct rd_pubsub_lc *pubsub;	/* Pub/Sub subscriptions (redis/pubsub.h) */
+	struct rd_trk_lcore *trk;	/* Redis client tracking (redis/tracking.h) */
 	/* the last neighbour looked up, for this clock second */
 	uint32_t memo_ip, memo_now, memo_gen;
 	struct rte_ether_addr memo_mac;

@@ -11,6 +11,7 @@
 #include <ini.h>
 
 #include "core/config.h"
+#include "redis/server.h"
 #include "store/store.h"
 
 enum {
@@ -18,7 +19,7 @@ enum {
 	OPT_UDP_PORT, OPT_NO_UDP, OPT_UDP_ALLOW, OPT_UDP_TRUSTED, OPT_UDP_AMP, OPT_BUSY,
 	OPT_STATS, OPT_RXD, OPT_TXD, OPT_CONFIG, OPT_HELP, OPT_TCP_PORT, OPT_NO_TCP, OPT_MAX_CONNS,
 	OPT_IDLE, OPT_CONTROL_SOCKET, OPT_UPLOAD_BUFFER, OPT_REQUEST_TIMEOUT, OPT_REDIS_PORT,
-	OPT_CLUSTER, OPT_ANNOUNCE_IP, OPT_ANNOUNCE_PORT, OPT_REQUIREPASS, OPT_ACLFILE,
+	OPT_CLUSTER, OPT_ANNOUNCE_IP, OPT_ANNOUNCE_PORT, OPT_REQUIREPASS, OPT_ACLFILE, OPT_NOTIFY,
 	OPT_STATE_DIR, OPT_MC_ALLOW,
 };
 
@@ -40,6 +41,7 @@ static const struct option long_opts[] = {
 	{ "cluster-announce-port", required_argument, NULL, OPT_ANNOUNCE_PORT },
 	{ "requirepass", required_argument, NULL, OPT_REQUIREPASS },
 	{ "aclfile", required_argument, NULL, OPT_ACLFILE },
+	{ "notify-keyspace-events", required_argument, NULL, OPT_NOTIFY },
 	{ "mc-allow", required_argument, NULL, OPT_MC_ALLOW },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "upload-buffer", required_argument, NULL, OPT_UPLOAD_BUFFER },
@@ -88,6 +90,9 @@ void wc_config_usage(const char *prog)
 	       "  --requirepass PASSWORD   the default user's password (then memcached TCP is\n"
 	       "                           served only to --mc-allow prefixes)\n"
 	       "  --aclfile FILE           users, in Redis's ACL file format (ACL LOAD/SAVE)\n"
+	       "  --notify-keyspace-events FLAGS\n"
+	       "                           keyspace notifications, Redis's letters (K E A g $\n"
+	       "                           s h x e n m t d l z; CONFIG SET changes it) [\"\"]\n"
 	       "  --mc-allow ADDR/LEN      while any Redis user needs a password, memcached over\n"
 	       "                           TCP (which has no authentication) is served only to\n"
 	       "                           these sources; others get a RST (repeatable) [none]\n"
@@ -343,6 +348,11 @@ static const char *apply(struct wc_config *c, int opt, const char *arg)
 		if (strlen(arg) >= sizeof(aclfile_buf))
 			return "--aclfile path is too long";
 		c->aclfile = keep(aclfile_buf, sizeof(aclfile_buf), arg);
+		return NULL;
+	case OPT_NOTIFY:
+		if (!rd_notify_parse((const uint8_t *)arg, (uint32_t)strlen(arg), &c->notify_flags))
+			return "--notify-keyspace-events: Invalid event class character. "
+			       "Use 'Ag$lshzxeKEtmdn'.";
 		return NULL;
 	case OPT_STATE_DIR:
 		if (!arg[0] || strlen(arg) >= sizeof(state_dir_buf))

@@ -42,6 +42,7 @@ struct wc_config {
 	uint16_t announce_port;		/* (default: redis_port) */
 	const char *requirepass;	/* the default user's password */
 	const char *aclfile;		/* users in Redis's ACL file format */
+	uint32_t notify_flags;		/* notify-keyspace-events (redis/server.h's rd_notify) */
 	/* memcached over TCP while Redis needs a password: only these sources (none: nobody) */
 	unsigned nmc_allow;
 	struct wc_prefix mc_allow[WC_MAX_PREFIXES];

@@ -21,6 +21,7 @@
 #include "redis/pubsub.h"
 #include "redis/push.h"
 #include "redis/server.h"
+#include "redis/tracking.h"
 
 static void rd_tcp_open(struct wc_lcore *lc, struct wc_tcb *c)
 {
@@ -51,6 +52,9 @@ static void ended(struct wc_lcore *lc, struct wc_tcb *c)
 		c->rd.counted = false;
 		lc->rdst.open--;
 	}
+	/* ... and tracking_clients: its reads and prefixes go (tracking.h) */
+	if (c->rd.trk.flags || c->rd.trk.held)
+		rd_tracking_end(lc, &c->rd);
 }
 
 static void rd_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
@@ -91,16 +95,20 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 		struct wc_part *part;
 		unsigned owner;
 		struct wc_view v;
+		uint64_t hash = wc_hash(key, klen);
 
 		wc_slot_route(app, rcu_dereference(app->slot_part), wc_key_slot(key, klen), &part,
 			      &owner);
-		if (!wc_get(part, &lc->ctx, key, klen, wc_hash(key, klen), WC_LOOKUP_ANY_TYPE, &v))
+		if (!wc_get(part, &lc->ctx, key, klen, hash, WC_LOOKUP_ANY_TYPE, &v))
 			resp_null(&c->out, c->rd.proto);
 		else if (v.type != WC_TYPE_STRING)
 			resp_error(&c->out, "WRONGTYPE Operation against a key holding the wrong kind "
 					    "of value");
 		else
 			resp_bulk(&c->out, v.value, v.vlen);
+		/* a tracking client's read is remembered here as the general path would */
+		if (rd_trk_flags(&c->rd.trk) & RD_TRK_ON)
+			rd_tracking_fast_read(lc, &c->rd, key, klen, hash);
 		lc->rdst.commands++;
 		lc->rdst.calls[rd_get_cmd_id]++;
 		lc->rdst.cycles[rd_get_cmd_id] += rte_rdtsc() - t0;
@@ -125,6 +133,8 @@ static void rd_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 		wc_tcp_retry_add(t, c);	/* the peer must read first */
 		goto out;
 	}
+	/* BCAST invalidations batched here go out before anything else is answered */
+	rd_tracking_before_run(lc);
 	before = c->out.written;
 	if (c->tx.len <= WC_TCP_SND_QUEUE_LOW && single_get(lc, c)) {
 		/* answered whole: nothing of the session's state changed */
@@ -334,11 +344,15 @@ int rd_lcore_init(struct wc_lcore *lc)
 	if (rd_push_lcore_init(lc, lc->tcp ? lc->tcp->ntcb : 1) != 0 ||
 	    rd_pubsub_lcore_init(lc) != 0)
 		return -1;
+	rd_keyev_lcore_init(lc);
+	if (rd_tracking_lcore_init(lc) != 0)
+		return -1;
 	return 0;
 }
 
 void rd_lcore_fini(struct wc_lcore *lc)
 {
+	rd_tracking_lcore_fini(lc);
 	rd_pubsub_lcore_fini(lc);
 	rd_push_lcore_fini(lc);
 	rte_free(lc->rdst.calls);

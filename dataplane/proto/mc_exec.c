@@ -525,6 +525,12 @@ static enum mc_exec_result exec_flush(struct mc_session *s, struct mc_out *out,
 	}
 	if (s->pending)
 		return MC_EXEC_PENDING;
+	/*
+	 * once for the whole keyspace (client tracking: store.h's WC_KEV_FLUSH);
+	 * a delayed one is raised by each partition when it takes effect
+	 */
+	if (delay <= 0)
+		wc_kev(env->ctx, NULL, WC_KEV_FLUSH, NULL, 0);
 	if (!s->req.noreply)
 		line(out, "OK");
 	return MC_EXEC_DONE;

@@ -63,6 +63,7 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 	int64_t age = (now_ms - (int64_t)s->created_ms) / 1000,
 		idle = (now_ms - (int64_t)s->last_ms) / 1000;
 	char *f = fl;
+	uint16_t tf = rd_trk_flags(&s->trk);
 	/* replies queued, and push frames waiting behind a reply (push.h) */
 	uint64_t omem = v->omem + rd_push_backlog_bytes(&s->push);
 
@@ -77,6 +78,12 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 		*f++ = 'P';
 	if (flags & RD_C_MULTI)
 		*f++ = 'x';
+	if (tf & RD_TRK_ON)
+		*f++ = 't';
+	if (tf & RD_TRK_BROKEN)
+		*f++ = 'R';
+	if (tf & RD_TRK_BCAST)
+		*f++ = 'B';
 	if (flags & RD_C_DIRTY_CAS)
 		*f++ = 'd';
 	if (flags & RD_C_CLOSE_AFTER_REPLY)
@@ -93,7 +100,7 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 	rd_text_printf(t, "id=%lu addr=%s laddr=%s fd=%u name=%s age=%ld idle=%ld flags=%s db=0 "
 		       "sub=%u psub=%u ssub=%u multi=%ld qbuf=%lu qbuf-free=%lu argv-mem=%lu "
 		       "multi-mem=%lu rbs=0 rbp=0 obl=0 oll=%u omem=%lu tot-mem=%lu events=%s "
-		       "cmd=%s user=%s redir=-1 resp=%u lib-name=%s lib-ver=%s",
+		       "cmd=%s user=%s redir=%ld resp=%u lib-name=%s lib-ver=%s",
 		       (unsigned long)s->id, addr, laddr, v->fd, name, (long)(age > 0 ? age : 0),
 		       (long)(idle > 0 ? idle : 0), fl,
 		       __atomic_load_n(&s->sub.nsub, __ATOMIC_RELAXED),
@@ -105,6 +112,7 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 		       (unsigned long)(sizeof(struct rd_session) + v->qbuf + omem + argv_mem +
 				       multi_mem),
 		       v->writing ? "rw" : "r", cmd, user ? user : "(superuser)",
+		       (tf & RD_TRK_ON) && s->trk.redir_id ? (long)s->trk.redir_id : -1L,
 		       (unsigned)s->proto, lname, lver);
 }
 

@@ -18,7 +18,7 @@
  *   proto-max-bulk-len      the longest bulk argument, up to --max-value
  *   save, appendonly        "" and "no": there is no persistence; those are
  *                           the only values accepted
- *   notify-keyspace-events  kept (Redis's letters); events come later
+ *   notify-keyspace-events  Redis's letters (keyspace events: keyev.h)
  *   cluster-enabled, databases   read only
  *   slowlog-log-slower-than, slowlog-max-len (at most 1024 entries)
  *   acllog-max-len          ACL LOG keeps at most 128 entries whatever it says
@@ -42,9 +42,11 @@
 #include "redis/glob.h"
 #include "redis/server.h"
 #include "redis/text.h"
+#include "redis/tracking.h"
 
 struct cfg_env {
 	struct wc_app *app;
+	struct wc_lcore *lc;		/* the lcore running CONFIG */
 	struct rd_server *srv;
 	char err[192];			/* an error made up on the spot */
 };
@@ -369,27 +371,37 @@ static void get_notify(struct cfg_env *e, char *buf, size_t cap)
 	buf[n] = 0;
 }
 
-static bool check_notify(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
-			 const char **err)
+bool rd_notify_parse(const uint8_t *p, uint32_t n, uint32_t *flags)
 {
-	(void)e;
-	v->u = 0;
+	*flags = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		unsigned k;
 
 		if (p[i] == 'A') {
-			v->u |= RD_NOTIFY_ALL;
+			*flags |= RD_NOTIFY_ALL;
 			continue;
 		}
 		for (k = 0; k < sizeof(notify_letters) / sizeof(notify_letters[0]); k++)
 			if (notify_letters[k].c == (char)p[i])
 				break;
-		if (k == sizeof(notify_letters) / sizeof(notify_letters[0])) {
-			*err = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+		if (k == sizeof(notify_letters) / sizeof(notify_letters[0]))
 			return false;
-		}
-		v->u |= notify_letters[k].flag;
+		*flags |= notify_letters[k].flag;
 	}
+	return true;
+}
+
+static bool check_notify(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+			 const char **err)
+{
+	uint32_t f;
+
+	(void)e;
+	if (!rd_notify_parse(p, n, &f)) {
+		*err = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+		return false;
+	}
+	v->u = f;
 	return true;
 }
 
@@ -397,6 +409,7 @@ static bool apply_notify(struct cfg_env *e, const union pval *v, const char **er
 {
 	(void)err;
 	__atomic_store_n(&e->srv->notify_flags, (uint32_t)v->u, __ATOMIC_RELAXED);
+	rd_keyev_settings_changed(e->app);
 	return true;
 }
 
@@ -465,6 +478,25 @@ static bool apply_acllog_len(struct cfg_env *e, const union pval *v, const char 
 {
 	(void)err;
 	__atomic_store_n(&e->srv->acllog_max_len, (uint32_t)v->u, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* tracking-table-max-keys (client tracking: redis/tracking.h) */
+static void get_trk_max(struct cfg_env *e, char *buf, size_t cap)
+{
+	put_u(buf, cap, rd_tracking_max_keys(e->srv));
+}
+
+static bool check_trk_max(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+			  const char **err)
+{
+	return uint_in(e, p, n, 0, INT64_MAX, &v->u, err);
+}
+
+static bool apply_trk_max(struct cfg_env *e, const union pval *v, const char **err)
+{
+	(void)err;
+	rd_tracking_set_max_keys(e->lc, v->u);
 	return true;
 }
 
@@ -589,6 +621,7 @@ static const struct param params[] = {
 	{ "slowlog-log-slower-than", get_slower, check_slower, apply_slower },
 	{ "slowlog-max-len", get_slowlen, check_slowlen, apply_slowlen },
 	{ "acllog-max-len", get_acllog_len, check_acllog_len, apply_acllog_len },
+	{ "tracking-table-max-keys", get_trk_max, check_trk_max, apply_trk_max },
 	{ "client-output-buffer-limit", get_obuf, check_obuf, apply_obuf },
 };
 
@@ -635,6 +668,7 @@ unsigned rd_config_find(const uint8_t *pat, uint32_t len, const char **names, un
 static void env_of(struct rd_session *s, struct cfg_env *e)
 {
 	e->app = rd_lcore(s)->app;
+	e->lc = rd_lcore(s);
 	e->srv = rd_server(s);
 	e->err[0] = 0;
 }

@@ -12,6 +12,7 @@
 #include "redis/clients.h"
 #include "redis/cmds.h"
 #include "redis/server.h"
+#include "redis/tracking.h"
 
 static enum rd_res ping(struct rd_session *s)
 {
@@ -193,6 +194,7 @@ static enum rd_res reset(struct rd_session *s)
 {
 	rd_multi_discard(s);
 	rd_watch_clear(s);
+	rd_tracking_off(s, false);
 	rd_pubsub_reset(s);	/* every subscription goes (pubsub.h) */
 	s->flags &= RD_C_KILLED;
 	s->proto = 2;
@@ -327,6 +329,17 @@ static struct rd_cmd client_sub[] = {
 	RD_CMD("kill", rd_client_kill, -3, CF | RD_F_ADMIN, CONN, 0, 0, 0, "connection",
 	       "Close connections chosen by address, id, user, type or age", "2.4.0",
 	       "O(N) for N connections"),
+	RD_CMD("tracking", rd_client_tracking, -3, CF, CONN | RD_ACL_SLOW, 0, 0, 0, "connection",
+	       "Turn server-assisted client-side caching on or off", "6.0.0", "O(1), or "
+	       "O(N) for N prefixes"),
+	RD_CMD("caching", rd_client_caching, 3, CF, CONN | RD_ACL_SLOW, 0, 0, 0, "connection",
+	       "Say whether the next command's reads are tracked (OPTIN and OPTOUT)", "6.0.0",
+	       "O(1)"),
+	RD_CMD("getredir", rd_client_getredir, 2, CF, CONN | RD_ACL_SLOW, 0, 0, 0, "connection",
+	       "The client id invalidations are redirected to", "6.0.0", "O(1)"),
+	RD_CMD("trackinginfo", rd_client_trackinginfo, 2, CF, CONN | RD_ACL_SLOW, 0, 0, 0,
+	       "connection", "This connection's tracking mode, redirect and prefixes", "6.2.0",
+	       "O(N) for N prefixes"),
 	RD_CMD("help", rd_client_help, 2, RD_F_LOADING | RD_F_STALE, CONN, 0, 0, 0,
 	       "connection", "What the CLIENT subcommands do", "5.0.0", "O(1)"),
 	RD_CMD_END

@@ -25,6 +25,7 @@
 #include "net/tcp.h"
 #include "redis/cmds.h"
 #include "redis/info.h"
+#include "redis/tracking.h"
 
 /* ---- which sections ---- */
 
@@ -130,7 +131,7 @@ static void clients(struct rd_text *t, const struct rd_info *in)
 	kv_u(t, "cluster_connections", 0);
 	kv_u(t, "maxclients", in->maxclients);
 	kv_u(t, "blocked_clients", 0);
-	kv_u(t, "tracking_clients", 0);
+	kv_u(t, "tracking_clients", in->trk_clients);
 	kv_u(t, "clients_in_timeout_table", 0);
 }
 
@@ -203,7 +204,7 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 		"sync_full", "sync_partial_ok", "sync_partial_err", NULL
 	};
 	static const char *const none2[] = {
-		"latest_fork_usec", "total_forks", "unexpected_error_replies", NULL
+		"latest_fork_usec", "total_forks", NULL
 	};
 
 	kv_u(t, "total_connections_received", in->connections);
@@ -228,8 +229,17 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 	kv_u(t, "pubsub_patterns", in->pubsub_patterns);
 	kv_u(t, "pubsubshard_channels", in->pubsub_shard);
 	kv_zero(t, none2);
+	kv_u(t, "tracking_total_keys", in->trk_keys);
+	kv_u(t, "tracking_total_items", in->trk_items);
+	kv_u(t, "tracking_total_prefixes", in->trk_prefixes);
+	kv_u(t, "unexpected_error_replies", 0);
 	kv_u(t, "total_error_replies", in->errors);
 	kv_u(t, "client_output_buffer_limit_disconnections", in->obuf_disconnections);
+	/* (wirecache's own: keyspace events and WC_BUS_LOST losses, keyev.h) */
+	kv_u(t, "keyspace_events_raised", in->kev_raised);
+	kv_u(t, "keyspace_events_sent", in->kev_sent);
+	kv_u(t, "keyspace_events_received", in->kev_received);
+	kv_u(t, "keyspace_events_lost", in->kev_lost);
 }
 
 static void replication(struct rd_text *t, const struct rd_info *in)
@@ -397,6 +407,15 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 	in->started = srv->started;
 	in->port = srv->port;
 	in->clients = rt.open;
+	{
+		struct rd_trk_totals tt;
+
+		rd_tracking_totals(app, &tt);
+		in->trk_clients = tt.clients;
+		in->trk_keys = tt.keys;
+		in->trk_items = tt.items;
+		in->trk_prefixes = tt.prefixes;
+	}
 	in->maxclients = __atomic_load_n(&app->cfg.max_conns, __ATOMIC_RELAXED);
 	in->used = rd_used_memory(app, &in->index, &in->dataset);
 	in->peak = rd_note_peak(srv, in->used);
@@ -422,6 +441,15 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 	in->misses = wt.op.get_misses;
 	rd_pubsub_totals(app, &in->pubsub_channels, &in->pubsub_patterns, &in->pubsub_shard);
 	in->obuf_disconnections = sub0(rt.obuf_disconnections, srv->base.obuf_disconnections);
+	{
+		struct rd_keyev_lc kt;
+
+		rd_keyev_totals(app, &kt);
+		in->kev_raised = kt.raised;
+		in->kev_sent = kt.sent;
+		in->kev_received = kt.received;
+		in->kev_lost = kt.lost;
+	}
 	if (getrusage(RUSAGE_SELF, &self) == 0) {
 		in->cpu_sys = tv_us(self.ru_stime);
 		in->cpu_user = tv_us(self.ru_utime);
@@ -451,6 +479,7 @@ static enum rd_res info(struct rd_session *s)
 	struct rd_text t;
 	char os[256], exe[512];
 
+	rd_tracking_sync(lc);	/* (this lcore's batched tracking reads, counted) */
 	rd_info_gather(lc->app, rd_server(s), &in, os, sizeof(os), exe, sizeof(exe));
 	uint32_t sections = rd_argc(s) > 1 ? 0 : RD_INFO_DEFAULT;
 

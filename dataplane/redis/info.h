@@ -66,8 +66,11 @@ struct rd_info {
 	uint64_t connections, commands, net_in, net_out, errors;
 	uint64_t ops_per_sec, in_per_sec, out_per_sec;	/* bytes per second */
 	uint64_t rejected_conns, expired, evicted, hits, misses;
+	uint64_t trk_clients, trk_keys, trk_items, trk_prefixes;	/* client tracking */
 	uint64_t pubsub_channels, pubsub_patterns, pubsub_shard;	/* (pubsub.h) */
 	uint64_t obuf_disconnections;		/* (push.h) */
+	/* keyspace events (redis/keyev.h): raised, bus messages sent and handled, losses heard */
+	uint64_t kev_raised, kev_sent, kev_received, kev_lost;
 	/* cpu: microseconds */
 	int64_t cpu_sys, cpu_user, cpu_sys_children, cpu_user_children;
 	/* keyspace */

@@ -121,8 +121,10 @@ static void del_owner(struct rd_owner *o)
 		rd_route_key(s, k->u.p, k->len, &rt);
 		if (rt.part_idx != o->arg0)
 			continue;
-		if (rd_obj_delete(o->part, o->ctx, k->u.p, k->len, wc_hash(k->u.p, k->len)))
+		if (rd_obj_delete(o->part, o->ctx, k->u.p, k->len, wc_hash(k->u.p, k->len))) {
 			o->acc++;
+			rd_keyev_emit(o, RD_EV_DEL, k->u.p, k->len);
+		}
 	}
 }
 
@@ -169,6 +171,7 @@ static void expire_owner(struct rd_owner *o)
 		}
 		wc_kv_expire(o->part, o->ctx, k->u.p, k->len, h, 0, 0, &gone);
 		resp_int(o->out, 1);
+		rd_keyev_emit(o, RD_EV_PERSIST, k->u.p, k->len);
 		return;
 	}
 	at = j->relative ? wc_clock_unix_ms(&o->ctx->clock) + j->when : j->when;
@@ -183,10 +186,12 @@ static void expire_owner(struct rd_owner *o)
 		/* a time already past deletes the key */
 		rd_obj_delete(o->part, o->ctx, k->u.p, k->len, h);
 		resp_int(o->out, 1);
+		rd_keyev_emit(o, RD_EV_DEL, k->u.p, k->len);
 		return;
 	}
 	wc_kv_expire(o->part, o->ctx, k->u.p, k->len, h, exptime, ms, &gone);
 	resp_int(o->out, 1);
+	rd_keyev_emit(o, RD_EV_EXPIRE, k->u.p, k->len);
 }
 
 static enum rd_res run_on_key_owner(struct rd_session *s, rd_owner_fn fn)
@@ -341,6 +346,14 @@ static void move_owner(struct rd_owner *o)
 		resp_ok(o->out);
 	else
 		resp_int(o->out, 1);
+	/* Redis adds the destination anew (`new`), then names the move */
+	rd_keyev_emit(o, RD_EV_NEW, dst->u.p, dst->len);
+	if (j->kind == MV_COPY) {
+		rd_keyev_emit(o, RD_EV_COPY_TO, dst->u.p, dst->len);
+	} else {
+		rd_keyev_emit(o, RD_EV_RENAME_FROM, src->u.p, src->len);
+		rd_keyev_emit(o, RD_EV_RENAME_TO, dst->u.p, dst->len);
+	}
 }
 
 static enum rd_res move_common(struct rd_session *s, uint8_t kind)
@@ -448,6 +461,8 @@ static enum rd_res flushall(struct rd_session *s)
 	s->step = 2;
 	if (rd_calls_out(s))
 		return RD_PENDING;
+	/* every partition is empty: one flush event (client tracking; no notification) */
+	rd_keyev_flushed(s);
 	resp_ok(rd_out(s));
 	return RD_DONE;
 }

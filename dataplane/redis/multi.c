@@ -30,6 +30,7 @@
 #include "redis/cmds.h"
 #include "redis/rdutil.h"
 #include "redis/server.h"
+#include "redis/tracking.h"
 
 /* A queued command: its descriptors, then its copied bytes, in one chunk. */
 struct qcmd {
@@ -462,6 +463,8 @@ static enum rd_res exec(struct rd_session *s)
 		if (r == RD_PENDING)
 			return r;
 	}
+	if (rd_trk_flags(&s->trk) & RD_TRK_ON)
+		rd_tracking_exec_done(s);	/* the queued reads' keys (tracking.h) */
 	rd_multi_discard(s);
 	rd_watch_clear(s);
 	return RD_DONE;

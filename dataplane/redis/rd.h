@@ -34,6 +34,7 @@
 #include "proto/resp_out.h"
 #include "redis/pubsub.h"
 #include "redis/push.h"
+#include "redis/tracking_state.h"
 #include "store/kv.h"
 
 struct wc_lcore;
@@ -238,6 +239,7 @@ struct rd_session {
 	struct rd_watch *watch;		/* RD_WATCH_MAX, in a stage chunk while any is set */
 	struct rd_push_sess push;	/* frames without a request (push.h) */
 	struct rd_pubsub_sess sub;	/* Pub/Sub subscriptions (pubsub.h) */
+	struct rd_trk_sess trk;		/* client tracking (redis/tracking.h) */
 };
 
 void rd_session_init(struct rd_session *s, uint64_t id, uint64_t now_ms);
@@ -255,14 +257,16 @@ void rd_session_complete(struct rd_session *s, struct wc_mbox_req *req, struct m
 
 /*
  * Between commands, nothing outstanding, nothing special about the
- * connection (MULTI, silent replies, being killed): a transport's fast path
- * may answer the next command itself (rd_tcp.c: a lone GET).
+ * connection (MULTI, silent replies, being killed, tracking that needs the
+ * general path): a transport's fast path may answer the next command itself
+ * (rd_tcp.c: a lone GET, which remembers a tracking client's read itself).
  */
 static inline bool rd_session_idle(const struct rd_session *s)
 {
 	return s->st == RD_S_PARSE && s->parser.st == 0 && s->fast_get && s->authenticated &&
 	       !(s->flags & (RD_C_MULTI | RD_C_REPLY_OFF | RD_C_REPLY_SKIP_NEXT | RD_C_KILLED |
-			     RD_C_PUBSUB));
+			     RD_C_PUBSUB)) &&
+	       rd_trk_fast_ok(&s->trk);
 }
 
 /* The command-table id of GET (for the fast path's statistics), set by rd_cmds_init. */

@@ -20,6 +20,7 @@
 #include "core/app.h"
 #include "redis/acl.h"
 #include "redis/server.h"
+#include "redis/tracking.h"
 
 #define REDIS_COMPAT_VERSION "7.0.15"
 
@@ -207,6 +208,8 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 		rte_free(srv->cmd_base);
 		return -1;
 	}
+	rd_keyev_setup();
+	rd_tracking_server_init(&srv->trk);
 	if (rd_acl_init(srv, requirepass, aclfile) != 0) {
 		rte_free(srv->slowlog);
 		rte_free(srv->cmd_base);

@@ -17,7 +17,9 @@
 #include <rte_spinlock.h>
 
 #include "redis/cluster_map.h"
+#include "redis/keyev.h"
 #include "redis/rd.h"
+#include "redis/tracking_state.h"
 
 struct wc_app;
 struct wc_lcore;
@@ -28,7 +30,7 @@ struct wc_lcore;
 #define RD_SLOWLOG_ARG_MAX (RD_SLOWLOG_ARG_BYTES + 32)
 #define RD_PASS_MAX 512			/* requirepass as CONFIG GET returns it */
 
-/* notify-keyspace-events classes (Redis's letters; the events come later) */
+/* notify-keyspace-events classes (Redis's letters; the events: redis/keyev.h) */
 enum rd_notify {
 	RD_NOTIFY_KEYSPACE = 1u << 0,	/* K */
 	RD_NOTIFY_KEYEVENT = 1u << 1,	/* E */
@@ -45,6 +47,8 @@ enum rd_notify {
 	RD_NOTIFY_MODULE = 1u << 13,	/* d */
 	RD_NOTIFY_NEW = 1u << 14,	/* n */
 };
+/* notify-keyspace-events' letters to flags (config_cmd.c); false: a letter Redis lacks. */
+bool rd_notify_parse(const uint8_t *p, uint32_t n, uint32_t *flags);
 #define RD_NOTIFY_ALL (RD_NOTIFY_GENERIC | RD_NOTIFY_STRING | RD_NOTIFY_LIST | RD_NOTIFY_SET | \
 		       RD_NOTIFY_HASH | RD_NOTIFY_ZSET | RD_NOTIFY_EXPIRED | RD_NOTIFY_EVICTED | \
 		       RD_NOTIFY_STREAM | RD_NOTIFY_MODULE)
@@ -93,7 +97,8 @@ struct rd_server {
 	uint32_t maxclients_cap;	/* maxclients' bound: the connection tables' size */
 	int64_t slowlog_slower_than;	/* microseconds, -1 = off */
 	uint32_t slowlog_max_len;
-	uint32_t notify_flags;		/* enum rd_notify */
+	uint32_t notify_flags;		/* enum rd_notify (then rd_keyev_settings_changed) */
+	struct rd_keyev_srv keyev;	/* keyspace events (redis/keyev.h) */
 	char requirepass[RD_PASS_MAX];	/* (admin_lock) */
 	/* clients */
 	uint64_t next_client_id;
@@ -113,6 +118,7 @@ struct rd_server {
 	uint64_t peak_memory;
 	int64_t lastsave;		/* LASTSAVE: no persistence, the start time */
 	struct rd_push_srv push;	/* client-output-buffer-limit (push.h) */
+	struct rd_trk_server trk;	/* client tracking (redis/tracking.h) */
 };
 
 /* The node's Redis side, set up before the lcores (main.c). */

@@ -18,6 +18,7 @@
 #include "redis/acl.h"
 #include "redis/rd.h"
 #include "redis/server.h"
+#include "redis/tracking.h"
 #include "store/item.h"
 
 /* ---- the lcore behind a session ---- */
@@ -147,6 +148,8 @@ static void command_memory_release(struct rd_session *s)
 void rd_session_release(struct rd_session *s, struct mc_env *env)
 {
 	s->env = env;
+	if (s->trk.flags || s->trk.held)
+		rd_tracking_off(s, true);
 	rd_pubsub_release(env->arg, s);
 	rd_push_release(s);
 	command_memory_release(s);
@@ -387,6 +390,9 @@ static void count_command(struct rd_session *s, bool rejected)
 /* The command is over (replied, or refused): its memory and bytes go. */
 static void finish(struct rd_session *s, struct mc_inq *in, bool rejected)
 {
+	/* client tracking: the reads it remembers, CACHING's lapse, what it held (tracking.h) */
+	if (s->trk.flags || s->trk.held)
+		rd_tracking_command_done(s, !rejected);
 	count_command(s, rejected);
 	rd_cluster_command_done(s);
 	command_memory_release(s);

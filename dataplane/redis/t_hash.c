@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "redis/cmds.h"
+#include "redis/keyev.h"
 #include "redis/rdcont.h"
 #include "redis/rdutil.h"
 
@@ -282,13 +283,17 @@ static enum rd_res hscan(struct rd_session *s)
 
 /* ---- writes (on the key's owner) ---- */
 
-/* The hash at argument 1 for a change: false when the reply (WRONGTYPE) is written. */
-static bool own_hash(struct rd_owner *o, const struct resp_arg **k)
+/*
+ * The hash at argument 1 for a change: false when the reply (WRONGTYPE) is
+ * written. *missing says whether the key was missing (a change creates it:
+ * keyspace event `new`).
+ */
+static bool own_hash(struct rd_owner *o, const struct resp_arg **k, bool *missing)
 {
 	bool wrong;
 
 	*k = rd_arg(o->s, 1);
-	rd_cfind(o, (*k)->u.p, (*k)->len, HT, &wrong);
+	*missing = rd_cfind(o, (*k)->u.p, (*k)->len, HT, &wrong) == NULL;
 	if (wrong)
 		resp_error(o->out, RD_WRONGTYPE);
 	return !wrong;
@@ -309,9 +314,10 @@ static void hset_owner(struct rd_owner *o)
 {
 	const struct rd_session *s = o->s;
 	const struct resp_arg *k;
+	bool missing;
 	int64_t created = 0;
 
-	if (!own_hash(o, &k))
+	if (!own_hash(o, &k, &missing))
 		return;
 	for (uint32_t i = 2; i + 1 < rd_argc(s); i += 2) {
 		struct rd_argsrc vs;
@@ -323,10 +329,13 @@ static void hset_owner(struct rd_owner *o)
 		st = set_field(o, k, i, &v, WC_COP_SET, &res);
 		if (st != WC_OK) {
 			rd_creply_error(o->out, st);
+			if (i > 2)	/* (the fields before it changed) */
+				rd_keyev_emit_write(o, missing, RD_EV_HSET, k->u.p, k->len);
 			return;
 		}
 		created += res.outcome == WC_COUT_ADDED;
 	}
+	rd_keyev_emit_write(o, missing, RD_EV_HSET, k->u.p, k->len);
 	if (rd_arg_is(s, 0, "hmset"))
 		resp_ok(o->out);
 	else
@@ -369,19 +378,23 @@ static enum rd_res hset(struct rd_session *s)
 static void hsetnx_owner(struct rd_owner *o)
 {
 	const struct resp_arg *k;
+	bool missing;
 	struct rd_argsrc vs;
 	struct wc_cbytes v;
 	struct wc_cupd res;
 	enum wc_status st;
 
-	if (!own_hash(o, &k))
+	if (!own_hash(o, &k, &missing))
 		return;
 	rd_arg_bytes(o->s, 3, &vs, &v);
 	st = set_field(o, k, 2, &v, WC_COP_SETNX, &res);
-	if (st != WC_OK)
+	if (st != WC_OK) {
 		rd_creply_error(o->out, st);
-	else
+	} else {
 		resp_int(o->out, res.outcome == WC_COUT_ADDED);
+		if (res.outcome == WC_COUT_ADDED)
+			rd_keyev_emit_write(o, missing, RD_EV_HSET, k->u.p, k->len);
+	}
 }
 
 static enum rd_res hsetnx(struct rd_session *s)
@@ -395,23 +408,31 @@ static void hdel_owner(struct rd_owner *o)
 {
 	const struct rd_session *s = o->s;
 	const struct resp_arg *k;
+	bool missing;
 	int64_t deleted = 0;
+	bool removed = false, failed = false;
 
-	if (!own_hash(o, &k))
+	if (!own_hash(o, &k, &missing))
 		return;
-	for (uint32_t i = 2; i < rd_argc(s); i++) {
+	for (uint32_t i = 2; i < rd_argc(s) && !removed; i++) {
 		struct wc_cupd res;
 		enum wc_status st = set_field(o, k, i, NULL, WC_COP_DEL, &res);
 
 		if (st != WC_OK) {
 			rd_creply_error(o->out, st);
-			return;
+			failed = true;
+			break;
 		}
 		deleted += res.outcome == WC_COUT_DELETED;
-		if (res.key_removed)
-			break;
+		removed = res.key_removed;
 	}
-	resp_int(o->out, deleted);
+	if (!failed)
+		resp_int(o->out, deleted);
+	if (deleted) {
+		rd_keyev_emit(o, RD_EV_HDEL, k->u.p, k->len);
+		if (removed)
+			rd_keyev_emit(o, RD_EV_DEL, k->u.p, k->len);
+	}
 }
 
 static enum rd_res hdel(struct rd_session *s)
@@ -436,6 +457,7 @@ static bool owner_field(struct rd_owner *o, const struct resp_arg *k, struct wc_
 static void hincrby_owner(struct rd_owner *o)
 {
 	const struct resp_arg *k;
+	bool missing;
 	struct wc_cmember m;
 	int64_t cur = 0, incr, next;
 	char buf[24];
@@ -443,7 +465,7 @@ static void hincrby_owner(struct rd_owner *o)
 	struct wc_cupd res;
 	enum wc_status st;
 
-	if (!own_hash(o, &k))
+	if (!own_hash(o, &k, &missing))
 		return;
 	rd_arg_ll(o->s, 3, &incr);
 	if (owner_field(o, k, &m) && !rd_parse_ll(m.val, m.vlen, &cur)) {
@@ -458,10 +480,12 @@ static void hincrby_owner(struct rd_owner *o)
 	next = cur + incr;
 	v = wc_cbytes_of(buf, (uint64_t)snprintf(buf, sizeof(buf), "%lld", (long long)next));
 	st = set_field(o, k, 2, &v, WC_COP_SET, &res);
-	if (st != WC_OK)
+	if (st != WC_OK) {
 		rd_creply_error(o->out, st);
-	else
+	} else {
 		resp_int(o->out, next);
+		rd_keyev_emit_write(o, missing, RD_EV_HINCRBY, k->u.p, k->len);
+	}
 }
 
 static enum rd_res hincrby(struct rd_session *s)
@@ -478,6 +502,7 @@ static enum rd_res hincrby(struct rd_session *s)
 static void hincrbyfloat_owner(struct rd_owner *o)
 {
 	const struct resp_arg *k;
+	bool missing;
 	struct wc_cmember m;
 	long double cur = 0, incr = 0, next;
 	char buf[5400];
@@ -486,7 +511,7 @@ static void hincrbyfloat_owner(struct rd_owner *o)
 	struct wc_cupd res;
 	enum wc_status st;
 
-	if (!own_hash(o, &k))
+	if (!own_hash(o, &k, &missing))
 		return;
 	rd_arg_ld(o->s, 3, &incr);
 	if (owner_field(o, k, &m) && !rd_parse_ld(m.val, m.vlen, &cur)) {
@@ -501,10 +526,12 @@ static void hincrbyfloat_owner(struct rd_owner *o)
 	n = resp_fmt_long_double(buf, sizeof(buf), next);
 	v = wc_cbytes_of(buf, n);
 	st = set_field(o, k, 2, &v, WC_COP_SET, &res);
-	if (st != WC_OK)
+	if (st != WC_OK) {
 		rd_creply_error(o->out, st);
-	else
+	} else {
 		resp_bulk(o->out, buf, n);
+		rd_keyev_emit_write(o, missing, RD_EV_HINCRBYFLOAT, k->u.p, k->len);
+	}
 }
 
 static enum rd_res hincrbyfloat(struct rd_session *s)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "redis/cmds.h"
+#include "redis/keyev.h"
 #include "redis/rdcont.h"
 #include "redis/rdutil.h"
 
@@ -454,26 +455,36 @@ static void sadd_srem_owner(struct rd_owner *o, enum wc_cop op)
 	const struct rd_session *s = o->s;
 	const struct resp_arg *k = rd_arg(s, 1);
 	int64_t n = 0;
-	bool wrong;
+	bool wrong, missing, removed = false, failed = false;
 
-	rd_cfind(o, k->u.p, k->len, ST, &wrong);
+	missing = rd_cfind(o, k->u.p, k->len, ST, &wrong) == NULL;
 	if (wrong) {
 		resp_error(o->out, RD_WRONGTYPE);
 		return;
 	}
-	for (uint32_t i = 2; i < rd_argc(s); i++) {
+	for (uint32_t i = 2; i < rd_argc(s) && !removed; i++) {
 		struct wc_cupd res;
 		enum wc_status st = member_op(o, k, i, op, &res);
 
 		if (st != WC_OK) {
 			rd_creply_error(o->out, st);
-			return;
+			failed = true;
+			break;
 		}
 		n += res.outcome == (op == WC_COP_DEL ? WC_COUT_DELETED : WC_COUT_ADDED);
-		if (res.key_removed)
-			break;
+		removed = res.key_removed;
 	}
-	resp_int(o->out, n);
+	if (!failed)
+		resp_int(o->out, n);
+	if (!n)
+		return;
+	if (op == WC_COP_DEL) {
+		rd_keyev_emit(o, RD_EV_SREM, k->u.p, k->len);
+		if (removed)
+			rd_keyev_emit(o, RD_EV_DEL, k->u.p, k->len);
+	} else {
+		rd_keyev_emit_write(o, missing, RD_EV_SADD, k->u.p, k->len);
+	}
 }
 
 static void sadd_owner(struct rd_owner *o)
@@ -565,10 +576,13 @@ static void spop_owner(struct rd_owner *o)
 		while (left--)
 			resp_null(o->out, s->proto);	/* (a broken container: keep the framing) */
 		wc_kv_delete(o->part, o->ctx, k->u.p, k->len, h64);
+		rd_keyev_emit(o, RD_EV_SPOP, k->u.p, k->len);
+		rd_keyev_emit(o, RD_EV_DEL, k->u.p, k->len);
 		return;
 	}
 	if (with_count)
 		resp_set(o->out, s->proto, count);
+	res = (struct wc_cupd){ 0 };
 	for (int64_t i = 0; i < count; i++) {
 		struct wc_cbytes mb;
 
@@ -577,7 +591,7 @@ static void spop_owner(struct rd_owner *o)
 		    wc_c_random(o->part, o->ctx, &h, &rs, &m) != WC_C_OK) {
 			while (i++ < count)
 				resp_null(o->out, s->proto);	/* (out of memory: keep the framing) */
-			return;
+			break;
 		}
 		resp_bulk(o->out, m.name, m.nlen);
 		/* the removal reads the name before it writes anything */
@@ -585,6 +599,9 @@ static void spop_owner(struct rd_owner *o)
 		(void)wc_c_update(o->part, o->ctx, k->u.p, k->len, h64, ST, WC_COP_DEL, &mb, NULL,
 				  &res);
 	}
+	rd_keyev_emit(o, RD_EV_SPOP, k->u.p, k->len);
+	if (res.key_removed)
+		rd_keyev_emit(o, RD_EV_DEL, k->u.p, k->len);
 }
 
 static enum rd_res spop(struct rd_session *s)
@@ -610,7 +627,7 @@ static void smove_owner(struct rd_owner *o)
 	const struct resp_arg *src = rd_arg(s, 1), *dst = rd_arg(s, 2);
 	struct wc_chdr h;
 	struct wc_cupd res;
-	bool wrong;
+	bool wrong, missing;
 	enum wc_status st;
 
 	if (!own_set(o, src->u.p, src->len, &h, &wrong)) {
@@ -620,7 +637,7 @@ static void smove_owner(struct rd_owner *o)
 			resp_int(o->out, 0);
 		return;
 	}
-	rd_cfind(o, dst->u.p, dst->len, ST, &wrong);
+	missing = rd_cfind(o, dst->u.p, dst->len, ST, &wrong) == NULL;
 	if (wrong) {
 		resp_error(o->out, RD_WRONGTYPE);
 		return;
@@ -642,11 +659,17 @@ static void smove_owner(struct rd_owner *o)
 			resp_int(o->out, 0);
 		return;
 	}
+	rd_keyev_emit(o, RD_EV_SREM, src->u.p, src->len);
+	if (res.key_removed)
+		rd_keyev_emit(o, RD_EV_DEL, src->u.p, src->len);
 	st = member_op(o, dst, 3, WC_COP_SET, &res);
-	if (st != WC_OK)
+	if (st != WC_OK) {
 		rd_creply_error(o->out, st);
-	else
+	} else {
 		resp_int(o->out, 1);
+		if (res.outcome == WC_COUT_ADDED)
+			rd_keyev_emit_write(o, missing, RD_EV_SADD, dst->u.p, dst->len);
+	}
 }
 
 /* Every key of the command in one partition (else CROSSSLOT), then fn there. */
@@ -789,7 +812,7 @@ static void store_owner(struct rd_owner *o, int op)
 	uint32_t argc = rd_argc(s), small = 2;
 	uint64_t expected = 0, smallest = UINT64_MAX;
 	struct wc_cbuild b;
-	bool missing = false;
+	bool missing = false, existed;
 	enum wc_status st;
 
 	for (uint32_t i = 2; i < argc; i++) {
@@ -814,6 +837,8 @@ static void store_owner(struct rd_owner *o, int op)
 	}
 	if (op == OP_INTER)
 		expected = missing ? 0 : smallest;
+	existed = rd_keyev_on(o->ctx) &&
+		  wc_kv_find(o->part, o->ctx, dk->u.p, dk->len, wc_hash(dk->u.p, dk->len));
 	wc_cb_begin(&b, o->part, o->ctx, ST, dk->u.p, dk->len, expected);
 	for (uint32_t i = 2; i < argc && !(op == OP_INTER && missing); i++) {
 		uint32_t base = op == OP_INTER ? small : i;
@@ -858,11 +883,20 @@ static void store_owner(struct rd_owner *o, int op)
 	{
 		uint64_t n = b.count;
 
+		static const enum rd_ev ev[] = { [OP_INTER] = RD_EV_SINTERSTORE,
+						 [OP_UNION] = RD_EV_SUNIONSTORE,
+						 [OP_DIFF] = RD_EV_SDIFFSTORE };
+
 		st = wc_cb_publish(&b, 0, 0);
-		if (st != WC_OK)
+		if (st != WC_OK) {
 			rd_creply_error(o->out, st);
-		else
+		} else {
 			resp_int(o->out, (int64_t)n);
+			if (n)
+				rd_keyev_emit_write(o, !existed, ev[op], dk->u.p, dk->len);
+			else if (existed)
+				rd_keyev_emit(o, RD_EV_DEL, dk->u.p, dk->len);
+		}
 	}
 }
 

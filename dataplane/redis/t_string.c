@@ -227,6 +227,10 @@ static void set_owner(struct rd_owner *o)
 				resp_ok(o->out);
 			if (old)
 				wc_kv_delete(o->part, o->ctx, k->u.p, k->len, put.hash);
+			/* Redis sets it with a past deadline, then it expires */
+			rd_keyev_emit_write(o, !old, RD_EV_SET, k->u.p, k->len);
+			rd_keyev_emit(o, RD_EV_EXPIRE, k->u.p, k->len);
+			rd_keyev_emit(o, RD_EV_EXPIRED, k->u.p, k->len);
 			return;
 		}
 	}
@@ -234,6 +238,13 @@ static void set_owner(struct rd_owner *o)
 	if (j->flags & (SET_GET | SET_REPLY_OLD))
 		rd_reply_item(o->out, s->proto, old);
 	st = wc_kv_put(o->part, o->ctx, &put, NULL);
+	if (st == WC_OK) {
+		rd_keyev_emit_write(o, !old, RD_EV_SET, k->u.p, k->len);
+		if (j->exp.kind == EXP_AT)
+			rd_keyev_emit(o, RD_EV_EXPIRE, k->u.p, k->len);
+	} else if (old) {
+		rd_keyev_emit(o, RD_EV_DEL, k->u.p, k->len);	/* a refused store drops it */
+	}
 	if (j->flags & (SET_GET | SET_REPLY_OLD))
 		return;
 	if (st != WC_OK)
@@ -373,15 +384,23 @@ static void getex_owner(struct rd_owner *o)
 	rd_reply_item(o->out, s->proto, it);
 	if (j->del) {
 		wc_kv_delete(o->part, o->ctx, k->u.p, k->len, h);
+		rd_keyev_emit(o, RD_EV_DEL, k->u.p, k->len);
 	} else if (j->exp.kind == EXP_PERSIST) {
+		uint32_t cur_t, cur_ms;
+
+		wc_kv_expiry(it, &cur_t, &cur_ms);
 		wc_kv_expire(o->part, o->ctx, k->u.p, k->len, h, 0, 0, &gone);
+		if (cur_t)
+			rd_keyev_emit(o, RD_EV_PERSIST, k->u.p, k->len);
 	} else if (j->exp.kind == EXP_AT) {
 		if (!expiry_deadline(&j->exp, &o->ctx->clock, &deadline) ||
 		    !wc_expiry_from_unix_ms(&o->ctx->clock, deadline, &exptime, &ms)) {
 			wc_kv_delete(o->part, o->ctx, k->u.p, k->len, h);	/* due already */
+			rd_keyev_emit(o, RD_EV_DEL, k->u.p, k->len);
 			return;
 		}
 		wc_kv_expire(o->part, o->ctx, k->u.p, k->len, h, exptime, ms, &gone);
+		rd_keyev_emit(o, RD_EV_EXPIRE, k->u.p, k->len);
 	}
 }
 
@@ -453,11 +472,16 @@ static void mset_owner(struct rd_owner *o)
 					  .vlen = rd_arg(s, i + 1)->len, .fill = rd_fill_arg,
 					  .arg = &src };
 
+		bool created;
+
 		rd_route_key(s, k->u.p, k->len, &rt);
 		if (rt.part_idx != o->arg0)
 			continue;
+		created = rd_keyev_on(o->ctx) && !wc_kv_find(o->part, o->ctx, k->u.p, k->len, put.hash);
 		if (wc_kv_put(o->part, o->ctx, &put, NULL) != WC_OK)
 			o->acc2++;
+		else
+			rd_keyev_emit_write(o, created, RD_EV_SET, k->u.p, k->len);
 	}
 }
 
@@ -502,7 +526,8 @@ static void msetnx_owner(struct rd_owner *o)
 					  .vlen = rd_arg(s, i + 1)->len, .fill = rd_fill_arg,
 					  .arg = &src };
 
-		(void)wc_kv_put(o->part, o->ctx, &put, NULL);
+		if (wc_kv_put(o->part, o->ctx, &put, NULL) == WC_OK)
+			rd_keyev_emit_write(o, true, RD_EV_SET, k->u.p, k->len);
 	}
 	resp_int(o->out, 1);
 }
@@ -589,10 +614,13 @@ static void splice_owner(struct rd_owner *o)
 		st = wc_kv_put(o->part, o->ctx, &put, NULL);
 		if (st == WC_NOT_FOUND)
 			continue;	/* the old version was evicted while room was made: again */
-		if (st != WC_OK)
+		if (st != WC_OK) {
 			rd_reply_store_error(o->out, st);
-		else
+		} else {
 			resp_int(o->out, (int64_t)vlen);
+			rd_keyev_emit_write(o, !old, append ? RD_EV_APPEND : RD_EV_SETRANGE, k->u.p,
+					    k->len);
+		}
 		return;
 	}
 	resp_error(o->out, "ERR the key kept changing; try again");
@@ -679,10 +707,12 @@ static void incr_owner(struct rd_owner *o)
 		b.n = resp_fmt_long_double(buf, sizeof(buf), next);
 		put.vlen = b.n;
 		st = wc_kv_put(o->part, o->ctx, &put, NULL);
-		if (st != WC_OK)
+		if (st != WC_OK) {
 			rd_reply_store_error(o->out, st);
-		else
+		} else {
 			resp_bulk(o->out, buf, b.n);
+			rd_keyev_emit_write(o, !old, RD_EV_INCRBYFLOAT, k->u.p, k->len);
+		}
 		return;
 	}
 	{
@@ -701,10 +731,12 @@ static void incr_owner(struct rd_owner *o)
 		b.n = (size_t)snprintf(buf, sizeof(buf), "%lld", (long long)next);
 		put.vlen = b.n;
 		st = wc_kv_put(o->part, o->ctx, &put, NULL);
-		if (st != WC_OK)
+		if (st != WC_OK) {
 			rd_reply_store_error(o->out, st);
-		else
+		} else {
 			resp_int(o->out, next);
+			rd_keyev_emit_write(o, !old, RD_EV_INCRBY, k->u.p, k->len);
+		}
 	}
 }
 

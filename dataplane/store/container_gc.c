@@ -92,7 +92,7 @@ enum wc_cpart_state wc_c_part_state(struct wc_part *p, struct wc_ctx *ctx,
 	return WC_CPART_LIVE;
 }
 
-void wc_c_part_evicted(struct wc_part *p, const struct wc_item *it)
+void wc_c_part_evicted(struct wc_part *p, struct wc_ctx *ctx, const struct wc_item *it)
 {
 	const uint8_t *key;
 	uint32_t klen;
@@ -111,5 +111,5 @@ void wc_c_part_evicted(struct wc_part *p, const struct wc_item *it)
 		return;
 	hdr = live_header(p, NULL, key, klen, cid, &s, &h);
 	if (hdr)
-		wc_unlink(p, hdr, &s, h, WC_UNLINK_EVICT);
+		wc_unlink(p, ctx, hdr, &s, h, WC_UNLINK_EVICT);
 }

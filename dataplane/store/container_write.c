@@ -131,7 +131,7 @@ static void unlink_key(struct wc_part *p, struct wc_ctx *ctx, const void *key, u
 	struct wc_item *it = wc_find_live(p, ctx, h, key, klen, &s);
 
 	if (it)
-		wc_unlink(p, it, &s, h, why);
+		wc_unlink(p, ctx, it, &s, h, why);
 }
 
 /* fill: n bytes from a buffer */

@@ -54,12 +54,12 @@ static unsigned crawl_log(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *
 		if (wc_item_state(it) & WC_STATE_UNLINKED)
 			continue;
 		if (wc_item_expired(it, &ctx->clock) || wc_part_flushed(p, lg, lg->head, it, now)) {
-			wc_unlink(p, it, NULL, wc_hash(wc_item_key(it), it->klen),
+			wc_unlink(p, ctx, it, NULL, wc_hash(wc_item_key(it), it->klen),
 				  WC_UNLINK_RECLAIM);
 		} else if (wc_item_type(it) >= WC_TYPE_INTERNAL &&
 			   wc_c_part_state(p, ctx, it, &(uint8_t){ 0 }) == WC_CPART_ORPHAN) {
 			/* a part of a container that is gone (container.h) */
-			wc_unlink(p, it, NULL, wc_hash(wc_item_key(it), it->klen),
+			wc_unlink(p, ctx, it, NULL, wc_hash(wc_item_key(it), it->klen),
 				  WC_UNLINK_ORPHAN);
 		} else if ((uint16_t)(now16 - WC_LOAD(&it->atime)) > WC_IDLE_MAX) {
 			WC_STORE(&it->atime, (uint16_t)(now16 - WC_IDLE_MAX));
@@ -89,7 +89,7 @@ unsigned wc_part_maintain(struct wc_part *p, struct wc_ctx *ctx, unsigned budget
 {
 	unsigned done;
 
-	wc_part_apply_due_flush(p, ctx->clock.now);
+	wc_part_apply_due_flush(p, ctx);
 	p->in_maintenance = true;
 	p->copy_credit += (uint64_t)budget * 64;
 	if (p->copy_credit > p->copy_credit_max)

@@ -58,8 +58,23 @@ void wc_account_unlink(struct wc_part *p, const struct wc_item *it)
 	}
 }
 
-void wc_unlink(struct wc_part *p, struct wc_item *it, const struct wc_slot *slot, uint64_t h,
-	       enum wc_unlink_why why)
+/* An evicted or expired key, for whoever listens (keyspace events). */
+static void unlink_event(struct wc_part *p, struct wc_ctx *ctx, const struct wc_item *it,
+			 enum wc_unlink_why why)
+{
+	const struct wc_log *lg = wc_loc_log(p, wc_item_loc(p, it));
+
+	if (wc_item_type(it) >= WC_TYPE_INTERNAL)
+		return;		/* a container's part is no key */
+	if (why == WC_UNLINK_EVICT)
+		wc_kev(ctx, p, WC_KEV_EVICTED, wc_item_key(it), it->klen);
+	else if (wc_item_expired(it, &ctx->clock) &&
+		 !wc_part_flushed(p, lg, lg->head, it, ctx->clock.now))
+		wc_kev(ctx, p, WC_KEV_EXPIRED, wc_item_key(it), it->klen);
+}
+
+void wc_unlink(struct wc_part *p, struct wc_ctx *ctx, struct wc_item *it,
+	       const struct wc_slot *slot, uint64_t h, enum wc_unlink_why why)
 {
 	struct wc_slot found;
 	uint8_t before;
@@ -69,6 +84,9 @@ void wc_unlink(struct wc_part *p, struct wc_item *it, const struct wc_slot *slot
 			return;	/* not linked: nothing to do */
 		slot = &found;
 	}
+	if (wc_unlikely(wc_kev_hook(ctx) != NULL) &&
+	    (why == WC_UNLINK_EVICT || why == WC_UNLINK_EXPIRED || why == WC_UNLINK_RECLAIM))
+		unlink_event(p, ctx, it, why);
 	if (why == WC_UNLINK_EVICT && p->log[WC_LOG_SMALL].size &&
 	    wc_loc_log(p, wc_item_loc(p, it))->id == WC_LOG_SMALL)
 		wc_index_make_ghost(p, slot, h);
@@ -98,7 +116,7 @@ void wc_unlink(struct wc_part *p, struct wc_item *it, const struct wc_slot *slot
 	}
 	/* a container is evicted as a whole: its header goes with any part */
 	if (why == WC_UNLINK_EVICT && wc_item_type(it) >= WC_TYPE_INTERNAL)
-		wc_c_part_evicted(p, it);
+		wc_c_part_evicted(p, ctx, it);
 }
 
 /*
@@ -157,7 +175,7 @@ static void decide(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg, str
 
 		switch (wc_c_part_state(p, ctx, it, &hs)) {
 		case WC_CPART_ORPHAN:
-			wc_unlink(p, it, NULL, h, WC_UNLINK_ORPHAN);
+			wc_unlink(p, ctx, it, NULL, h, WC_UNLINK_ORPHAN);
 			return;
 		case WC_CPART_BUILDING:
 			freq = 1;
@@ -183,7 +201,7 @@ static void decide(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg, str
 			return;
 		}
 	}
-	wc_unlink(p, it, NULL, h, WC_UNLINK_EVICT);
+	wc_unlink(p, ctx, it, NULL, h, WC_UNLINK_EVICT);
 }
 
 bool wc_evict_step(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg, uint64_t need)
@@ -204,7 +222,7 @@ bool wc_evict_step(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg, uin
 
 			if (wc_item_expired(it, &ctx->clock) ||
 			    wc_part_flushed(p, lg, lg->head, it, ctx->clock.now))
-				wc_unlink(p, it, NULL, h,
+				wc_unlink(p, ctx, it, NULL, h,
 					  p->in_maintenance ? WC_UNLINK_RECLAIM : WC_UNLINK_EXPIRED);
 			else
 				decide(p, ctx, lg, it, sz, h, need);

@@ -249,11 +249,10 @@ void wc_index_insert(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, uint32_t
 		struct wc_slot vs = { .b = target, .i = (unsigned)i };
 		struct wc_item *victim = wc_loc_item_w(p, target->loc[i]);
 
-		wc_unlink(p, victim, &vs, wc_hash(wc_item_key(victim), victim->klen),
+		wc_unlink(p, ctx, victim, &vs, wc_hash(wc_item_key(victim), victim->klen),
 			  WC_UNLINK_EVICT);
 		p->st.index_evictions++;
 	}
-	(void)ctx;
 	if (target == b2)
 		WC_STORE(&b1->spill, b1->spill + 1);
 	WC_STORE_REL(&target->loc[i], loc);

@@ -18,7 +18,7 @@ struct wc_item *wc_kv_find(struct wc_part *p, struct wc_ctx *ctx, const void *ke
 
 	if (!key_ok(key, klen))
 		return NULL;
-	wc_part_apply_due_flush(p, ctx->clock.now);
+	wc_part_apply_due_flush(p, ctx);
 	return wc_find_live(p, ctx, hash, key, klen, &s);
 }
 
@@ -62,7 +62,7 @@ enum wc_status wc_kv_put(struct wc_part *p, struct wc_ctx *ctx, const struct wc_
 	if (st == WC_ERR_TOO_LARGE || st == WC_ERR_NOMEM) {
 		/* as a refused store: the old value must not stay served */
 		if ((old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s)))
-			wc_unlink(p, old, &s, r->hash, WC_UNLINK_REPLACED);
+			wc_unlink(p, ctx, old, &s, r->hash, WC_UNLINK_REPLACED);
 	}
 	return st;
 }
@@ -82,7 +82,7 @@ enum wc_status wc_kv_delete(struct wc_part *p, struct wc_ctx *ctx, const void *k
 		ctx->st.delete_misses++;
 		return WC_NOT_FOUND;
 	}
-	wc_unlink(p, old, &s, hash, WC_UNLINK_DELETE);
+	wc_unlink(p, ctx, old, &s, hash, WC_UNLINK_DELETE);
 	ctx->st.delete_hits++;
 	return WC_OK;
 }
@@ -109,7 +109,7 @@ enum wc_status wc_kv_expire(struct wc_part *p, struct wc_ctx *ctx, const void *k
 	if (!it)
 		return WC_NOT_FOUND;
 	if (exptime && wc_expiry_due(exptime, exp_ms, &ctx->clock)) {
-		wc_unlink(p, it, &s, hash, WC_UNLINK_DELETE);
+		wc_unlink(p, ctx, it, &s, hash, WC_UNLINK_DELETE);
 		*gone = true;
 		return WC_OK;
 	}

@@ -299,10 +299,25 @@ void wc_part_view_owner(const struct wc_part *p, struct wc_ctx *ctx, const struc
  * fill the view. heads holds the log heads loaded before the lookup, or NULL
  * when neither a CAS nor a flush check needs them.
  */
+/* A read that missed, or found its key expired, for whoever listens (store.h). */
+static __attribute__((noinline, cold)) void lookup_event(const struct wc_part *p,
+							  struct wc_ctx *ctx,
+							  const struct wc_item *expired,
+							  const void *key, uint32_t klen,
+							  unsigned lflags)
+{
+	if (expired && wc_item_type(expired) < WC_TYPE_INTERNAL)
+		wc_kev(ctx, p, WC_KEV_STALE, key, klen);
+	if (!(lflags & WC_LOOKUP_NO_STATS))
+		wc_kev(ctx, p, WC_KEV_MISS, key, klen);
+}
+
 static inline __attribute__((always_inline)) bool finish_lookup(const struct wc_part *p, struct wc_ctx *ctx,
 				 const struct wc_item *it, const uint64_t *heads, unsigned lflags,
-				 struct wc_view *out)
+				 struct wc_view *out, const void *key, uint32_t klen)
 {
+	const struct wc_item *expired = NULL;
+
 	uint32_t now = ctx->clock.now;
 	uint64_t *miss_reason = NULL;
 	uint8_t st;
@@ -311,6 +326,7 @@ static inline __attribute__((always_inline)) bool finish_lookup(const struct wc_
 		goto miss;
 	if (wc_unlikely(wc_item_expired(it, &ctx->clock)) && !(lflags & WC_LOOKUP_ANY_TIME)) {
 		miss_reason = &ctx->st.get_expired;
+		expired = it;
 		goto miss;
 	}
 	if (wc_unlikely(it->vlen_layout & WC_LAYOUT_EXT) && !(lflags & WC_LOOKUP_ANY_TYPE) &&
@@ -337,6 +353,8 @@ miss:
 		if (miss_reason)
 			(*miss_reason)++;
 	}
+	if (wc_unlikely(wc_kev_hook(ctx) != NULL))
+		lookup_event(p, ctx, expired, key, klen, lflags);
 	return false;
 }
 
@@ -367,7 +385,7 @@ bool wc_get(const struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32
 	with_heads = load_heads(p, lflags, heads);
 	wc_index_pos(&p->ix, hash, &pos);
 	return finish_lookup(p, ctx, lookup(p, &pos, key, klen), with_heads ? heads : NULL, lflags,
-			     out);
+			     out, key, klen);
 }
 
 /*
@@ -429,7 +447,7 @@ void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsig
 		if (!it || !wc_item_key_eq(it, r->key, r->klen))
 			it = lookup(r->part, &pos[i], r->key, r->klen);
 		r->hit = finish_lookup(r->part, ctx, it, with_heads[i] ? heads[i] : NULL, lflags,
-				       &r->view);
+				       &r->view, r->key, r->klen);
 	}
 }
 

@@ -149,9 +149,14 @@ bool wc_evict_step(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg, uin
 
 enum wc_unlink_why { WC_UNLINK_DELETE, WC_UNLINK_REPLACED, WC_UNLINK_EVICT, WC_UNLINK_EXPIRED,
 		     WC_UNLINK_RECLAIM, WC_UNLINK_ORPHAN };
-/* Remove a linked item from the index (slot known or looked up) and account for it. */
-void wc_unlink(struct wc_part *p, struct wc_item *it, const struct wc_slot *slot, uint64_t h,
-	       enum wc_unlink_why why);
+/*
+ * Remove a linked item from the index (slot known or looked up) and account
+ * for it. A key evicted, or one expired (not flushed) whose item is past its
+ * time, raises WC_KEV_EVICTED / WC_KEV_EXPIRED through ctx (store.h); every
+ * other removal is its caller's to announce.
+ */
+void wc_unlink(struct wc_part *p, struct wc_ctx *ctx, struct wc_item *it,
+	       const struct wc_slot *slot, uint64_t h, enum wc_unlink_why why);
 /*
  * A container part (WC_TYPE_BUCKET item, container.h) at a log head or met
  * by the crawler: does its container still live (then *hdr_state is the
@@ -161,7 +166,7 @@ enum wc_cpart_state { WC_CPART_LIVE, WC_CPART_ORPHAN, WC_CPART_BUILDING };
 enum wc_cpart_state wc_c_part_state(struct wc_part *p, struct wc_ctx *ctx,
 				    const struct wc_item *it, uint8_t *hdr_state);
 /* A container part was evicted: its container goes as a whole (container_gc.c). */
-void wc_c_part_evicted(struct wc_part *p, const struct wc_item *it);
+void wc_c_part_evicted(struct wc_part *p, struct wc_ctx *ctx, const struct wc_item *it);
 /* Account for a record that became live, or stopped being live, in its log. */
 void wc_account_link(struct wc_part *p, const struct wc_item *it);
 void wc_account_unlink(struct wc_part *p, const struct wc_item *it);
@@ -217,7 +222,8 @@ uint64_t wc_owner_cas(const struct wc_part *p, const struct wc_item *it);
  * by an item with an ext word: callers rewrite the item otherwise.
  */
 void wc_item_set_expiry(struct wc_part *p, struct wc_item *it, uint32_t exptime, uint32_t ms);
-void wc_part_apply_due_flush(struct wc_part *p, uint32_t now);
+/* A delayed flush whose time came takes effect (raising WC_KEV_FLUSH). */
+void wc_part_apply_due_flush(struct wc_part *p, struct wc_ctx *ctx);
 /* Find a live item as the owner; expired or flushed ones are unlinked on the way. */
 struct wc_item *wc_find_live(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, const void *key,
 			     uint32_t klen, struct wc_slot *s);

@@ -64,6 +64,38 @@ struct wc_stats {
 	uint64_t refused_too_large, refused_nomem;
 };
 
+/*
+ * Key events: what the store tells whoever listens for changes to keys
+ * (keyspace notifications and client tracking, redis/keyev.h). The typed
+ * writes of kv.h raise none: their callers (the Redis commands) name their
+ * own events.
+ */
+enum wc_kev {
+	/* a memcached write (store.h's operations below), on the owner */
+	WC_KEV_NEW,		/* it created the key (before the write's own event) */
+	WC_KEV_SET,		/* set, add, replace, cas; a meta set; md I or x; mg N's placeholder */
+	WC_KEV_APPEND,		/* append, prepend (and their meta modes) */
+	WC_KEV_DEL,		/* delete, md; a past exptime, or a refused store, dropped it */
+	WC_KEV_EXPIRE,		/* touch, gat, mg T: a new exptime */
+	WC_KEV_INCR,		/* incr, ma */
+	WC_KEV_DECR,		/* decr, ma MD */
+	/* the store itself, on the owner, whoever caused it */
+	WC_KEV_EXPIRED,		/* a key (any type) that expired was removed */
+	WC_KEV_EVICTED,		/* a key (any type) was evicted to make room */
+	WC_KEV_FLUSH,		/* every key went: a delayed flush_all took effect (p set), or a
+				 * flush command finished on every partition (p NULL) */
+	/* a read, on any lcore */
+	WC_KEV_MISS,		/* a counted lookup found nothing */
+	WC_KEV_STALE,		/* a lookup found the key expired: its owner should remove it */
+};
+
+struct wc_part;
+struct wc_ctx;
+
+/* A key event: key (klen bytes) of partition p; NULL key for a flush. */
+typedef void (*wc_kev_fn)(struct wc_ctx *ctx, const struct wc_part *p, enum wc_kev ev,
+			  const void *key, uint32_t klen);
+
 struct wc_ctx {
 	struct wc_clock clock;
 	struct wc_stats st;
@@ -73,9 +105,30 @@ struct wc_ctx {
 	 * lcores first (core/bus.h), so they hear it before the requester.
 	 */
 	void (*before_complete)(struct wc_ctx *ctx);
+	/*
+	 * Key events (enum wc_kev), NULL while nothing listens: then each
+	 * place that could raise one costs a load and a branch. Changed by
+	 * other threads at any time (read it with wc_kev_hook).
+	 */
+	wc_kev_fn keyev;
 };
 
 void wc_ctx_init(struct wc_ctx *ctx);
+
+static inline wc_kev_fn wc_kev_hook(const struct wc_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->keyev, __ATOMIC_RELAXED);
+}
+
+/* Raise a key event if anything listens. */
+static inline void wc_kev(struct wc_ctx *ctx, const struct wc_part *p, enum wc_kev ev,
+			  const void *key, uint32_t klen)
+{
+	wc_kev_fn fn = wc_kev_hook(ctx);
+
+	if (__builtin_expect(fn != NULL, 0))
+		fn(ctx, p, ev, key, klen);
+}
 
 /* Gauges and counters owned by the partition's writer. */
 struct wc_part_stats {

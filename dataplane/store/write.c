@@ -16,10 +16,9 @@
 
 #include "part.h"
 
-void wc_part_apply_due_flush(struct wc_part *p, uint32_t now)
+/* Everything written so far is flushed (readers and the crawler see it by position). */
+static void apply_flush(struct wc_part *p)
 {
-	if (p->flush_at == 0 || now < p->flush_at)
-		return;
 	for (int i = 0; i < 2; i++) {
 		struct wc_log *lg = &p->log[i];
 
@@ -29,9 +28,18 @@ void wc_part_apply_due_flush(struct wc_part *p, uint32_t now)
 	WC_STORE_REL(&p->flush_at, 0);
 }
 
+void wc_part_apply_due_flush(struct wc_part *p, struct wc_ctx *ctx)
+{
+	if (p->flush_at == 0 || ctx->clock.now < p->flush_at)
+		return;
+	apply_flush(p);
+	/* (a flush now is announced once by its command, for all partitions: mc_exec.c) */
+	wc_kev(ctx, p, WC_KEV_FLUSH, NULL, 0);
+}
+
 void wc_begin_write(struct wc_part *p, struct wc_ctx *ctx, uint64_t need)
 {
-	wc_part_apply_due_flush(p, ctx->clock.now);
+	wc_part_apply_due_flush(p, ctx);
 	p->copy_credit += 8 * need + 4096;
 	if (p->copy_credit > p->copy_credit_max)
 		p->copy_credit = p->copy_credit_max;
@@ -54,7 +62,7 @@ struct wc_item *wc_find_live(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, 
 	lg = wc_loc_log(p, wc_item_loc(p, it));
 	if (wc_item_expired(it, &ctx->clock) ||
 	    wc_part_flushed(p, lg, lg->head, it, ctx->clock.now)) {
-		wc_unlink(p, it, s, h, WC_UNLINK_EXPIRED);
+		wc_unlink(p, ctx, it, s, h, WC_UNLINK_EXPIRED);
 		return NULL;
 	}
 	return it;
@@ -288,8 +296,10 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 
 	if ((!concat || !old) && kind == WC_EXP_PAST && !stale_set) {
 		/* stored and expired at once: what remains is that the old value is gone */
-		if (old)
-			wc_unlink(p, old, &s, r->hash, WC_UNLINK_REPLACED);
+		if (old) {
+			wc_unlink(p, ctx, old, &s, r->hash, WC_UNLINK_REPLACED);
+			wc_kev(ctx, p, WC_KEV_DEL, r->key, r->klen);
+		}
 		if (check_cas)
 			ctx->st.cas_hits++;
 		if (res)
@@ -330,6 +340,11 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 			ctx->st.cas_hits++;
 		if (res)
 			res->created = old == NULL && concat;
+		if (wc_unlikely(wc_kev_hook(ctx) != NULL)) {
+			if (!old)
+				wc_kev(ctx, p, WC_KEV_NEW, r->key, r->klen);
+			wc_kev(ctx, p, concat ? WC_KEV_APPEND : WC_KEV_SET, r->key, r->klen);
+		}
 		return st;
 	}
 	if (st != WC_ERR_TOO_LARGE && st != WC_ERR_NOMEM)
@@ -346,8 +361,10 @@ refused:
 	 */
 	if ((r->mode == WC_SET && !check_cas) || (r->opts & WC_STORE_DROP_ON_REFUSE)) {
 		wc_begin_write(p, ctx, 0);
-		if ((old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s)))
-			wc_unlink(p, old, &s, r->hash, WC_UNLINK_REPLACED);
+		if ((old = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s))) {
+			wc_unlink(p, ctx, old, &s, r->hash, WC_UNLINK_REPLACED);
+			wc_kev(ctx, p, WC_KEV_DEL, r->key, r->klen);
+		}
 	}
 	return st;
 }
@@ -360,6 +377,7 @@ enum wc_status wc_modify(struct wc_part *p, struct wc_ctx *ctx, const struct wc_
 	struct wc_item *old;
 	bool del = !(r->opts & (WC_MOD_STALE | WC_MOD_CLEAR_VALUE));
 	enum wc_exptime_kind kind = WC_EXP_NEVER;
+	enum wc_status st;
 	uint32_t at = 0;
 
 	ctx->st.ops[del ? WC_OP_DELETE : WC_OP_MODIFY]++;
@@ -376,18 +394,20 @@ enum wc_status wc_modify(struct wc_part *p, struct wc_ctx *ctx, const struct wc_
 	if ((r->opts & WC_MOD_CHECK_CAS) && wc_owner_cas(p, old) != r->cas_in)
 		return WC_EXISTS;
 	if (del) {
-		wc_unlink(p, old, &s, r->hash, WC_UNLINK_DELETE);
+		wc_unlink(p, ctx, old, &s, r->hash, WC_UNLINK_DELETE);
 		ctx->st.delete_hits++;
 		if (res)
 			*res = (struct wc_write_res){ 0 };
+		wc_kev(ctx, p, WC_KEV_DEL, r->key, r->klen);
 		return WC_OK;
 	}
 	if (r->opts & WC_MOD_SET_EXPTIME) {
 		kind = wc_exptime_convert(&ctx->clock, r->exptime, &at);
 		if (kind == WC_EXP_PAST) {
-			wc_unlink(p, old, &s, r->hash, WC_UNLINK_EXPIRED);
+			wc_unlink(p, ctx, old, &s, r->hash, WC_UNLINK_EXPIRED);
 			if (res)
 				*res = (struct wc_write_res){ 0 };
+			wc_kev(ctx, p, WC_KEV_DEL, r->key, r->klen);
 			return WC_OK;
 		}
 	}
@@ -416,7 +436,10 @@ enum wc_status wc_modify(struct wc_part *p, struct wc_ctx *ctx, const struct wc_
 		v.has_cas = true;
 		v.cas = r->new_cas;
 	}
-	return wc_write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, res);
+	st = wc_write_version(p, ctx, r->hash, r->key, r->klen, old, &s, &v, res);
+	if (st == WC_OK)
+		wc_kev(ctx, p, WC_KEV_SET, r->key, r->klen);	/* marked stale, or emptied */
+	return st;
 }
 
 enum wc_status wc_delete(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
@@ -530,6 +553,11 @@ enum wc_status wc_arith(struct wc_part *p, struct wc_ctx *ctx, const struct wc_a
 		ctx->st.incr_hits++;
 	res->value = next;
 	res->created = old == NULL;
+	if (wc_unlikely(wc_kev_hook(ctx) != NULL)) {
+		if (!old)
+			wc_kev(ctx, p, WC_KEV_NEW, r->key, r->klen);
+		wc_kev(ctx, p, r->decr ? WC_KEV_DECR : WC_KEV_INCR, r->key, r->klen);
+	}
 	return WC_OK;
 }
 
@@ -571,7 +599,8 @@ enum wc_status wc_touch(struct wc_part *p, struct wc_ctx *ctx, const void *key, 
 	if (!it)
 		return WC_NOT_FOUND;
 	if (expired)
-		wc_unlink(p, it, &s, hash, WC_UNLINK_EXPIRED);
+		wc_unlink(p, ctx, it, &s, hash, WC_UNLINK_EXPIRED);
+	wc_kev(ctx, p, expired ? WC_KEV_DEL : WC_KEV_EXPIRE, key, klen);
 	return WC_OK;
 }
 
@@ -601,6 +630,8 @@ enum wc_status wc_touch_ex(struct wc_part *p, struct wc_ctx *ctx, const struct w
 			/* the reply still shows the item; the next reader will not */
 			WC_STORE(&it->exptime, ctx->clock.now);
 		}
+		if (it)
+			wc_kev(ctx, p, WC_KEV_EXPIRE, r->key, r->klen);
 	} else {
 		it = wc_find_live(p, ctx, r->hash, r->key, r->klen, &s);
 	}
@@ -625,6 +656,10 @@ enum wc_status wc_touch_ex(struct wc_part *p, struct wc_ctx *ctx, const struct w
 	if (wc_write_version(p, ctx, r->hash, r->key, r->klen, NULL, NULL, &v, res) != WC_OK)
 		return WC_ERR_NOMEM;
 	res->created = true;
+	if (wc_unlikely(wc_kev_hook(ctx) != NULL)) {
+		wc_kev(ctx, p, WC_KEV_NEW, r->key, r->klen);
+		wc_kev(ctx, p, WC_KEV_SET, r->key, r->klen);
+	}
 	return WC_OK;
 }
 
@@ -648,7 +683,8 @@ enum wc_status wc_gat(struct wc_part *p, struct wc_ctx *ctx, const void *key, ui
 	wc_part_view_owner(p, ctx, it, WC_LOOKUP_CAS, out);
 	ctx->st.get_hits++;
 	if (expired)
-		wc_unlink(p, it, &s, hash, WC_UNLINK_EXPIRED);
+		wc_unlink(p, ctx, it, &s, hash, WC_UNLINK_EXPIRED);
+	wc_kev(ctx, p, expired ? WC_KEV_DEL : WC_KEV_EXPIRE, key, klen);
 	return WC_OK;
 }
 
@@ -663,6 +699,5 @@ void wc_flush(struct wc_part *p, struct wc_ctx *ctx, int64_t delay)
 		WC_STORE_REL(&p->flush_at, at);
 		return;
 	}
-	WC_STORE_REL(&p->flush_at, ctx->clock.now);
-	wc_part_apply_due_flush(p, ctx->clock.now);
+	apply_flush(p);
 }

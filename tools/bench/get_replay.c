@@ -8,13 +8,33 @@
  *   get_replay                       time UDP, TCP and RESP rounds, alternating:
  *                                    the best ns per request of each and their
  *                                    ratios (RESP: a Redis GET on :6379, the same
- *                                    keys through the same TCP)
- *   get_replay --callgrind udp|tcp|resp
+ *                                    keys through the same TCP; RESP tracking: the
+ *                                    same GETs from connections with CLIENT
+ *                                    TRACKING on, whose reads the node remembers:
+ *                                    "new", each round's reads mostly (key,
+ *                                    client) pairs not yet in the table, as a
+ *                                    caching client reads; "again", the same
+ *                                    round every time, pairs already there)
+ *   get_replay --callgrind udp|tcp|resp|resp_trk|resp_trk_again
  *                                    count only one round's loop under callgrind
  *   get_replay --callgrind udp|tcp|resp --offload
  *                                    the same on a port that checks and sets
  *                                    IPv4/UDP/TCP checksums itself, as most
  *                                    NICs do (memif and tap do not)
+ *   get_replay --callgrind udp_set|tcp_set [--offload]
+ *                                    a memcached SET of an existing key (the
+ *                                    same size) instead, over UDP or TCP: the
+ *                                    write path's cost
+ *   get_replay --keyev               the cost of keyspace events while nobody
+ *                                    listens: GET and SET rounds (UDP, TCP,
+ *                                    RESP GET) with notify-keyspace-events ""
+ *                                    (the store hook NULL) and "KEA" without
+ *                                    any subscriber (every write calls the hook,
+ *                                    which finds no interested lcore),
+ *                                    alternating; ns per request and the rates'
+ *                                    ratios (on / off); GET_REPLAY_NOTIFY=1 in
+ *                                    the environment turns them on for
+ *                                    --callgrind
  *
  * TCP requests are spread over CONNS established connections; each request
  * segment acknowledges the previous reply on its connection, as a client
@@ -29,6 +49,12 @@
 
 #include "../../tests/unit/dp_harness.h"
 #include "net/tcp_impl.h"
+#if __has_include("redis/keyev.h")
+#include "redis/keyev.h"
+#include "redis/server.h"
+#define HAVE_KEYEV 1
+#endif
+#include "redis/tracking.h"
 
 #define KEYS 10000
 #define REQS 4000
@@ -43,10 +69,12 @@ struct conn {
 	uint32_t seq, ack;
 };
 
-enum { T_UDP, T_TCP, T_RESP, T_COUNT };
-static const char *const tname[T_COUNT] = { "udp", "tcp", "resp" };
+enum { T_UDP, T_TCP, T_RESP, T_RESP_TRK, T_RESP_TRK_AGAIN, T_UDP_SET, T_TCP_SET, T_COUNT };
+#define T_TIMED T_UDP_SET	/* the GETs are timed; SETs are only counted (--callgrind) */
+static const char *const tname[T_COUNT] = { "udp", "tcp", "resp", "resp_trk", "resp_trk_again",
+					    "udp_set", "tcp_set" };
 
-static struct conn conns[CONNS], rconns[CONNS];
+static struct conn conns[CONNS], rconns[CONNS], tconns[CONNS];
 
 static double now_s(void)
 {
@@ -104,6 +132,24 @@ static void tcp_connect_all(struct conn *cs, uint16_t first_port, uint16_t dport
 	dp_clear_sent(&h);
 }
 
+/* Turn tracking on for each of the connections (RESP2 default mode: the node remembers reads). */
+static void tracking_on(struct conn *cs)
+{
+	static const char cmd[] = "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\non\r\n";
+	uint8_t f[256];
+
+	for (int i = 0; i < CONNS; i++) {
+		struct conn *c = &cs[i];
+
+		dp_input(&h, f, dp_tcp_ports(f, c->port, 6379, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
+					     c->seq, c->ack, 65535, cmd, sizeof(cmd) - 1, NULL, 0));
+		c->seq += (uint32_t)(sizeof(cmd) - 1);
+		c->ack += 5;	/* "+OK\r\n" */
+	}
+	wc_net_flush(h.lc);
+	dp_clear_sent(&h);
+}
+
 /* Load KEYS values over UDP (the store is the same whichever way they came). */
 static void load(void)
 {
@@ -124,10 +170,15 @@ static void load(void)
 /* Build one round of requests over one transport, as rx_burst would hand them over. */
 static void build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 {
-	/* "VALUE key:000000000000 0 32\r\n" + value + "\r\nEND\r\n"; RESP: "$32\r\n" + value + "\r\n" */
-	const uint32_t reply_len = t == T_RESP ? 5 + VALUE + 2 : 29 + VALUE + 7;
+	/*
+	 * "VALUE key:000000000000 0 32\r\n" + value + "\r\nEND\r\n"; RESP: "$32\r\n" + value +
+	 * "\r\n"; a SET: "STORED\r\n"
+	 */
+	const bool set = t == T_UDP_SET || t == T_TCP_SET;
+	const bool resp = t == T_RESP || t == T_RESP_TRK || t == T_RESP_TRK_AGAIN;
+	const uint32_t reply_len = set ? 8 : resp ? 5 + VALUE + 2 : 29 + VALUE + 7;
 	static uint8_t frame[256];
-	char cmd[64];
+	char cmd[128];
 
 	for (int i = 0; i < REQS; i++) {
 		int n, k;
@@ -135,14 +186,22 @@ static void build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 
 		*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
 		k = (int)((*seed >> 33) % KEYS);
-		if (t == T_RESP)
+		if (resp) {
 			n = snprintf(cmd, sizeof(cmd), "*2\r\n$3\r\nGET\r\n$16\r\nkey:%012d\r\n", k);
-		else
+		} else if (set) {
+			n = snprintf(cmd, sizeof(cmd), "set key:%012d 0 0 %d\r\n", k, VALUE);
+			memset(cmd + n, 'w', VALUE);
+			memcpy(cmd + n + VALUE, "\r\n", 2);
+			n += VALUE + 2;
+		} else {
 			n = snprintf(cmd, sizeof(cmd), "get key:%012d\r\n", k);
-		if (t != T_UDP) {
-			struct conn *c = t == T_RESP ? &rconns[i % CONNS] : &conns[i % CONNS];
+		}
+		if (t != T_UDP && t != T_UDP_SET) {
+			struct conn *c = t == T_RESP ? &rconns[i % CONNS] :
+					 t == T_RESP_TRK || t == T_RESP_TRK_AGAIN ? &tconns[i % CONNS] :
+					 &conns[i % CONNS];
 
-			len = dp_tcp_ports(frame, c->port, t == T_RESP ? 6379 : 11211,
+			len = dp_tcp_ports(frame, c->port, resp ? 6379 : 11211,
 					   RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->seq, c->ack, 65535,
 					   cmd, (size_t)n, NULL, 0);
 			c->seq += (uint32_t)n;
@@ -178,17 +237,74 @@ static double replay_round(struct rte_mbuf **rx, bool count)
 	return t0;
 }
 
+/* notify-keyspace-events as CONFIG SET would have it (no subscriber anywhere) */
+static void set_notify(uint32_t flags)
+{
+#ifdef HAVE_KEYEV
+	h.app.rd->notify_flags = flags;
+	rd_keyev_settings_changed(&h.app);
+#else
+	(void)flags;
+#endif
+}
+
+/* --keyev: every transport with notifications off and on, rounds alternating. */
+static int keyev_rounds(void)
+{
+	static struct rte_mbuf *rx[REQS];
+	double best[2][T_COUNT];
+	uint64_t seed = 42;
+
+	for (int m = 0; m < 2; m++)
+		for (int t = 0; t < T_COUNT; t++)
+			best[m][t] = 1e9;
+	for (int round = 0; round < 15; round++) {
+		for (int t = 0; t < T_COUNT; t++) {
+			if (t == T_RESP_TRK || t == T_RESP_TRK_AGAIN)
+				continue;	/* (tracking has its own rounds) */
+			for (int m = 0; m < 2; m++) {
+				double secs;
+
+#ifdef HAVE_KEYEV
+				set_notify(m ? RD_NOTIFY_KEYSPACE | RD_NOTIFY_KEYEVENT | RD_NOTIFY_ALL : 0);
+				if ((h.lc->ctx.keyev != NULL) != (m == 1))
+					return 1;
+#endif
+				build_round(t, rx, &seed);
+				secs = replay_round(rx, false);
+				if (round > 0 && secs < best[m][t])
+					best[m][t] = secs;
+			}
+		}
+	}
+	set_notify(0);
+	printf("get_replay: ns per request, notifications off / on with nobody listening, "
+	       "best of 14 rounds of %d:\n", REQS);
+	for (int t = 0; t < T_COUNT; t++)
+		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN)
+			printf("  %-8s %6.1f / %6.1f\n", tname[t], best[0][t] / REQS * 1e9,
+			       best[1][t] / REQS * 1e9);
+	for (int t = 0; t < T_COUNT; t++)
+		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN)
+			printf("ratio.keyev_idle_vs_off_%s=%.3f\n", tname[t],
+			       best[0][t] / best[1][t]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct rte_mbuf *rx[REQS];
 	const char *only = argc > 2 && strcmp(argv[1], "--callgrind") == 0 ? argv[2] : NULL;
-	uint64_t seed = 42, hits0;
-	double best[T_COUNT] = { 1e9, 1e9, 1e9 };
-	int rounds = only ? 2 : 9, done = 0;
+	uint64_t seed = 42, hits0, sets0;
+	double best[T_COUNT] = { 1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9 };
+	int rounds = only ? 2 : 9, done = 0, sets = 0;
+
+	bool kev = argc == 2 && strcmp(argv[1], "--keyev") == 0;
 
 	offload = only && argc == 4 && strcmp(argv[3], "--offload") == 0;
-	if ((argc > 1 && !only) || argc > 4 || (argc == 4 && !offload)) {
-		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp [--offload]]\n");
+	if ((argc > 1 && !only && !kev) || argc > 4 || (argc == 4 && !offload)) {
+		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp|resp_trk|"
+			"resp_trk_again|udp_set|tcp_set [--offload]] | --keyev\n");
 		return 2;
 	}
 	if (dp_eal_init() != 0 || dp_setup(&h, NULL) != 0) {
@@ -200,21 +316,51 @@ int main(int argc, char **argv)
 	load();
 	tcp_connect_all(conns, 30000, 11211);
 	tcp_connect_all(rconns, 40000, 6379);
-	if (wc_tcp_active(h.lc) != 2 * CONNS) {
+	if (!kev) {
+		/* (tracking clients would keep the key-event hook on: not for --keyev) */
+		tcp_connect_all(tconns, 50000, 6379);
+		tracking_on(tconns);
+	}
+	if (wc_tcp_active(h.lc) != (kev ? 2 : 3) * CONNS) {
 		fprintf(stderr, "get_replay: connections not established\n");
 		return 1;
 	}
+#ifdef HAVE_KEYEV
+	/* (for --callgrind: GET_REPLAY_NOTIFY=1 counts with notifications on, nobody listening) */
+	if (getenv("GET_REPLAY_NOTIFY") && strcmp(getenv("GET_REPLAY_NOTIFY"), "1") == 0)
+		set_notify(RD_NOTIFY_KEYSPACE | RD_NOTIFY_KEYEVENT | RD_NOTIFY_ALL);
+#endif
+	if (kev) {
+		int rc = keyev_rounds();
+
+		if (rc || h.lc->tcp->st.retransmits || wc_tcp_active(h.lc) != 2 * CONNS) {
+			fprintf(stderr, "get_replay: the keyev replay went wrong\n");
+			return 1;
+		}
+		dp_teardown(&h);
+		return 0;
+	}
 	hits0 = h.lc->ctx.st.get_hits;
+	sets0 = h.lc->ctx.st.ops[WC_OP_SET];
 	/* the transports' rounds alternate, so all see the same machine; the first of each warms up */
 	for (int round = 0; round < rounds; round++) {
 		for (int t = 0; t < T_COUNT; t++) {
 			double secs;
 
-			if (only && strcmp(only, tname[t]) != 0)
+			if (only ? strcmp(only, tname[t]) != 0 : t >= T_TIMED)
 				continue;
-			build_round(t, rx, &seed);
+			if (t == T_RESP_TRK_AGAIN) {
+				uint64_t again = 7;	/* the same requests every round */
+
+				build_round(t, rx, &again);
+			} else {
+				build_round(t, rx, &seed);
+			}
 			secs = replay_round(rx, only && round == 1);
-			done++;
+			if (t < T_TIMED)
+				done++;
+			else
+				sets++;
 			if (round > 0 && secs < best[t])
 				best[t] = secs;
 		}
@@ -224,17 +370,33 @@ int main(int argc, char **argv)
 			(unsigned long)(h.lc->ctx.st.get_hits - hits0), done * REQS);
 		return 1;
 	}
-	if (h.lc->tcp->st.retransmits || wc_tcp_active(h.lc) != 2 * CONNS) {
+	if (h.lc->ctx.st.ops[WC_OP_SET] - sets0 != (uint64_t)sets * REQS) {
+		fprintf(stderr, "get_replay: %lu sets of %d requests\n",
+			(unsigned long)(h.lc->ctx.st.ops[WC_OP_SET] - sets0), sets * REQS);
+		return 1;
+	}
+	if (h.lc->tcp->st.retransmits || wc_tcp_active(h.lc) != 3 * CONNS) {
 		fprintf(stderr, "get_replay: the TCP replay went wrong (retransmits %lu)\n",
 			(unsigned long)h.lc->tcp->st.retransmits);
 		return 1;
 	}
 	if (!only) {
+		struct rd_trk_totals tt;
+
+		rd_tracking_totals(&h.app, &tt);
 		printf("get_replay: ns per GET hit, best of %d rounds of %d: udp %.1f, tcp %.1f, "
-		       "resp %.1f\n", rounds - 1, REQS, best[T_UDP] / REQS * 1e9,
-		       best[T_TCP] / REQS * 1e9, best[T_RESP] / REQS * 1e9);
+		       "resp %.1f, resp with tracking %.1f (new reads) %.1f (read again)\n",
+		       rounds - 1, REQS, best[T_UDP] / REQS * 1e9, best[T_TCP] / REQS * 1e9,
+		       best[T_RESP] / REQS * 1e9, best[T_RESP_TRK] / REQS * 1e9,
+		       best[T_RESP_TRK_AGAIN] / REQS * 1e9);
+		printf("get_replay: tracking table after the rounds: %lu keys, %lu (key, client) "
+		       "items, %lu clients\n", (unsigned long)tt.keys, (unsigned long)tt.items,
+		       (unsigned long)tt.clients);
 		printf("ratio.tcp_vs_udp_get=%.3f\n", best[T_UDP] / best[T_TCP]);
 		printf("ratio.resp_vs_tcp_get=%.3f\n", best[T_TCP] / best[T_RESP]);
+		printf("ratio.resp_tracking_vs_off_get=%.3f\n", best[T_RESP] / best[T_RESP_TRK]);
+		printf("ratio.resp_tracking_again_vs_off_get=%.3f\n",
+		       best[T_RESP] / best[T_RESP_TRK_AGAIN]);
 	}
 	dp_teardown(&h);
 	return 0;

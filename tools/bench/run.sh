@@ -45,9 +45,26 @@ echo "  with checksum offload (a NIC, not memif/tap): udp ${instr[udpoffload]},"
 echo "  Redis GET hit (RESP over the same TCP): ${instr[resp]} (target: under 2000)," \
 	"with offload ${instr[respoffload]}; RESP/memcached-TCP rate in the replay:" \
 	"$(awk -F= '/^ratio.resp_vs_tcp_get=/ {print $2}' "$log") (target: at least 0.9)" | tee -a "$log"
-printf '{\n  "instr.udp_get": %s,\n  "instr.tcp_get": %s,\n  "instr.resp_get": %s,\n  "instr.udp_get_offload": %s,\n  "instr.tcp_get_offload": %s,\n  "instr.resp_get_offload": %s,\n  "ratio.tcp_vs_udp_get": %s,\n  "ratio.resp_vs_tcp_get": %s\n}\n' \
+trk_new=$(awk -F= '/^ratio.resp_tracking_vs_off_get=/ {print $2}' "$log")
+trk_again=$(awk -F= '/^ratio.resp_tracking_again_vs_off_get=/ {print $2}' "$log")
+echo "  Redis GET rate with CLIENT TRACKING on vs off, same run (target: at least 0.90):" \
+	"reads of keys the client has not read before ${trk_new}, reads again ${trk_again}" |
+	tee -a "$log"
+printf '{\n  "instr.udp_get": %s,\n  "instr.tcp_get": %s,\n  "instr.resp_get": %s,\n  "instr.udp_get_offload": %s,\n  "instr.tcp_get_offload": %s,\n  "instr.resp_get_offload": %s,\n  "ratio.tcp_vs_udp_get": %s,\n  "ratio.resp_vs_tcp_get": %s,\n  "ratio.resp_tracking_vs_off_get": %s,\n  "ratio.resp_tracking_again_vs_off_get": %s\n}\n' \
 	"${instr[udp]}" "${instr[tcp]}" "${instr[resp]}" "${instr[udpoffload]}" "${instr[tcpoffload]}" \
-	"${instr[respoffload]}" "$ratio" "$(awk -F= '/^ratio.resp_vs_tcp_get=/ {print $2}' "$log")" >"$out/get.json"
+	"${instr[respoffload]}" "$ratio" "$(awk -F= '/^ratio.resp_vs_tcp_get=/ {print $2}' "$log")" \
+	"$trk_new" "$trk_again" >"$out/get.json"
+
+echo "== keyspace events while nobody listens (notify-keyspace-events \"\" vs KEA, no subscriber)"
+"$dir/get_replay" --keyev | tee -a "$log"
+for n in "" 1; do
+	GET_REPLAY_NOTIFY=$n valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
+		"$dir/get_replay" --callgrind tcp_set >/dev/null 2>&1
+	echo "instr.tcp_set_notify${n:+_on}=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))" >>"$log"
+done
+echo "  instructions per memcached SET over TCP: notifications off" \
+	"$(awk -F= '/^instr.tcp_set_notify=/ {print $2}' "$log"), on with nobody listening" \
+	"$(awk -F= '/^instr.tcp_set_notify_on=/ {print $2}' "$log")" | tee -a "$log"
 
 echo "== network: the link's ceiling, wirecache over UDP and TCP, memcached and redis"
 net=(--quick)

@@ -1,0 +1,108 @@
+/*
+ * trk_table.h - one lcore's client-tracking table: which of the lcore's
+ * own Redis clients read which keys (redis/tracking.h uses it; the table
+ * knows nothing of sessions but their pointer and client id).
+ *
+ * Records live in a log of fixed-size chunks taken in age order: a key
+ * record (the key's bytes) and one pair record per client that read it.
+ * Two hash indexes find them: keys by the key's hash, pairs by the key's
+ * hash mixed with the client id (so a hot key read by a thousand clients
+ * still costs one short chain walk per read). Dead records are holes in
+ * their chunk; a chunk whose records are all dead is reused at once.
+ *
+ * Bounds. At most max_keys keys (0: no bound but memory), and the log's
+ * memory: when either is full, the oldest records' keys are taken out of
+ * the table and their readers reported (the "oldest entries invalidated"
+ * rule). Nothing is allocated after trk_table_init; the log's memory is
+ * reserved there and touched only as it fills.
+ */
+#ifndef WC_REDIS_TRK_TABLE_H
+#define WC_REDIS_TRK_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rd_session;
+
+#define TRK_CHUNK_BYTES (64u << 10)
+#define TRK_KEY_MAX 4096u		/* (the store's keys are 250 bytes at most) */
+
+struct trk_chunk {
+	uint32_t used;			/* bytes appended */
+	uint32_t live;			/* records not dead */
+	uint32_t scan;			/* no live record before this offset */
+	int32_t newer, older;		/* the age list (-1: none) */
+};
+
+struct trk_table {
+	uint8_t *mem;			/* nchunks * TRK_CHUNK_BYTES */
+	struct trk_chunk *chunks;
+	uint32_t nchunks;
+	int32_t head, tail;		/* the newest chunk (appended to) and the oldest */
+	int32_t free;			/* unused chunks, linked through .newer */
+	uint32_t *kidx, *pidx;		/* bucket heads (record refs, 0: none) */
+	uint32_t mask;			/* buckets - 1 */
+	uint64_t keys, items;		/* live key and pair records */
+	uint64_t evicted;		/* keys taken out to respect a bound */
+};
+
+/* Someone read the key: a reader to tell (s and id, as given to trk_table_add). */
+typedef void (*trk_reader_fn)(void *arg, const uint8_t *key, uint32_t klen,
+			      struct rd_session *s, uint64_t id);
+
+/* Reserve chunks of log and 2^buckets_log2 buckets per index; 0 or -1 (no memory). */
+int trk_table_init(struct trk_table *t, uint32_t chunks, unsigned buckets_log2);
+void trk_table_fini(struct trk_table *t);
+
+/*
+ * Client (s, id) read key (hash = wc_hash of it). A new key first makes
+ * room under max_keys; either may take out the oldest keys, whose readers
+ * go to evict(evict_arg). Returns false only for a key longer than
+ * TRK_KEY_MAX.
+ */
+bool trk_table_add(struct trk_table *t, const uint8_t *key, uint32_t klen, uint64_t hash,
+		   struct rd_session *s, uint64_t id, uint64_t max_keys, trk_reader_fn evict,
+		   void *evict_arg);
+
+/* The key changed: every reader goes to fn, and the key leaves. Returns the readers. */
+unsigned trk_table_take(struct trk_table *t, const uint8_t *key, uint32_t klen, uint64_t hash,
+			trk_reader_fn fn, void *arg);
+
+/* The index buckets of a key (hash) and of a (key, client id) pair. */
+static inline uint32_t trk_kbucket(const struct trk_table *t, uint64_t hash)
+{
+	return (uint32_t)(hash ^ (hash >> 32)) & t->mask;
+}
+
+static inline uint32_t trk_pbucket(const struct trk_table *t, uint64_t hash, uint64_t id)
+{
+	uint64_t h = hash ^ (id * 0x9E3779B97F4A7C15ull);
+
+	return (uint32_t)(h ^ (h >> 29) ^ (h >> 47)) & t->mask;
+}
+
+/*
+ * Before a trk_table_add, so that its cache misses overlap others': first
+ * the two buckets (trk_table_prefetch_buckets), later the first records
+ * their chains name.
+ */
+static inline void trk_table_prefetch_buckets(const struct trk_table *t, uint32_t kb,
+					      uint32_t pb)
+{
+	__builtin_prefetch(&t->kidx[kb]);
+	__builtin_prefetch(&t->pidx[pb]);
+}
+
+void trk_table_prefetch_records(const struct trk_table *t, uint32_t kb, uint32_t pb);
+
+/* Take out the oldest keys (their readers to fn) until at most max_keys remain. */
+void trk_table_trim(struct trk_table *t, uint64_t max_keys, trk_reader_fn fn, void *arg);
+
+/* Forget everything (a flush: the readers are told otherwise). */
+void trk_table_clear(struct trk_table *t);
+
+/* Has (s, id) a record for key? (tests) */
+bool trk_table_has(const struct trk_table *t, const uint8_t *key, uint32_t klen, uint64_t hash,
+		   const struct rd_session *s, uint64_t id);
+
+#endif
