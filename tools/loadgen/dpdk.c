@@ -286,10 +286,17 @@ static void tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
 	struct tcp_flow *f = c->user;
 
 	(void)lc;
-	if (!f->w->base.stop)
+	if (!f->w->base.stop) {
+		/* lost during the run: what it had out is never answered, as errors */
 		f->w->base.cnt.conn_failed++;
-	f->w->base.cnt.errors += f->count;	/* never answered: finished, as errors */
-	f->w->base.cnt.done += f->count;
+		f->w->base.cnt.errors += f->count;
+		f->w->base.cnt.done += f->count;
+	}
+	/*
+	 * (at the end the flows are closed with requests still out: the node's
+	 * replies then meet a closed connection and reset it, which ends here
+	 * too; those requests were never due, so they are not errors)
+	 */
 	f->count = 0;
 	f->up = false;
 	f->gone = true;
