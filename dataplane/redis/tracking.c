@@ -106,9 +106,6 @@ static void note_read(struct rd_trk_lcore *L, struct rd_session *s, const uint8_
 {
 	struct trk_read *r;
 
-	/* a re-read of a key this client has in the table: one probe, nothing written */
-	if (trk_table_seen(&L->tab, hash, s->id))
-		return;
 	if (klen > TRK_READ_KEY) {
 		if (L->nreads)
 			reads_flush(L);

@@ -171,20 +171,6 @@ static uint32_t pair_find(const struct trk_table *t, uint32_t kref, uint64_t has
 	return 0;
 }
 
-/* The seen cache: (hash, id) is in the table now / is not any more. */
-static inline void seen_set(struct trk_table *t, uint64_t hash, uint64_t id)
-{
-	t->seen[trk_seen_slot(t, hash, id)] = (struct trk_seen){ .hash = hash, .id = id };
-}
-
-static inline void seen_drop(struct trk_table *t, uint64_t hash, uint64_t id)
-{
-	struct trk_seen *e = &t->seen[trk_seen_slot(t, hash, id)];
-
-	if (e->hash == hash && e->id == id)
-		e->id = 0;
-}
-
 /* Take key record kref out, every reader to fn first. */
 static unsigned take_key(struct trk_table *t, uint32_t kref, trk_reader_fn fn, void *arg)
 {
@@ -196,7 +182,6 @@ static unsigned take_key(struct trk_table *t, uint32_t kref, trk_reader_fn fn, v
 		uint32_t next = p->knext;
 
 		unlink_from(t, &t->pidx[pbucket(t, k->hash, p->id)], r);
-		seen_drop(t, k->hash, p->id);
 		if (fn)
 			fn(arg, k->key, k->h.klen, p->s, p->id);
 		kill(t, r);
@@ -319,7 +304,6 @@ void trk_table_prefetch_records(const struct trk_table *t, uint32_t kb, uint32_t
 int trk_table_init(struct trk_table *t, uint32_t chunks, unsigned buckets_log2)
 {
 	size_t nb = (size_t)1 << buckets_log2;
-	size_t ns = (size_t)1 << (buckets_log2 > 6 ? buckets_log2 - 2 : 4);
 
 	memset(t, 0, sizeof(*t));
 	if (chunks == 0 || chunks > (1u << (32 - OFF_BITS - 1)) || buckets_log2 > 30)
@@ -329,11 +313,9 @@ int trk_table_init(struct trk_table *t, uint32_t chunks, unsigned buckets_log2)
 	t->chunks = region((size_t)chunks * sizeof(*t->chunks), true);
 	t->kidx = region(nb * sizeof(uint32_t), true);
 	t->pidx = region(nb * sizeof(uint32_t), true);
-	t->seen = region(ns * sizeof(*t->seen), true);
 	t->nchunks = chunks;
 	t->mask = (uint32_t)(nb - 1);
-	t->seen_mask = (uint32_t)(ns - 1);
-	if (!t->mem || !t->chunks || !t->kidx || !t->pidx || !t->seen) {
+	if (!t->mem || !t->chunks || !t->kidx || !t->pidx) {
 		trk_table_fini(t);
 		return -1;
 	}
@@ -350,7 +332,6 @@ void trk_table_fini(struct trk_table *t)
 	region_free(t->chunks, (size_t)t->nchunks * sizeof(*t->chunks));
 	region_free(t->kidx, ((size_t)t->mask + 1) * sizeof(uint32_t));
 	region_free(t->pidx, ((size_t)t->mask + 1) * sizeof(uint32_t));
-	region_free(t->seen, ((size_t)t->seen_mask + 1) * sizeof(*t->seen));
 	memset(t, 0, sizeof(*t));
 }
 
@@ -359,7 +340,6 @@ void trk_table_clear(struct trk_table *t)
 	if (t->keys || t->items || t->head >= 0) {
 		memset(t->kidx, 0, ((size_t)t->mask + 1) * sizeof(uint32_t));
 		memset(t->pidx, 0, ((size_t)t->mask + 1) * sizeof(uint32_t));
-		memset(t->seen, 0, ((size_t)t->seen_mask + 1) * sizeof(*t->seen));
 	}
 	t->head = t->tail = -1;
 	t->free = -1;
@@ -383,13 +363,9 @@ bool trk_table_add(struct trk_table *t, const uint8_t *key, uint32_t klen, uint6
 	if (klen > TRK_KEY_MAX)
 		return false;
 	/* the common case first: this client already has the key */
-	if (trk_table_seen(t, hash, id))
-		return true;
 	kref = key_find(t, key, klen, hash);
-	if (kref && pair_find(t, kref, hash, s, id)) {
-		seen_set(t, hash, id);
+	if (kref && pair_find(t, kref, hash, s, id))
 		return true;
-	}
 	/* room for a key and a pair record (may take out old keys, even this one) */
 	ev0 = t->evicted;
 	if (!reserve(t, ksize + (uint32_t)sizeof(struct prec), evict, evict_arg))
@@ -418,7 +394,6 @@ bool trk_table_add(struct trk_table *t, const uint8_t *key, uint32_t klen, uint6
 	k->pairs = pref;
 	k->npairs++;
 	t->items++;
-	seen_set(t, hash, id);
 	return true;
 }
 

@@ -10,13 +10,6 @@
  * still costs one short chain walk per read). Dead records are holes in
  * their chunk; a chunk whose records are all dead is reused at once.
  *
- * Re-reads. A small direct-mapped cache of (key hash, client id) pairs
- * known to be in the table ("seen") answers a client's re-read of a key
- * it already has with one probe and no write. An entry is set only when
- * the pair is in the table and cleared when the pair leaves (a key taken,
- * evicted or the table cleared), so a hit never hides a read that needs
- * recording (two keys would have to share all 64 bits of their hash).
- *
  * Bounds. At most max_keys keys (0: no bound but memory), and the log's
  * memory: when either is full, the oldest records' keys are taken out of
  * the table and their readers reported (the "oldest entries invalidated"
@@ -41,12 +34,6 @@ struct trk_chunk {
 	int32_t newer, older;		/* the age list (-1: none) */
 };
 
-/* A (key hash, client id) pair that is in the table (id 0: a free entry). */
-struct trk_seen {
-	uint64_t hash;
-	uint64_t id;
-};
-
 struct trk_table {
 	uint8_t *mem;			/* nchunks * TRK_CHUNK_BYTES */
 	struct trk_chunk *chunks;
@@ -55,8 +42,6 @@ struct trk_table {
 	int32_t free;			/* unused chunks, linked through .newer */
 	uint32_t *kidx, *pidx;		/* bucket heads (record refs, 0: none) */
 	uint32_t mask;			/* buckets - 1 */
-	struct trk_seen *seen;		/* pairs known to be in the table */
-	uint32_t seen_mask;		/* seen entries - 1 */
 	uint64_t keys, items;		/* live key and pair records */
 	uint64_t evicted;		/* keys taken out to respect a bound */
 };
@@ -94,26 +79,6 @@ static inline uint32_t trk_pbucket(const struct trk_table *t, uint64_t hash, uin
 	uint64_t h = hash ^ (id * 0x9E3779B97F4A7C15ull);
 
 	return (uint32_t)(h ^ (h >> 29) ^ (h >> 47)) & t->mask;
-}
-
-static inline uint32_t trk_seen_slot(const struct trk_table *t, uint64_t hash, uint64_t id)
-{
-	uint64_t h = hash ^ (id * 0xC2B2AE3D27D4EB4Full);
-
-	return (uint32_t)(h ^ (h >> 31) ^ (h >> 45)) & t->seen_mask;
-}
-
-/* Has client id read key (hash) already, as far as the seen cache knows? (no false hit) */
-static inline bool trk_table_seen(const struct trk_table *t, uint64_t hash, uint64_t id)
-{
-	const struct trk_seen *e = &t->seen[trk_seen_slot(t, hash, id)];
-
-	return e->hash == hash && e->id == id && id != 0;
-}
-
-static inline void trk_table_prefetch_seen(const struct trk_table *t, uint64_t hash, uint64_t id)
-{
-	__builtin_prefetch(&t->seen[trk_seen_slot(t, hash, id)]);
 }
 
 /*

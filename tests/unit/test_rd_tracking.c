@@ -151,7 +151,7 @@ static void table_memory_bound_takes_oldest(void **state)
 	trk_table_fini(&t);
 }
 
-/* A re-read answered by the seen cache must never hide a read the table lost since. */
+/* A key read again after it changed, was evicted or the table was cleared is recorded again. */
 static void table_reread_after_change(void **state)
 {
 	struct trk_table t;
