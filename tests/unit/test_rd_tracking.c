@@ -151,6 +151,42 @@ static void table_memory_bound_takes_oldest(void **state)
 	trk_table_fini(&t);
 }
 
+/* A key read again after it changed, was evicted or the table was cleared is recorded again. */
+static void table_reread_after_change(void **state)
+{
+	struct trk_table t;
+	struct seen w = { 0 };
+
+	(void)state;
+	assert_int_equal(trk_table_init(&t, 4, 8), 0);
+	/* read, re-read (no second record), changed, read again: recorded again */
+	assert_true(add(&t, "a", 1, 0, &w));
+	assert_true(add(&t, "a", 1, 0, &w));
+	assert_int_equal(t.items, 1);
+	assert_int_equal(take(&t, "a", &w), 1);
+	assert_true(add(&t, "a", 1, 0, &w));
+	assert_true(has(&t, "a", 1));
+	assert_int_equal(take(&t, "a", &w), 1);
+	/* evicted by the key bound, then read again: recorded again */
+	assert_true(add(&t, "x", 1, 1, &w));
+	assert_true(add(&t, "y", 1, 1, &w));	/* takes x out */
+	assert_false(has(&t, "x", 1));
+	assert_true(add(&t, "x", 1, 1, &w));	/* takes y out, x is back */
+	assert_true(has(&t, "x", 1));
+	assert_int_equal(take(&t, "x", &w), 1);
+	/* the table cleared (a flush), then read again: recorded again */
+	assert_true(add(&t, "b", 2, 0, &w));
+	trk_table_clear(&t);
+	assert_true(add(&t, "b", 2, 0, &w));
+	assert_true(has(&t, "b", 2));
+	assert_int_equal(t.items, 1);
+	/* another client's re-read is its own */
+	assert_true(add(&t, "b", 3, 0, &w));
+	assert_int_equal(t.items, 2);
+	assert_int_equal(take(&t, "b", &w), 2);
+	trk_table_fini(&t);
+}
+
 /* Random reads and changes against a plain model of (key, client) pairs. */
 static void table_model(void **state)
 {
@@ -214,6 +250,7 @@ int main(void)
 		cmocka_unit_test(table_readers),
 		cmocka_unit_test(table_key_bound_takes_oldest),
 		cmocka_unit_test(table_memory_bound_takes_oldest),
+		cmocka_unit_test(table_reread_after_change),
 		cmocka_unit_test(table_model),
 	};
 
