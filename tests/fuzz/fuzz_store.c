@@ -421,7 +421,9 @@ static void op_store(struct input *in)
 		k.sh->cas = res.cas;
 	if (!concat || res.created) {	/* the new value alone, or a past exptime */
 		CHECK(!res.created || viv);
-		if (exptime_past(viv ? r.vivify_exptime : r.exptime))
+		if (!concat && (r.opts & WC_STORE_STALE_IF_OLDER) && k.sh->st != S_ABSENT)
+			k.sh->st = S_UNKNOWN;	/* a stale set may have kept the old TTL */
+		else if (exptime_past(viv ? r.vivify_exptime : r.exptime))
 			k.sh->st = S_ABSENT;
 		else
 			shadow_set(k.sh, vbuf, len, true, r.flags);
