@@ -130,4 +130,24 @@ static inline void dpc_close(struct dp_harness *h, struct dpc *c)
 	dp_clear_sent(h);
 }
 
+/* Does got[0..n) equal want, where each '#' in want stands for a run of digits? */
+static inline bool dpc_matches(const char *want, const uint8_t *got, size_t n)
+{
+	size_t i = 0;
+
+	while (*want) {
+		if (*want == '#') {
+			if (i >= n || got[i] < '0' || got[i] > '9')
+				return false;
+			while (i < n && got[i] >= '0' && got[i] <= '9')
+				i++;
+			want++;
+			continue;
+		}
+		if (i >= n || (uint8_t)*want++ != got[i++])
+			return false;
+	}
+	return i == n;
+}
+
 #endif

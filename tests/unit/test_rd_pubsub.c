@@ -54,29 +54,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* '#' in want matches one or more digits */
-static bool matches(const char *want, const uint8_t *got, size_t n)
-{
-	size_t i = 0;
-
-	while (*want) {
-		if (*want == '#') {
-			if (i >= n || got[i] < '0' || got[i] > '9')
-				return false;
-			while (i < n && got[i] >= '0' && got[i] <= '9')
-				i++;
-			want++;
-			continue;
-		}
-		if (i >= n || (uint8_t)*want++ != got[i++])
-			return false;
-	}
-	return i == n;
-}
-
 #define ASSERT_GOT(c, want)                                                                   \
 	do {                                                                                  \
-		if (!matches((want), (c)->buf, (c)->n))                                       \
+		if (!dpc_matches((want), (c)->buf, (c)->n))                                   \
 			fail_msg("wanted %s\n   got %.*s", (want), (int)(c)->n,               \
 				 (const char *)(c)->buf);                                     \
 	} while (0)

@@ -60,28 +60,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static bool matches(const char *want, const uint8_t *got, size_t n)
-{
-	size_t i = 0;
-
-	while (*want) {
-		if (*want == '#') {
-			if (i >= n || got[i] < '0' || got[i] > '9')
-				return false;
-			while (i < n && got[i] >= '0' && got[i] <= '9')
-				i++;
-			want++;
-			continue;
-		}
-		if (i >= n || (uint8_t)*want++ != got[i++])
-			return false;
-	}
-	return i == n;
-}
-
 #define ASSERT_GOT(c, want)                                                                   \
 	do {                                                                                  \
-		if (!matches((want), (c)->buf, (c)->n))                                       \
+		if (!dpc_matches((want), (c)->buf, (c)->n))                                   \
 			fail_msg("wanted %s\n   got %.*s", (want), (int)(c)->n,               \
 				 (const char *)(c)->buf);                                     \
 		(c)->n = 0;                                                                   \
@@ -381,7 +362,7 @@ static void resp2_redirect(void **state)
 	cmd(&a, line);
 	ASSERT_GOT(&a, "+OK\r\n");
 	cmd(&a, "CLIENT GETREDIR");
-	assert_true(matches(":#\r\n", a.buf, a.n));
+	assert_true(dpc_matches(":#\r\n", a.buf, a.n));
 	a.n = 0;
 	cmd(&a, "GET r1");
 	ASSERT_GOT(&a, "$-1\r\n");

@@ -53,26 +53,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* '#' in want matches one or more digits */
-static bool matches(const char *want, const uint8_t *got, size_t n)
-{
-	size_t i = 0;
-
-	while (*want) {
-		if (*want == '#') {
-			if (i >= n || got[i] < '0' || got[i] > '9')
-				return false;
-			while (i < n && got[i] >= '0' && got[i] <= '9')
-				i++;
-			want++;
-			continue;
-		}
-		if (i >= n || (uint8_t)*want++ != got[i++])
-			return false;
-	}
-	return i == n;
-}
-
 /* One conversation on a new connection: send, cut into seg-byte segments. */
 static struct dpc talk_seg(const char *req, size_t len, size_t seg)
 {
@@ -110,7 +90,7 @@ static const char *esc(const uint8_t *p, size_t n)
 #define EXPECT(req, want)                                                                     \
 	do {                                                                                  \
 		struct dpc c_ = talk_seg((req), strlen(req), 1400);                          \
-		if (!matches((want), rbuf, c_.n))                                             \
+		if (!dpc_matches((want), rbuf, c_.n))                                        \
 			fail_msg("for %s\nwanted %s\n   got %s", (req), (want), esc(rbuf, c_.n)); \
 		dpc_close(&h, &c_);                                                           \
 	} while (0)
@@ -293,18 +273,18 @@ static void transactions(void **state)
 
 		assert_true(dpc_open(&h, &a, next_port++, 6379, rbuf, sizeof(rbuf)));
 		dpc_send(&h, &a, "WATCH w\r\nMULTI\r\nINCR w\r\n", 24, 1400);
-		assert_true(matches("+OK\r\n+OK\r\n+QUEUED\r\n", rbuf, a.n));
+		assert_true(dpc_matches("+OK\r\n+OK\r\n+QUEUED\r\n", rbuf, a.n));
 		{
 			static uint8_t other[256];
 
 			assert_true(dpc_open(&h, &b, next_port++, 6379, other, sizeof(other)));
 			dpc_send(&h, &b, "SET w 100\r\n", 11, 1400);
-			assert_true(matches("+OK\r\n", other, b.n));
+			assert_true(dpc_matches("+OK\r\n", other, b.n));
 			dpc_close(&h, &b);
 		}
 		a.n = 0;
 		dpc_send(&h, &a, "EXEC\r\nGET w\r\nWATCH\r\nUNWATCH\r\nMULTI\r\nWATCH x\r\n", 45, 1400);
-		assert_true(matches("*-1\r\n$3\r\n100\r\n-ERR wrong number of arguments for 'watch' "
+		assert_true(dpc_matches("*-1\r\n$3\r\n100\r\n-ERR wrong number of arguments for 'watch' "
 				    "command\r\n+OK\r\n+OK\r\n-ERR WATCH inside MULTI is not allowed\r\n",
 				    rbuf, a.n));
 		dpc_close(&h, &a);
@@ -363,24 +343,24 @@ static void inline_and_protocol_errors(void **state)
 	       "+OK\r\n$4\r\nx\tyA\r\n+OK\r\n$4\r\nit's\r\n");
 	/* each of these closes the connection after its error */
 	c = talk_seg("SET \"a b\r\n", 10, 1400);
-	assert_true(matches("-ERR Protocol error: unbalanced quotes in request\r\n", rbuf, c.n));
+	assert_true(dpc_matches("-ERR Protocol error: unbalanced quotes in request\r\n", rbuf, c.n));
 	assert_true(c.fin);
 	dpc_close(&h, &c);
 	c = talk_seg("*2\r\n$3\r\nGET\r\n%3\r\n", 17, 1400);
-	assert_true(matches("-ERR Protocol error: expected '$', got '%'\r\n", rbuf, c.n));
+	assert_true(dpc_matches("-ERR Protocol error: expected '$', got '%'\r\n", rbuf, c.n));
 	assert_true(c.fin);
 	dpc_close(&h, &c);
 	c = talk_seg("*2\r\n$3\r\nGET\r\n$03\r\nfoo\r\n", 22, 1400);
-	assert_true(matches("-ERR Protocol error: invalid bulk length\r\n", rbuf, c.n));
+	assert_true(dpc_matches("-ERR Protocol error: invalid bulk length\r\n", rbuf, c.n));
 	dpc_close(&h, &c);
 	c = talk_seg("*02\r\n$3\r\nGET\r\n$3\r\nfoo\r\n", 22, 1400);
-	assert_true(matches("-ERR Protocol error: invalid multibulk length\r\n", rbuf, c.n));
+	assert_true(dpc_matches("-ERR Protocol error: invalid multibulk length\r\n", rbuf, c.n));
 	dpc_close(&h, &c);
 	c = talk_seg("*x\r\n", 4, 1400);
-	assert_true(matches("-ERR Protocol error: invalid multibulk length\r\n", rbuf, c.n));
+	assert_true(dpc_matches("-ERR Protocol error: invalid multibulk length\r\n", rbuf, c.n));
 	dpc_close(&h, &c);
 	c = talk_seg("*1\r\n$-5\r\n", 9, 1400);
-	assert_true(matches("-ERR Protocol error: invalid bulk length\r\n", rbuf, c.n));
+	assert_true(dpc_matches("-ERR Protocol error: invalid bulk length\r\n", rbuf, c.n));
 	dpc_close(&h, &c);
 	/* an inline line over 64 KiB */
 	{
@@ -388,7 +368,7 @@ static void inline_and_protocol_errors(void **state)
 
 		memset(big, 'a', sizeof(big));
 		c = talk_seg(big, sizeof(big), 1400);
-		assert_true(matches("-ERR Protocol error: too big inline request\r\n", rbuf, c.n));
+		assert_true(dpc_matches("-ERR Protocol error: too big inline request\r\n", rbuf, c.n));
 		assert_true(c.fin);
 		dpc_close(&h, &c);
 	}
@@ -406,7 +386,7 @@ static void inline_and_protocol_errors(void **state)
 	assert_true(c.fin);
 	dpc_close(&h, &c);
 	c = talk_seg("QUIT\r\nPING\r\n", 12, 1400);
-	assert_true(matches("+OK\r\n", rbuf, c.n));
+	assert_true(dpc_matches("+OK\r\n", rbuf, c.n));
 	assert_true(c.fin);
 	dpc_close(&h, &c);
 }
@@ -454,7 +434,7 @@ static void single_get_fast_path(void **state)
 	for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		c.n = 0;
 		dpc_send(&h, &c, steps[i].req, strlen(steps[i].req), 1400);
-		if (steps[i].want && !matches(steps[i].want, rbuf, c.n))
+		if (steps[i].want && !dpc_matches(steps[i].want, rbuf, c.n))
 			fail_msg("step %u: wanted %s got %s", i, steps[i].want, esc(rbuf, c.n));
 	}
 	dpc_close(&h, &c);
