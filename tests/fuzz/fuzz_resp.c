@@ -46,10 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ready) {
 		if (dp_eal_init() != 0 || dp_setup(&h, cfg) != 0)
 			abort();
-		h.lc->tcp->frozen_clock = true;
-		h.lc->tcp->now_ms = 1000000;
-		h.lc->tcp->now_us = 1000000000;
-		h.lc->tcp->wheel_done = h.lc->tcp->now_ms;
+		dp_freeze_clock(&h);
 		h.lc->ctx.clock.epoch = 1700000000;
 		dp_learn_client(&h);
 		/* the lcore lives in DPDK memory, which LeakSanitizer does not scan:

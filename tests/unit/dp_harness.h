@@ -24,6 +24,7 @@
 #include "net/neigh.h"
 #include "net/net.h"
 #include "net/tcp.h"
+#include "net/tcp_impl.h"
 #include "redis/push.h"
 #include "redis/server.h"
 
@@ -147,6 +148,15 @@ static inline int dp_setup(struct dp_harness *h, void (*extra)(struct wc_config 
 	dp_bus_hold = h->lc->bus;
 	h->lc->ctx.clock.now = 1000;
 	return 0;
+}
+
+/* Stop the lcore's TCP clock at a fixed time (1000 s): tests move it themselves. */
+static inline void dp_freeze_clock(struct dp_harness *h)
+{
+	h->lc->tcp->frozen_clock = true;
+	h->lc->tcp->now_ms = 1000000;
+	h->lc->tcp->now_us = 1000000000;
+	h->lc->tcp->wheel_done = h->lc->tcp->now_ms;
 }
 
 static inline void dp_teardown(struct dp_harness *h)

@@ -56,10 +56,7 @@ static int setup_mode(bool cluster)
 		return -1;
 	if (dp_setup(&h, with_redis) != 0)
 		return -1;
-	h.lc->tcp->frozen_clock = true;
-	h.lc->tcp->now_ms = 1000000;
-	h.lc->tcp->now_us = 1000000000;
-	h.lc->tcp->wheel_done = h.lc->tcp->now_ms;
+	dp_freeze_clock(&h);
 	dp_learn_client(&h);
 	return 0;
 }

@@ -521,10 +521,7 @@ static int setup(void **state)
 	h.app.rd = &srv;
 	if (rd_lcore_init(h.lc) != 0)
 		return -1;
-	h.lc->tcp->frozen_clock = true;
-	h.lc->tcp->now_ms = 1000000;
-	h.lc->tcp->now_us = 1000000000;
-	h.lc->tcp->wheel_done = h.lc->tcp->now_ms;
+	dp_freeze_clock(&h);
 	dp_learn_client(&h);
 	return 0;
 }

@@ -43,10 +43,7 @@ static int setup(void **state)
 	(void)state;
 	if (dp_eal_init() != 0 || dp_setup(&h, redis_cfg) != 0)
 		return -1;
-	h.lc->tcp->frozen_clock = true;
-	h.lc->tcp->now_ms = 1000000;
-	h.lc->tcp->now_us = 1000000000;
-	h.lc->tcp->wheel_done = h.lc->tcp->now_ms;
+	dp_freeze_clock(&h);
 	h.lc->ctx.clock.epoch = 1700000000;
 	h.lc->ctx.clock.now = 1000;
 	dp_learn_client(&h);
