@@ -86,7 +86,7 @@ static void dispatch(struct wc_lcore *lc, const struct rd_keyev *ev)
 	if (ev->kind != RD_KEYEV_MISS)
 		for (unsigned i = 0; i < nlisteners; i++)
 			listeners[i](lc, ev);
-	if (notifier.deliver && ev->kind != RD_KEYEV_FLUSH)
+	if (notifier.deliver && (ev->kind == RD_KEYEV_KEY || ev->kind == RD_KEYEV_MISS))
 		notifier.deliver(lc, ev);
 }
 
@@ -308,7 +308,7 @@ static void on_expired(struct wc_lcore *lc, unsigned from, const void *msg, uint
 
 static void on_lost(struct wc_lcore *lc, unsigned from, const void *msg, uint32_t len)
 {
-	struct rd_keyev ev = { .kind = RD_KEYEV_FLUSH };
+	struct rd_keyev ev = { .kind = RD_KEYEV_LOST };
 
 	(void)from;
 	(void)msg;

@@ -49,13 +49,15 @@ struct rd_server;
 enum rd_keyev_kind {
 	RD_KEYEV_KEY = 0,	/* a key changed (key, klen, event, cls) */
 	RD_KEYEV_FLUSH,		/* every key may have changed: FLUSHALL, FLUSHDB, flush_all,
-				 * a delayed flush_all taking effect, or events lost */
+				 * a delayed flush_all taking effect */
 	RD_KEYEV_MISS,		/* (a read missed: never given to listeners, only to notifications) */
+	RD_KEYEV_LOST,		/* messages to this lcore were dropped: every key may have
+				 * changed, and what other lcores sent for its clients is lost */
 };
 
 struct rd_keyev {
 	uint64_t client_id;	/* the Redis client that wrote (NOLOOP), 0 for memcached/expiry/eviction */
-	uint16_t kind;		/* enum rd_keyev_kind: RD_KEYEV_KEY (a key changed), RD_KEYEV_FLUSH */
+	uint16_t kind;		/* enum rd_keyev_kind */
 	uint16_t cls;		/* enum rd_notify class bit(s) (server.h) */
 	uint16_t event;		/* enum rd_ev (rd_keyev_name gives its name) */
 	uint16_t klen;
@@ -64,7 +66,7 @@ struct rd_keyev {
 
 typedef void (*rd_keyev_fn)(struct wc_lcore *lc, const struct rd_keyev *ev);
 
-/* At start: called for every event this lcore gets (kinds KEY and FLUSH). */
+/* At start: called for every event this lcore gets (kinds KEY, FLUSH and LOST). */
 void rd_keyev_listen(rd_keyev_fn fn);
 
 /*

@@ -78,31 +78,21 @@ static void on_evicted(void *arg, const uint8_t *key, uint32_t klen, struct rd_s
 /* ---- the reads, in batches ---- */
 
 /*
- * The batched reads go into the table: each read's index buckets were
- * fetched when it was noted; now the records they lead to, then the
- * inserts, so one read's cache misses overlap the others' instead of
- * adding up. Called before the
- * table is used for anything else (a key event, a trim, a flush, INFO) and
- * when the batch is full.
+ * The batched reads go into the table (trk_table_add_reads). Called before
+ * the table is used for anything else (a key event, a trim, a flush, INFO)
+ * and when the batch is full.
  */
 static void reads_flush(struct rd_trk_lcore *L)
 {
 	uint32_t n = L->nreads;
-	uint64_t max = share(L);
 
 	L->nreads = 0;
-	for (uint32_t i = 0; i < n; i++)
-		trk_table_prefetch_records(&L->tab, L->reads[i].kb, L->reads[i].pb);
-	for (uint32_t i = 0; i < n; i++) {
-		const struct trk_read *r = &L->reads[i];
-
-		trk_table_add(&L->tab, r->key, r->klen, r->hash, r->s, r->id, max, on_evicted, L);
-	}
+	trk_table_add_reads(&L->tab, L->reads, n, share(L), on_evicted, L);
 }
 
 /* s read key: into the batch (a read is in the table before any later key event is handled). */
-static void note_read(struct rd_trk_lcore *L, struct rd_session *s, const uint8_t *key,
-		      uint32_t klen, uint64_t hash)
+static inline void note_read(struct rd_trk_lcore *L, struct rd_session *s, const uint8_t *key,
+			     uint32_t klen, uint64_t hash)
 {
 	struct trk_read *r;
 
@@ -118,8 +108,7 @@ static void note_read(struct rd_trk_lcore *L, struct rd_session *s, const uint8_
 	r->s = s;
 	r->klen = klen;
 	r->kb = trk_kbucket(&L->tab, hash);
-	r->pb = trk_pbucket(&L->tab, hash, s->id);
-	trk_table_prefetch_buckets(&L->tab, r->kb, r->pb);
+	trk_table_prefetch_bucket(&L->tab, r->kb);
 	memcpy(r->key, key, klen);
 	if (L->nreads == TRK_READS)
 		reads_flush(L);
@@ -182,8 +171,14 @@ static void on_keyev(struct wc_lcore *lc, const struct rd_keyev *ev)
 {
 	struct rd_trk_lcore *L = lc->trk;
 
-	if (!L || !L->clients)
+	if (!L)
 		return;
+	if (!L->clients) {
+		/* (a REDIRECT target here may have missed what another lcore sent it) */
+		if (ev->kind == RD_KEYEV_LOST)
+			trk_null_all(L, true);
+		return;
+	}
 	if (ev->kind == RD_KEYEV_KEY) {
 		if (L->nreads)
 			reads_flush(L);
@@ -198,7 +193,7 @@ static void on_keyev(struct wc_lcore *lc, const struct rd_keyev *ev)
 	}
 	/* a flush, or news this lcore missed: "everything", and the table starts over */
 	L->nreads = 0;	/* (reads made before it: covered by "everything") */
-	trk_null_all(L, ev->kind != RD_KEYEV_FLUSH);
+	trk_null_all(L, ev->kind == RD_KEYEV_LOST);
 	if (L->tab.mem)
 		trk_table_clear(&L->tab);
 }

@@ -22,18 +22,7 @@
 #define TRK_PEND_BYTES (128u << 10)	/* BCAST keys batched before they go out */
 #define TRK_PEND_SLOTS 1024u		/* (their de-duplication table) */
 #define TRK_HOLD_BYTES (64u << 10)	/* frames held for clients in the middle of a command */
-#define TRK_READS 32u			/* reads remembered lazily, in one batch */
-#define TRK_READ_KEY 256u		/* (longer keys go into the table at once) */
-
-/* A read waiting to go into the table (tracking.c: batched so cache misses overlap). */
-struct trk_read {
-	uint64_t hash;
-	uint64_t id;
-	struct rd_session *s;
-	uint32_t klen;
-	uint32_t kb, pb;		/* its index buckets (fetched when the read was noted) */
-	uint8_t key[TRK_READ_KEY];
-};
+#define TRK_READS 32u			/* reads remembered lazily, in one batch (trk_table.h) */
 
 struct trk_prefix {
 	uint16_t len;

@@ -1,9 +1,11 @@
 /*
  * trk_table.c - one lcore's client-tracking table (see trk_table.h): a log
- * of key and pair records in chunks, two hash indexes, and the eviction
- * of the oldest keys when a bound is reached.
+ * of key and pair records in chunks, the key index, the pair index of the
+ * readers past a key's inline ones, and the eviction of the oldest keys
+ * when a bound is reached.
  *
- * A record reference is (chunk << 13 | offset / 8) + 1, so 0 means none.
+ * A record reference is its offset in the log / 8, plus 1 (0 means none):
+ * the log is one region, chunk c's records at c * TRK_CHUNK_BYTES.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "redis/trk_table.h"
 
 #define OFF_BITS 13u			/* 64 KiB chunks, 8-byte units */
+#define INLINE_READERS 4u		/* readers kept in the key record itself */
 
 enum { REC_KEY = 1, REC_PAIR = 2 };
 
@@ -22,23 +25,34 @@ struct rec {
 	uint32_t next;			/* the index chain this record is on */
 };
 
+struct reader {
+	uint64_t id;			/* client ids are never reused: the id alone tells readers apart */
+	struct rd_session *s;
+};
+
+/*
+ * A key and its first readers: a read of a key already in the table
+ * touches this one record (its bucket aside); only a key with more than
+ * INLINE_READERS readers has pair records, found through the pair index.
+ */
 struct krec {
 	struct rec h;
-	uint32_t pairs;			/* the first reader */
-	uint32_t npairs;
 	uint64_t hash;
+	uint32_t more;			/* the first pair record (readers past the inline ones) */
+	uint16_t nin;			/* inline readers */
+	uint16_t unused;
+	struct reader in[INLINE_READERS];
 	uint8_t key[];
 };
 
 struct prec {
 	struct rec h;
-	uint32_t knext;			/* the key's next reader */
+	uint32_t knext;			/* the key's next pair record */
 	uint32_t key;			/* the key record */
-	uint64_t id;
-	struct rd_session *s;
+	struct reader r;
 };
 
-_Static_assert(sizeof(struct krec) == 24 && sizeof(struct prec) == 32, "record layout");
+_Static_assert(sizeof(struct krec) == 88 && sizeof(struct prec) == 32, "record layout");
 
 static inline uint32_t pad8(uint32_t n)
 {
@@ -53,9 +67,7 @@ static inline uint32_t rec_size(const struct rec *r)
 
 static inline void *at(const struct trk_table *t, uint32_t ref)
 {
-	ref--;
-	return t->mem + (size_t)(ref >> OFF_BITS) * TRK_CHUNK_BYTES +
-	       ((size_t)(ref & ((1u << OFF_BITS) - 1)) << 3);
+	return t->mem + ((size_t)(ref - 1) << 3);
 }
 
 static inline uint32_t ref_of(uint32_t chunk, uint32_t off)
@@ -76,6 +88,40 @@ static inline uint32_t kbucket(const struct trk_table *t, uint64_t hash)
 static inline uint32_t pbucket(const struct trk_table *t, uint64_t hash, uint64_t id)
 {
 	return trk_pbucket(t, hash, id);
+}
+
+/*
+ * Are the n bytes at a and b the same? Keys are short: 8-byte words (the
+ * last one overlapping) instead of a call to memcmp.
+ */
+static inline bool same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+	uint64_t x, y;
+
+	if (n >= 8) {
+		for (uint32_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		uint32_t p, q, r, u;
+
+		memcpy(&p, a, 4);
+		memcpy(&q, b, 4);
+		memcpy(&r, a + n - 4, 4);
+		memcpy(&u, b + n - 4, 4);
+		return p == q && r == u;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
 }
 
 /* ---- chunks ---- */
@@ -135,13 +181,13 @@ static void kill(struct trk_table *t, uint32_t ref)
 
 /* ---- the indexes ---- */
 
-static uint32_t key_find(const struct trk_table *t, const uint8_t *key, uint32_t klen,
-			 uint64_t hash)
+static inline __attribute__((always_inline)) uint32_t
+key_find(const struct trk_table *t, const uint8_t *key, uint32_t klen, uint64_t hash)
 {
 	for (uint32_t r = t->kidx[kbucket(t, hash)]; r;) {
 		const struct krec *k = at(t, r);
 
-		if (k->hash == hash && k->h.klen == klen && memcmp(k->key, key, klen) == 0)
+		if (k->hash == hash && k->h.klen == klen && same_bytes(k->key, key, klen))
 			return r;
 		r = k->h.next;
 	}
@@ -158,38 +204,47 @@ static void unlink_from(struct trk_table *t, uint32_t *head, uint32_t ref)
 	}
 }
 
-static uint32_t pair_find(const struct trk_table *t, uint32_t kref, uint64_t hash,
-			  const struct rd_session *s, uint64_t id)
+/* Is client id a reader of key record k (kref)? Inline readers first, then the pair index. */
+static bool is_reader(const struct trk_table *t, const struct krec *k, uint32_t kref,
+		      uint64_t id)
 {
-	for (uint32_t r = t->pidx[pbucket(t, hash, id)]; r;) {
+	for (unsigned i = 0; i < k->nin; i++)
+		if (k->in[i].id == id)
+			return true;
+	if (!k->more)
+		return false;
+	for (uint32_t r = t->pidx[pbucket(t, k->hash, id)]; r;) {
 		const struct prec *p = at(t, r);
 
-		if (p->key == kref && p->id == id && p->s == s)
-			return r;
+		if (p->key == kref && p->r.id == id)
+			return true;
 		r = p->h.next;
 	}
-	return 0;
+	return false;
 }
 
 /* Take key record kref out, every reader to fn first. */
 static unsigned take_key(struct trk_table *t, uint32_t kref, trk_reader_fn fn, void *arg)
 {
 	struct krec *k = at(t, kref);
-	unsigned n = 0;
+	unsigned n = k->nin;
 
-	for (uint32_t r = k->pairs; r;) {
+	for (unsigned i = 0; fn && i < k->nin; i++)
+		fn(arg, k->key, k->h.klen, k->in[i].s, k->in[i].id);
+	for (uint32_t r = k->more; r;) {
 		struct prec *p = at(t, r);
 		uint32_t next = p->knext;
 
-		unlink_from(t, &t->pidx[pbucket(t, k->hash, p->id)], r);
+		unlink_from(t, &t->pidx[pbucket(t, k->hash, p->r.id)], r);
 		if (fn)
-			fn(arg, k->key, k->h.klen, p->s, p->id);
+			fn(arg, k->key, k->h.klen, p->r.s, p->r.id);
 		kill(t, r);
-		t->items--;
 		n++;
 		r = next;
 	}
-	k->pairs = 0;
+	k->more = 0;
+	k->nin = 0;
+	t->items -= n;
 	unlink_from(t, &t->kidx[kbucket(t, k->hash)], kref);
 	kill(t, kref);
 	t->keys--;
@@ -291,16 +346,6 @@ static void region_free(void *p, size_t n)
 
 /* ---- the API ---- */
 
-void trk_table_prefetch_records(const struct trk_table *t, uint32_t kb, uint32_t pb)
-{
-	uint32_t k = t->kidx[kb], p = t->pidx[pb];
-
-	if (k)
-		__builtin_prefetch(at(t, k));
-	if (p)
-		__builtin_prefetch(at(t, p));
-}
-
 int trk_table_init(struct trk_table *t, uint32_t chunks, unsigned buckets_log2)
 {
 	size_t nb = (size_t)1 << buckets_log2;
@@ -350,51 +395,117 @@ void trk_table_clear(struct trk_table *t)
 	t->keys = t->items = 0;
 }
 
-bool trk_table_add(struct trk_table *t, const uint8_t *key, uint32_t klen, uint64_t hash,
-		   struct rd_session *s, uint64_t id, uint64_t max_keys, trk_reader_fn evict,
-		   void *evict_arg)
+/* A new key record, with client (s, id) as its first reader. */
+static void add_key(struct trk_table *t, const uint8_t *key, uint32_t klen, uint64_t hash,
+		    struct rd_session *s, uint64_t id, uint64_t max_keys, trk_reader_fn evict,
+		    void *evict_arg)
 {
 	uint32_t ksize = (uint32_t)sizeof(struct krec) + pad8(klen);
-	uint32_t kref, pref;
-	uint64_t ev0;
+	uint32_t b = kbucket(t, hash), kref;
+	struct krec *k;
+
+	while (max_keys && t->keys >= max_keys && evict_oldest(t, evict, evict_arg))
+		;
+	if (!reserve(t, ksize, evict, evict_arg))
+		return;	/* (cannot happen: a key fits an empty chunk) */
+	kref = alloc_rec(t, ksize);
+	k = at(t, kref);
+	*k = (struct krec){ .h = { .kind = REC_KEY, .klen = (uint16_t)klen, .next = t->kidx[b] },
+			    .hash = hash, .nin = 1, .in = { { .id = id, .s = s } } };
+	memcpy(k->key, key, klen);
+	t->kidx[b] = kref;
+	t->keys++;
+	t->items++;
+}
+
+/*
+ * Client (s, id) reads key record kref, whose inline readers are full: a
+ * pair record, unless it has one. Making room may take out old keys, even
+ * this one: then the read comes back as a new key.
+ */
+static void add_pair(struct trk_table *t, uint32_t kref, const uint8_t *key, uint32_t klen,
+		     uint64_t hash, struct rd_session *s, uint64_t id, uint64_t max_keys,
+		     trk_reader_fn evict, void *evict_arg)
+{
+	uint32_t pref, b = pbucket(t, hash, id);
+	uint64_t ev0 = t->evicted;
 	struct prec *p;
 	struct krec *k;
 
-	if (klen > TRK_KEY_MAX)
-		return false;
-	/* the common case first: this client already has the key */
-	kref = key_find(t, key, klen, hash);
-	if (kref && pair_find(t, kref, hash, s, id))
-		return true;
-	/* room for a key and a pair record (may take out old keys, even this one) */
-	ev0 = t->evicted;
-	if (!reserve(t, ksize + (uint32_t)sizeof(struct prec), evict, evict_arg))
-		return true;	/* (cannot happen: a key fits an empty chunk) */
-	if (t->evicted != ev0)
-		kref = key_find(t, key, klen, hash);
-	if (!kref) {
-		while (max_keys && t->keys >= max_keys && evict_oldest(t, evict, evict_arg))
-			;
-		kref = alloc_rec(t, ksize);
-		k = at(t, kref);
-		*k = (struct krec){ .h = { .kind = REC_KEY, .klen = (uint16_t)klen },
-				    .hash = hash };
-		memcpy(k->key, key, klen);
-		k->h.next = t->kidx[kbucket(t, hash)];
-		t->kidx[kbucket(t, hash)] = kref;
-		t->keys++;
+	for (uint32_t r = t->pidx[b]; r;) {
+		p = at(t, r);
+		if (p->key == kref && p->r.id == id)
+			return;
+		r = p->h.next;
+	}
+	if (!reserve(t, (uint32_t)sizeof(struct prec), evict, evict_arg))
+		return;	/* (cannot happen: a record fits an empty chunk) */
+	if (t->evicted != ev0 && !(kref = key_find(t, key, klen, hash))) {
+		add_key(t, key, klen, hash, s, id, max_keys, evict, evict_arg);
+		return;
 	}
 	k = at(t, kref);
 	pref = alloc_rec(t, (uint32_t)sizeof(struct prec));
 	p = at(t, pref);
-	*p = (struct prec){ .h = { .kind = REC_PAIR }, .knext = k->pairs, .key = kref, .id = id,
-			    .s = s };
-	p->h.next = t->pidx[pbucket(t, hash, id)];
-	t->pidx[pbucket(t, hash, id)] = pref;
-	k->pairs = pref;
-	k->npairs++;
+	*p = (struct prec){ .h = { .kind = REC_PAIR, .next = t->pidx[b] }, .knext = k->more,
+			    .key = kref, .r = { .id = id, .s = s } };
+	t->pidx[b] = pref;
+	k->more = pref;
 	t->items++;
+}
+
+/* Client (s, id) read the key: a re-read or a free inline place here, the rest above. */
+static inline __attribute__((always_inline)) void
+add_read(struct trk_table *t, const uint8_t *key, uint32_t klen, uint64_t hash,
+	 struct rd_session *s, uint64_t id, uint64_t max_keys, trk_reader_fn evict,
+	 void *evict_arg)
+{
+	uint32_t kref = key_find(t, key, klen, hash);
+	struct krec *k;
+	unsigned j;
+
+	if (!kref) {
+		add_key(t, key, klen, hash, s, id, max_keys, evict, evict_arg);
+		return;
+	}
+	k = at(t, kref);
+	for (j = 0; j < k->nin && k->in[j].id != id; j++)
+		;
+	if (j < k->nin)
+		return;
+	if (j < INLINE_READERS) {
+		k->in[k->nin++] = (struct reader){ .id = id, .s = s };
+		t->items++;
+		return;
+	}
+	add_pair(t, kref, key, klen, hash, s, id, max_keys, evict, evict_arg);
+}
+
+bool trk_table_add(struct trk_table *t, const uint8_t *key, uint32_t klen, uint64_t hash,
+		   struct rd_session *s, uint64_t id, uint64_t max_keys, trk_reader_fn evict,
+		   void *evict_arg)
+{
+	if (klen > TRK_KEY_MAX)
+		return false;
+	add_read(t, key, klen, hash, s, id, max_keys, evict, evict_arg);
 	return true;
+}
+
+/* The records the batch's buckets name are fetched first, all of them, then the reads go in. */
+void trk_table_add_reads(struct trk_table *t, const struct trk_read *reads, unsigned n,
+			 uint64_t max_keys, trk_reader_fn evict, void *evict_arg)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t k = t->kidx[reads[i].kb];
+
+		if (k)
+			__builtin_prefetch(at(t, k));
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct trk_read *r = &reads[i];
+
+		add_read(t, r->key, r->klen, r->hash, r->s, r->id, max_keys, evict, evict_arg);
+	}
 }
 
 unsigned trk_table_take(struct trk_table *t, const uint8_t *key, uint32_t klen, uint64_t hash,
@@ -418,5 +529,6 @@ bool trk_table_has(const struct trk_table *t, const uint8_t *key, uint32_t klen,
 {
 	uint32_t kref = key_find(t, key, klen, hash);
 
-	return kref && pair_find(t, kref, hash, s, id);
+	(void)s;
+	return kref && is_reader(t, at(t, kref), kref, id);
 }

@@ -4,11 +4,13 @@
  * knows nothing of sessions but their pointer and client id).
  *
  * Records live in a log of fixed-size chunks taken in age order: a key
- * record (the key's bytes) and one pair record per client that read it.
- * Two hash indexes find them: keys by the key's hash, pairs by the key's
- * hash mixed with the client id (so a hot key read by a thousand clients
- * still costs one short chain walk per read). Dead records are holes in
- * their chunk; a chunk whose records are all dead is reused at once.
+ * record (the key's bytes and its first four readers, so that a read of a
+ * key already there touches one record) and a pair record for each
+ * further reader. The key index finds key records by the key's hash; the
+ * pair index finds pair records by the key's hash mixed with the client
+ * id (so a hot key read by a thousand clients still costs one short chain
+ * walk per read). Dead records are holes in their chunk; a chunk whose
+ * records are all dead is reused at once.
  *
  * Bounds. At most max_keys keys (0: no bound but memory), and the log's
  * memory: when either is full, the oldest records' keys are taken out of
@@ -82,18 +84,30 @@ static inline uint32_t trk_pbucket(const struct trk_table *t, uint64_t hash, uin
 }
 
 /*
- * Before a trk_table_add, so that its cache misses overlap others': first
- * the two buckets (trk_table_prefetch_buckets), later the first records
- * their chains name.
+ * Reads taken in batches (trk_table_add_reads), so that one read's cache
+ * misses overlap the others' instead of adding up: when a read is noted,
+ * its key bucket is fetched (trk_table_prefetch_bucket); the batch then
+ * fetches the records the buckets name, and adds.
  */
-static inline void trk_table_prefetch_buckets(const struct trk_table *t, uint32_t kb,
-					      uint32_t pb)
+#define TRK_READ_KEY 256u		/* (a longer key goes to trk_table_add alone) */
+
+struct trk_read {
+	uint64_t hash;
+	uint64_t id;
+	struct rd_session *s;
+	uint32_t klen;
+	uint32_t kb;			/* trk_kbucket(hash) */
+	uint8_t key[TRK_READ_KEY];
+};
+
+static inline void trk_table_prefetch_bucket(const struct trk_table *t, uint32_t kb)
 {
 	__builtin_prefetch(&t->kidx[kb]);
-	__builtin_prefetch(&t->pidx[pb]);
 }
 
-void trk_table_prefetch_records(const struct trk_table *t, uint32_t kb, uint32_t pb);
+/* trk_table_add for each of reads[0..n). */
+void trk_table_add_reads(struct trk_table *t, const struct trk_read *reads, unsigned n,
+			 uint64_t max_keys, trk_reader_fn evict, void *evict_arg);
 
 /* Take out the oldest keys (their readers to fn) until at most max_keys remain. */
 void trk_table_trim(struct trk_table *t, uint64_t max_keys, trk_reader_fn fn, void *arg);

@@ -151,6 +151,49 @@ static void table_memory_bound_takes_oldest(void **state)
 	trk_table_fini(&t);
 }
 
+/*
+ * Keys with more readers than a key record holds (pair records), under a
+ * memory bound: room for a pair may take out its own key, which then
+ * comes back with the new reader alone. Every (key, client) pair is
+ * either still in the table or was reported, once.
+ */
+static void table_memory_bound_with_pairs(void **state)
+{
+	enum { KEYS = 3000, READERS = 7 };
+	struct trk_table t;
+	struct seen w = { 0 };
+	char k[256];
+	uint64_t present = 0;
+
+	(void)state;
+	assert_int_equal(trk_table_init(&t, 2, 6), 0);
+	for (unsigned i = 0; i < KEYS; i++) {
+		memset(k, 'x', 200);
+		snprintf(k + 200, sizeof(k) - 200, "%u", i);
+		for (uintptr_t c = 1; c <= READERS; c++) {
+			assert_true(add(&t, k, c, 0, &w));
+			assert_true(has(&t, k, c));
+			assert_true(add(&t, k, c, 0, &w));	/* (a re-read adds nothing) */
+		}
+	}
+	for (unsigned i = 0; i < KEYS; i++) {
+		memset(k, 'x', 200);
+		snprintf(k + 200, sizeof(k) - 200, "%u", i);
+		for (uintptr_t c = 1; c <= READERS; c++)
+			present += has(&t, k, c);
+	}
+	assert_int_equal(present, t.items);
+	assert_int_equal(w.n + t.items, (uint64_t)KEYS * READERS);
+	assert_true(t.keys > 10 && t.items > t.keys);
+	/* the newest key has all its readers, and a change reports them all */
+	memset(k, 'x', 200);
+	snprintf(k + 200, sizeof(k) - 200, "%u", KEYS - 1);
+	w.n = 0;
+	assert_int_equal(take(&t, k, &w), READERS);
+	assert_int_equal(w.n, READERS);
+	trk_table_fini(&t);
+}
+
 /* A key read again after it changed, was evicted or the table was cleared is recorded again. */
 static void table_reread_after_change(void **state)
 {
@@ -250,6 +293,7 @@ int main(void)
 		cmocka_unit_test(table_readers),
 		cmocka_unit_test(table_key_bound_takes_oldest),
 		cmocka_unit_test(table_memory_bound_takes_oldest),
+		cmocka_unit_test(table_memory_bound_with_pairs),
 		cmocka_unit_test(table_reread_after_change),
 		cmocka_unit_test(table_model),
 	};

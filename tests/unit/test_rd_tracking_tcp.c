@@ -4,7 +4,8 @@
  * invalidate pushes, RESP2 __redis__:invalidate messages to a REDIRECT
  * target, NOLOOP, BCAST prefixes, null invalidations on a flush, the
  * table's bound evicting the oldest keys as invalidations, a broken
- * redirect, a memcached write invalidating a Redis reader, and INFO.
+ * redirect, news lost on the bus reaching a redirect target, a memcached
+ * write invalidating a Redis reader, and INFO.
  *
  * Key changes are raised as the owner raises them (rd_keyev_raise, with
  * the writer's client id), or by a real memcached write (the store hook).
@@ -418,6 +419,69 @@ static void resp3_redirect_broken(void **state)
 	dpc_close(&h, &a);
 }
 
+/*
+ * Messages to an lcore lost on the bus (its ring overflowed): a REDIRECT
+ * target there hears "everything", even where no client tracks (what
+ * other lcores sent it may be what was lost).
+ */
+static void lost_news_reach_a_target(void **state)
+{
+	struct dpc a, b;
+	char line[80];
+	struct rd_session *tb;
+	struct wc_bus_stats st0, st;
+	unsigned drained = 0;
+
+	(void)state;
+	open_conn(&a, abuf, sizeof(abuf), false);
+	open_conn(&b, bbuf, sizeof(bbuf), false);
+	tb = sess(&b);
+	assert_int_equal(ps_subscribe(h.lc->pubsub, tb, PS_CHANNEL,
+				      (const uint8_t *)"__redis__:invalidate", 20), 1);
+	tb->flags |= RD_C_PUBSUB;	/* (what SUBSCRIBE sets) */
+	snprintf(line, sizeof(line), "CLIENT TRACKING on REDIRECT %lu", (unsigned long)tb->id);
+	cmd(&a, line);
+	ASSERT_GOT(&a, "+OK\r\n");
+	cmd(&a, "GET l1");
+	ASSERT_GOT(&a, "$-1\r\n");
+	changed(900009, "l1");
+	output_n((struct dpc *[]){ &a, &b }, 2);
+	ASSERT_GOT(&b, "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$2\r\nl1\r\n");
+	/* no client tracks here any more; b stays a target */
+	cmd(&a, "CLIENT TRACKING off");
+	ASSERT_GOT(&a, "+OK\r\n");
+	assert_int_equal(totals().clients, 0);
+	/* more messages to this lcore than its ring holds, none handled */
+	wc_bus_get_stats(h.lc, &st0);
+	for (int i = 0; i < 20000; i++) {
+		(void)wc_bus_put(h.lc, h.lc->id, WC_BUS_TEST, 1024);
+		if (i % 16 == 15)
+			wc_bus_flush(h.lc);
+	}
+	wc_bus_flush(h.lc);
+	wc_bus_get_stats(h.lc, &st);
+	assert_true(st.dropped > st0.dropped);
+	/* the lcore drains; a message after that carries the news of the loss */
+	for (int round = 0; round < 2; round++) {
+		while (drained < 100000) {
+			unsigned n = wc_bus_drain(h.lc, 64);
+
+			if (!n)
+				break;
+			drained += n;
+		}
+		(void)wc_bus_put(h.lc, h.lc->id, WC_BUS_TEST, 8);
+		wc_bus_flush(h.lc);
+	}
+	wc_bus_get_stats(h.lc, &st);
+	assert_true(st.lost_in > st0.lost_in);
+	output_n((struct dpc *[]){ &a, &b }, 2);
+	ASSERT_GOT(&a, "");
+	ASSERT_GOT(&b, "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n$-1\r\n");
+	dpc_close(&h, &a);
+	dpc_close(&h, &b);
+}
+
 /* BCAST: every change under a prefix, batched, without the client's own under NOLOOP. */
 static void bcast_prefixes(void **state)
 {
@@ -573,6 +637,7 @@ int main(void)
 		cmocka_unit_test(noloop_optin_optout),
 		cmocka_unit_test(resp2_redirect),
 		cmocka_unit_test(resp3_redirect_broken),
+		cmocka_unit_test(lost_news_reach_a_target),
 		cmocka_unit_test(bcast_prefixes),
 		cmocka_unit_test(table_bound),
 		cmocka_unit_test(memcached_write),
