@@ -7,7 +7,7 @@
  * A name listened to on both lcores counts once: INFO's pubsub_channels,
  * pubsub_patterns and pubsubshard_channels, PUBSUB NUMPAT, CHANNELS and
  * SHARDCHANNELS; CHANNELS lists thousands of names (many batches per
- * lcore) whole, each once.
+ * lcore) whole, each once, also when a table grows during the walk.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -300,11 +300,66 @@ static void thousands_of_channels(void **state)
 	dpc_close(&h, &c);
 }
 
+/*
+ * Lcore 1's table grows while its names are walked (SCAN's cursor rule): a
+ * name there for the whole walk is listed once, none twice or missed.
+ */
+static void table_grows_mid_walk(void **state)
+{
+	struct dpc c;
+	struct wc_mbox_req *done[32];
+	char name[128];
+	uint32_t buckets0 = ((struct rd_pubsub_lc *)lc1->pubsub)->nbuckets;
+	bool grown = false;
+	int rounds;
+
+	(void)state;
+	assert_true(dpc_open(&h, &c, next_port++, 6379, rbuf, sizeof(rbuf)));
+	for (unsigned i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "gr:%u:%090u", i, 0u);
+		listen_on(lc1, &fake1[i % NFAKE], PS_CHANNEL, name);
+	}
+	c.n = 0;
+	dpc_send(&h, &c, "PUBSUB CHANNELS\r\n", 17, 1400);
+	for (rounds = 0; rounds < 100000 && !whole(c.buf, c.buf + c.n); rounds++) {
+		unsigned n = wc_mbox_serve(h.app.mbox, 1, &lc1->ctx, 1);
+
+		if (n && !grown) {
+			/* after lcore 1's first batch: 8,000 names come and go */
+			for (unsigned i = 0; i < 8000; i++) {
+				snprintf(name, sizeof(name), "tmp:%u", i);
+				listen_on(lc1, &fake1[0], PS_CHANNEL, name);
+			}
+			for (unsigned i = 0; i < 8000; i++) {
+				snprintf(name, sizeof(name), "tmp:%u", i);
+				assert_int_equal(ps_unsubscribe(lc1->pubsub, &fake1[0], PS_CHANNEL,
+								(const uint8_t *)name,
+								(uint32_t)strlen(name)), 1);
+			}
+			grown = true;
+		}
+		n = wc_mbox_collect(h.app.mbox, 0, done, 32);
+		for (unsigned i = 0; i < n; i++)
+			wc_rd_tcp_complete(h.lc, done[i]);
+		wc_tcp_poll(h.lc);
+		wc_net_flush(h.lc);
+		dpc_drain(&h, &c);
+		dpc_ack(&h, &c);
+		dpc_drain(&h, &c);
+	}
+	assert_true(grown);
+	assert_true(((struct rd_pubsub_lc *)lc1->pubsub)->nbuckets > buckets0);
+	check_names(&c, 2000, "gr:");
+	unsubscribe_fakes();
+	dpc_close(&h, &c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(distinct_over_lcores),
 		cmocka_unit_test(thousands_of_channels),
+		cmocka_unit_test(table_grows_mid_walk),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
