@@ -7,7 +7,11 @@ exception texts). Then load on the two-worker "redis" layout: 1,000
 subscribers spread over the lcores and 100,000 messages from 4 publisher
 connections arrive complete and in each publisher's order; and a subscriber
 that does not read is cut at client-output-buffer-limit (counted in INFO)
-while the node keeps serving. Every loop is bounded in count and in time.
+while the node keeps serving. Introspection over both lcores: 5,000
+channels and shard channels, each held by two connections, are counted once
+by INFO and listed whole, each once. Subscribers are exempt from CONFIG
+timeout while they listen to anything. Every loop is bounded in count and
+in time.
 """
 import resource
 import selectors
@@ -331,3 +335,89 @@ def test_non_reading_subscriber_is_cut(tb, rd):
         rd("CONFIG", "SET", "client-output-buffer-limit", "pubsub 32mb 8mb 60")
         slow.close()
         fast.close()
+
+
+# ---- introspection over both lcores, idle timeout ----
+
+def _authed(tb):
+    c = Resp(node_ip(1))
+    pw = redis_password(tb.config)
+    if pw:
+        assert c.raw("AUTH", pw) == b"+OK\r\n"
+    return c
+
+
+def _stat(info, name):
+    return int(info.split(name.encode() + b":")[1].split(b"\r\n")[0])
+
+
+NINTRO = 5000               # distinct channels (and shard channels)
+NCONN = 8                   # connections, spread over the two workers
+
+
+def test_introspection_counts_distinct_names(tb, rd):
+    """Each name is listened to by two of 8 connections (over both lcores): INFO,
+    NUMPAT, CHANNELS and SHARDCHANNELS count it once; every one of 5,000 is listed."""
+    base = rd("INFO", "stats")
+    conns = [_authed(tb) for _ in range(NCONN)]
+    try:
+        per = 2 * NINTRO // NCONN
+        for j, c in enumerate(conns):
+            mine = [(j * NINTRO // NCONN + k) % NINTRO for k in range(per)]
+            for part in range(0, per, 250):
+                c.send(encode("SUBSCRIBE", *("many:%d" % k for k in mine[part:part + 250])))
+                c.send(encode("SSUBSCRIBE", *("shard:%d" % k for k in mine[part:part + 250])))
+            c.send(encode("PSUBSCRIBE", "pat:*"))
+            got = c.replies(2 * per + 1, timeout=30)
+            assert got[-1].startswith(b"*3\r\n$10\r\npsubscribe"), got[-1]
+        info = rd("INFO", "stats")
+        assert _stat(info, "pubsub_channels") - _stat(base, "pubsub_channels") == NINTRO, info
+        assert _stat(info, "pubsubshard_channels") - _stat(base, "pubsubshard_channels") == \
+            NINTRO, info
+        assert _stat(info, "pubsub_patterns") - _stat(base, "pubsub_patterns") == 1, info
+        names = rd("PUBSUB", "CHANNELS", "many:*")
+        assert len(names) == NINTRO and set(names) == {b"many:%d" % k for k in range(NINTRO)}
+        names = rd("PUBSUB", "SHARDCHANNELS", "shard:*")
+        assert len(names) == NINTRO and set(names) == {b"shard:%d" % k for k in range(NINTRO)}
+        assert rd("PUBSUB", "CHANNELS", "many:4999") == [b"many:4999"]
+        assert rd("PUBSUB", "NUMSUB", "many:0", "many:4999") == [b"many:0", 2, b"many:4999", 2]
+        assert rd("PUBLISH", "many:7", "x") == 2
+        assert rd("PUBLISH", "pat:x", "x") == NCONN
+    finally:
+        for c in conns:
+            c.close()
+
+
+def test_subscribers_exempt_from_idle_timeout(tb, rd):
+    """CONFIG SET timeout 2: a quiet connection is closed, one subscribed to a channel,
+    a pattern (RESP3) or a shard channel is not, until it unsubscribes and stays quiet."""
+    old = rd("CONFIG", "GET", "timeout")[1]
+    plain, sub, psub, ssub = (_authed(tb) for _ in range(4))
+    try:
+        assert rd("CONFIG", "SET", "timeout", "2") == "OK"
+        # (a connection's idle timer is armed by its last activity, with the timeout then)
+        assert plain.raw("PING") == b"+PONG\r\n"
+        assert sub.raw("SUBSCRIBE", "idle:c").startswith(b"*3\r\n$9\r\nsubscribe")
+        assert psub.raw("HELLO", "3").startswith(b"%")
+        assert psub.raw("PSUBSCRIBE", "idle:*").startswith(b">3\r\n$10\r\npsubscribe")
+        assert ssub.raw("SSUBSCRIBE", "idle:s").startswith(b"*3\r\n$10\r\nssubscribe")
+        closed, _ = plain.wait_closed(timeout=6)
+        assert closed, "a quiet connection outlived timeout 2"
+        time.sleep(1)
+        with _authed(tb) as pub:
+            assert pub("PUBLISH", "idle:c", "late") == 2      # sub and psub's pattern
+            assert pub("SPUBLISH", "idle:s", "late") == 1
+        assert sub.reply(timeout=5).endswith(b"$4\r\nlate\r\n")
+        assert psub.reply(timeout=5).endswith(b"$4\r\nlate\r\n")
+        assert ssub.reply(timeout=5).endswith(b"$4\r\nlate\r\n")
+        # no subscription left: quiet for the timeout, then closed
+        assert sub.raw("UNSUBSCRIBE").startswith(b"*3\r\n$11\r\nunsubscribe")
+        closed, _ = sub.wait_closed(timeout=6)
+        assert closed, "an unsubscribed quiet connection outlived timeout 2"
+        closed, _ = ssub.wait_closed(timeout=0.5)
+        assert not closed, "a shard subscriber was timed out"
+    finally:
+        with _authed(tb) as c:
+            assert c("CONFIG", "SET", "timeout", old) == "OK"
+        for c in (plain, sub, psub, ssub):
+            c.close()

@@ -207,9 +207,16 @@ static void rd_tcp_forget(struct wc_tcb *c)
 	c->rd.pending = 0;
 }
 
+/* Redis never times out a client subscribed to anything (channels, patterns, shard channels). */
+static bool rd_tcp_keep_idle(const struct wc_tcb *c)
+{
+	return (c->rd.flags & RD_C_PUBSUB) != 0;
+}
+
 const struct wc_tcp_app wc_rd_tcp_app = {
 	.open = rd_tcp_open, .run = rd_tcp_run, .close = rd_tcp_close,
 	.pending = rd_tcp_pending, .forget_pending = rd_tcp_forget,
+	.keep_idle = rd_tcp_keep_idle,
 };
 
 /* ---- CLIENT LIST and KILL (redis/clients.h) ---- */

@@ -34,7 +34,9 @@
  *    of unknown connections and for closed ports; an idle timeout; a
  *    connection whose peer keeps a zero window or stops acknowledging is
  *    aborted, so nothing is held forever (a half-open or idle connection
- *    lives at most --idle-timeout, a zero window at most that or 120 s);
+ *    lives at most --idle-timeout, a zero window at most that or 120 s;
+ *    the one exemption: an application may keep a quiet connection open,
+ *    as Redis keeps a client with subscriptions: wc_tcp_app.keep_idle);
  *  - connection limits per lcore (its table) and overall: a SYN beyond them
  *    is refused with a RST and counted;
  *  - the memcached rule: memcached's text protocol has no authentication,
@@ -122,6 +124,11 @@ struct wc_tcp_app {
 	uint32_t (*pending)(const struct wc_tcb *c);
 	/* the lcores are gone: forget what was in flight (shutdown) */
 	void (*forget_pending)(struct wc_tcb *c);
+	/*
+	 * The idle timeout found c (established) quiet: true keeps it open for
+	 * another --idle-timeout (a Redis subscriber); NULL: never.
+	 */
+	bool (*keep_idle)(const struct wc_tcb *c);
 };
 
 struct wc_tcb {

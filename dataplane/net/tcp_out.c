@@ -453,6 +453,9 @@ void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c)
 				return;
 			}
 			wc_tcp_touch_idle(lc, c);	/* more of the request came since */
+		} else if (c->state == TCP_ESTABLISHED && !c->app_closed && c->app &&
+			   c->app->keep_idle && c->app->keep_idle(c)) {
+			wc_tcp_touch_idle(lc, c);	/* exempt while the application says so */
 		} else if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT) {
 			/* a graceful close: replies already queued still go out */
 			t->st.idle_closed++;

@@ -71,7 +71,7 @@ static bool same_key(const struct resp_arg *a, const struct resp_arg *b)
 bool rd_keyfold_add(struct rd_keyfold *f, const struct rd_cmd *def, const struct resp_cmd *cmd,
 		    const struct mc_inq *in, uint32_t *pos, unsigned maxpos)
 {
-	unsigned n = rd_cmd_keys(def, cmd, pos, maxpos);
+	unsigned n = rd_cmd_key_args(def, cmd, pos, maxpos);
 
 	if (def->flags & RD_F_WRITE)
 		f->q.write = true;
@@ -90,7 +90,8 @@ bool rd_keyfold_add(struct rd_keyfold *f, const struct rd_cmd *def, const struct
 			}
 			f->q.multiple_keys = true;
 		}
-		if (f->m && f->exists && rd_cluster_slot_open(f->m, (unsigned)f->q.slot)) {
+		if (f->m && f->exists && !f->q.shard_pubsub &&
+		    rd_cluster_slot_open(f->m, (unsigned)f->q.slot)) {
 			if (f->exists(f->exists_arg, k))
 				f->q.existing++;
 			else
@@ -165,6 +166,7 @@ bool rd_cluster_admit(struct rd_session *s, const struct rd_cmd *c)
 	rd_keyfold_init(&a.f, m);
 	a.f.exists = key_exists;
 	a.f.exists_arg = s;
+	a.f.q.shard_pubsub = !exec && (c->flags & RD_F_PUBSUB) && (c->key_flags & RD_KS_NOT_KEY);
 	if (exec)
 		rd_multi_each(s, fold, &a);
 	else

@@ -153,7 +153,7 @@ enum rd_redirect rd_cluster_decide(const struct rd_cluster_map *m, const struct 
 		return RD_REDIR_CROSS_SLOT;
 	migrating = n == m->myself && m->migrating[q->slot] != RD_NODE_NONE;
 	importing = !migrating && m->importing[q->slot] != RD_NODE_NONE;
-	if (!m->state_ok)
+	if (!m->state_ok && !q->shard_pubsub)
 		return RD_REDIR_DOWN_STATE;
 	if (migrating && q->missing) {
 		if (q->existing)
@@ -164,7 +164,8 @@ enum rd_redirect rd_cluster_decide(const struct rd_cluster_map *m, const struct 
 	if (importing && q->asking)
 		return q->multiple_keys && q->missing ? RD_REDIR_TRYAGAIN : RD_REDIR_NONE;
 	me = m->myself < m->nnodes ? &m->node[m->myself] : NULL;
-	if (me && q->readonly && !q->write && (me->flags & RD_NODE_REPLICA) && me->master == n)
+	if (me && (q->readonly || q->shard_pubsub) && !q->write && (me->flags & RD_NODE_REPLICA) &&
+	    me->master == n)
 		return RD_REDIR_NONE;
 	if (n != m->myself) {
 		*node = n;

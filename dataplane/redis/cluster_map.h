@@ -117,6 +117,13 @@ struct rd_slot_query {
 	bool asking;			/* ASKING came first (or the command implies it) */
 	bool readonly;			/* the connection sent READONLY */
 	bool write;			/* the command (or a command of the transaction) writes */
+	/*
+	 * SSUBSCRIBE, SUNSUBSCRIBE or SPUBLISH itself (not inside EXEC): its
+	 * shard channels are not looked up while their slot moves, it is served
+	 * while the cluster is down (Redis's cluster-allow-pubsubshard-when-down
+	 * default) and, as with READONLY, by a replica of the slot's master
+	 */
+	bool shard_pubsub;
 };
 
 /* Whether the slot is being migrated from or imported into this node (count keys then). */

@@ -503,7 +503,8 @@ static enum rd_res getkeys(struct rd_session *s, bool with_flags)
 		rd_err(s, "ERR Invalid command specified");
 		return RD_DONE;
 	}
-	if (!has_keys(c)) {
+	if (!has_keys(c) || (c->key_flags & RD_KS_NOT_KEY)) {
+		/* (Redis 7.0: a command whose every key spec is NOT_KEY has none) */
 		rd_err(s, "ERR The command has no key arguments");
 		return RD_DONE;
 	}

@@ -169,6 +169,14 @@ unsigned rd_cmd_count(void)
 unsigned rd_cmd_keys(const struct rd_cmd *c, const struct resp_cmd *cmd, uint32_t *pos,
 		     unsigned max)
 {
+	if (c->key_flags & RD_KS_NOT_KEY)
+		return 0;	/* (shard channels: key specs of their own, never keys) */
+	return rd_cmd_key_args(c, cmd, pos, max);
+}
+
+unsigned rd_cmd_key_args(const struct rd_cmd *c, const struct resp_cmd *cmd, uint32_t *pos,
+			 unsigned max)
+{
 	int64_t first = c->keys.first, last = c->keys.last, step = c->keys.step;
 	unsigned n = 0;
 

@@ -478,13 +478,23 @@ static enum rd_res info(struct rd_session *s)
 	struct rd_info in;
 	struct rd_text t;
 	char os[256], exe[512];
-
-	rd_tracking_sync(lc);	/* (this lcore's batched tracking reads, counted) */
-	rd_info_gather(lc->app, rd_server(s), &in, os, sizeof(os), exe, sizeof(exe));
+	uint64_t ch = 0, pat = 0, shard = 0;
 	uint32_t sections = rd_argc(s) > 1 ? 0 : RD_INFO_DEFAULT;
 
 	for (uint32_t i = 1; i < rd_argc(s); i++)
 		sections |= rd_info_section(rd_arg(s, i));
+	if (sections & RD_INFO_STATS) {
+		/* distinct names over the lcores (it may ask them: re-entered) */
+		enum rd_res r = rd_pubsub_distinct(s, &ch, &pat, &shard);
+
+		if (r != RD_DONE)
+			return r;
+	}
+	rd_tracking_sync(lc);	/* (this lcore's batched tracking reads, counted) */
+	rd_info_gather(lc->app, rd_server(s), &in, os, sizeof(os), exe, sizeof(exe));
+	in.pubsub_channels = ch;
+	in.pubsub_patterns = pat;
+	in.pubsub_shard = shard;
 	rd_text_session(&t, s);
 	rd_info_render(&t, &in, sections);
 	if (t.failed) {

@@ -87,4 +87,16 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 /* The INFO text of the sections asked for. */
 void rd_info_render(struct rd_text *t, const struct rd_info *in, uint32_t sections);
 
+/*
+ * The node's distinct channels, patterns and shard channels (INFO's
+ * pubsub_channels, pubsub_patterns, pubsubshard_channels; pubsub_intro.c),
+ * for a handler: when more than one lcore has subscriptions every such
+ * lcore is asked in turn (RD_PENDING / RD_BUSY: call again when
+ * re-entered; it keeps its progress in s->step, s->cursor and the job
+ * area). Inside a transaction, where no other lcore can be asked, the
+ * sums (rd_pubsub_totals).
+ */
+enum rd_res rd_pubsub_distinct(struct rd_session *s, uint64_t *channels, uint64_t *patterns,
+			       uint64_t *shard);
+
 #endif

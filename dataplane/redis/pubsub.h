@@ -108,7 +108,10 @@ bool rd_pubsub_acl_channels(const struct rd_cmd *c, const struct resp_cmd *cmd, 
 struct rd_owner;
 void rd_pubsub_acl_kill_owner(struct rd_owner *o);
 
-/* The node's counts summed over lcores (INFO: a name on several lcores counts on each). */
+/*
+ * The lcores' counts summed (a name listened to on several lcores counts
+ * on each); the node's distinct counts: rd_pubsub_distinct (info.h).
+ */
 void rd_pubsub_totals(const struct wc_app *app, uint64_t *channels, uint64_t *patterns,
 		      uint64_t *shard);
 

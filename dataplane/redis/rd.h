@@ -455,9 +455,17 @@ const struct rd_cmd *const *rd_cmd_tops(unsigned *n);
 void rd_cmds_init(void);
 unsigned rd_cmd_count(void);
 
-/* Positions of the command's keys in its arguments; returns how many (at most max). */
+/*
+ * Positions of the command's keys in its arguments; returns how many (at
+ * most max). Arguments its key spec marks RD_KS_NOT_KEY (shard channels)
+ * are not keys here: not to ACL key rules, transactions, tracking or
+ * COMMAND GETKEYS, as in Redis 7.0.
+ */
 unsigned rd_cmd_keys(const struct rd_cmd *c, const struct resp_cmd *cmd, uint32_t *pos,
 		     unsigned max);
+/* The same with those arguments too (Redis's legacy range: cluster slot checks). */
+unsigned rd_cmd_key_args(const struct rd_cmd *c, const struct resp_cmd *cmd, uint32_t *pos,
+			 unsigned max);
 
 /* ---- the parts of the engine the session calls into ---- */
 

@@ -607,6 +607,12 @@ static void decide_moved_and_down(void **state)
 	assert_int_equal(rd_cluster_decide(m, &q, &node), RD_REDIR_DOWN_STATE);
 	rd_cluster_redirect_text(m, RD_REDIR_DOWN_STATE, 50, node, text, sizeof(text));
 	assert_string_equal(text, "CLUSTERDOWN The cluster is down");
+	/* shard channels are served while the cluster is down (Redis's default) */
+	q.shard_pubsub = true;
+	assert_int_equal(rd_cluster_decide(m, &q, &node), RD_REDIR_NONE);
+	q = query(12182);
+	q.shard_pubsub = true;
+	assert_int_equal(rd_cluster_decide(m, &q, &node), RD_REDIR_MOVED);
 	/* commands without keys go on regardless */
 	q = query(-1);
 	assert_int_equal(rd_cluster_decide(m, &q, &node), RD_REDIR_NONE);
@@ -672,6 +678,10 @@ static void decide_readonly_replica(void **state)
 	assert_int_equal(rd_cluster_decide(m, &q, &node), RD_REDIR_NONE);
 	q.write = true;
 	assert_int_equal(rd_cluster_decide(m, &q, &node), RD_REDIR_MOVED);
+	/* shard channels of my master's slots are served here without READONLY */
+	q = query(50);
+	q.shard_pubsub = true;
+	assert_int_equal(rd_cluster_decide(m, &q, &node), RD_REDIR_NONE);
 	/* READONLY reads of another master's slots still move */
 	q = query(12182);
 	q.readonly = true;

@@ -374,6 +374,92 @@ static void asking_lasts_one_command(void **state)
 	assert_false(session_of(&c)->flags & RD_C_ASKING);
 }
 
+/*
+ * Shard channels are keys to the slot check, as in Redis 7.0.15: SPUBLISH,
+ * SSUBSCRIBE and SUNSUBSCRIBE move to the node serving the channel's slot,
+ * and channels of different slots in one command are CROSSSLOT; plain
+ * channels go anywhere; COMMAND INFO gives the key specs redis-server
+ * gives (not_key), and COMMAND GETKEYS finds no keys in them.
+ */
+static void shard_channels_route_by_slot(void **state)
+{
+	struct client c = connect_();
+	struct rd_cluster_map *m = rd_cluster_map_new(), *old;
+	char mine[16], mine2[48], theirs[16], buf[256], want[512];
+
+	(void)state;
+	assert_non_null(m);
+	assert_int_equal(rd_cluster_map_add_node(m, srv.node_id, "198.18.0.11", 6379, 16379,
+						 RD_NODE_MASTER), 0);
+	assert_int_equal(rd_cluster_map_add_node(m, "e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca",
+						 "198.18.0.12", 6380, 16380, RD_NODE_MASTER), 1);
+	m->myself = 0;
+	rd_cluster_map_assign(m, 0, 8191, 0);
+	rd_cluster_map_assign(m, 8192, 16383, 1);
+	rd_cluster_map_finish(m);
+	old = rd_cluster_map_publish(&srv, m);
+	tag_for(100, mine, sizeof(mine));
+	snprintf(mine2, sizeof(mine2), "{%s}.b", mine);
+	tag_for(12182, theirs, sizeof(theirs));
+
+	snprintf(want, sizeof(want), "-MOVED 12182 198.18.0.12:6380\r\n");
+	assert_string_equal(cmd(&c, "SPUBLISH %s m", theirs), want);
+	assert_string_equal(cmd(&c, "SPUBLISH %s m", mine), ":0\r\n");
+	assert_string_equal(cmd(&c, "PUBLISH %s m", theirs), ":0\r\n");	/* not a shard channel */
+	assert_string_equal(cmd(&c, "SSUBSCRIBE %s", theirs), want);
+	assert_string_equal(cmd(&c, "SSUBSCRIBE %s %s", mine, theirs),
+			    "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+	snprintf(want, sizeof(want), "*3\r\n$10\r\nssubscribe\r\n$%zu\r\n%s\r\n:1\r\n"
+		 "*3\r\n$10\r\nssubscribe\r\n$%zu\r\n%s\r\n:2\r\n", strlen(mine), mine,
+		 strlen(mine2), mine2);
+	assert_string_equal(cmd(&c, "SSUBSCRIBE %s %s", mine, mine2), want);
+	assert_string_equal(cmd(&c, "SUNSUBSCRIBE %s %s", mine, theirs),
+			    "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+	snprintf(want, sizeof(want), "-MOVED 12182 198.18.0.12:6380\r\n");
+	assert_string_equal(cmd(&c, "SUNSUBSCRIBE %s", theirs), want);
+	snprintf(want, sizeof(want), "*3\r\n$12\r\nsunsubscribe\r\n$%zu\r\n%s\r\n:1\r\n"
+		 "*3\r\n$12\r\nsunsubscribe\r\n$%zu\r\n%s\r\n:0\r\n", strlen(mine), mine,
+		 strlen(mine2), mine2);
+	assert_string_equal(cmd(&c, "SUNSUBSCRIBE"), want);	/* no channel: no slot */
+	/* queued in a transaction: checked when queued and again at EXEC */
+	assert_string_equal(cmd(&c, "MULTI"), "+OK\r\n");
+	assert_string_equal(cmd(&c, "SPUBLISH %s m", theirs),
+			    "-MOVED 12182 198.18.0.12:6380\r\n");
+	assert_string_equal(cmd(&c, "EXEC"),
+			    "-EXECABORT Transaction discarded because of previous errors.\r\n");
+	assert_string_equal(cmd(&c, "MULTI"), "+OK\r\n");
+	assert_string_equal(cmd(&c, "SPUBLISH %s m", mine), "+QUEUED\r\n");
+	assert_string_equal(cmd(&c, "SET %s v", mine2), "+QUEUED\r\n");
+	assert_string_equal(cmd(&c, "EXEC"), "*2\r\n:0\r\n+OK\r\n");
+	/* what COMMAND says (redis-server 7.0.15's replies, byte for byte) */
+	assert_string_equal(cmd(&c, "COMMAND GETKEYS SPUBLISH ch m"),
+			    "-ERR The command has no key arguments\r\n");
+	assert_string_equal(cmd(&c, "COMMAND GETKEYSANDFLAGS SSUBSCRIBE a b"),
+			    "-ERR The command has no key arguments\r\n");
+	for (int i = 0; i < 3; i++) {
+		static const char *const names[] = { "spublish", "ssubscribe", "sunsubscribe" };
+		static const char *const heads[] = {
+			":3\r\n*4\r\n+pubsub\r\n+loading\r\n+stale\r\n+fast\r\n:1\r\n:1\r\n:1\r\n"
+			"*2\r\n+@pubsub\r\n+@fast\r\n",
+			":-2\r\n*4\r\n+pubsub\r\n+noscript\r\n+loading\r\n+stale\r\n:1\r\n:-1\r\n:1\r\n"
+			"*2\r\n+@pubsub\r\n+@slow\r\n",
+			":-1\r\n*4\r\n+pubsub\r\n+noscript\r\n+loading\r\n+stale\r\n:1\r\n:-1\r\n:1\r\n"
+			"*2\r\n+@pubsub\r\n+@slow\r\n",
+		};
+
+		snprintf(buf, sizeof(buf), "COMMAND INFO %s", names[i]);
+		snprintf(want, sizeof(want),
+			 "*1\r\n*10\r\n$%zu\r\n%s\r\n%s*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*1\r\n"
+			 "+not_key\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n"
+			 "$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n"
+			 "$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:%d\r\n"
+			 "$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n",
+			 strlen(names[i]), names[i], heads[i], i == 0 ? 0 : -1);
+		assert_string_equal(cmd(&c, "%s", buf), want);
+	}
+	rd_cluster_map_free(rd_cluster_map_publish(&srv, old));
+}
+
 static void keys_in_slot(void **state)
 {
 	struct client c = connect_();
@@ -534,6 +620,7 @@ int main(void)
 		cmocka_unit_test(transactions),
 		cmocka_unit_test(asking_lasts_one_command),
 		cmocka_unit_test(keys_in_slot),
+		cmocka_unit_test(shard_channels_route_by_slot),
 	};
 	const struct CMUnitTest plain[] = {
 		cmocka_unit_test(cluster_disabled),

@@ -534,6 +534,85 @@ static void low_pool_cuts_early(void **state)
 	dpc_close(&h, &fast);
 }
 
+/* Time passes on the frozen TCP clock; timers run. */
+static void advance(uint64_t ms)
+{
+	h.lc->tcp->now_ms += ms;
+	h.lc->tcp->now_us += ms * 1000;
+	wc_tcp_poll(h.lc);
+	wc_net_flush(h.lc);
+	dp_clear_sent(&h);
+}
+
+static bool idled_out(const struct dpc *c)
+{
+	const struct wc_tcb *t = tcb_of(c);
+
+	return !t || t->app_closed;
+}
+
+/*
+ * CONFIG timeout spares a client subscribed to anything (a channel, a
+ * pattern, a shard channel; RESP2 or RESP3), as Redis does; once it has no
+ * subscription left it times out again after being quiet that long.
+ */
+static void subscribers_exempt_from_idle_timeout(void **state)
+{
+	struct dpc plain, sub, psub, ssub;
+	static uint8_t b1[4096], b2[4096], b3[4096], b4[4096];
+	uint64_t idle0 = h.lc->tcp->st.idle_closed;
+	uint32_t saved = h.app.cfg.tcp_idle_ms;
+
+	(void)state;
+	open_conn(&plain, b1, sizeof(b1));
+	open_conn(&sub, b2, sizeof(b2));
+	open_conn(&psub, b3, sizeof(b3));
+	open_conn(&ssub, b4, sizeof(b4));
+	cmd1(&plain, "CONFIG SET timeout 2\r\n");
+	ASSERT_GOT(&plain, "+OK\r\n");
+	cmd1(&sub, "SUBSCRIBE c\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n");
+	cmd1(&psub, "HELLO 3\r\n");
+	cmd1(&psub, "PSUBSCRIBE p*\r\n");
+	ASSERT_GOT(&psub, ">3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:1\r\n");
+	cmd1(&ssub, "SSUBSCRIBE s\r\n");
+	ASSERT_GOT(&ssub, "*3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n");
+	/* five times the timeout: only the client without subscriptions goes */
+	for (int i = 0; i < 20; i++)
+		advance(500);
+	assert_true(idled_out(&plain));
+	assert_int_equal(h.lc->tcp->st.idle_closed, idle0 + 1);
+	assert_false(idled_out(&sub) || idled_out(&psub) || idled_out(&ssub));
+	/* and they still get their messages */
+	CMD2(&psub, &sub, "PUBLISH c late\r\n");
+	ASSERT_GOT(&psub, ":1\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$4\r\nlate\r\n");
+	/* without subscriptions they time out again: quiet for the timeout after the last one */
+	cmd1(&sub, "UNSUBSCRIBE\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$11\r\nunsubscribe\r\n$1\r\nc\r\n:0\r\n");
+	cmd1(&psub, "PUNSUBSCRIBE\r\n");
+	ASSERT_GOT(&psub, ">3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n");
+	advance(1500);
+	assert_false(idled_out(&sub) || idled_out(&psub) || idled_out(&ssub));
+	advance(1000);
+	assert_true(idled_out(&sub));
+	assert_true(idled_out(&psub));
+	assert_false(idled_out(&ssub));
+	cmd1(&ssub, "SUNSUBSCRIBE s\r\n");
+	ASSERT_GOT(&ssub, "*3\r\n$12\r\nsunsubscribe\r\n$1\r\ns\r\n:0\r\n");
+	for (int i = 0; i < 6; i++)
+		advance(500);
+	assert_true(idled_out(&ssub));
+	assert_int_equal(h.lc->tcp->st.idle_closed, idle0 + 4);
+	h.app.cfg.tcp_idle_ms = saved;
+	dpc_close(&h, &plain);
+	dpc_close(&h, &sub);
+	dpc_close(&h, &psub);
+	dpc_close(&h, &ssub);
+	advance(60000);	/* (the closed connections' FIN and TIME_WAIT timers run out) */
+	assert_false(rd_pubsub_lcore_active(&h.app, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,6 +625,7 @@ int main(void)
 		cmocka_unit_test(obuf_config),
 		cmocka_unit_test(big_message),
 		cmocka_unit_test(low_pool_cuts_early),
+		cmocka_unit_test(subscribers_exempt_from_idle_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
