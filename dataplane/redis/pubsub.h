@@ -15,16 +15,17 @@
  * reads the publisher's arguments in place while it waits; the receivers of
  * every lcore add up to the reply. A publisher's next command starts only
  * after its PUBLISH completed everywhere, so its messages arrive in order.
- * An owner call first drains the bus of its lcore, so what a publisher sent
- * there earlier by bus (a PUBLISH inside a transaction, below) is
- * delivered first.
+ * An owner call first drains the bus of its lcore, so what the publisher's
+ * writes told it earlier by bus (keyspace events) is delivered first.
  *
  * Inside a transaction (EXEC runs its commands on one lcore and cannot
- * wait for others) PUBLISH delivers inline on that lcore and by bus message
- * (core/bus.h: flushed before EXEC's completion, so before its reply) to
- * the others; its count then includes only the subscribers of the lcore
- * that ran the transaction. SUBSCRIBE and its kin inside a transaction run
- * only when it runs on the connection's own lcore (no keys elsewhere).
+ * wait for others) PUBLISH delivers inline on that lcore, and once the
+ * transaction is over the connection's lcore delivers it on the others
+ * (rd_pubsub_tx_owner, an owner call per lcore reading the queued
+ * arguments, of any size) before EXEC replies; its count in EXEC's reply
+ * is the sum (multi.h). SUBSCRIBE and its kin inside a transaction that
+ * runs on another lcore run on the connection's lcore after it, their
+ * replies in their places in EXEC's.
  */
 #ifndef WC_REDIS_PUBSUB_H
 #define WC_REDIS_PUBSUB_H
@@ -63,6 +64,13 @@ unsigned rd_pubsub_local(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 bool rd_pubsub_lcore_wants_keyspace(const struct wc_app *app, unsigned i);
 
 /* ---- the rest of the engine ---- */
+
+/*
+ * After a transaction (multi.h): deliver its PUBLISHes on this lcore, unless
+ * the transaction ran here; an owner function for rd_fanout_lcores.
+ */
+struct rd_owner;
+void rd_pubsub_tx_owner(struct rd_owner *o);
 
 /* Has lcore i any subscription at all (channels, patterns, shard channels)? Any lcore. */
 bool rd_pubsub_lcore_active(const struct wc_app *app, unsigned i);

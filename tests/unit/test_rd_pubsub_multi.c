@@ -1,0 +1,383 @@
+/*
+ * test_rd_pubsub_multi.c - Pub/Sub across two lcores that both hold
+ * connections: the NIC-less harness's lcore 0 and a second worker, lcore 1,
+ * that owns partition 1, reached through a real mailbox and the bus. The
+ * test serves them by hand in an order the real loop may take (every lcore
+ * serves its mailbox, then takes its completions, then drains its bus), so
+ * each interleaving is deterministic. Covers PUBLISH inside a transaction
+ * that runs on the other lcore or on its own: messages of any size reach
+ * every subscriber on both lcores, counted in EXEC's reply, in the
+ * publisher's order.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dp_tcpclient.h"
+#include "net/tcp_impl.h"
+#include "store/mailbox.h"
+#include "wirecache/slot.h"
+
+#define NLC 2
+#define BIG (1u << 20)
+
+static struct dp_harness h;
+static struct wc_lcore *lcs[NLC];
+static uint16_t next_port = 35000;
+
+/* A client connection, on lcore lc. */
+struct cli {
+	struct dpc c;
+	unsigned lc;
+};
+
+static struct cli *clis[8];
+static unsigned nclis;
+
+static void redis_cfg(struct wc_config *c)
+{
+	c->memory = 64u << 20;
+	c->max_conns = 64;
+	c->redis_port = 6379;
+}
+
+/* The harness talks to lcore i from now on. */
+static void on(unsigned i)
+{
+	h.lc = lcs[i];
+}
+
+/* Keys of these slots live in partition 1, on lcore 1. */
+static void route_to_remote(const char *key)
+{
+	uint16_t *slots = (uint16_t *)(uintptr_t)h.app.slot_part;
+
+	slots[wc_key_slot((const uint8_t *)key, strlen(key))] = 1;
+}
+
+static int setup(void **state)
+{
+	struct wc_app *app = &h.app;
+	struct wc_part_cfg pc;
+	enum wc_status err;
+	struct wc_lcore *lc1;
+
+	(void)state;
+	if (dp_eal_init() != 0 || dp_setup(&h, redis_cfg) != 0)
+		return -1;
+	dp_freeze_clock(&h);
+	lcs[0] = h.lc;
+	wc_part_cfg_default(&pc);
+	pc.mem_bytes = 8u << 20;
+	pc.max_value = (uint32_t)app->cfg.max_value;
+	app->parts[1] = wc_part_create(&pc, &h.mem, &err);
+	app->mbox = wc_mbox_create(NLC, 64, &wc_mem_mmap);
+	lc1 = rte_zmalloc("rd_psm_lc1", sizeof(*lc1), 64);
+	if (!app->parts[1] || !app->mbox || !lc1)
+		return -1;
+	/* the bus again, for two lcores */
+	wc_bus_fini(app);
+	app->nparts = 2;
+	app->part_owner[1] = 1;
+	app->nworkers = NLC;
+	app->lc[1] = lc1;
+	if (wc_lcore_init(app, lc1, 1, rte_lcore_id()) != 0 || wc_bus_init(app) != 0)
+		return -1;
+	dp_bus_hold = lcs[0]->bus;
+	lc1->part_idx[lc1->nparts++] = 1;
+	lc1->ctx.clock = lcs[0]->ctx.clock;
+	lcs[0]->env.mbox = app->mbox;
+	lcs[0]->env.nparts = 2;
+	lcs[1] = lc1;
+	on(1);
+	dp_freeze_clock(&h);
+	on(0);
+	route_to_remote("x");
+	route_to_remote("y");
+	dp_learn_client(&h);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct wc_app *app = &h.app;
+
+	(void)state;
+	on(0);
+	wc_bus_fini(app);
+	wc_lcore_fini(lcs[1]);
+	rte_free(lcs[1]);
+	app->lc[1] = NULL;
+	app->nworkers = 1;
+	wc_part_destroy(app->parts[1]);
+	wc_mbox_destroy(app->mbox);
+	app->mbox = NULL;
+	lcs[0]->env.mbox = NULL;
+	dp_teardown(&h);
+	return 0;
+}
+
+/* ---- clients ---- */
+
+/* Take what the node sent to c, leaving the segments for the other clients. */
+static void take(struct dpc *c)
+{
+	struct rte_mbuf *copy[DP_MAX_SENT];
+	unsigned n = h.nsent;
+
+	memcpy(copy, h.sent, n * sizeof(copy[0]));
+	for (unsigned i = 0; i < n; i++)
+		rte_mbuf_refcnt_update(copy[i], 1);
+	dpc_drain(&h, c);
+	memcpy(h.sent, copy, n * sizeof(copy[0]));
+	h.nsent = n;
+}
+
+static void collect(void)
+{
+	for (unsigned i = 0; i < nclis; i++)
+		take(&clis[i]->c);
+	dp_clear_sent(&h);
+}
+
+static size_t received(void)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < nclis; i++)
+		n += clis[i]->c.n;
+	return n;
+}
+
+/* One turn of both lcores: mailboxes served, then completions taken, then the bus drained. */
+static unsigned turn(void)
+{
+	struct wc_mbox_req *done[32];
+	unsigned work = 0;
+
+	for (unsigned i = 0; i < NLC; i++)
+		work += wc_mbox_serve(h.app.mbox, i, &lcs[i]->ctx, 64);
+	for (unsigned i = 0; i < NLC; i++) {
+		unsigned n = wc_mbox_collect(h.app.mbox, i, done, 32);
+
+		for (unsigned j = 0; j < n; j++)
+			wc_rd_tcp_complete(lcs[i], done[j]);
+		work += n;
+	}
+	for (unsigned i = 0; i < NLC; i++)
+		work += wc_bus_drain(lcs[i], 64);
+	for (unsigned i = 0; i < NLC; i++) {
+		rd_push_output(lcs[i]);
+		wc_net_flush(lcs[i]);
+	}
+	collect();
+	return work;
+}
+
+/* Run both lcores and acknowledge what every client got, until nothing moves. */
+static void settle(void)
+{
+	for (int r = 0; r < 20000; r++) {
+		size_t before = received();
+		unsigned work = turn();
+
+		for (unsigned i = 0; i < nclis; i++) {
+			on(clis[i]->lc);
+			dpc_ack(&h, &clis[i]->c);
+			collect();
+		}
+		on(0);
+		if (!work && received() == before)
+			return;
+	}
+	fail_msg("the lcores never settled");
+}
+
+static void open_cli(struct cli *c, unsigned lc, uint8_t *buf, size_t cap)
+{
+	c->lc = lc;
+	on(lc);
+	assert_true(dpc_open(&h, &c->c, next_port++, 6379, buf, cap));
+	on(0);
+	clis[nclis++] = c;
+}
+
+static void close_cli(struct cli *c)
+{
+	on(c->lc);
+	dpc_close(&h, &c->c);
+	on(0);
+	for (unsigned i = 0; i < nclis; i++) {
+		if (clis[i] == c) {
+			clis[i] = clis[--nclis];
+			break;
+		}
+	}
+	settle();
+}
+
+/* c sends n bytes (in segments); both lcores run until everything is answered. */
+static void send_n(struct cli *c, const void *data, size_t n)
+{
+	uint8_t f[2048];
+	const uint8_t *p = data;
+
+	on(c->lc);
+	for (size_t off = 0; off < n; off += 1400) {
+		size_t seg = n - off < 1400 ? n - off : 1400;
+
+		dp_input(&h, f, dp_tcp_ports(f, c->c.cport, c->c.dport,
+					     RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->c.seq, c->c.ack,
+					     65535, p + off, seg, NULL, 0));
+		c->c.seq += (uint32_t)seg;
+		collect();
+		if ((off / 1400) % 16 == 15) {
+			on(0);
+			settle();
+			on(c->lc);
+		}
+	}
+	on(0);
+	settle();
+}
+
+static void send_str(struct cli *c, const char *str)
+{
+	send_n(c, str, strlen(str));
+}
+
+static void clear(void)
+{
+	for (unsigned i = 0; i < nclis; i++)
+		clis[i]->c.n = 0;
+}
+
+#define ASSERT_GOT(cl, want)                                                                  \
+	do {                                                                                  \
+		if (!dpc_matches((want), (cl)->c.buf, (cl)->c.n))                             \
+			fail_msg("wanted %s\n   got %.*s", (want), (int)((cl)->c.n > 2000 ? 2000 : \
+				 (cl)->c.n), (const char *)(cl)->c.buf);                     \
+	} while (0)
+
+/* ---- messages ---- */
+
+static uint8_t payload[BIG];
+
+/* A PUBLISH of n bytes of the payload (starting at byte `from`) into buf; its length. */
+static size_t publish_cmd(uint8_t *buf, const char *ch, size_t from, size_t n)
+{
+	size_t k = (size_t)sprintf((char *)buf, "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n$%zu\r\n",
+				   strlen(ch), ch, n);
+
+	memcpy(buf + k, payload + from, n);
+	memcpy(buf + k + n, "\r\n", 2);
+	return k + n + 2;
+}
+
+/* The frame a RESP2 subscriber of ch gets for that message. */
+static size_t message_frame(uint8_t *buf, const char *pat, const char *ch, size_t from, size_t n)
+{
+	size_t k;
+
+	if (pat)
+		k = (size_t)sprintf((char *)buf, "*4\r\n$8\r\npmessage\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n$%zu\r\n",
+				    strlen(pat), pat, strlen(ch), ch, n);
+	else
+		k = (size_t)sprintf((char *)buf, "*3\r\n$7\r\nmessage\r\n$%zu\r\n%s\r\n$%zu\r\n",
+				    strlen(ch), ch, n);
+	memcpy(buf + k, payload + from, n);
+	memcpy(buf + k + n, "\r\n", 2);
+	return k + n + 2;
+}
+
+static uint8_t buf_a[BIG + (BIG / 2)], buf_b[BIG + (BIG / 2)], buf_p[BIG + (BIG / 2)];
+static uint8_t buf_pub[1 << 16], reqs[3 * BIG], want[3 * BIG];
+
+/*
+ * A transaction that runs on lcore 1 (its key lives there), sent from lcore
+ * 0, publishes messages of 100 KB, 1 MB and a few bytes: subscribers on
+ * both lcores (a channel on each, a pattern on lcore 1) get all of them
+ * whole, in order, between the publisher's plain PUBLISHes before and
+ * after, and EXEC counts 3 receivers for each.
+ */
+static void tx_publish_any_size(void **state)
+{
+	struct cli a, b, p, pub;
+	size_t n = 0, w;
+
+	(void)state;
+	for (size_t i = 0; i < BIG; i++)
+		payload[i] = (uint8_t)('a' + (i * 7 + i / 251) % 26);
+	open_cli(&a, 0, buf_a, sizeof(buf_a));
+	open_cli(&b, 1, buf_b, sizeof(buf_b));
+	open_cli(&p, 1, buf_p, sizeof(buf_p));
+	open_cli(&pub, 0, buf_pub, sizeof(buf_pub));
+	send_str(&a, "SUBSCRIBE ch\r\n");
+	send_str(&b, "SUBSCRIBE ch\r\n");
+	send_str(&p, "PSUBSCRIBE c?\r\n");
+	ASSERT_GOT(&a, "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+	ASSERT_GOT(&b, "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+	ASSERT_GOT(&p, "*3\r\n$10\r\npsubscribe\r\n$2\r\nc?\r\n:1\r\n");
+	clear();
+
+	n += publish_cmd(reqs + n, "ch", 0, 10);
+	n += (size_t)sprintf((char *)reqs + n, "MULTI\r\nSET x 1\r\n");
+	n += publish_cmd(reqs + n, "ch", 1, 100 * 1024);
+	n += publish_cmd(reqs + n, "ch", 2, BIG);
+	n += publish_cmd(reqs + n, "ch", 3, 5);
+	n += (size_t)sprintf((char *)reqs + n, "EXEC\r\n");
+	n += publish_cmd(reqs + n, "ch", 4, 10);
+	send_n(&pub, reqs, n);
+	ASSERT_GOT(&pub, ":3\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n"
+			 "*4\r\n+OK\r\n:3\r\n:3\r\n:3\r\n:3\r\n");
+
+	for (unsigned k = 0; k < 3; k++) {
+		struct cli *c = k == 0 ? &a : k == 1 ? &b : &p;
+		const char *pat = k == 2 ? "c?" : NULL;
+
+		w = message_frame(want, pat, "ch", 0, 10);
+		w += message_frame(want + w, pat, "ch", 1, 100 * 1024);
+		w += message_frame(want + w, pat, "ch", 2, BIG);
+		w += message_frame(want + w, pat, "ch", 3, 5);
+		w += message_frame(want + w, pat, "ch", 4, 10);
+		assert_int_equal(c->c.n, w);
+		assert_memory_equal(c->c.buf, want, w);
+	}
+	clear();
+
+	/* from lcore 1, a transaction that runs on lcore 0; then one with no key (it runs at home) */
+	close_cli(&pub);
+	open_cli(&pub, 1, buf_pub, sizeof(buf_pub));
+	n = (size_t)sprintf((char *)reqs, "MULTI\r\nSET k0 1\r\n");
+	n += publish_cmd(reqs + n, "ch", 5, 100 * 1024);
+	n += (size_t)sprintf((char *)reqs + n, "GET k0\r\nEXEC\r\nMULTI\r\n");
+	n += publish_cmd(reqs + n, "ch", 6, 3);
+	n += (size_t)sprintf((char *)reqs + n, "PING\r\nEXEC\r\n");
+	send_n(&pub, reqs, n);
+	ASSERT_GOT(&pub, "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n+OK\r\n:3\r\n$1\r\n1\r\n"
+			 "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:3\r\n+PONG\r\n");
+	w = message_frame(want, NULL, "ch", 5, 100 * 1024);
+	w += message_frame(want + w, NULL, "ch", 6, 3);
+	assert_int_equal(a.c.n, w);
+	assert_memory_equal(a.c.buf, want, w);
+	assert_int_equal(b.c.n, w);
+	assert_memory_equal(b.c.buf, want, w);
+	close_cli(&a);
+	close_cli(&b);
+	close_cli(&p);
+	close_cli(&pub);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(tx_publish_any_size),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
