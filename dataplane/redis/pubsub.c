@@ -65,11 +65,13 @@ static void update_flag(struct rd_session *s)
 		s->flags &= ~RD_C_PUBSUB;
 }
 
+/* Inside a transaction that runs on another lcore: the command runs again at home, later. */
 static bool not_here(struct rd_session *s)
 {
 	if (on_home(s))
 		return false;
-	rd_err(s, "ERR a subscription inside a transaction that runs on another core");
+	if (!rd_tx_defer(s, RD_TX_RUN_HOME, 0))
+		rd_err(s, "ERR a subscription inside a transaction that runs on another core");
 	return true;
 }
 

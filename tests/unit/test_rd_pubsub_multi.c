@@ -7,7 +7,9 @@
  * each interleaving is deterministic. Covers PUBLISH inside a transaction
  * that runs on the other lcore or on its own: messages of any size reach
  * every subscriber on both lcores, counted in EXEC's reply, in the
- * publisher's order.
+ * publisher's order; SUBSCRIBE and its kin inside a transaction that runs
+ * on the other lcore: the replies Redis 7.0 gives, in RESP2 and RESP3, and
+ * the subscriptions made on the connection's lcore.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -373,10 +375,65 @@ static void tx_publish_any_size(void **state)
 	close_cli(&pub);
 }
 
+/*
+ * SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE inside a transaction that
+ * runs on the other lcore: EXEC's reply holds their confirmations in their
+ * places (as redis-server 7.0.15 answers, RESP2 and RESP3), the
+ * subscriptions live on the connection's lcore and get messages.
+ */
+static void tx_subscribe_elsewhere(void **state)
+{
+	struct cli s2, s3, pub;
+
+	(void)state;
+	open_cli(&s2, 0, buf_a, sizeof(buf_a));
+	open_cli(&s3, 1, buf_b, sizeof(buf_b));
+	open_cli(&pub, 0, buf_pub, sizeof(buf_pub));
+	/* RESP2, lcore 0, the transaction on lcore 1 */
+	send_str(&s2, "MULTI\r\nSUBSCRIBE a b\r\nPSUBSCRIBE p*\r\nSET x 1\r\nEXEC\r\n");
+	ASSERT_GOT(&s2, "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n"
+			"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+			"*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"
+			"*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:3\r\n+OK\r\n");
+	/* RESP3, lcore 1, the transaction on lcore 0 */
+	send_str(&s3, "HELLO 3\r\n");
+	clear();
+	send_str(&s3, "MULTI\r\nSET k0 1\r\nSUBSCRIBE a\r\nPSUBSCRIBE p*\r\nSSUBSCRIBE s\r\nEXEC\r\n");
+	ASSERT_GOT(&s3, "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*4\r\n+OK\r\n"
+			">3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+			">3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:2\r\n"
+			"-ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client\r\n");
+	/* subscribed where they live: both get messages, counted over both lcores */
+	clear();
+	send_str(&pub, "PUBLISH a 1\r\nPUBLISH b 2\r\nPUBLISH p1 3\r\n");
+	ASSERT_GOT(&pub, ":2\r\n:1\r\n:2\r\n");
+	ASSERT_GOT(&s2, "*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\n1\r\n"
+			"*3\r\n$7\r\nmessage\r\n$1\r\nb\r\n$1\r\n2\r\n"
+			"*4\r\n$8\r\npmessage\r\n$2\r\np*\r\n$2\r\np1\r\n$1\r\n3\r\n");
+	ASSERT_GOT(&s3, ">3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\n1\r\n"
+			">4\r\n$8\r\npmessage\r\n$2\r\np*\r\n$2\r\np1\r\n$1\r\n3\r\n");
+	/* and the unsubscribes, again on the other lcore */
+	clear();
+	send_str(&s3, "MULTI\r\nSET k0 2\r\nUNSUBSCRIBE a\r\nPUNSUBSCRIBE\r\nUNSUBSCRIBE\r\n"
+		      "GET k0\r\nEXEC\r\n");
+	ASSERT_GOT(&s3, "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*5\r\n"
+			"+OK\r\n>3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:1\r\n"
+			">3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n"
+			">3\r\n$11\r\nunsubscribe\r\n_\r\n:0\r\n$1\r\n2\r\n");
+	clear();
+	send_str(&pub, "PUBLISH a 4\r\n");
+	ASSERT_GOT(&pub, ":1\r\n");
+	assert_int_equal(s3.c.n, 0);
+	close_cli(&s2);
+	close_cli(&s3);
+	close_cli(&pub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tx_publish_any_size),
+		cmocka_unit_test(tx_subscribe_elsewhere),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
