@@ -174,6 +174,13 @@ static void emit(struct wc_lcore *lc, const struct rd_keyev *ev)
 							      __ATOMIC_RELAXED)))
 		return;	/* no class for it, no tracking client anywhere */
 	lc->keyev.raised++;
+	if (notify && ev->client_id && notifier.self) {
+		/* a transaction's own notifications go into its reply, as Redis writes them */
+		struct rd_session *es = rd_pubsub_exec_session(lc);
+
+		if (es && es->id == ev->client_id)
+			notifier.self(lc, es, ev);
+	}
 	for (unsigned i = 0; i < app->nworkers; i++) {
 		struct keyev_msg *m;
 
@@ -321,6 +328,7 @@ void rd_keyev_setup(void)
 {
 	static const struct rd_keyev_notifier pubsub = {
 		.deliver = rd_keyev_notify, .wants = rd_keyev_wants_keyspace,
+		.self = rd_keyev_notify_self,
 	};
 
 	rd_keyev_set_notifier(&pubsub);

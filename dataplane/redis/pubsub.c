@@ -232,14 +232,20 @@ static void publish_owner(struct rd_owner *o)
 /*
  * Inside EXEC (one lcore, no waiting): deliver on the lcore the transaction
  * runs on; the connection's lcore delivers on the others once it is over
- * (rd_pubsub_tx_owner) and the reply counts them all (multi.h).
+ * (rd_pubsub_tx_owner) and the reply counts them all (multi.h). The
+ * publisher's own subscriptions get it inside EXEC's reply, before the
+ * count, as in Redis (pubsub.h: a transaction's own pushes).
  */
 static void publish_in_tx(struct rd_session *s, uint8_t kind)
 {
 	struct wc_lcore *lc = rd_lcore(s);
 	const struct resp_arg *ch = rd_arg(s, 1);
 	struct ps_msg m = msg_of(s, 2);
-	int64_t n = ps_deliver(lc->pubsub, kind, ch->u.p, (uint32_t)ch->len, &m);
+	int64_t n = ps_deliver_self(s, rd_out(s), kind, ch->u.p, (uint32_t)ch->len, &m);
+
+	rd_pubsub_skip(lc, s->id);
+	n += ps_deliver(lc->pubsub, kind, ch->u.p, (uint32_t)ch->len, &m);
+	rd_pubsub_skip(lc, 0);
 
 	if (!rd_tx_defer(s, RD_TX_COUNT, n))
 		resp_int(rd_out(s), n);
@@ -273,7 +279,9 @@ void rd_pubsub_tx_owner(struct rd_owner *o)
 	/* what the transaction told this lcore by bus (its keyspace events) goes first */
 	if (lc->id != o->s->push.home && lc->bus)
 		(void)wc_bus_drain(lc, 64);
+	rd_pubsub_skip(lc, o->s->id);	/* (the publisher had its own in its reply) */
 	rd_tx_each_count(o->s, tx_publish_one, lc);
+	rd_pubsub_skip(lc, 0);
 }
 
 static enum rd_res do_publish(struct rd_session *s, uint8_t kind)

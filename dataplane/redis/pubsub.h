@@ -57,6 +57,23 @@ unsigned rd_pubsub_local(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 			 const uint8_t *msg, uint32_t mlen);
 
 /*
+ * A transaction's own pushes. Redis writes the messages a transaction's
+ * commands send its own client into EXEC's reply, each where its command
+ * made it (before the command's own reply, for a keyspace notification).
+ * While EXEC of s runs on lcore lc (rd_pubsub_exec, multi.c; s's
+ * push.flags has RD_PUSH_EXEC from before the call until EXEC replied):
+ * rd_pubsub_self delivers to s from its own subscriptions into its reply
+ * (wherever the transaction runs: s is lent to that lcore), and deliveries
+ * of the same message elsewhere skip s (rd_pubsub_skip: the writer's id,
+ * around one delivery on an lcore).
+ */
+unsigned rd_pubsub_self(struct rd_session *s, const uint8_t *ch, uint32_t chlen,
+			const uint8_t *msg, uint32_t mlen);
+void rd_pubsub_skip(struct wc_lcore *lc, uint64_t client);
+void rd_pubsub_exec(struct wc_lcore *lc, struct rd_session *s);	/* NULL: over */
+struct rd_session *rd_pubsub_exec_session(struct wc_lcore *lc);
+
+/*
  * May lcore i have a subscriber for a keyspace/keyevent channel (a channel
  * starting with "__keyspace@" or "__keyevent@", or any pattern)? Cheap,
  * read from any lcore.

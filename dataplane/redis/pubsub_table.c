@@ -485,14 +485,11 @@ static void frame_build(struct frame *f, uint8_t *buf)
 	f->len = n;
 }
 
-/* One frame to one subscriber (RESP3: a push; RESP2: an array). */
-static void frame_send(struct rd_session *s, const struct frame *f)
+/* One frame into o (RESP3: a push; RESP2: an array). */
+static void frame_write(struct mc_out *o, uint8_t proto, const struct frame *f)
 {
-	struct mc_out *o = rd_push_begin(s);
-	char t = s->proto >= 3 ? '>' : '*';
+	char t = proto >= 3 ? '>' : '*';
 
-	if (!o)
-		return;
 	if (f->buf) {
 		mc_out_char(o, t);
 		mc_out_put(o, f->buf + 1, f->len - 1);
@@ -506,7 +503,23 @@ static void frame_send(struct rd_session *s, const struct frame *f)
 		msg_write(o, f->m);
 		mc_out_put(o, "\r\n", 2);
 	}
+}
+
+/* One frame to one subscriber. */
+static void frame_send(struct rd_session *s, const struct frame *f)
+{
+	struct mc_out *o = rd_push_begin(s);
+
+	if (!o)
+		return;
+	frame_write(o, s->proto, f);
 	rd_push_end(s);
+}
+
+/* Is l's session the one whose own transaction wrote this frame into its reply? */
+static bool skipped(const struct rd_pubsub_lc *ps, const struct ps_link *l)
+{
+	return ps->skip_id && l->s->id == ps->skip_id && (l->s->push.flags & RD_PUSH_EXEC);
 }
 
 static unsigned send_all(struct rd_pubsub_lc *ps, const struct ps_name *n, struct frame *f)
@@ -519,7 +532,38 @@ static unsigned send_all(struct rd_pubsub_lc *ps, const struct ps_name *n, struc
 	if (frame_bound(f) <= sizeof(ps->frame))
 		frame_build(f, ps->frame);
 	for (const struct ps_link *l = n->first; l; l = l->cnext) {
+		if (skipped(ps, l))
+			continue;
 		frame_send(l->s, f);
+		k++;
+	}
+	return k;
+}
+
+unsigned ps_deliver_self(struct rd_session *s, struct mc_out *o, uint8_t kind, const uint8_t *ch,
+			 uint32_t chlen, const struct ps_msg *m)
+{
+	struct frame f = { .what = kind == PS_SHARD ? "smessage" : "message", .ch = ch,
+			   .chlen = chlen, .m = m };
+	unsigned k = 0;
+
+	/* (s's own links and their names: nobody else changes them while s is lent) */
+	for (const struct ps_link *l = s->sub.head; l; l = l->snext) {
+		if (l->n->kind == kind && l->n->len == chlen && !memcmp(l->n->name, ch, chlen)) {
+			frame_write(o, s->proto, &f);
+			k++;
+		}
+	}
+	if (kind != PS_CHANNEL)
+		return k;
+	f.what = "pmessage";
+	for (const struct ps_link *l = s->sub.head; l; l = l->snext) {
+		if (l->n->kind != PS_PATTERN ||
+		    !rd_glob_match(l->n->name, l->n->len, ch, chlen, false))
+			continue;
+		f.pat = l->n->name;
+		f.patlen = l->n->len;
+		frame_write(o, s->proto, &f);
 		k++;
 	}
 	return k;
@@ -557,6 +601,31 @@ unsigned rd_pubsub_local(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 	struct ps_msg m = { .p = msg, .len = mlen };
 
 	return ps_deliver(lc->pubsub, PS_CHANNEL, ch, chlen, &m);
+}
+
+unsigned rd_pubsub_self(struct rd_session *s, const uint8_t *ch, uint32_t chlen,
+			const uint8_t *msg, uint32_t mlen)
+{
+	struct ps_msg m = { .p = msg, .len = mlen };
+
+	return ps_deliver_self(s, rd_out(s), PS_CHANNEL, ch, chlen, &m);
+}
+
+void rd_pubsub_skip(struct wc_lcore *lc, uint64_t client)
+{
+	if (lc->pubsub)
+		lc->pubsub->skip_id = client;
+}
+
+void rd_pubsub_exec(struct wc_lcore *lc, struct rd_session *s)
+{
+	if (lc->pubsub)
+		lc->pubsub->exec_s = s;
+}
+
+struct rd_session *rd_pubsub_exec_session(struct wc_lcore *lc)
+{
+	return lc->pubsub ? lc->pubsub->exec_s : NULL;
 }
 
 void rd_pubsub_release(struct wc_lcore *lc, struct rd_session *s)

@@ -9,7 +9,10 @@
  * every subscriber on both lcores, counted in EXEC's reply, in the
  * publisher's order; SUBSCRIBE and its kin inside a transaction that runs
  * on the other lcore: the replies Redis 7.0 gives, in RESP2 and RESP3, and
- * the subscriptions made on the connection's lcore.
+ * the subscriptions made on the connection's lcore; a RESP3 client's own
+ * keyspace notifications before its write's reply, wherever the key lives,
+ * and inside EXEC's reply in a transaction, as redis-server 7.0.15 sends
+ * them (and to the other subscribers once).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -259,11 +262,26 @@ static void clear(void)
 		clis[i]->c.n = 0;
 }
 
+/* Where got and want first differ (for the message of a failure). */
+static size_t first_diff(const char *want, const uint8_t *got, size_t n)
+{
+	size_t i = 0;
+
+	while (want[i] && i < n && (uint8_t)want[i] == got[i])
+		i++;
+	return i;
+}
+
 #define ASSERT_GOT(cl, want)                                                                  \
 	do {                                                                                  \
-		if (!dpc_matches((want), (cl)->c.buf, (cl)->c.n))                             \
-			fail_msg("wanted %s\n   got %.*s", (want), (int)((cl)->c.n > 2000 ? 2000 : \
-				 (cl)->c.n), (const char *)(cl)->c.buf);                     \
+		if (!dpc_matches((want), (cl)->c.buf, (cl)->c.n)) {                           \
+			size_t d_ = first_diff((want), (cl)->c.buf, (cl)->c.n);               \
+			size_t from_ = d_ > 80 ? d_ - 80 : 0;                                 \
+			fail_msg("got %zu bytes, %zu wanted; from byte %zu, wanted %.300s\n"   \
+				 "   got %.*s", (cl)->c.n, strlen(want), from_, (want) + from_,    \
+				 (int)((cl)->c.n - from_ > 300 ? 300 : (cl)->c.n - from_),     \
+				 (const char *)(cl)->c.buf + from_);                          \
+		}                                                                             \
 	} while (0)
 
 /* ---- messages ---- */
@@ -429,11 +447,99 @@ static void tx_subscribe_elsewhere(void **state)
 	close_cli(&pub);
 }
 
+/* The pair of notifications of one event, as a subscriber of __key*@0__:* gets them. */
+static size_t notes(char *buf, char t, const char *key, const char *ev)
+{
+	return (size_t)sprintf(buf,
+			       "%c4\r\n$8\r\npmessage\r\n$12\r\n__key*@0__:*\r\n$%zu\r\n__keyspace@0__:%s\r\n"
+			       "$%zu\r\n%s\r\n"
+			       "%c4\r\n$8\r\npmessage\r\n$12\r\n__key*@0__:*\r\n$%zu\r\n__keyevent@0__:%s\r\n"
+			       "$%zu\r\n%s\r\n",
+			       t, 15 + strlen(key), key, strlen(ev), ev, t, 15 + strlen(ev), ev,
+			       strlen(key), key);
+}
+
+/*
+ * A RESP3 client subscribed to keyspace notifications that writes: its own
+ * notification comes before its write's reply, whether the key lives on
+ * its lcore or the other (the owner's bus message is handled before the
+ * completion); in a transaction, inside EXEC's reply before each command's
+ * reply (redis-server 7.0.15 does so), whether the transaction runs here
+ * or there, with a PUBLISH to itself likewise. Another subscriber gets each
+ * notification once.
+ */
+static void own_notifications_first(void **state)
+{
+	struct cli w, o, c;
+	static char exp_w[8192], exp_o[8192];
+	size_t nw = 0, no = 0;
+
+	(void)state;
+	open_cli(&w, 0, buf_a, sizeof(buf_a));
+	open_cli(&o, 1, buf_b, sizeof(buf_b));
+	open_cli(&c, 0, buf_pub, sizeof(buf_pub));
+	send_str(&c, "CONFIG SET notify-keyspace-events KEA\r\n");
+	ASSERT_GOT(&c, "+OK\r\n");
+	send_str(&w, "HELLO 3\r\n");
+	send_str(&w, "PSUBSCRIBE __key*@0__:*\r\n");
+	send_str(&o, "PSUBSCRIBE __key*@0__:*\r\n");
+	clear();
+
+	/* plain writes: on its own lcore, then on the other */
+	send_str(&w, "SET k0 a\r\n");
+	nw += notes(exp_w + nw, '>', "k0", "set");
+	nw += (size_t)sprintf(exp_w + nw, "+OK\r\n");
+	ASSERT_GOT(&w, exp_w);
+	send_str(&w, "SET x a\r\n");
+	nw += notes(exp_w + nw, '>', "x", "set");
+	nw += (size_t)sprintf(exp_w + nw, "+OK\r\n");
+	ASSERT_GOT(&w, exp_w);
+
+	/* a transaction on the other lcore, then one on its own */
+	send_str(&w, "MULTI\r\nSET x b\r\nINCR y\r\nEXEC\r\n");
+	nw += (size_t)sprintf(exp_w + nw, "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n");
+	nw += notes(exp_w + nw, '>', "x", "set");
+	nw += (size_t)sprintf(exp_w + nw, "+OK\r\n");
+	nw += notes(exp_w + nw, '>', "y", "incrby");
+	nw += (size_t)sprintf(exp_w + nw, ":1\r\n");
+	ASSERT_GOT(&w, exp_w);
+	send_str(&w, "MULTI\r\nDEL k0\r\nGET k0\r\nEXEC\r\n");
+	nw += (size_t)sprintf(exp_w + nw, "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n");
+	nw += notes(exp_w + nw, '>', "k0", "del");
+	nw += (size_t)sprintf(exp_w + nw, ":1\r\n_\r\n");
+	ASSERT_GOT(&w, exp_w);
+
+	/* a PUBLISH to itself in a transaction on the other lcore */
+	send_str(&w, "SUBSCRIBE z\r\n");
+	nw += (size_t)sprintf(exp_w + nw, ">3\r\n$9\r\nsubscribe\r\n$1\r\nz\r\n:2\r\n");
+	send_str(&w, "MULTI\r\nSET x c\r\nPUBLISH z hi\r\nEXEC\r\n");
+	nw += (size_t)sprintf(exp_w + nw, "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n");
+	nw += notes(exp_w + nw, '>', "x", "set");
+	nw += (size_t)sprintf(exp_w + nw, "+OK\r\n>3\r\n$7\r\nmessage\r\n$1\r\nz\r\n$2\r\nhi\r\n:1\r\n");
+	ASSERT_GOT(&w, exp_w);
+	assert_int_equal(w.c.n, nw);
+
+	/* the other subscriber: every notification, once, in order */
+	no += notes(exp_o + no, '*', "k0", "set");
+	no += notes(exp_o + no, '*', "x", "set");
+	no += notes(exp_o + no, '*', "x", "set");
+	no += notes(exp_o + no, '*', "y", "incrby");
+	no += notes(exp_o + no, '*', "k0", "del");
+	no += notes(exp_o + no, '*', "x", "set");
+	ASSERT_GOT(&o, exp_o);
+	assert_int_equal(o.c.n, no);
+	send_str(&c, "CONFIG SET notify-keyspace-events \"\"\r\n");
+	close_cli(&w);
+	close_cli(&o);
+	close_cli(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tx_publish_any_size),
 		cmocka_unit_test(tx_subscribe_elsewhere),
+		cmocka_unit_test(own_notifications_first),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
