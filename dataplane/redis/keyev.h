@@ -60,6 +60,7 @@ struct rd_keyev {
 	uint16_t event;		/* enum rd_ev (rd_keyev_name gives its name) */
 	uint16_t klen;
 	const uint8_t *key;
+	bool self;		/* the writer had its notifications in its reply (pubsub.h) */
 };
 
 typedef void (*rd_keyev_fn)(struct wc_lcore *lc, const struct rd_keyev *ev);
@@ -75,19 +76,19 @@ void rd_keyev_listen(rd_keyev_fn fn);
 struct rd_keyev_notifier {
 	rd_keyev_fn deliver;
 	bool (*wants)(const struct wc_app *app, unsigned i);
-	/* (optional) the writer s runs EXEC on lc: its own notifications into its reply */
-	void (*self)(struct wc_lcore *lc, struct rd_session *s, const struct rd_keyev *ev);
+	/* (optional) the writer's owner call runs on lc: its own notifications into its reply */
+	void (*self)(struct wc_lcore *lc, const struct rd_keyev *ev);
 };
 /* (rd_keyev_setup installs rd_keyev_notify + rd_pubsub_lcore_wants_keyspace; tests swap it) */
 void rd_keyev_set_notifier(const struct rd_keyev_notifier *n);
 
 /*
  * keyev_notify.c: publish ev on this lcore as notify-keyspace-events says
- * (skipping the writer if its own EXEC wrote them into its reply, pubsub.h);
- * _self: to the writer s alone, into its reply, while its EXEC runs here.
+ * (skipping the writer if it had them already, ev->self); _self: to the
+ * writer alone, into its reply, while its owner call runs here (pubsub.h).
  */
 void rd_keyev_notify(struct wc_lcore *lc, const struct rd_keyev *ev);
-void rd_keyev_notify_self(struct wc_lcore *lc, struct rd_session *s, const struct rd_keyev *ev);
+void rd_keyev_notify_self(struct wc_lcore *lc, const struct rd_keyev *ev);
 /* ev's channel into buf (RD_KEYEV_CHANNEL_MAX bytes): __keyspace@0__:<key> or __keyevent@0__:<event>. */
 #define RD_KEYEV_CHANNEL_MAX (15 + WC_KEY_MAX + 16)
 uint32_t rd_keyev_channel(uint8_t *buf, bool keyspace, const struct rd_keyev *ev);

@@ -403,7 +403,6 @@ static void exec_owner(struct rd_owner *o)
 	resp_array(o->out, m ? m->count : 0);
 	s->env = &olc->env;
 	s->out = o->out;
-	rd_pubsub_exec(olc, s);	/* (its own pushes go into its reply: pubsub.h) */
 	if (m) {
 		m->run_lcore = (uint16_t)olc->id;
 		m->ncount = 0;
@@ -449,7 +448,6 @@ static void exec_owner(struct rd_owner *o)
 		if (m->held)
 			rd_txreply_close(&m->reply);
 	}
-	rd_pubsub_exec(olc, NULL);
 	/*
 	 * Scratch the queued commands took came from this lcore's pool: it goes
 	 * back here, now (their replies are written), not to the session's lcore.
@@ -586,10 +584,8 @@ static enum rd_res exec(struct rd_session *s)
 		}
 		/* step 1 before the call: once it is out, the owner has the session */
 		s->step = 1;
-		s->push.flags |= RD_PUSH_EXEC;
 		r = rd_call(s, &rt, exec_owner, true, 0, NULL, 0);
 		if (r == RD_BUSY) {
-			s->push.flags &= (uint8_t)~RD_PUSH_EXEC;
 			s->step = 0;
 			return r;
 		}
@@ -610,7 +606,6 @@ static enum rd_res exec(struct rd_session *s)
 	}
 	if (m && m->held)
 		held_reply_out(s, m);
-	s->push.flags &= (uint8_t)~RD_PUSH_EXEC;
 	if (rd_trk_flags(&s->trk) & RD_TRK_ON)
 		rd_tracking_exec_done(s);	/* the queued reads' keys (tracking.h) */
 	rd_multi_discard(s);

@@ -57,21 +57,30 @@ unsigned rd_pubsub_local(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 			 const uint8_t *msg, uint32_t mlen);
 
 /*
- * A transaction's own pushes. Redis writes the messages a transaction's
- * commands send its own client into EXEC's reply, each where its command
- * made it (before the command's own reply, for a keyspace notification).
- * While EXEC of s runs on lcore lc (rd_pubsub_exec, multi.c; s's
- * push.flags has RD_PUSH_EXEC from before the call until EXEC replied):
- * rd_pubsub_self delivers to s from its own subscriptions into its reply
- * (wherever the transaction runs: s is lent to that lcore), and deliveries
- * of the same message elsewhere skip s (rd_pubsub_skip: the writer's id,
- * around one delivery on an lcore).
+ * A writer's own pushes. Redis writes the messages a command sends its own
+ * client into its output where the command makes them: a keyspace
+ * notification before or after the command's reply as the command raises
+ * it first or replies first, and inside EXEC's reply in a transaction.
+ * While an owner call of a subscribing session s runs on lcore lc with a
+ * reply sink (call.c: rd_pubsub_writer_enter .. _leave; nested calls
+ * inside EXEC too), rd_pubsub_self delivers a message to s from its own
+ * subscriptions straight into that sink (s is lent to lc: its list is
+ * read there), and the deliveries of the same message on s's lcore skip
+ * s (rd_pubsub_skip: the writer's id, around one delivery on an lcore;
+ * keyspace events carry `self` for it, keyev.h).
  */
-unsigned rd_pubsub_self(struct rd_session *s, const uint8_t *ch, uint32_t chlen,
+struct mc_out;
+struct rd_pubsub_writer {
+	struct rd_session *s;
+	struct mc_out *out;
+};
+struct rd_pubsub_writer rd_pubsub_writer_enter(struct wc_lcore *lc, struct rd_session *s,
+					       struct mc_out *out);
+void rd_pubsub_writer_leave(struct wc_lcore *lc, struct rd_pubsub_writer prev);
+uint64_t rd_pubsub_writer_id(const struct wc_lcore *lc);	/* 0: none */
+unsigned rd_pubsub_self(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 			const uint8_t *msg, uint32_t mlen);
 void rd_pubsub_skip(struct wc_lcore *lc, uint64_t client);
-void rd_pubsub_exec(struct wc_lcore *lc, struct rd_session *s);	/* NULL: over */
-struct rd_session *rd_pubsub_exec_session(struct wc_lcore *lc);
 
 /*
  * May lcore i have a subscriber for a keyspace/keyevent channel (a channel

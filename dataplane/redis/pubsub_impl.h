@@ -66,11 +66,11 @@ struct rd_pubsub_lc {
 	uint64_t nks;			/* links to keyspace channels and to patterns */
 	uint64_t count[PS_KINDS];	/* distinct names per kind */
 	/*
-	 * A transaction's own pushes (push.h, RD_PUSH_EXEC): the session whose
-	 * EXEC runs on this lcore now, and the client whose deliveries skip it
-	 * (set around one delivery: its frames went into its reply instead).
+	 * A writer's own pushes (pubsub.h): the subscribing session whose owner
+	 * call runs on this lcore now and its reply sink; the client that
+	 * deliveries skip (set around one delivery: it had the frames already).
 	 */
-	struct rd_session *exec_s;
+	struct rd_pubsub_writer writer;
 	uint64_t skip_id;
 	/* a frame built once for every subscriber of a delivery */
 	uint8_t frame[PS_FRAME_MAX];

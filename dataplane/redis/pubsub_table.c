@@ -519,7 +519,7 @@ static void frame_send(struct rd_session *s, const struct frame *f)
 /* Is l's session the one whose own transaction wrote this frame into its reply? */
 static bool skipped(const struct rd_pubsub_lc *ps, const struct ps_link *l)
 {
-	return ps->skip_id && l->s->id == ps->skip_id && (l->s->push.flags & RD_PUSH_EXEC);
+	return ps->skip_id && l->s->id == ps->skip_id;
 }
 
 static unsigned send_all(struct rd_pubsub_lc *ps, const struct ps_name *n, struct frame *f)
@@ -603,12 +603,15 @@ unsigned rd_pubsub_local(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 	return ps_deliver(lc->pubsub, PS_CHANNEL, ch, chlen, &m);
 }
 
-unsigned rd_pubsub_self(struct rd_session *s, const uint8_t *ch, uint32_t chlen,
+unsigned rd_pubsub_self(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 			const uint8_t *msg, uint32_t mlen)
 {
 	struct ps_msg m = { .p = msg, .len = mlen };
+	struct rd_pubsub_writer *w = lc->pubsub ? &lc->pubsub->writer : NULL;
 
-	return ps_deliver_self(s, rd_out(s), PS_CHANNEL, ch, chlen, &m);
+	if (!w || !w->s)
+		return 0;
+	return ps_deliver_self(w->s, w->out, PS_CHANNEL, ch, chlen, &m);
 }
 
 void rd_pubsub_skip(struct wc_lcore *lc, uint64_t client)
@@ -617,15 +620,27 @@ void rd_pubsub_skip(struct wc_lcore *lc, uint64_t client)
 		lc->pubsub->skip_id = client;
 }
 
-void rd_pubsub_exec(struct wc_lcore *lc, struct rd_session *s)
+struct rd_pubsub_writer rd_pubsub_writer_enter(struct wc_lcore *lc, struct rd_session *s,
+					       struct mc_out *out)
 {
-	if (lc->pubsub)
-		lc->pubsub->exec_s = s;
+	struct rd_pubsub_writer prev = { 0 };
+
+	if (lc->pubsub) {
+		prev = lc->pubsub->writer;
+		lc->pubsub->writer = (struct rd_pubsub_writer){ .s = s, .out = out };
+	}
+	return prev;
 }
 
-struct rd_session *rd_pubsub_exec_session(struct wc_lcore *lc)
+void rd_pubsub_writer_leave(struct wc_lcore *lc, struct rd_pubsub_writer prev)
 {
-	return lc->pubsub ? lc->pubsub->exec_s : NULL;
+	if (lc->pubsub)
+		lc->pubsub->writer = prev;
+}
+
+uint64_t rd_pubsub_writer_id(const struct wc_lcore *lc)
+{
+	return lc->pubsub && lc->pubsub->writer.s ? lc->pubsub->writer.s->id : 0;
 }
 
 void rd_pubsub_release(struct wc_lcore *lc, struct rd_session *s)

@@ -64,8 +64,6 @@ enum {
 	RD_PUSH_CUT = 1u << 1,		/* over a bound: reset at the next output point */
 	RD_PUSH_IN_BACKLOG = 1u << 2,	/* the frame being written goes to the backlog */
 	RD_PUSH_OPEN = 1u << 3,		/* between rd_push_begin and rd_push_end */
-	RD_PUSH_EXEC = 1u << 4,		/* in EXEC: its transaction's own frames go into
-					 * its reply (pubsub.h, rd_pubsub_self) */
 };
 
 /* client-output-buffer-limit (CONFIG): classes normal, replica, pubsub. */

@@ -463,10 +463,11 @@ static size_t notes(char *buf, char t, const char *key, const char *ev)
  * A RESP3 client subscribed to keyspace notifications that writes: its own
  * notification comes before its write's reply, whether the key lives on
  * its lcore or the other (the owner's bus message is handled before the
- * completion); in a transaction, inside EXEC's reply before each command's
- * reply (redis-server 7.0.15 does so), whether the transaction runs here
- * or there, with a PUBLISH to itself likewise. Another subscriber gets each
- * notification once.
+ * completion, or the owner writes it into the reply it sends back); after
+ * the reply where Redis replies first (HSET); in a transaction, inside
+ * EXEC's reply before each command's reply (redis-server 7.0.15 does so),
+ * whether the transaction runs here or there, with a PUBLISH to itself
+ * likewise. Another subscriber gets each notification once.
  */
 static void own_notifications_first(void **state)
 {
@@ -493,6 +494,15 @@ static void own_notifications_first(void **state)
 	send_str(&w, "SET x a\r\n");
 	nw += notes(exp_w + nw, '>', "x", "set");
 	nw += (size_t)sprintf(exp_w + nw, "+OK\r\n");
+	ASSERT_GOT(&w, exp_w);
+	/* where Redis replies first (HSET), the notification follows, there too */
+	route_to_remote("rh");
+	send_str(&w, "HSET rh f v\r\nHDEL rh f\r\n");
+	nw += (size_t)sprintf(exp_w + nw, ":1\r\n");
+	nw += notes(exp_w + nw, '>', "rh", "hset");
+	nw += notes(exp_w + nw, '>', "rh", "hdel");
+	nw += notes(exp_w + nw, '>', "rh", "del");
+	nw += (size_t)sprintf(exp_w + nw, ":1\r\n");
 	ASSERT_GOT(&w, exp_w);
 
 	/* a transaction on the other lcore, then one on its own */
@@ -522,6 +532,9 @@ static void own_notifications_first(void **state)
 	/* the other subscriber: every notification, once, in order */
 	no += notes(exp_o + no, '*', "k0", "set");
 	no += notes(exp_o + no, '*', "x", "set");
+	no += notes(exp_o + no, '*', "rh", "hset");
+	no += notes(exp_o + no, '*', "rh", "hdel");
+	no += notes(exp_o + no, '*', "rh", "del");
 	no += notes(exp_o + no, '*', "x", "set");
 	no += notes(exp_o + no, '*', "y", "incrby");
 	no += notes(exp_o + no, '*', "k0", "del");
