@@ -52,7 +52,7 @@ static void run(rd_owner_fn fn, struct rd_owner *o)
 {
 	struct rd_session *s = (struct rd_session *)(uintptr_t)o->s;
 
-	if (__builtin_expect(rd_keyev_on(o->ctx), 0) && s && o->out && (s->flags & RD_C_PUBSUB)) {
+	if (__builtin_expect(rd_keyev_on(o->ctx), 0) && s && o->out && rd_pubsub_own_in_reply(s)) {
 		struct wc_lcore *lc = rd_owner_lcore(o);
 		struct rd_pubsub_writer prev = rd_pubsub_writer_enter(lc, s, o->out);
 

@@ -241,9 +241,10 @@ static void publish_in_tx(struct rd_session *s, uint8_t kind)
 	struct wc_lcore *lc = rd_lcore(s);
 	const struct resp_arg *ch = rd_arg(s, 1);
 	struct ps_msg m = msg_of(s, 2);
-	int64_t n = ps_deliver_self(s, rd_out(s), kind, ch->u.p, (uint32_t)ch->len, &m);
+	bool own = rd_pubsub_own_in_reply(s);
+	int64_t n = own ? ps_deliver_self(s, rd_out(s), kind, ch->u.p, (uint32_t)ch->len, &m) : 0;
 
-	rd_pubsub_skip(lc, s->id);
+	rd_pubsub_skip(lc, own ? s->id : 0);
 	n += ps_deliver(lc->pubsub, kind, ch->u.p, (uint32_t)ch->len, &m);
 	rd_pubsub_skip(lc, 0);
 
@@ -279,7 +280,8 @@ void rd_pubsub_tx_owner(struct rd_owner *o)
 	/* what the transaction told this lcore by bus (its keyspace events) goes first */
 	if (lc->id != o->s->push.home && lc->bus)
 		(void)wc_bus_drain(lc, 64);
-	rd_pubsub_skip(lc, o->s->id);	/* (the publisher had its own in its reply) */
+	/* (the publisher had its own in its reply) */
+	rd_pubsub_skip(lc, rd_pubsub_own_in_reply(o->s) ? o->s->id : 0);
 	rd_tx_each_count(o->s, tx_publish_one, lc);
 	rd_pubsub_skip(lc, 0);
 }

@@ -74,6 +74,9 @@ struct rd_pubsub_writer {
 	struct rd_session *s;
 	struct mc_out *out;
 };
+/* Does s take its own messages in its replies (subscribed; replies not silenced)? */
+bool rd_pubsub_own_in_reply(const struct rd_session *s);
+
 struct rd_pubsub_writer rd_pubsub_writer_enter(struct wc_lcore *lc, struct rd_session *s,
 					       struct mc_out *out);
 void rd_pubsub_writer_leave(struct wc_lcore *lc, struct rd_pubsub_writer prev);

@@ -620,6 +620,12 @@ void rd_pubsub_skip(struct wc_lcore *lc, uint64_t client)
 		lc->pubsub->skip_id = client;
 }
 
+bool rd_pubsub_own_in_reply(const struct rd_session *s)
+{
+	/* (silenced replies: Redis still sends pushes, so they take the normal way) */
+	return (s->flags & RD_C_PUBSUB) && !(s->flags & (RD_C_REPLY_OFF | RD_C_REPLY_SKIP));
+}
+
 struct rd_pubsub_writer rd_pubsub_writer_enter(struct wc_lcore *lc, struct rd_session *s,
 					       struct mc_out *out)
 {

@@ -467,7 +467,8 @@ static size_t notes(char *buf, char t, const char *key, const char *ev)
  * the reply where Redis replies first (HSET); in a transaction, inside
  * EXEC's reply before each command's reply (redis-server 7.0.15 does so),
  * whether the transaction runs here or there, with a PUBLISH to itself
- * likewise. Another subscriber gets each notification once.
+ * likewise; with its replies silenced (CLIENT REPLY OFF) it still gets
+ * them. Another subscriber gets each notification once.
  */
 static void own_notifications_first(void **state)
 {
@@ -527,6 +528,13 @@ static void own_notifications_first(void **state)
 	nw += notes(exp_w + nw, '>', "x", "set");
 	nw += (size_t)sprintf(exp_w + nw, "+OK\r\n>3\r\n$7\r\nmessage\r\n$1\r\nz\r\n$2\r\nhi\r\n:1\r\n");
 	ASSERT_GOT(&w, exp_w);
+	/* replies silenced: its notifications still come (as Redis sends them) */
+	send_str(&w, "CLIENT REPLY OFF\r\nSET k0 s\r\n");
+	send_str(&w, "SET x s\r\nCLIENT REPLY ON\r\n");
+	nw += notes(exp_w + nw, '>', "k0", "set");
+	nw += notes(exp_w + nw, '>', "x", "set");
+	nw += (size_t)sprintf(exp_w + nw, "+OK\r\n");
+	ASSERT_GOT(&w, exp_w);
 	assert_int_equal(w.c.n, nw);
 
 	/* the other subscriber: every notification, once, in order */
@@ -538,6 +546,8 @@ static void own_notifications_first(void **state)
 	no += notes(exp_o + no, '*', "x", "set");
 	no += notes(exp_o + no, '*', "y", "incrby");
 	no += notes(exp_o + no, '*', "k0", "del");
+	no += notes(exp_o + no, '*', "x", "set");
+	no += notes(exp_o + no, '*', "k0", "set");
 	no += notes(exp_o + no, '*', "x", "set");
 	ASSERT_GOT(&o, exp_o);
 	assert_int_equal(o.c.n, no);
