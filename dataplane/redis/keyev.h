@@ -21,6 +21,11 @@
  * Notifications are one listener (keyev_notify.c): __keyspace@0__:<key>
  * with the event's name, __keyevent@0__:<event> with the key, per the
  * flags, through rd_pubsub_local.
+ * A writer that subscribes gets its own notifications inside the reply its
+ * owner call sends back, where the command raises them (as Redis orders
+ * them against its reply, in EXEC's reply too): the emitting lcore writes
+ * them (notifier.self, pubsub.h's rd_pubsub_writer_*) and marks the event
+ * `self`, so the writer's lcore skips it.
  *
  * Cost when nothing listens: the store hook pointer of every lcore's
  * context is NULL (no notify class with K or E, and no tracking client on
