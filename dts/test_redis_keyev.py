@@ -8,7 +8,10 @@ classes, order). Then what Redis cannot show: memcached writes over TCP
 raise the documented events (set/add/replace/cas -> set, append/prepend ->
 append, incr -> incrby, decr -> decrby, touch/gat -> expire, delete -> del),
 expiry found by a read and by the crawler raises `expired` once, eviction
-raises `evicted`, and INFO counts the events. Every wait is bounded.
+raises `evicted`, and INFO counts the events. Last, a RESP3 client that
+both writes and listens sees its own notifications where Redis puts them:
+before its write's reply, and inside EXEC's reply in a transaction, byte for
+byte as redis-server sends them. Every wait is bounded.
 """
 import time
 
@@ -16,7 +19,7 @@ import pytest
 import redis
 
 from conftest import redis_password
-from lib.resp import RedisServer
+from lib.resp import RedisServer, Resp, encode
 from lib.testbed import in_root_ns, node_ip
 
 pytestmark = pytest.mark.testbed("redis")
@@ -261,3 +264,71 @@ def test_nothing_listening_counts_nothing(tb, rd):
     w.config_set("notify-keyspace-events", "KEA")
     assert w.config_get("notify-keyspace-events") == {"notify-keyspace-events": "AKE"}
     w.config_set("notify-keyspace-events", "")
+
+
+# ---- a writer's own notifications (RESP3) ----
+
+def own_commands(t):
+    """Writes on keys of hash tag t (one partition), whose notifications a RESP3
+    writer subscribed to them gets in Redis's order (SPOP aside: its members are
+    written before the pop's notification here)."""
+    k, h, s = "{%s}k" % t, "{%s}h" % t, "{%s}s" % t
+    return [("SADD", s, "a"), ("SREM", s, "a"), ("SADD", s, "a", "b"),
+            ("SMOVE", s, s + "2", "a"), ("HSET", h, "f", "1"), ("HINCRBY", h, "f", "2"),
+            ("HINCRBYFLOAT", h, "f", "1.5"), ("HDEL", h, "f"), ("SET", k, "1"), ("INCR", k),
+            ("INCRBYFLOAT", k, "1.5"), ("APPEND", k, "x"), ("SETRANGE", k, "0", "y"),
+            ("EXPIRE", k, "100"), ("PERSIST", k), ("RENAME", k, k + "2"),
+            ("COPY", k + "2", k + "3"), ("GETDEL", k + "3"), ("SET", k, "v", "GET"),
+            ("EXPIRE", k + "2", "-1"), ("DEL", k, s + "2", "{%s}none" % t)]
+
+
+def own_scenario(conn, tags):
+    """Everything the writer-subscriber gets: each command alone, then the same ones in
+    one transaction per tag."""
+    conn.raw("HELLO", "3")
+    conn.send(encode("PSUBSCRIBE", "__key*@0__:*"))
+    conn.reply()
+    out = []
+    for i, t in enumerate(tags):
+        data = b"".join(encode(*c) for c in own_commands(t))
+        out.append(exchange(conn, data, "plain%d" % i))
+    for i, t in enumerate(tags):
+        data = encode("MULTI") + b"".join(encode(*c) for c in own_commands(t)) + encode("EXEC")
+        out.append(exchange(conn, data, "multi%d" % i))
+    return out
+
+
+def exchange(c, data, tag, timeout=30.0):
+    """Send data, then PING tag: every byte the server sends up to PING's answer."""
+    c.send(data + encode("PING", tag))
+    end = tag.encode() + b"\r\n"
+    deadline = time.monotonic() + timeout
+    while not c.buf.endswith(end):
+        c._fill(deadline)
+    out, c.buf = c.buf, b""
+    return out
+
+
+def test_own_notifications_where_redis_puts_them(tb, rd, ref):
+    tags = ["o%d" % i for i in range(8)]
+    rd("CONFIG", "SET", "notify-keyspace-events", "KEA")
+    try:
+        node = tb.track(Resp(node_ip(1)))
+        pw = redis_password(tb.config)
+        if pw:
+            assert node.raw("AUTH", pw) == b"+OK\r\n"
+        got = own_scenario(node, tags)
+    finally:
+        rd("CONFIG", "SET", "notify-keyspace-events", "")
+    with ref.connect() as rc:
+        rc.raw("FLUSHALL")
+        rc.raw("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        try:
+            want = own_scenario(rc, tags)
+        finally:
+            rc.raw("CONFIG", "SET", "notify-keyspace-events", "")
+    assert b"__keyevent@0__:incrby" in want[0]
+    diffs = ["  %d: node %r\n     redis %r" % (i, g, w)
+             for i, (g, w) in enumerate(zip(got, want)) if g != w]
+    assert len(got) == len(want) and not diffs, "differences from redis-server:\n" + \
+        "\n".join(diffs)

@@ -421,3 +421,124 @@ def test_subscribers_exempt_from_idle_timeout(tb, rd):
             assert c("CONFIG", "SET", "timeout", old) == "OK"
         for c in (plain, sub, psub, ssub):
             c.close()
+
+
+# ---- Pub/Sub inside transactions on a node of two lcores (issue 12) ----
+#
+# A transaction runs on the lcore that owns its keys' partition, often not the
+# connection's. Each scenario below is played over several keys (so some
+# transactions run on the connection's lcore and some on the other) with
+# several connections (spread over both lcores), against the node and against
+# Debian's redis-server, and the bytes must be the same.
+
+def exchange(c, data, tag, timeout=60.0):
+    """Send data, then PING tag: every byte the server sends up to PING's answer."""
+    c.send(data + encode("PING", tag))
+    end = tag.encode() + b"\r\n"
+    deadline = time.monotonic() + timeout
+    while not c.buf.endswith(end):
+        c._fill(deadline)
+    out, c.buf = c.buf, b""
+    return out
+
+
+def read_exactly(c, n, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while len(c.buf) < n:
+        c._fill(deadline)
+    out, c.buf = c.buf[:n], c.buf[n:]
+    return out
+
+
+def message(ch, data):
+    return b"*3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(ch), ch, len(data), data)
+
+
+ALPHABET = bytes(range(97, 123)) * (1 << 16)
+
+
+def tx_publish_scenario(connect, keys, nsubs):
+    """PUBLISHes of 100 KB and 1 MB inside transactions, between plain ones: what the
+    publisher and each subscriber get."""
+    subs = [connect() for _ in range(nsubs)]
+    for s in subs:
+        assert s.raw("SUBSCRIBE", "txch") == b"*3\r\n$9\r\nsubscribe\r\n$4\r\ntxch\r\n:1\r\n"
+    pub = connect()
+    replies, sent = [], []
+    for i, k in enumerate(keys):
+        big = ALPHABET[i:i + (1 << 20)]
+        mid = ALPHABET[i + 7:i + 7 + 100 * 1024]
+        batch = [b"before%d" % i, mid, big, b"after%d" % i]
+        replies.append(exchange(pub, encode("PUBLISH", "txch", batch[0]) + encode("MULTI") +
+                                encode("SET", k, "1") + encode("PUBLISH", "txch", mid) +
+                                encode("PUBLISH", "txch", big) + encode("EXEC") +
+                                encode("PUBLISH", "txch", batch[3]), "tx%d" % i))
+        sent += batch
+        want = b"".join(message(b"txch", m) for m in batch)
+        for j, s in enumerate(subs):
+            got = read_exactly(s, len(want))
+            assert got == want, "subscriber %d, transaction on %s: %d bytes differ" % (
+                j, k, sum(a != b for a, b in zip(got, want)))
+    for s in subs + [pub]:
+        s.close()
+    return replies
+
+
+def test_publish_in_transactions_any_size(tb, rd, ref):
+    keys = ["{t%d}k" % i for i in range(6)]
+
+    def node_conn():
+        c = tb.track(Resp(node_ip(1), timeout=60))
+        pw = redis_password(tb.config)
+        if pw:
+            assert c.raw("AUTH", pw) == b"+OK\r\n"
+        return c
+
+    got = tx_publish_scenario(node_conn, keys, 4)
+    want = tx_publish_scenario(lambda: ref.connect(timeout=60), keys, 4)
+    assert want[0].count(b":4\r\n") == 4     # (every PUBLISH reached the 4 subscribers)
+    assert got == want
+
+
+def tx_subscribe_scenario(connect, keys):
+    """SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE... inside transactions on each key's partition,
+    RESP2 and RESP3; then a PUBLISH reaches them."""
+    out = []
+    pub = connect()
+    for proto in (2, 3):
+        for i, k in enumerate(keys):
+            c = connect()
+            if proto == 3:
+                c.raw("HELLO", "3")
+            out.append(exchange(c, encode("MULTI") + encode("SUBSCRIBE", "ta%d-%d" % (proto, i), "tb") +
+                                encode("PSUBSCRIBE", "tp*") + encode("SET", k, "1") +
+                                encode("SSUBSCRIBE", "s%d" % i) + encode("EXEC"),
+                                "sub%d" % i))
+            out.append(("publish", pub.raw("PUBLISH", "ta%d-%d" % (proto, i), "m%d" % i)))
+            out.append(exchange(c, b"", "got%d" % i))
+            if proto == 3:
+                out.append(exchange(c, encode("MULTI") + encode("UNSUBSCRIBE", "ta%d-%d" % (proto, i)) +
+                                    encode("SET", k, "2") + encode("PUNSUBSCRIBE") +
+                                    encode("GET", k) + encode("EXEC"), "unsub%d" % i))
+                out.append(("publish after", pub.raw("PUBLISH", "ta%d-%d" % (proto, i), "x")))
+            c.close()
+    pub.close()
+    return out
+
+
+def test_subscribe_in_transactions(tb, rd, ref):
+    keys = ["{t%d}k" % i for i in range(6)]
+
+    def node_conn():
+        c = tb.track(Resp(node_ip(1)))
+        pw = redis_password(tb.config)
+        if pw:
+            assert c.raw("AUTH", pw) == b"+OK\r\n"
+        return c
+
+    got = tx_subscribe_scenario(node_conn, keys)
+    want = tx_subscribe_scenario(ref.connect, keys)
+    diffs = ["  %d: node %r\n     redis %r" % (i, g, w)
+             for i, (g, w) in enumerate(zip(got, want)) if g != w]
+    assert len(got) == len(want) and not diffs, "differences from redis-server:\n" + \
+        "\n".join(diffs)

@@ -9,7 +9,10 @@
 #include <rte_mbuf.h>
 
 #include "core/app.h"
+#include "redis/keyev.h"
+#include "redis/pubsub.h"
 #include "redis/rd.h"
+#include "redis/rdutil.h"
 
 /* A reply sink over a chain of mbufs (on the owner lcore). */
 struct chain_out {
@@ -40,6 +43,26 @@ static bool chain_more(struct mc_out *o)
 	return true;
 }
 
+/*
+ * Run an owner function. A subscribing writer's own keyspace notifications
+ * go into the reply sink, where the function raises them (pubsub.h); the
+ * test costs a branch while nothing listens (the store hook is NULL).
+ */
+static void run(rd_owner_fn fn, struct rd_owner *o)
+{
+	struct rd_session *s = (struct rd_session *)(uintptr_t)o->s;
+
+	if (__builtin_expect(rd_keyev_on(o->ctx), 0) && s && o->out && rd_pubsub_own_in_reply(s)) {
+		struct wc_lcore *lc = rd_owner_lcore(o);
+		struct rd_pubsub_writer prev = rd_pubsub_writer_enter(lc, s, o->out);
+
+		fn(o);
+		rd_pubsub_writer_leave(lc, prev);
+		return;
+	}
+	fn(o);
+}
+
 static void owner_run(struct wc_mbox_req *req, struct wc_ctx *ctx)
 {
 	struct wc_call *call = &req->u.call;
@@ -47,7 +70,7 @@ static void owner_run(struct wc_mbox_req *req, struct wc_ctx *ctx)
 	struct rd_owner o = { .part = req->part, .ctx = ctx, .s = req->cookie,
 			      .out = call->reply ? &co.out : NULL, .arg0 = call->arg0 };
 
-	((rd_owner_fn)call->arg)(&o);
+	run((rd_owner_fn)call->arg, &o);
 	if (co.tail)
 		co.tail->data_len = (uint16_t)(co.out.p - rte_pktmbuf_mtod(co.tail, uint8_t *));
 	call->reply_head = co.head;
@@ -66,7 +89,7 @@ enum rd_res rd_call(struct rd_session *s, const struct rd_route *rt, rd_owner_fn
 		struct rd_owner o = { .part = rt->part, .ctx = env->ctx, .s = s,
 				      .out = reply ? rd_out(s) : NULL, .arg0 = arg0 };
 
-		fn(&o);
+		run(fn, &o);
 		s->acc += o.acc;
 		s->acc2 += o.acc2;
 		return RD_DONE;

@@ -153,6 +153,8 @@ void rd_keyev_lcore_init(struct wc_lcore *lc)
 struct keyev_msg {
 	uint64_t client_id;
 	uint16_t kind, cls, event, klen;
+	uint8_t self;
+	uint8_t pad[7];
 	uint8_t key[];
 };
 
@@ -162,7 +164,7 @@ struct expired_msg {
 	uint8_t key[];
 };
 
-static void emit(struct wc_lcore *lc, const struct rd_keyev *ev)
+static void emit(struct wc_lcore *lc, struct rd_keyev *ev)
 {
 	struct wc_app *app = lc->app;
 	uint32_t f = app->rd ? __atomic_load_n(&app->rd->notify_flags, __ATOMIC_RELAXED) : 0;
@@ -174,6 +176,11 @@ static void emit(struct wc_lcore *lc, const struct rd_keyev *ev)
 							      __ATOMIC_RELAXED)))
 		return;	/* no class for it, no tracking client anywhere */
 	lc->keyev.raised++;
+	if (notify && ev->client_id && notifier.self && rd_pubsub_writer_id(lc) == ev->client_id) {
+		/* a subscribing writer's own notifications go into its reply, where Redis puts them */
+		notifier.self(lc, ev);
+		ev->self = true;
+	}
 	for (unsigned i = 0; i < app->nworkers; i++) {
 		struct keyev_msg *m;
 
@@ -188,7 +195,8 @@ static void emit(struct wc_lcore *lc, const struct rd_keyev *ev)
 		if (!m)
 			continue;	/* (counted by the bus; the receiver hears WC_BUS_LOST) */
 		*m = (struct keyev_msg){ .client_id = ev->client_id, .kind = ev->kind,
-					 .cls = ev->cls, .event = ev->event, .klen = ev->klen };
+					 .cls = ev->cls, .event = ev->event, .klen = ev->klen,
+					 .self = ev->self };
 		if (ev->klen)
 			memcpy(m->key, ev->key, ev->klen);
 		lc->keyev.sent++;
@@ -288,7 +296,7 @@ static void on_keyev(struct wc_lcore *lc, unsigned from, const void *msg, uint32
 	if (len < sizeof(*m) || len < sizeof(*m) + m->klen)
 		return;
 	ev = (struct rd_keyev){ .client_id = m->client_id, .kind = m->kind, .cls = m->cls,
-				.event = m->event, .klen = m->klen, .key = m->key };
+				.event = m->event, .klen = m->klen, .key = m->key, .self = m->self };
 	lc->keyev.received++;
 	dispatch(lc, &ev);
 }
@@ -321,6 +329,7 @@ void rd_keyev_setup(void)
 {
 	static const struct rd_keyev_notifier pubsub = {
 		.deliver = rd_keyev_notify, .wants = rd_keyev_wants_keyspace,
+		.self = rd_keyev_notify_self,
 	};
 
 	rd_keyev_set_notifier(&pubsub);

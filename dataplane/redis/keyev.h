@@ -21,6 +21,11 @@
  * Notifications are one listener (keyev_notify.c): __keyspace@0__:<key>
  * with the event's name, __keyevent@0__:<event> with the key, per the
  * flags, through rd_pubsub_local.
+ * A writer that subscribes gets its own notifications inside the reply its
+ * owner call sends back, where the command raises them (as Redis orders
+ * them against its reply, in EXEC's reply too): the emitting lcore writes
+ * them (notifier.self, pubsub.h's rd_pubsub_writer_*) and marks the event
+ * `self`, so the writer's lcore skips it.
  *
  * Cost when nothing listens: the store hook pointer of every lcore's
  * context is NULL (no notify class with K or E, and no tracking client on
@@ -62,6 +67,7 @@ struct rd_keyev {
 	uint16_t event;		/* enum rd_ev (rd_keyev_name gives its name) */
 	uint16_t klen;
 	const uint8_t *key;
+	bool self;		/* the writer had its notifications in its reply (pubsub.h) */
 };
 
 typedef void (*rd_keyev_fn)(struct wc_lcore *lc, const struct rd_keyev *ev);
@@ -77,12 +83,19 @@ void rd_keyev_listen(rd_keyev_fn fn);
 struct rd_keyev_notifier {
 	rd_keyev_fn deliver;
 	bool (*wants)(const struct wc_app *app, unsigned i);
+	/* (optional) the writer's owner call runs on lc: its own notifications into its reply */
+	void (*self)(struct wc_lcore *lc, const struct rd_keyev *ev);
 };
 /* (rd_keyev_setup installs rd_keyev_notify + rd_pubsub_lcore_wants_keyspace; tests swap it) */
 void rd_keyev_set_notifier(const struct rd_keyev_notifier *n);
 
-/* keyev_notify.c: publish ev on this lcore as notify-keyspace-events says. */
+/*
+ * keyev_notify.c: publish ev on this lcore as notify-keyspace-events says
+ * (skipping the writer if it had them already, ev->self); _self: to the
+ * writer alone, into its reply, while its owner call runs here (pubsub.h).
+ */
 void rd_keyev_notify(struct wc_lcore *lc, const struct rd_keyev *ev);
+void rd_keyev_notify_self(struct wc_lcore *lc, const struct rd_keyev *ev);
 /* ev's channel into buf (RD_KEYEV_CHANNEL_MAX bytes): __keyspace@0__:<key> or __keyevent@0__:<event>. */
 #define RD_KEYEV_CHANNEL_MAX (15 + WC_KEY_MAX + 16)
 uint32_t rd_keyev_channel(uint8_t *buf, bool keyspace, const struct rd_keyev *ev);

@@ -33,7 +33,17 @@ uint32_t rd_keyev_channel(uint8_t *buf, bool keyspace, const struct rd_keyev *ev
 	return (uint32_t)PREFIX_LEN + nlen;
 }
 
-void rd_keyev_notify(struct wc_lcore *lc, const struct rd_keyev *ev)
+/* To this lcore's subscribers, or to the writer alone (into its reply). */
+static void publish(struct wc_lcore *lc, bool self, const uint8_t *ch, uint32_t chlen,
+		    const uint8_t *msg, uint32_t mlen)
+{
+	if (self)
+		rd_pubsub_self(lc, ch, chlen, msg, mlen);
+	else
+		rd_pubsub_local(lc, ch, chlen, msg, mlen);
+}
+
+static void notify(struct wc_lcore *lc, bool self, const struct rd_keyev *ev)
 {
 	uint32_t f = lc->app->rd ? __atomic_load_n(&lc->app->rd->notify_flags, __ATOMIC_RELAXED) : 0;
 	uint8_t ch[RD_KEYEV_CHANNEL_MAX];
@@ -46,10 +56,27 @@ void rd_keyev_notify(struct wc_lcore *lc, const struct rd_keyev *ev)
 	/* Redis's order: the key's channel, then the event's */
 	if (f & RD_NOTIFY_KEYSPACE) {
 		n = rd_keyev_channel(ch, true, ev);
-		rd_pubsub_local(lc, ch, n, (const uint8_t *)name, nlen);
+		publish(lc, self, ch, n, (const uint8_t *)name, nlen);
 	}
 	if (f & RD_NOTIFY_KEYEVENT) {
 		n = rd_keyev_channel(ch, false, ev);
-		rd_pubsub_local(lc, ch, n, ev->key, ev->klen);
+		publish(lc, self, ch, n, ev->key, ev->klen);
 	}
+}
+
+void rd_keyev_notify(struct wc_lcore *lc, const struct rd_keyev *ev)
+{
+	if (!ev->self) {
+		notify(lc, false, ev);
+		return;
+	}
+	/* (the writer had them in its reply: pubsub.h) */
+	rd_pubsub_skip(lc, ev->client_id);
+	notify(lc, false, ev);
+	rd_pubsub_skip(lc, 0);
+}
+
+void rd_keyev_notify_self(struct wc_lcore *lc, const struct rd_keyev *ev)
+{
+	notify(lc, true, ev);
 }

@@ -170,8 +170,9 @@ static void expire_owner(struct rd_owner *o)
 			return;
 		}
 		wc_kv_expire(o->part, o->ctx, k->u.p, k->len, h, 0, 0, &gone);
-		resp_int(o->out, 1);
+		/* (Redis's order: the notification, then the reply) */
 		rd_keyev_emit(o, RD_EV_PERSIST, k->u.p, k->len);
+		resp_int(o->out, 1);
 		return;
 	}
 	at = j->relative ? wc_clock_unix_ms(&o->ctx->clock) + j->when : j->when;
@@ -185,12 +186,12 @@ static void expire_owner(struct rd_owner *o)
 	if (!wc_expiry_from_unix_ms(&o->ctx->clock, at, &exptime, &ms)) {
 		/* a time already past deletes the key */
 		rd_obj_delete(o->part, o->ctx, k->u.p, k->len, h);
-		resp_int(o->out, 1);
 		rd_keyev_emit(o, RD_EV_DEL, k->u.p, k->len);
+		resp_int(o->out, 1);
 		return;
 	}
 	wc_kv_expire(o->part, o->ctx, k->u.p, k->len, h, exptime, ms, &gone);
-	resp_int(o->out, 1);
+	resp_int(o->out, 1);	/* (Redis replies before it notifies, here) */
 	rd_keyev_emit(o, RD_EV_EXPIRE, k->u.p, k->len);
 }
 
@@ -342,11 +343,7 @@ static void move_owner(struct rd_owner *o)
 		rd_reply_store_error(o->out, st);
 		return;
 	}
-	if (j->kind == MV_RENAME)
-		resp_ok(o->out);
-	else
-		resp_int(o->out, 1);
-	/* Redis adds the destination anew (`new`), then names the move */
+	/* Redis adds the destination anew (`new`), then names the move, then replies */
 	rd_keyev_emit(o, RD_EV_NEW, dst->u.p, dst->len);
 	if (j->kind == MV_COPY) {
 		rd_keyev_emit(o, RD_EV_COPY_TO, dst->u.p, dst->len);
@@ -354,6 +351,10 @@ static void move_owner(struct rd_owner *o)
 		rd_keyev_emit(o, RD_EV_RENAME_FROM, src->u.p, src->len);
 		rd_keyev_emit(o, RD_EV_RENAME_TO, dst->u.p, dst->len);
 	}
+	if (j->kind == MV_RENAME)
+		resp_ok(o->out);
+	else
+		resp_int(o->out, 1);
 }
 
 static enum rd_res move_common(struct rd_session *s, uint8_t kind)

@@ -21,6 +21,13 @@
  * first and answers a null array if any changed, expired or appeared.
  * Readers on other lcores may see the transaction's writes before EXEC
  * has replied (they never wait for a partition's writer).
+ *
+ * A transaction with Pub/Sub commands (on a node of several lcores) holds
+ * its reply back (multi.h, txreply.h): after the owner call, the
+ * connection's lcore delivers its PUBLISHes on the other lcores (an owner
+ * call per lcore that has subscribers, the publisher waiting), runs its
+ * SUBSCRIBEs if the transaction ran elsewhere, and writes the reply with
+ * their parts filled in.
  */
 #include <stddef.h>
 #include <string.h>
@@ -28,15 +35,21 @@
 #include "core/app.h"
 #include "redis/acl.h"
 #include "redis/cmds.h"
+#include "redis/multi.h"
+#include "redis/pubsub.h"
 #include "redis/rdutil.h"
 #include "redis/server.h"
 #include "redis/tracking.h"
+#include "redis/txreply.h"
 
 /* A queued command: its descriptors, then its copied bytes, in one chunk. */
 struct qcmd {
 	struct qcmd *next;
 	const struct rd_cmd *def;
 	uint32_t argc;
+	uint8_t defer;			/* enum rd_tx_defer, 0: replied in place */
+	uint64_t hole;			/* where its reply goes in the held reply */
+	int64_t local, remote;		/* RD_TX_COUNT: the receivers (remote: added atomically) */
 	struct resp_arg **blocks;	/* for argc > RESP_ARGV_EMBED (in the same chunk) */
 	struct resp_arg argv[];
 };
@@ -51,6 +64,12 @@ struct rd_multi {
 	struct wc_stage stages[16];
 	uint8_t *cur;			/* free room in the last chunk */
 	uint32_t room;
+	bool pubsub;			/* a Pub/Sub command is queued: EXEC holds its reply */
+	bool held;			/* EXEC's reply is in `reply` (multi.h) */
+	uint16_t run_lcore;		/* where EXEC ran */
+	uint32_t ncount;		/* RD_TX_COUNT commands */
+	struct qcmd *running;		/* the command EXEC runs now */
+	struct rd_txreply reply;
 };
 
 static struct wc_stage_pool *pool_of(struct rd_session *s)
@@ -94,6 +113,7 @@ void rd_multi_discard(struct rd_session *s)
 	s->flags &= ~(RD_C_MULTI | RD_C_DIRTY_EXEC | RD_C_DIRTY_CAS);
 	if (!m)
 		return;
+	rd_txreply_free(&m->reply);
 	for (unsigned i = 0; i < m->nstages; i++)
 		wc_stage_release(pool_of(s), &m->stages[i]);
 	/* the rd_multi itself lives in its first chunk */
@@ -183,7 +203,7 @@ void rd_multi_queue(struct rd_session *s)
 		queue_failed(s, "ERR the transaction's queue is full");
 		return;
 	}
-	q->next = NULL;
+	memset(q, 0, sizeof(*q));
 	q->def = s->def;
 	q->argc = argc;
 	q->blocks = (struct resp_arg **)(void *)&q->argv[argc];
@@ -229,6 +249,8 @@ void rd_multi_queue(struct rd_session *s)
 		m->head = q;
 	m->tail = q;
 	m->count++;
+	if (q->def->flags & RD_F_PUBSUB)
+		m->pubsub = true;
 	if (part >= 0)
 		m->part = part;
 	resp_simple(rd_out(s), "QUEUED");
@@ -381,6 +403,16 @@ static void exec_owner(struct rd_owner *o)
 	resp_array(o->out, m ? m->count : 0);
 	s->env = &olc->env;
 	s->out = o->out;
+	if (m) {
+		m->run_lcore = (uint16_t)olc->id;
+		m->ncount = 0;
+		if (m->pubsub && app->nworkers > 1) {
+			/* (the array's header is in o->out already: the rest is held) */
+			rd_txreply_open(&m->reply, olc->pool);
+			m->held = true;
+			s->out = &m->reply.out;
+		}
+	}
 	/* the EXEC call itself is in flight: not the queued handlers' to wait for */
 	s->pending_base = s->pending;
 	for (struct qcmd *q = m ? m->head : NULL; q; q = q->next) {
@@ -396,6 +428,7 @@ static void exec_owner(struct rd_owner *o)
 		s->cursor = 0;
 		s->acc = s->acc2 = 0;
 		s->failed = false;
+		m->running = q;
 		/* the rules may have changed since the command was queued (Redis checks again) */
 		if (!rd_acl_exec_check(s, q->def)) {
 			olc->rdst.commands++;
@@ -409,6 +442,11 @@ static void exec_owner(struct rd_owner *o)
 			resp_error(o->out, "ERR a transaction's command needed another core");
 		olc->rdst.commands++;
 		olc->rdst.calls[q->def->id]++;
+	}
+	if (m) {
+		m->running = NULL;
+		if (m->held)
+			rd_txreply_close(&m->reply);
 	}
 	/*
 	 * Scratch the queued commands took came from this lcore's pool: it goes
@@ -426,14 +464,105 @@ static void exec_owner(struct rd_owner *o)
 	memcpy(s->job, saved_job, sizeof(saved_job));
 }
 
+/* ---- the held reply (multi.h) ---- */
+
+bool rd_tx_defer(struct rd_session *s, enum rd_tx_defer how, int64_t local)
+{
+	struct rd_multi *m = s->multi;
+	struct qcmd *q = m ? m->running : NULL;
+
+	if (!q || !m->held || q->defer)
+		return false;
+	q->defer = (uint8_t)how;
+	q->hole = rd_txreply_at(&m->reply);
+	q->local = local;
+	q->remote = 0;
+	if (how == RD_TX_COUNT)
+		m->ncount++;
+	return true;
+}
+
+unsigned rd_tx_lcore(const struct rd_session *s)
+{
+	return s->multi ? s->multi->run_lcore : 0;
+}
+
+void rd_tx_each_count(const struct rd_session *s,
+		      void (*fn)(void *arg, const struct rd_cmd *def, const struct resp_cmd *cmd,
+				 int64_t *acc),
+		      void *arg)
+{
+	struct resp_cmd c;
+
+	for (struct qcmd *q = s->multi ? s->multi->head : NULL; q; q = q->next) {
+		if (q->defer != RD_TX_COUNT)
+			continue;
+		memset(&c, 0, sizeof(c));
+		c.argc = q->argc;
+		memcpy(c.embed, q->argv,
+		       (q->argc < RESP_ARGV_EMBED ? q->argc : RESP_ARGV_EMBED) * sizeof(struct resp_arg));
+		c.blocks = q->blocks;
+		fn(arg, q->def, &c, &q->remote);
+	}
+}
+
+/* A command left for this lcore runs now, its reply into out. */
+static void run_home(struct rd_session *s, struct qcmd *q, struct mc_out *out)
+{
+	struct resp_cmd saved = s->cmd;
+	const struct rd_cmd *exec_def = s->def;
+	struct mc_out *saved_out = s->out;
+	uint32_t step = s->step, cursor = s->cursor;
+
+	memset(&s->cmd, 0, sizeof(s->cmd));
+	s->cmd.argc = q->argc;
+	memcpy(s->cmd.embed, q->argv,
+	       (q->argc < RESP_ARGV_EMBED ? q->argc : RESP_ARGV_EMBED) * sizeof(struct resp_arg));
+	s->cmd.blocks = q->blocks;
+	s->def = q->def;
+	s->out = out;
+	s->step = 0;
+	s->cursor = 0;
+	if (q->def->fn(s) != RD_DONE)
+		resp_error(out, "ERR a transaction's command needed another core");
+	s->cmd = saved;
+	s->def = exec_def;
+	s->out = saved_out;
+	s->step = step;
+	s->cursor = cursor;
+}
+
+/* The held reply into the stream, each left part filled in, in order. */
+static void held_reply_out(struct rd_session *s, struct rd_multi *m)
+{
+	struct mc_out *out = rd_out(s);
+
+	if (m->reply.out.failed)
+		s->call_failed = true;
+	for (struct qcmd *q = m->head; q; q = q->next) {
+		if (!q->defer)
+			continue;
+		rd_txreply_copy(&m->reply, q->hole, out);
+		if (q->defer == RD_TX_COUNT)
+			resp_int(out, q->local + __atomic_load_n(&q->remote, __ATOMIC_RELAXED));
+		else
+			run_home(s, q, out);
+	}
+	rd_txreply_copy(&m->reply, UINT64_MAX, out);
+	rd_txreply_free(&m->reply);
+	m->held = false;
+}
+
 static enum rd_res exec(struct rd_session *s)
 {
 	const struct wc_app *app = rd_lcore(s)->app;
+	struct rd_multi *m;
 
 	if (s->step == 0) {
 		struct rd_route rt;
-		struct rd_multi *m = s->multi;
 		enum rd_res r;
+
+		m = s->multi;
 
 		if (!(s->flags & RD_C_MULTI)) {
 			rd_err(s, "ERR EXEC without MULTI");
@@ -463,6 +592,20 @@ static enum rd_res exec(struct rd_session *s)
 		if (r == RD_PENDING)
 			return r;
 	}
+	m = s->multi;
+	if (s->step == 1 && m && m->held && m->ncount) {
+		/* its PUBLISHes reach the other lcores' subscribers now (multi.h) */
+		s->step = 2;
+		s->cursor = 0;
+	}
+	if (s->step == 2) {
+		enum rd_res r = rd_fanout_lcores(s, rd_pubsub_tx_owner, rd_pubsub_lcore_active);
+
+		if (r != RD_DONE)
+			return r;
+	}
+	if (m && m->held)
+		held_reply_out(s, m);
 	if (rd_trk_flags(&s->trk) & RD_TRK_ON)
 		rd_tracking_exec_done(s);	/* the queued reads' keys (tracking.h) */
 	rd_multi_discard(s);

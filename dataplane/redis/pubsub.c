@@ -3,7 +3,7 @@
  * PSUBSCRIBE, PUNSUBSCRIBE, SSUBSCRIBE, SUNSUBSCRIBE, PUBLISH and SPUBLISH;
  * RESP2's subscribed mode (which commands it allows, PING's form), RESET's
  * part, the channel arguments ACL checks, and PUBLISH's delivery to other
- * lcores (owner calls, or bus messages inside a transaction). PUBSUB's
+ * lcores (owner calls; inside a transaction, once it has run: multi.h). PUBSUB's
  * introspection is pubsub_intro.c, the tables pubsub_table.c.
  */
 #include <string.h>
@@ -13,6 +13,7 @@
 #include "redis/acl.h"
 #include "redis/clients.h"
 #include "redis/cmds.h"
+#include "redis/multi.h"
 #include "redis/pubsub_impl.h"
 #include "redis/push.h"
 #include "redis/rdutil.h"
@@ -64,11 +65,13 @@ static void update_flag(struct rd_session *s)
 		s->flags &= ~RD_C_PUBSUB;
 }
 
+/* Inside a transaction that runs on another lcore: the command runs again at home, later. */
 static bool not_here(struct rd_session *s)
 {
 	if (on_home(s))
 		return false;
-	rd_err(s, "ERR a subscription inside a transaction that runs on another core");
+	if (!rd_tx_defer(s, RD_TX_RUN_HOME, 0))
+		rd_err(s, "ERR a subscription inside a transaction that runs on another core");
 	return true;
 }
 
@@ -195,6 +198,8 @@ static enum rd_res sunsubscribe(struct rd_session *s)
 
 /* ---- PUBLISH ---- */
 
+static enum rd_res spublish(struct rd_session *s);
+
 /* The job area of a PUBLISH. */
 struct pub_job {
 	uint8_t kind;
@@ -218,65 +223,67 @@ static void publish_owner(struct rd_owner *o)
 	const struct resp_arg *ch = resp_argv(&s->cmd, 1);
 	struct ps_msg m = msg_of(s, 2);
 
-	/* what the publisher sent here by bus before (a transaction) goes first */
+	/* what the publisher's writes told this lcore by bus (keyspace events) goes first */
 	if (lc->id != s->push.home && lc->bus)
 		(void)wc_bus_drain(lc, 64);
 	o->acc += ps_deliver(lc->pubsub, j->kind, ch->u.p, (uint32_t)ch->len, &m);
 }
 
-/* A PUBLISH inside a transaction, for lcore `to` (bus message; its handler below). */
-struct pub_bus {
-	uint8_t kind;
-	uint8_t pad[3];
-	uint32_t chlen, mlen;
-	uint8_t bytes[];
-};
-
-static void publish_bus(struct wc_lcore *lc, unsigned from, const void *msg, uint32_t len)
-{
-	const struct pub_bus *b = msg;
-	struct ps_msg m;
-
-	(void)from;
-	if (len < sizeof(*b) || (uint64_t)b->chlen + b->mlen > len - sizeof(*b))
-		return;
-	m = (struct ps_msg){ .p = b->bytes + b->chlen, .len = b->mlen };
-	(void)ps_deliver(lc->pubsub, b->kind, b->bytes, b->chlen, &m);
-}
-
 /*
- * Inside EXEC (one lcore, no waiting): deliver here, and to each other
- * lcore with subscriptions by bus (flushed before EXEC's completion). The
- * count is this lcore's. A message too large for a bus message reaches
- * only this lcore's subscribers.
+ * Inside EXEC (one lcore, no waiting): deliver on the lcore the transaction
+ * runs on; the connection's lcore delivers on the others once it is over
+ * (rd_pubsub_tx_owner) and the reply counts them all (multi.h). The
+ * publisher's own subscriptions get it inside EXEC's reply, before the
+ * count, as in Redis (pubsub.h: a transaction's own pushes).
  */
-static int64_t publish_in_tx(struct rd_session *s, uint8_t kind)
+static void publish_in_tx(struct rd_session *s, uint8_t kind)
 {
 	struct wc_lcore *lc = rd_lcore(s);
-	const struct wc_app *app = lc->app;
-	const struct resp_arg *ch = rd_arg(s, 1), *msg = rd_arg(s, 2);
+	const struct resp_arg *ch = rd_arg(s, 1);
 	struct ps_msg m = msg_of(s, 2);
-	uint64_t need = sizeof(struct pub_bus) + sizeof(struct rd_push_bus_hdr) + ch->len + msg->len;
-	int64_t n = ps_deliver(lc->pubsub, kind, ch->u.p, (uint32_t)ch->len, &m);
+	bool own = rd_pubsub_own_in_reply(s);
+	int64_t n = own ? ps_deliver_self(s, rd_out(s), kind, ch->u.p, (uint32_t)ch->len, &m) : 0;
 
-	if (need > WC_BUS_MSG_MAX || !lc->bus)
-		return n;
-	for (unsigned i = 0; i < app->nworkers; i++) {
-		struct pub_bus *b;
+	rd_pubsub_skip(lc, own ? s->id : 0);
+	n += ps_deliver(lc->pubsub, kind, ch->u.p, (uint32_t)ch->len, &m);
+	rd_pubsub_skip(lc, 0);
 
-		if (i == lc->id || !rd_pubsub_lcore_active(app, i))
-			continue;
-		b = rd_push_bus_put(lc, i, RD_PUSH_BUS_PUBLISH,
-				    (uint32_t)(sizeof(*b) + ch->len + msg->len));
-		if (!b)
-			continue;
-		b->kind = kind;
-		b->chlen = (uint32_t)ch->len;
-		b->mlen = (uint32_t)msg->len;
-		memcpy(b->bytes, ch->u.p, ch->len);
-		rd_arg_read(s, 2, 0, b->bytes + ch->len, msg->len);
-	}
-	return n;
+	if (!rd_tx_defer(s, RD_TX_COUNT, n))
+		resp_int(rd_out(s), n);
+}
+
+/* One PUBLISH of a transaction on lcore arg (rd_tx_each_count). */
+static void tx_publish_one(void *arg, const struct rd_cmd *def, const struct resp_cmd *cmd,
+			   int64_t *acc)
+{
+	struct wc_lcore *lc = arg;
+	const struct resp_arg *ch = resp_argv(cmd, 1), *msg = resp_argv(cmd, 2);
+	uint8_t kind = def->fn == spublish ? PS_SHARD : PS_CHANNEL;
+	struct ps_msg m = msg->kind == RESP_ARG_PTR ?
+				  (struct ps_msg){ .p = msg->u.p, .len = (uint32_t)msg->len } :
+				  (struct ps_msg){ .arg = msg, .len = (uint32_t)msg->len };
+	unsigned n;
+
+	if (ch->kind != RESP_ARG_PTR)
+		return;
+	n = ps_deliver(lc->pubsub, kind, ch->u.p, (uint32_t)ch->len, &m);
+	if (n)
+		__atomic_add_fetch(acc, (int64_t)n, __ATOMIC_RELAXED);
+}
+
+void rd_pubsub_tx_owner(struct rd_owner *o)
+{
+	struct wc_lcore *lc = rd_owner_lcore(o);
+
+	if (lc->id == rd_tx_lcore(o->s))
+		return;	/* (delivered there while the transaction ran) */
+	/* what the transaction told this lcore by bus (its keyspace events) goes first */
+	if (lc->id != o->s->push.home && lc->bus)
+		(void)wc_bus_drain(lc, 64);
+	/* (the publisher had its own in its reply) */
+	rd_pubsub_skip(lc, rd_pubsub_own_in_reply(o->s) ? o->s->id : 0);
+	rd_tx_each_count(o->s, tx_publish_one, lc);
+	rd_pubsub_skip(lc, 0);
 }
 
 static enum rd_res do_publish(struct rd_session *s, uint8_t kind)
@@ -290,7 +297,7 @@ static enum rd_res do_publish(struct rd_session *s, uint8_t kind)
 			return RD_DONE;
 		}
 		if (s->flags & RD_C_MULTI) {
-			resp_int(rd_out(s), publish_in_tx(s, kind));
+			publish_in_tx(s, kind);
 			return RD_DONE;
 		}
 		j->kind = kind;
@@ -315,7 +322,7 @@ static enum rd_res spublish(struct rd_session *s)
 
 void rd_pubsub_init(void)
 {
-	rd_push_bus_register(RD_PUSH_BUS_PUBLISH, publish_bus);
+	/* (no bus message of its own: a transaction's PUBLISH reaches other lcores by owner calls) */
 }
 
 /* ---- the session's side ---- */

@@ -15,16 +15,17 @@
  * reads the publisher's arguments in place while it waits; the receivers of
  * every lcore add up to the reply. A publisher's next command starts only
  * after its PUBLISH completed everywhere, so its messages arrive in order.
- * An owner call first drains the bus of its lcore, so what a publisher sent
- * there earlier by bus (a PUBLISH inside a transaction, below) is
- * delivered first.
+ * An owner call first drains the bus of its lcore, so what the publisher's
+ * writes told it earlier by bus (keyspace events) is delivered first.
  *
  * Inside a transaction (EXEC runs its commands on one lcore and cannot
- * wait for others) PUBLISH delivers inline on that lcore and by bus message
- * (core/bus.h: flushed before EXEC's completion, so before its reply) to
- * the others; its count then includes only the subscribers of the lcore
- * that ran the transaction. SUBSCRIBE and its kin inside a transaction run
- * only when it runs on the connection's own lcore (no keys elsewhere).
+ * wait for others) PUBLISH delivers inline on that lcore, and once the
+ * transaction is over the connection's lcore delivers it on the others
+ * (rd_pubsub_tx_owner, an owner call per lcore reading the queued
+ * arguments, of any size) before EXEC replies; its count in EXEC's reply
+ * is the sum (multi.h). SUBSCRIBE and its kin inside a transaction that
+ * runs on another lcore run on the connection's lcore after it, their
+ * replies in their places in EXEC's.
  */
 #ifndef WC_REDIS_PUBSUB_H
 #define WC_REDIS_PUBSUB_H
@@ -56,6 +57,35 @@ unsigned rd_pubsub_local(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 			 const uint8_t *msg, uint32_t mlen);
 
 /*
+ * A writer's own pushes. Redis writes the messages a command sends its own
+ * client into its output where the command makes them: a keyspace
+ * notification before or after the command's reply as the command raises
+ * it first or replies first, and inside EXEC's reply in a transaction.
+ * While an owner call of a subscribing session s runs on lcore lc with a
+ * reply sink (call.c: rd_pubsub_writer_enter .. _leave; nested calls
+ * inside EXEC too), rd_pubsub_self delivers a message to s from its own
+ * subscriptions straight into that sink (s is lent to lc: its list is
+ * read there), and the deliveries of the same message on s's lcore skip
+ * s (rd_pubsub_skip: the writer's id, around one delivery on an lcore;
+ * keyspace events carry `self` for it, keyev.h).
+ */
+struct mc_out;
+struct rd_pubsub_writer {
+	struct rd_session *s;
+	struct mc_out *out;
+};
+/* Does s take its own messages in its replies (subscribed; replies not silenced)? */
+bool rd_pubsub_own_in_reply(const struct rd_session *s);
+
+struct rd_pubsub_writer rd_pubsub_writer_enter(struct wc_lcore *lc, struct rd_session *s,
+					       struct mc_out *out);
+void rd_pubsub_writer_leave(struct wc_lcore *lc, struct rd_pubsub_writer prev);
+uint64_t rd_pubsub_writer_id(const struct wc_lcore *lc);	/* 0: none */
+unsigned rd_pubsub_self(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
+			const uint8_t *msg, uint32_t mlen);
+void rd_pubsub_skip(struct wc_lcore *lc, uint64_t client);
+
+/*
  * May lcore i have a subscriber for a keyspace/keyevent channel (a channel
  * starting with "__keyspace@" or "__keyevent@", or any pattern)? Cheap,
  * read from any lcore.
@@ -63,6 +93,13 @@ unsigned rd_pubsub_local(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 bool rd_pubsub_lcore_wants_keyspace(const struct wc_app *app, unsigned i);
 
 /* ---- the rest of the engine ---- */
+
+/*
+ * After a transaction (multi.h): deliver its PUBLISHes on this lcore, unless
+ * the transaction ran here; an owner function for rd_fanout_lcores.
+ */
+struct rd_owner;
+void rd_pubsub_tx_owner(struct rd_owner *o);
 
 /* Has lcore i any subscription at all (channels, patterns, shard channels)? Any lcore. */
 bool rd_pubsub_lcore_active(const struct wc_app *app, unsigned i);

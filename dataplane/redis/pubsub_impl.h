@@ -65,6 +65,13 @@ struct rd_pubsub_lc {
 	uint64_t nlinks;		/* subscriptions of every kind */
 	uint64_t nks;			/* links to keyspace channels and to patterns */
 	uint64_t count[PS_KINDS];	/* distinct names per kind */
+	/*
+	 * A writer's own pushes (pubsub.h): the subscribing session whose owner
+	 * call runs on this lcore now and its reply sink; the client that
+	 * deliveries skip (set around one delivery: it had the frames already).
+	 */
+	struct rd_pubsub_writer writer;
+	uint64_t skip_id;
 	/* a frame built once for every subscriber of a delivery */
 	uint8_t frame[PS_FRAME_MAX];
 	uint8_t chan[RD_PS_NAME_MAX];	/* a channel copied out of a bus buffer */
@@ -97,6 +104,14 @@ void ps_unlink(struct rd_pubsub_lc *ps, struct ps_link *l);
 /* Deliver a message to channel ch of kind PS_CHANNEL (and patterns) or PS_SHARD; receivers. */
 unsigned ps_deliver(struct rd_pubsub_lc *ps, uint8_t kind, const uint8_t *ch, uint32_t chlen,
 		    const struct ps_msg *m);
+
+/*
+ * Deliver to s alone, from its own subscriptions, into o (its transaction's
+ * reply; on any lcore while s is lent to it); returns receivers (0 or 1 per
+ * matching subscription, as ps_deliver counts).
+ */
+unsigned ps_deliver_self(struct rd_session *s, struct mc_out *o, uint8_t kind, const uint8_t *ch,
+			 uint32_t chlen, const struct ps_msg *m);
 
 /* Every name of a kind on this lcore, until fn returns false. */
 void ps_each_name(struct rd_pubsub_lc *ps, uint8_t kind,

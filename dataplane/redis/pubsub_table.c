@@ -485,14 +485,11 @@ static void frame_build(struct frame *f, uint8_t *buf)
 	f->len = n;
 }
 
-/* One frame to one subscriber (RESP3: a push; RESP2: an array). */
-static void frame_send(struct rd_session *s, const struct frame *f)
+/* One frame into o (RESP3: a push; RESP2: an array). */
+static void frame_write(struct mc_out *o, uint8_t proto, const struct frame *f)
 {
-	struct mc_out *o = rd_push_begin(s);
-	char t = s->proto >= 3 ? '>' : '*';
+	char t = proto >= 3 ? '>' : '*';
 
-	if (!o)
-		return;
 	if (f->buf) {
 		mc_out_char(o, t);
 		mc_out_put(o, f->buf + 1, f->len - 1);
@@ -506,7 +503,23 @@ static void frame_send(struct rd_session *s, const struct frame *f)
 		msg_write(o, f->m);
 		mc_out_put(o, "\r\n", 2);
 	}
+}
+
+/* One frame to one subscriber. */
+static void frame_send(struct rd_session *s, const struct frame *f)
+{
+	struct mc_out *o = rd_push_begin(s);
+
+	if (!o)
+		return;
+	frame_write(o, s->proto, f);
 	rd_push_end(s);
+}
+
+/* Is l's session the one whose own transaction wrote this frame into its reply? */
+static bool skipped(const struct rd_pubsub_lc *ps, const struct ps_link *l)
+{
+	return ps->skip_id && l->s->id == ps->skip_id;
 }
 
 static unsigned send_all(struct rd_pubsub_lc *ps, const struct ps_name *n, struct frame *f)
@@ -519,7 +532,38 @@ static unsigned send_all(struct rd_pubsub_lc *ps, const struct ps_name *n, struc
 	if (frame_bound(f) <= sizeof(ps->frame))
 		frame_build(f, ps->frame);
 	for (const struct ps_link *l = n->first; l; l = l->cnext) {
+		if (skipped(ps, l))
+			continue;
 		frame_send(l->s, f);
+		k++;
+	}
+	return k;
+}
+
+unsigned ps_deliver_self(struct rd_session *s, struct mc_out *o, uint8_t kind, const uint8_t *ch,
+			 uint32_t chlen, const struct ps_msg *m)
+{
+	struct frame f = { .what = kind == PS_SHARD ? "smessage" : "message", .ch = ch,
+			   .chlen = chlen, .m = m };
+	unsigned k = 0;
+
+	/* (s's own links and their names: nobody else changes them while s is lent) */
+	for (const struct ps_link *l = s->sub.head; l; l = l->snext) {
+		if (l->n->kind == kind && l->n->len == chlen && !memcmp(l->n->name, ch, chlen)) {
+			frame_write(o, s->proto, &f);
+			k++;
+		}
+	}
+	if (kind != PS_CHANNEL)
+		return k;
+	f.what = "pmessage";
+	for (const struct ps_link *l = s->sub.head; l; l = l->snext) {
+		if (l->n->kind != PS_PATTERN ||
+		    !rd_glob_match(l->n->name, l->n->len, ch, chlen, false))
+			continue;
+		f.pat = l->n->name;
+		f.patlen = l->n->len;
+		frame_write(o, s->proto, &f);
 		k++;
 	}
 	return k;
@@ -557,6 +601,52 @@ unsigned rd_pubsub_local(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 	struct ps_msg m = { .p = msg, .len = mlen };
 
 	return ps_deliver(lc->pubsub, PS_CHANNEL, ch, chlen, &m);
+}
+
+unsigned rd_pubsub_self(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
+			const uint8_t *msg, uint32_t mlen)
+{
+	struct ps_msg m = { .p = msg, .len = mlen };
+	struct rd_pubsub_writer *w = lc->pubsub ? &lc->pubsub->writer : NULL;
+
+	if (!w || !w->s)
+		return 0;
+	return ps_deliver_self(w->s, w->out, PS_CHANNEL, ch, chlen, &m);
+}
+
+void rd_pubsub_skip(struct wc_lcore *lc, uint64_t client)
+{
+	if (lc->pubsub)
+		lc->pubsub->skip_id = client;
+}
+
+bool rd_pubsub_own_in_reply(const struct rd_session *s)
+{
+	/* (silenced replies: Redis still sends pushes, so they take the normal way) */
+	return (s->flags & RD_C_PUBSUB) && !(s->flags & (RD_C_REPLY_OFF | RD_C_REPLY_SKIP));
+}
+
+struct rd_pubsub_writer rd_pubsub_writer_enter(struct wc_lcore *lc, struct rd_session *s,
+					       struct mc_out *out)
+{
+	struct rd_pubsub_writer prev = { 0 };
+
+	if (lc->pubsub) {
+		prev = lc->pubsub->writer;
+		lc->pubsub->writer = (struct rd_pubsub_writer){ .s = s, .out = out };
+	}
+	return prev;
+}
+
+void rd_pubsub_writer_leave(struct wc_lcore *lc, struct rd_pubsub_writer prev)
+{
+	if (lc->pubsub)
+		lc->pubsub->writer = prev;
+}
+
+uint64_t rd_pubsub_writer_id(const struct wc_lcore *lc)
+{
+	return lc->pubsub && lc->pubsub->writer.s ? lc->pubsub->writer.s->id : 0;
 }
 
 void rd_pubsub_release(struct wc_lcore *lc, struct rd_session *s)

@@ -13,6 +13,7 @@
 #include <urcu-qsbr.h>
 
 #include "core/app.h"
+#include "core/bus.h"
 #include "core/slots.h"
 #include "proto/xproto.h"
 #include "redis/acl.h"
@@ -659,6 +660,13 @@ void rd_session_complete(struct rd_session *s, struct wc_mbox_req *req, struct m
 	s->env = env;
 	s->in = in;
 	s->conn_out = out;
+	/*
+	 * What the owner told this lcore before it completed (core/bus.h: it
+	 * flushed first) is handled before the reply goes out: a subscriber's
+	 * own keyspace notification precedes its write's reply, as in Redis.
+	 */
+	if (s->flags & RD_C_PUBSUB)
+		(void)wc_bus_drain(env->arg, 64);
 	rd_call_complete(s, req);
 	if (s->pending || s->st != RD_S_RUN || s->busy)
 		return;

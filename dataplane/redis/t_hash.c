@@ -335,11 +335,12 @@ static void hset_owner(struct rd_owner *o)
 		}
 		created += res.outcome == WC_COUT_ADDED;
 	}
-	rd_keyev_emit_write(o, missing, RD_EV_HSET, k->u.p, k->len);
+	/* (Redis replies, then notifies) */
 	if (rd_arg_is(s, 0, "hmset"))
 		resp_ok(o->out);
 	else
 		resp_int(o->out, created);
+	rd_keyev_emit_write(o, missing, RD_EV_HSET, k->u.p, k->len);
 }
 
 /* Field and value sizes the store can never hold are refused before anything changes. */
@@ -426,13 +427,14 @@ static void hdel_owner(struct rd_owner *o)
 		deleted += res.outcome == WC_COUT_DELETED;
 		removed = res.key_removed;
 	}
-	if (!failed)
-		resp_int(o->out, deleted);
+	/* (Redis notifies, then replies) */
 	if (deleted) {
 		rd_keyev_emit(o, RD_EV_HDEL, k->u.p, k->len);
 		if (removed)
 			rd_keyev_emit(o, RD_EV_DEL, k->u.p, k->len);
 	}
+	if (!failed)
+		resp_int(o->out, deleted);
 }
 
 static enum rd_res hdel(struct rd_session *s)

@@ -474,17 +474,16 @@ static void sadd_srem_owner(struct rd_owner *o, enum wc_cop op)
 		n += res.outcome == (op == WC_COP_DEL ? WC_COUT_DELETED : WC_COUT_ADDED);
 		removed = res.key_removed;
 	}
-	if (!failed)
-		resp_int(o->out, n);
-	if (!n)
-		return;
-	if (op == WC_COP_DEL) {
+	/* (Redis notifies, then replies) */
+	if (n && op == WC_COP_DEL) {
 		rd_keyev_emit(o, RD_EV_SREM, k->u.p, k->len);
 		if (removed)
 			rd_keyev_emit(o, RD_EV_DEL, k->u.p, k->len);
-	} else {
+	} else if (n) {
 		rd_keyev_emit_write(o, missing, RD_EV_SADD, k->u.p, k->len);
 	}
+	if (!failed)
+		resp_int(o->out, n);
 }
 
 static void sadd_owner(struct rd_owner *o)
@@ -666,9 +665,9 @@ static void smove_owner(struct rd_owner *o)
 	if (st != WC_OK) {
 		rd_creply_error(o->out, st);
 	} else {
-		resp_int(o->out, 1);
 		if (res.outcome == WC_COUT_ADDED)
 			rd_keyev_emit_write(o, missing, RD_EV_SADD, dst->u.p, dst->len);
+		resp_int(o->out, 1);
 	}
 }
 

@@ -223,14 +223,14 @@ static void set_owner(struct rd_owner *o)
 			/* a deadline already past: the key is set and gone at once */
 			if (j->flags & (SET_GET | SET_REPLY_OLD))
 				rd_reply_item(o->out, s->proto, old);
-			else
-				resp_ok(o->out);
 			if (old)
 				wc_kv_delete(o->part, o->ctx, k->u.p, k->len, put.hash);
-			/* Redis sets it with a past deadline, then it expires */
+			/* Redis sets it with a past deadline, then it expires (then +OK) */
 			rd_keyev_emit_write(o, !old, RD_EV_SET, k->u.p, k->len);
 			rd_keyev_emit(o, RD_EV_EXPIRE, k->u.p, k->len);
 			rd_keyev_emit(o, RD_EV_EXPIRED, k->u.p, k->len);
+			if (!(j->flags & (SET_GET | SET_REPLY_OLD)))
+				resp_ok(o->out);
 			return;
 		}
 	}
@@ -617,9 +617,10 @@ static void splice_owner(struct rd_owner *o)
 		if (st != WC_OK) {
 			rd_reply_store_error(o->out, st);
 		} else {
-			resp_int(o->out, (int64_t)vlen);
+			/* (Redis notifies, then replies) */
 			rd_keyev_emit_write(o, !old, append ? RD_EV_APPEND : RD_EV_SETRANGE, k->u.p,
 					    k->len);
+			resp_int(o->out, (int64_t)vlen);
 		}
 		return;
 	}
@@ -710,8 +711,8 @@ static void incr_owner(struct rd_owner *o)
 		if (st != WC_OK) {
 			rd_reply_store_error(o->out, st);
 		} else {
-			resp_bulk(o->out, buf, b.n);
 			rd_keyev_emit_write(o, !old, RD_EV_INCRBYFLOAT, k->u.p, k->len);
+			resp_bulk(o->out, buf, b.n);
 		}
 		return;
 	}
@@ -734,8 +735,8 @@ static void incr_owner(struct rd_owner *o)
 		if (st != WC_OK) {
 			rd_reply_store_error(o->out, st);
 		} else {
-			resp_int(o->out, next);
 			rd_keyev_emit_write(o, !old, RD_EV_INCRBY, k->u.p, k->len);
+			resp_int(o->out, next);
 		}
 	}
 }

@@ -373,11 +373,18 @@ static void resp3_pushes(void **state)
 	/* publishing to itself: the push comes first, then the reply (as Redis writes them) */
 	cmd1(&sub, "PUBLISH c me\r\nGET k\r\n");
 	ASSERT_GOT(&sub, ">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\nme\r\n:1\r\n$1\r\nv\r\n");
-	/* a push arriving while a reply is half written waits for the reply's end */
+	/* its own transaction's push goes inside EXEC's reply, before the count (Redis 7.0.15) */
 	cmd1(&sub, "MULTI\r\nGET k\r\nPUBLISH c tx\r\nGET k\r\nEXEC\r\n");
 	ASSERT_GOT(&sub, "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n"
-			 "*3\r\n$1\r\nv\r\n:1\r\n$1\r\nv\r\n"
-			 ">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\ntx\r\n");
+			 "*3\r\n$1\r\nv\r\n>3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\ntx\r\n"
+			 ":1\r\n$1\r\nv\r\n");
+	/* a push made once its command's reply has begun waits for the reply's end (GETDEL) */
+	cmd1(&sub, "CONFIG SET notify-keyspace-events Kg\r\n");
+	cmd1(&sub, "SUBSCRIBE __keyspace@0__:k\r\n");
+	cmd1(&sub, "GETDEL k\r\n");
+	ASSERT_GOT(&sub, "$1\r\nv\r\n>3\r\n$7\r\nmessage\r\n$16\r\n__keyspace@0__:k\r\n$3\r\ndel\r\n");
+	cmd1(&sub, "CONFIG SET notify-keyspace-events \"\"\r\n");
+	cmd1(&sub, "UNSUBSCRIBE __keyspace@0__:k\r\n");
 	/* CLIENT REPLY OFF silences replies, not confirmations */
 	cmd1(&sub, "CLIENT REPLY OFF\r\n");
 	cmd1(&sub, "UNSUBSCRIBE c\r\n");
