@@ -16,31 +16,19 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "dp_tcpclient.h"
+#include "dp_redis.h"
 #include "net/tcp_impl.h"
 
 #define MC 11211
-#define RD 6379
+#define RD DP_REDIS_PORT
 
 static struct dp_harness h;
 static uint8_t rbuf[8 << 20];
-static uint16_t next_port = 20000;
-
-static void cfg(struct wc_config *c)
-{
-	c->memory = 48u << 20;
-	c->max_conns = 64;
-	c->redis_port = RD;
-}
 
 static int setup(void **state)
 {
 	(void)state;
-	if (dp_eal_init() != 0 || dp_setup(&h, cfg) != 0)
-		return -1;
-	dp_freeze_clock(&h);
-	dp_learn_client(&h);
-	return 0;
+	return dp_redis_setup(&h, 48u << 20, 20000);
 }
 
 static int teardown(void **state)
@@ -62,7 +50,7 @@ static struct dpc conn(uint16_t port)
 {
 	struct dpc c;
 
-	assert_true(dpc_open(&h, &c, next_port++, port, rbuf, sizeof(rbuf)));
+	assert_true(dpc_connect(&h, &c, port, rbuf, sizeof(rbuf)));
 	return c;
 }
 
