@@ -91,6 +91,29 @@ static struct dpc ask(uint16_t port, const char *req)
 			fail_msg("for %s\nwanted %s\n   got %.*s", (req), (want), (int)c_.n, rbuf); \
 	} while (0)
 
+/* Other uploads hold the whole stage pool (until stage_give_back). */
+static struct {
+	struct wc_stage *held;
+	unsigned n;
+} hog;
+
+static void stage_take_all(void)
+{
+	hog.held = calloc(h.lc->stage.nchunks, sizeof(*hog.held));
+	assert_non_null(hog.held);
+	hog.n = 0;
+	while (h.lc->stage.nfree)
+		assert_true(wc_stage_admit(&h.lc->stage, &hog.held[hog.n++], 1000));
+}
+
+static void stage_give_back(void)
+{
+	while (hog.n)
+		wc_stage_release(&h.lc->stage, &hog.held[--hog.n]);
+	free(hog.held);
+	hog.held = NULL;
+}
+
 /*
  * Requests cut short by the FIN: what came whole is answered, the rest is
  * dropped, and the connection is closed with no time passing.
@@ -166,17 +189,14 @@ static void partial_staged_upload_then_fin_closes(void **state)
 static void mc_upload_waiting_for_stage_then_fin_closes(void **state)
 {
 	static char part[8000];
-	struct wc_stage *all = calloc(h.lc->stage.nchunks, sizeof(*all));
-	unsigned nall = 0, before = wc_tcp_active(h.lc);
+	unsigned before = wc_tcp_active(h.lc);
 	const char *line = "set wk 0 0 100000\r\n";
 	struct dpc c = conn(MC);
 	struct wc_tcb *t = wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.cport, c.dport);
 
 	(void)state;
-	assert_non_null(all);
 	memset(part, 'w', sizeof(part));
-	while (h.lc->stage.nfree)
-		assert_true(wc_stage_admit(&h.lc->stage, &all[nall++], 1000));
+	stage_take_all();
 	dpc_send(&h, &c, line, strlen(line), 1400);
 	dpc_send(&h, &c, part, sizeof(part), 1400);
 	assert_true(t->upload_wait && t->stage_listed);
@@ -185,9 +205,7 @@ static void mc_upload_waiting_for_stage_then_fin_closes(void **state)
 	assert_int_equal(c.n, 0);
 	assert_true(gone(&c));
 	assert_int_equal(wc_tcp_active(h.lc), before);
-	while (nall)
-		wc_stage_release(&h.lc->stage, &all[--nall]);
-	free(all);
+	stage_give_back();
 	advance(1);	/* (the stage wait list held no stale entry) */
 	assert_int_equal(h.lc->stage.nfree, h.lc->stage.nchunks);
 	EXPECT(MC, "get wk\r\n", "END\r\n");
@@ -261,19 +279,16 @@ static void whole_request_waiting_for_stage_then_fin(void **state)
 {
 	enum { V = 3000 };
 	static char req[4000];
-	struct wc_stage *all = calloc(h.lc->stage.nchunks, sizeof(*all));
-	unsigned nall = 0, before = wc_tcp_active(h.lc);
+	unsigned before = wc_tcp_active(h.lc);
 	size_t k = (size_t)sprintf(req, "*3\r\n$3\r\nSET\r\n$2\r\nsw\r\n$%d\r\n", V);
 	struct dpc c;
 	struct wc_tcb *t;
 
 	(void)state;
-	assert_non_null(all);
 	memset(req + k, 's', V);
 	k += V;
 	k += (size_t)sprintf(req + k, "\r\nSTRLEN sw\r\nPING");
-	while (h.lc->stage.nfree)
-		assert_true(wc_stage_admit(&h.lc->stage, &all[nall++], 1000));
+	stage_take_all();
 	c = conn(RD);
 	t = wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c.cport, c.dport);
 	dpc_send(&h, &c, req, k, 1400);	/* (the value spans buffers: it is copied) */
@@ -285,9 +300,7 @@ static void whole_request_waiting_for_stage_then_fin(void **state)
 	assert_int_equal(c.n, 0);
 	assert_int_equal(t->state, TCP_CLOSE_WAIT);
 	/* room again: SET and STRLEN run, the cut PING is dropped, then the close */
-	while (nall)
-		wc_stage_release(&h.lc->stage, &all[--nall]);
-	free(all);
+	stage_give_back();
 	read_to_close(&c, 100);
 	assert_true(c.fin);
 	assert_true(dpc_matches("+OK\r\n:3000\r\n", rbuf, c.n));
@@ -306,25 +319,20 @@ static void large_set_while_stage_empty_then_fin(void **state)
 {
 	enum { V = 100000 };
 	static char req[V + 100];
-	struct wc_stage *all = calloc(h.lc->stage.nchunks, sizeof(*all));
-	unsigned nall = 0, before = wc_tcp_active(h.lc);
+	unsigned before = wc_tcp_active(h.lc);
 	size_t k = (size_t)sprintf(req, "*3\r\n$3\r\nSET\r\n$2\r\nlw\r\n$%d\r\n", V);
 	struct dpc c;
 
 	(void)state;
-	assert_non_null(all);
 	memset(req + k, 'l', V);
 	memcpy(req + k + V, "\r\n", 2);
 	k += V + 2;
-	while (h.lc->stage.nfree)
-		assert_true(wc_stage_admit(&h.lc->stage, &all[nall++], 1000));
+	stage_take_all();
 	c = conn(RD);
 	dpc_send(&h, &c, req, k, 1400);
 	dpc_close(&h, &c);
 	advance(10);
-	while (nall)
-		wc_stage_release(&h.lc->stage, &all[--nall]);
-	free(all);
+	stage_give_back();
 	read_to_close(&c, 100);
 	assert_true(c.fin);
 	assert_true(dpc_matches("+OK\r\n", rbuf, c.n));
