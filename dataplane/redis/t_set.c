@@ -510,6 +510,7 @@ static enum rd_res sadd(struct rd_session *s)
 		for (uint32_t i = 2; i < rd_argc(s); i++) {
 			if (rd_arg(s, i)->len > max) {
 				rd_reply_store_error(rd_out(s), WC_ERR_TOO_LARGE);
+				s->failed = true;
 				return RD_DONE;
 			}
 		}
