@@ -705,6 +705,7 @@ static enum rd_res smove(struct rd_session *s)
 		max = wc_part_config(rt.part)->max_value;
 		if (rd_arg(s, 3)->len > max) {
 			rd_reply_store_error(rd_out(s), WC_ERR_TOO_LARGE);
+			s->failed = true;
 			return RD_DONE;
 		}
 	}

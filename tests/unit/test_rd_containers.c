@@ -338,8 +338,11 @@ static void too_large_members(void **state)
 	big[max + 1] = 0;
 	EXPECT(want, "SADD", "bigs", "m", big);
 	EXPECT(want, "HSET", "bigh", "f", "v", "g", big);
-	assert_int_equal(h.lc->rdst.failed, failed + 2);
-	EXPECT(":0\r\n", "EXISTS", "bigs", "bigh");
+	EXPECT(":1\r\n", "SADD", "{t}a", "m");
+	EXPECT(want, "SMOVE", "{t}a", "{t}b", big);
+	assert_int_equal(h.lc->rdst.failed, failed + 3);
+	EXPECT(":0\r\n", "EXISTS", "bigs", "bigh", "{t}b");
+	EXPECT(":1\r\n", "DEL", "{t}a");
 	free(big);
 }
 
