@@ -26,6 +26,7 @@ import pytest
 
 from lib.resp import Resp, RedisServer, encode
 from lib.testbed import node_ip
+from lib.uploads import fate, open_stalled
 
 pytestmark = pytest.mark.testbed("redis")
 
@@ -330,62 +331,6 @@ def _good_client(conn, stop, limit_s):
         conn.close()
 
 
-def _open_hogs(deadline):
-    payload = memoryview(b"h" * SENT)
-    sel = selectors.DefaultSelector()
-    socks, sent, errors, pending, started = [], {}, [], 0, 0
-    try:
-        while time.monotonic() < deadline:
-            while started < N_HOGS and pending < 32:
-                s = socket.socket()
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 2 << 20)
-                s.setblocking(False)
-                rc = s.connect_ex((node_ip(1), 6379))
-                if rc not in (0, 115):
-                    errors.append("connect %d: errno %d" % (started, rc))
-                    s.close()
-                else:
-                    head = b"*3\r\n$3\r\nSET\r\n$%d\r\nhog%d\r\n$%d\r\n" % (
-                        len(b"hog%d" % started), started, DECLARED)
-                    sel.register(s, selectors.EVENT_WRITE, [head, 0])
-                    socks.append(s)
-                    sent[s] = 0
-                    pending += 1
-                started += 1
-            if pending == 0 and started == N_HOGS:
-                break
-            for key, _ in sel.select(timeout=0.2):
-                s, (head, off) = key.fileobj, key.data
-                try:
-                    if off < len(head):
-                        off += s.send(head[off:])
-                    if off >= len(head):
-                        while sent[s] < SENT:
-                            sent[s] += s.send(payload[sent[s]:])
-                except BlockingIOError:
-                    key.data[1] = off
-                    continue
-                except OSError as e:
-                    errors.append("send: %s" % e)
-                sel.unregister(s)
-                pending -= 1
-    finally:
-        sel.close()
-    return socks, sent, errors
-
-
-def _fate(s):
-    s.setblocking(False)
-    try:
-        return "eof" if s.recv(4096) == b"" else "answered"
-    except ConnectionResetError:
-        return "reset"
-    except BlockingIOError:
-        return "open"
-    except OSError as e:
-        return "error %s" % e
-
-
 def test_slow_uploads_do_not_starve_others(tb, rd):
     req_s = 3                                     # the layout's --request-timeout
     before = tb.telemetry(1)
@@ -400,7 +345,10 @@ def test_slow_uploads_do_not_starve_others(tb, rd):
     try:
         time.sleep(0.6)
         t_send = time.monotonic()
-        hogs, sent, errors = _open_hogs(time.monotonic() + 15)
+        hogs, sent, errors = open_stalled(
+            node_ip(1), 6379, N_HOGS,
+            lambda i: b"*3\r\n$3\r\nSET\r\n$%d\r\nhog%d\r\n$%d\r\n" % (
+                len(b"hog%d" % i), i, DECLARED), SENT, 32, time.monotonic() + 15)
         deadline = time.monotonic() + 3 * req_s + 10
         peak = 0
         while time.monotonic() < deadline:
@@ -421,7 +369,7 @@ def test_slow_uploads_do_not_starve_others(tb, rd):
             good.join(5)
         fates = {}
         for s in hogs:
-            f = _fate(s)
+            f = fate(s)
             fates[f] = fates.get(f, 0) + 1
             s.close()
     after = tb.telemetry(1)

@@ -33,8 +33,6 @@ closed, and a node that died fails the test and is brought up afresh.
 """
 import multiprocessing
 import os
-import selectors
-import socket
 import subprocess
 import time
 
@@ -43,6 +41,7 @@ import pytest
 from lib.mctcp import McTcp, wait_until
 from lib.mcudp import McTimeout, McUdp
 from lib.testbed import PORT, node_ip
+from lib.uploads import fate, open_stalled
 
 pytestmark = pytest.mark.testbed("uploads")
 
@@ -120,66 +119,6 @@ def _good_client(conn, stop, limit_s):
 
 # ---- the hogs ----
 
-def _open_and_send(sel_deadline):
-    """Open N_HOGS connections (IN_FLIGHT handshakes at a time) and push each one's line and
-    SENT bytes of its value into the kernel. Returns (sockets, bytes accepted per socket,
-    errors)."""
-    payload = memoryview(b"h" * SENT)
-    sel = selectors.DefaultSelector()
-    socks, sent, errors = [], {}, []
-    pending, started = 0, 0
-    try:
-        while time.monotonic() < sel_deadline:
-            while started < N_HOGS and pending < IN_FLIGHT:
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 2 << 20)
-                s.setblocking(False)
-                rc = s.connect_ex((node_ip(1), PORT))
-                if rc not in (0, 115):      # EINPROGRESS
-                    errors.append("connect %d: errno %d" % (started, rc))
-                    s.close()
-                else:
-                    head = b"set hog%d 0 0 %d\r\n" % (started, DECLARED)
-                    sel.register(s, selectors.EVENT_WRITE, [head, 0])
-                    socks.append(s)
-                    sent[s] = 0
-                    pending += 1
-                started += 1
-            if pending == 0 and started == N_HOGS:
-                break
-            for key, _ in sel.select(timeout=0.2):
-                s, (head, off) = key.fileobj, key.data
-                try:
-                    if off < len(head):
-                        off += s.send(head[off:])
-                    if off >= len(head):
-                        while sent[s] < SENT:
-                            sent[s] += s.send(payload[sent[s]:])
-                except BlockingIOError:
-                    key.data[1] = off
-                    continue
-                except OSError as e:
-                    errors.append("send: %s" % e)
-                sel.unregister(s)
-                pending -= 1
-    finally:
-        sel.close()
-    return socks, sent, errors
-
-
-def _fate(s):
-    """What became of a stalled hog: 'reset', 'eof' or 'open'."""
-    s.setblocking(False)
-    try:
-        return "eof" if s.recv(4096) == b"" else "answered"
-    except ConnectionResetError:
-        return "reset"
-    except BlockingIOError:
-        return "open"
-    except OSError as e:
-        return "error %s" % e
-
-
 def _pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(len(xs) * p))] if xs else float("nan")
@@ -217,7 +156,9 @@ def test_slow_uploads_do_not_starve_the_node(tb):
     try:
         time.sleep(1.0)                                   # the good client alone first
         t_send = time.monotonic() - t0
-        hogs, sent, errors = _open_and_send(time.monotonic() + SEND_LIMIT_S)
+        hogs, sent, errors = open_stalled(
+            node_ip(1), PORT, N_HOGS, lambda i: b"set hog%d 0 0 %d\r\n" % (i, DECLARED), SENT,
+            IN_FLIGHT, time.monotonic() + SEND_LIMIT_S)
         t_stalled = time.monotonic() - t0
         # watch the node (telemetry: not over the network) until the stalled hogs are gone:
         # each goes --request-timeout after its last data; one that waited for stage room
@@ -246,7 +187,7 @@ def test_slow_uploads_do_not_starve_the_node(tb):
             good.join(5)
         fates = {}
         for s in hogs:
-            f = _fate(s)
+            f = fate(s)
             fates[f] = fates.get(f, 0) + 1
             s.close()
     if tb.dead_nodes():

@@ -100,6 +100,7 @@ static void mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 			c->ack_now = true;	/* staged (or gone): open the window again */
 	}
 	{
+		/* (a block waits for stage room only while it is still arriving) */
 		struct wc_tcp_ran ran = { .r = r, .stage_wait = c->sess.stage_wait,
 					  .mid_request = mc_session_mid_request(&c->sess, &c->inq),
 					  .close_reason = c->sess.close_reason };

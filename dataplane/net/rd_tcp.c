@@ -155,7 +155,8 @@ static void rd_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 	r = rd_session_run(&c->rd, &c->inq, &c->out, &lc->env);
 	lc->rdst.net_out += c->out.written - before;
 	{
-		struct wc_tcp_ran ran = { .r = r, .stage_wait = c->rd.stage_wait,
+		/* (the parser ran out of memory: the request may be whole) */
+		struct wc_tcp_ran ran = { .r = r, .stage_wait = c->rd.stage_wait, .whole_waits = true,
 					  .mid_request = rd_session_mid_request(&c->rd, &c->inq),
 					  .close_reason = c->rd.close_reason };
 

@@ -66,8 +66,14 @@ bool wc_tcp_session_ran(struct wc_lcore *lc, struct wc_tcb *c, const struct wc_t
 	case MC_RUN_PENDING:
 		break;
 	case MC_RUN_MORE:
-		/* the peer finished sending and every request is answered */
-		if (c->state == TCP_CLOSE_WAIT && c->rx.len == 0) {
+		/*
+		 * The peer finished sending and every complete request is answered:
+		 * close. What is left of the input is a request no byte can complete
+		 * any more, dropped at the end of input as memcached and redis-server
+		 * drop it. A session whose whole request waits for stage room runs
+		 * it first (it is on the stage wait list), then closes here.
+		 */
+		if (c->state == TCP_CLOSE_WAIT && !(ran->stage_wait && ran->whole_waits)) {
 			c->app_closed = true;
 			c->fin_wanted = true;
 		}

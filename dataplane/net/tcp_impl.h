@@ -141,6 +141,7 @@ void wc_tcp_send_syn(struct wc_lcore *lc, struct wc_tcb *c);
 struct wc_tcp_ran {
 	enum mc_run r;
 	bool stage_wait;		/* the session waits for stage room */
+	bool whole_waits;		/* ... perhaps with a whole request, that must run at EOF too */
 	bool mid_request;		/* the session holds part of a request */
 	uint8_t close_reason;		/* enum mc_close_reason, with MC_RUN_CLOSE */
 };

@@ -112,6 +112,75 @@ bool rd_ckeys_ok(struct rd_session *s, uint32_t first, uint32_t last)
 	return true;
 }
 
+bool rd_cmembers_ok(struct rd_session *s, uint32_t last_key, uint32_t from)
+{
+	struct rd_route rt;
+	uint32_t max;
+
+	if (!rd_ckeys_ok(s, 1, last_key))
+		return false;
+	rd_route_key(s, rd_argp(s, 1), rd_arg(s, 1)->len, &rt);
+	max = wc_part_config(rt.part)->max_value;
+	for (uint32_t i = from; i < rd_argc(s); i++) {
+		if (rd_arg(s, i)->len > max) {
+			rd_reply_store_error(rd_out(s), WC_ERR_TOO_LARGE);
+			s->failed = true;
+			return false;
+		}
+	}
+	return true;
+}
+
+int rd_ccard(struct rd_session *s, uint8_t type)
+{
+	struct rd_cview cv;
+	int r = rd_copen(s, 1, type, 0, &cv);
+
+	if (r == RD_CO_WRONGTYPE)
+		rd_err_wrongtype(s);
+	else
+		resp_int(rd_out(s), r == RD_CO_MISSING ? 0 : (int64_t)cv.h.count);
+	return RD_R_DONE;
+}
+
+int rd_cmember_int(struct rd_session *s, uint8_t type, bool vlen)
+{
+	struct rd_cview cv;
+	struct rd_argsrc as;
+	struct wc_cbytes mb;
+	struct wc_cmember m;
+	int r = rd_copen(s, 1, type, 0, &cv);
+
+	if (r == RD_CO_MISSING) {
+		resp_int(rd_out(s), 0);
+		return RD_R_DONE;
+	}
+	if (r == RD_CO_WRONGTYPE) {
+		rd_err_wrongtype(s);
+		return RD_R_DONE;
+	}
+	rd_arg_bytes(s, 2, &as, &mb);
+	r = wc_c_find(cv.part, rd_env(s)->ctx, &cv.h, &mb, &m);
+	if (r == WC_C_RETRY)
+		return RD_R_RETRY;
+	resp_int(rd_out(s), r != WC_C_OK ? 0 : vlen ? (int64_t)m.vlen : 1);
+	return RD_R_DONE;
+}
+
+bool rd_ccount_arg(struct rd_session *s, uint32_t i, int64_t *count)
+{
+	if (!rd_arg_ll(s, i, count)) {
+		rd_err_int(s);
+		return false;
+	}
+	if (*count == INT64_MIN) {
+		rd_err(s, "ERR value is out of range, value must between -9223372036854775807 and "
+			  "9223372036854775807");
+		return false;
+	}
+	return true;
+}
+
 enum rd_res rd_cwrite(struct rd_session *s, uint32_t karg, rd_owner_fn fn)
 {
 	const struct resp_arg *k = rd_arg(s, karg);

@@ -1,9 +1,11 @@
 /*
  * rdcont.h - what the hash and set commands (t_hash.c, t_set.c) share:
  * opening a container for a lock-free read and retrying one caught
- * mid-change, arguments as member bytes, the owner-side type check, random
- * members (HRANDFIELD, SRANDMEMBER), the HSCAN/SSCAN walk, and lists of
- * members kept in the command's scratch memory.
+ * mid-change, arguments as member bytes, the owner-side type check, the
+ * argument checks before a write, the size and member-test reads
+ * (HLEN/SCARD, HEXISTS/HSTRLEN/SISMEMBER), random members (HRANDFIELD,
+ * SRANDMEMBER), the HSCAN/SSCAN walk, and lists of members kept in the
+ * command's scratch memory.
  *
  * Reads follow store/container.h: a read body either replies whole or
  * returns RD_R_RETRY having written nothing; rd_cread runs it a few times,
@@ -59,6 +61,25 @@ struct wc_item *rd_cfind(const struct rd_owner *o, const uint8_t *key, uint32_t 
 
 /* Keys at arguments first .. last a write can use (1 to 250 bytes); else replied. */
 bool rd_ckeys_ok(struct rd_session *s, uint32_t first, uint32_t last);
+
+/*
+ * HSET, HSETNX, SADD, SMOVE: keys at arguments 1 .. last_key a write can
+ * use, and arguments from on (fields, values, members) no longer than the
+ * store's max value; else replied, a failed call, before anything changes.
+ */
+bool rd_cmembers_ok(struct rd_session *s, uint32_t last_key, uint32_t from);
+
+/* HLEN and SCARD: the size of the container at argument 1 (0 when missing). */
+int rd_ccard(struct rd_session *s, uint8_t type);
+
+/*
+ * HEXISTS, HSTRLEN, SISMEMBER: whether the container at argument 1 holds
+ * the member at argument 2 (0 or 1), or with vlen its value's length.
+ */
+int rd_cmember_int(struct rd_session *s, uint8_t type, bool vlen);
+
+/* The count at argument i of HRANDFIELD and SRANDMEMBER; false when the error is replied. */
+bool rd_ccount_arg(struct rd_session *s, uint32_t i, int64_t *count);
 
 /* The key at argument karg: run fn on its owner (steps 0 and 1 of a write command). */
 enum rd_res rd_cwrite(struct rd_session *s, uint32_t karg, rd_owner_fn fn);

@@ -53,39 +53,14 @@ static enum rd_res hget(struct rd_session *s)
 	return rd_cread(s, hget_body);
 }
 
-/* HEXISTS and HSTRLEN: an integer from the field (0 when missing). */
-static int field_int_body(struct rd_session *s, bool strlen_of)
-{
-	struct rd_cview cv;
-	struct rd_argsrc as;
-	struct wc_cbytes f;
-	struct wc_cmember m;
-	int r = rd_copen(s, 1, HT, 0, &cv);
-
-	if (r == RD_CO_MISSING) {
-		resp_int(rd_out(s), 0);
-		return RD_R_DONE;
-	}
-	if (r == RD_CO_WRONGTYPE) {
-		rd_err_wrongtype(s);
-		return RD_R_DONE;
-	}
-	rd_arg_bytes(s, 2, &as, &f);
-	r = wc_c_find(cv.part, rd_env(s)->ctx, &cv.h, &f, &m);
-	if (r == WC_C_RETRY)
-		return RD_R_RETRY;
-	resp_int(rd_out(s), r != WC_C_OK ? 0 : strlen_of ? (int64_t)m.vlen : 1);
-	return RD_R_DONE;
-}
-
 static int hexists_body(struct rd_session *s)
 {
-	return field_int_body(s, false);
+	return rd_cmember_int(s, HT, false);
 }
 
 static int hstrlen_body(struct rd_session *s)
 {
-	return field_int_body(s, true);
+	return rd_cmember_int(s, HT, true);
 }
 
 static enum rd_res hexists(struct rd_session *s)
@@ -151,14 +126,7 @@ static enum rd_res hmget(struct rd_session *s)
 
 static int hlen_body(struct rd_session *s)
 {
-	struct rd_cview cv;
-	int r = rd_copen(s, 1, HT, 0, &cv);
-
-	if (r == RD_CO_WRONGTYPE)
-		rd_err_wrongtype(s);
-	else
-		resp_int(rd_out(s), r == RD_CO_MISSING ? 0 : (int64_t)cv.h.count);
-	return RD_R_DONE;
+	return rd_ccard(s, HT);
 }
 
 static enum rd_res hlen(struct rd_session *s)
@@ -245,15 +213,8 @@ static int hrandfield_body(struct rd_session *s)
 	uint32_t argc = rd_argc(s);
 
 	if (argc >= 3) {
-		if (!rd_arg_ll(s, 2, &l)) {
-			rd_err_int(s);
+		if (!rd_ccount_arg(s, 2, &l))
 			return RD_R_DONE;
-		}
-		if (l == INT64_MIN) {
-			rd_err(s, "ERR value is out of range, value must between -9223372036854775807 "
-				  "and 9223372036854775807");
-			return RD_R_DONE;
-		}
 		if (argc > 4 || (argc == 4 && !rd_arg_is(s, 3, "withvalues"))) {
 			rd_err_syntax(s);
 			return RD_R_DONE;
@@ -343,26 +304,6 @@ static void hset_owner(struct rd_owner *o)
 	rd_keyev_emit_write(o, missing, RD_EV_HSET, k->u.p, k->len);
 }
 
-/* Field and value sizes the store can never hold are refused before anything changes. */
-static bool sizes_ok(struct rd_session *s, uint32_t from)
-{
-	struct rd_route rt;
-	uint32_t max;
-
-	if (!rd_ckeys_ok(s, 1, 1))
-		return false;
-	rd_route_key(s, rd_argp(s, 1), rd_arg(s, 1)->len, &rt);
-	max = wc_part_config(rt.part)->max_value;
-	for (uint32_t i = from; i < rd_argc(s); i++) {
-		if (rd_arg(s, i)->len > max) {
-			rd_reply_store_error(rd_out(s), WC_ERR_TOO_LARGE);
-			s->failed = true;
-			return false;
-		}
-	}
-	return true;
-}
-
 static enum rd_res hset(struct rd_session *s)
 {
 	if (s->step == 0) {
@@ -370,7 +311,7 @@ static enum rd_res hset(struct rd_session *s)
 			rd_err_arity(s);
 			return RD_DONE;
 		}
-		if (!sizes_ok(s, 2))
+		if (!rd_cmembers_ok(s, 1, 2))
 			return RD_DONE;
 	}
 	return rd_cwrite(s, 1, hset_owner);
@@ -400,7 +341,7 @@ static void hsetnx_owner(struct rd_owner *o)
 
 static enum rd_res hsetnx(struct rd_session *s)
 {
-	if (s->step == 0 && !sizes_ok(s, 2))
+	if (s->step == 0 && !rd_cmembers_ok(s, 1, 2))
 		return RD_DONE;
 	return rd_cwrite(s, 1, hsetnx_owner);
 }

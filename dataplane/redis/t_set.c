@@ -24,26 +24,7 @@
 
 static int sismember_body(struct rd_session *s)
 {
-	struct rd_cview cv;
-	struct rd_argsrc as;
-	struct wc_cbytes mb;
-	struct wc_cmember m;
-	int r = rd_copen(s, 1, ST, 0, &cv);
-
-	if (r == RD_CO_MISSING) {
-		resp_int(rd_out(s), 0);
-		return RD_R_DONE;
-	}
-	if (r == RD_CO_WRONGTYPE) {
-		rd_err_wrongtype(s);
-		return RD_R_DONE;
-	}
-	rd_arg_bytes(s, 2, &as, &mb);
-	r = wc_c_find(cv.part, rd_env(s)->ctx, &cv.h, &mb, &m);
-	if (r == WC_C_RETRY)
-		return RD_R_RETRY;
-	resp_int(rd_out(s), r == WC_C_OK);
-	return RD_R_DONE;
+	return rd_cmember_int(s, ST, false);
 }
 
 static enum rd_res sismember(struct rd_session *s)
@@ -92,14 +73,7 @@ static enum rd_res smismember(struct rd_session *s)
 
 static int scard_body(struct rd_session *s)
 {
-	struct rd_cview cv;
-	int r = rd_copen(s, 1, ST, 0, &cv);
-
-	if (r == RD_CO_WRONGTYPE)
-		rd_err_wrongtype(s);
-	else
-		resp_int(rd_out(s), r == RD_CO_MISSING ? 0 : (int64_t)cv.h.count);
-	return RD_R_DONE;
+	return rd_ccard(s, ST);
 }
 
 static enum rd_res scard(struct rd_session *s)
@@ -115,17 +89,8 @@ static int srandmember_body(struct rd_session *s)
 		rd_err_syntax(s);
 		return RD_R_DONE;
 	}
-	if (rd_argc(s) == 3) {
-		if (!rd_arg_ll(s, 2, &l)) {
-			rd_err_int(s);
-			return RD_R_DONE;
-		}
-		if (l == INT64_MIN) {
-			rd_err(s, "ERR value is out of range, value must between -9223372036854775807 "
-				  "and 9223372036854775807");
-			return RD_R_DONE;
-		}
-	}
+	if (rd_argc(s) == 3 && !rd_ccount_arg(s, 2, &l))
+		return RD_R_DONE;
 	return rd_crandom(s, ST, rd_argc(s) == 3, l, false);
 }
 
@@ -498,21 +463,8 @@ static void srem_owner(struct rd_owner *o)
 
 static enum rd_res sadd(struct rd_session *s)
 {
-	if (s->step == 0) {
-		struct rd_route rt;
-		uint32_t max;
-
-		if (!rd_ckeys_ok(s, 1, 1))
-			return RD_DONE;
-		rd_route_key(s, rd_argp(s, 1), rd_arg(s, 1)->len, &rt);
-		max = wc_part_config(rt.part)->max_value;
-		for (uint32_t i = 2; i < rd_argc(s); i++) {
-			if (rd_arg(s, i)->len > max) {
-				rd_reply_store_error(rd_out(s), WC_ERR_TOO_LARGE);
-				return RD_DONE;
-			}
-		}
-	}
+	if (s->step == 0 && !rd_cmembers_ok(s, 1, 2))
+		return RD_DONE;
 	return rd_cwrite(s, 1, sadd_owner);
 }
 
@@ -693,19 +645,8 @@ static enum rd_res one_partition_write(struct rd_session *s, uint32_t first, rd_
 
 static enum rd_res smove(struct rd_session *s)
 {
-	if (s->step == 0) {
-		struct rd_route rt;
-		uint32_t max;
-
-		if (!rd_ckeys_ok(s, 1, 2))
-			return RD_DONE;
-		rd_route_key(s, rd_argp(s, 1), rd_arg(s, 1)->len, &rt);
-		max = wc_part_config(rt.part)->max_value;
-		if (rd_arg(s, 3)->len > max) {
-			rd_reply_store_error(rd_out(s), WC_ERR_TOO_LARGE);
-			return RD_DONE;
-		}
-	}
+	if (s->step == 0 && !rd_cmembers_ok(s, 2, 3))
+		return RD_DONE;
 	/* (keys 1 and 2 only: the member is no key) */
 	if (s->step == 0) {
 		struct rd_route a, b;

@@ -94,6 +94,16 @@ static inline bool dpc_open(struct dp_harness *h, struct dpc *c, uint16_t cport,
 	return true;
 }
 
+/* The client port dpc_connect uses next (each connection a new one). */
+static uint16_t dpc_next_port __attribute__((unused)) = 20000;
+
+/* dpc_open from the next client port. */
+static inline bool dpc_connect(struct dp_harness *h, struct dpc *c, uint16_t dport, uint8_t *buf,
+			       size_t cap)
+{
+	return dpc_open(h, c, dpc_next_port++, dport, buf, cap);
+}
+
 /* Send n bytes in segments of at most seg bytes, collecting what comes back. */
 static inline void dpc_send(struct dp_harness *h, struct dpc *c, const void *data, size_t n,
 			    size_t seg)

@@ -323,6 +323,29 @@ static void odd_arguments(void **state)
 	free(value);
 }
 
+/* A member or value over the store's max value: refused before anything changes, a failed call. */
+static void too_large_members(void **state)
+{
+	static const char want[] = "-ERR value too large for the cache (over --max-value or a "
+				   "partition's item limit)\r\n";
+	uint32_t max = wc_part_config(h.app.parts[0])->max_value;
+	char *big = malloc((size_t)max + 2);
+	uint64_t failed = h.lc->rdst.failed;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'B', (size_t)max + 1);
+	big[max + 1] = 0;
+	EXPECT(want, "SADD", "bigs", "m", big);
+	EXPECT(want, "HSET", "bigh", "f", "v", "g", big);
+	EXPECT(":1\r\n", "SADD", "{t}a", "m");
+	EXPECT(want, "SMOVE", "{t}a", "{t}b", big);
+	assert_int_equal(h.lc->rdst.failed, failed + 3);
+	EXPECT(":0\r\n", "EXISTS", "bigs", "bigh", "{t}b");
+	EXPECT(":1\r\n", "DEL", "{t}a");
+	free(big);
+}
+
 static void wrongtype(void **state)
 {
 	const char *wt = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
@@ -778,6 +801,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hash_basics),
 		cmocka_unit_test(odd_arguments),
+		cmocka_unit_test(too_large_members),
 		cmocka_unit_test(wrongtype),
 		cmocka_unit_test(resp3),
 		cmocka_unit_test(hrandfield_forms),

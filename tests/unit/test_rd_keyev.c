@@ -17,7 +17,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "dp_tcpclient.h"
+#include "dp_redis.h"
 #include "net/tcp_impl.h"
 #include "redis/keyev.h"
 #include "redis/push.h"
@@ -26,14 +26,6 @@
 
 static struct dp_harness h;
 static uint8_t sbuf[1 << 20], wbuf[1 << 16], mbuf[1 << 16];
-static uint16_t next_port = 34000;
-
-static void redis_cfg(struct wc_config *c)
-{
-	c->memory = 32u << 20;
-	c->max_conns = 64;
-	c->redis_port = 6379;
-}
 
 /* what the test listener heard */
 static struct {
@@ -58,12 +50,8 @@ static void listener(struct wc_lcore *lc, const struct rd_keyev *ev)
 static int setup(void **state)
 {
 	(void)state;
-	if (dp_eal_init() != 0 || dp_setup(&h, redis_cfg) != 0)
+	if (dp_redis_setup(&h, 32u << 20, 34000) != 0)
 		return -1;
-	dp_freeze_clock(&h);
-	h.lc->ctx.clock.epoch = 1700000000;
-	h.lc->ctx.clock.now = 1000;
-	dp_learn_client(&h);
 	rd_keyev_listen(listener);
 	return 0;
 }
@@ -124,7 +112,7 @@ static void cmd(struct dpc *c, struct dpc *sub, const char *str)
 
 static void open_conn(struct dpc *c, uint16_t port, uint8_t *buf, size_t cap)
 {
-	assert_true(dpc_open(&h, c, next_port++, port, buf, cap));
+	assert_true(dpc_connect(&h, c, port, buf, cap));
 }
 
 /* "ch=msg\n" for each pmessage in what sub received since the last call */

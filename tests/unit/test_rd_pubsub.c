@@ -16,32 +16,18 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "dp_tcpclient.h"
+#include "dp_redis.h"
 #include "net/tcp_impl.h"
 #include "redis/pubsub_impl.h"
 #include "redis/push.h"
 
 static struct dp_harness h;
 static uint8_t rbuf[1 << 20];
-static uint16_t next_port = 32000;
-
-static void redis_cfg(struct wc_config *c)
-{
-	c->memory = 32u << 20;
-	c->max_conns = 64;
-	c->redis_port = 6379;
-}
 
 static int setup(void **state)
 {
 	(void)state;
-	if (dp_eal_init() != 0 || dp_setup(&h, redis_cfg) != 0)
-		return -1;
-	dp_freeze_clock(&h);
-	h.lc->ctx.clock.epoch = 1700000000;
-	h.lc->ctx.clock.now = 1000;
-	dp_learn_client(&h);
-	return 0;
+	return dp_redis_setup(&h, 32u << 20, 32000);
 }
 
 static int teardown(void **state)
@@ -101,7 +87,7 @@ static void output(struct dpc *c)
 
 static void open_conn(struct dpc *c, uint8_t *buf, size_t cap)
 {
-	assert_true(dpc_open(&h, c, next_port++, 6379, buf, cap));
+	assert_true(dp_redis_open(&h, c, buf, cap));
 	dpc_send(&h, c, "PING\r\n", 6, 1400);
 	ASSERT_GOT(c, "+PONG\r\n");
 	c->n = 0;

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "core/bus.h"
-#include "dp_tcpclient.h"
+#include "dp_redis.h"
 #include "net/tcp_impl.h"
 #include "redis/keyev.h"
 #include "redis/pubsub_impl.h"
@@ -30,25 +30,11 @@
 
 static struct dp_harness h;
 static uint8_t abuf[1 << 18], bbuf[1 << 18], mbuf[1 << 14];
-static uint16_t next_port = 33000;
-
-static void redis_cfg(struct wc_config *c)
-{
-	c->memory = 32u << 20;
-	c->max_conns = 64;
-	c->redis_port = 6379;
-}
 
 static int setup(void **state)
 {
 	(void)state;
-	if (dp_eal_init() != 0 || dp_setup(&h, redis_cfg) != 0)
-		return -1;
-	dp_freeze_clock(&h);
-	h.lc->ctx.clock.epoch = 1700000000;
-	h.lc->ctx.clock.now = 1000;
-	dp_learn_client(&h);
-	return 0;
+	return dp_redis_setup(&h, 32u << 20, 33000);
 }
 
 static int teardown(void **state)
@@ -119,7 +105,7 @@ static void output(struct dpc *c)
 
 static void open_conn(struct dpc *c, uint8_t *buf, size_t cap, bool resp3)
 {
-	assert_true(dpc_open(&h, c, next_port++, 6379, buf, cap));
+	assert_true(dp_redis_open(&h, c, buf, cap));
 	dpc_send(&h, c, "PING\r\n", 6, 1400);
 	ASSERT_GOT(c, "+PONG\r\n");
 	if (resp3) {
@@ -556,7 +542,7 @@ static void memcached_write(void **state)
 	ASSERT_GOT(&a, "+OK\r\n");
 	cmd(&a, "GET mk");
 	ASSERT_GOT(&a, "_\r\n");
-	assert_true(dpc_open(&h, &m, next_port++, h.app.cfg.tcp_port, mbuf, sizeof(mbuf)));
+	assert_true(dpc_connect(&h, &m, h.app.cfg.tcp_port, mbuf, sizeof(mbuf)));
 	send_seen(&m, "set mk 0 0 1\r\nx\r\n", &a);
 	ASSERT_GOT(&m, "STORED\r\n");
 	ASSERT_GOT(&a, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nmk\r\n");

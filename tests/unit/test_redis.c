@@ -16,31 +16,16 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "dp_tcpclient.h"
+#include "dp_redis.h"
 #include "net/tcp_impl.h"
 
 static struct dp_harness h;
 static uint8_t rbuf[4 << 20];
-static uint16_t next_port = 30000;
-
-static void redis_cfg(struct wc_config *c)
-{
-	c->memory = 48u << 20;
-	c->max_conns = 64;
-	c->redis_port = 6379;
-}
 
 static int setup(void **state)
 {
 	(void)state;
-	if (dp_eal_init() != 0 || dp_setup(&h, redis_cfg) != 0)
-		return -1;
-	dp_freeze_clock(&h);
-	h.lc->ctx.clock.epoch = 1700000000;
-	h.lc->ctx.clock.now = 1000;
-	h.lc->ctx.clock.ms = 0;
-	dp_learn_client(&h);
-	return 0;
+	return dp_redis_setup(&h, 48u << 20, 30000);
 }
 
 static int teardown(void **state)
@@ -55,7 +40,7 @@ static struct dpc talk_seg(const char *req, size_t len, size_t seg)
 {
 	struct dpc c;
 
-	assert_true(dpc_open(&h, &c, next_port++, 6379, rbuf, sizeof(rbuf) - 1));
+	assert_true(dp_redis_open(&h, &c, rbuf, sizeof(rbuf) - 1));
 	dpc_send(&h, &c, req, len, seg);
 	rbuf[c.n] = 0;
 	return c;
@@ -268,13 +253,13 @@ static void transactions(void **state)
 	{
 		struct dpc a, b;
 
-		assert_true(dpc_open(&h, &a, next_port++, 6379, rbuf, sizeof(rbuf)));
+		assert_true(dp_redis_open(&h, &a, rbuf, sizeof(rbuf)));
 		dpc_send(&h, &a, "WATCH w\r\nMULTI\r\nINCR w\r\n", 24, 1400);
 		assert_true(dpc_matches("+OK\r\n+OK\r\n+QUEUED\r\n", rbuf, a.n));
 		{
 			static uint8_t other[256];
 
-			assert_true(dpc_open(&h, &b, next_port++, 6379, other, sizeof(other)));
+			assert_true(dp_redis_open(&h, &b, other, sizeof(other)));
 			dpc_send(&h, &b, "SET w 100\r\n", 11, 1400);
 			assert_true(dpc_matches("+OK\r\n", other, b.n));
 			dpc_close(&h, &b);
@@ -427,7 +412,7 @@ static void single_get_fast_path(void **state)
 
 	(void)state;
 	flush();
-	assert_true(dpc_open(&h, &c, next_port++, 6379, rbuf, sizeof(rbuf)));
+	assert_true(dp_redis_open(&h, &c, rbuf, sizeof(rbuf)));
 	for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		c.n = 0;
 		dpc_send(&h, &c, steps[i].req, strlen(steps[i].req), 1400);
@@ -513,9 +498,9 @@ static void request_timeout_resets_silent_uploads(void **state)
 	flush();
 	assert_true(ms > 0);
 	memset(part, 'u', sizeof(part));
-	assert_true(dpc_open(&h, &staged, next_port++, 6379, b1, sizeof(b1)));
-	assert_true(dpc_open(&h, &line, next_port++, 6379, b2, sizeof(b2)));
-	assert_true(dpc_open(&h, &idle, next_port++, 6379, b3, sizeof(b3)));
+	assert_true(dp_redis_open(&h, &staged, b1, sizeof(b1)));
+	assert_true(dp_redis_open(&h, &line, b2, sizeof(b2)));
+	assert_true(dp_redis_open(&h, &idle, b3, sizeof(b3)));
 	dpc_send(&h, &staged, head, sizeof(head) - 1, 1400);
 	dpc_send(&h, &staged, part, sizeof(part), 1400);
 	assert_true(h.lc->stage.nfree < h.lc->stage.nchunks);	/* the bulk went into a stage */
@@ -523,9 +508,9 @@ static void request_timeout_resets_silent_uploads(void **state)
 	dpc_send(&h, &idle, "PING\r\n", 6, 1400);
 	for (uint32_t t = 0; t < ms + 200; t += 50)
 		advance(50);
-	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, staged.cport, 6379));
-	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, line.cport, 6379));
-	assert_non_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, idle.cport, 6379));
+	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, staged.cport, DP_REDIS_PORT));
+	assert_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, line.cport, DP_REDIS_PORT));
+	assert_non_null(wc_tcb_lookup(h.lc->tcp, DP_CLIENT, idle.cport, DP_REDIS_PORT));
 	assert_int_equal(h.lc->tcp->st.request_timeouts, before + 2);
 	assert_int_equal(h.lc->stage.nfree, h.lc->stage.nchunks);	/* the stage came back */
 	dpc_close(&h, &idle);
