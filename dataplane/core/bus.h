@@ -42,7 +42,6 @@ enum wc_bus_type {
 	WC_BUS_KEYEV,		/* a key changed on its owner (redis/keyev.h) */
 	WC_BUS_EXPIRED,		/* a read found a key expired: to its owner */
 	WC_BUS_TRACK,		/* client tracking between lcores (redis/tracking.h) */
-	WC_BUS_PUSH,		/* a push frame for a connection on the receiving lcore */
 	WC_BUS_TYPES
 };
 

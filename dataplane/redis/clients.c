@@ -8,7 +8,8 @@
  * bytes received and not yet parsed, argv-mem= the memory the current
  * command's copied arguments hold, omem= the reply bytes queued and not yet
  * acknowledged (oll= the buffers holding them); there is no per-client
- * reply buffer (rbs=0 rbp=0 obl=0) and no pub/sub yet (sub=0 psub=0 ssub=0).
+ * reply buffer (rbs=0 rbp=0 obl=0). sub=, psub= and ssub= count the
+ * connection's subscriptions (redis/pubsub.h).
  */
 #include <stddef.h>
 #include <stdio.h>

@@ -1,15 +1,14 @@
 /*
  * push.c - frames sent to a Redis connection without a request (see
  * push.h): where a frame goes (the stream or the session's backlog), the
- * pubsub output bound and the cut of a connection past it, the lcore's
- * output point, and the WC_BUS_PUSH message kinds.
+ * pubsub output bound and the cut of a connection past it, and the lcore's
+ * output point.
  */
 #include <string.h>
 
 #include <rte_mbuf.h>
 
 #include "core/app.h"
-#include "core/bus.h"
 #include "redis/push.h"
 #include "redis/rd.h"
 #include "redis/server.h"
@@ -28,7 +27,6 @@ struct rd_push_lc {
 	uint64_t start;			/* the stream's bytes when a direct frame began */
 };
 
-static rd_push_bus_fn bus_fns[RD_PUSH_BUS_KINDS];
 
 void rd_push_srv_init(struct rd_push_srv *p)
 {
@@ -290,34 +288,4 @@ void rd_push_output(struct wc_lcore *lc)
 			rd_tcp_push_send(lc, s);
 		}
 	}
-}
-
-/* ---- WC_BUS_PUSH ---- */
-
-static void bus_push(struct wc_lcore *lc, unsigned from, const void *msg, uint32_t len)
-{
-	const struct rd_push_bus_hdr *h = msg;
-
-	if (len < sizeof(*h) || h->kind >= RD_PUSH_BUS_KINDS || !bus_fns[h->kind])
-		return;
-	bus_fns[h->kind](lc, from, h + 1, len - (uint32_t)sizeof(*h));
-}
-
-void rd_push_bus_register(enum rd_push_bus_kind kind, rd_push_bus_fn fn)
-{
-	if (kind < RD_PUSH_BUS_KINDS)
-		bus_fns[kind] = fn;
-	wc_bus_register(WC_BUS_PUSH, bus_push);
-}
-
-void *rd_push_bus_put(struct wc_lcore *lc, unsigned to, enum rd_push_bus_kind kind,
-		      uint32_t len)
-{
-	struct rd_push_bus_hdr *h = wc_bus_put(lc, to, WC_BUS_PUSH, len + (uint32_t)sizeof(*h));
-
-	if (!h)
-		return NULL;
-	h->kind = kind;
-	h->pad = 0;
-	return h + 1;
 }

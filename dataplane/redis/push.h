@@ -123,24 +123,6 @@ void rd_push_lcore_fini(struct wc_lcore *lc);
 /* The output point: send what pushes wrote, reset cut connections (lcore.c, tests). */
 void rd_push_output(struct wc_lcore *lc);
 
-/*
- * Messages of type WC_BUS_PUSH (core/bus.h) belong to push.c: each starts
- * with a kind, and the handler registered for the kind gets what follows
- * (register before the lcores run).
- */
-enum rd_push_bus_kind { RD_PUSH_BUS_PUBLISH = 1, RD_PUSH_BUS_KINDS = 8 };
-
-struct rd_push_bus_hdr {
-	uint32_t kind;
-	uint32_t pad;
-};
-
-typedef void (*rd_push_bus_fn)(struct wc_lcore *lc, unsigned from, const void *msg,
-			       uint32_t len);
-void rd_push_bus_register(enum rd_push_bus_kind kind, rd_push_bus_fn fn);
-/* Room for a WC_BUS_PUSH message of kind with len bytes after the header (wc_bus_put's rules). */
-void *rd_push_bus_put(struct wc_lcore *lc, unsigned to, enum rd_push_bus_kind kind,
-		      uint32_t len);
 
 /* ---- what the transport (net/rd_tcp.c) offers push.c ---- */
 
