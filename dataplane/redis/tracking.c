@@ -87,7 +87,8 @@ static void reads_flush(struct rd_trk_lcore *L)
 	uint32_t n = L->nreads;
 
 	L->nreads = 0;
-	trk_table_add_reads(&L->tab, L->reads, n, share(L), on_evicted, L);
+	L->rkeys_used = 0;
+	trk_table_add_reads(&L->tab, L->reads, n, L->rkeys, share(L), on_evicted, L);
 }
 
 /* s read key: into the batch (a read is in the table before any later key event is handled). */
@@ -102,14 +103,18 @@ static inline void note_read(struct rd_trk_lcore *L, struct rd_session *s, const
 		trk_table_add(&L->tab, key, klen, hash, s, s->id, share(L), on_evicted, L);
 		return;
 	}
+	if (L->rkeys_used + klen > TRK_READ_KEYS)
+		reads_flush(L);
 	r = &L->reads[L->nreads++];
 	r->hash = hash;
 	r->id = s->id;
 	r->s = s;
 	r->klen = klen;
 	r->kb = trk_kbucket(&L->tab, hash);
+	r->koff = L->rkeys_used;
 	trk_table_prefetch_bucket(&L->tab, r->kb);
-	memcpy(r->key, key, klen);
+	memcpy(L->rkeys + L->rkeys_used, key, klen);
+	L->rkeys_used += klen;
 	if (L->nreads == TRK_READS)
 		reads_flush(L);
 }
@@ -192,7 +197,7 @@ static void on_keyev(struct wc_lcore *lc, const struct rd_keyev *ev)
 		return;
 	}
 	/* a flush, or news this lcore missed: "everything", and the table starts over */
-	L->nreads = 0;	/* (reads made before it: covered by "everything") */
+	L->nreads = L->rkeys_used = 0;	/* (reads before it: covered by "everything") */
 	trk_null_all(L, ev->kind == RD_KEYEV_LOST);
 	if (L->tab.mem)
 		trk_table_clear(&L->tab);

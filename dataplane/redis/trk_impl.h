@@ -23,6 +23,8 @@
 #define TRK_PEND_SLOTS 1024u		/* (their de-duplication table) */
 #define TRK_HOLD_BYTES (64u << 10)	/* frames held for clients in the middle of a command */
 #define TRK_READS 32u			/* reads remembered lazily, in one batch (trk_table.h) */
+#define TRK_READ_KEYS 2048u		/* bytes of their keys (a batch is flushed before it overflows) */
+_Static_assert(TRK_READ_KEYS >= TRK_READ_KEY, "a key the batch takes fits an empty batch");
 
 struct trk_prefix {
 	uint16_t len;
@@ -70,8 +72,9 @@ struct rd_trk_lcore {
 	uint8_t *hold;
 	uint32_t hold_used;
 	/* reads not yet in the table (always before any key event is handled) */
-	uint32_t nreads;
+	uint32_t nreads, rkeys_used;
 	struct trk_read reads[TRK_READS];
+	uint8_t rkeys[TRK_READ_KEYS];	/* their keys, packed */
 	/* counters */
 	uint64_t sent, held, dropped, redirected, broken;
 	struct trk_prefix prefix[TRK_PREFIXES];

@@ -493,7 +493,8 @@ bool trk_table_add(struct trk_table *t, const uint8_t *key, uint32_t klen, uint6
 
 /* The records the batch's buckets name are fetched first, all of them, then the reads go in. */
 void trk_table_add_reads(struct trk_table *t, const struct trk_read *reads, unsigned n,
-			 uint64_t max_keys, trk_reader_fn evict, void *evict_arg)
+			 const uint8_t *keys, uint64_t max_keys, trk_reader_fn evict,
+			 void *evict_arg)
 {
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t k = t->kidx[reads[i].kb];
@@ -504,7 +505,8 @@ void trk_table_add_reads(struct trk_table *t, const struct trk_read *reads, unsi
 	for (unsigned i = 0; i < n; i++) {
 		const struct trk_read *r = &reads[i];
 
-		add_read(t, r->key, r->klen, r->hash, r->s, r->id, max_keys, evict, evict_arg);
+		add_read(t, keys + r->koff, r->klen, r->hash, r->s, r->id, max_keys, evict,
+			 evict_arg);
 	}
 }
 

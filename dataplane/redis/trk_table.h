@@ -91,13 +91,17 @@ static inline uint32_t trk_pbucket(const struct trk_table *t, uint64_t hash, uin
  */
 #define TRK_READ_KEY 256u		/* (a longer key goes to trk_table_add alone) */
 
+/*
+ * A read in a batch: 40 bytes, its key packed with the batch's others in
+ * one buffer (so that the batch stays a few cache lines).
+ */
 struct trk_read {
 	uint64_t hash;
 	uint64_t id;
 	struct rd_session *s;
 	uint32_t klen;
 	uint32_t kb;			/* trk_kbucket(hash) */
-	uint8_t key[TRK_READ_KEY];
+	uint32_t koff;			/* the key's offset in the batch's key buffer */
 };
 
 static inline void trk_table_prefetch_bucket(const struct trk_table *t, uint32_t kb)
@@ -105,9 +109,10 @@ static inline void trk_table_prefetch_bucket(const struct trk_table *t, uint32_t
 	__builtin_prefetch(&t->kidx[kb]);
 }
 
-/* trk_table_add for each of reads[0..n). */
+/* trk_table_add for each of reads[0..n), whose keys are at keys + koff. */
 void trk_table_add_reads(struct trk_table *t, const struct trk_read *reads, unsigned n,
-			 uint64_t max_keys, trk_reader_fn evict, void *evict_arg);
+			 const uint8_t *keys, uint64_t max_keys, trk_reader_fn evict,
+			 void *evict_arg);
 
 /* Take out the oldest keys (their readers to fn) until at most max_keys remain. */
 void trk_table_trim(struct trk_table *t, uint64_t max_keys, trk_reader_fn fn, void *arg);
