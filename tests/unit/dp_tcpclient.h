@@ -54,6 +54,24 @@ static inline void dpc_drain(struct dp_harness *h, struct dpc *c)
 	dp_clear_sent(h);
 }
 
+/*
+ * dpc_drain for one of several clients: what the node sent to c is taken,
+ * and every segment stays for the others (dpc_drain frees what it looked
+ * at, so it gets references of its own).
+ */
+static inline void dpc_take(struct dp_harness *h, struct dpc *c)
+{
+	struct rte_mbuf *copy[DP_MAX_SENT];
+	unsigned n = h->nsent;
+
+	memcpy(copy, h->sent, n * sizeof(copy[0]));
+	for (unsigned i = 0; i < n; i++)
+		rte_mbuf_refcnt_update(copy[i], 1);
+	dpc_drain(h, c);
+	memcpy(h->sent, copy, n * sizeof(copy[0]));
+	h->nsent = n;
+}
+
 static inline void dpc_ack(struct dp_harness *h, struct dpc *c)
 {
 	uint8_t f[128];

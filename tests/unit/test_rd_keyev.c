@@ -63,26 +63,12 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Take what the node sent to c, leaving the segments for the other clients. */
-static void take(struct dpc *c)
-{
-	struct rte_mbuf *copy[DP_MAX_SENT];
-	unsigned n = h.nsent;
-
-	memcpy(copy, h.sent, n * sizeof(copy[0]));
-	for (unsigned i = 0; i < n; i++)
-		rte_mbuf_refcnt_update(copy[i], 1);
-	dpc_drain(&h, c);
-	memcpy(h.sent, copy, n * sizeof(copy[0]));
-	h.nsent = n;
-}
-
 static void collect(struct dpc **cs, unsigned k)
 {
 	rd_push_output(h.lc);
 	wc_net_flush(h.lc);
 	for (unsigned i = 0; i < k; i++)
-		take(cs[i]);
+		dpc_take(&h, cs[i]);
 	dp_clear_sent(&h);
 }
 

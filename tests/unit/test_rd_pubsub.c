@@ -49,34 +49,19 @@ static struct wc_tcb *tcb_of(const struct dpc *c)
 	return wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c->cport, c->dport);
 }
 
-/* Take what the node sent to c, leaving the segments for the other clients. */
-static void take(struct dpc *c)
-{
-	/* dpc_drain frees what it looked at: give it references of its own */
-	struct rte_mbuf *copy[DP_MAX_SENT];
-	unsigned n = h.nsent;
-
-	memcpy(copy, h.sent, n * sizeof(copy[0]));
-	for (unsigned i = 0; i < n; i++)
-		rte_mbuf_refcnt_update(copy[i], 1);
-	dpc_drain(&h, c);
-	memcpy(h.sent, copy, n * sizeof(copy[0]));
-	h.nsent = n;
-}
-
 /* Send the output point's frames and collect them (for every client given). */
 static void output_n(struct dpc **cs, unsigned k)
 {
 	rd_push_output(h.lc);
 	wc_net_flush(h.lc);
 	for (unsigned i = 0; i < k; i++)
-		take(cs[i]);
+		dpc_take(&h, cs[i]);
 	dp_clear_sent(&h);
 	for (unsigned i = 0; i < k; i++)
 		if (cs[i])
 			dpc_ack(&h, cs[i]);
 	for (unsigned i = 0; i < k; i++)
-		take(cs[i]);
+		dpc_take(&h, cs[i]);
 	dp_clear_sent(&h);
 }
 
@@ -185,11 +170,11 @@ static void bound_cuts_non_reader(void **state)
 		sent++;
 		rd_push_output(h.lc);
 		wc_net_flush(h.lc);
-		take(&slow);	/* (read off the wire, never acknowledged) */
-		take(&fast);
+		dpc_take(&h, &slow);	/* (read off the wire, never acknowledged) */
+		dpc_take(&h, &fast);
 		dp_clear_sent(&h);
 		dpc_ack(&h, &fast);
-		take(&fast);
+		dpc_take(&h, &fast);
 		dp_clear_sent(&h);
 	}
 	assert_true(slow.rst);
@@ -210,7 +195,7 @@ static void bound_cuts_non_reader(void **state)
 static void collect(struct dpc **cs, unsigned k)
 {
 	for (unsigned i = 0; i < k; i++)
-		take(cs[i]);
+		dpc_take(&h, cs[i]);
 	dp_clear_sent(&h);
 }
 
@@ -511,11 +496,11 @@ static void low_pool_cuts_early(void **state)
 		sent++;
 		rd_push_output(h.lc);
 		wc_net_flush(h.lc);
-		take(&slow);
-		take(&fast);
+		dpc_take(&h, &slow);
+		dpc_take(&h, &fast);
 		dp_clear_sent(&h);
 		dpc_ack(&h, &fast);
-		take(&fast);
+		dpc_take(&h, &fast);
 		dp_clear_sent(&h);
 	}
 	h.lc->tcp->pool_low = false;

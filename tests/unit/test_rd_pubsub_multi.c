@@ -129,24 +129,10 @@ static int teardown(void **state)
 
 /* ---- clients ---- */
 
-/* Take what the node sent to c, leaving the segments for the other clients. */
-static void take(struct dpc *c)
-{
-	struct rte_mbuf *copy[DP_MAX_SENT];
-	unsigned n = h.nsent;
-
-	memcpy(copy, h.sent, n * sizeof(copy[0]));
-	for (unsigned i = 0; i < n; i++)
-		rte_mbuf_refcnt_update(copy[i], 1);
-	dpc_drain(&h, c);
-	memcpy(h.sent, copy, n * sizeof(copy[0]));
-	h.nsent = n;
-}
-
 static void collect(void)
 {
 	for (unsigned i = 0; i < nclis; i++)
-		take(&clis[i]->c);
+		dpc_take(&h, &clis[i]->c);
 	dp_clear_sent(&h);
 }
 

@@ -65,20 +65,6 @@ static struct rd_session *sess(const struct dpc *c)
 	return &t->rd;
 }
 
-/* Take what the node sent to c, leaving the segments for the other clients. */
-static void take(struct dpc *c)
-{
-	struct rte_mbuf *copy[DP_MAX_SENT];
-	unsigned n = h.nsent;
-
-	memcpy(copy, h.sent, n * sizeof(copy[0]));
-	for (unsigned i = 0; i < n; i++)
-		rte_mbuf_refcnt_update(copy[i], 1);
-	dpc_drain(&h, c);
-	memcpy(h.sent, copy, n * sizeof(copy[0]));
-	h.nsent = n;
-}
-
 /* The lcore's output point (its own bus messages first), then what each client got. */
 static void output_n(struct dpc **cs, unsigned k)
 {
@@ -89,12 +75,12 @@ static void output_n(struct dpc **cs, unsigned k)
 	rd_push_output(h.lc);
 	wc_net_flush(h.lc);
 	for (unsigned i = 0; i < k; i++)
-		take(cs[i]);
+		dpc_take(&h, cs[i]);
 	dp_clear_sent(&h);
 	for (unsigned i = 0; i < k; i++)
 		dpc_ack(&h, cs[i]);
 	for (unsigned i = 0; i < k; i++)
-		take(cs[i]);
+		dpc_take(&h, cs[i]);
 	dp_clear_sent(&h);
 }
 
@@ -328,23 +314,30 @@ static void noloop_optin_optout(void **state)
 	dpc_close(&h, &a);
 }
 
-/* RESP2 through REDIRECT: a message on __redis__:invalidate to a subscribed target. */
-static void resp2_redirect(void **state)
+/* RESP2 a tracks with REDIRECT to b, subscribed to __redis__:invalidate (as SUBSCRIBE leaves it). */
+static void redirect_to_subscriber(struct dpc *a, struct dpc *b)
 {
-	struct dpc a, b;
 	char line[80];
 	struct rd_session *tb;
 
-	(void)state;
-	open_conn(&a, abuf, sizeof(abuf), false);
-	open_conn(&b, bbuf, sizeof(bbuf), false);
-	tb = sess(&b);
+	open_conn(a, abuf, sizeof(abuf), false);
+	open_conn(b, bbuf, sizeof(bbuf), false);
+	tb = sess(b);
 	assert_int_equal(ps_subscribe(h.lc->pubsub, tb, PS_CHANNEL,
 				      (const uint8_t *)"__redis__:invalidate", 20), 1);
 	tb->flags |= RD_C_PUBSUB;	/* (what SUBSCRIBE sets) */
 	snprintf(line, sizeof(line), "CLIENT TRACKING on REDIRECT %lu", (unsigned long)tb->id);
-	cmd(&a, line);
-	ASSERT_GOT(&a, "+OK\r\n");
+	cmd(a, line);
+	ASSERT_GOT(a, "+OK\r\n");
+}
+
+/* RESP2 through REDIRECT: a message on __redis__:invalidate to a subscribed target. */
+static void resp2_redirect(void **state)
+{
+	struct dpc a, b;
+
+	(void)state;
+	redirect_to_subscriber(&a, &b);
 	cmd(&a, "CLIENT GETREDIR");
 	assert_true(dpc_matches(":#\r\n", a.buf, a.n));
 	a.n = 0;
@@ -413,21 +406,11 @@ static void resp3_redirect_broken(void **state)
 static void lost_news_reach_a_target(void **state)
 {
 	struct dpc a, b;
-	char line[80];
-	struct rd_session *tb;
 	struct wc_bus_stats st0, st;
 	unsigned drained = 0;
 
 	(void)state;
-	open_conn(&a, abuf, sizeof(abuf), false);
-	open_conn(&b, bbuf, sizeof(bbuf), false);
-	tb = sess(&b);
-	assert_int_equal(ps_subscribe(h.lc->pubsub, tb, PS_CHANNEL,
-				      (const uint8_t *)"__redis__:invalidate", 20), 1);
-	tb->flags |= RD_C_PUBSUB;	/* (what SUBSCRIBE sets) */
-	snprintf(line, sizeof(line), "CLIENT TRACKING on REDIRECT %lu", (unsigned long)tb->id);
-	cmd(&a, line);
-	ASSERT_GOT(&a, "+OK\r\n");
+	redirect_to_subscriber(&a, &b);
 	cmd(&a, "GET l1");
 	ASSERT_GOT(&a, "$-1\r\n");
 	changed(900009, "l1");
