@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from conftest import redis_password
-from lib.resp import RedisServer, Resp, encode
+from lib.resp import RedisServer, Resp, encode, exchange
 from lib.testbed import in_root_ns, node_ip
 
 pytestmark = pytest.mark.testbed("redis")
@@ -291,21 +291,10 @@ def own_scenario(conn, tags):
     out = []
     for i, t in enumerate(tags):
         data = b"".join(encode(*c) for c in own_commands(t))
-        out.append(exchange(conn, data, "plain%d" % i))
+        out.append(exchange(conn, data, "plain%d" % i, timeout=30.0))
     for i, t in enumerate(tags):
         data = encode("MULTI") + b"".join(encode(*c) for c in own_commands(t)) + encode("EXEC")
-        out.append(exchange(conn, data, "multi%d" % i))
-    return out
-
-
-def exchange(c, data, tag, timeout=30.0):
-    """Send data, then PING tag: every byte the server sends up to PING's answer."""
-    c.send(data + encode("PING", tag))
-    end = tag.encode() + b"\r\n"
-    deadline = time.monotonic() + timeout
-    while not c.buf.endswith(end):
-        c._fill(deadline)
-    out, c.buf = c.buf, b""
+        out.append(exchange(conn, data, "multi%d" % i, timeout=30.0))
     return out
 
 

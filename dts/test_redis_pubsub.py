@@ -22,7 +22,7 @@ import pytest
 import redis
 
 from conftest import redis_password
-from lib.resp import RedisServer, Resp, encode
+from lib.resp import RedisServer, Resp, encode, exchange, read_exactly
 from lib.testbed import in_root_ns, node_ip
 
 pytestmark = pytest.mark.testbed("redis")
@@ -430,25 +430,6 @@ def test_subscribers_exempt_from_idle_timeout(tb, rd):
 # transactions run on the connection's lcore and some on the other) with
 # several connections (spread over both lcores), against the node and against
 # Debian's redis-server, and the bytes must be the same.
-
-def exchange(c, data, tag, timeout=60.0):
-    """Send data, then PING tag: every byte the server sends up to PING's answer."""
-    c.send(data + encode("PING", tag))
-    end = tag.encode() + b"\r\n"
-    deadline = time.monotonic() + timeout
-    while not c.buf.endswith(end):
-        c._fill(deadline)
-    out, c.buf = c.buf, b""
-    return out
-
-
-def read_exactly(c, n, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while len(c.buf) < n:
-        c._fill(deadline)
-    out, c.buf = c.buf[:n], c.buf[n:]
-    return out
-
 
 def message(ch, data):
     return b"*3\r\n$7\r\nmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(ch), ch, len(data), data)

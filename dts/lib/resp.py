@@ -248,6 +248,26 @@ class Resp:
 UNKNOWN = (b"-ERR unknown command", b"-ERR unknown subcommand")
 
 
+def exchange(c, data, tag, timeout=60.0):
+    """Send data on Resp c, then PING tag: every byte the server sends up to PING's answer."""
+    c.send(data + encode("PING", tag))
+    end = tag.encode() + b"\r\n"
+    deadline = time.monotonic() + timeout
+    while not c.buf.endswith(end):
+        c._fill(deadline)
+    out, c.buf = c.buf, b""
+    return out
+
+
+def read_exactly(c, n, timeout=60.0):
+    """The next n bytes Resp c receives."""
+    deadline = time.monotonic() + timeout
+    while len(c.buf) < n:
+        c._fill(deadline)
+    out, c.buf = c.buf[:n], c.buf[n:]
+    return out
+
+
 def knows(conn, *probe):
     """Whether the server answers probe (a harmless command) other than 'unknown
     command' / 'unknown subcommand'."""
