@@ -204,16 +204,20 @@ static void unlink_from(struct trk_table *t, uint32_t *head, uint32_t ref)
 	}
 }
 
-/* Is client id a reader of key record k (kref)? Inline readers first, then the pair index. */
-static bool is_reader(const struct trk_table *t, const struct krec *k, uint32_t kref,
-		      uint64_t id)
+/* Where client id is among key record k's inline readers (k->nin: not there). */
+static inline unsigned inline_reader(const struct krec *k, uint64_t id)
 {
-	for (unsigned i = 0; i < k->nin; i++)
-		if (k->in[i].id == id)
-			return true;
-	if (!k->more)
-		return false;
-	for (uint32_t r = t->pidx[pbucket(t, k->hash, id)]; r;) {
+	unsigned j;
+
+	for (j = 0; j < k->nin && k->in[j].id != id; j++)
+		;
+	return j;
+}
+
+/* Has client id a pair record for key record kref (of key hash)? */
+static bool has_pair(const struct trk_table *t, uint32_t kref, uint64_t hash, uint64_t id)
+{
+	for (uint32_t r = t->pidx[pbucket(t, hash, id)]; r;) {
 		const struct prec *p = at(t, r);
 
 		if (p->key == kref && p->r.id == id)
@@ -221,6 +225,13 @@ static bool is_reader(const struct trk_table *t, const struct krec *k, uint32_t 
 		r = p->h.next;
 	}
 	return false;
+}
+
+/* Is client id a reader of key record k (kref)? Inline readers first, then the pair index. */
+static bool is_reader(const struct trk_table *t, const struct krec *k, uint32_t kref,
+		      uint64_t id)
+{
+	return inline_reader(k, id) < k->nin || (k->more && has_pair(t, kref, k->hash, id));
 }
 
 /* Take key record kref out, every reader to fn first. */
@@ -430,14 +441,10 @@ static void add_pair(struct trk_table *t, uint32_t kref, const uint8_t *key, uin
 	uint32_t pref, b = pbucket(t, hash, id);
 	uint64_t ev0 = t->evicted;
 	struct prec *p;
-	struct krec *k;
+	struct krec *k = at(t, kref);
 
-	for (uint32_t r = t->pidx[b]; r;) {
-		p = at(t, r);
-		if (p->key == kref && p->r.id == id)
-			return;
-		r = p->h.next;
-	}
+	if (k->more && has_pair(t, kref, hash, id))
+		return;
 	if (!reserve(t, (uint32_t)sizeof(struct prec), evict, evict_arg))
 		return;	/* (cannot happen: a record fits an empty chunk) */
 	if (t->evicted != ev0 && !(kref = key_find(t, key, klen, hash))) {
@@ -469,8 +476,7 @@ add_read(struct trk_table *t, const uint8_t *key, uint32_t klen, uint64_t hash,
 		return;
 	}
 	k = at(t, kref);
-	for (j = 0; j < k->nin && k->in[j].id != id; j++)
-		;
+	j = inline_reader(k, id);
 	if (j < k->nin)
 		return;
 	if (j < INLINE_READERS) {
