@@ -92,28 +92,28 @@ static void reads_flush(struct rd_trk_lcore *L)
 }
 
 /* s read key: into the batch (a read is in the table before any later key event is handled). */
-static inline void note_read(struct rd_trk_lcore *L, struct rd_session *s, const uint8_t *key,
-			     uint32_t klen, uint64_t hash)
+static inline __attribute__((always_inline)) void
+note_read(struct rd_trk_lcore *L, struct rd_session *s, const uint8_t *key, uint32_t klen,
+	  uint64_t hash)
 {
 	struct trk_read *r;
 
 	if (klen > TRK_READ_KEY) {
 		if (L->nreads)
 			reads_flush(L);
-		trk_table_add(&L->tab, key, klen, hash, s, s->id, share(L), on_evicted, L);
+		trk_table_add(&L->tab, key, klen, hash, s->trk.slot - 1, share(L), on_evicted, L);
 		return;
 	}
 	if (L->rkeys_used + klen > TRK_READ_KEYS)
 		reads_flush(L);
 	r = &L->reads[L->nreads++];
 	r->hash = hash;
-	r->id = s->id;
-	r->s = s;
+	r->slot = s->trk.slot - 1;
 	r->klen = klen;
 	r->kb = trk_kbucket(&L->tab, hash);
 	r->koff = L->rkeys_used;
 	trk_table_prefetch_bucket(&L->tab, r->kb);
-	memcpy(L->rkeys + L->rkeys_used, key, klen);
+	trk_copy_key(L->rkeys + L->rkeys_used, key, klen);
 	L->rkeys_used += klen;
 	if (L->nreads == TRK_READS)
 		reads_flush(L);
@@ -329,6 +329,10 @@ static void tracking_disable(struct rd_trk_lcore *L, struct rd_session *s)
 		reads_flush(L);
 	if (s->trk.subs)
 		trk_bcast_drop(L, s);
+	if (s->trk.slot) {
+		trk_table_leave(&L->tab, s->trk.slot - 1);
+		s->trk.slot = 0;
+	}
 	if (f & RD_TRK_ON) {
 		L->clients--;
 		if (f & RD_TRK_BCAST)
@@ -508,6 +512,18 @@ enum rd_res rd_client_tracking(struct rd_session *s)
 	if (!L->tab.mem && trk_table_init(&L->tab, TRK_LOG_CHUNKS, TRK_BUCKETS_LOG2) != 0) {
 		rd_err(s, "ERR out of memory for the tracking table");
 		return RD_DONE;
+	}
+	if (!(o.flags & RD_TRK_BCAST) && !s->trk.slot) {
+		int32_t slot;
+
+		/* (clients that come and go keep a scrub going: each arrival moves it on) */
+		trk_table_scrub_step(&L->tab, TRK_SCRUB_PER_JOIN);
+		slot = trk_table_join(&L->tab, s, s->id);
+		if (slot < 0) {
+			rd_err(s, "ERR too many tracking clients on this core");
+			return RD_DONE;
+		}
+		s->trk.slot = (uint32_t)slot + 1;
 	}
 	if (o.flags & RD_TRK_BCAST) {
 		bool ok = true;

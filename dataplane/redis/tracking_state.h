@@ -29,6 +29,7 @@ struct rd_trk_sess {
 	uint16_t redir_lcore;		/* where the REDIRECT target lives */
 	uint16_t subs;			/* its first BCAST prefix subscription + 1 (0: none) */
 	uint16_t held;			/* invalidations held until its command ends */
+	uint32_t slot;			/* its slot in the lcore's tracking table + 1 (0: none) */
 	uint64_t redir_id;		/* REDIRECT's client id (0: none) */
 	struct rd_session *redir;	/* the target's session (read on redir_lcore only) */
 };

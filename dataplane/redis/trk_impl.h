@@ -23,6 +23,7 @@
 #define TRK_PEND_SLOTS 1024u		/* (their de-duplication table) */
 #define TRK_HOLD_BYTES (64u << 10)	/* frames held for clients in the middle of a command */
 #define TRK_READS 32u			/* reads remembered lazily, in one batch (trk_table.h) */
+#define TRK_SCRUB_PER_JOIN 256u	/* scrub steps a client turning tracking on pays for */
 #define TRK_READ_KEYS 2048u		/* bytes of their keys (a batch is flushed before it overflows) */
 _Static_assert(TRK_READ_KEYS >= TRK_READ_KEY, "a key the batch takes fits an empty batch");
 
