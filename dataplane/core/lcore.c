@@ -72,15 +72,20 @@ void wc_app_tcp_buffers(struct wc_app *app)
 
 /* ---- the memcached environment of an lcore ---- */
 
-/* The slot table is taken per request: a swap (core/slots.h) is seen at once. */
+/*
+ * The slot table is taken per request: a swap (core/slots.h) is seen at
+ * once. A slot another cluster node serves comes with its redirect line.
+ */
 static void route(const struct mc_env *env, const uint8_t *key, uint32_t klen,
 		  struct mc_route *out)
 {
 	const struct wc_lcore *lc = env->arg;
 	const struct wc_app *app = lc->app;
+	const uint16_t *table = rcu_dereference(app->slot_part);
+	unsigned slot = wc_key_slot(key, klen);
 
-	wc_slot_route(app, rcu_dereference(app->slot_part), wc_key_slot(key, klen), &out->part,
-		      &out->owner);
+	wc_slot_route(app, table, slot, &out->part, &out->owner);
+	out->redirect = wc_slot_redirect(table, slot);
 }
 
 static struct wc_mbox_req *req_get(struct mc_env *env)

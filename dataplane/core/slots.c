@@ -41,3 +41,11 @@ void wc_slot_table_publish(struct wc_app *app, struct wc_slot_table *t)
 	/* rcu_assign_pointer: a release store (the field is a pointer to const) */
 	__atomic_store_n(&app->slot_part, (const uint16_t *)t->part, __ATOMIC_RELEASE);
 }
+
+void wc_slot_table_copy_nodes(struct wc_slot_table *dst, const struct wc_slot_table *src)
+{
+	memcpy(dst->node, src->node, sizeof(dst->node));
+	dst->cluster_epoch = src->cluster_epoch;
+	dst->remote = src->remote;
+	memcpy(dst->redirect, src->redirect, sizeof(dst->redirect));
+}

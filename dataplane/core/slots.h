@@ -1,6 +1,7 @@
 /*
  * slots.h - a node's slot tables: slot -> partition, read by route() on
- * every request, and slot -> node, kept for the cluster (all 0 alone).
+ * every request, and slot -> node, which the memcached path reads to answer
+ * "SERVER_ERROR moved" for keys another cluster node serves.
  *
  * A table is immutable once published. A change builds a new table and
  * swaps app->slot_part to it with rcu_assign_pointer; readers take it with
@@ -12,20 +13,42 @@
  * slot's items move: reads still go to the partition named, writes park on
  * the control endpoint until the move switches over (see migrate.c). Code
  * that reads app->slot_part must mask with WC_SLOT_PART_MASK.
+ *
+ * node[] (the cluster's slot -> node map, published by the control socket's
+ * CMAP COMMIT, core/cpif_cmap.c): WC_SLOT_NODE_SELF (0) is this node, which
+ * serves the slot from part[]; 1 + k is node k of the Redis cluster map
+ * (rd_cluster_map.node[k], never this node's own index), whose memcached
+ * reply is redirect[k]; WC_SLOT_NODE_NONE is a slot no node serves. A node
+ * alone (or a cluster node before its first COMMIT) has 0 everywhere and
+ * remote false, so the request path's only cost is one predictable branch
+ * on remote (wc_slot_redirect).
  */
 #ifndef WC_CORE_SLOTS_H
 #define WC_CORE_SLOTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/app.h"
 #include "wirecache/cpshm.h"
 
+#define WC_SLOT_NODE_SELF 0u
+#define WC_SLOT_NODE_NONE 0xFFFFu
+#define WC_SLOT_PEERS_MAX 128		/* RD_CLUSTER_NODES_MAX */
+#define WC_SLOT_REDIRECT_MAX 80		/* "SERVER_ERROR moved <ipv6>:<port>\r\n" fits */
+
 struct wc_slot_table {
 	uint16_t part[WC_SLOTS];	/* first: app->slot_part points at it */
-	uint16_t node[WC_SLOTS];
+	uint16_t node[WC_SLOTS];	/* WC_SLOT_NODE_SELF, 1 + map index, or NONE */
 	uint64_t epoch;
+	uint64_t cluster_epoch;		/* the cluster map's current epoch node[] came from */
+	bool remote;			/* some slot is not served here: read node[] */
+	/* the memcached reply for a key of node 1 + k: "SERVER_ERROR moved ip:port\r\n" */
+	char redirect[WC_SLOT_PEERS_MAX][WC_SLOT_REDIRECT_MAX];
 };
+
+/* The memcached reply for a key of a slot no node serves. */
+#define WC_SLOT_UNSERVED_REPLY "SERVER_ERROR slot not served\r\n"
 
 /* Slots spread evenly over nparts partitions, in order; node 0 everywhere. */
 struct wc_slot_table *wc_slot_table_default(unsigned nparts);
@@ -40,6 +63,9 @@ static inline struct wc_slot_table *wc_slot_table_of(const uint16_t *slot_part)
 
 /* Make t the table route() uses (the caller frees the old one after a grace period). */
 void wc_slot_table_publish(struct wc_app *app, struct wc_slot_table *t);
+
+/* Copy the slot -> node side (node[], cluster_epoch, remote, redirect[]) of src into dst. */
+void wc_slot_table_copy_nodes(struct wc_slot_table *dst, const struct wc_slot_table *src);
 
 /* The endpoint writes to a moving slot park on: one past the workers. */
 static inline unsigned wc_park_endpoint(const struct wc_app *app)
@@ -60,6 +86,25 @@ static inline void wc_slot_route(const struct wc_app *app, const uint16_t *table
 	*part = app->parts[idx];
 	*owner = __builtin_expect((e & WC_SLOT_MOVING) != 0, 0) ? wc_park_endpoint(app)
 								  : app->part_owner[idx];
+}
+
+/*
+ * The memcached reply for a key of slot when another node (or none) serves
+ * it, per the table in hand; NULL when this node serves it.
+ */
+static inline const char *wc_slot_redirect(const uint16_t *table, unsigned slot)
+{
+	const struct wc_slot_table *t = wc_slot_table_of(table);
+	uint16_t n;
+
+	if (__builtin_expect(!t->remote, 1))
+		return NULL;
+	n = t->node[slot];
+	if (n == WC_SLOT_NODE_SELF)
+		return NULL;
+	if (n == WC_SLOT_NODE_NONE || n > WC_SLOT_PEERS_MAX)
+		return WC_SLOT_UNSERVED_REPLY;
+	return t->redirect[n - 1];
 }
 
 #endif

@@ -8,6 +8,12 @@
  * mailbox request whose completion resumes the command (mc_exec_resume).
  * Multi-step commands (gat over several keys, flush_all over every
  * partition, mg with T or N) keep their progress in s->step and s->cursor.
+ *
+ * In a cluster, a key whose slot another node serves is not served here:
+ * its command answers the route's redirect line ("SERVER_ERROR moved
+ * ip:port", core/slots.h) instead, once per key where the key is routed.
+ * A get of several keys stops at the first such key: the values before it,
+ * then the redirect line in place of END (as a bad key's CLIENT_ERROR does).
  */
 #include <string.h>
 
@@ -64,7 +70,25 @@ static void value_source(struct mc_session *s, struct mc_inq *in, struct wc_stor
 
 static void route_key(struct mc_env *env, const struct mc_tok *key, struct mc_route *rt)
 {
+	rt->redirect = NULL;
 	env->route(env, key->p, key->len, rt);
+}
+
+/* Classic commands with noreply say nothing, errors included; meta errors always go out. */
+static bool quiet(const struct mc_session *s)
+{
+	return s->req.noreply && !(s->req.cmd >= MC_MG && s->req.cmd <= MC_MA);
+}
+
+/* The key is another node's: its redirect line is the reply (s->redirected). */
+static bool redirect(struct mc_session *s, struct mc_out *out, const struct mc_route *rt)
+{
+	if (__builtin_expect(rt->redirect == NULL, 1))
+		return false;
+	if (!quiet(s))
+		mc_out_str(out, rt->redirect);
+	s->redirected = true;
+	return true;
 }
 
 /*
@@ -97,14 +121,19 @@ static enum mc_exec_result run_write(struct mc_session *s, struct mc_env *env,
 	return MC_EXEC_PENDING;
 }
 
-/* Run a single write for s->req.key; step 1 is "result is in". */
-static enum mc_exec_result write_key(struct mc_session *s, struct mc_env *env,
-				     struct wc_mbox_req *tmpl)
+/*
+ * Run a single write for s->req.key; step 1 is "result is in". A key of
+ * another node is answered with its redirect (DONE with s->redirected).
+ */
+static enum mc_exec_result write_key(struct mc_session *s, struct mc_out *out,
+				     struct mc_env *env, struct wc_mbox_req *tmpl)
 {
 	struct mc_route rt;
 	enum mc_exec_result r;
 
 	route_key(env, &s->req.key, &rt);
+	if (redirect(s, out, &rt))
+		return MC_EXEC_DONE;
 	r = run_write(s, env, rt.part, rt.owner, tmpl);
 	if (r == MC_EXEC_PENDING)
 		s->step = 1;
@@ -201,21 +230,23 @@ static void value_line(struct mc_out *out, const struct mc_tok *key, const struc
 	mc_out_put(out, CRLF, 2);
 }
 
+/* What get_values did with the keys. */
+enum gv { GV_OK, GV_BAD, GV_MOVED };
+
 /*
- * VALUE lines for every key in [p, end), looked up in bursts so their
- * cache misses overlap. false after a key too long (error already written).
+ * VALUE lines for the keys in [p, end), looked up in bursts so their cache
+ * misses overlap. GV_BAD on a bad key (after the CLIENT_ERROR), GV_MOVED at
+ * another node's key (after its redirect line). When out fills up
+ * (backpressure) after at least one value, *resume is where the first
+ * unserved key starts; else it is NULL.
  */
-/*
- * VALUE lines for the keys in [p, end). false on a bad key (after the
- * CLIENT_ERROR). When out fills up (backpressure) after at least one value,
- * *resume is where the first unserved key starts; else it is NULL.
- */
-static bool get_values(struct mc_env *env, struct mc_out *out, const uint8_t *p,
+static enum gv get_values(struct mc_env *env, struct mc_out *out, const uint8_t *p,
 		       const uint8_t *end, bool cas, const uint8_t **resume)
 {
 	struct wc_get_req reqs[WC_GET_BURST_MAX / 2];
 	struct mc_tok keys[WC_GET_BURST_MAX / 2];
 	bool more = true, bad = false;
+	const char *moved = NULL;
 	unsigned served = 0;
 
 	*resume = NULL;
@@ -237,11 +268,19 @@ static bool get_values(struct mc_env *env, struct mc_out *out, const uint8_t *p,
 				break;
 			}
 			route_key(env, &t, &rt);
+			if (rt.redirect) {
+				/* another node's key: what came before, then its redirect */
+				moved = rt.redirect;
+				more = false;
+				break;
+			}
 			keys[n] = t;
 			reqs[n] = (struct wc_get_req){ .part = rt.part, .key = t.p, .klen = t.len,
 						       .hash = wc_hash(t.p, t.len) };
 			n++;
 		}
+		if (n == 0)
+			break;
 		if (n == 1) {
 			/* one key: nothing to overlap */
 			reqs[0].hit = wc_get(reqs[0].part, env->ctx, reqs[0].key, reqs[0].klen,
@@ -254,7 +293,7 @@ static bool get_values(struct mc_env *env, struct mc_out *out, const uint8_t *p,
 				continue;
 			if (served && out->full && out->full(out)) {
 				*resume = keys[i].p;	/* the rest when the peer has read */
-				return true;
+				return GV_OK;
 			}
 			value_line(out, &keys[i], &reqs[i].view, cas);
 			served++;
@@ -262,7 +301,9 @@ static bool get_values(struct mc_env *env, struct mc_out *out, const uint8_t *p,
 	}
 	if (bad)
 		line(out, "CLIENT_ERROR bad command line format");
-	return !bad;
+	else if (moved)
+		mc_out_str(out, moved);
+	return bad ? GV_BAD : moved ? GV_MOVED : GV_OK;
 }
 
 void mc_exec_get_one(struct mc_env *env, struct mc_out *out, const uint8_t *key,
@@ -273,6 +314,10 @@ void mc_exec_get_one(struct mc_env *env, struct mc_out *out, const uint8_t *key,
 	struct wc_view v;
 
 	route_key(env, &k, &rt);
+	if (rt.redirect) {
+		mc_out_str(out, rt.redirect);
+		return;
+	}
 	if (wc_get(rt.part, env->ctx, key, klen, wc_hash(key, klen), cas ? WC_LOOKUP_CAS : 0, &v))
 		value_line(out, &k, &v, cas);
 	mc_out_put(out, "END" CRLF, 5);
@@ -283,7 +328,7 @@ void mc_exec_get_keys(struct mc_env *env, struct mc_out *out, const uint8_t *key
 {
 	const uint8_t *resume;
 
-	if (get_values(env, out, keys, keys + len, cas, &resume) && !resume)
+	if (get_values(env, out, keys, keys + len, cas, &resume) == GV_OK && !resume)
 		line(out, "END");
 }
 
@@ -293,8 +338,9 @@ static enum mc_exec_result exec_get(struct mc_session *s, struct mc_inq *in, str
 	const uint8_t *resume;
 	bool cas = s->req.cmd == MC_GETS;
 
-	if (!get_values(env, out, s->req.keys.p, s->req.keys.p + s->req.keys.len, cas, &resume))
-		return MC_EXEC_DONE;	/* a bad key: CLIENT_ERROR said it */
+	if (get_values(env, out, s->req.keys.p, s->req.keys.p + s->req.keys.len, cas, &resume) !=
+	    GV_OK)
+		return MC_EXEC_DONE;	/* a bad key or another node's: its line said it */
 	if (!resume) {
 		line(out, "END");
 		return MC_EXEC_DONE;
@@ -303,6 +349,7 @@ static enum mc_exec_result exec_get(struct mc_session *s, struct mc_inq *in, str
 	in->consume(in, (uint64_t)(resume - s->cur_line));
 	s->line_bytes = 0;
 	s->getkeys_cas = cas;
+	s->getkeys_skip = false;
 	s->st = MC_S_GETKEYS;
 	return MC_EXEC_PAUSED;
 }
@@ -322,12 +369,21 @@ bool mc_exec_getkeys(struct mc_session *s, struct mc_inq *in, struct mc_out *out
 		nl = memchr(s->line + have, '\n', n);
 		have += n;
 	}
+	if (s->getkeys_skip) {
+		/* the line was answered (another node's key): its rest goes unread */
+		in->consume(in, nl ? (uint64_t)(nl - s->line) + 1 : have);
+		if (nl) {
+			s->getkeys_skip = false;
+			s->st = MC_S_LINE;
+		}
+		return have > 0;
+	}
 	if (nl) {
 		const uint8_t *end = nl > s->line && nl[-1] == '\r' ? nl - 1 : nl;
 
 		const uint8_t *resume;
 
-		bool ok = get_values(env, out, s->line, end, s->getkeys_cas, &resume);
+		bool ok = get_values(env, out, s->line, end, s->getkeys_cas, &resume) == GV_OK;
 
 		if (!ok || !resume) {
 			if (ok)
@@ -352,7 +408,15 @@ bool mc_exec_getkeys(struct mc_session *s, struct mc_inq *in, struct mc_out *out
 	{
 		const uint8_t *resume;
 
-		if (!get_values(env, out, s->line, cut, s->getkeys_cas, &resume)) {
+		enum gv r = get_values(env, out, s->line, cut, s->getkeys_cas, &resume);
+
+		if (r == GV_MOVED) {
+			/* answered: the rest of the line is discarded as it comes */
+			in->consume(in, (uint64_t)(cut - s->line));
+			s->getkeys_skip = true;
+			return true;
+		}
+		if (r == GV_BAD) {
 			s->st = MC_S_CLOSE;
 			return true;
 		}
@@ -382,6 +446,11 @@ static enum mc_exec_result exec_gat(struct mc_session *s, struct mc_out *out,
 			return MC_EXEC_DONE;
 		}
 		route_key(env, &key, &rt);
+		if (rt.redirect) {
+			/* another node's key: what came before, then its redirect */
+			mc_out_str(out, rt.redirect);
+			return MC_EXEC_DONE;
+		}
 		if (s->step == 0) {
 			struct wc_mbox_req t = { .op = WC_MB_META_TOUCH };
 			enum mc_exec_result r;
@@ -427,7 +496,7 @@ static enum mc_exec_result exec_store(struct mc_session *s, struct mc_inq *in,
 			.exptime = s->req.exptime, .cas_in = s->req.cas,
 		};
 		value_source(s, in, &t.u.store);
-		if ((r = write_key(s, env, &t)) != MC_EXEC_DONE)
+		if ((r = write_key(s, out, env, &t)) != MC_EXEC_DONE || s->redirected)
 			return r;
 	}
 	if ((err = server_error(s->result))) {
@@ -482,7 +551,7 @@ static enum mc_exec_result exec_keyed(struct mc_session *s, struct mc_out *out,
 							   .delta = s->req.delta };
 			break;
 		}
-		if ((r = write_key(s, env, &t)) != MC_EXEC_DONE)
+		if ((r = write_key(s, out, env, &t)) != MC_EXEC_DONE || s->redirected)
 			return r;
 	}
 	if (s->req.noreply)
@@ -596,6 +665,8 @@ static enum mc_exec_result exec_mg(struct mc_session *s, struct mc_out *out, str
 	uint32_t now = env->ctx->clock.now;
 
 	route_key(env, &q->key, &rt);
+	if (redirect(s, out, &rt))
+		return MC_EXEC_DONE;
 	if (touch || vivify) {
 		if (s->step == 0) {
 			struct wc_mbox_req t = { .op = WC_MB_META_TOUCH };
@@ -608,7 +679,7 @@ static enum mc_exec_result exec_mg(struct mc_session *s, struct mc_out *out, str
 					(mc_meta_has(m, 'E') ? WC_TOUCH_EXPLICIT_CAS : 0u),
 				.exptime = m->ttl, .vivify_exptime = m->vivify, .new_cas = m->cas_new,
 			};
-			if ((r = write_key(s, env, &t)) != MC_EXEC_DONE)
+			if ((r = write_key(s, out, env, &t)) != MC_EXEC_DONE)
 				return r;
 		}
 		if (s->result == WC_OK)
@@ -760,7 +831,7 @@ static enum mc_exec_result exec_ms(struct mc_session *s, struct mc_inq *in, stru
 			r->vivify_exptime = m->vivify;
 		}
 		value_source(s, in, r);
-		if ((res = write_key(s, env, &t)) != MC_EXEC_DONE)
+		if ((res = write_key(s, out, env, &t)) != MC_EXEC_DONE || s->redirected)
 			return res;
 	}
 	if (!(code = meta_code(s->result))) {
@@ -816,7 +887,7 @@ static enum mc_exec_result exec_md(struct mc_session *s, struct mc_out *out, str
 			r->opts |= WC_MOD_SET_EXPTIME;
 		if (mc_meta_has(m, 'E'))
 			r->opts |= WC_MOD_EXPLICIT_CAS;
-		if ((res = write_key(s, env, &t)) != MC_EXEC_DONE)
+		if ((res = write_key(s, out, env, &t)) != MC_EXEC_DONE || s->redirected)
 			return res;
 	}
 	if (!(code = meta_code(s->result))) {
@@ -858,7 +929,7 @@ static enum mc_exec_result exec_ma(struct mc_session *s, struct mc_out *out, str
 			r->opts |= WC_ARITH_VIVIFY;
 		if (mc_meta_has(m, 'T'))
 			r->opts |= WC_ARITH_SET_EXPTIME;
-		if ((res = write_key(s, env, &t)) != MC_EXEC_DONE)
+		if ((res = write_key(s, out, env, &t)) != MC_EXEC_DONE || s->redirected)
 			return res;
 	}
 	switch (s->result) {
@@ -922,6 +993,8 @@ static void exec_me(struct mc_session *s, struct mc_out *out, struct mc_env *env
 	struct wc_view v;
 
 	route_key(env, &q->key, &rt);
+	if (redirect(s, out, &rt))
+		return;
 	if (!wc_get(rt.part, env->ctx, q->key.p, q->key.len, wc_hash(q->key.p, q->key.len),
 		    WC_LOOKUP_CAS | WC_LOOKUP_NO_TOUCH | WC_LOOKUP_NO_STATS, &v)) {
 		line(out, "EN");
@@ -1006,6 +1079,7 @@ enum mc_exec_result mc_exec_start(struct mc_session *s, struct mc_inq *in, struc
 {
 	s->step = 0;
 	s->cursor = 0;
+	s->redirected = false;
 	s->result = WC_OK;
 	memset(&s->res, 0, sizeof(s->res));
 	return mc_exec_resume(s, in, out, env);

@@ -226,6 +226,7 @@ static enum progress step_line(struct mc_session *s, struct mc_inq *in, struct m
 		/* memcached: a long get line is fine, anything else closes */
 		if (is_get_line(p, contig)) {
 			s->getkeys_cas = p[3] == 's';
+			s->getkeys_skip = false;
 			in->consume(in, s->getkeys_cas ? 5 : 4);
 			s->st = MC_S_GETKEYS;
 			return P_AGAIN;

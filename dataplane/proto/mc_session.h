@@ -48,6 +48,12 @@ struct mc_inq {
 struct mc_route {
 	struct wc_part *part;
 	unsigned owner;		/* mailbox endpoint of the owning lcore */
+	/*
+	 * NULL: this node serves the key. Else another cluster node does (or
+	 * none): the whole reply line to give instead ("SERVER_ERROR moved
+	 * ip:port\r\n", core/slots.h), valid until the lcore's next quiescent state
+	 */
+	const char *redirect;
 };
 
 struct mc_settings {
@@ -71,7 +77,7 @@ struct mc_env {
 	unsigned self;			/* this lcore's mailbox endpoint */
 	struct wc_mbox *mbox;		/* NULL when every partition is local */
 	const struct mc_settings *set;
-	/* key -> partition (the slot table) */
+	/* key -> partition (the slot table); redirect is NULL unless it sets it */
 	void (*route)(const struct mc_env *env, const uint8_t *key, uint32_t klen,
 		      struct mc_route *out);
 	/* every partition, for flush_all */
@@ -137,6 +143,8 @@ struct mc_session {
 	uint32_t cursor;		/* key offset (gat) or partition (flush_all) */
 	bool getkeys_cas;		/* MC_S_GETKEYS: the get is a gets */
 	bool too_large;			/* the storage command's block is over the value limit */
+	bool redirected;		/* the command's key is another node's: answered so */
+	bool getkeys_skip;		/* MC_S_GETKEYS: the line was answered, discard the rest */
 	bool staged;			/* its block is (being) moved into stage, line in line[] */
 	bool stage_wait;		/* waiting for room in the stage pool (transport: retry) */
 	uint8_t close_reason;		/* enum mc_close_reason, once st is MC_S_CLOSE */

@@ -21,6 +21,7 @@
 #include "core/app.h"
 #include "core/bus.h"
 #include "core/mem_dpdk.h"
+#include "core/slots.h"
 #include "net/neigh.h"
 #include "net/net.h"
 #include "net/tcp.h"
@@ -94,7 +95,7 @@ static inline int dp_setup(struct dp_harness *h, void (*extra)(struct wc_config 
 	struct wc_app *app = &h->app;
 	struct wc_part_cfg pc;
 	enum wc_status err;
-	uint16_t *slots;
+	struct wc_slot_table *slots;
 
 	memset(h, 0, sizeof(*h));
 	dp_current = h;
@@ -122,8 +123,8 @@ static inline int dp_setup(struct dp_harness *h, void (*extra)(struct wc_config 
 	app->parts[0] = wc_part_create(&pc, &h->mem, &err);
 	app->nparts = 1;
 	app->part_owner[0] = 0;
-	slots = rte_zmalloc("dp_h_slots", WC_SLOTS * sizeof(uint16_t), 64);
-	app->slot_part = slots;
+	slots = wc_slot_table_default(1);	/* every slot in partition 0, this node's */
+	app->slot_part = slots ? slots->part : NULL;
 	app->mcset = (struct mc_settings){ .version = "1.6.21-wirecache-test",
 					   .max_value = app->cfg.max_value, .lcores = 1 };
 	wc_app_tcp_buffers(app);
@@ -168,7 +169,7 @@ static inline void dp_teardown(struct dp_harness *h)
 	wc_lcore_fini(h->lc);
 	rte_free(h->lc);
 	wc_part_destroy(app->parts[0]);
-	rte_free((void *)(uintptr_t)app->slot_part);
+	wc_slot_table_free(wc_slot_table_of(app->slot_part));
 	rte_free(app->neigh);
 	rte_mempool_free(app->pool);
 	if (app->rd == &h->rd)
