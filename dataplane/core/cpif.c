@@ -25,16 +25,19 @@
 
 #include "core/cpcounters.h"
 #include "core/cpif.h"
+#include "core/cpif_cmap.h"
 #include "core/latency.h"
 #include "core/migrate.h"
 #include "wirecache/cpshm.h"
 
 #define MAX_CLIENTS 8
+#define MAX_ARGS 16		/* CMAP NODE has 11 words at most */
 
 struct client {
 	int fd;
 	size_t len;
 	char buf[WC_CP_LINE_MAX];
+	struct wc_cmap_stage *cmap;	/* the cluster map staged on it (cpif_cmap.h) */
 };
 
 struct wc_cpif {
@@ -210,13 +213,26 @@ static bool parse_num(const char *s, long long min, long long max, long long *ou
 static void command(struct wc_cpif *cp, struct client *c, char *line)
 {
 	char out[WC_CP_LINE_MAX + 64], err[160];
-	char *argv[6], *save = NULL;
+	char *argv[MAX_ARGS + 1], *save = NULL;
 	int argc = 0;
 
-	for (char *t = strtok_r(line, " \t", &save); t && argc < 6; t = strtok_r(NULL, " \t", &save))
+	for (char *t = strtok_r(line, " \t", &save); t && argc <= MAX_ARGS;
+	     t = strtok_r(NULL, " \t", &save))
 		argv[argc++] = t;
 	if (argc == 0) {
 		reply(c, "ERR empty command\n");
+		return;
+	}
+	if (argc > MAX_ARGS) {
+		wc_cmap_stage_drop(&c->cmap);
+		reply(c, "ERR too many arguments\n");
+		return;
+	}
+	if (wc_cmap_command(cp->app, cp->mig, &c->cmap, argc, argv, out, sizeof(out))) {
+		if (strcmp(argv[0], "CMAP") == 0 && argc == 2 && strcmp(argv[1], "COMMIT") == 0 &&
+		    out[0] == 'O')
+			publish(cp);	/* the new slot -> node table shows at once */
+		reply(c, out);
 		return;
 	}
 	if (strcmp(argv[0], "HELLO") == 0 && argc == 1) {
@@ -265,8 +281,8 @@ static void command(struct wc_cpif *cp, struct client *c, char *line)
 		}
 		reply(c, "OK\n");
 	} else {
-		snprintf(out, sizeof(out), "ERR unknown command '%.40s' (HELLO, PING, MOVE, FLUSH)\n",
-			 argv[0]);
+		snprintf(out, sizeof(out), "ERR unknown command '%.40s' (HELLO, PING, MOVE, FLUSH, "
+			 "ID, CMAP)\n", argv[0]);
 		reply(c, out);
 	}
 }
@@ -313,6 +329,7 @@ static void accept_client(struct wc_cpif *cp)
 		if (cp->clients[i].fd < 0) {
 			cp->clients[i].fd = fd;
 			cp->clients[i].len = 0;
+			wc_cmap_stage_drop(&cp->clients[i].cmap);	/* the last client's */
 			return;
 		}
 	}
@@ -503,9 +520,11 @@ void wc_cpif_stop(struct wc_cpif *cp)
 			perror("wirecache-dp: waking the control thread");
 		pthread_join(cp->thread, NULL);
 	}
-	for (unsigned i = 0; i < MAX_CLIENTS; i++)
+	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
 		if (cp->clients[i].fd >= 0)
 			close(cp->clients[i].fd);
+		wc_cmap_stage_drop(&cp->clients[i].cmap);
+	}
 	if (cp->listen_fd >= 0) {
 		close(cp->listen_fd);
 		unlink(cp->path);

@@ -403,6 +403,19 @@ static void publish(struct wc_migrator *m, struct wc_slot_table *t)
 	wc_slot_table_free(old);
 }
 
+int wc_migrator_set_nodes(struct wc_migrator *m, const struct wc_slot_table *nodes)
+{
+	struct wc_slot_table *t = wc_slot_table_clone(m->table);
+
+	if (!t)
+		return -1;
+	wc_slot_table_copy_nodes(t, nodes);
+	if (m->target)
+		wc_slot_table_copy_nodes(m->target, nodes);
+	publish(m, t);
+	return 0;
+}
+
 uint64_t wc_migrator_start(struct wc_migrator *m, unsigned from, unsigned to, unsigned part,
 			   char *err, size_t errlen)
 {

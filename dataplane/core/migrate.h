@@ -75,6 +75,14 @@ bool wc_migrator_busy(const struct wc_migrator *m);
 int wc_migrator_flush(struct wc_migrator *m, int64_t delay, unsigned timeout_ms, char *err,
 		      size_t errlen);
 
+/*
+ * Publish a table whose slot -> node side (core/slots.h) is nodes's, the
+ * partitions unchanged (a running move's target takes it too, so the switch
+ * keeps it); the old table is freed after a grace period. Control thread.
+ * -1 when out of memory (nothing changed).
+ */
+int wc_migrator_set_nodes(struct wc_migrator *m, const struct wc_slot_table *nodes);
+
 /* For the publisher: the current or last move, totals, the table in force. */
 const struct wc_cp_move_snap *wc_migrator_status(const struct wc_migrator *m);
 void wc_migrator_totals(const struct wc_migrator *m, uint64_t *done, uint64_t *failed);

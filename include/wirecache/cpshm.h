@@ -15,6 +15,9 @@
  *                              result appear in wc_cp_shm.move
  *   FLUSH <delay>              flush_all on every partition (delay as
  *                              memcached's flush_all): OK once applied
+ *   ID, CMAP ...               who the node is, and the cluster slot map
+ *                              staged and published on a connection (the
+ *                              syntax: dataplane/core/cpif_cmap.h)
  *
  * Errors reply "ERR <reason>". The region is a memfd the dataplane creates
  * at start, so it has no name to leak and goes away with the last mapping;
@@ -127,7 +130,8 @@ struct wc_cp_shm {
 	struct wc_cp_part_snap part[WC_CP_MAX_PARTS];
 	uint64_t slot_epoch;			/* bumped on every table change */
 	uint16_t slot_part[WC_SLOTS];		/* partition | WC_SLOT_MOVING */
-	uint16_t slot_node[WC_SLOTS];		/* node owning the slot (cluster; 0 alone) */
+	/* node owning the slot: 0 this node, 1 + k node k of the cluster map, 0xFFFF none */
+	uint16_t slot_node[WC_SLOTS];
 	uint64_t moves_done, moves_failed;
 	struct wc_cp_move_snap move;		/* the move running, or the last one */
 

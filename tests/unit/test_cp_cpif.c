@@ -30,12 +30,14 @@
 #include "core/latency.h"
 #include "core/migrate.h"
 #include "core/slots.h"
+#include "redis/server.h"
 #include "cpcore.h"
 #include "derive.h"
 #include "dpconn.h"
 #include "store_helpers.h"
 
 #define NW 2
+#define ID_ONE "1111111111111111111111111111111111111111"
 #define NPARTS 4
 
 static struct wc_app app;
@@ -200,7 +202,21 @@ static void protocol(void **state)
 	raw_cmd(fd, "PING\n", reply, sizeof(reply));
 	assert_string_equal(reply, "OK pong");
 	raw_cmd(fd, "FOO bar\n", reply, sizeof(reply));
-	assert_string_equal(reply, "ERR unknown command 'FOO' (HELLO, PING, MOVE, FLUSH)");
+	assert_string_equal(reply, "ERR unknown command 'FOO' (HELLO, PING, MOVE, FLUSH, ID, CMAP)");
+	/* the cluster commands on a dataplane without a Redis side (core/cpif_cmap.h) */
+	raw_cmd(fd, "ID\n", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "ERR this dataplane has no node id"));
+	raw_cmd(fd, "CMAP STATE\n", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "ERR this dataplane runs without --cluster"));
+	raw_cmd(fd, "CMAP BEGIN 1\n", reply, sizeof(reply));
+	assert_string_equal(reply, "OK");
+	raw_cmd(fd, "CMAP NODE " ID_ONE " 198.18.0.11 6379 16379 master 1 - myself mc=11211\n",
+		reply, sizeof(reply));
+	assert_string_equal(reply, "OK");
+	raw_cmd(fd, "CMAP COMMIT\n", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "ERR this dataplane runs without --cluster"));
+	raw_cmd(fd, "CMAP a b c d e f g h i j k l m n o p q\n", reply, sizeof(reply));
+	assert_string_equal(reply, "ERR too many arguments");
 	raw_cmd(fd, "\n", reply, sizeof(reply));
 	assert_string_equal(reply, "ERR empty command");
 	raw_cmd(fd, "MOVE 1\r\n", reply, sizeof(reply));
@@ -321,6 +337,102 @@ static void control_plane_reattaches(void **state)
 	free_app();
 }
 
+static bool node_published(const struct wc_cp_shm *s)
+{
+	return s->slot_node[0] == 2 && s->slot_node[WC_SLOTS - 1] == 0;
+}
+
+static bool moved_with_nodes(const struct wc_cp_shm *s)
+{
+	return s->moves_done == 1 && s->slot_part[10] == 3;
+}
+
+/*
+ * A cluster map over the socket on a --cluster dataplane with a slot mover:
+ * ID, a staged map, COMMIT publishing the Redis map and the slot -> node
+ * table (seen in the region), which a slot move afterwards keeps.
+ */
+static void cluster_map_over_the_socket(void **state)
+{
+	static struct rd_server srv;
+	char dir[64] = "/tmp/wc-cpif-cmap-XXXXXX", reply[300], line[300], path[128];
+	struct wc_cpif *cp;
+	pthread_t th[NW];
+	struct dpconn d;
+	struct wc_cp_shm *s;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	build_app();
+	rd_cmds_init();
+	assert_int_equal(rd_server_init(&srv, dir, 6379, true, "198.18.0.11", 0, 16u << 20, 1u << 20,
+				       NULL, NULL, "test"), 0);
+	app.rd = &srv;
+	cp = wc_cpif_init(&app, "cmap");
+	assert_non_null(cp);
+	rcu_thread_offline();
+	assert_int_equal(wc_cpif_start(cp), 0);
+	for (unsigned i = 0; i < NW; i++)
+		pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)i);
+	fd = raw_connect();
+	raw_cmd(fd, "ID\n", reply, sizeof(reply));
+	snprintf(line, sizeof(line), "OK id=%s ip=198.18.0.11 port=6379 cport=16379 mcport=11211 "
+		 "cluster=1", srv.node_id);
+	assert_string_equal(reply, line);
+	raw_cmd(fd, "CMAP BEGIN 4\n", reply, sizeof(reply));
+	assert_string_equal(reply, "OK");
+	snprintf(line, sizeof(line), "CMAP NODE %s 198.18.0.11 6379 16379 master 1 - myself\n",
+		 srv.node_id);
+	raw_cmd(fd, line, reply, sizeof(reply));
+	assert_string_equal(reply, "OK");
+	raw_cmd(fd, "CMAP NODE " ID_ONE " 198.18.0.12 6379 16379 master 2 - mc=11311\n", reply,
+		sizeof(reply));
+	assert_string_equal(reply, "OK");
+	raw_cmd(fd, "CMAP SLOTS 0 8191 " ID_ONE "\n", reply, sizeof(reply));
+	assert_string_equal(reply, "OK");
+	snprintf(line, sizeof(line), "CMAP SLOTS 8192 16383 %s\n", srv.node_id);
+	raw_cmd(fd, line, reply, sizeof(reply));
+	assert_string_equal(reply, "OK");
+	raw_cmd(fd, "CMAP COMMIT\n", reply, sizeof(reply));
+	assert_string_equal(reply, "OK epoch=4 nodes=2 assigned=16384");
+	raw_cmd(fd, "CMAP STATE\n", reply, sizeof(reply));
+	assert_string_equal(reply, "OK epoch=4 nodes=2 assigned=16384");
+	assert_int_equal(rd_cluster_map_get(&srv)->nnodes, 2);
+	assert_string_equal(wc_slot_redirect(app.slot_part, 0),
+			    "SERVER_ERROR moved 198.18.0.12:11311\r\n");
+	assert_null(wc_slot_redirect(app.slot_part, 8192));
+	/* the control plane sees the slot -> node table; a move keeps it */
+	dpconn_init(&d, sock_path);
+	assert_int_equal(dpconn_attach(&d, reply, sizeof(reply)), 0);
+	s = wait_snapshot(&d, node_published);
+	free(s);
+	assert_int_equal(dpconn_command(&d, "MOVE 0 100 3", reply, sizeof(reply), 3000), 0);
+	s = wait_snapshot(&d, moved_with_nodes);
+	assert_int_equal(s->slot_node[10], 2);
+	assert_int_equal(s->slot_node[9000], 0);
+	free(s);
+	assert_string_equal(wc_slot_redirect(app.slot_part, 5),
+			    "SERVER_ERROR moved 198.18.0.12:11311\r\n");
+	dpconn_detach(&d);
+	close(fd);
+
+	__atomic_store_n(&stop_workers, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < NW; i++)
+		pthread_join(th[i], NULL);
+	stop_workers = 0;
+	wc_cpif_stop(cp);
+	*strrchr(sock_path, '/') = 0;
+	rmdir(sock_path);
+	rcu_thread_online();
+	rd_server_fini(&srv);
+	app.rd = NULL;
+	snprintf(path, sizeof(path), "%s/node-id", dir);
+	unlink(path);
+	rmdir(dir);
+	free_app();
+}
+
 static void switched_off_or_bad_path(void **state)
 {
 	(void)state;
@@ -347,6 +459,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(protocol),
 		cmocka_unit_test(control_plane_reattaches),
+		cmocka_unit_test(cluster_map_over_the_socket),
 		cmocka_unit_test(switched_off_or_bad_path),
 	};
 
