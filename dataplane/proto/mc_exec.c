@@ -77,7 +77,7 @@ static void route_key(struct mc_env *env, const struct mc_tok *key, struct mc_ro
 /* Classic commands with noreply say nothing, errors included; meta errors always go out. */
 static bool quiet(const struct mc_session *s)
 {
-	return s->req.noreply && !(s->req.cmd >= MC_MG && s->req.cmd <= MC_MA);
+	return s->req.noreply && !(s->req.cmd >= MC_MG && s->req.cmd <= MC_ME);
 }
 
 /* The key is another node's: its redirect line is the reply (s->redirected). */
