@@ -279,7 +279,7 @@ static int post(struct etcd *e, const char *path, json_t *req, json_t **out)
 	}
 	free(text);
 	e->unreachable = true;
-	snprintf(e->err, sizeof(e->err), "etcd unreachable at %.200s (%s)", e->urls, lasterr);
+	snprintf(e->err, sizeof(e->err), "etcd unreachable at %.180s (%.48s)", e->urls, lasterr);
 	return -1;
 }
 
