@@ -180,9 +180,13 @@ static void learn_id(struct cp_cluster *cl)
 	r = cp_core_command(cl->core, "ID", reply, sizeof(reply), 2000);
 	pthread_mutex_lock(&cl->mu);
 	if (r != CP_OK || cp_cluster_parse_id(reply, &n, &cluster) != 0) {
-		if (strcmp(cl->id_error, reply) != 0)
-			logf_(cl, "the dataplane's ID: %s", r == CP_OK ? "an unexpected reply" : reply);
-		snprintf(cl->id_error, sizeof(cl->id_error), "ID: %.180s", reply);
+		char why[sizeof(cl->id_error)];
+
+		snprintf(why, sizeof(why), "the dataplane's ID: %.150s%s", reply,
+			 r == CP_OK ? " (an unexpected reply)" : "");
+		if (strcmp(cl->id_error, why) != 0)
+			logf_(cl, "%s", why);
+		snprintf(cl->id_error, sizeof(cl->id_error), "%s", why);
 		pthread_mutex_unlock(&cl->mu);
 		return;
 	}
