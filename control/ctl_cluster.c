@@ -177,7 +177,25 @@ static void print_map(const struct cc *c, const struct cm_map *m, const struct r
 	       (unsigned long long)m->epoch, m->nnodes, cm_map_assigned(m), CM_SLOTS);
 	printf("%-10s %-21s %-7s %-7s %6s  %-24s %s\n", "id", "address", "mc port", "role", "slots",
 	       "ranges", "alive");
+	/* in slot order: by each node's first slot, nodes without slots last */
+	unsigned order[CM_NODES_MAX], first[CM_NODES_MAX];
+
 	for (unsigned i = 0; i < m->nnodes; i++) {
+		first[i] = CM_SLOTS;
+		order[i] = i;
+	}
+	for (unsigned s = CM_SLOTS; s-- > 0;)
+		if (m->slot[s] >= 0)
+			first[m->slot[s]] = s;
+	for (unsigned i = 1; i < m->nnodes; i++)
+		for (unsigned k = i; k > 0 && first[order[k - 1]] > first[order[k]]; k--) {
+			unsigned t = order[k];
+
+			order[k] = order[k - 1];
+			order[k - 1] = t;
+		}
+	for (unsigned j = 0; j < m->nnodes; j++) {
+		unsigned i = order[j];
 		const struct cm_node *n = &m->nodes[i];
 		char addr[32], ranges[64];
 

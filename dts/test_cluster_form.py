@@ -117,7 +117,7 @@ def test_info_and_check(tb):
         ids.add(doc["id"])
         h = cp.Http(cp.cp_port(i))
         assert h.json("/api/status")["etcd"] is True
-        metrics, _ = cp.parse_prometheus(h.text("/metrics"))
+        metrics, _ = cp.parse_prometheus(h.text("/metrics")[1])
         assert metrics[("wirecache_etcd_up", frozenset())] == 1
     assert len(ids) == NODES
 
@@ -199,7 +199,7 @@ def test_etcd_down_keeps_serving(tb):
             assert d["epoch"] == 1 and d["dataplane_epoch"] == 1, d
             assert "etcd unreachable" in d["etcd_error"], d
             assert h.json("/api/status")["etcd"] is False
-            metrics, _ = cp.parse_prometheus(h.text("/metrics"))
+            metrics, _ = cp.parse_prometheus(h.text("/metrics")[1])
             assert metrics[("wirecache_etcd_up", frozenset())] == 0
         rc, _, err = ctl("info")
         assert rc == 1 and "etcd unreachable at" in err, err
