@@ -6,7 +6,7 @@
 #   tests/unit/test_cp_*.c                            part of `make unit` / `unit-asan`
 #   dts/test_cp_*.py                                  part of `make dts`
 
-CP_PKGS := jansson libmicrohttpd
+CP_PKGS := jansson libmicrohttpd libcurl libcrypto
 CP_LIBS = $(shell pkg-config --libs $(CP_PKGS) 2>/dev/null) -lpthread -lm
 
 # everything but the two programs' mains goes into libwccp.a

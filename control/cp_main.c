@@ -3,7 +3,9 @@
  * socket and shared memory, samples it every interval, evaluates alert
  * rules, and serves /metrics, the JSON API and the dashboard over HTTP.
  * It keeps running while the dataplane is gone and re-attaches when it
- * comes back; the dataplane never depends on it.
+ * comes back; the dataplane never depends on it. With --etcd it also
+ * registers the node in a cluster and pushes the cluster map into the
+ * dataplane (cpcluster.h).
  *
  * Usage: wirecache-cp [options]; see --help.
  */
@@ -16,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpcluster.h"
 #include "cpcore.h"
 #include "http.h"
 #include "slotrange.h"
@@ -46,6 +49,11 @@ static void usage(void)
 	       "  --alert-evictions-growth X  rising: X times the window before [1.5]\n"
 	       "  --alert-p99-us N          alert over this p99 service latency [1000]\n"
 	       "  --alert-min-samples N     ... when the window has N operations [100]\n"
+	       "  --etcd URL[,URL...]       join a cluster: register in this etcd, push its map\n"
+	       "                            into the dataplane (http://127.0.0.1:2379)\n"
+	       "  --cluster-name NAME       the cluster's keys are /wirecache/NAME/ [wirecache]\n"
+	       "  --node-timeout MS         the registration's lease: a node silent this long\n"
+	       "                            is gone [2000]\n"
 	       "  --help\n");
 }
 
@@ -109,7 +117,8 @@ static int read_token_file(const char *path, char *out, size_t n)
 
 enum {
 	O_SOCKET = 256, O_LISTEN, O_NODE, O_TOKEN, O_TOKEN_FILE, O_INTERVAL, O_WINDOW, O_HIT,
-	O_MIN_GETS, O_MEM, O_EVICT, O_EVICT_GROWTH, O_P99, O_MIN_SAMPLES, O_HELP,
+	O_MIN_GETS, O_MEM, O_EVICT, O_EVICT_GROWTH, O_P99, O_MIN_SAMPLES, O_ETCD, O_CLUSTER_NAME,
+	O_NODE_TIMEOUT, O_HELP,
 };
 
 int main(int argc, char **argv)
@@ -129,6 +138,9 @@ int main(int argc, char **argv)
 		{ "alert-evictions-growth", required_argument, NULL, O_EVICT_GROWTH },
 		{ "alert-p99-us", required_argument, NULL, O_P99 },
 		{ "alert-min-samples", required_argument, NULL, O_MIN_SAMPLES },
+		{ "etcd", required_argument, NULL, O_ETCD },
+		{ "cluster-name", required_argument, NULL, O_CLUSTER_NAME },
+		{ "node-timeout", required_argument, NULL, O_NODE_TIMEOUT },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -138,6 +150,8 @@ int main(int argc, char **argv)
 	struct cp_alert_rules rules;
 	unsigned long interval = 1000, window = 10, ul;
 	static struct cp_core core;
+	struct cp_cluster_opts copts = { .name = "wirecache", .node_timeout_ms = 2000 };
+	char prefix[96], httpaddr[64];
 	struct cp_http *http;
 	int opt;
 
@@ -212,6 +226,19 @@ int main(int argc, char **argv)
 			if (parse_pos(optarg, &rules.p99_max_us) != 0)
 				bad = "--alert-p99-us wants a number >= 0";
 			break;
+		case O_ETCD:
+			copts.etcd = optarg;
+			break;
+		case O_CLUSTER_NAME:
+			copts.name = optarg;
+			if (cp_cluster_prefix(optarg, prefix, sizeof(prefix)) != 0)
+				bad = "--cluster-name wants 1..63 of a-z A-Z 0-9 - _ .";
+			break;
+		case O_NODE_TIMEOUT:
+			if (cp_parse_uint(optarg, 3600000, &ul) != 0 || ul < 1000)
+				bad = "--node-timeout wants 1000..3600000 ms";
+			copts.node_timeout_ms = (unsigned)ul;
+			break;
 		case O_HELP:
 			usage();
 			return 0;
@@ -260,6 +287,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "wirecache-cp[%s]: http://%s:%u/ for dataplane %s%s\n", node, ip,
 			ntohs(listen_addr.sin_port), socket_path,
 			token[0] ? " (POST calls need the token)" : "");
+		snprintf(httpaddr, sizeof(httpaddr), "%s:%u", ip, ntohs(listen_addr.sin_port));
+	}
+	if (copts.etcd) {
+		copts.http = httpaddr;
+		core.cluster = cp_cluster_start(&core, &copts, err, sizeof(err));
+		if (!core.cluster) {
+			fprintf(stderr, "wirecache-cp: %s\n", err);
+			cp_http_stop(http);
+			cp_core_fini(&core);
+			return 2;
+		}
+		fprintf(stderr, "wirecache-cp[%s]: cluster %s through etcd at %s (node timeout "
+			"%u ms)\n", node, copts.name, copts.etcd, copts.node_timeout_ms);
 	}
 	while (!quit) {
 		struct timespec ts = { (time_t)(interval / 1000), (long)(interval % 1000) * 1000000 };
@@ -269,6 +309,7 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "wirecache-cp[%s]: stopping\n", node);
 	cp_http_stop(http);
+	cp_cluster_stop(core.cluster);
 	cp_core_fini(&core);
 	return 0;
 }

@@ -121,6 +121,45 @@ static enum cp_result command(struct cp_core *c, const char *cmd, char *reply, s
 	return rc == 0 ? CP_OK : classify(reply);
 }
 
+enum cp_result cp_core_command(struct cp_core *c, const char *cmd, char *reply, size_t n,
+			       unsigned timeout_ms)
+{
+	return command(c, cmd, reply, n, timeout_ms);
+}
+
+enum cp_result cp_core_commands(struct cp_core *c, char *const *lines, unsigned n, char *reply,
+				size_t rn, unsigned timeout_ms, unsigned *failed_at)
+{
+	enum cp_result r = CP_OK;
+	unsigned i;
+	int rc = 0;
+
+	reply[0] = 0;
+	pthread_mutex_lock(&c->dp_mu);
+	for (i = 0; i < n; i++) {
+		rc = dpconn_command(&c->dp, lines[i], reply, rn, timeout_ms);
+		if (rc != 0)
+			break;
+	}
+	pthread_mutex_unlock(&c->dp_mu);
+	if (rc < 0)
+		r = CP_UNAVAILABLE;
+	else if (rc > 0)
+		r = classify(reply);
+	*failed_at = i;
+	return r;
+}
+
+uint64_t cp_core_attaches(struct cp_core *c)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&c->dp_mu);
+	n = dpconn_attached(&c->dp) ? c->attaches : 0;
+	pthread_mutex_unlock(&c->dp_mu);
+	return n;
+}
+
 enum cp_result cp_core_move(struct cp_core *c, unsigned from, unsigned to, unsigned part,
 			    struct wc_cp_move_snap *out, char *err, size_t errlen)
 {

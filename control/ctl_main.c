@@ -14,6 +14,8 @@
  *   slots move FROM-TO PART    move slots to partition PART, live
  *   alerts                     alert rules and their state
  *   flush [--delay SECS]       flush_all on every partition
+ *   cluster create|info|check|add-node|del-node --etcd URL [--cluster-name N]
+ *                              the cluster in etcd (ctl_cluster.c)
  *
  * Exit status: 0 done, 1 failed (wirecache-cp unreachable, an API error, a
  * failed move), 2 bad usage (unknown command or option, invalid range).
@@ -27,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl_cluster.h"
 #include "httpc.h"
 #include "slotrange.h"
 #include "wirecache/cpshm.h"
@@ -53,7 +56,8 @@ static int usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, "\nUsage: wirecachectl [--url URL | --node N] [--token T] [--json] "
 		"[--timeout SECS]\n"
 		"                    status | stats | top [--count N] [--interval SECS] | slots |\n"
-		"                    slots move FROM-TO PARTITION | alerts | flush [--delay SECS]\n");
+		"                    slots move FROM-TO PARTITION | alerts | flush [--delay SECS] |\n"
+		"                    cluster create|info|check|add-node|del-node --etcd URL\n");
 	return 2;
 }
 
@@ -524,7 +528,10 @@ int main(int argc, char **argv)
 			       "  slots                      the slot table\n"
 			       "  slots move FROM-TO PART    move slots to partition PART, live\n"
 			       "  alerts                     alert rules and their state\n"
-			       "  flush [--delay SECS]       flush_all on every partition\n\n"
+			       "  flush [--delay SECS]       flush_all on every partition\n"
+			       "  cluster create [ID...] | info | check | add-node ID | del-node ID\n"
+			       "      --etcd URL[,URL...] [--cluster-name NAME]\n"
+			       "                             the cluster's map in etcd ($WIRECACHE_ETCD)\n\n"
 			       "--node N talks to http://127.0.0.1:(8179+N) (the testbed's node N); the\n"
 			       "default is $WIRECACHE_URL or http://127.0.0.1:8180. The token may also\n"
 			       "come from $WIRECACHE_TOKEN.\n");
@@ -556,7 +563,10 @@ int main(int argc, char **argv)
 	if (httpc_parse_url(url ? url : "http://127.0.0.1:8180", &c.target, err, sizeof(err)))
 		return usage_error("%s", err);
 	if (i >= argc)
-		return usage_error("which command? (%s)", "status, stats, top, slots, alerts, flush");
+		return usage_error("which command? (%s)",
+				   "status, stats, top, slots, alerts, flush, cluster");
+	if (strcmp(argv[i], "cluster") == 0)
+		return ctl_cluster_main(argc - i - 1, argv + i + 1, c.json, c.timeout_ms);
 	if (strcmp(argv[i], "status") == 0 && argc == i + 1)
 		return cmd_status(&c);
 	if (strcmp(argv[i], "stats") == 0 && argc == i + 1)
@@ -572,6 +582,7 @@ int main(int argc, char **argv)
 	if (argc > i + 1 && (strcmp(argv[i], "status") == 0 || strcmp(argv[i], "stats") == 0 ||
 			     strcmp(argv[i], "alerts") == 0))
 		return usage_error("%s takes no arguments", argv[i]);
-	return usage_error("unknown command '%s' (status, stats, top, slots, alerts, flush)",
+	return usage_error("unknown command '%s' (status, stats, top, slots, alerts, flush, "
+			   "cluster)",
 			   argv[i]);
 }

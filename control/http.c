@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "buf.h"
+#include "cpcluster.h"
 #include "http.h"
 #include "prom.h"
 #include "slotrange.h"
@@ -103,7 +104,18 @@ static json_t *doc_status(struct cp_http *h, const struct wc_cp_shm *now)
 				h->core->attached_since_ms,
 				h->core->attaches ? h->core->attaches - 1 : 0 };
 
-	return cp_api_status(&c, now, &h->core->sampler);
+	json_t *o = cp_api_status(&c, now, &h->core->sampler);
+	int up = cp_cluster_etcd_up(h->core->cluster);
+
+	/* with --etcd: whether etcd answers; null for a node outside any cluster */
+	json_object_set_new(o, "etcd", up < 0 ? json_null() : json_boolean(up));
+	return o;
+}
+
+static json_t *doc_cluster(struct cp_http *h, const struct wc_cp_shm *now)
+{
+	(void)now;
+	return cp_cluster_json(h->core->cluster);
 }
 
 static json_t *doc_stats(struct cp_http *h, const struct wc_cp_shm *now)
@@ -170,6 +182,7 @@ static enum MHD_Result get_metrics(struct cp_http *h, struct MHD_Connection *con
 	pthread_mutex_lock(&h->core->sampler.mu);
 	cp_prom_render(&b, attached ? s : NULL, &h->core->sampler, h->core->node);
 	pthread_mutex_unlock(&h->core->sampler.mu);
+	cp_cluster_prom(h->core->cluster, &b);
 	free(s);
 	if (!(text = buf_take(&b, &len)))
 		return send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory", NULL);
@@ -348,6 +361,7 @@ static const struct {
 	{ "/api/history", doc_history, false },
 	{ "/api/slots", doc_slots, true },
 	{ "/api/alerts", doc_alerts, false },
+	{ "/api/cluster", doc_cluster, false },
 };
 
 static enum MHD_Result route(struct cp_http *h, struct MHD_Connection *conn, const char *url,
@@ -389,7 +403,7 @@ static enum MHD_Result route(struct cp_http *h, struct MHD_Connection *conn, con
 	}
 	return send_error(conn, MHD_HTTP_NOT_FOUND,
 			  "no such page: try /, /metrics, /api/status, /api/stats, /api/history, "
-			  "/api/slots, /api/alerts, POST /api/slots/move, POST /api/flush", NULL);
+			  "/api/slots, /api/alerts, /api/cluster, POST /api/slots/move, POST /api/flush", NULL);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,

@@ -6,6 +6,7 @@
  *   GET  /                       the dashboard (static assets under /static/)
  *   GET  /metrics                Prometheus text
  *   GET  /api/status | /api/stats | /api/history | /api/slots | /api/alerts
+ *   GET  /api/cluster            the node's cluster state (cpcluster.h)
  *   POST /api/slots/move         {"from": 0, "to": 8191, "partition": 1}
  *                                (or "range": "0-8191")
  *   POST /api/flush              {"delay": 0} (optional body)

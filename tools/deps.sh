@@ -42,6 +42,9 @@ pc     jansson           libjansson-dev
 pc     inih              libinih-dev
 pc     libmicrohttpd     libmicrohttpd-dev
 pc     libcrypto         libssl-dev
+pc     libcurl           libcurl4-openssl-dev
+prog   etcd              etcd-server
+prog   etcdctl           etcd-client
 prog   valgrind          valgrind
 header valgrind/callgrind.h valgrind
 prog   /usr/bin/python3  python3

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # run.sh - `make run`: the appliance on the virtual testbed, with a live
-# status line until Ctrl-C, which tears the testbed down.
+# status line until Ctrl-C, which tears the testbed down. NODES=N > 1 forms
+# a Redis Cluster through etcd (tools/testbed up); ETCD=3 gives etcd three
+# members; STANDALONE=1 keeps the nodes independent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODES=${NODES:-1}
@@ -9,8 +11,9 @@ tb=tools/testbed
 trap '$tb down >/dev/null 2>&1 || true' EXIT
 trap 'echo; exit 0' INT TERM
 # the clients' bridge is trusted: large UDP replies (stats, big values) are allowed
-$tb up --nodes "$NODES" --memory "${MEMORY:-256M}" -- --udp-trusted 198.18.0.0/24 \
-	--max-value "${MAX_VALUE:-1m}"
+up_opts=(--nodes "$NODES" --memory "${MEMORY:-256M}" --etcd "${ETCD:-1}")
+[ "${STANDALONE:-0}" = 1 ] && up_opts+=(--standalone)
+$tb up "${up_opts[@]}" -- --udp-trusted 198.18.0.0/24 --max-value "${MAX_VALUE:-1m}"
 cat <<TXT
 
 wirecache is up: $NODES node(s) at 198.18.0.11$( [ "$NODES" -gt 1 ] && echo "..198.18.0.$((10 + NODES))"),
@@ -36,4 +39,21 @@ network namespace "wc". Talk to it from that namespace, for example:
 Node logs: /run/wirecache-testbed/node*.log, cp*.log. Ctrl-C stops everything.
 
 TXT
+if [ -f /run/wirecache-testbed/etcd.endpoints ]; then
+	eps=$(cat /run/wirecache-testbed/etcd.endpoints)
+	cat <<TXT
+The $NODES nodes form one Redis Cluster (16384 slots spread evenly; the map is
+in etcd at $eps). Redis clients follow MOVED with -c:
+  sudo tools/testbed exec -- redis-cli -c -h 198.18.0.11 set greeting hello
+  sudo tools/testbed exec -- redis-cli -c -h 198.18.0.12 get greeting
+  sudo tools/testbed exec -- redis-cli -h 198.18.0.11 cluster nodes
+  sudo tools/testbed exec -- redis-cli --cluster check 198.18.0.11:6379
+memcached requests for another node's slot answer SERVER_ERROR moved <ip>:<port>.
+The map and the nodes:
+  build/rel/wirecachectl cluster info --etcd $eps
+  build/rel/wirecachectl cluster check --etcd $eps
+  curl -s http://127.0.0.1:8180/api/cluster
+
+TXT
+fi
 $tb watch

@@ -100,10 +100,11 @@ class Config:
     workers: int = 1
     memory: str = "64M"
     args: tuple = ()
+    up_opts: tuple = ()     # tools/testbed up's own options (--standalone, --etcd 3)
 
     def up_args(self):
         return ["--nodes", str(self.nodes), "--workers", str(self.workers),
-                "--memory", self.memory, "--", *self.args]
+                "--memory", self.memory, *self.up_opts, "--", *self.args]
 
 
 TRUSTED = ("--udp-trusted", NET + ".0/24")
@@ -114,8 +115,10 @@ CONFIGS = {
     "strict": Config("strict", args=("--udp-amplification", "10", "--max-value", "4k")),
     # only the upper half of the client subnet may use UDP: 198.18.0.1 is refused
     "refused": Config("refused", args=("--udp-allow", NET + ".128/25") + TRUSTED),
-    # three nodes of two workers each (writes cross lcores through the mailbox)
-    "multi": Config("multi", nodes=3, workers=2, args=TRUSTED + ("--max-value", "1m")),
+    # three independent nodes (--standalone: no cluster) of two workers each (writes
+    # cross lcores through the mailbox)
+    "multi": Config("multi", nodes=3, workers=2, args=TRUSTED + ("--max-value", "1m"),
+                    up_opts=("--standalone",)),
     # memcached over TCP: room for 10,000 connections and more, values up to 1 MiB
     "tcp": Config("tcp", args=TRUSTED + ("--max-value", "1m", "--max-connections", "12000")),
     # TCP with a 3 s idle timeout: half-open, idle and zero-window peers go soon
@@ -137,6 +140,9 @@ CONFIGS = {
     # commands); its node id kept outside the testbed's state (it must survive restarts)
     "redis-cluster": Config("redis-cluster", workers=2, args=TRUSTED + (
         "--cluster", "--state-dir", "/tmp/wirecache-dts-redis-cluster")),
+    # three nodes forming one cluster through etcd (one member): tools/testbed up creates
+    # the map and waits until every dataplane runs it (test_cluster_form.py)
+    "cluster": Config("cluster", nodes=3, args=TRUSTED + ("--max-value", "1m")),
 }
 ORDER = list(CONFIGS)
 

@@ -1,0 +1,598 @@
+/*
+ * cpcluster.c - registration, watch and map pushing of one wirecache-cp
+ * (see cpcluster.h). One thread does all the etcd and dataplane work; the
+ * watch thread only marks the state dirty and wakes it; HTTP threads read
+ * a copy of the state under the mutex.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cpcluster.h"
+#include "etcd.h"
+
+struct cp_cluster {
+	pthread_mutex_t mu;		/* everything below read by HTTP threads */
+	pthread_cond_t cv;		/* wakes the thread: dirty or stop */
+	struct cp_core *core;
+	struct etcd etcd;		/* the thread's own */
+	struct etcd_watch *watch;
+	pthread_t thread;
+	bool stop, dirty;
+	char urls[512], name[64], prefix[160], http[64];
+	unsigned node_timeout_ms;
+
+	/* this node, from the dataplane's ID */
+	bool have_id, dp_cluster;
+	struct cm_node self;
+	uint64_t id_attaches;		/* the attachment ID was asked on */
+	char id_error[200];
+
+	/* etcd */
+	bool etcd_up, etcd_ever;
+	char etcd_error[256];
+	int64_t lease, lease_ttl;
+	int64_t renewed_ms, read_ms;
+	bool registered;
+
+	/* the registry and the map as last read */
+	char (*alive)[CM_ID_LEN + 1];
+	unsigned nalive;
+	struct cm_map *map;
+	bool have_map;
+	int64_t map_rev;
+	char map_error[256];
+
+	/* the dataplane's side */
+	bool dp_confirmed;
+	uint64_t dp_epoch;		/* the epoch its COMMIT reported */
+	int64_t pushed_rev;
+	uint64_t pushed_attaches;
+	char push_error[256];
+	uint64_t pushes;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void logf_(const struct cp_cluster *cl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void logf_(const struct cp_cluster *cl, const char *fmt, ...)
+{
+	char when[32], msg[512];
+	time_t t = time(NULL);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", localtime(&t));
+	fprintf(stderr, "%s wirecache-cp[%s]: cluster %s: %s\n", when, cl->core->node, cl->name, msg);
+}
+
+int cp_cluster_prefix(const char *name, char *out, size_t n)
+{
+	if (!name || !*name || strlen(name) > 63)
+		return -1;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+			return -1;
+	return snprintf(out, n, "/wirecache/%s/", name) < (int)n ? 0 : -1;
+}
+
+int cp_cluster_parse_id(const char *reply, struct cm_node *n, bool *cluster)
+{
+	char buf[256], *tok, *save = NULL;
+	unsigned seen = 0;
+
+	memset(n, 0, sizeof(*n));
+	*cluster = false;
+	snprintf(buf, sizeof(buf), "%s", reply);
+	for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(tok, '='), *end;
+		unsigned long v;
+
+		if (!eq)
+			continue;
+		*eq++ = 0;
+		if (strcmp(tok, "id") == 0) {
+			if (!cm_valid_id(eq))
+				return -1;
+			strcpy(n->id, eq);
+			seen |= 1;
+		} else if (strcmp(tok, "ip") == 0) {
+			if (strlen(eq) >= sizeof(n->ip))
+				return -1;
+			strcpy(n->ip, eq);
+			seen |= 2;
+		} else if (strcmp(tok, "cluster") == 0) {
+			*cluster = strcmp(eq, "1") == 0;
+		} else if (strcmp(tok, "port") == 0 || strcmp(tok, "cport") == 0 ||
+			   strcmp(tok, "mcport") == 0) {
+			errno = 0;
+			v = strtoul(eq, &end, 10);
+			if (errno || *end || end == eq || v > 65535)
+				return -1;
+			if (tok[0] == 'p')
+				n->port = (unsigned)v, seen |= 4;
+			else if (tok[0] == 'c')
+				n->cport = (unsigned)v, seen |= 8;
+			else
+				n->mcport = (unsigned)v, seen |= 16;
+		}
+	}
+	/* the codec checks the address and the ports the same way for every record */
+	if (seen != 31)
+		return -1;
+	{
+		json_t *o = cm_node_to_json(n, false);
+		struct cm_node back;
+		char err[160];
+		int rc = o ? cm_node_from_json(o, &back, err, sizeof(err)) : -1;
+
+		json_decref(o);
+		return rc;
+	}
+}
+
+/* ---- the thread's steps ---- */
+
+static void set_etcd(struct cp_cluster *cl, bool up)
+{
+	pthread_mutex_lock(&cl->mu);
+	if (up != cl->etcd_up || !cl->etcd_ever) {
+		if (up)
+			logf_(cl, "etcd reachable at %s", cl->urls);
+		else
+			logf_(cl, "%s; serving with the last map (epoch %llu)", cl->etcd.err,
+			      (unsigned long long)(cl->have_map ? cl->map->epoch : 0));
+	}
+	cl->etcd_up = up;
+	cl->etcd_ever = true;
+	if (!up)
+		snprintf(cl->etcd_error, sizeof(cl->etcd_error), "%s", cl->etcd.err);
+	else
+		cl->etcd_error[0] = 0;
+	pthread_mutex_unlock(&cl->mu);
+}
+
+/* Ask the dataplane who it is (again after every re-attachment). */
+static void learn_id(struct cp_cluster *cl)
+{
+	uint64_t att = cp_core_attaches(cl->core);
+	char reply[256];
+	struct cm_node n;
+	bool cluster;
+	enum cp_result r;
+
+	if (!att || (cl->have_id && att == cl->id_attaches))
+		return;
+	r = cp_core_command(cl->core, "ID", reply, sizeof(reply), 2000);
+	pthread_mutex_lock(&cl->mu);
+	if (r != CP_OK || cp_cluster_parse_id(reply, &n, &cluster) != 0) {
+		char why[sizeof(cl->id_error)];
+
+		snprintf(why, sizeof(why), "the dataplane's ID: %.150s%s", reply,
+			 r == CP_OK ? " (an unexpected reply)" : "");
+		if (strcmp(cl->id_error, why) != 0)
+			logf_(cl, "%s", why);
+		snprintf(cl->id_error, sizeof(cl->id_error), "%s", why);
+		pthread_mutex_unlock(&cl->mu);
+		return;
+	}
+	snprintf(n.http, sizeof(n.http), "%s", cl->http);
+	if (cl->have_id && strcmp(n.id, cl->self.id) != 0)
+		cl->registered = false;	/* another dataplane: register it */
+	if (!cl->have_id || strcmp(n.id, cl->self.id) != 0 || strcmp(n.ip, cl->self.ip) != 0 ||
+	    n.port != cl->self.port || n.mcport != cl->self.mcport || n.cport != cl->self.cport) {
+		logf_(cl, "dataplane is node %s at %s:%u (bus %u, memcached %u)%s", n.id, n.ip, n.port,
+		      n.cport, n.mcport, cluster ? "" : "; it runs without --cluster");
+		cl->registered = false;
+	}
+	cl->self = n;
+	cl->dp_cluster = cluster;
+	cl->have_id = true;
+	cl->id_attaches = att;
+	cl->id_error[0] = 0;
+	pthread_mutex_unlock(&cl->mu);
+}
+
+/* Keep the lease alive, (re)grant it and (re)write the record when needed. */
+static int keep_registered(struct cp_cluster *cl)
+{
+	char key[256], *rec;
+	int64_t now = mono_ms(), ttl = 0;
+	int rc;
+
+	if (!cl->have_id)
+		return 0;
+	if (cl->lease && now - cl->renewed_ms >= cl->node_timeout_ms / 3) {
+		if (etcd_lease_keepalive(&cl->etcd, cl->lease, &ttl) != 0)
+			return -1;
+		cl->renewed_ms = now;
+		if (ttl <= 0) {
+			logf_(cl, "lease %llx lapsed: registering again", (unsigned long long)cl->lease);
+			cl->lease = 0;
+			cl->registered = false;
+		}
+	}
+	if (!cl->lease) {
+		int64_t secs = (cl->node_timeout_ms + 999) / 1000;
+
+		if (etcd_lease_grant(&cl->etcd, secs, &cl->lease, &cl->lease_ttl) != 0)
+			return -1;
+		cl->renewed_ms = mono_ms();
+		cl->registered = false;
+	}
+	if (cl->registered)
+		return 0;
+	snprintf(key, sizeof(key), "%snodes/%s", cl->prefix, cl->self.id);
+	if (!(rec = cm_node_dumps(&cl->self)))
+		return 0;
+	rc = etcd_put(&cl->etcd, key, rec, strlen(rec), cl->lease);
+	free(rec);
+	if (rc != 0)
+		return -1;
+	pthread_mutex_lock(&cl->mu);
+	cl->registered = true;
+	pthread_mutex_unlock(&cl->mu);
+	logf_(cl, "registered %s (lease %llx, %lld s)", key, (unsigned long long)cl->lease,
+	      (long long)cl->lease_ttl);
+	return 0;
+}
+
+/* Read the registry and the map. */
+static int read_state(struct cp_cluster *cl)
+{
+	char key[256];
+	struct etcd_range r;
+	bool mine = false;
+
+	snprintf(key, sizeof(key), "%snodes/", cl->prefix);
+	if (etcd_get(&cl->etcd, key, true, &r) != 0)
+		return -1;
+	pthread_mutex_lock(&cl->mu);
+	cl->nalive = 0;
+	for (size_t i = 0; i < r.n && cl->nalive < CM_NODES_MAX; i++) {
+		const char *id = r.kvs[i].key + strlen(key);
+
+		if (!cm_valid_id(id))
+			continue;
+		strcpy(cl->alive[cl->nalive++], id);
+		mine |= cl->have_id && strcmp(id, cl->self.id) == 0;
+	}
+	/* someone deleted our record (del by hand): write it again */
+	if (cl->registered && !mine)
+		cl->registered = false;
+	pthread_mutex_unlock(&cl->mu);
+	etcd_range_free(&r);
+
+	snprintf(key, sizeof(key), "%smap", cl->prefix);
+	if (etcd_get(&cl->etcd, key, false, &r) != 0)
+		return -1;
+	if (r.n == 1 && r.kvs[0].mod_rev != cl->map_rev) {
+		static struct cm_map scratch;	/* only this thread parses */
+		char err[256];
+
+		if (cm_map_parse(r.kvs[0].value, r.kvs[0].vlen, &scratch, err, sizeof(err)) != 0) {
+			pthread_mutex_lock(&cl->mu);
+			if (strcmp(err, cl->map_error) != 0)
+				logf_(cl, "the map in etcd is not valid, keeping the last: %s", err);
+			snprintf(cl->map_error, sizeof(cl->map_error), "%s", err);
+			pthread_mutex_unlock(&cl->mu);
+		} else {
+			pthread_mutex_lock(&cl->mu);
+			*cl->map = scratch;
+			cl->have_map = true;
+			cl->map_rev = r.kvs[0].mod_rev;
+			cl->map_error[0] = 0;
+			pthread_mutex_unlock(&cl->mu);
+			logf_(cl, "map epoch %llu: %u node(s), %u slot(s) assigned",
+			      (unsigned long long)cl->map->epoch, cl->map->nnodes,
+			      cm_map_assigned(cl->map));
+		}
+	}
+	etcd_range_free(&r);
+	cl->read_ms = mono_ms();
+	return 0;
+}
+
+struct lines {
+	char **l;
+	unsigned n, cap;
+};
+
+static void add_line(void *arg, const char *line)
+{
+	struct lines *ls = arg;
+
+	if (ls->n < ls->cap)
+		ls->l[ls->n++] = strdup(line);
+}
+
+/* Push the map into the dataplane when it changed, or the dataplane is a new one. */
+static void push_map(struct cp_cluster *cl)
+{
+	uint64_t att = cp_core_attaches(cl->core);
+	struct lines ls = { 0 };
+	char reply[256];
+	unsigned failed_at = 0;
+	enum cp_result r;
+	unsigned long long epoch = 0;
+	bool ok = true;
+
+	if (!att || !cl->have_map || !cl->have_id ||
+	    (cl->pushed_rev == cl->map_rev && cl->pushed_attaches == att))
+		return;
+	if (cm_map_find(cl->map, cl->self.id) < 0) {
+		pthread_mutex_lock(&cl->mu);
+		if (!strstr(cl->push_error, "not in the map"))
+			logf_(cl, "this node is not in the map (epoch %llu): nothing to push",
+			      (unsigned long long)cl->map->epoch);
+		snprintf(cl->push_error, sizeof(cl->push_error),
+			 "this node is not in the map (wirecachectl cluster add-node)");
+		cl->pushed_rev = cl->map_rev;
+		cl->pushed_attaches = att;
+		pthread_mutex_unlock(&cl->mu);
+		return;
+	}
+	ls.cap = cl->map->nnodes + CM_SLOTS + 2;
+	ls.l = calloc(ls.cap, sizeof(*ls.l));
+	if (!ls.l)
+		return;
+	cm_map_lines(cl->map, cl->self.id, add_line, &ls);
+	for (unsigned i = 0; i < ls.n; i++)
+		ok &= ls.l[i] != NULL;
+	r = ok ? cp_core_commands(cl->core, ls.l, ls.n, reply, sizeof(reply), 5000, &failed_at)
+	       : CP_FAILED;
+	pthread_mutex_lock(&cl->mu);
+	if (r == CP_OK && sscanf(reply, "epoch=%llu", &epoch) == 1) {
+		cl->dp_epoch = epoch;
+		cl->dp_confirmed = true;
+		cl->pushed_rev = cl->map_rev;
+		cl->pushed_attaches = att;
+		cl->push_error[0] = 0;
+		cl->pushes++;
+		logf_(cl, "dataplane runs map epoch %llu (%s)", epoch, reply);
+	} else {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s: %.160s", failed_at < ls.n && ls.l[failed_at]
+			 ? ls.l[failed_at] : "the map", r == CP_OK ? "unexpected reply" : reply);
+		if (strcmp(why, cl->push_error) != 0)
+			logf_(cl, "pushing map epoch %llu failed at %s",
+			      (unsigned long long)cl->map->epoch, why);
+		snprintf(cl->push_error, sizeof(cl->push_error), "%s", why);
+		if (r == CP_UNAVAILABLE)
+			cl->dp_confirmed = false;
+	}
+	pthread_mutex_unlock(&cl->mu);
+	for (unsigned i = 0; i < ls.n; i++)
+		free(ls.l[i]);
+	free(ls.l);
+}
+
+static void *cluster_main(void *arg)
+{
+	struct cp_cluster *cl = arg;
+	unsigned period = cl->node_timeout_ms / 3 ? cl->node_timeout_ms / 3 : 1;
+
+	pthread_mutex_lock(&cl->mu);
+	while (!cl->stop) {
+		bool dirty = cl->dirty;
+		int rc = 0;
+
+		cl->dirty = false;
+		pthread_mutex_unlock(&cl->mu);
+		learn_id(cl);
+		rc = keep_registered(cl);
+		/* the watch says when to read; a read every 5 s covers a stream that broke unseen */
+		if (rc == 0 && (dirty || !cl->read_ms || mono_ms() - cl->read_ms >= 5000 ||
+				!cl->etcd_up))
+			rc = read_state(cl);
+		if (rc == 0 && !cl->registered && cl->have_id)
+			rc = keep_registered(cl);
+		/* (while etcd is down, every step reads again: see !cl->etcd_up above) */
+		set_etcd(cl, rc == 0);
+		push_map(cl);
+		pthread_mutex_lock(&cl->mu);
+		if (!cl->stop && !cl->dirty) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)(period % 1000) * 1000000;
+			ts.tv_sec += period / 1000 + ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			pthread_cond_timedwait(&cl->cv, &cl->mu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&cl->mu);
+	return NULL;
+}
+
+static void on_watch(void *arg, enum etcd_event_type type, const struct etcd_kv *kv)
+{
+	struct cp_cluster *cl = arg;
+
+	(void)type, (void)kv;
+	pthread_mutex_lock(&cl->mu);
+	cl->dirty = true;
+	pthread_cond_signal(&cl->cv);
+	pthread_mutex_unlock(&cl->mu);
+}
+
+struct cp_cluster *cp_cluster_start(struct cp_core *core, const struct cp_cluster_opts *o,
+				    char *err, size_t errlen)
+{
+	struct cp_cluster *cl = calloc(1, sizeof(*cl));
+
+	if (!cl || !(cl->map = malloc(sizeof(*cl->map))) ||
+	    !(cl->alive = calloc(CM_NODES_MAX, sizeof(*cl->alive)))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (cp_cluster_prefix(o->name, cl->prefix, sizeof(cl->prefix)) != 0) {
+		snprintf(err, errlen, "--cluster-name wants 1..63 of a-z A-Z 0-9 - _ .");
+		goto fail;
+	}
+	/* a call must not take longer than the lease lasts */
+	if (etcd_init(&cl->etcd, o->etcd, o->node_timeout_ms / 3 > 500 ? o->node_timeout_ms / 3
+									: 500) != 0) {
+		snprintf(err, errlen, "--etcd: %s", cl->etcd.err);
+		goto fail;
+	}
+	cm_map_init(cl->map);
+	cl->core = core;
+	snprintf(cl->urls, sizeof(cl->urls), "%s", o->etcd);
+	snprintf(cl->name, sizeof(cl->name), "%s", o->name);
+	snprintf(cl->http, sizeof(cl->http), "%s", o->http);
+	cl->node_timeout_ms = o->node_timeout_ms;
+	snprintf(cl->etcd_error, sizeof(cl->etcd_error), "not tried yet");
+	pthread_mutex_init(&cl->mu, NULL);
+	pthread_cond_init(&cl->cv, NULL);
+	cl->watch = etcd_watch_start(o->etcd, cl->prefix, on_watch, cl);
+	if (!cl->watch || pthread_create(&cl->thread, NULL, cluster_main, cl) != 0) {
+		snprintf(err, errlen, "cannot start the cluster threads");
+		etcd_watch_stop(cl->watch);
+		etcd_free(&cl->etcd);
+		goto fail;
+	}
+	return cl;
+fail:
+	if (cl) {
+		free(cl->map);
+		free(cl->alive);
+	}
+	free(cl);
+	return NULL;
+}
+
+void cp_cluster_stop(struct cp_cluster *cl)
+{
+	if (!cl)
+		return;
+	pthread_mutex_lock(&cl->mu);
+	cl->stop = true;
+	pthread_cond_signal(&cl->cv);
+	pthread_mutex_unlock(&cl->mu);
+	pthread_join(cl->thread, NULL);
+	etcd_watch_stop(cl->watch);
+	etcd_free(&cl->etcd);
+	pthread_mutex_destroy(&cl->mu);
+	pthread_cond_destroy(&cl->cv);
+	free(cl->map);
+	free(cl->alive);
+	free(cl);
+}
+
+/* ---- what it shows ---- */
+
+static json_t *str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+static bool is_alive(const struct cp_cluster *cl, const char *id)
+{
+	for (unsigned i = 0; i < cl->nalive; i++)
+		if (strcmp(cl->alive[i], id) == 0)
+			return true;
+	return false;
+}
+
+json_t *cp_cluster_json(struct cp_cluster *cl)
+{
+	json_t *o, *nodes;
+	struct cm_run *runs;
+	unsigned nr = 0;
+
+	if (!cl)
+		return json_pack("{s:b,s:n}", "enabled", 0, "etcd");
+	runs = malloc(CM_SLOTS * sizeof(*runs));
+	pthread_mutex_lock(&cl->mu);
+	o = json_pack("{s:b,s:s,s:b,s:s,s:o,s:i,s:o,s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:I}",
+		      "enabled", 1, "cluster_name", cl->name, "etcd", cl->etcd_up,
+		      "etcd_endpoints", cl->urls, "etcd_error", str_or_null(cl->etcd_error),
+		      "node_timeout_ms", (int)cl->node_timeout_ms,
+		      "id", cl->have_id ? json_string(cl->self.id) : json_null(),
+		      "registered", cl->registered, "dataplane_cluster", cl->dp_cluster,
+		      "epoch", cl->have_map ? json_integer((json_int_t)cl->map->epoch) : json_null(),
+		      "dataplane_epoch", cl->dp_confirmed ? json_integer((json_int_t)cl->dp_epoch)
+							  : json_null(),
+		      "map_error", str_or_null(cl->map_error),
+		      "push_error", str_or_null(cl->push_error),
+		      "id_error", str_or_null(cl->id_error), "pushes", (json_int_t)cl->pushes);
+	nodes = json_array();
+	if (cl->have_map && runs)
+		nr = cm_map_runs(cl->map, runs, CM_SLOTS);
+	for (unsigned i = 0; cl->have_map && i < cl->map->nnodes; i++) {
+		const struct cm_node *n = &cl->map->nodes[i];
+		json_t *x = cm_node_to_json(n, true), *sl = json_array();
+
+		for (unsigned k = 0; k < nr; k++)
+			if (runs[k].node == (int)i)
+				json_array_append_new(sl, json_pack("[i,i]", (int)runs[k].from,
+								    (int)runs[k].to));
+		json_object_set_new(x, "slots", sl);
+		json_object_set_new(x, "slot_count", json_integer(cm_map_slots_of(cl->map, (int)i)));
+		json_object_set_new(x, "alive", json_boolean(is_alive(cl, n->id)));
+		json_object_set_new(x, "myself", json_boolean(cl->have_id &&
+							       strcmp(n->id, cl->self.id) == 0));
+		json_array_append_new(nodes, x);
+	}
+	json_object_set_new(o, "nodes", nodes);
+	/* registered but not in the map (yet) */
+	{
+		json_t *extra = json_array();
+
+		for (unsigned i = 0; i < cl->nalive; i++)
+			if (!cl->have_map || cm_map_find(cl->map, cl->alive[i]) < 0)
+				json_array_append_new(extra, json_string(cl->alive[i]));
+		json_object_set_new(o, "registered_not_in_map", extra);
+	}
+	pthread_mutex_unlock(&cl->mu);
+	free(runs);
+	return o;
+}
+
+int cp_cluster_etcd_up(struct cp_cluster *cl)
+{
+	int up;
+
+	if (!cl)
+		return -1;
+	pthread_mutex_lock(&cl->mu);
+	up = cl->etcd_up;
+	pthread_mutex_unlock(&cl->mu);
+	return up;
+}
+
+void cp_cluster_prom(struct cp_cluster *cl, struct buf *b)
+{
+	if (!cl)
+		return;
+	pthread_mutex_lock(&cl->mu);
+	buf_printf(b, "# HELP wirecache_etcd_up 1 when the last call to etcd succeeded.\n"
+		   "# TYPE wirecache_etcd_up gauge\nwirecache_etcd_up %d\n", cl->etcd_up ? 1 : 0);
+	buf_printf(b, "# HELP wirecache_cluster_epoch The epoch of the last cluster map read from "
+		   "etcd.\n# TYPE wirecache_cluster_epoch gauge\nwirecache_cluster_epoch %llu\n",
+		   (unsigned long long)(cl->have_map ? cl->map->epoch : 0));
+	buf_printf(b, "# HELP wirecache_cluster_dataplane_epoch The map epoch the dataplane "
+		   "confirmed.\n# TYPE wirecache_cluster_dataplane_epoch gauge\n"
+		   "wirecache_cluster_dataplane_epoch %llu\n",
+		   (unsigned long long)(cl->dp_confirmed ? cl->dp_epoch : 0));
+	buf_printf(b, "# HELP wirecache_cluster_nodes_alive Nodes registered in etcd.\n"
+		   "# TYPE wirecache_cluster_nodes_alive gauge\nwirecache_cluster_nodes_alive %u\n",
+		   cl->nalive);
+	pthread_mutex_unlock(&cl->mu);
+}
