@@ -74,7 +74,7 @@ static int decode(const uint8_t *p, uint64_t n, struct got *g)
 {
 	struct rdbv_src in = { .p = p, .len = n };
 
-	memset(g, 0, offsetof(struct got, stop_at));
+	memset(g, 0, sizeof(*g));
 	return rdbv_decode_payload(&dec, &in, collect, g, &g->info);
 }
 
@@ -88,7 +88,7 @@ static int decode_cb(const uint8_t *p, uint64_t n, struct got *g)
 {
 	struct rdbv_src in = { .len = n, .read = src_read_cb, .arg = p };
 
-	memset(g, 0, offsetof(struct got, stop_at));
+	memset(g, 0, sizeof(*g));
 	return rdbv_decode_payload(&dec, &in, collect, g, &g->info);
 }
 
@@ -708,8 +708,10 @@ static void test_reject_format(void **state)
 			{ 5, 0 }, { 14, 0 }, { 20, 0 }, { 0xff, 0 },
 		};
 
-		for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+		for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 			assert_int_equal(reseal_decode(bodies[i], 2, &g), RDBV_EFORMAT);
+			got_free(&g);
+		}
 	}
 	/* an empty intset; a bad intset width; a length that disagrees */
 	{
@@ -721,6 +723,7 @@ static void test_reject_format(void **state)
 		assert_int_equal(reseal_decode(is0, sizeof(is0), &g), RDBV_EFORMAT);
 		assert_int_equal(reseal_decode(is3, sizeof(is3), &g), RDBV_EFORMAT);
 		assert_int_equal(reseal_decode(isn, sizeof(isn), &g), RDBV_EFORMAT);
+		got_free(&g);
 		assert_int_equal(reseal_decode(ok, sizeof(ok), &g), RDBV_OK);
 		assert_string_equal(g.name[0], "-1");
 		got_free(&g);
@@ -734,13 +737,16 @@ static void test_reject_format(void **state)
 		memcpy(lp, fx_hash_lp, body);
 		lp[6] = 7;	/* 7 elements announced */
 		assert_int_equal(reseal_decode(lp, body, &g), RDBV_EFORMAT);
+		got_free(&g);
 		memcpy(lp, fx_hash_lp, body);
 		lp[2] = 0x38;
 		assert_int_equal(reseal_decode(lp, body, &g), RDBV_EFORMAT);
+		got_free(&g);
 		memcpy(lp, fx_hash_lp, body);
 		lp[8 + 1 + 4] ^= 1;	/* the first entry ("name": 0x84 n a m e, backlen 5) */
 		assert_int_equal(lp[8 + 1 + 4], 4);
 		assert_int_equal(reseal_decode(lp, body, &g), RDBV_EFORMAT);
+		got_free(&g);
 		memcpy(lp, fx_hash_lp, body);
 		assert_int_equal(reseal_decode(lp, body, &g), RDBV_OK);
 		got_free(&g);
