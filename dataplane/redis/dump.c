@@ -352,7 +352,9 @@ static enum rd_res restore(struct rd_session *s)
 		return RD_DONE;
 	if (!rd_ckeys_ok(s, 1, 1))
 		return RD_DONE;
-	if (!j->replace && rd_lookup(s, k->u.p, k->len, &v, WC_LOOKUP_NO_TOUCH)) {
+	/* (a write's lookup: no keyspace hit or miss, no keymiss event, as Redis's) */
+	if (!j->replace &&
+	    rd_lookup(s, k->u.p, k->len, &v, WC_LOOKUP_NO_TOUCH | WC_LOOKUP_NO_STATS)) {
 		rd_err(s, "BUSYKEY Target key name already exists.");
 		return RD_DONE;
 	}
