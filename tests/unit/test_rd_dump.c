@@ -7,7 +7,8 @@
  * many segments, REPLACE and BUSYKEY, relative and absolute TTLs and an
  * already expired ABSTTL, Redis's errors in Redis's order, duplicates and
  * bad payloads leaving the key alone, --max-value, and the `new` and
- * `restore` keyspace events.
+ * `restore` keyspace events, keyspace hits and misses (a write's lookup for
+ * RESTORE, a read's for DUMP), COMMAND INFO byte for byte.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -534,6 +535,35 @@ static void keyspace_events(void **state)
 	dpc_close(&h, &sub);
 }
 
+static long info_stat(const char *name)
+{
+	const char *p;
+
+	CMD("INFO", "stats");
+	p = strstr((char *)cbuf, name);
+	assert_non_null(p);
+	return strtol(p + strlen(name) + 1, NULL, 10);
+}
+
+/* RESTORE looks its key up as a write (no hit or miss); DUMP as a read. */
+static void keyspace_stats(void **state)
+{
+	long hits, misses;
+
+	(void)state;
+	EQ(CMD("FLUSHALL"), "+OK\r\n");
+	hits = info_stat("keyspace_hits");
+	misses = info_stat("keyspace_misses");
+	EQ(RESTORE("ks", "0", fx_str_short), "+OK\r\n");
+	EQ(RESTORE("ks", "0", fx_str_short), "-BUSYKEY Target key name already exists.\r\n");
+	assert_int_equal(info_stat("keyspace_hits"), hits);
+	assert_int_equal(info_stat("keyspace_misses"), misses);
+	CMD("DUMP", "ks");
+	CMD("DUMP", "nothere");
+	assert_int_equal(info_stat("keyspace_hits"), hits + 1);
+	assert_int_equal(info_stat("keyspace_misses"), misses + 1);
+}
+
 /* COMMAND INFO: byte for byte what redis-server 7.0.15 answers. */
 static void command_info(void **state)
 {
@@ -665,6 +695,7 @@ int main(void)
 		cmocka_unit_test(errors),
 		cmocka_unit_test(too_large),
 		cmocka_unit_test(keyspace_events),
+		cmocka_unit_test(keyspace_stats),
 		cmocka_unit_test(command_info),
 	};
 
