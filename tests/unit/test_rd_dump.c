@@ -7,7 +7,7 @@
  * many segments, REPLACE and BUSYKEY, relative and absolute TTLs and an
  * already expired ABSTTL, Redis's errors in Redis's order, duplicates and
  * bad payloads leaving the key alone, --max-value, and the `new` and
- * `restore` keyspace events, keyspace hits and misses (a write's lookup for
+ * `restore` keyspace events, MULTI/EXEC, a tracking client's invalidation, keyspace hits and misses (a write's lookup for
  * RESTORE, a read's for DUMP), COMMAND INFO byte for byte.
  */
 #include <setjmp.h>
@@ -535,6 +535,62 @@ static void keyspace_events(void **state)
 	dpc_close(&h, &sub);
 }
 
+/* A client tracking a key it read is told when RESTORE replaces it (REDIRECT, RESP2). */
+static void tracking_invalidation(void **state)
+{
+	char id[32], line[96];
+	const char *want = "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$2\r\ntk\r\n";
+
+	(void)state;
+	EQ(CMD("FLUSHALL"), "+OK\r\n");
+	assert_true(dpc_connect(&h, &sub, DP_REDIS_PORT, sbuf, sizeof(sbuf)));
+	have_sub = true;
+	dpc_send(&h, &sub, "CLIENT ID\r\n", 11, 0);
+	assert_true(sub.n > 3 && sub.buf[0] == ':');
+	snprintf(id, sizeof(id), "%.*s", (int)(sub.n - 3), (const char *)sub.buf + 1);
+	sub.n = 0;
+	dpc_send(&h, &sub, "SUBSCRIBE __redis__:invalidate\r\n", 32, 0);
+	sub.n = 0;
+	snprintf(line, sizeof(line), "%s", id);
+	EQ(CMD("CLIENT", "TRACKING", "on", "REDIRECT", line), "+OK\r\n");
+	EQ(RESTORE("tk", "0", fx_str_short), "+OK\r\n");
+	EQ(CMD("GET", "tk"), "$11\r\nhello world\r\n");
+	assert_int_equal(sub.n, 0);
+	EQ(RESTORE("tk", "0", fx_str_int, "REPLACE"), "+OK\r\n");
+	assert_int_equal(sub.n, strlen(want));
+	assert_memory_equal(sub.buf, want, sub.n);
+	sub.n = 0;
+	/* read again, then a RESTORE whose ABSTTL is past deletes it: told again */
+	EQ(CMD("GET", "tk"), "$5\r\n12345\r\n");
+	EQ(RESTORE("tk", "1", fx_str_short, "REPLACE", "ABSTTL"), "+OK\r\n");
+	assert_int_equal(sub.n, strlen(want));
+	assert_memory_equal(sub.buf, want, sub.n);
+	EQ(CMD("CLIENT", "TRACKING", "off"), "+OK\r\n");
+	have_sub = false;
+	dpc_close(&h, &sub);
+}
+
+/* Inside MULTI: RESTORE and DUMP are queued and run in EXEC. */
+static void in_transaction(void **state)
+{
+	static uint8_t want[256];
+	size_t n = 0;
+
+	(void)state;
+	EQ(CMD("FLUSHALL"), "+OK\r\n");
+	EQ(CMD("MULTI"), "+OK\r\n");
+	EQ(RESTORE("m", "0", fx_set_intset16), "+QUEUED\r\n");
+	EQ(CMD("DUMP", "m"), "+QUEUED\r\n");
+	EQ(RESTORE("m", "0", fx_set_intset16), "+QUEUED\r\n");
+	CMD("EXEC");
+	n += (size_t)sprintf((char *)want, "*3\r\n+OK\r\n$%zu\r\n", sizeof(fx_set_intset16));
+	memcpy(want + n, fx_set_intset16, sizeof(fx_set_intset16));
+	n += sizeof(fx_set_intset16);
+	n += (size_t)sprintf((char *)want + n, "\r\n-BUSYKEY Target key name already exists.\r\n");
+	assert_int_equal(c.n, n);
+	assert_memory_equal(cbuf, want, n);
+}
+
 static long info_stat(const char *name)
 {
 	const char *p;
@@ -695,6 +751,8 @@ int main(void)
 		cmocka_unit_test(errors),
 		cmocka_unit_test(too_large),
 		cmocka_unit_test(keyspace_events),
+		cmocka_unit_test(tracking_invalidation),
+		cmocka_unit_test(in_transaction),
 		cmocka_unit_test(keyspace_stats),
 		cmocka_unit_test(command_info),
 	};
