@@ -6,9 +6,10 @@
  * our own DUMPs, a hash of 5,000 fields whose payload arrives scattered over
  * many segments, REPLACE and BUSYKEY, relative and absolute TTLs and an
  * already expired ABSTTL, Redis's errors in Redis's order, duplicates and
- * bad payloads leaving the key alone, --max-value, and the `new` and
- * `restore` keyspace events, MULTI/EXEC, a tracking client's invalidation, keyspace hits and misses (a write's lookup for
- * RESTORE, a read's for DUMP), COMMAND INFO byte for byte.
+ * bad payloads leaving the key alone, --max-value, the `new` and `restore`
+ * keyspace events, MULTI/EXEC, a tracking client's invalidation, keyspace
+ * hits and misses (a write's lookup for RESTORE, a read's for DUMP), and
+ * COMMAND INFO byte for byte.
  */
 #include <setjmp.h>
 #include <stdarg.h>
