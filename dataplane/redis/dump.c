@@ -13,8 +13,9 @@
  * callback, a container member by member through a build that no reader
  * sees until it is published whole), so the payload is never copied and
  * a bad one (a duplicate member, found as the build adds it) leaves the key
- * as it was. IDLETIME and FREQ are checked and accepted; the store keeps
- * its own access frequency.
+ * as it was. IDLETIME sets the key's last access (OBJECT IDLETIME; at most
+ * WC_IDLE_MAX, 60000 s, the longest the store shows); FREQ is checked and
+ * ignored (the store has no LFU policy: OBJECT FREQ says so).
  */
 #include <string.h>
 
@@ -153,6 +154,7 @@ static enum rd_res dump(struct rd_session *s)
 
 struct restore_job {
 	int64_t at;		/* absolute expiry, Unix ms; 0: none */
+	int64_t idle;		/* IDLETIME seconds, -1: none */
 	uint64_t count;
 	uint8_t kind;		/* enum rdbv_kind */
 	bool replace, absttl;
@@ -289,6 +291,8 @@ static void restore_owner(struct rd_owner *o)
 		rd_creply_error(o->out, st);
 		return;
 	}
+	if (j->idle >= 0)
+		wc_kv_set_idle(o->part, o->ctx, k->u.p, k->len, h, (uint64_t)j->idle);
 	/* Redis: the old key deleted silently, the new one added (`new`), `restore`, OK */
 	rd_keyev_emit_write(o, true, RD_EV_RESTORE, k->u.p, k->len);
 	resp_ok(o->out);
@@ -296,7 +300,7 @@ static void restore_owner(struct rd_owner *o)
 
 static bool restore_options(struct rd_session *s, struct restore_job *j)
 {
-	int64_t idle = -1, freq = -1;
+	int64_t freq = -1;
 
 	for (uint32_t i = 4; i < rd_argc(s); i++) {
 		bool more = i + 1 < rd_argc(s);
@@ -306,16 +310,16 @@ static bool restore_options(struct rd_session *s, struct restore_job *j)
 		} else if (rd_arg_is(s, i, "absttl")) {
 			j->absttl = true;
 		} else if (rd_arg_is(s, i, "idletime") && more && freq == -1) {
-			if (!rd_arg_ll(s, i + 1, &idle)) {
+			if (!rd_arg_ll(s, i + 1, &j->idle)) {
 				rd_err_int(s);
 				return false;
 			}
-			if (idle < 0) {
+			if (j->idle < 0) {
 				rd_err(s, "ERR Invalid IDLETIME value, must be >= 0");
 				return false;
 			}
 			i++;
-		} else if (rd_arg_is(s, i, "freq") && more && idle == -1) {
+		} else if (rd_arg_is(s, i, "freq") && more && j->idle == -1) {
 			if (!rd_arg_ll(s, i + 1, &freq)) {
 				rd_err_int(s);
 				return false;
@@ -347,7 +351,7 @@ static enum rd_res restore(struct rd_session *s)
 
 	if (s->step)
 		return RD_DONE;
-	*j = (struct restore_job){ 0 };
+	*j = (struct restore_job){ .idle = -1 };
 	if (!restore_options(s, j))
 		return RD_DONE;
 	if (!rd_ckeys_ok(s, 1, 1))

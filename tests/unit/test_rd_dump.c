@@ -5,7 +5,7 @@
  * strings, listpack and hashtable hashes, intset and hashtable sets) and of
  * our own DUMPs, a hash of 5,000 fields whose payload arrives scattered over
  * many segments, REPLACE and BUSYKEY, relative and absolute TTLs and an
- * already expired ABSTTL, Redis's errors in Redis's order, duplicates and
+ * already expired ABSTTL, IDLETIME, Redis's errors in Redis's order, duplicates and
  * bad payloads leaving the key alone, --max-value, the `new` and `restore`
  * keyspace events, MULTI/EXEC, a tracking client's invalidation, keyspace
  * hits and misses (a write's lookup for RESTORE, a read's for DUMP), and
@@ -393,6 +393,11 @@ static void errors(void **state)
 	EQ(RESTORE("x", "0", fx_str_short, "FREQ", "1", "IDLETIME", "1"), "-ERR syntax error\r\n");
 	EQ(RESTORE("x", "0", fx_str_short, "IDLETIME", "1", "FREQ", "1"), "-ERR syntax error\r\n");
 	EQ(RESTORE("x", "0", fx_str_short, "IDLETIME", "100", "replace", "absttl"), "+OK\r\n");
+	EQ(CMD("OBJECT", "IDLETIME", "x"), ":100\r\n");
+	EQ(RESTORE("x", "0", fx_hash_ht, "IDLETIME", "100000", "REPLACE"), "+OK\r\n");
+	EQ(CMD("OBJECT", "IDLETIME", "x"), ":60000\r\n");	/* the store's longest */
+	EQ(RESTORE("x", "0", fx_str_short, "REPLACE"), "+OK\r\n");
+	EQ(CMD("OBJECT", "IDLETIME", "x"), ":0\r\n");
 	EQ(RESTORE("y", "0", fx_str_short, "FREQ", "100"), "+OK\r\n");
 	EQ(CMD("RESTORE", "x", "0"), "-ERR wrong number of arguments for 'restore' command\r\n");
 	EQ(CMD("DUMP"), "-ERR wrong number of arguments for 'dump' command\r\n");
