@@ -256,6 +256,7 @@ static void restore_owner(struct rd_owner *o)
 		return;
 	}
 	payload_src(s, &in);
+	dec.max_len = 0;	/* (checked on the connection's lcore) */
 	if (j->kind == RDBV_STRING) {
 		struct wc_write_res res;
 		struct wc_put_req req;
@@ -348,6 +349,7 @@ static enum rd_res restore(struct rd_session *s)
 	struct wc_view v;
 	int64_t ttl;
 	enum rd_res r;
+	int dr;
 
 	if (s->step)
 		return RD_DONE;
@@ -375,14 +377,16 @@ static enum rd_res restore(struct rd_session *s)
 		rd_err(s, "ERR DUMP payload version or checksum are wrong");
 		return RD_DONE;
 	}
-	if (rdbv_decode_payload(&dec, &in, NULL, NULL, &info) != RDBV_OK) {
-		rd_err(s, "ERR Bad data format");
-		return RD_DONE;
-	}
 	rd_route_key(s, k->u.p, k->len, &rt);
-	if (info.maxlen > wc_part_config(rt.part)->max_value) {
+	dec.max_len = wc_part_config(rt.part)->max_value;
+	dr = rdbv_decode_payload(&dec, &in, NULL, NULL, &info);
+	if (dr == RDBV_ETOOBIG) {
 		rd_reply_store_error(rd_out(s), WC_ERR_TOO_LARGE);
 		s->failed = true;
+		return RD_DONE;
+	}
+	if (dr != RDBV_OK) {
+		rd_err(s, "ERR Bad data format");
 		return RD_DONE;
 	}
 	j->kind = info.kind;

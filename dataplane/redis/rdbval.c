@@ -453,6 +453,10 @@ static bool in_string(struct rdbv_dec *d, unsigned slot, struct rdbv_bytes *b)
 	if (!enc) {
 		if (len > d->end - d->pos)
 			return false;
+		if (b && d->max_len && len > d->max_len) {
+			d->toobig = true;
+			return false;
+		}
 		st_raw(st, d->in, d->pos, len);
 		d->pos += len;
 	} else if (len <= 2) {
@@ -463,8 +467,13 @@ static bool in_string(struct rdbv_dec *d, unsigned slot, struct rdbv_bytes *b)
 		mk_int(d, slot, get_sle(x, w), b);
 		return true;
 	} else if (len == 3) {
-		if (!in_count(d, &clen) || !in_count(d, &len) || clen > d->end - d->pos ||
-		    !lzf_open(st, d->in, d->pos, clen, len))
+		if (!in_count(d, &clen) || !in_count(d, &len) || clen > d->end - d->pos)
+			return false;
+		if (b && d->max_len && len > d->max_len) {
+			d->toobig = true;	/* (before decompressing anything) */
+			return false;
+		}
+		if (!lzf_open(st, d->in, d->pos, clen, len))
 			return false;
 		d->pos += clen;
 	} else {
@@ -801,7 +810,7 @@ int rdbv_decode(struct rdbv_dec *d, const struct rdbv_src *in, uint64_t off, uin
 	d->in = in;
 	d->pos = off;
 	d->end = end;
-	d->failed = false;
+	d->toobig = false;
 	*info = (struct rdbv_info){ 0 };
 	if (end > in->len || off > end || !in_bytes(d, &t, 1))
 		return RDBV_EFORMAT;
@@ -838,6 +847,8 @@ int rdbv_decode(struct rdbv_dec *d, const struct rdbv_src *in, uint64_t off, uin
 	default:
 		r = RDBV_EFORMAT;
 	}
+	if (r == RDBV_EFORMAT && d->toobig)
+		r = RDBV_ETOOBIG;
 	if (r == RDBV_OK && next)
 		*next = d->pos;
 	return r;

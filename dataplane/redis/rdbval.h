@@ -51,6 +51,7 @@ enum rdbv_res {
 	RDBV_ECHECK,			/* payload version or checksum are wrong */
 	RDBV_EFORMAT,			/* bad data format */
 	RDBV_ESTOP,			/* the member callback stopped the decoding */
+	RDBV_ETOOBIG,			/* a string longer than the caller's max_len */
 };
 
 /* Redis's CRC64 (Jones polynomial, reflected, no final xor); crc: 0 to start. */
@@ -110,7 +111,9 @@ struct rdbv_dec {
 	struct rdbv_stream st[RDBV_S_N];
 	struct rdbv_part part[2];
 	char num[2][24];
-	bool failed;			/* a read callback went out of bounds (cannot, once validated) */
+	uint64_t max_len;		/* the caller's: longer strings are refused before any
+					 * work on them (RDBV_ETOOBIG); 0: no limit */
+	bool toobig;
 };
 
 /* What a decoded value is. */
@@ -131,8 +134,8 @@ typedef int (*rdbv_member_fn)(void *arg, const struct rdbv_bytes *name,
 
 /*
  * Decode the value (type byte and object) at in[off .. end): RDBV_OK with
- * *next the offset after it, RDBV_EFORMAT, or RDBV_ESTOP. fn may be NULL
- * (a validation pass: info filled).
+ * *next the offset after it, RDBV_EFORMAT, RDBV_ETOOBIG or RDBV_ESTOP. fn
+ * may be NULL (a validation pass: info filled). d->max_len is read, not set.
  */
 int rdbv_decode(struct rdbv_dec *d, const struct rdbv_src *in, uint64_t off, uint64_t end,
 		rdbv_member_fn fn, void *arg, struct rdbv_info *info, uint64_t *next);

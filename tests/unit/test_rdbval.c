@@ -751,6 +751,19 @@ static void test_reject_format(void **state)
 		assert_int_equal(reseal_decode(lp, body, &g), RDBV_OK);
 		got_free(&g);
 	}
+	/* strings over the caller's limit, refused before they are decompressed */
+	{
+		dec.max_len = 299;
+		assert_int_equal(DEC(fx_str_lzf, &g), RDBV_ETOOBIG);
+		got_free(&g);
+		dec.max_len = 300;
+		assert_int_equal(DEC(fx_str_lzf, &g), RDBV_OK);
+		got_free(&g);
+		dec.max_len = 3;	/* fields fit, values "v861" do not */
+		assert_int_equal(DEC(fx_hash_ht, &g), RDBV_ETOOBIG);
+		got_free(&g);
+		dec.max_len = 0;
+	}
 	/* a stop asked by the consumer */
 	{
 		memset(&g, 0, sizeof(g));
