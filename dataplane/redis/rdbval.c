@@ -571,6 +571,10 @@ static int pair_elem(struct rdbv_dec *d, struct pairs *pr, const struct emit_ctx
 	unsigned slot = pr->elems++ % 2 ? RDBV_S_VAL : RDBV_S_NAME;
 	struct rdbv_bytes b;
 
+	if (!is_int && d->max_len && len > d->max_len) {
+		d->toobig = true;
+		return RDBV_EFORMAT;
+	}
 	if (is_int)
 		mk_int(d, slot, v, &b);
 	else

@@ -5,7 +5,8 @@
  * Input: first byte = mode, then the bytes. Mode bit 0 set: the bytes are a
  * value's body and the harness adds a valid footer (RDB version 10 and the
  * CRC), so the decoder proper runs on anything; clear: the bytes are a
- * whole payload, footer checks included. Every input is decoded twice, from
+ * whole payload, footer checks included. Bit 1: strings over 100 bytes are
+ * refused (the caller's max_len). Every input is decoded twice, from
  * contiguous bytes and through a read callback (a scattered argument), and
  * the two must agree; every member's bytes are read whole and in pieces
  * from the end (read callbacks must serve any order). A decoded value is
@@ -187,6 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int i = 0; i < 8; i++)
 			buf[n++] = (uint8_t)(crc >> (8 * i));
 	}
+	dec.max_len = data[0] & 2 ? 100 : 0;
 	a = (struct rdbv_src){ .p = buf, .len = n };
 	b = (struct rdbv_src){ .len = n, .read = src_read, .arg = buf };
 	keep.n = keep.used = 0;
@@ -197,6 +199,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (ra == RDBV_OK && (ia.count != ta.n || ia.bytes != ta.bytes || ia.kind != ib.kind))
 		abort();
+	if (ra == RDBV_OK && dec.max_len && ia.maxlen > dec.max_len)
+		abort();
+	dec.max_len = 0;
 	if (ra == RDBV_OK && !keep.full)
 		round_trip(ia.kind, &ta);
 	return 0;

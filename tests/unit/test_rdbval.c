@@ -762,6 +762,11 @@ static void test_reject_format(void **state)
 		dec.max_len = 3;	/* fields fit, values "v861" do not */
 		assert_int_equal(DEC(fx_hash_ht, &g), RDBV_ETOOBIG);
 		got_free(&g);
+		dec.max_len = 8;	/* inside a listpack: "wirecache" */
+		assert_int_equal(DEC(fx_hash_lp, &g), RDBV_ETOOBIG);
+		got_free(&g);
+		assert_int_equal(DEC(fx_set_intset, &g), RDBV_OK);	/* integers are short */
+		got_free(&g);
 		dec.max_len = 0;
 	}
 	/* a stop asked by the consumer */
