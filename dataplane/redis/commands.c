@@ -11,7 +11,7 @@
 #include "redis/rd.h"
 
 static struct rd_cmd *const families[] = {
-	rd_cmds_conn, rd_cmds_string, rd_cmds_keys, rd_cmds_hash, rd_cmds_set, rd_cmds_server,
+	rd_cmds_conn, rd_cmds_string, rd_cmds_keys, rd_cmds_dump, rd_cmds_hash, rd_cmds_set, rd_cmds_server,
 	rd_cmds_acl, rd_cmds_multi, rd_cmds_cluster, rd_cmds_info, rd_cmds_config,
 	rd_cmds_command, rd_cmds_slowlog, rd_cmds_memory, rd_cmds_object,
 	rd_cmds_pubsub, rd_cmds_pubsub_intro,	/* Pub/Sub (pubsub.c, pubsub_intro.c) */

@@ -27,6 +27,7 @@ static const struct {
 	[RD_EV_RENAME_FROM] = { "rename_from", RD_NOTIFY_GENERIC },
 	[RD_EV_RENAME_TO] = { "rename_to", RD_NOTIFY_GENERIC },
 	[RD_EV_COPY_TO] = { "copy_to", RD_NOTIFY_GENERIC },
+	[RD_EV_RESTORE] = { "restore", RD_NOTIFY_GENERIC },
 	[RD_EV_SET] = { "set", RD_NOTIFY_STRING },
 	[RD_EV_SETRANGE] = { "setrange", RD_NOTIFY_STRING },
 	[RD_EV_INCRBY] = { "incrby", RD_NOTIFY_STRING },

@@ -112,7 +112,7 @@ void rd_keyev_interest(struct wc_lcore *lc, enum rd_keyev_interest what, int del
 enum rd_ev {
 	/* generic (g) */
 	RD_EV_DEL, RD_EV_EXPIRE, RD_EV_PERSIST, RD_EV_RENAME_FROM, RD_EV_RENAME_TO,
-	RD_EV_COPY_TO,
+	RD_EV_COPY_TO, RD_EV_RESTORE,
 	/* strings ($) */
 	RD_EV_SET, RD_EV_SETRANGE, RD_EV_INCRBY, RD_EV_INCRBYFLOAT, RD_EV_APPEND,
 	RD_EV_DECRBY,		/* memcached decr (Redis's DECR raises incrby) */

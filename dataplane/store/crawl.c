@@ -19,8 +19,6 @@
  */
 #include "part.h"
 
-#define WC_IDLE_MAX 60000u
-
 static unsigned crawl_log(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg,
 			  unsigned budget)
 {

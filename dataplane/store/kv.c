@@ -22,6 +22,19 @@ struct wc_item *wc_kv_find(struct wc_part *p, struct wc_ctx *ctx, const void *ke
 	return wc_find_live(p, ctx, hash, key, klen, &s);
 }
 
+enum wc_status wc_kv_set_idle(struct wc_part *p, struct wc_ctx *ctx, const void *key,
+			      uint32_t klen, uint64_t hash, uint64_t idle)
+{
+	struct wc_item *it = wc_kv_find(p, ctx, key, klen, hash);
+
+	if (!it)
+		return WC_NOT_FOUND;
+	if (idle > WC_IDLE_MAX)
+		idle = WC_IDLE_MAX;
+	WC_STORE(&it->atime, (uint16_t)((uint16_t)ctx->clock.now - (uint16_t)idle));
+	return WC_OK;
+}
+
 void wc_kv_expiry(const struct wc_item *it, uint32_t *exptime, uint32_t *exp_ms)
 {
 	*exptime = wc_item_exptime(it);

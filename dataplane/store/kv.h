@@ -87,6 +87,20 @@ enum wc_status wc_kv_expire(struct wc_part *p, struct wc_ctx *ctx, const void *k
 enum wc_status wc_kv_copy(struct wc_part *p, struct wc_ctx *ctx, const void *src,
 			  uint32_t src_len, const void *dst, uint32_t dst_len);
 
+/*
+ * The longest idle time an item shows (seconds): the crawler pins older
+ * access times there so they never wrap (crawl.c).
+ */
+#define WC_IDLE_MAX 60000u
+
+/*
+ * Make a live key look unused for idle seconds (at most WC_IDLE_MAX), as if
+ * last read that long ago: RESTORE IDLETIME (OBJECT IDLETIME starts there).
+ * WC_NOT_FOUND when there is no such key.
+ */
+enum wc_status wc_kv_set_idle(struct wc_part *p, struct wc_ctx *ctx, const void *key,
+			      uint32_t klen, uint64_t hash, uint64_t idle);
+
 /* Expiry of an item: its clock second (0 = never) and millisecond. */
 void wc_kv_expiry(const struct wc_item *it, uint32_t *exptime, uint32_t *exp_ms);
 
