@@ -8,6 +8,8 @@
 #   make bench    deps + benchmarks, printing ratios against baselines from the same run
 #                 (CORES=N adds the scaling table over N cores)
 #   make bench-quick  a subset for development (under 2 minutes)
+#   make bench-cluster  the cluster's figures on the testbed (root): slot map change to
+#                 every dataplane, p50/max over 20 changes on 3 nodes (not in bench or test)
 #                 (results go to build/bench-results/; RECORD=1 writes bench/results/,
 #                 the committed record, instead)
 #   make fuzz     libFuzzer harnesses, each bounded by FUZZ_SECONDS
@@ -96,7 +98,7 @@ $(BUILD)/rel/bench/%: $(BUILD)/rel/tools/bench/%.o $(TOOLS_COMMON_OBJ) $(rel_NET
 include tools/loadgen/loadgen.mk
 include control/control.mk
 
-.PHONY: all deps test unit unit-asan stress dts bench bench-quick fuzz run clean
+.PHONY: all deps test unit unit-asan stress dts bench bench-quick bench-cluster fuzz run clean
 
 all: $(rel_DP) $(rel_LIB) $(rel_UNIT) $(rel_STRESS) $(BENCH_BIN)
 
@@ -128,6 +130,11 @@ bench: deps
 bench-quick: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN) $(rel_DP) $(LOADGEN)
 	@BENCH_QUICK=1 tools/bench/run.sh $(BUILD)/rel/bench $(BENCH_RESULTS)
+
+# the testbed is one global resource: taken under its lock
+bench-cluster: deps
+	@$(MAKE) --no-print-directory $(rel_DP) $(CP_BIN)
+	@flock /tmp/wc-testbed.lock /usr/bin/python3 tools/bench/clusterbench.py --results $(BENCH_RESULTS)
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))

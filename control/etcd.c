@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "etcd.h"
+
+#define RETRY_PAUSE_MS 50	/* between passes over the endpoints after a 503 */
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
@@ -213,13 +216,21 @@ static void answer_error(struct etcd *e, const char *path, long status, const st
 /*
  * POST body to path at one endpoint after the other (the last good one
  * first) within the client's deadline; *out gets the answer. A non-200
- * answer is etcd's word and not retried elsewhere.
+ * answer is etcd's word and not retried elsewhere, except 503 (etcd's
+ * "unavailable": leader changed, no leader, a proposal timed out while a
+ * member of three is down and the others elect a leader): that is tried on
+ * the next endpoint and, after a pause, on all of them again until the
+ * deadline. Retrying is safe for every call this client makes (ranges and
+ * lease calls read or renew, puts write the same value, transactions compare
+ * the map's revision: one that did apply fails its compare when repeated, so
+ * at worst it reports a conflict; it never applies twice).
  */
 static int post(struct etcd *e, const char *path, json_t *req, json_t **out)
 {
 	char *text = json_dumps(req, JSON_COMPACT);
 	int64_t deadline = mono_ms() + e->timeout_ms;
-	char lasterr[160] = "no endpoint tried";
+	char lasterr[sizeof(e->err)] = "no endpoint tried";
+	bool unavailable = false, any503 = false;	/* a 503 in this pass, in any */
 	int rc = -1;
 
 	*out = NULL;
@@ -228,8 +239,8 @@ static int post(struct etcd *e, const char *path, json_t *req, json_t **out)
 		return -1;
 	}
 	e->unreachable = false;
-	for (unsigned k = 0; k < e->n; k++) {
-		unsigned idx = (e->cur + k) % e->n;
+	for (unsigned k = 0;; k++) {
+		unsigned idx = (e->cur + k) % e->n, pass_left = e->n - k % e->n;
 		int64_t left = deadline - mono_ms();
 		struct body b = { 0 };
 		char url[512];
@@ -238,6 +249,13 @@ static int post(struct etcd *e, const char *path, json_t *req, json_t **out)
 		long status = 0;
 		struct curl_slist *hdr = NULL;
 
+		if (k >= e->n && k % e->n == 0) {	/* a pass over all endpoints done */
+			if (!unavailable || left <= RETRY_PAUSE_MS)
+				break;
+			usleep(RETRY_PAUSE_MS * 1000);
+			unavailable = false;
+			left = deadline - mono_ms();
+		}
 		if (left <= 0)
 			break;
 		if (!(c = curl_easy_init()))
@@ -252,7 +270,7 @@ static int post(struct etcd *e, const char *path, json_t *req, json_t **out)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
 		/* leave time for the others when one endpoint hangs */
 		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-				 (long)(left / (e->n - k) > 100 ? left / (e->n - k) : 100));
+				 (long)(left / pass_left > 100 ? left / pass_left : 100));
 		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(c, CURLOPT_PROXY, "");
 		cc = curl_easy_perform(c);
@@ -262,6 +280,13 @@ static int post(struct etcd *e, const char *path, json_t *req, json_t **out)
 		curl_easy_cleanup(c);
 		if (cc != CURLE_OK) {
 			snprintf(lasterr, sizeof(lasterr), "%s", curl_easy_strerror(cc));
+			free(b.p);
+			continue;
+		}
+		if (status == 503) {	/* unavailable for now: another member, or later */
+			answer_error(e, path, status, &b);
+			snprintf(lasterr, sizeof(lasterr), "%s", e->err);
+			unavailable = any503 = true;
 			free(b.p);
 			continue;
 		}
@@ -278,6 +303,10 @@ static int post(struct etcd *e, const char *path, json_t *req, json_t **out)
 		return rc;
 	}
 	free(text);
+	if (any503) {	/* answered, but 503 until the deadline */
+		snprintf(e->err, sizeof(e->err), "%s", lasterr);
+		return -1;
+	}
 	e->unreachable = true;
 	snprintf(e->err, sizeof(e->err), "etcd unreachable at %.180s (%.48s)", e->urls, lasterr);
 	return -1;

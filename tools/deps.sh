@@ -52,6 +52,7 @@ py     pytest            python3-pytest
 py     pymemcache        python3-pymemcache
 py     redis             python3-redis
 prog   ip                iproute2
+prog   nft               nftables
 prog   bridge            iproute2
 prog   ping              iputils-ping
 prog   arping            arping

@@ -143,6 +143,10 @@ CONFIGS = {
     # three nodes forming one cluster through etcd (one member): tools/testbed up creates
     # the map and waits until every dataplane runs it (test_cluster_form.py)
     "cluster": Config("cluster", nodes=3, args=TRUSTED + ("--max-value", "1m")),
+    # the same with three etcd members (--etcd 3): one member may die, the cluster
+    # carries on (test_cluster_ops.py)
+    "cluster-etcd3": Config("cluster-etcd3", nodes=3, args=TRUSTED + ("--max-value", "1m"),
+                            up_opts=("--etcd", "3")),
 }
 ORDER = list(CONFIGS)
 
@@ -257,6 +261,15 @@ class Testbed:
             pids = [p for p in pids if os.path.exists("/proc/%d" % p)]
             if pids:
                 time.sleep(0.05)
+
+    def command(self, *args, timeout=120):
+        """Run `tools/testbed ARGS...` (kill N, start N, isolate N, heal N, etcd kill K,
+        etcd start K, watch --once, ...) from the root namespace: (exit status, output).
+        A node started again gets a new MAC (read from its new log)."""
+        rc, out = self._run(*args, timeout=timeout)
+        if args and args[0] == "start" and rc == 0 and self.config is not None:
+            self.macs[int(args[1])] = self._log_mac(int(args[1]))
+        return rc, out
 
     def ensure(self, config):
         if self.config == config and not self.dead_nodes():

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -227,6 +228,112 @@ static void failover_and_unreachable(void **state)
 	etcd_free(&e);
 }
 
+/* A fake endpoint that answers every request 503 "leader changed", as a member
+ * does while the etcd cluster elects a new leader. */
+struct fake503 {
+	int fd;
+	unsigned port;
+	volatile int answered, stop;
+	pthread_t th;
+};
+
+static void *fake503_main(void *arg)
+{
+	static const char body[] = "{\"error\":\"etcdserver: leader changed\",\"code\":14,"
+				   "\"message\":\"etcdserver: leader changed\"}";
+	struct fake503 *f = arg;
+
+	while (!f->stop) {
+		char req[4096], ans[512];
+		size_t got = 0;
+		char *hdr_end = NULL;
+		long clen = 0;
+		int c = accept(f->fd, NULL, NULL);
+
+		if (c < 0)
+			continue;
+		/* the headers, then Content-Length bytes of body */
+		while (got < sizeof(req) - 1) {
+			ssize_t n = recv(c, req + got, sizeof(req) - 1 - got, 0);
+
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			req[got] = 0;
+			if (!hdr_end && (hdr_end = strstr(req, "\r\n\r\n"))) {
+				char *cl = strcasestr(req, "Content-Length:");
+
+				clen = cl ? strtol(cl + 15, NULL, 10) : 0;
+			}
+			if (hdr_end && (long)(got - (size_t)(hdr_end + 4 - req)) >= clen)
+				break;
+		}
+		snprintf(ans, sizeof(ans), "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+			 "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+			 sizeof(body) - 1, body);
+		if (send(c, ans, strlen(ans), MSG_NOSIGNAL) > 0)
+			f->answered++;
+		close(c);
+	}
+	return NULL;
+}
+
+static void fake503_start(struct fake503 *f)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 100000 };
+
+	memset(f, 0, sizeof(*f));
+	f->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(f->fd >= 0);
+	assert_int_equal(bind(f->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(f->fd, 16), 0);
+	assert_int_equal(getsockname(f->fd, (struct sockaddr *)&a, &al), 0);
+	f->port = ntohs(a.sin_port);
+	/* accept() wakes up every 100 ms to see stop */
+	setsockopt(f->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(pthread_create(&f->th, NULL, fake503_main, f), 0);
+}
+
+static void fake503_stop(struct fake503 *f)
+{
+	f->stop = 1;
+	pthread_join(f->th, NULL);
+	close(f->fd);
+}
+
+/* 503 (leader changed) is tried on the next endpoint; an endpoint answering 503
+ * until the deadline is asked again and again, and the call then fails with
+ * etcd's word, not as unreachable. */
+static void unavailable_is_retried(void **state)
+{
+	struct fake503 f;
+	struct etcd e;
+	struct etcd_range r;
+	char urls[160];
+
+	(void)state;
+	fake503_start(&f);
+	snprintf(urls, sizeof(urls), "http://127.0.0.1:%u,%s", f.port, url);
+	assert_int_equal(etcd_init(&e, urls, 2000), 0);
+	assert_int_equal(etcd_put(&e, "/t/u", "y", 1, 0), 0);
+	assert_int_equal(f.answered, 1);
+	assert_int_equal(e.cur, 1);	/* stays with the one that answered */
+	assert_int_equal(etcd_get(&e, "/t/u", false, &r), 0);
+	assert_int_equal(r.n, 1);
+	etcd_range_free(&r);
+	etcd_free(&e);
+	snprintf(urls, sizeof(urls), "http://127.0.0.1:%u", f.port);
+	assert_int_equal(etcd_init(&e, urls, 400), 0);
+	assert_int_equal(etcd_get(&e, "/t/u", false, &r), -1);
+	assert_false(e.unreachable);
+	assert_non_null(strstr(e.err, "HTTP 503: etcdserver: leader changed"));
+	assert_true(f.answered >= 3);	/* asked again, 50 ms apart, within 400 ms */
+	etcd_free(&e);
+	fake503_stop(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +342,7 @@ int main(void)
 		cmocka_unit_test(lease),
 		cmocka_unit_test(watch),
 		cmocka_unit_test(failover_and_unreachable),
+		cmocka_unit_test(unavailable_is_retried),
 	};
 
 	return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
