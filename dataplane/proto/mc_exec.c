@@ -1020,6 +1020,52 @@ static void exec_me(struct mc_session *s, struct mc_out *out, struct mc_env *env
 	mc_out_str(out, CRLF);
 }
 
+/* ---- forwarding (cluster/link.h) ---- */
+
+/*
+ * A command for keys all of one other node goes to that node when the
+ * environment forwards: single-key commands, and gets whose every key is
+ * that node's (a get mixing nodes answers as without forwarding).
+ */
+static enum mc_exec_result try_forward(struct mc_session *s, struct mc_inq *in,
+				       struct mc_env *env)
+{
+	const struct mc_req *q = &s->req;
+	struct mc_route rt;
+
+	switch (q->cmd) {
+	case MC_GET: case MC_GETS: case MC_GAT: case MC_GATS: {
+		const uint8_t *pos = q->keys.p, *end = q->keys.p + q->keys.len;
+		struct mc_tok k;
+		uint16_t node = 0;
+
+		while (mc_next_token(&pos, end, &k)) {
+			if (k.len == 0 || k.len > MC_KEY_MAX)
+				return MC_EXEC_DONE;
+			route_key(env, &k, &rt);
+			if (!rt.redirect || rt.node == 0 || (node && rt.node != node))
+				return MC_EXEC_DONE;
+			node = rt.node;
+		}
+		if (!node)
+			return MC_EXEC_DONE;
+		break;
+	}
+	case MC_SET: case MC_ADD: case MC_REPLACE: case MC_APPEND: case MC_PREPEND: case MC_CAS:
+	case MC_DELETE: case MC_INCR: case MC_DECR: case MC_TOUCH:
+	case MC_MG: case MC_MS: case MC_MD: case MC_MA: case MC_ME:
+		if (s->too_large || q->key.len == 0)
+			return MC_EXEC_DONE;
+		route_key(env, &q->key, &rt);
+		if (!rt.redirect || rt.node == 0)
+			return MC_EXEC_DONE;
+		break;
+	default:
+		return MC_EXEC_DONE;
+	}
+	return (enum mc_exec_result)env->forward(env, s, in, &rt);
+}
+
 /* ---- dispatch ---- */
 
 enum mc_exec_result mc_exec_resume(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
@@ -1027,6 +1073,14 @@ enum mc_exec_result mc_exec_resume(struct mc_session *s, struct mc_inq *in, stru
 {
 	struct mc_req *q = &s->req;
 
+	if (__builtin_expect(s->forwarded, 0))
+		return MC_EXEC_DONE;	/* its owner node answered (mc_session_forwarded) */
+	if (env->forward && s->step == 0 && s->cursor == 0 && !s->no_forward) {
+		enum mc_exec_result r = try_forward(s, in, env);
+
+		if (r != MC_EXEC_DONE)
+			return r;
+	}
 	switch (q->cmd) {
 	case MC_GET:
 	case MC_GETS:
@@ -1080,6 +1134,7 @@ enum mc_exec_result mc_exec_start(struct mc_session *s, struct mc_inq *in, struc
 	s->step = 0;
 	s->cursor = 0;
 	s->redirected = false;
+	s->forwarded = false;
 	s->result = WC_OK;
 	memset(&s->res, 0, sizeof(s->res));
 	return mc_exec_resume(s, in, out, env);

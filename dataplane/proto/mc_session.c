@@ -14,12 +14,13 @@ void mc_session_init(struct mc_session *s)
 {
 	void *owner = s->owner;
 	uint8_t kind = s->owner_kind;
-	bool datagram = s->datagram;
+	bool datagram = s->datagram, no_forward = s->no_forward;
 
 	memset(s, 0, offsetof(struct mc_session, line));
 	s->owner = owner;
 	s->owner_kind = kind;
 	s->datagram = datagram;
+	s->no_forward = no_forward;
 	s->st = MC_S_LINE;
 }
 
@@ -322,6 +323,17 @@ enum mc_run mc_session_run(struct mc_session *s, struct mc_inq *in, struct mc_ou
 		if (p == P_CLOSE)
 			return MC_RUN_CLOSE;
 	}
+}
+
+void mc_session_forwarded(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
+			  struct mc_env *env)
+{
+	s->forwarded = true;
+	if (s->pending)
+		s->pending--;
+	if (s->pending || s->st != MC_S_PENDING || s->busy)
+		return;
+	(void)after_exec(s, in, env, mc_exec_resume(s, in, out, env));
 }
 
 void mc_session_complete(struct mc_session *s, struct wc_mbox_req *req, struct mc_inq *in,
