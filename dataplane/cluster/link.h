@@ -75,6 +75,7 @@ struct wc_link_wait {
 	struct mc_session *s;
 	uint32_t id;
 	bool quiet;			/* noreply: a failure says nothing either */
+	bool split;			/* one key of a get of several nodes: answer without END */
 	uint64_t sent_us;
 };
 

@@ -74,10 +74,24 @@ static void put_frame(struct mc_out *o, uint8_t kind, uint8_t flags, uint32_t id
 
 /* ---- handing replies to the waiting sessions ---- */
 
-/* The reply (len bytes of src, or line) of s's forwarded request: to its transport. */
+/*
+ * The reply (len bytes of src, or line) of s's forwarded request: to its
+ * transport. One key of a split get goes without its END (fwd_more says
+ * the get goes on); anything else (an error line) ends that get.
+ */
 static void deliver(struct wc_lcore *lc, struct mc_session *s, const struct mc_inq *src,
-		    uint64_t len, const char *line)
+		    uint64_t len, const char *line, bool split)
 {
+	s->fwd_more = false;
+	if (split && !line && len >= 5) {
+		uint8_t tail[5];
+
+		inq_read(src, len - 5, tail, 5);
+		if (memcmp(tail, "END\r\n", 5) == 0) {
+			len -= 5;
+			s->fwd_more = true;
+		}
+	}
 	if (s->owner_kind == MC_OWNER_TCP)
 		wc_mc_tcp_forwarded(lc, s, src, len, line);
 	else if (s->owner_kind == MC_OWNER_UDP)
@@ -128,7 +142,7 @@ static void fail_waits(struct wc_lcore *lc, struct wc_link_peer *P, const char *
 		st->fwd_failed++;
 		if (!lc->link->closing)
 			deliver(lc, w.s, NULL, 0,
-				w.quiet ? "" : first_line ? first_line : moved_line(lc, P));
+				w.quiet ? "" : first_line ? first_line : moved_line(lc, P), w.split);
 		first_line = NULL;
 	}
 }
@@ -171,7 +185,7 @@ static void time_out(struct wc_lcore *lc, struct wc_link_peer *P)
 	P->nwait--;
 	lc->link->st.fwd_timeouts++;
 	lc->link->st.fwd_failed++;
-	deliver(lc, w.s, NULL, 0, w.quiet ? "" : timed_out);
+	deliver(lc, w.s, NULL, 0, w.quiet ? "" : timed_out, w.split);
 	link_reset(lc, P);
 }
 
@@ -256,7 +270,7 @@ static void cli_run(struct wc_lcore *lc, struct wc_tcb *c)
 			P->nwait--;
 			count_latency(st, c->lc->tcp->now_us - w.sent_us);
 			c->inq.consume(&c->inq, WC_LINK_HDR);
-			deliver(lc, w.s, &c->inq, h.len, NULL);
+			deliver(lc, w.s, &c->inq, h.len, NULL, w.split);
 			c->inq.consume(&c->inq, h.len);
 		}
 	}
@@ -295,8 +309,10 @@ int wc_link_forward(struct mc_env *env, struct mc_session *s, struct mc_inq *in,
 	struct wc_link_lc *L = lc->link;
 	struct wc_link_peer *P;
 	struct wc_tcb *c;
-	uint64_t block = s->req.has_data ? s->req.vlen + 2 : 0;
-	uint64_t len = s->line_bytes + block;
+	bool split = s->fwd_key.len != 0;
+	bool cas = s->req.cmd == MC_GETS;
+	uint64_t block = !split && s->req.has_data ? s->req.vlen + 2 : 0;
+	uint64_t len = split ? (cas ? 5u : 4u) + s->fwd_key.len + 2 : s->line_bytes + block;
 	struct wc_link_wait *w;
 
 	if (!L || rt->node == 0 || rt->node > WC_SLOT_PEERS_MAX)
@@ -311,9 +327,16 @@ int wc_link_forward(struct mc_env *env, struct mc_session *s, struct mc_inq *in,
 		return MC_EXEC_BUSY;
 	put_frame(&c->out, WC_LINK_MC_REQ, s->datagram ? WC_LINK_F_UDP : 0, P->next_id, NULL,
 		  (uint32_t)len);
-	/* the line as the client sent it (cur_line lacks the newline when assembled) */
-	mc_out_put(&c->out, s->cur_line, s->line_bytes - 1);
-	mc_out_char(&c->out, '\n');
+	if (split) {
+		/* one key of a get that spans nodes (mc_exec.c, exec_get_split) */
+		mc_out_str(&c->out, cas ? "gets " : "get ");
+		mc_out_put(&c->out, s->fwd_key.p, s->fwd_key.len);
+		mc_out_str(&c->out, "\r\n");
+	} else {
+		/* the line as the client sent it (cur_line lacks the newline when assembled) */
+		mc_out_put(&c->out, s->cur_line, s->line_bytes - 1);
+		mc_out_char(&c->out, '\n');
+	}
 	if (block && s->staged) {
 		uint8_t buf[2048];
 
@@ -337,6 +360,7 @@ int wc_link_forward(struct mc_env *env, struct mc_session *s, struct mc_inq *in,
 	}
 	w = &P->wait[(P->whead + P->nwait) % WC_LINK_WAITS];
 	*w = (struct wc_link_wait){ .s = s, .id = P->next_id++, .sent_us = lc->tcp->now_us,
+				    .split = split,
 				    .quiet = s->req.noreply &&
 					     !(s->req.cmd >= MC_MG && s->req.cmd <= MC_ME) };
 	P->nwait++;

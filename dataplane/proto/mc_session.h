@@ -155,6 +155,9 @@ struct mc_session {
 	bool redirected;		/* the command's key is another node's: answered so */
 	bool forwarded;			/* the command's owner node answered it (cluster/link.h) */
 	bool no_forward;		/* a request from a link: never forwarded again (kept) */
+	bool fwd_split;			/* a get of several nodes' keys: key by key */
+	bool fwd_more;			/* split: the forwarded key's answer ended in END */
+	struct mc_tok fwd_key;		/* split: the key being forwarded (else len 0) */
 	bool getkeys_skip;		/* MC_S_GETKEYS: the line was answered, discard the rest */
 	bool staged;			/* its block is (being) moved into stage, line in line[] */
 	bool stage_wait;		/* waiting for room in the stage pool (transport: retry) */

@@ -460,10 +460,25 @@ static void pipeline_keeps_order(void **state)
 		 key_mine, key_mine);
 	/* (the client's buffer holds everything since the command was sent) */
 	assert_int_equal(strncmp(cli_text(), want, strlen(want)), 0);
-	/* a get mixing this node's key and B's is not forwarded: the moved line */
-	snprintf(req, sizeof(req), "get %s %s\r\n", key_mine, key_b);
+	/* a get mixing this node's keys and B's: key by key, in order, one END */
+	snprintf(req, sizeof(req), "gets %s %s %s\r\n", key_b, key_mine, key_b2);
 	cli_send(req);
-	snprintf(want, sizeof(want), "VALUE %s 0 2\r\nme\r\nSERVER_ERROR moved 198.18.0.1:11211\r\n",
+	assert_int_equal(cli.n, 0);
+	snprintf(fwd1, sizeof(fwd1), "gets %s\r\n", key_b);
+	peer_replies(peer_got_request(fwd1), "VALUE b 0 1 77\r\n1\r\nEND\r\n");
+	snprintf(fwd2, sizeof(fwd2), "gets %s\r\n", key_b2);
+	peer_replies(peer_got_request(fwd2), "END\r\n");	/* a miss */
+	snprintf(want, sizeof(want), "VALUE b 0 1 77\r\n1\r\nVALUE %s 0 2 #\r\nme\r\nEND\r\n",
+		 key_mine);
+	if (!dpc_matches(want, cli.buf, cli.n))
+		fail_msg("got '%s'", cli_text());
+	/* the same with B's answer an error: it ends the get there */
+	snprintf(req, sizeof(req), "get %s %s %s\r\n", key_mine, key_b, key_b2);
+	cli_send(req);
+	snprintf(fwd1, sizeof(fwd1), "get %s\r\n", key_b);
+	peer_replies(peer_got_request(fwd1), "SERVER_ERROR out of memory\r\n");
+	assert_int_equal(peer.n, 0);	/* key_b2 is not asked for */
+	snprintf(want, sizeof(want), "VALUE %s 0 2\r\nme\r\nSERVER_ERROR out of memory\r\n",
 		 key_mine);
 	assert_string_equal(cli_text(), want);
 }
