@@ -13,6 +13,7 @@
 #include <urcu-qsbr.h>
 
 #include "cluster/link.h"
+#include "core/port.h"
 #include "core/slots.h"
 #include "net/tcp_impl.h"
 #include "proto/mc_exec.h"
@@ -437,9 +438,14 @@ static void try_connect(struct wc_lcore *lc, struct wc_link_peer *P)
 	uint16_t base = (uint16_t)(WC_LINK_LPORT_BASE +
 				   (lc->id * WC_LINK_LPORT_SPAN) % (65536 - WC_LINK_LPORT_BASE));
 
-	for (unsigned i = 0; i < 16 && !P->c; i++) {
+	const struct wc_port *pt = &lc->app->ports[port < 0 ? 0 : port];
+
+	for (unsigned i = 0; i < 256 && !P->c; i++) {
 		uint16_t lport = (uint16_t)(base + L->lport_next++ % WC_LINK_LPORT_SPAN);
 
+		/* the peer's segments must come back to this lcore's queue (RSS) */
+		if (wc_port_queue_of(pt, pt->ip, lport, P->ip, P->cport) != lc->queue)
+			continue;
 		P->c = wc_tcp_connect(lc, port < 0 ? 0 : (unsigned)port, P->ip, P->cport, lport,
 				      &wc_link_cli_app, P);
 	}

@@ -50,6 +50,7 @@ struct wc_port {
 	uint16_t nq;			/* queue pairs (1 when the port has only one) */
 	bool tx_ip_cksum, tx_l4_cksum;	/* offloads the port does for us */
 	bool rx_cksum;			/* the port reports checksum status */
+	uint16_t reta_size;		/* RSS spreads over nq queues (0: no RSS) */
 };
 
 /* How tx leaves an lcore: the ethdev normally, a capture in tests and fuzzing. */
