@@ -8,6 +8,7 @@ through every other, and the owner holds it; the forwarding counters move.
 """
 import socket
 import subprocess
+import time
 
 import pytest
 from pymemcache.client.base import Client
@@ -26,8 +27,20 @@ MCPORT = 11211
 
 
 @pytest.fixture(autouse=True)
-def _inside(tb):
+def _inside(tb, links_up):
     return tb
+
+
+@pytest.fixture(scope="module")
+def links_up(tb):
+    """Every node's links to the two others are up (they come up once the map is in)."""
+    deadline = time.time() + 30
+    while True:
+        opened = [int(stats(i).get("cluster_links_open", 0)) for i in NODES]
+        if opened == [2, 2, 2]:
+            return
+        assert time.time() < deadline, "links not up: %s" % opened
+        time.sleep(0.5)
 
 
 def raw(i, *args):
