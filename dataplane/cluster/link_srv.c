@@ -201,8 +201,8 @@ static void srv_open(struct wc_lcore *lc, struct wc_tcb *c)
 	L->sess.owner = c;
 	L->sess.owner_kind = MC_OWNER_LINK;
 	L->sess.datagram = true;	/* no quit, no staging: the whole request is here */
-	L->sess.no_forward = true;	/* never sent on again */
 	mc_session_init(&L->sess);
+	L->sess.no_forward = true;	/* never sent on again */
 	L->sub = (struct mc_inq){ .peek = sub_peek, .consume = sub_consume, .arg = c };
 	rq_start(c);
 }
@@ -264,6 +264,7 @@ static void srv_run(struct wc_lcore *lc, struct wc_tcb *c)
 		L->req_flags = h.flags;
 		L->sub.len = h.len;
 		mc_session_init(&L->sess);
+		L->sess.no_forward = true;
 	}
 	if (c->state == TCP_CLOSE_WAIT && !L->in_req) {
 		wc_tcp_close(lc, c);

@@ -14,13 +14,12 @@ void mc_session_init(struct mc_session *s)
 {
 	void *owner = s->owner;
 	uint8_t kind = s->owner_kind;
-	bool datagram = s->datagram, no_forward = s->no_forward;
+	bool datagram = s->datagram;
 
 	memset(s, 0, offsetof(struct mc_session, line));
 	s->owner = owner;
 	s->owner_kind = kind;
 	s->datagram = datagram;
-	s->no_forward = no_forward;
 	s->st = MC_S_LINE;
 }
 

@@ -154,7 +154,7 @@ struct mc_session {
 	bool too_large;			/* the storage command's block is over the value limit */
 	bool redirected;		/* the command's key is another node's: answered so */
 	bool forwarded;			/* the command's owner node answered it (cluster/link.h) */
-	bool no_forward;		/* a request from a link: never forwarded again (kept) */
+	bool no_forward;		/* a request from a link: never forwarded again */
 	bool fwd_split;			/* a get of several nodes' keys: key by key */
 	bool fwd_more;			/* split: the forwarded key's answer ended in END */
 	struct mc_tok fwd_key;		/* split: the key being forwarded (else len 0) */
