@@ -118,7 +118,15 @@ def test_classic_commands_through_a_non_owner():
         assert c.cas(k, b"newer", cas, noreply=False) is False
         assert c.replace(k, b"r", noreply=False) is True
         assert c.touch(k, 100, noreply=False) is True
-        assert c.gat(k, 200) == b"r"
+        assert c.touch(k, 200, noreply=False) is True
+        with socket.create_connection((node_ip(1), MCPORT), timeout=5) as s:
+            s.sendall(("gat 300 %s\r\n" % k).encode())
+            got = b""
+            while not got.endswith(b"END\r\n"):
+                chunk = s.recv(4096)
+                assert chunk, got
+                got += chunk
+            assert got == ("VALUE %s 0 1\r\nr\r\nEND\r\n" % k).encode()
         c.set(k, b"quiet", noreply=True)
         assert c.get(k) == b"quiet"	# noreply, then a reply: still in order
         assert c.delete(k, noreply=False) is True

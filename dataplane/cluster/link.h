@@ -142,6 +142,13 @@ bool wc_link_listens(const struct wc_app *app, uint16_t lport);
 int wc_link_forward(struct mc_env *env, struct mc_session *s, struct mc_inq *in,
 		    const struct mc_route *rt);
 
+/*
+ * The mc_env.broadcast hook: s's command line (flush_all) to every node a
+ * link is up to, in order with this lcore's forwarded requests; their
+ * answers are dropped.
+ */
+void wc_link_broadcast(struct mc_env *env, const struct mc_session *s);
+
 /* The applications of link connections: the server side on cport, the client side. */
 extern const struct wc_tcp_app wc_link_srv_app;
 extern const struct wc_tcp_app wc_link_cli_app;

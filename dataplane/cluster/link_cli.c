@@ -83,6 +83,8 @@ static void put_frame(struct mc_out *o, uint8_t kind, uint8_t flags, uint32_t id
 static void deliver(struct wc_lcore *lc, struct mc_session *s, const struct mc_inq *src,
 		    uint64_t len, const char *line, bool split)
 {
+	if (!s)
+		return;	/* a broadcast: its answer is not read */
 	s->fwd_more = false;
 	if (split && !line && len >= 5) {
 		uint8_t tail[5];
@@ -140,7 +142,7 @@ static void fail_waits(struct wc_lcore *lc, struct wc_link_peer *P, const char *
 
 		P->whead = (P->whead + 1) % WC_LINK_WAITS;
 		P->nwait--;
-		st->fwd_failed++;
+		st->fwd_failed += w.s != NULL;
 		if (!lc->link->closing)
 			deliver(lc, w.s, NULL, 0,
 				w.quiet ? "" : first_line ? first_line : moved_line(lc, P), w.split);
@@ -375,6 +377,31 @@ int wc_link_forward(struct mc_env *env, struct mc_session *s, struct mc_inq *in,
 	}
 	wc_tcp_output(lc, c);
 	return MC_EXEC_PENDING;
+}
+
+void wc_link_broadcast(struct mc_env *env, const struct mc_session *s)
+{
+	struct wc_lcore *lc = env->arg;
+	struct wc_link_lc *L = lc->link;
+
+	for (unsigned k = 0; L && L->any && k < WC_SLOT_PEERS_MAX; k++) {
+		struct wc_link_peer *P = &L->peer[k];
+		struct wc_tcb *c = P->c;
+
+		if (P->state != WC_LINK_UP || !c || P->broken || P->nwait == WC_LINK_WAITS)
+			continue;	/* a node not reachable now misses it */
+		put_frame(&c->out, WC_LINK_MC_REQ, 0, P->next_id, NULL, s->line_bytes);
+		mc_out_put(&c->out, s->cur_line, s->line_bytes - 1);
+		mc_out_char(&c->out, '\n');
+		P->wait[(P->whead + P->nwait) % WC_LINK_WAITS] = (struct wc_link_wait){
+			.id = P->next_id++, .sent_us = lc->tcp->now_us };
+		P->nwait++;
+		wc_tcp_out_commit(c);
+		if (c->out.failed)
+			P->broken = true;
+		else
+			wc_tcp_output(lc, c);
+	}
 }
 
 /* ---- following the map ---- */

@@ -160,8 +160,10 @@ int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned
 	if (lc->tcp && app->rd && app->cfg.cluster && app->cfg.cluster_secret) {
 		if (wc_link_lc_init(lc) != 0)
 			return -1;
-		if (wc_config_mc_forward(&app->cfg))
+		if (wc_config_mc_forward(&app->cfg)) {
 			lc->env.forward = wc_link_forward;
+			lc->env.broadcast = wc_link_broadcast;
+		}
 	}
 	return 0;
 }
@@ -169,6 +171,7 @@ int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned
 void wc_lcore_fini(struct wc_lcore *lc)
 {
 	lc->env.forward = NULL;
+	lc->env.broadcast = NULL;
 	if (lc->link)
 		lc->link->closing = true;	/* links close with the connections below */
 	wc_tcp_fini(lc);

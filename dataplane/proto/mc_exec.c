@@ -639,6 +639,11 @@ static enum mc_exec_result exec_flush(struct mc_session *s, struct mc_out *out,
 {
 	int64_t delay = s->req.has_exptime ? s->req.exptime : 0;
 
+	if (env->broadcast && !s->no_forward && s->step == 0) {
+		/* one cache: every other node of the cluster flushes too (cluster/link.h) */
+		env->broadcast(env, s);
+		s->step = 3;
+	}
 	while (s->cursor < env->nparts) {
 		struct wc_mbox_req t = { .op = WC_MB_FLUSH, .u.flush_delay = delay };
 		enum mc_exec_result r = run_write(s, env, env->parts[s->cursor],

@@ -98,6 +98,8 @@ struct mc_env {
 	 */
 	int (*forward)(struct mc_env *env, struct mc_session *s, struct mc_inq *in,
 		       const struct mc_route *rt);
+	/* NULL, or send s's command line to every other node, their answers unread */
+	void (*broadcast)(struct mc_env *env, const struct mc_session *s);
 	/* the "stats" command: write the STAT lines for arg (or false: unknown) */
 	bool (*stats)(struct mc_env *env, const struct mc_tok *arg, struct mc_out *out);
 	void *arg;

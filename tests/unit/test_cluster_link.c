@@ -552,6 +552,31 @@ static void forward_off_answers_moved(void **state)
 	h.lc->env.forward = fwd;
 }
 
+static void flush_all_reaches_every_node(void **state)
+{
+	char req[128], want[128];
+
+	(void)state;
+	/* flush_all here flushes B too: sent on, answered here, B's answer dropped */
+	cli_send("flush_all\r\n");
+	assert_string_equal(cli_text(), "OK\r\n");
+	(void)peer_got_request("flush_all\r\n");
+	cli.n = 0;
+	peer_replies(h.lc->link->peer[1].wait[h.lc->link->peer[1].whead].id, "OK\r\n");
+	assert_int_equal(cli.n, 0);
+	assert_int_equal(h.lc->link->peer[1].nwait, 0);
+	/* and in order with what follows on the link */
+	snprintf(req, sizeof(req), "flush_all noreply\r\nget %s\r\n", key_b);
+	cli_send(req);
+	(void)peer_got_request("flush_all noreply\r\n");
+	snprintf(want, sizeof(want), "get %s\r\n", key_b);
+	(void)peer_got_request(want);
+	assert_int_equal(cli.n, 0);
+	peer_replies(h.lc->link->peer[1].wait[h.lc->link->peer[1].whead].id, "");
+	peer_replies(h.lc->link->peer[1].wait[h.lc->link->peer[1].whead].id, "END\r\n");
+	assert_string_equal(cli_text(), "END\r\n");
+}
+
 static void unanswered_request_times_out_then_moved(void **state)
 {
 	char req[128];
@@ -615,6 +640,7 @@ int main(void)
 		cmocka_unit_test(pipeline_keeps_order),
 		cmocka_unit_test(udp_is_forwarded),
 		cmocka_unit_test(forward_off_answers_moved),
+		cmocka_unit_test(flush_all_reaches_every_node),
 		cmocka_unit_test(unanswered_request_times_out_then_moved),
 		cmocka_unit_test(peer_with_wrong_secret_is_dropped),
 	};
