@@ -9,6 +9,7 @@ node reads and writes keys of every node's slots (forwarded to the owner).
 import json
 import os
 import subprocess
+import time
 
 import pytest
 import redis
@@ -145,6 +146,11 @@ def test_memcached_any_node_serves_every_key(slot_keys):
     """A key of another node's slot is forwarded to its owner (test_cluster_forward.py)."""
     owner = slot_owners()
     mc = McClient((node_ip(1), MCPORT), timeout=5)
+    # links come up (again) within a few seconds of a map change or a node's restart
+    deadline = time.time() + 30
+    while int(mc.stats().get(b"cluster_links_open", 0)) != 2:
+        assert time.time() < deadline, "node 1's links are not up"
+        time.sleep(0.5)
     try:
         for s in (2, 7000, 15000):
             k = slot_keys[s]
