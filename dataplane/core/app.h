@@ -40,6 +40,7 @@ struct wc_neigh;
 struct wc_app;
 struct mc_udp_req;
 struct wc_tcp_lc;
+struct wc_link_lc;
 
 struct wc_port {
 	uint16_t port_id;
@@ -49,6 +50,7 @@ struct wc_port {
 	uint16_t nq;			/* queue pairs (1 when the port has only one) */
 	bool tx_ip_cksum, tx_l4_cksum;	/* offloads the port does for us */
 	bool rx_cksum;			/* the port reports checksum status */
+	uint16_t reta_size;		/* RSS spreads over nq queues (0: no RSS) */
 };
 
 /* How tx leaves an lcore: the ethdev normally, a capture in tests and fuzzing. */
@@ -86,6 +88,7 @@ struct wc_lcore {
 	struct mc_udp_req *udp_busy[WC_UDP_CTX];
 	struct mc_udp_req *udp;		/* WC_UDP_CTX contexts */
 	struct wc_tcp_lc *tcp;		/* this lcore's TCP (net/tcp.h) */
+	struct wc_link_lc *link;	/* its node-to-node links (cluster/link.h), or NULL */
 	struct wc_stage_pool stage;	/* large values being received (store/stage.h) */
 	struct rd_lcore_stats rdst;	/* the Redis engine's counters (redis/rd.h) */
 	struct rd_keyev_lc keyev;	/* keyspace events (redis/keyev.h) */

@@ -20,7 +20,7 @@ enum {
 	OPT_STATS, OPT_RXD, OPT_TXD, OPT_CONFIG, OPT_HELP, OPT_TCP_PORT, OPT_NO_TCP, OPT_MAX_CONNS,
 	OPT_IDLE, OPT_CONTROL_SOCKET, OPT_UPLOAD_BUFFER, OPT_REQUEST_TIMEOUT, OPT_REDIS_PORT,
 	OPT_CLUSTER, OPT_ANNOUNCE_IP, OPT_ANNOUNCE_PORT, OPT_REQUIREPASS, OPT_ACLFILE, OPT_NOTIFY,
-	OPT_STATE_DIR, OPT_MC_ALLOW,
+	OPT_STATE_DIR, OPT_MC_ALLOW, OPT_CLUSTER_SECRET, OPT_MC_FORWARD,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +38,8 @@ static const struct option long_opts[] = {
 	{ "redis-port", required_argument, NULL, OPT_REDIS_PORT },
 	{ "cluster", no_argument, NULL, OPT_CLUSTER },
 	{ "cluster-announce-ip", required_argument, NULL, OPT_ANNOUNCE_IP },
+	{ "cluster-secret", required_argument, NULL, OPT_CLUSTER_SECRET },
+	{ "mc-forward", required_argument, NULL, OPT_MC_FORWARD },
 	{ "cluster-announce-port", required_argument, NULL, OPT_ANNOUNCE_PORT },
 	{ "requirepass", required_argument, NULL, OPT_REQUIREPASS },
 	{ "aclfile", required_argument, NULL, OPT_ACLFILE },
@@ -100,6 +102,13 @@ void wc_config_usage(const char *prog)
 	       "  --cluster-announce-ip ADDR, --cluster-announce-port PORT\n"
 	       "                           the address CLUSTER SLOTS/NODES/SHARDS give\n"
 	       "                           [the port's address, --redis-port]\n"
+	       "  --cluster-secret SECRET  the secret node-to-node links authenticate with\n"
+	       "                           (HMAC-SHA256 challenge-response; environment\n"
+	       "                           WIRECACHE_CLUSTER_SECRET; the option wins) [none:\n"
+	       "                           links are refused and memcached is not forwarded]\n"
+	       "  --mc-forward on|off      memcached requests for other nodes' keys go over the\n"
+	       "                           link to the owner (off: SERVER_ERROR moved ip:port)\n"
+	       "                           [on when a secret is set]\n"
 	       "  --state-dir DIR          where the node id is kept across restarts\n"
 	       "                           [/var/lib/wirecache]\n"
 	       "memcached over UDP\n"
@@ -133,6 +142,7 @@ void wc_config_defaults(struct wc_config *c)
 	c->memory = 256ull << 20;
 	c->max_value = WC_VALUE_MAX_DEFAULT;
 	c->item_size_hint = 96;
+	c->mc_forward = -1;
 	c->parts_per_lcore = 1;
 	c->small_pct = 10;
 	c->tcp_port = 11211;
@@ -234,6 +244,7 @@ static bool uint_parse(const char *s, unsigned long max, unsigned long *out)
 
 static char control_socket_path[108];
 /* (INI values do not outlive the parse: string options keep copies) */
+static char cluster_secret_buf[WC_CLUSTER_SECRET_MAX + 1];
 static char announce_ip_buf[64], requirepass_buf[512], aclfile_buf[512], state_dir_buf[512];
 
 static const char *keep(char *buf, size_t cap, const char *arg)
@@ -325,6 +336,16 @@ static const char *apply(struct wc_config *c, int opt, const char *arg)
 		return NULL;
 	case OPT_CLUSTER:
 		c->cluster = true;
+		return NULL;
+	case OPT_CLUSTER_SECRET:
+		if (strlen(arg) < 8 || strlen(arg) > WC_CLUSTER_SECRET_MAX)
+			return "--cluster-secret wants 8 to 256 characters";
+		c->cluster_secret = keep(cluster_secret_buf, sizeof(cluster_secret_buf), arg);
+		return NULL;
+	case OPT_MC_FORWARD:
+		if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+			return "--mc-forward wants on or off";
+		c->mc_forward = strcmp(arg, "on") == 0 ? 1 : 0;
 		return NULL;
 	case OPT_ANNOUNCE_IP: {
 		struct wc_prefix pf;
@@ -512,6 +533,20 @@ int wc_config_parse(struct wc_config *c, int argc, char **argv)
 		return -1;
 	}
 	*c = cli;
+	if (!c->cluster_secret) {
+		/* the option wins over the environment */
+		const char *env = getenv("WIRECACHE_CLUSTER_SECRET");
+
+		if (env && *env && (err = apply(c, OPT_CLUSTER_SECRET, env))) {
+			fprintf(stderr, "wirecache-dp: WIRECACHE_CLUSTER_SECRET: %s\n", err + 17);
+			return -1;
+		}
+	}
+	if (c->mc_forward == 1 && !c->cluster_secret) {
+		fprintf(stderr, "wirecache-dp: --mc-forward on needs a cluster secret "
+			"(--cluster-secret or WIRECACHE_CLUSTER_SECRET)\n");
+		return -1;
+	}
 	if (c->nports_cfg == 0) {
 		fprintf(stderr, "wirecache-dp: give each port an address with --ip ADDR/LEN\n");
 		return -1;

@@ -11,6 +11,7 @@
 
 #define WC_MAX_PORTS 4
 #define WC_MAX_PREFIXES 16
+#define WC_CLUSTER_SECRET_MAX 256
 #define WC_UPLOAD_BUFFER_AUTO UINT64_MAX	/* until parsed: an eighth of --memory */
 
 struct wc_prefix {
@@ -38,6 +39,8 @@ struct wc_config {
 	/* Redis (RESP over TCP) */
 	uint16_t redis_port;		/* 0 = off */
 	bool cluster;			/* Redis Cluster mode (cluster_enabled:1) */
+	const char *cluster_secret;	/* node-to-node links' secret (NULL: links off) */
+	int8_t mc_forward;		/* -1 default (on with a secret), 0 off, 1 on */
 	const char *announce_ip;	/* the address CLUSTER NODES/SLOTS give (default: the port's) */
 	uint16_t announce_port;		/* (default: redis_port) */
 	const char *requirepass;	/* the default user's password */
@@ -64,6 +67,12 @@ struct wc_config {
 };
 
 void wc_config_defaults(struct wc_config *c);
+
+/* memcached requests for other nodes' keys are forwarded (a secret, and not --mc-forward off). */
+static inline bool wc_config_mc_forward(const struct wc_config *c)
+{
+	return c->cluster_secret && c->mc_forward != 0;
+}
 
 /* The upload buffer's size (WC_UPLOAD_BUFFER_AUTO resolved against memory). */
 uint64_t wc_config_upload_buffer(const struct wc_config *c);

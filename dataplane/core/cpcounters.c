@@ -15,8 +15,9 @@
 #include "wirecache/compiler.h"
 #include "net/tcp.h"
 #include "net/tcp_impl.h"
+#include "cluster/link.h"
 
-enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP, SRC_RD };
+enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP, SRC_RD, SRC_LINK };
 
 struct counter {
 	char name[WC_CP_NAME_LEN];
@@ -29,6 +30,7 @@ struct counter {
 #define SESS(f, n) { n, SRC_SESS, WC_CP_COUNTER, offsetof(struct mc_sess_stats, f) }
 #define TCP(f, n, k) { n, SRC_TCP, k, offsetof(struct wc_tcp_stats, f) }
 #define RD(f, n, k) { n, SRC_RD, k, offsetof(struct rd_lcore_stats, f) }
+#define LINK(f, n, k) { n, SRC_LINK, k, offsetof(struct wc_link_stats, f) }
 
 static const struct counter fixed[] = {
 	ST(get_hits, "get_hits"), ST(get_misses, "get_misses"),
@@ -81,6 +83,26 @@ static const struct counter fixed[] = {
 	RD(open, "redis_connected_clients", WC_CP_GAUGE),
 	RD(obuf_disconnections, "redis_obuf_limit_disconnections",
 	   WC_CP_COUNTER),
+	/* node-to-node links and memcached forwarding (cluster/link.h) */
+	LINK(fwd_requests, "mc_forwarded", WC_CP_COUNTER),
+	LINK(fwd_failed, "mc_forward_failed", WC_CP_COUNTER),
+	LINK(fwd_timeouts, "mc_forward_timeouts", WC_CP_COUNTER),
+	LINK(fwd_answered, "mc_forward_answered", WC_CP_COUNTER),
+	LINK(fwd_latency_us, "mc_forward_latency_us_sum", WC_CP_COUNTER),
+	LINK(fwd_lat_hist[0], "mc_forward_latency_lt_100us", WC_CP_COUNTER),
+	LINK(fwd_lat_hist[1], "mc_forward_latency_lt_250us", WC_CP_COUNTER),
+	LINK(fwd_lat_hist[2], "mc_forward_latency_lt_500us", WC_CP_COUNTER),
+	LINK(fwd_lat_hist[3], "mc_forward_latency_lt_1ms", WC_CP_COUNTER),
+	LINK(fwd_lat_hist[4], "mc_forward_latency_lt_2500us", WC_CP_COUNTER),
+	LINK(fwd_lat_hist[5], "mc_forward_latency_lt_10ms", WC_CP_COUNTER),
+	LINK(fwd_lat_hist[6], "mc_forward_latency_lt_100ms", WC_CP_COUNTER),
+	LINK(fwd_lat_hist[7], "mc_forward_latency_ge_100ms", WC_CP_COUNTER),
+	LINK(fwd_served, "mc_forward_served", WC_CP_COUNTER),
+	LINK(link_connects, "cluster_link_connects", WC_CP_COUNTER),
+	LINK(link_up, "cluster_link_authenticated", WC_CP_COUNTER),
+	LINK(link_auth_failed, "cluster_link_auth_failed", WC_CP_COUNTER),
+	LINK(link_resets, "cluster_link_resets", WC_CP_COUNTER),
+	LINK(links_open, "cluster_links_open", WC_CP_GAUGE),
 };
 
 static struct counter all[WC_CP_MAX_COUNTERS];
@@ -148,6 +170,9 @@ void wc_cp_counters_read(const struct wc_lcore *lc, uint64_t *v, unsigned n)
 			break;
 		case SRC_RD:
 			v[i] = load_at(&lc->rdst, all[i].off);
+			break;
+		case SRC_LINK:
+			v[i] = lc->link ? load_at(&lc->link->st, all[i].off) : 0;
 			break;
 		default:
 			v[i] = lc->tcp ? load_at(&lc->tcp->st, all[i].off) : 0;

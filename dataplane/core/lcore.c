@@ -17,6 +17,7 @@
 #include <rte_pause.h>
 #include <urcu-qsbr.h>
 
+#include "cluster/link.h"
 #include "core/app.h"
 #include "core/bus.h"
 #include "core/latency.h"
@@ -86,6 +87,7 @@ static void route(const struct mc_env *env, const uint8_t *key, uint32_t klen,
 
 	wc_slot_route(app, table, slot, &out->part, &out->owner);
 	out->redirect = wc_slot_redirect(table, slot);
+	out->node = out->redirect ? wc_slot_table_of(table)->node[slot] : 0;
 }
 
 static struct wc_mbox_req *req_get(struct mc_env *env)
@@ -154,12 +156,26 @@ int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned
 		return -1;
 	if (app->rd && rd_lcore_init(lc) != 0)
 		return -1;
+	/* links to the other nodes: a cluster node with a secret (cluster/link.h) */
+	if (lc->tcp && app->rd && app->cfg.cluster && app->cfg.cluster_secret) {
+		if (wc_link_lc_init(lc) != 0)
+			return -1;
+		if (wc_config_mc_forward(&app->cfg)) {
+			lc->env.forward = wc_link_forward;
+			lc->env.broadcast = wc_link_broadcast;
+		}
+	}
 	return 0;
 }
 
 void wc_lcore_fini(struct wc_lcore *lc)
 {
+	lc->env.forward = NULL;
+	lc->env.broadcast = NULL;
+	if (lc->link)
+		lc->link->closing = true;	/* links close with the connections below */
 	wc_tcp_fini(lc);
+	wc_link_lc_fini(lc);
 	wc_mc_udp_fini(lc);
 	rd_lcore_fini(lc);
 	lc->env.stage = NULL;
@@ -189,6 +205,8 @@ static unsigned serve_mailbox(struct wc_lcore *lc)
 			wc_tcp_complete(lc, done[i]);
 		else if (s->owner_kind == MC_OWNER_REDIS)
 			wc_rd_tcp_complete(lc, done[i]);
+		else if (s->owner_kind == MC_OWNER_LINK)
+			wc_link_srv_complete(lc, done[i]);
 		else
 			wc_mc_udp_complete(lc, done[i]);
 		if (lat)
@@ -235,6 +253,7 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	work += serve_mailbox(lc);
 	work += wc_mc_udp_poll(lc);
 	work += wc_tcp_poll(lc);
+	work += wc_link_poll(lc);
 	rd_push_output(lc);	/* frames without a request, written this loop (redis/push.h) */
 	wc_net_flush(lc);
 	work += wc_migrate_lcore_work(lc->id, &lc->ctx.clock);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <rte_ethdev.h>
+#include <rte_thash.h>
 
 #include "core/port.h"
 
@@ -58,6 +59,7 @@ int wc_port_setup(struct wc_app *app, unsigned idx, uint16_t port_id, unsigned n
 	if (nq == 0)
 		return -EINVAL;
 	rc = configure(port_id, nq, &info, &conf, true);
+	pt->reta_size = rc == 0 && conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? info.reta_size : 0;
 	if (rc != 0)	/* some ports refuse RSS: spread nothing, still serve */
 		rc = configure(port_id, nq, &info, &conf, false);
 	if (rc != 0)
@@ -86,6 +88,22 @@ int wc_port_setup(struct wc_app *app, unsigned idx, uint16_t port_id, unsigned n
 	pt->tx_l4_cksum = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
 	pt->rx_cksum = conf.rxmode.offloads != 0;
 	return 0;
+}
+
+unsigned wc_port_queue_of(const struct wc_port *pt, uint32_t a, uint16_t ap, uint32_t b,
+			  uint16_t bp)
+{
+	struct rte_ipv4_tuple t = { .src_addr = a, .dst_addr = b, .sport = ap, .dport = bp };
+	uint8_t key[sizeof(symmetric_key)];
+
+	if (pt->nq <= 1 || !pt->reta_size)
+		return 0;
+	for (size_t i = 0; i < sizeof(key); i += 2) {	/* configure()'s key */
+		key[i] = 0x6d;
+		key[i + 1] = 0x5a;
+	}
+	/* the default redirection table: entry i is queue i % nq */
+	return (rte_softrss((uint32_t *)&t, RTE_THASH_V4_L4_LEN, key) % pt->reta_size) % pt->nq;
 }
 
 void wc_port_close(struct wc_app *app, unsigned idx)

@@ -17,4 +17,12 @@ int wc_port_setup(struct wc_app *app, unsigned idx, uint16_t port_id, unsigned n
 		  struct rte_mempool *pool);
 void wc_port_close(struct wc_app *app, unsigned idx);
 
+/*
+ * The queue RSS gives a TCP flow between a:ap and b:bp (either way round:
+ * the key is symmetric), so that a connection opened from an lcore can pick
+ * a local port whose segments come back to its own queue. 0 without RSS.
+ */
+unsigned wc_port_queue_of(const struct wc_port *pt, uint32_t a, uint16_t ap, uint32_t b,
+			  uint16_t bp);
+
 #endif

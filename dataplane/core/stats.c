@@ -14,6 +14,7 @@
 #include <rte_telemetry.h>
 
 #include "core/app.h"
+#include "cluster/link.h"
 #include "core/stats.h"
 #include "net/neigh.h"
 #include "net/tcp_impl.h"
@@ -228,6 +229,31 @@ static void stats_general(struct wc_app *app, const struct wc_totals *t, struct 
 	stat_u64(o, "uploads_staged", t->uploads_staged);
 	stat_u64(o, "upload_buffer_waits", t->upload_waits);
 	stat_u64(o, "udp_reply_datagrams", t->net.udp_reply_datagrams);
+	if (app->cfg.cluster_secret) {
+		/* memcached forwarding over node-to-node links (cluster/link.h) */
+		static const char *const hist[8] = {
+			"mc_forward_latency_lt_100us", "mc_forward_latency_lt_250us",
+			"mc_forward_latency_lt_500us", "mc_forward_latency_lt_1ms",
+			"mc_forward_latency_lt_2500us", "mc_forward_latency_lt_10ms",
+			"mc_forward_latency_lt_100ms", "mc_forward_latency_ge_100ms",
+		};
+		struct wc_link_stats ls;
+
+		wc_link_stats_sum(app, &ls);
+		stat_u64(o, "mc_forwarded", ls.fwd_requests);
+		stat_u64(o, "mc_forward_failed", ls.fwd_failed);
+		stat_u64(o, "mc_forward_timeouts", ls.fwd_timeouts);
+		stat_u64(o, "mc_forward_answered", ls.fwd_answered);
+		stat_u64(o, "mc_forward_latency_us_sum", ls.fwd_latency_us);
+		for (int i = 0; i < 8; i++)
+			stat_u64(o, hist[i], ls.fwd_lat_hist[i]);
+		stat_u64(o, "mc_forward_served", ls.fwd_served);
+		stat_u64(o, "cluster_link_connects", ls.link_connects);
+		stat_u64(o, "cluster_link_authenticated", ls.link_up);
+		stat_u64(o, "cluster_link_auth_failed", ls.link_auth_failed);
+		stat_u64(o, "cluster_link_resets", ls.link_resets);
+		stat_u64(o, "cluster_links_open", ls.links_open);
+	}
 	/* frames not taken: real drops, and frames that were not for this node (netstats.h) */
 	stat_u64(o, "drops", wc_netstats_dropped(&t->net));
 	stat_u64(o, "ignored", wc_netstats_ignored(&t->net));

@@ -12,6 +12,9 @@
  */
 #include <string.h>
 
+#include <urcu-qsbr.h>
+
+#include "core/slots.h"
 #include "net/tcp_impl.h"
 #include "proto/mc_exec.h"
 #include "redis/acl.h"
@@ -54,6 +57,9 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 	bool cas;
 
 	if (c->rx.head != c->rx.tail || !c->rx.head || !mc_session_idle(&c->sess))
+		return false;
+	/* a cluster that forwards: the session decides where each key goes */
+	if (lc->env.forward && wc_slot_table_of(rcu_dereference(lc->app->slot_part))->remote)
 		return false;
 	key = mc_single_get(rte_pktmbuf_mtod_offset(c->rx.head, const uint8_t *, c->rx.head_off),
 			    (uint32_t)c->rx.len, &klen, &cas);
@@ -129,6 +135,28 @@ void wc_tcp_complete(struct wc_lcore *lc, struct wc_mbox_req *req)
 		return;
 	}
 	mc_session_complete(s, req, &c->inq, &c->out, &lc->env);
+	wc_tcp_out_commit(c);
+	mc_tcp_run(lc, c);
+}
+
+
+/* The owner node answered a forwarded request of this connection (cluster/link.h). */
+void wc_mc_tcp_forwarded(struct wc_lcore *lc, struct mc_session *s, const struct mc_inq *src,
+			 uint64_t len, const char *line)
+{
+	struct wc_tcb *c = s->owner;
+
+	if (c->zombie) {
+		/* the connection is gone; it waited only for this */
+		if (s->pending)
+			s->pending--;
+		if (!s->pending)
+			mc_session_release(s, &lc->env);
+		wc_tcb_free(lc, c);
+		return;
+	}
+	wc_link_reply_copy(&c->out, src, len, line);
+	mc_session_forwarded(s, &c->inq, &c->out, &lc->env);
 	wc_tcp_out_commit(c);
 	mc_tcp_run(lc, c);
 }

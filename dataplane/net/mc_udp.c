@@ -30,6 +30,10 @@
 #include <rte_byteorder.h>
 #include <rte_malloc.h>
 
+#include <urcu-qsbr.h>
+
+#include "cluster/link.h"
+#include "core/slots.h"
 #include "net/neigh.h"
 #include "net/net.h"
 #include "proto/mc_exec.h"
@@ -292,6 +296,10 @@ void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 		bool cas;
 		const uint8_t *key = mc_single_get(u->payload, u->plen, &klen, &cas);
 
+		/* a cluster that forwards: the session decides where the key goes */
+		if (key && lc->env.forward &&
+		    wc_slot_table_of(rcu_dereference(app->slot_part))->remote)
+			key = NULL;
 		if (key) {
 			uint8_t kbuf[MC_KEY_MAX];
 
@@ -319,6 +327,18 @@ void wc_mc_udp_complete(struct wc_lcore *lc, struct wc_mbox_req *req)
 	struct mc_udp_req *u = s->owner;
 
 	mc_session_complete(s, req, &u->in, &u->out, &lc->env);
+	run(u);
+}
+
+
+/* The owner node answered a forwarded request (cluster/link.h): reply and go on. */
+void wc_mc_udp_forwarded(struct wc_lcore *lc, struct mc_session *s, const struct mc_inq *src,
+			 uint64_t len, const char *line)
+{
+	struct mc_udp_req *u = s->owner;
+
+	wc_link_reply_copy(&u->out, src, len, line);
+	mc_session_forwarded(s, &u->in, &u->out, &lc->env);
 	run(u);
 }
 

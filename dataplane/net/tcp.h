@@ -68,6 +68,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "cluster/link.h"
 #include "proto/mc_session.h"
 #include "redis/rd.h"
 
@@ -196,10 +197,11 @@ struct wc_tcb {
 	/* the application's views of rx and tx (tcp_io.c) */
 	struct mc_inq inq;
 	struct mc_out out;
-	/* the session of a server connection: memcached or Redis, by port */
+	/* the session of a server connection: memcached, Redis or a link, by port */
 	union {
 		struct mc_session sess;
 		struct rd_session rd;
+		struct wc_link_srv link;	/* a node-to-node link on the cluster bus port */
 	};
 };
 

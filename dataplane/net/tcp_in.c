@@ -113,7 +113,8 @@ static struct wc_tcb *open_conn(struct wc_lcore *lc, unsigned port, uint32_t rip
 		return NULL;
 	}
 	c->cookie = cookie;
-	c->app = lport == lc->app->cfg.redis_port ? &wc_rd_tcp_app : &wc_mc_tcp_app;
+	c->app = lport == lc->app->cfg.redis_port ? &wc_rd_tcp_app
+		 : wc_link_listens(lc->app, lport) ? &wc_link_srv_app : &wc_mc_tcp_app;
 	c->rcv_cap = rcv_cap_for(lc);
 	c->mss = s->mss < 1460 ? s->mss : 1460;
 	c->rto_ms = WC_TCP_RTO_INIT_MS;
@@ -173,7 +174,8 @@ static struct wc_tcb *no_conn(struct wc_lcore *lc, unsigned port, const struct r
 	uint32_t rip = rte_be_to_cpu_32(ip->src_addr);
 	uint16_t rport = rte_be_to_cpu_16(th->src_port), lport = rte_be_to_cpu_16(th->dst_port);
 	bool listening = (app->cfg.tcp_enabled && lport == app->cfg.tcp_port) ||
-			 (app->cfg.redis_port && lport == app->cfg.redis_port);
+			 (app->cfg.redis_port && lport == app->cfg.redis_port) ||
+			 wc_link_listens(app, lport);
 	unsigned backlog = t->ntcb / 4 > SYN_BACKLOG_MIN ? t->ntcb / 4 : SYN_BACKLOG_MIN;
 	struct wc_tcb *c;
 

@@ -21,6 +21,7 @@
 #include "store/item.h"
 
 #define CRLF "\r\n"
+#define WC_SLOT_PEERS_MAX_MC 128u	/* core/slots.h's WC_SLOT_PEERS_MAX (node numbers 1..128) */
 
 /* ---- plumbing ---- */
 
@@ -332,12 +333,67 @@ void mc_exec_get_keys(struct mc_env *env, struct mc_out *out, const uint8_t *key
 		line(out, "END");
 }
 
+/*
+ * A get whose keys live on several nodes (try_forward): this node's keys
+ * are read here, each other node's key is forwarded alone as "get <key>"
+ * and its answer written without its END, in key order; one END at the
+ * end. A key that cannot be forwarded (its link is down) ends the get with
+ * its redirect line, as without forwarding. s->cursor is the offset of the
+ * next key in the line, s->step 2 while it runs.
+ */
+static enum mc_exec_result exec_get_split(struct mc_session *s, struct mc_out *out,
+					  struct mc_env *env)
+{
+	bool cas = s->req.cmd == MC_GETS;
+	const uint8_t *start = s->req.keys.p, *end = start + s->req.keys.len;
+	const uint8_t *pos = start + s->cursor, *before = pos;
+	struct mc_tok k;
+
+	if (s->forwarded) {
+		/* the key sent on came back (its values are written) */
+		s->forwarded = false;
+		if (!s->fwd_more)
+			return MC_EXEC_DONE;	/* an error line ended it */
+	}
+	s->step = 2;
+	while (mc_next_token(&pos, end, &k)) {
+		struct mc_route rt;
+		const uint8_t *resume;
+
+		route_key(env, &k, &rt);
+		if (rt.redirect && rt.node != 0 && rt.node <= WC_SLOT_PEERS_MAX_MC) {
+			enum mc_exec_result r;
+
+			s->cursor = (uint32_t)(pos - start);
+			s->fwd_key = k;
+			r = (enum mc_exec_result)env->forward(env, s, NULL, &rt);
+			s->fwd_key.len = 0;
+			if (r == MC_EXEC_PENDING)
+				return r;
+			if (r == MC_EXEC_BUSY) {
+				s->cursor = (uint32_t)(before - start);	/* this key again */
+				return r;
+			}
+		}
+		if (rt.redirect) {
+			mc_out_str(out, rt.redirect);	/* not forwarded: as without forwarding */
+			return MC_EXEC_DONE;
+		}
+		(void)get_values(env, out, k.p, k.p + k.len, cas, &resume);
+		before = pos;
+	}
+	line(out, "END");
+	return MC_EXEC_DONE;
+}
+
 static enum mc_exec_result exec_get(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
 				    struct mc_env *env)
 {
 	const uint8_t *resume;
 	bool cas = s->req.cmd == MC_GETS;
 
+	if (s->fwd_split)
+		return exec_get_split(s, out, env);
 	if (get_values(env, out, s->req.keys.p, s->req.keys.p + s->req.keys.len, cas, &resume) !=
 	    GV_OK)
 		return MC_EXEC_DONE;	/* a bad key or another node's: its line said it */
@@ -583,6 +639,11 @@ static enum mc_exec_result exec_flush(struct mc_session *s, struct mc_out *out,
 {
 	int64_t delay = s->req.has_exptime ? s->req.exptime : 0;
 
+	if (env->broadcast && !s->no_forward && s->step == 0) {
+		/* one cache: every other node of the cluster flushes too (cluster/link.h) */
+		env->broadcast(env, s);
+		s->step = 3;
+	}
 	while (s->cursor < env->nparts) {
 		struct wc_mbox_req t = { .op = WC_MB_FLUSH, .u.flush_delay = delay };
 		enum mc_exec_result r = run_write(s, env, env->parts[s->cursor],
@@ -1020,6 +1081,66 @@ static void exec_me(struct mc_session *s, struct mc_out *out, struct mc_env *env
 	mc_out_str(out, CRLF);
 }
 
+/* ---- forwarding (cluster/link.h) ---- */
+
+/*
+ * A command for keys all of one other node goes to that node when the
+ * environment forwards: single-key commands, and gets whose every key is
+ * that node's (a get mixing nodes answers as without forwarding).
+ */
+static enum mc_exec_result try_forward(struct mc_session *s, struct mc_inq *in,
+				       struct mc_env *env)
+{
+	const struct mc_req *q = &s->req;
+	struct mc_route rt;
+
+	switch (q->cmd) {
+	case MC_GET: case MC_GETS: case MC_GAT: case MC_GATS: {
+		const uint8_t *pos = q->keys.p, *end = q->keys.p + q->keys.len;
+		struct mc_tok k;
+		uint16_t node = 0;
+
+		bool local = false;
+
+		while (mc_next_token(&pos, end, &k)) {
+			if (k.len == 0 || k.len > MC_KEY_MAX)
+				return MC_EXEC_DONE;
+			route_key(env, &k, &rt);
+			if (!rt.redirect || rt.node == 0) {
+				local = true;
+			} else if (rt.node > WC_SLOT_PEERS_MAX_MC) {
+				return MC_EXEC_DONE;	/* a slot no node serves: said so in order */
+			} else if (node && rt.node != node) {
+				node = UINT16_MAX;	/* several other nodes */
+			} else if (!node) {
+				node = rt.node;
+			}
+		}
+		if (!node)
+			return MC_EXEC_DONE;
+		if (local || node == UINT16_MAX) {
+			/* keys of several nodes: get splits it key by key (exec_get_split) */
+			if (q->cmd == MC_GET || q->cmd == MC_GETS)
+				s->fwd_split = true;
+			return MC_EXEC_DONE;
+		}
+		break;
+	}
+	case MC_SET: case MC_ADD: case MC_REPLACE: case MC_APPEND: case MC_PREPEND: case MC_CAS:
+	case MC_DELETE: case MC_INCR: case MC_DECR: case MC_TOUCH:
+	case MC_MG: case MC_MS: case MC_MD: case MC_MA: case MC_ME:
+		if (s->too_large || q->key.len == 0)
+			return MC_EXEC_DONE;
+		route_key(env, &q->key, &rt);
+		if (!rt.redirect || rt.node == 0)
+			return MC_EXEC_DONE;
+		break;
+	default:
+		return MC_EXEC_DONE;
+	}
+	return (enum mc_exec_result)env->forward(env, s, in, &rt);
+}
+
 /* ---- dispatch ---- */
 
 enum mc_exec_result mc_exec_resume(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
@@ -1027,6 +1148,14 @@ enum mc_exec_result mc_exec_resume(struct mc_session *s, struct mc_inq *in, stru
 {
 	struct mc_req *q = &s->req;
 
+	if (__builtin_expect(s->forwarded, 0) && !s->fwd_split)
+		return MC_EXEC_DONE;	/* its owner node answered (mc_session_forwarded) */
+	if (env->forward && s->step == 0 && s->cursor == 0 && !s->no_forward) {
+		enum mc_exec_result r = try_forward(s, in, env);
+
+		if (r != MC_EXEC_DONE)
+			return r;
+	}
 	switch (q->cmd) {
 	case MC_GET:
 	case MC_GETS:
@@ -1080,6 +1209,8 @@ enum mc_exec_result mc_exec_start(struct mc_session *s, struct mc_inq *in, struc
 	s->step = 0;
 	s->cursor = 0;
 	s->redirected = false;
+	s->forwarded = false;
+	s->fwd_split = false;
 	s->result = WC_OK;
 	memset(&s->res, 0, sizeof(s->res));
 	return mc_exec_resume(s, in, out, env);

@@ -324,6 +324,17 @@ enum mc_run mc_session_run(struct mc_session *s, struct mc_inq *in, struct mc_ou
 	}
 }
 
+void mc_session_forwarded(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
+			  struct mc_env *env)
+{
+	s->forwarded = true;
+	if (s->pending)
+		s->pending--;
+	if (s->pending || s->st != MC_S_PENDING || s->busy)
+		return;
+	(void)after_exec(s, in, env, mc_exec_resume(s, in, out, env));
+}
+
 void mc_session_complete(struct mc_session *s, struct wc_mbox_req *req, struct mc_inq *in,
 			 struct mc_out *out, struct mc_env *env)
 {

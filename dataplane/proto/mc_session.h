@@ -54,6 +54,7 @@ struct mc_route {
 	 * ip:port\r\n", core/slots.h), valid until the lcore's next quiescent state
 	 */
 	const char *redirect;
+	uint16_t node;		/* with redirect: 1 + the node's map index (core/slots.h) */
 };
 
 struct mc_settings {
@@ -69,6 +70,7 @@ struct mc_sess_stats {
 };
 
 struct mc_env;
+struct mc_session;
 
 /* What the lcore running the session provides. */
 struct mc_env {
@@ -89,6 +91,15 @@ struct mc_env {
 	void (*req_put)(struct mc_env *env, struct wc_mbox_req *req);
 	/* where large values wait while they arrive (store/stage.h); NULL: in rx */
 	struct wc_stage_pool *stage;
+	/*
+	 * NULL, or send s's request for a key another node owns (route rt) to
+	 * that node (cluster/link.h): returns an enum mc_exec_result, DONE when
+	 * it did not (the command then answers rt->redirect)
+	 */
+	int (*forward)(struct mc_env *env, struct mc_session *s, struct mc_inq *in,
+		       const struct mc_route *rt);
+	/* NULL, or send s's command line to every other node, their answers unread */
+	void (*broadcast)(struct mc_env *env, const struct mc_session *s);
 	/* the "stats" command: write the STAT lines for arg (or false: unknown) */
 	bool (*stats)(struct mc_env *env, const struct mc_tok *arg, struct mc_out *out);
 	void *arg;
@@ -126,7 +137,7 @@ struct mc_valsrc {
 };
 
 /* which transport a session belongs to (for mailbox completions) */
-enum mc_owner_kind { MC_OWNER_UDP = 1, MC_OWNER_TCP = 2, MC_OWNER_REDIS = 3 };
+enum mc_owner_kind { MC_OWNER_UDP = 1, MC_OWNER_TCP = 2, MC_OWNER_REDIS = 3, MC_OWNER_LINK = 4 };
 
 struct mc_session {
 	void *owner;			/* the transport's context (kept by mc_session_init) */
@@ -144,6 +155,11 @@ struct mc_session {
 	bool getkeys_cas;		/* MC_S_GETKEYS: the get is a gets */
 	bool too_large;			/* the storage command's block is over the value limit */
 	bool redirected;		/* the command's key is another node's: answered so */
+	bool forwarded;			/* the command's owner node answered it (cluster/link.h) */
+	bool no_forward;		/* a request from a link: never forwarded again */
+	bool fwd_split;			/* a get of several nodes' keys: key by key */
+	bool fwd_more;			/* split: the forwarded key's answer ended in END */
+	struct mc_tok fwd_key;		/* split: the key being forwarded (else len 0) */
 	bool getkeys_skip;		/* MC_S_GETKEYS: the line was answered, discard the rest */
 	bool staged;			/* its block is (being) moved into stage, line in line[] */
 	bool stage_wait;		/* waiting for room in the stage pool (transport: retry) */
@@ -185,6 +201,13 @@ static inline bool mc_session_idle(const struct mc_session *s)
  */
 enum mc_run mc_session_run(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
 			   struct mc_env *env);
+
+/*
+ * The node the command was forwarded to answered: the transport has written
+ * the reply to out; the command is done and the session goes on.
+ */
+void mc_session_forwarded(struct mc_session *s, struct mc_inq *in, struct mc_out *out,
+			  struct mc_env *env);
 
 /* A mailbox request sent for this session completed (req->cookie == s). */
 void mc_session_complete(struct mc_session *s, struct wc_mbox_req *req, struct mc_inq *in,

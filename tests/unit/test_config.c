@@ -122,6 +122,37 @@ static void sizes_and_prefixes(void **state)
 	assert_false(wc_prefix_parse("1.2.3.4/", &p));
 }
 
+static void cluster_secret_and_forwarding(void **state)
+{
+	struct wc_config c;
+
+	(void)state;
+	unsetenv("WIRECACHE_CLUSTER_SECRET");
+	assert_int_equal(parse(&c, "--ip 198.18.0.11/24"), 0);
+	assert_null(c.cluster_secret);
+	assert_false(wc_config_mc_forward(&c));	/* no secret: no links, no forwarding */
+	assert_int_equal(parse(&c, "--ip 198.18.0.11/24 --cluster-secret sesame-sesame"), 0);
+	assert_string_equal(c.cluster_secret, "sesame-sesame");
+	assert_true(wc_config_mc_forward(&c));	/* on by default with a secret */
+	assert_int_equal(parse(&c, "--ip 198.18.0.11/24 --cluster-secret sesame-sesame "
+				   "--mc-forward off"), 0);
+	assert_false(wc_config_mc_forward(&c));
+	/* the environment, and the option winning over it */
+	setenv("WIRECACHE_CLUSTER_SECRET", "from-the-environment", 1);
+	assert_int_equal(parse(&c, "--ip 198.18.0.11/24"), 0);
+	assert_string_equal(c.cluster_secret, "from-the-environment");
+	assert_int_equal(parse(&c, "--ip 198.18.0.11/24 --cluster-secret from-the-option"), 0);
+	assert_string_equal(c.cluster_secret, "from-the-option");
+	setenv("WIRECACHE_CLUSTER_SECRET", "short", 1);
+	assert_int_equal(parse(&c, "--ip 198.18.0.11/24"), -1);
+	unsetenv("WIRECACHE_CLUSTER_SECRET");
+	/* refused: too short, forwarding without a secret, a bad switch */
+	assert_int_equal(parse(&c, "--ip 198.18.0.11/24 --cluster-secret abc"), -1);
+	assert_int_equal(parse(&c, "--ip 198.18.0.11/24 --mc-forward on"), -1);
+	assert_int_equal(parse(&c, "--ip 198.18.0.11/24 --cluster-secret sesame-sesame "
+				   "--mc-forward maybe"), -1);
+}
+
 static void ini_file(void **state)
 {
 	char path[] = "/tmp/wc_config_XXXXXX", args[128];
@@ -168,6 +199,7 @@ int main(void)
 		cmocka_unit_test(bad_options),
 		cmocka_unit_test(sizes_and_prefixes),
 		cmocka_unit_test(ini_file),
+		cmocka_unit_test(cluster_secret_and_forwarding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
