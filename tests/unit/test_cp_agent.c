@@ -307,8 +307,13 @@ static void agent(void **state)
 	core.cluster = cp_cluster_start(&core, &o, err, sizeof(err));
 	assert_non_null(core.cluster);
 
-	/* registered on a lease, with what ID said and the http address */
+	/*
+	 * registered on a lease, with what ID said and the http address (the
+	 * agent marks etcd reachable at the end of the step that registered:
+	 * wait for that too)
+	 */
 	assert_true(tick_until(registered, 5000));
+	assert_true(tick_until(etcd_up, 5000));
 	snprintf(key, sizeof(key), "/wirecache/t1/nodes/%s", MYID);
 	assert_int_equal(etcd_init(&e, url, 2000), 0);
 	assert_int_equal(etcd_get(&e, key, false, &r), 0);
