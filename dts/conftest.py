@@ -144,6 +144,15 @@ def tb(request, testbed_session):
                     pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def _on_the_testbed(request):
+    """A test marked for a testbed runs on it, inside its namespace, even if it
+    forgot to ask for tb: from the host's namespace, 198.18.* is not ours, and
+    a connection there would leave the machine."""
+    if request.node.get_closest_marker("testbed"):
+        request.getfixturevalue("tb")
+
+
 @pytest.fixture
 def mc(tb):
     c = tb.client(1)

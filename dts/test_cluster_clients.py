@@ -46,12 +46,6 @@ def key_per_slot():
     return keys
 
 
-@pytest.fixture(autouse=True)
-def _inside(tb):
-    """Every test runs on the testbed, inside its namespace (tb brings it up)."""
-    return tb
-
-
 @pytest.fixture(scope="module")
 def slot_keys():
     return key_per_slot()
