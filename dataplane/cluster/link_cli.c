@@ -44,22 +44,6 @@ void wc_link_lc_fini(struct wc_lcore *lc)
 	lc->link = NULL;
 }
 
-/* Copy n bytes at off of q into dst. */
-static void inq_read(const struct mc_inq *q, uint64_t off, uint8_t *dst, uint64_t n)
-{
-	while (n) {
-		uint64_t contig;
-		const uint8_t *p = q->peek(q, off, &contig);
-
-		if (contig > n)
-			contig = n;
-		memcpy(dst, p, contig);
-		dst += contig;
-		off += contig;
-		n -= contig;
-	}
-}
-
 /* Write a frame's header and its payload (may be NULL: written by the caller next). */
 static void put_frame(struct mc_out *o, uint8_t kind, uint8_t flags, uint32_t id,
 		      const void *payload, uint32_t len)
@@ -89,7 +73,7 @@ static void deliver(struct wc_lcore *lc, struct mc_session *s, const struct mc_i
 	if (split && !line && len >= 5) {
 		uint8_t tail[5];
 
-		inq_read(src, len - 5, tail, 5);
+		mc_inq_copy(src, len - 5, tail, 5);
 		if (memcmp(tail, "END\r\n", 5) == 0) {
 			len -= 5;
 			s->fwd_more = true;
@@ -213,7 +197,7 @@ static bool cli_challenge(struct wc_lcore *lc, struct wc_tcb *c, struct wc_link_
 	uint8_t b[WC_LINK_NONCE + WC_LINK_MAC], want[WC_LINK_MAC], proof[WC_LINK_MAC];
 	const char *secret = lc->app->cfg.cluster_secret;
 
-	inq_read(&c->inq, WC_LINK_HDR, b, sizeof(b));
+	mc_inq_copy(&c->inq, WC_LINK_HDR, b, sizeof(b));
 	if (!wc_link_mac_server(secret, P->nc, b, want) || !wc_link_mac_equal(want, b + WC_LINK_NONCE))
 		return false;
 	if (!wc_link_mac_client(secret, b, P->nc, proof))
@@ -250,7 +234,7 @@ static void cli_run(struct wc_lcore *lc, struct wc_tcb *c)
 		uint8_t hb[WC_LINK_HDR];
 		struct wc_link_hdr h;
 
-		inq_read(&c->inq, 0, hb, sizeof(hb));
+		mc_inq_copy(&c->inq, 0, hb, sizeof(hb));
 		if (wc_link_hdr_parse(hb, sizeof(hb), &h) != WC_LINK_OK)
 			goto bad;
 		if (c->inq.len < WC_LINK_HDR + (uint64_t)h.len)

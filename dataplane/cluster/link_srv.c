@@ -17,21 +17,6 @@
 
 enum { HS_HELLO = 0, HS_AUTH = 1, HS_UP = 2 };
 
-static void read_bytes(const struct mc_inq *q, uint64_t off, uint8_t *dst, uint64_t n)
-{
-	while (n) {
-		uint64_t contig;
-		const uint8_t *p = q->peek(q, off, &contig);
-
-		if (contig > n)
-			contig = n;
-		memcpy(dst, p, contig);
-		dst += contig;
-		off += contig;
-		n -= contig;
-	}
-}
-
 static void frame(struct mc_out *o, uint8_t kind, uint32_t id, const void *p, uint32_t len)
 {
 	uint8_t h[WC_LINK_HDR];
@@ -162,7 +147,7 @@ static bool srv_hello(struct wc_lcore *lc, struct wc_tcb *c, const struct wc_lin
 
 	if (h->kind != WC_LINK_HELLO)
 		return false;
-	read_bytes(&c->inq, WC_LINK_HDR, b, sizeof(b));
+	mc_inq_copy(&c->inq, WC_LINK_HDR, b, sizeof(b));
 	if (memcmp(b, WC_LINK_MAGIC, 4) != 0)
 		return false;
 	memcpy(L->nc, b + 4, WC_LINK_NONCE);
@@ -182,7 +167,7 @@ static bool srv_auth(struct wc_lcore *lc, struct wc_tcb *c, const struct wc_link
 
 	if (h->kind != WC_LINK_AUTH)
 		return false;
-	read_bytes(&c->inq, WC_LINK_HDR, got, sizeof(got));
+	mc_inq_copy(&c->inq, WC_LINK_HDR, got, sizeof(got));
 	if (!wc_link_mac_client(lc->app->cfg.cluster_secret, L->ns, L->nc, want) ||
 	    !wc_link_mac_equal(want, got))
 		return false;
@@ -236,7 +221,7 @@ static void srv_run(struct wc_lcore *lc, struct wc_tcb *c)
 		}
 		if (c->inq.len < WC_LINK_HDR)
 			break;
-		read_bytes(&c->inq, 0, hb, sizeof(hb));
+		mc_inq_copy(&c->inq, 0, hb, sizeof(hb));
 		if (wc_link_hdr_parse(hb, sizeof(hb), &h) != WC_LINK_OK)
 			goto refuse;
 		if (c->inq.len < WC_LINK_HDR + (uint64_t)h.len)

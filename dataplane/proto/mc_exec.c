@@ -28,20 +28,8 @@
 static void value_copy(void *dst, uint64_t len, void *arg)
 {
 	const struct mc_valsrc *src = arg;
-	uint64_t off = src->off;
-	uint8_t *d = dst;
 
-	while (len) {
-		uint64_t n;
-		const uint8_t *p = src->in->peek(src->in, off, &n);
-
-		if (n > len)
-			n = len;
-		memcpy(d, p, n);
-		d += n;
-		off += n;
-		len -= n;
-	}
+	mc_inq_copy(src->in, src->off, dst, len);
 }
 
 /*

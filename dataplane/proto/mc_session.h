@@ -44,6 +44,24 @@ struct mc_inq {
 	void *arg;
 };
 
+/* Copy the n queued bytes at off into dst, across the queue's pieces. */
+static inline void mc_inq_copy(const struct mc_inq *q, uint64_t off, void *dst, uint64_t n)
+{
+	uint8_t *d = dst;
+
+	while (n) {
+		uint64_t contig;
+		const uint8_t *p = q->peek(q, off, &contig);
+
+		if (contig > n)
+			contig = n;
+		__builtin_memcpy(d, p, contig);
+		d += contig;
+		off += contig;
+		n -= contig;
+	}
+}
+
 /* Where a key lives. */
 struct mc_route {
 	struct wc_part *part;

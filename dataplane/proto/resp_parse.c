@@ -40,23 +40,6 @@ static int64_t find_nl(const struct mc_inq *in, uint64_t off, uint64_t max)
 	return -1;
 }
 
-static void copy_out(const struct mc_inq *in, uint64_t off, void *dst, uint64_t n)
-{
-	uint8_t *d = dst;
-
-	while (n) {
-		uint64_t contig;
-		const uint8_t *p = in->peek(in, off, &contig);
-
-		if (contig > n)
-			contig = n;
-		memcpy(d, p, contig);
-		d += contig;
-		off += contig;
-		n -= contig;
-	}
-}
-
 /* n contiguous bytes at off: in place when they are, else copied into the arena. */
 static const uint8_t *contiguous(const struct mc_inq *in, uint64_t off, uint64_t n,
 				 const struct resp_mem *mem, bool *in_rx)
@@ -77,7 +60,7 @@ static const uint8_t *contiguous(const struct mc_inq *in, uint64_t off, uint64_t
 	copy = mem->alloc(mem->ctx, n);
 	if (!copy)
 		return NULL;
-	copy_out(in, off, copy, n);
+	mc_inq_copy(in, off, copy, n);
 	*in_rx = false;
 	return copy;
 }
@@ -354,7 +337,7 @@ static int header(const struct mc_inq *in, uint64_t off, int64_t *val, uint64_t 
 		*bad = true;
 		return 1;
 	}
-	copy_out(in, off, buf, n);
+	mc_inq_copy(in, off, buf, n);
 	if (buf[n - 1] != '\r' || !parse_ll(buf + 1, n - 2, val))
 		*bad = true;
 	return 1;
@@ -403,7 +386,7 @@ static enum resp_parse parse_multibulk(struct resp_parser *p, struct resp_cmd *c
 			}
 			if (h == 0)
 				return RESP_MORE;
-			copy_out(in, p->pos, &first, 1);
+			mc_inq_copy(in, p->pos, &first, 1);
 			if (first != '$') {
 				static __thread char msg[64];
 
@@ -562,7 +545,7 @@ enum resp_parse resp_parse(struct resp_parser *p, struct resp_cmd *c, struct mc_
 		c->nblocks = 0;
 		c->bytes = 0;
 		c->is_inline = false;
-		copy_out(in, 0, &first, 1);
+		mc_inq_copy(in, 0, &first, 1);
 		if (first != '*') {
 			enum resp_parse r = parse_inline(p, c, in, mem, err);
 
@@ -641,7 +624,7 @@ void resp_arg_read(const struct resp_arg *a, const struct mc_inq *in, uint64_t o
 		memcpy(dst, a->u.p + off, n);
 		break;
 	case RESP_ARG_RX:
-		copy_out(in, a->u.off + off, dst, n);
+		mc_inq_copy(in, a->u.off + off, dst, n);
 		break;
 	default:
 		wc_stage_read(a->u.stage, off, dst, n);
