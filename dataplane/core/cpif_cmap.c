@@ -57,16 +57,6 @@ static bool parse_port(const char *s, uint16_t *out)
 	return true;
 }
 
-static bool is_node_id(const char *s)
-{
-	unsigned i;
-
-	for (i = 0; i < 40; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return s[i] == 0;
-}
-
 static bool is_ip(const char *s)
 {
 	unsigned char buf[16];
@@ -184,7 +174,7 @@ static enum wc_cmap_act cmd_node(struct wc_cmap_stage **st, const struct wc_cmap
 	if (argc < 9)
 		return fail(st, out, cap, "usage: CMAP NODE <id> <ip> <port> <cport> "
 			    "<master|replica> <config_epoch> <master-id|-> [myself] [mc=<port>]");
-	if (!is_node_id(argv[2]))
+	if (!rd_cluster_is_node_id(argv[2]))
 		return fail(st, out, cap, "bad node id '%.48s' (40 lower-case hex characters)",
 			    argv[2]);
 	if (find_node(m, argv[2]) != RD_NODE_NONE)
@@ -207,7 +197,7 @@ static enum wc_cmap_act cmd_node(struct wc_cmap_stage **st, const struct wc_cmap
 		return fail(st, out, cap, "bad config epoch '%.40s' (a decimal number)", argv[7]);
 	if (!replica && strcmp(argv[8], "-") != 0)
 		return fail(st, out, cap, "a master has no master id (give '-')");
-	if (replica && (!is_node_id(argv[8]) || strcmp(argv[8], argv[2]) == 0))
+	if (replica && (!rd_cluster_is_node_id(argv[8]) || strcmp(argv[8], argv[2]) == 0))
 		return fail(st, out, cap, "bad master id '%.48s' for a replica (another node's "
 			    "40 hex id)", argv[8]);
 	for (int i = 9; i < argc; i++) {

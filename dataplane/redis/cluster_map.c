@@ -25,7 +25,7 @@ void rd_cluster_map_free(struct rd_cluster_map *m)
 	free(m);
 }
 
-static bool is_hex40(const char *s)
+bool rd_cluster_is_node_id(const char *s)
 {
 	unsigned i;
 
@@ -40,7 +40,7 @@ uint16_t rd_cluster_map_add_node(struct rd_cluster_map *m, const char *id, const
 {
 	struct rd_cluster_node *n;
 
-	if (m->nnodes == RD_CLUSTER_NODES_MAX || !id || !is_hex40(id))
+	if (m->nnodes == RD_CLUSTER_NODES_MAX || !id || !rd_cluster_is_node_id(id))
 		return RD_NODE_NONE;
 	n = &m->node[m->nnodes];
 	memset(n, 0, sizeof(*n));

@@ -67,6 +67,9 @@ struct rd_cluster_map {
 struct rd_cluster_map *rd_cluster_map_new(void);
 void rd_cluster_map_free(struct rd_cluster_map *m);
 
+/* Is s a node id: 40 lowercase hex characters and nothing more? */
+bool rd_cluster_is_node_id(const char *s);
+
 /* Add a node; returns its index, or RD_NODE_NONE when full or the id is not 40 hex. */
 uint16_t rd_cluster_map_add_node(struct rd_cluster_map *m, const char *id, const char *ip,
 				 uint16_t port, uint16_t cport, uint16_t flags);
