@@ -33,18 +33,12 @@ from lib import testbed as tbmod
 pytestmark = pytest.mark.testbed("cluster")
 
 NODES = 3
-NAME = "wirecache"
+NAME = cp.CLUSTER_NAME
 TIMEOUT_S = 2.0      # wirecache-cp's --node-timeout default
 
 
-def endpoints():
-    with open(os.path.join(tbmod.STATE, "etcd.endpoints")) as f:
-        return f.read().strip()
-
-
-def ctl(*args):
-    return cp.ctl("--timeout", "5", "cluster", *args, "--etcd", endpoints(),
-                  "--cluster-name", NAME)
+endpoints = cp.etcd_endpoints
+ctl = cp.cluster_ctl
 
 
 def crc16(data):

@@ -35,21 +35,15 @@ from lib.testbed import in_root_ns
 pytestmark = pytest.mark.testbed("cluster-etcd3")
 
 NODES = 3
-NAME = "wirecache"
+NAME = cp.CLUSTER_NAME
 TIMEOUT_S = 2.0      # wirecache-cp's --node-timeout default
 SPARE_ID = "5a" * 20     # the registered node with no slots
 SPARE = {"id": SPARE_ID, "ip": "198.18.0.99", "port": 6379, "cport": 16379,
          "mcport": 11211, "http": "127.0.0.1:1", "role": "master", "master": None}
 
 
-def endpoints():
-    with open(os.path.join(tbmod.STATE, "etcd.endpoints")) as f:
-        return f.read().strip()
-
-
-def ctl(*args):
-    return cp.ctl("--timeout", "5", "cluster", *args, "--etcd", endpoints(),
-                  "--cluster-name", NAME)
+endpoints = cp.etcd_endpoints
+ctl = cp.cluster_ctl
 
 
 def etcdctl(*args, eps=None):

@@ -213,6 +213,21 @@ def ctl(*args, timeout=60, env=None):
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
+CLUSTER_NAME = "wirecache"    # the testbed's --cluster-name
+
+
+def etcd_endpoints():
+    """The testbed's etcd client URLs, comma separated (written by `testbed up`)."""
+    with open(os.path.join(tbmod.STATE, "etcd.endpoints")) as f:
+        return f.read().strip()
+
+
+def cluster_ctl(*args):
+    """wirecachectl cluster ARGS against the testbed's etcd and cluster."""
+    return ctl("--timeout", "5", "cluster", *args, "--etcd", etcd_endpoints(),
+               "--cluster-name", CLUSTER_NAME)
+
+
 def spawn_cp(port, *opts, socket_path=None, log=None):
     """Another wirecache-cp on the node's dataplane, on the host like the testbed's (the
     caller stops it)."""
