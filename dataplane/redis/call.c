@@ -63,6 +63,14 @@ static void run(rd_owner_fn fn, struct rd_owner *o)
 	fn(o);
 }
 
+/* A guarded write whose key is gone answers ASK instead (rd_cluster_ask_instead). */
+static bool guarded(const struct rd_session *s, const struct rd_owner *o, const uint8_t *key,
+		    uint32_t klen)
+{
+	return __builtin_expect(s && (s->flags & RD_C_ASK_GUARD), 0) && o->out && key &&
+	       rd_cluster_ask_instead(s, o->part, o->ctx, key, klen, o->out);
+}
+
 static void owner_run(struct wc_mbox_req *req, struct wc_ctx *ctx)
 {
 	struct wc_call *call = &req->u.call;
@@ -70,7 +78,8 @@ static void owner_run(struct wc_mbox_req *req, struct wc_ctx *ctx)
 	struct rd_owner o = { .part = req->part, .ctx = ctx, .s = req->cookie,
 			      .out = call->reply ? &co.out : NULL, .arg0 = call->arg0 };
 
-	run((rd_owner_fn)call->arg, &o);
+	if (!guarded(o.s, &o, call->key, call->klen))
+		run((rd_owner_fn)call->arg, &o);
 	if (co.tail)
 		co.tail->data_len = (uint16_t)(co.out.p - rte_pktmbuf_mtod(co.tail, uint8_t *));
 	call->reply_head = co.head;
@@ -89,7 +98,8 @@ enum rd_res rd_call(struct rd_session *s, const struct rd_route *rt, rd_owner_fn
 		struct rd_owner o = { .part = rt->part, .ctx = env->ctx, .s = s,
 				      .out = reply ? rd_out(s) : NULL, .arg0 = arg0 };
 
-		run(fn, &o);
+		if (!guarded(s, &o, key, klen))
+			run(fn, &o);
 		s->acc += o.acc;
 		s->acc2 += o.acc2;
 		return RD_DONE;

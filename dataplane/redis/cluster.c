@@ -15,6 +15,7 @@
 #include "redis/cmds.h"
 #include "redis/rdutil.h"
 #include "redis/server.h"
+#include "store/kv.h"
 #include "wirecache/slot.h"
 
 uint16_t rd_cluster_arg_slot(const struct resp_arg *a, const struct mc_inq *in)
@@ -146,6 +147,24 @@ static bool has_keys(const struct rd_cmd *c)
 	return c->keys.first > 0 || c->getkeys;
 }
 
+/*
+ * A write admitted on a slot this node is migrating away found its keys
+ * here; by the time its owner call runs, a MIGRATE may have moved them (its
+ * delete runs on the same owner). The owner call then answers ASK instead
+ * of writing a key the target already holds (rd_call_ask_guard). Not for
+ * commands queued in MULTI or EXEC: a transaction's keys are checked at EXEC.
+ */
+static void ask_guard(struct rd_session *s, const struct rd_cluster_map *m,
+		      const struct rd_slot_query *q, bool exec)
+{
+	if (!m || q->slot < 0 || !q->write || q->asking || exec || (s->flags & RD_C_MULTI) ||
+	    m->owner[q->slot] != m->myself || m->migrating[q->slot] == RD_NODE_NONE)
+		return;
+	s->flags |= RD_C_ASK_GUARD;
+	s->ask_slot = (uint16_t)q->slot;
+	s->ask_node = m->migrating[q->slot];
+}
+
 bool rd_cluster_admit(struct rd_session *s, const struct rd_cmd *c)
 {
 	struct rd_server *srv = rd_server(s);
@@ -177,8 +196,10 @@ bool rd_cluster_admit(struct rd_session *s, const struct rd_cmd *c)
 		r = rd_cluster_decide(m, &a.f.q, &node);
 	else
 		r = a.f.q.slot >= 0 ? RD_REDIR_DOWN_UNBOUND : RD_REDIR_NONE;
-	if (r == RD_REDIR_NONE)
+	if (r == RD_REDIR_NONE) {
+		ask_guard(s, m, &a.f.q, exec);
 		return true;
+	}
 	if (m)
 		rd_cluster_redirect_text(m, r, a.f.q.slot, node, msg, sizeof(msg));
 	else
@@ -191,6 +212,24 @@ bool rd_cluster_admit(struct rd_session *s, const struct rd_cmd *c)
 		s->flags |= RD_C_DIRTY_EXEC;
 	}
 	return false;
+}
+
+bool rd_cluster_ask_instead(const struct rd_session *s, struct wc_part *part, struct wc_ctx *ctx,
+			    const uint8_t *key, uint32_t klen, struct mc_out *out)
+{
+	const struct rd_cluster_map *m;
+	char msg[160];
+
+	if (wc_kv_find(part, ctx, key, klen, wc_hash(key, klen)))
+		return false;
+	m = rd_cluster_map_get(rd_server((struct rd_session *)(uintptr_t)s));
+	if (!m || s->ask_node >= m->nnodes)
+		return false;
+	rd_cluster_redirect_text(m, RD_REDIR_ASK, s->ask_slot, s->ask_node, msg, sizeof(msg));
+	mc_out_put(out, "-", 1);
+	mc_out_put(out, msg, strlen(msg));
+	mc_out_put(out, "\r\n", 2);
+	return true;
 }
 
 /* ---- READONLY, READWRITE, ASKING ---- */
@@ -231,6 +270,7 @@ static enum rd_res asking(struct rd_session *s)
 /* ASKING lasts one command (outside MULTI, where it lasts until EXEC), as in Redis. */
 void rd_cluster_command_done(struct rd_session *s)
 {
+	s->flags &= ~RD_C_ASK_GUARD;
 	if ((s->flags & RD_C_ASKING) && !(s->flags & RD_C_MULTI) && (!s->def || s->def->fn != asking))
 		s->flags &= ~RD_C_ASKING;
 }

@@ -168,6 +168,12 @@ enum rd_client_flags {
 	RD_C_KILLED = 1u << 9,		/* CLIENT KILL: close at the next chance */
 	RD_C_CLOSE_AFTER_REPLY = 1u << 10,
 	RD_C_PUBSUB = 1u << 12,		/* subscribed to something (pubsub.c; CLIENT LIST's P) */
+	/*
+	 * this command writes keys of a slot this node is migrating away and was
+	 * admitted because they were here: its owner call answers ASK instead if
+	 * the key is gone by the time it runs (a MIGRATE's delete got there first)
+	 */
+	RD_C_ASK_GUARD = 1u << 13,
 };
 
 /*
@@ -219,6 +225,7 @@ struct rd_session {
 	uint32_t pending;		/* owner calls in flight */
 	uint32_t pending_base;		/* of which not the running handler's (EXEC on an owner) */
 	uint32_t flags;			/* enum rd_client_flags */
+	uint16_t ask_slot, ask_node;	/* with RD_C_ASK_GUARD: the slot and its target */
 	uint64_t id;			/* CLIENT ID */
 	/* the command being parsed or run */
 	struct resp_parser parser;
@@ -488,6 +495,12 @@ void rd_multi_each(const struct rd_session *s,
 bool rd_cluster_admit(struct rd_session *s, const struct rd_cmd *c);
 /* cluster.c: a command finished (ASKING lasts for one) */
 void rd_cluster_command_done(struct rd_session *s);
+/*
+ * cluster.c, on the owner of a guarded write's key (RD_C_ASK_GUARD): true
+ * when the key is gone, with the ASK error written to out instead
+ */
+bool rd_cluster_ask_instead(const struct rd_session *s, struct wc_part *part, struct wc_ctx *ctx,
+			    const uint8_t *key, uint32_t klen, struct mc_out *out);
 
 /* An inline command that is an HTTP request line (proto/xproto.h). */
 bool rd_inline_is_http(const struct rd_session *s);

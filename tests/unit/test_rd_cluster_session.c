@@ -460,6 +460,59 @@ static void shard_channels_route_by_slot(void **state)
 	rd_cluster_map_free(rd_cluster_map_publish(&srv, old));
 }
 
+/*
+ * A slot this node migrates away: a write to a key still here is served
+ * here, one to a key already gone answers ASK (decided at admission); and a
+ * write admitted because its key was here answers ASK instead if the key is
+ * gone by the time its owner call runs (a MIGRATE's delete on the same
+ * owner got there first): rd_cluster_ask_instead, the owner's check.
+ */
+static void migrating_slot_guards_writes(void **state)
+{
+	struct client c = connect_();
+	struct rd_cluster_map *m = rd_cluster_map_new(), *old;
+	struct rd_session *s;
+	char tag[16], want[128], buf[128];
+	struct mc_out o = { .p = (uint8_t *)buf, .end = (uint8_t *)buf + sizeof(buf) };
+
+	(void)state;
+	assert_non_null(m);
+	assert_int_equal(rd_cluster_map_add_node(m, srv.node_id, "198.18.0.11", 6379, 16379,
+						 RD_NODE_MASTER), 0);
+	assert_int_equal(rd_cluster_map_add_node(m, "e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca",
+						 "198.18.0.12", 6380, 16380, RD_NODE_MASTER), 1);
+	m->myself = 0;
+	rd_cluster_map_assign(m, 0, 16383, 0);
+	m->migrating[300] = 1;
+	rd_cluster_map_finish(m);
+	tag_for(300, tag, sizeof(tag));
+	assert_string_equal(cmd(&c, "SET {%s}here v1", tag), "+OK\r\n");
+	old = rd_cluster_map_publish(&srv, m);
+
+	assert_string_equal(cmd(&c, "SET {%s}here v2", tag), "+OK\r\n");
+	assert_false(session_of(&c)->flags & RD_C_ASK_GUARD);	/* one command only */
+	assert_string_equal(cmd(&c, "GET {%s}here", tag), "$2\r\nv2\r\n");
+	snprintf(want, sizeof(want), "-ASK 300 198.18.0.12:6380\r\n");
+	assert_string_equal(cmd(&c, "SET {%s}gone v", tag), want);
+	assert_string_equal(cmd(&c, "INCR {%s}gone", tag), want);
+
+	/* the owner's check, as a guarded call runs it */
+	s = session_of(&c);
+	s->ask_slot = 300;
+	s->ask_node = 1;
+	snprintf(buf, sizeof(buf), "{%s}here", tag);
+	assert_false(rd_cluster_ask_instead(s, h.app.parts[0], &h.lc->ctx, (const uint8_t *)buf,
+					    (uint32_t)strlen(buf), &o));
+	assert_true(o.p == (uint8_t *)buf);			/* nothing written */
+	assert_string_equal(cmd(&c, "DEL {%s}here", tag), ":1\r\n");
+	snprintf(want, sizeof(want), "{%s}here", tag);
+	assert_true(rd_cluster_ask_instead(s, h.app.parts[0], &h.lc->ctx, (const uint8_t *)want,
+					   (uint32_t)strlen(want), &o));
+	assert_int_equal((int)(o.p - (uint8_t *)buf), 27);
+	assert_memory_equal(buf, "-ASK 300 198.18.0.12:6380\r\n", 27);
+	rd_cluster_map_free(rd_cluster_map_publish(&srv, old));
+}
+
 static void keys_in_slot(void **state)
 {
 	struct client c = connect_();
@@ -619,6 +672,7 @@ int main(void)
 		cmocka_unit_test(crossslot_and_select),
 		cmocka_unit_test(transactions),
 		cmocka_unit_test(asking_lasts_one_command),
+		cmocka_unit_test(migrating_slot_guards_writes),
 		cmocka_unit_test(keys_in_slot),
 		cmocka_unit_test(shard_channels_route_by_slot),
 	};
