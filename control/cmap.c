@@ -612,14 +612,20 @@ int cm_map_lines(const struct cm_map *m, const char *myself,
 		 void (*emit)(void *arg, const char *line), void *arg)
 {
 	struct cm_run *runs;
+	struct cm_move_run *mr;
 	char line[256];
 	unsigned nr;
-	int n = 0;
+	int n = 0, me = cm_map_find(m, myself);
 
-	if (cm_map_find(m, myself) < 0)
+	if (me < 0)
 		return -1;
-	if (!(runs = malloc(CM_SLOTS * sizeof(*runs))))
+	runs = malloc(CM_SLOTS * sizeof(*runs));
+	mr = malloc(CM_SLOTS * sizeof(*mr));
+	if (!runs || !mr) {
+		free(runs);
+		free(mr);
 		return -1;
+	}
 	snprintf(line, sizeof(line), "CMAP BEGIN %llu", (unsigned long long)m->epoch);
 	emit(arg, line), n++;
 	for (unsigned i = 0; i < m->nnodes; i++) {
@@ -640,26 +646,19 @@ int cm_map_lines(const struct cm_map *m, const char *myself,
 		emit(arg, line), n++;
 	}
 	free(runs);
-	{
-		struct cm_move_run *mr = malloc(CM_SLOTS * sizeof(*mr));
-		int me = cm_map_find(m, myself);
+	/* this node's moves: what it sends (migrating), then what it takes (importing) */
+	for (int w = 0; w < 2; w++) {
+		unsigned k = cm_map_move_runs(m, w ? 'I' : 'M', mr, CM_SLOTS);
 
-		if (!mr)
-			return -1;
-		for (int w = 0; w < 2; w++) {
-			unsigned k = cm_map_move_runs(m, w ? 'I' : 'M', mr, CM_SLOTS);
-
-			for (unsigned i = 0; i < k; i++) {
-				if (mr[i].a != me)
-					continue;
-				snprintf(line, sizeof(line), "CMAP %s %u %u %s",
-					 w ? "IMPORTING" : "MIGRATING", mr[i].from, mr[i].to,
-					 m->nodes[mr[i].b].id);
-				emit(arg, line), n++;
-			}
+		for (unsigned i = 0; i < k; i++) {
+			if (mr[i].a != me)
+				continue;
+			snprintf(line, sizeof(line), "CMAP %s %u %u %s", w ? "IMPORTING" : "MIGRATING",
+				 mr[i].from, mr[i].to, m->nodes[mr[i].b].id);
+			emit(arg, line), n++;
 		}
-		free(mr);
 	}
+	free(mr);
 	emit(arg, "CMAP COMMIT"), n++;
 	return n;
 }

@@ -22,7 +22,7 @@ struct cp_creq {
 	char prefix[160];
 	struct cm_map *map;		/* scratch */
 	pthread_t thread;
-	volatile int stop;
+	int stop;			/* __atomic */
 	pthread_mutex_t mu;
 	uint64_t ok, refused;
 };
@@ -185,7 +185,7 @@ static bool answer(struct cp_creq *q, const char *reply)
 
 static void pause_ms(struct cp_creq *q, unsigned ms)
 {
-	for (unsigned t = 0; t < ms && !q->stop; t += 50)
+	for (unsigned t = 0; t < ms && !__atomic_load_n(&q->stop, __ATOMIC_ACQUIRE); t += 50)
 		nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
 }
 
@@ -196,7 +196,7 @@ static void *creq_main(void *arg)
 	bool said_unsupported = false, said_detached = false;
 
 	snprintf(cmd, sizeof(cmd), "CREQ NEXT %u", CREQ_POLL_MS);
-	while (!q->stop) {
+	while (!__atomic_load_n(&q->stop, __ATOMIC_ACQUIRE)) {
 		int rc;
 
 		if (!dpconn_attached(&q->dp)) {
@@ -262,7 +262,7 @@ void cp_creq_stop(struct cp_creq *q)
 {
 	if (!q)
 		return;
-	q->stop = 1;
+	__atomic_store_n(&q->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(q->thread, NULL);
 	dpconn_detach(&q->dp);
 	etcd_free(&q->etcd);
