@@ -178,6 +178,9 @@ static void print_map(const struct ctl_cc *c, const struct cm_map *m, const stru
 {
 	printf("cluster %s: epoch %llu, %u node(s), %u of %u slots assigned\n", c->name,
 	       (unsigned long long)m->epoch, m->nnodes, cm_map_assigned(m), CM_SLOTS);
+	if (cm_map_open(m))
+		printf("slot moves open: %u slot(s) migrating/importing (cluster check lists them)\n",
+		       cm_map_open(m));
 	printf("%-10s %-21s %-7s %-7s %6s  %-24s %s\n", "id", "address", "mc port", "role", "slots",
 	       "ranges", "alive");
 	/* in slot order: by each node's first slot, nodes without slots last */

@@ -217,8 +217,11 @@ static void *fake_main(void *arg)
 			}
 			fk.inlen[k] += (size_t)r;
 			for (char *nl; fk.cfd[k] >= 0 && (nl = memchr(buf, '\n', fk.inlen[k]));) {
+				char line[sizeof(fk.in[0])];	/* not inside fk: fake_line writes fk */
+
 				*nl = 0;
-				fake_line(k, buf);
+				memcpy(line, buf, (size_t)(nl - buf) + 1);
+				fake_line(k, line);
 				fk.inlen[k] -= (size_t)(nl + 1 - buf);
 				memmove(buf, nl + 1, fk.inlen[k]);
 			}
