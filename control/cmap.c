@@ -1,10 +1,12 @@
 /*
- * cmap.c - the cluster map's JSON, even split, runs and I1 lines (see cmap.h).
+ * cmap.c - the cluster map's JSON, even split, runs, SETSLOT and I1 lines
+ * (see cmap.h).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cmap.h"
 
@@ -137,7 +139,7 @@ void cm_map_init(struct cm_map *m)
 	m->epoch = 0;
 	m->nnodes = 0;
 	for (unsigned s = 0; s < CM_SLOTS; s++)
-		m->slot[s] = -1;
+		m->slot[s] = m->mig_src[s] = m->mig_dst[s] = m->imp_dst[s] = m->imp_src[s] = -1;
 }
 
 int cm_map_find(const struct cm_map *m, const char *id)
@@ -160,15 +162,38 @@ int cm_map_remove(struct cm_map *m, const char *id)
 {
 	int idx = cm_map_find(m, id);
 
-	if (idx < 0 || cm_map_slots_of(m, idx) != 0)
+	if (idx < 0 || cm_map_slots_of(m, idx) != 0 || cm_map_in_move(m, idx))
 		return -1;
 	memmove(&m->nodes[idx], &m->nodes[idx + 1],
 		(m->nnodes - (unsigned)idx - 1) * sizeof(m->nodes[0]));
 	m->nnodes--;
-	for (unsigned s = 0; s < CM_SLOTS; s++)
-		if (m->slot[s] > idx)
-			m->slot[s]--;
+	for (unsigned s = 0; s < CM_SLOTS; s++) {
+		int16_t *a[] = { &m->slot[s], &m->mig_src[s], &m->mig_dst[s], &m->imp_dst[s],
+				 &m->imp_src[s] };
+
+		for (unsigned k = 0; k < 5; k++)
+			if (*a[k] > idx)
+				(*a[k])--;
+	}
 	return 0;
+}
+
+bool cm_map_in_move(const struct cm_map *m, int idx)
+{
+	for (unsigned s = 0; s < CM_SLOTS; s++)
+		if (m->mig_src[s] == idx || m->mig_dst[s] == idx || m->imp_dst[s] == idx ||
+		    m->imp_src[s] == idx)
+			return true;
+	return false;
+}
+
+unsigned cm_map_open(const struct cm_map *m)
+{
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < CM_SLOTS; s++)
+		n += m->mig_src[s] >= 0 || m->imp_dst[s] >= 0;
+	return n;
 }
 
 unsigned cm_map_slots_of(const struct cm_map *m, int idx)
@@ -225,9 +250,185 @@ unsigned cm_map_runs(const struct cm_map *m, struct cm_run *out, unsigned max)
 	return n;
 }
 
+unsigned cm_map_move_runs(const struct cm_map *m, char which, struct cm_move_run *out,
+			  unsigned max)
+{
+	const int16_t *a = which == 'M' ? m->mig_src : m->imp_dst;
+	const int16_t *b = which == 'M' ? m->mig_dst : m->imp_src;
+	struct cm_move_run cur = { 0, 0, -1, -1 };
+	unsigned n = 0;
+
+	for (unsigned s = 0; s < CM_SLOTS; s++) {
+		if (a[s] < 0 || b[s] < 0)
+			continue;
+		if (n && cur.a == a[s] && cur.b == b[s] && cur.to + 1 == s) {
+			cur.to = s;
+		} else {
+			cur = (struct cm_move_run){ s, s, a[s], b[s] };
+			n++;
+		}
+		if (n <= max)
+			out[n - 1] = cur;
+	}
+	return n;
+}
+
+/* ---- CLUSTER SETSLOT ---- */
+
+int cm_setslot_op_parse(const char *word, enum cm_setslot_op *op)
+{
+	static const char *const names[] = { "MIGRATING", "IMPORTING", "STABLE", "NODE" };
+
+	for (unsigned i = 0; i < 4; i++)
+		if (strcasecmp(word, names[i]) == 0) {
+			*op = (enum cm_setslot_op)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* A node named by a SETSLOT: its index, or -1 with Redis's text in err. */
+static int target(const struct cm_map *m, const char *id, const char *unknown, char *err,
+		  size_t errlen)
+{
+	int idx = id ? cm_map_find(m, id) : -1;
+
+	if (idx < 0) {
+		snprintf(err, errlen, unknown, id ? id : "");
+		return -1;
+	}
+	if (m->nodes[idx].replica) {
+		snprintf(err, errlen, "ERR Target node is not a master");
+		return -1;
+	}
+	return idx;
+}
+
+/* One slot: 1 changed (or would, with dry), 0 nothing to do, -1 refused. */
+static int setslot_one(struct cm_map *m, int me, unsigned s, enum cm_setslot_op op,
+		       const char *id, uint64_t new_epoch, bool dry, char *err, size_t errlen)
+{
+	int t;
+
+	switch (op) {
+	case CM_SETSLOT_MIGRATING:
+		if (me < 0 || m->slot[s] != me) {
+			snprintf(err, errlen, "ERR I'm not the owner of hash slot %u", s);
+			return -1;
+		}
+		if ((t = target(m, id, "ERR I don't know about node %s", err, errlen)) < 0)
+			return -1;
+		if (m->mig_src[s] == me && m->mig_dst[s] == t)
+			return 0;
+		if (!dry)
+			m->mig_src[s] = (int16_t)me, m->mig_dst[s] = (int16_t)t;
+		return 1;
+	case CM_SETSLOT_IMPORTING:
+		if (me >= 0 && m->slot[s] == me) {
+			snprintf(err, errlen, "ERR I'm already the owner of hash slot %u", s);
+			return -1;
+		}
+		if (me < 0) {
+			/* a node outside the map has no entries to hold (Redis always knows itself) */
+			snprintf(err, errlen, "ERR I don't know about node %s", id ? id : "");
+			return -1;
+		}
+		if ((t = target(m, id, "ERR I don't know about node %s", err, errlen)) < 0)
+			return -1;
+		if (m->imp_dst[s] == me && m->imp_src[s] == t)
+			return 0;
+		if (!dry)
+			m->imp_dst[s] = (int16_t)me, m->imp_src[s] = (int16_t)t;
+		return 1;
+	case CM_SETSLOT_STABLE: {
+		bool mig = me >= 0 && m->mig_src[s] == me, imp = me >= 0 && m->imp_dst[s] == me;
+
+		if (!mig && !imp)
+			return 0;
+		if (!dry) {
+			if (mig)
+				m->mig_src[s] = m->mig_dst[s] = -1;
+			if (imp)
+				m->imp_dst[s] = m->imp_src[s] = -1;
+		}
+		return 1;
+	}
+	case CM_SETSLOT_NODE:
+		if ((t = target(m, id, "ERR Unknown node %s", err, errlen)) < 0)
+			return -1;
+		if (m->slot[s] == t && m->mig_src[s] < 0 && m->imp_dst[s] < 0)
+			return 0;
+		if (!dry) {
+			m->slot[s] = (int16_t)t;
+			m->mig_src[s] = m->mig_dst[s] = m->imp_dst[s] = m->imp_src[s] = -1;
+			m->nodes[t].config_epoch = new_epoch;
+		}
+		return 1;
+	}
+	snprintf(err, errlen, "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try "
+		 "CLUSTER HELP");
+	return -1;
+}
+
+int cm_setslot_many(struct cm_map *m, const char *myself, const uint8_t *slots,
+		    enum cm_setslot_op op, const char *id, uint64_t new_epoch, char *err,
+		    size_t errlen)
+{
+	int me = myself ? cm_map_find(m, myself) : -1, n = 0;
+
+	/* every slot is checked alone (one slot's change never decides another's) */
+	for (unsigned s = 0; s < CM_SLOTS; s++)
+		if ((slots[s / 8] >> (s % 8) & 1) &&
+		    setslot_one(m, me, s, op, id, new_epoch, true, err, errlen) < 0)
+			return -1;
+	for (unsigned s = 0; s < CM_SLOTS; s++)
+		if (slots[s / 8] >> (s % 8) & 1)
+			n += setslot_one(m, me, s, op, id, new_epoch, false, err, errlen) > 0;
+	return n;
+}
+
+int cm_setslot(struct cm_map *m, const char *myself, unsigned slot, enum cm_setslot_op op,
+	       const char *id, char *err, size_t errlen)
+{
+	int rc;
+
+	if (slot >= CM_SLOTS) {
+		snprintf(err, errlen, "ERR Invalid or out of range slot");
+		return -1;
+	}
+	rc = setslot_one(m, myself ? cm_map_find(m, myself) : -1, slot, op, id, m->epoch + 1,
+			 false, err, errlen);
+	if (rc > 0)
+		m->epoch++;
+	return rc;
+}
+
+/* "migrating"/"importing" as [[from,to,a-id,b-id],...], left out when empty. */
+static int moves(const struct cm_map *m, char which, json_t *o, const char *key)
+{
+	struct cm_move_run *runs = malloc(CM_SLOTS * sizeof(*runs));
+	unsigned nr;
+	json_t *a;
+
+	if (!runs)
+		return -1;
+	nr = cm_map_move_runs(m, which, runs, CM_SLOTS);
+	if (nr) {
+		a = json_array();
+		for (unsigned i = 0; i < nr; i++)
+			json_array_append_new(a, json_pack("[i,i,s,s]", (int)runs[i].from,
+							   (int)runs[i].to,
+							   m->nodes[runs[i].a].id,
+							   m->nodes[runs[i].b].id));
+		json_object_set_new(o, key, a);
+	}
+	free(runs);
+	return 0;
+}
+
 json_t *cm_map_to_json(const struct cm_map *m)
 {
-	json_t *nodes = json_object(), *slots = json_array();
+	json_t *o, *nodes = json_object(), *slots = json_array();
 	struct cm_run *runs = malloc(CM_SLOTS * sizeof(*runs));
 	unsigned nr;
 
@@ -245,8 +446,13 @@ json_t *cm_map_to_json(const struct cm_map *m)
 							       (int)runs[i].to,
 							       m->nodes[runs[i].node].id));
 	free(runs);
-	return json_pack("{s:I,s:o,s:o}", "epoch", (json_int_t)m->epoch, "nodes", nodes, "slots",
-			 slots);
+	o = json_pack("{s:I,s:o,s:o}", "epoch", (json_int_t)m->epoch, "nodes", nodes, "slots",
+		      slots);
+	if (o && (moves(m, 'M', o, "migrating") != 0 || moves(m, 'I', o, "importing") != 0)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 char *cm_map_dumps(const struct cm_map *m)
@@ -256,6 +462,63 @@ char *cm_map_dumps(const struct cm_map *m)
 
 	json_decref(o);
 	return s;
+}
+
+/* "migrating" ('M': [from,to,src,dst]) or "importing" ('I': [from,to,dst,src]); NULL: none. */
+static int parse_moves(struct cm_map *m, const json_t *arr, char which, char *err, size_t errlen)
+{
+	const char *key = which == 'M' ? "migrating" : "importing";
+	int16_t *a = which == 'M' ? m->mig_src : m->imp_dst;
+	int16_t *b = which == 'M' ? m->mig_dst : m->imp_src;
+	const json_t *r;
+	size_t i;
+
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr)) {
+		snprintf(err, errlen, "\"%s\" wants [[from, to, id, id], ...]", key);
+		return -1;
+	}
+	json_array_foreach(arr, i, r) {
+		json_t *f = json_array_get(r, 0), *t = json_array_get(r, 1);
+		const char *ia = json_string_value(json_array_get(r, 2));
+		const char *ib = json_string_value(json_array_get(r, 3));
+		json_int_t from, to;
+		int xa, xb;
+
+		if (json_array_size(r) != 4 || !json_is_integer(f) || !json_is_integer(t) || !ia ||
+		    !ib) {
+			snprintf(err, errlen, "%s range %zu is not [from, to, id, id]", key, i);
+			return -1;
+		}
+		from = json_integer_value(f);
+		to = json_integer_value(t);
+		if (from < 0 || to >= CM_SLOTS || from > to) {
+			snprintf(err, errlen, "%s range %lld-%lld is outside 0-16383 or reversed",
+				 key, (long long)from, (long long)to);
+			return -1;
+		}
+		if ((xa = cm_map_find(m, ia)) < 0 || (xb = cm_map_find(m, ib)) < 0) {
+			snprintf(err, errlen, "%s %lld-%lld names %.40s, not in the map", key,
+				 (long long)from, (long long)to, xa < 0 ? ia : ib);
+			return -1;
+		}
+		if (xa == xb) {
+			snprintf(err, errlen, "%s %lld-%lld: a node moving slots to itself", key,
+				 (long long)from, (long long)to);
+			return -1;
+		}
+		for (json_int_t s = from; s <= to; s++) {
+			if (a[s] >= 0) {
+				snprintf(err, errlen, "slot %lld is in two %s ranges", (long long)s,
+					 key);
+				return -1;
+			}
+			a[s] = (int16_t)xa;
+			b[s] = (int16_t)xb;
+		}
+	}
+	return 0;
 }
 
 int cm_map_parse(const char *text, size_t len, struct cm_map *m, char *err, size_t errlen)
@@ -334,6 +597,9 @@ int cm_map_parse(const char *text, size_t len, struct cm_map *m, char *err, size
 			m->slot[s] = (int16_t)idx;
 		}
 	}
+	if (parse_moves(m, json_object_get(o, "migrating"), 'M', err, errlen) != 0 ||
+	    parse_moves(m, json_object_get(o, "importing"), 'I', err, errlen) != 0)
+		goto fail;
 	json_decref(o);
 	return 0;
 fail:
@@ -346,14 +612,20 @@ int cm_map_lines(const struct cm_map *m, const char *myself,
 		 void (*emit)(void *arg, const char *line), void *arg)
 {
 	struct cm_run *runs;
+	struct cm_move_run *mr;
 	char line[256];
 	unsigned nr;
-	int n = 0;
+	int n = 0, me = cm_map_find(m, myself);
 
-	if (cm_map_find(m, myself) < 0)
+	if (me < 0)
 		return -1;
-	if (!(runs = malloc(CM_SLOTS * sizeof(*runs))))
+	runs = malloc(CM_SLOTS * sizeof(*runs));
+	mr = malloc(CM_SLOTS * sizeof(*mr));
+	if (!runs || !mr) {
+		free(runs);
+		free(mr);
 		return -1;
+	}
 	snprintf(line, sizeof(line), "CMAP BEGIN %llu", (unsigned long long)m->epoch);
 	emit(arg, line), n++;
 	for (unsigned i = 0; i < m->nnodes; i++) {
@@ -374,6 +646,19 @@ int cm_map_lines(const struct cm_map *m, const char *myself,
 		emit(arg, line), n++;
 	}
 	free(runs);
+	/* this node's moves: what it sends (migrating), then what it takes (importing) */
+	for (int w = 0; w < 2; w++) {
+		unsigned k = cm_map_move_runs(m, w ? 'I' : 'M', mr, CM_SLOTS);
+
+		for (unsigned i = 0; i < k; i++) {
+			if (mr[i].a != me)
+				continue;
+			snprintf(line, sizeof(line), "CMAP %s %u %u %s", w ? "IMPORTING" : "MIGRATING",
+				 mr[i].from, mr[i].to, m->nodes[mr[i].b].id);
+			emit(arg, line), n++;
+		}
+	}
+	free(mr);
 	emit(arg, "CMAP COMMIT"), n++;
 	return n;
 }

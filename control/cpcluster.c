@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cpcluster.h"
+#include "cpcreq.h"
 #include "etcd.h"
 
 struct cp_cluster {
@@ -20,6 +21,7 @@ struct cp_cluster {
 	struct cp_core *core;
 	struct etcd etcd;		/* the thread's own */
 	struct etcd_watch *watch;
+	struct cp_creq *creq;		/* SETSLOT requests (its own thread) */
 	pthread_t thread;
 	bool stop, dirty;
 	char urls[512], name[64], prefix[160], http[64];
@@ -346,7 +348,7 @@ static void push_map(struct cp_cluster *cl)
 		pthread_mutex_unlock(&cl->mu);
 		return;
 	}
-	ls.cap = cl->map->nnodes + CM_SLOTS + 2;
+	ls.cap = cl->map->nnodes + 3 * CM_SLOTS + 2;	/* slots, migrating, importing runs */
 	ls.l = calloc(ls.cap, sizeof(*ls.l));
 	if (!ls.l)
 		return;
@@ -420,6 +422,26 @@ static void *cluster_main(void *arg)
 	return NULL;
 }
 
+void cp_cluster_wake(struct cp_cluster *cl)
+{
+	pthread_mutex_lock(&cl->mu);
+	cl->dirty = true;
+	pthread_cond_signal(&cl->cv);
+	pthread_mutex_unlock(&cl->mu);
+}
+
+bool cp_cluster_self_id(struct cp_cluster *cl, char id[CM_ID_LEN + 1])
+{
+	bool have;
+
+	pthread_mutex_lock(&cl->mu);
+	have = cl->have_id;
+	if (have)
+		memcpy(id, cl->self.id, CM_ID_LEN + 1);
+	pthread_mutex_unlock(&cl->mu);
+	return have;
+}
+
 static void on_watch(void *arg, enum etcd_event_type type, const struct etcd_kv *kv)
 {
 	struct cp_cluster *cl = arg;
@@ -467,6 +489,16 @@ struct cp_cluster *cp_cluster_start(struct cp_core *core, const struct cp_cluste
 		etcd_free(&cl->etcd);
 		goto fail;
 	}
+	{
+		struct cp_creq_opts qo = { .socket = core->dp.path, .etcd = o->etcd,
+					   .prefix = cl->prefix,
+					   .etcd_timeout_ms = cl->etcd.timeout_ms };
+
+		if (!(cl->creq = cp_creq_start(cl, &qo, err, errlen))) {
+			cp_cluster_stop(cl);
+			return NULL;
+		}
+	}
 	return cl;
 fail:
 	if (cl) {
@@ -481,6 +513,7 @@ void cp_cluster_stop(struct cp_cluster *cl)
 {
 	if (!cl)
 		return;
+	cp_creq_stop(cl->creq);
 	pthread_mutex_lock(&cl->mu);
 	cl->stop = true;
 	pthread_cond_signal(&cl->cv);
@@ -496,6 +529,34 @@ void cp_cluster_stop(struct cp_cluster *cl)
 }
 
 /* ---- what it shows ---- */
+
+/* Slots in migrating ('M') or importing ('I') entries: this node's (*mine) and the map's. */
+static void move_counts(const struct cp_cluster *cl, char which, unsigned *mine, unsigned *all)
+{
+	int me = cl->have_map && cl->have_id ? cm_map_find(cl->map, cl->self.id) : -1;
+	const int16_t *a = which == 'M' ? cl->map->mig_src : cl->map->imp_dst;
+
+	*mine = *all = 0;
+	if (!cl->have_map)
+		return;
+	for (unsigned s = 0; s < CM_SLOTS; s++) {
+		*all += a[s] >= 0;
+		*mine += me >= 0 && a[s] == me;
+	}
+}
+
+/* The map's migrating or importing entries as in etcd ([from, to, id, id], ...). */
+static json_t *move_list(const struct cp_cluster *cl, char which, struct cm_move_run *runs)
+{
+	json_t *a = json_array();
+	unsigned n = cl->have_map && runs ? cm_map_move_runs(cl->map, which, runs, CM_SLOTS) : 0;
+
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("[i,i,s,s]", (int)runs[i].from, (int)runs[i].to,
+						   cl->map->nodes[runs[i].a].id,
+						   cl->map->nodes[runs[i].b].id));
+	return a;
+}
 
 static json_t *str_or_null(const char *s)
 {
@@ -551,6 +612,27 @@ json_t *cp_cluster_json(struct cp_cluster *cl)
 		json_array_append_new(nodes, x);
 	}
 	json_object_set_new(o, "nodes", nodes);
+	/* slot moves: the map's entries, this node's share, what is left to move */
+	{
+		struct cm_move_run *mr = malloc(CM_SLOTS * sizeof(*mr));
+		unsigned mm, ma, im, ia;
+		uint64_t ok, refused;
+
+		move_counts(cl, 'M', &mm, &ma);
+		move_counts(cl, 'I', &im, &ia);
+		json_object_set_new(o, "migrating", move_list(cl, 'M', mr));
+		json_object_set_new(o, "importing", move_list(cl, 'I', mr));
+		free(mr);
+		json_object_set_new(o, "slots_migrating", json_integer(mm));
+		json_object_set_new(o, "slots_importing", json_integer(im));
+		json_object_set_new(o, "map_slots_migrating", json_integer(ma));
+		json_object_set_new(o, "map_slots_importing", json_integer(ia));
+		json_object_set_new(o, "slots_to_move",
+				    json_integer(cl->have_map ? cm_map_open(cl->map) : 0));
+		cp_creq_counts(cl->creq, &ok, &refused);
+		json_object_set_new(o, "setslot_ok", json_integer((json_int_t)ok));
+		json_object_set_new(o, "setslot_refused", json_integer((json_int_t)refused));
+	}
 	/* registered but not in the map (yet) */
 	{
 		json_t *extra = json_array();
@@ -594,5 +676,27 @@ void cp_cluster_prom(struct cp_cluster *cl, struct buf *b)
 	buf_printf(b, "# HELP wirecache_cluster_nodes_alive Nodes registered in etcd.\n"
 		   "# TYPE wirecache_cluster_nodes_alive gauge\nwirecache_cluster_nodes_alive %u\n",
 		   cl->nalive);
+	{
+		unsigned mm, ma, im, ia;
+
+		move_counts(cl, 'M', &mm, &ma);
+		move_counts(cl, 'I', &im, &ia);
+		buf_printf(b, "# HELP wirecache_cluster_slots_migrating Slots this node is sending "
+			   "to another (migrating entries of the map).\n"
+			   "# TYPE wirecache_cluster_slots_migrating gauge\n"
+			   "wirecache_cluster_slots_migrating %u\n", mm);
+		buf_printf(b, "# HELP wirecache_cluster_slots_importing Slots this node is taking "
+			   "from another (importing entries of the map).\n"
+			   "# TYPE wirecache_cluster_slots_importing gauge\n"
+			   "wirecache_cluster_slots_importing %u\n", im);
+		buf_printf(b, "# HELP wirecache_cluster_map_slots_migrating Slots with a migrating "
+			   "entry in the whole map.\n"
+			   "# TYPE wirecache_cluster_map_slots_migrating gauge\n"
+			   "wirecache_cluster_map_slots_migrating %u\n", ma);
+		buf_printf(b, "# HELP wirecache_cluster_map_slots_importing Slots with an "
+			   "importing entry in the whole map.\n"
+			   "# TYPE wirecache_cluster_map_slots_importing gauge\n"
+			   "wirecache_cluster_map_slots_importing %u\n", ia);
+	}
 	pthread_mutex_unlock(&cl->mu);
 }

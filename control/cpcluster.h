@@ -8,6 +8,9 @@
  * every re-attachment to the dataplane. The last map read is kept: with etcd
  * unreachable nothing changes in the dataplane, only etcd_up goes false.
  *
+ * With it runs the CREQ thread (cpcreq.h): the dataplane's CLUSTER SETSLOT
+ * requests answered with etcd transactions on the map.
+ *
  * What it knows is served as GET /api/cluster, "etcd" in /api/status, and
  * the wirecache_etcd_up gauge in /metrics.
  */
@@ -43,6 +46,11 @@ json_t *cp_cluster_json(struct cp_cluster *cl);
 int cp_cluster_etcd_up(struct cp_cluster *cl);
 /* the cluster gauges for /metrics */
 void cp_cluster_prom(struct cp_cluster *cl, struct buf *b);
+
+/* Wake the thread to read etcd and push the map now (after a change it made). */
+void cp_cluster_wake(struct cp_cluster *cl);
+/* This node's id into id (from the dataplane's ID): false while not known. */
+bool cp_cluster_self_id(struct cp_cluster *cl, char id[CM_ID_LEN + 1]);
 
 /* The prefix of a cluster's keys: "/wirecache/<name>/". -1 when name is not valid. */
 int cp_cluster_prefix(const char *name, char *out, size_t n);

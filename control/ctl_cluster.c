@@ -26,12 +26,6 @@
 #include "etcd.h"
 #include "httpc.h"
 
-struct cc {
-	struct etcd etcd;
-	char prefix[96], name[64];
-	bool json;
-	unsigned timeout_ms;
-};
 
 struct registry {
 	struct cm_node nodes[CM_NODES_MAX];
@@ -44,18 +38,23 @@ static int usage(const char *msg, const char *arg)
 	fprintf(stderr, "wirecachectl cluster: ");
 	fprintf(stderr, msg, arg);
 	fprintf(stderr, "\nUsage: wirecachectl cluster create [ID...] | info | check | add-node ID | "
-		"del-node ID\n                    --etcd URL[,URL...] [--cluster-name NAME]\n");
+		"del-node ID\n                    --etcd URL[,URL...] [--cluster-name NAME]\n"
+		"       wirecachectl cluster reshard --from ID --to ID --slots N [--pipeline 100]\n"
+		"                    [--batch 256] [--auth PW] [--netns NAME] --etcd URL...\n"
+		"       wirecachectl cluster rebalance [--use-empty-masters] [--weight ID=W]...\n"
+		"                    [--pipeline 100] [--batch 256] [--auth PW] [--netns NAME] "
+		"--etcd URL...\n");
 	return 2;
 }
 
-static int etcd_failed(const struct cc *c)
+int ctl_cc_etcd_failed(const struct ctl_cc *c)
 {
 	fprintf(stderr, "wirecachectl: %s\n", c->etcd.err);
 	return 1;
 }
 
 /* The registered (live) nodes, in order of registration. 0, or -1 (etcd failed). */
-static int read_registry(struct cc *c, struct registry *reg)
+static int read_registry(struct ctl_cc *c, struct registry *reg)
 {
 	char key[160];
 	struct etcd_range r;
@@ -99,8 +98,12 @@ static int reg_find(const struct registry *reg, const char *id)
 	return -1;
 }
 
-/* The map: 1 read (m, *rev), 0 none, -1 etcd failed or a bad map (printed). */
-static int read_map(struct cc *c, struct cm_map *m, int64_t *rev)
+static int etcd_failed(const struct ctl_cc *c)
+{
+	return ctl_cc_etcd_failed(c);
+}
+
+int ctl_cc_read_map(struct ctl_cc *c, struct cm_map *m, int64_t *rev)
 {
 	char key[160], err[256];
 	struct etcd_range r;
@@ -124,7 +127,7 @@ static int read_map(struct cc *c, struct cm_map *m, int64_t *rev)
 }
 
 /* Write m if the map key is still at rev (0: absent). 0 done, 1 (printed) not. */
-static int write_map(struct cc *c, const struct cm_map *m, int64_t rev)
+static int write_map(struct ctl_cc *c, const struct cm_map *m, int64_t rev)
 {
 	char key[160], *text = cm_map_dumps(m);
 	struct etcd_cmp cmp = { key, rev ? ETCD_CMP_MOD : ETCD_CMP_CREATE, rev };
@@ -171,10 +174,13 @@ static void slot_text(const struct cm_map *m, int idx, char *out, size_t n)
 		snprintf(out, n, "-");
 }
 
-static void print_map(const struct cc *c, const struct cm_map *m, const struct registry *reg)
+static void print_map(const struct ctl_cc *c, const struct cm_map *m, const struct registry *reg)
 {
 	printf("cluster %s: epoch %llu, %u node(s), %u of %u slots assigned\n", c->name,
 	       (unsigned long long)m->epoch, m->nnodes, cm_map_assigned(m), CM_SLOTS);
+	if (cm_map_open(m))
+		printf("slot moves open: %u slot(s) migrating/importing (cluster check lists them)\n",
+		       cm_map_open(m));
 	printf("%-10s %-21s %-7s %-7s %6s  %-24s %s\n", "id", "address", "mc port", "role", "slots",
 	       "ranges", "alive");
 	/* in slot order: by each node's first slot, nodes without slots last */
@@ -223,12 +229,12 @@ static void print_json_doc(const struct cm_map *m, const struct registry *reg)
 	json_decref(o);
 }
 
-static int cmd_create(struct cc *c, int argc, char **argv)
+static int cmd_create(struct ctl_cc *c, int argc, char **argv)
 {
 	static struct cm_map m;
 	static struct registry reg;
 	int64_t rev = 0;
-	int rc = read_map(c, &m, &rev);
+	int rc = ctl_cc_read_map(c, &m, &rev);
 
 	if (rc < 0)
 		return 1;
@@ -279,12 +285,12 @@ static int cmd_create(struct cc *c, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_info(struct cc *c)
+static int cmd_info(struct ctl_cc *c)
 {
 	static struct cm_map m;
 	static struct registry reg;
 	int64_t rev = 0;
-	int rc = read_map(c, &m, &rev);
+	int rc = ctl_cc_read_map(c, &m, &rev);
 
 	if (rc < 0)
 		return 1;
@@ -308,7 +314,7 @@ static int cmd_info(struct cc *c)
 }
 
 /* What node n's control plane says: 0 it runs epoch, 1 (with why) not. */
-static int node_check(const struct cc *c, const struct cm_node *n, uint64_t epoch, char *why,
+static int node_check(const struct ctl_cc *c, const struct cm_node *n, uint64_t epoch, char *why,
 		      size_t wn)
 {
 	struct http_target t;
@@ -355,13 +361,37 @@ static int node_check(const struct cc *c, const struct cm_node *n, uint64_t epoc
 	return rc;
 }
 
-static int cmd_check(struct cc *c)
+/* Open slots (a move left unfinished), by source and target. */
+static void print_open(const struct cm_map *m)
+{
+	struct cm_move_run *r = malloc(CM_SLOTS * sizeof(*r));
+	unsigned n;
+
+	printf("  [FAIL] %u slot(s) open (migrating/importing: a slot move not finished)\n",
+	       cm_map_open(m));
+	if (!r)
+		return;
+	for (int w = 0; w < 2; w++) {
+		n = cm_map_move_runs(m, w ? 'I' : 'M', r, CM_SLOTS);
+		for (unsigned i = 0; i < n && i < 20; i++)
+			printf("         slots %u-%u %s: %.8s %s %.8s\n", r[i].from, r[i].to,
+			       w ? "importing" : "migrating", m->nodes[r[i].a].id,
+			       w ? "from" : "to", m->nodes[r[i].b].id);
+		if (n > 20)
+			printf("         ... %u more %s ranges\n", n - 20, w ? "importing" : "migrating");
+	}
+	printf("         finish with: wirecachectl cluster reshard --from SRC --to DST (it resumes "
+	       "open slots)\n");
+	free(r);
+}
+
+static int cmd_check(struct ctl_cc *c)
 {
 	static struct cm_map m;
 	static struct registry reg;
 	int64_t rev = 0;
-	unsigned bad = 0, unassigned, dead_slots = 0;
-	int rc = read_map(c, &m, &rev);
+	unsigned bad = 0, unassigned, dead_slots = 0, open;
+	int rc = ctl_cc_read_map(c, &m, &rev);
 	json_t *out = json_array();
 
 	if (rc <= 0) {
@@ -376,6 +406,7 @@ static int cmd_check(struct cc *c)
 		return etcd_failed(c);
 	}
 	unassigned = CM_SLOTS - cm_map_assigned(&m);
+	open = cm_map_open(&m);
 	for (unsigned s = 0; s < CM_SLOTS; s++)
 		dead_slots += m.slot[s] >= 0 && reg_find(&reg, m.nodes[m.slot[s]].id) < 0;
 	if (!c->json)
@@ -398,10 +429,10 @@ static int cmd_check(struct cc *c)
 			       m.nodes[i].ip, m.nodes[i].port, why);
 	}
 	if (c->json) {
-		json_t *o = json_pack("{s:I,s:i,s:i,s:o,s:b}", "epoch", (json_int_t)m.epoch,
+		json_t *o = json_pack("{s:I,s:i,s:i,s:i,s:o,s:b}", "epoch", (json_int_t)m.epoch,
 				      "unassigned_slots", (int)unassigned, "slots_on_dead_nodes",
-				      (int)dead_slots, "nodes", out,
-				      "ok", !bad && !unassigned && !dead_slots);
+				      (int)dead_slots, "open_slots", (int)open, "nodes", out,
+				      "ok", !bad && !unassigned && !dead_slots && !open);
 
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		putchar('\n');
@@ -412,19 +443,21 @@ static int cmd_check(struct cc *c)
 			printf("  [FAIL] %u slot(s) not assigned\n", unassigned);
 		if (dead_slots)
 			printf("  [FAIL] %u slot(s) on nodes that are not alive\n", dead_slots);
-		printf("%s\n", !bad && !unassigned && !dead_slots
+		if (open)
+			print_open(&m);
+		printf("%s\n", !bad && !unassigned && !dead_slots && !open
 				       ? "[OK] all 16384 slots covered, every dataplane runs the map"
 				       : "check FAILED");
 	}
-	return !bad && !unassigned && !dead_slots ? 0 : 1;
+	return !bad && !unassigned && !dead_slots && !open ? 0 : 1;
 }
 
-static int cmd_add_del(struct cc *c, bool add, const char *id)
+static int cmd_add_del(struct ctl_cc *c, bool add, const char *id)
 {
 	static struct cm_map m;
 	static struct registry reg;
 	int64_t rev = 0;
-	int rc = read_map(c, &m, &rev), k;
+	int rc = ctl_cc_read_map(c, &m, &rev), k;
 
 	if (!cm_valid_id(id))
 		return usage("'%s' is not a node id (40 hex digits)", id);
@@ -463,6 +496,11 @@ static int cmd_add_del(struct cc *c, bool add, const char *id)
 				"first; del-node refused\n", id, cm_map_slots_of(&m, k));
 			return 1;
 		}
+		if (cm_map_in_move(&m, k)) {
+			fprintf(stderr, "wirecachectl: node %s is in a slot move (migrating/importing "
+				"slots): finish it first (cluster reshard); del-node refused\n", id);
+			return 1;
+		}
 		cm_map_remove(&m, id);
 	}
 	m.epoch++;
@@ -479,7 +517,7 @@ static int cmd_add_del(struct cc *c, bool add, const char *id)
 
 int ctl_cluster_main(int argc, char **argv, bool json, unsigned timeout_ms)
 {
-	static struct cc c;
+	static struct ctl_cc c;
 	const char *etcd = getenv("WIRECACHE_ETCD"), *name = "wirecache", *sub = NULL;
 	char *args[CM_NODES_MAX + 1];
 	int nargs = 0, rc;
@@ -496,6 +534,11 @@ int ctl_cluster_main(int argc, char **argv, bool json, unsigned timeout_ms)
 				name = argv[++i];
 		} else if (strcmp(argv[i], "--json") == 0) {
 			c.json = true;
+		} else if (sub && (strcmp(sub, "reshard") == 0 || strcmp(sub, "rebalance") == 0)) {
+			/* their own options and values, parsed by ctl_reshard.c */
+			if (nargs == CM_NODES_MAX)
+				return usage("too many arguments%s", "");
+			args[nargs++] = argv[i];
 		} else if (argv[i][0] == '-') {
 			return usage("unknown option '%s'", argv[i]);
 		} else if (!sub) {
@@ -507,7 +550,8 @@ int ctl_cluster_main(int argc, char **argv, bool json, unsigned timeout_ms)
 		}
 	}
 	if (!sub)
-		return usage("which subcommand? (%s)", "create, info, check, add-node, del-node");
+		return usage("which subcommand? (%s)", "create, info, check, add-node, del-node, "
+			     "reshard, rebalance");
 	if (!etcd)
 		return usage("where is etcd? (--etcd URL[,URL...] or $WIRECACHE_ETCD)%s", "");
 	if (cp_cluster_prefix(name, c.prefix, sizeof(c.prefix)) != 0)
@@ -521,13 +565,16 @@ int ctl_cluster_main(int argc, char **argv, bool json, unsigned timeout_ms)
 		rc = cmd_info(&c);
 	else if (strcmp(sub, "check") == 0 && nargs == 0)
 		rc = cmd_check(&c);
+	else if (strcmp(sub, "reshard") == 0 || strcmp(sub, "rebalance") == 0)
+		rc = ctl_reshard_main(&c, sub[2] == 'b', nargs, args);
 	else if ((strcmp(sub, "add-node") == 0 || strcmp(sub, "del-node") == 0) && nargs == 1)
 		rc = cmd_add_del(&c, sub[0] == 'a', args[0]);
 	else if (strcmp(sub, "info") == 0 || strcmp(sub, "check") == 0 ||
 		 strcmp(sub, "add-node") == 0 || strcmp(sub, "del-node") == 0)
 		rc = usage("wrong arguments for %s", sub);
 	else
-		rc = usage("unknown subcommand '%s' (create, info, check, add-node, del-node)", sub);
+		rc = usage("unknown subcommand '%s' (create, info, check, add-node, del-node, reshard, "
+			   "rebalance)", sub);
 	etcd_free(&c.etcd);
 	return rc;
 }

@@ -16,6 +16,8 @@
  *   flush [--delay SECS]       flush_all on every partition
  *   cluster create|info|check|add-node|del-node --etcd URL [--cluster-name N]
  *                              the cluster in etcd (ctl_cluster.c)
+ *   cluster reshard|rebalance ... --etcd URL
+ *                              live slot moves between nodes (ctl_reshard.c)
  *
  * Exit status: 0 done, 1 failed (wirecache-cp unreachable, an API error, a
  * failed move), 2 bad usage (unknown command or option, invalid range).
@@ -57,7 +59,8 @@ static int usage_error(const char *fmt, const char *arg)
 		"[--timeout SECS]\n"
 		"                    status | stats | top [--count N] [--interval SECS] | slots |\n"
 		"                    slots move FROM-TO PARTITION | alerts | flush [--delay SECS] |\n"
-		"                    cluster create|info|check|add-node|del-node --etcd URL\n");
+		"                    cluster create|info|check|add-node|del-node|reshard|rebalance "
+		"--etcd URL\n");
 	return 2;
 }
 
@@ -531,7 +534,11 @@ int main(int argc, char **argv)
 			       "  flush [--delay SECS]       flush_all on every partition\n"
 			       "  cluster create [ID...] | info | check | add-node ID | del-node ID\n"
 			       "      --etcd URL[,URL...] [--cluster-name NAME]\n"
-			       "                             the cluster's map in etcd ($WIRECACHE_ETCD)\n\n"
+			       "                             the cluster's map in etcd ($WIRECACHE_ETCD)\n"
+			       "  cluster reshard --from ID --to ID --slots N [--pipeline 100] [--batch 256]\n"
+			       "      [--auth PW] [--netns NAME]   move slots and their keys, live\n"
+			       "  cluster rebalance [--use-empty-masters] [--weight ID=W]... [same options]\n"
+			       "                             even out the masters' slots, live\n\n"
 			       "--node N talks to http://127.0.0.1:(8179+N) (the testbed's node N); the\n"
 			       "default is $WIRECACHE_URL or http://127.0.0.1:8180. The token may also\n"
 			       "come from $WIRECACHE_TOKEN.\n");

@@ -245,6 +245,37 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
+// The cluster panel (GET /api/cluster, every 2 s; hidden outside a cluster):
+// epochs, etcd, and the slots still to move (open migrating/importing slots).
+async function pollCluster() {
+  try {
+    const c = await (await fetch("/api/cluster", { cache: "no-store" })).json();
+    const box = $("cluster");
+    box.hidden = !c.enabled;
+    if (c.enabled) {
+      $("cl-summary").textContent = "cluster " + c.cluster_name + ": map epoch " +
+        (c.epoch ?? "–") + ", dataplane epoch " + (c.dataplane_epoch ?? "–") +
+        (c.etcd ? ", etcd up" : ", etcd UNREACHABLE");
+      const left = c.slots_to_move ?? 0;
+      $("cl-moves").dataset.left = String(left);
+      $("cl-moves").textContent = left === 0 ? "no slot moves in progress"
+        : "slots left to move: " + left + " (this node: sending " + c.slots_migrating +
+          ", taking " + c.slots_importing + ")";
+      const tb = $("cl-nodes").tBodies[0];
+      tb.innerHTML = "";
+      for (const n of c.nodes || []) {
+        const tr = tb.insertRow();
+        for (const v of [n.id.slice(0, 8) + (n.myself ? " (this)" : ""), n.ip + ":" + n.port,
+          n.slot_count, n.alive ? "yes" : "NO"])
+          tr.insertCell().textContent = v;
+      }
+    }
+  } catch (e) {
+    console.log("cluster:", e);
+  }
+  setTimeout(pollCluster, 2000);
+}
+
 function main() {
   state.charts.ops = makeChart("c-ops", ["ops/s"]);
   state.charts.hit = makeChart("c-hit", ["hit rate %"], v => fmt(v, 0), { yrange: [0, 100] });
@@ -253,6 +284,7 @@ function main() {
   state.charts.lat = makeChart("c-lat", ["p50", "p95", "p99", "p99.9"], v => fmt(v, 1));
   state.charts.net = makeChart("c-net", ["in", "out"], v => fmtBytes(v, true), { ysize: 70 });
   loadHistory().then(poll);
+  pollCluster();
 }
 
 main();

@@ -1,0 +1,672 @@
+/*
+ * ctl_reshard.c - `wirecachectl cluster reshard` and `cluster rebalance`:
+ * live slot moves between nodes, the way redis-cli does them, with the map
+ * in etcd. For each batch (up to --batch slots, one source, one target):
+ *   1. one etcd transaction sets the batch's importing (target) and
+ *      migrating (source) entries (epoch+1), and we wait until both nodes'
+ *      control planes report that their dataplanes run that epoch;
+ *   2. per slot, over RESP to the source's announced address:
+ *      CLUSTER GETKEYSINSLOT s <pipeline>, then MIGRATE dst-ip dst-port ""
+ *      0 5000 [AUTH pw] KEYS k..., until CLUSTER COUNTKEYSINSLOT s is 0;
+ *   3. one etcd transaction gives the batch to the target (SETSLOT NODE:
+ *      both entries cleared, the target's config_epoch = the new epoch).
+ * A batch left open (entries already set: a node was unreachable, the
+ * command was stopped) is finished first by the next reshard of the same
+ * pair, and by rebalance. Progress (every second and per batch): keys
+ * moved, keys/s, MB/s, slots left. MB/s comes from the source's own
+ * migrate_bytes counter (its control plane's /metrics,
+ * wirecache_migrate_bytes_total; "n/a" when it has none): the bytes MIGRATE
+ * sent are not visible to us otherwise.
+ *
+ * --netns NAME: the RESP sockets are made inside /var/run/netns/NAME (the
+ * testbed's nodes are reachable only there); etcd and the control planes'
+ * HTTP stay in the caller's namespace.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl_cluster.h"
+#include "httpc.h"
+#include "respc.h"
+
+#define RS_TRIES 5
+#define RS_WAIT_MS 15000		/* for the dataplanes to run a new epoch */
+
+struct rs {
+	struct ctl_cc *c;
+	struct cm_map *m;
+	int64_t rev;
+	const char *netns, *auth;
+	unsigned pipeline, batch;
+	/* progress */
+	uint64_t keys;
+	unsigned slots_left;
+	int64_t t0, last_ms;
+	uint64_t last_keys;
+	long long bytes0, last_bytes;	/* the source's migrate_bytes, -1 unknown */
+	char src_http[64];
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	nanosleep(&(struct timespec){ ms / 1000, (long)(ms % 1000) * 1000000 }, NULL);
+}
+
+static int usage(const char *msg, const char *arg)
+{
+	fprintf(stderr, "wirecachectl cluster: ");
+	fprintf(stderr, msg, arg);
+	fprintf(stderr, "\nUsage: wirecachectl cluster reshard --from ID --to ID --slots N "
+		"[--pipeline 100] [--batch 256]\n                    [--auth PW] [--netns NAME] "
+		"--etcd URL[,URL...] [--cluster-name NAME]\n       wirecachectl cluster rebalance "
+		"[--use-empty-masters] [--weight ID=W]... [same options]\n");
+	return 2;
+}
+
+/* A node of the map by its id or a unique prefix of it: its index, or -1 (printed). */
+static int node_arg(const struct cm_map *m, const char *text)
+{
+	int found = -1;
+	size_t n = strlen(text);
+
+	for (unsigned i = 0; i < m->nnodes && n; i++)
+		if (strncmp(m->nodes[i].id, text, n) == 0) {
+			if (found >= 0) {
+				fprintf(stderr, "wirecachectl: '%s' names several nodes\n", text);
+				return -1;
+			}
+			found = (int)i;
+		}
+	if (found < 0)
+		fprintf(stderr, "wirecachectl: no node '%s' in the map\n", text);
+	else if (m->nodes[found].replica)
+		fprintf(stderr, "wirecachectl: node %s is a replica, not a master\n",
+			m->nodes[found].id);
+	return found >= 0 && !m->nodes[found].replica ? found : -1;
+}
+
+/* ---- etcd ---- */
+
+enum step { STEP_OPEN, STEP_FLIP };
+
+/*
+ * Read the map, apply a batch's step, write it with epoch+1 if the map key
+ * did not change meanwhile (up to RS_TRIES reads). rs->m is the map after.
+ * 0 (written, or nothing to change), 1 failed (printed).
+ */
+static int batch_txn(struct rs *rs, enum step step, const char *src, const char *dst,
+		     const uint8_t *bits)
+{
+	char key[160], err[256];
+
+	snprintf(key, sizeof(key), "%smap", rs->c->prefix);
+	for (int tries = 0; tries < RS_TRIES; tries++) {
+		uint64_t e;
+		int rc, n = 0;
+		bool won = false;
+		char *text;
+
+		if ((rc = ctl_cc_read_map(rs->c, rs->m, &rs->rev)) <= 0) {
+			if (rc == 0)
+				fprintf(stderr, "wirecachectl: cluster %s has no map\n", rs->c->name);
+			return 1;
+		}
+		e = rs->m->epoch + 1;
+		if (step == STEP_OPEN) {
+			rc = cm_setslot_many(rs->m, dst, bits, CM_SETSLOT_IMPORTING, src, e, err,
+					     sizeof(err));
+			if (rc >= 0)
+				n = rc, rc = cm_setslot_many(rs->m, src, bits, CM_SETSLOT_MIGRATING,
+							     dst, e, err, sizeof(err));
+		} else {
+			rc = cm_setslot_many(rs->m, NULL, bits, CM_SETSLOT_NODE, dst, e, err,
+					     sizeof(err));
+		}
+		if (rc < 0) {
+			fprintf(stderr, "wirecachectl: the map refuses the move: %s\n", err);
+			return 1;
+		}
+		if (n + rc == 0)
+			return 0;
+		rs->m->epoch = e;
+		if (!(text = cm_map_dumps(rs->m))) {
+			fprintf(stderr, "wirecachectl: out of memory\n");
+			return 1;
+		}
+		{
+			struct etcd_cmp cmp = { key, ETCD_CMP_MOD, rs->rev };
+			struct etcd_op put = { key, text, strlen(text), 0 };
+
+			rc = etcd_txn(&rs->c->etcd, &cmp, 1, &put, 1, &won);
+		}
+		free(text);
+		if (rc != 0)
+			return ctl_cc_etcd_failed(rs->c);
+		if (won)
+			return 0;
+	}
+	fprintf(stderr, "wirecachectl: the map kept changing (%d tries); nothing written for "
+		"this batch, try again\n", RS_TRIES);
+	return 1;
+}
+
+/* ---- the nodes' control planes ---- */
+
+/* GET path from node n's control plane: the body (malloc'ed), or NULL with why. */
+static char *cp_get(const struct rs *rs, const char *http, const char *path, char *why,
+		    size_t wn)
+{
+	struct http_target t;
+	struct http_resp r;
+	char u[96];
+	char *body;
+
+	if (!http[0]) {
+		snprintf(why, wn, "no control plane address in its record");
+		return NULL;
+	}
+	snprintf(u, sizeof(u), "http://%s", http);
+	if (httpc_parse_url(u, &t, why, wn) != 0 ||
+	    httpc_request(&t, "GET", path, NULL, NULL, rs->c->timeout_ms, &r, why, wn) != 0)
+		return NULL;
+	if (r.status != 200) {
+		snprintf(why, wn, "HTTP %d from %s%s", r.status, http, path);
+		http_resp_free(&r);
+		return NULL;
+	}
+	body = r.body;
+	r.body = NULL;
+	http_resp_free(&r);
+	return body;
+}
+
+/* Wait until node idx's dataplane runs epoch (or newer). 0, or 1 (printed). */
+static int wait_epoch(struct rs *rs, int idx, uint64_t epoch)
+{
+	const struct cm_node *n = &rs->m->nodes[idx];
+	int64_t deadline = now_ms() + RS_WAIT_MS;
+	char why[256] = "";
+
+	for (;;) {
+		char *body = cp_get(rs, n->http, "/api/cluster", why, sizeof(why));
+		json_t *o = body ? json_loads(body, 0, NULL) : NULL;
+		json_t *de = json_object_get(o, "dataplane_epoch");
+		bool ok = json_is_integer(de) && (uint64_t)json_integer_value(de) >= epoch;
+
+		if (body && !ok)
+			snprintf(why, sizeof(why), "its dataplane runs epoch %lld",
+				 json_is_integer(de) ? (long long)json_integer_value(de) : -1LL);
+		json_decref(o);
+		free(body);
+		if (ok)
+			return 0;
+		if (now_ms() > deadline) {
+			fprintf(stderr, "wirecachectl: node %s (%s:%u) does not run map epoch %llu "
+				"after %d s: %s\n", n->id, n->ip, n->port, (unsigned long long)epoch,
+				RS_WAIT_MS / 1000, why);
+			return 1;
+		}
+		sleep_ms(50);
+	}
+}
+
+/* The source's migrate_bytes counter from its /metrics, -1 when it has none. */
+static long long migrate_bytes(const struct rs *rs)
+{
+	char why[256], *body = rs->src_http[0] ? cp_get(rs, rs->src_http, "/metrics", why,
+							sizeof(why)) : NULL;
+	const char *p = body ? strstr(body, "\nwirecache_migrate_bytes_total ") : NULL;
+	long long v = p ? strtoll(p + 31, NULL, 10) : -1;
+
+	free(body);
+	return v;
+}
+
+static void progress(struct rs *rs, bool force)
+{
+	int64_t t = now_ms();
+	long long b;
+	double secs, kps;
+	char mbs[32];
+
+	if (!force && t - rs->last_ms < 1000)
+		return;
+	secs = (double)(t - rs->last_ms) / 1000.0;
+	if (secs <= 0)
+		secs = 0.001;
+	kps = (double)(rs->keys - rs->last_keys) / secs;
+	b = migrate_bytes(rs);
+	if (b >= 0 && rs->last_bytes >= 0 && b >= rs->last_bytes)
+		snprintf(mbs, sizeof(mbs), "%.2f MB/s", (double)(b - rs->last_bytes) / secs / 1e6);
+	else
+		snprintf(mbs, sizeof(mbs), "MB/s n/a");
+	printf("moved %llu key(s): %.0f keys/s, %s, %u slot(s) left\n",
+	       (unsigned long long)rs->keys, kps, mbs, rs->slots_left);
+	fflush(stdout);
+	rs->last_ms = t;
+	rs->last_keys = rs->keys;
+	rs->last_bytes = b;
+}
+
+/* ---- RESP to the source ---- */
+
+static bool is_status(const struct respc_reply *r, const char *s)
+{
+	return r->type == RESPC_STATUS && strcmp(r->str, s) == 0;
+}
+
+/* Move every key of slot s from the source (connected as rc) to dst. 0, or 1 (printed). */
+static int empty_slot(struct rs *rs, struct respc *rc, const struct cm_node *src,
+		      const struct cm_node *dst, unsigned s)
+{
+	char slot[16], cnt[16], port[8];
+	unsigned empties = 0;
+
+	snprintf(slot, sizeof(slot), "%u", s);
+	snprintf(cnt, sizeof(cnt), "%u", rs->pipeline);
+	snprintf(port, sizeof(port), "%u", dst->port);
+	for (;;) {
+		const char *get[] = { "CLUSTER", "GETKEYSINSLOT", slot, cnt };
+		struct respc_reply r, mr;
+		const char **argv;
+		size_t *lens;
+		int argc = 0;
+
+		if (respc_call(rc, &r, 4, get, NULL) != 0) {
+			fprintf(stderr, "wirecachectl: node %s (%s:%u): CLUSTER GETKEYSINSLOT %u: "
+				"%s\n", src->id, src->ip, src->port, s, rc->err);
+			return 1;
+		}
+		if (r.type != RESPC_ARRAY) {
+			fprintf(stderr, "wirecachectl: node %s (%s:%u): CLUSTER GETKEYSINSLOT %u: "
+				"%s\n", src->id, src->ip, src->port, s,
+				r.type == RESPC_ERROR ? r.str : "an unexpected reply");
+			respc_reply_free(&r);
+			return 1;
+		}
+		if (r.n == 0) {
+			const char *count[] = { "CLUSTER", "COUNTKEYSINSLOT", slot };
+
+			respc_reply_free(&r);
+			if (respc_call(rc, &r, 3, count, NULL) != 0 || r.type != RESPC_INT) {
+				fprintf(stderr, "wirecachectl: node %s (%s:%u): CLUSTER "
+					"COUNTKEYSINSLOT %u: %s\n", src->id, src->ip, src->port, s,
+					r.type == RESPC_ERROR ? r.str : rc->err);
+				respc_reply_free(&r);
+				return 1;
+			}
+			respc_reply_free(&r);
+			if (r.integer == 0)
+				return 0;
+			/* keys counted but none listed: a write racing in; not forever */
+			if (++empties == 100) {
+				fprintf(stderr, "wirecachectl: node %s (%s:%u): slot %u counts %lld "
+					"key(s) but lists none\n", src->id, src->ip, src->port, s,
+					r.integer);
+				return 1;
+			}
+			sleep_ms(20);
+			continue;
+		}
+		argv = calloc(r.n + 12, sizeof(*argv));
+		lens = calloc(r.n + 12, sizeof(*lens));
+		if (!argv || !lens) {
+			free(argv);
+			free(lens);
+			respc_reply_free(&r);
+			fprintf(stderr, "wirecachectl: out of memory\n");
+			return 1;
+		}
+		argv[argc++] = "MIGRATE";
+		argv[argc++] = dst->ip;
+		argv[argc++] = port;
+		argv[argc++] = "";
+		argv[argc++] = "0";
+		argv[argc++] = "5000";
+		if (rs->auth) {
+			argv[argc++] = "AUTH";
+			argv[argc++] = rs->auth;
+		}
+		argv[argc++] = "KEYS";
+		for (int i = 0; i < argc; i++)
+			lens[i] = strlen(argv[i]);
+		for (size_t i = 0; i < r.n; i++) {
+			argv[argc] = r.elem[i].str ? r.elem[i].str : "";
+			lens[argc++] = r.elem[i].len;
+		}
+		if (respc_call(rc, &mr, argc, argv, lens) != 0) {
+			fprintf(stderr, "wirecachectl: node %s (%s:%u): MIGRATE of slot %u to %s:%u: "
+				"%s\n", src->id, src->ip, src->port, s, dst->ip, dst->port, rc->err);
+			mr.type = RESPC_ERROR;
+		} else if (!is_status(&mr, "OK") && !is_status(&mr, "NOKEY")) {
+			fprintf(stderr, "wirecachectl: node %s (%s:%u): MIGRATE of slot %u to %.8s "
+				"(%s:%u) failed: %s\n", src->id, src->ip, src->port, s, dst->id,
+				dst->ip, dst->port, mr.type == RESPC_ERROR ? mr.str
+									: "an unexpected reply");
+			respc_reply_free(&mr);
+			mr.type = RESPC_ERROR;
+		} else {
+			rs->keys += r.n;
+			respc_reply_free(&mr);
+		}
+		free(argv);
+		free(lens);
+		respc_reply_free(&r);
+		if (mr.type == RESPC_ERROR)
+			return 1;
+		progress(rs, false);
+	}
+}
+
+/* Open the source's RESP connection (AUTH when given). 0, or 1 (printed). */
+static int connect_src(struct rs *rs, struct respc *rc, const struct cm_node *src)
+{
+	if (respc_connect(rc, src->ip, src->port, rs->netns, 5000) != 0) {
+		fprintf(stderr, "wirecachectl: node %s (%s:%u%s%s) is unreachable: %s\n", src->id,
+			src->ip, src->port, rs->netns ? ", netns " : "", rs->netns ? rs->netns : "",
+			rc->err);
+		return 1;
+	}
+	rc->timeout_ms = 30000;	/* MIGRATE of a pipeline of big keys takes a while */
+	if (rs->auth) {
+		const char *a[] = { "AUTH", rs->auth };
+		struct respc_reply r;
+
+		if (respc_call(rc, &r, 2, a, NULL) != 0 || !is_status(&r, "OK")) {
+			fprintf(stderr, "wirecachectl: node %s (%s:%u): AUTH: %s\n", src->id,
+				src->ip, src->port, r.type == RESPC_ERROR ? r.str : rc->err);
+			respc_reply_free(&r);
+			respc_close(rc);
+			return 1;
+		}
+		respc_reply_free(&r);
+	}
+	return 0;
+}
+
+/* ---- one pair ---- */
+
+/*
+ * Move up to want slots from src to dst (indexes in rs->m), the pair's
+ * open slots first (all of them, even past want). 0, or 1 (printed; the
+ * batch in flight stays open).
+ */
+static int move_pair(struct rs *rs, int si, int di, unsigned want)
+{
+	char src_id[CM_ID_LEN + 1], dst_id[CM_ID_LEN + 1];
+	static uint8_t bits[CM_SLOTS / 8];
+	unsigned list_n = 0, *list = malloc(CM_SLOTS * sizeof(*list)), open = 0;
+	int rc = 0;
+
+	if (!list) {
+		fprintf(stderr, "wirecachectl: out of memory\n");
+		return 1;
+	}
+	strcpy(src_id, rs->m->nodes[si].id);
+	strcpy(dst_id, rs->m->nodes[di].id);
+	for (unsigned s = 0; s < CM_SLOTS; s++)
+		if (rs->m->slot[s] == si && ((rs->m->mig_src[s] == si && rs->m->mig_dst[s] == di) ||
+					     (rs->m->imp_dst[s] == di && rs->m->imp_src[s] == si)))
+			list[list_n++] = s;
+	open = list_n;
+	for (unsigned s = 0; s < CM_SLOTS && list_n < want; s++)
+		if (rs->m->slot[s] == si && rs->m->mig_src[s] < 0 && rs->m->imp_dst[s] < 0)
+			list[list_n++] = s;
+	if (open)
+		printf("resuming %u open slot(s) from %.8s to %.8s\n", open, src_id, dst_id);
+	printf("moving %u slot(s) from %.8s (%s:%u) to %.8s (%s:%u)\n", list_n, src_id,
+	       rs->m->nodes[si].ip, rs->m->nodes[si].port, dst_id, rs->m->nodes[di].ip,
+	       rs->m->nodes[di].port);
+	rs->slots_left = list_n;
+	snprintf(rs->src_http, sizeof(rs->src_http), "%s", rs->m->nodes[si].http);
+	rs->last_bytes = migrate_bytes(rs);
+	for (unsigned b = 0; b < list_n && rc == 0; b += rs->batch) {
+		unsigned end = b + rs->batch < list_n ? b + rs->batch : list_n;
+		struct cm_node src, dst;
+		struct respc resp;
+		int sidx, didx;
+
+		memset(bits, 0, sizeof(bits));
+		for (unsigned k = b; k < end; k++)
+			bits[list[k] / 8] |= (uint8_t)(1u << (list[k] % 8));
+		/* 1: importing + migrating in one transaction; both dataplanes run it */
+		if ((rc = batch_txn(rs, STEP_OPEN, src_id, dst_id, bits)) != 0)
+			break;
+		sidx = cm_map_find(rs->m, src_id);
+		didx = cm_map_find(rs->m, dst_id);
+		src = rs->m->nodes[sidx];
+		dst = rs->m->nodes[didx];
+		if ((rc = wait_epoch(rs, didx, rs->m->epoch)) != 0 ||
+		    (rc = wait_epoch(rs, sidx, rs->m->epoch)) != 0)
+			break;
+		/* 2: the keys, slot by slot */
+		if ((rc = connect_src(rs, &resp, &src)) != 0)
+			break;
+		for (unsigned k = b; k < end && rc == 0; k++) {
+			rc = empty_slot(rs, &resp, &src, &dst, list[k]);
+			if (rc == 0)
+				rs->slots_left--;
+		}
+		respc_close(&resp);
+		if (rc != 0)
+			break;
+		/* 3: the flip */
+		if ((rc = batch_txn(rs, STEP_FLIP, src_id, dst_id, bits)) != 0)
+			break;
+		progress(rs, true);
+		printf("batch of %u slot(s) now on %.8s: map epoch %llu\n", end - b, dst_id,
+		       (unsigned long long)rs->m->epoch);
+	}
+	if (rc != 0)
+		fprintf(stderr, "wirecachectl: stopped; slots of the batch in flight stay "
+			"migrating/importing (cluster check shows them): run the same reshard "
+			"again to finish them\n");
+	free(list);
+	return rc;
+}
+
+/* ---- rebalance ---- */
+
+struct weight {
+	const char *id;
+	unsigned w;
+};
+
+static int rebalance(struct rs *rs, bool use_empty, const struct weight *wt, unsigned nwt)
+{
+	unsigned n = rs->m->nnodes, sumw = 0;
+	long long want[CM_NODES_MAX], have[CM_NODES_MAX];
+	unsigned w[CM_NODES_MAX];
+	int rc;
+
+	/* open moves first: each pair with open slots is finished */
+	for (;;) {
+		int s = -1, d = -1;
+
+		for (unsigned k = 0; k < CM_SLOTS && s < 0; k++)
+			if (rs->m->mig_src[k] >= 0 && rs->m->slot[k] == rs->m->mig_src[k])
+				s = rs->m->mig_src[k], d = rs->m->mig_dst[k];
+			else if (rs->m->imp_dst[k] >= 0 && rs->m->slot[k] == rs->m->imp_src[k])
+				s = rs->m->imp_src[k], d = rs->m->imp_dst[k];
+		if (s < 0)
+			break;
+		if ((rc = move_pair(rs, s, d, 0)) != 0)
+			return rc;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct cm_node *x = &rs->m->nodes[i];
+
+		have[i] = cm_map_slots_of(rs->m, (int)i);
+		w[i] = x->replica ? 0 : (have[i] > 0 || use_empty) ? 1 : 0;
+		for (unsigned k = 0; k < nwt; k++)
+			if (strncmp(x->id, wt[k].id, strlen(wt[k].id)) == 0)
+				w[i] = x->replica ? 0 : wt[k].w;
+		sumw += w[i];
+	}
+	if (sumw == 0) {
+		fprintf(stderr, "wirecachectl: no master would keep any slot\n");
+		return 1;
+	}
+	{
+		long long given = 0;
+
+		for (unsigned i = 0; i < n; i++)
+			given += want[i] = (long long)CM_SLOTS * w[i] / sumw;
+		for (unsigned i = 0; given < CM_SLOTS; i = (i + 1) % n)
+			if (w[i])
+				want[i]++, given++;
+	}
+	for (;;) {
+		int s = -1, d = -1;
+		long long move;
+
+		for (unsigned i = 0; i < n; i++) {
+			if (have[i] > want[i] && (s < 0 || have[i] - want[i] > have[s] - want[s]))
+				s = (int)i;
+			if (have[i] < want[i] && (d < 0 || want[i] - have[i] > want[d] - have[d]))
+				d = (int)i;
+		}
+		if (s < 0 || d < 0)
+			break;
+		move = have[s] - want[s] < want[d] - have[d] ? have[s] - want[s]
+							     : want[d] - have[d];
+		if ((rc = move_pair(rs, s, d, (unsigned)move)) != 0)
+			return rc;
+		/* the map as it is now (move_pair reads it per batch) */
+		for (unsigned i = 0; i < n; i++)
+			have[i] = cm_map_slots_of(rs->m, (int)i);
+		if (rs->m->nnodes != n) {
+			fprintf(stderr, "wirecachectl: the map's nodes changed meanwhile; stopped\n");
+			return 1;
+		}
+	}
+	printf("balanced: ");
+	for (unsigned i = 0; i < n; i++)
+		printf("%s%.8s %lld", i ? ", " : "", rs->m->nodes[i].id, have[i]);
+	printf(" slots (map epoch %llu)\n", (unsigned long long)rs->m->epoch);
+	return 0;
+}
+
+static int num_arg(const char *opt, const char *v, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long x = strtoul(v, &end, 10);
+
+	if (*end || end == v || x < lo || x > hi) {
+		fprintf(stderr, "wirecachectl cluster: %s wants %u..%u, not '%s'\n", opt, lo, hi, v);
+		return -1;
+	}
+	*out = (unsigned)x;
+	return 0;
+}
+
+int ctl_reshard_main(struct ctl_cc *c, bool rebal, int argc, char **argv)
+{
+	struct rs rs = { .c = c, .pipeline = 100, .batch = 256 };
+	const char *from = NULL, *to = NULL;
+	unsigned slots = 0, nwt = 0;
+	bool have_slots = false, use_empty = false;
+	struct weight wt[CM_NODES_MAX];
+	int rc, si = -1, di = -1;
+
+	for (int i = 0; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(o, "--use-empty-masters") == 0 && rebal) {
+			use_empty = true;
+			continue;
+		}
+		if (!v)
+			return usage("option %s needs a value", o);
+		i++;
+		if (strcmp(o, "--from") == 0 && !rebal)
+			from = v;
+		else if (strcmp(o, "--to") == 0 && !rebal)
+			to = v;
+		else if (strcmp(o, "--slots") == 0 && !rebal) {
+			if (num_arg(o, v, 1, CM_SLOTS, &slots) != 0)
+				return 2;
+			have_slots = true;
+		} else if (strcmp(o, "--pipeline") == 0) {
+			if (num_arg(o, v, 1, 100000, &rs.pipeline) != 0)
+				return 2;
+		} else if (strcmp(o, "--batch") == 0) {
+			if (num_arg(o, v, 1, CM_SLOTS, &rs.batch) != 0)
+				return 2;
+		} else if (strcmp(o, "--auth") == 0) {
+			rs.auth = v;
+		} else if (strcmp(o, "--netns") == 0) {
+			if (!*v || strchr(v, '/'))
+				return usage("--netns wants a namespace name, not '%s'", v);
+			rs.netns = v;
+		} else if (strcmp(o, "--weight") == 0 && rebal) {
+			const char *eq = strchr(v, '=');
+			char *end;
+			unsigned long x;
+
+			if (!eq || eq == v || nwt == CM_NODES_MAX)
+				return usage("--weight wants ID=W, not '%s'", v);
+			x = strtoul(eq + 1, &end, 10);
+			if (*end || end == eq + 1 || x > 1000)
+				return usage("--weight wants ID=W (W 0..1000), not '%s'", v);
+			wt[nwt].id = strndup(v, (size_t)(eq - v));
+			wt[nwt++].w = (unsigned)x;
+		} else {
+			return usage("unknown option '%s'", o);
+		}
+	}
+	if (!rebal && (!from || !to || !have_slots))
+		return usage("reshard wants --from ID --to ID --slots N%s", "");
+	if (!(rs.m = malloc(sizeof(*rs.m)))) {
+		fprintf(stderr, "wirecachectl: out of memory\n");
+		return 1;
+	}
+	rs.t0 = rs.last_ms = now_ms();
+	rs.last_bytes = -1;
+	rc = ctl_cc_read_map(c, rs.m, &rs.rev);
+	if (rc == 0)
+		fprintf(stderr, "wirecachectl: cluster %s has no map (wirecachectl cluster "
+			"create)\n", c->name);
+	if (rc <= 0) {
+		rc = 1;
+		goto out;
+	}
+	if (!rebal) {
+		if ((si = node_arg(rs.m, from)) < 0 || (di = node_arg(rs.m, to)) < 0) {
+			rc = 1;
+			goto out;
+		}
+		if (si == di) {
+			fprintf(stderr, "wirecachectl: --from and --to name the same node\n");
+			rc = 1;
+			goto out;
+		}
+		rc = move_pair(&rs, si, di, slots);
+	} else {
+		for (unsigned k = 0; k < nwt; k++)
+			if (node_arg(rs.m, wt[k].id) < 0) {
+				rc = 1;
+				goto out;
+			}
+		rc = rebalance(&rs, use_empty, wt, nwt);
+	}
+	if (rc == 0)
+		printf("done: %llu key(s) moved in %.1f s, map epoch %llu\n",
+		       (unsigned long long)rs.keys, (double)(now_ms() - rs.t0) / 1000.0,
+		       (unsigned long long)rs.m->epoch);
+out:
+	for (unsigned k = 0; k < nwt; k++)
+		free((char *)wt[k].id);
+	free(rs.m);
+	return rc;
+}
