@@ -57,6 +57,15 @@ unsigned rd_pubsub_local(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 			 const uint8_t *msg, uint32_t mlen);
 
 /*
+ * The cluster's side (cluster/link.h): a message another node published,
+ * delivered on lc as a local PUBLISH would, its channel (chlen bytes at
+ * choff) and message (mlen bytes at moff) read from in. Returns receivers.
+ */
+struct mc_inq;
+unsigned rd_pubsub_deliver_in(struct wc_lcore *lc, const struct mc_inq *in, uint64_t choff,
+			      uint32_t chlen, uint64_t moff, uint32_t mlen);
+
+/*
  * A writer's own pushes. Redis writes the messages a command sends its own
  * client into its output where the command makes them: a keyspace
  * notification before or after the command's reply as the command raises
@@ -100,6 +109,12 @@ bool rd_pubsub_lcore_wants_keyspace(const struct wc_app *app, unsigned i);
  */
 struct rd_owner;
 void rd_pubsub_tx_owner(struct rd_owner *o);
+
+/*
+ * After a transaction whose PUBLISHes waited for it (multi.h): send them to
+ * the other nodes (cluster/link.h), in order, from the connection's lcore.
+ */
+void rd_pubsub_tx_cluster(struct rd_session *s);
 
 /* Has lcore i any subscription at all (channels, patterns, shard channels)? Any lcore. */
 bool rd_pubsub_lcore_active(const struct wc_app *app, unsigned i);
