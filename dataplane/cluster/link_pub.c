@@ -84,22 +84,26 @@ void wc_link_publish(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 /* ---- the receiver's side ---- */
 
 /* Deliver the frame at the front of c's receive queue to lc's subscribers (any lcore). */
-static void deliver(struct wc_lcore *lc, const struct wc_tcb *c)
+static unsigned deliver(struct wc_lcore *lc, const struct wc_tcb *c)
 {
 	const struct wc_link_srv *L = &c->link;
 	uint64_t choff = WC_LINK_HDR + 4;
 
-	(void)rd_pubsub_deliver_in(lc, &c->inq, choff, L->pub_chlen, choff + L->pub_chlen,
-				   L->pub_len - 4 - L->pub_chlen);
+	return rd_pubsub_deliver_in(lc, &c->inq, choff, L->pub_chlen, choff + L->pub_chlen,
+				    L->pub_len - 4 - L->pub_chlen);
 }
 
-/* An owner call on another lcore: the frame there, read where it is (its link waits). */
+/*
+ * An owner call on another lcore: the frame there, read where it is (its
+ * link waits); the receivers it had go back in acc (nobody adds them up:
+ * the publisher's node counts its own).
+ */
 static void pub_owner(struct wc_mbox_req *req, struct wc_ctx *ctx)
 {
 	struct wc_lcore *lc = (struct wc_lcore *)(void *)((char *)ctx -
 							   offsetof(struct wc_lcore, ctx));
 
-	deliver(lc, req->u.call.arg);
+	req->u.call.acc = deliver(lc, req->u.call.arg);
 }
 
 bool wc_link_pub_begin(struct wc_lcore *lc, struct wc_tcb *c, const struct wc_link_hdr *h)
@@ -117,7 +121,7 @@ bool wc_link_pub_begin(struct wc_lcore *lc, struct wc_tcb *c, const struct wc_li
 	L->pub_len = h->len;
 	L->pub_chlen = chlen;
 	lc->link->st.publish_received++;
-	deliver(lc, c);
+	(void)deliver(lc, c);
 	return true;
 }
 
