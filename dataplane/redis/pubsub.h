@@ -26,6 +26,11 @@
  * is the sum (multi.h). SUBSCRIBE and its kin inside a transaction that
  * runs on another lcore run on the connection's lcore after it, their
  * replies in their places in EXEC's.
+ *
+ * In a cluster, PUBLISH (not SPUBLISH, not keyspace notifications) then
+ * goes to the other nodes over the connection's lcore's node links, a
+ * transaction's once it is over (cluster/link.h); they deliver it through
+ * rd_pubsub_deliver_in. The reply counts this node's receivers.
  */
 #ifndef WC_REDIS_PUBSUB_H
 #define WC_REDIS_PUBSUB_H
