@@ -22,10 +22,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cluster/frame.h"
-#include "cluster/link.h"
-#include "core/cpif_cmap.h"
-#include "dp_tcpclient.h"
+#include "dp_link.h"
 #include "net/tcp_impl.h"
 #include "redis/pubsub_impl.h"
 #include "redis/server.h"
@@ -33,9 +30,8 @@
 #include "wirecache/slot.h"
 
 #define RPORT 6379
-#define CPORT 16379
+#define CPORT DPL_CPORT
 #define SECRET "pubsub-link-secret"
-#define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 static struct dp_harness h;
 static struct rd_server srv;
@@ -62,20 +58,6 @@ static void with_cluster(struct wc_config *c)
 	c->cluster = true;
 	c->cluster_secret = SECRET;
 	app->rd = &srv;
-}
-
-static const char *ctl(const char *text)
-{
-	static char reply[512];
-	char buf[512], *argv[32], *save = NULL;
-	int argc = 0;
-
-	snprintf(buf, sizeof(buf), "%s", text);
-	for (char *t = strtok_r(buf, " ", &save); t && argc < 32; t = strtok_r(NULL, " ", &save))
-		argv[argc++] = t;
-	reply[0] = 0;
-	assert_true(wc_cmap_command(&h.app, NULL, &cstage, argc, argv, reply, sizeof(reply)));
-	return reply;
 }
 
 static int dp_up(void **state)
@@ -223,13 +205,6 @@ static bool has(const struct dpc *c, const char *needle)
 
 /* ---- frames ---- */
 
-static size_t put(uint8_t *b, uint8_t kind, uint32_t id, const void *p, uint32_t len)
-{
-	wc_link_hdr_put(b, &(struct wc_link_hdr){ .len = len, .id = id, .kind = kind });
-	memcpy(b + WC_LINK_HDR, p, len);
-	return WC_LINK_HDR + len;
-}
-
 /* A PUBLISH frame (channel, message) at b; its size. */
 static size_t put_pub(uint8_t *b, const char *ch, const void *msg, size_t mlen)
 {
@@ -283,73 +258,20 @@ static void link_in(void)
 	assert_int_equal(hd.kind, WC_LINK_CHALLENGE);
 	assert_true(wc_link_mac_client(SECRET, in.buf + WC_LINK_HDR, nc, mac));
 	in.n = 0;
-	send_raw(&in, f, put(f, WC_LINK_AUTH, 0, mac, WC_LINK_MAC), true);
+	send_raw(&in, f, dpl_put(f, WC_LINK_AUTH, 0, mac, WC_LINK_MAC), true);
 	assert_false(in.rst);
 	assert_int_equal(in.n, 0);
 }
 
 /* ---- the dataplane links to B (198.18.0.1) ---- */
 
-static void commit_two(void)
-{
-	char text[256];
-
-	assert_string_equal(ctl("CMAP BEGIN 1"), "OK\n");
-	snprintf(text, sizeof(text), "CMAP NODE %s 198.18.0.11 6379 16379 master 1 - myself",
-		 srv.node_id);
-	assert_string_equal(ctl(text), "OK\n");
-	assert_string_equal(ctl("CMAP NODE " ID_B " 198.18.0.1 6379 16379 master 2 -"), "OK\n");
-	snprintf(text, sizeof(text), "CMAP SLOTS 0 8191 %s", srv.node_id);
-	assert_string_equal(ctl(text), "OK\n");
-	assert_string_equal(ctl("CMAP SLOTS 8192 16383 " ID_B), "OK\n");
-	assert_int_equal(ctl("CMAP COMMIT")[0], 'O');
-}
-
-static void link_poll(unsigned ms)
-{
-	h.lc->tcp->now_ms += ms;
-	h.lc->tcp->now_us += ms * 1000ull;
-	wc_link_poll(h.lc);
-	wc_tcp_poll(h.lc);
-	wc_net_flush(h.lc);
-}
-
 /* The dataplane opens its link to B: B accepts and proves the secret; the AUTH comes back. */
 static void peer_accepts(void)
 {
-	static const uint8_t opts[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };
 	uint8_t f[256], ch[WC_LINK_NONCE + WC_LINK_MAC], nc[WC_LINK_NONCE], mac[WC_LINK_MAC];
-	const struct rte_tcp_hdr *syn = NULL;
 	struct wc_link_hdr hd;
 
-	dp_clear_sent(&h);
-	for (int i = 0; i < 400 && !syn; i++) {
-		link_poll(25);
-		for (unsigned k = 0; k < h.nsent && !syn; k++) {
-			const uint8_t *fr = rte_pktmbuf_mtod(h.sent[k], const uint8_t *);
-			const struct rte_ipv4_hdr *ip =
-				(const struct rte_ipv4_hdr *)(fr + RTE_ETHER_HDR_LEN);
-			const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)(ip + 1);
-
-			if (ip->next_proto_id == IPPROTO_TCP && th->tcp_flags == RTE_TCP_SYN_FLAG &&
-			    rte_be_to_cpu_16(th->dst_port) == CPORT)
-				syn = th;
-		}
-		if (!syn)
-			dp_clear_sent(&h);
-	}
-	assert_non_null(syn);
-	memset(&peer, 0, sizeof(peer));
-	peer.cport = CPORT;
-	peer.dport = rte_be_to_cpu_16(syn->src_port);
-	peer.ack = rte_be_to_cpu_32(syn->sent_seq) + 1;
-	peer.seq = 5000;
-	peer.buf = peerbuf;
-	peer.cap = sizeof(peerbuf);
-	dp_clear_sent(&h);
-	dp_input(&h, f, dp_tcp_ports(f, CPORT, peer.dport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG,
-				     peer.seq, peer.ack, 65535, NULL, 0, opts, sizeof(opts)));
-	peer.seq++;
+	dpl_accept(&h, &peer, peerbuf, sizeof(peerbuf));
 	pump(true);
 	assert_int_equal(wc_link_hdr_parse(peer.buf, peer.n, &hd), WC_LINK_OK);
 	assert_int_equal(hd.kind, WC_LINK_HELLO);
@@ -357,7 +279,7 @@ static void peer_accepts(void)
 	memset(ch, 0x33, WC_LINK_NONCE);
 	assert_true(wc_link_mac_server(SECRET, nc, ch, ch + WC_LINK_NONCE));
 	peer.n = 0;
-	send_raw(&peer, f, put(f, WC_LINK_CHALLENGE, 0, ch, sizeof(ch)), true);
+	send_raw(&peer, f, dpl_put(f, WC_LINK_CHALLENGE, 0, ch, sizeof(ch)), true);
 	assert_int_equal(wc_link_hdr_parse(peer.buf, peer.n, &hd), WC_LINK_OK);
 	assert_int_equal(hd.kind, WC_LINK_AUTH);
 	assert_true(wc_link_mac_client(SECRET, ch, nc, mac));
@@ -403,7 +325,7 @@ static void publish_goes_to_the_other_node(void **state)
 	struct wc_link_stats before;
 
 	(void)state;
-	commit_two();
+	dpl_commit_two(&h, &cstage, srv.node_id, 1);
 	peer_accepts();
 	before = sums();
 	sub.n = 0;
