@@ -11,7 +11,7 @@
  * doubling to WC_LINK_BACKOFF_MAX_MS) and go when their node leaves the
  * map. The same dataplane listens on its own cport for the links of the
  * others (link_srv.c); without a secret nothing listens there (a SYN gets a
- * RST) and nothing is forwarded.
+ * RST), nothing is forwarded and PUBLISH stays on its node.
  *
  * Forwarding (link_cli.c): a memcached request (TCP or UDP, classic or
  * meta) for one key whose slot another node owns is sent, line and data
