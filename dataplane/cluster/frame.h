@@ -23,6 +23,16 @@
  * client sends MC_REQ frames (a memcached request's bytes: its line and
  * data block, exactly as its client sent them) and the server answers each,
  * in order, with an MC_REP of the same id (the reply's bytes, unchanged).
+ *
+ * PUBLISH frames (link_pub.c) are one-way, from the publishing node's
+ * lcore to every other node: id 0, no reply. Their payload is
+ *
+ *   u32 chlen   the channel's length (big-endian), at most len - 4
+ *   chlen bytes the channel
+ *   the rest    the message
+ *
+ * A frame of any kind with a wrong length (a handshake frame not of its
+ * fixed size, a PUBLISH shorter than its channel) resets the link.
  */
 #ifndef WC_CLUSTER_FRAME_H
 #define WC_CLUSTER_FRAME_H
@@ -43,6 +53,7 @@ enum wc_link_kind {
 	WC_LINK_AUTH = 3,
 	WC_LINK_MC_REQ = 16,
 	WC_LINK_MC_REP = 17,
+	WC_LINK_PUBLISH = 18,	/* a Redis PUBLISH for this node's subscribers: no reply */
 };
 
 #define WC_LINK_F_UDP 1u	/* the request came over UDP (informational) */

@@ -11,7 +11,7 @@
  * doubling to WC_LINK_BACKOFF_MAX_MS) and go when their node leaves the
  * map. The same dataplane listens on its own cport for the links of the
  * others (link_srv.c); without a secret nothing listens there (a SYN gets a
- * RST) and nothing is forwarded.
+ * RST), nothing is forwarded and PUBLISH stays on its node.
  *
  * Forwarding (link_cli.c): a memcached request (TCP or UDP, classic or
  * meta) for one key whose slot another node owns is sent, line and data
@@ -25,6 +25,24 @@
  * timed out" and resets the link (its other waiting requests answer the
  * moved line). A multi-key get is not forwarded (its first foreign key
  * answers the moved line, as without forwarding).
+ *
+ * PUBLISH (link_pub.c), as Redis Cluster's bus carries it: a Redis PUBLISH
+ * (not SPUBLISH: a shard channel stays within its shard, and keyspace
+ * notifications stay on their node) is delivered here first, then sent by
+ * the publisher's lcore in a PUBLISH frame over each of its links that is
+ * up, to every other node of the map, masters and replicas alike. The
+ * receiving node delivers it to its subscribers and pattern subscribers
+ * on all its lcores exactly as a local PUBLISH would (the link's lcore
+ * inline, the others by owner calls that read the frame in place), and
+ * never sends it on. It takes the next frame of that link only once every
+ * lcore has it, so one connection's messages (one lcore, one link to each
+ * node, TCP) reach each node in the order published; a transaction's go
+ * from the connection's lcore after it ran. PUBLISH's reply counts this
+ * node's receivers only, as in Redis Cluster. Delivery is best-effort, as
+ * Redis Cluster's bus is: a link that is down (connecting, backing off,
+ * reset) or whose send buffers are full, and a message too large for a
+ * frame, are not sent to that node (counted: publish_dropped, one per node
+ * missed); nothing is queued for later.
  *
  * Per packet nothing allocates or locks: link state is preallocated per
  * lcore at start (WC_SLOT_PEERS_MAX peers, WC_LINK_WAITS requests in flight
@@ -67,6 +85,11 @@ struct wc_link_srv {
 	struct mc_out rout;		/* its reply, into rq */
 	struct rte_mbuf *rq_head, *rq_tail;	/* the reply so far (single-segment mbufs) */
 	uint64_t rq_len;
+	/* a PUBLISH frame being delivered (at the front of the receive queue; link_pub.c) */
+	bool in_pub;
+	uint16_t pub_next;		/* the next lcore to send it to */
+	uint32_t pub_len;		/* its payload */
+	uint32_t pub_chlen;		/* its channel's length */
 };
 
 enum wc_link_state { WC_LINK_NONE = 0, WC_LINK_DOWN, WC_LINK_CONNECTING, WC_LINK_UP };
@@ -111,6 +134,9 @@ struct wc_link_stats {
 	uint64_t link_auth_failed;	/* a peer that failed the handshake (either side) */
 	uint64_t link_resets;		/* links dropped (reset, error, timeout, map change) */
 	uint64_t links_open;		/* gauge: links up from this lcore */
+	uint64_t publish_sent;		/* PUBLISH frames sent (one per node) */
+	uint64_t publish_received;	/* PUBLISH frames received and delivered here */
+	uint64_t publish_dropped;	/* ... not sent to a node: link down or full, too large */
 };
 
 struct wc_link_lc {
@@ -165,6 +191,26 @@ void wc_mc_tcp_forwarded(struct wc_lcore *lc, struct mc_session *s, const struct
 			 uint64_t len, const char *line);
 void wc_mc_udp_forwarded(struct wc_lcore *lc, struct mc_session *s, const struct mc_inq *src,
 			 uint64_t len, const char *line);
+
+/*
+ * PUBLISH to the other nodes (Redis Cluster's bus; see above): channel ch
+ * and message msg (an argument of a command, its bytes read through in
+ * when they are in a receive queue) in a PUBLISH frame over each of this
+ * lcore's links. Nothing waits for the other nodes; no answer comes back.
+ */
+struct resp_arg;
+void wc_link_publish(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
+		     const struct resp_arg *msg, const struct mc_inq *in);
+
+/*
+ * The receiving side (link_srv.c calls these): a PUBLISH frame (header h)
+ * is whole at the front of c's receive queue. Begin: check it (false: the
+ * link must go) and deliver it on this lcore. Step: go on with the other
+ * lcores; true once every one has it and the frame may be consumed (false:
+ * calls are out, or the mailbox was full and c is on the retry list).
+ */
+bool wc_link_pub_begin(struct wc_lcore *lc, struct wc_tcb *c, const struct wc_link_hdr *h);
+bool wc_link_pub_step(struct wc_lcore *lc, struct wc_tcb *c);
 
 /* Sum of the lcores' link counters. */
 void wc_link_stats_sum(const struct wc_app *app, struct wc_link_stats *out);

@@ -390,7 +390,11 @@ void wc_link_broadcast(struct mc_env *env, const struct mc_session *s)
 
 /* ---- following the map ---- */
 
-/* Take node k of map m as a peer (true), or none. */
+/*
+ * Take node k of map m as a peer (true), or none: every other node with an
+ * address and a bus port, masters (forwarding, PUBLISH) and replicas
+ * (PUBLISH) alike.
+ */
 static bool want_peer(const struct rd_cluster_map *m, uint16_t k, uint32_t *ip, uint16_t *cport)
 {
 	const struct rd_cluster_node *n;
@@ -399,7 +403,8 @@ static bool want_peer(const struct rd_cluster_map *m, uint16_t k, uint32_t *ip, 
 	if (!m || k >= m->nnodes || k == m->myself)
 		return false;
 	n = &m->node[k];
-	if (!(n->flags & RD_NODE_MASTER) || !n->cport || inet_pton(AF_INET, n->ip, &a) != 1)
+	if (!(n->flags & (RD_NODE_MASTER | RD_NODE_REPLICA)) || (n->flags & RD_NODE_NOADDR) ||
+	    !n->cport || inet_pton(AF_INET, n->ip, &a) != 1)
 		return false;
 	*ip = ntohl(a.s_addr);
 	*cport = n->cport;

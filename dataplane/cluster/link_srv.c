@@ -2,7 +2,8 @@
  * link_srv.c - the owning side of node-to-node links (see link.h): links
  * accepted on this node's cluster bus port, the handshake's server half,
  * and each forwarded memcached request run by a session of its own as if
- * this node's client had sent it, its reply framed back unchanged.
+ * this node's client had sent it, its reply framed back unchanged; PUBLISH
+ * frames are handed to link_pub.c, which delivers them here.
  *
  * A request is run only once its whole frame is in the receive queue (the
  * receive buffer holds a whole value and then some, net/tcp.h). Its reply
@@ -203,6 +204,14 @@ static void srv_run(struct wc_lcore *lc, struct wc_tcb *c)
 		uint8_t hb[WC_LINK_HDR];
 		struct wc_link_hdr h;
 
+		if (L->in_pub) {
+			/* a PUBLISH: the frame stays until every lcore has it (link_pub.c) */
+			if (!wc_link_pub_step(lc, c))
+				break;
+			c->inq.consume(&c->inq, WC_LINK_HDR + L->pub_len);
+			L->in_pub = false;
+			continue;
+		}
 		if (L->in_req) {
 			enum mc_run r = mc_session_run(&L->sess, &L->sub, &L->rout, &lc->env);
 
@@ -240,6 +249,11 @@ static void srv_run(struct wc_lcore *lc, struct wc_tcb *c)
 		default:
 			break;
 		}
+		if (h.kind == WC_LINK_PUBLISH) {
+			if (!wc_link_pub_begin(lc, c, &h))
+				goto reset;
+			continue;
+		}
 		if (h.kind != WC_LINK_MC_REQ)
 			goto reset;
 		c->inq.consume(&c->inq, WC_LINK_HDR);
@@ -251,7 +265,7 @@ static void srv_run(struct wc_lcore *lc, struct wc_tcb *c)
 		mc_session_init(&L->sess);
 		L->sess.no_forward = true;
 	}
-	if (c->state == TCP_CLOSE_WAIT && !L->in_req) {
+	if (c->state == TCP_CLOSE_WAIT && !L->in_req && !L->in_pub) {
 		wc_tcp_close(lc, c);
 		return;
 	}
@@ -281,7 +295,14 @@ void wc_link_srv_complete(struct wc_lcore *lc, struct wc_mbox_req *req)
 		wc_tcb_free(lc, c);
 		return;
 	}
-	mc_session_complete(s, req, &L->sub, &L->rout, &lc->env);
+	if (L->in_pub) {
+		/* another lcore delivered a PUBLISH frame (link_pub.c) */
+		lc->env.req_put(&lc->env, req);
+		if (s->pending)
+			s->pending--;
+	} else {
+		mc_session_complete(s, req, &L->sub, &L->rout, &lc->env);
+	}
 	srv_run(lc, c);
 }
 

@@ -103,6 +103,9 @@ static const struct counter fixed[] = {
 	LINK(link_auth_failed, "cluster_link_auth_failed", WC_CP_COUNTER),
 	LINK(link_resets, "cluster_link_resets", WC_CP_COUNTER),
 	LINK(links_open, "cluster_links_open", WC_CP_GAUGE),
+	LINK(publish_sent, "cluster_publish_sent", WC_CP_COUNTER),
+	LINK(publish_received, "cluster_publish_received", WC_CP_COUNTER),
+	LINK(publish_dropped, "cluster_publish_dropped", WC_CP_COUNTER),
 };
 
 static struct counter all[WC_CP_MAX_COUNTERS];

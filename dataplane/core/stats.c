@@ -253,6 +253,9 @@ static void stats_general(struct wc_app *app, const struct wc_totals *t, struct 
 		stat_u64(o, "cluster_link_auth_failed", ls.link_auth_failed);
 		stat_u64(o, "cluster_link_resets", ls.link_resets);
 		stat_u64(o, "cluster_links_open", ls.links_open);
+		stat_u64(o, "cluster_publish_sent", ls.publish_sent);
+		stat_u64(o, "cluster_publish_received", ls.publish_received);
+		stat_u64(o, "cluster_publish_dropped", ls.publish_dropped);
 	}
 	/* frames not taken: real drops, and frames that were not for this node (netstats.h) */
 	stat_u64(o, "drops", wc_netstats_dropped(&t->net));

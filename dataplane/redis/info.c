@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster/link.h"
 #include "core/app.h"
 #include "core/stats.h"
 #include "net/tcp.h"
@@ -240,6 +241,12 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 	kv_u(t, "keyspace_events_sent", in->kev_sent);
 	kv_u(t, "keyspace_events_received", in->kev_received);
 	kv_u(t, "keyspace_events_lost", in->kev_lost);
+	if (in->cluster) {
+		/* (wirecache's own: PUBLISH between the cluster's nodes, cluster/link.h) */
+		kv_u(t, "cluster_bus_publish_sent", in->bus_pub_sent);
+		kv_u(t, "cluster_bus_publish_received", in->bus_pub_received);
+		kv_u(t, "cluster_bus_publish_dropped", in->bus_pub_dropped);
+	}
 }
 
 static void replication(struct rd_text *t, const struct rd_info *in)
@@ -449,6 +456,14 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 		in->kev_sent = kt.sent;
 		in->kev_received = kt.received;
 		in->kev_lost = kt.lost;
+	}
+	if (srv->cluster) {
+		struct wc_link_stats ls;
+
+		wc_link_stats_sum(app, &ls);
+		in->bus_pub_sent = ls.publish_sent;
+		in->bus_pub_received = ls.publish_received;
+		in->bus_pub_dropped = ls.publish_dropped;
 	}
 	if (getrusage(RUSAGE_SELF, &self) == 0) {
 		in->cpu_sys = tv_us(self.ru_stime);

@@ -71,6 +71,8 @@ struct rd_info {
 	uint64_t obuf_disconnections;		/* (push.h) */
 	/* keyspace events (redis/keyev.h): raised, bus messages sent and handled, losses heard */
 	uint64_t kev_raised, kev_sent, kev_received, kev_lost;
+	/* cluster mode: PUBLISH over the node links (cluster/link.h), sent, received, dropped */
+	uint64_t bus_pub_sent, bus_pub_received, bus_pub_dropped;
 	/* cpu: microseconds */
 	int64_t cpu_sys, cpu_user, cpu_sys_children, cpu_user_children;
 	/* keyspace */

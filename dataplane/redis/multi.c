@@ -604,6 +604,8 @@ static enum rd_res exec(struct rd_session *s)
 		if (r != RD_DONE)
 			return r;
 	}
+	if (m && m->held && m->ncount)
+		rd_pubsub_tx_cluster(s);	/* its PUBLISHes to the other nodes, in order */
 	if (m && m->held)
 		held_reply_out(s, m);
 	if (rd_trk_flags(&s->trk) & RD_TRK_ON)

@@ -3,11 +3,13 @@
  * PSUBSCRIBE, PUNSUBSCRIBE, SSUBSCRIBE, SUNSUBSCRIBE, PUBLISH and SPUBLISH;
  * RESP2's subscribed mode (which commands it allows, PING's form), RESET's
  * part, the channel arguments ACL checks, and PUBLISH's delivery to other
- * lcores (owner calls; inside a transaction, once it has run: multi.h). PUBSUB's
+ * lcores (owner calls; inside a transaction, once it has run: multi.h) and,
+ * for PUBLISH, to the cluster's other nodes (cluster/link.h). PUBSUB's
  * introspection is pubsub_intro.c, the tables pubsub_table.c.
  */
 #include <string.h>
 
+#include "cluster/link.h"
 #include "core/app.h"
 #include "core/bus.h"
 #include "redis/acl.h"
@@ -198,6 +200,7 @@ static enum rd_res sunsubscribe(struct rd_session *s)
 
 /* ---- PUBLISH ---- */
 
+static enum rd_res publish(struct rd_session *s);
 static enum rd_res spublish(struct rd_session *s);
 
 /* The job area of a PUBLISH. */
@@ -248,8 +251,12 @@ static void publish_in_tx(struct rd_session *s, uint8_t kind)
 	n += ps_deliver(lc->pubsub, kind, ch->u.p, (uint32_t)ch->len, &m);
 	rd_pubsub_skip(lc, 0);
 
-	if (!rd_tx_defer(s, RD_TX_COUNT, n))
+	if (!rd_tx_defer(s, RD_TX_COUNT, n)) {
+		/* (one lcore: this is the connection's, and the other nodes get it now) */
+		if (kind == PS_CHANNEL)
+			wc_link_publish(lc, ch->u.p, (uint32_t)ch->len, rd_arg(s, 2), s->in);
 		resp_int(rd_out(s), n);
+	}
 }
 
 /* One PUBLISH of a transaction on lcore arg (rd_tx_each_count). */
@@ -286,6 +293,22 @@ void rd_pubsub_tx_owner(struct rd_owner *o)
 	rd_pubsub_skip(lc, 0);
 }
 
+/* One PUBLISH of a transaction to the other nodes (rd_tx_each_count, on the connection's lcore). */
+static void tx_cluster_one(void *arg, const struct rd_cmd *def, const struct resp_cmd *cmd,
+			   int64_t *acc)
+{
+	const struct resp_arg *ch = resp_argv(cmd, 1);
+
+	(void)acc;
+	if (def->fn == publish && ch->kind == RESP_ARG_PTR)
+		wc_link_publish(arg, ch->u.p, (uint32_t)ch->len, resp_argv(cmd, 2), NULL);
+}
+
+void rd_pubsub_tx_cluster(struct rd_session *s)
+{
+	rd_tx_each_count(s, tx_cluster_one, rd_lcore(s));
+}
+
 static enum rd_res do_publish(struct rd_session *s, uint8_t kind)
 {
 	struct pub_job *j = (void *)s->job;
@@ -306,6 +329,13 @@ static enum rd_res do_publish(struct rd_session *s, uint8_t kind)
 	r = rd_fanout_lcores(s, publish_owner, rd_pubsub_lcore_active);
 	if (r != RD_DONE)
 		return r;
+	/*
+	 * then to the other nodes (a shard channel stays within its shard); the
+	 * reply counts this node's receivers, as Redis Cluster's does
+	 */
+	if (kind == PS_CHANNEL)
+		wc_link_publish(rd_lcore(s), rd_argp(s, 1), (uint32_t)rd_arg(s, 1)->len,
+				rd_arg(s, 2), s->in);
 	resp_int(rd_out(s), s->acc);
 	return RD_DONE;
 }

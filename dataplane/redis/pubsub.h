@@ -26,6 +26,11 @@
  * is the sum (multi.h). SUBSCRIBE and its kin inside a transaction that
  * runs on another lcore run on the connection's lcore after it, their
  * replies in their places in EXEC's.
+ *
+ * In a cluster, PUBLISH (not SPUBLISH, not keyspace notifications) then
+ * goes to the other nodes over the connection's lcore's node links, a
+ * transaction's once it is over (cluster/link.h); they deliver it through
+ * rd_pubsub_deliver_in. The reply counts this node's receivers.
  */
 #ifndef WC_REDIS_PUBSUB_H
 #define WC_REDIS_PUBSUB_H
@@ -55,6 +60,15 @@ struct rd_pubsub_sess {
 /* Deliver on this lcore to its subscribers of ch and matching patterns; returns receivers. */
 unsigned rd_pubsub_local(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 			 const uint8_t *msg, uint32_t mlen);
+
+/*
+ * The cluster's side (cluster/link.h): a message another node published,
+ * delivered on lc as a local PUBLISH would, its channel (chlen bytes at
+ * choff) and message (mlen bytes at moff) read from in. Returns receivers.
+ */
+struct mc_inq;
+unsigned rd_pubsub_deliver_in(struct wc_lcore *lc, const struct mc_inq *in, uint64_t choff,
+			      uint32_t chlen, uint64_t moff, uint32_t mlen);
 
 /*
  * A writer's own pushes. Redis writes the messages a command sends its own
@@ -100,6 +114,12 @@ bool rd_pubsub_lcore_wants_keyspace(const struct wc_app *app, unsigned i);
  */
 struct rd_owner;
 void rd_pubsub_tx_owner(struct rd_owner *o);
+
+/*
+ * After a transaction whose PUBLISHes waited for it (multi.h): send them to
+ * the other nodes (cluster/link.h), in order, from the connection's lcore.
+ */
+void rd_pubsub_tx_cluster(struct rd_session *s);
 
 /* Has lcore i any subscription at all (channels, patterns, shard channels)? Any lcore. */
 bool rd_pubsub_lcore_active(const struct wc_app *app, unsigned i);

@@ -74,7 +74,7 @@ struct rd_pubsub_lc {
 	uint64_t skip_id;
 	/* a frame built once for every subscriber of a delivery */
 	uint8_t frame[PS_FRAME_MAX];
-	uint8_t chan[RD_PS_NAME_MAX];	/* a channel copied out of a bus buffer */
+	uint8_t chan[RD_PS_NAME_MAX];	/* a channel copied out of a node link (rd_pubsub_deliver_in) */
 };
 
 /* A message to deliver: contiguous bytes, an argument of a command, or a chain of mbufs. */

@@ -603,6 +603,19 @@ unsigned rd_pubsub_local(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 	return ps_deliver(lc->pubsub, PS_CHANNEL, ch, chlen, &m);
 }
 
+unsigned rd_pubsub_deliver_in(struct wc_lcore *lc, const struct mc_inq *in, uint64_t choff,
+			      uint32_t chlen, uint64_t moff, uint32_t mlen)
+{
+	struct rd_pubsub_lc *ps = lc->pubsub;
+	struct resp_arg a = { .u.off = moff, .len = mlen, .kind = RESP_ARG_RX };
+	struct ps_msg m = { .arg = &a, .in = in, .len = mlen };
+
+	if (!ps || !__atomic_load_n(&ps->nlinks, __ATOMIC_RELAXED) || chlen > RD_PS_NAME_MAX)
+		return 0;	/* (nobody listens here, or to a name this long) */
+	mc_inq_copy(in, choff, ps->chan, chlen);
+	return ps_deliver(ps, PS_CHANNEL, ps->chan, chlen, &m);
+}
+
 unsigned rd_pubsub_self(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
 			const uint8_t *msg, uint32_t mlen)
 {

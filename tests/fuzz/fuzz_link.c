@@ -8,8 +8,9 @@
  * into segments. Checked: every header wc_link_hdr_parse accepts writes
  * back to the same bytes; everything the node sends back is a sequence of
  * well-formed frames, a CHALLENGE and then only MC_REP frames answering,
- * in order, the ids of the requests it ran; a peer that never authenticated
- * gets nothing but the CHALLENGE.
+ * in order, the ids of the requests it ran (PUBLISH frames are delivered to
+ * the node's subscribers and never answered); a peer that never
+ * authenticated gets nothing but the CHALLENGE.
  */
 #include <stdint.h>
 #include <stdlib.h>

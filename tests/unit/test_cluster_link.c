@@ -17,18 +17,14 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cluster/frame.h"
-#include "cluster/link.h"
-#include "core/cpif_cmap.h"
 #include "core/slots.h"
-#include "dp_tcpclient.h"
+#include "dp_link.h"
 #include "redis/server.h"
 #include "wirecache/slot.h"
 
 #define RPORT 6379
-#define CPORT 16379
+#define CPORT DPL_CPORT
 #define SECRET "link-test-secret"
-#define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 static struct dp_harness h;
 static struct rd_server srv;
@@ -50,16 +46,7 @@ static void with_cluster(struct wc_config *c)
 
 static const char *ctl(const char *text)
 {
-	static char reply[512];
-	char buf[512], *argv[32], *save = NULL;
-	int argc = 0;
-
-	snprintf(buf, sizeof(buf), "%s", text);
-	for (char *t = strtok_r(buf, " ", &save); t && argc < 32; t = strtok_r(NULL, " ", &save))
-		argv[argc++] = t;
-	reply[0] = 0;
-	assert_true(wc_cmap_command(&h.app, NULL, &cstage, argc, argv, reply, sizeof(reply)));
-	return reply;
+	return dpl_ctl(&h, &cstage, text);
 }
 
 static void key_in(char *k, unsigned from, unsigned to, unsigned start)
@@ -117,13 +104,6 @@ static const struct wc_link_stats *lst(void)
 
 /* ---- frames ---- */
 
-static size_t put(uint8_t *b, uint8_t kind, uint32_t id, const void *p, uint32_t len)
-{
-	wc_link_hdr_put(b, &(struct wc_link_hdr){ .len = len, .id = id, .kind = kind });
-	memcpy(b + WC_LINK_HDR, p, len);
-	return WC_LINK_HDR + len;
-}
-
 /* The one whole frame at the front of c's bytes (false if none). */
 static bool got_frame(const struct dpc *c, struct wc_link_hdr *hd, const uint8_t **payload)
 {
@@ -160,7 +140,7 @@ static bool link_in(struct dpc *c, const char *secret, uint8_t *buf)
 	assert_true(wc_link_mac_server(SECRET, nc, p, mac));
 	assert_true(wc_link_mac_equal(mac, p + WC_LINK_NONCE));
 	assert_true(wc_link_mac_client(secret, p, nc, mac));
-	send_on(c, f, put(f, WC_LINK_AUTH, 0, mac, WC_LINK_MAC));
+	send_on(c, f, dpl_put(f, WC_LINK_AUTH, 0, mac, WC_LINK_MAC));
 	return !c->rst;
 }
 
@@ -172,7 +152,7 @@ static const char *link_ask(struct dpc *c, uint32_t id, const char *req)
 	const uint8_t *p = NULL;
 	struct wc_link_hdr hd;
 
-	send_on(c, f, put(f, WC_LINK_MC_REQ, id, req, (uint32_t)strlen(req)));
+	send_on(c, f, dpl_put(f, WC_LINK_MC_REQ, id, req, (uint32_t)strlen(req)));
 	if (!got_frame(c, &hd, &p))
 		return NULL;
 	assert_int_equal(hd.kind, WC_LINK_MC_REP);
@@ -218,7 +198,7 @@ static void request_before_auth_gets_nothing(void **state)
 
 	(void)state;
 	assert_true(dpc_connect(&h, &c, CPORT, pbuf, sizeof(pbuf)));
-	send_on(&c, f, put(f, WC_LINK_MC_REQ, 1, req, (uint32_t)strlen(req)));
+	send_on(&c, f, dpl_put(f, WC_LINK_MC_REQ, 1, req, (uint32_t)strlen(req)));
 	assert_true(c.rst);
 	assert_int_equal(c.n, 0);
 	/* and a frame that is no frame at all */
@@ -235,11 +215,7 @@ static uint8_t pnc[WC_LINK_NONCE];
 
 static void link_poll(unsigned ms)
 {
-	h.lc->tcp->now_ms += ms;
-	h.lc->tcp->now_us += ms * 1000ull;
-	wc_link_poll(h.lc);
-	wc_tcp_poll(h.lc);
-	wc_net_flush(h.lc);
+	dpl_poll(&h, ms);
 }
 
 /* Take what the dataplane sent to the peer and to the client; ack both. */
@@ -279,58 +255,17 @@ static void cli_send(const char *text)
 
 static void commit_two(unsigned epoch)
 {
-	char text[256];
-
-	snprintf(text, sizeof(text), "CMAP BEGIN %u", epoch);
-	assert_string_equal(ctl(text), "OK\n");
-	snprintf(text, sizeof(text), "CMAP NODE %s 198.18.0.11 6379 16379 master 1 - myself",
-		 srv.node_id);
-	assert_string_equal(ctl(text), "OK\n");
-	assert_string_equal(ctl("CMAP NODE " ID_B " 198.18.0.1 6379 16379 master 2 -"), "OK\n");
-	snprintf(text, sizeof(text), "CMAP SLOTS 0 8191 %s", srv.node_id);
-	assert_string_equal(ctl(text), "OK\n");
-	assert_string_equal(ctl("CMAP SLOTS 8192 16383 " ID_B), "OK\n");
-	assert_int_equal(ctl("CMAP COMMIT")[0], 'O');
+	dpl_commit_two(&h, &cstage, srv.node_id, epoch);
 }
 
 /* The dataplane opens its link to B: accept it; the handshake with B's secret. */
 static void peer_accepts(const char *secret)
 {
-	static const uint8_t opts[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };
 	uint8_t f[256], ch[WC_LINK_NONCE + WC_LINK_MAC];
-	const struct rte_tcp_hdr *syn = NULL;
 	struct wc_link_hdr hd;
 	const uint8_t *p = NULL;
 
-	dp_clear_sent(&h);
-	for (int i = 0; i < 400 && !syn; i++) {
-		link_poll(25);
-		for (unsigned k = 0; k < h.nsent && !syn; k++) {
-			const uint8_t *fr = rte_pktmbuf_mtod(h.sent[k], const uint8_t *);
-			const struct rte_ipv4_hdr *ip =
-				(const struct rte_ipv4_hdr *)(fr + RTE_ETHER_HDR_LEN);
-			const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)(ip + 1);
-
-			if (ip->next_proto_id == IPPROTO_TCP && th->tcp_flags == RTE_TCP_SYN_FLAG &&
-			    rte_be_to_cpu_16(th->dst_port) == CPORT &&
-			    rte_be_to_cpu_32(ip->dst_addr) == DP_CLIENT)
-				syn = th;
-		}
-		if (!syn)
-			dp_clear_sent(&h);
-	}
-	assert_non_null(syn);
-	memset(&peer, 0, sizeof(peer));
-	peer.cport = CPORT;
-	peer.dport = rte_be_to_cpu_16(syn->src_port);
-	peer.ack = rte_be_to_cpu_32(syn->sent_seq) + 1;
-	peer.seq = 5000;
-	peer.buf = pbuf;
-	peer.cap = sizeof(pbuf);
-	dp_clear_sent(&h);
-	dp_input(&h, f, dp_tcp_ports(f, CPORT, peer.dport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG,
-				     peer.seq, peer.ack, 65535, NULL, 0, opts, sizeof(opts)));
-	peer.seq++;
+	dpl_accept(&h, &peer, pbuf, sizeof(pbuf));
 	collect();
 	/* HELLO: the magic and the requester's nonce */
 	assert_true(got_frame(&peer, &hd, &p));
@@ -340,7 +275,7 @@ static void peer_accepts(const char *secret)
 	memset(ch, 0x33, WC_LINK_NONCE);
 	assert_true(wc_link_mac_server(secret, pnc, ch, ch + WC_LINK_NONCE));
 	peer.n = 0;
-	peer_send(f, put(f, WC_LINK_CHALLENGE, 0, ch, sizeof(ch)));
+	peer_send(f, dpl_put(f, WC_LINK_CHALLENGE, 0, ch, sizeof(ch)));
 }
 
 /* The requester's AUTH proves the secret over B's nonce. */
@@ -378,7 +313,7 @@ static void peer_replies(uint32_t id, const char *reply)
 {
 	uint8_t f[2048];
 
-	peer_send(f, put(f, WC_LINK_MC_REP, id, reply, (uint32_t)strlen(reply)));
+	peer_send(f, dpl_put(f, WC_LINK_MC_REP, id, reply, (uint32_t)strlen(reply)));
 }
 
 static const char *cli_text(void)
@@ -501,7 +436,7 @@ static void udp_is_forwarded(void **state)
 	dp_clear_sent(&h);
 	dp_input(&h, f, dp_tcp_ports(f, CPORT, peer.dport, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
 				     peer.seq, peer.ack, 65535, rf,
-				     put(rf, WC_LINK_MC_REP, id, reply, sizeof(reply) - 1), NULL, 0));
+				     dpl_put(rf, WC_LINK_MC_REP, id, reply, sizeof(reply) - 1), NULL, 0));
 	peer.seq += (uint32_t)(WC_LINK_HDR + sizeof(reply) - 1);
 	for (unsigned k = 0; k < h.nsent; k++) {
 		const uint8_t *p = rte_pktmbuf_mtod(h.sent[k], const uint8_t *);
