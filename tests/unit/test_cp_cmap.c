@@ -154,7 +154,7 @@ static void every_error(void **state)
 	dropped();
 	expect("CMAP SLOTS 0 1 " ID_A, "ERR no staged map");
 	expect("CMAP COMMIT", "ERR no staged map");
-	expect("CMAP", "ERR usage: CMAP BEGIN|NODE|SLOTS|COMMIT|STATE");
+	expect("CMAP", "ERR usage: CMAP BEGIN|NODE|SLOTS|MIGRATING|IMPORTING|COMMIT|STATE");
 	expect("CMAP BEGIN", "ERR usage: CMAP BEGIN <current_epoch>");
 	expect("CMAP BEGIN -3", "ERR bad epoch '-3'");
 	expect("CMAP BEGIN 1 2", "ERR usage: CMAP BEGIN");
