@@ -8,6 +8,8 @@
 
 #include "redis/creq.h"
 
+_Static_assert(RD_CREQ_MAX == 1 << 6, "a request id is (sequence << 6 | index)");
+
 static uint32_t load(const struct rd_creq *r)
 {
 	return __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
@@ -73,7 +75,8 @@ int rd_creq_submit(struct rd_creq_table *t, enum rd_creq_op op, unsigned slot, c
 		r->op = (uint8_t)op;
 		r->slot = (uint16_t)slot;
 		snprintf(r->node, sizeof(r->node), "%s", node ? node : "");
-		r->id = seq << 6 | (uint64_t)i;
+		/* (the control thread reads the id of an entry it may be losing: atomic) */
+		__atomic_store_n(&r->id, seq << 6 | (uint64_t)i, __ATOMIC_RELAXED);
 		r->queued_ms = now_ms;
 		r->taken_ms = 0;
 		r->epoch = 0;
@@ -155,7 +158,8 @@ const struct rd_creq *rd_creq_take(struct rd_creq_table *t, int64_t now_ms)
 			struct rd_creq *r = &t->r[i];
 
 			if (load(r) == RD_CREQ_QUEUED &&
-			    (!best || (int64_t)(r->id - best->id) < 0))
+			    (!best || (int64_t)(__atomic_load_n(&r->id, __ATOMIC_RELAXED) -
+						__atomic_load_n(&best->id, __ATOMIC_RELAXED)) < 0))
 				best = r;
 		}
 		if (!best)
