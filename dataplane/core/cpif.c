@@ -231,15 +231,18 @@ static void command(struct wc_cpif *cp, struct client *c, char *line)
 	char out[WC_CP_LINE_MAX + 64], err[160];
 	char *argv[MAX_ARGS + 1], *save = NULL;
 	int argc = 0;
+	uint64_t taken;
 
 	/* (before the words are split: a refusal's text has any number of them) */
 	switch (wc_creq_line(creq_table(cp), line, now_ms(), out, sizeof(out),
-			     &c->creq_deadline)) {
+			     &c->creq_deadline, &taken)) {
 	case WC_CREQ_NOT_MINE:
 		break;
 	case WC_CREQ_REPLIED:
 		c->creq_deadline = 0;
 		reply(c, out);
+		if (c->fd < 0 && taken)
+			rd_creq_untake(creq_table(cp), taken);	/* never reached it */
 		return;
 	case WC_CREQ_WAIT:
 		return;		/* (the loop answers it: long_polls) */
@@ -391,12 +394,15 @@ static int long_polls(struct wc_cpif *cp, int limit)
 	rd_creq_sweep(t, now);
 	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = &cp->clients[i];
+		uint64_t taken;
 
 		if (c->fd < 0 || !c->creq_deadline)
 			continue;
-		if (wc_creq_next(t, now, c->creq_deadline, out, sizeof(out))) {
+		if (wc_creq_next(t, now, c->creq_deadline, out, sizeof(out), &taken)) {
 			c->creq_deadline = 0;
 			reply(c, out);
+			if (c->fd < 0 && taken)
+				rd_creq_untake(t, taken);	/* never reached the control plane */
 			client_lines(cp, c);
 		}
 		if (c->fd >= 0 && c->creq_deadline && c->creq_deadline - now < limit)

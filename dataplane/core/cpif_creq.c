@@ -54,10 +54,11 @@ static enum wc_creq_act say(char *out, size_t cap, const char *text)
 }
 
 bool wc_creq_next(struct rd_creq_table *t, int64_t now_ms, int64_t deadline, char *out,
-		  size_t cap)
+		  size_t cap, uint64_t *taken)
 {
 	const struct rd_creq *r = rd_creq_take(t, now_ms);
 
+	*taken = r ? r->id : 0;
 	if (r) {
 		if (r->op == RD_CREQ_STABLE)
 			snprintf(out, cap, "OK %" PRIu64 " SETSLOT %u STABLE\n", r->id, r->slot);
@@ -115,12 +116,13 @@ static enum wc_creq_act done(struct rd_creq_table *t, const char *p, char *out, 
 }
 
 enum wc_creq_act wc_creq_line(struct rd_creq_table *t, const char *line, int64_t now_ms,
-			      char *out, size_t cap, int64_t *deadline)
+			      char *out, size_t cap, int64_t *deadline, uint64_t *taken)
 {
 	const char *p = line, *w;
 	size_t n = word(&p, &w);
 	uint64_t ms;
 
+	*taken = 0;
 	if (!is(w, n, "CREQ"))
 		return WC_CREQ_NOT_MINE;
 	if (!t)
@@ -135,7 +137,7 @@ enum wc_creq_act wc_creq_line(struct rd_creq_table *t, const char *line, int64_t
 	if (!number(w, n, WC_CREQ_NEXT_MAX_MS, &ms) || word(&p, &w) != 0)
 		return say(out, cap, "ERR usage: CREQ NEXT <timeout_ms> (0-5000)");
 	*deadline = now_ms + (int64_t)ms;
-	if (wc_creq_next(t, now_ms, *deadline, out, cap))
+	if (wc_creq_next(t, now_ms, *deadline, out, cap, taken))
 		return WC_CREQ_REPLIED;
 	return WC_CREQ_WAIT;
 }

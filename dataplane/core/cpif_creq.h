@@ -13,7 +13,9 @@
  * NEXT is a long poll: the connection that sent it gets no other reply
  * until a request comes or the time is up (lines it sends meanwhile wait
  * unread), while the control thread keeps serving its other connections;
- * a session queueing a request wakes the thread (its eventfd). DONE for an
+ * a session queueing a request wakes the thread (its eventfd); a request
+ * whose line could not be written (the connection failed) is queued again
+ * (rd_creq_untake). DONE for an
  * id that is not a taken request (answered already, or dropped after its
  * client left and nobody answered for RD_CREQ_ORPHAN_MS) is "ERR unknown
  * request <id>".
@@ -40,16 +42,18 @@ enum wc_creq_act {
 
 /*
  * One control line (raw, without its newline) at now_ms; t NULL: this
- * dataplane has no Redis side. The reply (ending in '\n') goes to out.
+ * dataplane has no Redis side. The reply (ending in '\n') goes to out;
+ * *taken is the id of a request the reply hands out (0: none), for
+ * rd_creq_untake when it cannot be sent.
  */
 enum wc_creq_act wc_creq_line(struct rd_creq_table *t, const char *line, int64_t now_ms,
-			      char *out, size_t cap, int64_t *deadline);
+			      char *out, size_t cap, int64_t *deadline, uint64_t *taken);
 
 /*
  * A waiting NEXT at now_ms: true with the reply in out when a request was
  * taken or deadline came; false: still waiting.
  */
 bool wc_creq_next(struct rd_creq_table *t, int64_t now_ms, int64_t deadline, char *out,
-		  size_t cap);
+		  size_t cap, uint64_t *taken);
 
 #endif

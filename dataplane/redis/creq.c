@@ -194,6 +194,23 @@ int rd_creq_done(struct rd_creq_table *t, uint64_t id, bool ok, uint64_t epoch, 
 	}
 }
 
+void rd_creq_untake(struct rd_creq_table *t, uint64_t id)
+{
+	struct rd_creq *r = &t->r[id & (RD_CREQ_MAX - 1)];
+	uint32_t st = load(r);
+
+	if ((st & RD_CREQ_STATE_MASK) != RD_CREQ_TAKEN || r->id != id)
+		return;
+	for (;;) {
+		if (st == (RD_CREQ_TAKEN | RD_CREQ_GONE)) {
+			put(r, RD_CREQ_FREE);
+			return;
+		}
+		if (cas(r, &st, RD_CREQ_QUEUED))
+			return;
+	}
+}
+
 unsigned rd_creq_sweep(struct rd_creq_table *t, int64_t now_ms)
 {
 	unsigned n = 0;

@@ -112,6 +112,12 @@ const struct rd_creq *rd_creq_take(struct rd_creq_table *t, int64_t now_ms);
  */
 int rd_creq_done(struct rd_creq_table *t, uint64_t id, bool ok, uint64_t epoch, const char *err);
 
+/*
+ * The request handed out as id never reached the control plane (the reply
+ * to its connection failed): queued again, or freed when its client is gone.
+ */
+void rd_creq_untake(struct rd_creq_table *t, uint64_t id);
+
 /* Free TAKEN|GONE entries older than RD_CREQ_ORPHAN_MS; returns how many. */
 unsigned rd_creq_sweep(struct rd_creq_table *t, int64_t now_ms);
 

@@ -620,6 +620,18 @@ static void table_states(void **state)
 	assert_int_equal(rd_creq_sweep(&t, 100 + RD_CREQ_ORPHAN_MS), 1);
 	assert_int_equal(rd_creq_in_use(&t), 0);
 	assert_int_equal(rd_creq_done(&t, id, true, 1, NULL), -1);
+	/* handed out but never delivered: queued again (freed if its client is gone) */
+	i = rd_creq_submit(&t, RD_CREQ_STABLE, 2, "", 5000, &id);
+	assert_int_equal(rd_creq_take(&t, 200)->id, id);
+	rd_creq_untake(&t, id + RD_CREQ_MAX);	/* (another id: nothing) */
+	assert_null(rd_creq_take(&t, 200));
+	rd_creq_untake(&t, id);
+	assert_int_equal(rd_creq_check(&t, i, 5000, &ep, &err), RD_CREQ_WAITING);
+	assert_int_equal(rd_creq_take(&t, 201)->id, id);
+	rd_creq_abandon(&t, i);
+	rd_creq_untake(&t, id);
+	assert_int_equal(rd_creq_in_use(&t), 0);
+	assert_int_equal(rd_creq_done(&t, id, true, 1, NULL), -1);
 	/* oldest first; full at RD_CREQ_MAX */
 	for (int k = 0; k < RD_CREQ_MAX; k++) {
 		uint64_t x;
@@ -641,58 +653,60 @@ static void creq_lines(void **state)
 	static struct rd_creq_table t;
 	char out[512];
 	int64_t dl = 0;
-	uint64_t id;
+	uint64_t id, tk = 1;
 	char line[400];
 
 	(void)state;
 	rd_creq_init(&t);
-	assert_int_equal(wc_creq_line(&t, "PING", 0, out, sizeof(out), &dl), WC_CREQ_NOT_MINE);
-	assert_int_equal(wc_creq_line(&t, "CREQS NEXT 1", 0, out, sizeof(out), &dl),
+	assert_int_equal(wc_creq_line(&t, "PING", 0, out, sizeof(out), &dl, &tk), WC_CREQ_NOT_MINE);
+	assert_int_equal(wc_creq_line(&t, "CREQS NEXT 1", 0, out, sizeof(out), &dl, &tk),
 			 WC_CREQ_NOT_MINE);
-	wc_creq_line(NULL, "CREQ NEXT 1", 0, out, sizeof(out), &dl);
+	wc_creq_line(NULL, "CREQ NEXT 1", 0, out, sizeof(out), &dl, &tk);
 	assert_string_equal(out, "ERR this dataplane has no Redis side: no slot changes to "
 			    "take\n");
-	wc_creq_line(&t, "CREQ", 0, out, sizeof(out), &dl);
+	wc_creq_line(&t, "CREQ", 0, out, sizeof(out), &dl, &tk);
 	assert_true(strncmp(out, "ERR usage: CREQ NEXT", 20) == 0);
-	wc_creq_line(&t, "CREQ NEXT 5001", 0, out, sizeof(out), &dl);
+	wc_creq_line(&t, "CREQ NEXT 5001", 0, out, sizeof(out), &dl, &tk);
 	assert_string_equal(out, "ERR usage: CREQ NEXT <timeout_ms> (0-5000)\n");
-	wc_creq_line(&t, "CREQ NEXT -1", 0, out, sizeof(out), &dl);
+	wc_creq_line(&t, "CREQ NEXT -1", 0, out, sizeof(out), &dl, &tk);
 	assert_string_equal(out, "ERR usage: CREQ NEXT <timeout_ms> (0-5000)\n");
-	wc_creq_line(&t, "CREQ NEXT 1 2", 0, out, sizeof(out), &dl);
+	wc_creq_line(&t, "CREQ NEXT 1 2", 0, out, sizeof(out), &dl, &tk);
 	assert_string_equal(out, "ERR usage: CREQ NEXT <timeout_ms> (0-5000)\n");
-	wc_creq_line(&t, "CREQ DONE x OK 1", 0, out, sizeof(out), &dl);
+	wc_creq_line(&t, "CREQ DONE x OK 1", 0, out, sizeof(out), &dl, &tk);
 	assert_true(strncmp(out, "ERR usage: CREQ DONE", 20) == 0);
-	wc_creq_line(&t, "CREQ DONE 1 MAYBE", 0, out, sizeof(out), &dl);
+	wc_creq_line(&t, "CREQ DONE 1 MAYBE", 0, out, sizeof(out), &dl, &tk);
 	assert_true(strncmp(out, "ERR usage: CREQ DONE", 20) == 0);
-	wc_creq_line(&t, "CREQ DONE 1 OK", 0, out, sizeof(out), &dl);
+	wc_creq_line(&t, "CREQ DONE 1 OK", 0, out, sizeof(out), &dl, &tk);
 	assert_string_equal(out, "ERR usage: CREQ DONE <reqid> OK <epoch>\n");
-	wc_creq_line(&t, "CREQ DONE 1 OK 2 3", 0, out, sizeof(out), &dl);
+	wc_creq_line(&t, "CREQ DONE 1 OK 2 3", 0, out, sizeof(out), &dl, &tk);
 	assert_string_equal(out, "ERR usage: CREQ DONE <reqid> OK <epoch>\n");
-	wc_creq_line(&t, "CREQ DONE 1 ERR   ", 0, out, sizeof(out), &dl);
+	wc_creq_line(&t, "CREQ DONE 1 ERR   ", 0, out, sizeof(out), &dl, &tk);
 	assert_true(strncmp(out, "ERR usage: CREQ DONE <reqid> ERR <text>", 39) == 0);
-	wc_creq_line(&t, "CREQ DONE 1 OK 2", 0, out, sizeof(out), &dl);
+	wc_creq_line(&t, "CREQ DONE 1 OK 2", 0, out, sizeof(out), &dl, &tk);
 	assert_string_equal(out, "ERR unknown request 1 (answered already, or dropped)\n");
 	/* NEXT: nothing yet (wait until now + timeout), then a request */
-	assert_int_equal(wc_creq_line(&t, "CREQ NEXT 300", 1000, out, sizeof(out), &dl),
+	assert_int_equal(wc_creq_line(&t, "CREQ NEXT 300", 1000, out, sizeof(out), &dl, &tk),
 			 WC_CREQ_WAIT);
 	assert_int_equal(dl, 1300);
-	assert_false(wc_creq_next(&t, 1299, dl, out, sizeof(out)));
-	assert_true(wc_creq_next(&t, 1300, dl, out, sizeof(out)));
+	assert_false(wc_creq_next(&t, 1299, dl, out, sizeof(out), &tk));
+	assert_true(wc_creq_next(&t, 1300, dl, out, sizeof(out), &tk));
 	assert_string_equal(out, "OK none\n");
+	assert_int_equal(tk, 0);
 	assert_int_equal(rd_creq_submit(&t, RD_CREQ_IMPORTING, 16383, ID_B, 0, &id), 0);
-	assert_int_equal(wc_creq_line(&t, "CREQ NEXT 5000", 0, out, sizeof(out), &dl),
+	assert_int_equal(wc_creq_line(&t, "CREQ NEXT 5000", 0, out, sizeof(out), &dl, &tk),
 			 WC_CREQ_REPLIED);
+	assert_int_equal(tk, id);
 	snprintf(line, sizeof(line), "OK %llu SETSLOT 16383 IMPORTING " ID_B "\n",
 		 (unsigned long long)id);
 	assert_string_equal(out, line);
 	/* a refusal's text: every word, control bytes made spaces */
 	snprintf(line, sizeof(line), "CREQ DONE %llu ERR ERR a b c d e f g h i j k l m n o p q r "
 		 "s\tt", (unsigned long long)id);
-	assert_int_equal(wc_creq_line(&t, line, 0, out, sizeof(out), &dl), WC_CREQ_REPLIED);
+	assert_int_equal(wc_creq_line(&t, line, 0, out, sizeof(out), &dl, &tk), WC_CREQ_REPLIED);
 	assert_string_equal(out, "OK\n");
 	assert_string_equal(t.r[0].err, "ERR a b c d e f g h i j k l m n o p q r s t");
 	assert_int_equal(rd_creq_submit(&t, RD_CREQ_STABLE, 0, "", 0, &id), 1);
-	assert_true(wc_creq_next(&t, 0, 0, out, sizeof(out)));
+	assert_true(wc_creq_next(&t, 0, 0, out, sizeof(out), &tk));
 	snprintf(line, sizeof(line), "OK %llu SETSLOT 0 STABLE\n", (unsigned long long)id);
 	assert_string_equal(out, line);
 }
