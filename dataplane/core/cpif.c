@@ -26,8 +26,10 @@
 #include "core/cpcounters.h"
 #include "core/cpif.h"
 #include "core/cpif_cmap.h"
+#include "core/cpif_creq.h"
 #include "core/latency.h"
 #include "core/migrate.h"
+#include "redis/server.h"
 #include "wirecache/cpshm.h"
 
 #define MAX_CLIENTS 8
@@ -38,6 +40,7 @@ struct client {
 	size_t len;
 	char buf[WC_CP_LINE_MAX];
 	struct wc_cmap_stage *cmap;	/* the cluster map staged on it (cpif_cmap.h) */
+	int64_t creq_deadline;		/* a CREQ NEXT waits until then (ms); 0: none */
 };
 
 struct wc_cpif {
@@ -163,6 +166,7 @@ static void reply(struct client *c, const char *text)
 	if (send(c->fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len) {
 		/* a client that does not read its replies is dropped */
 		close(c->fd);
+		c->creq_deadline = 0;
 		c->fd = -1;
 	}
 }
@@ -210,11 +214,39 @@ static bool parse_num(const char *s, long long min, long long max, long long *ou
 	return true;
 }
 
+static struct rd_creq_table *creq_table(struct wc_cpif *cp)
+{
+	return cp->app->rd ? &cp->app->rd->creq : NULL;
+}
+
+static void close_client(struct client *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	c->creq_deadline = 0;
+}
+
 static void command(struct wc_cpif *cp, struct client *c, char *line)
 {
 	char out[WC_CP_LINE_MAX + 64], err[160];
 	char *argv[MAX_ARGS + 1], *save = NULL;
 	int argc = 0;
+	uint64_t taken;
+
+	/* (before the words are split: a refusal's text has any number of them) */
+	switch (wc_creq_line(creq_table(cp), line, now_ms(), out, sizeof(out),
+			     &c->creq_deadline, &taken)) {
+	case WC_CREQ_NOT_MINE:
+		break;
+	case WC_CREQ_REPLIED:
+		c->creq_deadline = 0;
+		reply(c, out);
+		if (c->fd < 0 && taken)
+			rd_creq_untake(creq_table(cp), taken);	/* never reached it */
+		return;
+	case WC_CREQ_WAIT:
+		return;		/* (the loop answers it: long_polls) */
+	}
 
 	for (char *t = strtok_r(line, " \t", &save); t && argc <= MAX_ARGS;
 	     t = strtok_r(NULL, " \t", &save))
@@ -282,25 +314,17 @@ static void command(struct wc_cpif *cp, struct client *c, char *line)
 		reply(c, "OK\n");
 	} else {
 		snprintf(out, sizeof(out), "ERR unknown command '%.40s' (HELLO, PING, MOVE, FLUSH, "
-			 "ID, CMAP)\n", argv[0]);
+			 "ID, CMAP, CREQ)\n", argv[0]);
 		reply(c, out);
 	}
 }
 
-static void client_input(struct wc_cpif *cp, struct client *c)
+/* The complete lines c holds, until one waits (CREQ NEXT). */
+static void client_lines(struct wc_cpif *cp, struct client *c)
 {
-	ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
 	char *nl;
 
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		close(c->fd);
-		c->fd = -1;
-		return;
-	}
-	if (n < 0)
-		return;
-	c->len += (size_t)n;
-	while (c->fd >= 0 && (nl = memchr(c->buf, '\n', c->len))) {
+	while (c->fd >= 0 && !c->creq_deadline && (nl = memchr(c->buf, '\n', c->len))) {
 		size_t used = (size_t)(nl - c->buf) + 1;
 
 		*nl = 0;
@@ -310,7 +334,21 @@ static void client_input(struct wc_cpif *cp, struct client *c)
 		memmove(c->buf, c->buf + used, c->len - used);
 		c->len -= used;
 	}
-	if (c->fd >= 0 && c->len == sizeof(c->buf)) {
+}
+
+static void client_input(struct wc_cpif *cp, struct client *c)
+{
+	ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		close_client(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->len += (size_t)n;
+	client_lines(cp, c);
+	if (c->fd >= 0 && !c->creq_deadline && c->len == sizeof(c->buf)) {
 		reply(c, "ERR line too long\n");
 		if (c->fd >= 0) {
 			close(c->fd);
@@ -329,6 +367,7 @@ static void accept_client(struct wc_cpif *cp)
 		if (cp->clients[i].fd < 0) {
 			cp->clients[i].fd = fd;
 			cp->clients[i].len = 0;
+			cp->clients[i].creq_deadline = 0;
 			wc_cmap_stage_drop(&cp->clients[i].cmap);	/* the last client's */
 			return;
 		}
@@ -338,6 +377,48 @@ static void accept_client(struct wc_cpif *cp)
 }
 
 /* ---- the thread ---- */
+
+/*
+ * Connections waiting in CREQ NEXT: answer those a request or their time
+ * came for, then go on with the lines they sent meanwhile. Returns the ms
+ * until the nearest deadline still waiting (or limit).
+ */
+static int long_polls(struct wc_cpif *cp, int limit)
+{
+	struct rd_creq_table *t = creq_table(cp);
+	char out[WC_CP_LINE_MAX + 64];
+	int64_t now = now_ms();
+
+	if (!t)
+		return limit;
+	rd_creq_sweep(t, now);
+	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &cp->clients[i];
+		uint64_t taken;
+
+		if (c->fd < 0 || !c->creq_deadline)
+			continue;
+		if (wc_creq_next(t, now, c->creq_deadline, out, sizeof(out), &taken)) {
+			c->creq_deadline = 0;
+			reply(c, out);
+			if (c->fd < 0 && taken)
+				rd_creq_untake(t, taken);	/* never reached the control plane */
+			client_lines(cp, c);
+		}
+		if (c->fd >= 0 && c->creq_deadline && c->creq_deadline - now < limit)
+			limit = (int)(c->creq_deadline - now);
+	}
+	return limit < 0 ? 0 : limit;
+}
+
+static void drain_wake(struct wc_cpif *cp)
+{
+	uint64_t v;
+
+	if (read(cp->wake_fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: already drained */
+	}
+}
 
 static void *control_main(void *arg)
 {
@@ -356,6 +437,7 @@ static void *control_main(void *arg)
 			next_publish = now + WC_CP_PUBLISH_MS;
 		}
 		timeout = cp->mig && wc_migrator_busy(cp->mig) ? 1 : (int)(next_publish - now);
+		timeout = long_polls(cp, timeout < 0 ? 0 : timeout);
 		pf[n] = (struct pollfd){ .fd = cp->wake_fd, .events = POLLIN };
 		who[n++] = -2;
 		pf[n] = (struct pollfd){ .fd = cp->listen_fd, .events = POLLIN };
@@ -363,17 +445,27 @@ static void *control_main(void *arg)
 		for (unsigned i = 0; i < MAX_CLIENTS; i++) {
 			if (cp->clients[i].fd < 0)
 				continue;
-			pf[n] = (struct pollfd){ .fd = cp->clients[i].fd, .events = POLLIN };
+			/* a connection in CREQ NEXT is not read: only its hangup matters */
+			pf[n] = (struct pollfd){ .fd = cp->clients[i].fd,
+						 .events = cp->clients[i].creq_deadline ? 0 : POLLIN };
 			who[n++] = (int)i;
 		}
 		if (poll(pf, n, timeout < 0 ? 0 : timeout) > 0) {
 			for (unsigned i = 0; i < n; i++) {
 				if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 					continue;
-				if (who[i] == -1)
+				if (who[i] == -2) {
+					drain_wake(cp);	/* (long_polls looks at the table) */
+				} else if (who[i] == -1) {
 					accept_client(cp);
-				else if (who[i] >= 0 && cp->clients[who[i]].fd == pf[i].fd)
-					client_input(cp, &cp->clients[who[i]]);
+				} else if (who[i] >= 0 && cp->clients[who[i]].fd == pf[i].fd) {
+					struct client *c = &cp->clients[who[i]];
+
+					if (c->creq_deadline)
+						close_client(c);	/* gone while it waited */
+					else
+						client_input(cp, c);
+				}
 			}
 		}
 		if (cp->mig && wc_migrator_busy(cp->mig)) {
@@ -493,6 +585,8 @@ int wc_cpif_start(struct wc_cpif *cp)
 	cp->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (cp->wake_fd < 0)
 		return -1;
+	if (cp->app->rd)
+		rd_creq_attach(&cp->app->rd->creq, cp->wake_fd);	/* SETSLOT can be asked */
 	publish(cp);
 	/* signals are the main thread's business */
 	sigemptyset(&block);
@@ -520,6 +614,8 @@ void wc_cpif_stop(struct wc_cpif *cp)
 			perror("wirecache-dp: waking the control thread");
 		pthread_join(cp->thread, NULL);
 	}
+	if (cp->app->rd && cp->wake_fd >= 0)
+		rd_creq_attach(&cp->app->rd->creq, -1);
 	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
 		if (cp->clients[i].fd >= 0)
 			close(cp->clients[i].fd);

@@ -255,6 +255,34 @@ static enum wc_cmap_act cmd_slots(struct wc_cmap_stage **st, int argc, char **ar
 	return say(out, cap, "OK");
 }
 
+/*
+ * CMAP MIGRATING <from> <to> <dst-id> / CMAP IMPORTING <from> <to> <src-id>:
+ * slots from..to of myself are being sent to dst / taken from src. The
+ * node must be in the staged map already (NODE lines come first).
+ */
+static enum wc_cmap_act cmd_moving(struct wc_cmap_stage **st, bool importing, int argc,
+				   char **argv, char *out, size_t cap)
+{
+	struct rd_cluster_map *m = (*st)->m;
+	uint16_t *to_node = importing ? m->importing : m->migrating;
+	uint64_t from, to;
+	uint16_t n;
+
+	if (argc != 5)
+		return fail(st, out, cap, "usage: CMAP %s <from> <to> <%s-id>",
+			    importing ? "IMPORTING" : "MIGRATING", importing ? "src" : "dst");
+	if (!parse_u64(argv[2], 0, WC_SLOTS - 1, &from) ||
+	    !parse_u64(argv[3], 0, WC_SLOTS - 1, &to) || from > to)
+		return fail(st, out, cap, "bad slot range '%.20s' '%.20s' (0-%u, from <= to)",
+			    argv[2], argv[3], WC_SLOTS - 1);
+	n = find_node(m, argv[4]);
+	if (n == RD_NODE_NONE)
+		return fail(st, out, cap, "unknown node '%.48s' (CMAP NODE it first)", argv[4]);
+	for (uint64_t s = from; s <= to; s++)
+		to_node[s] = n;
+	return say(out, cap, "OK");
+}
+
 static unsigned assigned(const struct rd_cluster_map *m)
 {
 	struct rd_cluster_counts c;
@@ -271,7 +299,14 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The memcached side of m: node[], remote, redirect[] (see core/slots.h). */
+/*
+ * The memcached side of m: node[], remote, redirect[] (see core/slots.h).
+ * By owner only: a slot this node is migrating away is still its own for
+ * memcached (the keys not moved yet are here, and memcached has no ASK to
+ * send a client after the ones already gone), and a slot it is importing
+ * is still the source's until the NODE flip. migrating[]/importing[] are
+ * the Redis side's alone (ASK, ASKING, TRYAGAIN in cluster_map.c).
+ */
 static struct wc_slot_table *node_table(const struct wc_cmap_stage *g)
 {
 	const struct rd_cluster_map *m = g->m;
@@ -373,21 +408,25 @@ enum wc_cmap_act wc_cmap_parse(struct wc_cmap_stage **st, const struct wc_cmap_s
 	if (strcmp(argv[0], "CMAP") != 0)
 		return WC_CMAP_NOT_MINE;
 	if (argc < 2)
-		return fail(st, out, cap, "usage: CMAP BEGIN|NODE|SLOTS|COMMIT|STATE ...");
+		return fail(st, out, cap, "usage: CMAP BEGIN|NODE|SLOTS|MIGRATING|IMPORTING|COMMIT|"
+			    "STATE ...");
 	sub = argv[1];
 	if (strcmp(sub, "BEGIN") == 0)
 		return cmd_begin(st, argc, argv, out, cap);
 	if (strcmp(sub, "STATE") == 0)
 		return cmd_state(st, self, argc, out, cap);
-	if (strcmp(sub, "NODE") != 0 && strcmp(sub, "SLOTS") != 0 && strcmp(sub, "COMMIT") != 0)
+	if (strcmp(sub, "NODE") != 0 && strcmp(sub, "SLOTS") != 0 && strcmp(sub, "COMMIT") != 0 &&
+	    strcmp(sub, "MIGRATING") != 0 && strcmp(sub, "IMPORTING") != 0)
 		return fail(st, out, cap, "unknown CMAP subcommand '%.40s' (BEGIN, NODE, SLOTS, "
-			    "COMMIT, STATE)", sub);
+			    "MIGRATING, IMPORTING, COMMIT, STATE)", sub);
 	if (!*st)
 		return say(out, cap, "ERR no staged map on this connection (CMAP BEGIN first)");
 	if (strcmp(sub, "NODE") == 0)
 		return cmd_node(st, self, argc, argv, out, cap);
 	if (strcmp(sub, "SLOTS") == 0)
 		return cmd_slots(st, argc, argv, out, cap);
+	if (strcmp(sub, "MIGRATING") == 0 || strcmp(sub, "IMPORTING") == 0)
+		return cmd_moving(st, sub[0] == 'I', argc, argv, out, cap);
 	return cmd_commit(st, self, argc, out, cap, built);
 }
 

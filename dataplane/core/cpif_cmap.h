@@ -11,6 +11,8 @@
  *   CMAP NODE <id> <ip> <port> <cport> <master|replica> <config_epoch>
  *             <master-id|-> [myself] [mc=<memcached port>]      OK
  *   CMAP SLOTS <from> <to> <id>        OK (inclusive; the node was added first)
+ *   CMAP MIGRATING <from> <to> <dst-id>  OK (slots of myself being sent to dst)
+ *   CMAP IMPORTING <from> <to> <src-id>  OK (slots myself takes from src)
  *   CMAP COMMIT                        OK epoch=<e> nodes=<n> assigned=<slots>
  *   CMAP STATE                         OK epoch=<e> nodes=<n> assigned=<slots>
  *
@@ -24,7 +26,11 @@
  * node's id, one older (current epoch) than the map in force, and any map
  * on a dataplane started without --cluster. A COMMIT that succeeds
  * publishes the Redis map (rd_server.cmap) and the slot -> node table the
- * memcached path reads (core/slots.h), both under RCU.
+ * memcached path reads (core/slots.h), both under RCU. MIGRATING and
+ * IMPORTING (inclusive ranges, the node added first) fill the map's
+ * migrating[] / importing[] (ASK, ASKING and TRYAGAIN for Redis clients);
+ * memcached routes by owner only, a slot being migrated away is still this
+ * node's for it.
  *
  * Parsing and checking (wc_cmap_parse) touch nothing but the staged map,
  * so they are unit-tested and fuzzed without a dataplane; wc_cmap_command

@@ -18,6 +18,31 @@
 /* CLUSTER's subcommands (cluster_cmds.c), under the "cluster" row of rd_cmds_cluster. */
 extern struct rd_cmd rd_cluster_sub[];
 
+/*
+ * A walk over the keys of one slot in the partition holding it
+ * (cluster_cmds.c: COUNTKEYSINSLOT, GETKEYSINSLOT, SETSLOT NODE's check),
+ * in slices that let the lcore serve others in between (the handler
+ * returns RD_BUSY). It keeps its place in s->cursor and its count in s->acc.
+ */
+struct rd_slot_key;
+struct rd_slot_walk {		/* in the job area */
+	uint16_t slot;
+	uint16_t part;
+	uint64_t max;		/* keys wanted (collect) */
+	uint64_t kept;
+	struct rd_slot_key *head, *tail;
+};
+
+void rd_slot_walk_start(struct rd_session *s, struct rd_slot_walk *w, unsigned slot,
+			uint64_t max);
+/* One slice; collect keeps up to max key names (rd_scratch). True when the walk is over. */
+bool rd_slot_walk_slice(struct rd_session *s, struct rd_slot_walk *w, bool collect);
+
+/* CLUSTER SETSLOT (cluster_setslot.c) */
+enum rd_res rd_cluster_setslot(struct rd_session *s);
+/* The session goes away: a SETSLOT it waits in leaves its request (redis/creq.h). */
+void rd_cluster_setslot_gone(struct rd_session *s);
+
 /* The hash slot of an argument of any kind (a scattered one is read in pieces). */
 uint16_t rd_cluster_arg_slot(const struct resp_arg *a, const struct mc_inq *in);
 

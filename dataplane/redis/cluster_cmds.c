@@ -5,8 +5,9 @@
  * "ERR This instance has cluster support disabled", as Redis does.
  *
  * The slot map comes from the control plane (a node alone serves all
- * slots); membership changes (MEET, ADDSLOTS, SETSLOT, FAILOVER ...) are
- * the control plane's, not commands.
+ * slots); membership changes (MEET, ADDSLOTS, FAILOVER ...) are the control
+ * plane's, not commands. SETSLOT (cluster_setslot.c) is a command that the
+ * control plane carries out: slots move the way redis-cli moves them.
  *
  * COUNTKEYSINSLOT and GETKEYSINSLOT: Redis keeps a per-slot key index and
  * answers in O(1); the store has none, so these walk the index of the
@@ -100,21 +101,13 @@ static enum rd_res cluster_keyslot(struct rd_session *s)
 
 #define WALK_CALLS_PER_RUN 256	/* scan calls of 64 buckets each, then yield */
 
-struct key_rec {
-	struct key_rec *next;
+struct rd_slot_key {
+	struct rd_slot_key *next;
 	uint8_t klen;
 	uint8_t key[];
 };
 
-struct slot_walk {		/* in the job area */
-	uint16_t slot;
-	uint16_t part;
-	uint64_t max;		/* keys wanted (GETKEYSINSLOT) */
-	uint64_t kept;
-	struct key_rec *head, *tail;
-};
-
-_Static_assert(sizeof(struct slot_walk) <= RD_JOB_BYTES, "slot_walk fits the job area");
+_Static_assert(sizeof(struct rd_slot_walk) <= RD_JOB_BYTES, "a slot walk fits the job area");
 
 static bool want_slot(const uint8_t *key, uint32_t klen, void *arg)
 {
@@ -139,9 +132,9 @@ static bool live(struct rd_session *s, const struct wc_part *p, const struct wc_
 	       v.type < WC_TYPE_INTERNAL;
 }
 
-static void keep_key(struct rd_session *s, struct slot_walk *w, const struct wc_scan_key *k)
+static void keep_key(struct rd_session *s, struct rd_slot_walk *w, const struct wc_scan_key *k)
 {
-	struct key_rec *r = rd_scratch(s, sizeof(*r) + k->klen);
+	struct rd_slot_key *r = rd_scratch(s, sizeof(*r) + k->klen);
 
 	if (!r) {
 		w->max = w->kept;	/* the arena is full: answer with what is held */
@@ -162,7 +155,7 @@ static void keep_key(struct rd_session *s, struct slot_walk *w, const struct wc_
  * One slice of the walk: s->cursor is the bucket to go on from, s->acc the
  * keys of the slot seen. Returns true when the walk is over.
  */
-static bool walk_slice(struct rd_session *s, struct slot_walk *w, bool collect)
+bool rd_slot_walk_slice(struct rd_session *s, struct rd_slot_walk *w, bool collect)
 {
 	const struct wc_app *app = rd_lcore(s)->app;
 	unsigned part = slot_partition(s, w->slot);
@@ -196,7 +189,8 @@ static bool walk_slice(struct rd_session *s, struct slot_walk *w, bool collect)
 	return done;
 }
 
-static void walk_start(struct rd_session *s, struct slot_walk *w, unsigned slot, uint64_t max)
+void rd_slot_walk_start(struct rd_session *s, struct rd_slot_walk *w, unsigned slot,
+			uint64_t max)
 {
 	memset(w, 0, sizeof(*w));
 	w->slot = (uint16_t)slot;
@@ -204,12 +198,11 @@ static void walk_start(struct rd_session *s, struct slot_walk *w, unsigned slot,
 	w->max = max;
 	s->cursor = 0;
 	s->acc = 0;
-	s->step = 1;
 }
 
 static enum rd_res cluster_countkeysinslot(struct rd_session *s)
 {
-	struct slot_walk *w = (struct slot_walk *)(void *)rd_job(s);
+	struct rd_slot_walk *w = (struct rd_slot_walk *)(void *)rd_job(s);
 	int64_t slot;
 
 	if (s->step == 0) {
@@ -223,9 +216,10 @@ static enum rd_res cluster_countkeysinslot(struct rd_session *s)
 			rd_err(s, "ERR Invalid slot");
 			return RD_DONE;
 		}
-		walk_start(s, w, (unsigned)slot, 0);
+		rd_slot_walk_start(s, w, (unsigned)slot, 0);
+		s->step = 1;
 	}
-	if (!walk_slice(s, w, false))
+	if (!rd_slot_walk_slice(s, w, false))
 		return RD_BUSY;		/* (yield: the next slice when run again) */
 	resp_int(rd_out(s), s->acc);
 	return RD_DONE;
@@ -233,7 +227,7 @@ static enum rd_res cluster_countkeysinslot(struct rd_session *s)
 
 static enum rd_res cluster_getkeysinslot(struct rd_session *s)
 {
-	struct slot_walk *w = (struct slot_walk *)(void *)rd_job(s);
+	struct rd_slot_walk *w = (struct rd_slot_walk *)(void *)rd_job(s);
 	int64_t slot, max;
 
 	if (s->step == 0) {
@@ -247,12 +241,13 @@ static enum rd_res cluster_getkeysinslot(struct rd_session *s)
 			rd_err(s, "ERR Invalid slot or number of keys");
 			return RD_DONE;
 		}
-		walk_start(s, w, (unsigned)slot, (uint64_t)max);
+		rd_slot_walk_start(s, w, (unsigned)slot, (uint64_t)max);
+		s->step = 1;
 	}
-	if (w->max > 0 && !walk_slice(s, w, true))
+	if (w->max > 0 && !rd_slot_walk_slice(s, w, true))
 		return RD_BUSY;
 	resp_array(rd_out(s), (int64_t)w->kept);
-	for (const struct key_rec *r = w->head; r; r = r->next)
+	for (const struct rd_slot_key *r = w->head; r; r = r->next)
 		resp_bulk(rd_out(s), r->key, r->klen);
 	return RD_DONE;
 }
@@ -277,6 +272,8 @@ static enum rd_res cluster_help(struct rd_session *s)
 		"    The nodes this node knows, one per line:",
 		"    <id> <ip:port@cport[,hostname]> <flags> <master> <ping-sent> <pong-recv> "
 		"<config-epoch> <link-state> <slot> ...",
+		"SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+		"    Move <slot>: start importing or migrating it, end that, or hand it to a node.",
 		"SHARDS",
 		"    Each shard's slot ranges and the nodes that serve them.",
 		"SLOTS",
@@ -320,6 +317,9 @@ struct rd_cmd rd_cluster_sub[] = {
 	RD_CMD("getkeysinslot", cluster_getkeysinslot, 4, CS, SLOW, 0, 0, 0, "cluster",
 	       "Names of keys of a slot this node holds", "3.0.0",
 	       "O(N) where N is the number of keys in the partition holding the slot"),
+	RD_CMD("setslot", rd_cluster_setslot, -4, RD_F_NO_ASYNC_LOADING | RD_F_ADMIN | RD_F_STALE,
+	       0, 0, 0, 0, "cluster", "Moves a hash slot between nodes: through the cluster "
+	       "configuration the control plane keeps", "3.0.0", "O(1)"),
 	RD_CMD("help", cluster_help, 2, CLS, SLOW, 0, 0, 0, "cluster",
 	       "What CLUSTER's subcommands do", "5.0.0", "O(1)"),
 	RD_CMD_END

@@ -34,7 +34,8 @@ static const struct {
 	{ RD_F_BLOCKING, "blocking" }, { RD_F_LOADING, "loading" }, { RD_F_STALE, "stale" },
 	{ RD_F_SKIP_MONITOR, "skip_monitor" }, { RD_F_SKIP_SLOWLOG, "skip_slowlog" },
 	{ RD_F_ASKING, "asking" }, { RD_F_FAST, "fast" }, { RD_F_NO_AUTH, "no_auth" },
-	{ RD_F_NO_MANDATORY_KEYS, "no_mandatory_keys" }, { RD_F_NO_MULTI, "no_multi" },
+	{ RD_F_NO_MANDATORY_KEYS, "no_mandatory_keys" },
+	{ RD_F_NO_ASYNC_LOADING, "no_async_loading" }, { RD_F_NO_MULTI, "no_multi" },
 	{ RD_F_MOVABLE_KEYS, "movablekeys" }, { RD_F_ALLOW_BUSY, "allow_busy" },
 };
 

@@ -482,6 +482,11 @@ bool rd_tx_defer(struct rd_session *s, enum rd_tx_defer how, int64_t local)
 	return true;
 }
 
+bool rd_tx_running(const struct rd_session *s)
+{
+	return s->multi && s->multi->running;
+}
+
 unsigned rd_tx_lcore(const struct rd_session *s)
 {
 	return s->multi ? s->multi->run_lcore : 0;

@@ -26,6 +26,9 @@ struct resp_cmd;
 
 enum rd_tx_defer { RD_TX_COUNT = 1, RD_TX_RUN_HOME = 2 };
 
+/* Is EXEC running the current command (on the transaction's lcore, which must not wait)? */
+bool rd_tx_running(const struct rd_session *s);
+
 /* Inside EXEC: leave the running command's reply for later. false: reply now. */
 bool rd_tx_defer(struct rd_session *s, enum rd_tx_defer how, int64_t local);
 

@@ -79,6 +79,7 @@ enum rd_cmd_flags {
 	RD_F_MOVABLE_KEYS = 1u << 16,
 	RD_F_ALLOW_BUSY = 1u << 17,
 	RD_F_NO_MANDATORY_KEYS = 1u << 18,
+	RD_F_NO_ASYNC_LOADING = 1u << 19,
 };
 
 /* ACL categories (bit per category, names in acl.c). */

@@ -154,6 +154,7 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 	char err[700];
 
 	memset(srv, 0, sizeof(*srv));
+	rd_creq_init(&srv->creq);
 	snprintf(srv->version, sizeof(srv->version), "%s", REDIS_COMPAT_VERSION);
 	snprintf(srv->wc_version, sizeof(srv->wc_version), "%s", wc_version);
 	if (rd_node_id_load(state_dir, srv->node_id, err, sizeof(err)) < 0) {

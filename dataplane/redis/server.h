@@ -17,6 +17,7 @@
 #include <rte_spinlock.h>
 
 #include "redis/cluster_map.h"
+#include "redis/creq.h"
 #include "redis/keyev.h"
 #include "redis/rd.h"
 #include "redis/tracking_state.h"
@@ -86,6 +87,7 @@ struct rd_server {
 	uint16_t cport;			/* the cluster bus port: port + 10000 */
 	uint64_t config_epoch;
 	struct rd_cluster_map *cmap;	/* RCU: rd_cluster_map_get() on the request path */
+	struct rd_creq_table creq;	/* SETSLOTs for the control plane (redis/creq.h) */
 	/*
 	 * settings (CONFIG); timeout and maxclients are the TCP stack's
 	 * (wc_config's tcp_idle_ms and max_conns, shared with memcached)

@@ -17,6 +17,7 @@
 #include "core/slots.h"
 #include "proto/xproto.h"
 #include "redis/acl.h"
+#include "redis/cluster.h"
 #include "redis/rd.h"
 #include "redis/server.h"
 #include "redis/tracking.h"
@@ -153,6 +154,7 @@ void rd_session_release(struct rd_session *s, struct mc_env *env)
 		rd_tracking_off(s, true);
 	rd_pubsub_release(env->arg, s);
 	rd_push_release(s);
+	rd_cluster_setslot_gone(s);	/* (before the command's memory goes) */
 	command_memory_release(s);
 	rd_multi_discard(s);
 	rd_watch_clear(s);

@@ -154,7 +154,7 @@ static void every_error(void **state)
 	dropped();
 	expect("CMAP SLOTS 0 1 " ID_A, "ERR no staged map");
 	expect("CMAP COMMIT", "ERR no staged map");
-	expect("CMAP", "ERR usage: CMAP BEGIN|NODE|SLOTS|COMMIT|STATE");
+	expect("CMAP", "ERR usage: CMAP BEGIN|NODE|SLOTS|MIGRATING|IMPORTING|COMMIT|STATE");
 	expect("CMAP BEGIN", "ERR usage: CMAP BEGIN <current_epoch>");
 	expect("CMAP BEGIN -3", "ERR bad epoch '-3'");
 	expect("CMAP BEGIN 1 2", "ERR usage: CMAP BEGIN");
@@ -332,6 +332,66 @@ static void commit_builds_both_tables(void **state)
 	assert_false(built.nodes->remote);
 	assert_true(built.map->state_ok);
 	published->current_epoch = 0;
+}
+
+/* MIGRATING and IMPORTING: ranges of the staged map's nodes, into migrating[]/importing[]. */
+static void migrating_and_importing(void **state)
+{
+	static const struct {
+		const char *text, *reply;
+	} bad[] = {
+		{ "CMAP MIGRATING 1 2", "ERR usage: CMAP MIGRATING <from> <to> <dst-id>" },
+		{ "CMAP IMPORTING 1 2 " ID_B " x", "ERR usage: CMAP IMPORTING <from> <to> <src-id>" },
+		{ "CMAP MIGRATING 0 16384 " ID_B, "ERR bad slot range '0' '16384'" },
+		{ "CMAP IMPORTING 9 8 " ID_B, "ERR bad slot range '9' '8'" },
+		{ "CMAP MIGRATING -1 8 " ID_B, "ERR bad slot range" },
+		{ "CMAP IMPORTING a 8 " ID_B, "ERR bad slot range" },
+		{ "CMAP MIGRATING 1 2 " ID_C, "ERR unknown node '" ID_C "' (CMAP NODE it first)" },
+		{ "CMAP IMPORTING 1 2 " ID_C, "ERR unknown node '" ID_C "'" },
+	};
+	const struct rd_cluster_map *m;
+
+	(void)state;
+	expect("CMAP MIGRATING 1 2 " ID_B, "ERR no staged map on this connection");
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		begin();
+		expect("CMAP NODE " ID_A " 198.18.0.11 6379 16379 master 1 - myself", "OK\n");
+		expect("CMAP NODE " ID_B " 198.18.0.12 6379 16379 master 1 -", "OK\n");
+		expect(bad[i].text, bad[i].reply);
+		dropped();	/* an error drops the staged map, as for the other lines */
+	}
+	begin();
+	expect("CMAP NODE " ID_A " 198.18.0.11 6379 16379 master 1 - myself", "OK\n");
+	expect("CMAP NODE " ID_B " 198.18.0.12 6379 16379 master 1 -", "OK\n");
+	expect("CMAP NODE " ID_C " 198.18.0.13 6379 16379 master 1 -", "OK\n");
+	expect("CMAP SLOTS 0 8191 " ID_A, "OK\n");
+	expect("CMAP SLOTS 8192 12000 " ID_B, "OK\n");
+	expect("CMAP SLOTS 12001 16383 " ID_C, "OK\n");
+	expect("CMAP MIGRATING 100 199 " ID_B, "OK\n");
+	expect("CMAP MIGRATING 8191 8191 " ID_C, "OK\n");
+	expect("CMAP IMPORTING 9000 9001 " ID_B, "OK\n");
+	expect("CMAP IMPORTING 16383 16383 " ID_C, "OK\n");
+	assert_int_equal(line("CMAP COMMIT"), WC_CMAP_COMMIT);
+	assert_string_equal(out, "OK epoch=7 nodes=3 assigned=16384\n");
+	m = built.map;
+	assert_non_null(m);
+	for (unsigned s = 0; s < WC_SLOTS; s++) {
+		uint16_t mig = s >= 100 && s <= 199 ? 1 : s == 8191 ? 2 : RD_NODE_NONE;
+		uint16_t imp = s == 9000 || s == 9001 ? 1 : s == 16383 ? 2 : RD_NODE_NONE;
+
+		assert_int_equal(m->migrating[s], mig);
+		assert_int_equal(m->importing[s], imp);
+	}
+	/* memcached routes by owner: a slot moving away is still this node's */
+	assert_int_equal(built.nodes->node[150], WC_SLOT_NODE_SELF);
+	assert_int_equal(built.nodes->node[9000], 2);
+	/* a map without those lines has none */
+	begin();
+	expect("CMAP NODE " ID_A " 198.18.0.11 6379 16379 master 1 - myself", "OK\n");
+	assert_int_equal(line("CMAP COMMIT"), WC_CMAP_COMMIT);
+	for (unsigned s = 0; s < WC_SLOTS; s++)
+		assert_true(built.map->migrating[s] == RD_NODE_NONE &&
+			    built.map->importing[s] == RD_NODE_NONE);
 }
 
 /* ---- a whole dataplane in cluster mode ---- */
@@ -747,6 +807,74 @@ static void epochs_and_a_second_commit(void **state)
 	dpc_close(&h, &r);
 }
 
+/*
+ * A map with a slot of this node migrating to B and a slot of B's
+ * importing here: Redis clients get ASK for keys already gone from the
+ * source and are served on the target after ASKING; memcached keeps
+ * routing by owner.
+ */
+static void ask_and_asking_after_a_map(void **state)
+{
+	char text[256], want[256], gone[64], there[64];
+	unsigned ms = slot_of(key_mine), bs = slot_of(key_b);
+	struct dpc r, c;
+
+	(void)state;
+	snprintf(gone, sizeof(gone), "{%s}gone", key_mine);
+	snprintf(there, sizeof(there), "{%s}there", key_mine);
+	commit_three(30);	/* (no moves: the keys go in as usual) */
+	assert_true(dpc_connect(&h, &r, RPORT, rbuf, sizeof(rbuf)));
+	assert_string_equal(resp_cmd3(&r, "SET", there, "v"), "+OK\r\n");
+	assert_string_equal(ctl("CMAP BEGIN 31"), "OK\n");
+	snprintf(text, sizeof(text), "CMAP NODE %s 198.18.0.11 6379 16379 master 1 - myself",
+		 srv.node_id);
+	assert_string_equal(ctl(text), "OK\n");
+	assert_string_equal(ctl("CMAP NODE " ID_B " 198.18.0.12 6379 16379 master 2 - mc=11311"),
+			    "OK\n");
+	assert_string_equal(ctl("CMAP NODE " ID_C " 198.18.0.13 6379 16379 master 3 -"), "OK\n");
+	snprintf(text, sizeof(text), "CMAP SLOTS 0 5460 %s", srv.node_id);
+	assert_string_equal(ctl(text), "OK\n");
+	assert_string_equal(ctl("CMAP SLOTS 5461 10922 " ID_B), "OK\n");
+	assert_string_equal(ctl("CMAP SLOTS 10923 16383 " ID_C), "OK\n");
+	snprintf(text, sizeof(text), "CMAP MIGRATING %u %u " ID_B, ms, ms);
+	assert_string_equal(ctl(text), "OK\n");
+	snprintf(text, sizeof(text), "CMAP IMPORTING %u %u " ID_B, bs, bs);
+	assert_string_equal(ctl(text), "OK\n");
+	assert_string_equal(ctl("CMAP COMMIT"), "OK epoch=31 nodes=3 assigned=16384\n");
+	assert_int_equal(rd_cluster_map_get(&srv)->migrating[ms], 1);
+	assert_int_equal(rd_cluster_map_get(&srv)->importing[bs], 1);
+	/* the source: a key still here is served, one already gone is ASKed for at B */
+	assert_string_equal(resp_cmd(&r, "GET", there), "$1\r\nv\r\n");
+	snprintf(want, sizeof(want), "-ASK %u 198.18.0.12:6379\r\n", ms);
+	assert_string_equal(resp_cmd(&r, "GET", gone), want);
+	assert_string_equal(resp_cmd3(&r, "SET", gone, "v"), want);
+	/* the target: MOVED to the owner without ASKING, served with it (for one command) */
+	snprintf(want, sizeof(want), "-MOVED %u 198.18.0.12:6379\r\n", bs);
+	assert_string_equal(resp_cmd(&r, "GET", key_b), want);
+	assert_string_equal(resp_cmd(&r, "ASKING", NULL), "+OK\r\n");
+	assert_string_equal(resp_cmd3(&r, "SET", key_b, "imported"), "+OK\r\n");
+	assert_string_equal(resp_cmd(&r, "GET", key_b), want);
+	assert_string_equal(resp_cmd(&r, "ASKING", NULL), "+OK\r\n");
+	assert_string_equal(resp_cmd(&r, "GET", key_b), "$8\r\nimported\r\n");
+	/* CLUSTER NODES shows both */
+	snprintf(want, sizeof(want), " [%u->-" ID_B "]", ms);
+	assert_non_null(strstr(resp_cmd(&r, "CLUSTER", "NODES"), want));
+	snprintf(want, sizeof(want), " [%u-<-" ID_B "]", bs);
+	assert_non_null(strstr(resp_cmd(&r, "CLUSTER", "NODES"), want));
+	/* memcached: by owner only (the migrating slot is served here, the importing one is B's) */
+	assert_true(dpc_connect(&h, &c, MCPORT, rbuf2, sizeof(rbuf2)));
+	snprintf(text, sizeof(text), "get %s %s\r\n", gone, there);
+	snprintf(want, sizeof(want), "VALUE %s 0 1\r\nv\r\nEND\r\n", there);
+	assert_string_equal(ask(&c, text), want);
+	snprintf(text, sizeof(text), "get %s\r\n", key_b);
+	assert_string_equal(ask(&c, text), "SERVER_ERROR moved 198.18.0.12:11311\r\n");
+	dpc_close(&h, &c);
+	dpc_close(&h, &r);
+	commit_three(32);	/* a map without them ends both */
+	assert_int_equal(rd_cluster_map_get(&srv)->migrating[ms], RD_NODE_NONE);
+	assert_int_equal(rd_cluster_map_get(&srv)->importing[bs], RD_NODE_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest parser[] = {
@@ -755,6 +883,7 @@ int main(void)
 		cmocka_unit_test(too_many_nodes),
 		cmocka_unit_test(commit_checks),
 		cmocka_unit_test(commit_builds_both_tables),
+		cmocka_unit_test(migrating_and_importing),
 	};
 	const struct CMUnitTest dataplane[] = {
 		cmocka_unit_test(starts_alone),
@@ -762,6 +891,7 @@ int main(void)
 		cmocka_unit_test(memcached_moved_tcp),
 		cmocka_unit_test(memcached_moved_udp),
 		cmocka_unit_test(epochs_and_a_second_commit),
+		cmocka_unit_test(ask_and_asking_after_a_map),
 	};
 	int fails = cmocka_run_group_tests(parser, parser_setup, parser_teardown);
 

@@ -202,12 +202,14 @@ static void protocol(void **state)
 	raw_cmd(fd, "PING\n", reply, sizeof(reply));
 	assert_string_equal(reply, "OK pong");
 	raw_cmd(fd, "FOO bar\n", reply, sizeof(reply));
-	assert_string_equal(reply, "ERR unknown command 'FOO' (HELLO, PING, MOVE, FLUSH, ID, CMAP)");
+	assert_string_equal(reply, "ERR unknown command 'FOO' (HELLO, PING, MOVE, FLUSH, ID, CMAP, CREQ)");
 	/* the cluster commands on a dataplane without a Redis side (core/cpif_cmap.h) */
 	raw_cmd(fd, "ID\n", reply, sizeof(reply));
 	assert_non_null(strstr(reply, "ERR this dataplane has no node id"));
 	raw_cmd(fd, "CMAP STATE\n", reply, sizeof(reply));
 	assert_non_null(strstr(reply, "ERR this dataplane runs without --cluster"));
+	raw_cmd(fd, "CREQ NEXT 10\n", reply, sizeof(reply));
+	assert_string_equal(reply, "ERR this dataplane has no Redis side: no slot changes to take");
 	raw_cmd(fd, "CMAP BEGIN 1\n", reply, sizeof(reply));
 	assert_string_equal(reply, "OK");
 	raw_cmd(fd, "CMAP NODE " ID_ONE " 198.18.0.11 6379 16379 master 1 - myself mc=11211\n",

@@ -275,7 +275,7 @@ static void cluster_subcommands(void **state)
 			    "-ERR wrong number of arguments for 'cluster|keyslot' command\r\n");
 	assert_string_equal(cmd(&c, "CLUSTER MEET 1.2.3.4 6379"),
 			    "-ERR unknown subcommand 'MEET'. Try CLUSTER HELP.\r\n");
-	assert_true(strncmp(cmd(&c, "CLUSTER HELP"), "*20\r\n+CLUSTER <subcommand>", 26) == 0);
+	assert_true(strncmp(cmd(&c, "CLUSTER HELP"), "*22\r\n+CLUSTER <subcommand>", 26) == 0);
 	/* RESP3: texts are verbatim, the node's metadata an empty map */
 	assert_non_null(strstr(cmd(&c, "HELLO 3"), "cluster"));
 	snprintf(want, sizeof(want), "$40\r\n%s\r\n%%0\r\n", srv.node_id);
