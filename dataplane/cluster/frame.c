@@ -53,7 +53,7 @@ enum wc_link_parse wc_link_hdr_parse(const uint8_t *p, size_t n, struct wc_link_
 	h->id = get32(p + 4);
 	h->kind = p[8];
 	h->flags = p[9];
-	if (p[10] || p[11] || (h->flags & ~WC_LINK_F_UDP) || !wc_link_len_ok(h->kind, h->len))
+	if (p[10] || p[11] || (h->flags & ~(WC_LINK_F_UDP | WC_LINK_F_ASKING)) || !wc_link_len_ok(h->kind, h->len))
 		return WC_LINK_BAD;
 	return WC_LINK_OK;
 }

@@ -57,6 +57,11 @@ enum wc_link_kind {
 };
 
 #define WC_LINK_F_UDP 1u	/* the request came over UDP (informational) */
+/*
+ * memcached's ASK: the key's slot is moving from the sender to this node and
+ * the key is no longer at the sender; a slot this node imports is served
+ */
+#define WC_LINK_F_ASKING 2u
 
 struct wc_link_hdr {
 	uint32_t len, id;

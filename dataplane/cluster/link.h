@@ -182,6 +182,13 @@ extern const struct wc_tcp_app wc_link_cli_app;
 /* A mailbox completion for a request a link runs here (owner_kind MC_OWNER_LINK). */
 void wc_link_srv_complete(struct wc_lcore *lc, struct wc_mbox_req *req);
 
+/*
+ * A request a link runs here was sent on (a key of a slot moving away that
+ * is no longer here goes to the slot's target, with ASKING) and answered.
+ */
+void wc_link_srv_forwarded(struct wc_lcore *lc, struct mc_session *s, const struct mc_inq *src,
+			   uint64_t len, const char *line);
+
 /* Write a forwarded request's reply into out: len bytes of src, or line. */
 void wc_link_reply_copy(struct mc_out *out, const struct mc_inq *src, uint64_t len,
 			const char *line);

@@ -83,6 +83,8 @@ static void deliver(struct wc_lcore *lc, struct mc_session *s, const struct mc_i
 		wc_mc_tcp_forwarded(lc, s, src, len, line);
 	else if (s->owner_kind == MC_OWNER_UDP)
 		wc_mc_udp_forwarded(lc, s, src, len, line);
+	else if (s->owner_kind == MC_OWNER_LINK)
+		wc_link_srv_forwarded(lc, s, src, len, line);
 }
 
 void wc_link_reply_copy(struct mc_out *out, const struct mc_inq *src, uint64_t len,
@@ -312,7 +314,8 @@ int wc_link_forward(struct mc_env *env, struct mc_session *s, struct mc_inq *in,
 	c = P->c;
 	if (P->nwait == WC_LINK_WAITS || len > WC_LINK_FRAME_MAX || wc_tcp_out_full(&c->out))
 		return MC_EXEC_BUSY;
-	put_frame(&c->out, WC_LINK_MC_REQ, s->datagram ? WC_LINK_F_UDP : 0, P->next_id, NULL,
+	put_frame(&c->out, WC_LINK_MC_REQ,
+		  (s->datagram ? WC_LINK_F_UDP : 0) | (rt->ask ? WC_LINK_F_ASKING : 0), P->next_id, NULL,
 		  (uint32_t)len);
 	if (split) {
 		/* one key of a get that spans nodes (mc_exec.c, exec_get_split) */

@@ -264,6 +264,7 @@ static void srv_run(struct wc_lcore *lc, struct wc_tcb *c)
 		L->sub.len = h.len;
 		mc_session_init(&L->sess);
 		L->sess.no_forward = true;
+		L->sess.asking = (h.flags & WC_LINK_F_ASKING) != 0;
 	}
 	if (c->state == TCP_CLOSE_WAIT && !L->in_req && !L->in_pub) {
 		wc_tcp_close(lc, c);
@@ -303,6 +304,27 @@ void wc_link_srv_complete(struct wc_lcore *lc, struct wc_mbox_req *req)
 	} else {
 		mc_session_complete(s, req, &L->sub, &L->rout, &lc->env);
 	}
+	srv_run(lc, c);
+}
+
+void wc_link_srv_forwarded(struct wc_lcore *lc, struct mc_session *s, const struct mc_inq *src,
+			   uint64_t len, const char *line)
+{
+	struct wc_tcb *c = s->owner;
+	struct wc_link_srv *L = &c->link;
+
+	if (c->zombie) {
+		if (s->pending)
+			s->pending--;
+		if (!s->pending) {
+			mc_session_release(s, &lc->env);
+			rq_free(L);
+		}
+		wc_tcb_free(lc, c);
+		return;
+	}
+	wc_link_reply_copy(&L->rout, src, len, line);
+	mc_session_forwarded(s, &L->sub, &L->rout, &lc->env);
 	srv_run(lc, c);
 }
 

@@ -300,12 +300,11 @@ static int64_t now_ms(void)
 }
 
 /*
- * The memcached side of m: node[], remote, redirect[] (see core/slots.h).
- * By owner only: a slot this node is migrating away is still its own for
- * memcached (the keys not moved yet are here, and memcached has no ASK to
- * send a client after the ones already gone), and a slot it is importing
- * is still the source's until the NODE flip. migrating[]/importing[] are
- * the Redis side's alone (ASK, ASKING, TRYAGAIN in cluster_map.c).
+ * The memcached side of m: node[], remote, redirect[], mig[], imp[] (see
+ * core/slots.h). node[] goes by owner: a slot this node is migrating away
+ * is still its own, a slot it imports still the source's until the NODE
+ * flip. mig[]/imp[] let the route send a key already moved to the target,
+ * and the target serve it to a request forwarded with ASKING.
  */
 static struct wc_slot_table *node_table(const struct wc_cmap_stage *g)
 {
@@ -321,6 +320,14 @@ static struct wc_slot_table *node_table(const struct wc_cmap_stage *g)
 	for (unsigned s = 0; s < WC_SLOTS; s++) {
 		uint16_t n = m->owner[s];
 
+		if (m->migrating[s] < m->nnodes && n == m->myself) {
+			t->mig[s] = (uint16_t)(m->migrating[s] + 1);
+			t->remote = true;
+		}
+		if (m->importing[s] < m->nnodes && n != m->myself) {
+			t->imp[s] = (uint16_t)(m->importing[s] + 1);
+			t->remote = true;
+		}
 		if (n == m->myself) {
 			t->node[s] = WC_SLOT_NODE_SELF;
 			continue;

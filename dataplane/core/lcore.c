@@ -77,6 +77,30 @@ void wc_app_tcp_buffers(struct wc_app *app)
  * The slot table is taken per request: a swap (core/slots.h) is seen at
  * once. A slot another cluster node serves comes with its redirect line.
  */
+/*
+ * A slot moving between nodes (core/slots.h): a key of a slot migrating away
+ * that is no longer here goes to the target (ask); a key of a slot being
+ * imported is served here when the request came with ASKING.
+ */
+static void route_moving(const struct mc_env *env, const uint16_t *table, unsigned slot,
+			 const uint8_t *key, uint32_t klen, struct mc_route *out)
+{
+	const struct wc_slot_table *t = wc_slot_table_of(table);
+	struct wc_view v;
+	uint16_t to = t->mig[slot];
+
+	if (to && !out->redirect && to <= WC_SLOT_PEERS_MAX &&
+	    !wc_get(out->part, env->ctx, key, klen, wc_hash(key, klen),
+		    WC_LOOKUP_NO_TOUCH | WC_LOOKUP_NO_STATS | WC_LOOKUP_ANY_TYPE, &v)) {
+		out->redirect = t->redirect[to - 1];
+		out->node = to;
+		out->ask = true;
+	} else if (out->redirect && out->asking && t->imp[slot]) {
+		out->redirect = NULL;
+		out->node = 0;
+	}
+}
+
 static void route(const struct mc_env *env, const uint8_t *key, uint32_t klen,
 		  struct mc_route *out)
 {
@@ -88,6 +112,9 @@ static void route(const struct mc_env *env, const uint8_t *key, uint32_t klen,
 	wc_slot_route(app, table, slot, &out->part, &out->owner);
 	out->redirect = wc_slot_redirect(table, slot);
 	out->node = out->redirect ? wc_slot_table_of(table)->node[slot] : 0;
+	out->ask = false;
+	if (__builtin_expect(wc_slot_table_of(table)->remote, 0))
+		route_moving(env, table, slot, key, klen, out);
 }
 
 static struct wc_mbox_req *req_get(struct mc_env *env)

@@ -45,6 +45,8 @@ void wc_slot_table_publish(struct wc_app *app, struct wc_slot_table *t)
 void wc_slot_table_copy_nodes(struct wc_slot_table *dst, const struct wc_slot_table *src)
 {
 	memcpy(dst->node, src->node, sizeof(dst->node));
+	memcpy(dst->mig, src->mig, sizeof(dst->mig));
+	memcpy(dst->imp, src->imp, sizeof(dst->imp));
 	dst->cluster_epoch = src->cluster_epoch;
 	dst->remote = src->remote;
 	memcpy(dst->redirect, src->redirect, sizeof(dst->redirect));

@@ -22,6 +22,13 @@
  * alone (or a cluster node before its first COMMIT) has 0 everywhere and
  * remote false, so the request path's only cost is one predictable branch
  * on remote (wc_slot_redirect).
+ *
+ * memcached has no ASK: while a slot migrates away (mig[]), a key of it
+ * that is no longer here is routed to the target as if the target owned it,
+ * and forwarded with the ASKING flag (cluster/link.h); the target serves a
+ * key of a slot it imports (imp[]) to such requests only. Keys still here
+ * are served here. So a memcached client of any node reads every key during
+ * a move, and a write of a key not yet moved lands where Redis's would.
  */
 #ifndef WC_CORE_SLOTS_H
 #define WC_CORE_SLOTS_H
@@ -40,6 +47,13 @@
 struct wc_slot_table {
 	uint16_t part[WC_SLOTS];	/* first: app->slot_part points at it */
 	uint16_t node[WC_SLOTS];	/* WC_SLOT_NODE_SELF, 1 + map index, or NONE */
+	/*
+	 * A slot moving between nodes (CLUSTER SETSLOT, cluster_map.h): mig[s]
+	 * is 1 + the map index of the node a slot of ours is migrating to, imp[s]
+	 * 1 + the node a slot is being imported from; 0 for none. Either sets remote.
+	 */
+	uint16_t mig[WC_SLOTS];
+	uint16_t imp[WC_SLOTS];
 	uint64_t epoch;
 	uint64_t cluster_epoch;		/* the cluster map's current epoch node[] came from */
 	bool remote;			/* some slot is not served here: read node[] */

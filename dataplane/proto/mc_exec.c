@@ -57,9 +57,11 @@ static void value_source(struct mc_session *s, struct mc_inq *in, struct wc_stor
 	r->copy_len = s->req.vlen;
 }
 
-static void route_key(struct mc_env *env, const struct mc_tok *key, struct mc_route *rt)
+static void route_key(const struct mc_session *s, struct mc_env *env, const struct mc_tok *key,
+		      struct mc_route *rt)
 {
 	rt->redirect = NULL;
+	rt->asking = s && s->asking;
 	env->route(env, key->p, key->len, rt);
 }
 
@@ -120,7 +122,7 @@ static enum mc_exec_result write_key(struct mc_session *s, struct mc_out *out,
 	struct mc_route rt;
 	enum mc_exec_result r;
 
-	route_key(env, &s->req.key, &rt);
+	route_key(s, env, &s->req.key, &rt);
 	if (redirect(s, out, &rt))
 		return MC_EXEC_DONE;
 	r = run_write(s, env, rt.part, rt.owner, tmpl);
@@ -229,8 +231,8 @@ enum gv { GV_OK, GV_BAD, GV_MOVED };
  * (backpressure) after at least one value, *resume is where the first
  * unserved key starts; else it is NULL.
  */
-static enum gv get_values(struct mc_env *env, struct mc_out *out, const uint8_t *p,
-		       const uint8_t *end, bool cas, const uint8_t **resume)
+static enum gv get_values(const struct mc_session *s, struct mc_env *env, struct mc_out *out,
+			  const uint8_t *p, const uint8_t *end, bool cas, const uint8_t **resume)
 {
 	struct wc_get_req reqs[WC_GET_BURST_MAX / 2];
 	struct mc_tok keys[WC_GET_BURST_MAX / 2];
@@ -256,7 +258,7 @@ static enum gv get_values(struct mc_env *env, struct mc_out *out, const uint8_t 
 				bad = true;
 				break;
 			}
-			route_key(env, &t, &rt);
+			route_key(s, env, &t, &rt);
 			if (rt.redirect) {
 				/* another node's key: what came before, then its redirect */
 				moved = rt.redirect;
@@ -302,7 +304,7 @@ void mc_exec_get_one(struct mc_env *env, struct mc_out *out, const uint8_t *key,
 	struct mc_route rt;
 	struct wc_view v;
 
-	route_key(env, &k, &rt);
+	route_key(NULL, env, &k, &rt);
 	if (rt.redirect) {
 		mc_out_str(out, rt.redirect);
 		return;
@@ -317,7 +319,7 @@ void mc_exec_get_keys(struct mc_env *env, struct mc_out *out, const uint8_t *key
 {
 	const uint8_t *resume;
 
-	if (get_values(env, out, keys, keys + len, cas, &resume) == GV_OK && !resume)
+	if (get_values(NULL, env, out, keys, keys + len, cas, &resume) == GV_OK && !resume)
 		line(out, "END");
 }
 
@@ -348,7 +350,7 @@ static enum mc_exec_result exec_get_split(struct mc_session *s, struct mc_out *o
 		struct mc_route rt;
 		const uint8_t *resume;
 
-		route_key(env, &k, &rt);
+		route_key(s, env, &k, &rt);
 		if (rt.redirect && rt.node != 0 && rt.node <= WC_SLOT_PEERS_MAX_MC) {
 			enum mc_exec_result r;
 
@@ -367,7 +369,7 @@ static enum mc_exec_result exec_get_split(struct mc_session *s, struct mc_out *o
 			mc_out_str(out, rt.redirect);	/* not forwarded: as without forwarding */
 			return MC_EXEC_DONE;
 		}
-		(void)get_values(env, out, k.p, k.p + k.len, cas, &resume);
+		(void)get_values(s, env, out, k.p, k.p + k.len, cas, &resume);
 		before = pos;
 	}
 	line(out, "END");
@@ -382,7 +384,7 @@ static enum mc_exec_result exec_get(struct mc_session *s, struct mc_inq *in, str
 
 	if (s->fwd_split)
 		return exec_get_split(s, out, env);
-	if (get_values(env, out, s->req.keys.p, s->req.keys.p + s->req.keys.len, cas, &resume) !=
+	if (get_values(s, env, out, s->req.keys.p, s->req.keys.p + s->req.keys.len, cas, &resume) !=
 	    GV_OK)
 		return MC_EXEC_DONE;	/* a bad key or another node's: its line said it */
 	if (!resume) {
@@ -427,7 +429,7 @@ bool mc_exec_getkeys(struct mc_session *s, struct mc_inq *in, struct mc_out *out
 
 		const uint8_t *resume;
 
-		bool ok = get_values(env, out, s->line, end, s->getkeys_cas, &resume) == GV_OK;
+		bool ok = get_values(s, env, out, s->line, end, s->getkeys_cas, &resume) == GV_OK;
 
 		if (!ok || !resume) {
 			if (ok)
@@ -452,7 +454,7 @@ bool mc_exec_getkeys(struct mc_session *s, struct mc_inq *in, struct mc_out *out
 	{
 		const uint8_t *resume;
 
-		enum gv r = get_values(env, out, s->line, cut, s->getkeys_cas, &resume);
+		enum gv r = get_values(s, env, out, s->line, cut, s->getkeys_cas, &resume);
 
 		if (r == GV_MOVED) {
 			/* answered: the rest of the line is discarded as it comes */
@@ -489,7 +491,7 @@ static enum mc_exec_result exec_gat(struct mc_session *s, struct mc_out *out,
 			line(out, "CLIENT_ERROR bad command line format");
 			return MC_EXEC_DONE;
 		}
-		route_key(env, &key, &rt);
+		route_key(s, env, &key, &rt);
 		if (rt.redirect) {
 			/* another node's key: what came before, then its redirect */
 			mc_out_str(out, rt.redirect);
@@ -713,7 +715,7 @@ static enum mc_exec_result exec_mg(struct mc_session *s, struct mc_out *out, str
 	bool created = false, won = false, zflag = false, value;
 	uint32_t now = env->ctx->clock.now;
 
-	route_key(env, &q->key, &rt);
+	route_key(s, env, &q->key, &rt);
 	if (redirect(s, out, &rt))
 		return MC_EXEC_DONE;
 	if (touch || vivify) {
@@ -1041,7 +1043,7 @@ static void exec_me(struct mc_session *s, struct mc_out *out, struct mc_env *env
 	struct mc_route rt;
 	struct wc_view v;
 
-	route_key(env, &q->key, &rt);
+	route_key(s, env, &q->key, &rt);
 	if (redirect(s, out, &rt))
 		return;
 	if (!wc_get(rt.part, env->ctx, q->key.p, q->key.len, wc_hash(q->key.p, q->key.len),
@@ -1074,7 +1076,10 @@ static void exec_me(struct mc_session *s, struct mc_out *out, struct mc_env *env
 /*
  * A command for keys all of one other node goes to that node when the
  * environment forwards: single-key commands, and gets whose every key is
- * that node's (a get mixing nodes answers as without forwarding).
+ * that node's (a get mixing nodes answers as without forwarding). A request
+ * that came over a link (no_forward) goes on only to a moving slot's
+ * target, for a key no longer here (rt.ask, core/slots.h): at most once
+ * more, since the target serves such a request itself.
  */
 static enum mc_exec_result try_forward(struct mc_session *s, struct mc_inq *in,
 				       struct mc_env *env)
@@ -1087,13 +1092,12 @@ static enum mc_exec_result try_forward(struct mc_session *s, struct mc_inq *in,
 		const uint8_t *pos = q->keys.p, *end = q->keys.p + q->keys.len;
 		struct mc_tok k;
 		uint16_t node = 0;
-
-		bool local = false;
+		bool local = false, all_ask = true;
 
 		while (mc_next_token(&pos, end, &k)) {
 			if (k.len == 0 || k.len > MC_KEY_MAX)
 				return MC_EXEC_DONE;
-			route_key(env, &k, &rt);
+			route_key(s, env, &k, &rt);
 			if (!rt.redirect || rt.node == 0) {
 				local = true;
 			} else if (rt.node > WC_SLOT_PEERS_MAX_MC) {
@@ -1103,8 +1107,12 @@ static enum mc_exec_result try_forward(struct mc_session *s, struct mc_inq *in,
 			} else if (!node) {
 				node = rt.node;
 			}
+			all_ask = all_ask && (!rt.redirect || rt.ask);
 		}
 		if (!node)
+			return MC_EXEC_DONE;
+		/* from a link: sent on only as a whole, to a moving slot's target */
+		if (s->no_forward && (local || node == UINT16_MAX || !all_ask))
 			return MC_EXEC_DONE;
 		if (local || node == UINT16_MAX) {
 			/* keys of several nodes: get splits it key by key (exec_get_split) */
@@ -1119,8 +1127,8 @@ static enum mc_exec_result try_forward(struct mc_session *s, struct mc_inq *in,
 	case MC_MG: case MC_MS: case MC_MD: case MC_MA: case MC_ME:
 		if (s->too_large || q->key.len == 0)
 			return MC_EXEC_DONE;
-		route_key(env, &q->key, &rt);
-		if (!rt.redirect || rt.node == 0)
+		route_key(s, env, &q->key, &rt);
+		if (!rt.redirect || rt.node == 0 || (s->no_forward && !rt.ask))
 			return MC_EXEC_DONE;
 		break;
 	default:
@@ -1138,7 +1146,7 @@ enum mc_exec_result mc_exec_resume(struct mc_session *s, struct mc_inq *in, stru
 
 	if (__builtin_expect(s->forwarded, 0) && !s->fwd_split)
 		return MC_EXEC_DONE;	/* its owner node answered (mc_session_forwarded) */
-	if (env->forward && s->step == 0 && s->cursor == 0 && !s->no_forward) {
+	if (env->forward && s->step == 0 && s->cursor == 0) {
 		enum mc_exec_result r = try_forward(s, in, env);
 
 		if (r != MC_EXEC_DONE)

@@ -73,6 +73,8 @@ struct mc_route {
 	 */
 	const char *redirect;
 	uint16_t node;		/* with redirect: 1 + the node's map index (core/slots.h) */
+	bool asking;		/* in: the request came with ASKING (a slot imported here is served) */
+	bool ask;		/* out: redirect is a moving slot's target; forward with ASKING */
 };
 
 struct mc_settings {
@@ -175,6 +177,7 @@ struct mc_session {
 	bool redirected;		/* the command's key is another node's: answered so */
 	bool forwarded;			/* the command's owner node answered it (cluster/link.h) */
 	bool no_forward;		/* a request from a link: never forwarded again */
+	bool asking;			/* ... sent with ASKING: a slot imported here is served */
 	bool fwd_split;			/* a get of several nodes' keys: key by key */
 	bool fwd_more;			/* split: the forwarded key's answer ended in END */
 	struct mc_tok fwd_key;		/* split: the key being forwarded (else len 0) */

@@ -38,8 +38,9 @@ static inline const char *dpl_ctl(struct dp_harness *h, struct wc_cmap_stage **s
 }
 
 /* The two-node map at epoch: this node (id my_id, 198.18.0.11) and B (198.18.0.1). */
-static inline void dpl_commit_two(struct dp_harness *h, struct wc_cmap_stage **stage,
-				  const char *my_id, unsigned epoch)
+/* The same, with more CMAP lines (NULL-ended: MIGRATING, IMPORTING) before COMMIT. */
+static inline void dpl_commit_two_with(struct dp_harness *h, struct wc_cmap_stage **stage,
+				       const char *my_id, unsigned epoch, const char *const *more)
 {
 	char text[256];
 
@@ -54,7 +55,15 @@ static inline void dpl_commit_two(struct dp_harness *h, struct wc_cmap_stage **s
 	snprintf(text, sizeof(text), "CMAP SLOTS 0 8191 %s", my_id);
 	assert_string_equal(dpl_ctl(h, stage, text), "OK\n");
 	assert_string_equal(dpl_ctl(h, stage, "CMAP SLOTS 8192 16383 " DPL_ID_B), "OK\n");
+	for (; more && *more; more++)
+		assert_string_equal(dpl_ctl(h, stage, *more), "OK\n");
 	assert_int_equal(dpl_ctl(h, stage, "CMAP COMMIT")[0], 'O');
+}
+
+static inline void dpl_commit_two(struct dp_harness *h, struct wc_cmap_stage **stage,
+				  const char *my_id, unsigned epoch)
+{
+	dpl_commit_two_with(h, stage, my_id, epoch, NULL);
 }
 
 /* A frame (header and len bytes of p) at b; its size. */

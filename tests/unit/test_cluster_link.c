@@ -31,7 +31,7 @@ static struct rd_server srv;
 static char state_dir[64];
 static struct wc_cmap_stage *cstage;
 static char key_mine[32], key_b[32], key_b2[32];
-static uint8_t pbuf[1 << 16], cbuf[1 << 16];
+static uint8_t pbuf[1 << 16], cbuf[1 << 16], lbuf[1 << 16];
 
 static void with_cluster(struct wc_config *c)
 {
@@ -512,6 +512,114 @@ static void flush_all_reaches_every_node(void **state)
 	assert_string_equal(cli_text(), "END\r\n");
 }
 
+/*
+ * A slot moving from this node to B (memcached's ASK, core/slots.h): a key
+ * still here is served here; one already gone goes to B with ASKING, also
+ * when the request came over a link (sent on once more); B's requests with
+ * ASKING for a slot this node imports from B are served here, without it
+ * they get B's moved line.
+ */
+static void moving_slots_ask_over_links(void **state)
+{
+	char here[64], gone[64], imp[64], req[256], mig_line[128], imp_line[128], want[256];
+	const char *more[] = { mig_line, imp_line, NULL };
+	uint8_t f[1024];
+	const uint8_t *p = NULL;
+	struct wc_link_hdr hd;
+	struct dpc c;
+	uint32_t id;
+
+	(void)state;
+	snprintf(here, sizeof(here), "{%s}here", key_mine);
+	snprintf(gone, sizeof(gone), "{%s}gone", key_mine);
+	snprintf(imp, sizeof(imp), "{%s}imp", key_b);
+	snprintf(req, sizeof(req), "set %s 0 0 1\r\nh\r\n", here);
+	cli_send(req);
+	assert_string_equal(cli_text(), "STORED\r\n");
+	snprintf(mig_line, sizeof(mig_line), "CMAP MIGRATING %u %u " DPL_ID_B,
+		 wc_key_slot((const uint8_t *)here, (uint32_t)strlen(here)),
+		 wc_key_slot((const uint8_t *)here, (uint32_t)strlen(here)));
+	snprintf(imp_line, sizeof(imp_line), "CMAP IMPORTING %u %u " DPL_ID_B,
+		 wc_key_slot((const uint8_t *)imp, (uint32_t)strlen(imp)),
+		 wc_key_slot((const uint8_t *)imp, (uint32_t)strlen(imp)));
+	dpl_commit_two_with(&h, &cstage, srv.node_id, 5, more);
+	link_poll(WC_LINK_SYNC_MS + 1);
+	assert_int_equal(h.lc->link->peer[1].state, WC_LINK_UP);
+
+	/* here: served here (a write too) */
+	snprintf(req, sizeof(req), "get %s\r\n", here);
+	cli_send(req);
+	snprintf(want, sizeof(want), "VALUE %s 0 1\r\nh\r\nEND\r\n", here);
+	assert_string_equal(cli_text(), want);
+	/* gone: to B, with ASKING */
+	snprintf(req, sizeof(req), "set %s 9 0 2\r\ngg\r\n", gone);
+	cli_send(req);
+	assert_int_equal(cli.n, 0);
+	assert_true(got_frame(&peer, &hd, &p));
+	assert_int_equal(hd.flags & WC_LINK_F_ASKING, WC_LINK_F_ASKING);
+	id = peer_got_request(req);
+	peer_replies(id, "STORED\r\n");
+	assert_string_equal(cli_text(), "STORED\r\n");
+
+	/* over a link (a third node's request for a key it thinks is ours) */
+	assert_true(link_in(&c, SECRET, lbuf));
+	snprintf(req, sizeof(req), "get %s\r\n", gone);
+	{
+		/* sent without draining what goes to B meanwhile (send_on would) */
+		uint8_t pkt[2048];
+		size_t n = dpl_put(f, WC_LINK_MC_REQ, 31, req, (uint32_t)strlen(req));
+
+		c.n = 0;
+		dp_input(&h, pkt, dp_tcp_ports(pkt, c.cport, c.dport,
+					       RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c.seq, c.ack,
+					       65535, f, n, NULL, 0));
+		c.seq += (uint32_t)n;
+		dpc_take(&h, &c);
+		collect();
+	}
+	assert_int_equal(c.n, 0);	/* waiting for B */
+	assert_true(got_frame(&peer, &hd, &p));
+	assert_int_equal(hd.flags & WC_LINK_F_ASKING, WC_LINK_F_ASKING);
+	id = peer_got_request(req);
+	snprintf(want, sizeof(want), "VALUE %s 9 2\r\ngg\r\nEND\r\n", gone);
+	{
+		/* B answers; what the dataplane sends c on is taken before collect drains it */
+		uint8_t pkt[2048];
+		size_t n = dpl_put(f, WC_LINK_MC_REP, id, want, (uint32_t)strlen(want));
+
+		dp_input(&h, pkt, dp_tcp_ports(pkt, CPORT, peer.dport,
+					       RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, peer.seq,
+					       peer.ack, 65535, f, n, NULL, 0));
+		peer.seq += (uint32_t)n;
+		c.n = 0;
+		dpc_take(&h, &c);
+		collect();
+	}
+	assert_true(got_frame(&c, &hd, &p));
+	assert_int_equal(hd.kind, WC_LINK_MC_REP);
+	assert_int_equal(hd.id, 31);
+	assert_int_equal(hd.len, strlen(want));
+	assert_memory_equal(p, want, hd.len);
+
+	/* the slot imported from B: B's ASKING requests are served here */
+	snprintf(req, sizeof(req), "set %s 0 0 3\r\nimp\r\n", imp);
+	wc_link_hdr_put(f, &(struct wc_link_hdr){ .len = (uint32_t)strlen(req), .id = 32,
+						   .kind = WC_LINK_MC_REQ,
+						   .flags = WC_LINK_F_ASKING });
+	memcpy(f + WC_LINK_HDR, req, strlen(req));
+	send_on(&c, f, WC_LINK_HDR + strlen(req));
+	assert_true(got_frame(&c, &hd, &p));
+	assert_int_equal(hd.id, 32);
+	assert_memory_equal(p, "STORED\r\n", 8);
+	snprintf(req, sizeof(req), "get %s\r\n", imp);
+	send_on(&c, f, dpl_put(f, WC_LINK_MC_REQ, 33, req, (uint32_t)strlen(req)));
+	assert_true(got_frame(&c, &hd, &p));
+	assert_int_equal(hd.id, 33);
+	assert_memory_equal(p, "SERVER_ERROR moved 198.18.0.1:11211\r\n", hd.len);
+	dpc_close(&h, &c);
+	commit_two(6);	/* the move is over */
+}
+
 static void unanswered_request_times_out_then_moved(void **state)
 {
 	char req[128];
@@ -551,7 +659,7 @@ static void peer_with_wrong_secret_is_dropped(void **state)
 	{
 		char text[256];
 
-		assert_string_equal(ctl("CMAP BEGIN 2"), "OK\n");
+		assert_string_equal(ctl("CMAP BEGIN 7"), "OK\n");
 		snprintf(text, sizeof(text),
 			 "CMAP NODE %s 198.18.0.11 6379 16379 master 1 - myself", srv.node_id);
 		assert_string_equal(ctl(text), "OK\n");
@@ -576,6 +684,7 @@ int main(void)
 		cmocka_unit_test(udp_is_forwarded),
 		cmocka_unit_test(forward_off_answers_moved),
 		cmocka_unit_test(flush_all_reaches_every_node),
+		cmocka_unit_test(moving_slots_ask_over_links),
 		cmocka_unit_test(unanswered_request_times_out_then_moved),
 		cmocka_unit_test(peer_with_wrong_secret_is_dropped),
 	};
