@@ -318,6 +318,11 @@ static int setslot_one(struct cm_map *m, int me, unsigned s, enum cm_setslot_op 
 		}
 		if ((t = target(m, id, "ERR I don't know about node %s", err, errlen)) < 0)
 			return -1;
+		if (t == me) {
+			/* Redis keeps such a state; the map can not hold it (a move to itself) */
+			snprintf(err, errlen, "ERR Can't migrate hash slot %u to myself", s);
+			return -1;
+		}
 		if (m->mig_src[s] == me && m->mig_dst[s] == t)
 			return 0;
 		if (!dry)
@@ -335,6 +340,10 @@ static int setslot_one(struct cm_map *m, int me, unsigned s, enum cm_setslot_op 
 		}
 		if ((t = target(m, id, "ERR I don't know about node %s", err, errlen)) < 0)
 			return -1;
+		if (t == me) {
+			snprintf(err, errlen, "ERR Can't import hash slot %u from myself", s);
+			return -1;
+		}
 		if (m->imp_dst[s] == me && m->imp_src[s] == t)
 			return 0;
 		if (!dry)
@@ -462,6 +471,26 @@ char *cm_map_dumps(const struct cm_map *m)
 
 	json_decref(o);
 	return s;
+}
+
+char *cm_map_dumps_valid(const struct cm_map *m, char *err, size_t errlen)
+{
+	char *text = cm_map_dumps(m), why[200];
+	struct cm_map *back = malloc(sizeof(*back));
+
+	if (!text || !back) {
+		snprintf(err, errlen, "out of memory");
+		free(text);
+		free(back);
+		return NULL;
+	}
+	if (cm_map_parse(text, strlen(text), back, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "the new map would not be valid (%s): nothing written", why);
+		free(text);
+		text = NULL;
+	}
+	free(back);
+	return text;
 }
 
 /* "migrating" ('M': [from,to,src,dst]) or "importing" ('I': [from,to,dst,src]); NULL: none. */

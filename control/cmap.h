@@ -140,6 +140,11 @@ int cm_setslot_many(struct cm_map *m, const char *myself, const uint8_t *slots,
 json_t *cm_map_to_json(const struct cm_map *m);
 char *cm_map_dumps(const struct cm_map *m);
 /*
+ * The same, only if cm_map_parse takes the text back (what is written to
+ * etcd is always a map every reader accepts); else NULL, the reason in err.
+ */
+char *cm_map_dumps_valid(const struct cm_map *m, char *err, size_t errlen);
+/*
  * Parse and check a map: ids, addresses and ports valid, slot ranges inside
  * 0..16383, not overlapping, owned by nodes of the map; the same for the
  * migrating and importing ranges (absent: none). 0, or -1 with a reason.

@@ -93,7 +93,7 @@ int cp_creq_apply(struct etcd *e, const char *prefix, const char *myself, unsign
 	for (int tries = 0; tries < CREQ_TRIES; tries++) {
 		struct etcd_range r;
 		int64_t rev;
-		char *text;
+		char *text, why[256];
 		bool won = false;
 		int rc;
 
@@ -118,8 +118,8 @@ int cp_creq_apply(struct etcd *e, const char *prefix, const char *myself, unsign
 		*epoch = m->epoch;
 		if (rc == 0)
 			return 0;	/* already so: no transaction */
-		if (!(text = cm_map_dumps(m))) {
-			snprintf(err, errlen, "ERR out of memory");
+		if (!(text = cm_map_dumps_valid(m, why, sizeof(why)))) {
+			snprintf(err, errlen, "ERR %s", why);
 			return -1;
 		}
 		{

@@ -129,7 +129,7 @@ int ctl_cc_read_map(struct ctl_cc *c, struct cm_map *m, int64_t *rev)
 /* Write m if the map key is still at rev (0: absent). 0 done, 1 (printed) not. */
 static int write_map(struct ctl_cc *c, const struct cm_map *m, int64_t rev)
 {
-	char key[160], *text = cm_map_dumps(m);
+	char key[160], why[256], *text = cm_map_dumps_valid(m, why, sizeof(why));
 	struct etcd_cmp cmp = { key, rev ? ETCD_CMP_MOD : ETCD_CMP_CREATE, rev };
 	struct etcd_op op = { key, text, text ? strlen(text) : 0, 0 };
 	bool ok = false;
@@ -137,7 +137,7 @@ static int write_map(struct ctl_cc *c, const struct cm_map *m, int64_t rev)
 
 	snprintf(key, sizeof(key), "%smap", c->prefix);
 	if (!text) {
-		fprintf(stderr, "wirecachectl: out of memory\n");
+		fprintf(stderr, "wirecachectl: %s\n", why);
 		return 1;
 	}
 	rc = etcd_txn(&c->etcd, &cmp, 1, &op, 1, &ok);

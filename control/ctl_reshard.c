@@ -107,7 +107,7 @@ enum step { STEP_OPEN, STEP_FLIP };
 static int batch_txn(struct rs *rs, enum step step, const char *src, const char *dst,
 		     const uint8_t *bits)
 {
-	char key[160], err[256];
+	char key[160], err[256], why[256];
 
 	snprintf(key, sizeof(key), "%smap", rs->c->prefix);
 	for (int tries = 0; tries < RS_TRIES; tries++) {
@@ -139,8 +139,8 @@ static int batch_txn(struct rs *rs, enum step step, const char *src, const char 
 		if (n + rc == 0)
 			return 0;
 		rs->m->epoch = e;
-		if (!(text = cm_map_dumps(rs->m))) {
-			fprintf(stderr, "wirecachectl: out of memory\n");
+		if (!(text = cm_map_dumps_valid(rs->m, why, sizeof(why)))) {
+			fprintf(stderr, "wirecachectl: %s\n", why);
 			return 1;
 		}
 		{

@@ -74,6 +74,9 @@ static void rules_and_texts(void **state)
 	refused(ID_A, 100, CM_SETSLOT_IMPORTING, ID_B, "ERR I'm already the owner of hash slot 100");
 	refused(ID_B, 100, CM_SETSLOT_IMPORTING, ID_X, "ERR I don't know about node " ID_X);
 	refused(ID_B, 100, CM_SETSLOT_IMPORTING, ID_R, "ERR Target node is not a master");
+	/* to or from itself: no map can hold it (Redis keeps such a state; it means nothing) */
+	refused(ID_A, 100, CM_SETSLOT_MIGRATING, ID_A, "ERR Can't migrate hash slot 100 to myself");
+	refused(ID_B, 100, CM_SETSLOT_IMPORTING, ID_B, "ERR Can't import hash slot 100 from myself");
 	/* NODE: known, a master */
 	refused(ID_A, 100, CM_SETSLOT_NODE, ID_X, "ERR Unknown node " ID_X);
 	refused(ID_A, 100, CM_SETSLOT_NODE, ID_R, "ERR Target node is not a master");
