@@ -177,6 +177,10 @@ bool rd_cluster_admit(struct rd_session *s, const struct rd_cmd *c)
 		r = rd_cluster_decide(m, &a.f.q, &node);
 	else
 		r = a.f.q.slot >= 0 ? RD_REDIR_DOWN_UNBOUND : RD_REDIR_NONE;
+	/* MIGRATE runs where its slot is moving out or in, keys here or not (Redis) */
+	if ((r == RD_REDIR_ASK || r == RD_REDIR_TRYAGAIN || r == RD_REDIR_MOVED) && m &&
+	    strcmp(c->name, "migrate") == 0 && rd_cluster_slot_open(m, (unsigned)a.f.q.slot))
+		r = RD_REDIR_NONE;
 	if (r == RD_REDIR_NONE)
 		return true;
 	if (m)

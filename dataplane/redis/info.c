@@ -25,6 +25,7 @@
 #include "net/tcp.h"
 #include "redis/cmds.h"
 #include "redis/info.h"
+#include "redis/migrate_conn.h"
 #include "redis/tracking.h"
 
 /* ---- which sections ---- */
@@ -240,6 +241,11 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 	kv_u(t, "keyspace_events_sent", in->kev_sent);
 	kv_u(t, "keyspace_events_received", in->kev_received);
 	kv_u(t, "keyspace_events_lost", in->kev_lost);
+	/* (and MIGRATE's, migrate_conn.h) */
+	kv_u(t, "migrate_calls", in->mig_calls);
+	kv_u(t, "migrate_keys", in->mig_keys);
+	kv_u(t, "migrate_bytes", in->mig_bytes);
+	kv_u(t, "migrate_errors", in->mig_errors);
 }
 
 static void replication(struct rd_text *t, const struct rd_info *in)
@@ -449,6 +455,15 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 		in->kev_sent = kt.sent;
 		in->kev_received = kt.received;
 		in->kev_lost = kt.lost;
+	}
+	{
+		struct wc_mig_stats ms;
+
+		wc_mig_stats_sum(app, &ms);
+		in->mig_calls = ms.calls;
+		in->mig_keys = ms.keys;
+		in->mig_bytes = ms.bytes;
+		in->mig_errors = ms.errors;
 	}
 	if (getrusage(RUSAGE_SELF, &self) == 0) {
 		in->cpu_sys = tv_us(self.ru_stime);

@@ -71,6 +71,7 @@ struct rd_info {
 	uint64_t obuf_disconnections;		/* (push.h) */
 	/* keyspace events (redis/keyev.h): raised, bus messages sent and handled, losses heard */
 	uint64_t kev_raised, kev_sent, kev_received, kev_lost;
+	uint64_t mig_calls, mig_keys, mig_bytes, mig_errors;	/* MIGRATE (migrate_conn.h) */
 	/* cpu: microseconds */
 	int64_t cpu_sys, cpu_user, cpu_sys_children, cpu_user_children;
 	/* keyspace */
