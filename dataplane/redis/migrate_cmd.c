@@ -31,9 +31,11 @@
  * store/container.h) and the same expiry. A key that changed is dumped
  * again and sent again with REPLACE, at most MIG_TRIES times in all; then
  * MIGRATE answers "-ERR ..." naming the key, which stays here (the newest
- * version) while the target may hold an older copy. A key deleted or
- * expired here meanwhile is not deleted on the target (its copy keeps the
- * TTL it was sent with).
+ * version) while the target may hold an older copy. A key deleted (or
+ * expired) here meanwhile is deleted on the target too: the next round
+ * sends DEL (after ASKING in cluster mode) instead of a RESTORE, unless the
+ * key is back by then (then it goes again, with REPLACE); these count as
+ * tries as well.
  *
  * In cluster mode the keys of one MIGRATE are in one slot (cluster.c:
  * CROSSSLOT), hence one partition; MIGRATE runs on a slot being migrated or
@@ -71,6 +73,9 @@ struct mig_key {
 	uint32_t arg;			/* its argument */
 	uint16_t exp_ms;
 	uint8_t st, tries;
+	bool gone;			/* deleted here after the target took it: DEL it there */
+	bool sent_del;			/* this round carries DEL for it */
+	uint32_t rep;			/* its reply in the round (the last, with ASKING) */
 };
 
 enum { S_START = 0, S_CONNECT, S_CONNECTED, S_SEND, S_REPLIES, S_DELETE, S_END };
@@ -90,6 +95,7 @@ struct mig_state {
 	uint32_t *sent;			/* the keys of this round, in order */
 	uint8_t *res;			/* the round's replies */
 	uint32_t nsent, npro;		/* keys and AUTH/SELECT written this round */
+	uint32_t nrep;			/* replies due this round */
 	bool select_sent;
 	uint32_t del_i;
 	int64_t changed;		/* the key that kept changing (index), -1: none */
@@ -241,8 +247,8 @@ static void prefix(void *arg, struct mc_out *o)
 {
 	struct prefix_arg *pa = arg;
 	struct mig_state *st = pa->st;
-	const struct resp_arg *k = rd_arg(pa->s, pa->k->arg);
-	bool replace = st->replace || pa->k->tries > 0;
+	const struct resp_arg *k = pa->k ? rd_arg(pa->s, pa->k->arg) : NULL;
+	bool replace = pa->k && (st->replace || pa->k->tries > 0);
 
 	if (st->nsent == 0) {
 		if (st->auth_pw) {
@@ -252,6 +258,7 @@ static void prefix(void *arg, struct mc_out *o)
 				put_arg(o, pa->s, st->auth_user);
 			put_arg(o, pa->s, st->auth_pw);
 			st->npro++;
+			st->nrep++;
 		}
 		st->select_sent = pa->m->last_db != st->db;
 		if (st->select_sent) {
@@ -259,8 +266,11 @@ static void prefix(void *arg, struct mc_out *o)
 			resp_bulk(o, "SELECT", 6);
 			resp_bulk_i64(o, st->db);
 			st->npro++;
+			st->nrep++;
 		}
 	}
+	if (!pa->k)
+		return;	/* (AUTH and SELECT before a DEL) */
 	resp_array(o, replace ? 5 : 4);
 	if (st->cluster)
 		resp_bulk(o, "RESTORE-ASKING", 14);
@@ -268,6 +278,28 @@ static void prefix(void *arg, struct mc_out *o)
 		resp_bulk(o, "RESTORE", 7);
 	resp_bulk(o, k->u.p, k->len);
 	resp_bulk_i64(o, pa->ttl);
+}
+
+/* DEL key on the target (ASKING first in cluster mode), for key i deleted here meanwhile. */
+static void write_del(struct rd_session *s, struct mig_state *st, struct wc_mig_conn *m,
+		      struct mc_out *o, struct mig_key *k, uint32_t i)
+{
+	const struct resp_arg *a = rd_arg(s, k->arg);
+	struct prefix_arg pa = { .s = s, .st = st, .m = m };
+
+	prefix(&pa, o);		/* the round's AUTH and SELECT, if it is the first */
+	if (st->cluster) {
+		resp_array(o, 1);
+		resp_bulk(o, "ASKING", 6);
+		st->nrep++;
+	}
+	resp_array(o, 2);
+	resp_bulk(o, "DEL", 3);
+	resp_bulk(o, a->u.p, a->len);
+	k->rep = st->nrep++;
+	k->sent_del = true;
+	k->st = K_SENT;
+	st->sent[st->nsent++] = i;
 }
 
 /*
@@ -295,6 +327,10 @@ static enum rd_res write_round(struct rd_session *s, struct mig_state *st, struc
 			continue;
 		if (!rd_lookup(s, a->u.p, a->len, &v,
 			       WC_LOOKUP_NO_TOUCH | WC_LOOKUP_NO_STATS | WC_LOOKUP_CAS)) {
+			if (k->gone) {
+				write_del(s, st, m, o, k, i);	/* the target's copy goes too */
+				continue;
+			}
 			k->st = K_DONE;		/* gone (expired, deleted) since: skipped */
 			continue;
 		}
@@ -324,6 +360,8 @@ static enum rd_res write_round(struct rd_session *s, struct mig_state *st, struc
 		}
 		if (st->replace || k->tries > 0)
 			resp_bulk(o, "REPLACE", 7);
+		k->sent_del = false;
+		k->rep = st->nrep++;
 		k->it = v.it;
 		k->cas = v.cas;
 		k->exptime = v.exptime;
@@ -367,14 +405,15 @@ static void del_result(struct mig_state *st, uint32_t i, int64_t acc)
 	struct mig_key *k = &st->keys[i];
 
 	k->st = K_DONE;
-	if (acc != DEL_CHANGED)
+	if (acc != DEL_CHANGED && acc != DEL_GONE)
 		return;
+	k->gone = acc == DEL_GONE;
 	if (++k->tries >= MIG_TRIES) {
 		if (st->changed < 0)
 			st->changed = i;
 		return;
 	}
-	k->st = K_TODO;	/* dumped and sent again, with REPLACE */
+	k->st = K_TODO;	/* dumped and sent again, with REPLACE (or deleted there) */
 }
 
 /* RD_DONE: every accepted key handled; else the call in flight or the mailbox full. */
@@ -428,17 +467,16 @@ static void take_replies(struct rd_session *s, struct mig_state *st, struct wc_m
 	st->auth_err |= pro_err;
 	for (uint32_t i = 0; i < st->nsent; i++) {
 		struct mig_key *k = &st->keys[st->sent[i]];
-		uint32_t r = st->npro + i;
+		uint32_t r = k->rep;
+		bool ok = !pro_err && r < got && st->res[r] == WC_MIG_R_OK;
 
-		if (r >= got) {
-			k->st = K_DONE;	/* no reply: left here */
-			continue;
-		}
-		if (!pro_err && st->res[r] == WC_MIG_R_OK) {
+		if (k->sent_del && st->cluster && ok)
+			ok = st->res[r - 1] == WC_MIG_R_OK;	/* (its ASKING) */
+		if (ok && !k->sent_del) {
 			k->st = K_ACCEPTED;
 			rd_lcore(s)->mig->st.keys++;
 		} else {
-			k->st = K_DONE;
+			k->st = K_DONE;	/* refused, unanswered, or deleted there: done */
 		}
 	}
 	if (m->io == WC_MIG_IO_OK && !st->target_err && st->select_sent)
@@ -496,7 +534,7 @@ static enum rd_res start(struct rd_session *s, struct mig_job *j)
 		*st = tmp;
 		st->keys = rd_scratch(s, (uint64_t)n * sizeof(*st->keys));
 		st->sent = rd_scratch(s, (uint64_t)n * sizeof(*st->sent));
-		st->res = rd_scratch(s, (uint64_t)n + 2);
+		st->res = rd_scratch(s, 2 * (uint64_t)n + 2);
 	}
 	if (!st || !st->keys || !st->sent || !st->res) {
 		rd_err_scratch(s);
@@ -585,7 +623,7 @@ static enum rd_res migrate(struct rd_session *s)
 				s->step = S_CONNECT;	/* (it went, or another MIGRATE has it) */
 				break;
 			}
-			st->nsent = st->npro = 0;
+			st->nsent = st->npro = st->nrep = 0;
 			st->select_sent = false;
 			if (write_round(s, st, st->m) == RD_BUSY)
 				return RD_BUSY;
@@ -594,7 +632,7 @@ static enum rd_res migrate(struct rd_session *s)
 				break;
 			}
 			s->step = S_REPLIES;
-			if (!wc_mig_wait(lc, st->m, s, st->npro + st->nsent, st->res,
+			if (!wc_mig_wait(lc, st->m, s, st->nrep, st->res,
 					 (uint32_t)st->timeout)) {
 				st->io = WC_MIG_IO_WRITE;
 				for (uint32_t i = 0; i < st->nsent; i++)

@@ -97,8 +97,9 @@ static void mig_run(struct wc_lcore *lc, struct wc_tcb *c)
 		uint8_t kind;
 
 		mc_inq_copy(&c->inq, 0, &kind, 1);
-		if (!m->s || m->got >= m->want || (kind != '+' && kind != '-') || nl < 2)
-			goto bad;	/* a reply nobody asked for, or not a status line */
+		if (!m->s || m->got >= m->want || (kind != '+' && kind != '-' && kind != ':') ||
+		    nl < 2)
+			goto bad;	/* a reply nobody asked for, or not a one-line reply */
 		if (kind == '-' && !m->have_err) {
 			uint64_t n = nl - 2;	/* without '-' and CRLF */
 
@@ -108,7 +109,7 @@ static void mig_run(struct wc_lcore *lc, struct wc_tcb *c)
 			m->err[n] = 0;
 			m->have_err = true;
 		}
-		m->res[m->got++] = kind == '+' ? WC_MIG_R_OK : WC_MIG_R_ERR;
+		m->res[m->got++] = kind == '-' ? WC_MIG_R_ERR : WC_MIG_R_OK;
 		c->inq.consume(&c->inq, nl + 1);
 		m->scanned = 0;
 		m->deadline_ms = lc->tcp->now_ms + m->timeout_ms;	/* each read has its timeout */

@@ -15,8 +15,8 @@
  * replies without holding the lcore: it counts one call in flight
  * (s->pending) and is resumed (wc_rd_tcp_resume) when the last reply came,
  * the connection failed, or the deadline passed. The reader takes simple
- * strings (+...) and errors (-...), lines cut anywhere by segments; any
- * other reply, a reply nobody waits for, the peer's FIN or a deadline
+ * strings (+...), errors (-...) and integers (:..., DEL's), lines cut
+ * anywhere by segments; any other reply, a reply nobody waits for, the peer's FIN or a deadline
  * passed closes the connection. Per packet nothing is allocated: the cache
  * is preallocated per lcore at start, replies are noted in the waiter's
  * own array.

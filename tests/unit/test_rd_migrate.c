@@ -329,12 +329,12 @@ static void timeout_and_protocol_error_close_the_connection(void **state)
 	assert_true(peer.rst);
 	EQ(CMD("EXISTS", "t9"), ":1\r\n");
 
-	/* a new connection; a reply that is no status line closes it */
+	/* a new connection; a reply that is no one-line reply closes it */
 	peer.dport = 0;
 	EQ(CMD("MIGRATE", "198.18.0.1", "7000", "t9", "0", "1000"), "");
 	assert_int_not_equal(peer.dport, 0);
 	assert_int_equal(count_cmds(pbuf, peer.n), 2);	/* SELECT, RESTORE */
-	target_says(":1\r\n");
+	target_says("+OK\r\n$1\r\nx\r\n");
 	EQ(text(&cli), "-IOERR error or timeout reading to target instance\r\n");
 	EQ(CMD("EXISTS", "t9"), ":1\r\n");
 	peer.dport = 0;
@@ -357,6 +357,31 @@ static void racing_write_sends_the_key_again(void **state)
 	target_says("+OK\r\n");
 	EQ(text(&cli), "+OK\r\n");
 	EQ(CMD("EXISTS", "r1"), ":0\r\n");
+
+	/* a key deleted here while it moved: deleted there too */
+	EQ(CMD("SET", "r3", "v"), "+OK\r\n");
+	EQ(CMD("MIGRATE", "198.18.0.1", "7000", "r3", "0", "1000"), "");
+	assert_int_equal(count_cmds(pbuf, peer.n), 1);
+	EQ(CMD2("DEL", "r3"), ":1\r\n");
+	target_says("+OK\r\n");
+	EQ(text(&cli), "");
+	assert_int_equal(peer.n, 21);
+	assert_memory_equal(pbuf, "*2\r\n$3\r\nDEL\r\n$2\r\nr3\r\n", 21);
+	target_says(":1\r\n");
+	EQ(text(&cli), "+OK\r\n");
+	EQ(CMD("EXISTS", "r3"), ":0\r\n");
+
+	/* ... and back again before the DEL went: sent again (REPLACE) instead */
+	EQ(CMD("SET", "r4", "one"), "+OK\r\n");
+	EQ(CMD("MIGRATE", "198.18.0.1", "7000", "r4", "0", "1000"), "");
+	EQ(CMD2("DEL", "r4"), ":1\r\n");
+	EQ(CMD2("SET", "r4", "two"), "+OK\r\n");
+	target_says("+OK\r\n");
+	assert_true(has(pbuf, peer.n, "*5\r\n$7\r\nRESTORE\r\n$2\r\nr4\r\n"));
+	assert_true(has(pbuf, peer.n, "two"));
+	target_says("+OK\r\n");
+	EQ(text(&cli), "+OK\r\n");
+	EQ(CMD("EXISTS", "r4"), ":0\r\n");
 
 	/* a key written on every try: an error, and it stays */
 	EQ(CMD("SET", "r2", "0"), "+OK\r\n");
