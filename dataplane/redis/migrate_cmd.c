@@ -696,7 +696,6 @@ struct rd_cmd rd_cmds_migrate[] = {
 	  .summary = "Move keys to another node, atomically per key (COPY: copy them)",
 	  .since = "2.6.0",
 	  .complexity = "O(N) for N keys; each is serialized here and rebuilt there",
-	  .tips = "nondeterministic_output",
 	  .key_flags = RD_KS_RW | RD_KS_ACCESS | RD_KS_DELETE | RD_KS_INCOMPLETE },
 	RD_CMD_KS(RD_KS_OW | RD_KS_UPDATE,
 		  "restore-asking", restore_asking, -4, RD_F_WRITE | RD_F_DENYOOM | RD_F_ASKING,

@@ -271,6 +271,8 @@ unsigned wc_mig_poll(struct wc_lcore *lc)
 			/* the target did not answer in time: the connection goes */
 			bool connecting = m->state != WC_MIG_UP;
 			struct wc_tcb *c = m->c;
+			/* what the target has not even acknowledged yet: a write that timed out */
+			bool unwritten = c && c->tx.len > 0;
 
 			m->timed_out = true;
 			m->c = NULL;
@@ -278,7 +280,8 @@ unsigned wc_mig_poll(struct wc_lcore *lc)
 			if (c)
 				wc_tcp_reset_conn(lc, c);
 			work++;
-			finish(lc, m, connecting ? WC_MIG_IO_CONNECT : WC_MIG_IO_READ);
+			finish(lc, m, connecting ? WC_MIG_IO_CONNECT
+					     : unwritten ? WC_MIG_IO_WRITE : WC_MIG_IO_READ);
 		} else if (!m->s && now - m->last_use_ms > WC_MIG_IDLE_MS) {
 			struct wc_tcb *c = m->c;
 

@@ -7,7 +7,10 @@
  * sets with TTLs, NOKEY, COPY, REPLACE, KEYS, AUTH/AUTH2 and SELECT written,
  * the target's error reported as Redis does, a timeout, the cached
  * connection reused, a write racing the move making the key go again (with
- * REPLACE) rather than be deleted, and the counters.
+ * REPLACE) rather than be deleted, and the counters. Keys "m*" live in a
+ * second partition owned by a second worker lcore, reached through a real
+ * mailbox the test serves by hand: their delete (and the racing write) runs
+ * on that owner.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +25,8 @@
 #include "net/tcp_impl.h"
 #include "redis/migrate_conn.h"
 #include "redis/push.h"
+#include "store/mailbox.h"
+#include "wirecache/slot.h"
 
 #define TPORT 7000
 
@@ -31,10 +36,60 @@ static struct dpc cli, cli2, peer;
 static bool syn_seen, no_accept;
 static uint32_t syn_seq;
 
+static struct wc_lcore *lc1;	/* the second worker: owns partition 1 */
+
+/* Keys of this one's slot live in partition 1, on lc1. */
+static void route_to_remote(const char *key)
+{
+	uint16_t *slots = (uint16_t *)(uintptr_t)h.app.slot_part;
+
+	slots[wc_key_slot((const uint8_t *)key, (uint32_t)strlen(key))] = 1;
+}
+
+static int second_lcore(void)
+{
+	struct wc_app *app = &h.app;
+	struct wc_part_cfg pc;
+	enum wc_status err;
+
+	wc_part_cfg_default(&pc);
+	pc.mem_bytes = 8u << 20;
+	pc.max_value = (uint32_t)app->cfg.max_value;
+	app->parts[1] = wc_part_create(&pc, &h.mem, &err);
+	app->mbox = wc_mbox_create(2, 64, &wc_mem_mmap);
+	lc1 = rte_zmalloc("rd_mig_lc1", sizeof(*lc1), 64);
+	if (!app->parts[1] || !app->mbox || !lc1)
+		return -1;
+	app->nparts = 2;
+	app->part_owner[1] = 1;
+	app->lc[1] = lc1;
+	if (wc_lcore_init(app, lc1, 1, rte_lcore_id()) != 0)
+		return -1;
+	lc1->part_idx[lc1->nparts++] = 1;
+	lc1->ctx.clock = h.lc->ctx.clock;
+	h.lc->env.mbox = app->mbox;
+	h.lc->env.nparts = 2;
+	route_to_remote("m1");
+	route_to_remote("m2");
+	return 0;
+}
+
+/* The owner serves its mailbox, then lcore 0 completes what came back. */
+static void mailbox_round(void)
+{
+	struct wc_mbox_req *done[32];
+	unsigned n;
+
+	wc_mbox_serve(h.app.mbox, 1, &lc1->ctx, 64);
+	n = wc_mbox_collect(h.app.mbox, 0, done, 32);
+	for (unsigned i = 0; i < n; i++)
+		wc_rd_tcp_complete(h.lc, done[i]);
+}
+
 static int setup(void **state)
 {
 	(void)state;
-	if (dp_redis_setup(&h, 64u << 20, 37000) != 0)
+	if (dp_redis_setup(&h, 64u << 20, 37000) != 0 || second_lcore() != 0)
 		return -1;
 	if (!dp_redis_open(&h, &cli, cbuf, sizeof(cbuf)) ||
 	    !dp_redis_open(&h, &cli2, c2buf, sizeof(c2buf)))
@@ -45,6 +100,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	wc_lcore_fini(lc1);
+	rte_free(lc1);
+	wc_part_destroy(h.app.parts[1]);
+	wc_mbox_destroy(h.app.mbox);
+	h.app.mbox = NULL;
+	h.lc->env.mbox = NULL;
 	dp_teardown(&h);
 	return 0;
 }
@@ -76,6 +137,7 @@ static void pump(void)
 	static const uint8_t opts[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };
 
 	for (int i = 0; i < 6; i++) {
+		mailbox_round();
 		rd_push_output(h.lc);
 		wc_net_flush(h.lc);
 		find_syn();
@@ -396,6 +458,27 @@ static void racing_write_sends_the_key_again(void **state)
 	EQ(CMD("GET", "r2"), "$1\r\n3\r\n");
 }
 
+static void keys_of_another_lcore_are_deleted_on_their_owner(void **state)
+{
+	uint64_t keys = mst()->keys;
+
+	(void)state;
+	EQ(CMD("SET", "m1", "remote"), "+OK\r\n");
+	EQ(CMD("HSET", "m2", "f", "old"), ":1\r\n");
+	EQ(CMD("MIGRATE", "198.18.0.1", "7000", "", "0", "1000", "KEYS", "m1", "m2"), "");
+	assert_int_equal(count_cmds(pbuf, peer.n), 2);	/* (db 0 known on this connection) */
+	EQ(CMD2("HSET", "m2", "f", "new"), ":0\r\n");	/* m2 changes on its owner */
+	target_says("+OK\r\n+OK\r\n");
+	EQ(text(&cli), "");	/* m1 deleted there; m2 goes again */
+	assert_int_equal(count_cmds(pbuf, peer.n), 1);
+	assert_true(has(pbuf, peer.n, "*5\r\n$7\r\nRESTORE\r\n$2\r\nm2\r\n"));
+	assert_true(has(pbuf, peer.n, "new"));
+	target_says("+OK\r\n");
+	EQ(text(&cli), "+OK\r\n");
+	EQ(CMD("EXISTS", "m1", "m2"), ":0\r\n");
+	assert_int_equal(mst()->keys, keys + 3);
+}
+
 static void connect_refused_and_bad_host(void **state)
 {
 	(void)state;
@@ -441,6 +524,7 @@ int main(void)
 		cmocka_unit_test(target_error_is_reported_and_the_key_stays),
 		cmocka_unit_test(timeout_and_protocol_error_close_the_connection),
 		cmocka_unit_test(racing_write_sends_the_key_again),
+		cmocka_unit_test(keys_of_another_lcore_are_deleted_on_their_owner),
 		cmocka_unit_test(connect_refused_and_bad_host),
 	};
 
