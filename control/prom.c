@@ -76,6 +76,11 @@ static const char *help_of(const char *name)
 			      "Ethernet headers (memcached bytes_read)." },
 		{ "tx_bytes", "Bytes sent on the dataplane's ports, whole frames with their "
 			      "Ethernet headers (memcached bytes_written)." },
+		{ "migrate_calls", "Redis MIGRATE commands run on this node." },
+		{ "migrate_keys", "Keys MIGRATE moved (or copied) to a target node that took them." },
+		{ "migrate_bytes", "Bytes of DUMP payloads MIGRATE sent to target nodes." },
+		{ "migrate_errors", "MIGRATE commands answered with an error (IOERR, the target's "
+				    "error, a key that kept changing)." },
 	};
 
 	for (unsigned i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/cpcounters.h"
 #include "dp_redis.h"
 #include "net/tcp_impl.h"
 #include "redis/migrate_conn.h"
@@ -515,6 +516,30 @@ static void connect_refused_and_bad_host(void **state)
 	peer.dport = 0;
 }
 
+/* The counters are in the table the control plane reads (/metrics: wirecache_migrate_*). */
+static void counters_reach_the_control_plane(void **state)
+{
+	static struct wc_cp_counter_desc d[WC_CP_MAX_COUNTERS];
+	static uint64_t v[WC_CP_MAX_COUNTERS];
+	static const char *const names[] = { "migrate_calls", "migrate_keys", "migrate_bytes",
+					      "migrate_errors" };
+	const uint64_t want[] = { mst()->calls, mst()->keys, mst()->bytes, mst()->errors };
+	unsigned n = wc_cp_counters_describe(d, WC_CP_MAX_COUNTERS);
+
+	(void)state;
+	wc_cp_counters_read(h.lc, v, n);
+	for (unsigned k = 0; k < 4; k++) {
+		unsigned i = 0;
+
+		while (i < n && strcmp(d[i].name, names[k]) != 0)
+			i++;
+		assert_true(i < n);
+		assert_int_equal(d[i].kind, WC_CP_COUNTER);
+		assert_int_equal(v[i], want[k]);
+		assert_true(want[k] > 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +551,7 @@ int main(void)
 		cmocka_unit_test(racing_write_sends_the_key_again),
 		cmocka_unit_test(keys_of_another_lcore_are_deleted_on_their_owner),
 		cmocka_unit_test(connect_refused_and_bad_host),
+		cmocka_unit_test(counters_reach_the_control_plane),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
