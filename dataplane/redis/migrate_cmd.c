@@ -619,8 +619,9 @@ static enum rd_res migrate(struct rd_session *s)
 			s->step = S_SEND;
 			break;
 		case S_SEND:
-			if (st->m->state != WC_MIG_UP || st->m->s) {
-				s->step = S_CONNECT;	/* (it went, or another MIGRATE has it) */
+			if (st->m->state != WC_MIG_UP || st->m->s || st->m->ip != st->ip ||
+			    st->m->port != st->port) {
+				s->step = S_CONNECT;	/* (it went, or another MIGRATE took it) */
 				break;
 			}
 			st->nsent = st->npro = st->nrep = 0;
@@ -667,7 +668,7 @@ static enum rd_res migrate(struct rd_session *s)
 			if (r != RD_DONE)
 				return r;
 			if (!st->io && !st->auth_err && !st->nomem && any_todo(st))
-				s->step = S_SEND;	/* the next round */
+				s->step = S_CONNECT;	/* the next round (on the cached connection) */
 			else
 				s->step = S_END;
 			break;
