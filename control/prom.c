@@ -76,11 +76,11 @@ static const char *help_of(const char *name)
 			      "Ethernet headers (memcached bytes_read)." },
 		{ "tx_bytes", "Bytes sent on the dataplane's ports, whole frames with their "
 			      "Ethernet headers (memcached bytes_written)." },
-		/* the dataplane's MIGRATE (issue 13, M3), exported when it has them */
-		{ "migrate_calls", "MIGRATE commands run by this node (as the source)." },
-		{ "migrate_keys", "Keys MIGRATE moved to another node." },
-		{ "migrate_bytes", "Bytes of RESTORE payloads MIGRATE sent." },
-		{ "migrate_errors", "MIGRATE commands that failed." },
+		{ "migrate_calls", "Redis MIGRATE commands run on this node." },
+		{ "migrate_keys", "Keys MIGRATE moved (or copied) to a target node that took them." },
+		{ "migrate_bytes", "Bytes of DUMP payloads MIGRATE sent to target nodes." },
+		{ "migrate_errors", "MIGRATE commands answered with an error (IOERR, the target's "
+				    "error, a key that kept changing)." },
 	};
 
 	for (unsigned i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)

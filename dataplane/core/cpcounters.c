@@ -16,8 +16,9 @@
 #include "net/tcp.h"
 #include "net/tcp_impl.h"
 #include "cluster/link.h"
+#include "redis/migrate_conn.h"
 
-enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP, SRC_RD, SRC_LINK };
+enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP, SRC_RD, SRC_LINK, SRC_MIG };
 
 struct counter {
 	char name[WC_CP_NAME_LEN];
@@ -31,6 +32,7 @@ struct counter {
 #define TCP(f, n, k) { n, SRC_TCP, k, offsetof(struct wc_tcp_stats, f) }
 #define RD(f, n, k) { n, SRC_RD, k, offsetof(struct rd_lcore_stats, f) }
 #define LINK(f, n, k) { n, SRC_LINK, k, offsetof(struct wc_link_stats, f) }
+#define MIG(f, n) { n, SRC_MIG, WC_CP_COUNTER, offsetof(struct wc_mig_stats, f) }
 
 static const struct counter fixed[] = {
 	ST(get_hits, "get_hits"), ST(get_misses, "get_misses"),
@@ -106,6 +108,9 @@ static const struct counter fixed[] = {
 	LINK(publish_sent, "cluster_publish_sent", WC_CP_COUNTER),
 	LINK(publish_received, "cluster_publish_received", WC_CP_COUNTER),
 	LINK(publish_dropped, "cluster_publish_dropped", WC_CP_COUNTER),
+	/* MIGRATE (redis/migrate_conn.h) */
+	MIG(calls, "migrate_calls"), MIG(keys, "migrate_keys"), MIG(bytes, "migrate_bytes"),
+	MIG(errors, "migrate_errors"),
 };
 
 static struct counter all[WC_CP_MAX_COUNTERS];
@@ -176,6 +181,9 @@ void wc_cp_counters_read(const struct wc_lcore *lc, uint64_t *v, unsigned n)
 			break;
 		case SRC_LINK:
 			v[i] = lc->link ? load_at(&lc->link->st, all[i].off) : 0;
+			break;
+		case SRC_MIG:
+			v[i] = lc->mig ? load_at(&lc->mig->st, all[i].off) : 0;
 			break;
 		default:
 			v[i] = lc->tcp ? load_at(&lc->tcp->st, all[i].off) : 0;

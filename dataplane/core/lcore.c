@@ -28,6 +28,7 @@
 #include "net/net.h"
 #include "net/tcp.h"
 #include "redis/push.h"
+#include "redis/migrate_conn.h"
 #include "redis/server.h"
 
 #define SPIN_BEFORE_SLEEP 2000
@@ -183,6 +184,9 @@ int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned
 		return -1;
 	if (app->rd && rd_lcore_init(lc) != 0)
 		return -1;
+	/* MIGRATE's connections to target nodes (redis/migrate_conn.h) */
+	if (lc->tcp && app->rd && wc_mig_lc_init(lc) != 0)
+		return -1;
 	/* links to the other nodes: a cluster node with a secret (cluster/link.h) */
 	if (lc->tcp && app->rd && app->cfg.cluster && app->cfg.cluster_secret) {
 		if (wc_link_lc_init(lc) != 0)
@@ -201,8 +205,11 @@ void wc_lcore_fini(struct wc_lcore *lc)
 	lc->env.broadcast = NULL;
 	if (lc->link)
 		lc->link->closing = true;	/* links close with the connections below */
+	if (lc->mig)
+		lc->mig->closing = true;	/* and MIGRATE's */
 	wc_tcp_fini(lc);
 	wc_link_lc_fini(lc);
+	wc_mig_lc_fini(lc);
 	wc_mc_udp_fini(lc);
 	rd_lcore_fini(lc);
 	lc->env.stage = NULL;
@@ -281,6 +288,7 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	work += wc_mc_udp_poll(lc);
 	work += wc_tcp_poll(lc);
 	work += wc_link_poll(lc);
+	work += wc_mig_poll(lc);
 	rd_push_output(lc);	/* frames without a request, written this loop (redis/push.h) */
 	wc_net_flush(lc);
 	work += wc_migrate_lcore_work(lc->id, &lc->ctx.clock);

@@ -198,6 +198,28 @@ void wc_rd_tcp_complete(struct wc_lcore *lc, struct wc_mbox_req *req)
 	rd_tcp_run(lc, c);
 }
 
+void wc_rd_tcp_resume(struct wc_lcore *lc, struct rd_session *s)
+{
+	struct wc_tcb *c = s->owner;
+	uint64_t before;
+
+	if (s->pending)
+		s->pending--;
+	if (c->zombie) {
+		/* the connection is gone; it waited only for this */
+		if (!s->pending) {
+			rd_session_release(s, &lc->env);
+			wc_tcb_free(lc, c);
+		}
+		return;
+	}
+	before = c->out.written;
+	rd_session_resume(s, &c->inq, &c->out, &lc->env);
+	lc->rdst.net_out += c->out.written - before;
+	wc_tcp_out_commit(c);
+	rd_tcp_run(lc, c);
+}
+
 static uint32_t rd_tcp_pending(const struct wc_tcb *c)
 {
 	return c->rd.pending;

@@ -251,6 +251,13 @@ extern const struct wc_tcp_app wc_rd_tcp_app;
 void wc_rd_tcp_complete(struct wc_lcore *lc, struct wc_mbox_req *req);
 
 /*
+ * Something a Redis session of this lcore waited for outside the mailbox
+ * (a MIGRATE's replies: redis/migrate_conn.h) is over: one call in flight
+ * fewer, and the session goes on (or, its connection gone, is released).
+ */
+void wc_rd_tcp_resume(struct wc_lcore *lc, struct rd_session *s);
+
+/*
  * Active open from our address on port, local port lport, to rip:rport;
  * app->open runs once established, app->close if it never is. The tuple
  * must be free on this lcore; NULL when it is not or the table is full.

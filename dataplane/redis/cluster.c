@@ -172,7 +172,7 @@ bool rd_cluster_admit(struct rd_session *s, const struct rd_cmd *c)
 	struct admit_ctx a;
 	enum rd_redirect r;
 	uint16_t node = RD_NODE_NONE;
-	bool exec;
+	bool exec, migrate;
 	char msg[160];
 
 	if (!srv->cluster)
@@ -196,8 +196,17 @@ bool rd_cluster_admit(struct rd_session *s, const struct rd_cmd *c)
 		r = rd_cluster_decide(m, &a.f.q, &node);
 	else
 		r = a.f.q.slot >= 0 ? RD_REDIR_DOWN_UNBOUND : RD_REDIR_NONE;
+	/*
+	 * MIGRATE runs where its slot is moving out or in, keys here or not
+	 * (Redis); it deletes only what it moved, itself: no ASK guard
+	 */
+	migrate = strcmp(c->name, "migrate") == 0;
+	if ((r == RD_REDIR_ASK || r == RD_REDIR_TRYAGAIN || r == RD_REDIR_MOVED) && m && migrate &&
+	    rd_cluster_slot_open(m, (unsigned)a.f.q.slot))
+		r = RD_REDIR_NONE;
 	if (r == RD_REDIR_NONE) {
-		ask_guard(s, m, &a.f.q, exec);
+		if (!migrate)
+			ask_guard(s, m, &a.f.q, exec);
 		return true;
 	}
 	if (m)

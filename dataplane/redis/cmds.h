@@ -11,6 +11,7 @@ extern struct rd_cmd rd_cmds_conn[];	/* conn.c: PING ECHO QUIT HELLO SELECT RESE
 extern struct rd_cmd rd_cmds_string[];	/* t_string.c */
 extern struct rd_cmd rd_cmds_keys[];	/* keys.c: DEL EXISTS EXPIRE SCAN ... */
 extern struct rd_cmd rd_cmds_dump[];	/* dump.c: DUMP RESTORE */
+extern struct rd_cmd rd_cmds_migrate[];	/* migrate_cmd.c: MIGRATE RESTORE-ASKING */
 extern struct rd_cmd rd_cmds_hash[];	/* t_hash.c */
 extern struct rd_cmd rd_cmds_set[];	/* t_set.c */
 extern struct rd_cmd rd_cmds_server[];	/* server_cmds.c: TIME LASTSAVE WAIT */

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "redis/cmds.h"
+#include "redis/dump.h"
 #include "redis/keyev.h"
 #include "redis/obj.h"
 #include "redis/rdbval.h"
@@ -75,15 +76,14 @@ static void dump_limits(struct rdbv_limits *l)
 		l->hash_entries = 128;
 }
 
-static int dump_body(struct rd_session *s)
+int rd_dump_payload(struct rd_session *s, const uint8_t *key, uint32_t klen,
+		    const struct wc_view *v, struct mc_out *o, rd_dump_prefix_fn prefix,
+		    void *parg, uint64_t *size)
 {
-	const struct resp_arg *k = rd_arg(s, 1);
-	struct mc_out *o = rd_out(s);
 	struct rdbv_out out = { .put = out_put, .arg = o };
 	struct rdbv_plan pl;
 	struct rd_route rt;
 	struct rd_cview cv;
-	struct wc_view v;
 	struct wc_csnap snap;
 	struct snap_iter si = { .snap = &snap };
 	struct rdbv_iter it = { .rewind = snap_rewind, .next = snap_next, .arg = &si };
@@ -92,57 +92,74 @@ static int dump_body(struct rd_session *s)
 	int64_t *ints;
 	int r;
 
-	if (k->kind != RESP_ARG_PTR || !rd_lookup(s, k->u.p, k->len, &v, 0)) {
-		resp_null(o, s->proto);
-		return RD_R_DONE;
-	}
-	if (v.type == WC_TYPE_STRING) {
-		rdbv_plan_string(&pl, v.value, v.vlen);
+	if (v->type == WC_TYPE_STRING) {
+		rdbv_plan_string(&pl, v->value, v->vlen);
+		if (prefix)
+			prefix(parg, o);
 		resp_header(o, '$', (int64_t)pl.size);
-		rdbv_emit_string(&pl, v.value, v.vlen, &out);
+		rdbv_emit_string(&pl, v->value, v->vlen, &out);
 		mc_out_put(o, "\r\n", 2);
-		return RD_R_DONE;
+		*size = pl.size;
+		return RD_DUMP_OK;
 	}
-	if ((v.type != WC_TYPE_HASH && v.type != WC_TYPE_SET) ||
-	    !wc_c_parse(v.type, v.value, v.vlen, &cv.h)) {
-		resp_null(o, s->proto);
-		return RD_R_DONE;
-	}
-	rd_route_key(s, k->u.p, k->len, &rt);
+	if ((v->type != WC_TYPE_HASH && v->type != WC_TYPE_SET) ||
+	    !wc_c_parse(v->type, v->value, v->vlen, &cv.h))
+		return RD_DUMP_ABSENT;
+	rd_route_key(s, key, klen, &rt);
 	cv.part = rt.part;
-	cv.key = k->u.p;
-	cv.klen = k->len;
+	cv.key = key;
+	cv.klen = klen;
 	r = rd_csnap(s, &cv, &snap);
-	if (r == WC_C_NOMEM) {
-		rd_err_scratch(s);
-		return RD_R_DONE;
-	}
-	if (r == WC_C_ABSENT) {
-		resp_null(o, s->proto);
-		return RD_R_DONE;
-	}
+	if (r == WC_C_NOMEM)
+		return RD_DUMP_NOMEM;
+	if (r == WC_C_ABSENT)
+		return RD_DUMP_ABSENT;
 	if (r != WC_C_OK)
-		return RD_R_RETRY;
+		return RD_DUMP_RETRY;
 	dump_limits(&lim);
-	nints = v.type == WC_TYPE_SET ? snap.count : 0;
+	nints = v->type == WC_TYPE_SET ? snap.count : 0;
 	if (nints > lim.set_int_entries)
 		nints = 0;		/* a hashtable set: no sorting */
 	if (nints > DUMP_INTS_MAX)
 		nints = DUMP_INTS_MAX;
 	ints = rd_scratch(s, (nints ? nints : 1) * sizeof(*ints));
-	if (!ints) {
-		rd_err_scratch(s);
-		return RD_R_DONE;
-	}
-	if (!rdbv_plan_container(&pl, v.type == WC_TYPE_HASH ? RDBV_HASH : RDBV_SET, &it, &lim,
-				 ints, nints)) {
-		resp_null(o, s->proto);	/* (an empty snapshot: the key went away) */
-		return RD_R_DONE;
-	}
+	if (!ints)
+		return RD_DUMP_NOMEM;
+	if (!rdbv_plan_container(&pl, v->type == WC_TYPE_HASH ? RDBV_HASH : RDBV_SET, &it, &lim,
+				 ints, nints))
+		return RD_DUMP_ABSENT;	/* (an empty snapshot: the key went away) */
+	if (prefix)
+		prefix(parg, o);
 	resp_header(o, '$', (int64_t)pl.size);
 	rdbv_emit_container(&pl, &it, ints, &out);
 	mc_out_put(o, "\r\n", 2);
-	return RD_R_DONE;
+	*size = pl.size;
+	return RD_DUMP_OK;
+}
+
+static int dump_body(struct rd_session *s)
+{
+	const struct resp_arg *k = rd_arg(s, 1);
+	struct mc_out *o = rd_out(s);
+	struct wc_view v;
+	uint64_t size;
+
+	if (k->kind != RESP_ARG_PTR || !rd_lookup(s, k->u.p, k->len, &v, 0)) {
+		resp_null(o, s->proto);
+		return RD_R_DONE;
+	}
+	switch (rd_dump_payload(s, k->u.p, k->len, &v, o, NULL, NULL, &size)) {
+	case RD_DUMP_RETRY:
+		return RD_R_RETRY;
+	case RD_DUMP_NOMEM:
+		rd_err_scratch(s);
+		return RD_R_DONE;
+	case RD_DUMP_ABSENT:
+		resp_null(o, s->proto);
+		return RD_R_DONE;
+	default:
+		return RD_R_DONE;
+	}
 }
 
 static enum rd_res dump(struct rd_session *s)
@@ -338,7 +355,7 @@ static bool restore_options(struct rd_session *s, struct restore_job *j)
 	return true;
 }
 
-static enum rd_res restore(struct rd_session *s)
+enum rd_res rd_restore(struct rd_session *s)
 {
 	struct restore_job *j = rd_job(s);
 	const struct resp_arg *k = rd_arg(s, 1);
@@ -411,7 +428,7 @@ struct rd_cmd rd_cmds_dump[] = {
 		    "A key's value in Redis's serialization format", "2.6.0",
 		    "O(1) to find the key, O(N*M) to serialize N members of mean size M"),
 	RD_CMD_KS(RD_KS_OW | RD_KS_UPDATE,
-		  "restore", restore, -4, RD_F_WRITE | RD_F_DENYOOM,
+		  "restore", rd_restore, -4, RD_F_WRITE | RD_F_DENYOOM,
 		  KS_W | RD_ACL_SLOW | RD_ACL_DANGEROUS, 1, 1, 1, "generic",
 		  "Create a key from a value DUMP serialized", "2.6.0",
 		  "O(1) to create the key, O(N*M) to rebuild N members of mean size M"),

@@ -26,6 +26,7 @@
 #include "net/tcp.h"
 #include "redis/cmds.h"
 #include "redis/info.h"
+#include "redis/migrate_conn.h"
 #include "redis/tracking.h"
 
 /* ---- which sections ---- */
@@ -247,6 +248,11 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 		kv_u(t, "cluster_bus_publish_received", in->bus_pub_received);
 		kv_u(t, "cluster_bus_publish_dropped", in->bus_pub_dropped);
 	}
+	/* (and MIGRATE's, migrate_conn.h) */
+	kv_u(t, "migrate_calls", in->mig_calls);
+	kv_u(t, "migrate_keys", in->mig_keys);
+	kv_u(t, "migrate_bytes", in->mig_bytes);
+	kv_u(t, "migrate_errors", in->mig_errors);
 }
 
 static void replication(struct rd_text *t, const struct rd_info *in)
@@ -464,6 +470,15 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 		in->bus_pub_sent = ls.publish_sent;
 		in->bus_pub_received = ls.publish_received;
 		in->bus_pub_dropped = ls.publish_dropped;
+	}
+	{
+		struct wc_mig_stats ms;
+
+		wc_mig_stats_sum(app, &ms);
+		in->mig_calls = ms.calls;
+		in->mig_keys = ms.keys;
+		in->mig_bytes = ms.bytes;
+		in->mig_errors = ms.errors;
 	}
 	if (getrusage(RUSAGE_SELF, &self) == 0) {
 		in->cpu_sys = tv_us(self.ru_stime);

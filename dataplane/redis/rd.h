@@ -293,6 +293,13 @@ static inline bool rd_session_idle(const struct rd_session *s)
 /* The command-table id of GET (for the fast path's statistics), set by rd_cmds_init. */
 extern uint16_t rd_get_cmd_id;
 
+/*
+ * What the session waited for outside the mailbox is over (the transport
+ * took s->pending down): the handler runs again.
+ */
+void rd_session_resume(struct rd_session *s, struct mc_inq *in, struct mc_out *out,
+		       struct mc_env *env);
+
 /* In the middle of a request (the request timeout applies). */
 bool rd_session_mid_request(const struct rd_session *s, const struct mc_inq *in);
 

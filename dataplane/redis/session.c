@@ -675,6 +675,19 @@ void rd_session_complete(struct rd_session *s, struct wc_mbox_req *req, struct m
 	(void)after_run(s, in, run_handler(s), &ret);
 }
 
+void rd_session_resume(struct rd_session *s, struct mc_inq *in, struct mc_out *out,
+		       struct mc_env *env)
+{
+	enum mc_run ret;
+
+	s->env = env;
+	s->in = in;
+	s->conn_out = out;
+	if (s->pending || s->st != RD_S_RUN || s->busy)
+		return;
+	(void)after_run(s, in, run_handler(s), &ret);
+}
+
 bool rd_session_mid_request(const struct rd_session *s, const struct mc_inq *in)
 {
 	/* a command begun: bytes of it waiting, or taken already (a bulk in a stage) */

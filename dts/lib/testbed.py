@@ -119,6 +119,11 @@ CONFIGS = {
     # cross lcores through the mailbox)
     "multi": Config("multi", nodes=3, workers=2, args=TRUSTED + ("--max-value", "1m"),
                     up_opts=("--standalone",)),
+    # two independent nodes of one worker (MIGRATE from one to the other: net_tap spreads
+    # a flow over queues by the kernel's hash, so only one queue is sure to get the
+    # replies to a connection a node opens itself)
+    "pair": Config("pair", nodes=2, args=TRUSTED + ("--max-value", "1m"),
+                   up_opts=("--standalone",)),
     # memcached over TCP: room for 10,000 connections and more, values up to 1 MiB
     "tcp": Config("tcp", args=TRUSTED + ("--max-value", "1m", "--max-connections", "12000")),
     # TCP with a 3 s idle timeout: half-open, idle and zero-window peers go soon

@@ -438,6 +438,8 @@ static void prometheus_text(void **state)
 	set_counter(s, 0, "op_get", 120);
 	set_counter(s, 0, "drop_ip_checksum", 4);
 	set_counter(s, 1, "ignored_eth_multicast", 9);
+	set_counter(s, 0, "migrate_keys", 30);
+	set_counter(s, 1, "migrate_keys", 12);
 	record(s, 0, 3000, 10);
 	s->part[2].items = 9;
 	s->moves_done = 2;
@@ -459,6 +461,9 @@ static void prometheus_text(void **state)
 	assert_non_null(strstr(text, "wirecache_request_duration_seconds{quantile=\"0.99\"}"));
 	assert_non_null(strstr(text, "wirecache_slot_moves_total{result=\"done\"} 2\n"));
 	assert_non_null(strstr(text, "wirecache_connections 0\n"));
+	assert_non_null(strstr(text, "# TYPE wirecache_migrate_keys_total counter\n"));
+	assert_non_null(strstr(text, "wirecache_migrate_keys_total 42\n"));
+	assert_non_null(strstr(text, "wirecache_migrate_errors_total 0\n"));
 	assert_non_null(strstr(text, "wirecache_alert_firing{alert=\"memory\"} 0\n"));
 	assert_int_equal((int)check_prom(text, "wirecache_items", &nf), 9);
 	assert_true(nf > 50);
