@@ -15,7 +15,10 @@
  * a bad one (a duplicate member, found as the build adds it) leaves the key
  * as it was. IDLETIME sets the key's last access (OBJECT IDLETIME; at most
  * WC_IDLE_MAX, 60000 s, the longest the store shows); FREQ is checked and
- * ignored (the store has no LFU policy: OBJECT FREQ says so).
+ * ignored (the store has no LFU policy: OBJECT FREQ says so). MCFLAGS n
+ * (wirecache's own option) gives a string its memcached client flags:
+ * MIGRATE between wirecache nodes sends it for a key memcached set with
+ * flags, which Redis's payload cannot carry.
  */
 #include <string.h>
 
@@ -175,6 +178,7 @@ struct restore_job {
 	uint64_t count;
 	uint8_t kind;		/* enum rdbv_kind */
 	bool replace, absttl;
+	uint32_t mcflags;	/* MCFLAGS: a string's memcached client flags */
 };
 
 static void payload_read(const void *arg, uint64_t off, void *dst, uint64_t n)
@@ -284,8 +288,8 @@ static void restore_owner(struct rd_owner *o)
 			return;
 		}
 		req = (struct wc_put_req){ .key = k->u.p, .klen = k->len, .hash = h,
-					   .type = WC_TYPE_STRING, .vlen = sink.str.len,
-					   .fill = fill_string, .arg = &sink.str,
+					   .type = WC_TYPE_STRING, .flags = j->mcflags,
+					   .vlen = sink.str.len, .fill = fill_string, .arg = &sink.str,
 					   .exptime = exptime, .exp_ms = ms };
 		st = wc_kv_put(o->part, o->ctx, &req, &res);
 	} else {
@@ -327,6 +331,16 @@ static bool restore_options(struct rd_session *s, struct restore_job *j)
 			j->replace = true;
 		} else if (rd_arg_is(s, i, "absttl")) {
 			j->absttl = true;
+		} else if (rd_arg_is(s, i, "mcflags") && more) {
+			/* wirecache's own: MIGRATE between nodes keeps memcached's flags */
+			int64_t f;
+
+			if (!rd_arg_ll(s, i + 1, &f) || f < 0 || f > UINT32_MAX) {
+				rd_err(s, "ERR Invalid MCFLAGS value, must be >= 0 and <= 4294967295");
+				return false;
+			}
+			j->mcflags = (uint32_t)f;
+			i++;
 		} else if (rd_arg_is(s, i, "idletime") && more && freq == -1) {
 			if (!rd_arg_ll(s, i + 1, &j->idle)) {
 				rd_err_int(s);
@@ -408,6 +422,10 @@ enum rd_res rd_restore(struct rd_session *s)
 	}
 	j->kind = info.kind;
 	j->count = info.count;
+	if (j->mcflags && j->kind != RDBV_STRING) {
+		rd_err(s, "ERR MCFLAGS is for a string value only");
+		return RD_DONE;
+	}
 	if (ttl) {
 		int64_t now = wc_clock_unix_ms(&rd_env(s)->ctx->clock);
 

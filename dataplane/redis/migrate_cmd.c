@@ -10,7 +10,9 @@
  * writes AUTH (when given), SELECT (when the connection's db is not known
  * to be db), then one RESTORE per key with its remaining TTL in
  * milliseconds (0: none) and its value in DUMP's encoding (dump.h: the
- * encoder DUMP uses), up to MIG_ROUND_BYTES per round (at least one key,
+ * encoder DUMP uses; a string memcached set with flags adds MCFLAGS n,
+ * wirecache's own RESTORE option, which Redis would refuse), up to
+ * MIG_ROUND_BYTES per round (at least one key,
  * so a value up to --max-value always goes; the next round follows the
  * replies, which the target sends only after it has read the round: the
  * send queue stays bounded); the session waits for the replies and is
@@ -240,6 +242,7 @@ struct prefix_arg {
 	struct wc_mig_conn *m;
 	const struct mig_key *k;
 	int64_t ttl;
+	uint32_t mcflags;	/* a string's memcached flags: sent as MCFLAGS (wirecache's own) */
 };
 
 /* What precedes a key's payload: the round's AUTH and SELECT (first key), RESTORE key ttl. */
@@ -271,7 +274,7 @@ static void prefix(void *arg, struct mc_out *o)
 	}
 	if (!pa->k)
 		return;	/* (AUTH and SELECT before a DEL) */
-	resp_array(o, replace ? 5 : 4);
+	resp_array(o, 4 + (replace ? 1 : 0) + (pa->mcflags ? 2 : 0));
 	if (st->cluster)
 		resp_bulk(o, "RESTORE-ASKING", 14);
 	else
@@ -343,6 +346,7 @@ static enum rd_res write_round(struct rd_session *s, struct mig_state *st, struc
 			if (pa.ttl < 1)
 				pa.ttl = 1;
 		}
+		pa.mcflags = v.type == WC_TYPE_STRING ? v.flags : 0;
 		r = rd_dump_payload(s, a->u.p, a->len, &v, o, prefix, &pa, &size);
 		rd_arena_release_since(s, &mark, rd_env(s)->stage);
 		if (r == RD_DUMP_RETRY) {
@@ -360,6 +364,10 @@ static enum rd_res write_round(struct rd_session *s, struct mig_state *st, struc
 		}
 		if (st->replace || k->tries > 0)
 			resp_bulk(o, "REPLACE", 7);
+		if (pa.mcflags) {
+			resp_bulk(o, "MCFLAGS", 7);
+			resp_bulk_i64(o, pa.mcflags);
+		}
 		k->sent_del = false;
 		k->rep = st->nrep++;
 		k->it = v.it;

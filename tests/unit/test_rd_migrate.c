@@ -310,6 +310,46 @@ static void moves_strings_hashes_sets_with_ttls(void **state)
 	assert_non_null(strstr(CMD("INFO", "stats"), "migrate_calls:"));
 }
 
+/*
+ * A string memcached set with flags keeps them: MIGRATE adds MCFLAGS to its
+ * RESTORE (wirecache's own option), and RESTORE gives them back.
+ */
+static void memcached_flags_travel(void **state)
+{
+	static uint8_t mbuf[4096];
+	struct dpc m;
+
+	(void)state;
+	assert_true(dpc_connect(&h, &m, 11211, mbuf, sizeof(mbuf)));
+	m.n = 0;
+	dpc_send(&h, &m, "set mf 42 0 2\r\nhi\r\n", 19, 0);
+	EQ(text(&m), "STORED\r\n");
+	EQ(CMD("MIGRATE", "198.18.0.1", "7000", "mf", "0", "1000"), "");
+	assert_true(has(pbuf, peer.n, "*6\r\n$7\r\nRESTORE\r\n$2\r\nmf\r\n$1\r\n0\r\n"));
+	assert_true(has(pbuf, peer.n, "$7\r\nMCFLAGS\r\n$2\r\n42\r\n"));
+	keep_received();
+	target_says("+OK\r\n");
+	EQ(text(&cli), "+OK\r\n");
+	m.n = 0;
+	dpc_send(&h, &m, "get mf\r\n", 8, 0);
+	EQ(text(&m), "END\r\n");
+	/* what the target got: the value and its flags */
+	cli.n = 0;
+	send_on(&cli, replay, nreplay);
+	assert_non_null(strstr(text(&cli), "+OK\r\n"));
+	m.n = 0;
+	dpc_send(&h, &m, "get mf\r\n", 8, 0);
+	EQ(text(&m), "VALUE mf 42 2\r\nhi\r\nEND\r\n");
+	/* a Redis string has none: no MCFLAGS */
+	EQ(CMD("SET", "rs", "v"), "+OK\r\n");
+	peer.n = 0;
+	EQ(CMD("MIGRATE", "198.18.0.1", "7000", "rs", "0", "1000"), "");
+	assert_false(has(pbuf, peer.n, "MCFLAGS"));
+	target_says("+OK\r\n");
+	EQ(text(&cli), "+OK\r\n");
+	dpc_close(&h, &m);
+}
+
 static void nokey_and_syntax(void **state)
 {
 	(void)state;
@@ -545,6 +585,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(moves_strings_hashes_sets_with_ttls),
 		cmocka_unit_test(nokey_and_syntax),
+		cmocka_unit_test(memcached_flags_travel),
 		cmocka_unit_test(copy_replace_auth_reuse_the_connection),
 		cmocka_unit_test(target_error_is_reported_and_the_key_stays),
 		cmocka_unit_test(timeout_and_protocol_error_close_the_connection),
