@@ -7,7 +7,7 @@
  *      control planes report that their dataplanes run that epoch;
  *   2. per slot, over RESP to the source's announced address:
  *      CLUSTER GETKEYSINSLOT s <pipeline>, then MIGRATE dst-ip dst-port ""
- *      0 5000 [AUTH pw] KEYS k..., until CLUSTER COUNTKEYSINSLOT s is 0;
+ *      0 5000 REPLACE [AUTH pw] KEYS k..., until CLUSTER COUNTKEYSINSLOT s is 0;
  *   3. one etcd transaction gives the batch to the target (SETSLOT NODE:
  *      both entries cleared, the target's config_epoch = the new epoch).
  * A batch left open (entries already set: a node was unreachable, the
@@ -333,6 +333,12 @@ static int empty_slot(struct rs *rs, struct respc *rc, const struct cm_node *src
 		argv[argc++] = "";
 		argv[argc++] = "0";
 		argv[argc++] = "5000";
+		/*
+		 * REPLACE: until the flip the source's copy is the newest (writes
+		 * to a key still there go there); one left on both sides by an
+		 * interrupted MIGRATE goes again rather than stopping the move
+		 */
+		argv[argc++] = "REPLACE";
 		if (rs->auth) {
 			argv[argc++] = "AUTH";
 			argv[argc++] = rs->auth;

@@ -122,7 +122,7 @@ static void command(struct fnode *n, int fd, int argc, char **argv)
 	} else if (argc == 3 && strcasecmp(argv[1], "COUNTKEYSINSLOT") == 0) {
 		snprintf(buf, sizeof(buf), ":%u\r\n", count_keys(n, atoi(argv[2])));
 		out(fd, buf);
-	} else if (argc >= 8 && strcasecmp(argv[0], "MIGRATE") == 0) {
+	} else if (argc >= 9 && strcasecmp(argv[0], "MIGRATE") == 0) {
 		struct fnode *to = NULL;
 		int k = 6;
 		bool auth = false;
@@ -133,6 +133,10 @@ static void command(struct fnode *n, int fd, int argc, char **argv)
 		if (!to || to == n || strcmp(argv[1], "127.0.0.1") != 0 || argv[3][0] ||
 		    strcmp(argv[4], "0") != 0) {
 			out(fd, "-IOERR error or timeout connecting to the client\r\n");
+			return;
+		}
+		if (strcasecmp(argv[k++], "REPLACE") != 0) {
+			out(fd, "-ERR want REPLACE (the source's copy is the newest)\r\n");
 			return;
 		}
 		if (strcasecmp(argv[k], "AUTH") == 0) {
