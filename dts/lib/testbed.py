@@ -152,6 +152,9 @@ CONFIGS = {
     # carries on (test_cluster_ops.py)
     "cluster-etcd3": Config("cluster-etcd3", nodes=3, args=TRUSTED + ("--max-value", "1m"),
                             up_opts=("--etcd", "3")),
+    # the same as "cluster", for the suite that adds a fourth node and removes one
+    # (test_cluster_reshard.py): a cluster of its own, not reused after it
+    "cluster-reshard": Config("cluster-reshard", nodes=3, args=TRUSTED + ("--max-value", "1m")),
 }
 ORDER = list(CONFIGS)
 

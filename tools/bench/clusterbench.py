@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """clusterbench.py - `make bench-cluster`: how long a slot map change takes to
-reach every dataplane of a 3-node cluster on the virtual testbed (issue 13).
+reach every dataplane of a 3-node cluster on the virtual testbed (issue 13),
+and how fast a live reshard moves keys between two nodes (beside loading the
+same keys with redis-cli --pipe, in the same run).
 
 One change is one `wirecachectl cluster add-node` (or `del-node`) of a
 registered node with no slots (a registry entry written here under an etcd
@@ -119,11 +121,71 @@ def measure(nodes, changes):
     return from_commit, from_start, ctl_ms
 
 
+def resp_cmd(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def node_cli(node, *args, stdin=None, timeout=300):
+    r = subprocess.run([TESTBED, "exec", "--", "redis-cli", "-h", "198.18.0.%d" % (10 + node),
+                        *args], input=stdin, capture_output=True, timeout=timeout, check=False)
+    if r.returncode != 0:
+        raise RuntimeError("redis-cli %s: %s%s" % (" ".join(args), r.stdout.decode(),
+                                                   r.stderr.decode()))
+    return r.stdout.decode()
+
+
+def measure_migration(keys, vsize, slots):
+    """Load `keys` keys into node 1's first `slots` slots (redis-cli --pipe: the baseline,
+    one write per key), then move those slots to node 2 with wirecachectl cluster reshard
+    (a read, a RESTORE on the target and a delete per key): keys/s and MB/s of each."""
+    from redis.crc import key_slot      # Debian's python3-redis
+    ids = {i: node_cli(i, "CLUSTER", "MYID").strip() for i in (1, 2)}
+    mine = [line.split() for line in node_cli(1, "CLUSTER", "NODES").splitlines()
+            if "myself" in line][0]
+    lo = int(mine[8].split("-")[0])     # node 1's first range (0-5461 as created)
+    hi = lo + slots - 1
+    value = b"v" * vsize
+    cmds, n, k = [], 0, 0
+    while n < keys:
+        name = b"mig:%d" % k
+        k += 1
+        if lo <= key_slot(name) <= hi:
+            cmds.append(resp_cmd(b"SET", name, value))
+            n += 1
+    data = b"".join(cmds)
+    t0 = time.monotonic()
+    out = node_cli(1, "--pipe", stdin=data)
+    load_s = time.monotonic() - t0
+    if "errors: 0" not in out:
+        raise RuntimeError("loading failed: %s" % out)
+    t0 = time.monotonic()
+    r = subprocess.run([TESTBED, "ctl", "cluster", "reshard", "--from", ids[1], "--to", ids[2],
+                        "--slots", str(slots)], capture_output=True, timeout=600, check=False)
+    move_s = time.monotonic() - t0
+    if r.returncode != 0:
+        raise RuntimeError("reshard failed: %s%s" % (r.stdout.decode()[-2000:],
+                                                     r.stderr.decode()[-2000:]))
+    left = int(node_cli(1, "DBSIZE").strip())
+    moved = int(node_cli(2, "DBSIZE").strip())
+    mb = keys * (vsize + 10) / 1e6
+    return {"keys": keys, "value_bytes": vsize, "slots": slots, "load_s": load_s,
+            "move_s": move_s, "left_on_source": left, "on_target": moved,
+            "load_keys_per_s": keys / load_s, "move_keys_per_s": keys / move_s,
+            "move_mb_per_s": mb / move_s}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", default=os.path.join(ROOT, "build", "bench-results"))
     ap.add_argument("--changes", type=int, default=20)
     ap.add_argument("--nodes", type=int, default=3)
+    ap.add_argument("--mig-keys", type=int, default=100000)
+    ap.add_argument("--mig-value", type=int, default=100)
+    ap.add_argument("--mig-slots", type=int, default=1024)
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("clusterbench: needs root (the testbed)", file=sys.stderr)
@@ -134,6 +196,7 @@ def main():
     try:
         run(TESTBED, "up", "--nodes", str(args.nodes), "--memory", "64M", timeout=300)
         from_commit, from_start, ctl_ms = measure(args.nodes, args.changes)
+        mig = measure_migration(args.mig_keys, args.mig_value, args.mig_slots)
     finally:
         subprocess.run([TESTBED, "down"], capture_output=True, timeout=120, check=False)
     res = {
@@ -143,7 +206,20 @@ def main():
         "cluster.map_change_with_ctl_ms.max": round(max(from_start), 2),
         "cluster.ctl_change_ms.p50": round(statistics.median(ctl_ms), 2),
         "nodes": args.nodes, "changes": args.changes, "poll_ms": POLL_MS,
+        "cluster.migrate_keys_per_s": round(mig["move_keys_per_s"]),
+        "cluster.migrate_mb_per_s": round(mig["move_mb_per_s"], 2),
+        "cluster.load_keys_per_s": round(mig["load_keys_per_s"]),
+        "ratio.migrate_vs_pipe_load": round(mig["move_keys_per_s"] / mig["load_keys_per_s"], 3),
+        "migration": mig,
     }
+    print("  live reshard of %d slots holding %d keys of %d B (node 1 -> node 2): %.2f s, "
+          "%.0f keys/s, %.1f MB/s; loading them with redis-cli --pipe: %.0f keys/s" %
+          (mig["slots"], mig["keys"], mig["value_bytes"], mig["move_s"],
+           mig["move_keys_per_s"], mig["move_mb_per_s"], mig["load_keys_per_s"]))
+    if mig["left_on_source"] != 0 or mig["on_target"] < mig["keys"]:
+        print("clusterbench: keys not moved: %d left on the source, %d on the target" %
+              (mig["left_on_source"], mig["on_target"]), file=sys.stderr)
+        return 1
     print("  commit in etcd -> every dataplane confirmed the epoch: p50 %.1f ms, max %.1f ms" %
           (res["cluster.map_change_ms.p50"], res["cluster.map_change_ms.max"]))
     print("  from wirecachectl's start (its own p50 %.1f ms included): p50 %.1f ms, max %.1f ms"
@@ -153,7 +229,7 @@ def main():
         json.dump(res, f, indent=2)
         f.write("\n")
     for k, v in res.items():
-        if k.startswith("cluster."):
+        if k.startswith("cluster.") or k.startswith("ratio."):
             print("%s=%s" % (k, v))
     return 0
 
