@@ -6,7 +6,8 @@
  * map that lives across the input's lines. A COMMIT that succeeds becomes
  * the published map the next COMMIT's epoch is checked against. Every
  * reply must be one line starting OK or ERR, and every committed map must
- * agree with the slot -> node table built beside it.
+ * agree with the slot -> node table built beside it (owners, and the slots
+ * migrating away and being imported).
  *
  * Input: first byte = flags (bit 0: a dataplane without --cluster, bit 1:
  * without a node id), then the lines.
@@ -45,9 +46,14 @@ static void check_built(const struct wc_cmap_built *b)
 		uint16_t want = o == m->myself ? WC_SLOT_NODE_SELF
 				: o < m->nnodes ? (uint16_t)(o + 1) : WC_SLOT_NODE_NONE;
 
-		if (t->node[s] != want)
+		uint16_t mig = o == m->myself && m->migrating[s] < m->nnodes
+			       ? (uint16_t)(m->migrating[s] + 1) : 0;
+		uint16_t imp = o != m->myself && m->importing[s] < m->nnodes
+			       ? (uint16_t)(m->importing[s] + 1) : 0;
+
+		if (t->node[s] != want || t->mig[s] != mig || t->imp[s] != imp)
 			abort();
-		remote |= want != WC_SLOT_NODE_SELF;
+		remote |= want != WC_SLOT_NODE_SELF || mig || imp;
 		if (o < m->nnodes && (m->node[o].flags & RD_NODE_REPLICA))
 			abort();	/* only masters serve slots */
 	}
