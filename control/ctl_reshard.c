@@ -5,9 +5,12 @@
  *   1. one etcd transaction sets the batch's importing (target) and
  *      migrating (source) entries (epoch+1), and we wait until both nodes'
  *      control planes report that their dataplanes run that epoch;
- *   2. per slot, over RESP to the source's announced address:
- *      CLUSTER GETKEYSINSLOT s <pipeline>, then MIGRATE dst-ip dst-port ""
- *      0 5000 REPLACE [AUTH pw] KEYS k..., until CLUSTER COUNTKEYSINSLOT s is 0;
+ *   2. over RESP to the source's announced address, pipelined: CLUSTER
+ *      GETKEYSINSLOT s <pipeline> for up to 64 slots per write, then for each
+ *      slot that listed keys MIGRATE dst-ip dst-port "" 0 5000 REPLACE
+ *      [AUTH pw] KEYS k..., again until no slot lists any; then CLUSTER
+ *      COUNTKEYSINSLOT s for every slot of the batch (256 per write) must
+ *      be 0 (a slot that still counts keys goes round again);
  *   3. one etcd transaction gives the batch to the target (SETSLOT NODE:
  *      both entries cleared, the target's config_epoch = the new epoch).
  * A batch left open (entries already set: a node was unreachable, the
@@ -265,113 +268,213 @@ static bool is_status(const struct respc_reply *r, const char *s)
 	return r->type == RESPC_STATUS && strcmp(r->str, s) == 0;
 }
 
-/* Move every key of slot s from the source (connected as rc) to dst. 0, or 1 (printed). */
-static int empty_slot(struct rs *rs, struct respc *rc, const struct cm_node *src,
-		      const struct cm_node *dst, unsigned s)
+/* MIGRATE the keys listed in r (slot s) from the source to dst. 0, or 1 (printed). */
+static int migrate_keys(struct rs *rs, struct respc *rc, const struct cm_node *src,
+			const struct cm_node *dst, unsigned s, const struct respc_reply *r)
 {
-	char slot[16], cnt[16], port[8];
-	unsigned empties = 0;
+	char port[8];
+	const char **argv = calloc(r->n + 12, sizeof(*argv));
+	size_t *lens = calloc(r->n + 12, sizeof(*lens));
+	struct respc_reply mr;
+	int argc = 0, ret = 0;
 
-	snprintf(slot, sizeof(slot), "%u", s);
-	snprintf(cnt, sizeof(cnt), "%u", rs->pipeline);
-	snprintf(port, sizeof(port), "%u", dst->port);
-	for (;;) {
-		const char *get[] = { "CLUSTER", "GETKEYSINSLOT", slot, cnt };
-		struct respc_reply r, mr;
-		const char **argv;
-		size_t *lens;
-		int argc = 0;
-
-		if (respc_call(rc, &r, 4, get, NULL) != 0) {
-			fprintf(stderr, "wirecachectl: node %s (%s:%u): CLUSTER GETKEYSINSLOT %u: "
-				"%s\n", src->id, src->ip, src->port, s, rc->err);
-			return 1;
-		}
-		if (r.type != RESPC_ARRAY) {
-			fprintf(stderr, "wirecachectl: node %s (%s:%u): CLUSTER GETKEYSINSLOT %u: "
-				"%s\n", src->id, src->ip, src->port, s,
-				r.type == RESPC_ERROR ? r.str : "an unexpected reply");
-			respc_reply_free(&r);
-			return 1;
-		}
-		if (r.n == 0) {
-			const char *count[] = { "CLUSTER", "COUNTKEYSINSLOT", slot };
-
-			respc_reply_free(&r);
-			if (respc_call(rc, &r, 3, count, NULL) != 0 || r.type != RESPC_INT) {
-				fprintf(stderr, "wirecachectl: node %s (%s:%u): CLUSTER "
-					"COUNTKEYSINSLOT %u: %s\n", src->id, src->ip, src->port, s,
-					r.type == RESPC_ERROR ? r.str : rc->err);
-				respc_reply_free(&r);
-				return 1;
-			}
-			respc_reply_free(&r);
-			if (r.integer == 0)
-				return 0;
-			/* keys counted but none listed: a write racing in; not forever */
-			if (++empties == 100) {
-				fprintf(stderr, "wirecachectl: node %s (%s:%u): slot %u counts %lld "
-					"key(s) but lists none\n", src->id, src->ip, src->port, s,
-					r.integer);
-				return 1;
-			}
-			sleep_ms(20);
-			continue;
-		}
-		argv = calloc(r.n + 12, sizeof(*argv));
-		lens = calloc(r.n + 12, sizeof(*lens));
-		if (!argv || !lens) {
-			free(argv);
-			free(lens);
-			respc_reply_free(&r);
-			fprintf(stderr, "wirecachectl: out of memory\n");
-			return 1;
-		}
-		argv[argc++] = "MIGRATE";
-		argv[argc++] = dst->ip;
-		argv[argc++] = port;
-		argv[argc++] = "";
-		argv[argc++] = "0";
-		argv[argc++] = "5000";
-		/*
-		 * REPLACE: until the flip the source's copy is the newest (writes
-		 * to a key still there go there); one left on both sides by an
-		 * interrupted MIGRATE goes again rather than stopping the move
-		 */
-		argv[argc++] = "REPLACE";
-		if (rs->auth) {
-			argv[argc++] = "AUTH";
-			argv[argc++] = rs->auth;
-		}
-		argv[argc++] = "KEYS";
-		for (int i = 0; i < argc; i++)
-			lens[i] = strlen(argv[i]);
-		for (size_t i = 0; i < r.n; i++) {
-			argv[argc] = r.elem[i].str ? r.elem[i].str : "";
-			lens[argc++] = r.elem[i].len;
-		}
-		if (respc_call(rc, &mr, argc, argv, lens) != 0) {
-			fprintf(stderr, "wirecachectl: node %s (%s:%u): MIGRATE of slot %u to %s:%u: "
-				"%s\n", src->id, src->ip, src->port, s, dst->ip, dst->port, rc->err);
-			mr.type = RESPC_ERROR;
-		} else if (!is_status(&mr, "OK") && !is_status(&mr, "NOKEY")) {
-			fprintf(stderr, "wirecachectl: node %s (%s:%u): MIGRATE of slot %u to %.8s "
-				"(%s:%u) failed: %s\n", src->id, src->ip, src->port, s, dst->id,
-				dst->ip, dst->port, mr.type == RESPC_ERROR ? mr.str
-									: "an unexpected reply");
-			respc_reply_free(&mr);
-			mr.type = RESPC_ERROR;
-		} else {
-			rs->keys += r.n;
-			respc_reply_free(&mr);
-		}
+	if (!argv || !lens) {
 		free(argv);
 		free(lens);
-		respc_reply_free(&r);
-		if (mr.type == RESPC_ERROR)
-			return 1;
-		progress(rs, false);
+		fprintf(stderr, "wirecachectl: out of memory\n");
+		return 1;
 	}
+	snprintf(port, sizeof(port), "%u", dst->port);
+	argv[argc++] = "MIGRATE";
+	argv[argc++] = dst->ip;
+	argv[argc++] = port;
+	argv[argc++] = "";
+	argv[argc++] = "0";
+	argv[argc++] = "5000";
+	/*
+	 * REPLACE: until the flip the source's copy is the newest (writes
+	 * to a key still there go there); one left on both sides by an
+	 * interrupted MIGRATE goes again rather than stopping the move
+	 */
+	argv[argc++] = "REPLACE";
+	if (rs->auth) {
+		argv[argc++] = "AUTH";
+		argv[argc++] = rs->auth;
+	}
+	argv[argc++] = "KEYS";
+	for (int i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	for (size_t i = 0; i < r->n; i++) {
+		argv[argc] = r->elem[i].str ? r->elem[i].str : "";
+		lens[argc++] = r->elem[i].len;
+	}
+	if (respc_call(rc, &mr, argc, argv, lens) != 0) {
+		fprintf(stderr, "wirecachectl: node %s (%s:%u): MIGRATE of slot %u to %s:%u: "
+			"%s\n", src->id, src->ip, src->port, s, dst->ip, dst->port, rc->err);
+		ret = 1;
+	} else if (!is_status(&mr, "OK") && !is_status(&mr, "NOKEY")) {
+		fprintf(stderr, "wirecachectl: node %s (%s:%u): MIGRATE of slot %u to %.8s "
+			"(%s:%u) failed: %s\n", src->id, src->ip, src->port, s, dst->id,
+			dst->ip, dst->port, mr.type == RESPC_ERROR ? mr.str
+								: "an unexpected reply");
+		ret = 1;
+	} else {
+		rs->keys += r->n;
+	}
+	respc_reply_free(&mr);
+	free(argv);
+	free(lens);
+	return ret;
+}
+
+#define RS_GET_PIPE 64		/* GETKEYSINSLOT per pipelined round */
+#define RS_COUNT_PIPE 256	/* COUNTKEYSINSLOT per pipelined round */
+
+/*
+ * Send "CLUSTER <cmd> slot [cnt]" for slots[0..n) in one write and read the
+ * n replies into r. 0, or 1 (printed, every reply freed).
+ */
+static int pipe_slots(struct respc *rc, const struct cm_node *src, const char *cmd,
+		      const unsigned *slots, unsigned n, const char *cnt, struct respc_reply *r)
+{
+	unsigned got = 0, bad = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		char slot[16];
+		const char *argv[] = { "CLUSTER", cmd, slot, cnt };
+
+		snprintf(slot, sizeof(slot), "%u", slots[i]);
+		if (respc_append(rc, cnt ? 4 : 3, argv, NULL) != 0)
+			goto fail;
+	}
+	if (respc_flush(rc) != 0)
+		goto fail;
+	for (; got < n; got++)
+		if (respc_read(rc, &r[got]) != 0)
+			goto fail;
+	return 0;
+fail:
+	bad = got < n ? got : 0;
+	fprintf(stderr, "wirecachectl: node %s (%s:%u): CLUSTER %s %u: %s\n", src->id, src->ip,
+		src->port, cmd, slots[bad], rc->err);
+	for (unsigned i = 0; i < got; i++)
+		respc_reply_free(&r[i]);
+	return 1;
+}
+
+/*
+ * Move every key of the batch's slots[0..n) from the source (connected as
+ * rc) to dst, pipelined: GETKEYSINSLOT for up to RS_GET_PIPE slots per
+ * write, MIGRATE for each slot that listed keys, again for those until none
+ * lists any; then COUNTKEYSINSLOT for every slot of the batch (RS_COUNT_PIPE
+ * per write) must say 0: a slot that still counts keys goes round again
+ * (up to 100 times, 20 ms apart). 0, or 1 (printed).
+ */
+static int empty_batch(struct rs *rs, struct respc *rc, const struct cm_node *src,
+		       const struct cm_node *dst, const unsigned *slots, unsigned n)
+{
+	size_t m = n ? n : 1;
+	unsigned *todo = malloc(m * sizeof(*todo)), *next = malloc(m * sizeof(*next));
+	unsigned char *empties = calloc(m, 1);	/* per slot: rounds counted, 0xff empty */
+	unsigned *idx = malloc(m * sizeof(*idx));	/* todo[i]'s index in slots */
+	unsigned *nidx = malloc(m * sizeof(*nidx));
+	struct respc_reply r[RS_COUNT_PIPE];
+	unsigned ntodo = n, left = n;
+	char cnt[16];
+	int ret = 1;
+
+	if (!todo || !next || !empties || !idx || !nidx) {
+		fprintf(stderr, "wirecachectl: out of memory\n");
+		goto out;
+	}
+	snprintf(cnt, sizeof(cnt), "%u", rs->pipeline);
+	for (unsigned i = 0; i < n; i++)
+		todo[i] = slots[i], idx[i] = i;
+	while (ntodo) {
+		/* the keys: rounds of GETKEYSINSLOT over the slots that may hold some */
+		while (ntodo) {
+			unsigned nnext = 0;
+
+			for (unsigned c = 0; c < ntodo; c += RS_GET_PIPE) {
+				unsigned k = ntodo - c < RS_GET_PIPE ? ntodo - c : RS_GET_PIPE;
+				int bad = 0;
+
+				if (pipe_slots(rc, src, "GETKEYSINSLOT", todo + c, k, cnt, r) != 0)
+					goto out;
+				for (unsigned i = 0; i < k; i++) {
+					if (!bad && r[i].type != RESPC_ARRAY) {
+						fprintf(stderr, "wirecachectl: node %s (%s:%u): CLUSTER "
+							"GETKEYSINSLOT %u: %s\n", src->id, src->ip,
+							src->port, todo[c + i],
+							r[i].type == RESPC_ERROR ? r[i].str
+										 : "an unexpected reply");
+						bad = 1;
+					} else if (!bad && r[i].n) {
+						bad = migrate_keys(rs, rc, src, dst, todo[c + i], &r[i]);
+						next[nnext] = todo[c + i];
+						nidx[nnext++] = idx[c + i];
+						if (!bad)
+							progress(rs, false);
+					}
+					respc_reply_free(&r[i]);
+				}
+				if (bad)
+					goto out;
+			}
+			memcpy(todo, next, nnext * sizeof(*todo));
+			memcpy(idx, nidx, nnext * sizeof(*idx));
+			ntodo = nnext;
+		}
+		/* the check: every slot of the batch not yet seen empty must count 0 */
+		for (unsigned i = 0, j = 0; i < n; i++)
+			if (empties[i] != 0xff)
+				next[j] = slots[i], nidx[j++] = i;
+		for (unsigned c = 0, nl = left; c < nl; c += RS_COUNT_PIPE) {
+			unsigned k = nl - c < RS_COUNT_PIPE ? nl - c : RS_COUNT_PIPE;
+			int bad = 0;
+
+			if (pipe_slots(rc, src, "COUNTKEYSINSLOT", next + c, k, NULL, r) != 0)
+				goto out;
+			for (unsigned i = 0; i < k; i++) {
+				unsigned x = nidx[c + i];
+
+				if (!bad && r[i].type != RESPC_INT) {
+					fprintf(stderr, "wirecachectl: node %s (%s:%u): CLUSTER "
+						"COUNTKEYSINSLOT %u: %s\n", src->id, src->ip, src->port,
+						slots[x], r[i].type == RESPC_ERROR ? r[i].str
+										   : "an unexpected reply");
+					bad = 1;
+				} else if (!bad && r[i].integer == 0) {
+					empties[x] = 0xff;	/* done */
+					left--;
+					rs->slots_left--;
+				} else if (!bad) {
+					/* keys counted but none listed: a write racing in; not forever */
+					if (++empties[x] == 100) {
+						fprintf(stderr, "wirecachectl: node %s (%s:%u): slot %u "
+							"counts %lld key(s) but lists none\n", src->id,
+							src->ip, src->port, slots[x], r[i].integer);
+						bad = 1;
+					}
+					todo[ntodo] = slots[x];
+					idx[ntodo++] = x;
+				}
+				respc_reply_free(&r[i]);
+			}
+			if (bad)
+				goto out;
+		}
+		if (ntodo)
+			sleep_ms(20);
+	}
+	ret = 0;
+out:
+	free(todo);
+	free(next);
+	free(empties);
+	free(idx);
+	free(nidx);
+	return ret;
 }
 
 /* Open the source's RESP connection (AUTH when given). 0, or 1 (printed). */
@@ -455,14 +558,10 @@ static int move_pair(struct rs *rs, int si, int di, unsigned want)
 		if ((rc = wait_epoch(rs, didx, rs->m->epoch)) != 0 ||
 		    (rc = wait_epoch(rs, sidx, rs->m->epoch)) != 0)
 			break;
-		/* 2: the keys, slot by slot */
+		/* 2: the keys, the batch's slots pipelined */
 		if ((rc = connect_src(rs, &resp, &src)) != 0)
 			break;
-		for (unsigned k = b; k < end && rc == 0; k++) {
-			rc = empty_slot(rs, &resp, &src, &dst, list[k]);
-			if (rc == 0)
-				rs->slots_left--;
-		}
+		rc = empty_batch(rs, &resp, &src, &dst, list + b, end - b);
 		respc_close(&resp);
 		if (rc != 0)
 			break;

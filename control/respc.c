@@ -117,6 +117,9 @@ void respc_close(struct respc *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	free(c->wbuf);
+	c->wbuf = NULL;
+	c->wlen = c->wcap = 0;
 }
 
 static int write_all(struct respc *c, const char *p, size_t n)
@@ -147,34 +150,69 @@ static int write_all(struct respc *c, const char *p, size_t n)
 	return 0;
 }
 
-int respc_send(struct respc *c, int argc, const char *const *argv, const size_t *lens)
+int respc_append(struct respc *c, int argc, const char *const *argv, const size_t *lens)
 {
-	size_t cap = 64, n = 0;
+	size_t need = 32;
 	char *b;
-	int rc;
 
 	if (c->fd < 0) {
 		snprintf(c->err, sizeof(c->err), "not connected");
 		return -1;
 	}
 	for (int i = 0; i < argc; i++)
-		cap += 32 + (lens ? lens[i] : strlen(argv[i]));
-	if (!(b = malloc(cap))) {
-		snprintf(c->err, sizeof(c->err), "out of memory");
-		return -1;
+		need += 32 + (lens ? lens[i] : strlen(argv[i]));
+	if (c->wcap - c->wlen < need) {
+		size_t cap = c->wcap ? c->wcap : 4096;
+
+		while (cap - c->wlen < need)
+			cap *= 2;
+		if (!(b = realloc(c->wbuf, cap))) {
+			c->wlen = 0;
+			snprintf(c->err, sizeof(c->err), "out of memory");
+			return -1;
+		}
+		c->wbuf = b;
+		c->wcap = cap;
 	}
-	n += (size_t)snprintf(b + n, cap - n, "*%d\r\n", argc);
+	b = c->wbuf;
+	c->wlen += (size_t)snprintf(b + c->wlen, c->wcap - c->wlen, "*%d\r\n", argc);
 	for (int i = 0; i < argc; i++) {
 		size_t l = lens ? lens[i] : strlen(argv[i]);
 
-		n += (size_t)snprintf(b + n, cap - n, "$%zu\r\n", l);
-		memcpy(b + n, argv[i], l);
-		n += l;
-		memcpy(b + n, "\r\n", 2);
-		n += 2;
+		c->wlen += (size_t)snprintf(b + c->wlen, c->wcap - c->wlen, "$%zu\r\n", l);
+		memcpy(b + c->wlen, argv[i], l);
+		c->wlen += l;
+		memcpy(b + c->wlen, "\r\n", 2);
+		c->wlen += 2;
 	}
-	rc = write_all(c, b, n);
-	free(b);
+	return 0;
+}
+
+int respc_flush(struct respc *c)
+{
+	int rc;
+
+	if (c->fd < 0) {
+		c->wlen = 0;
+		snprintf(c->err, sizeof(c->err), "not connected");
+		return -1;
+	}
+	rc = write_all(c, c->wbuf, c->wlen);
+	c->wlen = 0;
+	if (rc != 0)
+		respc_close(c);
+	return rc;
+}
+
+int respc_send(struct respc *c, int argc, const char *const *argv, const size_t *lens)
+{
+	int rc;
+
+	c->wlen = 0;
+	if (respc_append(c, argc, argv, lens) != 0)
+		return -1;
+	rc = write_all(c, c->wbuf, c->wlen);
+	c->wlen = 0;
 	return rc;
 }
 

@@ -4,7 +4,9 @@
  * there, then the thread goes back to its own), send a command as an array
  * of bulk strings, read one reply (simple string, error, integer, bulk
  * string, array of those; nested arrays too). Every read and write is
- * bounded by the client's timeout.
+ * bounded by the client's timeout. Pipelining: respc_append queues commands,
+ * respc_flush writes them all at once, then one respc_read per command
+ * takes the replies in order.
  */
 #ifndef WC_CONTROL_RESPC_H
 #define WC_CONTROL_RESPC_H
@@ -17,6 +19,8 @@ struct respc {
 	unsigned timeout_ms;
 	char rbuf[16384];
 	size_t rlen, rpos;
+	char *wbuf;			/* commands appended, not yet flushed */
+	size_t wlen, wcap;
 	char err[256];
 };
 
@@ -42,6 +46,19 @@ void respc_close(struct respc *c);
 
 /* Send argv (lens[i] bytes each; lens NULL: strlen) as one RESP array. 0 or -1. */
 int respc_send(struct respc *c, int argc, const char *const *argv, const size_t *lens);
+/*
+ * Queue argv as one RESP array in c's write buffer (nothing is sent). 0, or
+ * -1 (not connected, out of memory; the queue is dropped).
+ */
+int respc_append(struct respc *c, int argc, const char *const *argv, const size_t *lens);
+/*
+ * Write every queued command in one go (bounded by the timeout). 0, or -1
+ * (the connection is closed: replies to what was sent cannot be matched).
+ * The caller reads one reply per command appended, in order; the replies
+ * must fit in the kernel's buffers while the commands are written (keep a
+ * pipeline to a few hundred short commands).
+ */
+int respc_flush(struct respc *c);
 /* Read one reply into r (free with respc_reply_free). 0, or -1 (connection or protocol). */
 int respc_read(struct respc *c, struct respc_reply *r);
 /* Send and read. */

@@ -8,9 +8,15 @@
  * counter. Covers: batches opened and flipped (epochs, config_epoch, every
  * key moved with AUTH, pipelines of 100), a source that cannot be reached
  * (exit 1, the batch left open, resumed by the next reshard), rebalance to
- * equal shares, del-node refused during a move, and etcd unreachable.
+ * equal shares, del-node refused during a move, a batch of mostly-empty
+ * slots moved in few round trips (GETKEYSINSLOT and COUNTKEYSINSLOT
+ * pipelined: the fake counts buffers and commands), a slot that counts keys
+ * GETKEYSINSLOT does not list (goes round again; 100 rounds at most), and
+ * etcd unreachable.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -43,9 +49,14 @@ struct fnode {
 	char keys[KEYS_MAX][32];	/* "s<slot>:<n>"; "" free */
 	long long migrate_bytes;
 	unsigned migrates, migrates_with_auth, max_keys_per_migrate;
+	/* round trips: buffers received on RESP connections, commands, most in one buffer */
+	unsigned recvs, cmds, max_cmds_per_recv;
+	int hide_slot;			/* GETKEYSINSLOT lists none of it hide_left more times */
+	unsigned hide_left;
 };
 
-static struct fnode nodes[2] = { { .id = ID_A }, { .id = ID_B } };
+static struct fnode nodes[2] = { { .id = ID_A, .hide_slot = -1 },
+				  { .id = ID_B, .hide_slot = -1 } };
 static pthread_t fthread;
 static volatile int fstop;
 static pthread_mutex_t fmu = PTHREAD_MUTEX_INITIALIZER;
@@ -111,6 +122,10 @@ static void command(struct fnode *n, int fd, int argc, char **argv)
 		size_t len = 0;
 		char body[4000];
 
+		if ((int)s == n->hide_slot && n->hide_left) {
+			n->hide_left--;
+			max = 0;
+		}
 		for (unsigned i = 0; i < KEYS_MAX && k < max; i++)
 			if (n->keys[i][0] && slot_of(n->keys[i]) == s) {
 				len += (size_t)snprintf(body + len, sizeof(body) - len, "$%zu\r\n%s\r\n",
@@ -164,13 +179,15 @@ static void command(struct fnode *n, int fd, int argc, char **argv)
 	}
 }
 
-/* Run every complete RESP command in conn k's buffer. */
+/* Run every complete RESP command in conn k's buffer (pipelined ones too). */
 static void resp_input(struct fnode *n, int k)
 {
-	for (;;) {
+	for (unsigned done = 0;; done++) {
 		char *p = n->in[k], *end = p + n->inlen[k], *argv[1100], *nl;
 		int argc, i;
 
+		if (done > n->max_cmds_per_recv)
+			n->max_cmds_per_recv = done;
 		if (p >= end || *p != '*' || !(nl = memchr(p, '\n', (size_t)(end - p))))
 			return;
 		argc = atoi(p + 1);
@@ -188,6 +205,7 @@ static void resp_input(struct fnode *n, int k)
 			p[len] = 0;
 			p += len + 2;
 		}
+		n->cmds++;
 		command(n, n->conn[k], argc, argv);
 		n->inlen[k] = (size_t)(end - p);
 		memmove(n->in[k], p, n->inlen[k]);
@@ -265,8 +283,13 @@ static void *fake_main(void *arg)
 					;
 				if (n->resp_down || k == 4)
 					close(fd);
-				else
+				else {
+					/* as Redis: pipelined replies are not held back by Nagle */
+					int one = 1;
+
+					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 					n->conn[k] = fd, n->inlen[k] = 0;
+				}
 			}
 			for (int k = 0; k < 4; k++) {
 				ssize_t got;
@@ -281,6 +304,7 @@ static void *fake_main(void *arg)
 					continue;
 				}
 				n->inlen[k] += (size_t)got;
+				n->recvs++;
 				resp_input(n, k);
 			}
 		}
@@ -428,6 +452,64 @@ static void reshard(void **state)
 		assert_int_equal(cm_map_slots_of(&m, 0), 16384);
 		assert_int_equal(m.epoch, e + 4);
 	}
+	/*
+	 * a batch of mostly-empty slots takes few round trips: 256 slots, keys in
+	 * 0, 1, 5. Commands: AUTH; GETKEYSINSLOT 256 + 3 + 1 + 1 (slot 1 lists
+	 * 100, 100, 50, none); MIGRATE 5; COUNTKEYSINSLOT 256. Writes: 1 + 4 + 3
+	 * + 5 + 1 (slot by slot, it was over 500)
+	 */
+	pthread_mutex_lock(&fmu);
+	nodes[0].recvs = nodes[0].cmds = nodes[0].max_cmds_per_recv = nodes[0].migrates = 0;
+	pthread_mutex_unlock(&fmu);
+	assert_int_equal(ctl("reshard --from aaaa --to bbbb --slots 256 --auth pw"), 0);
+	read_map(&m);
+	assert_int_equal(cm_map_open(&m), 0);
+	assert_int_equal(cm_map_slots_of(&m, 1), 256);
+	assert_int_equal(m.slot[255], 1);
+	pthread_mutex_lock(&fmu);
+	assert_int_equal(count_keys(&nodes[0], -1), 0);
+	assert_int_equal(count_keys(&nodes[1], -1), 254);
+	assert_int_equal(nodes[0].migrates, 5);
+	assert_int_equal(nodes[0].cmds, 1 + 261 + 5 + 256);
+	assert_in_range(nodes[0].recvs, 5, 24);
+	assert_in_range(nodes[0].max_cmds_per_recv, 64, 256);
+	pthread_mutex_unlock(&fmu);
+
+	/* a slot that counts a key GETKEYSINSLOT does not list goes round again */
+	pthread_mutex_lock(&fmu);
+	add_key(&nodes[0], "s300:0");
+	nodes[0].hide_slot = 300;
+	nodes[0].hide_left = 2;
+	pthread_mutex_unlock(&fmu);
+	assert_int_equal(ctl("reshard --from aaaa --to bbbb --slots 64"), 0);
+	read_map(&m);
+	assert_int_equal(m.slot[300], 1);
+	assert_int_equal(cm_map_open(&m), 0);
+	pthread_mutex_lock(&fmu);
+	assert_int_equal(nodes[0].hide_left, 0);
+	assert_int_equal(count_keys(&nodes[1], 300), 1);
+	/* ... not forever: 100 rounds, exit 1, the batch stays open */
+	add_key(&nodes[0], "s320:0");
+	nodes[0].hide_slot = 320;
+	nodes[0].hide_left = 1000;
+	pthread_mutex_unlock(&fmu);
+	assert_int_equal(ctl("reshard --from aaaa --to bbbb --slots 3"), 1);
+	read_map(&m);
+	assert_int_equal(cm_map_open(&m), 3);
+	assert_int_equal(m.slot[320], 0);
+	pthread_mutex_lock(&fmu);
+	assert_int_equal(nodes[0].hide_left, 1000 - 100);
+	nodes[0].hide_left = 0;
+	pthread_mutex_unlock(&fmu);
+	assert_int_equal(ctl("reshard --from aaaa --to bbbb --slots 1"), 0);
+	read_map(&m);
+	assert_int_equal(cm_map_open(&m), 0);
+	assert_int_equal(m.slot[320], 1);
+	assert_int_equal(cm_map_slots_of(&m, 0), 16384 - 256 - 64 - 3);
+	pthread_mutex_lock(&fmu);
+	assert_int_equal(count_keys(&nodes[1], 320), 1);
+	pthread_mutex_unlock(&fmu);
+
 	/* bad usage */
 	assert_int_equal(ctl("reshard --from " ID_A " --to " ID_A " --slots 1"), 1);
 	assert_int_equal(ctl("reshard --from " ID_A " --to " ID_B), 2);
@@ -438,7 +520,7 @@ static void reshard(void **state)
 	assert_int_equal(ctl("reshard --from " ID_A " --to " ID_B " --slots 1"), 1);
 	assert_int_equal(etcd_spawn(), 0);
 	read_map(&m);
-	assert_int_equal(cm_map_slots_of(&m, 0), 16384);
+	assert_int_equal(cm_map_slots_of(&m, 0), 16384 - 256 - 64 - 3);
 
 	fstop = 1;
 	pthread_join(fthread, NULL);
