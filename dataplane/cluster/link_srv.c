@@ -279,6 +279,18 @@ reset:
 	wc_tcp_reset_conn(lc, c);
 }
 
+/* A closed link's request got its answer: the session goes once nothing else is out. */
+static void zombie_answered(struct wc_lcore *lc, struct wc_tcb *c, struct mc_session *s)
+{
+	if (s->pending)
+		s->pending--;
+	if (!s->pending) {
+		mc_session_release(s, &lc->env);
+		rq_free(&c->link);
+	}
+	wc_tcb_free(lc, c);
+}
+
 void wc_link_srv_complete(struct wc_lcore *lc, struct wc_mbox_req *req)
 {
 	struct mc_session *s = req->cookie;
@@ -287,13 +299,7 @@ void wc_link_srv_complete(struct wc_lcore *lc, struct wc_mbox_req *req)
 
 	if (c->zombie) {
 		lc->env.req_put(&lc->env, req);
-		if (s->pending)
-			s->pending--;
-		if (!s->pending) {
-			mc_session_release(s, &lc->env);
-			rq_free(L);
-		}
-		wc_tcb_free(lc, c);
+		zombie_answered(lc, c, s);
 		return;
 	}
 	if (L->in_pub) {
@@ -314,13 +320,7 @@ void wc_link_srv_forwarded(struct wc_lcore *lc, struct mc_session *s, const stru
 	struct wc_link_srv *L = &c->link;
 
 	if (c->zombie) {
-		if (s->pending)
-			s->pending--;
-		if (!s->pending) {
-			mc_session_release(s, &lc->env);
-			rq_free(L);
-		}
-		wc_tcb_free(lc, c);
+		zombie_answered(lc, c, s);
 		return;
 	}
 	wc_link_reply_copy(&L->rout, src, len, line);

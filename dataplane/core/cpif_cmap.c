@@ -228,6 +228,27 @@ static enum wc_cmap_act cmd_node(struct wc_cmap_stage **st, const struct wc_cmap
 	return say(out, cap, "OK");
 }
 
+/*
+ * argv[2..4] = <from> <to> <id>: a slot range and a node already staged.
+ * false: refused, *act is the answer (the staged map dropped).
+ */
+static bool range_of_node(struct wc_cmap_stage **st, char **argv, char *out, size_t cap,
+			  uint64_t *from, uint64_t *to, uint16_t *n, enum wc_cmap_act *act)
+{
+	if (!parse_u64(argv[2], 0, WC_SLOTS - 1, from) ||
+	    !parse_u64(argv[3], 0, WC_SLOTS - 1, to) || *from > *to) {
+		*act = fail(st, out, cap, "bad slot range '%.20s' '%.20s' (0-%u, from <= to)",
+			    argv[2], argv[3], WC_SLOTS - 1);
+		return false;
+	}
+	*n = find_node((*st)->m, argv[4]);
+	if (*n == RD_NODE_NONE) {
+		*act = fail(st, out, cap, "unknown node '%.48s' (CMAP NODE it first)", argv[4]);
+		return false;
+	}
+	return true;
+}
+
 static enum wc_cmap_act cmd_slots(struct wc_cmap_stage **st, int argc, char **argv, char *out,
 				  size_t cap)
 {
@@ -235,15 +256,12 @@ static enum wc_cmap_act cmd_slots(struct wc_cmap_stage **st, int argc, char **ar
 	uint64_t from, to;
 	uint16_t n;
 
+	enum wc_cmap_act act;
+
 	if (argc != 5)
 		return fail(st, out, cap, "usage: CMAP SLOTS <from> <to> <id>");
-	if (!parse_u64(argv[2], 0, WC_SLOTS - 1, &from) ||
-	    !parse_u64(argv[3], 0, WC_SLOTS - 1, &to) || from > to)
-		return fail(st, out, cap, "bad slot range '%.20s' '%.20s' (0-%u, from <= to)",
-			    argv[2], argv[3], WC_SLOTS - 1);
-	n = find_node(m, argv[4]);
-	if (n == RD_NODE_NONE)
-		return fail(st, out, cap, "unknown node '%.48s' (CMAP NODE it first)", argv[4]);
+	if (!range_of_node(st, argv, out, cap, &from, &to, &n, &act))
+		return act;
 	if (m->node[n].flags & RD_NODE_REPLICA)
 		return fail(st, out, cap, "node %s is a replica: only masters serve slots",
 			    argv[4]);
@@ -268,16 +286,13 @@ static enum wc_cmap_act cmd_moving(struct wc_cmap_stage **st, bool importing, in
 	uint64_t from, to;
 	uint16_t n;
 
+	enum wc_cmap_act act;
+
 	if (argc != 5)
 		return fail(st, out, cap, "usage: CMAP %s <from> <to> <%s-id>",
 			    importing ? "IMPORTING" : "MIGRATING", importing ? "src" : "dst");
-	if (!parse_u64(argv[2], 0, WC_SLOTS - 1, &from) ||
-	    !parse_u64(argv[3], 0, WC_SLOTS - 1, &to) || from > to)
-		return fail(st, out, cap, "bad slot range '%.20s' '%.20s' (0-%u, from <= to)",
-			    argv[2], argv[3], WC_SLOTS - 1);
-	n = find_node(m, argv[4]);
-	if (n == RD_NODE_NONE)
-		return fail(st, out, cap, "unknown node '%.48s' (CMAP NODE it first)", argv[4]);
+	if (!range_of_node(st, argv, out, cap, &from, &to, &n, &act))
+		return act;
 	for (uint64_t s = from; s <= to; s++)
 		to_node[s] = n;
 	return say(out, cap, "OK");
