@@ -315,7 +315,7 @@ static int64_t now_ms(void)
 }
 
 /*
- * The memcached side of m: node[], remote, redirect[], mig[], imp[] (see
+ * The memcached side of m: node[], remote, redirect[], mig[], imp[], moving (see
  * core/slots.h). node[] goes by owner: a slot this node is migrating away
  * is still its own, a slot it imports still the source's until the NODE
  * flip. mig[]/imp[] let the route send a key already moved to the target,
@@ -337,11 +337,11 @@ static struct wc_slot_table *node_table(const struct wc_cmap_stage *g)
 
 		if (m->migrating[s] < m->nnodes && n == m->myself) {
 			t->mig[s] = (uint16_t)(m->migrating[s] + 1);
-			t->remote = true;
+			t->remote = t->moving = true;
 		}
 		if (m->importing[s] < m->nnodes && n != m->myself) {
 			t->imp[s] = (uint16_t)(m->importing[s] + 1);
-			t->remote = true;
+			t->remote = t->moving = true;
 		}
 		if (n == m->myself) {
 			t->node[s] = WC_SLOT_NODE_SELF;

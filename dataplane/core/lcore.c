@@ -75,10 +75,6 @@ void wc_app_tcp_buffers(struct wc_app *app)
 /* ---- the memcached environment of an lcore ---- */
 
 /*
- * The slot table is taken per request: a swap (core/slots.h) is seen at
- * once. A slot another cluster node serves comes with its redirect line.
- */
-/*
  * A slot moving between nodes (core/slots.h): a key of a slot migrating away
  * that is no longer here goes to the target (ask); a key of a slot being
  * imported is served here when the request came with ASKING.
@@ -102,6 +98,10 @@ static void route_moving(const struct mc_env *env, const uint16_t *table, unsign
 	}
 }
 
+/*
+ * The slot table is taken per request: a swap (core/slots.h) is seen at
+ * once. A slot another cluster node serves comes with its redirect line.
+ */
 static void route(const struct mc_env *env, const uint8_t *key, uint32_t klen,
 		  struct mc_route *out)
 {
@@ -114,7 +114,7 @@ static void route(const struct mc_env *env, const uint8_t *key, uint32_t klen,
 	out->redirect = wc_slot_redirect(table, slot);
 	out->node = out->redirect ? wc_slot_table_of(table)->node[slot] : 0;
 	out->ask = false;
-	if (__builtin_expect(wc_slot_table_of(table)->remote, 0))
+	if (__builtin_expect(wc_slot_table_of(table)->moving, 0))
 		route_moving(env, table, slot, key, klen, out);
 }
 

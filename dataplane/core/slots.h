@@ -50,13 +50,15 @@ struct wc_slot_table {
 	/*
 	 * A slot moving between nodes (CLUSTER SETSLOT, cluster_map.h): mig[s]
 	 * is 1 + the map index of the node a slot of ours is migrating to, imp[s]
-	 * 1 + the node a slot is being imported from; 0 for none. Either sets remote.
+	 * 1 + the node a slot is being imported from; 0 for none. Either sets remote
+	 * and moving (so the request path reads mig[]/imp[] only during a move).
 	 */
 	uint16_t mig[WC_SLOTS];
 	uint16_t imp[WC_SLOTS];
 	uint64_t epoch;
 	uint64_t cluster_epoch;		/* the cluster map's current epoch node[] came from */
 	bool remote;			/* some slot is not served here: read node[] */
+	bool moving;			/* some slot moves between nodes: read mig[], imp[] */
 	/* the memcached reply for a key of node 1 + k: "SERVER_ERROR moved ip:port\r\n" */
 	char redirect[WC_SLOT_PEERS_MAX][WC_SLOT_REDIRECT_MAX];
 };

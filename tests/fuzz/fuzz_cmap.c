@@ -37,7 +37,7 @@ static void check_built(const struct wc_cmap_built *b)
 {
 	const struct rd_cluster_map *m = b->map;
 	const struct wc_slot_table *t = b->nodes;
-	bool remote = false;
+	bool remote = false, moving = false;
 
 	if (!m || !t || m->myself >= m->nnodes || strcmp(m->node[m->myself].id, SELF_ID) != 0)
 		abort();
@@ -54,10 +54,11 @@ static void check_built(const struct wc_cmap_built *b)
 		if (t->node[s] != want || t->mig[s] != mig || t->imp[s] != imp)
 			abort();
 		remote |= want != WC_SLOT_NODE_SELF || mig || imp;
+		moving |= mig || imp;
 		if (o < m->nnodes && (m->node[o].flags & RD_NODE_REPLICA))
 			abort();	/* only masters serve slots */
 	}
-	if (t->remote != remote)
+	if (t->remote != remote || t->moving != moving)
 		abort();
 	for (unsigned n = 0; n < m->nnodes; n++)
 		if (strncmp(t->redirect[n], "SERVER_ERROR moved ", 19) != 0 ||

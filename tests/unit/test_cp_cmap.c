@@ -875,6 +875,7 @@ static void ask_and_asking_after_a_map(void **state)
 		assert_int_equal(t->node[ms], WC_SLOT_NODE_SELF);
 		assert_int_equal(t->node[bs], 2);
 		assert_true(t->remote);
+		assert_true(t->moving);
 	}
 	assert_true(dpc_connect(&h, &c, MCPORT, rbuf2, sizeof(rbuf2)));
 	snprintf(text, sizeof(text), "get %s\r\n", there);
