@@ -120,6 +120,7 @@ static int build_partitions(void)
 		pc.item_size_hint = c->item_size_hint;
 		pc.small_pct = c->small_pct;
 		pc.id = (uint8_t)i;
+		pc.slot_keys = c->cluster;	/* COUNTKEYSINSLOT, GETKEYSINSLOT (redis/slotkeys.h) */
 		app.parts[i] = wc_part_create(&pc, &mem_ops, &err);
 		if (!app.parts[i]) {
 			fprintf(stderr, "wirecache-dp: partition %u: %s\n", i, wc_status_name(err));

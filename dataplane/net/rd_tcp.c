@@ -21,6 +21,7 @@
 #include "redis/pubsub.h"
 #include "redis/push.h"
 #include "redis/server.h"
+#include "redis/slotkeys.h"
 #include "redis/tracking.h"
 
 static void rd_tcp_open(struct wc_lcore *lc, struct wc_tcb *c)
@@ -375,13 +376,14 @@ int rd_lcore_init(struct wc_lcore *lc)
 	    rd_pubsub_lcore_init(lc) != 0)
 		return -1;
 	rd_keyev_lcore_init(lc);
-	if (rd_tracking_lcore_init(lc) != 0)
+	if (rd_tracking_lcore_init(lc) != 0 || rd_slotkeys_lcore_init(lc) != 0)
 		return -1;
 	return 0;
 }
 
 void rd_lcore_fini(struct wc_lcore *lc)
 {
+	rd_slotkeys_lcore_fini(lc);
 	rd_tracking_lcore_fini(lc);
 	rd_pubsub_lcore_fini(lc);
 	rd_push_lcore_fini(lc);

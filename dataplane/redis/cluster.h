@@ -19,15 +19,18 @@
 extern struct rd_cmd rd_cluster_sub[];
 
 /*
- * A walk over the keys of one slot in the partition holding it
- * (cluster_cmds.c: COUNTKEYSINSLOT, GETKEYSINSLOT, SETSLOT NODE's check),
- * in slices that let the lcore serve others in between (the handler
- * returns RD_BUSY). It keeps its place in s->cursor and its count in s->acc.
+ * GETKEYSINSLOT's collection of one slot's key names: from the lcore's
+ * listing (redis/slotkeys.h), or by a walk over the keys of the partition
+ * holding the slot (cluster_cmds.c), in slices that let the lcore serve
+ * others in between (the handler returns RD_BUSY). The walk keeps its place
+ * in s->cursor and the keys it saw in s->acc.
  */
 struct rd_slot_key;
 struct rd_slot_walk {		/* in the job area */
 	uint16_t slot;
 	uint16_t part;
+	uint8_t phase;		/* slotkeys.c: from the listing, or walking */
+	bool relisted;		/* this call had the listing made again */
 	uint64_t max;		/* keys wanted (collect) */
 	uint64_t kept;
 	struct rd_slot_key *head, *tail;
@@ -35,8 +38,15 @@ struct rd_slot_walk {		/* in the job area */
 
 void rd_slot_walk_start(struct rd_session *s, struct rd_slot_walk *w, unsigned slot,
 			uint64_t max);
-/* One slice; collect keeps up to max key names (rd_scratch). True when the walk is over. */
-bool rd_slot_walk_slice(struct rd_session *s, struct rd_slot_walk *w, bool collect);
+/* One slice keeping up to max key names (rd_scratch). True when the walk is over. */
+bool rd_slot_walk_slice(struct rd_session *s, struct rd_slot_walk *w);
+/* Keep one name (copied into the command's scratch; when that is full, w->max = w->kept). */
+void rd_slot_walk_keep(struct rd_session *s, struct rd_slot_walk *w, const uint8_t *key,
+		       uint8_t klen);
+/* Forget the names kept so far. */
+void rd_slot_walk_forget(struct rd_slot_walk *w);
+/* The partition holding slot now. */
+unsigned rd_slot_partition(const struct rd_session *s, unsigned slot);
 
 /* CLUSTER SETSLOT (cluster_setslot.c) */
 enum rd_res rd_cluster_setslot(struct rd_session *s);

@@ -9,16 +9,16 @@
  * plane's, not commands. SETSLOT (cluster_setslot.c) is a command that the
  * control plane carries out: slots move the way redis-cli moves them.
  *
- * COUNTKEYSINSLOT and GETKEYSINSLOT: Redis keeps a per-slot key index and
- * answers in O(1); the store has none, so these walk the index of the
- * partition holding the slot (store/scan.h) and keep the keys of that
- * slot: O(keys of the partition). The walk goes in slices of
- * WALK_CALLS_PER_RUN scan calls; between slices the handler yields
- * (RD_BUSY), so the lcore serves its other connections meanwhile. Writes
- * going on at the same time may make a key be seen twice or not at all
- * (scan.h); a quiet slot is counted exactly. GETKEYSINSLOT holds the keys
- * it found in the command's arena (16 MiB): when that runs out it answers
- * with the keys it holds.
+ * COUNTKEYSINSLOT answers from the partitions' per-slot key counts, O(1)
+ * (redis/slotkeys.h). GETKEYSINSLOT takes the names from the lcore's
+ * listing of the slots being moved (slotkeys.h), or walks the index of the
+ * partition holding the slot (store/scan.h) for the keys of that slot:
+ * O(keys of the partition). The walk goes in slices of WALK_CALLS_PER_RUN
+ * scan calls; between slices the handler yields (RD_BUSY), so the lcore
+ * serves its other connections meanwhile. Writes going on at the same time
+ * may make a key be seen twice or not at all (scan.h). GETKEYSINSLOT holds
+ * the names in the command's arena (16 MiB): when that runs out it answers
+ * with the names it holds.
  */
 #include <string.h>
 
@@ -30,6 +30,7 @@
 #include "redis/cmds.h"
 #include "redis/rdutil.h"
 #include "redis/server.h"
+#include "redis/slotkeys.h"
 #include "store/item.h"
 #include "store/scan.h"
 #include "wirecache/cpshm.h"
@@ -114,7 +115,7 @@ static bool want_slot(const uint8_t *key, uint32_t klen, void *arg)
 	return wc_key_slot(key, klen) == *(const uint16_t *)arg;
 }
 
-static unsigned slot_partition(const struct rd_session *s, unsigned slot)
+unsigned rd_slot_partition(const struct rd_session *s, unsigned slot)
 {
 	const struct wc_app *app = rd_lcore(s)->app;
 	const uint16_t *table = rcu_dereference(app->slot_part);
@@ -132,17 +133,18 @@ static bool live(struct rd_session *s, const struct wc_part *p, const struct wc_
 	       v.type < WC_TYPE_INTERNAL;
 }
 
-static void keep_key(struct rd_session *s, struct rd_slot_walk *w, const struct wc_scan_key *k)
+void rd_slot_walk_keep(struct rd_session *s, struct rd_slot_walk *w, const uint8_t *key,
+		       uint8_t klen)
 {
-	struct rd_slot_key *r = rd_scratch(s, sizeof(*r) + k->klen);
+	struct rd_slot_key *r = rd_scratch(s, sizeof(*r) + klen);
 
 	if (!r) {
 		w->max = w->kept;	/* the arena is full: answer with what is held */
 		return;
 	}
 	r->next = NULL;
-	r->klen = k->klen;
-	memcpy(r->key, k->key, k->klen);
+	r->klen = klen;
+	memcpy(r->key, key, klen);
 	if (w->tail)
 		w->tail->next = r;
 	else
@@ -151,14 +153,20 @@ static void keep_key(struct rd_session *s, struct rd_slot_walk *w, const struct 
 	w->kept++;
 }
 
+void rd_slot_walk_forget(struct rd_slot_walk *w)
+{
+	w->kept = 0;
+	w->head = w->tail = NULL;
+}
+
 /*
  * One slice of the walk: s->cursor is the bucket to go on from, s->acc the
  * keys of the slot seen. Returns true when the walk is over.
  */
-bool rd_slot_walk_slice(struct rd_session *s, struct rd_slot_walk *w, bool collect)
+bool rd_slot_walk_slice(struct rd_session *s, struct rd_slot_walk *w)
 {
 	const struct wc_app *app = rd_lcore(s)->app;
-	unsigned part = slot_partition(s, w->slot);
+	unsigned part = rd_slot_partition(s, w->slot);
 	struct wc_scan_key batch[64];
 	uint32_t cursor = s->cursor;
 	bool done = false;
@@ -166,8 +174,7 @@ bool rd_slot_walk_slice(struct rd_session *s, struct rd_slot_walk *w, bool colle
 	if (part != w->part) {
 		/* the slot moved to another partition since the last slice: start over there */
 		w->part = (uint16_t)part;
-		w->kept = 0;
-		w->head = w->tail = NULL;
+		rd_slot_walk_forget(w);
 		s->acc = 0;
 		cursor = 0;
 	}
@@ -179,10 +186,10 @@ bool rd_slot_walk_slice(struct rd_session *s, struct rd_slot_walk *w, bool colle
 			if (!live(s, p, &batch[i]))
 				continue;
 			s->acc++;
-			if (collect && w->kept < w->max)
-				keep_key(s, w, &batch[i]);
+			if (w->kept < w->max)
+				rd_slot_walk_keep(s, w, batch[i].key, batch[i].klen);
 		}
-		if (collect && w->kept >= w->max)
+		if (w->kept >= w->max)
 			done = true;
 	}
 	s->cursor = cursor;
@@ -194,7 +201,7 @@ void rd_slot_walk_start(struct rd_session *s, struct rd_slot_walk *w, unsigned s
 {
 	memset(w, 0, sizeof(*w));
 	w->slot = (uint16_t)slot;
-	w->part = (uint16_t)slot_partition(s, slot);
+	w->part = (uint16_t)rd_slot_partition(s, slot);
 	w->max = max;
 	s->cursor = 0;
 	s->acc = 0;
@@ -202,26 +209,19 @@ void rd_slot_walk_start(struct rd_session *s, struct rd_slot_walk *w, unsigned s
 
 static enum rd_res cluster_countkeysinslot(struct rd_session *s)
 {
-	struct rd_slot_walk *w = (struct rd_slot_walk *)(void *)rd_job(s);
 	int64_t slot;
 
-	if (s->step == 0) {
-		if (!cluster_map(s))
-			return RD_DONE;
-		if (!rd_arg_ll(s, 2, &slot)) {
-			rd_err_int(s);
-			return RD_DONE;
-		}
-		if (slot < 0 || slot >= (int64_t)WC_SLOTS) {
-			rd_err(s, "ERR Invalid slot");
-			return RD_DONE;
-		}
-		rd_slot_walk_start(s, w, (unsigned)slot, 0);
-		s->step = 1;
+	if (!cluster_map(s))
+		return RD_DONE;
+	if (!rd_arg_ll(s, 2, &slot)) {
+		rd_err_int(s);
+		return RD_DONE;
 	}
-	if (!rd_slot_walk_slice(s, w, false))
-		return RD_BUSY;		/* (yield: the next slice when run again) */
-	resp_int(rd_out(s), s->acc);
+	if (slot < 0 || slot >= (int64_t)WC_SLOTS) {
+		rd_err(s, "ERR Invalid slot");
+		return RD_DONE;
+	}
+	resp_int(rd_out(s), (int64_t)rd_slot_key_count(rd_lcore(s)->app, (unsigned)slot));
 	return RD_DONE;
 }
 
@@ -243,9 +243,11 @@ static enum rd_res cluster_getkeysinslot(struct rd_session *s)
 		}
 		rd_slot_walk_start(s, w, (unsigned)slot, (uint64_t)max);
 		s->step = 1;
+		if (max == 0 || rd_slot_key_count(rd_lcore(s)->app, (unsigned)slot) == 0)
+			w->max = 0;	/* nothing to look for */
 	}
-	if (w->max > 0 && !rd_slot_walk_slice(s, w, true))
-		return RD_BUSY;
+	if (w->max > 0 && !rd_slotkeys_collect(s, w))
+		return RD_BUSY;		/* (yield: go on when run again) */
 	resp_array(rd_out(s), (int64_t)w->kept);
 	for (const struct rd_slot_key *r = w->head; r; r = r->next)
 		resp_bulk(rd_out(s), r->key, r->klen);

@@ -17,8 +17,8 @@
  * check Redis makes first; and for NODE <other node> of a slot this node
  * owns, its keys: while it holds any, "Can't assign hashslot %d to a
  * different node while I still hold keys for this hash slot." (counted as
- * COUNTKEYSINSLOT does, in slices). As in Redis the keys are checked
- * whenever myself owns the slot, migrating or not.
+ * COUNTKEYSINSLOT does: redis/slotkeys.h). As in Redis the keys are
+ * checked whenever myself owns the slot, migrating or not.
  *
  * Waiting: the handler returns RD_BUSY, and the transport runs it again on
  * the lcore's next pass (as any RD_BUSY command: mailbox full, a slot walk
@@ -32,21 +32,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/app.h"
 #include "redis/cluster.h"
 #include "redis/creq.h"
 #include "redis/multi.h"
 #include "redis/rdutil.h"
 #include "redis/server.h"
+#include "redis/slotkeys.h"
 #include "store/clock.h"
 #include "wirecache/slot.h"
 
 #define NO_CONTROL_PLANE "ERR no control plane is taking slot changes (is wirecache-cp running?)"
 #define MAP_TIMEOUT "ERR timed out waiting for the new slot map"
 
-enum { ST_CHECK = 0, ST_COUNT, ST_ASKED, ST_MAP };
+enum { ST_CHECK = 0, ST_ASKED, ST_MAP };
 
 struct setslot_job {		/* in the job area */
-	struct rd_slot_walk walk;
 	uint64_t id;		/* the request */
 	uint64_t epoch;		/* the map epoch the change is in */
 	int64_t since_ms;	/* queued at */
@@ -168,10 +169,11 @@ static enum rd_res check(struct rd_session *s, struct setslot_job *j)
 		uint16_t n = find_node(m, node);
 
 		/* (an unknown node or a replica: the control plane's refusal comes first) */
-		if (n != RD_NODE_NONE && !(m->node[n].flags & RD_NODE_REPLICA)) {
-			rd_slot_walk_start(s, &j->walk, j->slot, 0);
-			s->step = ST_COUNT;
-			return RD_BUSY;
+		if (n != RD_NODE_NONE && !(m->node[n].flags & RD_NODE_REPLICA) &&
+		    rd_slot_key_count(rd_lcore(s)->app, j->slot) > 0) {
+			rd_err_fmt(s, "ERR Can't assign hashslot %d to a different node while I "
+				   "still hold keys for this hash slot.", (int)j->slot);
+			return RD_DONE;
 		}
 	}
 	return ask(s, j);
@@ -200,15 +202,6 @@ enum rd_res rd_cluster_setslot(struct rd_session *s)
 	switch (s->step) {
 	case ST_CHECK:
 		return check(s, j);
-	case ST_COUNT:
-		if (!rd_slot_walk_slice(s, &j->walk, false))
-			return RD_BUSY;
-		if (s->acc > 0) {
-			rd_err_fmt(s, "ERR Can't assign hashslot %d to a different node while I "
-				   "still hold keys for this hash slot.", (int)j->slot);
-			return RD_DONE;
-		}
-		return ask(s, j);
 	case ST_ASKED:
 		now = now_ms(s);
 		switch (rd_creq_check(&rd_server(s)->creq, j->held - 1, now, &j->epoch, &err)) {

@@ -255,6 +255,12 @@ static void ask_owner(struct wc_lcore *lc, const struct wc_part *p, const void *
 	lc->keyev.expired_asks++;
 }
 
+void rd_keyev_reap_expired(struct wc_lcore *lc, const struct wc_part *p, const void *key,
+			   uint32_t klen)
+{
+	ask_owner(lc, p, key, klen);
+}
+
 void rd_keyev_store_hook(struct wc_ctx *ctx, const struct wc_part *p, enum wc_kev ev,
 			 const void *key, uint32_t klen)
 {

@@ -188,6 +188,12 @@ struct rd_keyev_srv {
 
 /* Bus handlers (once, before the lcores run: rd_server_init). */
 void rd_keyev_setup(void);
+/*
+ * A reader found key expired in partition p but not removed yet: its owner
+ * removes it (raising `expired` once), at its next drain of the lcore bus.
+ */
+void rd_keyev_reap_expired(struct wc_lcore *lc, const struct wc_part *p, const void *key,
+			   uint32_t klen);
 /* An lcore's part (rd_lcore_init): its hook as the settings say. */
 void rd_keyev_lcore_init(struct wc_lcore *lc);
 /* notify-keyspace-events changed (CONFIG SET): hooks on or off everywhere. */

@@ -94,6 +94,7 @@ void wc_unlink(struct wc_part *p, struct wc_ctx *ctx, struct wc_item *it,
 		wc_index_clear(p, slot, h);
 	before = __atomic_fetch_or(&it->state, WC_STATE_UNLINKED, __ATOMIC_ACQ_REL);
 	wc_account_unlink(p, it);
+	wc_slot_keys_adj(p, it, -1);
 	p->mutations++;
 	switch (why) {
 	case WC_UNLINK_EVICT:

@@ -109,11 +109,14 @@ struct wc_part *wc_part_create(const struct wc_part_cfg *cfg, const struct wc_me
 	p->ix.b = mem->alloc(mem->opaque, name, ix_bytes);
 	snprintf(name, sizeof(name), "wc_p%u_log", cfg->id);
 	p->arena = mem->alloc(mem->opaque, name, log_total);
-	if (!p->ix.b || !p->arena) {
+	if (cfg->slot_keys)
+		p->slot_keys = calloc(WC_SLOTS, sizeof(*p->slot_keys));
+	if (!p->ix.b || !p->arena || (cfg->slot_keys && !p->slot_keys)) {
 		if (p->ix.b)
 			mem->free(mem->opaque, p->ix.b, ix_bytes);
 		if (p->arena)
 			mem->free(mem->opaque, p->arena, log_total);
+		free(p->slot_keys);
 		free(p);
 		return NULL;
 	}
@@ -152,6 +155,7 @@ void wc_part_destroy(struct wc_part *p)
 	wc_log_poison_all(&p->log[WC_LOG_MAIN], false);
 	p->mem->free(p->mem->opaque, p->ix.b, p->index_size);
 	p->mem->free(p->mem->opaque, p->arena, p->arena_size);
+	free(p->slot_keys);
 	free(p);
 }
 

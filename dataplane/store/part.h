@@ -24,6 +24,7 @@
 #include "item.h"
 #include "kv.h"
 #include "store.h"
+#include "wirecache/slot.h"
 
 #define WC_LOG_SMALL 0
 #define WC_LOG_MAIN  1
@@ -74,6 +75,7 @@ struct wc_part {
 	bool in_maintenance;		/* inside wc_part_maintain: removals count as reclaimed */
 	bool cbuild_lost;		/* a part of the container being built was evicted */
 	uint64_t cbuild_cid;		/* container being built (unpublished: not an orphan), 0 = none */
+	uint32_t *slot_keys;		/* keys per cluster slot (cfg.slot_keys), else NULL */
 	struct wc_part_stats st;
 };
 
@@ -142,6 +144,21 @@ bool wc_index_take_ghost(struct wc_part *p, uint64_t h);
 void wc_index_insert(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, uint32_t loc);
 void wc_index_clear(struct wc_part *p, const struct wc_slot *s, uint64_t h);
 void wc_index_make_ghost(struct wc_part *p, const struct wc_slot *s, uint64_t h);
+
+/*
+ * A key (not a container's part) was linked (+1) or unlinked (-1) for good:
+ * its slot's count follows. A replacement or a relocation keeps the key
+ * linked and changes no count. Owner only; readers load the counts relaxed.
+ */
+static inline void wc_slot_keys_adj(struct wc_part *p, const struct wc_item *it, int delta)
+{
+	uint16_t slot;
+
+	if (!p->slot_keys || wc_item_type(it) >= WC_TYPE_INTERNAL)
+		return;
+	slot = wc_key_slot(wc_item_key(it), it->klen);
+	WC_STORE(&p->slot_keys[slot], p->slot_keys[slot] + (uint32_t)delta);
+}
 
 /* ---- evict.c ---- */
 /* Process the record at lg's head. false when the log is empty. */

@@ -48,6 +48,16 @@ unsigned wc_part_scan_keys(const struct wc_part *p, uint32_t *cursor, unsigned m
 	return n;
 }
 
+uint32_t wc_part_slot_keys(const struct wc_part *p, unsigned slot)
+{
+	return p->slot_keys && slot < WC_SLOTS ? WC_LOAD(&p->slot_keys[slot]) : 0;
+}
+
+bool wc_part_counts_slots(const struct wc_part *p)
+{
+	return p->slot_keys != NULL;
+}
+
 uint64_t wc_part_index_moves(const struct wc_part *p)
 {
 	return WC_LOAD(&p->st.index_moves);

@@ -40,6 +40,15 @@ unsigned wc_part_scan_keys(const struct wc_part *p, uint32_t *cursor, unsigned m
 			   wc_scan_want_fn want, void *arg, struct wc_scan_key *out,
 			   unsigned max_keys, bool *pass_done);
 
+/*
+ * Keys linked in a cluster slot (the partition counts them when created
+ * with cfg.slot_keys; otherwise 0). Exact for the owner; any other thread
+ * sees a recent value. Like Redis's per-slot count it includes keys that
+ * have expired but were not removed yet (a read or the crawler removes them).
+ */
+uint32_t wc_part_slot_keys(const struct wc_part *p, unsigned slot);
+bool wc_part_counts_slots(const struct wc_part *p);
+
 /* How many times the owner moved an index entry between buckets (see above). */
 uint64_t wc_part_index_moves(const struct wc_part *p);
 

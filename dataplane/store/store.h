@@ -158,6 +158,7 @@ struct wc_part_cfg {
 	uint32_t item_size_hint;	/* expected mean item size, sizes the index */
 	uint8_t small_pct;		/* S3-FIFO small queue share; 0 = CLOCK only */
 	uint8_t id;			/* unique per node; part of every CAS */
+	bool slot_keys;			/* count keys per cluster slot (scan.h, wc_part_slot_keys) */
 };
 
 void wc_part_cfg_default(struct wc_part_cfg *cfg);

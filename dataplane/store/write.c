@@ -208,6 +208,7 @@ enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t 
 		WC_STORE_REL(&slot->b->loc[slot->i], wc_item_loc(p, n));
 	} else {
 		wc_index_insert(p, ctx, h, wc_item_loc(p, n));
+		wc_slot_keys_adj(p, n, +1);
 	}
 	wc_account_link(p, n);
 	p->st.total_items++;

@@ -120,6 +120,7 @@ static inline int dp_setup(struct dp_harness *h, void (*extra)(struct wc_config 
 	wc_part_cfg_default(&pc);
 	pc.mem_bytes = app->cfg.memory;
 	pc.max_value = (uint32_t)app->cfg.max_value;
+	pc.slot_keys = app->rd && app->rd->cluster;	/* as main.c makes them */
 	app->parts[0] = wc_part_create(&pc, &h->mem, &err);
 	app->nparts = 1;
 	app->part_owner[0] = 0;

@@ -19,6 +19,7 @@
 #include "dp_harness.h"
 #include "net/tcp_impl.h"
 #include "redis/server.h"
+#include "redis/slotkeys.h"
 #include "store/scan.h"
 #include "wirecache/slot.h"
 
@@ -513,6 +514,78 @@ static void migrating_slot_guards_writes(void **state)
 	rd_cluster_map_free(rd_cluster_map_publish(&srv, old));
 }
 
+/* The keys of slot (a tag of it, then i): n of them. */
+static void fill_slot(struct client *c, unsigned slot, int n)
+{
+	char tag[16];
+
+	tag_for(slot, tag, sizeof(tag));
+	for (int i = 0; i < n; i++)
+		assert_string_equal(cmd(c, "SET {%s}n%02d v", tag, i), "+OK\r\n");
+}
+
+static unsigned names_in(const char *reply)
+{
+	unsigned n = 0;
+
+	assert_int_equal(reply[0], '*');
+	assert_int_equal(sscanf(reply + 1, "%u", &n), 1);
+	return n;
+}
+
+/*
+ * GETKEYSINSLOT answers slot after slot from one walk (redis/slotkeys.h):
+ * the listing covers every slot of the partition; a key added since, or
+ * one gone, is seen; a slot that does not fit the listing is walked for.
+ */
+static void keys_listed_once(void **state)
+{
+	struct client c = connect_();
+	struct rd_slotkeys_stats a, b;
+	char tag[16];
+
+	(void)state;
+	for (unsigned slot = 900; slot < 904; slot++)
+		fill_slot(&c, slot, 20);
+	rd_slotkeys_get_stats(h.lc, &a);
+	assert_int_equal(names_in(cmd(&c, "CLUSTER GETKEYSINSLOT 900 100")), 20);
+	assert_int_equal(names_in(cmd(&c, "CLUSTER GETKEYSINSLOT 901 100")), 20);
+	rd_slotkeys_get_stats(h.lc, &b);
+	assert_int_equal(b.walks, a.walks + 1);		/* one walk for both */
+	assert_int_equal(b.answered, a.answered + 2);
+	/* a key written after the walk: the count disagrees, the listing is made again */
+	tag_for(902, tag, sizeof(tag));
+	assert_string_equal(cmd(&c, "SET {%s}late v", tag), "+OK\r\n");
+	assert_non_null(strstr(cmd(&c, "CLUSTER GETKEYSINSLOT 902 100"), "}late\r\n"));
+	rd_slotkeys_get_stats(h.lc, &a);
+	assert_int_equal(a.walks, b.walks + 1);
+	assert_int_equal(names_in(cmd(&c, "CLUSTER GETKEYSINSLOT 902 100")), 21);
+	/* keys gone since the walk are skipped, with no walk */
+	tag_for(903, tag, sizeof(tag));
+	assert_string_equal(cmd(&c, "DEL {%s}n00 {%s}n01 {%s}n02", tag, tag, tag), ":3\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER COUNTKEYSINSLOT 903"), ":17\r\n");
+	assert_int_equal(names_in(cmd(&c, "CLUSTER GETKEYSINSLOT 903 100")), 17);
+	assert_null(strstr(cmd(&c, "CLUSTER GETKEYSINSLOT 903 100"), "n00\r\n"));
+	assert_int_equal(names_in(cmd(&c, "CLUSTER GETKEYSINSLOT 903 5")), 5);
+	rd_slotkeys_get_stats(h.lc, &b);
+	assert_int_equal(b.walks, a.walks);
+	/* a listing too small for the slot: walked for directly, still every key */
+	rd_slotkeys_lcore_fini(h.lc);
+	rd_slotkeys_arena_bytes = 256;
+	assert_int_equal(rd_slotkeys_lcore_init(h.lc), 0);
+	assert_int_equal(names_in(cmd(&c, "CLUSTER GETKEYSINSLOT 900 100")), 20);
+	rd_slotkeys_get_stats(h.lc, &a);
+	assert_int_equal(a.direct, 1);
+	assert_true(a.left_out > 0);
+	rd_slotkeys_lcore_fini(h.lc);
+	rd_slotkeys_arena_bytes = RD_SLOTKEYS_ARENA;
+	assert_int_equal(rd_slotkeys_lcore_init(h.lc), 0);
+	/* an empty slot, a count of 0: no walk at all */
+	assert_string_equal(cmd(&c, "CLUSTER GETKEYSINSLOT 904 10"), "*0\r\n");
+	rd_slotkeys_get_stats(h.lc, &b);
+	assert_int_equal(b.walks, 0);
+}
+
 static void keys_in_slot(void **state)
 {
 	struct client c = connect_();
@@ -674,6 +747,7 @@ int main(void)
 		cmocka_unit_test(asking_lasts_one_command),
 		cmocka_unit_test(migrating_slot_guards_writes),
 		cmocka_unit_test(keys_in_slot),
+		cmocka_unit_test(keys_listed_once),
 		cmocka_unit_test(shard_channels_route_by_slot),
 	};
 	const struct CMUnitTest plain[] = {
