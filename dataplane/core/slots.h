@@ -41,7 +41,6 @@
 
 #define WC_SLOT_NODE_SELF 0u
 #define WC_SLOT_NODE_NONE 0xFFFFu
-#define WC_SLOT_PEERS_MAX 128		/* RD_CLUSTER_NODES_MAX */
 #define WC_SLOT_REDIRECT_MAX 80		/* "SERVER_ERROR moved <ipv6>:<port>\r\n" fits */
 
 struct wc_slot_table {

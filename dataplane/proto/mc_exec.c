@@ -19,9 +19,9 @@
 
 #include "proto/mc_exec.h"
 #include "store/item.h"
+#include "wirecache/slot.h"
 
 #define CRLF "\r\n"
-#define WC_SLOT_PEERS_MAX_MC 128u	/* core/slots.h's WC_SLOT_PEERS_MAX (node numbers 1..128) */
 
 /* ---- plumbing ---- */
 
@@ -351,7 +351,7 @@ static enum mc_exec_result exec_get_split(struct mc_session *s, struct mc_out *o
 		const uint8_t *resume;
 
 		route_key(s, env, &k, &rt);
-		if (rt.redirect && rt.node != 0 && rt.node <= WC_SLOT_PEERS_MAX_MC) {
+		if (rt.redirect && rt.node != 0 && rt.node <= WC_SLOT_PEERS_MAX) {
 			enum mc_exec_result r;
 
 			s->cursor = (uint32_t)(pos - start);
@@ -1100,7 +1100,7 @@ static enum mc_exec_result try_forward(struct mc_session *s, struct mc_inq *in,
 			route_key(s, env, &k, &rt);
 			if (!rt.redirect || rt.node == 0) {
 				local = true;
-			} else if (rt.node > WC_SLOT_PEERS_MAX_MC) {
+			} else if (rt.node > WC_SLOT_PEERS_MAX) {
 				return MC_EXEC_DONE;	/* a slot no node serves: said so in order */
 			} else if (node && rt.node != node) {
 				node = UINT16_MAX;	/* several other nodes */

@@ -23,7 +23,7 @@
 
 #include "wirecache/slot.h"
 
-#define RD_CLUSTER_NODES_MAX 128
+#define RD_CLUSTER_NODES_MAX WC_SLOT_PEERS_MAX	/* (wirecache/slot.h: slot routes name them) */
 #define RD_NODE_NONE 0xFFFFu
 #define RD_CLUSTER_PORT_INCR 10000	/* the bus port is the client port + this (Redis) */
 

@@ -19,6 +19,7 @@
 
 #include "core/app.h"
 #include "redis/acl.h"
+#include "redis/cluster_map.h"
 #include "redis/server.h"
 #include "redis/tracking.h"
 #include "store/container.h"
@@ -45,16 +46,6 @@ static void random_hex40(char *out)
 	for (unsigned i = 0; i < 20; i++)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 	out[40] = 0;
-}
-
-static bool is_hex40(const char *s)
-{
-	if (strlen(s) != 40)
-		return false;
-	for (unsigned i = 0; i < 40; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
 }
 
 /* mkdir -p dir (0755). */
@@ -124,7 +115,7 @@ int rd_node_id_load(const char *state_dir, char id[41], char *err, size_t errcap
 		close(fd);
 		buf[got > 0 ? got : 0] = 0;
 		buf[strcspn(buf, "\r\n")] = 0;
-		if (is_hex40(buf)) {
+		if (rd_cluster_is_node_id(buf)) {
 			memcpy(id, buf, 41);
 			return 0;
 		}

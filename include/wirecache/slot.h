@@ -14,6 +14,8 @@
 #include <string.h>
 
 #define WC_SLOTS 16384u
+/* Other nodes a slot route may name (1..this; a node map holds at most this many). */
+#define WC_SLOT_PEERS_MAX 128u
 
 /* CRC16-XMODEM: polynomial 0x1021, initial value 0, no reflection. */
 uint16_t wc_crc16(const void *data, size_t len);
