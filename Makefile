@@ -9,7 +9,10 @@
 #                 (CORES=N adds the scaling table over N cores)
 #   make bench-quick  a subset for development (under 2 minutes)
 #   make bench-cluster  the cluster's figures on the testbed (root): slot map change to
-#                 every dataplane, p50/max over 20 changes on 3 nodes (not in bench or test)
+#                 every dataplane, p50/max over 20 changes on 3 nodes (not in bench or test);
+#                 live reshard keys/s; memcached GETs forwarded to the owner vs served
+#                 locally (ops/s, added p50/p99, node's own forward latency; TCP and UDP);
+#                 3 nodes' aggregate GET rate beside one node (ratio.cluster3_vs_node1_get)
 #                 (results go to build/bench-results/; RECORD=1 writes bench/results/,
 #                 the committed record, instead)
 #   make fuzz     libFuzzer harnesses, each bounded by FUZZ_SECONDS

@@ -2,17 +2,20 @@
  * test_lg_reply.c - the load generator's pieces that decide whether a run
  * is right: keys and values (unique, stable per key, sizes within their
  * distributions), request encodings, and the reply parsers for memcached
- * and RESP fed in every split, with value checks that catch a wrong byte.
+ * and RESP fed in every split, with value checks that catch a wrong byte;
+ * --slots key selection (every key in the set, none twice, bad sets refused).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "../../tools/loadgen/lg.h"
+#include "wirecache/slot.h"
 
 static struct lg_cfg cfg(enum lg_proto proto, const char *ks, const char *vs)
 {
@@ -67,6 +70,43 @@ static void keys_and_values(void **state)
 	assert_int_not_equal(lg_dist_parse(&d, "64-16", false), 0);
 	assert_int_not_equal(lg_dist_parse(&d, "gev:1,0,1", false), 0);
 	assert_int_not_equal(lg_dist_parse(&d, "lots", false), 0);
+}
+
+static void slot_selection(void **state)
+{
+	struct lg_cfg c = cfg(LG_MEMCACHED, "16", "32");
+	char a[LG_KEY_MAX + 1], b[LG_KEY_MAX + 1];
+	const char *bad[] = { "", "a", "5-3", "16384", "1,", "1-", "0-16384", "3,x", ",1" };
+	unsigned in_range[3] = { 0 };
+
+	(void)state;
+	c.keys = 3000;
+	assert_int_equal(lg_slots_select(&c, "100-5560,10000-10099"), 0);
+	assert_non_null(c.key_names);
+	for (uint64_t id = 0; id < c.keys; id++) {
+		unsigned len = lg_key(&c, id, a);
+		uint16_t slot = wc_key_slot(a, len);
+
+		assert_true((slot >= 100 && slot <= 5560) || (slot >= 10000 && slot <= 10099));
+		in_range[slot >= 10000]++;
+		if (id)
+			assert_true(c.key_names[id] > c.key_names[id - 1]);	/* no name twice */
+	}
+	/* both ranges are drawn from, about as often as their sizes say */
+	assert_true(in_range[1] > 0 && in_range[1] < in_range[0] / 20);
+	/* the id still picks the value; the name is k<m> with m from the map */
+	lg_key(&c, 5, a);
+	snprintf(b, sizeof(b), "k%lu", (unsigned long)c.key_names[5]);
+	assert_memory_equal(a, b, strlen(b));
+	free((void *)c.key_names);
+
+	c.keys = 4;			/* one slot: still found */
+	assert_int_equal(lg_slots_select(&c, "7"), 0);
+	for (uint64_t id = 0; id < c.keys; id++)
+		assert_int_equal(wc_key_slot(a, lg_key(&c, id, a)), 7);
+	free((void *)c.key_names);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(lg_slots_select(&c, bad[i]), -1);
 }
 
 static void encodings(void **state)
@@ -237,7 +277,8 @@ static void accounting(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(keys_and_values), cmocka_unit_test(encodings),
+		cmocka_unit_test(keys_and_values), cmocka_unit_test(slot_selection),
+		cmocka_unit_test(encodings),
 		cmocka_unit_test(memcached_replies), cmocka_unit_test(resp_replies),
 		cmocka_unit_test(accounting),
 	};

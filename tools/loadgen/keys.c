@@ -5,7 +5,10 @@
  * be checked byte for byte. Sizes come from a distribution: fixed,
  * uniform, or the fits to Facebook's ETC pool (Atikoglu et al., SIGMETRICS
  * 2012): key sizes GEV(30.7984, 8.20449, 0.078688), value sizes generalized
- * Pareto(0, 214.476, 0.348238).
+ * Pareto(0, 214.476, 0.348238). With --slots the ids are renamed: id n is
+ * called after the n-th name k<m> whose Redis Cluster slot is in the set
+ * (so a run can aim at the slots one cluster node owns); values still
+ * follow the id.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 
 #include "lg.h"
+#include "wirecache/slot.h"
 
 static uint8_t *pattern;
 static uint32_t pattern_len;
@@ -103,10 +107,84 @@ static struct wc_rng key_rng(uint64_t id, uint64_t what)
 	return (struct wc_rng){ .s = id * 0x9E3779B97F4A7C15ull ^ what };
 }
 
+/* Names looked at before --slots gives up (a set of one slot needs 16384 per key). */
+#define LG_SLOT_SEARCH_MAX 400000000ull
+
+static int slots_parse(const char *spec, uint8_t *in)
+{
+	const char *p = spec;
+	char *end;
+	int any = 0;
+
+	memset(in, 0, WC_SLOTS / 8);
+	while (*p) {
+		unsigned long lo = strtoul(p, &end, 10), hi = lo;
+
+		if (end == p || lo >= WC_SLOTS)
+			return -1;
+		if (*end == '-') {
+			p = end + 1;
+			hi = strtoul(p, &end, 10);
+			if (end == p || hi >= WC_SLOTS || hi < lo)
+				return -1;
+		}
+		for (unsigned long s = lo; s <= hi; s++)
+			in[s / 8] |= (uint8_t)(1u << (s % 8));
+		any = 1;
+		if (*end == ',' && end[1])
+			end++;
+		else if (*end)
+			return -1;
+		p = end;
+	}
+	return any ? 0 : -1;
+}
+
+int lg_slots_select(struct lg_cfg *c, const char *spec)
+{
+	uint8_t in[WC_SLOTS / 8];
+	char name[LG_KEY_MAX + 1];
+	uint64_t *names, n = 0, m;
+
+	if (slots_parse(spec, in) != 0) {
+		fprintf(stderr, "wirecache-loadgen: bad value for --slots: '%s' (LO-HI[,LO-HI...], "
+			"slots 0-%u)\n", spec, WC_SLOTS - 1);
+		return -1;
+	}
+	names = malloc(c->keys * sizeof(*names));
+	if (!names) {
+		fprintf(stderr, "wirecache-loadgen: no memory for %lu key names\n",
+			(unsigned long)c->keys);
+		return -1;
+	}
+	c->key_names = NULL;		/* lg_key below names ids as themselves */
+	for (m = 0; n < c->keys && m < LG_SLOT_SEARCH_MAX; m++) {
+		unsigned len = lg_key(c, m, name);
+		uint16_t slot = wc_key_slot(name, len);
+
+		if (in[slot / 8] & (1u << (slot % 8)))
+			names[n++] = m;
+	}
+	if (n < c->keys) {
+		fprintf(stderr, "wirecache-loadgen: --slots %s: only %lu of %lu keys among the "
+			"first %llu names\n", spec, (unsigned long)n, (unsigned long)c->keys,
+			LG_SLOT_SEARCH_MAX);
+		free(names);
+		return -1;
+	}
+	c->key_names = names;
+	return 0;
+}
+
 unsigned lg_key(const struct lg_cfg *c, uint64_t id, char *out)
 {
-	struct wc_rng r = key_rng(id, 0x6b6579);
-	unsigned len = lg_dist_draw(&c->key_size, &r);
+	struct wc_rng r;
+	unsigned len;
+
+	if (c->key_names)
+		id = c->key_names[id];
+	r = key_rng(id, 0x6b6579);
+	len = lg_dist_draw(&c->key_size, &r);
 	int n = snprintf(out, LG_KEY_MAX + 1, "k%lu", (unsigned long)id);
 
 	if ((unsigned)n > len)

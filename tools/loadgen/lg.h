@@ -88,6 +88,7 @@ struct lg_cfg {
 	unsigned threads;
 	/* workload */
 	uint64_t keys;
+	const uint64_t *key_names;	/* --slots: key id n is named after key_names[n] */
 	double zipf;			/* 0: uniform */
 	unsigned get_pct;		/* GETs per 100 requests */
 	struct lg_dist key_size, value_size;
@@ -166,6 +167,10 @@ void lg_dist_fixed(struct lg_dist *d, uint32_t n);
 /* "32", "16-128" (uniform), "gev:mu,sigma,xi", "pareto:mu,sigma,xi", "etc" (see keys.c) */
 int lg_dist_parse(struct lg_dist *d, const char *s, bool is_key);
 uint32_t lg_dist_draw(const struct lg_dist *d, struct wc_rng *r);
+/* --slots "LO-HI[,LO-HI...]": key ids 0..keys-1 take the first names whose
+ * Redis Cluster slot is in the set (c->key_names, malloc'd); 0 or -1 (bad spec,
+ * no slot, or too few names within a bounded search: says why on stderr). */
+int lg_slots_select(struct lg_cfg *c, const char *spec);
 /* The key of id, its length. */
 unsigned lg_key(const struct lg_cfg *c, uint64_t id, char *out);
 /* The value length for key id (always the same for one key). */

@@ -29,6 +29,8 @@ void lg_usage(void)
 	       "  --proto memcached|redis   request protocol (redis: TCP or socket mode)\n"
 	       "Workload\n"
 	       "  --keys N                  key space (default 100000)\n"
+	       "  --slots LO-HI[,LO-HI...]  only keys whose Redis Cluster slot is in the set\n"
+	       "                            (the slots one cluster node owns)\n"
 	       "  --zipf THETA              Zipf popularity, 0 = uniform (default 0.99)\n"
 	       "  --mix GET:SET             request mix (default 95:5)\n"
 	       "  --key-size DIST           16 | 8-64 | gev:mu,sigma,xi | etc (default 16)\n"
@@ -89,7 +91,7 @@ int lg_options(int argc, char **argv, struct lg_cfg *c)
 		O_TRANSPORT = 256, O_IP, O_SERVER, O_SERVER_PORT, O_SOCKET, O_THREADS, O_PROTO,
 		O_KEYS, O_ZIPF, O_MIX, O_KEY_SIZE, O_VALUE_SIZE, O_PRESET, O_MAX_VALUE, O_FLOWS,
 		O_DEPTH, O_RATE, O_DURATION, O_WARMUP, O_PRELOAD, O_VERIFY, O_TIMEOUT, O_SEED,
-		O_JSON, O_LABEL, O_QUIET, O_HELP,
+		O_JSON, O_LABEL, O_QUIET, O_HELP, O_SLOTS,
 	};
 	static const struct option opts[] = {
 		{ "transport", 1, 0, O_TRANSPORT }, { "ip", 1, 0, O_IP },
@@ -104,9 +106,9 @@ int lg_options(int argc, char **argv, struct lg_cfg *c)
 		{ "preload", 0, 0, O_PRELOAD }, { "verify", 1, 0, O_VERIFY },
 		{ "timeout-ms", 1, 0, O_TIMEOUT }, { "seed", 1, 0, O_SEED },
 		{ "json", 1, 0, O_JSON }, { "label", 1, 0, O_LABEL }, { "quiet", 0, 0, O_QUIET },
-		{ "help", 0, 0, O_HELP }, { 0, 0, 0, 0 },
+		{ "help", 0, 0, O_HELP }, { "slots", 1, 0, O_SLOTS }, { 0, 0, 0, 0 },
 	};
-	const char *key_size = "16", *value_size = "32";
+	const char *key_size = "16", *value_size = "32", *slots = NULL;
 	unsigned max_value = 65536;
 	bool port_set = false;
 	int o;
@@ -270,6 +272,9 @@ int lg_options(int argc, char **argv, struct lg_cfg *c)
 		case O_QUIET:
 			c->quiet = true;
 			break;
+		case O_SLOTS:
+			slots = v;
+			break;
 		case 'h':
 		case O_HELP:
 			lg_usage();
@@ -293,6 +298,8 @@ int lg_options(int argc, char **argv, struct lg_cfg *c)
 		return bad("value-size", value_size);
 	if (c->value_size.kind != LG_DIST_FIXED && c->value_size.max > max_value)
 		c->value_size.max = max_value;
+	if (slots && lg_slots_select(c, slots) != 0)
+		return -1;
 	if (c->proto == LG_REDIS && c->transport != LG_SOCKET && c->transport != LG_TCP) {
 		fprintf(stderr, "wirecache-loadgen: --proto redis runs over TCP (--transport tcp) "
 			"or --socket\n");
