@@ -3,7 +3,7 @@
  * over the NIC-less harness: a cluster map of two nodes set through the
  * control socket's CMAP commands (this node with slots 0-8191, node B at the
  * test client's address 198.18.0.1 with the rest, both with cluster bus port
- * DPL_CPORT), link frames built by hand, the link poll run with time moved
+ * DPL_CPORT), keys chosen by slot, link frames built by hand, the link poll run with time moved
  * on, and the test accepting, as B, the link the dataplane opens to it.
  * Included (static functions) by the tests that need it.
  */
@@ -17,6 +17,7 @@
 #include "cluster/link.h"
 #include "core/cpif_cmap.h"
 #include "dp_tcpclient.h"
+#include "wirecache/slot.h"
 
 #define DPL_CPORT 16379
 #define DPL_ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -35,6 +36,19 @@ static inline const char *dpl_ctl(struct dp_harness *h, struct wc_cmap_stage **s
 	reply[0] = 0;
 	assert_true(wc_cmap_command(&h->app, NULL, stage, argc, argv, reply, sizeof(reply)));
 	return reply;
+}
+
+/* A key named "key<i>" (i from start on) whose slot is in [from, to]. */
+static inline void dpl_key_in(char *k, size_t cap, unsigned from, unsigned to, unsigned start)
+{
+	for (unsigned i = start;; i++) {
+		unsigned s;
+
+		snprintf(k, cap, "key%u", i);
+		s = wc_key_slot((const uint8_t *)k, (uint32_t)strlen(k));
+		if (s >= from && s <= to)
+			return;
+	}
 }
 
 /* The two-node map at epoch: this node (id my_id, 198.18.0.11) and B (198.18.0.1). */

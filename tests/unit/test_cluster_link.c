@@ -49,18 +49,6 @@ static const char *ctl(const char *text)
 	return dpl_ctl(&h, &cstage, text);
 }
 
-static void key_in(char *k, unsigned from, unsigned to, unsigned start)
-{
-	for (unsigned i = start;; i++) {
-		unsigned s;
-
-		snprintf(k, 32, "key%u", i);
-		s = wc_key_slot((const uint8_t *)k, (uint32_t)strlen(k));
-		if (s >= from && s <= to)
-			return;
-	}
-}
-
 static int dp_up(void **state)
 {
 	(void)state;
@@ -77,9 +65,9 @@ static int dp_up(void **state)
 		return -1;
 	dp_freeze_clock(&h);
 	dp_learn_client(&h);
-	key_in(key_mine, 0, 8191, 0);
-	key_in(key_b, 8192, 16383, 0);
-	key_in(key_b2, 8192, 16383, 1000);
+	dpl_key_in(key_mine, sizeof(key_mine), 0, 8191, 0);
+	dpl_key_in(key_b, sizeof(key_b), 8192, 16383, 0);
+	dpl_key_in(key_b2, sizeof(key_b2), 8192, 16383, 1000);
 	return 0;
 }
 

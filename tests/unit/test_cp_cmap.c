@@ -19,6 +19,7 @@
 
 #include "core/cpif_cmap.h"
 #include "core/slots.h"
+#include "dp_link.h"
 #include "dp_tcpclient.h"
 #include "proto/mc_parse.h"
 #include "redis/server.h"
@@ -417,29 +418,7 @@ static void with_redis(struct wc_config *c)
 /* A control line through the control thread's entry (no migrator, as in the harness). */
 static const char *ctl(const char *text)
 {
-	static char reply[512];
-	char buf[512], *argv[32], *save = NULL;
-	int argc = 0;
-
-	snprintf(buf, sizeof(buf), "%s", text);
-	for (char *t = strtok_r(buf, " ", &save); t && argc < 32; t = strtok_r(NULL, " ", &save))
-		argv[argc++] = t;
-	reply[0] = 0;
-	assert_true(wc_cmap_command(&h.app, NULL, &cstage, argc, argv, reply, sizeof(reply)));
-	return reply;
-}
-
-/* A key whose slot is in [from, to]. */
-static void key_in(char *k, unsigned from, unsigned to)
-{
-	for (unsigned i = 0;; i++) {
-		unsigned s;
-
-		snprintf(k, 32, "key%u", i);
-		s = wc_key_slot((const uint8_t *)k, (uint32_t)strlen(k));
-		if (s >= from && s <= to)
-			return;
-	}
+	return dpl_ctl(&h, &cstage, text);
 }
 
 static int dp_up(void **state)
@@ -458,9 +437,9 @@ static int dp_up(void **state)
 		return -1;
 	dp_freeze_clock(&h);
 	dp_learn_client(&h);
-	key_in(key_mine, 0, 5460);
-	key_in(key_b, 5461, 10922);
-	key_in(key_c, 10923, 16383);
+	dpl_key_in(key_mine, sizeof(key_mine), 0, 5460, 0);
+	dpl_key_in(key_b, sizeof(key_b), 5461, 10922, 0);
+	dpl_key_in(key_c, sizeof(key_c), 10923, 16383, 0);
 	return 0;
 }
 
