@@ -59,7 +59,7 @@ void rd_slotkeys_lcore_fini(struct wc_lcore *lc);
  */
 bool rd_slotkeys_collect(struct rd_session *s, struct rd_slot_walk *w);
 
-/* What the listing did, for tests and INFO. */
+/* What the listing did (tests read it). */
 struct rd_slotkeys_stats {
 	uint64_t walks;			/* listings made */
 	uint64_t answered;		/* calls answered from a listing */

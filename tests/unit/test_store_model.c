@@ -20,7 +20,7 @@
  * Phase 1 uses a partition that never evicts: everything must match the
  * model exactly, and full sweeps (every 1000 operations and at the end)
  * compare all keys and, after a full crawler pass, the partition's item and
- * byte gauges. Phase 2 uses a small partition that evicts constantly: a key
+ * byte gauges and its key count of every cluster slot. Phase 2 uses a small partition that evicts constantly: a key
  * may only vanish by eviction (the partition's eviction count must account
  * for every key the model lost), whatever the store returns must be the
  * model's latest version, and write statuses must agree with the presence
@@ -45,6 +45,8 @@
 
 #include "store_helpers.h"
 #include "store/item.h"
+#include "store/scan.h"
+#include "wirecache/slot.h"
 
 #define NKEYS     2000u
 #define NHOT      64u
@@ -89,6 +91,7 @@ struct model {
 	struct wc_ctx ctx;
 	struct mkey *k;
 	uint8_t *vals;
+	uint32_t per_slot[WC_SLOTS];	/* check_gauges: the model's keys per cluster slot */
 	uint32_t flush_at;	/* pending delayed flush, 0 = none */
 	uint64_t relocs, epoch;
 	uint64_t rng;
@@ -1290,6 +1293,13 @@ static void check_gauges(struct model *m)
 	wc_part_get_stats(m->p, &ps);
 	MEQ(m, ps.items, items);
 	MEQ(m, ps.bytes, bytes);
+	/* the keys per cluster slot (cfg.slot_keys), slot by slot */
+	memset(m->per_slot, 0, sizeof(m->per_slot));
+	for (unsigned i = 0; i < NKEYS; i++)
+		if (alive(m, &m->k[i]))
+			m->per_slot[wc_key_slot(m->k[i].key, m->k[i].klen)]++;
+	for (unsigned s = 0; s < WC_SLOTS; s++)
+		MEQ(m, wc_part_slot_keys(m->p, s), m->per_slot[s]);
 	MCHECK(m, ps.items <= ps.index_slots);
 	MCHECK(m, ps.bytes <= ps.log_bytes);
 	MCHECK(m, ps.log_bytes + ps.index_bytes <= ps.limit_bytes);
@@ -1416,6 +1426,7 @@ static void run_model(void **state)
 	pc.mem_bytes = cfg->mem;
 	pc.max_value = VMAX;
 	pc.small_pct = cfg->small_pct;
+	pc.slot_keys = true;
 	if (cfg->size_hint)
 		pc.item_size_hint = cfg->size_hint;
 	m->p = wc_part_create(&pc, &wc_mem_mmap, &err);
