@@ -10,7 +10,7 @@
  * REPLACE) rather than be deleted, and the counters. Keys "m*" live in a
  * second partition owned by a second worker lcore, reached through a real
  * mailbox the test serves by hand: their delete (and the racing write) runs
- * on that owner.
+ * on that owner, one call for all of a round's keys there.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,6 +38,7 @@ static bool syn_seen, no_accept;
 static uint32_t syn_seq;
 
 static struct wc_lcore *lc1;	/* the second worker: owns partition 1 */
+static unsigned served;		/* requests lc1's mailbox ran */
 
 /* Keys of this one's slot live in partition 1, on lc1. */
 static void route_to_remote(const char *key)
@@ -81,7 +82,7 @@ static void mailbox_round(void)
 	struct wc_mbox_req *done[32];
 	unsigned n;
 
-	wc_mbox_serve(h.app.mbox, 1, &lc1->ctx, 64);
+	served += wc_mbox_serve(h.app.mbox, 1, &lc1->ctx, 64);
 	n = wc_mbox_collect(h.app.mbox, 0, done, 32);
 	for (unsigned i = 0; i < n; i++)
 		wc_rd_tcp_complete(h.lc, done[i]);
@@ -520,6 +521,45 @@ static void keys_of_another_lcore_are_deleted_on_their_owner(void **state)
 	assert_int_equal(mst()->keys, keys + 3);
 }
 
+/*
+ * The deletes of a round: one owner call per partition, however many of its
+ * keys the target took; of those, one written there meanwhile goes again
+ * (REPLACE), one deleted there meanwhile is deleted on the target, the
+ * others are gone here. The local partition's keys are deleted inline.
+ */
+static void deletes_one_owner_call_per_partition(void **state)
+{
+	uint64_t keys = mst()->keys;
+
+	(void)state;
+	route_to_remote("m3");
+	route_to_remote("m4");
+	route_to_remote("m5");
+	route_to_remote("m6");
+	EQ(CMD("MSET", "m3", "a", "m4", "b", "m5", "c", "m6", "d", "l1", "x", "l2", "y"),
+	   "+OK\r\n");
+	EQ(CMD("MIGRATE", "198.18.0.1", "7000", "", "0", "1000", "KEYS", "m3", "l1", "m4", "m5",
+	       "l2", "m6"), "");
+	assert_int_equal(count_cmds(pbuf, peer.n), 6);	/* (db 0 known on this connection) */
+	EQ(CMD2("SET", "m4", "changed"), "+OK\r\n");
+	EQ(CMD2("DEL", "m5"), ":1\r\n");
+	served = 0;
+	target_says("+OK\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n");
+	assert_int_equal(served, 1);	/* m3, m4, m5, m6: one call on their owner */
+	EQ(text(&cli), "");
+	/* the next round: m4 again, with REPLACE; m5 deleted there */
+	assert_int_equal(count_cmds(pbuf, peer.n), 2);
+	assert_true(has(pbuf, peer.n, "*5\r\n$7\r\nRESTORE\r\n$2\r\nm4\r\n"));
+	assert_true(has(pbuf, peer.n, "changed"));
+	assert_true(has(pbuf, peer.n, "*2\r\n$3\r\nDEL\r\n$2\r\nm5\r\n"));
+	served = 0;
+	target_says("+OK\r\n:1\r\n");
+	assert_int_equal(served, 1);	/* m4 */
+	EQ(text(&cli), "+OK\r\n");
+	EQ(CMD("EXISTS", "m3", "m4", "m5", "m6", "l1", "l2"), ":0\r\n");
+	assert_int_equal(mst()->keys, keys + 7);
+}
+
 static void connect_refused_and_bad_host(void **state)
 {
 	(void)state;
@@ -591,6 +631,7 @@ int main(void)
 		cmocka_unit_test(timeout_and_protocol_error_close_the_connection),
 		cmocka_unit_test(racing_write_sends_the_key_again),
 		cmocka_unit_test(keys_of_another_lcore_are_deleted_on_their_owner),
+		cmocka_unit_test(deletes_one_owner_call_per_partition),
 		cmocka_unit_test(connect_refused_and_bad_host),
 		cmocka_unit_test(counters_reach_the_control_plane),
 	};
