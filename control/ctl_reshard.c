@@ -71,7 +71,7 @@ static int usage(const char *msg, const char *arg)
 	fprintf(stderr, "wirecachectl cluster: ");
 	fprintf(stderr, msg, arg);
 	fprintf(stderr, "\nUsage: wirecachectl cluster reshard --from ID --to ID --slots N "
-		"[--pipeline 100] [--batch 256]\n                    [--auth PW] [--netns NAME] "
+		"[--pipeline 1000] [--batch 256]\n                    [--auth PW] [--netns NAME] "
 		"--etcd URL[,URL...] [--cluster-name NAME]\n       wirecachectl cluster rebalance "
 		"[--use-empty-masters] [--weight ID=W]... [same options]\n");
 	return 2;
@@ -715,7 +715,7 @@ static int num_arg(const char *opt, const char *v, unsigned lo, unsigned hi, uns
 
 int ctl_reshard_main(struct ctl_cc *c, bool rebal, int argc, char **argv)
 {
-	struct rs rs = { .c = c, .pipeline = 100, .batch = 256 };
+	struct rs rs = { .c = c, .pipeline = 1000, .batch = 256 };
 	const char *from = NULL, *to = NULL;
 	unsigned slots = 0, nwt = 0;
 	bool have_slots = false, use_empty = false;
