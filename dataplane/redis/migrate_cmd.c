@@ -29,18 +29,17 @@
  * accepted in a round are deleted here by one owner call per partition
  * (its owner, maybe another lcore, as DEL does; the calls of a round are in
  * flight together, and each notes its keys' outcomes in their own entries,
- * which the session reads once every call completed), each key ONLY if the
- * key's live item there is still the
- * version that was dumped: the same item, the same CAS (every write of a
- * key, a container's member included, writes a new version of its item:
- * store/container.h) and the same expiry. A key that changed is dumped
- * again and sent again with REPLACE, at most MIG_TRIES times in all; then
- * MIGRATE answers "-ERR ..." naming the key, which stays here (the newest
- * version) while the target may hold an older copy. A key deleted (or
- * expired) here meanwhile is deleted on the target too: the next round
- * sends DEL (after ASKING in cluster mode) instead of a RESTORE, unless the
- * key is back by then (then it goes again, with REPLACE); these count as
- * tries as well.
+ * which the session reads once every call completed), each key ONLY if its
+ * live item there is still the version that was dumped: the same item, the
+ * same CAS (every write of a key, a container's member included, writes a
+ * new version of its item: store/container.h) and the same expiry. A key
+ * that changed is dumped again and sent again with REPLACE, at most
+ * MIG_TRIES times in all; then MIGRATE answers "-ERR ..." naming the key,
+ * which stays here (the newest version) while the target may hold an older
+ * copy. A key deleted (or expired) here meanwhile is deleted on the target
+ * too: the next round sends DEL (after ASKING in cluster mode) instead of a
+ * RESTORE, unless the key is back by then (then it goes again, with
+ * REPLACE); these count as tries as well.
  *
  * In cluster mode the keys of one MIGRATE are in one slot (cluster.c:
  * CROSSSLOT), hence one partition; MIGRATE runs on a slot being migrated or
