@@ -6,7 +6,8 @@
  * it) to check values, types and TTLs survive the trip. Strings, hashes and
  * sets with TTLs, NOKEY, COPY, REPLACE, KEYS, AUTH/AUTH2 and SELECT written,
  * the target's error reported as Redis does, a timeout, the cached
- * connection reused, a write racing the move making the key go again (with
+ * connection reused, a target whose MAC is not known yet (ARP first, then
+ * the SYN), a write racing the move making the key go again (with
  * REPLACE) rather than be deleted, and the counters. Keys "m*" live in a
  * second partition owned by a second worker lcore, reached through a real
  * mailbox the test serves by hand: their delete (and the racing write) runs
@@ -133,6 +134,30 @@ static void find_syn(void)
 	}
 }
 
+#define UNRES 0xC6120002u	/* 198.18.0.2: a target whose MAC the node does not know */
+static bool arp_for_unres, syn_to_unres;
+
+/* Among what the node sent: an ARP request for UNRES, a SYN to UNRES. */
+static void note_unres(void)
+{
+	for (unsigned k = 0; k < h.nsent; k++) {
+		const uint8_t *fr = rte_pktmbuf_mtod(h.sent[k], const uint8_t *);
+		const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)fr;
+		const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *)(eth + 1);
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+		const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)(ip + 1);
+
+		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) &&
+		    arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) &&
+		    arp->arp_data.arp_tip == rte_cpu_to_be_32(UNRES))
+			arp_for_unres = true;
+		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
+		    ip->next_proto_id == IPPROTO_TCP && ip->dst_addr == rte_cpu_to_be_32(UNRES) &&
+		    (th->tcp_flags & RTE_TCP_SYN_FLAG))
+			syn_to_unres = true;
+	}
+}
+
 /* Everything the node sent: to the target, the second client, the client; acks. */
 static void pump(void)
 {
@@ -142,6 +167,7 @@ static void pump(void)
 		mailbox_round();
 		rd_push_output(h.lc);
 		wc_net_flush(h.lc);
+		note_unres();
 		find_syn();
 		if (peer.dport)
 			dpc_take(&h, &peer);
@@ -560,6 +586,34 @@ static void deletes_one_owner_call_per_partition(void **state)
 	assert_int_equal(mst()->keys, keys + 7);
 }
 
+/*
+ * A target whose MAC is not known: the node asks for it (ARP) and sends no
+ * SYN into the void (TCP would resend it only after its 1 s RTO); the SYN
+ * leaves as soon as the ARP reply is in. Never answered: the timeout.
+ */
+static void unknown_target_mac_is_asked_for_first(void **state)
+{
+	uint8_t f[128];
+
+	(void)state;
+	EQ(CMD("SET", "u1", "v"), "+OK\r\n");
+	arp_for_unres = syn_to_unres = false;
+	EQ(CMD("MIGRATE", "198.18.0.2", "7003", "u1", "0", "1000"), "");
+	assert_true(arp_for_unres);
+	assert_false(syn_to_unres);
+	dp_input(&h, f, dp_arp(f, RTE_ARP_OP_REPLY, UNRES, DP_IP));
+	wc_mig_poll(h.lc);
+	wc_net_flush(h.lc);
+	note_unres();
+	assert_true(syn_to_unres);
+	h.lc->tcp->now_ms += 1001;
+	h.lc->tcp->now_us += 1001000;
+	wc_mig_poll(h.lc);
+	pump();
+	EQ(text(&cli), "-IOERR error or timeout connecting to the client\r\n");
+	EQ(CMD("EXISTS", "u1"), ":1\r\n");
+}
+
 static void connect_refused_and_bad_host(void **state)
 {
 	(void)state;
@@ -633,6 +687,7 @@ int main(void)
 		cmocka_unit_test(keys_of_another_lcore_are_deleted_on_their_owner),
 		cmocka_unit_test(deletes_one_owner_call_per_partition),
 		cmocka_unit_test(connect_refused_and_bad_host),
+		cmocka_unit_test(unknown_target_mac_is_asked_for_first),
 		cmocka_unit_test(counters_reach_the_control_plane),
 	};
 
