@@ -39,10 +39,10 @@ static int usage(const char *msg, const char *arg)
 	fprintf(stderr, msg, arg);
 	fprintf(stderr, "\nUsage: wirecachectl cluster create [ID...] | info | check | add-node ID | "
 		"del-node ID\n                    --etcd URL[,URL...] [--cluster-name NAME]\n"
-		"       wirecachectl cluster reshard --from ID --to ID --slots N [--pipeline 100]\n"
+		"       wirecachectl cluster reshard --from ID --to ID --slots N [--pipeline 1000]\n"
 		"                    [--batch 256] [--auth PW] [--netns NAME] --etcd URL...\n"
 		"       wirecachectl cluster rebalance [--use-empty-masters] [--weight ID=W]...\n"
-		"                    [--pipeline 100] [--batch 256] [--auth PW] [--netns NAME] "
+		"                    [--pipeline 1000] [--batch 256] [--auth PW] [--netns NAME] "
 		"--etcd URL...\n");
 	return 2;
 }

@@ -30,7 +30,7 @@ int ctl_cc_read_map(struct ctl_cc *c, struct cm_map *m, int64_t *rev);
 int ctl_cc_etcd_failed(const struct ctl_cc *c);
 
 /*
- * `cluster reshard --from ID --to ID --slots N [--pipeline 100] [--batch 256]
+ * `cluster reshard --from ID --to ID --slots N [--pipeline 1000] [--batch 256]
  * [--auth pw] [--netns NAME]` and `cluster rebalance [--use-empty-masters]
  * [--weight ID=W]... [same options]` (ctl_reshard.c): argv holds the words
  * after the subcommand. The exit status.

@@ -535,7 +535,7 @@ int main(int argc, char **argv)
 			       "  cluster create [ID...] | info | check | add-node ID | del-node ID\n"
 			       "      --etcd URL[,URL...] [--cluster-name NAME]\n"
 			       "                             the cluster's map in etcd ($WIRECACHE_ETCD)\n"
-			       "  cluster reshard --from ID --to ID --slots N [--pipeline 100] [--batch 256]\n"
+			       "  cluster reshard --from ID --to ID --slots N [--pipeline 1000] [--batch 256]\n"
 			       "      [--auth PW] [--netns NAME]   move slots and their keys, live\n"
 			       "  cluster rebalance [--use-empty-masters] [--weight ID=W]... [same options]\n"
 			       "                             even out the masters' slots, live\n\n"

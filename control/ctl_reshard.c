@@ -8,7 +8,8 @@
  *   2. over RESP to the source's announced address, pipelined: CLUSTER
  *      GETKEYSINSLOT s <pipeline> for up to 64 slots per write, then for each
  *      slot that listed keys MIGRATE dst-ip dst-port "" 0 5000 REPLACE
- *      [AUTH pw] KEYS k..., again until no slot lists any; then CLUSTER
+ *      [AUTH pw] KEYS k..., those of the 64 slots in one write too (the
+ *      source runs them back to back), again until no slot lists any; then CLUSTER
  *      COUNTKEYSINSLOT s for every slot of the batch (256 per write) must
  *      be 0 (a slot that still counts keys goes round again);
  *   3. one etcd transaction gives the batch to the target (SETSLOT NODE:
@@ -70,7 +71,7 @@ static int usage(const char *msg, const char *arg)
 	fprintf(stderr, "wirecachectl cluster: ");
 	fprintf(stderr, msg, arg);
 	fprintf(stderr, "\nUsage: wirecachectl cluster reshard --from ID --to ID --slots N "
-		"[--pipeline 100] [--batch 256]\n                    [--auth PW] [--netns NAME] "
+		"[--pipeline 1000] [--batch 256]\n                    [--auth PW] [--netns NAME] "
 		"--etcd URL[,URL...] [--cluster-name NAME]\n       wirecachectl cluster rebalance "
 		"[--use-empty-masters] [--weight ID=W]... [same options]\n");
 	return 2;
@@ -268,14 +269,16 @@ static bool is_status(const struct respc_reply *r, const char *s)
 	return r->type == RESPC_STATUS && strcmp(r->str, s) == 0;
 }
 
-/* MIGRATE the keys listed in r (slot s) from the source to dst. 0, or 1 (printed). */
-static int migrate_keys(struct rs *rs, struct respc *rc, const struct cm_node *src,
-			const struct cm_node *dst, unsigned s, const struct respc_reply *r)
+/*
+ * Queue MIGRATE of the keys listed in r (one slot) from the source to dst
+ * on rc (sent by the next respc_flush). 0, or 1 (printed).
+ */
+static int migrate_append(struct rs *rs, struct respc *rc, const struct cm_node *dst,
+			  const struct respc_reply *r)
 {
 	char port[8];
 	const char **argv = calloc(r->n + 12, sizeof(*argv));
 	size_t *lens = calloc(r->n + 12, sizeof(*lens));
-	struct respc_reply mr;
 	int argc = 0, ret = 0;
 
 	if (!argv || !lens) {
@@ -308,23 +311,55 @@ static int migrate_keys(struct rs *rs, struct respc *rc, const struct cm_node *s
 		argv[argc] = r->elem[i].str ? r->elem[i].str : "";
 		lens[argc++] = r->elem[i].len;
 	}
-	if (respc_call(rc, &mr, argc, argv, lens) != 0) {
-		fprintf(stderr, "wirecachectl: node %s (%s:%u): MIGRATE of slot %u to %s:%u: "
-			"%s\n", src->id, src->ip, src->port, s, dst->ip, dst->port, rc->err);
+	if (respc_append(rc, argc, argv, lens) != 0) {
+		fprintf(stderr, "wirecachectl: MIGRATE to %s:%u: %s\n", dst->ip, dst->port,
+			rc->err);
 		ret = 1;
-	} else if (!is_status(&mr, "OK") && !is_status(&mr, "NOKEY")) {
-		fprintf(stderr, "wirecachectl: node %s (%s:%u): MIGRATE of slot %u to %.8s "
-			"(%s:%u) failed: %s\n", src->id, src->ip, src->port, s, dst->id,
-			dst->ip, dst->port, mr.type == RESPC_ERROR ? mr.str
-								: "an unexpected reply");
-		ret = 1;
-	} else {
-		rs->keys += r->n;
 	}
-	respc_reply_free(&mr);
 	free(argv);
 	free(lens);
 	return ret;
+}
+
+/*
+ * Send the n MIGRATEs queued on rc (slots[i], nkeys[i] keys each) and read
+ * their replies in order: the source runs them back to back, with no round
+ * trip to us in between. 0, or 1 (the first failure printed).
+ */
+static int migrate_replies(struct rs *rs, struct respc *rc, const struct cm_node *src,
+			   const struct cm_node *dst, const unsigned *slots, const size_t *nkeys,
+			   unsigned n)
+{
+	if (n && respc_flush(rc) != 0) {
+		fprintf(stderr, "wirecachectl: node %s (%s:%u): MIGRATE of slot %u to %s:%u: "
+			"%s\n", src->id, src->ip, src->port, slots[0], dst->ip, dst->port, rc->err);
+		return 1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct respc_reply mr;
+		int bad = 0;
+
+		if (respc_read(rc, &mr) != 0) {
+			fprintf(stderr, "wirecachectl: node %s (%s:%u): MIGRATE of slot %u to %s:%u: "
+				"%s\n", src->id, src->ip, src->port, slots[i], dst->ip, dst->port,
+				rc->err);
+			return 1;
+		}
+		if (!is_status(&mr, "OK") && !is_status(&mr, "NOKEY")) {
+			fprintf(stderr, "wirecachectl: node %s (%s:%u): MIGRATE of slot %u to %.8s "
+				"(%s:%u) failed: %s\n", src->id, src->ip, src->port, slots[i],
+				dst->id, dst->ip, dst->port,
+				mr.type == RESPC_ERROR ? mr.str : "an unexpected reply");
+			bad = 1;
+		} else {
+			rs->keys += nkeys[i];
+			progress(rs, false);
+		}
+		respc_reply_free(&mr);
+		if (bad)
+			return 1;
+	}
+	return 0;
 }
 
 #define RS_GET_PIPE 64		/* GETKEYSINSLOT per pipelined round */
@@ -397,10 +432,13 @@ static int empty_batch(struct rs *rs, struct respc *rc, const struct cm_node *sr
 
 			for (unsigned c = 0; c < ntodo; c += RS_GET_PIPE) {
 				unsigned k = ntodo - c < RS_GET_PIPE ? ntodo - c : RS_GET_PIPE;
+				unsigned mslot[RS_GET_PIPE], nmig = 0;
+				size_t mkeys[RS_GET_PIPE];
 				int bad = 0;
 
 				if (pipe_slots(rc, src, "GETKEYSINSLOT", todo + c, k, cnt, r) != 0)
 					goto out;
+				/* one MIGRATE per slot that listed keys, all in one write */
 				for (unsigned i = 0; i < k; i++) {
 					if (!bad && r[i].type != RESPC_ARRAY) {
 						fprintf(stderr, "wirecachectl: node %s (%s:%u): CLUSTER "
@@ -410,15 +448,15 @@ static int empty_batch(struct rs *rs, struct respc *rc, const struct cm_node *sr
 										 : "an unexpected reply");
 						bad = 1;
 					} else if (!bad && r[i].n) {
-						bad = migrate_keys(rs, rc, src, dst, todo[c + i], &r[i]);
+						bad = migrate_append(rs, rc, dst, &r[i]);
+						mslot[nmig] = todo[c + i];
+						mkeys[nmig++] = r[i].n;
 						next[nnext] = todo[c + i];
 						nidx[nnext++] = idx[c + i];
-						if (!bad)
-							progress(rs, false);
 					}
 					respc_reply_free(&r[i]);
 				}
-				if (bad)
+				if (bad || migrate_replies(rs, rc, src, dst, mslot, mkeys, nmig) != 0)
 					goto out;
 			}
 			memcpy(todo, next, nnext * sizeof(*todo));
@@ -677,7 +715,7 @@ static int num_arg(const char *opt, const char *v, unsigned lo, unsigned hi, uns
 
 int ctl_reshard_main(struct ctl_cc *c, bool rebal, int argc, char **argv)
 {
-	struct rs rs = { .c = c, .pipeline = 100, .batch = 256 };
+	struct rs rs = { .c = c, .pipeline = 1000, .batch = 256 };
 	const char *from = NULL, *to = NULL;
 	unsigned slots = 0, nwt = 0;
 	bool have_slots = false, use_empty = false;

@@ -103,8 +103,10 @@ struct wc_lcore {
 	/* the last neighbour looked up, for this clock second */
 	uint32_t memo_ip, memo_now, memo_gen;
 	struct rte_ether_addr memo_mac;
-	/* idle back-off */
-	unsigned idle;
+	/* idle back-off (lcore.c) */
+	unsigned idle;			/* idle passes in a row */
+	bool dozing;			/* past the spin: sleeps between passes */
+	uint64_t idle_tsc;		/* when this idle stretch began */
 	uint64_t loops;
 } __rte_cache_aligned;
 

@@ -25,19 +25,21 @@
  * after a timeout). A payload bigger than the target's proto-max-bulk-len
  * or --max-value is refused by the target: its error is reported as above.
  *
- * The delete never loses a write that raced the move. A key the target
- * accepted is deleted here by an owner call (its partition's owner, maybe
- * another lcore, as DEL does) ONLY if the key's live item there is still the
- * version that was dumped: the same item, the same CAS (every write of a
- * key, a container's member included, writes a new version of its item:
- * store/container.h) and the same expiry. A key that changed is dumped
- * again and sent again with REPLACE, at most MIG_TRIES times in all; then
- * MIGRATE answers "-ERR ..." naming the key, which stays here (the newest
- * version) while the target may hold an older copy. A key deleted (or
- * expired) here meanwhile is deleted on the target too: the next round
- * sends DEL (after ASKING in cluster mode) instead of a RESTORE, unless the
- * key is back by then (then it goes again, with REPLACE); these count as
- * tries as well.
+ * The delete never loses a write that raced the move. The keys the target
+ * accepted in a round are deleted here by one owner call per partition
+ * (its owner, maybe another lcore, as DEL does; the calls of a round are in
+ * flight together, and each notes its keys' outcomes in their own entries,
+ * which the session reads once every call completed), each key ONLY if its
+ * live item there is still the version that was dumped: the same item, the
+ * same CAS (every write of a key, a container's member included, writes a
+ * new version of its item: store/container.h) and the same expiry. A key
+ * that changed is dumped again and sent again with REPLACE, at most
+ * MIG_TRIES times in all; then MIGRATE answers "-ERR ..." naming the key,
+ * which stays here (the newest version) while the target may hold an older
+ * copy. A key deleted (or expired) here meanwhile is deleted on the target
+ * too: the next round sends DEL (after ASKING in cluster mode) instead of a
+ * RESTORE, unless the key is back by then (then it goes again, with
+ * REPLACE); these count as tries as well.
  *
  * In cluster mode the keys of one MIGRATE are in one slot (cluster.c:
  * CROSSSLOT), hence one partition; MIGRATE runs on a slot being migrated or
@@ -77,6 +79,8 @@ struct mig_key {
 	uint8_t st, tries;
 	bool gone;			/* deleted here after the target took it: DEL it there */
 	bool sent_del;			/* this round carries DEL for it */
+	uint8_t del;			/* DEL_*: what its partition's owner did (delete_accepted) */
+	uint16_t part;			/* its partition (index), for the deletes */
 	uint32_t rep;			/* its reply in the round (the last, with ASKING) */
 };
 
@@ -87,7 +91,7 @@ struct mig_state {
 	uint32_t ip;
 	uint16_t port;
 	bool copy, replace, cluster;
-	bool io_retried, del_wait, auth_err;
+	bool io_retried, del_calls, auth_err;
 	uint8_t io;			/* enum wc_mig_io that ended it, 0: none */
 	bool timed_out;
 	int64_t db, timeout;
@@ -99,7 +103,7 @@ struct mig_state {
 	uint32_t nsent, npro;		/* keys and AUTH/SELECT written this round */
 	uint32_t nrep;			/* replies due this round */
 	bool select_sent;
-	uint32_t del_i;
+	uint32_t del_i;			/* the next partition to call on for the deletes */
 	int64_t changed;		/* the key that kept changing (index), -1: none */
 	bool target_err, nomem;
 	struct wc_mig_conn *m;
@@ -383,39 +387,53 @@ static enum rd_res write_round(struct rd_session *s, struct mig_state *st, struc
 
 /* ---- deleting what the target took ---- */
 
-static void del_owner(struct rd_owner *o)
+/* Key k (accepted, in o's partition): deleted if unchanged since dumped. */
+static uint8_t del_one(struct rd_owner *o, const struct mig_key *k)
 {
-	const struct mig_job *j = rd_job_const(o->s);
-	const struct mig_key *k = &j->st->keys[o->arg0];
 	const struct resp_arg *a = rd_arg(o->s, k->arg);
 	uint64_t h = wc_hash(a->u.p, a->len);
 	struct wc_item *it = wc_kv_find(o->part, o->ctx, a->u.p, a->len, h);
 	uint32_t exptime, ms;
 
-	if (!it) {
-		o->acc = DEL_GONE;
-		return;
-	}
+	if (!it)
+		return DEL_GONE;
 	wc_kv_expiry(it, &exptime, &ms);
 	if (it != k->it || wc_owner_cas(o->part, it) != k->cas || exptime != k->exptime ||
-	    ms != k->exp_ms) {
-		o->acc = DEL_CHANGED;	/* written since it was dumped: the target's copy is old */
-		return;
-	}
+	    ms != k->exp_ms)
+		return DEL_CHANGED;	/* written since it was dumped: the target's copy is old */
 	if (rd_obj_delete(o->part, o->ctx, a->u.p, a->len, h))
 		rd_keyev_emit(o, RD_EV_DEL, a->u.p, a->len);
-	o->acc = DEL_DONE;
+	return DEL_DONE;
 }
 
-/* What the owner call for key i said. */
-static void del_result(struct mig_state *st, uint32_t i, int64_t acc)
+/*
+ * On partition arg0's owner: every key of the round the target accepted
+ * there. Each outcome goes into the key's own entry (del), which only this
+ * call writes; the session reads them after every call of the round completed.
+ */
+static void del_owner(struct rd_owner *o)
+{
+	const struct mig_job *j = rd_job_const(o->s);
+	struct mig_state *st = j->st;
+
+	for (uint32_t i = 0; i < st->nkeys; i++) {
+		struct mig_key *k = &st->keys[i];
+
+		if (k->st == K_ACCEPTED && k->part == o->arg0)
+			k->del = del_one(o, k);
+	}
+}
+
+/* What the owner did with key i. */
+static void del_result(struct mig_state *st, uint32_t i)
 {
 	struct mig_key *k = &st->keys[i];
+	uint8_t r = k->del;
 
 	k->st = K_DONE;
-	if (acc != DEL_CHANGED && acc != DEL_GONE)
+	if (r != DEL_CHANGED && r != DEL_GONE)
 		return;
-	k->gone = acc == DEL_GONE;
+	k->gone = r == DEL_GONE;
 	if (++k->tries >= MIG_TRIES) {
 		if (st->changed < 0)
 			st->changed = i;
@@ -424,37 +442,58 @@ static void del_result(struct mig_state *st, uint32_t i, int64_t acc)
 	k->st = K_TODO;	/* dumped and sent again, with REPLACE (or deleted there) */
 }
 
-/* RD_DONE: every accepted key handled; else the call in flight or the mailbox full. */
+/*
+ * Delete what the target accepted this round: one owner call per partition
+ * holding such keys, all in flight together. RD_DONE: every accepted key
+ * handled; RD_PENDING: calls in flight (re-entered when all completed);
+ * RD_BUSY: the mailbox is full (re-entered to send the rest).
+ */
 static enum rd_res delete_accepted(struct rd_session *s, struct mig_state *st)
 {
-	if (st->del_wait) {
-		st->del_wait = false;
-		del_result(st, st->del_i, s->acc);
-		st->del_i++;
-	}
-	for (; st->del_i < st->nkeys; st->del_i++) {
-		struct mig_key *k = &st->keys[st->del_i];
-		const struct resp_arg *a = rd_arg(s, k->arg);
-		struct rd_route rt;
-		enum rd_res r;
+	const struct wc_app *app = rd_lcore(s)->app;
 
-		if (k->st != K_ACCEPTED)
-			continue;
-		if (st->copy) {
-			k->st = K_DONE;
-			continue;
-		}
-		rd_route_key(s, a->u.p, a->len, &rt);
-		s->acc = 0;
-		r = rd_call(s, &rt, del_owner, false, st->del_i, a->u.p, a->len);
-		if (r == RD_BUSY)
-			return r;
-		if (r == RD_PENDING) {
-			st->del_wait = true;
-			return r;
-		}
-		del_result(st, st->del_i, s->acc);
+	if (st->copy) {
+		for (uint32_t i = 0; i < st->nkeys; i++)
+			if (st->keys[i].st == K_ACCEPTED)
+				st->keys[i].st = K_DONE;
+		return RD_DONE;
 	}
+	if (!st->del_calls) {
+		st->del_calls = true;
+		st->del_i = 0;
+		for (uint32_t i = 0; i < st->nkeys; i++) {
+			struct mig_key *k = &st->keys[i];
+			const struct resp_arg *a = rd_arg(s, k->arg);
+			struct rd_route rt;
+
+			if (k->st != K_ACCEPTED)
+				continue;
+			rd_route_key(s, a->u.p, a->len, &rt);
+			k->part = rt.part_idx;
+			k->del = 0;
+		}
+	}
+	for (; st->del_i < app->nparts; st->del_i++) {
+		const struct mig_key *first = NULL;
+		const struct resp_arg *a;
+		struct rd_route rt;
+
+		for (uint32_t i = 0; i < st->nkeys && !first; i++)
+			if (st->keys[i].st == K_ACCEPTED && st->keys[i].part == st->del_i)
+				first = &st->keys[i];
+		if (!first)
+			continue;
+		a = rd_arg(s, first->arg);
+		rd_route_key(s, a->u.p, a->len, &rt);
+		if (rd_call(s, &rt, del_owner, false, st->del_i, a->u.p, a->len) == RD_BUSY)
+			return RD_BUSY;	/* (the calls out complete meanwhile) */
+	}
+	if (rd_calls_out(s))
+		return RD_PENDING;
+	for (uint32_t i = 0; i < st->nkeys; i++)
+		if (st->keys[i].st == K_ACCEPTED)
+			del_result(st, i);
+	st->del_calls = false;
 	return RD_DONE;
 }
 
@@ -489,8 +528,7 @@ static void take_replies(struct rd_session *s, struct mig_state *st, struct wc_m
 	}
 	if (m->io == WC_MIG_IO_OK && !st->target_err && st->select_sent)
 		m->last_db = st->db;
-	st->del_i = 0;
-	st->del_wait = false;
+	st->del_calls = false;
 }
 
 static void reply(struct rd_session *s, struct mig_state *st)

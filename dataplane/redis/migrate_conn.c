@@ -9,6 +9,7 @@
 
 #include "core/app.h"
 #include "core/port.h"
+#include "net/net.h"
 #include "net/tcp_impl.h"
 #include "redis/migrate_conn.h"
 
@@ -150,7 +151,8 @@ void wc_mig_close(struct wc_lcore *lc, struct wc_mig_conn *m)
 		wc_tcp_reset_conn(lc, c);	/* (its close hook finds it detached) */
 }
 
-static bool open_conn(struct wc_lcore *lc, struct wc_mig_conn *m)
+/* The SYN, from a local port whose replies come back to this lcore. */
+static bool connect_now(struct wc_lcore *lc, struct wc_mig_conn *m)
 {
 	struct wc_mig_lc *L = lc->mig;
 	int port = wc_app_port_for(lc->app, m->ip);
@@ -175,6 +177,25 @@ static bool open_conn(struct wc_lcore *lc, struct wc_mig_conn *m)
 	return true;
 }
 
+/*
+ * Connect, or first learn the target's MAC: TCP drops a segment for an
+ * unresolved neighbour and retransmits it after its RTO (1 s for a SYN), so
+ * the SYN waits (WC_MIG_RESOLVING) until the ARP reply is in: wc_mig_poll.
+ */
+static bool open_conn(struct wc_lcore *lc, struct wc_mig_conn *m)
+{
+	int port = wc_app_port_for(lc->app, m->ip);
+	struct rte_ether_addr mac;
+
+	m->c = NULL;
+	m->last_db = -1;
+	if (wc_lcore_neigh(lc, m->ip, &mac))
+		return connect_now(lc, m);
+	wc_arp_probe(lc, port < 0 ? 0 : (unsigned)port, m->ip);
+	m->state = WC_MIG_RESOLVING;
+	return true;
+}
+
 struct wc_mig_conn *wc_mig_get(struct wc_lcore *lc, uint32_t ip, uint16_t port,
 			       uint32_t timeout_ms)
 {
@@ -193,8 +214,10 @@ struct wc_mig_conn *wc_mig_get(struct wc_lcore *lc, uint32_t ip, uint16_t port,
 		}
 		if (m->s)
 			continue;	/* another MIGRATE of this lcore uses it */
-		if (m->ip == ip && m->port == port && m->c && !m->c->app_closed &&
-		    (m->c->state == TCP_ESTABLISHED || m->c->state == TCP_SYN_SENT)) {
+		if (m->ip == ip && m->port == port &&
+		    (m->state == WC_MIG_RESOLVING ||
+		     (m->c && !m->c->app_closed &&
+		      (m->c->state == TCP_ESTABLISHED || m->c->state == TCP_SYN_SENT)))) {
 			m->last_use_ms = lc->tcp->now_ms;
 			return m;
 		}
@@ -234,11 +257,11 @@ bool wc_mig_wait(struct wc_lcore *lc, struct wc_mig_conn *m, struct rd_session *
 	m->timeout_ms = timeout_ms;
 	m->deadline_ms = lc->tcp->now_ms + timeout_ms;
 	m->last_use_ms = lc->tcp->now_ms;
-	if (!c) {
+	if (!c && !(m->state == WC_MIG_RESOLVING && want == 0)) {
 		m->io = WC_MIG_IO_CONNECT;
 		return false;
 	}
-	if (c->state != TCP_SYN_SENT) {
+	if (c && c->state != TCP_SYN_SENT) {
 		wc_tcp_out_commit(c);
 		if (c->out.failed) {
 			m->io = WC_MIG_IO_WRITE;
@@ -248,9 +271,27 @@ bool wc_mig_wait(struct wc_lcore *lc, struct wc_mig_conn *m, struct rd_session *
 	}
 	m->s = s;
 	s->pending++;
-	if (c->state != TCP_SYN_SENT)
+	if (c && c->state != TCP_SYN_SENT)
 		wc_tcp_output(lc, c);
 	return true;
+}
+
+/* A connection waiting for its target's MAC: the SYN goes once it is known. */
+static unsigned resolve_poll(struct wc_lcore *lc, struct wc_mig_conn *m)
+{
+	int port = wc_app_port_for(lc->app, m->ip);
+	struct rte_ether_addr mac;
+
+	if (!wc_lcore_neigh(lc, m->ip, &mac)) {
+		wc_arp_probe(lc, port < 0 ? 0 : (unsigned)port, m->ip);	/* (once a second) */
+		return 0;
+	}
+	if (!connect_now(lc, m)) {
+		m->state = WC_MIG_NONE;
+		if (m->s)
+			finish(lc, m, WC_MIG_IO_CONNECT);
+	}
+	return 1;
 }
 
 unsigned wc_mig_poll(struct wc_lcore *lc)
@@ -282,6 +323,9 @@ unsigned wc_mig_poll(struct wc_lcore *lc)
 			work++;
 			finish(lc, m, connecting ? WC_MIG_IO_CONNECT
 					     : unwritten ? WC_MIG_IO_WRITE : WC_MIG_IO_READ);
+		} else if (m->state == WC_MIG_RESOLVING && (m->s || now - m->last_use_ms <=
+								       WC_MIG_IDLE_MS)) {
+			work += resolve_poll(lc, m);
 		} else if (!m->s && now - m->last_use_ms > WC_MIG_IDLE_MS) {
 			struct wc_tcb *c = m->c;
 

@@ -10,6 +10,8 @@
  * Local ports come from a range of this lcore (WC_MIG_LPORT_BASE +
  * WC_MIG_LPORT_SPAN * lcore), below the node links' range (cluster/link.h),
  * chosen so the target's segments come back to this lcore's queue (RSS).
+ * A target whose MAC is not known yet is asked for it (ARP) first, and the
+ * SYN leaves when the reply is in, not after TCP's 1 s retransmission.
  *
  * A session that writes commands on a connection then waits for their
  * replies without holding the lcore: it counts one call in flight
@@ -38,7 +40,8 @@ struct mc_out;
 #define WC_MIG_LPORT_SPAN 256
 #define WC_MIG_ERR_MAX 256		/* the first error line kept (bytes) */
 
-enum wc_mig_state { WC_MIG_NONE = 0, WC_MIG_CONNECTING, WC_MIG_UP };
+/* RESOLVING: the target's MAC is being asked for (ARP); the SYN follows. */
+enum wc_mig_state { WC_MIG_NONE = 0, WC_MIG_RESOLVING, WC_MIG_CONNECTING, WC_MIG_UP };
 
 /* What ended a wait. */
 enum wc_mig_io {

@@ -9,8 +9,9 @@
  * key moved with AUTH, pipelines of 100), a source that cannot be reached
  * (exit 1, the batch left open, resumed by the next reshard), rebalance to
  * equal shares, del-node refused during a move, a batch of mostly-empty
- * slots moved in few round trips (GETKEYSINSLOT and COUNTKEYSINSLOT
- * pipelined: the fake counts buffers and commands), a slot that counts keys
+ * slots moved in few round trips (GETKEYSINSLOT, the MIGRATEs of its slots
+ * and COUNTKEYSINSLOT pipelined: the fake counts buffers and commands; the
+ * default of 1000 keys per MIGRATE), a slot that counts keys
  * GETKEYSINSLOT does not list (goes round again; 100 rounds at most), and
  * etcd unreachable.
  */
@@ -50,7 +51,7 @@ struct fnode {
 	long long migrate_bytes;
 	unsigned migrates, migrates_with_auth, max_keys_per_migrate;
 	/* round trips: buffers received on RESP connections, commands, most in one buffer */
-	unsigned recvs, cmds, max_cmds_per_recv;
+	unsigned recvs, cmds, max_cmds_per_recv, max_migrates_per_recv;
 	int hide_slot;			/* GETKEYSINSLOT lists none of it hide_left more times */
 	unsigned hide_left;
 };
@@ -182,12 +183,16 @@ static void command(struct fnode *n, int fd, int argc, char **argv)
 /* Run every complete RESP command in conn k's buffer (pipelined ones too). */
 static void resp_input(struct fnode *n, int k)
 {
+	unsigned migrates0 = n->migrates;
+
 	for (unsigned done = 0;; done++) {
 		char *p = n->in[k], *end = p + n->inlen[k], *argv[1100], *nl;
 		int argc, i;
 
 		if (done > n->max_cmds_per_recv)
 			n->max_cmds_per_recv = done;
+		if (n->migrates - migrates0 > n->max_migrates_per_recv)
+			n->max_migrates_per_recv = n->migrates - migrates0;
 		if (p >= end || *p != '*' || !(nl = memchr(p, '\n', (size_t)(end - p))))
 			return;
 		argc = atoi(p + 1);
@@ -384,7 +389,8 @@ static void reshard(void **state)
 	put_map();
 
 	/* 4 slots A -> B in batches of 2: each batch 2 epochs; keys moved 100 at a time, with AUTH */
-	assert_int_equal(ctl("reshard --from aaaa --to " ID_B " --slots 4 --batch 2 --auth pw"), 0);
+	assert_int_equal(ctl("reshard --from aaaa --to " ID_B " --slots 4 --batch 2 --auth pw "
+			     "--pipeline 100"), 0);
 	read_map(&m);
 	assert_int_equal(m.epoch, 5);
 	for (unsigned s = 0; s < 4; s++)
@@ -454,12 +460,14 @@ static void reshard(void **state)
 	}
 	/*
 	 * a batch of mostly-empty slots takes few round trips: 256 slots, keys in
-	 * 0, 1, 5. Commands: AUTH; GETKEYSINSLOT 256 + 3 + 1 + 1 (slot 1 lists
-	 * 100, 100, 50, none); MIGRATE 5; COUNTKEYSINSLOT 256. Writes: 1 + 4 + 3
-	 * + 5 + 1 (slot by slot, it was over 500)
+	 * 0, 1, 5 (3, 250, 1). Commands: AUTH; GETKEYSINSLOT 256 + 3 (up to 1000
+	 * keys each by default: slot 1 lists its 250 at once, then none); MIGRATE
+	 * 3, in one write; COUNTKEYSINSLOT 256. Writes: 1 + 4 + 1 + 1 + 1 (slot by
+	 * slot, it was over 500)
 	 */
 	pthread_mutex_lock(&fmu);
 	nodes[0].recvs = nodes[0].cmds = nodes[0].max_cmds_per_recv = nodes[0].migrates = 0;
+	nodes[0].max_keys_per_migrate = nodes[0].max_migrates_per_recv = 0;
 	pthread_mutex_unlock(&fmu);
 	assert_int_equal(ctl("reshard --from aaaa --to bbbb --slots 256 --auth pw"), 0);
 	read_map(&m);
@@ -469,8 +477,10 @@ static void reshard(void **state)
 	pthread_mutex_lock(&fmu);
 	assert_int_equal(count_keys(&nodes[0], -1), 0);
 	assert_int_equal(count_keys(&nodes[1], -1), 254);
-	assert_int_equal(nodes[0].migrates, 5);
-	assert_int_equal(nodes[0].cmds, 1 + 261 + 5 + 256);
+	assert_int_equal(nodes[0].migrates, 3);
+	assert_int_equal(nodes[0].max_keys_per_migrate, 250);
+	assert_int_equal(nodes[0].max_migrates_per_recv, 3);
+	assert_int_equal(nodes[0].cmds, 1 + 259 + 3 + 256);
 	assert_in_range(nodes[0].recvs, 5, 24);
 	assert_in_range(nodes[0].max_cmds_per_recv, 64, 256);
 	pthread_mutex_unlock(&fmu);

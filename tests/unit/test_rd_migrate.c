@@ -6,11 +6,12 @@
  * it) to check values, types and TTLs survive the trip. Strings, hashes and
  * sets with TTLs, NOKEY, COPY, REPLACE, KEYS, AUTH/AUTH2 and SELECT written,
  * the target's error reported as Redis does, a timeout, the cached
- * connection reused, a write racing the move making the key go again (with
+ * connection reused, a target whose MAC is not known yet (ARP first, then
+ * the SYN), a write racing the move making the key go again (with
  * REPLACE) rather than be deleted, and the counters. Keys "m*" live in a
  * second partition owned by a second worker lcore, reached through a real
  * mailbox the test serves by hand: their delete (and the racing write) runs
- * on that owner.
+ * on that owner, one call for all of a round's keys there.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,6 +39,7 @@ static bool syn_seen, no_accept;
 static uint32_t syn_seq;
 
 static struct wc_lcore *lc1;	/* the second worker: owns partition 1 */
+static unsigned served;		/* requests lc1's mailbox ran */
 
 /* Keys of this one's slot live in partition 1, on lc1. */
 static void route_to_remote(const char *key)
@@ -81,7 +83,7 @@ static void mailbox_round(void)
 	struct wc_mbox_req *done[32];
 	unsigned n;
 
-	wc_mbox_serve(h.app.mbox, 1, &lc1->ctx, 64);
+	served += wc_mbox_serve(h.app.mbox, 1, &lc1->ctx, 64);
 	n = wc_mbox_collect(h.app.mbox, 0, done, 32);
 	for (unsigned i = 0; i < n; i++)
 		wc_rd_tcp_complete(h.lc, done[i]);
@@ -132,6 +134,30 @@ static void find_syn(void)
 	}
 }
 
+#define UNRES 0xC6120002u	/* 198.18.0.2: a target whose MAC the node does not know */
+static bool arp_for_unres, syn_to_unres;
+
+/* Among what the node sent: an ARP request for UNRES, a SYN to UNRES. */
+static void note_unres(void)
+{
+	for (unsigned k = 0; k < h.nsent; k++) {
+		const uint8_t *fr = rte_pktmbuf_mtod(h.sent[k], const uint8_t *);
+		const struct rte_ether_hdr *eth = (const struct rte_ether_hdr *)fr;
+		const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *)(eth + 1);
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+		const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)(ip + 1);
+
+		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) &&
+		    arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) &&
+		    arp->arp_data.arp_tip == rte_cpu_to_be_32(UNRES))
+			arp_for_unres = true;
+		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
+		    ip->next_proto_id == IPPROTO_TCP && ip->dst_addr == rte_cpu_to_be_32(UNRES) &&
+		    (th->tcp_flags & RTE_TCP_SYN_FLAG))
+			syn_to_unres = true;
+	}
+}
+
 /* Everything the node sent: to the target, the second client, the client; acks. */
 static void pump(void)
 {
@@ -141,6 +167,7 @@ static void pump(void)
 		mailbox_round();
 		rd_push_output(h.lc);
 		wc_net_flush(h.lc);
+		note_unres();
 		find_syn();
 		if (peer.dport)
 			dpc_take(&h, &peer);
@@ -520,6 +547,73 @@ static void keys_of_another_lcore_are_deleted_on_their_owner(void **state)
 	assert_int_equal(mst()->keys, keys + 3);
 }
 
+/*
+ * The deletes of a round: one owner call per partition, however many of its
+ * keys the target took; of those, one written there meanwhile goes again
+ * (REPLACE), one deleted there meanwhile is deleted on the target, the
+ * others are gone here. The local partition's keys are deleted inline.
+ */
+static void deletes_one_owner_call_per_partition(void **state)
+{
+	uint64_t keys = mst()->keys;
+
+	(void)state;
+	route_to_remote("m3");
+	route_to_remote("m4");
+	route_to_remote("m5");
+	route_to_remote("m6");
+	EQ(CMD("MSET", "m3", "a", "m4", "b", "m5", "c", "m6", "d", "l1", "x", "l2", "y"),
+	   "+OK\r\n");
+	EQ(CMD("MIGRATE", "198.18.0.1", "7000", "", "0", "1000", "KEYS", "m3", "l1", "m4", "m5",
+	       "l2", "m6"), "");
+	assert_int_equal(count_cmds(pbuf, peer.n), 6);	/* (db 0 known on this connection) */
+	EQ(CMD2("SET", "m4", "changed"), "+OK\r\n");
+	EQ(CMD2("DEL", "m5"), ":1\r\n");
+	served = 0;
+	target_says("+OK\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n");
+	assert_int_equal(served, 1);	/* m3, m4, m5, m6: one call on their owner */
+	EQ(text(&cli), "");
+	/* the next round: m4 again, with REPLACE; m5 deleted there */
+	assert_int_equal(count_cmds(pbuf, peer.n), 2);
+	assert_true(has(pbuf, peer.n, "*5\r\n$7\r\nRESTORE\r\n$2\r\nm4\r\n"));
+	assert_true(has(pbuf, peer.n, "changed"));
+	assert_true(has(pbuf, peer.n, "*2\r\n$3\r\nDEL\r\n$2\r\nm5\r\n"));
+	served = 0;
+	target_says("+OK\r\n:1\r\n");
+	assert_int_equal(served, 1);	/* m4 */
+	EQ(text(&cli), "+OK\r\n");
+	EQ(CMD("EXISTS", "m3", "m4", "m5", "m6", "l1", "l2"), ":0\r\n");
+	assert_int_equal(mst()->keys, keys + 7);
+}
+
+/*
+ * A target whose MAC is not known: the node asks for it (ARP) and sends no
+ * SYN into the void (TCP would resend it only after its 1 s RTO); the SYN
+ * leaves as soon as the ARP reply is in. Never answered: the timeout.
+ */
+static void unknown_target_mac_is_asked_for_first(void **state)
+{
+	uint8_t f[128];
+
+	(void)state;
+	EQ(CMD("SET", "u1", "v"), "+OK\r\n");
+	arp_for_unres = syn_to_unres = false;
+	EQ(CMD("MIGRATE", "198.18.0.2", "7003", "u1", "0", "1000"), "");
+	assert_true(arp_for_unres);
+	assert_false(syn_to_unres);
+	dp_input(&h, f, dp_arp(f, RTE_ARP_OP_REPLY, UNRES, DP_IP));
+	wc_mig_poll(h.lc);
+	wc_net_flush(h.lc);
+	note_unres();
+	assert_true(syn_to_unres);
+	h.lc->tcp->now_ms += 1001;
+	h.lc->tcp->now_us += 1001000;
+	wc_mig_poll(h.lc);
+	pump();
+	EQ(text(&cli), "-IOERR error or timeout connecting to the client\r\n");
+	EQ(CMD("EXISTS", "u1"), ":1\r\n");
+}
+
 static void connect_refused_and_bad_host(void **state)
 {
 	(void)state;
@@ -591,7 +685,9 @@ int main(void)
 		cmocka_unit_test(timeout_and_protocol_error_close_the_connection),
 		cmocka_unit_test(racing_write_sends_the_key_again),
 		cmocka_unit_test(keys_of_another_lcore_are_deleted_on_their_owner),
+		cmocka_unit_test(deletes_one_owner_call_per_partition),
 		cmocka_unit_test(connect_refused_and_bad_host),
+		cmocka_unit_test(unknown_target_mac_is_asked_for_first),
 		cmocka_unit_test(counters_reach_the_control_plane),
 	};
 
