@@ -12,7 +12,7 @@
  * milliseconds (0: none) and its value in DUMP's encoding (dump.h: the
  * encoder DUMP uses; a string memcached set with flags adds MCFLAGS n,
  * wirecache's own RESTORE option, which Redis would refuse), up to
- * MIG_ROUND_BYTES per round (at least one key,
+ * MIG_ROUND_BYTES and MIG_ROUND_KEYS keys per round (at least one key,
  * so a value up to --max-value always goes; the next round follows the
  * replies, which the target sends only after it has read the round: the
  * send queue stays bounded); the session waits for the replies and is
@@ -66,6 +66,8 @@
 
 #define MIG_TRIES 3			/* sends of a key that keeps changing, at most */
 #define MIG_ROUND_BYTES (1u << 20)	/* written per round before waiting for replies */
+#define MIG_ROUND_KEYS 4096u		/* keys (RESTORE or DEL) per round, at most */
+#define MIG_CHUNK_KEYS 1024u		/* key entries per scratch allocation (one arena chunk) */
 
 enum { K_TODO = 0, K_SENT, K_ACCEPTED, K_DONE };
 
@@ -97,7 +99,8 @@ struct mig_state {
 	int64_t db, timeout;
 	uint32_t auth_user, auth_pw;	/* their arguments, 0: none */
 	uint32_t nkeys;
-	struct mig_key *keys;
+	struct mig_key **chunk;		/* the keys, MIG_CHUNK_KEYS per chunk (key_at) */
+	uint32_t round_max;		/* keys a round may carry (sent, res) */
 	uint32_t *sent;			/* the keys of this round, in order */
 	uint8_t *res;			/* the round's replies */
 	uint32_t nsent, npro;		/* keys and AUTH/SELECT written this round */
@@ -113,6 +116,42 @@ struct mig_state {
 struct mig_job {
 	struct mig_state *st;
 };
+
+static inline struct mig_key *key_at(const struct mig_state *st, uint32_t i)
+{
+	return &st->chunk[i / MIG_CHUNK_KEYS][i % MIG_CHUNK_KEYS];
+}
+
+/*
+ * The command's state in its scratch: the keys in chunks (an arena
+ * allocation is at most one 64 KiB chunk), a round's bookkeeping for at most
+ * MIG_ROUND_KEYS keys. NULL when the scratch cannot hold it.
+ */
+static struct mig_state *state_new(struct rd_session *s, const struct mig_state *tmp, uint32_t n)
+{
+	struct mig_state *st = rd_scratch(s, sizeof(*st));
+	uint32_t nchunks = (n + MIG_CHUNK_KEYS - 1) / MIG_CHUNK_KEYS;
+
+	if (!st)
+		return NULL;
+	*st = *tmp;
+	st->round_max = n < MIG_ROUND_KEYS ? n : MIG_ROUND_KEYS;
+	st->chunk = rd_scratch(s, (uint64_t)nchunks * sizeof(*st->chunk));
+	st->sent = rd_scratch(s, (uint64_t)st->round_max * sizeof(*st->sent));
+	/* a reply per key, one more per ASKING, and AUTH's and SELECT's */
+	st->res = rd_scratch(s, 2 * (uint64_t)st->round_max + 2);
+	if (!st->chunk || !st->sent || !st->res)
+		return NULL;
+	for (uint32_t c = 0; c < nchunks; c++) {
+		uint32_t k = n - c * MIG_CHUNK_KEYS;
+
+		st->chunk[c] = rd_scratch(s, (uint64_t)(k < MIG_CHUNK_KEYS ? k : MIG_CHUNK_KEYS) *
+					      sizeof(struct mig_key));
+		if (!st->chunk[c])
+			return NULL;
+	}
+	return st;
+}
 
 /* ---- options ---- */
 
@@ -321,8 +360,9 @@ static enum rd_res write_round(struct rd_session *s, struct mig_state *st, struc
 	uint64_t start = o->written;
 	int64_t now = wc_clock_unix_ms(&rd_env(s)->ctx->clock);
 
-	for (uint32_t i = 0; i < st->nkeys && o->written - start < MIG_ROUND_BYTES; i++) {
-		struct mig_key *k = &st->keys[i];
+	for (uint32_t i = 0; i < st->nkeys && o->written - start < MIG_ROUND_BYTES &&
+			     st->nsent < st->round_max; i++) {
+		struct mig_key *k = key_at(st, i);
 		const struct resp_arg *a = rd_arg(s, k->arg);
 		struct rd_arena_mark mark = rd_arena_mark(s);
 		struct prefix_arg pa = { .s = s, .st = st, .m = m, .k = k };
@@ -417,7 +457,7 @@ static void del_owner(struct rd_owner *o)
 	struct mig_state *st = j->st;
 
 	for (uint32_t i = 0; i < st->nkeys; i++) {
-		struct mig_key *k = &st->keys[i];
+		struct mig_key *k = key_at(st, i);
 
 		if (k->st == K_ACCEPTED && k->part == o->arg0)
 			k->del = del_one(o, k);
@@ -427,7 +467,7 @@ static void del_owner(struct rd_owner *o)
 /* What the owner did with key i. */
 static void del_result(struct mig_state *st, uint32_t i)
 {
-	struct mig_key *k = &st->keys[i];
+	struct mig_key *k = key_at(st, i);
 	uint8_t r = k->del;
 
 	k->st = K_DONE;
@@ -454,15 +494,15 @@ static enum rd_res delete_accepted(struct rd_session *s, struct mig_state *st)
 
 	if (st->copy) {
 		for (uint32_t i = 0; i < st->nkeys; i++)
-			if (st->keys[i].st == K_ACCEPTED)
-				st->keys[i].st = K_DONE;
+			if (key_at(st, i)->st == K_ACCEPTED)
+				key_at(st, i)->st = K_DONE;
 		return RD_DONE;
 	}
 	if (!st->del_calls) {
 		st->del_calls = true;
 		st->del_i = 0;
 		for (uint32_t i = 0; i < st->nkeys; i++) {
-			struct mig_key *k = &st->keys[i];
+			struct mig_key *k = key_at(st, i);
 			const struct resp_arg *a = rd_arg(s, k->arg);
 			struct rd_route rt;
 
@@ -479,8 +519,8 @@ static enum rd_res delete_accepted(struct rd_session *s, struct mig_state *st)
 		struct rd_route rt;
 
 		for (uint32_t i = 0; i < st->nkeys && !first; i++)
-			if (st->keys[i].st == K_ACCEPTED && st->keys[i].part == st->del_i)
-				first = &st->keys[i];
+			if (key_at(st, i)->st == K_ACCEPTED && key_at(st, i)->part == st->del_i)
+				first = key_at(st, i);
 		if (!first)
 			continue;
 		a = rd_arg(s, first->arg);
@@ -491,7 +531,7 @@ static enum rd_res delete_accepted(struct rd_session *s, struct mig_state *st)
 	if (rd_calls_out(s))
 		return RD_PENDING;
 	for (uint32_t i = 0; i < st->nkeys; i++)
-		if (st->keys[i].st == K_ACCEPTED)
+		if (key_at(st, i)->st == K_ACCEPTED)
 			del_result(st, i);
 	st->del_calls = false;
 	return RD_DONE;
@@ -513,7 +553,7 @@ static void take_replies(struct rd_session *s, struct mig_state *st, struct wc_m
 	}
 	st->auth_err |= pro_err;
 	for (uint32_t i = 0; i < st->nsent; i++) {
-		struct mig_key *k = &st->keys[st->sent[i]];
+		struct mig_key *k = key_at(st, st->sent[i]);
 		uint32_t r = k->rep;
 		bool ok = !pro_err && r < got && st->res[r] == WC_MIG_R_OK;
 
@@ -545,7 +585,7 @@ static void reply(struct rd_session *s, struct mig_state *st)
 	} else if (st->nomem) {
 		rd_err_scratch(s);
 	} else if (st->changed >= 0) {
-		const struct resp_arg *a = rd_arg(s, st->keys[st->changed].arg);
+		const struct resp_arg *a = rd_arg(s, key_at(st, st->changed)->arg);
 
 		rd_err_fmt(s, "ERR MIGRATE: key '%.*s' was written on every one of %d tries to move "
 			      "it: it stays here (the target may hold an older copy)",
@@ -575,14 +615,8 @@ static enum rd_res start(struct rd_session *s, struct mig_job *j)
 		return RD_DONE;
 	}
 	rd_lcore(s)->mig->st.calls++;
-	st = rd_scratch(s, sizeof(*st));
-	if (st) {
-		*st = tmp;
-		st->keys = rd_scratch(s, (uint64_t)n * sizeof(*st->keys));
-		st->sent = rd_scratch(s, (uint64_t)n * sizeof(*st->sent));
-		st->res = rd_scratch(s, 2 * (uint64_t)n + 2);
-	}
-	if (!st || !st->keys || !st->sent || !st->res) {
+	st = state_new(s, &tmp, n);
+	if (!st) {
 		rd_err_scratch(s);
 		rd_lcore(s)->mig->st.errors++;
 		return RD_DONE;
@@ -593,7 +627,7 @@ static enum rd_res start(struct rd_session *s, struct mig_job *j)
 
 		if (a->kind != RESP_ARG_PTR || !a->len || !rd_lookup(s, a->u.p, a->len, &v, 0))
 			continue;
-		st->keys[found++] = (struct mig_key){ .arg = first + i };
+		*key_at(st, found++) = (struct mig_key){ .arg = first + i };
 	}
 	if (!found) {
 		resp_simple(rd_out(s), "NOKEY");
@@ -614,7 +648,7 @@ static enum rd_res start(struct rd_session *s, struct mig_job *j)
 static bool any_todo(const struct mig_state *st)
 {
 	for (uint32_t i = 0; i < st->nkeys; i++)
-		if (st->keys[i].st == K_TODO)
+		if (key_at(st, i)->st == K_TODO)
 			return true;
 	return false;
 }
@@ -683,7 +717,7 @@ static enum rd_res migrate(struct rd_session *s)
 					 (uint32_t)st->timeout)) {
 				st->io = WC_MIG_IO_WRITE;
 				for (uint32_t i = 0; i < st->nsent; i++)
-					st->keys[st->sent[i]].st = K_DONE;
+					key_at(st, st->sent[i])->st = K_DONE;
 				s->step = S_END;
 				break;
 			}
@@ -696,7 +730,7 @@ static enum rd_res migrate(struct rd_session *s)
 				/* a socket error before any reply: once more on a new connection */
 				st->io_retried = true;
 				for (uint32_t i = 0; i < st->nsent; i++)
-					st->keys[st->sent[i]].st = K_TODO;
+					key_at(st, st->sent[i])->st = K_TODO;
 				wc_mig_close(lc, m);
 				s->step = S_CONNECT;
 				break;

@@ -614,6 +614,52 @@ static void unknown_target_mac_is_asked_for_first(void **state)
 	EQ(CMD("EXISTS", "u1"), ":1\r\n");
 }
 
+/*
+ * More keys than a round carries (MIG_ROUND_KEYS) and than one arena chunk
+ * holds the state of: two rounds, every key moved and deleted here.
+ */
+#define BULK 5000
+static void many_keys_go_in_rounds(void **state)
+{
+	static char names[BULK][16];
+	static const char *argv[7 + BULK];
+	static uint8_t req[1 << 17];
+	static char oks[4096 * 5 + 1];
+	size_t n = 0;
+	uint64_t keys = mst()->keys;
+
+	(void)state;
+	for (int i = 0; i < BULK; i++)
+		snprintf(names[i], sizeof(names[i]), "bulk%d", i);
+	/* MSET of all of them, in one request */
+	n = (size_t)sprintf((char *)req, "*%d\r\n$4\r\nMSET\r\n", 1 + 2 * BULK);
+	for (int i = 0; i < BULK; i++)
+		n += (size_t)sprintf((char *)req + n, "$%zu\r\n%s\r\n$1\r\nv\r\n", strlen(names[i]),
+				     names[i]);
+	cli.n = 0;
+	send_on(&cli, req, n);
+	EQ(text(&cli), "+OK\r\n");
+	argv[0] = "MIGRATE"; argv[1] = "198.18.0.1"; argv[2] = "7000"; argv[3] = "";
+	argv[4] = "0"; argv[5] = "1000"; argv[6] = "KEYS";
+	for (int i = 0; i < BULK; i++)
+		argv[7 + i] = names[i];
+	cli.n = 0;
+	peer.n = 0;
+	send_on(&cli, req, resp_req(req, 7 + BULK, argv));
+	EQ(text(&cli), "");
+	assert_int_equal(count_cmds(pbuf, peer.n), 4096);	/* the first round */
+	for (int i = 0; i < 4096; i++)
+		memcpy(oks + 5 * i, "+OK\r\n", 5);
+	oks[5 * 4096] = 0;
+	target_says(oks);
+	assert_int_equal(count_cmds(pbuf, peer.n), BULK - 4096);	/* the rest */
+	oks[5 * (BULK - 4096)] = 0;
+	target_says(oks);
+	EQ(text(&cli), "+OK\r\n");
+	assert_int_equal(mst()->keys, keys + BULK);
+	EQ(CMD("EXISTS", "bulk0", "bulk4095", "bulk4096", "bulk4999"), ":0\r\n");
+}
+
 static void connect_refused_and_bad_host(void **state)
 {
 	(void)state;
@@ -686,6 +732,7 @@ int main(void)
 		cmocka_unit_test(racing_write_sends_the_key_again),
 		cmocka_unit_test(keys_of_another_lcore_are_deleted_on_their_owner),
 		cmocka_unit_test(deletes_one_owner_call_per_partition),
+		cmocka_unit_test(many_keys_go_in_rounds),
 		cmocka_unit_test(connect_refused_and_bad_host),
 		cmocka_unit_test(unknown_target_mac_is_asked_for_first),
 		cmocka_unit_test(counters_reach_the_control_plane),
