@@ -87,32 +87,41 @@ static bool find_nl(struct wc_mig_conn *m, const struct mc_inq *in, uint64_t *nl
 	return false;
 }
 
+enum wc_mig_line wc_mig_take_line(struct wc_mig_conn *m, struct mc_inq *in)
+{
+	uint64_t nl;
+	uint8_t kind;
+
+	if (!in->len || !find_nl(m, in, &nl))
+		return WC_MIG_LINE_MORE;
+	mc_inq_copy(in, 0, &kind, 1);
+	if (!m->s || m->got >= m->want || (kind != '+' && kind != '-' && kind != ':') || nl < 2)
+		return WC_MIG_LINE_BAD;	/* a reply nobody asked for, or not a one-line reply */
+	if (kind == '-' && !m->have_err) {
+		uint64_t n = nl - 2;	/* without '-' and CRLF (or a lone LF and one byte more) */
+
+		if (n > sizeof(m->err) - 1)
+			n = sizeof(m->err) - 1;
+		mc_inq_copy(in, 1, m->err, n);
+		m->err[n] = 0;
+		m->have_err = true;
+	}
+	m->res[m->got++] = kind == '-' ? WC_MIG_R_ERR : WC_MIG_R_OK;
+	in->consume(in, nl + 1);
+	m->scanned = 0;
+	return WC_MIG_LINE_TAKEN;
+}
+
 static void mig_run(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	struct wc_mig_conn *m = c->user;
-	uint64_t nl;
+	enum wc_mig_line r;
 
 	if (c->state == TCP_FREE || c->app_closed || !m || m->c != c)
 		return;
-	while (c->inq.len && find_nl(m, &c->inq, &nl)) {
-		uint8_t kind;
-
-		mc_inq_copy(&c->inq, 0, &kind, 1);
-		if (!m->s || m->got >= m->want || (kind != '+' && kind != '-' && kind != ':') ||
-		    nl < 2)
-			goto bad;	/* a reply nobody asked for, or not a one-line reply */
-		if (kind == '-' && !m->have_err) {
-			uint64_t n = nl - 2;	/* without '-' and CRLF */
-
-			if (n > sizeof(m->err) - 1)
-				n = sizeof(m->err) - 1;
-			mc_inq_copy(&c->inq, 1, m->err, n);
-			m->err[n] = 0;
-			m->have_err = true;
-		}
-		m->res[m->got++] = kind == '-' ? WC_MIG_R_ERR : WC_MIG_R_OK;
-		c->inq.consume(&c->inq, nl + 1);
-		m->scanned = 0;
+	while ((r = wc_mig_take_line(m, &c->inq)) != WC_MIG_LINE_MORE) {
+		if (r == WC_MIG_LINE_BAD)
+			goto bad;
 		m->deadline_ms = lc->tcp->now_ms + m->timeout_ms;	/* each read has its timeout */
 		if (m->got == m->want) {
 			finish(lc, m, WC_MIG_IO_OK);

@@ -116,6 +116,17 @@ struct mc_out *wc_mig_out(struct wc_mig_conn *m);
 bool wc_mig_wait(struct wc_lcore *lc, struct wc_mig_conn *m, struct rd_session *s, uint32_t want,
 		 uint8_t *res, uint32_t timeout_ms);
 
+/*
+ * The reader: take the next reply line of in for m's wait (a status, an
+ * error or an integer; the first error's text is kept in m->err), noting
+ * it in m->res[m->got++] and consuming it. MORE: no whole line yet (what
+ * was looked at is remembered in m->scanned); BAD: a line nobody waits for
+ * or that is no one-line reply (the caller resets the connection).
+ */
+struct mc_inq;
+enum wc_mig_line { WC_MIG_LINE_MORE = 0, WC_MIG_LINE_TAKEN, WC_MIG_LINE_BAD };
+enum wc_mig_line wc_mig_take_line(struct wc_mig_conn *m, struct mc_inq *in);
+
 /* Close m's connection now (after an error: the next MIGRATE opens a new one). */
 void wc_mig_close(struct wc_lcore *lc, struct wc_mig_conn *m);
 
