@@ -9,7 +9,8 @@ through etcd (issue 13), under load, with real clients:
   (new epoch, the new owner's config epoch bumped), the source then answers
   MOVED; `redis-cli --cluster check` passes;
 - `redis-cli --cluster reshard` of 150 slots between two nodes while checkers write and read
-  (redis-py's RedisCluster, ioredis's Cluster, node-redis's createCluster);
+  (redis-py's RedisCluster, ioredis's Cluster, node-redis's createCluster),
+  then `redis-cli --cluster rebalance` evening it out again under load;
 - a fourth node added live (`tools/testbed add`, `wirecachectl cluster
   add-node`), `wirecachectl cluster rebalance --use-empty-masters` under load,
   then node 1 emptied (`rebalance --weight ID=0`) and removed (`del-node`):
@@ -406,6 +407,29 @@ def test_redis_cli_reshard_under_load():
     assert len(slots_of(dst)) == before + 150
     cli_check()
 
+
+
+def test_redis_cli_rebalance_under_load():
+    """redis-cli --cluster rebalance evens out what the reshard above moved, keys and all,
+    while checkers write and read on both protocols."""
+    counts = {i: len(slots_of(node_id(i))) for i in (1, 2, 3)}
+    assert max(counts.values()) - min(counts.values()) >= 100, counts
+    checkers = [Checker("clireb", seed=7).start(), McChecker("clireb", seed=8).start()]
+    time.sleep(0.5)
+    r = subprocess.run(["redis-cli", "--cluster", "rebalance", "%s:%d" % (node_ip(1), RPORT),
+                        "--cluster-threshold", "1", "--cluster-pipeline", "50"],
+                       capture_output=True, timeout=300)
+    out = r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+    time.sleep(0.5)
+    for c in checkers:
+        c.finish()
+    assert r.returncode == 0, out[-3000:]
+    assert "Moving" in out, out[-3000:]
+    for c in checkers:
+        assert c.verify() > 50
+    counts = {i: len(slots_of(node_id(i))) for i in (1, 2, 3)}
+    assert max(counts.values()) - min(counts.values()) <= 2, (counts, out[-2000:])
+    cli_check()
 
 def test_rebalance_to_a_new_node_then_remove_one_under_load(tb):
     rc, out = tb.command("add")
