@@ -304,6 +304,22 @@ def wait_links(nodes, want, timeout=30):
         time.sleep(0.3)
 
 
+def cli_cluster_under(checkers, command, *args):
+    """`redis-cli --cluster <command> node1 <args>` while the (started) checkers run; then
+    the checkers stop and every acknowledged write is verified. Returns redis-cli's output."""
+    time.sleep(1)
+    r = subprocess.run(["redis-cli", "--cluster", command, "%s:%d" % (node_ip(1), RPORT), *args],
+                       capture_output=True, timeout=300)
+    out = r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+    time.sleep(1)
+    for c in checkers:
+        c.finish()
+    assert r.returncode == 0, out[-3000:]
+    for c in checkers:
+        assert c.verify() > 50
+    return out
+
+
 @pytest.fixture(autouse=True)
 def _inside(tb):
     wait_links((1, 2, 3) if not tb.dead_nodes() else (2, 3), 2)
@@ -390,23 +406,12 @@ def test_redis_cli_reshard_under_load():
     checkers = [Checker("cli%d" % n, seed=n).start() for n in range(2)]
     checkers.append(McChecker("cli", seed=5).start())
     churn = [NodeChurn(c, 20000) for c in ("ioredis", "node_redis")]
-    time.sleep(1)
-    r = subprocess.run(["redis-cli", "--cluster", "reshard", "%s:%d" % (node_ip(1), RPORT),
-                        "--cluster-from", src, "--cluster-to", dst, "--cluster-slots", "150",
-                        "--cluster-yes", "--cluster-pipeline", "50"],
-                       capture_output=True, timeout=300)
-    out = r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
-    time.sleep(1)
-    for c in checkers:
-        c.finish()
-    assert r.returncode == 0, out[-3000:]
-    for c in checkers:
-        assert c.verify() > 50
+    cli_cluster_under(checkers, "reshard", "--cluster-from", src, "--cluster-to", dst,
+                      "--cluster-slots", "150", "--cluster-yes", "--cluster-pipeline", "50")
     for ch in churn:
         ch.result()
     assert len(slots_of(dst)) == before + 150
     cli_check()
-
 
 
 def test_redis_cli_rebalance_under_load():
@@ -415,18 +420,9 @@ def test_redis_cli_rebalance_under_load():
     counts = {i: len(slots_of(node_id(i))) for i in (1, 2, 3)}
     assert max(counts.values()) - min(counts.values()) >= 100, counts
     checkers = [Checker("clireb", seed=7).start(), McChecker("clireb", seed=8).start()]
-    time.sleep(0.5)
-    r = subprocess.run(["redis-cli", "--cluster", "rebalance", "%s:%d" % (node_ip(1), RPORT),
-                        "--cluster-threshold", "1", "--cluster-pipeline", "50"],
-                       capture_output=True, timeout=300)
-    out = r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
-    time.sleep(0.5)
-    for c in checkers:
-        c.finish()
-    assert r.returncode == 0, out[-3000:]
+    out = cli_cluster_under(checkers, "rebalance", "--cluster-threshold", "1",
+                            "--cluster-pipeline", "50")
     assert "Moving" in out, out[-3000:]
-    for c in checkers:
-        assert c.verify() > 50
     counts = {i: len(slots_of(node_id(i))) for i in (1, 2, 3)}
     assert max(counts.values()) - min(counts.values()) <= 2, (counts, out[-2000:])
     cli_check()
