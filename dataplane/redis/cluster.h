@@ -23,7 +23,7 @@ extern struct rd_cmd rd_cluster_sub[];
  * listing (redis/slotkeys.h), or by a walk over the keys of the partition
  * holding the slot (cluster_cmds.c), in slices that let the lcore serve
  * others in between (the handler returns RD_BUSY). The walk keeps its place
- * in s->cursor and the keys it saw in s->acc.
+ * in s->cursor.
  */
 struct rd_slot_key;
 struct rd_slot_walk {		/* in the job area */

@@ -160,8 +160,8 @@ void rd_slot_walk_forget(struct rd_slot_walk *w)
 }
 
 /*
- * One slice of the walk: s->cursor is the bucket to go on from, s->acc the
- * keys of the slot seen. Returns true when the walk is over.
+ * One slice of the walk: s->cursor is the bucket to go on from. Returns
+ * true when the walk is over.
  */
 bool rd_slot_walk_slice(struct rd_session *s, struct rd_slot_walk *w)
 {
@@ -175,20 +175,15 @@ bool rd_slot_walk_slice(struct rd_session *s, struct rd_slot_walk *w)
 		/* the slot moved to another partition since the last slice: start over there */
 		w->part = (uint16_t)part;
 		rd_slot_walk_forget(w);
-		s->acc = 0;
 		cursor = 0;
 	}
 	for (unsigned calls = 0; calls < WALK_CALLS_PER_RUN && !done; calls++) {
 		const struct wc_part *p = app->parts[part];
 		unsigned n = wc_part_scan_keys(p, &cursor, 64, want_slot, &w->slot, batch, 64, &done);
 
-		for (unsigned i = 0; i < n; i++) {
-			if (!live(s, p, &batch[i]))
-				continue;
-			s->acc++;
-			if (w->kept < w->max)
+		for (unsigned i = 0; i < n && w->kept < w->max; i++)
+			if (live(s, p, &batch[i]))
 				rd_slot_walk_keep(s, w, batch[i].key, batch[i].klen);
-		}
 		if (w->kept >= w->max)
 			done = true;
 	}
@@ -204,7 +199,6 @@ void rd_slot_walk_start(struct rd_session *s, struct rd_slot_walk *w, unsigned s
 	w->part = (uint16_t)rd_slot_partition(s, slot);
 	w->max = max;
 	s->cursor = 0;
-	s->acc = 0;
 }
 
 static enum rd_res cluster_countkeysinslot(struct rd_session *s)

@@ -18,20 +18,12 @@
 
 #include "core/cpif_cmap.h"
 #include "core/slots.h"
+#include "fuzz_cpline.h"
 #include "wirecache/cpshm.h"
 
 #define SELF_ID "0123456789abcdef0123456789abcdef01234567"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_reply(const char *out)
-{
-	size_t n = strlen(out);
-
-	if (n < 3 || out[n - 1] != '\n' || memchr(out, '\n', n - 1) ||
-	    (strncmp(out, "OK", 2) != 0 && strncmp(out, "ERR ", 4) != 0))
-		abort();
-}
 
 static void check_built(const struct wc_cmap_built *b)
 {

@@ -22,20 +22,12 @@
 #include <string.h>
 
 #include "core/cpif_creq.h"
+#include "fuzz_cpline.h"
 #include "wirecache/cpshm.h"
 
 #define NODE_ID "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_reply(const char *out)
-{
-	size_t n = strlen(out);
-
-	if (n < 3 || out[n - 1] != '\n' || memchr(out, '\n', n - 1) ||
-	    (strncmp(out, "OK", 2) != 0 && strncmp(out, "ERR ", 4) != 0))
-		abort();
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
