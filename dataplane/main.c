@@ -26,6 +26,7 @@
 #include "core/slots.h"
 #include "core/stats.h"
 #include "net/neigh.h"
+#include "net/tcp.h"
 #include "redis/acl.h"
 #include "redis/server.h"
 #include "wirecache/eal_args.h"
@@ -237,13 +238,19 @@ int main(int argc, char **argv)
 		goto fail;
 	/*
 	 * NIC rings and bursts per worker, UDP replies in flight, and what TCP
-	 * holds: a buffer per busy connection plus streamed replies (replies
-	 * queue less once a quarter of the pool is left, see tcp_io.c).
+	 * holds: a buffer per busy connection plus streamed replies, with room
+	 * for WC_TCP_POOL_SENDERS full send queues per worker below the
+	 * pressure mark (tcp.h), so that a few clients fetching megabytes at
+	 * once (libmemcached's mget writes its whole request before it reads)
+	 * keep their full windows (replies queue less once a quarter of the
+	 * pool is left, see tcp_io.c).
 	 */
 	nb_mbufs = app.nworkers * (app.nports * (c->rx_desc + c->tx_desc + WC_TX_BUF) +
 				   WC_UDP_CTX * 4 + 1024) + 4096;
 	if (c->tcp_enabled)
-		nb_mbufs += 2048 + (c->max_conns < 65536 ? c->max_conns : 65536) / 8;
+		nb_mbufs += 2048 + (c->max_conns < 65536 ? c->max_conns : 65536) / 8 +
+			    app.nworkers * WC_TCP_POOL_SENDERS *
+			    (WC_TCP_SND_QUEUE_MAX / RTE_MBUF_DEFAULT_DATAROOM);
 	app.pool = rte_pktmbuf_pool_create("wc_mbufs", nb_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					   (int)rte_socket_id());
 	app.neigh = rte_zmalloc("wc_neigh", sizeof(struct wc_neigh), RTE_CACHE_LINE_SIZE);

@@ -308,30 +308,48 @@ def test_libmemcached_tools_round_trip(tb, tmp_path, pmc):
 def test_memcslap_30s(tb, pmc):
     """memcslap has no timed mode in this version (--execute-number counts operations):
     back-to-back runs of its set, get and mget tests for 30 s, 4 threads each (an mget
-    asks for all 2000 keys of 4 KiB at once), none with a failure."""
+    asks for all 2000 keys of 4 KiB at once), none with a failure; then one mget run by
+    16 clients at once."""
     srv = "--servers=" + SERVER
     tel0 = tb.telemetry(1)
+    st0 = tb.tcp_stats(1)
     deadline = time.monotonic() + 30
     runs, failures = [], []
     tests = ["set", "get", "mget"]
     n = 2000
     while time.monotonic() < deadline and len(runs) < 200:
         test = tests[len(runs) % 3]
+        t0 = time.monotonic()
         r = run(["memcslap", srv, "--flush", "--concurrency=4", "--execute-number=%d" % n,
                  "--test=" + test], 60)
+        took = time.monotonic() - t0
         out = r.stdout.decode(errors="replace")
         bad = [ln for ln in out.splitlines() if re.search(r"fail|error", ln, re.I)]
         m = re.search(r"Time to %s\s+(\d+) keys by\s+(\d+) threads" % test, out)
         done = int(m.group(1)) if m else None
         runs.append((test, done))
         if r.returncode != 0 or bad or done is None or (test == "set" and done != 4 * n):
-            failures.append("run %d --test=%s: rc %d, %s keys; %s" % (
-                len(runs), test, r.returncode, done, [b[:160] for b in bad[:2]] or out[-300:]))
+            failures.append("run %d --test=%s: rc %d, %s keys in %.1f s; %s" % (
+                len(runs), test, r.returncode, done, took,
+                [b[:160] for b in bad[:2]] or out[-300:]))
+    # 16 clients at once, each writing a 2000-key get before it reads a byte of the 8 MiB
+    # of replies (libmemcached waits 5 s, then fails): the node must take all 16 requests
+    # whole while their replies wait (this once deadlocked under mbuf pressure)
+    r = run(["memcslap", srv, "--concurrency=16", "--execute-number=%d" % n, "--test=mget"], 90)
+    out = r.stdout.decode(errors="replace")
+    bad = [ln for ln in out.splitlines() if re.search(r"fail|error", ln, re.I)]
+    if r.returncode != 0 or bad or not re.search(r"Time to mget\s+\d+ keys by\s+16 threads", out):
+        failures.append("16 clients --test=mget: rc %d; %s" % (
+            r.returncode, [b[:160] for b in bad[:2]] or out[-300:]))
     assert len(runs) >= 6, "only %d memcslap runs in 30 s" % len(runs)
     per = {t: sum(1 for x, _ in runs if x == t) for t in tests}
     bad_per = {t: sum(1 for f in failures if "--test=%s:" % t in f) for t in tests}
     tel = tb.telemetry(1)
     moved = {k: tel[k] - tel0[k] for k in ("tcp_resets_sent", "drop_no_mbuf")}
+    if failures:
+        st1 = tb.tcp_stats(1)
+        moved.update({k: st1[k] - st0[k] for k in st1 if k.startswith("tcp_") and
+                      isinstance(st1[k], int) and k in st0 and st1[k] != st0[k]})
     assert not failures, "memcslap: %d of %d runs failed (runs %s, failed %s; node counters " \
         "moved %s):\n%s" % (len(failures), len(runs), per, bad_per, moved,
                             "\n".join(failures[:4]))

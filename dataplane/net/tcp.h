@@ -86,7 +86,9 @@ struct wc_app;
 #define WC_TCP_DATA_RETRIES 12		/* then the connection is aborted */
 #define WC_TCP_ZERO_WINDOW_MS 120000	/* a window shut this long aborts */
 #define WC_TCP_FIN_WAIT_MS 30000
-#define WC_TCP_SND_QUEUE_MAX (4u << 20)	/* queued reply bytes before the session pauses */
+#define WC_TCP_SND_QUEUE_MAX (1u << 20)	/* queued reply bytes before the session pauses */
+#define WC_TCP_POOL_SENDERS 16		/* full send queues per worker the mbuf pool holds
+					 * below pressure (dataplane/main.c sizes it) */
 #define WC_TCP_SND_QUEUE_LOW (64u << 10)	/* the same while mbufs run short */
 #define WC_TCP_WSCALE 7			/* our window scale */
 /*
