@@ -48,7 +48,8 @@ in etcd at $eps). Redis clients follow MOVED with -c:
   sudo tools/testbed exec -- redis-cli -c -h 198.18.0.12 get greeting
   sudo tools/testbed exec -- redis-cli -h 198.18.0.11 cluster nodes
   sudo tools/testbed exec -- redis-cli --cluster check 198.18.0.11:6379
-memcached requests for another node's slot answer SERVER_ERROR moved <ip>:<port>.
+memcached clients may use any node: a request for another node's slot is forwarded
+to its owner over the authenticated node-to-node link, and the owner's reply comes back.
 The map and the nodes:
   build/rel/wirecachectl cluster info --etcd $eps
   build/rel/wirecachectl cluster check --etcd $eps
