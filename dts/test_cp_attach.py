@@ -23,7 +23,7 @@ PORT = 8195
 
 def start_dp(sock, log):
     return subprocess.Popen(
-        [DP, "-l", "0,1", "--no-huge", "-m", "128", "--no-pci", "--no-telemetry",
+        [DP, "-l", "0,1", "--no-huge", "-m", "256", "--no-pci", "--no-telemetry",
          "--file-prefix", PREFIX, "--vdev", "net_null0,no-rx=1", "--log-level=lib.eal:notice",
          "--", "--ip", "198.18.1.1/24", "--memory", "8M", "--partitions-per-lcore", "2",
          "--control-socket", sock],
