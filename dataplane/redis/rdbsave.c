@@ -217,7 +217,7 @@ int rd_save_init(struct wc_app *app)
 		printf("wirecache-dp: --dir %s: %s\n", dir, strerror(errno ? errno : ENAMETOOLONG));
 		return -1;
 	}
-	snprintf(sv.dir, sizeof(sv.dir), "%s", cwd);
+	memcpy(sv.dir, cwd, strlen(cwd) + 1);	/* (the length was checked) */
 	snprintf(sv.filename, sizeof(sv.filename), "%s",
 		 app->cfg.rdb_filename ? app->cfg.rdb_filename : "dump.rdb");
 	sv.info.lastsave = app->started;
@@ -289,8 +289,9 @@ void rd_save_get_info(struct rd_save_info *in)
 {
 	rte_spinlock_lock(&sv.lock);
 	*in = sv.info;
+	in->in_progress = sv.seq_req != sv.seq_done;	/* (from the request on, as Redis's) */
 	in->seq_done = sv.seq_done;
-	in->current_sec = sv.info.in_progress ? (int64_t)(ms_since(&sv.cur_start) / 1000) : -1;
+	in->current_sec = in->in_progress && sv.info.in_progress ? (int64_t)(ms_since(&sv.cur_start) / 1000) : -1;
 	rte_spinlock_unlock(&sv.lock);
 }
 
@@ -400,7 +401,7 @@ bool rd_save_shutdown_done(void)
 
 struct save_job {
 	uint64_t ticket;
-	bool want_save, force;
+	bool want_save, force, saved;
 };
 
 /* SAVE: only this connection waits (re-entered until the writer is done). */
@@ -500,10 +501,11 @@ static enum rd_res shutdown_cmd(struct rd_session *s)
 			rd_err(s, "ERR Errors trying to SHUTDOWN. Check logs.");
 			return RD_DONE;
 		}
+		j->saved = ok;
 		s->step = 3;
 	}
 	printf("wirecache-dp: SHUTDOWN asked by a client%s: stopping\n",
-	       j->want_save ? " (the dataset was saved)" : "");
+	       j->saved ? " (the dataset was saved)" : j->want_save ? " (FORCE: the save failed)" : "");
 	__atomic_store_n(&sv.shutdown_done, true, __ATOMIC_RELEASE);
 	__atomic_store_n(&app->quit, 1, __ATOMIC_RELAXED);
 	return RD_CLOSE;
