@@ -49,6 +49,18 @@ static struct {
 	struct rd_save_info info;
 } sv = { .lock = RTE_SPINLOCK_INITIALIZER };
 
+static struct rd_save_counters ctr;	/* (written by the saver, read atomically) */
+
+static void ctr_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+const struct rd_save_counters *rd_save_counters(void)
+{
+	return &ctr;
+}
+
 static uint64_t total_items(const struct wc_app *app)
 {
 	uint64_t n = 0;
@@ -131,6 +143,10 @@ static int save_file(const struct wc_app *app, const struct wc_clock *clock, boo
 	sv.info.bytes_total += st.bytes;
 	sv.info.ms_total += ms;
 	rte_spinlock_unlock(&sv.lock);
+	ctr_add(&ctr.saves, 1);
+	ctr_add(&ctr.keys, st.keys);
+	ctr_add(&ctr.bytes, st.bytes);
+	ctr_add(&ctr.ms, ms);
 	if (app->rd)
 		__atomic_store_n(&app->rd->lastsave, sv.info.lastsave, __ATOMIC_RELAXED);
 	printf("wirecache-dp: DB saved on disk (%s %s): %lu keys, %lu bytes in %lu ms%s\n",
@@ -163,8 +179,10 @@ static int run_pending(void)
 	sv.info.in_progress = false;
 	sv.info.last_ok = r == 0;
 	sv.info.last_time_sec = (int64_t)(ms_since(&sv.cur_start) / 1000);
-	if (r)
+	if (r) {
 		sv.info.failed++;
+		ctr_add(&ctr.failed, 1);
+	}
 	sv.ok[ticket % RESULTS] = r == 0;
 	__atomic_store_n(&sv.seq_done, ticket, __ATOMIC_RELEASE);
 	rte_spinlock_unlock(&sv.lock);

@@ -75,6 +75,17 @@ const char *rd_save_set_dir(const uint8_t *p, uint32_t n);
 const char *rd_save_check_filename(const uint8_t *p, uint32_t n);
 const char *rd_save_set_filename(const uint8_t *p, uint32_t n);
 
+/* Node-wide counters for the control plane (core/cpcounters.c: rdb_*). */
+struct rd_save_counters {
+	uint64_t saves;			/* good saves */
+	uint64_t failed;		/* failed saves */
+	uint64_t keys;			/* keys written by good saves */
+	uint64_t bytes;			/* file bytes of good saves */
+	uint64_t ms;			/* milliseconds the good saves took */
+};
+
+const struct rd_save_counters *rd_save_counters(void);
+
 /* SHUTDOWN asked to stop the node (main.c: no second save at exit). */
 bool rd_save_shutdown_done(void);
 

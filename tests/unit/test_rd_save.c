@@ -515,7 +515,11 @@ static void file_contents(void **state)
 	snprintf(lastsave, sizeof(lastsave), "%s", CMD("LASTSAVE"));
 	assert_true(strtoll(lastsave + 1, NULL, 10) >= (long long)before);
 
+	/* the control plane's counters (rdb_*) */
+	assert_int_equal(rd_save_counters()->saves, 1);
+	assert_int_equal(rd_save_counters()->keys, 10);
 	read_file("dump.rdb", &f);
+	assert_int_equal(rd_save_counters()->bytes, f.n);
 	assert_true(f.crc_ok);
 	EQ(f.aux_ver, "7.0.15");
 	assert_int_equal(f.nkeys, 10);
@@ -691,6 +695,7 @@ static void replies(void **state)
 	EQ(CMD("CONFIG", "GET", "dir"), want);
 	assert_int_equal(rmdir(path), 0);
 	EQ(CMD("SAVE"), "-ERR\r\n");
+	assert_int_equal(rd_save_counters()->failed, 1);
 	r = CMD("INFO", "persistence");
 	assert_non_null(strstr(r, "\r\nrdb_last_bgsave_status:err\r\n"));
 	EQ(CMD("SHUTDOWN", "SAVE"), "-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
