@@ -86,6 +86,15 @@ struct rd_save_counters {
 
 const struct rd_save_counters *rd_save_counters(void);
 
+/*
+ * The control socket's SNAPSHOT commands (core/cpif.c; wirecachectl
+ * snapshot): "SNAPSHOT SAVE" starts a background save ("OK ticket=N", or
+ * "ERR busy: ..."), "SNAPSHOT STATUS" reports the saver ("OK in_progress=0
+ * done=N last_ok=1 lastsave=T saves=N failed=N keys=N bytes=N ms=N").
+ * false when argv is not a SNAPSHOT command; else the reply line is in out.
+ */
+bool rd_save_cp_command(int argc, char **argv, char *out, size_t cap);
+
 /* SHUTDOWN asked to stop the node (main.c: no second save at exit). */
 bool rd_save_shutdown_done(void);
 
