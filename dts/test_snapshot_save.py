@@ -14,8 +14,12 @@ is done. Then:
     --dir, killed at the end) loads it: the same keys (DBSIZE), and with
     redis-py every value, type and TTL (within the time the test took) is
     what the node holds; memcached items are plain strings there.
-Also SAVE ("OK"), LASTSAVE moving on, and CONFIG GET dir/dbfilename.
+Also SAVE ("OK"), LASTSAVE moving on, and CONFIG GET dir/dbfilename; and
+through the control plane: `wirecachectl snapshot save --wait` (the file
+written, its keys counted), `snapshot save` (started), `snapshot` (the
+saver's state), and the rdb_* counters on /metrics.
 """
+import json
 import os
 import shutil
 import socket
@@ -27,6 +31,7 @@ import pytest
 import redis
 
 from conftest import redis_password
+from lib import cp
 from lib.mctcp import McTcp
 from lib.resp import run
 from lib.testbed import in_root_ns, node_ip
@@ -228,3 +233,41 @@ def test_save_and_lastsave(tb, savedir):
         assert chk.returncode == 0 and b"[info] 1 keys read" in chk.stdout, chk.stdout
     finally:
         c.config_set("dbfilename", "dump.rdb")
+
+
+def test_wirecachectl_snapshot(tb, savedir):
+    api = cp.Http(cp.cp_port(1))
+    api.wait(lambda d: d.get("attached"), "the testbed's control plane to attach")
+    c = node_client(tb)
+    c.flushall()
+    for i in range(0, 1000, 100):
+        c.mset({"ctl:%d" % j: "v%d" % j for j in range(i, i + 100)})
+    c.config_set("dir", savedir)
+    rc, out, err = cp.ctl("--node", "1", "snapshot", "save", "--wait")
+    assert rc == 0, err
+    assert out.startswith("snapshot saved: 1000 keys, "), out
+    chk = run(["redis-check-rdb", os.path.join(savedir, "dump.rdb")], 60, root_ns=True)
+    assert chk.returncode == 0 and b"[info] 1000 keys read" in chk.stdout, chk.stdout
+    rc, out, err = cp.ctl("--node", "1", "--json", "snapshot")
+    assert rc == 0, err
+    st = json.loads(out)
+    assert st["last_ok"] is True and st["keys"] == 1000 and st["saves"] >= 1, st
+    saves = st["saves"]
+    rc, out, err = cp.ctl("--node", "1", "snapshot", "save")
+    assert rc == 0 and out.startswith("snapshot save started (ticket "), (out, err)
+    wait_save(c, saves)
+    rc, out, _ = cp.ctl("--node", "1", "snapshot")
+    assert rc == 0 and out.startswith("snapshot: idle; %d good save(s)" % (saves + 1)), out
+    rc, _, err = cp.ctl("--node", "1", "snapshot", "frobnicate")
+    assert rc == 2 and "unknown subcommand 'frobnicate'" in err
+    # the counters reach /metrics (published every 100 ms)
+    deadline = time.monotonic() + 10
+    while True:
+        _, text = api.text("/metrics")
+        samples, _ = cp.parse_prometheus(text)
+        if samples.get(("wirecache_rdb_saves_total", frozenset()), 0) >= saves + 1:
+            break
+        assert time.monotonic() < deadline, [k for k in samples if "rdb" in k[0]]
+        time.sleep(0.2)
+    assert samples[("wirecache_rdb_saved_keys_total", frozenset())] >= 2000
+    assert samples[("wirecache_rdb_saved_bytes_total", frozenset())] > 0
