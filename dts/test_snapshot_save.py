@@ -33,7 +33,7 @@ import redis
 from conftest import redis_password
 from lib import cp
 from lib.mctcp import McTcp
-from lib.resp import run
+from lib.resp import RedisServer, Resp, run
 from lib.testbed import in_root_ns, node_ip
 
 pytestmark = pytest.mark.testbed("redis")
@@ -271,3 +271,14 @@ def test_wirecachectl_snapshot(tb, savedir):
         time.sleep(0.2)
     assert samples[("wirecache_rdb_saved_keys_total", frozenset())] >= 2000
     assert samples[("wirecache_rdb_saved_bytes_total", frozenset())] > 0
+
+
+def test_command_info_as_redis(tb):
+    """COMMAND INFO of SAVE, BGSAVE, SHUTDOWN and LASTSAVE: Redis 7.0's, byte for byte."""
+    ref = RedisServer(26397)
+    try:
+        with ref.connect() as r, Resp() as n:
+            for name in ("save", "bgsave", "shutdown", "lastsave"):
+                assert n.raw("COMMAND", "INFO", name) == r.raw("COMMAND", "INFO", name), name
+    finally:
+        ref.close()
