@@ -88,6 +88,46 @@ static void wb_byte(struct wbuf *w, uint8_t b)
 	wb_put(w, &b, 1);
 }
 
+/*
+ * The file's CRC64 (Redis's: Jones polynomial, reflected), eight bytes a
+ * step (slicing-by-8): the same value as rdbv_crc64, several times faster
+ * over a whole file.
+ */
+static uint64_t crc_tab[8][256];
+
+static void crc_init(void)
+{
+	static int done;
+
+	if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+		return;
+	for (unsigned i = 0; i < 256; i++)
+		crc_tab[0][i] = rdbv_crc64(0, &(uint8_t){ (uint8_t)i }, 1);
+	for (unsigned i = 0; i < 256; i++)
+		for (unsigned k = 1; k < 8; k++)
+			crc_tab[k][i] = crc_tab[0][crc_tab[k - 1][i] & 0xff] ^ (crc_tab[k - 1][i] >> 8);
+	__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+}
+
+static uint64_t crc_file(uint64_t crc, const uint8_t *p, size_t n)
+{
+	while (n >= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);	/* (little endian: x86) */
+		w ^= crc;
+		crc = crc_tab[7][w & 0xff] ^ crc_tab[6][(w >> 8) & 0xff] ^
+		      crc_tab[5][(w >> 16) & 0xff] ^ crc_tab[4][(w >> 24) & 0xff] ^
+		      crc_tab[3][(w >> 32) & 0xff] ^ crc_tab[2][(w >> 40) & 0xff] ^
+		      crc_tab[1][(w >> 48) & 0xff] ^ crc_tab[0][w >> 56];
+		p += 8;
+		n -= 8;
+	}
+	while (n--)
+		crc = crc_tab[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return crc;
+}
+
 /* Write what is buffered (the calling thread offline, or at the end). */
 static void wb_flush(struct wbuf *w)
 {
@@ -95,7 +135,7 @@ static void wb_flush(struct wbuf *w)
 
 	if (w->err || !w->n)
 		return;
-	w->crc = rdbv_crc64(w->crc, w->p, w->n);
+	w->crc = crc_file(w->crc, w->p, w->n);
 	while (off < w->n) {
 		ssize_t r = write(w->fd, w->p + off, w->n - off);
 
@@ -559,6 +599,7 @@ int rdb_write_store(const struct wc_app *app, int fd, const struct wc_clock *clo
 	*st = (struct rdbw_stats){ 0 };
 	if (!wk)
 		return ENOMEM;
+	crc_init();
 	wk->app = app;
 	wk->st = st;
 	wk->w.fd = fd;
