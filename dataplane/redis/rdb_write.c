@@ -418,7 +418,7 @@ static void key_head(struct walk *wk, const struct wc_scan_key *k, const struct 
 static int write_container(struct walk *wk, const struct wc_part *p, const struct wc_scan_key *k,
 			   const struct wc_view *v, const struct wc_chdr *ch)
 {
-	struct rdbv_out out = { .put = out_put, .arg = &wk->w };
+	struct rdbv_out out = { .put = out_put, .arg = &wk->w, .no_crc = true };
 	struct wc_csnap snap;
 	struct snap_iter si = { .snap = &snap };
 	struct rdbv_iter it = { .rewind = snap_rewind, .next = snap_next, .arg = &si };
@@ -465,7 +465,7 @@ static int write_key(struct walk *wk, const struct wc_part *p, const struct wc_s
 			return 0;
 		}
 		if (v.type == WC_TYPE_STRING) {
-			struct rdbv_out out = { .put = out_put, .arg = &wk->w };
+			struct rdbv_out out = { .put = out_put, .arg = &wk->w, .no_crc = true };
 			struct rdbv_plan pl;
 
 			rdbv_plan_string(&pl, v.value, v.vlen);
