@@ -91,7 +91,11 @@ static void real_clock(const struct wc_app *app, struct wc_clock *c)
 	wc_clock_tick(c);
 }
 
-/* Write the file for ticket (the calling thread online): 0 or an errno. */
+/*
+ * Write the file (the calling thread registered with liburcu and offline:
+ * online only for the walk, so file syscalls never hold a grace period
+ * back): 0 or an errno.
+ */
 static int save_file(const struct wc_app *app, const struct wc_clock *clock, bool bg)
 {
 	char dir[RD_SAVE_PATH_MAX], name[RD_SAVE_PATH_MAX], tmp[2 * RD_SAVE_PATH_MAX],
@@ -115,7 +119,9 @@ static int save_file(const struct wc_app *app, const struct wc_clock *clock, boo
 		       bg ? "BGSAVE" : "SAVE", tmp, strerror(r));
 		return r;
 	}
+	rcu_thread_online();
 	r = rdb_write_store(app, fd, clock, (int64_t)time(NULL), &st);
+	rcu_thread_offline();
 	if (close(fd) != 0 && !r)
 		r = errno;
 	if (!r && rename(tmp, dst) != 0)
@@ -155,7 +161,7 @@ static int save_file(const struct wc_app *app, const struct wc_clock *clock, boo
 	return 0;
 }
 
-/* Run the save that seq_req asks for (the calling thread online). */
+/* Run the save that seq_req asks for (the calling thread offline). */
 static int run_pending(void)
 {
 	struct wc_clock c;
@@ -199,9 +205,7 @@ static void *saver_main(void *arg)
 
 		if (__atomic_load_n(&sv.seq_req, __ATOMIC_ACQUIRE) !=
 		    __atomic_load_n(&sv.seq_done, __ATOMIC_ACQUIRE)) {
-			rcu_thread_online();
 			run_pending();
-			rcu_thread_offline();
 			continue;
 		}
 		nanosleep(&ts, NULL);
@@ -293,6 +297,8 @@ bool rd_save_finished(uint64_t ticket, bool *ok)
 
 int rd_save_now(const struct wc_app *app)
 {
+	int r;
+
 	(void)app;
 	rd_save_stop();		/* (a save under way finishes first) */
 	rte_spinlock_lock(&sv.lock);
@@ -300,7 +306,10 @@ int rd_save_now(const struct wc_app *app)
 	sv.bg = false;
 	sv.seq_req = sv.seq_done + 1;
 	rte_spinlock_unlock(&sv.lock);
-	return run_pending();
+	rcu_thread_offline();
+	r = run_pending();
+	rcu_thread_online();
+	return r;
 }
 
 void rd_save_get_info(struct rd_save_info *in)
