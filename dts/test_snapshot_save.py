@@ -17,7 +17,9 @@ is done. Then:
 Also SAVE ("OK"), LASTSAVE moving on, and CONFIG GET dir/dbfilename; and
 through the control plane: `wirecachectl snapshot save --wait` (the file
 written, its keys counted), `snapshot save` (started), `snapshot` (the
-saver's state), and the rdb_* counters on /metrics.
+saver's state), and the rdb_* counters on /metrics. Last, SHUTDOWN SAVE:
+the node writes the file, closes the connection without a reply and exits
+(the testbed is taken down after it).
 """
 import json
 import os
@@ -33,7 +35,7 @@ import redis
 from conftest import redis_password
 from lib import cp
 from lib.mctcp import McTcp
-from lib.resp import RedisServer, Resp, run
+from lib.resp import RedisServer, Resp, encode, run
 from lib.testbed import in_root_ns, node_ip
 
 pytestmark = pytest.mark.testbed("redis")
@@ -282,3 +284,28 @@ def test_command_info_as_redis(tb):
                 assert n.raw("COMMAND", "INFO", name) == r.raw("COMMAND", "INFO", name), name
     finally:
         ref.close()
+
+
+def test_shutdown_save_stops_the_node(tb):
+    d = tempfile.mkdtemp(prefix="wc-snap-shutdown-")
+    os.chmod(d, 0o755)
+    try:
+        c = node_client(tb)
+        c.flushall()
+        c.mset({"sd:%d" % i: "v%d" % i for i in range(100)})
+        c.config_set("dir", d)
+        with Resp() as n:
+            n.send(encode("SHUTDOWN", "SAVE"))
+            closed, got = n.wait_closed(timeout=30)
+            assert closed and got == b"", got
+        deadline = time.monotonic() + 15
+        while tb.dead_nodes() != [1]:
+            assert time.monotonic() < deadline, "node 1 still running after SHUTDOWN"
+            time.sleep(0.1)
+        log = tb.log(1)
+        assert "SHUTDOWN asked by a client (the dataset was saved): stopping" in log, log[-2000:]
+        chk = run(["redis-check-rdb", os.path.join(d, "dump.rdb")], 60, root_ns=True)
+        assert chk.returncode == 0 and b"[info] 100 keys read" in chk.stdout, chk.stdout
+    finally:
+        tb.down()       # (the next suite brings its layout up again)
+        shutil.rmtree(d, ignore_errors=True)
