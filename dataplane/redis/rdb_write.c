@@ -18,9 +18,10 @@
  * first to its later second choice (index.c, displace), or the key was
  * deleted and written again in the other bucket. So a key found in its lo
  * bucket is remembered (a hash set of key bytes, emptied after each
- * partition) and a key found in its hi bucket is written only when the set
- * does not hold it. Within one bucket the keys found are compared with each
- * other. This is exact: no key is dropped for a hash collision.
+ * partition) when it was written, and a key found in its hi bucket is
+ * written only when the set does not hold it. Within one bucket the keys
+ * found are compared with each other. This is exact: no key is dropped for
+ * a hash collision.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -449,10 +450,11 @@ static int write_container(struct walk *wk, const struct wc_part *p, const struc
 	return WC_C_OK;
 }
 
-/* One key as it is now (gone or expired: nothing). */
+/* One key as it is now (gone or expired: nothing); *written when it went to the file. */
 static int write_key(struct walk *wk, const struct wc_part *p, const struct wc_scan_key *k,
-		     uint64_t h)
+		     uint64_t h, bool *written)
 {
+	*written = false;
 	for (unsigned tries = 0;; tries++) {
 		struct wc_view v;
 		struct wc_chdr ch;
@@ -473,6 +475,7 @@ static int write_key(struct walk *wk, const struct wc_part *p, const struct wc_s
 			wk->w.skip = 1;
 			rdbv_emit_value_string(&pl, v.value, v.vlen, &out);
 			wk->st->keys++;
+			*written = true;
 			return 0;
 		}
 		if (!wc_c_parse(v.type, v.value, v.vlen, &ch)) {
@@ -482,6 +485,7 @@ static int write_key(struct walk *wk, const struct wc_part *p, const struct wc_s
 		r = write_container(wk, p, k, &v, &ch);
 		if (r == WC_C_OK) {
 			wk->st->keys++;
+			*written = true;
 			return 0;
 		}
 		if (r == WC_C_ABSENT) {
@@ -526,6 +530,7 @@ static int walk_part(struct walk *wk, const struct wc_part *p)
 				uint64_t h = wc_hash(k->key, k->klen);
 				struct wc_hpos pos;
 				uint32_t lo, hi;
+				bool written;
 				int r;
 
 				if (in_bucket(wk->keys, i)) {
@@ -539,10 +544,11 @@ static int walk_part(struct walk *wk, const struct wc_part *p)
 					wk->st->dups++;
 					continue;
 				}
-				if (b == lo && lo != hi)
-					ds_add(&wk->seen, h, k->key, k->klen);
-				if ((r = write_key(wk, p, k, h)) != 0)
+				if ((r = write_key(wk, p, k, h, &written)) != 0)
 					return r;
+				/* (a key left out here, expired or gone, may come back there) */
+				if (written && b == lo && lo != hi)
+					ds_add(&wk->seen, h, k->key, k->klen);
 			}
 		}
 		if (wk->seen.err)
