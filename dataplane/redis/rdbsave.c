@@ -429,16 +429,18 @@ bool rd_save_cp_command(int argc, char **argv, char *out, size_t cap)
 	struct rd_save_info in;
 	uint64_t ticket;
 
-	if (argc < 1 || strcmp(argv[0], "SNAPSHOT") != 0)
+	/* (other SNAPSHOT words are left to whoever knows them: false) */
+	if (argc != 2 || strcmp(argv[0], "SNAPSHOT") != 0 ||
+	    (strcmp(argv[1], "SAVE") != 0 && strcmp(argv[1], "STATUS") != 0))
 		return false;
-	if (argc == 2 && strcmp(argv[1], "SAVE") == 0) {
+	if (strcmp(argv[1], "SAVE") == 0) {
 		if (!__atomic_load_n(&sv.started, __ATOMIC_RELAXED))
 			snprintf(out, cap, "ERR snapshots are not available on this dataplane\n");
 		else if (rd_save_request(NULL, true, &ticket) != 0)
 			snprintf(out, cap, "ERR busy: a save is in progress\n");
 		else
 			snprintf(out, cap, "OK ticket=%lu\n", (unsigned long)ticket);
-	} else if (argc == 2 && strcmp(argv[1], "STATUS") == 0) {
+	} else {
 		rd_save_get_info(&in);
 		snprintf(out, cap, "OK in_progress=%d done=%lu last_ok=%d lastsave=%lld saves=%lu "
 			 "failed=%lu keys=%lu bytes=%lu ms=%lu\n", in.in_progress,
@@ -446,8 +448,6 @@ bool rd_save_cp_command(int argc, char **argv, char *out, size_t cap)
 			 (unsigned long)in.saves, (unsigned long)in.failed,
 			 (unsigned long)in.last_keys, (unsigned long)in.last_bytes,
 			 (unsigned long)in.last_ms);
-	} else {
-		snprintf(out, cap, "ERR usage: SNAPSHOT SAVE | SNAPSHOT STATUS\n");
 	}
 	return true;
 }

@@ -91,7 +91,7 @@ const struct rd_save_counters *rd_save_counters(void);
  * snapshot): "SNAPSHOT SAVE" starts a background save ("OK ticket=N", or
  * "ERR busy: ..."), "SNAPSHOT STATUS" reports the saver ("OK in_progress=0
  * done=N last_ok=1 lastsave=T saves=N failed=N keys=N bytes=N ms=N").
- * false when argv is not a SNAPSHOT command; else the reply line is in out.
+ * false when argv is not one of these two; else the reply line is in out.
  */
 bool rd_save_cp_command(int argc, char **argv, char *out, size_t cap);
 

@@ -210,7 +210,7 @@ static void protocol(void **state)
 	raw_cmd(fd, "SNAPSHOT SAVE\n", reply, sizeof(reply));
 	assert_string_equal(reply, "ERR snapshots are not available on this dataplane");
 	raw_cmd(fd, "SNAPSHOT\n", reply, sizeof(reply));
-	assert_string_equal(reply, "ERR usage: SNAPSHOT SAVE | SNAPSHOT STATUS");
+	assert_non_null(strstr(reply, "ERR unknown command 'SNAPSHOT'"));
 	/* the cluster commands on a dataplane without a Redis side (core/cpif_cmap.h) */
 	raw_cmd(fd, "ID\n", reply, sizeof(reply));
 	assert_non_null(strstr(reply, "ERR this dataplane has no node id"));
