@@ -168,9 +168,6 @@ static void persistence(struct rd_text *t, const struct rd_info *in)
 		"loading", "async_loading", "current_cow_peak", "current_cow_size",
 		"current_cow_size_age", NULL
 	};
-	static const char *const idle2[] = {
-		"current_save_keys_processed", "current_save_keys_total", NULL
-	};
 	static const char *const idle3[] = {
 		"rdb_last_load_keys_expired", "rdb_last_load_keys_loaded", "aof_enabled",
 		"aof_rewrite_in_progress", "aof_rewrite_scheduled", NULL
@@ -181,7 +178,8 @@ static void persistence(struct rd_text *t, const struct rd_info *in)
 
 	kv_zero(t, idle1);
 	kv_s(t, "current_fork_perc", "0.00");
-	kv_zero(t, idle2);
+	kv_u(t, "current_save_keys_processed", in->save.cur_keys);
+	kv_u(t, "current_save_keys_total", in->save.cur_total);
 	kv_u(t, "rdb_changes_since_last_save", in->changes);
 	/* RDB saves (redis/rdbsave.h): a thread, no fork, so no copy-on-write */
 	kv_u(t, "rdb_bgsave_in_progress", in->save.in_progress);

@@ -474,7 +474,7 @@ static int write_key(struct walk *wk, const struct wc_part *p, const struct wc_s
 			key_head(wk, k, &v, pl.rdbtype);
 			wk->w.skip = 1;
 			rdbv_emit_value_string(&pl, v.value, v.vlen, &out);
-			wk->st->keys++;
+			__atomic_store_n(&wk->st->keys, wk->st->keys + 1, __ATOMIC_RELAXED);
 			*written = true;
 			return 0;
 		}
@@ -484,7 +484,7 @@ static int write_key(struct walk *wk, const struct wc_part *p, const struct wc_s
 		}
 		r = write_container(wk, p, k, &v, &ch);
 		if (r == WC_C_OK) {
-			wk->st->keys++;
+			__atomic_store_n(&wk->st->keys, wk->st->keys + 1, __ATOMIC_RELAXED);
 			*written = true;
 			return 0;
 		}
@@ -602,7 +602,10 @@ int rdb_write_store(const struct wc_app *app, int fd, const struct wc_clock *clo
 	uint8_t crc[8];
 	int r = 0;
 
-	*st = (struct rdbw_stats){ 0 };
+	/* (keys and keys_total are read by other threads as the walk goes) */
+	st->bytes = st->dups = st->retries = st->skipped = 0;
+	__atomic_store_n(&st->keys, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&st->keys_total, 0, __ATOMIC_RELAXED);
 	if (!wk)
 		return ENOMEM;
 	crc_init();
@@ -632,6 +635,7 @@ int rdb_write_store(const struct wc_app *app, int fd, const struct wc_clock *clo
 	wb_len(&wk->w, 0);
 	wb_byte(&wk->w, OP_RESIZEDB);	/* (hints: the counts when the walk began) */
 	wb_len(&wk->w, keys);
+	__atomic_store_n(&st->keys_total, keys, __ATOMIC_RELAXED);
 	wb_len(&wk->w, expires);
 	for (unsigned i = 0; i < app->nparts && !r; i++)
 		r = walk_part(wk, app->parts[i]);

@@ -23,7 +23,8 @@
 
 /* What a save wrote. */
 struct rdbw_stats {
-	uint64_t keys;			/* keys written */
+	uint64_t keys;			/* keys written (other threads may read it as it grows) */
+	uint64_t keys_total;		/* the keys the partitions held when the walk began */
 	uint64_t bytes;			/* file bytes */
 	uint64_t dups;			/* keys the walk met twice, written once */
 	uint64_t retries;		/* containers caught mid-change and read again */

@@ -43,6 +43,7 @@ static struct {
 	struct wc_clock clock;		/* the request's store clock */
 	bool has_clock, bg;
 	bool shutdown_done;
+	struct rdbw_stats *cur;		/* the running save's figures (while it writes) */
 	struct timespec cur_start;	/* (monotonic) */
 	char dir[RD_SAVE_PATH_MAX];
 	char filename[RD_SAVE_PATH_MAX];
@@ -119,9 +120,16 @@ static int save_file(const struct wc_app *app, const struct wc_clock *clock, boo
 		       bg ? "BGSAVE" : "SAVE", tmp, strerror(r));
 		return r;
 	}
+	st = (struct rdbw_stats){ 0 };
+	rte_spinlock_lock(&sv.lock);
+	sv.cur = &st;
+	rte_spinlock_unlock(&sv.lock);
 	rcu_thread_online();
 	r = rdb_write_store(app, fd, clock, (int64_t)time(NULL), &st);
 	rcu_thread_offline();
+	rte_spinlock_lock(&sv.lock);
+	sv.cur = NULL;
+	rte_spinlock_unlock(&sv.lock);
 	if (close(fd) != 0 && !r)
 		r = errno;
 	if (!r && rename(tmp, dst) != 0)
@@ -318,6 +326,8 @@ void rd_save_get_info(struct rd_save_info *in)
 	*in = sv.info;
 	in->in_progress = sv.seq_req != sv.seq_done;	/* (from the request on, as Redis's) */
 	in->seq_done = sv.seq_done;
+	in->cur_keys = sv.cur ? __atomic_load_n(&sv.cur->keys, __ATOMIC_RELAXED) : 0;
+	in->cur_total = sv.cur ? __atomic_load_n(&sv.cur->keys_total, __ATOMIC_RELAXED) : 0;
 	in->current_sec = in->in_progress && sv.info.in_progress ? (int64_t)(ms_since(&sv.cur_start) / 1000) : -1;
 	rte_spinlock_unlock(&sv.lock);
 }

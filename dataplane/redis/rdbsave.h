@@ -36,7 +36,7 @@ struct rd_save_info {
 	uint64_t last_ms;		/* its duration in milliseconds */
 	uint64_t keys_total, bytes_total, ms_total;	/* all good saves together */
 	uint64_t seq_done;		/* saves finished (good or not) */
-	uint64_t cur_keys;		/* keys the running save has written so far */
+	uint64_t cur_keys, cur_total;	/* the running save: keys written so far, of about */
 };
 
 /*

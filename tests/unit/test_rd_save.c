@@ -586,7 +586,7 @@ static void bgsave_under_writes(void **state)
 	struct rfile f;
 	unsigned writes = 0;
 	bool seen_busy = false;
-	uint64_t done0;
+	uint64_t done0, seen_total = 0, seen_keys = 0;
 
 	(void)state;
 	EQ(CMD("FLUSHALL"), "+OK\r\n");
@@ -607,6 +607,11 @@ static void bgsave_under_writes(void **state)
 		rd_save_get_info(&in);
 		if (in.seq_done > done0)
 			break;
+		if (in.cur_total) {	/* INFO's current_save_keys_total/_processed */
+			seen_total = in.cur_total;
+			assert_true(in.cur_keys >= seen_keys);
+			seen_keys = in.cur_keys;
+		}
 		snprintf(key, sizeof(key), "w:%u", writes % W);
 		snprintf(val, sizeof(val), "new%u", writes);
 		CMD("SET", key, val);
@@ -629,6 +634,12 @@ static void bgsave_under_writes(void **state)
 	wait_saves();
 	rd_save_get_info(&in);
 	assert_true(in.last_ok);
+	if (seen_total) {	/* (the keys when the walk began: N strings, 100 hashes, and
+				 * what the writes below added before the thread took it up) */
+		assert_true(seen_total >= N + 100 && seen_total <= N + 100 + 2 * W);
+		assert_true(seen_keys <= in.last_keys);
+	}
+	assert_int_equal(in.cur_total, 0);
 	print_message("bgsave: %u write rounds during the save, error while busy seen: %d\n",
 		      writes, seen_busy);
 	read_file("dump.rdb", &f);
@@ -669,6 +680,8 @@ static void replies(void **state)
 	assert_non_null(strstr(r, "\r\nrdb_last_bgsave_status:ok\r\n"));
 	assert_non_null(strstr(r, "\r\nrdb_current_bgsave_time_sec:-1\r\n"));
 	assert_non_null(strstr(r, "\r\nrdb_last_cow_size:0\r\n"));
+	assert_non_null(strstr(r, "\r\ncurrent_save_keys_processed:0\r\n"
+			       "current_save_keys_total:0\r\n"));
 	assert_null(strstr(r, "rdb_saves:0\r\n"));
 	EQ(CMD("SET", "after", "1"), "+OK\r\n");
 	r = CMD("INFO", "persistence");
