@@ -14,6 +14,7 @@
  *   slots move FROM-TO PART    move slots to partition PART, live
  *   alerts                     alert rules and their state
  *   flush [--delay SECS]       flush_all on every partition
+ *   snapshot [save [--wait]]   the RDB saver's state; start a save (and wait)
  *   cluster create|info|check|add-node|del-node --etcd URL [--cluster-name N]
  *                              the cluster in etcd (ctl_cluster.c)
  *   cluster reshard|rebalance ... --etcd URL
@@ -59,6 +60,7 @@ static int usage_error(const char *fmt, const char *arg)
 		"[--timeout SECS]\n"
 		"                    status | stats | top [--count N] [--interval SECS] | slots |\n"
 		"                    slots move FROM-TO PARTITION | alerts | flush [--delay SECS] |\n"
+		"                    snapshot [save [--wait]] |\n"
 		"                    cluster create|info|check|add-node|del-node|reshard|rebalance "
 		"--etcd URL\n");
 	return 2;
@@ -508,6 +510,68 @@ static int cmd_flush(const struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+static void print_snapshot_status(json_t *st)
+{
+	long long last = json_integer_value(json_object_get(st, "lastsave"));
+
+	printf("snapshot: %s; %lld good save(s), %lld failed; last good at %lld (Unix): %lld keys, "
+	       "%lld bytes in %lld ms; last save %s\n",
+	       json_is_true(json_object_get(st, "in_progress")) ? "saving" : "idle",
+	       json_integer_value(json_object_get(st, "saves")),
+	       json_integer_value(json_object_get(st, "failed")), last,
+	       json_integer_value(json_object_get(st, "keys")),
+	       json_integer_value(json_object_get(st, "bytes")),
+	       json_integer_value(json_object_get(st, "ms")),
+	       json_is_true(json_object_get(st, "last_ok")) ? "ok" : "failed");
+}
+
+/* snapshot [save [--wait]]: an RDB save through wirecache-cp (control/cpsnap.h) */
+static int cmd_snapshot(const struct ctl *c, int argc, char **argv)
+{
+	bool wait = false;
+	char body[96];
+	json_t *r;
+
+	if (argc == 0) {
+		if (!(r = call(c, "GET", "/api/snapshot", NULL, c->timeout_ms)))
+			return 1;
+		if (c->json)
+			print_json(r);
+		else
+			print_snapshot_status(r);
+		json_decref(r);
+		return 0;
+	}
+	if (strcmp(argv[0], "save") != 0)
+		return usage_error("snapshot: unknown subcommand '%s' (snapshot [save [--wait]])",
+				   argv[0]);
+	if (argc == 2 && strcmp(argv[1], "--wait") == 0)
+		wait = true;
+	else if (argc != 1)
+		return usage_error("snapshot save: unknown argument '%s' (snapshot save [--wait])",
+				   argv[1]);
+	/* the server waits a little less than we do, so its answer comes back */
+	snprintf(body, sizeof(body), "{\"wait\":%s,\"timeout_ms\":%u}", wait ? "true" : "false",
+		 c->timeout_ms > 2000 ? c->timeout_ms - 1000 : c->timeout_ms);
+	if (!(r = call(c, "POST", "/api/snapshot/save", body, c->timeout_ms)))
+		return 1;
+	if (c->json) {
+		print_json(r);
+	} else if (!wait) {
+		printf("snapshot save started (ticket %lld)\n",
+		       json_integer_value(json_object_get(r, "ticket")));
+	} else {
+		json_t *st = json_object_get(r, "status");
+
+		printf("snapshot saved: %lld keys, %lld bytes in %lld ms\n",
+		       json_integer_value(json_object_get(st, "keys")),
+		       json_integer_value(json_object_get(st, "bytes")),
+		       json_integer_value(json_object_get(st, "ms")));
+	}
+	json_decref(r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctl c = { .timeout_ms = 10000 };
@@ -532,6 +596,8 @@ int main(int argc, char **argv)
 			       "  slots move FROM-TO PART    move slots to partition PART, live\n"
 			       "  alerts                     alert rules and their state\n"
 			       "  flush [--delay SECS]       flush_all on every partition\n"
+			       "  snapshot [save [--wait]]   the RDB saver's state; save (BGSAVE), and with\n"
+			       "                             --wait until the file is written\n"
 			       "  cluster create [ID...] | info | check | add-node ID | del-node ID\n"
 			       "      --etcd URL[,URL...] [--cluster-name NAME]\n"
 			       "                             the cluster's map in etcd ($WIRECACHE_ETCD)\n"
@@ -586,10 +652,12 @@ int main(int argc, char **argv)
 		return cmd_alerts(&c);
 	if (strcmp(argv[i], "flush") == 0)
 		return cmd_flush(&c, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "snapshot") == 0)
+		return cmd_snapshot(&c, argc - i - 1, argv + i + 1);
 	if (argc > i + 1 && (strcmp(argv[i], "status") == 0 || strcmp(argv[i], "stats") == 0 ||
 			     strcmp(argv[i], "alerts") == 0))
 		return usage_error("%s takes no arguments", argv[i]);
 	return usage_error("unknown command '%s' (status, stats, top, slots, alerts, flush, "
-			   "cluster)",
+			   "snapshot, cluster)",
 			   argv[i]);
 }

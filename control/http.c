@@ -12,6 +12,7 @@
 #include "api.h"
 #include "buf.h"
 #include "cpcluster.h"
+#include "cpsnap.h"
 #include "http.h"
 #include "prom.h"
 #include "slotrange.h"
@@ -349,6 +350,51 @@ static enum MHD_Result post_flush(struct cp_http *h, struct MHD_Connection *conn
 						      (json_int_t)(delay < 0 ? 0 : delay)), NULL);
 }
 
+/* POST /api/snapshot/save {"wait": bool, "timeout_ms": N}: an RDB save (cpsnap.h) */
+static enum MHD_Result post_snapshot(struct cp_http *h, struct MHD_Connection *conn,
+				     struct req_ctx *rc)
+{
+	char err[256];
+	json_t *o = parse_body(rc, true, err, sizeof(err)), *w, *out;
+	long long timeout;
+	bool wait;
+	enum cp_result r;
+
+	if (!o)
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, err, NULL);
+	w = json_object_get(o, "wait");
+	wait = json_is_true(w);
+	timeout = int_member(o, "timeout_ms", 3600LL * 1000, true);
+	json_decref(o);
+	if (w && !json_is_boolean(w))
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, "\"wait\" must be true or false", NULL);
+	if (timeout == -2)
+		return send_error(conn, MHD_HTTP_BAD_REQUEST,
+				  "\"timeout_ms\" must be a whole number of milliseconds", NULL);
+	r = cp_snapshot_save(h->core, wait, timeout < 0 ? 60000 : (unsigned)timeout, &out, err,
+			     sizeof(err));
+	if (r != CP_OK) {
+		json_t *e = cp_api_error(err);
+
+		if (out)
+			json_object_set_new(e, "snapshot", out);
+		return send_json(conn, status_of(r), e, NULL);
+	}
+	json_object_set_new(out, "ok", json_true());
+	return send_json(conn, MHD_HTTP_OK, out, NULL);
+}
+
+static enum MHD_Result get_snapshot(struct cp_http *h, struct MHD_Connection *conn)
+{
+	char err[256];
+	json_t *out;
+	enum cp_result r = cp_snapshot_status(h->core, &out, err, sizeof(err));
+
+	if (r != CP_OK)
+		return send_error(conn, status_of(r), err, NULL);
+	return send_json(conn, MHD_HTTP_OK, out, NULL);
+}
+
 /* ---- routing ---- */
 
 static const struct {
@@ -371,7 +417,8 @@ static enum MHD_Result route(struct cp_http *h, struct MHD_Connection *conn, con
 	bool post = strcmp(method, "POST") == 0;
 	const struct cp_asset *a;
 
-	if (strcmp(url, "/api/slots/move") == 0 || strcmp(url, "/api/flush") == 0) {
+	if (strcmp(url, "/api/slots/move") == 0 || strcmp(url, "/api/flush") == 0 ||
+	    strcmp(url, "/api/snapshot/save") == 0) {
 		if (!post)
 			return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 					  "this call changes state: use POST", "POST");
@@ -382,7 +429,14 @@ static enum MHD_Result route(struct cp_http *h, struct MHD_Connection *conn, con
 			return send_error(conn, MHD_HTTP_UNAUTHORIZED,
 					  "missing or wrong token (Authorization: Bearer TOKEN)",
 					  NULL);
+		if (strcmp(url, "/api/snapshot/save") == 0)
+			return post_snapshot(h, conn, rc);
 		return url[5] == 's' ? post_move(h, conn, rc) : post_flush(h, conn, rc);
+	}
+	if (strcmp(url, "/api/snapshot") == 0) {
+		if (!get)
+			return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET", "GET, HEAD");
+		return get_snapshot(h, conn);
 	}
 	for (unsigned i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
 		if (strcmp(url, docs[i].path) != 0)
@@ -403,7 +457,8 @@ static enum MHD_Result route(struct cp_http *h, struct MHD_Connection *conn, con
 	}
 	return send_error(conn, MHD_HTTP_NOT_FOUND,
 			  "no such page: try /, /metrics, /api/status, /api/stats, /api/history, "
-			  "/api/slots, /api/alerts, /api/cluster, POST /api/slots/move, POST /api/flush", NULL);
+			  "/api/slots, /api/alerts, /api/cluster, /api/snapshot, POST /api/slots/move, "
+			  "POST /api/flush, POST /api/snapshot/save", NULL);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,

@@ -28,6 +28,7 @@
 #include "net/neigh.h"
 #include "net/tcp.h"
 #include "redis/acl.h"
+#include "redis/rdbsave.h"
 #include "redis/server.h"
 #include "wirecache/eal_args.h"
 
@@ -330,6 +331,8 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	wc_stats_telemetry_register(&app);
+	if (rd_save_init(&app) != 0)	/* the RDB writer thread (redis/rdbsave.h) */
+		goto fail;
 	wc_cpif_start(cpif);
 
 	for (unsigned p = 0; p < app.nports; p++) {
@@ -382,6 +385,10 @@ int main(int argc, char **argv)
 		rcu_thread_online();
 	}
 	printf("wirecache-dp: stopping\n");
+	/* the lcores have stopped: --save-on-shutdown saves now, unless SHUTDOWN did */
+	if (c->rdb_save_on_shutdown && !rd_save_shutdown_done() && rd_save_now(&app) != 0)
+		printf("wirecache-dp: the save at shutdown failed\n");
+	rd_save_stop();
 	shutdown_all();
 	rcu_unregister_thread();
 	rte_eal_cleanup();
@@ -389,6 +396,7 @@ int main(int argc, char **argv)
 	return 0;
 fail:
 	__atomic_store_n(&app.quit, 1, __ATOMIC_RELAXED);
+	rd_save_stop();
 	shutdown_all();
 	rcu_unregister_thread();
 	rte_eal_cleanup();

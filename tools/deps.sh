@@ -79,6 +79,7 @@ prog   memcached         memcached
 prog   redis-server      redis-server
 prog   redis-cli         redis-tools
 prog   redis-benchmark   redis-tools
+prog   redis-check-rdb   redis-tools
 prog   tclsh             tcl
 prog   gnuplot           gnuplot-nox
 ${WC_DEPS_EXTRA:-}

@@ -21,6 +21,7 @@ enum {
 	OPT_IDLE, OPT_CONTROL_SOCKET, OPT_UPLOAD_BUFFER, OPT_REQUEST_TIMEOUT, OPT_REDIS_PORT,
 	OPT_CLUSTER, OPT_ANNOUNCE_IP, OPT_ANNOUNCE_PORT, OPT_REQUIREPASS, OPT_ACLFILE, OPT_NOTIFY,
 	OPT_STATE_DIR, OPT_MC_ALLOW, OPT_CLUSTER_SECRET, OPT_MC_FORWARD,
+	OPT_RDB_DIR, OPT_RDB_FILENAME, OPT_SAVE_ON_SHUTDOWN,
 };
 
 static const struct option long_opts[] = {
@@ -46,6 +47,9 @@ static const struct option long_opts[] = {
 	{ "notify-keyspace-events", required_argument, NULL, OPT_NOTIFY },
 	{ "mc-allow", required_argument, NULL, OPT_MC_ALLOW },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "dir", required_argument, NULL, OPT_RDB_DIR },
+	{ "dbfilename", required_argument, NULL, OPT_RDB_FILENAME },
+	{ "save-on-shutdown", no_argument, NULL, OPT_SAVE_ON_SHUTDOWN },
 	{ "upload-buffer", required_argument, NULL, OPT_UPLOAD_BUFFER },
 	{ "udp-port", required_argument, NULL, OPT_UDP_PORT },
 	{ "no-udp", no_argument, NULL, OPT_NO_UDP },
@@ -111,6 +115,10 @@ void wc_config_usage(const char *prog)
 	       "                           [on when a secret is set]\n"
 	       "  --state-dir DIR          where the node id is kept across restarts\n"
 	       "                           [/var/lib/wirecache]\n"
+	       "RDB snapshots (SAVE, BGSAVE, wirecachectl snapshot save)\n"
+	       "  --dir DIR                where the RDB file is written [the working directory]\n"
+	       "  --dbfilename NAME        its name, without a '/' [dump.rdb]\n"
+	       "  --save-on-shutdown       save at SIGTERM/SIGINT and at SHUTDOWN (not NOSAVE)\n"
 	       "memcached over UDP\n"
 	       "  --udp-port PORT          [11211]\n"
 	       "  --no-udp                 do not serve UDP\n"
@@ -152,6 +160,7 @@ void wc_config_defaults(struct wc_config *c)
 	c->request_timeout_ms = 10000;
 	c->redis_port = 6379;
 	c->state_dir = "/var/lib/wirecache";
+	c->rdb_filename = "dump.rdb";
 	c->upload_buffer = WC_UPLOAD_BUFFER_AUTO;
 	c->udp_port = 11211;
 	c->udp_enabled = true;
@@ -246,6 +255,7 @@ static char control_socket_path[108];
 /* (INI values do not outlive the parse: string options keep copies) */
 static char cluster_secret_buf[WC_CLUSTER_SECRET_MAX + 1];
 static char announce_ip_buf[64], requirepass_buf[512], aclfile_buf[512], state_dir_buf[512];
+static char rdb_dir_buf[512], rdb_filename_buf[512];
 
 static const char *keep(char *buf, size_t cap, const char *arg)
 {
@@ -379,6 +389,19 @@ static const char *apply(struct wc_config *c, int opt, const char *arg)
 		if (!arg[0] || strlen(arg) >= sizeof(state_dir_buf))
 			return "--state-dir wants a directory";
 		c->state_dir = keep(state_dir_buf, sizeof(state_dir_buf), arg);
+		return NULL;
+	case OPT_RDB_DIR:
+		if (!arg[0] || strlen(arg) >= sizeof(rdb_dir_buf))
+			return "--dir wants a directory";
+		c->rdb_dir = keep(rdb_dir_buf, sizeof(rdb_dir_buf), arg);
+		return NULL;
+	case OPT_RDB_FILENAME:
+		if (!arg[0] || strlen(arg) >= sizeof(rdb_filename_buf) || strchr(arg, '/'))
+			return "--dbfilename can't be a path, just a filename";
+		c->rdb_filename = keep(rdb_filename_buf, sizeof(rdb_filename_buf), arg);
+		return NULL;
+	case OPT_SAVE_ON_SHUTDOWN:
+		c->rdb_save_on_shutdown = true;
 		return NULL;
 	case OPT_MC_ALLOW:
 		if (c->nmc_allow == WC_MAX_PREFIXES ||

@@ -50,6 +50,10 @@ struct wc_config {
 	unsigned nmc_allow;
 	struct wc_prefix mc_allow[WC_MAX_PREFIXES];
 	const char *state_dir;		/* the node id and other state kept across restarts */
+	/* RDB snapshots (redis/rdbsave.h) */
+	const char *rdb_dir;		/* where the RDB file is (NULL: the working directory) */
+	const char *rdb_filename;	/* its name, no '/' [dump.rdb] */
+	bool rdb_save_on_shutdown;	/* save at SIGTERM/SIGINT and SHUTDOWN (not NOSAVE) */
 	/* memcached over UDP */
 	uint16_t udp_port;
 	bool udp_enabled;

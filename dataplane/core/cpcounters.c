@@ -17,8 +17,9 @@
 #include "net/tcp_impl.h"
 #include "cluster/link.h"
 #include "redis/migrate_conn.h"
+#include "redis/rdbsave.h"
 
-enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP, SRC_RD, SRC_LINK, SRC_MIG };
+enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP, SRC_RD, SRC_LINK, SRC_MIG, SRC_SAVE };
 
 struct counter {
 	char name[WC_CP_NAME_LEN];
@@ -33,6 +34,7 @@ struct counter {
 #define RD(f, n, k) { n, SRC_RD, k, offsetof(struct rd_lcore_stats, f) }
 #define LINK(f, n, k) { n, SRC_LINK, k, offsetof(struct wc_link_stats, f) }
 #define MIG(f, n) { n, SRC_MIG, WC_CP_COUNTER, offsetof(struct wc_mig_stats, f) }
+#define SAVE(f, n) { n, SRC_SAVE, WC_CP_COUNTER, offsetof(struct rd_save_counters, f) }
 
 static const struct counter fixed[] = {
 	ST(get_hits, "get_hits"), ST(get_misses, "get_misses"),
@@ -111,6 +113,9 @@ static const struct counter fixed[] = {
 	/* MIGRATE (redis/migrate_conn.h) */
 	MIG(calls, "migrate_calls"), MIG(keys, "migrate_keys"), MIG(bytes, "migrate_bytes"),
 	MIG(errors, "migrate_errors"),
+	/* RDB saves (redis/rdbsave.h): node-wide, reported by worker 0 */
+	SAVE(saves, "rdb_saves"), SAVE(failed, "rdb_save_failures"), SAVE(keys, "rdb_saved_keys"),
+	SAVE(bytes, "rdb_saved_bytes"), SAVE(ms, "rdb_save_ms"),
 };
 
 static struct counter all[WC_CP_MAX_COUNTERS];
@@ -184,6 +189,9 @@ void wc_cp_counters_read(const struct wc_lcore *lc, uint64_t *v, unsigned n)
 			break;
 		case SRC_MIG:
 			v[i] = lc->mig ? load_at(&lc->mig->st, all[i].off) : 0;
+			break;
+		case SRC_SAVE:
+			v[i] = lc->id == 0 ? load_at(rd_save_counters(), all[i].off) : 0;
 			break;
 		default:
 			v[i] = lc->tcp ? load_at(&lc->tcp->st, all[i].off) : 0;

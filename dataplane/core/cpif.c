@@ -29,6 +29,7 @@
 #include "core/cpif_creq.h"
 #include "core/latency.h"
 #include "core/migrate.h"
+#include "redis/rdbsave.h"
 #include "redis/server.h"
 #include "wirecache/cpshm.h"
 
@@ -267,6 +268,10 @@ static void command(struct wc_cpif *cp, struct client *c, char *line)
 		reply(c, out);
 		return;
 	}
+	if (rd_save_cp_command(argc, argv, out, sizeof(out))) {	/* SNAPSHOT (redis/rdbsave.h) */
+		reply(c, out);
+		return;
+	}
 	if (strcmp(argv[0], "HELLO") == 0 && argc == 1) {
 		snprintf(out, sizeof(out), "OK abi=%u size=%zu\n", WC_CP_ABI, cp->shm_size);
 		reply_with_fd(cp, c, out);
@@ -314,7 +319,7 @@ static void command(struct wc_cpif *cp, struct client *c, char *line)
 		reply(c, "OK\n");
 	} else {
 		snprintf(out, sizeof(out), "ERR unknown command '%.40s' (HELLO, PING, MOVE, FLUSH, "
-			 "ID, CMAP, CREQ)\n", argv[0]);
+			 "ID, CMAP, CREQ, SNAPSHOT)\n", argv[0]);
 		reply(c, out);
 	}
 }

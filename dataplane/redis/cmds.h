@@ -15,6 +15,7 @@ extern struct rd_cmd rd_cmds_migrate[];	/* migrate_cmd.c: MIGRATE RESTORE-ASKING
 extern struct rd_cmd rd_cmds_hash[];	/* t_hash.c */
 extern struct rd_cmd rd_cmds_set[];	/* t_set.c */
 extern struct rd_cmd rd_cmds_server[];	/* server_cmds.c: TIME LASTSAVE WAIT */
+extern struct rd_cmd rd_cmds_rdbsave[];	/* rdbsave.c: SAVE BGSAVE SHUTDOWN */
 extern struct rd_cmd rd_cmds_info[];	/* info.c: INFO */
 extern struct rd_cmd rd_cmds_config[];	/* config_cmd.c: CONFIG */
 extern struct rd_cmd rd_cmds_command[];	/* cmdinfo.c: COMMAND */

@@ -16,6 +16,7 @@ static struct rd_cmd *const families[] = {
 	rd_cmds_command, rd_cmds_slowlog, rd_cmds_memory, rd_cmds_object,
 	rd_cmds_pubsub, rd_cmds_pubsub_intro,	/* Pub/Sub (pubsub.c, pubsub_intro.c) */
 	rd_cmds_migrate,
+	rd_cmds_rdbsave,
 };
 
 #define TABLE_SIZE 1024		/* a power of two, well over the number of commands */

@@ -38,6 +38,9 @@
  *   zset-max-listpack-entries/-value (ziplist aliases), list-max-listpack-size
  *   (alias list-max-ziplist-size), list-compress-depth: kept and reported,
  *                           without effect: there are no lists or sorted sets
+ *   dir, dbfilename         where SAVE/BGSAVE write (redis/rdbsave.h): dir must be
+ *                           an existing directory (settable, as Redis with
+ *                           enable-protected-configs yes), dbfilename no path
  *
  * CONFIG SET checks every pair before it changes anything, so a request is
  * applied whole or not at all (Redis restores old values instead; the
@@ -54,6 +57,7 @@
 #include "redis/cmds.h"
 #include "redis/config_cmd.h"
 #include "redis/glob.h"
+#include "redis/rdbsave.h"
 #include "redis/server.h"
 #include "redis/text.h"
 #include "redis/tracking.h"
@@ -779,6 +783,53 @@ static bool apply_list_depth(struct cfg_env *e, const union pval *v, const char 
 	return true;
 }
 
+/* dir and dbfilename: the RDB saver keeps them (redis/rdbsave.h) */
+static void get_dir(struct cfg_env *e, char *buf, size_t cap)
+{
+	(void)e;
+	rd_save_get_dir(buf, cap);
+}
+
+static bool check_dir(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+		      const char **err)
+{
+	(void)e;
+	if ((*err = rd_save_check_dir(p, n)) != NULL)
+		return false;
+	v->str.p = p;
+	v->str.n = n;
+	return true;
+}
+
+static bool apply_dir(struct cfg_env *e, const union pval *v, const char **err)
+{
+	(void)e;
+	return (*err = rd_save_set_dir(v->str.p, v->str.n)) == NULL;
+}
+
+static void get_dbfilename(struct cfg_env *e, char *buf, size_t cap)
+{
+	(void)e;
+	rd_save_get_filename(buf, cap);
+}
+
+static bool check_dbfilename(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+			     const char **err)
+{
+	(void)e;
+	if ((*err = rd_save_check_filename(p, n)) != NULL)
+		return false;
+	v->str.p = p;
+	v->str.n = n;
+	return true;
+}
+
+static bool apply_dbfilename(struct cfg_env *e, const union pval *v, const char **err)
+{
+	(void)e;
+	return (*err = rd_save_set_filename(v->str.p, v->str.n)) == NULL;
+}
+
 static const struct param params[] = {
 	{ "maxmemory", NULL, get_maxmemory, check_maxmemory, NULL },
 	{ "maxmemory-policy", NULL, get_policy, check_policy, NULL },
@@ -808,6 +859,8 @@ static const struct param params[] = {
 	{ "list-max-listpack-size", "list-max-ziplist-size", get_list_size, check_list_size,
 	  apply_list_size },
 	{ "list-compress-depth", NULL, get_list_depth, check_list_depth, apply_list_depth },
+	{ "dir", NULL, get_dir, check_dir, apply_dir },
+	{ "dbfilename", NULL, get_dbfilename, check_dbfilename, apply_dbfilename },
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))

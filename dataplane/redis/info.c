@@ -168,13 +168,9 @@ static void persistence(struct rd_text *t, const struct rd_info *in)
 		"loading", "async_loading", "current_cow_peak", "current_cow_size",
 		"current_cow_size_age", NULL
 	};
-	static const char *const idle2[] = {
-		"current_save_keys_processed", "current_save_keys_total", NULL
-	};
 	static const char *const idle3[] = {
-		"rdb_saves", "rdb_last_cow_size", "rdb_last_load_keys_expired",
-		"rdb_last_load_keys_loaded", "aof_enabled", "aof_rewrite_in_progress",
-		"aof_rewrite_scheduled", NULL
+		"rdb_last_load_keys_expired", "rdb_last_load_keys_loaded", "aof_enabled",
+		"aof_rewrite_in_progress", "aof_rewrite_scheduled", NULL
 	};
 	static const char *const idle4[] = {
 		"aof_rewrites", "aof_rewrites_consecutive_failures", NULL
@@ -182,13 +178,17 @@ static void persistence(struct rd_text *t, const struct rd_info *in)
 
 	kv_zero(t, idle1);
 	kv_s(t, "current_fork_perc", "0.00");
-	kv_zero(t, idle2);
+	kv_u(t, "current_save_keys_processed", in->save.cur_keys);
+	kv_u(t, "current_save_keys_total", in->save.cur_total);
 	kv_u(t, "rdb_changes_since_last_save", in->changes);
-	kv_u(t, "rdb_bgsave_in_progress", 0);
+	/* RDB saves (redis/rdbsave.h): a thread, no fork, so no copy-on-write */
+	kv_u(t, "rdb_bgsave_in_progress", in->save.in_progress);
 	kv_i(t, "rdb_last_save_time", in->lastsave);
-	kv_s(t, "rdb_last_bgsave_status", "ok");
-	kv_i(t, "rdb_last_bgsave_time_sec", -1);
-	kv_i(t, "rdb_current_bgsave_time_sec", -1);
+	kv_s(t, "rdb_last_bgsave_status", in->save.last_ok ? "ok" : "err");
+	kv_i(t, "rdb_last_bgsave_time_sec", in->save.last_time_sec);
+	kv_i(t, "rdb_current_bgsave_time_sec", in->save.current_sec);
+	kv_u(t, "rdb_saves", in->save.saves);
+	kv_u(t, "rdb_last_cow_size", 0);
 	kv_zero(t, idle3);
 	kv_i(t, "aof_last_rewrite_time_sec", -1);
 	kv_i(t, "aof_current_rewrite_time_sec", -1);
@@ -436,9 +436,14 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 	in->system = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 	in->maxmemory = srv->maxmemory;
 	in->policy = srv->policy;
-	/* no persistence: every store since the start is unsaved */
-	in->changes = wt.total_items;
-	in->lastsave = srv->lastsave;
+	/* items stored since the last good RDB save began */
+	rd_save_get_info(&in->save);
+	{
+		uint64_t raw = wt.total_items + app->item_base.total_items;	/* (no stats reset) */
+
+		in->changes = raw > in->save.changes_base ? raw - in->save.changes_base : 0;
+	}
+	in->lastsave = __atomic_load_n(&srv->lastsave, __ATOMIC_RELAXED);
 	in->connections = sub0(rt.connections, srv->base.connections);
 	in->commands = sub0(rt.commands, srv->base.commands);
 	in->net_in = sub0(rt.net_in, srv->base.net_in);

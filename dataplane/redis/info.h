@@ -19,6 +19,7 @@
 
 #include <stdint.h>
 
+#include "redis/rdbsave.h"
 #include "redis/server.h"
 #include "redis/text.h"
 
@@ -62,6 +63,7 @@ struct rd_info {
 	/* persistence */
 	uint64_t changes;
 	int64_t lastsave;
+	struct rd_save_info save;	/* (redis/rdbsave.h) */
 	/* stats */
 	uint64_t connections, commands, net_in, net_out, errors;
 	uint64_t ops_per_sec, in_per_sec, out_per_sec;	/* bytes per second */

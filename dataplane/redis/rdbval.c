@@ -878,7 +878,8 @@ int rdbv_decode_payload(struct rdbv_dec *d, const struct rdbv_src *in, rdbv_memb
 
 static void out_put(struct rdbv_out *o, const void *p, uint64_t n)
 {
-	o->crc = rdbv_crc64(o->crc, p, n);
+	if (!o->no_crc)
+		o->crc = rdbv_crc64(o->crc, p, n);
 	o->n += n;
 	o->put(o->arg, p, n);
 }

@@ -154,6 +154,7 @@ struct rdbv_out {
 	void (*put)(void *arg, const void *p, uint64_t n);
 	void *arg;
 	uint64_t crc, n;
+	bool no_crc;			/* a value alone in an RDB file: the file has its CRC */
 };
 
 /* One member of a container being encoded (contiguous bytes). */

@@ -125,7 +125,7 @@ struct rd_server {
 	struct rd_totals base;
 	uint64_t *cmd_base;		/* 4 per command id: calls, cycles, rejected, failed */
 	uint64_t peak_memory;
-	int64_t lastsave;		/* LASTSAVE: no persistence, the start time */
+	int64_t lastsave;		/* LASTSAVE: the last good RDB save (the start before) */
 	struct rd_push_srv push;	/* client-output-buffer-limit (push.h) */
 	struct rd_trk_server trk;	/* client tracking (redis/tracking.h) */
 };

@@ -20,7 +20,8 @@ static enum rd_res time_cmd(struct rd_session *s)
 
 static enum rd_res lastsave(struct rd_session *s)
 {
-	resp_int(rd_out(s), rd_server(s)->lastsave);
+	/* (the RDB writer thread sets it after each good save: redis/rdbsave.c) */
+	resp_int(rd_out(s), __atomic_load_n(&rd_server(s)->lastsave, __ATOMIC_RELAXED));
 	return RD_DONE;
 }
 
@@ -44,9 +45,10 @@ static enum rd_res wait_cmd(struct rd_session *s)
 struct rd_cmd rd_cmds_server[] = {
 	RD_CMD("time", time_cmd, 1, RD_F_LOADING | RD_F_STALE | RD_F_FAST, RD_ACL_FAST, 0, 0, 0,
 	       "server", "The server's time", "2.6.0", "O(1)"),
-	RD_CMD("lastsave", lastsave, 1, RD_F_LOADING | RD_F_STALE | RD_F_FAST,
-	       RD_ACL_FAST | RD_ACL_ADMIN | RD_ACL_DANGEROUS, 0, 0, 0, "server",
-	       "When the data was last saved (never: the start time)", "1.0.0", "O(1)"),
+	RD_CMD_TIPS("nondeterministic_output", "lastsave", lastsave, 1,
+		    RD_F_LOADING | RD_F_STALE | RD_F_FAST,
+		    RD_ACL_FAST | RD_ACL_ADMIN | RD_ACL_DANGEROUS, 0, 0, 0, "server",
+		    "When the dataset was last saved (none yet: the start time)", "1.0.0", "O(1)"),
 	RD_CMD("wait", wait_cmd, 3, 0, RD_ACL_SLOW | RD_ACL_CONNECTION, 0, 0, 0, "generic",
 	       "Wait for replicas to acknowledge this connection's writes", "3.0.0", "O(1)"),
 	RD_CMD_END

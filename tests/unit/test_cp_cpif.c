@@ -202,7 +202,15 @@ static void protocol(void **state)
 	raw_cmd(fd, "PING\n", reply, sizeof(reply));
 	assert_string_equal(reply, "OK pong");
 	raw_cmd(fd, "FOO bar\n", reply, sizeof(reply));
-	assert_string_equal(reply, "ERR unknown command 'FOO' (HELLO, PING, MOVE, FLUSH, ID, CMAP, CREQ)");
+	assert_string_equal(reply, "ERR unknown command 'FOO' (HELLO, PING, MOVE, FLUSH, ID, CMAP, CREQ, "
+			    "SNAPSHOT)");
+	/* snapshots (redis/rdbsave.h): the saver is not started here */
+	raw_cmd(fd, "SNAPSHOT STATUS\n", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "OK in_progress=0 done=0 last_ok="));
+	raw_cmd(fd, "SNAPSHOT SAVE\n", reply, sizeof(reply));
+	assert_string_equal(reply, "ERR snapshots are not available on this dataplane");
+	raw_cmd(fd, "SNAPSHOT\n", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "ERR unknown command 'SNAPSHOT'"));
 	/* the cluster commands on a dataplane without a Redis side (core/cpif_cmap.h) */
 	raw_cmd(fd, "ID\n", reply, sizeof(reply));
 	assert_non_null(strstr(reply, "ERR this dataplane has no node id"));
