@@ -2,7 +2,9 @@
 # run.sh - `make run`: the appliance on the virtual testbed, with a live
 # status line until Ctrl-C, which tears the testbed down. NODES=N > 1 forms
 # a Redis Cluster through etcd (tools/testbed up); ETCD=3 gives etcd three
-# members; STANDALONE=1 keeps the nodes independent.
+# members; STANDALONE=1 keeps the nodes independent. Each node keeps its data
+# across runs: an RDB snapshot in $DATA/node<i> (default build/run-data), saved
+# when Ctrl-C stops it and loaded when it starts; DATA= (empty) keeps nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODES=${NODES:-1}
@@ -13,6 +15,8 @@ trap 'echo; exit 0' INT TERM
 # the clients' bridge is trusted: large UDP replies (stats, big values) are allowed
 up_opts=(--nodes "$NODES" --memory "${MEMORY:-256M}" --etcd "${ETCD:-1}")
 [ "${STANDALONE:-0}" = 1 ] && up_opts+=(--standalone)
+DATA=${DATA-build/run-data}
+[ -n "$DATA" ] && up_opts+=(--data-dir "$DATA")
 $tb up "${up_opts[@]}" -- --udp-trusted 198.18.0.0/24 --max-value "${MAX_VALUE:-1m}"
 cat <<TXT
 
@@ -36,7 +40,7 @@ network namespace "wc". Talk to it from that namespace, for example:
   build/rel/wirecachectl --node 1 stats
   sudo tools/testbed status
 
-Node logs: /run/wirecache-testbed/node*.log, cp*.log. Ctrl-C stops everything.
+Node logs: /run/wirecache-testbed/node*.log, cp*.log. Ctrl-C stops everything$( [ -n "$DATA" ] && printf ',\nafter each node saved its data to %s/node<i>/dump.rdb (loaded by the next\n`make run`; DATA= make run keeps nothing)' "$DATA").
 
 TXT
 if [ -f /run/wirecache-testbed/etcd.endpoints ]; then
