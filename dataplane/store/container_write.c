@@ -969,8 +969,23 @@ enum wc_status wc_c_update(struct wc_part *p, struct wc_ctx *ctx, const void *ke
 	 * of keys on the way (the emptied container, evictions) log themselves.
 	 */
 	p->repl_mute++;
+	p->repl_mkey = key;
+	p->repl_mklen = klen;
+	p->repl_mlost = false;
 	st = update(p, ctx, key, klen, hash, type, op, name, val, res);
 	p->repl_mute--;
+	if (p->repl_mlost) {
+		/*
+		 * The container was evicted on the way, yet the change wrote it
+		 * anew (a conversion to buckets republishes every member): after
+		 * its DEL, the member alone would not say that. Log it whole.
+		 */
+		struct wc_item *it = wc_kv_find(p, ctx, key, klen, hash);
+
+		if (it && wc_item_type(it) == type)
+			wc_repl_note_version(p, ctx, it);
+		return st;
+	}
 	if (st != WC_OK || res->evicted || res->key_removed)
 		return st;	/* (nothing changed, or the key's DEL is logged) */
 	if (res->outcome == WC_COUT_ADDED || res->outcome == WC_COUT_UPDATED)

@@ -78,6 +78,9 @@ struct wc_part {
 	uint32_t *slot_keys;		/* keys per cluster slot (cfg.slot_keys), else NULL */
 	struct wc_rlog *repl;		/* replication log (repl.h), NULL while off */
 	uint32_t repl_mute;		/* > 0: the container layer logs this write's effect itself */
+	const void *repl_mkey;		/* the key of that write ... */
+	uint32_t repl_mklen;
+	bool repl_mlost;		/* ... whose DEL was logged meanwhile (evicted on the way) */
 	bool replica;			/* expiry is the master's: keep expired keys (repl.h) */
 	struct wc_part_stats st;
 };

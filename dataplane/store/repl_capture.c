@@ -83,6 +83,9 @@ void wc_repl_note_unlink(struct wc_part *p, struct wc_ctx *ctx, const struct wc_
 
 	if (wc_item_type(it) >= WC_TYPE_INTERNAL)
 		return;
+	if (p->repl_mute && it->klen == p->repl_mklen &&
+	    !memcmp(wc_item_key(it), p->repl_mkey, it->klen))
+		p->repl_mlost = true;
 	/* a flushed item: the FLUSH entry already removed it everywhere */
 	lg = wc_loc_log(p, wc_item_loc(p, it));
 	if (wc_part_flushed(p, lg, lg->head, it, ctx->clock.now))
