@@ -207,20 +207,20 @@ enum wc_rread wc_rlog_read(const struct wc_rlog *rl, uint64_t *from, void *buf, 
 	if (at < __atomic_load_n(&rl->head, __ATOMIC_RELAXED))
 		return WC_RREAD_GONE;
 	for (;;) {
-		const struct wc_rent_hdr *h;
-		uint32_t crc;
+		const uint8_t *e = (const uint8_t *)buf + pos;
+		struct wc_rent_hdr h;
 
-		if (n - pos < sizeof(*h))
+		if (n - pos < sizeof(h))
 			break;
-		h = (const struct wc_rent_hdr *)(const void *)((const uint8_t *)buf + pos);
-		if (h->len < sizeof(*h) || h->len > rl->max_entry || h->off != at + pos)
+		memcpy(&h, e, sizeof(h));
+		if (h.len < sizeof(h) || h.len > rl->max_entry || h.off != at + pos)
 			return WC_RREAD_CORRUPT;
-		if (n - pos < h->len)
+		if (n - pos < h.len)
 			break;
-		crc = wc_crc32c(0, (const uint8_t *)h + 4, h->len - 4);
-		if (crc != h->crc || (uint64_t)sizeof(*h) + h->klen + h->alen + h->blen != h->len)
+		if (wc_crc32c(0, e + 4, h.len - 4) != h.crc ||
+		    (uint64_t)sizeof(h) + h.klen + h.alen + h.blen != h.len)
 			return WC_RREAD_CORRUPT;
-		pos += round8(h->len);
+		pos += round8(h.len);
 		good = pos < n ? pos : n;
 	}
 	if (good == 0)
