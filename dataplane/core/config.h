@@ -77,7 +77,8 @@ static inline bool wc_config_mc_forward(const struct wc_config *c)
 
 /*
  * Replication backlog (store/repl.h): --repl-backlog-size is the node's total,
- * split evenly over its partitions (each at least 64K); by default each
+ * split evenly over its partitions (each at least 64K, rounded down to a
+ * power of two); by default each
  * partition gets 1M, Redis's default for its single stream: a partition is a
  * stream of its own, with its own write rate, and its ring must hold an
  * entry of half its size (a larger value is logged as a resync marker).

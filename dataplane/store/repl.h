@@ -22,16 +22,17 @@
  *  - RESYNC key: a string value too large for one entry (over half the
  *    ring) was written: a replica reading it must take a full sync.
  *
- * Ring: size bytes in memory from the partition's backend (hugepages in the
- * dataplane), 64-bit byte offsets that only grow; an entry starts at an
+ * Ring: a power of two of bytes in memory from the partition's backend
+ * (hugepages in the dataplane), 64-bit byte offsets that only grow; an entry starts at an
  * 8-byte aligned offset and may wrap around the ring's end. The owner moves
  * `head` (first retained offset) past the entries it is about to overwrite
  * and publishes it (release, then a fence) before writing bytes, and
  * publishes `tail` (release) after an entry is complete. A reader copies,
  * then re-reads head: when head passed its offset, the copy may be torn and
- * the answer is GONE. Each entry also carries its own offset and a CRC32C
- * over header and payload, so a torn or stray copy is never taken for an
- * entry.
+ * the answer is GONE. Each entry also carries its own offset and a 32-bit
+ * check (XXH3) over header and payload, so a torn or stray copy is never
+ * taken for an entry. The owner moves head a sixteenth of the ring ahead of
+ * need, so that store and its fence come once per many entries.
  *
  * Off by default: a partition's `repl` pointer stays NULL until
  * wc_repl_enable (a replica attached), and every capture point costs one
@@ -66,7 +67,7 @@ const char *wc_rop_name(enum wc_rop op);
 
 /* On-ring entry header (little endian, as the host), followed by key, a, b. */
 struct wc_rent_hdr {
-	uint32_t crc;		/* CRC32C of everything after this field, payload included */
+	uint32_t check;		/* wc_rent_check of everything after this field */
 	uint32_t len;		/* header + payload bytes; the entry takes len rounded up to 8 */
 	uint64_t off;		/* the entry's own log offset */
 	uint8_t op;		/* enum wc_rop */
@@ -101,13 +102,13 @@ struct wc_rlog {
 	uint8_t pad0[40];
 	uint64_t head;		/* first retained entry's offset (release) */
 	uint8_t pad1[56];
-	uint64_t size;		/* ring bytes, a multiple of 8 */
+	uint64_t size;		/* ring bytes, a power of two */
 	uint64_t max_entry;	/* largest entry (size / 2) */
 	uint8_t *mem;
 	uint64_t alloc_bytes;	/* what wc_repl_enable took from the backend (0: not its) */
 };
 
-/* Lay a ring of size bytes (rounded down to 8, at least WC_REPL_MIN_BYTES) over mem. */
+/* Lay a ring over mem (size bytes): the largest power of two it holds, at least WC_REPL_MIN_BYTES. */
 void wc_rlog_init(struct wc_rlog *rl, void *mem, uint64_t size);
 
 /* A payload piece: contiguous bytes, or a reader (container member bytes, container.h). */
@@ -126,7 +127,7 @@ enum wc_rread {
 	WC_RREAD_OK = 0,	/* at least one entry copied */
 	WC_RREAD_NOT_YET,	/* nothing written at or past the offset yet */
 	WC_RREAD_GONE,		/* the offset fell out of the backlog: full sync needed */
-	WC_RREAD_CORRUPT,	/* not an entry boundary, or an entry failed its CRC */
+	WC_RREAD_CORRUPT,	/* not an entry boundary, or an entry failed its check */
 	WC_RREAD_SMALL,		/* the next entry does not fit in cap bytes */
 };
 
@@ -151,13 +152,15 @@ static inline uint64_t wc_rlog_last(const struct wc_rlog *rl)
 	return __atomic_load_n(&rl->tail, __ATOMIC_ACQUIRE);
 }
 
-uint32_t wc_crc32c(uint32_t crc, const void *p, size_t n);
+/* An entry's 32-bit check (XXH3, folded) over n bytes. */
+uint32_t wc_rent_check(const void *p, size_t n);
 
 /* ---- a partition's log ---- */
 
 /*
- * Owner (or before any lcore runs): start logging into a ring of bytes from
- * the partition's memory backend. Returns false when it cannot have the
+ * Owner (or before any lcore runs): start logging into a ring of bytes
+ * (rounded down to a power of two, at least 64 KiB) from the partition's
+ * memory backend. Returns false when it cannot have the
  * memory; true at once when already on.
  */
 bool wc_repl_enable(struct wc_part *p, uint64_t bytes);
