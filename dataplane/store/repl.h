@@ -108,7 +108,7 @@ struct wc_rlog {
 	uint64_t alloc_bytes;	/* what wc_repl_enable took from the backend (0: not its) */
 };
 
-/* Lay a ring over mem (size bytes): the largest power of two it holds, at least WC_REPL_MIN_BYTES. */
+/* Lay a ring over mem (size bytes): the largest power of two it holds (>= WC_REPL_MIN_BYTES). */
 void wc_rlog_init(struct wc_rlog *rl, void *mem, uint64_t size);
 
 /* A payload piece: contiguous bytes, or a reader (container member bytes, container.h). */
