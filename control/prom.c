@@ -139,6 +139,12 @@ static void store(struct buf *b, const struct wc_cp_shm *s)
 		  offsetof(struct wc_cp_part_snap, limit_bytes) },
 		{ "wirecache_partition_evictions_total", "counter", "Items evicted from a partition.",
 		  offsetof(struct wc_cp_part_snap, evictions) },
+		{ "wirecache_partition_repl_offset_bytes", "gauge",
+		  "A partition's replication offset: where its next log entry goes (0 while "
+		  "no replica ever attached).", offsetof(struct wc_cp_part_snap, repl_offset) },
+		{ "wirecache_partition_repl_backlog_first_bytes", "gauge",
+		  "Oldest replication offset a partition's backlog still holds.",
+		  offsetof(struct wc_cp_part_snap, repl_backlog_first) },
 	};
 
 	cp_store_totals(s, -1, &t);

@@ -20,7 +20,7 @@ enum {
 	OPT_STATS, OPT_RXD, OPT_TXD, OPT_CONFIG, OPT_HELP, OPT_TCP_PORT, OPT_NO_TCP, OPT_MAX_CONNS,
 	OPT_IDLE, OPT_CONTROL_SOCKET, OPT_UPLOAD_BUFFER, OPT_REQUEST_TIMEOUT, OPT_REDIS_PORT,
 	OPT_CLUSTER, OPT_ANNOUNCE_IP, OPT_ANNOUNCE_PORT, OPT_REQUIREPASS, OPT_ACLFILE, OPT_NOTIFY,
-	OPT_STATE_DIR, OPT_MC_ALLOW, OPT_CLUSTER_SECRET, OPT_MC_FORWARD,
+	OPT_STATE_DIR, OPT_MC_ALLOW, OPT_CLUSTER_SECRET, OPT_MC_FORWARD, OPT_REPL_BACKLOG,
 	OPT_RDB_DIR, OPT_RDB_FILENAME, OPT_SAVE_ON_SHUTDOWN,
 };
 
@@ -47,6 +47,7 @@ static const struct option long_opts[] = {
 	{ "notify-keyspace-events", required_argument, NULL, OPT_NOTIFY },
 	{ "mc-allow", required_argument, NULL, OPT_MC_ALLOW },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "repl-backlog-size", required_argument, NULL, OPT_REPL_BACKLOG },
 	{ "dir", required_argument, NULL, OPT_RDB_DIR },
 	{ "dbfilename", required_argument, NULL, OPT_RDB_FILENAME },
 	{ "save-on-shutdown", no_argument, NULL, OPT_SAVE_ON_SHUTDOWN },
@@ -113,6 +114,10 @@ void wc_config_usage(const char *prog)
 	       "  --mc-forward on|off      memcached requests for other nodes' keys go over the\n"
 	       "                           link to the owner (off: SERVER_ERROR moved ip:port)\n"
 	       "                           [on when a secret is set]\n"
+	       "  --repl-backlog-size SIZE replication backlog, all partitions together (each\n"
+	       "                           master partition logs its writes in its share;\n"
+	       "                           taken when a replica first attaches, besides\n"
+	       "                           --memory) [1M per partition]\n"
 	       "  --state-dir DIR          where the node id is kept across restarts\n"
 	       "                           [/var/lib/wirecache]\n"
 	       "RDB snapshots (SAVE, BGSAVE, wirecachectl snapshot save)\n"
@@ -167,6 +172,16 @@ void wc_config_defaults(struct wc_config *c)
 	c->udp_amplification = 10;
 	c->rx_desc = 1024;
 	c->tx_desc = 1024;
+}
+
+uint64_t wc_config_repl_backlog_part(const struct wc_config *c, unsigned nparts)
+{
+	uint64_t b;
+
+	if (c->repl_backlog == 0 || nparts == 0)
+		return WC_REPL_BACKLOG_PART_DEFAULT;
+	b = c->repl_backlog / nparts;
+	return b < WC_REPL_BACKLOG_MIN ? WC_REPL_BACKLOG_MIN : b;
 }
 
 uint64_t wc_config_upload_buffer(const struct wc_config *c)
@@ -384,6 +399,11 @@ static const char *apply(struct wc_config *c, int opt, const char *arg)
 		if (!rd_notify_parse((const uint8_t *)arg, (uint32_t)strlen(arg), &c->notify_flags))
 			return "--notify-keyspace-events: Invalid event class character. "
 			       "Use 'Ag$lshzxeKEtmdn'.";
+		return NULL;
+	case OPT_REPL_BACKLOG:
+		if (!wc_size_parse(arg, &sz) || sz < WC_REPL_BACKLOG_MIN)
+			return "--repl-backlog-size wants a size of at least 64K";
+		c->repl_backlog = sz;
 		return NULL;
 	case OPT_STATE_DIR:
 		if (!arg[0] || strlen(arg) >= sizeof(state_dir_buf))

@@ -36,6 +36,7 @@ struct wc_config {
 	uint32_t tcp_idle_ms;		/* close a connection idle this long */
 	uint32_t request_timeout_ms;	/* reset one silent this long mid-request, 0 = never */
 	uint64_t upload_buffer;		/* stage pools (store/stage.h), taken from memory */
+	uint64_t repl_backlog;		/* replication backlog, all partitions; 0 = default */
 	/* Redis (RESP over TCP) */
 	uint16_t redis_port;		/* 0 = off */
 	bool cluster;			/* Redis Cluster mode (cluster_enabled:1) */
@@ -77,6 +78,18 @@ static inline bool wc_config_mc_forward(const struct wc_config *c)
 {
 	return c->cluster_secret && c->mc_forward != 0;
 }
+
+/*
+ * Replication backlog (store/repl.h): --repl-backlog-size is the node's total,
+ * split evenly over its partitions (each at least 64K, rounded down to a
+ * power of two); by default each
+ * partition gets 1M, Redis's default for its single stream: a partition is a
+ * stream of its own, with its own write rate, and its ring must hold an
+ * entry of half its size (a larger value is logged as a resync marker).
+ */
+#define WC_REPL_BACKLOG_MIN (64ull << 10)
+#define WC_REPL_BACKLOG_PART_DEFAULT (1ull << 20)
+uint64_t wc_config_repl_backlog_part(const struct wc_config *c, unsigned nparts);
 
 /* The upload buffer's size (WC_UPLOAD_BUFFER_AUTO resolved against memory). */
 uint64_t wc_config_upload_buffer(const struct wc_config *c);

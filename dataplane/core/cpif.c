@@ -26,6 +26,7 @@
 #include "core/cpcounters.h"
 #include "core/cpif.h"
 #include "core/cpif_cmap.h"
+#include "store/repl.h"
 #include "core/cpif_creq.h"
 #include "core/latency.h"
 #include "core/migrate.h"
@@ -142,6 +143,16 @@ static void publish(struct wc_cpif *cp)
 		o->reclaimed = ps.reclaimed;
 		o->relocations = ps.relocations;
 		o->index_bytes = ps.index_bytes;
+		{
+			struct wc_repl_stats rs;
+
+			wc_repl_get_stats(app->parts[i], &rs);
+			o->repl_offset = rs.master_offset;
+			o->repl_backlog_first = rs.backlog_first;
+			o->repl_backlog_size = rs.backlog_size;
+			o->repl_entries = rs.entries;
+			o->repl_resyncs = rs.resyncs;
+		}
 	}
 	if (t && t->epoch != cp->published_epoch) {
 		memcpy(s->slot_part, t->part, sizeof(s->slot_part));

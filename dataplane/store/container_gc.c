@@ -63,7 +63,7 @@ static struct wc_item *live_header(struct wc_part *p, struct wc_ctx *ctx, const 
 	    ch.enc != WC_CENC_BUCKETS || ch.cid != cid)
 		return NULL;
 	lg = wc_loc_log(p, wc_item_loc(p, it));
-	if (ctx && (wc_item_expired(it, &ctx->clock) ||
+	if (ctx && (wc_owner_expired(p, it, &ctx->clock) ||
 		    wc_part_flushed(p, lg, lg->head, it, ctx->clock.now)))
 		return NULL;
 	return it;

@@ -17,6 +17,7 @@
 
 #include "cenc.h"
 #include "part.h"
+#include "repl.h"
 
 /* ---- randomness for container ids and hash seeds ---- */
 
@@ -909,9 +910,10 @@ static enum wc_status update_buckets(const struct upd *u, struct wc_chdr h,
 	return st;
 }
 
-enum wc_status wc_c_update(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
-			   uint64_t hash, uint8_t type, enum wc_cop op, const struct wc_cbytes *name,
-			   const struct wc_cbytes *val, struct wc_cupd *res)
+static enum wc_status update(struct wc_part *p, struct wc_ctx *ctx, const void *key,
+			     uint32_t klen, uint64_t hash, uint8_t type, enum wc_cop op,
+			     const struct wc_cbytes *name, const struct wc_cbytes *val,
+			     struct wc_cupd *res)
 {
 	struct wc_cbytes none = { 0 };
 	struct upd u = { .p = p, .ctx = ctx, .key = key, .klen = klen, .hash = hash, .type = type,
@@ -950,6 +952,48 @@ enum wc_status wc_c_update(struct wc_part *p, struct wc_ctx *ctx, const void *ke
 			return st;
 	}
 	return WC_ERR_NOMEM;
+}
+
+enum wc_status wc_c_update(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+			   uint64_t hash, uint8_t type, enum wc_cop op, const struct wc_cbytes *name,
+			   const struct wc_cbytes *val, struct wc_cupd *res)
+{
+	enum wc_status st;
+	bool hk = type == WC_TYPE_HASH;
+
+	if (!WC_REPL_ON(p))
+		return update(p, ctx, key, klen, hash, type, op, name, val, res);
+	/*
+	 * Replication: the member's change is the effect (HSET, HDEL, SADD,
+	 * SREM), not the header and bucket versions written for it; removals
+	 * of keys on the way (the emptied container, evictions) log themselves.
+	 */
+	p->repl_mute++;
+	p->repl_mkey = key;
+	p->repl_mklen = klen;
+	p->repl_mlost = false;
+	st = update(p, ctx, key, klen, hash, type, op, name, val, res);
+	p->repl_mute--;
+	if (p->repl_mlost) {
+		/*
+		 * The container was evicted on the way, yet the change wrote it
+		 * anew (a conversion to buckets republishes every member): after
+		 * its DEL, the member alone would not say that. Log it whole.
+		 */
+		struct wc_item *it = wc_kv_find(p, ctx, key, klen, hash);
+
+		if (it && wc_item_type(it) == type)
+			wc_repl_note_version(p, ctx, it);
+		return st;
+	}
+	if (st != WC_OK || res->evicted || res->key_removed)
+		return st;	/* (nothing changed, or the key's DEL is logged) */
+	if (res->outcome == WC_COUT_ADDED || res->outcome == WC_COUT_UPDATED)
+		wc_repl_note_member(p, hk ? WC_ROP_HSET : WC_ROP_SADD, key, klen, name,
+				    hk ? val : NULL);
+	else if (res->outcome == WC_COUT_DELETED)
+		wc_repl_note_member(p, hk ? WC_ROP_HDEL : WC_ROP_SREM, key, klen, name, NULL);
+	return st;
 }
 
 /* ---- whole containers ---- */

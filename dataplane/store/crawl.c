@@ -51,7 +51,8 @@ static unsigned crawl_log(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *
 		lg->crawl += wc_item_size(it);
 		if (wc_item_state(it) & WC_STATE_UNLINKED)
 			continue;
-		if (wc_item_expired(it, &ctx->clock) || wc_part_flushed(p, lg, lg->head, it, now)) {
+		if (wc_owner_expired(p, it, &ctx->clock) ||
+		    wc_part_flushed(p, lg, lg->head, it, now)) {
 			wc_unlink(p, ctx, it, NULL, wc_hash(wc_item_key(it), it->klen),
 				  WC_UNLINK_RECLAIM);
 		} else if (wc_item_type(it) >= WC_TYPE_INTERNAL &&

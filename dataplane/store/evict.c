@@ -84,6 +84,8 @@ void wc_unlink(struct wc_part *p, struct wc_ctx *ctx, struct wc_item *it,
 			return;	/* not linked: nothing to do */
 		slot = &found;
 	}
+	if (WC_REPL_ON(p))
+		wc_repl_note_unlink(p, ctx, it);
 	if (wc_unlikely(wc_kev_hook(ctx) != NULL) &&
 	    (why == WC_UNLINK_EVICT || why == WC_UNLINK_EXPIRED || why == WC_UNLINK_RECLAIM))
 		unlink_event(p, ctx, it, why);
@@ -221,7 +223,7 @@ bool wc_evict_step(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg, uin
 		if (!(wc_item_state(it) & WC_STATE_UNLINKED)) {
 			uint64_t h = wc_hash(wc_item_key(it), it->klen);
 
-			if (wc_item_expired(it, &ctx->clock) ||
+			if (wc_owner_expired(p, it, &ctx->clock) ||
 			    wc_part_flushed(p, lg, lg->head, it, ctx->clock.now))
 				wc_unlink(p, ctx, it, NULL, h,
 					  p->in_maintenance ? WC_UNLINK_RECLAIM : WC_UNLINK_EXPIRED);

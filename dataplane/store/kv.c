@@ -121,7 +121,7 @@ enum wc_status wc_kv_expire(struct wc_part *p, struct wc_ctx *ctx, const void *k
 	it = wc_find_live(p, ctx, hash, key, klen, &s);
 	if (!it)
 		return WC_NOT_FOUND;
-	if (exptime && wc_expiry_due(exptime, exp_ms, &ctx->clock)) {
+	if (exptime && wc_expiry_due(exptime, exp_ms, &ctx->clock) && !p->replica) {
 		wc_unlink(p, ctx, it, &s, hash, WC_UNLINK_DELETE);
 		*gone = true;
 		return WC_OK;
@@ -130,6 +130,8 @@ enum wc_status wc_kv_expire(struct wc_part *p, struct wc_ctx *ctx, const void *k
 		exp_ms = 0;
 	if (exp_ms == 0 || (it->vlen_layout & WC_LAYOUT_EXT)) {
 		wc_item_set_expiry(p, it, exptime, exp_ms);
+		if (WC_REPL_ON(p))
+			wc_repl_note_expiry(p, ctx, key, klen, exptime, exp_ms);
 		return WC_OK;
 	}
 	/* a millisecond the item has no room for: a new version with an ext word */
@@ -139,7 +141,14 @@ enum wc_status wc_kv_expire(struct wc_part *p, struct wc_ctx *ctx, const void *k
 					.flags = wc_item_flags(it), .fill = same_value,
 					.needs_old = true, .new_len = wc_item_vlen(it) };
 
-		return wc_write_version(p, ctx, hash, key, klen, it, &s, &v, NULL);
+		enum wc_status st;
+
+		p->repl_mute++;		/* the same value: only the expiry is news */
+		st = wc_write_version(p, ctx, hash, key, klen, it, &s, &v, NULL);
+		p->repl_mute--;
+		if (st == WC_OK && WC_REPL_ON(p))
+			wc_repl_note_expiry(p, ctx, key, klen, exptime, exp_ms);
+		return st;
 	}
 }
 

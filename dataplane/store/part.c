@@ -155,6 +155,7 @@ void wc_part_destroy(struct wc_part *p)
 	wc_log_poison_all(&p->log[WC_LOG_MAIN], false);
 	p->mem->free(p->mem->opaque, p->ix.b, p->index_size);
 	p->mem->free(p->mem->opaque, p->arena, p->arena_size);
+	wc_repl_free(p);
 	free(p->slot_keys);
 	free(p);
 }

@@ -76,6 +76,12 @@ struct wc_part {
 	bool cbuild_lost;		/* a part of the container being built was evicted */
 	uint64_t cbuild_cid;		/* container being built (unpublished: not an orphan), 0 = none */
 	uint32_t *slot_keys;		/* keys per cluster slot (cfg.slot_keys), else NULL */
+	struct wc_rlog *repl;		/* replication log (repl.h), NULL while off */
+	uint32_t repl_mute;		/* > 0: the container layer logs this write's effect itself */
+	const void *repl_mkey;		/* the key of that write ... */
+	uint32_t repl_mklen;
+	bool repl_mlost;		/* ... whose DEL was logged meanwhile (evicted on the way) */
+	bool replica;			/* expiry is the master's: keep expired keys (repl.h) */
 	struct wc_part_stats st;
 };
 
@@ -244,5 +250,35 @@ void wc_part_apply_due_flush(struct wc_part *p, struct wc_ctx *ctx);
 /* Find a live item as the owner; expired or flushed ones are unlinked on the way. */
 struct wc_item *wc_find_live(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, const void *key,
 			     uint32_t klen, struct wc_slot *s);
+
+
+/*
+ * Is a linked item past its expiry for the owner's purposes (unlink it)? A
+ * replica's owner keeps expired keys, hidden from readers, until its master's
+ * DEL comes: a later entry may still change their expiry (repl.h).
+ */
+static inline bool wc_owner_expired(const struct wc_part *p, const struct wc_item *it,
+				    const struct wc_clock *c)
+{
+	return wc_item_expired(it, c) && !p->replica;
+}
+
+/* ---- repl_capture.c: the replication log's capture points (repl.h) ---- */
+/* Each is called only when p->repl is set: one predictable branch when off. */
+#define WC_REPL_ON(p) wc_unlikely((p)->repl != NULL)
+/* A new version n of a key was linked (a string: SET; a container header: whole). */
+void wc_repl_note_version(struct wc_part *p, struct wc_ctx *ctx, const struct wc_item *n);
+/* A key was unlinked for good (delete, expiry, eviction): DEL, unless flushed. */
+void wc_repl_note_unlink(struct wc_part *p, struct wc_ctx *ctx, const struct wc_item *it);
+/* A key's expiry changed in place (exptime 0: none). */
+void wc_repl_note_expiry(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+			 uint32_t exptime, uint32_t ms);
+void wc_repl_note_flush(struct wc_part *p);
+/* A container member changed (op: WC_ROP_HSET/HDEL/SADD/SREM); val: HSET only. */
+struct wc_cbytes;
+void wc_repl_note_member(struct wc_part *p, uint8_t op, const void *key, uint32_t klen,
+			 const struct wc_cbytes *name, const struct wc_cbytes *val);
+/* Free the log (wc_part_destroy). */
+void wc_repl_free(struct wc_part *p);
 
 #endif

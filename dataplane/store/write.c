@@ -26,6 +26,8 @@ static void apply_flush(struct wc_part *p)
 		lg->crawl = lg->head;
 	}
 	WC_STORE_REL(&p->flush_at, 0);
+	if (WC_REPL_ON(p))
+		wc_repl_note_flush(p);
 }
 
 void wc_part_apply_due_flush(struct wc_part *p, struct wc_ctx *ctx)
@@ -60,7 +62,7 @@ struct wc_item *wc_find_live(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, 
 		return NULL;
 	it = wc_loc_item_w(p, s->b->loc[s->i]);
 	lg = wc_loc_log(p, wc_item_loc(p, it));
-	if (wc_item_expired(it, &ctx->clock) ||
+	if (wc_owner_expired(p, it, &ctx->clock) ||
 	    wc_part_flushed(p, lg, lg->head, it, ctx->clock.now)) {
 		wc_unlink(p, ctx, it, s, h, WC_UNLINK_EXPIRED);
 		return NULL;
@@ -212,6 +214,8 @@ enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t 
 	}
 	wc_account_link(p, n);
 	p->st.total_items++;
+	if (WC_REPL_ON(p))
+		wc_repl_note_version(p, ctx, n);
 	if (res) {
 		res->cas = wc_owner_cas(p, n);
 		res->vlen = (uint32_t)vlen;
@@ -581,6 +585,8 @@ static struct wc_item *touch_item(struct wc_part *p, struct wc_ctx *ctx, const v
 		*expired = true;
 	} else {
 		wc_item_set_expiry(p, it, exptime_at(kind, at), 0);
+		if (WC_REPL_ON(p))
+			wc_repl_note_expiry(p, ctx, key, klen, exptime_at(kind, at), 0);
 	}
 	return it;
 }
@@ -630,6 +636,9 @@ enum wc_status wc_touch_ex(struct wc_part *p, struct wc_ctx *ctx, const struct w
 		if (it && expired) {
 			/* the reply still shows the item; the next reader will not */
 			WC_STORE(&it->exptime, ctx->clock.now);
+			if (WC_REPL_ON(p))
+				wc_repl_note_expiry(p, ctx, r->key, r->klen, ctx->clock.now,
+						    wc_item_ext(it) & WC_EXT_MS_MASK);
 		}
 		if (it)
 			wc_kev(ctx, p, WC_KEV_EXPIRE, r->key, r->klen);

@@ -75,6 +75,11 @@ struct wc_cp_part_snap {
 	uint64_t items, bytes, limit_bytes, total_items;
 	uint64_t evictions, evicted_unfetched, expirations, reclaimed, relocations;
 	uint64_t index_bytes;		/* of limit_bytes: the hash index, allocated up front */
+	/* replication log (store/repl.h): all 0 until a replica first attached */
+	uint64_t repl_offset;		/* master offset: where the next entry goes */
+	uint64_t repl_backlog_first;	/* oldest offset a replica may resume from */
+	uint64_t repl_backlog_size;	/* ring bytes */
+	uint64_t repl_entries, repl_resyncs;
 };
 
 enum wc_cp_move_state {

@@ -74,6 +74,12 @@ static void defaults_and_options(void **state)
 	assert_int_equal(c.mc_allow[1].len, 32);
 	assert_string_equal(c.requirepass, "pw");
 	assert_string_equal(c.aclfile, "/tmp/users.acl");
+	assert_int_equal(c.repl_backlog, 0);
+	assert_int_equal(wc_config_repl_backlog_part(&c, 8), 1u << 20);
+	assert_int_equal(parse(&c, "--ip 198.18.0.11/24 --repl-backlog-size 64M"), 0);
+	assert_int_equal(wc_config_repl_backlog_part(&c, 16), 4u << 20);
+	assert_int_equal(wc_config_repl_backlog_part(&c, 4096), 64u << 10);
+	assert_int_not_equal(parse(&c, "--ip 198.18.0.11/24 --repl-backlog-size 1k"), 0);
 	assert_int_equal(parse(&c, "--help"), 1);
 }
 

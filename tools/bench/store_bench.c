@@ -8,7 +8,10 @@
  * in this run; bytes of overhead per item at 10M items; and the miss ratio
  * of the store's eviction policy on a Zipf 0.99 trace with memory at 10% of
  * the working set, against exact LRU holding as many items, plus the
- * reference policy table the policy was chosen from.
+ * reference policy table the policy was chosen from; and what the
+ * replication log (store/repl.h) costs a SET: the same SETs on two
+ * identical tables, one with its log on (1 MiB ring per partition, as by
+ * default), alternated, best of three each.
  *
  * The thread announces an RCU quiescent state every 32 operations, as a
  * dataplane lcore does once per burst. Results go to stdout (a table, then
@@ -26,6 +29,7 @@
 
 #include "../common/cachesim.h"
 #include "../common/workload.h"
+#include "store/repl.h"
 #include "store/store.h"
 
 #define KEY_LEN 16
@@ -322,6 +326,71 @@ static void throughput(uint64_t nkeys, uint32_t vlen, struct wc_ctx *ctx)
 	free(val);
 }
 
+/* ---- the replication log's cost ---- */
+
+static void repl_cost(uint64_t nkeys, uint32_t vlen, struct wc_ctx *ctx, double *ratio)
+{
+	size_t ops = quick ? 1000000 : 4000000;
+	uint32_t rec = 12 + KEY_LEN + vlen;
+	uint64_t mem = (uint64_t)((double)nkeys * (rec + 8) * 1.4) + (64u << 20);
+	char *val = malloc(vlen);
+	struct table t[2];
+	double best[2] = { 0, 0 };
+	uint32_t *seq = make_seq(nkeys, 0.99, ops, 7);
+	char *keys;
+	char name[128];
+
+	if (2.4 * mem > (double)mem_available()) {
+		printf("  %4luM keys x %4u B: skipped (needs %.1f GiB, not available)\n",
+		       (unsigned long)(nkeys / 1000000), vlen, 2 * mem / 1073741824.0);
+		free(val);
+		free(seq);
+		return;
+	}
+	memset(val, 'v', vlen);
+	for (int on = 0; on < 2; on++) {
+		if (!table_make(&t[on], nkeys, vlen, mem, rec, 10)) {
+			fprintf(stderr, "cannot build table\n");
+			exit(1);
+		}
+		for (uint64_t i = 0; i < nkeys; i++) {
+			if (table_set(&t[on], ctx, i, val) != WC_OK) {
+				fprintf(stderr, "load failed at %lu\n", (unsigned long)i);
+				exit(1);
+			}
+			if ((i & 31) == 31)
+				rcu_quiescent_state();
+		}
+		for (unsigned i = 0; on && i < t[on].n; i++)
+			if (!wc_repl_enable(t[on].p[i], 1u << 20)) {
+				fprintf(stderr, "cannot enable the replication log\n");
+				exit(1);
+			}
+	}
+	keys = make_stream(&t[0], seq, ops, 'k');
+	for (int round = 0; round < 3; round++)
+		for (int on = 0; on < 2; on++) {
+			double r = run_sets(&t[on], ctx, seq, keys, ops / 2, val);
+
+			if (r > best[on])
+				best[on] = r;
+		}
+	*ratio = best[1] / best[0];
+	printf("  %4luM keys x %4u B zipf.99 SET: log off %.2f, on %.2f Mops/s (on/off %.3f)\n",
+	       (unsigned long)(nkeys / 1000000), vlen, best[0], best[1], *ratio);
+	snprintf(name, sizeof(name), "store.repl_%luM_%uB.set_off_mops",
+		 (unsigned long)(nkeys / 1000000), vlen);
+	record(name, best[0]);
+	snprintf(name, sizeof(name), "store.repl_%luM_%uB.set_on_mops",
+		 (unsigned long)(nkeys / 1000000), vlen);
+	record(name, best[1]);
+	free(keys);
+	free(seq);
+	free(val);
+	table_free(&t[0]);
+	table_free(&t[1]);
+}
+
 /* ---- baseline: liburcu's rculfhash, same keys, same hash ---- */
 
 struct bnode {
@@ -582,7 +651,7 @@ int main(int argc, char **argv)
 	};
 	const char *json_path = NULL;
 	struct wc_ctx ctx;
-	double r_get = 0, r_set = 0, over, mr;
+	double r_get = 0, r_set = 0, over, mr, r_repl32 = 0, r_repl1k = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "qj:", opts, NULL)) != -1) {
@@ -609,6 +678,9 @@ int main(int argc, char **argv)
 	}
 	printf("== store: baseline in this run (liburcu rculfhash, same keys and hash)\n");
 	baseline(1000000, 32, &ctx, &r_get, &r_set);
+	printf("== store: replication log cost (SET, log off vs on, this run)\n");
+	repl_cost(1000000, 32, &ctx, &r_repl32);
+	repl_cost(1000000, 1024, &ctx, &r_repl1k);
 	printf("== store: memory overhead\n");
 	over = overhead(quick ? 1000000 : 10000000, &ctx);
 	printf("== store: eviction policy miss ratio\n");
@@ -618,6 +690,10 @@ int main(int argc, char **argv)
 	printf("ratio.store_set_vs_rculfhash=%.2f\n", r_set);
 	printf("ratio.store_miss_s3fifo_vs_lru=%.3f\n", mr);
 	printf("store.overhead_bytes_per_item=%.1f\n", over);
+	printf("ratio.store_set_repl_on_vs_off_32B=%.3f\n", r_repl32);
+	printf("ratio.store_set_repl_on_vs_off_1KiB=%.3f\n", r_repl1k);
+	record("ratio.store_set_repl_on_vs_off_32B", r_repl32);
+	record("ratio.store_set_repl_on_vs_off_1KiB", r_repl1k);
 	record("ratio.store_get_vs_rculfhash", r_get);
 	record("ratio.store_set_vs_rculfhash", r_set);
 	record("ratio.store_miss_s3fifo_vs_lru", mr);
