@@ -247,8 +247,8 @@ int main(int argc, char **argv)
 	app.pool = rte_pktmbuf_pool_create("wc_mbufs", nb_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					   (int)rte_socket_id());
 	app.neigh = rte_zmalloc("wc_neigh", sizeof(struct wc_neigh), RTE_CACHE_LINE_SIZE);
-	/* one endpoint per worker, and one where writes to moving slots park */
-	app.mbox = wc_mbox_create(app.nworkers + 1, 2 * WC_REQ_POOL, &mem_ops);
+	/* one endpoint per worker, one where writes to moving slots park, the RDB loader's */
+	app.mbox = wc_mbox_create(app.nworkers + 2, 2 * WC_REQ_POOL, &mem_ops);
 	if (!app.pool || !app.neigh || !app.mbox) {
 		fprintf(stderr, "wirecache-dp: out of hugepage memory for buffers\n");
 		goto fail;
