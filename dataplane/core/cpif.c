@@ -29,6 +29,7 @@
 #include "core/cpif_creq.h"
 #include "core/latency.h"
 #include "core/migrate.h"
+#include "redis/rdbload.h"
 #include "redis/server.h"
 #include "wirecache/cpshm.h"
 
@@ -312,6 +313,9 @@ static void command(struct wc_cpif *cp, struct client *c, char *line)
 			return;
 		}
 		reply(c, "OK\n");
+	} else if (strcmp(argv[0], "SNAPLOAD") == 0) {
+		rd_rdb_load_command(cp->app, argc, argv, out, sizeof(out));	/* redis/rdbload.h */
+		reply(c, out);
 	} else {
 		snprintf(out, sizeof(out), "ERR unknown command '%.40s' (HELLO, PING, MOVE, FLUSH, "
 			 "ID, CMAP, CREQ)\n", argv[0]);

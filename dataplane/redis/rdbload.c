@@ -18,6 +18,7 @@
 
 #include "core/app.h"
 #include "core/slots.h"
+#include "wirecache/cpshm.h"
 #include "redis/dump.h"
 #include "redis/rdbload.h"
 #include "store/kv.h"
@@ -94,14 +95,14 @@ void rd_rdb_load_format(const struct rd_rdb_load_result *r, char *buf, size_t n)
 	size_t w;
 
 	w = (size_t)snprintf(buf, n,
-			     "loaded=%llu expired=%llu failed=%llu unserved=%llu functions=%llu "
+			     "loaded=%llu expired=%llu failed=%llu unserved=%llu funcs=%llu "
 			     "bytes=%llu secs=%.3f crc=%s",
 			     (unsigned long long)r->loaded, (unsigned long long)r->expired,
 			     (unsigned long long)r->failed, (unsigned long long)r->unserved,
 			     (unsigned long long)r->functions, (unsigned long long)r->bytes,
 			     r->secs, r->crc_checked ? "checked" : "none");
 	for (unsigned k = 0; k < RDBR_SK_N && w < n; k++)
-		w += (size_t)snprintf(buf + w, n - w, " skipped_%s=%llu", rdbr_skip_name(k),
+		w += (size_t)snprintf(buf + w, n - w, " skip_%s=%llu", rdbr_skip_name(k),
 				      (unsigned long long)r->skipped[k]);
 }
 
@@ -550,4 +551,41 @@ bool rd_rdb_load_status(struct rd_rdb_load_result *res, bool *any)
 	*any = G.any;
 	pthread_mutex_unlock(&G.mu);
 	return running;
+}
+
+/* ---- the control socket (core/cpif.c) ---- */
+
+void rd_rdb_load_command(struct wc_app *app, int argc, char **argv, char *out, size_t n)
+{
+	char err[200];
+	bool flush = false;
+	int i = 1;
+
+	if (argc == 2 && strcmp(argv[1], "STATUS") == 0) {
+		struct rd_rdb_load_result r;
+		char line[512];
+		bool any, running = rd_rdb_load_status(&r, &any);
+
+		char msg[WC_CP_LINE_MAX - 1];	/* (a reply line's room, its newline apart) */
+
+		rd_rdb_load_format(&r, line, sizeof(line));
+		snprintf(msg, sizeof(msg), "OK state=%s %.180s%s%.40s",
+			 running ? "running" : !any ? "none" : r.err[0] ? "failed" : "done", line,
+			 r.err[0] ? " error=" : "", r.err);
+		snprintf(out, n, "%s\n", msg);
+		return;
+	}
+	if (argc == 3 && strcmp(argv[1], "FLUSH") == 0) {
+		flush = true;
+		i = 2;
+	}
+	if (argc != i + 1 || argv[i][0] != '/') {
+		snprintf(out, n, "ERR usage: SNAPLOAD [FLUSH] /absolute/path | SNAPLOAD STATUS\n");
+		return;
+	}
+	if (rd_rdb_load_start(app, argv[i], flush, err, sizeof(err)) != 0) {
+		snprintf(out, n, "ERR %s\n", err);
+		return;
+	}
+	snprintf(out, n, "OK started\n");
 }

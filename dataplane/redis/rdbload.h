@@ -97,4 +97,12 @@ void rd_rdb_load_info(struct rd_rdb_load_info *i);
 /* A result as "key=value ..." words (the control socket's reply, the log line). */
 void rd_rdb_load_format(const struct rd_rdb_load_result *r, char *buf, size_t n);
 
+/*
+ * The control socket's SNAPLOAD (core/cpif.c): "SNAPLOAD [FLUSH] /path"
+ * starts a runtime load ("OK started" or "ERR why"), "SNAPLOAD STATUS"
+ * tells its state ("OK state=none|running|done|failed <words> [error=why]").
+ * out: one reply line.
+ */
+void rd_rdb_load_command(struct wc_app *app, int argc, char **argv, char *out, size_t n);
+
 #endif

@@ -143,7 +143,7 @@ static void redis_file(void **state)
 	EQ(CMD("PEXPIRETIME", "raw"), ":-1\r\n");
 	rd_rdb_load_format(&res, line, sizeof(line));
 	assert_non_null(strstr(line, "loaded=15 expired=0 failed=0"));
-	assert_non_null(strstr(line, "skipped_list=1 skipped_zset=2 skipped_stream=1"));
+	assert_non_null(strstr(line, "skip_list=1 skip_zset=2 skip_stream=1"));
 	free(p);
 }
 
