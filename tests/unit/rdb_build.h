@@ -18,7 +18,7 @@ struct rb {
 	size_t n, cap;
 };
 
-static void rb_put(struct rb *b, const void *p, size_t n)
+static inline void rb_put(struct rb *b, const void *p, size_t n)
 {
 	if (b->n + n > b->cap) {
 		b->cap = (b->n + n) * 2 + 64;
@@ -30,18 +30,18 @@ static void rb_put(struct rb *b, const void *p, size_t n)
 	b->n += n;
 }
 
-static void rb_byte(struct rb *b, uint8_t v)
+static inline void rb_byte(struct rb *b, uint8_t v)
 {
 	rb_put(b, &v, 1);
 }
 
-static void rb_le(struct rb *b, uint64_t v, unsigned n)
+static inline void rb_le(struct rb *b, uint64_t v, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		rb_byte(b, (uint8_t)(v >> (8 * i)));
 }
 
-static void rb_len(struct rb *b, uint64_t len)
+static inline void rb_len(struct rb *b, uint64_t len)
 {
 	if (len < 64) {
 		rb_byte(b, (uint8_t)len);
@@ -55,18 +55,18 @@ static void rb_len(struct rb *b, uint64_t len)
 	}
 }
 
-static void rb_str(struct rb *b, const void *p, size_t n)
+static inline void rb_str(struct rb *b, const void *p, size_t n)
 {
 	rb_len(b, n);
 	rb_put(b, p, n);
 }
 
-static void rb_s(struct rb *b, const char *s)
+static inline void rb_s(struct rb *b, const char *s)
 {
 	rb_str(b, s, strlen(s));
 }
 
-static void rb_header(struct rb *b, unsigned version)
+static inline void rb_header(struct rb *b, unsigned version)
 {
 	char h[16];
 
@@ -74,7 +74,7 @@ static void rb_header(struct rb *b, unsigned version)
 	rb_put(b, h, 9);
 }
 
-static void rb_aux(struct rb *b, const char *k, const char *v)
+static inline void rb_aux(struct rb *b, const char *k, const char *v)
 {
 	rb_byte(b, 0xFA);
 	rb_s(b, k);
@@ -82,7 +82,7 @@ static void rb_aux(struct rb *b, const char *k, const char *v)
 }
 
 /* A string key: type 0, key, value. */
-static void rb_kv(struct rb *b, const char *k, const char *v)
+static inline void rb_kv(struct rb *b, const char *k, const char *v)
 {
 	rb_byte(b, 0);
 	rb_s(b, k);
@@ -90,14 +90,14 @@ static void rb_kv(struct rb *b, const char *k, const char *v)
 }
 
 /* EOF and the CRC64 (crc false: zero, "not computed"). */
-static void rb_end(struct rb *b, int crc)
+static inline void rb_end(struct rb *b, int crc)
 {
 	rb_byte(b, 0xFF);
 	rb_le(b, crc ? rdbv_crc64(0, b->p, b->n) : 0, 8);
 }
 
 /* A whole file from disk, or NULL. */
-static uint8_t *rb_slurp(const char *path, size_t *n)
+static inline uint8_t *rb_slurp(const char *path, size_t *n)
 {
 	FILE *f = fopen(path, "rb");
 	uint8_t *p;

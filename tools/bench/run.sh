@@ -23,6 +23,7 @@ trap 'rm -f "$log" "$cg"' EXIT
 echo "wirecache bench on $(nproc) cores, $(date -u +%FT%TZ), results in $out/"
 "$dir/store_bench" "${quick[@]}" --json "$out/store.json" | tee -a "$log"
 "$dir/container_bench" "${quick[@]}" --json "$out/container.json" | tee -a "$log"
+"$dir/rdbload_bench" "${quick[@]}" --json "$out/rdbload.json" | tee -a "$log"
 
 echo "== memcached GET hit through the whole packet path (replay on a dataplane without a NIC)"
 echo "   TCP vs UDP rate on one core (target: ratio at least 0.60)"
