@@ -81,11 +81,10 @@ void rd_rdb_load_info(struct rd_rdb_load_info *i)
 		int64_t el = time(NULL) - G.start;
 
 		i->perc = 100.0 * (double)i->loaded_bytes / (double)i->total_bytes;
-		i->eta_seconds = i->loaded_bytes && el > 0
-					 ? (int64_t)((double)el * (double)(i->total_bytes -
-									  i->loaded_bytes) /
-						     (double)i->loaded_bytes)
-					 : 1;
+		/* (Redis's estimate: 1 until something is loaded) */
+		i->eta_seconds = i->loaded_bytes ? el * (int64_t)(i->total_bytes - i->loaded_bytes) /
+							   (int64_t)(i->loaded_bytes + 1)
+						 : 1;
 	}
 	pthread_mutex_unlock(&G.mu);
 }

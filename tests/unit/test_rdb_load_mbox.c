@@ -4,8 +4,9 @@
  * partition, the loader on its own thread sending batches to both owners on
  * its endpoint (one past the park endpoint), the owners served by hand from
  * the test's thread. A start-up load (rd_rdb_load_file) holds the node in
- * "loading": GET and PING answer -LOADING, INFO still works, and once the
- * owners have served every batch the keys are there, on both partitions. A
+ * "loading": GET and PING answer -LOADING, INFO persistence shows loading:1
+ * and the loading_* fields, and once the owners have served every batch the
+ * keys are there, on both partitions (rdb_last_load_keys_loaded). A
  * runtime load (rd_rdb_load_start, the control socket's SNAPLOAD) runs
  * while clients are served, its state told by SNAPLOAD STATUS; a second one
  * meanwhile is refused.
@@ -193,8 +194,11 @@ static void loading_then_served(void **state)
 			    "-LOADING Redis is loading the dataset in memory\r\n");
 	assert_string_equal(ask_mb("PING\r\n", false),
 			    "-LOADING Redis is loading the dataset in memory\r\n");
-	r = ask_mb("INFO server\r\n", false);
+	r = ask_mb("INFO persistence\r\n", false);
 	assert_int_equal(r[0], '$');
+	assert_non_null(strstr(r, "\r\nloading:1\r\n"));
+	assert_non_null(strstr(r, "\r\nloading_total_bytes:60798\r\n"));
+	assert_non_null(strstr(r, "\r\nloading_eta_seconds:"));
 	while (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE))
 		serve();
 	pthread_join(t, NULL);
@@ -202,6 +206,10 @@ static void loading_then_served(void **state)
 	assert_int_equal(j.res.loaded, NKEYS);
 	assert_false(rd_rdb_loading());
 	assert_string_equal(ask("EXISTS before\r\n"), ":0\r\n");	/* flushed first */
+	r = ask("INFO persistence\r\n");
+	assert_non_null(strstr(r, "\r\nloading:0\r\n"));
+	assert_non_null(strstr(r, "\r\nrdb_last_load_keys_loaded:3000\r\n"));
+	assert_null(strstr(r, "loading_total_bytes"));
 	check_keys();
 }
 
