@@ -476,13 +476,21 @@ int rd_rdb_load_file(struct wc_app *app, const char *path, bool flush,
 	*j = (struct ld_job){ .app = app, .f = j->f, .flush = flush, .loading = true };
 	snprintf(j->path, sizeof(j->path), "%s", path);
 	if (app->mbox) {
+		/* a caller that is an RCU reader (main.c's thread) must not hold grace
+		 * periods up while it waits: offline meanwhile */
+		bool online = rcu_read_ongoing();
+
 		if (pthread_create(&t, NULL, job_main, j) != 0) {
 			file_close(&j->f);
 			snprintf(res->err, sizeof(res->err), "can't start the loader thread");
 			free(j);
 			return -1;
 		}
+		if (online)
+			rcu_thread_offline();
 		pthread_join(t, NULL);
+		if (online)
+			rcu_thread_online();
 	} else {
 		job_main(j);
 	}

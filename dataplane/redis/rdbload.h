@@ -54,7 +54,10 @@ struct rd_rdb_load_result {
  * "loading": Redis commands without RD_F_LOADING answer -LOADING (the
  * start-up load). 0, or -1 with res->err set (keys read before a bad
  * entry stay: a file with a CRC was checked whole before anything was
- * applied).
+ * applied). Call it once the worker lcores run (they apply the batches),
+ * from a thread that is not one of theirs; the caller, if an online RCU
+ * reader, is taken offline while it waits. Without a mailbox (unit tests)
+ * the caller must be the owners' thread: batches run inline.
  */
 int rd_rdb_load_file(struct wc_app *app, const char *path, bool flush,
 		     struct rd_rdb_load_result *res);
