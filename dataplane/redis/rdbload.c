@@ -292,12 +292,24 @@ static int run(struct loader *L, bool flush)
 		/* (expiries are checked by the owners, by the store's clock) */
 		slot = wc_key_slot(e.key, e.klen);
 		table = rcu_dereference(app->slot_part);
+		while (!L->inline_mode && (table[slot] & WC_SLOT_MOVING)) {
+			/* a live move of the slot between partitions (core/migrate.c): its
+			 * writes wait for the new owner, as parked ones do */
+			collect(L, false);
+			rcu_quiescent_state();
+			pause_us(1000);
+			table = rcu_dereference(app->slot_part);
+		}
 		if (wc_slot_redirect(table, slot)) {
 			res->unserved++;
 			continue;
 		}
 		idx = table[slot] & WC_SLOT_PART_MASK;
-		if (idx >= app->nparts || !(b = batch_for(L, idx))) {
+		if (idx >= app->nparts) {
+			snprintf(res->err, sizeof(res->err), "slot %u maps to no partition", slot);
+			break;
+		}
+		if (!(b = batch_for(L, idx))) {
 			snprintf(res->err, sizeof(res->err), "out of memory");
 			break;
 		}
@@ -524,6 +536,7 @@ int rd_rdb_load_start(struct wc_app *app, const char *path, bool flush, char *er
 		free(j);
 		pthread_mutex_lock(&G.mu);
 		G.running = false;
+		snprintf(G.last.err, sizeof(G.last.err), "%s", err);	/* (STATUS: failed) */
 		pthread_mutex_unlock(&G.mu);
 		return -1;
 	}

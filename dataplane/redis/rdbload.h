@@ -21,7 +21,10 @@
  *
  * Keys whose expiry has passed are skipped (as a Redis master does), as are
  * the types the store cannot hold (counted per kind) and, in a cluster, keys
- * of slots this node does not serve.
+ * of slots this node does not serve. A key of a slot being moved between
+ * partitions (core/migrate.c) waits for the move to end; keys already in a
+ * batch when a move starts are not routed again, so a load and a live move
+ * should not overlap.
  */
 #ifndef WC_REDIS_RDBLOAD_H
 #define WC_REDIS_RDBLOAD_H
