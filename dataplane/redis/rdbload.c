@@ -20,6 +20,7 @@
 #include "core/slots.h"
 #include "wirecache/cpshm.h"
 #include "redis/dump.h"
+#include "redis/keyev.h"
 #include "redis/rdbload.h"
 #include "store/kv.h"
 
@@ -139,6 +140,13 @@ static void owner_flush(struct wc_mbox_req *req, struct wc_ctx *ctx)
 	wc_kv_flush_sync(req->part, ctx);
 }
 
+/* The load is over: clients tracking keys forget them all (its keys were written unheard). */
+static void owner_loaded(struct wc_mbox_req *req, struct wc_ctx *ctx)
+{
+	(void)req;
+	rd_keyev_raise_flush(ctx);
+}
+
 /* ---- the loader's side ---- */
 
 static void pause_us(long us)
@@ -169,7 +177,7 @@ static void collect(struct loader *L, bool wait)
 			if (done[i]->u.call.fn == owner_batch)
 				take(L, (struct ld_batch *)done[i]);
 			else
-				free(done[i]);	/* a flush request */
+				free(done[i]);	/* a flush or the end's request */
 			L->inflight--;
 		}
 		if (got || !wait || !L->inflight)
@@ -237,21 +245,23 @@ static struct ld_batch *batch_for(struct loader *L, unsigned part)
 	return b;
 }
 
-static int flush_all(struct loader *L)
+/* fn on every partition's owner (flush: the partition flushed; else what fn does). */
+static int each_owner(struct loader *L, void (*fn)(struct wc_mbox_req *, struct wc_ctx *))
 {
 	struct wc_app *app = L->app;
 
 	for (unsigned i = 0; i < app->nparts; i++) {
-		struct wc_mbox_req *r;
+		struct wc_mbox_req *r = calloc(1, sizeof(*r));
 
-		if (L->inline_mode) {
-			wc_kv_flush_sync(app->parts[i], owner_ctx(L, i));
-			continue;
-		}
-		r = malloc(sizeof(*r));
 		if (!r)
 			return -1;
-		ld_send(L, r, i, owner_flush, NULL);
+		if (L->inline_mode) {
+			r->part = app->parts[i];
+			fn(r, owner_ctx(L, i));
+			free(r);
+			continue;
+		}
+		ld_send(L, r, i, fn, NULL);
 	}
 	while (L->inflight)
 		collect(L, true);
@@ -271,7 +281,7 @@ static int run(struct loader *L, bool flush)
 		return -1;
 	}
 	res->crc_checked = L->rd.crc_checked;
-	if (flush && flush_all(L) != 0) {
+	if (flush && each_owner(L, owner_flush) != 0) {
 		snprintf(res->err, sizeof(res->err), "out of memory");
 		return -1;
 	}
@@ -326,6 +336,8 @@ static int run(struct loader *L, bool flush)
 			dispatch(L, &L->parts[i]);
 	while (L->inflight)
 		collect(L, true);
+	if (res->loaded)
+		each_owner(L, owner_loaded);
 	memcpy(res->skipped, L->rd.skipped, sizeof(res->skipped));
 	res->functions = L->rd.functions;
 	if (r == RDBR_ERR && !res->err[0])

@@ -7,7 +7,7 @@
  * (wc-mcflags on the next key only, seen by the store as memcached flags;
  * a key already expired skipped; a key replacing one of another type), the
  * flush option, a bad file (nothing applied, the reason given), the
- * result's words.
+ * result's words; a client tracking keys is told to forget them all.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -206,11 +206,36 @@ static void hand_file(void **state)
 	free(b.p);
 }
 
+/* A RESP3 client tracking keys is told to forget them all once a load ends. */
+static void tracking_told(void **state)
+{
+	static uint8_t tbuf[1 << 14];
+	struct rd_rdb_load_result res;
+	struct dpc t;
+	const char *hello = "HELLO 3\r\n", *trk = "CLIENT TRACKING on\r\n", *get = "GET raw\r\n",
+		   *ping = "PING\r\n";
+
+	(void)state;
+	assert_true(dp_redis_open(&h, &t, tbuf, sizeof(tbuf) - 1));
+	dpc_send(&h, &t, hello, strlen(hello), 0);
+	dpc_send(&h, &t, trk, strlen(trk), 0);
+	dpc_send(&h, &t, get, strlen(get), 0);
+	t.n = 0;
+	assert_int_equal(rd_rdb_load_file(&h.app, "tests/unit/rdb/redis70_all.rdb", false, &res),
+			 0);
+	dpc_send(&h, &t, ping, strlen(ping), 0);
+	dpc_drain(&h, &t);
+	tbuf[t.n] = 0;
+	assert_string_equal((const char *)tbuf, ">2\r\n$10\r\ninvalidate\r\n_\r\n+PONG\r\n");
+	dpc_close(&h, &t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(redis_file),
 		cmocka_unit_test(hand_file),
+		cmocka_unit_test(tracking_told),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
