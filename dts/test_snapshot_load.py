@@ -137,6 +137,8 @@ def node(tb):
 
 
 def load(path, *opts):
+    # the testbed starts the node's wirecache-cp in the background: wait until it attached
+    cp.Http(cp.cp_port(1)).wait(lambda d: d.get("attached"), "the control plane to attach")
     rc, out, err = cp.ctl("--node", "1", "--json", "--timeout", "60", "snapshot", "load", path,
                           *opts, timeout=300)
     return rc, out, err
