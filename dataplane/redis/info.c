@@ -197,6 +197,16 @@ static void persistence(struct rd_text *t, const struct rd_info *in)
 	kv_zero(t, idle3);
 	kv_u(t, "rdb_last_load_keys_expired", li.last_expired);
 	kv_u(t, "rdb_last_load_keys_loaded", li.last_loaded);
+	{	/* (wirecache's own: what the last load skipped, by kind) */
+		char sk[160];
+		size_t w = 0;
+
+		for (unsigned k = 0; k < RDBR_SK_N && w < sizeof(sk); k++)
+			w += (size_t)snprintf(sk + w, sizeof(sk) - w, "%s%s=%llu", k ? "," : "",
+					      rdbr_skip_name(k),
+					      (unsigned long long)li.last_skipped[k]);
+		kv_s(t, "rdb_last_load_keys_skipped", sk);
+	}
 	kv_zero(t, idle3b);
 	kv_i(t, "aof_last_rewrite_time_sec", -1);
 	kv_i(t, "aof_current_rewrite_time_sec", -1);

@@ -77,6 +77,7 @@ void rd_rdb_load_info(struct rd_rdb_load_info *i)
 	*i = (struct rd_rdb_load_info){ .loading = G.loading, .start_time = G.start,
 					.total_bytes = G.total, .loaded_keys = G.keys,
 					.last_loaded = G.last.loaded, .last_expired = G.last.expired };
+	memcpy(i->last_skipped, G.last.skipped, sizeof(i->last_skipped));
 	i->loaded_bytes = __atomic_load_n(&G.pos, __ATOMIC_RELAXED);
 	if (G.loading && i->total_bytes) {
 		int64_t el = time(NULL) - G.start;

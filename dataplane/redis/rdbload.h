@@ -100,6 +100,7 @@ struct rd_rdb_load_info {
 	double perc;			/* 0..100 */
 	int64_t eta_seconds;
 	uint64_t last_loaded, last_expired;
+	uint64_t last_skipped[RDBR_SK_N];	/* by kind (rdb_read.h) */
 };
 void rd_rdb_load_info(struct rd_rdb_load_info *i);
 

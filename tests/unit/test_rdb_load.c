@@ -141,6 +141,9 @@ static void redis_file(void **state)
 	assert_int_equal(num(CMD("PEXPIRETIME", "h:lp")), file_expiry(p, n, "h:lp"));
 	assert_int_equal(num(CMD("PEXPIRETIME", "s:ht")), file_expiry(p, n, "s:ht"));
 	EQ(CMD("PEXPIRETIME", "raw"), ":-1\r\n");
+	assert_non_null(strstr(CMD("INFO", "persistence"),
+			       "\r\nrdb_last_load_keys_skipped:list=1,zset=2,stream=1,otherdb=0,"
+			       "longkey=0,toobig=0\r\n"));
 	rd_rdb_load_format(&res, line, sizeof(line));
 	assert_non_null(strstr(line, "loaded=15 expired=0 failed=0"));
 	assert_non_null(strstr(line, "skip_list=1 skip_zset=2 skip_stream=1"));
