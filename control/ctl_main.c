@@ -14,6 +14,7 @@
  *   slots move FROM-TO PART    move slots to partition PART, live
  *   alerts                     alert rules and their state
  *   flush [--delay SECS]       flush_all on every partition
+ *   snapshot load FILE [--flush]  load an RDB file into the node (waits; exit 1 if it failed)
  *   snapshot [save [--wait]]   the RDB saver's state; start a save (and wait)
  *   cluster create|info|check|add-node|del-node --etcd URL [--cluster-name N]
  *                              the cluster in etcd (ctl_cluster.c)
@@ -60,7 +61,7 @@ static int usage_error(const char *fmt, const char *arg)
 		"[--timeout SECS]\n"
 		"                    status | stats | top [--count N] [--interval SECS] | slots |\n"
 		"                    slots move FROM-TO PARTITION | alerts | flush [--delay SECS] |\n"
-		"                    snapshot [save [--wait]] |\n"
+		"                    snapshot [save [--wait]] | snapshot load FILE [--flush] |\n"
 		"                    cluster create|info|check|add-node|del-node|reshard|rebalance "
 		"--etcd URL\n");
 	return 2;
@@ -572,6 +573,73 @@ static int cmd_snapshot(const struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* snapshot load FILE [--flush]: a runtime RDB load on the node, waited for (redis/rdbload.h) */
+static int cmd_snapshot_load(const struct ctl *c, int argc, char **argv)
+{
+	char path[4096], body[512];
+	bool flush = false;
+	const char *file = NULL;
+	json_t *r, *b;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--flush") == 0)
+			flush = true;
+		else if (!file && argv[i][0] != '-')
+			file = argv[i];
+		else
+			return usage_error("snapshot load: unknown argument '%s' (snapshot load FILE "
+					   "[--flush])", argv[i]);
+	}
+	if (!file)
+		return usage_error("snapshot load wants a FILE%s", "");
+	if (!realpath(file, path)) {
+		fprintf(stderr, "wirecachectl: %s: no such file\n", file);
+		return 1;
+	}
+	b = json_pack("{s:s,s:b}", "path", path, "flush", flush);
+	if (!b || json_dumpb(b, body, sizeof(body) - 1, JSON_COMPACT) >= sizeof(body) - 1) {
+		json_decref(b);
+		return usage_error("snapshot load: the path is too long%s", "");
+	}
+	body[json_dumpb(b, body, sizeof(body) - 1, JSON_COMPACT)] = 0;
+	json_decref(b);
+	if (!(r = call(c, "POST", "/api/snapshot/load", body, c->timeout_ms)))
+		return 1;
+	json_decref(r);
+	for (;;) {
+		const char *st;
+
+		if (!(r = call(c, "GET", "/api/snapshot/load", NULL, c->timeout_ms)))
+			return 1;
+		st = json_string_value(json_object_get(r, "state"));
+		if (st && strcmp(st, "running") != 0)
+			break;
+		json_decref(r);
+		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	}
+	if (c->json) {
+		print_json(r);
+	} else {
+		const char *k;
+		json_t *v;
+
+		printf("%s:", path);
+		json_object_foreach(r, k, v) {
+			if (json_is_string(v))
+				printf(" %s=%s", k, json_string_value(v));
+			else if (json_is_real(v))
+				printf(" %s=%.3f", k, json_real_value(v));
+			else
+				printf(" %s=%lld", k, (long long)json_integer_value(v));
+		}
+		printf("\n");
+	}
+	rc = strcmp(json_string_value(json_object_get(r, "state")), "done") == 0 ? 0 : 1;
+	json_decref(r);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctl c = { .timeout_ms = 10000 };
@@ -596,6 +664,7 @@ int main(int argc, char **argv)
 			       "  slots move FROM-TO PART    move slots to partition PART, live\n"
 			       "  alerts                     alert rules and their state\n"
 			       "  flush [--delay SECS]       flush_all on every partition\n"
+			       "  snapshot load FILE [--flush]  load an RDB file into the node\n"
 			       "  snapshot [save [--wait]]   the RDB saver's state; save (BGSAVE), and with\n"
 			       "                             --wait until the file is written\n"
 			       "  cluster create [ID...] | info | check | add-node ID | del-node ID\n"
@@ -650,6 +719,8 @@ int main(int argc, char **argv)
 		return cmd_slots(&c, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "alerts") == 0 && argc == i + 1)
 		return cmd_alerts(&c);
+	if (strcmp(argv[i], "snapshot") == 0 && argc > i + 1 && strcmp(argv[i + 1], "load") == 0)
+		return cmd_snapshot_load(&c, argc - i - 2, argv + i + 2);
 	if (strcmp(argv[i], "flush") == 0)
 		return cmd_flush(&c, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "snapshot") == 0)

@@ -395,6 +395,66 @@ static enum MHD_Result get_snapshot(struct cp_http *h, struct MHD_Connection *co
 	return send_json(conn, MHD_HTTP_OK, out, NULL);
 }
 
+/* POST /api/snapshot/load {"path": "/abs/file.rdb", "flush": bool}: a runtime RDB load
+ * starts on the dataplane (redis/rdbload.h); GET /api/snapshot/load: its state. */
+static enum MHD_Result post_snapload(struct cp_http *h, struct MHD_Connection *conn,
+				     struct req_ctx *rc)
+{
+	char err[256], cmd[WC_CP_LINE_MAX], reply[WC_CP_LINE_MAX];
+	json_t *o = parse_body(rc, false, err, sizeof(err));
+	const char *path;
+	bool flush;
+	enum cp_result r;
+
+	if (!o)
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, err, NULL);
+	path = json_string_value(json_object_get(o, "path"));
+	flush = json_is_true(json_object_get(o, "flush"));
+	if (!path || path[0] != '/' || strlen(path) > 200 || strpbrk(path, " \t\r\n")) {
+		json_decref(o);
+		return send_error(conn, MHD_HTTP_BAD_REQUEST,
+				  "\"path\" must be an absolute path without spaces (200 bytes at most)",
+				  NULL);
+	}
+	snprintf(cmd, sizeof(cmd), "SNAPLOAD %s%s", flush ? "FLUSH " : "", path);
+	json_decref(o);
+	r = cp_core_command(h->core, cmd, reply, sizeof(reply), 10000);
+	if (r != CP_OK)
+		return send_error(conn, status_of(r), reply, NULL);
+	return send_json(conn, MHD_HTTP_OK, json_pack("{s:b}", "ok", 1), NULL);
+}
+
+static enum MHD_Result get_snapload(struct cp_http *h, struct MHD_Connection *conn)
+{
+	char reply[WC_CP_LINE_MAX], *save = NULL, *e;
+	json_t *o = json_object();
+	enum cp_result r = cp_core_command(h->core, "SNAPLOAD STATUS", reply, sizeof(reply), 10000);
+
+	if (r != CP_OK) {
+		json_decref(o);
+		return send_error(conn, status_of(r), reply, NULL);
+	}
+	if ((e = strstr(reply, " error=")) != NULL) {	/* (the reason: the rest of the line) */
+		json_object_set_new(o, "error", json_string(e + 7));
+		*e = 0;
+	}
+	for (char *w = strtok_r(reply, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(w, '='), *end;
+		double d;
+
+		if (!eq)
+			continue;
+		*eq++ = 0;
+		d = strtod(eq, &end);
+		if (*eq && !*end)
+			json_object_set_new(o, w, strchr(eq, '.') ? json_real(d)
+								  : json_integer((json_int_t)d));
+		else
+			json_object_set_new(o, w, json_string(eq));
+	}
+	return send_json(conn, MHD_HTTP_OK, o, NULL);
+}
+
 /* ---- routing ---- */
 
 static const struct {
@@ -438,6 +498,19 @@ static enum MHD_Result route(struct cp_http *h, struct MHD_Connection *conn, con
 			return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET", "GET, HEAD");
 		return get_snapshot(h, conn);
 	}
+	if (strcmp(url, "/api/snapshot/load") == 0) {
+		if (!post && !get)
+			return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET or POST",
+					  "GET, POST");
+		if (rc->too_large)
+			return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+					  "the body is larger than 4096 bytes", NULL);
+		if (post && !token_ok(h, conn))
+			return send_error(conn, MHD_HTTP_UNAUTHORIZED,
+					  "missing or wrong token (Authorization: Bearer TOKEN)",
+					  NULL);
+		return post ? post_snapload(h, conn, rc) : get_snapload(h, conn);
+	}
 	for (unsigned i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
 		if (strcmp(url, docs[i].path) != 0)
 			continue;
@@ -458,7 +531,7 @@ static enum MHD_Result route(struct cp_http *h, struct MHD_Connection *conn, con
 	return send_error(conn, MHD_HTTP_NOT_FOUND,
 			  "no such page: try /, /metrics, /api/status, /api/stats, /api/history, "
 			  "/api/slots, /api/alerts, /api/cluster, /api/snapshot, POST /api/slots/move, "
-			  "POST /api/flush, POST /api/snapshot/save", NULL);
+			  "POST /api/flush, POST /api/snapshot/save, /api/snapshot/load", NULL);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,

@@ -5,12 +5,14 @@
  *
  * Usage: wirecache-dp [EAL options] -- [wirecache options]; see --help.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -28,6 +30,7 @@
 #include "net/neigh.h"
 #include "net/tcp.h"
 #include "redis/acl.h"
+#include "redis/rdbload.h"
 #include "redis/rdbsave.h"
 #include "redis/server.h"
 #include "wirecache/eal_args.h"
@@ -188,6 +191,31 @@ static void shutdown_all(void)
 	app.rd = NULL;
 }
 
+/*
+ * The snapshot at <--dir>/<--dbfilename>, loaded before anything is served
+ * (redis/rdbload.h): none there starts the node empty; one that cannot be
+ * read stops it, as it stops Redis, rather than letting an empty node save
+ * over the file later.
+ */
+static int load_snapshot(struct wc_app *a)
+{
+	const struct wc_config *c = &a->cfg;
+	struct rd_rdb_load_result res;
+	char path[1100];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s%s%s", c->rdb_dir ? c->rdb_dir : "",
+		 c->rdb_dir ? "/" : "", c->rdb_filename);
+	if (stat(path, &st) != 0 && errno == ENOENT)
+		return 0;
+	if (rd_rdb_load_before_start(a, path, &res) != 0) {
+		fprintf(stderr, "wirecache-dp: the snapshot %s could not be loaded (%s); move it "
+			"away to start empty\n", path, res.err);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct wc_config *c = &app.cfg;
@@ -255,8 +283,8 @@ int main(int argc, char **argv)
 	app.pool = rte_pktmbuf_pool_create("wc_mbufs", nb_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					   (int)rte_socket_id());
 	app.neigh = rte_zmalloc("wc_neigh", sizeof(struct wc_neigh), RTE_CACHE_LINE_SIZE);
-	/* one endpoint per worker, and one where writes to moving slots park */
-	app.mbox = wc_mbox_create(app.nworkers + 1, 2 * WC_REQ_POOL, &mem_ops);
+	/* one endpoint per worker, one where writes to moving slots park, the RDB loader's */
+	app.mbox = wc_mbox_create(app.nworkers + 2, 2 * WC_REQ_POOL, &mem_ops);
 	if (!app.pool || !app.neigh || !app.mbox) {
 		fprintf(stderr, "wirecache-dp: out of hugepage memory for buffers\n");
 		goto fail;
@@ -332,6 +360,8 @@ int main(int argc, char **argv)
 	}
 	wc_stats_telemetry_register(&app);
 	if (rd_save_init(&app) != 0)	/* the RDB writer thread (redis/rdbsave.h) */
+		goto fail;
+	if (load_snapshot(&app) != 0)
 		goto fail;
 	wc_cpif_start(cpif);
 

@@ -29,6 +29,7 @@
 #include "store/repl.h"
 #include "core/cpif_creq.h"
 #include "core/latency.h"
+#include "redis/rdbload.h"
 #include "core/migrate.h"
 #include "redis/rdbsave.h"
 #include "redis/server.h"
@@ -328,9 +329,12 @@ static void command(struct wc_cpif *cp, struct client *c, char *line)
 			return;
 		}
 		reply(c, "OK\n");
+	} else if (strcmp(argv[0], "SNAPLOAD") == 0) {
+		rd_rdb_load_command(cp->app, argc, argv, out, sizeof(out));	/* redis/rdbload.h */
+		reply(c, out);
 	} else {
 		snprintf(out, sizeof(out), "ERR unknown command '%.40s' (HELLO, PING, MOVE, FLUSH, "
-			 "ID, CMAP, CREQ, SNAPSHOT)\n", argv[0]);
+			 "ID, CMAP, CREQ, SNAPSHOT, SNAPLOAD)\n", argv[0]);
 		reply(c, out);
 	}
 }

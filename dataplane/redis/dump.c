@@ -250,6 +250,51 @@ static void fill_string(uint8_t *dst, uint64_t vlen, const struct wc_item *old, 
 		b->read(b->src, 0, dst, vlen);
 }
 
+int rd_rdbval_apply(struct wc_part *p, struct wc_ctx *ctx, const uint8_t *key, uint32_t klen,
+		    uint64_t h, const struct rd_rdbval *v, uint32_t mcflags, uint32_t exptime,
+		    uint32_t ms, enum wc_status *st)
+{
+	struct restore_sink sink = { .st = WC_OK };
+	struct rdbv_dec dec;
+	struct rdbv_info info;
+	uint64_t next;
+	int r;
+
+	dec.max_len = 0;	/* (checked by the caller's validating decode) */
+	if (v->kind == RDBV_STRING) {
+		struct wc_write_res res;
+		struct wc_put_req req;
+
+		r = rdbv_decode_obj(&dec, v->in, v->rdbtype, v->off, v->end, sink_string, &sink,
+				    &info, &next);
+		if (r != RDBV_OK || next != v->end || info.kind != RDBV_STRING)
+			return RD_APPLY_BAD;
+		req = (struct wc_put_req){ .key = key, .klen = klen, .hash = h,
+					   .type = WC_TYPE_STRING, .flags = mcflags,
+					   .vlen = sink.str.len, .fill = fill_string, .arg = &sink.str,
+					   .exptime = exptime, .exp_ms = ms };
+		*st = wc_kv_put(p, ctx, &req, &res);
+	} else {
+		struct wc_cbuild *b = &(struct wc_cbuild){ 0 };
+
+		wc_cb_begin(b, p, ctx, v->kind == RDBV_HASH ? WC_TYPE_HASH : WC_TYPE_SET, key, klen,
+			    v->count);
+		sink.b = b;
+		r = rdbv_decode_obj(&dec, v->in, v->rdbtype, v->off, v->end, sink_member, &sink,
+				    &info, &next);
+		if (r != RDBV_OK || next != v->end || info.kind != v->kind) {
+			wc_cb_abort(b);
+			if (r == RDBV_ESTOP && !sink.dup) {
+				*st = sink.st;
+				return RD_APPLY_STORE;
+			}
+			return RD_APPLY_BAD;
+		}
+		*st = wc_cb_publish(b, exptime, ms);
+	}
+	return *st == WC_OK ? RD_APPLY_OK : RD_APPLY_STORE;
+}
+
 static void restore_owner(struct rd_owner *o)
 {
 	const struct rd_session *s = o->s;
@@ -257,13 +302,11 @@ static void restore_owner(struct rd_owner *o)
 	const struct resp_arg *k = rd_arg(s, 1);
 	uint64_t h = wc_hash(k->u.p, k->len);
 	bool existed = wc_kv_find(o->part, o->ctx, k->u.p, k->len, h) != NULL;
-	struct restore_sink sink = { .st = WC_OK };
-	struct rdbv_dec dec;
-	struct rdbv_info info;
 	struct rdbv_src in;
+	struct rd_rdbval v;
 	uint32_t exptime = 0, ms = 0;
-	enum wc_status st;
-	int r;
+	enum wc_status st = WC_OK;
+	uint8_t t;
 
 	if (existed && !j->replace) {
 		resp_error(o->out, "BUSYKEY Target key name already exists.");
@@ -277,39 +320,22 @@ static void restore_owner(struct rd_owner *o)
 		return;
 	}
 	payload_src(s, &in);
-	dec.max_len = 0;	/* (checked on the connection's lcore) */
-	if (j->kind == RDBV_STRING) {
-		struct wc_write_res res;
-		struct wc_put_req req;
-
-		r = rdbv_decode_payload(&dec, &in, sink_string, &sink, &info);
-		if (r != RDBV_OK) {
-			resp_error(o->out, "ERR Bad data format");
-			return;
-		}
-		req = (struct wc_put_req){ .key = k->u.p, .klen = k->len, .hash = h,
-					   .type = WC_TYPE_STRING, .flags = j->mcflags,
-					   .vlen = sink.str.len, .fill = fill_string, .arg = &sink.str,
-					   .exptime = exptime, .exp_ms = ms };
-		st = wc_kv_put(o->part, o->ctx, &req, &res);
-	} else {
-		struct wc_cbuild *b = &(struct wc_cbuild){ 0 };
-
-		wc_cb_begin(b, o->part, o->ctx, j->kind == RDBV_HASH ? WC_TYPE_HASH : WC_TYPE_SET,
-			    k->u.p, k->len, j->count);
-		sink.b = b;
-		r = rdbv_decode_payload(&dec, &in, sink_member, &sink, &info);
-		if (r != RDBV_OK) {
-			wc_cb_abort(b);
-			if (r == RDBV_ESTOP && !sink.dup)
-				rd_creply_error(o->out, sink.st);
-			else
-				resp_error(o->out, "ERR Bad data format");
-			return;
-		}
-		st = wc_cb_publish(b, exptime, ms);
+	if (in.len < RDBV_FOOTER + 1) {
+		resp_error(o->out, "ERR Bad data format");
+		return;
 	}
-	if (st != WC_OK) {
+	if (in.p)
+		t = in.p[0];
+	else
+		in.read(in.arg, 0, &t, 1);
+	v = (struct rd_rdbval){ .in = &in, .rdbtype = t, .off = 1, .end = in.len - RDBV_FOOTER,
+				.kind = j->kind, .count = j->count };
+	switch (rd_rdbval_apply(o->part, o->ctx, k->u.p, k->len, h, &v, j->mcflags, exptime, ms,
+				&st)) {
+	case RD_APPLY_BAD:
+		resp_error(o->out, "ERR Bad data format");
+		return;
+	case RD_APPLY_STORE:
 		rd_creply_error(o->out, st);
 		return;
 	}

@@ -27,6 +27,7 @@
 #include "redis/cmds.h"
 #include "redis/info.h"
 #include "redis/migrate_conn.h"
+#include "redis/rdbload.h"
 #include "redis/tracking.h"
 
 /* ---- which sections ---- */
@@ -165,17 +166,19 @@ static void memory(struct rd_text *t, const struct rd_info *in)
 static void persistence(struct rd_text *t, const struct rd_info *in)
 {
 	static const char *const idle1[] = {
-		"loading", "async_loading", "current_cow_peak", "current_cow_size",
+		"async_loading", "current_cow_peak", "current_cow_size",
 		"current_cow_size_age", NULL
 	};
 	static const char *const idle3[] = {
-		"rdb_last_load_keys_expired", "rdb_last_load_keys_loaded", "aof_enabled",
-		"aof_rewrite_in_progress", "aof_rewrite_scheduled", NULL
+		"aof_enabled", "aof_rewrite_in_progress", "aof_rewrite_scheduled", NULL
 	};
 	static const char *const idle4[] = {
 		"aof_rewrites", "aof_rewrites_consecutive_failures", NULL
 	};
+	struct rd_rdb_load_info li;	/* an RDB load (redis/rdbload.h) */
 
+	rd_rdb_load_info(&li);
+	kv_u(t, "loading", li.loading);
 	kv_zero(t, idle1);
 	kv_s(t, "current_fork_perc", "0.00");
 	kv_u(t, "current_save_keys_processed", in->save.cur_keys);
@@ -189,6 +192,18 @@ static void persistence(struct rd_text *t, const struct rd_info *in)
 	kv_i(t, "rdb_current_bgsave_time_sec", in->save.current_sec);
 	kv_u(t, "rdb_saves", in->save.saves);
 	kv_u(t, "rdb_last_cow_size", 0);
+	kv_u(t, "rdb_last_load_keys_expired", li.last_expired);
+	kv_u(t, "rdb_last_load_keys_loaded", li.last_loaded);
+	{	/* (wirecache's own: what the last load skipped, by kind) */
+		char sk[160];
+		size_t w = 0;
+
+		for (unsigned k = 0; k < RDBR_SK_N && w < sizeof(sk); k++)
+			w += (size_t)snprintf(sk + w, sizeof(sk) - w, "%s%s=%llu", k ? "," : "",
+					      rdbr_skip_name(k),
+					      (unsigned long long)li.last_skipped[k]);
+		kv_s(t, "rdb_last_load_keys_skipped", sk);
+	}
 	kv_zero(t, idle3);
 	kv_i(t, "aof_last_rewrite_time_sec", -1);
 	kv_i(t, "aof_current_rewrite_time_sec", -1);
@@ -198,6 +213,17 @@ static void persistence(struct rd_text *t, const struct rd_info *in)
 	kv_u(t, "aof_last_cow_size", 0);
 	kv_u(t, "module_fork_in_progress", 0);
 	kv_u(t, "module_fork_last_cow_size", 0);
+	if (li.loading) {
+		char perc[32];
+
+		kv_i(t, "loading_start_time", li.start_time);
+		kv_u(t, "loading_total_bytes", li.total_bytes);
+		kv_u(t, "loading_rdb_used_mem", 0);
+		kv_u(t, "loading_loaded_bytes", li.loaded_bytes);
+		snprintf(perc, sizeof(perc), "%.2f", li.perc);
+		kv_s(t, "loading_loaded_perc", perc);
+		kv_i(t, "loading_eta_seconds", li.eta_seconds);
+	}
 }
 
 static void stats(struct rd_text *t, const struct rd_info *in)

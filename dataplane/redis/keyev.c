@@ -226,6 +226,12 @@ static void raise_flush(struct wc_lcore *lc, uint64_t client)
 	emit(lc, &e);
 }
 
+void rd_keyev_raise_flush(struct wc_ctx *ctx)
+{
+	if (rd_keyev_on(ctx))
+		raise_flush(container_of(ctx, struct wc_lcore, ctx), 0);
+}
+
 void rd_keyev_flushed(struct rd_session *s)
 {
 	struct wc_ctx *ctx = rd_env(s)->ctx;

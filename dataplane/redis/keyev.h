@@ -142,6 +142,13 @@ static inline bool rd_keyev_on(const struct wc_ctx *ctx)
 void rd_keyev_raise(struct wc_ctx *ctx, uint64_t client, enum rd_ev ev, const uint8_t *key,
 		    uint32_t klen);
 
+/*
+ * Any key may have changed (a bulk load, redis/rdbload.c): raised as a flush,
+ * so tracking invalidates everything; notifications send nothing. ctx: an
+ * lcore's context.
+ */
+void rd_keyev_raise_flush(struct wc_ctx *ctx);
+
 /* An owner function's event for key (the command's client is the writer). */
 static inline void rd_keyev_emit(const struct rd_owner *o, enum rd_ev ev, const uint8_t *key,
 				 uint32_t klen)

@@ -806,9 +806,21 @@ static int dec_zipmap(struct rdbv_dec *d, const struct emit_ctx *e)
 int rdbv_decode(struct rdbv_dec *d, const struct rdbv_src *in, uint64_t off, uint64_t end,
 		rdbv_member_fn fn, void *arg, struct rdbv_info *info, uint64_t *next)
 {
+	uint8_t t;
+
+	*info = (struct rdbv_info){ 0 };
+	if (end > in->len || off >= end)
+		return RDBV_EFORMAT;
+	src_read(in, off, &t, 1);
+	return rdbv_decode_obj(d, in, t, off + 1, end, fn, arg, info, next);
+}
+
+int rdbv_decode_obj(struct rdbv_dec *d, const struct rdbv_src *in, uint8_t t, uint64_t off,
+		    uint64_t end, rdbv_member_fn fn, void *arg, struct rdbv_info *info,
+		    uint64_t *next)
+{
 	struct emit_ctx e = { .fn = fn, .arg = arg, .info = info };
 	struct rdbv_bytes v;
-	uint8_t t;
 	int r;
 
 	d->in = in;
@@ -816,7 +828,7 @@ int rdbv_decode(struct rdbv_dec *d, const struct rdbv_src *in, uint64_t off, uin
 	d->end = end;
 	d->toobig = false;
 	*info = (struct rdbv_info){ 0 };
-	if (end > in->len || off > end || !in_bytes(d, &t, 1))
+	if (end > in->len || off > end)
 		return RDBV_EFORMAT;
 	info->rdbtype = t;
 	switch (t) {

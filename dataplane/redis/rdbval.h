@@ -141,6 +141,15 @@ int rdbv_decode(struct rdbv_dec *d, const struct rdbv_src *in, uint64_t off, uin
 		rdbv_member_fn fn, void *arg, struct rdbv_info *info, uint64_t *next);
 
 /*
+ * The same for an object whose type byte t was read elsewhere (an RDB
+ * file's key sits between the two): the object at in[off .. end). Type
+ * RDBV_T_STRING decodes any RDB string (a key, an aux field).
+ */
+int rdbv_decode_obj(struct rdbv_dec *d, const struct rdbv_src *in, uint8_t t, uint64_t off,
+		    uint64_t end, rdbv_member_fn fn, void *arg, struct rdbv_info *info,
+		    uint64_t *next);
+
+/*
  * A whole DUMP payload: the footer (RDBV_ECHECK), then the value, which must
  * end where the footer begins (RDBV_EFORMAT otherwise).
  */

@@ -19,6 +19,7 @@
 #include "redis/acl.h"
 #include "redis/cluster.h"
 #include "redis/rd.h"
+#include "redis/rdbload.h"
 #include "redis/server.h"
 #include "redis/tracking.h"
 #include "store/item.h"
@@ -512,6 +513,12 @@ static bool admit(struct rd_session *s)
 		return false;
 	if ((s->flags & RD_C_PUBSUB) && !rd_pubsub_admit(s, c))
 		return false;	/* RESP2's subscribed mode (pubsub.c) */
+	if (!(c->flags & RD_F_LOADING) && rd_rdb_loading()) {	/* a start-up load (rdbload.h) */
+		rd_err(s, "LOADING Redis is loading the dataset in memory");
+		if (s->flags & RD_C_MULTI)
+			s->flags |= RD_C_DIRTY_EXEC;
+		return false;
+	}
 	if ((s->flags & RD_C_MULTI) && !rd_multi_passes(c)) {
 		rd_multi_queue(s);
 		return false;

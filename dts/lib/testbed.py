@@ -141,6 +141,11 @@ CONFIGS = {
     # served only to --mc-allow sources: the clients' subnet (the health check uses it)
     "redis-auth": Config("redis-auth", args=TRUSTED + ("--requirepass", "wc-secret",
                                                        "--mc-allow", NET + ".0/24")),
+    # each node keeps its data across restarts (up --data-dir: an RDB snapshot saved at
+    # down, loaded at up; test_snapshot_restart.py), two workers
+    "persist": Config("persist", workers=2, memory="256M",
+                      args=TRUSTED + ("--max-value", "1m"),
+                      up_opts=("--data-dir", "/tmp/wirecache-dts-persist")),
     # Redis Cluster mode, two workers: the node owns all 16384 slots (CROSSSLOT, CLUSTER
     # commands); its node id kept outside the testbed's state (it must survive restarts)
     "redis-cluster": Config("redis-cluster", workers=2, args=TRUSTED + (

@@ -23,6 +23,7 @@ trap 'rm -f "$log" "$cg"' EXIT
 echo "wirecache bench on $(nproc) cores, $(date -u +%FT%TZ), results in $out/"
 "$dir/store_bench" "${quick[@]}" --json "$out/store.json" | tee -a "$log"
 "$dir/container_bench" "${quick[@]}" --json "$out/container.json" | tee -a "$log"
+"$dir/rdbload_bench" "${quick[@]}" --json "$out/rdbload.json" | tee -a "$log"
 "$dir/rdbsave_bench" "${quick[@]}" --json "$out/rdbsave.json" | tee -a "$log"
 
 echo "== memcached GET hit through the whole packet path (replay on a dataplane without a NIC)"
