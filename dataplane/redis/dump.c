@@ -24,6 +24,7 @@
 
 #include "redis/cmds.h"
 #include "redis/dump.h"
+#include "redis/csnap_iter.h"
 #include "redis/keyev.h"
 #include "redis/obj.h"
 #include "redis/rdbval.h"
@@ -37,30 +38,6 @@
 static void out_put(void *arg, const void *p, uint64_t n)
 {
 	mc_out_put(arg, p, n);
-}
-
-struct snap_iter {
-	const struct wc_csnap *snap;
-	struct wc_csnap_it it;
-};
-
-static void snap_rewind(void *arg)
-{
-	struct snap_iter *si = arg;
-
-	si->it = (struct wc_csnap_it){ 0 };
-}
-
-static bool snap_next(void *arg, struct rdbv_member *m)
-{
-	struct snap_iter *si = arg;
-	struct wc_cmember cm;
-
-	if (!wc_csnap_next(si->snap, &si->it, &cm))
-		return false;
-	*m = (struct rdbv_member){ .name = cm.name, .nlen = cm.nlen, .val = cm.val,
-				   .vlen = cm.vlen };
-	return true;
 }
 
 /*
@@ -88,13 +65,14 @@ int rd_dump_payload(struct rd_session *s, const uint8_t *key, uint32_t klen,
 	struct rd_route rt;
 	struct rd_cview cv;
 	struct wc_csnap snap;
-	struct snap_iter si = { .snap = &snap };
-	struct rdbv_iter it = { .rewind = snap_rewind, .next = snap_next, .arg = &si };
+	struct rd_csnap_iter si;
+	struct rdbv_iter it;
 	struct rdbv_limits lim;
 	uint64_t nints;
 	int64_t *ints;
 	int r;
 
+	rd_csnap_iter_init(&si, &snap, &it);
 	if (v->type == WC_TYPE_STRING) {
 		rdbv_plan_string(&pl, v->value, v->vlen);
 		if (prefix)

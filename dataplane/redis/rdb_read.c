@@ -81,36 +81,16 @@ static bool skip(struct rdbr *r, uint64_t n)
 static bool get_len(struct rdbr *r, uint64_t *len, bool *enc)
 {
 	uint8_t b[9];
+	unsigned n;
 
-	*enc = false;
 	if (!get(r, b, 1))
 		return false;
-	switch (b[0] >> 6) {
-	case 0:
-		*len = b[0] & 0x3f;
-		return true;
-	case 1:
-		if (!get(r, b + 1, 1))
-			return false;
-		*len = (uint64_t)(b[0] & 0x3f) << 8 | b[1];
-		return true;
-	case 3:
-		*enc = true;
-		*len = b[0] & 0x3f;
-		return true;
-	}
-	if (b[0] == 0x80 || b[0] == 0x81) {
-		unsigned n = b[0] == 0x80 ? 4 : 8;
-		uint64_t v = 0;
-
-		if (!get(r, b + 1, n))
-			return false;
-		for (unsigned i = 0; i < n; i++)
-			v = v << 8 | b[1 + i];
-		*len = v;
-		return true;
-	}
-	return fail(r, "bad length encoding");
+	if (!(n = rdbv_len_size(b[0])))
+		return fail(r, "bad length encoding");
+	if (!get(r, b + 1, n - 1))
+		return false;
+	*len = rdbv_len_value(b, enc);
+	return true;
 }
 
 static bool get_count(struct rdbr *r, uint64_t *n)

@@ -32,6 +32,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "redis/csnap_iter.h"
 #include "redis/rdb_write.h"
 #include "redis/rdbval.h"
 #include "store/container.h"
@@ -373,28 +374,6 @@ static void snap_reset(struct walk *wk)
 	wk->used = 0;
 }
 
-struct snap_iter {
-	const struct wc_csnap *snap;
-	struct wc_csnap_it it;
-};
-
-static void snap_rewind(void *arg)
-{
-	((struct snap_iter *)arg)->it = (struct wc_csnap_it){ 0 };
-}
-
-static bool snap_next(void *arg, struct rdbv_member *m)
-{
-	struct snap_iter *si = arg;
-	struct wc_cmember cm;
-
-	if (!wc_csnap_next(si->snap, &si->it, &cm))
-		return false;
-	*m = (struct rdbv_member){ .name = cm.name, .nlen = cm.nlen, .val = cm.val,
-				   .vlen = cm.vlen };
-	return true;
-}
-
 /* What comes before a value: flags, expiry, type byte, key. */
 static void key_head(struct walk *wk, const struct wc_scan_key *k, const struct wc_view *v,
 		     uint8_t rdbtype)
@@ -421,12 +400,13 @@ static int write_container(struct walk *wk, const struct wc_part *p, const struc
 {
 	struct rdbv_out out = { .put = out_put, .arg = &wk->w, .no_crc = true };
 	struct wc_csnap snap;
-	struct snap_iter si = { .snap = &snap };
-	struct rdbv_iter it = { .rewind = snap_rewind, .next = snap_next, .arg = &si };
+	struct rd_csnap_iter si;
+	struct rdbv_iter it;
 	struct rdbv_plan pl;
 	uint64_t nints = 0;
 	int r;
 
+	rd_csnap_iter_init(&si, &snap, &it);
 	snap_reset(wk);
 	r = wc_c_snap(p, &wk->ctx, k->key, k->klen, ch, snap_alloc, wk, &snap);
 	if (r != WC_C_OK)

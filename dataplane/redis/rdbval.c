@@ -396,37 +396,41 @@ static bool in_bytes(struct rdbv_dec *d, void *dst, uint64_t n)
 	return true;
 }
 
+unsigned rdbv_len_size(uint8_t first)
+{
+	switch (first >> 6) {
+	case 0:
+	case 3:
+		return 1;
+	case 1:
+		return 2;
+	}
+	return first == 0x80 ? 5 : first == 0x81 ? 9 : 0;
+}
+
+uint64_t rdbv_len_value(const uint8_t *b, bool *enc)
+{
+	*enc = b[0] >> 6 == 3;
+	switch (b[0] >> 6) {
+	case 0:
+	case 3:
+		return b[0] & 0x3f;
+	case 1:
+		return (uint64_t)(b[0] & 0x3f) << 8 | b[1];
+	}
+	return get_be(b + 1, b[0] == 0x80 ? 4 : 8);
+}
+
 /* An RDB length; *enc: it is a special encoding (the low 6 bits) instead. */
 static bool in_len(struct rdbv_dec *d, uint64_t *len, bool *enc)
 {
 	uint8_t b[9];
+	unsigned n;
 
-	*enc = false;
-	if (!in_bytes(d, b, 1))
+	if (!in_bytes(d, b, 1) || !(n = rdbv_len_size(b[0])) || !in_bytes(d, b + 1, n - 1))
 		return false;
-	switch (b[0] >> 6) {
-	case 0:
-		*len = b[0] & 0x3f;
-		return true;
-	case 1:
-		if (!in_bytes(d, b + 1, 1))
-			return false;
-		*len = (uint64_t)(b[0] & 0x3f) << 8 | b[1];
-		return true;
-	case 3:
-		*enc = true;
-		*len = b[0] & 0x3f;
-		return true;
-	}
-	if (b[0] == 0x80 && in_bytes(d, b + 1, 4)) {
-		*len = get_be(b + 1, 4);
-		return true;
-	}
-	if (b[0] == 0x81 && in_bytes(d, b + 1, 8)) {
-		*len = get_be(b + 1, 8);
-		return true;
-	}
-	return false;
+	*len = rdbv_len_value(b, enc);
+	return true;
 }
 
 static bool in_count(struct rdbv_dec *d, uint64_t *n)

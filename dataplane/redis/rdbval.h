@@ -82,6 +82,15 @@ int rdbv_payload_check(const struct rdbv_src *in);
 
 /* ---- decoding ---- */
 
+/*
+ * An RDB length field is 1, 2, 5 or 9 bytes, told by its first byte:
+ * rdbv_len_size gives the count (0: no valid length starts so), and
+ * rdbv_len_value reads the field, *enc set when it names a string's special
+ * encoding (the low 6 bits) instead of a length.
+ */
+unsigned rdbv_len_size(uint8_t first);
+uint64_t rdbv_len_value(const uint8_t *b, bool *enc);
+
 #define RDBV_WIN 8192u			/* LZF's longest back reference */
 
 /* One stream of bytes the decoder reads: a range of the input, or an LZF string. */

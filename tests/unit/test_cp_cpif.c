@@ -203,7 +203,7 @@ static void protocol(void **state)
 	assert_string_equal(reply, "OK pong");
 	raw_cmd(fd, "FOO bar\n", reply, sizeof(reply));
 	assert_string_equal(reply, "ERR unknown command 'FOO' (HELLO, PING, MOVE, FLUSH, ID, CMAP, CREQ, "
-			    "SNAPSHOT)");
+			    "SNAPSHOT, SNAPLOAD)");
 	/* snapshots (redis/rdbsave.h): the saver is not started here */
 	raw_cmd(fd, "SNAPSHOT STATUS\n", reply, sizeof(reply));
 	assert_non_null(strstr(reply, "OK in_progress=0 done=0 last_ok="));
