@@ -171,7 +171,9 @@ def test_bgsave_loads_in_redis(tb, savedir):
     c.flushall()
     with McTcp(node_ip(1)) as mc:
         want = fill(c, mc)
-    assert c.dbsize() == len(want)
+    # DBSIZE counts the expired key until the crawler removes it, as Redis's counts one
+    # until active expiry does (no read may remove it: the save must leave it out itself)
+    assert c.dbsize() in (len(want), len(want) + 1)
     t0 = time.monotonic()
     assert c.config_set("dir", savedir)
     assert c.config_get("dir") == {"dir": savedir}
