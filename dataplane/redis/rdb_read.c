@@ -41,16 +41,6 @@ static bool fail(struct rdbr *r, const char *why)
 	return false;
 }
 
-static void src_read(const struct rdbv_src *in, uint64_t off, void *dst, uint64_t n)
-{
-	if (!n)
-		return;
-	if (in->p)
-		memcpy(dst, in->p + off, n);
-	else
-		in->read(in->arg, off, dst, n);
-}
-
 static uint64_t le(const uint8_t *p, unsigned n)
 {
 	uint64_t v = 0;
@@ -64,7 +54,7 @@ static bool get(struct rdbr *r, void *dst, uint64_t n)
 {
 	if (n > r->end - r->pos)
 		return fail(r, "unexpected end of file");
-	src_read(r->in, r->pos, dst, n);
+	rdbv_src_read(r->in, r->pos, dst, n);
 	r->pos += n;
 	return true;
 }
@@ -310,7 +300,7 @@ int rdbr_open(struct rdbr *r, const struct rdbv_src *in, uint64_t max_value)
 		fail(r, "file too short");
 		return RDBR_ERR;
 	}
-	src_read(in, 0, h, 9);
+	rdbv_src_read(in, 0, h, 9);
 	if (memcmp(h, "REDIS", 5) != 0) {
 		fail(r, "wrong signature (not an RDB file)");
 		return RDBR_ERR;
@@ -330,30 +320,16 @@ int rdbr_open(struct rdbr *r, const struct rdbv_src *in, uint64_t max_value)
 	r->pos = 9;
 	if (v >= 5) {		/* a CRC64 of everything before it follows the EOF opcode */
 		uint8_t c[8];
-		uint64_t want, got = 0, body = in->len - 8;
+		uint64_t want, body = in->len - 8;
 
 		if (in->len < 9 + 1 + 8) {
 			fail(r, "file too short");
 			return RDBR_ERR;
 		}
-		src_read(in, body, c, 8);
+		rdbv_src_read(in, body, c, 8);
 		want = le(c, 8);
 		if (want) {
-			if (in->p) {
-				got = rdbv_crc64(0, in->p, body);
-			} else {
-				uint8_t buf[4096];
-
-				for (uint64_t off = 0; off < body;) {
-					uint64_t k = body - off < sizeof(buf) ? body - off
-									     : sizeof(buf);
-
-					src_read(in, off, buf, k);
-					got = rdbv_crc64(got, buf, k);
-					off += k;
-				}
-			}
-			if (got != want) {
+			if (rdbv_src_crc64(in, body) != want) {
 				snprintf(r->err, sizeof(r->err), "wrong RDB checksum");
 				return RDBR_ERR;
 			}

@@ -191,7 +191,7 @@ static bool str_ll(const uint8_t *p, uint64_t n, int64_t *out)
 	return true;
 }
 
-static void src_read(const struct rdbv_src *in, uint64_t off, void *dst, uint64_t n)
+void rdbv_src_read(const struct rdbv_src *in, uint64_t off, void *dst, uint64_t n)
 {
 	if (!n)
 		return;
@@ -201,29 +201,33 @@ static void src_read(const struct rdbv_src *in, uint64_t off, void *dst, uint64_
 		in->read(in->arg, off, dst, n);
 }
 
+uint64_t rdbv_src_crc64(const struct rdbv_src *in, uint64_t n)
+{
+	uint8_t buf[4096];
+	uint64_t crc = 0;
+
+	if (in->p)
+		return rdbv_crc64(0, in->p, n);
+	for (uint64_t off = 0; off < n;) {
+		uint64_t k = n - off < sizeof(buf) ? n - off : sizeof(buf);
+
+		rdbv_src_read(in, off, buf, k);
+		crc = rdbv_crc64(crc, buf, k);
+		off += k;
+	}
+	return crc;
+}
+
 int rdbv_payload_check(const struct rdbv_src *in)
 {
-	uint8_t f[RDBV_FOOTER], buf[4096];
-	uint64_t crc = 0, body;
+	uint8_t f[RDBV_FOOTER];
 
 	if (in->len < RDBV_FOOTER)
 		return RDBV_ECHECK;
-	src_read(in, in->len - RDBV_FOOTER, f, RDBV_FOOTER);
+	rdbv_src_read(in, in->len - RDBV_FOOTER, f, RDBV_FOOTER);
 	if (get_le(f, 2) > RDBV_VERSION)
 		return RDBV_ECHECK;
-	body = in->len - 8;
-	if (in->p) {
-		crc = rdbv_crc64(0, in->p, body);
-	} else {
-		for (uint64_t off = 0; off < body;) {
-			uint64_t k = body - off < sizeof(buf) ? body - off : sizeof(buf);
-
-			src_read(in, off, buf, k);
-			crc = rdbv_crc64(crc, buf, k);
-			off += k;
-		}
-	}
-	return crc == get_le(f + 2, 8) ? RDBV_OK : RDBV_ECHECK;
+	return rdbv_src_crc64(in, in->len - 8) == get_le(f + 2, 8) ? RDBV_OK : RDBV_ECHECK;
 }
 
 /* ---- streams: a range of the input, or an LZF string decompressed on the go ---- */
@@ -252,7 +256,7 @@ static bool lzf_in(struct rdbv_stream *st, uint8_t *b)
 			return false;
 		if (k > sizeof(st->ib))
 			k = sizeof(st->ib);
-		src_read(st->in, st->off + st->iload, st->ib, k);
+		rdbv_src_read(st->in, st->off + st->iload, st->ib, k);
 		st->iload += k;
 		st->ibn = (uint32_t)k;
 		st->ibp = 0;
@@ -339,7 +343,7 @@ static bool st_read(struct rdbv_stream *st, uint64_t pos, void *dst, uint64_t n)
 	if (!n)
 		return true;
 	if (!st->lzf) {
-		src_read(st->in, st->off + pos, dst, n);
+		rdbv_src_read(st->in, st->off + pos, dst, n);
 		return true;
 	}
 	if (st->whole) {
@@ -391,7 +395,7 @@ static bool in_bytes(struct rdbv_dec *d, void *dst, uint64_t n)
 {
 	if (n > d->end - d->pos)
 		return false;
-	src_read(d->in, d->pos, dst, n);
+	rdbv_src_read(d->in, d->pos, dst, n);
 	d->pos += n;
 	return true;
 }
@@ -815,7 +819,7 @@ int rdbv_decode(struct rdbv_dec *d, const struct rdbv_src *in, uint64_t off, uin
 	*info = (struct rdbv_info){ 0 };
 	if (end > in->len || off >= end)
 		return RDBV_EFORMAT;
-	src_read(in, off, &t, 1);
+	rdbv_src_read(in, off, &t, 1);
 	return rdbv_decode_obj(d, in, t, off + 1, end, fn, arg, info, next);
 }
 

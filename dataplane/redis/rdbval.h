@@ -77,6 +77,12 @@ struct rdbv_bytes {
 	const void *src;
 };
 
+/* Copy n bytes at off out of in (n may be 0). */
+void rdbv_src_read(const struct rdbv_src *in, uint64_t off, void *dst, uint64_t n);
+
+/* Redis's CRC64 of in's first n bytes. */
+uint64_t rdbv_src_crc64(const struct rdbv_src *in, uint64_t n);
+
 /* The footer of a DUMP payload: RDBV_OK, or RDBV_ECHECK (short, newer version, bad CRC). */
 int rdbv_payload_check(const struct rdbv_src *in);
 
