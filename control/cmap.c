@@ -216,20 +216,49 @@ unsigned cm_map_assigned(const struct cm_map *m)
 
 void cm_split_even(struct cm_map *m)
 {
-	unsigned n = m->nnodes;
+	unsigned masters[CM_NODES_MAX], n = 0;
 
 	for (unsigned s = 0; s < CM_SLOTS; s++)
 		m->slot[s] = -1;
+	for (unsigned i = 0; i < m->nnodes; i++)
+		if (!m->nodes[i].replica)
+			masters[n++] = i;
 	if (n == 0)
 		return;
-	/* S/n slots each, and one more for the first S%n nodes */
+	/* S/n slots each, and one more for the first S%n masters */
 	for (unsigned i = 0, from = 0; i < n; i++) {
 		unsigned to = from + CM_SLOTS / n + (i < CM_SLOTS % n);
 
 		for (unsigned s = from; s < to; s++)
-			m->slot[s] = (int16_t)i;
+			m->slot[s] = (int16_t)masters[i];
 		from = to;
 	}
+}
+
+int cm_assign_replicas(struct cm_map *m, unsigned replicas)
+{
+	unsigned n = m->nnodes, nm;
+
+	if (replicas == 0) {
+		for (unsigned i = 0; i < n; i++) {
+			m->nodes[i].replica = false;
+			m->nodes[i].master[0] = 0;
+		}
+		return 0;
+	}
+	nm = n / (replicas + 1);
+	if (nm == 0 || nm * (replicas + 1) != n)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		struct cm_node *x = &m->nodes[i];
+
+		x->replica = i >= nm;
+		if (x->replica)
+			snprintf(x->master, sizeof(x->master), "%s", m->nodes[(i - nm) % nm].id);
+		else
+			x->master[0] = 0;
+	}
+	return 0;
 }
 
 unsigned cm_map_runs(const struct cm_map *m, struct cm_run *out, unsigned max)

@@ -85,8 +85,19 @@ bool cm_map_in_move(const struct cm_map *m, int idx);
 /* Slots with a migrating or an importing entry ("open" slots). */
 unsigned cm_map_open(const struct cm_map *m);
 
-/* Give the nodes (in map order) equal shares of consecutive slots, the first ones the larger. */
+/*
+ * Give the masters (in map order) equal shares of consecutive slots, the
+ * first ones the larger; replicas get none.
+ */
 void cm_split_even(struct cm_map *m);
+
+/*
+ * Make the map's nodes masters and replicas as `redis-cli --cluster create
+ * --cluster-replicas R` does: the first n/(R+1) nodes (map order) are the
+ * masters, the others replicas of them in turn (node nm+k replicates master
+ * k mod nm). 0, or -1 when the nodes do not divide into R+1 per master.
+ */
+int cm_assign_replicas(struct cm_map *m, unsigned replicas);
 
 /* Fold the slots into runs of one owner; writes at most max, returns how many. */
 unsigned cm_map_runs(const struct cm_map *m, struct cm_run *out, unsigned max);

@@ -57,11 +57,19 @@ static void value_source(struct mc_session *s, struct mc_inq *in, struct wc_stor
 	r->copy_len = s->req.vlen;
 }
 
+/* A request that only reads: get, gets, and mg without T or N. */
+static bool mc_req_reads(const struct mc_req *q)
+{
+	return q->cmd == MC_GET || q->cmd == MC_GETS ||
+	       (q->cmd == MC_MG && !mc_meta_has(&q->meta, 'T') && !mc_meta_has(&q->meta, 'N'));
+}
+
 static void route_key(const struct mc_session *s, struct mc_env *env, const struct mc_tok *key,
 		      struct mc_route *rt)
 {
 	rt->redirect = NULL;
 	rt->asking = s && s->asking;
+	rt->read = !s || mc_req_reads(&s->req);
 	env->route(env, key->p, key->len, rt);
 }
 
