@@ -720,3 +720,42 @@ int cm_map_lines(const struct cm_map *m, const char *myself,
 	emit(arg, "CMAP COMMIT"), n++;
 	return n;
 }
+
+int cm_failover(struct cm_map *m, const char *id, char *err, size_t errlen)
+{
+	int r = cm_map_find(m, id), old;
+	uint64_t epoch = m->epoch + 1;
+
+	if (r < 0) {
+		snprintf(err, errlen, "node %.40s is not in the map", id);
+		return -1;
+	}
+	if (!m->nodes[r].replica || (old = cm_map_find(m, m->nodes[r].master)) < 0) {
+		snprintf(err, errlen, "node %.40s is not a replica (of a master in the map)", id);
+		return -1;
+	}
+	for (unsigned s = 0; s < CM_SLOTS; s++) {
+		int16_t *a[] = { &m->slot[s], &m->mig_src[s], &m->mig_dst[s], &m->imp_dst[s],
+				 &m->imp_src[s] };
+
+		for (unsigned k = 0; k < 5; k++)
+			if (*a[k] == old)
+				*a[k] = (int16_t)r;
+	}
+	for (unsigned i = 0; i < m->nnodes; i++) {
+		struct cm_node *x = &m->nodes[i];
+
+		if ((int)i == r)
+			continue;
+		if ((int)i == old || (x->replica && strcmp(x->master, m->nodes[old].id) == 0)) {
+			x->replica = true;
+			snprintf(x->master, sizeof(x->master), "%s", m->nodes[r].id);
+		}
+	}
+	m->nodes[r].replica = false;
+	m->nodes[r].master[0] = 0;
+	m->nodes[r].config_epoch = epoch;
+	m->nodes[old].config_epoch = epoch;
+	m->epoch = epoch;
+	return 0;
+}

@@ -99,6 +99,16 @@ void cm_split_even(struct cm_map *m);
  */
 int cm_assign_replicas(struct cm_map *m, unsigned replicas);
 
+/*
+ * A failover (DESIGN.md, Failover): replica id takes its master's place.
+ * It becomes a master with the master's slots (and its slot moves), its
+ * config epoch the map's new epoch; the master's other replicas replicate
+ * it; the old master becomes its replica too (it rejoins as one when it
+ * comes back, its data replaced by a full sync). The map's epoch goes up
+ * by one. 0, or -1 with a reason in err (not in the map, not a replica).
+ */
+int cm_failover(struct cm_map *m, const char *id, char *err, size_t errlen);
+
 /* Fold the slots into runs of one owner; writes at most max, returns how many. */
 unsigned cm_map_runs(const struct cm_map *m, struct cm_run *out, unsigned max);
 
