@@ -47,6 +47,8 @@ struct cp_cluster {
 	bool registered;
 	/* what the dataplane was told to replicate ("" nothing yet, "-" none: a master) */
 	char told_master[CM_ID_LEN + 1];
+	bool pause_asked;		/* a replica asks this master to hand over (pause/<id>) */
+	bool pause_acked;		/* ... and was told its writes stopped (pause-ok/<id>) */
 	uint64_t told_attaches;
 	char repl_error[256];
 
@@ -303,6 +305,16 @@ static int read_state(struct cp_cluster *cl)
 		}
 	}
 	etcd_range_free(&r);
+	/* a manual failover under way: a replica of ours asks us to hand over (cpfailover.h) */
+	if (cl->have_id) {
+		snprintf(key, sizeof(key), "%spause/%s", cl->prefix, cl->self.id);
+		if (etcd_get(&cl->etcd, key, false, &r) != 0)
+			return -1;
+		cl->pause_asked = r.n > 0;
+		if (!cl->pause_asked)
+			cl->pause_acked = false;
+		etcd_range_free(&r);
+	}
 	cl->read_ms = mono_ms();
 	return 0;
 }
@@ -400,6 +412,22 @@ static void confirm_role(struct cp_cluster *cl)
 	int me = cl->have_map && cl->have_id ? cm_map_find(cl->map, cl->self.id) : -1;
 	bool master = me >= 0 && !cl->map->nodes[me].replica && has_replicas(cl->map, me);
 
+	if (me >= 0 && !cl->map->nodes[me].replica && cl->pause_asked) {
+		/* hand over: no writes; say so once the dataplane has been told */
+		cp_lease_set_role(cl->lease_thr, CP_FENCE_HOLD, cl->lease_gen);
+		if (!cl->pause_acked && cp_lease_fenced(cl->lease_thr)) {
+			char key[256];
+
+			snprintf(key, sizeof(key), "%spause-ok/%s", cl->prefix, cl->self.id);
+			if (etcd_put(&cl->etcd, key, "{}", 2, cl->lease) == 0) {
+				cl->pause_acked = true;
+				logf_(cl, "manual failover: writes stopped for a replica to take over");
+			}
+		}
+		if (!cl->pause_acked)
+			cl->wake_ms = 20;	/* look again soon */
+		return;
+	}
 	if (!master) {
 		cp_lease_set_role(cl->lease_thr, CP_FENCE_OFF, 0);
 		return;
@@ -511,8 +539,8 @@ static void *cluster_main(void *arg)
 			rc = keep_registered(cl);
 		/* (while etcd is down, every step reads again: see !cl->etcd_up above) */
 		if (rc == 0) {
-			confirm_role(cl);
 			failover_step(cl);
+			confirm_role(cl);
 		}
 		set_etcd(cl, rc == 0);
 		push_map(cl);
@@ -834,4 +862,50 @@ void cp_cluster_prom(struct cp_cluster *cl, struct buf *b)
 			   "wirecache_cluster_map_slots_importing %u\n", ia);
 	}
 	pthread_mutex_unlock(&cl->mu);
+}
+
+static bool api_offset(void *arg, uint64_t *off)
+{
+	struct cp_cluster *cl = arg;
+	char reply[256];
+
+	return cp_core_command(cl->core, "REPLSTATE", reply, sizeof(reply), 2000) == CP_OK &&
+	       reply_u64(reply, "offset", off);
+}
+
+int cp_cluster_failover(struct cp_cluster *cl, const char *mode, uint64_t *epoch, char *err,
+			size_t errlen)
+{
+	static pthread_mutex_t one = PTHREAD_MUTEX_INITIALIZER;	/* one at a time */
+	enum cp_failover_mode m;
+	char self[CM_ID_LEN + 1];
+	struct etcd e;
+	int rc;
+
+	if (!cl) {
+		snprintf(err, errlen, "ERR this control plane is not in a cluster (--etcd)");
+		return -1;
+	}
+	if (cp_failover_mode_parse(mode, &m) != 0) {
+		snprintf(err, errlen, "ERR mode wants FORCE, TAKEOVER or nothing");
+		return -1;
+	}
+	if (!cp_cluster_self_id(cl, self)) {
+		snprintf(err, errlen, "ERR the control plane does not know this node yet");
+		return -1;
+	}
+	if (etcd_init(&e, cl->urls, cl->etcd.timeout_ms) != 0) {
+		snprintf(err, errlen, "ERR %.200s", e.err);
+		return -1;
+	}
+	pthread_mutex_lock(&one);
+	rc = cp_failover_manual(&e, cl->prefix, self, m, api_offset, cl, epoch, err, errlen);
+	pthread_mutex_unlock(&one);
+	etcd_free(&e);
+	if (rc == 0) {
+		logf_(cl, "manual failover%s%s: this node is master, epoch %llu",
+		      mode && *mode ? " " : "", mode ? mode : "", (unsigned long long)*epoch);
+		cp_cluster_wake(cl);
+	}
+	return rc;
 }

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "cpfailover.h"
 
@@ -193,4 +195,177 @@ json_t *cp_failover_json(const struct cp_failover *f)
 			 (json_int_t)f->candidacies, "promotions", (json_int_t)f->promotions,
 			 "lost", (json_int_t)f->lost, "last",
 			 f->last[0] ? json_string(f->last) : json_null());
+}
+
+int cp_failover_mode_parse(const char *w, enum cp_failover_mode *mode)
+{
+	if (!w || !*w || strcmp(w, "-") == 0)
+		*mode = CP_FAILOVER_PLAIN;
+	else if (strcasecmp(w, "FORCE") == 0)
+		*mode = CP_FAILOVER_FORCE;
+	else if (strcasecmp(w, "TAKEOVER") == 0)
+		*mode = CP_FAILOVER_TAKEOVER;
+	else
+		return -1;
+	return 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The map and its revision. 0, or -1 (err). */
+static int read_map(struct etcd *e, const char *prefix, struct cm_map *m, int64_t *rev, char *err,
+		    size_t errlen)
+{
+	char key[200], why[200];
+	struct etcd_range r;
+	int rc;
+
+	snprintf(key, sizeof(key), "%smap", prefix);
+	if (etcd_get(e, key, false, &r) != 0) {
+		snprintf(err, errlen, "ERR etcd: %.180s", e->err);
+		return -1;
+	}
+	if (r.n != 1) {
+		etcd_range_free(&r);
+		snprintf(err, errlen, "ERR the cluster has no slot map");
+		return -1;
+	}
+	*rev = r.kvs[0].mod_rev;
+	rc = cm_map_parse(r.kvs[0].value, r.kvs[0].vlen, m, why, sizeof(why));
+	etcd_range_free(&r);
+	if (rc != 0)
+		snprintf(err, errlen, "ERR the slot map in etcd is not valid: %.150s", why);
+	return rc;
+}
+
+static bool key_exists(struct etcd *e, const char *key, bool *exists)
+{
+	struct etcd_range r;
+
+	if (etcd_get(e, key, false, &r) != 0)
+		return false;
+	*exists = r.n > 0;
+	etcd_range_free(&r);
+	return true;
+}
+
+/* Plain: the master fences its writes, the replica catches up. 0, or -1 (err). */
+static int hand_over(struct etcd *e, const char *prefix, const char *master,
+		     bool (*offset)(void *arg, uint64_t *off), void *arg, char *err, size_t errlen)
+{
+	char pause[200], ok[200], val[80];
+	int64_t lease = 0, t0;
+	uint64_t last = 0, cur = 0;
+	unsigned still = 0;
+	bool exists = false;
+
+	snprintf(pause, sizeof(pause), "%spause/%s", prefix, master);
+	snprintf(ok, sizeof(ok), "%spause-ok/%s", prefix, master);
+	snprintf(val, sizeof(val), "{\"asked_ms\":%lld}", (long long)now_ms());
+	/* a 5 s lease: a replica that dies meanwhile does not leave the master fenced */
+	if (etcd_lease_grant(e, 5, &lease, NULL) != 0 ||
+	    etcd_put(e, pause, val, strlen(val), lease) != 0) {
+		snprintf(err, errlen, "ERR etcd: %.180s", e->err);
+		return -1;
+	}
+	for (t0 = now_ms(); now_ms() - t0 < 3000; sleep_ms(50))
+		if (key_exists(e, ok, &exists) && exists)
+			break;
+	if (!exists) {
+		snprintf(err, errlen, "ERR the master did not stop its writes in time (is its "
+			 "control plane running?)");
+		return -1;
+	}
+	/* caught up: the offset holds still for 300 ms */
+	for (t0 = now_ms(); now_ms() - t0 < 3000 && still < 3; sleep_ms(100)) {
+		if (!offset(arg, &cur)) {
+			still = 0;
+			continue;
+		}
+		still = cur == last ? still + 1 : 0;
+		last = cur;
+	}
+	if (still < 3) {
+		snprintf(err, errlen, "ERR the replica did not catch up with its master in time");
+		return -1;
+	}
+	return 0;
+}
+
+int cp_failover_manual(struct etcd *e, const char *prefix, const char *self,
+		       enum cp_failover_mode mode, bool (*offset)(void *arg, uint64_t *off),
+		       void *arg, uint64_t *epoch, char *err, size_t errlen)
+{
+	static struct cm_map m;	/* (callers are serialized: the CREQ thread) */
+	char master[CM_ID_LEN + 1], key[200], why[200];
+	int64_t rev = 0;
+	int me, rc = -1;
+	bool alive_m = false;
+
+	if (read_map(e, prefix, &m, &rev, err, errlen) != 0)
+		return -1;
+	me = cm_map_find(&m, self);
+	if (me < 0 || !m.nodes[me].replica) {
+		snprintf(err, errlen, "ERR You should send CLUSTER FAILOVER to a replica");
+		return -1;
+	}
+	snprintf(master, sizeof(master), "%s", m.nodes[me].master);
+	snprintf(key, sizeof(key), "%snodes/%s", prefix, master);
+	if (!key_exists(e, key, &alive_m)) {
+		snprintf(err, errlen, "ERR etcd: %.180s", e->err);
+		return -1;
+	}
+	if (mode == CP_FAILOVER_PLAIN) {
+		if (!alive_m) {
+			snprintf(err, errlen, "ERR Master is down or failed, please use CLUSTER "
+				 "FAILOVER FORCE");
+			return -1;
+		}
+		if (hand_over(e, prefix, master, offset, arg, err, errlen) != 0)
+			goto out;
+		if (read_map(e, prefix, &m, &rev, err, errlen) != 0)
+			goto out;
+	}
+	for (int tries = 0; tries < 5; tries++) {
+		int r = cp_failover_promote(e, prefix, &m, rev, self, false, why, sizeof(why));
+
+		if (r == 0) {
+			*epoch = m.epoch + 1;
+			rc = 0;
+			goto out;
+		}
+		if (r < 0) {
+			snprintf(err, errlen, "ERR %.180s", why);
+			goto out;
+		}
+		if (read_map(e, prefix, &m, &rev, err, errlen) != 0)	/* changed meanwhile */
+			goto out;
+		me = cm_map_find(&m, self);
+		if (me < 0 || !m.nodes[me].replica) {
+			snprintf(err, errlen, "ERR this node is no longer a replica");
+			goto out;
+		}
+	}
+	snprintf(err, errlen, "ERR the slot map kept changing: try again");
+out:
+	if (mode == CP_FAILOVER_PLAIN) {
+		snprintf(key, sizeof(key), "%spause/%s", prefix, master);
+		etcd_delete(e, key, false, NULL);
+		snprintf(key, sizeof(key), "%spause-ok/%s", prefix, master);
+		etcd_delete(e, key, false, NULL);
+	}
+	return rc;
 }

@@ -67,6 +67,30 @@ int cp_failover_step(struct cp_failover *f, const struct cp_failover_view *v, in
 int cp_failover_promote(struct etcd *e, const char *prefix, const struct cm_map *map,
 			int64_t rev, const char *id, bool require_dead, char *err, size_t errlen);
 
+/*
+ * A manual failover (CLUSTER FAILOVER on a replica, wirecachectl failover),
+ * run by replica self's control plane:
+ *  - FORCE, TAKEOVER: the map transaction at once, the master alive or not
+ *    (as in Redis, acknowledged writes the replica has not received are
+ *    lost);
+ *  - plain: the master must be alive. The replica asks it to hand over
+ *    (/wirecache/<c>/pause/<master> on a 5 s lease); the master's control
+ *    plane fences its writes (FENCE 0) and says so (pause-ok/<master>); the
+ *    replica then waits until its replication offset has not moved for
+ *    300 ms (it has everything the master took), and only then writes the
+ *    map. Nothing acknowledged is lost; writes pause for about that long.
+ * offset(arg) reads the replica's dataplane replication offset (false: not
+ * known). 0 with the new map's epoch in *epoch, or -1 with Redis's error
+ * text in err ("ERR ...").
+ */
+enum cp_failover_mode { CP_FAILOVER_PLAIN, CP_FAILOVER_FORCE, CP_FAILOVER_TAKEOVER };
+int cp_failover_manual(struct etcd *e, const char *prefix, const char *self,
+		       enum cp_failover_mode mode, bool (*offset)(void *arg, uint64_t *off),
+		       void *arg, uint64_t *epoch, char *err, size_t errlen);
+
+/* The mode word of CREQ / the API ("-" or "", FORCE, TAKEOVER, case-insensitive): 0 or -1. */
+int cp_failover_mode_parse(const char *w, enum cp_failover_mode *mode);
+
 json_t *cp_failover_json(const struct cp_failover *f);
 
 #endif

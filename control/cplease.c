@@ -110,7 +110,14 @@ failed:
 	return false;
 }
 
-/* Tell the dataplane what the lease and the role allow. */
+static void set_told(struct cp_lease *l, const char *what)
+{
+	pthread_mutex_lock(&l->mu);
+	snprintf(l->told, sizeof(l->told), "%s", what);
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* Tell the dataplane what the lease and the role allow (told: read by this thread only). */
 static void fence(struct cp_lease *l, bool renewed, int64_t sent)
 {
 	enum cp_fence_role role;
@@ -126,13 +133,13 @@ static void fence(struct cp_lease *l, bool renewed, int64_t sent)
 	pthread_mutex_unlock(&l->mu);
 	if (role == CP_FENCE_OFF) {
 		if (strcmp(l->told, "off") != 0 && dp_say(l, "FENCE OFF"))
-			snprintf(l->told, sizeof(l->told), "off");
+			set_told(l, "off");
 		return;
 	}
-	if (!have || role_gen != gen) {
+	if (role == CP_FENCE_HOLD || !have || role_gen != gen) {
 		/* no lease, or one not yet confirmed as a master's: no writes */
 		if (strcmp(l->told, "fenced") != 0 && dp_say(l, "FENCE 0"))
-			snprintf(l->told, sizeof(l->told), "fenced");
+			set_told(l, "fenced");
 		return;
 	}
 	if (!renewed)
@@ -142,7 +149,7 @@ static void fence(struct cp_lease *l, bool renewed, int64_t sent)
 
 		snprintf(line, sizeof(line), "FENCE %lld", (long long)(left > 0 ? left : 0));
 		if (dp_say(l, line))
-			snprintf(l->told, sizeof(l->told), "renew");
+			set_told(l, "renew");
 	}
 }
 
@@ -160,7 +167,7 @@ static void *lease_main(void *arg)
 		pthread_mutex_unlock(&l->mu);
 		/* a dataplane that restarted starts unfenced: tell it again */
 		if (dpconn_attached(&l->dp) && !dpconn_alive(&l->dp))
-			l->told[0] = 0;
+			set_told(l, "");
 		ok = renew(l, &sent);
 		fence(l, ok, sent);
 		pthread_mutex_lock(&l->mu);
@@ -245,6 +252,16 @@ void cp_lease_set_role(struct cp_lease *l, enum cp_fence_role role, uint64_t gen
 	pthread_mutex_unlock(&l->mu);
 }
 
+bool cp_lease_fenced(struct cp_lease *l)
+{
+	bool f;
+
+	pthread_mutex_lock(&l->mu);
+	f = strcmp(l->told, "fenced") == 0;
+	pthread_mutex_unlock(&l->mu);
+	return f;
+}
+
 void cp_lease_wake(struct cp_lease *l)
 {
 	pthread_mutex_lock(&l->mu);
@@ -261,7 +278,8 @@ json_t *cp_lease_json(struct cp_lease *l)
 		      "ttl_ms", (int)l->ttl_ms, "renewals", (json_int_t)l->renewals,
 		      "renew_failures", (json_int_t)l->renew_failures, "lapses",
 		      (json_int_t)l->lapses, "grants", (json_int_t)l->grants, "fence_role",
-		      l->role == CP_FENCE_RENEW ? "master-with-replicas" : "off", "fence_told",
+		      l->role == CP_FENCE_RENEW ? "master-with-replicas"
+		      : l->role == CP_FENCE_HOLD ? "handing-over" : "off", "fence_told",
 		      l->told[0] ? l->told : "nothing yet", "renewed_ms_ago",
 		      (json_int_t)(l->renewed_ms ? mono_ms() - l->renewed_ms : -1),
 		      "error", l->error[0] ? json_string(l->error) : json_null());

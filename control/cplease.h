@@ -38,6 +38,7 @@ struct cp_lease_opts {
 enum cp_fence_role {
 	CP_FENCE_OFF,			/* writes always (not a master with replicas) */
 	CP_FENCE_RENEW,			/* a master with replicas: writes while the lease holds */
+	CP_FENCE_HOLD,			/* a master handing over (manual failover): no writes */
 };
 
 struct cp_lease *cp_lease_start(const struct cp_lease_opts *o, char *err, size_t errlen);
@@ -52,6 +53,9 @@ int64_t cp_lease_id(struct cp_lease *l, uint64_t *gen);
  * another generation than the current one counts as not confirmed (fenced).
  */
 void cp_lease_set_role(struct cp_lease *l, enum cp_fence_role role, uint64_t gen);
+
+/* Has the dataplane been told to take no writes (FENCE 0) for the role in force? */
+bool cp_lease_fenced(struct cp_lease *l);
 
 /* Wake the thread now (a role change to tell the dataplane). */
 void cp_lease_wake(struct cp_lease *l);

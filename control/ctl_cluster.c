@@ -39,7 +39,8 @@ static int usage(const char *msg, const char *arg)
 	fprintf(stderr, "wirecachectl cluster: ");
 	fprintf(stderr, msg, arg);
 	fprintf(stderr, "\nUsage: wirecachectl cluster create [--replicas R] [ID...] | info | check |\n"
-		"                    add-node ID [--replica-of MASTER-ID] | del-node ID\n"
+		"                    add-node ID [--replica-of MASTER-ID] | del-node ID |\n"
+		"                    failover REPLICA-ID [--force|--takeover]\n"
 		"                    --etcd URL[,URL...] [--cluster-name NAME]\n"
 		"       wirecachectl cluster reshard --from ID --to ID --slots N [--pipeline 1000]\n"
 		"                    [--batch 256] [--auth PW] [--netns NAME] --etcd URL...\n"
@@ -554,11 +555,60 @@ static int cmd_add_del(struct ctl_cc *c, bool add, const char *id, const char *m
 	return 0;
 }
 
+/*
+ * failover ID [--force|--takeover]: replica ID's control plane (its address
+ * from its registration) makes the failover (POST /api/cluster/failover).
+ */
+static int cmd_failover(struct ctl_cc *c, const char *id, const char *mode)
+{
+	static struct registry reg;
+	struct http_target t;
+	struct http_resp r;
+	char url[96], err[200], body[64];
+	int k;
+	json_t *o;
+
+	if (!cm_valid_id(id))
+		return usage("'%s' is not a node id (40 hex digits)", id);
+	if (read_registry(c, &reg) != 0)
+		return etcd_failed(c);
+	if ((k = reg_find(&reg, id)) < 0 || !reg.nodes[k].http[0]) {
+		fprintf(stderr, "wirecachectl: node %s is not registered (alive) in cluster %s\n", id,
+			c->name);
+		return 1;
+	}
+	snprintf(url, sizeof(url), "http://%s", reg.nodes[k].http);
+	snprintf(body, sizeof(body), "{\"mode\":\"%s\"}", mode);
+	if (httpc_parse_url(url, &t, err, sizeof(err)) != 0 ||
+	    httpc_request(&t, "POST", "/api/cluster/failover", getenv("WIRECACHE_TOKEN"), body,
+			  c->timeout_ms > 15000 ? c->timeout_ms : 15000, &r, err, sizeof(err)) != 0) {
+		fprintf(stderr, "wirecachectl: control plane %s: %s\n", reg.nodes[k].http, err);
+		return 1;
+	}
+	o = json_loadb(r.body, r.len, 0, NULL);
+	if (r.status != 200) {
+		const char *e = json_string_value(json_object_get(o, "error"));
+
+		fprintf(stderr, "wirecachectl: failover refused: %s\n", e ? e : r.body);
+		json_decref(o);
+		http_resp_free(&r);
+		return 1;
+	}
+	if (c->json)
+		printf("%s\n", r.body);
+	else
+		printf("node %s is master now: epoch %lld\n", id,
+		       (long long)json_integer_value(json_object_get(o, "epoch")));
+	json_decref(o);
+	http_resp_free(&r);
+	return 0;
+}
+
 int ctl_cluster_main(int argc, char **argv, bool json, unsigned timeout_ms)
 {
 	static struct ctl_cc c;
 	const char *etcd = getenv("WIRECACHE_ETCD"), *name = "wirecache", *sub = NULL;
-	const char *replica_of = NULL;
+	const char *replica_of = NULL, *fo_mode = "";
 	char *args[CM_NODES_MAX + 1];
 	int nargs = 0, rc, replicas = 0;
 
@@ -582,6 +632,9 @@ int ctl_cluster_main(int argc, char **argv, bool json, unsigned timeout_ms)
 				return usage("--replicas wants 0..%s", "127");
 			replicas = (int)r;
 			i++;
+		} else if (sub && strcmp(sub, "failover") == 0 &&
+			   (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "--takeover") == 0)) {
+			fo_mode = argv[i][2] == 'f' ? "FORCE" : "TAKEOVER";
 		} else if (sub && strcmp(sub, "add-node") == 0 && strcmp(argv[i], "--replica-of") == 0) {
 			if (i + 1 >= argc || !cm_valid_id(argv[i + 1]))
 				return usage("--replica-of wants a master's node id (40 hex digits)%s",
@@ -604,7 +657,7 @@ int ctl_cluster_main(int argc, char **argv, bool json, unsigned timeout_ms)
 	}
 	if (!sub)
 		return usage("which subcommand? (%s)", "create, info, check, add-node, del-node, "
-			     "reshard, rebalance");
+			     "failover, reshard, rebalance");
 	if (!etcd)
 		return usage("where is etcd? (--etcd URL[,URL...] or $WIRECACHE_ETCD)%s", "");
 	if (cp_cluster_prefix(name, c.prefix, sizeof(c.prefix)) != 0)
@@ -620,14 +673,17 @@ int ctl_cluster_main(int argc, char **argv, bool json, unsigned timeout_ms)
 		rc = cmd_check(&c);
 	else if (strcmp(sub, "reshard") == 0 || strcmp(sub, "rebalance") == 0)
 		rc = ctl_reshard_main(&c, sub[2] == 'b', nargs, args);
+	else if (strcmp(sub, "failover") == 0 && nargs == 1)
+		rc = cmd_failover(&c, args[0], fo_mode);
 	else if ((strcmp(sub, "add-node") == 0 || strcmp(sub, "del-node") == 0) && nargs == 1)
 		rc = cmd_add_del(&c, sub[0] == 'a', args[0], sub[0] == 'a' ? replica_of : NULL);
 	else if (strcmp(sub, "info") == 0 || strcmp(sub, "check") == 0 ||
-		 strcmp(sub, "add-node") == 0 || strcmp(sub, "del-node") == 0)
+		 strcmp(sub, "add-node") == 0 || strcmp(sub, "del-node") == 0 ||
+		 strcmp(sub, "failover") == 0)
 		rc = usage("wrong arguments for %s", sub);
 	else
-		rc = usage("unknown subcommand '%s' (create, info, check, add-node, del-node, reshard, "
-			   "rebalance)", sub);
+		rc = usage("unknown subcommand '%s' (create, info, check, add-node, del-node, failover, "
+			   "reshard, rebalance)", sub);
 	etcd_free(&c.etcd);
 	return rc;
 }
