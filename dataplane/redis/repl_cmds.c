@@ -118,6 +118,10 @@ static enum rd_res sync_generic(struct rd_session *s, bool psync)
 		return RD_DONE;
 	}
 	f->legacy = !psync;
+	if (!rd_repl_buf_ready(lc)) {
+		rd_err(s, "ERR out of memory for a replica's reads");
+		return RD_DONE;
+	}
 	if (psync && can_continue(lc->app, f, j)) {
 		snprintf(line, sizeof(line), "+CONTINUE %s\r\n", srv->replid);
 		mc_out_str(rd_out(s), line);

@@ -142,7 +142,7 @@ static void drop(struct wc_lcore *lc, struct rd_feed *f)
 }
 
 /* Room for the largest entry any partition's log holds (at sync setup). */
-static bool buf_ready(struct wc_lcore *lc)
+bool rd_repl_buf_ready(struct wc_lcore *lc)
 {
 	struct rd_repl_lc *r = lc->repl;
 	size_t need = RD_REPL_READ_CHUNK;
@@ -173,7 +173,7 @@ bool rd_repl_feed_start_full(struct wc_lcore *lc, struct rd_feed *f, uint64_t *b
 	struct rd_repl_lc *r = lc->repl;
 	int job;
 
-	if (!buf_ready(lc))
+	if (!rd_repl_buf_ready(lc))
 		return false;
 	job = rd_repl_rdb_request(&lc->ctx.clock);
 	if (job < 0)
@@ -204,11 +204,13 @@ static void stream_begin(struct wc_lcore *lc, struct rd_feed *f, struct mc_out *
 	rd_ckpt_push(&f->ck, f->stream_off, f->pos, wc_clock_unix_ms(&lc->ctx.clock), 0);
 }
 
-void rd_repl_feed_start_partial(struct wc_lcore *lc, struct rd_feed *f, uint64_t base)
+bool rd_repl_feed_start_partial(struct wc_lcore *lc, struct rd_feed *f, uint64_t base)
 {
 	struct rd_repl_lc *r = lc->repl;
 	struct rd_push_conn v;
 
+	if (!rd_repl_buf_ready(lc))
+		return false;
 	memcpy(f->pos, f->wc_offs, lc->app->nparts * sizeof(uint64_t));
 	f->base = f->stream_off = base;
 	f->rr = 0;
@@ -223,6 +225,7 @@ void rd_repl_feed_start_partial(struct wc_lcore *lc, struct rd_feed *f, uint64_t
 	/* (the session's +CONTINUE is already in the stream: these follow it) */
 	if (rd_tcp_push_conn(f->s, &v))
 		stream_begin(lc, f, v.out, false);
+	return true;
 }
 
 void rd_repl_feed_ack(struct wc_lcore *lc, struct rd_feed *f, uint64_t off)

@@ -110,12 +110,17 @@ struct rd_feed *rd_repl_feed_of(struct wc_lcore *lc, struct rd_session *s, bool 
 void rd_repl_session_ended(struct wc_lcore *lc, struct rd_session *s);
 
 /*
- * SYNC/PSYNC decided (repl_cmds.c, the logs all on): start f. full: from
- * the partitions' log tails now, with a snapshot (false when no snapshot
- * slot is free); else from f->wc_offs at stream offset base.
+ * SYNC/PSYNC decided (repl_cmds.c, the logs all on): start f. Full: from
+ * the partitions' log tails now (*base: their sum), with a snapshot;
+ * partial: from f->wc_offs at stream offset base, after the +CONTINUE the
+ * caller wrote. false (nothing started) when no snapshot slot is free or
+ * the read buffer cannot be had.
  */
 bool rd_repl_feed_start_full(struct wc_lcore *lc, struct rd_feed *f, uint64_t *base);
-void rd_repl_feed_start_partial(struct wc_lcore *lc, struct rd_feed *f, uint64_t base);
+bool rd_repl_feed_start_partial(struct wc_lcore *lc, struct rd_feed *f, uint64_t base);
+
+/* Room to read the largest log entry (at sync setup; false: out of memory). */
+bool rd_repl_buf_ready(struct wc_lcore *lc);
 
 /* REPLCONF ACK <off> from f's replica. */
 void rd_repl_feed_ack(struct wc_lcore *lc, struct rd_feed *f, uint64_t off);
