@@ -523,6 +523,53 @@ def test_replica_killed_mid_sync_leaves_the_node_healthy(tb, replicas):
     m.close()
 
 
+def pipeline_sets(m, prefix, n, value):
+    p = m.pipeline(transaction=False)
+    for k in range(n):
+        p.set("%s:%d" % (prefix, k), value)
+        if k % 10000 == 9999:
+            p.execute()
+    p.execute()
+
+
+def test_catch_up_and_falling_out_of_the_backlog(tb, replicas, capsys):
+    m = node()
+    m.flushall()
+    rep = replicas()
+    rep.wait_synced()
+    # a replica that stopped reading catches up from the backlog, without a new sync
+    full0 = metrics()["wirecache_repl_syncs_full_total"]
+    rep.proc.send_signal(signal.SIGSTOP)
+    try:
+        pipeline_sets(m, "cu", 60000, "v")    # ~3.4 MB of log: within the 8 MB backlog
+    finally:
+        rep.proc.send_signal(signal.SIGCONT)
+    t0 = time.monotonic()
+    assert m.execute_command("WAIT", 1, 60000) == 1
+    t = time.monotonic() - t0
+    report(capsys, "catch-up: a replica stopped during 60000 SETs had them all (WAIT 1) %.2f s "
+           "after it went on: %.0f entries/s (from the backlog, no new sync)" % (t, 60000 / t))
+    assert rep.r.get("cu:59999") == b"v"
+    time.sleep(0.3)
+    met = metrics()
+    assert met["wirecache_repl_syncs_full_total"] == full0
+    assert met.get("wirecache_repl_replicas_dropped_total", 0) == 0
+    # one that stops for longer than the backlog holds is dropped, and full-syncs again
+    rep.proc.send_signal(signal.SIGSTOP)
+    try:
+        pipeline_sets(m, "over", 100000, "x" * 100)     # ~16 MB of log: past the backlog
+        wait_for(lambda: metrics("wirecache_repl_replicas_dropped_total", 1).get(
+            "wirecache_repl_replicas_dropped_total", 0) >= 1, 20,
+            "the node to drop a replica that fell out of its backlog")
+    finally:
+        rep.proc.send_signal(signal.SIGCONT)
+    wait_for(lambda: metrics().get("wirecache_repl_syncs_full_total", 0) > full0, 60,
+             "the dropped replica to full-sync again")
+    rep.wait_synced()
+    wait_equal(rep)
+    m.close()
+
+
 # ---- the wire, over a raw socket ----
 
 class Raw:

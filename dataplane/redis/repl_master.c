@@ -297,6 +297,18 @@ static bool stream(struct wc_lcore *lc, struct rd_feed *f, struct mc_out *o, uin
 	return true;
 }
 
+/* Has a partition's backlog moved past what f still has to stream? */
+static bool fell_behind(const struct wc_app *app, const struct rd_feed *f)
+{
+	for (unsigned p = 0; p < app->nparts; p++) {
+		const struct wc_rlog *rl = wc_repl_log(app->parts[p]);
+
+		if (rl && f->pos[p] < wc_rlog_first(rl))
+			return true;
+	}
+	return false;
+}
+
 /* One feed's turn: false when it was dropped. */
 static bool feed_run(struct wc_lcore *lc, struct rd_feed *f, int64_t now)
 {
@@ -308,6 +320,11 @@ static bool feed_run(struct wc_lcore *lc, struct rd_feed *f, int64_t now)
 
 	if (!rd_tcp_push_conn(f->s, &v))
 		return true;	/* closing: the session's end frees the feed */
+	/* (at once, even while it reads nothing: it needs a full sync whatever it does) */
+	if (fell_behind(lc->app, f)) {
+		drop(lc, f);
+		return false;
+	}
 	limit = v.pool_low ? WC_TCP_SND_QUEUE_LOW / 2 : WC_TCP_SND_QUEUE_MAX / 2;
 	if (v.queued >= limit)
 		return true;
