@@ -395,6 +395,8 @@ def test_full_sync_under_load_then_the_stream(tb, replicas, capsys):
     # the replica's offset reaches the master's once the stream is quiet (ACK every second)
     wait_for(lambda: slave0(m)[1]["offset"] == info_repl(m)["master_repl_offset"], 5,
              "slave0's offset to reach master_repl_offset")
+    cl = m.client_list(_type="replica")
+    assert len(cl) == 1 and cl[0]["flags"] == "S", cl
     role = m.execute_command("ROLE")
     assert role[0] == b"master" and role[1] >= i["master_repl_offset"]
     assert role[2] == [[REPLICA_IP.encode(), str(rep.port).encode(), role[2][0][2]]]

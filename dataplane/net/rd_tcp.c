@@ -237,11 +237,13 @@ static void rd_tcp_forget(struct wc_tcb *c)
 
 /*
  * Redis never times out a client subscribed to anything (channels, patterns,
- * shard channels), nor a replica (it is quiet while it loads a snapshot).
+ * shard channels), nor a replica past SYNC/PSYNC (it is quiet while it loads
+ * a snapshot).
  */
 static bool rd_tcp_keep_idle(const struct wc_tcb *c)
 {
-	return (c->rd.flags & (RD_C_PUBSUB | RD_C_REPL_FEED)) != 0;
+	return (c->rd.flags & RD_C_PUBSUB) ||
+	       ((c->rd.flags & RD_C_REPL_FEED) && (c->rd.flags & RD_C_REPLY_OFF));
 }
 
 const struct wc_tcp_app wc_rd_tcp_app = {
