@@ -319,11 +319,11 @@ static void replication(struct rd_text *t, const struct rd_info *in)
 }
 
 /* What replication() shows, from the partitions' logs and the feeds. */
-static void gather_repl(const struct wc_app *app, struct rd_info_repl *r, int64_t now_ms)
+static void gather_repl(const struct wc_app *app, struct rd_info_repl *r)
 {
 	struct rd_repl_stats st;
 
-	r->nreplicas = rd_repl_list(app, now_ms, r->v, RD_INFO_REPLICAS);
+	r->nreplicas = rd_repl_list(app, r->v, RD_INFO_REPLICAS);
 	for (unsigned i = 0; i < app->nparts; i++) {
 		struct wc_repl_stats ps;
 
@@ -482,7 +482,7 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 	in->wc_version = srv->wc_version;
 	in->run_id = srv->run_id;
 	in->replid = srv->replid;
-	gather_repl(app, &in->repl, (int64_t)(tv_us(now) / 1000));
+	gather_repl(app, &in->repl);
 	in->os = os;
 	in->executable = exe;
 	in->config_file = app->cfg.config_file;

@@ -167,7 +167,8 @@ static bool wc_offsets(struct rd_session *s, struct rd_feed *f, uint32_t *i)
 	const struct wc_app *app = rd_lcore(s)->app;
 	int64_t n, v;
 
-	if (!arg_u(s, *i + 1, 65536, &n) || *i + 2 + (uint64_t)n > rd_argc(s))
+	if (*i + 1 >= rd_argc(s) || !arg_u(s, *i + 1, 65536, &n) ||
+	    *i + 2 + (uint64_t)n > rd_argc(s))
 		return false;
 	f->have_wc_offs = (uint64_t)n == app->nparts;
 	for (int64_t k = 0; k < n; k++) {
@@ -186,10 +187,6 @@ static enum rd_res replconf(struct rd_session *s)
 	struct rd_feed *f;
 	uint32_t i = 1;
 
-	if (rd_argc(s) % 2 == 0 && !rd_arg_is(s, 1, "wc-offsets")) {
-		rd_err_syntax(s);
-		return RD_DONE;
-	}
 	/* ACK and GETACK: never answered */
 	if (rd_arg_is(s, 1, "ack")) {
 		int64_t off;
@@ -209,6 +206,10 @@ static enum rd_res replconf(struct rd_session *s)
 	while (i < rd_argc(s)) {
 		int64_t v;
 
+		if (i + 1 >= rd_argc(s)) {	/* (every option has a value) */
+			rd_err_syntax(s);
+			return RD_DONE;
+		}
 		if (rd_arg_is(s, i, "listening-port")) {
 			if (!arg_u(s, i + 1, 65535, &v)) {
 				rd_err(s, "ERR value is out of range");
@@ -235,10 +236,6 @@ static enum rd_res replconf(struct rd_session *s)
 			rd_err_fmt(s, "ERR Unrecognized REPLCONF option: %.*s",
 				   a->kind == RESP_ARG_PTR ? (int)(a->len > 64 ? 64 : a->len) : 1,
 				   a->kind == RESP_ARG_PTR ? (const char *)a->u.p : "?");
-			return RD_DONE;
-		}
-		if (i + 1 >= rd_argc(s)) {
-			rd_err_syntax(s);
 			return RD_DONE;
 		}
 		i += 2;
@@ -313,7 +310,7 @@ static enum rd_res role_cmd(struct rd_session *s)
 	struct rd_repl_view v[RD_REPL_FEEDS * 4];
 	unsigned n, shown = 0;
 
-	n = rd_repl_list(app, wc_clock_unix_ms(&rd_env(s)->ctx->clock), v, RD_REPL_FEEDS * 4);
+	n = rd_repl_list(app, v, RD_REPL_FEEDS * 4);
 	if (n > RD_REPL_FEEDS * 4)
 		n = RD_REPL_FEEDS * 4;
 	for (unsigned i = 0; i < n; i++)

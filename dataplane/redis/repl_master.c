@@ -481,13 +481,14 @@ void rd_repl_getack(void)
 	__atomic_add_fetch(&getack_seq, 1, __ATOMIC_RELAXED);
 }
 
-unsigned rd_repl_list(const struct wc_app *app, int64_t now_ms, struct rd_repl_view *views,
-		      unsigned max)
+unsigned rd_repl_list(const struct wc_app *app, struct rd_repl_view *views, unsigned max)
 {
 	unsigned n = 0;
 
 	for (unsigned w = 0; w < app->nworkers; w++) {
 		const struct rd_repl_lc *r = app->lc[w]->repl;
+		/* (the clock that stamped the ACKs; read racily: a second off at worst) */
+		int64_t now_ms = wc_clock_unix_ms(&app->lc[w]->ctx.clock);
 
 		for (unsigned i = 0; r && i < RD_REPL_FEEDS; i++) {
 			const struct rd_feed *f = &r->feed[i];

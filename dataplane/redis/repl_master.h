@@ -146,12 +146,11 @@ struct rd_repl_view {
 	uint16_t port;
 	uint8_t state;			/* enum rd_feed_state */
 	uint64_t offset;		/* sum of its acknowledged log offsets */
-	int64_t lag_s;			/* seconds since its last ACK */
+	int64_t lag_s;			/* seconds since its last ACK (its lcore's clock); -1: none */
 };
 
 /* Every replica past SYNC/PSYNC, any lcore (views[] up to max; returns how many in all). */
-unsigned rd_repl_list(const struct wc_app *app, int64_t now_ms, struct rd_repl_view *views,
-		      unsigned max);
+unsigned rd_repl_list(const struct wc_app *app, struct rd_repl_view *views, unsigned max);
 
 /* This lcore's counters summed over lcores. */
 void rd_repl_totals(const struct wc_app *app, struct rd_repl_stats *t);
