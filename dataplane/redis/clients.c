@@ -213,7 +213,7 @@ enum rd_res rd_client_list(struct rd_session *s)
 			return RD_DONE;
 		}
 		x.type = type;
-		if (type == 0 || type == 2)
+		if (type <= 2)	/* (there is no master connection here) */
 			list_all(s, &x);
 	} else if (argc > 3 && rd_arg_is(s, 2, "id")) {
 		for (uint32_t i = 3; i < argc; i++) {
