@@ -32,6 +32,7 @@
 #include "redis/acl.h"
 #include "redis/rdbload.h"
 #include "redis/rdbsave.h"
+#include "redis/repl_rdb.h"
 #include "redis/server.h"
 #include "wirecache/eal_args.h"
 
@@ -339,7 +340,9 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 		rd_server_set_limits(&rd_srv, c->max_conns, c->small_pct);
-		rd_srv.notify_flags = c->notify_flags;	/* (the lcores' key event hooks follow it) */
+		rd_srv.notify_flags = c->notify_flags;
+		rd_srv.min_replicas_to_write = c->min_replicas_to_write;
+		rd_srv.min_replicas_max_lag = c->min_replicas_max_lag;	/* (the lcores' key event hooks follow it) */
 		app.rd = &rd_srv;
 	} else if (c->requirepass || c->aclfile) {
 		printf("wirecache-dp: --requirepass/--aclfile without Redis (--redis-port 0): "
@@ -360,6 +363,8 @@ int main(int argc, char **argv)
 	}
 	wc_stats_telemetry_register(&app);
 	if (rd_save_init(&app) != 0)	/* the RDB writer thread (redis/rdbsave.h) */
+		goto fail;
+	if (app.rd && rd_repl_rdb_init(&app) != 0)	/* full syncs' snapshots (redis/repl_rdb.h) */
 		goto fail;
 	if (load_snapshot(&app) != 0)
 		goto fail;
@@ -419,6 +424,7 @@ int main(int argc, char **argv)
 	if (c->rdb_save_on_shutdown && !rd_save_shutdown_done() && rd_save_now(&app) != 0)
 		printf("wirecache-dp: the save at shutdown failed\n");
 	rd_save_stop();
+	rd_repl_rdb_stop();
 	shutdown_all();
 	rcu_unregister_thread();
 	rte_eal_cleanup();
@@ -427,6 +433,7 @@ int main(int argc, char **argv)
 fail:
 	__atomic_store_n(&app.quit, 1, __ATOMIC_RELAXED);
 	rd_save_stop();
+	rd_repl_rdb_stop();
 	shutdown_all();
 	rcu_unregister_thread();
 	rte_eal_cleanup();

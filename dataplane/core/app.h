@@ -63,6 +63,7 @@ struct rd_push_lc;
 struct rd_pubsub_lc;
 struct rd_trk_lcore;
 struct rd_slotkeys;
+struct rd_repl_lc;
 
 struct wc_lcore {
 	unsigned id;			/* worker index = mailbox endpoint */
@@ -100,6 +101,7 @@ struct wc_lcore {
 	struct rd_pubsub_lc *pubsub;	/* Pub/Sub subscriptions (redis/pubsub.h) */
 	struct rd_trk_lcore *trk;	/* Redis client tracking (redis/tracking.h) */
 	struct rd_slotkeys *slotkeys;	/* keys per slot being moved (redis/slotkeys.h), or NULL */
+	struct rd_repl_lc *repl;	/* replica feeds (redis/repl_master.h), or NULL */
 	/* the last neighbour looked up, for this clock second */
 	uint32_t memo_ip, memo_now, memo_gen;
 	struct rte_ether_addr memo_mac;

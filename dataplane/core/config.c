@@ -22,6 +22,7 @@ enum {
 	OPT_CLUSTER, OPT_ANNOUNCE_IP, OPT_ANNOUNCE_PORT, OPT_REQUIREPASS, OPT_ACLFILE, OPT_NOTIFY,
 	OPT_STATE_DIR, OPT_MC_ALLOW, OPT_CLUSTER_SECRET, OPT_MC_FORWARD, OPT_REPL_BACKLOG,
 	OPT_RDB_DIR, OPT_RDB_FILENAME, OPT_SAVE_ON_SHUTDOWN, OPT_MC_READ_REPLICAS,
+	OPT_MIN_REPLICAS, OPT_MIN_REPLICAS_LAG,
 };
 
 static const struct option long_opts[] = {
@@ -49,6 +50,8 @@ static const struct option long_opts[] = {
 	{ "mc-allow", required_argument, NULL, OPT_MC_ALLOW },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "repl-backlog-size", required_argument, NULL, OPT_REPL_BACKLOG },
+	{ "min-replicas-to-write", required_argument, NULL, OPT_MIN_REPLICAS },
+	{ "min-replicas-max-lag", required_argument, NULL, OPT_MIN_REPLICAS_LAG },
 	{ "dir", required_argument, NULL, OPT_RDB_DIR },
 	{ "dbfilename", required_argument, NULL, OPT_RDB_FILENAME },
 	{ "save-on-shutdown", no_argument, NULL, OPT_SAVE_ON_SHUTDOWN },
@@ -122,6 +125,9 @@ void wc_config_usage(const char *prog)
 	       "                           master partition logs its writes in its share;\n"
 	       "                           taken when a replica first attaches, besides\n"
 	       "                           --memory) [1M per partition]\n"
+	       "  --min-replicas-to-write N  refuse writes (NOREPLICAS) while fewer than N\n"
+	       "                           replicas acknowledged within the max lag [0: off]\n"
+	       "  --min-replicas-max-lag S the max lag, in seconds [10]\n"
 	       "  --state-dir DIR          where the node id is kept across restarts\n"
 	       "                           [/var/lib/wirecache]\n"
 	       "RDB snapshots (SAVE, BGSAVE, wirecachectl snapshot save)\n"
@@ -174,6 +180,7 @@ void wc_config_defaults(struct wc_config *c)
 	c->udp_port = 11211;
 	c->udp_enabled = true;
 	c->udp_amplification = 10;
+	c->min_replicas_max_lag = 10;
 	c->rx_desc = 1024;
 	c->tx_desc = 1024;
 }
@@ -411,6 +418,16 @@ static const char *apply(struct wc_config *c, int opt, const char *arg)
 		if (!wc_size_parse(arg, &sz) || sz < WC_REPL_BACKLOG_MIN)
 			return "--repl-backlog-size wants a size of at least 64K";
 		c->repl_backlog = sz;
+		return NULL;
+	case OPT_MIN_REPLICAS:
+		if (!uint_parse(arg, 1000000, &v))
+			return "--min-replicas-to-write wants a number";
+		c->min_replicas_to_write = (unsigned)v;
+		return NULL;
+	case OPT_MIN_REPLICAS_LAG:
+		if (!uint_parse(arg, 1000000000, &v))
+			return "--min-replicas-max-lag wants a number of seconds";
+		c->min_replicas_max_lag = (unsigned)v;
 		return NULL;
 	case OPT_STATE_DIR:
 		if (!arg[0] || strlen(arg) >= sizeof(state_dir_buf))

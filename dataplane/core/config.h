@@ -37,6 +37,8 @@ struct wc_config {
 	uint32_t request_timeout_ms;	/* reset one silent this long mid-request, 0 = never */
 	uint64_t upload_buffer;		/* stage pools (store/stage.h), taken from memory */
 	uint64_t repl_backlog;		/* replication backlog, all partitions; 0 = default */
+	unsigned min_replicas_to_write;	/* writes refused with fewer good replicas [0: off] */
+	unsigned min_replicas_max_lag;	/* a good replica acknowledged within this [10 s] */
 	/* Redis (RESP over TCP) */
 	uint16_t redis_port;		/* 0 = off */
 	bool cluster;			/* Redis Cluster mode (cluster_enabled:1) */

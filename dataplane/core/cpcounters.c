@@ -18,8 +18,11 @@
 #include "cluster/link.h"
 #include "redis/migrate_conn.h"
 #include "redis/rdbsave.h"
+#include "redis/repl_master.h"
+#include "redis/repl_rdb.h"
 
-enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP, SRC_RD, SRC_LINK, SRC_MIG, SRC_SAVE };
+enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP, SRC_RD, SRC_LINK, SRC_MIG, SRC_SAVE, SRC_REPL,
+	   SRC_REPL_RDB };
 
 struct counter {
 	char name[WC_CP_NAME_LEN];
@@ -35,6 +38,8 @@ struct counter {
 #define LINK(f, n, k) { n, SRC_LINK, k, offsetof(struct wc_link_stats, f) }
 #define MIG(f, n) { n, SRC_MIG, WC_CP_COUNTER, offsetof(struct wc_mig_stats, f) }
 #define SAVE(f, n) { n, SRC_SAVE, WC_CP_COUNTER, offsetof(struct rd_save_counters, f) }
+#define REPL(f, n, k) { n, SRC_REPL, k, offsetof(struct rd_repl_stats, f) }
+#define REPL_RDB(f, n) { n, SRC_REPL_RDB, WC_CP_COUNTER, offsetof(struct rd_repl_rdb_counters, f) }
 
 static const struct counter fixed[] = {
 	ST(get_hits, "get_hits"), ST(get_misses, "get_misses"),
@@ -116,6 +121,18 @@ static const struct counter fixed[] = {
 	/* RDB saves (redis/rdbsave.h): node-wide, reported by worker 0 */
 	SAVE(saves, "rdb_saves"), SAVE(failed, "rdb_save_failures"), SAVE(keys, "rdb_saved_keys"),
 	SAVE(bytes, "rdb_saved_bytes"), SAVE(ms, "rdb_save_ms"),
+	/* replication, master side (redis/repl_master.h) */
+	REPL(syncs_full, "repl_syncs_full", WC_CP_COUNTER),
+	REPL(syncs_partial_ok, "repl_syncs_partial_ok", WC_CP_COUNTER),
+	REPL(syncs_partial_err, "repl_syncs_partial_err", WC_CP_COUNTER),
+	REPL(replicas, "repl_replicas_connected", WC_CP_GAUGE),
+	REPL(bytes_out, "repl_output_bytes", WC_CP_COUNTER),
+	REPL(entries_out, "repl_entries_streamed", WC_CP_COUNTER),
+	REPL(dropped, "repl_replicas_dropped", WC_CP_COUNTER),
+	/* full syncs' snapshots (redis/repl_rdb.h): node-wide, reported by worker 0 */
+	REPL_RDB(snapshots, "repl_snapshots"), REPL_RDB(failed, "repl_snapshot_failures"),
+	REPL_RDB(keys, "repl_snapshot_keys"), REPL_RDB(bytes, "repl_snapshot_bytes"),
+	REPL_RDB(ms, "repl_snapshot_ms"),
 };
 
 static struct counter all[WC_CP_MAX_COUNTERS];
@@ -192,6 +209,12 @@ void wc_cp_counters_read(const struct wc_lcore *lc, uint64_t *v, unsigned n)
 			break;
 		case SRC_SAVE:
 			v[i] = lc->id == 0 ? load_at(rd_save_counters(), all[i].off) : 0;
+			break;
+		case SRC_REPL:
+			v[i] = lc->repl ? load_at(&lc->repl->st, all[i].off) : 0;
+			break;
+		case SRC_REPL_RDB:
+			v[i] = lc->id == 0 ? load_at(rd_repl_rdb_counters(), all[i].off) : 0;
 			break;
 		default:
 			v[i] = lc->tcp ? load_at(&lc->tcp->st, all[i].off) : 0;

@@ -37,6 +37,7 @@
 #include "net/tcp.h"
 #include "redis/push.h"
 #include "redis/migrate_conn.h"
+#include "redis/repl_master.h"
 #include "redis/server.h"
 
 #define SPIN_BEFORE_SLEEP_US 200
@@ -303,6 +304,7 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	work += wc_tcp_poll(lc);
 	work += wc_link_poll(lc);
 	work += wc_mig_poll(lc);
+	work += rd_repl_poll(lc);	/* replica feeds (redis/repl_master.h) */
 	rd_push_output(lc);	/* frames without a request, written this loop (redis/push.h) */
 	wc_net_flush(lc);
 	work += wc_migrate_lcore_work(lc->id, &lc->ctx.clock);

@@ -19,6 +19,7 @@
 #include "redis/acl.h"
 #include "redis/clients.h"
 #include "redis/pubsub.h"
+#include "redis/repl_master.h"
 #include "redis/push.h"
 #include "redis/server.h"
 #include "redis/slotkeys.h"
@@ -56,6 +57,9 @@ static void ended(struct wc_lcore *lc, struct wc_tcb *c)
 	/* ... and tracking_clients: its reads and prefixes go (tracking.h) */
 	if (c->rd.trk.flags || c->rd.trk.held)
 		rd_tracking_end(lc, &c->rd);
+	/* ... and a replica's feed stops (its snapshot is given back) */
+	if (c->rd.flags & RD_C_REPL_FEED)
+		rd_repl_session_ended(lc, &c->rd);
 }
 
 static void rd_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
@@ -231,10 +235,15 @@ static void rd_tcp_forget(struct wc_tcb *c)
 	c->rd.pending = 0;
 }
 
-/* Redis never times out a client subscribed to anything (channels, patterns, shard channels). */
+/*
+ * Redis never times out a client subscribed to anything (channels, patterns,
+ * shard channels), nor a replica past SYNC/PSYNC (it is quiet while it loads
+ * a snapshot).
+ */
 static bool rd_tcp_keep_idle(const struct wc_tcb *c)
 {
-	return (c->rd.flags & RD_C_PUBSUB) != 0;
+	return (c->rd.flags & RD_C_PUBSUB) ||
+	       ((c->rd.flags & RD_C_REPL_FEED) && (c->rd.flags & RD_C_REPLY_OFF));
 }
 
 const struct wc_tcp_app wc_rd_tcp_app = {
@@ -376,13 +385,15 @@ int rd_lcore_init(struct wc_lcore *lc)
 	    rd_pubsub_lcore_init(lc) != 0)
 		return -1;
 	rd_keyev_lcore_init(lc);
-	if (rd_tracking_lcore_init(lc) != 0 || rd_slotkeys_lcore_init(lc) != 0)
+	if (rd_tracking_lcore_init(lc) != 0 || rd_slotkeys_lcore_init(lc) != 0 ||
+	    rd_repl_lcore_init(lc) != 0)
 		return -1;
 	return 0;
 }
 
 void rd_lcore_fini(struct wc_lcore *lc)
 {
+	rd_repl_lcore_fini(lc);
 	rd_slotkeys_lcore_fini(lc);
 	rd_tracking_lcore_fini(lc);
 	rd_pubsub_lcore_fini(lc);

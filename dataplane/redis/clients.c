@@ -75,6 +75,8 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 	copy_name(lver, sizeof(lver), s->lib_ver, sizeof(s->lib_ver));
 	cmd_fullname(cmd, sizeof(cmd), __atomic_load_n(&s->last_cmd, __ATOMIC_RELAXED));
 	/* Redis's letters, in its order */
+	if ((flags & RD_C_REPL_FEED) && (flags & RD_C_REPLY_OFF))
+		*f++ = 'S';	/* a replica (past SYNC/PSYNC: redis/repl_master.h) */
 	if (flags & RD_C_PUBSUB)
 		*f++ = 'P';
 	if (flags & RD_C_MULTI)
@@ -119,7 +121,7 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 
 /* ---- CLIENT LIST / INFO ---- */
 
-/* Redis's client types: ours are "normal" or "pubsub" (subscribed to something). */
+/* Redis's client types: ours are "normal", "replica" or "pubsub" (subscribed to something). */
 static int client_type(const struct resp_arg *a)
 {
 	if (resp_arg_is(a, "normal"))
@@ -150,10 +152,17 @@ struct list_ctx {
 	bool found;
 };
 
-/* Redis's type of a connection: 2 (pubsub) while subscribed to anything, else 0. */
+/*
+ * Redis's type of a connection: 1 (replica) past SYNC/PSYNC, 2 (pubsub) while
+ * subscribed to anything, else 0.
+ */
 static int type_of(const struct rd_session *s)
 {
-	return (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & RD_C_PUBSUB) ? 2 : 0;
+	uint32_t f = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
+
+	if ((f & RD_C_REPL_FEED) && (f & RD_C_REPLY_OFF))
+		return 1;
+	return (f & RD_C_PUBSUB) ? 2 : 0;
 }
 
 static void list_one(void *arg, const struct rd_client_view *v)
@@ -204,7 +213,7 @@ enum rd_res rd_client_list(struct rd_session *s)
 			return RD_DONE;
 		}
 		x.type = type;
-		if (type == 0 || type == 2)
+		if (type <= 2)	/* (there is no master connection here) */
 			list_all(s, &x);
 	} else if (argc > 3 && rd_arg_is(s, 2, "id")) {
 		for (uint32_t i = 3; i < argc; i++) {

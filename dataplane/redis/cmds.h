@@ -14,7 +14,8 @@ extern struct rd_cmd rd_cmds_dump[];	/* dump.c: DUMP RESTORE */
 extern struct rd_cmd rd_cmds_migrate[];	/* migrate_cmd.c: MIGRATE RESTORE-ASKING */
 extern struct rd_cmd rd_cmds_hash[];	/* t_hash.c */
 extern struct rd_cmd rd_cmds_set[];	/* t_set.c */
-extern struct rd_cmd rd_cmds_server[];	/* server_cmds.c: TIME LASTSAVE WAIT */
+extern struct rd_cmd rd_cmds_server[];	/* server_cmds.c: TIME LASTSAVE */
+extern struct rd_cmd rd_cmds_repl[];	/* repl_cmds.c: SYNC PSYNC REPLCONF WAIT ROLE */
 extern struct rd_cmd rd_cmds_rdbsave[];	/* rdbsave.c: SAVE BGSAVE SHUTDOWN */
 extern struct rd_cmd rd_cmds_info[];	/* info.c: INFO */
 extern struct rd_cmd rd_cmds_config[];	/* config_cmd.c: CONFIG */

@@ -22,6 +22,8 @@
  *   cluster-enabled, databases   read only
  *   slowlog-log-slower-than, slowlog-max-len (at most 1024 entries)
  *   acllog-max-len          ACL LOG keeps at most 128 entries whatever it says
+ *   min-replicas-to-write, min-replicas-max-lag   real (redis/repl_master.h):
+ *                           writes answer NOREPLICAS while too few replicas ACKed
  *   client-output-buffer-limit  Redis's three classes; the pubsub class bounds
  *                           every connection that receives push frames (push.h)
  *   hash-max-listpack-entries (alias hash-max-ziplist-entries), real: a hash
@@ -482,6 +484,42 @@ static bool apply_slowlen(struct cfg_env *e, const union pval *v, const char **e
 	return true;
 }
 
+static void get_min_replicas(struct cfg_env *e, char *buf, size_t cap)
+{
+	put_u(buf, cap, __atomic_load_n(&e->srv->min_replicas_to_write, __ATOMIC_RELAXED));
+}
+
+static bool check_min_replicas(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+			       const char **err)
+{
+	return uint_in(e, p, n, 0, INT32_MAX, &v->u, err);
+}
+
+static bool apply_min_replicas(struct cfg_env *e, const union pval *v, const char **err)
+{
+	(void)err;
+	__atomic_store_n(&e->srv->min_replicas_to_write, (uint32_t)v->u, __ATOMIC_RELAXED);
+	return true;
+}
+
+static void get_min_lag(struct cfg_env *e, char *buf, size_t cap)
+{
+	put_u(buf, cap, (uint64_t)__atomic_load_n(&e->srv->min_replicas_max_lag, __ATOMIC_RELAXED));
+}
+
+static bool check_min_lag(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+			  const char **err)
+{
+	return uint_in(e, p, n, 0, INT32_MAX, &v->u, err);
+}
+
+static bool apply_min_lag(struct cfg_env *e, const union pval *v, const char **err)
+{
+	(void)err;
+	__atomic_store_n(&e->srv->min_replicas_max_lag, (int64_t)v->u, __ATOMIC_RELAXED);
+	return true;
+}
+
 static void get_acllog_len(struct cfg_env *e, char *buf, size_t cap)
 {
 	put_u(buf, cap, __atomic_load_n(&e->srv->acllog_max_len, __ATOMIC_RELAXED));
@@ -845,6 +883,9 @@ static const struct param params[] = {
 	{ "slowlog-log-slower-than", NULL, get_slower, check_slower, apply_slower },
 	{ "slowlog-max-len", NULL, get_slowlen, check_slowlen, apply_slowlen },
 	{ "acllog-max-len", NULL, get_acllog_len, check_acllog_len, apply_acllog_len },
+	{ "min-replicas-to-write", "min-slaves-to-write", get_min_replicas, check_min_replicas,
+	  apply_min_replicas },
+	{ "min-replicas-max-lag", "min-slaves-max-lag", get_min_lag, check_min_lag, apply_min_lag },
 	{ "tracking-table-max-keys", NULL, get_trk_max, check_trk_max, apply_trk_max },
 	{ "client-output-buffer-limit", NULL, get_obuf, check_obuf, apply_obuf },
 	{ "hash-max-listpack-entries", "hash-max-ziplist-entries", get_hash_entries, check_size,

@@ -29,6 +29,7 @@
 #include "redis/migrate_conn.h"
 #include "redis/rdbload.h"
 #include "redis/tracking.h"
+#include "store/repl.h"
 
 /* ---- which sections ---- */
 
@@ -241,7 +242,7 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 	kv_u(t, "total_net_input_bytes", in->net_in);
 	kv_u(t, "total_net_output_bytes", in->net_out);
 	kv_u(t, "total_net_repl_input_bytes", 0);
-	kv_u(t, "total_net_repl_output_bytes", 0);
+	kv_u(t, "total_net_repl_output_bytes", in->repl.bytes_out);
 	rd_text_printf(t, "instantaneous_input_kbps:%.2f\r\n", (double)in->in_per_sec / 1024);
 	rd_text_printf(t, "instantaneous_output_kbps:%.2f\r\n", (double)in->out_per_sec / 1024);
 	kv_s(t, "instantaneous_input_repl_kbps", "0.00");
@@ -281,19 +282,63 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 	kv_u(t, "migrate_errors", in->mig_errors);
 }
 
+static const char *feed_state(uint8_t st)
+{
+	return st == RD_FEED_ONLINE ? "online" : st == RD_FEED_SEND_BULK ? "send_bulk"
+									  : "wait_bgsave";
+}
+
+/* A master's replicas (slaveN: offset = the sum of its acknowledged log offsets). */
 static void replication(struct rd_text *t, const struct rd_info *in)
 {
+	const struct rd_info_repl *r = &in->repl;
+	unsigned shown = r->nreplicas < RD_INFO_REPLICAS ? r->nreplicas : RD_INFO_REPLICAS;
+
 	kv_s(t, "role", "master");
-	kv_u(t, "connected_slaves", 0);
+	kv_u(t, "connected_slaves", r->nreplicas);
+	for (unsigned i = 0; i < shown; i++) {
+		char k[24], v[160];
+		const struct rd_repl_view *s = &r->v[i];
+
+		snprintf(k, sizeof(k), "slave%u", i);
+		snprintf(v, sizeof(v), "ip=%u.%u.%u.%u,port=%u,state=%s,offset=%lu,lag=%lld",
+			 s->ip >> 24, (s->ip >> 16) & 255, (s->ip >> 8) & 255, s->ip & 255, s->port,
+			 feed_state(s->state), (unsigned long)s->offset,
+			 (long long)(s->lag_s < 0 ? 0 : s->lag_s));
+		kv_s(t, k, v);
+	}
 	kv_s(t, "master_failover_state", "no-failover");
 	kv_s(t, "master_replid", in->replid);
 	kv_s(t, "master_replid2", "0000000000000000000000000000000000000000");
-	kv_u(t, "master_repl_offset", 0);
+	kv_u(t, "master_repl_offset", r->master_offset);
 	kv_i(t, "second_repl_offset", -1);
-	kv_u(t, "repl_backlog_active", 0);
-	kv_u(t, "repl_backlog_size", 0);
-	kv_u(t, "repl_backlog_first_byte_offset", 0);
-	kv_u(t, "repl_backlog_histlen", 0);
+	kv_u(t, "repl_backlog_active", r->backlog_active);
+	kv_u(t, "repl_backlog_size", r->backlog_size);
+	kv_u(t, "repl_backlog_first_byte_offset", r->backlog_first);
+	kv_u(t, "repl_backlog_histlen", r->backlog_histlen);
+}
+
+/* What replication() shows, from the partitions' logs and the feeds. */
+static void gather_repl(const struct wc_app *app, struct rd_info_repl *r)
+{
+	struct rd_repl_stats st;
+
+	r->nreplicas = rd_repl_list(app, r->v, RD_INFO_REPLICAS);
+	for (unsigned i = 0; i < app->nparts; i++) {
+		struct wc_repl_stats ps;
+
+		wc_repl_get_stats(app->parts[i], &ps);
+		if (!ps.enabled)
+			continue;
+		r->backlog_active = true;
+		r->master_offset += ps.master_offset;
+		r->backlog_size += ps.backlog_size;
+		r->backlog_histlen += ps.master_offset - ps.backlog_first;
+	}
+	/* (Redis: the first byte the backlog holds, master_repl_offset - histlen + 1) */
+	r->backlog_first = r->backlog_active ? r->master_offset - r->backlog_histlen + 1 : 0;
+	rd_repl_totals(app, &st);
+	r->bytes_out = st.bytes_out;
 }
 
 static void cpu(struct rd_text *t, const struct rd_info *in)
@@ -437,6 +482,7 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 	in->wc_version = srv->wc_version;
 	in->run_id = srv->run_id;
 	in->replid = srv->replid;
+	gather_repl(app, &in->repl);
 	in->os = os;
 	in->executable = exe;
 	in->config_file = app->cfg.config_file;

@@ -175,6 +175,8 @@ enum rd_client_flags {
 	 * the key is gone by the time it runs (a MIGRATE's delete got there first)
 	 */
 	RD_C_ASK_GUARD = 1u << 13,
+	/* a replica's connection on the master: it has a feed (redis/repl_master.h) */
+	RD_C_REPL_FEED = 1u << 20,
 };
 
 /*

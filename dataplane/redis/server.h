@@ -133,6 +133,9 @@ struct rd_server {
 	int64_t lastsave;		/* LASTSAVE: the last good RDB save (the start before) */
 	struct rd_push_srv push;	/* client-output-buffer-limit (push.h) */
 	struct rd_trk_server trk;	/* client tracking (redis/tracking.h) */
+	/* min-replicas-to-write / min-replicas-max-lag (redis/repl_master.h; relaxed) */
+	uint32_t min_replicas_to_write;
+	int64_t min_replicas_max_lag;	/* seconds */
 };
 
 /* The node's Redis side, set up before the lcores (main.c). */

@@ -21,6 +21,7 @@
 #include "redis/cluster.h"
 #include "redis/rd.h"
 #include "redis/rdbload.h"
+#include "redis/repl_master.h"
 #include "redis/server.h"
 #include "redis/tracking.h"
 #include "store/item.h"
@@ -524,6 +525,12 @@ static bool admit(struct rd_session *s)
 		return false;	/* RESP2's subscribed mode (pubsub.c) */
 	if (!(c->flags & RD_F_LOADING) && rd_rdb_loading()) {	/* a start-up load (rdbload.h) */
 		rd_err(s, "LOADING Redis is loading the dataset in memory");
+		if (s->flags & RD_C_MULTI)
+			s->flags |= RD_C_DIRTY_EXEC;
+		return false;
+	}
+	if ((c->flags & RD_F_WRITE) && rd_repl_writes_refused(s)) {	/* min-replicas-to-write */
+		rd_err(s, "NOREPLICAS Not enough good replicas to write.");
 		if (s->flags & RD_C_MULTI)
 			s->flags |= RD_C_DIRTY_EXEC;
 		return false;

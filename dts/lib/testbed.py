@@ -141,6 +141,13 @@ CONFIGS = {
     # served only to --mc-allow sources: the clients' subnet (the health check uses it)
     "redis-auth": Config("redis-auth", args=TRUSTED + ("--requirepass", "wc-secret",
                                                        "--mc-allow", NET + ".0/24")),
+    # replication, master side (test_repl_master.py): two workers, a password (the real
+    # Redis replica uses masterauth; memcached over TCP for the clients' subnet), 64 MiB so
+    # a bulk load evicts, an 8 MiB backlog (4 MiB per partition: what the testbed's EAL
+    # memory holds beside --memory)
+    "repl": Config("repl", workers=2, memory="64M",
+                   args=TRUSTED + ("--max-value", "1m", "--requirepass", "wc-secret",
+                                   "--mc-allow", NET + ".0/24", "--repl-backlog-size", "8M")),
     # each node keeps its data across restarts (up --data-dir: an RDB snapshot saved at
     # down, loaded at up; test_snapshot_restart.py), two workers
     "persist": Config("persist", workers=2, memory="256M",
