@@ -37,6 +37,7 @@
 #include "net/tcp.h"
 #include "redis/push.h"
 #include "redis/migrate_conn.h"
+#include "redis/replica.h"
 #include "redis/server.h"
 
 #define SPIN_BEFORE_SLEEP_US 200
@@ -195,6 +196,9 @@ int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned
 	/* MIGRATE's connections to target nodes (redis/migrate_conn.h) */
 	if (lc->tcp && app->rd && wc_mig_lc_init(lc) != 0)
 		return -1;
+	/* the first worker owns the link to a master when the node is a replica (redis/replica.h) */
+	if (lc->tcp && app->rd && id == 0 && rd_replica_lc_init(lc) != 0)
+		return -1;
 	/* links to the other nodes: a cluster node with a secret (cluster/link.h) */
 	if (lc->tcp && app->rd && app->cfg.cluster && app->cfg.cluster_secret) {
 		if (wc_link_lc_init(lc) != 0)
@@ -216,6 +220,7 @@ void wc_lcore_fini(struct wc_lcore *lc)
 	if (lc->mig)
 		lc->mig->closing = true;	/* and MIGRATE's */
 	wc_tcp_fini(lc);
+	rd_replica_lc_fini(lc);
 	wc_link_lc_fini(lc);
 	wc_mig_lc_fini(lc);
 	wc_mc_udp_fini(lc);
@@ -249,6 +254,8 @@ static unsigned serve_mailbox(struct wc_lcore *lc)
 			wc_rd_tcp_complete(lc, done[i]);
 		else if (s->owner_kind == MC_OWNER_LINK)
 			wc_link_srv_complete(lc, done[i]);
+		else if (s->owner_kind == MC_OWNER_REPL)
+			rd_replica_complete(lc, done[i]);
 		else
 			wc_mc_udp_complete(lc, done[i]);
 		if (lat)
@@ -297,6 +304,8 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	work += wc_tcp_poll(lc);
 	work += wc_link_poll(lc);
 	work += wc_mig_poll(lc);
+	if (lc->repl)
+		work += rd_replica_poll(lc);
 	rd_push_output(lc);	/* frames without a request, written this loop (redis/push.h) */
 	wc_net_flush(lc);
 	work += wc_migrate_lcore_work(lc->id, &lc->ctx.clock);
