@@ -203,7 +203,16 @@ static void protocol(void **state)
 	assert_string_equal(reply, "OK pong");
 	raw_cmd(fd, "FOO bar\n", reply, sizeof(reply));
 	assert_string_equal(reply, "ERR unknown command 'FOO' (HELLO, PING, MOVE, FLUSH, ID, CMAP, CREQ, "
-			    "SNAPSHOT, SNAPLOAD)");
+			    "SNAPSHOT, SNAPLOAD, REPLICAOF, REPLSTATE)");
+	/* replication (redis/replica.h): a master; REPLICAOF's usage and bad addresses */
+	raw_cmd(fd, "REPLSTATE\n", reply, sizeof(reply));
+	assert_string_equal(reply, "OK role=master");
+	raw_cmd(fd, "REPLICAOF 198.18.0.1\n", reply, sizeof(reply));
+	assert_string_equal(reply, "ERR usage: REPLICAOF <ip> <port> | REPLICAOF NO ONE");
+	raw_cmd(fd, "REPLICAOF 198.18.0.1 6379\n", reply, sizeof(reply));
+	assert_string_equal(reply, "ERR replication needs Redis (--redis-port)");	/* (none here) */
+	raw_cmd(fd, "REPLICAOF NO ONE\n", reply, sizeof(reply));
+	assert_string_equal(reply, "OK");
 	/* snapshots (redis/rdbsave.h): the saver is not started here */
 	raw_cmd(fd, "SNAPSHOT STATUS\n", reply, sizeof(reply));
 	assert_non_null(strstr(reply, "OK in_progress=0 done=0 last_ok="));
