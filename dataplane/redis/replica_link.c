@@ -21,6 +21,7 @@
 #include "core/port.h"
 #include "net/net.h"
 #include "net/tcp_impl.h"
+#include "redis/acl.h"
 #include "redis/rdbload.h"
 #include "redis/replica_impl.h"
 #include "store/repl.h"
@@ -676,6 +677,7 @@ static void start_stream(struct wc_lcore *lc, struct rd_rlink *L)
 	s->laddr = lc->app->ports[c->port].ip;
 	s->laddr_port = c->lport;
 	snprintf(s->name, sizeof(s->name), "master");
+	rd_acl_session_start(s);	/* (the default user: its checks are skipped, never read) */
 	L->sess_live = true;
 	L->sess_c = c;
 	L->in = (struct mc_inq){ .len = c->inq.len, .peek = in_peek, .consume = in_consume,
