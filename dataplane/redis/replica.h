@@ -43,7 +43,7 @@ struct rd_text;
 #define RD_REPL_BACKOFF_MAX_MS 8000
 #define RD_REPL_LPORT_BASE 20480	/* the link's local ports (below MIGRATE's) */
 #define RD_REPL_LPORT_SPAN 256
-#define RD_REPL_MARKS 64		/* WCREPL.MARK partitions remembered (WC_MAX_PARTS) */
+#define RD_REPL_MARKS 256		/* WCREPL.MARK partitions remembered (WC_MAX_PARTS) */
 #define RD_REPL_LINE_MAX 1024		/* a handshake reply line longer than this is garbage */
 #define RD_REPL_EOF_MARK 40		/* Redis's diskless end marker */
 

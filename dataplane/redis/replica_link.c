@@ -318,8 +318,8 @@ static void hs_send(struct wc_lcore *lc, struct rd_rlink *L)
 						     "capa", "wc" });
 		return;
 	case HS_OFFS: {
-		/* REPLCONF wc-offsets n o_0 ... o_{n-1}: at most 64 partitions */
-		char buf[RD_REPL_MARKS * 22 + 64], num[RD_REPL_MARKS + 2][22];
+		/* REPLCONF wc-offsets n o_0 ... o_{n-1} (at most RD_REPL_MARKS partitions) */
+		char buf[RD_REPL_MARKS * 32 + 64], num[RD_REPL_MARKS + 2][22];
 		const char *argv[RD_REPL_MARKS + 3];
 		unsigned n = rd_repl.nmarks, k = 0;
 		size_t len;
@@ -589,9 +589,10 @@ static void rdb_bytes(struct wc_lcore *lc, struct rd_rlink *L, struct wc_tcb *c)
 
 				/* only the RDB and its marker: what follows is the stream */
 				in->consume(in, end + RD_REPL_EOF_MARK - L->rdb_got);
+				rd_repl_count(&rd_repl.ct.rdb_bytes,
+					      end + RD_REPL_EOF_MARK - L->rdb_got);
 				L->rdb_len = end;
 				L->rdb_got = end;
-				rd_repl_count(&rd_repl.ct.rdb_bytes, end + RD_REPL_EOF_MARK);
 				__atomic_store_n(&rd_repl.sync_read, end, __ATOMIC_RELAXED);
 				start_load(lc, L);
 				return;
