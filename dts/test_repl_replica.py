@@ -23,6 +23,8 @@ writes cross lcores through the mailbox.
     the node serves; a master that is no IPv4 address or port: errors.
   - garbage from a "master" (a python fake: a broken RDB, a broken command
     stream, an endless line): the link drops and retries, the node stays healthy.
+  - the control socket's REPLICAOF and REPLSTATE drive the same, and the
+    control plane's /metrics carries the replica_* counters.
 Every wait is bounded.
 """
 import os
@@ -37,6 +39,7 @@ import time
 import pytest
 import redis
 
+from lib import cp
 from lib.testbed import CLIENT_IP, node_ip
 
 pytestmark = pytest.mark.testbed("redis")
@@ -562,3 +565,47 @@ def test_garbage_from_master(tb, replica, mode):
         fake.stop.set()
         fake.join(5)
     assert replica.set("x", 1) and replica.get("x") == b"1"
+
+
+def control(line):
+    """One command on node 1's control socket (a unix socket: no namespace)."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    try:
+        s.connect(cp.node_socket(1))
+        s.sendall(line.encode() + b"\n")
+        out = b""
+        while not out.endswith(b"\n"):
+            d = s.recv(4096)
+            if not d:
+                break
+            out += d
+        return out.decode().strip()
+    finally:
+        s.close()
+
+
+def test_control_socket_and_metrics(tb, master, replica):
+    m = master.client()
+    fill(m, 500)
+    assert control("REPLSTATE") == "OK role=master"
+    assert control("REPLICAOF %s %d" % (CLIENT_IP, master.port)) == "OK"
+    assert control("REPLICAOF %s %d" % (CLIENT_IP, master.port)) == "OK already"
+    assert control("REPLICAOF 198.18.0.1 x").startswith("ERR bad port")
+    st = wait_for("REPLSTATE to say up",
+                  lambda: (lambda t: t if " link=up " in t else None)(control("REPLSTATE")),
+                  30)
+    assert st.startswith("OK role=replica master=%s:%d link=up state=connected offset=" % (
+        CLIENT_IP, master.port)), st
+    wait_caught_up(m, replica)
+    assert compare(m, replica) == 500
+    http = cp.Http(cp.cp_port(1))
+
+    def synced():
+        v = cp.parse_prometheus(http.text("/metrics")[1])[0]
+        return v.get(("wirecache_replica_full_syncs_total", frozenset()), 0) >= 1 and v
+    v = wait_for("/metrics to carry the replica counters", synced, 20)
+    assert v[("wirecache_replica_rdb_bytes_total", frozenset())] > 0
+    assert control("REPLICAOF NO ONE") == "OK"
+    assert control("REPLSTATE") == "OK role=master"
+    assert replica.set("mine", 1)
