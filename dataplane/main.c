@@ -33,6 +33,7 @@
 #include "redis/rdbload.h"
 #include "redis/rdbsave.h"
 #include "redis/repl_rdb.h"
+#include "redis/replica.h"
 #include "redis/server.h"
 #include "wirecache/eal_args.h"
 
@@ -344,6 +345,21 @@ int main(int argc, char **argv)
 		rd_srv.min_replicas_to_write = c->min_replicas_to_write;
 		rd_srv.min_replicas_max_lag = c->min_replicas_max_lag;	/* (the lcores' key event hooks follow it) */
 		app.rd = &rd_srv;
+		rd_replica_set_auth(c->masteruser, c->masterauth);
+		if (c->replicaof_host) {
+			char err[128];
+
+			if (c->cluster) {
+				fprintf(stderr, "wirecache-dp: --replicaof is not allowed with --cluster\n");
+				goto fail;
+			}
+			/* (the first worker connects once it runs: redis/replica.h) */
+			if (rd_replica_of(&app, c->replicaof_host, c->replicaof_port, err,
+					  sizeof(err)) < 0) {
+				fprintf(stderr, "wirecache-dp: --replicaof: %s\n", err);
+				goto fail;
+			}
+		}
 	} else if (c->requirepass || c->aclfile) {
 		printf("wirecache-dp: --requirepass/--aclfile without Redis (--redis-port 0): "
 		       "nothing asks for passwords, memcached is served as usual\n");

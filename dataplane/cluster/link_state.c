@@ -1,7 +1,8 @@
 /*
  * link_state.c - what each node tells the others about itself over the node
  * links, as Redis Cluster's ping/pong headers do: its replication offset
- * (rd_server.repl_offset_self). The first worker lcore sends a STATE frame
+ * (a replica's applied offset, a master's log offset: the sum of its
+ * partitions' log tails). The first worker lcore sends a STATE frame
  * (frame.h) on each of its links that is up every WC_LINK_STATE_MS; the
  * receiving node writes the offset into its published cluster map's record
  * of the sender (CLUSTER SLOTS lists a replica once its offset is not 0,
@@ -15,6 +16,8 @@
 #include "cluster/link.h"
 #include "core/app.h"
 #include "net/tcp_impl.h"
+#include "redis/repl_master.h"
+#include "redis/replica.h"
 #include "redis/server.h"
 
 static void put_be64(uint8_t *p, uint64_t v)
@@ -30,6 +33,15 @@ static uint64_t get_be64(const uint8_t *p)
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | p[i];
 	return v;
+}
+
+/* This node's replication offset as Redis Cluster shows it (CLUSTER SHARDS, SLOTS). */
+static uint64_t self_offset(const struct wc_app *app)
+{
+	struct rd_repl_info in;
+
+	rd_replica_info(&in);
+	return in.replica ? in.offset : rd_repl_tails(app, NULL);
 }
 
 /* This node's own record in the map in force gets its offset too (CLUSTER SLOTS on it). */
@@ -51,7 +63,7 @@ void wc_link_state_poll(struct wc_lcore *lc, uint64_t now_ms)
 	if (!srv || lc != lc->app->lc[0] || now_ms - L->last_state_ms < WC_LINK_STATE_MS)
 		return;
 	L->last_state_ms = now_ms;
-	off = __atomic_load_n(&srv->repl_offset_self, __ATOMIC_RELAXED);
+	off = self_offset(lc->app);
 	note_self(srv, off);
 	wc_link_hdr_put(f, &(struct wc_link_hdr){ .len = WC_LINK_STATE_LEN,
 						  .kind = WC_LINK_STATE });

@@ -23,6 +23,8 @@ enum {
 	OPT_STATE_DIR, OPT_MC_ALLOW, OPT_CLUSTER_SECRET, OPT_MC_FORWARD, OPT_REPL_BACKLOG,
 	OPT_RDB_DIR, OPT_RDB_FILENAME, OPT_SAVE_ON_SHUTDOWN, OPT_MC_READ_REPLICAS,
 	OPT_MIN_REPLICAS, OPT_MIN_REPLICAS_LAG,
+	OPT_REPLICAOF, OPT_MASTERAUTH,
+	OPT_MASTERUSER,
 };
 
 static const struct option long_opts[] = {
@@ -55,6 +57,9 @@ static const struct option long_opts[] = {
 	{ "dir", required_argument, NULL, OPT_RDB_DIR },
 	{ "dbfilename", required_argument, NULL, OPT_RDB_FILENAME },
 	{ "save-on-shutdown", no_argument, NULL, OPT_SAVE_ON_SHUTDOWN },
+	{ "replicaof", required_argument, NULL, OPT_REPLICAOF },
+	{ "masterauth", required_argument, NULL, OPT_MASTERAUTH },
+	{ "masteruser", required_argument, NULL, OPT_MASTERUSER },
 	{ "upload-buffer", required_argument, NULL, OPT_UPLOAD_BUFFER },
 	{ "udp-port", required_argument, NULL, OPT_UDP_PORT },
 	{ "no-udp", no_argument, NULL, OPT_NO_UDP },
@@ -128,6 +133,11 @@ void wc_config_usage(const char *prog)
 	       "  --min-replicas-to-write N  refuse writes (NOREPLICAS) while fewer than N\n"
 	       "                           replicas acknowledged within the max lag [0: off]\n"
 	       "  --min-replicas-max-lag S the max lag, in seconds [10]\n"
+	       "  --replicaof \"IP PORT\"    start as the replica of that master (a redis-server\n"
+	       "                           or a wirecache node; also IP:PORT; REPLICAOF NO ONE\n"
+	       "                           promotes)\n"
+	       "  --masterauth PASSWORD, --masteruser USER\n"
+	       "                           what this replica AUTHs with at its master\n"
 	       "  --state-dir DIR          where the node id is kept across restarts\n"
 	       "                           [/var/lib/wirecache]\n"
 	       "RDB snapshots (SAVE, BGSAVE, wirecachectl snapshot save)\n"
@@ -282,6 +292,7 @@ static char control_socket_path[108];
 static char cluster_secret_buf[WC_CLUSTER_SECRET_MAX + 1];
 static char announce_ip_buf[64], requirepass_buf[512], aclfile_buf[512], state_dir_buf[512];
 static char rdb_dir_buf[512], rdb_filename_buf[512];
+static char replicaof_buf[64], masterauth_buf[512], masteruser_buf[128];
 
 static const char *keep(char *buf, size_t cap, const char *arg)
 {
@@ -446,6 +457,35 @@ static const char *apply(struct wc_config *c, int opt, const char *arg)
 		return NULL;
 	case OPT_SAVE_ON_SHUTDOWN:
 		c->rdb_save_on_shutdown = true;
+		return NULL;
+	case OPT_REPLICAOF: {
+		/* "IP PORT" (Redis's replicaof line) or IP:PORT */
+		char host[64];
+		const char *sep = strpbrk(arg, " :");
+		struct wc_prefix pf;
+
+		if (!sep || (size_t)(sep - arg) >= sizeof(host))
+			return "--replicaof wants \"IP PORT\" (or IP:PORT)";
+		memcpy(host, arg, (size_t)(sep - arg));
+		host[sep - arg] = 0;
+		while (*sep == ' ' || *sep == ':')
+			sep++;
+		if (!wc_prefix_parse(host, &pf) || pf.len != 32 || !uint_parse(sep, 65535, &v) ||
+		    v == 0)
+			return "--replicaof wants \"IP PORT\" (or IP:PORT)";
+		c->replicaof_host = keep(replicaof_buf, sizeof(replicaof_buf), host);
+		c->replicaof_port = (uint16_t)v;
+		return NULL;
+	}
+	case OPT_MASTERAUTH:
+		if (strlen(arg) >= sizeof(masterauth_buf))
+			return "--masterauth is too long";
+		c->masterauth = keep(masterauth_buf, sizeof(masterauth_buf), arg);
+		return NULL;
+	case OPT_MASTERUSER:
+		if (strlen(arg) >= sizeof(masteruser_buf))
+			return "--masteruser is too long";
+		c->masteruser = keep(masteruser_buf, sizeof(masteruser_buf), arg);
 		return NULL;
 	case OPT_MC_ALLOW:
 		if (c->nmc_allow == WC_MAX_PREFIXES ||

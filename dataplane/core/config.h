@@ -58,6 +58,10 @@ struct wc_config {
 	const char *rdb_dir;		/* where the RDB file is (NULL: the working directory) */
 	const char *rdb_filename;	/* its name, no '/' [dump.rdb] */
 	bool rdb_save_on_shutdown;	/* save at SIGTERM/SIGINT and SHUTDOWN (not NOSAVE) */
+	/* replication (redis/replica.h): the master to follow from the start, credentials */
+	const char *replicaof_host;	/* an IPv4 address, NULL: a master */
+	uint16_t replicaof_port;
+	const char *masterauth, *masteruser;
 	/* memcached over UDP */
 	uint16_t udp_port;
 	bool udp_enabled;

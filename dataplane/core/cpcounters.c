@@ -21,8 +21,10 @@
 #include "redis/repl_master.h"
 #include "redis/repl_rdb.h"
 
+#include "redis/replica.h"
+
 enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP, SRC_RD, SRC_LINK, SRC_MIG, SRC_SAVE, SRC_REPL,
-	   SRC_REPL_RDB };
+	   SRC_REPL_RDB, SRC_REPLICA };
 
 struct counter {
 	char name[WC_CP_NAME_LEN];
@@ -40,6 +42,7 @@ struct counter {
 #define SAVE(f, n) { n, SRC_SAVE, WC_CP_COUNTER, offsetof(struct rd_save_counters, f) }
 #define REPL(f, n, k) { n, SRC_REPL, k, offsetof(struct rd_repl_stats, f) }
 #define REPL_RDB(f, n) { n, SRC_REPL_RDB, WC_CP_COUNTER, offsetof(struct rd_repl_rdb_counters, f) }
+#define REPLICA(f, n, k) { n, SRC_REPLICA, k, offsetof(struct rd_repl_counters, f) }
 
 static const struct counter fixed[] = {
 	ST(get_hits, "get_hits"), ST(get_misses, "get_misses"),
@@ -133,6 +136,18 @@ static const struct counter fixed[] = {
 	REPL_RDB(snapshots, "repl_snapshots"), REPL_RDB(failed, "repl_snapshot_failures"),
 	REPL_RDB(keys, "repl_snapshot_keys"), REPL_RDB(bytes, "repl_snapshot_bytes"),
 	REPL_RDB(ms, "repl_snapshot_ms"),
+	/* this node as a replica (redis/replica.h): node-wide, reported by worker 0 */
+	REPLICA(connects, "replica_connects", WC_CP_COUNTER),
+	REPLICA(full_syncs, "replica_full_syncs", WC_CP_COUNTER),
+	REPLICA(partial_syncs, "replica_partial_syncs", WC_CP_COUNTER),
+	REPLICA(sync_failures, "replica_sync_failures", WC_CP_COUNTER),
+	REPLICA(link_drops, "replica_link_drops", WC_CP_COUNTER),
+	REPLICA(rdb_bytes, "replica_rdb_bytes", WC_CP_COUNTER),
+	REPLICA(stream_bytes, "replica_stream_bytes", WC_CP_COUNTER),
+	REPLICA(stream_commands, "replica_stream_commands", WC_CP_COUNTER),
+	REPLICA(stream_errors, "replica_stream_errors", WC_CP_COUNTER),
+	REPLICA(stream_skipped, "replica_stream_skipped", WC_CP_COUNTER),
+	REPLICA(last_sync_ms, "replica_last_sync_ms", WC_CP_GAUGE),
 };
 
 static struct counter all[WC_CP_MAX_COUNTERS];
@@ -215,6 +230,9 @@ void wc_cp_counters_read(const struct wc_lcore *lc, uint64_t *v, unsigned n)
 			break;
 		case SRC_REPL_RDB:
 			v[i] = lc->id == 0 ? load_at(rd_repl_rdb_counters(), all[i].off) : 0;
+			break;
+		case SRC_REPLICA:
+			v[i] = lc->id == 0 ? load_at(rd_replica_counters(), all[i].off) : 0;
 			break;
 		default:
 			v[i] = lc->tcp ? load_at(&lc->tcp->st, all[i].off) : 0;

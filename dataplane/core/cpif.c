@@ -33,6 +33,7 @@
 #include "redis/rdbload.h"
 #include "core/migrate.h"
 #include "redis/rdbsave.h"
+#include "redis/replica.h"
 #include "redis/server.h"
 #include "wirecache/cpshm.h"
 
@@ -289,6 +290,10 @@ static void command(struct wc_cpif *cp, struct client *c, char *line)
 		reply(c, out);
 		return;
 	}
+	if (rd_replica_cp_command(cp->app, argc, argv, out, sizeof(out))) {
+		reply(c, out);	/* REPLICAOF, REPLSTATE (redis/replica.h) */
+		return;
+	}
 	if (strcmp(argv[0], "HELLO") == 0 && argc == 1) {
 		snprintf(out, sizeof(out), "OK abi=%u size=%zu\n", WC_CP_ABI, cp->shm_size);
 		reply_with_fd(cp, c, out);
@@ -339,7 +344,8 @@ static void command(struct wc_cpif *cp, struct client *c, char *line)
 		reply(c, out);
 	} else {
 		snprintf(out, sizeof(out), "ERR unknown command '%.40s' (HELLO, PING, MOVE, FLUSH, "
-			 "ID, CMAP, CREQ, FENCE, SNAPSHOT, SNAPLOAD)\n", argv[0]);
+			 "ID, CMAP, CREQ, FENCE, SNAPSHOT, SNAPLOAD, REPLICAOF, REPLSTATE)\n",
+			 argv[0]);
 		reply(c, out);
 	}
 }

@@ -38,6 +38,7 @@
 #include "redis/push.h"
 #include "redis/migrate_conn.h"
 #include "redis/repl_master.h"
+#include "redis/replica.h"
 #include "redis/server.h"
 
 #define SPIN_BEFORE_SLEEP_US 200
@@ -202,6 +203,9 @@ int wc_lcore_init(struct wc_app *app, struct wc_lcore *lc, unsigned id, unsigned
 	/* MIGRATE's connections to target nodes (redis/migrate_conn.h) */
 	if (lc->tcp && app->rd && wc_mig_lc_init(lc) != 0)
 		return -1;
+	/* the first worker owns the link to a master when the node is a replica (redis/replica.h) */
+	if (lc->tcp && app->rd && id == 0 && rd_replica_lc_init(lc) != 0)
+		return -1;
 	/* links to the other nodes: a cluster node with a secret (cluster/link.h) */
 	if (lc->tcp && app->rd && app->cfg.cluster && app->cfg.cluster_secret) {
 		if (wc_link_lc_init(lc) != 0)
@@ -223,6 +227,7 @@ void wc_lcore_fini(struct wc_lcore *lc)
 	if (lc->mig)
 		lc->mig->closing = true;	/* and MIGRATE's */
 	wc_tcp_fini(lc);
+	rd_replica_lc_fini(lc);
 	wc_link_lc_fini(lc);
 	wc_mig_lc_fini(lc);
 	wc_mc_udp_fini(lc);
@@ -256,6 +261,8 @@ static unsigned serve_mailbox(struct wc_lcore *lc)
 			wc_rd_tcp_complete(lc, done[i]);
 		else if (s->owner_kind == MC_OWNER_LINK)
 			wc_link_srv_complete(lc, done[i]);
+		else if (s->owner_kind == MC_OWNER_REPL)
+			rd_replica_complete(lc, done[i]);
 		else
 			wc_mc_udp_complete(lc, done[i]);
 		if (lat)
@@ -305,6 +312,8 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	work += wc_link_poll(lc);
 	work += wc_mig_poll(lc);
 	work += rd_repl_poll(lc);	/* replica feeds (redis/repl_master.h) */
+	if (lc->rlink)
+		work += rd_replica_poll(lc);	/* the link to a master (redis/replica.h) */
 	rd_push_output(lc);	/* frames without a request, written this loop (redis/push.h) */
 	wc_net_flush(lc);
 	work += wc_migrate_lcore_work(lc->id, &lc->ctx.clock);

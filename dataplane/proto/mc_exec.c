@@ -161,6 +161,26 @@ static inline void line(struct mc_out *out, const char *s)
 	mc_out_put(out, CRLF, 2);
 }
 
+/*
+ * A replica (mc_settings.read_only, redis/replica.h) takes its writes from
+ * its master only: a client's write (a store, delete, incr/decr, touch,
+ * gat, flush_all, ms/md/ma) is answered SERVER_ERROR read only replica,
+ * reads are served.
+ */
+static bool refused_read_only(const struct mc_session *s, const struct mc_env *env)
+{
+	if (__builtin_expect(!__atomic_load_n(&env->set->read_only, __ATOMIC_RELAXED), 1))
+		return false;
+	switch (s->req.cmd) {
+	case MC_SET: case MC_ADD: case MC_REPLACE: case MC_APPEND: case MC_PREPEND: case MC_CAS:
+	case MC_DELETE: case MC_INCR: case MC_DECR: case MC_TOUCH: case MC_GAT: case MC_GATS:
+	case MC_FLUSH_ALL: case MC_MS: case MC_MD: case MC_MA:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* SERVER_ERROR text for a store failure, NULL for the protocol's own codes */
 static const char *server_error(enum wc_status st)
 {
@@ -1170,6 +1190,10 @@ enum mc_exec_result mc_exec_resume(struct mc_session *s, struct mc_inq *in, stru
 
 	if (__builtin_expect(s->forwarded, 0) && !s->fwd_split)
 		return MC_EXEC_DONE;	/* its owner node answered (mc_session_forwarded) */
+	if (s->step == 0 && s->cursor == 0 && refused_read_only(s, env)) {
+		line(out, "SERVER_ERROR read only replica");
+		return MC_EXEC_DONE;
+	}
 	if (env->forward && s->step == 0 && s->cursor == 0) {
 		enum mc_exec_result r = try_forward(s, in, env);
 

@@ -83,6 +83,8 @@ struct mc_settings {
 	uint64_t max_value;	/* item size limit, for stats settings */
 	uint64_t mem_limit;	/* total, for stats */
 	unsigned lcores;
+	/* a replica (redis/replica.h): writes answer SERVER_ERROR read only replica (atomic) */
+	bool read_only;
 };
 
 /* Session counters of one lcore (summed for stats). */
@@ -158,7 +160,8 @@ struct mc_valsrc {
 };
 
 /* which transport a session belongs to (for mailbox completions) */
-enum mc_owner_kind { MC_OWNER_UDP = 1, MC_OWNER_TCP = 2, MC_OWNER_REDIS = 3, MC_OWNER_LINK = 4 };
+enum mc_owner_kind { MC_OWNER_UDP = 1, MC_OWNER_TCP = 2, MC_OWNER_REDIS = 3, MC_OWNER_LINK = 4,
+		     MC_OWNER_REPL = 5 /* a replica's master link (redis/replica.h) */ };
 
 struct mc_session {
 	void *owner;			/* the transport's context (kept by mc_session_init) */

@@ -27,6 +27,7 @@ extern struct rd_cmd rd_cmds_acl[];	/* acl.c: AUTH ACL */
 extern struct rd_cmd rd_cmds_multi[];	/* multi.c: MULTI EXEC DISCARD WATCH UNWATCH */
 extern struct rd_cmd rd_cmds_pubsub[];	/* pubsub.c: (P|S)SUBSCRIBE (P|S)UNSUBSCRIBE (S)PUBLISH */
 extern struct rd_cmd rd_cmds_pubsub_intro[];	/* pubsub_intro.c: PUBSUB */
+extern struct rd_cmd rd_cmds_replica[];	/* replica_cmds.c: REPLICAOF SLAVEOF ROLE */
 extern struct rd_cmd rd_cmds_cluster[];	/* cluster.c: CLUSTER READONLY READWRITE ASKING */
 
 /* A row: name, handler, arity, flags, ACL categories, first/last/step key, COMMAND DOCS. */

@@ -18,6 +18,7 @@ static struct rd_cmd *const families[] = {
 	rd_cmds_migrate,
 	rd_cmds_rdbsave,
 	rd_cmds_repl,	/* replication, master side (repl_cmds.c) */
+	rd_cmds_replica,	/* replica_cmds.c: REPLICAOF SLAVEOF ROLE */
 };
 
 #define TABLE_SIZE 1024		/* a power of two, well over the number of commands */

@@ -15,6 +15,7 @@
  *   maxclients              the TCP connection limit (--max-connections), up
  *                           to the size the connection tables were made with
  *   requirepass             the default user's password (acl.h)
+ *   masterauth, masteruser  what this node AUTHs with as a replica (replica.h)
  *   proto-max-bulk-len      the longest bulk argument, up to --max-value
  *   save, appendonly        "" and "no": there is no persistence; those are
  *                           the only values accepted
@@ -60,6 +61,7 @@
 #include "redis/config_cmd.h"
 #include "redis/glob.h"
 #include "redis/rdbsave.h"
+#include "redis/replica.h"
 #include "redis/server.h"
 #include "redis/text.h"
 #include "redis/tracking.h"
@@ -274,6 +276,61 @@ static bool apply_requirepass(struct cfg_env *e, const union pval *v, const char
 	memcpy(e->srv->requirepass, v->str.p, v->str.n);
 	e->srv->requirepass[v->str.n] = 0;
 	return true;
+}
+
+/* masterauth / masteruser: what this node AUTHs with as a replica (redis/replica.h) */
+static void get_masterauth(struct cfg_env *e, char *buf, size_t cap)
+{
+	(void)e;
+	rd_replica_get_auth(NULL, 0, buf, cap);
+}
+
+static void get_masteruser(struct cfg_env *e, char *buf, size_t cap)
+{
+	(void)e;
+	rd_replica_get_auth(buf, cap, NULL, 0);
+}
+
+static bool check_masteruser(struct cfg_env *e, const uint8_t *p, uint32_t n, union pval *v,
+			     const char **err)
+{
+	(void)e;
+	if (n >= 128 || memchr(p, 0, n)) {
+		*err = "the user name must be under 128 bytes, without NUL bytes";
+		return false;
+	}
+	v->str.p = p;
+	v->str.n = n;
+	return true;
+}
+
+static bool apply_master_cred(struct cfg_env *e, const union pval *v, bool user)
+{
+	char u[128], pw[RD_PASS_MAX];
+
+	(void)e;
+	rd_replica_get_auth(u, sizeof(u), pw, sizeof(pw));
+	if (user) {
+		memcpy(u, v->str.p, v->str.n);
+		u[v->str.n] = 0;
+	} else {
+		memcpy(pw, v->str.p, v->str.n);
+		pw[v->str.n] = 0;
+	}
+	rd_replica_set_auth(u, pw);
+	return true;
+}
+
+static bool apply_masterauth(struct cfg_env *e, const union pval *v, const char **err)
+{
+	(void)err;
+	return apply_master_cred(e, v, false);
+}
+
+static bool apply_masteruser(struct cfg_env *e, const union pval *v, const char **err)
+{
+	(void)err;
+	return apply_master_cred(e, v, true);
 }
 
 static void get_bulk(struct cfg_env *e, char *buf, size_t cap)
@@ -874,6 +931,8 @@ static const struct param params[] = {
 	{ "timeout", NULL, get_timeout, check_timeout, apply_timeout },
 	{ "maxclients", NULL, get_maxclients, check_maxclients, apply_maxclients },
 	{ "requirepass", NULL, get_requirepass, check_requirepass, apply_requirepass },
+	{ "masterauth", NULL, get_masterauth, check_requirepass, apply_masterauth },
+	{ "masteruser", NULL, get_masteruser, check_masteruser, apply_masteruser },
 	{ "proto-max-bulk-len", NULL, get_bulk, check_bulk, apply_bulk },
 	{ "save", NULL, get_empty, check_save, NULL },
 	{ "appendonly", NULL, get_no, check_appendonly, NULL },

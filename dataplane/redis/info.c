@@ -288,13 +288,20 @@ static const char *feed_state(uint8_t st)
 									  : "wait_bgsave";
 }
 
-/* A master's replicas (slaveN: offset = the sum of its acknowledged log offsets). */
+/*
+ * INFO replication: this node as a replica (replica.c renders the master_*
+ * fields), then its own replicas (slaveN: offset = the sum of its
+ * acknowledged log offsets, in the unit of master_repl_offset).
+ */
 static void replication(struct rd_text *t, const struct rd_info *in)
 {
 	const struct rd_info_repl *r = &in->repl;
 	unsigned shown = r->nreplicas < RD_INFO_REPLICAS ? r->nreplicas : RD_INFO_REPLICAS;
+	bool replica = in->replica.replica;
 
-	kv_s(t, "role", "master");
+	kv_s(t, "role", replica ? "slave" : "master");
+	if (replica)
+		rd_replica_info_render(t, &in->replica);	/* master_host ... (replica.c) */
 	kv_u(t, "connected_slaves", r->nreplicas);
 	for (unsigned i = 0; i < shown; i++) {
 		char k[24], v[160];
@@ -308,9 +315,10 @@ static void replication(struct rd_text *t, const struct rd_info *in)
 		kv_s(t, k, v);
 	}
 	kv_s(t, "master_failover_state", "no-failover");
-	kv_s(t, "master_replid", in->replid);
+	kv_s(t, "master_replid", replica && in->replica.replid[0] ? in->replica.replid
+								  : in->replid);
 	kv_s(t, "master_replid2", "0000000000000000000000000000000000000000");
-	kv_u(t, "master_repl_offset", r->master_offset);
+	kv_u(t, "master_repl_offset", replica ? in->replica.offset : r->master_offset);
 	kv_i(t, "second_repl_offset", -1);
 	kv_u(t, "repl_backlog_active", r->backlog_active);
 	kv_u(t, "repl_backlog_size", r->backlog_size);
@@ -557,6 +565,7 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 		in->mig_bytes = ms.bytes;
 		in->mig_errors = ms.errors;
 	}
+	rd_replica_info(&in->replica);	/* (replica.c) */
 	if (getrusage(RUSAGE_SELF, &self) == 0) {
 		in->cpu_sys = tv_us(self.ru_stime);
 		in->cpu_user = tv_us(self.ru_utime);

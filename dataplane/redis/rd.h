@@ -148,6 +148,9 @@ struct rd_cmd {
 	uint16_t id;			/* index for statistics (filled at start) */
 };
 
+/* The id of a command outside the table (the master link's: redis/replica.h): no statistics. */
+#define RD_CMD_ID_PRIVATE 0xFFFFu
+
 /* ---- the session ---- */
 
 enum rd_state {
@@ -177,6 +180,11 @@ enum rd_client_flags {
 	RD_C_ASK_GUARD = 1u << 13,
 	/* a replica's connection on the master: it has a feed (redis/repl_master.h) */
 	RD_C_REPL_FEED = 1u << 20,
+	/*
+	 * the link from this replica's master (redis/replica.h): no auth, ACL,
+	 * cluster or READONLY checks, replies discarded, private commands
+	 */
+	RD_C_MASTER = 1u << 14,
 };
 
 /*

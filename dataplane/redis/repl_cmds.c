@@ -304,7 +304,7 @@ static enum rd_res wait_cmd(struct rd_session *s)
 
 /* ---- ROLE ---- */
 
-static enum rd_res role_cmd(struct rd_session *s)
+enum rd_res rd_repl_role_master(struct rd_session *s)
 {
 	const struct wc_app *app = rd_lcore(s)->app;
 	struct rd_repl_view v[RD_REPL_FEEDS * 4];
@@ -346,8 +346,5 @@ struct rd_cmd rd_cmds_repl[] = {
 	       "An internal command for configuring the replication stream", "3.0.0", "O(1)"),
 	RD_CMD("wait", wait_cmd, 3, 0, RD_ACL_SLOW | RD_ACL_CONNECTION, 0, 0, 0, "generic",
 	       "Wait for replicas to acknowledge this connection's writes", "3.0.0", "O(1)"),
-	RD_CMD("role", role_cmd, 1, RD_F_NOSCRIPT | RD_F_LOADING | RD_F_STALE | RD_F_FAST,
-	       RD_ACL_ADMIN | RD_ACL_FAST | RD_ACL_DANGEROUS, 0, 0, 0, "server",
-	       "Return the role of the instance in the context of replication", "2.8.12", "O(1)"),
 	RD_CMD_END
 };

@@ -158,4 +158,8 @@ void rd_repl_totals(const struct wc_app *app, struct rd_repl_stats *t);
 /* min-replicas-to-write is set and not met: true (the write answers -NOREPLICAS). */
 bool rd_repl_writes_refused(const struct rd_session *s);
 
+/* ROLE on a master: "master", its offset, the replicas online (replica_cmds.c's ROLE). */
+struct rd_session;
+enum rd_res rd_repl_role_master(struct rd_session *s);
+
 #endif

@@ -22,6 +22,7 @@
 #include "redis/rd.h"
 #include "redis/rdbload.h"
 #include "redis/repl_master.h"
+#include "redis/replica.h"
 #include "redis/server.h"
 #include "redis/tracking.h"
 #include "store/item.h"
@@ -368,7 +369,7 @@ static void count_command(struct rd_session *s, bool rejected)
 	uint64_t cycles = 0, hz;
 
 	st->commands++;
-	if (!s->def)
+	if (!s->def || s->def->id == RD_CMD_ID_PRIVATE)
 		return;
 	if (rejected) {
 		st->rejected++;
@@ -400,6 +401,8 @@ static void finish(struct rd_session *s, struct mc_inq *in, bool rejected)
 	if (s->trk.flags || s->trk.held)
 		rd_tracking_command_done(s, !rejected);
 	count_command(s, rejected);
+	if (__builtin_expect(s->flags & RD_C_MASTER, 0))
+		rd_replica_cmd_done(rejected || s->failed);
 	rd_cluster_command_done(s);
 	command_memory_release(s);
 	resp_parse_done(&s->parser, &s->cmd, in);
@@ -471,8 +474,13 @@ static int after_run(struct rd_session *s, struct mc_inq *in, enum rd_res r, enu
  */
 static bool admit(struct rd_session *s)
 {
-	const struct rd_cmd *c = rd_cmd_lookup(rd_arg(s, 0));
+	const struct rd_cmd *c = NULL;
 	uint32_t argc = rd_argc(s);
+
+	if (__builtin_expect(s->flags & RD_C_MASTER, 0))
+		c = rd_replica_master_cmd(s);	/* (its private commands first) */
+	if (!c)
+		c = rd_cmd_lookup(rd_arg(s, 0));
 
 	s->last_cmd = c;
 	if (!c) {
@@ -503,6 +511,8 @@ static bool admit(struct rd_session *s)
 			s->flags |= RD_C_DIRTY_EXEC;
 		return false;
 	}
+	if (__builtin_expect(s->flags & RD_C_MASTER, 0))
+		return true;	/* the master's stream: its privileges (redis/replica.h) */
 	if (!s->authenticated && !(c->flags & RD_F_NO_AUTH) && rd_acl_auth_required(rd_server(s))) {
 		rd_err(s, "NOAUTH Authentication required.");
 		if (s->flags & RD_C_MULTI)
@@ -517,6 +527,12 @@ static bool admit(struct rd_session *s)
 		/* a master cut off from etcd (core/fence.h): as a minority master answers */
 		__atomic_fetch_add(&wc_fence_refused, 1, __ATOMIC_RELAXED);
 		rd_err(s, "CLUSTERDOWN The cluster is down");
+		if (s->flags & RD_C_MULTI)
+			s->flags |= RD_C_DIRTY_EXEC;
+		return false;
+	}
+	if ((c->flags & RD_F_WRITE) && __builtin_expect(rd_replica_read_only(), 0)) {
+		rd_err(s, "READONLY You can't write against a read only replica.");
 		if (s->flags & RD_C_MULTI)
 			s->flags |= RD_C_DIRTY_EXEC;
 		return false;

@@ -204,7 +204,7 @@ static void protocol(void **state)
 	assert_string_equal(reply, "OK pong");
 	raw_cmd(fd, "FOO bar\n", reply, sizeof(reply));
 	assert_string_equal(reply, "ERR unknown command 'FOO' (HELLO, PING, MOVE, FLUSH, ID, CMAP, CREQ, "
-			    "FENCE, SNAPSHOT, SNAPLOAD)");
+			    "FENCE, SNAPSHOT, SNAPLOAD, REPLICAOF, REPLSTATE)");
 	/* the write fence (core/fence.h): armed, on, off; writes are refused while on */
 	raw_cmd(fd, "FENCE STATE\n", reply, sizeof(reply));
 	assert_string_equal(reply, "OK fence=off refused=0");
@@ -222,6 +222,15 @@ static void protocol(void **state)
 	assert_string_equal(reply, "ERR usage: FENCE <ms 0..3600000>|OFF|STATE");
 	raw_cmd(fd, "FENCE\n", reply, sizeof(reply));
 	assert_string_equal(reply, "ERR usage: FENCE <ms 0..3600000>|OFF|STATE");
+	/* replication (redis/replica.h): a master; REPLICAOF's usage and bad addresses */
+	raw_cmd(fd, "REPLSTATE\n", reply, sizeof(reply));
+	assert_string_equal(reply, "OK role=master");
+	raw_cmd(fd, "REPLICAOF 198.18.0.1\n", reply, sizeof(reply));
+	assert_string_equal(reply, "ERR usage: REPLICAOF <ip> <port> | REPLICAOF NO ONE");
+	raw_cmd(fd, "REPLICAOF 198.18.0.1 6379\n", reply, sizeof(reply));
+	assert_string_equal(reply, "ERR replication needs Redis (--redis-port)");	/* (none here) */
+	raw_cmd(fd, "REPLICAOF NO ONE\n", reply, sizeof(reply));
+	assert_string_equal(reply, "OK");
 	/* snapshots (redis/rdbsave.h): the saver is not started here */
 	raw_cmd(fd, "SNAPSHOT STATUS\n", reply, sizeof(reply));
 	assert_non_null(strstr(reply, "OK in_progress=0 done=0 last_ok="));

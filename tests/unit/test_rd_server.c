@@ -265,8 +265,9 @@ static void config_patterns(void **state)
 	assert_string_equal(n[4], "tracking-table-max-keys");
 	assert_string_equal(n[5], "set-max-intset-entries");
 	assert_int_equal(find("?ave", n), 1);
-	/* (dir and dbfilename: redis/rdbsave.h; min-replicas-*: redis/repl_master.h) */
-	assert_int_equal(find("*", n), 27);
+	/* (dir, dbfilename: redis/rdbsave.h; min-replicas-*: redis/repl_master.h; masterauth,
+	 * masteruser: redis/replica.h) */
+	assert_int_equal(find("*", n), 29);
 	assert_int_equal(find("min-replicas-*", n), 2);
 	assert_int_equal(find("min-slaves-to-write", n), 1);
 	/* an alias is found by its exact name only */
