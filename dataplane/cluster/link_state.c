@@ -41,7 +41,10 @@ static uint64_t self_offset(const struct wc_app *app)
 	struct rd_repl_info in;
 
 	rd_replica_info(&in);
-	return in.replica ? in.offset : rd_repl_tails(app, NULL);
+	if (!in.replica)
+		return rd_repl_tails(app, NULL);
+	/* a replica whose link is up has synced: never 0 then (CLUSTER SLOTS lists it) */
+	return in.link == RD_RL_CONNECTED && in.offset == 0 ? 1 : in.offset;
 }
 
 /* This node's own record in the map in force gets its offset too (CLUSTER SLOTS on it). */

@@ -258,10 +258,8 @@ bool rd_replica_cp_command(struct wc_app *app, int argc, char **argv, char *out,
 		snprintf(out, n, "ERR replication needs Redis (--redis-port)\n");
 		return true;
 	}
-	if (app->cfg.cluster) {
-		snprintf(out, n, "ERR REPLICAOF not allowed in cluster mode.\n");
-		return true;
-	}
+	/* (in cluster mode the control plane says what to replicate, from the map: allowed
+	 * here, while the Redis command is refused as in Redis Cluster) */
 	port = strtoul(argv[2], &end, 10);
 	if (*end || port == 0 || port > 65535 || argv[2][0] == '-') {
 		snprintf(out, n, "ERR bad port '%.16s'\n", argv[2]);
