@@ -63,9 +63,9 @@ def node_of_ip(addr):
     return int(addr.split(".")[-1]) - 10
 
 
-def nodes_view(i):
+def nodes_view(i, timeout=5.0):
     """CLUSTER NODES from node i: {id: {"node": n, "role", "master", "slots": [(a, b)]}}."""
-    with Resp(ip(i), timeout=5.0) as c:
+    with Resp(ip(i), timeout=timeout) as c:
         text = c("CLUSTER", "NODES").decode()
     out = {}
     for line in text.strip().splitlines():
@@ -129,12 +129,15 @@ def keys_in_slots(prefix, slot_lo, slot_hi, n):
     return out
 
 
-def replicas_synced(view_node=1, timeout=60.0):
-    """Every master's replica is listed in CLUSTER SLOTS (it has synced something)."""
+def replicas_synced(timeout=60.0):
+    """Every node's CLUSTER SLOTS lists each master's replica (it has synced)."""
     def ok():
-        with Resp(ip(view_node), timeout=5.0) as c:
-            slots = c("CLUSTER", "SLOTS")
-        return slots and all(len(r) >= 4 for r in slots)
+        for i in range(1, NODES + 1):
+            with Resp(ip(i), timeout=5.0) as c:
+                slots = c("CLUSTER", "SLOTS")
+            if not slots or not all(len(r) >= 4 for r in slots):
+                return False
+        return True
     return wait_for(ok, timeout, "every slot range lists a replica in CLUSTER SLOTS")
 
 
@@ -164,13 +167,13 @@ def test_replica_reads_and_redirects(tb):
     r = [n["node"] for n in view.values()
          if n["role"] == "slave" and view[n["master"]]["node"] == m][0]
     with Resp(ip(m)) as c:
-        assert c("SET", key, "v1") == b"OK"
+        assert c("SET", key, "v1") == "OK"
         assert c("WAIT", "1", "5000") == 1
     with Resp(ip(r)) as c:
         moved = c("GET", key)
         assert isinstance(moved, Exception) and str(moved).startswith(
             "MOVED %d %s:6379" % (slot_of(key), ip(m))), moved
-        assert c("READONLY") == b"OK"
+        assert c("READONLY") == "OK"
         assert c("GET", key) == b"v1"
         moved = c("SET", key, "v2")
         assert isinstance(moved, Exception) and str(moved).startswith("MOVED"), moved
@@ -208,9 +211,9 @@ class Writer(threading.Thread):
             k = self.keys[n]
             try:
                 if c is None:
-                    c = Resp(ip(self.master), timeout=1.0)
+                    c = Resp(ip(self.master), timeout=0.5)
                 r = c("SET", k, "val-" + k)
-                if r != b"OK":
+                if r != "OK":
                     raise ConnectionError(str(r))
                 self.ok_times.append(time.monotonic())
                 w = c("WAIT", "1", "300")
@@ -230,7 +233,7 @@ class Writer(threading.Thread):
                         if i == self.master:
                             continue
                         try:
-                            m = master_of_slot(nodes_view(i), self.lo)
+                            m = master_of_slot(nodes_view(i, timeout=0.3), self.lo)
                             if m:
                                 self.master = m
                                 break
@@ -280,9 +283,11 @@ def one_kill(tb, rnd):
                                              n["role"] == "slave"] else None)(nodes_view(
                                                  new_master)), 20, "node %d a replica" % victim)
 
+    probe = keys_in_slots("probe%d" % rnd, lo, hi, 1)[0]
+
     def synced():
         with Resp(ip(new_master), timeout=5.0) as c:
-            return c("SET", "sync-probe:{%s}" % w.tag, "1") == b"OK" and c("WAIT", "1", "500") == 1
+            return c("SET", probe, "1") == "OK" and c("WAIT", "1", "500") == 1
     wait_for(synced, 60, "node %d synced from node %d" % (victim, new_master), step=0.5)
     return {"victim": victim, "new_master": new_master, "unavailable_s": first - t_kill,
             "waited": len(w.waited), "lost": lost, "unwaited": len(w.unwaited),
