@@ -11,6 +11,7 @@ static const char *const names[CP_ALERT_COUNT] = {
 	[CP_ALERT_MEMORY] = "memory",
 	[CP_ALERT_EVICTIONS] = "evictions",
 	[CP_ALERT_P99] = "latency_p99",
+	[CP_ALERT_REPLICATION] = "replication",
 };
 
 void cp_alert_rules_default(struct cp_alert_rules *r)
@@ -22,6 +23,7 @@ void cp_alert_rules_default(struct cp_alert_rules *r)
 	r->evict_growth = 1.5;
 	r->p99_max_us = 1000.0;
 	r->min_samples = 100;
+	r->repl_lag_max_s = 10.0;
 }
 
 void cp_alerts_init(struct cp_alert *a)
@@ -93,5 +95,28 @@ unsigned cp_alerts_eval(struct cp_alert *a, const struct cp_alert_rules *r,
 			 (unsigned long)in->samples, (unsigned long)r->min_samples);
 	n += changed[CP_ALERT_P99] = set(&a[CP_ALERT_P99], fire, in->p99_us, r->p99_max_us,
 					 now_ms, msg);
+	/* replication: a replica lagging, or this replica's link to its master down */
+	if (in->is_replica && !in->link_up) {
+		fire = (double)in->link_down_s > r->repl_lag_max_s;
+		snprintf(msg, sizeof(msg), "the link to the master has been down %lu s (alert over "
+			 "%.0f s)", (unsigned long)in->link_down_s, r->repl_lag_max_s);
+		n += changed[CP_ALERT_REPLICATION] = set(&a[CP_ALERT_REPLICATION], fire,
+							 (double)in->link_down_s,
+							 r->repl_lag_max_s, now_ms, msg);
+	} else {
+		fire = in->replicas > 0 && (double)in->repl_max_lag_s > r->repl_lag_max_s;
+		if (in->is_replica)
+			snprintf(msg, sizeof(msg), "following the master's stream");
+		else if (in->replicas)
+			snprintf(msg, sizeof(msg), "%lu replica(s), the furthest behind last "
+				 "acknowledged %lu s ago (alert over %.0f s)",
+				 (unsigned long)in->replicas, (unsigned long)in->repl_max_lag_s,
+				 r->repl_lag_max_s);
+		else
+			snprintf(msg, sizeof(msg), "no replicas");
+		n += changed[CP_ALERT_REPLICATION] = set(&a[CP_ALERT_REPLICATION], fire,
+							 (double)in->repl_max_lag_s,
+							 r->repl_lag_max_s, now_ms, msg);
+	}
 	return n;
 }

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 enum cp_alert_id { CP_ALERT_HIT_RATE, CP_ALERT_MEMORY, CP_ALERT_EVICTIONS, CP_ALERT_P99,
-		   CP_ALERT_COUNT };
+		   CP_ALERT_REPLICATION, CP_ALERT_COUNT };
 
 struct cp_alert_rules {
 	double hit_rate_min;	/* 0.80 */
@@ -30,6 +30,7 @@ struct cp_alert_rules {
 	double evict_growth;	/* 1.5 */
 	double p99_max_us;	/* 1000 */
 	uint64_t min_samples;	/* 100 */
+	double repl_lag_max_s;	/* 10: a replica this far behind, or a link down this long */
 };
 
 void cp_alert_rules_default(struct cp_alert_rules *r);
@@ -43,6 +44,11 @@ struct cp_alert_input {
 	bool have_prev;			/* a full window before exists */
 	double p99_us;
 	uint64_t samples;		/* latency samples in the window */
+	/* replication (the dataplane's repl_* / replica_* gauges) */
+	uint64_t replicas;		/* this master's replicas */
+	uint64_t repl_max_lag_s;	/* the longest since a replica's last acknowledgement */
+	bool is_replica, link_up;	/* this node replicates a master; its link is up */
+	uint64_t link_down_s;		/* how long its link has been down */
 };
 
 struct cp_alert {

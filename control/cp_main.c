@@ -49,6 +49,9 @@ static void usage(void)
 	       "  --alert-evictions-growth X  rising: X times the window before [1.5]\n"
 	       "  --alert-p99-us N          alert over this p99 service latency [1000]\n"
 	       "  --alert-min-samples N     ... when the window has N operations [100]\n"
+	       "  --alert-replica-lag S     alert when a replica last acknowledged more than S\n"
+	       "                            seconds ago, or this replica's link to its master\n"
+	       "                            has been down that long [10]\n"
 	       "  --etcd URL[,URL...]       join a cluster: register in this etcd, push its map\n"
 	       "                            into the dataplane (http://127.0.0.1:2379)\n"
 	       "  --cluster-name NAME       the cluster's keys are /wirecache/NAME/ [wirecache]\n"
@@ -120,7 +123,7 @@ static int read_token_file(const char *path, char *out, size_t n)
 enum {
 	O_SOCKET = 256, O_LISTEN, O_NODE, O_TOKEN, O_TOKEN_FILE, O_INTERVAL, O_WINDOW, O_HIT,
 	O_MIN_GETS, O_MEM, O_EVICT, O_EVICT_GROWTH, O_P99, O_MIN_SAMPLES, O_ETCD, O_CLUSTER_NAME,
-	O_NODE_TIMEOUT, O_HELP,
+	O_NODE_TIMEOUT, O_REPL_LAG, O_HELP,
 };
 
 int main(int argc, char **argv)
@@ -140,6 +143,7 @@ int main(int argc, char **argv)
 		{ "alert-evictions-growth", required_argument, NULL, O_EVICT_GROWTH },
 		{ "alert-p99-us", required_argument, NULL, O_P99 },
 		{ "alert-min-samples", required_argument, NULL, O_MIN_SAMPLES },
+		{ "alert-replica-lag", required_argument, NULL, O_REPL_LAG },
 		{ "etcd", required_argument, NULL, O_ETCD },
 		{ "cluster-name", required_argument, NULL, O_CLUSTER_NAME },
 		{ "node-timeout", required_argument, NULL, O_NODE_TIMEOUT },
@@ -227,6 +231,10 @@ int main(int argc, char **argv)
 		case O_P99:
 			if (parse_pos(optarg, &rules.p99_max_us) != 0)
 				bad = "--alert-p99-us wants a number >= 0";
+			break;
+		case O_REPL_LAG:
+			if (parse_pos(optarg, &rules.repl_lag_max_s) != 0)
+				bad = "--alert-replica-lag wants seconds >= 0";
 			break;
 		case O_ETCD:
 			copts.etcd = optarg;

@@ -209,6 +209,11 @@ void sampler_add(struct sampler *s, const struct wc_cp_shm *now)
 		.memory_ratio = s->win.memory_ratio, .evict_rate = s->win.evictions_s,
 		.evict_rate_prev = s->win.evictions_s_prev, .have_prev = s->win.have_prev,
 		.p99_us = s->win.p99_us, .samples = s->win.samples,
+		.replicas = cp_total_raw(now, "repl_replicas_connected"),
+		.repl_max_lag_s = cp_total_raw(now, "repl_max_lag_seconds"),
+		.is_replica = cp_total_raw(now, "replica_role") != 0,
+		.link_up = cp_total_raw(now, "replica_link_up") != 0,
+		.link_down_s = cp_total_raw(now, "replica_link_down_seconds"),
 	};
 	if (cp_alerts_eval(s->alerts, &s->rules, &in, now->published_unix_ms, changed))
 		log_changes(s, changed);

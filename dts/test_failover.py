@@ -18,8 +18,10 @@ the layout, replicas serving reads, and failover through etcd.
   nothing WAIT-acknowledged lost.
 Every wait is bounded.
 """
+import shutil
 import socket
 import statistics
+import subprocess
 import threading
 import time
 
@@ -28,6 +30,7 @@ import pytest
 from lib import cp
 from lib import testbed as tbmod
 from lib.resp import Resp
+from lib.testbed import in_root_ns
 
 pytestmark = pytest.mark.testbed("cluster-replicas")
 
@@ -189,6 +192,43 @@ def test_replica_reads_and_redirects(tb):
         assert b"v1" in got, got
     finally:
         s.close()
+
+
+def test_replication_reporting(tb):
+    """INFO/ROLE on both sides, the control plane's gauges, the alert and the dashboard."""
+    replicas_synced()
+    with Resp(ip(1)) as c:
+        info = c("INFO", "replication").decode()
+        role = c("ROLE")
+    assert "role:master" in info and "connected_slaves:1" in info, info
+    assert "slave0:ip=%s,port=6379,state=online" % ip(4) in info, info
+    assert role[0] == b"master" and role[2][0][0] == ip(4).encode(), role
+    with Resp(ip(4)) as c:
+        info = c("INFO", "replication").decode()
+        role = c("ROLE")
+    assert "role:slave" in info and "master_host:%s" % ip(1) in info, info
+    assert "master_link_status:up" in info, info
+    assert role[0] == b"slave" and role[1] == ip(1).encode() and role[3] == b"connected", role
+    m = cp.Http(cp.cp_port(1)).json("/api/stats")["stats"]
+    r = cp.Http(cp.cp_port(4)).json("/api/stats")["stats"]
+    assert m["repl_replicas_connected"] == 1 and m["replica_role"] == 0, m
+    assert m["repl_max_lag_seconds"] <= 2, m
+    assert r["replica_role"] == 1 and r["replica_link_up"] == 1, r
+    for i in (1, 4):
+        alerts = {a["name"]: a for a in cp.Http(cp.cp_port(i)).json("/api/alerts")["alerts"]}
+        assert alerts["replication"]["state"] != "firing", alerts["replication"]
+    _, metrics = cp.Http(cp.cp_port(4)).text("/metrics")
+    assert "replica_link_up" in metrics and "wirecache_lease_renewals_total" in metrics
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium:
+        with in_root_ns():
+            out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                                  "--disable-dev-shm-usage", "--no-first-run",
+                                  "--user-data-dir=/tmp/wc-dts-chromium-fo",
+                                  "--virtual-time-budget=4000", "--dump-dom",
+                                  "http://127.0.0.1:%d/" % cp.cp_port(1)],
+                                 capture_output=True, timeout=60).stdout.decode(errors="replace")
+        assert "master of 1 replica(s)" in out, out[-3000:]
 
 
 class Writer(threading.Thread):

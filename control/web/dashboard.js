@@ -195,6 +195,7 @@ function showStats(s) {
     c.partitions.map(p => "#" + p).join(" ")])
       tr.insertCell().textContent = v;
   }
+  showReplication(s.stats || {});
   ensureCoreChart(s.lcores.length);
   if (r && r.time_ms > state.lastT) {
     state.lastT = r.time_ms;
@@ -207,6 +208,27 @@ function showStats(s) {
       cores: s.lcores.map(c => c.ops_per_s),
     });
     redraw();
+  }
+}
+
+// The replication line: this node as a replica (its link to the master), or as a
+// master (its replicas and how long since the furthest behind acknowledged).
+function showReplication(st) {
+  const el = $("repl-summary");
+  if (st.replica_role) {
+    el.dataset.role = "replica";
+    el.textContent = "replica: link to the master " + (st.replica_link_up ? "up" : "DOWN" +
+      (st.replica_link_down_seconds ? " for " + st.replica_link_down_seconds + " s" : "")) +
+      ", master last heard " + (st.replica_master_last_io_seconds ?? 0) + " s ago, " +
+      fmt(st.replica_stream_commands ?? 0) + " commands applied, " +
+      (st.replica_full_syncs ?? 0) + " full sync(s)";
+  } else {
+    el.dataset.role = "master";
+    const n = st.repl_replicas_connected ?? 0;
+    el.textContent = n === 0 ? "master, no replicas" : "master of " + n + " replica(s): " +
+      "furthest behind acknowledged " + (st.repl_max_lag_seconds ?? 0) + " s ago, " +
+      fmtBytes(st.repl_output_bytes ?? 0, false) + " streamed, " +
+      (st.repl_syncs_full ?? 0) + " full sync(s)";
   }
 }
 
@@ -265,8 +287,10 @@ async function pollCluster() {
       tb.innerHTML = "";
       for (const n of c.nodes || []) {
         const tr = tb.insertRow();
+        const role = n.role === "replica" ? "replica of " + (n.master || "").slice(0, 8)
+          : "master";
         for (const v of [n.id.slice(0, 8) + (n.myself ? " (this)" : ""), n.ip + ":" + n.port,
-          n.slot_count, n.alive ? "yes" : "NO"])
+          role, n.slot_count, n.alive ? "yes" : "NO"])
           tr.insertCell().textContent = v;
       }
     }

@@ -21,10 +21,11 @@
 #include "redis/repl_master.h"
 #include "redis/repl_rdb.h"
 
+#include "redis/repl_health.h"
 #include "redis/replica.h"
 
 enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP, SRC_RD, SRC_LINK, SRC_MIG, SRC_SAVE, SRC_REPL,
-	   SRC_REPL_RDB, SRC_REPLICA };
+	   SRC_REPL_RDB, SRC_REPLICA, SRC_REPL_HEALTH };
 
 struct counter {
 	char name[WC_CP_NAME_LEN];
@@ -43,6 +44,7 @@ struct counter {
 #define REPL(f, n, k) { n, SRC_REPL, k, offsetof(struct rd_repl_stats, f) }
 #define REPL_RDB(f, n) { n, SRC_REPL_RDB, WC_CP_COUNTER, offsetof(struct rd_repl_rdb_counters, f) }
 #define REPLICA(f, n, k) { n, SRC_REPLICA, k, offsetof(struct rd_repl_counters, f) }
+#define HEALTH(f, n) { n, SRC_REPL_HEALTH, WC_CP_GAUGE, offsetof(struct rd_repl_health, f) }
 
 static const struct counter fixed[] = {
 	ST(get_hits, "get_hits"), ST(get_misses, "get_misses"),
@@ -148,6 +150,10 @@ static const struct counter fixed[] = {
 	REPLICA(stream_errors, "replica_stream_errors", WC_CP_COUNTER),
 	REPLICA(stream_skipped, "replica_stream_skipped", WC_CP_COUNTER),
 	REPLICA(last_sync_ms, "replica_last_sync_ms", WC_CP_GAUGE),
+	/* replication's health (redis/repl_health.h): the replica-lag alert's input */
+	HEALTH(max_lag_s, "repl_max_lag_seconds"), HEALTH(is_replica, "replica_role"),
+	HEALTH(link_up, "replica_link_up"), HEALTH(link_down_s, "replica_link_down_seconds"),
+	HEALTH(master_last_io_s, "replica_master_last_io_seconds"),
 };
 
 static struct counter all[WC_CP_MAX_COUNTERS];
@@ -233,6 +239,9 @@ void wc_cp_counters_read(const struct wc_lcore *lc, uint64_t *v, unsigned n)
 			break;
 		case SRC_REPLICA:
 			v[i] = lc->id == 0 ? load_at(rd_replica_counters(), all[i].off) : 0;
+			break;
+		case SRC_REPL_HEALTH:
+			v[i] = lc->id == 0 ? load_at(rd_repl_health_counters(lc->app), all[i].off) : 0;
 			break;
 		default:
 			v[i] = lc->tcp ? load_at(&lc->tcp->st, all[i].off) : 0;

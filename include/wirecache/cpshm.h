@@ -43,10 +43,10 @@
 #include "wirecache/slot.h"
 
 #define WC_CP_MAGIC 0x31504357u		/* "WCP1" */
-#define WC_CP_ABI 2u
+#define WC_CP_ABI 3u
 #define WC_CP_MAX_LCORES 64u
 #define WC_CP_MAX_PARTS 256u
-#define WC_CP_MAX_COUNTERS 160u
+#define WC_CP_MAX_COUNTERS 256u
 #define WC_CP_NAME_LEN 40u
 #define WC_CP_PUBLISH_MS 100u
 #define WC_CP_LINE_MAX 256u		/* longest command or reply line */
