@@ -282,10 +282,10 @@ json_t *cp_api_alerts(const struct sampler *s, bool attached)
 						   al->value, "threshold", al->threshold, "message",
 						   al->message));
 	}
-	return json_pack("{s:o,s:{s:f,s:I,s:f,s:f,s:f,s:f,s:I,s:f}}", "alerts", a, "rules",
+	return json_pack("{s:o,s:{s:f,s:I,s:f,s:f,s:f,s:f,s:I,s:f,s:f}}", "alerts", a, "rules",
 			 "hit_rate_min", r->hit_rate_min, "min_gets", (json_int_t)r->min_gets,
 			 "memory_max", r->memory_max, "evictions_min_per_s", r->evict_min,
 			 "evictions_growth", r->evict_growth, "p99_max_us", r->p99_max_us,
 			 "min_samples", (json_int_t)r->min_samples, "window_s",
-			 (double)s->window);
+			 (double)s->window, "replica_lag_max_s", r->repl_lag_max_s);
 }

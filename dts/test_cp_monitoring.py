@@ -223,7 +223,7 @@ def test_ctl_commands(api, mc):
     assert rc == 0 and "hit_rate" in out and "latency_p99" in out
     rc, out, _ = cp.ctl("--node", "1", "--json", "alerts")
     assert {a["name"] for a in json.loads(out)["alerts"]} == {"hit_rate", "memory", "evictions",
-                                                              "latency_p99"}
+                                                              "latency_p99", "replication"}
     flushes = api.json("/api/stats")["stats"]["cmd_flush"]
     rc, out, err = cp.ctl("--node", "1", "flush")
     assert rc == 0 and out.strip() == "flushed", err

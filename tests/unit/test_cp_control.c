@@ -144,6 +144,29 @@ static void alert_rules(void **state)
 	cp_alerts_eval(a, &r, &in, 15000, ch);
 	assert_true(a[CP_ALERT_P99].firing);
 	assert_string_equal(a[CP_ALERT_P99].name, "latency_p99");
+	/* replication: a master's replica 11 s behind fires, 2 s resolves */
+	assert_string_equal(a[CP_ALERT_REPLICATION].name, "replication");
+	assert_false(a[CP_ALERT_REPLICATION].firing);
+	in.replicas = 1;
+	in.repl_max_lag_s = 11;
+	cp_alerts_eval(a, &r, &in, 16000, ch);
+	assert_true(a[CP_ALERT_REPLICATION].firing);
+	assert_true(ch[CP_ALERT_REPLICATION]);
+	in.repl_max_lag_s = 2;
+	cp_alerts_eval(a, &r, &in, 17000, ch);
+	assert_false(a[CP_ALERT_REPLICATION].firing);
+	/* a replica whose link has been down 30 s fires; up again resolves */
+	in.replicas = 0;
+	in.is_replica = true;
+	in.link_up = false;
+	in.link_down_s = 30;
+	cp_alerts_eval(a, &r, &in, 18000, ch);
+	assert_true(a[CP_ALERT_REPLICATION].firing);
+	assert_non_null(strstr(a[CP_ALERT_REPLICATION].message, "down 30 s"));
+	in.link_up = true;
+	in.link_down_s = 0;
+	cp_alerts_eval(a, &r, &in, 19000, ch);
+	assert_false(a[CP_ALERT_REPLICATION].firing);
 }
 
 /* ---- synthetic snapshots ---- */
