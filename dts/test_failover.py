@@ -18,6 +18,8 @@ the layout, replicas serving reads, and failover through etcd.
   nothing WAIT-acknowledged lost.
 Every wait is bounded.
 """
+import json
+import os
 import shutil
 import socket
 import statistics
@@ -58,8 +60,22 @@ def slot_of(key):
     return crc16(k) % 16384
 
 
+PASSWORD = "password"    # the seed's: requirepass on every node, masterauth on replicas
+
+
 def ip(i):
     return tbmod.node_ip(i)
+
+
+def conn(i, timeout=10.0):
+    """An authenticated RESP connection to node i."""
+    c = Resp(ip(i), timeout=timeout)
+    try:
+        assert c("AUTH", PASSWORD) == "OK"
+    except Exception:
+        c.close()
+        raise
+    return c
 
 
 def node_of_ip(addr):
@@ -68,7 +84,7 @@ def node_of_ip(addr):
 
 def nodes_view(i, timeout=5.0):
     """CLUSTER NODES from node i: {id: {"node": n, "role", "master", "slots": [(a, b)]}}."""
-    with Resp(ip(i), timeout=timeout) as c:
+    with conn(i, timeout=timeout) as c:
         text = c("CLUSTER", "NODES").decode()
     out = {}
     for line in text.strip().splitlines():
@@ -136,7 +152,7 @@ def replicas_synced(timeout=60.0):
     """Every node's CLUSTER SLOTS lists each master's replica (it has synced)."""
     def ok():
         for i in range(1, NODES + 1):
-            with Resp(ip(i), timeout=5.0) as c:
+            with conn(i, timeout=5.0) as c:
                 slots = c("CLUSTER", "SLOTS")
             if not slots or not all(len(r) >= 4 for r in slots):
                 return False
@@ -154,7 +170,7 @@ def test_layout(tb):
             assert view[n["master"]]["node"] == n["node"] - 3, (nid, n)
     # each replica lists under its master in CLUSTER SLOTS once it synced
     replicas_synced()
-    with Resp(ip(2), timeout=5.0) as c:
+    with conn(2, timeout=5.0) as c:
         for r in c("CLUSTER", "SLOTS"):
             m, rep = node_of_ip(r[2][0].decode()), node_of_ip(r[3][0].decode())
             assert rep == m + 3, r
@@ -169,10 +185,10 @@ def test_replica_reads_and_redirects(tb):
     m = master_of_slot(view, slot_of(key))
     r = [n["node"] for n in view.values()
          if n["role"] == "slave" and view[n["master"]]["node"] == m][0]
-    with Resp(ip(m)) as c:
+    with conn(m) as c:
         assert c("SET", key, "v1") == "OK"
         assert c("WAIT", "1", "5000") == 1
-    with Resp(ip(r)) as c:
+    with conn(r) as c:
         moved = c("GET", key)
         assert isinstance(moved, Exception) and str(moved).startswith(
             "MOVED %d %s:6379" % (slot_of(key), ip(m))), moved
@@ -194,16 +210,50 @@ def test_replica_reads_and_redirects(tb):
         s.close()
 
 
+def keyspace_hits(i):
+    with conn(i) as c:
+        info = c("INFO", "stats").decode()
+    return int(info.split("keyspace_hits:")[1].split()[0])
+
+
+def test_seed_ioredis_scale_reads_from_replicas(tb):
+    """The seed's ioredis Cluster code (password, scaleReads 'slave'): sets go to the
+    masters, gets to the replicas, whose keyspace_hits show they served them."""
+    replicas_synced()
+    view = nodes_view(1)
+    masters = [n["node"] for n in view.values() if n["role"] == "master"]
+    replicas = [n["node"] for n in view.values() if n["role"] == "slave"]
+    before = {i: keyspace_hits(i) for i in masters + replicas}
+    users = 600
+    r = subprocess.run(["node", os.path.join(tbmod.ROOT, "dts", "node", "scale_reads.js"),
+                        json.dumps({"nodes": [{"host": ip(i), "port": 6379} for i in (1, 2, 3)],
+                                    "password": PASSWORD, "users": users, "limitMs": 60000})],
+                       capture_output=True, timeout=90,
+                       cwd=os.path.join(tbmod.ROOT, "dts", "node"))
+    out = r.stdout.decode(errors="replace")
+    assert r.returncode == 0, out[-2000:] + r.stderr.decode(errors="replace")[-2000:]
+    res = json.loads(out.strip().splitlines()[-1])
+    print("seed ioredis scaleReads: %r" % res)
+    assert res["set"] == users and res["later"] == users, res
+    after = {i: keyspace_hits(i) for i in masters + replicas}
+    served_by_replicas = sum(after[i] - before[i] for i in replicas)
+    served_by_masters = sum(after[i] - before[i] for i in masters)
+    print("gets served: replicas %d, masters %d" % (served_by_replicas, served_by_masters))
+    assert served_by_replicas >= users + res["first"], (before, after)
+    assert all(after[i] > before[i] for i in replicas), (before, after)
+    assert served_by_masters < users // 10, (before, after)
+
+
 def test_replication_reporting(tb):
     """INFO/ROLE on both sides, the control plane's gauges, the alert and the dashboard."""
     replicas_synced()
-    with Resp(ip(1)) as c:
+    with conn(1) as c:
         info = c("INFO", "replication").decode()
         role = c("ROLE")
     assert "role:master" in info and "connected_slaves:1" in info, info
     assert "slave0:ip=%s,port=6379,state=online" % ip(4) in info, info
     assert role[0] == b"master" and role[2][0][0] == ip(4).encode(), role
-    with Resp(ip(4)) as c:
+    with conn(4) as c:
         info = c("INFO", "replication").decode()
         role = c("ROLE")
     assert "role:slave" in info and "master_host:%s" % ip(1) in info, info
@@ -251,7 +301,7 @@ class Writer(threading.Thread):
             k = self.keys[n]
             try:
                 if c is None:
-                    c = Resp(ip(self.master), timeout=0.5)
+                    c = conn(self.master, timeout=0.5)
                 r = c("SET", k, "val-" + k)
                 if r != "OK":
                     raise ConnectionError(str(r))
@@ -285,7 +335,7 @@ class Writer(threading.Thread):
 
 def read_all(node, keys):
     missing = []
-    with Resp(ip(node), timeout=10.0) as c:
+    with conn(node, timeout=10.0) as c:
         c("READONLY")
         for i in range(0, len(keys), 200):
             chunk = keys[i:i + 200]
@@ -326,7 +376,7 @@ def one_kill(tb, rnd):
     probe = keys_in_slots("probe%d" % rnd, lo, hi, 1)[0]
 
     def synced():
-        with Resp(ip(new_master), timeout=5.0) as c:
+        with conn(new_master, timeout=5.0) as c:
             return c("SET", probe, "1") == "OK" and c("WAIT", "1", "500") == 1
     wait_for(synced, 60, "node %d synced from node %d" % (victim, new_master), step=0.5)
     return {"victim": victim, "new_master": new_master, "unavailable_s": first - t_kill,

@@ -171,8 +171,11 @@ CONFIGS = {
                               args=TRUSTED + ("--max-value", "1m")),
     # six nodes: three masters, each with one replica (--replicas 1), through etcd
     # (test_failover.py: replicas, failover, fencing)
-    "cluster-replicas": Config("cluster-replicas", nodes=6, args=TRUSTED + ("--max-value", "1m"),
-                               up_opts=("--replicas", "1")),
+    # with the seed's password on every node (replicas AUTH to their masters with it;
+    # memcached is then served to the clients' subnet only)
+    "cluster-replicas": Config("cluster-replicas", nodes=6, args=TRUSTED + (
+        "--max-value", "1m", "--requirepass", "password", "--masterauth", "password",
+        "--mc-allow", NET + ".0/24"), up_opts=("--replicas", "1")),
 }
 ORDER = list(CONFIGS)
 
