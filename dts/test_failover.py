@@ -196,18 +196,35 @@ def test_replica_reads_and_redirects(tb):
         assert c("GET", key) == b"v1"
         moved = c("SET", key, "v2")
         assert isinstance(moved, Exception) and str(moved).startswith("MOVED"), moved
-    # memcached through the replica: forwarded to the master
-    s = socket.create_connection((ip(r), 11211), timeout=5.0)
-    try:
-        s.sendall(b"get %s\r\n" % key.encode())
-        got = b""
-        while not got.endswith(b"END\r\n"):
-            d = s.recv(4096)
-            assert d, got
-            got += d
-        assert b"v1" in got, got
-    finally:
-        s.close()
+    # memcached through the replica: a read served from its copy (--mc-read-replicas),
+    # a write forwarded to the master
+    def mc(line):
+        s = socket.create_connection((ip(r), 11211), timeout=5.0)
+        try:
+            s.sendall(line)
+            got = b""
+            while not (got.endswith(b"END\r\n") or got.endswith(b"STORED\r\n") or
+                       b"ERROR" in got):
+                d = s.recv(4096)
+                assert d, got
+                got += d
+            return got
+        finally:
+            s.close()
+
+    def stat(name):
+        got = mc(b"stats\r\n")
+        for line in got.decode().splitlines():
+            if line.startswith("STAT %s " % name):
+                return int(line.split()[2])
+        raise AssertionError("no stat %s" % name)
+    fwd, hits = stat("mc_forwarded"), stat("get_hits")
+    assert b"v1" in mc(b"get %s\r\n" % key.encode())
+    assert stat("mc_forwarded") == fwd and stat("get_hits") == hits + 1
+    assert mc(b"set %s 0 0 2\r\nv3\r\n" % key.encode()) == b"STORED\r\n"
+    assert stat("mc_forwarded") == fwd + 1
+    with conn(m) as c:
+        assert c("GET", key) == b"v3"
 
 
 def keyspace_hits(i):

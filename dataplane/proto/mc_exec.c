@@ -1190,15 +1190,17 @@ enum mc_exec_result mc_exec_resume(struct mc_session *s, struct mc_inq *in, stru
 
 	if (__builtin_expect(s->forwarded, 0) && !s->fwd_split)
 		return MC_EXEC_DONE;	/* its owner node answered (mc_session_forwarded) */
-	if (s->step == 0 && s->cursor == 0 && refused_read_only(s, env)) {
-		line(out, "SERVER_ERROR read only replica");
-		return MC_EXEC_DONE;
-	}
 	if (env->forward && s->step == 0 && s->cursor == 0) {
 		enum mc_exec_result r = try_forward(s, in, env);
 
 		if (r != MC_EXEC_DONE)
 			return r;
+	}
+	/* (after forwarding: a cluster replica sends a write of its master's key there) */
+	if (s->step == 0 && s->cursor == 0 && refused_read_only(s, env)) {
+		if (!quiet(s))
+			line(out, "SERVER_ERROR read only replica");
+		return MC_EXEC_DONE;
 	}
 	switch (q->cmd) {
 	case MC_GET:

@@ -172,10 +172,11 @@ CONFIGS = {
     # six nodes: three masters, each with one replica (--replicas 1), through etcd
     # (test_failover.py: replicas, failover, fencing)
     # with the seed's password on every node (replicas AUTH to their masters with it;
-    # memcached is then served to the clients' subnet only)
+    # memcached is then served to the clients' subnet only); replicas serve memcached
+    # reads of their masters' keys themselves (--mc-read-replicas)
     "cluster-replicas": Config("cluster-replicas", nodes=6, args=TRUSTED + (
         "--max-value", "1m", "--requirepass", "password", "--masterauth", "password",
-        "--mc-allow", NET + ".0/24"), up_opts=("--replicas", "1")),
+        "--mc-allow", NET + ".0/24", "--mc-read-replicas"), up_opts=("--replicas", "1")),
 }
 ORDER = list(CONFIGS)
 
