@@ -38,7 +38,7 @@ struct rd_text;
 
 #define RD_REPL_TIMEOUT_MS 60000	/* repl-timeout: every handshake step, transfer, silence */
 #define RD_REPL_ACK_MS 1000		/* REPLCONF ACK period */
-#define RD_REPL_CONNECT_MS 2000		/* no SYN-ACK this long: again from another local port */
+#define RD_REPL_CONNECT_MS 1000		/* no SYN-ACK this long: again from another local port */
 #define RD_REPL_BACKOFF_MIN_MS 1000
 #define RD_REPL_BACKOFF_MAX_MS 8000
 #define RD_REPL_LPORT_BASE 20480	/* the link's local ports (below MIGRATE's) */

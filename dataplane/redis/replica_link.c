@@ -67,7 +67,7 @@ struct rd_rlink {
 	int memfd;
 	uint8_t *map;
 	uint64_t map_cap;
-	uint64_t sync_t0;
+	uint64_t sync_t0, load_t0;
 	char new_replid[41];
 	uint64_t new_offset;
 	pthread_t loader;
@@ -527,6 +527,7 @@ static void start_load(struct wc_lcore *lc, struct rd_rlink *L)
 		return;
 	}
 	snprintf(L->path, sizeof(L->path), "/proc/self/fd/%d", L->memfd);
+	L->load_t0 = now_of(lc);
 	L->load_state = 0;
 	L->st = L_LOAD;
 	set_link(RD_RL_LOADING);
@@ -637,9 +638,12 @@ static void load_poll(struct wc_lcore *lc, struct rd_rlink *L)
 	rd_repl_count(&rd_repl.ct.full_syncs, 1);
 	rd_repl_count(&rd_repl.ct.loaded_keys, L->res.loaded);
 	__atomic_store_n(&rd_repl.ct.last_sync_ms, now_of(lc) - L->sync_t0, __ATOMIC_RELAXED);
-	fprintf(stderr, "wirecache-dp: replica: full sync: %llu keys, %llu bytes in %llu ms\n",
+	fprintf(stderr, "wirecache-dp: replica: full sync: %llu keys, %llu bytes in %llu ms "
+		"(transfer %llu ms, load %llu ms)\n",
 		(unsigned long long)L->res.loaded, (unsigned long long)L->rdb_len,
-		(unsigned long long)(now_of(lc) - L->sync_t0));
+		(unsigned long long)(now_of(lc) - L->sync_t0),
+		(unsigned long long)(L->load_t0 - L->sync_t0),
+		(unsigned long long)(now_of(lc) - L->load_t0));
 	if (!L->c) {
 		L->st = L_RDB;
 		link_close(lc, NULL);	/* the master went meanwhile: back-off, then PSYNC */
