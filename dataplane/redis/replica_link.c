@@ -990,8 +990,18 @@ void rd_replica_lc_fini(struct wc_lcore *lc)
 
 	if (!L)
 		return;
-	if (L->st == L_LOAD)
+	if (L->st == L_LOAD) {
+		if (!__atomic_load_n(&L->load_state, __ATOMIC_ACQUIRE)) {
+			/*
+			 * Its batches wait for owners that no longer run: the
+			 * process is going, the loader with it (it keeps L)
+			 */
+			pthread_detach(L->loader);
+			lc->repl = NULL;
+			return;
+		}
 		pthread_join(L->loader, NULL);
+	}
 	free_rdb(L);
 	rte_free(L->sess);
 	rte_free(L);
