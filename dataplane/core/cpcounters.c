@@ -20,7 +20,7 @@
 #include "redis/rdbsave.h"
 #include "redis/replica.h"
 
-enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP, SRC_RD, SRC_LINK, SRC_MIG, SRC_SAVE, SRC_REPL };
+enum src { SRC_ST, SRC_NS, SRC_SESS, SRC_TCP, SRC_RD, SRC_LINK, SRC_MIG, SRC_SAVE, SRC_REPLICA };
 
 struct counter {
 	char name[WC_CP_NAME_LEN];
@@ -36,7 +36,7 @@ struct counter {
 #define LINK(f, n, k) { n, SRC_LINK, k, offsetof(struct wc_link_stats, f) }
 #define MIG(f, n) { n, SRC_MIG, WC_CP_COUNTER, offsetof(struct wc_mig_stats, f) }
 #define SAVE(f, n) { n, SRC_SAVE, WC_CP_COUNTER, offsetof(struct rd_save_counters, f) }
-#define REPL(f, n, k) { n, SRC_REPL, k, offsetof(struct rd_repl_counters, f) }
+#define REPLICA(f, n, k) { n, SRC_REPLICA, k, offsetof(struct rd_replica_counts, f) }
 
 static const struct counter fixed[] = {
 	ST(get_hits, "get_hits"), ST(get_misses, "get_misses"),
@@ -119,17 +119,17 @@ static const struct counter fixed[] = {
 	SAVE(saves, "rdb_saves"), SAVE(failed, "rdb_save_failures"), SAVE(keys, "rdb_saved_keys"),
 	SAVE(bytes, "rdb_saved_bytes"), SAVE(ms, "rdb_save_ms"),
 	/* this node as a replica (redis/replica.h): node-wide, reported by worker 0 */
-	REPL(connects, "replica_connects", WC_CP_COUNTER),
-	REPL(full_syncs, "replica_full_syncs", WC_CP_COUNTER),
-	REPL(partial_syncs, "replica_partial_syncs", WC_CP_COUNTER),
-	REPL(sync_failures, "replica_sync_failures", WC_CP_COUNTER),
-	REPL(link_drops, "replica_link_drops", WC_CP_COUNTER),
-	REPL(rdb_bytes, "replica_rdb_bytes", WC_CP_COUNTER),
-	REPL(stream_bytes, "replica_stream_bytes", WC_CP_COUNTER),
-	REPL(stream_commands, "replica_stream_commands", WC_CP_COUNTER),
-	REPL(stream_errors, "replica_stream_errors", WC_CP_COUNTER),
-	REPL(stream_skipped, "replica_stream_skipped", WC_CP_COUNTER),
-	REPL(last_sync_ms, "replica_last_sync_ms", WC_CP_GAUGE),
+	REPLICA(connects, "replica_connects", WC_CP_COUNTER),
+	REPLICA(full_syncs, "replica_full_syncs", WC_CP_COUNTER),
+	REPLICA(partial_syncs, "replica_partial_syncs", WC_CP_COUNTER),
+	REPLICA(sync_failures, "replica_sync_failures", WC_CP_COUNTER),
+	REPLICA(link_drops, "replica_link_drops", WC_CP_COUNTER),
+	REPLICA(rdb_bytes, "replica_rdb_bytes", WC_CP_COUNTER),
+	REPLICA(stream_bytes, "replica_stream_bytes", WC_CP_COUNTER),
+	REPLICA(stream_commands, "replica_stream_commands", WC_CP_COUNTER),
+	REPLICA(stream_errors, "replica_stream_errors", WC_CP_COUNTER),
+	REPLICA(stream_skipped, "replica_stream_skipped", WC_CP_COUNTER),
+	REPLICA(last_sync_ms, "replica_last_sync_ms", WC_CP_GAUGE),
 };
 
 static struct counter all[WC_CP_MAX_COUNTERS];
@@ -207,7 +207,7 @@ void wc_cp_counters_read(const struct wc_lcore *lc, uint64_t *v, unsigned n)
 		case SRC_SAVE:
 			v[i] = lc->id == 0 ? load_at(rd_save_counters(), all[i].off) : 0;
 			break;
-		case SRC_REPL:
+		case SRC_REPLICA:
 			v[i] = lc->id == 0 ? load_at(rd_replica_counters(), all[i].off) : 0;
 			break;
 		default:

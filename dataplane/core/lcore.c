@@ -304,7 +304,7 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	work += wc_tcp_poll(lc);
 	work += wc_link_poll(lc);
 	work += wc_mig_poll(lc);
-	if (lc->repl)
+	if (lc->replica)
 		work += rd_replica_poll(lc);
 	rd_push_output(lc);	/* frames without a request, written this loop (redis/push.h) */
 	wc_net_flush(lc);

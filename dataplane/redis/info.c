@@ -283,16 +283,14 @@ static void stats(struct rd_text *t, const struct rd_info *in)
 
 static void replication(struct rd_text *t, const struct rd_info *in)
 {
-	bool replica = in->repl.replica;
-
-	kv_s(t, "role", replica ? "slave" : "master");
-	if (replica)
-		rd_replica_info_render(t, &in->repl);	/* master_host ... (replica.c) */
+	/* a replica: role:slave and its master_* fields (redis/replica.c) */
+	if (!rd_replica_info_render(t, &in->replica))
+		kv_s(t, "role", "master");
 	kv_u(t, "connected_slaves", 0);
 	kv_s(t, "master_failover_state", "no-failover");
-	kv_s(t, "master_replid", replica && in->repl.replid[0] ? in->repl.replid : in->replid);
+	kv_s(t, "master_replid", in->replid);
 	kv_s(t, "master_replid2", "0000000000000000000000000000000000000000");
-	kv_u(t, "master_repl_offset", replica ? in->repl.offset : 0);
+	kv_u(t, "master_repl_offset", 0);
 	kv_i(t, "second_repl_offset", -1);
 	kv_u(t, "repl_backlog_active", 0);
 	kv_u(t, "repl_backlog_size", 0);
@@ -515,7 +513,7 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 		in->mig_bytes = ms.bytes;
 		in->mig_errors = ms.errors;
 	}
-	rd_replica_info(&in->repl);	/* (replica.c) */
+	rd_replica_info(&in->replica);	/* (replica.c) */
 	if (getrusage(RUSAGE_SELF, &self) == 0) {
 		in->cpu_sys = tv_us(self.ru_stime);
 		in->cpu_user = tv_us(self.ru_utime);

@@ -77,7 +77,7 @@ struct rd_info {
 	/* cluster mode: PUBLISH over the node links (cluster/link.h), sent, received, dropped */
 	uint64_t bus_pub_sent, bus_pub_received, bus_pub_dropped;
 	uint64_t mig_calls, mig_keys, mig_bytes, mig_errors;	/* MIGRATE (migrate_conn.h) */
-	struct rd_repl_info repl;	/* this node as a replica (redis/replica.h) */
+	struct rd_replica_status replica;	/* this node as a replica (redis/replica.h) */
 	/* cpu: microseconds */
 	int64_t cpu_sys, cpu_user, cpu_sys_children, cpu_user_children;
 	/* keyspace */

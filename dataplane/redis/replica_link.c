@@ -54,7 +54,7 @@ struct rd_rlink {
 	uint16_t lport_next;
 	uint64_t deadline, retry_at, backoff, last_ack, connect_deadline;
 	uint64_t scanned;
-	char line[RD_REPL_LINE_MAX + 1];
+	char line[RD_REPLICA_LINE_MAX + 1];
 	/* what this replica has: the master's replid and the offset applied */
 	bool have_sync;
 	char replid[41];
@@ -62,7 +62,7 @@ struct rd_rlink {
 	uint64_t psync_offset;
 	/* the RDB */
 	bool eof_mode;
-	uint8_t mark[RD_REPL_EOF_MARK];
+	uint8_t mark[RD_REPLICA_EOF_MARK];
 	uint64_t rdb_len, rdb_got;
 	int memfd;
 	uint8_t *map;
@@ -94,11 +94,11 @@ static uint64_t now_of(const struct wc_lcore *lc)
 
 static void set_link(uint8_t link)
 {
-	uint8_t old = __atomic_load_n(&rd_repl.link, __ATOMIC_RELAXED);
+	uint8_t old = __atomic_load_n(&rd_replica_state.link, __ATOMIC_RELAXED);
 
 	if (old == RD_RL_CONNECTED && link != RD_RL_CONNECTED)
-		__atomic_store_n(&rd_repl.down_since_ms, rd_repl_now_ms(), __ATOMIC_RELAXED);
-	__atomic_store_n(&rd_repl.link, link, __ATOMIC_RELAXED);
+		__atomic_store_n(&rd_replica_state.down_since_ms, rd_replica_now_ms(), __ATOMIC_RELAXED);
+	__atomic_store_n(&rd_replica_state.link, link, __ATOMIC_RELAXED);
 }
 
 static bool sink_more(struct mc_out *o)
@@ -157,7 +157,7 @@ static void hs_send(struct wc_lcore *lc, struct rd_rlink *L);
 /* Established: the handshake's first command. */
 static void link_open(struct wc_lcore *lc, struct wc_tcb *c)
 {
-	struct rd_rlink *L = lc->repl;
+	struct rd_rlink *L = lc->replica;
 
 	if (!L || L->c != c || L->st != L_CONNECTING)
 		return;
@@ -170,7 +170,7 @@ static void link_open(struct wc_lcore *lc, struct wc_tcb *c)
 
 static void link_close(struct wc_lcore *lc, struct wc_tcb *c)
 {
-	struct rd_rlink *L = lc->repl;
+	struct rd_rlink *L = lc->replica;
 
 	if (!L)
 		return;
@@ -181,12 +181,12 @@ static void link_close(struct wc_lcore *lc, struct wc_tcb *c)
 	L->c = NULL;
 	if (L->st >= L_RESOLVING && L->st != L_LOAD) {
 		if (L->st != L_STREAM)
-			rd_repl_count(&rd_repl.ct.sync_failures, 1);
-		rd_repl_count(&rd_repl.ct.link_drops, 1);
+			rd_replica_add(&rd_replica_state.ct.sync_failures, 1);
+		rd_replica_add(&rd_replica_state.ct.link_drops, 1);
 		free_rdb(L);
 		L->st = L_WAIT;
 		L->retry_at = now_of(lc) + L->backoff;
-		L->backoff = L->backoff * 2 > RD_REPL_BACKOFF_MAX_MS ? RD_REPL_BACKOFF_MAX_MS
+		L->backoff = L->backoff * 2 > RD_REPLICA_BACKOFF_MAX_MS ? RD_REPLICA_BACKOFF_MAX_MS
 								     : L->backoff * 2;
 		set_link(RD_RL_CONNECT);
 	}
@@ -194,14 +194,14 @@ static void link_close(struct wc_lcore *lc, struct wc_tcb *c)
 
 static uint32_t link_pending(const struct wc_tcb *c)
 {
-	struct rd_rlink *L = c->lc ? c->lc->repl : NULL;
+	struct rd_rlink *L = c->lc ? c->lc->replica : NULL;
 
 	return L && L->sess_live && L->sess_c == c ? L->sess->pending : 0;
 }
 
 static void link_forget(struct wc_tcb *c)
 {
-	struct rd_rlink *L = c->lc ? c->lc->repl : NULL;
+	struct rd_rlink *L = c->lc ? c->lc->replica : NULL;
 
 	if (L && L->sess_live && L->sess_c == c)
 		L->sess->pending = 0;
@@ -241,8 +241,8 @@ static bool connect_now(struct wc_lcore *lc, struct rd_rlink *L)
 	const struct wc_port *pt = &lc->app->ports[port < 0 ? 0 : port];
 
 	L->c = NULL;
-	for (unsigned i = 0; i < RD_REPL_LPORT_SPAN && !L->c; i++) {
-		uint16_t lport = (uint16_t)(RD_REPL_LPORT_BASE + L->lport_next++ % RD_REPL_LPORT_SPAN);
+	for (unsigned i = 0; i < RD_REPLICA_LPORT_SPAN && !L->c; i++) {
+		uint16_t lport = (uint16_t)(RD_REPLICA_LPORT_BASE + L->lport_next++ % RD_REPLICA_LPORT_SPAN);
 
 		/* the master's segments must come back to this lcore's queue (RSS) */
 		if (wc_port_queue_of(pt, pt->ip, lport, L->ip, L->port) != lc->queue)
@@ -258,12 +258,12 @@ static void begin_connect(struct wc_lcore *lc, struct rd_rlink *L)
 	struct rte_ether_addr mac;
 	int port = wc_app_port_for(lc->app, L->ip);
 
-	pthread_mutex_lock(&rd_repl.mu);
-	snprintf(L->user, sizeof(L->user), "%s", rd_repl.user);
-	snprintf(L->pass, sizeof(L->pass), "%s", rd_repl.pass);
-	pthread_mutex_unlock(&rd_repl.mu);
-	rd_repl_count(&rd_repl.ct.connects, 1);
-	L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
+	pthread_mutex_lock(&rd_replica_state.mu);
+	snprintf(L->user, sizeof(L->user), "%s", rd_replica_state.user);
+	snprintf(L->pass, sizeof(L->pass), "%s", rd_replica_state.pass);
+	pthread_mutex_unlock(&rd_replica_state.mu);
+	rd_replica_add(&rd_replica_state.ct.connects, 1);
+	L->deadline = now_of(lc) + RD_REPLICA_TIMEOUT_MS;
 	set_link(RD_RL_CONNECTING);
 	if (wc_lcore_neigh(lc, L->ip, &mac)) {
 		if (!connect_now(lc, L)) {
@@ -273,7 +273,7 @@ static void begin_connect(struct wc_lcore *lc, struct rd_rlink *L)
 			return;
 		}
 		L->st = L_CONNECTING;
-		L->connect_deadline = now_of(lc) + RD_REPL_CONNECT_MS;
+		L->connect_deadline = now_of(lc) + RD_REPLICA_CONNECT_MS;
 		return;
 	}
 	wc_arp_probe(lc, port < 0 ? 0 : (unsigned)port, L->ip);
@@ -286,7 +286,7 @@ static void send_cmd(struct wc_lcore *lc, struct rd_rlink *L, unsigned argc,
 		     const char *const *argv)
 {
 	char buf[1400];
-	size_t n = rd_repl_format(buf, sizeof(buf), argc, argv);
+	size_t n = rd_replica_format(buf, sizeof(buf), argc, argv);
 
 	if (!n || !L->c)
 		return;
@@ -298,7 +298,7 @@ static void hs_send(struct wc_lcore *lc, struct rd_rlink *L)
 {
 	char a[24], b[24];
 
-	L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
+	L->deadline = now_of(lc) + RD_REPLICA_TIMEOUT_MS;
 	switch (L->hs) {
 	case HS_PING:
 		send_cmd(lc, L, 1, (const char *[]){ "PING" });
@@ -318,10 +318,10 @@ static void hs_send(struct wc_lcore *lc, struct rd_rlink *L)
 						     "capa", "wc" });
 		return;
 	case HS_OFFS: {
-		/* REPLCONF wc-offsets n o_0 ... o_{n-1} (at most RD_REPL_MARKS partitions) */
-		char buf[RD_REPL_MARKS * 32 + 64], num[RD_REPL_MARKS + 2][22];
-		const char *argv[RD_REPL_MARKS + 3];
-		unsigned n = rd_repl.nmarks, k = 0;
+		/* REPLCONF wc-offsets n o_0 ... o_{n-1} (at most RD_REPLICA_MARKS partitions) */
+		char buf[RD_REPLICA_MARKS * 32 + 64], num[RD_REPLICA_MARKS + 2][22];
+		const char *argv[RD_REPLICA_MARKS + 3];
+		unsigned n = rd_replica_state.nmarks, k = 0;
 		size_t len;
 
 		argv[k++] = "REPLCONF";
@@ -330,10 +330,10 @@ static void hs_send(struct wc_lcore *lc, struct rd_rlink *L)
 		argv[k++] = num[0];
 		for (unsigned i = 0; i < n; i++) {
 			snprintf(num[i + 1], sizeof(num[i + 1]), "%llu",
-				 (unsigned long long)rd_repl.marks[i]);
+				 (unsigned long long)rd_replica_state.marks[i]);
 			argv[k++] = num[i + 1];
 		}
-		len = rd_repl_format(buf, sizeof(buf), k, argv);
+		len = rd_replica_format(buf, sizeof(buf), k, argv);
 		if (len && L->c) {
 			mc_out_put(&L->c->out, buf, len);
 			wc_tcp_flush(lc, L->c);
@@ -359,7 +359,7 @@ static void hs_next(struct wc_lcore *lc, struct rd_rlink *L)
 		L->hs++;
 		if (L->hs == HS_AUTH && !L->pass[0])
 			continue;
-		if (L->hs == HS_OFFS && !(L->have_sync && rd_repl.marks_valid && rd_repl.nmarks))
+		if (L->hs == HS_OFFS && !(L->have_sync && rd_replica_state.marks_valid && rd_replica_state.nmarks))
 			continue;
 		break;
 	}
@@ -384,12 +384,12 @@ static int take_line(struct rd_rlink *L, struct wc_tcb *c, size_t *n)
 		q = memchr(p, '\n', contig);
 		if (!q) {
 			L->scanned += contig;
-			if (L->scanned > RD_REPL_LINE_MAX)
+			if (L->scanned > RD_REPLICA_LINE_MAX)
 				return -1;
 			continue;
 		}
 		nl = L->scanned + (uint64_t)(q - p);
-		if (nl > RD_REPL_LINE_MAX)
+		if (nl > RD_REPLICA_LINE_MAX)
 			return -1;
 		mc_inq_copy(in, 0, L->line, nl);
 		in->consume(in, nl + 1);
@@ -409,28 +409,28 @@ static void psync_reply(struct wc_lcore *lc, struct rd_rlink *L, size_t n)
 	char id[41];
 	uint64_t off = 0;
 
-	switch (rd_repl_parse_psync(L->line, n, id, &off)) {
+	switch (rd_replica_parse_psync(L->line, n, id, &off)) {
 	case RD_PSYNC_FULL:
 		memcpy(L->new_replid, id, sizeof(id));
 		L->new_offset = off;
 		L->st = L_BULK;
-		L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
-		__atomic_store_n(&rd_repl.sync_total, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&rd_repl.sync_read, 0, __ATOMIC_RELAXED);
+		L->deadline = now_of(lc) + RD_REPLICA_TIMEOUT_MS;
+		__atomic_store_n(&rd_replica_state.sync_total, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&rd_replica_state.sync_read, 0, __ATOMIC_RELAXED);
 		L->sync_t0 = now_of(lc);
 		/* the partitions' marks come again after this sync's RDB */
-		rd_repl.marks_valid = false;
-		rd_repl.nmarks = 0;
+		rd_replica_state.marks_valid = false;
+		rd_replica_state.nmarks = 0;
 		set_link(RD_RL_TRANSFER);
 		return;
 	case RD_PSYNC_CONTINUE:
 		if (id[0]) {
 			memcpy(L->replid, id, sizeof(id));
-			pthread_mutex_lock(&rd_repl.mu);
-			memcpy(rd_repl.replid, id, sizeof(id));
-			pthread_mutex_unlock(&rd_repl.mu);
+			pthread_mutex_lock(&rd_replica_state.mu);
+			memcpy(rd_replica_state.replid, id, sizeof(id));
+			pthread_mutex_unlock(&rd_replica_state.mu);
 		}
-		rd_repl_count(&rd_repl.ct.partial_syncs, 1);
+		rd_replica_add(&rd_replica_state.ct.partial_syncs, 1);
 		start_stream(lc, L);
 		return;
 	case RD_PSYNC_TRYLATER:
@@ -449,13 +449,13 @@ static void hs_reply(struct wc_lcore *lc, struct rd_rlink *L, size_t n)
 		return;	/* a keep-alive newline */
 	switch (L->hs) {
 	case HS_PING:
-		if (!rd_repl_reply_ok(L->line, n, true)) {
+		if (!rd_replica_reply_ok(L->line, n, true)) {
 			drop(lc, L, "PING refused");
 			return;
 		}
 		break;
 	case HS_AUTH:
-		if (!rd_repl_reply_ok(L->line, n, false)) {
+		if (!rd_replica_reply_ok(L->line, n, false)) {
 			drop(lc, L, "AUTH refused (masterauth / masteruser)");
 			return;
 		}
@@ -542,7 +542,7 @@ static void bulk_line(struct wc_lcore *lc, struct rd_rlink *L, size_t n)
 {
 	if (n == 0)
 		return;	/* keep-alive while the master makes its RDB */
-	if (rd_repl_parse_bulk(L->line, n, &L->rdb_len, &L->eof_mode, L->mark) != 0) {
+	if (rd_replica_parse_bulk(L->line, n, &L->rdb_len, &L->eof_mode, L->mark) != 0) {
 		drop(lc, L, "no RDB bulk header");
 		return;
 	}
@@ -552,7 +552,7 @@ static void bulk_line(struct wc_lcore *lc, struct rd_rlink *L, size_t n)
 		drop(lc, L, "no memory for the RDB");
 		return;
 	}
-	__atomic_store_n(&rd_repl.sync_total, L->eof_mode ? 0 : L->rdb_len, __ATOMIC_RELAXED);
+	__atomic_store_n(&rd_replica_state.sync_total, L->eof_mode ? 0 : L->rdb_len, __ATOMIC_RELAXED);
 	L->st = L_RDB;
 	if (!L->eof_mode && L->rdb_len == 0)
 		drop(lc, L, "an empty RDB");
@@ -575,7 +575,7 @@ static void rdb_bytes(struct wc_lcore *lc, struct rd_rlink *L, struct wc_tcb *c)
 			in->consume(in, take);
 			L->rdb_got += take;
 		} else {
-			uint64_t from = L->rdb_got > RD_REPL_EOF_MARK ? L->rdb_got - RD_REPL_EOF_MARK : 0;
+			uint64_t from = L->rdb_got > RD_REPLICA_EOF_MARK ? L->rdb_got - RD_REPLICA_EOF_MARK : 0;
 			uint8_t *hit;
 
 			if (!rdb_grow(L, L->rdb_got + take)) {
@@ -584,25 +584,25 @@ static void rdb_bytes(struct wc_lcore *lc, struct rd_rlink *L, struct wc_tcb *c)
 			}
 			memcpy(L->map + L->rdb_got, p, take);
 			hit = memmem(L->map + from, L->rdb_got + take - from, L->mark,
-				     RD_REPL_EOF_MARK);
+				     RD_REPLICA_EOF_MARK);
 			if (hit) {
 				uint64_t end = (uint64_t)(hit - L->map);
 
 				/* only the RDB and its marker: what follows is the stream */
-				in->consume(in, end + RD_REPL_EOF_MARK - L->rdb_got);
-				rd_repl_count(&rd_repl.ct.rdb_bytes,
-					      end + RD_REPL_EOF_MARK - L->rdb_got);
+				in->consume(in, end + RD_REPLICA_EOF_MARK - L->rdb_got);
+				rd_replica_add(&rd_replica_state.ct.rdb_bytes,
+					      end + RD_REPLICA_EOF_MARK - L->rdb_got);
 				L->rdb_len = end;
 				L->rdb_got = end;
-				__atomic_store_n(&rd_repl.sync_read, end, __ATOMIC_RELAXED);
+				__atomic_store_n(&rd_replica_state.sync_read, end, __ATOMIC_RELAXED);
 				start_load(lc, L);
 				return;
 			}
 			in->consume(in, take);
 			L->rdb_got += take;
 		}
-		rd_repl_count(&rd_repl.ct.rdb_bytes, take);
-		__atomic_store_n(&rd_repl.sync_read, L->rdb_got, __ATOMIC_RELAXED);
+		rd_replica_add(&rd_replica_state.ct.rdb_bytes, take);
+		__atomic_store_n(&rd_replica_state.sync_read, L->rdb_got, __ATOMIC_RELAXED);
 		if (!L->eof_mode && L->rdb_got == L->rdb_len) {
 			start_load(lc, L);
 			return;
@@ -632,12 +632,12 @@ static void load_poll(struct wc_lcore *lc, struct rd_rlink *L)
 	L->have_sync = true;
 	memcpy(L->replid, L->new_replid, sizeof(L->replid));
 	L->offset = L->new_offset;
-	pthread_mutex_lock(&rd_repl.mu);
-	memcpy(rd_repl.replid, L->replid, sizeof(L->replid));
-	pthread_mutex_unlock(&rd_repl.mu);
-	rd_repl_count(&rd_repl.ct.full_syncs, 1);
-	rd_repl_count(&rd_repl.ct.loaded_keys, L->res.loaded);
-	__atomic_store_n(&rd_repl.ct.last_sync_ms, now_of(lc) - L->sync_t0, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&rd_replica_state.mu);
+	memcpy(rd_replica_state.replid, L->replid, sizeof(L->replid));
+	pthread_mutex_unlock(&rd_replica_state.mu);
+	rd_replica_add(&rd_replica_state.ct.full_syncs, 1);
+	rd_replica_add(&rd_replica_state.ct.loaded_keys, L->res.loaded);
+	__atomic_store_n(&rd_replica_state.ct.last_sync_ms, now_of(lc) - L->sync_t0, __ATOMIC_RELAXED);
 	fprintf(stderr, "wirecache-dp: replica: full sync: %llu keys, %llu bytes in %llu ms "
 		"(transfer %llu ms, load %llu ms)\n",
 		(unsigned long long)L->res.loaded, (unsigned long long)L->rdb_len,
@@ -661,7 +661,7 @@ static void send_ack(struct wc_lcore *lc, struct rd_rlink *L)
 	snprintf(off, sizeof(off), "%llu", (unsigned long long)(L->base + L->applied));
 	send_cmd(lc, L, 3, (const char *[]){ "REPLCONF", "ACK", off });
 	L->last_ack = now_of(lc);
-	rd_repl.ack_due = false;
+	rd_replica_state.ack_due = false;
 }
 
 static void start_stream(struct wc_lcore *lc, struct rd_rlink *L)
@@ -689,13 +689,13 @@ static void start_stream(struct wc_lcore *lc, struct rd_rlink *L)
 				 .arg = L };
 	L->consumed = L->applied = 0;
 	L->base = L->offset;
-	rd_repl.db = 0;
-	rd_repl.ack_due = false;
+	rd_replica_state.db = 0;
+	rd_replica_state.ack_due = false;
 	L->st = L_STREAM;
-	L->backoff = RD_REPL_BACKOFF_MIN_MS;
-	L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
-	__atomic_store_n(&rd_repl.offset, L->base, __ATOMIC_RELAXED);
-	__atomic_store_n(&rd_repl.read_offset, L->base, __ATOMIC_RELAXED);
+	L->backoff = RD_REPLICA_BACKOFF_MIN_MS;
+	L->deadline = now_of(lc) + RD_REPLICA_TIMEOUT_MS;
+	__atomic_store_n(&rd_replica_state.offset, L->base, __ATOMIC_RELAXED);
+	__atomic_store_n(&rd_replica_state.read_offset, L->base, __ATOMIC_RELAXED);
 	set_link(RD_RL_CONNECTED);
 	send_ack(lc, L);	/* (a diskless master puts the replica online at its first ACK) */
 }
@@ -714,14 +714,14 @@ static bool stream_run(struct wc_lcore *lc, struct rd_rlink *L)
 		return true;
 	r = rd_session_run(s, &L->in, &L->sink, &lc->env);
 	if (s->st == RD_S_PARSE && s->parser.st == 0 && L->applied != L->consumed) {
-		rd_repl_count(&rd_repl.ct.stream_bytes, L->consumed - L->applied);
+		rd_replica_add(&rd_replica_state.ct.stream_bytes, L->consumed - L->applied);
 		L->applied = L->consumed;
 		L->offset = L->base + L->applied;
-		__atomic_store_n(&rd_repl.offset, L->offset, __ATOMIC_RELAXED);
+		__atomic_store_n(&rd_replica_state.offset, L->offset, __ATOMIC_RELAXED);
 	}
-	__atomic_store_n(&rd_repl.read_offset, L->base + L->consumed + c->inq.len,
+	__atomic_store_n(&rd_replica_state.read_offset, L->base + L->consumed + c->inq.len,
 			 __ATOMIC_RELAXED);
-	if (rd_repl.ack_due)
+	if (rd_replica_state.ack_due)
 		send_ack(lc, L);
 	if (r == MC_RUN_CLOSE) {
 		drop(lc, L, "a broken command stream");
@@ -740,7 +740,7 @@ static bool stream_run(struct wc_lcore *lc, struct rd_rlink *L)
 
 void rd_replica_complete(struct wc_lcore *lc, struct wc_mbox_req *req)
 {
-	struct rd_rlink *L = lc->repl;
+	struct rd_rlink *L = lc->replica;
 	struct rd_session *s = req->cookie;
 	struct wc_tcb *c = L->sess_c;
 
@@ -766,21 +766,21 @@ void rd_replica_complete(struct wc_lcore *lc, struct wc_mbox_req *req)
 
 static void link_run(struct wc_lcore *lc, struct wc_tcb *c)
 {
-	struct rd_rlink *L = lc->repl;
+	struct rd_rlink *L = lc->replica;
 	size_t n;
 	int r;
 
 	if (!L || L->c != c || c->state == TCP_FREE || c->zombie)
 		return;
 	if (c->inq.len)
-		__atomic_store_n(&rd_repl.last_io_ms, rd_repl_now_ms(), __ATOMIC_RELAXED);
+		__atomic_store_n(&rd_replica_state.last_io_ms, rd_replica_now_ms(), __ATOMIC_RELAXED);
 	while (L->c == c && (L->st == L_HS || L->st == L_BULK) &&
 	       (r = take_line(L, c, &n)) != 0) {
 		if (r < 0) {
 			drop(lc, L, "a reply line too long");
 			return;
 		}
-		L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
+		L->deadline = now_of(lc) + RD_REPLICA_TIMEOUT_MS;
 		if (L->st == L_HS)
 			hs_reply(lc, L, n);
 		else
@@ -790,14 +790,14 @@ static void link_run(struct wc_lcore *lc, struct wc_tcb *c)
 		return;
 	if (L->st == L_RDB) {
 		if (c->inq.len)
-			L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
+			L->deadline = now_of(lc) + RD_REPLICA_TIMEOUT_MS;
 		rdb_bytes(lc, L, c);
 	}
 	if (L->c != c)
 		return;
 	if (L->st == L_STREAM) {
 		if (c->inq.len)
-			L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
+			L->deadline = now_of(lc) + RD_REPLICA_TIMEOUT_MS;
 		if (!stream_run(lc, L))
 			return;
 	}
@@ -849,11 +849,11 @@ static void take_gen(struct wc_lcore *lc, struct rd_rlink *L, uint32_t gen)
 	uint32_t ip;
 	uint16_t port;
 
-	pthread_mutex_lock(&rd_repl.mu);
-	want = rd_repl.want;
-	ip = rd_repl.ip;
-	port = rd_repl.port;
-	pthread_mutex_unlock(&rd_repl.mu);
+	pthread_mutex_lock(&rd_replica_state.mu);
+	want = rd_replica_state.want;
+	ip = rd_replica_state.ip;
+	port = rd_replica_state.port;
+	pthread_mutex_unlock(&rd_replica_state.mu);
 	L->gen = gen;
 	if (L->c) {
 		struct wc_tcb *c = L->c;
@@ -867,7 +867,7 @@ static void take_gen(struct wc_lcore *lc, struct rd_rlink *L, uint32_t gen)
 	L->want = want;
 	L->ip = ip;
 	L->port = port;
-	L->backoff = RD_REPL_BACKOFF_MIN_MS;
+	L->backoff = RD_REPLICA_BACKOFF_MIN_MS;
 	L->retry_at = 0;
 	L->sw_cursor = 0;
 	L->st = L_SWITCH;
@@ -876,14 +876,14 @@ static void take_gen(struct wc_lcore *lc, struct rd_rlink *L, uint32_t gen)
 
 unsigned rd_replica_poll(struct wc_lcore *lc)
 {
-	struct rd_rlink *L = lc->repl;
+	struct rd_rlink *L = lc->replica;
 	uint32_t gen;
 	uint64_t now;
 
 	if (!L || !lc->tcp)
 		return 0;
 	now = now_of(lc);
-	gen = __atomic_load_n(&rd_repl.gen, __ATOMIC_ACQUIRE);
+	gen = __atomic_load_n(&rd_replica_state.gen, __ATOMIC_ACQUIRE);
 	if (gen != L->gen && L->st != L_LOAD) {
 		take_gen(lc, L, gen);
 		return 1;
@@ -921,14 +921,14 @@ unsigned rd_replica_poll(struct wc_lcore *lc)
 			return 1;
 		}
 		L->st = L_CONNECTING;
-		L->connect_deadline = now + RD_REPL_CONNECT_MS;
+		L->connect_deadline = now + RD_REPLICA_CONNECT_MS;
 		return 1;
 	}
 	case L_LOAD:
 		load_poll(lc, L);
 		return 0;
 	case L_STREAM:
-		if (L->c && now - L->last_ack >= RD_REPL_ACK_MS)
+		if (L->c && now - L->last_ack >= RD_REPLICA_ACK_MS)
 			send_ack(lc, L);
 		if (L->c && L->retry && !L->sess->pending) {
 			L->retry = false;
@@ -974,19 +974,19 @@ int rd_replica_lc_init(struct wc_lcore *lc)
 	}
 	L->app = lc->app;
 	L->memfd = -1;
-	L->backoff = RD_REPL_BACKOFF_MIN_MS;
+	L->backoff = RD_REPLICA_BACKOFF_MIN_MS;
 	L->sink = (struct mc_out){ .more = sink_more, .arg = L };
 	rd_session_init(L->sess, 0, 0);
 	L->sess->owner_kind = MC_OWNER_REPL;
 	L->sess->env = &lc->env;
 	L->sess->out = &L->sink;
-	lc->repl = L;
+	lc->replica = L;
 	return 0;
 }
 
 void rd_replica_lc_fini(struct wc_lcore *lc)
 {
-	struct rd_rlink *L = lc->repl;
+	struct rd_rlink *L = lc->replica;
 
 	if (!L)
 		return;
@@ -997,7 +997,7 @@ void rd_replica_lc_fini(struct wc_lcore *lc)
 			 * process is going, the loader with it (it keeps L)
 			 */
 			pthread_detach(L->loader);
-			lc->repl = NULL;
+			lc->replica = NULL;
 			return;
 		}
 		pthread_join(L->loader, NULL);
@@ -1005,5 +1005,5 @@ void rd_replica_lc_fini(struct wc_lcore *lc)
 	free_rdb(L);
 	rte_free(L->sess);
 	rte_free(L);
-	lc->repl = NULL;
+	lc->replica = NULL;
 }
