@@ -60,6 +60,15 @@ static void *loader_main(void *arg)
 
 static void start_load(struct wc_lcore *lc, struct rd_rlink *L)
 {
+	struct rd_rdb_load_result last;
+	bool any;
+
+	/* one loader at a time (they share the mailbox's loader endpoint): a snapshot
+	 * load of the control socket's first, this sync again after the back-off */
+	if (rd_rdb_load_status(&last, &any) || rd_rdb_loading()) {
+		rd_rlink_drop(lc, L, "a snapshot load is running");
+		return;
+	}
 	if (ftruncate(L->memfd, (off_t)L->rdb_len) != 0) {
 		rd_rlink_drop(lc, L, "memfd");
 		return;
