@@ -122,6 +122,12 @@ def info(r):
     return r.info("replication")
 
 
+def sync_log(tb):
+    """The node's own account of its last full sync (transfer and load times)."""
+    lines = [ln for ln in tb.log(1).splitlines() if "replica: full sync:" in ln]
+    return lines[-1].split("replica: ", 1)[1] if lines else "?"
+
+
 def wait_for(what, fn, timeout):
     deadline = time.monotonic() + timeout
     while True:
@@ -318,9 +324,9 @@ def test_sync_under_load_then_follow_then_promote(tb, master, replica):
     m = master.client()
     fill(m, N)
     assert m.dbsize() == N
-    load = Load(master)
+    load = Load(master, ops=300000, secs=3.0)    # (it outlasts the sync)
     load.start()
-    time.sleep(0.3)
+    time.sleep(0.2)
     t0 = time.monotonic()
     assert replica.execute_command("REPLICAOF", CLIENT_IP, master.port) == b"OK"
     base = info(replica)    # (the node's counters so far: it may have replicated before)
@@ -337,14 +343,20 @@ def test_sync_under_load_then_follow_then_promote(tb, master, replica):
     wait_caught_up(m, replica)
     keys = compare(m, replica)
     ri = info(replica)
-    mb = ri["replica_rdb_bytes"] / 1e6
-    print("\nfull sync of %d keys: %.2f s from REPLICAOF to link up (node: %d ms transfer + "
-          "load), RDB %.1f MB, %.1f MB/s; %d keys loaded; live load %d ops meanwhile; "
-          "%d keys compared" % (N, sync_s, ri["replica_last_sync_ms"], mb,
-                                mb / max(sync_s, 1e-3), ri["replica_loaded_keys"], load.done,
-                                keys))
+    mb = (ri["replica_rdb_bytes"] - base["replica_rdb_bytes"]) / 1e6
+    print("\nfull sync of %d keys under a live load: %.2f s from REPLICAOF to link up; the "
+          "node's transfer + load %d ms of a %.1f MB RDB (%.1f MB/s); %d keys loaded; live "
+          "load %d ops meanwhile; %d keys compared" % (
+              N, sync_s, ri["replica_last_sync_ms"], mb,
+              mb / max(ri["replica_last_sync_ms"] / 1000, 1e-3),
+              ri["replica_loaded_keys"] - base["replica_loaded_keys"], load.done, keys))
+    print("node: %s" % sync_log(tb))
     assert ri["replica_full_syncs"] == base["replica_full_syncs"] + 1
-    # the lists: counted and skipped; db 1's writes: skipped
+    # the lists: counted and skipped; db 1's writes: skipped (once more now, surely after the sync)
+    m.lpush("list:late", 1)
+    master.client(db=1).set("db1:late", 1)
+    wait_caught_up(m, replica)
+    ri = info(replica)
     assert ri["replica_stream_errors"] > base["replica_stream_errors"]
     assert ri["replica_stream_skipped"] > base["replica_stream_skipped"]
     assert not replica.exists("db1:%d" % load.done)
@@ -409,12 +421,21 @@ def test_sync_under_load_then_follow_then_promote(tb, master, replica):
 
 def test_master_restart_resyncs(tb, master, replica):
     m = master.client()
-    fill(m, 3000, prefix="old")
+    fill(m, N, prefix="old")
+    t0 = time.monotonic()
     replica.execute_command("REPLICAOF", CLIENT_IP, master.port)
     base = info(replica)
     wait_for("the link", lambda: info(replica).get("master_link_status") == "up", 60)
+    took = time.monotonic() - t0
+    ri = info(replica)
+    mb = (ri["replica_rdb_bytes"] - base["replica_rdb_bytes"]) / 1e6
+    print("\nquiet full sync of %d keys: %.2f s from REPLICAOF to link up; the node's "
+          "transfer + load %d ms of a %.1f MB RDB (%.1f MB/s)" % (
+              N, took, ri["replica_last_sync_ms"], mb,
+              mb / max(ri["replica_last_sync_ms"] / 1000, 1e-3)))
+    print("node: %s" % sync_log(tb))
     wait_caught_up(m, replica)
-    assert replica.dbsize() == 3000
+    assert replica.dbsize() == N
     master.kill()
     wait_for("the link to go down",
              lambda: info(replica).get("master_link_status") == "down", 30)

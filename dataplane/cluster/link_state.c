@@ -38,7 +38,7 @@ static uint64_t get_be64(const uint8_t *p)
 /* This node's replication offset as Redis Cluster shows it (CLUSTER SHARDS, SLOTS). */
 static uint64_t self_offset(const struct wc_app *app)
 {
-	struct rd_repl_info in;
+	struct rd_replica_status in;
 
 	rd_replica_info(&in);
 	if (!in.replica)

@@ -63,7 +63,6 @@ struct rd_push_lc;
 struct rd_pubsub_lc;
 struct rd_trk_lcore;
 struct rd_slotkeys;
-struct rd_repl_lc;
 
 struct wc_lcore {
 	unsigned id;			/* worker index = mailbox endpoint */
@@ -93,7 +92,7 @@ struct wc_lcore {
 	struct wc_tcp_lc *tcp;		/* this lcore's TCP (net/tcp.h) */
 	struct wc_link_lc *link;	/* its node-to-node links (cluster/link.h), or NULL */
 	struct wc_mig_lc *mig;		/* MIGRATE's connections (redis/migrate_conn.h), or NULL */
-	struct rd_rlink *rlink;		/* the link to this replica's master (redis/replica.h), or NULL */
+	struct rd_rlink *replica;		/* the link to this replica's master (redis/replica.h), or NULL */
 	struct wc_stage_pool stage;	/* large values being received (store/stage.h) */
 	struct rd_lcore_stats rdst;	/* the Redis engine's counters (redis/rd.h) */
 	struct rd_keyev_lc keyev;	/* keyspace events (redis/keyev.h) */
@@ -102,7 +101,6 @@ struct wc_lcore {
 	struct rd_pubsub_lc *pubsub;	/* Pub/Sub subscriptions (redis/pubsub.h) */
 	struct rd_trk_lcore *trk;	/* Redis client tracking (redis/tracking.h) */
 	struct rd_slotkeys *slotkeys;	/* keys per slot being moved (redis/slotkeys.h), or NULL */
-	struct rd_repl_lc *repl;	/* replica feeds (redis/repl_master.h), or NULL */
 	/* the last neighbour looked up, for this clock second */
 	uint32_t memo_ip, memo_now, memo_gen;
 	struct rte_ether_addr memo_mac;

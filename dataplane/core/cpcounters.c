@@ -43,7 +43,7 @@ struct counter {
 #define SAVE(f, n) { n, SRC_SAVE, WC_CP_COUNTER, offsetof(struct rd_save_counters, f) }
 #define REPL(f, n, k) { n, SRC_REPL, k, offsetof(struct rd_repl_stats, f) }
 #define REPL_RDB(f, n) { n, SRC_REPL_RDB, WC_CP_COUNTER, offsetof(struct rd_repl_rdb_counters, f) }
-#define REPLICA(f, n, k) { n, SRC_REPLICA, k, offsetof(struct rd_repl_counters, f) }
+#define REPLICA(f, n, k) { n, SRC_REPLICA, k, offsetof(struct rd_replica_counts, f) }
 #define HEALTH(f, n) { n, SRC_REPL_HEALTH, WC_CP_GAUGE, offsetof(struct rd_repl_health, f) }
 
 static const struct counter fixed[] = {

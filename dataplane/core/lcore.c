@@ -312,7 +312,7 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	work += wc_link_poll(lc);
 	work += wc_mig_poll(lc);
 	work += rd_repl_poll(lc);	/* replica feeds (redis/repl_master.h) */
-	if (lc->rlink)
+	if (lc->replica)
 		work += rd_replica_poll(lc);	/* the link to a master (redis/replica.h) */
 	rd_push_output(lc);	/* frames without a request, written this loop (redis/push.h) */
 	wc_net_flush(lc);

@@ -299,9 +299,9 @@ static void replication(struct rd_text *t, const struct rd_info *in)
 	unsigned shown = r->nreplicas < RD_INFO_REPLICAS ? r->nreplicas : RD_INFO_REPLICAS;
 	bool replica = in->replica.replica;
 
-	kv_s(t, "role", replica ? "slave" : "master");
-	if (replica)
-		rd_replica_info_render(t, &in->replica);	/* master_host ... (replica.c) */
+	/* a replica: role:slave and its master_* fields (redis/replica.c) */
+	if (!rd_replica_info_render(t, &in->replica))
+		kv_s(t, "role", "master");
 	kv_u(t, "connected_slaves", r->nreplicas);
 	for (unsigned i = 0; i < shown; i++) {
 		char k[24], v[160];

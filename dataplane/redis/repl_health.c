@@ -11,7 +11,7 @@
 void rd_repl_health_get(const struct wc_app *app, struct rd_repl_health *h)
 {
 	struct rd_repl_view v[64];
-	struct rd_repl_info in;
+	struct rd_replica_status in;
 	unsigned n;
 
 	memset(h, 0, sizeof(*h));

@@ -15,9 +15,9 @@
 #include "redis/replica_impl.h"
 #include "redis/text.h"
 
-struct rd_repl_node rd_repl = { .mu = PTHREAD_MUTEX_INITIALIZER };
+struct rd_replica_node rd_replica_state = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-int64_t rd_repl_now_ms(void)
+int64_t rd_replica_now_ms(void)
 {
 	struct timespec ts;
 
@@ -27,7 +27,7 @@ int64_t rd_repl_now_ms(void)
 
 static void set_read_only(struct wc_app *app, bool on)
 {
-	__atomic_store_n(&rd_repl.read_only, on, __ATOMIC_RELEASE);
+	__atomic_store_n(&rd_replica_state.read_only, on, __ATOMIC_RELEASE);
 	if (app)
 		__atomic_store_n(&app->mcset.read_only, on, __ATOMIC_RELEASE);	/* memcached */
 }
@@ -37,7 +37,7 @@ int rd_replica_of(struct wc_app *app, const char *host, uint16_t port, char *err
 	struct in_addr a;
 	uint32_t ip;
 
-	if (strlen(host) >= sizeof(rd_repl.host) || inet_pton(AF_INET, host, &a) != 1) {
+	if (strlen(host) >= sizeof(rd_replica_state.host) || inet_pton(AF_INET, host, &a) != 1) {
 		snprintf(err, n, "ERR the master must be given as an IPv4 address");
 		return -1;
 	}
@@ -46,61 +46,61 @@ int rd_replica_of(struct wc_app *app, const char *host, uint16_t port, char *err
 		return -1;
 	}
 	ip = ntohl(a.s_addr);
-	pthread_mutex_lock(&rd_repl.mu);
-	if (rd_repl.want && rd_repl.ip == ip && rd_repl.port == port) {
-		pthread_mutex_unlock(&rd_repl.mu);
+	pthread_mutex_lock(&rd_replica_state.mu);
+	if (rd_replica_state.want && rd_replica_state.ip == ip && rd_replica_state.port == port) {
+		pthread_mutex_unlock(&rd_replica_state.mu);
 		return 1;
 	}
-	rd_repl.want = true;
-	rd_repl.ip = ip;
-	rd_repl.port = port;
-	snprintf(rd_repl.host, sizeof(rd_repl.host), "%s", host);
+	rd_replica_state.want = true;
+	rd_replica_state.ip = ip;
+	rd_replica_state.port = port;
+	snprintf(rd_replica_state.host, sizeof(rd_replica_state.host), "%s", host);
 	set_read_only(app, true);
-	__atomic_store_n(&rd_repl.link, RD_RL_CONNECT, __ATOMIC_RELAXED);
-	__atomic_store_n(&rd_repl.down_since_ms, rd_repl_now_ms(), __ATOMIC_RELAXED);
-	__atomic_add_fetch(&rd_repl.gen, 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&rd_repl.mu);
+	__atomic_store_n(&rd_replica_state.link, RD_RL_CONNECT, __ATOMIC_RELAXED);
+	__atomic_store_n(&rd_replica_state.down_since_ms, rd_replica_now_ms(), __ATOMIC_RELAXED);
+	__atomic_add_fetch(&rd_replica_state.gen, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&rd_replica_state.mu);
 	return 0;
 }
 
 void rd_replica_no_one(struct wc_app *app)
 {
-	pthread_mutex_lock(&rd_repl.mu);
-	if (rd_repl.want) {
-		rd_repl.want = false;
-		__atomic_add_fetch(&rd_repl.gen, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&rd_replica_state.mu);
+	if (rd_replica_state.want) {
+		rd_replica_state.want = false;
+		__atomic_add_fetch(&rd_replica_state.gen, 1, __ATOMIC_RELEASE);
 	}
-	__atomic_store_n(&rd_repl.link, RD_RL_NONE, __ATOMIC_RELAXED);
+	__atomic_store_n(&rd_replica_state.link, RD_RL_NONE, __ATOMIC_RELAXED);
 	set_read_only(app, false);
-	pthread_mutex_unlock(&rd_repl.mu);
+	pthread_mutex_unlock(&rd_replica_state.mu);
 }
 
 void rd_replica_set_auth(const char *user, const char *pass)
 {
-	pthread_mutex_lock(&rd_repl.mu);
-	snprintf(rd_repl.user, sizeof(rd_repl.user), "%s", user ? user : "");
-	snprintf(rd_repl.pass, sizeof(rd_repl.pass), "%s", pass ? pass : "");
-	pthread_mutex_unlock(&rd_repl.mu);
+	pthread_mutex_lock(&rd_replica_state.mu);
+	snprintf(rd_replica_state.user, sizeof(rd_replica_state.user), "%s", user ? user : "");
+	snprintf(rd_replica_state.pass, sizeof(rd_replica_state.pass), "%s", pass ? pass : "");
+	pthread_mutex_unlock(&rd_replica_state.mu);
 }
 
 void rd_replica_get_auth(char *user, size_t ucap, char *pass, size_t pcap)
 {
-	pthread_mutex_lock(&rd_repl.mu);
+	pthread_mutex_lock(&rd_replica_state.mu);
 	if (user)
-		snprintf(user, ucap, "%s", rd_repl.user);
+		snprintf(user, ucap, "%s", rd_replica_state.user);
 	if (pass)
-		snprintf(pass, pcap, "%s", rd_repl.pass);
-	pthread_mutex_unlock(&rd_repl.mu);
+		snprintf(pass, pcap, "%s", rd_replica_state.pass);
+	pthread_mutex_unlock(&rd_replica_state.mu);
 }
 
 bool rd_replica_read_only(void)
 {
-	return __atomic_load_n(&rd_repl.read_only, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&rd_replica_state.read_only, __ATOMIC_ACQUIRE);
 }
 
-const struct rd_repl_counters *rd_replica_counters(void)
+const struct rd_replica_counts *rd_replica_counters(void)
 {
-	return &rd_repl.ct;
+	return &rd_replica_state.ct;
 }
 
 static int64_t secs_since(int64_t ms, int64_t now)
@@ -108,31 +108,31 @@ static int64_t secs_since(int64_t ms, int64_t now)
 	return ms && now > ms ? (now - ms) / 1000 : 0;
 }
 
-void rd_replica_info(struct rd_repl_info *out)
+void rd_replica_info(struct rd_replica_status *out)
 {
-	int64_t now = rd_repl_now_ms(), io;
+	int64_t now = rd_replica_now_ms(), io;
 
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&rd_repl.mu);
-	out->replica = rd_repl.want;
-	snprintf(out->host, sizeof(out->host), "%s", rd_repl.host);
-	out->port = rd_repl.port;
-	memcpy(out->replid, rd_repl.replid, sizeof(out->replid));
-	pthread_mutex_unlock(&rd_repl.mu);
-	out->link = __atomic_load_n(&rd_repl.link, __ATOMIC_RELAXED);
-	io = __atomic_load_n(&rd_repl.last_io_ms, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&rd_replica_state.mu);
+	out->replica = rd_replica_state.want;
+	snprintf(out->host, sizeof(out->host), "%s", rd_replica_state.host);
+	out->port = rd_replica_state.port;
+	memcpy(out->replid, rd_replica_state.replid, sizeof(out->replid));
+	pthread_mutex_unlock(&rd_replica_state.mu);
+	out->link = __atomic_load_n(&rd_replica_state.link, __ATOMIC_RELAXED);
+	io = __atomic_load_n(&rd_replica_state.last_io_ms, __ATOMIC_RELAXED);
 	out->last_io_s = io ? secs_since(io, now) : -1;
 	out->down_since_s = out->link == RD_RL_CONNECTED
 				    ? 0
-				    : secs_since(__atomic_load_n(&rd_repl.down_since_ms,
+				    : secs_since(__atomic_load_n(&rd_replica_state.down_since_ms,
 								 __ATOMIC_RELAXED), now);
-	out->offset = __atomic_load_n(&rd_repl.offset, __ATOMIC_RELAXED);
-	out->read_offset = __atomic_load_n(&rd_repl.read_offset, __ATOMIC_RELAXED);
-	out->sync_total = __atomic_load_n(&rd_repl.sync_total, __ATOMIC_RELAXED);
-	out->sync_read = __atomic_load_n(&rd_repl.sync_read, __ATOMIC_RELAXED);
+	out->offset = __atomic_load_n(&rd_replica_state.offset, __ATOMIC_RELAXED);
+	out->read_offset = __atomic_load_n(&rd_replica_state.read_offset, __ATOMIC_RELAXED);
+	out->sync_total = __atomic_load_n(&rd_replica_state.sync_total, __ATOMIC_RELAXED);
+	out->sync_read = __atomic_load_n(&rd_replica_state.sync_read, __ATOMIC_RELAXED);
 	/* (each counter is one lcore's, stored whole: a copy field by field is enough) */
 	{
-		const uint64_t *src = (const uint64_t *)(const void *)&rd_repl.ct;
+		const uint64_t *src = (const uint64_t *)(const void *)&rd_replica_state.ct;
 		uint64_t *dst = (uint64_t *)(void *)&out->ct;
 
 		for (size_t i = 0; i < sizeof(out->ct) / sizeof(uint64_t); i++)
@@ -140,7 +140,7 @@ void rd_replica_info(struct rd_repl_info *out)
 	}
 }
 
-const char *rd_repl_link_name(uint8_t link)
+const char *rd_replica_link_name(uint8_t link)
 {
 	switch (link) {
 	case RD_RL_NONE:
@@ -160,10 +160,13 @@ const char *rd_repl_link_name(uint8_t link)
 	return "unknown";
 }
 
-void rd_replica_info_render(struct rd_text *t, const struct rd_repl_info *in)
+bool rd_replica_info_render(struct rd_text *t, const struct rd_replica_status *in)
 {
 	bool syncing = in->link == RD_RL_TRANSFER || in->link == RD_RL_LOADING;
 
+	if (!in->replica)
+		return false;
+	rd_text_printf(t, "role:slave\r\n");
 	rd_text_printf(t, "master_host:%s\r\nmaster_port:%u\r\n", in->host, in->port);
 	rd_text_printf(t, "master_link_status:%s\r\n",
 		       in->link == RD_RL_CONNECTED ? "up" : "down");
@@ -206,12 +209,13 @@ void rd_replica_info_render(struct rd_text *t, const struct rd_repl_info *in)
 		       (unsigned long long)in->ct.stream_commands,
 		       (unsigned long long)in->ct.stream_errors,
 		       (unsigned long long)in->ct.stream_skipped);
+	return true;
 }
 
 /* REPLSTATE's one line. */
 static void replstate(char *out, size_t n)
 {
-	struct rd_repl_info in;
+	struct rd_replica_status in;
 
 	rd_replica_info(&in);
 	if (!in.replica) {
@@ -225,7 +229,7 @@ static void replstate(char *out, size_t n)
 		 in.link == RD_RL_CONNECTED ? "up"
 		 : in.link == RD_RL_TRANSFER || in.link == RD_RL_LOADING ? "sync"
 		 : in.link == RD_RL_CONNECT ? "down" : "connect",
-		 rd_repl_link_name(in.link), (unsigned long long)in.offset, (long long)in.last_io_s,
+		 rd_replica_link_name(in.link), (unsigned long long)in.offset, (long long)in.last_io_s,
 		 (unsigned long long)in.ct.full_syncs, (unsigned long long)in.ct.partial_syncs);
 }
 

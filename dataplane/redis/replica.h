@@ -36,19 +36,19 @@ struct rd_session;
 struct rd_cmd;
 struct rd_text;
 
-#define RD_REPL_TIMEOUT_MS 60000	/* repl-timeout: every handshake step, transfer, silence */
-#define RD_REPL_ACK_MS 1000		/* REPLCONF ACK period */
-#define RD_REPL_CONNECT_MS 2000		/* no SYN-ACK this long: again from another local port */
-#define RD_REPL_BACKOFF_MIN_MS 1000
-#define RD_REPL_BACKOFF_MAX_MS 8000
-#define RD_REPL_LPORT_BASE 20480	/* the link's local ports (below MIGRATE's) */
-#define RD_REPL_LPORT_SPAN 256
-#define RD_REPL_MARKS 256		/* WCREPL.MARK partitions remembered (WC_MAX_PARTS) */
-#define RD_REPL_LINE_MAX 1024		/* a handshake reply line longer than this is garbage */
-#define RD_REPL_EOF_MARK 40		/* Redis's diskless end marker */
+#define RD_REPLICA_TIMEOUT_MS 60000	/* repl-timeout: every handshake step, transfer, silence */
+#define RD_REPLICA_ACK_MS 1000		/* REPLCONF ACK period */
+#define RD_REPLICA_CONNECT_MS 1000		/* no SYN-ACK this long: again from another local port */
+#define RD_REPLICA_BACKOFF_MIN_MS 1000
+#define RD_REPLICA_BACKOFF_MAX_MS 8000
+#define RD_REPLICA_LPORT_BASE 20480	/* the link's local ports (below MIGRATE's) */
+#define RD_REPLICA_LPORT_SPAN 256
+#define RD_REPLICA_MARKS 256		/* WCREPL.MARK partitions remembered (WC_MAX_PARTS) */
+#define RD_REPLICA_LINE_MAX 1024		/* a handshake reply line longer than this is garbage */
+#define RD_REPLICA_EOF_MARK 40		/* Redis's diskless end marker */
 
 /* The link, as ROLE and REPLSTATE name it. */
-enum rd_repl_link {
+enum rd_replica_link {
 	RD_RL_NONE = 0,		/* not a replica */
 	RD_RL_CONNECT,		/* waiting to (re)connect */
 	RD_RL_CONNECTING,	/* ARP, SYN */
@@ -59,7 +59,7 @@ enum rd_repl_link {
 };
 
 /* Node-wide counters (/metrics: replica_*). */
-struct rd_repl_counters {
+struct rd_replica_counts {
 	uint64_t connects;		/* connections to the master begun */
 	uint64_t full_syncs;		/* RDBs loaded */
 	uint64_t partial_syncs;		/* +CONTINUE */
@@ -75,18 +75,18 @@ struct rd_repl_counters {
 };
 
 /* What INFO replication, ROLE and REPLSTATE show. */
-struct rd_repl_info {
+struct rd_replica_status {
 	bool replica;
 	char host[64];
 	uint16_t port;
-	uint8_t link;			/* enum rd_repl_link */
+	uint8_t link;			/* enum rd_replica_link */
 	int64_t last_io_s;		/* seconds since the master was last heard (-1: never) */
 	int64_t down_since_s;		/* seconds the link has been down (0 while up) */
 	uint64_t offset;		/* slave_repl_offset: applied */
 	uint64_t read_offset;		/* slave_read_repl_offset: received */
 	uint64_t sync_total, sync_read;	/* the RDB being received */
 	char replid[41];		/* the master's */
-	struct rd_repl_counters ct;
+	struct rd_replica_counts ct;
 };
 
 /* ---- control (any thread) ---- */
@@ -105,11 +105,13 @@ void rd_replica_get_auth(char *user, size_t ucap, char *pass, size_t pcap);
 
 /* The node is a replica (writes refused); lock-free, on the request path. */
 bool rd_replica_read_only(void);
-void rd_replica_info(struct rd_repl_info *out);
-const struct rd_repl_counters *rd_replica_counters(void);
-const char *rd_repl_link_name(uint8_t link);	/* "connect", "sync" ... (ROLE's words) */
-/* INFO replication's replica fields (after role:slave). */
-void rd_replica_info_render(struct rd_text *t, const struct rd_repl_info *in);
+void rd_replica_info(struct rd_replica_status *out);
+const struct rd_replica_counts *rd_replica_counters(void);
+const char *rd_replica_link_name(uint8_t link);	/* "connect", "sync" ... (ROLE's words) */
+/* INFO replication's first lines for a replica (role:slave, master_host ...); false: a master. */
+bool rd_replica_info_render(struct rd_text *t, const struct rd_replica_status *in);
+/* ROLE's reply for a replica (slave, host, port, state, offset); false: a master (not answered). */
+bool rd_replica_role_reply(struct rd_session *s);
 /* The control socket's REPLICAOF and REPLSTATE (core/cpif.c); false: not ours. */
 bool rd_replica_cp_command(struct wc_app *app, int argc, char **argv, char *out, size_t n);
 
@@ -133,21 +135,21 @@ void rd_replica_cmd_done(bool failed);
 /* A PSYNC answer: FULLRESYNC (replid, offset), CONTINUE (replid if given), or not. */
 enum rd_psync_reply { RD_PSYNC_BAD = 0, RD_PSYNC_FULL, RD_PSYNC_CONTINUE, RD_PSYNC_TRYLATER,
 		      RD_PSYNC_ERR };
-enum rd_psync_reply rd_repl_parse_psync(const char *line, size_t n, char replid[41],
+enum rd_psync_reply rd_replica_parse_psync(const char *line, size_t n, char replid[41],
 					uint64_t *offset);
 
 /* "$<len>" or "$EOF:<40 bytes>": 0, -1 when it is neither (or len is absurd). */
-int rd_repl_parse_bulk(const char *line, size_t n, uint64_t *len, bool *eof_mode,
-		       uint8_t mark[RD_REPL_EOF_MARK]);
+int rd_replica_parse_bulk(const char *line, size_t n, uint64_t *len, bool *eof_mode,
+		       uint8_t mark[RD_REPLICA_EOF_MARK]);
 
 /* Does data[0..len) end with the marker? */
-bool rd_repl_ends_with_mark(const uint8_t *data, uint64_t len,
-			    const uint8_t mark[RD_REPL_EOF_MARK]);
+bool rd_replica_ends_with_mark(const uint8_t *data, uint64_t len,
+			    const uint8_t mark[RD_REPLICA_EOF_MARK]);
 
 /* A handshake reply that lets the next step go (+..., and -NOAUTH for PING). */
-bool rd_repl_reply_ok(const char *line, size_t n, bool ping);
+bool rd_replica_reply_ok(const char *line, size_t n, bool ping);
 
 /* A command as a RESP array into buf; its length, 0 when it does not fit. */
-size_t rd_repl_format(char *buf, size_t cap, unsigned argc, const char *const *argv);
+size_t rd_replica_format(char *buf, size_t cap, unsigned argc, const char *const *argv);
 
 #endif

@@ -17,8 +17,8 @@
 #include "redis/cmds.h"
 #include "redis/keyev.h"
 #include "redis/rdutil.h"
-#include "redis/replica_impl.h"
 #include "redis/repl_master.h"
+#include "redis/replica_impl.h"
 #include "store/item.h"
 
 /* ---- REPLICAOF / SLAVEOF ---- */
@@ -67,21 +67,29 @@ static enum rd_res replicaof(struct rd_session *s)
 
 /* ---- ROLE ---- */
 
-static enum rd_res role(struct rd_session *s)
+bool rd_replica_role_reply(struct rd_session *s)
 {
 	struct mc_out *o = rd_out(s);
-	struct rd_repl_info in;
+	struct rd_replica_status in;
 
 	rd_replica_info(&in);
 	if (!in.replica)
-		return rd_repl_role_master(s);	/* its offset and replicas (repl_cmds.c) */
+		return false;
 	resp_array(o, 5);
 	resp_bulk_str(o, "slave");
 	resp_bulk_str(o, in.host);
 	resp_int(o, in.port);
-	resp_bulk_str(o, rd_repl_link_name(in.link));
+	resp_bulk_str(o, rd_replica_link_name(in.link));
 	resp_int(o, in.link == RD_RL_CONNECTED ? (int64_t)in.offset : -1);
-	return RD_DONE;
+	return true;
+}
+
+/* ROLE: a replica's here; a master's (its offset and replicas) from repl_cmds.c */
+static enum rd_res role(struct rd_session *s)
+{
+	if (rd_replica_role_reply(s))
+		return RD_DONE;
+	return rd_repl_role_master(s);
 }
 
 struct rd_cmd rd_cmds_replica[] = {
@@ -172,15 +180,15 @@ static enum rd_res wcrepl_mark(struct rd_session *s)
 {
 	int64_t part, off;
 
-	if (!rd_arg_ll(s, 1, &part) || part < 0 || part >= RD_REPL_MARKS || !rd_arg_ll(s, 2, &off) ||
+	if (!rd_arg_ll(s, 1, &part) || part < 0 || part >= RD_REPLICA_MARKS || !rd_arg_ll(s, 2, &off) ||
 	    off < 0) {
 		rd_err_int(s);
 		return RD_DONE;
 	}
-	rd_repl.marks[part] = (uint64_t)off;
-	if ((unsigned)part + 1 > rd_repl.nmarks)
-		rd_repl.nmarks = (unsigned)part + 1;
-	rd_repl.marks_valid = true;
+	rd_replica_state.marks[part] = (uint64_t)off;
+	if ((unsigned)part + 1 > rd_replica_state.nmarks)
+		rd_replica_state.nmarks = (unsigned)part + 1;
+	rd_replica_state.marks_valid = true;
 	resp_ok(rd_out(s));
 	return RD_DONE;
 }
@@ -189,7 +197,7 @@ static enum rd_res wcrepl_mark(struct rd_session *s)
 static enum rd_res replconf(struct rd_session *s)
 {
 	if (rd_arg_is(s, 1, "getack"))
-		rd_repl.ack_due = true;
+		rd_replica_state.ack_due = true;
 	resp_ok(rd_out(s));
 	return RD_DONE;
 }
@@ -202,7 +210,7 @@ static enum rd_res select_db(struct rd_session *s)
 		rd_err_int(s);
 		return RD_DONE;
 	}
-	rd_repl.db = (uint32_t)db;
+	rd_replica_state.db = (uint32_t)db;
 	resp_ok(rd_out(s));
 	return RD_DONE;
 }
@@ -216,7 +224,7 @@ static enum rd_res no_op(struct rd_session *s)
 /* a command for another db than 0: counted, not applied */
 static enum rd_res skip(struct rd_session *s)
 {
-	rd_repl_count(&rd_repl.ct.stream_skipped, 1);
+	rd_replica_add(&rd_replica_state.ct.stream_skipped, 1);
 	resp_ok(rd_out(s));
 	return RD_DONE;
 }
@@ -247,14 +255,14 @@ const struct rd_cmd *rd_replica_master_cmd(struct rd_session *s)
 	if (c->name && c->fn != skip)
 		return c;
 	/* commands for another db are not ours (one keyspace: db 0) */
-	if (rd_repl.db != 0 && !resp_arg_is(a, "ping"))
+	if (rd_replica_state.db != 0 && !resp_arg_is(a, "ping"))
 		return &rd_cmds_replica_private[6];
 	return NULL;
 }
 
 void rd_replica_cmd_done(bool failed)
 {
-	rd_repl_count(&rd_repl.ct.stream_commands, 1);
+	rd_replica_add(&rd_replica_state.ct.stream_commands, 1);
 	if (failed)
-		rd_repl_count(&rd_repl.ct.stream_errors, 1);
+		rd_replica_add(&rd_replica_state.ct.stream_errors, 1);
 }

@@ -2,11 +2,11 @@
  * replica_link.c - the link to the master, owned by the first worker lcore
  * (replica.h): connecting (ARP first, a local port whose replies come back
  * to this lcore, back-off between tries), the handshake one command at a
- * time, the RDB into a memfd and its load on a thread of its own, the
- * master-link session over the stream, REPLCONF ACK, repl-timeout on every
- * step, and switching the partitions in and out of replica mode on their
- * owners. Nothing here allocates per packet: the session, the sink and the
- * state are taken at start; the memfd at the start of a sync.
+ * time, repl-timeout on every step, the poll that drives it all, and
+ * switching the partitions in and out of replica mode on their owners. The
+ * RDB of a full sync is replica_sync.c's, the stream replica_stream.c's.
+ * Nothing here allocates per packet: the session, the sink and the state
+ * are taken at start; the memfd at the start of a sync.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,112 +21,26 @@
 #include "core/port.h"
 #include "net/net.h"
 #include "net/tcp_impl.h"
-#include "redis/acl.h"
-#include "redis/rdbload.h"
-#include "redis/replica_impl.h"
+#include "redis/replica_link.h"
 #include "store/repl.h"
-
-enum lstate {
-	L_IDLE = 0,		/* not a replica, partitions as masters */
-	L_SWITCH,		/* partitions changing mode on their owners */
-	L_WAIT,			/* back-off before the next connection */
-	L_RESOLVING,		/* the master's MAC (ARP) */
-	L_CONNECTING,		/* SYN sent */
-	L_HS,			/* handshake: a command out, its reply awaited */
-	L_BULK,			/* FULLRESYNC taken: the $ line awaited (keep-alive newlines) */
-	L_RDB,			/* the RDB's bytes */
-	L_LOAD,			/* the loader thread runs */
-	L_STREAM,		/* the command stream */
-};
-
-enum hstep { HS_PING = 0, HS_AUTH, HS_PORT, HS_CAPA, HS_OFFS, HS_PSYNC };
-
-struct rd_rlink {
-	struct wc_app *app;
-	uint32_t gen;
-	uint8_t st, hs;
-	bool want, parts_replica;
-	unsigned sw_cursor;
-	uint32_t ip;
-	uint16_t port;
-	char user[128], pass[RD_PASS_MAX];
-	struct wc_tcb *c;
-	uint16_t lport_next;
-	uint64_t deadline, retry_at, backoff, last_ack, connect_deadline;
-	uint64_t scanned;
-	char line[RD_REPL_LINE_MAX + 1];
-	/* what this replica has: the master's replid and the offset applied */
-	bool have_sync;
-	char replid[41];
-	uint64_t offset;
-	uint64_t psync_offset;
-	/* the RDB */
-	bool eof_mode;
-	uint8_t mark[RD_REPL_EOF_MARK];
-	uint64_t rdb_len, rdb_got;
-	int memfd;
-	uint8_t *map;
-	uint64_t map_cap;
-	uint64_t sync_t0;
-	char new_replid[41];
-	uint64_t new_offset;
-	pthread_t loader;
-	int load_state;			/* 0 running, 1 done, 2 failed (atomic) */
-	struct rd_rdb_load_result res;
-	char path[64];
-	/* the stream */
-	struct rd_session *sess;
-	bool sess_live;
-	struct wc_tcb *sess_c;		/* the connection its arguments live in */
-	struct mc_inq in;		/* sess_c's receive queue, counting what is consumed */
-	uint64_t consumed, applied, base;
-	bool retry;			/* the session waits for mailbox or stage room */
-	struct mc_out sink;		/* replies go nowhere */
-	uint8_t sinkbuf[256];
-};
 
 /* ---- helpers ---- */
 
-static uint64_t now_of(const struct wc_lcore *lc)
+uint64_t rd_rlink_now(const struct wc_lcore *lc)
 {
 	return lc->tcp->now_ms;
 }
 
-static void set_link(uint8_t link)
+void rd_rlink_set_link(uint8_t link)
 {
-	uint8_t old = __atomic_load_n(&rd_repl.link, __ATOMIC_RELAXED);
+	uint8_t old = __atomic_load_n(&rd_replica_state.link, __ATOMIC_RELAXED);
 
 	if (old == RD_RL_CONNECTED && link != RD_RL_CONNECTED)
-		__atomic_store_n(&rd_repl.down_since_ms, rd_repl_now_ms(), __ATOMIC_RELAXED);
-	__atomic_store_n(&rd_repl.link, link, __ATOMIC_RELAXED);
+		__atomic_store_n(&rd_replica_state.down_since_ms, rd_replica_now_ms(), __ATOMIC_RELAXED);
+	__atomic_store_n(&rd_replica_state.link, link, __ATOMIC_RELAXED);
 }
 
-static bool sink_more(struct mc_out *o)
-{
-	struct rd_rlink *L = o->arg;
-
-	o->p = L->sinkbuf;
-	o->end = L->sinkbuf + sizeof(L->sinkbuf);
-	return true;
-}
-
-static const uint8_t *in_peek(const struct mc_inq *q, uint64_t off, uint64_t *contig)
-{
-	const struct rd_rlink *L = q->arg;
-
-	return L->sess_c->inq.peek(&L->sess_c->inq, off, contig);
-}
-
-static void in_consume(struct mc_inq *q, uint64_t n)
-{
-	struct rd_rlink *L = q->arg;
-
-	L->sess_c->inq.consume(&L->sess_c->inq, n);
-	L->consumed += n;
-	q->len = L->sess_c->inq.len;
-}
-
-static void free_rdb(struct rd_rlink *L)
+void rd_rlink_free_rdb(struct rd_rlink *L)
 {
 	if (L->map)
 		munmap(L->map, L->map_cap);
@@ -135,17 +49,6 @@ static void free_rdb(struct rd_rlink *L)
 	L->map = NULL;
 	L->map_cap = 0;
 	L->memfd = -1;
-}
-
-/* The session is over (no call in flight): its memory goes back. */
-static void end_session(struct wc_lcore *lc, struct rd_rlink *L)
-{
-	if (!L->sess_live)
-		return;
-	L->sess->out = &L->sink;
-	rd_session_release(L->sess, &lc->env);
-	L->sess_live = false;
-	L->sess_c = NULL;
 }
 
 /* ---- the TCP application ---- */
@@ -157,51 +60,51 @@ static void hs_send(struct wc_lcore *lc, struct rd_rlink *L);
 /* Established: the handshake's first command. */
 static void link_open(struct wc_lcore *lc, struct wc_tcb *c)
 {
-	struct rd_rlink *L = lc->rlink;
+	struct rd_rlink *L = lc->replica;
 
 	if (!L || L->c != c || L->st != L_CONNECTING)
 		return;
 	L->st = L_HS;
 	L->hs = HS_PING;
 	L->scanned = 0;
-	set_link(RD_RL_HANDSHAKE);
+	rd_rlink_set_link(RD_RL_HANDSHAKE);
 	hs_send(lc, L);
 }
 
-static void link_close(struct wc_lcore *lc, struct wc_tcb *c)
+void rd_rlink_closed(struct wc_lcore *lc, struct wc_tcb *c)
 {
-	struct rd_rlink *L = lc->rlink;
+	struct rd_rlink *L = lc->replica;
 
 	if (!L)
 		return;
 	if (L->sess_live && L->sess_c == c && !L->sess->pending)
-		end_session(lc, L);	/* (else the last completion ends it: c waits as a zombie) */
+		rd_rlink_end_session(lc, L);	/* (else the last completion ends it: c waits as a zombie) */
 	if (L->c != c)
 		return;
 	L->c = NULL;
 	if (L->st >= L_RESOLVING && L->st != L_LOAD) {
 		if (L->st != L_STREAM)
-			rd_repl_count(&rd_repl.ct.sync_failures, 1);
-		rd_repl_count(&rd_repl.ct.link_drops, 1);
-		free_rdb(L);
+			rd_replica_add(&rd_replica_state.ct.sync_failures, 1);
+		rd_replica_add(&rd_replica_state.ct.link_drops, 1);
+		rd_rlink_free_rdb(L);
 		L->st = L_WAIT;
-		L->retry_at = now_of(lc) + L->backoff;
-		L->backoff = L->backoff * 2 > RD_REPL_BACKOFF_MAX_MS ? RD_REPL_BACKOFF_MAX_MS
+		L->retry_at = rd_rlink_now(lc) + L->backoff;
+		L->backoff = L->backoff * 2 > RD_REPLICA_BACKOFF_MAX_MS ? RD_REPLICA_BACKOFF_MAX_MS
 								     : L->backoff * 2;
-		set_link(RD_RL_CONNECT);
+		rd_rlink_set_link(RD_RL_CONNECT);
 	}
 }
 
 static uint32_t link_pending(const struct wc_tcb *c)
 {
-	struct rd_rlink *L = c->lc ? c->lc->rlink : NULL;
+	struct rd_rlink *L = c->lc ? c->lc->replica : NULL;
 
 	return L && L->sess_live && L->sess_c == c ? L->sess->pending : 0;
 }
 
 static void link_forget(struct wc_tcb *c)
 {
-	struct rd_rlink *L = c->lc ? c->lc->rlink : NULL;
+	struct rd_rlink *L = c->lc ? c->lc->replica : NULL;
 
 	if (L && L->sess_live && L->sess_c == c)
 		L->sess->pending = 0;
@@ -214,12 +117,12 @@ static bool link_keep_idle(const struct wc_tcb *c)
 }
 
 static const struct wc_tcp_app link_app = {
-	.open = link_open, .run = link_run, .close = link_close, .pending = link_pending,
+	.open = link_open, .run = link_run, .close = rd_rlink_closed, .pending = link_pending,
 	.forget_pending = link_forget, .keep_idle = link_keep_idle,
 };
 
-/* Drop the connection now (it is closed by link_close). */
-static void drop(struct wc_lcore *lc, struct rd_rlink *L, const char *why)
+/* Drop the connection now (it is closed by rd_rlink_closed). */
+void rd_rlink_drop(struct wc_lcore *lc, struct rd_rlink *L, const char *why)
 {
 	struct wc_tcb *c = L->c;
 
@@ -228,9 +131,9 @@ static void drop(struct wc_lcore *lc, struct rd_rlink *L, const char *why)
 			L->ip >> 24, (L->ip >> 16) & 255, (L->ip >> 8) & 255, L->ip & 255, L->port,
 			why);
 	if (c)
-		wc_tcp_reset_conn(lc, c);	/* link_close: back-off */
+		wc_tcp_reset_conn(lc, c);	/* rd_rlink_closed: back-off */
 	else
-		link_close(lc, NULL);
+		rd_rlink_closed(lc, NULL);
 }
 
 /* ---- connecting ---- */
@@ -241,8 +144,8 @@ static bool connect_now(struct wc_lcore *lc, struct rd_rlink *L)
 	const struct wc_port *pt = &lc->app->ports[port < 0 ? 0 : port];
 
 	L->c = NULL;
-	for (unsigned i = 0; i < RD_REPL_LPORT_SPAN && !L->c; i++) {
-		uint16_t lport = (uint16_t)(RD_REPL_LPORT_BASE + L->lport_next++ % RD_REPL_LPORT_SPAN);
+	for (unsigned i = 0; i < RD_REPLICA_LPORT_SPAN && !L->c; i++) {
+		uint16_t lport = (uint16_t)(RD_REPLICA_LPORT_BASE + L->lport_next++ % RD_REPLICA_LPORT_SPAN);
 
 		/* the master's segments must come back to this lcore's queue (RSS) */
 		if (wc_port_queue_of(pt, pt->ip, lport, L->ip, L->port) != lc->queue)
@@ -258,22 +161,22 @@ static void begin_connect(struct wc_lcore *lc, struct rd_rlink *L)
 	struct rte_ether_addr mac;
 	int port = wc_app_port_for(lc->app, L->ip);
 
-	pthread_mutex_lock(&rd_repl.mu);
-	snprintf(L->user, sizeof(L->user), "%s", rd_repl.user);
-	snprintf(L->pass, sizeof(L->pass), "%s", rd_repl.pass);
-	pthread_mutex_unlock(&rd_repl.mu);
-	rd_repl_count(&rd_repl.ct.connects, 1);
-	L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
-	set_link(RD_RL_CONNECTING);
+	pthread_mutex_lock(&rd_replica_state.mu);
+	snprintf(L->user, sizeof(L->user), "%s", rd_replica_state.user);
+	snprintf(L->pass, sizeof(L->pass), "%s", rd_replica_state.pass);
+	pthread_mutex_unlock(&rd_replica_state.mu);
+	rd_replica_add(&rd_replica_state.ct.connects, 1);
+	L->deadline = rd_rlink_now(lc) + RD_REPLICA_TIMEOUT_MS;
+	rd_rlink_set_link(RD_RL_CONNECTING);
 	if (wc_lcore_neigh(lc, L->ip, &mac)) {
 		if (!connect_now(lc, L)) {
 			L->st = L_WAIT;
-			L->retry_at = now_of(lc) + L->backoff;
-			set_link(RD_RL_CONNECT);
+			L->retry_at = rd_rlink_now(lc) + L->backoff;
+			rd_rlink_set_link(RD_RL_CONNECT);
 			return;
 		}
 		L->st = L_CONNECTING;
-		L->connect_deadline = now_of(lc) + RD_REPL_CONNECT_MS;
+		L->connect_deadline = rd_rlink_now(lc) + RD_REPLICA_CONNECT_MS;
 		return;
 	}
 	wc_arp_probe(lc, port < 0 ? 0 : (unsigned)port, L->ip);
@@ -282,11 +185,11 @@ static void begin_connect(struct wc_lcore *lc, struct rd_rlink *L)
 
 /* ---- the handshake ---- */
 
-static void send_cmd(struct wc_lcore *lc, struct rd_rlink *L, unsigned argc,
+void rd_rlink_send_cmd(struct wc_lcore *lc, struct rd_rlink *L, unsigned argc,
 		     const char *const *argv)
 {
 	char buf[1400];
-	size_t n = rd_repl_format(buf, sizeof(buf), argc, argv);
+	size_t n = rd_replica_format(buf, sizeof(buf), argc, argv);
 
 	if (!n || !L->c)
 		return;
@@ -298,30 +201,30 @@ static void hs_send(struct wc_lcore *lc, struct rd_rlink *L)
 {
 	char a[24], b[24];
 
-	L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
+	L->deadline = rd_rlink_now(lc) + RD_REPLICA_TIMEOUT_MS;
 	switch (L->hs) {
 	case HS_PING:
-		send_cmd(lc, L, 1, (const char *[]){ "PING" });
+		rd_rlink_send_cmd(lc, L, 1, (const char *[]){ "PING" });
 		return;
 	case HS_AUTH:
 		if (L->user[0])
-			send_cmd(lc, L, 3, (const char *[]){ "AUTH", L->user, L->pass });
+			rd_rlink_send_cmd(lc, L, 3, (const char *[]){ "AUTH", L->user, L->pass });
 		else
-			send_cmd(lc, L, 2, (const char *[]){ "AUTH", L->pass });
+			rd_rlink_send_cmd(lc, L, 2, (const char *[]){ "AUTH", L->pass });
 		return;
 	case HS_PORT:
 		snprintf(a, sizeof(a), "%u", lc->app->rd ? lc->app->rd->port : 6379);
-		send_cmd(lc, L, 3, (const char *[]){ "REPLCONF", "listening-port", a });
+		rd_rlink_send_cmd(lc, L, 3, (const char *[]){ "REPLCONF", "listening-port", a });
 		return;
 	case HS_CAPA:
-		send_cmd(lc, L, 7, (const char *[]){ "REPLCONF", "capa", "eof", "capa", "psync2",
+		rd_rlink_send_cmd(lc, L, 7, (const char *[]){ "REPLCONF", "capa", "eof", "capa", "psync2",
 						     "capa", "wc" });
 		return;
 	case HS_OFFS: {
-		/* REPLCONF wc-offsets n o_0 ... o_{n-1} (at most RD_REPL_MARKS partitions) */
-		char buf[RD_REPL_MARKS * 32 + 64], num[RD_REPL_MARKS + 2][22];
-		const char *argv[RD_REPL_MARKS + 3];
-		unsigned n = rd_repl.nmarks, k = 0;
+		/* REPLCONF wc-offsets n o_0 ... o_{n-1} (at most RD_REPLICA_MARKS partitions) */
+		char buf[RD_REPLICA_MARKS * 32 + 64], num[RD_REPLICA_MARKS + 2][22];
+		const char *argv[RD_REPLICA_MARKS + 3];
+		unsigned n = rd_replica_state.nmarks, k = 0;
 		size_t len;
 
 		argv[k++] = "REPLCONF";
@@ -330,10 +233,10 @@ static void hs_send(struct wc_lcore *lc, struct rd_rlink *L)
 		argv[k++] = num[0];
 		for (unsigned i = 0; i < n; i++) {
 			snprintf(num[i + 1], sizeof(num[i + 1]), "%llu",
-				 (unsigned long long)rd_repl.marks[i]);
+				 (unsigned long long)rd_replica_state.marks[i]);
 			argv[k++] = num[i + 1];
 		}
-		len = rd_repl_format(buf, sizeof(buf), k, argv);
+		len = rd_replica_format(buf, sizeof(buf), k, argv);
 		if (len && L->c) {
 			mc_out_put(&L->c->out, buf, len);
 			wc_tcp_flush(lc, L->c);
@@ -344,9 +247,9 @@ static void hs_send(struct wc_lcore *lc, struct rd_rlink *L)
 		if (L->have_sync) {
 			L->psync_offset = L->offset + 1;
 			snprintf(b, sizeof(b), "%llu", (unsigned long long)L->psync_offset);
-			send_cmd(lc, L, 3, (const char *[]){ "PSYNC", L->replid, b });
+			rd_rlink_send_cmd(lc, L, 3, (const char *[]){ "PSYNC", L->replid, b });
 		} else {
-			send_cmd(lc, L, 3, (const char *[]){ "PSYNC", "?", "-1" });
+			rd_rlink_send_cmd(lc, L, 3, (const char *[]){ "PSYNC", "?", "-1" });
 		}
 		return;
 	}
@@ -359,7 +262,7 @@ static void hs_next(struct wc_lcore *lc, struct rd_rlink *L)
 		L->hs++;
 		if (L->hs == HS_AUTH && !L->pass[0])
 			continue;
-		if (L->hs == HS_OFFS && !(L->have_sync && rd_repl.marks_valid && rd_repl.nmarks))
+		if (L->hs == HS_OFFS && !(L->have_sync && rd_replica_state.marks_valid && rd_replica_state.nmarks))
 			continue;
 		break;
 	}
@@ -384,12 +287,12 @@ static int take_line(struct rd_rlink *L, struct wc_tcb *c, size_t *n)
 		q = memchr(p, '\n', contig);
 		if (!q) {
 			L->scanned += contig;
-			if (L->scanned > RD_REPL_LINE_MAX)
+			if (L->scanned > RD_REPLICA_LINE_MAX)
 				return -1;
 			continue;
 		}
 		nl = L->scanned + (uint64_t)(q - p);
-		if (nl > RD_REPL_LINE_MAX)
+		if (nl > RD_REPLICA_LINE_MAX)
 			return -1;
 		mc_inq_copy(in, 0, L->line, nl);
 		in->consume(in, nl + 1);
@@ -401,7 +304,7 @@ static int take_line(struct rd_rlink *L, struct wc_tcb *c, size_t *n)
 	return 0;
 }
 
-static void start_stream(struct wc_lcore *lc, struct rd_rlink *L);
+void rd_rlink_start_stream(struct wc_lcore *lc, struct rd_rlink *L);
 
 /* The PSYNC reply. */
 static void psync_reply(struct wc_lcore *lc, struct rd_rlink *L, size_t n)
@@ -409,38 +312,38 @@ static void psync_reply(struct wc_lcore *lc, struct rd_rlink *L, size_t n)
 	char id[41];
 	uint64_t off = 0;
 
-	switch (rd_repl_parse_psync(L->line, n, id, &off)) {
+	switch (rd_replica_parse_psync(L->line, n, id, &off)) {
 	case RD_PSYNC_FULL:
 		memcpy(L->new_replid, id, sizeof(id));
 		L->new_offset = off;
 		L->st = L_BULK;
-		L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
-		__atomic_store_n(&rd_repl.sync_total, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&rd_repl.sync_read, 0, __ATOMIC_RELAXED);
-		L->sync_t0 = now_of(lc);
+		L->deadline = rd_rlink_now(lc) + RD_REPLICA_TIMEOUT_MS;
+		__atomic_store_n(&rd_replica_state.sync_total, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&rd_replica_state.sync_read, 0, __ATOMIC_RELAXED);
+		L->sync_t0 = rd_rlink_now(lc);
 		/* the partitions' marks come again after this sync's RDB */
-		rd_repl.marks_valid = false;
-		rd_repl.nmarks = 0;
-		set_link(RD_RL_TRANSFER);
+		rd_replica_state.marks_valid = false;
+		rd_replica_state.nmarks = 0;
+		rd_rlink_set_link(RD_RL_TRANSFER);
 		return;
 	case RD_PSYNC_CONTINUE:
 		if (id[0]) {
 			memcpy(L->replid, id, sizeof(id));
-			pthread_mutex_lock(&rd_repl.mu);
-			memcpy(rd_repl.replid, id, sizeof(id));
-			pthread_mutex_unlock(&rd_repl.mu);
+			pthread_mutex_lock(&rd_replica_state.mu);
+			memcpy(rd_replica_state.replid, id, sizeof(id));
+			pthread_mutex_unlock(&rd_replica_state.mu);
 		}
-		rd_repl_count(&rd_repl.ct.partial_syncs, 1);
-		start_stream(lc, L);
+		rd_replica_add(&rd_replica_state.ct.partial_syncs, 1);
+		rd_rlink_start_stream(lc, L);
 		return;
 	case RD_PSYNC_TRYLATER:
-		drop(lc, L, "the master cannot sync now");
+		rd_rlink_drop(lc, L, "the master cannot sync now");
 		return;
 	case RD_PSYNC_ERR:
 	case RD_PSYNC_BAD:
 		break;
 	}
-	drop(lc, L, "PSYNC refused");
+	rd_rlink_drop(lc, L, "PSYNC refused");
 }
 
 static void hs_reply(struct wc_lcore *lc, struct rd_rlink *L, size_t n)
@@ -449,14 +352,14 @@ static void hs_reply(struct wc_lcore *lc, struct rd_rlink *L, size_t n)
 		return;	/* a keep-alive newline */
 	switch (L->hs) {
 	case HS_PING:
-		if (!rd_repl_reply_ok(L->line, n, true)) {
-			drop(lc, L, "PING refused");
+		if (!rd_replica_reply_ok(L->line, n, true)) {
+			rd_rlink_drop(lc, L, "PING refused");
 			return;
 		}
 		break;
 	case HS_AUTH:
-		if (!rd_repl_reply_ok(L->line, n, false)) {
-			drop(lc, L, "AUTH refused (masterauth / masteruser)");
+		if (!rd_replica_reply_ok(L->line, n, false)) {
+			rd_rlink_drop(lc, L, "AUTH refused (masterauth / masteruser)");
 			return;
 		}
 		break;
@@ -465,7 +368,7 @@ static void hs_reply(struct wc_lcore *lc, struct rd_rlink *L, size_t n)
 	case HS_OFFS:
 		/* (errors are fine: an older master, or a real Redis without wc-offsets) */
 		if (L->line[0] != '+' && L->line[0] != '-') {
-			drop(lc, L, "not a reply");
+			rd_rlink_drop(lc, L, "not a reply");
 			return;
 		}
 		break;
@@ -476,329 +379,47 @@ static void hs_reply(struct wc_lcore *lc, struct rd_rlink *L, size_t n)
 	hs_next(lc, L);
 }
 
-/* ---- the RDB ---- */
-
-static bool rdb_alloc(struct rd_rlink *L, uint64_t cap)
-{
-	L->memfd = memfd_create("wirecache-replica-rdb", MFD_CLOEXEC);
-	if (L->memfd < 0 || ftruncate(L->memfd, (off_t)cap) != 0)
-		return false;
-	L->map = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, L->memfd, 0);
-	if (L->map == MAP_FAILED) {
-		L->map = NULL;
-		return false;
-	}
-	L->map_cap = cap;
-	return true;
-}
-
-static bool rdb_grow(struct rd_rlink *L, uint64_t need)
-{
-	uint64_t cap = L->map_cap;
-	void *m;
-
-	while (cap < need)
-		cap *= 2;
-	if (cap == L->map_cap)
-		return true;
-	if (ftruncate(L->memfd, (off_t)cap) != 0)
-		return false;
-	m = mremap(L->map, L->map_cap, cap, MREMAP_MAYMOVE);
-	if (m == MAP_FAILED)
-		return false;
-	L->map = m;
-	L->map_cap = cap;
-	return true;
-}
-
-static void *loader_main(void *arg)
-{
-	struct rd_rlink *L = arg;
-	int rc = rd_rdb_load_file(L->app, L->path, true, &L->res);
-
-	__atomic_store_n(&L->load_state, rc == 0 ? 1 : 2, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static void start_load(struct wc_lcore *lc, struct rd_rlink *L)
-{
-	if (ftruncate(L->memfd, (off_t)L->rdb_len) != 0) {
-		drop(lc, L, "memfd");
-		return;
-	}
-	snprintf(L->path, sizeof(L->path), "/proc/self/fd/%d", L->memfd);
-	L->load_state = 0;
-	L->st = L_LOAD;
-	set_link(RD_RL_LOADING);
-	if (pthread_create(&L->loader, NULL, loader_main, L) != 0) {
-		L->st = L_RDB;
-		drop(lc, L, "can't start the loader thread");
-	}
-}
-
-/* The $ line. */
-static void bulk_line(struct wc_lcore *lc, struct rd_rlink *L, size_t n)
-{
-	if (n == 0)
-		return;	/* keep-alive while the master makes its RDB */
-	if (rd_repl_parse_bulk(L->line, n, &L->rdb_len, &L->eof_mode, L->mark) != 0) {
-		drop(lc, L, "no RDB bulk header");
-		return;
-	}
-	L->rdb_got = 0;
-	if (!rdb_alloc(L, L->eof_mode ? (1u << 20) : (L->rdb_len ? L->rdb_len : 1))) {
-		free_rdb(L);
-		drop(lc, L, "no memory for the RDB");
-		return;
-	}
-	__atomic_store_n(&rd_repl.sync_total, L->eof_mode ? 0 : L->rdb_len, __ATOMIC_RELAXED);
-	L->st = L_RDB;
-	if (!L->eof_mode && L->rdb_len == 0)
-		drop(lc, L, "an empty RDB");
-}
-
-/* Copy what came of the RDB into the memfd; start the load when it is whole. */
-static void rdb_bytes(struct wc_lcore *lc, struct rd_rlink *L, struct wc_tcb *c)
-{
-	struct mc_inq *in = &c->inq;
-
-	while (in->len && L->st == L_RDB) {
-		uint64_t contig, take;
-		const uint8_t *p = in->peek(in, 0, &contig);
-
-		take = contig < in->len ? contig : in->len;
-		if (!L->eof_mode) {
-			if (take > L->rdb_len - L->rdb_got)
-				take = L->rdb_len - L->rdb_got;
-			memcpy(L->map + L->rdb_got, p, take);
-			in->consume(in, take);
-			L->rdb_got += take;
-		} else {
-			uint64_t from = L->rdb_got > RD_REPL_EOF_MARK ? L->rdb_got - RD_REPL_EOF_MARK : 0;
-			uint8_t *hit;
-
-			if (!rdb_grow(L, L->rdb_got + take)) {
-				drop(lc, L, "no memory for the RDB");
-				return;
-			}
-			memcpy(L->map + L->rdb_got, p, take);
-			hit = memmem(L->map + from, L->rdb_got + take - from, L->mark,
-				     RD_REPL_EOF_MARK);
-			if (hit) {
-				uint64_t end = (uint64_t)(hit - L->map);
-
-				/* only the RDB and its marker: what follows is the stream */
-				in->consume(in, end + RD_REPL_EOF_MARK - L->rdb_got);
-				rd_repl_count(&rd_repl.ct.rdb_bytes,
-					      end + RD_REPL_EOF_MARK - L->rdb_got);
-				L->rdb_len = end;
-				L->rdb_got = end;
-				__atomic_store_n(&rd_repl.sync_read, end, __ATOMIC_RELAXED);
-				start_load(lc, L);
-				return;
-			}
-			in->consume(in, take);
-			L->rdb_got += take;
-		}
-		rd_repl_count(&rd_repl.ct.rdb_bytes, take);
-		__atomic_store_n(&rd_repl.sync_read, L->rdb_got, __ATOMIC_RELAXED);
-		if (!L->eof_mode && L->rdb_got == L->rdb_len) {
-			start_load(lc, L);
-			return;
-		}
-	}
-}
-
-static void load_poll(struct wc_lcore *lc, struct rd_rlink *L)
-{
-	int st = __atomic_load_n(&L->load_state, __ATOMIC_ACQUIRE);
-
-	if (st == 0)
-		return;
-	pthread_join(L->loader, NULL);
-	free_rdb(L);
-	if (st == 2) {
-		fprintf(stderr, "wirecache-dp: replica: the master's RDB did not load: %s\n",
-			L->res.err);
-		L->st = L_RDB;	/* (as a broken transfer) */
-		L->have_sync = false;
-		if (L->c)
-			drop(lc, L, "RDB load failed");
-		else
-			link_close(lc, NULL);
-		return;
-	}
-	L->have_sync = true;
-	memcpy(L->replid, L->new_replid, sizeof(L->replid));
-	L->offset = L->new_offset;
-	pthread_mutex_lock(&rd_repl.mu);
-	memcpy(rd_repl.replid, L->replid, sizeof(L->replid));
-	pthread_mutex_unlock(&rd_repl.mu);
-	rd_repl_count(&rd_repl.ct.full_syncs, 1);
-	rd_repl_count(&rd_repl.ct.loaded_keys, L->res.loaded);
-	__atomic_store_n(&rd_repl.ct.last_sync_ms, now_of(lc) - L->sync_t0, __ATOMIC_RELAXED);
-	fprintf(stderr, "wirecache-dp: replica: full sync: %llu keys, %llu bytes in %llu ms\n",
-		(unsigned long long)L->res.loaded, (unsigned long long)L->rdb_len,
-		(unsigned long long)(now_of(lc) - L->sync_t0));
-	if (!L->c) {
-		L->st = L_RDB;
-		link_close(lc, NULL);	/* the master went meanwhile: back-off, then PSYNC */
-		return;
-	}
-	start_stream(lc, L);
-}
-
-/* ---- the stream ---- */
-
-static void send_ack(struct wc_lcore *lc, struct rd_rlink *L)
-{
-	char off[24];
-
-	snprintf(off, sizeof(off), "%llu", (unsigned long long)(L->base + L->applied));
-	send_cmd(lc, L, 3, (const char *[]){ "REPLCONF", "ACK", off });
-	L->last_ack = now_of(lc);
-	rd_repl.ack_due = false;
-}
-
-static void start_stream(struct wc_lcore *lc, struct rd_rlink *L)
-{
-	struct rd_session *s = L->sess;
-	struct wc_tcb *c = L->c;
-
-	rd_session_init(s, rd_server_next_client_id(lc->app->rd),
-			(uint64_t)wc_clock_unix_ms(&lc->ctx.clock));
-	s->owner = c;
-	s->owner_kind = MC_OWNER_REPL;
-	s->flags |= RD_C_MASTER;
-	s->authenticated = true;
-	s->env = &lc->env;
-	s->out = &L->sink;
-	s->raddr = L->ip;
-	s->rport = L->port;
-	s->laddr = lc->app->ports[c->port].ip;
-	s->laddr_port = c->lport;
-	snprintf(s->name, sizeof(s->name), "master");
-	rd_acl_session_start(s);	/* (the default user: its checks are skipped, never read) */
-	L->sess_live = true;
-	L->sess_c = c;
-	L->in = (struct mc_inq){ .len = c->inq.len, .peek = in_peek, .consume = in_consume,
-				 .arg = L };
-	L->consumed = L->applied = 0;
-	L->base = L->offset;
-	rd_repl.db = 0;
-	rd_repl.ack_due = false;
-	L->st = L_STREAM;
-	L->backoff = RD_REPL_BACKOFF_MIN_MS;
-	L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
-	__atomic_store_n(&rd_repl.offset, L->base, __ATOMIC_RELAXED);
-	__atomic_store_n(&rd_repl.read_offset, L->base, __ATOMIC_RELAXED);
-	set_link(RD_RL_CONNECTED);
-	send_ack(lc, L);	/* (a diskless master puts the replica online at its first ACK) */
-}
-
-/* Run the master's commands that came; false when the link was dropped. */
-static bool stream_run(struct wc_lcore *lc, struct rd_rlink *L)
-{
-	struct rd_session *s = L->sess;
-	struct wc_tcb *c = L->c;
-	enum mc_run r;
-
-	if (!L->sess_live || !c || L->sess_c != c || c->state == TCP_FREE || c->zombie)
-		return true;
-	L->in.len = c->inq.len;
-	if (s->st == RD_S_RUN && s->pending)
-		return true;
-	r = rd_session_run(s, &L->in, &L->sink, &lc->env);
-	if (s->st == RD_S_PARSE && s->parser.st == 0 && L->applied != L->consumed) {
-		rd_repl_count(&rd_repl.ct.stream_bytes, L->consumed - L->applied);
-		L->applied = L->consumed;
-		L->offset = L->base + L->applied;
-		__atomic_store_n(&rd_repl.offset, L->offset, __ATOMIC_RELAXED);
-	}
-	__atomic_store_n(&rd_repl.read_offset, L->base + L->consumed + c->inq.len,
-			 __ATOMIC_RELAXED);
-	if (rd_repl.ack_due)
-		send_ack(lc, L);
-	if (r == MC_RUN_CLOSE) {
-		drop(lc, L, "a broken command stream");
-		return false;
-	}
-	if (r == MC_RUN_BUSY || (r == MC_RUN_MORE && s->stage_wait)) {
-		s->stage_wait = false;
-		L->retry = true;	/* (the poll runs it again) */
-	}
-	if (c->state == TCP_CLOSE_WAIT && !s->pending && c->inq.len == 0) {
-		drop(lc, L, "the master closed the link");
-		return false;
-	}
-	return true;
-}
-
-void rd_replica_complete(struct wc_lcore *lc, struct wc_mbox_req *req)
-{
-	struct rd_rlink *L = lc->rlink;
-	struct rd_session *s = req->cookie;
-	struct wc_tcb *c = L->sess_c;
-
-	if (!L->sess_live) {
-		rd_call_complete(s, req);	/* a partition's mode switch */
-		return;
-	}
-	if (c && c->zombie) {
-		/* the connection is gone; it waited only for this */
-		s->out = &L->sink;
-		rd_call_complete(s, req);
-		if (!s->pending) {
-			end_session(lc, L);
-			wc_tcb_free(lc, c);
-		}
-		return;
-	}
-	rd_session_complete(s, req, &L->in, &L->sink, &lc->env);
-	(void)stream_run(lc, L);
-}
-
 /* ---- the connection's input ---- */
 
 static void link_run(struct wc_lcore *lc, struct wc_tcb *c)
 {
-	struct rd_rlink *L = lc->rlink;
+	struct rd_rlink *L = lc->replica;
 	size_t n;
 	int r;
 
 	if (!L || L->c != c || c->state == TCP_FREE || c->zombie)
 		return;
 	if (c->inq.len)
-		__atomic_store_n(&rd_repl.last_io_ms, rd_repl_now_ms(), __ATOMIC_RELAXED);
+		__atomic_store_n(&rd_replica_state.last_io_ms, rd_replica_now_ms(), __ATOMIC_RELAXED);
 	while (L->c == c && (L->st == L_HS || L->st == L_BULK) &&
 	       (r = take_line(L, c, &n)) != 0) {
 		if (r < 0) {
-			drop(lc, L, "a reply line too long");
+			rd_rlink_drop(lc, L, "a reply line too long");
 			return;
 		}
-		L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
+		L->deadline = rd_rlink_now(lc) + RD_REPLICA_TIMEOUT_MS;
 		if (L->st == L_HS)
 			hs_reply(lc, L, n);
 		else
-			bulk_line(lc, L, n);
+			rd_rlink_bulk_line(lc, L, n);
 	}
 	if (L->c != c)
 		return;
 	if (L->st == L_RDB) {
 		if (c->inq.len)
-			L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
-		rdb_bytes(lc, L, c);
+			L->deadline = rd_rlink_now(lc) + RD_REPLICA_TIMEOUT_MS;
+		rd_rlink_rdb_bytes(lc, L, c);
 	}
 	if (L->c != c)
 		return;
 	if (L->st == L_STREAM) {
 		if (c->inq.len)
-			L->deadline = now_of(lc) + RD_REPL_TIMEOUT_MS;
-		if (!stream_run(lc, L))
+			L->deadline = rd_rlink_now(lc) + RD_REPLICA_TIMEOUT_MS;
+		if (!rd_rlink_stream_run(lc, L))
 			return;
 	}
 	if (L->c == c && c->state == TCP_CLOSE_WAIT && L->st != L_STREAM && L->st != L_LOAD)
-		drop(lc, L, "the master closed the link");
+		rd_rlink_drop(lc, L, "the master closed the link");
 	else if (L->c == c)
 		wc_tcp_flush(lc, c);
 }
@@ -845,41 +466,41 @@ static void take_gen(struct wc_lcore *lc, struct rd_rlink *L, uint32_t gen)
 	uint32_t ip;
 	uint16_t port;
 
-	pthread_mutex_lock(&rd_repl.mu);
-	want = rd_repl.want;
-	ip = rd_repl.ip;
-	port = rd_repl.port;
-	pthread_mutex_unlock(&rd_repl.mu);
+	pthread_mutex_lock(&rd_replica_state.mu);
+	want = rd_replica_state.want;
+	ip = rd_replica_state.ip;
+	port = rd_replica_state.port;
+	pthread_mutex_unlock(&rd_replica_state.mu);
 	L->gen = gen;
 	if (L->c) {
 		struct wc_tcb *c = L->c;
 
-		L->st = L_WAIT;	/* (not a failure: link_close only counts the drop) */
+		L->st = L_WAIT;	/* (not a failure: rd_rlink_closed only counts the drop) */
 		wc_tcp_reset_conn(lc, c);
 	}
-	free_rdb(L);
+	rd_rlink_free_rdb(L);
 	if (!want || ip != L->ip || port != L->port)
 		L->have_sync = false;	/* another master: a full sync */
 	L->want = want;
 	L->ip = ip;
 	L->port = port;
-	L->backoff = RD_REPL_BACKOFF_MIN_MS;
+	L->backoff = RD_REPLICA_BACKOFF_MIN_MS;
 	L->retry_at = 0;
 	L->sw_cursor = 0;
 	L->st = L_SWITCH;
-	set_link(want ? RD_RL_CONNECT : RD_RL_NONE);
+	rd_rlink_set_link(want ? RD_RL_CONNECT : RD_RL_NONE);
 }
 
 unsigned rd_replica_poll(struct wc_lcore *lc)
 {
-	struct rd_rlink *L = lc->rlink;
+	struct rd_rlink *L = lc->replica;
 	uint32_t gen;
 	uint64_t now;
 
 	if (!L || !lc->tcp)
 		return 0;
-	now = now_of(lc);
-	gen = __atomic_load_n(&rd_repl.gen, __ATOMIC_ACQUIRE);
+	now = rd_rlink_now(lc);
+	gen = __atomic_load_n(&rd_replica_state.gen, __ATOMIC_ACQUIRE);
 	if (gen != L->gen && L->st != L_LOAD) {
 		take_gen(lc, L, gen);
 		return 1;
@@ -904,7 +525,7 @@ unsigned rd_replica_poll(struct wc_lcore *lc)
 		int port = wc_app_port_for(lc->app, L->ip);
 
 		if (now > L->deadline) {
-			drop(lc, L, "the master's address does not answer (ARP)");
+			rd_rlink_drop(lc, L, "the master's address does not answer (ARP)");
 			return 1;
 		}
 		if (!wc_lcore_neigh(lc, L->ip, &mac)) {
@@ -913,22 +534,22 @@ unsigned rd_replica_poll(struct wc_lcore *lc)
 		}
 		if (!connect_now(lc, L)) {
 			L->st = L_CONNECTING;
-			drop(lc, L, "no local port");
+			rd_rlink_drop(lc, L, "no local port");
 			return 1;
 		}
 		L->st = L_CONNECTING;
-		L->connect_deadline = now + RD_REPL_CONNECT_MS;
+		L->connect_deadline = now + RD_REPLICA_CONNECT_MS;
 		return 1;
 	}
 	case L_LOAD:
-		load_poll(lc, L);
+		rd_rlink_load_poll(lc, L);
 		return 0;
 	case L_STREAM:
-		if (L->c && now - L->last_ack >= RD_REPL_ACK_MS)
-			send_ack(lc, L);
+		if (L->c && now - L->last_ack >= RD_REPLICA_ACK_MS)
+			rd_rlink_send_ack(lc, L);
 		if (L->c && L->retry && !L->sess->pending) {
 			L->retry = false;
-			(void)stream_run(lc, L);	/* (the mailbox was full, or the stage pool) */
+			(void)rd_rlink_stream_run(lc, L);	/* (the mailbox was full, or the stage pool) */
 		}
 		break;
 	default:
@@ -948,7 +569,7 @@ unsigned rd_replica_poll(struct wc_lcore *lc)
 		return 1;
 	}
 	if (L->c && now > L->deadline) {
-		drop(lc, L, "repl-timeout");
+		rd_rlink_drop(lc, L, "repl-timeout");
 		return 1;
 	}
 	return 0;
@@ -970,26 +591,36 @@ int rd_replica_lc_init(struct wc_lcore *lc)
 	}
 	L->app = lc->app;
 	L->memfd = -1;
-	L->backoff = RD_REPL_BACKOFF_MIN_MS;
-	L->sink = (struct mc_out){ .more = sink_more, .arg = L };
+	L->backoff = RD_REPLICA_BACKOFF_MIN_MS;
+	L->sink = (struct mc_out){ .more = rd_rlink_sink_more, .arg = L };
 	rd_session_init(L->sess, 0, 0);
 	L->sess->owner_kind = MC_OWNER_REPL;
 	L->sess->env = &lc->env;
 	L->sess->out = &L->sink;
-	lc->rlink = L;
+	lc->replica = L;
 	return 0;
 }
 
 void rd_replica_lc_fini(struct wc_lcore *lc)
 {
-	struct rd_rlink *L = lc->rlink;
+	struct rd_rlink *L = lc->replica;
 
 	if (!L)
 		return;
-	if (L->st == L_LOAD)
+	if (L->st == L_LOAD) {
+		if (!__atomic_load_n(&L->load_state, __ATOMIC_ACQUIRE)) {
+			/*
+			 * Its batches wait for owners that no longer run: the
+			 * process is going, the loader with it (it keeps L)
+			 */
+			pthread_detach(L->loader);
+			lc->replica = NULL;
+			return;
+		}
 		pthread_join(L->loader, NULL);
-	free_rdb(L);
+	}
+	rd_rlink_free_rdb(L);
 	rte_free(L->sess);
 	rte_free(L);
-	lc->rlink = NULL;
+	lc->replica = NULL;
 }

@@ -44,7 +44,7 @@ static bool parse_u64(const char *p, size_t n, uint64_t *out)
 	return true;
 }
 
-enum rd_psync_reply rd_repl_parse_psync(const char *line, size_t n, char replid[41],
+enum rd_psync_reply rd_replica_parse_psync(const char *line, size_t n, char replid[41],
 					uint64_t *offset)
 {
 	if (has_prefix(line, n, "+FULLRESYNC ")) {
@@ -81,13 +81,13 @@ enum rd_psync_reply rd_repl_parse_psync(const char *line, size_t n, char replid[
 	return RD_PSYNC_BAD;
 }
 
-int rd_repl_parse_bulk(const char *line, size_t n, uint64_t *len, bool *eof_mode,
-		       uint8_t mark[RD_REPL_EOF_MARK])
+int rd_replica_parse_bulk(const char *line, size_t n, uint64_t *len, bool *eof_mode,
+		       uint8_t mark[RD_REPLICA_EOF_MARK])
 {
 	if (n < 2 || line[0] != '$')
 		return -1;
-	if (n == 5 + RD_REPL_EOF_MARK && memcmp(line, "$EOF:", 5) == 0) {
-		memcpy(mark, line + 5, RD_REPL_EOF_MARK);
+	if (n == 5 + RD_REPLICA_EOF_MARK && memcmp(line, "$EOF:", 5) == 0) {
+		memcpy(mark, line + 5, RD_REPLICA_EOF_MARK);
 		*eof_mode = true;
 		*len = 0;
 		return 0;
@@ -99,14 +99,14 @@ int rd_repl_parse_bulk(const char *line, size_t n, uint64_t *len, bool *eof_mode
 	return 0;
 }
 
-bool rd_repl_ends_with_mark(const uint8_t *data, uint64_t len,
-			    const uint8_t mark[RD_REPL_EOF_MARK])
+bool rd_replica_ends_with_mark(const uint8_t *data, uint64_t len,
+			    const uint8_t mark[RD_REPLICA_EOF_MARK])
 {
-	return len >= RD_REPL_EOF_MARK &&
-	       memcmp(data + len - RD_REPL_EOF_MARK, mark, RD_REPL_EOF_MARK) == 0;
+	return len >= RD_REPLICA_EOF_MARK &&
+	       memcmp(data + len - RD_REPLICA_EOF_MARK, mark, RD_REPLICA_EOF_MARK) == 0;
 }
 
-bool rd_repl_reply_ok(const char *line, size_t n, bool ping)
+bool rd_replica_reply_ok(const char *line, size_t n, bool ping)
 {
 	if (n && line[0] == '+')
 		return true;
@@ -114,7 +114,7 @@ bool rd_repl_reply_ok(const char *line, size_t n, bool ping)
 	return ping && (has_prefix(line, n, "-NOAUTH") || has_prefix(line, n, "-NOPERM"));
 }
 
-size_t rd_repl_format(char *buf, size_t cap, unsigned argc, const char *const *argv)
+size_t rd_replica_format(char *buf, size_t cap, unsigned argc, const char *const *argv)
 {
 	size_t w;
 	int k = snprintf(buf, cap, "*%u\r\n", argc);

@@ -80,6 +80,14 @@ static void defaults_and_options(void **state)
 	assert_int_equal(wc_config_repl_backlog_part(&c, 16), 4u << 20);
 	assert_int_equal(wc_config_repl_backlog_part(&c, 4096), 64u << 10);
 	assert_int_not_equal(parse(&c, "--ip 198.18.0.11/24 --repl-backlog-size 1k"), 0);
+	/* a replica from the start (redis/replica.h): IP:PORT here ("IP PORT" in one argument) */
+	assert_null(c.replicaof_host);
+	assert_int_equal(parse(&c, "--ip 198.18.0.11/24 --replicaof 198.18.0.1:6380 --masterauth pw "
+				   "--masteruser repl"), 0);
+	assert_string_equal(c.replicaof_host, "198.18.0.1");
+	assert_int_equal(c.replicaof_port, 6380);
+	assert_string_equal(c.masterauth, "pw");
+	assert_string_equal(c.masteruser, "repl");
 	assert_int_equal(parse(&c, "--help"), 1);
 }
 
@@ -98,6 +106,9 @@ static void bad_options(void **state)
 		"--ip 198.18.0.11/24 --memory", "--ip 198.18.0.11/24 --config /nonexistent",
 		"--ip 198.18.0.11/24 --stats-interval -1", "--ip 198.18.0.11/24 --mc-allow 10.0.0.1/40",
 		"--ip 198.18.0.11/24 --mc-allow",
+		"--ip 198.18.0.11/24 --replicaof 198.18.0.1", "--ip 198.18.0.11/24 --replicaof host:6379",
+		"--ip 198.18.0.11/24 --replicaof 198.18.0.1:0",
+		"--ip 198.18.0.11/24 --replicaof 198.18.0.1:70000",
 	};
 
 	(void)state;

@@ -188,7 +188,7 @@ static void expect_cmd(int argc, const char *const *argv)
 /* Wait (bounded) for the loader thread and the link to reach a state. */
 static void wait_link(uint8_t link)
 {
-	struct rd_repl_info in;
+	struct rd_replica_status in;
 
 	for (int i = 0; i < 5000; i++) {
 		pump();
@@ -215,7 +215,7 @@ static void stream(const char *s)
 
 static void handshake_sync_and_stream(void **state)
 {
-	struct rd_repl_info in;
+	struct rd_replica_status in;
 	char ack[64], buf[512];
 	size_t n;
 
@@ -226,8 +226,8 @@ static void handshake_sync_and_stream(void **state)
 	EQ(CMD("REPLICAOF", "198.18.0.1", "7000"), "+OK\r\n");
 	EQ(CMD("REPLICAOF", "198.18.0.1", "7000"), "+OK Already connected to specified master\r\n");
 	pump();
-	assert_true(syn_sport >= RD_REPL_LPORT_BASE &&
-		    syn_sport < RD_REPL_LPORT_BASE + RD_REPL_LPORT_SPAN);
+	assert_true(syn_sport >= RD_REPLICA_LPORT_BASE &&
+		    syn_sport < RD_REPLICA_LPORT_BASE + RD_REPLICA_LPORT_SPAN);
 	EXPECT("PING");
 	master_says_str("-NOAUTH Authentication required.\r\n");
 	EXPECT("AUTH", "pw");
@@ -292,7 +292,7 @@ static void handshake_sync_and_stream(void **state)
 static void reconnect_continues_with_offsets(void **state)
 {
 	uint8_t f[128];
-	struct rd_repl_info in;
+	struct rd_replica_status in;
 	char off[32];
 
 	(void)state;
@@ -341,7 +341,7 @@ static void reconnect_continues_with_offsets(void **state)
 
 static void promoted_keeps_data(void **state)
 {
-	struct rd_repl_info in;
+	struct rd_replica_status in;
 
 	(void)state;
 	EQ(CMD("REPLICAOF", "NO", "ONE"), "+OK\r\n");

@@ -20,7 +20,7 @@
 
 static enum rd_psync_reply psync(const char *line, char id[41], uint64_t *off)
 {
-	return rd_repl_parse_psync(line, strlen(line), id, off);
+	return rd_replica_parse_psync(line, strlen(line), id, off);
 }
 
 static void psync_answers(void **state)
@@ -61,7 +61,7 @@ static void psync_answers(void **state)
 
 static int bulk(const char *line, uint64_t *len, bool *eof, uint8_t mark[40])
 {
-	return rd_repl_parse_bulk(line, strlen(line), len, eof, mark);
+	return rd_replica_parse_bulk(line, strlen(line), len, eof, mark);
 }
 
 static void bulk_headers(void **state)
@@ -99,18 +99,18 @@ static void end_marker(void **state)
 	(void)state;
 	memcpy(mark, ID40, 40);
 	memset(buf, 'r', sizeof(buf));
-	assert_false(rd_repl_ends_with_mark(buf, sizeof(buf), mark));
+	assert_false(rd_replica_ends_with_mark(buf, sizeof(buf), mark));
 	memcpy(buf + 60, mark, 40);
-	assert_true(rd_repl_ends_with_mark(buf, 100, mark));
-	assert_false(rd_repl_ends_with_mark(buf, 99, mark));
-	assert_true(rd_repl_ends_with_mark(buf + 60, 40, mark));
-	assert_false(rd_repl_ends_with_mark(buf + 61, 39, mark));
-	assert_false(rd_repl_ends_with_mark(buf, 0, mark));
+	assert_true(rd_replica_ends_with_mark(buf, 100, mark));
+	assert_false(rd_replica_ends_with_mark(buf, 99, mark));
+	assert_true(rd_replica_ends_with_mark(buf + 60, 40, mark));
+	assert_false(rd_replica_ends_with_mark(buf + 61, 39, mark));
+	assert_false(rd_replica_ends_with_mark(buf, 0, mark));
 }
 
 static bool ok(const char *line, bool ping)
 {
-	return rd_repl_reply_ok(line, strlen(line), ping);
+	return rd_replica_reply_ok(line, strlen(line), ping);
 }
 
 static void handshake_replies(void **state)
@@ -133,18 +133,18 @@ static void commands_formatted(void **state)
 	size_t n;
 
 	(void)state;
-	n = rd_repl_format(buf, sizeof(buf), 3,
+	n = rd_replica_format(buf, sizeof(buf), 3,
 			   (const char *const[]){ "REPLCONF", "ACK", "12345" });
 	assert_int_equal(n, strlen("*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$5\r\n12345\r\n"));
 	assert_memory_equal(buf, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$5\r\n12345\r\n", n);
-	n = rd_repl_format(buf, sizeof(buf), 1, (const char *const[]){ "" });
+	n = rd_replica_format(buf, sizeof(buf), 1, (const char *const[]){ "" });
 	assert_memory_equal(buf, "*1\r\n$0\r\n\r\n", n);
 	/* what does not fit is refused whole */
-	assert_int_equal(rd_repl_format(buf, 20, 3,
+	assert_int_equal(rd_replica_format(buf, 20, 3,
 					(const char *const[]){ "REPLCONF", "ACK", "12345" }),
 			 0);
-	assert_int_equal(rd_repl_format(buf, 3, 1, (const char *const[]){ "PING" }), 0);
-	n = rd_repl_format(buf, 14 + 2, 1, (const char *const[]){ "PING" });
+	assert_int_equal(rd_replica_format(buf, 3, 1, (const char *const[]){ "PING" }), 0);
+	n = rd_replica_format(buf, 14 + 2, 1, (const char *const[]){ "PING" });
 	assert_int_equal(n, 14);
 }
 
