@@ -44,6 +44,7 @@ import pytest
 import redis
 
 from lib import cp
+from lib.resp import RedisServer, Resp
 from lib.testbed import NET, node_ip
 
 pytestmark = pytest.mark.testbed("repl")
@@ -747,3 +748,15 @@ def test_the_wire_full_and_partial(tb):
     raw.close()
     wait_for(lambda: info_repl(m)["connected_slaves"] == 0, 10, "the raw replicas to go")
     m.close()
+
+
+def test_command_info_as_redis(tb):
+    """COMMAND INFO of SYNC, PSYNC, REPLCONF, WAIT and ROLE: Redis 7.0's, byte for byte."""
+    ref = RedisServer(26398)
+    try:
+        with ref.connect() as r, Resp() as n:
+            assert n.raw("AUTH", PW) == b"+OK\r\n"
+            for name in ("sync", "psync", "replconf", "wait", "role"):
+                assert n.raw("COMMAND", "INFO", name) == r.raw("COMMAND", "INFO", name), name
+    finally:
+        ref.close()

@@ -344,8 +344,9 @@ struct rd_cmd rd_cmds_repl[] = {
 	RD_CMD("replconf", replconf, -1, RD_F_ADMIN | RD_F_NOSCRIPT | RD_F_LOADING | RD_F_STALE |
 	       RD_F_ALLOW_BUSY, RD_ACL_ADMIN | RD_ACL_SLOW | RD_ACL_DANGEROUS, 0, 0, 0, "server",
 	       "An internal command for configuring the replication stream", "3.0.0", "O(1)"),
-	RD_CMD("wait", wait_cmd, 3, 0, RD_ACL_SLOW | RD_ACL_CONNECTION, 0, 0, 0, "generic",
-	       "Wait for replicas to acknowledge this connection's writes", "3.0.0", "O(1)"),
+	RD_CMD_TIPS("request_policy:all_shards response_policy:agg_min", "wait", wait_cmd, 3,
+		    RD_F_NOSCRIPT, RD_ACL_SLOW | RD_ACL_CONNECTION, 0, 0, 0, "generic",
+		    "Wait for replicas to acknowledge this connection's writes", "3.0.0", "O(1)"),
 	RD_CMD("role", role_cmd, 1, RD_F_NOSCRIPT | RD_F_LOADING | RD_F_STALE | RD_F_FAST,
 	       RD_ACL_ADMIN | RD_ACL_FAST | RD_ACL_DANGEROUS, 0, 0, 0, "server",
 	       "Return the role of the instance in the context of replication", "2.8.12", "O(1)"),
