@@ -494,10 +494,21 @@ def test_full_sync_under_load_then_the_stream(tb, replicas, capsys):
     m.close()
 
 
-def test_replica_killed_mid_sync_leaves_the_node_healthy(tb, replicas):
+def test_replica_killed_mid_sync_leaves_the_node_healthy(tb, replicas, capsys):
     m = node()
     m.flushall()
     fill(m)
+    # first, how fast the node serves a full sync by itself: PSYNC to the RDB's last byte,
+    # read as fast as this client can (no replica loading it)
+    raw = Raw()
+    t0 = time.monotonic()
+    _, _, rdb = full_sync(raw)
+    t = time.monotonic() - t0
+    raw.close()
+    report(capsys, "full sync served to a raw reader: %d keys, %.1f MB RDB in %.3f s "
+           "(snapshot + transfer): %.0f MB/s, %.1f s per GiB at that rate" % (
+               m.dbsize(), len(rdb) / 1e6, t, len(rdb) / 1e6 / t, t * (1 << 30) / len(rdb)))
+    wait_for(lambda: info_repl(m)["connected_slaves"] == 0, 10, "the raw replica to go")
     # a replica that reads a little of its RDB (a small receive buffer holds the transfer
     # back) and is then reset: the node was in the middle of sending it
     s = socket.socket()
@@ -584,6 +595,26 @@ def test_catch_up_and_falling_out_of_the_backlog(tb, replicas, capsys):
              "the dropped replica to full-sync again")
     rep.wait_synced()
     wait_equal(rep)
+    m.close()
+
+
+def test_two_replicas_at_once(tb, replicas):
+    m = node()
+    m.flushall()
+    fill(m)
+    a, b = replicas(), replicas()
+    a.wait_synced()
+    b.wait_synced()
+    m.set("both", "1")
+    assert m.execute_command("WAIT", 2, 10000) == 2
+    i = info_repl(m)
+    assert i["connected_slaves"] == 2
+    assert sorted((i["slave0"]["port"], i["slave1"]["port"])) == sorted((a.port, b.port))
+    wait_equal(a)
+    wait_equal(b)
+    b.close()
+    wait_for(lambda: info_repl(m)["connected_slaves"] == 1, 10, "one replica to go")
+    assert m.execute_command("WAIT", 2, 200) == 1
     m.close()
 
 
