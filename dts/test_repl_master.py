@@ -719,6 +719,29 @@ def test_the_wire_full_and_partial(tb):
     raw.close()
     assert replid == info_repl(m)["master_replid"]
 
+    # the old SYNC: no +FULLRESYNC, the RDB and the stream at once
+    raw = Raw()
+    assert raw.cmd("AUTH", PW) == b"+OK"
+    raw.send("SYNC")
+    ln = raw.line()
+    assert ln.startswith(b"$"), ln
+    assert raw.exact(int(ln[1:])).startswith(b"REDIS0010")
+    assert raw.command() == [b"SELECT", b"0"]
+    raw.close()
+
+    # redis-cli --rdb (REPLCONF rdb-only, SYNC): a file redis-check-rdb accepts
+    d = tempfile.mkdtemp(prefix="wc-repl-rdb-")
+    try:
+        path = os.path.join(d, "dump.rdb")
+        p = subprocess.run(["redis-cli", "-h", node_ip(1), "-p", str(RPORT), "-a", PW,
+                            "--no-auth-warning", "--rdb", path],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stdout + p.stderr
+        p = subprocess.run(["redis-check-rdb", path], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0 and "RDB looks OK" in p.stdout, p.stdout + p.stderr
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
     # a wirecache replica (capa wc): WCREPL.MARK per partition, flags as WCREPL.SET
     raw = Raw()
     replid, off, rdb = full_sync(raw, "capa", "wc")
