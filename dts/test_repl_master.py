@@ -404,9 +404,15 @@ def test_full_sync_under_load_then_the_stream(tb, replicas, capsys):
     assert rep.r.info("replication")["master_host"] == node_ip(1)
 
     # WAIT: the replica has every write made before it
+    waits = []
     for k in range(20):
         m.set("w:%d" % k, "x")
+        t0 = time.monotonic()
         assert m.execute_command("WAIT", 1, 5000) == 1
+        waits.append(time.monotonic() - t0)
+    waits.sort()
+    report(capsys, "WAIT 1 after a SET, 20 times: median %.1f ms, max %.1f ms" % (
+        1000 * waits[10], 1000 * waits[-1]))
     # min-replicas-to-write 1 is met with the replica attached
     m.config_set("min-replicas-to-write", 1)
     try:
@@ -569,6 +575,9 @@ def test_catch_up_and_falling_out_of_the_backlog(tb, replicas, capsys):
     dropped0 = met.get("wirecache_repl_replicas_dropped_total", 0)
     rep.proc.send_signal(signal.SIGSTOP)
     try:
+        # a stopped replica acknowledges nothing: WAIT answers 0 at its timeout
+        m.set("unacked", "1")
+        assert m.execute_command("WAIT", 1, 200) == 0
         pipeline_sets(m, "cu", 60000, "v")    # ~3.4 MB of log: within the 8 MB backlog
     finally:
         rep.proc.send_signal(signal.SIGCONT)

@@ -281,11 +281,18 @@ static bool stream(struct wc_lcore *lc, struct rd_feed *f, struct mc_out *o, uin
 	if (seq != f->getack_seen) {
 		uint64_t before = o->written;
 
+		/*
+		 * The answer to GETACK is the offset before it (a Redis replica
+		 * counts a command once it ran): a checkpoint of its own right
+		 * there, so that answer covers everything streamed so far.
+		 */
 		f->getack_seen = seq;
+		rd_ckpt_push(&f->ck, f->stream_off, f->pos, now, 0);
 		rd_repl_enc_getack(o);
 		f->stream_off += o->written - before;
-		any = true;
-	} else if (!any && now - f->io_ms >= RD_REPL_PING_MS) {
+		return true;
+	}
+	if (!any && now - f->io_ms >= RD_REPL_PING_MS) {
 		uint64_t before = o->written;
 
 		rd_repl_enc_ping(o);
