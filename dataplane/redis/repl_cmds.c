@@ -4,6 +4,7 @@
  * ROLE. SYNC/PSYNC turn the connection into a replica feed
  * (redis/repl_master.h) once every partition logs its writes.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -229,8 +230,19 @@ static enum rd_res replconf(struct rd_session *s)
 				return RD_DONE;
 			}
 			continue;
-		} else if (!rd_arg_is(s, i, "ip-address") && !rd_arg_is(s, i, "rdb-only") &&
-			   !rd_arg_is(s, i, "rdb-filter-only")) {
+		} else if (rd_arg_is(s, i, "ip-address")) {
+			/* (replica-announce-ip: what INFO and ROLE show; a name is not kept) */
+			const struct resp_arg *a = rd_arg(s, i + 1);
+			char ip[16];
+			struct in_addr in;
+
+			if (a->kind == RESP_ARG_PTR && a->len < sizeof(ip)) {
+				memcpy(ip, a->u.p, a->len);
+				ip[a->len] = 0;
+				if (inet_pton(AF_INET, ip, &in) == 1)
+					f->ip = ntohl(in.s_addr);
+			}
+		} else if (!rd_arg_is(s, i, "rdb-only") && !rd_arg_is(s, i, "rdb-filter-only")) {
 			const struct resp_arg *a = rd_arg(s, i);
 
 			rd_err_fmt(s, "ERR Unrecognized REPLCONF option: %.*s",

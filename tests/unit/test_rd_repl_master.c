@@ -401,6 +401,18 @@ static void replica_gone_mid_sync_and_errors(void **state)
 	assert_string_equal(cmd("*4\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$2\r\nwc\r\n"
 				"$14\r\nlistening-port\r\n"), "-ERR syntax error\r\n");
 	assert_string_equal(cmd("*1\r\n$8\r\nREPLCONF\r\n"), "+OK\r\n");
+	/* ip-address: what INFO and ROLE show for the replica */
+	assert_true(dpc_connect(&h, &r, DP_REDIS_PORT, rbuf, sizeof(rbuf)));
+	r.n = 0;
+	send_on(&r, "*3\r\n$8\r\nREPLCONF\r\n$10\r\nip-address\r\n$8\r\n10.1.2.3\r\n"
+		    "*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n");
+	wait_for(&r, 0, "+FULLRESYNC ");
+	assert_non_null(strstr(cmd("*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n"),
+			       "slave0:ip=10.1.2.3,port=0,"));
+	dpc_close(&h, &r);
+	r.cport = 0;
+	for (int i = 0; i < 20; i++)
+		step();
 	assert_string_equal(cmd("*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$1\r\nx\r\n"),
 			    "-ERR value is not an integer or out of range\r\n");
 	/* WAIT's own */
