@@ -41,8 +41,8 @@ ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 LDLIBS_COMMON = $(PKG_LIBS) -lpthread -lm
 
 STORE_SRC := $(wildcard dataplane/store/*.c) $(wildcard common/*.c) dataplane/core/mem_dpdk.c \
-	$(wildcard dataplane/proto/*.c)
-NET_SRC := $(filter-out dataplane/core/mem_dpdk.c,$(wildcard dataplane/core/*.c)) \
+	dataplane/core/fence.c $(wildcard dataplane/proto/*.c)
+NET_SRC := $(filter-out dataplane/core/mem_dpdk.c dataplane/core/fence.c,$(wildcard dataplane/core/*.c)) \
 	$(wildcard dataplane/net/*.c) $(wildcard dataplane/redis/*.c) \
 	$(wildcard dataplane/cluster/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

@@ -216,20 +216,49 @@ unsigned cm_map_assigned(const struct cm_map *m)
 
 void cm_split_even(struct cm_map *m)
 {
-	unsigned n = m->nnodes;
+	unsigned masters[CM_NODES_MAX], n = 0;
 
 	for (unsigned s = 0; s < CM_SLOTS; s++)
 		m->slot[s] = -1;
+	for (unsigned i = 0; i < m->nnodes; i++)
+		if (!m->nodes[i].replica)
+			masters[n++] = i;
 	if (n == 0)
 		return;
-	/* S/n slots each, and one more for the first S%n nodes */
+	/* S/n slots each, and one more for the first S%n masters */
 	for (unsigned i = 0, from = 0; i < n; i++) {
 		unsigned to = from + CM_SLOTS / n + (i < CM_SLOTS % n);
 
 		for (unsigned s = from; s < to; s++)
-			m->slot[s] = (int16_t)i;
+			m->slot[s] = (int16_t)masters[i];
 		from = to;
 	}
+}
+
+int cm_assign_replicas(struct cm_map *m, unsigned replicas)
+{
+	unsigned n = m->nnodes, nm;
+
+	if (replicas == 0) {
+		for (unsigned i = 0; i < n; i++) {
+			m->nodes[i].replica = false;
+			m->nodes[i].master[0] = 0;
+		}
+		return 0;
+	}
+	nm = n / (replicas + 1);
+	if (nm == 0 || nm * (replicas + 1) != n)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		struct cm_node *x = &m->nodes[i];
+
+		x->replica = i >= nm;
+		if (x->replica)
+			snprintf(x->master, sizeof(x->master), "%s", m->nodes[(i - nm) % nm].id);
+		else
+			x->master[0] = 0;
+	}
+	return 0;
 }
 
 unsigned cm_map_runs(const struct cm_map *m, struct cm_run *out, unsigned max)
@@ -690,4 +719,43 @@ int cm_map_lines(const struct cm_map *m, const char *myself,
 	free(mr);
 	emit(arg, "CMAP COMMIT"), n++;
 	return n;
+}
+
+int cm_failover(struct cm_map *m, const char *id, char *err, size_t errlen)
+{
+	int r = cm_map_find(m, id), old;
+	uint64_t epoch = m->epoch + 1;
+
+	if (r < 0) {
+		snprintf(err, errlen, "node %.40s is not in the map", id);
+		return -1;
+	}
+	if (!m->nodes[r].replica || (old = cm_map_find(m, m->nodes[r].master)) < 0) {
+		snprintf(err, errlen, "node %.40s is not a replica (of a master in the map)", id);
+		return -1;
+	}
+	for (unsigned s = 0; s < CM_SLOTS; s++) {
+		int16_t *a[] = { &m->slot[s], &m->mig_src[s], &m->mig_dst[s], &m->imp_dst[s],
+				 &m->imp_src[s] };
+
+		for (unsigned k = 0; k < 5; k++)
+			if (*a[k] == old)
+				*a[k] = (int16_t)r;
+	}
+	for (unsigned i = 0; i < m->nnodes; i++) {
+		struct cm_node *x = &m->nodes[i];
+
+		if ((int)i == r)
+			continue;
+		if ((int)i == old || (x->replica && strcmp(x->master, m->nodes[old].id) == 0)) {
+			x->replica = true;
+			snprintf(x->master, sizeof(x->master), "%s", m->nodes[r].id);
+		}
+	}
+	m->nodes[r].replica = false;
+	m->nodes[r].master[0] = 0;
+	m->nodes[r].config_epoch = epoch;
+	m->nodes[old].config_epoch = epoch;
+	m->epoch = epoch;
+	return 0;
 }

@@ -85,8 +85,29 @@ bool cm_map_in_move(const struct cm_map *m, int idx);
 /* Slots with a migrating or an importing entry ("open" slots). */
 unsigned cm_map_open(const struct cm_map *m);
 
-/* Give the nodes (in map order) equal shares of consecutive slots, the first ones the larger. */
+/*
+ * Give the masters (in map order) equal shares of consecutive slots, the
+ * first ones the larger; replicas get none.
+ */
 void cm_split_even(struct cm_map *m);
+
+/*
+ * Make the map's nodes masters and replicas as `redis-cli --cluster create
+ * --cluster-replicas R` does: the first n/(R+1) nodes (map order) are the
+ * masters, the others replicas of them in turn (node nm+k replicates master
+ * k mod nm). 0, or -1 when the nodes do not divide into R+1 per master.
+ */
+int cm_assign_replicas(struct cm_map *m, unsigned replicas);
+
+/*
+ * A failover (DESIGN.md, Failover): replica id takes its master's place.
+ * It becomes a master with the master's slots (and its slot moves), its
+ * config epoch the map's new epoch; the master's other replicas replicate
+ * it; the old master becomes its replica too (it rejoins as one when it
+ * comes back, its data replaced by a full sync). The map's epoch goes up
+ * by one. 0, or -1 with a reason in err (not in the map, not a replica).
+ */
+int cm_failover(struct cm_map *m, const char *id, char *err, size_t errlen);
 
 /* Fold the slots into runs of one owner; writes at most max, returns how many. */
 unsigned cm_map_runs(const struct cm_map *m, struct cm_run *out, unsigned max);

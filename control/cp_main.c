@@ -53,7 +53,9 @@ static void usage(void)
 	       "                            into the dataplane (http://127.0.0.1:2379)\n"
 	       "  --cluster-name NAME       the cluster's keys are /wirecache/NAME/ [wirecache]\n"
 	       "  --node-timeout MS         the registration's lease: a node silent this long\n"
-	       "                            is gone [2000]\n"
+	       "                            is gone, and its replicas take over; etcd's\n"
+	       "                            minimum TTL must allow it (--election-timeout 700)\n"
+	       "                            [1000]\n"
 	       "  --help\n");
 }
 
@@ -150,7 +152,7 @@ int main(int argc, char **argv)
 	struct cp_alert_rules rules;
 	unsigned long interval = 1000, window = 10, ul;
 	static struct cp_core core;
-	struct cp_cluster_opts copts = { .name = "wirecache", .node_timeout_ms = 2000 };
+	struct cp_cluster_opts copts = { .name = "wirecache", .node_timeout_ms = 1000 };
 	char prefix[96], httpaddr[64];
 	struct cp_http *http;
 	int opt;

@@ -13,6 +13,8 @@
 
 #include "cpcluster.h"
 #include "cpcreq.h"
+#include "cpfailover.h"
+#include "cplease.h"
 #include "etcd.h"
 
 struct cp_cluster {
@@ -22,6 +24,9 @@ struct cp_cluster {
 	struct etcd etcd;		/* the thread's own */
 	struct etcd_watch *watch;
 	struct cp_creq *creq;		/* SETSLOT requests (its own thread) */
+	struct cp_lease *lease_thr;	/* the lease and the write fence (their own thread) */
+	struct cp_failover fo;		/* standing in for a master that is gone */
+	unsigned wake_ms;		/* the failover wants the next step this soon */
 	pthread_t thread;
 	bool stop, dirty;
 	char urls[512], name[64], prefix[160], http[64];
@@ -36,9 +41,16 @@ struct cp_cluster {
 	/* etcd */
 	bool etcd_up, etcd_ever;
 	char etcd_error[256];
-	int64_t lease, lease_ttl;
-	int64_t renewed_ms, read_ms;
+	int64_t lease;			/* the lease the registration was put with */
+	uint64_t lease_gen;		/* ... its generation (cplease.h) */
+	int64_t read_ms, registered_ms;
 	bool registered;
+	/* what the dataplane was told to replicate ("" nothing yet, "-" none: a master) */
+	char told_master[CM_ID_LEN + 1];
+	bool pause_asked;		/* a replica asks this master to hand over (pause/<id>) */
+	bool pause_acked;		/* ... and was told its writes stopped (pause-ok/<id>) */
+	uint64_t told_attaches;
+	char repl_error[256];
 
 	/* the registry and the map as last read */
 	char (*alive)[CM_ID_LEN + 1];
@@ -209,31 +221,19 @@ static void learn_id(struct cp_cluster *cl)
 	pthread_mutex_unlock(&cl->mu);
 }
 
-/* Keep the lease alive, (re)grant it and (re)write the record when needed. */
+/* (Re)write the record under the lease thread's lease when it is new or the record went. */
 static int keep_registered(struct cp_cluster *cl)
 {
 	char key[256], *rec;
-	int64_t now = mono_ms(), ttl = 0;
+	uint64_t gen = 0;
+	int64_t lease = cp_lease_id(cl->lease_thr, &gen);
 	int rc;
 
-	if (!cl->have_id)
+	if (!cl->have_id || !lease)
 		return 0;
-	if (cl->lease && now - cl->renewed_ms >= cl->node_timeout_ms / 3) {
-		if (etcd_lease_keepalive(&cl->etcd, cl->lease, &ttl) != 0)
-			return -1;
-		cl->renewed_ms = now;
-		if (ttl <= 0) {
-			logf_(cl, "lease %llx lapsed: registering again", (unsigned long long)cl->lease);
-			cl->lease = 0;
-			cl->registered = false;
-		}
-	}
-	if (!cl->lease) {
-		int64_t secs = (cl->node_timeout_ms + 999) / 1000;
-
-		if (etcd_lease_grant(&cl->etcd, secs, &cl->lease, &cl->lease_ttl) != 0)
-			return -1;
-		cl->renewed_ms = mono_ms();
+	if (gen != cl->lease_gen) {
+		cl->lease_gen = gen;
+		cl->lease = lease;
 		cl->registered = false;
 	}
 	if (cl->registered)
@@ -247,9 +247,9 @@ static int keep_registered(struct cp_cluster *cl)
 		return -1;
 	pthread_mutex_lock(&cl->mu);
 	cl->registered = true;
+	cl->registered_ms = mono_ms();
 	pthread_mutex_unlock(&cl->mu);
-	logf_(cl, "registered %s (lease %llx, %lld s)", key, (unsigned long long)cl->lease,
-	      (long long)cl->lease_ttl);
+	logf_(cl, "registered %s (lease %llx)", key, (unsigned long long)cl->lease);
 	return 0;
 }
 
@@ -305,6 +305,16 @@ static int read_state(struct cp_cluster *cl)
 		}
 	}
 	etcd_range_free(&r);
+	/* a manual failover under way: a replica of ours asks us to hand over (cpfailover.h) */
+	if (cl->have_id) {
+		snprintf(key, sizeof(key), "%spause/%s", cl->prefix, cl->self.id);
+		if (etcd_get(&cl->etcd, key, false, &r) != 0)
+			return -1;
+		cl->pause_asked = r.n > 0;
+		if (!cl->pause_asked)
+			cl->pause_acked = false;
+		etcd_range_free(&r);
+	}
 	cl->read_ms = mono_ms();
 	return 0;
 }
@@ -384,6 +394,129 @@ static void push_map(struct cp_cluster *cl)
 	free(ls.l);
 }
 
+/* Does the map give node idx replicas (a master worth fencing)? */
+static bool has_replicas(const struct cm_map *m, int idx)
+{
+	for (unsigned i = 0; i < m->nnodes; i++)
+		if (m->nodes[i].replica && strcmp(m->nodes[i].master, m->nodes[idx].id) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The fence's role (cplease.h): a master with replicas, confirmed by a map
+ * read after its registration under the current lease, renews; else off.
+ */
+static void confirm_role(struct cp_cluster *cl)
+{
+	int me = cl->have_map && cl->have_id ? cm_map_find(cl->map, cl->self.id) : -1;
+	bool master = me >= 0 && !cl->map->nodes[me].replica && has_replicas(cl->map, me);
+
+	if (me >= 0 && !cl->map->nodes[me].replica && cl->pause_asked) {
+		/* hand over: no writes; say so once the dataplane has been told */
+		cp_lease_set_role(cl->lease_thr, CP_FENCE_HOLD, cl->lease_gen);
+		if (!cl->pause_acked && cp_lease_fenced(cl->lease_thr)) {
+			char key[256];
+
+			snprintf(key, sizeof(key), "%spause-ok/%s", cl->prefix, cl->self.id);
+			if (etcd_put(&cl->etcd, key, "{}", 2, cl->lease) == 0) {
+				cl->pause_acked = true;
+				logf_(cl, "manual failover: writes stopped for a replica to take over");
+			}
+		}
+		if (!cl->pause_acked)
+			cl->wake_ms = 20;	/* look again soon */
+		return;
+	}
+	if (!master) {
+		cp_lease_set_role(cl->lease_thr, CP_FENCE_OFF, 0);
+		return;
+	}
+	if (cl->registered && cl->read_ms > cl->registered_ms)
+		cp_lease_set_role(cl->lease_thr, CP_FENCE_RENEW, cl->lease_gen);
+}
+
+/* A number after "key=" in a control-socket reply. */
+static bool reply_u64(const char *reply, const char *key, uint64_t *out)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = reply; (p = strstr(p, key)) != NULL; p += kl)
+		if ((p == reply || p[-1] == ' ') && p[kl] == '=') {
+			*out = strtoull(p + kl + 1, NULL, 10);
+			return true;
+		}
+	return false;
+}
+
+/* Stand for a master that is gone (cpfailover.h). */
+static void failover_step(struct cp_cluster *cl)
+{
+	struct cp_failover_view v = {
+		.etcd = &cl->etcd, .prefix = cl->prefix, .map = cl->have_map ? cl->map : NULL,
+		.map_rev = cl->map_rev, .alive = cl->alive, .nalive = cl->nalive,
+		.self = cl->self.id, .lease = cl->registered ? cl->lease : 0,
+	};
+	int me = v.map && cl->have_id ? cm_map_find(v.map, cl->self.id) : -1;
+	char reply[256], log[300];
+	int rc;
+
+	if (me < 0 || !v.map->nodes[me].replica)
+		v.lease = 0;	/* (stands down) */
+	else if (!cl->fo.posted_ms && cp_core_command(cl->core, "REPLSTATE", reply, sizeof(reply),
+							    1000) == CP_OK)
+		reply_u64(reply, "offset", &v.offset);
+	pthread_mutex_lock(&cl->mu);
+	rc = cp_failover_step(&cl->fo, &v, mono_ms(), &cl->wake_ms, log, sizeof(log));
+	if (rc == 1)
+		cl->dirty = true;	/* a new map: read it now */
+	pthread_mutex_unlock(&cl->mu);
+	if (log[0])
+		logf_(cl, "%s", log);
+}
+
+/*
+ * Make the dataplane replicate what the map says: REPLICAOF its master's
+ * address, or REPLICAOF NO ONE for a master (a promoted replica keeps its
+ * data and takes writes). Told again after every re-attachment.
+ */
+static void sync_replication(struct cp_cluster *cl)
+{
+	uint64_t att = cp_core_attaches(cl->core);
+	int me = cl->have_map && cl->have_id ? cm_map_find(cl->map, cl->self.id) : -1, mi = -1;
+	const char *want = "-";
+	char cmd[160], reply[256];
+	enum cp_result r;
+
+	if (!att || me < 0 || !cl->dp_confirmed)
+		return;
+	if (cl->map->nodes[me].replica && (mi = cm_map_find(cl->map, cl->map->nodes[me].master)) >= 0)
+		want = cl->map->nodes[mi].id;
+	if (att == cl->told_attaches && strcmp(want, cl->told_master) == 0)
+		return;
+	if (mi >= 0)
+		snprintf(cmd, sizeof(cmd), "REPLICAOF %s %u", cl->map->nodes[mi].ip,
+			 cl->map->nodes[mi].port);
+	else
+		snprintf(cmd, sizeof(cmd), "REPLICAOF NO ONE");
+	r = cp_core_command(cl->core, cmd, reply, sizeof(reply), 2000);
+	pthread_mutex_lock(&cl->mu);
+	if (r == CP_OK) {
+		snprintf(cl->told_master, sizeof(cl->told_master), "%s", want);
+		cl->told_attaches = att;
+		cl->repl_error[0] = 0;
+		logf_(cl, "dataplane: %s", cmd);
+	} else {
+		char why[sizeof(cl->repl_error)];
+
+		snprintf(why, sizeof(why), "%.60s: %.120s", cmd, reply);
+		if (strcmp(why, cl->repl_error) != 0)
+			logf_(cl, "telling the dataplane to replicate failed: %s", why);
+		snprintf(cl->repl_error, sizeof(cl->repl_error), "%s", why);
+	}
+	pthread_mutex_unlock(&cl->mu);
+}
+
 static void *cluster_main(void *arg)
 {
 	struct cp_cluster *cl = arg;
@@ -405,15 +538,21 @@ static void *cluster_main(void *arg)
 		if (rc == 0 && !cl->registered && cl->have_id)
 			rc = keep_registered(cl);
 		/* (while etcd is down, every step reads again: see !cl->etcd_up above) */
+		if (rc == 0) {
+			failover_step(cl);
+			confirm_role(cl);
+		}
 		set_etcd(cl, rc == 0);
 		push_map(cl);
+		sync_replication(cl);
 		pthread_mutex_lock(&cl->mu);
 		if (!cl->stop && !cl->dirty) {
 			struct timespec ts;
+			unsigned wait = cl->wake_ms && cl->wake_ms < period ? cl->wake_ms : period;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)(period % 1000) * 1000000;
-			ts.tv_sec += period / 1000 + ts.tv_nsec / 1000000000;
+			ts.tv_nsec += (long)(wait % 1000) * 1000000;
+			ts.tv_sec += wait / 1000 + ts.tv_nsec / 1000000000;
 			ts.tv_nsec %= 1000000000;
 			pthread_cond_timedwait(&cl->cv, &cl->mu, &ts);
 		}
@@ -482,8 +621,18 @@ struct cp_cluster *cp_cluster_start(struct cp_core *core, const struct cp_cluste
 	snprintf(cl->etcd_error, sizeof(cl->etcd_error), "not tried yet");
 	pthread_mutex_init(&cl->mu, NULL);
 	pthread_cond_init(&cl->cv, NULL);
+	{
+		struct cp_lease_opts lo = { .etcd = o->etcd, .ttl_ms = o->node_timeout_ms,
+					    .socket = core->dp.path };
+
+		if (!(cl->lease_thr = cp_lease_start(&lo, err, errlen))) {
+			etcd_free(&cl->etcd);
+			goto fail;
+		}
+	}
 	cl->watch = etcd_watch_start(o->etcd, cl->prefix, on_watch, cl);
 	if (!cl->watch || pthread_create(&cl->thread, NULL, cluster_main, cl) != 0) {
+		cp_lease_stop(cl->lease_thr);
 		snprintf(err, errlen, "cannot start the cluster threads");
 		etcd_watch_stop(cl->watch);
 		etcd_free(&cl->etcd);
@@ -519,6 +668,7 @@ void cp_cluster_stop(struct cp_cluster *cl)
 	pthread_cond_signal(&cl->cv);
 	pthread_mutex_unlock(&cl->mu);
 	pthread_join(cl->thread, NULL);
+	cp_lease_stop(cl->lease_thr);
 	etcd_watch_stop(cl->watch);
 	etcd_free(&cl->etcd);
 	pthread_mutex_destroy(&cl->mu);
@@ -612,6 +762,9 @@ json_t *cp_cluster_json(struct cp_cluster *cl)
 		json_array_append_new(nodes, x);
 	}
 	json_object_set_new(o, "nodes", nodes);
+	json_object_set_new(o, "lease", cp_lease_json(cl->lease_thr));
+	json_object_set_new(o, "failover", cp_failover_json(&cl->fo));
+	json_object_set_new(o, "replication_error", str_or_null(cl->repl_error));
 	/* slot moves: the map's entries, this node's share, what is left to move */
 	{
 		struct cm_move_run *mr = malloc(CM_SLOTS * sizeof(*mr));
@@ -676,6 +829,16 @@ void cp_cluster_prom(struct cp_cluster *cl, struct buf *b)
 	buf_printf(b, "# HELP wirecache_cluster_nodes_alive Nodes registered in etcd.\n"
 		   "# TYPE wirecache_cluster_nodes_alive gauge\nwirecache_cluster_nodes_alive %u\n",
 		   cl->nalive);
+	buf_printf(b, "# HELP wirecache_failover_promotions_total Times this node took its "
+		   "master's place (automatic failover).\n"
+		   "# TYPE wirecache_failover_promotions_total counter\n"
+		   "wirecache_failover_promotions_total %llu\n",
+		   (unsigned long long)cl->fo.promotions);
+	buf_printf(b, "# HELP wirecache_failover_candidacies_total Times this node stood for a "
+		   "master that was gone.\n# TYPE wirecache_failover_candidacies_total counter\n"
+		   "wirecache_failover_candidacies_total %llu\n",
+		   (unsigned long long)cl->fo.candidacies);
+	cp_lease_prom(cl->lease_thr, b);
 	{
 		unsigned mm, ma, im, ia;
 
@@ -699,4 +862,50 @@ void cp_cluster_prom(struct cp_cluster *cl, struct buf *b)
 			   "wirecache_cluster_map_slots_importing %u\n", ia);
 	}
 	pthread_mutex_unlock(&cl->mu);
+}
+
+static bool api_offset(void *arg, uint64_t *off)
+{
+	struct cp_cluster *cl = arg;
+	char reply[256];
+
+	return cp_core_command(cl->core, "REPLSTATE", reply, sizeof(reply), 2000) == CP_OK &&
+	       reply_u64(reply, "offset", off);
+}
+
+int cp_cluster_failover(struct cp_cluster *cl, const char *mode, uint64_t *epoch, char *err,
+			size_t errlen)
+{
+	static pthread_mutex_t one = PTHREAD_MUTEX_INITIALIZER;	/* one at a time */
+	enum cp_failover_mode m;
+	char self[CM_ID_LEN + 1];
+	struct etcd e;
+	int rc;
+
+	if (!cl) {
+		snprintf(err, errlen, "ERR this control plane is not in a cluster (--etcd)");
+		return -1;
+	}
+	if (cp_failover_mode_parse(mode, &m) != 0) {
+		snprintf(err, errlen, "ERR mode wants FORCE, TAKEOVER or nothing");
+		return -1;
+	}
+	if (!cp_cluster_self_id(cl, self)) {
+		snprintf(err, errlen, "ERR the control plane does not know this node yet");
+		return -1;
+	}
+	if (etcd_init(&e, cl->urls, cl->etcd.timeout_ms) != 0) {
+		snprintf(err, errlen, "ERR %.200s", e.err);
+		return -1;
+	}
+	pthread_mutex_lock(&one);
+	rc = cp_failover_manual(&e, cl->prefix, self, m, api_offset, cl, epoch, err, errlen);
+	pthread_mutex_unlock(&one);
+	etcd_free(&e);
+	if (rc == 0) {
+		logf_(cl, "manual failover%s%s: this node is master, epoch %llu",
+		      mode && *mode ? " " : "", mode ? mode : "", (unsigned long long)*epoch);
+		cp_cluster_wake(cl);
+	}
+	return rc;
 }

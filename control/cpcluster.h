@@ -47,6 +47,15 @@ int cp_cluster_etcd_up(struct cp_cluster *cl);
 /* the cluster gauges for /metrics */
 void cp_cluster_prom(struct cp_cluster *cl, struct buf *b);
 
+/*
+ * A manual failover of this node (a replica) from the HTTP API (POST
+ * /api/cluster/failover): cp_failover_manual with an etcd client of the
+ * caller's own and the dataplane's REPLSTATE offset. mode: "", "FORCE",
+ * "TAKEOVER". 0 with the new epoch, or -1 with the reason in err.
+ */
+int cp_cluster_failover(struct cp_cluster *cl, const char *mode, uint64_t *epoch, char *err,
+			size_t errlen);
+
 /* Wake the thread to read etcd and push the map now (after a change it made). */
 void cp_cluster_wake(struct cp_cluster *cl);
 /* This node's id into id (from the dataplane's ID): false while not known. */

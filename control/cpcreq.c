@@ -10,6 +10,7 @@
 
 #include "cpcluster.h"
 #include "cpcreq.h"
+#include "cpfailover.h"
 #include "dpconn.h"
 
 #define CREQ_POLL_MS 1000
@@ -139,6 +140,48 @@ int cp_creq_apply(struct etcd *e, const char *prefix, const char *myself, unsign
 	return -1;
 }
 
+/* The replica's replication offset, from its dataplane (REPLSTATE ... offset=N). */
+static bool replica_offset(void *arg, uint64_t *off)
+{
+	struct cp_creq *q = arg;
+	char reply[WC_CP_LINE_MAX];
+	const char *p;
+
+	if (dpconn_command(&q->dp, "REPLSTATE", reply, sizeof(reply), 2000) != 0)
+		return false;
+	for (p = reply; (p = strstr(p, "offset=")) != NULL; p += 7)
+		if (p == reply || p[-1] == ' ') {
+			*off = strtoull(p + 7, NULL, 10);
+			return true;
+		}
+	return false;
+}
+
+/* "<id> FAILOVER <mode|->" (CLUSTER FAILOVER): 1 when it was one (*rc, err, epoch set). */
+static int failover_request(struct cp_creq *q, const char *reply, char reqid[32], int *rc,
+			    uint64_t *epoch, char *err, size_t errlen)
+{
+	char word[16] = "", mode_w[16] = "", self[CM_ID_LEN + 1];
+	enum cp_failover_mode mode;
+
+	if (sscanf(reply, "%31s %15s %15s", reqid, word, mode_w) < 2 ||
+	    strcmp(word, "FAILOVER") != 0)
+		return 0;
+	if (cp_failover_mode_parse(mode_w, &mode) != 0) {
+		snprintf(err, errlen, "ERR Invalid CLUSTER FAILOVER option");
+		*rc = -1;
+	} else if (!cp_cluster_self_id(q->cl, self)) {
+		snprintf(err, errlen, "ERR the control plane does not know this node yet: try again");
+		*rc = -1;
+	} else {
+		*rc = cp_failover_manual(&q->etcd, q->prefix, self, mode, replica_offset, q, epoch,
+					 err, errlen);
+		creq_log("CLUSTER FAILOVER %s: %s", mode_w[0] ? mode_w : "(plain)",
+			 *rc == 0 ? "done" : err);
+	}
+	return 1;
+}
+
 /* Answer one request; false when the connection failed. */
 static bool answer(struct cp_creq *q, const char *reply)
 {
@@ -147,8 +190,11 @@ static bool answer(struct cp_creq *q, const char *reply)
 	unsigned slot;
 	enum cm_setslot_op op;
 	uint64_t epoch = 0;
-	int rc = cp_creq_parse(reply, reqid, &slot, &op, id);
+	int rc = 0;
 
+	if (failover_request(q, reply, reqid, &rc, &epoch, err, sizeof(err)))
+		goto done;
+	rc = cp_creq_parse(reply, reqid, &slot, &op, id);
 	if (rc == 0)
 		return true;
 	if (rc < 0) {
@@ -166,6 +212,7 @@ static bool answer(struct cp_creq *q, const char *reply)
 		rc = cp_creq_apply(&q->etcd, q->prefix, self, slot, op, id[0] ? id : NULL, q->map,
 				   &epoch, err, sizeof(err));
 	}
+done:
 	if (rc == 0)
 		snprintf(line, sizeof(line), "CREQ DONE %s OK %llu", reqid,
 			 (unsigned long long)epoch);

@@ -16,6 +16,7 @@
  * Options (after the subcommand or before it): --etcd URL[,URL...] (or
  * $WIRECACHE_ETCD), --cluster-name NAME [wirecache].
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,10 @@ static int usage(const char *msg, const char *arg)
 {
 	fprintf(stderr, "wirecachectl cluster: ");
 	fprintf(stderr, msg, arg);
-	fprintf(stderr, "\nUsage: wirecachectl cluster create [ID...] | info | check | add-node ID | "
-		"del-node ID\n                    --etcd URL[,URL...] [--cluster-name NAME]\n"
+	fprintf(stderr, "\nUsage: wirecachectl cluster create [--replicas R] [ID...] | info | check |\n"
+		"                    add-node ID [--replica-of MASTER-ID] | del-node ID |\n"
+		"                    failover REPLICA-ID [--force|--takeover]\n"
+		"                    --etcd URL[,URL...] [--cluster-name NAME]\n"
 		"       wirecachectl cluster reshard --from ID --to ID --slots N [--pipeline 1000]\n"
 		"                    [--batch 256] [--auth PW] [--netns NAME] --etcd URL...\n"
 		"       wirecachectl cluster rebalance [--use-empty-masters] [--weight ID=W]...\n"
@@ -229,7 +232,23 @@ static void print_json_doc(const struct cm_map *m, const struct registry *reg)
 	json_decref(o);
 }
 
-static int cmd_create(struct ctl_cc *c, int argc, char **argv)
+/* Registered nodes by address (ip, then port): the testbed's node order. */
+static int by_address(const void *a, const void *b)
+{
+	const struct cm_node *x = a, *y = b;
+	struct in_addr ix, iy;
+	uint32_t hx = 0, hy = 0;
+
+	if (inet_pton(AF_INET, x->ip, &ix) == 1)
+		hx = ntohl(ix.s_addr);
+	if (inet_pton(AF_INET, y->ip, &iy) == 1)
+		hy = ntohl(iy.s_addr);
+	if (hx != hy)
+		return hx < hy ? -1 : 1;
+	return (int)x->port - (int)y->port;
+}
+
+static int cmd_create(struct ctl_cc *c, int argc, char **argv, int replicas)
 {
 	static struct cm_map m;
 	static struct registry reg;
@@ -261,8 +280,13 @@ static int cmd_create(struct ctl_cc *c, int argc, char **argv)
 			}
 		}
 	} else {
+		struct cm_node sorted[CM_NODES_MAX];
+
+		memcpy(sorted, reg.nodes, reg.n * sizeof(sorted[0]));
+		if (replicas > 0)
+			qsort(sorted, reg.n, sizeof(sorted[0]), by_address);
 		for (unsigned i = 0; i < reg.n; i++)
-			cm_map_add(&m, &reg.nodes[i]);
+			cm_map_add(&m, &sorted[i]);
 	}
 	if (m.nnodes == 0) {
 		fprintf(stderr, "wirecachectl: no node is registered in cluster %s (is a "
@@ -270,10 +294,12 @@ static int cmd_create(struct ctl_cc *c, int argc, char **argv)
 		return 1;
 	}
 	m.epoch = 1;
-	for (unsigned i = 0; i < m.nnodes; i++) {
+	for (unsigned i = 0; i < m.nnodes; i++)
 		m.nodes[i].config_epoch = 1;
-		m.nodes[i].replica = false;
-		m.nodes[i].master[0] = 0;
+	if (cm_assign_replicas(&m, replicas > 0 ? (unsigned)replicas : 0) != 0) {
+		fprintf(stderr, "wirecachectl: %u node(s) do not make masters with %d replica(s) "
+			"each (want a multiple of %d)\n", m.nnodes, replicas, replicas + 1);
+		return 1;
 	}
 	cm_split_even(&m);
 	if (write_map(c, &m, 0) != 0)
@@ -452,7 +478,7 @@ static int cmd_check(struct ctl_cc *c)
 	return !bad && !unassigned && !dead_slots && !open ? 0 : 1;
 }
 
-static int cmd_add_del(struct ctl_cc *c, bool add, const char *id)
+static int cmd_add_del(struct ctl_cc *c, bool add, const char *id, const char *master_id)
 {
 	static struct cm_map m;
 	static struct registry reg;
@@ -482,6 +508,19 @@ static int cmd_add_del(struct ctl_cc *c, bool add, const char *id)
 		reg.nodes[k].config_epoch = m.epoch + 1;
 		reg.nodes[k].replica = false;
 		reg.nodes[k].master[0] = 0;
+		if (master_id) {
+			int mi = cm_map_find(&m, master_id);
+
+			if (mi < 0 || m.nodes[mi].replica) {
+				fprintf(stderr, "wirecachectl: --replica-of %s: not a master in the "
+					"map\n", master_id);
+				return 1;
+			}
+			reg.nodes[k].replica = true;
+			snprintf(reg.nodes[k].master, sizeof(reg.nodes[k].master), "%s",
+				 m.nodes[mi].id);
+			reg.nodes[k].config_epoch = m.nodes[mi].config_epoch;
+		}
 		if (cm_map_add(&m, &reg.nodes[k]) < 0) {
 			fprintf(stderr, "wirecachectl: the map is full (%d nodes)\n", CM_NODES_MAX);
 			return 1;
@@ -509,9 +548,59 @@ static int cmd_add_del(struct ctl_cc *c, bool add, const char *id)
 	if (c->json) {
 		print_json_doc(&m, &reg);
 	} else {
-		printf("node %s %s the map: epoch %llu\n", id, add ? "joined" : "left",
+		printf("node %s %s the map%s%s: epoch %llu\n", id, add ? "joined" : "left",
+		       master_id ? " as a replica of " : "", master_id ? master_id : "",
 		       (unsigned long long)m.epoch);
 	}
+	return 0;
+}
+
+/*
+ * failover ID [--force|--takeover]: replica ID's control plane (its address
+ * from its registration) makes the failover (POST /api/cluster/failover).
+ */
+static int cmd_failover(struct ctl_cc *c, const char *id, const char *mode)
+{
+	static struct registry reg;
+	struct http_target t;
+	struct http_resp r;
+	char url[96], err[200], body[64];
+	int k;
+	json_t *o;
+
+	if (!cm_valid_id(id))
+		return usage("'%s' is not a node id (40 hex digits)", id);
+	if (read_registry(c, &reg) != 0)
+		return etcd_failed(c);
+	if ((k = reg_find(&reg, id)) < 0 || !reg.nodes[k].http[0]) {
+		fprintf(stderr, "wirecachectl: node %s is not registered (alive) in cluster %s\n", id,
+			c->name);
+		return 1;
+	}
+	snprintf(url, sizeof(url), "http://%s", reg.nodes[k].http);
+	snprintf(body, sizeof(body), "{\"mode\":\"%s\"}", mode);
+	if (httpc_parse_url(url, &t, err, sizeof(err)) != 0 ||
+	    httpc_request(&t, "POST", "/api/cluster/failover", getenv("WIRECACHE_TOKEN"), body,
+			  c->timeout_ms > 15000 ? c->timeout_ms : 15000, &r, err, sizeof(err)) != 0) {
+		fprintf(stderr, "wirecachectl: control plane %s: %s\n", reg.nodes[k].http, err);
+		return 1;
+	}
+	o = json_loadb(r.body, r.len, 0, NULL);
+	if (r.status != 200) {
+		const char *e = json_string_value(json_object_get(o, "error"));
+
+		fprintf(stderr, "wirecachectl: failover refused: %s\n", e ? e : r.body);
+		json_decref(o);
+		http_resp_free(&r);
+		return 1;
+	}
+	if (c->json)
+		printf("%s\n", r.body);
+	else
+		printf("node %s is master now: epoch %lld\n", id,
+		       (long long)json_integer_value(json_object_get(o, "epoch")));
+	json_decref(o);
+	http_resp_free(&r);
 	return 0;
 }
 
@@ -519,8 +608,9 @@ int ctl_cluster_main(int argc, char **argv, bool json, unsigned timeout_ms)
 {
 	static struct ctl_cc c;
 	const char *etcd = getenv("WIRECACHE_ETCD"), *name = "wirecache", *sub = NULL;
+	const char *replica_of = NULL, *fo_mode = "";
 	char *args[CM_NODES_MAX + 1];
-	int nargs = 0, rc;
+	int nargs = 0, rc, replicas = 0;
 
 	c.json = json;
 	c.timeout_ms = timeout_ms;
@@ -534,6 +624,22 @@ int ctl_cluster_main(int argc, char **argv, bool json, unsigned timeout_ms)
 				name = argv[++i];
 		} else if (strcmp(argv[i], "--json") == 0) {
 			c.json = true;
+		} else if (sub && strcmp(sub, "create") == 0 && strcmp(argv[i], "--replicas") == 0) {
+			char *end;
+			long r = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
+
+			if (i + 1 >= argc || *end || r < 0 || r >= CM_NODES_MAX)
+				return usage("--replicas wants 0..%s", "127");
+			replicas = (int)r;
+			i++;
+		} else if (sub && strcmp(sub, "failover") == 0 &&
+			   (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "--takeover") == 0)) {
+			fo_mode = argv[i][2] == 'f' ? "FORCE" : "TAKEOVER";
+		} else if (sub && strcmp(sub, "add-node") == 0 && strcmp(argv[i], "--replica-of") == 0) {
+			if (i + 1 >= argc || !cm_valid_id(argv[i + 1]))
+				return usage("--replica-of wants a master's node id (40 hex digits)%s",
+					     "");
+			replica_of = argv[++i];
 		} else if (sub && (strcmp(sub, "reshard") == 0 || strcmp(sub, "rebalance") == 0)) {
 			/* their own options and values, parsed by ctl_reshard.c */
 			if (nargs == CM_NODES_MAX)
@@ -551,7 +657,7 @@ int ctl_cluster_main(int argc, char **argv, bool json, unsigned timeout_ms)
 	}
 	if (!sub)
 		return usage("which subcommand? (%s)", "create, info, check, add-node, del-node, "
-			     "reshard, rebalance");
+			     "failover, reshard, rebalance");
 	if (!etcd)
 		return usage("where is etcd? (--etcd URL[,URL...] or $WIRECACHE_ETCD)%s", "");
 	if (cp_cluster_prefix(name, c.prefix, sizeof(c.prefix)) != 0)
@@ -560,21 +666,24 @@ int ctl_cluster_main(int argc, char **argv, bool json, unsigned timeout_ms)
 	if (etcd_init(&c.etcd, etcd, timeout_ms) != 0)
 		return usage("--etcd: %s", c.etcd.err);
 	if (strcmp(sub, "create") == 0)
-		rc = cmd_create(&c, nargs, args);
+		rc = cmd_create(&c, nargs, args, replicas);
 	else if (strcmp(sub, "info") == 0 && nargs == 0)
 		rc = cmd_info(&c);
 	else if (strcmp(sub, "check") == 0 && nargs == 0)
 		rc = cmd_check(&c);
 	else if (strcmp(sub, "reshard") == 0 || strcmp(sub, "rebalance") == 0)
 		rc = ctl_reshard_main(&c, sub[2] == 'b', nargs, args);
+	else if (strcmp(sub, "failover") == 0 && nargs == 1)
+		rc = cmd_failover(&c, args[0], fo_mode);
 	else if ((strcmp(sub, "add-node") == 0 || strcmp(sub, "del-node") == 0) && nargs == 1)
-		rc = cmd_add_del(&c, sub[0] == 'a', args[0]);
+		rc = cmd_add_del(&c, sub[0] == 'a', args[0], sub[0] == 'a' ? replica_of : NULL);
 	else if (strcmp(sub, "info") == 0 || strcmp(sub, "check") == 0 ||
-		 strcmp(sub, "add-node") == 0 || strcmp(sub, "del-node") == 0)
+		 strcmp(sub, "add-node") == 0 || strcmp(sub, "del-node") == 0 ||
+		 strcmp(sub, "failover") == 0)
 		rc = usage("wrong arguments for %s", sub);
 	else
-		rc = usage("unknown subcommand '%s' (create, info, check, add-node, del-node, reshard, "
-			   "rebalance)", sub);
+		rc = usage("unknown subcommand '%s' (create, info, check, add-node, del-node, failover, "
+			   "reshard, rebalance)", sub);
 	etcd_free(&c.etcd);
 	return rc;
 }

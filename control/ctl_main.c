@@ -667,9 +667,13 @@ int main(int argc, char **argv)
 			       "  snapshot load FILE [--flush]  load an RDB file into the node\n"
 			       "  snapshot [save [--wait]]   the RDB saver's state; save (BGSAVE), and with\n"
 			       "                             --wait until the file is written\n"
-			       "  cluster create [ID...] | info | check | add-node ID | del-node ID\n"
+			       "  cluster create [--replicas R] [ID...] | info | check |\n"
+			       "      add-node ID [--replica-of MASTER-ID] | del-node ID\n"
 			       "      --etcd URL[,URL...] [--cluster-name NAME]\n"
 			       "                             the cluster's map in etcd ($WIRECACHE_ETCD)\n"
+			       "  [cluster] failover REPLICA-ID [--force|--takeover] --etcd URL...\n"
+			       "                             the replica takes its master's place (plain:\n"
+			       "                             the master hands over, nothing lost)\n"
 			       "  cluster reshard --from ID --to ID --slots N [--pipeline 1000] [--batch 256]\n"
 			       "      [--auth PW] [--netns NAME]   move slots and their keys, live\n"
 			       "  cluster rebalance [--use-empty-masters] [--weight ID=W]... [same options]\n"
@@ -709,6 +713,8 @@ int main(int argc, char **argv)
 				   "status, stats, top, slots, alerts, flush, cluster");
 	if (strcmp(argv[i], "cluster") == 0)
 		return ctl_cluster_main(argc - i - 1, argv + i + 1, c.json, c.timeout_ms);
+	if (strcmp(argv[i], "failover") == 0)	/* (cluster failover's short name) */
+		return ctl_cluster_main(argc - i, argv + i, c.json, c.timeout_ms);
 	if (strcmp(argv[i], "status") == 0 && argc == i + 1)
 		return cmd_status(&c);
 	if (strcmp(argv[i], "stats") == 0 && argc == i + 1)

@@ -455,6 +455,29 @@ static enum MHD_Result get_snapload(struct cp_http *h, struct MHD_Connection *co
 	return send_json(conn, MHD_HTTP_OK, o, NULL);
 }
 
+/* POST /api/cluster/failover {"mode": ""|"FORCE"|"TAKEOVER"}: this node, a replica, takes
+ * its master's place (wirecachectl failover; cpfailover.h) */
+static enum MHD_Result post_failover(struct cp_http *h, struct MHD_Connection *conn,
+				     struct req_ctx *rc)
+{
+	char err[256];
+	json_t *o = parse_body(rc, true, err, sizeof(err));
+	const char *mode = NULL;
+	uint64_t epoch = 0;
+
+	if (!o)
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, err, NULL);
+	mode = json_string_value(json_object_get(o, "mode"));
+	if (cp_cluster_failover(h->core->cluster, mode ? mode : "", &epoch, err, sizeof(err)) != 0) {
+		json_decref(o);
+		return send_error(conn, strstr(err, "etcd") ? MHD_HTTP_SERVICE_UNAVAILABLE
+							   : MHD_HTTP_CONFLICT, err, NULL);
+	}
+	json_decref(o);
+	return send_json(conn, MHD_HTTP_OK, json_pack("{s:b,s:I}", "ok", 1, "epoch",
+						      (json_int_t)epoch), NULL);
+}
+
 /* ---- routing ---- */
 
 static const struct {
@@ -478,7 +501,7 @@ static enum MHD_Result route(struct cp_http *h, struct MHD_Connection *conn, con
 	const struct cp_asset *a;
 
 	if (strcmp(url, "/api/slots/move") == 0 || strcmp(url, "/api/flush") == 0 ||
-	    strcmp(url, "/api/snapshot/save") == 0) {
+	    strcmp(url, "/api/snapshot/save") == 0 || strcmp(url, "/api/cluster/failover") == 0) {
 		if (!post)
 			return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
 					  "this call changes state: use POST", "POST");
@@ -491,6 +514,8 @@ static enum MHD_Result route(struct cp_http *h, struct MHD_Connection *conn, con
 					  NULL);
 		if (strcmp(url, "/api/snapshot/save") == 0)
 			return post_snapshot(h, conn, rc);
+		if (strcmp(url, "/api/cluster/failover") == 0)
+			return post_failover(h, conn, rc);
 		return url[5] == 's' ? post_move(h, conn, rc) : post_flush(h, conn, rc);
 	}
 	if (strcmp(url, "/api/snapshot") == 0) {
@@ -531,7 +556,8 @@ static enum MHD_Result route(struct cp_http *h, struct MHD_Connection *conn, con
 	return send_error(conn, MHD_HTTP_NOT_FOUND,
 			  "no such page: try /, /metrics, /api/status, /api/stats, /api/history, "
 			  "/api/slots, /api/alerts, /api/cluster, /api/snapshot, POST /api/slots/move, "
-			  "POST /api/flush, POST /api/snapshot/save, /api/snapshot/load", NULL);
+			  "POST /api/flush, POST /api/snapshot/save, /api/snapshot/load, "
+			  "POST /api/cluster/failover", NULL);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,

@@ -40,6 +40,8 @@ bool wc_link_len_ok(uint8_t kind, uint32_t len)
 		return len <= WC_LINK_FRAME_MAX;
 	case WC_LINK_PUBLISH:
 		return len >= 4 && len <= WC_LINK_FRAME_MAX;	/* (its channel's length is read later) */
+	case WC_LINK_STATE:
+		return len == WC_LINK_STATE_LEN;
 	default:
 		return false;
 	}

@@ -31,6 +31,10 @@
  *   chlen bytes the channel
  *   the rest    the message
  *
+ * STATE frames (link_state.c) are one-way too, id 0, every second from the
+ * sender's first lcore: its node id (40 hex characters) and its replication
+ * offset (u64, big-endian), as Redis Cluster's ping headers carry them.
+ *
  * A frame of any kind with a wrong length (a handshake frame not of its
  * fixed size, a PUBLISH shorter than its channel) resets the link.
  */
@@ -54,7 +58,11 @@ enum wc_link_kind {
 	WC_LINK_MC_REQ = 16,
 	WC_LINK_MC_REP = 17,
 	WC_LINK_PUBLISH = 18,	/* a Redis PUBLISH for this node's subscribers: no reply */
+	WC_LINK_STATE = 19,	/* the sender's state (link_state.c): no reply */
 };
+
+/* A STATE frame's payload: the sender's node id (40 hex), its replication offset (u64 BE). */
+#define WC_LINK_STATE_LEN 48u
 
 #define WC_LINK_F_UDP 1u	/* the request came over UDP (informational) */
 /*

@@ -69,6 +69,7 @@ struct wc_tcb;
 #define WC_LINK_BACKOFF_MIN_MS 100
 #define WC_LINK_BACKOFF_MAX_MS 5000
 #define WC_LINK_SYNC_MS 20		/* how often an lcore looks at the map and its links */
+#define WC_LINK_STATE_MS 1000		/* how often a node tells the others its state */
 #define WC_LINK_LPORT_BASE 32768	/* local ports of links: a range per lcore */
 #define WC_LINK_LPORT_SPAN 1024
 
@@ -137,11 +138,14 @@ struct wc_link_stats {
 	uint64_t publish_sent;		/* PUBLISH frames sent (one per node) */
 	uint64_t publish_received;	/* PUBLISH frames received and delivered here */
 	uint64_t publish_dropped;	/* ... not sent to a node: link down or full, too large */
+	uint64_t state_sent;		/* STATE frames sent (link_state.c) */
+	uint64_t state_received;	/* ... received */
 };
 
 struct wc_link_lc {
 	uint64_t epoch;			/* the map epoch the peers were taken from */
 	uint64_t last_sync_ms;
+	uint64_t last_state_ms;		/* the last STATE frames (link_state.c) */
 	bool any;			/* some peer is set */
 	bool closing;			/* the lcore stops: waiting sessions are gone too */
 	uint16_t lport_next;
@@ -218,6 +222,15 @@ void wc_link_publish(struct wc_lcore *lc, const uint8_t *ch, uint32_t chlen,
  */
 bool wc_link_pub_begin(struct wc_lcore *lc, struct wc_tcb *c, const struct wc_link_hdr *h);
 bool wc_link_pub_step(struct wc_lcore *lc, struct wc_tcb *c);
+
+/*
+ * The node's state to the others (link_state.c): the first lcore's poll
+ * sends it every WC_LINK_STATE_MS; a STATE frame (header h, whole in c's
+ * receive queue) is taken in and consumed (false: a bad frame, the link
+ * must go).
+ */
+void wc_link_state_poll(struct wc_lcore *lc, uint64_t now_ms);
+bool wc_link_state_recv(struct wc_lcore *lc, struct wc_tcb *c, const struct wc_link_hdr *h);
 
 /* Sum of the lcores' link counters. */
 void wc_link_stats_sum(const struct wc_app *app, struct wc_link_stats *out);

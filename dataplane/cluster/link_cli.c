@@ -495,6 +495,7 @@ unsigned wc_link_poll(struct wc_lcore *lc)
 	sync_map(lc);
 	if (!L->any)
 		return 0;
+	wc_link_state_poll(lc, now);
 	for (unsigned k = 0; k < WC_SLOT_PEERS_MAX; k++) {
 		struct wc_link_peer *P = &L->peer[k];
 

@@ -249,6 +249,11 @@ static void srv_run(struct wc_lcore *lc, struct wc_tcb *c)
 		default:
 			break;
 		}
+		if (h.kind == WC_LINK_STATE) {
+			if (!wc_link_state_recv(lc, c, &h))
+				goto reset;
+			continue;
+		}
 		if (h.kind == WC_LINK_PUBLISH) {
 			if (!wc_link_pub_begin(lc, c, &h))
 				goto reset;

@@ -21,7 +21,8 @@ enum {
 	OPT_IDLE, OPT_CONTROL_SOCKET, OPT_UPLOAD_BUFFER, OPT_REQUEST_TIMEOUT, OPT_REDIS_PORT,
 	OPT_CLUSTER, OPT_ANNOUNCE_IP, OPT_ANNOUNCE_PORT, OPT_REQUIREPASS, OPT_ACLFILE, OPT_NOTIFY,
 	OPT_STATE_DIR, OPT_MC_ALLOW, OPT_CLUSTER_SECRET, OPT_MC_FORWARD, OPT_REPL_BACKLOG,
-	OPT_RDB_DIR, OPT_RDB_FILENAME, OPT_SAVE_ON_SHUTDOWN, OPT_MIN_REPLICAS, OPT_MIN_REPLICAS_LAG,
+	OPT_RDB_DIR, OPT_RDB_FILENAME, OPT_SAVE_ON_SHUTDOWN, OPT_MC_READ_REPLICAS, OPT_MIN_REPLICAS,
+	OPT_MIN_REPLICAS_LAG,
 };
 
 static const struct option long_opts[] = {
@@ -41,6 +42,7 @@ static const struct option long_opts[] = {
 	{ "cluster-announce-ip", required_argument, NULL, OPT_ANNOUNCE_IP },
 	{ "cluster-secret", required_argument, NULL, OPT_CLUSTER_SECRET },
 	{ "mc-forward", required_argument, NULL, OPT_MC_FORWARD },
+	{ "mc-read-replicas", no_argument, NULL, OPT_MC_READ_REPLICAS },
 	{ "cluster-announce-port", required_argument, NULL, OPT_ANNOUNCE_PORT },
 	{ "requirepass", required_argument, NULL, OPT_REQUIREPASS },
 	{ "aclfile", required_argument, NULL, OPT_ACLFILE },
@@ -116,6 +118,9 @@ void wc_config_usage(const char *prog)
 	       "  --mc-forward on|off      memcached requests for other nodes' keys go over the\n"
 	       "                           link to the owner (off: SERVER_ERROR moved ip:port)\n"
 	       "                           [on when a secret is set]\n"
+	       "  --mc-read-replicas       a replica serves memcached reads (get, gets, mg\n"
+	       "                           without T/N) of its master's keys itself instead of\n"
+	       "                           forwarding them [off: reads go to the master]\n"
 	       "  --repl-backlog-size SIZE replication backlog, all partitions together (each\n"
 	       "                           master partition logs its writes in its share;\n"
 	       "                           taken when a replica first attaches, besides\n"
@@ -405,6 +410,9 @@ static const char *apply(struct wc_config *c, int opt, const char *arg)
 		if (!rd_notify_parse((const uint8_t *)arg, (uint32_t)strlen(arg), &c->notify_flags))
 			return "--notify-keyspace-events: Invalid event class character. "
 			       "Use 'Ag$lshzxeKEtmdn'.";
+		return NULL;
+	case OPT_MC_READ_REPLICAS:
+		c->mc_read_replicas = true;
 		return NULL;
 	case OPT_REPL_BACKLOG:
 		if (!wc_size_parse(arg, &sz) || sz < WC_REPL_BACKLOG_MIN)

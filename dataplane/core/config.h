@@ -44,6 +44,7 @@ struct wc_config {
 	bool cluster;			/* Redis Cluster mode (cluster_enabled:1) */
 	const char *cluster_secret;	/* node-to-node links' secret (NULL: links off) */
 	int8_t mc_forward;		/* -1 default (on with a secret), 0 off, 1 on */
+	bool mc_read_replicas;		/* a replica serves memcached reads of its master's keys */
 	const char *announce_ip;	/* the address CLUSTER NODES/SLOTS give (default: the port's) */
 	uint16_t announce_port;		/* (default: redis_port) */
 	const char *requirepass;	/* the default user's password */

@@ -26,6 +26,7 @@
 #include "core/cpcounters.h"
 #include "core/cpif.h"
 #include "core/cpif_cmap.h"
+#include "core/fence.h"
 #include "store/repl.h"
 #include "core/cpif_creq.h"
 #include "core/latency.h"
@@ -280,6 +281,10 @@ static void command(struct wc_cpif *cp, struct client *c, char *line)
 		reply(c, out);
 		return;
 	}
+	if (wc_fence_cp_command(argc, argv, out, sizeof(out))) {	/* FENCE (core/fence.h) */
+		reply(c, out);
+		return;
+	}
 	if (rd_save_cp_command(argc, argv, out, sizeof(out))) {	/* SNAPSHOT (redis/rdbsave.h) */
 		reply(c, out);
 		return;
@@ -334,7 +339,7 @@ static void command(struct wc_cpif *cp, struct client *c, char *line)
 		reply(c, out);
 	} else {
 		snprintf(out, sizeof(out), "ERR unknown command '%.40s' (HELLO, PING, MOVE, FLUSH, "
-			 "ID, CMAP, CREQ, SNAPSHOT, SNAPLOAD)\n", argv[0]);
+			 "ID, CMAP, CREQ, FENCE, SNAPSHOT, SNAPLOAD)\n", argv[0]);
 		reply(c, out);
 	}
 }

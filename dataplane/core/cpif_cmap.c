@@ -321,7 +321,7 @@ static int64_t now_ms(void)
  * flip. mig[]/imp[] let the route send a key already moved to the target,
  * and the target serve it to a request forwarded with ASKING.
  */
-static struct wc_slot_table *node_table(const struct wc_cmap_stage *g)
+static struct wc_slot_table *node_table(const struct wc_cmap_stage *g, bool mc_read_replicas)
 {
 	const struct rd_cluster_map *m = g->m;
 	struct wc_slot_table *t = calloc(1, sizeof(*t));
@@ -329,6 +329,11 @@ static struct wc_slot_table *node_table(const struct wc_cmap_stage *g)
 	if (!t)
 		return NULL;
 	t->cluster_epoch = m->current_epoch;
+	if (m->myself < m->nnodes && (m->node[m->myself].flags & RD_NODE_REPLICA) &&
+	    m->node[m->myself].master < m->nnodes) {
+		t->master = (uint16_t)(m->node[m->myself].master + 1);
+		t->read_replica = mc_read_replicas;
+	}
 	for (uint16_t n = 0; n < m->nnodes; n++)
 		snprintf(t->redirect[n], sizeof(t->redirect[n]), "SERVER_ERROR moved %s:%u\r\n",
 			 m->node[n].ip, g->mcport[n]);
@@ -390,7 +395,7 @@ static enum wc_cmap_act cmd_commit(struct wc_cmap_stage **st, const struct wc_cm
 				    g->master[n]);
 	}
 	rd_cluster_map_finish(m);
-	built->nodes = node_table(g);
+	built->nodes = node_table(g, self->mc_read_replicas);
 	if (!built->nodes)
 		return fail(st, out, cap, "out of memory for the slot table");
 	built->map = m;
@@ -497,6 +502,7 @@ bool wc_cmap_command(struct wc_app *app, struct wc_migrator *mig, struct wc_cmap
 		.cport = srv ? srv->cport : 0,
 		.mcport = app->cfg.tcp_port,
 		.cluster = srv && srv->cluster,
+		.mc_read_replicas = app->cfg.mc_read_replicas,
 		/* the control thread is the map's only writer: no read-side section needed */
 		.published = srv && srv->cluster ? srv->cmap : NULL,
 	};

@@ -58,6 +58,7 @@ struct wc_cmap_self {
 	const char *ip;				/* the announced address */
 	uint16_t port, cport, mcport;		/* Redis, cluster bus, memcached (TCP) */
 	bool cluster;				/* started with --cluster */
+	bool mc_read_replicas;			/* --mc-read-replicas */
 	const struct rd_cluster_map *published;	/* the map in force (NULL without --cluster) */
 };
 

@@ -60,7 +60,10 @@ bool wc_creq_next(struct rd_creq_table *t, int64_t now_ms, int64_t deadline, cha
 
 	*taken = r ? r->id : 0;
 	if (r) {
-		if (r->op == RD_CREQ_STABLE)
+		if (r->op == RD_CREQ_FAILOVER)
+			snprintf(out, cap, "OK %" PRIu64 " FAILOVER %s\n", r->id,
+				 r->node[0] ? r->node : "-");
+		else if (r->op == RD_CREQ_STABLE)
 			snprintf(out, cap, "OK %" PRIu64 " SETSLOT %u STABLE\n", r->id, r->slot);
 		else
 			snprintf(out, cap, "OK %" PRIu64 " SETSLOT %u %s %s\n", r->id, r->slot,

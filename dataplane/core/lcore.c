@@ -122,6 +122,12 @@ static void route(const struct mc_env *env, const uint8_t *key, uint32_t klen,
 	wc_slot_route(app, table, slot, &out->part, &out->owner);
 	out->redirect = wc_slot_redirect(table, slot);
 	out->node = out->redirect ? wc_slot_table_of(table)->node[slot] : 0;
+	/* a replica serves its master's keys to reads when asked to (--mc-read-replicas) */
+	if (__builtin_expect(out->redirect != NULL, 0) && out->read &&
+	    wc_slot_table_of(table)->read_replica && out->node == wc_slot_table_of(table)->master) {
+		out->redirect = NULL;
+		out->node = 0;
+	}
 	out->ask = false;
 	if (__builtin_expect(wc_slot_table_of(table)->moving, 0))
 		route_moving(env, table, slot, key, klen, out);

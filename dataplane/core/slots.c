@@ -49,6 +49,8 @@ void wc_slot_table_copy_nodes(struct wc_slot_table *dst, const struct wc_slot_ta
 	memcpy(dst->imp, src->imp, sizeof(dst->imp));
 	dst->cluster_epoch = src->cluster_epoch;
 	dst->remote = src->remote;
+	dst->master = src->master;
+	dst->read_replica = src->read_replica;
 	dst->moving = src->moving;
 	memcpy(dst->redirect, src->redirect, sizeof(dst->redirect));
 }

@@ -56,6 +56,13 @@ struct wc_slot_table {
 	uint16_t imp[WC_SLOTS];
 	uint64_t epoch;
 	uint64_t cluster_epoch;		/* the cluster map's current epoch node[] came from */
+	/*
+	 * 1 + the map index of the master this node replicates (0: none): its
+	 * slots' keys are here too (replication), for the replication stream,
+	 * a snapshot load, and memcached reads with --mc-read-replicas
+	 */
+	uint16_t master;
+	bool read_replica;		/* memcached reads of master's slots are served here */
 	bool remote;			/* some slot is not served here: read node[] */
 	bool moving;			/* some slot moves between nodes: read mig[], imp[] */
 	/* the memcached reply for a key of node 1 + k: "SERVER_ERROR moved ip:port\r\n" */

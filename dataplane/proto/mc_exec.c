@@ -17,6 +17,7 @@
  */
 #include <string.h>
 
+#include "core/fence.h"
 #include "proto/mc_exec.h"
 #include "store/item.h"
 #include "wirecache/slot.h"
@@ -57,11 +58,34 @@ static void value_source(struct mc_session *s, struct mc_inq *in, struct wc_stor
 	r->copy_len = s->req.vlen;
 }
 
+/* A request that only reads: get, gets, and mg without T or N. */
+static bool mc_req_reads(const struct mc_req *q)
+{
+	return q->cmd == MC_GET || q->cmd == MC_GETS ||
+	       (q->cmd == MC_MG && !mc_meta_has(&q->meta, 'T') && !mc_meta_has(&q->meta, 'N'));
+}
+
+/* A request that may write (a fenced master refuses it). */
+static bool mc_req_writes(const struct mc_req *q)
+{
+	switch (q->cmd) {
+	case MC_GAT: case MC_GATS: case MC_SET: case MC_ADD: case MC_REPLACE: case MC_APPEND:
+	case MC_PREPEND: case MC_CAS: case MC_DELETE: case MC_INCR: case MC_DECR: case MC_TOUCH:
+	case MC_FLUSH_ALL: case MC_MS: case MC_MD: case MC_MA:
+		return true;
+	case MC_MG:
+		return !mc_req_reads(q);
+	default:
+		return false;
+	}
+}
+
 static void route_key(const struct mc_session *s, struct mc_env *env, const struct mc_tok *key,
 		      struct mc_route *rt)
 {
 	rt->redirect = NULL;
 	rt->asking = s && s->asking;
+	rt->read = !s || mc_req_reads(&s->req);
 	env->route(env, key->p, key->len, rt);
 }
 
@@ -1209,5 +1233,12 @@ enum mc_exec_result mc_exec_start(struct mc_session *s, struct mc_inq *in, struc
 	s->fwd_split = false;
 	s->result = WC_OK;
 	memset(&s->res, 0, sizeof(s->res));
+	if (__builtin_expect(wc_writes_fenced(), 0) && mc_req_writes(&s->req)) {
+		/* a master cut off from etcd (core/fence.h) */
+		__atomic_fetch_add(&wc_fence_refused, 1, __ATOMIC_RELAXED);
+		if (!quiet(s))
+			line(out, "SERVER_ERROR cluster down: this master is fenced");
+		return MC_EXEC_DONE;
+	}
 	return mc_exec_resume(s, in, out, env);
 }

@@ -74,6 +74,7 @@ struct mc_route {
 	const char *redirect;
 	uint16_t node;		/* with redirect: 1 + the node's map index (core/slots.h) */
 	bool asking;		/* in: the request came with ASKING (a slot imported here is served) */
+	bool read;		/* in: a read (a replica may serve it: --mc-read-replicas) */
 	bool ask;		/* out: redirect is a moving slot's target; forward with ASKING */
 };
 

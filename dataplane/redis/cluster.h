@@ -50,6 +50,8 @@ unsigned rd_slot_partition(const struct rd_session *s, unsigned slot);
 
 /* CLUSTER SETSLOT (cluster_setslot.c) */
 enum rd_res rd_cluster_setslot(struct rd_session *s);
+/* CLUSTER FAILOVER [FORCE|TAKEOVER] (cluster_setslot.c: the same wait for the map) */
+enum rd_res rd_cluster_failover(struct rd_session *s);
 /* The session goes away: a SETSLOT it waits in leaves its request (redis/creq.h). */
 void rd_cluster_setslot_gone(struct rd_session *s);
 

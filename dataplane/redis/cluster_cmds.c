@@ -256,6 +256,9 @@ static enum rd_res cluster_help(struct rd_session *s)
 		"CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 		"COUNTKEYSINSLOT <slot>",
 		"    How many keys of <slot> this node holds.",
+		"FAILOVER [FORCE|TAKEOVER]",
+		"    On a replica: take the master's place (plain: the master hands over, "
+		"nothing lost).",
 		"GETKEYSINSLOT <slot> <count>",
 		"    Up to <count> names of keys of <slot> this node holds.",
 		"INFO",
@@ -316,6 +319,9 @@ struct rd_cmd rd_cluster_sub[] = {
 	RD_CMD("setslot", rd_cluster_setslot, -4, RD_F_NO_ASYNC_LOADING | RD_F_ADMIN | RD_F_STALE,
 	       0, 0, 0, 0, "cluster", "Moves a hash slot between nodes: through the cluster "
 	       "configuration the control plane keeps", "3.0.0", "O(1)"),
+	RD_CMD("failover", rd_cluster_failover, -2, RD_F_NO_ASYNC_LOADING | RD_F_ADMIN |
+	       RD_F_STALE, 0, 0, 0, 0, "cluster", "A replica takes its master's place: through "
+	       "the cluster configuration the control plane keeps", "3.0.0", "O(1)"),
 	RD_CMD("help", cluster_help, 2, CLS, SLOW, 0, 0, 0, "cluster",
 	       "What CLUSTER's subcommands do", "5.0.0", "O(1)"),
 	RD_CMD_END

@@ -198,7 +198,8 @@ static bool replica_listed(const struct rd_cluster_map *m, uint16_t r, uint16_t 
 	const struct rd_cluster_node *nd = &m->node[r];
 
 	return (nd->flags & RD_NODE_REPLICA) && nd->master == master &&
-	       !(nd->flags & RD_NODE_FAIL) && nd->repl_offset != 0;
+	       !(nd->flags & RD_NODE_FAIL) &&
+	       __atomic_load_n(&nd->repl_offset, __ATOMIC_RELAXED) != 0;
 }
 
 static void slots_node(struct mc_out *o, uint8_t proto, const struct rd_cluster_node *nd)
@@ -264,8 +265,9 @@ static void shard_node(struct mc_out *o, uint8_t proto, const struct rd_cluster_
 {
 	const struct rd_cluster_node *nd = &m->node[n];
 	bool replica = (nd->flags & RD_NODE_REPLICA) != 0;
+	uint64_t off = __atomic_load_n(&nd->repl_offset, __ATOMIC_RELAXED);
 	const char *health = (nd->flags & RD_NODE_FAIL) ? "fail"
-			     : replica && nd->repl_offset == 0 ? "loading" : "online";
+			     : replica && off == 0 ? "loading" : "online";
 
 	resp_map(o, proto, nd->hostname[0] ? 8 : 7);
 	resp_bulk_str(o, "id");
@@ -283,7 +285,7 @@ static void shard_node(struct mc_out *o, uint8_t proto, const struct rd_cluster_
 	resp_bulk_str(o, "role");
 	resp_bulk_str(o, replica ? "replica" : "master");
 	resp_bulk_str(o, "replication-offset");
-	resp_int(o, (int64_t)nd->repl_offset);
+	resp_int(o, (int64_t)off);
 	resp_bulk_str(o, "health");
 	resp_bulk_str(o, health);
 }

@@ -82,17 +82,19 @@ static uint16_t find_node(const struct rd_cluster_map *m, const char *id)
 }
 
 /* Queue the request and go on waiting for it (or say why not). */
-static enum rd_res ask(struct rd_session *s, struct setslot_job *j)
+static enum rd_res ask(struct rd_session *s, struct setslot_job *j, const char *mode)
 {
 	struct rd_creq_table *t = &rd_server(s)->creq;
 	char node[41] = "";
 	int i;
 
-	if (j->op != RD_CREQ_STABLE)
+	if (j->op == RD_CREQ_FAILOVER)
+		snprintf(node, sizeof(node), "%s", mode);
+	else if (j->op != RD_CREQ_STABLE)
 		node_arg(s, node, sizeof(node));	/* (checked: 40 hex characters) */
 	if (rd_tx_running(s)) {
-		rd_err(s, "ERR CLUSTER SETSLOT cannot wait for the cluster configuration inside "
-		       "a transaction");
+		rd_err_fmt(s, "ERR CLUSTER %s cannot wait for the cluster configuration inside "
+			   "a transaction", j->op == RD_CREQ_FAILOVER ? "FAILOVER" : "SETSLOT");
 		return RD_DONE;
 	}
 	if (!rd_creq_attached(t)) {
@@ -148,7 +150,7 @@ static enum rd_res check(struct rd_session *s, struct setslot_job *j)
 		return RD_DONE;
 	}
 	if (j->op == RD_CREQ_STABLE)
-		return ask(s, j);
+		return ask(s, j, NULL);
 	node_arg(s, node, sizeof(node));
 	hex = rd_arg(s, 4)->len == 40 && rd_cluster_is_node_id(node);
 	mine = m->owner[j->slot] == m->myself;
@@ -176,7 +178,7 @@ static enum rd_res check(struct rd_session *s, struct setslot_job *j)
 			return RD_DONE;
 		}
 	}
-	return ask(s, j);
+	return ask(s, j, NULL);
 }
 
 /* The request is answered or given up: the entry goes back. */
@@ -191,6 +193,49 @@ static void let_go(struct rd_session *s, struct setslot_job *j, bool answered)
 	else
 		rd_creq_abandon(t, j->held - 1);
 	j->held = 0;
+}
+
+/*
+ * CLUSTER FAILOVER [FORCE|TAKEOVER], on a replica: its control plane makes
+ * the failover (control/cpfailover.h: plain hands over from a live master
+ * with nothing lost; FORCE and TAKEOVER promote at once) and the reply comes
+ * once this node runs the map that has it master. Then the same steps as
+ * SETSLOT's wait.
+ */
+enum rd_res rd_cluster_failover(struct rd_session *s)
+{
+	struct setslot_job *j = (struct setslot_job *)rd_job(s);
+	const struct rd_server *srv = rd_server(s);
+	const struct rd_cluster_map *m = srv->cluster ? rd_cluster_map_get(srv) : NULL;
+	const char *mode = "";
+
+	if (s->step != ST_CHECK)
+		return rd_cluster_setslot(s);
+	if (!m) {
+		rd_err(s, RD_CLUSTER_DISABLED);
+		return RD_DONE;
+	}
+	if (rd_argc(s) > 3) {
+		rd_err_syntax(s);
+		return RD_DONE;
+	}
+	if (rd_argc(s) == 3) {
+		if (rd_arg_is(s, 2, "force"))
+			mode = "FORCE";
+		else if (rd_arg_is(s, 2, "takeover"))
+			mode = "TAKEOVER";
+		else {
+			rd_err_syntax(s);
+			return RD_DONE;
+		}
+	}
+	if (m->myself >= m->nnodes || !(m->node[m->myself].flags & RD_NODE_REPLICA)) {
+		rd_err(s, "ERR You should send CLUSTER FAILOVER to a replica");
+		return RD_DONE;
+	}
+	memset(j, 0, sizeof(*j));
+	j->op = RD_CREQ_FAILOVER;
+	return ask(s, j, mode);
 }
 
 enum rd_res rd_cluster_setslot(struct rd_session *s)
@@ -246,6 +291,7 @@ void rd_cluster_setslot_gone(struct rd_session *s)
 {
 	struct setslot_job *j = (struct setslot_job *)rd_job(s);
 
-	if (s->def && s->def->fn == rd_cluster_setslot && s->step == ST_ASKED)
+	if (s->def && (s->def->fn == rd_cluster_setslot || s->def->fn == rd_cluster_failover) &&
+	    s->step == ST_ASKED)
 		let_go(s, j, false);
 }

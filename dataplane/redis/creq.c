@@ -51,6 +51,8 @@ const char *rd_creq_op_name(enum rd_creq_op op)
 		return "IMPORTING";
 	case RD_CREQ_STABLE:
 		return "STABLE";
+	case RD_CREQ_FAILOVER:
+		return "FAILOVER";
 	case RD_CREQ_NODE:
 		return "NODE";
 	}

@@ -35,7 +35,9 @@
 #define RD_CREQ_ORPHAN_MS 30000		/* taken, its client gone, no DONE: freed */
 #define RD_CREQ_ERR_MAX 200		/* the text of a refusal */
 
-enum rd_creq_op { RD_CREQ_MIGRATING, RD_CREQ_IMPORTING, RD_CREQ_STABLE, RD_CREQ_NODE };
+/* FAILOVER (CLUSTER FAILOVER on a replica): node holds the mode, "" FORCE or TAKEOVER */
+enum rd_creq_op { RD_CREQ_MIGRATING, RD_CREQ_IMPORTING, RD_CREQ_STABLE, RD_CREQ_NODE,
+		  RD_CREQ_FAILOVER };
 
 enum rd_creq_state {
 	RD_CREQ_FREE = 0,

@@ -311,7 +311,9 @@ static int run(struct loader *L, bool flush)
 			pause_us(1000);
 			table = rcu_dereference(app->slot_part);
 		}
-		if (wc_slot_redirect(table, slot)) {
+		/* (a replica keeps its master's slots: they are what a full sync brings) */
+		if (wc_slot_redirect(table, slot) &&
+		    wc_slot_table_of(table)->node[slot] != wc_slot_table_of(table)->master) {
 			res->unserved++;
 			continue;
 		}

@@ -21,8 +21,9 @@
  *
  * Keys whose expiry has passed are skipped (as a Redis master does), as are
  * the types the store cannot hold (counted per kind) and, in a cluster, keys
- * of slots this node does not serve. Keys are written without keyspace
- * events (as Redis loads); at the end every owner raises a flush event, so
+ * of slots this node does not serve (a replica keeps its master's). Keys
+ * are written without keyspace events (as Redis loads); at the end every
+ * owner raises a flush event, so
  * clients tracking keys (CLIENT TRACKING) are told to forget them all. A
  * key of a slot being moved between
  * partitions (core/migrate.c) waits for the move to end; keys already in a

@@ -244,6 +244,16 @@ void rd_server_set_limits(struct rd_server *srv, unsigned max_conns, uint8_t sma
 
 struct rd_cluster_map *rd_cluster_map_publish(struct rd_server *srv, struct rd_cluster_map *m)
 {
+	const struct rd_cluster_map *old = srv->cmap;
+
+	/* the offsets nodes told (cluster/link_state.c) carry over to the new map */
+	for (uint16_t n = 0; old && m && n < m->nnodes; n++)
+		for (uint16_t k = 0; k < old->nnodes; k++)
+			if (strcmp(m->node[n].id, old->node[k].id) == 0) {
+				m->node[n].repl_offset = __atomic_load_n(&old->node[k].repl_offset,
+									 __ATOMIC_RELAXED);
+				break;
+			}
 	return rcu_xchg_pointer(&srv->cmap, m);
 }
 

@@ -87,6 +87,11 @@ struct rd_server {
 	uint16_t cport;			/* the cluster bus port: port + 10000 */
 	uint64_t config_epoch;
 	struct rd_cluster_map *cmap;	/* RCU: rd_cluster_map_get() on the request path */
+	/*
+	 * this node's replication offset as the cluster sees it (atomic; written
+	 * by the replication code, sent to the other nodes by cluster/link_state.c)
+	 */
+	uint64_t repl_offset_self;
 	struct rd_creq_table creq;	/* SETSLOTs for the control plane (redis/creq.h) */
 	/*
 	 * settings (CONFIG); timeout and maxclients are the TCP stack's

@@ -15,6 +15,7 @@
 #include "core/app.h"
 #include "core/bus.h"
 #include "core/slots.h"
+#include "core/fence.h"
 #include "proto/xproto.h"
 #include "redis/acl.h"
 #include "redis/cluster.h"
@@ -512,6 +513,14 @@ static bool admit(struct rd_session *s)
 		return false;
 	if (!rd_cluster_admit(s, c))
 		return false;
+	if ((c->flags & RD_F_WRITE) && wc_writes_fenced()) {
+		/* a master cut off from etcd (core/fence.h): as a minority master answers */
+		__atomic_fetch_add(&wc_fence_refused, 1, __ATOMIC_RELAXED);
+		rd_err(s, "CLUSTERDOWN The cluster is down");
+		if (s->flags & RD_C_MULTI)
+			s->flags |= RD_C_DIRTY_EXEC;
+		return false;
+	}
 	if ((s->flags & RD_C_PUBSUB) && !rd_pubsub_admit(s, c))
 		return false;	/* RESP2's subscribed mode (pubsub.c) */
 	if (!(c->flags & RD_F_LOADING) && rd_rdb_loading()) {	/* a start-up load (rdbload.h) */

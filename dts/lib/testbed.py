@@ -169,6 +169,10 @@ CONFIGS = {
     # listing a slot's keys walks its partition's whole index (no per-slot index yet)
     "cluster-reshard": Config("cluster-reshard", nodes=3, memory="32M",
                               args=TRUSTED + ("--max-value", "1m")),
+    # six nodes: three masters, each with one replica (--replicas 1), through etcd
+    # (test_failover.py: replicas, failover, fencing)
+    "cluster-replicas": Config("cluster-replicas", nodes=6, args=TRUSTED + ("--max-value", "1m"),
+                               up_opts=("--replicas", "1")),
 }
 ORDER = list(CONFIGS)
 

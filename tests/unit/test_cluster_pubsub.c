@@ -298,6 +298,10 @@ static void frame_lengths(void **state)
 	assert_true(wc_link_len_ok(WC_LINK_PUBLISH, 4));	/* an empty channel and message */
 	assert_true(wc_link_len_ok(WC_LINK_PUBLISH, WC_LINK_FRAME_MAX));
 	assert_false(wc_link_len_ok(WC_LINK_PUBLISH, WC_LINK_FRAME_MAX + 1));
+	/* STATE frames (link_state.c): exactly a node id and an offset */
+	assert_true(wc_link_len_ok(WC_LINK_STATE, WC_LINK_STATE_LEN));
+	assert_false(wc_link_len_ok(WC_LINK_STATE, WC_LINK_STATE_LEN - 1));
+	assert_false(wc_link_len_ok(WC_LINK_STATE, WC_LINK_STATE_LEN + 1));
 }
 
 /* Subscribers on both lcores: sub (channel and pattern) on 0, two fakes on 1. */

@@ -169,6 +169,63 @@ static void split_even(void **state)
 	assert_int_equal(cm_map_assigned(&m), 0);
 }
 
+/* create --replicas 1 over 6 nodes, then a failover and the old master back as a replica */
+static void replicas_and_failover(void **state)
+{
+	static struct cm_map m, back;
+	char err[160], *text;
+
+	(void)state;
+	cm_map_init(&m);
+	for (unsigned i = 0; i < 6; i++) {
+		struct cm_node n;
+
+		make_node(&n, i);
+		n.config_epoch = 1;
+		cm_map_add(&m, &n);
+	}
+	m.epoch = 1;
+	assert_int_equal(cm_assign_replicas(&m, 4), -1);	/* 6 nodes are not masters of 4 */
+	assert_int_equal(cm_assign_replicas(&m, 1), 0);
+	cm_split_even(&m);
+	/* nodes 0..2 masters with every slot, 3..5 replicas of 0, 1, 2 */
+	for (unsigned i = 0; i < 3; i++) {
+		assert_false(m.nodes[i].replica);
+		assert_true(m.nodes[i + 3].replica);
+		assert_string_equal(m.nodes[i + 3].master, m.nodes[i].id);
+		assert_int_equal(cm_map_slots_of(&m, (int)i + 3), 0);
+	}
+	assert_int_equal(cm_map_slots_of(&m, 0), 5462);
+	assert_int_equal(cm_map_assigned(&m), CM_SLOTS);
+	/* a master and a node of another shard are not replicas that can take over */
+	assert_int_equal(cm_failover(&m, m.nodes[0].id, err, sizeof(err)), -1);
+	assert_int_equal(cm_failover(&m, "0123456789012345678901234567890123456789", err,
+				     sizeof(err)), -1);
+	/* node 4 takes node 1's place */
+	assert_int_equal(cm_failover(&m, m.nodes[4].id, err, sizeof(err)), 0);
+	assert_int_equal(m.epoch, 2);
+	assert_false(m.nodes[4].replica);
+	assert_int_equal(m.nodes[4].config_epoch, 2);
+	assert_int_equal(cm_map_slots_of(&m, 4), 5461);
+	assert_int_equal(cm_map_slots_of(&m, 1), 0);
+	assert_true(m.nodes[1].replica);
+	assert_string_equal(m.nodes[1].master, m.nodes[4].id);
+	/* the other shards are untouched */
+	assert_int_equal(cm_map_slots_of(&m, 0), 5462);
+	assert_string_equal(m.nodes[3].master, m.nodes[0].id);
+	/* the map is valid and round-trips */
+	text = cm_map_dumps_valid(&m, err, sizeof(err));
+	assert_non_null(text);
+	assert_int_equal(cm_map_parse(text, strlen(text), &back, err, sizeof(err)), 0);
+	free(text);
+	assert_true(back.nodes[1].replica);
+	/* and back: node 1 takes over again */
+	assert_int_equal(cm_failover(&m, m.nodes[1].id, err, sizeof(err)), 0);
+	assert_int_equal(cm_map_slots_of(&m, 1), 5461);
+	assert_string_equal(m.nodes[4].master, m.nodes[1].id);
+	assert_int_equal(m.epoch, 3);
+}
+
 static void map_roundtrip(void **state)
 {
 	static struct cm_map a, b;
@@ -424,6 +481,7 @@ int main(void)
 		cmocka_unit_test(node_roundtrip),
 		cmocka_unit_test(node_refused),
 		cmocka_unit_test(split_even),
+		cmocka_unit_test(replicas_and_failover),
 		cmocka_unit_test(map_roundtrip),
 		cmocka_unit_test(map_refused),
 		cmocka_unit_test(add_remove),

@@ -27,6 +27,7 @@
 #include <urcu-qsbr.h>
 
 #include "core/cpif.h"
+#include "core/fence.h"
 #include "core/latency.h"
 #include "core/migrate.h"
 #include "core/slots.h"
@@ -203,7 +204,24 @@ static void protocol(void **state)
 	assert_string_equal(reply, "OK pong");
 	raw_cmd(fd, "FOO bar\n", reply, sizeof(reply));
 	assert_string_equal(reply, "ERR unknown command 'FOO' (HELLO, PING, MOVE, FLUSH, ID, CMAP, CREQ, "
-			    "SNAPSHOT, SNAPLOAD)");
+			    "FENCE, SNAPSHOT, SNAPLOAD)");
+	/* the write fence (core/fence.h): armed, on, off; writes are refused while on */
+	raw_cmd(fd, "FENCE STATE\n", reply, sizeof(reply));
+	assert_string_equal(reply, "OK fence=off refused=0");
+	raw_cmd(fd, "FENCE 600000\n", reply, sizeof(reply));
+	assert_string_equal(reply, "OK fence=armed left_ms=600000");
+	assert_false(wc_writes_fenced());
+	raw_cmd(fd, "FENCE 0\n", reply, sizeof(reply));
+	assert_true(wc_writes_fenced());
+	raw_cmd(fd, "FENCE STATE\n", reply, sizeof(reply));
+	assert_true(strncmp(reply, "OK fence=on ", 12) == 0);
+	raw_cmd(fd, "FENCE OFF\n", reply, sizeof(reply));
+	assert_string_equal(reply, "OK fence=off");
+	assert_false(wc_writes_fenced());
+	raw_cmd(fd, "FENCE -5\n", reply, sizeof(reply));
+	assert_string_equal(reply, "ERR usage: FENCE <ms 0..3600000>|OFF|STATE");
+	raw_cmd(fd, "FENCE\n", reply, sizeof(reply));
+	assert_string_equal(reply, "ERR usage: FENCE <ms 0..3600000>|OFF|STATE");
 	/* snapshots (redis/rdbsave.h): the saver is not started here */
 	raw_cmd(fd, "SNAPSHOT STATUS\n", reply, sizeof(reply));
 	assert_non_null(strstr(reply, "OK in_progress=0 done=0 last_ok="));

@@ -276,7 +276,14 @@ static void cluster_subcommands(void **state)
 			    "-ERR wrong number of arguments for 'cluster|keyslot' command\r\n");
 	assert_string_equal(cmd(&c, "CLUSTER MEET 1.2.3.4 6379"),
 			    "-ERR unknown subcommand 'MEET'. Try CLUSTER HELP.\r\n");
-	assert_true(strncmp(cmd(&c, "CLUSTER HELP"), "*22\r\n+CLUSTER <subcommand>", 26) == 0);
+	assert_true(strncmp(cmd(&c, "CLUSTER HELP"), "*24\r\n+CLUSTER <subcommand>", 26) == 0);
+	/* CLUSTER FAILOVER wants a replica (and a cluster map, a valid option) */
+	assert_string_equal(cmd(&c, "CLUSTER FAILOVER"),
+			    "-ERR You should send CLUSTER FAILOVER to a replica\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER FAILOVER FORCE"),
+			    "-ERR You should send CLUSTER FAILOVER to a replica\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER FAILOVER NOW"), "-ERR syntax error\r\n");
+	assert_string_equal(cmd(&c, "CLUSTER FAILOVER FORCE TAKEOVER"), "-ERR syntax error\r\n");
 	/* RESP3: texts are verbatim, the node's metadata an empty map */
 	assert_non_null(strstr(cmd(&c, "HELLO 3"), "cluster"));
 	snprintf(want, sizeof(want), "$40\r\n%s\r\n%%0\r\n", srv.node_id);
