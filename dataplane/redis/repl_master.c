@@ -175,11 +175,15 @@ bool rd_repl_feed_start_full(struct wc_lcore *lc, struct rd_feed *f, uint64_t *b
 
 	if (!rd_repl_buf_ready(lc))
 		return false;
+	/*
+	 * The offsets first, then the snapshot (the job is published after
+	 * them): a write is in the walk's view or at or after these offsets,
+	 * so replaying from here over the snapshot converges.
+	 */
+	*base = rd_repl_tails(lc->app, f->pos);
 	job = rd_repl_rdb_request(&lc->ctx.clock);
 	if (job < 0)
 		return false;
-	/* the offsets first, then the snapshot: replaying from here over it converges */
-	*base = rd_repl_tails(lc->app, f->pos);
 	f->job = job;
 	f->base = f->stream_off = *base;
 	f->rr = 0;
