@@ -742,6 +742,10 @@ int cm_failover(struct cm_map *m, const char *id, char *err, size_t errlen)
 			if (*a[k] == old)
 				*a[k] = (int16_t)r;
 	}
+	/* (a copy: gcc -O1's -Wrestrict cannot tell m->nodes[r] from the x written below) */
+	char winner[sizeof(m->nodes[0].master)];
+
+	snprintf(winner, sizeof(winner), "%s", m->nodes[r].id);
 	for (unsigned i = 0; i < m->nnodes; i++) {
 		struct cm_node *x = &m->nodes[i];
 
@@ -749,7 +753,7 @@ int cm_failover(struct cm_map *m, const char *id, char *err, size_t errlen)
 			continue;
 		if ((int)i == old || (x->replica && strcmp(x->master, m->nodes[old].id) == 0)) {
 			x->replica = true;
-			snprintf(x->master, sizeof(x->master), "%s", m->nodes[r].id);
+			snprintf(x->master, sizeof(x->master), "%s", winner);
 		}
 	}
 	m->nodes[r].replica = false;

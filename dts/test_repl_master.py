@@ -44,6 +44,7 @@ import pytest
 import redis
 
 from lib import cp
+from lib.resp import RedisServer, Resp
 from lib.testbed import NET, node_ip
 
 pytestmark = pytest.mark.testbed("repl")
@@ -403,9 +404,15 @@ def test_full_sync_under_load_then_the_stream(tb, replicas, capsys):
     assert rep.r.info("replication")["master_host"] == node_ip(1)
 
     # WAIT: the replica has every write made before it
+    waits = []
     for k in range(20):
         m.set("w:%d" % k, "x")
+        t0 = time.monotonic()
         assert m.execute_command("WAIT", 1, 5000) == 1
+        waits.append(time.monotonic() - t0)
+    waits.sort()
+    report(capsys, "WAIT 1 after a SET, 20 times: median %.1f ms, max %.1f ms" % (
+        1000 * waits[10], 1000 * waits[-1]))
     # min-replicas-to-write 1 is met with the replica attached
     m.config_set("min-replicas-to-write", 1)
     try:
@@ -493,10 +500,21 @@ def test_full_sync_under_load_then_the_stream(tb, replicas, capsys):
     m.close()
 
 
-def test_replica_killed_mid_sync_leaves_the_node_healthy(tb, replicas):
+def test_replica_killed_mid_sync_leaves_the_node_healthy(tb, replicas, capsys):
     m = node()
     m.flushall()
     fill(m)
+    # first, how fast the node serves a full sync by itself: PSYNC to the RDB's last byte,
+    # read as fast as this client can (no replica loading it)
+    raw = Raw()
+    t0 = time.monotonic()
+    _, _, rdb = full_sync(raw)
+    t = time.monotonic() - t0
+    raw.close()
+    report(capsys, "full sync served to a raw reader: %d keys, %.1f MB RDB in %.3f s "
+           "(snapshot + transfer): %.0f MB/s, %.1f s per GiB at that rate" % (
+               m.dbsize(), len(rdb) / 1e6, t, len(rdb) / 1e6 / t, t * (1 << 30) / len(rdb)))
+    wait_for(lambda: info_repl(m)["connected_slaves"] == 0, 10, "the raw replica to go")
     # a replica that reads a little of its RDB (a small receive buffer holds the transfer
     # back) and is then reset: the node was in the middle of sending it
     s = socket.socket()
@@ -557,6 +575,9 @@ def test_catch_up_and_falling_out_of_the_backlog(tb, replicas, capsys):
     dropped0 = met.get("wirecache_repl_replicas_dropped_total", 0)
     rep.proc.send_signal(signal.SIGSTOP)
     try:
+        # a stopped replica acknowledges nothing: WAIT answers 0 at its timeout
+        m.set("unacked", "1")
+        assert m.execute_command("WAIT", 1, 200) == 0
         pipeline_sets(m, "cu", 60000, "v")    # ~3.4 MB of log: within the 8 MB backlog
     finally:
         rep.proc.send_signal(signal.SIGCONT)
@@ -583,6 +604,26 @@ def test_catch_up_and_falling_out_of_the_backlog(tb, replicas, capsys):
              "the dropped replica to full-sync again")
     rep.wait_synced()
     wait_equal(rep)
+    m.close()
+
+
+def test_two_replicas_at_once(tb, replicas):
+    m = node()
+    m.flushall()
+    fill(m)
+    a, b = replicas(), replicas()
+    a.wait_synced()
+    b.wait_synced()
+    m.set("both", "1")
+    assert m.execute_command("WAIT", 2, 10000) == 2
+    i = info_repl(m)
+    assert i["connected_slaves"] == 2
+    assert sorted((i["slave0"]["port"], i["slave1"]["port"])) == sorted((a.port, b.port))
+    wait_equal(a)
+    wait_equal(b)
+    b.close()
+    wait_for(lambda: info_repl(m)["connected_slaves"] == 1, 10, "one replica to go")
+    assert m.execute_command("WAIT", 2, 200) == 1
     m.close()
 
 
@@ -687,6 +728,29 @@ def test_the_wire_full_and_partial(tb):
     raw.close()
     assert replid == info_repl(m)["master_replid"]
 
+    # the old SYNC: no +FULLRESYNC, the RDB and the stream at once
+    raw = Raw()
+    assert raw.cmd("AUTH", PW) == b"+OK"
+    raw.send("SYNC")
+    ln = raw.line()
+    assert ln.startswith(b"$"), ln
+    assert raw.exact(int(ln[1:])).startswith(b"REDIS0010")
+    assert raw.command() == [b"SELECT", b"0"]
+    raw.close()
+
+    # redis-cli --rdb (REPLCONF rdb-only, SYNC): a file redis-check-rdb accepts
+    d = tempfile.mkdtemp(prefix="wc-repl-rdb-")
+    try:
+        path = os.path.join(d, "dump.rdb")
+        p = subprocess.run(["redis-cli", "-h", node_ip(1), "-p", str(RPORT), "-a", PW,
+                            "--no-auth-warning", "--rdb", path],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stdout + p.stderr
+        p = subprocess.run(["redis-check-rdb", path], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0 and "RDB looks OK" in p.stdout, p.stdout + p.stderr
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
     # a wirecache replica (capa wc): WCREPL.MARK per partition, flags as WCREPL.SET
     raw = Raw()
     replid, off, rdb = full_sync(raw, "capa", "wc")
@@ -747,3 +811,15 @@ def test_the_wire_full_and_partial(tb):
     raw.close()
     wait_for(lambda: info_repl(m)["connected_slaves"] == 0, 10, "the raw replicas to go")
     m.close()
+
+
+def test_command_info_as_redis(tb):
+    """COMMAND INFO of SYNC, PSYNC, REPLCONF, WAIT and ROLE: Redis 7.0's, byte for byte."""
+    ref = RedisServer(26398)
+    try:
+        with ref.connect() as r, Resp() as n:
+            assert n.raw("AUTH", PW) == b"+OK\r\n"
+            for name in ("sync", "psync", "replconf", "wait", "role"):
+                assert n.raw("COMMAND", "INFO", name) == r.raw("COMMAND", "INFO", name), name
+    finally:
+        ref.close()

@@ -4,6 +4,7 @@
  * ROLE. SYNC/PSYNC turn the connection into a replica feed
  * (redis/repl_master.h) once every partition logs its writes.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -229,8 +230,19 @@ static enum rd_res replconf(struct rd_session *s)
 				return RD_DONE;
 			}
 			continue;
-		} else if (!rd_arg_is(s, i, "ip-address") && !rd_arg_is(s, i, "rdb-only") &&
-			   !rd_arg_is(s, i, "rdb-filter-only")) {
+		} else if (rd_arg_is(s, i, "ip-address")) {
+			/* (replica-announce-ip: what INFO and ROLE show; a name is not kept) */
+			const struct resp_arg *a = rd_arg(s, i + 1);
+			char ip[16];
+			struct in_addr in;
+
+			if (a->kind == RESP_ARG_PTR && a->len < sizeof(ip)) {
+				memcpy(ip, a->u.p, a->len);
+				ip[a->len] = 0;
+				if (inet_pton(AF_INET, ip, &in) == 1)
+					f->ip = ntohl(in.s_addr);
+			}
+		} else if (!rd_arg_is(s, i, "rdb-only") && !rd_arg_is(s, i, "rdb-filter-only")) {
 			const struct resp_arg *a = rd_arg(s, i);
 
 			rd_err_fmt(s, "ERR Unrecognized REPLCONF option: %.*s",
@@ -344,7 +356,8 @@ struct rd_cmd rd_cmds_repl[] = {
 	RD_CMD("replconf", replconf, -1, RD_F_ADMIN | RD_F_NOSCRIPT | RD_F_LOADING | RD_F_STALE |
 	       RD_F_ALLOW_BUSY, RD_ACL_ADMIN | RD_ACL_SLOW | RD_ACL_DANGEROUS, 0, 0, 0, "server",
 	       "An internal command for configuring the replication stream", "3.0.0", "O(1)"),
-	RD_CMD("wait", wait_cmd, 3, 0, RD_ACL_SLOW | RD_ACL_CONNECTION, 0, 0, 0, "generic",
-	       "Wait for replicas to acknowledge this connection's writes", "3.0.0", "O(1)"),
+	RD_CMD_TIPS("request_policy:all_shards response_policy:agg_min", "wait", wait_cmd, 3,
+		    RD_F_NOSCRIPT, RD_ACL_SLOW | RD_ACL_CONNECTION, 0, 0, 0, "generic",
+		    "Wait for replicas to acknowledge this connection's writes", "3.0.0", "O(1)"),
 	RD_CMD_END
 };

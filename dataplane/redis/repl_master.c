@@ -175,11 +175,15 @@ bool rd_repl_feed_start_full(struct wc_lcore *lc, struct rd_feed *f, uint64_t *b
 
 	if (!rd_repl_buf_ready(lc))
 		return false;
+	/*
+	 * The offsets first, then the snapshot (the job is published after
+	 * them): a write is in the walk's view or at or after these offsets,
+	 * so replaying from here over the snapshot converges.
+	 */
+	*base = rd_repl_tails(lc->app, f->pos);
 	job = rd_repl_rdb_request(&lc->ctx.clock);
 	if (job < 0)
 		return false;
-	/* the offsets first, then the snapshot: replaying from here over it converges */
-	*base = rd_repl_tails(lc->app, f->pos);
 	f->job = job;
 	f->base = f->stream_off = *base;
 	f->rr = 0;
@@ -281,11 +285,18 @@ static bool stream(struct wc_lcore *lc, struct rd_feed *f, struct mc_out *o, uin
 	if (seq != f->getack_seen) {
 		uint64_t before = o->written;
 
+		/*
+		 * The answer to GETACK is the offset before it (a Redis replica
+		 * counts a command once it ran): a checkpoint of its own right
+		 * there, so that answer covers everything streamed so far.
+		 */
 		f->getack_seen = seq;
+		rd_ckpt_push(&f->ck, f->stream_off, f->pos, now, 0);
 		rd_repl_enc_getack(o);
 		f->stream_off += o->written - before;
-		any = true;
-	} else if (!any && now - f->io_ms >= RD_REPL_PING_MS) {
+		return true;
+	}
+	if (!any && now - f->io_ms >= RD_REPL_PING_MS) {
 		uint64_t before = o->written;
 
 		rd_repl_enc_ping(o);

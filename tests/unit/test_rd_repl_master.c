@@ -216,12 +216,13 @@ static void wait_counts_acknowledged_replicas(void **state)
 {
 	char ack[96];
 	uint64_t off;
+	long getack;
 
 	(void)state;
 	/* WAIT 1 0: nothing acknowledged yet, so it waits and asks for an ACK */
 	c.n = 0;
 	send_on(&c, "*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n$1\r\n0\r\n");
-	wait_for(&r, stream_at, "*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n");
+	getack = wait_for(&r, stream_at, "*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n");
 	for (int i = 0; i < 20; i++)
 		step();
 	assert_int_equal(c.n, 0);
@@ -233,8 +234,11 @@ static void wait_counts_acknowledged_replicas(void **state)
 	for (int i = 0; i < 20; i++)
 		step();
 	assert_int_equal(c.n, 0);
-	/* the whole stream applied: WAIT answers 1 */
-	off = base_off + (r.n - stream_at);
+	/*
+	 * the stream applied up to the GETACK (a Redis replica's answer to it:
+	 * the command itself is not counted yet): WAIT answers 1
+	 */
+	off = base_off + ((size_t)getack - stream_at);
 	snprintf(ack, sizeof(ack), "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%llu\r\n",
 		 snprintf(NULL, 0, "%llu", (unsigned long long)off), (unsigned long long)off);
 	send_on(&r, ack);
@@ -397,6 +401,18 @@ static void replica_gone_mid_sync_and_errors(void **state)
 	assert_string_equal(cmd("*4\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$2\r\nwc\r\n"
 				"$14\r\nlistening-port\r\n"), "-ERR syntax error\r\n");
 	assert_string_equal(cmd("*1\r\n$8\r\nREPLCONF\r\n"), "+OK\r\n");
+	/* ip-address: what INFO and ROLE show for the replica */
+	assert_true(dpc_connect(&h, &r, DP_REDIS_PORT, rbuf, sizeof(rbuf)));
+	r.n = 0;
+	send_on(&r, "*3\r\n$8\r\nREPLCONF\r\n$10\r\nip-address\r\n$8\r\n10.1.2.3\r\n"
+		    "*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$2\r\n-1\r\n");
+	wait_for(&r, 0, "+FULLRESYNC ");
+	assert_non_null(strstr(cmd("*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n"),
+			       "slave0:ip=10.1.2.3,port=0,"));
+	dpc_close(&h, &r);
+	r.cport = 0;
+	for (int i = 0; i < 20; i++)
+		step();
 	assert_string_equal(cmd("*3\r\n$5\r\nPSYNC\r\n$1\r\n?\r\n$1\r\nx\r\n"),
 			    "-ERR value is not an integer or out of range\r\n");
 	/* WAIT's own */
