@@ -92,7 +92,8 @@ struct wc_lcore {
 	struct wc_tcp_lc *tcp;		/* this lcore's TCP (net/tcp.h) */
 	struct wc_link_lc *link;	/* its node-to-node links (cluster/link.h), or NULL */
 	struct wc_mig_lc *mig;		/* MIGRATE's connections (redis/migrate_conn.h), or NULL */
-	struct rd_rlink *replica;		/* the link to this replica's master (redis/replica.h), or NULL */
+	struct rd_rlink *replica;	/* the link to this replica's master (redis/replica.h), or NULL */
+	struct rd_repl_lc *repl;	/* replica feeds (redis/repl_master.h), or NULL */
 	struct wc_stage_pool stage;	/* large values being received (store/stage.h) */
 	struct rd_lcore_stats rdst;	/* the Redis engine's counters (redis/rd.h) */
 	struct rd_keyev_lc keyev;	/* keyspace events (redis/keyev.h) */

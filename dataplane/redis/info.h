@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "redis/rdbsave.h"
+#include "redis/repl_master.h"
 #include "redis/replica.h"
 #include "redis/server.h"
 #include "redis/text.h"
@@ -50,6 +51,8 @@ uint32_t rd_info_section(const struct resp_arg *a);
 /* One command's calls, usec, rejected and failed counts. */
 typedef void (*rd_info_cmd_fn)(void *arg, unsigned id, uint64_t out[4]);
 
+#define RD_INFO_REPLICAS 64
+
 struct rd_info {
 	/* server */
 	const char *version, *wc_version, *run_id, *replid, *os, *executable, *config_file;
@@ -76,12 +79,21 @@ struct rd_info {
 	uint64_t kev_raised, kev_sent, kev_received, kev_lost;
 	/* cluster mode: PUBLISH over the node links (cluster/link.h), sent, received, dropped */
 	uint64_t bus_pub_sent, bus_pub_received, bus_pub_dropped;
-	uint64_t mig_calls, mig_keys, mig_bytes, mig_errors;	/* MIGRATE (migrate_conn.h) */
 	struct rd_replica_status replica;	/* this node as a replica (redis/replica.h) */
+	uint64_t mig_calls, mig_keys, mig_bytes, mig_errors;	/* MIGRATE (migrate_conn.h) */
 	/* cpu: microseconds */
 	int64_t cpu_sys, cpu_user, cpu_sys_children, cpu_user_children;
 	/* keyspace */
 	uint64_t keys, expires;
+	/* replication, master side (redis/repl_master.h) */
+	struct rd_info_repl {
+		unsigned nreplicas;		/* past SYNC/PSYNC (views: the first RD_INFO_REPLICAS) */
+		struct rd_repl_view v[RD_INFO_REPLICAS];
+		uint64_t master_offset;		/* the partitions' log tails, summed */
+		bool backlog_active;
+		uint64_t backlog_size, backlog_first, backlog_histlen;
+		uint64_t bytes_out;		/* total_net_repl_output_bytes */
+	} repl;
 	/* commandstats */
 	rd_info_cmd_fn cmd_stats;
 	void *cmd_arg;
