@@ -243,11 +243,16 @@ static int keep_registered(struct cp_cluster *cl)
 		return 0;
 	rc = etcd_put(&cl->etcd, key, rec, strlen(rec), cl->lease);
 	free(rec);
-	if (rc != 0)
+	if (rc != 0) {
+		/* a lease etcd let lapse before the lease thread's next renewal noticed: now */
+		if (strstr(cl->etcd.err, "lease not found"))
+			cp_lease_lapsed(cl->lease_thr, cl->lease);
 		return -1;
+	}
 	pthread_mutex_lock(&cl->mu);
 	cl->registered = true;
 	cl->registered_ms = mono_ms();
+	cl->dirty = true;	/* read the registry again: it lists this node now */
 	pthread_mutex_unlock(&cl->mu);
 	logf_(cl, "registered %s (lease %llx)", key, (unsigned long long)cl->lease);
 	return 0;

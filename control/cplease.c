@@ -62,10 +62,13 @@ static bool dp_say(struct cp_lease *l, const char *line)
 /* Renew (or grant) once; true when etcd confirmed the lease, sent at *sent. */
 static bool renew(struct cp_lease *l, int64_t *sent)
 {
-	int64_t ttl = 0, id = 0, granted = 0;
+	int64_t ttl = 0, id = 0, granted = 0, cur;
 	int64_t t = mono_ms();
 
-	if (!l->id) {
+	pthread_mutex_lock(&l->mu);
+	cur = l->id;	/* (cp_lease_lapsed may clear it from another thread) */
+	pthread_mutex_unlock(&l->mu);
+	if (!cur) {
 		int64_t secs = (l->ttl_ms + 999) / 1000;
 
 		if (etcd_lease_grant(&l->etcd, secs, &id, &granted) != 0)
@@ -85,9 +88,13 @@ static bool renew(struct cp_lease *l, int64_t *sent)
 		*sent = t;
 		return true;
 	}
-	if (etcd_lease_keepalive(&l->etcd, l->id, &ttl) != 0)
+	if (etcd_lease_keepalive(&l->etcd, cur, &ttl) != 0)
 		goto failed;
 	pthread_mutex_lock(&l->mu);
+	if (l->id != cur) {
+		pthread_mutex_unlock(&l->mu);	/* declared lapsed meanwhile: granted next */
+		return false;
+	}
 	if (ttl <= 0) {
 		/* it lapsed: the registration went with it; a new one is granted next */
 		l->id = 0;
@@ -249,6 +256,18 @@ void cp_lease_set_role(struct cp_lease *l, enum cp_fence_role role, uint64_t gen
 	l->role_gen = gen;
 	if (changed)
 		pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+void cp_lease_lapsed(struct cp_lease *l, int64_t id)
+{
+	pthread_mutex_lock(&l->mu);
+	if (id && l->id == id) {
+		l->id = 0;
+		l->lapses++;
+		snprintf(l->error, sizeof(l->error), "the lease lapsed");
+		pthread_cond_signal(&l->cv);
+	}
 	pthread_mutex_unlock(&l->mu);
 }
 

@@ -54,6 +54,9 @@ int64_t cp_lease_id(struct cp_lease *l, uint64_t *gen);
  */
 void cp_lease_set_role(struct cp_lease *l, enum cp_fence_role role, uint64_t gen);
 
+/* etcd says lease id is gone (a put with it failed): grant a new one now. */
+void cp_lease_lapsed(struct cp_lease *l, int64_t id);
+
 /* Has the dataplane been told to take no writes (FENCE 0) for the role in force? */
 bool cp_lease_fenced(struct cp_lease *l);
 

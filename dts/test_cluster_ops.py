@@ -36,7 +36,7 @@ pytestmark = pytest.mark.testbed("cluster-etcd3")
 
 NODES = 3
 NAME = cp.CLUSTER_NAME
-TIMEOUT_S = 1.0      # wirecache-cp's --node-timeout default
+TIMEOUT_S = 2.0      # the testbed's --node-timeout for a cluster without replicas
 SPARE_ID = "5a" * 20     # the registered node with no slots
 SPARE = {"id": SPARE_ID, "ip": "198.18.0.99", "port": 6379, "cport": 16379,
          "mcport": 11211, "http": "127.0.0.1:1", "role": "master", "master": None}

@@ -202,7 +202,7 @@ def test_bgsave_loads_in_redis(tb, savedir):
         r = ref.client()
         with in_root_ns():
             assert r.dbsize() == len(want)
-            elapsed = int((time.monotonic() - t0) * 1000) + 2000
+            elapsed = int((time.monotonic() - t0) * 1000) + 5000	# (slack: a busy machine)
             for k, (typ, v, ttl) in want.items():
                 assert r.type(k).decode() == typ, k
                 if typ == "string":
