@@ -29,6 +29,7 @@ import threading
 import time
 
 import pytest
+from redis.crc import key_slot
 
 from lib import cp
 from lib import testbed as tbmod
@@ -39,29 +40,11 @@ pytestmark = pytest.mark.testbed("cluster-replicas")
 
 NODES = 6
 KILLS = int(os.environ.get("WC_FAILOVER_KILLS", "1"))   # the figures: WC_FAILOVER_KILLS=10
-
-
-def crc16(data):
-    crc = 0
-    for b in data:
-        crc ^= b << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc
+PASSWORD = "password"    # the seed's: requirepass on every node, masterauth on replicas
 
 
 def slot_of(key):
-    k = key.encode()
-    s = k.find(b"{")
-    if s >= 0:
-        e = k.find(b"}", s + 1)
-        if e > s + 1:
-            k = k[s + 1:e]
-    return crc16(k) % 16384
-
-
-PASSWORD = "password"    # the seed's: requirepass on every node, masterauth on replicas
+    return key_slot(key.encode())
 
 
 def ip(i):
