@@ -441,19 +441,6 @@ static void confirm_role(struct cp_cluster *cl)
 		cp_lease_set_role(cl->lease_thr, CP_FENCE_RENEW, cl->lease_gen);
 }
 
-/* A number after "key=" in a control-socket reply. */
-static bool reply_u64(const char *reply, const char *key, uint64_t *out)
-{
-	size_t kl = strlen(key);
-
-	for (const char *p = reply; (p = strstr(p, key)) != NULL; p += kl)
-		if ((p == reply || p[-1] == ' ') && p[kl] == '=') {
-			*out = strtoull(p + kl + 1, NULL, 10);
-			return true;
-		}
-	return false;
-}
-
 /* Stand for a master that is gone (cpfailover.h). */
 static void failover_step(struct cp_cluster *cl)
 {
@@ -470,7 +457,7 @@ static void failover_step(struct cp_cluster *cl)
 		v.lease = 0;	/* (stands down) */
 	else if (!cl->fo.posted_ms && cp_core_command(cl->core, "REPLSTATE", reply, sizeof(reply),
 							    1000) == CP_OK)
-		reply_u64(reply, "offset", &v.offset);
+		cp_replstate_offset(reply, &v.offset);
 	pthread_mutex_lock(&cl->mu);
 	rc = cp_failover_step(&cl->fo, &v, mono_ms(), &cl->wake_ms, log, sizeof(log));
 	if (rc == 1)
@@ -875,7 +862,7 @@ static bool api_offset(void *arg, uint64_t *off)
 	char reply[256];
 
 	return cp_core_command(cl->core, "REPLSTATE", reply, sizeof(reply), 2000) == CP_OK &&
-	       reply_u64(reply, "offset", off);
+	       cp_replstate_offset(reply, off);
 }
 
 int cp_cluster_failover(struct cp_cluster *cl, const char *mode, uint64_t *epoch, char *err,

@@ -145,16 +145,9 @@ static bool replica_offset(void *arg, uint64_t *off)
 {
 	struct cp_creq *q = arg;
 	char reply[WC_CP_LINE_MAX];
-	const char *p;
 
-	if (dpconn_command(&q->dp, "REPLSTATE", reply, sizeof(reply), 2000) != 0)
-		return false;
-	for (p = reply; (p = strstr(p, "offset=")) != NULL; p += 7)
-		if (p == reply || p[-1] == ' ') {
-			*off = strtoull(p + 7, NULL, 10);
-			return true;
-		}
-	return false;
+	return dpconn_command(&q->dp, "REPLSTATE", reply, sizeof(reply), 2000) == 0 &&
+	       cp_replstate_offset(reply, off);
 }
 
 /* "<id> FAILOVER <mode|->" (CLUSTER FAILOVER): 1 when it was one (*rc, err, epoch set). */

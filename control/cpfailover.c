@@ -369,3 +369,13 @@ out:
 	}
 	return rc;
 }
+
+bool cp_replstate_offset(const char *reply, uint64_t *off)
+{
+	for (const char *p = reply; (p = strstr(p, "offset=")) != NULL; p += 7)
+		if (p == reply || p[-1] == ' ') {
+			*off = strtoull(p + 7, NULL, 10);
+			return true;
+		}
+	return false;
+}

@@ -91,6 +91,9 @@ int cp_failover_manual(struct etcd *e, const char *prefix, const char *self,
 /* The mode word of CREQ / the API ("-" or "", FORCE, TAKEOVER, case-insensitive): 0 or -1. */
 int cp_failover_mode_parse(const char *w, enum cp_failover_mode *mode);
 
+/* The offset in a dataplane's REPLSTATE reply ("... offset=N ..."): false when none. */
+bool cp_replstate_offset(const char *reply, uint64_t *off);
+
 json_t *cp_failover_json(const struct cp_failover *f);
 
 #endif

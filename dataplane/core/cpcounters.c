@@ -207,6 +207,8 @@ static uint64_t load_at(const void *base, uint16_t off)
 
 void wc_cp_counters_read(const struct wc_lcore *lc, uint64_t *v, unsigned n)
 {
+	const struct rd_repl_health *health = NULL;
+
 	build();
 	for (unsigned i = 0; i < n && i < nall; i++) {
 		switch (all[i].src) {
@@ -241,7 +243,9 @@ void wc_cp_counters_read(const struct wc_lcore *lc, uint64_t *v, unsigned n)
 			v[i] = lc->id == 0 ? load_at(rd_replica_counters(), all[i].off) : 0;
 			break;
 		case SRC_REPL_HEALTH:
-			v[i] = lc->id == 0 ? load_at(rd_repl_health_counters(lc->app), all[i].off) : 0;
+			if (lc->id == 0 && !health)
+				health = rd_repl_health_counters(lc->app);	/* once per read */
+			v[i] = lc->id == 0 ? load_at(health, all[i].off) : 0;
 			break;
 		default:
 			v[i] = lc->tcp ? load_at(&lc->tcp->st, all[i].off) : 0;

@@ -171,14 +171,8 @@ static bool refused_read_only(const struct mc_session *s, const struct mc_env *e
 {
 	if (__builtin_expect(!__atomic_load_n(&env->set->read_only, __ATOMIC_RELAXED), 1))
 		return false;
-	switch (s->req.cmd) {
-	case MC_SET: case MC_ADD: case MC_REPLACE: case MC_APPEND: case MC_PREPEND: case MC_CAS:
-	case MC_DELETE: case MC_INCR: case MC_DECR: case MC_TOUCH: case MC_GAT: case MC_GATS:
-	case MC_FLUSH_ALL: case MC_MS: case MC_MD: case MC_MA:
-		return true;
-	default:
-		return false;
-	}
+	/* (mg is served whole: a T or N on a replica is not refused yet) */
+	return s->req.cmd != MC_MG && mc_req_writes(&s->req);
 }
 
 /* SERVER_ERROR text for a store failure, NULL for the protocol's own codes */

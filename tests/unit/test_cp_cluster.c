@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "cmap.h"
+#include "cpfailover.h"
 #include "etcd.h"
 
 static void make_node(struct cm_node *n, unsigned i)
@@ -224,6 +225,19 @@ static void replicas_and_failover(void **state)
 	assert_int_equal(cm_map_slots_of(&m, 1), 5461);
 	assert_string_equal(m.nodes[4].master, m.nodes[1].id);
 	assert_int_equal(m.epoch, 3);
+}
+
+/* the replica offset in a dataplane's REPLSTATE reply (cpfailover.h) */
+static void replstate_offset(void **state)
+{
+	uint64_t off = 0;
+
+	(void)state;
+	assert_true(cp_replstate_offset("role=replica master=1.2.3.4:6379 link=up state=connected "
+					"offset=4242 last_io=0", &off));
+	assert_int_equal(off, 4242);
+	assert_false(cp_replstate_offset("role=master", &off));
+	assert_false(cp_replstate_offset("role=replica read_offset=7", &off));
 }
 
 static void map_roundtrip(void **state)
@@ -482,6 +496,7 @@ int main(void)
 		cmocka_unit_test(node_refused),
 		cmocka_unit_test(split_even),
 		cmocka_unit_test(replicas_and_failover),
+		cmocka_unit_test(replstate_offset),
 		cmocka_unit_test(map_roundtrip),
 		cmocka_unit_test(map_refused),
 		cmocka_unit_test(add_remove),
