@@ -12,6 +12,7 @@
 #include "redis/cmds.h"
 #include "redis/rdutil.h"
 #include "redis/repl_master.h"
+#include "redis/replica.h"
 #include "redis/server.h"
 #include "store/repl.h"
 
@@ -81,6 +82,16 @@ static enum rd_res sync_generic(struct rd_session *s, bool psync)
 	uint64_t base;
 	char line[96];
 
+	/*
+	 * A replica feeds no replicas (no chained replication). This also keeps a
+	 * failover's role swap from making a cycle: the old master, told to follow
+	 * the promoted replica, must not sync from it while it still follows the
+	 * old master (it would stream the old master's flush back); it retries.
+	 */
+	if (s->step == 0 && rd_replica_read_only()) {
+		rd_err(s, "NOMASTERLINK Can't SYNC while this node is a replica itself");
+		return RD_DONE;
+	}
 	if (s->step == 0) {
 		f = rd_repl_feed_of(lc, s, true);
 		if (f && f->state != RD_FEED_HANDSHAKE)
