@@ -26,8 +26,12 @@ unsigned wc_part_scan_keys(const struct wc_part *p, uint32_t *cursor, unsigned m
 			if (!wc_loc_is_item(loc))
 				continue;
 			it = wc_loc_item(p, loc);
-			if (wc_item_state(it) & WC_STATE_UNLINKED)
-				continue;
+			/*
+			 * (no skipping items marked unlinked: the owner marks an
+			 * item it moves (evict.c, move_item) before it points the
+			 * slot at the copy, so a walk meeting the old copy would
+			 * miss the key; callers look every key up again anyway)
+			 */
 			klen = WC_LOAD(&it->klen);
 			if (klen == 0 || klen > WC_KEY_MAX)
 				continue;

@@ -11,7 +11,10 @@
  * entry's second-choice bucket (index.c, displace), but only to a bucket
  * later in walk order: so a walk sees every key that stays linked for the
  * whole pass at least once (Redis's SCAN guarantee), and may see a key
- * twice (before and after such a move).
+ * twice (before and after such a move). The same holds when the owner
+ * copies an item elsewhere in its logs (eviction's second chance): the key
+ * is returned from whichever copy the slot held when read. A key returned
+ * may be gone by the time the caller looks at it: callers look it up again.
  */
 #ifndef WC_STORE_SCAN_H
 #define WC_STORE_SCAN_H
@@ -30,9 +33,9 @@ struct wc_scan_key {
 typedef bool (*wc_scan_want_fn)(const uint8_t *key, uint32_t klen, void *arg);
 
 /*
- * Scan up to max_buckets buckets from *cursor, copying the keys of linked
- * items that want() accepts into out (max_keys >= 20: a bucket is only
- * started when both of its halves' worth fits). Returns the number of keys
+ * Scan up to max_buckets buckets from *cursor, copying the keys of items
+ * linked when read (see above) that want() accepts into out (max_keys >= 20:
+ * a bucket is only started when both of its halves' worth fits). Returns the number of keys
  * written; *cursor advances, and *pass_done is set (and *cursor reset to 0)
  * when the last bucket was scanned.
  */
