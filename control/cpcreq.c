@@ -276,7 +276,13 @@ struct cp_creq *cp_creq_start(struct cp_cluster *cl, const struct cp_creq_opts *
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (etcd_init(&q->etcd, o->etcd, o->etcd_timeout_ms) != 0) {
+	/*
+	 * A slot change's client waits for its answer however long it takes
+	 * (creq.h): an etcd slowed by a busy machine gets CP_CREQ_ETCD_MIN_MS,
+	 * not the lease's short timeout, before the change is called failed.
+	 */
+	if (etcd_init(&q->etcd, o->etcd, o->etcd_timeout_ms > CP_CREQ_ETCD_MIN_MS
+						 ? o->etcd_timeout_ms : CP_CREQ_ETCD_MIN_MS) != 0) {
 		snprintf(err, errlen, "--etcd: %s", q->etcd.err);
 		goto fail;
 	}

@@ -27,11 +27,13 @@ struct cp_creq;
 	"ERR the cluster configuration store (etcd) is unreachable: slot changes wait until it " \
 	"is back"
 
+#define CP_CREQ_ETCD_MIN_MS 5000u	/* an etcd request's time before it counts as down */
+
 struct cp_creq_opts {
 	const char *socket;		/* the dataplane's control socket */
 	const char *etcd;		/* URL[,URL...] */
 	const char *prefix;		/* "/wirecache/<name>/" */
-	unsigned etcd_timeout_ms;
+	unsigned etcd_timeout_ms;	/* raised to CP_CREQ_ETCD_MIN_MS */
 };
 
 /* Start the thread (cl: whom to ask for this node's id, and to wake). NULL with err. */
