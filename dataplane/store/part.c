@@ -66,7 +66,7 @@ void wc_part_cfg_default(struct wc_part_cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mem_bytes = 64ull << 20;
 	cfg->max_value = WC_VALUE_MAX_DEFAULT;
-	cfg->item_size_hint = 96;
+	cfg->item_size_hint = 64;
 	cfg->small_pct = 10;
 }
 
