@@ -1,6 +1,6 @@
 """test_redis_robust.py - the node's Redis port over real TCP when clients
-misbehave (layout "redis": two workers, --request-timeout 3, 256 MiB so a
-32 MiB stage pool):
+misbehave (layout "redis": two workers, --request-timeout 3, 256 MiB with
+--upload-buffer 32M):
 
 - cross-protocol: an HTTP request (POST / with a Host: line, or a multibulk
   whose argument is "Host:") is hung up on without a byte and counted;

@@ -1,5 +1,5 @@
 """test_tcp_uploads.py - slow uploads must not starve everyone else (layout "uploads":
---memory 256M, so a 32 MiB stage pool, room for 32 staged 1 MB values; values up
+--memory 256M with --upload-buffer 32M, room for 32 staged 1 MB values; values up
 to 1 MiB; --request-timeout 10, stated so as not to rely on the default).
 
 The attack: 300 TCP connections each send `set hogN 0 0 1000000`, then 900 KB

@@ -83,7 +83,7 @@ void wc_config_usage(const char *prog)
 	       "Store\n"
 	       "  --memory SIZE            total item memory, split over all partitions [256M]\n"
 	       "  --max-value SIZE         largest value (up to 128M) [1M]\n"
-	       "  --item-size-hint BYTES   expected mean item size; sizes the index [96]\n"
+	       "  --item-size-hint BYTES   expected mean item size; sizes the index [64]\n"
 	       "  --partitions-per-lcore N partitions each worker lcore owns [1]\n"
 	       "  --small-queue-pct N      S3-FIFO small queue share, 0 = CLOCK only [10]\n"
 	       "memcached over TCP\n"
@@ -98,7 +98,8 @@ void wc_config_usage(const char *prog)
 	       "                           still arriving); 0 = never [10]\n"
 	       "  --upload-buffer SIZE     memory, taken from --memory, where large values wait\n"
 	       "                           while they arrive instead of in NIC buffers; 0 = none\n"
-	       "                           [an eighth of --memory, at most 1G]\n"
+	       "                           [a 32nd of --memory, at least 8M (an eighth of\n"
+	       "                           --memory when that is less), at most 1G]\n"
 	       "Redis (RESP2/RESP3 over TCP, the same keyspace as memcached)\n"
 	       "  --redis-port PORT        0 turns Redis off [6379]\n"
 	       "  --requirepass PASSWORD   the default user's password (then memcached TCP is\n"
@@ -172,7 +173,7 @@ void wc_config_defaults(struct wc_config *c)
 	memset(c, 0, sizeof(*c));
 	c->memory = 256ull << 20;
 	c->max_value = WC_VALUE_MAX_DEFAULT;
-	c->item_size_hint = 96;
+	c->item_size_hint = 64;
 	c->mc_forward = -1;
 	c->parts_per_lcore = 1;
 	c->small_pct = 10;
@@ -203,12 +204,22 @@ uint64_t wc_config_repl_backlog_part(const struct wc_config *c, unsigned nparts)
 	return b < WC_REPL_BACKLOG_MIN ? WC_REPL_BACKLOG_MIN : b;
 }
 
+/*
+ * The automatic upload buffer: room for eight 1 MiB uploads at once (an
+ * eighth of --memory when that is less), growing past that as a 32nd of
+ * --memory, at most 1 GiB. Every byte of it is a byte the store does not
+ * get, so it is no larger than concurrent large uploads need.
+ */
 uint64_t wc_config_upload_buffer(const struct wc_config *c)
 {
-	uint64_t b = c->memory / 8;
+	uint64_t floor = c->memory / 8 < WC_UPLOAD_BUFFER_FLOOR ? c->memory / 8 :
+			 WC_UPLOAD_BUFFER_FLOOR;
+	uint64_t b = c->memory / 32;
 
 	if (c->upload_buffer != WC_UPLOAD_BUFFER_AUTO)
 		return c->upload_buffer;
+	if (b < floor)
+		b = floor;
 	return b < (1ull << 30) ? b : 1ull << 30;
 }
 

@@ -12,7 +12,8 @@
 #define WC_MAX_PORTS 4
 #define WC_MAX_PREFIXES 16
 #define WC_CLUSTER_SECRET_MAX 256
-#define WC_UPLOAD_BUFFER_AUTO UINT64_MAX	/* until parsed: an eighth of --memory */
+#define WC_UPLOAD_BUFFER_AUTO UINT64_MAX	/* until parsed: see wc_config_upload_buffer */
+#define WC_UPLOAD_BUFFER_FLOOR (8ull << 20)	/* the automatic size's least (memory allowing) */
 
 struct wc_prefix {
 	uint32_t addr;		/* host byte order */

@@ -67,7 +67,7 @@ void wc_log_setup(struct wc_log *lg, uint8_t id, uint8_t *mem, uint64_t size, ui
 	lg->mem = mem;
 	lg->size = size & ~(uint64_t)(WC_ITEM_ALIGN - 1);
 	lg->loc_base = loc_base;
-	lg->cushion = (lg->size / 32) & ~(uint64_t)(WC_ITEM_ALIGN - 1);
+	lg->cushion = (lg->size / 64) & ~(uint64_t)(WC_ITEM_ALIGN - 1);
 }
 
 void wc_log_poison_all(struct wc_log *lg, bool poison)

@@ -66,27 +66,21 @@ void wc_part_cfg_default(struct wc_part_cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mem_bytes = 64ull << 20;
 	cfg->max_value = WC_VALUE_MAX_DEFAULT;
-	cfg->item_size_hint = 96;
+	cfg->item_size_hint = 64;
 	cfg->small_pct = 10;
 }
-
-/* Index share: 1.25 slots per expected item, ~8 bytes per item. */
-#define SLOTS_PER_ITEM_NUM 5
-#define SLOTS_PER_ITEM_DEN 4
 
 struct wc_part *wc_part_create(const struct wc_part_cfg *cfg, const struct wc_mem_ops *mem,
 			       enum wc_status *err)
 {
 	struct wc_part *p;
-	uint64_t per_item, items, log_total, small;
-	uint32_t nb;
+	struct wc_part_plan plan;
+	uint64_t log_total, small;
 	size_t ix_bytes;
 	char name[32];
 
 	*err = WC_ERR_ARG;
-	if (!cfg || !mem || cfg->mem_bytes < WC_PART_MEM_MIN || cfg->mem_bytes > WC_PART_MEM_MAX ||
-	    cfg->max_value == 0 || cfg->max_value > WC_VALUE_MAX_LIMIT ||
-	    cfg->item_size_hint < 16 || cfg->small_pct > 50)
+	if (!mem || !wc_part_plan(cfg, &plan))
 		return NULL;
 	*err = WC_ERR_NOMEM;
 	p = aligned_alloc(WC_CACHE_LINE, (sizeof(*p) + WC_CACHE_LINE - 1) & ~(size_t)63);
@@ -95,15 +89,8 @@ struct wc_part *wc_part_create(const struct wc_part_cfg *cfg, const struct wc_me
 	memset(p, 0, sizeof(*p));
 	p->cfg = *cfg;
 	p->mem = mem;
-
-	per_item = cfg->item_size_hint +
-		   sizeof(struct wc_bucket) * SLOTS_PER_ITEM_NUM / SLOTS_PER_ITEM_DEN / WC_BUCKET_SLOTS;
-	items = cfg->mem_bytes / per_item;
-	ix_bytes = wc_index_bytes_for(items * SLOTS_PER_ITEM_NUM / SLOTS_PER_ITEM_DEN, &nb);
-	if (ix_bytes > cfg->mem_bytes / 4)
-		ix_bytes = wc_index_bytes_for(cfg->mem_bytes / 4 / sizeof(struct wc_bucket) *
-					      WC_BUCKET_SLOTS, &nb);
-	log_total = (cfg->mem_bytes - ix_bytes) & ~(uint64_t)(WC_CACHE_LINE - 1);
+	ix_bytes = plan.index_bytes;
+	log_total = plan.log_bytes;
 
 	snprintf(name, sizeof(name), "wc_p%u_index", cfg->id);
 	p->ix.b = mem->alloc(mem->opaque, name, ix_bytes);
@@ -120,11 +107,11 @@ struct wc_part *wc_part_create(const struct wc_part_cfg *cfg, const struct wc_me
 		free(p);
 		return NULL;
 	}
-	p->ix.nbuckets = nb;
+	p->ix.nbuckets = plan.nbuckets;
 	p->index_size = ix_bytes;
 	p->arena_size = log_total;
 
-	small = (log_total * cfg->small_pct / 100) & ~(uint64_t)(WC_CACHE_LINE - 1);
+	small = plan.small_bytes;
 	wc_log_setup(&p->log[WC_LOG_SMALL], WC_LOG_SMALL, p->arena, small, 0);
 	wc_log_setup(&p->log[WC_LOG_MAIN], WC_LOG_MAIN, p->arena + small, log_total - small,
 		     (uint32_t)(small / WC_ITEM_ALIGN));
@@ -140,7 +127,7 @@ struct wc_part *wc_part_create(const struct wc_part_cfg *cfg, const struct wc_me
 	p->st.limit_bytes = cfg->mem_bytes;
 	p->st.log_bytes = log_total;
 	p->st.index_bytes = ix_bytes;
-	p->st.index_slots = (uint64_t)nb * WC_BUCKET_SLOTS;
+	p->st.index_slots = (uint64_t)plan.nbuckets * WC_BUCKET_SLOTS;
 	*err = WC_OK;
 	return p;
 }

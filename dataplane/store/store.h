@@ -175,6 +175,44 @@ struct wc_part *wc_part_create(const struct wc_part_cfg *cfg, const struct wc_me
 void wc_part_destroy(struct wc_part *p);
 
 void wc_part_get_stats(const struct wc_part *p, struct wc_part_stats *out);
+
+/*
+ * How a partition's memory limit is split (plan.c): the index (whole
+ * buckets), then both item logs in what is left (the small queue's share
+ * first). wc_part_create uses exactly this; false for a config it refuses.
+ */
+struct wc_part_plan {
+	uint64_t index_bytes;
+	uint32_t nbuckets;
+	uint64_t log_bytes;		/* both logs, a multiple of a cache line */
+	uint64_t small_bytes;		/* of which the S3-FIFO small queue */
+};
+
+bool wc_part_plan(const struct wc_part_cfg *cfg, struct wc_part_plan *out);
+
+/*
+ * Where a partition's bytes are (footprint.c): a walk of the index and the
+ * logs, owner only, not for the packet path. Every byte of limit_bytes is
+ * in exactly one of: the items' payload, headers and padding; the index; a
+ * log's cushion, its other free room, or its dead records; the rounding
+ * left over by the split.
+ */
+struct wc_part_footprint {
+	uint64_t limit_bytes;
+	uint64_t items;			/* linked items (keys and container parts) */
+	uint64_t payload_bytes;		/* their key and value bytes */
+	uint64_t header_bytes;		/* their headers, optional words included */
+	uint64_t pad_bytes;		/* their alignment padding */
+	uint64_t index_bytes;
+	uint64_t index_slots;
+	uint64_t ghost_slots;		/* slots holding S3-FIFO ghosts */
+	uint64_t cushion_bytes;		/* free log bytes kept for relocations */
+	uint64_t free_bytes;		/* other free log bytes */
+	uint64_t dead_bytes;		/* log bytes between head and tail not linked */
+	uint64_t split_rest_bytes;	/* limit - index - logs */
+};
+
+void wc_part_footprint(const struct wc_part *p, struct wc_part_footprint *out);
 const struct wc_part_cfg *wc_part_config(const struct wc_part *p);
 
 /* The index hash of a key; callers compute it once and pass it along. */

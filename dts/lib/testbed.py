@@ -130,13 +130,17 @@ CONFIGS = {
     "tcp-short": Config("tcp-short", args=("--max-value", "1m", "--idle-timeout", "3")),
     # TCP with room for 4 connections: the 5th is refused
     "tcp-limit": Config("tcp-limit", args=("--max-connections", "4")),
-    # slow uploads: 256 MiB (a 32 MiB stage pool), values up to 1 MiB, a 10 s request timeout
+    # slow uploads: 256 MiB with a 32 MiB stage pool (stated: the default is 8 MiB there),
+    # values up to 1 MiB, a 10 s request timeout
     "uploads": Config("uploads", memory="256M", args=TRUSTED + ("--max-value", "1m",
+                                                                "--upload-buffer", "32M",
                                                                 "--request-timeout", "10")),
     # Redis (test_redis_*.py): two workers, so writes cross lcores through the mailbox;
-    # values up to 1 MiB; a stalled upload is reset after 3 s (--request-timeout)
+    # values up to 1 MiB; a stalled upload is reset after 3 s (--request-timeout); a 32 MiB
+    # stage pool (stated: the default is 8 MiB at 256 MiB)
     "redis": Config("redis", workers=2, memory="256M",
-                    args=TRUSTED + ("--max-value", "1m", "--request-timeout", "3")),
+                    args=TRUSTED + ("--max-value", "1m", "--upload-buffer", "32M",
+                                    "--request-timeout", "3")),
     # Redis with a password for the default user (AUTH, ACL); memcached over TCP is then
     # served only to --mc-allow sources: the clients' subnet (the health check uses it)
     "redis-auth": Config("redis-auth", args=TRUSTED + ("--requirepass", "wc-secret",

@@ -91,6 +91,30 @@ static void defaults_and_options(void **state)
 	assert_int_equal(parse(&c, "--help"), 1);
 }
 
+/* The automatic upload buffer: as before up to 64M, then a 32nd, at most 1G. */
+static void upload_buffer_sizes(void **state)
+{
+	struct wc_config c;
+
+	(void)state;
+	wc_config_defaults(&c);
+	assert_true(c.upload_buffer == WC_UPLOAD_BUFFER_AUTO);
+	c.memory = 32ull << 20;
+	assert_int_equal(wc_config_upload_buffer(&c), 4u << 20);
+	c.memory = 64ull << 20;
+	assert_int_equal(wc_config_upload_buffer(&c), 8u << 20);
+	c.memory = 256ull << 20;
+	assert_int_equal(wc_config_upload_buffer(&c), 8u << 20);
+	c.memory = 1ull << 30;
+	assert_int_equal(wc_config_upload_buffer(&c), 32u << 20);
+	c.memory = 64ull << 30;
+	assert_int_equal(wc_config_upload_buffer(&c), 1u << 30);
+	c.upload_buffer = 3u << 20;	/* --upload-buffer stays as given */
+	assert_int_equal(wc_config_upload_buffer(&c), 3u << 20);
+	c.upload_buffer = 0;
+	assert_int_equal(wc_config_upload_buffer(&c), 0);
+}
+
 static void bad_options(void **state)
 {
 	struct wc_config c;
@@ -214,6 +238,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(defaults_and_options),
 		cmocka_unit_test(bad_options),
+		cmocka_unit_test(upload_buffer_sizes),
 		cmocka_unit_test(sizes_and_prefixes),
 		cmocka_unit_test(ini_file),
 		cmocka_unit_test(cluster_secret_and_forwarding),

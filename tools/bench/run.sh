@@ -25,6 +25,8 @@ echo "wirecache bench on $(nproc) cores, $(date -u +%FT%TZ), results in $out/"
 "$dir/container_bench" "${quick[@]}" --json "$out/container.json" | tee -a "$log"
 "$dir/rdbload_bench" "${quick[@]}" --json "$out/rdbload.json" | tee -a "$log"
 "$dir/rdbsave_bench" "${quick[@]}" --json "$out/rdbsave.json" | tee -a "$log"
+echo "== memory per item: a node's --memory and memcached -m, the same keys (target: 2x its items for 32 B values)"
+"$dir/mem_bench" "${quick[@]}" --json "$out/mem.json" | tee -a "$log"
 
 echo "== memcached GET hit through the whole packet path (replay on a dataplane without a NIC)"
 echo "   TCP vs UDP rate on one core (target: ratio at least 0.60)"
@@ -85,4 +87,4 @@ echo "== PUBLISH fan-out: messages delivered per second per core, beside redis-s
 /usr/bin/python3 tools/bench/pubsubbench.py --results "$out" "${rb[@]}" | tee -a "$log"
 
 echo "== summary"
-grep -E '^(ratio|store|latency|instr)\.[a-z0-9_.]+=' "$log" || true
+grep -E '^(ratio|store|mem|latency|instr)\.[a-zA-Z0-9_.]+=' "$log" || true

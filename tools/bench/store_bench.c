@@ -15,7 +15,8 @@
  *
  * The thread announces an RCU quiescent state every 32 operations, as a
  * dataplane lcore does once per burst. Results go to stdout (a table, then
- * `name=value` lines) and, with --json FILE, to a JSON file.
+ * `name=value` lines) and, with --json FILE, to a JSON file. --miss-only
+ * runs the eviction policy's part alone.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -647,20 +648,24 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "miss-only", no_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *json_path = NULL;
 	struct wc_ctx ctx;
 	double r_get = 0, r_set = 0, over, mr, r_repl32 = 0, r_repl1k = 0;
+	bool miss_only = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "qj:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qj:m", opts, NULL)) != -1) {
 		if (c == 'q')
 			quick = true;
+		else if (c == 'm')
+			miss_only = true;
 		else if (c == 'j')
 			json_path = optarg;
 		else {
-			fprintf(stderr, "usage: %s [--quick] [--json FILE]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--quick] [--json FILE] [--miss-only]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -669,6 +674,14 @@ int main(int argc, char **argv)
 	rcu_register_thread();
 	wc_ctx_init(&ctx);
 
+	if (miss_only) {	/* the eviction policy's part alone, for before/after checks */
+		printf("== store: eviction policy miss ratio\n");
+		mr = miss_ratio(&ctx);
+		printf("ratio.store_miss_s3fifo_vs_lru=%.3f\n", mr);
+		json_decref(results);
+		rcu_unregister_thread();
+		return 0;
+	}
 	printf("== store: single-core throughput (16 B keys)\n");
 	throughput(1000000, 32, &ctx);
 	throughput(1000000, 1024, &ctx);
