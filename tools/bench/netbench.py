@@ -318,17 +318,20 @@ class Bench:
         res = {}
         try:
             for transport in transports:
+                how = (["--transport", "tcp", "--proto", "redis"] if transport == "resp"
+                       else ["--transport", transport])
                 for value in values:
-                    preloaded = False
+                    # the preload is a run of its own: the measured runs' core time is theirs
+                    name = "wirecache-%s-preload-%dB" % (transport, value)
+                    self.run_lg(name, self.loadgen_cmd(
+                        name, lg_cpus, "client",
+                        how + self.workload(mixes[0], value, True, duration=0.3, warmup=0)),
+                        repeats=1)
                     for mix in mixes:
                         name = "wirecache-%s-%s-%dB" % (transport, mix.replace(":", "-"), value)
-                        how = (["--transport", "tcp", "--proto", "redis"] if transport == "resp"
-                               else ["--transport", transport])
                         r = self.run_lg(name, self.loadgen_cmd(
-                            name, lg_cpus, "client",
-                            how + self.workload(mix, value, not preloaded)),
+                            name, lg_cpus, "client", how + self.workload(mix, value, False)),
                             probe=lambda: wirecache_probe(dp.pid))
-                        preloaded = True
                         res[(transport, mix, value)] = r
                         self.rows.append(("wirecache", transport, mix, value, r))
         finally:
@@ -386,17 +389,18 @@ class Bench:
                              else (lambda: redis_ops(port)))
         res = {}
         try:
+            def lg(name):
+                return ["taskset", "-c", str(lg_cpu), self.lg, "--socket",
+                        "127.0.0.1:%d" % port, "--proto", proto, "--quiet", "--json",
+                        os.path.join(RESULTS, name + ".json")]
             for value in values:
-                preloaded = False
+                name = "%s-preload-%dB" % (kind, value)     # a run of its own, as above
+                self.run_lg(name, lg(name) + self.workload(mixes[0], value, True, duration=0.3,
+                                                           warmup=0), repeats=1)
                 for mix in mixes:
                     name = "%s-%s-%dB" % (kind, mix.replace(":", "-"), value)
-                    r = self.run_lg(name, ["taskset", "-c", str(lg_cpu), self.lg,
-                                           "--socket", "127.0.0.1:%d" % port, "--proto", proto,
-                                           "--quiet", "--json",
-                                           os.path.join(RESULTS, name + ".json")] +
-                                    self.workload(mix, value, not preloaded),
+                    r = self.run_lg(name, lg(name) + self.workload(mix, value, False),
                                     probe=probe)
-                    preloaded = True
                     res[(mix, value)] = r
                     self.rows.append((label, "tcp (kernel)", mix, value, r))
         finally:
