@@ -80,8 +80,9 @@ static json_t *lcores(const struct wc_cp_shm *now, const struct sampler *s)
 			if (now->part[k].owner == i)
 				json_array_append_new(parts, json_integer(k));
 		json_array_append_new(a, json_pack(
-			"{s:i,s:i,s:o,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:o}", "lcore", (int)i, "eal_lcore",
-			(int)now->lcore_id[i], "ops_per_s", maybe(p ? p->lc_ops_s[i] : 0),
+			"{s:i,s:i,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:o}", "lcore", (int)i,
+			"eal_lcore", (int)now->lcore_id[i], "ops_per_s",
+			maybe(p ? p->lc_ops_s[i] : 0), "busy_ratio", maybe(p ? p->lc_busy[i] : -1),
 			"hit_rate", maybe(p ? p->lc_hit_rate[i] : -1), "p99_us",
 			maybe(p ? p->lc_p99_us[i] : -1), "ops", (json_int_t)cp_ops_raw(now, (int)i),
 			"memory_bytes", (json_int_t)st.bytes, "memory_limit", (json_int_t)st.limit,

@@ -171,3 +171,19 @@ double cp_hist_us(const struct wc_hist *h, double q)
 {
 	return (double)wc_hist_quantile(h, q) / 1000.0;
 }
+
+double cp_busy_ratio(const struct wc_cp_lcore_snap *now, const struct wc_cp_lcore_snap *then)
+{
+	uint64_t busy, total;
+
+	if (now->total_tsc <= then->total_tsc || now->busy_tsc < then->busy_tsc)
+		return -1;
+	total = now->total_tsc - then->total_tsc;
+	busy = now->busy_tsc - then->busy_tsc;
+	return busy >= total ? 1.0 : (double)busy / (double)total;
+}
+
+double cp_busy_seconds(const struct wc_cp_shm *s, unsigned lc)
+{
+	return s->tsc_hz ? (double)s->lc[lc].busy_tsc / (double)s->tsc_hz : 0;
+}

@@ -24,6 +24,16 @@ uint64_t cp_lcore(const struct wc_cp_shm *s, unsigned lc, const char *name);
 /* Every store operation (op_* counters), raw, of one lcore or (lc < 0) all. */
 uint64_t cp_ops_raw(const struct wc_cp_shm *s, int lc);
 
+/*
+ * An lcore's busy ratio between two snapshots (busy TSC cycles over all its
+ * loop's cycles, dataplane/core/busy.h): 0..1, or -1 when no cycles passed
+ * (an lcore not running yet, a dataplane that restarted in between).
+ */
+double cp_busy_ratio(const struct wc_cp_lcore_snap *now, const struct wc_cp_lcore_snap *then);
+
+/* An lcore's busy time since the dataplane started, in seconds (0 without tsc_hz). */
+double cp_busy_seconds(const struct wc_cp_shm *s, unsigned lc);
+
 struct cp_store_totals {
 	uint64_t items, bytes, limit, total_items;
 	uint64_t evictions, evicted_unfetched, expirations, reclaimed, relocations;

@@ -179,8 +179,11 @@ static void store(struct buf *b, const struct wc_cp_shm *s)
 	}
 }
 
-static void lcores(struct buf *b, const struct wc_cp_shm *s)
+static void lcores(struct buf *b, const struct wc_cp_shm *s, const struct sampler *sm)
 {
+	const struct cp_point *p = sampler_point(sm, 0);
+	unsigned known;
+
 	family(b, "wirecache_lcore_operations_total", "counter",
 	       "Store operations run by each worker lcore.");
 	for (unsigned i = 0; i < s->nworkers; i++)
@@ -190,6 +193,35 @@ static void lcores(struct buf *b, const struct wc_cp_shm *s)
 	for (unsigned i = 0; i < s->nworkers; i++)
 		buf_printf(b, "wirecache_lcore_poll_loops_total{lcore=\"%u\"} %lu\n", i,
 			   (unsigned long)s->lc[i].loops);
+	known = 0;
+	for (unsigned i = 0; i < s->nworkers && p && i < p->nlc; i++)
+		known += p->lc_busy[i] >= 0;
+	if (known) {	/* after two samples of a running lcore */
+		family(b, "wirecache_lcore_busy_ratio", "gauge",
+		       "Share of each worker lcore's cycles spent in poll passes that did work "
+		       "(rx, tx, timers, mailbox), over the last sampling interval (DPDK's lcore "
+		       "busy).");
+		for (unsigned i = 0; i < s->nworkers && i < p->nlc; i++)
+			if (p->lc_busy[i] >= 0)
+				buf_printf(b, "wirecache_lcore_busy_ratio{lcore=\"%u\"} %.6f\n", i,
+					   (double)p->lc_busy[i]);
+	}
+	family(b, "wirecache_lcore_busy_seconds_total", "counter",
+	       "Time each worker lcore spent in poll passes that did work: deltas over "
+	       "operations give the core time per operation.");
+	for (unsigned i = 0; i < s->nworkers; i++)
+		buf_printf(b, "wirecache_lcore_busy_seconds_total{lcore=\"%u\"} %.9f\n", i,
+			   cp_busy_seconds(s, i));
+	family(b, "wirecache_lcore_busy_cycles_total", "counter",
+	       "TSC cycles of each worker lcore's poll passes that did work.");
+	for (unsigned i = 0; i < s->nworkers; i++)
+		buf_printf(b, "wirecache_lcore_busy_cycles_total{lcore=\"%u\"} %lu\n", i,
+			   (unsigned long)s->lc[i].busy_tsc);
+	family(b, "wirecache_lcore_cycles_total", "counter",
+	       "TSC cycles each worker lcore's loop ran, idle passes and sleeps included.");
+	for (unsigned i = 0; i < s->nworkers; i++)
+		buf_printf(b, "wirecache_lcore_cycles_total{lcore=\"%u\"} %lu\n", i,
+			   (unsigned long)s->lc[i].total_tsc);
 }
 
 static void latency(struct buf *b, const struct wc_cp_shm *s, const struct sampler *sm)
@@ -264,7 +296,7 @@ void cp_prom_render(struct buf *b, const struct wc_cp_shm *now, const struct sam
 		      s->win.hit_rate);
 	counters(b, now);
 	store(b, now);
-	lcores(b, now);
+	lcores(b, now, s);
 	latency(b, now, s);
 	slots_and_moves(b, now);
 }

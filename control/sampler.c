@@ -90,6 +90,8 @@ static void make_point(struct sampler *s, const struct wc_cp_shm *now, struct cp
 	p->items = st.items;
 	p->hit_rate = -1;
 	p->nlc = now->nworkers;
+	for (unsigned i = 0; i < WC_CP_MAX_LCORES; i++)
+		p->lc_busy[i] = -1;
 	if (!s->have_prev || secs <= 0 || !a || !b || !d)
 		goto out;
 	p->ops_s = per_s(cp_ops_raw(now, -1), cp_ops_raw(pr, -1), secs);
@@ -117,6 +119,7 @@ static void make_point(struct sampler *s, const struct wc_cp_shm *now, struct cp
 			cp_lcore(now, i, "get_misses") - cp_lcore(pr, i, "get_misses"));
 		cp_hist_delta(&now->lat[i].h, &pr->lat[i].h, d);
 		p->lc_p99_us[i] = (float)cp_hist_us(d, 0.99);
+		p->lc_busy[i] = (float)cp_busy_ratio(&now->lc[i], &pr->lc[i]);
 	}
 out:
 	free(a);

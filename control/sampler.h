@@ -28,6 +28,7 @@ struct cp_point {
 	float lc_ops_s[WC_CP_MAX_LCORES];
 	float lc_hit_rate[WC_CP_MAX_LCORES];
 	float lc_p99_us[WC_CP_MAX_LCORES];
+	float lc_busy[WC_CP_MAX_LCORES];	/* busy ratio over the interval, < 0: unknown */
 };
 
 struct cp_window {

@@ -23,6 +23,7 @@
 #include "core/app.h"
 #include "core/bus.h"
 #include "core/cpif.h"
+#include "core/lctel.h"
 #include "core/mem_dpdk.h"
 #include "core/port.h"
 #include "core/slots.h"
@@ -378,6 +379,7 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	wc_stats_telemetry_register(&app);
+	wc_lctel_register(&app);	/* busy cycles, service-time window (core/lctel.h) */
 	if (rd_save_init(&app) != 0)	/* the RDB writer thread (redis/rdbsave.h) */
 		goto fail;
 	if (app.rd && rd_repl_rdb_init(&app) != 0)	/* full syncs' snapshots (redis/repl_rdb.h) */

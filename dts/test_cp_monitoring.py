@@ -99,6 +99,70 @@ def test_latency_measured_in_the_dataplane(api, mc):
     assert 0 < q99 < 0.1
 
 
+def lcore_busy(api):
+    """Per lcore: the busy ratio of the last sampling interval (None before two samples)
+    and the busy seconds so far, from /metrics."""
+    samples, types = cp.parse_prometheus(api.text("/metrics")[1])
+    ratio, secs = {}, {}
+    for (name, labels), v in samples.items():
+        if name == "wirecache_lcore_busy_ratio":
+            assert types[name] == "gauge"
+            ratio[dict(labels)["lcore"]] = v
+        elif name == "wirecache_lcore_busy_seconds_total":
+            assert types[name] == "counter"
+            secs[dict(labels)["lcore"]] = v
+    return ratio, secs
+
+
+def test_lcore_busy_ratio_grows_under_load(api, mc):
+    """Each worker's busy ratio (cycles of poll passes that did work) is on /metrics,
+    within 0..1, and grows under load; busy seconds only go up."""
+    idle = api.wait(lambda d: all(l.get("busy_ratio") is not None
+                                  for l in d["lcores"]), "busy ratios of both lcores")
+    assert len(idle["lcores"]) == 2
+    time.sleep(1.2)		# one whole sampling interval (1 s) without our load
+    quiet, secs0 = lcore_busy(api)
+    assert set(quiet) == {"0", "1"} and set(secs0) == {"0", "1"}, quiet
+    assert all(0 <= v <= 1 for v in quiet.values()), quiet
+    mc.set_many(("busy%d" % i, "v" * 64) for i in range(1000))
+    keys = ["busy%d" % i for i in range(1000)]
+    stop, errors, peak = threading.Event(), [], dict(quiet)
+
+    def load(c):
+        try:
+            for _ in range(2000):		# bounded: at most ~5 s on this machine
+                if stop.is_set():
+                    return
+                assert len(c.get_many(keys)) == 1000
+        except Exception as e:          # noqa: BLE001 - reported below
+            errors.append(e)
+    conns = [mc] + [cp.Mc(node_ip(1)) for _ in range(3)]
+    threads = [threading.Thread(target=load, args=(c,)) for c in conns]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 3.5
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            ratio, _ = lcore_busy(api)
+            for k, v in ratio.items():
+                assert 0 <= v <= 1, ratio
+                peak[k] = max(peak[k], v)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+        for c in conns[1:]:
+            c.close()
+    assert not errors, errors
+    _, secs1 = lcore_busy(api)
+    assert all(secs1[k] >= secs0[k] for k in secs0), (secs0, secs1)
+    assert sum(secs1.values()) > sum(secs0.values())
+    # the lcores serving the load got busier than they were without it
+    assert max(peak.values()) > max(quiet.values()) + 0.001, (quiet, peak)
+    print("busy ratio idle %s, under load (peak) %s" % (quiet, peak))
+
+
 def quiet_counters(tb, timeout=5.0):
     """The node's telemetry once its frame counters held still for 0.3 s."""
     deadline = time.monotonic() + timeout

@@ -18,6 +18,7 @@
 #include <rte_udp.h>
 #include <rte_mbuf.h>
 
+#include "core/busy.h"
 #include "core/config.h"
 #include "core/netstats.h"
 #include "net/neigh.h"
@@ -110,6 +111,7 @@ struct wc_lcore {
 	bool dozing;			/* past the spin: sleeps between passes */
 	uint64_t idle_tsc;		/* when this idle stretch began */
 	uint64_t loops;
+	struct wc_busy busy;		/* busy and total cycles of the loop (core/busy.h) */
 } __rte_cache_aligned;
 
 struct wc_app {

@@ -128,6 +128,8 @@ static void publish(struct wc_cpif *cp)
 	for (unsigned i = 0; i < app->nworkers && i < WC_CP_MAX_LCORES; i++) {
 		wc_cp_counters_read(app->lc[i], s->lc[i].v, cp->ncounters);
 		s->lc[i].loops = __atomic_load_n(&app->lc[i]->loops, __ATOMIC_RELAXED);
+		s->lc[i].busy_tsc = __atomic_load_n(&app->lc[i]->busy.busy_tsc, __ATOMIC_RELAXED);
+		s->lc[i].total_tsc = __atomic_load_n(&app->lc[i]->busy.total_tsc, __ATOMIC_RELAXED);
 	}
 	for (unsigned i = 0; i < app->nparts && i < WC_CP_MAX_PARTS; i++) {
 		struct wc_part_stats ps;

@@ -341,8 +341,13 @@ int wc_lcore_main(void *arg)
 
 	rcu_register_thread();
 	while (!__atomic_load_n(&app->quit, __ATOMIC_RELAXED)) {
-		unsigned work = wc_lcore_poll(lc);
+		/* the pass's one TSC read: busy accounting and the idle spin's clock */
+		uint64_t now = rte_rdtsc();
+		unsigned work;
 
+		wc_busy_pass_start(&lc->busy, now);
+		work = wc_lcore_poll(lc);
+		wc_busy_pass_done(&lc->busy, work);
 		rcu_quiescent_state();
 		if (work || app->cfg.busy_poll) {
 			lc->idle = 0;
@@ -351,9 +356,9 @@ int wc_lcore_main(void *arg)
 			continue;
 		}
 		if (lc->idle++ == 0)
-			lc->idle_tsc = rte_rdtsc();
+			lc->idle_tsc = now;
 		if (!lc->dozing) {
-			if (rte_rdtsc() - lc->idle_tsc < spin_tsc) {
+			if (now - lc->idle_tsc < spin_tsc) {
 				rte_pause();
 				continue;
 			}

@@ -43,7 +43,7 @@
 #include "wirecache/slot.h"
 
 #define WC_CP_MAGIC 0x31504357u		/* "WCP1" */
-#define WC_CP_ABI 3u
+#define WC_CP_ABI 4u
 #define WC_CP_MAX_LCORES 64u
 #define WC_CP_MAX_PARTS 256u
 #define WC_CP_MAX_COUNTERS 256u
@@ -68,6 +68,8 @@ struct wc_cp_counter_desc {
 struct wc_cp_lcore_snap {
 	uint64_t v[WC_CP_MAX_COUNTERS];
 	uint64_t loops;			/* poll passes */
+	uint64_t busy_tsc;		/* TSC cycles of passes that did work (core/busy.h) */
+	uint64_t total_tsc;		/* all TSC cycles of the loop: busy / total = busy ratio */
 };
 
 struct wc_cp_part_snap {

@@ -301,6 +301,8 @@ static void sampler_rates_and_window(void **state)
 	set_counter(a, 0, "get_hits", 900);
 	set_counter(a, 0, "get_misses", 100);
 	record(a, 0, 2000, 1000);		/* 2 us before */
+	a->lc[0].busy_tsc = 1000;		/* lcore 0 was 25% busy so far */
+	a->lc[0].total_tsc = 4000;
 	sampler_add(&sm, a);
 	assert_null(sampler_point(&sm, 0));	/* one snapshot: no interval yet */
 	b = malloc(sizeof(*b));
@@ -316,6 +318,8 @@ static void sampler_rates_and_window(void **state)
 		b->part[i].index_bytes = 1u << 19;
 	}
 	record(b, 1, 500000, 200);		/* 0.5 ms: slow ones in the interval */
+	b->lc[0].busy_tsc = 1000 + 3000;	/* 75% busy in the interval */
+	b->lc[0].total_tsc = 4000 + 4000;	/* lcore 1's loop never ran: unknown */
 	sampler_add(&sm, b);
 	p = sampler_point(&sm, 0);
 	assert_non_null(p);
@@ -323,6 +327,8 @@ static void sampler_rates_and_window(void **state)
 	assert_true(p->gets_s > 1999.0 && p->gets_s < 2001.0);
 	assert_true(p->hit_rate > 0.249 && p->hit_rate < 0.251);
 	assert_true(p->lc_ops_s[1] > 999.0 && p->lc_ops_s[1] < 1001.0);
+	assert_true(p->lc_busy[0] > 0.749 && p->lc_busy[0] < 0.751);
+	assert_true(p->lc_busy[1] < 0);
 	assert_true(p->p99_us >= 480 && p->p99_us <= 520);	/* the interval holds only the slow */
 	assert_true(sm.win.secs > 1.99 && sm.win.secs < 2.01);
 	assert_true(sm.win.hit_rate > 0.249 && sm.win.hit_rate < 0.251);
@@ -502,6 +508,55 @@ static void prometheus_text(void **state)
 	free(text);
 	sampler_free(&sm);
 	free(s);
+}
+
+/* The lcores' busy figures: the ratio over the last interval, the raw totals since start. */
+static void prometheus_busy(void **state)
+{
+	struct cp_alert_rules r;
+	struct sampler sm;
+	struct wc_cp_shm *a = snapshot(5000), *b = snapshot(6000);
+	struct buf buf;
+	char *text;
+	unsigned nf;
+
+	(void)state;
+	cp_alert_rules_default(&r);
+	assert_int_equal(sampler_init(&sm, &r, 10, "node1"), 0);
+	a->tsc_hz = b->tsc_hz = 2000000000;
+	a->lc[0].busy_tsc = 500000000;
+	a->lc[0].total_tsc = 2000000000;
+	a->lc[1].total_tsc = 2000000000;
+	b->lc[0].busy_tsc = 500000000ull + 1800000000ull;	/* 90% of the next second */
+	b->lc[0].total_tsc = 4000000000;
+	b->lc[1].busy_tsc = 0;				/* idle */
+	b->lc[1].total_tsc = 4000000000;
+	sampler_add(&sm, a);
+	buf_init(&buf);
+	cp_prom_render(&buf, a, &sm, "node1");	/* one sample: no ratio yet */
+	text = buf_take(&buf, NULL);
+	assert_null(strstr(text, "wirecache_lcore_busy_ratio"));
+	assert_non_null(strstr(text, "wirecache_lcore_busy_seconds_total{lcore=\"0\"} 0.250000000\n"));
+	check_prom(text, NULL, &nf);
+	free(text);
+	sampler_add(&sm, b);
+	buf_init(&buf);
+	cp_prom_render(&buf, b, &sm, "node1");
+	text = buf_take(&buf, NULL);
+	assert_non_null(strstr(text, "# TYPE wirecache_lcore_busy_ratio gauge\n"));
+	assert_non_null(strstr(text, "wirecache_lcore_busy_ratio{lcore=\"0\"} 0.900000\n"));
+	assert_non_null(strstr(text, "wirecache_lcore_busy_ratio{lcore=\"1\"} 0.000000\n"));
+	assert_non_null(strstr(text, "wirecache_lcore_busy_seconds_total{lcore=\"0\"} 1.150000000\n"));
+	assert_non_null(strstr(text, "wirecache_lcore_busy_cycles_total{lcore=\"0\"} 2300000000\n"));
+	assert_non_null(strstr(text, "wirecache_lcore_cycles_total{lcore=\"1\"} 4000000000\n"));
+	check_prom(text, NULL, &nf);
+	free(text);
+	/* a restarted dataplane (counters went back): unknown, never negative */
+	assert_true(cp_busy_ratio(&a->lc[0], &b->lc[0]) < 0);
+	assert_true(cp_busy_ratio(&b->lc[0], &b->lc[0]) < 0);
+	sampler_free(&sm);
+	free(a);
+	free(b);
 }
 
 /* ---- JSON ---- */
@@ -720,6 +775,7 @@ int main(void)
 		cmocka_unit_test(memcached_formulas),
 		cmocka_unit_test(sampler_rates_and_window),
 		cmocka_unit_test(prometheus_text),
+		cmocka_unit_test(prometheus_busy),
 		cmocka_unit_test(json_documents),
 		cmocka_unit_test(network_byte_rates),
 		cmocka_unit_test(urls),

@@ -9,7 +9,16 @@ machine: wirecache-loadgen against
   * memcached and redis-server (Debian's) over loopback TCP, driven by the
     loadgen's kernel-socket mode with the same workloads;
   * latency: open loop (Poisson) at 10%, 50% and 90% of wirecache's
-    measured maximum;
+    measured maximum, end to end beside the dataplane's own service time
+    (rx burst to reply queued: its histograms over DPDK telemetry,
+    /wirecache/latency) and the share of the end-to-end p99 it accounts for;
+  * server core time per operation at saturation, the per-core figure the
+    load generator does not bound: for memcached and redis-server utime +
+    stime of the process (all threads, /proc/PID/stat: the kernel's network
+    stack they pay for included) over operations served (their own stats);
+    for wirecache the busy cycles of its lcores (poll passes that did work,
+    DPDK telemetry /wirecache/lcores) over its store operations; both as
+    deltas around each measured run;
   * scaling with --cores N: 1, 2, 4, ... dataplane lcores, each paired with
     a load generator lcore.
 
@@ -18,7 +27,7 @@ gets one thread, redis is single-threaded), the load generator the others.
 Each run's JSON lands in the results folder (--results, default
 build/bench-results; `make bench RECORD=1` gives bench/results, the committed
 record), plus a table, gnuplot plots, and at the end machine-readable lines:
-ratio.*, latency.*.
+ratio.* (ratio.core_cost_vs_* the headline per-core figures), latency.*.
 
 Usage: netbench.py BUILD_DIR [--results DIR] [--quick] [--cores N]
 """
@@ -28,6 +37,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,6 +48,8 @@ SERVER_IP = "198.18.0.11"
 LG_IP = "198.18.0.2/24"
 MC_PORT = 22122
 REDIS_PORT = 26379
+DP_PREFIX = "wcb_dp"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 procs = []
 
@@ -81,6 +93,76 @@ def cpus():
     return sorted(os.sched_getaffinity(0))
 
 
+def telemetry(cmd, prefix=DP_PREFIX):
+    """One DPDK telemetry command to the dataplane (file prefix `prefix`): its JSON value."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(5)
+    try:
+        s.connect("/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix)
+        json.loads(s.recv(4096).decode())       # the greeting
+        s.send(cmd.encode())
+        return json.loads(s.recv(1 << 16).decode())[cmd.split(",")[0]]
+    finally:
+        s.close()
+
+
+def wirecache_probe(pid):
+    """wirecache's lcores: busy ns (poll passes that did work) and store operations so far;
+    and the process's CPU time, to see how much of the window it was on its CPU."""
+    t = telemetry("/wirecache/lcores")
+    return t["busy_ns"], t["ops"], proc_cpu_ns(pid), time.monotonic() * 1e9
+
+
+def proc_cpu_ns(pid):
+    """utime + stime of a process, all its threads, in ns (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1e9 / CLK_TCK   # fields 14 and 15
+
+
+def ask(port, request, done):
+    """Send a request to a loopback server; read until done(reply) says it is whole."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+        c.sendall(request)
+        buf = b""
+        while not done(buf):
+            chunk = c.recv(1 << 16)
+            if not chunk:
+                break
+            buf += chunk
+    return buf.decode(errors="replace")
+
+
+def memcached_ops(port):
+    """Operations memcached served: gets, storage commands, touches, deletes, incr/decr."""
+    st = {}
+    for line in ask(port, b"stats\r\n", lambda b: b.endswith(b"END\r\n")).splitlines():
+        f = line.split()
+        if len(f) == 3 and f[0] == "STAT":
+            st[f[1]] = f[2]
+    return sum(int(st.get(k, 0)) for k in (
+        "cmd_get", "cmd_set", "cmd_touch", "delete_hits", "delete_misses", "incr_hits",
+        "incr_misses", "decr_hits", "decr_misses"))
+
+
+def redis_ops(port):
+    """Commands redis-server processed (INFO stats total_commands_processed)."""
+    def whole(b):
+        if not b.startswith(b"$") or b"\r\n" not in b:
+            return False
+        n = int(b[1:b.index(b"\r\n")])
+        return len(b) >= b.index(b"\r\n") + 2 + n + 2
+    reply = ask(port, b"*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n", whole)
+    for line in reply.splitlines():
+        if line.startswith("total_commands_processed:"):
+            return int(line.split(":")[1])
+    raise RuntimeError("redis INFO stats without total_commands_processed")
+
+
+def server_probe(pid, ops):
+    return lambda: (proc_cpu_ns(pid), ops())
+
+
 class Bench:
     def __init__(self, build, quick, cores):
         self.build = build
@@ -114,31 +196,42 @@ class Bench:
                 "--ip", LG_IP, "--server", SERVER_IP, "--quiet",
                 "--json", os.path.join(RESULTS, name + ".json")] + extra
 
-    def workload(self, mix, value, preload, rate=None):
+    def workload(self, mix, value, preload, rate=None, duration=None, warmup=None):
         a = ["--keys", str(self.keys), "--zipf", "0.99", "--key-size", "16",
              "--value-size", str(value), "--mix", mix, "--flows", str(self.flows),
-             "--depth", str(self.depth), "--duration", str(self.duration),
-             "--warmup", str(self.warmup), "--label", ""]
+             "--depth", str(self.depth), "--duration", str(duration or self.duration),
+             "--warmup", str(self.warmup if warmup is None else warmup), "--label", ""]
         if preload:
             a.append("--preload")
         if rate:
             a += ["--rate", str(int(rate))]
         return a
 
-    def run_lg(self, name, cmd, timeout=120, repeats=None):
+    def run_lg(self, name, cmd, timeout=120, repeats=None, probe=None):
         """Run the load generator (the best of self.repeats runs; later runs
-        never preload again); returns its JSON, also kept in RESULTS."""
+        never preload again); returns its JSON, also kept in RESULTS. probe()
+        gives the server's (core ns, operations) so far: read around each run,
+        its deltas go with the run as server_core (ns per operation)."""
         best = None
         path = os.path.join(RESULTS, name + ".json")
         for i in range(repeats or self.repeats):
             if i:
                 cmd = [a for a in cmd if a != "--preload"]
+            before = probe() if probe else None
             out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            after = probe() if probe and out.returncode == 0 else None
             if out.returncode != 0 or not os.path.exists(path):
                 sys.stderr.write(out.stdout + out.stderr)
                 raise RuntimeError("loadgen run %s failed (exit %d)" % (name, out.returncode))
             with open(path) as f:
                 r = json.load(f)
+            if after:
+                ns, ops = after[0] - before[0], after[1] - before[1]
+                r["server_core"] = {"ns": ns, "ops": ops,
+                                    "ns_per_op": ns / ops if ops > 0 else None}
+                if len(after) > 2 and after[3] > before[3]:
+                    # a busy-polling lcore runs all the time unless something preempts it
+                    r["server_core"]["on_cpu"] = (after[2] - before[2]) / (after[3] - before[3])
             if r.get("errors") or r.get("verify_failed"):
                 best = r        # an error is never hidden behind a better run
                 break
@@ -151,14 +244,16 @@ class Bench:
 
     # ---- servers ----
 
-    def start_dp(self, dp_cpus, busy=True):
+    def start_dp(self, dp_cpus, busy=True, histograms=False):
+        """histograms: with a control socket, so the lcores keep service-time histograms."""
         cmd = [self.dp, "--lcores", self.lcores(dp_cpus) if len(dp_cpus) > 1
-               else "0@%d" % dp_cpus[0], "--no-huge", "-m", "1024", "--file-prefix", "wcb_dp",
+               else "0@%d" % dp_cpus[0], "--no-huge", "-m", "1024", "--file-prefix", DP_PREFIX,
                "--no-pci", "--log-level=*:warning",
                "--vdev", "net_memif0,role=server,socket=%s" % MEMIF, "--",
                "--ip", SERVER_IP + "/24", "--memory", "512M", "--max-value", "1m",
                "--udp-trusted", "198.18.0.0/24",
-               "--control-socket", "none"] + (["--busy-poll"] if busy else [])
+               "--control-socket", os.path.join(self.tmp, "dp.sock") if histograms
+               else "none"] + (["--busy-poll"] if busy else [])
         p = start(cmd, os.path.join(self.tmp, "dp.log"))
         for _ in range(100):
             time.sleep(0.1)
@@ -223,16 +318,20 @@ class Bench:
         res = {}
         try:
             for transport in transports:
+                how = (["--transport", "tcp", "--proto", "redis"] if transport == "resp"
+                       else ["--transport", transport])
                 for value in values:
-                    preloaded = False
+                    # the preload is a run of its own: the measured runs' core time is theirs
+                    name = "wirecache-%s-preload-%dB" % (transport, value)
+                    self.run_lg(name, self.loadgen_cmd(
+                        name, lg_cpus, "client",
+                        how + self.workload(mixes[0], value, True, duration=0.3, warmup=0)),
+                        repeats=1)
                     for mix in mixes:
                         name = "wirecache-%s-%s-%dB" % (transport, mix.replace(":", "-"), value)
-                        how = (["--transport", "tcp", "--proto", "redis"] if transport == "resp"
-                               else ["--transport", transport])
                         r = self.run_lg(name, self.loadgen_cmd(
-                            name, lg_cpus, "client",
-                            how + self.workload(mix, value, not preloaded)))
-                        preloaded = True
+                            name, lg_cpus, "client", how + self.workload(mix, value, False)),
+                            probe=lambda: wirecache_probe(dp.pid))
                         res[(transport, mix, value)] = r
                         self.rows.append(("wirecache", transport, mix, value, r))
         finally:
@@ -240,17 +339,29 @@ class Bench:
         return res
 
     def latency(self, lg_cpus, srv_cpus, max_rate):
-        dp = self.start_dp(srv_cpus)
+        """Each load level end to end, and the dataplane's own service time over
+        the same run (its histograms since a mark taken just before; the preload
+        is a run of its own, before any mark)."""
+        dp = self.start_dp(srv_cpus, histograms=True)
         res = {}
         loads = [50] if self.quick else [10, 50, 90]
         try:
-            for i, pct in enumerate(loads):
+            name = "latency-udp-preload"
+            self.run_lg(name, self.loadgen_cmd(
+                name, lg_cpus, "client", ["--transport", "udp"] +
+                self.workload("95:5", 32, True, rate=max_rate * 0.1, duration=0.5, warmup=0)),
+                repeats=1)
+            for pct in loads:
                 name = "latency-udp-%dpct" % pct
+                telemetry("/wirecache/latency,mark")
                 r = self.run_lg(name, self.loadgen_cmd(
                     name, lg_cpus, "client",
                     ["--transport", "udp"] +
-                    self.workload("95:5", 32, i == 0, rate=max_rate * pct / 100.0)),
+                    self.workload("95:5", 32, False, rate=max_rate * pct / 100.0)),
                     repeats=1)
+                r["dataplane_latency"] = telemetry("/wirecache/latency")
+                with open(os.path.join(RESULTS, name + ".json"), "w") as f:
+                    json.dump(r, f, indent=2)
                 res[pct] = r
         finally:
             stop(dp)
@@ -274,18 +385,22 @@ class Bench:
             return {}
         p = start(cmd, os.path.join(self.tmp, kind + ".log"))
         time.sleep(0.7)
+        probe = server_probe(p.pid, (lambda: memcached_ops(port)) if kind == "memcached"
+                             else (lambda: redis_ops(port)))
         res = {}
         try:
+            def lg(name):
+                return ["taskset", "-c", str(lg_cpu), self.lg, "--socket",
+                        "127.0.0.1:%d" % port, "--proto", proto, "--quiet", "--json",
+                        os.path.join(RESULTS, name + ".json")]
             for value in values:
-                preloaded = False
+                name = "%s-preload-%dB" % (kind, value)     # a run of its own, as above
+                self.run_lg(name, lg(name) + self.workload(mixes[0], value, True, duration=0.3,
+                                                           warmup=0), repeats=1)
                 for mix in mixes:
                     name = "%s-%s-%dB" % (kind, mix.replace(":", "-"), value)
-                    r = self.run_lg(name, ["taskset", "-c", str(lg_cpu), self.lg,
-                                           "--socket", "127.0.0.1:%d" % port, "--proto", proto,
-                                           "--quiet", "--json",
-                                           os.path.join(RESULTS, name + ".json")] +
-                                    self.workload(mix, value, not preloaded))
-                    preloaded = True
+                    r = self.run_lg(name, lg(name) + self.workload(mix, value, False),
+                                    probe=probe)
                     res[(mix, value)] = r
                     self.rows.append((label, "tcp (kernel)", mix, value, r))
         finally:
@@ -314,9 +429,30 @@ class Bench:
 
 def fmt_row(system, transport, mix, value, r):
     lat = r.get("latency", {})
-    return "%-28s %-13s %-6s %6s %11.0f %8.1f %8.1f %6d" % (
+    ns = (r.get("server_core") or {}).get("ns_per_op")
+    return "%-28s %-13s %-6s %6s %11.0f %8.1f %8.1f %6d %9s" % (
         system, transport, mix, value, r["ops_per_sec"], lat.get("p50_us", 0),
-        lat.get("p99_us", 0), r.get("errors", 0) + r.get("verify_failed", 0))
+        lat.get("p99_us", 0), r.get("errors", 0) + r.get("verify_failed", 0),
+        "%.0f" % ns if ns else "-")
+
+
+def core_costs(wc, mc, rd):
+    """Core ns per operation, theirs over ours, GET-heavy 95:5 (the headline) and
+    50:50, 32 B values: memcached against wirecache's memcached over TCP, redis
+    against wirecache's RESP over TCP (each the same protocol over TCP)."""
+    def ns(r):
+        return ((r or {}).get("server_core") or {}).get("ns_per_op")
+    out = {}
+    for mix, suffix in (("95:5", ""), ("95:5", "_95_5"), ("50:50", "_50_50")):
+        for name, theirs, transport, system in ((
+                "memcached", mc, "tcp", "memcached"), ("redis", rd, "resp", "redis-server")):
+            if not theirs or (mix, 32) not in theirs:
+                continue
+            out["core_cost_vs_%s%s" % (name, suffix)] = {
+                "mix": mix, "system": system, "transport": transport,
+                "theirs_ns": ns(theirs[(mix, 32)]),
+                "wirecache_ns": ns(wc.get((transport, mix, 32)))}
+    return out
 
 
 def plots(b, lat):
@@ -380,7 +516,8 @@ def main():
         print("netbench: needs at least 2 CPUs: skipped")
         return 0
     lg_cpus, srv_cpus = b.cpus[:1], b.cpus[-1:]
-    mixes = ["95:5"] if a.quick else ["100:0", "95:5", "50:50"]
+    # quick still measures both mixes of the core-cost figures
+    mixes = ["95:5", "50:50"] if a.quick else ["100:0", "95:5", "50:50"]
     values = [32] if a.quick else [32, 1024]
     print("== network: one server core (cpu %d), load generator on cpu %d, memif link; "
           "%d flows x %d deep, %d keys, Zipf 0.99, 16 B keys" %
@@ -391,15 +528,30 @@ def main():
     rd = b.baseline("redis", lg_cpus[0], srv_cpus[0], mixes, values)
     base = wc[("udp", mixes[0] if a.quick else "95:5", 32)]
     lat = b.latency(lg_cpus, srv_cpus, base["ops_per_sec"])
-    print("%-28s %-13s %-6s %6s %11s %8s %8s %6s" % ("system", "transport", "mix", "value",
-                                                    "ops/s", "p50 us", "p99 us", "errors"))
+    print("%-28s %-13s %-6s %6s %11s %8s %8s %6s %9s" % (
+        "system", "transport", "mix", "value", "ops/s", "p50 us", "p99 us", "errors",
+        "core ns/op"))
     for row in b.rows:
         print(fmt_row(*row))
-    print("-- latency, wirecache UDP 95:5 32 B, open loop:")
+    print("   (core ns/op: server core time per operation at saturation; memcached and redis:\n"
+          "    utime+stime of the process, kernel network stack included; wirecache: busy\n"
+          "    cycles of its lcore, poll passes that did work)")
+    on_cpu = [r["server_core"]["on_cpu"] for sy, _, _, _, r in b.rows if sy == "wirecache" and
+              "on_cpu" in (r.get("server_core") or {})]
+    if on_cpu and min(on_cpu) < 0.95:
+        print("   (wirecache's busy-polling lcore was on its CPU only %.0f%% of a run: the busy\n"
+              "    cycles count the time others held its CPU, so its ns/op is overstated here)"
+              % (100 * min(on_cpu)))
+    print("-- latency, wirecache UDP 95:5 32 B, open loop: end to end | the dataplane's own "
+          "service time (rx burst to reply queued) | its share of the end-to-end p99")
     for pct in sorted(lat):
-        l = lat[pct]["latency"]
-        print("   %3d%% load (%9.0f/s): p50 %7.1f us  p99 %7.1f us  p99.9 %7.1f us" %
-              (pct, lat[pct]["rate"], l["p50_us"], l["p99_us"], l["p999_us"]))
+        l, d = lat[pct]["latency"], lat[pct].get("dataplane_latency") or {}
+        dp99 = d.get("p99_ns", 0) / 1000.0
+        print("   %3d%% load (%9.0f/s): p50 %7.1f us  p99 %7.1f us  p99.9 %7.1f us | "
+              "dp p50 %6.2f us  p99 %6.2f us  p99.9 %6.2f us (%d ops) | %5.1f%% of p99" %
+              (pct, lat[pct]["rate"], l["p50_us"], l["p99_us"], l["p999_us"],
+               d.get("p50_ns", 0) / 1000.0, dp99, d.get("p999_ns", 0) / 1000.0,
+               d.get("count", 0), 100.0 * dp99 / l["p99_us"] if l["p99_us"] else 0))
     scale = []
     if a.cores:
         scale = b.scaling(64)
@@ -410,10 +562,20 @@ def main():
                 print("   %2d  %11.0f  %.2f" % (k, r["ops_per_sec"],
                                                r["ops_per_sec"] / (k * one) if one else 0))
     plots(b, lat)
+    cost = core_costs(wc, mc, rd)
+    for label, v in cost.items():
+        if label.endswith(("_95_5", "_50_50")) and v["wirecache_ns"] and v["theirs_ns"]:
+            print("-- core time per %s op: %s %.0f ns, wirecache %s %.0f ns" % (
+                v["mix"], v["system"], v["theirs_ns"], v["transport"], v["wirecache_ns"]))
     with open(os.path.join(RESULTS, "net.json"), "w") as f:
         json.dump({"rows": [{"system": s, "transport": t, "mix": m, "value": v,
-                             "ops_per_sec": r["ops_per_sec"], "latency": r.get("latency")}
+                             "ops_per_sec": r["ops_per_sec"], "latency": r.get("latency"),
+                             "server_core": r.get("server_core")}
                             for s, t, m, v, r in b.rows],
+                   "core_cost": cost,
+                   "latency_split": {str(pct): {"end_to_end": lat[pct].get("latency"),
+                                                "dataplane": lat[pct].get("dataplane_latency")}
+                                     for pct in sorted(lat)},
                    "scaling": [{"lcores": k, "ops_per_sec": r["ops_per_sec"]}
                                for k, r in scale]}, f, indent=2)
     # the machine-readable lines
@@ -424,7 +586,13 @@ def main():
         print("ratio.udp_get_vs_ceiling=%.3f" % (udp_get / ceil["ops_per_sec"]))
     print("ratio.tcp_get_vs_udp_get=%.3f" % (tcp_get / udp_get))
     print("ratio.resp_get_vs_tcp_get=%.3f" % (wc[("resp", key, 32)]["ops_per_sec"] / tcp_get))
+    for label, v in cost.items():
+        if v["wirecache_ns"] and v["theirs_ns"]:
+            print("ratio.%s=%.2f" % (label, v["theirs_ns"] / v["wirecache_ns"]))
     same = ("95:5", 32)
+    if mc or rd:
+        print("# the vs_*_per_core ratios below: throughput of one server core, bounded by "
+              "the one load-generator core (not by the servers)")
     if mc:
         print("ratio.vs_memcached_per_core=%.2f" %
               (wc[("tcp", "95:5", 32)]["ops_per_sec"] / mc[same]["ops_per_sec"]))
@@ -435,6 +603,9 @@ def main():
               (wc[("resp", "95:5", 32)]["ops_per_sec"] / rd[same]["ops_per_sec"]))
     if 50 in lat:
         print("latency.p99_us_at_50pct=%.1f" % lat[50]["latency"]["p99_us"])
+        d = lat[50].get("dataplane_latency") or {}
+        if d.get("count"):
+            print("latency.dp_p99_us_at_50pct=%.2f" % (d["p99_ns"] / 1000.0))
     if len(scale) > 1:
         k, r = scale[-1]
         print("ratio.scaling_efficiency_%d=%.3f" % (k, r["ops_per_sec"] /
