@@ -335,21 +335,67 @@ static enum gv get_values(const struct mc_session *s, struct mc_env *env, struct
 	return bad ? GV_BAD : moved ? GV_MOVED : GV_OK;
 }
 
+void mc_exec_get_reply(struct mc_out *out, const uint8_t *key, uint32_t klen,
+		       const struct wc_view *v, bool cas)
+{
+	struct mc_tok k = { key, klen };
+
+	if (v)
+		value_line(out, &k, v, cas);
+	mc_out_put(out, "END" CRLF, 5);
+}
+
+uint8_t *mc_get_reply_at(uint8_t *dst, const uint8_t *key, uint32_t klen,
+			 const struct wc_view *v, bool cas)
+{
+	if (v) {
+		size_t n;
+
+		memmove(dst + 6, key, klen);	/* before "VALUE " covers where it may lie */
+		memcpy(dst, "VALUE ", 6);
+		dst += 6 + klen;
+		*dst++ = ' ';
+		/* each number written right-aligned into exactly its digits */
+		n = mc_u64_digits(v->flags);
+		mc_fmt_u64((char *)dst + n, v->flags);
+		dst += n;
+		*dst++ = ' ';
+		n = mc_u64_digits(v->vlen);
+		mc_fmt_u64((char *)dst + n, v->vlen);
+		dst += n;
+		if (cas) {
+			*dst++ = ' ';
+			n = mc_u64_digits(v->cas);
+			mc_fmt_u64((char *)dst + n, v->cas);
+			dst += n;
+		}
+		dst[0] = '\r';
+		dst[1] = '\n';
+		memcpy(dst + 2, v->value, v->vlen);
+		dst += 2 + v->vlen;
+		dst[0] = '\r';
+		dst[1] = '\n';
+		dst += 2;
+	}
+	memcpy(dst, "END" CRLF, 5);
+	return dst + 5;
+}
+
 void mc_exec_get_one(struct mc_env *env, struct mc_out *out, const uint8_t *key,
 		     uint32_t klen, bool cas)
 {
 	struct mc_tok k = { key, klen };
 	struct mc_route rt;
 	struct wc_view v;
+	bool hit;
 
 	route_key(NULL, env, &k, &rt);
 	if (rt.redirect) {
 		mc_out_str(out, rt.redirect);
 		return;
 	}
-	if (wc_get(rt.part, env->ctx, key, klen, wc_hash(key, klen), cas ? WC_LOOKUP_CAS : 0, &v))
-		value_line(out, &k, &v, cas);
-	mc_out_put(out, "END" CRLF, 5);
+	hit = wc_get(rt.part, env->ctx, key, klen, wc_hash(key, klen), cas ? WC_LOOKUP_CAS : 0, &v);
+	mc_exec_get_reply(out, key, klen, hit ? &v : NULL, cas);
 }
 
 void mc_exec_get_keys(struct mc_env *env, struct mc_out *out, const uint8_t *keys,
