@@ -14,9 +14,6 @@
 #include <string.h>
 
 #include <rte_ip.h>
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#endif
 
 static inline uint64_t wc_csum_add(uint64_t sum, uint64_t v)
 {
@@ -28,33 +25,28 @@ static inline uint64_t wc_csum_partial(const void *buf, size_t len, uint64_t sum
 {
 	const uint8_t *p = buf;
 #if defined(__x86_64__)
-	/* one add-with-carry chain (adc), the carries folded back in once at the end */
-	unsigned long long acc = sum;
-	unsigned char carry = 0;
-
+	/* add-with-carry straight from memory, four words a step, the carry folded in each step */
 	while (len >= 32) {
-		uint64_t a, b, c, d;
-
-		memcpy(&a, p, 8);
-		memcpy(&b, p + 8, 8);
-		memcpy(&c, p + 16, 8);
-		memcpy(&d, p + 24, 8);
-		carry = _addcarry_u64(carry, acc, a, &acc);
-		carry = _addcarry_u64(carry, acc, b, &acc);
-		carry = _addcarry_u64(carry, acc, c, &acc);
-		carry = _addcarry_u64(carry, acc, d, &acc);
+		__asm__("addq 0(%[p]), %[s]\n\t"
+			"adcq 8(%[p]), %[s]\n\t"
+			"adcq 16(%[p]), %[s]\n\t"
+			"adcq 24(%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(sum)
+			: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
+			: "cc");
 		p += 32;
 		len -= 32;
 	}
 	while (len >= 8) {
-		uint64_t a;
-
-		memcpy(&a, p, 8);
-		carry = _addcarry_u64(carry, acc, a, &acc);
+		__asm__("addq (%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(sum)
+			: [p] "r"(p), "m"(*(const uint8_t(*)[8])p)
+			: "cc");
 		p += 8;
 		len -= 8;
 	}
-	sum = wc_csum_add(acc, carry);
 #else
 	while (len >= 32) {
 		uint64_t a, b, c, d;

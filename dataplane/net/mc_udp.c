@@ -40,8 +40,6 @@
 #include "net/net.h"
 #include "proto/mc_exec.h"
 
-#define MC_UDP_MAX_DGRAMS 65535u
-#define MC_UDP_MAX_REPLY ((uint64_t)MC_UDP_MAX_DGRAMS * MC_UDP_DGRAM)
 
 enum udp_stage { UDP_FREE, UDP_RUNNING, UDP_WAIT_NEIGH };
 
@@ -242,14 +240,10 @@ static bool source_trusted(const struct wc_config *c, uint32_t src)
 	return false;
 }
 
-uint64_t wc_mc_udp_bound(const struct wc_app *app, uint32_t src, uint32_t len)
+uint64_t wc_mc_udp_bound_trusted(const struct wc_app *app, uint32_t src, uint32_t len)
 {
-	uint64_t bound = MC_UDP_MAX_REPLY;
-
-	/* the reply's UDP payload, frame headers included (udp_more counts them) */
-	if (!source_trusted(&app->cfg, src) && (uint64_t)app->cfg.udp_amplification * len < bound)
-		bound = (uint64_t)app->cfg.udp_amplification * len;
-	return bound;
+	return source_trusted(&app->cfg, src) ? MC_UDP_MAX_REPLY
+					      : wc_mc_udp_bound_untrusted(app, len);
 }
 
 /* The general way to answer g: a context whose reply datagrams start with g's mbuf. */
@@ -296,14 +290,15 @@ void wc_mc_udp_get_reply(struct wc_lcore *lc, const struct mc_udp_get *g,
 {
 	struct rte_mbuf *m = g->m;
 	struct rte_ether_addr mac;
-	size_t len;
+	uint8_t *frame, *end;
+	struct mc_udp_get moved;
 
 	if (__builtin_expect(redirect != NULL, 0)) {
 		get_reply_ctx(lc, g, v, redirect);
 		return;
 	}
-	len = MC_UDP_HDR + mc_get_reply_len(g->klen, v, g->cas);
-	if (__builtin_expect(len > MC_UDP_DGRAM || len > g->bound ||
+	if (__builtin_expect(MC_UDP_HDR + MC_GET_REPLY_MAX(g->klen, v ? v->vlen : 0) > MC_UDP_DGRAM ||
+			     (!v && MC_UDP_HDR + 5 > g->bound) ||
 			     (size_t)(m->buf_len - m->data_off) < WC_UDP_HDRS + MC_UDP_DGRAM ||
 			     !wc_lcore_neigh(lc, g->client_ip, &mac), 0)) {
 		get_reply_ctx(lc, g, v, NULL);
@@ -313,12 +308,18 @@ void wc_mc_udp_get_reply(struct wc_lcore *lc, const struct mc_udp_get *g,
 	 * One datagram, in place: the request's frame header (its id, sequence 0
 	 * of 1) is the reply's but for the reserved field
 	 */
-	uint8_t *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, WC_UDP_HDRS);
-
+	frame = rte_pktmbuf_mtod_offset(m, uint8_t *, WC_UDP_HDRS);
+	end = mc_get_reply_at(frame + MC_UDP_HDR, g->key, g->klen, v, g->cas);
+	if (__builtin_expect((uint64_t)(end - frame) > g->bound, 0)) {
+		/* over the amplification bound: refused the general way (the key follows "VALUE ") */
+		moved = *g;
+		moved.key = frame + MC_UDP_HDR + 6;
+		get_reply_ctx(lc, &moved, v, NULL);
+		return;
+	}
 	frame[6] = frame[7] = 0;
-	mc_get_reply_at(frame + MC_UDP_HDR, g->key, g->klen, v, g->cas);
 	wc_udp_finish(lc, g->port, m, &mac, g->client_ip, lc->app->cfg.udp_port, g->client_port,
-		      (uint16_t)len);
+		      (uint16_t)(end - frame));
 	wc_net_send(lc, g->port, m);
 	lc->ns.udp_reply_datagrams++;
 }
@@ -368,7 +369,10 @@ void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 			bool hit;
 
 			g.bound = wc_mc_udp_bound(app, src, len);
-			lc->env.route(&lc->env, g.key, g.klen, &rt);
+			/* the key's partition: the only one, or the one its slot maps to */
+			rt.part = wc_slot_read_part(app, rcu_dereference(app->slot_part));
+			if (!rt.part)
+				lc->env.route(&lc->env, g.key, g.klen, &rt);
 			if (rt.redirect) {
 				wc_mc_udp_get_reply(lc, &g, NULL, rt.redirect);
 				return;

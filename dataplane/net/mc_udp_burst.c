@@ -110,22 +110,23 @@ void wc_mc_udp_gets(struct wc_lcore *lc, const struct mc_udp_get *g, unsigned n)
 	one = wc_slot_read_part(lc->app, rcu_dereference(lc->app->slot_part));
 	/* route every key; one another node serves is answered with its redirect now */
 	for (unsigned i = 0; i < n; i++) {
-		struct mc_route rt = { .part = one, .read = true };
+		struct wc_part *part = one;
 
 		if (!one) {
+			struct mc_route rt = { .read = true };
+
 			lc->env.route(&lc->env, g[i].key, g[i].klen, &rt);
 			if (__builtin_expect(rt.redirect != NULL, 0)) {
 				wc_mc_udp_get_reply(lc, &g[i], NULL, rt.redirect);
 				continue;
 			}
+			part = rt.part;
 		}
-		/* (field by field: a compound literal would clear the view too) */
-		reqs[k].part = rt.part;
+		reqs[k].part = part;
 		reqs[k].key = g[i].key;
 		reqs[k].klen = g[i].klen;
 		reqs[k].hash = wc_hash(g[i].key, g[i].klen);
-		if (g[i].cas)
-			lflags = WC_LOOKUP_CAS;	/* (a get's reply ignores the CAS it gets) */
+		lflags |= g[i].cas ? WC_LOOKUP_CAS : 0;	/* (a get's reply ignores the CAS it gets) */
 		at[k++] = i;
 	}
 	/* look them all up, their cache misses overlapping */

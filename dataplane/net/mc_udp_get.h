@@ -35,8 +35,25 @@ struct mc_udp_get {
 /* Is src served on port (the allow-list, or the port's own subnet)? */
 bool wc_mc_udp_source_allowed(const struct wc_app *app, uint32_t src, unsigned port);
 
+#define MC_UDP_MAX_DGRAMS 65535u
+#define MC_UDP_MAX_REPLY ((uint64_t)MC_UDP_MAX_DGRAMS * MC_UDP_DGRAM)
+
+/* The most reply bytes for a request of len UDP payload bytes from an untrusted source. */
+static inline uint64_t wc_mc_udp_bound_untrusted(const struct wc_app *app, uint32_t len)
+{
+	uint64_t b = (uint64_t)app->cfg.udp_amplification * len;
+
+	return b < MC_UDP_MAX_REPLY ? b : MC_UDP_MAX_REPLY;
+}
+
+uint64_t wc_mc_udp_bound_trusted(const struct wc_app *app, uint32_t src, uint32_t len);
+
 /* The most reply bytes for a request of len UDP payload bytes from src. */
-uint64_t wc_mc_udp_bound(const struct wc_app *app, uint32_t src, uint32_t len);
+static inline uint64_t wc_mc_udp_bound(const struct wc_app *app, uint32_t src, uint32_t len)
+{
+	return app->cfg.ntrusted == 0 ? wc_mc_udp_bound_untrusted(app, len)
+				      : wc_mc_udp_bound_trusted(app, src, len);
+}
 
 /*
  * Answer g, whose lookup is done: v the value found (NULL on a miss), or

@@ -54,17 +54,11 @@ static inline size_t mc_u64_digits(uint64_t v)
 	return n + (v >= 10);
 }
 
-/* The length of that reply ("VALUE <key> <flags> <bytes>[ <cas>]\r\n<value>\r\nEND\r\n"). */
-static inline size_t mc_get_reply_len(uint32_t klen, const struct wc_view *v, bool cas)
-{
-	if (!v)
-		return 5;
-	return 6 + klen + 1 + mc_u64_digits(v->flags) + 1 + mc_u64_digits(v->vlen) +
-	       (cas ? 1 + mc_u64_digits(v->cas) : 0) + 2 + v->vlen + 2 + 5;
-}
+/* The most bytes that reply can take for a key of klen and a value of vlen bytes. */
+#define MC_GET_REPLY_MAX(klen, vlen) (6 + (size_t)(klen) + 3 * 21 + 2 + (size_t)(vlen) + 2 + 5)
 
 /*
- * The same reply written straight at dst, which has mc_get_reply_len bytes
+ * The same reply written straight at dst, which has MC_GET_REPLY_MAX bytes
  * of room; the key may lie inside that room (a request parsed in the buffer
  * its reply goes to): it is moved first. Returns the reply's end.
  */
