@@ -36,7 +36,7 @@ void wc_net_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 				   WC_DROP_ETH_MULTICAST : WC_DROP_ETH_OTHER_HOST);
 		return;
 	}
-	switch (rte_be_to_cpu_16(eth->ether_type)) {
+	switch (wc_be16(eth->ether_type)) {
 	case RTE_ETHER_TYPE_IPV4:
 		wc_ipv4_input(lc, port, m);
 		break;

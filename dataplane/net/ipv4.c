@@ -32,7 +32,7 @@ static void icmp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	icmp->icmp_cksum = 0;
 	icmp->icmp_cksum = (uint16_t)~wc_csum_fold(wc_csum_partial(icmp, l4_len, 0));
 	ip->dst_addr = ip->src_addr;
-	ip->src_addr = rte_cpu_to_be_32(lc->app->ports[port].ip);
+	ip->src_addr = wc_be32(lc->app->ports[port].ip);
 	ip->time_to_live = 64;
 	wc_ipv4_hdr_cksum(ip);
 	eth->dst_addr = eth->src_addr;
@@ -47,7 +47,7 @@ static void udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
 	uint16_t ulen;
 
-	if (l4_len < sizeof(*udp) || (ulen = rte_be_to_cpu_16(udp->dgram_len)) < sizeof(*udp) ||
+	if (l4_len < sizeof(*udp) || (ulen = wc_be16(udp->dgram_len)) < sizeof(*udp) ||
 	    ulen > l4_len) {
 		wc_net_drop(lc, m, WC_DROP_UDP_SHORT);
 		return;
@@ -62,7 +62,7 @@ static void udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 			return;
 		}
 	}
-	if (!lc->app->cfg.udp_enabled || rte_be_to_cpu_16(udp->dst_port) != lc->app->cfg.udp_port) {
+	if (!lc->app->cfg.udp_enabled || wc_be16(udp->dst_port) != lc->app->cfg.udp_port) {
 		if (lc->app->udp_other) {
 			lc->app->udp_other(lc, port, m, ip, udp);	/* a client's replies */
 			return;
@@ -93,7 +93,7 @@ void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 		return;
 	}
 	/* another host's datagram (or a broadcast): ignored, whatever else is odd about it */
-	if (rte_be_to_cpu_32(ip->dst_addr) != lc->app->ports[port].ip) {
+	if (wc_be32(ip->dst_addr) != lc->app->ports[port].ip) {
 		wc_net_drop(lc, m, WC_DROP_IP_NOT_US);
 		return;
 	}
@@ -101,7 +101,7 @@ void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 		wc_net_drop(lc, m, WC_DROP_IP_OPTIONS);
 		return;
 	}
-	total = rte_be_to_cpu_16(ip->total_length);
+	total = wc_be16(ip->total_length);
 	if (total < sizeof(*ip) || total > m->data_len - RTE_ETHER_HDR_LEN) {
 		wc_net_drop(lc, m, WC_DROP_IP_LENGTH);
 		return;
@@ -112,7 +112,7 @@ void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 		wc_net_drop(lc, m, WC_DROP_IP_CKSUM);
 		return;
 	}
-	frag = rte_be_to_cpu_16(ip->fragment_offset);
+	frag = wc_be16(ip->fragment_offset);
 	if (frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
 		wc_net_drop(lc, m, WC_DROP_IP_FRAGMENT);
 		return;

@@ -148,8 +148,8 @@ static void transmit(struct mc_udp_req *u, const struct rte_ether_addr *mac)
 	u->tail->data_len = (uint16_t)(u->out.p - rte_pktmbuf_mtod(u->tail, uint8_t *));
 	for (; m; m = next, seq++) {
 		uint8_t *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, WC_UDP_HDRS);
-		uint16_t hdr[4] = { rte_cpu_to_be_16(u->req_id), rte_cpu_to_be_16(seq),
-				    rte_cpu_to_be_16(total), 0 };
+		uint16_t hdr[4] = { wc_be16(u->req_id), wc_be16(seq),
+				    wc_be16(total), 0 };
 
 		next = m->next;
 		m->next = NULL;
@@ -329,8 +329,8 @@ void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 {
 	const struct wc_app *app = lc->app;
 	const uint8_t *payload = (const uint8_t *)(udp + 1);
-	uint32_t len = rte_be_to_cpu_16(udp->dgram_len) - (uint32_t)sizeof(*udp);
-	uint32_t src = rte_be_to_cpu_32(ip->src_addr);
+	uint32_t len = wc_be16(udp->dgram_len) - (uint32_t)sizeof(*udp);
+	uint32_t src = wc_be32(ip->src_addr);
 	uint16_t hdr[4];
 	struct mc_udp_req *u;
 
@@ -340,7 +340,7 @@ void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	}
 	memcpy(hdr, payload, sizeof(hdr));
 	/* memcached serves only single-datagram requests */
-	if (rte_be_to_cpu_16(hdr[1]) != 0 || rte_be_to_cpu_16(hdr[2]) != 1) {
+	if (wc_be16(hdr[1]) != 0 || wc_be16(hdr[2]) != 1) {
 		wc_net_drop(lc, m, WC_DROP_MC_FRAME);
 		return;
 	}
@@ -354,8 +354,8 @@ void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	}
 	lc->ns.udp_requests++;
 	{
-		struct mc_udp_get g = { .m = m, .port = port, .req_id = rte_be_to_cpu_16(hdr[0]),
-					.client_port = rte_be_to_cpu_16(udp->src_port),
+		struct mc_udp_get g = { .m = m, .port = port, .req_id = wc_be16(hdr[0]),
+					.client_port = wc_be16(udp->src_port),
 					.client_ip = src };
 
 		g.key = mc_single_get(payload + MC_UDP_HDR, len - MC_UDP_HDR, &g.klen, &g.cas);
@@ -391,9 +391,9 @@ void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	u->plen = len - MC_UDP_HDR;
 	u->consumed = 0;
 	u->in.len = u->plen;
-	u->req_id = rte_be_to_cpu_16(hdr[0]);
+	u->req_id = wc_be16(hdr[0]);
 	u->client_ip = src;
-	u->client_port = rte_be_to_cpu_16(udp->src_port);
+	u->client_port = wc_be16(udp->src_port);
 	u->head = u->tail = NULL;
 	u->ndgrams = 0;
 	u->out = (struct mc_out){ .more = udp_more, .arg = u,
