@@ -5,8 +5,6 @@
  * checks, and
  * building the headers of outgoing UDP datagrams.
  */
-#include <string.h>
-
 #include <rte_byteorder.h>
 #include <rte_icmp.h>
 
@@ -144,26 +142,29 @@ void wc_udp_finish(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 		   uint16_t dst_port, uint16_t payload_len)
 {
 	const struct wc_port *pt = &lc->app->ports[port];
-	uint8_t *eth = rte_pktmbuf_mtod(m, uint8_t *);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + RTE_ETHER_HDR_LEN);
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	static __thread uint16_t ip_id;
 	const uint16_t total = (uint16_t)(sizeof(*ip) + sizeof(*udp) + payload_len), id = ip_id++;
-	const uint16_t ethertype = wc_be16(RTE_ETHER_TYPE_IPV4);
-	/* the IPv4 header's first 12 bytes as three words: version/IHL, TOS 0, length; id,
-	 * no fragment fields; TTL 64, UDP, and the checksum (0 until known) */
-	uint32_t w[3] = { RTE_IPV4_VHL_DEF | (uint32_t)wc_be16(total) << 16, wc_be16(id),
-			  64u | IPPROTO_UDP << 8 };
-	uint32_t addrs[2] = { wc_be32(pt->ip), wc_be32(dst_ip) };
-	uint16_t uh[4] = { wc_be16(src_port), wc_be16(dst_port),
-			   wc_be16((uint16_t)(sizeof(*udp) + payload_len)), 0 };
 
-	memcpy(eth, dst_mac, RTE_ETHER_ADDR_LEN);
-	memcpy(eth + RTE_ETHER_ADDR_LEN, &pt->mac, RTE_ETHER_ADDR_LEN);
-	memcpy(eth + 2 * RTE_ETHER_ADDR_LEN, &ethertype, 2);
-	memcpy(ip, w, sizeof(w));
-	memcpy(&ip->src_addr, addrs, sizeof(addrs));
-	memcpy(udp, uh, sizeof(uh));
+	eth->dst_addr = *dst_mac;
+	eth->src_addr = pt->mac;
+	eth->ether_type = wc_be16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = wc_be16(total);
+	ip->packet_id = wc_be16(id);
+	ip->fragment_offset = 0;
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = wc_be32(pt->ip);
+	ip->dst_addr = wc_be32(dst_ip);
+	udp->src_port = wc_be16(src_port);
+	udp->dst_port = wc_be16(dst_port);
+	udp->dgram_len = wc_be16((uint16_t)(sizeof(*udp) + payload_len));
+	udp->dgram_cksum = 0;
 	m->data_len = m->pkt_len = (uint32_t)(WC_UDP_HDRS + payload_len);
 	m->l2_len = RTE_ETHER_HDR_LEN;
 	m->l3_len = sizeof(*ip);

@@ -40,7 +40,6 @@
 #include "net/net.h"
 #include "proto/mc_exec.h"
 
-
 enum udp_stage { UDP_FREE, UDP_RUNNING, UDP_WAIT_NEIGH };
 
 struct mc_udp_req {
@@ -148,8 +147,7 @@ static void transmit(struct mc_udp_req *u, const struct rte_ether_addr *mac)
 	u->tail->data_len = (uint16_t)(u->out.p - rte_pktmbuf_mtod(u->tail, uint8_t *));
 	for (; m; m = next, seq++) {
 		uint8_t *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, WC_UDP_HDRS);
-		uint16_t hdr[4] = { wc_be16(u->req_id), wc_be16(seq),
-				    wc_be16(total), 0 };
+		uint16_t hdr[4] = { wc_be16(u->req_id), wc_be16(seq), wc_be16(total), 0 };
 
 		next = m->next;
 		m->next = NULL;
@@ -292,13 +290,15 @@ void wc_mc_udp_get_reply(struct wc_lcore *lc, const struct mc_udp_get *g,
 	struct rte_ether_addr mac;
 	uint8_t *frame, *end;
 	struct mc_udp_get moved;
+	size_t most;
 
 	if (__builtin_expect(redirect != NULL, 0)) {
 		get_reply_ctx(lc, g, v, redirect);
 		return;
 	}
-	if (__builtin_expect(MC_UDP_HDR + MC_GET_REPLY_MAX(g->klen, v ? v->vlen : 0) > MC_UDP_DGRAM ||
-			     (!v && MC_UDP_HDR + 5 > g->bound) ||
+	/* one datagram in the request's own mbuf, a resolved client: else the general way */
+	most = MC_UDP_HDR + MC_GET_REPLY_MAX(g->klen, v ? v->vlen : 0);
+	if (__builtin_expect(most > MC_UDP_DGRAM || (!v && MC_UDP_HDR + 5 > g->bound) ||
 			     (size_t)(m->buf_len - m->data_off) < WC_UDP_HDRS + MC_UDP_DGRAM ||
 			     !wc_lcore_neigh(lc, g->client_ip, &mac), 0)) {
 		get_reply_ctx(lc, g, v, NULL);
@@ -311,7 +311,7 @@ void wc_mc_udp_get_reply(struct wc_lcore *lc, const struct mc_udp_get *g,
 	frame = rte_pktmbuf_mtod_offset(m, uint8_t *, WC_UDP_HDRS);
 	end = mc_get_reply_at(frame + MC_UDP_HDR, g->key, g->klen, v, g->cas);
 	if (__builtin_expect((uint64_t)(end - frame) > g->bound, 0)) {
-		/* over the amplification bound: refused the general way (the key follows "VALUE ") */
+		/* over the amplification bound: refused the general way (key after "VALUE ") */
 		moved = *g;
 		moved.key = frame + MC_UDP_HDR + 6;
 		get_reply_ctx(lc, &moved, v, NULL);

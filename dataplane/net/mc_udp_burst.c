@@ -126,7 +126,7 @@ void wc_mc_udp_gets(struct wc_lcore *lc, const struct mc_udp_get *g, unsigned n)
 		reqs[k].key = g[i].key;
 		reqs[k].klen = g[i].klen;
 		reqs[k].hash = wc_hash(g[i].key, g[i].klen);
-		lflags |= g[i].cas ? WC_LOOKUP_CAS : 0;	/* (a get's reply ignores the CAS it gets) */
+		lflags |= g[i].cas ? WC_LOOKUP_CAS : 0;	/* (a get's reply ignores a CAS) */
 		at[k++] = i;
 	}
 	/* look them all up, their cache misses overlapping */

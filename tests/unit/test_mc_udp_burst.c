@@ -208,7 +208,8 @@ static void same_outcome(void)
 	assert_int_equal(burst.nsent, single.nsent);
 	for (unsigned i = 0; i < single.nsent; i++) {
 		const uint8_t *a = single.sent[i], *b = burst.sent[i];
-		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(b + RTE_ETHER_HDR_LEN);
+		const struct rte_ipv4_hdr *ip =
+			(const struct rte_ipv4_hdr *)(b + RTE_ETHER_HDR_LEN);
 
 		assert_int_equal(burst.len[i], single.len[i]);
 		/* all but the IP id (a per-thread counter) and the IP checksum it changes */
@@ -243,7 +244,8 @@ static void replies_are_right(void)
 	assert_string_equal(text_of(o, i++, buf, sizeof(buf)), "VALUE f 7 1\r\nF\r\nEND\r\n");
 	assert_string_equal(text_of(o, i++, buf, sizeof(buf)), "ERROR\r\n");
 	assert_string_equal(text_of(o, i++, buf, sizeof(buf)),
-			    "VALUE a 0 3\r\nAAA\r\nVALUE b 0 2\r\nBB\r\nVALUE f 7 1\r\nF\r\nEND\r\n");
+			    "VALUE a 0 3\r\nAAA\r\nVALUE b 0 2\r\nBB\r\n"
+			    "VALUE f 7 1\r\nF\r\nEND\r\n");
 	assert_string_equal(text_of(o, i++, buf, sizeof(buf)), "STORED\r\n");
 	assert_string_equal(text_of(o, i++, buf, sizeof(buf)), "VALUE c 0 1\r\nz\r\nEND\r\n");
 	assert_string_equal(text_of(o, i++, buf, sizeof(buf)), "DELETED\r\n");
@@ -251,8 +253,8 @@ static void replies_are_right(void)
 	/* the big value over two datagrams, then the refusal */
 	assert_memory_equal(text_of(o, i++, buf, sizeof(buf)), "VALUE big 0 1500\r\n", 18);
 	i++;
-	assert_string_equal(text_of(o, i++, buf, sizeof(buf)),
-			    "SERVER_ERROR reply larger than the UDP amplification bound allows\r\n");
+	assert_string_equal(text_of(o, i++, buf, sizeof(buf)), "SERVER_ERROR reply larger than "
+			    "the UDP amplification bound allows\r\n");
 	i++;	/* "get " without a key: whatever the session engine says, the same both ways */
 	/* counted drops of the frames the fast path left alone */
 	assert_int_equal(o->ns.drops[WC_DROP_UDP_CKSUM], 1);
@@ -307,7 +309,8 @@ static void full_burst_of_gets(void **state)
 	assert_int_equal(h.lc->ctx.st.get_hits - hits, 24);
 	for (unsigned i = 0; i < 32; i++) {
 		const uint8_t *b = rte_pktmbuf_mtod(h.sent[i], const uint8_t *);
-		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(b + RTE_ETHER_HDR_LEN);
+		const struct rte_ipv4_hdr *ip =
+			(const struct rte_ipv4_hdr *)(b + RTE_ETHER_HDR_LEN);
 		uint16_t hdr[4];
 
 		assert_int_equal(rte_raw_cksum(ip, 20), 0xFFFF);
