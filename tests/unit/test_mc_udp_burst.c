@@ -8,7 +8,8 @@
  * a get that must see a set earlier in its own burst, a multi-key get, a
  * bad request, non-GET commands, a multi-datagram reply, an amplification
  * refusal, and frames the fast path must not take (bad checksum, another
- * host's MAC, a refused source, a fragment, ARP).
+ * host's MAC, a refused source, a fragment, ARP). And the in-place reply
+ * writer gives the engine's bytes for every short key and value length.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "dp_harness.h"
+#include "proto/mc_exec.h"
 
 static struct dp_harness h;
 
@@ -324,11 +326,59 @@ static void full_burst_of_gets(void **state)
 	dp_teardown(&h);
 }
 
+/*
+ * The in-place reply writer against the engine's (mc_exec_get_reply through
+ * an mc_out) and the format itself, for every short key and value length
+ * (the short copies' cases) and both get and gets, the key read from where
+ * a request holds it in the same buffer.
+ */
+static void reply_at_matches_engine(void **state)
+{
+	static uint8_t buf[1024], engine[1024], value[128];
+	static char want[1024];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(value); i++)
+		value[i] = (uint8_t)('A' + i % 26);
+	for (uint32_t klen = 1; klen <= 40; klen++) {
+		for (uint32_t vlen = 0; vlen <= 70; vlen++) {
+			for (int cas = 0; cas < 2; cas++) {
+				struct wc_view v = { .value = value, .vlen = vlen,
+						     .flags = vlen * 37u, .cas = 1234567ull * klen };
+				struct mc_out o = { .p = engine, .end = engine + sizeof(engine) };
+				uint8_t *key = buf + 4 + cas, *end;
+				int n;
+
+				memcpy(buf, cas ? "gets " : "get ", 4 + (size_t)cas);
+				for (uint32_t k = 0; k < klen; k++)
+					key[k] = (uint8_t)('a' + (k * 7) % 26);
+				memcpy(want, key, klen);	/* the key, before it moves */
+				mc_exec_get_reply(&o, key, klen, &v, cas);
+				end = mc_get_reply_at(buf, key, klen, &v, cas);
+				assert_int_equal(end - buf, o.p - engine);
+				assert_memory_equal(buf, engine, (size_t)(end - buf));
+				n = cas ? snprintf(want + klen, sizeof(want) - klen, " %u %u %llu\r\n",
+						   v.flags, vlen, (unsigned long long)v.cas)
+					: snprintf(want + klen, sizeof(want) - klen, " %u %u\r\n",
+						   v.flags, vlen);
+				assert_memory_equal(buf, "VALUE ", 6);
+				assert_memory_equal(buf + 6, want, klen + (size_t)n);
+				assert_memory_equal(buf + 6 + klen + n, value, vlen);
+				assert_memory_equal(buf + 6 + klen + n + vlen, "\r\nEND\r\n", 7);
+			}
+		}
+	}
+	/* a miss: END alone */
+	assert_int_equal(mc_get_reply_at(buf, buf + 4, 3, NULL, false) - buf, 5);
+	assert_memory_equal(buf, "END\r\n", 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(burst_matches_single),
 		cmocka_unit_test(full_burst_of_gets),
+		cmocka_unit_test(reply_at_matches_engine),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
