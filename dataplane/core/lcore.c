@@ -118,8 +118,17 @@ static void route(const struct mc_env *env, const uint8_t *key, uint32_t klen,
 	const struct wc_lcore *lc = env->arg;
 	const struct wc_app *app = lc->app;
 	const uint16_t *table = rcu_dereference(app->slot_part);
-	unsigned slot = wc_key_slot(key, klen);
+	unsigned slot;
 
+	/* a read that goes to one partition whatever its slot: the key is not hashed (CRC16) */
+	if (out->read && (out->part = wc_slot_read_part(app, table)) != NULL) {
+		out->owner = app->part_owner[0];
+		out->redirect = NULL;
+		out->node = 0;
+		out->ask = false;
+		return;
+	}
+	slot = wc_key_slot(key, klen);
 	wc_slot_route(app, table, slot, &out->part, &out->owner);
 	out->redirect = wc_slot_redirect(table, slot);
 	out->node = out->redirect ? wc_slot_table_of(table)->node[slot] : 0;
@@ -285,23 +294,15 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 
 		if (lc->queue >= app->ports[p].nq)
 			continue;
-		uint64_t ops = 0;
-
 		n = rte_eth_rx_burst(app->ports[p].port_id, lc->queue, pkts, WC_RX_BURST);
 		/* news from other lcores first: it may predate these packets (bus.h) */
 		if (n)
 			work += wc_bus_drain(lc, 64);
-		if (n && lat) {
+		if (n && lat)
 			lat->rx_tsc = rte_rdtsc();
-			ops = wc_lat_ops(&lc->ctx.st);
-		}
-		for (uint16_t i = 0; i < n; i++) {
-			if (i + 1 < n)
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-			wc_net_input(lc, p, pkts[i]);
-			if (lat)
-				wc_lat_packet_done(lat, &lc->ctx.st, &ops);
-		}
+		/* the burst's plain UDP gets together, the rest frame by frame (net.h) */
+		if (n)
+			wc_net_input_burst(lc, p, pkts, n, lat);
 		work += n;
 	}
 	if (lat)

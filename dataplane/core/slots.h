@@ -111,6 +111,18 @@ static inline void wc_slot_route(const struct wc_app *app, const uint16_t *table
 }
 
 /*
+ * The partition every read goes to whatever its key, when there is one:
+ * a node with one partition, serving every slot itself, none moving
+ * between nodes. NULL otherwise (the key's slot decides).
+ */
+static inline struct wc_part *wc_slot_read_part(const struct wc_app *app, const uint16_t *table)
+{
+	const struct wc_slot_table *t = wc_slot_table_of(table);
+
+	return app->nparts == 1 && !t->remote && !t->moving ? app->parts[0] : NULL;
+}
+
+/*
  * The memcached reply for a key of slot when another node (or none) serves
  * it, per the table in hand; NULL when this node serves it.
  */

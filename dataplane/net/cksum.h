@@ -24,7 +24,30 @@ static inline uint64_t wc_csum_add(uint64_t sum, uint64_t v)
 static inline uint64_t wc_csum_partial(const void *buf, size_t len, uint64_t sum)
 {
 	const uint8_t *p = buf;
-
+#if defined(__x86_64__)
+	/* add-with-carry straight from memory, four words a step, the carry folded in each step */
+	while (len >= 32) {
+		__asm__("addq 0(%[p]), %[s]\n\t"
+			"adcq 8(%[p]), %[s]\n\t"
+			"adcq 16(%[p]), %[s]\n\t"
+			"adcq 24(%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(sum)
+			: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
+			: "cc");
+		p += 32;
+		len -= 32;
+	}
+	while (len >= 8) {
+		__asm__("addq (%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(sum)
+			: [p] "r"(p), "m"(*(const uint8_t(*)[8])p)
+			: "cc");
+		p += 8;
+		len -= 8;
+	}
+#else
 	while (len >= 32) {
 		uint64_t a, b, c, d;
 
@@ -44,6 +67,7 @@ static inline uint64_t wc_csum_partial(const void *buf, size_t len, uint64_t sum
 		p += 8;
 		len -= 8;
 	}
+#endif
 	/* only the byte's parity within a 16-bit word matters, not its lane */
 	if (len & 4) {
 		uint32_t t;
@@ -97,6 +121,26 @@ static inline void wc_ipv4_hdr_cksum(struct rte_ipv4_hdr *ip)
 {
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = (uint16_t)~wc_csum_fold(wc_csum_partial(ip, sizeof(*ip), 0));
+}
+
+/*
+ * The header checksum of an IPv4 header without options whose TOS and
+ * fragment fields are 0 and whose TTL and protocol word is ttl_proto
+ * (host order), from the fields that vary: no pass over the header.
+ */
+static inline uint16_t wc_ipv4_cksum_fields(uint16_t ttl_proto, uint16_t total_len, uint16_t id,
+					    uint32_t src, uint32_t dst)
+{
+	uint32_t sum = 0x4500u + ttl_proto + total_len + id + (src >> 16) + (src & 0xFFFF) +
+		       (dst >> 16) + (dst & 0xFFFF);
+
+	sum = (sum & 0xFFFF) + (sum >> 16);
+	sum = (sum & 0xFFFF) + (sum >> 16);
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return (uint16_t)~__builtin_bswap16((uint16_t)sum);
+#else
+	return (uint16_t)~sum;
+#endif
 }
 
 /* Does a UDP/TCP segment of len bytes after ip carry a correct checksum? */

@@ -30,7 +30,7 @@ static void icmp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	icmp->icmp_cksum = 0;
 	icmp->icmp_cksum = (uint16_t)~wc_csum_fold(wc_csum_partial(icmp, l4_len, 0));
 	ip->dst_addr = ip->src_addr;
-	ip->src_addr = rte_cpu_to_be_32(lc->app->ports[port].ip);
+	ip->src_addr = wc_be32(lc->app->ports[port].ip);
 	ip->time_to_live = 64;
 	wc_ipv4_hdr_cksum(ip);
 	eth->dst_addr = eth->src_addr;
@@ -45,7 +45,7 @@ static void udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
 	uint16_t ulen;
 
-	if (l4_len < sizeof(*udp) || (ulen = rte_be_to_cpu_16(udp->dgram_len)) < sizeof(*udp) ||
+	if (l4_len < sizeof(*udp) || (ulen = wc_be16(udp->dgram_len)) < sizeof(*udp) ||
 	    ulen > l4_len) {
 		wc_net_drop(lc, m, WC_DROP_UDP_SHORT);
 		return;
@@ -60,7 +60,7 @@ static void udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 			return;
 		}
 	}
-	if (!lc->app->cfg.udp_enabled || rte_be_to_cpu_16(udp->dst_port) != lc->app->cfg.udp_port) {
+	if (!lc->app->cfg.udp_enabled || wc_be16(udp->dst_port) != lc->app->cfg.udp_port) {
 		if (lc->app->udp_other) {
 			lc->app->udp_other(lc, port, m, ip, udp);	/* a client's replies */
 			return;
@@ -91,7 +91,7 @@ void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 		return;
 	}
 	/* another host's datagram (or a broadcast): ignored, whatever else is odd about it */
-	if (rte_be_to_cpu_32(ip->dst_addr) != lc->app->ports[port].ip) {
+	if (wc_be32(ip->dst_addr) != lc->app->ports[port].ip) {
 		wc_net_drop(lc, m, WC_DROP_IP_NOT_US);
 		return;
 	}
@@ -99,7 +99,7 @@ void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 		wc_net_drop(lc, m, WC_DROP_IP_OPTIONS);
 		return;
 	}
-	total = rte_be_to_cpu_16(ip->total_length);
+	total = wc_be16(ip->total_length);
 	if (total < sizeof(*ip) || total > m->data_len - RTE_ETHER_HDR_LEN) {
 		wc_net_drop(lc, m, WC_DROP_IP_LENGTH);
 		return;
@@ -110,7 +110,7 @@ void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 		wc_net_drop(lc, m, WC_DROP_IP_CKSUM);
 		return;
 	}
-	frag = rte_be_to_cpu_16(ip->fragment_offset);
+	frag = wc_be16(ip->fragment_offset);
 	if (frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
 		wc_net_drop(lc, m, WC_DROP_IP_FRAGMENT);
 		return;
@@ -146,23 +146,24 @@ void wc_udp_finish(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	static __thread uint16_t ip_id;
+	const uint16_t total = (uint16_t)(sizeof(*ip) + sizeof(*udp) + payload_len), id = ip_id++;
 
 	eth->dst_addr = *dst_mac;
 	eth->src_addr = pt->mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	eth->ether_type = wc_be16(RTE_ETHER_TYPE_IPV4);
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->type_of_service = 0;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + payload_len));
-	ip->packet_id = rte_cpu_to_be_16(ip_id++);
+	ip->total_length = wc_be16(total);
+	ip->packet_id = wc_be16(id);
 	ip->fragment_offset = 0;
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_UDP;
 	ip->hdr_checksum = 0;
-	ip->src_addr = rte_cpu_to_be_32(pt->ip);
-	ip->dst_addr = rte_cpu_to_be_32(dst_ip);
-	udp->src_port = rte_cpu_to_be_16(src_port);
-	udp->dst_port = rte_cpu_to_be_16(dst_port);
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + payload_len));
+	ip->src_addr = wc_be32(pt->ip);
+	ip->dst_addr = wc_be32(dst_ip);
+	udp->src_port = wc_be16(src_port);
+	udp->dst_port = wc_be16(dst_port);
+	udp->dgram_len = wc_be16((uint16_t)(sizeof(*udp) + payload_len));
 	udp->dgram_cksum = 0;
 	m->data_len = m->pkt_len = (uint32_t)(WC_UDP_HDRS + payload_len);
 	m->l2_len = RTE_ETHER_HDR_LEN;
@@ -170,8 +171,9 @@ void wc_udp_finish(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	m->ol_flags = RTE_MBUF_F_TX_IPV4;
 	if (pt->tx_ip_cksum)
 		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
-	else
-		wc_ipv4_hdr_cksum(ip);
+	else	/* from the fields just written, not a pass over the header */
+		ip->hdr_checksum = wc_ipv4_cksum_fields(64u << 8 | IPPROTO_UDP, total, id, pt->ip,
+							dst_ip);
 	if (pt->tx_l4_cksum) {
 		m->ol_flags |= RTE_MBUF_F_TX_UDP_CKSUM;
 		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);

@@ -16,9 +16,10 @@
  * replaced by a short SERVER_ERROR. Every refusal is counted.
  *
  * The hot case, a datagram holding one "get <key>" or "gets <key>", skips
- * the session engine (it only needs mc_exec_get_keys) and writes its reply
- * into the request's own mbuf, so it allocates nothing; the bytes are the
- * same the engine would produce.
+ * the session engine and the request context (net/mc_udp_get.h) and writes
+ * its reply into the request's own mbuf, so it allocates nothing; the bytes
+ * are the same the engine would produce. A whole rx burst of them goes
+ * through mc_udp_burst.c.
  *
  * A request that waits (a write owned by another lcore, mailbox room, or
  * resolving the client's MAC) keeps its context from a fixed per-lcore
@@ -34,15 +35,10 @@
 
 #include "cluster/link.h"
 #include "core/slots.h"
+#include "net/mc_udp_get.h"
 #include "net/neigh.h"
 #include "net/net.h"
 #include "proto/mc_exec.h"
-
-#define MC_UDP_HDR 8
-#define MC_UDP_DGRAM 1400			/* UDP payload per reply datagram */
-#define MC_UDP_DATA (MC_UDP_DGRAM - MC_UDP_HDR)
-#define MC_UDP_MAX_DGRAMS 65535u
-#define MC_UDP_MAX_REPLY ((uint64_t)MC_UDP_MAX_DGRAMS * MC_UDP_DGRAM)
 
 enum udp_stage { UDP_FREE, UDP_RUNNING, UDP_WAIT_NEIGH };
 
@@ -151,8 +147,7 @@ static void transmit(struct mc_udp_req *u, const struct rte_ether_addr *mac)
 	u->tail->data_len = (uint16_t)(u->out.p - rte_pktmbuf_mtod(u->tail, uint8_t *));
 	for (; m; m = next, seq++) {
 		uint8_t *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, WC_UDP_HDRS);
-		uint16_t hdr[4] = { rte_cpu_to_be_16(u->req_id), rte_cpu_to_be_16(seq),
-				    rte_cpu_to_be_16(total), 0 };
+		uint16_t hdr[4] = { wc_be16(u->req_id), wc_be16(seq), wc_be16(total), 0 };
 
 		next = m->next;
 		m->next = NULL;
@@ -222,7 +217,7 @@ static void run(struct mc_udp_req *u)
 	finish(u);
 }
 
-static bool source_allowed(const struct wc_app *app, uint32_t src, unsigned port)
+bool wc_mc_udp_source_allowed(const struct wc_app *app, uint32_t src, unsigned port)
 {
 	const struct wc_config *c = &app->cfg;
 
@@ -243,16 +238,101 @@ static bool source_trusted(const struct wc_config *c, uint32_t src)
 	return false;
 }
 
+uint64_t wc_mc_udp_bound_trusted(const struct wc_app *app, uint32_t src, uint32_t len)
+{
+	return source_trusted(&app->cfg, src) ? MC_UDP_MAX_REPLY
+					      : wc_mc_udp_bound_untrusted(app, len);
+}
+
+/* The general way to answer g: a context whose reply datagrams start with g's mbuf. */
+static void get_reply_ctx(struct wc_lcore *lc, const struct mc_udp_get *g,
+			  const struct wc_view *v, const char *redirect)
+{
+	struct rte_mbuf *m = g->m;
+	uint8_t kbuf[MC_KEY_MAX];
+	struct mc_udp_req *u;
+
+	if (lc->nudp_free == 0) {
+		wc_net_drop(lc, m, WC_DROP_MC_BUSY);
+		return;
+	}
+	u = lc->udp_free[--lc->nudp_free];
+	u->stage = UDP_RUNNING;
+	u->port = g->port;
+	u->req = NULL;
+	u->payload = NULL;
+	u->plen = 0;
+	u->consumed = 0;
+	u->in.len = 0;
+	u->req_id = g->req_id;
+	u->client_ip = g->client_ip;
+	u->client_port = g->client_port;
+	/* the request's mbuf becomes the reply's first datagram */
+	memcpy(kbuf, g->key, g->klen);
+	m->next = NULL;
+	u->head = u->tail = m;
+	u->ndgrams = 1;
+	u->out = (struct mc_out){ .more = udp_more, .arg = u, .limit = g->bound };
+	u->out.p = dgram_data(m);
+	u->out.end = u->out.p + MC_UDP_DATA;
+	u->out.written = MC_UDP_HDR;
+	if (redirect)
+		mc_out_str(&u->out, redirect);
+	else
+		mc_exec_get_reply(&u->out, kbuf, g->klen, v, g->cas);
+	finish(u);
+}
+
+void wc_mc_udp_get_reply(struct wc_lcore *lc, const struct mc_udp_get *g,
+			 const struct wc_view *v, const char *redirect)
+{
+	struct rte_mbuf *m = g->m;
+	struct rte_ether_addr mac;
+	uint8_t *frame, *end;
+	struct mc_udp_get moved;
+	size_t most;
+
+	if (__builtin_expect(redirect != NULL, 0)) {
+		get_reply_ctx(lc, g, v, redirect);
+		return;
+	}
+	/* one datagram in the request's own mbuf, a resolved client: else the general way */
+	most = MC_UDP_HDR + MC_GET_REPLY_MAX(g->klen, v ? v->vlen : 0);
+	if (__builtin_expect(most > MC_UDP_DGRAM || (!v && MC_UDP_HDR + 5 > g->bound) ||
+			     (size_t)(m->buf_len - m->data_off) < WC_UDP_HDRS + MC_UDP_DGRAM ||
+			     !wc_lcore_neigh(lc, g->client_ip, &mac), 0)) {
+		get_reply_ctx(lc, g, v, NULL);
+		return;
+	}
+	/*
+	 * One datagram, in place: the request's frame header (its id, sequence 0
+	 * of 1) is the reply's but for the reserved field
+	 */
+	frame = rte_pktmbuf_mtod_offset(m, uint8_t *, WC_UDP_HDRS);
+	end = mc_get_reply_at(frame + MC_UDP_HDR, g->key, g->klen, v, g->cas);
+	if (__builtin_expect((uint64_t)(end - frame) > g->bound, 0)) {
+		/* over the amplification bound: refused the general way (key after "VALUE ") */
+		moved = *g;
+		moved.key = frame + MC_UDP_HDR + 6;
+		get_reply_ctx(lc, &moved, v, NULL);
+		return;
+	}
+	frame[6] = frame[7] = 0;
+	wc_udp_finish(lc, g->port, m, &mac, g->client_ip, lc->app->cfg.udp_port, g->client_port,
+		      (uint16_t)(end - frame));
+	wc_net_send(lc, g->port, m);
+	lc->ns.udp_reply_datagrams++;
+}
+
 void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 		     const struct rte_ipv4_hdr *ip, const struct rte_udp_hdr *udp)
 {
 	const struct wc_app *app = lc->app;
 	const uint8_t *payload = (const uint8_t *)(udp + 1);
-	uint32_t len = rte_be_to_cpu_16(udp->dgram_len) - (uint32_t)sizeof(*udp);
-	uint32_t src = rte_be_to_cpu_32(ip->src_addr);
+	uint32_t len = wc_be16(udp->dgram_len) - (uint32_t)sizeof(*udp);
+	uint32_t src = wc_be32(ip->src_addr);
 	uint16_t hdr[4];
 	struct mc_udp_req *u;
-	uint64_t bound = MC_UDP_MAX_REPLY;
 
 	if (len < MC_UDP_HDR) {
 		wc_net_drop(lc, m, WC_DROP_MC_FRAME);
@@ -260,17 +340,48 @@ void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	}
 	memcpy(hdr, payload, sizeof(hdr));
 	/* memcached serves only single-datagram requests */
-	if (rte_be_to_cpu_16(hdr[1]) != 0 || rte_be_to_cpu_16(hdr[2]) != 1) {
+	if (wc_be16(hdr[1]) != 0 || wc_be16(hdr[2]) != 1) {
 		wc_net_drop(lc, m, WC_DROP_MC_FRAME);
 		return;
 	}
-	if (!source_allowed(app, src, port)) {
+	if (!wc_mc_udp_source_allowed(app, src, port)) {
 		wc_net_drop(lc, m, WC_DROP_MC_SOURCE);
 		return;
 	}
 	if (lc->nudp_free == 0) {
 		wc_net_drop(lc, m, WC_DROP_MC_BUSY);
 		return;
+	}
+	lc->ns.udp_requests++;
+	{
+		struct mc_udp_get g = { .m = m, .port = port, .req_id = wc_be16(hdr[0]),
+					.client_port = wc_be16(udp->src_port),
+					.client_ip = src };
+
+		g.key = mc_single_get(payload + MC_UDP_HDR, len - MC_UDP_HDR, &g.klen, &g.cas);
+		/* a cluster that forwards: the session decides where the key goes */
+		if (g.key && lc->env.forward &&
+		    wc_slot_table_of(rcu_dereference(app->slot_part))->remote)
+			g.key = NULL;
+		if (g.key) {
+			struct mc_route rt = { .read = true };
+			struct wc_view v;
+			bool hit;
+
+			g.bound = wc_mc_udp_bound(app, src, len);
+			/* the key's partition: the only one, or the one its slot maps to */
+			rt.part = wc_slot_read_part(app, rcu_dereference(app->slot_part));
+			if (!rt.part)
+				lc->env.route(&lc->env, g.key, g.klen, &rt);
+			if (rt.redirect) {
+				wc_mc_udp_get_reply(lc, &g, NULL, rt.redirect);
+				return;
+			}
+			hit = wc_get(rt.part, &lc->ctx, g.key, g.klen, wc_hash(g.key, g.klen),
+				     g.cas ? WC_LOOKUP_CAS : 0, &v);
+			wc_mc_udp_get_reply(lc, &g, hit ? &v : NULL, NULL);
+			return;
+		}
 	}
 	u = lc->udp_free[--lc->nudp_free];
 	u->stage = UDP_RUNNING;
@@ -280,43 +391,13 @@ void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 	u->plen = len - MC_UDP_HDR;
 	u->consumed = 0;
 	u->in.len = u->plen;
-	u->req_id = rte_be_to_cpu_16(hdr[0]);
+	u->req_id = wc_be16(hdr[0]);
 	u->client_ip = src;
-	u->client_port = rte_be_to_cpu_16(udp->src_port);
+	u->client_port = wc_be16(udp->src_port);
 	u->head = u->tail = NULL;
 	u->ndgrams = 0;
-	u->out = (struct mc_out){ .more = udp_more, .arg = u };
-	/* the reply's UDP payload, frame headers included (udp_more counts them) */
-	if (!source_trusted(&app->cfg, src) && (uint64_t)app->cfg.udp_amplification * len < bound)
-		bound = (uint64_t)app->cfg.udp_amplification * len;
-	u->out.limit = bound;
-	lc->ns.udp_requests++;
-	{
-		uint32_t klen;
-		bool cas;
-		const uint8_t *key = mc_single_get(u->payload, u->plen, &klen, &cas);
-
-		/* a cluster that forwards: the session decides where the key goes */
-		if (key && lc->env.forward &&
-		    wc_slot_table_of(rcu_dereference(app->slot_part))->remote)
-			key = NULL;
-		if (key) {
-			uint8_t kbuf[MC_KEY_MAX];
-
-			/* the request's mbuf becomes the reply's first datagram */
-			memcpy(kbuf, key, klen);
-			u->req = NULL;
-			m->next = NULL;
-			u->head = u->tail = m;
-			u->ndgrams = 1;
-			u->out.p = dgram_data(m);
-			u->out.end = u->out.p + MC_UDP_DATA;
-			u->out.written = MC_UDP_HDR;
-			mc_exec_get_one(&lc->env, &u->out, kbuf, klen, cas);
-			finish(u);
-			return;
-		}
-	}
+	u->out = (struct mc_out){ .more = udp_more, .arg = u,
+				  .limit = wc_mc_udp_bound(app, src, len) };
 	mc_session_init(&u->sess);
 	run(u);
 }

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -19,8 +20,41 @@
 
 #include "core/app.h"
 
+/*
+ * Network <-> host byte order, either way, for the per-packet path: the
+ * compiler's own swaps, which it folds and schedules (DPDK's 16-bit swap of
+ * a variable is inline assembly on x86).
+ */
+static inline uint16_t wc_be16(uint16_t x)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return __builtin_bswap16(x);
+#else
+	return x;
+#endif
+}
+
+static inline uint32_t wc_be32(uint32_t x)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return __builtin_bswap32(x);
+#else
+	return x;
+#endif
+}
+
 /* Handle one received frame from port index port (the lcore owns m). */
 void wc_net_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m);
+
+/*
+ * Handle a received burst of n frames from port index port: plain memcached
+ * UDP gets go through the GET path together (mc_udp_get.h), everything
+ * else through wc_net_input, in order. lat, when not NULL, records each
+ * request's service time (core/latency.h; its rx_tsc set by the caller).
+ */
+struct wc_lat;
+void wc_net_input_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf **pkts, unsigned n,
+			struct wc_lat *lat);
 
 /* Queue a finished frame for transmission on port index port. */
 void wc_net_send(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m);

@@ -335,21 +335,110 @@ static enum gv get_values(const struct mc_session *s, struct mc_env *env, struct
 	return bad ? GV_BAD : moved ? GV_MOVED : GV_OK;
 }
 
+void mc_exec_get_reply(struct mc_out *out, const uint8_t *key, uint32_t klen,
+		       const struct wc_view *v, bool cas)
+{
+	struct mc_tok k = { key, klen };
+
+	if (v)
+		value_line(out, &k, v, cas);
+	mc_out_put(out, "END" CRLF, 5);
+}
+
+/*
+ * Copy n bytes, src and dst possibly overlapping: up to 32 bytes as a few
+ * loads, all before any store (no call); more through memmove.
+ */
+static inline void copy_short(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	if (n > 32) {
+		memmove(dst, src, n);
+	} else if (n >= 16) {
+		struct { uint8_t b[16]; } a, z;
+
+		memcpy(&a, src, 16);
+		memcpy(&z, src + n - 16, 16);
+		memcpy(dst, &a, 16);
+		memcpy(dst + n - 16, &z, 16);
+	} else if (n >= 8) {
+		uint64_t a, z;
+
+		memcpy(&a, src, 8);
+		memcpy(&z, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &z, 8);
+	} else if (n >= 4) {
+		uint32_t a, z;
+
+		memcpy(&a, src, 4);
+		memcpy(&z, src + n - 4, 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + n - 4, &z, 4);
+	} else if (n) {
+		uint8_t a = src[0], m = src[n / 2], z = src[n - 1];
+
+		dst[0] = a;
+		dst[n / 2] = m;
+		dst[n - 1] = z;
+	}
+}
+
+/* v in decimal at dst; returns its end (a one-digit number, as flags mostly are, directly). */
+static inline uint8_t *put_u64(uint8_t *dst, uint64_t v)
+{
+	size_t n;
+
+	if (v < 10) {
+		*dst = (uint8_t)('0' + v);
+		return dst + 1;
+	}
+	n = mc_u64_digits(v);
+	mc_fmt_u64((char *)dst + n, v);
+	return dst + n;
+}
+
+uint8_t *mc_get_reply_at(uint8_t *dst, const uint8_t *key, uint32_t klen,
+			 const struct wc_view *v, bool cas)
+{
+	if (v) {
+		copy_short(dst + 6, key, klen);	/* before "VALUE " covers where it may lie */
+		memcpy(dst, "VALUE ", 6);
+		dst += 6 + klen;
+		*dst++ = ' ';
+		dst = put_u64(dst, v->flags);
+		*dst++ = ' ';
+		dst = put_u64(dst, v->vlen);
+		if (cas) {
+			*dst++ = ' ';
+			dst = put_u64(dst, v->cas);
+		}
+		dst[0] = '\r';
+		dst[1] = '\n';
+		copy_short(dst + 2, v->value, v->vlen);
+		dst += 2 + v->vlen;
+		dst[0] = '\r';
+		dst[1] = '\n';
+		dst += 2;
+	}
+	memcpy(dst, "END" CRLF, 5);
+	return dst + 5;
+}
+
 void mc_exec_get_one(struct mc_env *env, struct mc_out *out, const uint8_t *key,
 		     uint32_t klen, bool cas)
 {
 	struct mc_tok k = { key, klen };
 	struct mc_route rt;
 	struct wc_view v;
+	bool hit;
 
 	route_key(NULL, env, &k, &rt);
 	if (rt.redirect) {
 		mc_out_str(out, rt.redirect);
 		return;
 	}
-	if (wc_get(rt.part, env->ctx, key, klen, wc_hash(key, klen), cas ? WC_LOOKUP_CAS : 0, &v))
-		value_line(out, &k, &v, cas);
-	mc_out_put(out, "END" CRLF, 5);
+	hit = wc_get(rt.part, env->ctx, key, klen, wc_hash(key, klen), cas ? WC_LOOKUP_CAS : 0, &v);
+	mc_exec_get_reply(out, key, klen, hit ? &v : NULL, cas);
 }
 
 void mc_exec_get_keys(struct mc_env *env, struct mc_out *out, const uint8_t *keys,

@@ -24,6 +24,10 @@
  *                                    the same on a port that checks and sets
  *                                    IPv4/UDP/TCP checksums itself, as most
  *                                    NICs do (memif and tap do not)
+ *   get_replay --callgrind udp_burst [--offload]
+ *                                    the UDP GETs handed over in rx bursts of
+ *                                    32, as the worker loop does
+ *                                    (wc_net_input_burst: the staged GET path)
  *   get_replay --callgrind udp_set|tcp_set [--offload]
  *                                    a memcached SET of an existing key (the
  *                                    same size) instead, over UDP or TCP: the
@@ -73,10 +77,12 @@ struct conn {
 	uint32_t seq, ack;
 };
 
-enum { T_UDP, T_TCP, T_RESP, T_RESP_TRK, T_RESP_TRK_AGAIN, T_UDP_SET, T_TCP_SET, T_COUNT };
-#define T_TIMED T_UDP_SET	/* the GETs are timed; SETs are only counted (--callgrind) */
+enum { T_UDP, T_TCP, T_RESP, T_RESP_TRK, T_RESP_TRK_AGAIN, T_UDP_SET, T_TCP_SET, T_UDP_BURST,
+       T_COUNT };
+#define T_TIMED T_UDP_SET	/* the GETs before it are timed; the rest only counted (--callgrind) */
+#define BURST 32		/* udp_burst: frames per rx burst */
 static const char *const tname[T_COUNT] = { "udp", "tcp", "resp", "resp_trk", "resp_trk_again",
-					    "udp_set", "tcp_set" };
+					    "udp_set", "tcp_set", "udp_burst" };
 
 static struct conn conns[CONNS], rconns[CONNS], tconns[CONNS];
 
@@ -200,7 +206,7 @@ static void build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 		} else {
 			n = snprintf(cmd, sizeof(cmd), "get key:%012d\r\n", k);
 		}
-		if (t != T_UDP && t != T_UDP_SET) {
+		if (t != T_UDP && t != T_UDP_SET && t != T_UDP_BURST) {
 			struct conn *c = t == T_RESP ? &rconns[i % CONNS] :
 					 t == T_RESP_TRK || t == T_RESP_TRK_AGAIN ? &tconns[i % CONNS] :
 					 &conns[i % CONNS];
@@ -217,8 +223,8 @@ static void build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 	}
 }
 
-/* Feed one round through the dataplane; returns its seconds. */
-static double replay_round(struct rte_mbuf **rx, bool count)
+/* Feed one round through the dataplane (frame by frame, or in rx bursts); returns its seconds. */
+static double replay_round(struct rte_mbuf **rx, bool count, bool burst)
 {
 	double t0;
 
@@ -226,7 +232,10 @@ static double replay_round(struct rte_mbuf **rx, bool count)
 		CALLGRIND_TOGGLE_COLLECT;
 	t0 = now_s();
 	for (int i = 0; i < REQS; i++) {
-		wc_net_input(h.lc, 0, rx[i]);
+		if (burst && i % BURST == 0)
+			wc_net_input_burst(h.lc, 0, rx + i, REQS - i < BURST ? REQS - i : BURST, NULL);
+		else if (!burst)
+			wc_net_input(h.lc, 0, rx[i]);
 		if ((i & 31) == 31) {
 			wc_net_flush(h.lc);
 			if (h.nsent > DP_MAX_SENT - 64)
@@ -287,8 +296,8 @@ static int keyev_rounds(void)
 			best[m][t] = 1e9;
 	for (int round = 0; round < 15; round++) {
 		for (int t = 0; t < T_COUNT; t++) {
-			if (t == T_RESP_TRK || t == T_RESP_TRK_AGAIN)
-				continue;	/* (tracking has its own rounds) */
+			if (t == T_RESP_TRK || t == T_RESP_TRK_AGAIN || t == T_UDP_BURST)
+				continue;	/* (tracking has its own rounds; bursts: --callgrind) */
 			for (int m = 0; m < 2; m++) {
 				double secs;
 
@@ -298,7 +307,7 @@ static int keyev_rounds(void)
 					return 1;
 #endif
 				build_round(t, rx, &seed);
-				secs = replay_round(rx, false);
+				secs = replay_round(rx, false, false);
 				if (round > 0 && secs < best[m][t])
 					best[m][t] = secs;
 			}
@@ -308,11 +317,11 @@ static int keyev_rounds(void)
 	printf("get_replay: ns per request, notifications off / on with nobody listening, "
 	       "best of 14 rounds of %d:\n", REQS);
 	for (int t = 0; t < T_COUNT; t++)
-		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN)
+		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN && t != T_UDP_BURST)
 			printf("  %-8s %6.1f / %6.1f\n", tname[t], best[0][t] / REQS * 1e9,
 			       best[1][t] / REQS * 1e9);
 	for (int t = 0; t < T_COUNT; t++)
-		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN)
+		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN && t != T_UDP_BURST)
 			printf("ratio.keyev_idle_vs_off_%s=%.3f\n", tname[t],
 			       best[0][t] / best[1][t]);
 	return 0;
@@ -323,7 +332,7 @@ int main(int argc, char **argv)
 	static struct rte_mbuf *rx[REQS];
 	const char *only = argc > 2 && strcmp(argv[1], "--callgrind") == 0 ? argv[2] : NULL;
 	uint64_t seed = 42, hits0, sets0;
-	double best[T_COUNT] = { 1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9 };
+	double best[T_COUNT] = { 1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9 };
 	static double took[ROUNDS][T_COUNT];	/* each round's seconds, for the paired ratios */
 	int rounds = only ? 2 : ROUNDS, done = 0, sets = 0;
 
@@ -332,7 +341,7 @@ int main(int argc, char **argv)
 	offload = only && argc == 4 && strcmp(argv[3], "--offload") == 0;
 	if ((argc > 1 && !only && !kev) || argc > 4 || (argc == 4 && !offload)) {
 		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp|resp_trk|"
-			"resp_trk_again|udp_set|tcp_set [--offload]] | --keyev\n");
+			"resp_trk_again|udp_set|tcp_set|udp_burst [--offload]] | --keyev\n");
 		return 2;
 	}
 	if (dp_eal_init() != 0 || dp_setup(&h, NULL) != 0) {
@@ -384,8 +393,8 @@ int main(int argc, char **argv)
 			} else {
 				build_round(t, rx, &seed);
 			}
-			secs = replay_round(rx, only && round == 1);
-			if (t < T_TIMED)
+			secs = replay_round(rx, only && round == 1, t == T_UDP_BURST);
+			if (t < T_TIMED || t == T_UDP_BURST)
 				done++;
 			else
 				sets++;

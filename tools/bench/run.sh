@@ -42,10 +42,19 @@ for proto in udp tcp resp; do
 		echo "instr.${proto}_get${mode:+_$mode}=${instr[$proto$mode]}" >>"$log"
 	done
 done
+# the same UDP GETs handed over in rx bursts of 32, as the worker loop takes them (staged path)
+for mode in "" offload; do
+	valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
+		"$dir/get_replay" --callgrind udp_burst ${mode:+--$mode} >/dev/null 2>&1
+	instr[udp_burst$mode]=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))
+	echo "instr.udp_get_burst32${mode:+_$mode}=${instr[udp_burst$mode]}" >>"$log"
+done
 echo "  instructions per GET hit (callgrind): udp ${instr[udp]} (target: under 1000)," \
 	"tcp ${instr[tcp]} (target: under 2000)" | tee -a "$log"
 echo "  with checksum offload (a NIC, not memif/tap): udp ${instr[udpoffload]}," \
 	"tcp ${instr[tcpoffload]}" | tee -a "$log"
+echo "  UDP GETs in rx bursts of 32: ${instr[udp_burst]} each (target: under 800)," \
+	"with offload ${instr[udp_burstoffload]}" | tee -a "$log"
 echo "  Redis GET hit (RESP over the same TCP): ${instr[resp]} (target: under 2000)," \
 	"with offload ${instr[respoffload]}; RESP/memcached-TCP rate in the replay:" \
 	"$(awk -F= '/^ratio.resp_vs_tcp_get=/ {print $2}' "$log") (target: at least 0.9)" | tee -a "$log"
@@ -54,8 +63,9 @@ trk_again=$(awk -F= '/^ratio.resp_tracking_again_vs_off_get=/ {print $2}' "$log"
 echo "  Redis GET rate with CLIENT TRACKING on vs off, same run (target: at least 0.90):" \
 	"reads of keys the client has not read before ${trk_new}, reads again ${trk_again}" |
 	tee -a "$log"
-printf '{\n  "instr.udp_get": %s,\n  "instr.tcp_get": %s,\n  "instr.resp_get": %s,\n  "instr.udp_get_offload": %s,\n  "instr.tcp_get_offload": %s,\n  "instr.resp_get_offload": %s,\n  "ratio.tcp_vs_udp_get": %s,\n  "ratio.resp_vs_tcp_get": %s,\n  "ratio.resp_tracking_vs_off_get": %s,\n  "ratio.resp_tracking_again_vs_off_get": %s\n}\n' \
-	"${instr[udp]}" "${instr[tcp]}" "${instr[resp]}" "${instr[udpoffload]}" "${instr[tcpoffload]}" \
+printf '{\n  "instr.udp_get": %s,\n  "instr.udp_get_burst32": %s,\n  "instr.udp_get_burst32_offload": %s,\n  "instr.tcp_get": %s,\n  "instr.resp_get": %s,\n  "instr.udp_get_offload": %s,\n  "instr.tcp_get_offload": %s,\n  "instr.resp_get_offload": %s,\n  "ratio.tcp_vs_udp_get": %s,\n  "ratio.resp_vs_tcp_get": %s,\n  "ratio.resp_tracking_vs_off_get": %s,\n  "ratio.resp_tracking_again_vs_off_get": %s\n}\n' \
+	"${instr[udp]}" "${instr[udp_burst]}" "${instr[udp_burstoffload]}" "${instr[tcp]}" \
+	"${instr[resp]}" "${instr[udpoffload]}" "${instr[tcpoffload]}" \
 	"${instr[respoffload]}" "$ratio" "$(awk -F= '/^ratio.resp_vs_tcp_get=/ {print $2}' "$log")" \
 	"$trk_new" "$trk_again" >"$out/get.json"
 

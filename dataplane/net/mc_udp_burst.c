@@ -1,0 +1,137 @@
+/*
+ * mc_udp_burst.c - a whole rx burst of memcached UDP GETs in stages, as
+ * MICA and DPDK's l3fwd do: (1) every frame's Ethernet, IPv4, UDP and
+ * memcached frame headers are checked and its request parsed in one pass
+ * (wc_mc_udp_take); (2) all keys are routed, then looked up together with
+ * wc_get_burst, whose prefetches overlap their cache misses; (3) every
+ * reply is written over its request and queued, to leave in one tx burst
+ * (wc_mc_udp_gets).
+ *
+ * Only a plain one-key get or gets takes this path, and only when every
+ * check passes exactly as net/input.c, net/ipv4.c and net/mc_udp.c would
+ * pass it; anything else, a bad frame included, goes to wc_net_input
+ * untouched, which counts and answers it as before (net/input.c keeps the
+ * order: the gets taken before such a frame are answered first).
+ */
+#include <string.h>
+
+#include <rte_byteorder.h>
+
+#include <urcu-qsbr.h>
+
+#include "core/slots.h"
+#include "net/cksum.h"
+#include "net/mc_udp_get.h"
+#include "proto/mc_parse.h"
+
+bool wc_mc_udp_take(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
+		    struct mc_udp_get *g)
+{
+	const struct wc_app *app = lc->app;
+	const struct wc_port *pt = &app->ports[port];
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
+	const uint8_t *payload = (const uint8_t *)(udp + 1);
+	uint16_t total, ulen, hdr[4];
+	uint64_t cks;
+	uint32_t src;
+
+	/* Ethernet: one segment, to this port's MAC, IPv4 */
+	if (m->nb_segs != 1 || m->data_len < WC_UDP_HDRS + MC_UDP_HDR ||
+	    !rte_is_same_ether_addr(&eth->dst_addr, &pt->mac) ||
+	    eth->ether_type != wc_be16(RTE_ETHER_TYPE_IPV4))
+		return false;
+	/* IPv4: no options, to us, whole, checksum good, not a fragment, alive, UDP */
+	if (ip->version_ihl != RTE_IPV4_VHL_DEF || ip->next_proto_id != IPPROTO_UDP ||
+	    ip->dst_addr != wc_be32(pt->ip) || ip->time_to_live == 0 ||
+	    (ip->fragment_offset & wc_be16(RTE_IPV4_HDR_MF_FLAG |
+						    RTE_IPV4_HDR_OFFSET_MASK)))
+		return false;
+	total = wc_be16(ip->total_length);
+	if (total < sizeof(*ip) + sizeof(*udp) + MC_UDP_HDR ||
+	    total > m->data_len - RTE_ETHER_HDR_LEN)
+		return false;
+	cks = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	if (cks != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+	    (cks == RTE_MBUF_F_RX_IP_CKSUM_BAD || !wc_ipv4_hdr_ok(ip)))
+		return false;
+	/* UDP: to the memcached port, length within the datagram, checksum good */
+	ulen = wc_be16(udp->dgram_len);
+	if (!app->cfg.udp_enabled || udp->dst_port != wc_be16(app->cfg.udp_port) ||
+	    ulen < sizeof(*udp) + MC_UDP_HDR || ulen > total - sizeof(*ip))
+		return false;
+	if (udp->dgram_cksum != 0) {
+		cks = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+		if (cks != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+		    (cks == RTE_MBUF_F_RX_L4_CKSUM_BAD || !wc_l4_ok(ip, udp, ulen)))
+			return false;
+	}
+	/* memcached: one datagram, an allowed source, a context free should it need one */
+	memcpy(hdr, payload, sizeof(hdr));
+	if (hdr[1] != 0 || hdr[2] != wc_be16(1))
+		return false;
+	src = wc_be32(ip->src_addr);
+	if (lc->nudp_free == 0 ||
+	    !(app->cfg.nallow == 0 ? wc_prefix_match(&(struct wc_prefix){ pt->ip, pt->prefix }, src)
+				   : wc_mc_udp_source_allowed(app, src, port)))
+		return false;
+	/* one plain get, served here (a cluster that forwards lets the session decide) */
+	g->key = mc_single_get(payload + MC_UDP_HDR, ulen - sizeof(*udp) - MC_UDP_HDR, &g->klen,
+			       &g->cas);
+	if (!g->key || (lc->env.forward &&
+			wc_slot_table_of(rcu_dereference(app->slot_part))->remote))
+		return false;
+	g->m = m;
+	g->port = port;
+	g->req_id = wc_be16(hdr[0]);
+	g->client_port = wc_be16(udp->src_port);
+	g->client_ip = src;
+	g->bound = wc_mc_udp_bound(app, src, ulen - (uint32_t)sizeof(*udp));
+	/* as the general path counts it */
+	lc->ns.rx_pkts++;
+	lc->ns.rx_bytes += m->pkt_len;
+	lc->ns.udp_requests++;
+	return true;
+}
+
+void wc_mc_udp_gets(struct wc_lcore *lc, const struct mc_udp_get *g, unsigned n)
+{
+	struct wc_get_req reqs[WC_RX_BURST];
+	unsigned at[WC_RX_BURST], k = 0, lflags = 0;
+	struct wc_part *one;
+
+	while (n > WC_RX_BURST) {
+		wc_mc_udp_gets(lc, g, WC_RX_BURST);
+		g += WC_RX_BURST;
+		n -= WC_RX_BURST;
+	}
+	/* where every read goes, when that does not depend on the key (core/slots.h) */
+	one = wc_slot_read_part(lc->app, rcu_dereference(lc->app->slot_part));
+	/* route every key; one another node serves is answered with its redirect now */
+	for (unsigned i = 0; i < n; i++) {
+		struct wc_part *part = one;
+
+		if (!one) {
+			struct mc_route rt = { .read = true };
+
+			lc->env.route(&lc->env, g[i].key, g[i].klen, &rt);
+			if (__builtin_expect(rt.redirect != NULL, 0)) {
+				wc_mc_udp_get_reply(lc, &g[i], NULL, rt.redirect);
+				continue;
+			}
+			part = rt.part;
+		}
+		reqs[k].part = part;
+		reqs[k].key = g[i].key;
+		reqs[k].klen = g[i].klen;
+		reqs[k].hash = wc_hash(g[i].key, g[i].klen);
+		lflags |= g[i].cas ? WC_LOOKUP_CAS : 0;	/* (a get's reply ignores a CAS) */
+		at[k++] = i;
+	}
+	/* look them all up, their cache misses overlapping */
+	wc_get_burst(reqs, k, &lc->ctx, lflags);
+	/* every reply over its request, queued for one tx burst */
+	for (unsigned j = 0; j < k; j++)
+		wc_mc_udp_get_reply(lc, &g[at[j]], reqs[j].hit ? &reqs[j].view : NULL, NULL);
+}
