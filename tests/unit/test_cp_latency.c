@@ -81,7 +81,10 @@ static double ns_now(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-/* What the per-packet hook adds: two operation sums, an rdtsc, a bucket increment. */
+/*
+ * The per-packet hook records every request packet (its cost is printed:
+ * two operation sums, an rdtsc, a bucket increment).
+ */
 static void hook_cost(void **state)
 {
 	struct wc_hist *h = calloc(1, sizeof(*h));
@@ -114,7 +117,7 @@ static void hook_cost(void **state)
 	print_message("  latency hook: %.1f ns per request packet (%.1f ns baseline loop)\n", with,
 		      without);
 	assert_int_equal(h->count, n);
-	assert_true(with - without < 200.0);	/* loose: catches a lock or a syscall */
+	/* (printed, not asserted: make test holds no timed assertions; make bench times the path) */
 	free(h);
 	free(lat);
 }
