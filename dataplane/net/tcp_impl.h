@@ -41,6 +41,14 @@ struct wc_tcp_lc {
 	uint64_t pool_checked;		/* ms of the last look at the pool */
 	unsigned nspare;
 	struct rte_mbuf *spare[WC_TCP_SPARES];
+	uint16_t ip_id;			/* the IPv4 id of the next segment out */
+	/*
+	 * The fast paths (header prediction in, one whole reply out) and how
+	 * often each was taken; slow_only (tests) sends everything the general
+	 * way, to compare the two.
+	 */
+	bool slow_only;
+	uint64_t fast_in, fast_out;
 	struct wc_tcp_stats st;
 };
 
@@ -168,6 +176,11 @@ static inline void wc_tcp_out_commit(struct wc_tcb *c)
 }
 /* Backpressure for the application's writes (mc_out.full): enough is queued. */
 bool wc_tcp_out_full(struct mc_out *o);
+/* The same for a connection (tcp_io.c says when). */
+static inline bool wc_tcp_tx_full(const struct wc_tcb *c)
+{
+	return c->tx.len > (c->lc->tcp->pool_low ? WC_TCP_SND_QUEUE_LOW : WC_TCP_SND_QUEUE_MAX);
+}
 /* Everything sent was acknowledged: give the send queue's buffer back. */
 void wc_tcp_tx_release(struct wc_tcb *c);
 void wc_bytes_free(struct wc_bytes *q);
@@ -176,5 +189,15 @@ void wc_bytes_append(struct wc_bytes *q, struct rte_mbuf *m);
 void wc_bytes_copy(const struct wc_bytes *q, uint64_t off, uint8_t *dst, uint32_t len);
 /* Drop n bytes from the front. */
 void wc_bytes_drop(struct wc_bytes *q, uint64_t n);
+/* The same, inline where no buffer empties (a reply acknowledged whole, usually). */
+static inline void wc_bytes_drop_inline(struct wc_bytes *q, uint64_t n)
+{
+	if (q->head == q->tail || q->head_off + n < q->head->data_len) {
+		q->len -= n;
+		q->head_off = (uint32_t)(q->head_off + n);
+		return;
+	}
+	wc_bytes_drop(q, n);
+}
 
 #endif

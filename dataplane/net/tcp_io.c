@@ -151,7 +151,7 @@ bool wc_tcp_out_full(struct mc_out *o)
 	struct wc_tcb *c = o->arg;
 
 	wc_tcp_out_commit(c);
-	return c->tx.len > (c->lc->tcp->pool_low ? WC_TCP_SND_QUEUE_LOW : WC_TCP_SND_QUEUE_MAX);
+	return wc_tcp_tx_full(c);
 }
 
 void wc_tcp_tx_release(struct wc_tcb *c)
