@@ -76,6 +76,18 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c);
  * (skipping a trip through the mempool both ways), else a fresh one.
  */
 struct rte_mbuf *wc_tcp_mbuf(struct wc_lcore *lc);
+/* The same, inline where a spare is at hand. */
+static inline struct rte_mbuf *wc_tcp_mbuf_inline(struct wc_lcore *lc)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	struct rte_mbuf *m;
+
+	if (__builtin_expect(!t->nspare, 0))
+		return wc_tcp_mbuf(lc);
+	m = t->spare[--t->nspare];
+	rte_pktmbuf_reset(m);
+	return m;
+}
 /* Done with a received mbuf: keep it for wc_tcp_mbuf, or free it. */
 void wc_tcp_recycle(struct wc_lcore *lc, struct rte_mbuf *m);
 void wc_tcb_schedule(struct wc_tcp_lc *t, struct wc_tcb *c);
@@ -138,7 +150,16 @@ void wc_tcp_reset_conn(struct wc_lcore *lc, struct wc_tcb *c);
 void wc_tcp_cookie_synack(struct wc_lcore *lc, unsigned port, const struct rte_ipv4_hdr *ip,
 			  const struct rte_tcp_hdr *th, uint16_t mss);
 void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c);
-uint32_t wc_tcp_rcv_window(const struct wc_tcb *c);
+/* The receive buffer's free space (the window we may offer). */
+static inline uint32_t wc_tcp_rcv_window(const struct wc_tcb *c)
+{
+	uint64_t used = c->rx.len + c->ooo_bytes, cap = c->rcv_cap;
+
+	/* buffers under pressure, or a value waiting for stage room: a small share (tcp.h) */
+	if (wc_tcp_squeezed(c) && cap > WC_TCP_PRESSURE_SHARE)
+		cap = WC_TCP_PRESSURE_SHARE;
+	return cap > used ? (uint32_t)(cap - used) : 0;
+}
 void wc_tcp_rto_arm(struct wc_tcp_lc *t, struct wc_tcb *c);
 /* Fast retransmit: the first unacknowledged segment again. */
 void wc_tcp_retransmit_one(struct wc_lcore *lc, struct wc_tcb *c);

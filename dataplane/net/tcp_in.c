@@ -344,7 +344,7 @@ static void enter_time_wait(struct wc_lcore *lc, struct wc_tcb *c)
 }
 
 /* New bytes acknowledged (data_acked of them reply bytes): RTT, reply queue, RTO. */
-static void take_ack(struct wc_tcp_lc *t, struct wc_tcb *c, uint32_t ack, uint32_t data_acked)
+static inline void take_ack(struct wc_tcp_lc *t, struct wc_tcb *c, uint32_t ack, uint32_t data_acked)
 {
 	if (c->rtt_active && SEQ_GE(ack, c->rtt_seq))
 		rtt_sample(t, c);

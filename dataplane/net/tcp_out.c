@@ -27,16 +27,6 @@ static uint16_t our_mss(const struct wc_port *pt)
 	return 1460;	/* Ethernet MTU 1500 - 40 */
 }
 
-uint32_t wc_tcp_rcv_window(const struct wc_tcb *c)
-{
-	uint64_t used = c->rx.len + c->ooo_bytes, cap = c->rcv_cap;
-
-	/* buffers under pressure, or a value waiting for stage room: a small share (tcp.h) */
-	if (wc_tcp_squeezed(c) && cap > WC_TCP_PRESSURE_SHARE)
-		cap = WC_TCP_PRESSURE_SHARE;
-	return cap > used ? (uint32_t)(cap - used) : 0;
-}
-
 /* Window field to advertise, recording the right edge it promises. */
 static uint16_t adv_window(struct wc_tcb *c)
 {
@@ -274,7 +264,7 @@ static inline void copy_payload(uint8_t *d, const uint8_t *s, uint32_t len)
  * The words written here sit at even offsets, so each adds to the sums as
  * it lies in memory (a flags byte, at an odd one, adds shifted).
  */
-static void emit_templated(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m, uint32_t seq,
+static inline __attribute__((always_inline)) void emit_templated(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m, uint32_t seq,
 			   uint8_t flags, uint32_t len)
 {
 	const struct wc_tcp_tmpl *tp = &c->tmpl;
@@ -349,7 +339,7 @@ static void send_segment(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, ui
 		if (!send_general(lc, c, seq, len, flags))
 			return;	/* the retransmission timer brings it back */
 	} else {
-		struct rte_mbuf *m = wc_tcp_mbuf(lc);
+		struct rte_mbuf *m = wc_tcp_mbuf_inline(lc);
 
 		if (!m) {
 			lc->ns.drops[WC_DROP_NO_MBUF]++;

@@ -68,7 +68,17 @@ static inline void resp_bulk(struct mc_out *o, const void *p, size_t n)
 		mc_fmt_u64(end, n);
 		end[0] = '\r';
 		end[1] = '\n';
-		memcpy(end + 2, p, n);
+		if (n >= 16 && n <= 64) {
+			/* a short value: overlapping 16-byte moves, nothing outside it touched */
+			memcpy(end + 2, p, 16);
+			if (n > 32) {
+				memcpy(end + 18, (const char *)p + 16, 16);
+				memcpy(end + 2 + n - 32, (const char *)p + n - 32, 16);
+			}
+			memcpy(end + 2 + n - 16, (const char *)p + n - 16, 16);
+		} else {
+			memcpy(end + 2, p, n);
+		}
 		end[n + 2] = '\r';
 		end[n + 3] = '\n';
 		o->written += (uint64_t)(end + n + 4 - d);
