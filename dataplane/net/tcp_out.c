@@ -248,15 +248,30 @@ static void tmpl_build(struct wc_lcore *lc, struct wc_tcb *c)
  */
 static inline void copy_payload(uint8_t *d, const uint8_t *s, uint32_t len)
 {
-	if (len >= 16 && len <= 32) {
-		memcpy(d, s, 16);
-		memcpy(d + len - 16, s + len - 16, 16);
-	} else if (len > 32 && len <= 64) {
-		memcpy(d, s, 32);
-		memcpy(d + len - 32, s + len - 32, 32);
-	} else {
+	if (len < 16 || len > 128) {
 		memcpy(d, s, len);
+		return;
 	}
+	/* the pieces at 0, 16, ... short of the last 16 bytes, then those */
+	memcpy(d, s, 16);
+	if (len > 32) {
+		memcpy(d + 16, s + 16, 16);
+		if (len > 48) {
+			memcpy(d + 32, s + 32, 16);
+			if (len > 64) {
+				memcpy(d + 48, s + 48, 16);
+				if (len > 80) {
+					memcpy(d + 64, s + 64, 16);
+					if (len > 96) {
+						memcpy(d + 80, s + 80, 16);
+						if (len > 112)
+							memcpy(d + 96, s + 96, 16);
+					}
+				}
+			}
+		}
+	}
+	memcpy(d + len - 16, s + len - 16, 16);
 }
 
 /*

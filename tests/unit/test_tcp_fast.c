@@ -206,6 +206,20 @@ static void script(struct cl *c, bool resp)
 		seg(c, get);
 		assert_true(last_has(c, "hello"));
 	}
+	/* replies of every length up to past what is copied in 16-byte pieces */
+	for (unsigned n = 0; n <= 130; n += 3) {
+		char v[160];
+
+		memset(v, 'a' + n % 26, n);
+		v[n] = 0;
+		if (resp)
+			snprintf(req, sizeof(req), "*3\r\n$3\r\nSET\r\n$2\r\nkv\r\n$%u\r\n%s\r\n", n, v);
+		else
+			snprintf(req, sizeof(req), "set kv 0 0 %u\r\n%s\r\n", n, v);
+		seg(c, req);
+		seg(c, resp ? "*2\r\n$3\r\nGET\r\n$2\r\nkv\r\n" : "get kv\r\n");
+		assert_true(last_has(c, v));
+	}
 	seg(c, resp ? "*2\r\n$3\r\nGET\r\n$4\r\nnone\r\n" : "get none\r\n");	/* a miss */
 	ack(c);			/* a pure ACK */
 	ack(c);			/* ... and a duplicate one */
