@@ -206,6 +206,18 @@ static inline bool wc_tcp_tx_full(const struct wc_tcb *c)
 void wc_tcp_tx_release(struct wc_tcb *c);
 void wc_bytes_free(struct wc_bytes *q);
 void wc_bytes_append(struct wc_bytes *q, struct rte_mbuf *m);
+static inline void wc_bytes_append_inline(struct wc_bytes *q, struct rte_mbuf *m)
+{
+	m->next = NULL;
+	m->nb_segs = 1;
+	m->pkt_len = m->data_len;
+	if (q->tail)
+		q->tail->next = m;
+	else
+		q->head = m;
+	q->tail = m;
+	q->len += m->data_len;
+}
 /* Copy len bytes starting off bytes into q. */
 void wc_bytes_copy(const struct wc_bytes *q, uint64_t off, uint8_t *dst, uint32_t len);
 /* Drop n bytes from the front. */

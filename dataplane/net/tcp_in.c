@@ -67,7 +67,7 @@ static uint32_t rcv_cap_for(const struct wc_lcore *lc)
 	return lc->app->tcp_rcvbuf;
 }
 
-static void rtt_sample(struct wc_tcp_lc *t, struct wc_tcb *c)
+static inline void rtt_sample(struct wc_tcp_lc *t, struct wc_tcb *c)
 {
 	uint32_t r = (uint32_t)(t->now_us - c->rtt_start);	/* microseconds */
 	uint32_t rto;
@@ -290,7 +290,7 @@ static inline bool rx_append(struct wc_tcb *c, struct rte_mbuf *m)
 		c->inq.len = c->rx.len;
 		return false;
 	}
-	wc_bytes_append(&c->rx, m);
+	wc_bytes_append_inline(&c->rx, m);
 	c->inq.len = c->rx.len;
 	return true;
 }

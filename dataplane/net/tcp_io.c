@@ -15,15 +15,7 @@
 
 void wc_bytes_append(struct wc_bytes *q, struct rte_mbuf *m)
 {
-	m->next = NULL;
-	m->nb_segs = 1;
-	m->pkt_len = m->data_len;
-	if (q->tail)
-		q->tail->next = m;
-	else
-		q->head = m;
-	q->tail = m;
-	q->len += m->data_len;
+	wc_bytes_append_inline(q, m);
 }
 
 void wc_bytes_free(struct wc_bytes *q)

@@ -347,8 +347,9 @@ static inline __attribute__((always_inline)) void emit_templated(struct wc_lcore
 }
 
 /* A segment of the connection carrying len bytes of the reply queue from seq. */
-static void send_segment(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, uint32_t len,
-			 uint8_t flags)
+static inline __attribute__((always_inline)) void
+send_segment_inline(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, uint32_t len,
+		    uint8_t flags)
 {
 	if (__builtin_expect((len == 0 && c->sack_ok && c->ooo != NULL) || lc->tcp->slow_only, 0)) {
 		if (!send_general(lc, c, seq, len, flags))
@@ -368,6 +369,13 @@ static void send_segment(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, ui
 	c->unacked_segs = 0;
 	c->ack_now = false;
 	c->t_delack = 0;
+}
+
+/* The same, out of line (all but the fast path's call). */
+static void send_segment(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, uint32_t len,
+			 uint8_t flags)
+{
+	send_segment_inline(lc, c, seq, len, flags);
 }
 
 void wc_tcp_retransmit_one(struct wc_lcore *lc, struct wc_tcb *c)
@@ -533,7 +541,7 @@ static inline bool output_one(struct wc_lcore *lc, struct wc_tcb *c)
 		return false;
 	len = (uint32_t)(c->tx.len - flight);
 	t->fast_out++;
-	send_segment(lc, c, c->snd_nxt, len, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG);
+	send_segment_inline(lc, c, c->snd_nxt, len, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG);
 	if (!c->rtt_active) {
 		c->rtt_active = true;	/* a fresh segment: timed (Karn) */
 		c->rtt_seq = c->snd_nxt + len;
