@@ -92,7 +92,9 @@ static void mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 			c->fin_wanted = true;
 		}
 		goto out;
-	} else if (wc_tcp_out_full(&c->out)) {
+	}
+	wc_tcp_out_commit(c);
+	if (wc_tcp_tx_full(c)) {
 		/* the peer must read first; retried until then (a FIN it sent waits too) */
 		wc_tcp_retry_add(t, c);
 		goto out;

@@ -101,9 +101,14 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 		unsigned owner;
 		struct wc_view v;
 		uint64_t hash = wc_hash(key, klen);
+		const uint16_t *table = rcu_dereference(app->slot_part);
+		const struct wc_slot_table *st = wc_slot_table_of(table);
 
-		wc_slot_route(app, rcu_dereference(app->slot_part), wc_key_slot(key, klen), &part,
-			      &owner);
+		/* one partition serving every slot here: the key's slot (a CRC16) is not needed */
+		if (app->nparts == 1 && !st->remote && !st->moving)
+			part = app->parts[0];
+		else
+			wc_slot_route(app, table, wc_key_slot(key, klen), &part, &owner);
 		if (!wc_get(part, &lc->ctx, key, klen, hash, WC_LOOKUP_ANY_TYPE, &v))
 			resp_null(&c->out, c->rd.proto);
 		else if (v.type != WC_TYPE_STRING)
@@ -134,7 +139,8 @@ static void rd_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 		ended(lc, c);
 		goto out;
 	}
-	if (wc_tcp_out_full(&c->out)) {
+	wc_tcp_out_commit(c);
+	if (wc_tcp_tx_full(c)) {
 		wc_tcp_retry_add(t, c);	/* the peer must read first */
 		goto out;
 	}

@@ -64,6 +64,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
@@ -114,6 +115,16 @@ struct wc_bytes {
 };
 
 struct wc_tcb;
+
+/* A connection's header template (tcp_out.c); len 0: not built yet. */
+#define WC_TCP_TMPL_MAX (RTE_ETHER_HDR_LEN + 20 + 20 + 12)
+struct wc_tcp_tmpl {
+	uint8_t hdr[WC_TCP_TMPL_MAX];	/* Ethernet (no destination), IPv4, TCP, timestamp layout */
+	uint8_t len;			/* 54, or 66 with the timestamp option */
+	uint64_t ip_sum;		/* IPv4 words that never change (not length, id, checksum) */
+	uint64_t ph_sum;		/* the pseudo-header's addresses and protocol */
+	uint64_t l4_sum;		/* ports, urgent pointer, the timestamp option's kind bytes */
+};
 
 /* The application above a connection; each hook runs on the connection's lcore. */
 struct wc_tcp_app {
@@ -196,6 +207,12 @@ struct wc_tcb {
 	uint64_t rx_last_ms;		/* when in-order data last arrived */
 	uint64_t deadline;		/* earliest of the above, as filed in the wheel */
 	uint32_t wnext, wprev;		/* wheel slot list (index + 1) */
+	/*
+	 * The headers of every segment the connection sends after the handshake
+	 * (tcp_out.c): Ethernet, IPv4 and TCP prefilled once, and the sums of
+	 * their fixed words, so a segment only writes and sums what changes.
+	 */
+	struct wc_tcp_tmpl tmpl;
 	/* the application's views of rx and tx (tcp_io.c) */
 	struct mc_inq inq;
 	struct mc_out out;

@@ -41,6 +41,14 @@ struct wc_tcp_lc {
 	uint64_t pool_checked;		/* ms of the last look at the pool */
 	unsigned nspare;
 	struct rte_mbuf *spare[WC_TCP_SPARES];
+	uint16_t ip_id;			/* the IPv4 id of the next segment out */
+	/*
+	 * The fast paths (header prediction in, one whole reply out) and how
+	 * often each was taken; slow_only (tests) sends everything the general
+	 * way, to compare the two.
+	 */
+	bool slow_only;
+	uint64_t fast_in, fast_out;
 	struct wc_tcp_stats st;
 };
 
@@ -68,6 +76,18 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c);
  * (skipping a trip through the mempool both ways), else a fresh one.
  */
 struct rte_mbuf *wc_tcp_mbuf(struct wc_lcore *lc);
+/* The same, inline where a spare is at hand. */
+static inline struct rte_mbuf *wc_tcp_mbuf_inline(struct wc_lcore *lc)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	struct rte_mbuf *m;
+
+	if (__builtin_expect(!t->nspare, 0))
+		return wc_tcp_mbuf(lc);
+	m = t->spare[--t->nspare];
+	rte_pktmbuf_reset(m);
+	return m;
+}
 /* Done with a received mbuf: keep it for wc_tcp_mbuf, or free it. */
 void wc_tcp_recycle(struct wc_lcore *lc, struct rte_mbuf *m);
 void wc_tcb_schedule(struct wc_tcp_lc *t, struct wc_tcb *c);
@@ -130,7 +150,16 @@ void wc_tcp_reset_conn(struct wc_lcore *lc, struct wc_tcb *c);
 void wc_tcp_cookie_synack(struct wc_lcore *lc, unsigned port, const struct rte_ipv4_hdr *ip,
 			  const struct rte_tcp_hdr *th, uint16_t mss);
 void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c);
-uint32_t wc_tcp_rcv_window(const struct wc_tcb *c);
+/* The receive buffer's free space (the window we may offer). */
+static inline uint32_t wc_tcp_rcv_window(const struct wc_tcb *c)
+{
+	uint64_t used = c->rx.len + c->ooo_bytes, cap = c->rcv_cap;
+
+	/* buffers under pressure, or a value waiting for stage room: a small share (tcp.h) */
+	if (wc_tcp_squeezed(c) && cap > WC_TCP_PRESSURE_SHARE)
+		cap = WC_TCP_PRESSURE_SHARE;
+	return cap > used ? (uint32_t)(cap - used) : 0;
+}
 void wc_tcp_rto_arm(struct wc_tcp_lc *t, struct wc_tcb *c);
 /* Fast retransmit: the first unacknowledged segment again. */
 void wc_tcp_retransmit_one(struct wc_lcore *lc, struct wc_tcb *c);
@@ -168,13 +197,40 @@ static inline void wc_tcp_out_commit(struct wc_tcb *c)
 }
 /* Backpressure for the application's writes (mc_out.full): enough is queued. */
 bool wc_tcp_out_full(struct mc_out *o);
+/* The same for a connection (tcp_io.c says when). */
+static inline bool wc_tcp_tx_full(const struct wc_tcb *c)
+{
+	return c->tx.len > (c->lc->tcp->pool_low ? WC_TCP_SND_QUEUE_LOW : WC_TCP_SND_QUEUE_MAX);
+}
 /* Everything sent was acknowledged: give the send queue's buffer back. */
 void wc_tcp_tx_release(struct wc_tcb *c);
 void wc_bytes_free(struct wc_bytes *q);
 void wc_bytes_append(struct wc_bytes *q, struct rte_mbuf *m);
+static inline void wc_bytes_append_inline(struct wc_bytes *q, struct rte_mbuf *m)
+{
+	m->next = NULL;
+	m->nb_segs = 1;
+	m->pkt_len = m->data_len;
+	if (q->tail)
+		q->tail->next = m;
+	else
+		q->head = m;
+	q->tail = m;
+	q->len += m->data_len;
+}
 /* Copy len bytes starting off bytes into q. */
 void wc_bytes_copy(const struct wc_bytes *q, uint64_t off, uint8_t *dst, uint32_t len);
 /* Drop n bytes from the front. */
 void wc_bytes_drop(struct wc_bytes *q, uint64_t n);
+/* The same, inline where no buffer empties (a reply acknowledged whole, usually). */
+static inline void wc_bytes_drop_inline(struct wc_bytes *q, uint64_t n)
+{
+	if (q->head == q->tail || q->head_off + n < q->head->data_len) {
+		q->len -= n;
+		q->head_off = (uint32_t)(q->head_off + n);
+		return;
+	}
+	wc_bytes_drop(q, n);
+}
 
 #endif

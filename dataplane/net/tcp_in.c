@@ -67,7 +67,7 @@ static uint32_t rcv_cap_for(const struct wc_lcore *lc)
 	return lc->app->tcp_rcvbuf;
 }
 
-static void rtt_sample(struct wc_tcp_lc *t, struct wc_tcb *c)
+static inline void rtt_sample(struct wc_tcp_lc *t, struct wc_tcb *c)
 {
 	uint32_t r = (uint32_t)(t->now_us - c->rtt_start);	/* microseconds */
 	uint32_t rto;
@@ -290,7 +290,7 @@ static inline bool rx_append(struct wc_tcb *c, struct rte_mbuf *m)
 		c->inq.len = c->rx.len;
 		return false;
 	}
-	wc_bytes_append(&c->rx, m);
+	wc_bytes_append_inline(&c->rx, m);
 	c->inq.len = c->rx.len;
 	return true;
 }
@@ -344,13 +344,13 @@ static void enter_time_wait(struct wc_lcore *lc, struct wc_tcb *c)
 }
 
 /* New bytes acknowledged (data_acked of them reply bytes): RTT, reply queue, RTO. */
-static void take_ack(struct wc_tcp_lc *t, struct wc_tcb *c, uint32_t ack, uint32_t data_acked)
+static inline void take_ack(struct wc_tcp_lc *t, struct wc_tcb *c, uint32_t ack, uint32_t data_acked)
 {
 	if (c->rtt_active && SEQ_GE(ack, c->rtt_seq))
 		rtt_sample(t, c);
 	if (data_acked > c->tx.len)
 		data_acked = (uint32_t)c->tx.len;
-	wc_bytes_drop(&c->tx, data_acked);
+	wc_bytes_drop_inline(&c->tx, data_acked);
 	if (c->tx.len == 0 && t->pool_low)
 		wc_tcp_tx_release(c);	/* buffers run short: an idle connection holds none */
 	c->snd_una = ack;
@@ -493,8 +493,9 @@ static bool predicted(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m,
 	    c->app_closed ||
 	    c->snd_nxt != c->snd_max || acked > c->snd_max - c->snd_una || wnd == 0 ||
 	    (s->len == 0 && acked == 0) || s->len > c->rcv_adv - c->rcv_nxt ||
-	    s->len > wc_tcp_rcv_window(c))
+	    s->len > wc_tcp_rcv_window(c) || t->slow_only)
 		return false;
+	t->fast_in++;
 	wc_tcp_touch_idle(lc, c);
 	ts_note(c, s);
 	if (acked) {

@@ -15,15 +15,7 @@
 
 void wc_bytes_append(struct wc_bytes *q, struct rte_mbuf *m)
 {
-	m->next = NULL;
-	m->nb_segs = 1;
-	m->pkt_len = m->data_len;
-	if (q->tail)
-		q->tail->next = m;
-	else
-		q->head = m;
-	q->tail = m;
-	q->len += m->data_len;
+	wc_bytes_append_inline(q, m);
 }
 
 void wc_bytes_free(struct wc_bytes *q)
@@ -151,7 +143,7 @@ bool wc_tcp_out_full(struct mc_out *o)
 	struct wc_tcb *c = o->arg;
 
 	wc_tcp_out_commit(c);
-	return c->tx.len > (c->lc->tcp->pool_low ? WC_TCP_SND_QUEUE_LOW : WC_TCP_SND_QUEUE_MAX);
+	return wc_tcp_tx_full(c);
 }
 
 void wc_tcp_tx_release(struct wc_tcb *c)

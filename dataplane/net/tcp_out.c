@@ -6,7 +6,11 @@
  *
  * Segments are built whole in a fresh mbuf (headers, then the payload
  * copied from the reply queue), so the queue's buffers are never handed to
- * the NIC and a retransmission cannot race a transmission in flight.
+ * the NIC and a retransmission cannot race a transmission in flight. A
+ * connection's segments start from its header template (built at its first
+ * segment out): only sequence, acknowledgment, flags, window, length, IP id,
+ * timestamps and the checksums are written per segment, and the checksums
+ * add those to the template's precomputed sums (or leave the sum to the NIC).
  */
 #include <string.h>
 
@@ -23,26 +27,21 @@ static uint16_t our_mss(const struct wc_port *pt)
 	return 1460;	/* Ethernet MTU 1500 - 40 */
 }
 
-uint32_t wc_tcp_rcv_window(const struct wc_tcb *c)
-{
-	uint64_t used = c->rx.len + c->ooo_bytes, cap = c->rcv_cap;
-
-	/* buffers under pressure, or a value waiting for stage room: a small share (tcp.h) */
-	if (wc_tcp_squeezed(c) && cap > WC_TCP_PRESSURE_SHARE)
-		cap = WC_TCP_PRESSURE_SHARE;
-	return cap > used ? (uint32_t)(cap - used) : 0;
-}
-
 /* Window field to advertise, recording the right edge it promises. */
 static uint16_t adv_window(struct wc_tcb *c)
 {
-	uint32_t w = wc_tcp_rcv_window(c) >> c->rcv_wscale;
+	bool squeezed = wc_tcp_squeezed(c);
+	uint64_t used = c->rx.len + c->ooo_bytes, cap = c->rcv_cap;
+	uint32_t w;
 
+	/* (wc_tcp_rcv_window, with the squeeze looked up once) */
+	if (squeezed && cap > WC_TCP_PRESSURE_SHARE)
+		cap = WC_TCP_PRESSURE_SHARE;
+	w = (cap > used ? (uint32_t)(cap - used) : 0) >> c->rcv_wscale;
 	if (w > 0xFFFF)
 		w = 0xFFFF;
 	/* never move the right edge back (RFC 9293 3.8.6), but to squeeze a connection */
-	if (!wc_tcp_squeezed(c) &&
-	    SEQ_LT(c->rcv_nxt + (w << c->rcv_wscale), c->rcv_adv))
+	if (!squeezed && SEQ_LT(c->rcv_nxt + (w << c->rcv_wscale), c->rcv_adv))
 		w = (c->rcv_adv - c->rcv_nxt) >> c->rcv_wscale;
 	c->rcv_adv = c->rcv_nxt + (w << c->rcv_wscale);
 	return (uint16_t)w;
@@ -62,7 +61,6 @@ emit(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m, uint32_t rip,
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
 	uint16_t l4 = (uint16_t)(sizeof(*th) + optlen + payload);
-	static __thread uint16_t ip_id;
 
 	if (!wc_lcore_neigh(lc, rip, &eth->dst_addr)) {
 		wc_arp_probe(lc, port, rip);
@@ -74,7 +72,7 @@ emit(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m, uint32_t rip,
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->type_of_service = 0;
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + l4));
-	ip->packet_id = rte_cpu_to_be_16(ip_id++);
+	ip->packet_id = rte_cpu_to_be_16(lc->tcp->ip_id++);
 	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_TCP;
@@ -178,8 +176,13 @@ static uint8_t sack_option(const struct wc_tcb *c, uint8_t *o, unsigned max)
 	return (uint8_t)(4 + 8 * n);
 }
 
-/* A segment of the connection carrying len bytes of the reply queue from seq. */
-static void send_segment(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, uint32_t len,
+/*
+ * A segment the general way: options assembled, headers written one by one
+ * (emit). For an ACK with SACK blocks, which the template does not cover,
+ * and for everything while the fast paths are off (tests compare the two).
+ * false: no buffer.
+ */
+static bool send_general(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, uint32_t len,
 			 uint8_t flags)
 {
 	struct rte_mbuf *m = wc_tcp_mbuf(lc);
@@ -187,7 +190,7 @@ static void send_segment(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, ui
 
 	if (!m) {
 		lc->ns.drops[WC_DROP_NO_MBUF]++;
-		return;	/* the retransmission timer brings it back */
+		return false;
 	}
 	if (c->ts_ok)	/* (c->mss already leaves room for it) */
 		optlen = ts_option(opts, (uint32_t)lc->tcp->now_ms, c->ts_recent);
@@ -202,10 +205,177 @@ static void send_segment(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, ui
 	}
 	emit(lc, c->port, m, c->rip, c->rport, c->lport, seq, c->rcv_nxt, flags, adv_window(c), opts,
 	     optlen, (uint16_t)len);
+	return true;
+}
+
+/*
+ * c's header template: what emit would write for every segment of the
+ * connection, with the length, id, sequence, acknowledgment, flags, window,
+ * timestamps and checksums left zero, and the sums of the rest.
+ */
+static void tmpl_build(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	const struct wc_port *pt = &lc->app->ports[c->port];
+	struct wc_tcp_tmpl *tp = &c->tmpl;
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)tp->hdr;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	uint8_t optlen = c->ts_ok ? 12 : 0;
+
+	memset(tp, 0, sizeof(*tp));
+	eth->src_addr = pt->mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = rte_cpu_to_be_32(pt->ip);
+	ip->dst_addr = rte_cpu_to_be_32(c->rip);
+	th->src_port = rte_cpu_to_be_16(c->lport);
+	th->dst_port = rte_cpu_to_be_16(c->rport);
+	th->data_off = (uint8_t)(((sizeof(*th) + optlen) / 4) << 4);
+	if (optlen)
+		ts_option((uint8_t *)(th + 1), 0, 0);
+	tp->ip_sum = wc_csum_partial(ip, sizeof(*ip), 0);
+	tp->ph_sum = wc_csum_pseudo(ip, 0);
+	tp->l4_sum = wc_csum_partial(th, sizeof(*th) + optlen, 0);
+	tp->len = (uint8_t)(TCP_HDRS + optlen);
+}
+
+/*
+ * memcpy, with a short reply's bytes moved in overlapping 16-byte pieces
+ * (nothing outside [0, len) read or written).
+ */
+static inline void copy_payload(uint8_t *d, const uint8_t *s, uint32_t len)
+{
+	if (len < 16 || len > 128) {
+		memcpy(d, s, len);
+		return;
+	}
+	/* the pieces at 0, 16, ... short of the last 16 bytes, then those */
+	memcpy(d, s, 16);
+	if (len > 32) {
+		memcpy(d + 16, s + 16, 16);
+		if (len > 48) {
+			memcpy(d + 32, s + 32, 16);
+			if (len > 64) {
+				memcpy(d + 48, s + 48, 16);
+				if (len > 80) {
+					memcpy(d + 64, s + 64, 16);
+					if (len > 96) {
+						memcpy(d + 80, s + 80, 16);
+						if (len > 112)
+							memcpy(d + 96, s + 96, 16);
+					}
+				}
+			}
+		}
+	}
+	memcpy(d + len - 16, s + len - 16, 16);
+}
+
+/*
+ * What emit does for a segment of c, from its template: the same bytes.
+ * The words written here sit at even offsets, so each adds to the sums as
+ * it lies in memory (a flags byte, at an odd one, adds shifted).
+ */
+static inline __attribute__((always_inline)) void emit_templated(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m, uint32_t seq,
+			   uint8_t flags, uint32_t len)
+{
+	const struct wc_tcp_tmpl *tp = &c->tmpl;
+	const struct wc_port *pt = &lc->app->ports[c->port];
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	uint8_t *payload = (uint8_t *)eth + tp->len;
+	uint16_t hlen = (uint16_t)(tp->len - RTE_ETHER_HDR_LEN - sizeof(*ip));
+	uint16_t l4 = (uint16_t)(hlen + len), l4_be = rte_cpu_to_be_16(l4);
+	uint64_t sum, ts_sum = 0;
+
+	memcpy(eth, tp->hdr, WC_TCP_TMPL_MAX);	/* (the mbuf has room for it, whatever len) */
+	if (!wc_lcore_neigh(lc, c->rip, &eth->dst_addr)) {
+		wc_arp_probe(lc, c->port, c->rip);
+		wc_net_drop(lc, m, WC_DROP_NEIGH_UNRESOLVED);
+		return;	/* TCP retransmits once the peer resolves */
+	}
+	if (len) {
+		const struct wc_bytes *q = &c->tx;
+		uint64_t off = seq - c->snd_una;
+
+		if (q->head && off + q->head_off + len <= q->head->data_len)
+			copy_payload(payload, rte_pktmbuf_mtod_offset(q->head, const uint8_t *,
+								      q->head_off + off), len);
+		else
+			wc_bytes_copy(q, off, payload, len);
+	}
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + l4));
+	ip->packet_id = rte_cpu_to_be_16(lc->tcp->ip_id++);
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(c->rcv_nxt);
+	th->tcp_flags = flags;
+	th->rx_win = rte_cpu_to_be_16(adv_window(c));
+	sum = tp->ph_sum + l4_be;
+	if (hlen > sizeof(*th)) {
+		uint32_t v[2] = { rte_cpu_to_be_32((uint32_t)lc->tcp->now_ms),
+				  rte_cpu_to_be_32(c->ts_recent) };
+
+		memcpy((uint8_t *)(th + 1) + 4, v, 8);	/* the timestamp option's values */
+		ts_sum = (uint64_t)v[0] + v[1];
+	}
+	m->data_len = m->pkt_len = (uint32_t)(tp->len + len);
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = sizeof(*ip);
+	m->l4_len = (uint8_t)hlen;
+	m->ol_flags = RTE_MBUF_F_TX_IPV4;
+	if (pt->tx_ip_cksum)
+		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+	else
+		ip->hdr_checksum = (uint16_t)~wc_csum_fold(tp->ip_sum + ip->total_length +
+							   ip->packet_id);
+	if (pt->tx_l4_cksum) {
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+		th->cksum = wc_csum_fold(sum);	/* the pseudo-header's, for the NIC */
+	} else {
+		sum += tp->l4_sum + ts_sum + th->sent_seq + th->recv_ack + ((uint32_t)flags << 8) +
+		       th->rx_win;
+		if (len)
+			sum = wc_csum_partial(payload, len, sum);
+		th->cksum = (uint16_t)~wc_csum_fold(sum);
+	}
+	lc->tcp->st.segs_out++;
+	wc_net_send(lc, c->port, m);
+}
+
+/* A segment of the connection carrying len bytes of the reply queue from seq. */
+static inline __attribute__((always_inline)) void
+send_segment_inline(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, uint32_t len,
+		    uint8_t flags)
+{
+	if (__builtin_expect((len == 0 && c->sack_ok && c->ooo != NULL) || lc->tcp->slow_only, 0)) {
+		if (!send_general(lc, c, seq, len, flags))
+			return;	/* the retransmission timer brings it back */
+	} else {
+		struct rte_mbuf *m = wc_tcp_mbuf_inline(lc);
+
+		if (!m) {
+			lc->ns.drops[WC_DROP_NO_MBUF]++;
+			return;
+		}
+		if (__builtin_expect(!c->tmpl.len, 0))
+			tmpl_build(lc, c);
+		emit_templated(lc, c, m, seq, flags, len);
+	}
 	/* every segment we send carries our ACK */
 	c->unacked_segs = 0;
 	c->ack_now = false;
 	c->t_delack = 0;
+}
+
+/* The same, out of line (all but the fast path's call). */
+static void send_segment(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, uint32_t len,
+			 uint8_t flags)
+{
+	send_segment_inline(lc, c, seq, len, flags);
 }
 
 void wc_tcp_retransmit_one(struct wc_lcore *lc, struct wc_tcb *c)
@@ -352,10 +522,49 @@ void wc_tcp_reset_conn(struct wc_lcore *lc, struct wc_tcb *c)
 	wc_tcb_free(lc, c);
 }
 
+/*
+ * The common case of wc_tcp_output on a request/response connection: one
+ * reply, new and whole within one segment and the windows, nothing else
+ * to send (no FIN, no SACK). The same segment and state as the loop below
+ * would give; false: not this case, nothing done.
+ */
+static inline bool output_one(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+	uint32_t flight = c->snd_nxt - c->snd_una, len;
+	uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+
+	if (c->state != TCP_ESTABLISHED || c->zombie || c->fin_wanted || c->fin_sent || c->ooo ||
+	    t->slow_only ||
+	    c->snd_nxt != c->snd_max || c->tx.len <= flight || c->tx.len - flight > c->mss ||
+	    flight >= wnd || c->tx.len - flight > wnd - flight)
+		return false;
+	len = (uint32_t)(c->tx.len - flight);
+	t->fast_out++;
+	send_segment_inline(lc, c, c->snd_nxt, len, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG);
+	if (!c->rtt_active) {
+		c->rtt_active = true;	/* a fresh segment: timed (Karn) */
+		c->rtt_seq = c->snd_nxt + len;
+		c->rtt_start = t->now_us;
+	}
+	c->snd_nxt += len;
+	c->snd_max = c->snd_nxt;
+	if (!c->t_rto)
+		wc_tcp_rto_arm(t, c);
+	if (c->ack_now)
+		wc_tcp_send_ack(lc, c);	/* (the segment found no buffer) */
+	else if (c->unacked_segs && !c->t_delack)
+		c->t_delack = t->now_ms + WC_TCP_DELACK_MS;
+	wc_tcb_reschedule(t, c);
+	return true;
+}
+
 void wc_tcp_output(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	struct wc_tcp_lc *t = lc->tcp;
 
+	if (output_one(lc, c))
+		return;
 	if (c->state == TCP_FREE || c->state == TCP_SYN_RCVD || c->state == TCP_SYN_SENT ||
 	    c->zombie)
 		goto done;

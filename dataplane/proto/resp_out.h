@@ -58,6 +58,33 @@ static inline void resp_int(struct mc_out *o, int64_t v)
 
 static inline void resp_bulk(struct mc_out *o, const void *p, size_t n)
 {
+	/* "$<n>\r\n" value "\r\n" written at once when it all fits the window and the limit */
+	if (__builtin_expect(n < 100000 && (size_t)(o->end - o->p) >= n + 10 && !o->failed &&
+			     (!o->limit || o->written + n + 10 <= o->limit), 1)) {
+		char *d = (char *)o->p, *end;
+
+		*d = '$';
+		end = d + 1 + (n >= 10000 ? 5 : n >= 1000 ? 4 : n >= 100 ? 3 : n >= 10 ? 2 : 1);
+		mc_fmt_u64(end, n);
+		end[0] = '\r';
+		end[1] = '\n';
+		if (n >= 16 && n <= 64) {
+			/* a short value: overlapping 16-byte moves, nothing outside it touched */
+			memcpy(end + 2, p, 16);
+			if (n > 32) {
+				memcpy(end + 18, (const char *)p + 16, 16);
+				memcpy(end + 2 + n - 32, (const char *)p + n - 32, 16);
+			}
+			memcpy(end + 2 + n - 16, (const char *)p + n - 16, 16);
+		} else {
+			memcpy(end + 2, p, n);
+		}
+		end[n + 2] = '\r';
+		end[n + 3] = '\n';
+		o->written += (uint64_t)(end + n + 4 - d);
+		o->p = (uint8_t *)end + n + 4;
+		return;
+	}
 	resp_header(o, '$', (int64_t)n);
 	mc_out_put(o, p, n);
 	mc_out_put(o, "\r\n", 2);

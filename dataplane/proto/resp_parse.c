@@ -595,8 +595,22 @@ const uint8_t *resp_single_get(const uint8_t *t, uint32_t len, uint32_t *klen)
 	    ((get >> 16) | 0x0000000000202020ull) != 0x0000240a0d746567ull)	/* "get\r\n$" */
 		return NULL;
 	p = t + 14;
-	for (n = 0; digits < 3 && p[digits] >= '0' && p[digits] <= '9'; digits++)
-		n = n * 10 + (uint32_t)(p[digits] - '0');
+	/* up to 3 digits, read one by one as far as they go */
+	n = (uint32_t)(p[0] - '0');
+	if (n <= 9) {
+		uint32_t d = (uint32_t)(p[1] - '0');
+
+		digits = 1;
+		if (d <= 9) {
+			n = n * 10 + d;
+			digits = 2;
+			d = (uint32_t)(p[2] - '0');
+			if (d <= 9) {
+				n = n * 10 + d;
+				digits = 3;
+			}
+		}
+	}
 	p += digits;
 	if (digits == 0 || n == 0 || n > 250 || (digits > 1 && t[14] == '0') ||
 	    (uint64_t)(t + len - p) != n + 4u || p[0] != '\r' || p[1] != '\n' ||

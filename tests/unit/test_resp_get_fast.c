@@ -1,0 +1,110 @@
+/*
+ * test_resp_get_fast.c - the pieces of the RESP single-GET fast path:
+ * resp_single_get takes exactly one whole "GET <key>" (key lengths of one to
+ * three digits, no leading zero, 1..250) and nothing else; resp_bulk writes
+ * the same bytes whether the reply fits the window at once or goes the
+ * piecewise way, for every value length around its short-copy bounds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "proto/resp.h"
+#include "proto/resp_out.h"
+
+static const uint8_t *get_of(const char *s, uint32_t *klen)
+{
+	return resp_single_get((const uint8_t *)s, (uint32_t)strlen(s), klen);
+}
+
+static void single_get_takes_one_whole_get(void **state)
+{
+	char req[512], key[251];
+	uint32_t klen = 0;
+	const uint8_t *k;
+
+	(void)state;
+	k = get_of("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", &klen);	/* the shortest: 20 bytes */
+	assert_non_null(k);
+	assert_int_equal(klen, 1);
+	assert_null(resp_single_get((const uint8_t *)"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", 19, &klen));
+	k = get_of("*2\r\n$3\r\nget\r\n$3\r\nabc\r\n", &klen);
+	assert_non_null(k);
+	assert_int_equal(klen, 3);
+	assert_memory_equal(k, "abc", 3);
+	memset(key, 'x', sizeof(key));
+	for (unsigned n = 1; n <= 251; n++) {
+		int len = snprintf(req, sizeof(req), "*2\r\n$3\r\nGeT\r\n$%u\r\n%.*s\r\n", n, (int)n,
+				   key);
+
+		k = resp_single_get((const uint8_t *)req, (uint32_t)len, &klen);
+		if (n <= 250) {
+			assert_non_null(k);
+			assert_int_equal(klen, n);
+			assert_ptr_equal(k, (const uint8_t *)req + len - 2 - n);
+		} else {
+			assert_null(k);
+		}
+	}
+	assert_null(get_of("*2\r\n$3\r\nGET\r\n$05\r\nabcde\r\n", &klen));	/* leading zero */
+	assert_null(get_of("*2\r\n$3\r\nGET\r\n$0\r\n\r\n1234567", &klen));
+	assert_null(get_of("*2\r\n$3\r\nGET\r\n$1000\r\nab\r\n", &klen));	/* 4 digits */
+	assert_null(get_of("*2\r\n$3\r\nGET\r\n$x\r\nabcdefgh\r\n", &klen));
+	assert_null(get_of("*2\r\n$3\r\nGET\r\n$5x\r\nabcde\r\n", &klen));
+	assert_null(get_of("*2\r\n$3\r\nGET\r\n$5\r\nabcdef\r\n", &klen));	/* longer */
+	assert_null(get_of("*2\r\n$3\r\nGET\r\n$5\r\nabcde\r\n*", &klen));	/* pipelined */
+	assert_null(get_of("*2\r\n$3\r\nGET\r\n$5\r\nabcde\n\n", &klen));
+	assert_null(get_of("*2\r\n$3\r\nSET\r\n$5\r\nabcde\r\n", &klen));
+	assert_null(get_of("*3\r\n$3\r\nGET\r\n$5\r\nabcde\r\n", &klen));
+}
+
+/* resp_bulk's reply, written whole (room) and piece by piece (a window too small). */
+static void bulk_same_bytes_either_way(void **state)
+{
+	static uint8_t val[70000], whole[70100], piece[70100];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(val); i++)
+		val[i] = (uint8_t)('a' + i % 26);
+	for (size_t n = 0; n < sizeof(val); n = n < 80 ? n + 1 : n * 3 + 7) {
+		struct mc_out a, b;
+		char want[32];
+		int hl = snprintf(want, sizeof(want), "$%zu\r\n", n);
+
+		mc_out_init_buf(&a, whole, sizeof(whole));
+		resp_bulk(&a, val, n);
+		mc_out_init_buf(&b, piece, (size_t)hl + n + 2);	/* exactly: the piecewise way */
+		resp_bulk(&b, val, n);
+		assert_false(a.failed || b.failed);
+		assert_int_equal(a.written, hl + n + 2);
+		assert_int_equal(b.written, a.written);
+		assert_memory_equal(whole, want, hl);
+		assert_memory_equal(whole + hl, val, n);
+		assert_memory_equal(whole + hl + n, "\r\n", 2);
+		assert_memory_equal(piece, whole, a.written);
+	}
+	{
+		/* over a limit: failed the same way as before */
+		struct mc_out o;
+
+		mc_out_init_buf(&o, whole, sizeof(whole));
+		o.limit = 20;
+		resp_bulk(&o, val, 32);
+		assert_true(o.failed && o.over_limit);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(single_get_takes_one_whole_get),
+		cmocka_unit_test(bulk_same_bytes_either_way),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,418 @@
+/*
+ * test_tcp_fast.c - TCP's fast paths (header prediction in, one whole reply
+ * out from the connection's header template) against the general paths,
+ * over the NIC-less harness: the same script of segments run once with the
+ * fast paths on and once with them off (wc_tcp_lc.slow_only) must send the
+ * same bytes and leave every connection in the same state (sequence numbers,
+ * windows, the retransmission queue, timers), with and without timestamps,
+ * for memcached and Redis, with checksums computed here and by the "NIC";
+ * and each case off the fast paths' narrow one must fall back to the general
+ * path.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dp_redis.h"
+#include "net/tcp_impl.h"
+
+#define MC 11211
+#define RD DP_REDIS_PORT
+#define TRACE_MAX (1u << 20)
+
+static struct dp_harness h;
+
+/* What one run sent, frame after frame, and the connections' states along the way. */
+struct trace {
+	size_t n;
+	uint8_t bytes[TRACE_MAX];
+};
+
+/* The state of a connection that the two paths must leave alike. */
+struct tcb_state {
+	uint32_t snd_una, snd_nxt, snd_max, snd_wnd, cwnd, ssthresh, rcv_nxt, rcv_adv;
+	uint32_t rtt_seq, srtt, rttvar, rto_ms, ts_recent;
+	uint64_t tx_len, rx_len, t_rto, t_delack, t_persist, t_idle, rtt_start;
+	uint8_t state, unacked_segs, dupacks;
+	bool ack_now, rtt_active, in_recovery, sack_dirty;
+	uint16_t nooo;
+};
+
+/* A client connection driven segment by segment. */
+struct cl {
+	uint16_t cport, dport;
+	uint32_t seq, ack;
+	bool ts;		/* it sends timestamps (and offered SACK) */
+	uint32_t tsval;
+	size_t got;		/* reply bytes received in order */
+	char last[4096];	/* the newest of them (what fits) */
+	size_t nlast;
+};
+
+static struct trace *cur;
+static bool offload;
+
+static void put(const void *p, size_t n)
+{
+	assert_true(cur->n + n <= TRACE_MAX);
+	memcpy(cur->bytes + cur->n, p, n);
+	cur->n += n;
+}
+
+static void snap(const struct cl *c)
+{
+	const struct wc_tcb *t = wc_tcb_lookup(h.lc->tcp, DP_CLIENT, c->cport, c->dport);
+	struct tcb_state s;
+
+	memset(&s, 0, sizeof(s));
+	if (t) {
+		s = (struct tcb_state){
+			.snd_una = t->snd_una, .snd_nxt = t->snd_nxt, .snd_max = t->snd_max,
+			.snd_wnd = t->snd_wnd, .cwnd = t->cwnd, .ssthresh = t->ssthresh,
+			.rcv_nxt = t->rcv_nxt, .rcv_adv = t->rcv_adv, .rtt_seq = t->rtt_seq,
+			.srtt = t->srtt, .rttvar = t->rttvar, .rto_ms = t->rto_ms,
+			.ts_recent = t->ts_recent, .tx_len = t->tx.len, .rx_len = t->rx.len,
+			.t_rto = t->t_rto, .t_delack = t->t_delack, .t_persist = t->t_persist,
+			.t_idle = t->t_idle, .rtt_start = t->rtt_start, .state = t->state,
+			.unacked_segs = t->unacked_segs, .dupacks = t->dupacks, .ack_now = t->ack_now,
+			.rtt_active = t->rtt_active, .in_recovery = t->in_recovery,
+			.sack_dirty = t->sack_dirty, .nooo = t->nooo,
+		};
+	}
+	put(&s, sizeof(s));
+}
+
+/* Record what the node sent (every frame whole), taking c's reply bytes in order. */
+static void collect(struct cl *c)
+{
+	for (unsigned i = 0; i < h.nsent; i++) {
+		const uint8_t *f = rte_pktmbuf_mtod(h.sent[i], const uint8_t *);
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
+		const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)(ip + 1);
+		uint32_t n32 = h.sent[i]->data_len, seq;
+		uint16_t hl, len;
+
+		put(&n32, sizeof(n32));
+		put(f, n32);
+		if (ip->next_proto_id != IPPROTO_TCP || rte_be_to_cpu_16(th->dst_port) != c->cport)
+			continue;
+		if (offload)
+			assert_true(h.sent[i]->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM);
+		else
+			assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, th), 0);
+		hl = (uint16_t)((th->data_off >> 4) * 4u);
+		len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - 20 - hl);
+		seq = rte_be_to_cpu_32(th->sent_seq);
+		if (len && seq == c->ack) {
+			size_t k = len < sizeof(c->last) ? len : sizeof(c->last);
+
+			memcpy(c->last, (const uint8_t *)th + hl, k);
+			c->nlast = k;
+			c->got += len;
+			c->ack += len;
+		}
+		if ((th->tcp_flags & RTE_TCP_FIN_FLAG) && seq + len == c->ack)
+			c->ack++;
+	}
+	dp_clear_sent(&h);
+	snap(c);
+}
+
+/* A segment from c: seq given (out of order, repeated) or c's next. */
+static void seg_at(struct cl *c, uint32_t seq, uint8_t flags, uint16_t win, const char *data,
+		   size_t n)
+{
+	uint8_t f[4096], o[12] = { 1, 1, 8, 10 };
+	uint32_t v[2] = { rte_cpu_to_be_32(++c->tsval), rte_cpu_to_be_32(0) };
+
+	memcpy(o + 4, v, 8);
+	dp_input(&h, f, dp_tcp_ports(f, c->cport, c->dport, flags, seq, c->ack, win, data, n,
+				     c->ts ? o : NULL, c->ts ? 12 : 0));
+	if (seq == c->seq || SEQ_GT(seq + (uint32_t)n, c->seq))
+		c->seq = seq + (uint32_t)n;
+	collect(c);
+}
+
+static void seg(struct cl *c, const char *data)
+{
+	seg_at(c, c->seq, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 65535, data, strlen(data));
+}
+
+static void ack(struct cl *c)
+{
+	seg_at(c, c->seq, RTE_TCP_ACK_FLAG, 65535, NULL, 0);
+}
+
+static void open_cl(struct cl *c, uint16_t cport, uint16_t dport, bool ts)
+{
+	static const uint8_t plain[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };
+	uint8_t full[24] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7, 1, 1, 4, 2, 1, 1, 8, 10, 0, 0, 0, 1 };
+	uint8_t f[256];
+	const struct rte_tcp_hdr *th;
+
+	memset(c, 0, sizeof(*c));
+	c->cport = cport;
+	c->dport = dport;
+	c->seq = 5000;
+	c->ts = ts;
+	c->tsval = 1;
+	dp_input(&h, f, dp_tcp_ports(f, cport, dport, RTE_TCP_SYN_FLAG, c->seq, 0, 65535, NULL, 0,
+				     ts ? full : plain, ts ? sizeof(full) : sizeof(plain)));
+	assert_int_equal(h.nsent, 1);
+	th = (const struct rte_tcp_hdr *)(rte_pktmbuf_mtod(h.sent[0], const uint8_t *) +
+					  RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr));
+	c->ack = rte_be_to_cpu_32(th->sent_seq) + 1;
+	c->seq++;
+	collect(c);
+	ack(c);
+}
+
+static void advance(struct cl *c, uint64_t ms)
+{
+	h.lc->tcp->now_ms += ms;
+	h.lc->tcp->now_us += ms * 1000;
+	wc_tcp_poll(h.lc);
+	wc_net_flush(h.lc);
+	collect(c);
+}
+
+static bool last_has(const struct cl *c, const char *s)
+{
+	return memmem(c->last, c->nlast, s, strlen(s)) != NULL;
+}
+
+static void up(bool slow)
+{
+	assert_int_equal(dp_redis_setup(&h, 48u << 20, 30000), 0);
+	h.lc->tcp->slow_only = slow;
+	h.lc->tcp->cookie_secret = 0x5eed;	/* the same initial sequence numbers in both runs */
+	h.app.ports[0].tx_ip_cksum = h.app.ports[0].tx_l4_cksum = offload;
+}
+
+/* The script: every kind of segment a connection meets, fast case or not. */
+static void script(struct cl *c, bool resp)
+{
+	char big[3000 + 64], req[256];
+	const char *get = resp ? "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n" : "get k1\r\n";
+
+	/* a value, then single GETs acknowledging the previous reply (the fast case) */
+	seg(c, resp ? "*3\r\n$3\r\nSET\r\n$2\r\nk1\r\n$5\r\nhello\r\n" : "set k1 0 0 5\r\nhello\r\n");
+	for (int i = 0; i < 4; i++) {
+		seg(c, get);
+		assert_true(last_has(c, "hello"));
+	}
+	/* replies of every length up to past what is copied in 16-byte pieces */
+	for (unsigned n = 0; n <= 130; n += 3) {
+		char v[160];
+
+		memset(v, 'a' + n % 26, n);
+		v[n] = 0;
+		if (resp)
+			snprintf(req, sizeof(req), "*3\r\n$3\r\nSET\r\n$2\r\nkv\r\n$%u\r\n%s\r\n", n, v);
+		else
+			snprintf(req, sizeof(req), "set kv 0 0 %u\r\n%s\r\n", n, v);
+		seg(c, req);
+		seg(c, resp ? "*2\r\n$3\r\nGET\r\n$2\r\nkv\r\n" : "get kv\r\n");
+		assert_true(last_has(c, v));
+	}
+	seg(c, resp ? "*2\r\n$3\r\nGET\r\n$4\r\nnone\r\n" : "get none\r\n");	/* a miss */
+	ack(c);			/* a pure ACK */
+	ack(c);			/* ... and a duplicate one */
+	/* two requests in one segment; one cut in two */
+	snprintf(req, sizeof(req), "%s%s", get, get);
+	seg(c, req);
+	seg_at(c, c->seq, RTE_TCP_ACK_FLAG, 65535, get, 5);
+	seg(c, get + 5);
+	/* out of order: the second half first, then the first, then the first again */
+	{
+		uint32_t s0 = c->seq;
+		size_t n = strlen(get);
+
+		seg_at(c, s0 + 6, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 65535, get + 6, n - 6);
+		seg_at(c, s0, RTE_TCP_ACK_FLAG, 65535, get, 6);
+		seg_at(c, s0, RTE_TCP_ACK_FLAG, 65535, get, 6);
+		c->seq = s0 + (uint32_t)n;
+		assert_true(last_has(c, "hello"));
+	}
+	/* a reply larger than a segment */
+	memset(big, 'v', sizeof(big));
+	if (resp)
+		snprintf(req, sizeof(req), "*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$3000\r\n");
+	else
+		snprintf(req, sizeof(req), "set k2 0 0 3000\r\n");
+	seg(c, req);
+	for (int i = 0; i < 3; i++)
+		seg_at(c, c->seq, RTE_TCP_ACK_FLAG, 65535, big, 1000);
+	seg(c, "\r\n");
+	seg(c, resp ? "*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n" : "get k2\r\n");
+	ack(c);
+	/* a small window from the peer: the reply waits or goes in part */
+	seg_at(c, c->seq, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 0, get, strlen(get));
+	seg_at(c, c->seq, RTE_TCP_ACK_FLAG, 1, NULL, 0);
+	advance(c, 300);
+	seg_at(c, c->seq, RTE_TCP_ACK_FLAG, 65535, NULL, 0);
+	/* a reply lost: the node retransmits it after its RTO */
+	{
+		uint32_t acked = c->ack;
+
+		seg(c, get);
+		c->ack = acked;	/* as if it never came */
+		advance(c, 1500);
+		assert_true(last_has(c, "hello"));
+		seg(c, get);
+	}
+	/* a delayed ACK's timer */
+	seg_at(c, c->seq, RTE_TCP_ACK_FLAG, 65535, get, 3);
+	advance(c, 50);
+	seg(c, get + 3);
+	/* the last request comes with the FIN */
+	seg_at(c, c->seq, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG | RTE_TCP_FIN_FLAG, 65535, get,
+	       strlen(get));
+	c->seq++;
+	ack(c);
+	assert_true(last_has(c, "hello"));
+}
+
+/* One run of the script over four connections; counts of the fast paths taken. */
+static void run(struct trace *t, bool slow, uint64_t *fast_in, uint64_t *fast_out)
+{
+	struct cl c;
+
+	cur = t;
+	t->n = 0;
+	up(slow);
+	open_cl(&c, 30001, MC, false);
+	script(&c, false);
+	open_cl(&c, 30002, MC, true);
+	script(&c, false);
+	open_cl(&c, 30003, RD, false);
+	script(&c, true);
+	open_cl(&c, 30004, RD, true);
+	script(&c, true);
+	*fast_in = h.lc->tcp->fast_in;
+	*fast_out = h.lc->tcp->fast_out;
+	dp_teardown(&h);
+}
+
+static void same_bytes_and_state(bool nic)
+{
+	static struct trace fast, slow;
+	uint64_t fin, fout, sin, sout;
+
+	offload = nic;
+	run(&fast, false, &fin, &fout);
+	run(&slow, true, &sin, &sout);
+	assert_true(fin > 0 && fout > 0);	/* the fast paths ran ... */
+	assert_int_equal(sin + sout, 0);	/* ... and only in the fast run */
+	assert_int_equal(fast.n, slow.n);
+	for (size_t i = 0; i < fast.n; i++)
+		if (fast.bytes[i] != slow.bytes[i])
+			fail_msg("the runs differ at byte %zu of %zu", i, fast.n);
+}
+
+static void fast_equals_general(void **state)
+{
+	(void)state;
+	same_bytes_and_state(false);
+}
+
+static void fast_equals_general_offload(void **state)
+{
+	(void)state;
+	same_bytes_and_state(true);
+}
+
+/* Each case off the narrow one: the counters say which path ran. */
+static void off_the_narrow_case_falls_back(void **state)
+{
+	static struct trace t;
+	struct wc_tcp_lc *tl;
+	struct cl c;
+	uint64_t in, out;
+	const char *get = "get k1\r\n";
+	char big[1500 + 64];
+
+	(void)state;
+	cur = &t;
+	t.n = 0;
+	offload = false;
+	up(false);
+	tl = h.lc->tcp;
+	open_cl(&c, 30010, MC, false);
+	seg(&c, "set k1 0 0 5\r\nhello\r\n");
+	in = tl->fast_in;
+	out = tl->fast_out;
+	seg(&c, get);		/* the narrow case: both fast paths */
+	assert_int_equal(tl->fast_in, in + 1);
+	assert_int_equal(tl->fast_out, out + 1);
+	assert_true(last_has(&c, "VALUE k1 0 5\r\nhello\r\nEND\r\n"));
+
+	/* out of order: general in; the reply, once whole, fast out */
+	in = tl->fast_in;
+	seg_at(&c, c.seq + 4, RTE_TCP_ACK_FLAG, 65535, get + 4, 4);
+	assert_int_equal(tl->fast_in, in);
+	seg_at(&c, c.seq - 8, RTE_TCP_ACK_FLAG, 65535, get, 4);
+	assert_int_equal(tl->fast_in, in);	/* (a hole filled: the general path) */
+	assert_true(last_has(&c, "hello"));
+
+	/* the peer's window shut: no fast path either way */
+	in = tl->fast_in;
+	out = tl->fast_out;
+	seg_at(&c, c.seq, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 0, get, strlen(get));
+	assert_int_equal(tl->fast_in, in);
+	assert_int_equal(tl->fast_out, out);
+	seg_at(&c, c.seq, RTE_TCP_ACK_FLAG, 65535, NULL, 0);	/* the window opens: the reply goes */
+	assert_true(last_has(&c, "hello"));
+
+	/* a reply longer than a segment: general out */
+	memset(big, 'w', 1500);
+	seg(&c, "set k3 0 0 1500\r\n");
+	seg_at(&c, c.seq, RTE_TCP_ACK_FLAG, 65535, big, 1000);
+	seg_at(&c, c.seq, RTE_TCP_ACK_FLAG, 65535, big, 500);
+	seg(&c, "\r\n");
+	out = tl->fast_out;
+	seg(&c, "get k3\r\n");
+	assert_int_equal(tl->fast_out, out);
+	ack(&c);
+
+	/* a reply while the previous one is unacknowledged (a pipelining peer): fast still */
+	out = tl->fast_out;
+	{
+		uint32_t acked = c.ack, after;
+
+		seg(&c, get);
+		after = c.ack;
+		c.ack = acked;	/* the next request does not acknowledge the reply */
+		seg(&c, get);
+		assert_int_equal(tl->fast_out, out + 2);
+		c.ack = after + (after - acked);	/* both replies, alike */
+		ack(&c);
+		assert_int_equal(wc_tcb_lookup(tl, DP_CLIENT, c.cport, c.dport)->tx.len, 0);
+	}
+
+	/* data with the FIN: general in */
+	in = tl->fast_in;
+	seg_at(&c, c.seq, RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, 65535, get, strlen(get));
+	c.seq++;
+	assert_int_equal(tl->fast_in, in);
+	assert_true(last_has(&c, "hello"));
+	dp_teardown(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(fast_equals_general),
+		cmocka_unit_test(fast_equals_general_offload),
+		cmocka_unit_test(off_the_narrow_case_falls_back),
+	};
+
+	if (dp_eal_init() != 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
