@@ -102,12 +102,9 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 		struct wc_view v;
 		uint64_t hash = wc_hash(key, klen);
 		const uint16_t *table = rcu_dereference(app->slot_part);
-		const struct wc_slot_table *st = wc_slot_table_of(table);
 
 		/* one partition serving every slot here: the key's slot (a CRC16) is not needed */
-		if (app->nparts == 1 && !st->remote && !st->moving)
-			part = app->parts[0];
-		else
+		if (!(part = wc_slot_read_part(app, table)))
 			wc_slot_route(app, table, wc_key_slot(key, klen), &part, &owner);
 		if (!wc_get(part, &lc->ctx, key, klen, hash, WC_LOOKUP_ANY_TYPE, &v))
 			resp_null(&c->out, c->rd.proto);
