@@ -88,14 +88,18 @@ static inline uint64_t wc_csum_partial(const void *buf, size_t len, uint64_t sum
 	return sum;
 }
 
-/* Fold to 16 bits (not complemented). */
+/*
+ * Fold to 16 bits (not complemented). x + (x rotated by half its width) holds
+ * in its upper half the end-around-carry sum of the two halves: the carry
+ * out of the lower half is the one the upper half needs (as Linux's
+ * csum_fold does). The same result as adding the halves and then the carry,
+ * twice, in fewer instructions.
+ */
 static inline uint16_t wc_csum_fold(uint64_t sum)
 {
-	sum = (sum & 0xFFFFFFFF) + (sum >> 32);
-	sum = (sum & 0xFFFFFFFF) + (sum >> 32);
-	sum = (sum & 0xFFFF) + (sum >> 16);
-	sum = (sum & 0xFFFF) + (sum >> 16);
-	return (uint16_t)sum;
+	uint32_t s32 = (uint32_t)((sum + (sum >> 32 | sum << 32)) >> 32);
+
+	return (uint16_t)((s32 + (s32 >> 16 | s32 << 16)) >> 16);
 }
 
 /* The IPv4 pseudo-header's sum for a transport segment of len bytes. */
