@@ -25,8 +25,14 @@ static inline uint64_t wc_csum_partial(const void *buf, size_t len, uint64_t sum
 {
 	const uint8_t *p = buf;
 #if defined(__x86_64__)
-	/* add-with-carry straight from memory, four words a step, the carry folded in each step */
-	while (len >= 32) {
+	const uint8_t *end32 = p + (len & ~(size_t)31);
+
+	/*
+	 * add-with-carry straight from memory, four words a step, the carry
+	 * folded in each step; the loop runs to an end pointer and the last 0-3
+	 * words are two tests of len, not a second loop (short datagrams)
+	 */
+	while (p != end32) {
 		__asm__("addq 0(%[p]), %[s]\n\t"
 			"adcq 8(%[p]), %[s]\n\t"
 			"adcq 16(%[p]), %[s]\n\t"
@@ -36,16 +42,23 @@ static inline uint64_t wc_csum_partial(const void *buf, size_t len, uint64_t sum
 			: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
 			: "cc");
 		p += 32;
-		len -= 32;
 	}
-	while (len >= 8) {
+	if (len & 16) {
+		__asm__("addq 0(%[p]), %[s]\n\t"
+			"adcq 8(%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(sum)
+			: [p] "r"(p), "m"(*(const uint8_t(*)[16])p)
+			: "cc");
+		p += 16;
+	}
+	if (len & 8) {
 		__asm__("addq (%[p]), %[s]\n\t"
 			"adcq $0, %[s]"
 			: [s] "+r"(sum)
 			: [p] "r"(p), "m"(*(const uint8_t(*)[8])p)
 			: "cc");
 		p += 8;
-		len -= 8;
 	}
 #else
 	while (len >= 32) {
