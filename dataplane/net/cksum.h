@@ -25,8 +25,14 @@ static inline uint64_t wc_csum_partial(const void *buf, size_t len, uint64_t sum
 {
 	const uint8_t *p = buf;
 #if defined(__x86_64__)
-	/* add-with-carry straight from memory, four words a step, the carry folded in each step */
-	while (len >= 32) {
+	const uint8_t *end32 = p + (len & ~(size_t)31);
+
+	/*
+	 * add-with-carry straight from memory, four words a step, the carry
+	 * folded in each step; the loop runs to an end pointer and the last 0-3
+	 * words are two tests of len, not a second loop (short datagrams)
+	 */
+	while (p != end32) {
 		__asm__("addq 0(%[p]), %[s]\n\t"
 			"adcq 8(%[p]), %[s]\n\t"
 			"adcq 16(%[p]), %[s]\n\t"
@@ -36,16 +42,23 @@ static inline uint64_t wc_csum_partial(const void *buf, size_t len, uint64_t sum
 			: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
 			: "cc");
 		p += 32;
-		len -= 32;
 	}
-	while (len >= 8) {
+	if (len & 16) {
+		__asm__("addq 0(%[p]), %[s]\n\t"
+			"adcq 8(%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(sum)
+			: [p] "r"(p), "m"(*(const uint8_t(*)[16])p)
+			: "cc");
+		p += 16;
+	}
+	if (len & 8) {
 		__asm__("addq (%[p]), %[s]\n\t"
 			"adcq $0, %[s]"
 			: [s] "+r"(sum)
 			: [p] "r"(p), "m"(*(const uint8_t(*)[8])p)
 			: "cc");
 		p += 8;
-		len -= 8;
 	}
 #else
 	while (len >= 32) {
@@ -88,14 +101,18 @@ static inline uint64_t wc_csum_partial(const void *buf, size_t len, uint64_t sum
 	return sum;
 }
 
-/* Fold to 16 bits (not complemented). */
+/*
+ * Fold to 16 bits (not complemented). x + (x rotated by half its width) holds
+ * in its upper half the end-around-carry sum of the two halves: the carry
+ * out of the lower half is the one the upper half needs (as Linux's
+ * csum_fold does). The same result as adding the halves and then the carry,
+ * twice, in fewer instructions.
+ */
 static inline uint16_t wc_csum_fold(uint64_t sum)
 {
-	sum = (sum & 0xFFFFFFFF) + (sum >> 32);
-	sum = (sum & 0xFFFFFFFF) + (sum >> 32);
-	sum = (sum & 0xFFFF) + (sum >> 16);
-	sum = (sum & 0xFFFF) + (sum >> 16);
-	return (uint16_t)sum;
+	uint32_t s32 = (uint32_t)((sum + (sum >> 32 | sum << 32)) >> 32);
+
+	return (uint16_t)((s32 + (s32 >> 16 | s32 << 16)) >> 16);
 }
 
 /* The IPv4 pseudo-header's sum for a transport segment of len bytes. */

@@ -378,7 +378,7 @@ void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 				return;
 			}
 			hit = wc_get(rt.part, &lc->ctx, g.key, g.klen, wc_hash(g.key, g.klen),
-				     g.cas ? WC_LOOKUP_CAS : 0, &v);
+				     WC_LOOKUP_REPLY_ONLY | (g.cas ? WC_LOOKUP_CAS : 0), &v);
 			wc_mc_udp_get_reply(lc, &g, hit ? &v : NULL, NULL);
 			return;
 		}

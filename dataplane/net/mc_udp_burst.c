@@ -98,7 +98,7 @@ bool wc_mc_udp_take(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 void wc_mc_udp_gets(struct wc_lcore *lc, const struct mc_udp_get *g, unsigned n)
 {
 	struct wc_get_req reqs[WC_RX_BURST];
-	unsigned at[WC_RX_BURST], k = 0, lflags = 0;
+	unsigned at[WC_RX_BURST], k = 0, lflags = WC_LOOKUP_REPLY_ONLY;
 	struct wc_part *one;
 
 	while (n > WC_RX_BURST) {

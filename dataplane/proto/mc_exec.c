@@ -276,6 +276,7 @@ static enum gv get_values(const struct mc_session *s, struct mc_env *env, struct
 	struct mc_tok keys[WC_GET_BURST_MAX / 2];
 	bool more = true, bad = false;
 	const char *moved = NULL;
+	const unsigned lflags = WC_LOOKUP_REPLY_ONLY | (cas ? WC_LOOKUP_CAS : 0);
 	unsigned served = 0;
 
 	*resume = NULL;
@@ -313,9 +314,9 @@ static enum gv get_values(const struct mc_session *s, struct mc_env *env, struct
 		if (n == 1) {
 			/* one key: nothing to overlap */
 			reqs[0].hit = wc_get(reqs[0].part, env->ctx, reqs[0].key, reqs[0].klen,
-					     reqs[0].hash, cas ? WC_LOOKUP_CAS : 0, &reqs[0].view);
+					     reqs[0].hash, lflags, &reqs[0].view);
 		} else {
-			wc_get_burst(reqs, n, env->ctx, cas ? WC_LOOKUP_CAS : 0);
+			wc_get_burst(reqs, n, env->ctx, lflags);
 		}
 		for (unsigned i = 0; i < n; i++) {
 			if (!reqs[i].hit)
@@ -437,7 +438,8 @@ void mc_exec_get_one(struct mc_env *env, struct mc_out *out, const uint8_t *key,
 		mc_out_str(out, rt.redirect);
 		return;
 	}
-	hit = wc_get(rt.part, env->ctx, key, klen, wc_hash(key, klen), cas ? WC_LOOKUP_CAS : 0, &v);
+	hit = wc_get(rt.part, env->ctx, key, klen, wc_hash(key, klen),
+		     WC_LOOKUP_REPLY_ONLY | (cas ? WC_LOOKUP_CAS : 0), &v);
 	mc_exec_get_reply(out, key, klen, hit ? &v : NULL, cas);
 }
 

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define MC_KEY_MAX 250u
 #define MC_LINE_MAX 2048u		/* longest non-get line (memcached's limit) */
@@ -93,12 +94,54 @@ struct mc_req {
  */
 bool mc_parse_line(const uint8_t *line, uint32_t len, struct mc_req *req);
 
+/* Does the word hold a byte below 0x21 (space, CR, LF, a control character)? */
+static inline bool mc_has_byte_below_21(uint64_t x)
+{
+	return ((x - 0x2121212121212121ull) & ~x & 0x8080808080808080ull) != 0;
+}
+
 /*
- * The fast path's recognizer: buf holds exactly one "get <key>" or
+ * The fast path's recognizer: t holds exactly one "get <key>" or
  * "gets <key>" line (one key, newline last) and nothing else. Returns the
- * key (inside buf) or NULL; anything else goes the general way.
+ * key (inside t) or NULL; anything else goes the general way. Inline: the
+ * UDP paths call it once a datagram and keep klen and cas in registers.
  */
-const uint8_t *mc_single_get(const uint8_t *buf, uint32_t len, uint32_t *klen, bool *cas);
+static inline const uint8_t *mc_single_get(const uint8_t *t, uint32_t len, uint32_t *klen,
+					   bool *cas)
+{
+	const uint8_t *k, *p, *end = t + len;
+	uint32_t head;
+
+	if (len < 7 || end[-1] != '\n')
+		return NULL;
+	memcpy(&head, t, 4);
+	if (memcmp(&head, "get ", 4) == 0)
+		*cas = false;
+	else if (memcmp(&head, "gets", 4) == 0 && t[4] == ' ')
+		*cas = true;
+	else
+		return NULL;
+	k = t + 4 + *cas;
+	end -= (end[-2] == '\r') ? 2 : 1;
+	if (end <= k || end - k > MC_KEY_MAX)
+		return NULL;
+	/*
+	 * One key and nothing after it: no space, CR, LF (a second line) or
+	 * control byte inside. Keys with control bytes take the general path.
+	 */
+	for (p = k; end - p >= 8; p += 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		if (mc_has_byte_below_21(w))
+			return NULL;
+	}
+	for (; p < end; p++)
+		if (*p < 0x21)
+			return NULL;
+	*klen = (uint32_t)(end - k);
+	return k;
+}
 
 /* Next space-separated token in [*pos, end); false when none is left. */
 bool mc_next_token(const uint8_t **pos, const uint8_t *end, struct mc_tok *t);

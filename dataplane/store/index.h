@@ -27,6 +27,7 @@
 #ifndef WC_STORE_INDEX_H
 #define WC_STORE_INDEX_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "wirecache/compiler.h"
@@ -81,20 +82,19 @@ static inline void wc_index_pos(const struct wc_index *ix, uint64_t h, struct wc
 static inline uint32_t wc_bucket_match(const struct wc_bucket *b, uint16_t tag)
 {
 #if defined(__SSE2__)
+	/*
+	 * tags 0-7, then tags 8-9 and six lanes of what follows them in the
+	 * line (spill, loc[]: their bits are dropped); the two compares packed
+	 * to one byte per lane, so one movemask gives a bit per slot
+	 */
 	__m128i t = _mm_set1_epi16((short)tag);
 	__m128i lo = _mm_load_si128((const __m128i *)(const void *)b->tag);
-	uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi16(lo, t));
-	uint32_t bits = 0;
+	__m128i hi = _mm_load_si128((const __m128i *)(const void *)&b->tag[8]);
+	__m128i eq = _mm_packs_epi16(_mm_cmpeq_epi16(lo, t), _mm_cmpeq_epi16(hi, t));
 
-	/* two mask bits per 16-bit lane: keep the low bit of each pair */
-	m &= 0x5555u;
-	m = (m | (m >> 1)) & 0x3333u;
-	m = (m | (m >> 2)) & 0x0F0Fu;
-	m = (m | (m >> 4)) & 0x00FFu;
-	bits = m;
-	bits |= (uint32_t)(WC_LOAD(&b->tag[8]) == tag) << 8;
-	bits |= (uint32_t)(WC_LOAD(&b->tag[9]) == tag) << 9;
-	return bits;
+	_Static_assert(WC_BUCKET_SLOTS == 10 && offsetof(struct wc_bucket, tag) == 0,
+		       "ten tags at the start of the line");
+	return (uint32_t)_mm_movemask_epi8(eq) & ((1u << WC_BUCKET_SLOTS) - 1);
 #else
 	uint32_t bits = 0;
 

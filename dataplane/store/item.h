@@ -91,7 +91,8 @@ static inline uint32_t wc_item_layout(const struct wc_item *it)
 
 static inline uint32_t wc_item_extra_bytes(uint32_t layout)
 {
-	return ((layout >> 28) & 1u) * 4u + ((layout >> 29) & 1u) * 8u + ((layout >> 31) & 1u) * 4u;
+	/* bit 28 gives 4 bytes, bit 29 gives 8, bit 31 gives 4: two shifts, two masks, one add */
+	return ((layout >> 26) & 12u) + ((layout >> 29) & 4u);
 }
 
 static inline uint32_t wc_ext_make(uint8_t type, uint32_t ms)

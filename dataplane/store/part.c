@@ -240,7 +240,8 @@ static inline void note_access(const struct wc_item *cit, uint8_t st, uint16_t n
 }
 
 static inline void fill_view(const struct wc_part *p, const struct wc_item *it, uint8_t st,
-			     uint16_t now16, const uint64_t *heads, struct wc_view *v)
+			     uint16_t now16, const uint64_t *heads, unsigned lflags,
+			     struct wc_view *v)
 {
 	uint32_t vl = it->vlen_layout;
 	const uint8_t *extra = (const uint8_t *)(it + 1);
@@ -253,6 +254,14 @@ static inline void fill_view(const struct wc_part *p, const struct wc_item *it, 
 	v->flags = 0;
 	if (vl & WC_LAYOUT_FLAGS)
 		memcpy(&v->flags, extra, 4);
+	v->cas = 0;
+	if (heads) {
+		const struct wc_log *lg = wc_loc_log(p, wc_item_loc(p, it));
+
+		v->cas = wc_part_cas(p, lg, heads[lg->id], it);
+	}
+	if (lflags & WC_LOOKUP_REPLY_ONLY)
+		return;
 	v->exptime = wc_item_exptime(it);
 	if (wc_unlikely(vl & WC_LAYOUT_EXT)) {
 		uint32_t ext = wc_item_ext(it);
@@ -266,12 +275,6 @@ static inline void fill_view(const struct wc_part *p, const struct wc_item *it, 
 	v->state_before = st;
 	v->idle_before = (uint16_t)(now16 - WC_LOAD(&it->atime));
 	v->vivified = (vl & WC_LAYOUT_VIVIFIED) != 0;
-	v->cas = 0;
-	if (heads) {
-		const struct wc_log *lg = wc_loc_log(p, wc_item_loc(p, it));
-
-		v->cas = wc_part_cas(p, lg, heads[lg->id], it);
-	}
 }
 
 void wc_part_view_owner(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_item *it,
@@ -281,7 +284,7 @@ void wc_part_view_owner(const struct wc_part *p, struct wc_ctx *ctx, const struc
 	uint16_t now16 = (uint16_t)ctx->clock.now;
 	uint8_t st = wc_item_state(it);
 
-	fill_view(p, it, st, now16, (lflags & WC_LOOKUP_CAS) ? heads : NULL, out);
+	fill_view(p, it, st, now16, (lflags & WC_LOOKUP_CAS) ? heads : NULL, lflags, out);
 	if (!(lflags & WC_LOOKUP_NO_TOUCH))
 		note_access(it, st, now16);
 }
@@ -333,7 +336,8 @@ static inline __attribute__((always_inline)) bool finish_lookup(const struct wc_
 		}
 	}
 	st = wc_item_state(it);
-	fill_view(p, it, st, (uint16_t)now, (lflags & WC_LOOKUP_CAS) ? heads : NULL, out);
+	fill_view(p, it, st, (uint16_t)now, (lflags & WC_LOOKUP_CAS) ? heads : NULL, lflags,
+		  out);
 	if (!(lflags & WC_LOOKUP_NO_TOUCH))
 		note_access(it, st, (uint16_t)now);
 	if (!(lflags & WC_LOOKUP_NO_STATS))

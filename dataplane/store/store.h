@@ -242,6 +242,12 @@ enum wc_lookup_flags {
 	WC_LOOKUP_CAS = 1u << 2,	/* fill view.cas (gets, meta c) */
 	WC_LOOKUP_ANY_TIME = 1u << 3,	/* return it even if expired (a reply after mg T-1) */
 	WC_LOOKUP_ANY_TYPE = 1u << 4,	/* typed values too (Redis); else only strings are found */
+	/*
+	 * fill only what a memcached get/gets reply shows: view.it, key, klen,
+	 * value, vlen, flags and (with WC_LOOKUP_CAS) cas; the other fields are
+	 * left as they were
+	 */
+	WC_LOOKUP_REPLY_ONLY = 1u << 5,
 };
 
 bool wc_get(const struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,

@@ -700,6 +700,64 @@ static void burst_matches_single(void **state)
 	}
 }
 
+/*
+ * A memcached reply's lookup (WC_LOOKUP_REPLY_ONLY) gives the same value,
+ * length, flags and CAS as a full one, single and in bursts, with flags,
+ * expiry and explicit CAS in the item's layout or not; the fields it does
+ * not fill are left as the caller had them.
+ */
+static void reply_only_view_matches_full(void **state)
+{
+	FX;
+	struct wc_get_req reqs[40];
+	char keys[40][24], val[64];
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "ro%d", i);
+		memset(val, 'a' + i % 26, sizeof(val));
+		assert_int_equal(store_mode(p, ctx, WC_SET, keys[i], val, (size_t)i,
+					    i % 2 ? 0x80000000u + (uint32_t)i : 0,
+					    i % 3 ? 0 : 3600, 0, NULL), WC_OK);
+	}
+	for (unsigned lf = 0; lf < 2; lf++) {
+		const unsigned cas = lf ? WC_LOOKUP_CAS : 0;
+
+		for (int i = 0; i < 40; i++) {
+			struct wc_view full, brief;
+			uint64_t h = wc_hash(keys[i], strlen(keys[i]));
+
+			memset(&brief, 0x5A, sizeof(brief));
+			assert_true(wc_get(p, ctx, keys[i], (uint32_t)strlen(keys[i]), h, cas, &full));
+			assert_true(wc_get(p, ctx, keys[i], (uint32_t)strlen(keys[i]), h,
+					   cas | WC_LOOKUP_REPLY_ONLY, &brief));
+			assert_ptr_equal(brief.it, full.it);
+			assert_int_equal(brief.klen, full.klen);
+			assert_memory_equal(brief.key, keys[i], brief.klen);
+			assert_ptr_equal(brief.value, full.value);
+			assert_int_equal(brief.vlen, (uint32_t)i);
+			assert_int_equal(brief.flags, full.flags);
+			assert_int_equal(brief.cas, full.cas);
+			if (lf)
+				assert_true(brief.cas != 0);
+			assert_int_equal(brief.exptime, 0x5A5A5A5Au);	/* not filled */
+			reqs[i] = (struct wc_get_req){ .part = p, .key = keys[i],
+						       .klen = (uint32_t)strlen(keys[i]), .hash = h };
+		}
+		wc_get_burst(reqs, 40, ctx, cas | WC_LOOKUP_REPLY_ONLY);
+		for (int i = 0; i < 40; i++) {
+			struct wc_view full;
+
+			assert_true(reqs[i].hit);
+			assert_true(get_str(p, ctx, keys[i], &full));
+			assert_ptr_equal(reqs[i].view.value, full.value);
+			assert_int_equal(reqs[i].view.vlen, full.vlen);
+			assert_int_equal(reqs[i].view.flags, full.flags);
+			if (lf)
+				assert_int_equal(reqs[i].view.cas, full.cas);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -725,6 +783,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_arguments, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(counters, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(burst_matches_single, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(reply_only_view_matches_full, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, rcu_setup, rcu_teardown);

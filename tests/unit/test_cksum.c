@@ -1,0 +1,154 @@
+/*
+ * test_cksum.c - the Internet checksum helpers (net/cksum.h) against a
+ * byte-by-byte RFC 1071 reference: the fold for random and edge sums, the
+ * partial sum for random buffers of every length and offset (odd ones
+ * included), the UDP checksum of whole datagrams (0 sent as 0xFFFF); and
+ * the item header's extra bytes (store/item.h) for every layout.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <rte_udp.h>
+
+#include "net/cksum.h"
+#include "store/item.h"
+
+static uint64_t seed = 0x2545F4914F6CDD1Dull;
+
+static uint64_t rnd(void)
+{
+	seed ^= seed << 13;
+	seed ^= seed >> 7;
+	seed ^= seed << 17;
+	return seed;
+}
+
+/* The fold as two end-around-carry additions per halving (RFC 1071). */
+static uint16_t ref_fold(uint64_t sum)
+{
+	sum = (sum & 0xFFFFFFFF) + (sum >> 32);
+	sum = (sum & 0xFFFFFFFF) + (sum >> 32);
+	sum = (sum & 0xFFFF) + (sum >> 16);
+	sum = (sum & 0xFFFF) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* 16-bit words in memory order (as cksum.h keeps them), the odd byte zero-padded. */
+static uint16_t ref_sum(const uint8_t *p, size_t len)
+{
+	uint32_t s = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2) {
+		uint16_t w;
+
+		memcpy(&w, p + i, 2);
+		s += w;
+	}
+	if (len & 1) {
+		uint8_t last[2] = { p[len - 1], 0 };
+		uint16_t w;
+
+		memcpy(&w, last, 2);
+		s += w;
+	}
+	while (s >> 16)
+		s = (s & 0xFFFF) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static void fold_matches_reference(void **state)
+{
+	static const uint64_t edges[] = { 0, 1, 0xFFFF, 0x10000, 0xFFFFFFFF, 0x100000000ull,
+					  0xFFFF0000FFFFull, 0xFFFFFFFF00000000ull,
+					  0xFFFFFFFFFFFFFFFFull, 0xFFFEFFFFFFFFFFFFull,
+					  0x8000000080000000ull, 0x0001FFFF0000FFFFull };
+	(void)state;
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+		assert_int_equal(wc_csum_fold(edges[i]), ref_fold(edges[i]));
+	for (int i = 0; i < 1000000; i++) {
+		uint64_t x = rnd();
+
+		/* sparse values too: runs of 0xFFFF words and zero words */
+		if (i & 1)
+			x |= 0xFFFF0000FFFF0000ull >> (rnd() & 16);
+		assert_int_equal(wc_csum_fold(x), ref_fold(x));
+	}
+}
+
+static void partial_matches_reference(void **state)
+{
+	uint8_t buf[300];
+
+	(void)state;
+	for (int round = 0; round < 200; round++) {
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = round % 3 == 0 ? 0xFF : (uint8_t)rnd();	/* all-ones: carries */
+		for (size_t off = 0; off < 4; off++)
+			for (size_t len = 0; len + off <= sizeof(buf); len += 1 + (len > 70) * 13)
+				assert_int_equal(wc_csum_fold(wc_csum_partial(buf + off, len, 0)),
+						 ref_sum(buf + off, len));
+	}
+}
+
+static void udp_checksum_of_datagrams(void **state)
+{
+	uint8_t f[sizeof(struct rte_ipv4_hdr) + 1500];
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)f;
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	(void)state;
+	for (int round = 0; round < 2000; round++) {
+		uint16_t len = (uint16_t)(sizeof(*udp) + rnd() % 1400);
+		uint8_t ph[12];
+		uint32_t s;
+		uint16_t c;
+
+		for (size_t i = 0; i < sizeof(f); i++)
+			f[i] = round & 1 ? (uint8_t)rnd() : (uint8_t)(0xFF - (rnd() & 1));
+		ip->next_proto_id = IPPROTO_UDP;
+		udp->dgram_len = rte_cpu_to_be_16(len);
+		udp->dgram_cksum = 0;
+		memcpy(ph, &ip->src_addr, 4);
+		memcpy(ph + 4, &ip->dst_addr, 4);
+		ph[8] = 0;
+		ph[9] = IPPROTO_UDP;
+		ph[10] = (uint8_t)(len >> 8);
+		ph[11] = (uint8_t)len;
+		s = (uint32_t)ref_sum(ph, sizeof(ph)) + ref_sum((const uint8_t *)udp, len);
+		s = (s & 0xFFFF) + (s >> 16);
+		c = (uint16_t)~s;
+		assert_int_equal(wc_l4_cksum(ip, udp, len), c ? c : 0xFFFF);
+		udp->dgram_cksum = wc_l4_cksum(ip, udp, len);
+		assert_true(wc_l4_ok(ip, udp, len));
+		udp->dgram_cksum ^= 0x0100;
+		assert_false(wc_l4_ok(ip, udp, len));
+	}
+}
+
+static void item_extra_bytes(void **state)
+{
+	(void)state;
+	for (unsigned bits = 0; bits < 16; bits++) {
+		uint32_t layout = ((bits & 1) ? WC_LAYOUT_FLAGS : 0) |
+				  ((bits & 2) ? WC_LAYOUT_CAS : 0) |
+				  ((bits & 4) ? WC_LAYOUT_EXT : 0) | ((bits & 8) ? 1u << 30 : 0);
+
+		assert_int_equal(wc_item_extra_bytes(layout),
+				 ((bits & 1) ? 4 : 0) + ((bits & 2) ? 8 : 0) + ((bits & 4) ? 4 : 0));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(fold_matches_reference),
+		cmocka_unit_test(partial_matches_reference),
+		cmocka_unit_test(udp_checksum_of_datagrams),
+		cmocka_unit_test(item_extra_bytes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
