@@ -91,7 +91,8 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 	uint32_t klen;
 	bool cas;
 
-	if (c->rx.head != c->rx.tail || !c->rx.head || !mc_session_idle(&c->sess))
+	if (c->rx.head != c->rx.tail || !c->rx.head || !mc_session_idle(&c->sess) ||
+	    lc->tcp->slow_only)
 		return false;
 	/* a cluster that forwards: the session decides where each key goes */
 	if (lc->env.forward && wc_slot_table_of(rcu_dereference(lc->app->slot_part))->remote)

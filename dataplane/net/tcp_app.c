@@ -17,6 +17,12 @@ void wc_tcp_rx_answered(struct wc_lcore *lc, struct wc_tcb *c)
 	wc_tcp_recycle(lc, c->rx.head);
 	memset(&c->rx, 0, sizeof(c->rx));
 	c->inq.len = 0;
+	if (c->mid_request) {
+		/* no request is half-read any more: the idle timeout again (as wc_tcp_session_ran) */
+		c->mid_request = false;
+		wc_tcp_touch_idle(lc, c);
+		wc_tcb_schedule(lc->tcp, c);
+	}
 }
 
 /* memcached and Redis hang up on HTTP in silence; the log says so, at most every 10 s */
