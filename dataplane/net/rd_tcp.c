@@ -86,7 +86,6 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 	uint32_t klen;
 
 	if (c->rx.head != c->rx.tail || !c->rx.head || !rd_session_idle(&c->rd) ||
-	    lc->tcp->slow_only ||
 	    lc->app->rd->cluster ||
 	    c->rd.acl_gen != __atomic_load_n(&lc->app->rd->acl_gen, __ATOMIC_ACQUIRE))
 		return false;	/* (users changed: the general path looks the user up again) */

@@ -3,7 +3,7 @@
  * out from the connection's header template) against the general paths,
  * over the NIC-less harness: the same script of segments run once with the
  * fast paths on and once with them off (wc_tcp_lc.slow_only, which also
- * turns off the apps' single-GET answers) must send the
+ * turns off memcached's single-GET answer) must send the
  * same bytes and leave every connection in the same state (sequence numbers,
  * windows, the retransmission queue, timers), with and without timestamps,
  * for memcached and Redis, with checksums computed here and by the "NIC";
