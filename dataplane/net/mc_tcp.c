@@ -47,6 +47,41 @@ static void mc_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
 }
 
 /*
+ * One get's lookup and reply (what mc_exec_get_one writes, byte for byte):
+ * written in place with mc_get_reply_at when the whole reply fits the
+ * output window, through the general writer otherwise.
+ */
+static void get_reply(struct wc_lcore *lc, struct mc_out *out, const uint8_t *key,
+		      uint32_t klen, bool cas)
+{
+	const struct wc_app *app = lc->app;
+	struct mc_route rt = { .read = true };
+	struct wc_view v;
+	const struct wc_view *found;
+	uint8_t *end;
+
+	/* the key's partition: the only one, or the one its slot maps to */
+	rt.part = wc_slot_read_part(app, rcu_dereference(app->slot_part));
+	if (!rt.part)
+		lc->env.route(&lc->env, key, klen, &rt);
+	if (__builtin_expect(rt.redirect != NULL, 0)) {
+		mc_out_str(out, rt.redirect);
+		return;
+	}
+	found = wc_get(rt.part, lc->env.ctx, key, klen, wc_hash(key, klen), cas ? WC_LOOKUP_CAS : 0,
+		       &v) ? &v : NULL;
+	if (__builtin_expect(out->failed || out->limit ||
+			     (size_t)(out->end - out->p) < MC_GET_REPLY_MAX(klen, found ? v.vlen : 0),
+			     0)) {
+		mc_exec_get_reply(out, key, klen, found, cas);
+		return;
+	}
+	end = mc_get_reply_at(out->p, key, klen, found, cas);
+	out->written += (uint64_t)(end - out->p);
+	out->p = end;
+}
+
+/*
  * The common request, "get <key>" alone in one segment, answered without
  * the general session machinery (the same reply mc_session_run would give).
  */
@@ -56,7 +91,8 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 	uint32_t klen;
 	bool cas;
 
-	if (c->rx.head != c->rx.tail || !c->rx.head || !mc_session_idle(&c->sess))
+	if (c->rx.head != c->rx.tail || !c->rx.head || !mc_session_idle(&c->sess) ||
+	    lc->tcp->slow_only)
 		return false;
 	/* a cluster that forwards: the session decides where each key goes */
 	if (lc->env.forward && wc_slot_table_of(rcu_dereference(lc->app->slot_part))->remote)
@@ -65,7 +101,7 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 			    (uint32_t)c->rx.len, &klen, &cas);
 	if (!key)
 		return false;
-	mc_exec_get_one(&lc->env, &c->out, key, klen, cas);
+	get_reply(lc, &c->out, key, klen, cas);
 	wc_tcp_rx_answered(lc, c);
 	return true;
 }

@@ -45,7 +45,7 @@ struct wc_tcp_lc {
 	/*
 	 * The fast paths (header prediction in, one whole reply out) and how
 	 * often each was taken; slow_only (tests) sends everything the general
-	 * way, to compare the two.
+	 * way (memcached's single-GET answer too), to compare the two.
 	 */
 	bool slow_only;
 	uint64_t fast_in, fast_out;
@@ -177,7 +177,7 @@ struct wc_tcp_ran {
 
 /* Send, retry, wait, time or close as the run says; false when c was reset. */
 bool wc_tcp_session_ran(struct wc_lcore *lc, struct wc_tcb *c, const struct wc_tcp_ran *ran);
-/* A fast path answered the one request in c->rx whole: its buffer goes back. */
+/* A fast path answered the one request in c->rx whole: its buffer goes back, no request is half-read. */
 void wc_tcp_rx_answered(struct wc_lcore *lc, struct wc_tcb *c);
 
 /* tcp_io.c */

@@ -2,7 +2,8 @@
  * test_tcp_fast.c - TCP's fast paths (header prediction in, one whole reply
  * out from the connection's header template) against the general paths,
  * over the NIC-less harness: the same script of segments run once with the
- * fast paths on and once with them off (wc_tcp_lc.slow_only) must send the
+ * fast paths on and once with them off (wc_tcp_lc.slow_only, which also
+ * turns off memcached's single-GET answer) must send the
  * same bytes and leave every connection in the same state (sequence numbers,
  * windows, the retransmission queue, timers), with and without timestamps,
  * for memcached and Redis, with checksums computed here and by the "NIC";
@@ -197,7 +198,7 @@ static void up(bool slow)
 /* The script: every kind of segment a connection meets, fast case or not. */
 static void script(struct cl *c, bool resp)
 {
-	char big[3000 + 64], req[256];
+	char big[3000 + 64], req[320];
 	const char *get = resp ? "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n" : "get k1\r\n";
 
 	/* a value, then single GETs acknowledging the previous reply (the fast case) */
@@ -221,6 +222,26 @@ static void script(struct cl *c, bool resp)
 		assert_true(last_has(c, v));
 	}
 	seg(c, resp ? "*2\r\n$3\r\nGET\r\n$4\r\nnone\r\n" : "get none\r\n");	/* a miss */
+	if (!resp) {
+		/* gets (its cas), flags of several digits, a key of 250 bytes */
+		char key[251];
+
+		seg(c, "gets kv\r\n");
+		assert_true(last_has(c, "VALUE kv 0 "));
+		seg(c, "set kf 4294967295 0 3\r\nabc\r\n");
+		seg(c, "get kf\r\n");
+		assert_true(last_has(c, "VALUE kf 4294967295 3\r\nabc\r\nEND\r\n"));
+		seg(c, "gets kf\r\n");
+		memset(key, 'K', 250);
+		key[250] = 0;
+		snprintf(req, sizeof(req), "set %s 7 0 2\r\nhi\r\n", key);
+		seg(c, req);
+		snprintf(req, sizeof(req), "get %s\r\n", key);
+		seg(c, req);
+		assert_true(last_has(c, "hi\r\nEND\r\n"));
+		seg(c, "get kv kf\r\n");	/* two keys: the general path */
+		assert_true(last_has(c, "abc"));
+	}
 	ack(c);			/* a pure ACK */
 	ack(c);			/* ... and a duplicate one */
 	/* two requests in one segment; one cut in two */
