@@ -6,7 +6,8 @@
 #   make test     deps + unit tests (release and ASan/UBSan) + stress test + dts suites
 #                 (dts needs root: network namespaces and hugepages)
 #   make bench    deps + benchmarks, printing ratios against baselines from the same run
-#                 (CORES=N adds the scaling table over N cores)
+#                 (CORES=1,2,4,6 adds the scaling table: k dataplane lcores beside testpmd's
+#                 ceiling at k; a k needing more than the machine's CPUs is left unmeasured)
 #   make bench-quick  a subset for development (under 2 minutes)
 #   make bench-cluster  the cluster's figures on the testbed (root): slot map change to
 #                 every dataplane, p50/max over 20 changes on 3 nodes (not in bench or test);

@@ -19,8 +19,10 @@ machine: wirecache-loadgen against
     for wirecache the busy cycles of its lcores (poll passes that did work,
     DPDK telemetry /wirecache/lcores) over its store operations; both as
     deltas around each measured run;
-  * scaling with --cores N: 1, 2, 4, ... dataplane lcores, each paired with
-    a load generator lcore.
+  * scaling with --cores 1,2,4,6: k dataplane lcores, each paired with a load
+    generator lcore, beside testpmd's ceiling with k forwarding cores; the
+    per-core rate and its efficiency against the smallest k. A k this
+    machine has too few CPUs for is named and left unmeasured.
 
 Servers get their own CPUs (the dataplane and testpmd busy-poll; memcached
 gets one thread, redis is single-threaded), the load generator the others.
@@ -29,7 +31,7 @@ build/bench-results; `make bench RECORD=1` gives bench/results, the committed
 record), plus a table, gnuplot plots, and at the end machine-readable lines:
 ratio.* (ratio.core_cost_vs_* the headline per-core figures), latency.*.
 
-Usage: netbench.py BUILD_DIR [--results DIR] [--quick] [--cores N]
+Usage: netbench.py BUILD_DIR [--results DIR] [--quick] [--cores 1,2,4,6]
 """
 import argparse
 import atexit
@@ -164,13 +166,13 @@ def server_probe(pid, ops):
 
 
 class Bench:
-    def __init__(self, build, quick, cores):
+    def __init__(self, build, quick):
         self.build = build
         self.quick = quick
         self.lg = os.path.join(build, "wirecache-loadgen")
         self.dp = os.path.join(build, "wirecache-dp")
         self.rows = []          # (system, transport, mix, value, result json)
-        self.cpus = cpus()[:cores] if cores else cpus()
+        self.cpus = cpus()
         self.duration = 2 if quick else 4
         self.warmup = 0.5 if quick else 1
         self.keys = 20000 if quick else 100000
@@ -281,21 +283,26 @@ class Bench:
         self.rows.append(("testpmd macswap (ceiling)", "echo", "-", "-", best))
         return best
 
-    def ceiling_once(self, lg_cpus, srv_cpus):
+    def ceiling_once(self, lg_cpus, srv_cpus, name="ceiling", extra=None):
+        """testpmd macswap on the server CPUs (one forwarding core and queue pair
+        each) against the load generator's echo mode: the link's ceiling."""
         tp = shutil.which("dpdk-testpmd")
         if not tp:
             print("  (dpdk-testpmd not found: no ceiling)")
             return None
-        lg = self.loadgen_cmd("ceiling", lg_cpus, "server",
-                              ["--transport", "echo"] + self.workload("100:0", 32, False))
+        k = len(srv_cpus)
+        lg = self.loadgen_cmd(name, lg_cpus, "server",
+                              ["--transport", "echo"] + self.workload("100:0", 32, False) +
+                              (extra or []))
         lgp = start(lg, os.path.join(self.tmp, "lg-echo.log"))
         time.sleep(1.5)
-        tpp = start([tp, "--lcores", "0@%d,1@%d" % (srv_cpus[0], srv_cpus[0]), "--no-huge",
+        tpp = start([tp, "--lcores", self.lcores(srv_cpus), "--no-huge",
                      "-m", "1024", "--file-prefix", "wcb_tp", "--no-pci",
                      "--log-level=*:warning",
                      "--vdev", "net_memif0,role=client,socket=%s" % MEMIF, "--",
-                     "--forward-mode=macswap", "--auto-start", "--nb-cores=1",
-                     "--total-num-mbufs=32768", "--stats-period", "10"],
+                     "--forward-mode=macswap", "--auto-start", "--nb-cores=%d" % k,
+                     "--rxq=%d" % k, "--txq=%d" % k,
+                     "--total-num-mbufs=%d" % (32768 * k), "--stats-period", "10"],
                     os.path.join(self.tmp, "testpmd.log"))
         try:
             lgp.wait(60)
@@ -303,14 +310,14 @@ class Bench:
             lgp.kill()
         procs.remove(lgp)
         stop(tpp)
-        path = os.path.join(RESULTS, "ceiling.json")
+        path = os.path.join(RESULTS, name + ".json")
         if lgp.returncode != 0 or not os.path.exists(path):
             with open(os.path.join(self.tmp, "lg-echo.log")) as f:
                 sys.stderr.write(f.read())
             raise RuntimeError("ceiling run failed")
         with open(path) as f:
             r = json.load(f)
-        r["label"] = "ceiling"
+        r["label"] = name
         return r
 
     def wirecache(self, lg_cpus, srv_cpus, mixes, values, transports):
@@ -407,23 +414,31 @@ class Bench:
             stop(p)
         return res
 
-    def scaling(self, max_pairs):
-        """k dataplane lcores against k load generator lcores, k = 1, 2, 4, ..."""
+    def scaling(self, counts):
+        """For each k in counts: k dataplane lcores against k load generator lcores
+        (UDP GET 95:5, 32 B, one flow set per lcore pair), and testpmd's ceiling with
+        k forwarding cores on the same CPUs. A k needing more than the CPUs there
+        are (2k) is reported and left out: a figure that was not measured is not
+        estimated."""
         out = []
-        k = 1
-        while 2 * k <= len(self.cpus) and k <= max_pairs:
+        for k in counts:
+            if 2 * k > len(self.cpus):
+                print("   %2d lcores: not measured (needs %d CPUs, this machine has %d)" %
+                      (k, 2 * k, len(self.cpus)))
+                continue
             srv, lg = self.cpus[-k:], self.cpus[:k]
+            flows = ["--flows", str(self.flows * k)]
+            ceil = self.ceiling_once(lg, srv, "scaling-ceiling-%d" % k, flows)
             dp = self.start_dp(srv)
             try:
                 name = "scaling-udp-%d" % k
                 r = self.run_lg(name, self.loadgen_cmd(
                     name, lg, "client",
                     ["--transport", "udp"] + self.workload("95:5", 32, True)[:-1] +
-                    ["--preload", "--flows", str(self.flows * k)]))
-                out.append((k, r))
+                    ["--preload"] + flows), probe=lambda: wirecache_probe(dp.pid))
+                out.append((k, r, ceil))
             finally:
                 stop(dp)
-            k *= 2
         return out
 
 
@@ -505,13 +520,20 @@ def main():
     ap.add_argument("build")
     ap.add_argument("--results", default=RESULTS, help="where the JSON and plots go")
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--cores", type=int, default=0)
+    ap.add_argument("--cores", default="",
+                    help="dataplane lcore counts for the scaling table, e.g. 1,2,4,6")
     a = ap.parse_args()
     RESULTS = a.results
+    try:
+        counts = sorted({int(x) for x in a.cores.split(",") if x.strip()})
+    except ValueError:
+        ap.error("--cores takes lcore counts: 1,2,4,6")
+    if any(k < 1 for k in counts):
+        ap.error("--cores: counts start at 1")
     if os.geteuid() != 0:
         print("netbench: needs root (DPDK, CPU pinning): skipped")
         return 0
-    b = Bench(a.build, a.quick, a.cores)
+    b = Bench(a.build, a.quick)
     if len(b.cpus) < 2:
         print("netbench: needs at least 2 CPUs: skipped")
         return 0
@@ -553,14 +575,21 @@ def main():
                d.get("p50_ns", 0) / 1000.0, dp99, d.get("p999_ns", 0) / 1000.0,
                d.get("count", 0), 100.0 * dp99 / l["p99_us"] if l["p99_us"] else 0))
     scale = []
-    if a.cores:
-        scale = b.scaling(64)
+    if counts:
+        print("-- scaling (UDP GET 95:5 32 B): k dataplane lcores against k load generator "
+              "lcores; efficiency = per-core rate over the smallest k's")
+        scale = b.scaling(counts)
         if scale:
-            one = scale[0][1]["ops_per_sec"]
-            print("-- scaling (UDP 95:5 32 B): lcores  ops/s  efficiency")
-            for k, r in scale:
-                print("   %2d  %11.0f  %.2f" % (k, r["ops_per_sec"],
-                                               r["ops_per_sec"] / (k * one) if one else 0))
+            k0, r0, _ = scale[0]
+            per0 = r0["ops_per_sec"] / k0
+            print("   lcores        ops/s   per core  efficiency   testpmd ceiling  "
+                  "per core  wirecache/ceiling")
+            for k, r, c in scale:
+                cops = c["ops_per_sec"] if c else 0
+                print("   %6d  %11.0f  %9.0f  %10.3f  %16.0f  %8.0f  %17s" % (
+                    k, r["ops_per_sec"], r["ops_per_sec"] / k,
+                    r["ops_per_sec"] / k / per0 if per0 else 0, cops, cops / k,
+                    "%.3f" % (r["ops_per_sec"] / cops) if cops else "-"))
     plots(b, lat)
     cost = core_costs(wc, mc, rd)
     for label, v in cost.items():
@@ -576,8 +605,10 @@ def main():
                    "latency_split": {str(pct): {"end_to_end": lat[pct].get("latency"),
                                                 "dataplane": lat[pct].get("dataplane_latency")}
                                      for pct in sorted(lat)},
-                   "scaling": [{"lcores": k, "ops_per_sec": r["ops_per_sec"]}
-                               for k, r in scale]}, f, indent=2)
+                   "scaling": [{"lcores": k, "ops_per_sec": r["ops_per_sec"],
+                                "per_core": r["ops_per_sec"] / k,
+                                "ceiling_ops_per_sec": c["ops_per_sec"] if c else None}
+                               for k, r, c in scale]}, f, indent=2)
     # the machine-readable lines
     key = "100:0" if not a.quick else "95:5"
     udp_get = wc[("udp", key, 32)]["ops_per_sec"]
@@ -606,10 +637,13 @@ def main():
         d = lat[50].get("dataplane_latency") or {}
         if d.get("count"):
             print("latency.dp_p99_us_at_50pct=%.2f" % (d["p99_ns"] / 1000.0))
-    if len(scale) > 1:
-        k, r = scale[-1]
-        print("ratio.scaling_efficiency_%d=%.3f" % (k, r["ops_per_sec"] /
-                                                   (k * scale[0][1]["ops_per_sec"])))
+    for k, r, c in scale:
+        print("scaling.udp_get_per_core_%d=%.0f" % (k, r["ops_per_sec"] / k))
+        if k != scale[0][0]:
+            print("ratio.scaling_efficiency_%d=%.3f" % (
+                k, r["ops_per_sec"] / k / (scale[0][1]["ops_per_sec"] / scale[0][0])))
+        if c:
+            print("ratio.udp_get_vs_ceiling_%d=%.3f" % (k, r["ops_per_sec"] / c["ops_per_sec"]))
     errors = sum(r.get("errors", 0) + r.get("verify_failed", 0) for _, _, _, _, r in b.rows)
     if errors:
         print("netbench: %d errors or wrong values in the runs above" % errors)
