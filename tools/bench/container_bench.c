@@ -27,6 +27,7 @@
 #include <rte_cycles.h>
 #include <urcu-qsbr.h>
 
+#include "bench_clock.h"
 #include "store/container.h"
 #include "store/kv.h"
 
@@ -34,23 +35,15 @@
 
 static json_t *results;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* TSC ticks per second, measured against the monotonic clock. */
 static double tsc_hz(void)
 {
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	uint64_t c0 = rte_rdtsc();
 
-	while (now_s() - t0 < 0.2)
+	while (bench_now_s() - t0 < 0.2)
 		;
-	return (double)(rte_rdtsc() - c0) / (now_s() - t0);
+	return (double)(rte_rdtsc() - c0) / (bench_now_s() - t0);
 }
 
 static size_t name_of(char *buf, char kind, uint64_t i)

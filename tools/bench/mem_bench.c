@@ -39,6 +39,7 @@
 #include <jansson.h>
 #include <urcu-qsbr.h>
 
+#include "bench_clock.h"
 #include "../common/workload.h"
 #include "core/config.h"
 #include "store/store.h"
@@ -47,14 +48,6 @@
 #define ETC_VALUE_MAX (512u << 10)
 
 static json_t *results;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void record(const char *name, double value)
 {
@@ -107,7 +100,7 @@ static struct fill fill_wirecache(uint64_t mem, uint64_t nkeys, bool etc, double
 	enum wc_status err;
 	struct wc_part *p;
 	struct fill f = { 0 };
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	char k[KEY_LEN];
 
 	wc_config_defaults(&c);
@@ -138,7 +131,7 @@ static struct fill fill_wirecache(uint64_t mem, uint64_t nkeys, bool etc, double
 		f.sent++;
 		if ((i & 31) == 31)
 			rcu_quiescent_state();
-		if ((i & 0xFFFF) == 0 && now_s() - t0 > seconds) {
+		if ((i & 0xFFFF) == 0 && bench_now_s() - t0 > seconds) {
 			f.timed_out = true;
 			break;
 		}
@@ -173,7 +166,7 @@ static int connect_loopback(int port, double deadline)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	while (now_s() < deadline) {
+	while (bench_now_s() < deadline) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 		if (fd < 0)
@@ -234,7 +227,7 @@ static struct fill fill_memcached(const char *bin, uint64_t mem, uint64_t nkeys,
 	struct fill f = { 0 };
 	size_t cap = 1 << 20, n = 0;
 	char *out = malloc(cap + ETC_VALUE_MAX + 128);
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	int fd, one = 1;
 
 	if (pid < 0 || !out || (fd = connect_loopback(port, t0 + 10)) < 0) {
@@ -262,7 +255,7 @@ static struct fill fill_memcached(const char *bin, uint64_t mem, uint64_t nkeys,
 				exit(1);
 			}
 			n = 0;
-			if (now_s() - t0 > seconds) {
+			if (bench_now_s() - t0 > seconds) {
 				f.timed_out = true;
 				break;
 			}

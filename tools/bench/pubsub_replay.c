@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_clock.h"
 #include "../../tests/unit/dp_tcpclient.h"
 #include "net/tcp_impl.h"
 
@@ -33,14 +34,6 @@ static void cfg(struct wc_config *c)
 	c->memory = 32u << 20;
 	c->max_conns = 512;
 	c->redis_port = 6379;
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 static struct wc_tcb *tcb(const struct dpc *c)
@@ -88,7 +81,7 @@ static int run(unsigned nsub)
 	}
 	if (!dpc_open(&h, &pub, port++, 6379, pbuf, sizeof(pbuf)))
 		return -1;
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (unsigned r = 0; r < ROUNDS; r++) {
 		dp_input(&h, f, dp_tcp_ports(f, pub.cport, pub.dport,
 					     RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, pub.seq, pub.ack,
@@ -100,7 +93,7 @@ static int run(unsigned nsub)
 			ack_all(&subs[i]);
 		drop_sent();
 	}
-	dt = now_s() - t0;
+	dt = bench_now_s() - t0;
 	for (unsigned i = 0; i < nsub; i++) {
 		uint32_t got = tcb(&subs[i])->snd_nxt - start[i];
 

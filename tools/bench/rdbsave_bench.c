@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <urcu-qsbr.h>
 
+#include "bench_clock.h"
 #include "core/app.h"
 #include "redis/rdb_write.h"
 #include "store/store.h"
@@ -30,14 +31,6 @@
 static json_t *results;
 static struct wc_app app;
 static struct wc_ctx ctx;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void parts_setup(uint64_t bytes)
 {
@@ -110,13 +103,13 @@ static void measure(const char *what, const char *tag, uint64_t n, size_t vlen, 
 	fill(n, vlen);
 	for (int r = 0; r < reps; r++) {
 		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		double t0 = now_s(), t;
+		double t0 = bench_now_s(), t;
 
 		if (fd < 0 || rdb_write_store(&app, fd, &ctx.clock, (int64_t)time(NULL), &st) != 0) {
 			perror(path);
 			exit(1);
 		}
-		t = now_s() - t0;
+		t = bench_now_s() - t0;
 		close(fd);
 		if (t < best)
 			best = t;

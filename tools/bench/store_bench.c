@@ -28,6 +28,7 @@
 #include <urcu-qsbr.h>
 #include <urcu/rculfhash.h>
 
+#include "bench_clock.h"
 #include "../common/cachesim.h"
 #include "../common/workload.h"
 #include "store/repl.h"
@@ -39,14 +40,6 @@
 
 static json_t *results;
 static bool quick;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void record(const char *name, double value)
 {
@@ -179,7 +172,7 @@ struct mops {
 static double run_sets(struct table *t, struct wc_ctx *ctx, const uint32_t *seq,
 		       const char *stream, size_t n, const char *val)
 {
-	double t0 = now_s();
+	double t0 = bench_now_s();
 
 	for (size_t i = 0; i < n; i++) {
 		if (table_set_key(t, ctx, seq[i], stream + i * KEY_LEN, val) != WC_OK) {
@@ -189,7 +182,7 @@ static double run_sets(struct table *t, struct wc_ctx *ctx, const uint32_t *seq,
 		if ((i & 31) == 31)
 			rcu_quiescent_state();
 	}
-	return n / (now_s() - t0) / 1e6;
+	return n / (bench_now_s() - t0) / 1e6;
 }
 
 static double run_gets_single(struct table *t, struct wc_ctx *ctx, const uint32_t *seq,
@@ -197,7 +190,7 @@ static double run_gets_single(struct table *t, struct wc_ctx *ctx, const uint32_
 {
 	struct wc_view v;
 	uint64_t h = 0, sum = 0;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 
 	for (size_t i = 0; i < n; i++) {
 		const char *k = stream + i * KEY_LEN;
@@ -210,7 +203,7 @@ static double run_gets_single(struct table *t, struct wc_ctx *ctx, const uint32_
 			rcu_quiescent_state();
 	}
 	*hits = h + (sum == 1);	/* keep the value read from being optimised away */
-	return n / (now_s() - t0) / 1e6;
+	return n / (bench_now_s() - t0) / 1e6;
 }
 
 static double run_gets_burst(struct table *t, struct wc_ctx *ctx, const uint32_t *seq,
@@ -218,7 +211,7 @@ static double run_gets_burst(struct table *t, struct wc_ctx *ctx, const uint32_t
 {
 	struct wc_get_req reqs[BURST];
 	uint64_t h = 0, sum = 0;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 
 	for (size_t i = 0; i + BURST <= n; i += BURST) {
 		for (unsigned j = 0; j < BURST; j++) {
@@ -239,7 +232,7 @@ static double run_gets_burst(struct table *t, struct wc_ctx *ctx, const uint32_t
 		rcu_quiescent_state();
 	}
 	*hits = h + (sum == 1);
-	return (n / BURST * BURST) / (now_s() - t0) / 1e6;
+	return (n / BURST * BURST) / (bench_now_s() - t0) / 1e6;
 }
 
 static uint32_t *make_seq(uint64_t nkeys, double theta, size_t n, uint64_t seed)
@@ -274,7 +267,7 @@ static void throughput(uint64_t nkeys, uint32_t vlen, struct wc_ctx *ctx)
 		fprintf(stderr, "cannot build table\n");
 		exit(1);
 	}
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (uint64_t i = 0; i < nkeys; i++) {
 		if (table_set(&t, ctx, i, val) != WC_OK) {
 			fprintf(stderr, "load failed at %lu\n", (unsigned long)i);
@@ -283,7 +276,7 @@ static void throughput(uint64_t nkeys, uint32_t vlen, struct wc_ctx *ctx)
 		if ((i & 31) == 31)
 			rcu_quiescent_state();
 	}
-	load = nkeys / (now_s() - t0) / 1e6;
+	load = nkeys / (bench_now_s() - t0) / 1e6;
 
 	for (int z = 0; z < 2; z++) {
 		uint32_t *seq = make_seq(nkeys, z ? 0.99 : 0, ops, 42 + z);
@@ -457,7 +450,7 @@ static void baseline(uint64_t nkeys, uint32_t vlen, struct wc_ctx *ctx, double *
 			rcu_quiescent_state();
 	}
 	stream = make_stream(&t, seq, ops, 'k');
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (size_t i = 0; i < ops; i++) {
 		struct cds_lfht_iter it;
 		struct cds_lfht_node *node;
@@ -470,8 +463,8 @@ static void baseline(uint64_t nkeys, uint32_t vlen, struct wc_ctx *ctx, double *
 		if ((i & 31) == 31)
 			rcu_quiescent_state();
 	}
-	b_get = ops / (now_s() - t0) / 1e6;
-	t0 = now_s();
+	b_get = ops / (bench_now_s() - t0) / 1e6;
+	t0 = bench_now_s();
 	for (size_t i = 0; i < ops / 2; i++) {
 		const char *key = stream + i * KEY_LEN;
 		struct cds_lfht_node *old;
@@ -483,7 +476,7 @@ static void baseline(uint64_t nkeys, uint32_t vlen, struct wc_ctx *ctx, double *
 		if ((i & 31) == 31)
 			rcu_quiescent_state();
 	}
-	b_set = (ops / 2) / (now_s() - t0) / 1e6;
+	b_set = (ops / 2) / (bench_now_s() - t0) / 1e6;
 	s_get = run_gets_single(&t, ctx, seq, stream, ops, &hits);
 	s_set = run_sets(&t, ctx, seq, stream, ops / 2, val);
 	printf("  %luM keys x %u B zipf.99: rculfhash GET %.2f SET %.2f Mops/s | wirecache GET "
