@@ -9,4 +9,4 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 trap 'tools/testbed down >/dev/null 2>&1 || true' EXIT
-timeout --kill-after=30 1200 /usr/bin/python3 -m pytest dts -q -p no:cacheprovider "$@"
+timeout --kill-after=30 1200 /usr/bin/python3 -m pytest dts -q -p no:cacheprovider --durations=20 "$@"
