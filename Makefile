@@ -125,7 +125,12 @@ stress: $(asan_STRESS)
 dts: $(rel_DP) $(LOADGEN)
 	@tools/run-dts.sh
 
+# everything make test runs, built first on all cores; the suites then run one
+# after another (they share the machine's two cores and the global testbed)
+TEST_BUILD = $(rel_UNIT) $(asan_UNIT) $(asan_STRESS) $(rel_DP) $(LOADGEN) $(CP_BIN)
+
 test: deps
+	@$(MAKE) --no-print-directory -j$(shell nproc) $(TEST_BUILD)
 	@$(MAKE) --no-print-directory unit unit-asan stress dts
 
 bench: deps

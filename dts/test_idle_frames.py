@@ -27,7 +27,7 @@ from lib.testbed import CLIENT_IP, NET, node_ip
 
 pytestmark = pytest.mark.testbed("default")
 
-IDLE_S = 20
+IDLE_S = 10
 TAP = "wct1"
 PACKET_OUTGOING = 4
 EACH = 3                        # frames of each kind the test sends
