@@ -62,6 +62,31 @@ static inline uint32_t tcb_index(const struct wc_tcp_lc *t, const struct wc_tcb 
 	return (uint32_t)(c - t->tcbs);
 }
 
+/* The 4-tuple's hash bucket (Fibonacci hashing of the tuple). */
+static inline uint32_t wc_tcb_hash(const struct wc_tcp_lc *t, uint32_t rip, uint16_t rport,
+				   uint16_t lport)
+{
+	uint64_t k = ((uint64_t)rip << 32) | ((uint32_t)rport << 16) | lport;
+
+	return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 40) & t->hmask;
+}
+
+/* The connection of a 4-tuple, or NULL (wc_tcb_lookup, inline for every segment in). */
+static inline struct wc_tcb *wc_tcb_find(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport,
+					 uint16_t lport)
+{
+	uint32_t i = t->hash[wc_tcb_hash(t, rip, rport, lport)];
+
+	while (i) {
+		struct wc_tcb *c = &t->tcbs[i - 1];
+
+		if (c->rip == rip && c->rport == rport && c->lport == lport)
+			return c;
+		i = c->hnext;
+	}
+	return NULL;
+}
+
 /* tcp_conn.c */
 struct wc_tcb *wc_tcb_lookup(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport);
 /* Count an opening connection against max-connections; false: the limit is reached. */

@@ -766,8 +766,8 @@ void wc_tcp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 			parse_options(th, doff, &s);
 		}
 	}
-	c = wc_tcb_lookup(t, rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_16(th->src_port),
-			  rte_be_to_cpu_16(th->dst_port));
+	c = wc_tcb_find(t, rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_16(th->src_port),
+			rte_be_to_cpu_16(th->dst_port));
 	if (c && c->state == TCP_TIME_WAIT) {
 		if ((s.flags & RTE_TCP_SYN_FLAG) && !(s.flags & RTE_TCP_ACK_FLAG) &&
 		    SEQ_GT(s.seq, c->rcv_nxt)) {
