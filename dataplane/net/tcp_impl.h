@@ -6,6 +6,8 @@
 #ifndef WC_NET_TCP_IMPL_H
 #define WC_NET_TCP_IMPL_H
 
+#include <string.h>
+
 #include "core/app.h"
 #include "net/net.h"
 #include "net/tcp.h"
@@ -115,6 +117,18 @@ static inline struct rte_mbuf *wc_tcp_mbuf_inline(struct wc_lcore *lc)
 }
 /* Done with a received mbuf: keep it for wc_tcp_mbuf, or free it. */
 void wc_tcp_recycle(struct wc_lcore *lc, struct rte_mbuf *m);
+/* The same, inline where the mbuf usually goes to the spares. */
+static inline void wc_tcp_recycle_inline(struct wc_lcore *lc, struct rte_mbuf *m)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+
+	if (__builtin_expect(t->nspare < WC_TCP_SPARES && m->pool == lc->pool &&
+			     m->nb_segs == 1 && !m->next && RTE_MBUF_DIRECT(m) &&
+			     rte_mbuf_refcnt_read(m) == 1, 1))
+		t->spare[t->nspare++] = m;
+	else
+		rte_pktmbuf_free(m);
+}
 void wc_tcb_schedule(struct wc_tcp_lc *t, struct wc_tcb *c);
 
 /*
@@ -202,8 +216,20 @@ struct wc_tcp_ran {
 
 /* Send, retry, wait, time or close as the run says; false when c was reset. */
 bool wc_tcp_session_ran(struct wc_lcore *lc, struct wc_tcb *c, const struct wc_tcp_ran *ran);
+/* No request is half-read any more: the idle timeout again (as wc_tcp_session_ran). */
+void wc_tcp_request_done(struct wc_lcore *lc, struct wc_tcb *c);
 /* A fast path answered the one request in c->rx whole: its buffer goes back, no request is half-read. */
-void wc_tcp_rx_answered(struct wc_lcore *lc, struct wc_tcb *c);
+static inline void wc_tcp_rx_answered(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct rte_mbuf *m = c->rx.head;
+
+	if (__builtin_expect(c->mid_request, 0))
+		wc_tcp_request_done(lc, c);
+	memset(&c->rx, 0, sizeof(c->rx));
+	c->inq.len = 0;
+	/* the request is answered: its mbuf carries the next segment out */
+	wc_tcp_recycle_inline(lc, m);
+}
 
 /* tcp_io.c */
 /* Set up c->inq and c->out (before app->open). */
