@@ -103,7 +103,12 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c);
  * (skipping a trip through the mempool both ways), else a fresh one.
  */
 struct rte_mbuf *wc_tcp_mbuf(struct wc_lcore *lc);
-/* The same, inline where a spare is at hand. */
+/*
+ * The same, inline where a spare is at hand, for a caller that writes the
+ * lengths (data_len, pkt_len) and ol_flags itself (tcp_out.c's templated
+ * segments): a spare is direct, one segment with next NULL (wc_tcp_recycle
+ * keeps no other), so of rte_pktmbuf_reset only the rest is left to do.
+ */
 static inline struct rte_mbuf *wc_tcp_mbuf_inline(struct wc_lcore *lc)
 {
 	struct wc_tcp_lc *t = lc->tcp;
@@ -112,7 +117,12 @@ static inline struct rte_mbuf *wc_tcp_mbuf_inline(struct wc_lcore *lc)
 	if (__builtin_expect(!t->nspare, 0))
 		return wc_tcp_mbuf(lc);
 	m = t->spare[--t->nspare];
-	rte_pktmbuf_reset(m);
+	m->tx_offload = 0;
+	m->vlan_tci = 0;
+	m->vlan_tci_outer = 0;
+	m->port = RTE_MBUF_PORT_INVALID;
+	m->packet_type = 0;
+	rte_pktmbuf_reset_headroom(m);
 	return m;
 }
 /* Done with a received mbuf: keep it for wc_tcp_mbuf, or free it. */

@@ -392,6 +392,10 @@ void wc_tcp_retransmit_one(struct wc_lcore *lc, struct wc_tcb *c)
 
 void wc_tcp_rto_arm(struct wc_tcp_lc *t, struct wc_tcb *c)
 {
+	if (__builtin_expect(!c->retries, 1)) {
+		c->t_rto = t->now_ms + c->rto_ms;	/* no backoff: within the cap already */
+		return;
+	}
 	c->t_rto = t->now_ms + (c->rto_ms << (c->retries > 6 ? 6 : c->retries));
 	if (c->t_rto > t->now_ms + WC_TCP_RTO_MAX_MS)
 		c->t_rto = t->now_ms + WC_TCP_RTO_MAX_MS;
