@@ -199,6 +199,15 @@ void wc_tcp_reset_conn(struct wc_lcore *lc, struct wc_tcb *c);
 void wc_tcp_cookie_synack(struct wc_lcore *lc, unsigned port, const struct rte_ipv4_hdr *ip,
 			  const struct rte_tcp_hdr *th, uint16_t mss);
 void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c);
+/* wc_tcp_rcv_window for a connection of the lcore whose TCP state is t (no walk through c->lc). */
+static inline uint32_t wc_tcp_rcv_window_on(const struct wc_tcp_lc *t, const struct wc_tcb *c)
+{
+	uint64_t used = c->rx.len + c->ooo_bytes, cap = c->rcv_cap;
+
+	if (c->lc && (t->rx_pressure || c->upload_wait) && cap > WC_TCP_PRESSURE_SHARE)
+		cap = WC_TCP_PRESSURE_SHARE;
+	return cap > used ? (uint32_t)(cap - used) : 0;
+}
 /* The receive buffer's free space (the window we may offer). */
 static inline uint32_t wc_tcp_rcv_window(const struct wc_tcb *c)
 {
