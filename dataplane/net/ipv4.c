@@ -82,20 +82,23 @@ void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 		return;
 	}
 	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
-	if ((ip->version_ihl >> 4) != 4) {
-		wc_net_drop(lc, m, WC_DROP_IP_VERSION);
-		return;
-	}
-	if ((ip->version_ihl & 0xF) < 5) {
-		wc_net_drop(lc, m, WC_DROP_IP_SHORT);
-		return;
+	/* version 4 without options, the only header taken: one test when it is that */
+	if (__builtin_expect(ip->version_ihl != RTE_IPV4_VHL_DEF, 0)) {
+		if ((ip->version_ihl >> 4) != 4) {
+			wc_net_drop(lc, m, WC_DROP_IP_VERSION);
+			return;
+		}
+		if ((ip->version_ihl & 0xF) < 5) {
+			wc_net_drop(lc, m, WC_DROP_IP_SHORT);
+			return;
+		}
 	}
 	/* another host's datagram (or a broadcast): ignored, whatever else is odd about it */
 	if (wc_be32(ip->dst_addr) != lc->app->ports[port].ip) {
 		wc_net_drop(lc, m, WC_DROP_IP_NOT_US);
 		return;
 	}
-	if ((ip->version_ihl & 0xF) != 5) {
+	if (__builtin_expect(ip->version_ihl != RTE_IPV4_VHL_DEF, 0)) {
 		wc_net_drop(lc, m, WC_DROP_IP_OPTIONS);
 		return;
 	}
@@ -111,12 +114,10 @@ void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 		return;
 	}
 	frag = wc_be16(ip->fragment_offset);
-	if (frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
-		wc_net_drop(lc, m, WC_DROP_IP_FRAGMENT);
-		return;
-	}
-	if (ip->time_to_live == 0) {
-		wc_net_drop(lc, m, WC_DROP_IP_TTL);
+	if (__builtin_expect((frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) ||
+			     ip->time_to_live == 0, 0)) {
+		wc_net_drop(lc, m, frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK) ?
+				   WC_DROP_IP_FRAGMENT : WC_DROP_IP_TTL);
 		return;
 	}
 	/* drop Ethernet padding beyond the IP datagram */

@@ -10,6 +10,8 @@
  * stops reading requests until the peer catches up, so a client that sends
  * without reading fills its own window, not our memory.
  */
+/* rcu_dereference inline (a load), not a call into liburcu, once per request */
+#define URCU_INLINE_SMALL_FUNCTIONS
 #include <string.h>
 
 #include <urcu-qsbr.h>

@@ -5,6 +5,8 @@
  * replies streamed into the send queue, reading paused while the peer
  * does not read its replies.
  */
+/* rcu_dereference inline (a load), not a call into liburcu, once per request */
+#define URCU_INLINE_SMALL_FUNCTIONS
 #include <stdio.h>
 #include <string.h>
 

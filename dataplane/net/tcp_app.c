@@ -11,24 +11,11 @@
 
 #include "net/tcp_impl.h"
 
-/* No request is half-read any more: the idle timeout again (as wc_tcp_session_ran). */
-static __attribute__((noinline, cold)) void request_done(struct wc_lcore *lc, struct wc_tcb *c)
+void __attribute__((cold)) wc_tcp_request_done(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	c->mid_request = false;
 	wc_tcp_touch_idle(lc, c);
 	wc_tcb_schedule(lc->tcp, c);
-}
-
-void wc_tcp_rx_answered(struct wc_lcore *lc, struct wc_tcb *c)
-{
-	struct rte_mbuf *m = c->rx.head;
-
-	if (__builtin_expect(c->mid_request, 0))
-		request_done(lc, c);
-	memset(&c->rx, 0, sizeof(c->rx));
-	c->inq.len = 0;
-	/* the request is answered: its mbuf carries the next segment out */
-	wc_tcp_recycle(lc, m);
 }
 
 /* memcached and Redis hang up on HTTP in silence; the log says so, at most every 10 s */

@@ -20,9 +20,7 @@ static const uint16_t cookie_mss[8] = { 536, 1000, 1220, 1300, 1380, 1440, 1460,
 
 static uint32_t hash_tuple(const struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport)
 {
-	uint64_t k = ((uint64_t)rip << 32) | ((uint32_t)rport << 16) | lport;
-
-	return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 40) & t->hmask;
+	return wc_tcb_hash(t, rip, rport, lport);
 }
 
 int wc_tcp_init(struct wc_lcore *lc, unsigned max_conns)
@@ -127,16 +125,7 @@ void wc_tcp_recycle(struct wc_lcore *lc, struct rte_mbuf *m)
 
 struct wc_tcb *wc_tcb_lookup(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport)
 {
-	uint32_t i = t->hash[hash_tuple(t, rip, rport, lport)];
-
-	while (i) {
-		struct wc_tcb *c = &t->tcbs[i - 1];
-
-		if (c->rip == rip && c->rport == rport && c->lport == lport)
-			return c;
-		i = c->hnext;
-	}
-	return NULL;
+	return wc_tcb_find(t, rip, rport, lport);
 }
 
 struct wc_tcb *wc_tcb_alloc(struct wc_lcore *lc, unsigned port, uint32_t rip, uint16_t rport,

@@ -6,6 +6,8 @@
 #ifndef WC_NET_TCP_IMPL_H
 #define WC_NET_TCP_IMPL_H
 
+#include <string.h>
+
 #include "core/app.h"
 #include "net/net.h"
 #include "net/tcp.h"
@@ -62,6 +64,31 @@ static inline uint32_t tcb_index(const struct wc_tcp_lc *t, const struct wc_tcb 
 	return (uint32_t)(c - t->tcbs);
 }
 
+/* The 4-tuple's hash bucket (Fibonacci hashing of the tuple). */
+static inline uint32_t wc_tcb_hash(const struct wc_tcp_lc *t, uint32_t rip, uint16_t rport,
+				   uint16_t lport)
+{
+	uint64_t k = ((uint64_t)rip << 32) | ((uint32_t)rport << 16) | lport;
+
+	return (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> 40) & t->hmask;
+}
+
+/* The connection of a 4-tuple, or NULL (wc_tcb_lookup, inline for every segment in). */
+static inline struct wc_tcb *wc_tcb_find(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport,
+					 uint16_t lport)
+{
+	uint32_t i = t->hash[wc_tcb_hash(t, rip, rport, lport)];
+
+	while (i) {
+		struct wc_tcb *c = &t->tcbs[i - 1];
+
+		if (c->rip == rip && c->rport == rport && c->lport == lport)
+			return c;
+		i = c->hnext;
+	}
+	return NULL;
+}
+
 /* tcp_conn.c */
 struct wc_tcb *wc_tcb_lookup(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport);
 /* Count an opening connection against max-connections; false: the limit is reached. */
@@ -76,7 +103,12 @@ void wc_tcb_free(struct wc_lcore *lc, struct wc_tcb *c);
  * (skipping a trip through the mempool both ways), else a fresh one.
  */
 struct rte_mbuf *wc_tcp_mbuf(struct wc_lcore *lc);
-/* The same, inline where a spare is at hand. */
+/*
+ * The same, inline where a spare is at hand, for a caller that writes the
+ * lengths (data_len, pkt_len) and ol_flags itself (tcp_out.c's templated
+ * segments): a spare is direct, one segment with next NULL (wc_tcp_recycle
+ * keeps no other), so of rte_pktmbuf_reset only the rest is left to do.
+ */
 static inline struct rte_mbuf *wc_tcp_mbuf_inline(struct wc_lcore *lc)
 {
 	struct wc_tcp_lc *t = lc->tcp;
@@ -85,11 +117,28 @@ static inline struct rte_mbuf *wc_tcp_mbuf_inline(struct wc_lcore *lc)
 	if (__builtin_expect(!t->nspare, 0))
 		return wc_tcp_mbuf(lc);
 	m = t->spare[--t->nspare];
-	rte_pktmbuf_reset(m);
+	m->tx_offload = 0;
+	m->vlan_tci = 0;
+	m->vlan_tci_outer = 0;
+	m->port = RTE_MBUF_PORT_INVALID;
+	m->packet_type = 0;
+	rte_pktmbuf_reset_headroom(m);
 	return m;
 }
 /* Done with a received mbuf: keep it for wc_tcp_mbuf, or free it. */
 void wc_tcp_recycle(struct wc_lcore *lc, struct rte_mbuf *m);
+/* The same, inline where the mbuf usually goes to the spares. */
+static inline void wc_tcp_recycle_inline(struct wc_lcore *lc, struct rte_mbuf *m)
+{
+	struct wc_tcp_lc *t = lc->tcp;
+
+	if (__builtin_expect(t->nspare < WC_TCP_SPARES && m->pool == lc->pool &&
+			     m->nb_segs == 1 && !m->next && RTE_MBUF_DIRECT(m) &&
+			     rte_mbuf_refcnt_read(m) == 1, 1))
+		t->spare[t->nspare++] = m;
+	else
+		rte_pktmbuf_free(m);
+}
 void wc_tcb_schedule(struct wc_tcp_lc *t, struct wc_tcb *c);
 
 /*
@@ -150,6 +199,15 @@ void wc_tcp_reset_conn(struct wc_lcore *lc, struct wc_tcb *c);
 void wc_tcp_cookie_synack(struct wc_lcore *lc, unsigned port, const struct rte_ipv4_hdr *ip,
 			  const struct rte_tcp_hdr *th, uint16_t mss);
 void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c);
+/* wc_tcp_rcv_window for a connection of the lcore whose TCP state is t (no walk through c->lc). */
+static inline uint32_t wc_tcp_rcv_window_on(const struct wc_tcp_lc *t, const struct wc_tcb *c)
+{
+	uint64_t used = c->rx.len + c->ooo_bytes, cap = c->rcv_cap;
+
+	if (c->lc && (t->rx_pressure || c->upload_wait) && cap > WC_TCP_PRESSURE_SHARE)
+		cap = WC_TCP_PRESSURE_SHARE;
+	return cap > used ? (uint32_t)(cap - used) : 0;
+}
 /* The receive buffer's free space (the window we may offer). */
 static inline uint32_t wc_tcp_rcv_window(const struct wc_tcb *c)
 {
@@ -177,8 +235,20 @@ struct wc_tcp_ran {
 
 /* Send, retry, wait, time or close as the run says; false when c was reset. */
 bool wc_tcp_session_ran(struct wc_lcore *lc, struct wc_tcb *c, const struct wc_tcp_ran *ran);
+/* No request is half-read any more: the idle timeout again (as wc_tcp_session_ran). */
+void wc_tcp_request_done(struct wc_lcore *lc, struct wc_tcb *c);
 /* A fast path answered the one request in c->rx whole: its buffer goes back, no request is half-read. */
-void wc_tcp_rx_answered(struct wc_lcore *lc, struct wc_tcb *c);
+static inline void wc_tcp_rx_answered(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	struct rte_mbuf *m = c->rx.head;
+
+	if (__builtin_expect(c->mid_request, 0))
+		wc_tcp_request_done(lc, c);
+	memset(&c->rx, 0, sizeof(c->rx));
+	c->inq.len = 0;
+	/* the request is answered: its mbuf carries the next segment out */
+	wc_tcp_recycle_inline(lc, m);
+}
 
 /* tcp_io.c */
 /* Set up c->inq and c->out (before app->open). */

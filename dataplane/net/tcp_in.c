@@ -493,7 +493,7 @@ static bool predicted(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m,
 	    c->app_closed ||
 	    c->snd_nxt != c->snd_max || acked > c->snd_max - c->snd_una || wnd == 0 ||
 	    (s->len == 0 && acked == 0) || s->len > c->rcv_adv - c->rcv_nxt ||
-	    s->len > wc_tcp_rcv_window(c) || t->slow_only)
+	    s->len > wc_tcp_rcv_window_on(t, c) || t->slow_only)
 		return false;
 	t->fast_in++;
 	wc_tcp_touch_idle(lc, c);
@@ -512,8 +512,15 @@ static bool predicted(struct wc_lcore *lc, struct wc_tcb *c, struct rte_mbuf *m,
 		wc_tcp_recycle(lc, m);
 		return true;
 	}
-	rte_pktmbuf_adj(m, s->payload_off);
-	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - s->len));
+	if (__builtin_expect(!m->next, 1)) {
+		/* one segment (lengths as wc_ipv4_input left them): rte_pktmbuf_adj and _trim at once */
+		m->data_off = (uint16_t)(m->data_off + s->payload_off);
+		m->data_len = (uint16_t)s->len;
+		m->pkt_len = s->len;
+	} else {
+		rte_pktmbuf_adj(m, s->payload_off);
+		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - s->len));
+	}
 	if (!rx_append(c, m))
 		wc_tcp_recycle(lc, m);
 	c->rcv_nxt += s->len;
@@ -766,8 +773,8 @@ void wc_tcp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 			parse_options(th, doff, &s);
 		}
 	}
-	c = wc_tcb_lookup(t, rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_16(th->src_port),
-			  rte_be_to_cpu_16(th->dst_port));
+	c = wc_tcb_find(t, rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_16(th->src_port),
+			rte_be_to_cpu_16(th->dst_port));
 	if (c && c->state == TCP_TIME_WAIT) {
 		if ((s.flags & RTE_TCP_SYN_FLAG) && !(s.flags & RTE_TCP_ACK_FLAG) &&
 		    SEQ_GT(s.seq, c->rcv_nxt)) {

@@ -28,9 +28,10 @@ static uint16_t our_mss(const struct wc_port *pt)
 }
 
 /* Window field to advertise, recording the right edge it promises. */
-static uint16_t adv_window(struct wc_tcb *c)
+static uint16_t adv_window(const struct wc_tcp_lc *t, struct wc_tcb *c)
 {
-	bool squeezed = wc_tcp_squeezed(c);
+	/* (wc_tcp_squeezed, with c's lcore at hand) */
+	bool squeezed = c->lc && (t->rx_pressure || c->upload_wait);
 	uint64_t used = c->rx.len + c->ooo_bytes, cap = c->rcv_cap;
 	uint32_t w;
 
@@ -203,8 +204,8 @@ static bool send_general(struct wc_lcore *lc, struct wc_tcb *c, uint32_t seq, ui
 								   WC_TCP_SACK_BLOCKS));
 		c->sack_dirty = false;
 	}
-	emit(lc, c->port, m, c->rip, c->rport, c->lport, seq, c->rcv_nxt, flags, adv_window(c), opts,
-	     optlen, (uint16_t)len);
+	emit(lc, c->port, m, c->rip, c->rport, c->lport, seq, c->rcv_nxt, flags,
+	     adv_window(lc->tcp, c), opts, optlen, (uint16_t)len);
 	return true;
 }
 
@@ -313,7 +314,7 @@ static inline __attribute__((always_inline)) void emit_templated(struct wc_lcore
 	th->sent_seq = rte_cpu_to_be_32(seq);
 	th->recv_ack = rte_cpu_to_be_32(c->rcv_nxt);
 	th->tcp_flags = flags;
-	th->rx_win = rte_cpu_to_be_16(adv_window(c));
+	th->rx_win = rte_cpu_to_be_16(adv_window(lc->tcp, c));
 	sum = tp->ph_sum + l4_be;
 	if (hlen > sizeof(*th)) {
 		uint32_t v[2] = { rte_cpu_to_be_32((uint32_t)lc->tcp->now_ms),
@@ -391,6 +392,10 @@ void wc_tcp_retransmit_one(struct wc_lcore *lc, struct wc_tcb *c)
 
 void wc_tcp_rto_arm(struct wc_tcp_lc *t, struct wc_tcb *c)
 {
+	if (__builtin_expect(!c->retries, 1)) {
+		c->t_rto = t->now_ms + c->rto_ms;	/* no backoff: within the cap already */
+		return;
+	}
 	c->t_rto = t->now_ms + (c->rto_ms << (c->retries > 6 ? 6 : c->retries));
 	if (c->t_rto > t->now_ms + WC_TCP_RTO_MAX_MS)
 		c->t_rto = t->now_ms + WC_TCP_RTO_MAX_MS;

@@ -583,38 +583,42 @@ enum resp_parse resp_parse(struct resp_parser *p, struct resp_cmd *c, struct mc_
 const uint8_t *resp_single_get(const uint8_t *t, uint32_t len, uint32_t *klen)
 {
 	uint64_t head, get;
-	uint32_t n, digits = 0;
+	uint32_t n, digits;
+	bool ok;
 	const uint8_t *p;
 
-	/* "*2\r\n$3\r\nGET\r\n$" is 14 bytes, then the key's length, "\r\n", key, "\r\n" */
-	if (len < 20)
+	/*
+	 * "*2\r\n$3\r\nGET\r\n$" is 14 bytes, then the key's length, "\r\n", key,
+	 * "\r\n": 20 bytes for a 1-byte key, 271 for a 250-byte one
+	 */
+	if (len < 20 || len > 271)
 		return NULL;
 	memcpy(&head, t, 8);
 	memcpy(&get, t + 6, 8);
 	if (head != 0x0a0d33240a0d322aull ||	/* "*2\r\n$3\r\n" */
 	    ((get >> 16) | 0x0000000000202020ull) != 0x0000240a0d746567ull)	/* "get\r\n$" */
 		return NULL;
-	p = t + 14;
-	/* up to 3 digits, read one by one as far as they go */
-	n = (uint32_t)(p[0] - '0');
-	if (n <= 9) {
-		uint32_t d = (uint32_t)(p[1] - '0');
-
+	/*
+	 * The length the request has leaves one key length possible: its digits
+	 * (1..9: one, 10..99: two, 100..250: three; no leading zero) must say it.
+	 */
+	if (len <= 28) {
 		digits = 1;
-		if (d <= 9) {
-			n = n * 10 + d;
-			digits = 2;
-			d = (uint32_t)(p[2] - '0');
-			if (d <= 9) {
-				n = n * 10 + d;
-				digits = 3;
-			}
-		}
+		n = len - 19;
+		ok = t[14] == '0' + n;
+	} else if (len >= 30 && len <= 119) {
+		digits = 2;
+		n = len - 20;
+		ok = t[14] == '0' + n / 10 && t[15] == '0' + n % 10;
+	} else if (len >= 121) {
+		digits = 3;
+		n = len - 21;
+		ok = t[14] == '0' + n / 100 && t[15] == '0' + n / 10 % 10 && t[16] == '0' + n % 10;
+	} else {
+		return NULL;	/* (29 and 120: no key length fits) */
 	}
-	p += digits;
-	if (digits == 0 || n == 0 || n > 250 || (digits > 1 && t[14] == '0') ||
-	    (uint64_t)(t + len - p) != n + 4u || p[0] != '\r' || p[1] != '\n' ||
-	    p[n + 2] != '\r' || p[n + 3] != '\n')
+	p = t + 14 + digits;
+	if (!ok || memcmp(p, "\r\n", 2) != 0 || memcmp(t + len - 2, "\r\n", 2) != 0)
 		return NULL;
 	*klen = n;
 	return p + 2;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <cmocka.h>
 
 #include "proto/resp.h"
@@ -63,6 +64,79 @@ static void single_get_takes_one_whole_get(void **state)
 	assert_null(get_of("*3\r\n$3\r\nGET\r\n$5\r\nabcde\r\n", &klen));
 }
 
+/*
+ * The parse digit by digit (resp_single_get before it read the key length
+ * off the request's length): what it takes and what it refuses.
+ */
+static const uint8_t *ref_single_get(const uint8_t *t, uint32_t len, uint32_t *klen)
+{
+	uint32_t n, digits = 0;
+	const uint8_t *p;
+
+	if (len < 20 || memcmp(t, "*2\r\n$3\r\n", 8) != 0 ||
+	    strncasecmp((const char *)t + 8, "get", 3) != 0 || memcmp(t + 11, "\r\n$", 3) != 0)
+		return NULL;
+	p = t + 14;
+	n = 0;
+	while (digits < 3 && p[digits] >= '0' && p[digits] <= '9')
+		n = n * 10 + (uint32_t)(p[digits++] - '0');
+	p += digits;
+	if (digits == 0 || n == 0 || n > 250 || (digits > 1 && t[14] == '0') ||
+	    (uint64_t)(t + len - p) != n + 4u || p[0] != '\r' || p[1] != '\n' ||
+	    p[n + 2] != '\r' || p[n + 3] != '\n')
+		return NULL;
+	*klen = n;
+	return p + 2;
+}
+
+/*
+ * Requests of every length around each key length (1..260), and random
+ * bytes put into the length digits, the CR LFs and the key: the same answer
+ * as the reference, byte position and key length included.
+ */
+static void single_get_matches_reference(void **state)
+{
+	static const char alphabet[] = "0123456789\r\n$x*";
+	uint64_t seed = 0x9E3779B97F4A7C15ull;
+	char req[600], key[300];
+
+	(void)state;
+	memset(key, 'k', sizeof(key));
+	for (unsigned n = 1; n <= 260; n++) {
+		int base = snprintf(req, sizeof(req), "*2\r\n$3\r\nGET\r\n$%u\r\n%.*s\r\n", n,
+				    (int)n, key);
+
+		for (int extra = -3; extra <= 3; extra++) {
+			for (int round = 0; round < 40; round++) {
+				char r[600];
+				uint32_t len = (uint32_t)(base + extra), ka = 0, kb = 0;
+				const uint8_t *a, *b;
+
+				memcpy(r, req, sizeof(r));
+				if (extra > 0)
+					memset(r + base, 'k', (size_t)extra);
+				if (round) {
+					/* one to three bytes changed among the length, its CR LF and the end */
+					for (int k = 0; k <= round % 3; k++) {
+						uint32_t at;
+
+						seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+						at = (uint32_t)(seed >> 33) % 8;
+						at = at < 6 ? 14 + at : len - 8 + at;
+						if (at < len)
+							r[at] = alphabet[(seed >> 20) % (sizeof(alphabet) - 1)];
+					}
+				}
+				a = resp_single_get((const uint8_t *)r, len, &ka);
+				b = ref_single_get((const uint8_t *)r, len, &kb);
+				assert_ptr_equal(a, b);
+				if (a)
+					assert_int_equal(ka, kb);
+			}
+		}
+	}
+}
+
 /* resp_bulk's reply, written whole (room) and piece by piece (a window too small). */
 static void bulk_same_bytes_either_way(void **state)
 {
@@ -103,6 +177,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(single_get_takes_one_whole_get),
+		cmocka_unit_test(single_get_matches_reference),
 		cmocka_unit_test(bulk_same_bytes_either_way),
 	};
 

@@ -244,6 +244,13 @@ static void script(struct cl *c, bool resp)
 	}
 	ack(c);			/* a pure ACK */
 	ack(c);			/* ... and a duplicate one */
+	/* receive buffers under pressure: windows held to a share, the right edge pulled back */
+	h.lc->tcp->rx_pressure = true;
+	seg(c, get);
+	seg(c, get);
+	h.lc->tcp->rx_pressure = false;
+	seg(c, get);
+	assert_true(last_has(c, "hello"));
 	/* two requests in one segment; one cut in two */
 	snprintf(req, sizeof(req), "%s%s", get, get);
 	seg(c, req);
@@ -416,12 +423,53 @@ static void off_the_narrow_case_falls_back(void **state)
 		assert_int_equal(wc_tcb_lookup(tl, DP_CLIENT, c.cport, c.dport)->tx.len, 0);
 	}
 
+	/* a duplicate ACK (nothing new acknowledged, no data): general in */
+	ack(&c);
+	in = tl->fast_in;
+	ack(&c);
+	assert_int_equal(tl->fast_in, in);
+
+	/* a request whose ACK is older than what was acknowledged: general in, answered */
+	in = tl->fast_in;
+	{
+		uint8_t f[256];
+		uint32_t acked = c.ack;
+
+		dp_input(&h, f, dp_tcp_ports(f, c.cport, c.dport, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG,
+					     c.seq, c.ack - 3, 65535, get, strlen(get), NULL, 0));
+		c.seq += (uint32_t)strlen(get);
+		c.nlast = 0;
+		collect(&c);
+		assert_int_equal(tl->fast_in, in);
+		assert_true(c.ack > acked && last_has(&c, "hello"));
+	}
+
+	/* under pressure: the fast path still, its window the share (WC_TCP_PRESSURE_SHARE) */
+	tl->rx_pressure = true;
+	in = tl->fast_in;
+	seg(&c, get);
+	assert_int_equal(tl->fast_in, in + 1);
+	{
+		const struct wc_tcb *tcb = wc_tcb_lookup(tl, DP_CLIENT, c.cport, c.dport);
+
+		assert_true(tcb->rcv_adv - tcb->rcv_nxt <= WC_TCP_PRESSURE_SHARE);
+	}
+	tl->rx_pressure = false;
+
 	/* data with the FIN: general in */
 	in = tl->fast_in;
 	seg_at(&c, c.seq, RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, 65535, get, strlen(get));
 	c.seq++;
 	assert_int_equal(tl->fast_in, in);
 	assert_true(last_has(&c, "hello"));
+
+	/* a RST at the next sequence number: general in, the connection gone */
+	open_cl(&c, 30011, MC, false);
+	seg(&c, get);
+	in = tl->fast_in;
+	seg_at(&c, c.seq, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 65535, NULL, 0);
+	assert_int_equal(tl->fast_in, in);
+	assert_null(wc_tcb_lookup(tl, DP_CLIENT, c.cport, c.dport));
 	dp_teardown(&h);
 }
 
