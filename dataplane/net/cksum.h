@@ -174,4 +174,22 @@ static inline uint16_t wc_l4_cksum(const struct rte_ipv4_hdr *ip, const void *l4
 	return c ? c : 0xFFFF;
 }
 
+/*
+ * The UDP checksum of a datagram of len bytes at udp (its checksum field
+ * zero) from src to dst (network order), the pseudo-header from those
+ * values rather than read back from an IPv4 header; 0 is sent as 0xFFFF.
+ */
+static inline uint16_t wc_udp_cksum_fields(uint32_t src, uint32_t dst, const void *udp,
+					   uint16_t len)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	uint64_t pl = (uint64_t)IPPROTO_UDP << 8 | (uint64_t)__builtin_bswap16(len) << 16;
+#else
+	uint64_t pl = (uint64_t)IPPROTO_UDP << 16 | len;
+#endif
+	uint16_t c = (uint16_t)~wc_csum_fold(wc_csum_partial(udp, len, (uint64_t)src + dst + pl));
+
+	return c ? c : 0xFFFF;
+}
+
 #endif

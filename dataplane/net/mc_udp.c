@@ -38,6 +38,7 @@
 #include "net/mc_udp_get.h"
 #include "net/neigh.h"
 #include "net/net.h"
+#include "net/udp_out.h"
 #include "proto/mc_exec.h"
 
 enum udp_stage { UDP_FREE, UDP_RUNNING, UDP_WAIT_NEIGH };
@@ -318,9 +319,9 @@ void wc_mc_udp_get_reply(struct wc_lcore *lc, const struct mc_udp_get *g,
 		return;
 	}
 	frame[6] = frame[7] = 0;
-	wc_udp_finish(lc, g->port, m, &mac, g->client_ip, lc->app->cfg.udp_port, g->client_port,
-		      (uint16_t)(end - frame));
-	wc_net_send(lc, g->port, m);
+	wc_udp_fill(&lc->app->ports[g->port], m, &mac, g->client_ip, lc->app->cfg.udp_port,
+		    g->client_port, (uint16_t)(end - frame));
+	wc_net_queue(lc, g->port, m);
 	lc->ns.udp_reply_datagrams++;
 }
 

@@ -1,0 +1,79 @@
+/*
+ * udp_out.h - the Ethernet, IPv4 and UDP headers of an outgoing UDP
+ * datagram, written inline: wc_udp_finish (ipv4.c) is this, and the
+ * memcached GET reply path (mc_udp.c), which sends one datagram per
+ * request, inlines it with the port's constants at hand. Also the IPv4 id
+ * counter every UDP sender on the lcore's thread shares, and the tx queue's
+ * inline form.
+ */
+#ifndef WC_NET_UDP_OUT_H
+#define WC_NET_UDP_OUT_H
+
+#include <string.h>
+
+#include "net/cksum.h"
+#include "net/net.h"
+
+/* The IPv4 id of this thread's next UDP datagram (ipv4.c). */
+extern __thread uint16_t wc_udp_ip_id;
+
+/*
+ * wc_udp_finish's work (net.h): headers in front of payload_len bytes at
+ * WC_UDP_HDRS, checksums computed or left to the port. src_ip is pt's
+ * address in network order, the caller's to load once.
+ */
+static inline __attribute__((always_inline)) void
+wc_udp_fill(const struct wc_port *pt, struct rte_mbuf *m, const struct rte_ether_addr *dst_mac,
+	    uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, uint16_t payload_len)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	const uint16_t ulen = (uint16_t)(sizeof(*udp) + payload_len);
+	const uint16_t total = (uint16_t)(sizeof(*ip) + ulen), id = wc_udp_ip_id++;
+
+	eth->dst_addr = *dst_mac;
+	eth->src_addr = pt->mac;
+	eth->ether_type = wc_be16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = wc_be16(total);
+	ip->packet_id = wc_be16(id);
+	ip->fragment_offset = 0;
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = wc_be32(pt->ip);
+	ip->dst_addr = wc_be32(dst_ip);
+	udp->src_port = wc_be16(src_port);
+	udp->dst_port = wc_be16(dst_port);
+	udp->dgram_len = wc_be16(ulen);
+	udp->dgram_cksum = 0;
+	m->data_len = m->pkt_len = (uint32_t)(WC_UDP_HDRS + payload_len);
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = sizeof(*ip);
+	m->ol_flags = RTE_MBUF_F_TX_IPV4;
+	if (pt->tx_ip_cksum)
+		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+	else	/* from the fields just written, not a pass over the header */
+		ip->hdr_checksum = wc_ipv4_cksum_fields(64u << 8 | IPPROTO_UDP, total, id, pt->ip,
+							dst_ip);
+	if (pt->tx_l4_cksum) {
+		m->ol_flags |= RTE_MBUF_F_TX_UDP_CKSUM;
+		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	} else {
+		udp->dgram_cksum = wc_udp_cksum_fields(wc_be32(pt->ip), wc_be32(dst_ip), udp, ulen);
+	}
+}
+
+/* wc_net_send (input.c), inline. */
+static inline void wc_net_queue(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
+{
+	lc->ns.tx_pkts++;
+	lc->ns.tx_bytes += m->pkt_len;
+	lc->tx[port][lc->ntx[port]++] = m;
+	if (lc->ntx[port] == WC_TX_BUF)
+		wc_net_flush(lc);
+}
+
+#endif
