@@ -192,4 +192,50 @@ static inline uint16_t wc_udp_cksum_fields(uint32_t src, uint32_t dst, const voi
 	return c ? c : 0xFFFF;
 }
 
+/*
+ * The sum of n (at least 1) whole 32-byte blocks at buf: for a caller that
+ * has zeroed the bytes after its data up to the next block's end (zeros add
+ * nothing), so no tail is summed apart.
+ */
+static inline uint64_t wc_csum_blocks32(const void *buf, size_t n, uint64_t sum)
+{
+#if defined(__x86_64__)
+	const uint8_t *p = buf, *end = p + n * 32;
+
+	do {
+		__asm__("addq 0(%[p]), %[s]\n\t"
+			"adcq 8(%[p]), %[s]\n\t"
+			"adcq 16(%[p]), %[s]\n\t"
+			"adcq 24(%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(sum)
+			: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
+			: "cc");
+		p += 32;
+	} while (p != end);
+	return sum;
+#else
+	return wc_csum_partial(buf, n * 32, sum);
+#endif
+}
+
+/*
+ * wc_udp_cksum_fields for a datagram followed by 32 writable bytes, which
+ * are zeroed: whole 32-byte blocks summed.
+ */
+static inline uint16_t wc_udp_cksum_padded(uint32_t src, uint32_t dst, void *udp, uint16_t len)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	uint64_t pl = (uint64_t)IPPROTO_UDP << 8 | (uint64_t)__builtin_bswap16(len) << 16;
+#else
+	uint64_t pl = (uint64_t)IPPROTO_UDP << 16 | len;
+#endif
+	uint16_t c;
+
+	memset((uint8_t *)udp + len, 0, 32);
+	c = (uint16_t)~wc_csum_fold(wc_csum_blocks32(udp, ((size_t)len + 31) / 32,
+						     (uint64_t)src + dst + pl));
+	return c ? c : 0xFFFF;
+}
+
 #endif

@@ -144,5 +144,6 @@ void wc_udp_finish(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 		   const struct rte_ether_addr *dst_mac, uint32_t dst_ip, uint16_t src_port,
 		   uint16_t dst_port, uint16_t payload_len)
 {
-	wc_udp_fill(&lc->app->ports[port], m, dst_mac, dst_ip, src_port, dst_port, payload_len);
+	wc_udp_fill(&lc->app->ports[port], m, dst_mac, dst_ip, src_port, dst_port, payload_len,
+		    false);
 }

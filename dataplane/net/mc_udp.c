@@ -297,10 +297,13 @@ void wc_mc_udp_get_reply(struct wc_lcore *lc, const struct mc_udp_get *g,
 		get_reply_ctx(lc, g, v, redirect);
 		return;
 	}
-	/* one datagram in the request's own mbuf, a resolved client: else the general way */
+	/*
+	 * one datagram in the request's own mbuf, with 32 bytes to spare after it
+	 * (wc_udp_cksum_padded), a resolved client: else the general way
+	 */
 	most = MC_UDP_HDR + MC_GET_REPLY_MAX(g->klen, v ? v->vlen : 0);
 	if (__builtin_expect(most > MC_UDP_DGRAM || (!v && MC_UDP_HDR + 5 > g->bound) ||
-			     (size_t)(m->buf_len - m->data_off) < WC_UDP_HDRS + MC_UDP_DGRAM ||
+			     (size_t)(m->buf_len - m->data_off) < WC_UDP_HDRS + MC_UDP_DGRAM + 32 ||
 			     !wc_lcore_neigh(lc, g->client_ip, &mac), 0)) {
 		get_reply_ctx(lc, g, v, NULL);
 		return;
@@ -320,7 +323,7 @@ void wc_mc_udp_get_reply(struct wc_lcore *lc, const struct mc_udp_get *g,
 	}
 	frame[6] = frame[7] = 0;
 	wc_udp_fill(&lc->app->ports[g->port], m, &mac, g->client_ip, lc->app->cfg.udp_port,
-		    g->client_port, (uint16_t)(end - frame));
+		    g->client_port, (uint16_t)(end - frame), true);
 	wc_net_queue(lc, g->port, m);
 	lc->ns.udp_reply_datagrams++;
 }

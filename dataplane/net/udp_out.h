@@ -19,12 +19,13 @@ extern __thread uint16_t wc_udp_ip_id;
 
 /*
  * wc_udp_finish's work (net.h): headers in front of payload_len bytes at
- * WC_UDP_HDRS, checksums computed or left to the port. src_ip is pt's
- * address in network order, the caller's to load once.
+ * WC_UDP_HDRS, checksums computed or left to the port. padded (a
+ * constant): the caller leaves 32 bytes of room after the payload, which the
+ * UDP checksum may zero to sum whole blocks.
  */
 static inline __attribute__((always_inline)) void
 wc_udp_fill(const struct wc_port *pt, struct rte_mbuf *m, const struct rte_ether_addr *dst_mac,
-	    uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, uint16_t payload_len)
+	    uint32_t dst_ip, uint16_t src_port, uint16_t dst_port, uint16_t payload_len, bool padded)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
@@ -61,6 +62,8 @@ wc_udp_fill(const struct wc_port *pt, struct rte_mbuf *m, const struct rte_ether
 	if (pt->tx_l4_cksum) {
 		m->ol_flags |= RTE_MBUF_F_TX_UDP_CKSUM;
 		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	} else if (padded) {
+		udp->dgram_cksum = wc_udp_cksum_padded(wc_be32(pt->ip), wc_be32(dst_ip), udp, ulen);
 	} else {
 		udp->dgram_cksum = wc_udp_cksum_fields(wc_be32(pt->ip), wc_be32(dst_ip), udp, ulen);
 	}
