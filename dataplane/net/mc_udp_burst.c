@@ -2,7 +2,7 @@
  * mc_udp_burst.c - a whole rx burst of memcached UDP GETs in stages, as
  * MICA and DPDK's l3fwd do: (1) every frame's Ethernet, IPv4, UDP and
  * memcached frame headers are checked and its request parsed in one pass
- * (wc_mc_udp_take); (2) all keys are routed, then looked up together with
+ * (take); (2) all keys are routed, then looked up together with
  * wc_get_burst, whose prefetches overlap their cache misses; (3) every
  * reply is written over its request and queued, to leave in one tx burst
  * (wc_mc_udp_gets).
@@ -10,22 +10,31 @@
  * Only a plain one-key get or gets takes this path, and only when every
  * check passes exactly as net/input.c, net/ipv4.c and net/mc_udp.c would
  * pass it; anything else, a bad frame included, goes to wc_net_input
- * untouched, which counts and answers it as before (net/input.c keeps the
- * order: the gets taken before such a frame are answered first).
+ * untouched, which counts and answers it as before (wc_net_input_burst,
+ * here so that stage (1) is inlined in its loop, keeps the order: the gets
+ * taken before such a frame are answered first).
  */
 #include <string.h>
 
 #include <rte_byteorder.h>
+#include <rte_prefetch.h>
 
 #include <urcu-qsbr.h>
 
+#include "core/latency.h"
 #include "core/slots.h"
 #include "net/cksum.h"
 #include "net/mc_udp_get.h"
 #include "proto/mc_parse.h"
 
-bool wc_mc_udp_take(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
-		    struct mc_udp_get *g)
+/*
+ * true when m is a well-formed datagram to the memcached port holding one
+ * plain get, which is then counted as received and described in *g; false,
+ * with nothing counted or changed, for anything else (wc_net_input handles
+ * it). Inlined in the burst loop.
+ */
+static inline __attribute__((always_inline)) bool take(struct wc_lcore *lc, unsigned port,
+						       struct rte_mbuf *m, struct mc_udp_get *g)
 {
 	const struct wc_app *app = lc->app;
 	const struct wc_port *pt = &app->ports[port];
@@ -134,4 +143,44 @@ void wc_mc_udp_gets(struct wc_lcore *lc, const struct mc_udp_get *g, unsigned n)
 	/* every reply over its request, queued for one tx burst */
 	for (unsigned j = 0; j < k; j++)
 		wc_mc_udp_get_reply(lc, &g[at[j]], reqs[j].hit ? &reqs[j].view : NULL, NULL);
+}
+
+/* The gets taken so far, answered; lat (when on) records their service time. */
+static void run_gets(struct wc_lcore *lc, const struct mc_udp_get *gets, unsigned n,
+		     struct wc_lat *lat, uint64_t *ops)
+{
+	wc_mc_udp_gets(lc, gets, n);
+	if (lat)
+		wc_lat_packet_done(lat, &lc->ctx.st, ops);
+}
+
+void wc_net_input_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf **pkts, unsigned n,
+			struct wc_lat *lat)
+{
+	struct mc_udp_get gets[WC_RX_BURST];
+	uint64_t ops = lat ? wc_lat_ops(&lc->ctx.st) : 0;
+	unsigned ng = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		if (ng == WC_RX_BURST) {
+			run_gets(lc, gets, ng, lat, &ops);
+			ng = 0;
+		}
+		if (take(lc, port, pkts[i], &gets[ng])) {
+			ng++;
+			continue;
+		}
+		/* anything else: the gets before it first, so the burst keeps its order */
+		if (ng) {
+			run_gets(lc, gets, ng, lat, &ops);
+			ng = 0;
+		}
+		wc_net_input(lc, port, pkts[i]);
+		if (lat)
+			wc_lat_packet_done(lat, &lc->ctx.st, &ops);
+	}
+	if (ng)
+		run_gets(lc, gets, ng, lat, &ops);
 }

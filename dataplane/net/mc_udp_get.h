@@ -62,15 +62,6 @@ static inline uint64_t wc_mc_udp_bound(const struct wc_app *app, uint32_t src, u
 void wc_mc_udp_get_reply(struct wc_lcore *lc, const struct mc_udp_get *g,
 			 const struct wc_view *v, const char *redirect);
 
-/*
- * The burst path (mc_udp_burst.c): true when m is a well-formed datagram
- * to the memcached port holding one plain get, which is then counted as
- * received and described in *g; false, with nothing counted or changed,
- * for anything else (wc_net_input handles it).
- */
-bool wc_mc_udp_take(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
-		    struct mc_udp_get *g);
-
 /* Route, look up (wc_get_burst) and answer the n gets taken, in stages. */
 void wc_mc_udp_gets(struct wc_lcore *lc, const struct mc_udp_get *g, unsigned n);
 
