@@ -142,7 +142,7 @@ void wc_mc_udp_gets(struct wc_lcore *lc, const struct mc_udp_get *g, unsigned n)
 	wc_get_burst(reqs, k, &lc->ctx, lflags);
 	/* every reply over its request, queued for one tx burst */
 	for (unsigned j = 0; j < k; j++)
-		wc_mc_udp_get_reply(lc, &g[at[j]], reqs[j].hit ? &reqs[j].view : NULL, NULL);
+		wc_mc_udp_reply(lc, &g[at[j]], reqs[j].hit ? &reqs[j].view : NULL);
 }
 
 /* The gets taken so far, answered; lat (when on) records their service time. */
