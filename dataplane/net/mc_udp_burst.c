@@ -27,33 +27,66 @@
 #include "net/mc_udp_get.h"
 #include "proto/mc_parse.h"
 
-/*
- * true when m is a well-formed datagram to the memcached port holding one
- * plain get, which is then counted as received and described in *g; false,
- * with nothing counted or changed, for anything else (wc_net_input handles
- * it). Inlined in the burst loop.
- */
-static inline __attribute__((always_inline)) bool take(struct wc_lcore *lc, unsigned port,
-						       struct rte_mbuf *m, struct mc_udp_get *g)
+/* What every frame of a burst is checked against, loaded once per burst. */
+struct take_env {
+	struct wc_lcore *lc;
+	const struct wc_app *app;
+	unsigned port;
+	struct rte_ether_addr mac;	/* the port's */
+	bool udp_on;			/* memcached over UDP enabled */
+	bool subnet_only;		/* no allow-list: sources in the port's subnet */
+	bool untrusted_only;		/* no trusted list: every source's bound is the same */
+	uint16_t udp_port;		/* network order */
+	uint32_t ip;			/* the port's, network order */
+	uint32_t net, mask;		/* the port's subnet, host order */
+	uint64_t amplification;
+};
+
+static inline void take_env_init(struct take_env *te, struct wc_lcore *lc, unsigned port)
 {
 	const struct wc_app *app = lc->app;
 	const struct wc_port *pt = &app->ports[port];
+
+	te->lc = lc;
+	te->app = app;
+	te->port = port;
+	te->mac = pt->mac;
+	te->udp_on = app->cfg.udp_enabled;
+	te->subnet_only = app->cfg.nallow == 0;
+	te->untrusted_only = app->cfg.ntrusted == 0;
+	te->udp_port = wc_be16(app->cfg.udp_port);
+	te->ip = wc_be32(pt->ip);
+	te->mask = pt->prefix ? ~0u << (32 - pt->prefix) : 0;	/* as wc_prefix_match */
+	te->net = pt->ip & te->mask;
+	te->amplification = app->cfg.udp_amplification;
+}
+
+/*
+ * true when m is a well-formed datagram to the memcached port holding one
+ * plain get, which is then described in *g (the caller counts it as
+ * received); false, with nothing changed, for anything else (wc_net_input
+ * handles it). Inlined in the burst loop.
+ */
+static inline __attribute__((always_inline)) bool take(const struct take_env *te,
+						       struct rte_mbuf *m, struct mc_udp_get *g)
+{
+	struct wc_lcore *lc = te->lc;
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
 	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
 	const uint8_t *payload = (const uint8_t *)(udp + 1);
 	uint16_t total, ulen, hdr[4];
-	uint64_t cks;
+	uint64_t cks, bound;
 	uint32_t src;
 
 	/* Ethernet: one segment, to this port's MAC, IPv4 */
 	if (m->nb_segs != 1 || m->data_len < WC_UDP_HDRS + MC_UDP_HDR ||
-	    !rte_is_same_ether_addr(&eth->dst_addr, &pt->mac) ||
+	    !rte_is_same_ether_addr(&eth->dst_addr, &te->mac) ||
 	    eth->ether_type != wc_be16(RTE_ETHER_TYPE_IPV4))
 		return false;
 	/* IPv4: no options, to us, whole, checksum good, not a fragment, alive, UDP */
 	if (ip->version_ihl != RTE_IPV4_VHL_DEF || ip->next_proto_id != IPPROTO_UDP ||
-	    ip->dst_addr != wc_be32(pt->ip) || ip->time_to_live == 0 ||
+	    ip->dst_addr != te->ip || ip->time_to_live == 0 ||
 	    (ip->fragment_offset & wc_be16(RTE_IPV4_HDR_MF_FLAG |
 						    RTE_IPV4_HDR_OFFSET_MASK)))
 		return false;
@@ -67,7 +100,7 @@ static inline __attribute__((always_inline)) bool take(struct wc_lcore *lc, unsi
 		return false;
 	/* UDP: to the memcached port, length within the datagram, checksum good */
 	ulen = wc_be16(udp->dgram_len);
-	if (!app->cfg.udp_enabled || udp->dst_port != wc_be16(app->cfg.udp_port) ||
+	if (!te->udp_on || udp->dst_port != te->udp_port ||
 	    ulen < sizeof(*udp) + MC_UDP_HDR || ulen > total - sizeof(*ip))
 		return false;
 	if (udp->dgram_cksum != 0) {
@@ -82,25 +115,27 @@ static inline __attribute__((always_inline)) bool take(struct wc_lcore *lc, unsi
 		return false;
 	src = wc_be32(ip->src_addr);
 	if (lc->nudp_free == 0 ||
-	    !(app->cfg.nallow == 0 ? wc_prefix_match(&(struct wc_prefix){ pt->ip, pt->prefix }, src)
-				   : wc_mc_udp_source_allowed(app, src, port)))
+	    !(te->subnet_only ? (src & te->mask) == te->net
+			      : wc_mc_udp_source_allowed(te->app, src, te->port)))
 		return false;
 	/* one plain get, served here (a cluster that forwards lets the session decide) */
 	g->key = mc_single_get(payload + MC_UDP_HDR, ulen - sizeof(*udp) - MC_UDP_HDR, &g->klen,
 			       &g->cas);
 	if (!g->key || (lc->env.forward &&
-			wc_slot_table_of(rcu_dereference(app->slot_part))->remote))
+			wc_slot_table_of(rcu_dereference(te->app->slot_part))->remote))
 		return false;
 	g->m = m;
-	g->port = port;
+	g->port = te->port;
 	g->req_id = wc_be16(hdr[0]);
 	g->client_port = wc_be16(udp->src_port);
 	g->client_ip = src;
-	g->bound = wc_mc_udp_bound(app, src, ulen - (uint32_t)sizeof(*udp));
-	/* as the general path counts it */
-	lc->ns.rx_pkts++;
-	lc->ns.rx_bytes += m->pkt_len;
-	lc->ns.udp_requests++;
+	/* wc_mc_udp_bound, its common case with the amplification factor at hand */
+	if (te->untrusted_only) {
+		bound = te->amplification * (ulen - (uint32_t)sizeof(*udp));
+		g->bound = bound < MC_UDP_MAX_REPLY ? bound : MC_UDP_MAX_REPLY;
+	} else {
+		g->bound = wc_mc_udp_bound_trusted(te->app, src, ulen - (uint32_t)sizeof(*udp));
+	}
 	return true;
 }
 
@@ -158,9 +193,11 @@ void wc_net_input_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf **pk
 			struct wc_lat *lat)
 {
 	struct mc_udp_get gets[WC_RX_BURST];
-	uint64_t ops = lat ? wc_lat_ops(&lc->ctx.st) : 0;
-	unsigned ng = 0;
+	uint64_t ops = lat ? wc_lat_ops(&lc->ctx.st) : 0, taken_bytes = 0;
+	unsigned ng = 0, taken = 0;
+	struct take_env te;
 
+	take_env_init(&te, lc, port);
 	for (unsigned i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
@@ -168,7 +205,9 @@ void wc_net_input_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf **pk
 			run_gets(lc, gets, ng, lat, &ops);
 			ng = 0;
 		}
-		if (take(lc, port, pkts[i], &gets[ng])) {
+		if (take(&te, pkts[i], &gets[ng])) {
+			taken++;
+			taken_bytes += pkts[i]->pkt_len;
 			ng++;
 			continue;
 		}
@@ -183,4 +222,8 @@ void wc_net_input_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf **pk
 	}
 	if (ng)
 		run_gets(lc, gets, ng, lat, &ops);
+	/* the gets taken, counted as the general path counts each (nothing reads these meanwhile) */
+	lc->ns.rx_pkts += taken;
+	lc->ns.rx_bytes += taken_bytes;
+	lc->ns.udp_requests += taken;
 }
