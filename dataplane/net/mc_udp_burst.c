@@ -26,6 +26,7 @@
 #include "net/cksum.h"
 #include "net/mc_udp_get.h"
 #include "proto/mc_parse.h"
+#include "store/hash.h"
 
 /* What every frame of a burst is checked against, loaded once per burst. */
 struct take_env {
@@ -152,24 +153,33 @@ void wc_mc_udp_gets(struct wc_lcore *lc, const struct mc_udp_get *g, unsigned n)
 	}
 	/* where every read goes, when that does not depend on the key (core/slots.h) */
 	one = wc_slot_read_part(lc->app, rcu_dereference(lc->app->slot_part));
+	if (one) {
+		/* every key to that partition: no routing, the i-th reply the i-th get's */
+		for (unsigned i = 0; i < n; i++) {
+			reqs[i].part = one;
+			reqs[i].key = g[i].key;
+			reqs[i].klen = g[i].klen;
+			reqs[i].hash = wc_hash_inline(g[i].key, g[i].klen);
+			lflags |= g[i].cas ? WC_LOOKUP_CAS : 0;
+		}
+		wc_get_burst(reqs, n, &lc->ctx, lflags);
+		for (unsigned i = 0; i < n; i++)
+			wc_mc_udp_reply(lc, &g[i], reqs[i].hit ? &reqs[i].view : NULL);
+		return;
+	}
 	/* route every key; one another node serves is answered with its redirect now */
 	for (unsigned i = 0; i < n; i++) {
-		struct wc_part *part = one;
+		struct mc_route rt = { .read = true };
 
-		if (!one) {
-			struct mc_route rt = { .read = true };
-
-			lc->env.route(&lc->env, g[i].key, g[i].klen, &rt);
-			if (__builtin_expect(rt.redirect != NULL, 0)) {
-				wc_mc_udp_get_reply(lc, &g[i], NULL, rt.redirect);
-				continue;
-			}
-			part = rt.part;
+		lc->env.route(&lc->env, g[i].key, g[i].klen, &rt);
+		if (__builtin_expect(rt.redirect != NULL, 0)) {
+			wc_mc_udp_get_reply(lc, &g[i], NULL, rt.redirect);
+			continue;
 		}
-		reqs[k].part = part;
+		reqs[k].part = rt.part;
 		reqs[k].key = g[i].key;
 		reqs[k].klen = g[i].klen;
-		reqs[k].hash = wc_hash(g[i].key, g[i].klen);
+		reqs[k].hash = wc_hash_inline(g[i].key, g[i].klen);
 		lflags |= g[i].cas ? WC_LOOKUP_CAS : 0;	/* (a get's reply ignores a CAS) */
 		at[k++] = i;
 	}
