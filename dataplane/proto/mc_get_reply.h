@@ -86,8 +86,8 @@ static inline uint8_t *mc_put_u64(uint8_t *dst, uint64_t v)
  * of room; the key may lie inside that room (a request parsed in the buffer
  * its reply goes to): it is moved first. Returns the reply's end.
  */
-static inline uint8_t *mc_get_reply_at(uint8_t *dst, const uint8_t *key, uint32_t klen,
-				       const struct wc_view *v, bool cas)
+static inline __attribute__((always_inline)) uint8_t *
+mc_get_reply_at(uint8_t *dst, const uint8_t *key, uint32_t klen, const struct wc_view *v, bool cas)
 {
 	if (v) {
 		mc_copy_short(dst + 6, key, klen);	/* before "VALUE " covers where it may lie */
