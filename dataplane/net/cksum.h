@@ -238,4 +238,43 @@ static inline uint16_t wc_udp_cksum_padded(uint32_t src, uint32_t dst, void *udp
 	return c ? c : 0xFFFF;
 }
 
+/*
+ * wc_csum_partial for len >= 8: the last len % 8 bytes are the end of one
+ * 8-byte load that finishes at the data's end, shifted down past the bytes
+ * already summed (their offsets keep their parity), not three tests.
+ */
+static inline uint64_t wc_csum_partial8(const void *buf, size_t len, uint64_t sum)
+{
+#if defined(__x86_64__)
+	size_t r = len & 7;
+
+	sum = wc_csum_partial(buf, len & ~(size_t)7, sum);
+	if (r) {
+		uint64_t w;
+
+		memcpy(&w, (const uint8_t *)buf + len - 8, 8);
+		sum = wc_csum_add(sum, w >> ((8 - r) * 8));
+	}
+	return sum;
+#else
+	return wc_csum_partial(buf, len, sum);
+#endif
+}
+
+/*
+ * Does a UDP datagram of len (at least 8) bytes at udp from src to dst
+ * (network order) carry a correct checksum (its field not 0)? The
+ * pseudo-header from those values.
+ */
+static inline bool wc_udp_cksum_ok(uint32_t src, uint32_t dst, const void *udp, uint16_t len)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	uint64_t pl = (uint64_t)IPPROTO_UDP << 8 | (uint64_t)__builtin_bswap16(len) << 16;
+#else
+	uint64_t pl = (uint64_t)IPPROTO_UDP << 16 | len;
+#endif
+
+	return wc_csum_fold(wc_csum_partial8(udp, len, (uint64_t)src + dst + pl)) == 0xFFFF;
+}
+
 #endif

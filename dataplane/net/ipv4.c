@@ -56,7 +56,7 @@ static void udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 
 		if (flags == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
 		    (flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
-		     !wc_l4_ok(ip, udp, ulen))) {
+		     !wc_udp_cksum_ok(ip->src_addr, ip->dst_addr, udp, ulen))) {
 			wc_net_drop(lc, m, WC_DROP_UDP_CKSUM);
 			return;
 		}

@@ -107,7 +107,8 @@ static inline __attribute__((always_inline)) bool take(const struct take_env *te
 	if (udp->dgram_cksum != 0) {
 		cks = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 		if (cks != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
-		    (cks == RTE_MBUF_F_RX_L4_CKSUM_BAD || !wc_l4_ok(ip, udp, ulen)))
+		    (cks == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+		     !wc_udp_cksum_ok(ip->src_addr, te->ip, udp, ulen)))
 			return false;
 	}
 	/* memcached: one datagram, an allowed source, a context free should it need one */
