@@ -145,6 +145,7 @@ void wc_mc_udp_gets(struct wc_lcore *lc, const struct mc_udp_get *g, unsigned n)
 {
 	struct wc_get_req reqs[WC_RX_BURST];
 	unsigned at[WC_RX_BURST], k = 0, lflags = WC_LOOKUP_REPLY_ONLY;
+	struct mc_udp_peer peer = { 0 };
 	struct wc_part *one;
 
 	while (n > WC_RX_BURST) {
@@ -165,7 +166,7 @@ void wc_mc_udp_gets(struct wc_lcore *lc, const struct mc_udp_get *g, unsigned n)
 		}
 		wc_get_burst(reqs, n, &lc->ctx, lflags);
 		for (unsigned i = 0; i < n; i++)
-			wc_mc_udp_reply(lc, &g[i], reqs[i].hit ? &reqs[i].view : NULL);
+			wc_mc_udp_reply(lc, &g[i], reqs[i].hit ? &reqs[i].view : NULL, &peer);
 		return;
 	}
 	/* route every key; one another node serves is answered with its redirect now */
@@ -188,7 +189,7 @@ void wc_mc_udp_gets(struct wc_lcore *lc, const struct mc_udp_get *g, unsigned n)
 	wc_get_burst(reqs, k, &lc->ctx, lflags);
 	/* every reply over its request, queued for one tx burst */
 	for (unsigned j = 0; j < k; j++)
-		wc_mc_udp_reply(lc, &g[at[j]], reqs[j].hit ? &reqs[j].view : NULL);
+		wc_mc_udp_reply(lc, &g[at[j]], reqs[j].hit ? &reqs[j].view : NULL, &peer);
 }
 
 /* The gets taken so far, answered; lat (when on) records their service time. */

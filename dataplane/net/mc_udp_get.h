@@ -72,9 +72,37 @@ void wc_mc_udp_get_reply(struct wc_lcore *lc, const struct mc_udp_get *g,
 void wc_mc_udp_get_reply_ctx(struct wc_lcore *lc, const struct mc_udp_get *g,
 			     const struct wc_view *v, const char *redirect);
 
-/* wc_mc_udp_get_reply without a redirect, inline: its fast path, else the general way. */
+/*
+ * The client a burst last answered and its MAC (ip 0: none yet), so that a
+ * burst from one client looks its neighbour entry up once.
+ */
+struct mc_udp_peer {
+	uint32_t ip;			/* host order */
+	struct rte_ether_addr mac;
+};
+
+/* peer's MAC when it is ip's, else the neighbour cache's (then remembered in peer) */
+static inline bool wc_mc_udp_peer_mac(struct wc_lcore *lc, struct mc_udp_peer *peer, uint32_t ip,
+				      struct rte_ether_addr *mac)
+{
+	if (ip == peer->ip && ip != 0) {
+		*mac = peer->mac;
+		return true;
+	}
+	if (!wc_lcore_neigh(lc, ip, mac))
+		return false;
+	peer->ip = ip;
+	peer->mac = *mac;
+	return true;
+}
+
+/*
+ * wc_mc_udp_get_reply without a redirect, inline: its fast path, else the
+ * general way. peer: the burst's (a zeroed one for a single request).
+ */
 static inline __attribute__((always_inline)) void
-wc_mc_udp_reply(struct wc_lcore *lc, const struct mc_udp_get *g, const struct wc_view *v)
+wc_mc_udp_reply(struct wc_lcore *lc, const struct mc_udp_get *g, const struct wc_view *v,
+		struct mc_udp_peer *peer)
 {
 	struct rte_mbuf *m = g->m;
 	struct rte_ether_addr mac;
@@ -89,7 +117,7 @@ wc_mc_udp_reply(struct wc_lcore *lc, const struct mc_udp_get *g, const struct wc
 	most = MC_UDP_HDR + MC_GET_REPLY_MAX(g->klen, v ? v->vlen : 0);
 	if (__builtin_expect(most > MC_UDP_DGRAM || (!v && MC_UDP_HDR + 5 > g->bound) ||
 			     (size_t)(m->buf_len - m->data_off) < WC_UDP_HDRS + MC_UDP_DGRAM + 32 ||
-			     !wc_lcore_neigh(lc, g->client_ip, &mac), 0)) {
+			     !wc_mc_udp_peer_mac(lc, peer, g->client_ip, &mac), 0)) {
 		wc_mc_udp_get_reply_ctx(lc, g, v, NULL);
 		return;
 	}
