@@ -220,22 +220,46 @@ static inline uint64_t wc_csum_blocks32(const void *buf, size_t n, uint64_t sum)
 }
 
 /*
+ * The part of a UDP pseudo-header's sum that does not depend on the
+ * length: the addresses (network order) and the protocol, for a sender
+ * that keeps it per destination.
+ */
+static inline uint64_t wc_udp_pseudo_addrs(uint32_t src, uint32_t dst)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return (uint64_t)src + dst + ((uint64_t)IPPROTO_UDP << 8);
+#else
+	return (uint64_t)src + dst + ((uint64_t)IPPROTO_UDP << 16);
+#endif
+}
+
+/*
+ * The UDP checksum of a datagram of len bytes at udp (its checksum field
+ * zero) followed by 32 writable bytes, which are zeroed so that whole
+ * 32-byte blocks are summed; addrs from wc_udp_pseudo_addrs. 0 is sent as
+ * 0xFFFF.
+ */
+static inline uint16_t wc_udp_cksum_padded_sum(uint64_t addrs, void *udp, uint16_t len)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	uint64_t l = (uint64_t)__builtin_bswap16(len) << 16;
+#else
+	uint64_t l = len;
+#endif
+	uint16_t c;
+
+	memset((uint8_t *)udp + len, 0, 32);
+	c = (uint16_t)~wc_csum_fold(wc_csum_blocks32(udp, ((size_t)len + 31) / 32, addrs + l));
+	return c ? c : 0xFFFF;
+}
+
+/*
  * wc_udp_cksum_fields for a datagram followed by 32 writable bytes, which
  * are zeroed: whole 32-byte blocks summed.
  */
 static inline uint16_t wc_udp_cksum_padded(uint32_t src, uint32_t dst, void *udp, uint16_t len)
 {
-#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
-	uint64_t pl = (uint64_t)IPPROTO_UDP << 8 | (uint64_t)__builtin_bswap16(len) << 16;
-#else
-	uint64_t pl = (uint64_t)IPPROTO_UDP << 16 | len;
-#endif
-	uint16_t c;
-
-	memset((uint8_t *)udp + len, 0, 32);
-	c = (uint16_t)~wc_csum_fold(wc_csum_blocks32(udp, ((size_t)len + 31) / 32,
-						     (uint64_t)src + dst + pl));
-	return c ? c : 0xFFFF;
+	return wc_udp_cksum_padded_sum(wc_udp_pseudo_addrs(src, dst), udp, len);
 }
 
 /*

@@ -288,7 +288,7 @@ void wc_mc_udp_get_reply(struct wc_lcore *lc, const struct mc_udp_get *g,
 	if (__builtin_expect(redirect != NULL, 0))
 		wc_mc_udp_get_reply_ctx(lc, g, v, redirect);
 	else
-		wc_mc_udp_reply(lc, g, v, &(struct mc_udp_peer){ 0 });
+		wc_mc_udp_reply(lc, g, v, NULL);
 }
 
 void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,

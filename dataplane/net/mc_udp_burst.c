@@ -145,9 +145,10 @@ void wc_mc_udp_gets(struct wc_lcore *lc, const struct mc_udp_get *g, unsigned n)
 {
 	struct wc_get_req reqs[WC_RX_BURST];
 	unsigned at[WC_RX_BURST], k = 0, lflags = WC_LOOKUP_REPLY_ONLY;
-	struct mc_udp_peer peer = { 0 };
+	struct mc_udp_peer peer;
 	struct wc_part *one;
 
+	peer.ip = 0;	/* no client answered yet */
 	while (n > WC_RX_BURST) {
 		wc_mc_udp_gets(lc, g, WC_RX_BURST);
 		g += WC_RX_BURST;

@@ -73,32 +73,44 @@ void wc_mc_udp_get_reply_ctx(struct wc_lcore *lc, const struct mc_udp_get *g,
 			     const struct wc_view *v, const char *redirect);
 
 /*
- * The client a burst last answered and its MAC (ip 0: none yet), so that a
- * burst from one client looks its neighbour entry up once.
+ * The client a burst last answered, on which port, its MAC and, when the
+ * port offloads no checksum, the image of the replies' headers to it (ip
+ * 0: none yet), so that a burst from one client looks its neighbour entry
+ * up and lays out its headers once.
  */
 struct mc_udp_peer {
 	uint32_t ip;			/* host order */
+	unsigned port;
 	struct rte_ether_addr mac;
+	bool tmpl_ok;
+	struct wc_udp_tmpl tmpl;
 };
 
-/* peer's MAC when it is ip's, else the neighbour cache's (then remembered in peer) */
-static inline bool wc_mc_udp_peer_mac(struct wc_lcore *lc, struct mc_udp_peer *peer, uint32_t ip,
-				      struct rte_ether_addr *mac)
+/* peer when it is ip on port, else found in the neighbour cache (and then remembered) */
+static inline bool wc_mc_udp_peer_find(struct wc_lcore *lc, struct mc_udp_peer *peer, uint32_t ip,
+				       unsigned port)
 {
-	if (ip == peer->ip && ip != 0) {
-		*mac = peer->mac;
+	const struct wc_port *pt;
+
+	if (ip != 0 && ip == peer->ip && port == peer->port)
 		return true;
-	}
-	if (!wc_lcore_neigh(lc, ip, mac))
+	if (!wc_lcore_neigh(lc, ip, &peer->mac)) {
+		peer->ip = 0;
 		return false;
+	}
 	peer->ip = ip;
-	peer->mac = *mac;
+	peer->port = port;
+	pt = &lc->app->ports[port];
+	peer->tmpl_ok = !pt->tx_ip_cksum && !pt->tx_l4_cksum;
+	if (peer->tmpl_ok)
+		wc_udp_tmpl_init(&peer->tmpl, pt, &peer->mac, ip, lc->app->cfg.udp_port);
 	return true;
 }
 
 /*
  * wc_mc_udp_get_reply without a redirect, inline: its fast path, else the
- * general way. peer: the burst's (a zeroed one for a single request).
+ * general way. peer: the burst's (ip 0 at its start), or NULL for a single
+ * request (a constant: its code folds away).
  */
 static inline __attribute__((always_inline)) void
 wc_mc_udp_reply(struct wc_lcore *lc, const struct mc_udp_get *g, const struct wc_view *v,
@@ -117,7 +129,8 @@ wc_mc_udp_reply(struct wc_lcore *lc, const struct mc_udp_get *g, const struct wc
 	most = MC_UDP_HDR + MC_GET_REPLY_MAX(g->klen, v ? v->vlen : 0);
 	if (__builtin_expect(most > MC_UDP_DGRAM || (!v && MC_UDP_HDR + 5 > g->bound) ||
 			     (size_t)(m->buf_len - m->data_off) < WC_UDP_HDRS + MC_UDP_DGRAM + 32 ||
-			     !wc_mc_udp_peer_mac(lc, peer, g->client_ip, &mac), 0)) {
+			     !(peer ? wc_mc_udp_peer_find(lc, peer, g->client_ip, g->port)
+				    : wc_lcore_neigh(lc, g->client_ip, &mac)), 0)) {
 		wc_mc_udp_get_reply_ctx(lc, g, v, NULL);
 		return;
 	}
@@ -135,8 +148,11 @@ wc_mc_udp_reply(struct wc_lcore *lc, const struct mc_udp_get *g, const struct wc
 		return;
 	}
 	frame[6] = frame[7] = 0;
-	wc_udp_fill(&lc->app->ports[g->port], m, &mac, g->client_ip, lc->app->cfg.udp_port,
-		    g->client_port, (uint16_t)(end - frame), true);
+	if (peer && peer->tmpl_ok)
+		wc_udp_tmpl_fill(&peer->tmpl, m, g->client_port, (uint16_t)(end - frame));
+	else
+		wc_udp_fill(&lc->app->ports[g->port], m, peer ? &peer->mac : &mac, g->client_ip,
+			    lc->app->cfg.udp_port, g->client_port, (uint16_t)(end - frame), true);
 	wc_net_queue(lc, g->port, m);
 	lc->ns.udp_reply_datagrams++;
 }
