@@ -174,4 +174,131 @@ static inline uint16_t wc_l4_cksum(const struct rte_ipv4_hdr *ip, const void *l4
 	return c ? c : 0xFFFF;
 }
 
+/*
+ * The UDP checksum of a datagram of len bytes at udp (its checksum field
+ * zero) from src to dst (network order), the pseudo-header from those
+ * values rather than read back from an IPv4 header; 0 is sent as 0xFFFF.
+ */
+static inline uint16_t wc_udp_cksum_fields(uint32_t src, uint32_t dst, const void *udp,
+					   uint16_t len)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	uint64_t pl = (uint64_t)IPPROTO_UDP << 8 | (uint64_t)__builtin_bswap16(len) << 16;
+#else
+	uint64_t pl = (uint64_t)IPPROTO_UDP << 16 | len;
+#endif
+	uint16_t c = (uint16_t)~wc_csum_fold(wc_csum_partial(udp, len, (uint64_t)src + dst + pl));
+
+	return c ? c : 0xFFFF;
+}
+
+/*
+ * The sum of n (at least 1) whole 32-byte blocks at buf: for a caller that
+ * has zeroed the bytes after its data up to the next block's end (zeros add
+ * nothing), so no tail is summed apart.
+ */
+static inline uint64_t wc_csum_blocks32(const void *buf, size_t n, uint64_t sum)
+{
+#if defined(__x86_64__)
+	const uint8_t *p = buf, *end = p + n * 32;
+
+	do {
+		__asm__("addq 0(%[p]), %[s]\n\t"
+			"adcq 8(%[p]), %[s]\n\t"
+			"adcq 16(%[p]), %[s]\n\t"
+			"adcq 24(%[p]), %[s]\n\t"
+			"adcq $0, %[s]"
+			: [s] "+r"(sum)
+			: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
+			: "cc");
+		p += 32;
+	} while (p != end);
+	return sum;
+#else
+	return wc_csum_partial(buf, n * 32, sum);
+#endif
+}
+
+/*
+ * The part of a UDP pseudo-header's sum that does not depend on the
+ * length: the addresses (network order) and the protocol, for a sender
+ * that keeps it per destination.
+ */
+static inline uint64_t wc_udp_pseudo_addrs(uint32_t src, uint32_t dst)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return (uint64_t)src + dst + ((uint64_t)IPPROTO_UDP << 8);
+#else
+	return (uint64_t)src + dst + ((uint64_t)IPPROTO_UDP << 16);
+#endif
+}
+
+/*
+ * The UDP checksum of a datagram of len bytes at udp (its checksum field
+ * zero) followed by 32 writable bytes, which are zeroed so that whole
+ * 32-byte blocks are summed; addrs from wc_udp_pseudo_addrs. 0 is sent as
+ * 0xFFFF.
+ */
+static inline uint16_t wc_udp_cksum_padded_sum(uint64_t addrs, void *udp, uint16_t len)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	uint64_t l = (uint64_t)__builtin_bswap16(len) << 16;
+#else
+	uint64_t l = len;
+#endif
+	uint16_t c;
+
+	memset((uint8_t *)udp + len, 0, 32);
+	c = (uint16_t)~wc_csum_fold(wc_csum_blocks32(udp, ((size_t)len + 31) / 32, addrs + l));
+	return c ? c : 0xFFFF;
+}
+
+/*
+ * wc_udp_cksum_fields for a datagram followed by 32 writable bytes, which
+ * are zeroed: whole 32-byte blocks summed.
+ */
+static inline uint16_t wc_udp_cksum_padded(uint32_t src, uint32_t dst, void *udp, uint16_t len)
+{
+	return wc_udp_cksum_padded_sum(wc_udp_pseudo_addrs(src, dst), udp, len);
+}
+
+/*
+ * wc_csum_partial for len >= 8: the last len % 8 bytes are the end of one
+ * 8-byte load that finishes at the data's end, shifted down past the bytes
+ * already summed (their offsets keep their parity), not three tests.
+ */
+static inline uint64_t wc_csum_partial8(const void *buf, size_t len, uint64_t sum)
+{
+#if defined(__x86_64__)
+	size_t r = len & 7;
+
+	sum = wc_csum_partial(buf, len & ~(size_t)7, sum);
+	if (r) {
+		uint64_t w;
+
+		memcpy(&w, (const uint8_t *)buf + len - 8, 8);
+		sum = wc_csum_add(sum, w >> ((8 - r) * 8));
+	}
+	return sum;
+#else
+	return wc_csum_partial(buf, len, sum);
+#endif
+}
+
+/*
+ * Does a UDP datagram of len (at least 8) bytes at udp from src to dst
+ * (network order) carry a correct checksum (its field not 0)? The
+ * pseudo-header from those values.
+ */
+static inline bool wc_udp_cksum_ok(uint32_t src, uint32_t dst, const void *udp, uint16_t len)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	uint64_t pl = (uint64_t)IPPROTO_UDP << 8 | (uint64_t)__builtin_bswap16(len) << 16;
+#else
+	uint64_t pl = (uint64_t)IPPROTO_UDP << 16 | len;
+#endif
+
+	return wc_csum_fold(wc_csum_partial8(udp, len, (uint64_t)src + dst + pl)) == 0xFFFF;
+}
+
 #endif

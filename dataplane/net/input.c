@@ -1,16 +1,15 @@
 /*
  * input.c - the first look at every received frame: length, destination
  * MAC, EtherType, then ARP or IPv4 (frames for other hosts, groups and
- * protocols are ignored, counted apart from real drops: netstats.h); a
- * whole rx burst, whose plain memcached UDP gets take the staged fast path
- * (mc_udp_burst.c). Also the per-port transmit buffers.
+ * protocols are ignored, counted apart from real drops: netstats.h). A
+ * whole rx burst goes through mc_udp_burst.c (wc_net_input_burst), whose
+ * plain memcached UDP gets take the staged fast path. Also the per-port
+ * transmit buffers.
  */
 #include <rte_byteorder.h>
 #include <rte_prefetch.h>
 
 #include "core/bus.h"
-#include "core/latency.h"
-#include "net/mc_udp_get.h"
 #include "net/net.h"
 
 void wc_net_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
@@ -47,46 +46,6 @@ void wc_net_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 		wc_net_drop(lc, m, WC_DROP_ETH_TYPE);
 		break;
 	}
-}
-
-/* The gets taken so far, answered; lat (when on) records their service time. */
-static void run_gets(struct wc_lcore *lc, const struct mc_udp_get *gets, unsigned n,
-		     struct wc_lat *lat, uint64_t *ops)
-{
-	wc_mc_udp_gets(lc, gets, n);
-	if (lat)
-		wc_lat_packet_done(lat, &lc->ctx.st, ops);
-}
-
-void wc_net_input_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf **pkts, unsigned n,
-			struct wc_lat *lat)
-{
-	struct mc_udp_get gets[WC_RX_BURST];
-	uint64_t ops = lat ? wc_lat_ops(&lc->ctx.st) : 0;
-	unsigned ng = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		if (i + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		if (ng == WC_RX_BURST) {
-			run_gets(lc, gets, ng, lat, &ops);
-			ng = 0;
-		}
-		if (wc_mc_udp_take(lc, port, pkts[i], &gets[ng])) {
-			ng++;
-			continue;
-		}
-		/* anything else: the gets before it first, so the burst keeps its order */
-		if (ng) {
-			run_gets(lc, gets, ng, lat, &ops);
-			ng = 0;
-		}
-		wc_net_input(lc, port, pkts[i]);
-		if (lat)
-			wc_lat_packet_done(lat, &lc->ctx.st, &ops);
-	}
-	if (ng)
-		run_gets(lc, gets, ng, lat, &ops);
 }
 
 void wc_net_flush(struct wc_lcore *lc)

@@ -3,7 +3,7 @@
  * host's datagram is ignored before anything else is held against it,
  * options, lengths, checksum, fragments), ICMP echo, UDP input with checksum
  * checks, and
- * building the headers of outgoing UDP datagrams.
+ * building the headers of outgoing UDP datagrams (net/udp_out.h).
  */
 #include <rte_byteorder.h>
 #include <rte_icmp.h>
@@ -11,6 +11,7 @@
 #include "net/cksum.h"
 #include "net/net.h"
 #include "net/tcp.h"
+#include "net/udp_out.h"
 
 static void icmp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 		       struct rte_ipv4_hdr *ip, uint16_t l4_len)
@@ -55,7 +56,7 @@ static void udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 
 		if (flags == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
 		    (flags != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
-		     !wc_l4_ok(ip, udp, ulen))) {
+		     !wc_udp_cksum_ok(ip->src_addr, ip->dst_addr, udp, ulen))) {
 			wc_net_drop(lc, m, WC_DROP_UDP_CKSUM);
 			return;
 		}
@@ -138,47 +139,12 @@ void wc_ipv4_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m)
 	}
 }
 
+__thread uint16_t wc_udp_ip_id;
+
 void wc_udp_finish(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,
 		   const struct rte_ether_addr *dst_mac, uint32_t dst_ip, uint16_t src_port,
 		   uint16_t dst_port, uint16_t payload_len)
 {
-	const struct wc_port *pt = &lc->app->ports[port];
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	static __thread uint16_t ip_id;
-	const uint16_t total = (uint16_t)(sizeof(*ip) + sizeof(*udp) + payload_len), id = ip_id++;
-
-	eth->dst_addr = *dst_mac;
-	eth->src_addr = pt->mac;
-	eth->ether_type = wc_be16(RTE_ETHER_TYPE_IPV4);
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->type_of_service = 0;
-	ip->total_length = wc_be16(total);
-	ip->packet_id = wc_be16(id);
-	ip->fragment_offset = 0;
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_UDP;
-	ip->hdr_checksum = 0;
-	ip->src_addr = wc_be32(pt->ip);
-	ip->dst_addr = wc_be32(dst_ip);
-	udp->src_port = wc_be16(src_port);
-	udp->dst_port = wc_be16(dst_port);
-	udp->dgram_len = wc_be16((uint16_t)(sizeof(*udp) + payload_len));
-	udp->dgram_cksum = 0;
-	m->data_len = m->pkt_len = (uint32_t)(WC_UDP_HDRS + payload_len);
-	m->l2_len = RTE_ETHER_HDR_LEN;
-	m->l3_len = sizeof(*ip);
-	m->ol_flags = RTE_MBUF_F_TX_IPV4;
-	if (pt->tx_ip_cksum)
-		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
-	else	/* from the fields just written, not a pass over the header */
-		ip->hdr_checksum = wc_ipv4_cksum_fields(64u << 8 | IPPROTO_UDP, total, id, pt->ip,
-							dst_ip);
-	if (pt->tx_l4_cksum) {
-		m->ol_flags |= RTE_MBUF_F_TX_UDP_CKSUM;
-		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
-	} else {
-		udp->dgram_cksum = wc_l4_cksum(ip, udp, (uint16_t)(sizeof(*udp) + payload_len));
-	}
+	wc_udp_fill(&lc->app->ports[port], m, dst_mac, dst_ip, src_port, dst_port, payload_len,
+		    false);
 }

@@ -244,8 +244,7 @@ uint64_t wc_mc_udp_bound_trusted(const struct wc_app *app, uint32_t src, uint32_
 					      : wc_mc_udp_bound_untrusted(app, len);
 }
 
-/* The general way to answer g: a context whose reply datagrams start with g's mbuf. */
-static void get_reply_ctx(struct wc_lcore *lc, const struct mc_udp_get *g,
+void wc_mc_udp_get_reply_ctx(struct wc_lcore *lc, const struct mc_udp_get *g,
 			  const struct wc_view *v, const char *redirect)
 {
 	struct rte_mbuf *m = g->m;
@@ -286,42 +285,10 @@ static void get_reply_ctx(struct wc_lcore *lc, const struct mc_udp_get *g,
 void wc_mc_udp_get_reply(struct wc_lcore *lc, const struct mc_udp_get *g,
 			 const struct wc_view *v, const char *redirect)
 {
-	struct rte_mbuf *m = g->m;
-	struct rte_ether_addr mac;
-	uint8_t *frame, *end;
-	struct mc_udp_get moved;
-	size_t most;
-
-	if (__builtin_expect(redirect != NULL, 0)) {
-		get_reply_ctx(lc, g, v, redirect);
-		return;
-	}
-	/* one datagram in the request's own mbuf, a resolved client: else the general way */
-	most = MC_UDP_HDR + MC_GET_REPLY_MAX(g->klen, v ? v->vlen : 0);
-	if (__builtin_expect(most > MC_UDP_DGRAM || (!v && MC_UDP_HDR + 5 > g->bound) ||
-			     (size_t)(m->buf_len - m->data_off) < WC_UDP_HDRS + MC_UDP_DGRAM ||
-			     !wc_lcore_neigh(lc, g->client_ip, &mac), 0)) {
-		get_reply_ctx(lc, g, v, NULL);
-		return;
-	}
-	/*
-	 * One datagram, in place: the request's frame header (its id, sequence 0
-	 * of 1) is the reply's but for the reserved field
-	 */
-	frame = rte_pktmbuf_mtod_offset(m, uint8_t *, WC_UDP_HDRS);
-	end = mc_get_reply_at(frame + MC_UDP_HDR, g->key, g->klen, v, g->cas);
-	if (__builtin_expect((uint64_t)(end - frame) > g->bound, 0)) {
-		/* over the amplification bound: refused the general way (key after "VALUE ") */
-		moved = *g;
-		moved.key = frame + MC_UDP_HDR + 6;
-		get_reply_ctx(lc, &moved, v, NULL);
-		return;
-	}
-	frame[6] = frame[7] = 0;
-	wc_udp_finish(lc, g->port, m, &mac, g->client_ip, lc->app->cfg.udp_port, g->client_port,
-		      (uint16_t)(end - frame));
-	wc_net_send(lc, g->port, m);
-	lc->ns.udp_reply_datagrams++;
+	if (__builtin_expect(redirect != NULL, 0))
+		wc_mc_udp_get_reply_ctx(lc, g, v, redirect);
+	else
+		wc_mc_udp_reply(lc, g, v, NULL);
 }
 
 void wc_mc_udp_input(struct wc_lcore *lc, unsigned port, struct rte_mbuf *m,

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "proto/mc_get_reply.h"
 #include "proto/mc_session.h"
 
 enum mc_exec_result {
@@ -41,29 +42,6 @@ void mc_exec_get_one(struct mc_env *env, struct mc_out *out, const uint8_t *key,
  */
 void mc_exec_get_reply(struct mc_out *out, const uint8_t *key, uint32_t klen,
 		       const struct wc_view *v, bool cas);
-
-/* Decimal digits of v. */
-static inline size_t mc_u64_digits(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v >= 100) {
-		v /= 100;
-		n += 2;
-	}
-	return n + (v >= 10);
-}
-
-/* The most bytes that reply can take for a key of klen and a value of vlen bytes. */
-#define MC_GET_REPLY_MAX(klen, vlen) (6 + (size_t)(klen) + 3 * 21 + 2 + (size_t)(vlen) + 2 + 5)
-
-/*
- * The same reply written straight at dst, which has MC_GET_REPLY_MAX bytes
- * of room; the key may lie inside that room (a request parsed in the buffer
- * its reply goes to): it is moved first. Returns the reply's end.
- */
-uint8_t *mc_get_reply_at(uint8_t *dst, const uint8_t *key, uint32_t klen,
-			 const struct wc_view *v, bool cas);
 
 /*
  * MC_S_GETKEYS: serve the complete keys of a get line too long to buffer.

@@ -364,8 +364,10 @@ static inline bool load_heads(const struct wc_part *p, unsigned lflags, uint64_t
 	return true;
 }
 
-bool wc_get(const struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
-	    uint64_t hash, unsigned lflags, struct wc_view *out)
+static inline __attribute__((always_inline)) bool get_one(const struct wc_part *p,
+							   struct wc_ctx *ctx, const void *key,
+							   uint32_t klen, uint64_t hash,
+							   unsigned lflags, struct wc_view *out)
 {
 	struct wc_hpos pos;
 	uint64_t heads[2];
@@ -384,24 +386,29 @@ bool wc_get(const struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32
 			     out, key, klen);
 }
 
+bool wc_get(const struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
+	    uint64_t hash, unsigned lflags, struct wc_view *out)
+{
+	/* the memcached GET's flags as a constant, so its tests of them fold away */
+	if (lflags == WC_LOOKUP_REPLY_ONLY)
+		return get_one(p, ctx, key, klen, hash, WC_LOOKUP_REPLY_ONLY, out);
+	return get_one(p, ctx, key, klen, hash, lflags, out);
+}
+
 /*
  * Three passes over the burst so the cache misses of different requests
  * overlap: hash and prefetch the first bucket; match tags and prefetch the
  * first candidate item (or the second bucket); compare keys and finish. A
  * candidate whose key does not match falls back to the full lookup.
  */
-void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsigned lflags)
+static inline __attribute__((always_inline)) void get_burst(struct wc_get_req *reqs, unsigned n,
+							      struct wc_ctx *ctx, unsigned lflags)
 {
 	struct wc_hpos pos[WC_GET_BURST_MAX];
 	const struct wc_item *cand[WC_GET_BURST_MAX];
 	uint64_t heads[WC_GET_BURST_MAX][2];
 	bool with_heads[WC_GET_BURST_MAX];
 
-	while (n > WC_GET_BURST_MAX) {
-		wc_get_burst(reqs, WC_GET_BURST_MAX, ctx, lflags);
-		reqs += WC_GET_BURST_MAX;
-		n -= WC_GET_BURST_MAX;
-	}
 	for (unsigned i = 0; i < n; i++) {
 		const struct wc_part *p = reqs[i].part;
 
@@ -445,6 +452,20 @@ void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsig
 		r->hit = finish_lookup(r->part, ctx, it, with_heads[i] ? heads[i] : NULL, lflags,
 				       &r->view, r->key, r->klen);
 	}
+}
+
+void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsigned lflags)
+{
+	while (n > WC_GET_BURST_MAX) {
+		wc_get_burst(reqs, WC_GET_BURST_MAX, ctx, lflags);
+		reqs += WC_GET_BURST_MAX;
+		n -= WC_GET_BURST_MAX;
+	}
+	/* the memcached GET's flags as a constant, so its tests of them fold away */
+	if (lflags == WC_LOOKUP_REPLY_ONLY)
+		get_burst(reqs, n, ctx, WC_LOOKUP_REPLY_ONLY);
+	else
+		get_burst(reqs, n, ctx, lflags);
 }
 
 bool wc_claim_win(const struct wc_part *p, const struct wc_view *v, const void *key,

@@ -2,8 +2,10 @@
  * test_cksum.c - the Internet checksum helpers (net/cksum.h) against a
  * byte-by-byte RFC 1071 reference: the fold for random and edge sums, the
  * partial sum for random buffers of every length and offset (odd ones
- * included), the UDP checksum of whole datagrams (0 sent as 0xFFFF); and
- * the item header's extra bytes (store/item.h) for every layout.
+ * included), the UDP checksum of whole datagrams (0 sent as 0xFFFF), the
+ * same from the addresses (wc_udp_cksum_fields, _padded, _ok: random
+ * datagrams of every parity, a sum of 0xFFFF, a received 0xFFFF); and the
+ * item header's extra bytes (store/item.h) for every layout.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,6 +130,89 @@ static void udp_checksum_of_datagrams(void **state)
 	}
 }
 
+static void partial8_and_blocks_match_reference(void **state)
+{
+	uint8_t buf[320];
+
+	(void)state;
+	for (int round = 0; round < 200; round++) {
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = round % 3 == 0 ? 0xFF : (uint8_t)rnd();
+		for (size_t off = 0; off < 4; off++) {
+			for (size_t len = 8; len + off <= sizeof(buf); len += 1 + (len > 70) * 7)
+				assert_int_equal(wc_csum_fold(wc_csum_partial8(buf + off, len, 0)),
+						 ref_sum(buf + off, len));
+			for (size_t n = 1; n * 32 + off <= sizeof(buf); n++)
+				assert_int_equal(wc_csum_fold(wc_csum_blocks32(buf + off, n, 0)),
+						 ref_sum(buf + off, n * 32));
+		}
+	}
+}
+
+/* RFC 1071 over pseudo-header and datagram, complemented, 0 sent as 0xFFFF. */
+static uint16_t ref_udp_cksum(uint32_t src, uint32_t dst, const uint8_t *udp, uint16_t len)
+{
+	uint8_t ph[12];
+	uint32_t s;
+	uint16_t c;
+
+	memcpy(ph, &src, 4);
+	memcpy(ph + 4, &dst, 4);
+	ph[8] = 0;
+	ph[9] = IPPROTO_UDP;
+	ph[10] = (uint8_t)(len >> 8);
+	ph[11] = (uint8_t)len;
+	s = (uint32_t)ref_sum(ph, sizeof(ph)) + ref_sum(udp, len);
+	s = (s & 0xFFFF) + (s >> 16);
+	c = (uint16_t)~s;
+	return c ? c : 0xFFFF;
+}
+
+static void udp_checksum_from_fields(void **state)
+{
+	static const uint32_t edge_addrs[] = { 0, 0xFFFFFFFF, 0x0000FFFF, 0xFFFF0000, 0x01000000 };
+	uint8_t d[1500 + 32];
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)d;
+
+	(void)state;
+	for (int round = 0; round < 4000; round++) {
+		uint16_t len = (uint16_t)(sizeof(*udp) + (round < 64 ? (uint64_t)round : rnd() % 1400));
+		uint32_t src = round % 7 == 0 ? edge_addrs[rnd() % 5] : (uint32_t)rnd();
+		uint32_t dst = round % 11 == 0 ? edge_addrs[rnd() % 5] : (uint32_t)rnd();
+		uint16_t want, c;
+
+		for (size_t i = 0; i < sizeof(d); i++)
+			d[i] = round & 1 ? (uint8_t)rnd() : (uint8_t)(0xFF - (rnd() & 1));
+		udp->dgram_len = rte_cpu_to_be_16(len);
+		udp->dgram_cksum = 0;
+		if (round % 5 == 0 && len >= 10) {
+			/* data that makes the sum 0xFFFF: a checksum of 0, sent as 0xFFFF */
+			uint16_t w = 0;
+
+			memcpy(d + 8, &w, 2);
+			w = (uint16_t)~wc_csum_fold(wc_csum_partial(d, len, 0) + src + (uint64_t)dst +
+						    ((uint64_t)IPPROTO_UDP << 8) +
+						    ((uint64_t)rte_cpu_to_be_16(len) << 16));
+			memcpy(d + 8, &w, 2);
+		}
+		want = ref_udp_cksum(src, dst, d, len);
+		if (round % 5 == 0 && len >= 10)
+			assert_int_equal(want, 0xFFFF);
+		assert_int_equal(wc_udp_cksum_fields(src, dst, udp, len), want);
+		c = wc_udp_cksum_padded(src, dst, udp, len);	/* zeroes the 32 bytes after */
+		assert_int_equal(c, want);
+		for (size_t i = len; i < len + 32u; i++)
+			assert_int_equal(d[i], 0);
+		udp->dgram_cksum = c;
+		assert_true(wc_udp_cksum_ok(src, dst, udp, len));
+		udp->dgram_cksum ^= 0x0100;
+		assert_false(wc_udp_cksum_ok(src, dst, udp, len));
+		udp->dgram_cksum = c;
+		d[len - 1] ^= 0x01;	/* the last byte, odd or even */
+		assert_false(wc_udp_cksum_ok(src, dst, udp, len));
+	}
+}
+
 static void item_extra_bytes(void **state)
 {
 	(void)state;
@@ -147,6 +232,8 @@ int main(void)
 		cmocka_unit_test(fold_matches_reference),
 		cmocka_unit_test(partial_matches_reference),
 		cmocka_unit_test(udp_checksum_of_datagrams),
+		cmocka_unit_test(partial8_and_blocks_match_reference),
+		cmocka_unit_test(udp_checksum_from_fields),
 		cmocka_unit_test(item_extra_bytes),
 	};
 

@@ -8,8 +8,11 @@
  * a get that must see a set earlier in its own burst, a multi-key get, a
  * bad request, non-GET commands, a multi-datagram reply, an amplification
  * refusal, and frames the fast path must not take (bad checksum, another
- * host's MAC, a refused source, a fragment, ARP). And the in-place reply
- * writer gives the engine's bytes for every short key and value length.
+ * host's MAC, a refused source, a fragment, ARP). Bursts that interleave
+ * clients (another MAC, an unresolved one, every request from its own
+ * port) give the same too, each reply to its own client. And the in-place
+ * reply writer gives the engine's bytes for every short key and value
+ * length.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -124,6 +127,12 @@ static struct rte_mbuf *to_mbuf(const struct frame *f)
 	return m;
 }
 
+#define CLIENT2 0xC6120002u		/* 198.18.0.2, resolved, its own MAC */
+#define CLIENT3 0xC6120003u		/* 198.18.0.3, never resolved */
+static const struct rte_ether_addr client2_mac = { { 0x02, 0, 0, 0, 0, 0x02 } };
+static bool learn_client2;
+static unsigned waiting;		/* requests still waiting for ARP at the end */
+
 /* A fresh node holding a, b, f (flags 7) and big; the client resolved. */
 static void fresh_node(void)
 {
@@ -133,6 +142,15 @@ static void fresh_node(void)
 
 	assert_int_equal(dp_setup(&h, NULL), 0);
 	dp_learn_client(&h);
+	if (learn_client2) {
+		struct rte_arp_hdr *a = (struct rte_arp_hdr *)(f + RTE_ETHER_HDR_LEN);
+		size_t len = dp_arp(f, RTE_ARP_OP_REQUEST, CLIENT2, DP_IP);
+
+		((struct rte_ether_hdr *)f)->src_addr = client2_mac;
+		a->arp_data.arp_sha = client2_mac;
+		dp_input(&h, f, len);
+		dp_clear_sent(&h);
+	}
 	dp_input(&h, f, dp_mc_udp(f, 100, 0, 1, "set a 0 0 3\r\nAAA\r\n", 18, DP_CLIENT));
 	dp_input(&h, f, dp_mc_udp(f, 101, 0, 1, "set b 0 0 2\r\nBB\r\n", 17, DP_CLIENT));
 	dp_input(&h, f, dp_mc_udp(f, 102, 0, 1, "set f 7 0 1\r\nF\r\n", 16, DP_CLIENT));
@@ -228,8 +246,8 @@ static void same_outcome(void)
 	assert_int_equal(burst.hits, single.hits);
 	assert_int_equal(burst.misses, single.misses);
 	assert_int_equal(burst.gets, single.gets);
-	assert_int_equal(single.udp_free, WC_UDP_CTX);
-	assert_int_equal(burst.udp_free, WC_UDP_CTX);
+	assert_int_equal(single.udp_free, WC_UDP_CTX - waiting);
+	assert_int_equal(burst.udp_free, WC_UDP_CTX - waiting);
 }
 
 /* The replies themselves are what memcached gives (so "the same" means right). */
@@ -282,6 +300,71 @@ static void burst_matches_single(void **state)
 		replies_are_right();
 		forget(&burst);
 	}
+	forget(&single);
+}
+
+/* A get from src on UDP port sport (the checksum made again). */
+static void add_from(uint16_t id, const char *text, uint32_t src, uint16_t sport)
+{
+	struct frame *f = &frames[nframes];
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f->b + RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *u = (struct rte_udp_hdr *)(ip + 1);
+
+	assert_true(nframes < MAX_FRAMES);
+	f->len = dp_mc_udp(f->b, id, 0, 1, text, strlen(text), src);
+	u->src_port = rte_cpu_to_be_16(sport);
+	u->dgram_cksum = 0;
+	u->dgram_cksum = rte_ipv4_udptcp_cksum(ip, u);
+	nframes++;
+}
+
+/*
+ * Gets from three clients interleaved in one burst, each from its own UDP
+ * port: the same datagrams as frame by frame, every reply to the MAC, IP
+ * and port its request came from; the unresolved client's wait for ARP.
+ */
+static void clients_interleaved(void **state)
+{
+	static const uint32_t src[] = { DP_CLIENT, CLIENT2, CLIENT2, DP_CLIENT, CLIENT3, CLIENT2 };
+	static const unsigned sizes[] = { 32, 3, 1 };
+	unsigned udp_replies = 0;
+
+	(void)state;
+	nframes = 0;
+	for (unsigned i = 0; i < 30; i++)
+		add_from((uint16_t)(200 + i), i % 4 == 3 ? "get nope\r\n" : i & 1 ? "gets b\r\n" : "get a\r\n",
+			 src[i % 6], (uint16_t)(41000 + i));
+	learn_client2 = true;
+	waiting = 5;	/* CLIENT3's */
+	run_single();
+	for (unsigned s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		run_burst(sizes[s]);
+		same_outcome();
+		forget(&burst);
+	}
+	learn_client2 = false;
+	waiting = 0;
+	for (unsigned i = 0; i < single.nsent; i++) {
+		const struct rte_ether_hdr *e = (const struct rte_ether_hdr *)single.sent[i];
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(e + 1);
+		const struct rte_udp_hdr *u = (const struct rte_udp_hdr *)(ip + 1);
+		uint16_t id, sport;
+		uint32_t dst;
+
+		if (e->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+			continue;	/* the ARP probes for the unresolved client */
+		dst = rte_be_to_cpu_32(ip->dst_addr);
+		memcpy(&id, u + 1, 2);
+		id = rte_be_to_cpu_16(id);
+		sport = rte_be_to_cpu_16(u->dst_port);
+		assert_true(id >= 200 && id < 230);
+		assert_int_equal(dst, src[(id - 200) % 6]);
+		assert_int_equal(sport, 41000 + (id - 200));
+		assert_memory_equal(&e->dst_addr, dst == CLIENT2 ? &client2_mac : &dp_client_mac, 6);
+		assert_true(dst != CLIENT3);
+		udp_replies++;
+	}
+	assert_int_equal(udp_replies, 25);	/* all but CLIENT3's five */
 	forget(&single);
 }
 
@@ -377,6 +460,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(burst_matches_single),
+		cmocka_unit_test(clients_interleaved),
 		cmocka_unit_test(full_burst_of_gets),
 		cmocka_unit_test(reply_at_matches_engine),
 	};
