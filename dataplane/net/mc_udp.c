@@ -252,6 +252,11 @@ void wc_mc_udp_get_reply_ctx(struct wc_lcore *lc, const struct mc_udp_get *g,
 	struct mc_udp_req *u;
 
 	if (lc->nudp_free == 0) {
+		/*
+		 * every caller counted the get as a request (a burst, at its end,
+		 * the gets it took); a busy drop is none, as in wc_mc_udp_input
+		 */
+		lc->ns.udp_requests--;
 		wc_net_drop(lc, m, WC_DROP_MC_BUSY);
 		return;
 	}

@@ -410,6 +410,44 @@ static void full_burst_of_gets(void **state)
 }
 
 /*
+ * The context pool runs dry inside a burst: gets from a client not resolved
+ * yet each hold a context while they wait for ARP, and a burst takes them
+ * all while contexts are left. The one that finds none is dropped as busy
+ * and, as frame by frame, counted as a drop and not as a request.
+ */
+static void pool_dry_inside_a_burst(void **state)
+{
+	uint64_t requests[2], busy[2];
+
+	(void)state;
+	for (int in_burst = 0; in_burst < 2; in_burst++) {
+		struct rte_mbuf *pkts[4];
+
+		fresh_node();
+		h.lc->nudp_free = 2;	/* two contexts left */
+		for (unsigned i = 0; i < 4; i++) {
+			struct frame f;
+
+			f.len = dp_mc_udp(f.b, (uint16_t)(300 + i), 0, 1, "get a\r\n", 7, CLIENT3);
+			pkts[i] = to_mbuf(&f);
+		}
+		if (in_burst)
+			wc_net_input_burst(h.lc, 0, pkts, 4, NULL);
+		else
+			for (unsigned i = 0; i < 4; i++)
+				wc_net_input(h.lc, 0, pkts[i]);
+		requests[in_burst] = h.lc->ns.udp_requests;
+		busy[in_burst] = h.lc->ns.drops[WC_DROP_MC_BUSY];
+		assert_int_equal(h.lc->nudp_free, 0);
+		dp_teardown(&h);
+	}
+	assert_int_equal(requests[0], 2);
+	assert_int_equal(busy[0], 2);
+	assert_int_equal(requests[1], requests[0]);
+	assert_int_equal(busy[1], busy[0]);
+}
+
+/*
  * The in-place reply writer against the engine's (mc_exec_get_reply through
  * an mc_out) and the format itself, for every short key and value length
  * (the short copies' cases) and both get and gets, the key read from where
@@ -462,6 +500,7 @@ int main(void)
 		cmocka_unit_test(burst_matches_single),
 		cmocka_unit_test(clients_interleaved),
 		cmocka_unit_test(full_burst_of_gets),
+		cmocka_unit_test(pool_dry_inside_a_burst),
 		cmocka_unit_test(reply_at_matches_engine),
 	};
 
