@@ -10,6 +10,7 @@
 
 #include "core/bus.h"
 #include "core/latency.h"
+#include "core/passes.h"
 #include "net/mc_udp_get.h"
 #include "net/net.h"
 
@@ -64,6 +65,7 @@ void wc_net_input_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf **pk
 	struct mc_udp_get gets[WC_RX_BURST];
 	uint64_t ops = lat ? wc_lat_ops(&lc->ctx.st) : 0;
 	unsigned ng = 0;
+	uint64_t t0;
 
 	for (unsigned i = 0; i < n; i++) {
 		if (i + 1 < n)
@@ -81,7 +83,9 @@ void wc_net_input_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf **pk
 			run_gets(lc, gets, ng, lat, &ops);
 			ng = 0;
 		}
+		t0 = rte_rdtsc();
 		wc_net_input(lc, port, pkts[i]);
+		wc_passes_frame(&wc_passes_lcores[lc->id], t0, rte_rdtsc());
 		if (lat)
 			wc_lat_packet_done(lat, &lc->ctx.st, &ops);
 	}
