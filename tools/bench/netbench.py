@@ -117,13 +117,16 @@ def wirecache_probe(pid):
 
 def threads(pid):
     """Each thread of a process: {tid: (name, cpus allowed, on-CPU ns, runqueue wait ns,
-    involuntary switches, voluntary switches)} (/proc/PID/task/TID/{schedstat,status})."""
+    involuntary switches, voluntary switches, minor page faults)}
+    (/proc/PID/task/TID/{schedstat,status,stat})."""
     out = {}
     for tid in os.listdir("/proc/%d/task" % pid):
         base = "/proc/%d/task/%s/" % (pid, tid)
         try:
             with open(base + "schedstat") as f:
                 run_ns, wait_ns = (int(x) for x in f.read().split()[:2])
+            with open(base + "stat") as f:
+                minflt = int(f.read().rsplit(")", 1)[1].split()[7])     # field 10
             st = {}
             with open(base + "status") as f:
                 for line in f:
@@ -133,7 +136,7 @@ def threads(pid):
             continue        # a thread that ended meanwhile
         out[int(tid)] = (st.get("Name", "?"), st.get("Cpus_allowed_list", "?"), run_ns, wait_ns,
                          int(st.get("nonvoluntary_ctxt_switches", 0)),
-                         int(st.get("voluntary_ctxt_switches", 0)))
+                         int(st.get("voluntary_ctxt_switches", 0)), minflt)
     return out
 
 
@@ -153,9 +156,10 @@ def sched_evidence(pid, cpu, before, after, seconds):
     t1, s1 = after
     rows = []
     for tid, a in t1.items():
-        b = t0.get(tid, (a[0], a[1], 0, 0, 0, 0))
+        b = t0.get(tid, (a[0], a[1], 0, 0, 0, 0, 0))
         rows.append({"tid": tid, "name": a[0], "cpus": a[1], "run_ms": (a[2] - b[2]) / 1e6,
-                     "wait_ms": (a[3] - b[3]) / 1e6, "invol": a[4] - b[4], "vol": a[5] - b[5]})
+                     "wait_ms": (a[3] - b[3]) / 1e6, "invol": a[4] - b[4], "vol": a[5] - b[5],
+                     "minflt": a[6] - b[6]})
     rows.sort(key=lambda r: -r["run_ms"])
     lcore = rows[0] if rows else {}
     return {"seconds": seconds, "lcore": lcore, "steal_ms": (s1 - s0) / 1e6,
@@ -528,11 +532,12 @@ def latency_evidence(r):
     if sc.get("lcore"):
         lc, secs = sc["lcore"], sc.get("seconds") or 1
         out.append("lcore thread %s: %d involuntary switches (%.0f/s), %.2f ms waiting for "
-                   "its CPU (%.3f%% of the run), steal on its CPU %.1f ms; others on its "
-                   "CPU: %s" % (
+                   "its CPU (%.3f%% of the run), %d page faults, steal on its CPU %.1f ms; "
+                   "its other threads allowed there: %s" % (
                        lc["name"], lc["invol"], lc["invol"] / secs, lc["wait_ms"],
-                       100.0 * lc["wait_ms"] / 1000.0 / secs, sc.get("steal_ms", 0),
-                       ", ".join("%s %.1f ms" % (o["name"], o["run_ms"])
+                       100.0 * lc["wait_ms"] / 1000.0 / secs, lc.get("minflt", 0),
+                       sc.get("steal_ms", 0),
+                       ", ".join("%s (cpus %s) %.1f ms" % (o["name"], o["cpus"], o["run_ms"])
                                  for o in sc.get("others_on_cpu", [])) or "none"))
     return out
 
