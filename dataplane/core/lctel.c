@@ -172,6 +172,7 @@ static int tel_passes(const char *cmd, const char *params, struct rte_tel_data *
 		snprintf(key, sizeof(key), "long_by_%s", stage_names[s]);
 		rte_tel_data_add_dict_u64(d, key, PSUM(long_by_stage[s]));
 	}
+	rte_tel_data_add_dict_u64(d, "passes", PSUM(passes));
 	rte_tel_data_add_dict_u64(d, "long_passes", PSUM(long_passes));
 	rte_tel_data_add_dict_u64(d, "long_ns", ns_of(PSUM(long_tsc), hz));
 	rte_tel_data_add_dict_u64(d, "long_rx", PSUM(long_rx));

@@ -53,6 +53,7 @@ void wc_passes_top(struct wc_passes *p, uint64_t now)
 	if (d) {
 		unsigned worst = 0, b = 0;
 
+		add(&p->passes, 1);
 		p->cur[WC_STAGE_GAP] = now > p->stage_start ? now - p->stage_start : 0;
 		for (unsigned s = 0; s < WC_STAGE_COUNT; s++) {
 			add(&p->stage_tsc[s], p->cur[s]);

@@ -39,6 +39,7 @@ enum wc_pass_stage {
 struct wc_passes {
 	uint64_t bursts[WC_RX_BURST + 1];	/* rx bursts by size (index 0 unused) */
 	uint64_t burst_tsc[WC_RX_BURST + 1];	/* rx to the burst handled, summed by size */
+	uint64_t passes;			/* every pass settled */
 	uint64_t hist[WC_PASS_HIST];		/* passes that did work, by duration */
 	uint64_t stage_tsc[WC_STAGE_COUNT];	/* every pass's cycles, by stage */
 	uint64_t stage_max_tsc[WC_STAGE_COUNT];	/* the longest single stage */

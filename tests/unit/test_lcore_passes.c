@@ -53,6 +53,7 @@ static void short_and_idle_passes(void **state)
 	pass(2500, true, WC_STAGE_FLUSH, 100);	/* settles an idle one: not in the histogram */
 	wc_passes_top(&p, 2800);
 	assert_int_equal(hist_total(), 2);
+	assert_int_equal(p.passes, 3);
 	assert_int_equal(p.hist[1], 1);		/* 1 us: [1, 2) */
 	assert_int_equal(p.hist[0], 1);		/* 0.3 us: < 1 us */
 	assert_int_equal(p.long_passes, 0);

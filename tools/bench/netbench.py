@@ -526,9 +526,12 @@ def latency_evidence(r):
                        " ".join("%s %d" % (st, ps.get("long_by_" + st, 0)) for st in stages),
                        " ".join("%s %.0f" % (st, ps.get("stage_max_ns_" + st, 0) / 1000.0)
                                 for st in stages)))
-        out.append("frames off the GET fast path over %d us: %d, longest %.1f us" % (
-            ps.get("slow_us", 5), ps.get("slow_frames", 0),
-            ps.get("slow_frame_max_ns", 0) / 1000.0))
+        out.append("frames off the GET fast path over %d us: %d, longest %.1f us; passes %d, "
+                   "background stage (store maintenance ...) %.2f us a pass on average" % (
+                       ps.get("slow_us", 5), ps.get("slow_frames", 0),
+                       ps.get("slow_frame_max_ns", 0) / 1000.0, ps.get("passes", 0),
+                       ps.get("stage_ns_background", 0) / 1000.0 / ps["passes"]
+                       if ps.get("passes") else 0))
     if sc.get("lcore"):
         lc, secs = sc["lcore"], sc.get("seconds") or 1
         out.append("lcore thread %s: %d involuntary switches (%.0f/s), %.2f ms waiting for "
