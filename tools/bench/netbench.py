@@ -542,6 +542,10 @@ def latency_evidence(r):
                        sc.get("steal_ms", 0),
                        ", ".join("%s (cpus %s) %.1f ms" % (o["name"], o["cpus"], o["run_ms"])
                                  for o in sc.get("others_on_cpu", [])) or "none"))
+        if lc["wait_ms"] / 1000.0 / secs > 0.05:
+            out.append("(the lcore was runnable but off its CPU %.0f%% of the run: other "
+                       "processes shared the CPU, so this level's tail is the machine's)" %
+                       (100.0 * lc["wait_ms"] / 1000.0 / secs))
     return out
 
 
