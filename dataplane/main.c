@@ -6,9 +6,6 @@
  * Usage: wirecache-dp [EAL options] -- [wirecache options]; see --help.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,28 +66,6 @@ static bool wants_help(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			return true;
 	return false;
-}
-
-/*
- * The CPUs the process could use at start that no lcore is pinned to, as
- * EAL gives its own control threads: the threads wirecache-dp starts (the
- * control interface, RDB writers and loaders) run there, not on a worker's
- * CPU, where each wakeup would preempt a busy-polling lcore in the middle
- * of a burst. false when the lcores take every CPU.
- */
-static bool control_cpus(const cpu_set_t *startup, cpu_set_t *out)
-{
-	unsigned lcore_id;
-
-	*out = *startup;
-	RTE_LCORE_FOREACH(lcore_id) {
-		rte_cpuset_t lc = rte_lcore_cpuset(lcore_id);
-
-		for (unsigned cpu = 0; cpu < CPU_SETSIZE; cpu++)
-			if (CPU_ISSET(cpu, &lc))
-				CPU_CLR(cpu, out);
-	}
-	return CPU_COUNT(out) > 0;
 }
 
 /* Say at start what the memcached rule does (net/tcp.h): it is easy to be surprised by. */
@@ -247,7 +222,6 @@ static int load_snapshot(struct wc_app *a)
 int main(int argc, char **argv)
 {
 	struct wc_config *c = &app.cfg;
-	cpu_set_t startup_cpus, main_cpus, ctrl_cpus;
 	unsigned nb_mbufs;
 	int ret;
 
@@ -261,18 +235,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	argv = wc_eal_args(argc, argv, &argc);
-	if (sched_getaffinity(0, sizeof(startup_cpus), &startup_cpus) != 0)
-		CPU_ZERO(&startup_cpus);
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "wirecache-dp: EAL initialisation failed: %s\n",
 			rte_strerror(rte_errno));
 		return 1;
 	}
-	/* threads started from here on inherit the control CPUs; main goes back before the loop */
-	pthread_getaffinity_np(pthread_self(), sizeof(main_cpus), &main_cpus);
-	if (control_cpus(&startup_cpus, &ctrl_cpus))
-		pthread_setaffinity_np(pthread_self(), sizeof(ctrl_cpus), &ctrl_cpus);
 	argc -= ret;
 	argv += ret;
 	wc_config_defaults(c);
@@ -435,7 +403,6 @@ int main(int argc, char **argv)
 	       c->udp_port, c->udp_enabled ? "" : " (off)", c->redis_port,
 	       c->redis_port ? "" : " (off)", c->cluster ? " cluster" : "",
 	       c->busy_poll ? "busy polling" : "adaptive idle");
-	pthread_setaffinity_np(pthread_self(), sizeof(main_cpus), &main_cpus);
 	printf("wirecache-dp: ready\n");
 
 	if (app.nworkers == 1 && app.lc[0]->lcore_id == rte_get_main_lcore()) {
