@@ -74,14 +74,31 @@ static inline uint64_t wc_lat_ns(const struct wc_lat *lat, uint64_t from, uint64
  * *ops (the count after the previous packet of the burst, or at its start),
  * which is moved on. One sum per packet.
  */
-static inline void wc_lat_packet_done(struct wc_lat *lat, const struct wc_stats *st,
-				      uint64_t *ops)
+static inline uint64_t wc_lat_ops_since(const struct wc_stats *st, uint64_t *ops)
 {
 	uint64_t now = wc_lat_ops(st), n = now - *ops;
 
 	*ops = now;
+	return n;
+}
+
+static inline void wc_lat_packet_done(struct wc_lat *lat, const struct wc_stats *st,
+				      uint64_t *ops)
+{
+	uint64_t n = wc_lat_ops_since(st, ops);
+
 	if (n)
 		wc_lat_record(lat, wc_lat_ns(lat, lat->rx_tsc, rte_rdtsc()), n);
+}
+
+/* The same with the TSC already read at tsc_now. */
+static inline void wc_lat_packet_done_at(struct wc_lat *lat, const struct wc_stats *st,
+					 uint64_t *ops, uint64_t tsc_now)
+{
+	uint64_t n = wc_lat_ops_since(st, ops);
+
+	if (n)
+		wc_lat_record(lat, wc_lat_ns(lat, lat->rx_tsc, tsc_now), n);
 }
 
 /* A mailbox request (index in the lcore's pool) was taken for a remote write. */

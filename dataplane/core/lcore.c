@@ -14,7 +14,12 @@
  * "idle" lcore on its CPU for milliseconds after every request, and on a CPU
  * shared with another lcore (the testbed's nodes) each request/response
  * between them then waited for the scheduler's tick. The idle budget goes
- * to the passes between sleeps.
+ * to the passes between sleeps. With --busy-poll there are no sleeps: an
+ * idle pass walks MAINTAIN_POLL headers, a slice of a microsecond or two,
+ * since a request that arrives meanwhile waits for the pass to end (the
+ * idle budget took over 10 us a pass, 300,000 times in a 5 s run at half
+ * load, core/passes.h); a polling lcore runs millions of idle passes a
+ * second, so the store's maintenance still keeps up.
  */
 #include <stdio.h>
 #include <time.h>
@@ -30,6 +35,7 @@
 #include "core/bus.h"
 #include "core/latency.h"
 #include "core/migrate.h"
+#include "core/passes.h"
 #include "core/slots.h"
 #include "core/stats.h"
 #include "net/neigh.h"
@@ -46,6 +52,7 @@
 #define SLEEP_MAX_US 500
 #define MAINTAIN_BUSY 64
 #define MAINTAIN_IDLE 4096
+#define MAINTAIN_POLL 256
 
 int wc_app_port_for(const struct wc_app *app, uint32_t addr)
 {
@@ -285,6 +292,7 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	struct wc_app *app = lc->app;
 	struct rte_mbuf *pkts[WC_RX_BURST];
 	struct wc_lat *lat = wc_lat_lcores[lc->id];
+	struct wc_passes *pp = &wc_passes_lcores[lc->id];
 	unsigned work = 0;
 
 	wc_clock_tick(&lc->ctx.clock);
@@ -298,16 +306,22 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 		/* news from other lcores first: it may predate these packets (bus.h) */
 		if (n)
 			work += wc_bus_drain(lc, 64);
-		if (n && lat)
-			lat->rx_tsc = rte_rdtsc();
-		/* the burst's plain UDP gets together, the rest frame by frame (net.h) */
-		if (n)
+		if (n) {
+			uint64_t rx_tsc = rte_rdtsc();
+
+			if (lat)
+				lat->rx_tsc = rx_tsc;
+			/* the burst's plain UDP gets together, the rest frame by frame (net.h) */
 			wc_net_input_burst(lc, p, pkts, n, lat);
+			wc_passes_burst(pp, n, rx_tsc);
+		}
 		work += n;
 	}
 	if (lat)
 		lat->rx_tsc = 0;	/* retries below: their rx time is not known */
+	wc_passes_stage(pp, WC_STAGE_RX);
 	work += serve_mailbox(lc);
+	wc_passes_stage(pp, WC_STAGE_MAILBOX);
 	work += wc_mc_udp_poll(lc);
 	work += wc_tcp_poll(lc);
 	work += wc_link_poll(lc);
@@ -316,7 +330,9 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	if (lc->replica)
 		work += rd_replica_poll(lc);	/* the link to a master (redis/replica.h) */
 	rd_push_output(lc);	/* frames without a request, written this loop (redis/push.h) */
+	wc_passes_stage(pp, WC_STAGE_POLLS);
 	wc_net_flush(lc);
+	wc_passes_stage(pp, WC_STAGE_FLUSH);
 	work += wc_migrate_lcore_work(lc->id, &lc->ctx.clock);
 	if (app->rd) {
 		/* Redis's instantaneous rates: a sample every RD_INST_PERIOD_MS */
@@ -328,7 +344,9 @@ unsigned wc_lcore_poll(struct wc_lcore *lc)
 	for (unsigned i = 0; i < lc->nparts; i++)
 		wc_part_maintain(app->parts[lc->part_idx[i]], &lc->ctx,
 				 work || !(lc->dozing || app->cfg.busy_poll) ? MAINTAIN_BUSY
-									   : MAINTAIN_IDLE);
+				 : lc->dozing ? MAINTAIN_IDLE : MAINTAIN_POLL);
+	wc_passes_stage(pp, WC_STAGE_BACKGROUND);
+	pp->worked = work != 0;
 	lc->loops++;
 	return work;
 }
@@ -341,12 +359,14 @@ int wc_lcore_main(void *arg)
 	uint64_t spin_tsc = rte_get_tsc_hz() / 1000000 * SPIN_BEFORE_SLEEP_US;
 
 	rcu_register_thread();
+	wc_passes_init(&wc_passes_lcores[lc->id], rte_get_tsc_hz());
 	while (!__atomic_load_n(&app->quit, __ATOMIC_RELAXED)) {
 		/* the pass's one TSC read: busy accounting and the idle spin's clock */
 		uint64_t now = rte_rdtsc();
 		unsigned work;
 
 		wc_busy_pass_start(&lc->busy, now);
+		wc_passes_top(&wc_passes_lcores[lc->id], now);
 		work = wc_lcore_poll(lc);
 		wc_busy_pass_done(&lc->busy, work);
 		rcu_quiescent_state();

@@ -11,6 +11,11 @@
  *                        it sets the mark (the histograms as they are now).
  *                        Histograms exist only while the control interface
  *                        runs (--control-socket): count stays 0 without it.
+ *   /wirecache/passes    the worker passes' profile (core/passes.h), summed
+ *                        over the lcores: rx bursts by size and their mean
+ *                        service time, pass durations, cycles by stage, the
+ *                        long passes and what they did. With the parameter
+ *                        "reset" the lcores zero it at their next pass.
  */
 #ifndef WC_CORE_LCTEL_H
 #define WC_CORE_LCTEL_H

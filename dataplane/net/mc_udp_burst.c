@@ -22,6 +22,7 @@
 #include <urcu-qsbr.h>
 
 #include "core/latency.h"
+#include "core/passes.h"
 #include "core/slots.h"
 #include "net/cksum.h"
 #include "net/mc_udp_get.h"
@@ -229,9 +230,17 @@ void wc_net_input_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf **pk
 			run_gets(lc, gets, ng, lat, &ops);
 			ng = 0;
 		}
-		wc_net_input(lc, port, pkts[i]);
-		if (lat)
-			wc_lat_packet_done(lat, &lc->ctx.st, &ops);
+		if (lat) {
+			/* its time also feeds the pass profile's slow frames (one TSC read more) */
+			uint64_t t0 = rte_rdtsc(), now;
+
+			wc_net_input(lc, port, pkts[i]);
+			now = rte_rdtsc();
+			wc_passes_frame(&wc_passes_lcores[lc->id], t0, now);
+			wc_lat_packet_done_at(lat, &lc->ctx.st, &ops, now);
+		} else {
+			wc_net_input(lc, port, pkts[i]);
+		}
 	}
 	if (ng)
 		run_gets(lc, gets, ng, lat, &ops);

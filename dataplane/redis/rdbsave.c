@@ -23,6 +23,7 @@
 #include <rte_spinlock.h>
 #include <urcu-qsbr.h>
 
+#include "core/waker.h"
 #include "redis/cmds.h"
 #include "redis/rdb_write.h"
 #include "redis/rdbsave.h"
@@ -30,13 +31,14 @@
 #include "redis/server.h"
 
 #define RESULTS 16u
-#define POLL_NS (2 * 1000 * 1000)
+#define IDLE_MS 100	/* the longest wait between looks: a request wakes it at once */
 
 static struct {
 	struct wc_app *app;
 	pthread_t th;
 	bool started;
 	int stop;
+	struct wc_waker wake;		/* a request or the stop (core/waker.h) */
 	rte_spinlock_t lock;		/* everything below */
 	uint64_t seq_req, seq_done;	/* (also read without the lock, atomically) */
 	bool ok[RESULTS];		/* by ticket */
@@ -48,7 +50,7 @@ static struct {
 	char dir[RD_SAVE_PATH_MAX];
 	char filename[RD_SAVE_PATH_MAX];
 	struct rd_save_info info;
-} sv = { .lock = RTE_SPINLOCK_INITIALIZER };
+} sv = { .wake = WC_WAKER_INIT, .lock = RTE_SPINLOCK_INITIALIZER };
 
 static struct rd_save_counters ctr;	/* (written by the saver, read atomically) */
 
@@ -209,14 +211,12 @@ static void *saver_main(void *arg)
 	rcu_register_thread();
 	rcu_thread_offline();
 	while (!__atomic_load_n(&sv.stop, __ATOMIC_ACQUIRE)) {
-		struct timespec ts = { 0, POLL_NS };
-
 		if (__atomic_load_n(&sv.seq_req, __ATOMIC_ACQUIRE) !=
 		    __atomic_load_n(&sv.seq_done, __ATOMIC_ACQUIRE)) {
 			run_pending();
 			continue;
 		}
-		nanosleep(&ts, NULL);
+		wc_waker_wait(&sv.wake, IDLE_MS);
 	}
 	rcu_unregister_thread();
 	return NULL;
@@ -257,6 +257,8 @@ int rd_save_init(struct wc_app *app)
 	sv.info.last_time_sec = -1;
 	sv.info.current_sec = -1;
 	sv.info.changes_base = 0;
+	if (sv.wake.fd < 0)
+		wc_waker_open(&sv.wake);
 	if (pthread_create(&sv.th, NULL, saver_main, NULL) != 0) {
 		printf("wirecache-dp: cannot start the RDB writer thread\n");
 		return -1;
@@ -270,6 +272,7 @@ void rd_save_stop(void)
 	if (!sv.started)
 		return;
 	__atomic_store_n(&sv.stop, 1, __ATOMIC_RELEASE);
+	wc_waker_wake(&sv.wake);
 	pthread_join(sv.th, NULL);
 	sv.started = false;
 }
@@ -288,6 +291,7 @@ int rd_save_request(const struct wc_clock *clock, bool bg, uint64_t *ticket)
 	*ticket = sv.seq_req + 1;
 	__atomic_store_n(&sv.seq_req, *ticket, __ATOMIC_RELEASE);
 	rte_spinlock_unlock(&sv.lock);
+	wc_waker_wake(&sv.wake);
 	return 0;
 }
 

@@ -12,10 +12,11 @@
 
 #include <urcu-qsbr.h>
 
+#include "core/waker.h"
 #include "redis/rdb_write.h"
 #include "redis/repl_rdb.h"
 
-#define POLL_NS (2 * 1000 * 1000)
+#define IDLE_MS 100	/* the longest wait between looks: a request or release wakes it */
 
 struct job {
 	int state;			/* enum rd_rdb_job_state (atomic) */
@@ -30,8 +31,9 @@ static struct {
 	pthread_t th;
 	bool started;
 	int stop;
+	struct wc_waker wake;		/* a request, a release or the stop (core/waker.h) */
 	struct job jobs[RD_REPL_JOBS];
-} rj;
+} rj = { .wake = WC_WAKER_INIT };
 
 static struct rd_repl_rdb_counters ctr;
 
@@ -119,7 +121,6 @@ static void *worker_main(void *arg)
 	rcu_register_thread();
 	rcu_thread_offline();
 	while (!__atomic_load_n(&rj.stop, __ATOMIC_ACQUIRE)) {
-		struct timespec ts = { 0, POLL_NS };
 		bool did = false;
 
 		for (unsigned i = 0; i < RD_REPL_JOBS; i++) {
@@ -134,7 +135,7 @@ static void *worker_main(void *arg)
 			}
 		}
 		if (!did)
-			nanosleep(&ts, NULL);
+			wc_waker_wait(&rj.wake, IDLE_MS);
 	}
 	for (unsigned i = 0; i < RD_REPL_JOBS; i++)
 		unmap(&rj.jobs[i]);
@@ -148,6 +149,8 @@ int rd_repl_rdb_init(struct wc_app *app)
 	rj.stop = 0;
 	for (unsigned i = 0; i < RD_REPL_JOBS; i++)
 		rj.jobs[i] = (struct job){ .state = RD_RJ_FREE, .fd = -1 };
+	if (rj.wake.fd < 0)
+		wc_waker_open(&rj.wake);
 	if (pthread_create(&rj.th, NULL, worker_main, NULL) != 0) {
 		printf("wirecache-dp: cannot start the replication snapshot thread\n");
 		return -1;
@@ -161,6 +164,7 @@ void rd_repl_rdb_stop(void)
 	if (!rj.started)
 		return;
 	__atomic_store_n(&rj.stop, 1, __ATOMIC_RELEASE);
+	wc_waker_wake(&rj.wake);
 	pthread_join(rj.th, NULL);
 	rj.started = false;
 }
@@ -176,6 +180,7 @@ int rd_repl_rdb_request(const struct wc_clock *clock)
 		if (cas(&j->state, RD_RJ_FREE, RD_RJ_CLAIMED)) {
 			j->clock = *clock;
 			__atomic_store_n(&j->state, RD_RJ_QUEUED, __ATOMIC_RELEASE);
+			wc_waker_wake(&rj.wake);
 			return (int)i;
 		}
 	}
@@ -204,8 +209,10 @@ void rd_repl_rdb_release(int j)
 			return;
 		if (st == RD_RJ_RUNNING && cas(w, st, RD_RJ_CANCELLED))
 			return;
-		if ((st == RD_RJ_DONE || st == RD_RJ_FAILED) && cas(w, st, RD_RJ_RELEASED))
+		if ((st == RD_RJ_DONE || st == RD_RJ_FAILED) && cas(w, st, RD_RJ_RELEASED)) {
+			wc_waker_wake(&rj.wake);	/* its mapping goes now */
 			return;
+		}
 		if (st == RD_RJ_FREE || st == RD_RJ_CANCELLED || st == RD_RJ_RELEASED ||
 		    st == RD_RJ_CLAIMED)
 			return;

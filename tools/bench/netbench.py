@@ -115,6 +115,58 @@ def wirecache_probe(pid):
     return t["busy_ns"], t["ops"], proc_cpu_ns(pid), time.monotonic() * 1e9
 
 
+def threads(pid):
+    """Each thread of a process: {tid: (name, cpus allowed, on-CPU ns, runqueue wait ns,
+    involuntary switches, voluntary switches, minor page faults)}
+    (/proc/PID/task/TID/{schedstat,status,stat})."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        try:
+            with open(base + "schedstat") as f:
+                run_ns, wait_ns = (int(x) for x in f.read().split()[:2])
+            with open(base + "stat") as f:
+                minflt = int(f.read().rsplit(")", 1)[1].split()[7])     # field 10
+            st = {}
+            with open(base + "status") as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    st[k] = v.strip()
+        except OSError:
+            continue        # a thread that ended meanwhile
+        out[int(tid)] = (st.get("Name", "?"), st.get("Cpus_allowed_list", "?"), run_ns, wait_ns,
+                         int(st.get("nonvoluntary_ctxt_switches", 0)),
+                         int(st.get("voluntary_ctxt_switches", 0)), minflt)
+    return out
+
+
+def cpu_steal_ns(cpu):
+    """Steal time of one CPU so far (/proc/stat, the hypervisor ran someone else), in ns."""
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu%d " % cpu):
+                return int(line.split()[8]) * 1e9 / CLK_TCK
+    return 0
+
+
+def sched_evidence(pid, cpu, before, after, seconds):
+    """What the scheduler and the hypervisor did to the dataplane over a run: the busiest
+    thread is the lcore (it busy-polls); the others that shared its CPU are named."""
+    t0, s0 = before
+    t1, s1 = after
+    rows = []
+    for tid, a in t1.items():
+        b = t0.get(tid, (a[0], a[1], 0, 0, 0, 0, 0))
+        rows.append({"tid": tid, "name": a[0], "cpus": a[1], "run_ms": (a[2] - b[2]) / 1e6,
+                     "wait_ms": (a[3] - b[3]) / 1e6, "invol": a[4] - b[4], "vol": a[5] - b[5],
+                     "minflt": a[6] - b[6]})
+    rows.sort(key=lambda r: -r["run_ms"])
+    lcore = rows[0] if rows else {}
+    return {"seconds": seconds, "lcore": lcore, "steal_ms": (s1 - s0) / 1e6,
+            "others_on_cpu": [r for r in rows[1:] if r["run_ms"] > 0.05 and
+                              str(cpu) in r["cpus"].replace("-", ",").split(",")]}
+
+
 def proc_cpu_ns(pid):
     """utime + stime of a process, all its threads, in ns (/proc/PID/stat)."""
     with open("/proc/%d/stat" % pid) as f:
@@ -345,13 +397,13 @@ class Bench:
             stop(dp)
         return res
 
-    def latency(self, lg_cpus, srv_cpus, max_rate):
+    def latency(self, lg_cpus, srv_cpus, max_rate, loads=None):
         """Each load level end to end, and the dataplane's own service time over
         the same run (its histograms since a mark taken just before; the preload
         is a run of its own, before any mark)."""
         dp = self.start_dp(srv_cpus, histograms=True)
         res = {}
-        loads = [50] if self.quick else [10, 50, 90]
+        loads = loads or ([50] if self.quick else [10, 50, 90])
         try:
             name = "latency-udp-preload"
             self.run_lg(name, self.loadgen_cmd(
@@ -361,12 +413,19 @@ class Bench:
             for pct in loads:
                 name = "latency-udp-%dpct" % pct
                 telemetry("/wirecache/latency,mark")
+                telemetry("/wirecache/passes,reset")
+                before = (threads(dp.pid), cpu_steal_ns(srv_cpus[0]))
+                t0 = time.monotonic()
                 r = self.run_lg(name, self.loadgen_cmd(
                     name, lg_cpus, "client",
                     ["--transport", "udp"] +
                     self.workload("95:5", 32, False, rate=max_rate * pct / 100.0)),
                     repeats=1)
                 r["dataplane_latency"] = telemetry("/wirecache/latency")
+                r["dataplane_passes"] = telemetry("/wirecache/passes")
+                r["dataplane_sched"] = sched_evidence(
+                    dp.pid, srv_cpus[0], before, (threads(dp.pid), cpu_steal_ns(srv_cpus[0])),
+                    time.monotonic() - t0)
                 with open(os.path.join(RESULTS, name + ".json"), "w") as f:
                     json.dump(r, f, indent=2)
                 res[pct] = r
@@ -442,6 +501,88 @@ class Bench:
         return out
 
 
+def latency_evidence(r):
+    """Where a level's dataplane tail came from, in words and figures: the rx bursts the
+    load generator's arrivals made (their sizes, the time a burst takes), the passes over
+    the long mark and their stages, and what the scheduler and hypervisor took."""
+    out = []
+    ps, sc = r.get("dataplane_passes") or {}, r.get("dataplane_sched") or {}
+    if ps:
+        sizes = {n: ps.get("bursts_%d" % n, 0) for n in range(1, 33)}
+        pkts = sum(n * c for n, c in sizes.items())
+        big = sum(n * c for n, c in sizes.items() if n >= 16)
+        full = [(n, ps.get("burst_mean_ns_%d" % n, 0)) for n in (1, 8, 16, 32) if sizes[n]]
+        out.append("bursts: %d, %.1f packets each (by packet), %.1f%% of packets in bursts "
+                   "of 16+; a burst of n takes %s" % (
+                       sum(sizes.values()), sum(n * n * c for n, c in sizes.items()) / pkts
+                       if pkts else 0, 100.0 * big / pkts if pkts else 0,
+                       ", ".join("%d: %.1f us" % (n, t / 1000.0) for n, t in full) or "-"))
+        stages = ("rx", "mailbox", "polls", "flush", "background", "gap")
+        out.append("passes over %d us: %d (%.1f%% switched out), longest %.0f us; by their "
+                   "longest stage %s; stage maxima %s" % (
+                       ps.get("long_us", 10), ps.get("long_passes", 0),
+                       100.0 * ps.get("long_switched", 0) / ps["long_passes"]
+                       if ps.get("long_passes") else 0, ps.get("max_pass_ns", 0) / 1000.0,
+                       " ".join("%s %d" % (st, ps.get("long_by_" + st, 0)) for st in stages),
+                       " ".join("%s %.0f" % (st, ps.get("stage_max_ns_" + st, 0) / 1000.0)
+                                for st in stages)))
+        out.append("frames off the GET fast path over %d us: %d, longest %.1f us; passes %d, "
+                   "background stage (store maintenance ...) %.2f us a pass on average" % (
+                       ps.get("slow_us", 5), ps.get("slow_frames", 0),
+                       ps.get("slow_frame_max_ns", 0) / 1000.0, ps.get("passes", 0),
+                       ps.get("stage_ns_background", 0) / 1000.0 / ps["passes"]
+                       if ps.get("passes") else 0))
+    if sc.get("lcore"):
+        lc, secs = sc["lcore"], sc.get("seconds") or 1
+        out.append("lcore thread %s: %d involuntary switches (%.0f/s), %.2f ms waiting for "
+                   "its CPU (%.3f%% of the run), %d page faults, steal on its CPU %.1f ms; "
+                   "its other threads allowed there: %s" % (
+                       lc["name"], lc["invol"], lc["invol"] / secs, lc["wait_ms"],
+                       100.0 * lc["wait_ms"] / 1000.0 / secs, lc.get("minflt", 0),
+                       sc.get("steal_ms", 0),
+                       ", ".join("%s (cpus %s) %.1f ms" % (o["name"], o["cpus"], o["run_ms"])
+                                 for o in sc.get("others_on_cpu", [])) or "none"))
+        if lc["wait_ms"] / 1000.0 / secs > 0.05:
+            out.append("(the lcore was runnable but off its CPU %.0f%% of the run: other "
+                       "processes shared the CPU, so this level's tail is the machine's)" %
+                       (100.0 * lc["wait_ms"] / 1000.0 / secs))
+    return out
+
+
+def print_latency(lat):
+    """The latency table: end to end beside the dataplane's service time, each level's evidence."""
+    print("-- latency, wirecache UDP 95:5 32 B, open loop: end to end | the dataplane's own "
+          "service time (rx burst to reply queued) | its share of the end-to-end p99")
+    for pct in sorted(lat):
+        l, d = lat[pct]["latency"], lat[pct].get("dataplane_latency") or {}
+        dp99 = d.get("p99_ns", 0) / 1000.0
+        print("   %3d%% load (%9.0f/s): p50 %7.1f us  p99 %7.1f us  p99.9 %7.1f us | "
+              "dp p50 %6.2f us  p99 %6.2f us  p99.9 %6.2f us (%d ops) | %5.1f%% of p99" %
+              (pct, lat[pct]["rate"], l["p50_us"], l["p99_us"], l["p999_us"],
+               d.get("p50_ns", 0) / 1000.0, dp99, d.get("p999_ns", 0) / 1000.0,
+               d.get("count", 0), 100.0 * dp99 / l["p99_us"] if l["p99_us"] else 0))
+        for line in latency_evidence(lat[pct]):
+            print("          " + line)
+
+
+def latency_lines(lat):
+    """The latency table's machine-readable lines (50% load)."""
+    if 50 not in lat:
+        return
+    print("latency.p99_us_at_50pct=%.1f" % lat[50]["latency"]["p99_us"])
+    d = lat[50].get("dataplane_latency") or {}
+    if d.get("count"):
+        for q in ("p50", "p99", "p999"):
+            print("latency.dp_%s_us_at_50pct=%.2f" % (q, d[q + "_ns"] / 1000.0))
+    lc = (lat[50].get("dataplane_sched") or {}).get("lcore")
+    if lc:
+        print("latency.dp_lcore_invol_switches_at_50pct=%d" % lc["invol"])
+        print("latency.dp_lcore_wait_ms_at_50pct=%.2f" % lc["wait_ms"])
+    ps = lat[50].get("dataplane_passes") or {}
+    if ps:
+        print("latency.dp_long_passes_at_50pct=%d" % ps.get("long_passes", 0))
+
+
 def fmt_row(system, transport, mix, value, r):
     lat = r.get("latency", {})
     ns = (r.get("server_core") or {}).get("ns_per_op")
@@ -514,6 +655,20 @@ plot '%s' using 1:2 title 'p50', '' using 1:3 title 'p99', '' using 1:4 title 'p
                                                 ", %s/latency.png" % RESULTS if lat else ""))
 
 
+def latency_only(b, lg_cpus, srv_cpus, max_rate, loads):
+    """--latency-only: the latency table alone, its maximum measured here unless given."""
+    if not max_rate:
+        wc = b.wirecache(lg_cpus, srv_cpus, ["95:5"], [32], ["udp"])
+        max_rate = wc[("udp", "95:5", 32)]["ops_per_sec"]
+    print("== latency only: server cpu %d, load generator cpu %d, maximum %.0f ops/s" %
+          (srv_cpus[0], lg_cpus[0], max_rate))
+    lat = b.latency(lg_cpus, srv_cpus, max_rate, loads)
+    print_latency(lat)
+    latency_lines(lat)
+    errors = sum(r.get("errors", 0) + r.get("verify_failed", 0) for r in lat.values())
+    return 1 if errors else 0
+
+
 def main():
     global RESULTS
     ap = argparse.ArgumentParser()
@@ -522,6 +677,14 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--cores", default="",
                     help="dataplane lcore counts for the scaling table, e.g. 1,2,4,6")
+    ap.add_argument("--latency-only", action="store_true",
+                    help="only the latency table: one UDP 95:5 run at saturation for the "
+                    "maximum (unless --max-rate), then the load levels")
+    ap.add_argument("--max-rate", type=float, default=0,
+                    help="with --latency-only: the maximum (ops/s) the levels are taken of")
+    ap.add_argument("--loads", default="",
+                    help="load levels in %% of the maximum, e.g. 50 (default 10,50,90; "
+                    "--quick 50)")
     a = ap.parse_args()
     RESULTS = a.results
     try:
@@ -539,6 +702,12 @@ def main():
         return 0
     lg_cpus, srv_cpus = b.cpus[:1], b.cpus[-1:]
     # quick still measures both mixes of the core-cost figures
+    try:
+        loads = sorted({int(x) for x in a.loads.split(",") if x.strip()})
+    except ValueError:
+        ap.error("--loads takes percentages: 10,50,90")
+    if a.latency_only:
+        return latency_only(b, lg_cpus, srv_cpus, a.max_rate, loads)
     mixes = ["95:5", "50:50"] if a.quick else ["100:0", "95:5", "50:50"]
     values = [32] if a.quick else [32, 1024]
     print("== network: one server core (cpu %d), load generator on cpu %d, memif link; "
@@ -549,7 +718,7 @@ def main():
     mc = b.baseline("memcached", lg_cpus[0], srv_cpus[0], mixes, values)
     rd = b.baseline("redis", lg_cpus[0], srv_cpus[0], mixes, values)
     base = wc[("udp", mixes[0] if a.quick else "95:5", 32)]
-    lat = b.latency(lg_cpus, srv_cpus, base["ops_per_sec"])
+    lat = b.latency(lg_cpus, srv_cpus, base["ops_per_sec"], loads)
     print("%-28s %-13s %-6s %6s %11s %8s %8s %6s %9s" % (
         "system", "transport", "mix", "value", "ops/s", "p50 us", "p99 us", "errors",
         "core ns/op"))
@@ -564,16 +733,7 @@ def main():
         print("   (wirecache's busy-polling lcore was on its CPU only %.0f%% of a run: the busy\n"
               "    cycles count the time others held its CPU, so its ns/op is overstated here)"
               % (100 * min(on_cpu)))
-    print("-- latency, wirecache UDP 95:5 32 B, open loop: end to end | the dataplane's own "
-          "service time (rx burst to reply queued) | its share of the end-to-end p99")
-    for pct in sorted(lat):
-        l, d = lat[pct]["latency"], lat[pct].get("dataplane_latency") or {}
-        dp99 = d.get("p99_ns", 0) / 1000.0
-        print("   %3d%% load (%9.0f/s): p50 %7.1f us  p99 %7.1f us  p99.9 %7.1f us | "
-              "dp p50 %6.2f us  p99 %6.2f us  p99.9 %6.2f us (%d ops) | %5.1f%% of p99" %
-              (pct, lat[pct]["rate"], l["p50_us"], l["p99_us"], l["p999_us"],
-               d.get("p50_ns", 0) / 1000.0, dp99, d.get("p999_ns", 0) / 1000.0,
-               d.get("count", 0), 100.0 * dp99 / l["p99_us"] if l["p99_us"] else 0))
+    print_latency(lat)
     scale = []
     if counts:
         print("-- scaling (UDP GET 95:5 32 B): k dataplane lcores against k load generator "
@@ -632,11 +792,7 @@ def main():
               (wc[("tcp", "95:5", 32)]["ops_per_sec"] / rd[same]["ops_per_sec"]))
         print("ratio.resp_vs_redis_per_core=%.2f" %
               (wc[("resp", "95:5", 32)]["ops_per_sec"] / rd[same]["ops_per_sec"]))
-    if 50 in lat:
-        print("latency.p99_us_at_50pct=%.1f" % lat[50]["latency"]["p99_us"])
-        d = lat[50].get("dataplane_latency") or {}
-        if d.get("count"):
-            print("latency.dp_p99_us_at_50pct=%.2f" % (d["p99_ns"] / 1000.0))
+    latency_lines(lat)
     for k, r, c in scale:
         print("scaling.udp_get_per_core_%d=%.0f" % (k, r["ops_per_sec"] / k))
         if k != scale[0][0]:
