@@ -73,6 +73,49 @@ atexit.register(cleanup)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 
+HUGEDIR = "/sys/kernel/mm/hugepages/hugepages-2048kB"
+hugepages_orig = []     # the pool's size before this run raised it: put back at exit
+
+
+def restore_hugepages():
+    if hugepages_orig:
+        try:
+            with open(HUGEDIR + "/nr_hugepages", "w") as f:
+                f.write(str(hugepages_orig.pop()))
+        except OSError:
+            pass
+
+
+atexit.register(restore_hugepages)
+
+
+def dp_memory(mb):
+    """EAL memory options for the dataplane: mb MiB of 2 MiB hugepages, as it is deployed
+    (the store and its index on hugepages, few TLB misses), the pool raised for the run
+    when it holds too few free pages; 4 KiB pages (--no-huge) when none can be had.
+    Returns (options, what it got in words)."""
+    pages = (mb + 1) // 2
+    try:
+        with open(HUGEDIR + "/free_hugepages") as f:
+            free = int(f.read())
+        if free < pages:
+            with open(HUGEDIR + "/nr_hugepages") as f:
+                have = int(f.read())
+            if not hugepages_orig:
+                hugepages_orig.append(have)
+            with open(HUGEDIR + "/nr_hugepages", "w") as f:
+                f.write(str(have + pages - free))
+            with open(HUGEDIR + "/free_hugepages") as f:
+                free = int(f.read())
+        with open("/proc/mounts") as f:
+            mounted = any(l.split()[1:3] == ["/dev/hugepages", "hugetlbfs"] for l in f)
+        if free >= pages and mounted:
+            return ["-m", str(mb)], "2 MiB hugepages"
+    except OSError:
+        pass
+    return ["--no-huge", "-m", str(mb)], "4 KiB pages (no hugepages to be had)"
+
+
 def start(cmd, log):
     p = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT,
                          stdin=subprocess.DEVNULL)
@@ -232,6 +275,7 @@ class Bench:
         self.repeats = 1 if quick else 2   # this machine is noisy: the best of N
         os.makedirs(RESULTS, exist_ok=True)
         os.makedirs(os.path.dirname(MEMIF), exist_ok=True)
+        self.dp_mem, self.dp_pages = dp_memory(1024)
         self.tmp = "/tmp/wirecache-bench"
         os.makedirs(self.tmp, exist_ok=True)
 
@@ -301,7 +345,7 @@ class Bench:
     def start_dp(self, dp_cpus, busy=True, histograms=False):
         """histograms: with a control socket, so the lcores keep service-time histograms."""
         cmd = [self.dp, "--lcores", self.lcores(dp_cpus) if len(dp_cpus) > 1
-               else "0@%d" % dp_cpus[0], "--no-huge", "-m", "1024", "--file-prefix", DP_PREFIX,
+               else "0@%d" % dp_cpus[0]] + self.dp_mem + ["--file-prefix", DP_PREFIX,
                "--no-pci", "--log-level=*:warning",
                "--vdev", "net_memif0,role=server,socket=%s" % MEMIF, "--",
                "--ip", SERVER_IP + "/24", "--memory", "512M", "--max-value", "1m",
@@ -660,8 +704,8 @@ def latency_only(b, lg_cpus, srv_cpus, max_rate, loads):
     if not max_rate:
         wc = b.wirecache(lg_cpus, srv_cpus, ["95:5"], [32], ["udp"])
         max_rate = wc[("udp", "95:5", 32)]["ops_per_sec"]
-    print("== latency only: server cpu %d, load generator cpu %d, maximum %.0f ops/s" %
-          (srv_cpus[0], lg_cpus[0], max_rate))
+    print("== latency only: server cpu %d, load generator cpu %d, maximum %.0f ops/s; "
+          "wirecache's memory on %s" % (srv_cpus[0], lg_cpus[0], max_rate, b.dp_pages))
     lat = b.latency(lg_cpus, srv_cpus, max_rate, loads)
     print_latency(lat)
     latency_lines(lat)
@@ -711,8 +755,8 @@ def main():
     mixes = ["95:5", "50:50"] if a.quick else ["100:0", "95:5", "50:50"]
     values = [32] if a.quick else [32, 1024]
     print("== network: one server core (cpu %d), load generator on cpu %d, memif link; "
-          "%d flows x %d deep, %d keys, Zipf 0.99, 16 B keys" %
-          (srv_cpus[0], lg_cpus[0], b.flows, b.depth, b.keys))
+          "%d flows x %d deep, %d keys, Zipf 0.99, 16 B keys; wirecache's memory on %s" %
+          (srv_cpus[0], lg_cpus[0], b.flows, b.depth, b.keys, b.dp_pages))
     ceil = b.ceiling(lg_cpus, srv_cpus)
     wc = b.wirecache(lg_cpus, srv_cpus, mixes, values, ["udp", "tcp", "resp"])
     mc = b.baseline("memcached", lg_cpus[0], srv_cpus[0], mixes, values)
