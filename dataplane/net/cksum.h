@@ -21,6 +21,22 @@ static inline uint64_t wc_csum_add(uint64_t sum, uint64_t v)
 	return sum + (sum < v);
 }
 
+#if defined(__x86_64__)
+/* The 32 bytes at p added to sum: add-with-carry straight from memory, the carry folded in. */
+static inline uint64_t wc_csum_add32(const uint8_t *p, uint64_t sum)
+{
+	__asm__("addq 0(%[p]), %[s]\n\t"
+		"adcq 8(%[p]), %[s]\n\t"
+		"adcq 16(%[p]), %[s]\n\t"
+		"adcq 24(%[p]), %[s]\n\t"
+		"adcq $0, %[s]"
+		: [s] "+r"(sum)
+		: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
+		: "cc");
+	return sum;
+}
+#endif
+
 static inline uint64_t wc_csum_partial(const void *buf, size_t len, uint64_t sum)
 {
 	const uint8_t *p = buf;
@@ -33,14 +49,7 @@ static inline uint64_t wc_csum_partial(const void *buf, size_t len, uint64_t sum
 	 * words are two tests of len, not a second loop (short datagrams)
 	 */
 	while (p != end32) {
-		__asm__("addq 0(%[p]), %[s]\n\t"
-			"adcq 8(%[p]), %[s]\n\t"
-			"adcq 16(%[p]), %[s]\n\t"
-			"adcq 24(%[p]), %[s]\n\t"
-			"adcq $0, %[s]"
-			: [s] "+r"(sum)
-			: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
-			: "cc");
+		sum = wc_csum_add32(p, sum);
 		p += 32;
 	}
 	if (len & 16) {
@@ -203,14 +212,7 @@ static inline uint64_t wc_csum_blocks32(const void *buf, size_t n, uint64_t sum)
 	const uint8_t *p = buf, *end = p + n * 32;
 
 	do {
-		__asm__("addq 0(%[p]), %[s]\n\t"
-			"adcq 8(%[p]), %[s]\n\t"
-			"adcq 16(%[p]), %[s]\n\t"
-			"adcq 24(%[p]), %[s]\n\t"
-			"adcq $0, %[s]"
-			: [s] "+r"(sum)
-			: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
-			: "cc");
+		sum = wc_csum_add32(p, sum);
 		p += 32;
 	} while (p != end);
 	return sum;
