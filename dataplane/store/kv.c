@@ -53,6 +53,13 @@ enum wc_status wc_kv_put(struct wc_part *p, struct wc_ctx *ctx, const struct wc_
 
 	if (!res)
 		res = &local;
+	/*
+	 * a store operation, as wc_store counts memcached's (refusals too): the
+	 * lcore's operation count drives its latency samples and core cost per
+	 * operation; a container's internal parts are not operations of their own
+	 */
+	if (!(r->opts & WC_PUT_INTERNAL))
+		ctx->st.ops[WC_OP_SET]++;
 	if (!key_ok(r->key, r->klen))
 		return WC_ERR_KEY;
 	wc_begin_write(p, ctx, wc_item_total(r->klen, r->vlen, WC_LAYOUT_EXT));

@@ -62,7 +62,8 @@ struct wc_put_req {
 /*
  * Write a new version of key (replacing whatever version is live).
  * WC_ERR_TOO_LARGE and WC_ERR_NOMEM drop the old version, as a refused
- * store does; WC_NOT_FOUND only with WC_PUT_NEEDS_OLD.
+ * store does; WC_NOT_FOUND only with WC_PUT_NEEDS_OLD. Counted as a SET in
+ * ctx's operations unless WC_PUT_INTERNAL.
  */
 enum wc_status wc_kv_put(struct wc_part *p, struct wc_ctx *ctx, const struct wc_put_req *r,
 			 struct wc_write_res *res);

@@ -88,10 +88,13 @@ static void types_and_visibility(void **state)
 {
 	struct wc_view v;
 	struct wc_part_stats ps;
+	uint64_t sets;
 
 	(void)state;
+	sets = ctx.st.ops[WC_OP_SET];
 	assert_int_equal(put("s", WC_TYPE_STRING, "abc", 0, 0, 0), WC_OK);
 	assert_int_equal(put("h", WC_TYPE_HASH, "\x01xyz", 0, 0, 0), WC_OK);
+	assert_int_equal(ctx.st.ops[WC_OP_SET], sets + 2);	/* each put is a store operation */
 	assert_true(get_mc("s", &v));
 	assert_int_equal(v.type, WC_TYPE_STRING);
 	assert_false(v.it->vlen_layout & WC_LAYOUT_EXT);	/* a plain string has no ext word */
@@ -113,8 +116,10 @@ static void types_and_visibility(void **state)
 	assert_true(get_any("s", &v));
 	assert_int_equal(v.vlen, 6);
 	assert_memory_equal(v.value, "abcdef", 6);
-	/* internal parts are never keys */
+	/* internal parts are never keys, nor operations of their own */
+	sets = ctx.st.ops[WC_OP_SET];
 	assert_int_equal(put("b", WC_TYPE_BUCKET, "zz", WC_PUT_INTERNAL, 0, 0), WC_OK);
+	assert_int_equal(ctx.st.ops[WC_OP_SET], sets);
 	assert_false(get_mc("b", &v));
 	wc_part_get_stats(part, &ps);
 	assert_int_equal(ps.keys, 2);
