@@ -150,6 +150,17 @@ static inline void wc_ipv4_hdr_cksum(struct rte_ipv4_hdr *ip)
 }
 
 /*
+ * An IPv4 header checksum, as it is stored, from the sum of the header's
+ * 16-bit words in host order (at most 2^32 - 1).
+ */
+static inline uint16_t wc_ipv4_cksum_of_sum(uint32_t sum)
+{
+	sum = (sum & 0xFFFF) + (sum >> 16);
+	sum = (sum & 0xFFFF) + (sum >> 16);
+	return (uint16_t)~rte_cpu_to_be_16((uint16_t)sum);
+}
+
+/*
  * The header checksum of an IPv4 header without options whose TOS and
  * fragment fields are 0 and whose TTL and protocol word is ttl_proto
  * (host order), from the fields that vary: no pass over the header.
@@ -157,16 +168,8 @@ static inline void wc_ipv4_hdr_cksum(struct rte_ipv4_hdr *ip)
 static inline uint16_t wc_ipv4_cksum_fields(uint16_t ttl_proto, uint16_t total_len, uint16_t id,
 					    uint32_t src, uint32_t dst)
 {
-	uint32_t sum = 0x4500u + ttl_proto + total_len + id + (src >> 16) + (src & 0xFFFF) +
-		       (dst >> 16) + (dst & 0xFFFF);
-
-	sum = (sum & 0xFFFF) + (sum >> 16);
-	sum = (sum & 0xFFFF) + (sum >> 16);
-#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
-	return (uint16_t)~__builtin_bswap16((uint16_t)sum);
-#else
-	return (uint16_t)~sum;
-#endif
+	return wc_ipv4_cksum_of_sum(0x4500u + ttl_proto + total_len + id + (src >> 16) +
+				    (src & 0xFFFF) + (dst >> 16) + (dst & 0xFFFF));
 }
 
 /* Does a UDP/TCP segment of len bytes after ip carry a correct checksum? */
@@ -184,6 +187,30 @@ static inline uint16_t wc_l4_cksum(const struct rte_ipv4_hdr *ip, const void *l4
 }
 
 /*
+ * The part of a UDP pseudo-header's sum that does not depend on the
+ * length: the addresses (network order) and the protocol, for a sender
+ * that keeps it per destination.
+ */
+static inline uint64_t wc_udp_pseudo_addrs(uint32_t src, uint32_t dst)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return (uint64_t)src + dst + ((uint64_t)IPPROTO_UDP << 8);
+#else
+	return (uint64_t)src + dst + ((uint64_t)IPPROTO_UDP << 16);
+#endif
+}
+
+/* The rest of a UDP pseudo-header's sum: the length, len, as it lies in memory. */
+static inline uint64_t wc_udp_pseudo_len(uint16_t len)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return (uint64_t)__builtin_bswap16(len) << 16;
+#else
+	return len;
+#endif
+}
+
+/*
  * The UDP checksum of a datagram of len bytes at udp (its checksum field
  * zero) from src to dst (network order), the pseudo-header from those
  * values rather than read back from an IPv4 header; 0 is sent as 0xFFFF.
@@ -191,12 +218,8 @@ static inline uint16_t wc_l4_cksum(const struct rte_ipv4_hdr *ip, const void *l4
 static inline uint16_t wc_udp_cksum_fields(uint32_t src, uint32_t dst, const void *udp,
 					   uint16_t len)
 {
-#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
-	uint64_t pl = (uint64_t)IPPROTO_UDP << 8 | (uint64_t)__builtin_bswap16(len) << 16;
-#else
-	uint64_t pl = (uint64_t)IPPROTO_UDP << 16 | len;
-#endif
-	uint16_t c = (uint16_t)~wc_csum_fold(wc_csum_partial(udp, len, (uint64_t)src + dst + pl));
+	uint16_t c = (uint16_t)~wc_csum_fold(wc_csum_partial(udp, len, wc_udp_pseudo_addrs(src, dst) +
+							    wc_udp_pseudo_len(len)));
 
 	return c ? c : 0xFFFF;
 }
@@ -222,20 +245,6 @@ static inline uint64_t wc_csum_blocks32(const void *buf, size_t n, uint64_t sum)
 }
 
 /*
- * The part of a UDP pseudo-header's sum that does not depend on the
- * length: the addresses (network order) and the protocol, for a sender
- * that keeps it per destination.
- */
-static inline uint64_t wc_udp_pseudo_addrs(uint32_t src, uint32_t dst)
-{
-#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
-	return (uint64_t)src + dst + ((uint64_t)IPPROTO_UDP << 8);
-#else
-	return (uint64_t)src + dst + ((uint64_t)IPPROTO_UDP << 16);
-#endif
-}
-
-/*
  * The UDP checksum of a datagram of len bytes at udp (its checksum field
  * zero) followed by 32 writable bytes, which are zeroed so that whole
  * 32-byte blocks are summed; addrs from wc_udp_pseudo_addrs. 0 is sent as
@@ -243,15 +252,11 @@ static inline uint64_t wc_udp_pseudo_addrs(uint32_t src, uint32_t dst)
  */
 static inline uint16_t wc_udp_cksum_padded_sum(uint64_t addrs, void *udp, uint16_t len)
 {
-#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
-	uint64_t l = (uint64_t)__builtin_bswap16(len) << 16;
-#else
-	uint64_t l = len;
-#endif
 	uint16_t c;
 
 	memset((uint8_t *)udp + len, 0, 32);
-	c = (uint16_t)~wc_csum_fold(wc_csum_blocks32(udp, ((size_t)len + 31) / 32, addrs + l));
+	c = (uint16_t)~wc_csum_fold(wc_csum_blocks32(udp, ((size_t)len + 31) / 32,
+						     addrs + wc_udp_pseudo_len(len)));
 	return c ? c : 0xFFFF;
 }
 
@@ -294,13 +299,8 @@ static inline uint64_t wc_csum_partial8(const void *buf, size_t len, uint64_t su
  */
 static inline bool wc_udp_cksum_ok(uint32_t src, uint32_t dst, const void *udp, uint16_t len)
 {
-#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
-	uint64_t pl = (uint64_t)IPPROTO_UDP << 8 | (uint64_t)__builtin_bswap16(len) << 16;
-#else
-	uint64_t pl = (uint64_t)IPPROTO_UDP << 16 | len;
-#endif
-
-	return wc_csum_fold(wc_csum_partial8(udp, len, (uint64_t)src + dst + pl)) == 0xFFFF;
+	return wc_csum_fold(wc_csum_partial8(udp, len, wc_udp_pseudo_addrs(src, dst) +
+						       wc_udp_pseudo_len(len))) == 0xFFFF;
 }
 
 #endif

@@ -78,7 +78,7 @@ static inline __attribute__((always_inline)) bool take(const struct take_env *te
 	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
 	const uint8_t *payload = (const uint8_t *)(udp + 1);
 	uint16_t total, ulen, hdr[4];
-	uint64_t cks, bound;
+	uint64_t cks;
 	uint32_t src;
 
 	/* Ethernet: one segment, to this port's MAC, IPv4 */
@@ -133,12 +133,9 @@ static inline __attribute__((always_inline)) bool take(const struct take_env *te
 	g->client_port = wc_be16(udp->src_port);
 	g->client_ip = src;
 	/* wc_mc_udp_bound, its common case with the amplification factor at hand */
-	if (te->untrusted_only) {
-		bound = te->amplification * (ulen - (uint32_t)sizeof(*udp));
-		g->bound = bound < MC_UDP_MAX_REPLY ? bound : MC_UDP_MAX_REPLY;
-	} else {
-		g->bound = wc_mc_udp_bound_trusted(te->app, src, ulen - (uint32_t)sizeof(*udp));
-	}
+	g->bound = te->untrusted_only
+		? wc_mc_udp_bound_amp(te->amplification, ulen - (uint32_t)sizeof(*udp))
+		: wc_mc_udp_bound_trusted(te->app, src, ulen - (uint32_t)sizeof(*udp));
 	return true;
 }
 

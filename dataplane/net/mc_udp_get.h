@@ -40,12 +40,18 @@ bool wc_mc_udp_source_allowed(const struct wc_app *app, uint32_t src, unsigned p
 #define MC_UDP_MAX_DGRAMS 65535u
 #define MC_UDP_MAX_REPLY ((uint64_t)MC_UDP_MAX_DGRAMS * MC_UDP_DGRAM)
 
-/* The most reply bytes for a request of len UDP payload bytes from an untrusted source. */
-static inline uint64_t wc_mc_udp_bound_untrusted(const struct wc_app *app, uint32_t len)
+/* The most reply bytes for a request of len UDP payload bytes at this amplification factor. */
+static inline uint64_t wc_mc_udp_bound_amp(uint64_t amplification, uint32_t len)
 {
-	uint64_t b = (uint64_t)app->cfg.udp_amplification * len;
+	uint64_t b = amplification * len;
 
 	return b < MC_UDP_MAX_REPLY ? b : MC_UDP_MAX_REPLY;
+}
+
+/* ... for a request from an untrusted source. */
+static inline uint64_t wc_mc_udp_bound_untrusted(const struct wc_app *app, uint32_t len)
+{
+	return wc_mc_udp_bound_amp(app->cfg.udp_amplification, len);
 }
 
 uint64_t wc_mc_udp_bound_trusted(const struct wc_app *app, uint32_t src, uint32_t len);

@@ -120,16 +120,13 @@ wc_udp_tmpl_fill(const struct wc_udp_tmpl *t, struct rte_mbuf *m, uint16_t dst_p
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	const uint16_t ulen = (uint16_t)(sizeof(*udp) + payload_len);
 	const uint16_t total = (uint16_t)(sizeof(*ip) + ulen), id = wc_udp_ip_id++;
-	uint32_t sum = t->ip_sum + total + id;
 
 	/* the image in two overlapping copies: 0-31 and 26-41 (the frame header after it stays) */
 	memcpy(f, t->hdr, 32);
 	memcpy(f + WC_UDP_HDRS - 16, t->hdr + WC_UDP_HDRS - 16, 16);
 	ip->total_length = wc_be16(total);
 	ip->packet_id = wc_be16(id);
-	sum = (sum & 0xFFFF) + (sum >> 16);
-	sum = (sum & 0xFFFF) + (sum >> 16);
-	ip->hdr_checksum = wc_be16((uint16_t)~sum);
+	ip->hdr_checksum = wc_ipv4_cksum_of_sum(t->ip_sum + total + id);
 	udp->dst_port = wc_be16(dst_port);
 	udp->dgram_len = wc_be16(ulen);
 	m->data_len = m->pkt_len = (uint32_t)(WC_UDP_HDRS + payload_len);
