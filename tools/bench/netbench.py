@@ -578,18 +578,18 @@ def latency_evidence(r):
                        if ps.get("passes") else 0))
     if sc.get("lcore"):
         lc, secs = sc["lcore"], sc.get("seconds") or 1
+        waiting = lc["wait_ms"] / 1000.0 / secs      # share of the run off its CPU
         out.append("lcore thread %s: %d involuntary switches (%.0f/s), %.2f ms waiting for "
                    "its CPU (%.3f%% of the run), %d page faults, steal on its CPU %.1f ms; "
                    "its other threads allowed there: %s" % (
                        lc["name"], lc["invol"], lc["invol"] / secs, lc["wait_ms"],
-                       100.0 * lc["wait_ms"] / 1000.0 / secs, lc.get("minflt", 0),
-                       sc.get("steal_ms", 0),
+                       100.0 * waiting, lc.get("minflt", 0), sc.get("steal_ms", 0),
                        ", ".join("%s (cpus %s) %.1f ms" % (o["name"], o["cpus"], o["run_ms"])
                                  for o in sc.get("others_on_cpu", [])) or "none"))
-        if lc["wait_ms"] / 1000.0 / secs > 0.05:
+        if waiting > 0.05:
             out.append("(the lcore was runnable but off its CPU %.0f%% of the run: other "
                        "processes shared the CPU, so this level's tail is the machine's)" %
-                       (100.0 * lc["wait_ms"] / 1000.0 / secs))
+                       (100.0 * waiting))
     return out
 
 
@@ -778,7 +778,7 @@ def main():
               "    cycles count the time others held its CPU, so its ns/op is overstated here)"
               % (100 * min(on_cpu)))
     print_latency(lat)
-    scale = []
+    scale, per0 = [], 0
     if counts:
         print("-- scaling (UDP GET 95:5 32 B): k dataplane lcores against k load generator "
               "lcores; efficiency = per-core rate over the smallest k's")
@@ -839,9 +839,8 @@ def main():
     latency_lines(lat)
     for k, r, c in scale:
         print("scaling.udp_get_per_core_%d=%.0f" % (k, r["ops_per_sec"] / k))
-        if k != scale[0][0]:
-            print("ratio.scaling_efficiency_%d=%.3f" % (
-                k, r["ops_per_sec"] / k / (scale[0][1]["ops_per_sec"] / scale[0][0])))
+        if k != scale[0][0] and per0:
+            print("ratio.scaling_efficiency_%d=%.3f" % (k, r["ops_per_sec"] / k / per0))
         if c:
             print("ratio.udp_get_vs_ceiling_%d=%.3f" % (k, r["ops_per_sec"] / c["ops_per_sec"]))
     errors = sum(r.get("errors", 0) + r.get("verify_failed", 0) for _, _, _, _, r in b.rows)
