@@ -18,11 +18,6 @@
 /* MSS values a cookie can carry (3 bits) */
 static const uint16_t cookie_mss[8] = { 536, 1000, 1220, 1300, 1380, 1440, 1460, 8960 };
 
-static uint32_t hash_tuple(const struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport)
-{
-	return wc_tcb_hash(t, rip, rport, lport);
-}
-
 int wc_tcp_init(struct wc_lcore *lc, unsigned max_conns)
 {
 	int socket = (int)rte_lcore_to_socket_id(lc->lcore_id);
@@ -114,13 +109,7 @@ struct rte_mbuf *wc_tcp_mbuf(struct wc_lcore *lc)
 
 void wc_tcp_recycle(struct wc_lcore *lc, struct rte_mbuf *m)
 {
-	struct wc_tcp_lc *t = lc->tcp;
-
-	if (t->nspare < WC_TCP_SPARES && m->pool == lc->pool && m->nb_segs == 1 && !m->next &&
-	    RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1)
-		t->spare[t->nspare++] = m;
-	else
-		rte_pktmbuf_free(m);
+	wc_tcp_recycle_inline(lc, m);
 }
 
 struct wc_tcb *wc_tcb_lookup(struct wc_tcp_lc *t, uint32_t rip, uint16_t rport, uint16_t lport)
@@ -144,7 +133,7 @@ struct wc_tcb *wc_tcb_alloc(struct wc_lcore *lc, unsigned port, uint32_t rip, ui
 	c->rport = rport;
 	c->lport = lport;
 	c->port = (uint8_t)port;
-	h = hash_tuple(t, rip, rport, lport);
+	h = wc_tcb_hash(t, rip, rport, lport);
 	c->hnext = t->hash[h];
 	t->hash[h] = idx + 1;
 	t->st.active++;
@@ -175,7 +164,7 @@ void wc_tcp_unadmit(struct wc_lcore *lc, struct wc_tcb *c)
 
 static void unhash(struct wc_tcp_lc *t, struct wc_tcb *c)
 {
-	uint32_t h = hash_tuple(t, c->rip, c->rport, c->lport), idx = tcb_index(t, c) + 1;
+	uint32_t h = wc_tcb_hash(t, c->rip, c->rport, c->lport), idx = tcb_index(t, c) + 1;
 	uint32_t *link = &t->hash[h];
 
 	while (*link) {

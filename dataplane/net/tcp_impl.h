@@ -199,24 +199,23 @@ void wc_tcp_reset_conn(struct wc_lcore *lc, struct wc_tcb *c);
 void wc_tcp_cookie_synack(struct wc_lcore *lc, unsigned port, const struct rte_ipv4_hdr *ip,
 			  const struct rte_tcp_hdr *th, uint16_t mss);
 void wc_tcp_timers(struct wc_lcore *lc, struct wc_tcb *c);
-/* wc_tcp_rcv_window for a connection of the lcore whose TCP state is t (no walk through c->lc). */
+/*
+ * The receive buffer's free space (the window we may offer), for a
+ * connection of the lcore whose TCP state is t (NULL when c has no lcore).
+ */
 static inline uint32_t wc_tcp_rcv_window_on(const struct wc_tcp_lc *t, const struct wc_tcb *c)
 {
 	uint64_t used = c->rx.len + c->ooo_bytes, cap = c->rcv_cap;
 
+	/* buffers under pressure, or a value waiting for stage room: a small share (tcp.h) */
 	if (c->lc && (t->rx_pressure || c->upload_wait) && cap > WC_TCP_PRESSURE_SHARE)
 		cap = WC_TCP_PRESSURE_SHARE;
 	return cap > used ? (uint32_t)(cap - used) : 0;
 }
-/* The receive buffer's free space (the window we may offer). */
+/* The same, its lcore's TCP state found through c (as wc_tcp_squeezed). */
 static inline uint32_t wc_tcp_rcv_window(const struct wc_tcb *c)
 {
-	uint64_t used = c->rx.len + c->ooo_bytes, cap = c->rcv_cap;
-
-	/* buffers under pressure, or a value waiting for stage room: a small share (tcp.h) */
-	if (wc_tcp_squeezed(c) && cap > WC_TCP_PRESSURE_SHARE)
-		cap = WC_TCP_PRESSURE_SHARE;
-	return cap > used ? (uint32_t)(cap - used) : 0;
+	return wc_tcp_rcv_window_on(c->lc ? c->lc->tcp : NULL, c);
 }
 void wc_tcp_rto_arm(struct wc_tcp_lc *t, struct wc_tcb *c);
 /* Fast retransmit: the first unacknowledged segment again. */
