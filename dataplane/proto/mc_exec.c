@@ -19,6 +19,7 @@
 
 #include "core/fence.h"
 #include "proto/mc_exec.h"
+#include "proto/mc_get_reply.h"
 #include "store/item.h"
 #include "wirecache/slot.h"
 
@@ -194,44 +195,7 @@ static const char *server_error(enum wc_status st)
 
 /* ---- retrieval ---- */
 
-/*
- * A number at dst, returning its end. It writes a fixed 20 bytes (a copy the
- * compiler makes with two moves instead of a call), so dst needs 20 bytes of
- * room; what lies past the digits is overwritten by whatever comes next.
- */
-static inline uint8_t *put_u64_wide(uint8_t *dst, uint64_t v)
-{
-	char num[40] = { 0 }, *d = mc_fmt_u64(num + 20, v);
-
-	memcpy(dst, d, 20);
-	return dst + (num + 20 - d);
-}
-
-/*
- * "VALUE <key> <flags> <bytes>[ <cas>]\r\n" at dst; returns its end. Writes
- * at most 6 + 250 + 1 + 10 + 1 + 9 + 1 + 20 bytes whatever the numbers are
- * (within VALUE_HEADER_MAX).
- */
-static uint8_t *value_header(uint8_t *dst, const struct mc_tok *key, const struct wc_view *v,
-			     bool cas)
-{
-	memcpy(dst, "VALUE ", 6);
-	memcpy(dst + 6, key->p, key->len);
-	dst += 6 + key->len;
-	*dst++ = ' ';
-	dst = put_u64_wide(dst, v->flags);
-	*dst++ = ' ';
-	dst = put_u64_wide(dst, v->vlen);
-	if (cas) {
-		*dst++ = ' ';
-		dst = put_u64_wide(dst, v->cas);
-	}
-	dst[0] = '\r';
-	dst[1] = '\n';
-	return dst + 2;
-}
-
-#define VALUE_HEADER_MAX (6 + MC_KEY_MAX + 3 * 21 + 2)
+#define VALUE_HEADER_MAX MC_VALUE_HEADER_MAX(MC_KEY_MAX)
 
 static void value_line(struct mc_out *out, const struct mc_tok *key, const struct wc_view *v,
 		       bool cas)
@@ -244,7 +208,7 @@ static void value_line(struct mc_out *out, const struct mc_tok *key, const struc
 		/* room for all of it: written in place */
 		uint8_t *start = out->p;
 
-		end = value_header(start, key, v, cas);
+		end = mc_value_header_at(start, key->p, (uint32_t)key->len, v, cas);
 		memcpy(end, v->value, v->vlen);
 		end += v->vlen;
 		end[0] = '\r';
@@ -253,7 +217,7 @@ static void value_line(struct mc_out *out, const struct mc_tok *key, const struc
 		out->written += (uint64_t)(out->p - start);
 		return;
 	}
-	end = value_header(hdr, key, v, cas);
+	end = mc_value_header_at(hdr, key->p, (uint32_t)key->len, v, cas);
 	mc_out_put(out, hdr, (size_t)(end - hdr));
 	mc_out_put(out, v->value, v->vlen);
 	mc_out_put(out, CRLF, 2);

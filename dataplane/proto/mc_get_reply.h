@@ -26,8 +26,9 @@ static inline size_t mc_u64_digits(uint64_t v)
 	return n + (v >= 10);
 }
 
-/* The most bytes that reply can take for a key of klen and a value of vlen bytes. */
-#define MC_GET_REPLY_MAX(klen, vlen) (6 + (size_t)(klen) + 3 * 21 + 2 + (size_t)(vlen) + 2 + 5)
+/* The most bytes a VALUE line, and the whole reply, can take for a key of klen and a value of vlen bytes. */
+#define MC_VALUE_HEADER_MAX(klen) (6 + (size_t)(klen) + 3 * 21 + 2)
+#define MC_GET_REPLY_MAX(klen, vlen) (MC_VALUE_HEADER_MAX(klen) + (size_t)(vlen) + 2 + 5)
 
 /*
  * Copy n bytes, src and dst possibly overlapping: up to 32 bytes as a few
@@ -82,29 +83,43 @@ static inline uint8_t *mc_put_u64(uint8_t *dst, uint64_t v)
 }
 
 /*
- * The same reply written straight at dst, which has MC_GET_REPLY_MAX bytes
- * of room; the key may lie inside that room (a request parsed in the buffer
- * its reply goes to): it is moved first. Returns the reply's end.
+ * "VALUE <key> <flags> <bytes>[ <cas>]\r\n" at dst, which has
+ * MC_VALUE_HEADER_MAX(klen) bytes of room; the key may lie inside that room
+ * (a request parsed in the buffer its reply goes to): it is moved first.
+ * Returns the header's end.
+ */
+static inline __attribute__((always_inline)) uint8_t *
+mc_value_header_at(uint8_t *dst, const uint8_t *key, uint32_t klen, const struct wc_view *v,
+		   bool cas)
+{
+	mc_copy_short(dst + 6, key, klen);	/* before "VALUE " covers where it may lie */
+	memcpy(dst, "VALUE ", 6);
+	dst += 6 + klen;
+	*dst++ = ' ';
+	dst = mc_put_u64(dst, v->flags);
+	*dst++ = ' ';
+	dst = mc_put_u64(dst, v->vlen);
+	if (cas) {
+		*dst++ = ' ';
+		dst = mc_put_u64(dst, v->cas);
+	}
+	dst[0] = '\r';
+	dst[1] = '\n';
+	return dst + 2;
+}
+
+/*
+ * The whole reply written straight at dst, which has MC_GET_REPLY_MAX bytes
+ * of room; the key may lie inside that room, as for mc_value_header_at.
+ * Returns the reply's end.
  */
 static inline __attribute__((always_inline)) uint8_t *
 mc_get_reply_at(uint8_t *dst, const uint8_t *key, uint32_t klen, const struct wc_view *v, bool cas)
 {
 	if (v) {
-		mc_copy_short(dst + 6, key, klen);	/* before "VALUE " covers where it may lie */
-		memcpy(dst, "VALUE ", 6);
-		dst += 6 + klen;
-		*dst++ = ' ';
-		dst = mc_put_u64(dst, v->flags);
-		*dst++ = ' ';
-		dst = mc_put_u64(dst, v->vlen);
-		if (cas) {
-			*dst++ = ' ';
-			dst = mc_put_u64(dst, v->cas);
-		}
-		dst[0] = '\r';
-		dst[1] = '\n';
-		mc_copy_short(dst + 2, v->value, v->vlen);
-		dst += 2 + v->vlen;
+		dst = mc_value_header_at(dst, key, klen, v, cas);
+		mc_copy_short(dst, v->value, v->vlen);
+		dst += v->vlen;
 		dst[0] = '\r';
 		dst[1] = '\n';
 		dst += 2;
