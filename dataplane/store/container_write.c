@@ -475,8 +475,10 @@ static void cb_fail(struct wc_cbuild *b, enum wc_status st)
 		b->failed = true;
 		b->err = st == WC_OK || st == WC_NOT_FOUND ? WC_ERR_NOMEM : st;
 	}
-	if (b->bucketed && b->p->cbuild_cid == b->h.cid)
+	if (b->bucketed && b->p->cbuild_cid == b->h.cid) {
 		b->p->cbuild_cid = 0;
+		wc_crawl_wake(b->p);	/* what it wrote is orphaned */
+	}
 }
 
 /* Turn the compact list gathered so far into buckets. */
@@ -636,8 +638,10 @@ enum wc_status wc_cb_add(struct wc_cbuild *b, const struct wc_cbytes *name,
 void wc_cb_abort(struct wc_cbuild *b)
 {
 	/* the anchor and buckets written so far are orphans: reclaimed later */
-	if (b->bucketed && b->p->cbuild_cid == b->h.cid)
+	if (b->bucketed && b->p->cbuild_cid == b->h.cid) {
 		b->p->cbuild_cid = 0;
+		wc_crawl_wake(b->p);
+	}
 	b->failed = true;
 	if (b->err == WC_OK)
 		b->err = WC_ERR_NOMEM;
@@ -706,6 +710,8 @@ static enum wc_status cb_publish(struct wc_cbuild *b, uint32_t exptime, uint32_t
 	st = write_header(p, b->ctx, b->key, b->klen, &b->h, NULL, false, false, exptime, exp_ms);
 	if (p->cbuild_cid == b->h.cid)
 		p->cbuild_cid = 0;
+	if (st != WC_OK)
+		wc_crawl_wake(p);	/* the buckets written are orphans */
 	if (st == WC_OK && p->cbuild_lost)
 		unlink_key(p, b->ctx, b->key, b->klen, WC_UNLINK_EVICT);	/* lost while published */
 	return st;
@@ -1105,6 +1111,8 @@ enum wc_status wc_c_copy(struct wc_part *p, struct wc_ctx *ctx, const void *src,
 	if (st == WC_OK)
 		st = write_header(p, ctx, dst, dlen, &n, NULL, false, false, exptime, ms);
 	p->cbuild_cid = 0;	/* on failure, what was written is orphaned */
+	if (st != WC_OK)
+		wc_crawl_wake(p);
 	return st;
 }
 
