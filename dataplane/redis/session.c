@@ -351,11 +351,19 @@ void rd_route_key(const struct rd_session *s, const uint8_t *key, uint32_t klen,
 bool rd_lookup(struct rd_session *s, const uint8_t *key, uint32_t klen, struct wc_view *v,
 	       unsigned lflags)
 {
-	struct rd_route rt;
+	const struct wc_lcore *lc = rd_env(s)->arg;
+	const uint16_t *table = rcu_dereference(lc->app->slot_part);
+	struct wc_part *part = wc_slot_read_part(lc->app, table);
 
-	rd_route_key(s, key, klen, &rt);
+	/* one partition serving every slot (as memcached's reads): no CRC16 of the key's slot */
+	if (!part) {
+		struct rd_route rt;
+
+		rd_route_key(s, key, klen, &rt);
+		part = rt.part;
+	}
 	/* (a container's parts are items too, but never keys: store/container.h) */
-	return wc_get(rt.part, rd_env(s)->ctx, key, klen, wc_hash(key, klen),
+	return wc_get(part, rd_env(s)->ctx, key, klen, wc_hash(key, klen),
 		      lflags | WC_LOOKUP_ANY_TYPE, v) && v->type < WC_TYPE_INTERNAL;
 }
 
