@@ -588,9 +588,8 @@ static bool is_cross_protocol(struct rd_session *s)
 {
 	const struct resp_arg *a = rd_arg(s, 0);
 
-	if (resp_arg_is(a, "host:") || resp_arg_is(a, "post"))
-		return true;
-	return false;
+	/* (every command asks: the length first, no strlen of the words for a GET) */
+	return (a->len == 5 && resp_arg_is(a, "host:")) || (a->len == 4 && resp_arg_is(a, "post"));
 }
 
 enum mc_run rd_session_run(struct rd_session *s, struct mc_inq *in, struct mc_out *out,
