@@ -108,6 +108,20 @@ void rd_cmds_init(void)
 	}
 }
 
+/* A name (any case) against a table's lower-case name of the same length. */
+static bool name_eq(const char *lower, const uint8_t *p, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c + 32);
+		if (c != (uint8_t)lower[i])
+			return false;
+	}
+	return true;
+}
+
 const struct rd_cmd *rd_cmd_lookup(const struct resp_arg *name)
 {
 	uint32_t h0, h;
@@ -123,7 +137,7 @@ const struct rd_cmd *rd_cmd_lookup(const struct resp_arg *name)
 			return NULL;
 		/* (once per command: no strlen, one compare only where hash and length agree) */
 		if (slot_hash[i] == h0 && slot_len[i] == name->len &&
-		    strncasecmp(c->name, (const char *)name->u.p, name->len) == 0)
+		    name_eq(c->name, name->u.p, name->len))
 			return c;
 		h++;
 	}
