@@ -5,7 +5,6 @@
  * one hash probe), and finds a command's keys.
  */
 #include <string.h>
-#include <strings.h>
 
 #include "redis/cmds.h"
 #include "redis/rd.h"
