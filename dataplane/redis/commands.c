@@ -5,7 +5,6 @@
  * one hash probe), and finds a command's keys.
  */
 #include <string.h>
-#include <strings.h>
 
 #include "redis/cmds.h"
 #include "redis/rd.h"
@@ -25,6 +24,9 @@ static struct rd_cmd *const families[] = {
 #define ALL_MAX 512
 
 static const struct rd_cmd *slots[TABLE_SIZE];
+/* beside each slot: its name's hash and length, so a probe reads no string until they match */
+static uint32_t slot_hash[TABLE_SIZE];
+static uint8_t slot_len[TABLE_SIZE];
 static const struct rd_cmd *all[ALL_MAX];
 static const struct rd_cmd *parents[ALL_MAX];	/* by id: the container of a subcommand */
 static unsigned nall, ntop;
@@ -87,11 +89,14 @@ void rd_cmds_init(void)
 		return;
 	for (unsigned f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
 		for (struct rd_cmd *c = families[f]; c->name; c++) {
-			uint32_t h = name_hash((const uint8_t *)c->name, (uint32_t)strlen(c->name));
+			uint32_t len = (uint32_t)strlen(c->name);
+			uint32_t h0 = name_hash((const uint8_t *)c->name, len), h = h0;
 
 			while (slots[h & (TABLE_SIZE - 1)])
 				h++;
 			slots[h & (TABLE_SIZE - 1)] = c;
+			slot_hash[h & (TABLE_SIZE - 1)] = h0;
+			slot_len[h & (TABLE_SIZE - 1)] = (uint8_t)len;
 			tops[ntop++] = c;
 			number(c, NULL);
 			if (strcmp(c->name, "get") == 0)
@@ -102,20 +107,36 @@ void rd_cmds_init(void)
 	}
 }
 
+/* A name (any case) against a table's lower-case name of the same length. */
+static bool name_eq(const char *lower, const uint8_t *p, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c + 32);
+		if (c != (uint8_t)lower[i])
+			return false;
+	}
+	return true;
+}
+
 const struct rd_cmd *rd_cmd_lookup(const struct resp_arg *name)
 {
-	uint32_t h;
+	uint32_t h0, h;
 
 	if (name->kind != RESP_ARG_PTR || name->len == 0 || name->len > 32)
 		return NULL;
-	h = name_hash(name->u.p, name->len);
+	h0 = h = name_hash(name->u.p, name->len);
 	for (;;) {
-		const struct rd_cmd *c = slots[h & (TABLE_SIZE - 1)];
+		unsigned i = h & (TABLE_SIZE - 1);
+		const struct rd_cmd *c = slots[i];
 
 		if (!c)
 			return NULL;
-		if (strlen(c->name) == name->len &&
-		    strncasecmp(c->name, (const char *)name->u.p, name->len) == 0)
+		/* (once per command: no strlen, one compare only where hash and length agree) */
+		if (slot_hash[i] == h0 && slot_len[i] == name->len &&
+		    name_eq(c->name, name->u.p, name->len))
 			return c;
 		h++;
 	}

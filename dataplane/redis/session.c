@@ -351,11 +351,19 @@ void rd_route_key(const struct rd_session *s, const uint8_t *key, uint32_t klen,
 bool rd_lookup(struct rd_session *s, const uint8_t *key, uint32_t klen, struct wc_view *v,
 	       unsigned lflags)
 {
-	struct rd_route rt;
+	const struct wc_lcore *lc = rd_env(s)->arg;
+	const uint16_t *table = rcu_dereference(lc->app->slot_part);
+	struct wc_part *part = wc_slot_read_part(lc->app, table);
 
-	rd_route_key(s, key, klen, &rt);
+	/* one partition serving every slot (as memcached's reads): no CRC16 of the key's slot */
+	if (!part) {
+		struct rd_route rt;
+
+		rd_route_key(s, key, klen, &rt);
+		part = rt.part;
+	}
 	/* (a container's parts are items too, but never keys: store/container.h) */
-	return wc_get(rt.part, rd_env(s)->ctx, key, klen, wc_hash(key, klen),
+	return wc_get(part, rd_env(s)->ctx, key, klen, wc_hash(key, klen),
 		      lflags | WC_LOOKUP_ANY_TYPE, v) && v->type < WC_TYPE_INTERNAL;
 }
 
@@ -580,9 +588,8 @@ static bool is_cross_protocol(struct rd_session *s)
 {
 	const struct resp_arg *a = rd_arg(s, 0);
 
-	if (resp_arg_is(a, "host:") || resp_arg_is(a, "post"))
-		return true;
-	return false;
+	/* (every command asks: the length first, no strlen of the words for a GET) */
+	return (a->len == 5 && resp_arg_is(a, "host:")) || (a->len == 4 && resp_arg_is(a, "post"));
 }
 
 enum mc_run rd_session_run(struct rd_session *s, struct mc_inq *in, struct mc_out *out,

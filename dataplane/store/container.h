@@ -258,6 +258,7 @@ struct wc_cupd {
  * creating it if missing (type: WC_TYPE_HASH with a value, or WC_TYPE_SET).
  * The key must be missing or a container of that type (else WC_ERR_ARG).
  * Errors: WC_ERR_TOO_LARGE, WC_ERR_NOMEM (the container is as it was).
+ * Counted in ctx's operations as one SET (WC_COP_DEL: one DELETE).
  */
 enum wc_status wc_c_update(struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32_t klen,
 			   uint64_t hash, uint8_t type, enum wc_cop op, const struct wc_cbytes *name,
@@ -288,7 +289,7 @@ void wc_cb_begin(struct wc_cbuild *b, struct wc_part *p, struct wc_ctx *ctx, uin
 /* Add a member (known_new: the caller knows it is not there yet); *added if it was new. */
 enum wc_status wc_cb_add(struct wc_cbuild *b, const struct wc_cbytes *name,
 			 const struct wc_cbytes *val, bool known_new, bool *added);
-/* Write the header (an empty build deletes the key). */
+/* Write the header (an empty build deletes the key); counted as one SET. */
 enum wc_status wc_cb_publish(struct wc_cbuild *b, uint32_t exptime, uint32_t exp_ms);
 void wc_cb_abort(struct wc_cbuild *b);
 
@@ -298,7 +299,7 @@ bool wc_c_item_bucketed(const struct wc_item *it);
 /*
  * Copy key src to dst in the same partition (any type; a bucketed container
  * gets a new cid, bucket for bucket), replacing dst. WC_NOT_FOUND when src
- * is missing or went away during the copy.
+ * is missing or went away during the copy. Counted as one SET when src is there.
  */
 enum wc_status wc_c_copy(struct wc_part *p, struct wc_ctx *ctx, const void *src, uint32_t slen,
 			 const void *dst, uint32_t dlen);

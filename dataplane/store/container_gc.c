@@ -5,6 +5,8 @@
  *
  * Called by the eviction policy at a log head (evict.c), by the crawler
  * (crawl.c) and on every WC_UNLINK_EVICT of an internal item; owner only.
+ * It also wakes the resting crawler when a container's parts may have
+ * become orphans (wc_c_header_gone).
  */
 #include "cenc.h"
 #include "part.h"
@@ -112,4 +114,19 @@ void wc_c_part_evicted(struct wc_part *p, struct wc_ctx *ctx, const struct wc_it
 	hdr = live_header(p, NULL, key, klen, cid, &s, &h);
 	if (hdr)
 		wc_unlink(p, ctx, hdr, &s, h, WC_UNLINK_EVICT);
+}
+
+void wc_c_header_gone(struct wc_part *p, const struct wc_item *old, const struct wc_item *n)
+{
+	struct wc_chdr was, now;
+
+	if (!wc_c_item_bucketed(old))
+		return;		/* a compact container has no parts */
+	/* a new version of the header that keeps the cid keeps the parts */
+	if (n && wc_c_item_bucketed(n) &&
+	    wc_c_parse(wc_item_type(old), wc_item_value(old), wc_item_vlen(old), &was) &&
+	    wc_c_parse(wc_item_type(n), wc_item_value(n), wc_item_vlen(n), &now) &&
+	    was.cid == now.cid)
+		return;
+	wc_crawl_wake(p);
 }

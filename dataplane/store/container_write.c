@@ -475,8 +475,10 @@ static void cb_fail(struct wc_cbuild *b, enum wc_status st)
 		b->failed = true;
 		b->err = st == WC_OK || st == WC_NOT_FOUND ? WC_ERR_NOMEM : st;
 	}
-	if (b->bucketed && b->p->cbuild_cid == b->h.cid)
+	if (b->bucketed && b->p->cbuild_cid == b->h.cid) {
 		b->p->cbuild_cid = 0;
+		wc_crawl_wake(b->p);	/* what it wrote is orphaned */
+	}
 }
 
 /* Turn the compact list gathered so far into buckets. */
@@ -636,8 +638,10 @@ enum wc_status wc_cb_add(struct wc_cbuild *b, const struct wc_cbytes *name,
 void wc_cb_abort(struct wc_cbuild *b)
 {
 	/* the anchor and buckets written so far are orphans: reclaimed later */
-	if (b->bucketed && b->p->cbuild_cid == b->h.cid)
+	if (b->bucketed && b->p->cbuild_cid == b->h.cid) {
 		b->p->cbuild_cid = 0;
+		wc_crawl_wake(b->p);
+	}
 	b->failed = true;
 	if (b->err == WC_OK)
 		b->err = WC_ERR_NOMEM;
@@ -675,7 +679,7 @@ static enum wc_status write_header(struct wc_part *p, struct wc_ctx *ctx, const 
 	return cput(p, ctx, &r);
 }
 
-enum wc_status wc_cb_publish(struct wc_cbuild *b, uint32_t exptime, uint32_t exp_ms)
+static enum wc_status cb_publish(struct wc_cbuild *b, uint32_t exptime, uint32_t exp_ms)
 {
 	struct wc_part *p = b->p;
 	enum wc_status st;
@@ -706,9 +710,17 @@ enum wc_status wc_cb_publish(struct wc_cbuild *b, uint32_t exptime, uint32_t exp
 	st = write_header(p, b->ctx, b->key, b->klen, &b->h, NULL, false, false, exptime, exp_ms);
 	if (p->cbuild_cid == b->h.cid)
 		p->cbuild_cid = 0;
+	if (st != WC_OK)
+		wc_crawl_wake(p);	/* the buckets written are orphans */
 	if (st == WC_OK && p->cbuild_lost)
 		unlink_key(p, b->ctx, b->key, b->klen, WC_UNLINK_EVICT);	/* lost while published */
 	return st;
+}
+
+enum wc_status wc_cb_publish(struct wc_cbuild *b, uint32_t exptime, uint32_t exp_ms)
+{
+	b->ctx->st.ops[WC_OP_SET]++;	/* the whole container: one store operation */
+	return cb_publish(b, exptime, exp_ms);
 }
 
 /* ---- one member ---- */
@@ -752,7 +764,7 @@ static enum wc_status create(const struct upd *u)
 		wc_cb_abort(b);
 		return st;
 	}
-	return wc_cb_publish(b, 0, 0);
+	return cb_publish(b, 0, 0);
 }
 
 /* The compact list with one change, or the conversion to buckets when it outgrows compact. */
@@ -819,7 +831,7 @@ static enum wc_status update_compact(const struct upd *u, const struct wc_chdr *
 			wc_cb_abort(b);
 			return st;
 		}
-		return wc_cb_publish(b, exptime, ms);
+		return cb_publish(b, exptime, ms);
 	}
 }
 
@@ -961,6 +973,13 @@ enum wc_status wc_c_update(struct wc_part *p, struct wc_ctx *ctx, const void *ke
 	enum wc_status st;
 	bool hk = type == WC_TYPE_HASH;
 
+	/*
+	 * one store operation per member change (refusals too), as wc_kv_put
+	 * counts a string's SET and wc_kv_delete its DELETE: the lcore's
+	 * operation count drives its latency samples and core cost per operation;
+	 * the header, bucket and anchor versions written for it are no operations
+	 */
+	ctx->st.ops[op == WC_COP_DEL ? WC_OP_DELETE : WC_OP_SET]++;
 	if (!WC_REPL_ON(p))
 		return update(p, ctx, key, klen, hash, type, op, name, val, res);
 	/*
@@ -1052,7 +1071,8 @@ enum wc_status wc_c_copy(struct wc_part *p, struct wc_ctx *ctx, const void *src,
 	if (!it)
 		return WC_NOT_FOUND;
 	if (!wc_c_item_bucketed(it))
-		return wc_kv_copy(p, ctx, src, slen, dst, dlen);
+		return wc_kv_copy(p, ctx, src, slen, dst, dlen);	/* (its put counts) */
+	ctx->st.ops[WC_OP_SET]++;	/* as wc_kv_copy's put counts a plain key's copy */
 	wc_c_parse(wc_item_type(it), wc_item_value(it), wc_item_vlen(it), &h);
 	wc_kv_expiry(it, &exptime, &ms);
 	n = h;
@@ -1091,6 +1111,8 @@ enum wc_status wc_c_copy(struct wc_part *p, struct wc_ctx *ctx, const void *src,
 	if (st == WC_OK)
 		st = write_header(p, ctx, dst, dlen, &n, NULL, false, false, exptime, ms);
 	p->cbuild_cid = 0;	/* on failure, what was written is orphaned */
+	if (st != WC_OK)
+		wc_crawl_wake(p);
 	return st;
 }
 

@@ -117,6 +117,7 @@ void wc_unlink(struct wc_part *p, struct wc_ctx *ctx, struct wc_item *it,
 	case WC_UNLINK_REPLACED:
 		break;
 	}
+	wc_c_note_gone(p, it, NULL);	/* its parts may be orphans now */
 	/* a container is evicted as a whole: its header goes with any part */
 	if (why == WC_UNLINK_EVICT && wc_item_type(it) >= WC_TYPE_INTERNAL)
 		wc_c_part_evicted(p, ctx, it);
@@ -145,6 +146,8 @@ static bool move_item(struct wc_part *p, struct wc_ctx *ctx, struct wc_item *it,
 	wc_account_unlink(p, it);
 	WC_STORE_REL(&s.b->loc[s.i], wc_item_loc(p, n));
 	wc_account_link(p, n);
+	if (n->exptime)		/* (dst's crawler may be resting: crawl.c) */
+		wc_crawl_note_expiry(dst, n->exptime, wc_item_ext(n) & WC_EXT_MS_MASK);
 	p->copy_credit = p->copy_credit > sz ? p->copy_credit - sz : 0;
 	p->mutations++;
 	p->st.relocations++;

@@ -51,6 +51,9 @@ struct wc_log {
 	uint64_t flush;		/* records below this position are flushed */
 	uint64_t flush_clean;	/* the crawler has unlinked every flushed record */
 	uint64_t crawl;		/* crawler cursor */
+	uint64_t crawl_rest_until;	/* after a full lap the crawler rests till then (clock ms), 0 = walks */
+	uint64_t crawl_next_exp;	/* earliest expiry (clock ms) the last lap saw, 0 = none */
+	uint64_t crawl_lap_exp;		/* ... the lap under way has seen so far */
 	uint64_t live_bytes, live_items;
 	uint32_t loc_base;	/* (mem - arena) / WC_ITEM_ALIGN */
 	uint8_t id;		/* WC_LOG_SMALL or WC_LOG_MAIN */
@@ -73,6 +76,7 @@ struct wc_part {
 	uint64_t copy_credit_max;
 	uint64_t mutations;		/* bumped whenever an item is unlinked or moved */
 	bool in_maintenance;		/* inside wc_part_maintain: removals count as reclaimed */
+	uint8_t crawl_wake;		/* bit per log: parts may have become orphans since its lap began */
 	bool cbuild_lost;		/* a part of the container being built was evicted */
 	uint64_t cbuild_cid;		/* container being built (unpublished: not an orphan), 0 = none */
 	uint32_t *slot_keys;		/* keys per cluster slot (cfg.slot_keys), else NULL */
@@ -84,6 +88,12 @@ struct wc_part {
 	bool replica;			/* expiry is the master's: keep expired keys (repl.h) */
 	struct wc_part_stats st;
 };
+
+/* Parts may have become orphans: each log's crawler laps again before it rests (crawl.c). */
+static inline void wc_crawl_wake(struct wc_part *p)
+{
+	p->crawl_wake = (uint8_t)((1u << WC_LOG_SMALL) | (1u << WC_LOG_MAIN));
+}
 
 /* ---- locations ---- */
 
@@ -105,6 +115,25 @@ static inline uint32_t wc_item_loc(const struct wc_part *p, const struct wc_item
 static inline const struct wc_log *wc_loc_log(const struct wc_part *p, uint32_t loc)
 {
 	return loc >= p->log[WC_LOG_MAIN].loc_base ? &p->log[WC_LOG_MAIN] : &p->log[WC_LOG_SMALL];
+}
+
+static inline struct wc_log *wc_loc_log_w(struct wc_part *p, uint32_t loc)
+{
+	return loc >= p->log[WC_LOG_MAIN].loc_base ? &p->log[WC_LOG_MAIN] : &p->log[WC_LOG_SMALL];
+}
+
+/*
+ * An item in lg expires at exptime, ms: the log's crawler wakes from its
+ * rest for it then (crawl.c); the lap under way keeps it for the next.
+ */
+static inline void wc_crawl_note_expiry(struct wc_log *lg, uint32_t exptime, uint32_t ms)
+{
+	uint64_t at = (uint64_t)exptime * 1000u + ms;
+
+	if (lg->crawl_next_exp == 0 || at < lg->crawl_next_exp)
+		lg->crawl_next_exp = at;
+	if (lg->crawl_lap_exp == 0 || at < lg->crawl_lap_exp)
+		lg->crawl_lap_exp = at;
 }
 
 /*
@@ -190,6 +219,21 @@ enum wc_cpart_state wc_c_part_state(struct wc_part *p, struct wc_ctx *ctx,
 				    const struct wc_item *it, uint8_t *hdr_state);
 /* A container part was evicted: its container goes as a whole (container_gc.c). */
 void wc_c_part_evicted(struct wc_part *p, struct wc_ctx *ctx, const struct wc_item *it);
+/*
+ * Key version old left the index (successor n, or NULL): if old was a
+ * bucketed container whose parts n does not take over, they may be orphans
+ * now, so the crawler laps again before it rests (container_gc.c).
+ */
+void wc_c_header_gone(struct wc_part *p, const struct wc_item *old, const struct wc_item *n);
+
+static inline void wc_c_note_gone(struct wc_part *p, const struct wc_item *old,
+				  const struct wc_item *n)
+{
+	uint8_t t = wc_item_type(old);
+
+	if (wc_unlikely(t == WC_TYPE_HASH || t == WC_TYPE_SET))
+		wc_c_header_gone(p, old, n);
+}
 /* Account for a record that became live, or stopped being live, in its log. */
 void wc_account_link(struct wc_part *p, const struct wc_item *it);
 void wc_account_unlink(struct wc_part *p, const struct wc_item *it);

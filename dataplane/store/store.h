@@ -148,7 +148,9 @@ struct wc_part_stats {
 	uint64_t relocations;		/* items copied forward by the eviction policy */
 	uint64_t ghost_hits;		/* re-inserts recognised by the S3-FIFO ghost */
 	uint64_t grace_waits;		/* writes that had to wait for an RCU grace period */
-	uint64_t crawler_passes;
+	uint64_t crawler_passes;	/* full laps of a log */
+	uint64_t crawler_rests;		/* laps followed by a rest (crawl.c) */
+	uint64_t crawler_visited;	/* item headers the crawler read */
 	uint64_t orphans;		/* parts of deleted, expired or evicted containers reclaimed */
 };
 
@@ -424,7 +426,8 @@ void wc_flush(struct wc_part *p, struct wc_ctx *ctx, int64_t delay);
 
 /*
  * Background work for the owner's idle time: applies delayed flushes and
- * runs the expiry crawler over at most budget items. Returns items visited.
+ * runs the expiry crawler over at most budget items (after a full lap of a
+ * log it rests, unless work is due: crawl.c). Returns items visited.
  */
 unsigned wc_part_maintain(struct wc_part *p, struct wc_ctx *ctx, unsigned budget);
 

@@ -489,6 +489,66 @@ static void copy_and_rename(void **state)
 	assert_int_equal(find(part, &ctx, "cp", "member:1", 8, &m), WC_C_ABSENT);
 }
 
+/*
+ * Each member change is one store operation (a SET, or a DELETE for a
+ * removal), refusals too, as a string's wc_kv_put and wc_kv_delete count:
+ * never the header, bucket and anchor versions written for it. A build's
+ * publish and a bucketed copy are one SET each.
+ */
+static void member_changes_are_operations(void **state)
+{
+	struct wc_cupd r;
+	struct wc_cbuild b;
+	char f[32], v[48];
+	bool added;
+	uint64_t sets = ctx.st.ops[WC_OP_SET], dels = ctx.st.ops[WC_OP_DELETE];
+	uint64_t others = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < WC_OP_COUNT; i++)
+		if (i != WC_OP_SET && i != WC_OP_DELETE)
+			others += ctx.st.ops[i];
+	/* 2000 members: the container converts to buckets and splits on the way */
+	for (unsigned i = 0; i < 2000; i++)
+		assert_int_equal(hset(part, &ctx, "ops", f, mname(f, i), v, mval(v, i, 0), &r),
+				 WC_OK);
+	assert_int_equal(ctx.st.ops[WC_OP_SET], sets + 2000);
+	assert_int_equal(hset(part, &ctx, "ops", f, mname(f, 3), v, mval(v, 3, 1), &r), WC_OK);
+	assert_int_equal(r.outcome, WC_COUT_UPDATED);
+	assert_int_equal(ctx.st.ops[WC_OP_SET], sets + 2001);
+	/* removals, a missing member's included */
+	assert_int_equal(hdel("ops", f, mname(f, 5), &r), WC_OK);
+	assert_int_equal(hdel("ops", "nope", 4, &r), WC_OK);
+	assert_int_equal(ctx.st.ops[WC_OP_DELETE], dels + 2);
+	/* sets, and a refusal (wrong type) */
+	assert_int_equal(sop(part, &ctx, "ops-s", WC_COP_SET, "m", 1, &r), WC_OK);
+	assert_int_equal(sop(part, &ctx, "ops-s", WC_COP_DEL, "m", 1, &r), WC_OK);
+	assert_int_equal(sop(part, &ctx, "ops", WC_COP_SET, "m", 1, &r), WC_ERR_ARG);
+	assert_int_equal(ctx.st.ops[WC_OP_SET], sets + 2003);
+	assert_int_equal(ctx.st.ops[WC_OP_DELETE], dels + 3);
+	/* a build of 500 members: one operation when published */
+	wc_cb_begin(&b, part, &ctx, WC_TYPE_SET, "ops-b", 5, 500);
+	for (unsigned i = 0; i < 500; i++) {
+		struct wc_cbytes n = wc_cbytes_of(f, mname(f, i));
+
+		assert_int_equal(wc_cb_add(&b, &n, NULL, true, &added), WC_OK);
+	}
+	assert_int_equal(ctx.st.ops[WC_OP_SET], sets + 2003);
+	assert_int_equal(wc_cb_publish(&b, 0, 0), WC_OK);
+	assert_int_equal(ctx.st.ops[WC_OP_SET], sets + 2004);
+	/* a bucketed copy is one SET, whatever it writes */
+	assert_int_equal(wc_c_copy(part, &ctx, "ops", 3, "ops-c", 5), WC_OK);
+	assert_int_equal(ctx.st.ops[WC_OP_SET], sets + 2005);
+	for (unsigned i = 0; i < WC_OP_COUNT; i++)
+		if (i != WC_OP_SET && i != WC_OP_DELETE)
+			others -= ctx.st.ops[i];
+	assert_int_equal(others, 0);	/* nothing else was counted */
+	assert_int_equal(wc_kv_delete(part, &ctx, "ops", 3, kh("ops")), WC_OK);
+	assert_int_equal(wc_kv_delete(part, &ctx, "ops-b", 5, kh("ops-b")), WC_OK);
+	assert_int_equal(wc_kv_delete(part, &ctx, "ops-c", 5, kh("ops-c")), WC_OK);
+	maintain_all();
+}
+
 /* ---- a reader on another thread while the owner grows the container ---- */
 
 struct race {
@@ -935,6 +995,7 @@ int main(void)
 		cmocka_unit_test(sets_and_snapshots),
 		cmocka_unit_test(builds),
 		cmocka_unit_test(copy_and_rename),
+		cmocka_unit_test(member_changes_are_operations),
 		cmocka_unit_test(readers_during_growth),
 		cmocka_unit_test(scan_during_inserts),
 		cmocka_unit_test(eviction_as_a_whole),

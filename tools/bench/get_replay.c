@@ -28,6 +28,12 @@
  *                                    the UDP GETs handed over in rx bursts of
  *                                    32, as the worker loop does
  *                                    (wc_net_input_burst: the staged GET path)
+ *   get_replay --callgrind tcp_pipe|resp_pipe [--offload]
+ *                                    the TCP and RESP GETs pipelined PIPE to a
+ *                                    segment, as a loaded client's segments
+ *                                    carry them (netbench: 8 deep per flow):
+ *                                    the general session path, which a lone
+ *                                    GET in a segment skips (single_get)
  *   get_replay --callgrind udp_set|tcp_set [--offload]
  *                                    a memcached SET of an existing key (the
  *                                    same size) instead, over UDP or TCP: the
@@ -85,11 +91,13 @@ struct conn {
 };
 
 enum { T_UDP, T_TCP, T_RESP, T_RESP_TRK, T_RESP_TRK_AGAIN, T_UDP_SET, T_TCP_SET, T_UDP_BURST,
-       T_COUNT };
+       T_TCP_PIPE, T_RESP_PIPE, T_COUNT };
 #define T_TIMED T_UDP_SET	/* the GETs before it are timed; the rest only counted (--callgrind) */
 #define BURST 32		/* udp_burst: frames per rx burst */
+#define PIPE 8			/* tcp_pipe, resp_pipe: requests per segment */
 static const char *const tname[T_COUNT] = { "udp", "tcp", "resp", "resp_trk", "resp_trk_again",
-					    "udp_set", "tcp_set", "udp_burst" };
+					    "udp_set", "tcp_set", "udp_burst", "tcp_pipe",
+					    "resp_pipe" };
 
 static struct conn conns[CONNS], rconns[CONNS], tconns[CONNS];
 
@@ -184,63 +192,73 @@ static void load(void)
 	}
 }
 
-/* Build one round of requests over one transport, as rx_burst would hand them over. */
-static void build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
+/* Build one round of requests over one transport, as rx_burst would hand them over; the frames. */
+static int build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 {
 	/*
 	 * "VALUE key:000000000000 0 32\r\n" + value + "\r\nEND\r\n"; RESP: "$32\r\n" + value +
 	 * "\r\n"; a SET: "STORED\r\n"
 	 */
 	const bool set = t == T_UDP_SET || t == T_TCP_SET;
-	const bool resp = t == T_RESP || t == T_RESP_TRK || t == T_RESP_TRK_AGAIN;
+	const bool resp = t == T_RESP || t == T_RESP_TRK || t == T_RESP_TRK_AGAIN || t == T_RESP_PIPE;
+	const int per = t == T_TCP_PIPE || t == T_RESP_PIPE ? PIPE : 1;
 	const uint32_t reply_len = set ? 8 : resp ? 5 + VALUE + 2 : 29 + VALUE + 7;
-	static uint8_t frame[256];
-	char cmd[128];
+	static uint8_t frame[128 + PIPE * 64];
+	char cmd[PIPE * 64];
+	int nf = 0;
 
-	for (int i = 0; i < REQS; i++) {
-		int n, k;
+	for (int i = 0; i < REQS; i += per) {
+		int n = 0;
 		size_t len;
 
-		*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
-		k = (int)((*seed >> 33) % KEYS);
-		if (resp) {
-			n = snprintf(cmd, sizeof(cmd), "*2\r\n$3\r\nGET\r\n$16\r\nkey:%012d\r\n", k);
-		} else if (set) {
-			n = snprintf(cmd, sizeof(cmd), "set key:%012d 0 0 %d\r\n", k, VALUE);
-			memset(cmd + n, 'w', VALUE);
-			memcpy(cmd + n + VALUE, "\r\n", 2);
-			n += VALUE + 2;
-		} else {
-			n = snprintf(cmd, sizeof(cmd), "get key:%012d\r\n", k);
+		for (int j = 0; j < per; j++) {
+			int k;
+
+			*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+			k = (int)((*seed >> 33) % KEYS);
+			if (resp) {
+				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n,
+					      "*2\r\n$3\r\nGET\r\n$16\r\nkey:%012d\r\n", k);
+			} else if (set) {
+				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n,
+					      "set key:%012d 0 0 %d\r\n", k, VALUE);
+				memset(cmd + n, 'w', VALUE);
+				memcpy(cmd + n + VALUE, "\r\n", 2);
+				n += VALUE + 2;
+			} else {
+				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, "get key:%012d\r\n", k);
+			}
 		}
 		if (t != T_UDP && t != T_UDP_SET && t != T_UDP_BURST) {
-			struct conn *c = t == T_RESP ? &rconns[i % CONNS] :
-					 t == T_RESP_TRK || t == T_RESP_TRK_AGAIN ? &tconns[i % CONNS] :
-					 &conns[i % CONNS];
+			int ci = (i / per) % CONNS;
+			struct conn *c = t == T_RESP || t == T_RESP_PIPE ? &rconns[ci] :
+					 t == T_RESP_TRK || t == T_RESP_TRK_AGAIN ? &tconns[ci] :
+					 &conns[ci];
 
 			len = dp_tcp_ports(frame, c->port, resp ? 6379 : 11211,
 					   RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->seq, c->ack, 65535,
 					   cmd, (size_t)n, NULL, 0);
 			c->seq += (uint32_t)n;
-			c->ack += reply_len;
+			c->ack += reply_len * (uint32_t)per;
 		} else {
 			len = dp_mc_udp(frame, (uint16_t)i, 0, 1, cmd, (size_t)n, DP_CLIENT);
 		}
-		rx[i] = to_mbuf(frame, len);
+		rx[nf++] = to_mbuf(frame, len);
 	}
+	return nf;
 }
 
-/* Feed one round through the dataplane (frame by frame, or in rx bursts); returns its seconds. */
-static double replay_round(struct rte_mbuf **rx, bool count, bool burst)
+/* Feed one round's n frames through the dataplane (one by one, or in rx bursts); its seconds. */
+static double replay_round(struct rte_mbuf **rx, int n, bool count, bool burst)
 {
 	double t0;
 
 	if (count)
 		CALLGRIND_TOGGLE_COLLECT;
 	t0 = now_s();
-	for (int i = 0; i < REQS; i++) {
+	for (int i = 0; i < n; i++) {
 		if (burst && i % BURST == 0)
-			wc_net_input_burst(h.lc, 0, rx + i, REQS - i < BURST ? REQS - i : BURST, NULL);
+			wc_net_input_burst(h.lc, 0, rx + i, n - i < BURST ? n - i : BURST, NULL);
 		else if (!burst)
 			wc_net_input(h.lc, 0, rx[i]);
 		if ((i & 31) == 31) {
@@ -303,8 +321,8 @@ static int keyev_rounds(void)
 			best[m][t] = 1e9;
 	for (int round = 0; round < 15; round++) {
 		for (int t = 0; t < T_COUNT; t++) {
-			if (t == T_RESP_TRK || t == T_RESP_TRK_AGAIN || t == T_UDP_BURST)
-				continue;	/* (tracking has its own rounds; bursts: --callgrind) */
+			if (t == T_RESP_TRK || t == T_RESP_TRK_AGAIN || t >= T_UDP_BURST)
+				continue;	/* (tracking has its own rounds; bursts, pipes: --callgrind) */
 			for (int m = 0; m < 2; m++) {
 				double secs;
 
@@ -313,8 +331,7 @@ static int keyev_rounds(void)
 				if ((h.lc->ctx.keyev != NULL) != (m == 1))
 					return 1;
 #endif
-				build_round(t, rx, &seed);
-				secs = replay_round(rx, false, false);
+				secs = replay_round(rx, build_round(t, rx, &seed), false, false);
 				if (round > 0 && secs < best[m][t])
 					best[m][t] = secs;
 			}
@@ -324,11 +341,11 @@ static int keyev_rounds(void)
 	printf("get_replay: ns per request, notifications off / on with nobody listening, "
 	       "best of 14 rounds of %d:\n", REQS);
 	for (int t = 0; t < T_COUNT; t++)
-		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN && t != T_UDP_BURST)
+		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN && t < T_UDP_BURST)
 			printf("  %-8s %6.1f / %6.1f\n", tname[t], best[0][t] / REQS * 1e9,
 			       best[1][t] / REQS * 1e9);
 	for (int t = 0; t < T_COUNT; t++)
-		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN && t != T_UDP_BURST)
+		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN && t < T_UDP_BURST)
 			printf("ratio.keyev_idle_vs_off_%s=%.3f\n", tname[t],
 			       best[0][t] / best[1][t]);
 	return 0;
@@ -339,7 +356,7 @@ int main(int argc, char **argv)
 	static struct rte_mbuf *rx[REQS];
 	const char *only = argc > 2 && strcmp(argv[1], "--callgrind") == 0 ? argv[2] : NULL;
 	uint64_t seed = 42, hits0, sets0;
-	double best[T_COUNT] = { 1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9 };
+	double best[T_COUNT];
 	static double took[ROUNDS][T_COUNT];	/* each round's seconds, for the paired ratios */
 	int rounds = only ? 2 : ROUNDS, done = 0, sets = 0;
 
@@ -348,7 +365,8 @@ int main(int argc, char **argv)
 	offload = only && argc == 4 && strcmp(argv[3], "--offload") == 0;
 	if ((argc > 1 && !only && !kev) || argc > 4 || (argc == 4 && !offload)) {
 		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp|resp_trk|"
-			"resp_trk_again|udp_set|tcp_set|udp_burst [--offload]] | --keyev\n");
+			"resp_trk_again|udp_set|tcp_set|udp_burst|tcp_pipe|resp_pipe [--offload]] | "
+			"--keyev\n");
 		return 2;
 	}
 	if (dp_eal_init() != 0 || dp_setup(&h, NULL) != 0) {
@@ -384,24 +402,27 @@ int main(int argc, char **argv)
 		dp_teardown(&h);
 		return 0;
 	}
+	for (int t = 0; t < T_COUNT; t++)
+		best[t] = 1e9;
 	hits0 = h.lc->ctx.st.get_hits;
 	sets0 = h.lc->ctx.st.ops[WC_OP_SET];
 	/* the transports' rounds alternate, so all see the same machine; the first of each warms up */
 	for (int round = 0; round < rounds; round++) {
 		for (int t = 0; t < T_COUNT; t++) {
 			double secs;
+			int n;
 
 			if (only ? strcmp(only, tname[t]) != 0 : t >= T_TIMED)
 				continue;
 			if (t == T_RESP_TRK_AGAIN) {
 				uint64_t again = 7;	/* the same requests every round */
 
-				build_round(t, rx, &again);
+				n = build_round(t, rx, &again);
 			} else {
-				build_round(t, rx, &seed);
+				n = build_round(t, rx, &seed);
 			}
-			secs = replay_round(rx, only && round == 1, t == T_UDP_BURST);
-			if (t < T_TIMED || t == T_UDP_BURST)
+			secs = replay_round(rx, n, only && round == 1, t == T_UDP_BURST);
+			if (t < T_TIMED || t >= T_UDP_BURST)
 				done++;
 			else
 				sets++;
