@@ -26,6 +26,7 @@
 #include "core/slots.h"
 #include "net/cksum.h"
 #include "net/mc_udp_get.h"
+#include "net/tcp_hint.h"
 #include "proto/mc_parse.h"
 #include "store/hash.h"
 
@@ -208,6 +209,8 @@ void wc_net_input_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf **pk
 	unsigned ng = 0, taken = 0;
 	struct take_env te;
 
+	/* the TCP GETs' keys prefetched first, their misses overlapping (tcp_hint.h) */
+	wc_tcp_hint_burst(lc, port, pkts, n);
 	take_env_init(&te, lc, port);
 	for (unsigned i = 0; i < n; i++) {
 		if (i + 1 < n)

@@ -51,6 +51,12 @@ struct wc_tcp_lc {
 	 */
 	bool slow_only;
 	uint64_t fast_in, fast_out;
+	/*
+	 * The rx burst's pre-pass (tcp_hint.h): keys it prefetched; no_hint
+	 * (tests) turns it off, to compare a burst served with and without.
+	 */
+	bool no_hint;
+	uint64_t hinted;
 	struct wc_tcp_stats st;
 };
 

@@ -267,6 +267,20 @@ struct wc_get_req {
 void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsigned lflags);
 
 /*
+ * Hints for lookups soon to come (a wc_get of each key, on this thread):
+ * the index buckets of n keys prefetched, then the candidate items their
+ * tags match, as wc_get_burst's first two stages do. Reads the index only
+ * and changes nothing: no counter, no access time. Any thread.
+ */
+struct wc_key_hint {
+	const struct wc_part *part;
+	uint32_t klen;
+	uint64_t hash;		/* wc_hash of the key */
+};
+
+void wc_prefetch_keys(const struct wc_key_hint *keys, unsigned n);
+
+/*
  * Claim the recache win token of a found item (meta W flag): true for
  * exactly one caller per item version. Any thread.
  */
