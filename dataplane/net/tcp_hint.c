@@ -5,10 +5,11 @@
  * mc_tcp_run / rd_tcp_run -> wc_get), so without help each request pays
  * its index bucket's and its item's cache misses in turn. Before the
  * burst is served, this pass looks at every frame: an IPv4 segment to our
- * memcached or Redis port has the GETs at the start of its payload read
+ * memcached or Redis port has the GETs of its payload read
  * (wc_tcp_hint_payload), their keys hashed and routed to the partition a
- * read goes to, and all of them handed to wc_prefetch_keys, whose two
- * stages (buckets, then candidate items) are wc_get_burst's own.
+ * read goes to and their index buckets prefetched, frame by frame; then,
+ * those lines on their way, the candidate items of all of them: the two
+ * stages of wc_get_burst (store.h: wc_prefetch_buckets, wc_prefetch_items).
  *
  * Nothing here is trusted or acted on: a frame is read only within its
  * own bytes, no checksum is verified (a corrupt segment costs at most a
@@ -65,7 +66,8 @@ static unsigned mc_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hint
 {
 	unsigned n = 0;
 
-	while (n < max && end - p >= 4) {
+	/* line by line: another command's line, or a value's, is stepped over */
+	while (n < max && p < end) {
 		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
 		const uint8_t *key;
 		uint32_t klen;
@@ -73,50 +75,68 @@ static unsigned mc_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hint
 
 		if (!nl)
 			break;
-		if (p[0] == 'm' && p[1] == 'g' && p[2] == ' ')
+		if (nl - p >= 3 && p[0] == 'm' && p[1] == 'g' && p[2] == ' ')
 			key = mg_key(p, nl, &klen);
 		else
 			key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas);
-		if (!key)
-			break;
-		out[n++] = (struct wc_tcp_hint_key){ .key = key, .klen = klen };
+		if (key)
+			out[n++] = (struct wc_tcp_hint_key){ .key = key, .klen = klen };
 		p = nl + 1;
 	}
 	return n;
 }
 
-/*
- * One RESP "*2\r\n$3\r\nGET\r\n$N\r\n<key>\r\n" at t (GET in any case, N
- * without a leading zero): its key, and in *next where the command after it
- * starts; NULL when t[0..end) does not start with a whole one.
- */
-static const uint8_t *resp_get_key(const uint8_t *t, const uint8_t *end, uint32_t *klen,
-				   const uint8_t **next)
+/* A RESP length at *pp: 1 to 9 digits and "\r\n" (*pp moved past them), or -1. */
+static int64_t resp_len(const uint8_t **pp, const uint8_t *end)
 {
-	uint64_t head, get;
-	const uint8_t *p = t + 14, *k;
-	uint32_t n = 0;
+	const uint8_t *p = *pp;
+	int64_t v = 0;
+	unsigned d = 0;
 
-	/* 14 bytes of command, a digit, "\r\n", a 1-byte key, "\r\n" */
-	if (end - t < 20)
+	while (p < end && *p >= '0' && *p <= '9' && d < 10) {
+		v = v * 10 + (*p++ - '0');
+		d++;
+	}
+	if (d == 0 || d > 9 || end - p < 2 || p[0] != '\r' || p[1] != '\n')
+		return -1;
+	*pp = p + 2;
+	return v;
+}
+
+/*
+ * The RESP command (an array of bulk strings) at t, when t[0..end) holds
+ * all of it: where the next one starts, with *key set when it is a GET
+ * (any case) of a key of 1..HINT_KEY_MAX bytes (klen 0 otherwise); NULL
+ * when t does not start with a whole command.
+ */
+static const uint8_t *resp_command(const uint8_t *t, const uint8_t *end,
+				   struct wc_tcp_hint_key *key)
+{
+	const uint8_t *p = t, *arg[2] = { NULL, NULL };
+	int64_t argc, alen[2] = { 0, 0 };
+
+	if (p >= end || *p++ != '*' || (argc = resp_len(&p, end)) < 1)
 		return NULL;
-	memcpy(&head, t, 8);
-	memcpy(&get, t + 6, 8);
-	if (head != 0x0a0d33240a0d322aull ||	/* "*2\r\n$3\r\n" */
-	    ((get >> 16) | 0x0000000000202020ull) != 0x0000240a0d746567ull)	/* "get\r\n$" */
-		return NULL;
-	if (*p < '1' || *p > '9')
-		return NULL;
-	for (unsigned d = 0; d < 3 && p < end && *p >= '0' && *p <= '9'; d++)
-		n = n * 10 + (uint32_t)(*p++ - '0');
-	if (n > HINT_KEY_MAX || end - p < (ptrdiff_t)n + 4 || p[0] != '\r' || p[1] != '\n')
-		return NULL;
-	k = p + 2;
-	if (k[n] != '\r' || k[n + 1] != '\n')
-		return NULL;
-	*klen = n;
-	*next = k + n + 2;
-	return k;
+	/* (each argument takes at least 6 bytes: the loop ends with the payload) */
+	for (int64_t i = 0; i < argc; i++) {
+		int64_t len;
+
+		if (p >= end || *p++ != '$' || (len = resp_len(&p, end)) < 0 ||
+		    end - p < len + 2 || p[len] != '\r' || p[len + 1] != '\n')
+			return NULL;
+		if (i < 2) {
+			arg[i] = p;
+			alen[i] = len;
+		}
+		p += len + 2;
+	}
+	key->klen = 0;
+	if (argc == 2 && alen[0] == 3 && (arg[0][0] | 0x20) == 'g' && (arg[0][1] | 0x20) == 'e' &&
+	    (arg[0][2] | 0x20) == 't' && alen[1] >= 1 && alen[1] <= HINT_KEY_MAX) {
+		key->key = arg[1];
+		key->klen = (uint32_t)alen[1];
+	}
+	return p;
 }
 
 static unsigned resp_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hint_key *out,
@@ -124,14 +144,10 @@ static unsigned resp_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hi
 {
 	unsigned n = 0;
 
-	while (n < max) {
-		uint32_t klen;
-		const uint8_t *key = resp_get_key(p, end, &klen, &p);
-
-		if (!key)
-			break;
-		out[n++] = (struct wc_tcp_hint_key){ .key = key, .klen = klen };
-	}
+	/* command by command: the GETs' keys taken, any other command stepped over */
+	while (n < max && (p = resp_command(p, end, &out[n])) != NULL)
+		if (out[n].klen)
+			n++;
 	return n;
 }
 
@@ -178,6 +194,36 @@ static inline const uint8_t *segment_payload(const struct rte_mbuf *m, uint32_t 
 	return (const uint8_t *)th + doff;
 }
 
+/* Where the reads of this burst go, looked up at its first key. */
+struct hint_route {
+	const uint16_t *table;
+	struct wc_part *one;	/* the partition of every read, or NULL: the key's slot says */
+	bool off;		/* another node serves some slots: the general path routes */
+};
+
+static inline void hint_route_init(const struct wc_app *app, struct hint_route *rt)
+{
+	rt->table = rcu_dereference(app->slot_part);
+	rt->one = wc_slot_read_part(app, rt->table);
+	rt->off = !rt->one && wc_slot_table_of(rt->table)->remote;
+}
+
+/* Hash and route keys[0..n) into hints, and prefetch their buckets. */
+static unsigned hint_buckets(const struct wc_app *app, const struct hint_route *rt,
+			     const struct wc_tcp_hint_key *keys, unsigned n,
+			     struct wc_key_hint *hints)
+{
+	for (unsigned j = 0; j < n; j++) {
+		hints[j].part = rt->one ? rt->one
+					: app->parts[rt->table[wc_key_slot(keys[j].key, keys[j].klen)] &
+						     WC_SLOT_PART_MASK];
+		hints[j].klen = keys[j].klen;
+		hints[j].hash = wc_hash_inline(keys[j].key, keys[j].klen);
+	}
+	wc_prefetch_buckets(hints, n);
+	return n;
+}
+
 unsigned wc_tcp_hint_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf *const *pkts,
 			   unsigned n)
 {
@@ -185,8 +231,7 @@ unsigned wc_tcp_hint_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf *
 	struct wc_tcp_lc *t = lc->tcp;
 	struct wc_tcp_hint_key keys[WC_TCP_HINT_MAX];
 	struct wc_key_hint hints[WC_TCP_HINT_MAX];
-	const uint16_t *table;
-	struct wc_part *one;
+	struct hint_route rt = { .table = NULL };
 	unsigned nk = 0;
 	uint32_t ip_be;
 	bool mc_on, rd_on;
@@ -198,32 +243,28 @@ unsigned wc_tcp_hint_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf *
 	if (!mc_on && !rd_on)
 		return 0;
 	ip_be = wc_be32(app->ports[port].ip);
+	/* each segment's keys found and their buckets prefetched, the next frame read meanwhile */
 	for (unsigned i = 0; i < n && nk < WC_TCP_HINT_MAX; i++) {
 		const uint8_t *payload;
 		uint32_t len;
+		unsigned k;
 		bool resp;
 
 		payload = segment_payload(pkts[i], ip_be, mc_on, wc_be16(app->cfg.tcp_port), rd_on,
 					  wc_be16(app->cfg.redis_port), &resp, &len);
-		if (payload)
-			nk += wc_tcp_hint_payload(resp, payload, len, keys + nk,
-						  WC_TCP_HINT_MAX - nk);
+		if (!payload)
+			continue;
+		k = wc_tcp_hint_payload(resp, payload, len, keys, WC_TCP_HINT_MAX - nk);
+		if (k == 0)
+			continue;
+		if (!rt.table)
+			hint_route_init(app, &rt);
+		if (rt.off)
+			break;
+		nk += hint_buckets(app, &rt, keys, k, hints + nk);
 	}
-	if (nk == 0)
-		return 0;
-	/* where each read goes: the one partition, or its slot's; another node's keys: none */
-	table = rcu_dereference(app->slot_part);
-	one = wc_slot_read_part(app, table);
-	if (!one && wc_slot_table_of(table)->remote)
-		return 0;
-	for (unsigned j = 0; j < nk; j++) {
-		hints[j].part = one ? one
-				    : app->parts[table[wc_key_slot(keys[j].key, keys[j].klen)] &
-						 WC_SLOT_PART_MASK];
-		hints[j].klen = keys[j].klen;
-		hints[j].hash = wc_hash_inline(keys[j].key, keys[j].klen);
-	}
-	wc_prefetch_keys(hints, nk);
+	/* then, those lines on their way or in, the candidate items */
+	wc_prefetch_items(hints, nk);
 	t->hinted += nk;
 	return nk;
 }

@@ -17,7 +17,7 @@ struct rte_mbuf;
 struct wc_lcore;
 
 /* The most keys one burst hints (the rest are served without). */
-#define WC_TCP_HINT_MAX 64
+#define WC_TCP_HINT_MAX 128
 
 /* A key found in a segment's payload (inside it). */
 struct wc_tcp_hint_key {
@@ -26,12 +26,13 @@ struct wc_tcp_hint_key {
 };
 
 /*
- * The keys of the GETs at the start of a segment's payload p[0..len):
- * memcached (resp false) "get <key>", "gets <key>" and "mg <key> [flags]"
- * lines, or RESP (resp true) "*2\r\n$3\r\nGET\r\n$N\r\n<key>\r\n" commands,
- * one after another, up to max of them; the walk stops at the first thing
- * that is not one of those, or that does not end inside the payload.
- * Returns how many were written to out. Never reads outside p[0..len).
+ * The keys of the GETs in a segment's payload p[0..len): memcached (resp
+ * false) "get <key>", "gets <key>" and "mg <key> [flags]" lines, each
+ * whole line looked at and any other (another command, a value) stepped
+ * over; or RESP (resp true) GET commands, "*2\r\n$3\r\nGET\r\n$N\r\n<key>\r\n",
+ * each whole command (an array of bulk strings) looked at and any other
+ * stepped over, up to the first thing that is not one. At most max keys,
+ * written to out; returns how many. Never reads outside p[0..len).
  */
 unsigned wc_tcp_hint_payload(bool resp, const uint8_t *p, uint32_t len,
 			     struct wc_tcp_hint_key *out, unsigned max);

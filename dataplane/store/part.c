@@ -485,19 +485,29 @@ void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsig
 		get_burst(reqs, n, ctx, lflags);
 }
 
+void wc_prefetch_buckets(const struct wc_key_hint *keys, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct wc_hpos pos;
+
+		stage_bucket(keys[i].part, keys[i].hash, &pos);
+	}
+}
+
+void wc_prefetch_items(const struct wc_key_hint *keys, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct wc_hpos pos;
+
+		wc_index_pos(&keys[i].part->ix, keys[i].hash, &pos);
+		(void)stage_item(keys[i].part, &pos, keys[i].klen);
+	}
+}
+
 void wc_prefetch_keys(const struct wc_key_hint *keys, unsigned n)
 {
-	struct wc_hpos pos[WC_GET_BURST_MAX];
-
-	while (n > WC_GET_BURST_MAX) {
-		wc_prefetch_keys(keys, WC_GET_BURST_MAX);
-		keys += WC_GET_BURST_MAX;
-		n -= WC_GET_BURST_MAX;
-	}
-	for (unsigned i = 0; i < n; i++)
-		stage_bucket(keys[i].part, keys[i].hash, &pos[i]);
-	for (unsigned i = 0; i < n; i++)
-		(void)stage_item(keys[i].part, &pos[i], keys[i].klen);
+	wc_prefetch_buckets(keys, n);
+	wc_prefetch_items(keys, n);
 }
 
 bool wc_claim_win(const struct wc_part *p, const struct wc_view *v, const void *key,

@@ -1,8 +1,8 @@
 /*
  * test_tcp_hint.c - the rx burst's pre-pass for TCP GETs (net/tcp_hint.h)
  * is hints only: wc_tcp_hint_payload finds exactly the keys of the whole
- * GETs at the start of a payload (memcached get/gets/mg, RESP GET, one or
- * pipelined) and never reads past it (each payload sits in a buffer of its
+ * GETs in a payload (memcached get/gets/mg, RESP GET, one or pipelined,
+ * other commands stepped over) and never reads past it (each payload sits in a buffer of its
  * own size, for ASan); and bursts of mixed frames (truncated, bad header
  * lengths, bad checksums, non-GET commands, pipelined GETs, foreign ports,
  * fragments, keys at the frame's end, UDP) send the same bytes and leave
@@ -69,9 +69,9 @@ static void payload_keys_memcached(void **state)
 	expect(false, "get k1\n", "k1");
 	expect(false, "gets k1\r\n", "k1");
 	expect(false, "get k1\r\nget k22\r\ngets k3\r\n", "k1|k22|k3");
-	expect(false, "get k1\r\nset k2 0 0 1\r\nx\r\nget k3\r\n", "k1");	/* stops at a non-GET */
-	expect(false, "set k2 0 0 1\r\nx\r\nget k3\r\n", "");
-	expect(false, "get a b\r\n", "");	/* several keys: the general path's burst */
+	expect(false, "get k1\r\nset k2 0 0 1\r\nx\r\nget k3\r\n", "k1|k3");	/* others stepped over */
+	expect(false, "set k2 0 0 1\r\nx\r\nget k3\r\n", "k3");
+	expect(false, "get a b\r\nget c\r\n", "c");	/* several keys: the general path's burst */
 	expect(false, "get k1", "");		/* the key at the payload's end, no newline */
 	expect(false, "get k1\r\nget k2", "k1");
 	expect(false, "get k1\r", "");
@@ -84,11 +84,13 @@ static void payload_keys_memcached(void **state)
 	expect(false, "mg k1\n", "k1");
 	expect(false, "mg k1 v\r\nget k2\r\nmg k3 s v\r\n", "k1|k2|k3");
 	expect(false, "mg a2V5 b v\r\n", "");	/* a base64 key: not its bytes */
-	expect(false, "mg a2V5 v b\r\nget k2\r\n", "");
+	expect(false, "mg a2V5 v b\r\nget k2\r\n", "k2");
 	expect(false, "mg \r\n", "");
 	expect(false, "mg  k1\r\n", "");
 	expect(false, "mg k1 v", "");
-	expect(false, "mn\r\nget k1\r\n", "");
+	expect(false, "mn\r\nget k1\r\n", "k1");
+	expect(false, "\n\n\r\nget k1\r\n\n", "k1");
+	expect(false, "get k1\r\nget k2\r\nget", "k1|k2");
 	memset(key, 'x', sizeof(key));
 	for (unsigned n = 248; n <= 252; n++) {
 		snprintf(req, sizeof(req), "get %.*s\r\n", (int)n, key);
@@ -116,11 +118,20 @@ static void payload_keys_resp(void **state)
 	expect(true, "*2\r\n$3\r\nGeT\r\n$2\r\nk1\r\n", "k1");
 	expect(true, RGET(2) "k1\r\n" RGET(3) "k22\r\n" RGET(2) "k3\r\n", "k1|k22|k3");
 	expect(true, RGET(2) "k1\r\n" "*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nx\r\n" RGET(2) "k3\r\n",
-	       "k1");
+	       "k1|k3");	/* other commands stepped over */
+	expect(true, "*1\r\n$4\r\nPING\r\n" RGET(2) "k1\r\n", "k1");
+	expect(true, "*2\r\n$3\r\nGET\r\n$0\r\n\r\n" RGET(2) "k1\r\n", "k1");	/* (an empty key) */
+	expect(true, "*3\r\n$3\r\nGET\r\n$2\r\nk1\r\n$1\r\nx\r\n" RGET(2) "k2\r\n", "k2");
+	expect(true, "PING\r\n" RGET(2) "k1\r\n", "");		/* an inline command: the end */
+	expect(true, "*0\r\n" RGET(2) "k1\r\n", "");
+	expect(true, "*1\r\n:1\r\n" RGET(2) "k1\r\n", "");
+	expect(true, "*1\r\n$1234567890\r\n", "");			/* ten digits */
+	expect(true, "*1\r\n$-1\r\n" RGET(2) "k1\r\n", "");
+	expect(true, "*1\r\n$999999999\r\nab\r\n", "");
 	expect(true, RGET(9) "k1\r\n", "");		/* the length says more than there is */
 	expect(true, RGET(2) "k12\r\n", "");		/* ... or less */
 	expect(true, RGET(1) "k1\r\n", "");
-	expect(true, RGET(02) "k1\r\n", "");		/* a leading zero */
+	expect(true, RGET(02) "k1\r\n", "k1");		/* a leading zero: the general path judges */
 	expect(true, RGET(0) "\r\n", "");
 	expect(true, RGET(1000) "k\r\n", "");		/* four digits */
 	expect(true, RGET(2x) "k1\r\n", "");
@@ -374,7 +385,9 @@ static unsigned mixed_burst(void)
 	add_seg(b, big, true);						/* 1, at the frame's end */
 	add_seg(r, RGET(2) "k1\r\n" RGET(2) "k2\r\n", true);		/* 2 */
 	add_seg(r2, RGET(x) "k1\r\n", true);				/* a bad length */
-	return 1 + 3 + 1 + 1 + 1 + 1 + 2;
+	add_seg(a, "set k6 0 0 2\r\nhi\r\nget k6\r\n", true);		/* 1 after a SET */
+	add_seg(r, "*3\r\n$3\r\nSET\r\n$2\r\nk7\r\n$2\r\nho\r\n" RGET(2) "k7\r\n", true);	/* 1 */
+	return 1 + 3 + 1 + 1 + 1 + 1 + 2 + 1 + 1;
 }
 
 /* A burst of more GETs than the pre-pass hints (WC_TCP_HINT_MAX). */
@@ -390,6 +403,9 @@ static unsigned long_burst(void)
 	add_seg(&cls[0], mc, true);
 	add_seg(&cls[1], mc, true);
 	add_seg(&cls[2], rd, true);
+	add_seg(&cls[0], mc, true);
+	add_seg(&cls[1], mc, true);
+	assert_true(5 * 30 > WC_TCP_HINT_MAX);
 	return WC_TCP_HINT_MAX;
 }
 
@@ -421,6 +437,8 @@ static uint64_t run(struct trace *t, bool hint)
 	assert_true(has(&cls[1], "VALUE k2 3 5\r\nworld\r\nEND\r\nVALUE k3 0 4\r\nresp\r\nEND\r\nEND\r\n"));
 	assert_true(has(&cls[2], "$5\r\nhello\r\n$5\r\nhello\r\n$5\r\nworld\r\n"));
 	assert_true(has(&cls[3], "-ERR"));
+	assert_true(has(&cls[0], "STORED\r\nVALUE k6 0 2\r\nhi\r\nEND\r\n"));
+	assert_true(has(&cls[2], "+OK\r\n$2\r\nho\r\n"));
 	h.lc->tcp->hinted = 0;
 	want = long_burst();
 	run_burst();
