@@ -171,9 +171,11 @@ static inline const uint8_t *segment_payload(const struct rte_mbuf *m, uint32_t 
 	const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)(ip + 1);
 	unsigned total, doff;
 
-	if (m->nb_segs != 1 ||
-	    m->data_len < RTE_ETHER_HDR_LEN + sizeof(*ip) + sizeof(*th) ||
-	    ip->next_proto_id != IPPROTO_TCP || eth->ether_type != wc_be16(RTE_ETHER_TYPE_IPV4) ||
+	/* first what turns a UDP frame away (most of a UDP burst's cost here) */
+	if (m->data_len < RTE_ETHER_HDR_LEN + sizeof(*ip) + sizeof(*th) ||
+	    ip->next_proto_id != IPPROTO_TCP)
+		return NULL;
+	if (m->nb_segs != 1 || eth->ether_type != wc_be16(RTE_ETHER_TYPE_IPV4) ||
 	    ip->version_ihl != RTE_IPV4_VHL_DEF || ip->dst_addr != ip_be ||
 	    (ip->fragment_offset & wc_be16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)))
 		return NULL;
@@ -234,6 +236,7 @@ unsigned wc_tcp_hint_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf *
 	struct hint_route rt = { .table = NULL };
 	unsigned nk = 0;
 	uint32_t ip_be;
+	uint16_t mc_port, rd_port;
 	bool mc_on, rd_on;
 
 	if (!t || t->no_hint)
@@ -243,6 +246,8 @@ unsigned wc_tcp_hint_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf *
 	if (!mc_on && !rd_on)
 		return 0;
 	ip_be = wc_be32(app->ports[port].ip);
+	mc_port = wc_be16(app->cfg.tcp_port);
+	rd_port = wc_be16(app->cfg.redis_port);
 	/* each segment's keys found and their buckets prefetched, the next frame read meanwhile */
 	for (unsigned i = 0; i < n && nk < WC_TCP_HINT_MAX; i++) {
 		const uint8_t *payload;
@@ -250,8 +255,8 @@ unsigned wc_tcp_hint_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf *
 		unsigned k;
 		bool resp;
 
-		payload = segment_payload(pkts[i], ip_be, mc_on, wc_be16(app->cfg.tcp_port), rd_on,
-					  wc_be16(app->cfg.redis_port), &resp, &len);
+		payload = segment_payload(pkts[i], ip_be, mc_on, mc_port, rd_on, rd_port, &resp,
+					  &len);
 		if (!payload)
 			continue;
 		k = wc_tcp_hint_payload(resp, payload, len, keys, WC_TCP_HINT_MAX - nk);
@@ -263,6 +268,8 @@ unsigned wc_tcp_hint_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf *
 			break;
 		nk += hint_buckets(app, &rt, keys, k, hints + nk);
 	}
+	if (nk == 0)
+		return 0;
 	/* then, those lines on their way or in, the candidate items */
 	wc_prefetch_items(hints, nk);
 	t->hinted += nk;
