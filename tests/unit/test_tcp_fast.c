@@ -241,6 +241,19 @@ static void script(struct cl *c, bool resp)
 		assert_true(last_has(c, "hi\r\nEND\r\n"));
 		seg(c, "get kv kf\r\n");	/* two keys: the general path */
 		assert_true(last_has(c, "abc"));
+		/* pipelines of gets: whole, then with the general path taking over part way */
+		seg(c, "get kv\r\nget kf\r\nget none\r\ngets kf\r\nget kf\n");
+		assert_true(last_has(c, "VALUE kf 4294967295 3\r\nabc\r\nEND\r\n"));
+		seg(c, "get kf\r\nset kz 0 0 1\r\nz\r\nget kz\r\n");
+		assert_true(last_has(c, "STORED\r\nVALUE kz 0 1\r\nz\r\nEND\r\n"));
+		seg(c, "get kf\r\nget kv kf\r\nget kz\r\n");
+		assert_true(last_has(c, "VALUE kz 0 1\r\nz\r\nEND\r\n"));
+		seg(c, "get kf\r\nget kz\r\nget k");	/* the last cut short */
+		seg(c, "z\r\n");
+		assert_true(last_has(c, "VALUE kz 0 1\r\nz\r\nEND\r\n"));
+		seg(c, "get kz\r\nbogus\r\nget kz\r\n");
+		assert_true(last_has(c, "ERROR\r\nVALUE kz 0 1\r\nz\r\nEND\r\n"));
+		seg(c, "get kz\r\nget \r\n");
 	}
 	ack(c);			/* a pure ACK */
 	ack(c);			/* ... and a duplicate one */
@@ -279,6 +292,22 @@ static void script(struct cl *c, bool resp)
 	seg(c, "\r\n");
 	seg(c, resp ? "*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n" : "get k2\r\n");
 	ack(c);
+	if (!resp) {
+		/* a pipeline whose replies fill the send queue (mbufs short): stopped between gets */
+		char pipe[40 * 8 + 1];
+
+		for (int i = 0; i < 40; i++)
+			memcpy(pipe + 8 * i, "get k2\r\n", 8);
+		pipe[320] = 0;
+		h.lc->tcp->pool_low = true;
+		seg(c, pipe);
+		h.lc->tcp->pool_low = false;
+		for (int i = 0; i < 40; i++) {
+			ack(c);
+			advance(c, 1);
+		}
+		assert_true(last_has(c, "vvvv\r\nEND\r\n"));
+	}
 	/* a small window from the peer: the reply waits or goes in part */
 	seg_at(c, c->seq, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 0, get, strlen(get));
 	seg_at(c, c->seq, RTE_TCP_ACK_FLAG, 1, NULL, 0);
@@ -379,6 +408,17 @@ static void off_the_narrow_case_falls_back(void **state)
 	assert_int_equal(tl->fast_in, in + 1);
 	assert_int_equal(tl->fast_out, out + 1);
 	assert_true(last_has(&c, "VALUE k1 0 5\r\nhello\r\nEND\r\n"));
+
+	/* a pipeline of gets: answered by the fast path, all of it or up to another command */
+	out = tl->fast_pipelined;
+	seg(&c, "get k1\r\nget k1\r\nget nope\r\n");
+	assert_int_equal(tl->fast_pipelined, out + 3);
+	assert_true(last_has(&c, "hello\r\nEND\r\nEND\r\n"));
+	seg(&c, "get k1\r\nversion\r\nget k1\r\n");
+	assert_int_equal(tl->fast_pipelined, out + 4);	/* (the rest: the session) */
+	assert_true(last_has(&c, "END\r\nVERSION "));
+	seg(&c, "get k1 k1\r\nget k1\r\n");
+	assert_int_equal(tl->fast_pipelined, out + 4);
 
 	/* out of order: general in; the reply, once whole, fast out */
 	in = tl->fast_in;
