@@ -47,7 +47,7 @@ struct wc_tcp_lc {
 	/*
 	 * The fast paths (header prediction in, one whole reply out) and how
 	 * often each was taken; slow_only (tests) sends everything the general
-	 * way (memcached's single-GET answer too), to compare the two.
+	 * way (memcached's and Redis's single-GET answers too), to compare the two.
 	 */
 	bool slow_only;
 	uint64_t fast_in, fast_out;

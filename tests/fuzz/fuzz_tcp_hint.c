@@ -6,13 +6,15 @@
  * as a burst of frames through wc_tcp_hint_burst, raw or wrapped as a TCP
  * segment to the memcached or Redis port (the first byte says which).
  * Nothing is served: the pre-pass alone must neither crash nor read out of
- * bounds, whatever the frames say of their own lengths.
+ * bounds, whatever the frames say of their own lengths. The RESP fast
+ * path's pipeline recognizer, resp_get_at, gets the payload too.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "../unit/dp_harness.h"
 #include "net/tcp_hint.h"
+#include "proto/resp.h"
 
 #define FUZZ_REDIS_PORT 6379
 
@@ -40,6 +42,14 @@ static void payload(bool resp, const uint8_t *data, size_t size)
 		if (keys[i].key < buf || keys[i].klen == 0 || keys[i].klen > 250 ||
 		    keys[i].key + keys[i].klen > buf + size)
 			abort();
+	/* the RESP fast path's pipeline recognizer (proto/resp.h) on the same bytes */
+	{
+		uint32_t klen, used;
+		const uint8_t *k = resp_get_at(buf, (uint32_t)size, &klen, &used);
+
+		if (k && (used > size || k < buf || k + klen > buf + used))
+			abort();
+	}
 	free(buf);
 }
 

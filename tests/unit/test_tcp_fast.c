@@ -254,6 +254,24 @@ static void script(struct cl *c, bool resp)
 		seg(c, "get kz\r\nbogus\r\nget kz\r\n");
 		assert_true(last_has(c, "ERROR\r\nVALUE kz 0 1\r\nz\r\nEND\r\n"));
 		seg(c, "get kz\r\nget \r\n");
+	} else {
+		/* pipelines of GETs: whole, then with the general path taking over part way */
+		uint64_t piped = h.lc->tcp->fast_pipelined;
+
+		seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nkv\r\n*2\r\n$3\r\nget\r\n$4\r\nnone\r\n"
+		       "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n");
+		assert_true(last_has(c, "$-1\r\n$5\r\nhello\r\n"));
+		assert_int_equal(h.lc->tcp->fast_pipelined - piped, h.lc->tcp->slow_only ? 0 : 3);
+		seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n*3\r\n$3\r\nSET\r\n$2\r\nkz\r\n$1\r\nz\r\n"
+		       "*2\r\n$3\r\nGET\r\n$2\r\nkz\r\n");
+		assert_true(last_has(c, "+OK\r\n$1\r\nz\r\n"));
+		seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n"
+		       "*2\r\n$4\r\nECHO\r\n$2\r\nk1\r\n");
+		seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nkz\r\n*2\r\n$3\r\nGET\r\n$2\r\nk");
+		seg(c, "z\r\n");
+		assert_true(last_has(c, "$1\r\nz\r\n"));
+		seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nkz\r\nPING\r\n");
+		assert_true(last_has(c, "+PONG\r\n"));
 	}
 	ack(c);			/* a pure ACK */
 	ack(c);			/* ... and a duplicate one */
@@ -292,13 +310,15 @@ static void script(struct cl *c, bool resp)
 	seg(c, "\r\n");
 	seg(c, resp ? "*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n" : "get k2\r\n");
 	ack(c);
-	if (!resp) {
+	{
 		/* a pipeline whose replies fill the send queue (mbufs short): stopped between gets */
-		char pipe[40 * 8 + 1];
+		const char *one = resp ? "*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n" : "get k2\r\n";
+		size_t n1 = strlen(one);
+		char pipe[40 * 20 + 1];
 
 		for (int i = 0; i < 40; i++)
-			memcpy(pipe + 8 * i, "get k2\r\n", 8);
-		pipe[320] = 0;
+			memcpy(pipe + n1 * (size_t)i, one, n1);
+		pipe[40 * n1] = 0;
 		h.lc->tcp->pool_low = true;
 		seg(c, pipe);
 		h.lc->tcp->pool_low = false;
@@ -306,7 +326,7 @@ static void script(struct cl *c, bool resp)
 			ack(c);
 			advance(c, 1);
 		}
-		assert_true(last_has(c, "vvvv\r\nEND\r\n"));
+		assert_true(last_has(c, resp ? "vvvv\r\n" : "vvvv\r\nEND\r\n"));
 	}
 	/* a small window from the peer: the reply waits or goes in part */
 	seg_at(c, c->seq, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 0, get, strlen(get));
