@@ -314,7 +314,7 @@ static void script(struct cl *c, bool resp)
 		/* a pipeline whose replies fill the send queue (mbufs short): stopped between gets */
 		const char *one = resp ? "*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n" : "get k2\r\n";
 		size_t n1 = strlen(one);
-		char pipe[40 * 20 + 1];
+		char pipe[40 * 24 + 1];
 
 		for (int i = 0; i < 40; i++)
 			memcpy(pipe + n1 * (size_t)i, one, n1);
