@@ -491,6 +491,11 @@ static void hint_burst_alone(void **state)
 	h.app.cfg.redis_port = 0;
 	assert_int_equal(wc_tcp_hint_burst(h.lc, 0, pkts, npkts), 2);
 	h.app.cfg.redis_port = RD;
+	/* a cluster where another node serves some slots: the general path routes, no hints */
+	wc_slot_table_of(h.app.slot_part)->remote = true;
+	assert_int_equal(wc_tcp_hint_burst(h.lc, 0, pkts, npkts), 0);
+	wc_slot_table_of(h.app.slot_part)->remote = false;
+	assert_int_equal(wc_tcp_hint_burst(h.lc, 0, pkts, npkts), 3);
 	for (unsigned i = 0; i < npkts; i++)
 		rte_pktmbuf_free(pkts[i]);
 	npkts = 0;
