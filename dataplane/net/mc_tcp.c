@@ -53,8 +53,9 @@ static void mc_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
  * written in place with mc_get_reply_at when the whole reply fits the
  * output window, through the general writer otherwise.
  */
-static void get_reply(struct wc_lcore *lc, struct mc_out *out, const uint8_t *key,
-		      uint32_t klen, bool cas)
+static inline __attribute__((always_inline)) void get_reply(struct wc_lcore *lc, struct mc_out *out,
+							      const uint8_t *key, uint32_t klen,
+							      bool cas)
 {
 	const struct wc_app *app = lc->app;
 	struct mc_route rt = { .read = true };
@@ -83,41 +84,85 @@ static void get_reply(struct wc_lcore *lc, struct mc_out *out, const uint8_t *ke
 	out->p = end;
 }
 
+/* What the fast path made of a segment's requests (single_gets). */
+enum fast_gets { FAST_NONE, FAST_SOME, FAST_ALL };
+
 /*
- * The common request, "get <key>" alone in one segment, answered without
- * the general session machinery (the same reply mc_session_run would give).
+ * A pipeline of "get <key>" lines in one segment, start[0..end), answered
+ * line by line while each is a plain get and the output has room (the
+ * session stops before a command when it has none). Out of line: the
+ * one-request case keeps its registers.
  */
-static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
+static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *lc,
+							       struct wc_tcb *c,
+							       const uint8_t *start,
+							       const uint8_t *end)
 {
-	const uint8_t *key;
+	const uint8_t *p = start, *key;
+	uint32_t klen;
+	bool cas;
+
+	while (p < end) {
+		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (!nl || !(key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas)) ||
+		    mc_out_full(&c->out))
+			break;
+		get_reply(lc, &c->out, key, klen, cas);
+		lc->tcp->fast_pipelined++;
+		p = nl + 1;
+	}
+	if (p == start)
+		return FAST_NONE;
+	if (p == end) {
+		wc_tcp_rx_answered(lc, c);
+		return FAST_ALL;
+	}
+	c->inq.consume(&c->inq, (uint64_t)(p - start));
+	return FAST_SOME;
+}
+
+/*
+ * The common requests, "get <key>" alone in one segment or a pipeline of
+ * such lines, answered without the general session machinery (the same
+ * replies mc_session_run would give, in order). FAST_ALL: every byte
+ * answered. FAST_SOME: a leading run of such lines answered and consumed,
+ * the rest (another command, a line cut short, output full) left to the
+ * general path. FAST_NONE: nothing done.
+ */
+static enum fast_gets single_gets(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	const uint8_t *start, *key;
 	uint32_t klen;
 	bool cas;
 
 	if (c->rx.head != c->rx.tail || !c->rx.head || !mc_session_idle(&c->sess) ||
 	    lc->tcp->slow_only)
-		return false;
+		return FAST_NONE;
 	/* a cluster that forwards: the session decides where each key goes */
 	if (lc->env.forward && wc_slot_table_of(rcu_dereference(lc->app->slot_part))->remote)
-		return false;
-	key = mc_single_get(rte_pktmbuf_mtod_offset(c->rx.head, const uint8_t *, c->rx.head_off),
-			    (uint32_t)c->rx.len, &klen, &cas);
+		return FAST_NONE;
+	start = rte_pktmbuf_mtod_offset(c->rx.head, const uint8_t *, c->rx.head_off);
+	key = mc_single_get(start, (uint32_t)c->rx.len, &klen, &cas);
 	if (!key)
-		return false;
+		return pipelined_gets(lc, c, start, start + c->rx.len);
 	get_reply(lc, &c->out, key, klen, cas);
 	wc_tcp_rx_answered(lc, c);
-	return true;
+	return FAST_ALL;
 }
 
 static void mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 {
 	struct wc_tcp_lc *t = lc->tcp;
+	enum fast_gets fast;
 	enum mc_run r;
 
 	if (c->state == TCP_FREE || c->zombie)
 		return;
 	if (c->app_closed)
 		goto out;
-	if (c->tx.len <= WC_TCP_SND_QUEUE_LOW && single_get(lc, c)) {
+	fast = FAST_NONE;
+	if (c->tx.len <= WC_TCP_SND_QUEUE_LOW && (fast = single_gets(lc, c)) == FAST_ALL) {
 		/* answered whole: nothing of the session's state changed */
 		wc_tcp_out_commit(c);
 		if (c->out.failed) {
@@ -132,7 +177,12 @@ static void mc_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 		goto out;
 	}
 	wc_tcp_out_commit(c);
-	if (wc_tcp_tx_full(c)) {
+	if (fast == FAST_SOME && c->out.failed) {
+		wc_tcp_reset_conn(lc, c);
+		return;
+	}
+	/* (the rest of a part answered goes to the session, which judges the output's room) */
+	if (fast == FAST_NONE && wc_tcp_tx_full(c)) {
 		/* the peer must read first; retried until then (a FIN it sent waits too) */
 		wc_tcp_retry_add(t, c);
 		goto out;

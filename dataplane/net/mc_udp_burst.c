@@ -12,7 +12,8 @@
  * pass it; anything else, a bad frame included, goes to wc_net_input
  * untouched, which counts and answers it as before (wc_net_input_burst,
  * here so that stage (1) is inlined in its loop, keeps the order: the gets
- * taken before such a frame are answered first).
+ * taken before such a frame are answered first). At the first such frame
+ * the rest of the burst gets the TCP GETs' pre-pass (net/tcp_hint.h).
  */
 #include <string.h>
 
@@ -26,6 +27,7 @@
 #include "core/slots.h"
 #include "net/cksum.h"
 #include "net/mc_udp_get.h"
+#include "net/tcp_hint.h"
 #include "proto/mc_parse.h"
 #include "store/hash.h"
 
@@ -200,6 +202,13 @@ static void run_gets(struct wc_lcore *lc, const struct mc_udp_get *gets, unsigne
 		wc_lat_packet_done(lat, &lc->ctx.st, ops);
 }
 
+/* The TCP GETs' pre-pass over the rest of a burst: out of the hot loop's way. */
+static __attribute__((noinline, cold)) void hint_rest(struct wc_lcore *lc, unsigned port,
+						      struct rte_mbuf **pkts, unsigned n)
+{
+	wc_tcp_hint_burst(lc, port, pkts, n);
+}
+
 void wc_net_input_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf **pkts, unsigned n,
 			struct wc_lat *lat)
 {
@@ -222,6 +231,13 @@ void wc_net_input_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf **pk
 			ng++;
 			continue;
 		}
+		/*
+		 * the first frame off this path: the TCP GETs' keys of the rest of
+		 * the burst prefetched, their misses overlapping (tcp_hint.h); a
+		 * burst of plain UDP gets never pays for that look
+		 */
+		if (i == taken)	/* (every frame before it taken: the first) */
+			hint_rest(lc, port, pkts + i, n - i);
 		/* anything else: the gets before it first, so the burst keeps its order */
 		if (ng) {
 			run_gets(lc, gets, ng, lat, &ops);

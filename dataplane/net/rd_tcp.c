@@ -16,6 +16,7 @@
 #include <urcu-qsbr.h>
 
 #include "core/slots.h"
+#include "net/rd_tcp_get.h"
 #include "net/tcp_impl.h"
 #include "store/item.h"
 #include "redis/acl.h"
@@ -79,49 +80,27 @@ static void rd_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
 }
 
 /*
- * The common request, a lone "GET <key>" in one segment, answered without
- * the general session machinery (the same reply rd_session_run would give).
+ * The common requests, a lone "GET <key>" in one segment or a pipeline of
+ * them (rd_tcp_pipe.c), answered without the general session machinery
+ * (the same replies rd_session_run would give, in order); true when all of
+ * it was answered. Otherwise a leading run of GETs may have been answered
+ * and consumed, the rest (another command, one cut short, output full)
+ * left to the session.
  */
 static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 {
-	const uint8_t *key;
+	const uint8_t *start, *key;
 	uint32_t klen;
 
 	if (c->rx.head != c->rx.tail || !c->rx.head || !rd_session_idle(&c->rd) ||
-	    lc->app->rd->cluster ||
+	    lc->app->rd->cluster || lc->tcp->slow_only ||
 	    c->rd.acl_gen != __atomic_load_n(&lc->app->rd->acl_gen, __ATOMIC_ACQUIRE))
 		return false;	/* (users changed: the general path looks the user up again) */
-	key = resp_single_get(rte_pktmbuf_mtod_offset(c->rx.head, const uint8_t *, c->rx.head_off),
-			      (uint32_t)c->rx.len, &klen);
+	start = rte_pktmbuf_mtod_offset(c->rx.head, const uint8_t *, c->rx.head_off);
+	key = resp_single_get(start, (uint32_t)c->rx.len, &klen);
 	if (!key)
-		return false;
-	lc->rdst.net_in += c->rx.len;
-	{
-		const struct wc_app *app = lc->app;
-		uint64_t t0 = rte_rdtsc();
-		struct wc_part *part;
-		unsigned owner;
-		struct wc_view v;
-		uint64_t hash = wc_hash(key, klen);
-		const uint16_t *table = rcu_dereference(app->slot_part);
-
-		/* one partition serving every slot here: the key's slot (a CRC16) is not needed */
-		if (!(part = wc_slot_read_part(app, table)))
-			wc_slot_route(app, table, wc_key_slot(key, klen), &part, &owner);
-		if (!wc_get(part, &lc->ctx, key, klen, hash, WC_LOOKUP_ANY_TYPE, &v))
-			resp_null(&c->out, c->rd.proto);
-		else if (v.type != WC_TYPE_STRING)
-			resp_error(&c->out, "WRONGTYPE Operation against a key holding the wrong kind "
-					    "of value");
-		else
-			resp_bulk(&c->out, v.value, v.vlen);
-		/* a tracking client's read is remembered here as the general path would */
-		if (rd_trk_flags(&c->rd.trk) & RD_TRK_ON)
-			rd_tracking_fast_read(lc, &c->rd, key, klen, hash);
-		lc->rdst.commands++;
-		lc->rdst.calls[rd_get_cmd_id]++;
-		lc->rdst.cycles[rd_get_cmd_id] += rte_rdtsc() - t0;
-	}
+		return wc_rd_tcp_pipelined_gets(lc, c, start, start + c->rx.len);
+	wc_rd_tcp_get_one(lc, c, key, klen, (uint32_t)c->rx.len);
 	wc_tcp_rx_answered(lc, c);
 	return true;
 }

@@ -47,10 +47,17 @@ struct wc_tcp_lc {
 	/*
 	 * The fast paths (header prediction in, one whole reply out) and how
 	 * often each was taken; slow_only (tests) sends everything the general
-	 * way (memcached's single-GET answer too), to compare the two.
+	 * way (memcached's and Redis's single-GET answers too), to compare the two.
 	 */
 	bool slow_only;
 	uint64_t fast_in, fast_out;
+	uint64_t fast_pipelined;	/* memcached GETs answered from pipelines (mc_tcp.c) */
+	/*
+	 * The rx burst's pre-pass (tcp_hint.h): keys it prefetched; no_hint
+	 * (tests) turns it off, to compare a burst served with and without.
+	 */
+	bool no_hint;
+	uint64_t hinted;
 	struct wc_tcp_stats st;
 };
 

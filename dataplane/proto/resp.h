@@ -120,6 +120,13 @@ void resp_parse_done(struct resp_parser *p, struct resp_cmd *c, struct mc_inq *i
  */
 const uint8_t *resp_single_get(const uint8_t *buf, uint32_t len, uint32_t *klen);
 
+/*
+ * The same for a pipeline: buf starts with one whole "GET <key>" that
+ * resp_single_get takes (whatever follows it); its key, and in *used the
+ * command's length. NULL otherwise. Never reads outside buf[0..len).
+ */
+const uint8_t *resp_get_at(const uint8_t *buf, uint32_t len, uint32_t *klen, uint32_t *used);
+
 /* Copy n bytes from offset off of an argument (any kind). */
 void resp_arg_read(const struct resp_arg *a, const struct mc_inq *in, uint64_t off, void *dst,
 		   uint64_t n);

@@ -624,6 +624,22 @@ const uint8_t *resp_single_get(const uint8_t *t, uint32_t len, uint32_t *klen)
 	return p + 2;
 }
 
+const uint8_t *resp_get_at(const uint8_t *t, uint32_t len, uint32_t *klen, uint32_t *used)
+{
+	uint32_t n = 0, digits = 0, total;
+
+	if (len < 20)
+		return NULL;
+	/* the key's length says where the command ends; resp_single_get judges the rest */
+	while (digits < 3 && t[14 + digits] >= '0' && t[14 + digits] <= '9')
+		n = n * 10 + (uint32_t)(t[14 + digits++] - '0');
+	total = 14 + digits + 2 + n + 2;
+	if (digits == 0 || total > len)
+		return NULL;
+	*used = total;
+	return resp_single_get(t, total, klen);
+}
+
 void resp_parse_done(struct resp_parser *p, struct resp_cmd *c, struct mc_inq *in)
 {
 	if (p->pos)

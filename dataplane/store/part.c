@@ -396,6 +396,43 @@ bool wc_get(const struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32
 }
 
 /*
+ * The first two stages of a burst of lookups, one key at a time, shared by
+ * wc_get_burst and wc_prefetch_keys: the first bucket's position and its
+ * prefetch; then, once that line has had time to arrive, its tag matched
+ * and the first candidate item prefetched (or the second bucket, when the
+ * first holds no match and spilled). Nothing but the index is read.
+ */
+static inline __attribute__((always_inline)) void stage_bucket(const struct wc_part *p,
+								 uint64_t hash,
+								 struct wc_hpos *pos)
+{
+	wc_index_pos(&p->ix, hash, pos);
+	wc_prefetch(&p->ix.b[pos->b1]);
+}
+
+static inline __attribute__((always_inline)) const struct wc_item *
+stage_item(const struct wc_part *p, const struct wc_hpos *pos, uint32_t klen)
+{
+	const struct wc_bucket *b = &p->ix.b[pos->b1];
+	uint32_t m = wc_bucket_match(b, pos->tag);
+	const struct wc_item *cand = NULL;
+
+	if (m) {
+		uint32_t loc = WC_LOAD_ACQ(&b->loc[__builtin_ctz(m)]);
+
+		if (wc_loc_is_item(loc)) {
+			cand = wc_loc_item(p, loc);
+			wc_prefetch(cand);
+			/* items are packed: the key's end and the value's start often sit on the next line */
+			wc_prefetch((const uint8_t *)(cand + 1) + klen + 8);
+		}
+	} else if (WC_LOAD(&b->spill)) {
+		wc_prefetch(&p->ix.b[pos->b2]);
+	}
+	return cand;
+}
+
+/*
  * Three passes over the burst so the cache misses of different requests
  * overlap: hash and prefetch the first bucket; match tags and prefetch the
  * first candidate item (or the second bucket); compare keys and finish. A
@@ -410,31 +447,11 @@ static inline __attribute__((always_inline)) void get_burst(struct wc_get_req *r
 	bool with_heads[WC_GET_BURST_MAX];
 
 	for (unsigned i = 0; i < n; i++) {
-		const struct wc_part *p = reqs[i].part;
-
-		with_heads[i] = load_heads(p, lflags, heads[i]);
-		wc_index_pos(&p->ix, reqs[i].hash, &pos[i]);
-		wc_prefetch(&p->ix.b[pos[i].b1]);
+		with_heads[i] = load_heads(reqs[i].part, lflags, heads[i]);
+		stage_bucket(reqs[i].part, reqs[i].hash, &pos[i]);
 	}
-	for (unsigned i = 0; i < n; i++) {
-		const struct wc_part *p = reqs[i].part;
-		const struct wc_bucket *b = &p->ix.b[pos[i].b1];
-		uint32_t m = wc_bucket_match(b, pos[i].tag);
-
-		cand[i] = NULL;
-		if (m) {
-			uint32_t loc = WC_LOAD_ACQ(&b->loc[__builtin_ctz(m)]);
-
-			if (wc_loc_is_item(loc)) {
-				cand[i] = wc_loc_item(p, loc);
-				wc_prefetch(cand[i]);
-				/* items are packed: the key's end and the value's start often sit on the next line */
-				wc_prefetch((const uint8_t *)(cand[i] + 1) + reqs[i].klen + 8);
-			}
-		} else if (WC_LOAD(&b->spill)) {
-			wc_prefetch(&p->ix.b[pos[i].b2]);
-		}
-	}
+	for (unsigned i = 0; i < n; i++)
+		cand[i] = stage_item(reqs[i].part, &pos[i], reqs[i].klen);
 	for (unsigned i = 0; i < n; i++) {
 		struct wc_get_req *r = &reqs[i];
 		const struct wc_item *it = cand[i];
@@ -466,6 +483,31 @@ void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsig
 		get_burst(reqs, n, ctx, WC_LOOKUP_REPLY_ONLY);
 	else
 		get_burst(reqs, n, ctx, lflags);
+}
+
+void wc_prefetch_buckets(const struct wc_key_hint *keys, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct wc_hpos pos;
+
+		stage_bucket(keys[i].part, keys[i].hash, &pos);
+	}
+}
+
+void wc_prefetch_items(const struct wc_key_hint *keys, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct wc_hpos pos;
+
+		wc_index_pos(&keys[i].part->ix, keys[i].hash, &pos);
+		(void)stage_item(keys[i].part, &pos, keys[i].klen);
+	}
+}
+
+void wc_prefetch_keys(const struct wc_key_hint *keys, unsigned n)
+{
+	wc_prefetch_buckets(keys, n);
+	wc_prefetch_items(keys, n);
 }
 
 bool wc_claim_win(const struct wc_part *p, const struct wc_view *v, const void *key,

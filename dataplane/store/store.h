@@ -269,6 +269,25 @@ struct wc_get_req {
 void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsigned lflags);
 
 /*
+ * Hints for lookups soon to come (a wc_get of each key, on this thread),
+ * in wc_get_burst's first two stages: wc_prefetch_buckets prefetches the
+ * index buckets of n keys; wc_prefetch_items, called a little later (when
+ * those lines have had time to arrive: other work may go between), matches
+ * their tags and prefetches the candidate items; wc_prefetch_keys does
+ * both at once. They read the index only and change nothing: no counter,
+ * no access time. Any thread.
+ */
+struct wc_key_hint {
+	const struct wc_part *part;
+	uint32_t klen;
+	uint64_t hash;		/* wc_hash of the key */
+};
+
+void wc_prefetch_buckets(const struct wc_key_hint *keys, unsigned n);
+void wc_prefetch_items(const struct wc_key_hint *keys, unsigned n);
+void wc_prefetch_keys(const struct wc_key_hint *keys, unsigned n);
+
+/*
  * Claim the recache win token of a found item (meta W flag): true for
  * exactly one caller per item version. Any thread.
  */

@@ -137,6 +137,51 @@ static void single_get_matches_reference(void **state)
 	}
 }
 
+/*
+ * resp_get_at: the first command of a pipeline when it is a GET that
+ * resp_single_get takes, its length told; anything else (cut short, a
+ * leading zero, four digits, another command) NULL.
+ */
+static void get_at_takes_the_first_of_a_pipeline(void **state)
+{
+	static const char *const tails[] = { "", "*2\r\n$3\r\nGET\r\n$1\r\nx\r\n", "PING\r\n",
+					     "*", "\r\n" };
+	char req[700], key[300];
+	uint32_t klen, used;
+	const uint8_t *k;
+
+	(void)state;
+	memset(key, 'q', sizeof(key));
+	for (unsigned n = 1; n <= 252; n++) {
+		for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+			int base = snprintf(req, sizeof(req), "*2\r\n$3\r\nGeT\r\n$%u\r\n%.*s\r\n", n,
+					    (int)n, key);
+			int len = base + snprintf(req + base, sizeof(req) - (size_t)base, "%s", tails[t]);
+
+			k = resp_get_at((const uint8_t *)req, (uint32_t)len, &klen, &used);
+			if (n <= 250) {
+				assert_non_null(k);
+				assert_int_equal(klen, n);
+				assert_int_equal(used, base);
+				assert_ptr_equal(k, (const uint8_t *)req + base - 2 - n);
+			} else {
+				assert_null(k);
+			}
+			/* cut anywhere short of its end: nothing */
+			for (int cut = 0; cut < base; cut += 1 + cut / 8)
+				assert_null(resp_get_at((const uint8_t *)req, (uint32_t)cut, &klen, &used));
+		}
+	}
+	k = (const uint8_t *)"*2\r\n$3\r\nGET\r\n$02\r\nab\r\n*2\r\n";
+	assert_null(resp_get_at(k, (uint32_t)strlen((const char *)k), &klen, &used));
+	k = (const uint8_t *)"*2\r\n$3\r\nGET\r\n$1000\r\nab\r\n*2\r\n";
+	assert_null(resp_get_at(k, (uint32_t)strlen((const char *)k), &klen, &used));
+	k = (const uint8_t *)"*2\r\n$3\r\nSET\r\n$2\r\nab\r\n*2\r\n";
+	assert_null(resp_get_at(k, (uint32_t)strlen((const char *)k), &klen, &used));
+	k = (const uint8_t *)"*2\r\n$3\r\nGET\r\n$2\r\nab\n\n*2\r\n";
+	assert_null(resp_get_at(k, (uint32_t)strlen((const char *)k), &klen, &used));
+}
+
 /* resp_bulk's reply, written whole (room) and piece by piece (a window too small). */
 static void bulk_same_bytes_either_way(void **state)
 {
@@ -178,6 +223,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(single_get_takes_one_whole_get),
 		cmocka_unit_test(single_get_matches_reference),
+		cmocka_unit_test(get_at_takes_the_first_of_a_pipeline),
 		cmocka_unit_test(bulk_same_bytes_either_way),
 	};
 

@@ -241,6 +241,37 @@ static void script(struct cl *c, bool resp)
 		assert_true(last_has(c, "hi\r\nEND\r\n"));
 		seg(c, "get kv kf\r\n");	/* two keys: the general path */
 		assert_true(last_has(c, "abc"));
+		/* pipelines of gets: whole, then with the general path taking over part way */
+		seg(c, "get kv\r\nget kf\r\nget none\r\ngets kf\r\nget kf\n");
+		assert_true(last_has(c, "VALUE kf 4294967295 3\r\nabc\r\nEND\r\n"));
+		seg(c, "get kf\r\nset kz 0 0 1\r\nz\r\nget kz\r\n");
+		assert_true(last_has(c, "STORED\r\nVALUE kz 0 1\r\nz\r\nEND\r\n"));
+		seg(c, "get kf\r\nget kv kf\r\nget kz\r\n");
+		assert_true(last_has(c, "VALUE kz 0 1\r\nz\r\nEND\r\n"));
+		seg(c, "get kf\r\nget kz\r\nget k");	/* the last cut short */
+		seg(c, "z\r\n");
+		assert_true(last_has(c, "VALUE kz 0 1\r\nz\r\nEND\r\n"));
+		seg(c, "get kz\r\nbogus\r\nget kz\r\n");
+		assert_true(last_has(c, "ERROR\r\nVALUE kz 0 1\r\nz\r\nEND\r\n"));
+		seg(c, "get kz\r\nget \r\n");
+	} else {
+		/* pipelines of GETs: whole, then with the general path taking over part way */
+		uint64_t piped = h.lc->tcp->fast_pipelined;
+
+		seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nkv\r\n*2\r\n$3\r\nget\r\n$4\r\nnone\r\n"
+		       "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n");
+		assert_true(last_has(c, "$-1\r\n$5\r\nhello\r\n"));
+		assert_int_equal(h.lc->tcp->fast_pipelined - piped, h.lc->tcp->slow_only ? 0 : 3);
+		seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n*3\r\n$3\r\nSET\r\n$2\r\nkz\r\n$1\r\nz\r\n"
+		       "*2\r\n$3\r\nGET\r\n$2\r\nkz\r\n");
+		assert_true(last_has(c, "+OK\r\n$1\r\nz\r\n"));
+		seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n"
+		       "*2\r\n$4\r\nECHO\r\n$2\r\nk1\r\n");
+		seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nkz\r\n*2\r\n$3\r\nGET\r\n$2\r\nk");
+		seg(c, "z\r\n");
+		assert_true(last_has(c, "$1\r\nz\r\n"));
+		seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nkz\r\nPING\r\n");
+		assert_true(last_has(c, "+PONG\r\n"));
 	}
 	ack(c);			/* a pure ACK */
 	ack(c);			/* ... and a duplicate one */
@@ -279,6 +310,24 @@ static void script(struct cl *c, bool resp)
 	seg(c, "\r\n");
 	seg(c, resp ? "*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n" : "get k2\r\n");
 	ack(c);
+	{
+		/* a pipeline whose replies fill the send queue (mbufs short): stopped between gets */
+		const char *one = resp ? "*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n" : "get k2\r\n";
+		size_t n1 = strlen(one);
+		char pipe[40 * 24 + 1];
+
+		for (int i = 0; i < 40; i++)
+			memcpy(pipe + n1 * (size_t)i, one, n1);
+		pipe[40 * n1] = 0;
+		h.lc->tcp->pool_low = true;
+		seg(c, pipe);
+		h.lc->tcp->pool_low = false;
+		for (int i = 0; i < 40; i++) {
+			ack(c);
+			advance(c, 1);
+		}
+		assert_true(last_has(c, resp ? "vvvv\r\n" : "vvvv\r\nEND\r\n"));
+	}
 	/* a small window from the peer: the reply waits or goes in part */
 	seg_at(c, c->seq, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 0, get, strlen(get));
 	seg_at(c, c->seq, RTE_TCP_ACK_FLAG, 1, NULL, 0);
@@ -379,6 +428,17 @@ static void off_the_narrow_case_falls_back(void **state)
 	assert_int_equal(tl->fast_in, in + 1);
 	assert_int_equal(tl->fast_out, out + 1);
 	assert_true(last_has(&c, "VALUE k1 0 5\r\nhello\r\nEND\r\n"));
+
+	/* a pipeline of gets: answered by the fast path, all of it or up to another command */
+	out = tl->fast_pipelined;
+	seg(&c, "get k1\r\nget k1\r\nget nope\r\n");
+	assert_int_equal(tl->fast_pipelined, out + 3);
+	assert_true(last_has(&c, "hello\r\nEND\r\nEND\r\n"));
+	seg(&c, "get k1\r\nversion\r\nget k1\r\n");
+	assert_int_equal(tl->fast_pipelined, out + 4);	/* (the rest: the session) */
+	assert_true(last_has(&c, "END\r\nVERSION "));
+	seg(&c, "get k1 k1\r\nget k1\r\n");
+	assert_int_equal(tl->fast_pipelined, out + 4);
 
 	/* out of order: general in; the reply, once whole, fast out */
 	in = tl->fast_in;

@@ -1,0 +1,68 @@
+/*
+ * rd_tcp_get.h - one Redis GET answered on the fast path (net/rd_tcp.c:
+ * a lone GET in a segment; net/rd_tcp_pipe.c: a pipeline of them), the
+ * same reply and bookkeeping the session's GET gives. Inline in each,
+ * where it is called once: each keeps the reply writer inline.
+ */
+#ifndef WC_NET_RD_TCP_GET_H
+#define WC_NET_RD_TCP_GET_H
+
+/* rcu_dereference inline (a load), not a call into liburcu */
+#define URCU_INLINE_SMALL_FUNCTIONS
+#include <rte_cycles.h>
+#include <urcu-qsbr.h>
+
+#include "core/slots.h"
+#include "net/tcp_impl.h"
+#include "proto/resp.h"
+#include "proto/resp_out.h"
+#include "redis/server.h"
+#include "redis/tracking.h"
+#include "store/item.h"
+
+/*
+ * One GET answered as the session would (cmd_len: its bytes on the wire):
+ * the reply, a tracking client's read remembered, the command counted.
+ */
+static inline __attribute__((always_inline)) void wc_rd_tcp_get_one(struct wc_lcore *lc,
+								      struct wc_tcb *c,
+								      const uint8_t *key,
+								      uint32_t klen, uint32_t cmd_len)
+{
+	const struct wc_app *app = lc->app;
+	uint64_t t0 = rte_rdtsc();
+	struct wc_part *part;
+	unsigned owner;
+	struct wc_view v;
+	uint64_t hash = wc_hash(key, klen);
+	const uint16_t *table = rcu_dereference(app->slot_part);
+
+	lc->rdst.net_in += cmd_len;
+	/* one partition serving every slot here: the key's slot (a CRC16) is not needed */
+	if (!(part = wc_slot_read_part(app, table)))
+		wc_slot_route(app, table, wc_key_slot(key, klen), &part, &owner);
+	if (!wc_get(part, &lc->ctx, key, klen, hash, WC_LOOKUP_ANY_TYPE, &v))
+		resp_null(&c->out, c->rd.proto);
+	else if (v.type != WC_TYPE_STRING)
+		resp_error(&c->out, "WRONGTYPE Operation against a key holding the wrong kind "
+				    "of value");
+	else
+		resp_bulk(&c->out, v.value, v.vlen);
+	/* a tracking client's read is remembered here as the general path would */
+	if (rd_trk_flags(&c->rd.trk) & RD_TRK_ON)
+		rd_tracking_fast_read(lc, &c->rd, key, klen, hash);
+	lc->rdst.commands++;
+	lc->rdst.calls[rd_get_cmd_id]++;
+	lc->rdst.cycles[rd_get_cmd_id] += rte_rdtsc() - t0;
+}
+
+/*
+ * The GETs of a pipeline in one segment, start[0..end), answered in order
+ * while each is a whole GET (resp_get_at) and the output has room (the
+ * session stops before a command when it has none); true when all of it
+ * was answered, else what was is consumed and the rest left to the session.
+ */
+bool wc_rd_tcp_pipelined_gets(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *start,
+			      const uint8_t *end);
+
+#endif
