@@ -109,6 +109,10 @@ def test_dashboard_renders_live_numbers(tb):
         lcores = api.json("/api/stats")["lcores"]
         assert sum(len(l["partitions"]) for l in lcores) == 4, lcores	# the "cp" layout
         api.wait(lambda d: d["rates"] and d["rates"]["ops_per_s"] > 50, "load to show", 15)
+        # the page's first chart points come from the history: two, so a line is drawn
+        # (chromium's virtual time runs the page's polls in far less real time)
+        api.wait(lambda h: len(h["t"]) >= 2, "two samples in the history", 15,
+                 path="/api/history")
         first = dump(url)
         time.sleep(2.5)
         second = dump(url)
