@@ -364,6 +364,15 @@ class Bench:
             sys.stderr.write(f.read())
         raise RuntimeError("wirecache-dp did not start")
 
+    def dp_alive(self, p, during):
+        """Raise, with the dataplane's log, when it is no longer running (its log is
+        overwritten by the next start, so it is shown now)."""
+        if p.poll() is None:
+            return
+        with open(os.path.join(self.tmp, "dp.log")) as f:
+            sys.stderr.write(f.read()[-4000:])
+        raise RuntimeError("wirecache-dp exited (status %s) during %s" % (p.returncode, during))
+
     # ---- the measurements ----
 
     def ceiling(self, lg_cpus, srv_cpus):
@@ -435,6 +444,7 @@ class Bench:
                         r = self.run_lg(name, self.loadgen_cmd(
                             name, lg_cpus, "client", how + self.workload(mix, value, False)),
                             probe=lambda: wirecache_probe(dp.pid))
+                        self.dp_alive(dp, name)
                         res[(transport, mix, value)] = r
                         self.rows.append(("wirecache", transport, mix, value, r))
         finally:
@@ -465,6 +475,7 @@ class Bench:
                     ["--transport", "udp"] +
                     self.workload("95:5", 32, False, rate=max_rate * pct / 100.0)),
                     repeats=1)
+                self.dp_alive(dp, name)
                 r["dataplane_latency"] = telemetry("/wirecache/latency")
                 r["dataplane_passes"] = telemetry("/wirecache/passes")
                 r["dataplane_sched"] = sched_evidence(
