@@ -211,9 +211,8 @@ static inline void hint_route_init(const struct wc_app *app, struct hint_route *
 }
 
 /* Hash and route keys[0..n) into hints, and prefetch their buckets. */
-static unsigned hint_buckets(const struct wc_app *app, const struct hint_route *rt,
-			     const struct wc_tcp_hint_key *keys, unsigned n,
-			     struct wc_key_hint *hints)
+static void hint_buckets(const struct wc_app *app, const struct hint_route *rt,
+			 const struct wc_tcp_hint_key *keys, unsigned n, struct wc_key_hint *hints)
 {
 	for (unsigned j = 0; j < n; j++) {
 		hints[j].part = rt->one ? rt->one
@@ -223,7 +222,6 @@ static unsigned hint_buckets(const struct wc_app *app, const struct hint_route *
 		hints[j].hash = wc_hash_inline(keys[j].key, keys[j].klen);
 	}
 	wc_prefetch_buckets(hints, n);
-	return n;
 }
 
 unsigned wc_tcp_hint_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf *const *pkts,
@@ -266,7 +264,8 @@ unsigned wc_tcp_hint_burst(struct wc_lcore *lc, unsigned port, struct rte_mbuf *
 			hint_route_init(app, &rt);
 		if (rt.off)
 			break;
-		nk += hint_buckets(app, &rt, keys, k, hints + nk);
+		hint_buckets(app, &rt, keys, k, hints + nk);
+		nk += k;
 	}
 	if (nk == 0)
 		return 0;

@@ -2,7 +2,7 @@
  * tcp_hint.h - the rx burst's pre-pass for GETs over TCP (tcp_hint.c):
  * before a burst is served, the keys of the plain GETs its segments carry
  * (memcached "get"/"gets"/"mg", RESP "GET") are hashed and their index
- * buckets, then candidate items, prefetched (store.h: wc_prefetch_keys),
+ * buckets, then candidate items, prefetched (store.h: wc_prefetch_buckets, wc_prefetch_items),
  * so the cache misses of the burst's requests overlap instead of each
  * request paying its own in turn. Hints only: it reads frames and the
  * index, changes nothing, and every frame is then served as before.

@@ -75,17 +75,17 @@ static void lap_done(struct wc_part *p, struct wc_log *lg, uint64_t now_ms)
 	p->st.crawler_rests++;
 }
 
-/* Remember the earliest expiry (clock ms) of the live items this lap passes. */
+/*
+ * Remember the earliest expiry of the live items this lap passes (the
+ * crawl_next_exp it also lowers is not read while a lap is under way, and
+ * the lap's end replaces it).
+ */
 static void note_expiry(struct wc_log *lg, const struct wc_item *it)
 {
 	uint32_t e = wc_item_exptime(it);
-	uint64_t at;
 
-	if (e == 0)
-		return;
-	at = (uint64_t)e * 1000u + (wc_item_ext(it) & WC_EXT_MS_MASK);
-	if (lg->crawl_lap_exp == 0 || at < lg->crawl_lap_exp)
-		lg->crawl_lap_exp = at;
+	if (e)
+		wc_crawl_note_expiry(lg, e, wc_item_ext(it) & WC_EXT_MS_MASK);
 }
 
 static unsigned crawl_log(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg,

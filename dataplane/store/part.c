@@ -397,7 +397,7 @@ bool wc_get(const struct wc_part *p, struct wc_ctx *ctx, const void *key, uint32
 
 /*
  * The first two stages of a burst of lookups, one key at a time, shared by
- * wc_get_burst and wc_prefetch_keys: the first bucket's position and its
+ * wc_get_burst and the wc_prefetch_* hints: the first bucket's position and its
  * prefetch; then, once that line has had time to arrive, its tag matched
  * and the first candidate item prefetched (or the second bucket, when the
  * first holds no match and spilled). Nothing but the index is read.
@@ -502,12 +502,6 @@ void wc_prefetch_items(const struct wc_key_hint *keys, unsigned n)
 		wc_index_pos(&keys[i].part->ix, keys[i].hash, &pos);
 		(void)stage_item(keys[i].part, &pos, keys[i].klen);
 	}
-}
-
-void wc_prefetch_keys(const struct wc_key_hint *keys, unsigned n)
-{
-	wc_prefetch_buckets(keys, n);
-	wc_prefetch_items(keys, n);
 }
 
 bool wc_claim_win(const struct wc_part *p, const struct wc_view *v, const void *key,

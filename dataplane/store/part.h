@@ -117,11 +117,6 @@ static inline const struct wc_log *wc_loc_log(const struct wc_part *p, uint32_t 
 	return loc >= p->log[WC_LOG_MAIN].loc_base ? &p->log[WC_LOG_MAIN] : &p->log[WC_LOG_SMALL];
 }
 
-static inline struct wc_log *wc_loc_log_w(struct wc_part *p, uint32_t loc)
-{
-	return loc >= p->log[WC_LOG_MAIN].loc_base ? &p->log[WC_LOG_MAIN] : &p->log[WC_LOG_SMALL];
-}
-
 /*
  * An item in lg expires at exptime, ms: the log's crawler wakes from its
  * rest for it then (crawl.c); the lap under way keeps it for the next.
@@ -134,6 +129,13 @@ static inline void wc_crawl_note_expiry(struct wc_log *lg, uint32_t exptime, uin
 		lg->crawl_next_exp = at;
 	if (lg->crawl_lap_exp == 0 || at < lg->crawl_lap_exp)
 		lg->crawl_lap_exp = at;
+}
+
+/* The same for item it of p, in whichever log holds it. */
+static inline void wc_crawl_note_item_expiry(struct wc_part *p, const struct wc_item *it,
+					     uint32_t exptime, uint32_t ms)
+{
+	wc_crawl_note_expiry((struct wc_log *)wc_loc_log(p, wc_item_loc(p, it)), exptime, ms);
 }
 
 /*

@@ -273,8 +273,7 @@ void wc_get_burst(struct wc_get_req *reqs, unsigned n, struct wc_ctx *ctx, unsig
  * in wc_get_burst's first two stages: wc_prefetch_buckets prefetches the
  * index buckets of n keys; wc_prefetch_items, called a little later (when
  * those lines have had time to arrive: other work may go between), matches
- * their tags and prefetches the candidate items; wc_prefetch_keys does
- * both at once. They read the index only and change nothing: no counter,
+ * their tags and prefetches the candidate items. They read the index only and change nothing: no counter,
  * no access time. Any thread.
  */
 struct wc_key_hint {
@@ -285,7 +284,6 @@ struct wc_key_hint {
 
 void wc_prefetch_buckets(const struct wc_key_hint *keys, unsigned n);
 void wc_prefetch_items(const struct wc_key_hint *keys, unsigned n);
-void wc_prefetch_keys(const struct wc_key_hint *keys, unsigned n);
 
 /*
  * Claim the recache win token of a found item (meta W flag): true for

@@ -81,8 +81,7 @@ void wc_item_set_expiry(struct wc_part *p, struct wc_item *it, uint32_t exptime,
 	}
 	WC_STORE(&it->exptime, exptime);
 	if (exptime)
-		wc_crawl_note_expiry(wc_loc_log_w(p, wc_item_loc(p, it)), exptime,
-				     ms & WC_EXT_MS_MASK);
+		wc_crawl_note_item_expiry(p, it, exptime, ms & WC_EXT_MS_MASK);
 	if (!(wc_item_state(it) & WC_STATE_UNLINKED) && wc_item_type(it) < WC_TYPE_INTERNAL) {
 		if (was && !exptime)
 			p->st.expiring--;
@@ -208,8 +207,7 @@ enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t 
 	}
 	fill_item(n, v, key, klen, old, freq, (uint16_t)ctx->clock.now, vlen, layout);
 	if (n->exptime)
-		wc_crawl_note_expiry(wc_loc_log_w(p, wc_item_loc(p, n)), n->exptime,
-				     wc_item_ext(n) & WC_EXT_MS_MASK);
+		wc_crawl_note_item_expiry(p, n, n->exptime, wc_item_ext(n) & WC_EXT_MS_MASK);
 	if (old) {
 		__atomic_fetch_or(&old->state, WC_STATE_UNLINKED, __ATOMIC_ACQ_REL);
 		wc_account_unlink(p, old);
@@ -643,8 +641,8 @@ enum wc_status wc_touch_ex(struct wc_part *p, struct wc_ctx *ctx, const struct w
 		if (it && expired) {
 			/* the reply still shows the item; the next reader will not */
 			WC_STORE(&it->exptime, ctx->clock.now);
-			wc_crawl_note_expiry(wc_loc_log_w(p, wc_item_loc(p, it)), ctx->clock.now,
-					     wc_item_ext(it) & WC_EXT_MS_MASK);
+			wc_crawl_note_item_expiry(p, it, ctx->clock.now,
+						  wc_item_ext(it) & WC_EXT_MS_MASK);
 			if (WC_REPL_ON(p))
 				wc_repl_note_expiry(p, ctx, r->key, r->klen, ctx->clock.now,
 						    wc_item_ext(it) & WC_EXT_MS_MASK);

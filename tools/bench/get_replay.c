@@ -32,8 +32,8 @@
  *                                    the TCP and RESP GETs pipelined PIPE to a
  *                                    segment, as a loaded client's segments
  *                                    carry them (netbench: 8 deep per flow):
- *                                    the general session path, which a lone
- *                                    GET in a segment skips (single_get)
+ *                                    the pipelined fast paths (mc_tcp.c,
+ *                                    rd_tcp_pipe.c)
  *   get_replay --callgrind udp_set|tcp_set [--offload]
  *                                    a memcached SET of an existing key (the
  *                                    same size) instead, over UDP or TCP: the

@@ -50,7 +50,7 @@ for mode in "" offload; do
 	echo "instr.udp_get_burst32${mode:+_$mode}=${instr[udp_burst$mode]}" >>"$log"
 done
 # GETs pipelined 8 to a segment, as a loaded connection sends them (netbench: 8 deep per
-# flow): the general session path, which a lone GET in a segment skips
+# flow): the pipelined fast paths (net/mc_tcp.c, net/rd_tcp_pipe.c)
 for proto in tcp_pipe resp_pipe; do
 	valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
 		"$dir/get_replay" --callgrind "$proto" >/dev/null 2>&1
@@ -63,7 +63,7 @@ echo "  with checksum offload (a NIC, not memif/tap): udp ${instr[udpoffload]},"
 	"tcp ${instr[tcpoffload]}" | tee -a "$log"
 echo "  UDP GETs in rx bursts of 32: ${instr[udp_burst]} each (target: under 800)," \
 	"with offload ${instr[udp_burstoffload]}" | tee -a "$log"
-echo "  GETs pipelined 8 to a segment (the general path under load): memcached TCP" \
+echo "  GETs pipelined 8 to a segment (as under load): memcached TCP" \
 	"${instr[tcp_pipe]}, RESP ${instr[resp_pipe]}" | tee -a "$log"
 echo "  Redis GET hit (RESP over the same TCP): ${instr[resp]} (target: under 1500)," \
 	"with offload ${instr[respoffload]}; RESP/memcached-TCP rate in the replay:" \
