@@ -37,6 +37,24 @@ const char *mc_cmd_name(enum mc_cmd c)
 	return "unknown";
 }
 
+/* The first space in [p, end), or end: eight bytes a step while eight remain. */
+static inline const uint8_t *find_space(const uint8_t *p, const uint8_t *end)
+{
+	while (end - p >= 8) {
+		uint64_t x;
+
+		memcpy(&x, p, 8);
+		x ^= 0x2020202020202020ull;	/* a space becomes a zero byte */
+		x = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+		if (x)	/* (the lowest flagged byte is exact: borrows only run upward) */
+			return p + __builtin_ctzll(x) / 8;
+		p += 8;
+	}
+	while (p < end && *p != ' ')
+		p++;
+	return p;
+}
+
 bool mc_next_token(const uint8_t **pos, const uint8_t *end, struct mc_tok *t)
 {
 	const uint8_t *p = *pos;
@@ -48,8 +66,7 @@ bool mc_next_token(const uint8_t **pos, const uint8_t *end, struct mc_tok *t)
 		return false;
 	}
 	t->p = p;
-	while (p < end && *p != ' ')
-		p++;
+	p = find_space(p + 1, end);	/* (*t->p is no space) */
 	t->len = (uint32_t)(p - t->p);
 	*pos = p;
 	return true;
@@ -65,10 +82,19 @@ static bool tok_is(const struct mc_tok *t, const char *s)
 bool mc_parse_u64(const struct mc_tok *t, uint64_t *out)
 {
 	uint64_t v = 0;
+	uint32_t i, n = t->len < 19 ? t->len : 19;
 
 	if (t->len == 0 || t->len > 20)
 		return false;
-	for (uint32_t i = 0; i < t->len; i++) {
+	/* 19 digits never overflow: only a 20th is checked */
+	for (i = 0; i < n; i++) {
+		unsigned d = (unsigned)t->p[i] - '0';
+
+		if (d > 9)
+			return false;
+		v = v * 10 + d;
+	}
+	if (i < t->len) {
 		unsigned d = (unsigned)t->p[i] - '0';
 
 		if (d > 9 || v > (UINT64_MAX - d) / 10)
@@ -451,6 +477,46 @@ bad:
 	return false;
 }
 
+/* The command a name is (as in commands[]), by its length first, then whole-word compares. */
+static enum mc_cmd lookup_command(const uint8_t *n, uint32_t len)
+{
+#define IS(word) (memcmp(n, word, sizeof(word) - 1) == 0)
+	switch (len) {
+	case 2:
+		if (n[0] != 'm')
+			return MC_UNKNOWN;
+		switch (n[1]) {
+		case 'g': return MC_MG;
+		case 's': return MC_MS;
+		case 'd': return MC_MD;
+		case 'a': return MC_MA;
+		case 'n': return MC_MN;
+		case 'e': return MC_ME;
+		default: return MC_UNKNOWN;
+		}
+	case 3:
+		return IS("get") ? MC_GET : IS("set") ? MC_SET : IS("gat") ? MC_GAT :
+		       IS("add") ? MC_ADD : IS("cas") ? MC_CAS : MC_UNKNOWN;
+	case 4:
+		return IS("gets") ? MC_GETS : IS("gats") ? MC_GATS : IS("incr") ? MC_INCR :
+		       IS("decr") ? MC_DECR : IS("quit") ? MC_QUIT : MC_UNKNOWN;
+	case 5:
+		return IS("touch") ? MC_TOUCH : IS("stats") ? MC_STATS : MC_UNKNOWN;
+	case 6:
+		return IS("delete") ? MC_DELETE : IS("append") ? MC_APPEND : MC_UNKNOWN;
+	case 7:
+		return IS("replace") ? MC_REPLACE : IS("prepend") ? MC_PREPEND :
+		       IS("version") ? MC_VERSION : MC_UNKNOWN;
+	case 8:
+		return IS("shutdown") ? MC_SHUTDOWN : MC_UNKNOWN;
+	case 9:
+		return IS("flush_all") ? MC_FLUSH_ALL : IS("verbosity") ? MC_VERBOSITY : MC_UNKNOWN;
+	default:
+		return MC_UNKNOWN;
+	}
+#undef IS
+}
+
 bool mc_parse_line(const uint8_t *line, uint32_t len, struct mc_req *r)
 {
 	const uint8_t *pos = line, *end = line + len;
@@ -461,12 +527,7 @@ bool mc_parse_line(const uint8_t *line, uint32_t len, struct mc_req *r)
 		end--;
 	if (!mc_next_token(&pos, end, &name))
 		return fail(r, "ERROR");
-	for (unsigned i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (name.len == commands[i].len && memcmp(name.p, commands[i].name, name.len) == 0) {
-			r->cmd = commands[i].cmd;
-			break;
-		}
-	}
+	r->cmd = lookup_command(name.p, name.len);
 	switch (r->cmd) {
 	case MC_GET: case MC_GETS: case MC_GAT: case MC_GATS:
 		return parse_retrieval(r, pos, end);
