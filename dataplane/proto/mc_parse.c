@@ -55,7 +55,10 @@ static inline const uint8_t *find_space(const uint8_t *p, const uint8_t *end)
 	return p;
 }
 
-bool mc_next_token(const uint8_t **pos, const uint8_t *end, struct mc_tok *t)
+/* mc_next_token, inlined into this file's own loops */
+static inline __attribute__((always_inline)) bool next_token(const uint8_t **pos,
+							     const uint8_t *end,
+							     struct mc_tok *t)
 {
 	const uint8_t *p = *pos;
 
@@ -72,6 +75,11 @@ bool mc_next_token(const uint8_t **pos, const uint8_t *end, struct mc_tok *t)
 	return true;
 }
 
+bool mc_next_token(const uint8_t **pos, const uint8_t *end, struct mc_tok *t)
+{
+	return next_token(pos, end, t);
+}
+
 static bool tok_is(const struct mc_tok *t, const char *s)
 {
 	size_t n = strlen(s);
@@ -79,7 +87,9 @@ static bool tok_is(const struct mc_tok *t, const char *s)
 	return t->len == n && memcmp(t->p, s, n) == 0;
 }
 
-bool mc_parse_u64(const struct mc_tok *t, uint64_t *out)
+/* mc_parse_u64, inlined into this file's callers */
+static inline __attribute__((always_inline)) bool parse_u64(const struct mc_tok *t,
+							    uint64_t *out)
 {
 	uint64_t v = 0;
 	uint32_t i, n = t->len < 19 ? t->len : 19;
@@ -105,17 +115,29 @@ bool mc_parse_u64(const struct mc_tok *t, uint64_t *out)
 	return true;
 }
 
-bool mc_parse_u32(const struct mc_tok *t, uint32_t *out)
+bool mc_parse_u64(const struct mc_tok *t, uint64_t *out)
+{
+	return parse_u64(t, out);
+}
+
+static inline __attribute__((always_inline)) bool parse_u32(const struct mc_tok *t,
+							    uint32_t *out)
 {
 	uint64_t v;
 
-	if (!mc_parse_u64(t, &v) || v > UINT32_MAX)
+	if (!parse_u64(t, &v) || v > UINT32_MAX)
 		return false;
 	*out = (uint32_t)v;
 	return true;
 }
 
-bool mc_parse_i64(const struct mc_tok *t, int64_t *out)
+bool mc_parse_u32(const struct mc_tok *t, uint32_t *out)
+{
+	return parse_u32(t, out);
+}
+
+static inline __attribute__((always_inline)) bool parse_i64(const struct mc_tok *t,
+							    int64_t *out)
 {
 	struct mc_tok digits = *t;
 	bool neg = t->len > 0 && t->p[0] == '-';
@@ -125,10 +147,15 @@ bool mc_parse_i64(const struct mc_tok *t, int64_t *out)
 		digits.p++;
 		digits.len--;
 	}
-	if (!mc_parse_u64(&digits, &v) || v > (uint64_t)INT64_MAX)
+	if (!parse_u64(&digits, &v) || v > (uint64_t)INT64_MAX)
 		return false;
 	*out = neg ? -(int64_t)v : (int64_t)v;
 	return true;
+}
+
+bool mc_parse_i64(const struct mc_tok *t, int64_t *out)
+{
+	return parse_i64(t, out);
 }
 
 /* ---- base64 ---- */
@@ -214,7 +241,7 @@ static unsigned tokens(const uint8_t **pos, const uint8_t *end, struct mc_tok *t
 	unsigned n = 0;
 	struct mc_tok tmp;
 
-	while (mc_next_token(pos, end, n < max ? &t[n] : &tmp))
+	while (next_token(pos, end, n < max ? &t[n] : &tmp))
 		n++;
 	return n;
 }
@@ -253,7 +280,7 @@ static bool parse_storage(struct mc_req *r, const uint8_t *pos, const uint8_t *e
 	uint64_t bytes;
 
 	/* read the length first: if it is readable the data block can be swallowed */
-	if (n >= 4 && mc_parse_u64(&t[3], &bytes) && bytes <= INT32_MAX - 2) {
+	if (n >= 4 && parse_u64(&t[3], &bytes) && bytes <= INT32_MAX - 2) {
 		r->vlen = bytes;
 		r->has_data = true;
 	}
@@ -261,8 +288,8 @@ static bool parse_storage(struct mc_req *r, const uint8_t *pos, const uint8_t *e
 		return fail(r, "ERROR");
 	r->key = t[0];
 	r->noreply = n == need + 1 && tok_is(&t[need], "noreply");
-	if (t[0].len > MC_KEY_MAX || !r->has_data || !mc_parse_u32(&t[1], &r->flags) ||
-	    !mc_parse_i64(&t[2], &r->exptime) || (r->cmd == MC_CAS && !mc_parse_u64(&t[4], &r->cas)))
+	if (t[0].len > MC_KEY_MAX || !r->has_data || !parse_u32(&t[1], &r->flags) ||
+	    !parse_i64(&t[2], &r->exptime) || (r->cmd == MC_CAS && !parse_u64(&t[4], &r->cas)))
 		return fail(r, ERR_FORMAT);
 	return true;
 }
@@ -525,7 +552,7 @@ bool mc_parse_line(const uint8_t *line, uint32_t len, struct mc_req *r)
 	memset(r, 0, offsetof(struct mc_req, keybuf));
 	if (len && line[len - 1] == '\r')
 		end--;
-	if (!mc_next_token(&pos, end, &name))
+	if (!next_token(&pos, end, &name))
 		return fail(r, "ERROR");
 	r->cmd = lookup_command(name.p, name.len);
 	switch (r->cmd) {
