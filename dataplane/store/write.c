@@ -172,6 +172,22 @@ static void fill_item(struct wc_item *n, const struct wc_version *v, const void 
 }
 
 /*
+ * Room was made for a write (items evicted or moved, p->mutations): is old,
+ * found in slot before, still the key's linked version there? Its slot
+ * tells, without touching old, whose memory may be reused by now: while
+ * room is made nothing is inserted into the index; an unlink clears a slot's
+ * tag or makes it a ghost (another loc), a move gives it the copy's loc. So
+ * a slot that still holds a tag and old's loc still links old. Otherwise the
+ * key is looked up again. (Validity is as before: the clock did not move,
+ * and a due flush was applied first.)
+ */
+static bool still_linked(const struct wc_part *p, const struct wc_item *old,
+			 const struct wc_slot *slot)
+{
+	return slot->b->tag[slot->i] != 0 && slot->b->loc[slot->i] == wc_item_loc(p, old);
+}
+
+/*
  * Write a new version of key (replacing old, found in slot, if not NULL).
  * WC_NOT_FOUND means the old version was needed but got evicted while room
  * was made.
@@ -198,7 +214,7 @@ enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t 
 		ctx->st.refused_nomem++;
 		return WC_ERR_NOMEM;
 	}
-	if (old && p->mutations != seen) {
+	if (old && p->mutations != seen && !still_linked(p, old, slot)) {
 		old = wc_find_live(p, ctx, h, key, klen, slot);
 		if (!old && (v->old_value_at >= 0 || v->needs_old)) {
 			write_hole(n, size);
