@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <emmintrin.h>
+
 #include "proto/mc_parse.h"
 
 #define ERR_FORMAT "CLIENT_ERROR bad command line format"
@@ -235,12 +237,60 @@ static bool fail(struct mc_req *r, const char *why)
 	return false;
 }
 
+/* Bit i set: p[i] is a space (len < 64; no byte outside [p, p + len) is read). */
+static inline uint64_t space_mask(const uint8_t *p, uint32_t len)
+{
+	const __m128i sp = _mm_set1_epi8(' ');
+	uint64_t m = 0;
+	uint32_t off;
+
+	if (len < 16) {
+		uint8_t b[16] = { 0 };
+
+		memcpy(b, p, len);
+		return (uint64_t)(uint16_t)_mm_movemask_epi8(
+			       _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)b), sp)) &
+		       ((1ull << len) - 1);
+	}
+	for (off = 0; off + 16 <= len; off += 16)
+		m |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+			     _mm_loadu_si128((const __m128i *)(const void *)(p + off)), sp))
+		     << off;
+	if (off < len) {
+		/* the last 16 bytes, of which the first 16 - (len - off) were counted already */
+		uint32_t last = (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+			_mm_loadu_si128((const __m128i *)(const void *)(p + len - 16)), sp));
+
+		m |= (uint64_t)(last >> (16 - (len - off))) << off;
+	}
+	return m;
+}
+
 /* gets the remaining tokens of a line into an array, counting all of them */
 static unsigned tokens(const uint8_t **pos, const uint8_t *end, struct mc_tok *t, unsigned max)
 {
 	unsigned n = 0;
 	struct mc_tok tmp;
 
+	if (end - *pos < 64) {
+		/* the usual line: words from its space mask, a bit a byte */
+		const uint8_t *p = *pos;
+		uint32_t len = (uint32_t)(end - p);
+		uint64_t stop = space_mask(p, len) | ~((1ull << len) - 1);	/* spaces, and the end */
+		uint64_t word = ~stop;
+
+		while (word) {
+			unsigned at = (unsigned)__builtin_ctzll(word);
+			unsigned wlen = (unsigned)__builtin_ctzll(stop >> at);	/* (a stop bit is at len) */
+
+			if (n < max)
+				t[n] = (struct mc_tok){ p + at, wlen };
+			n++;
+			word &= ~0ull << (at + wlen);	/* (at + wlen <= len < 64) */
+		}
+		*pos = end;
+		return n;
+	}
 	while (next_token(pos, end, n < max ? &t[n] : &tmp))
 		n++;
 	return n;
