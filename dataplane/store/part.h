@@ -45,6 +45,7 @@ struct wc_log {
 	uint64_t cushion;	/* free bytes kept for relocations */
 	uint64_t head;		/* oldest record (readers load it with acquire) */
 	uint64_t tail;		/* where the next record goes */
+	uint64_t tail_phys;	/* tail % size (kept by wc_log_reserve: no division a write) */
 	uint64_t reusable;	/* a grace period has passed for everything below */
 	uint64_t gp_done;	/* advanced by call_rcu callbacks */
 	uint64_t gp_asked;	/* head position the newest ticket covers */
