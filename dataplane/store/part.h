@@ -246,6 +246,9 @@ bool wc_part_flushed(const struct wc_part *p, const struct wc_log *lg, uint64_t 
 		     const struct wc_item *it, uint32_t now);
 uint64_t wc_part_cas(const struct wc_part *p, const struct wc_log *lg, uint64_t head_seen,
 		     const struct wc_item *it);
+/* The same, for an item whose position in lg is known (vpos: as wc_log_vpos gives it). */
+uint64_t wc_part_cas_at(const struct wc_part *p, const struct wc_log *lg, uint64_t vpos,
+			const struct wc_item *it);
 
 /* ---- part.c ---- */
 /* Fill a view of an item the owner found itself (exact log heads). */

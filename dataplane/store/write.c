@@ -204,16 +204,20 @@ enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t 
 	uint64_t seen = p->mutations;
 	uint8_t freq = old ? (wc_item_state(old) & WC_STATE_FREQ) : 0;
 	struct wc_item *n;
+	struct wc_log *lg;
+	uint64_t at;
 
 	if ((vlen > p->cfg.max_value && !v->internal) || size > p->max_item) {
 		ctx->st.refused_too_large++;
 		return WC_ERR_TOO_LARGE;
 	}
-	n = wc_log_reserve(p, ctx, choose_log(p, old, h, size), size, false);
+	lg = choose_log(p, old, h, size);
+	n = wc_log_reserve(p, ctx, lg, size, false);
 	if (!n) {
 		ctx->st.refused_nomem++;
 		return WC_ERR_NOMEM;
 	}
+	at = lg->tail - size;	/* n's position: its CAS without dividing the head out */
 	if (old && p->mutations != seen && !still_linked(p, old, slot)) {
 		old = wc_find_live(p, ctx, h, key, klen, slot);
 		if (!old && (v->old_value_at >= 0 || v->needs_old)) {
@@ -238,7 +242,7 @@ enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t 
 	if (WC_REPL_ON(p))
 		wc_repl_note_version(p, ctx, n);
 	if (res) {
-		res->cas = wc_owner_cas(p, n);
+		res->cas = wc_part_cas_at(p, lg, at, n);	/* (= wc_owner_cas(p, n)) */
 		res->vlen = (uint32_t)vlen;
 		res->exptime = n->exptime;
 	}
