@@ -94,7 +94,8 @@ static bool flagged_for(const struct wc_app *app, const struct rd_keyev *ev)
  * notifications when the flags give one for it (flagged_for; else deliver
  * would publish nothing: a change sent for tracking alone skips it).
  */
-static void dispatch(struct wc_lcore *lc, const struct rd_keyev *ev, bool flagged)
+static inline __attribute__((always_inline)) void dispatch(struct wc_lcore *lc,
+							   const struct rd_keyev *ev, bool flagged)
 {
 	if (ev->kind != RD_KEYEV_MISS)
 		for (unsigned i = 0; i < nlisteners; i++)
