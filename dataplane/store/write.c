@@ -39,12 +39,20 @@ void wc_part_apply_due_flush(struct wc_part *p, struct wc_ctx *ctx)
 	wc_kev(ctx, p, WC_KEV_FLUSH, NULL, 0);
 }
 
-void wc_begin_write(struct wc_part *p, struct wc_ctx *ctx, uint64_t need)
+/* wc_begin_write, inlined where a store starts (a pending delayed flush is rare) */
+static inline __attribute__((always_inline)) void begin_write(struct wc_part *p,
+							      struct wc_ctx *ctx, uint64_t need)
 {
-	wc_part_apply_due_flush(p, ctx);
+	if (wc_unlikely(p->flush_at != 0))
+		wc_part_apply_due_flush(p, ctx);
 	p->copy_credit += 8 * need + 4096;
 	if (p->copy_credit > p->copy_credit_max)
 		p->copy_credit = p->copy_credit_max;
+}
+
+void wc_begin_write(struct wc_part *p, struct wc_ctx *ctx, uint64_t need)
+{
+	begin_write(p, ctx, need);
 }
 
 static bool key_ok(const void *key, uint32_t klen)
@@ -292,7 +300,7 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 		st = WC_ERR_TOO_LARGE;
 		goto refused;
 	}
-	wc_begin_write(p, ctx, wc_item_total(r->klen, v.new_len, 0));
+	begin_write(p, ctx, wc_item_total(r->klen, v.new_len, 0));
 	concat = r->mode == WC_APPEND || r->mode == WC_PREPEND;
 	kind = wc_exptime_convert(&ctx->clock,
 				  concat && (r->opts & WC_STORE_VIVIFY) ? r->vivify_exptime :
