@@ -127,8 +127,13 @@ static void route(const struct mc_env *env, const uint8_t *key, uint32_t klen,
 	const uint16_t *table = rcu_dereference(app->slot_part);
 	unsigned slot;
 
-	/* a read that goes to one partition whatever its slot: the key is not hashed (CRC16) */
-	if (out->read && (out->part = wc_slot_read_part(app, table)) != NULL) {
+	/*
+	 * One partition serving every slot, none moving: reads and writes alike
+	 * go to it whatever the key's slot (no slot can carry WC_SLOT_MOVING
+	 * with one partition, nor a redirect without remote), so the key is not
+	 * hashed (CRC16)
+	 */
+	if ((out->part = wc_slot_read_part(app, table)) != NULL) {
 		out->owner = app->part_owner[0];
 		out->redirect = NULL;
 		out->node = 0;

@@ -156,7 +156,8 @@ static enum mc_exec_result write_key(struct mc_session *s, struct mc_out *out,
 	return r;
 }
 
-static inline void line(struct mc_out *out, const char *s)
+/* (always inlined: a literal's length is then known, and its bytes stored as a constant) */
+static inline __attribute__((always_inline)) void line(struct mc_out *out, const char *s)
 {
 	mc_out_str(out, s);
 	mc_out_put(out, CRLF, 2);
@@ -541,15 +542,31 @@ static const enum wc_store_mode store_modes[] = {
 	[MC_APPEND] = WC_APPEND, [MC_PREPEND] = WC_PREPEND, [MC_CAS] = WC_CAS,
 };
 
+/* A mailbox request's fields besides its union, as `= { .op = op }` would set them. */
+static inline void mbox_req_head(struct wc_mbox_req *t, enum wc_mbox_op op)
+{
+	t->part = NULL;
+	t->op = (uint8_t)op;
+	t->origin = 0;
+	t->cookie = NULL;
+	t->status = WC_OK;
+	t->res = (struct wc_write_res){ 0 };
+}
+
+_Static_assert(sizeof(((struct wc_mbox_req *)0)->u) == sizeof(struct wc_store_req),
+	       "a store request fills the mailbox request's union");
+
 static enum mc_exec_result exec_store(struct mc_session *s, struct mc_inq *in,
 				      struct mc_out *out, struct mc_env *env)
 {
 	const char *err;
 
 	if (s->step == 0) {
-		struct wc_mbox_req t = { .op = WC_MB_STORE };
+		struct wc_mbox_req t;
 		enum mc_exec_result r;
 
+		/* each field once (the store request is the union's widest member) */
+		mbox_req_head(&t, WC_MB_STORE);
 		t.u.store = (struct wc_store_req){
 			.mode = store_modes[s->req.cmd], .key = s->req.key.p, .klen = s->req.key.len,
 			.hash = wc_hash(s->req.key.p, s->req.key.len), .flags = s->req.flags,

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <emmintrin.h>
+
 #include "proto/mc_parse.h"
 
 #define ERR_FORMAT "CLIENT_ERROR bad command line format"
@@ -37,7 +39,28 @@ const char *mc_cmd_name(enum mc_cmd c)
 	return "unknown";
 }
 
-bool mc_next_token(const uint8_t **pos, const uint8_t *end, struct mc_tok *t)
+/* The first space in [p, end), or end: eight bytes a step while eight remain. */
+static inline const uint8_t *find_space(const uint8_t *p, const uint8_t *end)
+{
+	while (end - p >= 8) {
+		uint64_t x;
+
+		memcpy(&x, p, 8);
+		x ^= 0x2020202020202020ull;	/* a space becomes a zero byte */
+		x = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+		if (x)	/* (the lowest flagged byte is exact: borrows only run upward) */
+			return p + __builtin_ctzll(x) / 8;
+		p += 8;
+	}
+	while (p < end && *p != ' ')
+		p++;
+	return p;
+}
+
+/* mc_next_token, inlined into this file's own loops */
+static inline __attribute__((always_inline)) bool next_token(const uint8_t **pos,
+							     const uint8_t *end,
+							     struct mc_tok *t)
 {
 	const uint8_t *p = *pos;
 
@@ -48,11 +71,15 @@ bool mc_next_token(const uint8_t **pos, const uint8_t *end, struct mc_tok *t)
 		return false;
 	}
 	t->p = p;
-	while (p < end && *p != ' ')
-		p++;
+	p = find_space(p + 1, end);	/* (*t->p is no space) */
 	t->len = (uint32_t)(p - t->p);
 	*pos = p;
 	return true;
+}
+
+bool mc_next_token(const uint8_t **pos, const uint8_t *end, struct mc_tok *t)
+{
+	return next_token(pos, end, t);
 }
 
 static bool tok_is(const struct mc_tok *t, const char *s)
@@ -62,13 +89,24 @@ static bool tok_is(const struct mc_tok *t, const char *s)
 	return t->len == n && memcmp(t->p, s, n) == 0;
 }
 
-bool mc_parse_u64(const struct mc_tok *t, uint64_t *out)
+/* mc_parse_u64, inlined into this file's callers */
+static inline __attribute__((always_inline)) bool parse_u64(const struct mc_tok *t,
+							    uint64_t *out)
 {
 	uint64_t v = 0;
+	uint32_t i, n = t->len < 19 ? t->len : 19;
 
 	if (t->len == 0 || t->len > 20)
 		return false;
-	for (uint32_t i = 0; i < t->len; i++) {
+	/* 19 digits never overflow: only a 20th is checked */
+	for (i = 0; i < n; i++) {
+		unsigned d = (unsigned)t->p[i] - '0';
+
+		if (d > 9)
+			return false;
+		v = v * 10 + d;
+	}
+	if (i < t->len) {
 		unsigned d = (unsigned)t->p[i] - '0';
 
 		if (d > 9 || v > (UINT64_MAX - d) / 10)
@@ -79,17 +117,29 @@ bool mc_parse_u64(const struct mc_tok *t, uint64_t *out)
 	return true;
 }
 
-bool mc_parse_u32(const struct mc_tok *t, uint32_t *out)
+bool mc_parse_u64(const struct mc_tok *t, uint64_t *out)
+{
+	return parse_u64(t, out);
+}
+
+static inline __attribute__((always_inline)) bool parse_u32(const struct mc_tok *t,
+							    uint32_t *out)
 {
 	uint64_t v;
 
-	if (!mc_parse_u64(t, &v) || v > UINT32_MAX)
+	if (!parse_u64(t, &v) || v > UINT32_MAX)
 		return false;
 	*out = (uint32_t)v;
 	return true;
 }
 
-bool mc_parse_i64(const struct mc_tok *t, int64_t *out)
+bool mc_parse_u32(const struct mc_tok *t, uint32_t *out)
+{
+	return parse_u32(t, out);
+}
+
+static inline __attribute__((always_inline)) bool parse_i64(const struct mc_tok *t,
+							    int64_t *out)
 {
 	struct mc_tok digits = *t;
 	bool neg = t->len > 0 && t->p[0] == '-';
@@ -99,10 +149,15 @@ bool mc_parse_i64(const struct mc_tok *t, int64_t *out)
 		digits.p++;
 		digits.len--;
 	}
-	if (!mc_parse_u64(&digits, &v) || v > (uint64_t)INT64_MAX)
+	if (!parse_u64(&digits, &v) || v > (uint64_t)INT64_MAX)
 		return false;
 	*out = neg ? -(int64_t)v : (int64_t)v;
 	return true;
+}
+
+bool mc_parse_i64(const struct mc_tok *t, int64_t *out)
+{
+	return parse_i64(t, out);
 }
 
 /* ---- base64 ---- */
@@ -182,13 +237,61 @@ static bool fail(struct mc_req *r, const char *why)
 	return false;
 }
 
+/* Bit i set: p[i] is a space (len < 64; no byte outside [p, p + len) is read). */
+static inline uint64_t space_mask(const uint8_t *p, uint32_t len)
+{
+	const __m128i sp = _mm_set1_epi8(' ');
+	uint64_t m = 0;
+	uint32_t off;
+
+	if (len < 16) {
+		uint8_t b[16] = { 0 };
+
+		memcpy(b, p, len);
+		return (uint64_t)(uint16_t)_mm_movemask_epi8(
+			       _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)b), sp)) &
+		       ((1ull << len) - 1);
+	}
+	for (off = 0; off + 16 <= len; off += 16)
+		m |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+			     _mm_loadu_si128((const __m128i *)(const void *)(p + off)), sp))
+		     << off;
+	if (off < len) {
+		/* the last 16 bytes, of which the first 16 - (len - off) were counted already */
+		uint32_t last = (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+			_mm_loadu_si128((const __m128i *)(const void *)(p + len - 16)), sp));
+
+		m |= (uint64_t)(last >> (16 - (len - off))) << off;
+	}
+	return m;
+}
+
 /* gets the remaining tokens of a line into an array, counting all of them */
 static unsigned tokens(const uint8_t **pos, const uint8_t *end, struct mc_tok *t, unsigned max)
 {
 	unsigned n = 0;
 	struct mc_tok tmp;
 
-	while (mc_next_token(pos, end, n < max ? &t[n] : &tmp))
+	if (end - *pos < 64) {
+		/* the usual line: words from its space mask, a bit a byte */
+		const uint8_t *p = *pos;
+		uint32_t len = (uint32_t)(end - p);
+		uint64_t stop = space_mask(p, len) | ~((1ull << len) - 1);	/* spaces, and the end */
+		uint64_t word = ~stop;
+
+		while (word) {
+			unsigned at = (unsigned)__builtin_ctzll(word);
+			unsigned wlen = (unsigned)__builtin_ctzll(stop >> at);	/* (a stop bit is at len) */
+
+			if (n < max)
+				t[n] = (struct mc_tok){ p + at, wlen };
+			n++;
+			word &= ~0ull << (at + wlen);	/* (at + wlen <= len < 64) */
+		}
+		*pos = end;
+		return n;
+	}
+	while (next_token(pos, end, n < max ? &t[n] : &tmp))
 		n++;
 	return n;
 }
@@ -227,7 +330,7 @@ static bool parse_storage(struct mc_req *r, const uint8_t *pos, const uint8_t *e
 	uint64_t bytes;
 
 	/* read the length first: if it is readable the data block can be swallowed */
-	if (n >= 4 && mc_parse_u64(&t[3], &bytes) && bytes <= INT32_MAX - 2) {
+	if (n >= 4 && parse_u64(&t[3], &bytes) && bytes <= INT32_MAX - 2) {
 		r->vlen = bytes;
 		r->has_data = true;
 	}
@@ -235,8 +338,8 @@ static bool parse_storage(struct mc_req *r, const uint8_t *pos, const uint8_t *e
 		return fail(r, "ERROR");
 	r->key = t[0];
 	r->noreply = n == need + 1 && tok_is(&t[need], "noreply");
-	if (t[0].len > MC_KEY_MAX || !r->has_data || !mc_parse_u32(&t[1], &r->flags) ||
-	    !mc_parse_i64(&t[2], &r->exptime) || (r->cmd == MC_CAS && !mc_parse_u64(&t[4], &r->cas)))
+	if (t[0].len > MC_KEY_MAX || !r->has_data || !parse_u32(&t[1], &r->flags) ||
+	    !parse_i64(&t[2], &r->exptime) || (r->cmd == MC_CAS && !parse_u64(&t[4], &r->cas)))
 		return fail(r, ERR_FORMAT);
 	return true;
 }
@@ -451,6 +554,46 @@ bad:
 	return false;
 }
 
+/* The command a name is (as in commands[]), by its length first, then whole-word compares. */
+static enum mc_cmd lookup_command(const uint8_t *n, uint32_t len)
+{
+#define IS(word) (memcmp(n, word, sizeof(word) - 1) == 0)
+	switch (len) {
+	case 2:
+		if (n[0] != 'm')
+			return MC_UNKNOWN;
+		switch (n[1]) {
+		case 'g': return MC_MG;
+		case 's': return MC_MS;
+		case 'd': return MC_MD;
+		case 'a': return MC_MA;
+		case 'n': return MC_MN;
+		case 'e': return MC_ME;
+		default: return MC_UNKNOWN;
+		}
+	case 3:
+		return IS("get") ? MC_GET : IS("set") ? MC_SET : IS("gat") ? MC_GAT :
+		       IS("add") ? MC_ADD : IS("cas") ? MC_CAS : MC_UNKNOWN;
+	case 4:
+		return IS("gets") ? MC_GETS : IS("gats") ? MC_GATS : IS("incr") ? MC_INCR :
+		       IS("decr") ? MC_DECR : IS("quit") ? MC_QUIT : MC_UNKNOWN;
+	case 5:
+		return IS("touch") ? MC_TOUCH : IS("stats") ? MC_STATS : MC_UNKNOWN;
+	case 6:
+		return IS("delete") ? MC_DELETE : IS("append") ? MC_APPEND : MC_UNKNOWN;
+	case 7:
+		return IS("replace") ? MC_REPLACE : IS("prepend") ? MC_PREPEND :
+		       IS("version") ? MC_VERSION : MC_UNKNOWN;
+	case 8:
+		return IS("shutdown") ? MC_SHUTDOWN : MC_UNKNOWN;
+	case 9:
+		return IS("flush_all") ? MC_FLUSH_ALL : IS("verbosity") ? MC_VERBOSITY : MC_UNKNOWN;
+	default:
+		return MC_UNKNOWN;
+	}
+#undef IS
+}
+
 bool mc_parse_line(const uint8_t *line, uint32_t len, struct mc_req *r)
 {
 	const uint8_t *pos = line, *end = line + len;
@@ -459,14 +602,9 @@ bool mc_parse_line(const uint8_t *line, uint32_t len, struct mc_req *r)
 	memset(r, 0, offsetof(struct mc_req, keybuf));
 	if (len && line[len - 1] == '\r')
 		end--;
-	if (!mc_next_token(&pos, end, &name))
+	if (!next_token(&pos, end, &name))
 		return fail(r, "ERROR");
-	for (unsigned i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (name.len == commands[i].len && memcmp(name.p, commands[i].name, name.len) == 0) {
-			r->cmd = commands[i].cmd;
-			break;
-		}
-	}
+	r->cmd = lookup_command(name.p, name.len);
 	switch (r->cmd) {
 	case MC_GET: case MC_GETS: case MC_GAT: case MC_GATS:
 		return parse_retrieval(r, pos, end);

@@ -81,13 +81,26 @@ void rd_keyev_set_notifier(const struct rd_keyev_notifier *n)
 	notifier = n ? *n : (struct rd_keyev_notifier){ 0 };
 }
 
-/* An event for this lcore: listeners (changes and flushes), then notifications. */
-static void dispatch(struct wc_lcore *lc, const struct rd_keyev *ev)
+/* Do the flags give a notification for ev (its class, and K or E)? */
+static bool flagged_for(const struct wc_app *app, const struct rd_keyev *ev)
+{
+	uint32_t f = app->rd ? __atomic_load_n(&app->rd->notify_flags, __ATOMIC_RELAXED) : 0;
+
+	return (f & ev->cls) && (f & (RD_NOTIFY_KEYSPACE | RD_NOTIFY_KEYEVENT));
+}
+
+/*
+ * An event for this lcore: listeners (changes and flushes), then
+ * notifications when the flags give one for it (flagged_for; else deliver
+ * would publish nothing: a change sent for tracking alone skips it).
+ */
+static inline __attribute__((always_inline)) void dispatch(struct wc_lcore *lc,
+							   const struct rd_keyev *ev, bool flagged)
 {
 	if (ev->kind != RD_KEYEV_MISS)
 		for (unsigned i = 0; i < nlisteners; i++)
 			listeners[i](lc, ev);
-	if (notifier.deliver && (ev->kind == RD_KEYEV_KEY || ev->kind == RD_KEYEV_MISS))
+	if (flagged && notifier.deliver && (ev->kind == RD_KEYEV_KEY || ev->kind == RD_KEYEV_MISS))
 		notifier.deliver(lc, ev);
 }
 
@@ -168,9 +181,8 @@ struct expired_msg {
 static void emit(struct wc_lcore *lc, struct rd_keyev *ev)
 {
 	struct wc_app *app = lc->app;
-	uint32_t f = app->rd ? __atomic_load_n(&app->rd->notify_flags, __ATOMIC_RELAXED) : 0;
-	bool notify = notifier.wants && (f & ev->cls) &&
-		      (f & (RD_NOTIFY_KEYSPACE | RD_NOTIFY_KEYEVENT));
+	bool flagged = flagged_for(app, ev);
+	bool notify = notifier.wants && flagged;
 	bool change = ev->kind != RD_KEYEV_MISS, here = false;
 
 	if (!notify && !(change && app->rd && __atomic_load_n(&app->rd->keyev.tracking,
@@ -203,7 +215,7 @@ static void emit(struct wc_lcore *lc, struct rd_keyev *ev)
 		lc->keyev.sent++;
 	}
 	if (here)
-		dispatch(lc, ev);
+		dispatch(lc, ev, flagged);
 }
 
 void rd_keyev_raise(struct wc_ctx *ctx, uint64_t client, enum rd_ev ev, const uint8_t *key,
@@ -311,7 +323,7 @@ static void on_keyev(struct wc_lcore *lc, unsigned from, const void *msg, uint32
 	ev = (struct rd_keyev){ .client_id = m->client_id, .kind = m->kind, .cls = m->cls,
 				.event = m->event, .klen = m->klen, .key = m->key, .self = m->self };
 	lc->keyev.received++;
-	dispatch(lc, &ev);
+	dispatch(lc, &ev, flagged_for(lc->app, &ev));
 }
 
 static void on_expired(struct wc_lcore *lc, unsigned from, const void *msg, uint32_t len)
@@ -335,7 +347,7 @@ static void on_lost(struct wc_lcore *lc, unsigned from, const void *msg, uint32_
 	(void)msg;
 	(void)len;
 	lc->keyev.lost++;
-	dispatch(lc, &ev);
+	dispatch(lc, &ev, false);	/* (a loss is no key's event: nothing to publish) */
 }
 
 void rd_keyev_setup(void)

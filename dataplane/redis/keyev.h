@@ -77,7 +77,9 @@ void rd_keyev_listen(rd_keyev_fn fn);
 
 /*
  * Notification delivery registers itself (keyev_notify.c): deliver hears
- * every event of its lcore, key misses too; wants says whether lcore i may
+ * every key event of its lcore, key misses too, that notify-keyspace-events
+ * gives a notification for (the event's class, and K or E; a change sent
+ * for tracking alone is not delivered); wants says whether lcore i may
  * have a keyspace/keyevent subscriber (cheap, from any lcore).
  */
 struct rd_keyev_notifier {

@@ -133,7 +133,7 @@ struct wc_item *wc_log_reserve(struct wc_part *p, struct wc_ctx *ctx, struct wc_
 	if (lg->size == 0 || need > lg->size)
 		return NULL;
 	for (;;) {
-		phys = lg->tail % lg->size;
+		phys = lg->tail_phys;
 		pad = phys + need > lg->size ? lg->size - phys : 0;
 		end = lg->tail + pad + need;
 		if (relocation) {
@@ -160,5 +160,6 @@ struct wc_item *wc_log_reserve(struct wc_part *p, struct wc_ctx *ctx, struct wc_
 		phys = 0;
 	}
 	lg->tail = end;
+	lg->tail_phys = phys + need < lg->size ? phys + need : 0;	/* (end % size) */
 	return (struct wc_item *)(void *)(lg->mem + phys);
 }

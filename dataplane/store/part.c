@@ -174,6 +174,11 @@ bool wc_part_flushed(const struct wc_part *p, const struct wc_log *lg, uint64_t 
 	return wc_log_vpos(lg, head_seen, (uint64_t)((const uint8_t *)it - lg->mem)) < fl;
 }
 
+/* +1: a CAS of 0 means "none" to clients */
+#define DERIVED_CAS(p, lg, vpos) \
+	(((uint64_t)(p)->cfg.id << 56) | ((uint64_t)(lg)->id << 55) | \
+	 (((vpos) / WC_ITEM_ALIGN + 1) & ((1ull << 55) - 1)))
+
 uint64_t wc_part_cas(const struct wc_part *p, const struct wc_log *lg, uint64_t head_seen,
 		     const struct wc_item *it)
 {
@@ -182,9 +187,15 @@ uint64_t wc_part_cas(const struct wc_part *p, const struct wc_log *lg, uint64_t 
 	if (wc_item_has_cas(it))
 		return wc_item_stored_cas(it);
 	v = wc_log_vpos(lg, head_seen, (uint64_t)((const uint8_t *)it - lg->mem));
-	/* +1: a CAS of 0 means "none" to clients */
-	return ((uint64_t)p->cfg.id << 56) | ((uint64_t)lg->id << 55) |
-	       ((v / WC_ITEM_ALIGN + 1) & ((1ull << 55) - 1));
+	return DERIVED_CAS(p, lg, v);
+}
+
+uint64_t wc_part_cas_at(const struct wc_part *p, const struct wc_log *lg, uint64_t vpos,
+			const struct wc_item *it)
+{
+	if (wc_item_has_cas(it))
+		return wc_item_stored_cas(it);
+	return DERIVED_CAS(p, lg, vpos);
 }
 
 /* ---- lookups ---- */

@@ -45,6 +45,7 @@ struct wc_log {
 	uint64_t cushion;	/* free bytes kept for relocations */
 	uint64_t head;		/* oldest record (readers load it with acquire) */
 	uint64_t tail;		/* where the next record goes */
+	uint64_t tail_phys;	/* tail % size (kept by wc_log_reserve: no division a write) */
 	uint64_t reusable;	/* a grace period has passed for everything below */
 	uint64_t gp_done;	/* advanced by call_rcu callbacks */
 	uint64_t gp_asked;	/* head position the newest ticket covers */
@@ -245,6 +246,9 @@ bool wc_part_flushed(const struct wc_part *p, const struct wc_log *lg, uint64_t 
 		     const struct wc_item *it, uint32_t now);
 uint64_t wc_part_cas(const struct wc_part *p, const struct wc_log *lg, uint64_t head_seen,
 		     const struct wc_item *it);
+/* The same, for an item whose position in lg is known (vpos: as wc_log_vpos gives it). */
+uint64_t wc_part_cas_at(const struct wc_part *p, const struct wc_log *lg, uint64_t vpos,
+			const struct wc_item *it);
 
 /* ---- part.c ---- */
 /* Fill a view of an item the owner found itself (exact log heads). */

@@ -39,12 +39,20 @@ void wc_part_apply_due_flush(struct wc_part *p, struct wc_ctx *ctx)
 	wc_kev(ctx, p, WC_KEV_FLUSH, NULL, 0);
 }
 
-void wc_begin_write(struct wc_part *p, struct wc_ctx *ctx, uint64_t need)
+/* wc_begin_write, inlined where a store starts (a pending delayed flush is rare) */
+static inline __attribute__((always_inline)) void begin_write(struct wc_part *p,
+							      struct wc_ctx *ctx, uint64_t need)
 {
-	wc_part_apply_due_flush(p, ctx);
+	if (wc_unlikely(p->flush_at != 0))
+		wc_part_apply_due_flush(p, ctx);
 	p->copy_credit += 8 * need + 4096;
 	if (p->copy_credit > p->copy_credit_max)
 		p->copy_credit = p->copy_credit_max;
+}
+
+void wc_begin_write(struct wc_part *p, struct wc_ctx *ctx, uint64_t need)
+{
+	begin_write(p, ctx, need);
 }
 
 static bool key_ok(const void *key, uint32_t klen)
@@ -172,6 +180,22 @@ static void fill_item(struct wc_item *n, const struct wc_version *v, const void 
 }
 
 /*
+ * Room was made for a write (items evicted or moved, p->mutations): is old,
+ * found in slot before, still the key's linked version there? Its slot
+ * tells, without touching old, whose memory may be reused by now: while
+ * room is made nothing is inserted into the index; an unlink clears a slot's
+ * tag or makes it a ghost (another loc), a move gives it the copy's loc. So
+ * a slot that still holds a tag and old's loc still links old. Otherwise the
+ * key is looked up again. (Validity is as before: the clock did not move,
+ * and a due flush was applied first.)
+ */
+static bool still_linked(const struct wc_part *p, const struct wc_item *old,
+			 const struct wc_slot *slot)
+{
+	return slot->b->tag[slot->i] != 0 && slot->b->loc[slot->i] == wc_item_loc(p, old);
+}
+
+/*
  * Write a new version of key (replacing old, found in slot, if not NULL).
  * WC_NOT_FOUND means the old version was needed but got evicted while room
  * was made.
@@ -188,17 +212,21 @@ enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t 
 	uint64_t seen = p->mutations;
 	uint8_t freq = old ? (wc_item_state(old) & WC_STATE_FREQ) : 0;
 	struct wc_item *n;
+	struct wc_log *lg;
+	uint64_t at;
 
 	if ((vlen > p->cfg.max_value && !v->internal) || size > p->max_item) {
 		ctx->st.refused_too_large++;
 		return WC_ERR_TOO_LARGE;
 	}
-	n = wc_log_reserve(p, ctx, choose_log(p, old, h, size), size, false);
+	lg = choose_log(p, old, h, size);
+	n = wc_log_reserve(p, ctx, lg, size, false);
 	if (!n) {
 		ctx->st.refused_nomem++;
 		return WC_ERR_NOMEM;
 	}
-	if (old && p->mutations != seen) {
+	at = lg->tail - size;	/* n's position: its CAS without dividing the head out */
+	if (old && p->mutations != seen && !still_linked(p, old, slot)) {
 		old = wc_find_live(p, ctx, h, key, klen, slot);
 		if (!old && (v->old_value_at >= 0 || v->needs_old)) {
 			write_hole(n, size);
@@ -222,7 +250,7 @@ enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t 
 	if (WC_REPL_ON(p))
 		wc_repl_note_version(p, ctx, n);
 	if (res) {
-		res->cas = wc_owner_cas(p, n);
+		res->cas = wc_part_cas_at(p, lg, at, n);	/* (= wc_owner_cas(p, n)) */
 		res->vlen = (uint32_t)vlen;
 		res->exptime = n->exptime;
 	}
@@ -272,7 +300,7 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 		st = WC_ERR_TOO_LARGE;
 		goto refused;
 	}
-	wc_begin_write(p, ctx, wc_item_total(r->klen, v.new_len, 0));
+	begin_write(p, ctx, wc_item_total(r->klen, v.new_len, 0));
 	concat = r->mode == WC_APPEND || r->mode == WC_PREPEND;
 	kind = wc_exptime_convert(&ctx->clock,
 				  concat && (r->opts & WC_STORE_VIVIFY) ? r->vivify_exptime :

@@ -311,6 +311,139 @@ static void numbers(void **state)
 	assert_false(mc_parse_u32(&t, &w));
 }
 
+/* Every command by its name (mc_cmd_name's table); near names are not commands. */
+static void command_names(void **state)
+{
+	static const char *const near[] = {
+		"g", "ge", "gett", "sets", "se", "SET", "Set", "m", "mx", "mG", "mgg", "md5",
+		"gets2", "adds", "cas_", "incrr", "dec", "touc", "stat", "statss", "delet",
+		"deletes", "appen", "prepen", "replac", "replaces", "versio", "flush_al",
+		"flush_alll", "verbosit", "verbosityy", "shutdow", "shutdownn", "qui", "quitt",
+		"get\t", "\tget", "get\x01", "flush-all", "xxxxxxxxxx",
+	};
+	char line[64];
+
+	(void)state;
+	for (int c = MC_GET; c < MC_CMD_COUNT; c++) {
+		snprintf(line, sizeof(line), "%s", mc_cmd_name((enum mc_cmd)c));
+		(void)parse(line);
+		assert_int_equal(req.cmd, c);
+		/* and the same with arguments and a trailing \r */
+		snprintf(line, sizeof(line), "%s k 0 0 1\r", mc_cmd_name((enum mc_cmd)c));
+		(void)parse(line);
+		assert_int_equal(req.cmd, c);
+	}
+	for (size_t i = 0; i < sizeof(near) / sizeof(near[0]); i++) {
+		snprintf(line, sizeof(line), "%s k 0 0 1", near[i]);
+		expect_error(line, "ERROR", false);
+		assert_int_equal(req.cmd, MC_UNKNOWN);
+	}
+	expect_error("   ", "ERROR", false);
+	assert_true(parse("  set  k 0 0 1"));	/* leading spaces before the name */
+	assert_int_equal(req.cmd, MC_SET);
+}
+
+/* Token boundaries: keys of every length around the word-at-a-time scan, bytes that are not spaces. */
+static void storage_tokens(void **state)
+{
+	char line[400];
+
+	(void)state;
+	for (unsigned klen = 1; klen <= 251; klen++) {
+		bool ok;
+
+		memcpy(line, "set ", 4);
+		memset(line + 4, 'a' + klen % 26, klen);
+		snprintf(line + 4 + klen, sizeof(line) - 4 - klen, " %u 0 7 noreply", klen);
+		ok = parse(line);
+		assert_int_equal(req.vlen, 7);
+		assert_true(req.has_data);
+		if (klen > MC_KEY_MAX) {
+			assert_false(ok);
+			assert_string_equal(req.error, "CLIENT_ERROR bad command line format");
+			continue;
+		}
+		assert_true(ok);
+		assert_int_equal(req.key.len, klen);
+		assert_ptr_equal(req.key.p, line + 4);
+		assert_int_equal(req.flags, klen);
+		assert_true(req.noreply);
+	}
+	/* tabs and control bytes are key bytes: only spaces separate */
+	assert_true(parse("set a\tb\x01\x7f\xff 0 0 1"));
+	assert_true(tok_eq(&req.key, "a\tb\x01\x7f\xff"));
+	assert_true(parse("set k\t0 0 1 2"));	/* "k\t0" is the key */
+	assert_true(tok_eq(&req.key, "k\t0"));
+	assert_int_equal(req.vlen, 2);
+	expect_error("set k 0 0\t1", "ERROR", false);	/* "0\t1": three words */
+	expect_error("set k 0\t0 1", "ERROR", false);
+	expect_error("set k 0 0 1\t", "CLIENT_ERROR bad command line format", false);
+	/* trailing and repeated spaces; a \r only ends the line at its end */
+	assert_true(parse("set k 0 0 1   "));
+	assert_false(req.noreply);
+	assert_true(parse("set   k   0   0   1   noreply   \r"));
+	assert_true(req.noreply && tok_eq(&req.key, "k") && req.vlen == 1);
+	assert_true(parse("set k 0 0 1 noreply\r"));
+	assert_true(req.noreply);
+	assert_true(parse("set k 0 0 1 noreply\r\r"));	/* "noreply\r": an unknown word */
+	assert_false(req.noreply);
+	expect_error("set k 0 0 1\r\r", "CLIENT_ERROR bad command line format", false);
+	assert_true(parse("set k 0 0 1 noreplyx"));
+	assert_false(req.noreply);
+	assert_true(parse("set k 0 0 1 norepl"));
+	assert_false(req.noreply);
+	assert_true(parse("set k\r 0 0 1"));	/* a \r inside the line is a key byte */
+	assert_true(tok_eq(&req.key, "k\r"));
+}
+
+/* Flags, exptime, length and CAS at their limits, through whole lines. */
+static void storage_numbers(void **state)
+{
+	(void)state;
+	assert_true(parse("set k 4294967295 0 1"));
+	assert_int_equal(req.flags, UINT32_MAX);
+	assert_true(parse("set k 0004294967295 0 1"));	/* leading zeros */
+	assert_int_equal(req.flags, UINT32_MAX);
+	expect_error("set k 4294967296 0 1", "CLIENT_ERROR bad command line format", true);
+	expect_error("set k 99999999999999999999 0 1", "CLIENT_ERROR bad command line format",
+		     true);
+	assert_true(parse("set k 0 9223372036854775807 1"));
+	assert_int_equal(req.exptime, INT64_MAX);
+	assert_true(parse("set k 0 -9223372036854775807 1"));
+	assert_int_equal(req.exptime, -INT64_MAX);
+	expect_error("set k 0 9223372036854775808 1", "CLIENT_ERROR bad command line format",
+		     true);
+	expect_error("set k 0 -9223372036854775808 1", "CLIENT_ERROR bad command line format",
+		     true);
+	expect_error("set k 0 -0x1 1", "CLIENT_ERROR bad command line format", true);
+	expect_error("set k 0 --1 1", "CLIENT_ERROR bad command line format", true);
+	expect_error("set k 0 +1 1", "CLIENT_ERROR bad command line format", true);
+	assert_true(parse("set k 0 -0 1"));
+	assert_int_equal(req.exptime, 0);
+	assert_true(parse("set k 0 -2592001 1"));	/* negative: stored expired (the store's rule) */
+	assert_int_equal(req.exptime, -2592001);
+	assert_true(parse("set k 0 0 2147483645"));	/* the longest data block taken */
+	assert_int_equal(req.vlen, 2147483645);
+	expect_error("set k 0 0 2147483646", "CLIENT_ERROR bad command line format", false);
+	expect_error("set k 0 0 18446744073709551616", "CLIENT_ERROR bad command line format",
+		     false);
+	assert_true(parse("cas k 0 0 1 9999999999999999999"));	/* 19 digits */
+	assert_int_equal(req.cas, 9999999999999999999ull);
+	assert_true(parse("cas k 0 0 1 00000000000000000001"));	/* 20 digits */
+	assert_int_equal(req.cas, 1);
+	expect_error("cas k 0 0 1 000000000000000000001", "CLIENT_ERROR bad command line format",
+		     true);	/* 21 digits */
+	expect_error("cas k 0 0 1 18446744073709551616", "CLIENT_ERROR bad command line format",
+		     true);
+	expect_error("cas k 0 0 1 28446744073709551615", "CLIENT_ERROR bad command line format",
+		     true);
+	expect_error("cas k 0 0 1 1844674407370955161a", "CLIENT_ERROR bad command line format",
+		     true);
+	assert_true(parse("incr k 1844674407370955161"));
+	assert_int_equal(req.delta, 1844674407370955161ull);
+	expect_error("touch k 9223372036854775808", "CLIENT_ERROR invalid exptime argument", false);
+}
+
 static const char *single(const char *text, uint32_t *klen, bool *cas)
 {
 	return (const char *)mc_single_get((const uint8_t *)text, (uint32_t)strlen(text), klen, cas);
@@ -364,6 +497,8 @@ int main(void)
 		cmocka_unit_test(misc_commands), cmocka_unit_test(meta_flags),
 		cmocka_unit_test(meta_errors), cmocka_unit_test(base64_keys),
 		cmocka_unit_test(numbers), cmocka_unit_test(single_get_recognizer),
+		cmocka_unit_test(command_names), cmocka_unit_test(storage_tokens),
+		cmocka_unit_test(storage_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -194,7 +194,31 @@ static void tracking_interest(void **state)
 	assert_int_equal(seen[0].changes, 0);
 	assert_int_equal(seen[1].changes, 1);
 	assert_int_equal(seen[1].last_client, 7);
-	assert_int_equal(seen[1].notes, 1);	/* (the notifier checks the flags itself) */
+	/* flags 0: no notification for either, so the notifier hears neither */
+	assert_int_equal(seen[1].notes, 0);
+	assert_int_equal(seen[0].notes, 0);
+	/*
+	 * tracking on both lcores, notifications for another class (E + g):
+	 * the listeners hear a SET inline and by message, the notifier never;
+	 * a DEL (class g) reaches both, on both lcores
+	 */
+	rd_keyev_interest(app.lc[0], RD_KEYEV_WANT_TRACKING, 1);
+	reset(RD_NOTIFY_KEYEVENT | RD_NOTIFY_GENERIC);
+	wants[0] = wants[1] = true;
+	raise_on(0, RD_EV_SET, "s");
+	deliver(0, 1);
+	assert_int_equal(seen[0].changes, 1);
+	assert_int_equal(seen[1].changes, 1);
+	assert_int_equal(seen[0].notes + seen[1].notes, 0);
+	raise_on(0, RD_EV_DEL, "d");
+	deliver(0, 1);
+	assert_int_equal(seen[0].changes, 2);
+	assert_int_equal(seen[1].changes, 2);
+	assert_string_equal(seen[0].log, "__keyevent@0__:del=d;");
+	assert_string_equal(seen[1].log, "__keyevent@0__:del=d;");
+	wants[0] = wants[1] = false;
+	reset(0);
+	rd_keyev_interest(app.lc[0], RD_KEYEV_WANT_TRACKING, -1);
 	rd_keyev_interest(app.lc[1], RD_KEYEV_WANT_TRACKING, -1);
 	assert_null(app.lc[0]->ctx.keyev);
 }

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "store_helpers.h"
+#include "store/part.h"
 
 #define NOW 5000
 #define MEM (4u << 20)
@@ -358,11 +359,94 @@ static void large_items_bypass_small_queue(void **state)
 	wc_part_destroy(p);
 }
 
+/*
+ * Overwrites and appends of present keys while every write evicts or moves
+ * something: the old version a write found may stay linked (the write
+ * replaces it in its slot), move, or be evicted itself while room is made
+ * (then a set inserts afresh and an append is NOT_STORED). Whatever
+ * happened, a key holds its latest version or is gone, never an older one,
+ * and the gauges add up.
+ */
+static void overwrites_while_evicting(void **state)
+{
+	enum { HOT = 400, ROUNDS = 60 };
+	struct wc_ctx ctx;
+	struct wc_part *p = test_part(1u << 20, 0, 10);
+	struct wc_part_stats ps;
+	static unsigned version[HOT];
+	static size_t len[HOT];
+	static bool appended[HOT];
+	unsigned appends_ok = 0, appends_refused = 0;
+	uint64_t evictions0;
+	uint64_t x = 99;
+
+	(void)state;
+	test_ctx(&ctx, NOW);
+	for (unsigned i = 0; i < 20000; i++)	/* memory full first */
+		assert_int_equal(put(p, &ctx, "fill", i, 0, 100, 0), WC_OK);
+	wc_part_get_stats(p, &ps);
+	evictions0 = ps.evictions;
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		for (unsigned i = 0; i < HOT; i++) {
+			char k[64];
+
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			key_of(k, sizeof(k), "hot", i);
+			if (r > 0 && (x >> 60) == 0 && !appended[i]) {
+				/* an append: the old value's bytes are needed, so a lost old is NOT_STORED */
+				enum wc_status st = store_mode(p, &ctx, WC_APPEND, k, "+", 1, 0, 0, 0,
+							       NULL);
+
+				if (st == WC_OK) {
+					appends_ok++;
+					appended[i] = true;
+				} else {
+					assert_int_equal(st, WC_NOT_STORED);
+					appends_refused++;
+					assert_false(touch_get(p, &ctx, "hot", i));
+				}
+				continue;
+			}
+			version[i]++;
+			len[i] = 50 + (size_t)((x >> 33) % 300);
+			appended[i] = false;
+			assert_int_equal(put(p, &ctx, "hot", i, version[i], len[i], 0), WC_OK);
+			assert_true(present(p, &ctx, "hot", i, version[i], len[i]));
+			/* one-hit traffic in between keeps the logs turning */
+			assert_int_equal(put(p, &ctx, "churn", r * HOT + i, 0, 200, 0), WC_OK);
+		}
+	}
+	for (unsigned i = 0; i < HOT; i++) {
+		char k[64], v[2048];
+		struct wc_view view;
+
+		key_of(k, sizeof(k), "hot", i);
+		if (!get_str(p, &ctx, k, &view))
+			continue;	/* evicted since: allowed */
+		value_of(v, len[i], i, version[i]);
+		assert_int_equal(view.vlen, len[i] + (appended[i] ? 1 : 0));
+		assert_memory_equal(view.value, v, len[i]);
+		if (appended[i])
+			assert_int_equal(((const char *)view.value)[len[i]], '+');
+	}
+	wc_part_get_stats(p, &ps);
+	assert_true(ps.evictions - evictions0 > 10000);
+	for (int l = 0; l < 2; l++)	/* the logs wrapped many times: their cached tail offset held */
+		if (p->log[l].size)
+			assert_int_equal(p->log[l].tail_phys, p->log[l].tail % p->log[l].size);
+	assert_true(appends_ok > 0);
+	assert_int_equal(ps.keys, ps.items);
+	assert_true(ps.bytes <= ps.log_bytes);
+	(void)appends_refused;
+	wc_part_destroy(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(memory_full_sets_never_fail),
 		cmocka_unit_test(mixed_sizes_never_fail),
+		cmocka_unit_test(overwrites_while_evicting),
 		cmocka_unit_test(scan_resistance_s3fifo),
 		cmocka_unit_test(scan_resistance_clock_only),
 		cmocka_unit_test(reused_items_outlive_one_hit_items),
