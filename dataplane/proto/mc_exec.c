@@ -541,32 +541,17 @@ static const enum wc_store_mode store_modes[] = {
 	[MC_APPEND] = WC_APPEND, [MC_PREPEND] = WC_PREPEND, [MC_CAS] = WC_CAS,
 };
 
-static enum mc_exec_result exec_store(struct mc_session *s, struct mc_inq *in,
-				      struct mc_out *out, struct mc_env *env)
+void mc_exec_store_reply(struct mc_out *out, enum wc_status st, bool noreply)
 {
-	const char *err;
+	const char *err = server_error(st);
 
-	if (s->step == 0) {
-		struct wc_mbox_req t = { .op = WC_MB_STORE };
-		enum mc_exec_result r;
-
-		t.u.store = (struct wc_store_req){
-			.mode = store_modes[s->req.cmd], .key = s->req.key.p, .klen = s->req.key.len,
-			.hash = wc_hash(s->req.key.p, s->req.key.len), .flags = s->req.flags,
-			.exptime = s->req.exptime, .cas_in = s->req.cas,
-		};
-		value_source(s, in, &t.u.store);
-		if ((r = write_key(s, out, env, &t)) != MC_EXEC_DONE || s->redirected)
-			return r;
+	if (noreply)
+		return;	/* memcached answers nothing, errors included */
+	if (err) {
+		line(out, err);
+		return;
 	}
-	if ((err = server_error(s->result))) {
-		if (!s->req.noreply)
-			line(out, err);
-		return MC_EXEC_DONE;
-	}
-	if (s->req.noreply)
-		return MC_EXEC_DONE;
-	switch (s->result) {
+	switch (st) {
 	case WC_OK:
 		line(out, "STORED");
 		break;
@@ -580,6 +565,25 @@ static enum mc_exec_result exec_store(struct mc_session *s, struct mc_inq *in,
 		line(out, "NOT_STORED");
 		break;
 	}
+}
+
+static enum mc_exec_result exec_store(struct mc_session *s, struct mc_inq *in,
+				      struct mc_out *out, struct mc_env *env)
+{
+	if (s->step == 0) {
+		struct wc_mbox_req t = { .op = WC_MB_STORE };
+		enum mc_exec_result r;
+
+		t.u.store = (struct wc_store_req){
+			.mode = store_modes[s->req.cmd], .key = s->req.key.p, .klen = s->req.key.len,
+			.hash = wc_hash(s->req.key.p, s->req.key.len), .flags = s->req.flags,
+			.exptime = s->req.exptime, .cas_in = s->req.cas,
+		};
+		value_source(s, in, &t.u.store);
+		if ((r = write_key(s, out, env, &t)) != MC_EXEC_DONE || s->redirected)
+			return r;
+	}
+	mc_exec_store_reply(out, s->result, s->req.noreply);
 	return MC_EXEC_DONE;
 }
 
