@@ -28,6 +28,7 @@
 #include "dp_redis.h"
 #include "net/tcp_impl.h"
 #include "proto/mc_set_line.h"
+#include "redis/replica_impl.h"
 
 #define MC 11211
 #define RD DP_REDIS_PORT
@@ -64,6 +65,7 @@ struct cl {
 
 static struct trace *cur;
 static bool offload;
+static struct cl *other;	/* a second connection whose replies collect() takes too */
 
 static void put(const void *p, size_t n)
 {
@@ -95,6 +97,25 @@ static void snap(const struct cl *c)
 	put(&s, sizeof(s));
 }
 
+/* c's reply bytes of one segment, in order. */
+static void take(struct cl *c, const struct rte_ipv4_hdr *ip, const struct rte_tcp_hdr *th)
+{
+	uint16_t hl = (uint16_t)((th->data_off >> 4) * 4u);
+	uint16_t len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - 20 - hl);
+	uint32_t seq = rte_be_to_cpu_32(th->sent_seq);
+
+	if (len && seq == c->ack) {
+		size_t k = len < sizeof(c->last) ? len : sizeof(c->last);
+
+		memcpy(c->last, (const uint8_t *)th + hl, k);
+		c->nlast = k;
+		c->got += len;
+		c->ack += len;
+	}
+	if ((th->tcp_flags & RTE_TCP_FIN_FLAG) && seq + len == c->ack)
+		c->ack++;
+}
+
 /* Record what the node sent (every frame whole), taking c's reply bytes in order. */
 static void collect(struct cl *c)
 {
@@ -102,30 +123,22 @@ static void collect(struct cl *c)
 		const uint8_t *f = rte_pktmbuf_mtod(h.sent[i], const uint8_t *);
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
 		const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)(ip + 1);
-		uint32_t n32 = h.sent[i]->data_len, seq;
-		uint16_t hl, len;
+		uint32_t n32 = h.sent[i]->data_len;
 
 		put(&n32, sizeof(n32));
 		put(f, n32);
+		if (ip->next_proto_id == IPPROTO_TCP && other && other != c &&
+		    rte_be_to_cpu_16(th->dst_port) == other->cport) {
+			take(other, ip, th);
+			continue;
+		}
 		if (ip->next_proto_id != IPPROTO_TCP || rte_be_to_cpu_16(th->dst_port) != c->cport)
 			continue;
 		if (offload)
 			assert_true(h.sent[i]->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM);
 		else
 			assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, th), 0);
-		hl = (uint16_t)((th->data_off >> 4) * 4u);
-		len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - 20 - hl);
-		seq = rte_be_to_cpu_32(th->sent_seq);
-		if (len && seq == c->ack) {
-			size_t k = len < sizeof(c->last) ? len : sizeof(c->last);
-
-			memcpy(c->last, (const uint8_t *)th + hl, k);
-			c->nlast = k;
-			c->got += len;
-			c->ack += len;
-		}
-		if ((th->tcp_flags & RTE_TCP_FIN_FLAG) && seq + len == c->ack)
-			c->ack++;
+		take(c, ip, th);
 	}
 	dp_clear_sent(&h);
 	snap(c);
@@ -749,6 +762,152 @@ static void sets_fast_equal_general(void **state)
 			fail_msg("the runs differ at byte %zu of %zu", i, fast.n);
 }
 
+/* The Redis engine's counters a SET moves (not its cycles: time), into the trace. */
+static void rd_stats_snap(void)
+{
+	const struct rd_lcore_stats *st = &h.lc->rdst;
+	uint64_t v[6] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
+			  st->net_in, st->rejected, st->failed };
+
+	put(v, sizeof(v));
+}
+
+/* A Redis request, then its reply, the item, the counters; fast as set_seg's. */
+static void rd_seg_at(int line, struct cl *c, const char *data, size_t n, const char *key,
+		      const char *reply, bool fast)
+{
+	uint64_t piped = h.lc->tcp->fast_pipelined;
+
+	c->nlast = 0;
+	seg_at(c, c->seq, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 65535, data, n);
+	if (reply ? !last_has(c, reply) : c->nlast != 0)
+		fail_msg("line %d: the reply is \"%.*s\"", line, (int)c->nlast, c->last);
+	if (key)
+		item_snap(key);
+	stats_snap();
+	rd_stats_snap();
+	if (h.lc->tcp->slow_only ? h.lc->tcp->fast_pipelined != piped :
+	    fast != (h.lc->tcp->fast_pipelined > piped))
+		fail_msg("line %d: the fast path %s", line, fast ? "did not run" : "ran");
+}
+
+#define rd_seg(c, data, ...) rd_seg_at(__LINE__, c, data, strlen(data), __VA_ARGS__)
+#define RSET(k, v) "*3\r\n$3\r\nSET\r\n$" #k "\r\n" k "\r\n$" #v "\r\n" v "\r\n"
+
+/* Redis SETs of every kind, c the writer and w a second client (WATCH, tracking, events). */
+static void rd_set_script(struct cl *c, struct cl *w)
+{
+	char req[1024], key[260];
+	int n;
+
+	other = w;
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr1\r\n$3\r\nabc\r\n", "r1", "+OK\r\n", true);
+	rd_seg(c, "*3\r\n$3\r\nset\r\n$2\r\nr1\r\n$4\r\nab\r\n\r\n", "r1", "+OK\r\n", true);
+	rd_seg(c, "*3\r\n$3\r\nsEt\r\n$2\r\nr2\r\n$0\r\n\r\n", "r2", "+OK\r\n", true);
+	/* a GET after a SET in the same segment sees the new value */
+	rd_seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nr1\r\n*3\r\n$3\r\nSET\r\n$2\r\nr1\r\n$1\r\nz\r\n"
+		  "*2\r\n$3\r\nGET\r\n$2\r\nr1\r\n*3\r\n$3\r\nSET\r\n$2\r\nr3\r\n$2\r\nzz\r\n",
+	       "r1", "$4\r\nab\r\n\r\n+OK\r\n$1\r\nz\r\n+OK\r\n", true);
+	item_snap("r3");
+	/* the session's cases: options, other spellings, a key too long, a hash */
+	rd_seg(c, "*5\r\n$3\r\nSET\r\n$2\r\nr4\r\n$1\r\na\r\n$2\r\nEX\r\n$3\r\n100\r\n", "r4",
+	       "+OK\r\n", false);
+	rd_seg(c, "*3\r\n$4\r\nSETX\r\n$2\r\nr4\r\n$1\r\nb\r\n", "r4", "-ERR unknown", false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr4\r\n$01\r\nb\r\n", "r4", "-ERR Protocol error",
+	       false);
+	open_cl(c, (uint16_t)(c->cport + 100), RD, false);	/* (that one closed) */
+	/* (a block longer than said: the session stores its first byte and reads on) */
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr4\r\n$1\r\nbc\r\n", "r4", "+OK\r\n", false);
+	open_cl(c, (uint16_t)(c->cport + 200), RD, false);
+	memset(key, 'K', 251);
+	n = snprintf(req, sizeof(req), "*3\r\n$3\r\nSET\r\n$250\r\n%.250s\r\n$1\r\nv\r\n", key);
+	rd_seg_at(__LINE__, c, req, (size_t)n, NULL, "+OK\r\n", true);
+	n = snprintf(req, sizeof(req), "*3\r\n$3\r\nSET\r\n$251\r\n%.251s\r\n$1\r\nv\r\n", key);
+	rd_seg_at(__LINE__, c, req, (size_t)n, NULL, "-ERR invalid key length", false);
+	rd_seg(c, "*4\r\n$4\r\nHSET\r\n$2\r\nr5\r\n$1\r\nf\r\n$1\r\nv\r\n", "r5", ":1\r\n", false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr5\r\n$1\r\nv\r\n*2\r\n$4\r\nTYPE\r\n$2\r\nr5\r\n", "r5",
+	       "+OK\r\n+string\r\n", true);
+	/* fenced, a read-only replica: refused by the session */
+	wc_fence_set(0);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr6\r\n$1\r\nv\r\n", "r6", "-CLUSTERDOWN", false);
+	wc_fence_set(-1);
+	rd_replica_state.read_only = true;
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr6\r\n$1\r\nv\r\n", "r6", "-READONLY", false);
+	rd_replica_state.read_only = false;
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr6\r\n$1\r\nv\r\n", "r6", "+OK\r\n", true);
+	/* a WATCHed key written by another client: EXEC aborts */
+	rd_seg(w, "*2\r\n$5\r\nWATCH\r\n$2\r\nr6\r\n", "r6", "+OK\r\n", false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr6\r\n$1\r\nw\r\n", "r6", "+OK\r\n", true);
+	rd_seg(w, "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$2\r\nr7\r\n$1\r\nx\r\n*1\r\n$4\r\nEXEC\r\n",
+	       "r7", "+OK\r\n+QUEUED\r\n*-1\r\n", false);
+	/* a tracking client (RESP3) told of the write */
+	rd_seg(w, "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n", NULL, "%7\r\n", false);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\non\r\n", NULL, "+OK\r\n", false);
+	rd_seg(w, "*2\r\n$3\r\nGET\r\n$2\r\nr6\r\n", NULL, "$1\r\nw\r\n", false);
+	w->nlast = 0;
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr6\r\n$1\r\nt\r\n", "r6", "+OK\r\n", true);
+	if (!last_has(w, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nr6\r\n"))
+		fail_msg("no invalidation: \"%.*s\"", (int)w->nlast, w->last);
+	/* ... and the tracking writer itself: the session */
+	rd_seg(w, "*3\r\n$3\r\nSET\r\n$2\r\nr6\r\n$1\r\nu\r\n", "r6", "+OK\r\n", false);
+	/* a keyspace notification to a subscriber */
+	rd_seg(c, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$22\r\nnotify-keyspace-events\r\n$3\r\nKEA\r\n",
+	       NULL, "+OK\r\n", false);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$3\r\noff\r\n", NULL, "+OK\r\n", false);
+	rd_seg(w, "*2\r\n$9\r\nSUBSCRIBE\r\n$17\r\n__keyspace@0__:r8\r\n", NULL, "subscribe", false);
+	w->nlast = 0;
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr8\r\n$1\r\nn\r\n", "r8", "+OK\r\n", true);
+	if (!last_has(w, "__keyspace@0__:r8\r\n$3\r\nset\r\n"))
+		fail_msg("no keyspace event: \"%.*s\"", (int)w->nlast, w->last);
+	rd_seg(c, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$22\r\nnotify-keyspace-events\r\n$0\r\n\r\n",
+	       NULL, "+OK\r\n", false);
+	/* a user who may not SET: the session refuses it */
+	rd_seg(c, "*4\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$4\r\n-set\r\n", NULL, "+OK\r\n",
+	       false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$1\r\nv\r\n", "r9", "-NOPERM", false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$1\r\nv\r\n", "r9", "-NOPERM", false);
+	rd_seg(c, "*4\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$4\r\n+set\r\n", NULL, "+OK\r\n",
+	       false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$1\r\nv\r\n", "r9", "+OK\r\n", false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$1\r\nv\r\n", "r9", "+OK\r\n", true);
+	/* a value over proto-max-bulk-len: the session's protocol error */
+	h.app.rd->proto_max_bulk_len = 4;
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$5\r\nvvvvv\r\n", "r9", "-ERR Protocol error", false);
+	h.app.rd->proto_max_bulk_len = 512u << 20;
+	other = NULL;
+}
+
+static void run_rd_sets(struct trace *t, bool slow, uint64_t *piped)
+{
+	struct cl c, w;
+
+	cur = t;
+	t->n = 0;
+	up(slow);
+	open_cl(&c, 30031, RD, false);
+	open_cl(&w, 30032, RD, true);
+	rd_set_script(&c, &w);
+	*piped = h.lc->tcp->fast_pipelined;
+	dp_teardown(&h);
+}
+
+static void resp_sets_fast_equal_general(void **state)
+{
+	static struct trace fast, slow;
+	uint64_t fp, sp;
+
+	(void)state;
+	offload = false;
+	run_rd_sets(&fast, false, &fp);
+	run_rd_sets(&slow, true, &sp);
+	assert_true(fp > 0);
+	assert_int_equal(sp, 0);
+	assert_int_equal(fast.n, slow.n);
+	for (size_t i = 0; i < fast.n; i++)
+		if (fast.bytes[i] != slow.bytes[i])
+			fail_msg("the runs differ at byte %zu of %zu", i, fast.n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -756,6 +915,7 @@ int main(void)
 		cmocka_unit_test(fast_equals_general_offload),
 		cmocka_unit_test(off_the_narrow_case_falls_back),
 		cmocka_unit_test(sets_fast_equal_general),
+		cmocka_unit_test(resp_sets_fast_equal_general),
 	};
 
 	if (dp_eal_init() != 0)
