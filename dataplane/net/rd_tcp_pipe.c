@@ -69,7 +69,9 @@ static uint32_t set_fast(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *p
 				   .type = WC_TYPE_STRING, .vlen = rs.vlen, .fill = rd_fill_bytes,
 				   .arg = &val };
 	o = (struct rd_owner){ .part = part, .ctx = &lc->ctx, .s = &c->rd, .out = &c->out };
-	existed = wc_kv_find(part, &lc->ctx, rs.key, rs.klen, put.hash) != NULL;
+	/* (the old version matters only to the events: none while nobody listens) */
+	existed = rd_keyev_on(&lc->ctx) &&
+		  wc_kv_find(part, &lc->ctx, rs.key, rs.klen, put.hash) != NULL;
 	st = wc_kv_put(part, &lc->ctx, &put, NULL);
 	if (st == WC_OK) {
 		rd_keyev_emit_write(&o, !existed, RD_EV_SET, rs.key, rs.klen);

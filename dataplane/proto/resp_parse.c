@@ -642,7 +642,8 @@ const uint8_t *resp_get_at(const uint8_t *t, uint32_t len, uint32_t *klen, uint3
 }
 
 /* A bulk length at *p: 1..9 digits, no leading zero but "0", then "\r\n", all before end. */
-static bool fast_bulk_len(const uint8_t **p, const uint8_t *end, uint32_t *n)
+static inline __attribute__((always_inline)) bool fast_bulk_len(const uint8_t **p,
+								 const uint8_t *end, uint32_t *n)
 {
 	const uint8_t *q = *p;
 	uint32_t v = 0, d;
