@@ -172,11 +172,11 @@ static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *
 
 /*
  * The common requests, "get <key>" alone in one segment or a pipeline of
- * such lines and whole sets, answered without the general session machinery (the same
- * replies mc_session_run would give, in order). FAST_ALL: every byte
- * answered. FAST_SOME: a leading run of such lines answered and consumed,
- * the rest (another command, a line cut short, output full) left to the
- * general path. FAST_NONE: nothing done.
+ * such lines and whole sets, answered without the general session
+ * machinery (the same replies mc_session_run would give, in order).
+ * FAST_ALL: every byte answered. FAST_SOME: a leading run of such requests
+ * answered and consumed, the rest (another command, one cut short, output
+ * full) left to the general path. FAST_NONE: nothing done.
  */
 static enum fast_gets single_gets(struct wc_lcore *lc, struct wc_tcb *c)
 {
