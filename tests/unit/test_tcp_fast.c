@@ -870,6 +870,33 @@ static void rd_set_script(struct cl *c, struct cl *w)
 	       false);
 	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$1\r\nv\r\n", "r9", "+OK\r\n", false);
 	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$1\r\nv\r\n", "r9", "+OK\r\n", true);
+	/* a SET cut short: the session waits for the rest, and parses it (its parser's state) */
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nra\r\n$5\r\nab", "ra", NULL, false);
+	rd_seg(c, "cde\r\n", "ra", "+OK\r\n", false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nra\r\n$1\r\nx\r\n*3\r\n$3\r\nSET\r\n$2\r\nra", "ra",
+	       "+OK\r\n", true);
+	rd_seg(c, "\r\n$1\r\ny\r\n", "ra", "+OK\r\n", false);
+	/* a full send queue (mbufs short): SETs and GETs stopped between commands */
+	{
+		char pipe[48 * 40 + 1];
+		size_t len = 0;
+
+		for (int i = 0; i < 48; i++)
+			len += (size_t)snprintf(pipe + len, sizeof(pipe) - len, i % 2 ?
+						"*2\r\n$3\r\nGET\r\n$2\r\nra\r\n" :
+						"*3\r\n$3\r\nSET\r\n$3\r\nq%02d\r\n$1\r\nq\r\n", i);
+		h.lc->tcp->pool_low = true;
+		seg(c, pipe);
+		h.lc->tcp->pool_low = false;
+		for (int i = 0; i < 48; i++) {
+			ack(c);
+			advance(c, 1);
+		}
+		item_snap("q00");
+		item_snap("q46");
+		stats_snap();
+		rd_stats_snap();
+	}
 	/* a value over proto-max-bulk-len: the session's protocol error */
 	h.app.rd->proto_max_bulk_len = 4;
 	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$5\r\nvvvvv\r\n", "r9", "-ERR Protocol error", false);
