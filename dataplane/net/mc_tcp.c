@@ -16,9 +16,11 @@
 
 #include <urcu-qsbr.h>
 
+#include "core/fence.h"
 #include "core/slots.h"
 #include "net/tcp_impl.h"
 #include "proto/mc_exec.h"
+#include "proto/mc_set_line.h"
 #include "redis/acl.h"
 
 bool wc_mc_tcp_refused(const struct wc_app *app, uint16_t lport, uint32_t rip)
@@ -84,14 +86,52 @@ static inline __attribute__((always_inline)) void get_reply(struct wc_lcore *lc,
 	out->p = end;
 }
 
+/*
+ * A whole "set" at p (line, block and CRLF before end: mc_set_line_parse)
+ * stored and answered as the session's exec_store would, when the session
+ * would run it here and now: the key's partition is this lcore's own (no
+ * redirect, no mailbox hop, as run_write decides), writes are not fenced,
+ * the node is no read-only replica and the value is within max_value.
+ * Returns the bytes it took, 0 when it is left to the session.
+ */
+static uint32_t fast_set(struct wc_lcore *lc, struct mc_out *out, const uint8_t *p,
+			 const uint8_t *end)
+{
+	const struct wc_app *app = lc->app;
+	struct mc_set_line sl;
+	struct mc_route rt = { .read = false };
+	struct iovec val;
+	struct wc_write_res res;
+	struct wc_store_req req;
+	uint32_t used = mc_set_line_parse(p, (uint32_t)(end - p), &sl);
+
+	if (!used || sl.vlen > lc->env.set->max_value || wc_writes_fenced() ||
+	    __atomic_load_n(&lc->env.set->read_only, __ATOMIC_RELAXED))
+		return 0;
+	/* the key's partition: the only one (its owner the first), or the one its slot maps to */
+	if ((rt.part = wc_slot_read_part(app, rcu_dereference(app->slot_part))) != NULL)
+		rt.owner = app->part_owner[0];
+	else
+		lc->env.route(&lc->env, sl.key, sl.klen, &rt);
+	if (rt.redirect || (lc->env.mbox && rt.owner != lc->env.self))
+		return 0;
+	val = (struct iovec){ .iov_base = (void *)(uintptr_t)sl.val, .iov_len = sl.vlen };
+	req = (struct wc_store_req){ .mode = WC_SET, .key = sl.key, .klen = sl.klen,
+				     .hash = wc_hash(sl.key, sl.klen), .val = &val, .val_cnt = 1,
+				     .flags = sl.flags, .exptime = sl.exptime };
+	memset(&res, 0, sizeof(res));
+	mc_exec_store_reply(out, wc_store(rt.part, &lc->ctx, &req, &res), sl.noreply);
+	return used;
+}
+
 /* What the fast path made of a segment's requests (single_gets). */
 enum fast_gets { FAST_NONE, FAST_SOME, FAST_ALL };
 
 /*
- * A pipeline of "get <key>" lines in one segment, start[0..end), answered
- * line by line while each is a plain get and the output has room (the
- * session stops before a command when it has none). Out of line: the
- * one-request case keeps its registers.
+ * A pipeline of "get <key>" lines and whole "set"s (fast_set) in one
+ * segment, start[0..end), answered request by request while each is one
+ * of them and the output has room (the session stops before a command
+ * when it has none). Out of line: the one-get case keeps its registers.
  */
 static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *lc,
 							       struct wc_tcb *c,
@@ -99,18 +139,26 @@ static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *
 							       const uint8_t *end)
 {
 	const uint8_t *p = start, *key;
-	uint32_t klen;
+	uint32_t klen, used;
 	bool cas;
 
 	while (p < end) {
-		const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+		const uint8_t *nl;
 
-		if (!nl || !(key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas)) ||
-		    mc_out_full(&c->out))
+		if (mc_out_full(&c->out))
 			break;
-		get_reply(lc, &c->out, key, klen, cas);
+		if (*p == 's') {
+			if (!(used = fast_set(lc, &c->out, p, end)))
+				break;
+			p += used;
+		} else {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl || !(key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas)))
+				break;
+			get_reply(lc, &c->out, key, klen, cas);
+			p = nl + 1;
+		}
 		lc->tcp->fast_pipelined++;
-		p = nl + 1;
 	}
 	if (p == start)
 		return FAST_NONE;
@@ -124,11 +172,11 @@ static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *
 
 /*
  * The common requests, "get <key>" alone in one segment or a pipeline of
- * such lines, answered without the general session machinery (the same
- * replies mc_session_run would give, in order). FAST_ALL: every byte
- * answered. FAST_SOME: a leading run of such lines answered and consumed,
- * the rest (another command, a line cut short, output full) left to the
- * general path. FAST_NONE: nothing done.
+ * such lines and whole sets, answered without the general session
+ * machinery (the same replies mc_session_run would give, in order).
+ * FAST_ALL: every byte answered. FAST_SOME: a leading run of such requests
+ * answered and consumed, the rest (another command, one cut short, output
+ * full) left to the general path. FAST_NONE: nothing done.
  */
 static enum fast_gets single_gets(struct wc_lcore *lc, struct wc_tcb *c)
 {

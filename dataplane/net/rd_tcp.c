@@ -81,11 +81,11 @@ static void rd_tcp_close(struct wc_lcore *lc, struct wc_tcb *c)
 
 /*
  * The common requests, a lone "GET <key>" in one segment or a pipeline of
- * them (rd_tcp_pipe.c), answered without the general session machinery
- * (the same replies rd_session_run would give, in order); true when all of
- * it was answered. Otherwise a leading run of GETs may have been answered
- * and consumed, the rest (another command, one cut short, output full)
- * left to the session.
+ * GETs and plain SETs (rd_tcp_pipe.c), answered without the general session
+ * machinery (the same replies rd_session_run would give, in order); true
+ * when all of it was answered. Otherwise a leading run of them may have
+ * been answered and consumed, the rest (another command, one cut short,
+ * output full) left to the session.
  */
 static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 {

@@ -57,10 +57,11 @@ static inline __attribute__((always_inline)) void wc_rd_tcp_get_one(struct wc_lc
 }
 
 /*
- * The GETs of a pipeline in one segment, start[0..end), answered in order
- * while each is a whole GET (resp_get_at) and the output has room (the
- * session stops before a command when it has none); true when all of it
- * was answered, else what was is consumed and the rest left to the session.
+ * The GETs and plain SETs of a pipeline in one segment, start[0..end),
+ * answered in order while each is a whole GET (resp_get_at) or a SET the
+ * fast path may take (rd_tcp_pipe.c) and the output has room (the session
+ * stops before a command when it has none); true when all of it was
+ * answered, else what was is consumed and the rest left to the session.
  */
 bool wc_rd_tcp_pipelined_gets(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *start,
 			      const uint8_t *end);

@@ -51,7 +51,7 @@ struct wc_tcp_lc {
 	 */
 	bool slow_only;
 	uint64_t fast_in, fast_out;
-	uint64_t fast_pipelined;	/* GETs answered from pipelines (mc_tcp.c, rd_tcp_pipe.c) */
+	uint64_t fast_pipelined;	/* requests answered from pipelines (mc_tcp.c, rd_tcp_pipe.c) */
 	/*
 	 * The rx burst's pre-pass (tcp_hint.h): keys it prefetched; no_hint
 	 * (tests) turns it off, to compare a burst served with and without.

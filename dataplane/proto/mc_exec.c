@@ -556,11 +556,35 @@ static inline void mbox_req_head(struct wc_mbox_req *t, enum wc_mbox_op op)
 _Static_assert(sizeof(((struct wc_mbox_req *)0)->u) == sizeof(struct wc_store_req),
 	       "a store request fills the mailbox request's union");
 
+void mc_exec_store_reply(struct mc_out *out, enum wc_status st, bool noreply)
+{
+	const char *err = server_error(st);
+
+	if (noreply)
+		return;	/* memcached answers nothing, errors included */
+	if (err) {
+		line(out, err);
+		return;
+	}
+	switch (st) {
+	case WC_OK:
+		line(out, "STORED");
+		break;
+	case WC_EXISTS:
+		line(out, "EXISTS");
+		break;
+	case WC_NOT_FOUND:
+		line(out, "NOT_FOUND");
+		break;
+	default:
+		line(out, "NOT_STORED");
+		break;
+	}
+}
+
 static enum mc_exec_result exec_store(struct mc_session *s, struct mc_inq *in,
 				      struct mc_out *out, struct mc_env *env)
 {
-	const char *err;
-
 	if (s->step == 0) {
 		struct wc_mbox_req t;
 		enum mc_exec_result r;
@@ -576,27 +600,7 @@ static enum mc_exec_result exec_store(struct mc_session *s, struct mc_inq *in,
 		if ((r = write_key(s, out, env, &t)) != MC_EXEC_DONE || s->redirected)
 			return r;
 	}
-	if ((err = server_error(s->result))) {
-		if (!s->req.noreply)
-			line(out, err);
-		return MC_EXEC_DONE;
-	}
-	if (s->req.noreply)
-		return MC_EXEC_DONE;
-	switch (s->result) {
-	case WC_OK:
-		line(out, "STORED");
-		break;
-	case WC_EXISTS:
-		line(out, "EXISTS");
-		break;
-	case WC_NOT_FOUND:
-		line(out, "NOT_FOUND");
-		break;
-	default:
-		line(out, "NOT_STORED");
-		break;
-	}
+	mc_exec_store_reply(out, s->result, s->req.noreply);
 	return MC_EXEC_DONE;
 }
 

@@ -44,6 +44,13 @@ void mc_exec_get_reply(struct mc_out *out, const uint8_t *key, uint32_t klen,
 		       const struct wc_view *v, bool cas);
 
 /*
+ * The reply to a classic storage command whose store returned st (STORED,
+ * NOT_STORED, EXISTS, NOT_FOUND or its error line; nothing with noreply):
+ * what the session's store writes, byte for byte.
+ */
+void mc_exec_store_reply(struct mc_out *out, enum wc_status st, bool noreply);
+
+/*
  * MC_S_GETKEYS: serve the complete keys of a get line too long to buffer.
  * Returns false when no progress can be made without more input.
  */

@@ -127,6 +127,21 @@ const uint8_t *resp_single_get(const uint8_t *buf, uint32_t len, uint32_t *klen)
  */
 const uint8_t *resp_get_at(const uint8_t *buf, uint32_t len, uint32_t *klen, uint32_t *used);
 
+/* A whole "SET <key> <value>" (resp_set_at): both inside the buffer. */
+struct resp_set {
+	const uint8_t *key, *val;
+	uint32_t klen, vlen;
+};
+
+/*
+ * buf starts with one whole "*3\r\n$3\r\nSET\r\n$<n>\r\n<key>\r\n$<m>\r\n<value>\r\n"
+ * (SET in any case, no options; a key of 1..250 bytes, a value of up to
+ * 999999999, lengths without leading zeros): the command's length, with
+ * *out filled; 0 otherwise (whatever follows it). Never reads outside
+ * buf[0..len).
+ */
+uint32_t resp_set_at(const uint8_t *buf, uint32_t len, struct resp_set *out);
+
 /* Copy n bytes from offset off of an argument (any kind). */
 void resp_arg_read(const struct resp_arg *a, const struct mc_inq *in, uint64_t off, void *dst,
 		   uint64_t n);

@@ -1,6 +1,7 @@
 /*
  * resp_parse.c - the RESP request parser (see resp.h).
  */
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -638,6 +639,55 @@ const uint8_t *resp_get_at(const uint8_t *t, uint32_t len, uint32_t *klen, uint3
 		return NULL;
 	*used = total;
 	return resp_single_get(t, total, klen);
+}
+
+/* A bulk length at *p: 1..9 digits, no leading zero but "0", then "\r\n", all before end. */
+static inline __attribute__((always_inline)) bool fast_bulk_len(const uint8_t **p,
+								 const uint8_t *end, uint32_t *n)
+{
+	const uint8_t *q = *p;
+	uint32_t v = 0, d;
+
+	while (q < end && q - *p < 10 && (d = (uint32_t)*q - '0') <= 9) {
+		v = v * 10 + d;
+		q++;
+	}
+	if (q == *p || q - *p > 9 || (**p == '0' && q - *p > 1) || end - q < 2 || q[0] != '\r' ||
+	    q[1] != '\n')
+		return false;
+	*n = v;
+	*p = q + 2;
+	return true;
+}
+
+uint32_t resp_set_at(const uint8_t *t, uint32_t len, struct resp_set *out)
+{
+	const uint8_t *p = t + 14, *end = t + len;
+	uint64_t head;
+
+	/* "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n" is 26 bytes */
+	if (len < 26)
+		return 0;
+	memcpy(&head, t, 8);
+	if (head != 0x0a0d33240a0d332aull ||	/* "*3\r\n$3\r\n" */
+	    (t[8] | 0x20) != 's' || (t[9] | 0x20) != 'e' || (t[10] | 0x20) != 't' ||
+	    t[11] != '\r' || t[12] != '\n' || t[13] != '$')
+		return 0;
+	if (!fast_bulk_len(&p, end, &out->klen) || out->klen == 0 || out->klen > 250 ||
+	    end - p < (ptrdiff_t)out->klen + 3)
+		return 0;
+	out->key = p;
+	p += out->klen;
+	if (p[0] != '\r' || p[1] != '\n' || p[2] != '$')
+		return 0;
+	p += 3;
+	if (!fast_bulk_len(&p, end, &out->vlen) || end - p < (ptrdiff_t)out->vlen + 2)
+		return 0;
+	out->val = p;
+	p += out->vlen;
+	if (p[0] != '\r' || p[1] != '\n')
+		return 0;
+	return (uint32_t)(p + 2 - t);
 }
 
 void resp_parse_done(struct resp_parser *p, struct resp_cmd *c, struct mc_inq *in)

@@ -237,20 +237,19 @@ void acl_commit(struct rd_server *srv, struct rd_acl *t)
 /* ---- sessions ---- */
 
 /*
- * May u run GET on any key? The transports' single-GET fast path answers
- * only such users (rd_tcp.c). Only the root selector is looked at: a user
- * whose GET rights come from other selectors takes the general path, which
- * is as right, just slower.
+ * May u run command id on any key? The transports' fast paths answer GET
+ * and SET only for such users (rd_tcp.c, rd_tcp_pipe.c). Only the root
+ * selector is looked at: a user whose rights come from other selectors
+ * takes the general path, which is as right, just slower.
  */
-static bool may_get_anything(const struct rd_user *u)
+static bool may_run_anything(const struct rd_user *u, uint16_t id)
 {
 	const struct acl_selector *r;
 
 	if (!u || !(u->flags & ACL_U_ON) || !u->nsel)
 		return false;
 	r = &u->sel[0];
-	return (r->cmds[rd_get_cmd_id / 64] & (1ull << (rd_get_cmd_id % 64))) &&
-	       (r->flags & ACL_SEL_ALLKEYS);
+	return (r->cmds[id / 64] & (1ull << (id % 64))) && (r->flags & ACL_SEL_ALLKEYS);
 }
 
 const struct rd_user *acl_session_user(struct rd_session *s)
@@ -260,7 +259,8 @@ const struct rd_user *acl_session_user(struct rd_session *s)
 	if (s->acl_gen != t->gen) {
 		s->user = by_uid(t, s->acl_uid);
 		s->acl_gen = t->gen;
-		s->fast_get = may_get_anything(s->user);
+		s->fast_get = may_run_anything(s->user, rd_get_cmd_id);
+		s->fast_set = may_run_anything(s->user, rd_set_cmd_id);
 	}
 	return s->user;
 }
@@ -282,7 +282,8 @@ static void set_user(struct rd_session *s, const struct rd_acl *t, const struct 
 	s->user = u;
 	s->acl_uid = u ? u->uid : 0;
 	s->acl_gen = t->gen;
-	s->fast_get = may_get_anything(u);
+	s->fast_get = may_run_anything(u, rd_get_cmd_id);
+	s->fast_set = may_run_anything(u, rd_set_cmd_id);
 }
 
 bool rd_acl_auth_required(const struct rd_server *srv)

@@ -33,6 +33,7 @@ static unsigned nall, ntop;
 static const struct rd_cmd *tops[ALL_MAX];
 
 uint16_t rd_get_cmd_id;
+uint16_t rd_set_cmd_id;
 
 static uint32_t name_hash(const uint8_t *p, uint32_t n)
 {
@@ -101,6 +102,8 @@ void rd_cmds_init(void)
 			number(c, NULL);
 			if (strcmp(c->name, "get") == 0)
 				rd_get_cmd_id = c->id;
+			if (strcmp(c->name, "set") == 0)
+				rd_set_cmd_id = c->id;
 			for (struct rd_cmd *sc = c->sub; sc && sc->name; sc++)
 				number(sc, c);
 		}

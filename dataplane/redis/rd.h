@@ -228,6 +228,7 @@ struct rd_session {
 	bool stage_wait;		/* waiting for the stage pool (transport: retry) */
 	bool authenticated;
 	bool fast_get;			/* may GET any key: the single-GET fast path applies */
+	bool fast_set;			/* may SET any key: the transports' SET fast path applies */
 	uint64_t acl_uid;		/* the user, by id (acl.c): changes and deletion are seen */
 	uint64_t acl_gen;		/* the user table generation s->user was found in */
 	uint32_t raddr, laddr;		/* the peer's and our IPv4 address (host order) */
@@ -302,6 +303,9 @@ static inline bool rd_session_idle(const struct rd_session *s)
 
 /* The command-table id of GET (for the fast path's statistics), set by rd_cmds_init. */
 extern uint16_t rd_get_cmd_id;
+
+/* ... and of SET (the SET fast path's statistics and ACL check). */
+extern uint16_t rd_set_cmd_id;
 
 /*
  * What the session waited for outside the mailbox is over (the transport

@@ -7,7 +7,8 @@
  * segment to the memcached or Redis port (the first byte says which).
  * Nothing is served: the pre-pass alone must neither crash nor read out of
  * bounds, whatever the frames say of their own lengths. The RESP fast
- * path's pipeline recognizer, resp_get_at, gets the payload too.
+ * path's pipeline recognizers, resp_get_at and resp_set_at, get the payload
+ * too.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,12 +43,18 @@ static void payload(bool resp, const uint8_t *data, size_t size)
 		if (keys[i].key < buf || keys[i].klen == 0 || keys[i].klen > 250 ||
 		    keys[i].key + keys[i].klen > buf + size)
 			abort();
-	/* the RESP fast path's pipeline recognizer (proto/resp.h) on the same bytes */
+	/* the RESP fast path's pipeline recognizers (proto/resp.h) on the same bytes */
 	{
 		uint32_t klen, used;
 		const uint8_t *k = resp_get_at(buf, (uint32_t)size, &klen, &used);
+		struct resp_set rs;
 
 		if (k && (used > size || k < buf || k + klen > buf + used))
+			abort();
+		used = resp_set_at(buf, (uint32_t)size, &rs);
+		if (used && (used > size || rs.klen == 0 || rs.klen > 250 || rs.key < buf ||
+			     rs.key + rs.klen > rs.val || rs.val + rs.vlen + 2 != buf + used ||
+			     memcmp(rs.val + rs.vlen, "\r\n", 2) != 0))
 			abort();
 	}
 	free(buf);

@@ -8,7 +8,12 @@
  * windows, the retransmission queue, timers), with and without timestamps,
  * for memcached and Redis, with checksums computed here and by the "NIC";
  * and each case off the fast paths' narrow one must fall back to the general
- * path.
+ * path. memcached sets on the fast path (mc_tcp.c fast_set) the same: the
+ * same bytes, connection states, stored items (value, flags, exptime, CAS)
+ * and store counters as the session's, and every set it must not take
+ * (cut short, a bad chunk end, too large, numbers or keys mc_parse_line
+ * refuses or reads otherwise, fenced, a read-only replica, a full send
+ * queue) left to the session.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,8 +24,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/fence.h"
 #include "dp_redis.h"
 #include "net/tcp_impl.h"
+#include "proto/mc_set_line.h"
+#include "redis/replica_impl.h"
 
 #define MC 11211
 #define RD DP_REDIS_PORT
@@ -57,6 +65,7 @@ struct cl {
 
 static struct trace *cur;
 static bool offload;
+static struct cl *other;	/* a second connection whose replies collect() takes too */
 
 static void put(const void *p, size_t n)
 {
@@ -88,6 +97,25 @@ static void snap(const struct cl *c)
 	put(&s, sizeof(s));
 }
 
+/* c's reply bytes of one segment, in order. */
+static void take(struct cl *c, const struct rte_ipv4_hdr *ip, const struct rte_tcp_hdr *th)
+{
+	uint16_t hl = (uint16_t)((th->data_off >> 4) * 4u);
+	uint16_t len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - 20 - hl);
+	uint32_t seq = rte_be_to_cpu_32(th->sent_seq);
+
+	if (len && seq == c->ack) {
+		size_t k = len < sizeof(c->last) ? len : sizeof(c->last);
+
+		memcpy(c->last, (const uint8_t *)th + hl, k);
+		c->nlast = k;
+		c->got += len;
+		c->ack += len;
+	}
+	if ((th->tcp_flags & RTE_TCP_FIN_FLAG) && seq + len == c->ack)
+		c->ack++;
+}
+
 /* Record what the node sent (every frame whole), taking c's reply bytes in order. */
 static void collect(struct cl *c)
 {
@@ -95,30 +123,22 @@ static void collect(struct cl *c)
 		const uint8_t *f = rte_pktmbuf_mtod(h.sent[i], const uint8_t *);
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(f + RTE_ETHER_HDR_LEN);
 		const struct rte_tcp_hdr *th = (const struct rte_tcp_hdr *)(ip + 1);
-		uint32_t n32 = h.sent[i]->data_len, seq;
-		uint16_t hl, len;
+		uint32_t n32 = h.sent[i]->data_len;
 
 		put(&n32, sizeof(n32));
 		put(f, n32);
+		if (ip->next_proto_id == IPPROTO_TCP && other && other != c &&
+		    rte_be_to_cpu_16(th->dst_port) == other->cport) {
+			take(other, ip, th);
+			continue;
+		}
 		if (ip->next_proto_id != IPPROTO_TCP || rte_be_to_cpu_16(th->dst_port) != c->cport)
 			continue;
 		if (offload)
 			assert_true(h.sent[i]->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM);
 		else
 			assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, th), 0);
-		hl = (uint16_t)((th->data_off >> 4) * 4u);
-		len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - 20 - hl);
-		seq = rte_be_to_cpu_32(th->sent_seq);
-		if (len && seq == c->ack) {
-			size_t k = len < sizeof(c->last) ? len : sizeof(c->last);
-
-			memcpy(c->last, (const uint8_t *)th + hl, k);
-			c->nlast = k;
-			c->got += len;
-			c->ack += len;
-		}
-		if ((th->tcp_flags & RTE_TCP_FIN_FLAG) && seq + len == c->ack)
-			c->ack++;
+		take(c, ip, th);
 	}
 	dp_clear_sent(&h);
 	snap(c);
@@ -355,6 +375,181 @@ static void script(struct cl *c, bool resp)
 	assert_true(last_has(c, "hello"));
 }
 
+/* An item as the store holds it (or its absence), into the trace. */
+static void item_snap(const char *key)
+{
+	struct {
+		uint8_t found;
+		uint32_t flags, vlen, exptime;
+		uint64_t cas;
+		uint8_t val[64];
+	} s;
+	struct wc_view v;
+	uint32_t klen = (uint32_t)strlen(key);
+
+	memset(&s, 0, sizeof(s));
+	if (wc_get(h.app.parts[0], &h.lc->ctx, key, klen, wc_hash(key, klen),
+		   WC_LOOKUP_CAS | WC_LOOKUP_NO_STATS | WC_LOOKUP_NO_TOUCH | WC_LOOKUP_ANY_TYPE, &v)) {
+		s.found = 1;
+		s.flags = v.flags;
+		s.vlen = v.vlen;
+		s.exptime = v.exptime;
+		s.cas = v.cas;
+		memcpy(s.val, v.value, v.vlen < sizeof(s.val) ? v.vlen : sizeof(s.val));
+	}
+	put(&s, sizeof(s));
+}
+
+/* The store's counters, into the trace. */
+static void stats_snap(void)
+{
+	put(&h.lc->ctx.st, sizeof(h.lc->ctx.st));
+}
+
+/*
+ * A memcached set, then whatever came of it: the reply, the item, the
+ * counters. fast: whether the fast path must have taken it (in the fast run).
+ */
+static void set_seg_at(int line, struct cl *c, const char *data, const char *key,
+		       const char *reply, bool fast)
+{
+	uint64_t piped = h.lc->tcp->fast_pipelined;
+
+	c->nlast = 0;
+	seg(c, data);
+	if (reply ? !last_has(c, reply) : c->nlast != 0)
+		fail_msg("line %d: the reply is \"%.*s\"", line, (int)c->nlast, c->last);
+	if (key)
+		item_snap(key);
+	stats_snap();
+	if (h.lc->tcp->slow_only ? h.lc->tcp->fast_pipelined != piped :
+	    fast != (h.lc->tcp->fast_pipelined > piped))
+		fail_msg("line %d: the fast path %s", line, fast ? "did not run" : "ran");
+}
+
+#define set_seg(...) set_seg_at(__LINE__, __VA_ARGS__)
+
+/* memcached sets of every kind: each on the fast path or left to the session. */
+static void set_script(struct cl *c)
+{
+	char req[1024], key[260];
+
+	/* a lone set, a new key then a replaced one (a new CAS), noreply */
+	set_seg(c, "set s1 5 0 3\r\nabc\r\n", "s1", "STORED\r\n", true);
+	set_seg(c, "set s1 6 0 4\r\nabcd\r\n", "s1", "STORED\r\n", true);
+	set_seg(c, "set s1 7 0 2 noreply\r\nxy\r\n", "s1", NULL, true);
+	set_seg(c, "gets s1\r\n", "s1", "VALUE s1 7 2 ", false);	/* (a lone get: not counted) */
+	set_seg(c, "set s0 0 0 0\r\n\r\n", "s0", "STORED\r\n", true);	/* an empty value */
+	/* pipelines: a GET after a SET in the same segment sees the new value */
+	set_seg(c, "get s1\r\nset s1 0 0 3\r\nnew\r\nget s1\r\nset s2 1 0 1\r\nz\r\n", "s1",
+		"VALUE s1 7 2\r\nxy\r\nEND\r\nSTORED\r\nVALUE s1 0 3\r\nnew\r\nEND\r\nSTORED\r\n", true);
+	item_snap("s2");
+	set_seg(c, "set s3 0 0 1 noreply\r\na\r\nset s3 0 0 1 noreply\r\nb\r\nget s3\r\n", "s3",
+		"VALUE s3 0 1\r\nb\r\nEND\r\n", true);
+	/* exptimes: relative, negative (gone at once), over 30 days (absolute, past or future) */
+	set_seg(c, "set e1 0 100 1\r\na\r\n", "e1", "STORED\r\n", true);
+	set_seg(c, "set e1 0 -1 1\r\na\r\n", "e1", "STORED\r\n", true);
+	set_seg(c, "set e2 0 2592001 1\r\na\r\n", "e2", "STORED\r\n", true);
+	set_seg(c, "set e3 0 4102444800 1\r\na\r\n", "e3", "STORED\r\n", true);
+	set_seg(c, "set e4 0 -9223372036854775807 1\r\na\r\n", "e4", "STORED\r\n", true);
+	set_seg(c, "set e5 0 9223372036854775807 1\r\na\r\n", "e5", "STORED\r\n", true);
+	/* flags: the largest, leading zeros, long digit strings */
+	set_seg(c, "set f1 4294967295 0 1\r\na\r\n", "f1", "STORED\r\n", true);
+	set_seg(c, "set f1 000000000000000000042 0 1\r\na\r\n", "f1",
+		"CLIENT_ERROR bad command line format", false);
+	set_seg(c, "set f1 00000000000000000042 0 1\r\nb\r\n", "f1", "STORED\r\n", true);
+	set_seg(c, "set f1 4294967296 0 1\r\na\r\n", "f1", "CLIENT_ERROR bad command line format",
+		false);
+	set_seg(c, "set f1 99999999999999999999 0 1\r\na\r\n", "f1",
+		"CLIENT_ERROR bad command line format", false);
+	set_seg(c, "set f1 -1 0 1\r\na\r\n", "f1", "CLIENT_ERROR bad command line format", false);
+	set_seg(c, "set f1 1x 0 1\r\na\r\n", "f1", "CLIENT_ERROR bad command line format", false);
+	set_seg(c, "set f1 0 9223372036854775808 1\r\na\r\n", "f1",
+		"CLIENT_ERROR bad command line format", false);
+	set_seg(c, "set f1 0 -9223372036854775808 1\r\na\r\n", "f1",
+		"CLIENT_ERROR bad command line format", false);
+	set_seg(c, "set f1 0 - 1\r\na\r\n", "f1", "CLIENT_ERROR bad command line format", false);
+	set_seg(c, "set f1 0 0 +1\r\na\r\n", "f1", "CLIENT_ERROR bad command line format", false);
+	set_seg(c, "set f1 0 0 2147483646\r\na\r\n", "f1", "CLIENT_ERROR bad command line format",
+		false);
+	set_seg(c, "set f1 0 0 2147483647\r\na\r\n", "f1", "CLIENT_ERROR bad command line format",
+		false);
+	set_seg(c, "set f1 0 0 1\r\na\r\n", "f1", "STORED\r\n", true);
+	/* odd spellings: left to the session (which may still take them) */
+	set_seg(c, "set  f2 0 0 1\r\na\r\n", "f2", "STORED\r\n", false);
+	set_seg(c, "set f2 0  0 1\r\nb\r\n", "f2", "STORED\r\n", false);
+	set_seg(c, "set f2 0 0 1 \r\nc\r\n", "f2", "STORED\r\n", false);
+	set_seg(c, "set f2 0 0 1\nd\r\n", "f2", "STORED\r\n", false);
+	set_seg(c, "set f2 0 0 1 noreplyx\r\ne\r\n", "f2", "STORED\r\n", false);
+	set_seg(c, "set f2 0 0 1 other\r\nf\r\n", "f2", "STORED\r\n", false);
+	set_seg(c, "set f2 0 0 1 noreply\r\ng\r\n", "f2", NULL, true);
+	set_seg(c, "SET f2 0 0 1\r\nh\r\n", "f2", "ERROR", false);
+	set_seg(c, "set f2 0 0\r\nh\r\n", "f2", "ERROR", false);
+	set_seg(c, "set f2 0 0 1 noreply x\r\nh\r\n", "f2", "ERROR", false);
+	set_seg(c, "set f\x01 0 0 1\r\nh\r\n", NULL, "STORED\r\n", false);
+	set_seg(c, "set f\x7f\x80 0 0 1\r\nh\r\n", "f\x7f\x80", "STORED\r\n", true);
+	/* keys of 250 bytes (fast) and 251 (refused) */
+	memset(key, 'K', 251);
+	key[250] = 0;
+	snprintf(req, sizeof(req), "set %s 1 0 2\r\nhi\r\n", key);
+	set_seg(c, req, key, "STORED\r\n", true);
+	key[250] = 'K';
+	key[251] = 0;
+	snprintf(req, sizeof(req), "set %s 1 0 2\r\nhi\r\n", key);
+	set_seg(c, req, key, "CLIENT_ERROR bad command line format", false);
+	/* data blocks: a bad end, cut short then completed, longer than said */
+	set_seg(c, "set d1 0 0 3\r\nabcd\r\n", "d1", "CLIENT_ERROR bad data chunk", false);
+	set_seg(c, "set d1 0 0 3\r\nab", "d1", NULL, false);
+	set_seg(c, "c\r\n", "d1", "STORED\r\n", true);	/* (whole now, in one buffer) */
+	set_seg(c, "set d1 0 0 3\r\nabc", "d1", NULL, false);
+	set_seg(c, "\r\nget d1\r\n", "d1", "STORED\r\nVALUE d1 0 3\r\nabc\r\nEND\r\n", true);
+	set_seg(c, "set d1 0 0 3\r\nxyz\r\nset d1 0 0 3\r\nuv", "d1", "STORED\r\n", true);
+	set_seg(c, "w\r\n", "d1", "STORED\r\n", true);
+	set_seg(c, "set d1 0 0 3\r\nabc\rX", "d1", "CLIENT_ERROR bad data chunk", false);
+	set_seg(c, "set d1 0 0 3\r\nabc\n\nget d1\r\n", "d1",
+		"CLIENT_ERROR bad data chunk\r\nVALUE d1 0 3\r\nuvw\r\nEND\r\n", false);
+	/* other storage commands: the session, after a fast set in the same segment */
+	set_seg(c, "set a1 0 0 1\r\na\r\nadd a1 0 0 1\r\nb\r\nappend a1 0 0 1\r\nc\r\n", "a1",
+		"STORED\r\nNOT_STORED\r\nSTORED\r\n", true);
+	/* too large for this node (max_value): refused by the session, the old value dropped */
+	h.app.mcset.max_value = 16;
+	set_seg(c, "set big 0 0 16\r\n0123456789abcdef\r\n", "big", "STORED\r\n", true);
+	set_seg(c, "set big 0 0 17\r\n0123456789abcdefg\r\nget big\r\n", "big",
+		"SERVER_ERROR object too large for cache\r\nEND\r\n", false);
+	h.app.mcset.max_value = h.app.cfg.max_value;
+	/* fenced: refused by the session */
+	wc_fence_set(0);
+	set_seg(c, "set fe 0 0 1\r\na\r\n", "fe", "SERVER_ERROR cluster down", false);
+	set_seg(c, "get s1\r\nset fe 0 0 1\r\na\r\n", "fe", "SERVER_ERROR cluster down", true);
+	wc_fence_set(-1);
+	set_seg(c, "set fe 0 0 1\r\na\r\n", "fe", "STORED\r\n", true);
+	/* a read-only replica: refused by the session */
+	h.app.mcset.read_only = true;
+	set_seg(c, "set ro 0 0 1\r\na\r\n", "ro", "SERVER_ERROR read only replica", false);
+	set_seg(c, "set ro 0 0 1 noreply\r\na\r\n", "ro", NULL, false);
+	h.app.mcset.read_only = false;
+	set_seg(c, "set ro 0 0 1 noreply\r\na\r\n", "ro", NULL, true);
+	/* a full send queue (mbufs short): sets and gets stopped between requests */
+	{
+		char pipe[48 * 24 + 1];
+		size_t n = 0;
+
+		for (int i = 0; i < 48; i++)
+			n += (size_t)snprintf(pipe + n, sizeof(pipe) - n, i % 2 ? "get k2\r\n" :
+							       "set q%d 0 0 1\r\nq\r\n", i);
+		h.lc->tcp->pool_low = true;
+		seg(c, pipe);
+		h.lc->tcp->pool_low = false;
+		for (int i = 0; i < 48; i++) {
+			ack(c);
+			advance(c, 1);
+		}
+		item_snap("q0");
+		item_snap("q46");
+		stats_snap();
+	}
+}
+
 /* One run of the script over four connections; counts of the fast paths taken. */
 static void run(struct trace *t, bool slow, uint64_t *fast_in, uint64_t *fast_out)
 {
@@ -533,12 +728,221 @@ static void off_the_narrow_case_falls_back(void **state)
 	dp_teardown(&h);
 }
 
+/* memcached sets: the fast run and the general one alike, bytes, connections and items. */
+static void run_sets(struct trace *t, bool slow, uint64_t *piped)
+{
+	struct cl c;
+
+	cur = t;
+	t->n = 0;
+	up(slow);
+	open_cl(&c, 30021, MC, false);
+	seg(&c, "set k2 0 0 4\r\nk2k2\r\n");
+	set_script(&c);
+	open_cl(&c, 30022, MC, true);
+	set_script(&c);
+	*piped = h.lc->tcp->fast_pipelined;
+	dp_teardown(&h);
+}
+
+static void sets_fast_equal_general(void **state)
+{
+	static struct trace fast, slow;
+	uint64_t fp, sp;
+
+	(void)state;
+	offload = false;
+	run_sets(&fast, false, &fp);
+	run_sets(&slow, true, &sp);
+	assert_true(fp > 0);
+	assert_int_equal(sp, 0);
+	assert_int_equal(fast.n, slow.n);
+	for (size_t i = 0; i < fast.n; i++)
+		if (fast.bytes[i] != slow.bytes[i])
+			fail_msg("the runs differ at byte %zu of %zu", i, fast.n);
+}
+
+/* The Redis engine's counters a SET moves (not its cycles: time), into the trace. */
+static void rd_stats_snap(void)
+{
+	const struct rd_lcore_stats *st = &h.lc->rdst;
+	uint64_t v[6] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
+			  st->net_in, st->rejected, st->failed };
+
+	put(v, sizeof(v));
+}
+
+/* A Redis request, then its reply, the item, the counters; fast as set_seg's. */
+static void rd_seg_at(int line, struct cl *c, const char *data, size_t n, const char *key,
+		      const char *reply, bool fast)
+{
+	uint64_t piped = h.lc->tcp->fast_pipelined;
+
+	c->nlast = 0;
+	seg_at(c, c->seq, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 65535, data, n);
+	if (reply ? !last_has(c, reply) : c->nlast != 0)
+		fail_msg("line %d: the reply is \"%.*s\"", line, (int)c->nlast, c->last);
+	if (key)
+		item_snap(key);
+	stats_snap();
+	rd_stats_snap();
+	if (h.lc->tcp->slow_only ? h.lc->tcp->fast_pipelined != piped :
+	    fast != (h.lc->tcp->fast_pipelined > piped))
+		fail_msg("line %d: the fast path %s", line, fast ? "did not run" : "ran");
+}
+
+#define rd_seg(c, data, ...) rd_seg_at(__LINE__, c, data, strlen(data), __VA_ARGS__)
+#define RSET(k, v) "*3\r\n$3\r\nSET\r\n$" #k "\r\n" k "\r\n$" #v "\r\n" v "\r\n"
+
+/* Redis SETs of every kind, c the writer and w a second client (WATCH, tracking, events). */
+static void rd_set_script(struct cl *c, struct cl *w)
+{
+	char req[1024], key[260];
+	int n;
+
+	other = w;
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr1\r\n$3\r\nabc\r\n", "r1", "+OK\r\n", true);
+	rd_seg(c, "*3\r\n$3\r\nset\r\n$2\r\nr1\r\n$4\r\nab\r\n\r\n", "r1", "+OK\r\n", true);
+	rd_seg(c, "*3\r\n$3\r\nsEt\r\n$2\r\nr2\r\n$0\r\n\r\n", "r2", "+OK\r\n", true);
+	/* a GET after a SET in the same segment sees the new value */
+	rd_seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nr1\r\n*3\r\n$3\r\nSET\r\n$2\r\nr1\r\n$1\r\nz\r\n"
+		  "*2\r\n$3\r\nGET\r\n$2\r\nr1\r\n*3\r\n$3\r\nSET\r\n$2\r\nr3\r\n$2\r\nzz\r\n",
+	       "r1", "$4\r\nab\r\n\r\n+OK\r\n$1\r\nz\r\n+OK\r\n", true);
+	item_snap("r3");
+	/* the session's cases: options, other spellings, a key too long, a hash */
+	rd_seg(c, "*5\r\n$3\r\nSET\r\n$2\r\nr4\r\n$1\r\na\r\n$2\r\nEX\r\n$3\r\n100\r\n", "r4",
+	       "+OK\r\n", false);
+	rd_seg(c, "*3\r\n$4\r\nSETX\r\n$2\r\nr4\r\n$1\r\nb\r\n", "r4", "-ERR unknown", false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr4\r\n$01\r\nb\r\n", "r4", "-ERR Protocol error",
+	       false);
+	open_cl(c, (uint16_t)(c->cport + 100), RD, false);	/* (that one closed) */
+	/* (a block longer than said: the session stores its first byte and reads on) */
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr4\r\n$1\r\nbc\r\n", "r4", "+OK\r\n", false);
+	open_cl(c, (uint16_t)(c->cport + 200), RD, false);
+	memset(key, 'K', 251);
+	n = snprintf(req, sizeof(req), "*3\r\n$3\r\nSET\r\n$250\r\n%.250s\r\n$1\r\nv\r\n", key);
+	rd_seg_at(__LINE__, c, req, (size_t)n, NULL, "+OK\r\n", true);
+	n = snprintf(req, sizeof(req), "*3\r\n$3\r\nSET\r\n$251\r\n%.251s\r\n$1\r\nv\r\n", key);
+	rd_seg_at(__LINE__, c, req, (size_t)n, NULL, "-ERR invalid key length", false);
+	rd_seg(c, "*4\r\n$4\r\nHSET\r\n$2\r\nr5\r\n$1\r\nf\r\n$1\r\nv\r\n", "r5", ":1\r\n", false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr5\r\n$1\r\nv\r\n*2\r\n$4\r\nTYPE\r\n$2\r\nr5\r\n", "r5",
+	       "+OK\r\n+string\r\n", true);
+	/* fenced, a read-only replica: refused by the session */
+	wc_fence_set(0);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr6\r\n$1\r\nv\r\n", "r6", "-CLUSTERDOWN", false);
+	wc_fence_set(-1);
+	rd_replica_state.read_only = true;
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr6\r\n$1\r\nv\r\n", "r6", "-READONLY", false);
+	rd_replica_state.read_only = false;
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr6\r\n$1\r\nv\r\n", "r6", "+OK\r\n", true);
+	/* a WATCHed key written by another client: EXEC aborts */
+	rd_seg(w, "*2\r\n$5\r\nWATCH\r\n$2\r\nr6\r\n", "r6", "+OK\r\n", false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr6\r\n$1\r\nw\r\n", "r6", "+OK\r\n", true);
+	rd_seg(w, "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$2\r\nr7\r\n$1\r\nx\r\n*1\r\n$4\r\nEXEC\r\n",
+	       "r7", "+OK\r\n+QUEUED\r\n*-1\r\n", false);
+	/* a tracking client (RESP3) told of the write */
+	rd_seg(w, "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n", NULL, "%7\r\n", false);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\non\r\n", NULL, "+OK\r\n", false);
+	rd_seg(w, "*2\r\n$3\r\nGET\r\n$2\r\nr6\r\n", NULL, "$1\r\nw\r\n", false);
+	w->nlast = 0;
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr6\r\n$1\r\nt\r\n", "r6", "+OK\r\n", true);
+	if (!last_has(w, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nr6\r\n"))
+		fail_msg("no invalidation: \"%.*s\"", (int)w->nlast, w->last);
+	/* ... and the tracking writer itself: the session */
+	rd_seg(w, "*3\r\n$3\r\nSET\r\n$2\r\nr6\r\n$1\r\nu\r\n", "r6", "+OK\r\n", false);
+	/* a keyspace notification to a subscriber */
+	rd_seg(c, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$22\r\nnotify-keyspace-events\r\n$3\r\nKEA\r\n",
+	       NULL, "+OK\r\n", false);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$3\r\noff\r\n", NULL, "+OK\r\n", false);
+	rd_seg(w, "*2\r\n$9\r\nSUBSCRIBE\r\n$17\r\n__keyspace@0__:r8\r\n", NULL, "subscribe", false);
+	w->nlast = 0;
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr8\r\n$1\r\nn\r\n", "r8", "+OK\r\n", true);
+	if (!last_has(w, "__keyspace@0__:r8\r\n$3\r\nset\r\n"))
+		fail_msg("no keyspace event: \"%.*s\"", (int)w->nlast, w->last);
+	rd_seg(c, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$22\r\nnotify-keyspace-events\r\n$0\r\n\r\n",
+	       NULL, "+OK\r\n", false);
+	/* a user who may not SET: the session refuses it */
+	rd_seg(c, "*4\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$4\r\n-set\r\n", NULL, "+OK\r\n",
+	       false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$1\r\nv\r\n", "r9", "-NOPERM", false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$1\r\nv\r\n", "r9", "-NOPERM", false);
+	rd_seg(c, "*4\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$4\r\n+set\r\n", NULL, "+OK\r\n",
+	       false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$1\r\nv\r\n", "r9", "+OK\r\n", false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$1\r\nv\r\n", "r9", "+OK\r\n", true);
+	/* a SET cut short: the session waits for the rest, and parses it (its parser's state) */
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nra\r\n$5\r\nab", "ra", NULL, false);
+	rd_seg(c, "cde\r\n", "ra", "+OK\r\n", false);
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nra\r\n$1\r\nx\r\n*3\r\n$3\r\nSET\r\n$2\r\nra", "ra",
+	       "+OK\r\n", true);
+	rd_seg(c, "\r\n$1\r\ny\r\n", "ra", "+OK\r\n", false);
+	/* a full send queue (mbufs short): SETs and GETs stopped between commands */
+	{
+		char pipe[48 * 40 + 1];
+		size_t len = 0;
+
+		for (int i = 0; i < 48; i++)
+			len += (size_t)snprintf(pipe + len, sizeof(pipe) - len, i % 2 ?
+						"*2\r\n$3\r\nGET\r\n$2\r\nra\r\n" :
+						"*3\r\n$3\r\nSET\r\n$3\r\nq%02d\r\n$1\r\nq\r\n", i);
+		h.lc->tcp->pool_low = true;
+		seg(c, pipe);
+		h.lc->tcp->pool_low = false;
+		for (int i = 0; i < 48; i++) {
+			ack(c);
+			advance(c, 1);
+		}
+		item_snap("q00");
+		item_snap("q46");
+		stats_snap();
+		rd_stats_snap();
+	}
+	/* a value over proto-max-bulk-len: the session's protocol error */
+	h.app.rd->proto_max_bulk_len = 4;
+	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$5\r\nvvvvv\r\n", "r9", "-ERR Protocol error", false);
+	h.app.rd->proto_max_bulk_len = 512u << 20;
+	other = NULL;
+}
+
+static void run_rd_sets(struct trace *t, bool slow, uint64_t *piped)
+{
+	struct cl c, w;
+
+	cur = t;
+	t->n = 0;
+	up(slow);
+	open_cl(&c, 30031, RD, false);
+	open_cl(&w, 30032, RD, true);
+	rd_set_script(&c, &w);
+	*piped = h.lc->tcp->fast_pipelined;
+	dp_teardown(&h);
+}
+
+static void resp_sets_fast_equal_general(void **state)
+{
+	static struct trace fast, slow;
+	uint64_t fp, sp;
+
+	(void)state;
+	offload = false;
+	run_rd_sets(&fast, false, &fp);
+	run_rd_sets(&slow, true, &sp);
+	assert_true(fp > 0);
+	assert_int_equal(sp, 0);
+	assert_int_equal(fast.n, slow.n);
+	for (size_t i = 0; i < fast.n; i++)
+		if (fast.bytes[i] != slow.bytes[i])
+			fail_msg("the runs differ at byte %zu of %zu", i, fast.n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fast_equals_general),
 		cmocka_unit_test(fast_equals_general_offload),
 		cmocka_unit_test(off_the_narrow_case_falls_back),
+		cmocka_unit_test(sets_fast_equal_general),
+		cmocka_unit_test(resp_sets_fast_equal_general),
 	};
 
 	if (dp_eal_init() != 0)

@@ -34,10 +34,16 @@
  *                                    carry them (netbench: 8 deep per flow):
  *                                    the pipelined fast paths (mc_tcp.c,
  *                                    rd_tcp_pipe.c)
- *   get_replay --callgrind udp_set|tcp_set [--offload]
- *                                    a memcached SET of an existing key (the
- *                                    same size) instead, over UDP or TCP: the
- *                                    write path's cost
+ *   get_replay --callgrind udp_set|tcp_set|resp_set [--offload]
+ *                                    a SET of an existing key (the same size)
+ *                                    instead, memcached over UDP or TCP, Redis
+ *                                    over TCP: the write path's cost
+ *   get_replay --callgrind tcp_mix|resp_mix [--offload]
+ *                                    pipelines of PIPE to a segment as
+ *                                    tcp_pipe and resp_pipe, the fourth of
+ *                                    each a SET (netbench's GET:SET 95:5 at
+ *                                    its worst: a segment with a SET), per
+ *                                    request
  *   get_replay --keyev               the cost of keyspace events while nobody
  *                                    listens: GET and SET rounds (UDP, TCP,
  *                                    RESP GET) with notify-keyspace-events ""
@@ -90,14 +96,15 @@ struct conn {
 	uint32_t seq, ack;
 };
 
-enum { T_UDP, T_TCP, T_RESP, T_RESP_TRK, T_RESP_TRK_AGAIN, T_UDP_SET, T_TCP_SET, T_UDP_BURST,
-       T_TCP_PIPE, T_RESP_PIPE, T_COUNT };
+enum { T_UDP, T_TCP, T_RESP, T_RESP_TRK, T_RESP_TRK_AGAIN, T_UDP_SET, T_TCP_SET, T_RESP_SET,
+       T_UDP_BURST, T_TCP_PIPE, T_RESP_PIPE, T_TCP_MIX, T_RESP_MIX, T_COUNT };
 #define T_TIMED T_UDP_SET	/* the GETs before it are timed; the rest only counted (--callgrind) */
 #define BURST 32		/* udp_burst: frames per rx burst */
-#define PIPE 8			/* tcp_pipe, resp_pipe: requests per segment */
+#define PIPE 8			/* tcp_pipe, resp_pipe, *_mix: requests per segment */
+#define MIX_SET 3		/* tcp_mix, resp_mix: the request of a segment that is a SET */
 static const char *const tname[T_COUNT] = { "udp", "tcp", "resp", "resp_trk", "resp_trk_again",
-					    "udp_set", "tcp_set", "udp_burst", "tcp_pipe",
-					    "resp_pipe" };
+					    "udp_set", "tcp_set", "resp_set", "udp_burst",
+					    "tcp_pipe", "resp_pipe", "tcp_mix", "resp_mix" };
 
 static struct conn conns[CONNS], rconns[CONNS], tconns[CONNS];
 
@@ -197,41 +204,52 @@ static int build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 {
 	/*
 	 * "VALUE key:000000000000 0 32\r\n" + value + "\r\nEND\r\n"; RESP: "$32\r\n" + value +
-	 * "\r\n"; a SET: "STORED\r\n"
+	 * "\r\n"; a SET: "STORED\r\n", RESP "+OK\r\n"
 	 */
-	const bool set = t == T_UDP_SET || t == T_TCP_SET;
-	const bool resp = t == T_RESP || t == T_RESP_TRK || t == T_RESP_TRK_AGAIN || t == T_RESP_PIPE;
-	const int per = t == T_TCP_PIPE || t == T_RESP_PIPE ? PIPE : 1;
-	const uint32_t reply_len = set ? 8 : resp ? 5 + VALUE + 2 : 29 + VALUE + 7;
-	static uint8_t frame[128 + PIPE * 64];
-	char cmd[PIPE * 64];
+	const bool all_set = t == T_UDP_SET || t == T_TCP_SET || t == T_RESP_SET;
+	const bool mix = t == T_TCP_MIX || t == T_RESP_MIX;
+	const bool resp = t == T_RESP || t == T_RESP_TRK || t == T_RESP_TRK_AGAIN ||
+			  t == T_RESP_PIPE || t == T_RESP_SET || t == T_RESP_MIX;
+	const int per = t == T_TCP_PIPE || t == T_RESP_PIPE || mix ? PIPE : 1;
+	static uint8_t frame[128 + PIPE * 96];
+	char cmd[PIPE * 96];
 	int nf = 0;
 
 	for (int i = 0; i < REQS; i += per) {
+		uint32_t reply_len = 0;
 		int n = 0;
 		size_t len;
 
 		for (int j = 0; j < per; j++) {
+			bool set = all_set || (mix && j == MIX_SET);
 			int k;
 
 			*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
 			k = (int)((*seed >> 33) % KEYS);
-			if (resp) {
+			if (resp && set) {
+				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n,
+					      "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$%d\r\n", k,
+					      VALUE);
+			} else if (resp) {
 				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n,
 					      "*2\r\n$3\r\nGET\r\n$16\r\nkey:%012d\r\n", k);
 			} else if (set) {
 				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n,
 					      "set key:%012d 0 0 %d\r\n", k, VALUE);
-				memset(cmd + n, 'w', VALUE);
-				memcpy(cmd + n + VALUE, "\r\n", 2);
-				n += VALUE + 2;
 			} else {
 				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, "get key:%012d\r\n", k);
 			}
+			if (set) {
+				memset(cmd + n, 'w', VALUE);
+				memcpy(cmd + n + VALUE, "\r\n", 2);
+				n += VALUE + 2;
+			}
+			reply_len += set ? (resp ? 5 : 8) : resp ? 5 + VALUE + 2 : 29 + VALUE + 7;
 		}
 		if (t != T_UDP && t != T_UDP_SET && t != T_UDP_BURST) {
 			int ci = (i / per) % CONNS;
-			struct conn *c = t == T_RESP || t == T_RESP_PIPE ? &rconns[ci] :
+			struct conn *c = t == T_RESP || t == T_RESP_PIPE || t == T_RESP_SET ||
+							 t == T_RESP_MIX ? &rconns[ci] :
 					 t == T_RESP_TRK || t == T_RESP_TRK_AGAIN ? &tconns[ci] :
 					 &conns[ci];
 
@@ -239,7 +257,7 @@ static int build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 					   RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, c->seq, c->ack, 65535,
 					   cmd, (size_t)n, NULL, 0);
 			c->seq += (uint32_t)n;
-			c->ack += reply_len * (uint32_t)per;
+			c->ack += reply_len;
 		} else {
 			len = dp_mc_udp(frame, (uint16_t)i, 0, 1, cmd, (size_t)n, DP_CLIENT);
 		}
@@ -321,7 +339,7 @@ static int keyev_rounds(void)
 			best[m][t] = 1e9;
 	for (int round = 0; round < 15; round++) {
 		for (int t = 0; t < T_COUNT; t++) {
-			if (t == T_RESP_TRK || t == T_RESP_TRK_AGAIN || t >= T_UDP_BURST)
+			if (t == T_RESP_TRK || t == T_RESP_TRK_AGAIN || t >= T_RESP_SET)
 				continue;	/* (tracking has its own rounds; bursts, pipes: --callgrind) */
 			for (int m = 0; m < 2; m++) {
 				double secs;
@@ -341,11 +359,11 @@ static int keyev_rounds(void)
 	printf("get_replay: ns per request, notifications off / on with nobody listening, "
 	       "best of 14 rounds of %d:\n", REQS);
 	for (int t = 0; t < T_COUNT; t++)
-		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN && t < T_UDP_BURST)
+		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN && t < T_RESP_SET)
 			printf("  %-8s %6.1f / %6.1f\n", tname[t], best[0][t] / REQS * 1e9,
 			       best[1][t] / REQS * 1e9);
 	for (int t = 0; t < T_COUNT; t++)
-		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN && t < T_UDP_BURST)
+		if (t != T_RESP_TRK && t != T_RESP_TRK_AGAIN && t < T_RESP_SET)
 			printf("ratio.keyev_idle_vs_off_%s=%.3f\n", tname[t],
 			       best[0][t] / best[1][t]);
 	return 0;
@@ -355,17 +373,18 @@ int main(int argc, char **argv)
 {
 	static struct rte_mbuf *rx[REQS];
 	const char *only = argc > 2 && strcmp(argv[1], "--callgrind") == 0 ? argv[2] : NULL;
-	uint64_t seed = 42, hits0, sets0;
+	uint64_t seed = 42, hits0, sets0, hits = 0, sets = 0;
 	double best[T_COUNT];
 	static double took[ROUNDS][T_COUNT];	/* each round's seconds, for the paired ratios */
-	int rounds = only ? 2 : ROUNDS, done = 0, sets = 0;
+	int rounds = only ? 2 : ROUNDS;
 
 	bool kev = argc == 2 && strcmp(argv[1], "--keyev") == 0;
 
 	offload = only && argc == 4 && strcmp(argv[3], "--offload") == 0;
 	if ((argc > 1 && !only && !kev) || argc > 4 || (argc == 4 && !offload)) {
 		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp|resp_trk|"
-			"resp_trk_again|udp_set|tcp_set|udp_burst|tcp_pipe|resp_pipe [--offload]] | "
+			"resp_trk_again|udp_set|tcp_set|resp_set|udp_burst|tcp_pipe|resp_pipe|"
+			"tcp_mix|resp_mix [--offload]] | "
 			"--keyev\n");
 		return 2;
 	}
@@ -422,23 +441,27 @@ int main(int argc, char **argv)
 				n = build_round(t, rx, &seed);
 			}
 			secs = replay_round(rx, n, only && round == 1, t == T_UDP_BURST);
-			if (t < T_TIMED || t >= T_UDP_BURST)
-				done++;
-			else
-				sets++;
+			if (t == T_TCP_MIX || t == T_RESP_MIX) {
+				sets += REQS / PIPE;
+				hits += REQS - REQS / PIPE;
+			} else if (t < T_TIMED || (t >= T_UDP_BURST && t <= T_RESP_PIPE)) {
+				hits += REQS;
+			} else {
+				sets += REQS;
+			}
 			if (round > 0 && secs < best[t])
 				best[t] = secs;
 			took[round][t] = secs;
 		}
 	}
-	if (h.lc->ctx.st.get_hits - hits0 != (uint64_t)done * REQS) {
-		fprintf(stderr, "get_replay: %lu hits of %d requests\n",
-			(unsigned long)(h.lc->ctx.st.get_hits - hits0), done * REQS);
+	if (h.lc->ctx.st.get_hits - hits0 != hits) {
+		fprintf(stderr, "get_replay: %lu hits of %lu GETs\n",
+			(unsigned long)(h.lc->ctx.st.get_hits - hits0), (unsigned long)hits);
 		return 1;
 	}
-	if (h.lc->ctx.st.ops[WC_OP_SET] - sets0 != (uint64_t)sets * REQS) {
-		fprintf(stderr, "get_replay: %lu sets of %d requests\n",
-			(unsigned long)(h.lc->ctx.st.ops[WC_OP_SET] - sets0), sets * REQS);
+	if (h.lc->ctx.st.ops[WC_OP_SET] - sets0 != sets) {
+		fprintf(stderr, "get_replay: %lu sets of %lu SETs\n",
+			(unsigned long)(h.lc->ctx.st.ops[WC_OP_SET] - sets0), (unsigned long)sets);
 		return 1;
 	}
 	if (h.lc->tcp->st.retransmits || wc_tcp_active(h.lc) != 3 * CONNS) {

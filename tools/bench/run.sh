@@ -57,6 +57,20 @@ for proto in tcp_pipe resp_pipe; do
 	instr[$proto]=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))
 	echo "instr.${proto%_pipe}_get_pipe8=${instr[$proto]}" >>"$log"
 done
+# SETs over TCP (memcached and Redis, one to a segment), then pipelines of 8 with one SET
+# among the GETs (netbench's GET:SET 95:5 at its worst): per request
+for proto in tcp_set resp_set tcp_mix resp_mix; do
+	valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
+		"$dir/get_replay" --callgrind "$proto" >/dev/null 2>&1
+	instr[$proto]=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))
+	case $proto in
+	*_set) echo "instr.${proto}=${instr[$proto]}" >>"$log" ;;
+	*) echo "instr.${proto%_mix}_mix_pipe8=${instr[$proto]}" >>"$log" ;;
+	esac
+done
+echo "  instructions per request (callgrind): SET memcached TCP ${instr[tcp_set]}," \
+	"RESP ${instr[resp_set]}; pipelines of 8 with one SET: memcached TCP" \
+	"${instr[tcp_mix]}, RESP ${instr[resp_mix]}" | tee -a "$log"
 echo "  instructions per GET hit (callgrind): udp ${instr[udp]} (target: under 1000)," \
 	"tcp ${instr[tcp]} (target: under 1500)" | tee -a "$log"
 echo "  with checksum offload (a NIC, not memif/tap): udp ${instr[udpoffload]}," \
