@@ -1,11 +1,12 @@
 /*
  * tcp_hint.c - the rx burst's pre-pass for GETs over TCP (tcp_hint.h).
  *
- * A TCP or RESP GET is served one segment at a time (ipv4 -> tcp input ->
- * mc_tcp_run / rd_tcp_run -> wc_get), so without help each request pays
- * its index bucket's and its item's cache misses in turn. Before the
- * burst is served, this pass looks at every frame: an IPv4 segment to our
- * memcached or Redis port has the GETs of its payload read
+ * A TCP or RESP GET or SET is served one segment at a time (ipv4 -> tcp
+ * input -> mc_tcp_run / rd_tcp_run -> wc_get, wc_store), so without help
+ * each request pays its index bucket's and its item's cache misses in
+ * turn (a SET looks its old version up as a GET does). Before the burst
+ * is served, this pass looks at every frame: an IPv4 segment to our
+ * memcached or Redis port has the GETs and SETs of its payload read
  * (wc_tcp_hint_payload), their keys hashed and routed to the partition a
  * read goes to and their index buckets prefetched, frame by frame; then,
  * those lines on their way, the candidate items of all of them: the two
@@ -61,6 +62,19 @@ static const uint8_t *mg_key(const uint8_t *t, const uint8_t *end, uint32_t *kle
 	return k;
 }
 
+/* "set <key> ..." in the line t[0..end) (end at its '\n'): the key, or NULL. */
+static const uint8_t *set_key(const uint8_t *t, const uint8_t *end, uint32_t *klen)
+{
+	const uint8_t *k = t + 4, *p = k;
+
+	while (p < end && *p > 0x20)
+		p++;
+	if (p == k || p == end || *p != ' ' || p - k > HINT_KEY_MAX)
+		return NULL;
+	*klen = (uint32_t)(p - k);
+	return k;
+}
+
 static unsigned mc_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hint_key *out,
 			unsigned max)
 {
@@ -77,6 +91,8 @@ static unsigned mc_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hint
 			break;
 		if (nl - p >= 3 && p[0] == 'm' && p[1] == 'g' && p[2] == ' ')
 			key = mg_key(p, nl, &klen);
+		else if (nl - p >= 4 && memcmp(p, "set ", 4) == 0)
+			key = set_key(p, nl, &klen);
 		else
 			key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas);
 		if (key)
@@ -106,8 +122,9 @@ static int64_t resp_len(const uint8_t **pp, const uint8_t *end)
 /*
  * The RESP command (an array of bulk strings) at t, when t[0..end) holds
  * all of it: where the next one starts, with *key set when it is a GET
- * (any case) of a key of 1..HINT_KEY_MAX bytes (klen 0 otherwise); NULL
- * when t does not start with a whole command.
+ * or a SET (any case; a SET with its options too) of a key of
+ * 1..HINT_KEY_MAX bytes (klen 0 otherwise); NULL when t does not start
+ * with a whole command.
  */
 static const uint8_t *resp_command(const uint8_t *t, const uint8_t *end,
 				   struct wc_tcp_hint_key *key)
@@ -131,8 +148,9 @@ static const uint8_t *resp_command(const uint8_t *t, const uint8_t *end,
 		p += len + 2;
 	}
 	key->klen = 0;
-	if (argc == 2 && alen[0] == 3 && (arg[0][0] | 0x20) == 'g' && (arg[0][1] | 0x20) == 'e' &&
-	    (arg[0][2] | 0x20) == 't' && alen[1] >= 1 && alen[1] <= HINT_KEY_MAX) {
+	if (alen[0] == 3 && (arg[0][1] | 0x20) == 'e' && (arg[0][2] | 0x20) == 't' &&
+	    ((argc == 2 && (arg[0][0] | 0x20) == 'g') || (argc >= 3 && (arg[0][0] | 0x20) == 's')) &&
+	    alen[1] >= 1 && alen[1] <= HINT_KEY_MAX) {
 		key->key = arg[1];
 		key->klen = (uint32_t)alen[1];
 	}
@@ -144,7 +162,7 @@ static unsigned resp_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hi
 {
 	unsigned n = 0;
 
-	/* command by command: the GETs' keys taken, any other command stepped over */
+	/* command by command: the GETs' and SETs' keys taken, any other command stepped over */
 	while (n < max && (p = resp_command(p, end, &out[n])) != NULL)
 		if (out[n].klen)
 			n++;

@@ -69,8 +69,14 @@ static void payload_keys_memcached(void **state)
 	expect(false, "get k1\n", "k1");
 	expect(false, "gets k1\r\n", "k1");
 	expect(false, "get k1\r\nget k22\r\ngets k3\r\n", "k1|k22|k3");
-	expect(false, "get k1\r\nset k2 0 0 1\r\nx\r\nget k3\r\n", "k1|k3");	/* others stepped over */
-	expect(false, "set k2 0 0 1\r\nx\r\nget k3\r\n", "k3");
+	expect(false, "get k1\r\nset k2 0 0 1\r\nx\r\nget k3\r\n", "k1|k2|k3");	/* a value stepped over */
+	expect(false, "set k2 0 0 1\r\nx\r\nget k3\r\n", "k2|k3");
+	expect(false, "set k2 0 0 1 noreply\r\nx\r\n", "k2");
+	expect(false, "set k2\r\n", "");		/* no space after the key */
+	expect(false, "set  k2 0 0 1\r\n", "");
+	expect(false, "set k2 0 0 1", "");		/* no newline */
+	expect(false, "SET k2 0 0 1\r\nx\r\n", "");
+	expect(false, "add k2 0 0 1\r\nx\r\ndelete k3\r\n", "");	/* others stepped over */
 	expect(false, "get a b\r\nget c\r\n", "c");	/* several keys: the general path's burst */
 	expect(false, "get k1", "");		/* the key at the payload's end, no newline */
 	expect(false, "get k1\r\nget k2", "k1");
@@ -118,7 +124,12 @@ static void payload_keys_resp(void **state)
 	expect(true, "*2\r\n$3\r\nGeT\r\n$2\r\nk1\r\n", "k1");
 	expect(true, RGET(2) "k1\r\n" RGET(3) "k22\r\n" RGET(2) "k3\r\n", "k1|k22|k3");
 	expect(true, RGET(2) "k1\r\n" "*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nx\r\n" RGET(2) "k3\r\n",
-	       "k1|k3");	/* other commands stepped over */
+	       "k1|k2|k3");
+	expect(true, "*5\r\n$3\r\nsEt\r\n$2\r\nk2\r\n$1\r\nx\r\n$2\r\nEX\r\n$2\r\n10\r\n", "k2");
+	expect(true, "*2\r\n$3\r\nSET\r\n$2\r\nk2\r\n" RGET(2) "k1\r\n", "k1");	/* no value */
+	expect(true, "*3\r\n$3\r\nGET\r\n$2\r\nk2\r\n$1\r\nx\r\n", "");	/* GET with two */
+	expect(true, "*3\r\n$3\r\nSEX\r\n$2\r\nk2\r\n$1\r\nx\r\n", "");
+	expect(true, "*3\r\n$4\r\nHSET\r\n$2\r\nk2\r\n$1\r\nx\r\n" RGET(2) "k1\r\n", "k1");
 	expect(true, "*1\r\n$4\r\nPING\r\n" RGET(2) "k1\r\n", "k1");
 	expect(true, "*2\r\n$3\r\nGET\r\n$0\r\n\r\n" RGET(2) "k1\r\n", "k1");	/* (an empty key) */
 	expect(true, "*3\r\n$3\r\nGET\r\n$2\r\nk1\r\n$1\r\nx\r\n" RGET(2) "k2\r\n", "k2");
@@ -370,7 +381,7 @@ static unsigned mixed_burst(void)
 	th = (struct rte_tcp_hdr *)(f + RTE_ETHER_HDR_LEN + 20);
 	th->cksum ^= 0x1234;
 	add_frame(f, n, SIZE_MAX);					/* 1 */
-	add_seg(a, "set k4 0 0 1\r\nx\r\n", true);			/* not a GET */
+	add_seg(a, "set k4 0 0 1\r\nx\r\n", true);			/* 1: a SET */
 	add_seg(b, "get k5", true);					/* at the frame's end */
 	add_seg(b, "\r\n", true);
 	add_seg(a, "mg k1 v f\r\n", true);				/* 1 */
@@ -385,9 +396,9 @@ static unsigned mixed_burst(void)
 	add_seg(b, big, true);						/* 1, at the frame's end */
 	add_seg(r, RGET(2) "k1\r\n" RGET(2) "k2\r\n", true);		/* 2 */
 	add_seg(r2, RGET(x) "k1\r\n", true);				/* a bad length */
-	add_seg(a, "set k6 0 0 2\r\nhi\r\nget k6\r\n", true);		/* 1 after a SET */
-	add_seg(r, "*3\r\n$3\r\nSET\r\n$2\r\nk7\r\n$2\r\nho\r\n" RGET(2) "k7\r\n", true);	/* 1 */
-	return 1 + 3 + 1 + 1 + 1 + 1 + 2 + 1 + 1;
+	add_seg(a, "set k6 0 0 2\r\nhi\r\nget k6\r\n", true);		/* 2: a SET, a GET */
+	add_seg(r, "*3\r\n$3\r\nSET\r\n$2\r\nk7\r\n$2\r\nho\r\n" RGET(2) "k7\r\n", true);	/* 2 */
+	return 1 + 3 + 1 + 1 + 1 + 1 + 1 + 2 + 2 + 2;
 }
 
 /* A burst of more GETs than the pre-pass hints (WC_TCP_HINT_MAX). */
