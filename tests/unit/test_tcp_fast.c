@@ -67,6 +67,15 @@ static struct trace *cur;
 static bool offload;
 static struct cl *other;	/* a second connection whose replies collect() takes too */
 
+/* The fast run's trace is the general run's, byte for byte. */
+static void assert_same_trace(const struct trace *fast, const struct trace *slow)
+{
+	assert_int_equal(fast->n, slow->n);
+	for (size_t i = 0; i < fast->n; i++)
+		if (fast->bytes[i] != slow->bytes[i])
+			fail_msg("the runs differ at byte %zu of %zu", i, fast->n);
+}
+
 static void put(const void *p, size_t n)
 {
 	assert_true(cur->n + n <= TRACE_MAX);
@@ -429,6 +438,27 @@ static void set_seg_at(int line, struct cl *c, const char *data, const char *key
 
 #define set_seg(...) set_seg_at(__LINE__, __VA_ARGS__)
 
+/*
+ * A pipeline of n requests sent while the send queue is short of mbufs
+ * (the fast path and the session stop between requests), then read a
+ * reply at a time; the first and last items it stores, and the store's
+ * counters, into the trace.
+ */
+static void short_of_mbufs(struct cl *c, const char *pipe, int n, const char *first,
+			   const char *last)
+{
+	h.lc->tcp->pool_low = true;
+	seg(c, pipe);
+	h.lc->tcp->pool_low = false;
+	for (int i = 0; i < n; i++) {
+		ack(c);
+		advance(c, 1);
+	}
+	item_snap(first);
+	item_snap(last);
+	stats_snap();
+}
+
 /* memcached sets of every kind: each on the fast path or left to the session. */
 static void set_script(struct cl *c)
 {
@@ -537,16 +567,7 @@ static void set_script(struct cl *c)
 		for (int i = 0; i < 48; i++)
 			n += (size_t)snprintf(pipe + n, sizeof(pipe) - n, i % 2 ? "get k2\r\n" :
 							       "set q%d 0 0 1\r\nq\r\n", i);
-		h.lc->tcp->pool_low = true;
-		seg(c, pipe);
-		h.lc->tcp->pool_low = false;
-		for (int i = 0; i < 48; i++) {
-			ack(c);
-			advance(c, 1);
-		}
-		item_snap("q0");
-		item_snap("q46");
-		stats_snap();
+		short_of_mbufs(c, pipe, 48, "q0", "q46");
 	}
 }
 
@@ -581,10 +602,7 @@ static void same_bytes_and_state(bool nic)
 	run(&slow, true, &sin, &sout);
 	assert_true(fin > 0 && fout > 0);	/* the fast paths ran ... */
 	assert_int_equal(sin + sout, 0);	/* ... and only in the fast run */
-	assert_int_equal(fast.n, slow.n);
-	for (size_t i = 0; i < fast.n; i++)
-		if (fast.bytes[i] != slow.bytes[i])
-			fail_msg("the runs differ at byte %zu of %zu", i, fast.n);
+	assert_same_trace(&fast, &slow);
 }
 
 static void fast_equals_general(void **state)
@@ -745,21 +763,28 @@ static void run_sets(struct trace *t, bool slow, uint64_t *piped)
 	dp_teardown(&h);
 }
 
-static void sets_fast_equal_general(void **state)
+/*
+ * A script run fast and general (run_fn: its run, slow for the general
+ * path alone, *piped the requests the pipelined fast paths answered):
+ * the fast paths took some in the fast run only, and the traces match.
+ */
+static void sets_compared(void (*run_fn)(struct trace *t, bool slow, uint64_t *piped))
 {
 	static struct trace fast, slow;
 	uint64_t fp, sp;
 
-	(void)state;
 	offload = false;
-	run_sets(&fast, false, &fp);
-	run_sets(&slow, true, &sp);
+	run_fn(&fast, false, &fp);
+	run_fn(&slow, true, &sp);
 	assert_true(fp > 0);
 	assert_int_equal(sp, 0);
-	assert_int_equal(fast.n, slow.n);
-	for (size_t i = 0; i < fast.n; i++)
-		if (fast.bytes[i] != slow.bytes[i])
-			fail_msg("the runs differ at byte %zu of %zu", i, fast.n);
+	assert_same_trace(&fast, &slow);
+}
+
+static void sets_fast_equal_general(void **state)
+{
+	(void)state;
+	sets_compared(run_sets);
 }
 
 /* The Redis engine's counters a SET moves (not its cycles: time), into the trace. */
@@ -885,16 +910,7 @@ static void rd_set_script(struct cl *c, struct cl *w)
 			len += (size_t)snprintf(pipe + len, sizeof(pipe) - len, i % 2 ?
 						"*2\r\n$3\r\nGET\r\n$2\r\nra\r\n" :
 						"*3\r\n$3\r\nSET\r\n$3\r\nq%02d\r\n$1\r\nq\r\n", i);
-		h.lc->tcp->pool_low = true;
-		seg(c, pipe);
-		h.lc->tcp->pool_low = false;
-		for (int i = 0; i < 48; i++) {
-			ack(c);
-			advance(c, 1);
-		}
-		item_snap("q00");
-		item_snap("q46");
-		stats_snap();
+		short_of_mbufs(c, pipe, 48, "q00", "q46");
 		rd_stats_snap();
 	}
 	/* a value over proto-max-bulk-len: the session's protocol error */
@@ -920,19 +936,8 @@ static void run_rd_sets(struct trace *t, bool slow, uint64_t *piped)
 
 static void resp_sets_fast_equal_general(void **state)
 {
-	static struct trace fast, slow;
-	uint64_t fp, sp;
-
 	(void)state;
-	offload = false;
-	run_rd_sets(&fast, false, &fp);
-	run_rd_sets(&slow, true, &sp);
-	assert_true(fp > 0);
-	assert_int_equal(sp, 0);
-	assert_int_equal(fast.n, slow.n);
-	for (size_t i = 0; i < fast.n; i++)
-		if (fast.bytes[i] != slow.bytes[i])
-			fail_msg("the runs differ at byte %zu of %zu", i, fast.n);
+	sets_compared(run_rd_sets);
 }
 
 int main(void)
