@@ -38,6 +38,7 @@
 
 #include "core/app.h"
 #include "wirecache/cpshm.h"
+#include "wirecache/slot.h"
 
 #define WC_SLOT_NODE_SELF 0u
 #define WC_SLOT_NODE_NONE 0xFFFFu
@@ -120,6 +121,21 @@ static inline struct wc_part *wc_slot_read_part(const struct wc_app *app, const 
 	const struct wc_slot_table *t = wc_slot_table_of(table);
 
 	return app->nparts == 1 && !t->remote && !t->moving ? app->parts[0] : NULL;
+}
+
+/*
+ * Where a key lives, as wc_slot_route says: the one partition
+ * wc_slot_read_part gives (owned by the first endpoint) without the key's
+ * slot (a CRC16), else its slot's.
+ */
+static inline void wc_slot_key_route(const struct wc_app *app, const uint16_t *table,
+				     const uint8_t *key, uint32_t klen, struct wc_part **part,
+				     unsigned *owner)
+{
+	if ((*part = wc_slot_read_part(app, table)) != NULL)
+		*owner = app->part_owner[0];
+	else
+		wc_slot_route(app, table, wc_key_slot(key, klen), part, owner);
 }
 
 /*

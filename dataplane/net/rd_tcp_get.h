@@ -38,9 +38,7 @@ static inline __attribute__((always_inline)) void wc_rd_tcp_get_one(struct wc_lc
 	const uint16_t *table = rcu_dereference(app->slot_part);
 
 	lc->rdst.net_in += cmd_len;
-	/* one partition serving every slot here: the key's slot (a CRC16) is not needed */
-	if (!(part = wc_slot_read_part(app, table)))
-		wc_slot_route(app, table, wc_key_slot(key, klen), &part, &owner);
+	wc_slot_key_route(app, table, key, klen, &part, &owner);
 	if (!wc_get(part, &lc->ctx, key, klen, hash, WC_LOOKUP_ANY_TYPE, &v))
 		resp_null(&c->out, c->rd.proto);
 	else if (v.type != WC_TYPE_STRING)

@@ -57,10 +57,7 @@ static uint32_t set_fast(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *p
 	if (!used || !set_admitted(lc, c, &rs))
 		return 0;
 	table = rcu_dereference(app->slot_part);
-	if ((part = wc_slot_read_part(app, table)) != NULL)
-		owner = app->part_owner[0];
-	else
-		wc_slot_route(app, table, wc_key_slot(rs.key, rs.klen), &part, &owner);
+	wc_slot_key_route(app, table, rs.key, rs.klen, &part, &owner);
 	if (lc->env.mbox && owner != lc->env.self)
 		return 0;	/* another lcore's partition: the session's owner call */
 	lc->rdst.net_in += used;

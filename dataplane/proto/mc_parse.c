@@ -18,17 +18,16 @@
 
 static const struct {
 	const char *name;
-	uint8_t len;
 	enum mc_cmd cmd;
 } commands[] = {
-	{ "get", 3, MC_GET }, { "gets", 4, MC_GETS }, { "gat", 3, MC_GAT }, { "gats", 4, MC_GATS },
-	{ "set", 3, MC_SET }, { "add", 3, MC_ADD }, { "replace", 7, MC_REPLACE },
-	{ "append", 6, MC_APPEND }, { "prepend", 7, MC_PREPEND }, { "cas", 3, MC_CAS },
-	{ "delete", 6, MC_DELETE }, { "incr", 4, MC_INCR }, { "decr", 4, MC_DECR },
-	{ "touch", 5, MC_TOUCH }, { "flush_all", 9, MC_FLUSH_ALL }, { "version", 7, MC_VERSION },
-	{ "verbosity", 9, MC_VERBOSITY }, { "quit", 4, MC_QUIT }, { "stats", 5, MC_STATS },
-	{ "mg", 2, MC_MG }, { "ms", 2, MC_MS }, { "md", 2, MC_MD }, { "ma", 2, MC_MA },
-	{ "mn", 2, MC_MN }, { "me", 2, MC_ME }, { "shutdown", 8, MC_SHUTDOWN },
+	{ "get", MC_GET }, { "gets", MC_GETS }, { "gat", MC_GAT }, { "gats", MC_GATS },
+	{ "set", MC_SET }, { "add", MC_ADD }, { "replace", MC_REPLACE },
+	{ "append", MC_APPEND }, { "prepend", MC_PREPEND }, { "cas", MC_CAS },
+	{ "delete", MC_DELETE }, { "incr", MC_INCR }, { "decr", MC_DECR },
+	{ "touch", MC_TOUCH }, { "flush_all", MC_FLUSH_ALL }, { "version", MC_VERSION },
+	{ "verbosity", MC_VERBOSITY }, { "quit", MC_QUIT }, { "stats", MC_STATS },
+	{ "mg", MC_MG }, { "ms", MC_MS }, { "md", MC_MD }, { "ma", MC_MA },
+	{ "mn", MC_MN }, { "me", MC_ME }, { "shutdown", MC_SHUTDOWN },
 };
 
 const char *mc_cmd_name(enum mc_cmd c)
