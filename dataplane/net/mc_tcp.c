@@ -101,7 +101,6 @@ static uint32_t fast_set(struct wc_lcore *lc, struct mc_out *out, const uint8_t 
 	struct mc_set_line sl;
 	struct mc_route rt = { .read = false };
 	struct iovec val;
-	struct wc_write_res res;
 	struct wc_store_req req;
 	uint32_t used = mc_set_line_parse(p, (uint32_t)(end - p), &sl);
 
@@ -119,8 +118,8 @@ static uint32_t fast_set(struct wc_lcore *lc, struct mc_out *out, const uint8_t 
 	req = (struct wc_store_req){ .mode = WC_SET, .key = sl.key, .klen = sl.klen,
 				     .hash = wc_hash(sl.key, sl.klen), .val = &val, .val_cnt = 1,
 				     .flags = sl.flags, .exptime = sl.exptime };
-	memset(&res, 0, sizeof(res));
-	mc_exec_store_reply(out, wc_store(rt.part, &lc->ctx, &req, &res), sl.noreply);
+	/* (no write result: a set's reply is its status alone) */
+	mc_exec_store_reply(out, wc_store(rt.part, &lc->ctx, &req, NULL), sl.noreply);
 	return used;
 }
 
