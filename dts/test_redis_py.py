@@ -429,6 +429,39 @@ def test_server_introspection(tb, r):
     assert victim.ping() is True and victim.client_id() != vid
 
 
+
+def _fast_commands_seen(worker, admin):
+    old = admin.config_get("slowlog-log-slower-than")["slowlog-log-slower-than"]
+    try:
+        worker.client_setname("worker")
+        time.sleep(2.2)
+        me = [x for x in admin.client_list() if x["name"] == "worker"][0]
+        assert me["cmd"] == "client|setname" and int(me["idle"]) >= 2, me
+        admin.config_set("slowlog-log-slower-than", 0)
+        admin.slowlog_reset()
+        assert worker.set("fp:k", "v1") is True
+        assert worker.get("fp:k") == b"v1"
+        me = [x for x in admin.client_list() if x["name"] == "worker"][0]
+        assert me["cmd"] == "get" and int(me["idle"]) == 0, me
+        entries = [e["command"] for e in admin.slowlog_get(10)]
+        assert b"GET fp:k" in entries and b"SET fp:k v1" in entries, entries
+    finally:
+        admin.config_set("slowlog-log-slower-than", old)
+        worker.close()
+
+
+def test_fast_path_commands_are_seen(tb, r, ref):
+    """A lone SET and GET (which the node answers on its transport's fast path)
+    show in SLOWLOG and in CLIENT LIST's cmd= and idle= as Redis shows them."""
+    _fast_commands_seen(client(tb), r)
+    with in_root_ns():               # the sockets to redis-server are made in the host's
+        admin = ref_client(ref)
+        try:
+            _fast_commands_seen(ref_client(ref), admin)
+        finally:
+            admin.close()
+
+
 ACL = [
     ("whoami", lambda c, o: c.acl_whoami()),
     ("setuser", lambda c, o: c.acl_setuser("alice", enabled=True, passwords=["+pw"],

@@ -100,7 +100,7 @@ static bool single_get(struct wc_lcore *lc, struct wc_tcb *c)
 	key = resp_single_get(start, (uint32_t)c->rx.len, &klen);
 	if (!key)
 		return wc_rd_tcp_pipelined_gets(lc, c, start, start + c->rx.len);
-	wc_rd_tcp_get_one(lc, c, key, klen, (uint32_t)c->rx.len);
+	wc_rd_tcp_get_one(lc, c, start, key, klen, (uint32_t)c->rx.len);
 	wc_tcp_rx_answered(lc, c);
 	return true;
 }
@@ -123,7 +123,8 @@ static void rd_tcp_run(struct wc_lcore *lc, struct wc_tcb *c)
 		goto out;
 	}
 	/* BCAST invalidations batched here go out before anything else is answered */
-	rd_tracking_before_run(lc);
+	if (rd_tracking_batched(lc->trk))
+		rd_tracking_before_run(lc);
 	before = c->out.written;
 	if (c->tx.len <= WC_TCP_SND_QUEUE_LOW && single_get(lc, c)) {
 		/* answered whole: nothing of the session's state changed */
@@ -258,6 +259,9 @@ static void view_of(const struct wc_lcore *lc, const struct wc_tcb *c, struct rd
 		.s = &c->rd, .fd = lc->id * t->ntcb + tcb_index(t, c), .qbuf = rx,
 		.qbuf_free = cap > rx ? cap - rx : 0, .omem = tx, .oll = oll,
 		.writing = c->snd_max - c->snd_una < tx,
+		/* (Redis's last interaction: a read from the client) */
+		.idle_ms = !c->rx_last_ms ? -1 : t->now_ms > c->rx_last_ms ?
+			   (int64_t)(t->now_ms - c->rx_last_ms) : 0,
 	};
 }
 

@@ -21,11 +21,45 @@
 #include "store/item.h"
 
 /*
- * One GET answered as the session would (cmd_len: its bytes on the wire):
- * the reply, a tracking client's read remembered, the command counted.
+ * A command a fast path answered took cycles, at least the slow log's
+ * threshold: into the slow log with its arguments as sent (req[0..len),
+ * the whole command). Out of line: rare.
+ */
+void wc_rd_tcp_slowlog(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *req, uint32_t len,
+		       uint64_t cycles);
+
+/*
+ * The bookkeeping of a command a fast path answered (id: its command
+ * table id), begun at t0, as the session's admit and count_command keep
+ * it: counted with its time, CLIENT LIST's cmd=, the slow log when it took
+ * that long. (CLIENT LIST's idle= is the connection's, net/rd_tcp.c
+ * view_of: nothing to keep per command.)
+ */
+static inline __attribute__((always_inline)) void wc_rd_tcp_counted(struct wc_lcore *lc,
+								      struct wc_tcb *c,
+								      unsigned id,
+								      uint64_t t0,
+								      const uint8_t *req,
+								      uint32_t len)
+{
+	uint64_t cycles = rte_rdtsc() - t0;
+
+	lc->rdst.commands++;
+	lc->rdst.calls[id]++;
+	lc->rdst.cycles[id] += cycles;
+	c->rd.last_cmd_id = (uint16_t)id;
+	if (__builtin_expect(cycles >= __atomic_load_n(&rd_slowlog_cycles, __ATOMIC_RELAXED), 0))
+		wc_rd_tcp_slowlog(lc, c, req, len, cycles);
+}
+
+/*
+ * One GET answered as the session would (req[0..cmd_len): the command on
+ * the wire): the reply, a tracking client's read remembered, the command
+ * counted (wc_rd_tcp_counted).
  */
 static inline __attribute__((always_inline)) void wc_rd_tcp_get_one(struct wc_lcore *lc,
 								      struct wc_tcb *c,
+								      const uint8_t *req,
 								      const uint8_t *key,
 								      uint32_t klen, uint32_t cmd_len)
 {
@@ -49,9 +83,7 @@ static inline __attribute__((always_inline)) void wc_rd_tcp_get_one(struct wc_lc
 	/* a tracking client's read is remembered here as the general path would */
 	if (rd_trk_flags(&c->rd.trk) & RD_TRK_ON)
 		rd_tracking_fast_read(lc, &c->rd, key, klen, hash);
-	lc->rdst.commands++;
-	lc->rdst.calls[rd_get_cmd_id]++;
-	lc->rdst.cycles[rd_get_cmd_id] += rte_rdtsc() - t0;
+	wc_rd_tcp_counted(lc, c, rd_get_cmd_id, t0, req, cmd_len);
 }
 
 /*

@@ -78,10 +78,19 @@ static uint32_t set_fast(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *p
 			rd_keyev_emit(&o, RD_EV_DEL, rs.key, rs.klen);	/* a refused store drops it */
 		rd_reply_store_error(&c->out, st);
 	}
-	lc->rdst.commands++;
-	lc->rdst.calls[rd_set_cmd_id]++;
-	lc->rdst.cycles[rd_set_cmd_id] += rte_rdtsc() - t0;
+	wc_rd_tcp_counted(lc, c, rd_set_cmd_id, t0, p, used);
 	return used;
+}
+
+void wc_rd_tcp_slowlog(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *req, uint32_t len,
+		       uint64_t cycles)
+{
+	const uint8_t *argv[RD_SLOWLOG_ARGS];
+	uint32_t lens[RD_SLOWLOG_ARGS];
+	uint32_t argc = resp_flat_argv(req, len, argv, lens, RD_SLOWLOG_ARGS);
+
+	if (argc)
+		rd_slowlog_note_flat(lc->app->rd, &c->rd, cycles, argc, argv, lens);
 }
 
 bool wc_rd_tcp_pipelined_gets(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *start,
@@ -92,7 +101,7 @@ bool wc_rd_tcp_pipelined_gets(struct wc_lcore *lc, struct wc_tcb *c, const uint8
 
 	while (p < end && !mc_out_full(&c->out)) {
 		if ((key = resp_get_at(p, (uint32_t)(end - p), &klen, &used)) != NULL)
-			wc_rd_tcp_get_one(lc, c, key, klen, used);
+			wc_rd_tcp_get_one(lc, c, p, key, klen, used);
 		else if (!(used = set_fast(lc, c, p, end)))
 			break;
 		lc->tcp->fast_pipelined++;

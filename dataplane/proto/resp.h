@@ -30,6 +30,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "proto/mc_session.h"
 #include "store/stage.h"
@@ -116,9 +117,52 @@ void resp_parse_done(struct resp_parser *p, struct resp_cmd *c, struct mc_inq *i
 /*
  * The fast path's recognizer: buf holds exactly one "GET <key>" multibulk
  * command (GET in any case, a key of 1..250 bytes) and nothing else.
- * Returns the key (inside buf) or NULL.
+ * Returns the key (inside buf) or NULL. Inline: the lone GET's path calls
+ * it once per request.
  */
-const uint8_t *resp_single_get(const uint8_t *buf, uint32_t len, uint32_t *klen);
+static inline const uint8_t *resp_single_get(const uint8_t *t, uint32_t len, uint32_t *klen)
+{
+	uint64_t head, get;
+	uint32_t n, digits;
+	bool ok;
+	const uint8_t *p;
+
+	/*
+	 * "*2\r\n$3\r\nGET\r\n$" is 14 bytes, then the key's length, "\r\n", key,
+	 * "\r\n": 20 bytes for a 1-byte key, 271 for a 250-byte one
+	 */
+	if (len < 20 || len > 271)
+		return NULL;
+	memcpy(&head, t, 8);
+	memcpy(&get, t + 6, 8);
+	if (head != 0x0a0d33240a0d322aull ||	/* "*2\r\n$3\r\n" */
+	    ((get >> 16) | 0x0000000000202020ull) != 0x0000240a0d746567ull)	/* "get\r\n$" */
+		return NULL;
+	/*
+	 * The length the request has leaves one key length possible: its digits
+	 * (1..9: one, 10..99: two, 100..250: three; no leading zero) must say it.
+	 */
+	if (len <= 28) {
+		digits = 1;
+		n = len - 19;
+		ok = t[14] == '0' + n;
+	} else if (len >= 30 && len <= 119) {
+		digits = 2;
+		n = len - 20;
+		ok = t[14] == '0' + n / 10 && t[15] == '0' + n % 10;
+	} else if (len >= 121) {
+		digits = 3;
+		n = len - 21;
+		ok = t[14] == '0' + n / 100 && t[15] == '0' + n / 10 % 10 && t[16] == '0' + n % 10;
+	} else {
+		return NULL;	/* (29 and 120: no key length fits) */
+	}
+	p = t + 14 + digits;
+	if (!ok || memcmp(p, "\r\n", 2) != 0 || memcmp(t + len - 2, "\r\n", 2) != 0)
+		return NULL;
+	*klen = n;
+	return p + 2;
+}
 
 /*
  * The same for a pipeline: buf starts with one whole "GET <key>" that
@@ -141,6 +185,14 @@ struct resp_set {
  * buf[0..len).
  */
 uint32_t resp_set_at(const uint8_t *buf, uint32_t len, struct resp_set *out);
+
+/*
+ * The arguments of one whole multibulk command at buf (one a fast path
+ * took): the first max of them in argv/lens (pointers into buf); returns
+ * the command's argument count, 0 when buf[0..len) does not hold one.
+ */
+uint32_t resp_flat_argv(const uint8_t *buf, uint32_t len, const uint8_t **argv, uint32_t *lens,
+			uint32_t max);
 
 /* Copy n bytes from offset off of an argument (any kind). */
 void resp_arg_read(const struct resp_arg *a, const struct mc_inq *in, uint64_t off, void *dst,

@@ -581,50 +581,6 @@ enum resp_parse resp_parse(struct resp_parser *p, struct resp_cmd *c, struct mc_
 	return parse_multibulk(p, c, in, lim, mem, err);
 }
 
-const uint8_t *resp_single_get(const uint8_t *t, uint32_t len, uint32_t *klen)
-{
-	uint64_t head, get;
-	uint32_t n, digits;
-	bool ok;
-	const uint8_t *p;
-
-	/*
-	 * "*2\r\n$3\r\nGET\r\n$" is 14 bytes, then the key's length, "\r\n", key,
-	 * "\r\n": 20 bytes for a 1-byte key, 271 for a 250-byte one
-	 */
-	if (len < 20 || len > 271)
-		return NULL;
-	memcpy(&head, t, 8);
-	memcpy(&get, t + 6, 8);
-	if (head != 0x0a0d33240a0d322aull ||	/* "*2\r\n$3\r\n" */
-	    ((get >> 16) | 0x0000000000202020ull) != 0x0000240a0d746567ull)	/* "get\r\n$" */
-		return NULL;
-	/*
-	 * The length the request has leaves one key length possible: its digits
-	 * (1..9: one, 10..99: two, 100..250: three; no leading zero) must say it.
-	 */
-	if (len <= 28) {
-		digits = 1;
-		n = len - 19;
-		ok = t[14] == '0' + n;
-	} else if (len >= 30 && len <= 119) {
-		digits = 2;
-		n = len - 20;
-		ok = t[14] == '0' + n / 10 && t[15] == '0' + n % 10;
-	} else if (len >= 121) {
-		digits = 3;
-		n = len - 21;
-		ok = t[14] == '0' + n / 100 && t[15] == '0' + n / 10 % 10 && t[16] == '0' + n % 10;
-	} else {
-		return NULL;	/* (29 and 120: no key length fits) */
-	}
-	p = t + 14 + digits;
-	if (!ok || memcmp(p, "\r\n", 2) != 0 || memcmp(t + len - 2, "\r\n", 2) != 0)
-		return NULL;
-	*klen = n;
-	return p + 2;
-}
-
 const uint8_t *resp_get_at(const uint8_t *t, uint32_t len, uint32_t *klen, uint32_t *used)
 {
 	uint32_t n = 0, digits = 0, total;
@@ -688,6 +644,26 @@ uint32_t resp_set_at(const uint8_t *t, uint32_t len, struct resp_set *out)
 	if (p[0] != '\r' || p[1] != '\n')
 		return 0;
 	return (uint32_t)(p + 2 - t);
+}
+
+uint32_t resp_flat_argv(const uint8_t *buf, uint32_t len, const uint8_t **argv, uint32_t *lens,
+			uint32_t max)
+{
+	const uint8_t *p = buf, *end = buf + len;
+	int64_t argc, n;
+
+	if (!fast_num(&p, end, '*', &argc) || argc < 1 || argc > UINT32_MAX)
+		return 0;
+	for (int64_t i = 0; i < argc; i++) {
+		if (!fast_num(&p, end, '$', &n) || end - p < n + 2)
+			return 0;
+		if (i < max) {
+			argv[i] = p;
+			lens[i] = (uint32_t)n;
+		}
+		p += n + 2;
+	}
+	return (uint32_t)argc;
 }
 
 void resp_parse_done(struct resp_parser *p, struct resp_cmd *c, struct mc_inq *in)

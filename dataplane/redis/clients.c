@@ -40,8 +40,11 @@ static void copy_name(char *dst, size_t cap, const char *src, size_t max)
 	dst[n] = 0;
 }
 
-static void cmd_fullname(char *buf, size_t cap, const struct rd_cmd *c)
+static void cmd_fullname(char *buf, size_t cap, uint16_t id)
 {
+	unsigned n;
+	const struct rd_cmd *const *all = rd_cmd_all(&n);
+	const struct rd_cmd *c = id < n ? all[id] : NULL;
 	const struct rd_cmd *parent = c ? rd_cmd_parent(c) : NULL;
 
 	if (!c)
@@ -62,7 +65,7 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 			    (uint64_t)s->arena.nchunks * WC_STAGE_CHUNK_DATA;
 	uint64_t multi_mem = (flags & RD_C_MULTI) ? rd_multi_mem(s) : 0;
 	int64_t age = (now_ms - (int64_t)s->created_ms) / 1000,
-		idle = (now_ms - (int64_t)s->last_ms) / 1000;
+		idle = v->idle_ms >= 0 ? v->idle_ms / 1000 : age;
 	char *f = fl;
 	uint16_t tf = rd_trk_flags(&s->trk);
 	/* replies queued, and push frames waiting behind a reply (push.h) */
@@ -73,7 +76,7 @@ void rd_client_line(struct rd_text *t, const struct rd_client_view *v, int64_t n
 	copy_name(name, sizeof(name), s->name, sizeof(s->name));
 	copy_name(lname, sizeof(lname), s->lib_name, sizeof(s->lib_name));
 	copy_name(lver, sizeof(lver), s->lib_ver, sizeof(s->lib_ver));
-	cmd_fullname(cmd, sizeof(cmd), __atomic_load_n(&s->last_cmd, __ATOMIC_RELAXED));
+	cmd_fullname(cmd, sizeof(cmd), __atomic_load_n(&s->last_cmd_id, __ATOMIC_RELAXED));
 	/* Redis's letters, in its order */
 	if ((flags & RD_C_REPL_FEED) && (flags & RD_C_REPLY_OFF))
 		*f++ = 'S';	/* a replica (past SYNC/PSYNC: redis/repl_master.h) */

@@ -27,6 +27,7 @@ struct rd_client_view {
 	uint64_t omem;			/* reply bytes queued and not yet acknowledged */
 	uint32_t oll;			/* buffers holding them */
 	bool writing;			/* replies waiting for the peer's window */
+	int64_t idle_ms;		/* since a request's bytes last arrived, -1: none yet */
 };
 
 typedef void (*rd_client_fn)(void *arg, const struct rd_client_view *v);

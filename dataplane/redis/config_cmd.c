@@ -518,7 +518,7 @@ static bool check_slower(struct cfg_env *e, const uint8_t *p, uint32_t n, union 
 static bool apply_slower(struct cfg_env *e, const union pval *v, const char **err)
 {
 	(void)err;
-	__atomic_store_n(&e->srv->slowlog_slower_than, v->i, __ATOMIC_RELAXED);
+	rd_slowlog_threshold_set(e->srv, v->i);
 	return true;
 }
 

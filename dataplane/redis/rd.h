@@ -263,9 +263,10 @@ struct rd_session {
 	const struct rd_user *user;	/* valid while acl_gen is the current table's (acl.c) */
 	char name[RD_NAME_MAX];
 	char lib_name[32], lib_ver[32];
-	uint64_t created_ms, last_ms;
+	uint64_t created_ms;
 	uint32_t laddr_port;		/* (CLIENT LIST: the port it came in on) */
-	const struct rd_cmd *last_cmd;	/* (CLIENT LIST cmd=) the last command looked up */
+	uint16_t last_cmd_id;		/* (CLIENT LIST cmd=) the last command looked up, by id
+					 * (rd_cmd_all); RD_CMD_ID_PRIVATE: none */
 	struct rd_multi *multi;
 	uint8_t nwatch;
 	struct rd_watch *watch;		/* RD_WATCH_MAX, in a stage chunk while any is set */
@@ -306,6 +307,7 @@ extern uint16_t rd_get_cmd_id;
 
 /* ... and of SET (the SET fast path's statistics and ACL check). */
 extern uint16_t rd_set_cmd_id;
+
 
 /*
  * What the session waited for outside the mailbox is over (the transport

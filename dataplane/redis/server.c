@@ -187,7 +187,7 @@ int rd_server_init(struct rd_server *srv, const char *state_dir, uint16_t port, 
 	srv->max_bulk_cap = max_bulk;
 	snprintf(srv->policy, sizeof(srv->policy), "allkeys-s3fifo");
 	srv->maxclients_cap = 1;
-	srv->slowlog_slower_than = 10000;
+	rd_slowlog_threshold_set(srv, 10000);
 	srv->slowlog_max_len = 128;
 	srv->acllog_max_len = 128;
 	rd_push_srv_init(&srv->push);
@@ -411,18 +411,35 @@ uint64_t rd_inst_rate(const struct wc_app *app, unsigned which)
 
 /* ---- the slow log ---- */
 
-void rd_slowlog_note(struct rd_server *srv, const struct rd_session *s, uint64_t usec)
-{
-	int64_t thr = __atomic_load_n(&srv->slowlog_slower_than, __ATOMIC_RELAXED);
-	struct rd_slowlog_entry *e;
-	uint32_t argc = rd_argc(s);
+uint64_t rd_slowlog_cycles = UINT64_MAX;
 
-	if (thr < 0 || usec < (uint64_t)thr || !srv->slowlog)
-		return;
+void rd_slowlog_threshold_set(struct rd_server *srv, int64_t usec)
+{
+	uint64_t per_us = rte_get_tsc_hz() / 1000000;
+
+	__atomic_store_n(&srv->slowlog_slower_than, usec, __ATOMIC_RELAXED);
+	__atomic_store_n(&rd_slowlog_cycles,
+			 usec < 0 ? UINT64_MAX :
+			 per_us && (uint64_t)usec > UINT64_MAX / per_us ? UINT64_MAX :
+			 (uint64_t)usec * per_us, __ATOMIC_RELAXED);
+}
+
+/*
+ * The next entry of the ring, filled but for its arguments, with the slow
+ * log's lock held (slowlog_end drops it); NULL when the log keeps nothing.
+ */
+static struct rd_slowlog_entry *slowlog_begin(struct rd_server *srv, const struct rd_session *s,
+					      uint64_t cycles, uint32_t argc)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	struct rd_slowlog_entry *e;
+
+	if (!srv->slowlog)
+		return NULL;
 	rte_spinlock_lock(&srv->admin_lock);
 	if (srv->slowlog_max_len == 0) {
 		rte_spinlock_unlock(&srv->admin_lock);
-		return;
+		return NULL;
 	}
 	e = &srv->slowlog[srv->slowlog_head];
 	srv->slowlog_head = (srv->slowlog_head + 1) % RD_SLOWLOG_MAX;
@@ -432,36 +449,69 @@ void rd_slowlog_note(struct rd_server *srv, const struct rd_session *s, uint64_t
 		srv->slowlog_len = srv->slowlog_max_len;	/* (the limit may have come down) */
 	e->id = srv->slowlog_next_id++;
 	e->time = time(NULL);
-	e->usec = usec;
+	e->usec = hz ? cycles * 1000000 / hz : 0;
 	e->nargs = (uint8_t)(argc < RD_SLOWLOG_ARGS ? argc : RD_SLOWLOG_ARGS);
-	for (unsigned i = 0; i < e->nargs; i++) {
-		const struct resp_arg *a = rd_arg(s, i);
-		uint32_t n = a->len;
-		int k;
-
-		if (i == RD_SLOWLOG_ARGS - 1 && argc > RD_SLOWLOG_ARGS) {
-			/* the last slot says how many were left out, itself included */
-			k = snprintf(e->args[i], RD_SLOWLOG_ARG_MAX, "... (%u more arguments)",
-				     argc - RD_SLOWLOG_ARGS + 1);
-			e->arglen[i] = (uint8_t)k;
-			break;
-		}
-		if (i < 32 && (s->redact & (1u << i))) {
-			/* a password (CONFIG SET requirepass ...): Redis's placeholder */
-			memcpy(e->args[i], "(redacted)", 10);
-			e->arglen[i] = 10;
-		} else if (n > RD_SLOWLOG_ARG_BYTES) {
-			rd_arg_read(s, i, 0, e->args[i], RD_SLOWLOG_ARG_BYTES);
-			k = snprintf(e->args[i] + RD_SLOWLOG_ARG_BYTES,
-				     RD_SLOWLOG_ARG_MAX - RD_SLOWLOG_ARG_BYTES, "... (%u more bytes)",
-				     n - RD_SLOWLOG_ARG_BYTES);
-			e->arglen[i] = (uint8_t)(RD_SLOWLOG_ARG_BYTES + k);
-		} else {
-			rd_arg_read(s, i, 0, e->args[i], n);
-			e->arglen[i] = (uint8_t)n;
-		}
-	}
 	rd_peer_str(e->peer, sizeof(e->peer), s->raddr, s->rport);
 	snprintf(e->name, sizeof(e->name), "%s", s->name);
+	return e;
+}
+
+/*
+ * Argument i (n bytes: flat, else the session's argument i) as Redis keeps
+ * it; false after the last slot, which says how many were left out.
+ */
+static bool slowlog_arg(struct rd_slowlog_entry *e, const struct rd_session *s, uint32_t argc,
+			uint32_t i, const uint8_t *flat, uint32_t n)
+{
+	uint32_t keep = n > RD_SLOWLOG_ARG_BYTES ? RD_SLOWLOG_ARG_BYTES : n;
+	int k = 0;
+
+	if (i == RD_SLOWLOG_ARGS - 1 && argc > RD_SLOWLOG_ARGS) {
+		/* the last slot says how many were left out, itself included */
+		k = snprintf(e->args[i], RD_SLOWLOG_ARG_MAX, "... (%u more arguments)",
+			     argc - RD_SLOWLOG_ARGS + 1);
+		e->arglen[i] = (uint8_t)k;
+		return false;
+	}
+	if (i < 32 && (s->redact & (1u << i))) {
+		/* a password (CONFIG SET requirepass ...): Redis's placeholder */
+		memcpy(e->args[i], "(redacted)", 10);
+		e->arglen[i] = 10;
+		return true;
+	}
+	if (flat)
+		memcpy(e->args[i], flat, keep);
+	else
+		rd_arg_read(s, i, 0, e->args[i], keep);
+	if (n > keep)
+		k = snprintf(e->args[i] + keep, RD_SLOWLOG_ARG_MAX - keep, "... (%u more bytes)",
+			     n - keep);
+	e->arglen[i] = (uint8_t)(keep + (uint32_t)k);
+	return true;
+}
+
+void rd_slowlog_note(struct rd_server *srv, const struct rd_session *s, uint64_t cycles)
+{
+	uint32_t argc = rd_argc(s);
+	struct rd_slowlog_entry *e = slowlog_begin(srv, s, cycles, argc);
+
+	if (!e)
+		return;
+	for (uint32_t i = 0; i < e->nargs; i++)
+		if (!slowlog_arg(e, s, argc, i, NULL, rd_arg(s, i)->len))
+			break;
+	rte_spinlock_unlock(&srv->admin_lock);
+}
+
+void rd_slowlog_note_flat(struct rd_server *srv, const struct rd_session *s, uint64_t cycles,
+			  uint32_t argc, const uint8_t *const *argv, const uint32_t *lens)
+{
+	struct rd_slowlog_entry *e = slowlog_begin(srv, s, cycles, argc);
+
+	if (!e)
+		return;
+	for (uint32_t i = 0; i < e->nargs; i++)
+		if (!slowlog_arg(e, s, argc, i, argv[i], lens[i]))
+			break;
 	rte_spinlock_unlock(&srv->admin_lock);
 }

@@ -97,7 +97,7 @@ struct rd_server {
 	uint64_t proto_max_bulk_len;
 	uint64_t max_bulk_cap;		/* proto-max-bulk-len's bound: --max-value */
 	uint32_t maxclients_cap;	/* maxclients' bound: the connection tables' size */
-	int64_t slowlog_slower_than;	/* microseconds, -1 = off */
+	int64_t slowlog_slower_than;	/* microseconds, -1 = off (rd_slowlog_threshold_set) */
 	uint32_t slowlog_max_len;
 	uint32_t notify_flags;		/* enum rd_notify (then rd_keyev_settings_changed) */
 	struct rd_keyev_srv keyev;	/* keyspace events (redis/keyev.h) */
@@ -182,7 +182,28 @@ uint64_t rd_inst_rate(const struct wc_app *app, unsigned which);
 /* A session's peer as Redis writes it ("198.18.0.1:40000"). */
 void rd_peer_str(char *buf, size_t cap, uint32_t ip, uint16_t port);
 
-/* A command took usec: into the slow log if it is slower than the threshold. */
-void rd_slowlog_note(struct rd_server *srv, const struct rd_session *s, uint64_t usec);
+/*
+ * slowlog-log-slower-than in TSC cycles, UINT64_MAX when off: the test
+ * every command makes, one load (a node runs one Redis server, as the
+ * command ids of rd.h are the process's).
+ */
+extern uint64_t rd_slowlog_cycles;
+
+/* slowlog-log-slower-than (microseconds, -1 = off), and rd_slowlog_cycles. */
+void rd_slowlog_threshold_set(struct rd_server *srv, int64_t usec);
+
+/*
+ * A command of the session took cycles, at least slowlog_cycles: into the
+ * slow log with its arguments (the session's parsed ones).
+ */
+void rd_slowlog_note(struct rd_server *srv, const struct rd_session *s, uint64_t cycles);
+
+/*
+ * The same for a command a transport's fast path answered, its argc
+ * arguments given flat (argv[i], lens[i]: argc may exceed what is given,
+ * RD_SLOWLOG_ARGS at most are read).
+ */
+void rd_slowlog_note_flat(struct rd_server *srv, const struct rd_session *s, uint64_t cycles,
+			  uint32_t argc, const uint8_t *const *argv, const uint32_t *lens);
 
 #endif

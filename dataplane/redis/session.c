@@ -58,7 +58,8 @@ void rd_session_init(struct rd_session *s, uint64_t id, uint64_t now_ms)
 	s->owner_kind = MC_OWNER_REDIS;
 	s->proto = 2;
 	s->id = id;
-	s->created_ms = s->last_ms = now_ms;
+	s->created_ms = now_ms;
+	s->last_cmd_id = RD_CMD_ID_PRIVATE;
 	resp_parser_init(&s->parser);
 }
 
@@ -372,9 +373,8 @@ bool rd_lookup(struct rd_session *s, const uint8_t *key, uint32_t klen, struct w
 static void count_command(struct rd_session *s, bool rejected)
 {
 	struct rd_lcore_stats *st = &rd_lcore(s)->rdst;
-	const struct rd_server *srv = rd_server(s);
-	int64_t slower = __atomic_load_n(&srv->slowlog_slower_than, __ATOMIC_RELAXED);
-	uint64_t cycles = 0, hz;
+	struct rd_server *srv = rd_server(s);
+	uint64_t cycles = 0;
 
 	st->commands++;
 	if (!s->def || s->def->id == RD_CMD_ID_PRIVATE)
@@ -393,13 +393,10 @@ static void count_command(struct rd_session *s, bool rejected)
 		st->failed++;
 		st->cmd_failed[s->def->id]++;
 	}
-	if (slower < 0 || (s->def->flags & RD_F_SKIP_SLOWLOG))
-		return;
-	/* (microseconds only for a command the slow log keeps: no division per command) */
-	hz = rte_get_tsc_hz();
-	if ((uint64_t)slower <= UINT64_MAX / (hz / 1000000 + 1) &&
-	    cycles >= (uint64_t)slower * (hz / 1000000))
-		rd_slowlog_note(rd_server(s), s, cycles * 1000000 / hz);
+	/* (the threshold in cycles: no division per command) */
+	if (cycles >= __atomic_load_n(&rd_slowlog_cycles, __ATOMIC_RELAXED) &&
+	    !(s->def->flags & RD_F_SKIP_SLOWLOG))
+		rd_slowlog_note(srv, s, cycles);
 }
 
 /* The command is over (replied, or refused): its memory and bytes go. */
@@ -490,7 +487,7 @@ static bool admit(struct rd_session *s)
 	if (!c)
 		c = rd_cmd_lookup(rd_arg(s, 0));
 
-	s->last_cmd = c;
+	s->last_cmd_id = c ? c->id : RD_CMD_ID_PRIVATE;
 	if (!c) {
 		rd_lcore(s)->rdst.unknown++;
 		err_unknown(s);
@@ -501,7 +498,7 @@ static bool admit(struct rd_session *s)
 	if (c->sub && argc >= 2) {
 		const struct rd_cmd *sub = rd_subcmd_lookup(c, rd_arg(s, 1));
 
-		s->last_cmd = sub;
+		s->last_cmd_id = sub ? sub->id : RD_CMD_ID_PRIVATE;
 		if (!sub) {
 			s->def = c;
 			err_unknown_sub(s);
@@ -688,7 +685,6 @@ enum mc_run rd_session_run(struct rd_session *s, struct mc_inq *in, struct mc_ou
 		s->failed = false;
 		s->call_failed = false;
 		s->redact = 0;
-		s->last_ms = (uint64_t)wc_clock_unix_ms(&env->ctx->clock);
 		rd_push_cmd_start(&s->push, out->written, ((struct wc_lcore *)env->arg)->id);
 		if (!admit(s)) {
 			finish(s, in, s->def != NULL);

@@ -692,6 +692,6 @@ void rd_tracking_before_run(struct wc_lcore *lc)
 {
 	struct rd_trk_lcore *L = lc->trk;
 
-	if (L && L->pend_keys)
+	if (L && L->head.pend_keys)
 		trk_bcast_flush(L);
 }

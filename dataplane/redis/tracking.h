@@ -73,7 +73,29 @@ void rd_tracking_off(struct rd_session *s, bool ending);
 /* The session is over on lc (QUIT, closed, killed), though TCP may still finish the close. */
 void rd_tracking_end(struct wc_lcore *lc, struct rd_session *s);
 
-/* Before the lcore runs a Redis connection (rd_tcp.c): batched BCAST invalidations out. */
+/*
+ * The head of an lcore's tracking state (trk_impl.h's rd_trk_lcore begins
+ * with it): what a transport reads before each run, without a call.
+ */
+struct rd_trk_lcore_head {
+	uint32_t pend_keys;		/* BCAST keys batched, not yet sent */
+};
+
+struct rd_trk_lcore;
+
+/*
+ * BCAST invalidations are batched on the lcore whose tracking state L is
+ * (an lcore that runs Redis connections has one: rd_lcore_init).
+ */
+static inline bool rd_tracking_batched(const struct rd_trk_lcore *L)
+{
+	return ((const struct rd_trk_lcore_head *)(const void *)L)->pend_keys != 0;
+}
+
+/*
+ * Before the lcore runs a Redis connection (rd_tcp.c), when
+ * rd_tracking_batched: the batched BCAST invalidations out.
+ */
 void rd_tracking_before_run(struct wc_lcore *lc);
 
 /* The reads this lcore remembers in batches go into its table now (INFO, tests). */

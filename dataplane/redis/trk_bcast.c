@@ -151,7 +151,7 @@ bool trk_bcast_add(struct rd_trk_lcore *L, struct rd_session *s, const uint8_t *
 void trk_bcast_drop(struct rd_trk_lcore *L, struct rd_session *s)
 {
 	/* what is batched goes first (a prefix entry may be used again right away) */
-	if (L->pend_keys)
+	if (L->head.pend_keys)
 		trk_bcast_flush(L);
 	while (s->trk.subs) {
 		uint16_t r = s->trk.subs;
@@ -203,7 +203,7 @@ static void batch(struct rd_trk_lcore *L, uint16_t prefix, const uint8_t *key, u
 			return;
 		}
 	}
-	if (L->pend_keys >= TRK_PEND_SLOTS * 3 / 4 || L->pend_used + size > TRK_PEND_BYTES) {
+	if (L->head.pend_keys >= TRK_PEND_SLOTS * 3 / 4 || L->pend_used + size > TRK_PEND_BYTES) {
 		trk_bcast_flush(L);
 		slot = slot_of(hash, prefix);
 	}
@@ -213,7 +213,7 @@ static void batch(struct rd_trk_lcore *L, uint16_t prefix, const uint8_t *key, u
 				.hash = hash };
 	memcpy(e->key, key, klen);
 	L->pend_used += size;
-	L->pend_keys++;
+	L->head.pend_keys++;
 	L->dedup[slot] = off + 1;
 	if (px->pend_tail)
 		((struct pend_key *)(void *)(L->pend + px->pend_tail - 1))->next = off + 1;
@@ -268,7 +268,7 @@ static uint32_t keys_of(struct rd_trk_lcore *L, const struct trk_prefix *px, uin
 
 void trk_bcast_flush(struct rd_trk_lcore *L)
 {
-	if (!L->pend_keys)
+	if (!L->head.pend_keys)
 		return;
 	for (unsigned i = 0; i < L->nprefixes; i++) {
 		struct trk_prefix *px = &L->prefix[L->active[i]];
@@ -303,6 +303,6 @@ void trk_bcast_flush(struct rd_trk_lcore *L)
 
 		px->pend = px->pend_tail = px->npend = 0;
 	}
-	L->pend_used = L->pend_keys = 0;
+	L->pend_used = L->head.pend_keys = 0;
 	memset(L->dedup, 0, sizeof(L->dedup));
 }

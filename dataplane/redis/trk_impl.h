@@ -56,6 +56,7 @@ struct trk_val {
 };
 
 struct rd_trk_lcore {
+	struct rd_trk_lcore_head head;	/* first: tracking.h reads it (pend_keys) */
 	struct wc_lcore *lc;
 	struct trk_table tab;		/* (tab.mem NULL until a client first turns tracking on) */
 	uint32_t clients;		/* sessions with tracking on */
@@ -66,7 +67,7 @@ struct rd_trk_lcore {
 	bool flush_posted;		/* a WC_BUS_TRACK flush to ourselves is on its way */
 	/* batched BCAST keys */
 	uint8_t *pend;
-	uint32_t pend_used, pend_keys;
+	uint32_t pend_used;		/* (and head.pend_keys) */
 	uint32_t dedup[TRK_PEND_SLOTS];
 	uint8_t *scratch;		/* 2 * TRK_PEND_BYTES: arrays being built */
 	/* frames held for clients in the middle of a command */

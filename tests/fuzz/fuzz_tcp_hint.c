@@ -8,7 +8,8 @@
  * Nothing is served: the pre-pass alone must neither crash nor read out of
  * bounds, whatever the frames say of their own lengths. The RESP fast
  * path's pipeline recognizers, resp_get_at and resp_set_at, get the payload
- * too.
+ * too, and resp_flat_argv (the slow log's view of a fast command) must
+ * give what they found.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,17 +46,29 @@ static void payload(bool resp, const uint8_t *data, size_t size)
 			abort();
 	/* the RESP fast path's pipeline recognizers (proto/resp.h) on the same bytes */
 	{
-		uint32_t klen, used;
+		uint32_t klen, used, lens[4], argc;
+		const uint8_t *argv[4];
 		const uint8_t *k = resp_get_at(buf, (uint32_t)size, &klen, &used);
 		struct resp_set rs;
 
 		if (k && (used > size || k < buf || k + klen > buf + used))
+			abort();
+		if (k && (resp_flat_argv(buf, used, argv, lens, 4) != 2 || argv[1] != k ||
+			  lens[1] != klen))
 			abort();
 		used = resp_set_at(buf, (uint32_t)size, &rs);
 		if (used && (used > size || rs.klen == 0 || rs.klen > 250 || rs.key < buf ||
 			     rs.key + rs.klen > rs.val || rs.val + rs.vlen + 2 != buf + used ||
 			     memcmp(rs.val + rs.vlen, "\r\n", 2) != 0))
 			abort();
+		if (used && (resp_flat_argv(buf, used, argv, lens, 4) != 3 || argv[1] != rs.key ||
+			     lens[1] != rs.klen || argv[2] != rs.val || lens[2] != rs.vlen))
+			abort();
+		/* on anything: arguments inside the buffer */
+		argc = resp_flat_argv(buf, (uint32_t)size, argv, lens, 4);
+		for (uint32_t i = 0; i < argc && i < 4; i++)
+			if (argv[i] < buf || argv[i] + lens[i] > buf + size)
+				abort();
 	}
 	free(buf);
 }

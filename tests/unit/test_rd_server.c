@@ -358,7 +358,7 @@ static void client_line_format(void **state)
 	struct rd_session *s = calloc(1, sizeof(*s));
 	struct resp_arg get = arg("get");
 	struct rd_client_view v = { .s = s, .fd = 3, .qbuf = 10, .qbuf_free = 100, .omem = 20,
-				    .oll = 1, .writing = true };
+				    .oll = 1, .writing = true, .idle_ms = 2400 };
 	struct rd_text t;
 	char want[1024];
 
@@ -372,10 +372,9 @@ static void client_line_format(void **state)
 	strcpy(s->lib_name, "redis-py");
 	strcpy(s->lib_ver, "5.0");
 	s->created_ms = 1000;
-	s->last_ms = 3000;
 	s->flags = RD_C_MULTI | RD_C_READONLY;
 	s->proto = 3;
-	s->last_cmd = rd_cmd_lookup(&get);
+	s->last_cmd_id = rd_cmd_lookup(&get)->id;
 	rd_text_init(&t, test_alloc, NULL);
 	rd_client_line(&t, &v, 5500);
 	snprintf(want, sizeof(want),
@@ -388,7 +387,7 @@ static void client_line_format(void **state)
 	free_blocks();
 	/* no flags: N; no command yet: NULL */
 	s->flags = 0;
-	s->last_cmd = NULL;
+	s->last_cmd_id = RD_CMD_ID_PRIVATE;
 	s->name[0] = 0;
 	rd_text_init(&t, test_alloc, NULL);
 	rd_client_line(&t, &v, 5500);

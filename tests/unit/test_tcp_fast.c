@@ -940,6 +940,63 @@ static void resp_sets_fast_equal_general(void **state)
 	sets_compared(run_rd_sets);
 }
 
+/*
+ * What the slow log and CLIENT LIST (cmd=) keep of a command the fast path
+ * answered, asserted the same with the fast paths on and off (the replies
+ * carry times, so this is checked here rather than compared byte for byte).
+ */
+static void run_bookkeeping(bool slow)
+{
+	static struct trace t;
+	char val[201], big[512];
+	struct cl c, w;
+	int n;
+
+	cur = &t;
+	t.n = 0;
+	up(slow);
+	open_cl(&c, 30041, RD, false);
+	open_cl(&w, 30042, RD, true);
+	rd_seg(&w, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$23\r\nslowlog-log-slower-than\r\n$1\r\n0\r\n",
+	       NULL, "+OK\r\n", false);
+	rd_seg(&w, "*2\r\n$7\r\nSLOWLOG\r\n$5\r\nRESET\r\n", NULL, "+OK\r\n", false);
+	/* a pipelined SET and GET (the pipelined fast path when on) */
+	rd_seg(&c, "*3\r\n$3\r\nsEt\r\n$2\r\nrs\r\n$3\r\nxyz\r\n*2\r\n$3\r\nGET\r\n$2\r\nrs\r\n", "rs",
+	       "+OK\r\n$3\r\nxyz\r\n", !slow);
+	rd_seg(&w, "*3\r\n$7\r\nSLOWLOG\r\n$3\r\nGET\r\n$1\r\n2\r\n", NULL, "*2\r\n", false);
+	if (!last_has(&w, "*2\r\n$3\r\nGET\r\n$2\r\nrs\r\n$16\r\n198.18.0.1:30041\r\n") ||
+	    !last_has(&w, "*3\r\n$3\r\nsEt\r\n$2\r\nrs\r\n$3\r\nxyz\r\n$16\r\n198.18.0.1:30041\r\n"))
+		fail_msg("slow log: \"%.*s\"", (int)w.nlast, w.last);
+	rd_seg(&w, "*2\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n", NULL, "addr=198.18.0.1:30041", false);
+	if (!last_has(&w, "cmd=get "))
+		fail_msg("CLIENT LIST: \"%.*s\"", (int)w.nlast, w.last);
+	/* a lone SET of a value past what an entry keeps of an argument */
+	memset(val, 'v', 200);
+	val[200] = 0;
+	n = snprintf(big, sizeof(big), "*3\r\n$3\r\nSET\r\n$2\r\nrs\r\n$200\r\n%s\r\n", val);
+	rd_seg_at(__LINE__, &c, big, (size_t)n, "rs", "+OK\r\n", !slow);
+	rd_seg(&w, "*3\r\n$7\r\nSLOWLOG\r\n$3\r\nGET\r\n$1\r\n1\r\n", NULL, "*1\r\n", false);
+	if (!last_has(&w, "vvv... (72 more bytes)\r\n"))
+		fail_msg("slow log: \"%.*s\"", (int)w.nlast, w.last);
+	rd_seg(&w, "*2\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n", NULL, "addr=198.18.0.1:30041", false);
+	if (!last_has(&w, "cmd=set "))
+		fail_msg("CLIENT LIST: \"%.*s\"", (int)w.nlast, w.last);
+	/* the slow log off: a fast GET leaves it as it was (a lone GET: not a pipeline) */
+	rd_seg(&w, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$23\r\nslowlog-log-slower-than\r\n$2\r\n-1\r\n",
+	       NULL, "+OK\r\n", false);
+	rd_seg(&w, "*2\r\n$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n", NULL, ":8\r\n", false);
+	rd_seg(&c, "*2\r\n$3\r\nGET\r\n$2\r\nrs\r\n", "rs", "$200\r\n", false);
+	rd_seg(&w, "*2\r\n$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n", NULL, ":8\r\n", false);
+	dp_teardown(&h);
+}
+
+static void fast_commands_bookkept(void **state)
+{
+	(void)state;
+	run_bookkeeping(false);
+	run_bookkeeping(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -948,6 +1005,7 @@ int main(void)
 		cmocka_unit_test(off_the_narrow_case_falls_back),
 		cmocka_unit_test(sets_fast_equal_general),
 		cmocka_unit_test(resp_sets_fast_equal_general),
+		cmocka_unit_test(fast_commands_bookkept),
 	};
 
 	if (dp_eal_init() != 0)
