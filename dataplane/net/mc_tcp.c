@@ -93,7 +93,9 @@ static inline __attribute__((always_inline)) void get_reply(struct wc_lcore *lc,
  * lcore's own (no redirect, no mailbox hop, as run_write decides); NULL
  * otherwise.
  */
-static struct wc_part *own_write_part(struct wc_lcore *lc, const uint8_t *key, uint32_t klen)
+static inline __attribute__((always_inline)) struct wc_part *own_write_part(struct wc_lcore *lc,
+									    const uint8_t *key,
+									    uint32_t klen)
 {
 	const struct wc_app *app = lc->app;
 	struct mc_route rt = { .read = false };
@@ -121,21 +123,29 @@ static struct wc_part *own_write_part(struct wc_lcore *lc, const uint8_t *key, u
 static uint32_t fast_set(struct wc_lcore *lc, struct mc_out *out, const uint8_t *p,
 			 const uint8_t *end)
 {
+	const struct wc_app *app = lc->app;
 	struct mc_set_line sl;
-	struct wc_part *part;
+	struct mc_route rt = { .read = false };
 	struct iovec val;
 	struct wc_store_req req;
 	uint32_t used = mc_set_line_parse(p, (uint32_t)(end - p), &sl);
 
-	if (!used || sl.vlen > lc->env.set->max_value ||
-	    !(part = own_write_part(lc, sl.key, sl.klen)))
+	if (!used || sl.vlen > lc->env.set->max_value || wc_writes_fenced() ||
+	    __atomic_load_n(&lc->env.set->read_only, __ATOMIC_RELAXED))
+		return 0;
+	/* the key's partition: the only one (its owner the first), or the one its slot maps to */
+	if ((rt.part = wc_slot_read_part(app, rcu_dereference(app->slot_part))) != NULL)
+		rt.owner = app->part_owner[0];
+	else
+		lc->env.route(&lc->env, sl.key, sl.klen, &rt);
+	if (rt.redirect || (lc->env.mbox && rt.owner != lc->env.self))
 		return 0;
 	val = (struct iovec){ .iov_base = (void *)(uintptr_t)sl.val, .iov_len = sl.vlen };
 	req = (struct wc_store_req){ .mode = WC_SET, .key = sl.key, .klen = sl.klen,
 				     .hash = wc_hash(sl.key, sl.klen), .val = &val, .val_cnt = 1,
 				     .flags = sl.flags, .exptime = sl.exptime };
 	/* (no write result: a set's reply is its status alone) */
-	mc_exec_store_reply(out, wc_store(part, &lc->ctx, &req, NULL), sl.noreply);
+	mc_exec_store_reply(out, wc_store(rt.part, &lc->ctx, &req, NULL), sl.noreply);
 	return used;
 }
 
@@ -144,8 +154,8 @@ static uint32_t fast_set(struct wc_lcore *lc, struct mc_out *out, const uint8_t 
  * answered as the session's exec_keyed would, under fast_set's conditions.
  * Returns the bytes it took, 0 when it is left to the session.
  */
-static uint32_t fast_delete(struct wc_lcore *lc, struct mc_out *out, const uint8_t *p,
-			    const uint8_t *end)
+static __attribute__((noinline)) uint32_t fast_delete(struct wc_lcore *lc, struct mc_out *out,
+						       const uint8_t *p, const uint8_t *end)
 {
 	struct mc_delete_line dl;
 	struct wc_part *part;
@@ -194,7 +204,7 @@ static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *
 			if (!(used = fast_set(lc, &c->out, p, end)))
 				break;
 			p += used;
-		} else if (*p == 'd') {
+		} else if (__builtin_expect(*p == 'd', 0)) {
 			if (!(used = fast_delete(lc, &c->out, p, end)))
 				break;
 			p += used;

@@ -26,7 +26,9 @@
  * own (tracking.c's per-command bookkeeping), no own keyspace events in
  * its reply (pubsub.h).
  */
-static bool write_admitted(struct wc_lcore *lc, struct wc_tcb *c, bool acl, uint32_t vlen)
+static inline __attribute__((always_inline)) bool write_admitted(struct wc_lcore *lc,
+								 struct wc_tcb *c, bool acl,
+								 uint32_t vlen)
 {
 	const struct rd_session *s = &c->rd;
 
@@ -143,8 +145,8 @@ static void del_one(struct wc_lcore *lc, struct wc_tcb *c, struct wc_part *part,
  * when the key's partition is this lcore's own, the command counted as the
  * session counts it. Returns its length, 0 when it is left to the session.
  */
-static uint32_t write_fast(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *p,
-			   const uint8_t *end)
+static __attribute__((noinline)) uint32_t write_fast(struct wc_lcore *lc, struct wc_tcb *c,
+						     const uint8_t *p, const uint8_t *end)
 {
 	const struct rd_session *s = &c->rd;
 	uint64_t t0 = rte_rdtsc();
