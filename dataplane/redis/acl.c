@@ -237,8 +237,8 @@ void acl_commit(struct rd_server *srv, struct rd_acl *t)
 /* ---- sessions ---- */
 
 /*
- * May u run command id on any key? The transports' fast paths answer GET
- * and SET only for such users (rd_tcp.c, rd_tcp_pipe.c). Only the root
+ * May u run command id on any key? The transports' fast paths answer GET,
+ * SET, SETEX, PSETEX and DEL only for such users (rd_tcp.c, rd_tcp_pipe.c). Only the root
  * selector is looked at: a user whose rights come from other selectors
  * takes the general path, which is as right, just slower.
  */

@@ -1120,6 +1120,16 @@ static void rd_ttl_script(struct cl *c, struct cl *w)
 	rd_seg(c, RSETEX("5\r\nSETEX", "t6", 3) "100\r\n$1\r\nv\r\n", "t6", "-READONLY", false);
 	rd_seg(c, RDEL("t6"), "t6", "-READONLY", false);
 	rd_replica_state.read_only = false;
+	/* a WATCHed key deleted, or written with a TTL, by another client: EXEC aborts */
+	rd_seg(c, RSETX("tw", "v1", "EX", 3) "100\r\n", "tw", "+OK\r\n", true);
+	rd_seg(w, "*2\r\n$5\r\nWATCH\r\n$2\r\ntw\r\n", "tw", "+OK\r\n", false);
+	rd_seg(c, RDEL("tw"), "tw", ":1\r\n", true);
+	rd_seg(w, "*1\r\n$5\r\nMULTI\r\n" RGET2("tw") "*1\r\n$4\r\nEXEC\r\n", "tw",
+	       "+OK\r\n+QUEUED\r\n*-1\r\n", false);
+	rd_seg(w, "*2\r\n$5\r\nWATCH\r\n$2\r\ntw\r\n", "tw", "+OK\r\n", false);
+	rd_seg(c, RSETEX("6\r\nPSETEX", "tw", 2) "10\r\n$1\r\nv\r\n", "tw", "+OK\r\n", true);
+	rd_seg(w, "*1\r\n$5\r\nMULTI\r\n" RGET2("tw") "*1\r\n$4\r\nEXEC\r\n", "tw",
+	       "+OK\r\n+QUEUED\r\n*-1\r\n", false);
 	/* a tracking client (RESP3) told of the writes */
 	rd_seg(w, "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n", NULL, "%7\r\n", false);
 	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\non\r\n", NULL, "+OK\r\n", false);
