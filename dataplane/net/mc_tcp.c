@@ -20,6 +20,7 @@
 #include "core/slots.h"
 #include "net/tcp_impl.h"
 #include "proto/mc_exec.h"
+#include "proto/mc_delete_line.h"
 #include "proto/mc_set_line.h"
 #include "redis/acl.h"
 
@@ -87,6 +88,31 @@ static inline __attribute__((always_inline)) void get_reply(struct wc_lcore *lc,
 }
 
 /*
+ * The partition of a key this lcore may write here and now as the session
+ * would: writes not fenced, no read-only replica, the key's partition this
+ * lcore's own (no redirect, no mailbox hop, as run_write decides); NULL
+ * otherwise.
+ */
+static inline __attribute__((always_inline)) struct wc_part *own_write_part(struct wc_lcore *lc,
+									    const uint8_t *key,
+									    uint32_t klen)
+{
+	const struct wc_app *app = lc->app;
+	struct mc_route rt = { .read = false };
+
+	if (wc_writes_fenced() || __atomic_load_n(&lc->env.set->read_only, __ATOMIC_RELAXED))
+		return NULL;
+	/* the key's partition: the only one (its owner the first), or the one its slot maps to */
+	if ((rt.part = wc_slot_read_part(app, rcu_dereference(app->slot_part))) != NULL)
+		rt.owner = app->part_owner[0];
+	else
+		lc->env.route(&lc->env, key, klen, &rt);
+	if (rt.redirect || (lc->env.mbox && rt.owner != lc->env.self))
+		return NULL;
+	return rt.part;
+}
+
+/*
  * A whole "set" at p (line, block and CRLF before end: mc_set_line_parse)
  * stored and answered as the session's exec_store would, when the session
  * would run it here and now: the key's partition is this lcore's own (no
@@ -123,11 +149,39 @@ static uint32_t fast_set(struct wc_lcore *lc, struct mc_out *out, const uint8_t 
 	return used;
 }
 
+/*
+ * A "delete <key>[ noreply]" line at p (mc_delete_line_parse) run and
+ * answered as the session's exec_keyed would, under fast_set's conditions.
+ * Returns the bytes it took, 0 when it is left to the session.
+ */
+static __attribute__((noinline)) uint32_t fast_delete(struct wc_lcore *lc, struct mc_out *out,
+						       const uint8_t *p, const uint8_t *end)
+{
+	struct mc_delete_line dl;
+	struct wc_part *part;
+	enum wc_status st;
+	uint32_t used = mc_delete_line_parse(p, (uint32_t)(end - p), &dl);
+
+	if (!used || !(part = own_write_part(lc, dl.key, dl.klen)))
+		return 0;
+	st = wc_delete(part, &lc->ctx, dl.key, dl.klen, wc_hash(dl.key, dl.klen), 0);
+	if (dl.noreply)
+		return used;	/* memcached answers nothing, errors included */
+	if (st == WC_OK)
+		mc_out_str(out, "DELETED\r\n");
+	else if (st == WC_NOT_FOUND)
+		mc_out_str(out, "NOT_FOUND\r\n");
+	else
+		mc_exec_store_reply(out, st, false);	/* (the same SERVER_ERROR texts) */
+	return used;
+}
+
 /* What the fast path made of a segment's requests (single_gets). */
 enum fast_gets { FAST_NONE, FAST_SOME, FAST_ALL };
 
 /*
- * A pipeline of "get <key>" lines and whole "set"s (fast_set) in one
+ * A pipeline of "get <key>" lines, whole "set"s (fast_set) and "delete"s
+ * (fast_delete) in one
  * segment, start[0..end), answered request by request while each is one
  * of them and the output has room (the session stops before a command
  * when it has none). Out of line: the one-get case keeps its registers.
@@ -148,6 +202,10 @@ static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *
 			break;
 		if (*p == 's') {
 			if (!(used = fast_set(lc, &c->out, p, end)))
+				break;
+			p += used;
+		} else if (__builtin_expect(*p == 'd', 0)) {
+			if (!(used = fast_delete(lc, &c->out, p, end)))
 				break;
 			p += used;
 		} else {

@@ -1,12 +1,15 @@
 /*
- * rd_tcp_pipe.c - Redis GETs and plain SETs pipelined in one segment,
+ * rd_tcp_pipe.c - Redis GETs, plain SETs and the cache-aside writes (SET
+ * with EX or PX, SETEX, PSETEX, a one-key DEL) pipelined in one segment,
  * answered on the fast path one after another: a GET as rd_tcp.c answers
- * a lone one (rd_tcp_get.h), a SET as the session's SET would (set_fast);
- * apart from rd_tcp.c so that each keeps its one GET's code inline.
+ * a lone one (rd_tcp_get.h), a SET as the session's SET would (set_fast),
+ * the others as their session commands would (write_fast); apart from
+ * rd_tcp.c so that each keeps its one GET's code inline.
  */
 #include "core/fence.h"
 #include "net/rd_tcp_get.h"
 #include "redis/keyev.h"
+#include "redis/obj.h"
 #include "redis/pubsub.h"
 #include "redis/rdbload.h"
 #include "redis/rdutil.h"
@@ -15,19 +18,22 @@
 #include "store/kv.h"
 
 /*
- * May a SET run here and now without the session: what admit() checks for
+ * May a write (acl: the user may run it on any key; vlen: its value's
+ * length) run here and now without the session: what admit() checks for
  * a write (ACL, fencing, a read-only replica, a start-up load,
- * min-replicas-to-write), and nothing the general SET does besides its
- * write, event and reply: not the master's stream, no tracking of its own
- * (tracking.c's per-command bookkeeping), no own keyspace events in its
- * reply (pubsub.h).
+ * min-replicas-to-write), and nothing the general command does besides
+ * its write, events and reply: not the master's stream, no tracking of its
+ * own (tracking.c's per-command bookkeeping), no own keyspace events in
+ * its reply (pubsub.h).
  */
-static bool set_admitted(struct wc_lcore *lc, struct wc_tcb *c, const struct resp_set *rs)
+static inline __attribute__((always_inline)) bool write_admitted(struct wc_lcore *lc,
+								 struct wc_tcb *c, bool acl,
+								 uint32_t vlen)
 {
 	const struct rd_session *s = &c->rd;
 
-	return s->fast_set && !(s->flags & RD_C_MASTER) && !rd_trk_flags(&s->trk) &&
-	       rs->vlen <= lc->app->rd->proto_max_bulk_len && !wc_writes_fenced() &&
+	return acl && !(s->flags & RD_C_MASTER) && !rd_trk_flags(&s->trk) &&
+	       vlen <= lc->app->rd->proto_max_bulk_len && !wc_writes_fenced() &&
 	       !rd_replica_read_only() && !rd_rdb_loading() && !rd_repl_writes_refused(s) &&
 	       !(rd_keyev_on(&lc->ctx) && rd_pubsub_own_in_reply(s));
 }
@@ -54,7 +60,7 @@ static uint32_t set_fast(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *p
 	const uint16_t *table;
 	uint32_t used = resp_set_at(p, (uint32_t)(end - p), &rs);
 
-	if (!used || !set_admitted(lc, c, &rs))
+	if (!used || !write_admitted(lc, c, c->rd.fast_set, rs.vlen))
 		return 0;
 	table = rcu_dereference(app->slot_part);
 	wc_slot_key_route(app, table, rs.key, rs.klen, &part, &owner);
@@ -93,6 +99,108 @@ void wc_rd_tcp_slowlog(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *req
 		rd_slowlog_note_flat(lc->app->rd, &c->rd, cycles, argc, argv, lens);
 }
 
+/*
+ * A SET with a time to live (w), written as t_string.c's set_owner writes
+ * a SET with EX/PX: the absolute deadline in ms from this lcore's clock,
+ * the events "set" and "expire", the reply. False, with nothing done, when
+ * the deadline is not one set_owner would store (the session answers).
+ */
+static bool ttl_put(struct wc_lcore *lc, struct wc_tcb *c, struct wc_part *part,
+		    const struct resp_write *w)
+{
+	struct rd_bytes val = { .p = w->val, .n = w->vlen };
+	struct wc_put_req put = { .key = w->key, .klen = w->klen, .hash = wc_hash(w->key, w->klen),
+				  .type = WC_TYPE_STRING, .vlen = w->vlen, .fill = rd_fill_bytes,
+				  .arg = &val };
+	struct rd_owner o = { .part = part, .ctx = &lc->ctx, .s = &c->rd, .out = &c->out };
+	int64_t now = wc_clock_unix_ms(&lc->ctx.clock);
+	enum wc_status st;
+	bool existed;
+
+	if (w->ttl_ms > INT64_MAX - now ||
+	    !wc_expiry_from_unix_ms(&lc->ctx.clock, now + w->ttl_ms, &put.exptime, &put.exp_ms))
+		return false;
+	/* (the old version matters only to the events: none while nobody listens) */
+	existed = rd_keyev_on(&lc->ctx) &&
+		  wc_kv_find(part, &lc->ctx, w->key, w->klen, put.hash) != NULL;
+	st = wc_kv_put(part, &lc->ctx, &put, NULL);
+	if (st == WC_OK) {
+		rd_keyev_emit_write(&o, !existed, RD_EV_SET, w->key, w->klen);
+		rd_keyev_emit(&o, RD_EV_EXPIRE, w->key, w->klen);
+		resp_ok(&c->out);
+	} else {
+		if (existed)
+			rd_keyev_emit(&o, RD_EV_DEL, w->key, w->klen);	/* a refused store drops it */
+		rd_reply_store_error(&c->out, st);
+	}
+	return true;
+}
+
+/* A one-key DEL (w), as keys.c's del_owner deletes and del answers it. */
+static void del_one(struct wc_lcore *lc, struct wc_tcb *c, struct wc_part *part,
+		    const struct resp_write *w)
+{
+	struct rd_owner o = { .part = part, .ctx = &lc->ctx, .s = &c->rd, .out = &c->out };
+	bool deleted = rd_obj_delete(part, &lc->ctx, w->key, w->klen, wc_hash(w->key, w->klen));
+
+	if (deleted)
+		rd_keyev_emit(&o, RD_EV_DEL, w->key, w->klen);
+	resp_int(&c->out, deleted);
+}
+
+/*
+ * One whole cache-aside write at p (resp_write_at): SET with EX or PX,
+ * SETEX, PSETEX or a one-key DEL, run and answered as the session would
+ * when the key's partition is this lcore's own, the command counted as the
+ * session counts it. Returns its length, 0 when it is left to the session.
+ */
+static __attribute__((noinline)) uint32_t write_fast(struct wc_lcore *lc, struct wc_tcb *c,
+						     const uint8_t *p, const uint8_t *end)
+{
+	const struct rd_session *s = &c->rd;
+	uint64_t t0 = rte_rdtsc();
+	struct resp_write w;
+	struct wc_part *part;
+	unsigned owner;
+	uint16_t id;
+	bool acl;
+	uint32_t used = resp_write_at(p, (uint32_t)(end - p), &w);
+
+	if (!used)
+		return 0;
+	switch (w.cmd) {
+	case RESP_W_SET:
+		id = rd_set_cmd_id;
+		acl = s->fast_set;
+		break;
+	case RESP_W_SETEX:
+		id = rd_setex_cmd_id;
+		acl = s->fast_setex;
+		break;
+	case RESP_W_PSETEX:
+		id = rd_psetex_cmd_id;
+		acl = s->fast_psetex;
+		break;
+	default:
+		id = rd_del_cmd_id;
+		acl = s->fast_del;
+		break;
+	}
+	if (!write_admitted(lc, c, acl, w.vlen))
+		return 0;
+	wc_slot_key_route(lc->app, rcu_dereference(lc->app->slot_part), w.key, w.klen, &part,
+			  &owner);
+	if (lc->env.mbox && owner != lc->env.self)
+		return 0;	/* another lcore's partition: the session's owner call */
+	if (w.cmd == RESP_W_DEL)
+		del_one(lc, c, part, &w);
+	else if (!ttl_put(lc, c, part, &w))
+		return 0;
+	lc->rdst.net_in += used;
+	wc_rd_tcp_counted(lc, c, id, t0, p, used);
+	return used;
+}
+
 bool wc_rd_tcp_pipelined_gets(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *start,
 			      const uint8_t *end)
 {
@@ -102,7 +210,7 @@ bool wc_rd_tcp_pipelined_gets(struct wc_lcore *lc, struct wc_tcb *c, const uint8
 	while (p < end && !mc_out_full(&c->out)) {
 		if ((key = resp_get_at(p, (uint32_t)(end - p), &klen, &used)) != NULL)
 			wc_rd_tcp_get_one(lc, c, p, key, klen, used);
-		else if (!(used = set_fast(lc, c, p, end)))
+		else if (!(used = set_fast(lc, c, p, end)) && !(used = write_fast(lc, c, p, end)))
 			break;
 		lc->tcp->fast_pipelined++;
 		p += used;

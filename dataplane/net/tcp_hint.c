@@ -1,12 +1,12 @@
 /*
  * tcp_hint.c - the rx burst's pre-pass for GETs over TCP (tcp_hint.h).
  *
- * A TCP or RESP GET or SET is served one segment at a time (ipv4 -> tcp
+ * A TCP or RESP GET or SET (or delete, DEL, SETEX, PSETEX) is served one segment at a time (ipv4 -> tcp
  * input -> mc_tcp_run / rd_tcp_run -> wc_get, wc_store), so without help
  * each request pays its index bucket's and its item's cache misses in
  * turn (a SET looks its old version up as a GET does). Before the burst
  * is served, this pass looks at every frame: an IPv4 segment to our
- * memcached or Redis port has the GETs and SETs of its payload read
+ * memcached or Redis port has the keys of its GETs and writes read
  * (wc_tcp_hint_payload), their keys hashed and routed to the partition a
  * read goes to and their index buckets prefetched, frame by frame; then,
  * those lines on their way, the candidate items of all of them: the two
@@ -75,6 +75,19 @@ static const uint8_t *set_key(const uint8_t *t, const uint8_t *end, uint32_t *kl
 	return k;
 }
 
+/* "delete <key>" then a space or the line's end in t[0..end) (end at its '\n'): the key, or NULL. */
+static const uint8_t *delete_key(const uint8_t *t, const uint8_t *end, uint32_t *klen)
+{
+	const uint8_t *k = t + 7, *p = k;
+
+	while (p < end && *p > 0x20)
+		p++;
+	if (p == k || p == end || (*p != ' ' && *p != '\r') || p - k > HINT_KEY_MAX)
+		return NULL;
+	*klen = (uint32_t)(p - k);
+	return k;
+}
+
 static unsigned mc_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hint_key *out,
 			unsigned max)
 {
@@ -93,6 +106,8 @@ static unsigned mc_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hint
 			key = mg_key(p, nl, &klen);
 		else if (nl - p >= 4 && memcmp(p, "set ", 4) == 0)
 			key = set_key(p, nl, &klen);
+		else if (nl - p >= 7 && memcmp(p, "delete ", 7) == 0)
+			key = delete_key(p, nl, &klen);
 		else
 			key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas);
 		if (key)
@@ -119,12 +134,36 @@ static int64_t resp_len(const uint8_t **pp, const uint8_t *end)
 	return v;
 }
 
+/* Bytes n[0..len) spell the lower-case letters name in any case. */
+static bool name_is(const uint8_t *n, int64_t len, const char *name)
+{
+	int64_t i = 0;
+
+	for (; i < len && name[i]; i++)
+		if ((n[i] | 0x20) != (uint8_t)name[i])
+			return false;
+	return i == len && !name[i];
+}
+
+/*
+ * A command of argc arguments named n[0..len) whose key (its second
+ * argument) is hinted: GET <key>, SET <key> <value> with or without
+ * options, SETEX and PSETEX <key> <ttl> <value>, a one-key DEL (any case).
+ */
+static bool hinted_command(const uint8_t *n, int64_t len, int64_t argc)
+{
+	if (len == 3 && (n[1] | 0x20) == 'e' && (n[2] | 0x20) == 't')
+		return (argc == 2 && (n[0] | 0x20) == 'g') || (argc >= 3 && (n[0] | 0x20) == 's');
+	if (argc == 2)
+		return name_is(n, len, "del");
+	return argc == 4 && (name_is(n, len, "setex") || name_is(n, len, "psetex"));
+}
+
 /*
  * The RESP command (an array of bulk strings) at t, when t[0..end) holds
- * all of it: where the next one starts, with *key set when it is a GET
- * or a SET (any case; a SET with its options too) of a key of
- * 1..HINT_KEY_MAX bytes (klen 0 otherwise); NULL when t does not start
- * with a whole command.
+ * all of it: where the next one starts, with *key set when it is one
+ * hinted_command takes, of a key of 1..HINT_KEY_MAX bytes (klen 0
+ * otherwise); NULL when t does not start with a whole command.
  */
 static const uint8_t *resp_command(const uint8_t *t, const uint8_t *end,
 				   struct wc_tcp_hint_key *key)
@@ -148,9 +187,8 @@ static const uint8_t *resp_command(const uint8_t *t, const uint8_t *end,
 		p += len + 2;
 	}
 	key->klen = 0;
-	if (alen[0] == 3 && (arg[0][1] | 0x20) == 'e' && (arg[0][2] | 0x20) == 't' &&
-	    ((argc == 2 && (arg[0][0] | 0x20) == 'g') || (argc >= 3 && (arg[0][0] | 0x20) == 's')) &&
-	    alen[1] >= 1 && alen[1] <= HINT_KEY_MAX) {
+	if (argc >= 2 && alen[1] >= 1 && alen[1] <= HINT_KEY_MAX &&
+	    hinted_command(arg[0], alen[0], argc)) {
 		key->key = arg[1];
 		key->klen = (uint32_t)alen[1];
 	}

@@ -194,6 +194,30 @@ uint32_t resp_set_at(const uint8_t *buf, uint32_t len, struct resp_set *out);
 uint32_t resp_flat_argv(const uint8_t *buf, uint32_t len, const uint8_t **argv, uint32_t *lens,
 			uint32_t max);
 
+/* The cache-aside writes resp_write_at takes. */
+enum resp_write_cmd { RESP_W_SET, RESP_W_SETEX, RESP_W_PSETEX, RESP_W_DEL };
+
+/* A whole cache-aside write (resp_write_at): key and value inside the buffer. */
+struct resp_write {
+	const uint8_t *key, *val;	/* val: NULL for DEL */
+	uint32_t klen, vlen;
+	int64_t ttl_ms;			/* the time to live, > 0 (0 for DEL) */
+	uint8_t cmd;			/* enum resp_write_cmd */
+};
+
+/*
+ * buf starts with one whole multibulk "SET <key> <value> EX|PX <n>",
+ * "SETEX <key> <seconds> <value>", "PSETEX <key> <ms> <value>" or
+ * "DEL <key>" (names and options in any case; a key of 1..250 bytes, a
+ * value of up to 999999999, bulk lengths without leading zeros, <n> of
+ * 1..18 digits without a leading zero and, in seconds, at most
+ * INT64_MAX / 1000: a number the session's SET takes to the same
+ * milliseconds): the command's length, with *out filled; 0 otherwise
+ * (other options, more keys, any other number: the session's to answer).
+ * Never reads outside buf[0..len).
+ */
+uint32_t resp_write_at(const uint8_t *buf, uint32_t len, struct resp_write *out);
+
 /* Copy n bytes from offset off of an argument (any kind). */
 void resp_arg_read(const struct resp_arg *a, const struct mc_inq *in, uint64_t off, void *dst,
 		   uint64_t n);

@@ -666,6 +666,89 @@ uint32_t resp_flat_argv(const uint8_t *buf, uint32_t len, const uint8_t **argv, 
 	return (uint32_t)argc;
 }
 
+/* One bulk "$<n>\r\n<n bytes>\r\n" at *p, all before end: its bytes, *p past it. */
+static bool fast_bulk(const uint8_t **p, const uint8_t *end, const uint8_t **at, uint32_t *n)
+{
+	const uint8_t *q = *p;
+
+	if (q == end || *q != '$')
+		return false;
+	q++;
+	if (!fast_bulk_len(&q, end, n) || end - q < (ptrdiff_t)*n + 2 || q[*n] != '\r' ||
+	    q[*n + 1] != '\n')
+		return false;
+	*at = q;
+	*p = q + *n + 2;
+	return true;
+}
+
+/* Bytes p[0..n) spell the lower-case letters name in any case. */
+static bool name_is(const uint8_t *p, uint32_t n, const char *name)
+{
+	uint32_t i = 0;
+
+	for (; i < n && name[i]; i++)
+		if ((p[i] | 0x20) != (uint8_t)name[i])
+			return false;
+	return i == n && !name[i];
+}
+
+/* A time to live of 1..18 digits, no leading zero; seconds (x1000) within int64. */
+static bool ttl_ms(const uint8_t *p, uint32_t n, bool seconds, int64_t *ms)
+{
+	int64_t v = 0;
+
+	if (n == 0 || n > 18 || p[0] == '0')
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (p[i] - '0');
+	}
+	if (seconds && v > INT64_MAX / 1000)
+		return false;
+	*ms = seconds ? v * 1000 : v;
+	return true;
+}
+
+uint32_t resp_write_at(const uint8_t *t, uint32_t len, struct resp_write *out)
+{
+	const uint8_t *p = t + 4, *end = t + len, *a[5], *num = NULL;
+	uint32_t n[5], argc, nlen = 0;
+	bool seconds = false;
+
+	if (len < 4 || t[0] != '*' || t[2] != '\r' || t[3] != '\n')
+		return 0;
+	argc = (uint32_t)t[1] - '0';
+	if (argc != 2 && argc != 4 && argc != 5)
+		return 0;
+	for (uint32_t i = 0; i < argc; i++)
+		if (!fast_bulk(&p, end, &a[i], &n[i]))
+			return 0;
+	if (argc == 2 && name_is(a[0], n[0], "del")) {
+		*out = (struct resp_write){ .key = a[1], .klen = n[1], .cmd = RESP_W_DEL };
+	} else if (argc == 4 && (name_is(a[0], n[0], "setex") || name_is(a[0], n[0], "psetex"))) {
+		seconds = n[0] == 5;
+		*out = (struct resp_write){ .key = a[1], .klen = n[1], .val = a[3], .vlen = n[3],
+					    .cmd = seconds ? RESP_W_SETEX : RESP_W_PSETEX };
+		num = a[2];
+		nlen = n[2];
+	} else if (argc == 5 && name_is(a[0], n[0], "set") &&
+		   (name_is(a[3], n[3], "ex") || name_is(a[3], n[3], "px"))) {
+		seconds = (a[3][0] | 0x20) == 'e';
+		*out = (struct resp_write){ .key = a[1], .klen = n[1], .val = a[2], .vlen = n[2],
+					    .cmd = RESP_W_SET };
+		num = a[4];
+		nlen = n[4];
+	} else {
+		return 0;
+	}
+	if (out->klen == 0 || out->klen > 250 ||
+	    (out->cmd != RESP_W_DEL && !ttl_ms(num, nlen, seconds, &out->ttl_ms)))
+		return 0;
+	return (uint32_t)(p - t);
+}
+
 void resp_parse_done(struct resp_parser *p, struct resp_cmd *c, struct mc_inq *in)
 {
 	if (p->pos)

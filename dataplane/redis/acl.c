@@ -237,8 +237,8 @@ void acl_commit(struct rd_server *srv, struct rd_acl *t)
 /* ---- sessions ---- */
 
 /*
- * May u run command id on any key? The transports' fast paths answer GET
- * and SET only for such users (rd_tcp.c, rd_tcp_pipe.c). Only the root
+ * May u run command id on any key? The transports' fast paths answer GET,
+ * SET, SETEX, PSETEX and DEL only for such users (rd_tcp.c, rd_tcp_pipe.c). Only the root
  * selector is looked at: a user whose rights come from other selectors
  * takes the general path, which is as right, just slower.
  */
@@ -252,6 +252,16 @@ static bool may_run_anything(const struct rd_user *u, uint16_t id)
 	return (r->cmds[id / 64] & (1ull << (id % 64))) && (r->flags & ACL_SEL_ALLKEYS);
 }
 
+/* The commands the transports' fast paths answer that u may run on any key. */
+static void fast_rights(struct rd_session *s, const struct rd_user *u)
+{
+	s->fast_get = may_run_anything(u, rd_get_cmd_id);
+	s->fast_set = may_run_anything(u, rd_set_cmd_id);
+	s->fast_setex = may_run_anything(u, rd_setex_cmd_id);
+	s->fast_psetex = may_run_anything(u, rd_psetex_cmd_id);
+	s->fast_del = may_run_anything(u, rd_del_cmd_id);
+}
+
 const struct rd_user *acl_session_user(struct rd_session *s)
 {
 	const struct rd_acl *t = rcu_dereference(rd_server(s)->acl);
@@ -259,8 +269,7 @@ const struct rd_user *acl_session_user(struct rd_session *s)
 	if (s->acl_gen != t->gen) {
 		s->user = by_uid(t, s->acl_uid);
 		s->acl_gen = t->gen;
-		s->fast_get = may_run_anything(s->user, rd_get_cmd_id);
-		s->fast_set = may_run_anything(s->user, rd_set_cmd_id);
+		fast_rights(s, s->user);
 	}
 	return s->user;
 }
@@ -282,8 +291,7 @@ static void set_user(struct rd_session *s, const struct rd_acl *t, const struct 
 	s->user = u;
 	s->acl_uid = u ? u->uid : 0;
 	s->acl_gen = t->gen;
-	s->fast_get = may_run_anything(u, rd_get_cmd_id);
-	s->fast_set = may_run_anything(u, rd_set_cmd_id);
+	fast_rights(s, u);
 }
 
 bool rd_acl_auth_required(const struct rd_server *srv)

@@ -34,6 +34,7 @@ static const struct rd_cmd *tops[ALL_MAX];
 
 uint16_t rd_get_cmd_id;
 uint16_t rd_set_cmd_id;
+uint16_t rd_setex_cmd_id, rd_psetex_cmd_id, rd_del_cmd_id;
 
 static uint32_t name_hash(const uint8_t *p, uint32_t n)
 {
@@ -104,6 +105,12 @@ void rd_cmds_init(void)
 				rd_get_cmd_id = c->id;
 			if (strcmp(c->name, "set") == 0)
 				rd_set_cmd_id = c->id;
+			if (strcmp(c->name, "setex") == 0)
+				rd_setex_cmd_id = c->id;
+			if (strcmp(c->name, "psetex") == 0)
+				rd_psetex_cmd_id = c->id;
+			if (strcmp(c->name, "del") == 0)
+				rd_del_cmd_id = c->id;
 			for (struct rd_cmd *sc = c->sub; sc && sc->name; sc++)
 				number(sc, c);
 		}

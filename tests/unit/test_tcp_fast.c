@@ -13,7 +13,10 @@
  * and store counters as the session's, and every set it must not take
  * (cut short, a bad chunk end, too large, numbers or keys mc_parse_line
  * refuses or reads otherwise, fenced, a read-only replica, a full send
- * queue) left to the session.
+ * queue) left to the session. memcached deletes and Redis's cache-aside
+ * writes (SET EX/PX, SETEX, PSETEX, a one-key DEL) the same, with every
+ * case their fast paths leave to the session (bad numbers, other options,
+ * more keys, other spellings, ACL, fencing, a read-only replica).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -389,7 +392,7 @@ static void item_snap(const char *key)
 {
 	struct {
 		uint8_t found;
-		uint32_t flags, vlen, exptime;
+		uint32_t flags, vlen, exptime, exp_ms;
 		uint64_t cas;
 		uint8_t val[64];
 	} s;
@@ -403,6 +406,7 @@ static void item_snap(const char *key)
 		s.flags = v.flags;
 		s.vlen = v.vlen;
 		s.exptime = v.exptime;
+		s.exp_ms = v.exp_ms;
 		s.cas = v.cas;
 		memcpy(s.val, v.value, v.vlen < sizeof(s.val) ? v.vlen : sizeof(s.val));
 	}
@@ -567,6 +571,72 @@ static void set_script(struct cl *c)
 		for (int i = 0; i < 48; i++)
 			n += (size_t)snprintf(pipe + n, sizeof(pipe) - n, i % 2 ? "get k2\r\n" :
 							       "set q%d 0 0 1\r\nq\r\n", i);
+		short_of_mbufs(c, pipe, 48, "q0", "q46");
+	}
+}
+
+/* memcached deletes: each on the fast path or left to the session. */
+static void delete_script(struct cl *c)
+{
+	char req[1024], key[260];
+
+	set_seg(c, "set d1 0 0 1\r\na\r\n", "d1", "STORED\r\n", true);
+	set_seg(c, "delete d1\r\n", "d1", "DELETED\r\n", true);
+	set_seg(c, "delete d1\r\n", "d1", "NOT_FOUND\r\n", true);
+	set_seg(c, "set d1 0 0 1\r\na\r\ndelete d1 noreply\r\n", "d1", "STORED\r\n", true);
+	set_seg(c, "delete d1 noreply\r\n", "d1", NULL, true);	/* (a miss, unanswered) */
+	/* pipelines: a get after a delete in the same segment misses */
+	set_seg(c, "set d2 0 0 2\r\nab\r\nget d2\r\ndelete d2\r\nget d2\r\ndelete d2\r\n", "d2",
+		"STORED\r\nVALUE d2 0 2\r\nab\r\nEND\r\nDELETED\r\nEND\r\nNOT_FOUND\r\n", true);
+	set_seg(c, "set d3 0 0 1\r\na\r\ndelete d3\r\nversion\r\nget d3\r\n", "d3",
+		"DELETED\r\nVERSION ", true);	/* (the rest: the session) */
+	/* odd spellings: left to the session */
+	set_seg(c, "set d4 0 0 1\r\na\r\n", "d4", "STORED\r\n", true);
+	set_seg(c, "delete d4 0\r\n", "d4", "DELETED\r\n", false);
+	set_seg(c, "delete d4 0 noreply\r\n", "d4", NULL, false);
+	set_seg(c, "delete d4 1\r\n", "d4", "CLIENT_ERROR bad command line format", false);
+	set_seg(c, "delete  d4\r\n", "d4", "NOT_FOUND\r\n", false);
+	set_seg(c, "delete d4 \r\n", "d4", "NOT_FOUND\r\n", false);
+	set_seg(c, "delete d4\n", "d4", "NOT_FOUND\r\n", false);
+	set_seg(c, "delete d4 NOREPLY\r\n", "d4", "CLIENT_ERROR bad command line format", false);
+	set_seg(c, "delete d4 noreplyx\r\n", "d4", "CLIENT_ERROR bad command line format", false);
+	set_seg(c, "delete d4 noreply x\r\n", "d4", "CLIENT_ERROR", false);
+	set_seg(c, "delete\r\n", NULL, "ERROR", false);
+	set_seg(c, "DELETE d4\r\n", "d4", "ERROR", false);
+	set_seg(c, "delete d\x01\r\n", NULL, "NOT_FOUND\r\n", false);
+	set_seg(c, "delete d4", "d4", NULL, false);	/* cut short: the session waits */
+	set_seg(c, "\r\n", "d4", "NOT_FOUND\r\n", true);	/* (whole now, in one buffer) */
+	/* keys of 250 bytes (fast) and 251 (refused) */
+	memset(key, 'K', 251);
+	key[250] = 0;
+	snprintf(req, sizeof(req), "set %s 1 0 2\r\nhi\r\ndelete %s\r\n", key, key);
+	set_seg(c, req, key, "STORED\r\nDELETED\r\n", true);
+	key[250] = 'K';
+	key[251] = 0;
+	snprintf(req, sizeof(req), "delete %s\r\n", key);
+	set_seg(c, req, NULL, "CLIENT_ERROR bad command line format", false);
+	/* fenced, a read-only replica: refused by the session */
+	set_seg(c, "set d5 0 0 1\r\na\r\n", "d5", "STORED\r\n", true);
+	wc_fence_set(0);
+	set_seg(c, "delete d5\r\n", "d5", "SERVER_ERROR cluster down", false);
+	wc_fence_set(-1);
+	h.app.mcset.read_only = true;
+	set_seg(c, "delete d5\r\n", "d5", "SERVER_ERROR read only replica", false);
+	set_seg(c, "delete d5 noreply\r\n", "d5", NULL, false);
+	h.app.mcset.read_only = false;
+	set_seg(c, "delete d5\r\n", "d5", "DELETED\r\n", true);
+	/* a full send queue (mbufs short): deletes and gets stopped between requests */
+	{
+		char pipe[48 * 24 + 1];
+		size_t n = 0;
+
+		for (int i = 0; i < 48; i += 2) {
+			snprintf(req, sizeof(req), "set q%d 0 0 1\r\nq\r\n", i);
+			seg(c, req);
+		}
+		for (int i = 0; i < 48; i++)
+			n += (size_t)snprintf(pipe + n, sizeof(pipe) - n, i % 2 ? "get k2\r\n" :
+							       "delete q%d\r\n", i);
 		short_of_mbufs(c, pipe, 48, "q0", "q46");
 	}
 }
@@ -787,11 +857,35 @@ static void sets_fast_equal_general(void **state)
 	sets_compared(run_sets);
 }
 
+/* memcached deletes: the fast run and the general one alike. */
+static void run_deletes(struct trace *t, bool slow, uint64_t *piped)
+{
+	struct cl c;
+
+	cur = t;
+	t->n = 0;
+	up(slow);
+	open_cl(&c, 30041, MC, false);
+	seg(&c, "set k2 0 0 4\r\nk2k2\r\n");
+	delete_script(&c);
+	open_cl(&c, 30042, MC, true);
+	delete_script(&c);
+	*piped = h.lc->tcp->fast_pipelined;
+	dp_teardown(&h);
+}
+
+static void deletes_fast_equal_general(void **state)
+{
+	(void)state;
+	sets_compared(run_deletes);
+}
+
 /* The Redis engine's counters a SET moves (not its cycles: time), into the trace. */
 static void rd_stats_snap(void)
 {
 	const struct rd_lcore_stats *st = &h.lc->rdst;
-	uint64_t v[6] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
+	uint64_t v[9] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
+			  st->calls[rd_setex_cmd_id], st->calls[rd_psetex_cmd_id], st->calls[rd_del_cmd_id],
 			  st->net_in, st->rejected, st->failed };
 
 	put(v, sizeof(v));
@@ -834,9 +928,12 @@ static void rd_set_script(struct cl *c, struct cl *w)
 		  "*2\r\n$3\r\nGET\r\n$2\r\nr1\r\n*3\r\n$3\r\nSET\r\n$2\r\nr3\r\n$2\r\nzz\r\n",
 	       "r1", "$4\r\nab\r\n\r\n+OK\r\n$1\r\nz\r\n+OK\r\n", true);
 	item_snap("r3");
-	/* the session's cases: options, other spellings, a key too long, a hash */
+	/* (with EX: write_fast's) */
 	rd_seg(c, "*5\r\n$3\r\nSET\r\n$2\r\nr4\r\n$1\r\na\r\n$2\r\nEX\r\n$3\r\n100\r\n", "r4",
-	       "+OK\r\n", false);
+	       "+OK\r\n", true);
+	/* the session's cases: options, other spellings, a key too long, a hash */
+	rd_seg(c, "*5\r\n$3\r\nSET\r\n$2\r\nr4\r\n$1\r\na\r\n$2\r\nXX\r\n$2\r\nNX\r\n", "r4",
+	       "-ERR syntax error", false);
 	rd_seg(c, "*3\r\n$4\r\nSETX\r\n$2\r\nr4\r\n$1\r\nb\r\n", "r4", "-ERR unknown", false);
 	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr4\r\n$01\r\nb\r\n", "r4", "-ERR Protocol error",
 	       false);
@@ -970,6 +1067,16 @@ static void run_bookkeeping(bool slow)
 	rd_seg(&w, "*2\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n", NULL, "addr=198.18.0.1:30041", false);
 	if (!last_has(&w, "cmd=get "))
 		fail_msg("CLIENT LIST: \"%.*s\"", (int)w.nlast, w.last);
+	/* the cache-aside writes (write_fast) the same */
+	rd_seg(&c, "*4\r\n$5\r\nSETEX\r\n$2\r\nrx\r\n$3\r\n100\r\n$1\r\nx\r\n"
+	       "*2\r\n$3\r\nDEL\r\n$2\r\nrx\r\n", "rx", "+OK\r\n:1\r\n", !slow);
+	rd_seg(&w, "*3\r\n$7\r\nSLOWLOG\r\n$3\r\nGET\r\n$1\r\n2\r\n", NULL, "*2\r\n", false);
+	if (!last_has(&w, "*2\r\n$3\r\nDEL\r\n$2\r\nrx\r\n$16\r\n198.18.0.1:30041\r\n") ||
+	    !last_has(&w, "*4\r\n$5\r\nSETEX\r\n$2\r\nrx\r\n$3\r\n100\r\n$1\r\nx\r\n"))
+		fail_msg("slow log: \"%.*s\"", (int)w.nlast, w.last);
+	rd_seg(&w, "*2\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n", NULL, "addr=198.18.0.1:30041", false);
+	if (!last_has(&w, "cmd=del "))
+		fail_msg("CLIENT LIST: \"%.*s\"", (int)w.nlast, w.last);
 	/* a lone SET of a value past what an entry keeps of an argument */
 	memset(val, 'v', 200);
 	val[200] = 0;
@@ -984,9 +1091,9 @@ static void run_bookkeeping(bool slow)
 	/* the slow log off: a fast GET leaves it as it was (a lone GET: not a pipeline) */
 	rd_seg(&w, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$23\r\nslowlog-log-slower-than\r\n$2\r\n-1\r\n",
 	       NULL, "+OK\r\n", false);
-	rd_seg(&w, "*2\r\n$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n", NULL, ":8\r\n", false);
+	rd_seg(&w, "*2\r\n$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n", NULL, ":12\r\n", false);
 	rd_seg(&c, "*2\r\n$3\r\nGET\r\n$2\r\nrs\r\n", "rs", "$200\r\n", false);
-	rd_seg(&w, "*2\r\n$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n", NULL, ":8\r\n", false);
+	rd_seg(&w, "*2\r\n$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n", NULL, ":12\r\n", false);
 	dp_teardown(&h);
 }
 
@@ -995,6 +1102,180 @@ static void fast_commands_bookkept(void **state)
 	(void)state;
 	run_bookkeeping(false);
 	run_bookkeeping(true);
+}
+
+/* "SET <k> <v> <opt> <n>", "<cmd> <k> <n> <v>" (SETEX, PSETEX), "DEL <k>": k and v of 2 bytes */
+#define RSETX(k, v, opt, n) \
+	"*5\r\n$3\r\nSET\r\n$2\r\n" k "\r\n$2\r\n" v "\r\n$2\r\n" opt "\r\n$" #n "\r\n"
+#define RSETEX(cmd, k, n) "*4\r\n$" cmd "\r\n$2\r\n" k "\r\n$" #n "\r\n"
+#define RDEL(k) "*2\r\n$3\r\nDEL\r\n$2\r\n" k "\r\n"
+#define RGET2(k) "*2\r\n$3\r\nGET\r\n$2\r\n" k "\r\n"
+
+/* The cache-aside writes, c the writer and w a second client (events, tracking). */
+static void rd_ttl_script(struct cl *c, struct cl *w)
+{
+	char req[1024], key[260];
+	int n;
+
+	other = w;
+	/* SET with EX or PX, SETEX, PSETEX: the same deadline (exptime and ms) as the session's */
+	rd_seg(c, RSETX("t1", "v1", "EX", 3) "300\r\n", "t1", "+OK\r\n", true);
+	rd_seg(c, RSETX("t1", "v2", "px", 4) "1500\r\n", "t1", "+OK\r\n", true);
+	rd_seg(c, RSETX("t1", "v3", "eX", 1) "7\r\n", "t1", "+OK\r\n", true);
+	rd_seg(c, RSETEX("5\r\nSETEX", "t2", 2) "10\r\n$2\r\nw1\r\n", "t2", "+OK\r\n", true);
+	rd_seg(c, RSETEX("6\r\npsetex", "t2", 4) "2999\r\n$2\r\nw2\r\n", "t2", "+OK\r\n", true);
+	rd_seg(c, RSETEX("5\r\nsEtEx", "t2", 1) "1\r\n$0\r\n\r\n", "t2", "+OK\r\n", true);
+	/* the longest: a deadline past the store's range (its largest exptime, as the session's) */
+	rd_seg(c, RSETX("t3", "v1", "PX", 18) "999999999999999999\r\n", "t3", "+OK\r\n", true);
+	rd_seg(c, RSETX("t3", "v1", "EX", 16) "9223372036854774\r\n", "t3",
+	       "-ERR invalid expire time in 'set' command", false);
+	/* every bad number: the session's errors */
+	rd_seg(c, RSETX("t4", "v1", "EX", 1) "0\r\n", "t4", "-ERR invalid expire time in 'set' command",
+	       false);
+	rd_seg(c, RSETX("t4", "v1", "PX", 2) "-5\r\n", "t4",
+	       "-ERR invalid expire time in 'set' command", false);
+	rd_seg(c, RSETX("t4", "v1", "EX", 3) "abc\r\n", "t4", "-ERR value is not an integer", false);
+	rd_seg(c, RSETX("t4", "v1", "EX", 2) "1x\r\n", "t4", "-ERR value is not an integer", false);
+	rd_seg(c, RSETX("t4", "v1", "EX", 0) "\r\n", "t4", "-ERR value is not an integer", false);
+	rd_seg(c, RSETX("t4", "v1", "EX", 3) "010\r\n", "t4", "-ERR value is not an integer", false);
+	rd_seg(c, RSETX("t4", "v1", "EX", 2) "+5\r\n", "t4", "-ERR value is not an integer", false);
+	rd_seg(c, RSETX("t4", "v1", "EX", 16) "9223372036854776\r\n", "t4",
+	       "-ERR invalid expire time in 'set' command", false);
+	rd_seg(c, RSETX("t4", "v1", "EX", 16) "9223372036854775\r\n", "t4",
+	       "-ERR invalid expire time in 'set' command", false);	/* (overflows with now) */
+	rd_seg(c, RSETX("t4", "v1", "PX", 19) "9223372036854775807\r\n", "t4",
+	       "-ERR invalid expire time in 'set' command", false);
+	rd_seg(c, RSETX("t4", "v1", "PX", 20) "99999999999999999999\r\n", "t4",
+	       "-ERR value is not an integer", false);
+	rd_seg(c, RSETEX("5\r\nSETEX", "t4", 1) "0\r\n$1\r\nv\r\n", "t4",
+	       "-ERR invalid expire time in 'setex' command", false);
+	rd_seg(c, RSETEX("6\r\nPSETEX", "t4", 2) "-1\r\n$1\r\nv\r\n", "t4",
+	       "-ERR invalid expire time in 'psetex' command", false);
+	rd_seg(c, RSETEX("5\r\nSETEX", "t4", 1) "x\r\n$1\r\nv\r\n", "t4",
+	       "-ERR value is not an integer", false);
+	rd_seg(c, RSETEX("5\r\nSETEX", "t4", 17) "92233720368547760\r\n$1\r\nv\r\n", "t4",
+	       "-ERR invalid expire time in 'setex' command", false);
+	/* other options: the session's */
+	rd_seg(c, "*6\r\n$3\r\nSET\r\n$2\r\nt4\r\n$1\r\nv\r\n$2\r\nEX\r\n$2\r\n10\r\n$2\r\nNX\r\n",
+	       "t4", "+OK\r\n", false);
+	rd_seg(c, RSETX("t4", "v2", "XX", 2) "10\r\n", "t4", "-ERR syntax error", false);
+	rd_seg(c, "*5\r\n$3\r\nSET\r\n$2\r\nt4\r\n$2\r\nv3\r\n$4\r\nEXAT\r\n$10\r\n4102444800\r\n",
+	       "t4", "+OK\r\n", false);
+	rd_seg(c, "*4\r\n$3\r\nSET\r\n$2\r\nt4\r\n$2\r\nv4\r\n$7\r\nKEEPTTL\r\n", "t4", "+OK\r\n",
+	       false);
+	rd_seg(c, "*3\r\n$5\r\nSETEX\r\n$2\r\nt4\r\n$1\r\n5\r\n", "t4", "-ERR wrong number", false);
+	/* DEL: a hit, a miss, another type, more keys (the session's) */
+	rd_seg(c, RDEL("t1"), "t1", ":1\r\n", true);
+	rd_seg(c, RDEL("t1"), "t1", ":0\r\n", true);
+	rd_seg(c, "*4\r\n$4\r\nHSET\r\n$2\r\nt5\r\n$1\r\nf\r\n$1\r\nv\r\n", "t5", ":1\r\n", false);
+	rd_seg(c, "*2\r\n$3\r\ndel\r\n$2\r\nt5\r\n", "t5", ":1\r\n", true);
+	rd_seg(c, "*3\r\n$3\r\nDEL\r\n$2\r\nt2\r\n$2\r\nt3\r\n", "t3", ":2\r\n", false);
+	rd_seg(c, "*2\r\n$3\r\nDEL\r\n$0\r\n\r\n", NULL, ":0\r\n", false);
+	memset(key, 'K', 251);
+	n = snprintf(req, sizeof(req), "*2\r\n$3\r\nDEL\r\n$250\r\n%.250s\r\n", key);
+	rd_seg_at(__LINE__, c, req, (size_t)n, NULL, ":0\r\n", true);
+	/* pipelines: a GET after a SET EX sees it, a GET after a DEL misses */
+	rd_seg(c, RSETX("t6", "v1", "EX", 3) "100\r\n" RGET2("t6") RDEL("t6") RGET2("t6")
+	       RSETEX("6\r\nPSETEX", "t6", 5) "10000\r\n$2\r\nv2\r\n" RGET2("t6"), "t6",
+	       "+OK\r\n$2\r\nv1\r\n:1\r\n$-1\r\n+OK\r\n$2\r\nv2\r\n", true);
+	/* fenced, a read-only replica: refused by the session */
+	wc_fence_set(0);
+	rd_seg(c, RSETX("t6", "v1", "EX", 3) "100\r\n", "t6", "-CLUSTERDOWN", false);
+	rd_seg(c, RDEL("t6"), "t6", "-CLUSTERDOWN", false);
+	wc_fence_set(-1);
+	rd_replica_state.read_only = true;
+	rd_seg(c, RSETEX("5\r\nSETEX", "t6", 3) "100\r\n$1\r\nv\r\n", "t6", "-READONLY", false);
+	rd_seg(c, RDEL("t6"), "t6", "-READONLY", false);
+	rd_replica_state.read_only = false;
+	/* a WATCHed key deleted, or written with a TTL, by another client: EXEC aborts */
+	rd_seg(c, RSETX("tw", "v1", "EX", 3) "100\r\n", "tw", "+OK\r\n", true);
+	rd_seg(w, "*2\r\n$5\r\nWATCH\r\n$2\r\ntw\r\n", "tw", "+OK\r\n", false);
+	rd_seg(c, RDEL("tw"), "tw", ":1\r\n", true);
+	rd_seg(w, "*1\r\n$5\r\nMULTI\r\n" RGET2("tw") "*1\r\n$4\r\nEXEC\r\n", "tw",
+	       "+OK\r\n+QUEUED\r\n*-1\r\n", false);
+	rd_seg(w, "*2\r\n$5\r\nWATCH\r\n$2\r\ntw\r\n", "tw", "+OK\r\n", false);
+	rd_seg(c, RSETEX("6\r\nPSETEX", "tw", 2) "10\r\n$1\r\nv\r\n", "tw", "+OK\r\n", true);
+	rd_seg(w, "*1\r\n$5\r\nMULTI\r\n" RGET2("tw") "*1\r\n$4\r\nEXEC\r\n", "tw",
+	       "+OK\r\n+QUEUED\r\n*-1\r\n", false);
+	/* a tracking client (RESP3) told of the writes */
+	rd_seg(w, "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n", NULL, "%7\r\n", false);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\non\r\n", NULL, "+OK\r\n", false);
+	rd_seg(w, RGET2("t6"), NULL, "$2\r\nv2\r\n", false);
+	w->nlast = 0;
+	rd_seg(c, RSETEX("5\r\nSETEX", "t6", 3) "100\r\n$2\r\nv3\r\n", "t6", "+OK\r\n", true);
+	if (!last_has(w, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nt6\r\n"))
+		fail_msg("no invalidation: \"%.*s\"", (int)w->nlast, w->last);
+	rd_seg(w, RGET2("t6"), NULL, "$2\r\nv3\r\n", false);
+	w->nlast = 0;
+	rd_seg(c, RDEL("t6"), "t6", ":1\r\n", true);
+	if (!last_has(w, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nt6\r\n"))
+		fail_msg("no invalidation: \"%.*s\"", (int)w->nlast, w->last);
+	/* ... and the tracking writer itself: the session */
+	rd_seg(w, RSETX("t6", "v4", "EX", 3) "100\r\n", "t6", "+OK\r\n", false);
+	rd_seg(w, RDEL("t6"), "t6", ":1\r\n", false);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$3\r\noff\r\n", NULL, "+OK\r\n", false);
+	/* keyspace notifications to a subscriber: set and expire, del */
+	rd_seg(c, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$22\r\nnotify-keyspace-events\r\n$3\r\nKEA\r\n",
+	       NULL, "+OK\r\n", false);
+	rd_seg(w, "*2\r\n$10\r\nPSUBSCRIBE\r\n$17\r\n__keyspace@0__:t*\r\n", NULL, "psubscribe",
+	       false);
+	w->nlast = 0;
+	rd_seg(c, RSETX("t7", "v1", "PX", 5) "50000\r\n", "t7", "+OK\r\n", true);
+	if (!last_has(w, "__keyspace@0__:t7\r\n$6\r\nexpire\r\n"))
+		fail_msg("no expire event: \"%.*s\"", (int)w->nlast, w->last);
+	w->nlast = 0;
+	rd_seg(c, RSETEX("5\r\nSETEX", "t7", 2) "50\r\n$2\r\nv2\r\n", "t7", "+OK\r\n", true);
+	if (!last_has(w, "__keyspace@0__:t7\r\n$6\r\nexpire\r\n"))
+		fail_msg("no expire event: \"%.*s\"", (int)w->nlast, w->last);
+	w->nlast = 0;
+	rd_seg(c, RDEL("t7"), "t7", ":1\r\n", true);
+	if (!last_has(w, "__keyspace@0__:t7\r\n$3\r\ndel\r\n"))
+		fail_msg("no del event: \"%.*s\"", (int)w->nlast, w->last);
+	w->nlast = 0;
+	rd_seg(c, RDEL("t7"), "t7", ":0\r\n", true);
+	if (w->nlast)
+		fail_msg("an event for nothing deleted: \"%.*s\"", (int)w->nlast, w->last);
+	rd_seg(c, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$22\r\nnotify-keyspace-events\r\n$0\r\n\r\n",
+	       NULL, "+OK\r\n", false);
+	/* users who may not SETEX or DEL: the session refuses them; SET EX is SET's right */
+	rd_seg(c, "*5\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$6\r\n-setex\r\n$4\r\n-del\r\n",
+	       NULL, "+OK\r\n", false);
+	rd_seg(c, RSETEX("5\r\nSETEX", "t8", 2) "10\r\n$1\r\nv\r\n", "t8", "-NOPERM", false);
+	rd_seg(c, RSETEX("5\r\nSETEX", "t8", 2) "10\r\n$1\r\nv\r\n", "t8", "-NOPERM", false);
+	rd_seg(c, RSETEX("6\r\nPSETEX", "t8", 2) "10\r\n$1\r\nv\r\n", "t8", "+OK\r\n", true);
+	rd_seg(c, RSETX("t8", "v1", "EX", 2) "10\r\n", "t8", "+OK\r\n", true);
+	rd_seg(c, RDEL("t8"), "t8", "-NOPERM", false);
+	rd_seg(c, "*5\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$6\r\n+setex\r\n$4\r\n+del\r\n",
+	       NULL, "+OK\r\n", false);
+	rd_seg(c, RDEL("t8"), "t8", ":1\r\n", false);	/* (users changed: the general path once) */
+	rd_seg(c, RSETEX("5\r\nSETEX", "t8", 2) "10\r\n$1\r\nv\r\n", "t8", "+OK\r\n", true);
+	rd_seg(c, RDEL("t8"), "t8", ":1\r\n", true);
+	/* cut short: the session waits for the rest */
+	rd_seg(c, RSETX("t9", "v1", "EX", 3) "10", "t9", NULL, false);
+	rd_seg(c, "0\r\n", "t9", "+OK\r\n", false);
+	rd_seg(c, RDEL("t9") "*2\r\n$3\r\nDEL\r\n$2\r\nt", "t9", ":1\r\n", true);
+	rd_seg(c, "9\r\n", "t9", ":0\r\n", false);
+	other = NULL;
+}
+
+static void run_rd_ttl(struct trace *t, bool slow, uint64_t *piped)
+{
+	struct cl c, w;
+
+	cur = t;
+	t->n = 0;
+	up(slow);
+	open_cl(&c, 30051, RD, false);
+	open_cl(&w, 30052, RD, true);
+	rd_ttl_script(&c, &w);
+	*piped = h.lc->tcp->fast_pipelined;
+	dp_teardown(&h);
+}
+
+static void resp_ttl_writes_fast_equal_general(void **state)
+{
+	(void)state;
+	sets_compared(run_rd_ttl);
 }
 
 int main(void)
@@ -1006,6 +1287,8 @@ int main(void)
 		cmocka_unit_test(sets_fast_equal_general),
 		cmocka_unit_test(resp_sets_fast_equal_general),
 		cmocka_unit_test(fast_commands_bookkept),
+		cmocka_unit_test(deletes_fast_equal_general),
+		cmocka_unit_test(resp_ttl_writes_fast_equal_general),
 	};
 
 	if (dp_eal_init() != 0)

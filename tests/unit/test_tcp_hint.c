@@ -76,7 +76,17 @@ static void payload_keys_memcached(void **state)
 	expect(false, "set  k2 0 0 1\r\n", "");
 	expect(false, "set k2 0 0 1", "");		/* no newline */
 	expect(false, "SET k2 0 0 1\r\nx\r\n", "");
-	expect(false, "add k2 0 0 1\r\nx\r\ndelete k3\r\n", "");	/* others stepped over */
+	expect(false, "add k2 0 0 1\r\nx\r\nincr k3 1\r\n", "");	/* others stepped over */
+	/* deletes (a cache's invalidations): their keys too */
+	expect(false, "add k2 0 0 1\r\nx\r\ndelete k3\r\n", "k3");
+	expect(false, "delete k3 noreply\r\nget k1\r\n", "k3|k1");
+	expect(false, "delete k3\n", "");		/* a bare newline: no '\r' or space after it */
+	expect(false, "delete k3 0\r\n", "k3");	/* (a hint only: the session reads it) */
+	expect(false, "delete  k3\r\n", "");
+	expect(false, "delete \r\n", "");
+	expect(false, "delete k3", "");
+	expect(false, "DELETE k3\r\n", "");
+	expect(false, "deletes k3\r\n", "");
 	expect(false, "get a b\r\nget c\r\n", "c");	/* several keys: the general path's burst */
 	expect(false, "get k1", "");		/* the key at the payload's end, no newline */
 	expect(false, "get k1\r\nget k2", "k1");
@@ -130,6 +140,15 @@ static void payload_keys_resp(void **state)
 	expect(true, "*3\r\n$3\r\nGET\r\n$2\r\nk2\r\n$1\r\nx\r\n", "");	/* GET with two */
 	expect(true, "*3\r\n$3\r\nSEX\r\n$2\r\nk2\r\n$1\r\nx\r\n", "");
 	expect(true, "*3\r\n$4\r\nHSET\r\n$2\r\nk2\r\n$1\r\nx\r\n" RGET(2) "k1\r\n", "k1");
+	/* the cache-aside writes: SETEX, PSETEX, a one-key DEL (any case) */
+	expect(true, "*4\r\n$5\r\nSETEX\r\n$2\r\nk2\r\n$3\r\n300\r\n$1\r\nx\r\n"
+		     "*4\r\n$6\r\npsetex\r\n$2\r\nk3\r\n$1\r\n5\r\n$1\r\nx\r\n"
+		     "*2\r\n$3\r\nDel\r\n$2\r\nk4\r\n" RGET(2) "k1\r\n", "k2|k3|k4|k1");
+	expect(true, "*3\r\n$3\r\nDEL\r\n$2\r\nk2\r\n$2\r\nk3\r\n" RGET(2) "k1\r\n", "k1");
+	expect(true, "*3\r\n$5\r\nSETEX\r\n$2\r\nk2\r\n$1\r\nx\r\n" RGET(2) "k1\r\n", "k1");
+	expect(true, "*4\r\n$5\r\nSETEY\r\n$2\r\nk2\r\n$1\r\n1\r\n$1\r\nx\r\n", "");
+	expect(true, "*2\r\n$4\r\nDELS\r\n$2\r\nk2\r\n*2\r\n$2\r\nDE\r\n$2\r\nk2\r\n", "");
+	expect(true, "*2\r\n$3\r\nDEL\r\n$0\r\n\r\n", "");
 	expect(true, "*1\r\n$4\r\nPING\r\n" RGET(2) "k1\r\n", "k1");
 	expect(true, "*2\r\n$3\r\nGET\r\n$0\r\n\r\n" RGET(2) "k1\r\n", "k1");	/* (an empty key) */
 	expect(true, "*3\r\n$3\r\nGET\r\n$2\r\nk1\r\n$1\r\nx\r\n" RGET(2) "k2\r\n", "k2");

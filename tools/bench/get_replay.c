@@ -44,6 +44,13 @@
  *                                    each a SET (netbench's GET:SET 95:5 at
  *                                    its worst: a segment with a SET), per
  *                                    request
+ *   get_replay --callgrind resp_setex|resp_del|tcp_delete [--offload]
+ *                                    the cache-aside writes, one to a segment:
+ *                                    Redis "SET <key> <value> EX 300" of an
+ *                                    existing key, Redis "DEL <key>" and
+ *                                    memcached "delete <key>" of keys that
+ *                                    exist (each round stores its keys again
+ *                                    before it is replayed, uncounted)
  *   get_replay --keyev               the cost of keyspace events while nobody
  *                                    listens: GET and SET rounds (UDP, TCP,
  *                                    RESP GET) with notify-keyspace-events ""
@@ -97,14 +104,16 @@ struct conn {
 };
 
 enum { T_UDP, T_TCP, T_RESP, T_RESP_TRK, T_RESP_TRK_AGAIN, T_UDP_SET, T_TCP_SET, T_RESP_SET,
-       T_UDP_BURST, T_TCP_PIPE, T_RESP_PIPE, T_TCP_MIX, T_RESP_MIX, T_COUNT };
+       T_UDP_BURST, T_TCP_PIPE, T_RESP_PIPE, T_TCP_MIX, T_RESP_MIX,
+       T_RESP_SETEX, T_RESP_DEL, T_TCP_DELETE, T_COUNT };
 #define T_TIMED T_UDP_SET	/* the GETs before it are timed; the rest only counted (--callgrind) */
 #define BURST 32		/* udp_burst: frames per rx burst */
 #define PIPE 8			/* tcp_pipe, resp_pipe, *_mix: requests per segment */
 #define MIX_SET 3		/* tcp_mix, resp_mix: the request of a segment that is a SET */
 static const char *const tname[T_COUNT] = { "udp", "tcp", "resp", "resp_trk", "resp_trk_again",
 					    "udp_set", "tcp_set", "resp_set", "udp_burst",
-					    "tcp_pipe", "resp_pipe", "tcp_mix", "resp_mix" };
+					    "tcp_pipe", "resp_pipe", "tcp_mix", "resp_mix",
+					    "resp_setex", "resp_del", "tcp_delete" };
 
 static struct conn conns[CONNS], rconns[CONNS], tconns[CONNS];
 
@@ -182,21 +191,24 @@ static void tracking_on(struct conn *cs)
 	dp_clear_sent(&h);
 }
 
-/* Load KEYS values over UDP (the store is the same whichever way they came). */
-static void load(void)
+/* Store key k's value over UDP (the store is the same whichever way it came). */
+static void store_key(int k)
 {
 	static uint8_t frame[256];
-	char cmd[96], val[VALUE];
+	char cmd[96];
+	int n = snprintf(cmd, sizeof(cmd), "set key:%012d 0 0 %d\r\n", k, VALUE);
 
-	memset(val, 'v', sizeof(val));
-	for (int k = 0; k < KEYS; k++) {
-		int n = snprintf(cmd, sizeof(cmd), "set key:%012d 0 0 %d\r\n", k, VALUE);
+	memset(cmd + n, 'v', VALUE);
+	memcpy(cmd + n + VALUE, "\r\n", 2);
+	dp_input(&h, frame, dp_mc_udp(frame, 1, 0, 1, cmd, (size_t)n + VALUE + 2, DP_CLIENT));
+	dp_clear_sent(&h);
+}
 
-		memcpy(cmd + n, val, VALUE);
-		memcpy(cmd + n + VALUE, "\r\n", 2);
-		dp_input(&h, frame, dp_mc_udp(frame, 1, 0, 1, cmd, (size_t)n + VALUE + 2, DP_CLIENT));
-		dp_clear_sent(&h);
-	}
+/* Load KEYS values. */
+static void load(void)
+{
+	for (int k = 0; k < KEYS; k++)
+		store_key(k);
 }
 
 /* Build one round of requests over one transport, as rx_burst would hand them over; the frames. */
@@ -206,10 +218,12 @@ static int build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 	 * "VALUE key:000000000000 0 32\r\n" + value + "\r\nEND\r\n"; RESP: "$32\r\n" + value +
 	 * "\r\n"; a SET: "STORED\r\n", RESP "+OK\r\n"
 	 */
-	const bool all_set = t == T_UDP_SET || t == T_TCP_SET || t == T_RESP_SET;
+	const bool all_set = t == T_UDP_SET || t == T_TCP_SET || t == T_RESP_SET || t == T_RESP_SETEX;
+	const bool del = t == T_RESP_DEL || t == T_TCP_DELETE;
 	const bool mix = t == T_TCP_MIX || t == T_RESP_MIX;
 	const bool resp = t == T_RESP || t == T_RESP_TRK || t == T_RESP_TRK_AGAIN ||
-			  t == T_RESP_PIPE || t == T_RESP_SET || t == T_RESP_MIX;
+			  t == T_RESP_PIPE || t == T_RESP_SET || t == T_RESP_MIX || t == T_RESP_SETEX ||
+			  t == T_RESP_DEL;
 	const int per = t == T_TCP_PIPE || t == T_RESP_PIPE || mix ? PIPE : 1;
 	static uint8_t frame[128 + PIPE * 96];
 	char cmd[PIPE * 96];
@@ -226,10 +240,20 @@ static int build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 
 			*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
 			k = (int)((*seed >> 33) % KEYS);
+			if (del) {
+				/* keys of their own in a round, each there (again) to be deleted */
+				k = i + j;
+				store_key(k);
+				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, resp ?
+					      "*2\r\n$3\r\nDEL\r\n$16\r\nkey:%012d\r\n" :
+					      "delete key:%012d\r\n", k);
+				reply_len += resp ? 4 : 9;	/* ":1\r\n", "DELETED\r\n" */
+				continue;
+			}
 			if (resp && set) {
 				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n,
-					      "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$%d\r\n", k,
-					      VALUE);
+					      "*%d\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$%d\r\n",
+					      t == T_RESP_SETEX ? 5 : 3, k, VALUE);
 			} else if (resp) {
 				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n,
 					      "*2\r\n$3\r\nGET\r\n$16\r\nkey:%012d\r\n", k);
@@ -244,12 +268,14 @@ static int build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 				memcpy(cmd + n + VALUE, "\r\n", 2);
 				n += VALUE + 2;
 			}
+			if (t == T_RESP_SETEX)
+				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n,
+					      "$2\r\nEX\r\n$3\r\n300\r\n");
 			reply_len += set ? (resp ? 5 : 8) : resp ? 5 + VALUE + 2 : 29 + VALUE + 7;
 		}
 		if (t != T_UDP && t != T_UDP_SET && t != T_UDP_BURST) {
 			int ci = (i / per) % CONNS;
-			struct conn *c = t == T_RESP || t == T_RESP_PIPE || t == T_RESP_SET ||
-							 t == T_RESP_MIX ? &rconns[ci] :
+			struct conn *c = resp && t != T_RESP_TRK && t != T_RESP_TRK_AGAIN ? &rconns[ci] :
 					 t == T_RESP_TRK || t == T_RESP_TRK_AGAIN ? &tconns[ci] :
 					 &conns[ci];
 
@@ -373,7 +399,7 @@ int main(int argc, char **argv)
 {
 	static struct rte_mbuf *rx[REQS];
 	const char *only = argc > 2 && strcmp(argv[1], "--callgrind") == 0 ? argv[2] : NULL;
-	uint64_t seed = 42, hits0, sets0, hits = 0, sets = 0;
+	uint64_t seed = 42, hits0, sets0, dels0, dhits0, hits = 0, sets = 0, dels = 0;
 	double best[T_COUNT];
 	static double took[ROUNDS][T_COUNT];	/* each round's seconds, for the paired ratios */
 	int rounds = only ? 2 : ROUNDS;
@@ -384,7 +410,7 @@ int main(int argc, char **argv)
 	if ((argc > 1 && !only && !kev) || argc > 4 || (argc == 4 && !offload)) {
 		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp|resp_trk|"
 			"resp_trk_again|udp_set|tcp_set|resp_set|udp_burst|tcp_pipe|resp_pipe|"
-			"tcp_mix|resp_mix [--offload]] | "
+			"tcp_mix|resp_mix|resp_setex|resp_del|tcp_delete [--offload]] | "
 			"--keyev\n");
 		return 2;
 	}
@@ -425,6 +451,8 @@ int main(int argc, char **argv)
 		best[t] = 1e9;
 	hits0 = h.lc->ctx.st.get_hits;
 	sets0 = h.lc->ctx.st.ops[WC_OP_SET];
+	dels0 = h.lc->ctx.st.ops[WC_OP_DELETE];
+	dhits0 = h.lc->ctx.st.delete_hits;
 	/* the transports' rounds alternate, so all see the same machine; the first of each warms up */
 	for (int round = 0; round < rounds; round++) {
 		for (int t = 0; t < T_COUNT; t++) {
@@ -441,7 +469,10 @@ int main(int argc, char **argv)
 				n = build_round(t, rx, &seed);
 			}
 			secs = replay_round(rx, n, only && round == 1, t == T_UDP_BURST);
-			if (t == T_TCP_MIX || t == T_RESP_MIX) {
+			if (t == T_RESP_DEL || t == T_TCP_DELETE) {
+				sets += REQS;	/* (the keys stored again before the round) */
+				dels += REQS;
+			} else if (t == T_TCP_MIX || t == T_RESP_MIX) {
 				sets += REQS / PIPE;
 				hits += REQS - REQS / PIPE;
 			} else if (t < T_TIMED || (t >= T_UDP_BURST && t <= T_RESP_PIPE)) {
@@ -462,6 +493,13 @@ int main(int argc, char **argv)
 	if (h.lc->ctx.st.ops[WC_OP_SET] - sets0 != sets) {
 		fprintf(stderr, "get_replay: %lu sets of %lu SETs\n",
 			(unsigned long)(h.lc->ctx.st.ops[WC_OP_SET] - sets0), (unsigned long)sets);
+		return 1;
+	}
+	if (h.lc->ctx.st.ops[WC_OP_DELETE] - dels0 != dels ||
+	    h.lc->ctx.st.delete_hits - dhits0 != dels) {
+		fprintf(stderr, "get_replay: %lu deletes (%lu hits) of %lu\n",
+			(unsigned long)(h.lc->ctx.st.ops[WC_OP_DELETE] - dels0),
+			(unsigned long)(h.lc->ctx.st.delete_hits - dhits0), (unsigned long)dels);
 		return 1;
 	}
 	if (h.lc->tcp->st.retransmits || wc_tcp_active(h.lc) != 3 * CONNS) {

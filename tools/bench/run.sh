@@ -68,6 +68,15 @@ for proto in tcp_set resp_set tcp_mix resp_mix; do
 	*) echo "instr.${proto%_mix}_mix_pipe8=${instr[$proto]}" >>"$log" ;;
 	esac
 done
+# the cache-aside writes, one to a segment: Redis SET with a TTL, Redis DEL, memcached delete
+for proto in resp_setex resp_del tcp_delete; do
+	valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
+		"$dir/get_replay" --callgrind "$proto" >/dev/null 2>&1
+	instr[$proto]=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))
+	echo "instr.${proto}=${instr[$proto]}" >>"$log"
+done
+echo "  instructions per cache-aside write (callgrind): RESP SET EX ${instr[resp_setex]}," \
+	"RESP DEL ${instr[resp_del]}, memcached TCP delete ${instr[tcp_delete]}" | tee -a "$log"
 echo "  instructions per request (callgrind): SET memcached TCP ${instr[tcp_set]}," \
 	"RESP ${instr[resp_set]}; pipelines of 8 with one SET: memcached TCP" \
 	"${instr[tcp_mix]}, RESP ${instr[resp_mix]}" | tee -a "$log"

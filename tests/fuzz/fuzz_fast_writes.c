@@ -1,0 +1,132 @@
+/*
+ * fuzz_fast_writes.c - libFuzzer harness for the TCP fast paths'
+ * cache-aside write recognizers, which read untrusted bytes: memcached's
+ * delete line (proto/mc_delete_line.h) and RESP's SET EX/PX, SETEX,
+ * PSETEX and DEL (proto/resp.h resp_write_at). The input, in a buffer of
+ * its exact size, must never be read out of bounds; a delete it accepts
+ * must be the one mc_parse_line parses from the same line, and a RESP
+ * write the command the input spells, argument for argument (written out
+ * again from what was recognized: names and options in any case, key,
+ * value and number byte for byte).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proto/mc_delete_line.h"
+#include "proto/mc_parse.h"
+#include "proto/resp.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_delete(const uint8_t *buf, size_t size)
+{
+	static struct mc_req req;
+	struct mc_delete_line dl;
+	uint32_t used = mc_delete_line_parse(buf, (uint32_t)size, &dl);
+	const uint8_t *nl;
+
+	if (!used)
+		return;
+	nl = memchr(buf, '\n', size);
+	if (used > size || !nl || (size_t)(nl + 1 - buf) != used || nl[-1] != '\r')
+		abort();
+	if (!mc_parse_line(buf, (uint32_t)(nl - buf), &req) || req.cmd != MC_DELETE ||
+	    req.key.p != dl.key || req.key.len != dl.klen || req.noreply != dl.noreply ||
+	    dl.klen == 0 || dl.klen > MC_KEY_MAX)
+		abort();
+	for (uint32_t i = 0; i < dl.klen; i++)
+		if (dl.key[i] < 0x21)
+			abort();
+}
+
+/* One argument "$<n>\r\n<bytes>\r\n" at *p: the same bytes (icase: any case). */
+static void same_arg(const uint8_t **p, const uint8_t *end, const void *arg, size_t n, bool icase)
+{
+	char head[24];
+	int h = snprintf(head, sizeof(head), "$%zu\r\n", n);
+
+	if (end - *p < (ptrdiff_t)(h + n + 2) || memcmp(*p, head, (size_t)h) != 0 ||
+	    (icase ? strncasecmp((const char *)*p + h, arg, n) : memcmp(*p + h, arg, n)) != 0 ||
+	    (*p)[h + n] != '\r' || (*p)[h + n + 1] != '\n')
+		abort();
+	*p += h + n + 2;
+}
+
+static void check_resp(const uint8_t *buf, size_t size)
+{
+	struct resp_write w;
+	uint32_t used = resp_write_at(buf, (uint32_t)size, &w);
+	const uint8_t *p = buf + 4, *end = buf + size;
+	char num[24];
+	int nlen;
+
+	if (!used)
+		return;
+	if (used > size || w.klen == 0 || w.klen > 250 || w.key < buf || w.key + w.klen > end ||
+	    (w.cmd != RESP_W_DEL && (w.ttl_ms <= 0 || w.val < buf || w.val + w.vlen > end)))
+		abort();
+	switch (w.cmd) {
+	case RESP_W_DEL:
+		if (memcmp(buf, "*2\r\n", 4) != 0)
+			abort();
+		same_arg(&p, end, "del", 3, true);
+		same_arg(&p, end, w.key, w.klen, false);
+		break;
+	case RESP_W_SETEX:
+	case RESP_W_PSETEX:
+		if (w.cmd == RESP_W_SETEX && w.ttl_ms % 1000)
+			abort();
+		nlen = snprintf(num, sizeof(num), "%lld", (long long)(w.cmd == RESP_W_SETEX ?
+								       w.ttl_ms / 1000 : w.ttl_ms));
+		if (memcmp(buf, "*4\r\n", 4) != 0)
+			abort();
+		same_arg(&p, end, w.cmd == RESP_W_SETEX ? "setex" : "psetex",
+			 w.cmd == RESP_W_SETEX ? 5 : 6, true);
+		same_arg(&p, end, w.key, w.klen, false);
+		same_arg(&p, end, num, (size_t)nlen, false);
+		same_arg(&p, end, w.val, w.vlen, false);
+		break;
+	case RESP_W_SET: {
+		/* EX or PX: which one the input says decides how the number reads */
+		const uint8_t *q;
+		bool px;
+
+		if (memcmp(buf, "*5\r\n", 4) != 0)
+			abort();
+		same_arg(&p, end, "set", 3, true);
+		same_arg(&p, end, w.key, w.klen, false);
+		same_arg(&p, end, w.val, w.vlen, false);
+		q = p;
+		px = end - q > 5 && (q[4] | 0x20) == 'p';
+		if (!px && w.ttl_ms % 1000)
+			abort();
+		same_arg(&p, end, px ? "px" : "ex", 2, true);
+		nlen = snprintf(num, sizeof(num), "%lld", (long long)(px ? w.ttl_ms : w.ttl_ms / 1000));
+		same_arg(&p, end, num, (size_t)nlen, false);
+		break;
+	}
+	default:
+		abort();
+	}
+	if ((size_t)(p - buf) != used)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t *buf;
+
+	if (size > 1u << 20)
+		return 0;
+	buf = malloc(size ? size : 1);
+	if (!buf)
+		abort();
+	memcpy(buf, data, size);
+	check_delete(buf, size);
+	check_resp(buf, size);
+	free(buf);
+	return 0;
+}
