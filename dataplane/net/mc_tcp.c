@@ -181,10 +181,10 @@ enum fast_gets { FAST_NONE, FAST_SOME, FAST_ALL };
 
 /*
  * A pipeline of "get <key>" lines, whole "set"s (fast_set) and "delete"s
- * (fast_delete) in one
- * segment, start[0..end), answered request by request while each is one
- * of them and the output has room (the session stops before a command
- * when it has none). Out of line: the one-get case keeps its registers.
+ * (fast_delete) in one segment, start[0..end), answered request by request
+ * while each is one of them and the output has room (the session stops
+ * before a command when it has none). Out of line: the one-get case keeps
+ * its registers.
  */
 static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *lc,
 							       struct wc_tcb *c,
