@@ -32,7 +32,7 @@
 
 #define MC 11211
 #define RD DP_REDIS_PORT
-#define TRACE_MAX (1u << 20)
+#define TRACE_MAX (4u << 20)
 
 static struct dp_harness h;
 
@@ -268,7 +268,7 @@ static void script(struct cl *c, bool resp)
 		snprintf(req, sizeof(req), "get %s\r\n", key);
 		seg(c, req);
 		assert_true(last_has(c, "hi\r\nEND\r\n"));
-		seg(c, "get kv kf\r\n");	/* two keys: the general path */
+		seg(c, "get kv kf\r\n");	/* two keys */
 		assert_true(last_has(c, "abc"));
 		/* pipelines of gets: whole, then with the general path taking over part way */
 		seg(c, "get kv\r\nget kf\r\nget none\r\ngets kf\r\nget kf\n");
@@ -650,8 +650,10 @@ static void off_the_narrow_case_falls_back(void **state)
 	seg(&c, "get k1\r\nversion\r\nget k1\r\n");
 	assert_int_equal(tl->fast_pipelined, out + 4);	/* (the rest: the session) */
 	assert_true(last_has(&c, "END\r\nVERSION "));
-	seg(&c, "get k1 k1\r\nget k1\r\n");
-	assert_int_equal(tl->fast_pipelined, out + 4);
+	seg(&c, "get k1 k1\r\nget k1\r\n");	/* (a get of several keys too) */
+	assert_int_equal(tl->fast_pipelined, out + 6);
+	seg(&c, "get k1  k1\r\nget k1\r\n");	/* (but not with two spaces) */
+	assert_int_equal(tl->fast_pipelined, out + 6);
 
 	/* out of order: general in; the reply, once whole, fast out */
 	in = tl->fast_in;
@@ -785,6 +787,129 @@ static void sets_fast_equal_general(void **state)
 {
 	(void)state;
 	sets_compared(run_sets);
+}
+
+/* A memcached set of a value of n bytes of ch, sent in segments of up to 1400 bytes. */
+static void big_set(struct cl *c, const char *key, size_t n, char ch)
+{
+	char line[300], chunk[1400];
+
+	snprintf(line, sizeof(line), "set %s 3 0 %zu\r\n", key, n);
+	seg(c, line);
+	memset(chunk, ch, sizeof(chunk));
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < sizeof(chunk) ? n - done : sizeof(chunk);
+
+		seg_at(c, c->seq, RTE_TCP_ACK_FLAG, 65535, chunk, k);
+		done += k;
+	}
+	seg(c, "\r\n");
+	assert_true(last_has(c, "STORED\r\n"));
+}
+
+/* memcached gets of several keys: each on the fast path or left to the session. */
+static void mget_script(struct cl *c)
+{
+	char req[4096], want[2048], key[260];
+	size_t n = 0, w = 0;
+
+	set_seg(c, "set m1 1 0 2\r\nv1\r\nset m2 2 0 2\r\nv2\r\nset m3 3 0 2\r\nv3\r\n", "m3",
+		"STORED\r\nSTORED\r\nSTORED\r\n", true);
+	/* one key (the single-get path), two, hits and misses, gets with its CAS */
+	set_seg(c, "get m1\r\n", "m1", "VALUE m1 1 2\r\nv1\r\nEND\r\n", false);
+	set_seg(c, "get m1 m2\r\n", "m2", "VALUE m1 1 2\r\nv1\r\nVALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+	set_seg(c, "get x1 m2 x2\n", "m2", "VALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+	set_seg(c, "get x1 x2\r\n", NULL, "END\r\n", true);
+	set_seg(c, "gets m1 x1 m3\r\n", "m3", "VALUE m3 3 2 ", true);
+	set_seg(c, "gets m1 m1\r\n", "m1", "VALUE m1 1 2 ", true);
+	/* 24 keys, hits and misses mixed; all hits */
+	n = (size_t)snprintf(req, sizeof(req), "get");
+	for (int i = 0; i < 24; i++) {
+		n += (size_t)snprintf(req + n, sizeof(req) - n, " %s", i % 3 == 0 ? "m1" :
+							      i % 3 == 1 ? "nokey" : "m3");
+		if (i % 3 != 1)
+			w += (size_t)snprintf(want + w, sizeof(want) - w, "VALUE %s %d 2\r\nv%d\r\n",
+					      i % 3 ? "m3" : "m1", i % 3 ? 3 : 1, i % 3 ? 3 : 1);
+	}
+	snprintf(req + n, sizeof(req) - n, "\r\n");
+	snprintf(want + w, sizeof(want) - w, "END\r\n");
+	set_seg(c, req, "m1", want, true);
+	n = (size_t)snprintf(req, sizeof(req), "gets");
+	for (int i = 0; i < 70; i++)	/* (more than one burst of lookups) */
+		n += (size_t)snprintf(req + n, sizeof(req) - n, " m%d", 1 + i % 3);
+	snprintf(req + n, sizeof(req) - n, "\r\n");
+	set_seg(c, req, "m2", "VALUE m3 3 2 ", true);
+	/* keys of 250 bytes (fast) and 251 (the session's error, the other values unsent) */
+	memset(key, 'L', 251);
+	key[250] = 0;
+	snprintf(req, sizeof(req), "set %s 9 0 1\r\nL\r\n", key);
+	set_seg(c, req, key, "STORED\r\n", true);
+	snprintf(req, sizeof(req), "get m1 %s m2\r\n", key);
+	set_seg(c, req, key, "L\r\nVALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+	key[250] = 'L';
+	key[251] = 0;
+	snprintf(req, sizeof(req), "get m1 %s m2\r\n", key);
+	set_seg(c, req, NULL, "CLIENT_ERROR bad command line format\r\n", false);
+	snprintf(req, sizeof(req), "get m1\r\nget m1 %s\r\nget m2\r\n", key);
+	set_seg(c, req, NULL, "v1\r\nEND\r\nCLIENT_ERROR bad command line format\r\nVALUE m2", true);
+	/* odd spacing, control bytes, no key: the session */
+	set_seg(c, "get m1  m2\r\n", "m1", "VALUE m1 1 2\r\nv1\r\nVALUE m2 2 2\r\nv2\r\nEND\r\n",
+		false);
+	set_seg(c, "get m1 m2 \r\n", "m1", "VALUE m1 1 2\r\nv1\r\nVALUE m2 2 2\r\nv2\r\nEND\r\n",
+		false);
+	set_seg(c, "get  m1 m2\r\n", "m1", "VALUE m1 1 2\r\nv1\r\nVALUE m2 2 2\r\nv2\r\nEND\r\n",
+		false);
+	set_seg(c, "get m1\tm2 m3\r\n", "m1", "VALUE m3 3 2\r\nv3\r\nEND\r\n", false);
+	set_seg(c, "get m1 m2\r\r\n", "m1", "VALUE m1 1 2\r\nv1\r\nEND\r\n", false);
+	set_seg(c, "get m1 m2\r\n\r\n", "m1", "v2\r\nEND\r\nERROR\r\n", true);
+	set_seg(c, "gets  \r\n", NULL, "ERROR\r\n", false);
+	set_seg(c, "GET m1 m2\r\n", NULL, "ERROR\r\n", false);
+	set_seg(c, "getz m1 m2\r\n", NULL, "ERROR\r\n", false);
+	/* pipelines mixing single gets, gets of several keys and sets */
+	set_seg(c, "get m1\r\nget m1 m2\r\nset m4 4 0 2\r\nv4\r\nget m4 m3 m4\r\ngets m4 nokey\r\n"
+		   "get m2\r\n", "m4", "VALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+	set_seg(c, "get m1 m2\r\nversion\r\nget m3 m4\r\n", "m4", "VALUE m4 4 2\r\nv4\r\nEND\r\n",
+		true);
+	set_seg(c, "get m1 m2\r\nget m3 m", "m4", "VALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+	set_seg(c, "4\r\n", "m4", "VALUE m4 4 2\r\nv4\r\nEND\r\n", true);
+	/* a reply that overflows the output window and the send queue (mbufs short) */
+	big_set(c, "b1", 20000, 'a');
+	big_set(c, "b2", 20000, 'b');
+	big_set(c, "b3", 20000, 'c');
+	big_set(c, "b4", 20000, 'd');
+	big_set(c, "b5", 3000, 'e');
+	set_seg(c, "get b5 m1 b5\r\n", "b5", "eee\r\nEND\r\n", true);
+	short_of_mbufs(c, "get m1 b1 b2 nokey b3 b4 b5 m2 b1\r\nget m3 b4\r\nget m2 m3\r\n", 12, "b1",
+		       "b4");
+	assert_true(last_has(c, "VALUE m3 3 2\r\nv3\r\nEND\r\n"));
+	short_of_mbufs(c, "get b1 b2 b3 b4 b1 b2 b3 b4 m1\r\n", 12, "b1", "m1");
+	assert_true(last_has(c, "VALUE m1 1 2\r\nv1\r\nEND\r\n"));
+	short_of_mbufs(c, "gets b1 b2 b3 b4 b1 b2 b3 b4 m1", 12, "b1", "m1");	/* (cut short) */
+	short_of_mbufs(c, "\r\n", 12, "b1", "m1");
+	assert_true(last_has(c, "\r\nv1\r\nEND\r\n"));
+	set_seg(c, "get m1 b1 m2\r\n", "m1", "VALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+}
+
+/* memcached multi-key gets: the fast run and the general one alike. */
+static void run_mgets(struct trace *t, bool slow, uint64_t *piped)
+{
+	struct cl c;
+
+	cur = t;
+	t->n = 0;
+	up(slow);
+	open_cl(&c, 30041, MC, false);
+	mget_script(&c);
+	open_cl(&c, 30042, MC, true);
+	mget_script(&c);
+	*piped = h.lc->tcp->fast_pipelined;
+	dp_teardown(&h);
+}
+
+static void mgets_fast_equal_general(void **state)
+{
+	(void)state;
+	sets_compared(run_mgets);
 }
 
 /* The Redis engine's counters a SET moves (not its cycles: time), into the trace. */
@@ -948,6 +1073,7 @@ int main(void)
 		cmocka_unit_test(off_the_narrow_case_falls_back),
 		cmocka_unit_test(sets_fast_equal_general),
 		cmocka_unit_test(resp_sets_fast_equal_general),
+		cmocka_unit_test(mgets_fast_equal_general),
 	};
 
 	if (dp_eal_init() != 0)
