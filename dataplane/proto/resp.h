@@ -142,6 +142,23 @@ struct resp_set {
  */
 uint32_t resp_set_at(const uint8_t *buf, uint32_t len, struct resp_set *out);
 
+/* A whole "MGET <key> ..." (resp_mget_at): its keys inside the buffer. */
+#define RESP_MGET_FAST_MAX 64u	/* most keys the fast path takes in one MGET */
+struct resp_mget {
+	uint32_t nkeys;
+	const uint8_t *key[RESP_MGET_FAST_MAX];
+	uint32_t klen[RESP_MGET_FAST_MAX];
+};
+
+/*
+ * buf starts with one whole "*<n>\r\n$4\r\nMGET\r\n" and n - 1 keys as
+ * "$<len>\r\n<key>\r\n" (MGET in any case, 1 to RESP_MGET_FAST_MAX keys of
+ * 1..250 bytes, lengths without leading zeros): the command's length,
+ * with *out filled; 0 otherwise (whatever follows it). Never reads outside
+ * buf[0..len).
+ */
+uint32_t resp_mget_at(const uint8_t *buf, uint32_t len, struct resp_mget *out);
+
 /* Copy n bytes from offset off of an argument (any kind). */
 void resp_arg_read(const struct resp_arg *a, const struct mc_inq *in, uint64_t off, void *dst,
 		   uint64_t n);

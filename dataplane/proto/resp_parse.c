@@ -690,6 +690,35 @@ uint32_t resp_set_at(const uint8_t *t, uint32_t len, struct resp_set *out)
 	return (uint32_t)(p + 2 - t);
 }
 
+uint32_t resp_mget_at(const uint8_t *t, uint32_t len, struct resp_mget *out)
+{
+	const uint8_t *p, *end = t + len;
+	uint32_t n;
+
+	/* "*2\r\n$4\r\nMGET\r\n$1\r\nk\r\n" is 21 bytes */
+	if (len < 21 || t[0] != '*')
+		return 0;
+	p = t + 1;
+	if (!fast_bulk_len(&p, end, &n) || n < 2 || n > RESP_MGET_FAST_MAX + 1 || end - p < 11 ||
+	    memcmp(p, "$4\r\n", 4) != 0 || (p[4] | 0x20) != 'm' || (p[5] | 0x20) != 'g' ||
+	    (p[6] | 0x20) != 'e' || (p[7] | 0x20) != 't' || p[8] != '\r' || p[9] != '\n')
+		return 0;
+	p += 10;
+	out->nkeys = n - 1;
+	for (uint32_t i = 0; i < out->nkeys; i++) {
+		uint32_t klen;
+
+		if (end - p < 1 || *p++ != '$' || !fast_bulk_len(&p, end, &klen) || klen == 0 ||
+		    klen > 250 || end - p < (ptrdiff_t)klen + 2 || p[klen] != '\r' ||
+		    p[klen + 1] != '\n')
+			return 0;
+		out->key[i] = p;
+		out->klen[i] = klen;
+		p += klen + 2;
+	}
+	return (uint32_t)(p - t);
+}
+
 void resp_parse_done(struct resp_parser *p, struct resp_cmd *c, struct mc_inq *in)
 {
 	if (p->pos)

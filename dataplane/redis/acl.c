@@ -261,6 +261,7 @@ const struct rd_user *acl_session_user(struct rd_session *s)
 		s->acl_gen = t->gen;
 		s->fast_get = may_run_anything(s->user, rd_get_cmd_id);
 		s->fast_set = may_run_anything(s->user, rd_set_cmd_id);
+		s->fast_mget = may_run_anything(s->user, rd_mget_cmd_id);
 	}
 	return s->user;
 }
@@ -284,6 +285,7 @@ static void set_user(struct rd_session *s, const struct rd_acl *t, const struct 
 	s->acl_gen = t->gen;
 	s->fast_get = may_run_anything(u, rd_get_cmd_id);
 	s->fast_set = may_run_anything(u, rd_set_cmd_id);
+	s->fast_mget = may_run_anything(u, rd_mget_cmd_id);
 }
 
 bool rd_acl_auth_required(const struct rd_server *srv)

@@ -229,6 +229,7 @@ struct rd_session {
 	bool authenticated;
 	bool fast_get;			/* may GET any key: the single-GET fast path applies */
 	bool fast_set;			/* may SET any key: the transports' SET fast path applies */
+	bool fast_mget;			/* may MGET any key: the transports' MGET fast path applies */
 	uint64_t acl_uid;		/* the user, by id (acl.c): changes and deletion are seen */
 	uint64_t acl_gen;		/* the user table generation s->user was found in */
 	uint32_t raddr, laddr;		/* the peer's and our IPv4 address (host order) */
@@ -306,6 +307,9 @@ extern uint16_t rd_get_cmd_id;
 
 /* ... and of SET (the SET fast path's statistics and ACL check). */
 extern uint16_t rd_set_cmd_id;
+
+/* ... and of MGET (the MGET fast path's statistics and ACL check). */
+extern uint16_t rd_mget_cmd_id;
 
 /*
  * What the session waited for outside the mailbox is over (the transport

@@ -13,7 +13,10 @@
  * and store counters as the session's, and every set it must not take
  * (cut short, a bad chunk end, too large, numbers or keys mc_parse_line
  * refuses or reads otherwise, fenced, a read-only replica, a full send
- * queue) left to the session.
+ * queue) left to the session. memcached gets of several keys
+ * (fast_multi_get) and Redis MGETs (mget_fast) likewise: replies, items,
+ * store and engine counters, tracking, the ACL, replies that fill the send
+ * queue part way through a get line.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -916,8 +919,8 @@ static void mgets_fast_equal_general(void **state)
 static void rd_stats_snap(void)
 {
 	const struct rd_lcore_stats *st = &h.lc->rdst;
-	uint64_t v[6] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
-			  st->net_in, st->rejected, st->failed };
+	uint64_t v[7] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
+			  st->calls[rd_mget_cmd_id], st->net_in, st->rejected, st->failed };
 
 	put(v, sizeof(v));
 }
@@ -1065,6 +1068,120 @@ static void resp_sets_fast_equal_general(void **state)
 	sets_compared(run_rd_sets);
 }
 
+#define RMGET2(a, b) "*3\r\n$4\r\nMGET\r\n$2\r\n" a "\r\n$2\r\n" b "\r\n"
+#define RSET2(k, vlen, v) "*3\r\n$3\r\nSET\r\n$2\r\n" k "\r\n$" vlen "\r\n" v "\r\n"
+
+/* Redis MGETs of every kind, c the reader and w a second client (tracking). */
+static void rd_mget_script(struct cl *c, struct cl *w)
+{
+	char req[4096], want[1024], key[260];
+	int n, wn;
+
+	other = w;
+	rd_seg(c, RSET2("g1", "3", "abc") RSET2("g2", "2", "de"), "g2", "+OK\r\n+OK\r\n", true);
+	rd_seg(c, "*2\r\n$4\r\nMGET\r\n$2\r\ng1\r\n", "g1", "*1\r\n$3\r\nabc\r\n", true);
+	rd_seg(c, RMGET2("g1", "g2"), "g2", "*2\r\n$3\r\nabc\r\n$2\r\nde\r\n", true);
+	rd_seg(c, "*4\r\n$4\r\nmGeT\r\n$2\r\nx1\r\n$2\r\ng2\r\n$2\r\nx2\r\n", "g2",
+	       "*3\r\n$-1\r\n$2\r\nde\r\n$-1\r\n", true);
+	/* 24 keys, hits and misses mixed; 64 (the most taken) and 65 (the session) */
+	n = snprintf(req, sizeof(req), "*25\r\n$4\r\nMGET\r\n");
+	wn = snprintf(want, sizeof(want), "*24\r\n");
+	for (int i = 0; i < 24; i++) {
+		n += snprintf(req + n, sizeof(req) - (size_t)n, "$2\r\n%s\r\n", i % 2 ? "g1" : "zz");
+		wn += snprintf(want + wn, sizeof(want) - (size_t)wn, "%s", i % 2 ? "$3\r\nabc\r\n" :
+										"$-1\r\n");
+	}
+	rd_seg_at(__LINE__, c, req, (size_t)n, "g1", want, true);
+	for (int keys = 64; keys <= 65; keys++) {
+		n = snprintf(req, sizeof(req), "*%d\r\n$4\r\nMGET\r\n", keys + 1);
+		for (int i = 0; i < keys; i++)
+			n += snprintf(req + n, sizeof(req) - (size_t)n, "$2\r\ng%d\r\n", 1 + i % 3);
+		rd_seg_at(__LINE__, c, req, (size_t)n, "g2", "$2\r\nde\r\n$-1\r\n", keys == 64);
+	}
+	/* keys of 250 bytes (fast) and 251 (the session), a hash (a null), a bad length */
+	memset(key, 'M', 251);
+	n = snprintf(req, sizeof(req), "*3\r\n$3\r\nSET\r\n$250\r\n%.250s\r\n$1\r\nm\r\n", key);
+	rd_seg_at(__LINE__, c, req, (size_t)n, NULL, "+OK\r\n", true);
+	n = snprintf(req, sizeof(req), "*3\r\n$4\r\nMGET\r\n$250\r\n%.250s\r\n$2\r\ng1\r\n", key);
+	rd_seg_at(__LINE__, c, req, (size_t)n, NULL, "*2\r\n$1\r\nm\r\n$3\r\nabc\r\n", true);
+	n = snprintf(req, sizeof(req), "*3\r\n$4\r\nMGET\r\n$251\r\n%.251s\r\n$2\r\ng1\r\n", key);
+	rd_seg_at(__LINE__, c, req, (size_t)n, NULL, "*2\r\n$-1\r\n$3\r\nabc\r\n", false);
+	rd_seg(c, "*4\r\n$4\r\nHSET\r\n$2\r\ng3\r\n$1\r\nf\r\n$1\r\nv\r\n", "g3", ":1\r\n", false);
+	rd_seg(c, RMGET2("g3", "g1"), "g3", "*2\r\n$-1\r\n$3\r\nabc\r\n", true);
+	rd_seg(c, "*3\r\n$4\r\nMGET\r\n$2\r\ng1\r\n$02\r\ng2\r\n", NULL, "-ERR Protocol error",
+	       false);
+	open_cl(c, (uint16_t)(c->cport + 100), RD, false);	/* (that one closed) */
+	rd_seg(c, "*1\r\n$4\r\nMGET\r\n", NULL, "-ERR wrong number of arguments", false);
+	rd_seg(c, "*2\r\n$5\r\nMGETX\r\n$2\r\ng1\r\n", NULL, "-ERR unknown", false);
+	/* pipelines mixing GETs, SETs and MGETs; one cut short, then whole */
+	rd_seg(c, "*2\r\n$3\r\nGET\r\n$2\r\ng1\r\n" RMGET2("g1", "g4") RSET2("g4", "1", "f")
+		  RMGET2("g4", "g2") "*2\r\n$3\r\nGET\r\n$2\r\ng4\r\n", "g4",
+	       "$3\r\nabc\r\n*2\r\n$3\r\nabc\r\n$-1\r\n+OK\r\n*2\r\n$1\r\nf\r\n$2\r\nde\r\n$1\r\nf\r\n",
+	       true);
+	rd_seg(c, RMGET2("g1", "g4") "*3\r\n$4\r\nMGET\r\n$2\r\ng1", NULL,
+	       "*2\r\n$3\r\nabc\r\n$1\r\nf\r\n", true);
+	rd_seg(c, "\r\n$2\r\ng2\r\n", NULL, "*2\r\n$3\r\nabc\r\n$2\r\nde\r\n", false);
+	rd_seg(c, RMGET2("g1", "g4") "PING\r\n" RMGET2("g2", "g4"), NULL,
+	       "+PONG\r\n*2\r\n$2\r\nde\r\n$1\r\nf\r\n", true);
+	/* a tracking client (RESP3): its MGET's keys remembered, then invalidated */
+	rd_seg(w, "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n", NULL, "%7\r\n", false);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\non\r\n", NULL, "+OK\r\n", false);
+	rd_seg(w, RMGET2("g1", "g9") RMGET2("g2", "g3"), NULL,
+	       "*2\r\n$3\r\nabc\r\n_\r\n*2\r\n$2\r\nde\r\n_\r\n", true);
+	w->nlast = 0;
+	rd_seg(c, RSET2("g1", "1", "n"), "g1", "+OK\r\n", true);
+	if (!last_has(w, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\ng1\r\n"))
+		fail_msg("no invalidation: \"%.*s\"", (int)w->nlast, w->last);
+	w->nlast = 0;
+	rd_seg(c, RSET2("g9", "1", "n"), "g9", "+OK\r\n", true);
+	if (!last_has(w, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\ng9\r\n"))
+		fail_msg("no invalidation: \"%.*s\"", (int)w->nlast, w->last);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$3\r\noff\r\n", NULL, "+OK\r\n", false);
+	/* a user who may not MGET: the session refuses it; a user who may again */
+	rd_seg(c, "*4\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$5\r\n-mget\r\n", NULL,
+	       "+OK\r\n", false);
+	rd_seg(c, RMGET2("g1", "g2"), NULL, "-NOPERM", false);
+	rd_seg(c, RMGET2("g1", "g2"), NULL, "-NOPERM", false);
+	rd_seg(c, "*2\r\n$3\r\nGET\r\n$2\r\ng1\r\n" RMGET2("g1", "g2"), NULL, "$1\r\nn\r\n-NOPERM",
+	       true);
+	rd_seg(c, "*4\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$5\r\n+mget\r\n", NULL,
+	       "+OK\r\n", false);
+	rd_seg(c, RMGET2("g1", "g2"), NULL, "*2\r\n$1\r\nn\r\n$2\r\nde\r\n", false);
+	rd_seg(c, RMGET2("g1", "g2"), NULL, "*2\r\n$1\r\nn\r\n$2\r\nde\r\n", true);
+	/* a full send queue (mbufs short): MGETs stopped between commands */
+	{
+		char pipe[40 * 40 + 1];
+		size_t len = 0;
+
+		for (int i = 0; i < 40; i++)
+			len += (size_t)snprintf(pipe + len, sizeof(pipe) - len, "%s",
+						i % 2 ? RMGET2("ra", "g2") : RMGET2("g2", "g1"));
+		short_of_mbufs(c, pipe, 40, "g1", "g2");
+		rd_stats_snap();
+	}
+	other = NULL;
+}
+
+static void run_rd_mgets(struct trace *t, bool slow, uint64_t *piped)
+{
+	struct cl c, w;
+
+	cur = t;
+	t->n = 0;
+	up(slow);
+	open_cl(&c, 30051, RD, false);
+	open_cl(&w, 30052, RD, true);
+	rd_mget_script(&c, &w);
+	*piped = h.lc->tcp->fast_pipelined;
+	dp_teardown(&h);
+}
+
+static void resp_mgets_fast_equal_general(void **state)
+{
+	(void)state;
+	sets_compared(run_rd_mgets);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1074,6 +1191,7 @@ int main(void)
 		cmocka_unit_test(sets_fast_equal_general),
 		cmocka_unit_test(resp_sets_fast_equal_general),
 		cmocka_unit_test(mgets_fast_equal_general),
+		cmocka_unit_test(resp_mgets_fast_equal_general),
 	};
 
 	if (dp_eal_init() != 0)
