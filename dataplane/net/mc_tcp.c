@@ -20,7 +20,7 @@
 #include "core/slots.h"
 #include "net/tcp_impl.h"
 #include "proto/mc_exec.h"
-#include "proto/mc_get_line.h"
+#include "net/mc_tcp_mget.h"
 #include "proto/mc_set_line.h"
 #include "redis/acl.h"
 
@@ -124,108 +124,11 @@ static uint32_t fast_set(struct wc_lcore *lc, struct mc_out *out, const uint8_t 
 	return used;
 }
 
-/* One VALUE line (what mc_exec.c's value_line writes): in place when it fits the window. */
-static inline void put_value(struct mc_out *out, const uint8_t *key, uint32_t klen,
-			     const struct wc_view *v, bool cas)
-{
-	uint8_t hdr[MC_VALUE_HEADER_MAX(MC_KEY_MAX)], *e;
-
-	if (MC_VALUE_HEADER_MAX(klen) + v->vlen + 2 <= (size_t)(out->end - out->p) &&
-	    !out->failed && !out->limit) {
-		e = mc_value_header_at(out->p, key, klen, v, cas);
-		memcpy(e, v->value, v->vlen);
-		e += v->vlen;
-		e[0] = '\r';
-		e[1] = '\n';
-		e += 2;
-		out->written += (uint64_t)(e - out->p);
-		out->p = e;
-		return;
-	}
-	e = mc_value_header_at(hdr, key, klen, v, cas);
-	mc_out_put(out, hdr, (size_t)(e - hdr));
-	mc_out_put(out, v->value, v->vlen);
-	mc_out_put(out, "\r\n", 2);
-}
-
-/* Keys looked up together in a multi-key get (mc_exec.c's get_values takes as many). */
-#define MULTI_GET_BURST (WC_GET_BURST_MAX / 2)
-
-/*
- * A whole "get"/"gets" line of any number of keys at p (mc_get_line_parse),
- * answered as the session's exec_get answers it: the keys looked up in
- * bursts of MULTI_GET_BURST (counted as there), a VALUE line per hit in
- * key order, one END. Left to the session (0, nothing looked up) when a
- * key is another node's. When out fills up before a value that is not the
- * line's first, as the session's get does: what was written stays and
- * *resume is the key the session goes on from (mc_session_get_paused).
- * Returns the line's length, 0 when it is left to the session.
- */
-static uint32_t fast_multi_get(struct wc_lcore *lc, struct mc_out *out, const uint8_t *p,
-			       const uint8_t *end, const uint8_t **resume, bool *cas)
-{
-	const struct wc_app *app = lc->app;
-	struct wc_get_req reqs[MULTI_GET_BURST];
-	struct mc_get_line gl;
-	struct wc_part *only;
-	const uint8_t *pos;
-	unsigned lflags, served = 0;
-	uint32_t used = mc_get_line_parse(p, (uint32_t)(end - p), &gl);
-
-	*resume = NULL;
-	if (!used)
-		return 0;
-	only = wc_slot_read_part(app, rcu_dereference(app->slot_part));
-	/* (no partition for every key: each is routed, and all must be this node's) */
-	for (pos = gl.keys; !only && pos < gl.keys_end;) {
-		struct mc_route rt = { .read = true };
-		const uint8_t *k = pos;
-		uint32_t klen = mc_get_line_next(&gl, &pos);
-
-		lc->env.route(&lc->env, k, klen, &rt);
-		if (rt.redirect)
-			return 0;
-	}
-	*cas = gl.cas;
-	lflags = WC_LOOKUP_REPLY_ONLY | (gl.cas ? WC_LOOKUP_CAS : 0);
-	for (pos = gl.keys; pos < gl.keys_end;) {
-		unsigned n = 0;
-
-		while (n < MULTI_GET_BURST && pos < gl.keys_end) {
-			struct mc_route rt = { .read = true, .part = only };
-			const uint8_t *k = pos;
-			uint32_t klen = mc_get_line_next(&gl, &pos);
-
-			if (!only)
-				lc->env.route(&lc->env, k, klen, &rt);
-			reqs[n++] = (struct wc_get_req){ .part = rt.part, .key = k, .klen = klen,
-							 .hash = wc_hash(k, klen) };
-		}
-		if (n == 1)
-			reqs[0].hit = wc_get(reqs[0].part, lc->env.ctx, reqs[0].key, reqs[0].klen,
-					     reqs[0].hash, lflags, &reqs[0].view);
-		else
-			wc_get_burst(reqs, n, lc->env.ctx, lflags);
-		for (unsigned i = 0; i < n; i++) {
-			if (!reqs[i].hit)
-				continue;
-			if (served && mc_out_full(out)) {
-				*resume = reqs[i].key;	/* the rest when the peer has read */
-				return used;
-			}
-			put_value(out, reqs[i].key, reqs[i].klen, &reqs[i].view, gl.cas);
-			served++;
-		}
-	}
-	mc_out_put(out, "END\r\n", 5);
-	return used;
-}
-
 /* What the fast path made of a segment's requests (single_gets). */
 enum fast_gets { FAST_NONE, FAST_SOME, FAST_ALL };
 
 /*
- * A pipeline of get lines (one key, or several: fast_multi_get) and whole
+ * A pipeline of get lines (one key, or several: wc_mc_tcp_multi_get) and whole
  * "set"s (fast_set) in one segment, start[0..end), answered request by
  * request while each is one of them and the output has room (the session
  * stops before a command when it has none). Out of line: the one-get case keeps its registers.
@@ -235,7 +138,7 @@ static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *
 							       const uint8_t *start,
 							       const uint8_t *end)
 {
-	const uint8_t *p = start, *key, *resume = NULL;
+	const uint8_t *p = start, *key;
 	uint32_t klen, used;
 	bool cas;
 
@@ -252,17 +155,16 @@ static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *
 			nl = memchr(p, '\n', (size_t)(end - p));
 			if (!nl)
 				break;
-			if ((key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas)) != NULL) {
-				get_reply(lc, &c->out, key, klen, cas);
-			} else {
-				if (!fast_multi_get(lc, &c->out, p, nl + 1, &resume, &cas))
+			if ((key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas)) == NULL) {
+				if (!(used = wc_mc_tcp_multi_get(lc, c, p, nl + 1)))
 					break;
-				if (resume) {
-					p = resume;	/* out filled up inside the line */
-					lc->tcp->fast_pipelined++;
-					break;
-				}
+				p += used;
+				lc->tcp->fast_pipelined++;
+				if (c->sess.st != MC_S_LINE)
+					break;	/* paused inside the line: its rest is the session's */
+				continue;
 			}
+			get_reply(lc, &c->out, key, klen, cas);
 			p = nl + 1;
 		}
 		lc->tcp->fast_pipelined++;
@@ -274,8 +176,6 @@ static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *
 		return FAST_ALL;
 	}
 	c->inq.consume(&c->inq, (uint64_t)(p - start));
-	if (resume)
-		mc_session_get_paused(&c->sess, cas);	/* the rest of the line is the session's */
 	return FAST_SOME;
 }
 

@@ -2,7 +2,7 @@
  * rd_tcp_pipe.c - Redis GETs, plain SETs and MGETs pipelined in one
  * segment (or one alone), answered on the fast path one after another: a
  * GET as rd_tcp.c answers a lone one (rd_tcp_get.h), a SET as the
- * session's SET would (set_fast), an MGET as the session's (mget_fast);
+ * session's SET would (set_fast), an MGET as the session's (rd_tcp_mget.c);
  * apart from rd_tcp.c so that each keeps its one GET's code inline.
  */
 #include "core/fence.h"
@@ -85,55 +85,6 @@ static uint32_t set_fast(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *p
 	return used;
 }
 
-/*
- * One whole "MGET <key> ..." at p (resp_mget_at), answered as t_string.c's
- * mget does: an array of the values, a null for a key missing or holding
- * no string; the keys looked up in one burst (counted as the session's
- * lookups are), a tracking client's reads remembered as the single GET's
- * (rd_tcp_get.h), the command counted as the session counts it, when the
- * user may MGET any key. Returns its length, 0 when it is left to the
- * session.
- */
-static uint32_t mget_fast(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *p,
-			  const uint8_t *end)
-{
-	const struct wc_app *app = lc->app;
-	uint64_t t0 = rte_rdtsc();
-	struct resp_mget mg;
-	struct wc_get_req reqs[RESP_MGET_FAST_MAX];
-	const uint16_t *table;
-	uint32_t used;
-
-	if (!c->rd.fast_mget || !(used = resp_mget_at(p, (uint32_t)(end - p), &mg)))
-		return 0;
-	table = rcu_dereference(app->slot_part);
-	for (uint32_t i = 0; i < mg.nkeys; i++) {
-		struct wc_part *part;
-		unsigned owner;
-
-		wc_slot_key_route(app, table, mg.key[i], mg.klen[i], &part, &owner);
-		reqs[i] = (struct wc_get_req){ .part = part, .key = mg.key[i], .klen = mg.klen[i],
-					       .hash = wc_hash(mg.key[i], mg.klen[i]) };
-	}
-	lc->rdst.net_in += used;
-	wc_get_burst(reqs, mg.nkeys, &lc->ctx, WC_LOOKUP_ANY_TYPE);
-	resp_array(&c->out, mg.nkeys);
-	for (uint32_t i = 0; i < mg.nkeys; i++) {
-		if (reqs[i].hit && reqs[i].view.type == WC_TYPE_STRING)
-			resp_bulk(&c->out, reqs[i].view.value, reqs[i].view.vlen);
-		else
-			resp_null(&c->out, c->rd.proto);
-	}
-	/* a tracking client's reads are remembered here as the general path would */
-	if (rd_trk_flags(&c->rd.trk) & RD_TRK_ON)
-		for (uint32_t i = 0; i < mg.nkeys; i++)
-			rd_tracking_fast_read(lc, &c->rd, mg.key[i], mg.klen[i], reqs[i].hash);
-	lc->rdst.commands++;
-	lc->rdst.calls[rd_mget_cmd_id]++;
-	lc->rdst.cycles[rd_mget_cmd_id] += rte_rdtsc() - t0;
-	return used;
-}
-
 bool wc_rd_tcp_pipelined_gets(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *start,
 			      const uint8_t *end)
 {
@@ -143,7 +94,7 @@ bool wc_rd_tcp_pipelined_gets(struct wc_lcore *lc, struct wc_tcb *c, const uint8
 	while (p < end && !mc_out_full(&c->out)) {
 		if ((key = resp_get_at(p, (uint32_t)(end - p), &klen, &used)) != NULL)
 			wc_rd_tcp_get_one(lc, c, key, klen, used);
-		else if (!(used = set_fast(lc, c, p, end)) && !(used = mget_fast(lc, c, p, end)))
+		else if (!(used = set_fast(lc, c, p, end)) && !(used = wc_rd_tcp_mget(lc, c, p, end)))
 			break;
 		lc->tcp->fast_pipelined++;
 		p += used;

@@ -7,7 +7,7 @@
 
 uint32_t mc_get_line_parse(const uint8_t *t, uint32_t len, struct mc_get_line *out)
 {
-	const uint8_t *p, *k, *end, *nl;
+	const uint8_t *k, *end, *nl;
 	uint32_t n = 0;
 
 	if (len < 6 || memcmp(t, "get", 3) != 0)
@@ -26,28 +26,18 @@ uint32_t mc_get_line_parse(const uint8_t *t, uint32_t len, struct mc_get_line *o
 	if (end <= k)
 		return 0;
 	out->keys = k;
-	for (p = k;; p++) {
-		if (p == end || *p == ' ') {
-			/* a key ends: 1..MC_KEY_MAX bytes, then the end or one space and a key */
-			if (p == k || p - k > MC_KEY_MAX)
-				return 0;
-			n++;
-			if (p == end)
-				break;
-			k = p + 1;
-			continue;
-		}
-		if (*p < 0x21)
-			return 0;
-		/* whole words of key bytes at once */
-		while (end - p >= 9) {
-			uint64_t w;
+	for (;;) {
+		const uint8_t *d = mc_find_below_21(k, end);
 
-			memcpy(&w, p + 1, 8);
-			if (mc_has_byte_below_21(w))
-				break;
-			p += 8;
-		}
+		/* a key ends: 1..MC_KEY_MAX bytes, then the end or one space and a key */
+		if (d == k || d - k > MC_KEY_MAX)
+			return 0;
+		n++;
+		if (d == end)
+			break;
+		if (*d != ' ')
+			return 0;
+		k = d + 1;
 	}
 	out->keys_end = end;
 	out->nkeys = n;

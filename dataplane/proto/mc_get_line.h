@@ -30,19 +30,35 @@ struct mc_get_line {
 uint32_t mc_get_line_parse(const uint8_t *t, uint32_t len, struct mc_get_line *out);
 
 /*
+ * The first byte below 0x21 (a space, CR, LF, a control byte) in
+ * [p, end), or end: a word at a time (its lowest such byte is exact).
+ */
+static inline const uint8_t *mc_find_below_21(const uint8_t *p, const uint8_t *end)
+{
+	while (end - p >= 8) {
+		uint64_t w, m;
+
+		memcpy(&w, p, 8);
+		m = (w - 0x2121212121212121ull) & ~w & 0x8080808080808080ull;
+		if (m)
+			return p + (__builtin_ctzll(m) >> 3);
+		p += 8;
+	}
+	while (p < end && *p >= 0x21)
+		p++;
+	return p;
+}
+
+/*
  * The key at *pos of a line mc_get_line_parse took (pos < gl->keys_end):
  * its length, *pos moved past it and its space.
  */
 static inline uint32_t mc_get_line_next(const struct mc_get_line *gl, const uint8_t **pos)
 {
-	const uint8_t *k = *pos, *sp = memchr(k, ' ', (size_t)(gl->keys_end - k));
+	const uint8_t *k = *pos, *d = mc_find_below_21(k, gl->keys_end);
 
-	if (!sp) {
-		*pos = gl->keys_end;
-		return (uint32_t)(gl->keys_end - k);
-	}
-	*pos = sp + 1;
-	return (uint32_t)(sp - k);
+	*pos = d == gl->keys_end ? d : d + 1;
+	return (uint32_t)(d - k);
 }
 
 #endif

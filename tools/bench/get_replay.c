@@ -44,6 +44,11 @@
  *                                    each a SET (netbench's GET:SET 95:5 at
  *                                    its worst: a segment with a SET), per
  *                                    request
+ *   get_replay --callgrind tcp_mget|resp_mget [--offload]
+ *                                    gets of MGET_KEYS keys, all hits, one
+ *                                    to a segment: memcached "get k1 ... k8",
+ *                                    Redis MGET (client get_many / mget), per
+ *                                    key
  *   get_replay --keyev               the cost of keyspace events while nobody
  *                                    listens: GET and SET rounds (UDP, TCP,
  *                                    RESP GET) with notify-keyspace-events ""
@@ -97,14 +102,17 @@ struct conn {
 };
 
 enum { T_UDP, T_TCP, T_RESP, T_RESP_TRK, T_RESP_TRK_AGAIN, T_UDP_SET, T_TCP_SET, T_RESP_SET,
-       T_UDP_BURST, T_TCP_PIPE, T_RESP_PIPE, T_TCP_MIX, T_RESP_MIX, T_COUNT };
+       T_UDP_BURST, T_TCP_PIPE, T_RESP_PIPE, T_TCP_MIX, T_RESP_MIX, T_TCP_MGET, T_RESP_MGET,
+       T_COUNT };
 #define T_TIMED T_UDP_SET	/* the GETs before it are timed; the rest only counted (--callgrind) */
 #define BURST 32		/* udp_burst: frames per rx burst */
 #define PIPE 8			/* tcp_pipe, resp_pipe, *_mix: requests per segment */
 #define MIX_SET 3		/* tcp_mix, resp_mix: the request of a segment that is a SET */
+#define MGET_KEYS 8		/* tcp_mget, resp_mget: keys per get */
 static const char *const tname[T_COUNT] = { "udp", "tcp", "resp", "resp_trk", "resp_trk_again",
 					    "udp_set", "tcp_set", "resp_set", "udp_burst",
-					    "tcp_pipe", "resp_pipe", "tcp_mix", "resp_mix" };
+					    "tcp_pipe", "resp_pipe", "tcp_mix", "resp_mix",
+					    "tcp_mget", "resp_mget" };
 
 static struct conn conns[CONNS], rconns[CONNS], tconns[CONNS];
 
@@ -208,9 +216,10 @@ static int build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 	 */
 	const bool all_set = t == T_UDP_SET || t == T_TCP_SET || t == T_RESP_SET;
 	const bool mix = t == T_TCP_MIX || t == T_RESP_MIX;
+	const bool mget = t == T_TCP_MGET || t == T_RESP_MGET;
 	const bool resp = t == T_RESP || t == T_RESP_TRK || t == T_RESP_TRK_AGAIN ||
-			  t == T_RESP_PIPE || t == T_RESP_SET || t == T_RESP_MIX;
-	const int per = t == T_TCP_PIPE || t == T_RESP_PIPE || mix ? PIPE : 1;
+			  t == T_RESP_PIPE || t == T_RESP_SET || t == T_RESP_MIX || t == T_RESP_MGET;
+	const int per = t == T_TCP_PIPE || t == T_RESP_PIPE || mix ? PIPE : mget ? MGET_KEYS : 1;
 	static uint8_t frame[128 + PIPE * 96];
 	char cmd[PIPE * 96];
 	int nf = 0;
@@ -226,6 +235,20 @@ static int build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 
 			*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
 			k = (int)((*seed >> 33) % KEYS);
+			if (mget) {
+				/* one get of per keys: its head, a key each, memcached's line end */
+				if (j == 0)
+					n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, resp ?
+						      "*%d\r\n$4\r\nMGET\r\n" : "get", per + 1);
+				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, resp ?
+					      "$16\r\nkey:%012d\r\n" : " key:%012d", k);
+				if (!resp && j == per - 1)
+					n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, "\r\n");
+				/* "*8\r\n" and "$32\r\n" + value + "\r\n" each; VALUE lines and END */
+				reply_len += resp ? 5 + VALUE + 2 + (j == 0 ? 4 : 0) :
+						    29 + VALUE + 2 + (j == per - 1 ? 5 : 0);
+				continue;
+			}
 			if (resp && set) {
 				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n,
 					      "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$%d\r\n", k,
@@ -249,7 +272,7 @@ static int build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 		if (t != T_UDP && t != T_UDP_SET && t != T_UDP_BURST) {
 			int ci = (i / per) % CONNS;
 			struct conn *c = t == T_RESP || t == T_RESP_PIPE || t == T_RESP_SET ||
-							 t == T_RESP_MIX ? &rconns[ci] :
+							 t == T_RESP_MIX || t == T_RESP_MGET ? &rconns[ci] :
 					 t == T_RESP_TRK || t == T_RESP_TRK_AGAIN ? &tconns[ci] :
 					 &conns[ci];
 
@@ -384,7 +407,7 @@ int main(int argc, char **argv)
 	if ((argc > 1 && !only && !kev) || argc > 4 || (argc == 4 && !offload)) {
 		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp|resp_trk|"
 			"resp_trk_again|udp_set|tcp_set|resp_set|udp_burst|tcp_pipe|resp_pipe|"
-			"tcp_mix|resp_mix [--offload]] | "
+			"tcp_mix|resp_mix|tcp_mget|resp_mget [--offload]] | "
 			"--keyev\n");
 		return 2;
 	}
@@ -444,7 +467,8 @@ int main(int argc, char **argv)
 			if (t == T_TCP_MIX || t == T_RESP_MIX) {
 				sets += REQS / PIPE;
 				hits += REQS - REQS / PIPE;
-			} else if (t < T_TIMED || (t >= T_UDP_BURST && t <= T_RESP_PIPE)) {
+			} else if (t < T_TIMED || (t >= T_UDP_BURST && t <= T_RESP_PIPE) ||
+				   t == T_TCP_MGET || t == T_RESP_MGET) {
 				hits += REQS;
 			} else {
 				sets += REQS;
