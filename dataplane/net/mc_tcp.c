@@ -18,9 +18,9 @@
 
 #include "core/fence.h"
 #include "core/slots.h"
+#include "net/mc_tcp_mget.h"
 #include "net/tcp_impl.h"
 #include "proto/mc_exec.h"
-#include "net/mc_tcp_mget.h"
 #include "proto/mc_set_line.h"
 #include "redis/acl.h"
 
@@ -128,10 +128,11 @@ static uint32_t fast_set(struct wc_lcore *lc, struct mc_out *out, const uint8_t 
 enum fast_gets { FAST_NONE, FAST_SOME, FAST_ALL };
 
 /*
- * A pipeline of get lines (one key, or several: wc_mc_tcp_multi_get) and whole
- * "set"s (fast_set) in one segment, start[0..end), answered request by
- * request while each is one of them and the output has room (the session
- * stops before a command when it has none). Out of line: the one-get case keeps its registers.
+ * A pipeline of get lines (one key, or several: wc_mc_tcp_multi_get) and
+ * whole "set"s (fast_set) in one segment, start[0..end), answered request
+ * by request while each is one of them and the output has room (the
+ * session stops before a command when it has none). Out of line: the
+ * one-get case keeps its registers.
  */
 static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *lc,
 							       struct wc_tcb *c,
@@ -181,8 +182,9 @@ static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *
 
 /*
  * The common requests, "get <key>" alone in one segment or a pipeline of
- * get lines (of one key or several) and whole sets, answered without the general session
- * machinery (the same replies mc_session_run would give, in order).
+ * get lines (of one key or several) and whole sets, answered without the
+ * general session machinery (the same replies mc_session_run would give,
+ * in order).
  * FAST_ALL: every byte answered. FAST_SOME: a leading run of such requests
  * answered and consumed, the rest (another command, one cut short, output
  * full) left to the general path. FAST_NONE: nothing done.

@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "core/fence.h"
+#include "core/slots.h"
 #include "dp_redis.h"
 #include "net/tcp_impl.h"
 #include "proto/mc_set_line.h"
@@ -875,6 +876,23 @@ static void mget_script(struct cl *c)
 		true);
 	set_seg(c, "get m1 m2\r\nget m3 m", "m4", "VALUE m2 2 2\r\nv2\r\nEND\r\n", true);
 	set_seg(c, "4\r\n", "m4", "VALUE m4 4 2\r\nv4\r\nEND\r\n", true);
+	/* a cluster: another node's key leaves the line to the session (values, then its redirect) */
+	{
+		struct wc_slot_table *st = wc_slot_table_of(h.app.slot_part);
+		unsigned slot = wc_key_slot("far", 3);
+
+		st->remote = true;
+		st->node[slot] = 1;
+		snprintf(st->redirect[0], sizeof(st->redirect[0]),
+			 "SERVER_ERROR moved 198.18.0.9:11211\r\n");
+		set_seg(c, "get m1 m2\r\n", "m2", "VALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+		set_seg(c, "get m1 far m2\r\n", "m1",
+			"VALUE m1 1 2\r\nv1\r\nSERVER_ERROR moved 198.18.0.9:11211\r\n", false);
+		set_seg(c, "get m1\r\nget far m2\r\nget m2\r\n", "m1",
+			"SERVER_ERROR moved 198.18.0.9:11211\r\nVALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+		st->node[slot] = WC_SLOT_NODE_SELF;
+		st->remote = false;
+	}
 	/* a reply that overflows the output window and the send queue (mbufs short) */
 	big_set(c, "b1", 20000, 'a');
 	big_set(c, "b2", 20000, 'b');
