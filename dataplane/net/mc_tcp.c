@@ -18,6 +18,7 @@
 
 #include "core/fence.h"
 #include "core/slots.h"
+#include "net/mc_tcp_mget.h"
 #include "net/tcp_impl.h"
 #include "proto/mc_exec.h"
 #include "proto/mc_delete_line.h"
@@ -180,11 +181,11 @@ static __attribute__((noinline)) uint32_t fast_delete(struct wc_lcore *lc, struc
 enum fast_gets { FAST_NONE, FAST_SOME, FAST_ALL };
 
 /*
- * A pipeline of "get <key>" lines, whole "set"s (fast_set) and "delete"s
- * (fast_delete) in one segment, start[0..end), answered request by request
- * while each is one of them and the output has room (the session stops
- * before a command when it has none). Out of line: the one-get case keeps
- * its registers.
+ * A pipeline of get lines (one key, or several: wc_mc_tcp_multi_get),
+ * whole "set"s (fast_set) and "delete"s (fast_delete) in one segment,
+ * start[0..end), answered request by request while each is one of them
+ * and the output has room (the session stops before a command when it has
+ * none). Out of line: the one-get case keeps its registers.
  */
 static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *lc,
 							       struct wc_tcb *c,
@@ -210,8 +211,17 @@ static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *
 			p += used;
 		} else {
 			nl = memchr(p, '\n', (size_t)(end - p));
-			if (!nl || !(key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas)))
+			if (!nl)
 				break;
+			if ((key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas)) == NULL) {
+				if (!(used = wc_mc_tcp_multi_get(lc, c, p, nl + 1)))
+					break;
+				p += used;
+				lc->tcp->fast_pipelined++;
+				if (c->sess.st != MC_S_LINE)
+					break;	/* paused inside the line: its rest is the session's */
+				continue;
+			}
 			get_reply(lc, &c->out, key, klen, cas);
 			p = nl + 1;
 		}
@@ -229,8 +239,9 @@ static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *
 
 /*
  * The common requests, "get <key>" alone in one segment or a pipeline of
- * such lines and whole sets, answered without the general session
- * machinery (the same replies mc_session_run would give, in order).
+ * get lines (of one key or several) and whole sets, answered without the
+ * general session machinery (the same replies mc_session_run would give,
+ * in order).
  * FAST_ALL: every byte answered. FAST_SOME: a leading run of such requests
  * answered and consumed, the rest (another command, one cut short, output
  * full) left to the general path. FAST_NONE: nothing done.

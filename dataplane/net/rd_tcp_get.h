@@ -52,6 +52,14 @@ static inline __attribute__((always_inline)) void wc_rd_tcp_counted(struct wc_lc
 		wc_rd_tcp_slowlog(lc, c, req, len, cycles);
 }
 
+/* A GET of a key that holds no string: the session's error, counted as a failed call. */
+static inline void wc_rd_tcp_wrongtype(struct wc_lcore *lc, struct wc_tcb *c)
+{
+	resp_error(&c->out, "WRONGTYPE Operation against a key holding the wrong kind of value");
+	lc->rdst.failed++;
+	lc->rdst.cmd_failed[rd_get_cmd_id]++;
+}
+
 /*
  * One GET answered as the session would (req[0..cmd_len): the command on
  * the wire): the reply, a tracking client's read remembered, the command
@@ -75,9 +83,8 @@ static inline __attribute__((always_inline)) void wc_rd_tcp_get_one(struct wc_lc
 	wc_slot_key_route(app, table, key, klen, &part, &owner);
 	if (!wc_get(part, &lc->ctx, key, klen, hash, WC_LOOKUP_ANY_TYPE, &v))
 		resp_null(&c->out, c->rd.proto);
-	else if (v.type != WC_TYPE_STRING)
-		resp_error(&c->out, "WRONGTYPE Operation against a key holding the wrong kind "
-				    "of value");
+	else if (__builtin_expect(v.type != WC_TYPE_STRING, 0))
+		wc_rd_tcp_wrongtype(lc, c);
 	else
 		resp_bulk(&c->out, v.value, v.vlen);
 	/* a tracking client's read is remembered here as the general path would */
@@ -87,11 +94,24 @@ static inline __attribute__((always_inline)) void wc_rd_tcp_get_one(struct wc_lc
 }
 
 /*
- * The GETs and plain SETs of a pipeline in one segment, start[0..end),
- * answered in order while each is a whole GET (resp_get_at) or a SET the
- * fast path may take (rd_tcp_pipe.c) and the output has room (the session
- * stops before a command when it has none); true when all of it was
- * answered, else what was is consumed and the rest left to the session.
+ * One whole "MGET <key> ..." at p, up to end (resp_mget_at), answered as
+ * t_string.c's mget does when the user may MGET any key: an array of the
+ * values, a null for a key missing or holding no string; the keys looked
+ * up in one burst (counted as the session's lookups are), a tracking
+ * client's reads remembered as wc_rd_tcp_get_one's, the command counted
+ * as the session counts it. Returns its length, 0 when it is left to the
+ * session (rd_tcp_mget.c).
+ */
+uint32_t wc_rd_tcp_mget(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *p,
+			const uint8_t *end);
+
+/*
+ * The GETs, plain SETs and MGETs of a pipeline in one segment,
+ * start[0..end), answered in order while each is a whole GET
+ * (resp_get_at), a SET the fast path may take (rd_tcp_pipe.c) or an MGET
+ * it may take (wc_rd_tcp_mget) and the output has room (the session stops
+ * before a command when it has none); true when all of it was answered,
+ * else what was is consumed and the rest left to the session.
  */
 bool wc_rd_tcp_pipelined_gets(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *start,
 			      const uint8_t *end);

@@ -1,8 +1,9 @@
 /*
- * rd_tcp_pipe.c - Redis GETs, plain SETs and the cache-aside writes (SET
- * with EX or PX, SETEX, PSETEX, a one-key DEL) pipelined in one segment,
- * answered on the fast path one after another: a GET as rd_tcp.c answers
- * a lone one (rd_tcp_get.h), a SET as the session's SET would (set_fast),
+ * rd_tcp_pipe.c - Redis GETs, plain SETs, MGETs and the cache-aside writes
+ * (SET with EX or PX, SETEX, PSETEX, a one-key DEL) pipelined in one
+ * segment (or one alone), answered on the fast path one after another: a
+ * GET as rd_tcp.c answers a lone one (rd_tcp_get.h), a SET as the
+ * session's SET would (set_fast), an MGET as the session's (rd_tcp_mget.c),
  * the others as their session commands would (write_fast); apart from
  * rd_tcp.c so that each keeps its one GET's code inline.
  */
@@ -201,6 +202,18 @@ static __attribute__((noinline)) uint32_t write_fast(struct wc_lcore *lc, struct
 	return used;
 }
 
+/*
+ * Does the command at p name MGET ("*<n>\r\n$4\r\nM...": a hint of which
+ * recognizer to try, wc_rd_tcp_mget's or write_fast's; each checks all)?
+ */
+static inline bool named_mget(const uint8_t *p, const uint8_t *end)
+{
+	/* ("*2\r\n" to "*65\r\n": the line ends at p[3] or p[4]) */
+	const uint8_t *nl = end - p < 10 ? NULL : p[3] == '\n' ? p + 3 : p + 4;
+
+	return nl && nl[0] == '\n' && nl[1] == '$' && nl[2] == '4' && (nl[5] | 0x20) == 'm';
+}
+
 bool wc_rd_tcp_pipelined_gets(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *start,
 			      const uint8_t *end)
 {
@@ -210,7 +223,9 @@ bool wc_rd_tcp_pipelined_gets(struct wc_lcore *lc, struct wc_tcb *c, const uint8
 	while (p < end && !mc_out_full(&c->out)) {
 		if ((key = resp_get_at(p, (uint32_t)(end - p), &klen, &used)) != NULL)
 			wc_rd_tcp_get_one(lc, c, p, key, klen, used);
-		else if (!(used = set_fast(lc, c, p, end)) && !(used = write_fast(lc, c, p, end)))
+		else if (!(used = set_fast(lc, c, p, end)) &&
+			 !(used = named_mget(p, end) ? wc_rd_tcp_mget(lc, c, p, end) :
+				  write_fast(lc, c, p, end)))
 			break;
 		lc->tcp->fast_pipelined++;
 		p += used;

@@ -33,7 +33,9 @@
 #include "net/net.h"
 #include "net/tcp_hint.h"
 #include "net/tcp_impl.h"
+#include "proto/mc_get_line.h"
 #include "proto/mc_parse.h"
+#include "proto/resp.h"
 #include "store/hash.h"
 #include "wirecache/slot.h"
 
@@ -88,6 +90,23 @@ static const uint8_t *delete_key(const uint8_t *t, const uint8_t *end, uint32_t 
 	return k;
 }
 
+/* The keys of a "get"/"gets" line of several, t[0..end) (end past its '\n'), up to max. */
+static unsigned multi_get_keys(const uint8_t *t, const uint8_t *end, struct wc_tcp_hint_key *out,
+			       unsigned max)
+{
+	struct mc_get_line gl;
+	const uint8_t *pos;
+	unsigned n = 0;
+
+	if (!mc_get_line_parse(t, (uint32_t)(end - t), &gl))
+		return 0;
+	for (pos = gl.keys; n < max && pos < gl.keys_end; n++) {
+		out[n].key = pos;
+		out[n].klen = mc_get_line_next(&gl, &pos);
+	}
+	return n;
+}
+
 static unsigned mc_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hint_key *out,
 			unsigned max)
 {
@@ -108,8 +127,8 @@ static unsigned mc_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hint
 			key = set_key(p, nl, &klen);
 		else if (nl - p >= 7 && memcmp(p, "delete ", 7) == 0)
 			key = delete_key(p, nl, &klen);
-		else
-			key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas);
+		else if ((key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas)) == NULL)
+			n += multi_get_keys(p, nl + 1, out + n, max - n);
 		if (key)
 			out[n++] = (struct wc_tcp_hint_key){ .key = key, .klen = klen };
 		p = nl + 1;
@@ -134,17 +153,6 @@ static int64_t resp_len(const uint8_t **pp, const uint8_t *end)
 	return v;
 }
 
-/* Bytes n[0..len) spell the lower-case letters name in any case. */
-static bool name_is(const uint8_t *n, int64_t len, const char *name)
-{
-	int64_t i = 0;
-
-	for (; i < len && name[i]; i++)
-		if ((n[i] | 0x20) != (uint8_t)name[i])
-			return false;
-	return i == len && !name[i];
-}
-
 /*
  * A command of argc arguments named n[0..len) whose key (its second
  * argument) is hinted: GET <key>, SET <key> <value> with or without
@@ -152,24 +160,30 @@ static bool name_is(const uint8_t *n, int64_t len, const char *name)
  */
 static bool hinted_command(const uint8_t *n, int64_t len, int64_t argc)
 {
+	uint32_t k = (uint32_t)len;
+
 	if (len == 3 && (n[1] | 0x20) == 'e' && (n[2] | 0x20) == 't')
 		return (argc == 2 && (n[0] | 0x20) == 'g') || (argc >= 3 && (n[0] | 0x20) == 's');
 	if (argc == 2)
-		return name_is(n, len, "del");
-	return argc == 4 && (name_is(n, len, "setex") || name_is(n, len, "psetex"));
+		return resp_name_is(n, k, "del");
+	return argc == 4 && (resp_name_is(n, k, "setex") || resp_name_is(n, k, "psetex"));
 }
 
 /*
  * The RESP command (an array of bulk strings) at t, when t[0..end) holds
  * all of it: where the next one starts, with *key set when it is one
  * hinted_command takes, of a key of 1..HINT_KEY_MAX bytes (klen 0
- * otherwise); NULL when t does not start with a whole command.
+ * otherwise), or for an MGET its keys of 1..HINT_KEY_MAX bytes in
+ * mget[0..*nmget), up to max (mget may be key: *key is then left as
+ * that); NULL when t does not start with a whole command.
  */
 static const uint8_t *resp_command(const uint8_t *t, const uint8_t *end,
-				   struct wc_tcp_hint_key *key)
+				   struct wc_tcp_hint_key *key, struct wc_tcp_hint_key *mget,
+				   unsigned max, unsigned *nmget)
 {
 	const uint8_t *p = t, *arg[2] = { NULL, NULL };
 	int64_t argc, alen[2] = { 0, 0 };
+	bool is_mget = false;
 
 	if (p >= end || *p++ != '*' || (argc = resp_len(&p, end)) < 1)
 		return NULL;
@@ -184,8 +198,15 @@ static const uint8_t *resp_command(const uint8_t *t, const uint8_t *end,
 			arg[i] = p;
 			alen[i] = len;
 		}
+		if (i == 0)
+			is_mget = len == 4 && (p[0] | 0x20) == 'm' && (p[1] | 0x20) == 'g' &&
+				  (p[2] | 0x20) == 'e' && (p[3] | 0x20) == 't';
+		else if (is_mget && *nmget < max && len >= 1 && len <= HINT_KEY_MAX)
+			mget[(*nmget)++] = (struct wc_tcp_hint_key){ .key = p, .klen = (uint32_t)len };
 		p += len + 2;
 	}
+	if (is_mget && *nmget)
+		return p;	/* (its keys are in mget[], the first where *key is) */
 	key->klen = 0;
 	if (argc >= 2 && alen[1] >= 1 && alen[1] <= HINT_KEY_MAX &&
 	    hinted_command(arg[0], alen[0], argc)) {
@@ -200,10 +221,14 @@ static unsigned resp_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hi
 {
 	unsigned n = 0;
 
-	/* command by command: the GETs' and SETs' keys taken, any other command stepped over */
-	while (n < max && (p = resp_command(p, end, &out[n])) != NULL)
-		if (out[n].klen)
-			n++;
+	/* command by command: the GETs', SETs' and MGETs' keys taken, any other stepped over */
+	while (n < max) {
+		unsigned nmget = 0;
+
+		if ((p = resp_command(p, end, &out[n], out + n, max - n, &nmget)) == NULL)
+			break;
+		n += nmget ? nmget : out[n].klen ? 1 : 0;
+	}
 	return n;
 }
 

@@ -1,8 +1,8 @@
 /*
  * tcp_hint.h - the rx burst's pre-pass for GETs and SETs over TCP
  * (tcp_hint.c): before a burst is served, the keys of the plain GETs and
- * SETs its segments carry (memcached "get"/"gets"/"mg"/"set", RESP "GET"
- * and "SET") are hashed and their index
+ * SETs its segments carry (memcached "get"/"gets" of one key or several,
+ * "mg"/"set", RESP "GET", "SET" and "MGET") are hashed and their index
  * buckets, then candidate items, prefetched (store.h: wc_prefetch_buckets, wc_prefetch_items),
  * so the cache misses of the burst's requests overlap instead of each
  * request paying its own in turn. Hints only: it reads frames and the
@@ -28,11 +28,12 @@ struct wc_tcp_hint_key {
 
 /*
  * The keys of the GETs and SETs in a segment's payload p[0..len):
- * memcached (resp false) "get <key>", "gets <key>", "mg <key> [flags]"
- * and "set <key> <...>" lines, each whole line looked at and any other
- * (another command, a value) stepped over; or RESP (resp true) GET
- * commands, "*2\r\n$3\r\nGET\r\n$N\r\n<key>\r\n", and SETs (with or without
- * options), each whole command (an array of bulk strings) looked at and any other
+ * memcached (resp false) "get <key> ...", "gets <key> ..." (every key of a
+ * line mc_get_line_parse takes), "mg <key> [flags]" and "set <key> <...>"
+ * lines, each whole line looked at and any other (another command, a
+ * value) stepped over; or RESP (resp true) GET commands,
+ * "*2\r\n$3\r\nGET\r\n$N\r\n<key>\r\n", SETs (with or without options) and
+ * MGETs (each key), each whole command (an array of bulk strings) looked at and any other
  * stepped over, up to the first thing that is not one. At most max keys,
  * written to out; returns how many. Never reads outside p[0..len).
  */

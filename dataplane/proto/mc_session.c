@@ -73,6 +73,15 @@ static bool is_get_line(const uint8_t *p, uint64_t n)
 	return (n >= 4 && memcmp(p, "get ", 4) == 0) || (n >= 5 && memcmp(p, "gets ", 5) == 0);
 }
 
+void mc_session_get_paused(struct mc_session *s, bool cas)
+{
+	s->req.cmd = cas ? MC_GETS : MC_GET;	/* (its keys are routed as a read's) */
+	s->line_bytes = 0;
+	s->getkeys_cas = cas;
+	s->getkeys_skip = false;
+	s->st = MC_S_GETKEYS;
+}
+
 void mc_session_release(struct mc_session *s, struct mc_env *env)
 {
 	if (s->staged) {

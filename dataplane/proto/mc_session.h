@@ -221,6 +221,14 @@ static inline bool mc_session_idle(const struct mc_session *s)
 }
 
 /*
+ * A transport's fast path answered the first keys of a get line and out
+ * filled up before the next value (net/mc_tcp.c): in now starts at that
+ * key, and the session carries on with the rest of the line as its own
+ * get paused there does (MC_S_GETKEYS).
+ */
+void mc_session_get_paused(struct mc_session *s, bool cas);
+
+/*
  * Run commands from in, writing replies to out, until input runs out or it
  * blocks. After MC_RUN_BUSY call it again later even if no input arrived.
  */

@@ -171,6 +171,17 @@ static inline const uint8_t *resp_single_get(const uint8_t *t, uint32_t len, uin
  */
 const uint8_t *resp_get_at(const uint8_t *buf, uint32_t len, uint32_t *klen, uint32_t *used);
 
+/* Bytes p[0..n) spell the lower-case letters name in any case (a command's name). */
+static inline bool resp_name_is(const uint8_t *p, uint32_t n, const char *name)
+{
+	uint32_t i = 0;
+
+	for (; i < n && name[i]; i++)
+		if ((p[i] | 0x20) != (uint8_t)name[i])
+			return false;
+	return i == n && !name[i];
+}
+
 /* A whole "SET <key> <value>" (resp_set_at): both inside the buffer. */
 struct resp_set {
 	const uint8_t *key, *val;
@@ -217,6 +228,23 @@ struct resp_write {
  * Never reads outside buf[0..len).
  */
 uint32_t resp_write_at(const uint8_t *buf, uint32_t len, struct resp_write *out);
+
+/* A whole "MGET <key> ..." (resp_mget_at): its keys inside the buffer. */
+#define RESP_MGET_FAST_MAX 64u	/* most keys the fast path takes in one MGET */
+struct resp_mget {
+	uint32_t nkeys;
+	const uint8_t *key[RESP_MGET_FAST_MAX];
+	uint32_t klen[RESP_MGET_FAST_MAX];
+};
+
+/*
+ * buf starts with one whole "*<n>\r\n$4\r\nMGET\r\n" and n - 1 keys as
+ * "$<len>\r\n<key>\r\n" (MGET in any case, 1 to RESP_MGET_FAST_MAX keys of
+ * 1..250 bytes, lengths without leading zeros): the command's length,
+ * with *out filled; 0 otherwise (whatever follows it). Never reads outside
+ * buf[0..len).
+ */
+uint32_t resp_mget_at(const uint8_t *buf, uint32_t len, struct resp_mget *out);
 
 /* Copy n bytes from offset off of an argument (any kind). */
 void resp_arg_read(const struct resp_arg *a, const struct mc_inq *in, uint64_t off, void *dst,

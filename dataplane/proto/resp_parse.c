@@ -682,17 +682,6 @@ static bool fast_bulk(const uint8_t **p, const uint8_t *end, const uint8_t **at,
 	return true;
 }
 
-/* Bytes p[0..n) spell the lower-case letters name in any case. */
-static bool name_is(const uint8_t *p, uint32_t n, const char *name)
-{
-	uint32_t i = 0;
-
-	for (; i < n && name[i]; i++)
-		if ((p[i] | 0x20) != (uint8_t)name[i])
-			return false;
-	return i == n && !name[i];
-}
-
 /* A time to live of 1..18 digits, no leading zero; seconds (x1000) within int64. */
 static bool ttl_ms(const uint8_t *p, uint32_t n, bool seconds, int64_t *ms)
 {
@@ -725,16 +714,17 @@ uint32_t resp_write_at(const uint8_t *t, uint32_t len, struct resp_write *out)
 	for (uint32_t i = 0; i < argc; i++)
 		if (!fast_bulk(&p, end, &a[i], &n[i]))
 			return 0;
-	if (argc == 2 && name_is(a[0], n[0], "del")) {
+	if (argc == 2 && resp_name_is(a[0], n[0], "del")) {
 		*out = (struct resp_write){ .key = a[1], .klen = n[1], .cmd = RESP_W_DEL };
-	} else if (argc == 4 && (name_is(a[0], n[0], "setex") || name_is(a[0], n[0], "psetex"))) {
+	} else if (argc == 4 &&
+		   (resp_name_is(a[0], n[0], "setex") || resp_name_is(a[0], n[0], "psetex"))) {
 		seconds = n[0] == 5;
 		*out = (struct resp_write){ .key = a[1], .klen = n[1], .val = a[3], .vlen = n[3],
 					    .cmd = seconds ? RESP_W_SETEX : RESP_W_PSETEX };
 		num = a[2];
 		nlen = n[2];
-	} else if (argc == 5 && name_is(a[0], n[0], "set") &&
-		   (name_is(a[3], n[3], "ex") || name_is(a[3], n[3], "px"))) {
+	} else if (argc == 5 && resp_name_is(a[0], n[0], "set") &&
+		   (resp_name_is(a[3], n[3], "ex") || resp_name_is(a[3], n[3], "px"))) {
 		seconds = (a[3][0] | 0x20) == 'e';
 		*out = (struct resp_write){ .key = a[1], .klen = n[1], .val = a[2], .vlen = n[2],
 					    .cmd = RESP_W_SET };
@@ -746,6 +736,35 @@ uint32_t resp_write_at(const uint8_t *t, uint32_t len, struct resp_write *out)
 	if (out->klen == 0 || out->klen > 250 ||
 	    (out->cmd != RESP_W_DEL && !ttl_ms(num, nlen, seconds, &out->ttl_ms)))
 		return 0;
+	return (uint32_t)(p - t);
+}
+
+uint32_t resp_mget_at(const uint8_t *t, uint32_t len, struct resp_mget *out)
+{
+	const uint8_t *p, *end = t + len;
+	uint32_t n;
+
+	/* "*2\r\n$4\r\nMGET\r\n$1\r\nk\r\n" is 21 bytes */
+	if (len < 21 || t[0] != '*')
+		return 0;
+	p = t + 1;
+	if (!fast_bulk_len(&p, end, &n) || n < 2 || n > RESP_MGET_FAST_MAX + 1 || end - p < 11 ||
+	    memcmp(p, "$4\r\n", 4) != 0 || (p[4] | 0x20) != 'm' || (p[5] | 0x20) != 'g' ||
+	    (p[6] | 0x20) != 'e' || (p[7] | 0x20) != 't' || p[8] != '\r' || p[9] != '\n')
+		return 0;
+	p += 10;
+	out->nkeys = n - 1;
+	for (uint32_t i = 0; i < out->nkeys; i++) {
+		uint32_t klen;
+
+		if (end - p < 1 || *p++ != '$' || !fast_bulk_len(&p, end, &klen) || klen == 0 ||
+		    klen > 250 || end - p < (ptrdiff_t)klen + 2 || p[klen] != '\r' ||
+		    p[klen + 1] != '\n')
+			return 0;
+		out->key[i] = p;
+		out->klen[i] = klen;
+		p += klen + 2;
+	}
 	return (uint32_t)(p - t);
 }
 

@@ -238,7 +238,7 @@ void acl_commit(struct rd_server *srv, struct rd_acl *t)
 
 /*
  * May u run command id on any key? The transports' fast paths answer GET,
- * SET, SETEX, PSETEX and DEL only for such users (rd_tcp.c, rd_tcp_pipe.c). Only the root
+ * MGET, SET, SETEX, PSETEX and DEL only for such users (rd_tcp.c, rd_tcp_pipe.c). Only the root
  * selector is looked at: a user whose rights come from other selectors
  * takes the general path, which is as right, just slower.
  */
@@ -260,6 +260,7 @@ static void fast_rights(struct rd_session *s, const struct rd_user *u)
 	s->fast_setex = may_run_anything(u, rd_setex_cmd_id);
 	s->fast_psetex = may_run_anything(u, rd_psetex_cmd_id);
 	s->fast_del = may_run_anything(u, rd_del_cmd_id);
+	s->fast_mget = may_run_anything(u, rd_mget_cmd_id);
 }
 
 const struct rd_user *acl_session_user(struct rd_session *s)

@@ -35,6 +35,7 @@ static const struct rd_cmd *tops[ALL_MAX];
 uint16_t rd_get_cmd_id;
 uint16_t rd_set_cmd_id;
 uint16_t rd_setex_cmd_id, rd_psetex_cmd_id, rd_del_cmd_id;
+uint16_t rd_mget_cmd_id;
 
 static uint32_t name_hash(const uint8_t *p, uint32_t n)
 {
@@ -111,6 +112,8 @@ void rd_cmds_init(void)
 				rd_psetex_cmd_id = c->id;
 			if (strcmp(c->name, "del") == 0)
 				rd_del_cmd_id = c->id;
+			if (strcmp(c->name, "mget") == 0)
+				rd_mget_cmd_id = c->id;
 			for (struct rd_cmd *sc = c->sub; sc && sc->name; sc++)
 				number(sc, c);
 		}

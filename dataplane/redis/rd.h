@@ -230,6 +230,7 @@ struct rd_session {
 	bool fast_get;			/* may GET any key: the single-GET fast path applies */
 	bool fast_set;			/* may SET any key: the transports' SET fast path applies */
 	bool fast_setex, fast_psetex, fast_del;	/* ... SETEX, PSETEX, DEL (rd_tcp_pipe.c) */
+	bool fast_mget;			/* may MGET any key: the transports' MGET fast path applies */
 	uint64_t acl_uid;		/* the user, by id (acl.c): changes and deletion are seen */
 	uint64_t acl_gen;		/* the user table generation s->user was found in */
 	uint32_t raddr, laddr;		/* the peer's and our IPv4 address (host order) */
@@ -311,6 +312,8 @@ extern uint16_t rd_set_cmd_id;
 
 /* ... and of SETEX, PSETEX and DEL (the cache-aside writes' fast path, rd_tcp_pipe.c). */
 extern uint16_t rd_setex_cmd_id, rd_psetex_cmd_id, rd_del_cmd_id;
+/* ... and of MGET (the MGET fast path's statistics and ACL check). */
+extern uint16_t rd_mget_cmd_id;
 
 /*
  * What the session waited for outside the mailbox is over (the transport

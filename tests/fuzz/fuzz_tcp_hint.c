@@ -7,9 +7,9 @@
  * segment to the memcached or Redis port (the first byte says which).
  * Nothing is served: the pre-pass alone must neither crash nor read out of
  * bounds, whatever the frames say of their own lengths. The RESP fast
- * path's pipeline recognizers, resp_get_at and resp_set_at, get the payload
- * too, and resp_flat_argv (the slow log's view of a fast command) must
- * give what they found.
+ * path's pipeline recognizers, resp_get_at, resp_set_at and resp_mget_at,
+ * get the payload too, and resp_flat_argv (the slow log's view of a fast
+ * command) must give what they found.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -69,6 +69,25 @@ static void payload(bool resp, const uint8_t *data, size_t size)
 		for (uint32_t i = 0; i < argc && i < 4; i++)
 			if (argv[i] < buf || argv[i] + lens[i] > buf + size)
 				abort();
+		{
+			static struct resp_mget mg;
+			const uint8_t *after = buf;
+
+			used = resp_mget_at(buf, (uint32_t)size, &mg);
+			if (used && (used > size || mg.nkeys == 0 || mg.nkeys > RESP_MGET_FAST_MAX))
+				abort();
+			/* each key inside, in order, after its length line and before its CRLF */
+			for (uint32_t i = 0; used && i < mg.nkeys; i++) {
+				if (mg.key[i] <= after || mg.klen[i] == 0 || mg.klen[i] > 250 ||
+				    mg.key[i] + mg.klen[i] + 2 > buf + used ||
+				    memcmp(mg.key[i] + mg.klen[i], "\r\n", 2) != 0 ||
+				    memcmp(mg.key[i] - 2, "\r\n", 2) != 0)
+					abort();
+				after = mg.key[i] + mg.klen[i] + 1;
+			}
+			if (used && after + 1 != buf + used)
+				abort();
+		}
 	}
 	free(buf);
 }

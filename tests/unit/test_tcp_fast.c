@@ -17,6 +17,10 @@
  * writes (SET EX/PX, SETEX, PSETEX, a one-key DEL) the same, with every
  * case their fast paths leave to the session (bad numbers, other options,
  * more keys, other spellings, ACL, fencing, a read-only replica).
+ * memcached gets of several keys (fast_multi_get) and Redis MGETs
+ * (mget_fast) likewise: replies, items, store and engine counters,
+ * tracking, the ACL, replies that fill the send queue part way through a
+ * get line.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +32,7 @@
 #include <cmocka.h>
 
 #include "core/fence.h"
+#include "core/slots.h"
 #include "dp_redis.h"
 #include "net/tcp_impl.h"
 #include "proto/mc_set_line.h"
@@ -35,7 +40,7 @@
 
 #define MC 11211
 #define RD DP_REDIS_PORT
-#define TRACE_MAX (1u << 20)
+#define TRACE_MAX (4u << 20)
 
 static struct dp_harness h;
 
@@ -271,7 +276,7 @@ static void script(struct cl *c, bool resp)
 		snprintf(req, sizeof(req), "get %s\r\n", key);
 		seg(c, req);
 		assert_true(last_has(c, "hi\r\nEND\r\n"));
-		seg(c, "get kv kf\r\n");	/* two keys: the general path */
+		seg(c, "get kv kf\r\n");	/* two keys */
 		assert_true(last_has(c, "abc"));
 		/* pipelines of gets: whole, then with the general path taking over part way */
 		seg(c, "get kv\r\nget kf\r\nget none\r\ngets kf\r\nget kf\n");
@@ -720,8 +725,10 @@ static void off_the_narrow_case_falls_back(void **state)
 	seg(&c, "get k1\r\nversion\r\nget k1\r\n");
 	assert_int_equal(tl->fast_pipelined, out + 4);	/* (the rest: the session) */
 	assert_true(last_has(&c, "END\r\nVERSION "));
-	seg(&c, "get k1 k1\r\nget k1\r\n");
-	assert_int_equal(tl->fast_pipelined, out + 4);
+	seg(&c, "get k1 k1\r\nget k1\r\n");	/* (a get of several keys too) */
+	assert_int_equal(tl->fast_pipelined, out + 6);
+	seg(&c, "get k1  k1\r\nget k1\r\n");	/* (but not with two spaces) */
+	assert_int_equal(tl->fast_pipelined, out + 6);
 
 	/* out of order: general in; the reply, once whole, fast out */
 	in = tl->fast_in;
@@ -857,6 +864,146 @@ static void sets_fast_equal_general(void **state)
 	sets_compared(run_sets);
 }
 
+/* A memcached set of a value of n bytes of ch, sent in segments of up to 1400 bytes. */
+static void big_set(struct cl *c, const char *key, size_t n, char ch)
+{
+	char line[300], chunk[1400];
+
+	snprintf(line, sizeof(line), "set %s 3 0 %zu\r\n", key, n);
+	seg(c, line);
+	memset(chunk, ch, sizeof(chunk));
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < sizeof(chunk) ? n - done : sizeof(chunk);
+
+		seg_at(c, c->seq, RTE_TCP_ACK_FLAG, 65535, chunk, k);
+		done += k;
+	}
+	seg(c, "\r\n");
+	assert_true(last_has(c, "STORED\r\n"));
+}
+
+/* memcached gets of several keys: each on the fast path or left to the session. */
+static void mget_script(struct cl *c)
+{
+	char req[4096], want[2048], key[260];
+	size_t n = 0, w = 0;
+
+	set_seg(c, "set m1 1 0 2\r\nv1\r\nset m2 2 0 2\r\nv2\r\nset m3 3 0 2\r\nv3\r\n", "m3",
+		"STORED\r\nSTORED\r\nSTORED\r\n", true);
+	/* one key (the single-get path), two, hits and misses, gets with its CAS */
+	set_seg(c, "get m1\r\n", "m1", "VALUE m1 1 2\r\nv1\r\nEND\r\n", false);
+	set_seg(c, "get m1 m2\r\n", "m2", "VALUE m1 1 2\r\nv1\r\nVALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+	set_seg(c, "get x1 m2 x2\n", "m2", "VALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+	set_seg(c, "get x1 x2\r\n", NULL, "END\r\n", true);
+	set_seg(c, "gets m1 x1 m3\r\n", "m3", "VALUE m3 3 2 ", true);
+	set_seg(c, "gets m1 m1\r\n", "m1", "VALUE m1 1 2 ", true);
+	/* 24 keys, hits and misses mixed; all hits */
+	n = (size_t)snprintf(req, sizeof(req), "get");
+	for (int i = 0; i < 24; i++) {
+		n += (size_t)snprintf(req + n, sizeof(req) - n, " %s", i % 3 == 0 ? "m1" :
+							      i % 3 == 1 ? "nokey" : "m3");
+		if (i % 3 != 1)
+			w += (size_t)snprintf(want + w, sizeof(want) - w, "VALUE %s %d 2\r\nv%d\r\n",
+					      i % 3 ? "m3" : "m1", i % 3 ? 3 : 1, i % 3 ? 3 : 1);
+	}
+	snprintf(req + n, sizeof(req) - n, "\r\n");
+	snprintf(want + w, sizeof(want) - w, "END\r\n");
+	set_seg(c, req, "m1", want, true);
+	n = (size_t)snprintf(req, sizeof(req), "gets");
+	for (int i = 0; i < 70; i++)	/* (more than one burst of lookups) */
+		n += (size_t)snprintf(req + n, sizeof(req) - n, " m%d", 1 + i % 3);
+	snprintf(req + n, sizeof(req) - n, "\r\n");
+	set_seg(c, req, "m2", "VALUE m3 3 2 ", true);
+	/* keys of 250 bytes (fast) and 251 (the session's error, the other values unsent) */
+	memset(key, 'L', 251);
+	key[250] = 0;
+	snprintf(req, sizeof(req), "set %s 9 0 1\r\nL\r\n", key);
+	set_seg(c, req, key, "STORED\r\n", true);
+	snprintf(req, sizeof(req), "get m1 %s m2\r\n", key);
+	set_seg(c, req, key, "L\r\nVALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+	key[250] = 'L';
+	key[251] = 0;
+	snprintf(req, sizeof(req), "get m1 %s m2\r\n", key);
+	set_seg(c, req, NULL, "CLIENT_ERROR bad command line format\r\n", false);
+	snprintf(req, sizeof(req), "get m1\r\nget m1 %s\r\nget m2\r\n", key);
+	set_seg(c, req, NULL, "v1\r\nEND\r\nCLIENT_ERROR bad command line format\r\nVALUE m2", true);
+	/* odd spacing, control bytes, no key: the session */
+	set_seg(c, "get m1  m2\r\n", "m1", "VALUE m1 1 2\r\nv1\r\nVALUE m2 2 2\r\nv2\r\nEND\r\n",
+		false);
+	set_seg(c, "get m1 m2 \r\n", "m1", "VALUE m1 1 2\r\nv1\r\nVALUE m2 2 2\r\nv2\r\nEND\r\n",
+		false);
+	set_seg(c, "get  m1 m2\r\n", "m1", "VALUE m1 1 2\r\nv1\r\nVALUE m2 2 2\r\nv2\r\nEND\r\n",
+		false);
+	set_seg(c, "get m1\tm2 m3\r\n", "m1", "VALUE m3 3 2\r\nv3\r\nEND\r\n", false);
+	set_seg(c, "get m1 m2\r\r\n", "m1", "VALUE m1 1 2\r\nv1\r\nEND\r\n", false);
+	set_seg(c, "get m1 m2\r\n\r\n", "m1", "v2\r\nEND\r\nERROR\r\n", true);
+	set_seg(c, "gets  \r\n", NULL, "ERROR\r\n", false);
+	set_seg(c, "GET m1 m2\r\n", NULL, "ERROR\r\n", false);
+	set_seg(c, "getz m1 m2\r\n", NULL, "ERROR\r\n", false);
+	/* pipelines mixing single gets, gets of several keys and sets */
+	set_seg(c, "get m1\r\nget m1 m2\r\nset m4 4 0 2\r\nv4\r\nget m4 m3 m4\r\ngets m4 nokey\r\n"
+		   "get m2\r\n", "m4", "VALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+	set_seg(c, "get m1 m2\r\nversion\r\nget m3 m4\r\n", "m4", "VALUE m4 4 2\r\nv4\r\nEND\r\n",
+		true);
+	set_seg(c, "get m1 m2\r\nget m3 m", "m4", "VALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+	set_seg(c, "4\r\n", "m4", "VALUE m4 4 2\r\nv4\r\nEND\r\n", true);
+	/* a cluster: another node's key leaves the line to the session (values, then its redirect) */
+	{
+		struct wc_slot_table *st = wc_slot_table_of(h.app.slot_part);
+		unsigned slot = wc_key_slot("far", 3);
+
+		st->remote = true;
+		st->node[slot] = 1;
+		snprintf(st->redirect[0], sizeof(st->redirect[0]),
+			 "SERVER_ERROR moved 198.18.0.9:11211\r\n");
+		set_seg(c, "get m1 m2\r\n", "m2", "VALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+		set_seg(c, "get m1 far m2\r\n", "m1",
+			"VALUE m1 1 2\r\nv1\r\nSERVER_ERROR moved 198.18.0.9:11211\r\n", false);
+		set_seg(c, "get m1\r\nget far m2\r\nget m2\r\n", "m1",
+			"SERVER_ERROR moved 198.18.0.9:11211\r\nVALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+		st->node[slot] = WC_SLOT_NODE_SELF;
+		st->remote = false;
+	}
+	/* a reply that overflows the output window and the send queue (mbufs short) */
+	big_set(c, "b1", 20000, 'a');
+	big_set(c, "b2", 20000, 'b');
+	big_set(c, "b3", 20000, 'c');
+	big_set(c, "b4", 20000, 'd');
+	big_set(c, "b5", 3000, 'e');
+	set_seg(c, "get b5 m1 b5\r\n", "b5", "eee\r\nEND\r\n", true);
+	short_of_mbufs(c, "get m1 b1 b2 nokey b3 b4 b5 m2 b1\r\nget m3 b4\r\nget m2 m3\r\n", 12, "b1",
+		       "b4");
+	assert_true(last_has(c, "VALUE m3 3 2\r\nv3\r\nEND\r\n"));
+	short_of_mbufs(c, "get b1 b2 b3 b4 b1 b2 b3 b4 m1\r\n", 12, "b1", "m1");
+	assert_true(last_has(c, "VALUE m1 1 2\r\nv1\r\nEND\r\n"));
+	short_of_mbufs(c, "gets b1 b2 b3 b4 b1 b2 b3 b4 m1", 12, "b1", "m1");	/* (cut short) */
+	short_of_mbufs(c, "\r\n", 12, "b1", "m1");
+	assert_true(last_has(c, "\r\nv1\r\nEND\r\n"));
+	set_seg(c, "get m1 b1 m2\r\n", "m1", "VALUE m2 2 2\r\nv2\r\nEND\r\n", true);
+}
+
+/* memcached multi-key gets: the fast run and the general one alike. */
+static void run_mgets(struct trace *t, bool slow, uint64_t *piped)
+{
+	struct cl c;
+
+	cur = t;
+	t->n = 0;
+	up(slow);
+	open_cl(&c, 30041, MC, false);
+	mget_script(&c);
+	open_cl(&c, 30042, MC, true);
+	mget_script(&c);
+	*piped = h.lc->tcp->fast_pipelined;
+	dp_teardown(&h);
+}
+
+static void mgets_fast_equal_general(void **state)
+{
+	(void)state;
+	sets_compared(run_mgets);
+}
+
 /* memcached deletes: the fast run and the general one alike. */
 static void run_deletes(struct trace *t, bool slow, uint64_t *piped)
 {
@@ -884,9 +1031,10 @@ static void deletes_fast_equal_general(void **state)
 static void rd_stats_snap(void)
 {
 	const struct rd_lcore_stats *st = &h.lc->rdst;
-	uint64_t v[9] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
-			  st->calls[rd_setex_cmd_id], st->calls[rd_psetex_cmd_id], st->calls[rd_del_cmd_id],
-			  st->net_in, st->rejected, st->failed };
+	uint64_t v[10] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
+			   st->calls[rd_setex_cmd_id], st->calls[rd_psetex_cmd_id],
+			   st->calls[rd_del_cmd_id], st->calls[rd_mget_cmd_id], st->net_in,
+			   st->rejected, st->failed };
 
 	put(v, sizeof(v));
 }
@@ -1010,6 +1158,12 @@ static void rd_set_script(struct cl *c, struct cl *w)
 		short_of_mbufs(c, pipe, 48, "q00", "q46");
 		rd_stats_snap();
 	}
+	/* a GET of a hash: the same error, counted as a failed call on both paths */
+	rd_seg(c, "*4\r\n$4\r\nHSET\r\n$2\r\nrh\r\n$1\r\nf\r\n$1\r\nv\r\n", NULL, ":1\r\n",
+	       false);
+	rd_seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nrh\r\n", NULL, "-WRONGTYPE", false);
+	rd_seg(c, "*2\r\n$3\r\nGET\r\n$2\r\nrh\r\n*2\r\n$3\r\nGET\r\n$2\r\nrh\r\n", NULL,
+	       "-WRONGTYPE", true);
 	/* a value over proto-max-bulk-len: the session's protocol error */
 	h.app.rd->proto_max_bulk_len = 4;
 	rd_seg(c, "*3\r\n$3\r\nSET\r\n$2\r\nr9\r\n$5\r\nvvvvv\r\n", "r9", "-ERR Protocol error", false);
@@ -1067,15 +1221,17 @@ static void run_bookkeeping(bool slow)
 	rd_seg(&w, "*2\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n", NULL, "addr=198.18.0.1:30041", false);
 	if (!last_has(&w, "cmd=get "))
 		fail_msg("CLIENT LIST: \"%.*s\"", (int)w.nlast, w.last);
-	/* the cache-aside writes (write_fast) the same */
+	/* the cache-aside writes (write_fast) and MGET (wc_rd_tcp_mget) the same */
 	rd_seg(&c, "*4\r\n$5\r\nSETEX\r\n$2\r\nrx\r\n$3\r\n100\r\n$1\r\nx\r\n"
-	       "*2\r\n$3\r\nDEL\r\n$2\r\nrx\r\n", "rx", "+OK\r\n:1\r\n", !slow);
-	rd_seg(&w, "*3\r\n$7\r\nSLOWLOG\r\n$3\r\nGET\r\n$1\r\n2\r\n", NULL, "*2\r\n", false);
+	       "*2\r\n$3\r\nDEL\r\n$2\r\nrx\r\n*3\r\n$4\r\nMGET\r\n$2\r\nrs\r\n$2\r\nrx\r\n",
+	       "rx", "+OK\r\n:1\r\n*2\r\n$3\r\nxyz\r\n$-1\r\n", !slow);
+	rd_seg(&w, "*3\r\n$7\r\nSLOWLOG\r\n$3\r\nGET\r\n$1\r\n3\r\n", NULL, "*3\r\n", false);
 	if (!last_has(&w, "*2\r\n$3\r\nDEL\r\n$2\r\nrx\r\n$16\r\n198.18.0.1:30041\r\n") ||
-	    !last_has(&w, "*4\r\n$5\r\nSETEX\r\n$2\r\nrx\r\n$3\r\n100\r\n$1\r\nx\r\n"))
+	    !last_has(&w, "*4\r\n$5\r\nSETEX\r\n$2\r\nrx\r\n$3\r\n100\r\n$1\r\nx\r\n") ||
+	    !last_has(&w, "*3\r\n$4\r\nMGET\r\n$2\r\nrs\r\n$2\r\nrx\r\n$16\r\n198.18.0.1:30041\r\n"))
 		fail_msg("slow log: \"%.*s\"", (int)w.nlast, w.last);
 	rd_seg(&w, "*2\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n", NULL, "addr=198.18.0.1:30041", false);
-	if (!last_has(&w, "cmd=del "))
+	if (!last_has(&w, "cmd=mget "))
 		fail_msg("CLIENT LIST: \"%.*s\"", (int)w.nlast, w.last);
 	/* a lone SET of a value past what an entry keeps of an argument */
 	memset(val, 'v', 200);
@@ -1091,9 +1247,9 @@ static void run_bookkeeping(bool slow)
 	/* the slow log off: a fast GET leaves it as it was (a lone GET: not a pipeline) */
 	rd_seg(&w, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$23\r\nslowlog-log-slower-than\r\n$2\r\n-1\r\n",
 	       NULL, "+OK\r\n", false);
-	rd_seg(&w, "*2\r\n$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n", NULL, ":12\r\n", false);
+	rd_seg(&w, "*2\r\n$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n", NULL, ":13\r\n", false);
 	rd_seg(&c, "*2\r\n$3\r\nGET\r\n$2\r\nrs\r\n", "rs", "$200\r\n", false);
-	rd_seg(&w, "*2\r\n$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n", NULL, ":12\r\n", false);
+	rd_seg(&w, "*2\r\n$7\r\nSLOWLOG\r\n$3\r\nLEN\r\n", NULL, ":13\r\n", false);
 	dp_teardown(&h);
 }
 
@@ -1278,6 +1434,120 @@ static void resp_ttl_writes_fast_equal_general(void **state)
 	sets_compared(run_rd_ttl);
 }
 
+#define RMGET2(a, b) "*3\r\n$4\r\nMGET\r\n$2\r\n" a "\r\n$2\r\n" b "\r\n"
+#define RSET2(k, vlen, v) "*3\r\n$3\r\nSET\r\n$2\r\n" k "\r\n$" vlen "\r\n" v "\r\n"
+
+/* Redis MGETs of every kind, c the reader and w a second client (tracking). */
+static void rd_mget_script(struct cl *c, struct cl *w)
+{
+	char req[4096], want[1024], key[260];
+	int n, wn;
+
+	other = w;
+	rd_seg(c, RSET2("g1", "3", "abc") RSET2("g2", "2", "de"), "g2", "+OK\r\n+OK\r\n", true);
+	rd_seg(c, "*2\r\n$4\r\nMGET\r\n$2\r\ng1\r\n", "g1", "*1\r\n$3\r\nabc\r\n", true);
+	rd_seg(c, RMGET2("g1", "g2"), "g2", "*2\r\n$3\r\nabc\r\n$2\r\nde\r\n", true);
+	rd_seg(c, "*4\r\n$4\r\nmGeT\r\n$2\r\nx1\r\n$2\r\ng2\r\n$2\r\nx2\r\n", "g2",
+	       "*3\r\n$-1\r\n$2\r\nde\r\n$-1\r\n", true);
+	/* 24 keys, hits and misses mixed; 64 (the most taken) and 65 (the session) */
+	n = snprintf(req, sizeof(req), "*25\r\n$4\r\nMGET\r\n");
+	wn = snprintf(want, sizeof(want), "*24\r\n");
+	for (int i = 0; i < 24; i++) {
+		n += snprintf(req + n, sizeof(req) - (size_t)n, "$2\r\n%s\r\n", i % 2 ? "g1" : "zz");
+		wn += snprintf(want + wn, sizeof(want) - (size_t)wn, "%s", i % 2 ? "$3\r\nabc\r\n" :
+										"$-1\r\n");
+	}
+	rd_seg_at(__LINE__, c, req, (size_t)n, "g1", want, true);
+	for (int keys = 64; keys <= 65; keys++) {
+		n = snprintf(req, sizeof(req), "*%d\r\n$4\r\nMGET\r\n", keys + 1);
+		for (int i = 0; i < keys; i++)
+			n += snprintf(req + n, sizeof(req) - (size_t)n, "$2\r\ng%d\r\n", 1 + i % 3);
+		rd_seg_at(__LINE__, c, req, (size_t)n, "g2", "$2\r\nde\r\n$-1\r\n", keys == 64);
+	}
+	/* keys of 250 bytes (fast) and 251 (the session), a hash (a null), a bad length */
+	memset(key, 'M', 251);
+	n = snprintf(req, sizeof(req), "*3\r\n$3\r\nSET\r\n$250\r\n%.250s\r\n$1\r\nm\r\n", key);
+	rd_seg_at(__LINE__, c, req, (size_t)n, NULL, "+OK\r\n", true);
+	n = snprintf(req, sizeof(req), "*3\r\n$4\r\nMGET\r\n$250\r\n%.250s\r\n$2\r\ng1\r\n", key);
+	rd_seg_at(__LINE__, c, req, (size_t)n, NULL, "*2\r\n$1\r\nm\r\n$3\r\nabc\r\n", true);
+	n = snprintf(req, sizeof(req), "*3\r\n$4\r\nMGET\r\n$251\r\n%.251s\r\n$2\r\ng1\r\n", key);
+	rd_seg_at(__LINE__, c, req, (size_t)n, NULL, "*2\r\n$-1\r\n$3\r\nabc\r\n", false);
+	rd_seg(c, "*4\r\n$4\r\nHSET\r\n$2\r\ng3\r\n$1\r\nf\r\n$1\r\nv\r\n", "g3", ":1\r\n", false);
+	rd_seg(c, RMGET2("g3", "g1"), "g3", "*2\r\n$-1\r\n$3\r\nabc\r\n", true);
+	rd_seg(c, "*3\r\n$4\r\nMGET\r\n$2\r\ng1\r\n$02\r\ng2\r\n", NULL, "-ERR Protocol error",
+	       false);
+	open_cl(c, (uint16_t)(c->cport + 100), RD, false);	/* (that one closed) */
+	rd_seg(c, "*1\r\n$4\r\nMGET\r\n", NULL, "-ERR wrong number of arguments", false);
+	rd_seg(c, "*2\r\n$5\r\nMGETX\r\n$2\r\ng1\r\n", NULL, "-ERR unknown", false);
+	/* pipelines mixing GETs, SETs and MGETs; one cut short, then whole */
+	rd_seg(c, "*2\r\n$3\r\nGET\r\n$2\r\ng1\r\n" RMGET2("g1", "g4") RSET2("g4", "1", "f")
+		  RMGET2("g4", "g2") "*2\r\n$3\r\nGET\r\n$2\r\ng4\r\n", "g4",
+	       "$3\r\nabc\r\n*2\r\n$3\r\nabc\r\n$-1\r\n+OK\r\n*2\r\n$1\r\nf\r\n$2\r\nde\r\n$1\r\nf\r\n",
+	       true);
+	rd_seg(c, RMGET2("g1", "g4") "*3\r\n$4\r\nMGET\r\n$2\r\ng1", NULL,
+	       "*2\r\n$3\r\nabc\r\n$1\r\nf\r\n", true);
+	rd_seg(c, "\r\n$2\r\ng2\r\n", NULL, "*2\r\n$3\r\nabc\r\n$2\r\nde\r\n", false);
+	rd_seg(c, RMGET2("g1", "g4") "PING\r\n" RMGET2("g2", "g4"), NULL,
+	       "+PONG\r\n*2\r\n$2\r\nde\r\n$1\r\nf\r\n", true);
+	/* a tracking client (RESP3): its MGET's keys remembered, then invalidated */
+	rd_seg(w, "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n", NULL, "%7\r\n", false);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\non\r\n", NULL, "+OK\r\n", false);
+	rd_seg(w, RMGET2("g1", "g9") RMGET2("g2", "g3"), NULL,
+	       "*2\r\n$3\r\nabc\r\n_\r\n*2\r\n$2\r\nde\r\n_\r\n", true);
+	w->nlast = 0;
+	rd_seg(c, RSET2("g1", "1", "n"), "g1", "+OK\r\n", true);
+	if (!last_has(w, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\ng1\r\n"))
+		fail_msg("no invalidation: \"%.*s\"", (int)w->nlast, w->last);
+	w->nlast = 0;
+	rd_seg(c, RSET2("g9", "1", "n"), "g9", "+OK\r\n", true);
+	if (!last_has(w, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\ng9\r\n"))
+		fail_msg("no invalidation: \"%.*s\"", (int)w->nlast, w->last);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$3\r\noff\r\n", NULL, "+OK\r\n", false);
+	/* a user who may not MGET: the session refuses it; a user who may again */
+	rd_seg(c, "*4\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$5\r\n-mget\r\n", NULL,
+	       "+OK\r\n", false);
+	rd_seg(c, RMGET2("g1", "g2"), NULL, "-NOPERM", false);
+	rd_seg(c, RMGET2("g1", "g2"), NULL, "-NOPERM", false);
+	rd_seg(c, "*2\r\n$3\r\nGET\r\n$2\r\ng1\r\n" RMGET2("g1", "g2"), NULL, "$1\r\nn\r\n-NOPERM",
+	       true);
+	rd_seg(c, "*4\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$5\r\n+mget\r\n", NULL,
+	       "+OK\r\n", false);
+	rd_seg(c, RMGET2("g1", "g2"), NULL, "*2\r\n$1\r\nn\r\n$2\r\nde\r\n", false);
+	rd_seg(c, RMGET2("g1", "g2"), NULL, "*2\r\n$1\r\nn\r\n$2\r\nde\r\n", true);
+	/* a full send queue (mbufs short): MGETs stopped between commands */
+	{
+		char pipe[40 * 40 + 1];
+		size_t len = 0;
+
+		for (int i = 0; i < 40; i++)
+			len += (size_t)snprintf(pipe + len, sizeof(pipe) - len, "%s",
+						i % 2 ? RMGET2("ra", "g2") : RMGET2("g2", "g1"));
+		short_of_mbufs(c, pipe, 40, "g1", "g2");
+		rd_stats_snap();
+	}
+	other = NULL;
+}
+
+static void run_rd_mgets(struct trace *t, bool slow, uint64_t *piped)
+{
+	struct cl c, w;
+
+	cur = t;
+	t->n = 0;
+	up(slow);
+	open_cl(&c, 30051, RD, false);
+	open_cl(&w, 30052, RD, true);
+	rd_mget_script(&c, &w);
+	*piped = h.lc->tcp->fast_pipelined;
+	dp_teardown(&h);
+}
+
+static void resp_mgets_fast_equal_general(void **state)
+{
+	(void)state;
+	sets_compared(run_rd_mgets);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1289,6 +1559,8 @@ int main(void)
 		cmocka_unit_test(fast_commands_bookkept),
 		cmocka_unit_test(deletes_fast_equal_general),
 		cmocka_unit_test(resp_ttl_writes_fast_equal_general),
+		cmocka_unit_test(mgets_fast_equal_general),
+		cmocka_unit_test(resp_mgets_fast_equal_general),
 	};
 
 	if (dp_eal_init() != 0)

@@ -87,7 +87,13 @@ static void payload_keys_memcached(void **state)
 	expect(false, "delete k3", "");
 	expect(false, "DELETE k3\r\n", "");
 	expect(false, "deletes k3\r\n", "");
-	expect(false, "get a b\r\nget c\r\n", "c");	/* several keys: the general path's burst */
+	expect(false, "get a b\r\nget c\r\n", "a|b|c");	/* several keys: each */
+	expect(false, "gets a bb ccc\n", "a|bb|ccc");
+	expect(false, "get a  b\r\nget c\r\n", "c");	/* two spaces: the session's */
+	expect(false, "get a b \r\nget c\r\n", "c");	/* a trailing one */
+	expect(false, "get a\tb c\r\nget d\r\n", "d");	/* a control byte */
+	expect(false, "get a b", "");			/* no newline */
+	expect(false, "get a b\r\nget c d", "a|b");
 	expect(false, "get k1", "");		/* the key at the payload's end, no newline */
 	expect(false, "get k1\r\nget k2", "k1");
 	expect(false, "get k1\r", "");
@@ -117,8 +123,18 @@ static void payload_keys_memcached(void **state)
 		snprintf(req, sizeof(req), "mg %.*s v\r\n", (int)n, key);
 		assert_int_equal(keys_of(false, req, strlen(req), 8, got), n <= 250 ? 1 : 0);
 	}
+	/* a get of several keys, one of them over 250 bytes: none */
+	snprintf(req, sizeof(req), "get a %.250s b\r\n", key);
+	assert_int_equal(keys_of(false, req, strlen(req), 8, got), 3);
+	snprintf(req, sizeof(req), "get a %.251s b\r\nget c\r\n", key);
+	assert_int_equal(keys_of(false, req, strlen(req), 8, got), 1);
+	assert_string_equal(got, "c");
 	/* at most max */
 	assert_int_equal(keys_of(false, "get a\r\nget b\r\nget c\r\nget d\r\n", 28, 2, got), 2);
+	assert_string_equal(got, "a|b");
+	assert_int_equal(keys_of(false, "get a b c d\r\nget e\r\n", 20, 3, got), 3);
+	assert_string_equal(got, "a|b|c");
+	assert_int_equal(keys_of(false, "get a\r\nget b c d\r\n", 19, 2, got), 2);
 	assert_string_equal(got, "a|b");
 	assert_int_equal(keys_of(false, "get a\r\nget b\r\n", 14, 0, got), 0);
 }
@@ -126,6 +142,7 @@ static void payload_keys_memcached(void **state)
 static void payload_keys_resp(void **state)
 {
 	char req[600], key[252], got[4096];
+	int mlen;
 
 	(void)state;
 	expect(true, RGET(1) "k\r\n", "k");
@@ -185,6 +202,25 @@ static void payload_keys_resp(void **state)
 	}
 	assert_int_equal(keys_of(true, RGET(1) "a\r\n" RGET(1) "b\r\n", 40, 1, got), 1);
 	assert_string_equal(got, "a");
+	/* MGETs: every key of 1..250 bytes, any case, whole commands only, at most max */
+	expect(true, "*2\r\n$4\r\nMGET\r\n$2\r\nk1\r\n", "k1");
+	expect(true, "*4\r\n$4\r\nmGeT\r\n$2\r\nk1\r\n$1\r\nk\r\n$3\r\nk22\r\n" RGET(2) "k3\r\n",
+	       "k1|k|k22|k3");
+	expect(true, "*3\r\n$4\r\nMGET\r\n$0\r\n\r\n$2\r\nk1\r\n", "k1");
+	expect(true, "*3\r\n$4\r\nMGET\r\n$2\r\nk1\r\n$2\r\nk2", "");	/* cut short */
+	expect(true, "*3\r\n$4\r\nMGEX\r\n$2\r\nk1\r\n$2\r\nk2\r\n" RGET(2) "k3\r\n", "k3");
+	expect(true, "*1\r\n$4\r\nMGET\r\n" RGET(2) "k3\r\n", "k3");
+	expect(true, "*3\r\n$5\r\nMGETX\r\n$2\r\nk1\r\n$2\r\nk2\r\n", "");
+	mlen = snprintf(req, sizeof(req), "*4\r\n$4\r\nMGET\r\n$2\r\nk1\r\n$251\r\n%.251s\r\n"
+		       "$250\r\n%.250s\r\n", key, key);
+	assert_int_equal(keys_of(true, req, (size_t)mlen, 8, got), 2);
+	assert_int_equal(strlen(got), 2 + 1 + 250);
+#define MGET_ABC "*4\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n" RGET(1) "d\r\n"
+	assert_int_equal(keys_of(true, MGET_ABC, sizeof(MGET_ABC) - 1, 2, got), 2);
+	assert_string_equal(got, "a|b");
+#define GET_MGET RGET(1) "a\r\n*3\r\n$4\r\nMGET\r\n$1\r\nb\r\n$1\r\nc\r\n"
+	assert_int_equal(keys_of(true, GET_MGET, sizeof(GET_MGET) - 1, 2, got), 2);
+	assert_string_equal(got, "a|b");
 }
 
 /* ---- bursts with and without the pre-pass ---- */
@@ -417,7 +453,9 @@ static unsigned mixed_burst(void)
 	add_seg(r2, RGET(x) "k1\r\n", true);				/* a bad length */
 	add_seg(a, "set k6 0 0 2\r\nhi\r\nget k6\r\n", true);		/* 2: a SET, a GET */
 	add_seg(r, "*3\r\n$3\r\nSET\r\n$2\r\nk7\r\n$2\r\nho\r\n" RGET(2) "k7\r\n", true);	/* 2 */
-	return 1 + 3 + 1 + 1 + 1 + 1 + 1 + 2 + 2 + 2;
+	add_seg(b, "gets k1 nokey k2\r\n", true);				/* 3: a get of several */
+	add_seg(r, "*3\r\n$4\r\nMGET\r\n$2\r\nk1\r\n$2\r\nk3\r\n", true);	/* 2: an MGET */
+	return 1 + 3 + 1 + 1 + 1 + 1 + 1 + 2 + 2 + 2 + 3 + 2;
 }
 
 /* A burst of more GETs than the pre-pass hints (WC_TCP_HINT_MAX). */
@@ -469,6 +507,8 @@ static uint64_t run(struct trace *t, bool hint)
 	assert_true(has(&cls[3], "-ERR"));
 	assert_true(has(&cls[0], "STORED\r\nVALUE k6 0 2\r\nhi\r\nEND\r\n"));
 	assert_true(has(&cls[2], "+OK\r\n$2\r\nho\r\n"));
+	assert_true(has(&cls[1], "VALUE k1 0 5 "));
+	assert_true(has(&cls[2], "*2\r\n$5\r\nhello\r\n$4\r\nresp\r\n"));
 	h.lc->tcp->hinted = 0;
 	want = long_burst();
 	run_burst();

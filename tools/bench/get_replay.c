@@ -51,6 +51,11 @@
  *                                    memcached "delete <key>" of keys that
  *                                    exist (each round stores its keys again
  *                                    before it is replayed, uncounted)
+ *   get_replay --callgrind tcp_mget|resp_mget [--offload]
+ *                                    gets of MGET_KEYS keys, all hits, one
+ *                                    to a segment: memcached "get k1 ... k8",
+ *                                    Redis MGET (client get_many / mget), per
+ *                                    key
  *   get_replay --keyev               the cost of keyspace events while nobody
  *                                    listens: GET and SET rounds (UDP, TCP,
  *                                    RESP GET) with notify-keyspace-events ""
@@ -105,15 +110,17 @@ struct conn {
 
 enum { T_UDP, T_TCP, T_RESP, T_RESP_TRK, T_RESP_TRK_AGAIN, T_UDP_SET, T_TCP_SET, T_RESP_SET,
        T_UDP_BURST, T_TCP_PIPE, T_RESP_PIPE, T_TCP_MIX, T_RESP_MIX,
-       T_RESP_SETEX, T_RESP_DEL, T_TCP_DELETE, T_COUNT };
+       T_RESP_SETEX, T_RESP_DEL, T_TCP_DELETE, T_TCP_MGET, T_RESP_MGET, T_COUNT };
 #define T_TIMED T_UDP_SET	/* the GETs before it are timed; the rest only counted (--callgrind) */
 #define BURST 32		/* udp_burst: frames per rx burst */
 #define PIPE 8			/* tcp_pipe, resp_pipe, *_mix: requests per segment */
 #define MIX_SET 3		/* tcp_mix, resp_mix: the request of a segment that is a SET */
+#define MGET_KEYS 8		/* tcp_mget, resp_mget: keys per get */
 static const char *const tname[T_COUNT] = { "udp", "tcp", "resp", "resp_trk", "resp_trk_again",
 					    "udp_set", "tcp_set", "resp_set", "udp_burst",
 					    "tcp_pipe", "resp_pipe", "tcp_mix", "resp_mix",
-					    "resp_setex", "resp_del", "tcp_delete" };
+					    "resp_setex", "resp_del", "tcp_delete", "tcp_mget",
+					    "resp_mget" };
 
 static struct conn conns[CONNS], rconns[CONNS], tconns[CONNS];
 
@@ -221,10 +228,11 @@ static int build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 	const bool all_set = t == T_UDP_SET || t == T_TCP_SET || t == T_RESP_SET || t == T_RESP_SETEX;
 	const bool del = t == T_RESP_DEL || t == T_TCP_DELETE;
 	const bool mix = t == T_TCP_MIX || t == T_RESP_MIX;
+	const bool mget = t == T_TCP_MGET || t == T_RESP_MGET;
 	const bool resp = t == T_RESP || t == T_RESP_TRK || t == T_RESP_TRK_AGAIN ||
 			  t == T_RESP_PIPE || t == T_RESP_SET || t == T_RESP_MIX || t == T_RESP_SETEX ||
-			  t == T_RESP_DEL;
-	const int per = t == T_TCP_PIPE || t == T_RESP_PIPE || mix ? PIPE : 1;
+			  t == T_RESP_DEL || t == T_RESP_MGET;
+	const int per = t == T_TCP_PIPE || t == T_RESP_PIPE || mix ? PIPE : mget ? MGET_KEYS : 1;
 	static uint8_t frame[128 + PIPE * 96];
 	char cmd[PIPE * 96];
 	int nf = 0;
@@ -248,6 +256,20 @@ static int build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 					      "*2\r\n$3\r\nDEL\r\n$16\r\nkey:%012d\r\n" :
 					      "delete key:%012d\r\n", k);
 				reply_len += resp ? 4 : 9;	/* ":1\r\n", "DELETED\r\n" */
+				continue;
+			}
+			if (mget) {
+				/* one get of per keys: its head, a key each, memcached's line end */
+				if (j == 0)
+					n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, resp ?
+						      "*%d\r\n$4\r\nMGET\r\n" : "get", per + 1);
+				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, resp ?
+					      "$16\r\nkey:%012d\r\n" : " key:%012d", k);
+				if (!resp && j == per - 1)
+					n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, "\r\n");
+				/* "*8\r\n" and "$32\r\n" + value + "\r\n" each; VALUE lines and END */
+				reply_len += resp ? 5 + VALUE + 2 + (j == 0 ? 4 : 0) :
+						    29 + VALUE + 2 + (j == per - 1 ? 5 : 0);
 				continue;
 			}
 			if (resp && set) {
@@ -410,7 +432,7 @@ int main(int argc, char **argv)
 	if ((argc > 1 && !only && !kev) || argc > 4 || (argc == 4 && !offload)) {
 		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp|resp_trk|"
 			"resp_trk_again|udp_set|tcp_set|resp_set|udp_burst|tcp_pipe|resp_pipe|"
-			"tcp_mix|resp_mix|resp_setex|resp_del|tcp_delete [--offload]] | "
+			"tcp_mix|resp_mix|resp_setex|resp_del|tcp_delete|tcp_mget|resp_mget [--offload]] | "
 			"--keyev\n");
 		return 2;
 	}
@@ -475,7 +497,8 @@ int main(int argc, char **argv)
 			} else if (t == T_TCP_MIX || t == T_RESP_MIX) {
 				sets += REQS / PIPE;
 				hits += REQS - REQS / PIPE;
-			} else if (t < T_TIMED || (t >= T_UDP_BURST && t <= T_RESP_PIPE)) {
+			} else if (t < T_TIMED || (t >= T_UDP_BURST && t <= T_RESP_PIPE) ||
+				   t == T_TCP_MGET || t == T_RESP_MGET) {
 				hits += REQS;
 			} else {
 				sets += REQS;

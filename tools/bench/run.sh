@@ -80,6 +80,15 @@ echo "  instructions per cache-aside write (callgrind): RESP SET EX ${instr[resp
 echo "  instructions per request (callgrind): SET memcached TCP ${instr[tcp_set]}," \
 	"RESP ${instr[resp_set]}; pipelines of 8 with one SET: memcached TCP" \
 	"${instr[tcp_mix]}, RESP ${instr[resp_mix]}" | tee -a "$log"
+# gets of 8 keys, all hits, one to a segment (memcached "get k1 ... k8", Redis MGET): per key
+for proto in tcp_mget resp_mget; do
+	valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
+		"$dir/get_replay" --callgrind "$proto" >/dev/null 2>&1
+	instr[$proto]=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))
+	echo "instr.${proto}8_per_key=${instr[$proto]}" >>"$log"
+done
+echo "  instructions per key of a get of 8 keys, all hits (callgrind): memcached TCP" \
+	"${instr[tcp_mget]}, RESP MGET ${instr[resp_mget]}" | tee -a "$log"
 echo "  instructions per GET hit (callgrind): udp ${instr[udp]} (target: under 1000)," \
 	"tcp ${instr[tcp]} (target: under 1500)" | tee -a "$log"
 echo "  with checksum offload (a NIC, not memif/tap): udp ${instr[udpoffload]}," \
