@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fuzz_copy.h"
 #include "proto/mc_delete_line.h"
 #include "proto/mc_parse.h"
 #include "proto/resp.h"
@@ -119,12 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *buf;
 
-	if (size > 1u << 20)
+	if (!(buf = fuzz_copy(data, size)))
 		return 0;
-	buf = malloc(size ? size : 1);
-	if (!buf)
-		abort();
-	memcpy(buf, data, size);
 	check_delete(buf, size);
 	check_resp(buf, size);
 	free(buf);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_copy.h"
 #include "proto/mc_get_line.h"
 #include "proto/mc_parse.h"
 
@@ -25,12 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t used, n = 0;
 	struct mc_tok t;
 
-	if (size > 1u << 20)
+	if (!(buf = fuzz_copy(data, size)))
 		return 0;
-	buf = malloc(size ? size : 1);
-	if (!buf)
-		abort();
-	memcpy(buf, data, size);
 	used = mc_get_line_parse(buf, (uint32_t)size, &gl);
 	if (used) {
 		nl = memchr(buf, '\n', size);

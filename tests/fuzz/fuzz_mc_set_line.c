@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_copy.h"
 #include "proto/mc_parse.h"
 #include "proto/mc_set_line.h"
 
@@ -23,12 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *nl;
 	uint32_t used;
 
-	if (size > 1u << 20)
+	if (!(buf = fuzz_copy(data, size)))
 		return 0;
-	buf = malloc(size ? size : 1);
-	if (!buf)
-		abort();
-	memcpy(buf, data, size);
 	used = mc_set_line_parse(buf, (uint32_t)size, &sl);
 	if (used) {
 		nl = memchr(buf, '\n', size);

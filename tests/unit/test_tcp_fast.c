@@ -824,35 +824,54 @@ static void off_the_narrow_case_falls_back(void **state)
 }
 
 /* memcached sets: the fast run and the general one alike, bytes, connections and items. */
-static void run_sets(struct trace *t, bool slow, uint64_t *piped)
+/*
+ * The scripts compared fast against general: a memcached one (run twice,
+ * on a connection without timestamps and on one with them; mc_seed: a key
+ * stored first) or a Redis one (c the client under test, w a second one).
+ */
+struct script {
+	void (*mc)(struct cl *c);
+	bool mc_seed;
+	void (*rd)(struct cl *c, struct cl *w);
+};
+
+/* One run of script s into t, the fast paths off when slow; *piped: what they answered. */
+static void run_script(const struct script *s, struct trace *t, bool slow, uint64_t *piped)
 {
-	struct cl c;
+	struct cl c, w;
 
 	cur = t;
 	t->n = 0;
 	up(slow);
-	open_cl(&c, 30021, MC, false);
-	seg(&c, "set k2 0 0 4\r\nk2k2\r\n");
-	set_script(&c);
-	open_cl(&c, 30022, MC, true);
-	set_script(&c);
+	if (s->mc) {
+		open_cl(&c, 30021, MC, false);
+		if (s->mc_seed)
+			seg(&c, "set k2 0 0 4\r\nk2k2\r\n");
+		s->mc(&c);
+		open_cl(&c, 30022, MC, true);
+		s->mc(&c);
+	} else {
+		open_cl(&c, 30031, RD, false);
+		open_cl(&w, 30032, RD, true);
+		s->rd(&c, &w);
+	}
 	*piped = h.lc->tcp->fast_pipelined;
 	dp_teardown(&h);
 }
 
 /*
- * A script run fast and general (run_fn: its run, slow for the general
- * path alone, *piped the requests the pipelined fast paths answered):
- * the fast paths took some in the fast run only, and the traces match.
+ * A script run fast and general (run_script; sp: the requests the
+ * pipelined fast paths answered): the fast paths took some in the fast
+ * run only, and the traces match.
  */
-static void sets_compared(void (*run_fn)(struct trace *t, bool slow, uint64_t *piped))
+static void sets_compared(const struct script *s)
 {
 	static struct trace fast, slow;
 	uint64_t fp, sp;
 
 	offload = false;
-	run_fn(&fast, false, &fp);
-	run_fn(&slow, true, &sp);
+	run_script(s, &fast, false, &fp);
+	run_script(s, &slow, true, &sp);
 	assert_true(fp > 0);
 	assert_int_equal(sp, 0);
 	assert_same_trace(&fast, &slow);
@@ -861,7 +880,7 @@ static void sets_compared(void (*run_fn)(struct trace *t, bool slow, uint64_t *p
 static void sets_fast_equal_general(void **state)
 {
 	(void)state;
-	sets_compared(run_sets);
+	sets_compared(&(struct script){ .mc = set_script, .mc_seed = true });
 }
 
 /* A memcached set of a value of n bytes of ch, sent in segments of up to 1400 bytes. */
@@ -983,48 +1002,17 @@ static void mget_script(struct cl *c)
 }
 
 /* memcached multi-key gets: the fast run and the general one alike. */
-static void run_mgets(struct trace *t, bool slow, uint64_t *piped)
-{
-	struct cl c;
-
-	cur = t;
-	t->n = 0;
-	up(slow);
-	open_cl(&c, 30041, MC, false);
-	mget_script(&c);
-	open_cl(&c, 30042, MC, true);
-	mget_script(&c);
-	*piped = h.lc->tcp->fast_pipelined;
-	dp_teardown(&h);
-}
-
 static void mgets_fast_equal_general(void **state)
 {
 	(void)state;
-	sets_compared(run_mgets);
+	sets_compared(&(struct script){ .mc = mget_script });
 }
 
 /* memcached deletes: the fast run and the general one alike. */
-static void run_deletes(struct trace *t, bool slow, uint64_t *piped)
-{
-	struct cl c;
-
-	cur = t;
-	t->n = 0;
-	up(slow);
-	open_cl(&c, 30041, MC, false);
-	seg(&c, "set k2 0 0 4\r\nk2k2\r\n");
-	delete_script(&c);
-	open_cl(&c, 30042, MC, true);
-	delete_script(&c);
-	*piped = h.lc->tcp->fast_pipelined;
-	dp_teardown(&h);
-}
-
 static void deletes_fast_equal_general(void **state)
 {
 	(void)state;
-	sets_compared(run_deletes);
+	sets_compared(&(struct script){ .mc = delete_script, .mc_seed = true });
 }
 
 /* The Redis engine's counters a SET moves (not its cycles: time), into the trace. */
@@ -1171,24 +1159,10 @@ static void rd_set_script(struct cl *c, struct cl *w)
 	other = NULL;
 }
 
-static void run_rd_sets(struct trace *t, bool slow, uint64_t *piped)
-{
-	struct cl c, w;
-
-	cur = t;
-	t->n = 0;
-	up(slow);
-	open_cl(&c, 30031, RD, false);
-	open_cl(&w, 30032, RD, true);
-	rd_set_script(&c, &w);
-	*piped = h.lc->tcp->fast_pipelined;
-	dp_teardown(&h);
-}
-
 static void resp_sets_fast_equal_general(void **state)
 {
 	(void)state;
-	sets_compared(run_rd_sets);
+	sets_compared(&(struct script){ .rd = rd_set_script });
 }
 
 /*
@@ -1414,24 +1388,10 @@ static void rd_ttl_script(struct cl *c, struct cl *w)
 	other = NULL;
 }
 
-static void run_rd_ttl(struct trace *t, bool slow, uint64_t *piped)
-{
-	struct cl c, w;
-
-	cur = t;
-	t->n = 0;
-	up(slow);
-	open_cl(&c, 30051, RD, false);
-	open_cl(&w, 30052, RD, true);
-	rd_ttl_script(&c, &w);
-	*piped = h.lc->tcp->fast_pipelined;
-	dp_teardown(&h);
-}
-
 static void resp_ttl_writes_fast_equal_general(void **state)
 {
 	(void)state;
-	sets_compared(run_rd_ttl);
+	sets_compared(&(struct script){ .rd = rd_ttl_script });
 }
 
 #define RMGET2(a, b) "*3\r\n$4\r\nMGET\r\n$2\r\n" a "\r\n$2\r\n" b "\r\n"
@@ -1528,24 +1488,10 @@ static void rd_mget_script(struct cl *c, struct cl *w)
 	other = NULL;
 }
 
-static void run_rd_mgets(struct trace *t, bool slow, uint64_t *piped)
-{
-	struct cl c, w;
-
-	cur = t;
-	t->n = 0;
-	up(slow);
-	open_cl(&c, 30051, RD, false);
-	open_cl(&w, 30052, RD, true);
-	rd_mget_script(&c, &w);
-	*piped = h.lc->tcp->fast_pipelined;
-	dp_teardown(&h);
-}
-
 static void resp_mgets_fast_equal_general(void **state)
 {
 	(void)state;
-	sets_compared(run_rd_mgets);
+	sets_compared(&(struct script){ .rd = rd_mget_script });
 }
 
 int main(void)
