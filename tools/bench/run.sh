@@ -33,47 +33,42 @@ echo "   TCP vs UDP rate on one core (target: ratio at least 0.60)"
 "$dir/get_replay" | tee -a "$log"
 ratio=$(awk -F= '/^ratio.tcp_vs_udp_get=/ {print $2}' "$log")
 declare -A instr
+# One get_replay mode counted under callgrind (args: key, the log line's name, the mode and
+# its options): instructions per request (its 4000) into instr[key] and the log as instr.name.
+count_instr() {
+	local key=$1 name=$2
+	shift 2
+	valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
+		"$dir/get_replay" --callgrind "$@" >/dev/null 2>&1
+	instr[$key]=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))
+	echo "instr.$name=${instr[$key]}" >>"$log"
+}
 # software checksums (memif, tap: the links measured here), then with a NIC's checksum offload
 for proto in udp tcp resp; do
 	for mode in "" offload; do
-		valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
-			"$dir/get_replay" --callgrind "$proto" ${mode:+--$mode} >/dev/null 2>&1
-		instr[$proto$mode]=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))
-		echo "instr.${proto}_get${mode:+_$mode}=${instr[$proto$mode]}" >>"$log"
+		count_instr "$proto$mode" "${proto}_get${mode:+_$mode}" "$proto" ${mode:+--$mode}
 	done
 done
 # the same UDP GETs handed over in rx bursts of 32, as the worker loop takes them (staged path)
 for mode in "" offload; do
-	valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
-		"$dir/get_replay" --callgrind udp_burst ${mode:+--$mode} >/dev/null 2>&1
-	instr[udp_burst$mode]=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))
-	echo "instr.udp_get_burst32${mode:+_$mode}=${instr[udp_burst$mode]}" >>"$log"
+	count_instr "udp_burst$mode" "udp_get_burst32${mode:+_$mode}" udp_burst ${mode:+--$mode}
 done
 # GETs pipelined 8 to a segment, as a loaded connection sends them (netbench: 8 deep per
 # flow): the pipelined fast paths (net/mc_tcp.c, net/rd_tcp_pipe.c)
 for proto in tcp_pipe resp_pipe; do
-	valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
-		"$dir/get_replay" --callgrind "$proto" >/dev/null 2>&1
-	instr[$proto]=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))
-	echo "instr.${proto%_pipe}_get_pipe8=${instr[$proto]}" >>"$log"
+	count_instr "$proto" "${proto%_pipe}_get_pipe8" "$proto"
 done
 # SETs over TCP (memcached and Redis, one to a segment), then pipelines of 8 with one SET
 # among the GETs (netbench's GET:SET 95:5 at its worst): per request
-for proto in tcp_set resp_set tcp_mix resp_mix; do
-	valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
-		"$dir/get_replay" --callgrind "$proto" >/dev/null 2>&1
-	instr[$proto]=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))
-	case $proto in
-	*_set) echo "instr.${proto}=${instr[$proto]}" >>"$log" ;;
-	*) echo "instr.${proto%_mix}_mix_pipe8=${instr[$proto]}" >>"$log" ;;
-	esac
+for proto in tcp_set resp_set; do
+	count_instr "$proto" "$proto" "$proto"
+done
+for proto in tcp_mix resp_mix; do
+	count_instr "$proto" "${proto%_mix}_mix_pipe8" "$proto"
 done
 # the cache-aside writes, one to a segment: Redis SET with a TTL, Redis DEL, memcached delete
 for proto in resp_setex resp_del tcp_delete; do
-	valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
-		"$dir/get_replay" --callgrind "$proto" >/dev/null 2>&1
-	instr[$proto]=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))
-	echo "instr.${proto}=${instr[$proto]}" >>"$log"
+	count_instr "$proto" "$proto" "$proto"
 done
 echo "  instructions per cache-aside write (callgrind): RESP SET EX ${instr[resp_setex]}," \
 	"RESP DEL ${instr[resp_del]}, memcached TCP delete ${instr[tcp_delete]}" | tee -a "$log"
@@ -82,10 +77,7 @@ echo "  instructions per request (callgrind): SET memcached TCP ${instr[tcp_set]
 	"${instr[tcp_mix]}, RESP ${instr[resp_mix]}" | tee -a "$log"
 # gets of 8 keys, all hits, one to a segment (memcached "get k1 ... k8", Redis MGET): per key
 for proto in tcp_mget resp_mget; do
-	valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
-		"$dir/get_replay" --callgrind "$proto" >/dev/null 2>&1
-	instr[$proto]=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))
-	echo "instr.${proto}8_per_key=${instr[$proto]}" >>"$log"
+	count_instr "$proto" "${proto}8_per_key" "$proto"
 done
 echo "  instructions per key of a get of 8 keys, all hits (callgrind): memcached TCP" \
 	"${instr[tcp_mget]}, RESP MGET ${instr[resp_mget]}" | tee -a "$log"
@@ -114,9 +106,7 @@ printf '{\n  "instr.udp_get": %s,\n  "instr.udp_get_burst32": %s,\n  "instr.udp_
 echo "== keyspace events while nobody listens (notify-keyspace-events \"\" vs KEA, no subscriber)"
 "$dir/get_replay" --keyev | tee -a "$log"
 for n in "" 1; do
-	GET_REPLAY_NOTIFY=$n valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \
-		"$dir/get_replay" --callgrind tcp_set >/dev/null 2>&1
-	echo "instr.tcp_set_notify${n:+_on}=$(( $(awk '/^totals:/ {print $2}' "$cg") / 4000 ))" >>"$log"
+	GET_REPLAY_NOTIFY=$n count_instr "tcp_set_notify$n" "tcp_set_notify${n:+_on}" tcp_set
 done
 echo "  instructions per memcached SET over TCP: notifications off" \
 	"$(awk -F= '/^instr.tcp_set_notify=/ {print $2}' "$log"), on with nobody listening" \
