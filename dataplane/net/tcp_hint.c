@@ -64,27 +64,20 @@ static const uint8_t *mg_key(const uint8_t *t, const uint8_t *end, uint32_t *kle
 	return k;
 }
 
-/* "set <key> ..." in the line t[0..end) (end at its '\n'): the key, or NULL. */
-static const uint8_t *set_key(const uint8_t *t, const uint8_t *end, uint32_t *klen)
+/*
+ * The key after a command word of skip bytes and its space in the line
+ * t[0..end) (end at its '\n'), ended by a space, or also by the line's
+ * '\r' when line_end: "set <key> ...", "delete <key>[ ...]"; NULL if none.
+ */
+static const uint8_t *word_key(const uint8_t *t, uint32_t skip, const uint8_t *end, bool line_end,
+			       uint32_t *klen)
 {
-	const uint8_t *k = t + 4, *p = k;
+	const uint8_t *k = t + skip, *p = k;
 
 	while (p < end && *p > 0x20)
 		p++;
-	if (p == k || p == end || *p != ' ' || p - k > HINT_KEY_MAX)
-		return NULL;
-	*klen = (uint32_t)(p - k);
-	return k;
-}
-
-/* "delete <key>" then a space or the line's end in t[0..end) (end at its '\n'): the key, or NULL. */
-static const uint8_t *delete_key(const uint8_t *t, const uint8_t *end, uint32_t *klen)
-{
-	const uint8_t *k = t + 7, *p = k;
-
-	while (p < end && *p > 0x20)
-		p++;
-	if (p == k || p == end || (*p != ' ' && *p != '\r') || p - k > HINT_KEY_MAX)
+	if (p == k || p == end || (*p != ' ' && !(line_end && *p == '\r')) ||
+	    p - k > HINT_KEY_MAX)
 		return NULL;
 	*klen = (uint32_t)(p - k);
 	return k;
@@ -124,9 +117,9 @@ static unsigned mc_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hint
 		if (nl - p >= 3 && p[0] == 'm' && p[1] == 'g' && p[2] == ' ')
 			key = mg_key(p, nl, &klen);
 		else if (nl - p >= 4 && memcmp(p, "set ", 4) == 0)
-			key = set_key(p, nl, &klen);
+			key = word_key(p, 4, nl, false, &klen);
 		else if (nl - p >= 7 && memcmp(p, "delete ", 7) == 0)
-			key = delete_key(p, nl, &klen);
+			key = word_key(p, 7, nl, true, &klen);
 		else if ((key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas)) == NULL)
 			n += multi_get_keys(p, nl + 1, out + n, max - n);
 		if (key)

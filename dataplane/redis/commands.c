@@ -86,6 +86,15 @@ static void number(struct rd_cmd *c, const struct rd_cmd *parent)
 	all[nall++] = c;
 }
 
+/* The id of a command in the table (the fast paths' commands: all there). */
+static uint16_t table_id(const char *name)
+{
+	struct resp_arg a = { .kind = RESP_ARG_PTR, .u.p = (const uint8_t *)name,
+			      .len = (uint32_t)strlen(name) };
+
+	return rd_cmd_lookup(&a)->id;
+}
+
 void rd_cmds_init(void)
 {
 	if (nall)
@@ -102,22 +111,16 @@ void rd_cmds_init(void)
 			slot_len[h & (TABLE_SIZE - 1)] = (uint8_t)len;
 			tops[ntop++] = c;
 			number(c, NULL);
-			if (strcmp(c->name, "get") == 0)
-				rd_get_cmd_id = c->id;
-			if (strcmp(c->name, "set") == 0)
-				rd_set_cmd_id = c->id;
-			if (strcmp(c->name, "setex") == 0)
-				rd_setex_cmd_id = c->id;
-			if (strcmp(c->name, "psetex") == 0)
-				rd_psetex_cmd_id = c->id;
-			if (strcmp(c->name, "del") == 0)
-				rd_del_cmd_id = c->id;
-			if (strcmp(c->name, "mget") == 0)
-				rd_mget_cmd_id = c->id;
 			for (struct rd_cmd *sc = c->sub; sc && sc->name; sc++)
 				number(sc, c);
 		}
 	}
+	rd_get_cmd_id = table_id("get");
+	rd_set_cmd_id = table_id("set");
+	rd_setex_cmd_id = table_id("setex");
+	rd_psetex_cmd_id = table_id("psetex");
+	rd_del_cmd_id = table_id("del");
+	rd_mget_cmd_id = table_id("mget");
 }
 
 /* A name (any case) against a table's lower-case name of the same length. */
