@@ -40,6 +40,37 @@ static inline __attribute__((always_inline)) bool write_admitted(struct wc_lcore
 }
 
 /*
+ * A string put (the key's partition part), written as t_string.c's
+ * set_owner writes it: the events ("set", then "expire" when it has a
+ * time to live; "del" when a refused store dropped an old value) and the
+ * reply.
+ */
+static inline __attribute__((always_inline)) void put_string(struct wc_lcore *lc,
+							       struct wc_tcb *c,
+							       struct wc_part *part,
+							       const struct wc_put_req *put,
+							       bool expires)
+{
+	struct rd_owner o = { .part = part, .ctx = &lc->ctx, .s = &c->rd, .out = &c->out };
+	enum wc_status st;
+	/* (the old version matters only to the events: none while nobody listens) */
+	bool existed = rd_keyev_on(&lc->ctx) &&
+		       wc_kv_find(part, &lc->ctx, put->key, put->klen, put->hash) != NULL;
+
+	st = wc_kv_put(part, &lc->ctx, put, NULL);
+	if (st == WC_OK) {
+		rd_keyev_emit_write(&o, !existed, RD_EV_SET, put->key, put->klen);
+		if (expires)
+			rd_keyev_emit(&o, RD_EV_EXPIRE, put->key, put->klen);
+		resp_ok(&c->out);
+	} else {
+		if (existed)
+			rd_keyev_emit(&o, RD_EV_DEL, put->key, put->klen);	/* a refused store drops it */
+		rd_reply_store_error(&c->out, st);
+	}
+}
+
+/*
  * One whole "SET <key> <value>" at p (resp_set_at), written and answered
  * as t_string.c's set_owner does for a SET without options, when the
  * key's partition is this lcore's own; the command counted as the session
@@ -53,11 +84,8 @@ static uint32_t set_fast(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *p
 	struct resp_set rs;
 	struct rd_bytes val;
 	struct wc_put_req put;
-	struct rd_owner o;
 	struct wc_part *part;
 	unsigned owner;
-	enum wc_status st;
-	bool existed;
 	const uint16_t *table;
 	uint32_t used = resp_set_at(p, (uint32_t)(end - p), &rs);
 
@@ -72,19 +100,7 @@ static uint32_t set_fast(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *p
 	put = (struct wc_put_req){ .key = rs.key, .klen = rs.klen, .hash = wc_hash(rs.key, rs.klen),
 				   .type = WC_TYPE_STRING, .vlen = rs.vlen, .fill = rd_fill_bytes,
 				   .arg = &val };
-	o = (struct rd_owner){ .part = part, .ctx = &lc->ctx, .s = &c->rd, .out = &c->out };
-	/* (the old version matters only to the events: none while nobody listens) */
-	existed = rd_keyev_on(&lc->ctx) &&
-		  wc_kv_find(part, &lc->ctx, rs.key, rs.klen, put.hash) != NULL;
-	st = wc_kv_put(part, &lc->ctx, &put, NULL);
-	if (st == WC_OK) {
-		rd_keyev_emit_write(&o, !existed, RD_EV_SET, rs.key, rs.klen);
-		resp_ok(&c->out);
-	} else {
-		if (existed)
-			rd_keyev_emit(&o, RD_EV_DEL, rs.key, rs.klen);	/* a refused store drops it */
-		rd_reply_store_error(&c->out, st);
-	}
+	put_string(lc, c, part, &put, false);
 	wc_rd_tcp_counted(lc, c, rd_set_cmd_id, t0, p, used);
 	return used;
 }
@@ -103,7 +119,7 @@ void wc_rd_tcp_slowlog(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *req
 /*
  * A SET with a time to live (w), written as t_string.c's set_owner writes
  * a SET with EX/PX: the absolute deadline in ms from this lcore's clock,
- * the events "set" and "expire", the reply. False, with nothing done, when
+ * then put_string. False, with nothing done, when
  * the deadline is not one set_owner would store (the session answers).
  */
 static bool ttl_put(struct wc_lcore *lc, struct wc_tcb *c, struct wc_part *part,
@@ -113,27 +129,12 @@ static bool ttl_put(struct wc_lcore *lc, struct wc_tcb *c, struct wc_part *part,
 	struct wc_put_req put = { .key = w->key, .klen = w->klen, .hash = wc_hash(w->key, w->klen),
 				  .type = WC_TYPE_STRING, .vlen = w->vlen, .fill = rd_fill_bytes,
 				  .arg = &val };
-	struct rd_owner o = { .part = part, .ctx = &lc->ctx, .s = &c->rd, .out = &c->out };
 	int64_t now = wc_clock_unix_ms(&lc->ctx.clock);
-	enum wc_status st;
-	bool existed;
 
 	if (w->ttl_ms > INT64_MAX - now ||
 	    !wc_expiry_from_unix_ms(&lc->ctx.clock, now + w->ttl_ms, &put.exptime, &put.exp_ms))
 		return false;
-	/* (the old version matters only to the events: none while nobody listens) */
-	existed = rd_keyev_on(&lc->ctx) &&
-		  wc_kv_find(part, &lc->ctx, w->key, w->klen, put.hash) != NULL;
-	st = wc_kv_put(part, &lc->ctx, &put, NULL);
-	if (st == WC_OK) {
-		rd_keyev_emit_write(&o, !existed, RD_EV_SET, w->key, w->klen);
-		rd_keyev_emit(&o, RD_EV_EXPIRE, w->key, w->klen);
-		resp_ok(&c->out);
-	} else {
-		if (existed)
-			rd_keyev_emit(&o, RD_EV_DEL, w->key, w->klen);	/* a refused store drops it */
-		rd_reply_store_error(&c->out, st);
-	}
+	put_string(lc, c, part, &put, true);
 	return true;
 }
 
