@@ -113,7 +113,7 @@ static unsigned crawl_log(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *
 		phys = lg->crawl % lg->size;
 		it = (struct wc_item *)(void *)(lg->mem + phys);
 		visited++;
-		if (it->exptime == WC_ITEM_PAD) {
+		if (it->vlen_layout == WC_ITEM_PAD) {
 			lg->crawl += lg->size - phys;
 			continue;
 		}

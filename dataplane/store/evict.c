@@ -40,7 +40,7 @@ void wc_account_link(struct wc_part *p, const struct wc_item *it)
 	lg->live_items++;
 	if (wc_item_type(it) < WC_TYPE_INTERNAL) {
 		p->st.keys++;
-		if (it->exptime)
+		if (wc_item_exptime(it))
 			p->st.expiring++;
 	}
 }
@@ -53,7 +53,7 @@ void wc_account_unlink(struct wc_part *p, const struct wc_item *it)
 	lg->live_items--;
 	if (wc_item_type(it) < WC_TYPE_INTERNAL) {
 		p->st.keys--;
-		if (it->exptime)
+		if (wc_item_exptime(it))
 			p->st.expiring--;
 	}
 }
@@ -142,12 +142,13 @@ static bool move_item(struct wc_part *p, struct wc_ctx *ctx, struct wc_item *it,
 		return false;
 	memcpy(n, it, sz);
 	before = __atomic_fetch_or(&it->state, WC_STATE_UNLINKED, __ATOMIC_ACQ_REL);
-	n->state = (uint8_t)((before & (WC_STATE_FETCHED | WC_STATE_WIN | WC_STATE_STALE)) | freq);
+	n->state = (uint8_t)((before & (WC_STATE_FETCHED | WC_STATE_WIN | WC_STATE_STALE |
+					WC_STATE_VIVIFIED)) | freq);
 	wc_account_unlink(p, it);
 	WC_STORE_REL(&s.b->loc[s.i], wc_item_loc(p, n));
 	wc_account_link(p, n);
-	if (n->exptime)		/* (dst's crawler may be resting: crawl.c) */
-		wc_crawl_note_expiry(dst, n->exptime, wc_item_ext(n) & WC_EXT_MS_MASK);
+	if (wc_item_exptime(n))		/* (dst's crawler may be resting: crawl.c) */
+		wc_crawl_note_expiry(dst, wc_item_exptime(n), wc_item_ext(n) & WC_EXT_MS_MASK);
 	p->copy_credit = p->copy_credit > sz ? p->copy_credit - sz : 0;
 	p->mutations++;
 	p->st.relocations++;
@@ -219,7 +220,7 @@ bool wc_evict_step(struct wc_part *p, struct wc_ctx *ctx, struct wc_log *lg, uin
 		return false;
 	phys = lg->head % lg->size;
 	it = (struct wc_item *)(void *)(lg->mem + phys);
-	if (it->exptime == WC_ITEM_PAD) {
+	if (it->vlen_layout == WC_ITEM_PAD) {
 		sz = lg->size - phys;
 	} else {
 		sz = wc_item_size(it);

@@ -3,14 +3,15 @@
  *
  * An item is an immutable record appended to a partition's log:
  *
- *   offset 0  u32 exptime      clock seconds, 0 = never; WC_ITEM_PAD marks the
- *                              rest of the lap as padding
- *   offset 4  u32 vlen_layout  value length (28 bits) + layout bits
- *   offset 8  u8  klen         1..250 (0 = a hole left by an abandoned write)
- *   offset 9  u8  state        atomic bits: eviction frequency, fetched,
- *                              win token sent, stale, unlinked
- *   offset 10 u16 atime        last access, clock seconds mod 2^16 (kept from
+ *   offset 0  u32 vlen_layout  value length (28 bits) + layout bits;
+ *                              WC_ITEM_PAD marks the rest of the lap as padding
+ *   offset 4  u8  klen         1..250 (0 = a hole left by an abandoned write)
+ *   offset 5  u8  state        atomic bits: eviction frequency, fetched,
+ *                              win token sent, stale, unlinked, vivified
+ *   offset 6  u16 atime        last access, clock seconds mod 2^16 (kept from
  *                              wrapping by the crawler, see crawl.c)
+ *   [u32 exptime]              clock seconds, only when the item expires
+ *                              (WC_LAYOUT_EXPIRES; 0 there = never)
  *   [u32 client flags]         only when non-zero (WC_LAYOUT_FLAGS)
  *   [u64 cas]                  only when set explicitly (WC_LAYOUT_CAS)
  *   [u32 ext]                  only when the item is not a plain string or
@@ -19,15 +20,18 @@
  *                              millisecond of expiry (bits 0-9)
  *   key bytes, value bytes, padding to 4 bytes
  *
- * An item without an ext word is a string (memcached's items, and Redis
- * strings) that expires at the start of its exptime second. Typed values
- * (Redis hashes and sets, see container.h) keep their encoding in the value
- * bytes; items of the internal types are parts of a container and never a
- * key of their own (lookups by clients, scans and key counts skip them).
+ * So a string without a TTL, flags or an explicit CAS costs 8 bytes over its
+ * key and value, one with a TTL 12. An item without an ext word is a string
+ * (memcached's items, and Redis strings) that expires at the start of its
+ * exptime second. Typed values (Redis hashes and sets, see container.h) keep
+ * their encoding in the value bytes; items of the internal types are parts
+ * of a container and never a key of their own (lookups by clients, scans and
+ * key counts skip them).
  *
- * Only exptime (touch), the ext word's expiry millisecond, state and atime
- * change after the item is published;
- * everything else is written once before the index points at it. The CAS
+ * Only the exptime word (touch), the ext word's expiry millisecond, state and
+ * atime change after the item is published; everything else is written once
+ * before the index points at it. Giving an expiry to an item that has no
+ * word for it takes a new version (wc_item_reexpire, write.c). The CAS
  * unique is normally not stored: it is derived from the item's position in
  * the log (see part.c), which is unique for every write.
  */
@@ -41,13 +45,13 @@
 #include "wirecache/compiler.h"
 
 #define WC_ITEM_ALIGN      4u
-#define WC_ITEM_PAD        0xFFFFFFFFu	/* exptime value of a padding record */
+#define WC_ITEM_PAD        0xFFFFFFFFu	/* vlen_layout of a padding record */
 #define WC_EXPTIME_MAX     0xFFFFFFFEu	/* latest storable expiry */
 
 #define WC_VLEN_MASK       0x0FFFFFFFu
 #define WC_LAYOUT_FLAGS    (1u << 28)	/* 4-byte client flags follow the header */
 #define WC_LAYOUT_CAS      (1u << 29)	/* 8-byte explicit CAS follows */
-#define WC_LAYOUT_VIVIFIED (1u << 30)	/* empty placeholder made by a vivify-on-miss */
+#define WC_LAYOUT_EXPIRES  (1u << 30)	/* a 4-byte exptime word comes first */
 #define WC_LAYOUT_EXT      (1u << 31)	/* a 4-byte ext word follows the flags and cas */
 
 /* ext word */
@@ -68,16 +72,16 @@ enum wc_type {
 #define WC_STATE_WIN       0x08u	/* the recache win token was handed out */
 #define WC_STATE_STALE     0x10u	/* invalidated, served as stale */
 #define WC_STATE_UNLINKED  0x20u	/* owner removed it from the index */
+#define WC_STATE_VIVIFIED  0x40u	/* empty placeholder made by a vivify-on-miss (set once) */
 
 struct wc_item {
-	uint32_t exptime;
 	uint32_t vlen_layout;
 	uint8_t klen;
 	uint8_t state;
 	uint16_t atime;
 };
 
-_Static_assert(sizeof(struct wc_item) == 12, "item header is 12 bytes");
+_Static_assert(sizeof(struct wc_item) == 8, "item header is 8 bytes");
 
 static inline uint32_t wc_item_vlen(const struct wc_item *it)
 {
@@ -91,8 +95,11 @@ static inline uint32_t wc_item_layout(const struct wc_item *it)
 
 static inline uint32_t wc_item_extra_bytes(uint32_t layout)
 {
-	/* bit 28 gives 4 bytes, bit 29 gives 8, bit 31 gives 4: two shifts, two masks, one add */
-	return ((layout >> 26) & 12u) + ((layout >> 29) & 4u);
+	/* bit 28 (flags) gives 4 bytes, bit 29 (cas) 8, bits 30 (exptime) and 31 (ext) 4 each */
+	static const uint8_t by_bits[16] = { 0, 4, 8, 12, 4, 8, 12, 16,
+					     4, 8, 12, 16, 8, 12, 16, 20 };
+
+	return by_bits[layout >> 28];
 }
 
 static inline uint32_t wc_ext_make(uint8_t type, uint32_t ms)
@@ -128,12 +135,24 @@ static inline const uint8_t *wc_item_value(const struct wc_item *it)
 	return wc_item_key(it) + it->klen;
 }
 
+/* The exptime word (only when WC_LAYOUT_EXPIRES is set): first after the header. */
+static inline uint32_t *wc_item_exptime_ptr(const struct wc_item *it)
+{
+	return (uint32_t *)(uintptr_t)(it + 1);
+}
+
+/* Where the client flags are (only when WC_LAYOUT_FLAGS is set). */
+static inline const uint8_t *wc_item_flags_at(const struct wc_item *it, uint32_t layout)
+{
+	return (const uint8_t *)(it + 1) + ((layout >> 28) & 4u);
+}
+
 static inline uint32_t wc_item_flags(const struct wc_item *it)
 {
 	uint32_t f = 0;
 
 	if (it->vlen_layout & WC_LAYOUT_FLAGS)
-		memcpy(&f, it + 1, sizeof(f));
+		memcpy(&f, wc_item_flags_at(it, it->vlen_layout), sizeof(f));
 	return f;
 }
 
@@ -145,7 +164,7 @@ static inline int wc_item_has_cas(const struct wc_item *it)
 static inline uint64_t wc_item_stored_cas(const struct wc_item *it)
 {
 	uint64_t c;
-	const uint8_t *p = (const uint8_t *)(it + 1);
+	const uint8_t *p = wc_item_flags_at(it, it->vlen_layout);
 
 	if (it->vlen_layout & WC_LAYOUT_FLAGS)
 		p += 4;
@@ -158,8 +177,8 @@ static inline uint32_t *wc_item_ext_ptr(const struct wc_item *it)
 {
 	uint32_t l = it->vlen_layout;
 
-	return (uint32_t *)(uintptr_t)((const uint8_t *)(it + 1) + ((l >> 28) & 1u) * 4u +
-				       ((l >> 29) & 1u) * 8u);
+	return (uint32_t *)(uintptr_t)((const uint8_t *)(it + 1) + ((l >> 26) & 12u) +
+				       ((l >> 28) & 4u));
 }
 
 static inline uint32_t wc_item_ext(const struct wc_item *it)
@@ -173,24 +192,35 @@ static inline uint8_t wc_item_type(const struct wc_item *it)
 	return wc_ext_type(wc_item_ext(it));
 }
 
+static inline uint32_t wc_item_exptime(const struct wc_item *it)
+{
+	return (it->vlen_layout & WC_LAYOUT_EXPIRES) ? WC_LOAD(wc_item_exptime_ptr(it)) : 0;
+}
+
 /* Has the item's expiry (second and, with an ext word, millisecond) come? */
 static inline bool wc_item_expired(const struct wc_item *it, const struct wc_clock *c)
 {
-	uint32_t e = WC_LOAD(&it->exptime);
+	uint32_t e;
 
-	if (wc_likely(e == 0 || e > c->now))
+	if (wc_likely(!(it->vlen_layout & WC_LAYOUT_EXPIRES)))
+		return false;
+	e = WC_LOAD(wc_item_exptime_ptr(it));
+	if (e == 0 || e > c->now)
 		return false;
 	return e < c->now || (wc_item_ext(it) & WC_EXT_MS_MASK) <= c->ms;
+}
+
+/* Can it take the expiry (exptime, ms) in place, with the words it has? */
+static inline bool wc_item_expiry_fits(const struct wc_item *it, uint32_t exptime, uint32_t ms)
+{
+	uint32_t l = it->vlen_layout;
+
+	return exptime == 0 || ((l & WC_LAYOUT_EXPIRES) && (ms == 0 || (l & WC_LAYOUT_EXT)));
 }
 
 static inline uint8_t wc_item_state(const struct wc_item *it)
 {
 	return WC_LOAD(&it->state);
-}
-
-static inline uint32_t wc_item_exptime(const struct wc_item *it)
-{
-	return WC_LOAD(&it->exptime);
 }
 
 /* Key equality without a libc call for the usual short keys. */

@@ -107,19 +107,13 @@ enum wc_status wc_kv_delete(struct wc_part *p, struct wc_ctx *ctx, const void *k
 	return WC_OK;
 }
 
-/* fill for an expiry that needs an ext word the item lacks: the same bytes */
-static void same_value(uint8_t *dst, uint64_t vlen, const struct wc_item *old, void *arg)
-{
-	(void)arg;
-	memcpy(dst, wc_item_value(old), vlen);
-}
-
 enum wc_status wc_kv_expire(struct wc_part *p, struct wc_ctx *ctx, const void *key,
 			    uint32_t klen, uint64_t hash, uint32_t exptime, uint32_t exp_ms,
 			    bool *gone)
 {
 	struct wc_slot s;
 	struct wc_item *it;
+	enum wc_status err;
 
 	*gone = false;
 	if (!key_ok(key, klen))
@@ -133,30 +127,7 @@ enum wc_status wc_kv_expire(struct wc_part *p, struct wc_ctx *ctx, const void *k
 		*gone = true;
 		return WC_OK;
 	}
-	if (!exptime)
-		exp_ms = 0;
-	if (exp_ms == 0 || (it->vlen_layout & WC_LAYOUT_EXT)) {
-		wc_item_set_expiry(p, it, exptime, exp_ms);
-		if (WC_REPL_ON(p))
-			wc_repl_note_expiry(p, ctx, key, klen, exptime, exp_ms);
-		return WC_OK;
-	}
-	/* a millisecond the item has no room for: a new version with an ext word */
-	{
-		struct wc_version v = { .old_value_at = -1, .exptime = exptime,
-					.ext = wc_ext_make(wc_item_type(it), exp_ms),
-					.flags = wc_item_flags(it), .fill = same_value,
-					.needs_old = true, .new_len = wc_item_vlen(it) };
-
-		enum wc_status st;
-
-		p->repl_mute++;		/* the same value: only the expiry is news */
-		st = wc_write_version(p, ctx, hash, key, klen, it, &s, &v, NULL);
-		p->repl_mute--;
-		if (st == WC_OK && WC_REPL_ON(p))
-			wc_repl_note_expiry(p, ctx, key, klen, exptime, exp_ms);
-		return st;
-	}
+	return wc_item_reexpire(p, ctx, it, &s, hash, exptime, exp_ms, false, &err) ? WC_OK : err;
 }
 
 /*

@@ -250,7 +250,7 @@ static inline void note_access(const struct wc_item *cit, uint8_t st, uint16_t n
 		WC_STORE(&it->atime, now16);
 }
 
-static inline void fill_view(const struct wc_part *p, const struct wc_item *it, uint8_t st,
+static inline __attribute__((always_inline)) void fill_view(const struct wc_part *p, const struct wc_item *it, uint8_t st,
 			     uint16_t now16, const uint64_t *heads, unsigned lflags,
 			     struct wc_view *v)
 {
@@ -264,7 +264,7 @@ static inline void fill_view(const struct wc_part *p, const struct wc_item *it, 
 	v->vlen = vl & WC_VLEN_MASK;
 	v->flags = 0;
 	if (vl & WC_LAYOUT_FLAGS)
-		memcpy(&v->flags, extra, 4);
+		memcpy(&v->flags, wc_item_flags_at(it, vl), 4);
 	v->cas = 0;
 	if (heads) {
 		const struct wc_log *lg = wc_loc_log(p, wc_item_loc(p, it));
@@ -285,7 +285,7 @@ static inline void fill_view(const struct wc_part *p, const struct wc_item *it, 
 	}
 	v->state_before = st;
 	v->idle_before = (uint16_t)(now16 - WC_LOAD(&it->atime));
-	v->vivified = (vl & WC_LAYOUT_VIVIFIED) != 0;
+	v->vivified = (st & WC_STATE_VIVIFIED) != 0;
 }
 
 void wc_part_view_owner(const struct wc_part *p, struct wc_ctx *ctx, const struct wc_item *it,

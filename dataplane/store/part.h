@@ -267,11 +267,10 @@ struct wc_version {
 	uint64_t new_len;		/* bytes from iov or copy */
 	int old_value_at;		/* -1: none, 0: old value first, 1: old value last */
 	uint32_t flags;
-	uint32_t exptime;
-	uint32_t layout;		/* WC_LAYOUT_VIVIFIED or 0 */
+	uint32_t exptime;		/* 0 = never: the item gets no exptime word */
 	bool internal;			/* a container part: bounded by the item limit, not max_value */
 	uint32_t ext;			/* ext word (type, expiry ms); 0 = a plain string */
-	uint8_t state;			/* WIN / STALE bits for the new version */
+	uint8_t state;			/* WIN / STALE / FETCHED / VIVIFIED bits for the new version */
 	bool has_cas;
 	uint64_t cas;
 };
@@ -291,10 +290,18 @@ void wc_begin_write(struct wc_part *p, struct wc_ctx *ctx, uint64_t need);
 uint64_t wc_owner_cas(const struct wc_part *p, const struct wc_item *it);
 
 /*
- * Change a linked item's expiry in place (touch). A millisecond is kept only
- * by an item with an ext word: callers rewrite the item otherwise.
+ * Key (hash h) held by it, linked in slot s, expires at exptime, ms from now
+ * on (exptime 0: never). In place when it has the words for that expiry,
+ * else as a new version that has them: the same value, flags, type and state
+ * bits, and with keep_cas the same CAS (stored explicitly), as memcached's
+ * touch keeps it. The replication log gets the expiry only. Returns the item
+ * that holds the key now (it, or the new version, linked at s), or NULL
+ * with *err: WC_NOT_FOUND when the key was evicted while room was made,
+ * WC_ERR_NOMEM when no room could be made (the key keeps its old expiry).
  */
-void wc_item_set_expiry(struct wc_part *p, struct wc_item *it, uint32_t exptime, uint32_t ms);
+struct wc_item *wc_item_reexpire(struct wc_part *p, struct wc_ctx *ctx, struct wc_item *it,
+				 struct wc_slot *s, uint64_t h, uint32_t exptime, uint32_t ms,
+				 bool keep_cas, enum wc_status *err);
 /* A delayed flush whose time came takes effect (raising WC_KEV_FLUSH). */
 void wc_part_apply_due_flush(struct wc_part *p, struct wc_ctx *ctx);
 /* Find a live item as the owner; expired or flushed ones are unlinked on the way. */

@@ -78,16 +78,18 @@ struct wc_item *wc_find_live(struct wc_part *p, struct wc_ctx *ctx, uint64_t h, 
 	return it;
 }
 
-void wc_item_set_expiry(struct wc_part *p, struct wc_item *it, uint32_t exptime, uint32_t ms)
+/* In place: the item has the words the expiry needs (wc_item_expiry_fits). */
+static void set_expiry(struct wc_part *p, struct wc_item *it, uint32_t exptime, uint32_t ms)
 {
-	uint32_t was = it->exptime;
+	uint32_t was = wc_item_exptime(it);
 
 	if (it->vlen_layout & WC_LAYOUT_EXT) {
 		uint32_t *e = wc_item_ext_ptr(it);
 
 		WC_STORE(e, (*e & ~WC_EXT_MS_MASK) | (exptime ? ms & WC_EXT_MS_MASK : 0));
 	}
-	WC_STORE(&it->exptime, exptime);
+	if (it->vlen_layout & WC_LAYOUT_EXPIRES)
+		WC_STORE(wc_item_exptime_ptr(it), exptime);
 	if (exptime)
 		wc_crawl_note_item_expiry(p, it, exptime, ms & WC_EXT_MS_MASK);
 	if (!(wc_item_state(it) & WC_STATE_UNLINKED) && wc_item_type(it) < WC_TYPE_INTERNAL) {
@@ -103,6 +105,62 @@ uint64_t wc_owner_cas(const struct wc_part *p, const struct wc_item *it)
 	const struct wc_log *lg = wc_loc_log(p, wc_item_loc(p, it));
 
 	return wc_part_cas(p, lg, lg->head, it);
+}
+
+/* fill of a version that only changes the expiry: the same bytes */
+static void same_value(uint8_t *dst, uint64_t vlen, const struct wc_item *old, void *arg)
+{
+	(void)arg;
+	memcpy(dst, wc_item_value(old), vlen);
+}
+
+struct wc_item *wc_item_reexpire(struct wc_part *p, struct wc_ctx *ctx, struct wc_item *it,
+				 struct wc_slot *s, uint64_t h, uint32_t exptime, uint32_t ms,
+				 bool keep_cas, enum wc_status *err)
+{
+	const uint8_t *key = wc_item_key(it);
+	uint32_t klen = it->klen;
+	uint8_t type = wc_item_type(it);
+	uint8_t keyc[WC_KEY_MAX];
+	struct wc_version v;
+
+	if (!exptime)
+		ms = 0;
+	if (wc_item_expiry_fits(it, exptime, ms)) {
+		set_expiry(p, it, exptime, ms);
+	} else {
+		/* no word for the expiry: a new version with one (it stays readable meanwhile) */
+		uint16_t atime = WC_LOAD(&it->atime);	/* (an expiry is no access) */
+		enum wc_status st;
+
+		memcpy(keyc, key, klen);	/* (it may move while room is made) */
+		key = keyc;
+		v = (struct wc_version){ .old_value_at = -1, .fill = same_value, .needs_old = true,
+					 .new_len = wc_item_vlen(it), .flags = wc_item_flags(it),
+					 .exptime = exptime, .ext = wc_ext_make(type, ms),
+					 .internal = type >= WC_TYPE_INTERNAL,
+					 .state = wc_item_state(it) & (WC_STATE_FETCHED | WC_STATE_WIN |
+								       WC_STATE_STALE |
+								       WC_STATE_VIVIFIED) };
+		if (keep_cas || wc_item_has_cas(it)) {
+			v.has_cas = true;
+			v.cas = wc_owner_cas(p, it);
+		}
+		p->repl_mute++;		/* the same value: only the expiry is news */
+		p->repl_mkey = key;
+		p->repl_mklen = klen;
+		st = wc_write_version(p, ctx, h, key, klen, it, s, &v, NULL);
+		p->repl_mute--;
+		if (st != WC_OK) {
+			*err = st;
+			return NULL;
+		}
+		it = wc_loc_item_w(p, s->b->loc[s->i]);
+		WC_STORE(&it->atime, atime);
+	}
+	if (WC_REPL_ON(p))
+		wc_repl_note_expiry(p, ctx, key, klen, exptime, ms);
+	return it;
 }
 
 
@@ -124,7 +182,6 @@ static struct wc_log *choose_log(struct wc_part *p, const struct wc_item *old, u
 
 static void write_hole(struct wc_item *n, uint64_t size)
 {
-	n->exptime = 0;
 	n->vlen_layout = (uint32_t)(size - sizeof(*n));
 	n->klen = 0;
 	n->state = WC_STATE_UNLINKED;
@@ -137,11 +194,14 @@ static void fill_item(struct wc_item *n, const struct wc_version *v, const void 
 {
 	uint8_t *d = (uint8_t *)(n + 1);
 
-	n->exptime = v->exptime;
 	n->vlen_layout = (uint32_t)vlen | layout;
 	n->klen = (uint8_t)klen;
 	n->state = (uint8_t)(v->state | freq);
 	n->atime = now16;
+	if (layout & WC_LAYOUT_EXPIRES) {
+		memcpy(d, &v->exptime, 4);
+		d += 4;
+	}
 	if (layout & WC_LAYOUT_FLAGS) {
 		memcpy(d, &v->flags, 4);
 		d += 4;
@@ -206,7 +266,7 @@ enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t 
 				struct wc_write_res *res)
 {
 	uint64_t vlen = v->new_len + (old && v->old_value_at >= 0 ? wc_item_vlen(old) : 0);
-	uint32_t layout = v->layout | (v->flags ? WC_LAYOUT_FLAGS : 0) |
+	uint32_t layout = (v->exptime ? WC_LAYOUT_EXPIRES : 0) | (v->flags ? WC_LAYOUT_FLAGS : 0) |
 			  (v->has_cas ? WC_LAYOUT_CAS : 0) | (v->ext ? WC_LAYOUT_EXT : 0);
 	uint64_t size = wc_item_total(klen, vlen, layout);
 	uint64_t seen = p->mutations;
@@ -215,7 +275,8 @@ enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t 
 	struct wc_log *lg;
 	uint64_t at;
 
-	if ((vlen > p->cfg.max_value && !v->internal) || size > p->max_item) {
+	if ((vlen > p->cfg.max_value && !v->internal) || vlen >= WC_VLEN_MASK ||
+	    size > p->max_item) {
 		ctx->st.refused_too_large++;
 		return WC_ERR_TOO_LARGE;
 	}
@@ -234,8 +295,8 @@ enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t 
 		}
 	}
 	fill_item(n, v, key, klen, old, freq, (uint16_t)ctx->clock.now, vlen, layout);
-	if (n->exptime)
-		wc_crawl_note_item_expiry(p, n, n->exptime, wc_item_ext(n) & WC_EXT_MS_MASK);
+	if (v->exptime)
+		wc_crawl_note_item_expiry(p, n, v->exptime, wc_item_ext(n) & WC_EXT_MS_MASK);
 	if (old) {
 		__atomic_fetch_or(&old->state, WC_STATE_UNLINKED, __ATOMIC_ACQ_REL);
 		wc_account_unlink(p, old);
@@ -252,7 +313,7 @@ enum wc_status wc_write_version(struct wc_part *p, struct wc_ctx *ctx, uint64_t 
 	if (res) {
 		res->cas = wc_part_cas_at(p, lg, at, n);	/* (= wc_owner_cas(p, n)) */
 		res->vlen = (uint32_t)vlen;
-		res->exptime = n->exptime;
+		res->exptime = v->exptime;
 	}
 	return WC_OK;
 }
@@ -351,7 +412,7 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 	if (concat && old) {
 		v.old_value_at = r->mode == WC_APPEND ? 0 : 1;
 		v.flags = wc_item_flags(old);
-		v.exptime = old->exptime;
+		v.exptime = wc_item_exptime(old);
 		v.ext = wc_item_ext(old);	/* (a string's: only its expiry millisecond) */
 	} else {
 		v.flags = r->flags;
@@ -363,7 +424,7 @@ enum wc_status wc_store(struct wc_part *p, struct wc_ctx *ctx, const struct wc_s
 		 * but keeps the item's TTL, and whether its win token went out, so
 		 * no second client is sent to recache it (t/metaget.t)
 		 */
-		v.exptime = old->exptime;
+		v.exptime = wc_item_exptime(old);
 		v.state |= wc_item_state(old) & WC_STATE_WIN;
 	}
 	if (r->opts & WC_STORE_EXPLICIT_CAS) {
@@ -459,15 +520,16 @@ enum wc_status wc_modify(struct wc_part *p, struct wc_ctx *ctx, const struct wc_
 		v.cas = wc_owner_cas(p, old);
 	} else {
 		v.flags = wc_item_flags(old);
-		v.exptime = (r->opts & WC_MOD_SET_EXPTIME) ? exptime_at(kind, at) : old->exptime;
-		v.layout = old->vlen_layout & WC_LAYOUT_VIVIFIED;
+		v.exptime = (r->opts & WC_MOD_SET_EXPTIME) ? exptime_at(kind, at) :
+							       wc_item_exptime(old);
+		v.state = wc_item_state(old) & WC_STATE_VIVIFIED;
 		v.ext = wc_item_ext(old);
 		if (r->opts & WC_MOD_SET_EXPTIME)
 			v.ext &= ~WC_EXT_MS_MASK;
 	}
 	if (r->opts & WC_MOD_STALE) {
 		/* a new version (new CAS) whose win token is available again */
-		v.state = WC_STATE_STALE;
+		v.state |= WC_STATE_STALE;
 		v.has_cas = false;
 	}
 	if (r->opts & WC_MOD_EXPLICIT_CAS) {
@@ -565,7 +627,7 @@ enum wc_status wc_arith(struct wc_part *p, struct wc_ctx *ctx, const struct wc_a
 			return WC_ERR_NON_NUMERIC;
 		next = r->decr ? (cur > r->delta ? cur - r->delta : 0) : cur + r->delta;
 		v.flags = wc_item_flags(old);
-		v.exptime = old->exptime;
+		v.exptime = wc_item_exptime(old);
 		v.ext = wc_item_ext(old);
 		if (r->opts & WC_ARITH_SET_EXPTIME) {
 			kind = wc_exptime_convert(&ctx->clock, r->exptime, &at);
@@ -617,9 +679,17 @@ static struct wc_item *touch_item(struct wc_part *p, struct wc_ctx *ctx, const v
 	if (kind == WC_EXP_PAST) {
 		*expired = true;
 	} else {
-		wc_item_set_expiry(p, it, exptime_at(kind, at), 0);
-		if (WC_REPL_ON(p))
-			wc_repl_note_expiry(p, ctx, key, klen, exptime_at(kind, at), 0);
+		enum wc_status err;
+		struct wc_item *n = wc_item_reexpire(p, ctx, it, s, hash, exptime_at(kind, at), 0,
+						     true, &err);
+
+		if (!n && err == WC_ERR_NOMEM) {
+			/* the TTL asked for cannot be kept: the key goes rather than outlive it */
+			if (wc_find_live(p, ctx, hash, key, klen, s))
+				wc_unlink(p, ctx, wc_loc_item_w(p, s->b->loc[s->i]), s, hash,
+					  WC_UNLINK_EVICT);
+		}
+		return n;
 	}
 	return it;
 }
@@ -647,8 +717,8 @@ enum wc_status wc_touch(struct wc_part *p, struct wc_ctx *ctx, const void *key, 
 enum wc_status wc_touch_ex(struct wc_part *p, struct wc_ctx *ctx, const struct wc_touch_req *r,
 			   struct wc_write_res *res)
 {
-	struct wc_version v = { .old_value_at = -1, .state = WC_STATE_WIN,
-			     .layout = WC_LAYOUT_VIVIFIED };
+	struct wc_version v = { .old_value_at = -1,
+				.state = WC_STATE_WIN | WC_STATE_VIVIFIED };
 	struct wc_write_res local;
 	struct wc_item *it;
 	struct wc_slot s;
@@ -668,12 +738,24 @@ enum wc_status wc_touch_ex(struct wc_part *p, struct wc_ctx *ctx, const struct w
 		it = touch_item(p, ctx, r->key, r->klen, r->hash, r->exptime, &expired, &s);
 		if (it && expired) {
 			/* the reply still shows the item; the next reader will not */
-			WC_STORE(&it->exptime, ctx->clock.now);
-			wc_crawl_note_item_expiry(p, it, ctx->clock.now,
-						  wc_item_ext(it) & WC_EXT_MS_MASK);
-			if (WC_REPL_ON(p))
-				wc_repl_note_expiry(p, ctx, r->key, r->klen, ctx->clock.now,
-						    wc_item_ext(it) & WC_EXT_MS_MASK);
+			enum wc_status err;
+			struct wc_item *n = wc_item_reexpire(p, ctx, it, &s, r->hash,
+							     ctx->clock.now,
+							     wc_item_ext(it) & WC_EXT_MS_MASK,
+							     true, &err);
+
+			if (n) {
+				it = n;
+			} else if (err == WC_ERR_NOMEM) {
+				res->exptime = ctx->clock.now;
+				res->cas = wc_owner_cas(p, it);
+				res->vlen = wc_item_vlen(it);
+				wc_unlink(p, ctx, it, &s, r->hash, WC_UNLINK_EXPIRED);
+				wc_kev(ctx, p, WC_KEV_EXPIRE, r->key, r->klen);
+				return WC_OK;
+			} else {
+				it = NULL;	/* evicted meanwhile */
+			}
 		}
 		if (it)
 			wc_kev(ctx, p, WC_KEV_EXPIRE, r->key, r->klen);

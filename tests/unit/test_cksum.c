@@ -219,10 +219,11 @@ static void item_extra_bytes(void **state)
 	for (unsigned bits = 0; bits < 16; bits++) {
 		uint32_t layout = ((bits & 1) ? WC_LAYOUT_FLAGS : 0) |
 				  ((bits & 2) ? WC_LAYOUT_CAS : 0) |
-				  ((bits & 4) ? WC_LAYOUT_EXT : 0) | ((bits & 8) ? 1u << 30 : 0);
+				  ((bits & 4) ? WC_LAYOUT_EXT : 0) | ((bits & 8) ? WC_LAYOUT_EXPIRES : 0);
 
 		assert_int_equal(wc_item_extra_bytes(layout),
-				 ((bits & 1) ? 4 : 0) + ((bits & 2) ? 8 : 0) + ((bits & 4) ? 4 : 0));
+				 ((bits & 1) ? 4 : 0) + ((bits & 2) ? 8 : 0) + ((bits & 4) ? 4 : 0) +
+				 ((bits & 8) ? 4 : 0));
 	}
 }
 

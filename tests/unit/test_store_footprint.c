@@ -113,17 +113,21 @@ static void footprint_adds_up(void **state)
 	assert_int_equal(fp.items, 0);
 	assert_int_equal(fp.dead_bytes, 0);
 
-	/* 100 keys of 12 bytes, values of 1..100 bytes, every 10th with client flags */
+	/*
+	 * 100 keys of 12 bytes, values of 1..50 bytes, every 10th with client
+	 * flags, every 7th with a TTL: an 8-byte header, 4 more for each
+	 */
 	memset(v, 'v', sizeof(v));
 	uint64_t payload = 0, pad = 0, header = 0;
 
 	for (unsigned i = 0; i < 100; i++) {
 		uint32_t vl = 1 + i % 50;
 		uint32_t flags = i % 10 == 0 ? 7 : 0;
-		uint32_t head = 12 + (flags ? 4 : 0);
+		int64_t ttl = i % 7 == 0 ? 3600 : 0;
+		uint32_t head = 8 + (flags ? 4 : 0) + (ttl ? 4 : 0);
 
 		snprintf(k, sizeof(k), "key:%08u", i);
-		assert_int_equal(store_mode(p, &ctx, WC_SET, k, v, vl, flags, 0, 0, NULL), WC_OK);
+		assert_int_equal(store_mode(p, &ctx, WC_SET, k, v, vl, flags, ttl, 0, NULL), WC_OK);
 		payload += 12 + vl;
 		header += head;
 		pad += (4 - (head + 12 + vl) % 4) % 4;
@@ -140,7 +144,7 @@ static void footprint_adds_up(void **state)
 	assert_int_equal(set_str(p, &ctx, "key:00000001", "a new value"), WC_OK);
 	assert_adds_up(p, &fp);
 	assert_int_equal(fp.items, 100);
-	assert_int_equal(fp.dead_bytes, 12 + 12 + 4);	/* header, key, 2 B value, 2 B pad */
+	assert_int_equal(fp.dead_bytes, 8 + 12 + 4);	/* header, key, 2 B value, 2 B pad */
 
 	/* far more than fits: evictions, ghosts, relocations; it still adds up */
 	for (unsigned i = 0; i < 200000; i++) {

@@ -66,6 +66,7 @@ struct mkey {
 	uint32_t vlen;
 	uint32_t flags;
 	uint32_t exp;		/* clock second, 0 = never */
+	bool exp_word;		/* the item has an exptime word (written with a TTL, or given one) */
 	uint64_t cas;		/* last CAS learned, 0 = unknown */
 	uint64_t cas_epoch;	/* relocation epoch the CAS was learned in */
 	uint64_t cas_prev;	/* the replaced version's CAS, while the new one is unknown */
@@ -208,7 +209,8 @@ static bool mparse(const uint8_t *s, uint32_t n, uint64_t *out)
 
 static uint64_t msize(const struct mkey *k)
 {
-	uint64_t n = 12 + (k->flags ? 4 : 0) + (k->has_cas ? 8 : 0) + k->klen + k->vlen;
+	uint64_t n = 8 + (k->exp_word ? 4 : 0) + (k->flags ? 4 : 0) + (k->has_cas ? 8 : 0) +
+		     k->klen + k->vlen;
 
 	return (n + 3) & ~(uint64_t)3;
 }
@@ -216,6 +218,21 @@ static uint64_t msize(const struct mkey *k)
 static bool cas_known(const struct model *m, const struct mkey *k)
 {
 	return k->cas && (k->has_cas || k->cas_epoch == m->epoch);
+}
+
+/*
+ * A touch gave k the expiry exp: in place, or, when k had no exptime word
+ * and needs one, as a new version that keeps its CAS by storing it.
+ */
+static void touched(struct mkey *k, bool cas_was_known, uint32_t exp)
+{
+	if (exp && !k->exp_word) {
+		k->exp_word = true;
+		if (!cas_was_known)
+			k->cas = 0;	/* (whatever it is now, it is kept from here on) */
+		k->has_cas = true;
+	}
+	k->exp = exp;
 }
 
 /* A new version was written: the state bits start over, the CAS changes. */
@@ -226,6 +243,7 @@ static void new_version(struct model *m, struct mkey *k, bool had, uint64_t cas_
 
 	k->present = true;
 	k->has_cas = explicit_cas;
+	k->exp_word = k->exp != 0;
 	k->stale = k->win = k->fetched = k->vivified = false;
 	k->atime = now(m);
 	if (cas_out) {
@@ -916,6 +934,7 @@ static void op_touch(struct model *m, unsigned ki, bool gat)
 	int kind = mconv(m, e, &at);
 	struct wc_view v;
 	enum wc_status st;
+	bool known = cas_known(m, k);
 
 	m->op_name = gat ? "gat" : "touch";
 	if (gat)
@@ -936,7 +955,7 @@ static void op_touch(struct model *m, unsigned ki, bool gat)
 	if (!a)
 		return;
 	if (kind != M_PAST)
-		k->exp = kind == M_AT ? at : 0;	/* the CAS stays */
+		touched(k, known, kind == M_AT ? at : 0);	/* the CAS stays */
 	if (gat) {
 		check_view(m, k, &v, true);	/* shows the new time, or the old one if expiring */
 		accessed(m, k);
@@ -1049,6 +1068,7 @@ static void op_touch_ex(struct model *m, unsigned ki)
 	uint32_t at = 0;
 	int kind;
 	enum wc_status want, st;
+	bool known;
 
 	m->op_name = "touch_ex";
 	memset(&res, 0x5A, sizeof(res));
@@ -1063,7 +1083,7 @@ static void op_touch_ex(struct model *m, unsigned ki)
 	r.exptime = pick_exptime(m);
 	r.vivify_exptime = pick_exptime(m);
 	want = (a || (r.opts & WC_TOUCH_VIVIFY)) ? WC_OK : WC_NOT_FOUND;
-
+	known = cas_known(m, k);
 	st = wc_touch_ex(m->p, &m->ctx, &r, want_res ? &res : NULL);
 	sync_epoch(m);
 	m->want.ops[WC_OP_META_TOUCH]++;
@@ -1075,10 +1095,14 @@ static void op_touch_ex(struct model *m, unsigned ki)
 	if (a) {	/* a hit: the CAS stays */
 		if (r.opts & WC_TOUCH_SET_EXPTIME) {
 			kind = mconv(m, r.exptime, &at);
-			k->exp = kind == M_PAST ? now(m) : kind == M_AT ? at : 0;
+			touched(k, known, kind == M_PAST ? now(m) : kind == M_AT ? at : 0);
 		}
 		if (want_res) {
 			MEQ(m, res.created, false);
+			if (!k->cas) {	/* learnt now (touched) */
+				k->cas = res.cas;
+				k->cas_epoch = m->epoch;
+			}
 			MEQ(m, res.cas, k->cas);
 			MEQ(m, res.vlen, k->vlen);
 			MEQ(m, res.exptime, k->exp);

@@ -538,7 +538,7 @@ static double overhead(uint64_t nkeys, struct wc_ctx *ctx)
 	double per_limit = (double)limit / items - (KEY_LEN + vlen);
 
 	printf("  %.2fM items of 16 B key + 32 B value in %.0f MiB: %.1f bytes/item overhead "
-	       "(12 B header + %.1f B index); %.1f B/item counting all memory; %lu evicted\n",
+	       "(8 B header + %.1f B index); %.1f B/item counting all memory; %lu evicted\n",
 	       items / 1e6, limit / 1048576.0, per_item,
 	       (double)index / items, per_limit, (unsigned long)evicted);
 	printf("  (memcached 1.6: 48-56 B item header plus slab-class rounding)\n");
