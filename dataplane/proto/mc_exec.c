@@ -1102,7 +1102,7 @@ static void exec_me(struct mc_session *s, struct mc_out *out, struct mc_env *env
 	mc_out_u64(out, v.cas);
 	mc_out_str(out, (v.state_before & WC_STATE_FETCHED) ? " fetch=yes" : " fetch=no");
 	mc_out_str(out, " cls=1 size=");
-	mc_out_u64(out, wc_item_total(v.klen, v.vlen, 0));
+	mc_out_u64(out, wc_item_size(v.it));
 	mc_out_str(out, CRLF);
 }
 

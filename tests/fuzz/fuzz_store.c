@@ -276,7 +276,7 @@ static void check_gauges(void)
 	wc_part_get_stats(part, &ps);
 	CHECK(ps.items <= ps.index_slots);
 	CHECK(ps.bytes <= ps.log_bytes);
-	CHECK(ps.bytes >= ps.items * 16);	/* header + a key byte, aligned */
+	CHECK(ps.bytes >= ps.items * 12);	/* header + a key byte, aligned */
 	CHECK(ps.log_bytes + ps.index_bytes <= ps.limit_bytes);
 }
 
