@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "proto/resp.h"
+#include "wirecache/compiler.h"
 
 enum {
 	RP_START = 0,		/* at the first byte of a command */
@@ -604,6 +605,21 @@ static inline __attribute__((always_inline)) bool fast_bulk_len(const uint8_t **
 	const uint8_t *q = *p;
 	uint32_t v = 0, d;
 
+	/* the usual lengths first: one digit, or two without a leading zero */
+	if (wc_likely(end - q >= 4)) {
+		uint32_t d0 = (uint32_t)q[0] - '0', d1 = (uint32_t)q[1] - '0';
+
+		if (d0 <= 9 && q[1] == '\r' && q[2] == '\n') {
+			*n = d0;
+			*p = q + 3;
+			return true;
+		}
+		if (d0 - 1 <= 8 && d1 <= 9 && q[2] == '\r' && q[3] == '\n') {
+			*n = d0 * 10 + d1;
+			*p = q + 4;
+			return true;
+		}
+	}
 	while (q < end && q - *p < 10 && (d = (uint32_t)*q - '0') <= 9) {
 		v = v * 10 + d;
 		q++;
