@@ -101,7 +101,7 @@ struct workload {
 	int64_t exptime;	/* as a client sends it (relative seconds), 0 = none */
 	uint64_t keys;
 	/*
-	 * memcached's fill stops once it has evicted half as many keys as it
+	 * memcached's fill stops once it has evicted an eighth as many keys as it
 	 * keeps (checked every 8 MiB of sets): once its slabs are full its count
 	 * no longer moves, while wirecache's does a little with how far its logs
 	 * are overfilled (dead records), so wirecache still gets every key.
@@ -377,7 +377,8 @@ static void memcached_measure(int fd, pid_t pid, const char *last_key, int64_t e
 	m->malloced = memcached_ask(fd, "stats slabs\r\n", "END\r\n", buf, sizeof(buf)) ?
 			      stat_field(buf, "total_malloced") : -1;
 	if (m->limit <= 0 || m->hash_bytes < 0 || m->malloced < 0)
-		memcached_fail("memcached's stats lack limit_maxbytes, hash_bytes or total_malloced");
+		memcached_fail("memcached's stats lack limit_maxbytes, hash_bytes or "
+			       "total_malloced");
 	/* the last key written is kept, with the TTL it was given (-1: none) */
 	snprintf(cmd, sizeof(cmd), "mg %.*s t\r\n", KEY_LEN, last_key);
 	if (!memcached_ask(fd, cmd, "\r\n", buf, sizeof(buf)) || strncmp(buf, "HD t", 4) != 0 ||
@@ -388,7 +389,7 @@ static void memcached_measure(int fd, pid_t pid, const char *last_key, int64_t e
 	m->hwm = proc_status_bytes(path, "VmHWM");
 }
 
-/* Has it evicted half as many keys as it keeps? (stats answers after every set before it) */
+/* Has it evicted an eighth as many keys as it keeps? (stats answers after every set before it) */
 static bool memcached_overfilled(int fd)
 {
 	static char buf[1 << 16];
@@ -396,7 +397,7 @@ static bool memcached_overfilled(int fd)
 	if (!memcached_ask(fd, "stats\r\n", "END\r\n", buf, sizeof(buf)))
 		memcached_fail("no stats from memcached");
 	return stat_field(buf, "evictions") > 0 &&
-	       2 * stat_field(buf, "evictions") >= stat_field(buf, "curr_items");
+	       8 * stat_field(buf, "evictions") >= stat_field(buf, "curr_items");
 }
 
 static void fill_memcached(const char *bin, uint64_t mem, const struct workload *wl,
@@ -526,12 +527,12 @@ static void print_whole_footprints(const struct wirecache_side *w, const struct 
 	printf("  memcached per item kept: %.1f B of -m, %.1f B slabs + hash table, %.1f B of the "
 	       "process's VmRSS (all-in)\n", (double)m->limit / m->f.items,
 	       slabs_hash / m->f.items, (double)m->rss / m->f.items);
+	printf("  wirecache per item kept: %.1f B of --memory (all-in: index and upload buffer "
+	       "are carved from it)\n", (double)mem / w->f.items);
 	if (w->resident_growth >= 0)
-		printf("  wirecache per item kept: %.1f B of --memory (all-in: index and upload buffer "
-		       "are carved from it); cross-check: this process grew %.1f MiB resident over "
-		       "the fill, the partition's share being %.1f MiB (the upload buffer is not "
-		       "made in-process)\n", (double)mem / w->f.items, MIB(w->resident_growth),
-		       MIB(w->part_bytes));
+		printf("  cross-check: this process grew %.1f MiB resident over wirecache's fill, "
+		       "the partition's share of --memory being %.1f MiB (the upload buffer is not "
+		       "made in-process)\n", MIB(w->resident_growth), MIB(w->part_bytes));
 	printf("  items per byte, counting memcached's hash table (outside -m): %.2fx memcached\n",
 	       ((double)w->f.items / mem) / (m->f.items / slabs_hash));
 	record_tagged("mem.memcached_limit_bytes_", tag, "", (double)m->limit);
@@ -558,8 +559,8 @@ static void side_by_side(const char *mc, uint64_t mem, const struct workload *wl
 	printf("== memory per item: %lu distinct 16 B keys, %s, %lu MiB each\n",
 	       (unsigned long)wl->keys, wl->values, (unsigned long)(mem >> 20));
 	if (wl->memcached_stops_overfilled)
-		printf("  (memcached only until it has evicted half as many as it keeps: its count "
-		       "no longer moves once its slabs are full)\n");
+		printf("  (memcached only until it has evicted an eighth as many as it keeps: its "
+		       "count no longer moves once its slabs are full)\n");
 	fill_wirecache(mem, wl, seconds, val, &w);
 	fill_memcached(mc, mem, wl, seconds, val, &m);
 	printf("  wirecache (in-process, a node's split of --memory %lu): %lu items kept of %lu "
@@ -571,8 +572,8 @@ static void side_by_side(const char *mc, uint64_t mem, const struct workload *wl
 	       (unsigned long)(mem >> 20), (unsigned long)m.f.items, (unsigned long)m.f.sent,
 	       m.f.timed_out ? " (time bound hit)" : "", m.f.seconds, (double)mem / m.f.items);
 	if (w.f.items >= w.f.sent || m.f.items >= m.f.sent)
-		printf("  NOT overfilled: one of them kept every key sent, so its count is not what "
-		       "it can hold (raise --keys)\n");
+		printf("  NOT overfilled: one of them kept every key sent, so its count is not "
+		       "what it can hold (raise --keys)\n");
 	print_footprint(&w.fp, w.upload, mem, wl->tag);
 	print_whole_footprints(&w, &m, mem, wl);
 	record_tagged("mem.wirecache_items_", wl->tag, "", (double)w.f.items);
