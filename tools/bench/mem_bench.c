@@ -52,6 +52,7 @@
 #include "bench_clock.h"
 #include "../common/workload.h"
 #include "core/config.h"
+#include "store/item.h"
 #include "store/store.h"
 
 #define KEY_LEN 16
@@ -482,7 +483,8 @@ static void print_footprint(const struct wc_part_footprint *fp, uint64_t upload,
 
 	printf("  where wirecache's bytes go, per item kept (%s):\n", tag);
 	row("payload (key + value)", fp->payload_bytes, n, "");
-	row("item header", fp->header_bytes, n, "(12 B + optional words)");
+	snprintf(note, sizeof(note), "(%zu B + optional words)", sizeof(struct wc_item));
+	row("item header", fp->header_bytes, n, note);
 	row("alignment padding", fp->pad_bytes, n, "");
 	snprintf(note, sizeof(note), "(%lu slots, %.0f%% hold items, %.0f%% ghosts)",
 		 (unsigned long)fp->index_slots, 100.0 * n / fp->index_slots,
