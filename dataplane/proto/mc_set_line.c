@@ -22,6 +22,21 @@ static inline __attribute__((always_inline)) bool digits(const uint8_t **p, cons
 	uint64_t x = 0;
 	unsigned d;
 
+	/* the usual numbers first: one or two digits */
+	if (end - q >= 3) {
+		unsigned d0 = (unsigned)q[0] - '0', d1 = (unsigned)q[1] - '0';
+
+		if (d0 <= 9 && q[1] == sep) {
+			*v = d0;
+			*p = q + 2;
+			return true;
+		}
+		if (d0 <= 9 && d1 <= 9 && q[2] == sep) {
+			*v = d0 * 10 + d1;
+			*p = q + 3;
+			return true;
+		}
+	}
 	while (q < stop && (d = (unsigned)*q - '0') <= 9) {
 		x = x * 10 + d;
 		q++;
