@@ -98,8 +98,11 @@ enum rd_res rd_call(struct rd_session *s, const struct rd_route *rt, rd_owner_fn
 		struct rd_owner o = { .part = rt->part, .ctx = env->ctx, .s = s,
 				      .out = reply ? rd_out(s) : NULL, .arg0 = arg0 };
 
+		rd_oom_answered = false;
 		if (!guarded(s, &o, key, klen))
 			run(fn, &o);
+		if (__builtin_expect(rd_oom_answered, 0))
+			s->oom_refused = true;	/* a write refused for memory (rdutil.h) */
 		s->acc += o.acc;
 		s->acc2 += o.acc2;
 		return RD_DONE;
@@ -132,6 +135,10 @@ void rd_call_complete(struct rd_session *s, struct wc_mbox_req *req)
 	s->acc2 += call->acc2;
 	if (call->failed)
 		s->call_failed = true;
+	/* a write the owner refused for memory: counted as rejected (rdutil.h) */
+	if (m && __builtin_expect(rd_reply_is_oom(rte_pktmbuf_mtod(m, const uint8_t *),
+						  m->data_len), 0))
+		s->oom_refused = true;
 	for (; m; m = next) {
 		next = m->next;
 		m->next = NULL;

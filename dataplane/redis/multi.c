@@ -442,6 +442,11 @@ static void exec_owner(struct rd_owner *o)
 			resp_error(o->out, "ERR a transaction's command needed another core");
 		olc->rdst.commands++;
 		olc->rdst.calls[q->def->id]++;
+		if (s->oom_refused) {
+			/* inside EXEC Redis checks no memory: an error of the call */
+			olc->rdst.errstat[RD_ERRSTAT_OOM]++;
+			s->oom_refused = false;
+		}
 	}
 	if (m) {
 		m->running = NULL;
