@@ -18,6 +18,7 @@
 #include "dp_tcpclient.h"
 #include "net/tcp_impl.h"
 #include "store/mailbox.h"
+#include "store/part.h"
 #include "wirecache/slot.h"
 
 static struct dp_harness h;
@@ -146,11 +147,50 @@ static void remote_transaction_answers_once(void **state)
 		      "+OK\r\n+OK\r\n+OK\r\n+OK\r\n+QUEUED\r\n*-1\r\n$1\r\n6\r\n");
 }
 
+/*
+ * A write the remote owner refuses for memory (its partition with no room:
+ * each log keeps all of itself as its cushion, part.h) answers Redis's OOM
+ * through the mailbox, and the connection's lcore counts it as Redis
+ * does: a rejected call of SET, not a call, not in
+ * total_commands_processed, errorstat_OOM.
+ */
+static void remote_refusal_counted_as_rejected(void **state)
+{
+	struct wc_log *lg = h.app.parts[1]->log;
+	uint64_t cushion[2] = { lg[0].cushion, lg[1].cushion };
+	const struct rd_lcore_stats *st = &h.lc->rdst;
+	uint64_t commands, calls, rejected, oom, failed;
+
+	(void)state;
+	expect_remote("FLUSHALL\r\n", "+OK\r\n");
+	commands = st->commands;
+	calls = st->calls[rd_set_cmd_id];
+	rejected = st->cmd_rejected[rd_set_cmd_id];
+	failed = st->cmd_failed[rd_set_cmd_id];
+	oom = st->errstat[RD_ERRSTAT_OOM];
+	lg[0].cushion = lg[0].size;
+	lg[1].cushion = lg[1].size;
+	expect_remote("SET x 1\r\n", "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+	lg[0].cushion = cushion[0];
+	lg[1].cushion = cushion[1];
+	assert_int_equal(st->commands, commands);
+	assert_int_equal(st->calls[rd_set_cmd_id], calls);
+	assert_int_equal(st->cmd_rejected[rd_set_cmd_id], rejected + 1);
+	assert_int_equal(st->cmd_failed[rd_set_cmd_id], failed);
+	assert_int_equal(st->errstat[RD_ERRSTAT_OOM], oom + 1);
+	assert_int_equal(lc1->rdst.errstat[RD_ERRSTAT_OOM], 0);
+	/* room again: a call */
+	expect_remote("SET x 1\r\nGET x\r\n", "+OK\r\n$1\r\n1\r\n");
+	assert_int_equal(st->calls[rd_set_cmd_id], calls + 1);
+	assert_int_equal(st->commands, commands + 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(remote_writes),
 		cmocka_unit_test(remote_transaction_answers_once),
+		cmocka_unit_test(remote_refusal_counted_as_rejected),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
