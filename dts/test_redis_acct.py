@@ -14,6 +14,8 @@ pointed at INFO and CLIENT LIST must read the same on both.
   brought to refuse a write from outside: its store makes room for any
   string it takes (it evicts), and a value over --max-value is refused
   earlier, as over proto-max-bulk-len.
+- A MULTI: the queued commands counted when EXEC runs them (not as rejected
+  calls when queued), as redis-server counts them.
 - CLIENT LIST idle= of a subscriber that only receives: at most 1 while a
   PUBLISH reaches it every 0.5 s (a message written to a client is
   interaction, as in Redis; redis-server keeps whole seconds, so 0 or 1),
@@ -143,6 +145,34 @@ def test_errors_counted_as_redis(tb, ref):
                                   "errorstat_WRONGTYPE:count=1"]
     assert want["total_error_replies"] == plain["total_error_replies"] + 1
     assert want["total_commands_processed"] == plain["total_commands_processed"]
+
+
+def transaction_counted(c):
+    """After CONFIG RESETSTAT a MULTI of a SET and a GET, then EXEC: what INFO counted."""
+    c.config_resetstat()
+    p = c.pipeline(transaction=True)
+    p.set("t", "1")
+    p.get("t")
+    assert p.execute() == [True, b"1"]
+    return counted(c)
+
+
+def test_transaction_counted_as_redis(tb, ref):
+    """Commands queued in a MULTI are counted when EXEC runs them, not when queued (no
+    rejected_calls, nothing in total_commands_processed for the queueing)."""
+    got = transaction_counted(node_client(tb))
+    with in_root_ns():
+        rc = ref_client(ref)
+        try:
+            want = transaction_counted(rc)
+        finally:
+            rc.close()
+    for name in ("cmdstat_multi", "cmdstat_exec", "cmdstat_set", "cmdstat_get"):
+        assert got["commandstats"].get(name) == want["commandstats"].get(name), \
+            "%s: node %r, redis-server %r" % (name, got["commandstats"].get(name),
+                                              want["commandstats"].get(name))
+    for k in ("errorstats", "total_error_replies", "total_commands_processed"):
+        assert got[k] == want[k], "%s: node %r, redis-server %r" % (k, got[k], want[k])
 
 
 def idle_of(admin, name):

@@ -254,6 +254,7 @@ struct rd_session {
 	bool failed;			/* the command answered with an error */
 	bool call_failed;		/* an owner call's reply did not fit a buffer */
 	bool oom_refused;		/* a write refused for memory: counted as rejected (OOM) */
+	bool queued;			/* queued in MULTI: counted when EXEC runs it, not now */
 	uint32_t redact;		/* arguments (bit i: argument i) the slow log must not keep */
 	struct mc_out *out;		/* where this command's reply goes (a discard sink when silent) */
 	/* set on every run: the lcore's environment, the connection's queues */

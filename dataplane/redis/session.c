@@ -377,7 +377,7 @@ bool rd_lookup(struct rd_session *s, const uint8_t *key, uint32_t klen, struct w
  * rejected_calls of its command and no call, and not in
  * total_commands_processed; its error reply went into errorstats where it
  * was written (rd_err), the OOM one here. An unknown command counts only
- * as its error.
+ * as its error; a command queued in MULTI not at all (EXEC counts it).
  */
 static void count_command(struct rd_session *s, bool rejected)
 {
@@ -389,7 +389,7 @@ static void count_command(struct rd_session *s, bool rejected)
 		st->errstat[RD_ERRSTAT_OOM]++;
 		rejected = true;
 	}
-	if (!s->def)
+	if (!s->def || s->queued)
 		return;
 	if (rejected) {
 		if (s->def->id != RD_CMD_ID_PRIVATE) {
@@ -432,6 +432,7 @@ static void finish(struct rd_session *s, struct mc_inq *in, bool rejected)
 	s->step = 0;
 	s->failed = false;
 	s->oom_refused = false;
+	s->queued = false;
 	s->tsc_start = 0;
 	if (s->flags & RD_C_REPLY_SKIP)
 		s->flags &= ~RD_C_REPLY_SKIP;
@@ -576,6 +577,7 @@ static bool admit(struct rd_session *s)
 	}
 	if ((s->flags & RD_C_MULTI) && !rd_multi_passes(c)) {
 		rd_multi_queue(s);
+		s->queued = !s->failed;	/* (a queue that could not take it: refused) */
 		return false;
 	}
 	return true;
@@ -703,6 +705,7 @@ enum mc_run rd_session_run(struct rd_session *s, struct mc_inq *in, struct mc_ou
 		s->failed = false;
 		s->call_failed = false;
 		s->oom_refused = false;
+		s->queued = false;
 		s->redact = 0;
 		rd_push_cmd_start(&s->push, out->written, ((struct wc_lcore *)env->arg)->id);
 		if (!admit(s)) {

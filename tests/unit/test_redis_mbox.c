@@ -185,12 +185,45 @@ static void remote_refusal_counted_as_rejected(void **state)
 	assert_int_equal(st->commands, commands + 2);
 }
 
+/* A counter of both lcores, summed (as INFO sums them). */
+static uint64_t both(size_t off, unsigned id)
+{
+	const uint64_t *a = *(uint64_t *const *)((const char *)&h.lc->rdst + off);
+	const uint64_t *b = *(uint64_t *const *)((const char *)&lc1->rdst + off);
+
+	return a[id] + b[id];
+}
+
+/*
+ * Commands queued in MULTI are counted when EXEC runs them (on the owner
+ * here), as Redis counts them: not as rejected calls when queued, and
+ * not in total_commands_processed then.
+ */
+static void queued_commands_counted_by_exec(void **state)
+{
+	size_t calls = offsetof(struct rd_lcore_stats, calls);
+	size_t rejected = offsetof(struct rd_lcore_stats, cmd_rejected);
+	uint64_t set_calls, set_rejected, commands;
+
+	(void)state;
+	expect_remote("FLUSHALL\r\n", "+OK\r\n");
+	set_calls = both(calls, rd_set_cmd_id);
+	set_rejected = both(rejected, rd_set_cmd_id);
+	commands = h.lc->rdst.commands + lc1->rdst.commands;
+	expect_remote("MULTI\r\nSET x 1\r\nEXEC\r\n", "+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n");
+	assert_int_equal(both(calls, rd_set_cmd_id), set_calls + 1);
+	assert_int_equal(both(rejected, rd_set_cmd_id), set_rejected);
+	/* MULTI, EXEC and the SET it ran */
+	assert_int_equal(h.lc->rdst.commands + lc1->rdst.commands, commands + 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(remote_writes),
 		cmocka_unit_test(remote_transaction_answers_once),
 		cmocka_unit_test(remote_refusal_counted_as_rejected),
+		cmocka_unit_test(queued_commands_counted_by_exec),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
