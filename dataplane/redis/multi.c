@@ -443,9 +443,10 @@ static void exec_owner(struct rd_owner *o)
 		olc->rdst.commands++;
 		olc->rdst.calls[q->def->id]++;
 		if (s->oom_refused) {
-			/* inside EXEC Redis checks no memory: an error of the call */
+			/* inside EXEC Redis checks no memory: an error of the call, not EXEC's */
 			olc->rdst.errstat[RD_ERRSTAT_OOM]++;
 			s->oom_refused = false;
+			rd_oom_answered = false;
 		}
 	}
 	if (m) {

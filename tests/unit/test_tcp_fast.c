@@ -1506,6 +1506,24 @@ static void rd_oom_script(struct cl *c, struct cl *w)
 	n = snprintf(req, sizeof(req), "*3\r\n$4\r\nMSET\r\n$2\r\no5\r\n$%d\r\n%s\r\n", OOM_VLEN,
 		     val);
 	refused_at(__LINE__, c, req, (size_t)n, mset_id(), false);
+	/* inside EXEC (Redis checks memory before EXEC, not within): the SET's error, a call */
+	{
+		const struct rd_lcore_stats *st = &h.lc->rdst;
+		struct refusal b = refusal_now(rd_set_cmd_id), a;
+
+		n = snprintf(req, sizeof(req), "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$2\r\no6\r\n"
+			     "$%d\r\n%s\r\n*1\r\n$4\r\nEXEC\r\n", OOM_VLEN, val);
+		rd_seg_at(__LINE__, c, req, (size_t)n, NULL, "+OK\r\n+QUEUED\r\n*1\r\n" OOM_REPLY,
+			  false);
+		a = refusal_now(rd_set_cmd_id);
+		assert_int_equal(a.commands, b.commands + 3);	/* MULTI, the SET, EXEC */
+		assert_int_equal(a.calls, b.calls + 1);
+		assert_int_equal(a.rejected, b.rejected);
+		assert_int_equal(a.cmd_rejected, b.cmd_rejected);
+		assert_int_equal(a.oom, b.oom + 1);
+		assert_int_equal(a.errors, b.errors + 1);
+		assert_int_equal(st->cmd_rejected[mset_id()], 1);	/* (the MSET above's alone) */
+	}
 	/* a write that fits: a call again */
 	rd_seg(c, RSET2("o1", "1", "b"), "o1", "+OK\r\n", true);
 }
