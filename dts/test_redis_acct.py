@@ -2,7 +2,8 @@
 against Debian's redis-server on loopback (issue 15's follow-ups): dashboards
 pointed at INFO and CLIENT LIST must read the same on both.
 
-- Errors in INFO: an arity error, an unknown command and a WRONGTYPE are
+- Errors in INFO: an arity error, an unknown command, a WRONGTYPE (of a GET,
+  and of a SET ... GET, which the key's owner answers), an INCR of a word are
   counted alike on both (commandstats' calls/rejected_calls/failed_calls,
   errorstats, total_error_replies, total_commands_processed). A write
   refused for memory (the "-OOM command not allowed ..." reply) is counted
@@ -15,7 +16,8 @@ pointed at INFO and CLIENT LIST must read the same on both.
   string it takes (it evicts), and a value over --max-value is refused
   earlier, as over proto-max-bulk-len.
 - A MULTI: the queued commands counted when EXEC runs them (not as rejected
-  calls when queued), as redis-server counts them.
+  calls when queued), their errors theirs and not EXEC's, as redis-server
+  counts them.
 - CLIENT LIST idle= of a subscriber that only receives: at most 1 while a
   PUBLISH reaches it every 0.5 s (a message written to a client is
   interaction, as in Redis; redis-server keeps whole seconds, so 0 or 1),
@@ -80,13 +82,14 @@ def counted(c):
             "total_commands_processed": int(stats["total_commands_processed"])}
 
 
-def errors_scenario(c, refused):
-    """After CONFIG RESETSTAT: (refused: a SET refused for memory, then) an arity error,
-    an unknown command, a WRONGTYPE; the replies as (class, text)."""
+ERRORS = (("GET",), ("NOSUCH", "x"), ("GET", "h"), ("INCR", "s"), ("SET", "h", "v", "GET"))
+
+
+def errors_scenario(c, cmds):
+    """After CONFIG RESETSTAT: cmds; the replies as (class, text)."""
     out = []
     c.config_resetstat()
-    cmds = (("GET",), ("NOSUCH", "x"), ("GET", "h"))
-    for cmd in ((("SET", "k", "v"),) if refused else ()) + cmds:
+    for cmd in cmds:
         try:
             out.append(("ok", c.execute_command(*cmd)))
         except redis.ResponseError as e:
@@ -108,7 +111,8 @@ def test_errors_counted_as_redis(tb, ref):
     node = node_client(tb)
     node.flushall()
     node.hset("h", "f", "v")
-    got_replies = errors_scenario(node, False)
+    node.set("s", "abc")
+    got_replies = errors_scenario(node, ERRORS)
     got = counted(node)
 
     with in_root_ns():               # the sockets to redis-server are made in the host's
@@ -116,58 +120,68 @@ def test_errors_counted_as_redis(tb, ref):
         try:
             rc.flushall()
             rc.hset("h", "f", "v")
-            want_plain = errors_scenario(rc, False)
-            plain = counted(rc)
-            over_maxmemory(rc)
-            want_replies = errors_scenario(rc, True)
+            rc.set("s", "abc")
+            want_replies = errors_scenario(rc, ERRORS)
             want = counted(rc)
+            over_maxmemory(rc)
+            refused_replies = errors_scenario(rc, (("SET", "k", "v"),))
+            refused = counted(rc)
         finally:
             rc.config_set("maxmemory", "0")
             rc.flushall()
             rc.close()
 
-    # the node as redis-server, error for error
-    assert got_replies == want_plain
-    for name in ("cmdstat_get", "cmdstat_nosuch", "cmdstat_set"):
-        assert got["commandstats"].get(name) == plain["commandstats"].get(name), \
+    # the node as redis-server, error for error (the session's and the owners')
+    assert got_replies == want_replies
+    for name in ("cmdstat_get", "cmdstat_nosuch", "cmdstat_incr", "cmdstat_set"):
+        assert got["commandstats"].get(name) == want["commandstats"].get(name), \
             "%s: node %r, redis-server %r" % (name, got["commandstats"].get(name),
-                                              plain["commandstats"].get(name))
-    assert got["commandstats"]["cmdstat_get"] == (1, 1, 1)
+                                              want["commandstats"].get(name))
     for k in ("errorstats", "total_error_replies", "total_commands_processed"):
-        assert got[k] == plain[k], "%s: node %r, redis-server %r" % (k, got[k], plain[k])
-    assert got["errorstats"] == ["errorstat_ERR:count=2", "errorstat_WRONGTYPE:count=1"]
+        assert got[k] == want[k], "%s: node %r, redis-server %r" % (k, got[k], want[k])
+    assert got["errorstats"] == ["errorstat_ERR:count=3", "errorstat_WRONGTYPE:count=2"]
     # redis-server's count of a refused write: what the node's unit tests hold it to
-    assert want_replies[0] == ("ResponseError",
-                               "OOM command not allowed when used memory > 'maxmemory'.")
-    assert want_replies[1:] == want_plain
-    assert want["commandstats"]["cmdstat_set"] == (0, 1, 0)
-    assert want["errorstats"] == ["errorstat_ERR:count=2", "errorstat_OOM:count=1",
-                                  "errorstat_WRONGTYPE:count=1"]
-    assert want["total_error_replies"] == plain["total_error_replies"] + 1
-    assert want["total_commands_processed"] == plain["total_commands_processed"]
+    assert refused_replies == [("ResponseError",
+                                "OOM command not allowed when used memory > 'maxmemory'.")]
+    assert refused["commandstats"]["cmdstat_set"] == (0, 1, 0)
+    assert refused["errorstats"] == ["errorstat_OOM:count=1"]
+    assert refused["total_error_replies"] == 1
+    assert refused["total_commands_processed"] == 2     # CONFIG RESETSTAT, INFO commandstats
 
 
 def transaction_counted(c):
     """After CONFIG RESETSTAT a MULTI of a SET and a GET, then EXEC: what INFO counted."""
     c.config_resetstat()
     p = c.pipeline(transaction=True)
-    p.set("t", "1")
-    p.get("t")
-    assert p.execute() == [True, b"1"]
+    p.set("{t}t", "1")           # (one partition: the node's rule for a transaction)
+    p.get("{t}t")
+    p.incr("{t}s")
+    p.get("{t}h")
+    r = p.execute(raise_on_error=False)
+    assert r[:2] == [True, b"1"] and [type(e).__name__ for e in r[2:]] == ["ResponseError"] * 2
     return counted(c)
 
 
 def test_transaction_counted_as_redis(tb, ref):
     """Commands queued in a MULTI are counted when EXEC runs them, not when queued (no
-    rejected_calls, nothing in total_commands_processed for the queueing)."""
-    got = transaction_counted(node_client(tb))
+    rejected_calls, nothing in total_commands_processed for the queueing); their errors
+    are theirs (failed_calls, errorstats), not EXEC's."""
+    node = node_client(tb)
+    node.flushall()
+    node.hset("{t}h", "f", "v")
+    node.set("{t}s", "abc")
+    got = transaction_counted(node)
     with in_root_ns():
         rc = ref_client(ref)
         try:
+            rc.flushall()
+            rc.hset("{t}h", "f", "v")
+            rc.set("{t}s", "abc")
             want = transaction_counted(rc)
         finally:
             rc.close()
-    for name in ("cmdstat_multi", "cmdstat_exec", "cmdstat_set", "cmdstat_get"):
+    for name in ("cmdstat_multi", "cmdstat_exec", "cmdstat_set", "cmdstat_get",
+                 "cmdstat_incrby"):
         assert got["commandstats"].get(name) == want["commandstats"].get(name), \
             "%s: node %r, redis-server %r" % (name, got["commandstats"].get(name),
                                               want["commandstats"].get(name))

@@ -8,9 +8,10 @@
  * clients that read them (ioredis waits for loading:0) work. Fields about
  * Redis's own internals (hz, lru_clock, allocator fragmentation, expire
  * cycle timings, I/O threads' counters) are left out rather than invented.
- * errorstats counts the error replies the session writes (rd_err) and
- * the writes refused for memory, by their first word (errstat.h). Not
- * yet: latencystats (no per-command latency histograms are kept).
+ * errorstats counts error replies by their first word (errstat.h): the
+ * session's (rd_err), the ones a key's owner answers (call.c reads them
+ * back), the fast paths' and the writes refused for memory. Not yet:
+ * latencystats (no per-command latency histograms are kept).
  */
 #include <stdio.h>
 #include <string.h>

@@ -185,6 +185,13 @@ static void remote_refusal_counted_as_rejected(void **state)
 	assert_int_equal(st->commands, commands + 2);
 }
 
+static unsigned exec_id(void)
+{
+	struct resp_arg a = { .kind = RESP_ARG_PTR, .len = 4, .u.p = (const uint8_t *)"exec" };
+
+	return rd_cmd_lookup(&a)->id;
+}
+
 /* A counter of both lcores, summed (as INFO sums them). */
 static uint64_t both(size_t off, unsigned id)
 {
@@ -217,6 +224,48 @@ static void queued_commands_counted_by_exec(void **state)
 	assert_int_equal(h.lc->rdst.commands + lc1->rdst.commands, commands + 3);
 }
 
+/*
+ * An error the key's owner answers (a SET ... GET of a hash: WRONGTYPE),
+ * remote through the mailbox and local inline, is the command's failed
+ * call and an errorstat of its word, as Redis counts an error reply.
+ */
+static void owner_errors_counted(void **state)
+{
+	size_t failed = offsetof(struct rd_lcore_stats, cmd_failed);
+	uint64_t set_failed, wrongtype;
+
+	(void)state;
+	expect_remote("FLUSHALL\r\n", "+OK\r\n");
+	expect_remote("HSET x f v\r\nHSET local f v\r\n", ":1\r\n:1\r\n");
+	set_failed = both(failed, rd_set_cmd_id);
+	wrongtype = h.lc->rdst.errstat[RD_ERRSTAT_WRONGTYPE];
+	expect_remote("SET x v GET\r\n", "-WRONGTYPE Operation against a key holding the wrong "
+		      "kind of value\r\n");
+	assert_int_equal(both(failed, rd_set_cmd_id), set_failed + 1);
+	assert_int_equal(h.lc->rdst.errstat[RD_ERRSTAT_WRONGTYPE], wrongtype + 1);
+	expect_remote("SET local v GET\r\n", "-WRONGTYPE Operation against a key holding the "
+		      "wrong kind of value\r\n");
+	assert_int_equal(both(failed, rd_set_cmd_id), set_failed + 2);
+	assert_int_equal(h.lc->rdst.errstat[RD_ERRSTAT_WRONGTYPE], wrongtype + 2);
+	assert_int_equal(lc1->rdst.errstat[RD_ERRSTAT_WRONGTYPE], 0);
+	/* inside EXEC (local, then remote): the SET's error, counted once, not EXEC's */
+	for (int remote = 0; remote < 2; remote++) {
+		uint64_t exec_failed = both(failed, exec_id());
+		uint64_t errors = h.lc->rdst.errstat[RD_ERRSTAT_WRONGTYPE] +
+				  lc1->rdst.errstat[RD_ERRSTAT_WRONGTYPE];
+
+		set_failed = both(failed, rd_set_cmd_id);
+		expect_remote(remote ? "MULTI\r\nSET x v GET\r\nEXEC\r\n" :
+				       "MULTI\r\nSET local v GET\r\nEXEC\r\n",
+			      "+OK\r\n+QUEUED\r\n*1\r\n-WRONGTYPE Operation against a key holding "
+			      "the wrong kind of value\r\n");
+		assert_int_equal(both(failed, rd_set_cmd_id), set_failed + 1);
+		assert_int_equal(both(failed, exec_id()), exec_failed);
+		assert_int_equal(h.lc->rdst.errstat[RD_ERRSTAT_WRONGTYPE] +
+				 lc1->rdst.errstat[RD_ERRSTAT_WRONGTYPE], errors + 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +273,7 @@ int main(void)
 		cmocka_unit_test(remote_transaction_answers_once),
 		cmocka_unit_test(remote_refusal_counted_as_rejected),
 		cmocka_unit_test(queued_commands_counted_by_exec),
+		cmocka_unit_test(owner_errors_counted),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
