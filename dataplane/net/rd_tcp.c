@@ -251,6 +251,12 @@ static void view_of(const struct wc_lcore *lc, const struct wc_tcb *c, struct rd
 {
 	const struct wc_tcp_lc *t = lc->tcp;
 	uint64_t rx = c->rx.len, tx = c->tx.len, cap = c->rcv_cap;
+	/*
+	 * Redis's last interaction: a read from the client, or a reply written
+	 * to it (not to a master's link: Redis counts only what it reads there)
+	 */
+	uint64_t last = c->rx_last_ms > c->tx_last_ms || (c->rd.flags & RD_C_MASTER) ?
+			c->rx_last_ms : c->tx_last_ms;
 	unsigned oll = 0;
 
 	for (const struct rte_mbuf *m = tx ? c->tx.head : NULL; m && oll < 1u << 20; m = m->next)
@@ -259,9 +265,7 @@ static void view_of(const struct wc_lcore *lc, const struct wc_tcb *c, struct rd
 		.s = &c->rd, .fd = lc->id * t->ntcb + tcb_index(t, c), .qbuf = rx,
 		.qbuf_free = cap > rx ? cap - rx : 0, .omem = tx, .oll = oll,
 		.writing = c->snd_max - c->snd_una < tx,
-		/* (Redis's last interaction: a read from the client) */
-		.idle_ms = !c->rx_last_ms ? -1 : t->now_ms > c->rx_last_ms ?
-			   (int64_t)(t->now_ms - c->rx_last_ms) : 0,
+		.idle_ms = !last ? -1 : t->now_ms > last ? (int64_t)(t->now_ms - last) : 0,
 	};
 }
 

@@ -58,6 +58,7 @@ static inline void wc_rd_tcp_wrongtype(struct wc_lcore *lc, struct wc_tcb *c)
 	resp_error(&c->out, "WRONGTYPE Operation against a key holding the wrong kind of value");
 	lc->rdst.failed++;
 	lc->rdst.cmd_failed[rd_get_cmd_id]++;
+	lc->rdst.errstat[RD_ERRSTAT_WRONGTYPE]++;
 }
 
 /*

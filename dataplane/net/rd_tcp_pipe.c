@@ -43,9 +43,10 @@ static inline __attribute__((always_inline)) bool write_admitted(struct wc_lcore
  * A string put (the key's partition part), written as t_string.c's
  * set_owner writes it: the events ("set", then "expire" when it has a
  * time to live; "del" when a refused store dropped an old value) and the
- * reply.
+ * reply. Returns the store's answer (a refusal for memory is counted as
+ * the session counts it: counted_or_refused).
  */
-static inline __attribute__((always_inline)) void put_string(struct wc_lcore *lc,
+static inline __attribute__((always_inline)) enum wc_status put_string(struct wc_lcore *lc,
 							       struct wc_tcb *c,
 							       struct wc_part *part,
 							       const struct wc_put_req *put,
@@ -68,7 +69,38 @@ static inline __attribute__((always_inline)) void put_string(struct wc_lcore *lc
 			rd_keyev_emit(&o, RD_EV_DEL, put->key, put->klen);	/* a refused store drops it */
 		rd_reply_store_error(&c->out, st);
 	}
+	return st;
 }
+
+/*
+ * A write refused for memory: as Redis counts its OOM refusal (and the
+ * session, session.c count_command), a rejected call of command id, an
+ * OOM error reply, not a call. Out of line: rare.
+ */
+static __attribute__((noinline, cold)) void count_refused(struct wc_lcore *lc, struct wc_tcb *c,
+							  unsigned id)
+{
+	lc->rdst.rejected++;
+	lc->rdst.cmd_rejected[id]++;
+	lc->rdst.errstat[RD_ERRSTAT_OOM]++;
+	c->rd.last_cmd_id = (uint16_t)id;
+}
+
+/* A write the fast path answered (st: the store's answer), counted as the session counts it. */
+static inline __attribute__((always_inline)) void counted_or_refused(struct wc_lcore *lc,
+								     struct wc_tcb *c,
+								     unsigned id, uint64_t t0,
+								     const uint8_t *req,
+								     uint32_t len,
+								     enum wc_status st)
+{
+	if (__builtin_expect(st != WC_OK, 0) && rd_store_error_is_oom(st))
+		count_refused(lc, c, id);
+	else
+		wc_rd_tcp_counted(lc, c, id, t0, req, len);
+}
+
+
 
 /*
  * One whole "SET <key> <value>" at p (resp_set_at), written and answered
@@ -100,8 +132,7 @@ static uint32_t set_fast(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *p
 	put = (struct wc_put_req){ .key = rs.key, .klen = rs.klen, .hash = wc_hash(rs.key, rs.klen),
 				   .type = WC_TYPE_STRING, .vlen = rs.vlen, .fill = rd_fill_bytes,
 				   .arg = &val };
-	put_string(lc, c, part, &put, false);
-	wc_rd_tcp_counted(lc, c, rd_set_cmd_id, t0, p, used);
+	counted_or_refused(lc, c, rd_set_cmd_id, t0, p, used, put_string(lc, c, part, &put, false));
 	return used;
 }
 
@@ -119,11 +150,11 @@ void wc_rd_tcp_slowlog(struct wc_lcore *lc, struct wc_tcb *c, const uint8_t *req
 /*
  * A SET with a time to live (w), written as t_string.c's set_owner writes
  * a SET with EX/PX: the absolute deadline in ms from this lcore's clock,
- * then put_string. False, with nothing done, when
+ * then put_string (its answer into *st). False, with nothing done, when
  * the deadline is not one set_owner would store (the session answers).
  */
 static bool ttl_put(struct wc_lcore *lc, struct wc_tcb *c, struct wc_part *part,
-		    const struct resp_write *w)
+		    const struct resp_write *w, enum wc_status *st)
 {
 	struct rd_bytes val = { .p = w->val, .n = w->vlen };
 	struct wc_put_req put = { .key = w->key, .klen = w->klen, .hash = wc_hash(w->key, w->klen),
@@ -134,7 +165,7 @@ static bool ttl_put(struct wc_lcore *lc, struct wc_tcb *c, struct wc_part *part,
 	if (w->ttl_ms > INT64_MAX - now ||
 	    !wc_expiry_from_unix_ms(&lc->ctx.clock, now + w->ttl_ms, &put.exptime, &put.exp_ms))
 		return false;
-	put_string(lc, c, part, &put, true);
+	*st = put_string(lc, c, part, &put, true);
 	return true;
 }
 
@@ -166,6 +197,7 @@ static __attribute__((noinline)) uint32_t write_fast(struct wc_lcore *lc, struct
 	unsigned owner;
 	uint16_t id;
 	bool acl;
+	enum wc_status st = WC_OK;	/* (a DEL's: counted as a call) */
 	uint32_t used = resp_write_at(p, (uint32_t)(end - p), &w);
 
 	if (!used)
@@ -196,10 +228,10 @@ static __attribute__((noinline)) uint32_t write_fast(struct wc_lcore *lc, struct
 		return 0;	/* another lcore's partition: the session's owner call */
 	if (w.cmd == RESP_W_DEL)
 		del_one(lc, c, part, &w);
-	else if (!ttl_put(lc, c, part, &w))
+	else if (!ttl_put(lc, c, part, &w, &st))
 		return 0;
 	lc->rdst.net_in += used;
-	wc_rd_tcp_counted(lc, c, id, t0, p, used);
+	counted_or_refused(lc, c, id, t0, p, used, st);
 	return used;
 }
 

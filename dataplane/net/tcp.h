@@ -205,6 +205,7 @@ struct wc_tcb {
 	uint64_t t_rto, t_delack, t_persist, t_idle, t_end;
 	uint64_t zero_since;		/* when the peer's window went to zero */
 	uint64_t rx_last_ms;		/* when in-order data last arrived */
+	uint64_t tx_last_ms;		/* when new data last went out (retransmissions not) */
 	uint64_t deadline;		/* earliest of the above, as filed in the wheel */
 	uint32_t wnext, wprev;		/* wheel slot list (index + 1) */
 	/*

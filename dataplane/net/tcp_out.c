@@ -554,6 +554,7 @@ static inline bool output_one(struct wc_lcore *lc, struct wc_tcb *c)
 	}
 	c->snd_nxt += len;
 	c->snd_max = c->snd_nxt;
+	c->tx_last_ms = t->now_ms;	/* (CLIENT LIST's idle=: a reply written is interaction) */
 	if (!c->t_rto)
 		wc_tcp_rto_arm(t, c);
 	if (c->ack_now)
@@ -609,8 +610,10 @@ void wc_tcp_output(struct wc_lcore *lc, struct wc_tcb *c)
 			c->rtt_start = t->now_us;
 		}
 		c->snd_nxt += len;
-		if (SEQ_GT(c->snd_nxt, c->snd_max))
+		if (SEQ_GT(c->snd_nxt, c->snd_max)) {
 			c->snd_max = c->snd_nxt;
+			c->tx_last_ms = t->now_ms;	/* new data, not a retransmission */
+		}
 		if (!c->t_rto)
 			wc_tcp_rto_arm(t, c);
 	}

@@ -6,6 +6,21 @@
 
 #include "proto/resp_out.h"
 
+__thread bool resp_error_seen;
+__thread char resp_error_word[16];
+
+void resp_error_note(const char *msg)
+{
+	size_t k = 0;
+
+	while (msg[k] && msg[k] != ' ' && k + 1 < sizeof(resp_error_word)) {
+		resp_error_word[k] = msg[k];
+		k++;
+	}
+	resp_error_word[k] = 0;
+	resp_error_seen = true;
+}
+
 void resp_double(struct mc_out *o, uint8_t proto, double d)
 {
 	char buf[64];

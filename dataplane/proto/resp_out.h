@@ -32,9 +32,22 @@ static inline void resp_ok(struct mc_out *o)
 	mc_out_put(o, "+OK\r\n", 5);
 }
 
+/*
+ * The first word of the newest error this thread wrote ("WRONGTYPE"), and
+ * whether one was written since the reader cleared resp_error_seen:
+ * redis/call.c reads back what an owner answered in place (an error of
+ * the command, counted as Redis counts one).
+ */
+extern __thread bool resp_error_seen;
+extern __thread char resp_error_word[16];
+
+/* Note msg as the newest error (out of line: errors only). */
+void resp_error_note(const char *msg);
+
 /* An error: msg is the whole text after '-' ("ERR ...", "WRONGTYPE ..."). */
 static inline void resp_error(struct mc_out *o, const char *msg)
 {
+	resp_error_note(msg);
 	resp_line(o, '-', msg, strlen(msg));
 }
 

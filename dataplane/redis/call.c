@@ -88,6 +88,35 @@ static void owner_run(struct wc_mbox_req *req, struct wc_ctx *ctx)
 	call->acc2 = o.acc2;
 }
 
+/* An error an owner answered (word: its first word): the command's, as Redis counts one. */
+static void owner_error(struct rd_session *s, const char *word)
+{
+	s->failed = true;
+	rd_lcore(s)->rdst.errstat[rd_errstat_of(word)]++;
+}
+
+/*
+ * An owner's reply through the mailbox (p[0..n), its start) that is an
+ * error ("-WORD ..."): owner_error; the OOM refusal, a rejected call
+ * (rdutil.h).
+ */
+static void note_owner_reply(struct rd_session *s, const uint8_t *p, size_t n)
+{
+	char word[16];
+	size_t k;
+
+	if (__builtin_expect(n < 2 || p[0] != '-', 1))
+		return;
+	if (rd_reply_is_oom(p, (uint32_t)(n < UINT32_MAX ? n : UINT32_MAX))) {
+		s->oom_refused = true;
+		return;
+	}
+	for (k = 0; k + 1 < n && k + 1 < sizeof(word) && p[k + 1] != ' ' && p[k + 1] != '\r'; k++)
+		word[k] = (char)p[k + 1];
+	word[k] = 0;
+	owner_error(s, word);
+}
+
 enum rd_res rd_call(struct rd_session *s, const struct rd_route *rt, rd_owner_fn fn, bool reply,
 		    uint32_t arg0, const uint8_t *key, uint32_t klen)
 {
@@ -98,8 +127,15 @@ enum rd_res rd_call(struct rd_session *s, const struct rd_route *rt, rd_owner_fn
 		struct rd_owner o = { .part = rt->part, .ctx = env->ctx, .s = s,
 				      .out = reply ? rd_out(s) : NULL, .arg0 = arg0 };
 
+		rd_oom_answered = false;
+		resp_error_seen = false;
 		if (!guarded(s, &o, key, klen))
 			run(fn, &o);
+		/* what it answered in place: a refusal for memory (rdutil.h), another error */
+		if (__builtin_expect(rd_oom_answered, 0))
+			s->oom_refused = true;
+		else if (__builtin_expect(resp_error_seen && o.out, 0))
+			owner_error(s, resp_error_word);
 		s->acc += o.acc;
 		s->acc2 += o.acc2;
 		return RD_DONE;
@@ -132,6 +168,9 @@ void rd_call_complete(struct rd_session *s, struct wc_mbox_req *req)
 	s->acc2 += call->acc2;
 	if (call->failed)
 		s->call_failed = true;
+	/* an error the owner answered; one for memory, a rejected call (rdutil.h) */
+	if (m)
+		note_owner_reply(s, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
 	for (; m; m = next) {
 		next = m->next;
 		m->next = NULL;

@@ -8,8 +8,10 @@
  * clients that read them (ioredis waits for loading:0) work. Fields about
  * Redis's own internals (hz, lru_clock, allocator fragmentation, expire
  * cycle timings, I/O threads' counters) are left out rather than invented.
- * Not yet: errorstats and latencystats (no per-error or per-command
- * latency counters are kept).
+ * errorstats counts error replies by their first word (errstat.h): the
+ * session's (rd_err), the ones a key's owner answers (call.c reads them
+ * back), the fast paths' and the writes refused for memory. Not yet:
+ * latencystats (no per-command latency histograms are kept).
  */
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +44,7 @@ static const struct {
 	{ "stats", RD_INFO_STATS }, { "replication", RD_INFO_REPLICATION },
 	{ "cpu", RD_INFO_CPU }, { "modules", RD_INFO_MODULES },
 	{ "module_list", RD_INFO_MODULES }, { "commandstats", RD_INFO_COMMANDSTATS },
+	{ "errorstats", RD_INFO_ERRORSTATS },
 	{ "cluster", RD_INFO_CLUSTER }, { "keyspace", RD_INFO_KEYSPACE },
 	{ "default", RD_INFO_DEFAULT }, { "all", RD_INFO_ALL }, { "everything", RD_INFO_ALL },
 };
@@ -378,6 +381,16 @@ static void commandstats(struct rd_text *t, const struct rd_info *in)
 	}
 }
 
+/* Redis lists only the words seen since the last CONFIG RESETSTAT. */
+static void errorstats(struct rd_text *t, const struct rd_info *in)
+{
+	for (unsigned e = 0; e < RD_ERRSTAT_N; e++)
+		if (in->errstat[e])
+			rd_text_printf(t, "errorstat_%s:count=%lu\r\n",
+				       rd_errstat_name((enum rd_errstat)e),
+				       (unsigned long)in->errstat[e]);
+}
+
 void rd_info_render(struct rd_text *t, const struct rd_info *in, uint32_t sections)
 {
 	unsigned n = 0;
@@ -415,6 +428,10 @@ void rd_info_render(struct rd_text *t, const struct rd_info *in, uint32_t sectio
 	if (sections & RD_INFO_COMMANDSTATS) {
 		header(t, &n, "Commandstats");
 		commandstats(t, in);
+	}
+	if (sections & RD_INFO_ERRORSTATS) {
+		header(t, &n, "Errorstats");
+		errorstats(t, in);
 	}
 	if (sections & RD_INFO_CLUSTER) {
 		header(t, &n, "Cluster");
@@ -528,7 +545,11 @@ void rd_info_gather(struct wc_app *app, struct rd_server *srv, struct rd_info *i
 	in->commands = sub0(rt.commands, srv->base.commands);
 	in->net_in = sub0(rt.net_in, srv->base.net_in);
 	in->net_out = sub0(rt.net_out, srv->base.net_out);
-	in->errors = sub0(rt.rejected + rt.failed, srv->base.rejected + srv->base.failed);
+	in->errors = 0;
+	for (unsigned e = 0; e < RD_ERRSTAT_N; e++) {
+		in->errstat[e] = sub0(rt.errstat[e], srv->base.errstat[e]);
+		in->errors += in->errstat[e];
+	}
 	in->ops_per_sec = rd_inst_rate(app, RD_INST_OPS);
 	in->in_per_sec = rd_inst_rate(app, RD_INST_NET_IN);
 	in->out_per_sec = rd_inst_rate(app, RD_INST_NET_OUT);

@@ -37,12 +37,13 @@ enum rd_info_section {
 	RD_INFO_COMMANDSTATS = 1u << 8,
 	RD_INFO_CLUSTER = 1u << 9,
 	RD_INFO_KEYSPACE = 1u << 10,
+	RD_INFO_ERRORSTATS = 1u << 11,
 };
 
 /* Redis 7.0's "default" (no argument); "all" and "everything" are every section. */
 #define RD_INFO_DEFAULT (RD_INFO_SERVER | RD_INFO_CLIENTS | RD_INFO_MEMORY | RD_INFO_PERSISTENCE | \
 			 RD_INFO_STATS | RD_INFO_REPLICATION | RD_INFO_CPU | RD_INFO_MODULES | \
-			 RD_INFO_CLUSTER | RD_INFO_KEYSPACE)
+			 RD_INFO_ERRORSTATS | RD_INFO_CLUSTER | RD_INFO_KEYSPACE)
 #define RD_INFO_ALL (RD_INFO_DEFAULT | RD_INFO_COMMANDSTATS)
 
 /* The sections an argument names (case-insensitive; 0 for an unknown name). */
@@ -94,6 +95,8 @@ struct rd_info {
 		uint64_t backlog_size, backlog_first, backlog_histlen;
 		uint64_t bytes_out;		/* total_net_repl_output_bytes */
 	} repl;
+	/* errorstats: error replies by their first word (errstat.h); errors is their sum */
+	uint64_t errstat[RD_ERRSTAT_N];
 	/* commandstats */
 	rd_info_cmd_fn cmd_stats;
 	void *cmd_arg;

@@ -442,6 +442,20 @@ static void exec_owner(struct rd_owner *o)
 			resp_error(o->out, "ERR a transaction's command needed another core");
 		olc->rdst.commands++;
 		olc->rdst.calls[q->def->id]++;
+		if (s->failed) {
+			/* its error: the command's failed call, as Redis counts it, not EXEC's */
+			olc->rdst.failed++;
+			olc->rdst.cmd_failed[q->def->id]++;
+			s->failed = false;
+		}
+		if (s->oom_refused) {
+			/* inside EXEC Redis checks no memory: an error of the call, not EXEC's */
+			olc->rdst.errstat[RD_ERRSTAT_OOM]++;
+			s->oom_refused = false;
+		}
+		/* (counted: not read back again as EXEC's own by its call, call.c) */
+		rd_oom_answered = false;
+		resp_error_seen = false;
 	}
 	if (m) {
 		m->running = NULL;

@@ -32,6 +32,7 @@
 #include "proto/mc_session.h"
 #include "proto/resp.h"
 #include "proto/resp_out.h"
+#include "redis/errstat.h"
 #include "redis/pubsub.h"
 #include "redis/push.h"
 #include "redis/tracking_state.h"
@@ -252,6 +253,8 @@ struct rd_session {
 	uint64_t tsc_start;		/* command statistics */
 	bool failed;			/* the command answered with an error */
 	bool call_failed;		/* an owner call's reply did not fit a buffer */
+	bool oom_refused;		/* a write refused for memory: counted as rejected (OOM) */
+	bool queued;			/* queued in MULTI: counted when EXEC runs it, not now */
 	uint32_t redact;		/* arguments (bit i: argument i) the slow log must not keep */
 	struct mc_out *out;		/* where this command's reply goes (a discard sink when silent) */
 	/* set on every run: the lcore's environment, the connection's queues */
@@ -357,6 +360,7 @@ struct rd_lcore_stats {
 	uint64_t *calls, *cycles, *cmd_rejected, *cmd_failed;
 	uint64_t open;			/* gauge: Redis sessions not yet ended (connected_clients) */
 	uint64_t obuf_disconnections;	/* cut past client-output-buffer-limit (push.h) */
+	uint64_t errstat[RD_ERRSTAT_N];	/* error replies by their first word (errstat.h) */
 	struct rd_inst inst;		/* written by the lcore, read by INFO on any lcore */
 };
 

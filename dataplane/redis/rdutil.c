@@ -31,6 +31,10 @@ void rd_reply_item(struct mc_out *o, uint8_t proto, const struct wc_item *it)
 		resp_bulk(o, wc_item_value(it), wc_item_vlen(it));
 }
 
+#define OOM_TEXT "OOM command not allowed when used memory > 'maxmemory'."
+
+__thread bool rd_oom_answered;
+
 void rd_reply_store_error(struct mc_out *o, enum wc_status st)
 {
 	if (st == WC_ERR_TOO_LARGE)
@@ -38,8 +42,15 @@ void rd_reply_store_error(struct mc_out *o, enum wc_status st)
 			      "partition's item limit)");
 	else if (st == WC_ERR_KEY)
 		resp_error(o, "ERR invalid key length (1 to 250 bytes)");
-	else
-		resp_error(o, "OOM command not allowed when used memory > 'maxmemory'.");
+	else {
+		resp_error(o, OOM_TEXT);
+		rd_oom_answered = true;
+	}
+}
+
+bool rd_reply_is_oom(const uint8_t *p, uint32_t n)
+{
+	return n >= 5 && memcmp(p, "-OOM ", 5) == 0;
 }
 
 bool rd_keys_one_partition(const struct rd_session *s, uint32_t first, uint32_t step,

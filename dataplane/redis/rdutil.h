@@ -48,6 +48,24 @@ void rd_reply_item(struct mc_out *o, uint8_t proto, const struct wc_item *it);
 /* The reply for a write the store refused (too large, out of memory). */
 void rd_reply_store_error(struct mc_out *o, enum wc_status st);
 
+/*
+ * A refusal rd_reply_store_error answers with Redis's OOM error (not too
+ * large, not a bad key): Redis counts it as a rejected call (errstat.h).
+ */
+static inline bool rd_store_error_is_oom(enum wc_status st)
+{
+	return st != WC_OK && st != WC_ERR_TOO_LARGE && st != WC_ERR_KEY;
+}
+
+/*
+ * Set on the thread that answered an OOM refusal (rd_reply_store_error);
+ * an inline owner call (call.c) clears it before and reads it after.
+ */
+extern __thread bool rd_oom_answered;
+
+/* A reply that is the OOM refusal (an owner call's, read back by call.c). */
+bool rd_reply_is_oom(const uint8_t *p, uint32_t n);
+
 /* Keys at first, first + step ... : all in one partition? (rt: that partition) */
 bool rd_keys_one_partition(const struct rd_session *s, uint32_t first, uint32_t step,
 			   struct rd_route *rt);

@@ -290,6 +290,8 @@ void rd_server_totals(const struct wc_app *app, struct rd_totals *t)
 		t->unknown += ld(&st->unknown);
 		t->open += ld(&st->open);
 		t->obuf_disconnections += ld(&st->obuf_disconnections);
+		for (unsigned e = 0; e < RD_ERRSTAT_N; e++)
+			t->errstat[e] += ld(&st->errstat[e]);
 	}
 }
 

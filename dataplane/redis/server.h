@@ -69,6 +69,7 @@ struct rd_slowlog_entry {
 struct rd_totals {
 	uint64_t commands, rejected, failed, net_in, net_out, connections, unknown, open;
 	uint64_t obuf_disconnections;	/* cut past client-output-buffer-limit (push.h) */
+	uint64_t errstat[RD_ERRSTAT_N];	/* error replies by their first word (errstat.h) */
 };
 
 struct rd_server {

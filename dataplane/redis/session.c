@@ -242,6 +242,7 @@ void rd_err(struct rd_session *s, const char *msg)
 {
 	resp_error(rd_out(s), msg);
 	s->failed = true;
+	rd_lcore(s)->rdst.errstat[rd_errstat_of(msg)]++;
 }
 
 void rd_err_fmt(struct rd_session *s, const char *fmt, ...)
@@ -370,20 +371,36 @@ bool rd_lookup(struct rd_session *s, const uint8_t *key, uint32_t klen, struct w
 
 /* ---- running a command ---- */
 
+/*
+ * As Redis counts: a command refused before it ran (rejected; a write the
+ * store had no room for counts so too, Redis's OOM refusal) is a
+ * rejected_calls of its command and no call, and not in
+ * total_commands_processed; its error reply went into errorstats where it
+ * was written (rd_err), the OOM one here. An unknown command counts only
+ * as its error; a command queued in MULTI not at all (EXEC counts it).
+ */
 static void count_command(struct rd_session *s, bool rejected)
 {
 	struct rd_lcore_stats *st = &rd_lcore(s)->rdst;
 	struct rd_server *srv = rd_server(s);
 	uint64_t cycles = 0;
 
-	st->commands++;
-	if (!s->def || s->def->id == RD_CMD_ID_PRIVATE)
+	if (__builtin_expect(s->oom_refused, 0)) {
+		st->errstat[RD_ERRSTAT_OOM]++;
+		rejected = true;
+	}
+	if (!s->def || s->queued)
 		return;
 	if (rejected) {
-		st->rejected++;
-		st->cmd_rejected[s->def->id]++;
+		if (s->def->id != RD_CMD_ID_PRIVATE) {
+			st->rejected++;
+			st->cmd_rejected[s->def->id]++;
+		}
 		return;
 	}
+	st->commands++;
+	if (s->def->id == RD_CMD_ID_PRIVATE)
+		return;
 	if (s->tsc_start) {
 		cycles = rte_rdtsc() - s->tsc_start;
 		st->cycles[s->def->id] += cycles;
@@ -407,13 +424,15 @@ static void finish(struct rd_session *s, struct mc_inq *in, bool rejected)
 		rd_tracking_command_done(s, !rejected);
 	count_command(s, rejected);
 	if (__builtin_expect(s->flags & RD_C_MASTER, 0))
-		rd_replica_cmd_done(rejected || s->failed);
+		rd_replica_cmd_done(rejected || s->failed || s->oom_refused);
 	rd_cluster_command_done(s);
 	command_memory_release(s);
 	resp_parse_done(&s->parser, &s->cmd, in);
 	s->def = NULL;
 	s->step = 0;
 	s->failed = false;
+	s->oom_refused = false;
+	s->queued = false;
 	s->tsc_start = 0;
 	if (s->flags & RD_C_REPLY_SKIP)
 		s->flags &= ~RD_C_REPLY_SKIP;
@@ -558,6 +577,7 @@ static bool admit(struct rd_session *s)
 	}
 	if ((s->flags & RD_C_MULTI) && !rd_multi_passes(c)) {
 		rd_multi_queue(s);
+		s->queued = !s->failed;	/* (a queue that could not take it: refused) */
 		return false;
 	}
 	return true;
@@ -684,6 +704,8 @@ enum mc_run rd_session_run(struct rd_session *s, struct mc_inq *in, struct mc_ou
 		s->acc = s->acc2 = 0;
 		s->failed = false;
 		s->call_failed = false;
+		s->oom_refused = false;
+		s->queued = false;
 		s->redact = 0;
 		rd_push_cmd_start(&s->push, out->written, ((struct wc_lcore *)env->arg)->id);
 		if (!admit(s)) {

@@ -496,8 +496,10 @@ static enum rd_res mset(struct rd_session *s)
 	r = rd_fanout(s, 1, 2, mset_owner);
 	if (r != RD_DONE)
 		return r;
-	if (s->acc2)
-		rd_err(s, "OOM command not allowed when used memory > 'maxmemory'.");
+	if (s->acc2) {
+		rd_reply_store_error(rd_out(s), WC_ERR_NOMEM);
+		s->oom_refused = true;	/* a rejected call, as Redis counts it */
+	}
 	else
 		resp_ok(rd_out(s));
 	return RD_DONE;

@@ -591,6 +591,43 @@ static void subscribers_exempt_from_idle_timeout(void **state)
 	assert_false(rd_pubsub_lcore_active(&h.app, 0));
 }
 
+/*
+ * CLIENT LIST's idle= of a client that only receives: the time since its
+ * last interaction, which a message written to it is, as Redis counts it
+ * (a read from it, or a reply or push it was sent). (age= runs on the wall
+ * clock, which the harness does not move: 0 throughout.)
+ */
+static void subscriber_idle_counts_pushes(void **state)
+{
+	struct dpc pub, sub;
+	static uint8_t b1[8192], b2[4096];
+
+	(void)state;
+	open_conn(&pub, b1, sizeof(b1));
+	open_conn(&sub, b2, sizeof(b2));
+	cmd1(&sub, "CLIENT SETNAME rcv\r\n");
+	cmd1(&sub, "SUBSCRIBE c\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n");
+	advance(3000);
+	cmd1(&pub, "CLIENT LIST\r\n");
+	if (!has(&pub, " name=rcv age=0 idle=3 flags=P "))
+		fail_msg("quiet 3 s: %.*s", (int)pub.n, (const char *)pub.buf);
+	/* a message written to it: interaction, idle=0 */
+	CMD2(&pub, &sub, "PUBLISH c m\r\n");
+	ASSERT_GOT(&sub, "*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n");
+	cmd1(&pub, "CLIENT LIST\r\n");
+	if (!has(&pub, " name=rcv age=0 idle=0 flags=P "))
+		fail_msg("after a message: %.*s", (int)pub.n, (const char *)pub.buf);
+	/* and from there it counts again */
+	advance(2000);
+	cmd1(&pub, "CLIENT LIST\r\n");
+	if (!has(&pub, " name=rcv age=0 idle=2 flags=P "))
+		fail_msg("quiet 2 s after: %.*s", (int)pub.n, (const char *)pub.buf);
+	dpc_close(&h, &pub);
+	dpc_close(&h, &sub);
+	advance(60000);	/* (the closed connections' FIN and TIME_WAIT timers run out) */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,6 +641,7 @@ int main(void)
 		cmocka_unit_test(big_message),
 		cmocka_unit_test(low_pool_cuts_early),
 		cmocka_unit_test(subscribers_exempt_from_idle_timeout),
+		cmocka_unit_test(subscriber_idle_counts_pushes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

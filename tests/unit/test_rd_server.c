@@ -114,6 +114,8 @@ static void given_info(struct rd_info *in)
 	in->net_in = 1000;
 	in->net_out = 2000;
 	in->errors = 2;
+	in->errstat[RD_ERRSTAT_OOM] = 1;
+	in->errstat[RD_ERRSTAT_ERR] = 1;
 	in->ops_per_sec = 250;
 	in->in_per_sec = 2048;
 	in->out_per_sec = 512;
@@ -170,7 +172,10 @@ static void info_text_from_numbers(void **state)
 	assert_non_null(strstr(s, "\r\nmaster_replid:abcdefabcdefabcdefabcdefabcdefabcdefabcd\r\n"));
 	assert_non_null(strstr(s, "\r\nmaster_repl_offset:0\r\n"));
 	assert_non_null(strstr(s, "# CPU\r\nused_cpu_sys:1.500000\r\nused_cpu_user:0.000250\r\n"));
-	assert_non_null(strstr(s, "\r\n\r\n# Modules\r\n\r\n# Cluster\r\ncluster_enabled:0\r\n"));
+	/* errorstats in the default, the words seen in byte order (Redis 7.0's order of sections) */
+	assert_non_null(strstr(s, "\r\n\r\n# Modules\r\n\r\n# Errorstats\r\n"
+				  "errorstat_ERR:count=1\r\nerrorstat_OOM:count=1\r\n"
+				  "\r\n# Cluster\r\ncluster_enabled:0\r\n"));
 	/* the last section, and nothing after its line */
 	assert_non_null(strstr(s, "\r\n\r\n# Keyspace\r\ndb0:keys=5,expires=2,avg_ttl=0\r\n"));
 	{

@@ -18,6 +18,7 @@
 #include "dp_tcpclient.h"
 #include "net/tcp_impl.h"
 #include "store/mailbox.h"
+#include "store/part.h"
 #include "wirecache/slot.h"
 
 static struct dp_harness h;
@@ -146,11 +147,133 @@ static void remote_transaction_answers_once(void **state)
 		      "+OK\r\n+OK\r\n+OK\r\n+OK\r\n+QUEUED\r\n*-1\r\n$1\r\n6\r\n");
 }
 
+/*
+ * A write the remote owner refuses for memory (its partition with no room:
+ * each log keeps all of itself as its cushion, part.h) answers Redis's OOM
+ * through the mailbox, and the connection's lcore counts it as Redis
+ * does: a rejected call of SET, not a call, not in
+ * total_commands_processed, errorstat_OOM.
+ */
+static void remote_refusal_counted_as_rejected(void **state)
+{
+	struct wc_log *lg = h.app.parts[1]->log;
+	uint64_t cushion[2] = { lg[0].cushion, lg[1].cushion };
+	const struct rd_lcore_stats *st = &h.lc->rdst;
+	uint64_t commands, calls, rejected, oom, failed;
+
+	(void)state;
+	expect_remote("FLUSHALL\r\n", "+OK\r\n");
+	commands = st->commands;
+	calls = st->calls[rd_set_cmd_id];
+	rejected = st->cmd_rejected[rd_set_cmd_id];
+	failed = st->cmd_failed[rd_set_cmd_id];
+	oom = st->errstat[RD_ERRSTAT_OOM];
+	lg[0].cushion = lg[0].size;
+	lg[1].cushion = lg[1].size;
+	expect_remote("SET x 1\r\n", "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+	lg[0].cushion = cushion[0];
+	lg[1].cushion = cushion[1];
+	assert_int_equal(st->commands, commands);
+	assert_int_equal(st->calls[rd_set_cmd_id], calls);
+	assert_int_equal(st->cmd_rejected[rd_set_cmd_id], rejected + 1);
+	assert_int_equal(st->cmd_failed[rd_set_cmd_id], failed);
+	assert_int_equal(st->errstat[RD_ERRSTAT_OOM], oom + 1);
+	assert_int_equal(lc1->rdst.errstat[RD_ERRSTAT_OOM], 0);
+	/* room again: a call */
+	expect_remote("SET x 1\r\nGET x\r\n", "+OK\r\n$1\r\n1\r\n");
+	assert_int_equal(st->calls[rd_set_cmd_id], calls + 1);
+	assert_int_equal(st->commands, commands + 2);
+}
+
+static unsigned exec_id(void)
+{
+	struct resp_arg a = { .kind = RESP_ARG_PTR, .len = 4, .u.p = (const uint8_t *)"exec" };
+
+	return rd_cmd_lookup(&a)->id;
+}
+
+/* A counter of both lcores, summed (as INFO sums them). */
+static uint64_t both(size_t off, unsigned id)
+{
+	const uint64_t *a = *(uint64_t *const *)((const char *)&h.lc->rdst + off);
+	const uint64_t *b = *(uint64_t *const *)((const char *)&lc1->rdst + off);
+
+	return a[id] + b[id];
+}
+
+/*
+ * Commands queued in MULTI are counted when EXEC runs them (on the owner
+ * here), as Redis counts them: not as rejected calls when queued, and
+ * not in total_commands_processed then.
+ */
+static void queued_commands_counted_by_exec(void **state)
+{
+	size_t calls = offsetof(struct rd_lcore_stats, calls);
+	size_t rejected = offsetof(struct rd_lcore_stats, cmd_rejected);
+	uint64_t set_calls, set_rejected, commands;
+
+	(void)state;
+	expect_remote("FLUSHALL\r\n", "+OK\r\n");
+	set_calls = both(calls, rd_set_cmd_id);
+	set_rejected = both(rejected, rd_set_cmd_id);
+	commands = h.lc->rdst.commands + lc1->rdst.commands;
+	expect_remote("MULTI\r\nSET x 1\r\nEXEC\r\n", "+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n");
+	assert_int_equal(both(calls, rd_set_cmd_id), set_calls + 1);
+	assert_int_equal(both(rejected, rd_set_cmd_id), set_rejected);
+	/* MULTI, EXEC and the SET it ran */
+	assert_int_equal(h.lc->rdst.commands + lc1->rdst.commands, commands + 3);
+}
+
+/*
+ * An error the key's owner answers (a SET ... GET of a hash: WRONGTYPE),
+ * remote through the mailbox and local inline, is the command's failed
+ * call and an errorstat of its word, as Redis counts an error reply.
+ */
+static void owner_errors_counted(void **state)
+{
+	size_t failed = offsetof(struct rd_lcore_stats, cmd_failed);
+	uint64_t set_failed, wrongtype;
+
+	(void)state;
+	expect_remote("FLUSHALL\r\n", "+OK\r\n");
+	expect_remote("HSET x f v\r\nHSET local f v\r\n", ":1\r\n:1\r\n");
+	set_failed = both(failed, rd_set_cmd_id);
+	wrongtype = h.lc->rdst.errstat[RD_ERRSTAT_WRONGTYPE];
+	expect_remote("SET x v GET\r\n", "-WRONGTYPE Operation against a key holding the wrong "
+		      "kind of value\r\n");
+	assert_int_equal(both(failed, rd_set_cmd_id), set_failed + 1);
+	assert_int_equal(h.lc->rdst.errstat[RD_ERRSTAT_WRONGTYPE], wrongtype + 1);
+	expect_remote("SET local v GET\r\n", "-WRONGTYPE Operation against a key holding the "
+		      "wrong kind of value\r\n");
+	assert_int_equal(both(failed, rd_set_cmd_id), set_failed + 2);
+	assert_int_equal(h.lc->rdst.errstat[RD_ERRSTAT_WRONGTYPE], wrongtype + 2);
+	assert_int_equal(lc1->rdst.errstat[RD_ERRSTAT_WRONGTYPE], 0);
+	/* inside EXEC (local, then remote): the SET's error, counted once, not EXEC's */
+	for (int remote = 0; remote < 2; remote++) {
+		uint64_t exec_failed = both(failed, exec_id());
+		uint64_t errors = h.lc->rdst.errstat[RD_ERRSTAT_WRONGTYPE] +
+				  lc1->rdst.errstat[RD_ERRSTAT_WRONGTYPE];
+
+		set_failed = both(failed, rd_set_cmd_id);
+		expect_remote(remote ? "MULTI\r\nSET x v GET\r\nEXEC\r\n" :
+				       "MULTI\r\nSET local v GET\r\nEXEC\r\n",
+			      "+OK\r\n+QUEUED\r\n*1\r\n-WRONGTYPE Operation against a key holding "
+			      "the wrong kind of value\r\n");
+		assert_int_equal(both(failed, rd_set_cmd_id), set_failed + 1);
+		assert_int_equal(both(failed, exec_id()), exec_failed);
+		assert_int_equal(h.lc->rdst.errstat[RD_ERRSTAT_WRONGTYPE] +
+				 lc1->rdst.errstat[RD_ERRSTAT_WRONGTYPE], errors + 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(remote_writes),
 		cmocka_unit_test(remote_transaction_answers_once),
+		cmocka_unit_test(remote_refusal_counted_as_rejected),
+		cmocka_unit_test(queued_commands_counted_by_exec),
+		cmocka_unit_test(owner_errors_counted),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -37,6 +37,7 @@
 #include "net/tcp_impl.h"
 #include "proto/mc_set_line.h"
 #include "redis/replica_impl.h"
+#include "store/part.h"
 
 #define MC 11211
 #define RD DP_REDIS_PORT
@@ -1019,11 +1020,15 @@ static void deletes_fast_equal_general(void **state)
 static void rd_stats_snap(void)
 {
 	const struct rd_lcore_stats *st = &h.lc->rdst;
-	uint64_t v[10] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
+	uint64_t v[15] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
 			   st->calls[rd_setex_cmd_id], st->calls[rd_psetex_cmd_id],
 			   st->calls[rd_del_cmd_id], st->calls[rd_mget_cmd_id], st->net_in,
-			   st->rejected, st->failed };
+			   st->rejected, st->failed, st->cmd_rejected[rd_set_cmd_id],
+			   st->cmd_rejected[rd_setex_cmd_id], st->cmd_rejected[rd_psetex_cmd_id],
+			   st->cmd_failed[rd_get_cmd_id], 0 };
 
+	for (unsigned e = 0; e < RD_ERRSTAT_N; e++)
+		v[14] = v[14] * 31 + st->errstat[e];	/* (every word's count, in one) */
 	put(v, sizeof(v));
 }
 
@@ -1397,6 +1402,138 @@ static void resp_ttl_writes_fast_equal_general(void **state)
 #define RMGET2(a, b) "*3\r\n$4\r\nMGET\r\n$2\r\n" a "\r\n$2\r\n" b "\r\n"
 #define RSET2(k, vlen, v) "*3\r\n$3\r\nSET\r\n$2\r\n" k "\r\n$" vlen "\r\n" v "\r\n"
 
+#define OOM_VLEN 600
+
+/*
+ * A store with no room for a write: the partition made small (its S3-FIFO
+ * small queue 1% of the least memory, so any value of OOM_VLEN goes to the
+ * main log), and the main log keeping all of itself as its cushion: a
+ * write there evicts all it can and is still refused, WC_ERR_NOMEM, what
+ * Redis answers as OOM. (The log's own fields, part.h: the store makes
+ * room for any string it takes, so only a test makes it fail to.)
+ */
+static void store_without_room(void)
+{
+	struct wc_part_cfg pc;
+	enum wc_status err;
+	struct wc_log *main;
+
+	wc_part_destroy(h.app.parts[0]);
+	wc_part_cfg_default(&pc);
+	pc.mem_bytes = WC_PART_MEM_MIN;
+	pc.small_pct = 1;
+	pc.max_value = (uint32_t)h.app.cfg.max_value;
+	h.app.parts[0] = wc_part_create(&pc, &h.mem, &err);
+	assert_non_null(h.app.parts[0]);
+	main = &h.app.parts[0]->log[WC_LOG_MAIN];
+	assert_true(OOM_VLEN > h.app.parts[0]->log[WC_LOG_SMALL].size / 4);
+	main->cushion = main->size;
+}
+
+#define OOM_REPLY "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+
+/* What a refused write must have moved: Redis's counting (rejected, not a call). */
+struct refusal {
+	uint64_t commands, calls, rejected, cmd_rejected, oom, errors;
+};
+
+static struct refusal refusal_now(unsigned id)
+{
+	const struct rd_lcore_stats *st = &h.lc->rdst;
+	struct refusal r = { st->commands, st->calls[id], st->rejected, st->cmd_rejected[id],
+			     st->errstat[RD_ERRSTAT_OOM], 0 };
+
+	for (unsigned e = 0; e < RD_ERRSTAT_N; e++)
+		r.errors += st->errstat[e];
+	return r;
+}
+
+/* One write (req, n bytes) refused for memory: counted as Redis counts its OOM refusal. */
+static void refused_at(int line, struct cl *c, const char *req, size_t n, unsigned id,
+		       bool fast)
+{
+	struct refusal b = refusal_now(id), a;
+
+	rd_seg_at(line, c, req, n, NULL, OOM_REPLY, fast);
+	a = refusal_now(id);
+	if (a.commands != b.commands || a.calls != b.calls || a.rejected != b.rejected + 1 ||
+	    a.cmd_rejected != b.cmd_rejected + 1 || a.oom != b.oom + 1 ||
+	    a.errors != b.errors + 1)
+		fail_msg("line %d: commands +%lu, calls +%lu, rejected +%lu (its command's +%lu), "
+			 "OOM errors +%lu, errors +%lu", line, (unsigned long)(a.commands - b.commands),
+			 (unsigned long)(a.calls - b.calls), (unsigned long)(a.rejected - b.rejected),
+			 (unsigned long)(a.cmd_rejected - b.cmd_rejected),
+			 (unsigned long)(a.oom - b.oom), (unsigned long)(a.errors - b.errors));
+}
+
+static unsigned mset_id(void)
+{
+	struct resp_arg a = { .kind = RESP_ARG_PTR, .len = 4, .u.p = (const uint8_t *)"mset" };
+
+	return rd_cmd_lookup(&a)->id;
+}
+
+/* Writes refused for memory on the fast paths and the session's (c the writer). */
+static void rd_oom_script(struct cl *c, struct cl *w)
+{
+	static char val[OOM_VLEN + 1];
+	char req[OOM_VLEN + 128];
+	int n;
+
+	(void)w;
+	store_without_room();
+	memset(val, 'v', OOM_VLEN);
+	/* SET (set_fast), then SET EX, SETEX and PSETEX (write_fast): each key first small */
+	rd_seg(c, RSET2("o1", "1", "a") RSET2("o2", "1", "a") RSET2("o3", "1", "a")
+	       RSET2("o4", "1", "a") RSET2("o5", "1", "a"), "o1", "+OK\r\n", true);
+	n = snprintf(req, sizeof(req), "*3\r\n$3\r\nSET\r\n$2\r\no1\r\n$%d\r\n%s\r\n", OOM_VLEN, val);
+	refused_at(__LINE__, c, req, (size_t)n, rd_set_cmd_id, true);
+	item_snap("o1");	/* (the refusal dropped the old value) */
+	n = snprintf(req, sizeof(req), "*5\r\n$3\r\nSET\r\n$2\r\no2\r\n$%d\r\n%s\r\n$2\r\nEX\r\n$2\r\n10\r\n",
+		     OOM_VLEN, val);
+	refused_at(__LINE__, c, req, (size_t)n, rd_set_cmd_id, true);
+	n = snprintf(req, sizeof(req), "*4\r\n$5\r\nSETEX\r\n$2\r\no3\r\n$2\r\n10\r\n$%d\r\n%s\r\n",
+		     OOM_VLEN, val);
+	refused_at(__LINE__, c, req, (size_t)n, rd_setex_cmd_id, true);
+	n = snprintf(req, sizeof(req), "*4\r\n$6\r\nPSETEX\r\n$2\r\no4\r\n$4\r\n9000\r\n$%d\r\n%s\r\n",
+		     OOM_VLEN, val);
+	refused_at(__LINE__, c, req, (size_t)n, rd_psetex_cmd_id, true);
+	/* the session's SET (an option the fast paths leave to it), and its MSET */
+	n = snprintf(req, sizeof(req), "*4\r\n$3\r\nSET\r\n$2\r\no5\r\n$%d\r\n%s\r\n$2\r\nXX\r\n",
+		     OOM_VLEN, val);
+	refused_at(__LINE__, c, req, (size_t)n, rd_set_cmd_id, false);
+	rd_seg(c, RSET2("o5", "1", "a"), "o5", "+OK\r\n", true);
+	n = snprintf(req, sizeof(req), "*3\r\n$4\r\nMSET\r\n$2\r\no5\r\n$%d\r\n%s\r\n", OOM_VLEN,
+		     val);
+	refused_at(__LINE__, c, req, (size_t)n, mset_id(), false);
+	/* inside EXEC (Redis checks memory before EXEC, not within): the SET's error, a call */
+	{
+		const struct rd_lcore_stats *st = &h.lc->rdst;
+		struct refusal b = refusal_now(rd_set_cmd_id), a;
+
+		n = snprintf(req, sizeof(req), "*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$2\r\no6\r\n"
+			     "$%d\r\n%s\r\n*1\r\n$4\r\nEXEC\r\n", OOM_VLEN, val);
+		rd_seg_at(__LINE__, c, req, (size_t)n, NULL, "+OK\r\n+QUEUED\r\n*1\r\n" OOM_REPLY,
+			  false);
+		a = refusal_now(rd_set_cmd_id);
+		assert_int_equal(a.commands, b.commands + 3);	/* MULTI, the SET, EXEC */
+		assert_int_equal(a.calls, b.calls + 1);
+		assert_int_equal(a.rejected, b.rejected);
+		assert_int_equal(a.cmd_rejected, b.cmd_rejected);
+		assert_int_equal(a.oom, b.oom + 1);
+		assert_int_equal(a.errors, b.errors + 1);
+		assert_int_equal(st->cmd_rejected[mset_id()], 1);	/* (the MSET above's alone) */
+	}
+	/* a write that fits: a call again */
+	rd_seg(c, RSET2("o1", "1", "b"), "o1", "+OK\r\n", true);
+}
+
+static void resp_oom_refusals_counted_as_redis(void **state)
+{
+	(void)state;
+	sets_compared(&(struct script){ .rd = rd_oom_script });
+}
+
 /* Redis MGETs of every kind, c the reader and w a second client (tracking). */
 static void rd_mget_script(struct cl *c, struct cl *w)
 {
@@ -1505,6 +1642,7 @@ int main(void)
 		cmocka_unit_test(fast_commands_bookkept),
 		cmocka_unit_test(deletes_fast_equal_general),
 		cmocka_unit_test(resp_ttl_writes_fast_equal_general),
+		cmocka_unit_test(resp_oom_refusals_counted_as_redis),
 		cmocka_unit_test(mgets_fast_equal_general),
 		cmocka_unit_test(resp_mgets_fast_equal_general),
 	};
