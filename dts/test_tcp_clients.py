@@ -123,6 +123,30 @@ def test_pymemcache_delete_touch(pmc):
     assert pmc.get("t") is None, "touch to 1 s did not expire the item"
 
 
+def test_pymemcache_touch_keeps_value_flags_and_cas(tb, pmc):
+    """An item stored without a TTL has no expiry word (store/item.h): touching it writes
+    it again, which must not show. As memcached does, the touch keeps the value, the
+    flags and the CAS unique (a cas with the unique read before the touch still stores),
+    and the TTL it gives holds."""
+    pmc.set("tk", b"kept", noreply=False)                      # no TTL, no flags
+    value, cas = pmc.gets("tk")
+    assert value == b"kept"
+    assert pmc.touch("tk", expire=100, noreply=False) is True
+    assert pmc.gets("tk") == (b"kept", cas), "the touch changed the value or the CAS"
+    assert pmc.touch("tk", expire=1, noreply=False) is True     # now in place
+    assert pmc.cas("tk", b"swapped", cas, noreply=False) is True
+    assert pmc.get("tk") == b"swapped"
+    # client flags survive a touch
+    pmc.set("tf", b"42", flags=7, noreply=False)
+    _, cas = pmc.gets("tf")
+    assert pmc.touch("tf", expire=1, noreply=False) is True
+    assert pmc.gets("tf") == (b"42", cas)
+    assert tb.tcp(1).cmd("get tf") == b"VALUE tf 7 2\r\n42\r\nEND\r\n"
+    time.sleep(2.1)
+    assert pmc.get("tf") is None, "the TTL the touch gave did not expire the item"
+    assert pmc.get("tk") == b"swapped", "the cas's set (no TTL) should have kept the item"
+
+
 def test_pymemcache_incr_decr(pmc):
     assert pmc.incr("n", 1) is None                               # missing
     assert pmc.decr("n", 1) is None
