@@ -1020,15 +1020,22 @@ static void deletes_fast_equal_general(void **state)
 static void rd_stats_snap(void)
 {
 	const struct rd_lcore_stats *st = &h.lc->rdst;
-	uint64_t v[15] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
-			   st->calls[rd_setex_cmd_id], st->calls[rd_psetex_cmd_id],
-			   st->calls[rd_del_cmd_id], st->calls[rd_mget_cmd_id], st->net_in,
-			   st->rejected, st->failed, st->cmd_rejected[rd_set_cmd_id],
-			   st->cmd_rejected[rd_setex_cmd_id], st->cmd_rejected[rd_psetex_cmd_id],
-			   st->cmd_failed[rd_get_cmd_id], 0 };
+	const uint16_t ctr[4] = { rd_incr_cmd_id, rd_decr_cmd_id, rd_incrby_cmd_id,
+				  rd_decrby_cmd_id };
+	uint64_t v[15 + 3 * 4] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
+				   st->calls[rd_setex_cmd_id], st->calls[rd_psetex_cmd_id],
+				   st->calls[rd_del_cmd_id], st->calls[rd_mget_cmd_id], st->net_in,
+				   st->rejected, st->failed, st->cmd_rejected[rd_set_cmd_id],
+				   st->cmd_rejected[rd_setex_cmd_id], st->cmd_rejected[rd_psetex_cmd_id],
+				   st->cmd_failed[rd_get_cmd_id], 0 };
 
 	for (unsigned e = 0; e < RD_ERRSTAT_N; e++)
 		v[14] = v[14] * 31 + st->errstat[e];	/* (every word's count, in one) */
+	for (unsigned i = 0; i < 4; i++) {	/* the counters' calls, failures, refusals */
+		v[15 + 3 * i] = st->calls[ctr[i]];
+		v[16 + 3 * i] = st->cmd_failed[ctr[i]];
+		v[17 + 3 * i] = st->cmd_rejected[ctr[i]];
+	}
 	put(v, sizeof(v));
 }
 
@@ -1399,8 +1406,157 @@ static void resp_ttl_writes_fast_equal_general(void **state)
 	sets_compared(&(struct script){ .rd = rd_ttl_script });
 }
 
-#define RMGET2(a, b) "*3\r\n$4\r\nMGET\r\n$2\r\n" a "\r\n$2\r\n" b "\r\n"
+/* "INCR <k>", "DECR <k>" (cmd: its name, any case) and "INCRBY <k> <n>", "DECRBY <k> <n>" */
+#define RINCR(cmd, k) "*2\r\n$4\r\n" cmd "\r\n$2\r\n" k "\r\n"
+#define RINCRBY(cmd, k, n) "*3\r\n$6\r\n" cmd "\r\n$2\r\n" k "\r\n$" #n "\r\n"
 #define RSET2(k, vlen, v) "*3\r\n$3\r\nSET\r\n$2\r\n" k "\r\n$" vlen "\r\n" v "\r\n"
+#define NOT_INT "-ERR value is not an integer or out of range\r\n"
+
+/* The counters, c the writer and w a second client (WATCH, tracking, events). */
+static void rd_incr_script(struct cl *c, struct cl *w)
+{
+	other = w;
+	/* a miss makes the key, hits add; every name in any case */
+	rd_seg(c, RINCR("INCR", "c1"), "c1", ":1\r\n", true);
+	rd_seg(c, RINCR("incr", "c1"), "c1", ":2\r\n", true);
+	rd_seg(c, RINCR("DeCr", "c1"), "c1", ":1\r\n", true);
+	rd_seg(c, RINCR("DECR", "c0"), "c0", ":-1\r\n", true);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 2) "10\r\n", "c1", ":11\r\n", true);
+	rd_seg(c, RINCRBY("decrby", "c1", 2) "20\r\n", "c1", ":-9\r\n", true);
+	rd_seg(c, RINCRBY("incrBY", "c1", 2) "-5\r\n", "c1", ":-14\r\n", true);
+	rd_seg(c, RINCRBY("DECRBY", "c1", 3) "-14\r\n", "c1", ":0\r\n", true);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 1) "0\r\n", "c1", ":0\r\n", true);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 18) "999999999999999999\r\n", "c1",
+	       ":999999999999999999\r\n", true);
+	rd_seg(c, RINCRBY("DECRBY", "c1", 19) "-999999999999999999\r\n", "c1",
+	       ":1999999999999999998\r\n", true);
+	/* numbers the fast path leaves to the session: its answers, right or wrong */
+	rd_seg(c, RINCRBY("INCRBY", "c1", 19) "1000000000000000000\r\n", "c1",
+	       ":2999999999999999998\r\n", false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 2) "-0\r\n", "c1", ":2999999999999999998\r\n", false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 2) "01\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 2) "+1\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 1) "x\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 0) "\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 1) "-\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 3) "1.5\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 20) "99999999999999999999\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("DECRBY", "c1", 20) "-9223372036854775808\r\n", "c1",
+	       "-ERR decrement would overflow\r\n", false);
+	/* the stored value: not an integer, an overflow, another type (the session's errors) */
+	rd_seg(c, RSET2("c2", "3", "abc"), "c2", "+OK\r\n", true);
+	rd_seg(c, RINCR("INCR", "c2"), "c2", NOT_INT, false);
+	rd_seg(c, RSET2("c2", "2", "05"), "c2", "+OK\r\n", true);
+	rd_seg(c, RINCR("DECR", "c2"), "c2", NOT_INT, false);
+	rd_seg(c, RSET2("c2", "2", " 5"), "c2", "+OK\r\n", true);
+	rd_seg(c, RINCR("INCR", "c2"), "c2", NOT_INT, false);
+	rd_seg(c, RSET2("c2", "0", ""), "c2", "+OK\r\n", true);
+	rd_seg(c, RINCR("INCR", "c2"), "c2", NOT_INT, false);
+	rd_seg(c, RSET2("c2", "20", "99999999999999999999"), "c2", "+OK\r\n", true);
+	rd_seg(c, RINCR("INCR", "c2"), "c2", NOT_INT, false);
+	rd_seg(c, RSET2("c3", "19", "9223372036854775807"), "c3", "+OK\r\n", true);
+	rd_seg(c, RINCR("INCR", "c3"), "c3", "-ERR increment or decrement would overflow\r\n",
+	       false);
+	rd_seg(c, RINCRBY("DECRBY", "c3", 2) "-1\r\n", "c3",
+	       "-ERR increment or decrement would overflow\r\n", false);
+	rd_seg(c, RINCR("DECR", "c3"), "c3", ":9223372036854775806\r\n", true);
+	rd_seg(c, RSET2("c3", "20", "-9223372036854775808"), "c3", "+OK\r\n", true);
+	rd_seg(c, RINCR("DECR", "c3"), "c3", "-ERR increment or decrement would overflow\r\n",
+	       false);
+	rd_seg(c, RINCR("INCR", "c3"), "c3", ":-9223372036854775807\r\n", true);
+	rd_seg(c, "*4\r\n$4\r\nHSET\r\n$2\r\nc4\r\n$1\r\nf\r\n$1\r\nv\r\n", "c4", ":1\r\n", false);
+	rd_seg(c, RINCR("INCR", "c4"), "c4", "-WRONGTYPE", false);
+	rd_seg(c, RINCRBY("DECRBY", "c4", 1) "5\r\n", "c4", "-WRONGTYPE", false);
+	/* the time to live kept (the item's exptime and ms the same) */
+	rd_seg(c, RSETEX("5\r\nSETEX", "c5", 3) "100\r\n$1\r\n7\r\n", "c5", "+OK\r\n", true);
+	rd_seg(c, RINCR("INCR", "c5"), "c5", ":8\r\n", true);
+	/* other shapes: arity, an empty key (the session's) */
+	rd_seg(c, "*3\r\n$4\r\nINCR\r\n$2\r\nc5\r\n$1\r\n1\r\n", "c5", "-ERR wrong number", false);
+	rd_seg(c, "*2\r\n$6\r\nINCRBY\r\n$2\r\nc5\r\n", "c5", "-ERR wrong number", false);
+	rd_seg(c, "*2\r\n$4\r\nINCR\r\n$0\r\n\r\n", NULL, "-ERR invalid key length", false);
+	/* pipelines mixing them with GET, SET, DEL; one the session must answer mid-way */
+	rd_seg(c, RSET2("c6", "2", "10") RINCR("INCR", "c6") RGET2("c6")
+	       RINCRBY("DECRBY", "c6", 1) "3\r\n" RGET2("c6") RDEL("c6") RINCR("incr", "c6")
+	       RGET2("c6"), "c6", "+OK\r\n:11\r\n$2\r\n11\r\n:8\r\n$1\r\n8\r\n:1\r\n:1\r\n$1\r\n1\r\n",
+	       true);
+	rd_seg(c, RINCR("INCR", "c6") RINCR("INCR", "c4") RINCR("INCR", "c6") RGET2("c6"), "c6",
+	       ":2\r\n-WRONGTYPE Operation against a key holding the wrong kind of value\r\n:3\r\n"
+	       "$1\r\n3\r\n", true);
+	/* fenced, a read-only replica: refused by the session */
+	wc_fence_set(0);
+	rd_seg(c, RINCR("INCR", "c6"), "c6", "-CLUSTERDOWN", false);
+	wc_fence_set(-1);
+	rd_replica_state.read_only = true;
+	rd_seg(c, RINCRBY("INCRBY", "c6", 1) "1\r\n", "c6", "-READONLY", false);
+	rd_replica_state.read_only = false;
+	/* a WATCHed key counted by another client: EXEC aborts */
+	rd_seg(w, "*2\r\n$5\r\nWATCH\r\n$2\r\nc6\r\n", "c6", "+OK\r\n", false);
+	rd_seg(c, RINCR("INCR", "c6"), "c6", ":4\r\n", true);
+	rd_seg(w, "*1\r\n$5\r\nMULTI\r\n" RGET2("c6") "*1\r\n$4\r\nEXEC\r\n", "c6",
+	       "+OK\r\n+QUEUED\r\n*-1\r\n", false);
+	rd_seg(w, "*2\r\n$5\r\nWATCH\r\n$2\r\nc7\r\n", "c7", "+OK\r\n", false);
+	rd_seg(c, RINCRBY("DECRBY", "c7", 1) "2\r\n", "c7", ":-2\r\n", true);	/* (made) */
+	rd_seg(w, "*1\r\n$5\r\nMULTI\r\n" RGET2("c7") "*1\r\n$4\r\nEXEC\r\n", "c7",
+	       "+OK\r\n+QUEUED\r\n*-1\r\n", false);
+	/* a tracking client (RESP3) told of the writes; the tracking writer itself: the session */
+	rd_seg(w, "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n", NULL, "%7\r\n", false);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\non\r\n", NULL, "+OK\r\n", false);
+	rd_seg(w, RGET2("c6"), NULL, "$1\r\n4\r\n", false);
+	w->nlast = 0;
+	rd_seg(c, RINCR("DECR", "c6"), "c6", ":3\r\n", true);
+	if (!last_has(w, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nc6\r\n"))
+		fail_msg("no invalidation: \"%.*s\"", (int)w->nlast, w->last);
+	rd_seg(w, RINCR("INCR", "c6"), "c6", ":4\r\n", false);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$3\r\noff\r\n", NULL, "+OK\r\n", false);
+	/* keyspace notifications to a subscriber: new (a key made) and incrby */
+	rd_seg(c, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$22\r\nnotify-keyspace-events\r\n$4\r\nKEAn\r\n",
+	       NULL, "+OK\r\n", false);
+	rd_seg(w, "*2\r\n$10\r\nPSUBSCRIBE\r\n$17\r\n__keyspace@0__:c*\r\n", NULL, "psubscribe",
+	       false);
+	w->nlast = 0;
+	rd_seg(c, RINCR("INCR", "c8"), "c8", ":1\r\n", true);
+	if (!last_has(w, "__keyspace@0__:c8\r\n$3\r\nnew\r\n") ||
+	    !last_has(w, "__keyspace@0__:c8\r\n$6\r\nincrby\r\n"))
+		fail_msg("no new and incrby events: \"%.*s\"", (int)w->nlast, w->last);
+	w->nlast = 0;
+	rd_seg(c, RINCRBY("DECRBY", "c8", 1) "4\r\n", "c8", ":-3\r\n", true);
+	if (!last_has(w, "__keyspace@0__:c8\r\n$6\r\nincrby\r\n") ||
+	    last_has(w, "$3\r\nnew\r\n"))
+		fail_msg("not one incrby event: \"%.*s\"", (int)w->nlast, w->last);
+	w->nlast = 0;
+	rd_seg(c, RINCR("INCR", "c4"), "c4", "-WRONGTYPE", false);
+	if (w->nlast)
+		fail_msg("an event for a refused INCR: \"%.*s\"", (int)w->nlast, w->last);
+	rd_seg(c, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$22\r\nnotify-keyspace-events\r\n$0\r\n\r\n",
+	       NULL, "+OK\r\n", false);
+	/* users who may not INCR or DECRBY: the session refuses them; DECR, INCRBY theirs */
+	rd_seg(c, "*5\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$5\r\n-incr\r\n$7\r\n"
+	       "-decrby\r\n", NULL, "+OK\r\n", false);
+	rd_seg(c, RINCR("INCR", "c9"), "c9", "-NOPERM", false);
+	rd_seg(c, RINCR("INCR", "c9"), "c9", "-NOPERM", false);
+	rd_seg(c, RINCR("DECR", "c9"), "c9", ":-1\r\n", true);
+	rd_seg(c, RINCRBY("INCRBY", "c9", 1) "5\r\n", "c9", ":4\r\n", true);
+	rd_seg(c, RINCRBY("DECRBY", "c9", 1) "5\r\n", "c9", "-NOPERM", false);
+	rd_seg(c, "*5\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$5\r\n+incr\r\n$7\r\n"
+	       "+decrby\r\n", NULL, "+OK\r\n", false);
+	rd_seg(c, RINCR("INCR", "c9"), "c9", ":5\r\n", false);	/* (users changed: general once) */
+	rd_seg(c, RINCR("INCR", "c9"), "c9", ":6\r\n", true);
+	rd_seg(c, RINCRBY("DECRBY", "c9", 1) "6\r\n", "c9", ":0\r\n", true);
+	/* cut short: the session waits for the rest */
+	rd_seg(c, RINCRBY("INCRBY", "c9", 2) "1", "c9", NULL, false);
+	rd_seg(c, "0\r\n", "c9", ":10\r\n", false);
+	rd_seg(c, RINCR("INCR", "c9") "*2\r\n$4\r\nINCR\r\n$2\r\nc", "c9", ":11\r\n", true);
+	rd_seg(c, "9\r\n", "c9", ":12\r\n", false);
+	other = NULL;
+}
+
+static void resp_counters_fast_equal_general(void **state)
+{
+	(void)state;
+	sets_compared(&(struct script){ .rd = rd_incr_script });
+}
+
+#define RMGET2(a, b) "*3\r\n$4\r\nMGET\r\n$2\r\n" a "\r\n$2\r\n" b "\r\n"
 
 #define OOM_VLEN 600
 
@@ -1642,6 +1798,7 @@ int main(void)
 		cmocka_unit_test(fast_commands_bookkept),
 		cmocka_unit_test(deletes_fast_equal_general),
 		cmocka_unit_test(resp_ttl_writes_fast_equal_general),
+		cmocka_unit_test(resp_counters_fast_equal_general),
 		cmocka_unit_test(resp_oom_refusals_counted_as_redis),
 		cmocka_unit_test(mgets_fast_equal_general),
 		cmocka_unit_test(resp_mgets_fast_equal_general),
