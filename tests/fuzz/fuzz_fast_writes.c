@@ -2,12 +2,15 @@
  * fuzz_fast_writes.c - libFuzzer harness for the TCP fast paths'
  * cache-aside write recognizers, which read untrusted bytes: memcached's
  * delete line (proto/mc_delete_line.h) and RESP's SET EX/PX, SETEX,
- * PSETEX and DEL (proto/resp.h resp_write_at). The input, in a buffer of
+ * PSETEX, DEL and the counters INCR, DECR, INCRBY, DECRBY (proto/resp.h
+ * resp_write_at). The input, in a buffer of
  * its exact size, must never be read out of bounds; a delete it accepts
  * must be the one mc_parse_line parses from the same line, and a RESP
  * write the command the input spells, argument for argument (written out
  * again from what was recognized: names and options in any case, key,
- * value and number byte for byte).
+ * value and number byte for byte: a counter's delta written back as the
+ * one number it is, so its digits are the canonical ones the session's
+ * rd_parse_ll reads to the same value).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -66,12 +69,37 @@ static void check_resp(const uint8_t *buf, size_t size)
 
 	if (!used)
 		return;
-	if (used > size || w.klen == 0 || w.klen > 250 || w.key < buf || w.key + w.klen > end ||
-	    (w.cmd != RESP_W_DEL && (w.ttl_ms <= 0 || w.val < buf || w.val + w.vlen > end)))
+	if (used > size || w.klen == 0 || w.klen > 250 || w.key < buf || w.key + w.klen > end)
 		abort();
+	if (w.cmd >= RESP_W_INCR) {
+		if (w.ttl_ms != 0 || w.val != NULL || w.vlen != 0)
+			abort();
+	} else if (w.cmd != RESP_W_DEL &&
+		   (w.ttl_ms <= 0 || w.val < buf || w.val + w.vlen > end || w.delta != 0)) {
+		abort();
+	}
 	switch (w.cmd) {
+	case RESP_W_INCR:
+	case RESP_W_DECR:
+		if (memcmp(buf, "*2\r\n", 4) != 0 || w.delta != (w.cmd == RESP_W_INCR ? 1 : -1))
+			abort();
+		same_arg(&p, end, w.cmd == RESP_W_INCR ? "incr" : "decr", 4, true);
+		same_arg(&p, end, w.key, w.klen, false);
+		break;
+	case RESP_W_INCRBY:
+	case RESP_W_DECRBY:
+		/* (a delta of 1..18 digits: within int64 either way, negated or not) */
+		if (memcmp(buf, "*3\r\n", 4) != 0 || w.delta > 999999999999999999ll ||
+		    w.delta < -999999999999999999ll)
+			abort();
+		same_arg(&p, end, w.cmd == RESP_W_INCRBY ? "incrby" : "decrby", 6, true);
+		same_arg(&p, end, w.key, w.klen, false);
+		nlen = snprintf(num, sizeof(num), "%lld",
+				(long long)(w.cmd == RESP_W_INCRBY ? w.delta : -w.delta));
+		same_arg(&p, end, num, (size_t)nlen, false);
+		break;
 	case RESP_W_DEL:
-		if (memcmp(buf, "*2\r\n", 4) != 0)
+		if (memcmp(buf, "*2\r\n", 4) != 0 || w.delta != 0)
 			abort();
 		same_arg(&p, end, "del", 3, true);
 		same_arg(&p, end, w.key, w.klen, false);

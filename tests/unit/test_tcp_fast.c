@@ -647,6 +647,99 @@ static void delete_script(struct cl *c)
 	}
 }
 
+/* memcached incr and decr: each on the fast path or left to the session. */
+static void arith_script(struct cl *c)
+{
+	char req[1024], key[260];
+
+	/* hits, misses, decr's floor at 0, incr's wrap at 2^64 */
+	set_seg(c, "set n1 5 0 2\r\n10\r\n", "n1", "STORED\r\n", true);
+	set_seg(c, "incr n1 1\r\n", "n1", "11\r\n", true);
+	set_seg(c, "incr n1 89\r\n", "n1", "100\r\n", true);
+	set_seg(c, "decr n1 1\r\n", "n1", "99\r\n", true);
+	set_seg(c, "decr n1 1000\r\n", "n1", "0\r\n", true);
+	set_seg(c, "incr n1 0\r\n", "n1", "0\r\n", true);
+	set_seg(c, "incr n1 18446744073709551615\r\n", "n1", "18446744073709551615\r\n", false);
+	set_seg(c, "incr n1 9999999999999999999\r\n", "n1", "9999999999999999998\r\n", true);
+	set_seg(c, "incr n1 9999999999999999999\r\n", "n1", "1553255926290448381\r\n", true);
+	set_seg(c, "incr n1 0000000000000000001\r\n", "n1", "1553255926290448382\r\n", true);
+	set_seg(c, "incr x1 1\r\n", "x1", "NOT_FOUND\r\n", true);
+	set_seg(c, "decr x1 1\r\n", "x1", "NOT_FOUND\r\n", true);
+	/* noreply: nothing answered, hit or miss */
+	set_seg(c, "incr n1 1 noreply\r\n", "n1", NULL, true);
+	set_seg(c, "decr x1 1 noreply\r\n", "x1", NULL, true);
+	/* a value that is not a number: the session's CLIENT_ERROR, the same counters */
+	set_seg(c, "set n2 0 0 3\r\nabc\r\n", "n2", "STORED\r\n", true);
+	set_seg(c, "incr n2 1\r\n", "n2",
+		"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n", true);
+	set_seg(c, "decr n2 1 noreply\r\n", "n2", NULL, true);
+	set_seg(c, "set n2 0 0 20\r\n99999999999999999999\r\n", "n2", "STORED\r\n", true);
+	set_seg(c, "incr n2 1\r\n", "n2", "CLIENT_ERROR", true);
+	set_seg(c, "set n2 0 0 2\r\n-1\r\n", "n2", "STORED\r\n", true);
+	set_seg(c, "decr n2 1\r\n", "n2", "CLIENT_ERROR", true);
+	set_seg(c, "set n2 0 0 0\r\n\r\n", "n2", "STORED\r\n", true);
+	set_seg(c, "incr n2 1\r\n", "n2", "CLIENT_ERROR", true);
+	/* a bad delta, odd spellings: left to the session */
+	set_seg(c, "incr n1 x\r\n", "n1", "CLIENT_ERROR invalid numeric delta argument\r\n", false);
+	set_seg(c, "incr n1 -1\r\n", "n1", "CLIENT_ERROR invalid numeric delta argument\r\n",
+		false);
+	set_seg(c, "incr n1 18446744073709551616\r\n", "n1", "CLIENT_ERROR invalid numeric delta",
+		false);
+	set_seg(c, "incr n1\r\n", "n1", "ERROR\r\n", false);
+	set_seg(c, "incr n1 1 2 3\r\n", "n1", "ERROR\r\n", false);
+	set_seg(c, "incr n1 1 x\r\n", "n1", "\r\n", false);
+	set_seg(c, "incr n1 1 NOREPLY\r\n", "n1", "\r\n", false);
+	set_seg(c, "incr  n1 1\r\n", "n1", "\r\n", false);
+	set_seg(c, "incr n1  1\r\n", "n1", "\r\n", false);
+	set_seg(c, "incr n1 1 \r\n", "n1", "\r\n", false);
+	set_seg(c, "incr n1 1\n", "n1", "\r\n", false);
+	set_seg(c, "INCR n1 1\r\n", "n1", "ERROR\r\n", false);
+	set_seg(c, "incrx n1 1\r\n", "n1", "ERROR\r\n", false);
+	set_seg(c, "incr n\x01 1\r\n", NULL, "NOT_FOUND\r\n", false);
+	set_seg(c, "incr n1 1", "n1", NULL, false);	/* cut short: the session waits */
+	set_seg(c, "\r\n", "n1", "\r\n", true);	/* (whole now, in one buffer) */
+	/* pipelines: a get after an incr sees it; with sets, deletes and gets */
+	set_seg(c, "set n3 0 0 1\r\n7\r\nincr n3 3\r\nget n3\r\ndecr n3 4\r\ndelete n3\r\n"
+		"incr n3 1\r\nget n3\r\n", "n3",
+		"STORED\r\n10\r\nVALUE n3 0 2\r\n10\r\nEND\r\n6\r\nDELETED\r\nNOT_FOUND\r\nEND\r\n",
+		true);
+	set_seg(c, "set n3 0 0 1\r\n7\r\nincr n3 1\r\nversion\r\nincr n3 1\r\n", "n3",
+		"8\r\nVERSION ", true);	/* (the rest: the session) */
+	/* keys of 250 bytes (fast) and 251 (refused) */
+	memset(key, 'K', 251);
+	key[250] = 0;
+	snprintf(req, sizeof(req), "set %s 1 0 1\r\n1\r\nincr %s 2\r\n", key, key);
+	set_seg(c, req, key, "STORED\r\n3\r\n", true);
+	key[250] = 'K';
+	key[251] = 0;
+	snprintf(req, sizeof(req), "incr %s 1\r\n", key);
+	set_seg(c, req, NULL, "CLIENT_ERROR bad command line format", false);
+	/* fenced, a read-only replica: refused by the session */
+	set_seg(c, "set n5 0 0 1\r\n1\r\n", "n5", "STORED\r\n", true);
+	wc_fence_set(0);
+	set_seg(c, "incr n5 1\r\n", "n5", "SERVER_ERROR cluster down", false);
+	wc_fence_set(-1);
+	h.app.mcset.read_only = true;
+	set_seg(c, "decr n5 1\r\n", "n5", "SERVER_ERROR read only replica", false);
+	set_seg(c, "incr n5 1 noreply\r\n", "n5", NULL, false);
+	h.app.mcset.read_only = false;
+	set_seg(c, "incr n5 1\r\n", "n5", "2\r\n", true);
+	/* a full send queue (mbufs short): incrs and gets stopped between requests */
+	{
+		char pipe[48 * 24 + 1];
+		size_t n = 0;
+
+		for (int i = 0; i < 48; i += 2) {
+			snprintf(req, sizeof(req), "set q%d 0 0 1\r\n%d\r\n", i, i % 10);
+			seg(c, req);
+		}
+		for (int i = 0; i < 48; i++)
+			n += (size_t)snprintf(pipe + n, sizeof(pipe) - n, i % 2 ? "get k2\r\n" :
+							       "incr q%d 5\r\n", i);
+		short_of_mbufs(c, pipe, 48, "q0", "q46");
+	}
+}
+
 /* One run of the script over four connections; counts of the fast paths taken. */
 static void run(struct trace *t, bool slow, uint64_t *fast_in, uint64_t *fast_out)
 {
@@ -1014,6 +1107,12 @@ static void deletes_fast_equal_general(void **state)
 {
 	(void)state;
 	sets_compared(&(struct script){ .mc = delete_script, .mc_seed = true });
+}
+
+static void incrs_fast_equal_general(void **state)
+{
+	(void)state;
+	sets_compared(&(struct script){ .mc = arith_script, .mc_seed = true });
 }
 
 /* The Redis engine's counters a SET moves (not its cycles: time), into the trace. */
@@ -1797,6 +1896,7 @@ int main(void)
 		cmocka_unit_test(resp_sets_fast_equal_general),
 		cmocka_unit_test(fast_commands_bookkept),
 		cmocka_unit_test(deletes_fast_equal_general),
+		cmocka_unit_test(incrs_fast_equal_general),
 		cmocka_unit_test(resp_ttl_writes_fast_equal_general),
 		cmocka_unit_test(resp_counters_fast_equal_general),
 		cmocka_unit_test(resp_oom_refusals_counted_as_redis),
