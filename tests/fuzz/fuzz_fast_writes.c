@@ -1,11 +1,13 @@
 /*
  * fuzz_fast_writes.c - libFuzzer harness for the TCP fast paths'
- * cache-aside write recognizers, which read untrusted bytes: memcached's
- * delete line (proto/mc_delete_line.h) and RESP's SET EX/PX, SETEX,
+ * cache-aside write and counter recognizers, which read untrusted bytes:
+ * memcached's delete line (proto/mc_delete_line.h) and incr/decr line
+ * (proto/mc_arith_line.h), and RESP's SET EX/PX, SETEX,
  * PSETEX, DEL and the counters INCR, DECR, INCRBY, DECRBY (proto/resp.h
  * resp_write_at). The input, in a buffer of
- * its exact size, must never be read out of bounds; a delete it accepts
- * must be the one mc_parse_line parses from the same line, and a RESP
+ * its exact size, must never be read out of bounds; a delete or incr/decr
+ * it accepts must be the one mc_parse_line parses from the same line
+ * (key, delta, noreply), and a RESP
  * write the command the input spells, argument for argument (written out
  * again from what was recognized: names and options in any case, key,
  * value and number byte for byte: a counter's delta written back as the
@@ -19,6 +21,7 @@
 #include <strings.h>
 
 #include "fuzz_copy.h"
+#include "proto/mc_arith_line.h"
 #include "proto/mc_delete_line.h"
 #include "proto/mc_parse.h"
 #include "proto/resp.h"
@@ -43,6 +46,28 @@ static void check_delete(const uint8_t *buf, size_t size)
 		abort();
 	for (uint32_t i = 0; i < dl.klen; i++)
 		if (dl.key[i] < 0x21)
+			abort();
+}
+
+static void check_arith(const uint8_t *buf, size_t size)
+{
+	static struct mc_req req;
+	struct mc_arith_line al;
+	uint32_t used = mc_arith_line_parse(buf, (uint32_t)size, &al);
+	const uint8_t *nl;
+
+	if (!used)
+		return;
+	nl = memchr(buf, '\n', size);
+	if (used > size || !nl || (size_t)(nl + 1 - buf) != used || nl[-1] != '\r')
+		abort();
+	if (!mc_parse_line(buf, (uint32_t)(nl - buf), &req) ||
+	    req.cmd != (al.decr ? MC_DECR : MC_INCR) || req.key.p != al.key ||
+	    req.key.len != al.klen || req.noreply != al.noreply || req.delta != al.delta ||
+	    al.klen == 0 || al.klen > MC_KEY_MAX)
+		abort();
+	for (uint32_t i = 0; i < al.klen; i++)
+		if (al.key[i] < 0x21)
 			abort();
 }
 
@@ -151,6 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!(buf = fuzz_copy(data, size)))
 		return 0;
 	check_delete(buf, size);
+	check_arith(buf, size);
 	check_resp(buf, size);
 	free(buf);
 	return 0;

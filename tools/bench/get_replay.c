@@ -56,9 +56,7 @@
  *                                    "INCR <key>" and memcached "incr <key> 1"
  *                                    of keys holding "0" (each round stores
  *                                    them again before it is replayed,
- *                                    uncounted); GET_REPLAY_SLOW=1 counts
- *                                    the general session's path instead (the
- *                                    fast paths off, as before they took them)
+ *                                    uncounted)
  *   get_replay --callgrind tcp_mget|resp_mget [--offload]
  *                                    gets of MGET_KEYS keys, all hits, one
  *                                    to a segment: memcached "get k1 ... k8",
@@ -492,9 +490,6 @@ int main(int argc, char **argv)
 	if (getenv("GET_REPLAY_NOTIFY") && strcmp(getenv("GET_REPLAY_NOTIFY"), "1") == 0)
 		set_notify(RD_NOTIFY_KEYSPACE | RD_NOTIFY_KEYEVENT | RD_NOTIFY_ALL);
 #endif
-	/* (for --callgrind: GET_REPLAY_SLOW=1 counts the general session's path, fast paths off) */
-	if (getenv("GET_REPLAY_SLOW") && strcmp(getenv("GET_REPLAY_SLOW"), "1") == 0)
-		h.lc->tcp->slow_only = true;
 	if (kev) {
 		int rc = keyev_rounds();
 
