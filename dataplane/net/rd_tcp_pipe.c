@@ -225,22 +225,10 @@ static bool incr_one(struct wc_lcore *lc, struct wc_tcb *c, struct wc_part *part
 	return true;
 }
 
-/* The command id of w's command and whether c's user may run it on any key (*acl). */
-static uint16_t write_cmd_id(const struct rd_session *s, uint8_t cmd, bool *acl)
+/* The command id of counter cmd and whether c's user may run it on any key (*acl). */
+static uint16_t counter_cmd_id(const struct rd_session *s, uint8_t cmd, bool *acl)
 {
 	switch (cmd) {
-	case RESP_W_SET:
-		*acl = s->fast_set;
-		return rd_set_cmd_id;
-	case RESP_W_SETEX:
-		*acl = s->fast_setex;
-		return rd_setex_cmd_id;
-	case RESP_W_PSETEX:
-		*acl = s->fast_psetex;
-		return rd_psetex_cmd_id;
-	case RESP_W_DEL:
-		*acl = s->fast_del;
-		return rd_del_cmd_id;
 	case RESP_W_INCR:
 		*acl = s->fast_incr;
 		return rd_incr_cmd_id;
@@ -265,6 +253,7 @@ static uint16_t write_cmd_id(const struct rd_session *s, uint8_t cmd, bool *acl)
 static __attribute__((noinline)) uint32_t write_fast(struct wc_lcore *lc, struct wc_tcb *c,
 						     const uint8_t *p, const uint8_t *end)
 {
+	const struct rd_session *s = &c->rd;
 	uint64_t t0 = rte_rdtsc();
 	struct resp_write w;
 	struct wc_part *part;
@@ -276,7 +265,27 @@ static __attribute__((noinline)) uint32_t write_fast(struct wc_lcore *lc, struct
 
 	if (!used)
 		return 0;
-	id = write_cmd_id(&c->rd, w.cmd, &acl);
+	switch (w.cmd) {
+	case RESP_W_SET:
+		id = rd_set_cmd_id;
+		acl = s->fast_set;
+		break;
+	case RESP_W_SETEX:
+		id = rd_setex_cmd_id;
+		acl = s->fast_setex;
+		break;
+	case RESP_W_PSETEX:
+		id = rd_psetex_cmd_id;
+		acl = s->fast_psetex;
+		break;
+	case RESP_W_DEL:
+		id = rd_del_cmd_id;
+		acl = s->fast_del;
+		break;
+	default:
+		id = counter_cmd_id(s, w.cmd, &acl);
+		break;
+	}
 	if (!write_admitted(lc, c, acl, w.vlen))
 		return 0;
 	wc_slot_key_route(lc->app, rcu_dereference(lc->app->slot_part), w.key, w.klen, &part,

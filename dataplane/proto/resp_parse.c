@@ -776,11 +776,6 @@ uint32_t resp_write_at(const uint8_t *t, uint32_t len, struct resp_write *out)
 	for (uint32_t i = 0; i < argc; i++)
 		if (!fast_bulk(&p, end, &a[i], &n[i]))
 			return 0;
-	if (counter_write(argc, a, n, out)) {
-		if (out->klen == 0 || out->klen > 250)
-			return 0;
-		return (uint32_t)(p - t);
-	}
 	if (argc == 2 && resp_name_is(a[0], n[0], "del")) {
 		*out = (struct resp_write){ .key = a[1], .klen = n[1], .cmd = RESP_W_DEL };
 	} else if (argc == 4 &&
@@ -797,11 +792,11 @@ uint32_t resp_write_at(const uint8_t *t, uint32_t len, struct resp_write *out)
 					    .cmd = RESP_W_SET };
 		num = a[4];
 		nlen = n[4];
-	} else {
+	} else if (!counter_write(argc, a, n, out)) {
 		return 0;
 	}
 	if (out->klen == 0 || out->klen > 250 ||
-	    (out->cmd != RESP_W_DEL && !ttl_ms(num, nlen, seconds, &out->ttl_ms)))
+	    (num && !ttl_ms(num, nlen, seconds, &out->ttl_ms)))
 		return 0;
 	return (uint32_t)(p - t);
 }
