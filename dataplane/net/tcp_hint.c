@@ -121,10 +121,13 @@ static unsigned mc_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hint
 			key = word_key(p, 4, nl, false, &klen);
 		else if (nl - p >= 7 && memcmp(p, "delete ", 7) == 0)
 			key = word_key(p, 7, nl, true, &klen);
-		else if (nl - p >= 5 && (memcmp(p, "incr ", 5) == 0 || memcmp(p, "decr ", 5) == 0))
-			key = word_key(p, 5, nl, false, &klen);
-		else if ((key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas)) == NULL)
-			n += multi_get_keys(p, nl + 1, out + n, max - n);
+		else if ((key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas)) == NULL) {
+			/* (after the usual line, a get of one key: a counter, or a get of several) */
+			if (nl - p >= 5 && (memcmp(p, "incr ", 5) == 0 || memcmp(p, "decr ", 5) == 0))
+				key = word_key(p, 5, nl, false, &klen);
+			else
+				n += multi_get_keys(p, nl + 1, out + n, max - n);
+		}
 		if (key)
 			out[n++] = (struct wc_tcp_hint_key){ .key = key, .klen = klen };
 		p = nl + 1;
