@@ -232,7 +232,8 @@ static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *
 			if (!(used = fast_set(lc, &c->out, p, end)))
 				break;
 			p += used;
-		} else if (__builtin_expect(*p == 'd' || *p == 'i', 0)) {
+		} else if (__builtin_expect(*p != 'g', 0)) {
+			/* (a get line starts with 'g': any other a delete, incr or decr, or the end) */
 			if (!(used = fast_delete(lc, &c->out, p, end)) &&
 			    !(used = fast_arith(lc, &c->out, p, end)))
 				break;
