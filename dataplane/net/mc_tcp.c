@@ -21,6 +21,7 @@
 #include "net/mc_tcp_mget.h"
 #include "net/tcp_impl.h"
 #include "proto/mc_exec.h"
+#include "proto/mc_arith_line.h"
 #include "proto/mc_delete_line.h"
 #include "proto/mc_set_line.h"
 #include "redis/acl.h"
@@ -177,12 +178,38 @@ static __attribute__((noinline)) uint32_t fast_delete(struct wc_lcore *lc, struc
 	return used;
 }
 
+/*
+ * An "incr"/"decr <key> <delta>[ noreply]" line at p (mc_arith_line_parse)
+ * run and answered as the session's exec_keyed would (mc_exec_arith_reply),
+ * under fast_set's conditions. Returns the bytes it took, 0 when it is left
+ * to the session.
+ */
+static __attribute__((noinline)) uint32_t fast_arith(struct wc_lcore *lc, struct mc_out *out,
+						      const uint8_t *p, const uint8_t *end)
+{
+	struct mc_arith_line al;
+	struct wc_arith_req r;
+	struct wc_write_res res = { 0 };
+	struct wc_part *part;
+	enum wc_status st;
+	uint32_t used = mc_arith_line_parse(p, (uint32_t)(end - p), &al);
+
+	if (!used || !(part = own_write_part(lc, al.key, al.klen)))
+		return 0;
+	r = (struct wc_arith_req){ .key = al.key, .klen = al.klen, .hash = wc_hash(al.key, al.klen),
+				   .decr = al.decr, .delta = al.delta };
+	st = wc_arith(part, &lc->ctx, &r, &res);
+	mc_exec_arith_reply(out, st, res.value, al.noreply);
+	return used;
+}
+
 /* What the fast path made of a segment's requests (single_gets). */
 enum fast_gets { FAST_NONE, FAST_SOME, FAST_ALL };
 
 /*
  * A pipeline of get lines (one key, or several: wc_mc_tcp_multi_get),
- * whole "set"s (fast_set) and "delete"s (fast_delete) in one segment,
+ * whole "set"s (fast_set), "delete"s (fast_delete) and "incr"/"decr"s
+ * (fast_arith) in one segment,
  * start[0..end), answered request by request while each is one of them
  * and the output has room (the session stops before a command when it has
  * none). Out of line: the one-get case keeps its registers.
@@ -205,8 +232,10 @@ static __attribute__((noinline)) enum fast_gets pipelined_gets(struct wc_lcore *
 			if (!(used = fast_set(lc, &c->out, p, end)))
 				break;
 			p += used;
-		} else if (__builtin_expect(*p == 'd', 0)) {
-			if (!(used = fast_delete(lc, &c->out, p, end)))
+		} else if (__builtin_expect(*p != 'g', 0)) {
+			/* (a get line starts with 'g': any other a delete, incr or decr, or the end) */
+			if (!(used = fast_delete(lc, &c->out, p, end)) &&
+			    !(used = fast_arith(lc, &c->out, p, end)))
 				break;
 			p += used;
 		} else {

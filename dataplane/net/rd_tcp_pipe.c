@@ -1,6 +1,7 @@
 /*
  * rd_tcp_pipe.c - Redis GETs, plain SETs, MGETs and the cache-aside writes
- * (SET with EX or PX, SETEX, PSETEX, a one-key DEL) pipelined in one
+ * (SET with EX or PX, SETEX, PSETEX, a one-key DEL) and counters (INCR,
+ * DECR, INCRBY, DECRBY) pipelined in one
  * segment (or one alone), answered on the fast path one after another: a
  * GET as rd_tcp.c answers a lone one (rd_tcp_get.h), a SET as the
  * session's SET would (set_fast), an MGET as the session's (rd_tcp_mget.c),
@@ -182,8 +183,70 @@ static void del_one(struct wc_lcore *lc, struct wc_tcb *c, struct wc_part *part,
 }
 
 /*
+ * A counter (w: INCR, DECR, INCRBY, DECRBY), as t_string.c's incr_owner
+ * adds to an integer string: the sum put keeping the old time to live,
+ * its events ("new" when it made the key, then "incrby") and the reply
+ * (its answer into *st). False, with nothing done or answered, where the
+ * session answers an error (another type, not an integer, an overflow):
+ * the session answers and counts those.
+ */
+static bool incr_one(struct wc_lcore *lc, struct wc_tcb *c, struct wc_part *part,
+		     const struct resp_write *w, enum wc_status *st)
+{
+	struct rd_owner o = { .part = part, .ctx = &lc->ctx, .s = &c->rd, .out = &c->out };
+	uint64_t hash = wc_hash(w->key, w->klen);
+	struct wc_item *old = wc_kv_find(part, &lc->ctx, w->key, w->klen, hash);
+	int64_t cur = 0, next;
+	char buf[24];
+	char *digits;
+	struct rd_bytes b;
+	struct wc_put_req put = { .key = w->key, .klen = w->klen, .hash = hash,
+				  .type = WC_TYPE_STRING, .fill = rd_fill_bytes, .arg = &b,
+				  .opts = WC_PUT_KEEP_TTL };
+
+	if (old && (wc_item_type(old) != WC_TYPE_STRING ||
+		    !rd_parse_ll(wc_item_value(old), wc_item_vlen(old), &cur)))
+		return false;
+	if (__builtin_add_overflow(cur, w->delta, &next))
+		return false;
+	digits = mc_fmt_u64(buf + sizeof(buf), next < 0 ? (uint64_t)0 - (uint64_t)next :
+							    (uint64_t)next);
+	if (next < 0)
+		*--digits = '-';
+	b = (struct rd_bytes){ .p = (const uint8_t *)digits, .n = (size_t)(buf + sizeof(buf) - digits) };
+	put.vlen = (uint32_t)b.n;
+	*st = wc_kv_put(part, &lc->ctx, &put, NULL);
+	if (*st == WC_OK) {
+		rd_keyev_emit_write(&o, !old, RD_EV_INCRBY, w->key, w->klen);
+		resp_int(&c->out, next);
+	} else {
+		rd_reply_store_error(&c->out, *st);
+	}
+	return true;
+}
+
+/* The command id of counter cmd and whether c's user may run it on any key (*acl). */
+static uint16_t counter_cmd_id(const struct rd_session *s, uint8_t cmd, bool *acl)
+{
+	switch (cmd) {
+	case RESP_W_INCR:
+		*acl = s->fast_incr;
+		return rd_incr_cmd_id;
+	case RESP_W_DECR:
+		*acl = s->fast_decr;
+		return rd_decr_cmd_id;
+	case RESP_W_INCRBY:
+		*acl = s->fast_incrby;
+		return rd_incrby_cmd_id;
+	default:
+		*acl = s->fast_decrby;
+		return rd_decrby_cmd_id;
+	}
+}
+
+/*
  * One whole cache-aside write at p (resp_write_at): SET with EX or PX,
- * SETEX, PSETEX or a one-key DEL, run and answered as the session would
+ * SETEX, PSETEX, a one-key DEL or a counter, run and answered as the session would
  * when the key's partition is this lcore's own, the command counted as the
  * session counts it. Returns its length, 0 when it is left to the session.
  */
@@ -215,9 +278,12 @@ static __attribute__((noinline)) uint32_t write_fast(struct wc_lcore *lc, struct
 		id = rd_psetex_cmd_id;
 		acl = s->fast_psetex;
 		break;
-	default:
+	case RESP_W_DEL:
 		id = rd_del_cmd_id;
 		acl = s->fast_del;
+		break;
+	default:
+		id = counter_cmd_id(s, w.cmd, &acl);
 		break;
 	}
 	if (!write_admitted(lc, c, acl, w.vlen))
@@ -228,7 +294,8 @@ static __attribute__((noinline)) uint32_t write_fast(struct wc_lcore *lc, struct
 		return 0;	/* another lcore's partition: the session's owner call */
 	if (w.cmd == RESP_W_DEL)
 		del_one(lc, c, part, &w);
-	else if (!ttl_put(lc, c, part, &w, &st))
+	else if (w.cmd >= RESP_W_INCR ? !incr_one(lc, c, part, &w, &st) :
+					!ttl_put(lc, c, part, &w, &st))
 		return 0;
 	lc->rdst.net_in += used;
 	counted_or_refused(lc, c, id, t0, p, used, st);

@@ -1,7 +1,8 @@
 /*
  * tcp_hint.c - the rx burst's pre-pass for GETs over TCP (tcp_hint.h).
  *
- * A TCP or RESP GET or SET (or delete, DEL, SETEX, PSETEX) is served one segment at a time (ipv4 -> tcp
+ * A TCP or RESP GET or SET (or delete, DEL, SETEX, PSETEX, a counter: incr,
+ * decr, INCR, DECR, INCRBY, DECRBY) is served one segment at a time (ipv4 -> tcp
  * input -> mc_tcp_run / rd_tcp_run -> wc_get, wc_store), so without help
  * each request pays its index bucket's and its item's cache misses in
  * turn (a SET looks its old version up as a GET does). Before the burst
@@ -120,8 +121,13 @@ static unsigned mc_keys(const uint8_t *p, const uint8_t *end, struct wc_tcp_hint
 			key = word_key(p, 4, nl, false, &klen);
 		else if (nl - p >= 7 && memcmp(p, "delete ", 7) == 0)
 			key = word_key(p, 7, nl, true, &klen);
-		else if ((key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas)) == NULL)
-			n += multi_get_keys(p, nl + 1, out + n, max - n);
+		else if ((key = mc_single_get(p, (uint32_t)(nl + 1 - p), &klen, &cas)) == NULL) {
+			/* (after the usual line, a get of one key: a counter, or a get of several) */
+			if (nl - p >= 5 && (memcmp(p, "incr ", 5) == 0 || memcmp(p, "decr ", 5) == 0))
+				key = word_key(p, 5, nl, false, &klen);
+			else
+				n += multi_get_keys(p, nl + 1, out + n, max - n);
+		}
 		if (key)
 			out[n++] = (struct wc_tcp_hint_key){ .key = key, .klen = klen };
 		p = nl + 1;
@@ -149,7 +155,8 @@ static int64_t resp_len(const uint8_t **pp, const uint8_t *end)
 /*
  * A command of argc arguments named n[0..len) whose key (its second
  * argument) is hinted: GET <key>, SET <key> <value> with or without
- * options, SETEX and PSETEX <key> <ttl> <value>, a one-key DEL (any case).
+ * options, SETEX and PSETEX <key> <ttl> <value>, a one-key DEL, the
+ * counters INCR, DECR <key> and INCRBY, DECRBY <key> <n> (any case).
  */
 static bool hinted_command(const uint8_t *n, int64_t len, int64_t argc)
 {
@@ -158,7 +165,10 @@ static bool hinted_command(const uint8_t *n, int64_t len, int64_t argc)
 	if (len == 3 && (n[1] | 0x20) == 'e' && (n[2] | 0x20) == 't')
 		return (argc == 2 && (n[0] | 0x20) == 'g') || (argc >= 3 && (n[0] | 0x20) == 's');
 	if (argc == 2)
-		return resp_name_is(n, k, "del");
+		return resp_name_is(n, k, "del") || resp_name_is(n, k, "incr") ||
+		       resp_name_is(n, k, "decr");
+	if (argc == 3)
+		return resp_name_is(n, k, "incrby") || resp_name_is(n, k, "decrby");
 	return argc == 4 && (resp_name_is(n, k, "setex") || resp_name_is(n, k, "psetex"));
 }
 

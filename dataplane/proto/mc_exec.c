@@ -604,6 +604,24 @@ static enum mc_exec_result exec_store(struct mc_session *s, struct mc_inq *in,
 	return MC_EXEC_DONE;
 }
 
+void mc_exec_arith_reply(struct mc_out *out, enum wc_status st, uint64_t value, bool noreply)
+{
+	const char *err;
+
+	if (noreply)
+		return;	/* memcached answers nothing, errors included */
+	if (st == WC_ERR_NON_NUMERIC) {
+		line(out, "CLIENT_ERROR cannot increment or decrement non-numeric value");
+	} else if ((err = server_error(st))) {
+		line(out, err);
+	} else if (st == WC_NOT_FOUND) {
+		line(out, "NOT_FOUND");
+	} else {
+		mc_out_u64(out, value);
+		mc_out_str(out, CRLF);
+	}
+}
+
 static enum mc_exec_result exec_keyed(struct mc_session *s, struct mc_out *out,
 				      struct mc_env *env)
 {
@@ -635,12 +653,12 @@ static enum mc_exec_result exec_keyed(struct mc_session *s, struct mc_out *out,
 		if ((r = write_key(s, out, env, &t)) != MC_EXEC_DONE || s->redirected)
 			return r;
 	}
-	if (s->req.noreply)
-		return MC_EXEC_DONE;	/* memcached answers nothing, errors included */
-	if (s->result == WC_ERR_NON_NUMERIC) {
-		line(out, "CLIENT_ERROR cannot increment or decrement non-numeric value");
+	if (s->req.cmd == MC_INCR || s->req.cmd == MC_DECR) {
+		mc_exec_arith_reply(out, s->result, s->res.value, s->req.noreply);
 		return MC_EXEC_DONE;
 	}
+	if (s->req.noreply)
+		return MC_EXEC_DONE;	/* memcached answers nothing, errors included */
 	if ((err = server_error(s->result))) {
 		line(out, err);
 		return MC_EXEC_DONE;
@@ -649,11 +667,8 @@ static enum mc_exec_result exec_keyed(struct mc_session *s, struct mc_out *out,
 		line(out, "NOT_FOUND");
 	} else if (s->req.cmd == MC_DELETE) {
 		line(out, "DELETED");
-	} else if (s->req.cmd == MC_TOUCH) {
-		line(out, "TOUCHED");
 	} else {
-		mc_out_u64(out, s->res.value);
-		mc_out_str(out, CRLF);
+		line(out, "TOUCHED");
 	}
 	return MC_EXEC_DONE;
 }

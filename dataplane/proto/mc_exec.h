@@ -51,6 +51,13 @@ void mc_exec_get_reply(struct mc_out *out, const uint8_t *key, uint32_t klen,
 void mc_exec_store_reply(struct mc_out *out, enum wc_status st, bool noreply);
 
 /*
+ * The reply to an incr or decr whose wc_arith returned st and value (the
+ * new value, NOT_FOUND, the non-numeric CLIENT_ERROR or the store's error
+ * line; nothing with noreply): what the session's exec_keyed writes.
+ */
+void mc_exec_arith_reply(struct mc_out *out, enum wc_status st, uint64_t value, bool noreply);
+
+/*
  * MC_S_GETKEYS: serve the complete keys of a get line too long to buffer.
  * Returns false when no progress can be made without more input.
  */

@@ -205,26 +205,33 @@ uint32_t resp_set_at(const uint8_t *buf, uint32_t len, struct resp_set *out);
 uint32_t resp_flat_argv(const uint8_t *buf, uint32_t len, const uint8_t **argv, uint32_t *lens,
 			uint32_t max);
 
-/* The cache-aside writes resp_write_at takes. */
-enum resp_write_cmd { RESP_W_SET, RESP_W_SETEX, RESP_W_PSETEX, RESP_W_DEL };
+/* The cache-aside writes and counters resp_write_at takes. */
+enum resp_write_cmd {
+	RESP_W_SET, RESP_W_SETEX, RESP_W_PSETEX, RESP_W_DEL,
+	RESP_W_INCR, RESP_W_DECR, RESP_W_INCRBY, RESP_W_DECRBY
+};
 
 /* A whole cache-aside write (resp_write_at): key and value inside the buffer. */
 struct resp_write {
-	const uint8_t *key, *val;	/* val: NULL for DEL */
+	const uint8_t *key, *val;	/* val: NULL for DEL and the counters */
 	uint32_t klen, vlen;
-	int64_t ttl_ms;			/* the time to live, > 0 (0 for DEL) */
+	int64_t ttl_ms;			/* the time to live, > 0 (0 for DEL and the counters) */
+	int64_t delta;			/* what a counter adds (DECR, DECRBY: negated); else 0 */
 	uint8_t cmd;			/* enum resp_write_cmd */
 };
 
 /*
  * buf starts with one whole multibulk "SET <key> <value> EX|PX <n>",
  * "SETEX <key> <seconds> <value>", "PSETEX <key> <ms> <value>" or
- * "DEL <key>" (names and options in any case; a key of 1..250 bytes, a
- * value of up to 999999999, bulk lengths without leading zeros, <n> of
- * 1..18 digits without a leading zero and, in seconds, at most
+ * "DEL <key>", or a counter "INCR <key>", "DECR <key>", "INCRBY <key> <d>",
+ * "DECRBY <key> <d>" (names and options in any case; a key of 1..250
+ * bytes, a value of up to 999999999, bulk lengths without leading zeros,
+ * <n> of 1..18 digits without a leading zero and, in seconds, at most
  * INT64_MAX / 1000: a number the session's SET takes to the same
- * milliseconds): the command's length, with *out filled; 0 otherwise
- * (other options, more keys, any other number: the session's to answer).
+ * milliseconds; <d> "0" or an optional '-' and 1..18 digits without a
+ * leading zero, a number the session's INCRBY reads alike): the command's
+ * length, with *out filled; 0 otherwise (other options, more keys, any
+ * other number: the session's to answer).
  * Never reads outside buf[0..len).
  */
 uint32_t resp_write_at(const uint8_t *buf, uint32_t len, struct resp_write *out);

@@ -716,6 +716,52 @@ static bool ttl_ms(const uint8_t *p, uint32_t n, bool seconds, int64_t *ms)
 	return true;
 }
 
+/* An increment: "0", or an optional '-' and 1..18 digits, no leading zero (within int64). */
+static bool incr_delta(const uint8_t *p, uint32_t n, int64_t *d)
+{
+	bool neg = n > 1 && p[0] == '-';
+	int64_t v = 0;
+
+	if (neg) {
+		p++;
+		n--;
+	}
+	if (n == 0 || n > 18 || (p[0] == '0' && (n > 1 || neg)))
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (p[i] - '0');
+	}
+	*d = neg ? -v : v;
+	return true;
+}
+
+/* A counter (argc 2: INCR, DECR; 3: INCRBY, DECRBY) of a[], into *out; false when not one. */
+static bool counter_write(uint32_t argc, const uint8_t *const *a, const uint32_t *n,
+			  struct resp_write *out)
+{
+	int64_t d = 1;
+	bool decr;
+
+	if (argc == 2 && (resp_name_is(a[0], n[0], "incr") || resp_name_is(a[0], n[0], "decr"))) {
+		decr = (a[0][0] | 0x20) == 'd';
+		*out = (struct resp_write){ .cmd = decr ? RESP_W_DECR : RESP_W_INCR };
+	} else if (argc == 3 &&
+		   (resp_name_is(a[0], n[0], "incrby") || resp_name_is(a[0], n[0], "decrby"))) {
+		if (!incr_delta(a[2], n[2], &d))
+			return false;
+		decr = (a[0][0] | 0x20) == 'd';
+		*out = (struct resp_write){ .cmd = decr ? RESP_W_DECRBY : RESP_W_INCRBY };
+	} else {
+		return false;
+	}
+	out->key = a[1];
+	out->klen = n[1];
+	out->delta = decr ? -d : d;
+	return true;
+}
+
 uint32_t resp_write_at(const uint8_t *t, uint32_t len, struct resp_write *out)
 {
 	const uint8_t *p = t + 4, *end = t + len, *a[5], *num = NULL;
@@ -725,7 +771,7 @@ uint32_t resp_write_at(const uint8_t *t, uint32_t len, struct resp_write *out)
 	if (len < 4 || t[0] != '*' || t[2] != '\r' || t[3] != '\n')
 		return 0;
 	argc = (uint32_t)t[1] - '0';
-	if (argc != 2 && argc != 4 && argc != 5)
+	if (argc < 2 || argc > 5)
 		return 0;
 	for (uint32_t i = 0; i < argc; i++)
 		if (!fast_bulk(&p, end, &a[i], &n[i]))
@@ -746,11 +792,11 @@ uint32_t resp_write_at(const uint8_t *t, uint32_t len, struct resp_write *out)
 					    .cmd = RESP_W_SET };
 		num = a[4];
 		nlen = n[4];
-	} else {
+	} else if (!counter_write(argc, a, n, out)) {
 		return 0;
 	}
 	if (out->klen == 0 || out->klen > 250 ||
-	    (out->cmd != RESP_W_DEL && !ttl_ms(num, nlen, seconds, &out->ttl_ms)))
+	    (num && !ttl_ms(num, nlen, seconds, &out->ttl_ms)))
 		return 0;
 	return (uint32_t)(p - t);
 }

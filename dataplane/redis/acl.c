@@ -238,7 +238,8 @@ void acl_commit(struct rd_server *srv, struct rd_acl *t)
 
 /*
  * May u run command id on any key? The transports' fast paths answer GET,
- * MGET, SET, SETEX, PSETEX and DEL only for such users (rd_tcp.c, rd_tcp_pipe.c). Only the root
+ * MGET, SET, SETEX, PSETEX, DEL and the counters (INCR, DECR, INCRBY,
+ * DECRBY) only for such users (rd_tcp.c, rd_tcp_pipe.c). Only the root
  * selector is looked at: a user whose rights come from other selectors
  * takes the general path, which is as right, just slower.
  */
@@ -261,6 +262,10 @@ static void fast_rights(struct rd_session *s, const struct rd_user *u)
 	s->fast_psetex = may_run_anything(u, rd_psetex_cmd_id);
 	s->fast_del = may_run_anything(u, rd_del_cmd_id);
 	s->fast_mget = may_run_anything(u, rd_mget_cmd_id);
+	s->fast_incr = may_run_anything(u, rd_incr_cmd_id);
+	s->fast_decr = may_run_anything(u, rd_decr_cmd_id);
+	s->fast_incrby = may_run_anything(u, rd_incrby_cmd_id);
+	s->fast_decrby = may_run_anything(u, rd_decrby_cmd_id);
 }
 
 const struct rd_user *acl_session_user(struct rd_session *s)

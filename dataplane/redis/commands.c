@@ -36,6 +36,7 @@ uint16_t rd_get_cmd_id;
 uint16_t rd_set_cmd_id;
 uint16_t rd_setex_cmd_id, rd_psetex_cmd_id, rd_del_cmd_id;
 uint16_t rd_mget_cmd_id;
+uint16_t rd_incr_cmd_id, rd_decr_cmd_id, rd_incrby_cmd_id, rd_decrby_cmd_id;
 
 static uint32_t name_hash(const uint8_t *p, uint32_t n)
 {
@@ -121,6 +122,10 @@ void rd_cmds_init(void)
 	rd_psetex_cmd_id = table_id("psetex");
 	rd_del_cmd_id = table_id("del");
 	rd_mget_cmd_id = table_id("mget");
+	rd_incr_cmd_id = table_id("incr");
+	rd_decr_cmd_id = table_id("decr");
+	rd_incrby_cmd_id = table_id("incrby");
+	rd_decrby_cmd_id = table_id("decrby");
 }
 
 /* A name (any case) against a table's lower-case name of the same length. */

@@ -232,6 +232,7 @@ struct rd_session {
 	bool fast_set;			/* may SET any key: the transports' SET fast path applies */
 	bool fast_setex, fast_psetex, fast_del;	/* ... SETEX, PSETEX, DEL (rd_tcp_pipe.c) */
 	bool fast_mget;			/* may MGET any key: the transports' MGET fast path applies */
+	bool fast_incr, fast_decr, fast_incrby, fast_decrby;	/* ... the counters (rd_tcp_pipe.c) */
 	uint64_t acl_uid;		/* the user, by id (acl.c): changes and deletion are seen */
 	uint64_t acl_gen;		/* the user table generation s->user was found in */
 	uint32_t raddr, laddr;		/* the peer's and our IPv4 address (host order) */
@@ -317,6 +318,9 @@ extern uint16_t rd_set_cmd_id;
 extern uint16_t rd_setex_cmd_id, rd_psetex_cmd_id, rd_del_cmd_id;
 /* ... and of MGET (the MGET fast path's statistics and ACL check). */
 extern uint16_t rd_mget_cmd_id;
+
+/* ... and of INCR, DECR, INCRBY and DECRBY (the counters' fast path, rd_tcp_pipe.c). */
+extern uint16_t rd_incr_cmd_id, rd_decr_cmd_id, rd_incrby_cmd_id, rd_decrby_cmd_id;
 
 /*
  * What the session waited for outside the mailbox is over (the transport

@@ -647,6 +647,99 @@ static void delete_script(struct cl *c)
 	}
 }
 
+/* memcached incr and decr: each on the fast path or left to the session. */
+static void arith_script(struct cl *c)
+{
+	char req[1024], key[260];
+
+	/* hits, misses, decr's floor at 0, incr's wrap at 2^64 */
+	set_seg(c, "set n1 5 0 2\r\n10\r\n", "n1", "STORED\r\n", true);
+	set_seg(c, "incr n1 1\r\n", "n1", "11\r\n", true);
+	set_seg(c, "incr n1 89\r\n", "n1", "100\r\n", true);
+	set_seg(c, "decr n1 1\r\n", "n1", "99\r\n", true);
+	set_seg(c, "decr n1 1000\r\n", "n1", "0\r\n", true);
+	set_seg(c, "incr n1 0\r\n", "n1", "0\r\n", true);
+	set_seg(c, "incr n1 18446744073709551615\r\n", "n1", "18446744073709551615\r\n", false);
+	set_seg(c, "incr n1 9999999999999999999\r\n", "n1", "9999999999999999998\r\n", true);
+	set_seg(c, "incr n1 9999999999999999999\r\n", "n1", "1553255926290448381\r\n", true);
+	set_seg(c, "incr n1 0000000000000000001\r\n", "n1", "1553255926290448382\r\n", true);
+	set_seg(c, "incr x1 1\r\n", "x1", "NOT_FOUND\r\n", true);
+	set_seg(c, "decr x1 1\r\n", "x1", "NOT_FOUND\r\n", true);
+	/* noreply: nothing answered, hit or miss */
+	set_seg(c, "incr n1 1 noreply\r\n", "n1", NULL, true);
+	set_seg(c, "decr x1 1 noreply\r\n", "x1", NULL, true);
+	/* a value that is not a number: the session's CLIENT_ERROR, the same counters */
+	set_seg(c, "set n2 0 0 3\r\nabc\r\n", "n2", "STORED\r\n", true);
+	set_seg(c, "incr n2 1\r\n", "n2",
+		"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n", true);
+	set_seg(c, "decr n2 1 noreply\r\n", "n2", NULL, true);
+	set_seg(c, "set n2 0 0 20\r\n99999999999999999999\r\n", "n2", "STORED\r\n", true);
+	set_seg(c, "incr n2 1\r\n", "n2", "CLIENT_ERROR", true);
+	set_seg(c, "set n2 0 0 2\r\n-1\r\n", "n2", "STORED\r\n", true);
+	set_seg(c, "decr n2 1\r\n", "n2", "CLIENT_ERROR", true);
+	set_seg(c, "set n2 0 0 0\r\n\r\n", "n2", "STORED\r\n", true);
+	set_seg(c, "incr n2 1\r\n", "n2", "CLIENT_ERROR", true);
+	/* a bad delta, odd spellings: left to the session */
+	set_seg(c, "incr n1 x\r\n", "n1", "CLIENT_ERROR invalid numeric delta argument\r\n", false);
+	set_seg(c, "incr n1 -1\r\n", "n1", "CLIENT_ERROR invalid numeric delta argument\r\n",
+		false);
+	set_seg(c, "incr n1 18446744073709551616\r\n", "n1", "CLIENT_ERROR invalid numeric delta",
+		false);
+	set_seg(c, "incr n1\r\n", "n1", "ERROR\r\n", false);
+	set_seg(c, "incr n1 1 2 3\r\n", "n1", "ERROR\r\n", false);
+	set_seg(c, "incr n1 1 x\r\n", "n1", "\r\n", false);
+	set_seg(c, "incr n1 1 NOREPLY\r\n", "n1", "\r\n", false);
+	set_seg(c, "incr  n1 1\r\n", "n1", "\r\n", false);
+	set_seg(c, "incr n1  1\r\n", "n1", "\r\n", false);
+	set_seg(c, "incr n1 1 \r\n", "n1", "\r\n", false);
+	set_seg(c, "incr n1 1\n", "n1", "\r\n", false);
+	set_seg(c, "INCR n1 1\r\n", "n1", "ERROR\r\n", false);
+	set_seg(c, "incrx n1 1\r\n", "n1", "ERROR\r\n", false);
+	set_seg(c, "incr n\x01 1\r\n", NULL, "NOT_FOUND\r\n", false);
+	set_seg(c, "incr n1 1", "n1", NULL, false);	/* cut short: the session waits */
+	set_seg(c, "\r\n", "n1", "\r\n", true);	/* (whole now, in one buffer) */
+	/* pipelines: a get after an incr sees it; with sets, deletes and gets */
+	set_seg(c, "set n3 0 0 1\r\n7\r\nincr n3 3\r\nget n3\r\ndecr n3 4\r\ndelete n3\r\n"
+		"incr n3 1\r\nget n3\r\n", "n3",
+		"STORED\r\n10\r\nVALUE n3 0 2\r\n10\r\nEND\r\n6\r\nDELETED\r\nNOT_FOUND\r\nEND\r\n",
+		true);
+	set_seg(c, "set n3 0 0 1\r\n7\r\nincr n3 1\r\nversion\r\nincr n3 1\r\n", "n3",
+		"8\r\nVERSION ", true);	/* (the rest: the session) */
+	/* keys of 250 bytes (fast) and 251 (refused) */
+	memset(key, 'K', 251);
+	key[250] = 0;
+	snprintf(req, sizeof(req), "set %s 1 0 1\r\n1\r\nincr %s 2\r\n", key, key);
+	set_seg(c, req, key, "STORED\r\n3\r\n", true);
+	key[250] = 'K';
+	key[251] = 0;
+	snprintf(req, sizeof(req), "incr %s 1\r\n", key);
+	set_seg(c, req, NULL, "CLIENT_ERROR bad command line format", false);
+	/* fenced, a read-only replica: refused by the session */
+	set_seg(c, "set n5 0 0 1\r\n1\r\n", "n5", "STORED\r\n", true);
+	wc_fence_set(0);
+	set_seg(c, "incr n5 1\r\n", "n5", "SERVER_ERROR cluster down", false);
+	wc_fence_set(-1);
+	h.app.mcset.read_only = true;
+	set_seg(c, "decr n5 1\r\n", "n5", "SERVER_ERROR read only replica", false);
+	set_seg(c, "incr n5 1 noreply\r\n", "n5", NULL, false);
+	h.app.mcset.read_only = false;
+	set_seg(c, "incr n5 1\r\n", "n5", "2\r\n", true);
+	/* a full send queue (mbufs short): incrs and gets stopped between requests */
+	{
+		char pipe[48 * 24 + 1];
+		size_t n = 0;
+
+		for (int i = 0; i < 48; i += 2) {
+			snprintf(req, sizeof(req), "set q%d 0 0 1\r\n%d\r\n", i, i % 10);
+			seg(c, req);
+		}
+		for (int i = 0; i < 48; i++)
+			n += (size_t)snprintf(pipe + n, sizeof(pipe) - n, i % 2 ? "get k2\r\n" :
+							       "incr q%d 5\r\n", i);
+		short_of_mbufs(c, pipe, 48, "q0", "q46");
+	}
+}
+
 /* One run of the script over four connections; counts of the fast paths taken. */
 static void run(struct trace *t, bool slow, uint64_t *fast_in, uint64_t *fast_out)
 {
@@ -1016,19 +1109,32 @@ static void deletes_fast_equal_general(void **state)
 	sets_compared(&(struct script){ .mc = delete_script, .mc_seed = true });
 }
 
+static void incrs_fast_equal_general(void **state)
+{
+	(void)state;
+	sets_compared(&(struct script){ .mc = arith_script, .mc_seed = true });
+}
+
 /* The Redis engine's counters a SET moves (not its cycles: time), into the trace. */
 static void rd_stats_snap(void)
 {
 	const struct rd_lcore_stats *st = &h.lc->rdst;
-	uint64_t v[15] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
-			   st->calls[rd_setex_cmd_id], st->calls[rd_psetex_cmd_id],
-			   st->calls[rd_del_cmd_id], st->calls[rd_mget_cmd_id], st->net_in,
-			   st->rejected, st->failed, st->cmd_rejected[rd_set_cmd_id],
-			   st->cmd_rejected[rd_setex_cmd_id], st->cmd_rejected[rd_psetex_cmd_id],
-			   st->cmd_failed[rd_get_cmd_id], 0 };
+	const uint16_t ctr[4] = { rd_incr_cmd_id, rd_decr_cmd_id, rd_incrby_cmd_id,
+				  rd_decrby_cmd_id };
+	uint64_t v[15 + 3 * 4] = { st->commands, st->calls[rd_set_cmd_id], st->calls[rd_get_cmd_id],
+				   st->calls[rd_setex_cmd_id], st->calls[rd_psetex_cmd_id],
+				   st->calls[rd_del_cmd_id], st->calls[rd_mget_cmd_id], st->net_in,
+				   st->rejected, st->failed, st->cmd_rejected[rd_set_cmd_id],
+				   st->cmd_rejected[rd_setex_cmd_id], st->cmd_rejected[rd_psetex_cmd_id],
+				   st->cmd_failed[rd_get_cmd_id], 0 };
 
 	for (unsigned e = 0; e < RD_ERRSTAT_N; e++)
 		v[14] = v[14] * 31 + st->errstat[e];	/* (every word's count, in one) */
+	for (unsigned i = 0; i < 4; i++) {	/* the counters' calls, failures, refusals */
+		v[15 + 3 * i] = st->calls[ctr[i]];
+		v[16 + 3 * i] = st->cmd_failed[ctr[i]];
+		v[17 + 3 * i] = st->cmd_rejected[ctr[i]];
+	}
 	put(v, sizeof(v));
 }
 
@@ -1399,8 +1505,157 @@ static void resp_ttl_writes_fast_equal_general(void **state)
 	sets_compared(&(struct script){ .rd = rd_ttl_script });
 }
 
-#define RMGET2(a, b) "*3\r\n$4\r\nMGET\r\n$2\r\n" a "\r\n$2\r\n" b "\r\n"
+/* "INCR <k>", "DECR <k>" (cmd: its name, any case) and "INCRBY <k> <n>", "DECRBY <k> <n>" */
+#define RINCR(cmd, k) "*2\r\n$4\r\n" cmd "\r\n$2\r\n" k "\r\n"
+#define RINCRBY(cmd, k, n) "*3\r\n$6\r\n" cmd "\r\n$2\r\n" k "\r\n$" #n "\r\n"
 #define RSET2(k, vlen, v) "*3\r\n$3\r\nSET\r\n$2\r\n" k "\r\n$" vlen "\r\n" v "\r\n"
+#define NOT_INT "-ERR value is not an integer or out of range\r\n"
+
+/* The counters, c the writer and w a second client (WATCH, tracking, events). */
+static void rd_incr_script(struct cl *c, struct cl *w)
+{
+	other = w;
+	/* a miss makes the key, hits add; every name in any case */
+	rd_seg(c, RINCR("INCR", "c1"), "c1", ":1\r\n", true);
+	rd_seg(c, RINCR("incr", "c1"), "c1", ":2\r\n", true);
+	rd_seg(c, RINCR("DeCr", "c1"), "c1", ":1\r\n", true);
+	rd_seg(c, RINCR("DECR", "c0"), "c0", ":-1\r\n", true);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 2) "10\r\n", "c1", ":11\r\n", true);
+	rd_seg(c, RINCRBY("decrby", "c1", 2) "20\r\n", "c1", ":-9\r\n", true);
+	rd_seg(c, RINCRBY("incrBY", "c1", 2) "-5\r\n", "c1", ":-14\r\n", true);
+	rd_seg(c, RINCRBY("DECRBY", "c1", 3) "-14\r\n", "c1", ":0\r\n", true);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 1) "0\r\n", "c1", ":0\r\n", true);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 18) "999999999999999999\r\n", "c1",
+	       ":999999999999999999\r\n", true);
+	rd_seg(c, RINCRBY("DECRBY", "c1", 19) "-999999999999999999\r\n", "c1",
+	       ":1999999999999999998\r\n", true);
+	/* numbers the fast path leaves to the session: its answers, right or wrong */
+	rd_seg(c, RINCRBY("INCRBY", "c1", 19) "1000000000000000000\r\n", "c1",
+	       ":2999999999999999998\r\n", false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 2) "-0\r\n", "c1", ":2999999999999999998\r\n", false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 2) "01\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 2) "+1\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 1) "x\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 0) "\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 1) "-\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 3) "1.5\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("INCRBY", "c1", 20) "99999999999999999999\r\n", "c1", NOT_INT, false);
+	rd_seg(c, RINCRBY("DECRBY", "c1", 20) "-9223372036854775808\r\n", "c1",
+	       "-ERR decrement would overflow\r\n", false);
+	/* the stored value: not an integer, an overflow, another type (the session's errors) */
+	rd_seg(c, RSET2("c2", "3", "abc"), "c2", "+OK\r\n", true);
+	rd_seg(c, RINCR("INCR", "c2"), "c2", NOT_INT, false);
+	rd_seg(c, RSET2("c2", "2", "05"), "c2", "+OK\r\n", true);
+	rd_seg(c, RINCR("DECR", "c2"), "c2", NOT_INT, false);
+	rd_seg(c, RSET2("c2", "2", " 5"), "c2", "+OK\r\n", true);
+	rd_seg(c, RINCR("INCR", "c2"), "c2", NOT_INT, false);
+	rd_seg(c, RSET2("c2", "0", ""), "c2", "+OK\r\n", true);
+	rd_seg(c, RINCR("INCR", "c2"), "c2", NOT_INT, false);
+	rd_seg(c, RSET2("c2", "20", "99999999999999999999"), "c2", "+OK\r\n", true);
+	rd_seg(c, RINCR("INCR", "c2"), "c2", NOT_INT, false);
+	rd_seg(c, RSET2("c3", "19", "9223372036854775807"), "c3", "+OK\r\n", true);
+	rd_seg(c, RINCR("INCR", "c3"), "c3", "-ERR increment or decrement would overflow\r\n",
+	       false);
+	rd_seg(c, RINCRBY("DECRBY", "c3", 2) "-1\r\n", "c3",
+	       "-ERR increment or decrement would overflow\r\n", false);
+	rd_seg(c, RINCR("DECR", "c3"), "c3", ":9223372036854775806\r\n", true);
+	rd_seg(c, RSET2("c3", "20", "-9223372036854775808"), "c3", "+OK\r\n", true);
+	rd_seg(c, RINCR("DECR", "c3"), "c3", "-ERR increment or decrement would overflow\r\n",
+	       false);
+	rd_seg(c, RINCR("INCR", "c3"), "c3", ":-9223372036854775807\r\n", true);
+	rd_seg(c, "*4\r\n$4\r\nHSET\r\n$2\r\nc4\r\n$1\r\nf\r\n$1\r\nv\r\n", "c4", ":1\r\n", false);
+	rd_seg(c, RINCR("INCR", "c4"), "c4", "-WRONGTYPE", false);
+	rd_seg(c, RINCRBY("DECRBY", "c4", 1) "5\r\n", "c4", "-WRONGTYPE", false);
+	/* the time to live kept (the item's exptime and ms the same) */
+	rd_seg(c, RSETEX("5\r\nSETEX", "c5", 3) "100\r\n$1\r\n7\r\n", "c5", "+OK\r\n", true);
+	rd_seg(c, RINCR("INCR", "c5"), "c5", ":8\r\n", true);
+	/* other shapes: arity, an empty key (the session's) */
+	rd_seg(c, "*3\r\n$4\r\nINCR\r\n$2\r\nc5\r\n$1\r\n1\r\n", "c5", "-ERR wrong number", false);
+	rd_seg(c, "*2\r\n$6\r\nINCRBY\r\n$2\r\nc5\r\n", "c5", "-ERR wrong number", false);
+	rd_seg(c, "*2\r\n$4\r\nINCR\r\n$0\r\n\r\n", NULL, "-ERR invalid key length", false);
+	/* pipelines mixing them with GET, SET, DEL; one the session must answer mid-way */
+	rd_seg(c, RSET2("c6", "2", "10") RINCR("INCR", "c6") RGET2("c6")
+	       RINCRBY("DECRBY", "c6", 1) "3\r\n" RGET2("c6") RDEL("c6") RINCR("incr", "c6")
+	       RGET2("c6"), "c6", "+OK\r\n:11\r\n$2\r\n11\r\n:8\r\n$1\r\n8\r\n:1\r\n:1\r\n$1\r\n1\r\n",
+	       true);
+	rd_seg(c, RINCR("INCR", "c6") RINCR("INCR", "c4") RINCR("INCR", "c6") RGET2("c6"), "c6",
+	       ":2\r\n-WRONGTYPE Operation against a key holding the wrong kind of value\r\n:3\r\n"
+	       "$1\r\n3\r\n", true);
+	/* fenced, a read-only replica: refused by the session */
+	wc_fence_set(0);
+	rd_seg(c, RINCR("INCR", "c6"), "c6", "-CLUSTERDOWN", false);
+	wc_fence_set(-1);
+	rd_replica_state.read_only = true;
+	rd_seg(c, RINCRBY("INCRBY", "c6", 1) "1\r\n", "c6", "-READONLY", false);
+	rd_replica_state.read_only = false;
+	/* a WATCHed key counted by another client: EXEC aborts */
+	rd_seg(w, "*2\r\n$5\r\nWATCH\r\n$2\r\nc6\r\n", "c6", "+OK\r\n", false);
+	rd_seg(c, RINCR("INCR", "c6"), "c6", ":4\r\n", true);
+	rd_seg(w, "*1\r\n$5\r\nMULTI\r\n" RGET2("c6") "*1\r\n$4\r\nEXEC\r\n", "c6",
+	       "+OK\r\n+QUEUED\r\n*-1\r\n", false);
+	rd_seg(w, "*2\r\n$5\r\nWATCH\r\n$2\r\nc7\r\n", "c7", "+OK\r\n", false);
+	rd_seg(c, RINCRBY("DECRBY", "c7", 1) "2\r\n", "c7", ":-2\r\n", true);	/* (made) */
+	rd_seg(w, "*1\r\n$5\r\nMULTI\r\n" RGET2("c7") "*1\r\n$4\r\nEXEC\r\n", "c7",
+	       "+OK\r\n+QUEUED\r\n*-1\r\n", false);
+	/* a tracking client (RESP3) told of the writes; the tracking writer itself: the session */
+	rd_seg(w, "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n", NULL, "%7\r\n", false);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\non\r\n", NULL, "+OK\r\n", false);
+	rd_seg(w, RGET2("c6"), NULL, "$1\r\n4\r\n", false);
+	w->nlast = 0;
+	rd_seg(c, RINCR("DECR", "c6"), "c6", ":3\r\n", true);
+	if (!last_has(w, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nc6\r\n"))
+		fail_msg("no invalidation: \"%.*s\"", (int)w->nlast, w->last);
+	rd_seg(w, RINCR("INCR", "c6"), "c6", ":4\r\n", false);
+	rd_seg(w, "*3\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$3\r\noff\r\n", NULL, "+OK\r\n", false);
+	/* keyspace notifications to a subscriber: new (a key made) and incrby */
+	rd_seg(c, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$22\r\nnotify-keyspace-events\r\n$4\r\nKEAn\r\n",
+	       NULL, "+OK\r\n", false);
+	rd_seg(w, "*2\r\n$10\r\nPSUBSCRIBE\r\n$17\r\n__keyspace@0__:c*\r\n", NULL, "psubscribe",
+	       false);
+	w->nlast = 0;
+	rd_seg(c, RINCR("INCR", "c8"), "c8", ":1\r\n", true);
+	if (!last_has(w, "__keyspace@0__:c8\r\n$3\r\nnew\r\n") ||
+	    !last_has(w, "__keyspace@0__:c8\r\n$6\r\nincrby\r\n"))
+		fail_msg("no new and incrby events: \"%.*s\"", (int)w->nlast, w->last);
+	w->nlast = 0;
+	rd_seg(c, RINCRBY("DECRBY", "c8", 1) "4\r\n", "c8", ":-3\r\n", true);
+	if (!last_has(w, "__keyspace@0__:c8\r\n$6\r\nincrby\r\n") ||
+	    last_has(w, "$3\r\nnew\r\n"))
+		fail_msg("not one incrby event: \"%.*s\"", (int)w->nlast, w->last);
+	w->nlast = 0;
+	rd_seg(c, RINCR("INCR", "c4"), "c4", "-WRONGTYPE", false);
+	if (w->nlast)
+		fail_msg("an event for a refused INCR: \"%.*s\"", (int)w->nlast, w->last);
+	rd_seg(c, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$22\r\nnotify-keyspace-events\r\n$0\r\n\r\n",
+	       NULL, "+OK\r\n", false);
+	/* users who may not INCR or DECRBY: the session refuses them; DECR, INCRBY theirs */
+	rd_seg(c, "*5\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$5\r\n-incr\r\n$7\r\n"
+	       "-decrby\r\n", NULL, "+OK\r\n", false);
+	rd_seg(c, RINCR("INCR", "c9"), "c9", "-NOPERM", false);
+	rd_seg(c, RINCR("INCR", "c9"), "c9", "-NOPERM", false);
+	rd_seg(c, RINCR("DECR", "c9"), "c9", ":-1\r\n", true);
+	rd_seg(c, RINCRBY("INCRBY", "c9", 1) "5\r\n", "c9", ":4\r\n", true);
+	rd_seg(c, RINCRBY("DECRBY", "c9", 1) "5\r\n", "c9", "-NOPERM", false);
+	rd_seg(c, "*5\r\n$3\r\nACL\r\n$7\r\nSETUSER\r\n$7\r\ndefault\r\n$5\r\n+incr\r\n$7\r\n"
+	       "+decrby\r\n", NULL, "+OK\r\n", false);
+	rd_seg(c, RINCR("INCR", "c9"), "c9", ":5\r\n", false);	/* (users changed: general once) */
+	rd_seg(c, RINCR("INCR", "c9"), "c9", ":6\r\n", true);
+	rd_seg(c, RINCRBY("DECRBY", "c9", 1) "6\r\n", "c9", ":0\r\n", true);
+	/* cut short: the session waits for the rest */
+	rd_seg(c, RINCRBY("INCRBY", "c9", 2) "1", "c9", NULL, false);
+	rd_seg(c, "0\r\n", "c9", ":10\r\n", false);
+	rd_seg(c, RINCR("INCR", "c9") "*2\r\n$4\r\nINCR\r\n$2\r\nc", "c9", ":11\r\n", true);
+	rd_seg(c, "9\r\n", "c9", ":12\r\n", false);
+	other = NULL;
+}
+
+static void resp_counters_fast_equal_general(void **state)
+{
+	(void)state;
+	sets_compared(&(struct script){ .rd = rd_incr_script });
+}
+
+#define RMGET2(a, b) "*3\r\n$4\r\nMGET\r\n$2\r\n" a "\r\n$2\r\n" b "\r\n"
 
 #define OOM_VLEN 600
 
@@ -1641,7 +1896,9 @@ int main(void)
 		cmocka_unit_test(resp_sets_fast_equal_general),
 		cmocka_unit_test(fast_commands_bookkept),
 		cmocka_unit_test(deletes_fast_equal_general),
+		cmocka_unit_test(incrs_fast_equal_general),
 		cmocka_unit_test(resp_ttl_writes_fast_equal_general),
+		cmocka_unit_test(resp_counters_fast_equal_general),
 		cmocka_unit_test(resp_oom_refusals_counted_as_redis),
 		cmocka_unit_test(mgets_fast_equal_general),
 		cmocka_unit_test(resp_mgets_fast_equal_general),

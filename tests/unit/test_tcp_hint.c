@@ -76,7 +76,7 @@ static void payload_keys_memcached(void **state)
 	expect(false, "set  k2 0 0 1\r\n", "");
 	expect(false, "set k2 0 0 1", "");		/* no newline */
 	expect(false, "SET k2 0 0 1\r\nx\r\n", "");
-	expect(false, "add k2 0 0 1\r\nx\r\nincr k3 1\r\n", "");	/* others stepped over */
+	expect(false, "add k2 0 0 1\r\nx\r\ntouch k3 1\r\n", "");	/* others stepped over */
 	/* deletes (a cache's invalidations): their keys too */
 	expect(false, "add k2 0 0 1\r\nx\r\ndelete k3\r\n", "k3");
 	expect(false, "delete k3 noreply\r\nget k1\r\n", "k3|k1");
@@ -87,6 +87,12 @@ static void payload_keys_memcached(void **state)
 	expect(false, "delete k3", "");
 	expect(false, "DELETE k3\r\n", "");
 	expect(false, "deletes k3\r\n", "");
+	/* the counters: incr, decr */
+	expect(false, "incr k3 1\r\ndecr k4 10 noreply\r\nget k1\r\n", "k3|k4|k1");
+	expect(false, "incr k3\r\n", "");		/* no delta: not the key's end */
+	expect(false, "incr  k3 1\r\n", "");
+	expect(false, "INCR k3 1\r\n", "");
+	expect(false, "incrs k3 1\r\n", "");
 	expect(false, "get a b\r\nget c\r\n", "a|b|c");	/* several keys: each */
 	expect(false, "gets a bb ccc\n", "a|bb|ccc");
 	expect(false, "get a  b\r\nget c\r\n", "c");	/* two spaces: the session's */
@@ -166,6 +172,15 @@ static void payload_keys_resp(void **state)
 	expect(true, "*4\r\n$5\r\nSETEY\r\n$2\r\nk2\r\n$1\r\n1\r\n$1\r\nx\r\n", "");
 	expect(true, "*2\r\n$4\r\nDELS\r\n$2\r\nk2\r\n*2\r\n$2\r\nDE\r\n$2\r\nk2\r\n", "");
 	expect(true, "*2\r\n$3\r\nDEL\r\n$0\r\n\r\n", "");
+	/* the counters: INCR, DECR, INCRBY, DECRBY (any case); other counts or names not */
+	expect(true, "*2\r\n$4\r\nINCR\r\n$2\r\nk2\r\n*2\r\n$4\r\ndecr\r\n$2\r\nk3\r\n"
+		     "*3\r\n$6\r\nIncrBy\r\n$2\r\nk4\r\n$1\r\n5\r\n"
+		     "*3\r\n$6\r\nDECRBY\r\n$2\r\nk5\r\n$2\r\n-5\r\n" RGET(2) "k1\r\n",
+	       "k2|k3|k4|k5|k1");
+	expect(true, "*3\r\n$4\r\nINCR\r\n$2\r\nk2\r\n$1\r\n1\r\n" RGET(2) "k1\r\n", "k1");
+	expect(true, "*2\r\n$6\r\nINCRBY\r\n$2\r\nk2\r\n" RGET(2) "k1\r\n", "k1");
+	expect(true, "*3\r\n$11\r\nINCRBYFLOAT\r\n$2\r\nk2\r\n$1\r\n1\r\n", "");
+	expect(true, "*2\r\n$4\r\nINCX\r\n$2\r\nk2\r\n", "");
 	expect(true, "*1\r\n$4\r\nPING\r\n" RGET(2) "k1\r\n", "k1");
 	expect(true, "*2\r\n$3\r\nGET\r\n$0\r\n\r\n" RGET(2) "k1\r\n", "k1");	/* (an empty key) */
 	expect(true, "*3\r\n$3\r\nGET\r\n$2\r\nk1\r\n$1\r\nx\r\n" RGET(2) "k2\r\n", "k2");

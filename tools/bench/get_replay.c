@@ -51,6 +51,12 @@
  *                                    memcached "delete <key>" of keys that
  *                                    exist (each round stores its keys again
  *                                    before it is replayed, uncounted)
+ *   get_replay --callgrind resp_incr|tcp_incr [--offload]
+ *                                    the counters, one to a segment: Redis
+ *                                    "INCR <key>" and memcached "incr <key> 1"
+ *                                    of keys holding "0" (each round stores
+ *                                    them again before it is replayed,
+ *                                    uncounted)
  *   get_replay --callgrind tcp_mget|resp_mget [--offload]
  *                                    gets of MGET_KEYS keys, all hits, one
  *                                    to a segment: memcached "get k1 ... k8",
@@ -110,7 +116,8 @@ struct conn {
 
 enum { T_UDP, T_TCP, T_RESP, T_RESP_TRK, T_RESP_TRK_AGAIN, T_UDP_SET, T_TCP_SET, T_RESP_SET,
        T_UDP_BURST, T_TCP_PIPE, T_RESP_PIPE, T_TCP_MIX, T_RESP_MIX,
-       T_RESP_SETEX, T_RESP_DEL, T_TCP_DELETE, T_TCP_MGET, T_RESP_MGET, T_COUNT };
+       T_RESP_SETEX, T_RESP_DEL, T_TCP_DELETE, T_TCP_MGET, T_RESP_MGET, T_RESP_INCR, T_TCP_INCR,
+       T_COUNT };
 #define T_TIMED T_UDP_SET	/* the GETs before it are timed; the rest only counted (--callgrind) */
 #define BURST 32		/* udp_burst: frames per rx burst */
 #define PIPE 8			/* tcp_pipe, resp_pipe, *_mix: requests per segment */
@@ -120,7 +127,7 @@ static const char *const tname[T_COUNT] = { "udp", "tcp", "resp", "resp_trk", "r
 					    "udp_set", "tcp_set", "resp_set", "udp_burst",
 					    "tcp_pipe", "resp_pipe", "tcp_mix", "resp_mix",
 					    "resp_setex", "resp_del", "tcp_delete", "tcp_mget",
-					    "resp_mget" };
+					    "resp_mget", "resp_incr", "tcp_incr" };
 
 static struct conn conns[CONNS], rconns[CONNS], tconns[CONNS];
 
@@ -211,6 +218,17 @@ static void store_key(int k)
 	dp_clear_sent(&h);
 }
 
+/* Store "0" under counter k (over UDP, as store_key). */
+static void store_counter(int k)
+{
+	static uint8_t frame[128];
+	char cmd[64];
+	int n = snprintf(cmd, sizeof(cmd), "set ctr:%012d 0 0 1\r\n0\r\n", k);
+
+	dp_input(&h, frame, dp_mc_udp(frame, 1, 0, 1, cmd, (size_t)n, DP_CLIENT));
+	dp_clear_sent(&h);
+}
+
 /* Load KEYS values. */
 static void load(void)
 {
@@ -227,11 +245,12 @@ static int build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 	 */
 	const bool all_set = t == T_UDP_SET || t == T_TCP_SET || t == T_RESP_SET || t == T_RESP_SETEX;
 	const bool del = t == T_RESP_DEL || t == T_TCP_DELETE;
+	const bool ctr = t == T_RESP_INCR || t == T_TCP_INCR;
 	const bool mix = t == T_TCP_MIX || t == T_RESP_MIX;
 	const bool mget = t == T_TCP_MGET || t == T_RESP_MGET;
 	const bool resp = t == T_RESP || t == T_RESP_TRK || t == T_RESP_TRK_AGAIN ||
 			  t == T_RESP_PIPE || t == T_RESP_SET || t == T_RESP_MIX || t == T_RESP_SETEX ||
-			  t == T_RESP_DEL || t == T_RESP_MGET;
+			  t == T_RESP_DEL || t == T_RESP_MGET || t == T_RESP_INCR;
 	const int per = t == T_TCP_PIPE || t == T_RESP_PIPE || mix ? PIPE : mget ? MGET_KEYS : 1;
 	static uint8_t frame[128 + PIPE * 96];
 	char cmd[PIPE * 96];
@@ -256,6 +275,16 @@ static int build_round(int t, struct rte_mbuf **rx, uint64_t *seed)
 					      "*2\r\n$3\r\nDEL\r\n$16\r\nkey:%012d\r\n" :
 					      "delete key:%012d\r\n", k);
 				reply_len += resp ? 4 : 9;	/* ":1\r\n", "DELETED\r\n" */
+				continue;
+			}
+			if (ctr) {
+				/* counters of their own in a round, each "0" (again) to be added to */
+				k = i + j;
+				store_counter(k);
+				n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, resp ?
+					      "*2\r\n$4\r\nINCR\r\n$16\r\nctr:%012d\r\n" :
+					      "incr ctr:%012d 1\r\n", k);
+				reply_len += resp ? 4 : 3;	/* ":1\r\n", "1\r\n" */
 				continue;
 			}
 			if (mget) {
@@ -421,7 +450,8 @@ int main(int argc, char **argv)
 {
 	static struct rte_mbuf *rx[REQS];
 	const char *only = argc > 2 && strcmp(argv[1], "--callgrind") == 0 ? argv[2] : NULL;
-	uint64_t seed = 42, hits0, sets0, dels0, dhits0, hits = 0, sets = 0, dels = 0;
+	uint64_t seed = 42, hits0, sets0, dels0, dhits0, incrs0, hits = 0, sets = 0, dels = 0;
+	uint64_t incrs = 0;
 	double best[T_COUNT];
 	static double took[ROUNDS][T_COUNT];	/* each round's seconds, for the paired ratios */
 	int rounds = only ? 2 : ROUNDS;
@@ -432,7 +462,8 @@ int main(int argc, char **argv)
 	if ((argc > 1 && !only && !kev) || argc > 4 || (argc == 4 && !offload)) {
 		fprintf(stderr, "usage: get_replay [--callgrind udp|tcp|resp|resp_trk|"
 			"resp_trk_again|udp_set|tcp_set|resp_set|udp_burst|tcp_pipe|resp_pipe|"
-			"tcp_mix|resp_mix|resp_setex|resp_del|tcp_delete|tcp_mget|resp_mget [--offload]] | "
+			"tcp_mix|resp_mix|resp_setex|resp_del|tcp_delete|tcp_mget|resp_mget|resp_incr|"
+			"tcp_incr [--offload]] | "
 			"--keyev\n");
 		return 2;
 	}
@@ -475,6 +506,7 @@ int main(int argc, char **argv)
 	sets0 = h.lc->ctx.st.ops[WC_OP_SET];
 	dels0 = h.lc->ctx.st.ops[WC_OP_DELETE];
 	dhits0 = h.lc->ctx.st.delete_hits;
+	incrs0 = h.lc->ctx.st.ops[WC_OP_INCR];
 	/* the transports' rounds alternate, so all see the same machine; the first of each warms up */
 	for (int round = 0; round < rounds; round++) {
 		for (int t = 0; t < T_COUNT; t++) {
@@ -494,6 +526,11 @@ int main(int argc, char **argv)
 			if (t == T_RESP_DEL || t == T_TCP_DELETE) {
 				sets += REQS;	/* (the keys stored again before the round) */
 				dels += REQS;
+			} else if (t == T_RESP_INCR) {
+				sets += 2 * REQS;	/* the "0"s stored, then each sum (a put) */
+			} else if (t == T_TCP_INCR) {
+				sets += REQS;	/* (the "0"s stored; memcached's incr is an incr) */
+				incrs += REQS;
 			} else if (t == T_TCP_MIX || t == T_RESP_MIX) {
 				sets += REQS / PIPE;
 				hits += REQS - REQS / PIPE;
@@ -523,6 +560,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "get_replay: %lu deletes (%lu hits) of %lu\n",
 			(unsigned long)(h.lc->ctx.st.ops[WC_OP_DELETE] - dels0),
 			(unsigned long)(h.lc->ctx.st.delete_hits - dhits0), (unsigned long)dels);
+		return 1;
+	}
+	if (h.lc->ctx.st.ops[WC_OP_INCR] - incrs0 != incrs) {
+		fprintf(stderr, "get_replay: %lu incrs of %lu\n",
+			(unsigned long)(h.lc->ctx.st.ops[WC_OP_INCR] - incrs0), (unsigned long)incrs);
 		return 1;
 	}
 	if (h.lc->tcp->st.retransmits || wc_tcp_active(h.lc) != 3 * CONNS) {

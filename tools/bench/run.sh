@@ -72,6 +72,12 @@ for proto in resp_setex resp_del tcp_delete; do
 done
 echo "  instructions per cache-aside write (callgrind): RESP SET EX ${instr[resp_setex]}," \
 	"RESP DEL ${instr[resp_del]}, memcached TCP delete ${instr[tcp_delete]}" | tee -a "$log"
+# the counters, one to a segment (Redis INCR, memcached incr)
+for proto in resp_incr tcp_incr; do
+	count_instr "$proto" "$proto" "$proto"
+done
+echo "  instructions per counter (callgrind): RESP INCR ${instr[resp_incr]}," \
+	"memcached TCP incr ${instr[tcp_incr]}" | tee -a "$log"
 echo "  instructions per request (callgrind): SET memcached TCP ${instr[tcp_set]}," \
 	"RESP ${instr[resp_set]}; pipelines of 8 with one SET: memcached TCP" \
 	"${instr[tcp_mix]}, RESP ${instr[resp_mix]}" | tee -a "$log"
