@@ -1,9 +1,9 @@
 /*
  * rd_tcp_pipe.c - Redis GETs, plain SETs, MGETs and the cache-aside writes
  * (SET with EX or PX, SETEX, PSETEX, a one-key DEL) and counters (INCR,
- * DECR, INCRBY, DECRBY) pipelined in one
- * segment (or one alone), answered on the fast path one after another: a
- * GET as rd_tcp.c answers a lone one (rd_tcp_get.h), a SET as the
+ * DECR, INCRBY, DECRBY) pipelined in one segment (or one alone), answered
+ * on the fast path one after another: a GET as rd_tcp.c answers a lone
+ * one (rd_tcp_get.h), a SET as the
  * session's SET would (set_fast), an MGET as the session's (rd_tcp_mget.c),
  * the others as their session commands would (write_fast); apart from
  * rd_tcp.c so that each keeps its one GET's code inline.
@@ -100,8 +100,6 @@ static inline __attribute__((always_inline)) void counted_or_refused(struct wc_l
 	else
 		wc_rd_tcp_counted(lc, c, id, t0, req, len);
 }
-
-
 
 /*
  * One whole "SET <key> <value>" at p (resp_set_at), written and answered
