@@ -174,6 +174,16 @@ def redis_password(config):
     return a[a.index("--requirepass") + 1] if "--requirepass" in a else None
 
 
+def node_redis(tb, timeout=10):
+    """A redis-py client of node 1's Redis port (with the layout's password), closed with tb."""
+    import redis  # (Debian's python3-redis; only the suites that use it import it)
+
+    c = redis.Redis(host=tbmod.node_ip(1), port=6379, socket_timeout=timeout,
+                    socket_connect_timeout=5, password=redis_password(tb.config))
+    tb.track(c)
+    return c
+
+
 @pytest.fixture
 def rd(tb):
     """A raw RESP connection to node 1's Redis port on a freshly flushed keyspace."""

@@ -18,7 +18,7 @@ import time
 import pytest
 import redis
 
-from conftest import redis_password
+from conftest import node_redis, redis_password
 from lib.resp import RedisServer, Resp, encode, exchange
 from lib.testbed import in_root_ns, node_ip
 
@@ -35,10 +35,7 @@ def ref():
 
 
 def node_client(tb):
-    c = redis.Redis(host=node_ip(1), port=6379, socket_timeout=10, socket_connect_timeout=5,
-                    password=redis_password(tb.config))
-    tb.track(c)
-    return c
+    return node_redis(tb)
 
 
 def subscribe(c):

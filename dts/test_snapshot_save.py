@@ -32,7 +32,7 @@ import time
 import pytest
 import redis
 
-from conftest import redis_password
+from conftest import node_redis
 from lib import cp
 from lib.mctcp import McTcp
 from lib.resp import RedisServer, Resp, encode, run
@@ -44,10 +44,7 @@ TTL_MS = 400000
 
 
 def node_client(tb):
-    c = redis.Redis(host=node_ip(1), port=6379, socket_timeout=60, socket_connect_timeout=5,
-                    password=redis_password(tb.config))
-    tb.track(c)
-    return c
+    return node_redis(tb, timeout=60)
 
 
 class LoadedRedis:
