@@ -30,12 +30,5 @@ uint32_t mc_arith_line_parse(const uint8_t *t, uint32_t len, struct mc_arith_lin
 	out->klen = (uint32_t)(num - 1 - key);
 	out->delta = v;
 	out->decr = t[0] == 'd';
-	if (p[0] == '\r' && p[1] == '\n') {
-		out->noreply = false;
-		return (uint32_t)(p + 2 - t);
-	}
-	if (end - p < 10 || memcmp(p, " noreply\r\n", 10) != 0)
-		return 0;
-	out->noreply = true;
-	return (uint32_t)(p + 10 - t);
+	return mc_line_end(t, p, end, &out->noreply);
 }

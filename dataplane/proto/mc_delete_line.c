@@ -21,12 +21,5 @@ uint32_t mc_delete_line_parse(const uint8_t *t, uint32_t len, struct mc_delete_l
 		return 0;
 	out->key = key;
 	out->klen = (uint32_t)(p - key);
-	if (p[0] == '\r' && p[1] == '\n') {
-		out->noreply = false;
-		return (uint32_t)(p + 2 - t);
-	}
-	if (end - p < 10 || memcmp(p, " noreply\r\n", 10) != 0)
-		return 0;
-	out->noreply = true;
-	return (uint32_t)(p + 10 - t);
+	return mc_line_end(t, p, end, &out->noreply);
 }

@@ -101,6 +101,24 @@ static inline bool mc_has_byte_below_21(uint64_t x)
 }
 
 /*
+ * The end of a strict fast-path line at p (line starts at t, buffer ends at
+ * end): "\r\n", or " noreply\r\n" (*noreply set). The line's length, or 0
+ * when neither follows.
+ */
+static inline uint32_t mc_line_end(const uint8_t *t, const uint8_t *p, const uint8_t *end,
+				   bool *noreply)
+{
+	if (end - p >= 2 && p[0] == '\r' && p[1] == '\n') {
+		*noreply = false;
+		return (uint32_t)(p + 2 - t);
+	}
+	if (end - p < 10 || memcmp(p, " noreply\r\n", 10) != 0)
+		return 0;
+	*noreply = true;
+	return (uint32_t)(p + 10 - t);
+}
+
+/*
  * The fast path's recognizer: t holds exactly one "get <key>" or
  * "gets <key>" line (one key, newline last) and nothing else. Returns the
  * key (inside t) or NULL; anything else goes the general way. Inline: the
