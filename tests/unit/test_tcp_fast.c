@@ -1781,6 +1781,10 @@ static void rd_oom_script(struct cl *c, struct cl *w)
 	}
 	/* a write that fits: a call again */
 	rd_seg(c, RSET2("o1", "1", "b"), "o1", "+OK\r\n", true);
+	/* a counter (write_fast's incr_one; the session's INCR), once neither log has room */
+	h.app.parts[0]->log[WC_LOG_SMALL].cushion = h.app.parts[0]->log[WC_LOG_SMALL].size;
+	n = snprintf(req, sizeof(req), "*2\r\n$4\r\nINCR\r\n$2\r\nc1\r\n");
+	refused_at(__LINE__, c, req, (size_t)n, rd_incr_cmd_id, true);
 }
 
 static void resp_oom_refusals_counted_as_redis(void **state)
