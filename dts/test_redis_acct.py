@@ -46,10 +46,6 @@ def ref():
     srv.close()
 
 
-def node_client(tb):
-    return node_redis(tb)
-
-
 def ref_client(ref):
     return redis.Redis(host="127.0.0.1", port=ref.port, socket_timeout=10)
 
@@ -105,7 +101,7 @@ def over_maxmemory(c):
 
 
 def test_errors_counted_as_redis(tb, ref):
-    node = node_client(tb)
+    node = node_redis(tb)
     node.flushall()
     node.hset("h", "f", "v")
     node.set("s", "abc")
@@ -163,7 +159,7 @@ def test_transaction_counted_as_redis(tb, ref):
     """Commands queued in a MULTI are counted when EXEC runs them, not when queued (no
     rejected_calls, nothing in total_commands_processed for the queueing); their errors
     are theirs (failed_calls, errorstats), not EXEC's."""
-    node = node_client(tb)
+    node = node_redis(tb)
     node.flushall()
     node.hset("{t}h", "f", "v")
     node.set("{t}s", "abc")
@@ -231,7 +227,7 @@ def subscriber_idle(make):
 
 
 def test_subscriber_idle_counts_messages(tb, ref):
-    got = subscriber_idle(lambda: node_client(tb))
+    got = subscriber_idle(lambda: node_redis(tb))
     with in_root_ns():               # (the reader thread uses the socket made here)
         want = subscriber_idle(lambda: ref_client(ref))
     # (redis-server keeps both times in whole seconds: 0 or 1 there, a message ago)

@@ -34,10 +34,6 @@ def ref():
     srv.close()
 
 
-def node_client(tb):
-    return node_redis(tb)
-
-
 def subscribe(c):
     p = c.pubsub()
     p.psubscribe("__keyspace@0__:*", "__keyevent@0__:*")
@@ -128,7 +124,7 @@ def scenario(w, flags):
 
 @pytest.mark.parametrize("flags", ["KEA", "KEAn", "Kg$", "Eshx", "Km"])
 def test_redis_writes_like_redis(tb, rd, ref, flags):
-    node = node_client(tb)
+    node = node_redis(tb)
     node.flushall()
     got = scenario(node, flags)
     with in_root_ns():
@@ -151,10 +147,10 @@ def both(key, ev):
 
 
 def test_memcached_writes_raise_events(tb, rd):
-    w = node_client(tb)
+    w = node_redis(tb)
     m = tb.tcp(1)
     w.config_set("notify-keyspace-events", "KEA")
-    p = subscribe(node_client(tb))
+    p = subscribe(node_redis(tb))
     try:
         assert m.cmd("set mk 0 0 1\r\nx") == b"STORED\r\n"
         assert m.cmd("append mk 0 0 1\r\ny") == b"STORED\r\n"
@@ -193,9 +189,9 @@ def wait_for(p, pred, timeout):
 
 
 def test_expiry_by_read_and_by_crawler(tb, rd):
-    w = node_client(tb)
+    w = node_redis(tb)
     w.config_set("notify-keyspace-events", "Ex")
-    p = subscribe(node_client(tb))
+    p = subscribe(node_redis(tb))
     try:
         # found by a read (from whichever lcore the reader is on): `expired` once
         w.set("kev:e1", "v", px=200)
@@ -220,9 +216,9 @@ def test_expiry_by_read_and_by_crawler(tb, rd):
 
 
 def test_eviction_raises_evicted(tb, rd):
-    w = node_client(tb)
+    w = node_redis(tb)
     w.config_set("notify-keyspace-events", "Ee")
-    p = subscribe(node_client(tb))
+    p = subscribe(node_redis(tb))
     value = b"v" * (512 * 1024)
     try:
         before = w.info("stats")["evicted_keys"]
@@ -251,7 +247,7 @@ def test_eviction_raises_evicted(tb, rd):
 
 
 def test_nothing_listening_counts_nothing(tb, rd):
-    w = node_client(tb)
+    w = node_redis(tb)
     w.config_set("notify-keyspace-events", "")
     before = w.info("stats")["keyspace_events_raised"]
     for i in range(50):

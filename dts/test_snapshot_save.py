@@ -43,10 +43,6 @@ pytestmark = pytest.mark.testbed("redis")
 TTL_MS = 400000
 
 
-def node_client(tb):
-    return node_redis(tb, timeout=60)
-
-
 class LoadedRedis:
     """redis-server on the host's loopback, started on a copy of an RDB file."""
 
@@ -95,7 +91,7 @@ class LoadedRedis:
 def savedir(tb):
     d = tempfile.mkdtemp(prefix="wc-snap-save-")
     os.chmod(d, 0o755)
-    c = node_client(tb)
+    c = node_redis(tb, timeout=60)
     old = c.config_get("dir")["dir"]
     yield d
     c.config_set("dir", old)
@@ -164,7 +160,7 @@ def wait_save(c, saves_before, timeout=60):
 
 
 def test_bgsave_loads_in_redis(tb, savedir):
-    c = node_client(tb)
+    c = node_redis(tb, timeout=60)
     c.flushall()
     with McTcp(node_ip(1)) as mc:
         want = fill(c, mc)
@@ -219,7 +215,7 @@ def test_bgsave_loads_in_redis(tb, savedir):
 
 
 def test_save_and_lastsave(tb, savedir):
-    c = node_client(tb)
+    c = node_redis(tb, timeout=60)
     c.flushall()
     c.set("a", "1")
     c.config_set("dir", savedir)
@@ -239,7 +235,7 @@ def test_save_and_lastsave(tb, savedir):
 def test_wirecachectl_snapshot(tb, savedir):
     api = cp.Http(cp.cp_port(1))
     api.wait(lambda d: d.get("attached"), "the testbed's control plane to attach")
-    c = node_client(tb)
+    c = node_redis(tb, timeout=60)
     c.flushall()
     for i in range(0, 1000, 100):
         c.mset({"ctl:%d" % j: "v%d" % j for j in range(i, i + 100)})
@@ -289,7 +285,7 @@ def test_shutdown_save_stops_the_node(tb):
     d = tempfile.mkdtemp(prefix="wc-snap-shutdown-")
     os.chmod(d, 0o755)
     try:
-        c = node_client(tb)
+        c = node_redis(tb, timeout=60)
         c.flushall()
         c.mset({"sd:%d" % i: "v%d" % i for i in range(100)})
         c.config_set("dir", d)

@@ -685,9 +685,10 @@ static struct wc_item *touch_item(struct wc_part *p, struct wc_ctx *ctx, const v
 
 		if (!n && err == WC_ERR_NOMEM) {
 			/* the TTL asked for cannot be kept: the key goes rather than outlive it */
-			if (wc_find_live(p, ctx, hash, key, klen, s))
-				wc_unlink(p, ctx, wc_loc_item_w(p, s->b->loc[s->i]), s, hash,
-					  WC_UNLINK_EVICT);
+			struct wc_item *cur = wc_find_live(p, ctx, hash, key, klen, s);
+
+			if (cur)
+				wc_unlink(p, ctx, cur, s, hash, WC_UNLINK_EVICT);
 		}
 		return n;
 	}
